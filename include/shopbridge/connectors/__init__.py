@@ -1,0 +1,1 @@
+"""One folder per system: client, translate, sandbox, hook. Vendor quirks stay inside."""

@@ -1,0 +1,64 @@
+"""What the flows need from a source and a target, in canonical terms.
+
+Flows are written against these protocols only, so a new pair adds a connector that
+satisfies them and a YAML file; nothing in ``flows/`` changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from shopbridge._http import CallCounter
+from shopbridge.models import Customer, Order
+
+
+class OrderSource(Protocol):
+    """A system orders are read from (a webshop or till)."""
+
+    system: str
+    counter: CallCounter
+
+    def iter_order_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Raw, JSON-able vendor records changed in ``[start, end)``, lines included."""
+        ...
+
+    def order_id(self, record: dict[str, Any]) -> str:
+        """The source's id of a raw record, readable even when the rest is malformed."""
+        ...
+
+    def to_order(self, record: dict[str, Any]) -> Order:
+        """Translate; raises ``RecordError`` naming the field when the record is unusable."""
+        ...
+
+
+class OrderTarget(Protocol):
+    """A system orders are written to (an ERP or accounting package)."""
+
+    system: str
+    counter: CallCounter
+
+    def find_orders(self, references: Sequence[str]) -> dict[str, str]:
+        """Existing orders by our reference -> the target's order id (batched lookups)."""
+        ...
+
+    def find_debtors(self, emails: Sequence[str]) -> dict[str, str]:
+        """Existing customers by lower-cased e-mail -> the target's debtor code."""
+        ...
+
+    def find_items(self, skus: Sequence[str]) -> set[str]:
+        """The subset of ``skus`` that exist as items in the target."""
+        ...
+
+    def create_debtor(self, customer: Customer) -> str:
+        """Create a company debtor with its contact, or a person debtor; return its code."""
+        ...
+
+    def update_debtor(self, code: str, customer: Customer) -> None:
+        """Bring an existing debtor (and its contact) in line with ``customer``."""
+        ...
+
+    def create_order(self, order: Order, *, debtor_code: str, reference: str) -> str:
+        """Commit one sales order; never retried blindly (a timeout can hide a success)."""
+        ...

@@ -1,0 +1,71 @@
+"""The one exception tree every client, translator and flow raises from.
+
+Why one tree: the task wrapper decides "retry, fail, or quarantine" from the class
+alone, so no vendor's ``httpx.HTTPStatusError`` or bare ``Exception`` may leave a client.
+
+    ShopbridgeError
+    ├─ ConfigError            bad YAML / connection: fix the config, never retry
+    └─ SyncError
+       ├─ RetriableError      transport error, 429, 5xx          (.response, .retry_after)
+       ├─ FatalError          other 4xx, contract breach         (.response)
+       │  └─ AuthError        401/403: wrong credentials or missing rights
+       └─ RecordError         one record is bad: quarantine it   (.entity, .source_id, .field)
+"""
+
+from __future__ import annotations
+
+import httpx
+
+
+class ShopbridgeError(Exception):
+    """Root of everything shopbridge raises on purpose."""
+
+
+class ConfigError(ShopbridgeError):
+    """A setting, YAML file or Airflow Connection is wrong; retrying cannot help."""
+
+
+class SyncError(ShopbridgeError):
+    """Something went wrong while talking to a system or handling a record."""
+
+
+class RetriableError(SyncError):
+    """Transient: a timeout, a dropped connection, a 429 or a 5xx. Safe to try again later."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.response = response
+        self.retry_after = retry_after
+
+
+class FatalError(SyncError):
+    """The vendor refused the request for a reason a retry will not change (400/404/409/422)."""
+
+    def __init__(self, message: str, *, response: httpx.Response | None = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class AuthError(FatalError):
+    """Credentials are wrong or lack rights: the message says which connection to fix."""
+
+
+class RecordError(SyncError):
+    """One record cannot be synced; it is quarantined with this reason, its batch goes on."""
+
+    def __init__(self, entity: str, source_id: str, field: str, reason: str) -> None:
+        super().__init__(f"{entity} {source_id}: {field}: {reason}")
+        self.entity = entity
+        self.source_id = source_id
+        self.field = field
+        self.reason = reason
+
+
+class PaginationLoop(FatalError):  # noqa: N818 - named for what it detects, like dlt's
+    """The vendor sent the same page twice; following it would never end."""

@@ -1,0 +1,132 @@
+"""Canonical records every connector translates to and from.
+
+Flows only ever see these: a vendor's field names and quirks stop at its ``translate.py``.
+They are frozen value objects (so a content hash is stable), money is ``Decimal`` with an
+ISO currency, and timestamps carry their offset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Canonical(BaseModel):
+    """Base: frozen, no unknown fields, and a content hash for change detection."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def content_hash(self) -> str:
+        """Stable across processes: the ledger compares it to skip unchanged records."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class ExternalRef(Canonical):
+    """Identity of a record in one system: what the ledger keys on."""
+
+    system: NonEmpty
+    id: NonEmpty
+
+
+class Address(Canonical):
+    street: NonEmpty
+    house_number: str = ""
+    house_number_ext: str = ""
+    postcode: str = ""
+    city: NonEmpty
+    country: CountryCode
+
+
+class CustomerKind(StrEnum):
+    COMPANY = "company"
+    PERSON = "person"
+
+
+class Customer(Canonical):
+    """A buyer: a company (debtor with this person as its contact) or a private person."""
+
+    kind: CustomerKind
+    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                            pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    first_name: str = ""
+    last_name: str = ""
+    company_name: str = ""
+    vat_number: str = ""
+    phone: str = ""
+    billing_address: Address
+
+    @model_validator(mode="after")
+    def _company_has_name(self) -> Customer:
+        if self.kind is CustomerKind.COMPANY and not self.company_name.strip():
+            raise ValueError("a company customer needs a company_name")
+        if self.kind is CustomerKind.PERSON and not (self.first_name or self.last_name):
+            raise ValueError("a person customer needs a first or last name")
+        return self
+
+    @property
+    def person_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @property
+    def display_name(self) -> str:
+        return self.company_name if self.kind is CustomerKind.COMPANY else self.person_name
+
+
+class OrderLine(Canonical):
+    sku: NonEmpty
+    ean: str = ""
+    description: str = ""
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+    unit_price_excl: Money
+    unit_price_incl: Money
+    tax_rate: Annotated[Decimal, Field(ge=0, le=1)]
+
+
+class Order(Canonical):
+    """A sales order as the source system holds it, in canonical terms."""
+
+    ref: ExternalRef
+    number: NonEmpty
+    status: str
+    payment_status: str = ""
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    currency: CurrencyCode = "EUR"
+    customer: Customer
+    shipping_address: Address
+    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]
+    total_excl: Money
+    total_incl: Money
+    shipping_method: str = ""
+    shipping_cost_incl: Money = Decimal("0")
+    payment_method: str = ""
+
+
+class Product(Canonical):
+    """Enough of a product to check that an order's SKUs exist in the target."""
+
+    sku: NonEmpty
+    ean: str = ""
+    title: str = ""
+
+
+class QuarantineEntry(BaseModel):
+    """Why a record was set aside: what the run reports and the ledger keeps."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entity: Literal["order", "customer", "product"]
+    source_id: str
+    field: str
+    reason: str

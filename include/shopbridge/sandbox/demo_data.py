@@ -1,0 +1,133 @@
+"""The demo shop's data, generated deterministically so both sandboxes agree on it.
+
+One catalogue, one customer base and a week of orders, in plain canonical-ish dicts; each
+sandbox's ``seed`` turns them into its vendor's shapes. The same ``seed`` string always
+gives the same data, so a second demo run sees the same ids.
+
+What the demo needs to show: companies and persons, repeat customers, several countries,
+debtors that already exist in the ERP (some with stale details), and one order whose SKU
+the ERP does not know.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+#: The demo week: orders are created and updated inside ``[DEMO_START, DEMO_END)``.
+DEMO_START = datetime(2026, 11, 16, tzinfo=UTC)
+DEMO_END = DEMO_START + timedelta(days=7)
+#: A SKU the webshop sells but the ERP has never heard of.
+UNKNOWN_SKU = "DISC-0001"
+
+_COUNTRIES = {
+    "NL": (Decimal("0.21"), ["Amsterdam", "Utrecht", "Rotterdam", "Zwolle"], "1012 AB"),
+    "BE": (Decimal("0.21"), ["Gent", "Antwerpen", "Leuven"], "9000"),
+    "DE": (Decimal("0.19"), ["Berlin", "Köln", "Hamburg"], "10115"),
+    "FR": (Decimal("0.20"), ["Lyon", "Paris", "Lille"], "69001"),
+    "GB": (Decimal("0.20"), ["London", "Leeds"], "SW1A 1AA"),
+}
+_FIRST = ["Anna", "Bram", "Chloé", "Daan", "Emma", "Finn", "Greta", "Hugo", "Iris", "Jules",
+          "Kees", "Lotte", "Milan", "Noor", "Oskar", "Pien", "Quinten", "Roos", "Sem", "Tess"]
+_LAST = ["de Vries", "Jansen", "Peeters", "Müller", "Dubois", "Smith", "Bakker", "Visser",
+         "Janssens", "Schmidt", "Martin", "Meijer", "de Boer", "Mulder", "Claes"]
+_COMPANY = ["Fietsenmakerij", "Koffiebar", "Boekhandel", "Bloemist", "Studio", "Atelier",
+            "Kapsalon", "Bakkerij", "Reclamebureau", "Installatiebedrijf"]
+_STREETS = ["Hoofdstraat", "Kerkstraat", "Dorpsstraat", "Rue de la Paix", "Bahnhofstraße",
+            "High Street", "Stationsweg", "Molenweg"]
+_PRODUCTS = ["T-shirt", "Hoodie", "Mug", "Notebook", "Tote bag", "Cap", "Poster", "Sticker set",
+             "Water bottle", "Socks", "Scarf", "Beanie", "Pen", "Keychain", "Umbrella"]
+_COLOURS = ["black", "white", "navy", "green"]
+
+
+@dataclass(frozen=True)
+class DemoData:
+    products: list[dict[str, Any]]
+    customers: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+    #: Customers the ERP already holds before the first sync (some with stale details).
+    existing_debtors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def generate(seed: str = "demo", *, n_orders: int = 240, n_customers: int = 120) -> DemoData:
+    """Build the demo shop. ``n_orders`` orders over the demo week, repeat customers included."""
+    rnd = random.Random(seed)
+    products = _products(rnd)
+    customers = [_customer(rnd, i) for i in range(1, n_customers + 1)]
+    orders = _orders(rnd, products, customers, n_orders)
+    existing = [
+        {**c, "phone": "+31 20 000 0000"} if i % 2 else dict(c)
+        for i, c in enumerate(customers[::10])
+    ]
+    return DemoData(products=products, customers=customers, orders=orders,
+                    existing_debtors=existing)
+
+
+def _products(rnd: random.Random) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    pid = 5000
+    vid = 9000
+    for name in _PRODUCTS:
+        pid += 1
+        price = Decimal(rnd.randrange(250, 6000)) / 100
+        for colour in _COLOURS[: rnd.randint(1, 3)]:
+            vid += 1
+            out.append({
+                "product_id": pid, "variant_id": vid, "title": f"{name} {colour}",
+                "sku": f"{name[:3].upper()}-{colour[:3].upper()}-{vid}",
+                "ean": f"87{vid:011d}", "price_excl": price,
+            })
+    vid += 1
+    out.append({"product_id": pid + 1, "variant_id": vid, "title": "Discontinued gadget",
+                "sku": UNKNOWN_SKU, "ean": f"87{vid:011d}", "price_excl": Decimal("9.95")})
+    return out
+
+
+def _customer(rnd: random.Random, cid: int) -> dict[str, Any]:
+    country = rnd.choice(list(_COUNTRIES))
+    _, cities, postcode = _COUNTRIES[country]
+    first, last = rnd.choice(_FIRST), rnd.choice(_LAST)
+    is_company = rnd.random() < 0.4
+    company = f"{rnd.choice(_COMPANY)} {last}" if is_company else ""
+    slug = f"{first}.{last}".lower().replace(" ", "").replace("é", "e").replace("ü", "u")
+    return {
+        "customer_id": 700 + cid, "email": f"{slug}.{cid}@example.{country.lower()}",
+        "first_name": first, "last_name": last, "is_company": is_company,
+        "company_name": company, "vat_number": f"{country}{rnd.randrange(10**8, 10**9)}B01"
+        if is_company else "",
+        "phone": f"+{rnd.randrange(30, 49)} {rnd.randrange(10**8, 10**9)}",
+        "street": rnd.choice(_STREETS), "number": str(rnd.randint(1, 250)),
+        "extension": rnd.choice(["", "", "", "A", "bis"]), "zipcode": postcode,
+        "city": rnd.choice(cities), "country": country,
+    }
+
+
+def _orders(rnd: random.Random, products: list[dict[str, Any]],
+            customers: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    sellable = [p for p in products if p["sku"] != UNKNOWN_SKU]
+    unknown = next(p for p in products if p["sku"] == UNKNOWN_SKU)
+    span = (DEMO_END - DEMO_START).total_seconds() - 3600
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        # the first half of the customers buy again: repeat customers
+        cust = customers[i % len(customers)] if i < len(customers) else rnd.choice(
+            customers[: len(customers) // 2])
+        rate = _COUNTRIES[cust["country"]][0]
+        picks = rnd.sample(sellable, rnd.randint(1, 4))
+        if i == n // 3:
+            picks = [*picks[:1], unknown]
+        created = DEMO_START + timedelta(seconds=span * i / n)
+        lines = [{"product": p, "quantity": rnd.randint(1, 3), "tax_rate": rate} for p in picks]
+        out.append({
+            "order_id": 30001 + i, "number": f"ORD{30001 + i:05d}", "customer": cust,
+            "created_at": created, "updated_at": created + timedelta(minutes=rnd.randint(0, 50)),
+            "status": rnd.choice(["processing_awaiting_shipment"] * 3 + ["completed_shipped"]),
+            "payment_status": "paid", "lines": lines,
+            "shipping_method": rnd.choice(["PostNL", "DHL", "Pick-up"]),
+            "shipping_price_incl": Decimal("4.95"),
+            "payment_method": rnd.choice(["iDEAL", "Bancontact", "Credit card"]),
+        })
+    return out
