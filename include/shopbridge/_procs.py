@@ -1,0 +1,85 @@
+"""Starting and stopping the local processes the demo and the end-to-end tests need.
+
+Everything binds to 127.0.0.1 on a free port and is stopped again, process group and all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str,
+               proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    """Poll ``check`` until it holds; say what did not come up, with the log's tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            break
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    tail = ""
+    if log is not None and log.exists():
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+    state = f"exited with {proc.returncode}" if proc is not None and proc.poll() is not None \
+        else f"not ready after {timeout:.0f}s"
+    raise RuntimeError(f"{what} {state}" + (f"; last lines of {log}:\n{tail}" if tail else ""))
+
+
+def spawn(args: list[str], *, log: Path, env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``args`` in its own process group, output to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out: IO[bytes] = log.open("ab")
+    return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,  # noqa: S603
+                            start_new_session=True, stdin=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def start_sandbox(system: str, *, state_dir: Path, seed: str = "demo",
+                  options: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """One vendor sandbox as its own process; returns it and its base URL once it answers."""
+    port = free_port()
+    args = [sys.executable, "-m", "shopbridge.sandbox", system, "--port", str(port),
+            "--seed", seed, "--state", str(state_dir / f"{system}.state.json")]
+    for k, v in (options or {}).items():
+        args += ["--set", f"{k}={v}"]
+    log = state_dir / f"{system}.log"
+    proc = spawn(args, log=log)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{url}/_sandbox/stats", timeout=2).status_code == 200,
+               timeout=60, what=f"the {system} sandbox", proc=proc, log=log)
+    return proc, url

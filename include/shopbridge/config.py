@@ -1,0 +1,145 @@
+"""Integration files: one YAML per pair, validated by frozen pydantic models at parse time.
+
+Why pydantic and ``extra="forbid"``: a typo in a key (``bach_size``) must fail loudly,
+naming the file and the field, instead of silently running with a default. The YAML
+names connection ids, never credentials: those live in Airflow Connections.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shopbridge.connectors.registry import HOOKS, ROLES
+from shopbridge.errors import ConfigError
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
+FlowName = Literal["orders"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Endpoint(Frozen):
+    """One side of a pair: which system, and which Airflow Connection holds its account."""
+
+    system: Slug
+    conn_id: Slug | None = None
+
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, value: str) -> str:
+        if value not in HOOKS:
+            raise ValueError(f"unknown system {value!r}; known: {', '.join(sorted(HOOKS))}")
+        return value
+
+    @property
+    def connection_id(self) -> str:
+        return self.conn_id or f"shopbridge_{self.system}"
+
+
+class OrderSettings(Frozen):
+    """Settings of the orders flow that A needs; the datamapper (issue B) adds the rest."""
+
+    #: order ``status`` values to send; empty sends every status
+    statuses: tuple[str, ...] = ()
+
+
+class FlowSpec(Frozen):
+    """How one flow of a pair runs: its schedule, batch size, retries and window."""
+
+    enabled: bool = True
+    #: cron expression; every scheduled run syncs the interval since the previous one
+    schedule: str = "*/15 * * * *"
+    start_date: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    batch_size: Annotated[int, Field(ge=1, le=500)] = 100
+    retries: Annotated[int, Field(ge=0, le=20)] = 3
+    retry_delay_s: Annotated[float, Field(gt=0)] = 30.0
+    #: each window starts this much earlier than the previous one ended (the ledger makes
+    #: the overlap harmless; it catches records whose timestamp lags their commit)
+    overlap_minutes: Annotated[int, Field(ge=0, le=1440)] = 5
+    #: a manual run with no earlier successful window looks back this far
+    lookback_hours: Annotated[int, Field(ge=1)] = 24
+    #: fail the run (after loading the good records) when more than this share was quarantined
+    max_quarantined_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
+    orders: OrderSettings = OrderSettings()
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter  # noqa: PLC0415 - only when a file is validated
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a valid cron expression: {value!r}")
+        return value
+
+    @field_validator("start_date")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class IntegrationConfig(Frozen):
+    """One pair of systems and the flows that run between them."""
+
+    id: Slug
+    description: str = ""
+    source: Endpoint
+    target: Endpoint
+    flows: dict[FlowName, FlowSpec]
+
+    @model_validator(mode="after")
+    def _roles(self) -> IntegrationConfig:
+        expected = f"{self.source.system}__{self.target.system}"
+        if self.id != expected:
+            raise ValueError(f"id must be {expected!r} (<source>__<target>), got {self.id!r}")
+        for flow in self.flows:
+            sources, targets = ROLES[flow]
+            if self.source.system not in sources:
+                raise ValueError(f"{self.source.system} cannot be the source of the {flow} flow")
+            if self.target.system not in targets:
+                raise ValueError(f"{self.target.system} cannot be the target of the {flow} flow")
+        return self
+
+    def dag_id(self, flow: str) -> str:
+        return f"{self.source.system}__{self.target.system}__{flow}"
+
+
+def _describe(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid integration file"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_integration(path: Path, data: Any) -> IntegrationConfig:
+    """Validate already-loaded YAML; every problem names ``path`` and the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return IntegrationConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(path, err)) from None
+
+
+def load_integration(path: Path) -> IntegrationConfig:
+    """Read and validate one integration file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_integration(path, data)

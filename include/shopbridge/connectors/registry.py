@@ -1,0 +1,38 @@
+"""Which systems exist, and what each can be in a flow: a source, a target, or both.
+
+Hooks are named by import path so that parsing a DAG file never imports a connector
+(and with it httpx, FastAPI or a vendor SDK); the task imports it when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: system -> hook class, as "module:Class"
+HOOKS: dict[str, str] = {
+    "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.hook:LightspeedEcomHook",
+    "exact_globe": "shopbridge.connectors.exact_globe.hook:ExactGlobeHook",
+}
+
+#: system -> its order translator (an ``OrderSource`` usable without a connection)
+TRANSLATORS: dict[str, str] = {
+    "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.source:LightspeedEcomSource",
+}
+
+#: flow -> (systems that can be its source, systems that can be its target)
+ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "orders": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
+}
+
+
+def hook_for(system: str, conn_id: str) -> Any:
+    """An instance of the system's Airflow hook for ``conn_id`` (imports it on first use)."""
+    module, _, cls = HOOKS[system].partition(":")
+    return getattr(importlib.import_module(module), cls)(conn_id)
+
+
+def translator_for(system: str) -> Any:
+    """The system's source class, used only for ``order_id``/``to_order`` (no I/O)."""
+    module, _, cls = TRANSLATORS[system].partition(":")
+    return getattr(importlib.import_module(module), cls).translator()

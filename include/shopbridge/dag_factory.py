@@ -1,0 +1,181 @@
+"""Builds one Airflow DAG per (integration file, flow) from ``include/integrations/*.yaml``.
+
+Shaped after astronomer's dag-factory: the DAG file is a few lines calling
+:func:`register_integrations`; a broken YAML is logged with its path and the field and the
+other files' DAGs still load (``SHOPBRIDGE_STRICT=1`` re-raises, for CI), and
+:func:`raise_config_errors` gives the broken files an import error of their own in the UI.
+
+Parse time only reads YAML and wires tasks: connectors, the ledger and the flow code are
+imported inside the tasks (``shopbridge.runtime``), never at the top of a DAG file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+
+from shopbridge.config import FlowSpec, IntegrationConfig, load_integration
+from shopbridge.errors import ConfigError, FatalError
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _fail_fast(fn: Callable[P, R]) -> Callable[P, R]:
+    """Config and fatal vendor errors fail the task at once: retrying cannot fix them.
+
+    Retriable errors (429/5xx/timeouts the client gave up on) propagate unchanged so the
+    task's own ``retries`` with exponential backoff take over (STYLE R7).
+    """
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, FatalError) as err:
+            try:
+                from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
+            except ImportError:  # pragma: no cover - older task SDKs
+                from airflow.exceptions import AirflowFailException  # noqa: PLC0415
+            raise AirflowFailException(f"{type(err).__name__}: {err}") from err
+
+    return wrapper
+
+
+def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = "") -> Any:
+    """extract → validate_and_map[batch] → lookup[batch] → load[batch] → report."""
+    flow = "orders"
+
+    @dag(
+        dag_id=cfg.dag_id(flow),
+        description=cfg.description or f"{flow}: {cfg.source.system} → {cfg.target.system}",
+        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
+        start_date=spec.start_date,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=["shopbridge", cfg.source.system, cfg.target.system, flow],
+        params={
+            "start": Param(None, type=["null", "string"], format="date-time",
+                           description="Sync records changed from this moment (ISO 8601)"),
+            "end": Param(None, type=["null", "string"], format="date-time",
+                         description="... up to this moment (exclusive)"),
+        },
+        default_args={
+            "retries": spec.retries,
+            "retry_delay": timedelta(seconds=spec.retry_delay_s),
+            "retry_exponential_backoff": 2.0,
+            "max_retry_delay": timedelta(minutes=30),
+        },
+    )
+    def orders_flow() -> None:
+        @task
+        @_fail_fast
+        def extract() -> list[list[dict[str, Any]]]:
+            """Returns the batches to map over; the window and call count go to XCom "meta"."""
+            from datetime import UTC, datetime  # noqa: PLC0415
+
+            from shopbridge import runtime  # noqa: PLC0415
+
+            ctx = get_current_context()
+            conf = {k: v for k, v in (ctx.get("params") or {}).items() if v}
+            dag_run = ctx.get("dag_run")
+            conf |= {k: v for k, v in ((dag_run.conf if dag_run else None) or {}).items() if v}
+            start, end = runtime.window(
+                cfg, flow, spec, conf=conf,
+                interval_start=ctx.get("data_interval_start"),
+                interval_end=ctx.get("data_interval_end"),
+                now=datetime.now(UTC))
+            extracted = runtime.extract(cfg, spec, start, end)
+            ctx["ti"].xcom_push(key="meta", value={k: extracted[k] for k in ("api_calls", "window")})
+            return list(extracted["batches"])
+
+        @task(map_index_template="batch {{ ti.map_index }}")
+        @_fail_fast
+        def validate_and_map(batch: list[dict[str, Any]]) -> dict[str, Any]:
+            from shopbridge import runtime  # noqa: PLC0415
+
+            return runtime.validate_and_map(cfg, spec, batch)
+
+        @task(map_index_template="batch {{ ti.map_index }}")
+        @_fail_fast
+        def lookup(mapped: dict[str, Any]) -> dict[str, Any]:
+            from shopbridge import runtime  # noqa: PLC0415
+
+            return runtime.lookup(cfg, mapped)
+
+        @task(map_index_template="batch {{ ti.map_index }}")
+        @_fail_fast
+        def load(looked_up: dict[str, Any]) -> dict[str, Any]:
+            from shopbridge import runtime  # noqa: PLC0415
+
+            ctx = get_current_context()
+            return runtime.load(cfg, looked_up, run_id=ctx["run_id"])
+
+        @task
+        @_fail_fast
+        def report(results: Any) -> dict[str, Any]:
+            from shopbridge import runtime  # noqa: PLC0415
+
+            meta = get_current_context()["ti"].xcom_pull(task_ids="extract", key="meta")
+            return runtime.report(cfg, flow, spec, api_calls=meta["api_calls"],
+                                  window=meta["window"], results=list(results))
+
+        extracted = extract()
+        loaded = load.expand(looked_up=lookup.expand(
+            mapped=validate_and_map.expand(batch=extracted)))
+        report(loaded)
+
+    return orders_flow()
+
+
+BUILDERS: dict[str, Callable[..., Any]] = {"orders": build_orders_dag}
+
+
+def _strict() -> bool:
+    return os.environ.get("SHOPBRIDGE_STRICT", "") not in ("", "0", "false")
+
+
+def _configs(config_dir: Path) -> tuple[list[tuple[Path, IntegrationConfig]], list[str]]:
+    good: list[tuple[Path, IntegrationConfig]] = []
+    bad: list[str] = []
+    for path in sorted(config_dir.glob("*.yaml")):
+        try:
+            good.append((path, load_integration(path)))
+        except ConfigError as err:
+            log.error("DAG build failed: %s", err)
+            bad.append(str(err))
+    return good, bad
+
+
+def register_integrations(globals_dict: dict[str, Any], config_dir: Path) -> list[str]:
+    """Build and register every enabled flow of every valid file; return the DAG ids."""
+    good, bad = _configs(config_dir)
+    if bad and _strict():
+        raise ConfigError("\n".join(bad))
+    built: list[str] = []
+    for path, cfg in good:
+        doc = f"Built from `{path.name}`:\n\n```yaml\n{path.read_text(encoding='utf-8')}\n```"
+        for flow, spec in cfg.flows.items():
+            if not spec.enabled:
+                continue
+            dag_obj = BUILDERS[flow](cfg, spec, doc_md=doc)
+            globals_dict[cfg.dag_id(flow)] = dag_obj
+            built.append(cfg.dag_id(flow))
+    return built
+
+
+def raise_config_errors(config_dir: Path) -> None:
+    """Raise one error listing every invalid integration file (shown as an import error)."""
+    _, bad = _configs(config_dir)
+    if bad:
+        raise ConfigError("\n".join(bad))

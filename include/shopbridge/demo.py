@@ -1,0 +1,173 @@
+"""``./run demo``: the first pair end to end on a local Airflow 3, against both sandboxes.
+
+Steps, each printed as it happens: validate the integration file, start the Lightspeed
+eCom and Exact Globe sandboxes (seeded with a demo shop, state kept in ``.demo/`` so a
+second run meets what the first one wrote), test both connections, start
+``airflow standalone`` with ``AIRFLOW_HOME=.airflow``, store the Airflow Connections,
+trigger the orders DAG for the demo week, wait, and print the run's summary and the UI
+address with its login. Without ``--once`` Airflow keeps running until Ctrl-C.
+
+Every expected failure ends in one line saying what is wrong and where (exit 2), never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from shopbridge.config import IntegrationConfig, load_integration
+from shopbridge.errors import ConfigError, ShopbridgeError
+from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+
+DEFAULT_PAIR = "lightspeed_ecom__exact_globe"
+SUMMARY_ORDER = ("orders_read", "orders_created", "orders_skipped_existing",
+                 "orders_skipped_status", "orders_quarantined", "customers_created",
+                 "customers_updated", "api_calls")
+
+#: how the demo's Connections reach each sandbox (credentials are the sandboxes' own)
+SANDBOX_CONNECTIONS: dict[str, dict[str, Any]] = {
+    "lightspeed_ecom": {"conn_type": "lightspeed_ecom", "login": "demo-key",
+                        "password": "demo-secret", "extra": {"language": "nl"}},
+    "exact_globe": {"conn_type": "exact_globe", "login": "globe", "password": "globe",
+                    "extra": {"server_name": "sandbox", "database_name": "600",
+                              "auth": "basic"}},
+}
+
+
+class DemoError(ShopbridgeError):
+    """A demo step failed; the message says which and why."""
+
+
+def step(msg: str) -> None:
+    print(f"==> {msg}", file=sys.stderr, flush=True)
+
+
+def _root() -> Path:
+    return Path(os.environ.get("SHOPBRIDGE_ROOT") or Path.cwd()).resolve()
+
+
+def _connection_fields(system: str, url: str) -> dict[str, Any]:
+    host, _, port = url.removeprefix("http://").partition(":")
+    return {**SANDBOX_CONNECTIONS[system], "host": f"http://{host}", "port": int(port)}
+
+
+def _test_connections(cfg: IntegrationConfig, urls: dict[str, str]) -> None:
+    """Test each connection in-process, the way the UI's "Test" button would."""
+    from shopbridge.connectors.registry import hook_for  # noqa: PLC0415
+
+    for end in (cfg.source, cfg.target):
+        fields = _connection_fields(end.system, urls[end.system])
+        os.environ[f"AIRFLOW_CONN_{end.connection_id.upper()}"] = json.dumps(fields)
+        ok, msg = hook_for(end.system, end.connection_id).test_connection()
+        if not ok:
+            raise DemoError(f"connection {end.connection_id} ({end.system}): {msg}")
+        step(f"connection {end.connection_id}: {msg}")
+
+
+def _print_summary(summary: dict[str, Any], *, dag_id: str, run_id: str) -> None:
+    print(f"\nRun {run_id} of {dag_id}, window {' .. '.join(summary.get('window', []))}")
+    for key in SUMMARY_ORDER:
+        print(f"  {key:<26}{summary.get(key, 0):>8}")
+    for q in summary.get("quarantined", []):
+        print(f"  quarantined {q['entity']} {q['source_id']}: {q['field']}: {q['reason']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from shopbridge._procs import start_sandbox, stop  # noqa: PLC0415
+    from shopbridge.local_airflow import LocalAirflow  # noqa: PLC0415
+
+    root = _root()
+    path = root / "include" / "integrations" / f"{args.pair}.yaml"
+    step(f"checking {path.relative_to(root)}")
+    if not path.exists():
+        raise DemoError(f"no integration file {path}")
+    cfg = load_integration(path)
+    flow = "orders"
+    dag_id = cfg.dag_id(flow)
+    state_dir, home = root / ".demo", root / ".airflow"
+    state_dir.mkdir(exist_ok=True)
+    procs: list[subprocess.Popen[bytes]] = []
+    airflow = LocalAirflow(home=home, dags_folder=root / "dags")
+    try:
+        urls: dict[str, str] = {}
+        for end in (cfg.source, cfg.target):
+            step(f"starting the {end.system} sandbox (state in {state_dir.name}/)")
+            proc, urls[end.system] = start_sandbox(end.system, state_dir=state_dir)
+            procs.append(proc)
+            step(f"{end.system} sandbox at {urls[end.system]}")
+        step("testing connections")
+        _test_connections(cfg, urls)
+        step(f"starting airflow standalone (AIRFLOW_HOME={home.relative_to(root)}, "
+             f"port {airflow.port}); first start migrates the database")
+        airflow.start()
+        for end in (cfg.source, cfg.target):
+            airflow.put_connection(end.connection_id, **_connection_fields(end.system,
+                                                                           urls[end.system]))
+        step("connections stored in Airflow: " + ", ".join(
+            e.connection_id for e in (cfg.source, cfg.target)))
+        step(f"waiting for DAG {dag_id} to be parsed")
+        airflow.wait_for_dag(dag_id)
+        airflow.unpause(dag_id)
+        conf = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
+        run_id = airflow.trigger(dag_id, conf)
+        step(f"triggered {run_id} for {conf['start']} .. {conf['end']}; waiting")
+        state = airflow.wait_for_run(dag_id, run_id)
+        if state != "success":
+            problems = airflow.failures(dag_id, run_id) or ["(no failed task found)"]
+            raise DemoError(f"run {run_id} of {dag_id} {state}:\n  " + "\n  ".join(problems))
+        summary = airflow.xcom(dag_id, run_id, "report")
+        _print_summary(summary, dag_id=dag_id, run_id=run_id)
+        print(f"\nAirflow UI: {airflow.url}  (login: admin / {airflow.password()})")
+        print(f"  DAG: {airflow.url}/dags/{dag_id}")
+        if not args.once:
+            print("Airflow keeps running; press Ctrl-C to stop.", flush=True)
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            try:
+                while airflow.proc is not None and airflow.proc.poll() is None:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                print("\nstopping", file=sys.stderr)
+        if args.json:
+            out = {k: summary.get(k, 0) for k in SUMMARY_ORDER}
+            out |= {"dag_id": dag_id, "run_id": run_id, "state": state,
+                    "quarantined": summary.get("quarantined", []), "ui": airflow.url}
+            print(json.dumps(out))
+        return 0
+    finally:
+        step("stopping airflow and the sandboxes")
+        airflow.stop()
+        for proc in procs:
+            stop(proc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./run demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--once", action="store_true",
+                        help="stop everything and exit after the summary")
+    parser.add_argument("--json", action="store_true",
+                        help="print the summary as one JSON object on the last line")
+    parser.add_argument("--pair", default=DEFAULT_PAIR, help="integration file to run")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (ConfigError, DemoError) as err:
+        print(f"demo failed: {err}", file=sys.stderr)
+        return 2
+    except ShopbridgeError as err:
+        print(f"demo failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        print(f"demo failed: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The orders flow: extract → validate_and_map → lookup → load → report.
+
+As the product pages describe it: skip an order that already exists in the target; find
+the customer by e-mail, create it if missing (a company debtor with its contact when a
+company name is present, else a person debtor) or update it if it changed; check every
+product exists (a missing SKU quarantines that order, the rest of the batch goes on);
+then commit the order.
+
+Batches travel between steps as JSON-able dicts (they are Airflow XComs). API cost is
+kept low by batching lookups (one filtered query per batch for orders, debtors and
+items) and by the ledger, which answers "already done" without any call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shopbridge.connectors.base import OrderSource, OrderTarget
+from shopbridge.errors import FatalError, RecordError, RetriableError
+from shopbridge.ledger import Claim, Ledger, email_key
+from shopbridge.models import Customer, Order, QuarantineEntry
+
+log = logging.getLogger(__name__)
+
+ORDER = "order"
+CUSTOMER = "customer"
+
+
+@dataclass
+class Counts:
+    """What a step did, in the run report's terms."""
+
+    orders_read: int = 0
+    orders_created: int = 0
+    orders_skipped_existing: int = 0
+    orders_skipped_status: int = 0
+    orders_quarantined: int = 0
+    customers_created: int = 0
+    customers_updated: int = 0
+    api_calls: int = 0
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def quarantine(self, entry: QuarantineEntry) -> None:
+        self.orders_quarantined += 1
+        self.quarantined.append(entry.model_dump())
+
+
+def reference(order: Order) -> str:
+    """What identifies our order in the target (the ERP's "your reference" field)."""
+    return order.number
+
+
+# --- extract ---------------------------------------------------------------------------
+
+def extract(source: OrderSource, start: datetime, end: datetime,
+            batch_size: int) -> list[list[dict[str, Any]]]:
+    """Raw source records changed in the window, de-duplicated by id, in bounded batches.
+
+    A record changed while being paged can come back on two pages; the later copy wins.
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    for record in source.iter_order_records(start, end):
+        latest[source.order_id(record)] = record
+    rows = list(latest.values())
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+
+
+# --- validate and map ------------------------------------------------------------------
+
+def validate_and_map(source: OrderSource, batch: list[dict[str, Any]], *,
+                     statuses: Iterable[str] = ()) -> dict[str, Any]:
+    """Translate each raw record to a canonical order; a bad record is quarantined, not fatal."""
+    wanted = set(statuses)
+    counts = Counts(orders_read=len(batch))
+    orders: list[dict[str, Any]] = []
+    for record in batch:
+        try:
+            order = source.to_order(record)
+        except RecordError as err:
+            counts.quarantine(QuarantineEntry(entity="order", source_id=err.source_id,
+                                              field=err.field, reason=err.reason))
+            continue
+        if wanted and order.status not in wanted:
+            counts.orders_skipped_status += 1
+            continue
+        orders.append(order.model_dump(mode="json"))
+    return {"orders": orders, "counts": counts.as_dict()}
+
+
+# --- lookup ----------------------------------------------------------------------------
+
+def lookup(target: OrderTarget, ledger: Ledger, integration: str,
+           mapped: dict[str, Any]) -> dict[str, Any]:
+    """Ask the ledger first, then the target in one batched query per kind of record."""
+    before = target.counter.calls
+    orders = [Order.model_validate(o) for o in mapped["orders"]]
+    done = ledger.get_many(integration, ORDER, [o.ref.id for o in orders])
+    landed = {ref for ref, row in done.items() if row.target_ref}
+    unknown = [o for o in orders if o.ref.id not in landed]
+    existing = target.find_orders(sorted({reference(o) for o in unknown})) if unknown else {}
+    todo = [o for o in unknown if reference(o) not in existing]
+    emails = sorted({o.customer.email for o in todo})
+    known_customers = ledger.get_many(integration, CUSTOMER, [email_key(e) for e in emails])
+    ask = [e for e in emails if email_key(e) not in known_customers]
+    debtors = target.find_debtors(ask) if ask else {}
+    skus = sorted({line.sku for o in todo for line in o.lines})
+    items = target.find_items(skus) if skus else set()
+    return {
+        "orders": mapped["orders"],
+        "landed": {o.ref.id: done[o.ref.id].target_ref for o in orders if o.ref.id in landed},
+        "existing": {o.ref.id: existing[reference(o)] for o in unknown if reference(o) in existing},
+        "debtors": debtors,
+        "missing_skus": sorted(set(skus) - items),
+        "counts": {**mapped["counts"], "api_calls": target.counter.calls - before},
+    }
+
+
+# --- load ------------------------------------------------------------------------------
+
+@dataclass
+class _Loader:
+    target: OrderTarget
+    ledger: Ledger
+    integration: str
+    run_id: str
+    debtors: dict[str, str]
+    counts: Counts
+    busy_wait_s: float = 30.0
+
+    def debtor_for(self, customer: Customer) -> str:
+        """The target's debtor for this customer: reuse, update if changed, or create."""
+        key = email_key(customer.email)
+        digest = customer.content_hash()
+        deadline = time.monotonic() + self.busy_wait_s
+        while True:
+            claim, row = self.ledger.claim(self.integration, CUSTOMER, key, self.run_id)
+            if claim is not Claim.BUSY:
+                break
+            if time.monotonic() > deadline:
+                raise RetriableError(f"customer {key[:20]}… is being written by another task")
+            time.sleep(0.2)
+        if claim is Claim.DONE:
+            assert row is not None and row.target_ref
+            if row.content_hash != digest:
+                self.target.update_debtor(row.target_ref, customer)
+                self.counts.customers_updated += 1
+                self.ledger.done(self.integration, CUSTOMER, key, target_ref=row.target_ref,
+                                 content_hash=digest, run_id=self.run_id)
+            return row.target_ref
+        code = self.debtors.get(customer.email)
+        if code is None and claim is Claim.STALE:
+            code = self.target.find_debtors([customer.email]).get(customer.email)
+        try:
+            if code is None:
+                code = self.target.create_debtor(customer)
+                self.counts.customers_created += 1
+            else:
+                self.target.update_debtor(code, customer)
+                self.counts.customers_updated += 1
+        except FatalError:
+            self.ledger.release(self.integration, CUSTOMER, key)
+            raise
+        self.ledger.done(self.integration, CUSTOMER, key, target_ref=code, content_hash=digest,
+                         run_id=self.run_id)
+        return code
+
+    def order(self, order: Order, existing: str | None) -> None:
+        ref = order.ref.id
+        claim, row = self.ledger.claim(self.integration, ORDER, ref, self.run_id)
+        if claim in (Claim.DONE, Claim.BUSY):
+            self.counts.orders_skipped_existing += 1
+            return
+        if existing is None and claim is Claim.STALE:
+            existing = self.target.find_orders([reference(order)]).get(reference(order))
+        if existing is not None:
+            self.ledger.done(self.integration, ORDER, ref, target_ref=existing,
+                             content_hash=order.content_hash(), run_id=self.run_id)
+            self.counts.orders_skipped_existing += 1
+            return
+        try:
+            debtor = self.debtor_for(order.customer)
+            created = self.target.create_order(order, debtor_code=debtor,
+                                               reference=reference(order))
+        except FatalError as err:
+            # the target refused this order for a reason a retry won't fix: set it aside
+            self.ledger.quarantine(self.integration, ORDER, ref, reason=str(err)[:500],
+                                   run_id=self.run_id)
+            self.counts.quarantine(QuarantineEntry(entity="order", source_id=ref,
+                                                   field="(target)", reason=str(err)[:500]))
+            return
+        self.ledger.done(self.integration, ORDER, ref, target_ref=created,
+                         content_hash=order.content_hash(), run_id=self.run_id)
+        self.counts.orders_created += 1
+
+
+def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
+         *, run_id: str) -> dict[str, Any]:
+    """Write what is new; every write is preceded by a ledger claim, so retries are safe."""
+    before = target.counter.calls
+    counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
+                    quarantined=list(looked_up["counts"]["quarantined"]))
+    loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts)
+    missing = set(looked_up["missing_skus"])
+    orders = sorted((Order.model_validate(o) for o in looked_up["orders"]),
+                    key=lambda o: o.updated_at)
+    for order in orders:
+        ref = order.ref.id
+        if ref in looked_up["landed"]:
+            counts.orders_skipped_existing += 1
+            continue
+        unknown = [(i, line.sku) for i, line in enumerate(order.lines) if line.sku in missing]
+        if unknown:
+            i, sku = unknown[0]
+            reason = f"SKU {sku} does not exist in {target.system}" + (
+                f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            ledger.quarantine(integration, ORDER, ref, reason=reason, run_id=run_id)
+            counts.quarantine(QuarantineEntry(entity="order", source_id=ref,
+                                              field=f"lines[{i}].sku", reason=reason))
+            continue
+        loader.order(order, looked_up["existing"].get(ref))
+    counts.api_calls += target.counter.calls - before
+    return counts.as_dict()
+
+
+# --- report ----------------------------------------------------------------------------
+
+SUMMARY_KEYS = ("orders_read", "orders_created", "orders_skipped_existing",
+                "orders_skipped_status", "orders_quarantined", "customers_created",
+                "customers_updated", "api_calls")
+
+
+def summarize(results: Iterable[dict[str, Any]], *, extract_calls: int = 0) -> dict[str, Any]:
+    """Add up the per-batch counts into the run's summary."""
+    total: dict[str, Any] = dict.fromkeys(SUMMARY_KEYS, 0)
+    total["api_calls"] = extract_calls
+    quarantined: list[dict[str, str]] = []
+    for r in results:
+        for k in SUMMARY_KEYS:
+            total[k] += r.get(k, 0)
+        quarantined.extend(r.get("quarantined", []))
+    total["quarantined"] = quarantined
+    return total

@@ -1,0 +1,242 @@
+"""The sync ledger: what was written where, so every load is idempotent.
+
+One row per ``(integration, entity, source_ref)``: the target's id, the content hash last
+written, the status and, for quarantined records, the reason. It makes a retried or
+re-run task skip what already landed, lets an unchanged customer cost no API call, and
+feeds the run report. It holds ids and hashes only: customers are keyed by a hash of
+their e-mail, never the address itself.
+
+A row goes ``pending`` before a create is sent and ``done`` after the target confirmed.
+A ``pending`` row found later means an attempt died mid-write: the caller must look the
+record up in the target before creating it again (a timeout can hide a success).
+
+Default store: a SQLite file under ``$AIRFLOW_HOME`` (WAL, so parallel mapped tasks can
+write); production: any SQLAlchemy URL in ``SHOPBRIDGE_LEDGER_URL`` (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+records = Table(
+    "shopbridge_ledger",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("entity", String(30), primary_key=True),
+    Column("source_ref", String(200), primary_key=True),
+    Column("target_ref", String(200)),
+    Column("content_hash", String(64)),
+    Column("status", String(20), nullable=False),
+    Column("reason", Text),
+    Column("run_id", String(250)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+windows = Table(
+    "shopbridge_windows",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("flow", String(30), primary_key=True),
+    Column("last_end", DateTime(timezone=True), nullable=False),
+)
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    QUARANTINED = "quarantined"
+
+
+class Claim(StrEnum):
+    """Outcome of :meth:`Ledger.claim`."""
+
+    #: nobody wrote it yet: this caller creates it
+    NEW = "new"
+    #: an earlier attempt died mid-write: look it up in the target before creating
+    STALE = "stale"
+    #: it already landed: use the row's target_ref
+    DONE = "done"
+    #: another worker is writing it right now: try again shortly
+    BUSY = "busy"
+
+
+@dataclass(frozen=True)
+class Row:
+    source_ref: str
+    target_ref: str | None
+    content_hash: str | None
+    status: Status
+    reason: str | None
+    updated_at: datetime
+
+
+def email_key(email: str) -> str:
+    """Ledger key of a customer: a hash, so no e-mail address is ever stored."""
+    return "email-sha256:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def default_url() -> str:
+    if url := os.environ.get("SHOPBRIDGE_LEDGER_URL"):
+        return url
+    home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
+    return f"sqlite:///{home / 'shopbridge_ledger.sqlite'}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Ledger:
+    """Access to the ledger tables; cheap to create, one per task."""
+
+    #: a ``pending`` row older than this is treated as an attempt that died
+    lease = timedelta(minutes=5)
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        self.engine = engine or create_engine(url or default_url())
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def get_many(self, integration: str, entity: str, refs: list[str]) -> dict[str, Row]:
+        """Rows for ``refs`` that exist (one query per 500 refs)."""
+        out: dict[str, Row] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(refs), 500):
+                stmt = select(records).where(
+                    records.c.integration == integration,
+                    records.c.entity == entity,
+                    records.c.source_ref.in_(refs[i : i + 500]),
+                )
+                for r in conn.execute(stmt):
+                    out[r.source_ref] = Row(r.source_ref, r.target_ref, r.content_hash,
+                                            Status(r.status), r.reason, _aware(r.updated_at))
+        return out
+
+    def get(self, integration: str, entity: str, ref: str) -> Row | None:
+        return self.get_many(integration, entity, [ref]).get(ref)
+
+    def claim(self, integration: str, entity: str, ref: str, run_id: str) -> tuple[Claim, Row | None]:
+        """Take the right to create ``ref`` in the target; at most one worker holds it."""
+        now = _now()
+        with self.engine.begin() as conn:
+            try:
+                conn.execute(records.insert().values(
+                    integration=integration, entity=entity, source_ref=ref,
+                    status=Status.PENDING, run_id=run_id, updated_at=now))
+                return Claim.NEW, None
+            except IntegrityError:
+                pass
+        row = self.get(integration, entity, ref)
+        assert row is not None
+        if row.status is Status.DONE and row.target_ref:
+            return Claim.DONE, row
+        if row.status is Status.PENDING and now - row.updated_at < self.lease:
+            return Claim.BUSY, row
+        # stale pending, or quarantined before: take it over atomically
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(records)
+                .where(records.c.integration == integration, records.c.entity == entity,
+                       records.c.source_ref == ref, records.c.updated_at == row.updated_at)
+                .values(status=Status.PENDING, run_id=run_id, reason=None, updated_at=now)
+            ).rowcount
+        if not taken:
+            return Claim.BUSY, row
+        return (Claim.STALE if row.status is Status.PENDING else Claim.NEW), row
+
+    def _upsert(self, integration: str, entity: str, ref: str, **values: Any) -> None:
+        values["updated_at"] = _now()
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(records)
+                .where(records.c.integration == integration, records.c.entity == entity,
+                       records.c.source_ref == ref)
+                .values(**values)
+            ).rowcount
+            if not done:
+                conn.execute(records.insert().values(
+                    integration=integration, entity=entity, source_ref=ref, **values))
+
+    def done(self, integration: str, entity: str, ref: str, *, target_ref: str,
+             content_hash: str | None, run_id: str) -> None:
+        """Record that ``ref`` is in the target as ``target_ref`` with this content."""
+        self._upsert(integration, entity, ref, target_ref=target_ref, content_hash=content_hash,
+                     status=Status.DONE, reason=None, run_id=run_id)
+
+    def release(self, integration: str, entity: str, ref: str) -> None:
+        """Give a claim back after a write that certainly did not land (a 4xx)."""
+        with self.engine.begin() as conn:
+            conn.execute(records.delete().where(
+                records.c.integration == integration, records.c.entity == entity,
+                records.c.source_ref == ref, records.c.status == Status.PENDING))
+
+    def quarantine(self, integration: str, entity: str, ref: str, *, reason: str,
+                   run_id: str) -> None:
+        """Set a record aside with a reason a person can act on (no personal data)."""
+        self._upsert(integration, entity, ref, status=Status.QUARANTINED, reason=reason[:2000],
+                     run_id=run_id, target_ref=None)
+
+    def last_window_end(self, integration: str, flow: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(windows.c.last_end).where(
+                windows.c.integration == integration, windows.c.flow == flow)).scalar()
+        return _aware(value) if value else None
+
+    def record_window_end(self, integration: str, flow: str, end: datetime) -> None:
+        """Remember how far a flow has synced, for manual runs without a data interval."""
+        with self.engine.begin() as conn:
+            current = conn.execute(select(windows.c.last_end).where(
+                windows.c.integration == integration, windows.c.flow == flow)).scalar()
+            if current is None:
+                conn.execute(windows.insert().values(integration=integration, flow=flow,
+                                                     last_end=end))
+            elif _aware(current) < end:
+                conn.execute(update(windows).where(
+                    windows.c.integration == integration, windows.c.flow == flow,
+                ).values(last_end=end))
+
+    def counts(self, integration: str) -> dict[tuple[str, str], int]:
+        """Rows per (entity, status): what the ledger says, for reports and tests."""
+        from sqlalchemy import func  # noqa: PLC0415
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(records.c.entity, records.c.status, func.count())
+                .where(records.c.integration == integration)
+                .group_by(records.c.entity, records.c.status))
+            return {(e, s): n for e, s, n in rows}

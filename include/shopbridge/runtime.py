@@ -1,0 +1,101 @@
+"""What each task of an orders DAG does at run time, minus Airflow's context plumbing.
+
+``dag_factory`` hands these functions plain values (the config, the window, the run id);
+they build the connectors from Airflow Connections through the hooks and call the pure
+flow steps. Kept apart from ``dag_factory`` so that parsing a DAG file imports none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shopbridge.config import FlowSpec, IntegrationConfig
+from shopbridge.connectors.registry import hook_for
+from shopbridge.errors import ConfigError
+from shopbridge.flows import orders
+from shopbridge.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+def _parse_when(value: Any, name: str) -> datetime:
+    try:
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"conf.{name}: not an ISO 8601 date-time: {value!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def window(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, conf: dict[str, Any],
+           interval_start: datetime | None, interval_end: datetime | None,
+           now: datetime) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` a run syncs.
+
+    Explicit ``start``/``end`` in the run's conf win; a scheduled or backfill run uses its
+    data interval; a manual run without either continues from the last successful
+    window's end (or looks back ``lookback_hours``). Every window starts
+    ``overlap_minutes`` early; the ledger makes the overlap harmless.
+    """
+    overlap = timedelta(minutes=spec.overlap_minutes)
+    if conf.get("start") or conf.get("end"):
+        end = _parse_when(conf["end"], "end") if conf.get("end") else now
+        start = (_parse_when(conf["start"], "start") if conf.get("start")
+                 else end - timedelta(hours=spec.lookback_hours))
+        if start >= end:
+            raise ConfigError(f"conf.start ({start.isoformat()}) must be before conf.end "
+                              f"({end.isoformat()})")
+        return start, end
+    if interval_start is not None and interval_end is not None and interval_end > interval_start:
+        return interval_start - overlap, interval_end
+    last = Ledger().last_window_end(cfg.id, flow)
+    start = last - overlap if last else now - timedelta(hours=spec.lookback_hours)
+    return start, now
+
+
+def extract(cfg: IntegrationConfig, spec: FlowSpec, start: datetime,
+            end: datetime) -> dict[str, Any]:
+    source = hook_for(cfg.source.system, cfg.source.connection_id).get_source()
+    batches = orders.extract(source, start, end, spec.batch_size)
+    log.info("window %s .. %s: %d records in %d batches", start.isoformat(), end.isoformat(),
+             sum(map(len, batches)), len(batches))
+    return {"batches": batches, "api_calls": source.counter.calls,
+            "window": [start.isoformat(), end.isoformat()]}
+
+
+def validate_and_map(cfg: IntegrationConfig, spec: FlowSpec,
+                     batch: list[dict[str, Any]]) -> dict[str, Any]:
+    # translation needs no connection: the source object is only used for its translator
+    from shopbridge.connectors.registry import translator_for  # noqa: PLC0415
+
+    return orders.validate_and_map(translator_for(cfg.source.system), batch,
+                                   statuses=spec.orders.statuses)
+
+
+def lookup(cfg: IntegrationConfig, mapped: dict[str, Any]) -> dict[str, Any]:
+    target = hook_for(cfg.target.system, cfg.target.connection_id).get_target()
+    return orders.lookup(target, Ledger(), cfg.id, mapped)
+
+
+def load(cfg: IntegrationConfig, looked_up: dict[str, Any], run_id: str) -> dict[str, Any]:
+    target = hook_for(cfg.target.system, cfg.target.connection_id).get_target()
+    return orders.load(target, Ledger(), cfg.id, looked_up, run_id=run_id)
+
+
+def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
+           window: list[str], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum the batches, remember the window, and decide whether the run failed."""
+    summary = orders.summarize(results, extract_calls=api_calls)
+    summary["window"] = window
+    Ledger().record_window_end(cfg.id, flow, datetime.fromisoformat(window[1]))
+    for q in summary["quarantined"]:
+        log.warning("quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"],
+                    q["reason"])
+    log.info("summary: %s", {k: v for k, v in summary.items() if k != "quarantined"})
+    read = summary["orders_read"]
+    if read and summary["orders_quarantined"] / read > spec.max_quarantined_fraction:
+        raise ConfigError(
+            f"{summary['orders_quarantined']} of {read} orders quarantined, above "
+            f"max_quarantined_fraction={spec.max_quarantined_fraction}: check the mapping")
+    return summary

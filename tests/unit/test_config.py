@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import pytest
+
+from shopbridge.config import load_integration
+from shopbridge.errors import ConfigError
+
+ROOT = Path(__file__).parents[2]
+SHIPPED = ROOT / "include" / "integrations" / "lightspeed_ecom__exact_globe.yaml"
+
+GOOD = """
+id: lightspeed_ecom__exact_globe
+source: {system: lightspeed_ecom}
+target: {system: exact_globe, conn_id: my_globe}
+flows:
+  orders: {schedule: "*/15 * * * *", batch_size: 50}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "pair.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_shipped_file_is_valid():
+    cfg = load_integration(SHIPPED)
+    assert cfg.dag_id("orders") == "lightspeed_ecom__exact_globe__orders"
+    assert cfg.source.connection_id == "shopbridge_lightspeed_ecom"
+
+
+def test_defaults_and_connection_ids(tmp_path):
+    cfg = load_integration(write(tmp_path, GOOD))
+    assert cfg.target.connection_id == "my_globe"
+    assert cfg.source.connection_id == "shopbridge_lightspeed_ecom"
+    assert cfg.flows["orders"].batch_size == 50
+    assert cfg.flows["orders"].retries == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "msg"),
+    [
+        (GOOD.replace("batch_size", "bach_size"), "flows.orders.bach_size", "Extra inputs"),
+        (GOOD.replace("batch_size: 50", "batch_size: 5000"), "flows.orders.batch_size", "500"),
+        (GOOD.replace('"*/15 * * * *"', '"every 15 minutes"'), "flows.orders.schedule", "cron"),
+        (GOOD.replace("system: exact_globe", "system: exakt_globe"), "target.system",
+         "unknown system"),
+        (GOOD.replace("orders:", "invoices:"), "flows.invoices", "Input should be"),
+        (GOOD.replace("id: lightspeed_ecom__exact_globe", "id: shop"), "(top level)", "id must be"),
+    ],
+)
+def test_bad_file_names_file_and_field(tmp_path, text, field, msg):
+    path = write(tmp_path, text, "broken.yaml")
+    with pytest.raises(ConfigError) as exc:
+        load_integration(path)
+    text = str(exc.value)
+    assert str(path) in text
+    assert field in text
+    assert msg in text
+
+
+def test_not_yaml(tmp_path):
+    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML"):
+        load_integration(write(tmp_path, "id: [unclosed", "broken.yaml"))
+
+
+def test_config_is_frozen(tmp_path):
+    cfg = load_integration(write(tmp_path, GOOD))
+    with pytest.raises(Exception, match="frozen"):
+        cfg.id = "x"  # type: ignore[misc]
