@@ -1,0 +1,35 @@
+"""Test-wide setup: an isolated AIRFLOW_HOME per test process, set before Airflow is imported.
+
+Each pytest-xdist worker gets its own home (and so its own SQLite metadata DB and ledger),
+so end-to-end tests can run in parallel without sharing state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_HOME = Path(tempfile.mkdtemp(prefix=f"shopbridge-airflow-{_worker}-"))
+os.environ.update({
+    "AIRFLOW_HOME": str(_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+    "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{_HOME / 'ledger.sqlite'}",
+})
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata DB in this process's AIRFLOW_HOME (dag.test() needs one)."""
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True,
+                   env=os.environ.copy(), timeout=300)
+    return _HOME
