@@ -92,20 +92,22 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_integration(path)
     flow = "orders"
     dag_id = cfg.dag_id(flow)
-    state_dir, home = root / ".demo", root / ".airflow"
+    # SHOPBRIDGE_DEMO_DIR lets tests keep their demo state apart from a developer's
+    base = Path(os.environ.get("SHOPBRIDGE_DEMO_DIR") or root)
+    state_dir, home = base / ".demo", base / ".airflow"
     state_dir.mkdir(exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
     airflow = LocalAirflow(home=home, dags_folder=root / "dags")
     try:
         urls: dict[str, str] = {}
         for end in (cfg.source, cfg.target):
-            step(f"starting the {end.system} sandbox (state in {state_dir.name}/)")
+            step(f"starting the {end.system} sandbox (state in {state_dir})")
             proc, urls[end.system] = start_sandbox(end.system, state_dir=state_dir)
             procs.append(proc)
             step(f"{end.system} sandbox at {urls[end.system]}")
         step("testing connections")
         _test_connections(cfg, urls)
-        step(f"starting airflow standalone (AIRFLOW_HOME={home.relative_to(root)}, "
+        step(f"starting airflow standalone (AIRFLOW_HOME={home}, "
              f"port {airflow.port}); first start migrates the database")
         airflow.start()
         for end in (cfg.source, cfg.target):

@@ -66,11 +66,9 @@ def extract(cfg: IntegrationConfig, spec: FlowSpec, start: datetime,
 
 def validate_and_map(cfg: IntegrationConfig, spec: FlowSpec,
                      batch: list[dict[str, Any]]) -> dict[str, Any]:
-    # translation needs no connection: the source object is only used for its translator
-    from shopbridge.connectors.registry import translator_for  # noqa: PLC0415
-
-    return orders.validate_and_map(translator_for(cfg.source.system), batch,
-                                   statuses=spec.orders.statuses)
+    # translation makes no request: the source is only asked for its translator
+    source = hook_for(cfg.source.system, cfg.source.connection_id).get_source()
+    return orders.validate_and_map(source, batch, statuses=spec.orders.statuses)
 
 
 def lookup(cfg: IntegrationConfig, mapped: dict[str, Any]) -> dict[str, Any]:

@@ -15,11 +15,6 @@ HOOKS: dict[str, str] = {
     "exact_globe": "shopbridge.connectors.exact_globe.hook:ExactGlobeHook",
 }
 
-#: system -> its order translator (an ``OrderSource`` usable without a connection)
-TRANSLATORS: dict[str, str] = {
-    "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.source:LightspeedEcomSource",
-}
-
 #: flow -> (systems that can be its source, systems that can be its target)
 ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "orders": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
@@ -31,8 +26,3 @@ def hook_for(system: str, conn_id: str) -> Any:
     module, _, cls = HOOKS[system].partition(":")
     return getattr(importlib.import_module(module), cls)(conn_id)
 
-
-def translator_for(system: str) -> Any:
-    """The system's source class, used only for ``order_id``/``to_order`` (no I/O)."""
-    module, _, cls = TRANSLATORS[system].partition(":")
-    return getattr(importlib.import_module(module), cls).translator()

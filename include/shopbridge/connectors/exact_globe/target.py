@@ -1,0 +1,141 @@
+"""Exact Globe as an :class:`~shopbridge.connectors.base.OrderTarget`.
+
+Lookups are batched ``or`` filters (:func:`any_of`) so a batch of 200 orders costs a few
+GETs, not 200. Writes follow Globe's header/line pattern; see :meth:`create_order`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shopbridge._http import CallCounter
+from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, odata_quote
+from shopbridge.connectors.exact_globe.translate import (
+    account_from_customer,
+    contact_from_customer,
+    order_header,
+    order_lines,
+    transaction_key,
+)
+from shopbridge.errors import FatalError, RecordError
+from shopbridge.models import Customer, Order
+
+#: Fields a debtor update must not touch: blocking/reactivating or retyping an account is a
+#: decision for the people running the ERP, not for a sync.
+_KEEP_ON_UPDATE = ("Status", "Type")
+
+
+def _code(value: Any) -> str:
+    """Globe stores codes right-aligned in char columns ([U] the REST layer may keep the
+    padding), so codes are compared stripped."""
+    return str(value).strip()
+
+
+class ExactGlobeTarget:
+    """Writes canonical customers and orders into one Globe administration."""
+
+    system = "exact_globe"
+
+    def __init__(self, client: ExactGlobeClient) -> None:
+        self.client = client
+
+    @property
+    def counter(self) -> CallCounter:
+        """The client's call counter: what this target cost in requests."""
+        return self.client.counter
+
+    def find_orders(self, references: Sequence[str]) -> dict[str, str]:
+        """``YourReference`` -> ``OrderNumber`` of orders already in Globe."""
+        found: dict[str, str] = {}
+        for flt in any_of("YourReference", references):
+            for row in self.client.query("SalesOrderHeader", filter=flt,
+                                         select=["YourReference", "OrderNumber"]):
+                found.setdefault(row["YourReference"], _code(row["OrderNumber"]))
+        return found
+
+    def find_debtors(self, emails: Sequence[str]) -> dict[str, str]:
+        """Lower-cased e-mail -> ``DebtorCode`` of customer accounts (``Type 'C'`` [U]).
+
+        The type is checked here rather than in the filter: ``A and (B or C)`` needs
+        parentheses, and Globe's OData adapter is not known to honour them. E-mails are
+        matched case-insensitively (SQL Server's default collation does the same); when
+        two accounts share an e-mail the first one Globe returns wins.
+        """
+        wanted = {e.lower() for e in emails if e}
+        found: dict[str, str] = {}
+        for flt in any_of("Email", sorted(wanted)):
+            for row in self.client.query("Account", filter=flt,
+                                         select=["Email", "DebtorCode", "Type"]):
+                email = str(row.get("Email") or "").lower()
+                if email in wanted and row.get("Type", "C") == "C" and row.get("DebtorCode"):
+                    found.setdefault(email, _code(row["DebtorCode"]))
+        return found
+
+    def find_items(self, skus: Sequence[str]) -> set[str]:
+        """The SKUs that exist as ``Items.ItemCode`` (exact match)."""
+        found: set[str] = set()
+        for flt in any_of("ItemCode", skus):
+            found.update(_code(r["ItemCode"])
+                         for r in self.client.query("Items", filter=flt, select=["ItemCode"]))
+        return found & set(skus)
+
+    def create_debtor(self, customer: Customer) -> str:
+        """POST the Account, then its Contact; returns Globe's new ``DebtorCode``.
+
+        Persons get a Contact too (decision): the Account holds one ``Name`` string, and
+        the Contact is where Globe keeps first/last name for salutations and e-mail, so
+        both kinds are kept alike and :meth:`update_debtor` treats them the same. Neither
+        POST is retried (no idempotency key); if the Contact POST fails the Account is
+        still found by e-mail next run and ``update_debtor`` adds the missing Contact.
+        """
+        account = self.client.create("Account", account_from_customer(customer), retry=False)
+        try:
+            account_id, code = str(account["ID"]), _code(account["DebtorCode"])
+        except KeyError as exc:
+            raise FatalError(f"Globe created an Account without {exc}: {account!r}") from None
+        self.client.create("Contact", contact_from_customer(customer, account_id), retry=False)
+        return code
+
+    def update_debtor(self, code: str, customer: Customer) -> None:
+        """MERGE the Account (not its Status/Type) and its default Contact, in place."""
+        rows = list(self.client.query("Account", filter=f"DebtorCode eq {odata_quote(code)}",
+                                      select=["ID", "DebtorCode"]))
+        if not rows:
+            raise RecordError("customer", customer.email, "debtor_code",
+                              f"debtor {code} not found in Exact Globe")
+        account_id = str(rows[0]["ID"])
+        body = {k: v for k, v in account_from_customer(customer).items()
+                if k not in _KEEP_ON_UPDATE}
+        self.client.merge("Account", account_id, body)
+        contact = contact_from_customer(customer, account_id)
+        contacts = list(self.client.query("Contact", filter=f"Account eq guid'{account_id}'",
+                                          select=["ID", "IsDefault"]))
+        if not contacts:
+            self.client.create("Contact", contact, retry=False)
+            return
+        default = next((c for c in contacts if c.get("IsDefault")), contacts[0])
+        self.client.merge("Contact", str(default["ID"]),
+                          {k: v for k, v in contact.items() if k != "Account"})
+
+    def create_order(self, order: Order, *, debtor_code: str, reference: str) -> str:
+        """Stage every line, then POST the header that commits them; returns ``OrderNumber``.
+
+        Line POSTs are retried: the TransactionKey is deterministic, and a line with the
+        same key and LineNumber replaces the staged one. The header POST is not: it
+        commits, a timeout can hide a success, and the flow looks the reference up again
+        before any second attempt (a blind replay would also find no staged lines left).
+        """
+        key = transaction_key(reference, revision=order.content_hash()[:16])
+        for line in order_lines(order, key):
+            self.client.create("SalesOrderLine", line, retry=True)
+        header = self.client.create(
+            "SalesOrderHeader",
+            order_header(order, debtor_code=debtor_code, reference=reference,
+                         transaction_key=key),
+            retry=False,
+        )
+        number = header.get("OrderNumber") or header.get("ID")
+        if not number:
+            raise FatalError(f"Globe committed order {reference} without an OrderNumber")
+        return _code(number)

@@ -1,0 +1,498 @@
+"""A local Lightspeed eCom: the documented routes, envelopes, auth, paging and rate limits.
+
+Faithful to VENDOR_APIS.md §1 where it is marked [V]/[S]; choices for [U] points are
+configurable or marked ASSUMPTION below. Vendor behaviour only; ``/_sandbox/*`` test and
+demo controls come from :mod:`shopbridge.sandbox._common`.
+
+* ``/{lang}/{resource}[/{id}|/count].json`` for orders (GET, PUT; POST refused: orders come
+  from checkouts), customers, products, variants (GET), and ``orders/{id}/products.json``.
+* Plural/singular envelopes, ``{"resource": {"id", "url", "link"}}`` references,
+  ``false`` for empty relations, ``{"error": {code, method, request, message}}`` errors.
+* Three fixed rate-limit windows per key plus a per-second cap; every vendor response
+  carries ``X-RateLimit-Limit/Remaining/Reset``; a 429 (``Retry-After``) as soon as any
+  window is empty.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from http import HTTPStatus
+from itertools import groupby
+from pathlib import Path
+from secrets import compare_digest
+from typing import Any
+
+from fastapi import Body, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from shopbridge.sandbox import demo_data
+from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState, SandboxControls, install_controls
+
+#: ASSUMPTION [U]: timestamps are rendered in the shop's zone; the demo shop is in CET.
+SHOP_TZ = timezone(timedelta(hours=1))
+MAX_LIMIT = 250
+DEFAULT_LIMIT = 50
+#: resource -> singular envelope key
+RESOURCES = {"orders": "order", "customers": "customer", "products": "product",
+             "variants": "variant"}
+#: relation filters the API supports (``orders?customer=ID``, ``variants?product=ID``)
+RELATION_FILTERS = {"orders": "customer", "variants": "product"}
+#: order fields a PUT may change (shipment/payment flow); the rest is read-only
+WRITABLE_ORDER_FIELDS = frozenset({"status", "paymentStatus", "shipmentStatus", "customStatusId",
+                                   "memo", "comment"})
+_COUNTRIES = {"NL": ("nld", "Netherlands"), "BE": ("bel", "Belgium"), "DE": ("deu", "Germany"),
+              "FR": ("fra", "France"), "GB": ("gbr", "United Kingdom")}
+_CENT = Decimal("0.01")
+
+
+class ApiError(HTTPException):
+    """Rendered in the vendor's error envelope by the app's exception handler."""
+
+
+def error_body(status: int, request: Request, message: str | None = None) -> dict[str, Any]:
+    """``{"error": {"code", "method", "request", "message"}}`` as the vendor sends it."""
+    return {"error": {"code": status, "method": request.method, "request": request.url.path,
+                      "message": message or HTTPStatus(status).phrase}}
+
+
+# --- seed ------------------------------------------------------------------------------
+
+def _ts(dt: datetime) -> str:
+    return dt.astimezone(SHOP_TZ).isoformat()
+
+
+def _money(value: Decimal) -> float:
+    """JSON number with cents, as the API sends money (clients must not trust floats)."""
+    return float(value.quantize(_CENT, ROUND_HALF_UP))
+
+
+def _ref(resource: str, rid: int) -> dict[str, Any]:
+    return {"resource": {"id": rid, "url": f"{resource}/{rid}"}}
+
+
+def _many(url: str) -> dict[str, Any]:
+    """A to-many relation: the reference has no id, only the filtered list's url."""
+    return {"resource": {"id": False, "url": url}}
+
+
+def _address(prefix: str, c: dict[str, Any]) -> dict[str, Any]:
+    code3, title = _COUNTRIES[c["country"]]
+    name = c["company_name"] or f"{c['first_name']} {c['last_name']}"
+    return {f"{prefix}Name": name, f"{prefix}Street": c["street"], f"{prefix}Number": c["number"],
+            f"{prefix}Extension": c["extension"], f"{prefix}Zipcode": c["zipcode"],
+            f"{prefix}City": c["city"], f"{prefix}Region": "",
+            f"{prefix}Country": {"code": c["country"].lower(), "code3": code3, "title": title}}
+
+
+def _person(c: dict[str, Any]) -> dict[str, Any]:
+    return {"email": c["email"], "firstname": c["first_name"], "lastname": c["last_name"],
+            "phone": c["phone"], "isCompany": c["is_company"], "companyName": c["company_name"],
+            "companyVatNumber": c["vat_number"], **_address("addressBilling", c),
+            **_address("addressShipping", c)}
+
+
+def _titles(p: dict[str, Any]) -> tuple[str, str]:
+    """Demo titles are "<product> <colour>"; the unknown SKU has no variant title."""
+    if p["sku"] == demo_data.UNKNOWN_SKU:
+        return p["title"], ""
+    name, _, colour = p["title"].rpartition(" ")
+    return name, colour
+
+
+def _catalogue(demo: demo_data.DemoData) -> tuple[dict[str, Any], dict[str, Any]]:
+    created = _ts(demo_data.DEMO_START - timedelta(days=90))
+    products: dict[str, Any] = {}
+    variants: dict[str, Any] = {}
+    for pid, group in groupby(demo.products, key=lambda p: p["product_id"]):
+        for n, p in enumerate(group):
+            name, colour = _titles(p)
+            products.setdefault(str(pid), {
+                "id": pid, "createdAt": created, "updatedAt": created, "isVisible": True,
+                "visibility": "visible", "url": name.lower().replace(" ", "-"), "title": name,
+                "fulltitle": name, "brand": False, "supplier": False,
+                "variants": _many(f"variants?product={pid}")})
+            vid = p["variant_id"]
+            variants[str(vid)] = {
+                "id": vid, "createdAt": created, "updatedAt": created, "isDefault": n == 0,
+                "sortOrder": n + 1, "title": colour or "Default", "articleCode": f"ART-{vid}",
+                "ean": p["ean"], "sku": p["sku"], "priceExcl": _money(p["price_excl"]),
+                "priceIncl": _money(p["price_excl"] * Decimal("1.21")),
+                "priceCost": _money(p["price_excl"] / 2), "stockTracking": "enabled",
+                "stockLevel": 25, "stockAlert": 5, "stockMinimum": 0, "weight": 250,
+                "product": _ref("products", pid), "tax": False,
+                "movements": _many(f"variants/movements?variant={vid}")}
+    return products, variants
+
+
+def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    c, oid = o["customer"], o["order_id"]
+    shipped = o["status"] == "completed_shipped"
+    lines: list[dict[str, Any]] = []
+    excl = incl = Decimal(0)
+    rate: Decimal = o["lines"][0]["tax_rate"]
+    for i, line in enumerate(o["lines"]):
+        p, qty = line["product"], line["quantity"]
+        unit_excl = p["price_excl"].quantize(_CENT)
+        unit_incl = (unit_excl * (1 + line["tax_rate"])).quantize(_CENT, ROUND_HALF_UP)
+        excl, incl = excl + unit_excl * qty, incl + unit_incl * qty
+        title, variant = _titles(p)
+        lines.append({
+            "id": next_line + i, "supplierTitle": "", "brandTitle": "", "productTitle": title,
+            "variantTitle": variant, "taxStatus": "on", "quantityOrdered": qty,
+            "quantityInvoiced": 0, "quantityShipped": qty if shipped else 0,
+            "quantityRefunded": 0, "quantityReturned": 0,
+            "articleCode": f"ART-{p['variant_id']}", "ean": p["ean"], "sku": p["sku"],
+            "weight": 250, "priceCost": _money(unit_excl / 2), "basePriceExcl": _money(unit_excl),
+            "basePriceIncl": _money(unit_incl), "priceExcl": _money(unit_excl),
+            "priceIncl": _money(unit_incl), "discountExcl": 0, "discountIncl": 0,
+            "taxRate": float(line["tax_rate"]), "product": _ref("products", p["product_id"]),
+            "variant": _ref("variants", p["variant_id"])})
+    ship_incl: Decimal = o["shipping_price_incl"]
+    ship_excl = (ship_incl / (1 + rate)).quantize(_CENT, ROUND_HALF_UP)
+    total_excl, total_incl = excl + ship_excl, incl + ship_incl
+    order = {
+        "id": oid, "createdAt": _ts(o["created_at"]), "updatedAt": _ts(o["updated_at"]),
+        "number": o["number"], "status": o["status"], "customStatusId": None,
+        "paymentStatus": o["payment_status"],
+        "shipmentStatus": "shipped" if shipped else "not_shipped",
+        "priceExcl": _money(total_excl), "priceIncl": _money(total_incl),
+        **_person(c),
+        "paymentId": o["payment_method"].lower().replace(" ", "_"),
+        "paymentTitle": o["payment_method"],
+        "shipmentId": f"core|85518|{424000 + oid % 1000}", "shipmentTitle": o["shipping_method"],
+        "shipmentPriceExcl": _money(ship_excl), "shipmentPriceIncl": _money(ship_incl),
+        "discountCouponCode": "",
+        "taxRates": [{"name": f"{rate * 100:.0f}%", "rate": float(rate),
+                      "amount": _money(total_incl - total_excl)}],
+        "comment": "", "memo": "", "language": {"code": "nl", "locale": "nl_NL"},
+        "customer": _ref("customers", c["customer_id"]),
+        "products": _many(f"orders/{oid}/products"), "shipments": False, "invoices": False}
+    return order, lines
+
+
+def seed_state(seed: str | None, n_orders: int) -> dict[str, Any]:
+    """The store: resource -> {id: record}, plus ``orderProducts`` by order id."""
+    state: dict[str, Any] = {r: {} for r in RESOURCES} | {"orderProducts": {}}
+    if seed is None:
+        return state
+    demo = demo_data.generate(seed, n_orders=n_orders)
+    state["products"], state["variants"] = _catalogue(demo)
+    since = _ts(demo_data.DEMO_START - timedelta(days=60))
+    for c in demo.customers:
+        state["customers"][str(c["customer_id"])] = {
+            "id": c["customer_id"], "createdAt": since, "updatedAt": since, "isConfirmed": True,
+            **_person(c), "orders": _many(f"orders?customer={c['customer_id']}")}
+    next_line = 1
+    for o in demo.orders:
+        order, lines = _order(o, next_line)
+        next_line += len(lines)
+        state["orders"][str(order["id"])] = order
+        state["orderProducts"][str(order["id"])] = lines
+    return state
+
+
+# --- rate limits -----------------------------------------------------------------------
+
+class RateLimiter:
+    """Fixed windows per API key (300/5 min, 3000/h, 12000/day by default) + a per-second cap.
+
+    ASSUMPTION [U]: windows are fixed (start at the first request), not sliding.
+    """
+
+    def __init__(self, limits: str, windows_s: str, per_second: int,
+                 clock: Callable[[], float]) -> None:
+        self.limits = [int(x) for x in limits.split("/")]
+        self.lengths = [float(x) for x in windows_s.split("/")]
+        if len(self.limits) != len(self.lengths):
+            raise ValueError(f"rate_limit {limits!r} and windows_s {windows_s!r} differ in length")
+        self.per_second = per_second
+        self.clock = clock
+        self.used = [0] * len(self.limits)
+        self.started: list[float | None] = [None] * len(self.limits)
+        self.second = (-1, 0)
+        self.lock = threading.Lock()
+
+    def _roll(self, now: float) -> None:
+        for i, length in enumerate(self.lengths):
+            start = self.started[i]
+            if start is None or now - start >= length:
+                self.started[i], self.used[i] = now, 0
+
+    def _reset_in(self, i: int, now: float) -> int:
+        start = self.started[i]
+        return math.ceil(self.lengths[i] if start is None else start + self.lengths[i] - now)
+
+    def headers(self, now: float) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": "/".join(map(str, self.limits)),
+            "X-RateLimit-Remaining": "/".join(
+                str(max(0, lim - used)) for lim, used in zip(self.limits, self.used, strict=True)),
+            "X-RateLimit-Reset": "/".join(str(self._reset_in(i, now))
+                                          for i in range(len(self.limits))),
+        }
+
+    def take(self) -> tuple[int | None, dict[str, str]]:
+        """Count one request: ``(None, headers)`` or ``(retry_after_s, headers)`` when refused."""
+        with self.lock:
+            now = self.clock()
+            self._roll(now)
+            empty = [i for i, lim in enumerate(self.limits) if self.used[i] >= lim]
+            if empty:
+                return max(self._reset_in(i, now) for i in empty), self.headers(now)
+            sec = math.floor(now)
+            count = self.second[1] if self.second[0] == sec else 0
+            if count >= self.per_second:
+                return max(1, math.ceil(sec + 1 - now)), self.headers(now)
+            self.second = (sec, count + 1)
+            self.used = [u + 1 for u in self.used]
+            return None, self.headers(now)
+
+    def peek(self) -> dict[str, str]:
+        with self.lock:
+            return self.headers(self.clock())
+
+
+# --- app -------------------------------------------------------------------------------
+
+def _authorised(request: Request, key: str, secret: str) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, sep, password = base64.b64decode(token, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return bool(sep) and compare_digest(user.encode(), key.encode()) and compare_digest(
+        password.encode(), secret.encode())
+
+
+def _when(value: str, name: str) -> datetime:
+    """``YYYY-MM-DD HH:MM:SS`` (ASSUMPTION [U]: UTC); ISO 8601 is accepted as well."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, f"{name}: expected YYYY-MM-DD HH:MM:SS, got {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f"{name}: expected an integer, got {value!r}") from None
+
+
+def _select(records: list[dict[str, Any]], resource: str, q: dict[str, str]) -> list[dict[str, Any]]:
+    """Apply ``since_id``, relation and ``*_at_min/max`` (inclusive) filters, sorted by id."""
+    out = sorted(records, key=lambda r: int(r.get("id", 0)))
+    since_id = _int(q.get("since_id"), "since_id", 0)
+    out = [r for r in out if int(r.get("id", 0)) > since_id]
+    relation = RELATION_FILTERS.get(resource)
+    if relation and relation in q:
+        wanted = _int(q[relation], relation, 0)
+        out = [r for r in out if isinstance(r.get(relation), dict)
+               and r[relation]["resource"].get("id") == wanted]
+    for field in ("created", "updated"):
+        lo, hi = q.get(f"{field}_at_min"), q.get(f"{field}_at_max")
+        if lo is None and hi is None:
+            continue
+        lo_t = _when(lo, f"{field}_at_min") if lo else None
+        hi_t = _when(hi, f"{field}_at_max") if hi else None
+        kept = []
+        for r in out:
+            try:
+                at = datetime.fromisoformat(str(r.get(f"{field}At")))
+            except ValueError:
+                continue
+            if at.tzinfo and (lo_t is None or at >= lo_t) and (hi_t is None or at <= hi_t):
+                kept.append(r)
+        out = kept
+    return out
+
+
+def _render(value: Any, base: str) -> Any:
+    """Deep copy, adding each reference's absolute ``link``."""
+    if isinstance(value, list):
+        return [_render(v, base) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _render(v, base) for k, v in value.items()}
+    res = out.get("resource")
+    if isinstance(res, dict) and "url" in res and "link" not in res:
+        path, _, query = str(res["url"]).partition("?")
+        res["link"] = f"{base}{path}.json" + (f"?{query}" if query else "")
+    return out
+
+
+def create_app(
+    *,
+    seed: str | None = "demo",
+    state_file: Path | None = None,
+    n_orders: int = 240,
+    key: str = "demo-key",
+    secret: str = "demo-secret",
+    rate_limit: str = "300/3000/12000",
+    windows_s: str = "300/3600/86400",
+    per_second: int = 20,
+    clock: Callable[[], float] = time.monotonic,
+) -> FastAPI:
+    """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one)."""
+    app = FastAPI(title="Lightspeed eCom sandbox")
+    controls = SandboxControls()
+    state = JsonState(state_file, lambda: seed_state(seed, n_orders))
+    limiter = RateLimiter(rate_limit, windows_s, per_second, clock)
+    store: dict[str, Any] = state.data
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(error_body(exc.status_code, request, str(exc.detail)),
+                            status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body(400, request, str(exc.errors()[:1])), status_code=400)
+
+    def _table(resource: str) -> dict[str, Any]:
+        if resource not in RESOURCES:
+            raise ApiError(404, f"unknown resource {resource!r}")
+        return store[resource]
+
+    def _one(resource: str, item: str) -> dict[str, Any]:
+        record = _table(resource).get(item)
+        if record is None:
+            raise ApiError(404, f"{RESOURCES[resource]} {item} not found")
+        return record
+
+    def _base(request: Request, lang: str) -> str:
+        return f"{str(request.base_url).rstrip('/')}/{lang}/"
+
+    @app.get("/{lang}/{resource}/count.json")
+    def count(resource: str, request: Request) -> dict[str, int]:
+        with state.lock:
+            rows = list(_table(resource).values())
+            return {"count": len(_select(rows, resource, dict(request.query_params)))}
+
+    @app.get("/{lang}/orders/{item}/products.json")
+    def order_products(lang: str, item: str, request: Request) -> dict[str, Any]:
+        with state.lock:
+            _one("orders", item)
+            lines = store["orderProducts"].get(item, [])
+            return {"orderProducts": _render(lines, _base(request, lang))}
+
+    @app.get("/{lang}/{resource}/{item}.json")
+    def get_one(lang: str, resource: str, item: str, request: Request) -> dict[str, Any]:
+        with state.lock:
+            return {RESOURCES.get(resource, ""): _render(_one(resource, item),
+                                                        _base(request, lang))}
+
+    @app.get("/{lang}/{resource}.json")
+    def get_list(lang: str, resource: str, request: Request) -> dict[str, Any]:
+        q = dict(request.query_params)
+        page = _int(q.get("page"), "page", 1)
+        limit = min(MAX_LIMIT, _int(q.get("limit"), "limit", DEFAULT_LIMIT))
+        if page < 1 or limit < 1:
+            raise ApiError(400, "page and limit must be positive")
+        fields = [f for f in q.get("fields", "").split(",") if f]
+        with state.lock:
+            rows = _select(list(_table(resource).values()), resource, q)
+            rows = rows[(page - 1) * limit : page * limit]
+            if fields:
+                rows = [{k: v for k, v in r.items() if k in fields} for r in rows]
+            return {resource: _render(rows, _base(request, lang))}
+
+    @app.post("/{lang}/{resource}.json")
+    def refuse_create(resource: str) -> None:
+        """ASSUMPTION [U]: refused with 405; the real API's exact status is undocumented."""
+        _table(resource)
+        if resource == "orders":
+            raise ApiError(405, "orders cannot be created directly; use the checkout flow "
+                                "(POST checkouts/{id}/order.json)")
+        raise ApiError(405, f"{resource} are read-only in this sandbox")
+
+    @app.put("/{lang}/orders/{item}.json")
+    def update_order(lang: str, item: str, request: Request,
+                     body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = body.get("order")
+        if not isinstance(changes, dict):
+            raise ApiError(400, 'body must be {"order": {...}}')
+        if bad := sorted(set(changes) - WRITABLE_ORDER_FIELDS):
+            raise ApiError(400, f"read-only order field(s): {', '.join(bad)}")
+        with state.lock:
+            order = _one("orders", item)
+            order.update(changes)
+            order["updatedAt"] = _bumped(order.get("updatedAt"))
+            state.save()
+        controls.count("writes")
+        return {"order": _render(order, _base(request, lang))}
+
+    @app.post(f"{CONTROL_PREFIX}/orders")
+    def upsert_order(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        """Insert or merge an order (bare or ``{"order": ...}``), bumping ``updatedAt``.
+
+        Lines given in ``products.resource.embedded`` replace the order's orderProducts.
+        An explicit ``updatedAt`` in the body wins over the bump (tests pin boundaries).
+        """
+        order = dict(body.get("order", body))
+        with state.lock:
+            orders = store["orders"]
+            oid = order.get("id") or max((int(k) for k in orders), default=30000) + 1
+            order["id"] = oid
+            old = orders.get(str(oid), {})
+            products = order.get("products")
+            if isinstance(products, dict) and "embedded" in products.get("resource", {}):
+                store["orderProducts"][str(oid)] = products["resource"]["embedded"]
+                order["products"] = _many(f"orders/{oid}/products")
+            merged = {"products": _many(f"orders/{oid}/products"), **old, **order}
+            if "updatedAt" not in order:
+                merged["updatedAt"] = _bumped(old.get("updatedAt"))
+            merged.setdefault("createdAt", merged["updatedAt"])
+            orders[str(oid)] = merged
+            state.save()
+        return {"order": merged}
+
+    @app.middleware("http")
+    async def vendor_gate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Auth, then rate limits, then the route; rate headers on every vendor response."""
+        if request.url.path.startswith(CONTROL_PREFIX):
+            return await call_next(request)
+        if not _authorised(request, key, secret):
+            controls.count("rejected_401")
+            body = error_body(401, request, "Invalid API key or secret")
+            return JSONResponse(body, status_code=401, headers=limiter.peek())
+        retry_after, headers = limiter.take()
+        if retry_after is not None:
+            controls.count("rejected_429")
+            return JSONResponse(error_body(429, request, "Rate limit exceeded"), status_code=429,
+                                headers={**headers, "Retry-After": str(retry_after)})
+        response = await call_next(request)
+        response.headers.update(headers)
+        return response
+
+    # added last, so its middleware is outermost: faults are served before auth/limits
+    install_controls(app, controls, lambda status, request: error_body(status, request))
+    return app
+
+
+def _bumped(previous: Any) -> str:
+    """Now, but always later than the previous ``updatedAt`` so a change is never missed."""
+    now = datetime.now(UTC)
+    try:
+        before = datetime.fromisoformat(str(previous))
+    except ValueError:
+        before = None
+    if before is not None and before.tzinfo and before >= now:
+        now = before + timedelta(seconds=1)
+    return _ts(now)

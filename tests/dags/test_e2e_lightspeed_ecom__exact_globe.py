@@ -1,0 +1,160 @@
+"""The real orders DAG, run with ``dag.test()`` against both sandboxes as their own processes.
+
+What a user would check: orders arrived in Exact Globe, one debtor per e-mail, company vs
+person debtors right, the unknown-SKU order quarantined with its reason while the rest
+loaded, and a second run creating nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from shopbridge._procs import start_sandbox, stop
+from shopbridge.ledger import Ledger
+from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+
+pytestmark = pytest.mark.slow
+
+DAG_ID = "lightspeed_ecom__exact_globe__orders"
+INTEGRATION = "lightspeed_ecom__exact_globe"
+N_ORDERS = 60
+
+
+@pytest.fixture(scope="module")
+def sandboxes(tmp_path_factory, airflow_db):
+    state = tmp_path_factory.mktemp("sandboxes")
+    ls, ls_url = start_sandbox("lightspeed_ecom", state_dir=state,
+                               options={"n_orders": str(N_ORDERS)})
+    eg, eg_url = start_sandbox("exact_globe", state_dir=state)
+    env = {
+        "AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM": json.dumps({
+            "conn_type": "lightspeed_ecom", "host": ls_url, "login": "demo-key",
+            "password": "demo-secret", "extra": {"language": "nl"}}),
+        "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps({
+            "conn_type": "exact_globe", "host": eg_url, "login": "globe", "password": "globe",
+            "extra": {"server_name": "sandbox", "database_name": "600", "auth": "basic"}}),
+    }
+    os.environ.update(env)
+    yield {"lightspeed_ecom": ls_url, "exact_globe": eg_url}
+    for key in env:
+        os.environ.pop(key, None)
+    stop(ls)
+    stop(eg)
+
+
+def run_dag(conf: dict[str, str]) -> tuple[str, dict]:
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[DAG_ID]
+    dr = dag.test(run_conf=conf, logical_date=datetime.now(UTC))
+    with create_session() as session:
+        row = session.scalars(XComModel.get_many(
+            run_id=dr.run_id, key="return_value", dag_ids=DAG_ID, task_ids="report")).first()
+        summary = XComModel.deserialize_value(row) if row is not None else {}
+    return dr.state, summary
+
+
+def globe(url: str, what: str) -> list[dict]:
+    return httpx.get(f"{url}/_sandbox/{what}", timeout=10).json()
+
+
+WEEK = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
+
+
+def test_first_run_loads_orders_and_quarantines_the_unknown_sku(sandboxes):
+    data = generate("demo", n_orders=N_ORDERS)
+    state, summary = run_dag(WEEK)
+    assert state == "success"
+    orders = globe(sandboxes["exact_globe"], "orders")
+    bad = [o for o in data.orders if any(l["product"]["sku"] == UNKNOWN_SKU for l in o["lines"])]
+    assert len(bad) == 1
+    assert summary["orders_read"] == N_ORDERS
+    assert summary["orders_quarantined"] == 1
+    assert summary["orders_created"] == N_ORDERS - 1
+    assert len(orders) == N_ORDERS - 1
+    q = summary["quarantined"][0]
+    assert q["source_id"] == str(bad[0]["order_id"])
+    assert q["field"].endswith(".sku")
+    assert UNKNOWN_SKU in q["reason"]
+    # every loaded order is in Globe once, under its webshop number
+    refs = Counter(o["YourReference"] for o in orders)
+    assert max(refs.values()) == 1
+    assert bad[0]["number"] not in refs
+    # the ledger agrees and says why the other one is set aside
+    ledger = Ledger()
+    row = ledger.get(INTEGRATION, "order", str(bad[0]["order_id"]))
+    assert row.status == "quarantined"
+    assert UNKNOWN_SKU in row.reason
+    assert summary["api_calls"] > 0
+
+
+def test_debtors_one_per_email_company_or_person(sandboxes):
+    data = generate("demo", n_orders=N_ORDERS)
+    accounts = globe(sandboxes["exact_globe"], "accounts")
+    emails = Counter(a["Email"].lower() for a in accounts)
+    assert max(emails.values()) == 1
+    by_email = {a["Email"].lower(): a for a in accounts}
+    loaded = [o for o in data.orders
+              if all(l["product"]["sku"] != UNKNOWN_SKU for l in o["lines"])]
+    for order in loaded:
+        c = order["customer"]
+        account = by_email[c["email"].lower()]
+        if c["is_company"]:
+            assert account["Name"] == c["company_name"]
+            assert account["IsPerson"] is False
+            contacts = account.get("Contacts") or account.get("contacts") or []
+            assert any(ct["LastName"] == c["last_name"] for ct in contacts)
+        else:
+            assert account["Name"] == f"{c['first_name']} {c['last_name']}"
+            assert account["IsPerson"] is True
+    # every Globe order is booked on the debtor of its customer
+    orders = {o["YourReference"]: o for o in globe(sandboxes["exact_globe"], "orders")}
+    for order in loaded:
+        assert orders[order["number"]]["OrderDebtor"] == \
+            by_email[order["customer"]["email"].lower()]["DebtorCode"]
+
+
+def test_second_run_creates_nothing(sandboxes):
+    before_orders = globe(sandboxes["exact_globe"], "orders")
+    before_accounts = globe(sandboxes["exact_globe"], "accounts")
+    state, summary = run_dag(WEEK)
+    assert state == "success"
+    assert summary["orders_created"] == 0
+    assert summary["customers_created"] == 0
+    assert summary["customers_updated"] == 0
+    assert summary["orders_skipped_existing"] == N_ORDERS - 1
+    assert summary["orders_quarantined"] == 1
+    assert globe(sandboxes["exact_globe"], "orders") == before_orders
+    assert globe(sandboxes["exact_globe"], "accounts") == before_accounts
+
+
+def test_a_changed_customer_is_updated_in_place(sandboxes):
+    ls = sandboxes["lightspeed_ecom"]
+    auth = ("demo-key", "demo-secret")
+    order = httpx.get(f"{ls}/nl/orders.json", params={"limit": 1}, auth=auth).json()["orders"][0]
+    order["addressBillingCity"] = "Maastricht"
+    when = (DEMO_END + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    order["updatedAt"] = when
+    r = httpx.post(f"{ls}/_sandbox/orders", json={"order": order})
+    assert r.status_code in (200, 201), r.text
+    codes_before = {a["Email"].lower(): a["DebtorCode"]
+                    for a in globe(sandboxes["exact_globe"], "accounts")}
+    state, summary = run_dag({"start": DEMO_END.isoformat(),
+                              "end": (DEMO_END + timedelta(hours=2)).isoformat()})
+    assert state == "success"
+    assert summary["orders_read"] == 1
+    assert summary["orders_created"] == 0
+    assert summary["customers_updated"] == 1
+    after = {a["Email"].lower(): a for a in globe(sandboxes["exact_globe"], "accounts")}
+    account = after[order["email"].lower()]
+    assert account["City"] == "Maastricht"
+    assert account["DebtorCode"] == codes_before[order["email"].lower()]
+    assert {e: a["DebtorCode"] for e, a in after.items()} == codes_before

@@ -1,0 +1,66 @@
+"""The README's demo command itself, as a user runs it: twice, with --once --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+KEYS = {"orders_read", "orders_created", "orders_skipped_existing", "orders_quarantined",
+        "customers_created", "customers_updated", "api_calls"}
+
+pytestmark = pytest.mark.slow
+
+
+def demo(tmp: Path, *args: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIRFLOW", "SHOPBRIDGE", "PYTEST"))}
+    env["SHOPBRIDGE_DEMO_DIR"] = str(tmp)
+    proc = subprocess.run([str(ROOT / "run"), "demo", *args], capture_output=True, text=True,
+                          env=env, timeout=900, stdin=subprocess.DEVNULL, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_demo_twice_creates_nothing_the_second_time(tmp_path):
+    code, out, err = demo(tmp_path, "--once", "--json")
+    assert code == 0, err[-3000:]
+    first = json.loads(out.strip().splitlines()[-1])
+    assert KEYS <= first.keys()
+    assert first["orders_read"] == 240
+    assert first["orders_created"] == 239
+    assert first["orders_quarantined"] == 1
+    assert first["customers_created"] > 50
+    assert first["customers_updated"] >= 1  # debtors the ERP already had
+    assert "==> starting airflow standalone" in err
+    assert "Airflow UI: http://127.0.0.1:" in out
+    assert "login: admin / " in out
+
+    code, out, err = demo(tmp_path, "--once", "--json")
+    assert code == 0, err[-3000:]
+    second = json.loads(out.strip().splitlines()[-1])
+    assert second["orders_created"] == 0
+    assert second["customers_created"] == 0
+    assert second["orders_skipped_existing"] == 239
+    assert second["orders_quarantined"] == 1
+
+
+def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path):
+    env_root = tmp_path / "repo"
+    # a copy of the repo's front door pointing at a broken YAML: the demo stops before
+    # starting anything and names the file and the field
+    (env_root / "include" / "integrations").mkdir(parents=True)
+    good = (ROOT / "include/integrations/lightspeed_ecom__exact_globe.yaml").read_text()
+    (env_root / "include/integrations/lightspeed_ecom__exact_globe.yaml").write_text(
+        good.replace("batch_size", "batchsize"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SHOPBRIDGE"))}
+    env.update({"SHOPBRIDGE_ROOT": str(env_root), "SHOPBRIDGE_DEMO_DIR": str(tmp_path)})
+    proc = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "shopbridge.demo", "--once"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert "lightspeed_ecom__exact_globe.yaml" in proc.stderr
+    assert "flows.orders.batchsize" in proc.stderr
+    assert "Traceback" not in proc.stderr
