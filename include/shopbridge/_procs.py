@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 import httpx
 
@@ -49,9 +48,9 @@ def spawn(args: list[str], *, log: Path, env: dict[str, str] | None = None,
           cwd: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``args`` in its own process group, output to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    out: IO[bytes] = log.open("ab")
-    return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,  # noqa: S603
-                            start_new_session=True, stdin=subprocess.DEVNULL)
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env,  # noqa: S603
+                                cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL)
 
 
 def stop(proc: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:

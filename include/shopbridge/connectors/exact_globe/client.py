@@ -17,7 +17,7 @@ What it decides, so callers don't have to:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -69,11 +69,35 @@ def any_of(field: str, values: Iterable[str], *, chunk: int = MAX_FILTER_VALUES)
     ]
 
 
+class NtlmAuth(httpx.Auth):
+    """``httpx_ntlm.HttpNtlmAuth`` that ends with the server's 401 when the handshake breaks.
+
+    ``HttpNtlmAuth`` raises ``RuntimeError``/``KeyError`` when a server (or a proxy in
+    front of IIS) answers the negotiate message without an NTLM challenge; ending the flow
+    instead hands that 401 to :func:`check`, which makes it an ``AuthError`` (STYLE R4).
+    """
+
+    def __init__(self, user: str, password: str) -> None:
+        """``user`` as ``DOMAIN\\user`` for a domain account."""
+        self._inner = HttpNtlmAuth(user, password)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Relay the inner handshake; stop quietly where it would crash."""
+        flow = self._inner.auth_flow(request)
+        try:
+            outgoing = next(flow)
+            while True:
+                outgoing = flow.send((yield outgoing))
+        except StopIteration:
+            return
+        except (RuntimeError, KeyError, ValueError):
+            return
+
+
 def make_auth(kind: str, user: str, password: str) -> httpx.Auth:
     """NTLM for a real Globe (a Windows/Globe employee account); Basic for the sandbox."""
     if kind == "ntlm":
-        auth: httpx.Auth = HttpNtlmAuth(user, password)
-        return auth
+        return NtlmAuth(user, password)
     if kind == "basic":
         return httpx.BasicAuth(user, password)
     raise ConfigError(f"unknown Exact Globe auth {kind!r}; valid: {', '.join(AUTH_KINDS)}")

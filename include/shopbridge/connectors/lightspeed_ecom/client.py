@@ -149,6 +149,7 @@ class LightspeedEcomClient:
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
         self.rate_limit: RateLimit | None = None
+        self._owns_http = http is None
         self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
         # Set per request, not as client auth: an injected client (TestClient) has its own
         # auth settings, and ``send`` calls ``http.send(request)`` without ``auth=``.
@@ -163,6 +164,23 @@ class LightspeedEcomClient:
 
     def __repr__(self) -> str:  # never show the credentials
         return f"LightspeedEcomClient({self.base_url!r}, {self.language!r})"
+
+    def close(self) -> None:
+        """Close the connection pool if this client created it (an injected one is the caller's)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> LightspeedEcomClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Safety net: a task that forgets close() must not leak sockets (ResourceWarning is
+        # an error under the project's filterwarnings).
+        if getattr(self, "_owns_http", False):
+            self._http.close()
 
     # --- plumbing ------------------------------------------------------------------------
 

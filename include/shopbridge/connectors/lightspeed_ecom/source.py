@@ -46,6 +46,10 @@ class LightspeedEcomSource:
             lines = self.client.order_products(order["id"]) if has_lines else []
             yield embed_products(order, lines)
 
+    def close(self) -> None:
+        """Release the client's connections."""
+        self.client.close()
+
     def order_id(self, record: dict[str, Any]) -> str:
         """The vendor's order id as text."""
         return order_id(record)

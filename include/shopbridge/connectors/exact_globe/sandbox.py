@@ -1,0 +1,389 @@
+"""A fake Exact Globe REST Entity service (STYLE R13), shared by tests and the demo.
+
+Imitates what the connector depends on: OData v2 routes under
+``/services/Exact.Entity.REST.EG/{Entity}`` with ``{"d":...}`` envelopes, ``$filter``
+(``eq``/``ne`` on strings and numbers, ``ge``/``le``/``gt``/``lt`` on ``datetime'...'``,
+joined by ``and``/``or`` strictly left to right, no parentheses), ``$top``/``$skip``/
+``$select``, ``guid'...'`` keys, MERGE (PUT is treated as MERGE), the ``ServerName``/
+``DatabaseName`` headers, an auth challenge and TransactionKey staging of sales order lines.
+
+Auth: Globe uses NTLM, which needs a Windows domain; the sandbox accepts Basic instead and
+answers 401 with both ``WWW-Authenticate: NTLM`` and ``Basic realm="Exact Globe"``.
+``require_ntlm=True`` imitates a Globe with Basic disabled: only the NTLM challenge is sent
+and every request is refused (the sandbox cannot complete an NTLM handshake); it exists to
+exercise the refused-credentials path.
+
+Simplifications: no VAT checksum, no XML import endpoint, no ``$orderby``/``$expand``.
+Records are returned in insertion order. E-mail comparisons are case-insensitive (as on
+SQL Server's default collation); other fields compare exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from shopbridge.sandbox import demo_data
+from shopbridge.sandbox._common import JsonState, SandboxControls, install_controls
+
+PREFIX = "/services/Exact.Entity.REST.EG"
+ENTITIES = ("Account", "Contact", "Items", "SalesOrderHeader", "SalesOrderLine")
+_SEED_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://shopbridge.dev/sandbox/exact_globe")
+_TARGET = re.compile(r"^(?P<entity>\w+)(?:\(guid'(?P<key>[^']*)'\))?$")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<field>[A-Za-z_]\w*)\s+(?P<op>eq|ne|ge|le|gt|lt)\s+"
+    r"(?P<lit>'(?:[^']|'')*'|guid'[^']*'|datetime'[^']*'|-?\d+(?:\.\d+)?|true|false|null)"
+    r"|(?P<conj>and|or))\s*"
+)
+_CI_FIELDS = {"Email"}
+
+
+class ODataError(Exception):
+    """Rendered as ``{"error":{"code","message"}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
+           ) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
+                        headers=headers)
+
+
+def _fault_body(status: int, request: Request) -> dict[str, Any]:
+    return {"error": {"code": HTTPStatus(status).phrase.replace(" ", ""),
+                      "message": f"{HTTPStatus(status).phrase} ({request.url.path})"}}
+
+
+# -- $filter ---------------------------------------------------------------------------------
+
+def _literal(raw: str) -> Any:
+    if raw.startswith("'"):
+        return raw[1:-1].replace("''", "'")
+    if raw.startswith("guid'"):
+        return raw[5:-1]
+    if raw.startswith("datetime'"):
+        return _as_datetime(raw[9:-1])
+    return {"true": True, "false": False, "null": None}.get(raw, Decimal(raw) if raw[0] in
+                                                            "-0123456789" else raw)
+
+
+def _as_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value)).replace(tzinfo=None)
+
+
+def _compare(value: Any, op: str, lit: Any, field: str) -> bool:
+    try:
+        if isinstance(lit, datetime):
+            value = _as_datetime(value) if value not in (None, "") else None
+        elif isinstance(lit, Decimal) and value is not None and not isinstance(value, bool):
+            value = Decimal(str(value).strip())
+        elif isinstance(lit, str) and value is not None:
+            value = str(value)
+            if field in _CI_FIELDS:
+                value, lit = value.lower(), lit.lower()
+    except (ValueError, InvalidOperation):
+        return False
+    if op == "eq":
+        return bool(value == lit)
+    if op == "ne":
+        return bool(value != lit)
+    if value is None or lit is None:
+        return False
+    return bool({"ge": value >= lit, "le": value <= lit, "gt": value > lit,
+                 "lt": value < lit}[op])
+
+
+def compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
+    """``$filter`` -> predicate; 400 on anything outside the supported subset."""
+    pos, terms, conjs = 0, [], []
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ODataError(400, "BadRequest", f"unsupported $filter near {text[pos:pos+30]!r}")
+        pos = m.end()
+        if m["conj"]:
+            conjs.append(m["conj"])
+        else:
+            terms.append((m["field"], m["op"], _literal(m["lit"])))
+    if not terms or len(conjs) != len(terms) - 1:
+        raise ODataError(400, "BadRequest", f"malformed $filter {text!r}")
+
+    def pred(row: dict[str, Any]) -> bool:
+        f, op, lit = terms[0]
+        ok = _compare(row.get(f), op, lit, f)
+        for conj, (f, op, lit) in zip(conjs, terms[1:], strict=True):
+            hit = _compare(row.get(f), op, lit, f)
+            ok = (ok and hit) if conj == "and" else (ok or hit)
+        return ok
+
+    return pred
+
+
+# -- seed ------------------------------------------------------------------------------------
+
+def _now() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _seed(seed: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {e: [] for e in ENTITIES}
+    data.update(staged={}, next_debtor=60001, next_order=10001)
+    if seed is None:
+        return data
+    demo = demo_data.generate(seed)
+    for p in demo.products:
+        if p["sku"] == demo_data.UNKNOWN_SKU:
+            continue
+        data["Items"].append({
+            "ID": str(uuid.uuid5(_SEED_NS, f"item:{p['sku']}")), "ItemCode": p["sku"],
+            "Description": p["title"], "GTIN": p["ean"], "Assortment": p["title"].split()[0],
+            "SalesPrice": str(p["price_excl"]), "IsSalesItem": True, "IsStockItem": True,
+        })
+    for c in demo.existing_debtors:
+        account_id = str(uuid.uuid5(_SEED_NS, f"account:{c['email']}"))
+        code = str(data["next_debtor"])
+        data["next_debtor"] += 1
+        number = f"{c['number']}{c['extension']}"
+        data["Account"].append({
+            "ID": account_id, "DebtorCode": code, "Type": "C", "Status": "A",
+            "Name": c["company_name"] if c["is_company"] else f"{c['first_name']} {c['last_name']}",
+            "IsPerson": not c["is_company"], "Email": c["email"], "Phone": c["phone"],
+            "VATNumber": c["vat_number"], "AddressLine1": f"{c['street']} {number}",
+            "PostalCode": c["zipcode"], "City": c["city"], "Country": c["country"],
+            "Created": "2026-01-05T09:00:00", "Modified": "2026-01-05T09:00:00",
+        })
+        if c["is_company"]:
+            data["Contact"].append({
+                "ID": str(uuid.uuid5(_SEED_NS, f"contact:{c['email']}")), "Account": account_id,
+                "IsDefault": True, "FirstName": c["first_name"], "LastName": c["last_name"],
+                "Email": c["email"], "Phone": c["phone"],
+            })
+    return data
+
+
+# -- app -------------------------------------------------------------------------------------
+
+def create_app(
+    *,
+    seed: str | None = "demo",
+    state_file: Path | None = None,
+    user: str = "globe",
+    password: str = "globe",
+    server_name: str = "sandbox",
+    database_name: str = "600",
+    require_ntlm: bool = False,
+) -> FastAPI:
+    """A fresh sandbox; ``seed=None`` starts empty, ``state_file`` persists across restarts."""
+    app = FastAPI(title="Exact Globe REST Entity sandbox")
+    controls = SandboxControls()
+    install_controls(app, controls, _fault_body)
+    state = JsonState(state_file, lambda: _seed(seed))
+    store = Store(state)
+    expected_auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def refuse(message: str) -> JSONResponse:
+        controls.count("rejected_401")
+        resp = _error(401, "Unauthorized", message)
+        resp.headers.append("WWW-Authenticate", "NTLM")
+        if not require_ntlm:
+            resp.headers.append("WWW-Authenticate", 'Basic realm="Exact Globe"')
+        return resp
+
+    @app.api_route(PREFIX + "/{target}", methods=["GET", "POST", "MERGE", "PUT"])
+    async def entity(target: str, request: Request) -> Response:
+        given = request.headers.get("Authorization", "")
+        if require_ntlm:
+            return refuse("NTLM authentication required")
+        if not secrets.compare_digest(given.encode(), expected_auth.encode()):
+            return refuse("missing or wrong credentials")
+        for header, want in (("ServerName", server_name), ("DatabaseName", database_name)):
+            got = request.headers.get(header)
+            if not got:
+                return _error(400, "BadRequest", f"missing header {header}")
+            if got != want:
+                return _error(400, "BadRequest", f"unknown {header} {got!r}")
+        m = _TARGET.match(target)
+        if m is None or m["entity"] not in ENTITIES:
+            return _error(404, "NotFound", f"unknown entity {target!r}")
+        try:
+            return await _dispatch(store, controls, request, m["entity"], m["key"])
+        except ODataError as err:
+            return _error(err.status, err.code, err.message)
+
+    @app.get("/_sandbox/orders")
+    def orders() -> list[dict[str, Any]]:
+        with state.lock:
+            lines = state.data["SalesOrderLine"]
+            return [{**h, "lines": [ln for ln in lines if ln["OrderNumber"] == h["OrderNumber"]]}
+                    for h in state.data["SalesOrderHeader"]]
+
+    @app.get("/_sandbox/accounts")
+    def accounts() -> list[dict[str, Any]]:
+        with state.lock:
+            contacts = state.data["Contact"]
+            return [{**a, "contacts": [c for c in contacts if c["Account"] == a["ID"]]}
+                    for a in state.data["Account"]]
+
+    return app
+
+
+async def _dispatch(store: Store, controls: SandboxControls, request: Request,
+                    entity: str, key: str | None) -> Response:
+    method = request.method
+    if method == "GET":
+        if key is not None:
+            return JSONResponse({"d": store.get(entity, key)})
+        q = request.query_params
+        rows = store.query(entity, q.get("$filter"))
+        skip, top = int(q.get("$skip", 0)), q.get("$top")
+        rows = rows[skip: skip + int(top)] if top is not None else rows[skip:]
+        if q.get("$select"):
+            fields = [f.strip() for f in q["$select"].split(",")]
+            rows = [{f: r.get(f) for f in fields} for r in rows]
+        return JSONResponse({"d": {"results": rows}})
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ODataError(400, "BadRequest", "body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ODataError(400, "BadRequest", "body must be a JSON object")
+    if method == "POST":
+        if key is not None:
+            raise ODataError(405, "MethodNotAllowed", "POST to an entity set, not a key")
+        created = store.create(entity, body)
+        controls.count("writes")
+        return JSONResponse({"d": created}, status_code=201)
+    if key is None:
+        raise ODataError(405, "MethodNotAllowed", f"{method} needs a (guid'...') key")
+    store.merge(entity, key, body)
+    controls.count("writes")
+    return Response(status_code=204)
+
+
+class Store:
+    """The entity tables and Globe's rules for writing them, on a :class:`JsonState`."""
+
+    _READ_ONLY = frozenset({"ID", "DebtorCode", "OrderNumber", "TransactionKey", "Created"})
+
+    def __init__(self, state: JsonState) -> None:
+        self.state = state
+        self.data = state.data
+
+    def query(self, entity: str, flt: str | None) -> list[dict[str, Any]]:
+        pred = compile_filter(flt) if flt else None
+        with self.state.lock:
+            rows = self.data[entity]
+            return [dict(r) for r in rows if pred is None or pred(r)]
+
+    def get(self, entity: str, key: str) -> dict[str, Any]:
+        with self.state.lock:
+            for row in self.data[entity]:
+                if row["ID"] == key:
+                    return dict(row)
+        raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
+
+    def merge(self, entity: str, key: str, body: dict[str, Any]) -> None:
+        if entity == "SalesOrderLine":
+            raise ODataError(400, "ValidationError", "committed sales order lines are read-only")
+        with self.state.lock:
+            row = next((r for r in self.data[entity] if r["ID"] == key), None)
+            if row is None:
+                raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
+            if entity == "Account":
+                _check_account({**row, **body})
+            row.update({k: v for k, v in body.items() if k not in self._READ_ONLY})
+            row["Modified"] = _now()
+            self.state.save()
+
+    def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.state.lock:
+            record = {k: v for k, v in body.items() if k != "ID"}
+            record["ID"] = str(uuid.uuid4())
+            record["Created"] = record["Modified"] = _now()
+            made = getattr(self, f"_create_{entity.lower()}")(record)
+            self.state.save()
+            return dict(made)
+
+    def _create_account(self, rec: dict[str, Any]) -> dict[str, Any]:
+        _check_account(rec)
+        rec.setdefault("Type", "C")
+        rec.setdefault("Status", "A")
+        rec["DebtorCode"] = str(self.data["next_debtor"])
+        self.data["next_debtor"] += 1
+        self.data["Account"].append(rec)
+        return rec
+
+    def _create_contact(self, rec: dict[str, Any]) -> dict[str, Any]:
+        account = rec.get("Account")
+        if not any(a["ID"] == account for a in self.data["Account"]):
+            raise ODataError(400, "ValidationError", f"Account {account} not found")
+        rec["IsDefault"] = not any(c["Account"] == account for c in self.data["Contact"])
+        self.data["Contact"].append(rec)
+        return rec
+
+    def _create_items(self, rec: dict[str, Any]) -> dict[str, Any]:
+        code = rec.get("ItemCode")
+        if not code:
+            raise ODataError(400, "ValidationError", "ItemCode is required")
+        if any(i["ItemCode"] == code for i in self.data["Items"]):
+            raise ODataError(400, "ValidationError", f"Item {code} already exists")
+        self.data["Items"].append(rec)
+        return rec
+
+    def _create_salesorderline(self, rec: dict[str, Any]) -> dict[str, Any]:
+        key = rec.get("TransactionKey")
+        if not key:
+            raise ODataError(400, "ValidationError", "TransactionKey is required")
+        code = rec.get("Itemcode")
+        if not any(i["ItemCode"] == code for i in self.data["Items"]):
+            raise ODataError(400, "ValidationError", f"Item {code} not found")
+        for f in ("Quantity", "Price"):
+            try:
+                Decimal(str(rec.get(f)))
+            except InvalidOperation:
+                raise ODataError(400, "ValidationError", f"{f} is not a number") from None
+        staged: list[dict[str, Any]] = self.data["staged"].setdefault(key, [])
+        rec["LineNumber"] = int(rec.get("LineNumber") or len(staged) + 1)
+        staged[:] = [ln for ln in staged if ln["LineNumber"] != rec["LineNumber"]]
+        staged.append(rec)
+        staged.sort(key=lambda ln: ln["LineNumber"])
+        return rec
+
+    def _create_salesorderheader(self, rec: dict[str, Any]) -> dict[str, Any]:
+        debtor = str(rec.get("OrderDebtor") or "").strip()
+        if not any(a["DebtorCode"] == debtor for a in self.data["Account"]):
+            raise ODataError(400, "ValidationError", f"Customer {debtor} not found")
+        key = rec.get("TransactionKey")
+        lines = self.data["staged"].pop(key, None) if key else None
+        if not lines:
+            raise ODataError(400, "ValidationError",
+                             f"No sales order lines staged for TransactionKey {key}")
+        rec["OrderNumber"] = str(self.data["next_order"])
+        self.data["next_order"] += 1
+        self.data["SalesOrderHeader"].append(rec)
+        for ln in lines:
+            self.data["SalesOrderLine"].append({**ln, "OrderNumber": rec["OrderNumber"],
+                                                "HeaderID": rec["ID"]})
+        return rec
+
+
+def _check_account(rec: dict[str, Any]) -> None:
+    if not str(rec.get("Name") or "").strip():
+        raise ODataError(400, "ValidationError", "Name is required")
+    country = rec.get("Country")
+    if country and not re.fullmatch(r"[A-Z]{2}", str(country)):
+        raise ODataError(400, "ValidationError", f"Country {country!r} is not an ISO-2 code")
