@@ -132,6 +132,10 @@ class Ledger:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
 
+    def close(self) -> None:
+        """Return pooled connections (each task opens its own ledger)."""
+        self.engine.dispose()
+
     def get_many(self, integration: str, entity: str, refs: list[str]) -> dict[str, Row]:
         """Rows for ``refs`` that exist (one query per 500 refs)."""
         out: dict[str, Row] = {}

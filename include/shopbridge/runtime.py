@@ -8,6 +8,7 @@ flow steps. Kept apart from ``dag_factory`` so that parsing a DAG file imports n
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,15 +50,16 @@ def window(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, conf: dict[str,
         return start, end
     if interval_start is not None and interval_end is not None and interval_end > interval_start:
         return interval_start - overlap, interval_end
-    last = Ledger().last_window_end(cfg.id, flow)
+    with closing(Ledger()) as ledger:
+        last = ledger.last_window_end(cfg.id, flow)
     start = last - overlap if last else now - timedelta(hours=spec.lookback_hours)
     return start, now
 
 
 def extract(cfg: IntegrationConfig, spec: FlowSpec, start: datetime,
             end: datetime) -> dict[str, Any]:
-    source = hook_for(cfg.source.system, cfg.source.connection_id).get_source()
-    batches = orders.extract(source, start, end, spec.batch_size)
+    with closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source:
+        batches = orders.extract(source, start, end, spec.batch_size)
     log.info("window %s .. %s: %d records in %d batches", start.isoformat(), end.isoformat(),
              sum(map(len, batches)), len(batches))
     return {"batches": batches, "api_calls": source.counter.calls,
@@ -67,18 +69,20 @@ def extract(cfg: IntegrationConfig, spec: FlowSpec, start: datetime,
 def validate_and_map(cfg: IntegrationConfig, spec: FlowSpec,
                      batch: list[dict[str, Any]]) -> dict[str, Any]:
     # translation makes no request: the source is only asked for its translator
-    source = hook_for(cfg.source.system, cfg.source.connection_id).get_source()
-    return orders.validate_and_map(source, batch, statuses=spec.orders.statuses)
+    with closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source:
+        return orders.validate_and_map(source, batch, statuses=spec.orders.statuses)
 
 
 def lookup(cfg: IntegrationConfig, mapped: dict[str, Any]) -> dict[str, Any]:
-    target = hook_for(cfg.target.system, cfg.target.connection_id).get_target()
-    return orders.lookup(target, Ledger(), cfg.id, mapped)
+    with closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target:
+        with closing(Ledger()) as ledger:
+            return orders.lookup(target, ledger, cfg.id, mapped)
 
 
 def load(cfg: IntegrationConfig, looked_up: dict[str, Any], run_id: str) -> dict[str, Any]:
-    target = hook_for(cfg.target.system, cfg.target.connection_id).get_target()
-    return orders.load(target, Ledger(), cfg.id, looked_up, run_id=run_id)
+    with closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target:
+        with closing(Ledger()) as ledger:
+            return orders.load(target, ledger, cfg.id, looked_up, run_id=run_id)
 
 
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
@@ -86,7 +90,8 @@ def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
     """Sum the batches, remember the window, and decide whether the run failed."""
     summary = orders.summarize(results, extract_calls=api_calls)
     summary["window"] = window
-    Ledger().record_window_end(cfg.id, flow, datetime.fromisoformat(window[1]))
+    with closing(Ledger()) as ledger:
+        ledger.record_window_end(cfg.id, flow, datetime.fromisoformat(window[1]))
     for q in summary["quarantined"]:
         log.warning("quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"],
                     q["reason"])

@@ -136,14 +136,17 @@ def test_second_run_creates_nothing(sandboxes):
     assert globe(sandboxes["exact_globe"], "accounts") == before_accounts
 
 
-def test_a_changed_customer_is_updated_in_place(sandboxes):
+def test_a_new_order_with_changed_customer_details_updates_the_debtor_in_place(sandboxes):
     ls = sandboxes["lightspeed_ecom"]
     auth = ("demo-key", "demo-secret")
     order = httpx.get(f"{ls}/nl/orders.json", params={"limit": 1}, auth=auth).json()["orders"][0]
-    order["addressBillingCity"] = "Maastricht"
+    lines = httpx.get(f"{ls}/nl/orders/{order['id']}/products.json", auth=auth).json()
     when = (DEMO_END + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    order["updatedAt"] = when
-    r = httpx.post(f"{ls}/_sandbox/orders", json={"order": order})
+    new = {**order, "id": 39999, "number": "ORD39999", "addressBillingCity": "Maastricht",
+           "createdAt": when, "updatedAt": when,
+           "products": {"resource": {"id": 39999, "url": "orders/39999/products",
+                                     "link": "", "embedded": lines["orderProducts"]}}}
+    r = httpx.post(f"{ls}/_sandbox/orders", json={"order": new})
     assert r.status_code in (200, 201), r.text
     codes_before = {a["Email"].lower(): a["DebtorCode"]
                     for a in globe(sandboxes["exact_globe"], "accounts")}
@@ -151,10 +154,13 @@ def test_a_changed_customer_is_updated_in_place(sandboxes):
                               "end": (DEMO_END + timedelta(hours=2)).isoformat()})
     assert state == "success"
     assert summary["orders_read"] == 1
-    assert summary["orders_created"] == 0
+    assert summary["orders_created"] == 1
+    assert summary["customers_created"] == 0
     assert summary["customers_updated"] == 1
     after = {a["Email"].lower(): a for a in globe(sandboxes["exact_globe"], "accounts")}
     account = after[order["email"].lower()]
     assert account["City"] == "Maastricht"
-    assert account["DebtorCode"] == codes_before[order["email"].lower()]
+    # updated in place: same debtor code, no new debtor
     assert {e: a["DebtorCode"] for e, a in after.items()} == codes_before
+    booked = {o["YourReference"]: o for o in globe(sandboxes["exact_globe"], "orders")}
+    assert booked["ORD39999"]["OrderDebtor"] == codes_before[order["email"].lower()]

@@ -32,6 +32,10 @@ class OrderSource(Protocol):
         """Translate; raises ``RecordError`` naming the field when the record is unusable."""
         ...
 
+    def close(self) -> None:
+        """Release the connection pool (tasks open one per run)."""
+        ...
+
 
 class OrderTarget(Protocol):
     """A system orders are written to (an ERP or accounting package)."""
@@ -61,4 +65,8 @@ class OrderTarget(Protocol):
 
     def create_order(self, order: Order, *, debtor_code: str, reference: str) -> str:
         """Commit one sales order; never retried blindly (a timeout can hide a success)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection pool (tasks open one per run)."""
         ...

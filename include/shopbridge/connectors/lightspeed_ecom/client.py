@@ -23,6 +23,7 @@ import base64
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,8 @@ DEFAULT_BASE_URL = "https://api.webshopapp.com"
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
 #: the vendor caps ``limit`` at 250
 MAX_PAGE_SIZE = 250
+#: the per-second cap per shop and key (community: announced as 5/s, corrected to 20/s)
+DEFAULT_PER_SECOND = 20
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -124,6 +127,7 @@ class LightspeedEcomSettings(BaseModel):
     key: SecretStr
     secret: SecretStr
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    max_per_second: int = Field(DEFAULT_PER_SECOND, ge=1, le=100)
 
 
 class LightspeedEcomClient:
@@ -140,6 +144,7 @@ class LightspeedEcomClient:
         policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
         counter: CallCounter | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        max_per_second: int = DEFAULT_PER_SECOND,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
@@ -149,6 +154,8 @@ class LightspeedEcomClient:
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
         self.rate_limit: RateLimit | None = None
+        # the per-second cap is not in the headers, so the client keeps its own count
+        self._recent: deque[float] = deque(maxlen=max_per_second)
         self._owns_http = http is None
         self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
         # Set per request, not as client auth: an injected client (TestClient) has its own
@@ -160,7 +167,8 @@ class LightspeedEcomClient:
     def from_settings(cls, settings: LightspeedEcomSettings, **kwargs: Any) -> LightspeedEcomClient:
         """Build from validated settings (the hook's path)."""
         return cls(settings.base_url, settings.language, settings.key.get_secret_value(),
-                   settings.secret.get_secret_value(), page_size=settings.page_size, **kwargs)
+                   settings.secret.get_secret_value(), page_size=settings.page_size,
+                   max_per_second=settings.max_per_second, **kwargs)
 
     def __repr__(self) -> str:  # never show the credentials
         return f"LightspeedEcomClient({self.base_url!r}, {self.language!r})"
@@ -187,8 +195,18 @@ class LightspeedEcomClient:
     def _url(self, resource: str) -> str:
         return f"{self.base_url}/{self.language}/{resource}.json"
 
+    def _pace_per_second(self) -> None:
+        """Stay under the per-second cap (announced as 5/s, corrected to 20/s): a full
+        second's worth of requests means waiting until the oldest is a second old."""
+        if len(self._recent) == self._recent.maxlen:
+            wait = self._recent[0] + 1.0 - time.monotonic()
+            if wait > 0:
+                self.policy.sleep(wait)
+        self._recent.append(time.monotonic())
+
     def _pace(self) -> None:
         """Wait out an emptied rate-limit window, or hand over to Airflow if it is long."""
+        self._pace_per_second()
         if self.rate_limit is None:
             return
         wait = self.rate_limit.wait_needed(time.monotonic())
