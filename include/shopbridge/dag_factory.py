@@ -39,14 +39,19 @@ def _fail_fast(fn: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from airflow.sdk.exceptions import (  # noqa: PLC0415
+            AirflowFailException,
+            AirflowNotFoundException,
+        )
+
         try:
             return fn(*args, **kwargs)
         except (ConfigError, FatalError) as err:
-            try:
-                from airflow.sdk.exceptions import AirflowFailException  # noqa: PLC0415
-            except ImportError:  # pragma: no cover - older task SDKs
-                from airflow.exceptions import AirflowFailException  # noqa: PLC0415
             raise AirflowFailException(f"{type(err).__name__}: {err}") from err
+        except AirflowNotFoundException as err:  # a connection id with no Connection behind it
+            raise AirflowFailException(
+                f"ConfigError: {err} (add it under Admin → Connections, or as an "
+                "AIRFLOW_CONN_<ID> environment variable)") from err
 
     return wrapper
 

@@ -165,7 +165,7 @@ class _Loader:
             else:
                 self.target.update_debtor(code, customer)
                 self.counts.customers_updated += 1
-        except FatalError:
+        except (FatalError, RecordError):
             self.ledger.release(self.integration, CUSTOMER, key)
             raise
         self.ledger.done(self.integration, CUSTOMER, key, target_ref=code, content_hash=digest,
@@ -189,12 +189,15 @@ class _Loader:
             debtor = self.debtor_for(order.customer)
             created = self.target.create_order(order, debtor_code=debtor,
                                                reference=reference(order))
-        except FatalError as err:
-            # the target refused this order for a reason a retry won't fix: set it aside
-            self.ledger.quarantine(self.integration, ORDER, ref, reason=str(err)[:500],
+        except (FatalError, RecordError) as err:
+            # the target refused this order (or its customer) for a reason a retry won't
+            # fix: set it aside with the target's words; the batch goes on
+            field = f"customer.{err.field}" if isinstance(err, RecordError) else "(target)"
+            reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
+            self.ledger.quarantine(self.integration, ORDER, ref, reason=reason,
                                    run_id=self.run_id)
             self.counts.quarantine(QuarantineEntry(entity="order", source_id=ref,
-                                                   field="(target)", reason=str(err)[:500]))
+                                                   field=field, reason=reason))
             return
         self.ledger.done(self.integration, ORDER, ref, target_ref=created,
                          content_hash=order.content_hash(), run_id=self.run_id)

@@ -31,6 +31,8 @@ class Fault(BaseModel):
     times: int = Field(1, ge=1)
     delay_s: float = Field(0.0, ge=0, le=120)
     path_contains: str = ""
+    #: only requests with this method (e.g. "POST"); empty matches every method
+    method: str = ""
     body: dict[str, Any] | None = None
 
 
@@ -43,10 +45,10 @@ class SandboxControls:
         "requests": 0, "rejected_429": 0, "rejected_401": 0, "faults_served": 0, "writes": 0})
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, method: str = "GET") -> Fault | None:
         with self.lock:
             for f in list(self.faults):
-                if f.path_contains in path:
+                if f.path_contains in path and f.method.upper() in ("", method.upper()):
                     if f.times <= 1:
                         self.faults.remove(f)
                     else:
@@ -99,7 +101,7 @@ def install_controls(app: FastAPI, controls: SandboxControls, error_body: ErrorB
         if path.startswith(CONTROL_PREFIX):
             return await call_next(request)
         controls.count("requests")
-        fault = controls.take_fault(path)
+        fault = controls.take_fault(path, request.method)
         if fault is None:
             return await call_next(request)
         if fault.delay_s:

@@ -163,6 +163,7 @@ class ExactGlobeClient:
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
+        self._owns_http = http is None
         if http is None:
             http = httpx.Client(auth=auth, timeout=self.timeout)
         else:
@@ -171,6 +172,11 @@ class ExactGlobeClient:
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
         self.page_size = page_size
+
+    def close(self) -> None:
+        """Close the connection pool if this client created it (an injected one is the caller's)."""
+        if self._owns_http:
+            self.http.close()
 
     @classmethod
     def from_settings(

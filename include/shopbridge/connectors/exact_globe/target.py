@@ -40,6 +40,10 @@ class ExactGlobeTarget:
     def __init__(self, client: ExactGlobeClient) -> None:
         self.client = client
 
+    def close(self) -> None:
+        """Release the client's connection pool."""
+        self.client.close()
+
     @property
     def counter(self) -> CallCounter:
         """The client's call counter: what this target cost in requests."""
