@@ -70,14 +70,16 @@ class Setup:
             return resp.json()["order"]
 
 
-def setup(*, secret: str = "demo-secret", page_size: int = 250, **options: Any) -> Setup:
+def setup(*, secret: str = "demo-secret", page_size: int = 250, max_per_second: int = 20,
+          **options: Any) -> Setup:
     clock = FakeClock()
     options.setdefault("n_orders", 60)
     app = create_app(seed="demo", clock=clock, **options)
     counter = CallCounter()
     client = LightspeedEcomClient(BASE, "nl", "demo-key", secret, http=TestClient(app),
                                   policy=RetryPolicy(sleep=clock.sleep), counter=counter,
-                                  page_size=page_size)
+                                  page_size=page_size, max_per_second=max_per_second,
+                                  clock=clock)
     return Setup(app, client, clock, counter)
 
 
@@ -152,6 +154,15 @@ def test_paces_itself_from_rate_limit_headers() -> None:
     assert s.clock.sleeps == [5, 5]  # two emptied 5 s windows waited out
     assert s.stats()["rejected_429"] == 0
     assert s.client.rate_limit is not None
+
+
+def test_paces_itself_under_the_per_second_cap() -> None:
+    # the per-second cap is not in the headers: the client counts its own requests
+    s = setup(per_second=5, max_per_second=5)
+    for _ in range(12):
+        s.client.count_orders()
+    assert s.stats()["rejected_429"] == 0
+    assert len(s.clock.sleeps) == 2  # after the 5th and the 10th request
 
 
 def test_long_rate_limit_wait_is_handed_to_airflow() -> None:

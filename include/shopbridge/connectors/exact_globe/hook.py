@@ -93,5 +93,7 @@ class ExactGlobeHook(BaseHook):
             if e.response is None:
                 return False, f"cannot reach Exact Globe at {settings.base_url}: {e}"
             return False, f"Exact Globe at {settings.base_url} failed: {e}"
+        finally:
+            client.close()
         return True, (f"connected to Exact Globe administration {settings.database_name} "
                       f"on {settings.server_name}")

@@ -24,7 +24,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,7 +52,7 @@ class RateLimit:
     """The three windows of ``X-RateLimit-*`` as seen on one response.
 
     ``reset`` is seconds until each window resets, counted from ``seen_at``
-    (``time.monotonic()`` when the response arrived).
+    (``self._clock()`` when the response arrived).
     """
 
     limit: tuple[int, ...]
@@ -145,6 +145,7 @@ class LightspeedEcomClient:
         counter: CallCounter | None = None,
         page_size: int = MAX_PAGE_SIZE,
         max_per_second: int = DEFAULT_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
@@ -156,6 +157,7 @@ class LightspeedEcomClient:
         self.rate_limit: RateLimit | None = None
         # the per-second cap is not in the headers, so the client keeps its own count
         self._recent: deque[float] = deque(maxlen=max_per_second)
+        self._clock = clock
         self._owns_http = http is None
         self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
         # Set per request, not as client auth: an injected client (TestClient) has its own
@@ -199,17 +201,17 @@ class LightspeedEcomClient:
         """Stay under the per-second cap (announced as 5/s, corrected to 20/s): a full
         second's worth of requests means waiting until the oldest is a second old."""
         if len(self._recent) == self._recent.maxlen:
-            wait = self._recent[0] + 1.0 - time.monotonic()
+            wait = self._recent[0] + 1.0 - self._clock()
             if wait > 0:
                 self.policy.sleep(wait)
-        self._recent.append(time.monotonic())
+        self._recent.append(self._clock())
 
     def _pace(self) -> None:
         """Wait out an emptied rate-limit window, or hand over to Airflow if it is long."""
         self._pace_per_second()
         if self.rate_limit is None:
             return
-        wait = self.rate_limit.wait_needed(time.monotonic())
+        wait = self.rate_limit.wait_needed(self._clock())
         if wait <= 0:
             return
         if wait > self.policy.max_wait:
@@ -223,7 +225,7 @@ class LightspeedEcomClient:
         self.rate_limit = None
 
     def _check(self, resp: httpx.Response) -> None:
-        seen = RateLimit.from_headers(resp.headers, time.monotonic())
+        seen = RateLimit.from_headers(resp.headers, self._clock())
         if seen is not None:
             self.rate_limit = seen
         check(resp)
