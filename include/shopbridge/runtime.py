@@ -8,17 +8,28 @@ flow steps. Kept apart from ``dag_factory`` so that parsing a DAG file imports n
 from __future__ import annotations
 
 import logging
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shopbridge.config import FlowSpec, IntegrationConfig
+from shopbridge.config import Endpoint, FlowSpec, IntegrationConfig
 from shopbridge.connectors.registry import hook_for
-from shopbridge.errors import ConfigError
+from shopbridge.errors import AuthError, ConfigError
 from shopbridge.flows import orders
 from shopbridge.ledger import Ledger
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _naming(end: Endpoint) -> Iterator[None]:
+    """Say which Airflow Connection to fix when a vendor refuses our credentials."""
+    try:
+        yield
+    except AuthError as err:
+        raise AuthError(f"connection {end.connection_id!r} ({end.system}) was refused: {err}",
+                        response=err.response) from err
 
 
 def _parse_when(value: Any, name: str) -> datetime:
@@ -58,7 +69,8 @@ def window(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, conf: dict[str,
 
 def extract(cfg: IntegrationConfig, spec: FlowSpec, start: datetime,
             end: datetime) -> dict[str, Any]:
-    with closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source:
+    with (_naming(cfg.source),
+          closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source):
         batches = orders.extract(source, start, end, spec.batch_size)
     log.info("window %s .. %s: %d records in %d batches", start.isoformat(), end.isoformat(),
              sum(map(len, batches)), len(batches))
@@ -74,15 +86,17 @@ def validate_and_map(cfg: IntegrationConfig, spec: FlowSpec,
 
 
 def lookup(cfg: IntegrationConfig, mapped: dict[str, Any]) -> dict[str, Any]:
-    with closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target:
-        with closing(Ledger()) as ledger:
-            return orders.lookup(target, ledger, cfg.id, mapped)
+    with (_naming(cfg.target),
+          closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
+          closing(Ledger()) as ledger):
+        return orders.lookup(target, ledger, cfg.id, mapped)
 
 
 def load(cfg: IntegrationConfig, looked_up: dict[str, Any], run_id: str) -> dict[str, Any]:
-    with closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target:
-        with closing(Ledger()) as ledger:
-            return orders.load(target, ledger, cfg.id, looked_up, run_id=run_id)
+    with (_naming(cfg.target),
+          closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
+          closing(Ledger()) as ledger):
+        return orders.load(target, ledger, cfg.id, looked_up, run_id=run_id)
 
 
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,

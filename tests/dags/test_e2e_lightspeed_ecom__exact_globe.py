@@ -164,3 +164,42 @@ def test_a_new_order_with_changed_customer_details_updates_the_debtor_in_place(s
     assert {e: a["DebtorCode"] for e, a in after.items()} == codes_before
     booked = {o["YourReference"]: o for o in globe(sandboxes["exact_globe"], "orders")}
     assert booked["ORD39999"]["OrderDebtor"] == codes_before[order["email"].lower()]
+
+
+def _task_states(run_id: str) -> dict[str, tuple[str, int]]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(TaskInstance.run_id == run_id).all()
+        return {f"{ti.task_id}[{ti.map_index}]": (ti.state, ti.try_number) for ti in tis}
+
+
+def test_wrong_credentials_fail_the_run_at_once_without_retries(sandboxes, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bad = json.loads(os.environ["AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE"])
+    bad["password"] = "not-the-password"
+    monkeypatch.setenv("AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE", json.dumps(bad))
+    before = globe(sandboxes["exact_globe"], "orders")
+    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[DAG_ID]
+    dr = dag.test(run_conf=WEEK, logical_date=datetime.now(UTC))
+    assert dr.state == "failed"
+    states = _task_states(dr.run_id)
+    failed = {k: v for k, v in states.items() if v[0] == "failed"}
+    assert failed, states
+    # an auth error is fatal: the task failed on its first try, no retry was scheduled
+    assert all(tries == 1 for _, tries in failed.values())
+    assert all(k.startswith("lookup") for k in failed)
+    assert globe(sandboxes["exact_globe"], "orders") == before
+
+
+def test_missing_connection_fails_at_once_naming_it(sandboxes, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.delenv("AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM")
+    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[DAG_ID]
+    dr = dag.test(run_conf=WEEK, logical_date=datetime.now(UTC))
+    assert dr.state == "failed"
+    states = _task_states(dr.run_id)
+    assert states["extract[-1]"] == ("failed", 1)
