@@ -42,7 +42,7 @@ def cmd_validate(files: list[Path]) -> int:
 
 
 def cmd_ledger(integration: str | None) -> int:
-    from shopbridge.ledger import Ledger  # noqa: PLC0415
+    from shopbridge.ledger import Ledger
 
     ledger = Ledger()
     names = [integration] if integration else [p.stem for p in

@@ -80,7 +80,7 @@ class FlowSpec(Frozen):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from croniter import croniter  # noqa: PLC0415 - only when a file is validated
+        from croniter import croniter
 
         if not croniter.is_valid(value):
             raise ValueError(f"not a valid cron expression: {value!r}")

@@ -39,7 +39,7 @@ def _fail_fast(fn: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from airflow.sdk.exceptions import (  # noqa: PLC0415
+        from airflow.sdk.exceptions import (
             AirflowFailException,
             AirflowNotFoundException,
         )
@@ -87,9 +87,9 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
         @_fail_fast
         def extract() -> list[list[dict[str, Any]]]:
             """Returns the batches to map over; the window and call count go to XCom "meta"."""
-            from datetime import UTC, datetime  # noqa: PLC0415
+            from datetime import UTC, datetime
 
-            from shopbridge import runtime  # noqa: PLC0415
+            from shopbridge import runtime
 
             ctx = get_current_context()
             conf = {k: v for k, v in (ctx.get("params") or {}).items() if v}
@@ -101,27 +101,28 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
                 interval_end=ctx.get("data_interval_end"),
                 now=datetime.now(UTC))
             extracted = runtime.extract(cfg, spec, start, end)
-            ctx["ti"].xcom_push(key="meta", value={k: extracted[k] for k in ("api_calls", "window")})
+            meta = {k: extracted[k] for k in ("api_calls", "window")}
+            ctx["ti"].xcom_push(key="meta", value=meta)
             return list(extracted["batches"])
 
         @task(map_index_template="batch {{ ti.map_index }}")
         @_fail_fast
         def validate_and_map(batch: list[dict[str, Any]]) -> dict[str, Any]:
-            from shopbridge import runtime  # noqa: PLC0415
+            from shopbridge import runtime
 
             return runtime.validate_and_map(cfg, spec, batch)
 
         @task(map_index_template="batch {{ ti.map_index }}")
         @_fail_fast
         def lookup(mapped: dict[str, Any]) -> dict[str, Any]:
-            from shopbridge import runtime  # noqa: PLC0415
+            from shopbridge import runtime
 
             return runtime.lookup(cfg, mapped)
 
         @task(map_index_template="batch {{ ti.map_index }}")
         @_fail_fast
         def load(looked_up: dict[str, Any]) -> dict[str, Any]:
-            from shopbridge import runtime  # noqa: PLC0415
+            from shopbridge import runtime
 
             ctx = get_current_context()
             return runtime.load(cfg, looked_up, run_id=ctx["run_id"])
@@ -129,7 +130,7 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
         @task
         @_fail_fast
         def report(results: Any) -> dict[str, Any]:
-            from shopbridge import runtime  # noqa: PLC0415
+            from shopbridge import runtime
 
             meta = get_current_context()["ti"].xcom_pull(task_ids="extract", key="meta")
             return runtime.report(cfg, flow, spec, api_calls=meta["api_calls"],

@@ -61,7 +61,7 @@ def _connection_fields(system: str, url: str) -> dict[str, Any]:
 
 def _test_connections(cfg: IntegrationConfig, urls: dict[str, str]) -> None:
     """Test each connection in-process, the way the UI's "Test" button would."""
-    from shopbridge.connectors.registry import hook_for  # noqa: PLC0415
+    from shopbridge.connectors.registry import hook_for
 
     for end in (cfg.source, cfg.target):
         fields = _connection_fields(end.system, urls[end.system])
@@ -81,8 +81,8 @@ def _print_summary(summary: dict[str, Any], *, dag_id: str, run_id: str) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from shopbridge._procs import start_sandbox, stop  # noqa: PLC0415
-    from shopbridge.local_airflow import LocalAirflow  # noqa: PLC0415
+    from shopbridge._procs import start_sandbox, stop
+    from shopbridge.local_airflow import LocalAirflow
 
     root = _root()
     path = root / "include" / "integrations" / f"{args.pair}.yaml"

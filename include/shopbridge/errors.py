@@ -67,5 +67,5 @@ class RecordError(SyncError):
         self.reason = reason
 
 
-class PaginationLoop(FatalError):  # noqa: N818 - named for what it detects, like dlt's
+class PaginationLoop(FatalError):
     """The vendor sent the same page twice; following it would never end."""

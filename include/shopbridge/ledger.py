@@ -154,7 +154,9 @@ class Ledger:
     def get(self, integration: str, entity: str, ref: str) -> Row | None:
         return self.get_many(integration, entity, [ref]).get(ref)
 
-    def claim(self, integration: str, entity: str, ref: str, run_id: str) -> tuple[Claim, Row | None]:
+    def claim(
+        self, integration: str, entity: str, ref: str, run_id: str
+    ) -> tuple[Claim, Row | None]:
         """Take the right to create ``ref`` in the target; at most one worker holds it."""
         now = _now()
         with self.engine.begin() as conn:
@@ -236,7 +238,7 @@ class Ledger:
 
     def counts(self, integration: str) -> dict[tuple[str, str], int]:
         """Rows per (entity, status): what the ledger says, for reports and tests."""
-        from sqlalchemy import func  # noqa: PLC0415
+        from sqlalchemy import func
 
         with self.engine.connect() as conn:
             rows = conn.execute(

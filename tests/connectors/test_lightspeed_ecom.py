@@ -281,8 +281,8 @@ def test_sandbox_envelopes_and_refusals() -> None:
         assert one.headers["X-RateLimit-Limit"] == "300/3000/12000"
         order = one.json()["order"]
         assert order["shipments"] is False
-        assert order["customer"]["resource"]["link"].endswith("/nl/customers/%d.json"
-                                                              % order["customer"]["resource"]["id"])
+        cid = order["customer"]["resource"]["id"]
+        assert order["customer"]["resource"]["link"].endswith(f"/nl/customers/{cid}.json")
         lst = tc.get("/nl/orders.json", params={"limit": 999, "fields": "id,number"}, auth=auth)
         assert len(lst.json()["orders"]) == 60
         assert set(lst.json()["orders"][0]) == {"id", "number"}

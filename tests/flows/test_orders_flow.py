@@ -117,11 +117,10 @@ def test_load_retried_after_dying_before_the_ledger_write_creates_nothing_twice(
 def test_a_target_refusal_quarantines_that_order_and_the_batch_goes_on(env):
     mapped = mapped_batches(env)[0]
     first = mapped["orders"][0]
-    env["eg"].post("/_sandbox/faults", json={"status": 422, "times": 1,
+    refusal = {"error": {"code": "ValidationError", "message": "Warehouse 9 blocked"}}
+    env["eg"].post("/_sandbox/faults", json={"status": 422, "times": 1, "method": "POST",
                                               "path_contains": "SalesOrderHeader",
-                                              "method": "POST",
-                                              "body": {"error": {"code": "ValidationError",
-                                                                 "message": "Warehouse 9 blocked"}}})
+                                              "body": refusal})
     target = env["target"]()
     looked = orders.lookup(target, env["ledger"], P, mapped)
     result = orders.load(target, env["ledger"], P, looked, run_id="r")

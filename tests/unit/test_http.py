@@ -16,7 +16,8 @@ def resp(status: int, headers: dict[str, str] | None = None, body: str = "") -> 
 def test_retry_after_seconds_and_http_date():
     assert parse_retry_after(resp(429, {"Retry-After": "7"})) == 7.0
     when = datetime.now(UTC) + timedelta(seconds=30)
-    assert 25 < parse_retry_after(resp(429, {"Retry-After": format_datetime(when, usegmt=True)})) <= 30
+    dated = resp(429, {"Retry-After": format_datetime(when, usegmt=True)})
+    assert 25 < parse_retry_after(dated) <= 30
     assert parse_retry_after(resp(429, {"Retry-After": "soon"})) is None
     assert parse_retry_after(resp(429)) is None
 

@@ -1,4 +1,4 @@
-"""``order_from_lightspeed``: fixture table (in → out) plus malformed records → RecordError.field."""
+"""``order_from_lightspeed``: a fixture table (in → out), and malformed records → their field."""
 
 from __future__ import annotations
 

@@ -148,7 +148,8 @@ class _Loader:
                 raise RetriableError(f"customer {key[:20]}… is being written by another task")
             time.sleep(0.2)
         if claim is Claim.DONE:
-            assert row is not None and row.target_ref
+            assert row is not None
+            assert row.target_ref
             if row.content_hash != digest:
                 self.target.update_debtor(row.target_ref, customer)
                 self.counts.customers_updated += 1
@@ -174,7 +175,7 @@ class _Loader:
 
     def order(self, order: Order, existing: str | None) -> None:
         ref = order.ref.id
-        claim, row = self.ledger.claim(self.integration, ORDER, ref, self.run_id)
+        claim, _ = self.ledger.claim(self.integration, ORDER, ref, self.run_id)
         if claim in (Claim.DONE, Claim.BUSY):
             self.counts.orders_skipped_existing += 1
             return

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shopbridge._http import CallCounter, RetryPolicy, classify, describe, send
 from shopbridge.errors import ConfigError, FatalError, RetriableError
-from shopbridge.paginate import TopSkip
+from shopbridge.paginate import Page, TopSkip
 
 #: Path of the REST Entity service under the Globe web server.
 SERVICE_PATH = "/services/Exact.Entity.REST.EG"
@@ -203,12 +203,12 @@ class ExactGlobeClient:
                     retry=retry, check=check)
 
     def query(
-        self, entity: str, *, filter: str | None = None,  # noqa: A002 - OData's own name
+        self, entity: str, *, filter: str | None = None,
         select: Sequence[str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """All rows of ``entity`` matching ``filter``, fetched ``page_size`` at a time."""
         pager = TopSkip(self.page_size)
-        page = pager.start()
+        page: Page | None = pager.start()
         while page is not None:
             params: dict[str, Any] = dict(page.params)
             if filter:

@@ -293,7 +293,9 @@ def _int(value: str | None, name: str, default: int) -> int:
         raise ApiError(400, f"{name}: expected an integer, got {value!r}") from None
 
 
-def _select(records: list[dict[str, Any]], resource: str, q: dict[str, str]) -> list[dict[str, Any]]:
+def _select(
+    records: list[dict[str, Any]], resource: str, q: dict[str, str]
+) -> list[dict[str, Any]]:
     """Apply ``since_id``, relation and ``*_at_min/max`` (inclusive) filters, sorted by id."""
     out = sorted(records, key=lambda r: int(r.get("id", 0)))
     since_id = _int(q.get("since_id"), "since_id", 0)
@@ -366,13 +368,15 @@ def create_app(
     def _table(resource: str) -> dict[str, Any]:
         if resource not in RESOURCES:
             raise ApiError(404, f"unknown resource {resource!r}")
-        return store[resource]
+        table: dict[str, Any] = store[resource]
+        return table
 
     def _one(resource: str, item: str) -> dict[str, Any]:
         record = _table(resource).get(item)
         if record is None:
             raise ApiError(404, f"{RESOURCES[resource]} {item} not found")
-        return record
+        one: dict[str, Any] = record
+        return one
 
     def _base(request: Request, lang: str) -> str:
         return f"{str(request.base_url).rstrip('/')}/{lang}/"

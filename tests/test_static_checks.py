@@ -1,0 +1,20 @@
+"""The tooling bar (STYLE R18) is part of the suite: ruff and strict mypy stay clean."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+BIN = Path(sys.executable).parent
+
+
+def test_ruff_is_clean():
+    out = subprocess.run([str(BIN / "ruff"), "check", "include", "tests", "dags", "benchmarks"],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-4000:]
+
+
+def test_mypy_strict_is_clean():
+    out = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stdout[-4000:]
