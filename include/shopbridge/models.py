@@ -109,6 +109,7 @@ class Order(Canonical):
     total_excl: Money
     total_incl: Money
     shipping_method: str = ""
+    shipping_cost_excl: Money = Decimal("0")
     shipping_cost_incl: Money = Decimal("0")
     payment_method: str = ""
 

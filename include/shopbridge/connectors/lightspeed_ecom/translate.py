@@ -38,6 +38,7 @@ _LINE = {"sku": "sku", "ean": "ean", "description": "productTitle",
 _ORDER = {"ref": "id", "number": "number", "status": "status", "payment_status": "paymentStatus",
           "created_at": "createdAt", "updated_at": "updatedAt", "currency": "currency",
           "total_excl": "priceExcl", "total_incl": "priceIncl", "shipping_method": "shipmentTitle",
+          "shipping_cost_excl": "shipmentPriceExcl",
           "shipping_cost_incl": "shipmentPriceIncl", "payment_method": "paymentTitle",
           "lines": "lines"}
 
@@ -224,6 +225,7 @@ def order_from_lightspeed(raw: Mapping[str, Any]) -> Order:
         currency=_currency(r), customer=customer, shipping_address=shipping,
         lines=_lines(r), total_excl=r.decimal("priceExcl"), total_incl=r.decimal("priceIncl"),
         shipping_method=r.text("shipmentTitle"),
+        shipping_cost_excl=r.decimal("shipmentPriceExcl", default=Decimal("0")),
         shipping_cost_incl=r.decimal("shipmentPriceIncl", default=Decimal("0")),
         payment_method=r.text("paymentTitle"),
     ), _ORDER, "")
