@@ -51,11 +51,24 @@ class Endpoint(Frozen):
         return self.conn_id or f"shopbridge_{self.system}"
 
 
+class ShippingLine(Frozen):
+    """Book shipping costs as their own order line on this target article."""
+
+    item_code: Annotated[str, StringConstraints(min_length=1)]
+    description: str = "Shipping"
+
+
 class OrderSettings(Frozen):
-    """Settings of the orders flow that A needs; the datamapper (issue B) adds the rest."""
+    """How orders are selected and booked; field mapping lives in ``mapping:``."""
 
     #: order ``status`` values to send; empty sends every status
     statuses: tuple[str, ...] = ()
+    #: payment statuses to send (e.g. only ``paid``); empty sends every payment status
+    payment_statuses: tuple[str, ...] = ()
+    #: book every order on this one debtor instead of finding or creating the customer
+    default_debtor: str | None = None
+    #: shipping costs as an extra order line on a configured article (none: not sent)
+    shipping_line: ShippingLine | None = None
 
 
 class FlowSpec(Frozen):

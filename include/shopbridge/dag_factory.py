@@ -117,7 +117,7 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
         def lookup(mapped: dict[str, Any]) -> dict[str, Any]:
             from shopbridge import runtime
 
-            return runtime.lookup(cfg, mapped)
+            return runtime.lookup(cfg, spec, mapped)
 
         @task(map_index_template="batch {{ ti.map_index }}")
         @_fail_fast
@@ -125,7 +125,7 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
             from shopbridge import runtime
 
             ctx = get_current_context()
-            return runtime.load(cfg, looked_up, run_id=ctx["run_id"])
+            return runtime.load(cfg, spec, looked_up, run_id=ctx["run_id"])
 
         @task
         @_fail_fast

@@ -82,21 +82,23 @@ def validate_and_map(cfg: IntegrationConfig, spec: FlowSpec,
                      batch: list[dict[str, Any]]) -> dict[str, Any]:
     # translation makes no request: the source is only asked for its translator
     with closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source:
-        return orders.validate_and_map(source, batch, statuses=spec.orders.statuses)
+        return orders.validate_and_map(source, batch, spec.orders)
 
 
-def lookup(cfg: IntegrationConfig, mapped: dict[str, Any]) -> dict[str, Any]:
+def lookup(cfg: IntegrationConfig, spec: FlowSpec, mapped: dict[str, Any]) -> dict[str, Any]:
     with (_naming(cfg.target),
           closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
           closing(Ledger()) as ledger):
-        return orders.lookup(target, ledger, cfg.id, mapped)
+        return orders.lookup(target, ledger, cfg.id, mapped, spec.orders)
 
 
-def load(cfg: IntegrationConfig, looked_up: dict[str, Any], run_id: str) -> dict[str, Any]:
+def load(cfg: IntegrationConfig, spec: FlowSpec, looked_up: dict[str, Any],
+         run_id: str) -> dict[str, Any]:
     with (_naming(cfg.target),
           closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
           closing(Ledger()) as ledger):
-        return orders.load(target, ledger, cfg.id, looked_up, run_id=run_id)
+        return orders.load(target, ledger, cfg.id, looked_up, run_id=run_id,
+                           settings=spec.orders)
 
 
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,

@@ -18,12 +18,14 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from shopbridge.config import OrderSettings, ShippingLine
 from shopbridge.connectors.base import OrderSource, OrderTarget
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.ledger import Claim, Ledger, email_key
-from shopbridge.models import Customer, Order, QuarantineEntry
+from shopbridge.models import Customer, Order, OrderLine, QuarantineEntry
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,38 @@ def extract(source: OrderSource, start: datetime, end: datetime,
 
 # --- validate and map ------------------------------------------------------------------
 
-def validate_and_map(source: OrderSource, batch: list[dict[str, Any]], *,
-                     statuses: Iterable[str] = ()) -> dict[str, Any]:
-    """Translate each raw record to a canonical order; a bad record is quarantined, not fatal."""
-    wanted = set(statuses)
+def with_shipping_line(order: Order, line: ShippingLine) -> Order:
+    """The order with its shipping costs as one more line on the configured article.
+
+    Done on the canonical order, before mapping, so the article is checked like any other
+    SKU and the target's totals reconcile with the source's (lines + shipping = total).
+    """
+    if order.shipping_cost_excl == 0 and order.shipping_cost_incl == 0:
+        return order
+    excl = order.shipping_cost_excl
+    rate = ((order.shipping_cost_incl / excl - 1).quantize(Decimal("0.01")) if excl
+            else max(ln.tax_rate for ln in order.lines))
+    extra = OrderLine(sku=line.item_code, description=line.description or order.shipping_method,
+                      quantity=Decimal(1), unit_price_excl=excl,
+                      unit_price_incl=order.shipping_cost_incl, tax_rate=rate)
+    return order.model_copy(update={"lines": (*order.lines, extra)})
+
+
+def _selected(order: Order, settings: OrderSettings) -> bool:
+    if settings.statuses and order.status not in settings.statuses:
+        return False
+    return not (settings.payment_statuses
+                and order.payment_status not in settings.payment_statuses)
+
+
+def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
+                     settings: OrderSettings | None = None) -> dict[str, Any]:
+    """Translate each raw record to a canonical order; a bad record is quarantined, not fatal.
+
+    Orders outside the chosen statuses are counted and left alone (not quarantined: a
+    later run picks them up when their status changes and their ``updatedAt`` moves).
+    """
+    settings = settings or OrderSettings()
     counts = Counts(orders_read=len(batch))
     orders: list[dict[str, Any]] = []
     for record in batch:
@@ -88,9 +118,11 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]], *,
             counts.quarantine(QuarantineEntry(entity="order", source_id=err.source_id,
                                               field=err.field, reason=err.reason))
             continue
-        if wanted and order.status not in wanted:
+        if not _selected(order, settings):
             counts.orders_skipped_status += 1
             continue
+        if settings.shipping_line is not None:
+            order = with_shipping_line(order, settings.shipping_line)
         orders.append(order.model_dump(mode="json"))
     return {"orders": orders, "counts": counts.as_dict()}
 
@@ -98,7 +130,7 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]], *,
 # --- lookup ----------------------------------------------------------------------------
 
 def lookup(target: OrderTarget, ledger: Ledger, integration: str,
-           mapped: dict[str, Any]) -> dict[str, Any]:
+           mapped: dict[str, Any], settings: OrderSettings | None = None) -> dict[str, Any]:
     """Ask the ledger first, then the target in one batched query per kind of record."""
     before = target.counter.calls
     orders = [Order.model_validate(o) for o in mapped["orders"]]
@@ -107,7 +139,8 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     unknown = [o for o in orders if o.ref.id not in landed]
     existing = target.find_orders(sorted({reference(o) for o in unknown})) if unknown else {}
     todo = [o for o in unknown if reference(o) not in existing]
-    emails = sorted({o.customer.email for o in todo})
+    per_customer = not (settings and settings.default_debtor)
+    emails = sorted({o.customer.email for o in todo}) if per_customer else []
     known_customers = ledger.get_many(integration, CUSTOMER, [email_key(e) for e in emails])
     ask = [e for e in emails if email_key(e) not in known_customers]
     debtors = target.find_debtors(ask) if ask else {}
@@ -133,6 +166,8 @@ class _Loader:
     run_id: str
     debtors: dict[str, str]
     counts: Counts
+    #: book every order on this debtor (setting); no customer is looked up or written
+    default_debtor: str | None = None
     busy_wait_s: float = 30.0
 
     def debtor_for(self, customer: Customer) -> str:
@@ -187,7 +222,7 @@ class _Loader:
             self.counts.orders_skipped_existing += 1
             return
         try:
-            debtor = self.debtor_for(order.customer)
+            debtor = self.default_debtor or self.debtor_for(order.customer)
             created = self.target.create_order(order, debtor_code=debtor,
                                                reference=reference(order))
         except (FatalError, RecordError) as err:
@@ -206,12 +241,13 @@ class _Loader:
 
 
 def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
-         *, run_id: str) -> dict[str, Any]:
+         *, run_id: str, settings: OrderSettings | None = None) -> dict[str, Any]:
     """Write what is new; every write is preceded by a ledger claim, so retries are safe."""
     before = target.counter.calls
     counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
                     quarantined=list(looked_up["counts"]["quarantined"]))
-    loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts)
+    loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts,
+                     default_debtor=settings.default_debtor if settings else None)
     missing = set(looked_up["missing_skus"])
     orders = sorted((Order.model_validate(o) for o in looked_up["orders"]),
                     key=lambda o: o.updated_at)

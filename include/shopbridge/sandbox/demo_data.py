@@ -22,6 +22,13 @@ DEMO_START = datetime(2026, 11, 16, tzinfo=UTC)
 DEMO_END = DEMO_START + timedelta(days=7)
 #: A SKU the webshop sells but the ERP has never heard of.
 UNKNOWN_SKU = "DISC-0001"
+#: Articles only the ERP has: what shipping costs and discounts are booked on.
+ERP_ONLY_ITEMS = (
+    {"sku": "VERZENDKOSTEN", "title": "Verzendkosten", "ean": "", "price_excl": Decimal("0")},
+    {"sku": "KORTING", "title": "Korting", "ean": "", "price_excl": Decimal("0")},
+)
+#: A debtor the ERP has for "all webshop sales" (the default-debtor setting books on it).
+DEFAULT_DEBTOR = {"code": "59999", "name": "Webshop verkopen", "country": "NL"}
 
 _COUNTRIES = {
     "NL": (Decimal("0.21"), ["Amsterdam", "Utrecht", "Rotterdam", "Zwolle"], "1012 AB"),

@@ -145,7 +145,7 @@ def _seed(seed: str | None) -> dict[str, Any]:
     if seed is None:
         return data
     demo = demo_data.generate(seed)
-    for p in demo.products:
+    for p in (*demo.products, *demo_data.ERP_ONLY_ITEMS):
         if p["sku"] == demo_data.UNKNOWN_SKU:
             continue
         data["Items"].append({
@@ -153,6 +153,12 @@ def _seed(seed: str | None) -> dict[str, Any]:
             "Description": p["title"], "GTIN": p["ean"], "Assortment": p["title"].split()[0],
             "SalesPrice": str(p["price_excl"]), "IsSalesItem": True, "IsStockItem": True,
         })
+    dd = demo_data.DEFAULT_DEBTOR
+    data["Account"].append({
+        "ID": str(uuid.uuid5(_SEED_NS, f"account:default:{dd['code']}")), "DebtorCode": dd["code"],
+        "Type": "C", "Status": "A", "Name": dd["name"], "IsPerson": False, "Email": "",
+        "Phone": "", "VATNumber": "", "AddressLine1": "", "PostalCode": "", "City": "",
+        "Country": dd["country"]})
     for c in demo.existing_debtors:
         account_id = str(uuid.uuid5(_SEED_NS, f"account:{c['email']}"))
         code = str(data["next_debtor"])

@@ -1,0 +1,66 @@
+"""Both sandboxes in-process (TestClient), and the orders flow's steps in a plain loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shopbridge._http import RetryPolicy
+from shopbridge.config import OrderSettings
+from shopbridge.connectors.exact_globe import sandbox as eg_sandbox
+from shopbridge.connectors.exact_globe.client import ExactGlobeClient, make_auth
+from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
+from shopbridge.connectors.lightspeed_ecom import sandbox as ls_sandbox
+from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
+from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
+from shopbridge.flows import orders
+from shopbridge.ledger import Ledger
+from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+
+P = "lightspeed_ecom__exact_globe"
+N = 40
+NO_SLEEP = RetryPolicy(sleep=lambda _s: None)
+
+
+@pytest.fixture
+def env(tmp_path):
+    ls_app = ls_sandbox.create_app(seed="demo", n_orders=N, rate_limit="10000/10000/10000",
+                                   per_second=10000)
+    eg_app = eg_sandbox.create_app(seed="demo")
+    ls_http, eg_http = TestClient(ls_app), TestClient(eg_app)
+    source = LightspeedEcomSource(LightspeedEcomClient(
+        "http://testserver", "nl", "demo-key", "demo-secret", http=ls_http, policy=NO_SLEEP))
+
+    def target() -> ExactGlobeTarget:
+        return ExactGlobeTarget(ExactGlobeClient(
+            "http://testserver", server_name="sandbox", database_name="600",
+            auth=make_auth("basic", "globe", "globe"), http=eg_http, policy=NO_SLEEP))
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    yield {"source": source, "target": target, "ledger": ledger, "eg": eg_http, "ls": ls_http}
+    ls_http.close()
+    eg_http.close()
+    ledger.close()
+
+
+def mapped_batches(env: dict[str, Any], batch_size: int = 10,
+                   settings: OrderSettings | None = None) -> list[dict[str, Any]]:
+    raw = orders.extract(env["source"], DEMO_START, DEMO_END, batch_size)
+    return [orders.validate_and_map(env["source"], b, settings) for b in raw]
+
+
+def run_flow(env: dict[str, Any], run_id: str = "r1",
+             settings: OrderSettings | None = None) -> dict[str, Any]:
+    results = []
+    for mapped in mapped_batches(env, settings=settings):
+        target = env["target"]()
+        looked = orders.lookup(target, env["ledger"], P, mapped, settings)
+        results.append(orders.load(target, env["ledger"], P, looked, run_id=run_id,
+                                   settings=settings))
+    return orders.summarize(results)
+
+
+def globe_orders(env: dict[str, Any]) -> list[dict[str, Any]]:
+    return env["eg"].get("/_sandbox/orders").json()

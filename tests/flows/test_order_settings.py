@@ -1,0 +1,79 @@
+"""Each order setting, shown by what arrives in the Exact Globe sandbox."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shopbridge.config import OrderSettings, ShippingLine
+from shopbridge.sandbox.demo_data import DEFAULT_DEBTOR, UNKNOWN_SKU
+from tests.flows.conftest import N, globe_orders, run_flow
+
+AUTH = ("demo-key", "demo-secret")
+
+
+def ls_orders(env) -> list[dict]:
+    return env["ls"].get("/nl/orders.json", params={"limit": 250}, auth=AUTH).json()["orders"]
+
+
+def test_only_paid_orders_are_sent(env):
+    unpaid = ls_orders(env)[:3]
+    for o in unpaid:
+        r = env["ls"].post("/_sandbox/orders", json={"id": o["id"], "paymentStatus": "not_paid",
+                                                     "updatedAt": o["updatedAt"]})
+        assert r.status_code == 200, r.text
+    summary = run_flow(env, settings=OrderSettings(payment_statuses=("paid",)))
+    assert summary["orders_skipped_status"] == 3
+    booked = {o["YourReference"] for o in globe_orders(env)}
+    assert not booked & {o["number"] for o in unpaid}
+    assert summary["orders_created"] == N - 3 - 1  # minus the unpaid and the unknown SKU
+
+
+def test_status_filter_on_order_status(env):
+    summary = run_flow(env, settings=OrderSettings(statuses=("completed_shipped",)))
+    booked = globe_orders(env)
+    shipped = {o["number"] for o in ls_orders(env) if o["status"] == "completed_shipped"}
+    assert {o["YourReference"] for o in booked} <= shipped
+    assert summary["orders_skipped_status"] == N - len(shipped)
+
+
+def test_default_debtor_books_every_order_on_one_debtor(env):
+    accounts_before = env["eg"].get("/_sandbox/accounts").json()
+    summary = run_flow(env, settings=OrderSettings(default_debtor=DEFAULT_DEBTOR["code"]))
+    assert summary["orders_created"] == N - 1
+    assert summary["customers_created"] == summary["customers_updated"] == 0
+    assert {o["OrderDebtor"] for o in globe_orders(env)} == {DEFAULT_DEBTOR["code"]}
+    assert env["eg"].get("/_sandbox/accounts").json() == accounts_before
+
+
+def test_unknown_default_debtor_quarantines_with_the_erps_reason(env):
+    summary = run_flow(env, settings=OrderSettings(default_debtor="00000"))
+    assert summary["orders_created"] == 0
+    reasons = {q["reason"] for q in summary["quarantined"] if q["field"] == "(target)"}
+    assert any("00000" in r and "not found" in r for r in reasons), reasons
+
+
+def test_shipping_costs_as_their_own_line_and_totals_reconcile_to_the_cent(env):
+    settings = OrderSettings(shipping_line=ShippingLine(item_code="VERZENDKOSTEN"))
+    summary = run_flow(env, settings=settings)
+    assert summary["orders_created"] == N - 1
+    source = {o["number"]: o for o in ls_orders(env)}
+    for booked in globe_orders(env):
+        lines = booked["lines"]
+        ship = [ln for ln in lines if ln["Itemcode"] == "VERZENDKOSTEN"]
+        src = source[booked["YourReference"]]
+        assert len(ship) == 1
+        assert Decimal(ship[0]["Price"]) == Decimal(str(src["shipmentPriceExcl"]))
+        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) for ln in lines)
+        assert total == Decimal(str(src["priceExcl"])), booked["YourReference"]
+        assert Decimal(booked["AmountDC"]) == total
+
+
+def test_unknown_shipping_article_quarantines_naming_the_line(env):
+    settings = OrderSettings(shipping_line=ShippingLine(item_code="NO-SUCH-ITEM"))
+    summary = run_flow(env, settings=settings)
+    assert summary["orders_created"] == 0
+    assert summary["orders_quarantined"] == N
+    fields = {q["field"] for q in summary["quarantined"]}
+    assert all(f.startswith("lines[") and f.endswith("].sku") for f in fields)
+    assert any("NO-SUCH-ITEM" in q["reason"] or UNKNOWN_SKU in q["reason"]
+               for q in summary["quarantined"])
