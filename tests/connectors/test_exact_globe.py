@@ -110,7 +110,8 @@ def order(cust: Customer, skus: list[str]) -> Order:
                  shipping_method="PostNL", payment_method="iDEAL")
 
 
-KNOWN = [p["sku"] for p in DEMO.products if p["sku"] != demo_data.UNKNOWN_SKU]
+KNOWN = [p["sku"] for p in (*DEMO.products, *demo_data.ERP_ONLY_ITEMS)
+         if p["sku"] != demo_data.UNKNOWN_SKU]
 
 
 def test_query_pages_across_several_pages(app):
