@@ -3,14 +3,19 @@
 Commands:
   validate [FILE...]        check integration files; print the DAG each flow becomes
   ledger [INTEGRATION]      what the sync ledger holds, per entity and status
+  mapping show PAIR         the effective field mapping (defaults plus the YAML's overrides)
+  mapping test PAIR FILE    what one source record (vendor JSON) becomes for the target
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from shopbridge.config import load_integration
 from shopbridge.errors import ConfigError
@@ -53,6 +58,68 @@ def cmd_ledger(integration: str | None) -> int:
     return 0
 
 
+def _pair_file(pair: str) -> Path:
+    """``lightspeed_ecom__exact_globe`` -> its integration file (a path is taken as it is)."""
+    given = Path(pair)
+    if given.suffix in (".yaml", ".yml") and given.exists():
+        return given
+    return _integrations_dir() / f"{pair}.yaml"
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]))
+
+
+def cmd_mapping_show(pair: str, flow: str) -> int:
+    from shopbridge.mapping.defaults import mapper_for
+
+    try:
+        mapper = mapper_for(load_integration(_pair_file(pair)), flow)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    _print_table([("SECTION", "TARGET FIELD", "RULE", "ORIGIN"), *mapper.table()])
+    return 0
+
+
+def _read_record(path: Path) -> Any:
+    """The vendor's JSON as it is, unwrapping a ``{"order": {...}}`` envelope (GET/webhook)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and set(data) == {"order"} and isinstance(data["order"], dict):
+        return data["order"]
+    return data
+
+
+def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str) -> int:
+    """Translate and map one record; touches no system (no hook, no ledger, no Airflow)."""
+    from shopbridge.connectors.registry import translator_for
+    from shopbridge.errors import RecordError
+    from shopbridge.mapping.defaults import mapper_for
+
+    try:
+        cfg = load_integration(_pair_file(pair))
+        mapper = mapper_for(cfg, flow)
+        raw = _read_record(record)
+    except (ConfigError, OSError, ValueError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    try:
+        mapped = mapper.map_order(translator_for(cfg.source.system)(raw), raw)
+    except RecordError as err:
+        print(f"would be quarantined: {err.field}: {err.reason}")
+        return 1
+    if fmt == "json":
+        print(json.dumps(mapped.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    rows = [("header", k, json.dumps(v, ensure_ascii=False)) for k, v in mapped.header.items()]
+    rows += [(f"lines[{i}]", k, json.dumps(v, ensure_ascii=False))
+             for i, line in enumerate(mapped.lines) for k, v in line.items()]
+    _print_table([("WHERE", "TARGET FIELD", "VALUE"), *rows])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shopbridge", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,9 +127,23 @@ def main(argv: list[str] | None = None) -> int:
     p_val.add_argument("files", nargs="*", type=Path)
     p_led = sub.add_parser("ledger", help="ledger counts per entity and status")
     p_led.add_argument("integration", nargs="?")
+    p_map = sub.add_parser("mapping", help="show or try a pair's field mapping")
+    map_sub = p_map.add_subparsers(dest="mapping_command", required=True)
+    p_show = map_sub.add_parser("show", help="the effective mapping as a table")
+    p_test = map_sub.add_parser("test", help="map one source record (vendor JSON)")
+    for p in (p_show, p_test):
+        p.add_argument("pair", help="integration id, e.g. lightspeed_ecom__exact_globe")
+    p_test.add_argument("record", type=Path, help="one record as the source API returns it")
+    for p in (p_show, p_test):
+        p.add_argument("--flow", default="orders", choices=["orders"])
+    p_test.add_argument("--format", default="json", choices=["json", "table"])
     args = parser.parse_args(argv)
     if args.command == "validate":
         return cmd_validate(args.files)
+    if args.command == "mapping" and args.mapping_command == "show":
+        return cmd_mapping_show(args.pair, args.flow)
+    if args.command == "mapping":
+        return cmd_mapping_test(args.pair, args.record, args.flow, args.format)
     return cmd_ledger(args.integration)
 
 

@@ -21,9 +21,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shopbridge.connectors.registry import HOOKS, ROLES
 from shopbridge.errors import ConfigError
+from shopbridge.mapping import MappingError, MappingSpec
+from shopbridge.mapping.defaults import mapper_for
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
 FlowName = Literal["orders"]
@@ -69,6 +72,9 @@ class OrderSettings(Frozen):
     default_debtor: str | None = None
     #: shipping costs as an extra order line on a configured article (none: not sent)
     shipping_line: ShippingLine | None = None
+    #: fields written back to the source order once the target booked it, e.g.
+    #: ``{customStatusId: 7}`` ("booked in ERP"); empty writes nothing back
+    confirm_in_source: dict[str, str | int] = Field(default_factory=dict)
 
 
 class FlowSpec(Frozen):
@@ -113,6 +119,8 @@ class IntegrationConfig(Frozen):
     source: Endpoint
     target: Endpoint
     flows: dict[FlowName, FlowSpec]
+    #: field mapping and value maps on top of the pair's defaults (shopbridge.mapping)
+    mapping: MappingSpec = MappingSpec()
 
     @model_validator(mode="after")
     def _roles(self) -> IntegrationConfig:
@@ -125,6 +133,19 @@ class IntegrationConfig(Frozen):
                 raise ValueError(f"{self.source.system} cannot be the source of the {flow} flow")
             if self.target.system not in targets:
                 raise ValueError(f"{self.target.system} cannot be the target of the {flow} flow")
+        return self
+
+    @model_validator(mode="after")
+    def _mapping_builds(self) -> IntegrationConfig:
+        """Build every flow's mapper now, so a bad path or transform fails at parse time
+        with its place in the file (``mapping.orders.header.X.transforms[1]``)."""
+        for flow in self.flows:
+            try:
+                mapper_for(self, flow)
+            except MappingError as err:
+                raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(
+                    type=PydanticCustomError("mapping", "{reason}", {"reason": err.reason}),
+                    loc=("mapping", flow, *err.loc), input=None)]) from None
         return self
 
     def dag_id(self, flow: str) -> str:

@@ -97,8 +97,18 @@ def load(cfg: IntegrationConfig, spec: FlowSpec, looked_up: dict[str, Any],
     with (_naming(cfg.target),
           closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
           closing(Ledger()) as ledger):
-        return orders.load(target, ledger, cfg.id, looked_up, run_id=run_id,
-                           settings=spec.orders)
+        result = orders.load(target, ledger, cfg.id, looked_up, run_id=run_id,
+                             settings=spec.orders)
+        if spec.orders.confirm_in_source:
+            ids = [o["ref"]["id"] for o in looked_up["orders"]]
+            with (_naming(cfg.source), closing(
+                    hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as src):
+                calls = src.counter.calls
+                result["orders_confirmed_in_source"] = orders.confirm_in_source(
+                    src, ledger, cfg.id, ids, dict(spec.orders.confirm_in_source),
+                    run_id=run_id)
+                result["api_calls"] += src.counter.calls - calls
+        return result
 
 
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,

@@ -57,8 +57,13 @@ def run_flow(env: dict[str, Any], run_id: str = "r1",
     for mapped in mapped_batches(env, settings=settings):
         target = env["target"]()
         looked = orders.lookup(target, env["ledger"], P, mapped, settings)
-        results.append(orders.load(target, env["ledger"], P, looked, run_id=run_id,
-                                   settings=settings))
+        result = orders.load(target, env["ledger"], P, looked, run_id=run_id,
+                             settings=settings)
+        if settings and settings.confirm_in_source:
+            result["orders_confirmed_in_source"] = orders.confirm_in_source(
+                env["source"], env["ledger"], P, [o["ref"]["id"] for o in looked["orders"]],
+                dict(settings.confirm_in_source), run_id=run_id)
+        results.append(result)
     return orders.summarize(results)
 
 

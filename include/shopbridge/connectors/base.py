@@ -6,7 +6,7 @@ satisfies them and a YAML file; nothing in ``flows/`` changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -30,6 +30,10 @@ class OrderSource(Protocol):
 
     def to_order(self, record: dict[str, Any]) -> Order:
         """Translate; raises ``RecordError`` naming the field when the record is unusable."""
+        ...
+
+    def confirm_order(self, order_id: str, fields: Mapping[str, Any]) -> None:
+        """Write ``fields`` back to the source order after the target confirmed it."""
         ...
 
     def close(self) -> None:

@@ -7,7 +7,11 @@ Hooks are named by import path so that parsing a DAG file never imports a connec
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shopbridge.models import Order
 
 #: system -> hook class, as "module:Class"
 HOOKS: dict[str, str] = {
@@ -19,6 +23,20 @@ HOOKS: dict[str, str] = {
 ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "orders": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
 }
+
+
+#: system -> its order translator (vendor JSON -> canonical Order), as "module:function";
+#: pure (no Airflow), so ``shopbridge mapping test`` can run it outside a DAG
+TRANSLATORS: dict[str, str] = {
+    "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.translate:order_from_lightspeed",
+}
+
+
+def translator_for(system: str) -> Callable[[Mapping[str, Any]], Order]:
+    """The system's order translator; ``KeyError`` when it cannot be an order source."""
+    module, _, func = TRANSLATORS[system].partition(":")
+    fn: Callable[[Mapping[str, Any]], Order] = getattr(importlib.import_module(module), func)
+    return fn
 
 
 def hook_for(system: str, conn_id: str) -> Any:

@@ -13,6 +13,8 @@ items) and by the ledger, which answers "already done" without any call.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -24,7 +26,7 @@ from typing import Any
 from shopbridge.config import OrderSettings, ShippingLine
 from shopbridge.connectors.base import OrderSource, OrderTarget
 from shopbridge.errors import FatalError, RecordError, RetriableError
-from shopbridge.ledger import Claim, Ledger, email_key
+from shopbridge.ledger import Claim, Ledger, Status, email_key
 from shopbridge.models import Customer, Order, OrderLine, QuarantineEntry
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class Counts:
     orders_skipped_existing: int = 0
     orders_skipped_status: int = 0
     orders_quarantined: int = 0
+    orders_confirmed_in_source: int = 0
     customers_created: int = 0
     customers_updated: int = 0
     api_calls: int = 0
@@ -270,11 +273,40 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
     return counts.as_dict()
 
 
+# --- confirm in the source -------------------------------------------------------------
+
+CONFIRMED = "order_confirmed"
+
+
+def confirm_in_source(source: OrderSource, ledger: Ledger, integration: str,
+                      order_ids: Iterable[str], fields: dict[str, Any], *, run_id: str) -> int:
+    """Write ``fields`` back to every booked order of the batch not confirmed yet.
+
+    Tracked in the ledger apart from the order itself, so a task that died between the
+    target's confirmation and the write-back still confirms on its retry (the PUT is
+    idempotent; the ledger only saves calls).
+    """
+    ids = list(order_ids)
+    booked = {ref for ref, row in ledger.get_many(integration, ORDER, ids).items()
+              if row.status is Status.DONE}
+    done = ledger.get_many(integration, CONFIRMED, ids)
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    n = 0
+    for ref in ids:
+        if ref not in booked or (ref in done and done[ref].content_hash == digest):
+            continue
+        source.confirm_order(ref, fields)
+        ledger.done(integration, CONFIRMED, ref, target_ref=ref, content_hash=digest,
+                    run_id=run_id)
+        n += 1
+    return n
+
+
 # --- report ----------------------------------------------------------------------------
 
 SUMMARY_KEYS = ("orders_read", "orders_created", "orders_skipped_existing",
-                "orders_skipped_status", "orders_quarantined", "customers_created",
-                "customers_updated", "api_calls")
+                "orders_skipped_status", "orders_quarantined", "orders_confirmed_in_source",
+                "customers_created", "customers_updated", "api_calls")
 
 
 def summarize(results: Iterable[dict[str, Any]], *, extract_calls: int = 0) -> dict[str, Any]:

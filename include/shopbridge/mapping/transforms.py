@@ -26,7 +26,7 @@ _CALL = re.compile(r"^([a-z_]+)\s*(?:\((.*)\))?$", re.DOTALL)
 _HOUSE = re.compile(r"^(.*?\D)[\s,]*(\d.*)$")
 
 
-class MissingMapping(Exception):  # noqa: N818 - a signal the engine turns into RecordError
+class MissingMapping(Exception):
     """A value has no entry in a value map whose ``on_missing`` is ``quarantine``."""
 
     def __init__(self, map_name: str, value: Any) -> None:
@@ -193,8 +193,8 @@ def parse(spec: str, value_maps: Mapping[str, ValueMap]) -> Transform:
     if m is None or name not in TRANSFORMS:
         raise ValueError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
     arg = m.group(2)
-    if arg is not None and len(split_top(arg, ",")) > 1 and name != "concat":
-        raise ValueError(f"{name}: takes at most one argument, got {arg!r}")
+    if arg is not None and len(split_top(arg, ",")) > 1:
+        raise ValueError(f"{name}: takes one argument, got {arg!r} (quote text with commas)")
     try:
         fn = TRANSFORMS[name](None if arg is None else arg.strip(), value_maps)
     except ValueError as err:

@@ -241,6 +241,18 @@ class LightspeedEcomClient:
                     check=self._check)
         return resp.json()
 
+    def _put(self, resource: str, body: dict[str, Any]) -> Any:
+        """PUT is idempotent (the same fields set again), so it is retried like a GET."""
+        self._pace()
+        request = self._http.build_request(
+            "PUT", self._url(resource), json=body,
+            headers={"Authorization": self._auth_header, "Accept": "application/json"},
+            timeout=DEFAULT_TIMEOUT,
+        )
+        resp = send(self._http, request, policy=self.policy, counter=self.counter,
+                    check=self._check)
+        return resp.json()
+
     @staticmethod
     def _key(body: Any, key: str, resource: str) -> Any:
         if not isinstance(body, dict) or key not in body:
@@ -266,6 +278,12 @@ class LightspeedEcomClient:
                 if _in_window(order, updated_min, updated_max):
                     yield order
             page = pager.advance(orders)
+
+    def update_order(self, order_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT orders/{id}.json {"order": {...}}``: only status-like fields are writable."""
+        body = self._put(f"orders/{order_id}", {"order": dict(fields)})
+        order: dict[str, Any] = self._key(body, "order", f"orders/{order_id}")
+        return order
 
     def count_orders(self, updated_min: datetime | None = None,
                      updated_max: datetime | None = None) -> int:

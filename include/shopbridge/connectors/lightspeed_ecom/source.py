@@ -54,6 +54,11 @@ class LightspeedEcomSource:
         """The vendor's order id as text."""
         return order_id(record)
 
+    def confirm_order(self, order_id: str, fields: Mapping[str, Any]) -> None:
+        """Write fields back to the webshop's order once the target booked it (e.g. a
+        ``customStatusId`` "booked in ERP", or ``status``); Lightspeed allows status fields."""
+        self.client.update_order(order_id, fields)
+
     def to_order(self, record: dict[str, Any]) -> Order:
         """Translate; raises ``RecordError`` naming the vendor field."""
         return order_from_lightspeed(record)

@@ -1,0 +1,64 @@
+"""Default mappings shipped in code: what makes a pair work with no ``mapping:`` at all.
+
+Keyed (source system, target system, entity). The Lightspeed eCom -> Exact Globe orders
+entry reproduces the fields Exact Globe's ``translate.order_header``/``order_lines``
+build, except those the target sets itself (TransactionKey, OrderDebtor, YourReference,
+LineNumber). Its value maps are empty passthrough tables: the webshop's payment and
+shipping names go through unchanged until a customer lists their Globe codes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shopbridge.mapping.engine import Mapper
+from shopbridge.mapping.spec import EntityMapping, FieldRule, ValueMap
+
+if TYPE_CHECKING:
+    from shopbridge.config import IntegrationConfig
+
+R = FieldRule.of
+
+DEFAULTS: dict[tuple[str, str, str], EntityMapping] = {
+    ("lightspeed_ecom", "exact_globe", "orders"): EntityMapping(
+        header={
+            "Description": R("order.number"),
+            "OrderDate": R("order.created_at | date_format(%Y-%m-%d)"),
+            "Currency": R("order.currency"),
+            "DeliveryAddressLine1": R("order.shipping_address | address_line"),
+            "DeliveryPostalCode": R("order.shipping_address.postcode"),
+            "DeliveryCity": R("order.shipping_address.city"),
+            "DeliveryCountry": R("order.shipping_address.country"),
+            "AmountDC": R("order.total_excl"),
+            "PaymentCondition": R("order.payment_method | omit_empty | lookup(payment_condition)"),
+            "DeliveryMethod": R("order.shipping_method | omit_empty | lookup(shipping_method)"),
+        },
+        lines={
+            "Itemcode": R("line.sku"),
+            "Description": R("[line.description, line.sku] | coalesce"),
+            "Quantity": R("line.quantity"),
+            "Price": R("line.unit_price_excl"),
+            "VATPercentage": R("line.tax_rate | percent"),
+        },
+    ),
+}
+
+#: (source, target) -> value maps the default rules look up; YAML maps replace by name
+DEFAULT_VALUE_MAPS: dict[tuple[str, str], dict[str, ValueMap]] = {
+    ("lightspeed_ecom", "exact_globe"): {
+        "payment_condition": ValueMap(),
+        "shipping_method": ValueMap(),
+    },
+}
+
+
+def default_mapping(source: str, target: str, entity: str) -> EntityMapping:
+    """The shipped mapping of a pair's entity; empty when the pair has none."""
+    return DEFAULTS.get((source, target, entity), EntityMapping())
+
+
+def mapper_for(cfg: IntegrationConfig, flow: str) -> Mapper:
+    """The effective mapper of one flow of an integration: defaults plus its YAML."""
+    src, tgt = cfg.source.system, cfg.target.system
+    return Mapper(cfg.mapping, default_mapping(src, tgt, flow), entity=flow,
+                  base_value_maps=DEFAULT_VALUE_MAPS.get((src, tgt), {}))
