@@ -12,7 +12,7 @@ the ERP does not know.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,15 +59,41 @@ class DemoData:
     existing_debtors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def generate(seed: str = "demo", *, n_orders: int = 240, n_customers: int = 120) -> DemoData:
-    """Build the demo shop. ``n_orders`` orders over the demo week, repeat customers included."""
+@dataclass(frozen=True)
+class Profile:
+    """The shape of a generated shop; the seed name picks one (``demo``, ``bench``)."""
+
+    n_orders: int = 240
+    n_customers: int = 120
+    days: int = 7
+    max_lines: int = 4
+    #: share of orders placed by a customer who ordered before (None: the demo's pattern)
+    repeat_share: float | None = None
+    #: every ``existing_every``-th customer is already a debtor in the ERP (1: all)
+    existing_every: int = 10
+
+
+PROFILES = {
+    "demo": Profile(),
+    # the orders benchmark: one day of 2,000 orders, 30 % repeat customers, up to 10 SKUs,
+    # every customer already known to the ERP
+    "bench": Profile(n_orders=2000, n_customers=1400, days=1, max_lines=10, repeat_share=0.3,
+                     existing_every=1),
+}
+
+
+def generate(seed: str = "demo", *, n_orders: int | None = None) -> DemoData:
+    """Build the shop for ``seed``: its profile (``demo`` unless the seed names another)."""
+    profile = PROFILES.get(seed, PROFILES["demo"])
+    if n_orders is not None:
+        profile = replace(profile, n_orders=n_orders)
     rnd = random.Random(seed)
     products = _products(rnd)
-    customers = [_customer(rnd, i) for i in range(1, n_customers + 1)]
-    orders = _orders(rnd, products, customers, n_orders)
+    customers = [_customer(rnd, i) for i in range(1, profile.n_customers + 1)]
+    orders = _orders(rnd, products, customers, profile)
     existing = [
-        {**c, "phone": "+31 20 000 0000"} if i % 2 else dict(c)
-        for i, c in enumerate(customers[::10])
+        {**c, "phone": "+31 20 000 0000"} if i % 2 and profile.existing_every > 1 else dict(c)
+        for i, c in enumerate(customers[::profile.existing_every])
     ]
     return DemoData(products=products, customers=customers, orders=orders,
                     existing_debtors=existing)
@@ -112,18 +138,30 @@ def _customer(rnd: random.Random, cid: int) -> dict[str, Any]:
     }
 
 
+def _pick_customer(rnd: random.Random, customers: list[dict[str, Any]], i: int,
+                   profile: Profile, used: list[dict[str, Any]]) -> dict[str, Any]:
+    if profile.repeat_share is None:
+        # the first half of the customers buy again: repeat customers
+        return customers[i % len(customers)] if i < len(customers) else rnd.choice(
+            customers[: len(customers) // 2])
+    if used and (rnd.random() < profile.repeat_share or len(used) == len(customers)):
+        return rnd.choice(used)
+    used.append(customers[len(used)])
+    return used[-1]
+
+
 def _orders(rnd: random.Random, products: list[dict[str, Any]],
-            customers: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+            customers: list[dict[str, Any]], profile: Profile) -> list[dict[str, Any]]:
+    n = profile.n_orders
     sellable = [p for p in products if p["sku"] != UNKNOWN_SKU]
     unknown = next(p for p in products if p["sku"] == UNKNOWN_SKU)
-    span = (DEMO_END - DEMO_START).total_seconds() - 3600
+    span = timedelta(days=profile.days).total_seconds() - 3600
     out: list[dict[str, Any]] = []
+    used: list[dict[str, Any]] = []
     for i in range(n):
-        # the first half of the customers buy again: repeat customers
-        cust = customers[i % len(customers)] if i < len(customers) else rnd.choice(
-            customers[: len(customers) // 2])
+        cust = _pick_customer(rnd, customers, i, profile, used)
         rate = _COUNTRIES[cust["country"]][0]
-        picks = rnd.sample(sellable, rnd.randint(1, 4))
+        picks = rnd.sample(sellable, rnd.randint(1, min(profile.max_lines, len(sellable))))
         if i == n // 3:
             picks = [*picks[:1], unknown]
         created = DEMO_START + timedelta(seconds=span * i / n)
