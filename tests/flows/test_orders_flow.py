@@ -113,3 +113,21 @@ def test_two_batches_racing_for_one_new_customer_create_one_debtor(env):
     assert errors == []
     accounts = env["eg"].get("/_sandbox/accounts").json()
     assert sum(1 for a in accounts if a["Email"].lower() == email) == 1
+
+
+def test_known_debtors_are_updated_only_when_their_details_differ(env):
+    from shopbridge.sandbox.demo_data import generate
+
+    data = generate("demo", n_orders=N)
+    in_orders = {o["customer"]["email"] for o in data.orders
+                 if all(ln["product"]["sku"] != UNKNOWN_SKU for ln in o["lines"])}
+    stale = {c["email"] for c in data.existing_debtors if c["phone"] == "+31 20 000 0000"}
+    current = {c["email"] for c in data.existing_debtors} - stale
+    assert in_orders & stale
+    assert in_orders & current
+    summary = run_flow(env)
+    assert summary["customers_updated"] == len(in_orders & stale)
+    phones = {a["Email"]: a["Phone"] for a in env["eg"].get("/_sandbox/accounts").json()}
+    by_email = {c["email"]: c for c in data.customers}
+    for email in in_orders & stale:
+        assert phones[email] == by_email[email]["phone"]

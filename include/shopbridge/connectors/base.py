@@ -7,11 +7,21 @@ satisfies them and a YAML file; nothing in ``flows/`` changes.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from shopbridge._http import CallCounter
 from shopbridge.models import Customer, Order
+
+
+@dataclass(frozen=True)
+class DebtorMatch:
+    """A customer found in the target: its code, and a fingerprint of the fields we manage
+    there, so an unchanged customer costs no update (``None``: unknown, always update)."""
+
+    code: str
+    fingerprint: str | None = None
 
 
 class OrderSource(Protocol):
@@ -51,8 +61,12 @@ class OrderTarget(Protocol):
         """Existing orders by our reference -> the target's order id (batched lookups)."""
         ...
 
-    def find_debtors(self, emails: Sequence[str]) -> dict[str, str]:
-        """Existing customers by lower-cased e-mail -> the target's debtor code."""
+    def match_debtors(self, emails: Sequence[str]) -> dict[str, DebtorMatch]:
+        """Existing customers by lower-cased e-mail (batched lookups)."""
+        ...
+
+    def debtor_fingerprint(self, customer: Customer) -> str | None:
+        """The fingerprint ``match_debtors`` would report once ``customer`` is written."""
         ...
 
     def find_items(self, skus: Sequence[str]) -> set[str]:

@@ -146,7 +146,8 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     emails = sorted({o.customer.email for o in todo}) if per_customer else []
     known_customers = ledger.get_many(integration, CUSTOMER, [email_key(e) for e in emails])
     ask = [e for e in emails if email_key(e) not in known_customers]
-    debtors = target.find_debtors(ask) if ask else {}
+    debtors = {email: {"code": m.code, "fingerprint": m.fingerprint}
+               for email, m in (target.match_debtors(ask) if ask else {}).items()}
     skus = sorted({line.sku for o in todo for line in o.lines})
     items = target.find_items(skus) if skus else set()
     return {
@@ -167,7 +168,7 @@ class _Loader:
     ledger: Ledger
     integration: str
     run_id: str
-    debtors: dict[str, str]
+    debtors: dict[str, dict[str, Any]]
     counts: Counts
     #: book every order on this debtor (setting); no customer is looked up or written
     default_debtor: str | None = None
@@ -194,16 +195,20 @@ class _Loader:
                 self.ledger.done(self.integration, CUSTOMER, key, target_ref=row.target_ref,
                                  content_hash=digest, run_id=self.run_id)
             return row.target_ref
-        code = self.debtors.get(customer.email)
-        if code is None and claim is Claim.STALE:
-            code = self.target.find_debtors([customer.email]).get(customer.email)
+        found = self.debtors.get(customer.email)
+        if found is None and claim is Claim.STALE:
+            match = self.target.match_debtors([customer.email]).get(customer.email)
+            found = {"code": match.code, "fingerprint": match.fingerprint} if match else None
         try:
-            if code is None:
+            if found is None:
                 code = self.target.create_debtor(customer)
                 self.counts.customers_created += 1
             else:
-                self.target.update_debtor(code, customer)
-                self.counts.customers_updated += 1
+                code = found["code"]
+                current = found["fingerprint"]
+                if current is None or current != self.target.debtor_fingerprint(customer):
+                    self.target.update_debtor(code, customer)
+                    self.counts.customers_updated += 1
         except (FatalError, RecordError):
             self.ledger.release(self.integration, CUSTOMER, key)
             raise

@@ -18,6 +18,7 @@ package imports neither ``hook`` (Airflow) nor ``sandbox`` (FastAPI), so clients
 marked where it is built (``translate``) or read (``target``).
 """
 
+from shopbridge.connectors.exact_globe._batch import ChangesetResult, Operation
 from shopbridge.connectors.exact_globe.client import (
     MAX_FILTER_VALUES,
     SERVICE_PATH,
@@ -39,9 +40,11 @@ from shopbridge.connectors.exact_globe.translate import (
 __all__ = [
     "MAX_FILTER_VALUES",
     "SERVICE_PATH",
+    "ChangesetResult",
     "ExactGlobeClient",
     "ExactGlobeSettings",
     "ExactGlobeTarget",
+    "Operation",
     "account_from_customer",
     "any_of",
     "contact_from_customer",

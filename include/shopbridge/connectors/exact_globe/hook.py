@@ -6,7 +6,9 @@ Connection fields:
   ``schema`` (the scheme when ``host`` has none; Globe's service is usually plain http);
 * ``login``/``password``: a Globe employee's Windows account with the function rights;
 * ``extra``: ``{"server_name": "SQL01", "database_name": "600", "auth": "ntlm"|"basic",
-  "page_size": 100}``; ``server_name`` and ``database_name`` select the administration.
+  "page_size": 100, "write_mode": "batch"|"single", "batch_size": 50}``; ``server_name``
+  and ``database_name`` select the administration; ``write_mode``/``batch_size`` are
+  documented on :class:`ExactGlobeSettings` ("single" for a Globe that refuses ``$batch``).
 
 The only module of this connector that imports Airflow.
 """
@@ -40,6 +42,8 @@ def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
             database_name=str(extra["database_name"]), user=conn.login or "",
             password=conn.password or "", auth=extra.get("auth", "ntlm"),
             page_size=extra.get("page_size", 100),
+            write_mode=extra.get("write_mode", "batch"),
+            batch_size=extra.get("batch_size", 50),
         )
     except ValidationError as e:
         raise ConfigError("\n".join(

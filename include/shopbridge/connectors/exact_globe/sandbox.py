@@ -7,6 +7,15 @@ joined by ``and``/``or`` strictly left to right, no parentheses), ``$top``/``$sk
 ``$select``, ``guid'...'`` keys, MERGE (PUT is treated as MERGE), the ``ServerName``/
 ``DatabaseName`` headers, an auth challenge and TransactionKey staging of sales order lines.
 
+``POST .../$batch`` takes an OData v2 batch (format in ``_batch``) of changesets; each
+changeset runs against the same store rules as the single routes and is atomic: the first
+failing operation rolls back everything that changeset did (staged lines included) and is
+answered as the changeset's single error part (status, OData error, its Content-ID); other
+changesets are unaffected. The batch counts as ONE request in ``/_sandbox/stats``,
+``writes`` counts each applied operation. Retrieve (GET) parts outside changesets are
+answered ``501`` (the connector never sends them); ``$1`` Content-ID references are not
+resolved. [U] Whether real Globe accepts ``$batch`` at all.
+
 Auth: Globe uses NTLM, which needs a Windows domain; the sandbox accepts Basic instead and
 answers 401 with both ``WWW-Authenticate: NTLM`` and ``Basic realm="Exact Globe"``.
 ``require_ntlm=True`` imitates a Globe with Basic disabled: only the NTLM challenge is sent
@@ -24,7 +33,8 @@ import base64
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
@@ -34,6 +44,13 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from shopbridge.connectors.exact_globe._batch import (
+    BatchFormatError,
+    HttpMessage,
+    OperationResponse,
+    build_response,
+    parse,
+)
 from shopbridge.sandbox import demo_data
 from shopbridge.sandbox._common import JsonState, SandboxControls, install_controls
 
@@ -209,8 +226,8 @@ def create_app(
             resp.headers.append("WWW-Authenticate", 'Basic realm="Exact Globe"')
         return resp
 
-    @app.api_route(PREFIX + "/{target}", methods=["GET", "POST", "MERGE", "PUT"])
-    async def entity(target: str, request: Request) -> Response:
+    def gate(request: Request) -> Response | None:
+        """Auth, then the administration headers: the refusal, or None to go on."""
         given = request.headers.get("Authorization", "")
         if require_ntlm:
             return refuse("NTLM authentication required")
@@ -222,6 +239,38 @@ def create_app(
                 return _error(400, "BadRequest", f"missing header {header}")
             if got != want:
                 return _error(400, "BadRequest", f"unknown {header} {got!r}")
+        return None
+
+    # registered before "/{target}", which would otherwise take "$batch" for an entity
+    @app.post(PREFIX + "/$batch")
+    async def batch(request: Request) -> Response:
+        refused = gate(request)
+        if refused is not None:
+            return refused
+        try:
+            items = parse(request.headers.get("Content-Type", ""), await request.body())
+        except BatchFormatError as err:
+            return _error(400, "BadRequest", f"malformed $batch: {err}")
+        answers: list[list[OperationResponse] | OperationResponse] = []
+        for item in items:
+            if isinstance(item, HttpMessage):
+                answers.append(_op_error(item.content_id, ODataError(
+                    501, "NotImplemented", "the sandbox serves only changesets in $batch")))
+                continue
+            answer = _apply_changeset(store, item)
+            if isinstance(answer, list):
+                for _ in answer:
+                    controls.count("writes")
+            answers.append(answer)
+        content_type, body = build_response(answers)
+        return Response(body, status_code=202, media_type=None,
+                        headers={"Content-Type": content_type, "DataServiceVersion": "1.0"})
+
+    @app.api_route(PREFIX + "/{target}", methods=["GET", "POST", "MERGE", "PUT"])
+    async def entity(target: str, request: Request) -> Response:
+        refused = gate(request)
+        if refused is not None:
+            return refused
         m = _TARGET.match(target)
         if m is None or m["entity"] not in ENTITIES:
             return _error(404, "NotFound", f"unknown entity {target!r}")
@@ -280,6 +329,54 @@ async def _dispatch(store: Store, controls: SandboxControls, request: Request,
     return Response(status_code=204)
 
 
+def _op_error(content_id: str | None, err: ODataError) -> OperationResponse:
+    return OperationResponse(err.status, {"error": {"code": err.code, "message": err.message}},
+                             content_id)
+
+
+def _apply_changeset(store: Store, ops: list[HttpMessage]
+                     ) -> list[OperationResponse] | OperationResponse:
+    """All of ``ops`` in order, atomically; the failing operation's error if one fails."""
+    done: list[OperationResponse] = []
+    current: HttpMessage | None = None
+    try:
+        with store.atomic():
+            for current in ops:
+                done.append(_apply_operation(store, current))
+    except ODataError as err:
+        return _op_error(current.content_id if current is not None else None, err)
+    return done
+
+
+def _apply_operation(store: Store, msg: HttpMessage) -> OperationResponse:
+    """One changeset operation, by the same store rules as the single routes."""
+    try:
+        method, target = msg.method_and_target
+    except BatchFormatError as err:
+        raise ODataError(400, "BadRequest", str(err)) from None
+    # relative to the service root, as sent; an absolute URL or path is accepted too
+    target = target.split(PREFIX + "/", 1)[-1].lstrip("/")
+    m = _TARGET.match(target)
+    if m is None or m["entity"] not in ENTITIES:
+        raise ODataError(404, "NotFound", f"unknown entity {target!r}")
+    if method not in ("POST", "MERGE", "PUT"):
+        raise ODataError(405, "MethodNotAllowed", f"{method} is not allowed in a changeset")
+    try:
+        body = msg.json()
+    except ValueError:
+        raise ODataError(400, "BadRequest", "body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ODataError(400, "BadRequest", "body must be a JSON object")
+    if method == "POST":
+        if m["key"] is not None:
+            raise ODataError(405, "MethodNotAllowed", "POST to an entity set, not a key")
+        return OperationResponse(201, {"d": store.create(m["entity"], body)}, msg.content_id)
+    if m["key"] is None:
+        raise ODataError(405, "MethodNotAllowed", f"{method} needs a (guid'...') key")
+    store.merge(m["entity"], m["key"], body)
+    return OperationResponse(204, None, msg.content_id)
+
+
 class Store:
     """The entity tables and Globe's rules for writing them, on a :class:`JsonState`."""
 
@@ -288,6 +385,34 @@ class Store:
     def __init__(self, state: JsonState) -> None:
         self.state = state
         self.data = state.data
+        #: rows MERGEd inside :meth:`atomic`, with their values before, for a rollback
+        self._journal: list[tuple[dict[str, Any], dict[str, Any]]] | None = None
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Everything inside applies, or (on any exception) nothing does: a changeset.
+
+        Holds the state lock throughout. The snapshot copies each table's list and each
+        staged-line list (cheap: rows are shared, and creates only append new rows);
+        rows changed in place by MERGE are journalled and restored.
+        """
+        with self.state.lock:
+            before = {k: ({tk: list(v) for tk, v in val.items()} if k == "staged"
+                          else list(val) if isinstance(val, list) else val)
+                      for k, val in self.data.items()}
+            self._journal = []
+            try:
+                yield
+            except BaseException:
+                for row, old in reversed(self._journal):
+                    row.clear()
+                    row.update(old)
+                self.data.clear()
+                self.data.update(before)
+                self.state.save()
+                raise
+            finally:
+                self._journal = None
 
     def query(self, entity: str, flt: str | None) -> list[dict[str, Any]]:
         pred = compile_filter(flt) if flt else None
@@ -311,6 +436,8 @@ class Store:
                 raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
             if entity == "Account":
                 _check_account({**row, **body})
+            if self._journal is not None:
+                self._journal.append((row, dict(row)))
             row.update({k: v for k, v in body.items() if k not in self._READ_ONLY})
             row["Modified"] = _now()
             self.state.save()

@@ -6,10 +6,12 @@ GETs, not 200. Writes follow Globe's header/line pattern; see :meth:`create_orde
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from shopbridge._http import CallCounter
+from shopbridge.connectors.base import DebtorMatch
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, odata_quote
 from shopbridge.connectors.exact_globe.translate import (
     account_from_customer,
@@ -24,6 +26,21 @@ from shopbridge.models import Customer, Order
 #: Fields a debtor update must not touch: blocking/reactivating or retyping an account is a
 #: decision for the people running the ERP, not for a sync.
 _KEEP_ON_UPDATE = ("Status", "Type")
+
+
+#: Account fields a sync writes (and compares before deciding an update is needed).
+_MANAGED = ("Name", "IsPerson", "Email", "Phone", "AddressLine1", "PostalCode", "City",
+            "Country", "VATNumber")
+
+
+def _fingerprint(account: dict[str, Any]) -> str:
+    """Stable over Globe's padding and casing quirks: trimmed text, e-mail lower-cased."""
+    values = []
+    for name in _MANAGED:
+        value = account.get(name)
+        text = "" if value is None else str(value).strip()
+        values.append(text.lower() if name == "Email" else text)
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()
 
 
 def _code(value: Any) -> str:
@@ -59,7 +76,18 @@ class ExactGlobeTarget:
         return found
 
     def find_debtors(self, emails: Sequence[str]) -> dict[str, str]:
-        """Lower-cased e-mail -> ``DebtorCode`` of customer accounts (``Type 'C'`` [U]).
+        """Lower-cased e-mail -> ``DebtorCode`` (see :meth:`match_debtors`)."""
+        return {email: m.code for email, m in self.match_debtors(emails).items()}
+
+    def debtor_fingerprint(self, customer: Customer) -> str:
+        """Hash of the Account fields a sync manages, as :meth:`update_debtor` writes them."""
+        return _fingerprint(account_from_customer(customer))
+
+    def match_debtors(self, emails: Sequence[str]) -> dict[str, DebtorMatch]:
+        """Lower-cased e-mail -> debtor of customer accounts (``Type 'C'`` [U]).
+
+        The managed Account fields come along in the same query, so a customer whose
+        details did not change is recognised without another call.
 
         The type is checked here rather than in the filter: ``A and (B or C)`` needs
         parentheses, and Globe's OData adapter is not known to honour them. E-mails are
@@ -67,13 +95,14 @@ class ExactGlobeTarget:
         two accounts share an e-mail the first one Globe returns wins.
         """
         wanted = {e.lower() for e in emails if e}
-        found: dict[str, str] = {}
+        found: dict[str, DebtorMatch] = {}
         for flt in any_of("Email", sorted(wanted)):
             for row in self.client.query("Account", filter=flt,
-                                         select=["Email", "DebtorCode", "Type"]):
+                                         select=["DebtorCode", "Type", *_MANAGED]):
                 email = str(row.get("Email") or "").lower()
                 if email in wanted and row.get("Type", "C") == "C" and row.get("DebtorCode"):
-                    found.setdefault(email, _code(row["DebtorCode"]))
+                    found.setdefault(email, DebtorMatch(_code(row["DebtorCode"]),
+                                                        _fingerprint(row)))
         return found
 
     def find_items(self, skus: Sequence[str]) -> set[str]:
