@@ -37,6 +37,7 @@ from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient  #
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource  # noqa: E402
 from shopbridge.flows import orders  # noqa: E402
 from shopbridge.ledger import Ledger  # noqa: E402
+from shopbridge.mapping.defaults import mapper_for  # noqa: E402
 from shopbridge.sandbox.demo_data import DEMO_START, generate  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
@@ -50,11 +51,11 @@ def log(msg: str) -> None:
 
 
 def run(ledger: Ledger, source: LightspeedEcomSource, make_target: Any, eg: TestClient,
-        settings: Any, run_id: str) -> dict[str, Any]:
+        settings: Any, mapper: Any, run_id: str) -> dict[str, Any]:
     start, end = DEMO_START, DEMO_START + timedelta(days=1)
     raw = orders.extract(source, start, end, BATCH)
     t0 = time.perf_counter()
-    mapped = [orders.validate_and_map(source, batch, settings) for batch in raw]
+    mapped = [orders.validate_and_map(source, batch, settings, mapper) for batch in raw]
     map_s = time.perf_counter() - t0
     writes_before = eg.get("/_sandbox/stats").json()["writes"]
     load_calls = 0
@@ -72,7 +73,8 @@ def run(ledger: Ledger, source: LightspeedEcomSource, make_target: Any, eg: Test
 
 
 def main() -> None:
-    settings = load_integration(PAIR).flows["orders"].orders
+    cfg = load_integration(PAIR)
+    settings, mapper = cfg.flows["orders"].orders, mapper_for(cfg, "orders")
     data = generate("bench")
     no_sleep = RetryPolicy(sleep=lambda _s: None)
     ls_app = ls_sandbox.create_app(seed="bench", n_orders=len(data.orders),
@@ -91,9 +93,9 @@ def main() -> None:
 
         ledger = Ledger(f"sqlite:///{Path(tmp) / 'ledger.sqlite'}")
         log(f"==> first run over {len(data.orders)} orders")
-        first = run(ledger, source, make_target, eg, settings, "bench-1")
+        first = run(ledger, source, make_target, eg, settings, mapper, "bench-1")
         log(f"==> second run over the same window: {first['orders_created']} created before")
-        second = run(ledger, source, make_target, eg, settings, "bench-2")
+        second = run(ledger, source, make_target, eg, settings, mapper, "bench-2")
         ledger.close()
 
     created = max(first["orders_created"], 1)

@@ -18,6 +18,8 @@ from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import AuthError, ConfigError
 from shopbridge.flows import orders
 from shopbridge.ledger import Ledger
+from shopbridge.mapping.defaults import mapper_for
+from shopbridge.mapping.engine import Mapper
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,17 @@ def window(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, conf: dict[str,
     return start, now
 
 
+_MAPPERS: dict[tuple[str, str], tuple[IntegrationConfig, Mapper]] = {}
+
+
+def _mapper(cfg: IntegrationConfig, flow: str) -> Mapper:
+    """Built once per process, flow and config: validating every rule is parse-time work."""
+    cached = _MAPPERS.get((cfg.id, flow))
+    if cached is None or cached[0] != cfg:
+        cached = _MAPPERS[(cfg.id, flow)] = (cfg, mapper_for(cfg, flow))
+    return cached[1]
+
+
 def extract(cfg: IntegrationConfig, spec: FlowSpec, start: datetime,
             end: datetime) -> dict[str, Any]:
     with (_naming(cfg.source),
@@ -82,7 +95,7 @@ def validate_and_map(cfg: IntegrationConfig, spec: FlowSpec,
                      batch: list[dict[str, Any]]) -> dict[str, Any]:
     # translation makes no request: the source is only asked for its translator
     with closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source:
-        return orders.validate_and_map(source, batch, spec.orders)
+        return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, "orders"))
 
 
 def lookup(cfg: IntegrationConfig, spec: FlowSpec, mapped: dict[str, Any]) -> dict[str, Any]:

@@ -259,7 +259,7 @@ def mock_client(handler) -> ExactGlobeClient:
 def test_a_globe_without_batch_says_to_use_single(status):
     client = mock_client(lambda req: httpx.Response(status, json={"error": {
         "code": "NotFound", "message": "Resource not found for the segment '$batch'."}}))
-    with pytest.raises(FatalError, match="extra.write_mode to 'single'"):
+    with pytest.raises(FatalError, match=r"extra\.write_mode to 'single'"):
         client.batch(three_orders())
 
 
@@ -301,9 +301,9 @@ def test_hook_passes_write_mode_and_batch_size():
     s = settings_from_connection(globe_conn(write_mode="single", batch_size=20), "globe")
     assert (s.write_mode, s.batch_size) == ("single", 20)
     assert settings_from_connection(globe_conn(), "globe").write_mode == "batch"
-    with pytest.raises(ConfigError, match="'globe': extra.write_mode"):
+    with pytest.raises(ConfigError, match=r"'globe': extra\.write_mode"):
         settings_from_connection(globe_conn(write_mode="bulk"), "globe")
-    with pytest.raises(ConfigError, match="'globe': extra.batch_size"):
+    with pytest.raises(ConfigError, match=r"'globe': extra\.batch_size"):
         settings_from_connection(globe_conn(batch_size=0), "globe")
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from shopbridge._http import RetryPolicy
-from shopbridge.config import OrderSettings
+from shopbridge.config import OrderSettings, load_integration
 from shopbridge.connectors.exact_globe import sandbox as eg_sandbox
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, make_auth
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
@@ -17,9 +18,12 @@ from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.flows import orders
 from shopbridge.ledger import Ledger
+from shopbridge.mapping.defaults import mapper_for
+from shopbridge.mapping.engine import Mapper
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
 
 P = "lightspeed_ecom__exact_globe"
+SHIPPED = load_integration(Path(__file__).parents[2] / "include/integrations" / f"{P}.yaml")
 N = 40
 NO_SLEEP = RetryPolicy(sleep=lambda _s: None)
 
@@ -46,15 +50,18 @@ def env(tmp_path):
 
 
 def mapped_batches(env: dict[str, Any], batch_size: int = 10,
-                   settings: OrderSettings | None = None) -> list[dict[str, Any]]:
+                   settings: OrderSettings | None = None,
+                   mapper: Mapper | None = None) -> list[dict[str, Any]]:
     raw = orders.extract(env["source"], DEMO_START, DEMO_END, batch_size)
-    return [orders.validate_and_map(env["source"], b, settings) for b in raw]
+    mapper = mapper or mapper_for(SHIPPED, "orders")
+    return [orders.validate_and_map(env["source"], b, settings, mapper) for b in raw]
 
 
 def run_flow(env: dict[str, Any], run_id: str = "r1",
-             settings: OrderSettings | None = None) -> dict[str, Any]:
+             settings: OrderSettings | None = None,
+             mapper: Mapper | None = None) -> dict[str, Any]:
     results = []
-    for mapped in mapped_batches(env, settings=settings):
+    for mapped in mapped_batches(env, settings=settings, mapper=mapper):
         target = env["target"]()
         looked = orders.lookup(target, env["ledger"], P, mapped, settings)
         result = orders.load(target, env["ledger"], P, looked, run_id=run_id,

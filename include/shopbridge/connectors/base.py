@@ -81,8 +81,13 @@ class OrderTarget(Protocol):
         """Bring an existing debtor (and its contact) in line with ``customer``."""
         ...
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str) -> str:
-        """Commit one sales order; never retried blindly (a timeout can hide a success)."""
+    def create_order(self, order: Order, *, debtor_code: str, reference: str,
+                     mapped: Mapping[str, Any] | None = None) -> str:
+        """Commit one sales order; never retried blindly (a timeout can hide a success).
+
+        ``mapped`` is the datamapper's ``{"header": {...}, "lines": [...]}`` in the target's
+        field names; the target adds only what it must set itself.
+        """
         ...
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from shopbridge.config import OrderSettings, ShippingLine
 from shopbridge.connectors.base import OrderSource, OrderTarget
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.ledger import Claim, Ledger, Status, email_key
+from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Customer, Order, OrderLine, QuarantineEntry
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ def _selected(order: Order, settings: OrderSettings) -> bool:
 
 
 def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
-                     settings: OrderSettings | None = None) -> dict[str, Any]:
+                     settings: OrderSettings | None = None,
+                     mapper: Mapper | None = None) -> dict[str, Any]:
     """Translate each raw record to a canonical order; a bad record is quarantined, not fatal.
 
     Orders outside the chosen statuses are counted and left alone (not quarantined: a
@@ -114,20 +116,23 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
     settings = settings or OrderSettings()
     counts = Counts(orders_read=len(batch))
     orders: list[dict[str, Any]] = []
+    mapped: dict[str, dict[str, Any]] = {}
     for record in batch:
         try:
             order = source.to_order(record)
+            if not _selected(order, settings):
+                counts.orders_skipped_status += 1
+                continue
+            if settings.shipping_line is not None:
+                order = with_shipping_line(order, settings.shipping_line)
+            if mapper is not None:
+                mapped[order.ref.id] = mapper.map_order(order, record).as_dict()
         except RecordError as err:
             counts.quarantine(QuarantineEntry(entity="order", source_id=err.source_id,
                                               field=err.field, reason=err.reason))
             continue
-        if not _selected(order, settings):
-            counts.orders_skipped_status += 1
-            continue
-        if settings.shipping_line is not None:
-            order = with_shipping_line(order, settings.shipping_line)
         orders.append(order.model_dump(mode="json"))
-    return {"orders": orders, "counts": counts.as_dict()}
+    return {"orders": orders, "mapped": mapped, "counts": counts.as_dict()}
 
 
 # --- lookup ----------------------------------------------------------------------------
@@ -152,6 +157,7 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     items = target.find_items(skus) if skus else set()
     return {
         "orders": mapped["orders"],
+        "mapped": mapped.get("mapped", {}),
         "landed": {o.ref.id: done[o.ref.id].target_ref for o in orders if o.ref.id in landed},
         "existing": {o.ref.id: existing[reference(o)] for o in unknown if reference(o) in existing},
         "debtors": debtors,
@@ -216,7 +222,8 @@ class _Loader:
                          run_id=self.run_id)
         return code
 
-    def order(self, order: Order, existing: str | None) -> None:
+    def order(self, order: Order, existing: str | None,
+              mapped: dict[str, Any] | None = None) -> None:
         ref = order.ref.id
         claim, _ = self.ledger.claim(self.integration, ORDER, ref, self.run_id)
         if claim in (Claim.DONE, Claim.BUSY):
@@ -232,7 +239,7 @@ class _Loader:
         try:
             debtor = self.default_debtor or self.debtor_for(order.customer)
             created = self.target.create_order(order, debtor_code=debtor,
-                                               reference=reference(order))
+                                               reference=reference(order), mapped=mapped)
         except (FatalError, RecordError) as err:
             # the target refused this order (or its customer) for a reason a retry won't
             # fix: set it aside with the target's words; the batch goes on
@@ -273,7 +280,7 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
             counts.quarantine(QuarantineEntry(entity="order", source_id=ref,
                                               field=f"lines[{i}].sku", reason=reason))
             continue
-        loader.order(order, looked_up["existing"].get(ref))
+        loader.order(order, looked_up["existing"].get(ref), looked_up.get("mapped", {}).get(ref))
     counts.api_calls += target.counter.calls - before
     return counts.as_dict()
 

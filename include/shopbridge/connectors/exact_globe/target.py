@@ -7,7 +7,7 @@ GETs, not 200. Writes follow Globe's header/line pattern; see :meth:`create_orde
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shopbridge._http import CallCounter
@@ -151,7 +151,29 @@ class ExactGlobeTarget:
         self.client.merge("Contact", str(default["ID"]),
                           {k: v for k, v in contact.items() if k != "Account"})
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str) -> str:
+    def order_payloads(
+        self, order: Order, *, debtor_code: str, reference: str,
+        mapped: Mapping[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The staged lines and the committing header of one order.
+
+        ``mapped`` (the datamapper's ``{"header": …, "lines": […]}``) decides every field
+        but the ones Globe's staging needs and only we can set: the TransactionKey, the
+        debtor, our reference and the line numbers.
+        """
+        key = transaction_key(reference, revision=order.content_hash()[:16])
+        if mapped is None:
+            return (order_lines(order, key),
+                    order_header(order, debtor_code=debtor_code, reference=reference,
+                                 transaction_key=key))
+        lines = [{**fields, "TransactionKey": key, "LineNumber": n}
+                 for n, fields in enumerate(mapped["lines"], start=1)]
+        header = {**mapped["header"], "TransactionKey": key, "OrderDebtor": debtor_code,
+                  "YourReference": reference}
+        return lines, header
+
+    def create_order(self, order: Order, *, debtor_code: str, reference: str,
+                     mapped: Mapping[str, Any] | None = None) -> str:
         """Stage every line, then POST the header that commits them; returns ``OrderNumber``.
 
         Line POSTs are retried: the TransactionKey is deterministic, and a line with the
@@ -159,15 +181,11 @@ class ExactGlobeTarget:
         commits, a timeout can hide a success, and the flow looks the reference up again
         before any second attempt (a blind replay would also find no staged lines left).
         """
-        key = transaction_key(reference, revision=order.content_hash()[:16])
-        for line in order_lines(order, key):
+        lines, header_body = self.order_payloads(order, debtor_code=debtor_code,
+                                                 reference=reference, mapped=mapped)
+        for line in lines:
             self.client.create("SalesOrderLine", line, retry=True)
-        header = self.client.create(
-            "SalesOrderHeader",
-            order_header(order, debtor_code=debtor_code, reference=reference,
-                         transaction_key=key),
-            retry=False,
-        )
+        header = self.client.create("SalesOrderHeader", header_body, retry=False)
         number = header.get("OrderNumber") or header.get("ID")
         if not number:
             raise FatalError(f"Globe committed order {reference} without an OrderNumber")
