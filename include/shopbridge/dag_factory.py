@@ -125,7 +125,9 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
             from shopbridge import runtime
 
             ctx = get_current_context()
-            return runtime.load(cfg, spec, looked_up, run_id=ctx["run_id"])
+            # the ledger's claim owner: this run's batch, the same on every retry of it
+            owner = f"{ctx['run_id']}#load[{ctx['ti'].map_index}]"
+            return runtime.load(cfg, spec, looked_up, run_id=owner)
 
         @task
         @_fail_fast

@@ -91,6 +91,7 @@ class Row:
     status: Status
     reason: str | None
     updated_at: datetime
+    run_id: str | None = None
 
 
 def email_key(email: str) -> str:
@@ -148,7 +149,8 @@ class Ledger:
                 )
                 for r in conn.execute(stmt):
                     out[r.source_ref] = Row(r.source_ref, r.target_ref, r.content_hash,
-                                            Status(r.status), r.reason, _aware(r.updated_at))
+                                            Status(r.status), r.reason, _aware(r.updated_at),
+                                            r.run_id)
         return out
 
     def get(self, integration: str, entity: str, ref: str) -> Row | None:
@@ -157,7 +159,12 @@ class Ledger:
     def claim(
         self, integration: str, entity: str, ref: str, run_id: str
     ) -> tuple[Claim, Row | None]:
-        """Take the right to create ``ref`` in the target; at most one worker holds it."""
+        """Take the right to create ``ref`` in the target; at most one worker holds it.
+
+        ``run_id`` names the owner: the task (run and map index) that writes. A pending
+        claim of the same owner is that task's own earlier, interrupted attempt, so it is
+        returned as ``STALE`` at once instead of waiting out the lease.
+        """
         now = _now()
         with self.engine.begin() as conn:
             try:
@@ -171,7 +178,8 @@ class Ledger:
         assert row is not None
         if row.status is Status.DONE and row.target_ref:
             return Claim.DONE, row
-        if row.status is Status.PENDING and now - row.updated_at < self.lease:
+        mine = row.run_id == run_id  # a retry of the same task attempt's work
+        if row.status is Status.PENDING and now - row.updated_at < self.lease and not mine:
             return Claim.BUSY, row
         # stale pending, or quarantined before: take it over atomically
         with self.engine.begin() as conn:

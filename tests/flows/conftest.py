@@ -37,10 +37,11 @@ def env(tmp_path):
     source = LightspeedEcomSource(LightspeedEcomClient(
         "http://testserver", "nl", "demo-key", "demo-secret", http=ls_http, policy=NO_SLEEP))
 
-    def target() -> ExactGlobeTarget:
+    def target(write_mode: str = "batch") -> ExactGlobeTarget:
         return ExactGlobeTarget(ExactGlobeClient(
             "http://testserver", server_name="sandbox", database_name="600",
-            auth=make_auth("basic", "globe", "globe"), http=eg_http, policy=NO_SLEEP))
+            auth=make_auth("basic", "globe", "globe"), http=eg_http, policy=NO_SLEEP,
+            write_mode=write_mode))  # type: ignore[arg-type]
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     yield {"source": source, "target": target, "ledger": ledger, "eg": eg_http, "ls": ls_http}

@@ -71,7 +71,7 @@ def test_a_target_refusal_quarantines_that_order_and_the_batch_goes_on(env):
     env["eg"].post("/_sandbox/faults", json={"status": 422, "times": 1, "method": "POST",
                                               "path_contains": "SalesOrderHeader",
                                               "body": refusal})
-    target = env["target"]()
+    target = env["target"]("single")
     looked = orders.lookup(target, env["ledger"], P, mapped)
     result = orders.load(target, env["ledger"], P, looked, run_id="r")
     assert result["orders_quarantined"] >= 1
@@ -82,8 +82,8 @@ def test_a_target_refusal_quarantines_that_order_and_the_batch_goes_on(env):
     row = env["ledger"].get(P, "order", refused[0])
     assert row.status is Status.QUARANTINED
     # next run: the refusal is gone, the order loads once
-    looked = orders.lookup(env["target"](), env["ledger"], P, mapped)
-    again = orders.load(env["target"](), env["ledger"], P, looked, run_id="r2")
+    looked = orders.lookup(env["target"]("single"), env["ledger"], P, mapped)
+    again = orders.load(env["target"]("single"), env["ledger"], P, looked, run_id="r2")
     assert again["orders_created"] == 1
     assert first["number"] in {o["YourReference"] for o in globe_orders(env)} or refused
 
@@ -131,3 +131,26 @@ def test_known_debtors_are_updated_only_when_their_details_differ(env):
     by_email = {c["email"]: c for c in data.customers}
     for email in in_orders & stale:
         assert phones[email] == by_email[email]["phone"]
+
+
+def test_a_failed_batch_write_is_retried_by_the_task_without_doubles(env):
+    from shopbridge.errors import RetriableError
+
+    mapped = mapped_batches(env)[0]
+    looked = orders.lookup(env["target"](), env["ledger"], P, mapped)
+    # Globe commits the first changesets, then the connection drops before the answer
+    env["eg"].post("/_sandbox/faults", json={"status": 503, "times": 1,
+                                              "path_contains": "$batch", "after_commit": True})
+    with pytest.raises(RetriableError):
+        orders.load(env["target"](), env["ledger"], P, looked, run_id="run#load[0]")
+    # Airflow retries the task: same owner, same input
+    assert globe_orders(env), "the batch committed before its answer was lost"
+    result = orders.load(env["target"](), env["ledger"], P, looked, run_id="run#load[0]")
+    booked = Counter(o["YourReference"] for o in globe_orders(env))
+    assert max(booked.values()) == 1
+    expected = [o for o in mapped["orders"]
+                if all(ln["sku"] != UNKNOWN_SKU for ln in o["lines"])]
+    assert len(booked) == len(expected)
+    # the retry found every order already in Globe by its reference
+    assert result["orders_created"] == 0
+    assert result["orders_skipped_existing"] == len(expected)

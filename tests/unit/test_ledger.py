@@ -62,3 +62,11 @@ def test_counts_per_entity_and_status(ledger):
     ledger.done("p", "order", "2", target_ref="b", content_hash=None, run_id="r")
     ledger.quarantine("p", "order", "3", reason="x", run_id="r")
     assert ledger.counts("p") == {("order", "done"): 2, ("order", "quarantined"): 1}
+
+
+def test_a_retry_of_the_same_owner_takes_its_own_pending_claim_as_stale(ledger):
+    assert ledger.claim("p", "order", "1", "run1#load[0]")[0] is Claim.NEW
+    # another batch of the same run must wait ...
+    assert ledger.claim("p", "order", "1", "run1#load[1]")[0] is Claim.BUSY
+    # ... but the retry of the batch that claimed it looks it up again at once
+    assert ledger.claim("p", "order", "1", "run1#load[0]")[0] is Claim.STALE

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shopbridge._http import CallCounter
+from shopbridge.errors import FatalError
 from shopbridge.models import Customer, Order
 
 
@@ -22,6 +23,16 @@ class DebtorMatch:
 
     code: str
     fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderWrite:
+    """One order to commit: the order, its debtor, our reference and its mapped fields."""
+
+    order: Order
+    debtor_code: str
+    reference: str
+    mapped: Mapping[str, Any] | None = None
 
 
 class OrderSource(Protocol):
@@ -87,6 +98,14 @@ class OrderTarget(Protocol):
 
         ``mapped`` is the datamapper's ``{"header": {...}, "lines": [...]}`` in the target's
         field names; the target adds only what it must set itself.
+        """
+        ...
+
+    def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
+        """Commit several orders in as few requests as the target allows.
+
+        One result per write, in order: the target's id, or the ``FatalError`` that refused
+        that one order. A failure of the whole request (transport, 429, 5xx) raises.
         """
         ...
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopbridge.config import OrderSettings, ShippingLine
-from shopbridge.connectors.base import OrderSource, OrderTarget
+from shopbridge.connectors.base import OrderSource, OrderTarget, OrderWrite
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.ledger import Claim, Ledger, Status, email_key
 from shopbridge.mapping.engine import Mapper
@@ -222,37 +222,67 @@ class _Loader:
                          run_id=self.run_id)
         return code
 
-    def order(self, order: Order, existing: str | None,
-              mapped: dict[str, Any] | None = None) -> None:
-        ref = order.ref.id
-        claim, _ = self.ledger.claim(self.integration, ORDER, ref, self.run_id)
-        if claim in (Claim.DONE, Claim.BUSY):
-            self.counts.orders_skipped_existing += 1
-            return
-        if existing is None and claim is Claim.STALE:
-            existing = self.target.find_orders([reference(order)]).get(reference(order))
-        if existing is not None:
-            self.ledger.done(self.integration, ORDER, ref, target_ref=existing,
-                             content_hash=order.content_hash(), run_id=self.run_id)
-            self.counts.orders_skipped_existing += 1
-            return
-        try:
-            debtor = self.default_debtor or self.debtor_for(order.customer)
-            created = self.target.create_order(order, debtor_code=debtor,
-                                               reference=reference(order), mapped=mapped)
-        except (FatalError, RecordError) as err:
-            # the target refused this order (or its customer) for a reason a retry won't
-            # fix: set it aside with the target's words; the batch goes on
-            field = f"customer.{err.field}" if isinstance(err, RecordError) else "(target)"
-            reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
-            self.ledger.quarantine(self.integration, ORDER, ref, reason=reason,
-                                   run_id=self.run_id)
-            self.counts.quarantine(QuarantineEntry(entity="order", source_id=ref,
-                                                   field=field, reason=reason))
-            return
-        self.ledger.done(self.integration, ORDER, ref, target_ref=created,
-                         content_hash=order.content_hash(), run_id=self.run_id)
-        self.counts.orders_created += 1
+    def _refused(self, order: Order, err: FatalError | RecordError) -> None:
+        """The target refused this order (or its customer) for a reason a retry won't fix:
+        set it aside with the target's words; the batch goes on."""
+        field = f"customer.{err.field}" if isinstance(err, RecordError) else "(target)"
+        reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
+        self.ledger.quarantine(self.integration, ORDER, order.ref.id, reason=reason,
+                               run_id=self.run_id)
+        self.counts.quarantine(QuarantineEntry(entity="order", source_id=order.ref.id,
+                                               field=field, reason=reason))
+
+    def claim_orders(self, candidates: list[tuple[Order, str | None]]) -> list[Order]:
+        """Claim each order in the ledger; return those this task must create.
+
+        An order whose earlier attempt died mid-write (a stale claim) is looked up again,
+        all of them in one batched query, before anything is created twice.
+        """
+        todo: list[Order] = []
+        stale: list[Order] = []
+        existing: dict[str, str] = {}
+        for order, found in candidates:
+            claim, _ = self.ledger.claim(self.integration, ORDER, order.ref.id, self.run_id)
+            if claim in (Claim.DONE, Claim.BUSY):
+                self.counts.orders_skipped_existing += 1
+                continue
+            if found is not None:
+                existing[order.ref.id] = found
+            elif claim is Claim.STALE:
+                stale.append(order)
+            todo.append(order)
+        if stale:
+            landed = self.target.find_orders([reference(o) for o in stale])
+            existing |= {o.ref.id: landed[reference(o)] for o in stale if reference(o) in landed}
+        out: list[Order] = []
+        for order in todo:
+            if order.ref.id in existing:
+                self.ledger.done(self.integration, ORDER, order.ref.id,
+                                 target_ref=existing[order.ref.id],
+                                 content_hash=order.content_hash(), run_id=self.run_id)
+                self.counts.orders_skipped_existing += 1
+            else:
+                out.append(order)
+        return out
+
+    def create(self, orders: list[Order], mapped: dict[str, dict[str, Any]]) -> None:
+        """Resolve each order's debtor, then commit the orders in as few calls as the
+        target allows (one ``$batch`` per chunk for Exact Globe)."""
+        writes: list[OrderWrite] = []
+        for order in orders:
+            try:
+                debtor = self.default_debtor or self.debtor_for(order.customer)
+            except (FatalError, RecordError) as err:
+                self._refused(order, err)
+                continue
+            writes.append(OrderWrite(order, debtor, reference(order), mapped.get(order.ref.id)))
+        for write, result in zip(writes, self.target.create_orders(writes), strict=True):
+            if isinstance(result, FatalError):
+                self._refused(write.order, result)
+                continue
+            self.ledger.done(self.integration, ORDER, write.order.ref.id, target_ref=result,
+                             content_hash=write.order.content_hash(), run_id=self.run_id)
+            self.counts.orders_created += 1
 
 
 def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
@@ -266,6 +296,7 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
     missing = set(looked_up["missing_skus"])
     orders = sorted((Order.model_validate(o) for o in looked_up["orders"]),
                     key=lambda o: o.updated_at)
+    candidates: list[tuple[Order, str | None]] = []
     for order in orders:
         ref = order.ref.id
         if ref in looked_up["landed"]:
@@ -280,7 +311,8 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
             counts.quarantine(QuarantineEntry(entity="order", source_id=ref,
                                               field=f"lines[{i}].sku", reason=reason))
             continue
-        loader.order(order, looked_up["existing"].get(ref), looked_up.get("mapped", {}).get(ref))
+        candidates.append((order, looked_up["existing"].get(ref)))
+    loader.create(loader.claim_orders(candidates), looked_up.get("mapped", {}))
     counts.api_calls += target.counter.calls - before
     return counts.as_dict()
 

@@ -34,6 +34,9 @@ class Fault(BaseModel):
     #: only requests with this method (e.g. "POST"); empty matches every method
     method: str = ""
     body: dict[str, Any] | None = None
+    #: serve the real request first (it commits), then answer with the fault instead: a
+    #: success hidden behind a timeout or a 5xx, the case that makes blind retries double
+    after_commit: bool = False
 
 
 @dataclass
@@ -108,6 +111,8 @@ def install_controls(app: FastAPI, controls: SandboxControls, error_body: ErrorB
             await asyncio.sleep(fault.delay_s)
         if fault.status < 400:  # a pure slow-down: serve the real answer late
             return await call_next(request)
+        if fault.after_commit:
+            await call_next(request)
         headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
         body = fault.body if fault.body is not None else error_body(fault.status, request)
         return JSONResponse(body, status_code=fault.status, headers=headers)

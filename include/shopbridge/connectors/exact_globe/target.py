@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shopbridge._http import CallCounter
-from shopbridge.connectors.base import DebtorMatch
+from shopbridge.connectors.base import DebtorMatch, OrderWrite
+from shopbridge.connectors.exact_globe._batch import Operation
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, odata_quote
 from shopbridge.connectors.exact_globe.translate import (
     account_from_customer,
@@ -171,6 +172,43 @@ class ExactGlobeTarget:
         header = {**mapped["header"], "TransactionKey": key, "OrderDebtor": debtor_code,
                   "YourReference": reference}
         return lines, header
+
+    def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
+        """Commit orders: one ``$batch`` per ``batch_size`` orders, one changeset per order
+        (its lines, then the header that commits them), so each order lands whole or not.
+
+        With ``write_mode="single"`` each order goes through :meth:`create_order`. A whole
+        ``$batch`` that fails (timeout, 429, 5xx) raises: some changesets may have
+        committed, so the flow looks the references up before trying again.
+        """
+        if self.client.write_mode != "batch":
+            results: list[str | FatalError] = []
+            for w in writes:
+                try:
+                    results.append(self.create_order(w.order, debtor_code=w.debtor_code,
+                                                     reference=w.reference, mapped=w.mapped))
+                except FatalError as err:
+                    results.append(err)
+            return results
+        out: list[str | FatalError] = []
+        size = self.client.batch_size
+        for i in range(0, len(writes), size):
+            chunk = writes[i : i + size]
+            changesets = []
+            for w in chunk:
+                lines, header = self.order_payloads(w.order, debtor_code=w.debtor_code,
+                                                    reference=w.reference, mapped=w.mapped)
+                changesets.append([*(Operation("POST", "SalesOrderLine", ln) for ln in lines),
+                                   Operation("POST", "SalesOrderHeader", header)])
+            for w, res in zip(chunk, self.client.batch(changesets), strict=True):
+                number = (res.bodies[-1].get("OrderNumber") or res.bodies[-1].get("ID")
+                          if res.ok and res.bodies else None)
+                if number:
+                    out.append(_code(number))
+                else:
+                    out.append(FatalError(res.error or f"Globe committed order {w.reference} "
+                                          "without an OrderNumber"))
+        return out
 
     def create_order(self, order: Order, *, debtor_code: str, reference: str,
                      mapped: Mapping[str, Any] | None = None) -> str:
