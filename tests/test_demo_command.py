@@ -25,6 +25,23 @@ def demo(tmp: Path, *args: str) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def leftovers(home: Path) -> list[str]:
+    """Processes still running with this demo's AIRFLOW_HOME (zombies don't count)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            env = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"AIRFLOW_HOME={home}".encode() in env.split(b"\0"):
+            found.append(proc.name)
+    return found
+
+
 def test_demo_twice_creates_nothing_the_second_time(tmp_path):
     code, out, err = demo(tmp_path, "--once", "--json")
     assert code == 0, err[-3000:]
@@ -46,6 +63,8 @@ def test_demo_twice_creates_nothing_the_second_time(tmp_path):
     assert second["customers_created"] == 0
     assert second["orders_skipped_existing"] == 239
     assert second["orders_quarantined"] == 1
+    # --once stops everything it started
+    assert leftovers(tmp_path / ".airflow") == []
 
 
 def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path):

@@ -53,19 +53,34 @@ def spawn(args: list[str], *, log: Path, env: dict[str, str] | None = None,
                                 cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL)
 
 
-def stop(proc: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
-    if proc.poll() is not None:
-        return
+def _group_alive(pgid: int) -> bool:
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
-        return
+        return False
+    except PermissionError:  # pragma: no cover - a member we may not signal still exists
+        return True
+    return True
+
+
+def stop(proc: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds.
+
+    The whole group, not just the leader: ``airflow standalone`` can exit while one of its
+    children (a scheduler busy with an executor worker) is still shutting down.
+    """
+    pgid = proc.pid
     try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        proc.poll()
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and (proc.poll() is None or _group_alive(pgid)):
+        time.sleep(0.2)
+    if _group_alive(pgid):
+        os.killpg(pgid, signal.SIGKILL)
+    proc.wait(timeout=5)
 
 
 def start_sandbox(system: str, *, state_dir: Path, seed: str = "demo",

@@ -72,6 +72,8 @@ class OrderSettings(Frozen):
     default_debtor: str | None = None
     #: shipping costs as an extra order line on a configured article (none: not sent)
     shipping_line: ShippingLine | None = None
+    #: send prices (lines and total) including tax instead of excluding it
+    prices_include_tax: bool = False
     #: fields written back to the source order once the target booked it, e.g.
     #: ``{customStatusId: 7}`` ("booked in ERP"); empty writes nothing back
     confirm_in_source: dict[str, str | int] = Field(default_factory=dict)

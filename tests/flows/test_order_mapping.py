@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -89,3 +90,26 @@ def test_a_value_with_no_entry_quarantines_naming_the_field(env, tmp_path):
     assert all("payment_condition" in q["reason"] for q in by_field)
     assert summary["orders_created"] + summary["orders_quarantined"] == N
     assert not any(UNKNOWN_SKU in q["reason"] for q in by_field)
+
+
+def test_prices_sent_including_tax_reconcile_with_the_webshop_total(env, tmp_path):
+    from shopbridge.config import OrderSettings, ShippingLine
+
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["flows"]["orders"]["orders"] |= {"prices_include_tax": True,
+                                          "shipping_line": {"item_code": "VERZENDKOSTEN"}}
+    path = tmp_path / "lightspeed_ecom__exact_globe.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = load_integration(path)
+    settings = cfg.flows["orders"].orders
+    assert settings == OrderSettings(payment_statuses=("paid",), prices_include_tax=True,
+                                     shipping_line=ShippingLine(item_code="VERZENDKOSTEN"))
+    summary = run_flow(env, settings=settings, mapper=mapper_for(cfg, "orders"))
+    assert summary["orders_created"] == N - 1
+    source = ls_orders(env)
+    for booked in globe_orders(env):
+        src = source[booked["YourReference"]]
+        assert booked["VATIncluded"] is True
+        assert Decimal(booked["AmountDC"]) == Decimal(str(src["priceIncl"]))
+        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) for ln in booked["lines"])
+        assert total == Decimal(str(src["priceIncl"])), booked["YourReference"]

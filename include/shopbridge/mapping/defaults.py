@@ -43,6 +43,16 @@ DEFAULTS: dict[tuple[str, str, str], EntityMapping] = {
     ),
 }
 
+#: (target, entity) -> the default rules that change when prices are sent incl. tax
+#: (``orders.prices_include_tax``). [U] ``VATIncluded``: Globe's header flag that the
+#: line prices include VAT.
+INCL_TAX: dict[tuple[str, str], EntityMapping] = {
+    ("exact_globe", "orders"): EntityMapping(
+        header={"AmountDC": R("order.total_incl"), "VATIncluded": FieldRule(const=True)},
+        lines={"Price": R("line.unit_price_incl")},
+    ),
+}
+
 #: (source, target) -> value maps the default rules look up; YAML maps replace by name
 DEFAULT_VALUE_MAPS: dict[tuple[str, str], dict[str, ValueMap]] = {
     ("lightspeed_ecom", "exact_globe"): {
@@ -60,5 +70,11 @@ def default_mapping(source: str, target: str, entity: str) -> EntityMapping:
 def mapper_for(cfg: IntegrationConfig, flow: str) -> Mapper:
     """The effective mapper of one flow of an integration: defaults plus its YAML."""
     src, tgt = cfg.source.system, cfg.target.system
-    return Mapper(cfg.mapping, default_mapping(src, tgt, flow), entity=flow,
+    defaults = default_mapping(src, tgt, flow)
+    spec = cfg.flows.get(flow)  # type: ignore[call-overload]
+    if spec is not None and spec.orders.prices_include_tax and (tgt, flow) in INCL_TAX:
+        incl = INCL_TAX[(tgt, flow)]
+        defaults = defaults.model_copy(update={"header": {**defaults.header, **incl.header},
+                                               "lines": {**defaults.lines, **incl.lines}})
+    return Mapper(cfg.mapping, defaults, entity=flow,
                   base_value_maps=DEFAULT_VALUE_MAPS.get((src, tgt), {}))
