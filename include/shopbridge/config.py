@@ -72,6 +72,9 @@ class OrderSettings(Frozen):
     default_debtor: str | None = None
     #: shipping costs as an extra order line on a configured article (none: not sent)
     shipping_line: ShippingLine | None = None
+    #: what each order becomes in the target: a sales order, a sales invoice, or a direct
+    #: invoice (delivered and invoiced at once)
+    order_type: Literal["sales_order", "sales_invoice", "direct_invoice"] = "sales_order"
     #: send prices (lines and total) including tax instead of excluding it
     prices_include_tax: bool = False
     #: fields written back to the source order once the target booked it, e.g.

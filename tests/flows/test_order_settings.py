@@ -90,3 +90,22 @@ def test_booked_orders_get_their_status_written_back_once(env):
     # a second run writes nothing back again
     again = run_flow(env, settings=settings, run_id="r2")
     assert again["orders_confirmed_in_source"] == 0
+
+
+def test_order_type_sales_invoice_or_direct_invoice(env):
+    for kind, code in (("sales_invoice", "I"), ("direct_invoice", "D")):
+        settings = OrderSettings(order_type=kind)
+        summary = run_flow(env, settings=settings, run_id=kind)
+        invoices = [i for i in env["eg"].get("/_sandbox/invoices").json() if i["Type"] == code]
+        if kind == "sales_invoice":
+            assert summary["orders_created"] == N - 1
+            assert len(invoices) == N - 1
+            assert all(i["lines"] and i["InvoiceNumber"] for i in invoices)
+        else:
+            # the webshop orders are already invoiced: found by reference, not doubled
+            assert summary["orders_created"] == 0
+            assert invoices == []
+    assert globe_orders(env) == []
+    again = run_flow(env, settings=OrderSettings(order_type="sales_invoice"), run_id="again")
+    assert again["orders_created"] == 0
+    assert len(env["eg"].get("/_sandbox/invoices").json()) == N - 1

@@ -33,6 +33,8 @@ class OrderWrite:
     debtor_code: str
     reference: str
     mapped: Mapping[str, Any] | None = None
+    #: ``sales_order``, ``sales_invoice`` or ``direct_invoice`` (the order-type setting)
+    kind: str = "sales_order"
 
 
 class OrderSource(Protocol):
@@ -68,8 +70,9 @@ class OrderTarget(Protocol):
     system: str
     counter: CallCounter
 
-    def find_orders(self, references: Sequence[str]) -> dict[str, str]:
-        """Existing orders by our reference -> the target's order id (batched lookups)."""
+    def find_orders(self, references: Sequence[str], *,
+                    kind: str = "sales_order") -> dict[str, str]:
+        """Existing documents of ``kind`` by our reference -> the target's id (batched)."""
         ...
 
     def match_debtors(self, emails: Sequence[str]) -> dict[str, DebtorMatch]:

@@ -145,7 +145,9 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     done = ledger.get_many(integration, ORDER, [o.ref.id for o in orders])
     landed = {ref for ref, row in done.items() if row.target_ref}
     unknown = [o for o in orders if o.ref.id not in landed]
-    existing = target.find_orders(sorted({reference(o) for o in unknown})) if unknown else {}
+    kind = settings.order_type if settings else "sales_order"
+    existing = (target.find_orders(sorted({reference(o) for o in unknown}), kind=kind)
+                if unknown else {})
     todo = [o for o in unknown if reference(o) not in existing]
     per_customer = not (settings and settings.default_debtor)
     emails = sorted({o.customer.email for o in todo}) if per_customer else []
@@ -178,6 +180,8 @@ class _Loader:
     counts: Counts
     #: book every order on this debtor (setting); no customer is looked up or written
     default_debtor: str | None = None
+    #: the order-type setting: what the target creates
+    kind: str = "sales_order"
     busy_wait_s: float = 30.0
 
     def debtor_for(self, customer: Customer) -> str:
@@ -252,7 +256,7 @@ class _Loader:
                 stale.append(order)
             todo.append(order)
         if stale:
-            landed = self.target.find_orders([reference(o) for o in stale])
+            landed = self.target.find_orders([reference(o) for o in stale], kind=self.kind)
             existing |= {o.ref.id: landed[reference(o)] for o in stale if reference(o) in landed}
         out: list[Order] = []
         for order in todo:
@@ -275,7 +279,8 @@ class _Loader:
             except (FatalError, RecordError) as err:
                 self._refused(order, err)
                 continue
-            writes.append(OrderWrite(order, debtor, reference(order), mapped.get(order.ref.id)))
+            writes.append(OrderWrite(order, debtor, reference(order), mapped.get(order.ref.id),
+                                     kind=self.kind))
         for write, result in zip(writes, self.target.create_orders(writes), strict=True):
             if isinstance(result, FatalError):
                 self._refused(write.order, result)
@@ -292,7 +297,8 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
     counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
                     quarantined=list(looked_up["counts"]["quarantined"]))
     loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts,
-                     default_debtor=settings.default_debtor if settings else None)
+                     default_debtor=settings.default_debtor if settings else None,
+                     kind=settings.order_type if settings else "sales_order")
     missing = set(looked_up["missing_skus"])
     orders = sorted((Order.model_validate(o) for o in looked_up["orders"]),
                     key=lambda o: o.updated_at)

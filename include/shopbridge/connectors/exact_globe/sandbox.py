@@ -55,7 +55,8 @@ from shopbridge.sandbox import demo_data
 from shopbridge.sandbox._common import JsonState, SandboxControls, install_controls
 
 PREFIX = "/services/Exact.Entity.REST.EG"
-ENTITIES = ("Account", "Contact", "Items", "SalesOrderHeader", "SalesOrderLine")
+ENTITIES = ("Account", "Contact", "Items", "SalesOrderHeader", "SalesOrderLine",
+            "SalesInvoiceHeader", "SalesInvoiceLine")
 _SEED_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://shopbridge.dev/sandbox/exact_globe")
 _TARGET = re.compile(r"^(?P<entity>\w+)(?:\(guid'(?P<key>[^']*)'\))?$")
 _TOKEN = re.compile(
@@ -158,7 +159,7 @@ def _now() -> str:
 
 def _seed(seed: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {e: [] for e in ENTITIES}
-    data.update(staged={}, next_debtor=60001, next_order=10001)
+    data.update(staged={}, next_debtor=60001, next_order=10001, next_invoice=26000001)
     if seed is None:
         return data
     demo = demo_data.generate(seed)
@@ -285,6 +286,14 @@ def create_app(
             lines = state.data["SalesOrderLine"]
             return [{**h, "lines": [ln for ln in lines if ln["OrderNumber"] == h["OrderNumber"]]}
                     for h in state.data["SalesOrderHeader"]]
+
+    @app.get("/_sandbox/invoices")
+    def invoices() -> list[dict[str, Any]]:
+        with state.lock:
+            lines = state.data.get("SalesInvoiceLine", [])
+            return [{**h, "lines": [ln for ln in lines
+                                    if ln["InvoiceNumber"] == h["InvoiceNumber"]]}
+                    for h in state.data.get("SalesInvoiceHeader", [])]
 
     @app.get("/_sandbox/accounts")
     def accounts() -> list[dict[str, Any]]:
@@ -417,7 +426,7 @@ class Store:
     def query(self, entity: str, flt: str | None) -> list[dict[str, Any]]:
         pred = compile_filter(flt) if flt else None
         with self.state.lock:
-            rows = self.data[entity]
+            rows = self.data.setdefault(entity, [])
             return [dict(r) for r in rows if pred is None or pred(r)]
 
     def get(self, entity: str, key: str) -> dict[str, Any]:
@@ -428,8 +437,8 @@ class Store:
         raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
 
     def merge(self, entity: str, key: str, body: dict[str, Any]) -> None:
-        if entity == "SalesOrderLine":
-            raise ODataError(400, "ValidationError", "committed sales order lines are read-only")
+        if entity in ("SalesOrderLine", "SalesInvoiceLine"):
+            raise ODataError(400, "ValidationError", "committed document lines are read-only")
         with self.state.lock:
             row = next((r for r in self.data[entity] if r["ID"] == key), None)
             if row is None:
@@ -497,20 +506,37 @@ class Store:
         return rec
 
     def _create_salesorderheader(self, rec: dict[str, Any]) -> dict[str, Any]:
+        return self._commit(rec, "SalesOrder", number="OrderNumber", counter="next_order")
+
+    # [U] invoices follow the sales order's staging pattern: lines under a TransactionKey,
+    # committed by their header. ``Type`` "I" is an invoice of delivered goods, "D" a
+    # direct invoice (delivery and invoice in one, stock goes out at once).
+    _create_salesinvoiceline = _create_salesorderline
+
+    def _create_salesinvoiceheader(self, rec: dict[str, Any]) -> dict[str, Any]:
+        if rec.setdefault("Type", "I") not in ("I", "D"):
+            raise ODataError(400, "ValidationError", f"Invoice type {rec['Type']!r} unknown")
+        self.data.setdefault("next_invoice", 26000001)
+        return self._commit(rec, "SalesInvoice", number="InvoiceNumber", counter="next_invoice")
+
+    def _commit(self, rec: dict[str, Any], document: str, *, number: str,
+                counter: str) -> dict[str, Any]:
+        """A header commits the lines staged under its TransactionKey into one document."""
         debtor = str(rec.get("OrderDebtor") or "").strip()
         if not any(a["DebtorCode"] == debtor for a in self.data["Account"]):
             raise ODataError(400, "ValidationError", f"Customer {debtor} not found")
         key = rec.get("TransactionKey")
         lines = self.data["staged"].pop(key, None) if key else None
         if not lines:
+            label = re.sub(r"(?<!^)([A-Z])", r" \1", document).lower()  # "sales order"
             raise ODataError(400, "ValidationError",
-                             f"No sales order lines staged for TransactionKey {key}")
-        rec["OrderNumber"] = str(self.data["next_order"])
-        self.data["next_order"] += 1
-        self.data["SalesOrderHeader"].append(rec)
+                             f"No {label} lines staged for TransactionKey {key}")
+        rec[number] = str(self.data[counter])
+        self.data[counter] += 1
+        self.data.setdefault(f"{document}Header", []).append(rec)
         for ln in lines:
-            self.data["SalesOrderLine"].append({**ln, "OrderNumber": rec["OrderNumber"],
-                                                "HeaderID": rec["ID"]})
+            self.data.setdefault(f"{document}Line", []).append(
+                {**ln, number: rec[number], "HeaderID": rec["ID"]})
         return rec
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from shopbridge._http import CallCounter
@@ -21,7 +22,7 @@ from shopbridge.connectors.exact_globe.translate import (
     order_lines,
     transaction_key,
 )
-from shopbridge.errors import FatalError, RecordError
+from shopbridge.errors import ConfigError, FatalError, RecordError
 from shopbridge.models import Customer, Order
 
 #: Fields a debtor update must not touch: blocking/reactivating or retyping an account is a
@@ -42,6 +43,34 @@ def _fingerprint(account: dict[str, Any]) -> str:
         text = "" if value is None else str(value).strip()
         values.append(text.lower() if name == "Email" else text)
     return hashlib.sha256("\x1f".join(values).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Document:
+    header: str
+    line: str
+    number: str
+    #: fields the header gets for this kind (e.g. the invoice type)
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+#: order-type setting -> Globe entities. [U] the invoice entities follow the sales order's
+#: header/line staging; ``Type`` "I" invoices delivered goods, "D" is a direct invoice.
+_DOCUMENTS = {
+    "sales_order": _Document("SalesOrderHeader", "SalesOrderLine", "OrderNumber"),
+    "sales_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", "InvoiceNumber",
+                               (("Type", "I"),)),
+    "direct_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", "InvoiceNumber",
+                                (("Type", "D"),)),
+}
+
+
+def _document(kind: str) -> _Document:
+    try:
+        return _DOCUMENTS[kind]
+    except KeyError:
+        raise ConfigError(f"order type {kind!r} is not supported by Exact Globe; "
+                          f"known: {', '.join(_DOCUMENTS)}") from None
 
 
 def _code(value: Any) -> str:
@@ -67,13 +96,15 @@ class ExactGlobeTarget:
         """The client's call counter: what this target cost in requests."""
         return self.client.counter
 
-    def find_orders(self, references: Sequence[str]) -> dict[str, str]:
-        """``YourReference`` -> ``OrderNumber`` of orders already in Globe."""
+    def find_orders(self, references: Sequence[str], *,
+                    kind: str = "sales_order") -> dict[str, str]:
+        """``YourReference`` -> number of the documents of ``kind`` already in Globe."""
+        doc = _document(kind)
         found: dict[str, str] = {}
         for flt in any_of("YourReference", references):
-            for row in self.client.query("SalesOrderHeader", filter=flt,
-                                         select=["YourReference", "OrderNumber"]):
-                found.setdefault(row["YourReference"], _code(row["OrderNumber"]))
+            for row in self.client.query(doc.header, filter=flt,
+                                         select=["YourReference", doc.number]):
+                found.setdefault(row["YourReference"], _code(row[doc.number]))
         return found
 
     def find_debtors(self, emails: Sequence[str]) -> dict[str, str]:
@@ -186,7 +217,8 @@ class ExactGlobeTarget:
             for w in writes:
                 try:
                     results.append(self.create_order(w.order, debtor_code=w.debtor_code,
-                                                     reference=w.reference, mapped=w.mapped))
+                                                     reference=w.reference, mapped=w.mapped,
+                                                     kind=w.kind))
                 except FatalError as err:
                     results.append(err)
             return results
@@ -196,12 +228,14 @@ class ExactGlobeTarget:
             chunk = writes[i : i + size]
             changesets = []
             for w in chunk:
+                doc = _document(w.kind)
                 lines, header = self.order_payloads(w.order, debtor_code=w.debtor_code,
                                                     reference=w.reference, mapped=w.mapped)
-                changesets.append([*(Operation("POST", "SalesOrderLine", ln) for ln in lines),
-                                   Operation("POST", "SalesOrderHeader", header)])
+                header.update(doc.extra)
+                changesets.append([*(Operation("POST", doc.line, ln) for ln in lines),
+                                   Operation("POST", doc.header, header)])
             for w, res in zip(chunk, self.client.batch(changesets), strict=True):
-                number = (res.bodies[-1].get("OrderNumber") or res.bodies[-1].get("ID")
+                number = (res.bodies[-1].get(_document(w.kind).number)
                           if res.ok and res.bodies else None)
                 if number:
                     out.append(_code(number))
@@ -211,7 +245,7 @@ class ExactGlobeTarget:
         return out
 
     def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None) -> str:
+                     mapped: Mapping[str, Any] | None = None, kind: str = "sales_order") -> str:
         """Stage every line, then POST the header that commits them; returns ``OrderNumber``.
 
         Line POSTs are retried: the TransactionKey is deterministic, and a line with the
@@ -219,12 +253,14 @@ class ExactGlobeTarget:
         commits, a timeout can hide a success, and the flow looks the reference up again
         before any second attempt (a blind replay would also find no staged lines left).
         """
+        doc = _document(kind)
         lines, header_body = self.order_payloads(order, debtor_code=debtor_code,
                                                  reference=reference, mapped=mapped)
+        header_body.update(doc.extra)
         for line in lines:
-            self.client.create("SalesOrderLine", line, retry=True)
-        header = self.client.create("SalesOrderHeader", header_body, retry=False)
-        number = header.get("OrderNumber") or header.get("ID")
+            self.client.create(doc.line, line, retry=True)
+        header = self.client.create(doc.header, header_body, retry=False)
+        number = header.get(doc.number)
         if not number:
-            raise FatalError(f"Globe committed order {reference} without an OrderNumber")
+            raise FatalError(f"Globe committed {reference} without a {doc.number}")
         return _code(number)
