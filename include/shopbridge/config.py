@@ -81,6 +81,19 @@ class OrderSettings(Frozen):
     #: ``{customStatusId: 7}`` ("booked in ERP"); empty writes nothing back
     confirm_in_source: dict[str, str | int] = Field(default_factory=dict)
 
+    @field_validator("confirm_in_source")
+    @classmethod
+    def _only_target_id(cls, value: dict[str, str | int]) -> dict[str, str | int]:
+        """Text may name ``{target_id}`` (the target's id of the order), nothing else."""
+        for key, text in value.items():
+            if isinstance(text, str):
+                try:
+                    text.format(target_id="")
+                except (KeyError, IndexError, ValueError) as err:
+                    raise ValueError(f"{key}: only {{target_id}} can be filled in ({err})") \
+                        from None
+        return value
+
 
 class FlowSpec(Frozen):
     """How one flow of a pair runs: its schedule, batch size, retries and window."""

@@ -80,13 +80,17 @@ def test_unknown_shipping_article_quarantines_naming_the_line(env):
 
 
 def test_booked_orders_get_their_status_written_back_once(env):
-    settings = OrderSettings(confirm_in_source={"customStatusId": 7})
+    settings = OrderSettings(confirm_in_source={"customStatusId": 7,
+                                                "memo": "Exact Globe order {target_id}"})
     summary = run_flow(env, settings=settings)
     assert summary["orders_confirmed_in_source"] == N - 1
     by_number = {o["number"]: o for o in ls_orders(env)}
     booked = {o["YourReference"] for o in globe_orders(env)}
+    globe_number = {o["YourReference"]: o["OrderNumber"] for o in globe_orders(env)}
     for number, order in by_number.items():
         assert (order["customStatusId"] == 7) == (number in booked), number
+        if number in booked:  # the ERP's order number, back in the webshop order
+            assert order["memo"] == f"Exact Globe order {globe_number[number]}"
     # a second run writes nothing back again
     again = run_flow(env, settings=settings, run_id="r2")
     assert again["orders_confirmed_in_source"] == 0

@@ -68,3 +68,10 @@ def test_config_is_frozen(tmp_path):
     cfg = load_integration(write(tmp_path, GOOD))
     with pytest.raises(Exception, match="frozen"):
         cfg.id = "x"  # type: ignore[misc]
+
+
+def test_confirm_in_source_templates_name_only_the_target_id(tmp_path):
+    text = GOOD.replace("batch_size: 50}", 'batch_size: 50, orders: {confirm_in_source: '
+                        '{memo: "ERP {order_no}"}}}')
+    with pytest.raises(ConfigError, match=r"flows.orders.orders.confirm_in_source.*target_id"):
+        load_integration(write(tmp_path, text))

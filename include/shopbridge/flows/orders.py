@@ -332,20 +332,23 @@ def confirm_in_source(source: OrderSource, ledger: Ledger, integration: str,
                       order_ids: Iterable[str], fields: dict[str, Any], *, run_id: str) -> int:
     """Write ``fields`` back to every booked order of the batch not confirmed yet.
 
+    Text values may name the target's id of the order, ``{target_id}``: that is how the
+    ERP's order number lands in a webshop field (a custom field the other way round).
     Tracked in the ledger apart from the order itself, so a task that died between the
     target's confirmation and the write-back still confirms on its retry (the PUT is
     idempotent; the ledger only saves calls).
     """
     ids = list(order_ids)
-    booked = {ref for ref, row in ledger.get_many(integration, ORDER, ids).items()
-              if row.status is Status.DONE}
+    booked = {ref: row.target_ref or "" for ref, row in
+              ledger.get_many(integration, ORDER, ids).items() if row.status is Status.DONE}
     done = ledger.get_many(integration, CONFIRMED, ids)
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     n = 0
     for ref in ids:
         if ref not in booked or (ref in done and done[ref].content_hash == digest):
             continue
-        source.confirm_order(ref, fields)
+        source.confirm_order(ref, {k: v.format(target_id=booked[ref]) if isinstance(v, str)
+                                   else v for k, v in fields.items()})
         ledger.done(integration, CONFIRMED, ref, target_ref=ref, content_hash=digest,
                     run_id=run_id)
         n += 1
