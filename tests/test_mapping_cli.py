@@ -117,3 +117,25 @@ def test_mapping_commands_do_not_import_airflow() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "SHOPBRIDGE_ROOT": str(ROOT)}, check=False)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_test_applies_the_flows_settings(tmp_path: Path) -> None:
+    # the shipped pair sends only paid orders: an unpaid one would be skipped, not sent
+    record = json.loads((FIX / "company_order.in.json").read_text())
+    record["paymentStatus"] = "not_paid"
+    unpaid = tmp_path / "unpaid.json"
+    unpaid.write_text(json.dumps(record))
+    out = run("test", PAIR, str(unpaid))
+    assert out.returncode == 0, out.stderr
+    assert "would be skipped" in out.stdout
+    # and a shipping-line setting shows up as the extra line it will be
+    root = tmp_path / "proj"
+    folder = root / "include" / "integrations"
+    folder.mkdir(parents=True)
+    (folder / f"{PAIR}.yaml").write_text(HEAD.replace(
+        "orders: {}", "orders: {orders: {shipping_line: {item_code: VERZENDKOSTEN}}}"))
+    out = run("test", PAIR, str(FIX / "company_order.in.json"), root=root)
+    assert out.returncode == 0, out.stderr
+    lines = json.loads(out.stdout)["lines"]
+    assert lines[-1]["Itemcode"] == "VERZENDKOSTEN"
+    assert lines[-1]["Price"] == "4.09"

@@ -96,6 +96,7 @@ def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str) -> int:
     """Translate and map one record; touches no system (no hook, no ledger, no Airflow)."""
     from shopbridge.connectors.registry import translator_for
     from shopbridge.errors import RecordError
+    from shopbridge.flows.orders import prepare
     from shopbridge.mapping.defaults import mapper_for
 
     try:
@@ -106,16 +107,21 @@ def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str) -> int:
         print(err, file=sys.stderr)
         return 2
     try:
-        mapped = mapper.map_order(translator_for(cfg.source.system)(raw), raw)
+        prepared = prepare(translator_for(cfg.source.system), raw,
+                           cfg.flows[flow].orders, mapper)  # type: ignore[index]
     except RecordError as err:
         print(f"would be quarantined: {err.field}: {err.reason}")
         return 1
-    if fmt == "json":
-        print(json.dumps(mapped.as_dict(), indent=2, ensure_ascii=False))
+    if prepared is None:
+        print("would be skipped: its status is not among the statuses this flow sends")
         return 0
-    rows = [("header", k, json.dumps(v, ensure_ascii=False)) for k, v in mapped.header.items()]
+    mapped = prepared[1] or {"header": {}, "lines": []}
+    if fmt == "json":
+        print(json.dumps(mapped, indent=2, ensure_ascii=False))
+        return 0
+    rows = [("header", k, json.dumps(v, ensure_ascii=False)) for k, v in mapped["header"].items()]
     rows += [(f"lines[{i}]", k, json.dumps(v, ensure_ascii=False))
-             for i, line in enumerate(mapped.lines) for k, v in line.items()]
+             for i, line in enumerate(mapped["lines"]) for k, v in line.items()]
     _print_table([("WHERE", "TARGET FIELD", "VALUE"), *rows])
     return 0
 

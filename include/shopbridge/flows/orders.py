@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -119,20 +119,35 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
     mapped: dict[str, dict[str, Any]] = {}
     for record in batch:
         try:
-            order = source.to_order(record)
-            if not _selected(order, settings):
-                counts.orders_skipped_status += 1
-                continue
-            if settings.shipping_line is not None:
-                order = with_shipping_line(order, settings.shipping_line)
-            if mapper is not None:
-                mapped[order.ref.id] = mapper.map_order(order, record).as_dict()
+            prepared = prepare(source.to_order, record, settings, mapper)
         except RecordError as err:
             counts.quarantine(QuarantineEntry(entity="order", source_id=err.source_id,
                                               field=err.field, reason=err.reason))
             continue
+        if prepared is None:
+            counts.orders_skipped_status += 1
+            continue
+        order, fields = prepared
+        if fields is not None:
+            mapped[order.ref.id] = fields
         orders.append(order.model_dump(mode="json"))
     return {"orders": orders, "mapped": mapped, "counts": counts.as_dict()}
+
+
+def prepare(to_order: Callable[[dict[str, Any]], Order], record: dict[str, Any],
+            settings: OrderSettings, mapper: Mapper | None = None,
+            ) -> tuple[Order, dict[str, Any] | None] | None:
+    """One record as the target will get it: translated, filtered, completed, mapped.
+
+    ``None`` when the settings leave it out (its status); ``RecordError`` when it must be
+    quarantined. The mapping CLI calls this too, so what it shows is what a run sends.
+    """
+    order = to_order(record)
+    if not _selected(order, settings):
+        return None
+    if settings.shipping_line is not None:
+        order = with_shipping_line(order, settings.shipping_line)
+    return order, (mapper.map_order(order, record).as_dict() if mapper is not None else None)
 
 
 # --- lookup ----------------------------------------------------------------------------
