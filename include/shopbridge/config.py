@@ -61,6 +61,25 @@ class ShippingLine(Frozen):
     description: str = "Shipping"
 
 
+class Discounts(Frozen):
+    """How discounts reach the target.
+
+    ``line_discount``: each line carries its discount amount, and an order-level discount
+    (a coupon) is spread over the lines by their share of the order. ``lines``: every
+    discount becomes its own negative line on ``item_code`` (one per line discount, one per
+    tax rate for a coupon), so the target's VAT split stays right either way.
+    """
+
+    book_as: Literal["line_discount", "lines"] = "line_discount"
+    item_code: str | None = None
+
+    @model_validator(mode="after")
+    def _lines_need_an_article(self) -> Discounts:
+        if self.book_as == "lines" and not self.item_code:
+            raise ValueError("book_as: lines needs the item_code to book discounts on")
+        return self
+
+
 class OrderSettings(Frozen):
     """How orders are selected and booked; field mapping lives in ``mapping:``."""
 
@@ -75,6 +94,8 @@ class OrderSettings(Frozen):
     #: what each order becomes in the target: a sales order, a sales invoice, or a direct
     #: invoice (delivered and invoiced at once)
     order_type: Literal["sales_order", "sales_invoice", "direct_invoice"] = "sales_order"
+    #: how line and order discounts are booked
+    discounts: Discounts = Discounts()
     #: send prices (lines and total) including tax instead of excluding it
     prices_include_tax: bool = False
     #: fields written back to the source order once the target booked it, e.g.

@@ -91,6 +91,17 @@ class OrderLine(Canonical):
     unit_price_excl: Money
     unit_price_incl: Money
     tax_rate: Annotated[Decimal, Field(ge=0, le=1)]
+    #: discount on this line in total (not per unit); the unit prices are before it
+    discount_excl: Money = Decimal("0")
+    discount_incl: Money = Decimal("0")
+
+    @property
+    def net_excl(self) -> Decimal:
+        return self.quantity * self.unit_price_excl - self.discount_excl
+
+    @property
+    def net_incl(self) -> Decimal:
+        return self.quantity * self.unit_price_incl - self.discount_incl
 
 
 class Order(Canonical):
@@ -109,6 +120,9 @@ class Order(Canonical):
     total_excl: Money
     total_incl: Money
     shipping_method: str = ""
+    #: order-level discount (a coupon) not booked on any line
+    discount_excl: Money = Decimal("0")
+    discount_incl: Money = Decimal("0")
     shipping_cost_excl: Money = Decimal("0")
     shipping_cost_incl: Money = Decimal("0")
     payment_method: str = ""

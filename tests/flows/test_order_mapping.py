@@ -111,5 +111,6 @@ def test_prices_sent_including_tax_reconcile_with_the_webshop_total(env, tmp_pat
         src = source[booked["YourReference"]]
         assert booked["VATIncluded"] is True
         assert Decimal(booked["AmountDC"]) == Decimal(str(src["priceIncl"]))
-        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) for ln in booked["lines"])
+        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
+                    for ln in booked["lines"])
         assert total == Decimal(str(src["priceIncl"])), booked["YourReference"]

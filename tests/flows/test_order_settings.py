@@ -63,7 +63,8 @@ def test_shipping_costs_as_their_own_line_and_totals_reconcile_to_the_cent(env):
         src = source[booked["YourReference"]]
         assert len(ship) == 1
         assert Decimal(ship[0]["Price"]) == Decimal(str(src["shipmentPriceExcl"]))
-        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) for ln in lines)
+        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
+                    for ln in lines)
         assert total == Decimal(str(src["priceExcl"])), booked["YourReference"]
         assert Decimal(booked["AmountDC"]) == total
 
@@ -113,3 +114,45 @@ def test_order_type_sales_invoice_or_direct_invoice(env):
     again = run_flow(env, settings=OrderSettings(order_type="sales_invoice"), run_id="again")
     assert again["orders_created"] == 0
     assert len(env["eg"].get("/_sandbox/invoices").json()) == N - 1
+
+
+def _reconciles(booked: dict, src: dict) -> Decimal:
+    return sum((Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
+                for ln in booked["lines"]), Decimal(0)) - Decimal(str(src["priceExcl"]))
+
+
+def test_discounts_as_line_discounts_spread_the_coupon_over_the_lines(env):
+    settings = OrderSettings(shipping_line=ShippingLine(item_code="VERZENDKOSTEN"))
+    run_flow(env, settings=settings)
+    source = {o["number"]: o for o in ls_orders(env)}
+    booked = globe_orders(env)
+    with_coupon = [b for b in booked if source[b["YourReference"]]["discountCouponCode"]]
+    with_line = [b for b in booked if any(Decimal(str(p)) for p in
+                                          [ln["DiscountAmount"] for ln in b["lines"]])]
+    assert with_coupon
+    assert len(with_line) >= len(with_coupon)
+    assert all(ln["Itemcode"] != "KORTING" for b in booked for ln in b["lines"])
+    for b in booked:
+        assert _reconciles(b, source[b["YourReference"]]) == 0, b["YourReference"]
+
+
+def test_discounts_as_their_own_lines(env):
+    settings = OrderSettings(shipping_line=ShippingLine(item_code="VERZENDKOSTEN"),
+                             discounts={"book_as": "lines", "item_code": "KORTING"})
+    run_flow(env, settings=settings)
+    source = {o["number"]: o for o in ls_orders(env)}
+    booked = globe_orders(env)
+    discounted = 0
+    for b in booked:
+        src = source[b["YourReference"]]
+        assert all(Decimal(ln["DiscountAmount"]) == 0 for ln in b["lines"])
+        korting = [ln for ln in b["lines"] if ln["Itemcode"] == "KORTING"]
+        if src["discountCouponCode"] or any(
+                p["discountExcl"] for p in env["ls"].get(
+                    f"/nl/orders/{src['id']}/products.json", auth=AUTH).json()["orderProducts"]):
+            assert korting and all(Decimal(ln["Price"]) < 0 for ln in korting)
+            discounted += 1
+        else:
+            assert korting == []
+        assert _reconciles(b, src) == 0, b["YourReference"]
+    assert discounted > 0

@@ -74,9 +74,11 @@ def test_order_lines_money_as_strings():
     lines = order_lines(make_order(), "tk")
     assert lines == [
         {"TransactionKey": "tk", "LineNumber": 1, "Itemcode": "MUG-BLA-9001",
-         "Description": "Mug black", "Quantity": "2", "Price": "12.50", "VATPercentage": "21"},
+         "Description": "Mug black", "Quantity": "2", "Price": "12.50", "DiscountAmount": "0",
+         "VATPercentage": "21"},
         {"TransactionKey": "tk", "LineNumber": 2, "Itemcode": "CAP-WHI-9002",
-         "Description": "CAP-WHI-9002", "Quantity": "1", "Price": "20", "VATPercentage": "20"},
+         "Description": "CAP-WHI-9002", "Quantity": "1", "Price": "20", "DiscountAmount": "0",
+         "VATPercentage": "20"},
     ]
     assert all(isinstance(v, str) for ln in lines for k, v in ln.items()
                if k in ("Quantity", "Price", "VATPercentage"))

@@ -38,6 +38,7 @@ DEFAULTS: dict[tuple[str, str, str], EntityMapping] = {
             "Description": R("[line.description, line.sku] | coalesce"),
             "Quantity": R("line.quantity"),
             "Price": R("line.unit_price_excl"),
+            "DiscountAmount": R("line.discount_excl"),
             "VATPercentage": R("line.tax_rate | percent"),
         },
     ),
@@ -49,7 +50,7 @@ DEFAULTS: dict[tuple[str, str, str], EntityMapping] = {
 INCL_TAX: dict[tuple[str, str], EntityMapping] = {
     ("exact_globe", "orders"): EntityMapping(
         header={"AmountDC": R("order.total_incl"), "VATIncluded": FieldRule(const=True)},
-        lines={"Price": R("line.unit_price_incl")},
+        lines={"Price": R("line.unit_price_incl"), "DiscountAmount": R("line.discount_incl")},
     ),
 }
 

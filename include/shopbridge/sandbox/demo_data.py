@@ -165,7 +165,10 @@ def _orders(rnd: random.Random, products: list[dict[str, Any]],
         if i == n // 3:
             picks = [*picks[:1], unknown]
         created = DEMO_START + timedelta(seconds=span * i / n)
-        lines = [{"product": p, "quantity": rnd.randint(1, 3), "tax_rate": rate} for p in picks]
+        lines = [{"product": p, "quantity": rnd.randint(1, 3), "tax_rate": rate,
+                  # every 4th order has 10 % off its first line
+                  "discount_share": Decimal("0.10") if i % 4 == 3 and k == 0 else Decimal(0)}
+                 for k, p in enumerate(picks)]
         out.append({
             "order_id": 30001 + i, "number": f"ORD{30001 + i:05d}", "customer": cust,
             "created_at": created, "updated_at": created + timedelta(minutes=rnd.randint(0, 50)),
@@ -174,5 +177,7 @@ def _orders(rnd: random.Random, products: list[dict[str, Any]],
             "shipping_method": rnd.choice(["PostNL", "DHL", "Pick-up"]),
             "shipping_price_incl": Decimal("4.95"),
             "payment_method": rnd.choice(["iDEAL", "Bancontact", "Credit card"]),
+            # every 6th order used a 10 % coupon on the whole order
+            "coupon": ("WELKOM10", Decimal("0.10")) if i % 6 == 5 else None,
         })
     return out

@@ -98,6 +98,7 @@ def order_lines(order: Order, transaction_key: str) -> list[dict[str, Any]]:
             "Description": line.description or line.sku,
             "Quantity": dec(line.quantity),
             "Price": dec(line.unit_price_excl),
+            "DiscountAmount": dec(line.discount_excl),
             "VATPercentage": percent(line.tax_rate),
         }
         for n, line in enumerate(order.lines, start=1)

@@ -143,7 +143,10 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
         p, qty = line["product"], line["quantity"]
         unit_excl = p["price_excl"].quantize(_CENT)
         unit_incl = (unit_excl * (1 + line["tax_rate"])).quantize(_CENT, ROUND_HALF_UP)
-        excl, incl = excl + unit_excl * qty, incl + unit_incl * qty
+        share = line.get("discount_share", Decimal(0))
+        disc_excl = (unit_excl * qty * share).quantize(_CENT, ROUND_HALF_UP)
+        disc_incl = (unit_incl * qty * share).quantize(_CENT, ROUND_HALF_UP)
+        excl, incl = excl + unit_excl * qty - disc_excl, incl + unit_incl * qty - disc_incl
         title, variant = _titles(p)
         lines.append({
             "id": next_line + i, "supplierTitle": "", "brandTitle": "", "productTitle": title,
@@ -153,12 +156,18 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
             "articleCode": f"ART-{p['variant_id']}", "ean": p["ean"], "sku": p["sku"],
             "weight": 250, "priceCost": _money(unit_excl / 2), "basePriceExcl": _money(unit_excl),
             "basePriceIncl": _money(unit_incl), "priceExcl": _money(unit_excl),
-            "priceIncl": _money(unit_incl), "discountExcl": 0, "discountIncl": 0,
+            "priceIncl": _money(unit_incl), "discountExcl": _money(disc_excl),
+            "discountIncl": _money(disc_incl),
             "taxRate": float(line["tax_rate"]), "product": _ref("products", p["product_id"]),
             "variant": _ref("variants", p["variant_id"])})
     ship_incl: Decimal = o["shipping_price_incl"]
     ship_excl = (ship_incl / (1 + rate)).quantize(_CENT, ROUND_HALF_UP)
-    total_excl, total_incl = excl + ship_excl, incl + ship_incl
+    coupon = o.get("coupon")
+    off_excl = off_incl = Decimal(0)
+    if coupon:
+        off_excl = (excl * coupon[1]).quantize(_CENT, ROUND_HALF_UP)
+        off_incl = (incl * coupon[1]).quantize(_CENT, ROUND_HALF_UP)
+    total_excl, total_incl = excl - off_excl + ship_excl, incl - off_incl + ship_incl
     order = {
         "id": oid, "createdAt": _ts(o["created_at"]), "updatedAt": _ts(o["updated_at"]),
         "number": o["number"], "status": o["status"], "customStatusId": None,
@@ -170,7 +179,10 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
         "paymentTitle": o["payment_method"],
         "shipmentId": f"core|85518|{424000 + oid % 1000}", "shipmentTitle": o["shipping_method"],
         "shipmentPriceExcl": _money(ship_excl), "shipmentPriceIncl": _money(ship_incl),
-        "discountCouponCode": "",
+        "discountCouponCode": coupon[0] if coupon else "",
+        "discountType": "percentage" if coupon else False,
+        "discountPercentage": float(coupon[1] * 100) if coupon else 0,
+        "discountAmount": _money(off_incl),
         "taxRates": [{"name": f"{rate * 100:.0f}%", "rate": float(rate),
                       "amount": _money(total_incl - total_excl)}],
         "comment": "", "memo": "", "language": {"code": "nl", "locale": "nl_NL"},

@@ -176,6 +176,8 @@ def _line(r: _Reader) -> OrderLine:
         description=f"{title} - {variant}" if variant else title,
         quantity=r.decimal("quantityOrdered"), unit_price_excl=r.decimal("priceExcl"),
         unit_price_incl=r.decimal("priceIncl"), tax_rate=r.decimal("taxRate"),
+        discount_excl=r.decimal("discountExcl", default=Decimal("0")),
+        discount_incl=r.decimal("discountIncl", default=Decimal("0")),
     ), _LINE, "")
 
 
@@ -204,6 +206,24 @@ def _currency(r: _Reader) -> str:
     return value.strip().upper()
 
 
+def _order_discount(r: _Reader, lines: tuple[OrderLine, ...]) -> tuple[Decimal, Decimal]:
+    """The order-level discount (a coupon), read off the vendor's own totals.
+
+    ASSUMPTION: Lightspeed's order-level discount fields (``discountAmount`` with a
+    ``discountType``) are not documented precisely enough to say whether the amount is
+    incl. or excl. tax, so the discount is derived instead: what the lines and shipping add
+    up to minus the order's total, excl. and incl. tax. A negative difference (a total
+    above its lines: a fee) is not a discount and is left at zero.
+    """
+    ship_excl = r.decimal("shipmentPriceExcl", default=Decimal("0"))
+    ship_incl = r.decimal("shipmentPriceIncl", default=Decimal("0"))
+    excl = sum((ln.net_excl for ln in lines), ship_excl) - r.decimal("priceExcl")
+    incl = sum((ln.net_incl for ln in lines), ship_incl) - r.decimal("priceIncl")
+    if excl <= 0 or incl <= 0:
+        return Decimal("0"), Decimal("0")
+    return excl, incl
+
+
 def order_from_lightspeed(raw: Mapping[str, Any]) -> Order:
     """Translate one order with embedded lines; raise :class:`RecordError` naming the field.
 
@@ -217,13 +237,16 @@ def order_from_lightspeed(raw: Mapping[str, Any]) -> Order:
         raise r.fail("id", "missing")
     customer = _customer(r)
     shipping = _address(r, "addressShipping") if _has_shipping(raw) else customer.billing_address
+    lines = _lines(r)
+    discount_excl, discount_incl = _order_discount(r, lines)
     return r.build(lambda: Order(
         ref=ExternalRef(system=SYSTEM, id=source_id),
         number=r.text("number", required=True), status=r.text("status", required=True),
         payment_status=r.text("paymentStatus"),
         created_at=r.timestamp("createdAt"), updated_at=r.timestamp("updatedAt"),
         currency=_currency(r), customer=customer, shipping_address=shipping,
-        lines=_lines(r), total_excl=r.decimal("priceExcl"), total_incl=r.decimal("priceIncl"),
+        lines=lines, total_excl=r.decimal("priceExcl"), total_incl=r.decimal("priceIncl"),
+        discount_excl=discount_excl, discount_incl=discount_incl,
         shipping_method=r.text("shipmentTitle"),
         shipping_cost_excl=r.decimal("shipmentPriceExcl", default=Decimal("0")),
         shipping_cost_incl=r.decimal("shipmentPriceIncl", default=Decimal("0")),
