@@ -80,6 +80,20 @@ class Discounts(Frozen):
         return self
 
 
+class JournalEntry(Frozen):
+    """Where a journal entry per order (a financial mutation) books its amounts.
+
+    The receivable line debits the order total on the customer's debtor; each order line
+    credits its revenue account (the mapped line ``GLAccount``, e.g. per country through a
+    value map, else ``revenue_account``); the tax is credited per rate on ``vat_account``.
+    """
+
+    journal: Annotated[str, StringConstraints(min_length=1)]
+    receivable_account: Annotated[str, StringConstraints(min_length=1)]
+    revenue_account: Annotated[str, StringConstraints(min_length=1)]
+    vat_account: Annotated[str, StringConstraints(min_length=1)]
+
+
 class OrderSettings(Frozen):
     """How orders are selected and booked; field mapping lives in ``mapping:``."""
 
@@ -93,7 +107,10 @@ class OrderSettings(Frozen):
     shipping_line: ShippingLine | None = None
     #: what each order becomes in the target: a sales order, a sales invoice, or a direct
     #: invoice (delivered and invoiced at once)
-    order_type: Literal["sales_order", "sales_invoice", "direct_invoice"] = "sales_order"
+    order_type: Literal["sales_order", "sales_invoice", "direct_invoice",
+                        "journal_entry"] = "sales_order"
+    #: the accounts of ``order_type: journal_entry``
+    journal_entry: JournalEntry | None = None
     #: how line and order discounts are booked
     discounts: Discounts = Discounts()
     #: send prices (lines and total) including tax instead of excluding it
@@ -101,6 +118,13 @@ class OrderSettings(Frozen):
     #: fields written back to the source order once the target booked it, e.g.
     #: ``{customStatusId: 7}`` ("booked in ERP"); empty writes nothing back
     confirm_in_source: dict[str, str | int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _journal_needs_accounts(self) -> OrderSettings:
+        if self.order_type == "journal_entry" and self.journal_entry is None:
+            raise ValueError("order_type journal_entry needs journal_entry: {journal, "
+                             "receivable_account, revenue_account, vat_account}")
+        return self
 
     @field_validator("confirm_in_source")
     @classmethod

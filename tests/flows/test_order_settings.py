@@ -156,3 +156,47 @@ def test_discounts_as_their_own_lines(env):
             assert korting == []
         assert _reconciles(b, src) == 0, b["YourReference"]
     assert discounted > 0
+
+
+def test_journal_entry_per_order_balances_and_books_revenue_per_country(env, tmp_path):
+    import yaml
+
+    from shopbridge.config import load_integration
+    from shopbridge.mapping.defaults import mapper_for
+    from tests.flows.conftest import SHIPPED, P
+
+    accounts = {"journal": "70", "receivable_account": "1300", "revenue_account": "8000",
+                "vat_account": "1500"}
+    data = yaml.safe_load(SHIPPED.model_dump_json())
+    data["flows"]["orders"]["orders"] |= {
+        "order_type": "journal_entry", "journal_entry": accounts,
+        "shipping_line": {"item_code": "VERZENDKOSTEN"}}
+    data["mapping"] = {"value_maps": {"revenue": {"values": {"NL": "8000"}, "default": "8100",
+                                                  "on_missing": "default"}},
+                       "orders": {"lines": {"GLAccount": "order.customer.billing_address."
+                                                         "country | lookup(revenue)"}}}
+    path = tmp_path / f"{P}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = load_integration(path)
+    summary = run_flow(env, settings=cfg.flows["orders"].orders, mapper=mapper_for(cfg, "orders"))
+    assert summary["orders_created"] == N - 1
+    entries = env["eg"].get("/_sandbox/journal").json()
+    assert len(entries) == N - 1
+    assert globe_orders(env) == []
+    source = {o["number"]: o for o in ls_orders(env)}
+    for e in entries:
+        src = source[e["YourReference"]]
+        amounts = [Decimal(ln["AmountDC"]) for ln in e["lines"]]
+        assert sum(amounts) == 0
+        receivable = [ln for ln in e["lines"] if ln["GLAccount"] == "1300"]
+        assert [Decimal(ln["AmountDC"]) for ln in receivable] == [Decimal(str(src["priceIncl"]))]
+        assert receivable[0]["Debtor"] == e["Debtor"]
+        revenue = {ln["GLAccount"] for ln in e["lines"] if ln["GLAccount"] not in ("1300", "1500")}
+        country = src["addressBillingCountry"]["code"].upper()
+        assert revenue == {"8000" if country == "NL" else "8100"}
+        vat = -sum((Decimal(ln["AmountDC"]) for ln in e["lines"] if ln["GLAccount"] == "1500"),
+                   Decimal(0))
+        assert vat == Decimal(str(src["priceIncl"])) - Decimal(str(src["priceExcl"]))
+    again = run_flow(env, settings=cfg.flows["orders"].orders, mapper=mapper_for(cfg, "orders"),
+                     run_id="r2")
+    assert again["orders_created"] == 0

@@ -75,3 +75,9 @@ def test_confirm_in_source_templates_name_only_the_target_id(tmp_path):
                         '{memo: "ERP {order_no}"}}}')
     with pytest.raises(ConfigError, match=r"flows.orders.orders.confirm_in_source.*target_id"):
         load_integration(write(tmp_path, text))
+
+
+def test_journal_entry_order_type_needs_its_accounts(tmp_path):
+    text = GOOD.replace("batch_size: 50}", "batch_size: 50, orders: {order_type: journal_entry}}")
+    with pytest.raises(ConfigError, match=r"flows.orders.orders.*journal_entry needs"):
+        load_integration(write(tmp_path, text))

@@ -33,8 +33,10 @@ class OrderWrite:
     debtor_code: str
     reference: str
     mapped: Mapping[str, Any] | None = None
-    #: ``sales_order``, ``sales_invoice`` or ``direct_invoice`` (the order-type setting)
+    #: ``sales_order``, ``sales_invoice``, ``direct_invoice`` or ``journal_entry``
     kind: str = "sales_order"
+    #: for ``journal_entry``: journal, receivable_account, revenue_account, vat_account
+    accounts: Mapping[str, str] | None = None
 
 
 class OrderSource(Protocol):

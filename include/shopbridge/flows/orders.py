@@ -247,6 +247,7 @@ class _Loader:
     default_debtor: str | None = None
     #: the order-type setting: what the target creates
     kind: str = "sales_order"
+    accounts: dict[str, str] | None = None
     busy_wait_s: float = 30.0
 
     def debtor_for(self, customer: Customer) -> str:
@@ -345,7 +346,7 @@ class _Loader:
                 self._refused(order, err)
                 continue
             writes.append(OrderWrite(order, debtor, reference(order), mapped.get(order.ref.id),
-                                     kind=self.kind))
+                                     kind=self.kind, accounts=self.accounts))
         for write, result in zip(writes, self.target.create_orders(writes), strict=True):
             if isinstance(result, FatalError):
                 self._refused(write.order, result)
@@ -363,7 +364,9 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
                     quarantined=list(looked_up["counts"]["quarantined"]))
     loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts,
                      default_debtor=settings.default_debtor if settings else None,
-                     kind=settings.order_type if settings else "sales_order")
+                     kind=settings.order_type if settings else "sales_order",
+                     accounts=(settings.journal_entry.model_dump()
+                               if settings and settings.journal_entry else None))
     missing = set(looked_up["missing_skus"])
     orders = sorted((Order.model_validate(o) for o in looked_up["orders"]),
                     key=lambda o: o.updated_at)

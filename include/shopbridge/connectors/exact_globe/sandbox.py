@@ -56,7 +56,8 @@ from shopbridge.sandbox._common import JsonState, SandboxControls, install_contr
 
 PREFIX = "/services/Exact.Entity.REST.EG"
 ENTITIES = ("Account", "Contact", "Items", "SalesOrderHeader", "SalesOrderLine",
-            "SalesInvoiceHeader", "SalesInvoiceLine")
+            "SalesInvoiceHeader", "SalesInvoiceLine", "GLTransactionHeader",
+            "GLTransactionLine")
 _SEED_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://shopbridge.dev/sandbox/exact_globe")
 _TARGET = re.compile(r"^(?P<entity>\w+)(?:\(guid'(?P<key>[^']*)'\))?$")
 _TOKEN = re.compile(
@@ -295,6 +296,13 @@ def create_app(
                                     if ln["InvoiceNumber"] == h["InvoiceNumber"]]}
                     for h in state.data.get("SalesInvoiceHeader", [])]
 
+    @app.get("/_sandbox/journal")
+    def journal() -> list[dict[str, Any]]:
+        with state.lock:
+            lines = state.data.get("GLTransactionLine", [])
+            return [{**h, "lines": [ln for ln in lines if ln["EntryNumber"] == h["EntryNumber"]]}
+                    for h in state.data.get("GLTransactionHeader", [])]
+
     @app.get("/_sandbox/accounts")
     def accounts() -> list[dict[str, Any]]:
         with state.lock:
@@ -518,6 +526,33 @@ class Store:
             raise ODataError(400, "ValidationError", f"Invoice type {rec['Type']!r} unknown")
         self.data.setdefault("next_invoice", 26000001)
         return self._commit(rec, "SalesInvoice", number="InvoiceNumber", counter="next_invoice")
+
+    def _create_gltransactionline(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """[U] a G/L line of a financial mutation, staged under its TransactionKey."""
+        key = rec.get("TransactionKey")
+        if not key:
+            raise ODataError(400, "ValidationError", "TransactionKey is required")
+        if not str(rec.get("GLAccount") or "").strip():
+            raise ODataError(400, "ValidationError", "GLAccount is required")
+        try:
+            Decimal(str(rec.get("AmountDC")))
+        except InvalidOperation:
+            raise ODataError(400, "ValidationError", "AmountDC is not a number") from None
+        staged: list[dict[str, Any]] = self.data["staged"].setdefault(key, [])
+        rec["LineNumber"] = int(rec.get("LineNumber") or len(staged) + 1)
+        staged[:] = [ln for ln in staged if ln["LineNumber"] != rec["LineNumber"]]
+        staged.append(rec)
+        return rec
+
+    def _create_gltransactionheader(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """Commits the staged G/L lines; Globe refuses an entry that does not balance."""
+        staged = self.data["staged"].get(rec.get("TransactionKey"), [])
+        balance = sum((Decimal(str(ln["AmountDC"])) for ln in staged), Decimal(0))
+        if staged and balance != 0:
+            raise ODataError(400, "ValidationError", f"Entry does not balance: {balance}")
+        rec["OrderDebtor"] = rec.get("Debtor")
+        self.data.setdefault("next_entry", 70000001)
+        return self._commit(rec, "GLTransaction", number="EntryNumber", counter="next_entry")
 
     def _commit(self, rec: dict[str, Any], document: str, *, number: str,
                 counter: str) -> dict[str, Any]:

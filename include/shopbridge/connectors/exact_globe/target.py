@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from shopbridge._http import CallCounter
@@ -18,8 +19,10 @@ from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, o
 from shopbridge.connectors.exact_globe.translate import (
     account_from_customer,
     contact_from_customer,
+    dec,
     order_header,
     order_lines,
+    percent,
     transaction_key,
 )
 from shopbridge.errors import ConfigError, FatalError, RecordError
@@ -62,6 +65,9 @@ _DOCUMENTS = {
                                (("Type", "I"),)),
     "direct_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", "InvoiceNumber",
                                 (("Type", "D"),)),
+    # [U] a financial mutation: G/L lines staged like order lines, committed by a header
+    # that Globe only accepts when the lines balance
+    "journal_entry": _Document("GLTransactionHeader", "GLTransactionLine", "EntryNumber"),
 }
 
 
@@ -204,6 +210,50 @@ class ExactGlobeTarget:
                   "YourReference": reference}
         return lines, header
 
+    def journal_payloads(self, w: OrderWrite) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """One order as a balanced journal entry: receivable debit, revenue and VAT credits.
+
+        Amounts are signed (debit positive). Revenue goes to each line's mapped
+        ``GLAccount`` when the mapping sets one (e.g. per country), else to the default
+        revenue account; VAT is credited per rate. Discounts are already on the lines
+        and shipping is expected as a line (``shipping_line``), so credits equal the total.
+        """
+        acc = dict(w.accounts or {})
+        if not acc:
+            raise ConfigError("order type journal_entry needs its accounts (journal_entry: …)")
+        order = w.order
+        key = transaction_key(w.reference, revision=order.content_hash()[:16])
+        mapped_lines = list((w.mapped or {}).get("lines", [])) or [{} for _ in order.lines]
+        lines: list[dict[str, Any]] = [{
+            "GLAccount": acc["receivable_account"], "Debtor": w.debtor_code,
+            "AmountDC": dec(order.total_incl), "Description": order.number}]
+        vat: dict[str, Decimal] = {}
+        for ol, fields in zip(order.lines, mapped_lines, strict=True):
+            lines.append({"GLAccount": fields.get("GLAccount") or acc["revenue_account"],
+                          "AmountDC": dec(-ol.net_excl),
+                          "Description": ol.description or ol.sku})
+            rate = percent(ol.tax_rate)
+            vat[rate] = vat.get(rate, Decimal(0)) + ol.net_incl - ol.net_excl
+        for rate, amount in sorted(vat.items()):
+            if amount:
+                lines.append({"GLAccount": acc["vat_account"], "AmountDC": dec(-amount),
+                              "Description": f"VAT {rate}%", "VATPercentage": rate})
+        for n, gl in enumerate(lines, start=1):
+            gl.update(TransactionKey=key, LineNumber=n)
+        header = {"TransactionKey": key, "Journal": acc["journal"], "YourReference": w.reference,
+                  "Description": order.number, "Debtor": w.debtor_code,
+                  "EntryDate": order.created_at.date().isoformat(),
+                  "Currency": order.currency}
+        return lines, header
+
+    def _payloads(self, w: OrderWrite) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        if w.kind == "journal_entry":
+            return self.journal_payloads(w)
+        lines, header = self.order_payloads(w.order, debtor_code=w.debtor_code,
+                                            reference=w.reference, mapped=w.mapped)
+        header.update(_document(w.kind).extra)
+        return lines, header
+
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
         """Commit orders: one ``$batch`` per ``batch_size`` orders, one changeset per order
         (its lines, then the header that commits them), so each order lands whole or not.
@@ -216,9 +266,7 @@ class ExactGlobeTarget:
             results: list[str | FatalError] = []
             for w in writes:
                 try:
-                    results.append(self.create_order(w.order, debtor_code=w.debtor_code,
-                                                     reference=w.reference, mapped=w.mapped,
-                                                     kind=w.kind))
+                    results.append(self._create_single(w))
                 except FatalError as err:
                     results.append(err)
             return results
@@ -229,9 +277,7 @@ class ExactGlobeTarget:
             changesets = []
             for w in chunk:
                 doc = _document(w.kind)
-                lines, header = self.order_payloads(w.order, debtor_code=w.debtor_code,
-                                                    reference=w.reference, mapped=w.mapped)
-                header.update(doc.extra)
+                lines, header = self._payloads(w)
                 changesets.append([*(Operation("POST", doc.line, ln) for ln in lines),
                                    Operation("POST", doc.header, header)])
             for w, res in zip(chunk, self.client.batch(changesets), strict=True):
@@ -244,6 +290,18 @@ class ExactGlobeTarget:
                                           "without an OrderNumber"))
         return out
 
+    def _create_single(self, w: OrderWrite) -> str:
+        """One document the one-request-per-entity way (``write_mode="single"``)."""
+        doc = _document(w.kind)
+        lines, header_body = self._payloads(w)
+        for line in lines:
+            self.client.create(doc.line, line, retry=True)
+        header = self.client.create(doc.header, header_body, retry=False)
+        number = header.get(doc.number)
+        if not number:
+            raise FatalError(f"Globe committed {w.reference} without a {doc.number}")
+        return _code(number)
+
     def create_order(self, order: Order, *, debtor_code: str, reference: str,
                      mapped: Mapping[str, Any] | None = None, kind: str = "sales_order") -> str:
         """Stage every line, then POST the header that commits them; returns ``OrderNumber``.
@@ -253,14 +311,5 @@ class ExactGlobeTarget:
         commits, a timeout can hide a success, and the flow looks the reference up again
         before any second attempt (a blind replay would also find no staged lines left).
         """
-        doc = _document(kind)
-        lines, header_body = self.order_payloads(order, debtor_code=debtor_code,
-                                                 reference=reference, mapped=mapped)
-        header_body.update(doc.extra)
-        for line in lines:
-            self.client.create(doc.line, line, retry=True)
-        header = self.client.create(doc.header, header_body, retry=False)
-        number = header.get(doc.number)
-        if not number:
-            raise FatalError(f"Globe committed {reference} without a {doc.number}")
-        return _code(number)
+        return self._create_single(OrderWrite(order, debtor_code, reference, mapped,
+                                              kind=kind))
