@@ -96,7 +96,7 @@ def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str) -> int:
     """Translate and map one record; touches no system (no hook, no ledger, no Airflow)."""
     from shopbridge.connectors.registry import translator_for
     from shopbridge.errors import RecordError
-    from shopbridge.flows.orders import prepare
+    from shopbridge.flows.prepare import prepare
     from shopbridge.mapping.defaults import mapper_for
 
     try:
