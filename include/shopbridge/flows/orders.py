@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,16 +23,16 @@ from typing import Any
 
 from shopbridge.config import OrderSettings
 from shopbridge.connectors.base import OrderSource, OrderTarget, OrderWrite
-from shopbridge.errors import FatalError, RecordError, RetriableError
+from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.prepare import prepare
-from shopbridge.ledger import Claim, Ledger, Status, email_key
+from shopbridge.ledger import Claim, Ledger, Status
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Customer, Order, QuarantineEntry
 
 log = logging.getLogger(__name__)
 
 ORDER = "order"
-CUSTOMER = "customer"
 
 
 @dataclass
@@ -126,10 +125,7 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     todo = [o for o in unknown if reference(o) not in existing]
     per_customer = not (settings and settings.default_debtor)
     emails = sorted({o.customer.email for o in todo}) if per_customer else []
-    known_customers = ledger.get_many(integration, CUSTOMER, [email_key(e) for e in emails])
-    ask = [e for e in emails if email_key(e) not in known_customers]
-    debtors = {email: {"code": m.code, "fingerprint": m.fingerprint}
-               for email, m in (target.match_debtors(ask) if ask else {}).items()}
+    debtors = debtor_lookup(target, ledger, integration, emails)
     skus = sorted({line.sku for o in todo for line in o.lines})
     items = target.find_items(skus) if skus else set()
     return {
@@ -161,45 +157,14 @@ class _Loader:
     busy_wait_s: float = 30.0
 
     def debtor_for(self, customer: Customer) -> str:
-        """The target's debtor for this customer: reuse, update if changed, or create."""
-        key = email_key(customer.email)
-        digest = customer.content_hash()
-        deadline = time.monotonic() + self.busy_wait_s
-        while True:
-            claim, row = self.ledger.claim(self.integration, CUSTOMER, key, self.run_id)
-            if claim is not Claim.BUSY:
-                break
-            if time.monotonic() > deadline:
-                raise RetriableError(f"customer {key[:20]}… is being written by another task")
-            time.sleep(0.2)
-        if claim is Claim.DONE:
-            assert row is not None
-            assert row.target_ref
-            if row.content_hash != digest:
-                self.target.update_debtor(row.target_ref, customer)
-                self.counts.customers_updated += 1
-                self.ledger.done(self.integration, CUSTOMER, key, target_ref=row.target_ref,
-                                 content_hash=digest, run_id=self.run_id)
-            return row.target_ref
-        found = self.debtors.get(customer.email)
-        if found is None and claim is Claim.STALE:
-            match = self.target.match_debtors([customer.email]).get(customer.email)
-            found = {"code": match.code, "fingerprint": match.fingerprint} if match else None
-        try:
-            if found is None:
-                code = self.target.create_debtor(customer)
-                self.counts.customers_created += 1
-            else:
-                code = found["code"]
-                current = found["fingerprint"]
-                if current is None or current != self.target.debtor_fingerprint(customer):
-                    self.target.update_debtor(code, customer)
-                    self.counts.customers_updated += 1
-        except (FatalError, RecordError):
-            self.ledger.release(self.integration, CUSTOMER, key)
-            raise
-        self.ledger.done(self.integration, CUSTOMER, key, target_ref=code, content_hash=digest,
-                         run_id=self.run_id)
+        """The target's debtor for this customer (shared with the customers flow)."""
+        code, action = sync_debtor(self.target, self.ledger, self.integration, self.run_id,
+                                   customer, self.debtors.get(customer.email),
+                                   busy_wait_s=self.busy_wait_s)
+        if action == "created":
+            self.counts.customers_created += 1
+        elif action == "updated":
+            self.counts.customers_updated += 1
         return code
 
     def _refused(self, order: Order, err: FatalError | RecordError) -> None:

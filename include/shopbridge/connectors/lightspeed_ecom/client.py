@@ -261,8 +261,18 @@ class LightspeedEcomClient:
 
     # --- orders --------------------------------------------------------------------------
 
+    def iter_customers(self, updated_min: datetime,
+                       updated_max: datetime) -> Iterator[dict[str, Any]]:
+        """Customers with ``updated_min <= updatedAt < updated_max`` (same paging as orders)."""
+        yield from self._iter_changed("customers", updated_min, updated_max)
+
     def iter_orders(self, updated_min: datetime, updated_max: datetime) -> Iterator[dict[str, Any]]:
-        """Orders with ``updated_min <= updatedAt < updated_max``, page by page.
+        """Orders with ``updated_min <= updatedAt < updated_max``, page by page."""
+        yield from self._iter_changed("orders", updated_min, updated_max)
+
+    def _iter_changed(self, resource: str, updated_min: datetime,
+                      updated_max: datetime) -> Iterator[dict[str, Any]]:
+        """Records of ``resource`` changed in ``[updated_min, updated_max)``.
 
         The vendor filter is inclusive on both ends and second-resolution, so we ask for a
         slightly wider window and drop records outside ``[min, max)`` here; a record at
@@ -273,11 +283,11 @@ class LightspeedEcomClient:
         pager = PageNumber(self.page_size)
         page: Any = pager.start()
         while page is not None:
-            orders = self._key(self._get("orders", {**params, **page.params}), "orders", "orders")
-            for order in orders:
-                if _in_window(order, updated_min, updated_max):
-                    yield order
-            page = pager.advance(orders)
+            rows = self._key(self._get(resource, {**params, **page.params}), resource, resource)
+            for row in rows:
+                if _in_window(row, updated_min, updated_max):
+                    yield row
+            page = pager.advance(rows)
 
     def update_order(self, order_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT orders/{id}.json {"order": {...}}``: only status-like fields are writable."""

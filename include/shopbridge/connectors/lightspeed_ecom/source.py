@@ -14,8 +14,13 @@ from typing import Any
 
 from shopbridge._http import CallCounter
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
-from shopbridge.connectors.lightspeed_ecom.translate import SYSTEM, order_from_lightspeed, order_id
-from shopbridge.models import Order
+from shopbridge.connectors.lightspeed_ecom.translate import (
+    SYSTEM,
+    customer_from_lightspeed,
+    order_from_lightspeed,
+    order_id,
+)
+from shopbridge.models import Customer, Order
 
 
 def embed_products(order: Mapping[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -53,6 +58,18 @@ class LightspeedEcomSource:
     def order_id(self, record: dict[str, Any]) -> str:
         """The vendor's order id as text."""
         return order_id(record)
+
+    def iter_customer_records(self, start: datetime,
+                              end: datetime) -> Iterator[dict[str, Any]]:
+        """Customers changed in ``[start, end)``, as the API returns them."""
+        yield from self.client.iter_customers(start, end)
+
+    def customer_id(self, record: dict[str, Any]) -> str:
+        return order_id(record)
+
+    def to_customer(self, record: dict[str, Any]) -> Customer:
+        """Translate; raises ``RecordError`` naming the vendor field."""
+        return customer_from_lightspeed(record)
 
     def confirm_order(self, order_id: str, fields: Mapping[str, Any]) -> None:
         """Write fields back to the webshop's order once the target booked it (e.g. a

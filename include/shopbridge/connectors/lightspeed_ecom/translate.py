@@ -53,13 +53,15 @@ def order_id(raw: Mapping[str, Any]) -> str:
 class _Reader:
     """Typed field access on one raw record; every failure names the field's vendor path."""
 
-    def __init__(self, raw: Mapping[str, Any], source_id: str, prefix: str = "") -> None:
+    def __init__(self, raw: Mapping[str, Any], source_id: str, prefix: str = "",
+                 entity: str = "order") -> None:
         self.raw = raw
         self.source_id = source_id
         self.prefix = prefix
+        self.entity = entity
 
     def fail(self, field: str, reason: str) -> RecordError:
-        return RecordError(entity="order", source_id=self.source_id,
+        return RecordError(entity=self.entity, source_id=self.source_id,
                            field=f"{self.prefix}{field}", reason=reason)
 
     def text(self, key: str, *, required: bool = False) -> str:
@@ -252,3 +254,11 @@ def order_from_lightspeed(raw: Mapping[str, Any]) -> Order:
         shipping_cost_incl=r.decimal("shipmentPriceIncl", default=Decimal("0")),
         payment_method=r.text("paymentTitle"),
     ), _ORDER, "")
+
+
+def customer_from_lightspeed(raw: Mapping[str, Any]) -> Customer:
+    """A ``customers`` resource record: the same fields (and rules) as an order's customer."""
+    source_id = order_id(raw)
+    if not isinstance(raw, Mapping):
+        raise RecordError("customer", source_id, "", "record is not a JSON object")
+    return _customer(_Reader(raw, source_id, entity="customer"))

@@ -1,0 +1,80 @@
+"""Customers as debtors in the target: one implementation for the orders and customers flows.
+
+Find by e-mail (the ledger first, then one batched target query), create a company debtor
+with its contact or a person debtor when missing, update when the details differ, and
+leave it alone when they don't. Every write is claimed in the ledger first, so two tasks
+meeting the same new customer create one debtor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from shopbridge.connectors.base import OrderTarget
+from shopbridge.errors import FatalError, RecordError, RetriableError
+from shopbridge.ledger import Claim, Ledger, email_key
+from shopbridge.models import Customer
+
+CUSTOMER = "customer"
+Action = Literal["created", "updated", "unchanged"]
+
+
+def debtor_lookup(target: OrderTarget, ledger: Ledger, integration: str,
+                  emails: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Debtors of customers the ledger does not know yet, in one batched query (JSON-able)."""
+    known = ledger.get_many(integration, CUSTOMER, [email_key(e) for e in emails])
+    ask = [e for e in emails if email_key(e) not in known]
+    return {email: {"code": m.code, "fingerprint": m.fingerprint}
+            for email, m in (target.match_debtors(ask) if ask else {}).items()}
+
+
+def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: str,
+                customer: Customer, found: dict[str, Any] | None, *,
+                busy_wait_s: float = 30.0) -> tuple[str, Action]:
+    """The target's debtor code for ``customer`` and what had to be done for it.
+
+    ``found`` is :func:`debtor_lookup`'s entry for the customer (``None``: not in the
+    target when it was asked).
+    """
+    key = email_key(customer.email)
+    digest = customer.content_hash()
+    deadline = time.monotonic() + busy_wait_s
+    while True:
+        claim, row = ledger.claim(integration, CUSTOMER, key, owner)
+        if claim is not Claim.BUSY:
+            break
+        if time.monotonic() > deadline:
+            raise RetriableError(f"customer {key[:20]}… is being written by another task")
+        time.sleep(0.2)
+    if claim is Claim.DONE:
+        assert row is not None
+        assert row.target_ref
+        if row.content_hash != digest:
+            target.update_debtor(row.target_ref, customer)
+            ledger.done(integration, CUSTOMER, key, target_ref=row.target_ref,
+                        content_hash=digest, run_id=owner)
+            return row.target_ref, "updated"
+        return row.target_ref, "unchanged"
+    if found is None and claim is Claim.STALE:
+        match = target.match_debtors([customer.email]).get(customer.email)
+        found = {"code": match.code, "fingerprint": match.fingerprint} if match else None
+    try:
+        action: Action = "unchanged"
+        if found is None:
+            code = target.create_debtor(customer)
+            action = "created"
+        else:
+            code = found["code"]
+            current = found["fingerprint"]
+            if current is None or current != target.debtor_fingerprint(customer):
+                target.update_debtor(code, customer)
+                action = "updated"
+    except (FatalError, RecordError):
+        ledger.release(integration, CUSTOMER, key)
+        raise
+    ledger.done(integration, CUSTOMER, key, target_ref=code, content_hash=digest,
+                run_id=owner)
+    return code, action
+
