@@ -29,7 +29,7 @@ from shopbridge.mapping import MappingError, MappingSpec
 from shopbridge.mapping.defaults import mapper_for
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
-FlowName = Literal["orders"]
+FlowName = Literal["orders", "customers"]
 
 
 class Frozen(BaseModel):
@@ -203,6 +203,8 @@ class IntegrationConfig(Frozen):
         """Build every flow's mapper now, so a bad path or transform fails at parse time
         with its place in the file (``mapping.orders.header.X.transforms[1]``)."""
         for flow in self.flows:
+            if flow not in MappingSpec.model_fields:  # a flow without a field mapping
+                continue
             try:
                 mapper_for(self, flow)
             except MappingError as err:

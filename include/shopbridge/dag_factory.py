@@ -56,9 +56,9 @@ def _fail_fast(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = "") -> Any:
+def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
+                   doc_md: str = "") -> Any:
     """extract → validate_and_map[batch] → lookup[batch] → load[batch] → report."""
-    flow = "orders"
 
     @dag(
         dag_id=cfg.dag_id(flow),
@@ -82,7 +82,7 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
             "max_retry_delay": timedelta(minutes=30),
         },
     )
-    def orders_flow() -> None:
+    def flow_dag() -> None:
         @task
         @_fail_fast
         def extract() -> list[list[dict[str, Any]]]:
@@ -100,7 +100,7 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
                 interval_start=ctx.get("data_interval_start"),
                 interval_end=ctx.get("data_interval_end"),
                 now=datetime.now(UTC))
-            extracted = runtime.extract(cfg, spec, start, end)
+            extracted = runtime.extract(cfg, flow, spec, start, end)
             meta = {k: extracted[k] for k in ("api_calls", "window")}
             ctx["ti"].xcom_push(key="meta", value=meta)
             return list(extracted["batches"])
@@ -110,14 +110,14 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
         def validate_and_map(batch: list[dict[str, Any]]) -> dict[str, Any]:
             from shopbridge import runtime
 
-            return runtime.validate_and_map(cfg, spec, batch)
+            return runtime.validate_and_map(cfg, flow, spec, batch)
 
         @task(map_index_template="batch {{ ti.map_index }}")
         @_fail_fast
         def lookup(mapped: dict[str, Any]) -> dict[str, Any]:
             from shopbridge import runtime
 
-            return runtime.lookup(cfg, spec, mapped)
+            return runtime.lookup(cfg, flow, spec, mapped)
 
         @task(map_index_template="batch {{ ti.map_index }}")
         @_fail_fast
@@ -127,7 +127,7 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
             ctx = get_current_context()
             # the ledger's claim owner: this run's batch, the same on every retry of it
             owner = f"{ctx['run_id']}#load[{ctx['ti'].map_index}]"
-            return runtime.load(cfg, spec, looked_up, run_id=owner)
+            return runtime.load(cfg, flow, spec, looked_up, run_id=owner)
 
         @task
         @_fail_fast
@@ -143,10 +143,9 @@ def build_orders_dag(cfg: IntegrationConfig, spec: FlowSpec, *, doc_md: str = ""
             mapped=validate_and_map.expand(batch=extracted)))
         report(loaded)
 
-    return orders_flow()
+    return flow_dag()
 
 
-BUILDERS: dict[str, Callable[..., Any]] = {"orders": build_orders_dag}
 
 
 def _strict() -> bool:
@@ -176,7 +175,7 @@ def register_integrations(globals_dict: dict[str, Any], config_dir: Path) -> lis
         for flow, spec in cfg.flows.items():
             if not spec.enabled:
                 continue
-            dag_obj = BUILDERS[flow](cfg, spec, doc_md=doc)
+            dag_obj = build_flow_dag(cfg, flow, spec, doc_md=doc)
             globals_dict[cfg.dag_id(flow)] = dag_obj
             built.append(cfg.dag_id(flow))
     return built

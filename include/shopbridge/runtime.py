@@ -1,4 +1,4 @@
-"""What each task of an orders DAG does at run time, minus Airflow's context plumbing.
+"""What each task of a flow's DAG does at run time, minus Airflow's context plumbing.
 
 ``dag_factory`` hands these functions plain values (the config, the window, the run id);
 they build the connectors from Airflow Connections through the hooks and call the pure
@@ -16,7 +16,7 @@ from typing import Any
 from shopbridge.config import Endpoint, FlowSpec, IntegrationConfig
 from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import AuthError, ConfigError
-from shopbridge.flows import orders
+from shopbridge.flows import customers, orders
 from shopbridge.ledger import Ledger
 from shopbridge.mapping.defaults import mapper_for
 from shopbridge.mapping.engine import Mapper
@@ -80,36 +80,44 @@ def _mapper(cfg: IntegrationConfig, flow: str) -> Mapper:
     return cached[1]
 
 
-def extract(cfg: IntegrationConfig, spec: FlowSpec, start: datetime,
+def extract(cfg: IntegrationConfig, flow: str, spec: FlowSpec, start: datetime,
             end: datetime) -> dict[str, Any]:
+    step = customers.extract if flow == "customers" else orders.extract
     with (_naming(cfg.source),
           closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source):
-        batches = orders.extract(source, start, end, spec.batch_size)
+        batches = step(source, start, end, spec.batch_size)
     log.info("window %s .. %s: %d records in %d batches", start.isoformat(), end.isoformat(),
              sum(map(len, batches)), len(batches))
     return {"batches": batches, "api_calls": source.counter.calls,
             "window": [start.isoformat(), end.isoformat()]}
 
 
-def validate_and_map(cfg: IntegrationConfig, spec: FlowSpec,
+def validate_and_map(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
                      batch: list[dict[str, Any]]) -> dict[str, Any]:
     # translation makes no request: the source is only asked for its translator
     with closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source:
-        return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, "orders"))
+        if flow == "customers":
+            return customers.validate_and_map(source, batch)
+        return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow))
 
 
-def lookup(cfg: IntegrationConfig, spec: FlowSpec, mapped: dict[str, Any]) -> dict[str, Any]:
+def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
+           mapped: dict[str, Any]) -> dict[str, Any]:
     with (_naming(cfg.target),
           closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
           closing(Ledger()) as ledger):
+        if flow == "customers":
+            return customers.lookup(target, ledger, cfg.id, mapped)
         return orders.lookup(target, ledger, cfg.id, mapped, spec.orders)
 
 
-def load(cfg: IntegrationConfig, spec: FlowSpec, looked_up: dict[str, Any],
+def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str, Any],
          run_id: str) -> dict[str, Any]:
     with (_naming(cfg.target),
           closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
           closing(Ledger()) as ledger):
+        if flow == "customers":
+            return customers.load(target, ledger, cfg.id, looked_up, run_id=run_id)
         result = orders.load(target, ledger, cfg.id, looked_up, run_id=run_id,
                              settings=spec.orders)
         if spec.orders.confirm_in_source:
@@ -127,7 +135,8 @@ def load(cfg: IntegrationConfig, spec: FlowSpec, looked_up: dict[str, Any],
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
            window: list[str], results: list[dict[str, Any]]) -> dict[str, Any]:
     """Sum the batches, remember the window, and decide whether the run failed."""
-    summary = orders.summarize(results, extract_calls=api_calls)
+    keys = customers.SUMMARY_KEYS if flow == "customers" else orders.SUMMARY_KEYS
+    summary = orders.summarize(results, extract_calls=api_calls, keys=keys)
     summary["window"] = window
     with closing(Ledger()) as ledger:
         ledger.record_window_end(cfg.id, flow, datetime.fromisoformat(window[1]))
@@ -135,9 +144,9 @@ def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
         log.warning("quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"],
                     q["reason"])
     log.info("summary: %s", {k: v for k, v in summary.items() if k != "quarantined"})
-    read = summary["orders_read"]
-    if read and summary["orders_quarantined"] / read > spec.max_quarantined_fraction:
+    read, bad = summary[f"{flow}_read"], summary[f"{flow}_quarantined"]
+    if read and bad / read > spec.max_quarantined_fraction:
         raise ConfigError(
-            f"{summary['orders_quarantined']} of {read} orders quarantined, above "
+            f"{bad} of {read} {flow} quarantined, above "
             f"max_quarantined_fraction={spec.max_quarantined_fraction}: check the mapping")
     return summary

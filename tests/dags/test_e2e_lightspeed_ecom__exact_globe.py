@@ -39,25 +39,30 @@ def sandboxes(tmp_path_factory, airflow_db):
         "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps({
             "conn_type": "exact_globe", "host": eg_url, "login": "globe", "password": "globe",
             "extra": {"server_name": "sandbox", "database_name": "600", "auth": "basic"}}),
+        # a ledger of this module's own: its rows point into this module's sandboxes
+        "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}",
     }
+    previous = os.environ.get("SHOPBRIDGE_LEDGER_URL")
     os.environ.update(env)
     yield {"lightspeed_ecom": ls_url, "exact_globe": eg_url}
     for key in env:
         os.environ.pop(key, None)
+    if previous is not None:
+        os.environ["SHOPBRIDGE_LEDGER_URL"] = previous
     stop(ls)
     stop(eg)
 
 
-def run_dag(conf: dict[str, str]) -> tuple[str, dict]:
+def run_dag(conf: dict[str, str], dag_id: str = DAG_ID) -> tuple[str, dict]:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[DAG_ID]
+    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[dag_id]
     dr = dag.test(run_conf=conf, logical_date=datetime.now(UTC))
     with create_session() as session:
         row = session.scalars(XComModel.get_many(
-            run_id=dr.run_id, key="return_value", dag_ids=DAG_ID, task_ids="report")).first()
+            run_id=dr.run_id, key="return_value", dag_ids=dag_id, task_ids="report")).first()
         summary = XComModel.deserialize_value(row) if row is not None else {}
     return dr.state, summary
 

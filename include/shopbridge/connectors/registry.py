@@ -22,6 +22,7 @@ HOOKS: dict[str, str] = {
 #: flow -> (systems that can be its source, systems that can be its target)
 ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "orders": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
+    "customers": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
 }
 
 

@@ -305,13 +305,15 @@ SUMMARY_KEYS = ("orders_read", "orders_created", "orders_skipped_existing",
                 "customers_created", "customers_updated", "api_calls")
 
 
-def summarize(results: Iterable[dict[str, Any]], *, extract_calls: int = 0) -> dict[str, Any]:
+def summarize(results: Iterable[dict[str, Any]], *, extract_calls: int = 0,
+              keys: Iterable[str] = SUMMARY_KEYS) -> dict[str, Any]:
     """Add up the per-batch counts into the run's summary."""
-    total: dict[str, Any] = dict.fromkeys(SUMMARY_KEYS, 0)
+    keys = tuple(keys)
+    total: dict[str, Any] = dict.fromkeys(keys, 0)
     total["api_calls"] = extract_calls
     quarantined: list[dict[str, str]] = []
     for r in results:
-        for k in SUMMARY_KEYS:
+        for k in keys:
             total[k] += r.get(k, 0)
         quarantined.extend(r.get("quarantined", []))
     total["quarantined"] = quarantined

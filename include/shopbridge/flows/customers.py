@@ -1,0 +1,109 @@
+"""The customers flow: customers created or changed in the source, kept in the target.
+
+Create or update by e-mail: a company debtor with its contact when a company name is
+present, else a person debtor; unchanged customers cost no call. The debtor logic is the
+orders flow's own (:mod:`shopbridge.flows.debtors`), so an order and the customers flow
+never disagree about who a customer is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from shopbridge._http import CallCounter
+from shopbridge.connectors.base import OrderTarget
+from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows.debtors import debtor_lookup, sync_debtor
+from shopbridge.ledger import Ledger
+from shopbridge.models import Customer, QuarantineEntry
+
+#: ledger entity of a customer record set aside (keyed by the source's id: a bad record
+#: may have no usable e-mail)
+QUARANTINED = "customer_record"
+
+
+class CustomerSource(Protocol):
+    """A system customers are read from."""
+
+    counter: CallCounter
+
+    def iter_customer_records(self, start: datetime, end: datetime) -> Any: ...
+    def customer_id(self, record: dict[str, Any]) -> str: ...
+    def to_customer(self, record: dict[str, Any]) -> Customer: ...
+
+
+@dataclass
+class Counts:
+    customers_read: int = 0
+    customers_created: int = 0
+    customers_updated: int = 0
+    customers_unchanged: int = 0
+    customers_quarantined: int = 0
+    api_calls: int = 0
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+
+    def quarantine(self, entry: QuarantineEntry) -> None:
+        self.customers_quarantined += 1
+        self.quarantined.append(entry.model_dump())
+
+
+def extract(source: CustomerSource, start: datetime, end: datetime,
+            batch_size: int) -> list[list[dict[str, Any]]]:
+    """Raw customer records changed in the window, de-duplicated by id, in batches."""
+    latest = {source.customer_id(r): r for r in source.iter_customer_records(start, end)}
+    rows = list(latest.values())
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+
+
+def validate_and_map(source: CustomerSource, batch: list[dict[str, Any]]) -> dict[str, Any]:
+    """Canonical customers with the source id they came from; bad records quarantined."""
+    counts = Counts(customers_read=len(batch))
+    customers: list[dict[str, Any]] = []
+    for record in batch:
+        try:
+            customer = source.to_customer(record)
+        except RecordError as err:
+            counts.quarantine(QuarantineEntry(entity="customer", source_id=err.source_id,
+                                              field=err.field, reason=err.reason))
+            continue
+        customers.append({"source_id": source.customer_id(record),
+                          "customer": customer.model_dump(mode="json")})
+    return {"customers": customers, "counts": counts.__dict__}
+
+
+def lookup(target: OrderTarget, ledger: Ledger, integration: str,
+           mapped: dict[str, Any]) -> dict[str, Any]:
+    """The ledger first, then one batched query for the customers it does not know."""
+    before = target.counter.calls
+    emails = sorted({c["customer"]["email"] for c in mapped["customers"]})
+    return {**mapped, "debtors": debtor_lookup(target, ledger, integration, emails),
+            "counts": {**mapped["counts"], "api_calls": target.counter.calls - before}}
+
+
+def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
+         *, run_id: str) -> dict[str, Any]:
+    """Create or update each customer's debtor; a refusal quarantines that customer only."""
+    before = target.counter.calls
+    counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
+                    quarantined=list(looked_up["counts"]["quarantined"]))
+    for item in looked_up["customers"]:
+        customer = Customer.model_validate(item["customer"])
+        try:
+            _, action = sync_debtor(target, ledger, integration, run_id, customer,
+                                    looked_up["debtors"].get(customer.email))
+        except (FatalError, RecordError) as err:
+            reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
+            ledger.quarantine(integration, QUARANTINED, item["source_id"], reason=reason,
+                              run_id=run_id)
+            counts.quarantine(QuarantineEntry(entity="customer", source_id=item["source_id"],
+                                              field="(target)", reason=reason))
+            continue
+        setattr(counts, f"customers_{action}", getattr(counts, f"customers_{action}") + 1)
+    counts.api_calls += target.counter.calls - before
+    return dict(counts.__dict__)
+
+
+SUMMARY_KEYS = ("customers_read", "customers_created", "customers_updated",
+                "customers_unchanged", "customers_quarantined", "api_calls")

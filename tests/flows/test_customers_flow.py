@@ -1,0 +1,72 @@
+"""The customers flow against both sandboxes in-process: what arrives in Exact Globe."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from shopbridge.flows import customers, orders
+from shopbridge.sandbox.demo_data import DEMO_START, generate
+from tests.flows.conftest import P, run_flow
+
+SINCE = DEMO_START - timedelta(days=90)
+AUTH = ("demo-key", "demo-secret")
+
+
+def sync_customers(env, run_id: str = "c1") -> dict:
+    results = []
+    for batch in customers.extract(env["source"], SINCE, DEMO_START, 50):
+        mapped = customers.validate_and_map(env["source"], batch)
+        target = env["target"]()
+        looked = customers.lookup(target, env["ledger"], P, mapped)
+        results.append(customers.load(target, env["ledger"], P, looked, run_id=run_id))
+    return orders.summarize(results, keys=customers.SUMMARY_KEYS)
+
+
+def test_customers_are_created_or_updated_once_per_email(env):
+    data = generate("demo")
+    summary = sync_customers(env)
+    assert summary["customers_read"] == len(data.customers)
+    stale = sum(1 for c in data.existing_debtors if c["phone"] == "+31 20 000 0000")
+    assert summary["customers_created"] == len(data.customers) - len(data.existing_debtors)
+    assert summary["customers_updated"] == stale
+    assert summary["customers_unchanged"] == len(data.existing_debtors) - stale
+    accounts = env["eg"].get("/_sandbox/accounts").json()
+    emails = Counter(a["Email"].lower() for a in accounts if a["Email"])
+    assert max(emails.values()) == 1
+    by_email = {a["Email"].lower(): a for a in accounts}
+    for c in data.customers:
+        account = by_email[c["email"]]
+        assert account["IsPerson"] is (not c["is_company"])
+        assert account["Name"] == (c["company_name"] if c["is_company"]
+                                   else f"{c['first_name']} {c['last_name']}")
+        assert account["Phone"] == c["phone"]
+    # a second run finds every customer in the ledger: nothing written
+    writes = env["eg"].get("/_sandbox/stats").json()["writes"]
+    again = sync_customers(env, "c2")
+    assert again["customers_created"] == again["customers_updated"] == 0
+    assert env["eg"].get("/_sandbox/stats").json()["writes"] == writes
+
+
+def test_orders_after_the_customers_flow_reuse_its_debtors(env):
+    sync_customers(env)
+    accounts = len(env["eg"].get("/_sandbox/accounts").json())
+    summary = run_flow(env)
+    assert summary["customers_created"] == summary["customers_updated"] == 0
+    assert len(env["eg"].get("/_sandbox/accounts").json()) == accounts
+
+
+def test_a_bad_customer_record_is_quarantined_naming_the_field(env):
+    good = {"id": 9, "email": "x@example.nl", "firstname": "X", "lastname": "Y",
+            "isCompany": False, "addressBillingStreet": "Kerkstraat",
+            "addressBillingNumber": "1", "addressBillingZipcode": "1000 AA",
+            "addressBillingCity": "Amsterdam", "addressBillingCountry": {"code": "nl"}}
+    bad = {**good, "id": 10, "email": "not-an-email"}
+    nameless = {**good, "id": 11, "isCompany": True, "companyName": "", "firstname": "",
+                "lastname": ""}
+    mapped = customers.validate_and_map(env["source"], [good, bad, nameless])
+    assert [c["source_id"] for c in mapped["customers"]] == ["9"]
+    fields = {q["source_id"]: q["field"] for q in mapped["counts"]["quarantined"]}
+    assert fields["10"] == "email"
+    assert fields["11"] in ("firstname", "companyName", "lastname")
+    assert mapped["counts"]["customers_quarantined"] == 2
