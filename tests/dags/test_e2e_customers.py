@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from shopbridge._procs import start_sandbox, stop
 from shopbridge.sandbox.demo_data import DEMO_START, generate
-from tests.dags.test_e2e_lightspeed_ecom__exact_globe import run_dag
+from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow
 
@@ -22,27 +19,8 @@ DAG_ID = "lightspeed_ecom__exact_globe__customers"
 @pytest.fixture(scope="module")
 def sandboxes(tmp_path_factory, airflow_db):
     state = tmp_path_factory.mktemp("customer-sandboxes")
-    ls, ls_url = start_sandbox("lightspeed_ecom", state_dir=state, options={"n_orders": "10"})
-    eg, eg_url = start_sandbox("exact_globe", state_dir=state)
-    env = {
-        "AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM": json.dumps({
-            "conn_type": "lightspeed_ecom", "host": ls_url, "login": "demo-key",
-            "password": "demo-secret", "extra": {"language": "nl"}}),
-        "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps({
-            "conn_type": "exact_globe", "host": eg_url, "login": "globe", "password": "globe",
-            "extra": {"server_name": "sandbox", "database_name": "600", "auth": "basic"}}),
-        # a ledger of this module's own: its rows point into this module's sandboxes
-        "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}",
-    }
-    previous = os.environ.get("SHOPBRIDGE_LEDGER_URL")
-    os.environ.update(env)
-    yield eg_url
-    for key in env:
-        os.environ.pop(key, None)
-    if previous is not None:
-        os.environ["SHOPBRIDGE_LEDGER_URL"] = previous
-    stop(ls)
-    stop(eg)
+    with sandbox_pair(state, n_orders=10) as urls:
+        yield urls["exact_globe"]
 
 
 def test_customers_dag_creates_and_updates_debtors_once(sandboxes):

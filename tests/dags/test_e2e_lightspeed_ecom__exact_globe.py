@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from shopbridge._procs import start_sandbox, stop
 from shopbridge.ledger import Ledger
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow
 
@@ -28,43 +28,8 @@ N_ORDERS = 60
 
 @pytest.fixture(scope="module")
 def sandboxes(tmp_path_factory, airflow_db):
-    state = tmp_path_factory.mktemp("sandboxes")
-    ls, ls_url = start_sandbox("lightspeed_ecom", state_dir=state,
-                               options={"n_orders": str(N_ORDERS)})
-    eg, eg_url = start_sandbox("exact_globe", state_dir=state)
-    env = {
-        "AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM": json.dumps({
-            "conn_type": "lightspeed_ecom", "host": ls_url, "login": "demo-key",
-            "password": "demo-secret", "extra": {"language": "nl"}}),
-        "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps({
-            "conn_type": "exact_globe", "host": eg_url, "login": "globe", "password": "globe",
-            "extra": {"server_name": "sandbox", "database_name": "600", "auth": "basic"}}),
-        # a ledger of this module's own: its rows point into this module's sandboxes
-        "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}",
-    }
-    previous = os.environ.get("SHOPBRIDGE_LEDGER_URL")
-    os.environ.update(env)
-    yield {"lightspeed_ecom": ls_url, "exact_globe": eg_url}
-    for key in env:
-        os.environ.pop(key, None)
-    if previous is not None:
-        os.environ["SHOPBRIDGE_LEDGER_URL"] = previous
-    stop(ls)
-    stop(eg)
-
-
-def run_dag(conf: dict[str, str], dag_id: str = DAG_ID) -> tuple[str, dict]:
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[dag_id]
-    dr = dag.test(run_conf=conf, logical_date=datetime.now(UTC))
-    with create_session() as session:
-        row = session.scalars(XComModel.get_many(
-            run_id=dr.run_id, key="return_value", dag_ids=dag_id, task_ids="report")).first()
-        summary = XComModel.deserialize_value(row) if row is not None else {}
-    return dr.state, summary
+    with sandbox_pair(tmp_path_factory.mktemp("sandboxes"), n_orders=N_ORDERS) as urls:
+        yield urls
 
 
 def globe(url: str, what: str) -> list[dict]:
