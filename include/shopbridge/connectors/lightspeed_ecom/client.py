@@ -230,10 +230,14 @@ class LightspeedEcomClient:
             self.rate_limit = seen
         check(resp)
 
-    def _get(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
+    def _request(self, method: str, resource: str, *,
+                 params: Mapping[str, str | int] | None = None,
+                 body: dict[str, Any] | None = None) -> Any:
+        """Paced, authenticated and retried; GET and PUT (the same fields set again) are
+        both idempotent, so both retry."""
         self._pace()
         request = self._http.build_request(
-            "GET", self._url(resource), params=dict(params or {}),
+            method, self._url(resource), params=dict(params or {}), json=body,
             headers={"Authorization": self._auth_header, "Accept": "application/json"},
             timeout=DEFAULT_TIMEOUT,
         )
@@ -241,17 +245,8 @@ class LightspeedEcomClient:
                     check=self._check)
         return resp.json()
 
-    def _put(self, resource: str, body: dict[str, Any]) -> Any:
-        """PUT is idempotent (the same fields set again), so it is retried like a GET."""
-        self._pace()
-        request = self._http.build_request(
-            "PUT", self._url(resource), json=body,
-            headers={"Authorization": self._auth_header, "Accept": "application/json"},
-            timeout=DEFAULT_TIMEOUT,
-        )
-        resp = send(self._http, request, policy=self.policy, counter=self.counter,
-                    check=self._check)
-        return resp.json()
+    def _get(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
+        return self._request("GET", resource, params=params)
 
     @staticmethod
     def _key(body: Any, key: str, resource: str) -> Any:
@@ -291,7 +286,7 @@ class LightspeedEcomClient:
 
     def update_order(self, order_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT orders/{id}.json {"order": {...}}``: only status-like fields are writable."""
-        body = self._put(f"orders/{order_id}", {"order": dict(fields)})
+        body = self._request("PUT", f"orders/{order_id}", body={"order": dict(fields)})
         order: dict[str, Any] = self._key(body, "order", f"orders/{order_id}")
         return order
 
