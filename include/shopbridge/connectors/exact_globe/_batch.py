@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -287,16 +287,24 @@ def parse(content_type: str, body: bytes | str) -> list[BatchItem]:
     return items
 
 
-def error_text(message: HttpMessage) -> str:
-    """``"<status> <code>: <message>"`` from an OData error body, else a bounded raw excerpt."""
+def odata_error(load_json: Callable[[], Any]) -> str | None:
+    """``"<code>: <message>"`` of an OData error body, or None when it is not one."""
     try:
-        err = message.json()["error"]
+        err = load_json()["error"]
         code, text = err.get("code", ""), err.get("message", "")
         if isinstance(text, dict):  # OData v2 also allows {"lang":..,"value":..}
             text = text.get("value", "")
     except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return f"{code}: {text}"
+
+
+def error_text(message: HttpMessage) -> str:
+    """``"<status> <code>: <message>"`` from an OData error body, else a bounded raw excerpt."""
+    error = odata_error(message.json)
+    if error is None:
         return f"{message.status} {message.body.strip()[:500]}".strip()
-    return f"{message.status} {code}: {text}"
+    return f"{message.status} {error}"
 
 
 def _d(message: HttpMessage) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from shopbridge.connectors.exact_globe._batch import (
     ChangesetResult,
     Operation,
     build_request,
+    odata_error,
     parse,
     results,
 )
@@ -131,15 +132,11 @@ def make_auth(kind: str, user: str, password: str) -> httpx.Auth:
 
 def _message(resp: httpx.Response) -> str:
     """``describe`` with the OData error's code and message instead of the raw body."""
-    try:
-        err = resp.json()["error"]
-        code, text = err.get("code", ""), err.get("message", "")
-        if isinstance(text, dict):  # OData v2 also allows {"lang":..,"value":..}
-            text = text.get("value", "")
-    except (ValueError, KeyError, TypeError, AttributeError):
+    error = odata_error(resp.json)
+    if error is None:
         return describe(resp)
     req = resp.request
-    return f"{req.method} {req.url.path} -> {resp.status_code} {code}: {text}".strip()
+    return f"{req.method} {req.url.path} -> {resp.status_code} {error}".strip()
 
 
 def check(resp: httpx.Response) -> None:
