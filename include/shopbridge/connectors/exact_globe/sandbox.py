@@ -506,6 +506,10 @@ class Store:
                 Decimal(str(rec.get(f)))
             except InvalidOperation:
                 raise ODataError(400, "ValidationError", f"{f} is not a number") from None
+        return self._stage(key, rec)
+
+    def _stage(self, key: str, rec: dict[str, Any]) -> dict[str, Any]:
+        """Hold a line under its TransactionKey; the same key and LineNumber replaces it."""
         staged: list[dict[str, Any]] = self.data["staged"].setdefault(key, [])
         rec["LineNumber"] = int(rec.get("LineNumber") or len(staged) + 1)
         staged[:] = [ln for ln in staged if ln["LineNumber"] != rec["LineNumber"]]
@@ -538,11 +542,7 @@ class Store:
             Decimal(str(rec.get("AmountDC")))
         except InvalidOperation:
             raise ODataError(400, "ValidationError", "AmountDC is not a number") from None
-        staged: list[dict[str, Any]] = self.data["staged"].setdefault(key, [])
-        rec["LineNumber"] = int(rec.get("LineNumber") or len(staged) + 1)
-        staged[:] = [ln for ln in staged if ln["LineNumber"] != rec["LineNumber"]]
-        staged.append(rec)
-        return rec
+        return self._stage(key, rec)
 
     def _create_gltransactionheader(self, rec: dict[str, Any]) -> dict[str, Any]:
         """Commits the staged G/L lines; Globe refuses an entry that does not balance."""
