@@ -128,12 +128,73 @@ class Order(Canonical):
     payment_method: str = ""
 
 
-class Product(Canonical):
-    """Enough of a product to check that an order's SKUs exist in the target."""
+class Category(Canonical):
+    """A category as its path from the root (``("Clothing", "Shirts")``): the path, not a
+    vendor id, is what both systems agree on."""
+
+    path: Annotated[tuple[NonEmpty, ...], Field(min_length=1)]
+
+
+class Image(Canonical):
+    """A product image where the source serves it; its bytes are fetched at load time."""
+
+    url: NonEmpty
+    position: int = 0
+    filename: str = ""
+
+
+class Variant(Canonical):
+    """One sellable SKU. A simple product has one variant without attributes."""
 
     sku: NonEmpty
     ean: str = ""
     title: str = ""
+    price_excl: Money
+    price_incl: Money
+    #: option name -> value, e.g. ``{"Colour": "Red", "Size": "M"}``; builds the
+    #: configurable product and needs a mapping to target fields
+    attributes: dict[str, str] = Field(default_factory=dict)
+    #: stock on hand when the product is read (sent on create; the stock flow owns it after)
+    quantity: Decimal | None = None
+
+
+class Product(Canonical):
+    """A product as the source holds it: simple (one plain variant) or configurable."""
+
+    ref: ExternalRef
+    #: the product's own SKU: the variant's for a simple product, the parent's otherwise
+    sku: NonEmpty
+    ean: str = ""
+    title: NonEmpty
+    description: str = ""
+    short_description: str = ""
+    brand: str = ""
+    visible: bool = True
+    currency: CurrencyCode = "EUR"
+    tax_rate: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.21")
+    categories: tuple[Category, ...] = ()
+    images: tuple[Image, ...] = ()
+    #: extra information fields (country of origin, delivery time, ...)
+    features: dict[str, str] = Field(default_factory=dict)
+    variants: Annotated[tuple[Variant, ...], Field(min_length=1)]
+    updated_at: AwareDatetime
+
+    @property
+    def configurable(self) -> bool:
+        return len(self.variants) > 1 or any(v.attributes for v in self.variants)
+
+
+class StockLevel(Canonical):
+    """Stock of one SKU as the source reports it; the flow's setting computes what is sent."""
+
+    sku: NonEmpty
+    on_hand: Decimal
+    #: open sales reservations (ordered, not yet shipped) not already taken off ``on_hand``
+    reserved: Decimal = Decimal("0")
+    #: on hand per warehouse or location, when the source keeps stock per location
+    locations: dict[str, Decimal] = Field(default_factory=dict)
+    #: whether the source tracks stock for this SKU at all
+    managed: bool = True
 
 
 class QuarantineEntry(BaseModel):
@@ -141,7 +202,7 @@ class QuarantineEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    entity: Literal["order", "customer", "product"]
+    entity: Literal["order", "customer", "product", "image", "category", "stock"]
     source_id: str
     field: str
     reason: str

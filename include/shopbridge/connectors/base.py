@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from shopbridge._http import CallCounter
 from shopbridge.errors import FatalError
-from shopbridge.models import Customer, Order
+from shopbridge.models import Customer, Order, Product, StockLevel
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,133 @@ class OrderTarget(Protocol):
     def close(self) -> None:
         """Release the connection pool (tasks open one per run)."""
         ...
+
+
+# --- products and stock ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One item to create or update in the target, in the target's field names.
+
+    A simple product is one item; a configurable product is a parent item plus one item
+    per variant (``parent`` names the parent's code). ``fields`` were mapped by the
+    datamapper; on an update, fields marked create-only are already left out.
+    """
+
+    code: str
+    fields: Mapping[str, Any]
+    #: the configurable parent's code, for a variant item
+    parent: str | None = None
+    #: this item is the parent of a configurable product (not sold itself)
+    is_parent: bool = False
+    #: the target's category codes (from :meth:`ProductTarget.ensure_categories`)
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageUpload:
+    """Image bytes downloaded from the source, for one item of the target."""
+
+    filename: str
+    content: bytes
+    content_type: str
+    position: int
+    #: sha256 of ``content``; the target may store it, the ledger compares it
+    content_hash: str
+
+
+class ProductSource(Protocol):
+    """A system products are read from."""
+
+    system: str
+    counter: CallCounter
+
+    def iter_product_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Raw products changed in ``[start, end)``, self-contained and JSON-able: their
+        variants, image list, categories and features embedded (they travel as XComs)."""
+        ...
+
+    def product_id(self, record: dict[str, Any]) -> str:
+        """The source's id of a raw record, readable even when the rest is malformed."""
+        ...
+
+    def to_product(self, record: dict[str, Any]) -> Product:
+        """Translate; raises ``RecordError`` naming the vendor field when unusable."""
+        ...
+
+    def fetch_image(self, url: str) -> tuple[bytes, str]:
+        """The image's bytes and content type; ``FatalError`` (404) when the URL is gone."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StockSource(Protocol):
+    """A system stock levels are read from."""
+
+    system: str
+    counter: CallCounter
+
+    def iter_stock_records(self) -> Iterator[dict[str, Any]]:
+        """Every stock record (one per SKU), raw and JSON-able: stock is read in full each
+        run because a level can change without the product's timestamp moving."""
+        ...
+
+    def stock_id(self, record: dict[str, Any]) -> str:
+        """The source's id of a raw stock record (for quarantine reports)."""
+        ...
+
+    def to_stock(self, record: dict[str, Any]) -> StockLevel:
+        """Translate; raises ``RecordError`` naming the vendor field (e.g. a negative level)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ProductTarget(Protocol):
+    """A system products are written to."""
+
+    system: str
+    counter: CallCounter
+
+    def match_items(self, skus: Sequence[str], eans: Sequence[str]) -> dict[str, str]:
+        """Existing items, batched: ``"sku:<sku>"`` / ``"ean:<ean>"`` -> the item's code."""
+        ...
+
+    def ensure_categories(self, paths: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+        """Create missing category nodes (parents first), rename changed ones; every path
+        (and each of its ancestors) -> the target's category code."""
+        ...
+
+    def create_item(self, item: ItemWrite) -> None:
+        """Create one item; ``FatalError`` when the target refuses it."""
+        ...
+
+    def update_item(self, code: str, item: ItemWrite) -> None:
+        """Update the item ``code`` with exactly ``item.fields`` (and its parent/categories)."""
+        ...
+
+    def put_image(self, code: str, image: ImageUpload) -> None:
+        """Store ``image`` on item ``code`` at its position, replacing the one there."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StockTarget(Protocol):
+    """A system stock levels are written to."""
+
+    system: str
+    counter: CallCounter
+
+    def find_items(self, skus: Sequence[str]) -> set[str]:
+        """The subset of ``skus`` that exist as items in the target."""
+        ...
+
+    def set_stock(self, sku: str, quantity: Decimal, *, managed: bool,
+                  location: str | None = None) -> None:
+        """Set the item's stock level (in ``location``, else its default) and whether the
+        target manages stock for it."""
+        ...
+
+    def close(self) -> None: ...
