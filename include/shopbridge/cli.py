@@ -74,10 +74,15 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 def cmd_mapping_show(pair: str, flow: str) -> int:
     from shopbridge.mapping.defaults import mapper_for
+    from shopbridge.mapping.engine import MappingError
 
     try:
-        mapper = mapper_for(load_integration(_pair_file(pair)), flow)
-    except ConfigError as err:
+        cfg = load_integration(_pair_file(pair))
+        if flow not in cfg.flows:
+            raise ConfigError(f"{pair}: no flow named {flow!r}; it has "
+                              f"{', '.join(cfg.flows)}")
+        mapper = mapper_for(cfg, flow)
+    except (ConfigError, MappingError) as err:
         print(err, file=sys.stderr)
         return 2
     _print_table([("SECTION", "TARGET FIELD", "RULE", "ORIGIN"), *mapper.table()])
@@ -101,14 +106,17 @@ def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str) -> int:
 
     try:
         cfg = load_integration(_pair_file(pair))
+        if flow not in cfg.flows or cfg.kind(flow) != "orders":
+            raise ConfigError(f"{pair}: no orders flow named {flow!r} (mapping test takes "
+                              "one order record)")
         mapper = mapper_for(cfg, flow)
         raw = _read_record(record)
     except (ConfigError, OSError, ValueError) as err:
         print(err, file=sys.stderr)
         return 2
     try:
-        prepared = prepare(translator_for(cfg.source.system), raw,
-                           cfg.flows[flow].orders, mapper)  # type: ignore[index]
+        prepared = prepare(translator_for(cfg.ends(flow)[0].system), raw,
+                           cfg.flows[flow].orders, mapper)
     except RecordError as err:
         print(f"would be quarantined: {err.field}: {err.reason}")
         return 1

@@ -8,6 +8,7 @@ names connection ids, never credentials: those live in Airflow Connections.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,7 +30,10 @@ from shopbridge.mapping import MappingError, MappingSpec
 from shopbridge.mapping.defaults import mapper_for
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
-FlowName = Literal["orders", "customers"]
+FlowName = Literal["orders", "customers", "products", "stock"]
+FLOW_NAMES: tuple[str, ...] = ("orders", "customers", "products", "stock")
+#: which way a flow runs between the file's ``source`` and ``target`` systems
+Direction = Literal["source_to_target", "target_to_source"]
 
 
 class Frozen(BaseModel):
@@ -140,10 +144,66 @@ class OrderSettings(Frozen):
         return value
 
 
+class ProductSettings(Frozen):
+    """Which products go across and how; field mapping lives in ``mapping.products``."""
+
+    #: how an existing target item is found: by SKU, or by SKU and then EAN/GTIN
+    match_by: Literal["sku", "sku_then_ean"] = "sku"
+    #: send prices incl. tax instead of excl.
+    prices_include_tax: bool = False
+    #: the update checkbox: target fields sent when an item is created and never
+    #: overwritten afterwards, so data enriched in the target survives
+    create_only: tuple[str, ...] = ()
+    #: option name in the source (``Colour``) -> target field; every attribute a variant
+    #: has needs one (a configurable product is built from them)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    #: feature name (``Country of origin``) -> target field; unlisted features stay behind
+    features: dict[str, str] = Field(default_factory=dict)
+    #: create and update the category tree, and put items in their category
+    categories: bool = True
+    #: transfer product images (skipped when their content hash is unchanged)
+    images: bool = True
+    #: filters: only visible products; only these brands; only products in (or under)
+    #: these categories, written as paths ("Clothing" or "Clothing/Shirts")
+    only_visible: bool = False
+    brands: tuple[str, ...] = ()
+    categories_filter: tuple[str, ...] = ()
+
+
+class StockSettings(Frozen):
+    """How the level sent to the target is computed from what the source reports."""
+
+    #: ``available_minus_reserved``: on hand minus open sales reservations (default);
+    #: ``on_hand``: physical stock; ``location``: on hand in one warehouse/location
+    calculation: Literal["available_minus_reserved", "on_hand", "location"] = (
+        "available_minus_reserved")
+    #: the source's warehouse/location for ``calculation: location``
+    location: str | None = None
+    #: kept back from every level (never below 0), e.g. for shop-floor breakage
+    safety_buffer: Annotated[Decimal, Field(ge=0)] = Decimal(0)
+    #: the target's "managed stock" flag: as the source has it, or always on or off
+    managed: Literal["source", "always", "never"] = "source"
+    #: the target's warehouse to write (default: the target connection's own default)
+    target_location: str | None = None
+
+    @model_validator(mode="after")
+    def _location_named(self) -> StockSettings:
+        if self.calculation == "location" and not self.location:
+            raise ValueError("calculation: location needs location: <warehouse code>")
+        return self
+
+
 class FlowSpec(Frozen):
-    """How one flow of a pair runs: its schedule, batch size, retries and window."""
+    """How one flow of a pair runs: its schedule, batch size, retries and window.
+
+    A flow's key names it (and its DAG); ``flow`` says what kind it is when the key is not
+    one of the kinds, e.g. ``erp_orders: {flow: orders, direction: target_to_source}``
+    for orders going the other way.
+    """
 
     enabled: bool = True
+    flow: FlowName | None = None
+    direction: Direction = "source_to_target"
     #: cron expression; every scheduled run syncs the interval since the previous one
     schedule: str = "*/15 * * * *"
     start_date: datetime = datetime(2026, 1, 1, tzinfo=UTC)
@@ -158,6 +218,8 @@ class FlowSpec(Frozen):
     #: fail the run (after loading the good records) when more than this share was quarantined
     max_quarantined_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
     orders: OrderSettings = OrderSettings()
+    products: ProductSettings = ProductSettings()
+    stock: StockSettings = StockSettings()
 
     @field_validator("schedule")
     @classmethod
@@ -181,7 +243,7 @@ class IntegrationConfig(Frozen):
     description: str = ""
     source: Endpoint
     target: Endpoint
-    flows: dict[FlowName, FlowSpec]
+    flows: dict[Slug, FlowSpec]
     #: field mapping and value maps on top of the pair's defaults (shopbridge.mapping)
     mapping: MappingSpec = MappingSpec()
 
@@ -190,31 +252,63 @@ class IntegrationConfig(Frozen):
         expected = f"{self.source.system}__{self.target.system}"
         if self.id != expected:
             raise ValueError(f"id must be {expected!r} (<source>__<target>), got {self.id!r}")
-        for flow in self.flows:
+        for key, spec in self.flows.items():
+            if spec.flow is None and key not in FLOW_NAMES:
+                raise ValueError(f"flows.{key}: not a flow ({', '.join(FLOW_NAMES)}); "
+                                 f"name its kind with flow: <kind>")
+            flow = self.kind(key)
+            reads, writes = self.ends(key)
             sources, targets = ROLES[flow]
-            if self.source.system not in sources:
-                raise ValueError(f"{self.source.system} cannot be the source of the {flow} flow")
-            if self.target.system not in targets:
-                raise ValueError(f"{self.target.system} cannot be the target of the {flow} flow")
+            if reads.system not in sources:
+                raise ValueError(f"flows.{key}: {reads.system} cannot be the source of the "
+                                 f"{flow} flow")
+            if writes.system not in targets:
+                raise ValueError(f"flows.{key}: {writes.system} cannot be the target of the "
+                                 f"{flow} flow")
         return self
 
     @model_validator(mode="after")
     def _mapping_builds(self) -> IntegrationConfig:
         """Build every flow's mapper now, so a bad path or transform fails at parse time
         with its place in the file (``mapping.orders.header.X.transforms[1]``)."""
-        for flow in self.flows:
+        for key in self.flows:
+            flow = self.kind(key)
             if flow not in MappingSpec.model_fields:  # a flow without a field mapping
                 continue
             try:
-                mapper_for(self, flow)
+                mapper_for(self, key)
             except MappingError as err:
                 raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(
                     type=PydanticCustomError("mapping", "{reason}", {"reason": err.reason}),
                     loc=("mapping", flow, *err.loc), input=None)]) from None
         return self
 
+    def kind(self, key: str) -> FlowName:
+        """What the flow under ``key`` is: its ``flow:`` setting, else the key itself."""
+        spec = self.flows[key]
+        kind = spec.flow or key
+        assert kind in FLOW_NAMES, kind
+        return kind  # type: ignore[return-value]
+
+    def ends(self, key: str) -> tuple[Endpoint, Endpoint]:
+        """(the system the flow reads from, the system it writes to)."""
+        if self.flows[key].direction == "target_to_source":
+            return self.target, self.source
+        return self.source, self.target
+
+    def scope(self, key: str) -> str:
+        """The ledger's namespace of a flow: ``<from>__<to>``. Flows going the same way
+        share it (the orders and customers flows agree on who a customer is); the two
+        directions never do (an order id on one side is not one on the other)."""
+        reads, writes = self.ends(key)
+        return f"{reads.system}__{writes.system}"
+
+    def opposite_scope(self, key: str) -> str:
+        reads, writes = self.ends(key)
+        return f"{writes.system}__{reads.system}"
+
     def dag_id(self, flow: str) -> str:
-        return f"{self.source.system}__{self.target.system}__{flow}"
+        return f"{self.id}__{flow}"
 
 
 def _describe(path: Path, err: ValidationError) -> str:

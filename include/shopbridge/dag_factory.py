@@ -56,24 +56,37 @@ def _fail_fast(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _run_conf() -> dict[str, Any]:
+    """The run's params overlaid with its ``conf`` (a REST trigger may pass either)."""
+    ctx = get_current_context()
+    conf = {k: v for k, v in (ctx.get("params") or {}).items() if v}
+    dag_run = ctx.get("dag_run")
+    conf |= {k: v for k, v in ((dag_run.conf if dag_run else None) or {}).items() if v}
+    return conf
+
+
 def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
                    doc_md: str = "") -> Any:
     """extract → validate_and_map[batch] → lookup[batch] → load[batch] → report."""
 
     @dag(
         dag_id=cfg.dag_id(flow),
-        description=cfg.description or f"{flow}: {cfg.source.system} → {cfg.target.system}",
+        description=(f"{flow}: {cfg.ends(flow)[0].system} → {cfg.ends(flow)[1].system}"
+                     + (f" ({cfg.description})" if cfg.description else "")),
         schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
         start_date=spec.start_date,
         catchup=False,
         max_active_runs=1,
         doc_md=doc_md,
-        tags=["shopbridge", cfg.source.system, cfg.target.system, flow],
+        tags=["shopbridge", cfg.source.system, cfg.target.system, cfg.kind(flow)],
         params={
             "start": Param(None, type=["null", "string"], format="date-time",
                            description="Sync records changed from this moment (ISO 8601)"),
             "end": Param(None, type=["null", "string"], format="date-time",
                          description="... up to this moment (exclusive)"),
+            "full_resync": Param(False, type="boolean",
+                                 description="Write every record again, changed or not "
+                                             "(products: read the whole catalogue)"),
         },
         default_args={
             "retries": spec.retries,
@@ -92,15 +105,14 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
             from shopbridge import runtime
 
             ctx = get_current_context()
-            conf = {k: v for k, v in (ctx.get("params") or {}).items() if v}
-            dag_run = ctx.get("dag_run")
-            conf |= {k: v for k, v in ((dag_run.conf if dag_run else None) or {}).items() if v}
+            conf = _run_conf()
             start, end = runtime.window(
                 cfg, flow, spec, conf=conf,
                 interval_start=ctx.get("data_interval_start"),
                 interval_end=ctx.get("data_interval_end"),
                 now=datetime.now(UTC))
-            extracted = runtime.extract(cfg, flow, spec, start, end)
+            extracted = runtime.extract(cfg, flow, spec, start, end,
+                                        full_resync=bool(conf.get("full_resync")))
             meta = {k: extracted[k] for k in ("api_calls", "window")}
             ctx["ti"].xcom_push(key="meta", value=meta)
             return list(extracted["batches"])
@@ -117,7 +129,8 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
         def lookup(mapped: dict[str, Any]) -> dict[str, Any]:
             from shopbridge import runtime
 
-            return runtime.lookup(cfg, flow, spec, mapped)
+            return runtime.lookup(cfg, flow, spec, mapped,
+                                  full_resync=bool(_run_conf().get("full_resync")))
 
         @task(map_index_template="batch {{ ti.map_index }}")
         @_fail_fast

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Index,
     MetaData,
     String,
     Table,
@@ -53,6 +54,8 @@ records = Table(
     Column("reason", Text),
     Column("run_id", String(250)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the echo check of the opposite direction looks rows up by the id they were written as
+    Index("ix_shopbridge_ledger_target", "integration", "entity", "target_ref"),
 )
 
 windows = Table(
@@ -152,6 +155,19 @@ class Ledger:
                                             Status(r.status), r.reason, _aware(r.updated_at),
                                             r.run_id)
         return out
+
+    def written_as(self, integration: str, entity: str, target_refs: list[str]) -> set[str]:
+        """Which of ``target_refs`` this ledger wrote (as a target id), so a flow going the
+        other way recognises a record that came from shopbridge and does not echo it back."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(target_refs), 500):
+                chunk = target_refs[i : i + 500]
+                found.update(conn.execute(
+                    select(records.c.target_ref).where(
+                        records.c.integration == integration, records.c.entity == entity,
+                        records.c.target_ref.in_(chunk))).scalars())
+        return found
 
     def get(self, integration: str, entity: str, ref: str) -> Row | None:
         return self.get_many(integration, entity, [ref]).get(ref)

@@ -16,7 +16,7 @@ from typing import Any
 from shopbridge.config import Endpoint, FlowSpec, IntegrationConfig
 from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import AuthError, ConfigError
-from shopbridge.flows import customers, orders
+from shopbridge.flows import customers, orders, products, stock
 from shopbridge.ledger import Ledger
 from shopbridge.mapping.defaults import mapper_for
 from shopbridge.mapping.engine import Mapper
@@ -80,12 +80,38 @@ def _mapper(cfg: IntegrationConfig, flow: str) -> Mapper:
     return cached[1]
 
 
+@contextmanager
+def _source(cfg: IntegrationConfig, flow: str) -> Iterator[Any]:
+    """The system the flow reads from (its direction decides which end that is)."""
+    end = cfg.ends(flow)[0]
+    with _naming(end), closing(hook_for(end.system, end.connection_id).get_source()) as src:
+        yield src
+
+
+@contextmanager
+def _target(cfg: IntegrationConfig, flow: str) -> Iterator[Any]:
+    end = cfg.ends(flow)[1]
+    with _naming(end), closing(hook_for(end.system, end.connection_id).get_target()) as tgt:
+        yield tgt
+
+
+#: the flow's start when a full resync re-reads everything
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def extract(cfg: IntegrationConfig, flow: str, spec: FlowSpec, start: datetime,
-            end: datetime) -> dict[str, Any]:
-    step = customers.extract if flow == "customers" else orders.extract
-    with (_naming(cfg.source),
-          closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source):
-        batches = step(source, start, end, spec.batch_size)
+            end: datetime, *, full_resync: bool = False) -> dict[str, Any]:
+    kind = cfg.kind(flow)
+    with _source(cfg, flow) as source:
+        if kind == "stock":
+            batches = stock.extract(source, spec.batch_size)
+        elif kind == "products":
+            batches = products.extract(source, EPOCH if full_resync else start, end,
+                                       spec.batch_size)
+        elif kind == "customers":
+            batches = customers.extract(source, start, end, spec.batch_size)
+        else:
+            batches = orders.extract(source, start, end, spec.batch_size)
     log.info("window %s .. %s: %d records in %d batches", start.isoformat(), end.isoformat(),
              sum(map(len, batches)), len(batches))
     return {"batches": batches, "api_calls": source.counter.calls,
@@ -95,48 +121,68 @@ def extract(cfg: IntegrationConfig, flow: str, spec: FlowSpec, start: datetime,
 def validate_and_map(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
                      batch: list[dict[str, Any]]) -> dict[str, Any]:
     # translation makes no request: the source is only asked for its translator
-    with closing(hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as source:
-        if flow == "customers":
+    kind = cfg.kind(flow)
+    with _source(cfg, flow) as source:
+        if kind == "customers":
             return customers.validate_and_map(source, batch)
+        if kind == "stock":
+            return stock.validate_and_map(source, batch, spec.stock)
+        if kind == "products":
+            return products.validate_and_map(source, batch, spec.products, _mapper(cfg, flow))
         return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow))
 
 
-def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
-           mapped: dict[str, Any]) -> dict[str, Any]:
-    with (_naming(cfg.target),
-          closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
-          closing(Ledger()) as ledger):
-        if flow == "customers":
-            return customers.lookup(target, ledger, cfg.id, mapped)
-        return orders.lookup(target, ledger, cfg.id, mapped, spec.orders)
+def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec, mapped: dict[str, Any], *,
+           full_resync: bool = False) -> dict[str, Any]:
+    kind, scope = cfg.kind(flow), cfg.scope(flow)
+    with _target(cfg, flow) as target, closing(Ledger()) as ledger:
+        if kind == "customers":
+            return customers.lookup(target, ledger, scope, mapped)
+        if kind == "stock":
+            return stock.lookup(target, ledger, scope, mapped, full_resync=full_resync)
+        if kind == "products":
+            return products.lookup(target, ledger, scope, mapped, spec.products,
+                                   full_resync=full_resync)
+        return orders.lookup(target, ledger, scope, mapped, spec.orders,
+                             opposite=cfg.opposite_scope(flow))
 
 
 def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str, Any],
          run_id: str) -> dict[str, Any]:
-    with (_naming(cfg.target),
-          closing(hook_for(cfg.target.system, cfg.target.connection_id).get_target()) as target,
-          closing(Ledger()) as ledger):
-        if flow == "customers":
-            return customers.load(target, ledger, cfg.id, looked_up, run_id=run_id)
-        result = orders.load(target, ledger, cfg.id, looked_up, run_id=run_id,
+    kind, scope = cfg.kind(flow), cfg.scope(flow)
+    with _target(cfg, flow) as target, closing(Ledger()) as ledger:
+        if kind == "customers":
+            return customers.load(target, ledger, scope, looked_up, run_id=run_id)
+        if kind == "stock":
+            return stock.load(target, ledger, scope, looked_up, run_id=run_id,
+                              settings=spec.stock)
+        if kind == "products":
+            # images are downloaded from the source at load time, not carried in XCom
+            with _source(cfg, flow) as source:
+                return products.load(target, ledger, scope, looked_up, run_id=run_id,
+                                     settings=spec.products, source=source)
+        result = orders.load(target, ledger, scope, looked_up, run_id=run_id,
                              settings=spec.orders)
         if spec.orders.confirm_in_source:
             ids = [o["ref"]["id"] for o in looked_up["orders"]]
-            with (_naming(cfg.source), closing(
-                    hook_for(cfg.source.system, cfg.source.connection_id).get_source()) as src):
+            with _source(cfg, flow) as src:
                 calls = src.counter.calls
                 result["orders_confirmed_in_source"] = orders.confirm_in_source(
-                    src, ledger, cfg.id, ids, dict(spec.orders.confirm_in_source),
+                    src, ledger, scope, ids, dict(spec.orders.confirm_in_source),
                     run_id=run_id)
                 result["api_calls"] += src.counter.calls - calls
         return result
 
 
+SUMMARY_KEYS = {"orders": orders.SUMMARY_KEYS, "customers": customers.SUMMARY_KEYS,
+                "products": products.SUMMARY_KEYS, "stock": stock.SUMMARY_KEYS}
+
+
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
            window: list[str], results: list[dict[str, Any]]) -> dict[str, Any]:
     """Sum the batches, remember the window, and decide whether the run failed."""
-    keys = customers.SUMMARY_KEYS if flow == "customers" else orders.SUMMARY_KEYS
-    summary = orders.summarize(results, extract_calls=api_calls, keys=keys)
+    kind = cfg.kind(flow)
+    summary = orders.summarize(results, extract_calls=api_calls, keys=SUMMARY_KEYS[kind])
     summary["window"] = window
     with closing(Ledger()) as ledger:
         ledger.record_window_end(cfg.id, flow, datetime.fromisoformat(window[1]))
@@ -144,9 +190,9 @@ def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
         log.warning("quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"],
                     q["reason"])
     log.info("summary: %s", {k: v for k, v in summary.items() if k != "quarantined"})
-    read, bad = summary[f"{flow}_read"], summary[f"{flow}_quarantined"]
+    read, bad = summary[f"{kind}_read"], summary[f"{kind}_quarantined"]
     if read and bad / read > spec.max_quarantined_fraction:
         raise ConfigError(
-            f"{bad} of {read} {flow} quarantined, above "
+            f"{bad} of {read} {kind} quarantined, above "
             f"max_quarantined_fraction={spec.max_quarantined_fraction}: check the mapping")
     return summary

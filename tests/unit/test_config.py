@@ -45,7 +45,7 @@ def test_defaults_and_connection_ids(tmp_path):
         (GOOD.replace('"*/15 * * * *"', '"every 15 minutes"'), "flows.orders.schedule", "cron"),
         (GOOD.replace("system: exact_globe", "system: exakt_globe"), "target.system",
          "unknown system"),
-        (GOOD.replace("orders:", "invoices:"), "flows.invoices", "Input should be"),
+        (GOOD.replace("orders:", "invoices:"), "flows.invoices", "not a flow"),
         (GOOD.replace("id: lightspeed_ecom__exact_globe", "id: shop"), "(top level)", "id must be"),
     ],
 )

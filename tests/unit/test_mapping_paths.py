@@ -56,7 +56,8 @@ def test_good_paths(path: str, allow_line: bool) -> None:
     ("order.lines[0].skuu", False, "order.lines[0] has no field 'skuu'"),
     ("line.sku", False, "only valid in lines rules"),
     ("line.price", True, "line has no field 'price'"),
-    ("Webshop", False, "must start with one of order., line., source."),
+    ("Webshop", False, "must start with one of order., line., product., variant., source."),
+    ("variant.sku", True, "orders rules take order., line. or source. paths"),
     ("customer.email", False, "must start with one of"),
     ("order", False, "names no field"),
     ("order..number", False, "bad syntax"),
@@ -69,3 +70,18 @@ def test_bad_paths(path: str, allow_line: bool, message: str) -> None:
 
 def test_split() -> None:
     assert split("order.lines[0].sku") == ("order", ("lines", 0, "sku"))
+
+
+@pytest.mark.parametrize(("path", "allow_line", "message"), [
+    ("variant.sku", False, "only valid in lines rules"),
+    ("order.number", False, "products rules take product., variant. or source. paths"),
+    ("product.titel", False, "product has no field 'titel'"),
+])
+def test_bad_product_paths(path: str, allow_line: bool, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_path(path, allow_line=allow_line, entity="products")
+
+
+def test_product_paths_reach_into_free_form_features() -> None:
+    check_path("product.features.origin", allow_line=False, entity="products")
+    check_path("variant.attributes.Colour", allow_line=True, entity="products")

@@ -21,8 +21,11 @@ HOOKS: dict[str, str] = {
 
 #: flow -> (systems that can be its source, systems that can be its target)
 ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "orders": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
+    "orders": (frozenset({"lightspeed_ecom", "exact_globe"}),
+               frozenset({"exact_globe", "lightspeed_ecom"})),
     "customers": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
+    "products": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
+    "stock": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
 }
 
 

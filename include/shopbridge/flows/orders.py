@@ -43,6 +43,9 @@ class Counts:
     orders_created: int = 0
     orders_skipped_existing: int = 0
     orders_skipped_status: int = 0
+    #: orders shopbridge itself created in this source from the other system (the flow
+    #: going the other way): sending them back would double them there
+    orders_skipped_mirrored: int = 0
     orders_quarantined: int = 0
     orders_confirmed_in_source: int = 0
     customers_created: int = 0
@@ -112,10 +115,21 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
 # --- lookup ----------------------------------------------------------------------------
 
 def lookup(target: OrderTarget, ledger: Ledger, integration: str,
-           mapped: dict[str, Any], settings: OrderSettings | None = None) -> dict[str, Any]:
-    """Ask the ledger first, then the target in one batched query per kind of record."""
+           mapped: dict[str, Any], settings: OrderSettings | None = None, *,
+           opposite: str | None = None) -> dict[str, Any]:
+    """Ask the ledger first, then the target in one batched query per kind of record.
+
+    ``opposite`` is the ledger scope of the orders flow going the other way: an order it
+    created in our source is left alone, so orders never ping-pong between the systems.
+    """
     before = target.counter.calls
     orders = [Order.model_validate(o) for o in mapped["orders"]]
+    counts = dict(mapped["counts"])
+    if opposite:
+        echoes = ledger.written_as(opposite, ORDER, [o.ref.id for o in orders])
+        orders = [o for o in orders if o.ref.id not in echoes]
+        counts["orders_skipped_mirrored"] = counts.get("orders_skipped_mirrored", 0) + len(
+            echoes)
     done = ledger.get_many(integration, ORDER, [o.ref.id for o in orders])
     landed = {ref for ref, row in done.items() if row.target_ref}
     unknown = [o for o in orders if o.ref.id not in landed]
@@ -129,13 +143,13 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     skus = sorted({line.sku for o in todo for line in o.lines})
     items = target.find_items(skus) if skus else set()
     return {
-        "orders": mapped["orders"],
+        "orders": [o.model_dump(mode="json") for o in orders],
         "mapped": mapped.get("mapped", {}),
         "landed": {o.ref.id: done[o.ref.id].target_ref for o in orders if o.ref.id in landed},
         "existing": {o.ref.id: existing[reference(o)] for o in unknown if reference(o) in existing},
         "debtors": debtors,
         "missing_skus": sorted(set(skus) - items),
-        "counts": {**mapped["counts"], "api_calls": target.counter.calls - before},
+        "counts": {**counts, "api_calls": target.counter.calls - before},
     }
 
 
@@ -301,7 +315,8 @@ def confirm_in_source(source: OrderSource, ledger: Ledger, integration: str,
 # --- report ----------------------------------------------------------------------------
 
 SUMMARY_KEYS = ("orders_read", "orders_created", "orders_skipped_existing",
-                "orders_skipped_status", "orders_quarantined", "orders_confirmed_in_source",
+                "orders_skipped_status", "orders_skipped_mirrored", "orders_quarantined",
+                "orders_confirmed_in_source",
                 "customers_created", "customers_updated", "api_calls")
 
 

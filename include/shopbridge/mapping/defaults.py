@@ -42,6 +42,25 @@ DEFAULTS: dict[tuple[str, str, str], EntityMapping] = {
             "VATPercentage": R("line.tax_rate | percent"),
         },
     ),
+    # Every item of a product gets the header fields; a variant item also its lines
+    # fields (a simple product's own fields win over its single variant's). [U] the Globe
+    # item field names: see the Exact Globe connector's catalogue module.
+    ("lightspeed_ecom", "exact_globe", "products"): EntityMapping(
+        header={
+            "Description": R("product.title"),
+            "LongDescription": R("product.description"),
+            "ShortDescription": R("product.short_description"),
+            "Brand": R("product.brand | omit_empty"),
+            "Currency": R("product.currency"),
+            "IsSalesItem": FieldRule(const=True),
+        },
+        lines={
+            "Description": R("[product.title, variant.title] | concat(' ')"),
+            "GTIN": R("variant.ean | omit_empty"),
+            "SalesPrice": R("variant.price_excl"),
+            "Stock": R("variant.quantity"),
+        },
+    ),
 }
 
 #: (target, entity) -> the default rules that change when prices are sent incl. tax
@@ -51,6 +70,10 @@ INCL_TAX: dict[tuple[str, str], EntityMapping] = {
     ("exact_globe", "orders"): EntityMapping(
         header={"AmountDC": R("order.total_incl"), "VATIncluded": FieldRule(const=True)},
         lines={"Price": R("line.unit_price_incl"), "DiscountAmount": R("line.discount_incl")},
+    ),
+    ("exact_globe", "products"): EntityMapping(
+        header={"SalesPriceIncludesVAT": FieldRule(const=True)},
+        lines={"SalesPrice": R("variant.price_incl")},
     ),
 }
 
@@ -68,12 +91,17 @@ def default_mapping(source: str, target: str, entity: str) -> EntityMapping:
     return DEFAULTS.get((source, target, entity), EntityMapping())
 
 
-def mapper_for(cfg: IntegrationConfig, flow: str) -> Mapper:
-    """The effective mapper of one flow of an integration: defaults plus its YAML."""
-    src, tgt = cfg.source.system, cfg.target.system
+def mapper_for(cfg: IntegrationConfig, key: str) -> Mapper:
+    """The effective mapper of one flow (by its key) of an integration: defaults plus its
+    YAML, for the direction the flow runs in."""
+    reads, writes = cfg.ends(key)
+    src, tgt = reads.system, writes.system
+    flow = cfg.kind(key)
     defaults = default_mapping(src, tgt, flow)
-    spec = cfg.flows.get(flow)  # type: ignore[call-overload]
-    if spec is not None and spec.orders.prices_include_tax and (tgt, flow) in INCL_TAX:
+    spec = cfg.flows[key]
+    incl_tax = (spec.orders.prices_include_tax if flow == "orders"
+                else spec.products.prices_include_tax)
+    if incl_tax and (tgt, flow) in INCL_TAX:
         incl = INCL_TAX[(tgt, flow)]
         defaults = defaults.model_copy(update={"header": {**defaults.header, **incl.header},
                                                "lines": {**defaults.lines, **incl.lines}})

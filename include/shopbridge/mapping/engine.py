@@ -18,7 +18,7 @@ from typing import Any, Literal
 from shopbridge.errors import RecordError
 from shopbridge.mapping import paths, transforms
 from shopbridge.mapping.spec import EntityMapping, FieldRule, MappingSpec, ValueMap
-from shopbridge.models import Order
+from shopbridge.models import Order, Product
 
 Section = Literal["header", "lines"]
 Loc = tuple[str | int, ...]
@@ -98,11 +98,11 @@ class _Rule:
 
 
 def _compile(section: Section, target: str, rule: FieldRule, origin: str,
-             value_maps: Mapping[str, ValueMap]) -> _Rule:
+             value_maps: Mapping[str, ValueMap], entity: str = "orders") -> _Rule:
     loc: Loc = (section, target)
     for i, path in enumerate(rule.sources):
         try:
-            paths.check_path(path, allow_line=section == "lines")
+            paths.check_path(path, allow_line=section == "lines", entity=entity)
         except ValueError as err:
             where = "source" if isinstance(rule.source, str) else f"source[{i}]"
             raise MappingError((*loc, where), str(err)) from None
@@ -155,9 +155,11 @@ class Mapper:
         if not isinstance(own, EntityMapping):
             raise MappingError((entity,), "no mapping section for this entity")
         merged = _merge(defaults, own)
-        self.header_rules = tuple(_compile("header", k, r, o, self.value_maps)
+        if entity not in paths.ENTITY_ROOTS:
+            raise MappingError((entity,), "no field mapping for this entity")
+        self.header_rules = tuple(_compile("header", k, r, o, self.value_maps, entity)
                                   for k, (r, o) in merged["header"].items())
-        self.line_rules = tuple(_compile("lines", k, r, o, self.value_maps)
+        self.line_rules = tuple(_compile("lines", k, r, o, self.value_maps, entity)
                                 for k, (r, o) in merged["lines"].items())
 
     def table(self) -> list[tuple[str, str, str, str]]:
@@ -175,19 +177,30 @@ class Mapper:
                  for i, line in enumerate(dumped["lines"])]
         return MappedOrder(header=header, lines=lines)
 
+    def map_product(self, product: Product, raw: Mapping[str, Any]) -> MappedOrder:
+        """Map one product: ``header`` = the product's item fields, ``lines`` = one set of
+        item fields per variant (the same shape as an order, so the same rules apply)."""
+        dumped = product.model_dump(mode="python")
+        scope: dict[str, Any] = {"product": dumped, "source": raw}
+        header = self._fields(self.header_rules, scope, product.ref.id, "header", "product")
+        lines = [self._fields(self.line_rules, {**scope, "variant": v}, product.ref.id,
+                              f"variants[{i}]", "product")
+                 for i, v in enumerate(dumped["variants"])]
+        return MappedOrder(header=header, lines=lines)
+
     @staticmethod
     def _fields(rules: tuple[_Rule, ...], scope: Mapping[str, Any], source_id: str,
-                where: str) -> dict[str, Any]:
+                where: str, entity: str = "order") -> dict[str, Any]:
         out: dict[str, Any] = {}
         for rule in rules:
             try:
                 value = rule.value(scope)
             except transforms.MissingMapping as miss:
-                raise RecordError("order", source_id, f"{where}.{rule.target}",
+                raise RecordError(entity, source_id, f"{where}.{rule.target}",
                                   f"{rule.what()} {miss.value!r} has no entry in value map "
                                   f"{miss.map_name!r}") from None
             except (ValueError, TypeError, ArithmeticError, InvalidOperation) as err:
-                raise RecordError("order", source_id, f"{where}.{rule.target}",
+                raise RecordError(entity, source_id, f"{where}.{rule.target}",
                                   f"{rule.rule.text()}: {err}") from None
             if value is not None:
                 out[rule.target] = jsonable(value)

@@ -1,9 +1,10 @@
 """Dotted source paths (``order.shipping_address.city``, ``line.sku``, ``source.memo``).
 
-Three roots: ``order.`` is the canonical :class:`~shopbridge.models.Order` (dumped in
-python mode, so money stays ``Decimal``), ``line.`` the current canonical line (only in
-``lines`` rules) and ``source.`` the raw vendor record, for custom fields the canonical
-model does not carry. Canonical paths are checked against the pydantic models when the
+Roots per entity: for orders ``order.`` is the canonical :class:`~shopbridge.models.Order`
+(dumped in python mode, so money stays ``Decimal``) and ``line.`` the current canonical
+line (only in ``lines`` rules); for products ``product.`` and ``variant.`` (one item per
+variant, in ``lines`` rules); ``source.`` is the raw vendor record, for custom fields the
+canonical model does not carry. Canonical paths are checked against the pydantic models when the
 YAML is loaded (``order.numbr`` fails at parse time); ``source.`` paths are free-form, as
 vendors add fields at will. At run time a missing value is ``None``, never an error: the
 rule's transforms (``default``, ``lookup``) decide what a gap means.
@@ -19,9 +20,14 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from shopbridge.models import Order, OrderLine
+from shopbridge.models import Order, OrderLine, Product, Variant
 
-ROOTS: dict[str, type[BaseModel] | None] = {"order": Order, "line": OrderLine, "source": None}
+ROOTS: dict[str, type[BaseModel] | None] = {"order": Order, "line": OrderLine,
+                                            "product": Product, "variant": Variant,
+                                            "source": None}
+#: entity -> (its header root, its per-line root)
+ENTITY_ROOTS: dict[str, tuple[str, str]] = {"orders": ("order", "line"),
+                                            "products": ("product", "variant")}
 Segment = str | int
 _ROOT = re.compile(r"^([a-z]+)")
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
@@ -56,17 +62,23 @@ def _unwrap_optional(tp: Any) -> Any:
     return tp
 
 
-def check_path(path: str, *, allow_line: bool) -> None:
+def check_path(path: str, *, allow_line: bool, entity: str = "orders") -> None:
     """Validate syntax and root; walk canonical paths through the pydantic model fields."""
     root, segments = split(path)
-    if root == "line" and not allow_line:
-        raise ValueError(f"path {path!r}: line. paths are only valid in lines rules")
+    head, line = ENTITY_ROOTS[entity]
+    if root == line and not allow_line:
+        raise ValueError(f"path {path!r}: {line}. paths are only valid in lines rules")
+    if root not in (head, line, "source"):
+        raise ValueError(f"path {path!r}: {entity} rules take {head}., {line}. or source. "
+                         "paths")
     tp: Any = ROOTS[root]
     if tp is None:
         return
     walked = root
     for seg in segments:
         tp = _unwrap_optional(tp)
+        if get_origin(tp) is dict:  # free-form keys (attributes, features)
+            return
         if isinstance(seg, int):
             if get_origin(tp) not in (tuple, list):
                 raise ValueError(f"path {path!r}: {walked} is not a list")

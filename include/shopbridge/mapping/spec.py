@@ -163,3 +163,5 @@ class MappingSpec(_Frozen):
 
     value_maps: dict[str, ValueMap] = {}
     orders: EntityMapping = EntityMapping()
+    #: ``header``: fields of every item of a product; ``lines``: per variant item
+    products: EntityMapping = EntityMapping()

@@ -1,0 +1,147 @@
+"""The stock flow: the level the target should show for every SKU, written when it changed.
+
+Stock is read in full each run (a level changes without the product's timestamp moving,
+and a missed change would be wrong until the next one); the ledger keeps a hash of the
+level and managed flag last written per SKU, so only changed levels cost a write. A full
+resync (``full_resync`` in the run's conf) writes every level again, for after someone
+corrected stock by hand in the target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from shopbridge.config import StockSettings
+from shopbridge.connectors.base import StockSource, StockTarget
+from shopbridge.errors import FatalError, RecordError
+from shopbridge.ledger import Ledger, Status
+from shopbridge.models import QuarantineEntry, StockLevel
+
+STOCK = "stock"
+
+
+@dataclass
+class Counts:
+    stock_read: int = 0
+    stock_written: int = 0
+    stock_unchanged: int = 0
+    stock_quarantined: int = 0
+    api_calls: int = 0
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def carried(cls, data: dict[str, Any]) -> Counts:
+        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
+                   quarantined=list(data.get("quarantined", [])))
+
+    def quarantine(self, entry: QuarantineEntry) -> None:
+        self.stock_quarantined += 1
+        self.quarantined.append(entry.model_dump())
+
+
+SUMMARY_KEYS = ("stock_read", "stock_written", "stock_unchanged", "stock_quarantined",
+                "api_calls")
+
+
+def extract(source: StockSource, batch_size: int) -> list[list[dict[str, Any]]]:
+    """Every stock record, de-duplicated by id, in bounded batches."""
+    latest = {source.stock_id(r): r for r in source.iter_stock_records()}
+    rows = list(latest.values())
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+
+
+def level(stock: StockLevel, settings: StockSettings, source_id: str) -> Decimal:
+    """The quantity to send, by the calculation setting, less the safety buffer.
+
+    Never below zero: a shop cannot sell a negative quantity, and a reservation larger
+    than the stock on hand means "nothing left", not a debt.
+    """
+    if settings.calculation == "on_hand":
+        qty = stock.on_hand
+    elif settings.calculation == "location":
+        assert settings.location is not None
+        if settings.location not in stock.locations:
+            raise RecordError("stock", source_id, f"locations.{settings.location}",
+                              f"no stock reported for location {settings.location!r} "
+                              f"(known: {', '.join(sorted(stock.locations)) or 'none'})")
+        qty = stock.locations[settings.location]
+    else:
+        qty = stock.on_hand - stock.reserved
+    return max(Decimal(0), qty - settings.safety_buffer)
+
+
+def managed(stock: StockLevel, settings: StockSettings) -> bool:
+    return {"always": True, "never": False}.get(settings.managed, stock.managed)
+
+
+def validate_and_map(source: StockSource, batch: list[dict[str, Any]],
+                     settings: StockSettings) -> dict[str, Any]:
+    """The level and managed flag per SKU; a bad record is quarantined alone."""
+    counts = Counts(stock_read=len(batch))
+    levels: list[dict[str, Any]] = []
+    for record in batch:
+        source_id = source.stock_id(record)
+        try:
+            stock = source.to_stock(record)
+            quantity = level(stock, settings, source_id)
+        except RecordError as err:
+            counts.quarantine(QuarantineEntry(entity="stock", source_id=err.source_id,
+                                              field=err.field, reason=err.reason))
+            continue
+        flag = managed(stock, settings)
+        digest = hashlib.sha256(f"{quantity}|{flag}|{settings.target_location}".encode())
+        levels.append({"source_id": source_id, "sku": stock.sku, "quantity": str(quantity),
+                       "managed": flag, "hash": digest.hexdigest()})
+    return {"levels": levels, "counts": counts.__dict__}
+
+
+def lookup(target: StockTarget, ledger: Ledger, integration: str, mapped: dict[str, Any], *,
+           full_resync: bool = False) -> dict[str, Any]:
+    """Unchanged levels (ledger) drop out; the rest are checked to exist in one query."""
+    before = target.counter.calls
+    counts = Counts.carried(mapped["counts"])
+    rows = ledger.get_many(integration, STOCK, [lv["sku"] for lv in mapped["levels"]])
+    todo = []
+    for lv in mapped["levels"]:
+        row = rows.get(lv["sku"])
+        if (not full_resync and row is not None and row.status is Status.DONE
+                and row.content_hash == lv["hash"]):
+            counts.stock_unchanged += 1
+        else:
+            todo.append(lv)
+    known = target.find_items(sorted({lv["sku"] for lv in todo})) if todo else set()
+    levels = []
+    for lv in todo:
+        if lv["sku"] in known:
+            levels.append(lv)
+            continue
+        counts.quarantine(QuarantineEntry(
+            entity="stock", source_id=lv["source_id"], field="sku",
+            reason=f"SKU {lv['sku']} does not exist in {target.system}"))
+    counts.api_calls += target.counter.calls - before
+    return {"levels": levels, "counts": counts.__dict__}
+
+
+def load(target: StockTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any], *,
+         run_id: str, settings: StockSettings) -> dict[str, Any]:
+    """Write each level (an absolute value, so a retried write is harmless)."""
+    before = target.counter.calls
+    counts = Counts.carried(looked_up["counts"])
+    for lv in looked_up["levels"]:
+        try:
+            target.set_stock(lv["sku"], Decimal(lv["quantity"]), managed=lv["managed"],
+                             location=settings.target_location)
+        except (FatalError, RecordError) as err:
+            reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
+            ledger.quarantine(integration, STOCK, lv["sku"], reason=reason, run_id=run_id)
+            counts.quarantine(QuarantineEntry(entity="stock", source_id=lv["source_id"],
+                                              field="(target)", reason=reason))
+            continue
+        ledger.done(integration, STOCK, lv["sku"], target_ref=lv["sku"],
+                    content_hash=lv["hash"], run_id=run_id)
+        counts.stock_written += 1
+    counts.api_calls += target.counter.calls - before
+    return dict(counts.__dict__)
