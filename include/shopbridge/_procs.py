@@ -84,11 +84,18 @@ def stop(proc: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
 
 
 def start_sandbox(system: str, *, state_dir: Path, seed: str = "demo",
-                  options: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """One vendor sandbox as its own process; returns it and its base URL once it answers."""
+                  options: dict[str, str] | None = None,
+                  persist: bool = True) -> tuple[subprocess.Popen[bytes], str]:
+    """One vendor sandbox as its own process; returns it and its base URL once it answers.
+
+    ``persist=False`` keeps its store in memory only (a benchmark writing thousands of
+    records would otherwise rewrite the whole JSON state after each one).
+    """
     port = free_port()
     args = [sys.executable, "-m", "shopbridge.sandbox", system, "--port", str(port),
-            "--seed", seed, "--state", str(state_dir / f"{system}.state.json")]
+            "--seed", seed]
+    if persist:
+        args += ["--state", str(state_dir / f"{system}.state.json")]
     for k, v in (options or {}).items():
         args += ["--set", f"{k}={v}"]
     log = state_dir / f"{system}.log"

@@ -4,8 +4,9 @@ Steps, each printed as it happens: validate the integration file, start the Ligh
 eCom and Exact Globe sandboxes (seeded with a demo shop, state kept in ``.demo/`` so a
 second run meets what the first one wrote), test both connections, start
 ``airflow standalone`` with ``AIRFLOW_HOME=.airflow``, store the Airflow Connections,
-trigger the orders DAG for the demo week, wait, and print the run's summary and the UI
-address with its login. Without ``--once`` Airflow keeps running until Ctrl-C.
+trigger each flow's DAG in turn (products first, so the items orders need exist; orders
+for the demo week), wait for each, and print every run's summary and the UI address with
+its login. Without ``--once`` Airflow keeps running until Ctrl-C.
 
 Every expected failure ends in one line saying what is wrong and where (exit 2), never a
 traceback.
@@ -20,17 +21,24 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from shopbridge.config import IntegrationConfig, load_integration
 from shopbridge.errors import ConfigError, ShopbridgeError
+from shopbridge.runtime import SUMMARY_KEYS
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
 
 DEFAULT_PAIR = "lightspeed_ecom__exact_globe"
 SUMMARY_ORDER = ("orders_read", "orders_created", "orders_skipped_existing",
                  "orders_skipped_status", "orders_quarantined", "customers_created",
                  "customers_updated", "api_calls")
+#: the order flows run in: the catalogue before the orders that need its items
+KIND_ORDER = ("products", "customers", "orders", "stock")
+#: how far back each kind's demo window reaches: the demo catalogue and customer base
+#: were created weeks before the demo week of orders
+LOOKBACK = {"products": timedelta(days=120), "customers": timedelta(days=120)}
 
 #: how the demo's Connections reach each sandbox (credentials are the sandboxes' own)
 SANDBOX_CONNECTIONS: dict[str, dict[str, Any]] = {
@@ -72,9 +80,10 @@ def _test_connections(cfg: IntegrationConfig, urls: dict[str, str]) -> None:
         step(f"connection {end.connection_id}: {msg}")
 
 
-def _print_summary(summary: dict[str, Any], *, dag_id: str, run_id: str) -> None:
+def _print_summary(summary: dict[str, Any], *, dag_id: str, run_id: str,
+                   keys: tuple[str, ...] = SUMMARY_ORDER) -> None:
     print(f"\nRun {run_id} of {dag_id}, window {' .. '.join(summary.get('window', []))}")
-    for key in SUMMARY_ORDER:
+    for key in keys:
         print(f"  {key:<26}{summary.get(key, 0):>8}")
     for q in summary.get("quarantined", []):
         print(f"  quarantined {q['entity']} {q['source_id']}: {q['field']}: {q['reason']}")
@@ -90,14 +99,14 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         raise DemoError(f"no integration file {path}")
     cfg = load_integration(path)
-    flow = "orders"
-    dag_id = cfg.dag_id(flow)
+    flows = _demo_flows(cfg)
     # SHOPBRIDGE_DEMO_DIR lets tests keep their demo state apart from a developer's
     base = Path(os.environ.get("SHOPBRIDGE_DEMO_DIR") or root)
     state_dir, home = base / ".demo", base / ".airflow"
     state_dir.mkdir(exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
     airflow = LocalAirflow(home=home, dags_folder=root / "dags")
+    runs: dict[str, dict[str, Any]] = {}
     try:
         urls: dict[str, str] = {}
         for end in (cfg.source, cfg.target):
@@ -115,20 +124,11 @@ def run(args: argparse.Namespace) -> int:
                                                                            urls[end.system]))
         step("connections stored in Airflow: " + ", ".join(
             e.connection_id for e in (cfg.source, cfg.target)))
-        step(f"waiting for DAG {dag_id} to be parsed")
-        airflow.wait_for_dag(dag_id)
-        airflow.unpause(dag_id)
-        conf = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
-        run_id = airflow.trigger(dag_id, conf)
-        step(f"triggered {run_id} for {conf['start']} .. {conf['end']}; waiting")
-        state = airflow.wait_for_run(dag_id, run_id)
-        if state != "success":
-            problems = airflow.failures(dag_id, run_id) or ["(no failed task found)"]
-            raise DemoError(f"run {run_id} of {dag_id} {state}:\n  " + "\n  ".join(problems))
-        summary = airflow.xcom(dag_id, run_id, "report")
-        _print_summary(summary, dag_id=dag_id, run_id=run_id)
+        for flow in flows:
+            runs[flow] = _run_flow(airflow, cfg, flow)
         print(f"\nAirflow UI: {airflow.url}  (login: admin / {airflow.password()})")
-        print(f"  DAG: {airflow.url}/dags/{dag_id}")
+        for flow in flows:
+            print(f"  DAG: {airflow.url}/dags/{runs[flow]['dag_id']}")
         if not args.once:
             print("Airflow keeps running; press Ctrl-C to stop.", flush=True)
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -138,9 +138,12 @@ def run(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 print("\nstopping", file=sys.stderr)
         if args.json:
-            out = {k: summary.get(k, 0) for k in SUMMARY_ORDER}
-            out |= {"dag_id": dag_id, "run_id": run_id, "state": state,
-                    "quarantined": summary.get("quarantined", []), "ui": airflow.url}
+            main_flow = runs.get("orders") or next(iter(runs.values()))
+            out = {k: main_flow.get(k, 0) for k in SUMMARY_ORDER}
+            out |= {"dag_id": main_flow["dag_id"], "run_id": main_flow["run_id"],
+                    "state": main_flow["state"],
+                    "quarantined": main_flow.get("quarantined", []), "ui": airflow.url,
+                    "flows": runs}
             print(json.dumps(out))
         return 0
     finally:
@@ -148,6 +151,34 @@ def run(args: argparse.Namespace) -> int:
         airflow.stop()
         for proc in procs:
             stop(proc)
+
+
+def _demo_flows(cfg: IntegrationConfig) -> list[str]:
+    """The enabled flows, the catalogue first, a kind's reverse direction after it."""
+    enabled = [k for k, spec in cfg.flows.items() if spec.enabled]
+    return sorted(enabled, key=lambda k: (KIND_ORDER.index(cfg.kind(k)),
+                                          cfg.flows[k].direction != "source_to_target"))
+
+
+def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str) -> dict[str, Any]:
+    """Trigger one flow's DAG for the demo window, wait, print and return its summary."""
+    dag_id = cfg.dag_id(flow)
+    kind = cfg.kind(flow)
+    step(f"waiting for DAG {dag_id} to be parsed")
+    airflow.wait_for_dag(dag_id)
+    airflow.unpause(dag_id)
+    start = DEMO_START - LOOKBACK.get(kind, timedelta(0))
+    conf = {"start": start.isoformat(), "end": DEMO_END.isoformat()}
+    run_id = airflow.trigger(dag_id, conf)
+    step(f"triggered {run_id} for {conf['start']} .. {conf['end']}; waiting")
+    state = airflow.wait_for_run(dag_id, run_id)
+    if state != "success":
+        problems = airflow.failures(dag_id, run_id) or ["(no failed task found)"]
+        raise DemoError(f"run {run_id} of {dag_id} {state}:\n  " + "\n  ".join(problems))
+    summary: dict[str, Any] = airflow.xcom(dag_id, run_id, "report")
+    keys = SUMMARY_ORDER if kind == "orders" else tuple(SUMMARY_KEYS[kind])
+    _print_summary(summary, dag_id=dag_id, run_id=run_id, keys=keys)
+    return {**summary, "dag_id": dag_id, "run_id": run_id, "state": state}
 
 
 def main(argv: list[str] | None = None) -> int:
