@@ -46,7 +46,7 @@ def _clients(urls: dict[str, str]) -> tuple[Any, Any]:
     from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 
     source = LightspeedEcomSource(LightspeedEcomClient(
-        urls["lightspeed_ecom"], "nl", "demo-key", "demo-secret", max_per_second=100))
+        urls["lightspeed_ecom"], "nl", "demo-key", "demo-secret", max_per_second=5000))
     target = ExactGlobeTarget(ExactGlobeClient(
         urls["exact_globe"], server_name="sandbox", database_name="600",
         auth=make_auth("basic", "globe", "globe")))

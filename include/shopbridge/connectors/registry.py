@@ -33,6 +33,7 @@ ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 #: pure (no Airflow), so ``shopbridge mapping test`` can run it outside a DAG
 TRANSLATORS: dict[str, str] = {
     "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.translate:order_from_lightspeed",
+    "exact_globe": "shopbridge.connectors.exact_globe.from_globe:order_from_globe",
 }
 
 

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from httpx_ntlm import HttpNtlmAuth
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from shopbridge._http import CallCounter, RetryPolicy, classify, describe, send
 from shopbridge.connectors.exact_globe._batch import (
@@ -76,6 +77,20 @@ class ExactGlobeSettings(BaseModel):
     #: retried (a lost answer means looking every order of it up again) and one slow
     #: request holds the whole group.
     batch_size: int = Field(50, ge=1, le=500)
+    #: Globe warehouse code stock goes to when a stock level names no location.
+    default_warehouse: str = Field("1", min_length=1)
+    #: The Globe server's IANA time zone: its timestamps are naive local time [U].
+    timezone: str = "Europe/Amsterdam"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                             "'Europe/Amsterdam')") from None
+        return value
 
 
 def odata_quote(value: str) -> str:

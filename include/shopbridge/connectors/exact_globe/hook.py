@@ -1,4 +1,4 @@
-"""Airflow hook for Exact Globe: Connection in, settings and target out (STYLE R9).
+"""Airflow hook for Exact Globe: Connection in, settings, target and source out (STYLE R9).
 
 Connection fields:
 
@@ -6,16 +6,19 @@ Connection fields:
   ``schema`` (the scheme when ``host`` has none; Globe's service is usually plain http);
 * ``login``/``password``: a Globe employee's Windows account with the function rights;
 * ``extra``: ``{"server_name": "SQL01", "database_name": "600", "auth": "ntlm"|"basic",
-  "page_size": 100, "write_mode": "batch"|"single", "batch_size": 50}``; ``server_name``
-  and ``database_name`` select the administration; ``write_mode``/``batch_size`` are
-  documented on :class:`ExactGlobeSettings` ("single" for a Globe that refuses ``$batch``).
+  "page_size": 100, "write_mode": "batch"|"single", "batch_size": 50,
+  "default_warehouse": "1", "timezone": "Europe/Amsterdam"}``; ``server_name`` and
+  ``database_name`` select the administration; ``write_mode``/``batch_size`` are
+  documented on :class:`ExactGlobeSettings` ("single" for a Globe that refuses ``$batch``);
+  ``default_warehouse`` takes stock levels without a location; ``timezone`` is the Globe
+  server's zone (its timestamps are naive local time).
 
 The only module of this connector that imports Airflow.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from pydantic import ValidationError
@@ -23,8 +26,12 @@ from pydantic import ValidationError
 from shopbridge._http import RetryPolicy
 from shopbridge.connectors._conn import base_url
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, ExactGlobeSettings
+from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
+
+if TYPE_CHECKING:
+    from shopbridge.connectors.base import OrderSource, OrderTarget, ProductTarget, StockTarget
 
 
 def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
@@ -44,6 +51,8 @@ def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
             page_size=extra.get("page_size", 100),
             write_mode=extra.get("write_mode", "batch"),
             batch_size=extra.get("batch_size", 50),
+            default_warehouse=str(extra.get("default_warehouse", "1")),
+            timezone=str(extra.get("timezone", "Europe/Amsterdam")),
         )
     except ValidationError as e:
         raise ConfigError("\n".join(
@@ -52,7 +61,8 @@ def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
 
 
 class ExactGlobeHook(BaseHook):
-    """Builds an :class:`ExactGlobeTarget` from the ``exact_globe`` Connection."""
+    """Builds an :class:`ExactGlobeTarget` (orders, customers, products and stock go in) or
+    an :class:`ExactGlobeSource` (ERP-entered orders come out) from the Connection."""
 
     conn_name_attr = "exact_globe_conn_id"
     default_conn_name = "shopbridge_exact_globe"
@@ -74,8 +84,17 @@ class ExactGlobeHook(BaseHook):
         return ExactGlobeClient.from_settings(self.get_settings(), policy=policy)
 
     def get_target(self) -> ExactGlobeTarget:
-        """The ``OrderTarget`` the flows write to."""
-        return ExactGlobeTarget(self.get_client())
+        """The target every flow writes to: an ``OrderTarget``, ``ProductTarget`` and
+        ``StockTarget`` in one object."""
+        settings = self.get_settings()
+        return ExactGlobeTarget(ExactGlobeClient.from_settings(settings),
+                                default_warehouse=settings.default_warehouse)
+
+    def get_source(self) -> ExactGlobeSource:
+        """The ``OrderSource`` of the ERP -> webshop orders flow."""
+        settings = self.get_settings()
+        return ExactGlobeSource(ExactGlobeClient.from_settings(settings),
+                                timezone=settings.timezone)
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``Items?$top=1`` call, without retries; the message says what to fix."""
@@ -101,3 +120,11 @@ class ExactGlobeHook(BaseHook):
             client.close()
         return True, (f"connected to Exact Globe administration {settings.database_name} "
                       f"on {settings.server_name}")
+
+
+if TYPE_CHECKING:
+    def _conforms(target: ExactGlobeTarget, source: ExactGlobeSource) -> tuple[
+            OrderTarget, ProductTarget, StockTarget, OrderSource]:
+        """Strict mypy proves here that the one target serves every flow (the runtime asks
+        the hook for "the target" whatever the flow) and that the source is a source."""
+        return target, target, target, source

@@ -22,6 +22,32 @@ answers 401 with both ``WWW-Authenticate: NTLM`` and ``Basic realm="Exact Globe"
 and every request is refused (the sandbox cannot complete an NTLM handshake); it exists to
 exercise the refused-credentials path.
 
+Catalogue [U] (entity and field names beyond ``Items.ItemCode/Description/Assortment``
+are assumptions, see ``catalogue``): ``ItemCategory`` {ID, Code, Description, ParentCode,
+Level}, ``ItemImage`` {ID, ItemCode, Position, FileName, ContentType, Data (base64),
+ContentHash} and ``ItemWarehouse`` {ID, ItemCode, Warehouse, Stock}, validated as Globe
+would: an image or stock row needs an existing item and is unique per (item, position) or
+(item, warehouse); a category's ``ParentCode`` must exist and its ``Code`` is at most 20
+characters; ``Items.ParentItem`` must name an existing item; an ``Items.Description`` over
+60 characters is refused the way SQL Server refuses an over-long ``char(60)`` insert
+("String or binary data would be truncated"), so the connector must truncate it.
+
+Timestamps (``Created``, ``Modified``, ``OrderDate``) are naive, in the server's local time
+(:data:`SERVER_TZ`, Europe/Amsterdam) as Globe's SQL Server keeps them [U].
+
+Orders entered in the ERP itself ("phone orders": the demo seed holds five, and
+``POST /_sandbox/sales_orders`` adds more, unvalidated, to make bad records) live in the
+same ``SalesOrderHeader``/``SalesOrderLine`` tables but have no ``TransactionKey``.
+``GET /_sandbox/orders`` lists only the documents committed through the REST service (what
+a sync imported); ``GET /_sandbox/sales_orders`` lists the ERP-entered ones.
+
+Controls (no auth, never counted as requests or writes): ``/_sandbox/faults`` and
+``/_sandbox/stats`` (shared), ``GET /_sandbox/orders``, ``/invoices``, ``/journal``,
+``/accounts`` (with contacts), ``GET``/``POST /_sandbox/sales_orders``, ``GET
+/_sandbox/items`` (each item with ``warehouses`` {code: stock}, ``images`` [{Position,
+FileName, ContentHash, size}] without the data, and ``category``, its Assortment code) and
+``GET /_sandbox/categories``.
+
 Simplifications: no VAT checksum, no XML import endpoint, no ``$orderby``/``$expand``.
 Records are returned in insertion order. E-mail comparisons are case-insensitive (as on
 SQL Server's default collation); other fields compare exactly.
@@ -30,16 +56,18 @@ SQL Server's default collation); other fields compare exactly.
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -57,7 +85,14 @@ from shopbridge.sandbox._common import JsonState, SandboxControls, install_contr
 PREFIX = "/services/Exact.Entity.REST.EG"
 ENTITIES = ("Account", "Contact", "Items", "SalesOrderHeader", "SalesOrderLine",
             "SalesInvoiceHeader", "SalesInvoiceLine", "GLTransactionHeader",
-            "GLTransactionLine")
+            "GLTransactionLine", "ItemCategory", "ItemImage", "ItemWarehouse")
+#: Globe's server clock: naive local timestamps, as its SQL Server stores them [U].
+SERVER_TZ = ZoneInfo("Europe/Amsterdam")
+#: Column widths Globe enforces [U]: ``Items.Description`` char(60), category codes 20.
+DESCRIPTION_MAX = 60
+CATEGORY_CODE_MAX = 20
+#: How many ERP-entered ("phone") orders the demo seed holds.
+PHONE_ORDERS = 5
 _SEED_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://shopbridge.dev/sandbox/exact_globe")
 _TARGET = re.compile(r"^(?P<entity>\w+)(?:\(guid'(?P<key>[^']*)'\))?$")
 _TOKEN = re.compile(
@@ -155,7 +190,13 @@ def compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
 # -- seed ------------------------------------------------------------------------------------
 
 def _now() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    """Globe's clock: the server's naive local time."""
+    return _local(datetime.now(UTC))
+
+
+def _local(when: datetime) -> str:
+    """An aware instant as Globe stores it: naive, in :data:`SERVER_TZ`."""
+    return when.astimezone(SERVER_TZ).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _seed(seed: str | None) -> dict[str, Any]:
@@ -197,7 +238,54 @@ def _seed(seed: str | None) -> dict[str, Any]:
                 "IsDefault": True, "FirstName": c["first_name"], "LastName": c["last_name"],
                 "Email": c["email"], "Phone": c["phone"],
             })
+    _seed_phone_orders(data, demo)
     return data
+
+
+def _seed_phone_orders(data: dict[str, Any], demo: demo_data.DemoData) -> None:
+    """Orders typed into Globe by the sales desk: the source of the ERP -> webshop flow.
+
+    One per day of the demo week, for the first :data:`PHONE_ORDERS` seeded debtors (they
+    have e-mails), 1-3 lines of seeded items; the first and third deliver elsewhere than
+    the debtor's address, the last has prices including VAT. Deterministic (no clock), so
+    every worker and every restart sees the same orders.
+    """
+    erp_only = {i["sku"] for i in demo_data.ERP_ONLY_ITEMS}
+    items = [i for i in data["Items"] if i["ItemCode"] not in erp_only]
+    accounts = {a["Email"]: a for a in data["Account"] if a.get("Email")}
+    for n, debtor in enumerate(demo.existing_debtors[:PHONE_ORDERS]):
+        account = accounts[debtor["email"]]
+        when = demo_data.DEMO_START + timedelta(days=n, hours=9, minutes=15 + 7 * n)
+        number = str(data["next_order"])
+        data["next_order"] += 1
+        header_id = str(uuid.uuid5(_SEED_NS, f"phone-order:{number}"))
+        vat_included = n == PHONE_ORDERS - 1
+        lines = []
+        for k in range(1 + n % 3):
+            item = items[(n * 5 + k * 3) % len(items)]
+            price = Decimal(str(item["SalesPrice"]))
+            if vat_included:
+                price = (price * Decimal("1.21")).quantize(Decimal("0.01"))
+            lines.append({
+                "ID": str(uuid.uuid5(_SEED_NS, f"phone-order:{number}:{k + 1}")),
+                "HeaderID": header_id, "OrderNumber": number, "LineNumber": k + 1,
+                "Itemcode": item["ItemCode"], "Description": item["Description"],
+                "Quantity": str(k + 1), "Price": format(price, "f"),
+                "VATPercentage": "21", "DiscountAmount": "0",
+            })
+        header: dict[str, Any] = {
+            "ID": header_id, "OrderNumber": number, "OrderDebtor": account["DebtorCode"],
+            "OrderDate": _local(when)[:10], "Created": _local(when - timedelta(minutes=4)),
+            "Modified": _local(when), "Description": "Telefonische order",
+            "YourReference": "", "Currency": "EUR", "VATIncluded": vat_included,
+            "PaymentCondition": "14", "DeliveryMethod": "POST" if n % 2 else "AFH",
+        }
+        if n in (0, 2):
+            header.update(DeliveryAddressLine1=f"Magazijnweg {10 + n}",
+                          DeliveryPostalCode="3542 AB", DeliveryCity="Utrecht",
+                          DeliveryCountry="NL")
+        data["SalesOrderHeader"].append(header)
+        data["SalesOrderLine"].extend(lines)
 
 
 # -- app -------------------------------------------------------------------------------------
@@ -281,12 +369,62 @@ def create_app(
         except ODataError as err:
             return _error(err.status, err.code, err.message)
 
-    @app.get("/_sandbox/orders")
-    def orders() -> list[dict[str, Any]]:
+    def with_lines(imported: bool) -> list[dict[str, Any]]:
         with state.lock:
             lines = state.data["SalesOrderLine"]
             return [{**h, "lines": [ln for ln in lines if ln["OrderNumber"] == h["OrderNumber"]]}
-                    for h in state.data["SalesOrderHeader"]]
+                    for h in state.data["SalesOrderHeader"]
+                    if bool(h.get("TransactionKey")) is imported]
+
+    @app.get("/_sandbox/orders")
+    def orders() -> list[dict[str, Any]]:
+        """Sales orders committed through the REST service (what a sync imported)."""
+        return with_lines(imported=True)
+
+    @app.get("/_sandbox/sales_orders")
+    def erp_orders() -> list[dict[str, Any]]:
+        """Sales orders entered in the ERP itself (seeded or added by the control below)."""
+        return with_lines(imported=False)
+
+    @app.post("/_sandbox/sales_orders")
+    async def add_erp_order(request: Request) -> Response:
+        """Insert an ERP-entered order as is, unvalidated (tests make bad records with it).
+
+        Body: ``{"header": {...}, "lines": [{...}], "account": {...}}``, all optional.
+        ``account`` is inserted as a new debtor (fields as given, e.g. without ``Email``)
+        and the order is booked on it; else ``header.OrderDebtor`` is used as given.
+        ``OrderNumber``, IDs and missing ``OrderDate``/``Created``/``Modified`` are filled
+        in; line numbers default to their position.
+        """
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "BadRequest", "body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, "BadRequest", "body must be a JSON object")
+        return JSONResponse(store.insert_erp_order(body), status_code=201)
+
+    @app.get("/_sandbox/items")
+    def items() -> list[dict[str, Any]]:
+        """Items with their stock per warehouse, images (without data) and category code."""
+        with state.lock:
+            stock = state.data.get("ItemWarehouse", [])
+            images = state.data.get("ItemImage", [])
+            return [{**i, "category": i.get("Assortment"),
+                     "warehouses": {w["Warehouse"]: w["Stock"] for w in stock
+                                    if w["ItemCode"] == i["ItemCode"]},
+                     "images": sorted(({"Position": m["Position"], "FileName": m.get("FileName"),
+                                        "ContentHash": m.get("ContentHash"),
+                                        "size": len(base64.b64decode(m["Data"]))}
+                                       for m in images if m["ItemCode"] == i["ItemCode"]),
+                                      key=lambda m: m["Position"])}
+                    for i in state.data["Items"]]
+
+    @app.get("/_sandbox/categories")
+    def categories() -> list[dict[str, Any]]:
+        """The ``ItemCategory`` table."""
+        with state.lock:
+            return [dict(c) for c in state.data.get("ItemCategory", [])]
 
     @app.get("/_sandbox/invoices")
     def invoices() -> list[dict[str, Any]]:
@@ -439,7 +577,7 @@ class Store:
 
     def get(self, entity: str, key: str) -> dict[str, Any]:
         with self.state.lock:
-            for row in self.data[entity]:
+            for row in self.table(entity):
                 if row["ID"] == key:
                     return dict(row)
         raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
@@ -448,11 +586,12 @@ class Store:
         if entity in ("SalesOrderLine", "SalesInvoiceLine"):
             raise ODataError(400, "ValidationError", "committed document lines are read-only")
         with self.state.lock:
-            row = next((r for r in self.data[entity] if r["ID"] == key), None)
+            row = next((r for r in self.table(entity) if r["ID"] == key), None)
             if row is None:
                 raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
-            if entity == "Account":
-                _check_account({**row, **body})
+            check = _CHECKS.get(entity)
+            if check is not None:
+                check(self, {**row, **body}, row)
             if self._journal is not None:
                 self._journal.append((row, dict(row)))
             row.update({k: v for k, v in body.items() if k not in self._READ_ONLY})
@@ -491,8 +630,124 @@ class Store:
             raise ODataError(400, "ValidationError", "ItemCode is required")
         if any(i["ItemCode"] == code for i in self.data["Items"]):
             raise ODataError(400, "ValidationError", f"Item {code} already exists")
+        self.check_items(rec, None)
         self.data["Items"].append(rec)
         return rec
+
+    def table(self, entity: str) -> list[dict[str, Any]]:
+        """An entity's rows; tables newer than a persisted state file start empty."""
+        rows: list[dict[str, Any]] = self.data.setdefault(entity, [])
+        return rows
+
+    def item_exists(self, code: Any) -> bool:
+        """Whether ``Items`` has ``code`` (the foreign key of images and stock rows)."""
+        return bool(code) and any(i["ItemCode"] == code for i in self.data["Items"])
+
+    def check_items(self, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """Globe's item rules: a known parent, a bounded description, numeric prices."""
+        description = rec.get("Description")
+        if description is not None and len(str(description)) > DESCRIPTION_MAX:
+            raise ODataError(400, "ValidationError", "String or binary data would be "
+                             f"truncated: Items.Description (max {DESCRIPTION_MAX})")
+        parent = rec.get("ParentItem")
+        if parent and (parent == rec.get("ItemCode") or not self.item_exists(parent)):
+            raise ODataError(400, "ValidationError", f"Parent item {parent} not found")
+        for f in ("SalesPrice", "Stock"):
+            if rec.get(f) is not None:
+                _number(rec, f)
+
+    def check_itemcategory(self, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """A category's code is bounded and its parent exists."""
+        code = str(rec.get("Code") or "")
+        if not code.strip() or len(code) > CATEGORY_CODE_MAX:
+            raise ODataError(400, "ValidationError",
+                             f"Code {code!r} must be 1-{CATEGORY_CODE_MAX} characters")
+        if old is not None and code != old.get("Code"):
+            raise ODataError(400, "ValidationError", "Code cannot be changed")
+        if not str(rec.get("Description") or "").strip():
+            raise ODataError(400, "ValidationError", "Description is required")
+        parent = rec.get("ParentCode")
+        if parent and not any(c["Code"] == parent for c in self.table("ItemCategory")):
+            raise ODataError(400, "ValidationError", f"Parent category {parent} not found")
+
+    def _create_itemcategory(self, rec: dict[str, Any]) -> dict[str, Any]:
+        self.check_itemcategory(rec, None)
+        if any(c["Code"] == rec["Code"] for c in self.table("ItemCategory")):
+            raise ODataError(400, "ValidationError", f"Category {rec['Code']} already exists")
+        parent = next((c for c in self.table("ItemCategory")
+                       if rec.get("ParentCode") and c["Code"] == rec["ParentCode"]), None)
+        rec.setdefault("Level", 1 if parent is None else int(parent.get("Level") or 1) + 1)
+        self.table("ItemCategory").append(rec)
+        return rec
+
+    def check_itemimage(self, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """An image belongs to an existing item and carries base64 data."""
+        if not self.item_exists(rec.get("ItemCode")):
+            raise ODataError(400, "ValidationError", f"Item {rec.get('ItemCode')} not found")
+        if not isinstance(rec.get("Position"), int) or isinstance(rec.get("Position"), bool):
+            raise ODataError(400, "ValidationError", "Position must be an integer")
+        if not rec.get("Data"):
+            raise ODataError(400, "ValidationError", "Data is required")
+        try:
+            base64.b64decode(str(rec["Data"]), validate=True)
+        except (binascii.Error, ValueError):
+            raise ODataError(400, "ValidationError", "Data is not base64") from None
+
+    def _create_itemimage(self, rec: dict[str, Any]) -> dict[str, Any]:
+        self.check_itemimage(rec, None)
+        if any((m["ItemCode"], m["Position"]) == (rec["ItemCode"], rec["Position"])
+               for m in self.table("ItemImage")):
+            raise ODataError(400, "ValidationError", f"Item {rec['ItemCode']} already has an "
+                             f"image at position {rec['Position']}")
+        self.table("ItemImage").append(rec)
+        return rec
+
+    def check_itemwarehouse(self, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """A stock row belongs to an existing item and warehouse code; Stock is numeric."""
+        if not self.item_exists(rec.get("ItemCode")):
+            raise ODataError(400, "ValidationError", f"Item {rec.get('ItemCode')} not found")
+        if not str(rec.get("Warehouse") or "").strip():
+            raise ODataError(400, "ValidationError", "Warehouse is required")
+        _number(rec, "Stock")
+
+    def _create_itemwarehouse(self, rec: dict[str, Any]) -> dict[str, Any]:
+        self.check_itemwarehouse(rec, None)
+        if any((w["ItemCode"], w["Warehouse"]) == (rec["ItemCode"], rec["Warehouse"])
+               for w in self.table("ItemWarehouse")):
+            raise ODataError(400, "ValidationError", f"Item {rec['ItemCode']} already has "
+                             f"stock in warehouse {rec['Warehouse']}")
+        self.table("ItemWarehouse").append(rec)
+        return rec
+
+    def insert_erp_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        """What ``POST /_sandbox/sales_orders`` does: no Globe rules, just the tables."""
+        with self.state.lock:
+            header = {k: v for k, v in dict(body.get("header") or {}).items()
+                      if k not in ("ID", "OrderNumber", "TransactionKey")}
+            account = body.get("account")
+            if isinstance(account, dict):
+                acc = {**account, "ID": str(uuid.uuid4()),
+                       "DebtorCode": str(self.data["next_debtor"])}
+                acc.setdefault("Type", "C")
+                acc.setdefault("Status", "A")
+                self.data["next_debtor"] += 1
+                self.data["Account"].append(acc)
+                header["OrderDebtor"] = acc["DebtorCode"]
+            now = _now()
+            header.update(ID=str(uuid.uuid4()), OrderNumber=str(self.data["next_order"]))
+            self.data["next_order"] += 1
+            header.setdefault("OrderDate", now[:10])
+            header.setdefault("Created", now)
+            header.setdefault("Modified", now)
+            header.setdefault("Currency", "EUR")
+            lines = [{**dict(ln), "ID": str(uuid.uuid4()), "HeaderID": header["ID"],
+                      "OrderNumber": header["OrderNumber"],
+                      "LineNumber": dict(ln).get("LineNumber", n)}
+                     for n, ln in enumerate(body.get("lines") or [], start=1)]
+            self.data["SalesOrderHeader"].append(header)
+            self.data["SalesOrderLine"].extend(lines)
+            self.state.save()
+            return {**header, "lines": lines}
 
     def _create_salesorderline(self, rec: dict[str, Any]) -> dict[str, Any]:
         key = rec.get("TransactionKey")
@@ -573,6 +828,30 @@ class Store:
             self.data.setdefault(f"{document}Line", []).append(
                 {**ln, number: rec[number], "HeaderID": rec["ID"]})
         return rec
+
+
+def _number(rec: dict[str, Any], field: str) -> Decimal:
+    try:
+        value = Decimal(str(rec.get(field)).strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if isinstance(rec.get(field), bool) or not value.is_finite():
+        raise ODataError(400, "ValidationError", f"{field} is not a number")
+    return value
+
+
+def _check_account_merge(store: Store, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+    _check_account(rec)
+
+
+#: Entity -> the rules a MERGE must keep (creates call the same checks themselves).
+_CHECKS: dict[str, Callable[[Store, dict[str, Any], dict[str, Any] | None], None]] = {
+    "Account": _check_account_merge,
+    "Items": Store.check_items,
+    "ItemCategory": Store.check_itemcategory,
+    "ItemImage": Store.check_itemimage,
+    "ItemWarehouse": Store.check_itemwarehouse,
+}
 
 
 def _check_account(rec: dict[str, Any]) -> None:

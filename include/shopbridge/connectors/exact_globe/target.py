@@ -1,4 +1,6 @@
-"""Exact Globe as an :class:`~shopbridge.connectors.base.OrderTarget`.
+"""Exact Globe as an :class:`~shopbridge.connectors.base.OrderTarget` (and, through
+:class:`~shopbridge.connectors.exact_globe.catalogue.ExactGlobeCatalogue`, as a
+``ProductTarget`` and ``StockTarget``: the hook hands out this one object as "the target").
 
 Lookups are batched ``or`` filters (:func:`any_of`) so a batch of 200 orders costs a few
 GETs, not 200. Writes follow Globe's header/line pattern; see :meth:`create_order`.
@@ -12,10 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shopbridge._http import CallCounter
 from shopbridge.connectors.base import DebtorMatch, OrderWrite
 from shopbridge.connectors.exact_globe._batch import Operation
-from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, odata_quote
+from shopbridge.connectors.exact_globe.catalogue import ExactGlobeCatalogue
+from shopbridge.connectors.exact_globe.client import any_of, odata_quote
 from shopbridge.connectors.exact_globe.translate import (
     account_from_customer,
     contact_from_customer,
@@ -85,22 +87,10 @@ def _code(value: Any) -> str:
     return str(value).strip()
 
 
-class ExactGlobeTarget:
-    """Writes canonical customers and orders into one Globe administration."""
-
-    system = "exact_globe"
-
-    def __init__(self, client: ExactGlobeClient) -> None:
-        self.client = client
-
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.client.close()
-
-    @property
-    def counter(self) -> CallCounter:
-        """The client's call counter: what this target cost in requests."""
-        return self.client.counter
+class ExactGlobeTarget(ExactGlobeCatalogue):
+    """Writes canonical customers and orders (and, inherited, items, categories, images and
+    stock) into one Globe administration. Built as ``ExactGlobeTarget(client,
+    default_warehouse="1")``."""
 
     def find_orders(self, references: Sequence[str], *,
                     kind: str = "sales_order") -> dict[str, str]:
@@ -142,14 +132,6 @@ class ExactGlobeTarget:
                     found.setdefault(email, DebtorMatch(_code(row["DebtorCode"]),
                                                         _fingerprint(row)))
         return found
-
-    def find_items(self, skus: Sequence[str]) -> set[str]:
-        """The SKUs that exist as ``Items.ItemCode`` (exact match)."""
-        found: set[str] = set()
-        for flt in any_of("ItemCode", skus):
-            found.update(_code(r["ItemCode"])
-                         for r in self.client.query("Items", filter=flt, select=["ItemCode"]))
-        return found & set(skus)
 
     def create_debtor(self, customer: Customer) -> str:
         """POST the Account, then its Contact; returns Globe's new ``DebtorCode``.

@@ -24,7 +24,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +45,10 @@ MAX_PAGE_SIZE = 250
 #: the per-second cap per shop and key (community: announced as 5/s, corrected to 20/s)
 DEFAULT_PER_SECOND = 20
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: image downloads: a CDN may be slower than the API for large files
+FILE_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_REDIRECTS = 3
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,9 @@ class LightspeedEcomSettings(BaseModel):
     secret: SecretStr
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     max_per_second: int = Field(DEFAULT_PER_SECOND, ge=1, le=100)
+    #: as an order target: how far back (by ``createdAt``) ``find_orders`` pages the shop's
+    #: orders for our reference; longer than any ledger loss you want to survive
+    order_lookup_days: int = Field(30, ge=1, le=366)
 
 
 class LightspeedEcomClient:
@@ -154,6 +161,9 @@ class LightspeedEcomClient:
         self.page_size = page_size
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
+        #: image downloads from the vendor's CDN: not API calls (no auth, no rate limit),
+        #: so they are counted apart from ``counter``
+        self.file_counter = CallCounter()
         self.rate_limit: RateLimit | None = None
         # the per-second cap is not in the headers, so the client keeps its own count
         self._recent: deque[float] = deque(maxlen=max_per_second)
@@ -232,9 +242,10 @@ class LightspeedEcomClient:
 
     def _request(self, method: str, resource: str, *,
                  params: Mapping[str, str | int] | None = None,
-                 body: dict[str, Any] | None = None) -> Any:
+                 body: dict[str, Any] | None = None, retry: bool = True) -> Any:
         """Paced, authenticated and retried; GET and PUT (the same fields set again) are
-        both idempotent, so both retry."""
+        both idempotent, so both retry. A creating POST passes ``retry=False``: a timeout
+        can hide a success (STYLE R6)."""
         self._pace()
         request = self._http.build_request(
             method, self._url(resource), params=dict(params or {}), json=body,
@@ -242,7 +253,7 @@ class LightspeedEcomClient:
             timeout=DEFAULT_TIMEOUT,
         )
         resp = send(self._http, request, policy=self.policy, counter=self.counter,
-                    check=self._check)
+                    retry=retry, check=self._check)
         return resp.json()
 
     def _get(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
@@ -309,3 +320,282 @@ class LightspeedEcomClient:
         """The order's lines (``orders/{id}/products.json`` → ``orderProducts``)."""
         resource = f"orders/{order_id}/products"
         return list(self._key(self._get(resource), "orderProducts", resource))
+
+    # --- catalogue and stock -------------------------------------------------------------
+    # What a ProductSource and a StockSource read. The vendor has no bulk endpoint for a
+    # product's images or features, so those cost one call per product; variants and
+    # category links can be read per product (``?product=ID``) or as one paged list,
+    # whichever costs fewer calls (:meth:`prefer_bulk`).
+
+    def _iter_pages(self, resource: str, key: str,
+                    params: Mapping[str, str | int] | None = None) -> Iterator[dict[str, Any]]:
+        """Every row of ``resource.json`` under envelope ``key``, paged at ``page_size``."""
+        pager = PageNumber(self.page_size)
+        page: Any = pager.start()
+        while page is not None:
+            rows = self._key(self._get(resource, {**(params or {}), **page.params}), key,
+                             resource)
+            if not isinstance(rows, list):
+                raise FatalError(f"GET {resource}.json: {key!r} is not a list")
+            yield from rows
+            page = pager.advance(rows)
+
+    def count(self, resource: str, params: Mapping[str, str | int] | None = None) -> int:
+        """``{resource}/count.json`` (e.g. ``variants``, ``categories/products``)."""
+        path = f"{resource}/count"
+        return int(self._key(self._get(path, params), "count", path))
+
+    def iter_products(self, updated_min: datetime,
+                      updated_max: datetime) -> Iterator[dict[str, Any]]:
+        """Products with ``updated_min <= updatedAt < updated_max``, page by page.
+
+        ASSUMPTION [U]: editing a variant moves its product's ``updatedAt``; if the vendor
+        does not, a variant-only change (a price, a SKU) waits for the next product edit.
+        Stock does not depend on this: it is read in full (:meth:`iter_variants`).
+        """
+        yield from self._iter_changed("products", updated_min, updated_max)
+
+    def iter_variants(self, product_id: int | str | None = None, *,
+                      fields: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+        """Every variant (or ``product_id``'s), optionally only ``fields`` of each."""
+        params: dict[str, str | int] = {}
+        if product_id is not None:
+            params["product"] = str(product_id)
+        if fields:
+            params["fields"] = ",".join(fields)
+        yield from self._iter_pages("variants", "variants", params)
+
+    def get_variant(self, variant_id: int | str) -> dict[str, Any]:
+        """One variant by id."""
+        resource = f"variants/{variant_id}"
+        return dict(self._key(self._get(resource), "variant", resource))
+
+    def update_variant(self, variant_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT variants/{id}.json {"variant": {...}}`` (stockLevel, stockTracking, prices,
+        codes); setting the same fields again is harmless, so it is retried."""
+        resource = f"variants/{variant_id}"
+        body = self._request("PUT", resource, body={"variant": dict(fields)})
+        return dict(self._key(body, "variant", resource))
+
+    def iter_categories(self) -> Iterator[dict[str, Any]]:
+        """The whole category tree (each node names its ``parent``), paged."""
+        yield from self._iter_pages("categories", "categories")
+
+    def iter_category_links(self, product_id: int | str | None = None
+                            ) -> Iterator[dict[str, Any]]:
+        """``categories/products.json``: which product is in which category."""
+        params = {"product": str(product_id)} if product_id is not None else None
+        yield from self._iter_pages("categories/products", "categoriesProducts", params)
+
+    def iter_brands(self) -> Iterator[dict[str, Any]]:
+        """Every brand (products only reference theirs by id)."""
+        yield from self._iter_pages("brands", "brands")
+
+    def iter_taxes(self) -> Iterator[dict[str, Any]]:
+        """The shop's tax rates (variants reference theirs by id)."""
+        yield from self._iter_pages("taxes", "taxes")
+
+    def product_images(self, product_id: int | str) -> list[dict[str, Any]]:
+        """``products/{id}/images.json`` -> ``productImages`` (``src`` is a CDN URL)."""
+        return list(self._iter_pages(f"products/{product_id}/images", "productImages"))
+
+    def product_attributes(self, product_id: int | str) -> list[dict[str, Any]]:
+        """``products/{id}/attributes.json`` -> ``productAttributes`` (features)."""
+        return list(self._iter_pages(f"products/{product_id}/attributes",
+                                     "productAttributes"))
+
+    def variants_by_product(self, product_ids: Sequence[int | str]
+                            ) -> dict[str, list[dict[str, Any]]]:
+        """The variants of each product, by product id, at the lower call cost."""
+        return self._by_product("variants", "variants", product_ids)
+
+    def category_links_by_product(self, product_ids: Sequence[int | str]
+                                  ) -> dict[str, list[dict[str, Any]]]:
+        """The category links of each product, by product id, at the lower call cost."""
+        return self._by_product("categories/products", "categoriesProducts", product_ids)
+
+    @staticmethod
+    def prefer_bulk(n_products: int, total: int, page_size: int) -> bool:
+        """Whether one paged list of all ``total`` rows costs fewer calls than one filtered
+        call per product.
+
+        Per product: ``n_products`` calls (a product's rows fit one page: Lightspeed caps
+        variants per product well below 250). The whole list: ``total // page_size + 1``
+        calls, since only a short (possibly empty) page ends it. A nightly window with a
+        handful of changed products goes per product; a first load goes bulk.
+        """
+        return total // page_size + 1 < n_products
+
+    def _by_product(self, resource: str, key: str,
+                    product_ids: Sequence[int | str]) -> dict[str, list[dict[str, Any]]]:
+        """Rows of ``resource`` grouped by their ``product`` reference.
+
+        The count that decides costs a call itself, so it is only asked when more than two
+        products are wanted (with two or fewer, going per product can never lose by more
+        than that call). Cost: ``P`` calls for ``P <= 2``, else ``1 + min(P, total // L + 1)``.
+        """
+        wanted = list(dict.fromkeys(str(p) for p in product_ids))
+        grouped: dict[str, list[dict[str, Any]]] = {pid: [] for pid in wanted}
+        if not wanted:
+            return grouped
+        bulk = len(wanted) > 2 and self.prefer_bulk(len(wanted), self.count(resource),
+                                                    self.page_size)
+        if bulk:
+            rows: Iterator[dict[str, Any]] = self._iter_pages(resource, key)
+        else:
+            rows = (row for pid in wanted
+                    for row in self._iter_pages(resource, key, {"product": pid}))
+        for row in rows:
+            ref = row.get("product")
+            resource_ref = ref.get("resource") if isinstance(ref, Mapping) else None
+            pid = str(resource_ref.get("id")) if isinstance(resource_ref, Mapping) else None
+            if pid in grouped:
+                grouped[pid].append(row)
+        return grouped
+
+    def fetch_file(self, url: str) -> tuple[bytes, str]:
+        """An image from the vendor's CDN: ``(bytes, content type)``.
+
+        The CDN is public, so no ``Authorization`` goes along (the API key must not leak to
+        another host) and the API's rate limits do not apply; 429/5xx and transport errors
+        are retried by the shared policy, a 404 is a :class:`FatalError` (the file is gone).
+        Up to three redirects are followed. A body that is not an image (a CDN's HTML
+        error page sent with 200) is refused rather than uploaded as a picture.
+        """
+        target = httpx.URL(url)
+        for _ in range(MAX_FILE_REDIRECTS + 1):
+            if target.scheme not in ("http", "https") or not target.host:
+                raise FatalError(f"image URL is not absolute http(s): {str(target)[:200]!r}")
+            request = self._http.build_request("GET", target, timeout=FILE_TIMEOUT,
+                                               headers={"Accept": "image/*"})
+            resp = send(self._http, request, policy=self.policy, counter=self.file_counter)
+            if not resp.is_redirect:
+                break
+            target = target.join(resp.headers.get("location", ""))
+        else:
+            raise FatalError(f"image URL redirects more than {MAX_FILE_REDIRECTS} times: "
+                             f"{request.url.path}")
+        content_type = resp.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if not content_type:
+            content_type = "application/octet-stream"
+        if not content_type.startswith("image/") and content_type != "application/octet-stream":
+            raise FatalError(f"not an image ({content_type}): {describe(resp)[:200]}",
+                             response=resp)
+        if len(resp.content) > MAX_FILE_BYTES:
+            raise FatalError(f"image larger than {MAX_FILE_BYTES} bytes: {request.url.path}",
+                             response=resp)
+        return resp.content, content_type
+
+    # --- writes: customers and checkouts -------------------------------------------------
+    # Lightspeed has no ``POST orders``: an order is the result of a checkout (§1). Checkout
+    # responses are bare (no singular key); customer bodies use the usual envelope.
+    # ASSUMPTION [U]: checkout field names follow §1 (camelCase: ``variantId``,
+    # ``shipmentMethod``); a newer SDK spells the checkout API snake_case.
+
+    def iter_list(self, resource: str,
+                  params: Mapping[str, str | int] | None = None) -> Iterator[dict[str, Any]]:
+        """Every record of ``resource.json`` with ``params`` (filters, ``fields``), paged
+        at ``page_size`` (e.g. the order lookup: ``orders`` with ``fields=id,comment``)."""
+        yield from self._iter_pages(resource, resource.rpartition("/")[2], params)
+
+    def customers_by_email(self, email: str) -> list[dict[str, Any]]:
+        """``customers.json?email=``. ASSUMPTION [U]: an exact, case-insensitive filter
+        (a third-party SDK lists it as a customer filter); callers compare again."""
+        return list(self._key(self._get("customers", {"email": email}), "customers",
+                              "customers"))
+
+    def create_customer(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST customers.json {"customer": {...}}``; not retried (no idempotency key:
+        the caller finds the customer by e-mail before trying again)."""
+        body = self._request("POST", "customers", body={"customer": dict(fields)}, retry=False)
+        return dict(self._key(body, "customer", "customers"))
+
+    def update_customer(self, customer_id: int | str,
+                        fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT customers/{id}.json {"customer": {...}}`` (idempotent, so retried)."""
+        resource = f"customers/{customer_id}"
+        body = self._request("PUT", resource, body={"customer": dict(fields)})
+        return dict(self._key(body, "customer", resource))
+
+    def create_checkout(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST checkouts.json {"checkout": {...}}`` → the bare checkout.
+
+        Not retried: a hidden success only leaves an abandoned cart behind, but a retry
+        could not tell which of two carts is ours either; the flow's ledger restarts it.
+        """
+        return self._bare(self._request("POST", "checkouts", body={"checkout": dict(fields)},
+                                        retry=False), "checkouts")
+
+    def get_checkout(self, checkout_id: int | str) -> dict[str, Any]:
+        """``GET checkouts/{id}.json`` (bare)."""
+        resource = f"checkouts/{checkout_id}"
+        return self._bare(self._get(resource), resource)
+
+    def update_checkout(self, checkout_id: int | str,
+                        fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT checkouts/{id}.json {"checkout": {...}}`` → the bare checkout (retried:
+        setting the same fields again is harmless). ASSUMPTION [U]: the PUT body uses the
+        same envelope as the create."""
+        resource = f"checkouts/{checkout_id}"
+        return self._bare(self._request("PUT", resource, body={"checkout": dict(fields)}),
+                          resource)
+
+    def add_checkout_product(self, checkout_id: int | str, variant_id: int | str,
+                             quantity: int) -> dict[str, Any]:
+        """``POST checkouts/{id}/products.json {variantId, quantity}`` → the cart line.
+
+        Not retried: a second POST of a line that did land would double its quantity.
+        """
+        resource = f"checkouts/{checkout_id}/products"
+        body = self._request("POST", resource, retry=False,
+                             body={"variantId": int(variant_id), "quantity": quantity})
+        return self._bare(body, resource)
+
+    def checkout_shipment_methods(self, checkout_id: int | str) -> list[dict[str, Any]]:
+        """``GET checkouts/{id}/shipment_methods.json``: what the cart can ship with."""
+        resource = f"checkouts/{checkout_id}/shipment_methods"
+        return self._methods(self._get(resource), resource)
+
+    def checkout_payment_methods(self, checkout_id: int | str) -> list[dict[str, Any]]:
+        """``GET checkouts/{id}/payment_methods.json`` (offered once a shipment method is
+        set, per the vendor SDK's example)."""
+        resource = f"checkouts/{checkout_id}/payment_methods"
+        return self._methods(self._get(resource), resource)
+
+    def validate_checkout(self, checkout_id: int | str) -> dict[str, Any]:
+        """``GET checkouts/{id}/validate.json`` → ``{"validated": bool, "errors": [...]}``."""
+        resource = f"checkouts/{checkout_id}/validate"
+        body = self._bare(self._get(resource), resource)
+        if "validated" not in body:
+            raise FatalError(f"GET {resource}.json: response has no 'validated' key")
+        return body
+
+    def order_checkout(self, checkout_id: int | str) -> str:
+        """``POST checkouts/{id}/order.json`` → the new order's id. Never retried: it
+        commits, and a timeout or 5xx can hide a success (the caller looks it up)."""
+        resource = f"checkouts/{checkout_id}/order"
+        body = self._bare(self._request("POST", resource, retry=False), resource)
+        order_id = body.get("orderId")
+        if order_id in (None, False, ""):
+            raise FatalError(f"POST {resource}.json: response has no orderId")
+        return str(order_id)
+
+    @staticmethod
+    def _bare(body: Any, resource: str) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise FatalError(f"{resource}.json: expected an object, got {type(body).__name__}")
+        return body
+
+    @staticmethod
+    def _methods(body: Any, resource: str) -> list[dict[str, Any]]:
+        """Shipment/payment methods as a list. ASSUMPTION [U]: a bare array (vendor SDK);
+        an object wrapping one array, or keyed by method id, is accepted too."""
+        if isinstance(body, dict):
+            lists = [v for v in body.values() if isinstance(v, list)]
+            if len(lists) == 1:
+                body = lists[0]
+            elif all(isinstance(v, dict) for v in body.values()):
+                body = [{"id": k, **v} for k, v in body.items()]
+        if not isinstance(body, list) or not all(isinstance(m, dict) for m in body):
+            raise FatalError(f"GET {resource}.json: expected a list of methods")
+        return body

@@ -5,7 +5,8 @@ Connection layout (conn_type ``lightspeed_ecom``):
 * ``host``: API address incl. scheme, default ``https://api.webshopapp.com`` (eu1);
   ``https://api.shoplightspeed.com`` for us1, or a sandbox's ``http://127.0.0.1:PORT``.
 * ``login`` / ``password``: the shop's API key / API secret.
-* ``extra``: ``{"language": "nl", "page_size": 250}``.
+* ``extra``: ``{"language": "nl", "page_size": 250}``; as an order target also
+  ``order_lookup_days`` (default 30: how far back ``find_orders`` looks).
 
 The only module of this connector that imports Airflow; no request logic lives here.
 """
@@ -25,6 +26,7 @@ from shopbridge.connectors.lightspeed_ecom.client import (
     LightspeedEcomSettings,
 )
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
+from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.errors import AuthError, ConfigError, ShopbridgeError
 
 
@@ -84,6 +86,15 @@ class LightspeedEcomHook(BaseHook):
     def get_source(self, **kwargs: Any) -> LightspeedEcomSource:
         """The order source the flows read from."""
         return LightspeedEcomSource(self.get_client(**kwargs))
+
+    def get_target(self, **kwargs: Any) -> LightspeedEcomTarget:
+        """The order target the flows write to (orders through the checkout API);
+        ``extra.order_lookup_days`` bounds its reference lookup."""
+        settings = self.get_settings()
+        kwargs.setdefault("policy", self.policy)
+        kwargs.setdefault("counter", self.counter)
+        return LightspeedEcomTarget(LightspeedEcomClient.from_settings(settings, **kwargs),
+                                    lookup_days=settings.order_lookup_days)
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap call (``orders/count.json``); the message says what to fix."""

@@ -6,6 +6,9 @@ demo controls come from :mod:`shopbridge.sandbox._common`.
 
 * ``/{lang}/{resource}[/{id}|/count].json`` for orders (GET, PUT; POST refused: orders come
   from checkouts), customers, products, variants (GET), and ``orders/{id}/products.json``.
+  Checkouts and customer writes (POST/PUT) live in :mod:`.checkout_sandbox`.
+* The catalogue (categories, brands, taxes, attributes, product images and features,
+  ``PUT variants``, the image CDN under ``/files/``) lives in :mod:`.catalogue_sandbox`.
 * Plural/singular envelopes, ``{"resource": {"id", "url", "link"}}`` references,
   ``false`` for empty relations, ``{"error": {code, method, request, message}}`` errors.
 * Three fixed rate-limit windows per key plus a per-second cap; every vendor response
@@ -24,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from http import HTTPStatus
-from itertools import groupby
 from pathlib import Path
 from secrets import compare_digest
 from typing import Any
@@ -43,9 +45,12 @@ MAX_LIMIT = 250
 DEFAULT_LIMIT = 50
 #: resource -> singular envelope key
 RESOURCES = {"orders": "order", "customers": "customer", "products": "product",
-             "variants": "variant"}
+             "variants": "variant", "categories": "category", "brands": "brand",
+             "taxes": "tax", "attributes": "attribute"}
 #: relation filters the API supports (``orders?customer=ID``, ``variants?product=ID``)
 RELATION_FILTERS = {"orders": "customer", "variants": "product"}
+#: exact, case-insensitive text filters (ASSUMPTION [U]: ``customers?email=``)
+TEXT_FILTERS = {"customers": ("email",)}
 #: order fields a PUT may change (shipment/payment flow); the rest is read-only
 WRITABLE_ORDER_FIELDS = frozenset({"status", "paymentStatus", "shipmentStatus", "customStatusId",
                                    "memo", "comment"})
@@ -108,31 +113,6 @@ def _titles(p: dict[str, Any]) -> tuple[str, str]:
     return name, colour
 
 
-def _catalogue(demo: demo_data.DemoData) -> tuple[dict[str, Any], dict[str, Any]]:
-    created = _ts(demo_data.DEMO_START - timedelta(days=90))
-    products: dict[str, Any] = {}
-    variants: dict[str, Any] = {}
-    for pid, group in groupby(demo.products, key=lambda p: p["product_id"]):
-        for n, p in enumerate(group):
-            name, colour = _titles(p)
-            products.setdefault(str(pid), {
-                "id": pid, "createdAt": created, "updatedAt": created, "isVisible": True,
-                "visibility": "visible", "url": name.lower().replace(" ", "-"), "title": name,
-                "fulltitle": name, "brand": False, "supplier": False,
-                "variants": _many(f"variants?product={pid}")})
-            vid = p["variant_id"]
-            variants[str(vid)] = {
-                "id": vid, "createdAt": created, "updatedAt": created, "isDefault": n == 0,
-                "sortOrder": n + 1, "title": colour or "Default", "articleCode": f"ART-{vid}",
-                "ean": p["ean"], "sku": p["sku"], "priceExcl": _money(p["price_excl"]),
-                "priceIncl": _money(p["price_excl"] * Decimal("1.21")),
-                "priceCost": _money(p["price_excl"] / 2), "stockTracking": "enabled",
-                "stockLevel": 25, "stockAlert": 5, "stockMinimum": 0, "weight": 250,
-                "product": _ref("products", pid), "tax": False,
-                "movements": _many(f"variants/movements?variant={vid}")}
-    return products, variants
-
-
 def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     c, oid = o["customer"], o["order_id"]
     shipped = o["status"] == "completed_shipped"
@@ -192,12 +172,19 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
 
 
 def seed_state(seed: str | None, n_orders: int) -> dict[str, Any]:
-    """The store: resource -> {id: record}, plus ``orderProducts`` by order id."""
-    state: dict[str, Any] = {r: {} for r in RESOURCES} | {"orderProducts": {}}
+    """The store: resource -> {id: record}, plus ``orderProducts`` by order id and the
+    catalogue's tables. A catalogue seed (``bench-products``) has no orders."""
+    from shopbridge.connectors.lightspeed_ecom.catalogue_sandbox import (
+        EXTRA_TABLES,
+        seed_catalogue,
+    )
+
+    state: dict[str, Any] = {r: {} for r in RESOURCES} | {"orderProducts": {}} | {
+        t: {} for t in EXTRA_TABLES}
     if seed is None:
         return state
     demo = demo_data.generate(seed, n_orders=n_orders)
-    state["products"], state["variants"] = _catalogue(demo)
+    seed_catalogue(state, demo.catalogue)
     since = _ts(demo_data.DEMO_START - timedelta(days=60))
     for c in demo.customers:
         state["customers"][str(c["customer_id"])] = {
@@ -317,6 +304,9 @@ def _select(
         wanted = _int(q[relation], relation, 0)
         out = [r for r in out if isinstance(r.get(relation), dict)
                and r[relation]["resource"].get("id") == wanted]
+    for name in TEXT_FILTERS.get(resource, ()):
+        if name in q:
+            out = [r for r in out if str(r.get(name) or "").lower() == q[name].lower()]
     for field in ("created", "updated"):
         lo, hi = q.get(f"{field}_at_min"), q.get(f"{field}_at_max")
         if lo is None and hi is None:
@@ -360,8 +350,10 @@ def create_app(
     windows_s: str = "300/3600/86400",
     per_second: int = 20,
     clock: Callable[[], float] = time.monotonic,
+    variant_write_touches_product: bool = False,
 ) -> FastAPI:
-    """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one)."""
+    """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one);
+    ``variant_write_touches_product`` is a [U] point (see :mod:`.catalogue_sandbox`)."""
     app = FastAPI(title="Lightspeed eCom sandbox")
     controls = SandboxControls()
     state = JsonState(state_file, lambda: seed_state(seed, n_orders))
@@ -392,6 +384,20 @@ def create_app(
 
     def _base(request: Request, lang: str) -> str:
         return f"{str(request.base_url).rstrip('/')}/{lang}/"
+
+    # checkouts and customer writes: registered before the generic routes so they match first
+    from shopbridge.connectors.lightspeed_ecom.checkout_sandbox import install_checkout
+
+    install_checkout(app, store=store, state=state, controls=controls, base=_base)
+
+    # the catalogue: products' sub-resources, category links, PUT variants, the image CDN
+    from shopbridge.connectors.lightspeed_ecom.catalogue_sandbox import (
+        FILES_PREFIX,
+        install_catalogue,
+    )
+
+    install_catalogue(app, store=store, state=state, controls=controls, base=_base,
+                      variant_write_touches_product=variant_write_touches_product)
 
     @app.get("/{lang}/{resource}/count.json")
     def count(resource: str, request: Request) -> dict[str, int]:
@@ -481,8 +487,9 @@ def create_app(
     async def vendor_gate(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """Auth, then rate limits, then the route; rate headers on every vendor response."""
-        if request.url.path.startswith(CONTROL_PREFIX):
+        """Auth, then rate limits, then the route; rate headers on every vendor response.
+        Image files (``/files/``) are the vendor's CDN: no auth, no rate limits."""
+        if request.url.path.startswith((CONTROL_PREFIX, FILES_PREFIX)):
             return await call_next(request)
         if not _authorised(request, key, secret):
             controls.count("rejected_401")

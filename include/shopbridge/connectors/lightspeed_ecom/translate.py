@@ -1,4 +1,4 @@
-"""Lightspeed eCom order JSON → canonical :class:`~shopbridge.models.Order`. Pure: no I/O.
+"""Lightspeed eCom JSON → canonical orders, customers, products and stock. Pure: no I/O.
 
 Input is the order as ``GET orders/{id}.json`` returns it, with its lines embedded the way
 webhook payloads embed relations::
@@ -8,6 +8,10 @@ webhook payloads embed relations::
 Every problem raises :class:`RecordError` whose ``field`` is the vendor path
 (``addressBillingCountry.code``, ``lines[2].quantityOrdered``) so a person can find it in
 the shop's back office. Money goes through ``Decimal(str(x))``: the API sends JSON numbers.
+
+Products arrive the same way: the product with its ``variants``, ``images``,
+``categories`` (each with its ``parent`` chain), ``attributes`` and ``brand`` embedded by
+the source (see :func:`product_from_lightspeed`); stock is one variant as listed.
 """
 
 from __future__ import annotations
@@ -17,11 +21,24 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
 from shopbridge.errors import RecordError
-from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
+from shopbridge.models import (
+    Address,
+    Category,
+    Customer,
+    CustomerKind,
+    ExternalRef,
+    Image,
+    Order,
+    OrderLine,
+    Product,
+    StockLevel,
+    Variant,
+)
 
 SYSTEM = "lightspeed_ecom"
 DEFAULT_CURRENCY = "EUR"
@@ -262,3 +279,309 @@ def customer_from_lightspeed(raw: Mapping[str, Any]) -> Customer:
     if not isinstance(raw, Mapping):
         raise RecordError("customer", source_id, "", "record is not a JSON object")
     return _customer(_Reader(raw, source_id, entity="customer"))
+
+
+# --- products and stock ----------------------------------------------------------------
+
+#: ASSUMPTION: the SKU of a configurable product's parent. Lightspeed products have no SKU
+#: of their own (only their variants do), so the parent is keyed on the product id.
+PARENT_SKU = "P-{id}"
+#: ASSUMPTION [U]: the title of a simple product's only variant
+SIMPLE_VARIANT_TITLE = "Default"
+#: ASSUMPTION [U]: a variant's options are in its title, ``"Colour: black, Size: M"``
+_OPTION = re.compile(r"^\s*([^:]+?)\s*:\s*(.+?)\s*$")
+_VARIANT = {"sku": "sku", "ean": "ean", "title": "title", "price_excl": "priceExcl",
+            "price_incl": "priceIncl", "attributes": "title", "quantity": "stockLevel"}
+_PRODUCT = {"ref": "id", "sku": "variants", "ean": "variants", "title": "title",
+            "description": "content", "short_description": "description", "brand": "brand",
+            "visible": "isVisible", "tax_rate": "variants", "categories": "categories",
+            "images": "images", "features": "attributes", "variants": "variants",
+            "updated_at": "updatedAt"}
+_STOCK = {"sku": "sku", "on_hand": "stockLevel", "managed": "stockTracking"}
+
+
+def product_id(raw: Mapping[str, Any]) -> str:
+    """The product's id as text; readable even when everything else is malformed."""
+    return order_id(raw)
+
+
+def stock_id(raw: Mapping[str, Any]) -> str:
+    """The variant's id as text (a stock record is a variant)."""
+    return order_id(raw)
+
+
+def _embedded(r: _Reader, key: str) -> list[Mapping[str, Any]]:
+    """The embedded rows of to-many relation ``key``; ``false`` (empty) reads as none."""
+    value = r.raw.get(key)
+    if value is None or value is False:
+        return []
+    resource = value.get("resource") if isinstance(value, Mapping) else None
+    if not isinstance(resource, Mapping) or "embedded" not in resource:
+        raise r.fail(key, "relation is not embedded (the source embeds it before translation)")
+    rows = resource["embedded"]
+    if not isinstance(rows, list):
+        raise r.fail(key, f"expected a list, got {type(rows).__name__}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise r.fail(f"{key}[{i}]", f"expected an object, got {type(row).__name__}")
+    return rows
+
+
+def _embedded_one(r: _Reader, key: str) -> Mapping[str, Any] | None:
+    """The embedded object of to-one relation ``key``; ``false`` reads as none."""
+    value = r.raw.get(key)
+    if value is None or value is False:
+        return None
+    resource = value.get("resource") if isinstance(value, Mapping) else None
+    embedded = resource.get("embedded") if isinstance(resource, Mapping) else None
+    if not isinstance(embedded, Mapping):
+        raise r.fail(key, "reference is not embedded (the source embeds it before translation)")
+    return embedded
+
+
+def _position(row: Mapping[str, Any]) -> tuple[float, float]:
+    """Sort key: ``sortOrder``, then ``id``; anything unreadable goes last."""
+    def num(value: Any) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok else float("inf")
+    return num(row.get("sortOrder")), num(row.get("id"))
+
+
+def _sorted(rows: list[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
+    """Rows in display order, each with its index in the vendor's list (for field paths)."""
+    return sorted(enumerate(rows), key=lambda item: _position(item[1]))
+
+
+def options_from_title(title: str) -> dict[str, str] | None:
+    """``"Colour: black, Size: M"`` -> ``{"Colour": "black", "Size": "M"}``; ``{}`` for a
+    simple product's ``"Default"`` or an empty title; ``None`` when the title is not a list
+    of ``Name: value`` pairs (or names one option twice).
+
+    ASSUMPTION [U]: options are comma-separated, so an option value cannot hold a comma.
+    """
+    if title.strip() in ("", SIMPLE_VARIANT_TITLE):
+        return {}
+    options: dict[str, str] = {}
+    for part in title.split(","):
+        match = _OPTION.match(part)
+        if match is None or match.group(1) in options:
+            return None
+        options[match.group(1)] = match.group(2)
+    return options
+
+
+def _variant_options(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]
+                     ) -> list[dict[str, str]]:
+    """Each variant's attributes. A lone variant is a simple product unless its title
+    names options; with several, every title must name the same options, with a
+    different combination of values each (or the target cannot tell them apart)."""
+    titles = [(i, _Reader(row, r.source_id, prefix=f"variants[{i}].", entity="product")
+                  .text("title")) for i, row in ordered]
+    if len(titles) == 1:
+        return [options_from_title(titles[0][1]) or {}]
+    out: list[dict[str, str]] = []
+    seen: dict[tuple[tuple[str, str], ...], int] = {}
+    first_names: tuple[int, set[str]] | None = None
+    for i, title in titles:
+        options = options_from_title(title)
+        if not options:
+            raise r.fail(f"variants[{i}].title",
+                         f"cannot read the options from {title!r} (expected 'Name: value, ...')")
+        if first_names is None:
+            first_names = (i, set(options))
+        elif set(options) != first_names[1]:
+            raise r.fail(f"variants[{i}].title",
+                         f"options {sorted(options)} differ from variants[{first_names[0]}]'s "
+                         f"{sorted(first_names[1])}")
+        key = tuple(sorted(options.items()))
+        if key in seen:
+            raise r.fail(f"variants[{i}].title", f"same options as variants[{seen[key]}]")
+        seen[key] = i
+        out.append(options)
+    return out
+
+
+def _quantity(r: _Reader) -> Decimal | None:
+    """Stock on hand for a new item: ``stockLevel`` when stock is tracked.
+
+    ``None`` (unknown) when it is not tracked, absent, or negative: a negative level is the
+    stock flow's to report (:func:`stock_from_lightspeed`), not a reason to hold back the
+    product itself.
+    """
+    level_raw = r.raw.get("stockLevel")
+    if r.raw.get("stockTracking") != "enabled" or level_raw is None or level_raw is False:
+        return None
+    level = r.decimal("stockLevel")
+    return level if level >= 0 else None
+
+
+def _variant(r: _Reader, attributes: dict[str, str]) -> Variant:
+    sku = r.text("sku", required=True)
+    title = r.text("title")
+    return r.build(lambda: Variant(
+        sku=sku, ean=r.text("ean"), title="" if title == SIMPLE_VARIANT_TITLE else title,
+        price_excl=r.decimal("priceExcl"), price_incl=r.decimal("priceIncl"),
+        attributes=attributes, quantity=_quantity(r),
+    ), _VARIANT, "title")
+
+
+def _tax_rate(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]) -> Decimal | None:
+    """The product's VAT rate: the first variant's embedded ``tax`` (a fraction, 0.21).
+
+    ASSUMPTION: without an embedded tax it is read off the first priced variant's
+    ``priceIncl / priceExcl - 1``, to whole percents (the prices are rounded to cents, so
+    finer digits are noise); ``None`` (the model's default) when no variant has a price.
+    """
+    for i, row in ordered:
+        tax = row.get("tax")
+        resource = tax.get("resource") if isinstance(tax, Mapping) else None
+        embedded = resource.get("embedded") if isinstance(resource, Mapping) else None
+        if isinstance(embedded, Mapping) and "rate" in embedded:
+            field = f"variants[{i}].tax."
+            rate = _Reader(embedded, r.source_id, prefix=field, entity="product").decimal("rate")
+            if not 0 <= rate <= 1:
+                raise r.fail(f"{field}rate", f"expected a fraction between 0 and 1, got {rate}")
+            return rate
+    for i, row in ordered:
+        vr = _Reader(row, r.source_id, prefix=f"variants[{i}].", entity="product")
+        excl = vr.decimal("priceExcl")
+        if excl > 0:
+            rate = (vr.decimal("priceIncl") / excl - 1).quantize(Decimal("0.01"))
+            return rate if 0 <= rate <= 1 else None
+    return None
+
+
+def _images(r: _Reader) -> tuple[Image, ...]:
+    """Images in ``sortOrder``; ``position`` counts from 0 in that order."""
+    out = []
+    for position, (i, row) in enumerate(_sorted(_embedded(r, "images"))):
+        ir = _Reader(row, r.source_id, prefix=f"images[{i}].", entity="product")
+        src = ir.text("src", required=True)
+        parts = urlsplit(src)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ir.fail("src", f"not an absolute http(s) URL: {src[:200]!r}")
+        filename = unquote(parts.path.rpartition("/")[2])
+        out.append(Image(url=src, position=position, filename=filename))
+    return tuple(out)
+
+
+def _category_path(r: _Reader, node: Mapping[str, Any], field: str) -> tuple[str, ...]:
+    """Root-first titles, walking the embedded ``parent`` chain up from a linked category."""
+    titles: list[str] = []
+    seen: set[str] = set()
+    while True:
+        titles.append(_Reader(node, r.source_id, prefix=f"{field}.", entity="product")
+                      .text("title", required=True))
+        node_id = str(node.get("id"))
+        if node_id in seen:
+            raise r.fail(field, f"category {node_id} is its own ancestor")
+        seen.add(node_id)
+        parent = node.get("parent")
+        if parent is None or parent is False:
+            return tuple(reversed(titles))
+        resource = parent.get("resource") if isinstance(parent, Mapping) else None
+        embedded = resource.get("embedded") if isinstance(resource, Mapping) else None
+        field = f"{field}.parent"
+        if not isinstance(embedded, Mapping):
+            raise r.fail(field, "parent category is not embedded")
+        node = embedded
+
+
+def _categories(r: _Reader) -> tuple[Category, ...]:
+    """One path per linked category (a product in a subcategory: root -> leaf)."""
+    paths: list[tuple[str, ...]] = []
+    for i, row in enumerate(_embedded(r, "categories")):
+        path = _category_path(r, row, f"categories[{i}]")
+        if path not in paths:
+            paths.append(path)
+    return tuple(Category(path=p) for p in paths)
+
+
+def _features(r: _Reader) -> dict[str, str]:
+    """``productAttributes`` -> ``{title: value}``; empty values are no information.
+
+    ASSUMPTION [U]: each row's ``attribute`` reference embeds its ``title``. Two rows with
+    the same title (two attribute sets both defining "Material") are joined with ", ".
+    """
+    out: dict[str, str] = {}
+    for i, row in enumerate(_embedded(r, "attributes")):
+        ar = _Reader(row, r.source_id, prefix=f"attributes[{i}].", entity="product")
+        attribute = _embedded_one(ar, "attribute")
+        title = "" if attribute is None else _Reader(
+            attribute, r.source_id, prefix=f"attributes[{i}].attribute.",
+            entity="product").text("title")
+        if not title:
+            raise ar.fail("attribute", "attribute has no title")
+        value = ar.text("value")
+        if not value:
+            continue
+        out[title] = f"{out[title]}, {value}" if title in out else value
+    return out
+
+
+def product_from_lightspeed(raw: Mapping[str, Any]) -> Product:
+    """Translate one product with its relations embedded; raise :class:`RecordError`
+    (entity ``product``) naming the vendor field, e.g. ``variants[1].sku``.
+
+    A product with one variant whose title names no options is simple: its SKU and EAN are
+    the variant's. Otherwise it is configurable and its own SKU is ``P-{id}`` (ASSUMPTION,
+    see :data:`PARENT_SKU`). ``content`` is the long (HTML) description, ``description``
+    the short one. Visible means ``isVisible`` (``visibility != "hidden"`` when absent).
+    ASSUMPTION: prices are in the shop's currency, EUR (products carry no currency).
+    """
+    source_id = product_id(raw)
+    if not isinstance(raw, Mapping):
+        raise RecordError("product", source_id, "", "record is not a JSON object")
+    r = _Reader(raw, source_id, entity="product")
+    if raw.get("id") in (None, False, ""):
+        raise r.fail("id", "missing")
+    title = r.text("title") or r.text("fulltitle")
+    if not title:
+        raise r.fail("title", "missing or empty")
+    ordered = _sorted(_embedded(r, "variants"))
+    if not ordered:
+        raise r.fail("variants", "product has no variants")
+    options = _variant_options(r, ordered)
+    variants = tuple(
+        _variant(_Reader(row, source_id, prefix=f"variants[{i}].", entity="product"), attrs)
+        for (i, row), attrs in zip(ordered, options, strict=True))
+    configurable = len(variants) > 1 or any(v.attributes for v in variants)
+    brand = _embedded_one(r, "brand")
+    brand_title = "" if brand is None else _Reader(
+        brand, source_id, prefix="brand.", entity="product").text("title", required=True)
+    visible = r.flag("isVisible") if "isVisible" in raw else r.text("visibility") != "hidden"
+    tax_rate = _tax_rate(r, ordered)
+    extra: dict[str, Any] = {} if tax_rate is None else {"tax_rate": tax_rate}
+    return r.build(lambda: Product(
+        ref=ExternalRef(system=SYSTEM, id=source_id),
+        sku=PARENT_SKU.format(id=source_id) if configurable else variants[0].sku,
+        ean="" if configurable else variants[0].ean, title=title,
+        description=r.text("content"), short_description=r.text("description"),
+        brand=brand_title, visible=visible, currency=DEFAULT_CURRENCY,
+        categories=_categories(r), images=_images(r), features=_features(r),
+        variants=variants, updated_at=r.timestamp("updatedAt"), **extra,
+    ), _PRODUCT, "")
+
+
+def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
+    """One variant -> its stock; raise :class:`RecordError` (entity ``stock``).
+
+    ``managed`` is ``stockTracking == "enabled"``; an untracked variant without a level
+    reads as 0. A negative level is refused (``stockLevel``): the target would either
+    reject it or sell stock that is not there.
+
+    ASSUMPTION: ``reserved`` is 0. Lightspeed lowers ``stockLevel`` when an order is placed,
+    so the level is already net of open sales reservations; subtracting them again would
+    count them twice. Lightspeed eCom keeps one stock level per variant: no ``locations``.
+    """
+    source_id = stock_id(raw)
+    if not isinstance(raw, Mapping):
+        raise RecordError("stock", source_id, "", "record is not a JSON object")
+    r = _Reader(raw, source_id, entity="stock")
+    sku = r.text("sku", required=True)
+    managed = raw.get("stockTracking") == "enabled"
+    level = r.decimal("stockLevel", default=None if managed else Decimal("0"))
+    if level < 0:
+        raise r.fail("stockLevel", f"negative stock level {level}")
+    return r.build(lambda: StockLevel(sku=sku, on_hand=level, reserved=Decimal("0"),
+                                      locations={}, managed=managed), _STOCK, "stockLevel")
