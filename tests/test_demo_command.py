@@ -50,8 +50,18 @@ def test_demo_twice_creates_nothing_the_second_time(tmp_path):
     assert first["orders_read"] == 240
     assert first["orders_created"] == 239
     assert first["orders_quarantined"] == 1
-    assert first["customers_created"] > 50
-    assert first["customers_updated"] >= 1  # debtors the ERP already had
+    flows = first["flows"]
+    assert set(flows) == {"products", "customers", "orders", "stock", "erp_orders"}
+    assert all(f["state"] == "success" for f in flows.values())
+    # the customers flow ran before the orders: they found every debtor in place
+    assert flows["customers"]["customers_created"] > 50
+    assert flows["customers"]["customers_updated"] >= 1  # debtors the ERP already had
+    assert first["customers_created"] == 0
+    assert flows["products"]["products_created"] > 0
+    assert flows["products"]["products_quarantined"] == 0
+    assert flows["products"]["images_uploaded"] > 0
+    assert flows["stock"]["stock_written"] > 0
+    assert flows["erp_orders"]["orders_created"] == 5
     assert "==> starting airflow standalone" in err
     assert "Airflow UI: http://127.0.0.1:" in out
     assert "login: admin / " in out
@@ -63,6 +73,12 @@ def test_demo_twice_creates_nothing_the_second_time(tmp_path):
     assert second["customers_created"] == 0
     assert second["orders_skipped_existing"] == 239
     assert second["orders_quarantined"] == 1
+    again = second["flows"]
+    assert again["customers"]["customers_created"] == again["customers"]["customers_updated"] == 0
+    assert again["products"]["products_created"] == again["products"]["products_updated"] == 0
+    assert again["products"]["images_uploaded"] == 0
+    assert again["stock"]["stock_written"] == 0
+    assert again["erp_orders"]["orders_created"] == 0
     # --once stops everything it started
     assert leftovers(tmp_path / ".airflow") == []
 

@@ -144,6 +144,32 @@ class OrderSettings(Frozen):
         return value
 
 
+class CustomerSettings(Frozen):
+    """How customers are booked as debtors, for the customers flow and the orders flow
+    going the same way (they share one debtor logic; the orders flow takes these settings
+    from the customers flow of its direction).
+
+    Per-country tables take ISO-2 country codes and ``"*"`` for every other country; a
+    customer from a country with no entry (and no ``"*"``) is quarantined naming it.
+    """
+
+    #: debtor classification by kind, e.g. ``{company: B2B, person: B2C}``
+    classification: dict[Literal["company", "person"], str] = Field(default_factory=dict)
+    #: the debtor's default tax code per country of its billing address
+    tax_code_by_country: dict[str, str] = Field(default_factory=dict)
+    #: the debtor's revenue account per country of its billing address
+    revenue_account_by_country: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("tax_code_by_country", "revenue_account_by_country")
+    @classmethod
+    def _countries(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if k != "*" and not (len(k) == 2 and k.isalpha()
+                                                     and k.isupper())]
+        if bad:
+            raise ValueError(f"not ISO-2 country codes (or \"*\"): {', '.join(bad)}")
+        return value
+
+
 class ProductSettings(Frozen):
     """Which products go across and how; field mapping lives in ``mapping.products``."""
 
@@ -218,6 +244,7 @@ class FlowSpec(Frozen):
     #: fail the run (after loading the good records) when more than this share was quarantined
     max_quarantined_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
     orders: OrderSettings = OrderSettings()
+    customers: CustomerSettings = CustomerSettings()
     products: ProductSettings = ProductSettings()
     stock: StockSettings = StockSettings()
 
@@ -306,6 +333,14 @@ class IntegrationConfig(Frozen):
     def opposite_scope(self, key: str) -> str:
         reads, writes = self.ends(key)
         return f"{writes.system}__{reads.system}"
+
+    def customer_settings(self, key: str) -> CustomerSettings:
+        """The customer settings a flow books debtors with: those of the customers flow
+        going the same way when the pair has one, else the flow's own."""
+        for other, spec in self.flows.items():
+            if self.kind(other) == "customers" and self.scope(other) == self.scope(key):
+                return spec.customers
+        return self.flows[key].customers
 
     def dag_id(self, flow: str) -> str:
         return f"{self.id}__{flow}"

@@ -142,7 +142,9 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
             owner = f"{ctx['run_id']}#load[{ctx['ti'].map_index}]"
             return runtime.load(cfg, flow, spec, looked_up, run_id=owner)
 
-        @task
+        # "none_failed": a window with nothing in it maps over no batches, which skips the
+        # mapped tasks; the run must still report (zeros) and remember its window
+        @task(trigger_rule="none_failed")
         @_fail_fast
         def report(results: Any) -> dict[str, Any]:
             from shopbridge import runtime

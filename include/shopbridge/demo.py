@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,14 @@ KIND_ORDER = ("products", "customers", "orders", "stock")
 #: how far back each kind's demo window reaches: the demo catalogue and customer base
 #: were created weeks before the demo week of orders
 LOOKBACK = {"products": timedelta(days=120), "customers": timedelta(days=120)}
+
+#: sandbox options of the demo: five flows run back to back against one Lightspeed key,
+#: ~700 requests in two minutes, and the vendor's 300 per 5 minutes would have the demo
+#: wait out the window; the budget is raised tenfold here (connector tests keep the real
+#: limits and check the client paces itself and honours 429s)
+SANDBOX_OPTIONS: dict[str, dict[str, str]] = {
+    "lightspeed_ecom": {"rate_limit": "3000/30000/120000"},
+}
 
 #: how the demo's Connections reach each sandbox (credentials are the sandboxes' own)
 SANDBOX_CONNECTIONS: dict[str, dict[str, Any]] = {
@@ -107,11 +115,13 @@ def run(args: argparse.Namespace) -> int:
     procs: list[subprocess.Popen[bytes]] = []
     airflow = LocalAirflow(home=home, dags_folder=root / "dags")
     runs: dict[str, dict[str, Any]] = {}
+    since = datetime.now(UTC)
     try:
         urls: dict[str, str] = {}
         for end in (cfg.source, cfg.target):
             step(f"starting the {end.system} sandbox (state in {state_dir})")
-            proc, urls[end.system] = start_sandbox(end.system, state_dir=state_dir)
+            proc, urls[end.system] = start_sandbox(end.system, state_dir=state_dir,
+                                                   options=SANDBOX_OPTIONS.get(end.system))
             procs.append(proc)
             step(f"{end.system} sandbox at {urls[end.system]}")
         step("testing connections")
@@ -125,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         step("connections stored in Airflow: " + ", ".join(
             e.connection_id for e in (cfg.source, cfg.target)))
         for flow in flows:
-            runs[flow] = _run_flow(airflow, cfg, flow)
+            runs[flow] = _run_flow(airflow, cfg, flow, since)
         print(f"\nAirflow UI: {airflow.url}  (login: admin / {airflow.password()})")
         for flow in flows:
             print(f"  DAG: {airflow.url}/dags/{runs[flow]['dag_id']}")
@@ -160,25 +170,56 @@ def _demo_flows(cfg: IntegrationConfig) -> list[str]:
                                           cfg.flows[k].direction != "source_to_target"))
 
 
-def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str) -> dict[str, Any]:
-    """Trigger one flow's DAG for the demo window, wait, print and return its summary."""
+def _combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of one flow as one summary: counts added, each refusal listed once."""
+    total: dict[str, Any] = {}
+    seen: set[tuple[str, ...]] = set()
+    quarantined: list[dict[str, str]] = []
+    for summary in summaries:
+        for key, value in summary.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+        for q in summary.get("quarantined", []):
+            if (k := (q["entity"], q["source_id"], q["field"])) not in seen:
+                seen.add(k)
+                quarantined.append(q)
+    total["quarantined"] = quarantined
+    total["window"] = summaries[-1].get("window", []) if summaries else []
+    return total
+
+
+def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str,
+              since: datetime) -> dict[str, Any]:
+    """Trigger one flow's DAG for the demo window, wait, print and return its summary.
+
+    Unpausing a DAG also lets its schedule start the latest interval's run, which may run
+    before the demo's own (for stock, whose reads ignore the window, it does the writing):
+    the summary covers every run of the DAG this demo started, so nothing it did is hidden.
+    """
     dag_id = cfg.dag_id(flow)
     kind = cfg.kind(flow)
     step(f"waiting for DAG {dag_id} to be parsed")
     airflow.wait_for_dag(dag_id)
-    airflow.unpause(dag_id)
     start = DEMO_START - LOOKBACK.get(kind, timedelta(0))
     conf = {"start": start.isoformat(), "end": DEMO_END.isoformat()}
     run_id = airflow.trigger(dag_id, conf)
+    airflow.unpause(dag_id)
     step(f"triggered {run_id} for {conf['start']} .. {conf['end']}; waiting")
     state = airflow.wait_for_run(dag_id, run_id)
-    if state != "success":
-        problems = airflow.failures(dag_id, run_id) or ["(no failed task found)"]
-        raise DemoError(f"run {run_id} of {dag_id} {state}:\n  " + "\n  ".join(problems))
-    summary: dict[str, Any] = airflow.xcom(dag_id, run_id, "report")
+    ours = [r for r in airflow.runs(dag_id) if r.get("run_type") == "scheduled"
+            and r.get("queued_at") and datetime.fromisoformat(r["queued_at"]) >= since]
+    run_ids = [r["dag_run_id"] for r in ours] + [run_id]
+    states = {rid: (state if rid == run_id else airflow.wait_for_run(dag_id, rid))
+              for rid in run_ids}
+    for rid, st in states.items():
+        if st != "success":
+            problems = airflow.failures(dag_id, rid) or ["(no failed task found)"]
+            raise DemoError(f"run {rid} of {dag_id} {st}:\n  " + "\n  ".join(problems))
+    summary = _combine([airflow.xcom(dag_id, rid, "report") for rid in run_ids])
     keys = SUMMARY_ORDER if kind == "orders" else tuple(SUMMARY_KEYS[kind])
-    _print_summary(summary, dag_id=dag_id, run_id=run_id, keys=keys)
-    return {**summary, "dag_id": dag_id, "run_id": run_id, "state": state}
+    label = run_id if len(run_ids) == 1 else f"{run_id} (+ scheduled {', '.join(run_ids[:-1])})"
+    _print_summary(summary, dag_id=dag_id, run_id=label, keys=keys)
+    return {**summary, "dag_id": dag_id, "run_id": run_id, "runs": run_ids, "state": state}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,6 +122,12 @@ class LocalAirflow:
         r.raise_for_status()
         return str(r.json()["dag_run_id"])
 
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's runs (id, type, state, queued_at), oldest first."""
+        r = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})
+        r.raise_for_status()
+        return sorted(r.json().get("dag_runs", []), key=lambda run: run.get("queued_at") or "")
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 900) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

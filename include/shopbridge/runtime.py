@@ -152,7 +152,8 @@ def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str,
     kind, scope = cfg.kind(flow), cfg.scope(flow)
     with _target(cfg, flow) as target, closing(Ledger()) as ledger:
         if kind == "customers":
-            return customers.load(target, ledger, scope, looked_up, run_id=run_id)
+            return customers.load(target, ledger, scope, looked_up, run_id=run_id,
+                                  settings=cfg.customer_settings(flow))
         if kind == "stock":
             return stock.load(target, ledger, scope, looked_up, run_id=run_id,
                               settings=spec.stock)
@@ -162,7 +163,8 @@ def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str,
                 return products.load(target, ledger, scope, looked_up, run_id=run_id,
                                      settings=spec.products, source=source)
         result = orders.load(target, ledger, scope, looked_up, run_id=run_id,
-                             settings=spec.orders)
+                             settings=spec.orders,
+                             customer_settings=cfg.customer_settings(flow))
         if spec.orders.confirm_in_source:
             ids = [o["ref"]["id"] for o in looked_up["orders"]]
             with _source(cfg, flow) as src:

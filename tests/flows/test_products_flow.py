@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from shopbridge.config import IntegrationConfig, parse_integration
+from shopbridge.errors import ConfigError
 from shopbridge.flows import orders, products
 from shopbridge.mapping.defaults import mapper_for
 from shopbridge.sandbox.demo_data import DEMO_END
@@ -256,3 +258,26 @@ def test_window_end_is_respected(env):
     put_product(env, TEE)
     mapped = products.extract(env["source"], EVER, DEMO_END - timedelta(days=8), 100)
     assert not any(r["id"] == 8001 for b in mapped for r in b)
+
+
+def test_assortment_and_extra_fields_come_from_the_mapping(env):
+    put_product(env, TEE)
+    data = yaml.safe_load(YAML.read_text())
+    data["mapping"] = {"products": {
+        "header": {"Assortment": {"const": "WEBSHOP"},
+                   "FreeTextField_09": "product.brand | upper"},
+        "drop": ["ShortDescription"]}}
+    sync(env, parse_integration(YAML, data))
+    item = items(env)["FEST-S"]
+    assert item["Assortment"] == "WEBSHOP"
+    assert item["FreeTextField_09"] == "NOORD BASICS"
+    assert "ShortDescription" not in item
+
+
+def test_a_bad_product_rule_fails_when_the_file_is_loaded():
+    data = yaml.safe_load(YAML.read_text())
+    data["mapping"] = {"products": {"lines": {"GTIN": "variant.barcode"}}}
+    with pytest.raises(ConfigError) as err:
+        parse_integration(YAML, data)
+    assert "mapping.products.lines.GTIN.source" in str(err.value)
+    assert "variant has no field 'barcode'" in str(err.value)

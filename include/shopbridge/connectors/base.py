@@ -27,6 +27,21 @@ class DebtorMatch:
 
 
 @dataclass(frozen=True)
+class DebtorTerms:
+    """How a debtor is booked in the target, from the pair's customer settings (not from
+    the source): its classification, default tax code and revenue account. ``None``
+    leaves the target's own value alone."""
+
+    classification: str | None = None
+    tax_code: str | None = None
+    revenue_account: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.classification, self.tax_code,
+                                           self.revenue_account))
+
+
+@dataclass(frozen=True)
 class OrderWrite:
     """One order to commit: the order, its debtor, our reference and its mapped fields."""
 
@@ -83,18 +98,20 @@ class OrderTarget(Protocol):
         ...
 
     def debtor_fingerprint(self, customer: Customer) -> str | None:
-        """The fingerprint ``match_debtors`` would report once ``customer`` is written."""
+        """The fingerprint ``match_debtors`` would report once ``customer`` is written
+        (its contact details; terms are tracked by the ledger)."""
         ...
 
     def find_items(self, skus: Sequence[str]) -> set[str]:
         """The subset of ``skus`` that exist as items in the target."""
         ...
 
-    def create_debtor(self, customer: Customer) -> str:
+    def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
         """Create a company debtor with its contact, or a person debtor; return its code."""
         ...
 
-    def update_debtor(self, code: str, customer: Customer) -> None:
+    def update_debtor(self, code: str, customer: Customer,
+                      terms: DebtorTerms | None = None) -> None:
         """Bring an existing debtor (and its contact) in line with ``customer``."""
         ...
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shopbridge._http import CallCounter
+from shopbridge.config import CustomerSettings
 from shopbridge.connectors.base import OrderTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
@@ -83,7 +84,7 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
 
 
 def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
-         *, run_id: str) -> dict[str, Any]:
+         *, run_id: str, settings: CustomerSettings | None = None) -> dict[str, Any]:
     """Create or update each customer's debtor; a refusal quarantines that customer only."""
     before = target.counter.calls
     counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
@@ -92,13 +93,16 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
         customer = Customer.model_validate(item["customer"])
         try:
             _, action = sync_debtor(target, ledger, integration, run_id, customer,
-                                    looked_up["debtors"].get(customer.email))
+                                    looked_up["debtors"].get(customer.email),
+                                    settings=settings)
         except (FatalError, RecordError) as err:
             reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
             ledger.quarantine(integration, QUARANTINED, item["source_id"], reason=reason,
                               run_id=run_id)
-            counts.quarantine(QuarantineEntry(entity="customer", source_id=item["source_id"],
-                                              field="(target)", reason=reason))
+            counts.quarantine(QuarantineEntry(
+                entity="customer", source_id=item["source_id"],
+                field=err.field if isinstance(err, RecordError) else "(target)",
+                reason=reason))
             continue
         setattr(counts, f"customers_{action}", getattr(counts, f"customers_{action}") + 1)
     counts.api_calls += target.counter.calls - before

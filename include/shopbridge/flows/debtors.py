@@ -8,17 +8,45 @@ meeting the same new customer create one debtor.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from shopbridge.connectors.base import OrderTarget
+from shopbridge.config import CustomerSettings
+from shopbridge.connectors.base import DebtorTerms, OrderTarget
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.ledger import Claim, Ledger, email_key
 from shopbridge.models import Customer
 
 CUSTOMER = "customer"
 Action = Literal["created", "updated", "unchanged"]
+
+
+def _by_country(table: dict[str, str], country: str, what: str, customer: Customer,
+                setting: str) -> str | None:
+    if not table:
+        return None
+    value = table.get(country, table.get("*"))
+    if value is None:
+        raise RecordError("customer", customer.email, "billing_address.country",
+                          f"no {what} for country {country} (add it, or \"*\", under "
+                          f"customers.{setting})")
+    return value
+
+
+def terms_for(customer: Customer, settings: CustomerSettings | None) -> DebtorTerms:
+    """The classification, tax code and revenue account the settings give this customer;
+    ``RecordError`` naming the country when a per-country table has no entry for it."""
+    if settings is None:
+        return DebtorTerms()
+    country = customer.billing_address.country
+    return DebtorTerms(
+        classification=settings.classification.get(customer.kind.value),
+        tax_code=_by_country(settings.tax_code_by_country, country, "tax code", customer,
+                             "tax_code_by_country"),
+        revenue_account=_by_country(settings.revenue_account_by_country, country,
+                                    "revenue account", customer, "revenue_account_by_country"))
 
 
 def debtor_lookup(target: OrderTarget, ledger: Ledger, integration: str,
@@ -32,14 +60,21 @@ def debtor_lookup(target: OrderTarget, ledger: Ledger, integration: str,
 
 def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: str,
                 customer: Customer, found: dict[str, Any] | None, *,
+                settings: CustomerSettings | None = None,
                 busy_wait_s: float = 30.0) -> tuple[str, Action]:
     """The target's debtor code for ``customer`` and what had to be done for it.
 
     ``found`` is :func:`debtor_lookup`'s entry for the customer (``None``: not in the
-    target when it was asked).
+    target when it was asked). The ledger's hash covers the customer and its terms, so
+    changing a per-country table updates every debtor it touches once. A debtor found in
+    the target but unknown to the ledger is updated when terms are configured: the
+    target's fingerprint covers contact details only.
     """
     key = email_key(customer.email)
+    terms = terms_for(customer, settings)
     digest = customer.content_hash()
+    if terms:
+        digest = hashlib.sha256(f"{digest}|{terms!r}".encode()).hexdigest()
     deadline = time.monotonic() + busy_wait_s
     while True:
         claim, row = ledger.claim(integration, CUSTOMER, key, owner)
@@ -52,7 +87,7 @@ def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: st
         assert row is not None
         assert row.target_ref
         if row.content_hash != digest:
-            target.update_debtor(row.target_ref, customer)
+            target.update_debtor(row.target_ref, customer, terms)
             ledger.done(integration, CUSTOMER, key, target_ref=row.target_ref,
                         content_hash=digest, run_id=owner)
             return row.target_ref, "updated"
@@ -63,13 +98,13 @@ def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: st
     try:
         action: Action = "unchanged"
         if found is None:
-            code = target.create_debtor(customer)
+            code = target.create_debtor(customer, terms)
             action = "created"
         else:
             code = found["code"]
             current = found["fingerprint"]
-            if current is None or current != target.debtor_fingerprint(customer):
-                target.update_debtor(code, customer)
+            if terms or current is None or current != target.debtor_fingerprint(customer):
+                target.update_debtor(code, customer, terms)
                 action = "updated"
     except (FatalError, RecordError):
         ledger.release(integration, CUSTOMER, key)

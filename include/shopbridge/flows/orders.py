@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shopbridge.config import OrderSettings
+from shopbridge.config import CustomerSettings, OrderSettings
 from shopbridge.connectors.base import OrderSource, OrderTarget, OrderWrite
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
@@ -168,12 +168,15 @@ class _Loader:
     #: the order-type setting: what the target creates
     kind: str = "sales_order"
     accounts: dict[str, str] | None = None
+    #: how debtors are booked (shared with the customers flow going the same way)
+    customer_settings: CustomerSettings | None = None
     busy_wait_s: float = 30.0
 
     def debtor_for(self, customer: Customer) -> str:
         """The target's debtor for this customer (shared with the customers flow)."""
         code, action = sync_debtor(self.target, self.ledger, self.integration, self.run_id,
                                    customer, self.debtors.get(customer.email),
+                                   settings=self.customer_settings,
                                    busy_wait_s=self.busy_wait_s)
         if action == "created":
             self.counts.customers_created += 1
@@ -199,9 +202,16 @@ class _Loader:
         """
         todo: list[Order] = []
         stale: list[Order] = []
+        #: stale claims of this very task: an order found for one was created by this run
+        ours: set[str] = set()
         existing: dict[str, str] = {}
         for order, found in candidates:
-            claim, _ = self.ledger.claim(self.integration, ORDER, order.ref.id, self.run_id)
+            claim, row = self.ledger.claim(self.integration, ORDER, order.ref.id, self.run_id)
+            if claim is Claim.DONE and row is not None and row.run_id == self.run_id:
+                # this batch's own earlier attempt created it before failing: the run's
+                # report counts it as created, as it was, once
+                self.counts.orders_created += 1
+                continue
             if claim in (Claim.DONE, Claim.BUSY):
                 self.counts.orders_skipped_existing += 1
                 continue
@@ -209,6 +219,8 @@ class _Loader:
                 existing[order.ref.id] = found
             elif claim is Claim.STALE:
                 stale.append(order)
+                if row is not None and row.run_id == self.run_id:
+                    ours.add(order.ref.id)
             todo.append(order)
         if stale:
             landed = self.target.find_orders([reference(o) for o in stale], kind=self.kind)
@@ -219,7 +231,10 @@ class _Loader:
                 self.ledger.done(self.integration, ORDER, order.ref.id,
                                  target_ref=existing[order.ref.id],
                                  content_hash=order.content_hash(), run_id=self.run_id)
-                self.counts.orders_skipped_existing += 1
+                if order.ref.id in ours:
+                    self.counts.orders_created += 1
+                else:
+                    self.counts.orders_skipped_existing += 1
             else:
                 out.append(order)
         return out
@@ -246,7 +261,8 @@ class _Loader:
 
 
 def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
-         *, run_id: str, settings: OrderSettings | None = None) -> dict[str, Any]:
+         *, run_id: str, settings: OrderSettings | None = None,
+         customer_settings: CustomerSettings | None = None) -> dict[str, Any]:
     """Write what is new; every write is preceded by a ledger claim, so retries are safe."""
     before = target.counter.calls
     counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
@@ -255,7 +271,8 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
                      default_debtor=settings.default_debtor if settings else None,
                      kind=settings.order_type if settings else "sales_order",
                      accounts=(settings.journal_entry.model_dump()
-                               if settings and settings.journal_entry else None))
+                               if settings and settings.journal_entry else None),
+                     customer_settings=customer_settings)
     missing = set(looked_up["missing_skus"])
     orders = sorted((Order.model_validate(o) for o in looked_up["orders"]),
                     key=lambda o: o.updated_at)

@@ -125,7 +125,8 @@ def item_body(item: ItemWrite, *, create: bool) -> dict[str, Any]:
     """The ``Items`` payload of ``item``: its mapped fields plus what only we can set.
 
     ``ItemCode`` (create only: it is the key), ``ParentItem`` for a variant,
-    ``IsConfigurable`` for a configurable parent, ``Assortment`` from the first category.
+    ``IsConfigurable`` for a configurable parent, ``Assortment`` from the first category
+    unless the mapping sets it (assortment information from the YAML wins).
     A parent is never a sales item itself (its variants are), whatever the mapping says;
     a new item is a sales item unless the mapping says otherwise. ``Stock`` is left out
     (see :func:`initial_stock`).
@@ -144,7 +145,7 @@ def item_body(item: ItemWrite, *, create: bool) -> dict[str, Any]:
     elif create:
         body["IsConfigurable"] = False
     if item.categories:
-        body["Assortment"] = item.categories[0]
+        body.setdefault("Assortment", item.categories[0])
     return body
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shopbridge.connectors.base import DebtorMatch, OrderWrite
+from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.exact_globe._batch import Operation
 from shopbridge.connectors.exact_globe.catalogue import ExactGlobeCatalogue
 from shopbridge.connectors.exact_globe.client import any_of, odata_quote
@@ -38,6 +38,16 @@ _KEEP_ON_UPDATE = ("Status", "Type")
 #: Account fields a sync writes (and compares before deciding an update is needed).
 _MANAGED = ("Name", "IsPerson", "Email", "Phone", "AddressLine1", "PostalCode", "City",
             "Country", "VATNumber")
+
+
+def _terms(terms: DebtorTerms | None) -> dict[str, str]:
+    """The Account fields of the debtor terms that are set. [U] ``Classification``,
+    ``VATCode`` and ``RevenueGLAccount`` as REST field names."""
+    if not terms:
+        return {}
+    fields = {"Classification": terms.classification, "VATCode": terms.tax_code,
+              "RevenueGLAccount": terms.revenue_account}
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _fingerprint(account: dict[str, Any]) -> str:
@@ -133,7 +143,7 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
                                                         _fingerprint(row)))
         return found
 
-    def create_debtor(self, customer: Customer) -> str:
+    def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
         """POST the Account, then its Contact; returns Globe's new ``DebtorCode``.
 
         Persons get a Contact too (decision): the Account holds one ``Name`` string, and
@@ -142,7 +152,8 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         POST is retried (no idempotency key); if the Contact POST fails the Account is
         still found by e-mail next run and ``update_debtor`` adds the missing Contact.
         """
-        account = self.client.create("Account", account_from_customer(customer), retry=False)
+        account = self.client.create("Account", {**account_from_customer(customer),
+                                                 **_terms(terms)}, retry=False)
         try:
             account_id, code = str(account["ID"]), _code(account["DebtorCode"])
         except KeyError as exc:
@@ -150,7 +161,8 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         self.client.create("Contact", contact_from_customer(customer, account_id), retry=False)
         return code
 
-    def update_debtor(self, code: str, customer: Customer) -> None:
+    def update_debtor(self, code: str, customer: Customer,
+                      terms: DebtorTerms | None = None) -> None:
         """MERGE the Account (not its Status/Type) and its default Contact, in place."""
         rows = list(self.client.query("Account", filter=f"DebtorCode eq {odata_quote(code)}",
                                       select=["ID", "DebtorCode"]))
@@ -159,7 +171,7 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
                               f"debtor {code} not found in Exact Globe")
         account_id = str(rows[0]["ID"])
         body = {k: v for k, v in account_from_customer(customer).items()
-                if k not in _KEEP_ON_UPDATE}
+                if k not in _KEEP_ON_UPDATE} | _terms(terms)
         self.client.merge("Account", account_id, body)
         contact = contact_from_customer(customer, account_id)
         contacts = list(self.client.query("Contact", filter=f"Account eq guid'{account_id}'",

@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopbridge._http import CallCounter
-from shopbridge.connectors.base import DebtorMatch, OrderWrite
+from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.lightspeed_ecom.client import FILTER_FORMAT, LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.translate import SYSTEM
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError
@@ -198,14 +198,19 @@ class LightspeedEcomTarget:
         """What :meth:`match_debtors` reports once :meth:`update_debtor` wrote ``customer``."""
         return fingerprint(customer_fields(customer))
 
-    def create_debtor(self, customer: Customer) -> str:
-        """POST the customer (not retried); returns its id."""
+    def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
+        """POST the customer (not retried); returns its id.
+
+        ``terms`` (classification, tax code, revenue account) are ERP notions a Lightspeed
+        customer has no field for; they are accepted and not sent.
+        """
         record = self.client.create_customer(new_customer_fields(customer))
         if record.get("id") in (None, False, ""):
             raise FatalError(f"Lightspeed created customer {customer.email} without an id")
         return str(record["id"])
 
-    def update_debtor(self, code: str, customer: Customer) -> None:
+    def update_debtor(self, code: str, customer: Customer,
+                      terms: DebtorTerms | None = None) -> None:
         """PUT the managed fields; the shipping address is left as the shop has it."""
         try:
             self.client.update_customer(code, customer_fields(customer))
