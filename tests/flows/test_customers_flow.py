@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from shopbridge.config import CustomerSettings
 from shopbridge.flows import customers, orders
 from shopbridge.sandbox.demo_data import DEMO_START, generate
 from tests.flows.conftest import P, run_flow
@@ -13,13 +14,14 @@ SINCE = DEMO_START - timedelta(days=90)
 AUTH = ("demo-key", "demo-secret")
 
 
-def sync_customers(env, run_id: str = "c1") -> dict:
+def sync_customers(env, run_id: str = "c1", settings: CustomerSettings | None = None) -> dict:
     results = []
     for batch in customers.extract(env["source"], SINCE, DEMO_START, 50):
         mapped = customers.validate_and_map(env["source"], batch)
         target = env["target"]()
         looked = customers.lookup(target, env["ledger"], P, mapped)
-        results.append(customers.load(target, env["ledger"], P, looked, run_id=run_id))
+        results.append(customers.load(target, env["ledger"], P, looked, run_id=run_id,
+                                      settings=settings))
     return orders.summarize(results, keys=customers.SUMMARY_KEYS)
 
 
@@ -70,3 +72,40 @@ def test_a_bad_customer_record_is_quarantined_naming_the_field(env):
     assert fields["10"] == "email"
     assert fields["11"] in ("firstname", "companyName", "lastname")
     assert mapped["counts"]["customers_quarantined"] == 2
+
+
+def test_classification_tax_code_and_revenue_account_per_country(env):
+    settings = CustomerSettings(
+        classification={"company": "B2B", "person": "B2C"},
+        tax_code_by_country={"NL": "2", "BE": "5", "*": "0"},
+        revenue_account_by_country={"NL": "8000", "BE": "8010", "DE": "8020",
+                                    "FR": "8030"})
+    data = generate("demo")
+    summary = sync_customers(env, settings=settings)
+    by_email = {a["Email"].lower(): a for a in env["eg"].get("/_sandbox/accounts").json()
+                if a["Email"]}
+    for c in data.customers:
+        if c["country"] == "GB":   # no revenue account for GB and no "*": set aside
+            continue
+        account = by_email[c["email"]]
+        assert account["Classification"] == ("B2B" if c["is_company"] else "B2C")
+        assert account["VATCode"] == {"NL": "2", "BE": "5"}.get(c["country"], "0")
+        assert account["RevenueGLAccount"] == {"NL": "8000", "BE": "8010", "DE": "8020",
+                                               "FR": "8030"}[c["country"]]
+    gb = [c for c in data.customers if c["country"] == "GB"]
+    assert gb and summary["customers_quarantined"] == len(gb)
+    assert {q["field"] for q in summary["quarantined"]} == {"billing_address.country"}
+    assert all("no revenue account for country GB" in q["reason"]
+               for q in summary["quarantined"])
+    # existing debtors got their terms too (updated, even where the contact details
+    # matched), and a second run writes nothing
+    assert summary["customers_unchanged"] == 0
+    writes = env["eg"].get("/_sandbox/stats").json()["writes"]
+    again = sync_customers(env, "c2", settings=settings)
+    assert again["customers_created"] == again["customers_updated"] == 0
+    assert env["eg"].get("/_sandbox/stats").json()["writes"] == writes
+    # a changed table updates the debtors it touches, once
+    changed = settings.model_copy(update={"tax_code_by_country": {"NL": "9", "*": "0"}})
+    third = sync_customers(env, "c3", settings=changed)
+    touched = sum(1 for c in data.customers if c["country"] in ("NL", "BE"))  # 2->9, 5->0
+    assert third["customers_updated"] == touched

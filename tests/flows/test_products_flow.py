@@ -281,3 +281,20 @@ def test_a_bad_product_rule_fails_when_the_file_is_loaded():
         parse_integration(YAML, data)
     assert "mapping.products.lines.GTIN.source" in str(err.value)
     assert "variant has no field 'barcode'" in str(err.value)
+
+
+def test_images_served_from_a_new_host_are_no_change(env):
+    """A CDN (or a restarted sandbox) moving host changes every image URL, not the images."""
+    from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
+    from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
+    from tests.flows.conftest import NO_SLEEP
+
+    put_product(env, TEE)
+    sync(env)
+    before = writes(env)
+    moved = LightspeedEcomSource(LightspeedEcomClient(
+        "http://shop.moved.example", "nl", "demo-key", "demo-secret", http=env["ls"],
+        policy=NO_SLEEP))
+    again = sync({**env, "source": moved}, run_id="p2")
+    assert again["products_updated"] == again["images_uploaded"] == 0
+    assert writes(env) == before

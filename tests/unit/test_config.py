@@ -1,8 +1,9 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
-from shopbridge.config import load_integration
+from shopbridge.config import load_integration, parse_integration
 from shopbridge.errors import ConfigError
 
 ROOT = Path(__file__).parents[2]
@@ -81,3 +82,28 @@ def test_journal_entry_order_type_needs_its_accounts(tmp_path):
     text = GOOD.replace("batch_size: 50}", "batch_size: 50, orders: {order_type: journal_entry}}")
     with pytest.raises(ConfigError, match=r"flows.orders.orders.*journal_entry needs"):
         load_integration(write(tmp_path, text))
+
+
+def test_the_orders_flow_books_debtors_with_the_customers_flows_settings(tmp_path):
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["flows"]["customers"]["customers"] = {"classification": {"company": "B2B"}}
+    cfg = parse_integration(SHIPPED, data)
+    assert cfg.customer_settings("orders").classification == {"company": "B2B"}
+    # the other direction has a ledger and settings of its own
+    assert cfg.customer_settings("erp_orders").classification == {}
+    assert cfg.scope("erp_orders") == "exact_globe__lightspeed_ecom"
+    assert cfg.dag_id("erp_orders") == "lightspeed_ecom__exact_globe__erp_orders"
+
+
+def test_a_flow_key_that_is_no_flow_must_name_its_kind(tmp_path):
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["flows"]["erp_orders"].pop("flow")
+    with pytest.raises(ConfigError, match="erp_orders: not a flow"):
+            parse_integration(SHIPPED, data)
+
+
+def test_bad_country_codes_in_customer_tables_fail_at_load():
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["flows"]["customers"]["customers"] = {"tax_code_by_country": {"Netherlands": "2"}}
+    with pytest.raises(ConfigError, match=r"flows\.customers\.customers\.tax_code_by_country"):
+        parse_integration(SHIPPED, data)

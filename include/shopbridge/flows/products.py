@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from shopbridge.config import ProductSettings
 from shopbridge.connectors.base import ImageUpload, ItemWrite, ProductSource, ProductTarget
@@ -168,8 +169,11 @@ def validate_and_map(source: ProductSource, batch: list[dict[str, Any]],
                       if settings.categories else [])
         images = ([{"url": i.url, "position": i.position, "filename": i.filename}
                    for i in product.images] if settings.images else [])
+        # an image's host may move (a CDN, a restarted sandbox) without the image changing:
+        # the hash takes its path; a new upload gets a new path, and the bytes are
+        # compared again whenever the product is written
         payload = {"items": [_as_json(i) for i in items], "categories": categories,
-                   "images": [i["url"] for i in images]}
+                   "images": [urlsplit(i["url"]).path for i in images]}
         products.append({
             "source_id": product.ref.id, "sku": product.sku, "items": payload["items"],
             "eans": {v.sku: v.ean for v in product.variants if v.ean},
