@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 HOOKS: dict[str, str] = {
     "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.hook:LightspeedEcomHook",
     "exact_globe": "shopbridge.connectors.exact_globe.hook:ExactGlobeHook",
+    "lightspeed_retail": "shopbridge.connectors.lightspeed_retail.hook:LightspeedRetailHook",
+    "fortnox": "shopbridge.connectors.fortnox.hook:FortnoxHook",
+    "accountview": "shopbridge.connectors.accountview.hook:AccountViewHook",
+    "ccv_salespos": "shopbridge.connectors.ccv_salespos.hook:CcvSalesposHook",
 }
 
 #: flow -> (systems that can be its source, systems that can be its target)

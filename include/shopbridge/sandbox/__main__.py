@@ -14,7 +14,8 @@ from typing import Any
 
 import uvicorn
 
-SYSTEMS = ("lightspeed_ecom", "exact_globe")
+SYSTEMS = ("lightspeed_ecom", "exact_globe", "lightspeed_retail", "fortnox", "accountview",
+           "ccv_salespos")
 
 
 def _value(raw: str) -> Any:
