@@ -173,7 +173,8 @@ def validate_and_map(source: ProductSource, batch: list[dict[str, Any]],
         # the hash takes its path; a new upload gets a new path, and the bytes are
         # compared again whenever the product is written
         payload = {"items": [_as_json(i) for i in items], "categories": categories,
-                   "images": [urlsplit(i["url"]).path for i in images]}
+                   "images": [urlsplit(i.url).path for i in product.images
+                              if settings.images]}
         products.append({
             "source_id": product.ref.id, "sku": product.sku, "items": payload["items"],
             "eans": {v.sku: v.ean for v in product.variants if v.ean},
