@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shopbridge.connectors.registry import HOOKS, ROLES
+from shopbridge.connectors.registry import HOOKS, IMAGE_SOURCES, IMAGE_TARGETS, ROLES
 from shopbridge.errors import ConfigError
 from shopbridge.mapping import MappingError, MappingSpec
 from shopbridge.mapping.defaults import mapper_for
@@ -292,6 +292,14 @@ class IntegrationConfig(Frozen):
             if writes.system not in targets:
                 raise ValueError(f"flows.{key}: {writes.system} cannot be the target of the "
                                  f"{flow} flow")
+            if flow == "products" and spec.products.images:
+                lacking = [f"{reads.system} has no product images to give"
+                           if reads.system not in IMAGE_SOURCES else "",
+                           f"{writes.system} takes no product images through this "
+                           "integration" if writes.system not in IMAGE_TARGETS else ""]
+                if any(lacking):
+                    raise ValueError(f"flows.{key}.products.images: "
+                                     f"{'; '.join(w for w in lacking if w)}: set images: false")
         return self
 
     @model_validator(mode="after")

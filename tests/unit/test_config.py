@@ -107,3 +107,15 @@ def test_bad_country_codes_in_customer_tables_fail_at_load():
     data["flows"]["customers"]["customers"] = {"tax_code_by_country": {"Netherlands": "2"}}
     with pytest.raises(ConfigError, match=r"flows\.customers\.customers\.tax_code_by_country"):
         parse_integration(SHIPPED, data)
+
+
+def test_images_on_a_pair_whose_ends_have_none_is_refused_at_load():
+    path = ROOT / "include" / "integrations" / "fortnox__lightspeed_retail.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["flows"]["products"]["products"]["images"] = True
+    with pytest.raises(ConfigError) as err:
+        parse_integration(path, data)
+    text = str(err.value)
+    assert "flows.products.products.images" in text
+    assert "fortnox has no product images" in text
+    assert "lightspeed_retail takes no product images" in text

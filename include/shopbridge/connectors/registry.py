@@ -25,12 +25,21 @@ HOOKS: dict[str, str] = {
 
 #: flow -> (systems that can be its source, systems that can be its target)
 ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "orders": (frozenset({"lightspeed_ecom", "exact_globe"}),
-               frozenset({"exact_globe", "lightspeed_ecom"})),
-    "customers": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
-    "products": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
-    "stock": (frozenset({"lightspeed_ecom"}), frozenset({"exact_globe"})),
+    "orders": (frozenset({"lightspeed_ecom", "exact_globe", "fortnox"}),
+               frozenset({"exact_globe", "lightspeed_ecom", "lightspeed_retail",
+                          "accountview", "ccv_salespos"})),
+    "customers": (frozenset({"lightspeed_ecom"}),
+                  frozenset({"exact_globe", "accountview"})),
+    "products": (frozenset({"lightspeed_ecom", "fortnox", "accountview", "ccv_salespos"}),
+                 frozenset({"exact_globe", "lightspeed_retail", "lightspeed_ecom"})),
+    "stock": (frozenset({"lightspeed_ecom", "fortnox", "accountview", "ccv_salespos"}),
+              frozenset({"exact_globe", "lightspeed_retail", "lightspeed_ecom"})),
 }
+
+#: product images: the systems that have them to give, and those that can take them
+#: through this integration (a pair with images on needs both ends)
+IMAGE_SOURCES: frozenset[str] = frozenset({"lightspeed_ecom"})
+IMAGE_TARGETS: frozenset[str] = frozenset({"exact_globe", "lightspeed_ecom"})
 
 
 #: system -> its order translator (vendor JSON -> canonical Order), as "module:function";
@@ -38,6 +47,7 @@ ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 TRANSLATORS: dict[str, str] = {
     "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.translate:order_from_lightspeed",
     "exact_globe": "shopbridge.connectors.exact_globe.from_globe:order_from_globe",
+    "fortnox": "shopbridge.connectors.fortnox.translate:order_from_fortnox",
 }
 
 

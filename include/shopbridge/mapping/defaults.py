@@ -9,6 +9,7 @@ shipping names go through unchanged until a customer lists their Globe codes.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from shopbridge.mapping.engine import Mapper
@@ -86,9 +87,29 @@ DEFAULT_VALUE_MAPS: dict[tuple[str, str], dict[str, ValueMap]] = {
 }
 
 
+def _connector_tables(target: str) -> tuple[dict[tuple[str, str, str], EntityMapping],
+                                            dict[tuple[str, str], EntityMapping]]:
+    """The default mappings a connector ships for pairs it is the target of, from its
+    ``defaults.py`` (its field names are its vendor's business: they stay in its folder).
+    Connector packages import lazily, so this costs no HTTP client at DAG parse time."""
+    try:
+        module = importlib.import_module(f"shopbridge.connectors.{target}.defaults")
+    except ModuleNotFoundError:
+        return {}, {}
+    return (dict(getattr(module, "DEFAULT_MAPPINGS", {})),
+            dict(getattr(module, "INCL_TAX", {})))
+
+
 def default_mapping(source: str, target: str, entity: str) -> EntityMapping:
     """The shipped mapping of a pair's entity; empty when the pair has none."""
-    return DEFAULTS.get((source, target, entity), EntityMapping())
+    found = DEFAULTS.get((source, target, entity))
+    if found is None:
+        found = _connector_tables(target)[0].get((source, target, entity))
+    return found or EntityMapping()
+
+
+def _incl_tax(target: str, entity: str) -> EntityMapping | None:
+    return INCL_TAX.get((target, entity)) or _connector_tables(target)[1].get((target, entity))
 
 
 def mapper_for(cfg: IntegrationConfig, key: str) -> Mapper:
@@ -101,8 +122,8 @@ def mapper_for(cfg: IntegrationConfig, key: str) -> Mapper:
     spec = cfg.flows[key]
     incl_tax = (spec.orders.prices_include_tax if flow == "orders"
                 else spec.products.prices_include_tax)
-    if incl_tax and (tgt, flow) in INCL_TAX:
-        incl = INCL_TAX[(tgt, flow)]
+    incl = _incl_tax(tgt, flow) if incl_tax else None
+    if incl is not None:
         defaults = defaults.model_copy(update={"header": {**defaults.header, **incl.header},
                                                "lines": {**defaults.lines, **incl.lines}})
     return Mapper(cfg.mapping, defaults, entity=flow,

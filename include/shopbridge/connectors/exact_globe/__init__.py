@@ -20,29 +20,97 @@ package imports neither ``hook`` (Airflow) nor ``sandbox`` (FastAPI), so clients
 
 [U] Entity field names beyond those in Exact's public examples are assumptions; each is
 marked where it is built (``translate``) or read (``target``).
+
+Exports import lazily (PEP 562): DAG parsing reads a connector's ``defaults`` without
+loading its HTTP client.
 """
 
-from shopbridge.connectors.exact_globe._batch import ChangesetResult, Operation
-from shopbridge.connectors.exact_globe.catalogue import ExactGlobeCatalogue, category_code
-from shopbridge.connectors.exact_globe.client import (
-    MAX_FILTER_VALUES,
-    SERVICE_PATH,
-    ExactGlobeClient,
-    ExactGlobeSettings,
-    any_of,
-    make_auth,
-    odata_quote,
-)
-from shopbridge.connectors.exact_globe.from_globe import order_from_globe
-from shopbridge.connectors.exact_globe.source import ExactGlobeSource
-from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
-from shopbridge.connectors.exact_globe.translate import (
-    account_from_customer,
-    contact_from_customer,
-    order_header,
-    order_lines,
-    transaction_key,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shopbridge.connectors.exact_globe._batch import (
+        ChangesetResult as ChangesetResult,
+    )
+    from shopbridge.connectors.exact_globe._batch import (
+        Operation as Operation,
+    )
+    from shopbridge.connectors.exact_globe.catalogue import (
+        ExactGlobeCatalogue as ExactGlobeCatalogue,
+    )
+    from shopbridge.connectors.exact_globe.catalogue import (
+        category_code as category_code,
+    )
+    from shopbridge.connectors.exact_globe.client import (
+        MAX_FILTER_VALUES as MAX_FILTER_VALUES,
+    )
+    from shopbridge.connectors.exact_globe.client import (
+        SERVICE_PATH as SERVICE_PATH,
+    )
+    from shopbridge.connectors.exact_globe.client import (
+        ExactGlobeClient as ExactGlobeClient,
+    )
+    from shopbridge.connectors.exact_globe.client import (
+        ExactGlobeSettings as ExactGlobeSettings,
+    )
+    from shopbridge.connectors.exact_globe.client import (
+        any_of as any_of,
+    )
+    from shopbridge.connectors.exact_globe.client import (
+        make_auth as make_auth,
+    )
+    from shopbridge.connectors.exact_globe.client import (
+        odata_quote as odata_quote,
+    )
+    from shopbridge.connectors.exact_globe.from_globe import (
+        order_from_globe as order_from_globe,
+    )
+    from shopbridge.connectors.exact_globe.source import (
+        ExactGlobeSource as ExactGlobeSource,
+    )
+    from shopbridge.connectors.exact_globe.target import (
+        ExactGlobeTarget as ExactGlobeTarget,
+    )
+    from shopbridge.connectors.exact_globe.translate import (
+        account_from_customer as account_from_customer,
+    )
+    from shopbridge.connectors.exact_globe.translate import (
+        contact_from_customer as contact_from_customer,
+    )
+    from shopbridge.connectors.exact_globe.translate import (
+        order_header as order_header,
+    )
+    from shopbridge.connectors.exact_globe.translate import (
+        order_lines as order_lines,
+    )
+    from shopbridge.connectors.exact_globe.translate import (
+        transaction_key as transaction_key,
+    )
+
+#: exported name -> the module defining it
+_EXPORTS: dict[str, str] = {
+    "ChangesetResult": "shopbridge.connectors.exact_globe._batch",
+    "ExactGlobeCatalogue": "shopbridge.connectors.exact_globe.catalogue",
+    "ExactGlobeClient": "shopbridge.connectors.exact_globe.client",
+    "ExactGlobeSettings": "shopbridge.connectors.exact_globe.client",
+    "ExactGlobeSource": "shopbridge.connectors.exact_globe.source",
+    "ExactGlobeTarget": "shopbridge.connectors.exact_globe.target",
+    "MAX_FILTER_VALUES": "shopbridge.connectors.exact_globe.client",
+    "Operation": "shopbridge.connectors.exact_globe._batch",
+    "SERVICE_PATH": "shopbridge.connectors.exact_globe.client",
+    "account_from_customer": "shopbridge.connectors.exact_globe.translate",
+    "any_of": "shopbridge.connectors.exact_globe.client",
+    "category_code": "shopbridge.connectors.exact_globe.catalogue",
+    "contact_from_customer": "shopbridge.connectors.exact_globe.translate",
+    "make_auth": "shopbridge.connectors.exact_globe.client",
+    "odata_quote": "shopbridge.connectors.exact_globe.client",
+    "order_from_globe": "shopbridge.connectors.exact_globe.from_globe",
+    "order_header": "shopbridge.connectors.exact_globe.translate",
+    "order_lines": "shopbridge.connectors.exact_globe.translate",
+    "transaction_key": "shopbridge.connectors.exact_globe.translate",
+}
 
 __all__ = [
     "MAX_FILTER_VALUES",
@@ -65,3 +133,9 @@ __all__ = [
     "order_lines",
     "transaction_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

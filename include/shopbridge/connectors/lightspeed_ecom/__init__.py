@@ -2,26 +2,72 @@
 
 ``hook`` (Airflow) and ``sandbox`` (FastAPI) are deliberately not imported here, so
 importing the client pulls in neither (STYLE R1).
+
+Exports import lazily (PEP 562): DAG parsing reads a connector's ``defaults`` without
+loading its HTTP client.
 """
 
-from shopbridge.connectors.lightspeed_ecom.client import (
-    LightspeedEcomClient,
-    LightspeedEcomSettings,
-    RateLimit,
-)
-from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource, embed_products
-from shopbridge.connectors.lightspeed_ecom.target import (
-    LightspeedEcomTarget,
-    reference_from_comment,
-)
-from shopbridge.connectors.lightspeed_ecom.translate import (
-    order_from_lightspeed,
-    order_id,
-    product_from_lightspeed,
-    stock_from_lightspeed,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shopbridge.connectors.lightspeed_ecom.catalogue_target import (
+        LightspeedEcomCatalogue as LightspeedEcomCatalogue,
+    )
+    from shopbridge.connectors.lightspeed_ecom.client import (
+        LightspeedEcomClient as LightspeedEcomClient,
+    )
+    from shopbridge.connectors.lightspeed_ecom.client import (
+        LightspeedEcomSettings as LightspeedEcomSettings,
+    )
+    from shopbridge.connectors.lightspeed_ecom.client import (
+        RateLimit as RateLimit,
+    )
+    from shopbridge.connectors.lightspeed_ecom.source import (
+        LightspeedEcomSource as LightspeedEcomSource,
+    )
+    from shopbridge.connectors.lightspeed_ecom.source import (
+        embed_products as embed_products,
+    )
+    from shopbridge.connectors.lightspeed_ecom.target import (
+        LightspeedEcomTarget as LightspeedEcomTarget,
+    )
+    from shopbridge.connectors.lightspeed_ecom.target import (
+        reference_from_comment as reference_from_comment,
+    )
+    from shopbridge.connectors.lightspeed_ecom.translate import (
+        order_from_lightspeed as order_from_lightspeed,
+    )
+    from shopbridge.connectors.lightspeed_ecom.translate import (
+        order_id as order_id,
+    )
+    from shopbridge.connectors.lightspeed_ecom.translate import (
+        product_from_lightspeed as product_from_lightspeed,
+    )
+    from shopbridge.connectors.lightspeed_ecom.translate import (
+        stock_from_lightspeed as stock_from_lightspeed,
+    )
+
+#: exported name -> the module defining it
+_EXPORTS: dict[str, str] = {
+    "LightspeedEcomCatalogue": "shopbridge.connectors.lightspeed_ecom.catalogue_target",
+    "LightspeedEcomClient": "shopbridge.connectors.lightspeed_ecom.client",
+    "LightspeedEcomSettings": "shopbridge.connectors.lightspeed_ecom.client",
+    "LightspeedEcomSource": "shopbridge.connectors.lightspeed_ecom.source",
+    "LightspeedEcomTarget": "shopbridge.connectors.lightspeed_ecom.target",
+    "RateLimit": "shopbridge.connectors.lightspeed_ecom.client",
+    "embed_products": "shopbridge.connectors.lightspeed_ecom.source",
+    "order_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
+    "order_id": "shopbridge.connectors.lightspeed_ecom.translate",
+    "product_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
+    "reference_from_comment": "shopbridge.connectors.lightspeed_ecom.target",
+    "stock_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
+}
 
 __all__ = [
+    "LightspeedEcomCatalogue",
     "LightspeedEcomClient",
     "LightspeedEcomSettings",
     "LightspeedEcomSource",
@@ -34,3 +80,9 @@ __all__ = [
     "reference_from_comment",
     "stock_from_lightspeed",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -21,6 +21,28 @@ and seeded by :func:`.sandbox.seed_state`; vendor shapes per VENDOR_APIS.md §1:
 * Variant titles encode the options: ``"Colour: black, Size: M"``; a simple product's one
   variant is ``"Default"``. ASSUMPTION [U]: the exact separator format.
 
+Catalogue writes (Lightspeed as a product and stock target), each counted in the
+``writes`` stat and refused in the ``error`` envelope (400 invalid, 404 unknown id):
+
+* ``POST products.json {"product": {...}}`` (``title`` required) -> 201; the product gets
+  one default variant (``title: "Default"``, no SKU). ASSUMPTION [U]: the vendor does this
+  too; ``product_default_variant=False`` creates products without variants.
+  ``PUT products/{id}.json``, ``DELETE products/{id}.json`` (its variants, links and images
+  go with it). Writable: :data:`WRITABLE_PRODUCT_FIELDS`; ``isVisible`` and ``visibility``
+  follow each other; ``brand`` is a brand id (0 clears it).
+* ``POST variants.json {"variant": {"product": <id>, ...}}`` -> 201 (an unknown product is
+  404), ``PUT``/``DELETE variants/{id}.json``. ASSUMPTION [U]: a SKU used by another
+  variant is refused (400).
+* ``POST categories.json {"category": {"title", "parent"?}}`` -> 201 (an unknown parent is
+  404), ``PUT categories/{id}.json`` (a rename).
+* ``POST categories/products.json {"categoriesProduct": {"category", "product"}}`` -> 201
+  (a second link of the same pair is 400), ``DELETE categories/products/{id}.json``.
+* ``POST products/{id}/images.json {"productImage": {"attachment": <base64>, "filename",
+  "title"?, "sortOrder"?}}`` -> 201 ``{"productImage": {...}}``. ASSUMPTION [U]: the body
+  shape. The bytes are stored, and ``GET products/{id}/images.json``, the CDN URL and
+  ``/_sandbox/images`` serve them (the content type from the file's magic number, else its
+  name). ``DELETE products/{id}/images/{image}.json``.
+
 Controls under ``/_sandbox/`` (no vendor has them): ``POST products`` and ``POST variants``
 upsert, ``DELETE images/{id}`` makes a file 404, ``GET images`` lists the served files with
 their sha256.
@@ -28,7 +50,11 @@ their sha256.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import mimetypes
+import re
 import struct
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -58,10 +84,21 @@ FILES_PREFIX = "/files"
 EXTRA_TABLES = ("categoriesProducts", "productImages", "productAttributes")
 WRITABLE_VARIANT_FIELDS = frozenset({
     "stockLevel", "stockTracking", "stockAlert", "stockMinimum", "priceExcl", "priceIncl",
-    "priceCost", "sku", "ean", "articleCode", "title", "weight", "isDefault", "sortOrder"})
+    "priceCost", "oldPriceExcl", "oldPriceIncl", "sku", "ean", "articleCode", "title",
+    "weight", "isDefault", "sortOrder"})
 _INT_FIELDS = frozenset({"stockLevel", "stockAlert", "stockMinimum", "weight", "sortOrder"})
-_MONEY_FIELDS = frozenset({"priceExcl", "priceIncl", "priceCost"})
+_MONEY_FIELDS = frozenset({"priceExcl", "priceIncl", "priceCost", "oldPriceExcl",
+                           "oldPriceIncl"})
 _TEXT_FIELDS = frozenset({"sku", "ean", "articleCode", "title"})
+WRITABLE_PRODUCT_FIELDS = frozenset({
+    "title", "fulltitle", "content", "description", "url", "isVisible", "visibility",
+    "data01", "data02", "data03", "brand", "supplier", "type"})
+_PRODUCT_TEXT = frozenset({"title", "fulltitle", "content", "description", "url", "data01",
+                           "data02", "data03"})
+VISIBILITY = ("visible", "hidden", "auto")
+WRITABLE_CATEGORY_FIELDS = frozenset({"title", "fulltitle", "description", "content",
+                                      "isVisible", "sortOrder", "url", "parent"})
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 STOCK_TRACKING = ("enabled", "disabled", "indicator")
 THUMB_SIZE = "50x50x2"
 DEFAULT_TAX = {"id": 1, "isDefault": True, "title": "21%", "rate": 0.21}
@@ -157,22 +194,107 @@ class Shop:
     def ensure_category(self, path: Sequence[str], stamp: str) -> int:
         """The category at ``path`` (root first), creating missing nodes parents first."""
         parent: int | None = None
-        for depth, title in enumerate(path, start=1):
+        for title in path:
             cid = self._categories.get((parent, title))
             if cid is None:
-                cid = self.new_id("categories")
-                url = "/".join(_slug(t) for t in path[:depth])
-                self.store["categories"][str(cid)] = {
-                    "id": cid, "createdAt": stamp, "updatedAt": stamp, "isVisible": True,
-                    "depth": depth, "sortOrder": cid, "url": url, "title": title,
-                    "fulltitle": title, "description": "", "content": "",
-                    "parent": _ref("categories", parent) if parent is not None else False,
-                    "products": _many(f"categories/products?category={cid}")}
-                self._categories[(parent, title)] = cid
+                cid = int(self.add_category(parent, title, stamp)["id"])
             parent = cid
         if parent is None:
             raise ApiError(400, "a category path needs at least one title")
         return parent
+
+    def add_category(self, parent: int | None, title: str, stamp: str,
+                     extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One new category node under ``parent`` (``None``: a root)."""
+        cid = self.new_id("categories")
+        above = self.store["categories"][str(parent)] if parent is not None else None
+        depth = int(above["depth"]) + 1 if above else 1
+        url = f"{above['url']}/{_slug(title)}" if above else _slug(title)
+        record = {
+            "id": cid, "createdAt": stamp, "updatedAt": stamp, "isVisible": True,
+            "depth": depth, "sortOrder": cid, "url": url, "title": title,
+            "fulltitle": title, "description": "", "content": "",
+            "parent": _ref("categories", parent) if parent is not None else False,
+            "products": _many(f"categories/products?category={cid}"), **(extra or {})}
+        self.store["categories"][str(cid)] = record
+        self._categories.setdefault((parent, title), cid)
+        return record
+
+    def update_category(self, cid: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into a category, re-indexing it under a new title."""
+        record: dict[str, Any] = self.store["categories"][str(cid)]
+        parent = self._parent_id(record)
+        if "title" in changes and self._categories.get((parent, record["title"])) == cid:
+            del self._categories[(parent, record["title"])]
+        record.update(changes, updatedAt=_bumped(record.get("updatedAt")))
+        self._categories.setdefault((parent, record["title"]), cid)
+        return record
+
+    def link(self, pid: int, cid: int, sort_order: Any = None) -> dict[str, Any]:
+        """Put product ``pid`` in category ``cid``; a second link of the pair is a 400."""
+        links = self.store["categoriesProducts"]
+        mine = self._links.setdefault(str(pid), [])
+        if any(links[lid]["category"]["resource"]["id"] == cid for lid in mine if lid in links):
+            raise ApiError(400, f"product {pid} is already in category {cid}")
+        lid = self.new_id("categoriesProducts")
+        links[str(lid)] = {"id": lid, "sortOrder": int(sort_order or len(mine) + 1),
+                           "category": _ref("categories", cid),
+                           "product": _ref("products", pid)}
+        mine.append(str(lid))
+        self.store["products"][str(pid)]["categories"] = _many(
+            f"categories/products?product={pid}")
+        return dict(links[str(lid)])
+
+    def unlink(self, lid: str) -> None:
+        link = self.store["categoriesProducts"].pop(lid)
+        pid = str(link["product"]["resource"]["id"])
+        mine = [x for x in self._links.get(pid, []) if x != lid]
+        self._links[pid] = mine
+        product = self.store["products"].get(pid)
+        if product is not None and not mine:
+            product["categories"] = False
+
+    def add_image(self, pid: int, content: bytes, *, filename: str, content_type: str,
+                  title: str, sort_order: int | None, stamp: str) -> dict[str, Any]:
+        """Store an uploaded file as the product's image (after the others unless
+        ``sort_order`` is given)."""
+        rows = self.store["productImages"].setdefault(str(pid), [])
+        iid = self.new_id("productImages")
+        row = {"id": iid, "sortOrder": sort_order if sort_order is not None else len(rows) + 1,
+               "createdAt": stamp, "updatedAt": stamp, "title": title, "filename": filename,
+               "revision": 1, "present": True, "contentType": content_type,
+               "data": base64.b64encode(content).decode("ascii")}
+        rows.append(row)
+        self.files[str(iid)] = row
+        self.store["products"][str(pid)]["images"] = _many(f"products/{pid}/images")
+        return row
+
+    def remove_image(self, pid: int, image_id: str) -> None:
+        rows = [r for r in self.store["productImages"].get(str(pid), [])
+                if str(r["id"]) != image_id]
+        self.store["productImages"][str(pid)] = rows
+        self.files.pop(image_id, None)
+        if not rows:
+            self.store["products"][str(pid)]["images"] = False
+
+    def remove_variant(self, vid: str) -> None:
+        variant = self.store["variants"].pop(vid)
+        pid = str(variant["product"]["resource"]["id"])
+        self._variants.get(pid, set()).discard(vid)
+        product = self.store["products"].get(pid)
+        if product is not None and not self._variants.get(pid):
+            product["variants"] = False
+
+    def remove_product(self, pid: str) -> None:
+        """A product and everything hanging off it: variants, links, images, features."""
+        for vid in list(self._variants.pop(pid, set())):
+            self.store["variants"].pop(vid, None)
+        for lid in self._links.pop(pid, []):
+            self.store["categoriesProducts"].pop(lid, None)
+        for row in self.store["productImages"].pop(pid, []):
+            self.files.pop(str(row["id"]), None)
+        self.store["productAttributes"].pop(pid, None)
+        del self.store["products"][pid]
 
     def ensure_brand(self, title: str, stamp: str) -> int:
         bid = self._brands.get(title)
@@ -322,14 +444,58 @@ def seed_catalogue(state: dict[str, Any], items: Sequence[Mapping[str, Any]]) ->
         shop.add_item(item)
 
 
+def image_content(row: Mapping[str, Any]) -> tuple[bytes, str]:
+    """An image's bytes and content type: what was uploaded, else the generated PNG."""
+    if "data" in row:
+        return base64.b64decode(row["data"]), str(row.get("contentType") or "image/png")
+    return png(int(row["id"]), row["filename"], row["revision"]), "image/png"
+
+
+def _sniff(content: bytes, filename: str) -> str:
+    """The content type of uploaded bytes: the magic number, else the file name."""
+    for magic, kind in ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                        (b"GIF8", "image/gif")):
+        if content.startswith(magic):
+            return kind
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
 def _image_out(row: Mapping[str, Any], root: str) -> dict[str, Any]:
     """An image as the vendor sends it: absolute ``src``/``thumb`` on the CDN."""
     iid, filename = row["id"], row["filename"]
     return {"id": iid, "sortOrder": row["sortOrder"], "createdAt": row["createdAt"],
             "updatedAt": row["updatedAt"], "extension": filename.rpartition(".")[2],
-            "size": len(png(iid, filename, row["revision"])), "title": row["title"],
+            "size": len(image_content(row)[0]), "title": row["title"],
             "thumb": f"{root}{FILES_PREFIX}/{iid}/{THUMB_SIZE}/{filename}",
             "src": row.get("src") or f"{root}{FILES_PREFIX}/{iid}/{filename}"}
+
+
+def unique_sku(store: Mapping[str, Any], sku: Any, *, but: str | None = None) -> None:
+    """ASSUMPTION [U]: the shop refuses a SKU another variant already has (400)."""
+    if not isinstance(sku, str) or not sku.strip():
+        return
+    for vid, other in store["variants"].items():
+        if vid != but and other.get("sku") == sku:
+            raise ApiError(400, f"sku {sku!r} is already used by variant {vid}")
+
+
+def _check_product_fields(changes: Mapping[str, Any]) -> None:
+    if bad := sorted(set(changes) - WRITABLE_PRODUCT_FIELDS):
+        raise ApiError(400, f"read-only or unknown product field(s): {', '.join(bad)}")
+    for name, value in changes.items():
+        if name in _PRODUCT_TEXT and not isinstance(value, str):
+            raise ApiError(400, f"{name}: expected text, got {value!r}")
+        if name in ("brand", "supplier", "type") and (
+                isinstance(value, bool) or not isinstance(value, int)):
+            raise ApiError(400, f"{name}: expected an id, got {value!r}")
+    if "isVisible" in changes and not isinstance(changes["isVisible"], bool):
+        raise ApiError(400, f"isVisible: expected true or false, got {changes['isVisible']!r}")
+    if changes.get("visibility", "visible") not in VISIBILITY:
+        raise ApiError(400, f"visibility: one of {', '.join(VISIBILITY)}")
+    if "title" in changes and not changes["title"].strip():
+        raise ApiError(400, "title: must not be empty")
 
 
 def _check_variant_fields(changes: Mapping[str, Any]) -> None:
@@ -355,6 +521,7 @@ def install_catalogue(
     controls: SandboxControls,
     base: Callable[[Request, str], str],
     variant_write_touches_product: bool = False,
+    product_default_variant: bool = True,
 ) -> None:
     """Register the catalogue routes; call before the generic ``/{lang}/{resource}`` ones."""
     shop = Shop(store)
@@ -422,6 +589,7 @@ def install_catalogue(
             variant = store["variants"].get(item)
             if variant is None:
                 raise ApiError(404, f"variant {item} not found")
+            unique_sku(store, changes.get("sku"), but=item)
             variant.update(changes)
             variant["updatedAt"] = _bumped(variant.get("updatedAt"))
             if variant_write_touches_product:
@@ -437,8 +605,8 @@ def install_catalogue(
             row = shop.files.get(image_id)
             if row is None or not row["present"] or row["filename"] != filename:
                 return Response(b"Not Found", status_code=404, media_type="text/plain")
-            content = png(int(row["id"]), row["filename"], row["revision"])
-        return Response(content, media_type="image/png",
+            content, media_type = image_content(row)
+        return Response(content, media_type=media_type,
                         headers={"Cache-Control": "public, max-age=31536000"})
 
     @app.get(f"{FILES_PREFIX}/{{image_id}}/{{filename}}")
@@ -450,6 +618,9 @@ def install_catalogue(
     def image_thumb(image_id: str, size: str, filename: str) -> Response:
         """Thumbnails (``50x50x2``) answer the same bytes: the sandbox does not resize."""
         return _file(image_id, filename)
+
+    install_catalogue_writes(app, shop=shop, state=state, controls=controls, base=base,
+                             product_default_variant=product_default_variant)
 
     # --- controls ----------------------------------------------------------------------
 
@@ -541,9 +712,247 @@ def install_catalogue(
                 for row in rows:
                     if not row["present"]:
                         continue
-                    content = png(int(row["id"]), row["filename"], row["revision"])
+                    content, media_type = image_content(row)
                     out.append({"id": row["id"], "product": int(pid),
                                 "path": f"{FILES_PREFIX}/{row['id']}/{row['filename']}",
-                                "contentType": "image/png", "size": len(content),
+                                "contentType": media_type, "size": len(content),
                                 "sha256": hashlib.sha256(content).hexdigest()})
             return {"images": sorted(out, key=lambda r: r["id"])}
+
+
+def _envelope(body: Mapping[str, Any], key: str) -> dict[str, Any]:
+    fields = body.get(key)
+    if not isinstance(fields, dict):
+        raise ApiError(400, f'body must be {{"{key}": {{...}}}}')
+    return dict(fields)
+
+
+def _int_id(value: Any, name: str) -> int:
+    """An id given as a number (or a reference object, as reads return it)."""
+    if isinstance(value, dict):
+        value = value.get("resource", {}).get("id")
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise ApiError(400, f"{name}: expected an id, got {value!r}")
+    return int(value)
+
+
+def install_catalogue_writes(
+    app: FastAPI,
+    *,
+    shop: Shop,
+    state: JsonState,
+    controls: SandboxControls,
+    base: Callable[[Request, str], str],
+    product_default_variant: bool = True,
+) -> None:
+    """The vendor's catalogue writes (see the module docstring): products, variants,
+    categories, category links and product images."""
+    store = shop.store
+
+    def _product(item: str | int, status: int = 404) -> dict[str, Any]:
+        product: dict[str, Any] | None = store["products"].get(str(item))
+        if product is None:
+            raise ApiError(status, f"product {item} not found")
+        return product
+
+    def _done(request: Request, lang: str, key: str, record: Any) -> dict[str, Any]:
+        state.save()
+        controls.count("writes")
+        return {key: _render(record, base(request, lang))}
+
+    def _apply_product(product: dict[str, Any], changes: dict[str, Any], stamp: str) -> None:
+        if "brand" in changes:
+            brand = changes.pop("brand")
+            if brand and str(brand) not in store["brands"]:
+                raise ApiError(404, f"brand {brand} not found")
+            product["brand"] = _ref("brands", brand) if brand else False
+        for relation, resource in (("supplier", "suppliers"), ("type", "types")):
+            if relation in changes:
+                rid = changes.pop(relation)
+                product[relation] = _ref(resource, rid) if rid else False
+        if "isVisible" in changes and "visibility" not in changes:
+            changes["visibility"] = "visible" if changes["isVisible"] else "hidden"
+        elif "visibility" in changes and "isVisible" not in changes:
+            changes["isVisible"] = changes["visibility"] != "hidden"
+        product.update(changes)
+        product["updatedAt"] = stamp
+
+    # --- products ----------------------------------------------------------------------
+
+    @app.post("/{lang}/products.json", status_code=201)
+    def create_product(lang: str, request: Request,
+                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = _envelope(body, "product")
+        _check_product_fields(changes)
+        if not str(changes.get("title") or "").strip():
+            raise ApiError(400, "title is required")
+        with state.lock:
+            pid = shop.new_id("products")
+            stamp = _bumped(None)
+            product: dict[str, Any] = {
+                "id": pid, "createdAt": stamp, "updatedAt": stamp, "isVisible": True,
+                "visibility": "visible", "url": _slug(changes["title"]),
+                "title": changes["title"], "fulltitle": changes["title"], "description": "",
+                "content": "", "data01": "", "data02": "", "data03": "", "brand": False,
+                "supplier": False, "variants": False, "images": False, "categories": False,
+                "attributes": False}
+            store["products"][str(pid)] = product
+            _apply_product(product, changes, stamp)
+            if product_default_variant:
+                shop.put_variant(pid, {"isDefault": True, "sortOrder": 1}, 0, stamp)
+                product["variants"] = _many(f"variants?product={pid}")
+            return _done(request, lang, "product", product)
+
+    @app.put("/{lang}/products/{item}.json")
+    def update_product(lang: str, item: str, request: Request,
+                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = _envelope(body, "product")
+        _check_product_fields(changes)
+        with state.lock:
+            product = _product(item)
+            _apply_product(product, changes, _bumped(product.get("updatedAt")))
+            return _done(request, lang, "product", product)
+
+    @app.delete("/{lang}/products/{item}.json", status_code=204)
+    def delete_product(item: str) -> Response:
+        with state.lock:
+            _product(item)
+            shop.remove_product(item)
+            state.save()
+        controls.count("writes")
+        return Response(status_code=204)
+
+    # --- variants ----------------------------------------------------------------------
+
+    @app.post("/{lang}/variants.json", status_code=201)
+    def create_variant(lang: str, request: Request,
+                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = _envelope(body, "variant")
+        pid = _int_id(changes.pop("product", None), "product")
+        _check_variant_fields(changes)
+        with state.lock:
+            product = _product(pid)
+            unique_sku(store, changes.get("sku"))
+            siblings = shop.variants_of(pid)
+            stamp = _bumped(None)
+            defaults = {"isDefault": not siblings, "sortOrder": len(siblings) + 1}
+            variant = shop.put_variant(pid, {**defaults, **changes}, len(siblings), stamp)
+            product["variants"] = _many(f"variants?product={pid}")
+            return _done(request, lang, "variant", variant)
+
+    @app.delete("/{lang}/variants/{item}.json", status_code=204)
+    def delete_variant(item: str) -> Response:
+        with state.lock:
+            if item not in store["variants"]:
+                raise ApiError(404, f"variant {item} not found")
+            shop.remove_variant(item)
+            state.save()
+        controls.count("writes")
+        return Response(status_code=204)
+
+    # --- categories --------------------------------------------------------------------
+
+    @app.post("/{lang}/categories.json", status_code=201)
+    def create_category(lang: str, request: Request,
+                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = _envelope(body, "category")
+        _check_category_fields(changes)
+        title = str(changes.pop("title", "") or "").strip()
+        if not title:
+            raise ApiError(400, "title is required")
+        parent = changes.pop("parent", None)
+        with state.lock:
+            parent_id = _int_id(parent, "parent") if parent not in (None, False, 0) else None
+            if parent_id is not None and str(parent_id) not in store["categories"]:
+                raise ApiError(404, f"category {parent_id} not found")
+            category = shop.add_category(parent_id, title, _bumped(None), changes)
+            return _done(request, lang, "category", category)
+
+    @app.put("/{lang}/categories/{item}.json")
+    def update_category(lang: str, item: str, request: Request,
+                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = _envelope(body, "category")
+        _check_category_fields(changes)
+        if "parent" in changes:
+            raise ApiError(400, "parent: a category cannot be moved in this sandbox")
+        with state.lock:
+            if item not in store["categories"]:
+                raise ApiError(404, f"category {item} not found")
+            category = shop.update_category(int(item), changes)
+            return _done(request, lang, "category", category)
+
+    @app.post("/{lang}/categories/products.json", status_code=201)
+    def link_category(lang: str, request: Request,
+                      body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = _envelope(body, "categoriesProduct")
+        if bad := sorted(set(changes) - {"category", "product", "sortOrder"}):
+            raise ApiError(400, f"unknown categoriesProduct field(s): {', '.join(bad)}")
+        cid = _int_id(changes.get("category"), "category")
+        pid = _int_id(changes.get("product"), "product")
+        with state.lock:
+            if str(cid) not in store["categories"]:
+                raise ApiError(404, f"category {cid} not found")
+            _product(pid)
+            link = shop.link(pid, cid, changes.get("sortOrder"))
+            return _done(request, lang, "categoriesProduct", link)
+
+    @app.delete("/{lang}/categories/products/{item}.json", status_code=204)
+    def unlink_category(item: str) -> Response:
+        with state.lock:
+            if item not in store["categoriesProducts"]:
+                raise ApiError(404, f"categoriesProduct {item} not found")
+            shop.unlink(item)
+            state.save()
+        controls.count("writes")
+        return Response(status_code=204)
+
+    # --- images ------------------------------------------------------------------------
+
+    @app.post("/{lang}/products/{item}/images.json", status_code=201)
+    def create_image(item: str, request: Request,
+                     body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        changes = _envelope(body, "productImage")
+        if bad := sorted(set(changes) - {"attachment", "filename", "title", "sortOrder"}):
+            raise ApiError(400, f"unknown productImage field(s): {', '.join(bad)}")
+        try:
+            content = base64.b64decode(str(changes.get("attachment") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "attachment: expected base64-encoded file content") from None
+        if not content:
+            raise ApiError(400, "attachment is required")
+        filename = _UNSAFE_NAME.sub("-", str(changes.get("filename") or "")).strip("-.")
+        if not filename:
+            raise ApiError(400, "filename is required")
+        sort = changes.get("sortOrder")
+        if sort is not None and (isinstance(sort, bool) or not isinstance(sort, int)):
+            raise ApiError(400, f"sortOrder: expected an integer, got {sort!r}")
+        with state.lock:
+            _product(item)
+            row = shop.add_image(int(item), content, filename=filename,
+                                 content_type=_sniff(content, filename),
+                                 title=str(changes.get("title") or ""), sort_order=sort,
+                                 stamp=_bumped(None))
+            state.save()
+            controls.count("writes")
+            return {"productImage": _image_out(row, str(request.base_url).rstrip("/"))}
+
+    @app.delete("/{lang}/products/{item}/images/{image}.json", status_code=204)
+    def delete_image(item: str, image: str) -> Response:
+        with state.lock:
+            _product(item)
+            if not any(str(r["id"]) == image for r in store["productImages"].get(item, [])):
+                raise ApiError(404, f"image {image} of product {item} not found")
+            shop.remove_image(int(item), image)
+            state.save()
+        controls.count("writes")
+        return Response(status_code=204)
+
+
+def _check_category_fields(changes: Mapping[str, Any]) -> None:
+    if bad := sorted(set(changes) - WRITABLE_CATEGORY_FIELDS):
+        raise ApiError(400, f"read-only or unknown category field(s): {', '.join(bad)}")
+    for name in ("title", "fulltitle", "description", "content", "url"):
+        if name in changes and not isinstance(changes[name], str):
+            raise ApiError(400, f"{name}: expected text, got {changes[name]!r}")
+    if "title" in changes and not changes["title"].strip():
+        raise ApiError(400, "title: must not be empty")

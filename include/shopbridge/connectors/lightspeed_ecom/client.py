@@ -7,8 +7,13 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §1):
   any body with a top-level ``error`` as a failure, so :func:`check` does the same.
 * Rate limits come as three slash-separated windows (5 min / hour / day) in
   ``X-RateLimit-Limit/Remaining/Reset``. We pace on them *before* the next request rather
-  than provoking a 429: an emptied window that resets within ``policy.max_wait`` is slept
-  out, a longer one raises :class:`RetriableError` so Airflow's task retry takes over.
+  than provoking a 429: an emptied window that resets within ``rate_limit_pause`` (else
+  ``policy.max_wait``) is slept out, a longer one raises :class:`RetriableError` so
+  Airflow's task retry takes over. Clients built from settings sleep out the 5-minute
+  window (``rate_limit_pause_s``, 330 s): a sync needing more than 300 calls (a first
+  catalogue load, a stock sync of hundreds of variants) then keeps going at the vendor's
+  pace instead of failing its task, whose retry would meet the same empty window with
+  no headers read yet and provoke real 429s.
 * The per-second cap (20/s) is not in the headers; its 429 carries ``Retry-After`` and is
   retried by :func:`shopbridge._http.send`.
 * ``updated_at_min``/``updated_at_max`` are both inclusive, second resolution,
@@ -27,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -135,6 +140,13 @@ class LightspeedEcomSettings(BaseModel):
     #: as an order target: how far back (by ``createdAt``) ``find_orders`` pages the shop's
     #: orders for our reference; longer than any ledger loss you want to survive
     order_lookup_days: int = Field(30, ge=1, le=366)
+    #: seconds the client may sleep out an emptied rate-limit window before it hands the
+    #: wait to Airflow (330: the 5-minute window is waited out, the hour and day ones not)
+    rate_limit_pause_s: float = Field(330.0, ge=0, le=3600)
+    #: as a product target: the product field that keeps our item code (the parent SKU of
+    #: a configurable product, the SKU of a simple one). ASSUMPTION [U]: ``data01``-``03``
+    #: are free text fields on products (a third-party SDK, live-checked there)
+    item_code_field: Literal["data01", "data02", "data03"] = "data01"
 
 
 class LightspeedEcomClient:
@@ -153,6 +165,7 @@ class LightspeedEcomClient:
         page_size: int = MAX_PAGE_SIZE,
         max_per_second: int = DEFAULT_PER_SECOND,
         clock: Callable[[], float] = time.monotonic,
+        rate_limit_pause: float | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
@@ -165,6 +178,8 @@ class LightspeedEcomClient:
         #: so they are counted apart from ``counter``
         self.file_counter = CallCounter()
         self.rate_limit: RateLimit | None = None
+        #: longest emptied-window wait slept out here (``None``: ``policy.max_wait``)
+        self.rate_limit_pause = rate_limit_pause
         # the per-second cap is not in the headers, so the client keeps its own count
         self._recent: deque[float] = deque(maxlen=max_per_second)
         self._clock = clock
@@ -178,6 +193,7 @@ class LightspeedEcomClient:
     @classmethod
     def from_settings(cls, settings: LightspeedEcomSettings, **kwargs: Any) -> LightspeedEcomClient:
         """Build from validated settings (the hook's path)."""
+        kwargs.setdefault("rate_limit_pause", settings.rate_limit_pause_s)
         return cls(settings.base_url, settings.language, settings.key.get_secret_value(),
                    settings.secret.get_secret_value(), page_size=settings.page_size,
                    max_per_second=settings.max_per_second, **kwargs)
@@ -217,14 +233,22 @@ class LightspeedEcomClient:
         self._recent.append(self._clock())
 
     def _pace(self) -> None:
-        """Wait out an emptied rate-limit window, or hand over to Airflow if it is long."""
+        """Wait out an emptied rate-limit window (or hand over to Airflow if it is long),
+        then the per-second cap: in that order, so the per-second count stamps the moment
+        the request really leaves (stamped before a long pause, it would let one request
+        too many into the first second after it, a 429 every 20 requests from then on)."""
+        self._pace_window()
         self._pace_per_second()
+
+    def _pace_window(self) -> None:
         if self.rate_limit is None:
             return
         wait = self.rate_limit.wait_needed(self._clock())
         if wait <= 0:
             return
-        if wait > self.policy.max_wait:
+        ceiling = self.policy.max_wait if self.rate_limit_pause is None else max(
+            self.rate_limit_pause, self.policy.max_wait)
+        if wait > ceiling:
             raise RetriableError(
                 f"Lightspeed rate limit exhausted ({self.rate_limit.remaining} left of "
                 f"{self.rate_limit.limit}); resets in {wait:.0f}s",
@@ -254,7 +278,7 @@ class LightspeedEcomClient:
         )
         resp = send(self._http, request, policy=self.policy, counter=self.counter,
                     retry=retry, check=self._check)
-        return resp.json()
+        return resp.json() if resp.content else None
 
     def _get(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
         return self._request("GET", resource, params=params)
@@ -599,3 +623,66 @@ class LightspeedEcomClient:
         if not isinstance(body, list) or not all(isinstance(m, dict) for m in body):
             raise FatalError(f"GET {resource}.json: expected a list of methods")
         return body
+
+    # --- catalogue writes ----------------------------------------------------------------
+    # Products, variants, categories, category links and product images, for Lightspeed
+    # as a product and stock target. Bodies use the singular envelope (§1). Creating POSTs
+    # are not retried (no idempotency key: a timeout can hide a success; the target finds
+    # the record by its code before trying again); PUTs and DELETEs are, as they converge.
+
+    def _one(self, method: str, resource: str, key: str, fields: Mapping[str, Any], *,
+             retry: bool) -> dict[str, Any]:
+        body = self._request(method, resource, body={key: dict(fields)}, retry=retry)
+        return dict(self._key(body, key, resource))
+
+    def create_product(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST products.json {"product": {...}}`` -> the product.
+
+        ASSUMPTION [U]: the shop gives every new product one default variant (no SKU);
+        the caller reads it with :meth:`iter_variants` (``product=``) and fills it in.
+        """
+        return self._one("POST", "products", "product", fields, retry=False)
+
+    def update_product(self, product_id: int | str, fields: Mapping[str, Any]
+                       ) -> dict[str, Any]:
+        """``PUT products/{id}.json {"product": {...}}``."""
+        return self._one("PUT", f"products/{product_id}", "product", fields, retry=True)
+
+    def create_variant(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST variants.json {"variant": {"product": <id>, ...}}`` -> the variant."""
+        return self._one("POST", "variants", "variant", fields, retry=False)
+
+    def create_category(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST categories.json {"category": {"title", "parent": <id>?}}``."""
+        return self._one("POST", "categories", "category", fields, retry=False)
+
+    def update_category(self, category_id: int | str, fields: Mapping[str, Any]
+                        ) -> dict[str, Any]:
+        """``PUT categories/{id}.json {"category": {...}}`` (a rename)."""
+        return self._one("PUT", f"categories/{category_id}", "category", fields, retry=True)
+
+    def link_category(self, product_id: int | str, category_id: int | str) -> dict[str, Any]:
+        """``POST categories/products.json {"categoriesProduct": {"category", "product"}}``:
+        put a product in a category (the envelope key as a third-party SDK has it [S])."""
+        return self._one("POST", "categories/products", "categoriesProduct",
+                         {"category": int(category_id), "product": int(product_id)},
+                         retry=False)
+
+    def create_product_image(self, product_id: int | str, content: bytes, *, filename: str,
+                             sort_order: int) -> dict[str, Any]:
+        """``POST products/{id}/images.json`` with the file inline, base64-encoded.
+
+        ASSUMPTION [U]: the body is ``{"productImage": {"attachment": <base64>,
+        "filename": <name>, "sortOrder": <n>}}`` and the answer ``{"productImage": {...}}``
+        (the parent-qualified envelope a third-party SDK reads back; it creates images
+        from a ``src`` URL instead, which needs the file to be public somewhere first).
+        """
+        fields = {"attachment": base64.b64encode(content).decode("ascii"),
+                  "filename": filename, "sortOrder": sort_order}
+        return self._one("POST", f"products/{product_id}/images", "productImage", fields,
+                         retry=False)
+
+    def delete_product_image(self, product_id: int | str, image_id: int | str) -> None:
+        """``DELETE products/{id}/images/{image}.json``; retried (deleting twice converges,
+        the caller treats a 404 as already gone)."""
+        self._request("DELETE", f"products/{product_id}/images/{image_id}")

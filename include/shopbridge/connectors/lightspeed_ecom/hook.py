@@ -6,14 +6,18 @@ Connection layout (conn_type ``lightspeed_ecom``):
   ``https://api.shoplightspeed.com`` for us1, or a sandbox's ``http://127.0.0.1:PORT``.
 * ``login`` / ``password``: the shop's API key / API secret.
 * ``extra``: ``{"language": "nl", "page_size": 250}``; as an order target also
-  ``order_lookup_days`` (default 30: how far back ``find_orders`` looks).
+  ``order_lookup_days`` (default 30: how far back ``find_orders`` looks); as a product
+  target ``item_code_field`` (default ``data01``: the product text field that keeps the
+  item code of each product written, see :mod:`.catalogue_target`); and
+  ``rate_limit_pause_s`` (default 330: how long a client sleeps out an emptied
+  rate-limit window before it hands the wait to Airflow's task retry).
 
 The only module of this connector that imports Airflow; no request logic lives here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from pydantic import ValidationError
@@ -28,6 +32,16 @@ from shopbridge.connectors.lightspeed_ecom.client import (
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.errors import AuthError, ConfigError, ShopbridgeError
+
+if TYPE_CHECKING:
+    from shopbridge.connectors.base import (
+        OrderSource,
+        OrderTarget,
+        ProductSource,
+        ProductTarget,
+        StockSource,
+        StockTarget,
+    )
 
 
 class LightspeedEcomHook(BaseHook):
@@ -88,13 +102,15 @@ class LightspeedEcomHook(BaseHook):
         return LightspeedEcomSource(self.get_client(**kwargs))
 
     def get_target(self, **kwargs: Any) -> LightspeedEcomTarget:
-        """The order target the flows write to (orders through the checkout API);
-        ``extra.order_lookup_days`` bounds its reference lookup."""
+        """The one target every flow writes to: orders (through the checkout API),
+        products and stock. ``extra.order_lookup_days`` bounds its order lookup,
+        ``extra.item_code_field`` names the product field holding item codes."""
         settings = self.get_settings()
         kwargs.setdefault("policy", self.policy)
         kwargs.setdefault("counter", self.counter)
         return LightspeedEcomTarget(LightspeedEcomClient.from_settings(settings, **kwargs),
-                                    lookup_days=settings.order_lookup_days)
+                                    lookup_days=settings.order_lookup_days,
+                                    item_code_field=settings.item_code_field)
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap call (``orders/count.json``); the message says what to fix."""
@@ -109,3 +125,11 @@ class LightspeedEcomHook(BaseHook):
         except ShopbridgeError as exc:
             return False, f"connection {cid!r}: {exc}"
         return True, f"connection {cid!r}: OK, the shop has {n} orders"
+
+
+if TYPE_CHECKING:
+    def _conforms(target: LightspeedEcomTarget, source: LightspeedEcomSource) -> tuple[
+            OrderTarget, ProductTarget, StockTarget, OrderSource, ProductSource, StockSource]:
+        """Strict mypy proves here that the one target serves every flow (the runtime asks
+        the hook for "the target" whatever the flow) and the one source every source role."""
+        return target, target, target, source, source, source

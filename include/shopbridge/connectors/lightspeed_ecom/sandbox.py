@@ -8,7 +8,8 @@ demo controls come from :mod:`shopbridge.sandbox._common`.
   from checkouts), customers, products, variants (GET), and ``orders/{id}/products.json``.
   Checkouts and customer writes (POST/PUT) live in :mod:`.checkout_sandbox`.
 * The catalogue (categories, brands, taxes, attributes, product images and features,
-  ``PUT variants``, the image CDN under ``/files/``) lives in :mod:`.catalogue_sandbox`.
+  ``PUT variants``, the image CDN under ``/files/``) and its writes (products, variants,
+  categories, category links, image uploads) live in :mod:`.catalogue_sandbox`.
 * Plural/singular envelopes, ``{"resource": {"id", "url", "link"}}`` references,
   ``false`` for empty relations, ``{"error": {code, method, request, message}}`` errors.
 * Three fixed rate-limit windows per key plus a per-second cap; every vendor response
@@ -351,9 +352,11 @@ def create_app(
     per_second: int = 20,
     clock: Callable[[], float] = time.monotonic,
     variant_write_touches_product: bool = False,
+    product_default_variant: bool = True,
 ) -> FastAPI:
     """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one);
-    ``variant_write_touches_product`` is a [U] point (see :mod:`.catalogue_sandbox`)."""
+    ``variant_write_touches_product`` and ``product_default_variant`` are [U] points (see
+    :mod:`.catalogue_sandbox`)."""
     app = FastAPI(title="Lightspeed eCom sandbox")
     controls = SandboxControls()
     state = JsonState(state_file, lambda: seed_state(seed, n_orders))
@@ -397,7 +400,8 @@ def create_app(
     )
 
     install_catalogue(app, store=store, state=state, controls=controls, base=_base,
-                      variant_write_touches_product=variant_write_touches_product)
+                      variant_write_touches_product=variant_write_touches_product,
+                      product_default_variant=product_default_variant)
 
     @app.get("/{lang}/{resource}/count.json")
     def count(resource: str, request: Request) -> dict[str, int]:

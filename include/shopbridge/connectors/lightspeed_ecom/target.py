@@ -1,4 +1,7 @@
-"""Lightspeed eCom as an :class:`~shopbridge.connectors.base.OrderTarget`.
+"""Lightspeed eCom as an :class:`~shopbridge.connectors.base.OrderTarget` (and, through
+:class:`~shopbridge.connectors.lightspeed_ecom.catalogue_target.LightspeedEcomCatalogue`,
+as a ``ProductTarget`` and ``StockTarget``: the hook hands out this one object as "the
+target").
 
 Orders booked elsewhere (the ERP) are created in the webshop. Lightspeed has no
 ``POST orders`` (VENDOR_APIS.md §1), so each order is a checkout walked through to the end:
@@ -32,10 +35,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from shopbridge._http import CallCounter
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
+from shopbridge.connectors.lightspeed_ecom.catalogue_target import (
+    DEFAULT_ITEM_CODE_FIELD,
+    LightspeedEcomCatalogue,
+)
 from shopbridge.connectors.lightspeed_ecom.client import FILTER_FORMAT, LightspeedEcomClient
-from shopbridge.connectors.lightspeed_ecom.translate import SYSTEM
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError
 from shopbridge.models import Address, Customer, CustomerKind, Order
 
@@ -151,30 +156,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class LightspeedEcomTarget:
-    """Writes canonical customers and orders into one Lightspeed shop."""
-
-    system = SYSTEM
+class LightspeedEcomTarget(LightspeedEcomCatalogue):
+    """Writes canonical customers and orders (and, inherited, products and stock) into
+    one Lightspeed shop."""
 
     def __init__(self, client: LightspeedEcomClient, *,
                  lookup_days: int = DEFAULT_LOOKUP_DAYS,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = _utcnow,
+                 item_code_field: str = DEFAULT_ITEM_CODE_FIELD) -> None:
         if lookup_days < 1:
             raise ConfigError(f"order_lookup_days must be at least 1, got {lookup_days}")
-        self.client = client
+        super().__init__(client, item_code_field=item_code_field)
         self.lookup_days = lookup_days
         self._now = now
-        #: SKU -> variant id, read once per target (see :meth:`find_items`)
-        self._variant_ids: dict[str, str] | None = None
-
-    @property
-    def counter(self) -> CallCounter:
-        """The client's call counter: what this target cost in requests."""
-        return self.client.counter
-
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.client.close()
 
     # --- customers -----------------------------------------------------------------------
 
@@ -219,24 +213,6 @@ class LightspeedEcomTarget:
                 raise RecordError("customer", customer.email, "debtor_code",
                                   f"customer {code} not found in Lightspeed") from None
             raise
-
-    # --- items ---------------------------------------------------------------------------
-
-    def _variants(self) -> dict[str, str]:
-        """SKU -> variant id for the whole shop: ``ceil(variants / 250)`` GETs, once per
-        target (a task's lifetime), because the API cannot filter variants by SKU."""
-        if self._variant_ids is None:
-            ids: dict[str, str] = {}
-            for row in self.client.iter_variants(fields=("id", "sku")):
-                sku = str(row.get("sku") or "").strip()
-                if sku and "id" in row:
-                    ids.setdefault(sku, str(row["id"]))
-            self._variant_ids = ids
-        return self._variant_ids
-
-    def find_items(self, skus: Sequence[str]) -> set[str]:
-        """The SKUs that exist as a variant's ``sku`` (exact match)."""
-        return set(skus) & set(self._variants())
 
     # --- orders --------------------------------------------------------------------------
 

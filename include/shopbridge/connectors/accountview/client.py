@@ -1,0 +1,495 @@
+"""HTTP client for AccountView.net (Visma AccountView, REST API v3).
+
+Vendor quirks this module absorbs (VENDOR_APIS.md §4; [S] = two independent clients agree):
+
+* Auth is OAuth2 [S]: a long-lived refresh token (from the one-time authorization-code
+  consent) is exchanged at ``POST /api/v3/token`` (form-encoded, ``grant_type=
+  refresh_token`` with ``client_id``/``client_secret``) for a bearer token; every call
+  carries ``Authorization: Bearer …`` and ``x-company: <company id>``. :class:`TokenAuth`
+  fetches a token before the first call, again shortly before it expires, and once more
+  on a 401 (STYLE R8: refresh once, never loop). A token answer with a new
+  ``refresh_token`` replaces the old one in memory and is handed to ``on_refresh_token``.
+  ASSUMPTION [U]: AccountView keeps the refresh token valid across uses (no rotation).
+* Reading is ``GET /api/v3/accountviewdata`` with ``BusinessObject``, ``PageNumber``/
+  ``PageSize`` (paged by :class:`~shopbridge.paginate.PageNumber`: a short page is the
+  last), ``Fields`` (``TABLE.FIELD`` list), ``SortFields``/``SortOrder`` and numbered
+  filters (``FilterControlSource1``, ``FilterOperator1``, ``FilterValueType1``,
+  ``FilterValue1``, ``FilterIsListOfValues1``...). The answer is keyed by table name with
+  UPPER_SNAKE fields, and a single row may come as an object instead of a list: both
+  are turned into a list of dicts (text trimmed: AccountView's char columns are padded).
+* Batched lookups use ``FilterIsListOfValues`` with comma-separated values [S field],
+  ASSUMPTION [U] on the separator; ``max_list_values`` bounds each list (1 turns them
+  into one ``Equal`` lookup per value) and a value containing a comma is asked alone.
+* Errors come as ``{"ErrorType", "ErrorNumbers", "ErrorMessage"}``, possibly with status
+  200, so :func:`check` reads ``ErrorMessage`` on every answer (a 2xx with a message is
+  a :class:`FatalError`), and puts it, not the raw body, into every error.
+* Writing is ``POST /api/v3/accountviewdata`` with declared tables and positional rows
+  (format in :mod:`._rows`). A write is retried only when the caller says a replay is
+  harmless (an upsert by a key we chose); documents are never retried (STYLE R6).
+* Rate limits are not documented [U]. The client paces itself to ``max_per_second``
+  requests per second (default 10) and honours ``Retry-After`` on a 429 through
+  :func:`shopbridge._http.send`.
+
+Methods use vendor terms and return raw JSON (STYLE R2).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from shopbridge._http import CallCounter, RetryPolicy, classify, describe, parse_retry_after, send
+from shopbridge.connectors.accountview._rows import Table, post_body
+from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
+from shopbridge.paginate import PageNumber
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://www.accountview.net"
+API_PATH = "/api/v3"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+#: a token is renewed this many seconds before AccountView says it expires
+TOKEN_SKEW_S = 60.0
+#: ASSUMPTION [U]: AccountView's upper bound for ``PageSize``
+MAX_PAGE_SIZE = 1000
+#: ASSUMPTION [U]: the separator of ``FilterIsListOfValues`` values
+LIST_SEPARATOR = ","
+
+ValueType = Literal["C", "N", "T", "D"]
+
+
+class AccountViewSettings(BaseModel):
+    """The connection to one AccountView.net company; the hook fills it from a Connection."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = DEFAULT_BASE_URL
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    company_id: str = Field(min_length=1)
+    #: sent with the token request as the OAuth flow requires; the app's registered one
+    redirect_uri: str = ""
+    page_size: int = Field(200, ge=1, le=MAX_PAGE_SIZE)
+    max_list_values: int = Field(50, ge=1, le=500)
+    #: ASSUMPTION [U]: no documented rate limit; 10 requests a second stays polite
+    max_per_second: int = Field(10, ge=1, le=100)
+
+    @field_validator("client_secret", "refresh_token")
+    @classmethod
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One numbered filter group of ``GET accountviewdata``.
+
+    ``operator`` is AccountView's name (``Equal``, ``DateOnOrAfterDate`` are documented
+    [S]); ``value_type`` is ``C`` text, ``N`` number, ``T`` datetime, ``D`` date; a list
+    filter (``is_list``) matches any of ``value``'s comma-separated entries.
+    """
+
+    field: str
+    operator: str
+    value: str
+    value_type: ValueType = "C"
+    is_list: bool = False
+
+
+def fox_datetime(when: datetime) -> str:
+    """A filter value for a ``T`` field: ``{^2024-01-31 10:00:00}`` (FoxPro's literal) [S]."""
+    return "{^" + when.strftime("%Y-%m-%d %H:%M:%S") + "}"
+
+
+def fox_date(day: date) -> str:
+    """A filter value for a ``D`` field: ``{^2024-01-31}``."""
+    return "{^" + day.isoformat() + "}"
+
+
+def filter_params(filters: Sequence[Filter]) -> dict[str, str]:
+    """The numbered query parameters of ``filters`` (1-based, in order)."""
+    params: dict[str, str] = {}
+    for n, f in enumerate(filters, start=1):
+        params[f"FilterControlSource{n}"] = f.field
+        params[f"FilterOperator{n}"] = f.operator
+        params[f"FilterValueType{n}"] = f.value_type
+        params[f"FilterValue{n}"] = f.value
+        params[f"FilterIsListOfValues{n}"] = "true" if f.is_list else "false"
+    return params
+
+
+def error_message(body: Any) -> str | None:
+    """AccountView's ``ErrorType: ErrorMessage`` from a parsed body; ``None`` when none."""
+    if not isinstance(body, Mapping):
+        return None
+    message = body.get("ErrorMessage")
+    if message in (None, ""):
+        return None
+    kind = body.get("ErrorType")
+    numbers = body.get("ErrorNumbers")
+    text = f"{kind}: {message}" if kind else str(message)
+    return f"{text} (error {numbers})" if numbers not in (None, "", []) else text
+
+
+def _json(resp: httpx.Response) -> Any:
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _message(resp: httpx.Response, text: str | None) -> str:
+    if text is None:
+        return describe(resp)
+    req = resp.request
+    return f"{req.method} {req.url.path} -> {resp.status_code} {text}"
+
+
+def check(resp: httpx.Response) -> None:
+    """Fail a response the way :func:`classify` would, with AccountView's own message; and
+    fail a 2xx whose body carries an ``ErrorMessage`` (integrations check it always [S]).
+
+    Override point for the error-in-200 quirk: a 2xx with an error is a ``FatalError``
+    (the request reached AccountView and was refused; a retry changes nothing).
+    """
+    body = _json(resp)
+    text = error_message(body)
+    if resp.status_code >= 400:
+        try:
+            classify(resp)
+        except RetriableError as err:
+            raise RetriableError(_message(resp, text), response=resp,
+                                 retry_after=err.retry_after) from None
+        except FatalError as err:
+            raise type(err)(_message(resp, text), response=resp) from None
+        return
+    if text is not None:
+        raise FatalError(_message(resp, text), response=resp)
+
+
+def rows_of(body: Any, table: str) -> list[dict[str, Any]]:
+    """The rows of ``table`` in a table-keyed answer, always as a list of dicts.
+
+    Handles the documented quirks: the key is the table name (matched case-insensitively),
+    a single row may be an object instead of a list, an empty answer may leave the key out
+    (``{}``/``null``). Field names are upper-cased and text values trimmed.
+    """
+    if body is None:
+        return []
+    if not isinstance(body, Mapping):
+        raise FatalError(f"AccountView answered {type(body).__name__}, not a table-keyed "
+                         f"object (expected {table!r})")
+    found = next((v for k, v in body.items() if str(k).upper() == table.upper()), None)
+    if found is None:
+        return []
+    raw = [found] if isinstance(found, Mapping) else found
+    if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
+        raise FatalError(f"AccountView's {table!r} is not a list of rows")
+    return [{str(k).upper(): (v.strip() if isinstance(v, str) else v) for k, v in r.items()}
+            for r in raw]
+
+
+class TokenAuth(httpx.Auth):
+    """OAuth2 refresh-token grant as an ``httpx.Auth`` (STYLE R8).
+
+    The token request is yielded from the flow, so it goes through the same client
+    (and transport: the sandbox's TestClient in tests). Its failures are classified here:
+    400/401 (``invalid_grant``, ``invalid_client``) are an :class:`AuthError` naming what
+    to check, 429/5xx a :class:`RetriableError` (``send`` retries the whole call).
+    """
+
+    requires_response_body = True
+
+    def __init__(self, token_url: str, *, client_id: str, client_secret: str,
+                 refresh_token: str, redirect_uri: str = "",
+                 clock: Callable[[], float] = time.monotonic,
+                 on_refresh_token: Callable[[str], None] | None = None) -> None:
+        """``on_refresh_token`` gets a new refresh token when AccountView issues one."""
+        self.token_url = token_url
+        self._client_id = client_id
+        self._client_secret = SecretStr(client_secret)
+        self._refresh_token = SecretStr(refresh_token)
+        self._redirect_uri = redirect_uri
+        self._clock = clock
+        self._on_refresh_token = on_refresh_token
+        self._access: SecretStr | None = None
+        self._expires_at = 0.0
+        #: token requests sent (not counted as API calls)
+        self.token_requests = 0
+
+    def __repr__(self) -> str:  # never show the secrets
+        return f"TokenAuth({self.token_url!r}, client_id={self._client_id!r})"
+
+    def expire(self) -> None:
+        """Forget the access token: the next request fetches a new one."""
+        self._access = None
+
+    def _expired(self) -> bool:
+        return self._access is None or self._clock() >= self._expires_at - TOKEN_SKEW_S
+
+    def token_request(self) -> httpx.Request:
+        """The refresh-token grant, form-encoded."""
+        form = {"grant_type": "refresh_token",
+                "refresh_token": self._refresh_token.get_secret_value(),
+                "client_id": self._client_id,
+                "client_secret": self._client_secret.get_secret_value()}
+        if self._redirect_uri:
+            form["redirect_uri"] = self._redirect_uri
+        self.token_requests += 1
+        return httpx.Request("POST", self.token_url, data=form,
+                             headers={"Accept": "application/json"})
+
+    def store(self, resp: httpx.Response) -> None:
+        """Keep the token from a token answer, or raise what its failure means."""
+        body = _json(resp)
+        if resp.status_code in (400, 401, 403):
+            code = body.get("error") if isinstance(body, Mapping) else None
+            if code == "invalid_grant":
+                what = ("the refresh token was refused: a revoked or expired one needs a new "
+                        "consent of the app, stored in the connection's extra.refresh_token")
+            elif code == "invalid_client" or resp.status_code == 401:
+                what = ("the client id and secret were refused: check the connection's login "
+                        "(client id) and password (client secret)")
+            else:
+                what = f"the token request was refused ({code or 'no reason given'})"
+            raise AuthError(f"{describe(resp)} ({what})", response=resp)
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise RetriableError(describe(resp), response=resp,
+                                 retry_after=parse_retry_after(resp))
+        if resp.status_code >= 300:
+            raise FatalError(describe(resp), response=resp)
+        token = body.get("access_token") if isinstance(body, Mapping) else None
+        if not isinstance(token, str) or not token:
+            raise FatalError(f"{describe(resp)}: the token answer has no access_token",
+                             response=resp)
+        assert isinstance(body, Mapping)
+        try:
+            ttl = float(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            ttl = 3600.0
+        self._access = SecretStr(token)
+        self._expires_at = self._clock() + ttl
+        new = body.get("refresh_token")
+        if isinstance(new, str) and new and new != self._refresh_token.get_secret_value():
+            self._refresh_token = SecretStr(new)
+            log.warning("AccountView.net issued a new refresh token (%s); this client uses "
+                        "it from now on", self._client_id)
+            if self._on_refresh_token is not None:
+                self._on_refresh_token(new)
+
+    def _authorize(self, request: httpx.Request) -> None:
+        assert self._access is not None
+        request.headers["Authorization"] = f"Bearer {self._access.get_secret_value()}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Token first when needed; on a 401, one new token and one replay."""
+        if self._expired():
+            self.store((yield self.token_request()))
+        self._authorize(request)
+        response = yield request
+        if response.status_code == 401:
+            self.store((yield self.token_request()))
+            self._authorize(request)
+            yield request
+
+
+class AccountViewClient:
+    """Raw access to one AccountView.net company; methods return the vendor's JSON."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        company_id: str,
+        redirect_uri: str = "",
+        http: httpx.Client | None = None,
+        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
+        counter: CallCounter | None = None,
+        page_size: int = 200,
+        max_list_values: int = 50,
+        max_per_second: int = 10,
+        clock: Callable[[], float] = time.monotonic,
+        on_refresh_token: Callable[[str], None] | None = None,
+    ) -> None:
+        """An injected ``http`` (Starlette's TestClient in tests) gets the token auth set."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        self.base_url = base_url.rstrip("/")
+        self.company_id = company_id
+        self.page_size = page_size
+        self.max_list_values = max_list_values
+        self.policy = policy
+        self.counter = counter if counter is not None else CallCounter()
+        self.auth = TokenAuth(f"{self.base_url}{API_PATH}/token", client_id=client_id,
+                              client_secret=client_secret, refresh_token=refresh_token,
+                              redirect_uri=redirect_uri, clock=clock,
+                              on_refresh_token=on_refresh_token)
+        self._recent: deque[float] = deque(maxlen=max_per_second)
+        self._clock = clock
+        self._owns_http = http is None
+        if http is None:
+            http = httpx.Client(auth=self.auth, timeout=DEFAULT_TIMEOUT)
+        else:
+            http.auth = self.auth
+        self.http = http
+
+    @classmethod
+    def from_settings(cls, settings: AccountViewSettings, **kwargs: Any) -> AccountViewClient:
+        """Build from validated settings; secrets leave ``SecretStr`` here."""
+        return cls(settings.base_url, client_id=settings.client_id,
+                   client_secret=settings.client_secret.get_secret_value(),
+                   refresh_token=settings.refresh_token.get_secret_value(),
+                   company_id=settings.company_id, redirect_uri=settings.redirect_uri,
+                   page_size=settings.page_size, max_list_values=settings.max_list_values,
+                   max_per_second=settings.max_per_second, **kwargs)
+
+    def __repr__(self) -> str:  # never show the credentials
+        return f"AccountViewClient({self.base_url!r}, company={self.company_id!r})"
+
+    @property
+    def host(self) -> str:
+        """The host the client talks to (for messages)."""
+        return urlsplit(self.base_url).netloc or self.base_url
+
+    def close(self) -> None:
+        """Close the connection pool if this client created it (an injected one is the caller's)."""
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> AccountViewClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Safety net: a task that forgets close() must not leak sockets (ResourceWarning is
+        # an error under the project's filterwarnings).
+        if getattr(self, "_owns_http", False):
+            self.http.close()
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def _pace(self) -> None:
+        """Stay under ``max_per_second``: a full second's worth of requests means waiting
+        until the oldest of them is a second old (no documented limit to read instead)."""
+        if len(self._recent) == self._recent.maxlen:
+            wait = self._recent[0] + 1.0 - self._clock()
+            if wait > 0:
+                self.policy.sleep(wait)
+        self._recent.append(self._clock())
+
+    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                 body: Any = None, retry: bool = True) -> Any:
+        self._pace()
+        request = self.http.build_request(
+            method, f"{self.base_url}{API_PATH}/{path}", params=dict(params or {}), json=body,
+            headers={"x-company": self.company_id, "Accept": "application/json"},
+            timeout=DEFAULT_TIMEOUT,
+        )
+        resp = send(self.http, request, policy=self.policy, counter=self.counter,
+                    retry=retry, check=check)
+        return _json(resp)
+
+    # --- auth and companies ---------------------------------------------------------
+
+    def authenticate(self) -> None:
+        """Fetch a fresh access token now (``test_connection`` tells this step apart)."""
+        self.auth.expire()
+        request = self.auth.token_request()
+        self._pace()
+        try:
+            resp = self.http.send(request, auth=None)
+        except httpx.TransportError as exc:
+            raise RetriableError(f"POST {request.url.path}: {type(exc).__name__}: {exc}") \
+                from exc
+        self.auth.store(resp)
+
+    def companies(self) -> list[dict[str, Any]]:
+        """``GET /companies``: the companies this API user may open, each with its ``Id``.
+
+        ASSUMPTION [U]: a JSON list; an object with a list under any key is accepted too.
+        """
+        body = self._request("GET", "companies")
+        if isinstance(body, Mapping):
+            body = next((v for v in body.values() if isinstance(v, list)), [])
+        if not isinstance(body, list):
+            raise FatalError("GET /companies: not a list of companies")
+        return [dict(c) for c in body if isinstance(c, Mapping)]
+
+    # --- reading ----------------------------------------------------------------------
+
+    def read(self, business_object: str, table: str, *, fields: Sequence[str] = (),
+             filters: Sequence[Filter] = (), sort_fields: Sequence[str] = (),
+             page_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every row of ``table`` in ``business_object`` matching all ``filters``.
+
+        Pages with ``PageNumber``/``PageSize`` until a short page; sorted by
+        ``sort_fields`` (ascending) when given, so pages stay stable while paging.
+        """
+        pager = PageNumber(page_size or self.page_size, page_param="PageNumber",
+                           limit_param="PageSize")
+        base: dict[str, Any] = {"BusinessObject": business_object, **filter_params(filters)}
+        if fields:
+            base["Fields"] = ",".join(f"{table}.{f}" for f in dict.fromkeys(fields))
+        if sort_fields:
+            base["SortFields"] = ",".join(sort_fields)
+            base["SortOrder"] = "ascending"
+        page: Any = pager.start()
+        while page is not None:
+            rows = rows_of(self._request("GET", "accountviewdata",
+                                         params={**base, **page.params}), table)
+            yield from rows
+            page = pager.advance(rows)
+
+    def lookup(self, business_object: str, table: str, field: str, values: Iterable[str], *,
+               fields: Sequence[str] = (), filters: Sequence[Filter] = (),
+               ) -> Iterator[dict[str, Any]]:
+        """Rows whose ``field`` is one of ``values``: list filters of ``max_list_values``
+        values each (plus ``filters``), so a batch of 200 keys costs a few requests."""
+        unique = [v for v in dict.fromkeys(str(v) for v in values) if v]
+        alone = [v for v in unique if LIST_SEPARATOR in v]
+        listed = [v for v in unique if LIST_SEPARATOR not in v]
+        size = self.max_list_values
+        groups = [listed[i : i + size] for i in range(0, len(listed), size)]
+        for group in [*groups, *([v] for v in alone)]:
+            key = (Filter(field, "Equal", group[0]) if len(group) == 1 else
+                   Filter(field, "Equal", LIST_SEPARATOR.join(group), is_list=True))
+            yield from self.read(business_object, table, fields=[field, *fields],
+                                 filters=[key, *filters])
+
+    def probe(self, business_object: str, table: str) -> None:
+        """Read one row of ``business_object`` (``PageSize=1``): may this API user read it?"""
+        params = {"BusinessObject": business_object, "PageNumber": 1, "PageSize": 1}
+        rows_of(self._request("GET", "accountviewdata", params=params), table)
+
+    # --- writing ----------------------------------------------------------------------
+
+    def write(self, business_object: str, header: Table, details: Sequence[Table] = (), *,
+              book_date: datetime | date | None = None, retry: bool = False) -> Any:
+        """``POST accountviewdata``: the header table's rows with their detail rows.
+
+        Returns AccountView's answer (ASSUMPTION [U]: the written rows, table-keyed; the
+        target does not depend on it). ``retry`` only for writes a replay cannot
+        duplicate (an update, or an upsert by a key we chose); a document POST is never
+        retried, so a lost answer means looking its reference up (STYLE R6).
+        """
+        body = post_body(business_object, header, details, book_date=book_date)
+        return self._request("POST", "accountviewdata", body=body, retry=retry)

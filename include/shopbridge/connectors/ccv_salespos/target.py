@@ -1,0 +1,225 @@
+"""CCV SalesPOS as an :class:`~shopbridge.connectors.base.OrderTarget`: webshop orders go
+into the till's order book with ``POST orders`` and their ``orderrows``.
+
+**Customers are embedded, not debtors (decision).** A CCV order carries its customer
+(e-mail, type, addresses) itself. CCV's ``users`` are webshop accounts: the vendor SDK
+offers GET and PATCH on them but no create, and no filter by e-mail (a lookup would page
+through every account on every batch). So :meth:`CcvSalesposTarget.match_debtors` finds
+nobody, :meth:`create_debtor` writes nothing and returns the e-mail as the "debtor code",
+:meth:`update_debtor` writes nothing; each order embeds its customer as the order has it
+(its billing and shipping address at the time of the order, which is what a receipt
+should show anyway). Debtor terms (classification, tax code, revenue account) have no
+place in CCV and are ignored.
+
+**Our reference** goes into the order's ``reservationnumber`` (configurable:
+``reference_field``). Why not ``ordernumber``: CCV assigns it. Why not ``transaction_id``
+by default: CCV documents it as the payment provider's id, overwritten by each payment,
+and it is not among ``POST orders``' fields [S]; ``reservationnumber`` is a free text
+field of ``POST orders`` that CCV keeps and returns (ASSUMPTION [U]: it may show on the
+invoice, where the webshop's order number is not out of place). Neither can be filtered
+on: CCV's order filters are ``ordernumber``, ``status``, ``is_paid``, create dates,
+``is_completed`` and ``paymethod_id``. So :meth:`CcvSalesposTarget.find_orders` pages the
+orders created in the last ``lookup_days`` (``min_create_date``) and reads the field:
+``ceil(orders created in that window / page_size)`` GETs the first time a target instance
+is asked, then only the orders created since its previous look (results are cached on the
+instance, which a flow opens per task). The flow asks its ledger first and calls this only
+for orders the ledger does not know (a lost ledger) or whose write died mid-way, so the
+scan is the exception. An order created longer ago than ``lookup_days`` and missing from
+the ledger is not found and would be created again.
+
+**Items.** CCV resolves an order row's product by ``product_id`` (the row's
+``product_number`` is only a label [S]), so SKUs are resolved to ids from the catalogue:
+one paged read of ``products?expand=attributecombinations`` per target instance
+(``ceil(P / page_size)`` GETs), shared by :meth:`find_items` and the order writes. A SKU is
+a simple product's ``productnumber`` or a combination's ``sku_number``; a product with
+combinations is not itself an item.
+
+Orders are written one ``POST`` each (CCV has no batch endpoint); a ``POST`` is retried
+only on ``429`` (CCV refused it before doing anything).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shopbridge._http import CallCounter
+from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
+from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
+from shopbridge.connectors.ccv_salespos.translate import (
+    SYSTEM,
+    ItemRef,
+    customer_fingerprint,
+    expanded,
+    order_payload,
+    reference_of,
+)
+from shopbridge.errors import ConfigError, FatalError
+from shopbridge.models import Customer, Order
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOOKUP_DAYS = 30
+#: a later look starts this much before the previous one began: an order created while
+#: the previous scan was paging may not have been on its pages
+_RESCAN_OVERLAP = timedelta(minutes=10)
+ORDER_KINDS = ("sales_order",)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class CcvSalesposTarget:
+    """Writes canonical orders, customers embedded, into one CCV shop."""
+
+    system = SYSTEM
+
+    def __init__(self, client: CcvSalesposClient, *,
+                 reference_field: str = "reservationnumber",
+                 lookup_days: int = DEFAULT_LOOKUP_DAYS,
+                 utcnow: Callable[[], datetime] = _utcnow) -> None:
+        """``utcnow`` bounds the reference lookup (tests pass a fixed clock)."""
+        if reference_field not in ("reservationnumber", "transaction_id"):
+            raise ConfigError(f"reference_field {reference_field!r}: use reservationnumber "
+                              "or transaction_id")
+        self.client = client
+        #: the client's call counter (an attribute: the protocols declare a settable one)
+        self.counter: CallCounter = client.counter
+        self.reference_field = reference_field
+        self.lookup_days = lookup_days
+        self._utcnow = utcnow
+        #: our reference -> CCV order id, from scans and from our own writes
+        self._orders: dict[str, str] = {}
+        #: when the last scan began (the next one starts a little before it)
+        self._scanned_from: datetime | None = None
+        #: SKU -> product/combination ids; ``None`` until the catalogue is read
+        self._items: dict[str, ItemRef] | None = None
+        self._warned_terms = False
+
+    def close(self) -> None:
+        """Release the client's connection pool."""
+        self.client.close()
+
+    # --- orders ------------------------------------------------------------------------
+
+    def _check_kind(self, kind: str) -> None:
+        if kind not in ORDER_KINDS:
+            raise ConfigError(f"order type {kind!r} is not supported by CCV SalesPOS; "
+                              f"known: {', '.join(ORDER_KINDS)}")
+
+    def find_orders(self, references: Sequence[str], *,
+                    kind: str = "sales_order") -> dict[str, str]:
+        """Our reference -> CCV order id, for the orders created in the last
+        ``lookup_days`` (see the module doc for the cost)."""
+        self._check_kind(kind)
+        wanted = {r for r in references if r}
+        if wanted - set(self._orders):
+            began = self._utcnow()
+            since = (began - timedelta(days=self.lookup_days) if self._scanned_from is None
+                     else self._scanned_from - _RESCAN_OVERLAP)
+            for order in self.client.iter_orders(min_create_date=since):
+                ref = reference_of(order, self.reference_field)
+                if ref is not None and order.get("id") is not None:
+                    self._orders.setdefault(ref, str(order["id"]))
+            self._scanned_from = began
+        return {r: self._orders[r] for r in wanted if r in self._orders}
+
+    def _catalogue(self) -> dict[str, ItemRef]:
+        """SKU -> ids of every sellable item, read once per instance (see module doc)."""
+        if self._items is None:
+            items: dict[str, ItemRef] = {}
+            for product in self.client.iter_products(expand=("attributecombinations",)):
+                pid = _int(product.get("id"))
+                if pid is None:
+                    continue
+                number = str(product.get("productnumber") or "").strip()
+                rows = expanded(product, "attributecombinations")
+                if rows is None:
+                    rows = list(self.client.iter_attributecombinations(pid))
+                for row in rows:
+                    sku = str(row.get("sku_number") or "").strip() if isinstance(
+                        row, Mapping) else ""
+                    cid = _int(row.get("id")) if isinstance(row, Mapping) else None
+                    if sku and cid is not None:
+                        items.setdefault(sku, ItemRef(pid, number, cid))
+                if not rows and number:
+                    items.setdefault(number, ItemRef(pid, number))
+            self._items = items
+        return self._items
+
+    def find_items(self, skus: Sequence[str]) -> set[str]:
+        """The SKUs that are a simple product's ``productnumber`` or a combination's
+        ``sku_number`` (exact match)."""
+        catalogue = self._catalogue()
+        return {s for s in skus if s in catalogue}
+
+    def order_payload(self, order: Order, *, reference: str,
+                      mapped: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ``POST orders`` body (see :func:`~.translate.order_payload`)."""
+        return order_payload(order, reference=reference, items=self._catalogue(),
+                             mapped=mapped, reference_field=self.reference_field)
+
+    def create_order(self, order: Order, *, debtor_code: str, reference: str,
+                     mapped: Mapping[str, Any] | None = None) -> str:
+        """``POST orders``; returns CCV's order id. Never retried blindly: after a timeout
+        the flow looks the reference up before trying again."""
+        payload = self.order_payload(order, reference=reference, mapped=mapped)
+        try:
+            created = self.client.create_order(payload)
+        except FatalError as err:
+            raise type(err)(f"CCV refused order {reference}: {err}",
+                            response=err.response) from None
+        order_id = str(created["id"])
+        self._orders[reference] = order_id
+        return order_id
+
+    def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
+        """One ``POST`` per order, in order; a refused order is its ``FatalError``, a
+        failure of the request itself (transport, 5xx, a 429 that outlasts the retries)
+        raises: the flow then looks the references up before trying again."""
+        results: list[str | FatalError] = []
+        for w in writes:
+            self._check_kind(w.kind)
+            try:
+                results.append(self.create_order(w.order, debtor_code=w.debtor_code,
+                                                  reference=w.reference, mapped=w.mapped))
+            except FatalError as err:
+                results.append(err)
+        return results
+
+    # --- customers (embedded in each order) --------------------------------------------
+
+    def match_debtors(self, emails: Sequence[str]) -> dict[str, DebtorMatch]:
+        """Nobody: CCV orders embed their customer (see the module doc). No request."""
+        return {}
+
+    def debtor_fingerprint(self, customer: Customer) -> str:
+        """Hash of what an order embeds of the customer."""
+        return customer_fingerprint(customer)
+
+    def _ignore_terms(self, terms: DebtorTerms | None) -> None:
+        if terms and not self._warned_terms:
+            self._warned_terms = True
+            log.warning("CCV SalesPOS has no debtor terms; classification/tax code/revenue "
+                        "account settings are ignored")
+
+    def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
+        """No request: the customer travels inside each order. Returns the e-mail, which is
+        what the ledger keeps as this customer's code in CCV."""
+        self._ignore_terms(terms)
+        return customer.email
+
+    def update_debtor(self, code: str, customer: Customer,
+                      terms: DebtorTerms | None = None) -> None:
+        """No request: the next order embeds the customer's new details."""
+        self._ignore_terms(terms)

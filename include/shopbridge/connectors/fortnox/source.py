@@ -1,0 +1,223 @@
+"""Fortnox as an order, product and stock source (:mod:`shopbridge.connectors.base`).
+
+One object, :class:`FortnoxSource`, is the ``OrderSource``, ``ProductSource`` and
+``StockSource`` the flows ask the hook for.
+
+Cost, in API calls (each paced to 25 per 5 s, see :mod:`.client`), for a window with ``N``
+changed orders of ``C`` distinct customers, ``P`` changed articles, ``A`` articles in all,
+page size ``L``:
+
+* orders: ``2 + N // L`` list pages (the "changed since end" read, then the window) +
+  ``N`` order details (rows are only on the single GET) + ``C`` customers (cached for the
+  source's life, i.e. one task);
+* products: ``2 + P // L`` + ``P`` article details (``Active``/``StockGoods`` are not on
+  list rows [U]);
+* stock, article mode: ``A // L + 1`` pages, plus one detail per article whose list row
+  lacks ``StockGoods`` (the SDK's list subset does [U]: then ``A`` more); warehouse mode:
+  ``rows // L + 1`` pages of balances.
+
+At 25 requests per 5 s, 1,000 articles without ``StockGoods`` on the list take about
+200 s; warehouse mode reads the same stock in a handful of calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from shopbridge._http import CallCounter
+from shopbridge.connectors.fortnox.client import FortnoxClient, StockMode
+from shopbridge.connectors.fortnox.translate import (
+    BALANCES_KEY,
+    CHANGED_BEFORE_KEY,
+    CUSTOMER_KEY,
+    DEFAULT_CURRENCY,
+    STOCK_POINT_KEY,
+    SYSTEM,
+    TIMEZONE_KEY,
+    order_from_fortnox,
+    order_id,
+    product_from_fortnox,
+    product_id,
+    stock_from_fortnox,
+    stock_id,
+)
+from shopbridge.errors import ConfigError, FatalError, RecordError
+from shopbridge.models import Order, Product, StockLevel
+
+log = logging.getLogger(__name__)
+
+
+def _not_found(err: FatalError) -> bool:
+    return err.response is not None and err.response.status_code == 404
+
+
+def _key(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+class FortnoxSource:
+    """Orders (rows and customer embedded), articles as products, and stock from one tenant."""
+
+    system = SYSTEM
+
+    def __init__(self, client: FortnoxClient, *, stock: StockMode = "article",
+                 stock_point: str | None = None, currency: str = DEFAULT_CURRENCY) -> None:
+        """``stock``/``stock_point``: where levels come from (see :class:`FortnoxSettings`);
+        ``currency``: the currency of article prices."""
+        if stock not in ("article", "warehouse"):
+            raise ConfigError(f"Fortnox stock mode must be 'article' or 'warehouse', "
+                              f"got {stock!r}")
+        if stock_point and stock != "warehouse":
+            raise ConfigError("Fortnox stock_point needs stock mode 'warehouse'")
+        self.client = client
+        #: the client's call counter (an attribute: the protocols declare a settable one)
+        self.counter: CallCounter = client.counter
+        self.stock = stock
+        self.stock_point = stock_point or None
+        self.currency = currency
+        #: CustomerNumber -> customer (``None``: Fortnox has none), for this source's life
+        self._customers: dict[str, dict[str, Any] | None] = {}
+
+    def close(self) -> None:
+        """Release the client's connections."""
+        self.client.close()
+
+    # --- orders --------------------------------------------------------------------------
+
+    def _customer(self, number: str) -> dict[str, Any] | None:
+        if number not in self._customers:
+            try:
+                self._customers[number] = self.client.get_customer(number) if number else None
+            except FatalError as err:
+                if not _not_found(err):
+                    raise
+                self._customers[number] = None
+        return self._customers[number]
+
+    def iter_order_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Orders changed in ``[start, end)`` (to the minute), each as its full ``Order``
+        with its customer, zone and read time embedded (see :mod:`.translate`).
+
+        An order deleted between the list and its detail read is skipped: it no longer
+        exists to be synced. A customer Fortnox no longer has is embedded as ``None``, for
+        translation to quarantine the order.
+        """
+        changed_before = end.isoformat()
+        for subset in self.client.iter_orders(start, end):
+            number = _key(subset.get("DocumentNumber"))
+            if not number:
+                log.warning("order list row without DocumentNumber skipped")
+                continue
+            try:
+                order = self.client.get_order(number)
+            except FatalError as err:
+                if not _not_found(err):
+                    raise
+                log.warning("order %s vanished between list and read; skipped", number)
+                continue
+            yield {**order, CUSTOMER_KEY: self._customer(_key(order.get("CustomerNumber"))),
+                   TIMEZONE_KEY: self.client.timezone, CHANGED_BEFORE_KEY: changed_before}
+
+    def order_id(self, record: dict[str, Any]) -> str:
+        """The order's ``DocumentNumber``."""
+        return order_id(record)
+
+    def to_order(self, record: dict[str, Any]) -> Order:
+        """Translate; raises ``RecordError`` naming the Fortnox field."""
+        return order_from_fortnox(record)
+
+    def confirm_order(self, order_id: str, fields: Mapping[str, Any]) -> None:
+        """``PUT /3/orders/{n}`` with ``fields``, e.g. ``YourOrderNumber`` or
+        ``ExternalInvoiceReference1`` = the target's id of the order.
+
+        Read-only fields (``Cancelled``, the totals) are refused by Fortnox (a
+        ``FatalError``); an order Fortnox no longer has is a ``RecordError``. The PUT
+        counts as a change: the order shows up in the next window (the ledger skips it).
+        """
+        if not fields:
+            return
+        try:
+            self.client.update_order(order_id, fields)
+        except FatalError as err:
+            if _not_found(err):
+                raise RecordError("order", order_id, "DocumentNumber",
+                                  f"order {order_id} not found in Fortnox") from None
+            raise
+
+    # --- products ------------------------------------------------------------------------
+
+    def iter_product_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Articles changed in ``[start, end)``, each the full ``Article`` (the list rows
+        lack ``Active`` and ``StockGoods`` [U]) with its read time embedded."""
+        changed_before = end.isoformat()
+        for subset in self.client.iter_articles(start, end):
+            number = _key(subset.get("ArticleNumber"))
+            if not number:
+                log.warning("article list row without ArticleNumber skipped")
+                continue
+            try:
+                article = self.client.get_article(number)
+            except FatalError as err:
+                if not _not_found(err):
+                    raise
+                log.warning("article %s vanished between list and read; skipped", number)
+                continue
+            yield {**article, CHANGED_BEFORE_KEY: changed_before}
+
+    def product_id(self, record: dict[str, Any]) -> str:
+        """The article's ``ArticleNumber``."""
+        return product_id(record)
+
+    def to_product(self, record: dict[str, Any]) -> Product:
+        """Translate one article into a simple product (``RecordError`` naming the field)."""
+        return product_from_fortnox(record, currency=self.currency)
+
+    def fetch_image(self, url: str) -> tuple[bytes, str]:
+        """Fortnox articles have no images, so no product record ever names one."""
+        raise ConfigError(f"Fortnox articles have no images (asked for {url[:100]!r}); "
+                          "turn images off for this flow")
+
+    # --- stock ---------------------------------------------------------------------------
+
+    def iter_stock_records(self) -> Iterator[dict[str, Any]]:
+        """One record per stock article (``StockGoods``), read in full every run.
+
+        Article mode: the article list; a row without ``StockGoods`` (the SDK's subset
+        [U]) costs one detail read to learn it. Warehouse mode: every balance row, grouped
+        per ``itemId`` (ASSUMPTION [U]: Fortnox reports a row, possibly 0, for each stock
+        article at each stock point it was ever stocked at; an article without any row is
+        not reported and keeps its level in the target).
+        """
+        if self.stock == "warehouse":
+            yield from self._warehouse_records()
+            return
+        for row in self.client.iter_articles():
+            if "StockGoods" not in row:
+                number = _key(row.get("ArticleNumber"))
+                try:
+                    row = self.client.get_article(number) if number else row
+                except FatalError as err:
+                    if not _not_found(err):
+                        raise
+                    continue
+            if row.get("StockGoods") in (True, "true", "True"):
+                yield row
+
+    def _warehouse_records(self) -> Iterator[dict[str, Any]]:
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in self.client.iter_stock_balances():
+            item = next((_key(v) for k, v in row.items() if k.lower() == "itemid"), "")
+            grouped.setdefault(item, []).append(row)
+        for item, rows in grouped.items():
+            yield {"ItemId": item, BALANCES_KEY: rows, STOCK_POINT_KEY: self.stock_point}
+
+    def stock_id(self, record: dict[str, Any]) -> str:
+        """``ArticleNumber`` (article mode) or ``ItemId`` (warehouse mode)."""
+        return stock_id(record)
+
+    def to_stock(self, record: dict[str, Any]) -> StockLevel:
+        """Translate; raises ``RecordError`` naming the field (a negative level)."""
+        return stock_from_fortnox(record)
