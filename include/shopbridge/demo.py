@@ -28,6 +28,7 @@ from typing import Any
 from shopbridge.config import IntegrationConfig, load_integration
 from shopbridge.errors import ConfigError, ShopbridgeError
 from shopbridge.runtime import SUMMARY_KEYS
+from shopbridge.sandbox.connections import SANDBOX_CONNECTIONS
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
 
 DEFAULT_PAIR = "lightspeed_ecom__exact_globe"
@@ -48,16 +49,6 @@ SANDBOX_OPTIONS: dict[str, dict[str, str]] = {
     "lightspeed_ecom": {"rate_limit": "3000/30000/120000"},
 }
 
-#: how the demo's Connections reach each sandbox (credentials are the sandboxes' own)
-SANDBOX_CONNECTIONS: dict[str, dict[str, Any]] = {
-    "lightspeed_ecom": {"conn_type": "lightspeed_ecom", "login": "demo-key",
-                        "password": "demo-secret", "extra": {"language": "nl"}},
-    "exact_globe": {"conn_type": "exact_globe", "login": "globe", "password": "globe",
-                    "extra": {"server_name": "sandbox", "database_name": "600",
-                              "auth": "basic"}},
-}
-
-
 class DemoError(ShopbridgeError):
     """A demo step failed; the message says which and why."""
 
@@ -71,6 +62,7 @@ def _root() -> Path:
 
 
 def _connection_fields(system: str, url: str) -> dict[str, Any]:
+    """The Airflow REST API takes host and port apart."""
     host, _, port = url.removeprefix("http://").partition(":")
     return {**SANDBOX_CONNECTIONS[system], "host": f"http://{host}", "port": int(port)}
 

@@ -11,37 +11,41 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shopbridge._procs import start_sandbox, stop
+from shopbridge.sandbox.connections import connection_fields
 
 DAG_ID = "lightspeed_ecom__exact_globe__orders"
 
 
 @contextmanager
-def sandbox_pair(state: Path, *, n_orders: int) -> Iterator[dict[str, str]]:
-    """Lightspeed eCom and Exact Globe sandboxes, the connections, and a ledger of their own
-    (its rows point into these sandboxes, so no other module may share it)."""
-    ls, ls_url = start_sandbox("lightspeed_ecom", state_dir=state,
-                               options={"n_orders": str(n_orders)})
-    eg, eg_url = start_sandbox("exact_globe", state_dir=state)
-    env = {
-        "AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM": json.dumps({
-            "conn_type": "lightspeed_ecom", "host": ls_url, "login": "demo-key",
-            "password": "demo-secret", "extra": {"language": "nl"}}),
-        "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps({
-            "conn_type": "exact_globe", "host": eg_url, "login": "globe", "password": "globe",
-            "extra": {"server_name": "sandbox", "database_name": "600", "auth": "basic"}}),
-        "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}",
-    }
-    previous = os.environ.get("SHOPBRIDGE_LEDGER_URL")
-    os.environ.update(env)
+def sandbox_pair(state: Path, *, n_orders: int,
+                 systems: tuple[str, ...] = ("lightspeed_ecom", "exact_globe"),
+                 options: dict[str, dict[str, str]] | None = None) -> Iterator[dict[str, str]]:
+    """Each system's sandbox as its own process, its Connection as AIRFLOW_CONN_*, and a
+    ledger of their own (its rows point into these sandboxes, so no other module may
+    share it)."""
+    options = {"lightspeed_ecom": {"n_orders": str(n_orders)}, **(options or {})}
+    procs = []
+    urls: dict[str, str] = {}
+    env = {"SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}"}
     try:
-        yield {"lightspeed_ecom": ls_url, "exact_globe": eg_url}
+        for system in systems:
+            proc, urls[system] = start_sandbox(system, state_dir=state,
+                                               options=options.get(system))
+            procs.append(proc)
+            env[f"AIRFLOW_CONN_SHOPBRIDGE_{system.upper()}"] = json.dumps(
+                connection_fields(system, urls[system]))
+        previous = os.environ.get("SHOPBRIDGE_LEDGER_URL")
+        os.environ.update(env)
+        try:
+            yield urls
+        finally:
+            for key in env:
+                os.environ.pop(key, None)
+            if previous is not None:
+                os.environ["SHOPBRIDGE_LEDGER_URL"] = previous
     finally:
-        for key in env:
-            os.environ.pop(key, None)
-        if previous is not None:
-            os.environ["SHOPBRIDGE_LEDGER_URL"] = previous
-        stop(ls)
-        stop(eg)
+        for proc in procs:
+            stop(proc)
 
 
 def run_dag(conf: dict[str, str], dag_id: str = DAG_ID) -> tuple[str, dict]:
