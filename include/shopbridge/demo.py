@@ -37,9 +37,9 @@ SUMMARY_ORDER = ("orders_read", "orders_created", "orders_skipped_existing",
                  "customers_updated", "api_calls")
 #: the order flows run in: the catalogue before the orders that need its items
 KIND_ORDER = ("products", "customers", "orders", "stock")
-#: how far back each kind's demo window reaches: the demo catalogue and customer base
-#: were created weeks before the demo week of orders
-LOOKBACK = {"products": timedelta(days=120), "customers": timedelta(days=120)}
+#: how far back the catalogue, customer and stock windows reach: a demo shop's catalogue
+#: and customer base were made months before its week of orders
+LOOKBACK = timedelta(days=365)
 
 #: sandbox options of the demo: five flows run back to back against one Lightspeed key,
 #: ~700 requests in two minutes, and the vendor's 300 per 5 minutes would have the demo
@@ -192,8 +192,12 @@ def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str,
     kind = cfg.kind(flow)
     step(f"waiting for DAG {dag_id} to be parsed")
     airflow.wait_for_dag(dag_id)
-    start = DEMO_START - LOOKBACK.get(kind, timedelta(0))
-    conf = {"start": start.isoformat(), "end": DEMO_END.isoformat()}
+    if kind == "orders":
+        conf = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
+    else:
+        # the catalogue, customers and stock of a demo shop were made before and up to now
+        conf = {"start": (DEMO_START - LOOKBACK).isoformat(),
+                "end": datetime.now(UTC).isoformat(timespec="seconds")}
     run_id = airflow.trigger(dag_id, conf)
     airflow.unpause(dag_id)
     step(f"triggered {run_id} for {conf['start']} .. {conf['end']}; waiting")

@@ -520,8 +520,37 @@ def test_hook_target_keeps_item_codes_in_the_configured_field(
     target = LightspeedEcomHook("ls_products").get_target(http=TestClient(app))
     assert (target.item_code_field, target.client.rate_limit_pause) == ("data02", 330.0)
     target.create_item(PARENT)
+    target.create_item(TEES[0])  # the parent becomes a product with its first variant
     with TestClient(app) as tc:
         products = tc.get("/nl/products.json", params={"fields": "id,data01,data02"},
                           auth=AUTH).json()["products"]
     assert [(p["data01"], p["data02"]) for p in products if "data02" in p] == [("", "P-TEE")]
     target.close()
+
+
+def test_a_parent_whose_variants_exist_adopts_their_product_instead_of_an_empty_one() -> None:
+    """A configurable product from another system whose variants the shop already sells
+    (same SKUs) takes over their product: no empty duplicate product appears."""
+    s = shop()
+    tee_variants = [v for v in DEMO_VARIANTS.values() if v["sku"].startswith("T-S")]
+    assert len(tee_variants) >= 2
+    pid = s.product_of(tee_variants[0]["sku"])["id"]
+    before = len(s.vendor("products", limit=250)["products"])
+    s.target.create_item(ItemWrite(code="CCV-TEE", fields={"title": "T-shirt (till)"},
+                                   is_parent=True))
+    for v in tee_variants:
+        s.target.update_item(v["sku"], ItemWrite(code=v["sku"], parent="CCV-TEE",
+                                                 fields={"priceExcl": "19.00"}))
+    assert len(s.vendor("products", limit=250)["products"]) == before
+    product = s.vendor(f"products/{pid}")["product"]
+    assert product["title"] == "T-shirt (till)"
+    assert product["data01"] == "CCV-TEE"
+    # found again by its code on the next run
+    assert s.target.match_items(["CCV-TEE"], []) == {"sku:CCV-TEE": "CCV-TEE"}
+
+
+def test_a_parent_with_no_variant_written_creates_nothing() -> None:
+    s = shop()
+    before = s.stats()["writes"]
+    s.target.create_item(PARENT)
+    assert s.stats()["writes"] == before

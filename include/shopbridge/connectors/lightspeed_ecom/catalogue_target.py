@@ -274,6 +274,10 @@ class LightspeedEcomCatalogue:
         self._links: dict[str, set[str]] = {}
         self._tree: _Tree | None = None
         self._location_warned = False
+        #: configurable parents announced by ``create_item`` but not created yet: a parent
+        #: becomes a product only with its first new variant, or adopts the product its
+        #: existing variants already live in (no empty duplicate product in the shop)
+        self._pending: dict[str, ItemWrite] = {}
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -418,18 +422,32 @@ class LightspeedEcomCatalogue:
     def create_item(self, item: ItemWrite) -> None:
         """Create a product (with its variant), a configurable parent, or one variant.
 
+        A configurable parent is only noted here: it becomes a product with its first new
+        variant, or adopts the product its existing variants live in (``update_item``).
+
         ``FatalError`` (naming the code) when the shop refuses; a variant whose parent is
         not in the shop is a ``RecordError`` on ``parent``.
         """
         bodies = split_fields(item, create=True)
+        if item.is_parent and item.parent is None:
+            self._pending[item.code] = item
+            return
         if item.parent is not None:
+            if item.parent in self._pending:
+                self._create_product(self._pending.pop(item.parent))
             found = self._find(item.parent, parent=True)
             if found is None:
                 raise RecordError("product", item.code, "parent",
                                   f"parent {item.parent} not found in Lightspeed")
             self._fill_variant(found[0], item.code, {"sku": item.code, **bodies.variant})
             return
-        product = {**bodies.product, self.item_code_field: item.code}
+        pid = self._create_product(item)
+        if not item.is_parent:
+            self._fill_variant(pid, item.code, {"sku": item.code, **bodies.variant})
+
+    def _create_product(self, item: ItemWrite) -> str:
+        """POST the product of ``item`` (keeping its code), link its categories."""
+        product = {**split_fields(item, create=True).product, self.item_code_field: item.code}
         try:
             created = self.client.create_product(product)
         except FatalError as err:
@@ -437,8 +455,19 @@ class LightspeedEcomCatalogue:
         pid = _id(created, f"product {item.code}")
         self._codes[item.code] = pid
         self._links[pid] = set()
-        if not item.is_parent:
-            self._fill_variant(pid, item.code, {"sku": item.code, **bodies.variant})
+        self._link(pid, item)
+        return pid
+
+    def _adopt(self, parent: str, pid: str) -> None:
+        """A pending parent whose variants already live in product ``pid`` becomes that
+        product: it takes the parent's fields and code instead of a new, empty product."""
+        item = self._pending.pop(parent)
+        body = {**split_fields(item, create=True).product, self.item_code_field: parent}
+        try:
+            self.client.update_product(pid, body)
+        except FatalError as err:
+            raise _refused(err, f"product {parent}") from None
+        self._codes[parent] = pid
         self._link(pid, item)
 
     def update_item(self, code: str, item: ItemWrite) -> None:
@@ -450,6 +479,8 @@ class LightspeedEcomCatalogue:
         """
         bodies = split_fields(item, create=False)
         pid, vid = self._located(code, parent=item.is_parent)
+        if item.parent is not None and item.parent in self._pending:
+            self._adopt(item.parent, pid)
         if bodies.product:
             try:
                 self.client.update_product(pid, bodies.product)
@@ -557,6 +588,8 @@ class LightspeedEcomCatalogue:
         .create_product_image`); a filename without an extension gets one from the content
         type, since the shop derives the file type from the name.
         """
+        if code in self._pending:  # pictures of a parent whose variants come later
+            self._create_product(self._pending.pop(code))
         pid, _ = self._located(code, entity="image")
         sort = int(image.position) + 1
         old = [r for r in self.client.product_images(pid) if r.get("sortOrder") == sort]
