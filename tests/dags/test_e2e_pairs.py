@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 PAIRS: dict[str, tuple[str, ...]] = {
     "lightspeed_ecom__accountview": ("products", "stock", "customers", "orders"),
     "lightspeed_ecom__ccv_salespos": ("products", "stock", "orders"),
-    # "fortnox__lightspeed_retail": ("products", "stock", "orders"),
+    "fortnox__lightspeed_retail": ("products", "stock", "orders"),
 }
 #: what each kind's first run must show it did (any of these keys above 0)
 DID = {"products": ("products_created", "products_updated"), "stock": ("stock_written",),
@@ -44,14 +44,15 @@ def _writes(url: str) -> int:
 @pytest.fixture(scope="module", params=sorted(PAIRS))
 def pair(request: Any, tmp_path_factory: Any, airflow_db: Any) -> Any:
     from shopbridge.config import load_integration
-    from shopbridge.demo import _root
+    from shopbridge.demo import SANDBOX_OPTIONS, _root
 
     name = request.param
     cfg = load_integration(_root() / "include" / "integrations" / f"{name}.yaml")
     systems = (cfg.source.system, cfg.target.system)
     with sandbox_pair(tmp_path_factory.mktemp(name), n_orders=40, systems=systems,
-                      options={"lightspeed_ecom": {"n_orders": "40",
-                                                   "rate_limit": "3000/30000/120000"}}) as urls:
+                      options={**SANDBOX_OPTIONS,
+                               "lightspeed_ecom": {**SANDBOX_OPTIONS["lightspeed_ecom"],
+                                                   "n_orders": "40"}}) as urls:
         yield name, cfg, urls
 
 

@@ -28,6 +28,11 @@ SANDBOX_CONNECTIONS: dict[str, dict[str, Any]] = {
                                             "20": "6"}}},
     "ccv_salespos": {"conn_type": "ccv_salespos", "login": "demo-public",
                      "password": "demo-secret", "extra": {}},
+    "lightspeed_retail": {"conn_type": "lightspeed_retail", "login": "demo-client",
+                          "password": "demo-secret",
+                          "extra": {"refresh_token": "demo-refresh-token",
+                                    "account_id": "83050", "shop_id": 1, "register_id": 1,
+                                    "employee_id": 1}},
 }
 
 

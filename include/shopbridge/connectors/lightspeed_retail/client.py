@@ -1,0 +1,456 @@
+"""HTTP client for the Lightspeed Retail (R-Series) API V3.
+
+Vendor quirks this module absorbs (VENDOR_APIS.md §2, developers.lightspeedhq.com/retail):
+
+* URLs are ``{base}/API/V3/Account/{accountID}/{Entity}[/{id}].json``; the account id is
+  read once from ``/API/V3/Account.json`` unless the settings name it.
+* OAuth2 with rotating refresh tokens: :class:`~.auth.RotatingTokenAuth` over a shared
+  :class:`~.tokens.TokenStore`.
+* Lists page by cursor: follow ``@attributes.next`` (a full URL with an opaque ``after``)
+  until it is ``""``; ``limit`` is at most 100 (:class:`NextLink`). The next URL is only
+  followed on the configured API origin, so the bearer token never goes elsewhere.
+* Filters put their operator in the value: ``timeStamp=><,a,b``, ``customSku=IN,[...]``
+  (:func:`op`, :func:`any_of`); at most 100 values per ``IN``.
+* The leaky bucket: every request is paced by :class:`~.ratelimit.Pacer` from the
+  ``X-LS-API-*`` headers so a long sync gets no 429s; the 429s that still happen (other
+  clients of the account) carry ``Retry-After`` and are retried by the shared policy.
+* Responses are raw: string scalars, a single record as an object, an empty collection as
+  ``""``; callers normalise with :func:`~.translate.as_list`.
+
+Methods use vendor terms (entity names, field names) and return raw JSON (STYLE R2).
+A creating POST is never retried (no idempotency key; STYLE R6); PUT and GET are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from shopbridge._http import CallCounter, RetryPolicy, classify, describe, send
+from shopbridge.connectors.lightspeed_retail.auth import DEFAULT_TOKEN_URL, RotatingTokenAuth
+from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel, Pacer
+from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore, TokenStore
+from shopbridge.connectors.lightspeed_retail.translate import as_list
+from shopbridge.errors import (
+    AuthError,
+    ConfigError,
+    FatalError,
+    PaginationLoop,
+    RetriableError,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.lightspeedapp.com"
+API_PREFIX = "/API/V3"
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=3.0)
+#: the vendor's page cap [V]
+MAX_PAGE_SIZE = 100
+#: values per ``IN`` filter [V: "A maximum of 100 values may be passed in per field"]
+MAX_IN_VALUES = 100
+#: ``timeStamp`` values we send: UTC with ``Z`` (a ``+`` in a query needs care)
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def op(operator: str, *values: Any) -> str:
+    """A filter value with its operator, as the vendor reads it: ``op(">", t)`` ->
+    ``">,2026-11-16T00:00:00Z"``; ``op("><", a, b)`` -> ``"><,a,b"``."""
+    return ",".join([operator, *(_text(v) for v in values)])
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return stamp(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def stamp(value: datetime) -> str:
+    """A window bound as the vendor's ``timeStamp`` filter takes it (UTC, seconds)."""
+    if value.tzinfo is None:
+        raise ConfigError(f"window bound {value!r} has no timezone")
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def any_of(values: Iterable[str], *, chunk: int = MAX_IN_VALUES) -> list[str]:
+    """``IN,["a","b"]`` filter values, at most ``chunk`` each; duplicates and empties
+    dropped, order kept. The list is JSON so commas and quotes inside values survive
+    ("the IDs list can be commas separated or a JSON encoded array" [V])."""
+    unique = [v for v in dict.fromkeys(str(v) for v in values) if v]
+    return ["IN," + json.dumps(unique[i : i + chunk], ensure_ascii=False)
+            for i in range(0, len(unique), chunk)]
+
+
+def relations(names: Sequence[str] | None) -> str | None:
+    """``load_relations`` as the vendor wants it: a JSON array (``["ItemShops"]``)."""
+    return json.dumps(list(names)) if names else None
+
+
+def _message(resp: httpx.Response) -> str:
+    """``describe`` with the vendor's ``message`` instead of the raw body when it has one.
+
+    ASSUMPTION [U]: error bodies are ``{"httpCode","httpMessage","message","errorClass"}``
+    (the shape V3 is seen to use; VENDOR_APIS.md marks the error body unverified); the
+    OAuth errors are ``{"error","error_description","hint"}``. Anything else is shown raw.
+    """
+    try:
+        body = resp.json()
+    except ValueError:
+        return describe(resp)
+    if isinstance(body, dict):
+        text = body.get("message") or body.get("hint") or body.get("error_description")
+        if text:
+            req = resp.request
+            return f"{req.method} {req.url.path} -> {resp.status_code} {str(text)[:500]}"
+    return describe(resp)
+
+
+def check(resp: httpx.Response) -> None:
+    """:func:`classify`, re-raised with the vendor's message (same class, same retry_after).
+
+    Override point: the one place a Lightspeed status becomes an error (STYLE R5).
+    """
+    if resp.status_code < 400:
+        return
+    try:
+        classify(resp)
+    except RetriableError as err:
+        raise RetriableError(_message(resp), response=resp, retry_after=err.retry_after) \
+            from None
+    except FatalError as err:
+        raise type(err)(_message(resp), response=resp) from None
+
+
+class NextLink:
+    """The V3 cursor scheme: each page names the next one's full URL in
+    ``@attributes.next``; ``""`` ends the list. Owns the page state (STYLE R3) and refuses a
+    URL it has seen already (a vendor echoing a cursor would otherwise loop forever) or
+    one on another origin (the bearer token must not leave the API host)."""
+
+    def __init__(self, origin: httpx.URL) -> None:
+        self.origin = origin
+        self._seen: set[str] = set()
+
+    def advance(self, body: Any) -> str | None:
+        """The next page's URL, or ``None`` after the last page."""
+        attrs = body.get("@attributes") if isinstance(body, dict) else None
+        nxt = attrs.get("next") if isinstance(attrs, dict) else None
+        if not nxt:
+            return None
+        url = httpx.URL(str(nxt))
+        if (url.scheme, url.host, url.port) != (self.origin.scheme, self.origin.host,
+                                                self.origin.port):
+            raise FatalError(f"Lightspeed's next page is on another host ({url.host}); "
+                             "not following it with our token")
+        if str(url) in self._seen:
+            raise PaginationLoop(f"Lightspeed sent the same next page twice ({url.path})")
+        self._seen.add(str(url))
+        return str(url)
+
+
+def default_token_url(base_url: str) -> str:
+    """The vendor's token endpoint for the vendor's API host; ``{base}/auth/oauth/token``
+    for anything else (a sandbox or a proxy serves both on one origin)."""
+    host = httpx.URL(base_url).host
+    if host in ("api.lightspeedapp.com", ""):
+        return DEFAULT_TOKEN_URL
+    return base_url.rstrip("/") + "/auth/oauth/token"
+
+
+class LightspeedRetailSettings(BaseModel):
+    """What a Connection holds for one Lightspeed Retail account (the hook fills it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = DEFAULT_BASE_URL
+    #: default: the vendor's (cloud.lightspeedapp.com) for the vendor's API host, else
+    #: ``{base_url}/auth/oauth/token``
+    token_url: str | None = None
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    #: the refresh token the app was authorized with; only seeds the token store
+    refresh_token: SecretStr
+    #: read from ``/API/V3/Account.json`` when not given
+    account_id: str | None = None
+    page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    #: the shop sales and stock go to unless a level names another (``location``)
+    shop_id: int = Field(1, ge=1)
+    register_id: int = Field(1, ge=1)
+    employee_id: int = Field(1, ge=1)
+    #: order payment method (``Order.payment_method``) -> ``paymentTypeID``; ``"*"`` for
+    #: every other method; else ``default_payment_type_id``
+    payment_types: dict[str, int] = Field(default_factory=dict)
+    default_payment_type_id: int = Field(1, ge=1)
+    #: ``None``: ask the shop's tax category (``isTaxInclusive``) once per task
+    prices_include_tax: bool | None = None
+    #: ASSUMPTION [U]: the system set "3 Attributes" has id 4 (1 Color/Size, 2 Size,
+    #: 3 Color); a new matrix gets this set unless its fields name one
+    item_attribute_set_id: int = Field(4, ge=1)
+    reference_source: str = Field("shopbridge", min_length=1)
+    #: what a write costs, in drips [U] (see :class:`CostModel`)
+    write_cost: float = Field(10.0, gt=0)
+    sale_write_cost: float = Field(2.0, gt=0)
+    #: refresh the access token this long before it expires
+    refresh_skew_s: float = Field(60.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        url = httpx.URL(value)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @property
+    def effective_token_url(self) -> str:
+        """Where refresh tokens are spent."""
+        return self.token_url or default_token_url(self.base_url)
+
+    def costs(self) -> CostModel:
+        """The cost model these settings describe."""
+        return CostModel(write=self.write_cost, entity_writes={"Sale": self.sale_write_cost})
+
+
+class LightspeedRetailClient:
+    """Raw V3 access to one account: entity queries, reads and writes, paced and retried."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth,
+        *,
+        account_id: str | None = None,
+        http: httpx.Client | None = None,
+        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
+        counter: CallCounter | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        costs: CostModel | None = None,
+        clock: Callable[[], float] = time.time,
+        closers: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        """An injected ``http`` (e.g. Starlette's TestClient) gets ``auth`` set on it.
+
+        ``clock`` drives the pacing (tests share a fake one with the sandbox): wall-clock
+        seconds by default, so the client's one-second burst windows line up with the
+        vendor's; the pacer sleeps through ``policy.sleep``. ``closers`` run on
+        :meth:`close` (the token store the hook opened for this client).
+        """
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        self.base_url = base_url.rstrip("/")
+        self.origin = httpx.URL(self.base_url)
+        self.page_size = page_size
+        self.policy = policy
+        self.counter = counter if counter is not None else CallCounter()
+        self.costs = costs or CostModel()
+        self.pacer = Pacer(clock=clock, sleep=policy.sleep)
+        self.auth = auth
+        self._account_id = account_id
+        self._owns_http = http is None
+        if http is None:
+            http = httpx.Client(auth=auth, timeout=DEFAULT_TIMEOUT)
+        else:
+            http.auth = auth
+        self.http = http
+        self._closers = list(closers)
+
+    @classmethod
+    def from_settings(
+        cls, settings: LightspeedRetailSettings, *, store: TokenStore | None = None,
+        http: httpx.Client | None = None,
+        policy: RetryPolicy = RetryPolicy(),  # noqa: B008
+        counter: CallCounter | None = None, clock: Callable[[], float] = time.time,
+        token_clock: Callable[[], float] = time.time,
+    ) -> LightspeedRetailClient:
+        """Build from validated settings; secrets leave ``SecretStr`` here.
+
+        ``store`` defaults to a :class:`SqlTokenStore` on the ledger database, closed with
+        the client.
+        """
+        closers: list[Callable[[], None]] = []
+        if store is None:
+            sql = SqlTokenStore()
+            store, closers = sql, [sql.close]
+        auth = RotatingTokenAuth(
+            token_url=settings.effective_token_url, client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            refresh_token=settings.refresh_token.get_secret_value(), store=store,
+            clock=token_clock, sleep=policy.sleep, skew_s=settings.refresh_skew_s)
+        return cls(settings.base_url, auth, account_id=settings.account_id, http=http,
+                   policy=policy, counter=counter, page_size=settings.page_size,
+                   costs=settings.costs(), clock=clock, closers=closers)
+
+    def __repr__(self) -> str:  # never show the credentials
+        return f"LightspeedRetailClient({self.base_url!r}, account={self._account_id!r})"
+
+    def close(self) -> None:
+        """Close the pool if this client created it (an injected one is the caller's)."""
+        if self._owns_http:
+            self.http.close()
+        for closer in self._closers:
+            closer()
+        self._closers = []
+
+    def __enter__(self) -> LightspeedRetailClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A task that forgets close() must not leak sockets (ResourceWarning is an error
+        # under the project's filterwarnings).
+        if getattr(self, "_owns_http", False):
+            self.http.close()
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def _pace(self, cost: float) -> None:
+        wait = self.pacer.wait_for(cost, max_wait=self.policy.max_wait)
+        if wait:
+            raise RetriableError(
+                f"Lightspeed's rate-limit bucket needs {wait:.0f}s to drain (level "
+                f"{self.pacer.state.level:g}/{self.pacer.state.size:g}); trying again later",
+                retry_after=wait)
+
+    def _check(self, resp: httpx.Response) -> None:
+        self.pacer.observe(resp.headers)
+        check(resp)
+
+    def _send(self, method: str, url: str, *, entity: str | None = None,
+              params: Mapping[str, Any] | None = None, body: Any = None,
+              retry: bool = True) -> Any:
+        """Paced, authorized, retried (unless ``retry=False``); returns the JSON body."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        priced = {**dict(httpx.URL(url).params), **query}  # a next URL carries its query
+        self._pace(self.costs.cost(method, entity, body=body, params=priced))
+        request = self.http.build_request(method, url, params=query or None, json=body,
+                                          headers={"Accept": "application/json"},
+                                          timeout=DEFAULT_TIMEOUT)
+        resp = send(self.http, request, policy=self.policy, counter=self.counter,
+                    retry=retry, check=self._check)
+        if not resp.content:
+            return {}
+        try:
+            return resp.json()
+        except ValueError:
+            raise FatalError(f"not JSON: {describe(resp)}", response=resp) from None
+
+    @property
+    def account_id(self) -> str:
+        """The account this client works in (asked once when the settings don't say)."""
+        if self._account_id is None:
+            accounts = self.accounts()
+            if len(accounts) != 1:
+                ids = ", ".join(str(a.get("accountID")) for a in accounts) or "none"
+                raise ConfigError(f"the token gives access to {len(accounts)} Lightspeed "
+                                  f"accounts ({ids}); set extra.account_id")
+            self._account_id = str(accounts[0]["accountID"])
+        return self._account_id
+
+    def _url(self, entity: str, record_id: str | int | None = None) -> str:
+        tail = f"/{record_id}" if record_id is not None else ""
+        return f"{self.base_url}{API_PREFIX}/Account/{self.account_id}/{entity}{tail}.json"
+
+    @staticmethod
+    def _one(body: Any, entity: str) -> dict[str, Any]:
+        rows = as_list(body.get(entity)) if isinstance(body, dict) else []
+        if len(rows) != 1:
+            raise FatalError(f"{entity}: expected one record in the response, got {len(rows)}")
+        return rows[0]
+
+    # --- account ---------------------------------------------------------------------
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """``GET /API/V3/Account.json``: the accounts the token reaches (usually one)."""
+        body = self._send("GET", f"{self.base_url}{API_PREFIX}/Account.json")
+        return as_list(body.get("Account") if isinstance(body, dict) else None)
+
+    # --- generic entity access ---------------------------------------------------------
+
+    def query(self, entity: str, params: Mapping[str, Any] | None = None, *,
+              load_relations: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every record of ``entity`` matching ``params`` (vendor filters, operators in the
+        values), ``page_size`` per request, following the ``next`` cursor."""
+        query: dict[str, Any] = {"limit": self.page_size, **(params or {})}
+        if load_relations:
+            query["load_relations"] = relations(load_relations)
+        pager = NextLink(self.origin)
+        url: str | None = self._url(entity)
+        first = True
+        while url is not None:
+            body = self._send("GET", url, entity=entity, params=query if first else None)
+            first = False
+            yield from as_list(body.get(entity) if isinstance(body, dict) else None)
+            url = pager.advance(body)
+
+    def count(self, entity: str, params: Mapping[str, Any] | None = None) -> int:
+        """``count=1``: how many records match (costs 10 drips [V]; use sparingly)."""
+        body = self._send("GET", self._url(entity), entity=entity,
+                          params={**(params or {}), "count": 1})
+        attrs = body.get("@attributes") if isinstance(body, dict) else None
+        try:
+            return int((attrs or {})["count"])
+        except (KeyError, TypeError, ValueError):
+            raise FatalError(f"{entity} count: no @attributes.count in the response") from None
+
+    def iter_changed(self, entity: str, start: datetime, end: datetime, *,
+                     params: Mapping[str, Any] | None = None,
+                     load_relations: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Records of ``entity`` with ``start <= timeStamp < end``, oldest first.
+
+        The vendor's between operator (``timeStamp=><,a,b``) includes both ends at second
+        resolution; records outside ``[start, end)`` are dropped here, so a record stamped
+        exactly ``end`` belongs to the next window.
+        """
+        query = {**(params or {}), "timeStamp": op("><", start, end), "sort": "timeStamp"}
+        for row in self.query(entity, query, load_relations=load_relations):
+            try:
+                when = datetime.fromisoformat(str(row.get("timeStamp")))
+            except ValueError:
+                yield row  # unreadable: the translator reports it
+                continue
+            if when.tzinfo is None or start <= when < end:
+                yield row
+
+    def get(self, entity: str, record_id: str | int, *,
+            load_relations: Sequence[str] | None = None) -> dict[str, Any]:
+        """One record (``FatalError`` 404 when it does not exist)."""
+        body = self._send("GET", self._url(entity, record_id), entity=entity,
+                          params={"load_relations": relations(load_relations)})
+        return self._one(body, entity)
+
+    def create(self, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST {Entity}.json``; never retried (a timeout can hide a success: the caller
+        looks the record up before trying again)."""
+        answer = self._send("POST", self._url(entity), entity=entity, body=dict(body),
+                            retry=False)
+        return self._one(answer, entity)
+
+    def update(self, entity: str, record_id: str | int,
+               body: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT {Entity}/{id}.json`` with the fields to change; retried (setting the same
+        fields again is harmless)."""
+        answer = self._send("PUT", self._url(entity, record_id), entity=entity,
+                            body=dict(body))
+        return self._one(answer, entity)
+
+    def probe(self) -> dict[str, Any]:
+        """One cheap authorized read (the account): what ``test_connection`` calls."""
+        accounts = self.accounts()
+        if not accounts:
+            raise AuthError("the token reaches no Lightspeed account")
+        wanted = self._account_id
+        for account in accounts:
+            if wanted is None or str(account.get("accountID")) == wanted:
+                return account
+        raise ConfigError(f"account {wanted} is not among the token's accounts "
+                          f"({', '.join(str(a.get('accountID')) for a in accounts)})")

@@ -1,0 +1,59 @@
+"""Default field mappings for pairs that write into Lightspeed Retail (the lead wires them
+into ``shopbridge.mapping.defaults``). Imports nothing but the mapping spec.
+
+Target field names are Lightspeed's, plus the few the target turns into nested relations
+itself (see :mod:`.translate`): ``price``/``msrp``/``onlinePrice`` (``Prices.ItemPrice`` by
+price level), ``attribute1..3`` (``ItemAttributes``, mapped from the products flow's
+``attributes`` setting) and ``qoh`` (the initial stock of a new item).
+
+Orders: a sale line needs only the item (``customSku``, resolved to ``itemID``) and the
+quantity; ``unitPrice`` and ``discountAmount`` are left to the target on purpose, which
+sends them incl. or excl. tax as the Lightspeed shop prices (its tax category), because the
+sale's payment must equal the total Lightspeed computes from them. Map them only to force
+other amounts. So ``orders.prices_include_tax`` changes nothing for this target.
+
+Products: ``products.prices_include_tax`` must match the Lightspeed account's own price
+setting (tax-inclusive in the EU): it switches ``price`` to the price incl. tax.
+"""
+
+from __future__ import annotations
+
+from shopbridge.mapping.spec import EntityMapping, FieldRule
+
+R = FieldRule.of
+
+DEFAULT_MAPPINGS: dict[tuple[str, str, str], EntityMapping] = {
+    ("fortnox", "lightspeed_retail", "orders"): EntityMapping(
+        header={},
+        lines={
+            "customSku": R("line.sku"),
+            "unitQuantity": R("line.quantity"),
+        },
+    ),
+    # Every item of a product gets the header fields; a variant item also its lines
+    # fields (a simple product's own fields win over its single variant's). The parent of
+    # a configurable product is an ItemMatrix and only takes matrix fields (description,
+    # defaultCost, prices, ...).
+    ("fortnox", "lightspeed_retail", "products"): EntityMapping(
+        header={
+            "description": R("product.title"),
+        },
+        lines={
+            "description": R("[product.title, variant.title] | concat(' ')"),
+            "customSku": R("variant.sku"),
+            "ean": R("variant.ean | omit_empty"),
+            "price": R("variant.price_excl"),
+            # [U] the Fortnox article's purchase price, when the source record carries it
+            # (a missing source field maps to nothing and is not sent)
+            "defaultCost": R("source.PurchasePrice"),
+            "qoh": R("variant.quantity"),
+        },
+    ),
+}
+
+#: (target, entity) -> the default rules that change when prices are sent incl. tax
+INCL_TAX: dict[tuple[str, str], EntityMapping] = {
+    ("lightspeed_retail", "products"): EntityMapping(
+        lines={"price": R("variant.price_incl")},
+    ),
+}
