@@ -109,6 +109,12 @@ def run(args: argparse.Namespace) -> int:
     state_dir, home = base / ".demo", base / ".airflow"
     state_dir.mkdir(exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
+    # one ledger for this process (the connection tests) and Airflow's workers: it also
+    # keeps rotating OAuth tokens (Lightspeed Retail), and a token refreshed by the
+    # connection test must be the one the workers continue from
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("SHOPBRIDGE_LEDGER_URL",
+                          f"sqlite:///{home.resolve() / 'shopbridge_ledger.sqlite'}")
     airflow = LocalAirflow(home=home, dags_folder=root / "dags")
     runs: dict[str, dict[str, Any]] = {}
     since = datetime.now(UTC)

@@ -92,9 +92,11 @@ class LocalAirflow:
             self._token = r.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"}
 
-    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/api/v2{path}", headers=self._headers(),
-                             timeout=30, **kwargs)
+    def api(self, method: str, path: str, *, headers: dict[str, str] | None = None,
+            **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/api/v2{path}",
+                             headers={**self._headers(), **(headers or {})}, timeout=30,
+                             **kwargs)
 
     def put_connection(self, conn_id: str, **fields: Any) -> None:
         """Create or replace an Airflow Connection (visible under Admin → Connections)."""
@@ -166,7 +168,7 @@ class LocalAirflow:
         r = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}"
                      f"/logs/{max(1, ti.get('try_number') or 1)}",
                      params={"map_index": ti.get("map_index", -1), "full_content": True},
-                     headers={**self._headers(), "Accept": "application/json"})
+                     headers={"Accept": "application/json"})
         text = r.text
         try:
             content = r.json().get("content", [])
