@@ -100,25 +100,3 @@ def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path)
     assert "flows.orders.batchsize" in proc.stderr
     assert "Traceback" not in proc.stderr
 
-
-#: pair -> the flows its demo runs
-NEW_PAIRS = {
-    "lightspeed_ecom__accountview": {"products", "customers", "orders", "stock"},
-    "lightspeed_ecom__ccv_salespos": {"products", "orders", "stock"},
-    "fortnox__lightspeed_retail": {"products", "orders", "stock"},
-}
-
-
-@pytest.mark.parametrize("pair", sorted(NEW_PAIRS))
-def test_demo_runs_every_flow_of_each_pair(tmp_path, pair):
-    code, out, err = demo(tmp_path, "--once", "--json", "--pair", pair)
-    assert code == 0, err[-3000:]
-    summary = json.loads(out.strip().splitlines()[-1])
-    flows = summary["flows"]
-    assert set(flows) == NEW_PAIRS[pair]
-    assert all(f["state"] == "success" for f in flows.values())
-    assert flows["orders"]["orders_created"] > 0
-    assert flows["stock"]["stock_written"] > 0
-    assert flows["products"]["products_created"] + flows["products"]["products_updated"] > 0
-    assert "DAG: http://127.0.0.1:" in out and f"{pair}__orders" in out
-    assert leftovers(tmp_path / ".airflow") == []
