@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
-
+from shopbridge.connectors._fields import FieldReader
 from shopbridge.connectors.accountview.options import SourceOptions, TargetOptions
 from shopbridge.connectors.base import DebtorTerms
 from shopbridge.errors import RecordError
@@ -223,44 +222,11 @@ def _flag(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True", "T", ".T.", "J", "Y")
 
 
-class _Reader:
+class _Reader(FieldReader):
     """Typed access to one row; every failure names the AccountView field."""
 
     def __init__(self, raw: Mapping[str, Any], source_id: str, entity: str) -> None:
-        self.raw = raw
-        self.source_id = source_id
-        self.entity = entity
-
-    def fail(self, key: str, reason: str) -> RecordError:
-        return RecordError(self.entity, self.source_id, key, reason)
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        value = self.raw.get(key)
-        if value is None:
-            value = ""
-        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected text, got {type(value).__name__}")
-        if required and not value.strip():
-            raise self.fail(key, "missing or empty")
-        return value.strip()
-
-    def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
-        value = self.raw.get(key)
-        if value is None or value == "":
-            if default is not None:
-                return default
-            raise self.fail(key, "missing")
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise self.fail(key, f"expected a number, got {type(value).__name__}")
-        try:
-            number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-        except InvalidOperation:
-            raise self.fail(key, f"not a number: {value!r}") from None
-        if not number.is_finite():
-            raise self.fail(key, f"not a finite number: {value!r}")
-        return number
+        super().__init__(raw, entity, source_id)
 
     def when(self, key: str, tz_name: str) -> datetime:
         text = self.text(key, required=True)
@@ -270,15 +236,6 @@ class _Reader:
             raise self.fail(key, f"not a timestamp: {text!r}") from None
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=ZoneInfo(tz_name))
 
-    def build(self, make: Callable[[], T], names: Mapping[str, str]) -> T:
-        """A model constructor whose first validation error names the vendor field."""
-        try:
-            return make()
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = first["loc"]
-            key = names.get(str(loc[0]), str(loc[0])) if loc else names.get("", "")
-            raise self.fail(key, first["msg"].removeprefix("Value error, ")) from None
 
 
 def article_id(record: Mapping[str, Any]) -> str:

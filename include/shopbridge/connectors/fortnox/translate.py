@@ -56,14 +56,13 @@ Decisions, and why:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
-
+from shopbridge.connectors._fields import FieldReader
 from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,
@@ -166,69 +165,8 @@ def country_code(value: str) -> str | None:
     return COUNTRY_NAMES.get(text.lower())
 
 
-class _Reader:
+class _Reader(FieldReader):
     """Typed access to one part of a record; every failure names the Fortnox field."""
-
-    def __init__(self, raw: Mapping[str, Any], entity: str, source_id: str,
-                 prefix: str = "") -> None:
-        self.raw = raw
-        self.entity = entity
-        self.source_id = source_id
-        self.prefix = prefix
-
-    def fail(self, key: str, reason: str) -> RecordError:
-        return RecordError(self.entity, self.source_id, f"{self.prefix}{key}", reason)
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        value = self.raw.get(key)
-        if value is None:
-            value = ""
-        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected text, got {type(value).__name__}")
-        if required and not value.strip():
-            raise self.fail(key, "missing or empty")
-        return value.strip()
-
-    def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
-        value = self.raw.get(key)
-        if value is None or value == "":
-            if default is not None:
-                return default
-            raise self.fail(key, "missing")
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise self.fail(key, f"expected a number, got {type(value).__name__}")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise self.fail(key, f"not a number: {value!r}") from None
-        if not number.is_finite():
-            raise self.fail(key, f"not a finite number: {value!r}")
-        return number
-
-    def flag(self, key: str, *, default: bool) -> bool:
-        value = self.raw.get(key)
-        if value is None or value == "":
-            return default
-        if isinstance(value, bool):
-            return value
-        if str(value).strip().lower() in ("true", "1"):
-            return True
-        if str(value).strip().lower() in ("false", "0"):
-            return False
-        raise self.fail(key, f"expected true or false, got {value!r}")
-
-    def build(self, make: Callable[[], T], names: Mapping[str, str]) -> T:
-        """Run a model constructor; its first validation error becomes a RecordError on
-        the Fortnox field it came from (``names``: canonical field -> Fortnox field)."""
-        try:
-            return make()
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = first["loc"]
-            key = names.get(str(loc[0]), str(loc[0])) if loc else names.get("", "")
-            raise self.fail(key, first["msg"].removeprefix("Value error, ")) from None
 
 
 def _zone(record: Mapping[str, Any], entity: str, source_id: str) -> ZoneInfo:
