@@ -24,7 +24,13 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shopbridge.connectors.registry import HOOKS, IMAGE_SOURCES, IMAGE_TARGETS, ROLES
+from shopbridge.connectors.registry import (
+    HOOKS,
+    IMAGE_SOURCES,
+    IMAGE_TARGETS,
+    ORDER_TYPES,
+    ROLES,
+)
 from shopbridge.errors import ConfigError
 from shopbridge.mapping import MappingError, MappingSpec
 from shopbridge.mapping.defaults import mapper_for
@@ -292,6 +298,12 @@ class IntegrationConfig(Frozen):
             if writes.system not in targets:
                 raise ValueError(f"flows.{key}: {writes.system} cannot be the target of the "
                                  f"{flow} flow")
+            if flow == "orders" and spec.orders.order_type not in ORDER_TYPES.get(
+                    writes.system, frozenset({"sales_order"})):
+                raise ValueError(
+                    f"flows.{key}.orders.order_type: {writes.system} cannot book "
+                    f"{spec.orders.order_type}; it takes "
+                    f"{', '.join(sorted(ORDER_TYPES.get(writes.system, {'sales_order'})))}")
             if flow == "products" and spec.products.images:
                 lacking = [f"{reads.system} has no product images to give"
                            if reads.system not in IMAGE_SOURCES else "",

@@ -119,3 +119,16 @@ def test_images_on_a_pair_whose_ends_have_none_is_refused_at_load():
     assert "flows.products.products.images" in text
     assert "fortnox has no product images" in text
     assert "lightspeed_retail takes no product images" in text
+
+
+def test_an_order_type_the_target_cannot_book_is_refused_at_load():
+    path = ROOT / "include" / "integrations" / "lightspeed_ecom__ccv_salespos.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["flows"]["orders"]["orders"]["order_type"] = "journal_entry"
+    data["flows"]["orders"]["orders"]["journal_entry"] = {
+        "journal": "70", "receivable_account": "1300", "revenue_account": "8000",
+        "vat_account": "1500"}
+    with pytest.raises(ConfigError) as err:
+        parse_integration(path, data)
+    assert "flows.orders.orders.order_type: ccv_salespos cannot book journal_entry" in str(
+        err.value)

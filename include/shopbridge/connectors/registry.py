@@ -36,6 +36,17 @@ ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
               frozenset({"exact_globe", "lightspeed_retail", "lightspeed_ecom"})),
 }
 
+#: order target -> the order types (``orders.order_type``) it can book; one it cannot is
+#: refused when the file is loaded rather than on the first run
+ORDER_TYPES: dict[str, frozenset[str]] = {
+    "exact_globe": frozenset({"sales_order", "sales_invoice", "direct_invoice",
+                              "journal_entry"}),
+    "accountview": frozenset({"sales_order", "sales_invoice", "direct_invoice"}),
+    "lightspeed_ecom": frozenset({"sales_order"}),
+    "lightspeed_retail": frozenset({"sales_order"}),
+    "ccv_salespos": frozenset({"sales_order"}),
+}
+
 #: product images: the systems that have them to give, and those that can take them
 #: through this integration (a pair with images on needs both ends)
 IMAGE_SOURCES: frozenset[str] = frozenset({"lightspeed_ecom"})
