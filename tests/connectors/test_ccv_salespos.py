@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,27 +29,13 @@ from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_
 from shopbridge.connectors.ccv_salespos.client import NextLink, dumps
 from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
+from tests.connectors.clock import FakeClock
 
 from .suite import Harness, connector_suite
 
 BASE = "http://testserver"
 PUBLIC, SECRET = "demo-public", "demo-secret"
 N_PRODUCTS = 15  # the demo catalogue without the webshop-only DISC-0001
-
-
-@dataclass
-class FakeClock:
-    """Monotonic time for both sides' minute windows; sleeping advances it."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def client_for(app: FastAPI, *, secret: str = SECRET, sleeps: list[float] | None = None,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,6 +30,7 @@ from shopbridge.errors import (
 )
 from shopbridge.models import CustomerKind
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():
     # Starlette warns at import that TestClient should run on `httpx2`; the project pins
@@ -42,21 +43,6 @@ with warnings.catch_warnings():
 BASE = "http://testserver"
 WEEK = (DEMO_START - timedelta(days=1), DEMO_END + timedelta(days=1))
 CLIENT_ID, SECRET, REFRESH = "demo-client-id", "demo-client-secret", "demo-refresh-token"
-
-
-@dataclass
-class FakeClock:
-    """Time that moves only when someone sleeps: client pacing and sandbox limits agree."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from shopbridge.connectors.lightspeed_ecom import (
 from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():
     # Starlette warns at import that TestClient should run on `httpx2`; the project pins
@@ -35,21 +36,6 @@ with warnings.catch_warnings():
 
 BASE = "http://testserver"
 WEEK = (DEMO_START - timedelta(days=1), DEMO_END + timedelta(days=1))
-
-
-@dataclass
-class FakeClock:
-    """Sandbox time that moves only when the client sleeps, so pacing tests are exact."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass

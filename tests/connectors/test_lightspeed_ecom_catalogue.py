@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +20,7 @@ from shopbridge.connectors.lightspeed_ecom import LightspeedEcomClient, Lightspe
 from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, generate
+from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -30,19 +31,6 @@ AUTH = ("demo-key", "demo-secret")
 WEEK = (DEMO_START - timedelta(days=1), DEMO_END + timedelta(days=1))
 DEMO = {p["product_id"]: p for p in generate("demo").catalogue}
 IN_WEEK = "2026-11-18T12:00:00+00:00"
-
-
-@dataclass
-class FakeClock:
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass

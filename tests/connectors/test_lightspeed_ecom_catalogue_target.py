@@ -30,6 +30,7 @@ from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.models import ExternalRef, Product, Variant
 from shopbridge.sandbox.demo_data import generate
+from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -42,19 +43,6 @@ SIMPLE_SKU = DEMO_VARIANTS[9006]["sku"]  # product 5003's one variant
 
 HEADER = {"title": "Garden spade", "fulltitle": "Noord Garden spade",
           "content": "<p>A spade.</p>", "description": "A spade.", "isVisible": True}
-
-
-@dataclass
-class FakeClock:
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass

@@ -7,7 +7,7 @@ import math
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,25 +36,10 @@ from shopbridge.connectors.lightspeed_retail import (
 from shopbridge.connectors.lightspeed_retail.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError
 from shopbridge.sandbox.demo_data import DEMO_START
+from tests.connectors.clock import FakeClock
 
 BASE = "http://testserver"
 ACCOUNT = "83050"
-
-
-@dataclass
-class FakeClock:
-    """Time that moves only when someone sleeps: shared by sandbox (bucket, token expiry)
-    and client (pacing, token expiry), so rate-limit tests are exact and instant."""
-
-    now: float = 1_800_000_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass
@@ -113,7 +98,7 @@ def setup(*, page_size: int = 100, warm: bool = True, client_kw: dict[str, Any] 
           **options: Any) -> Setup:
     """A fresh sandbox on a fake clock and a client for it; ``warm`` spends the seeded
     refresh token once, so the client under test starts with a stored, valid pair."""
-    clock = FakeClock()
+    clock = FakeClock(now=1_800_000_000.0)
     app = create_app(seed="demo", clock=clock, **options)
     store = InMemoryTokenStore()
     settings = settings_for(page_size=page_size, **{"account_id": ACCOUNT, **(client_kw or {})})
@@ -481,7 +466,7 @@ def test_a_put_with_nested_item_shops_sets_qoh_and_bumps_only_the_item_shop() ->
 
 def test_sandbox_state_persists_items_and_tokens(tmp_path: Any) -> None:
     state = tmp_path / "lsr.json"
-    clock = FakeClock()
+    clock = FakeClock(now=1_800_000_000.0)
     store = InMemoryTokenStore()
     app = create_app(seed="demo", state_file=state, clock=clock)
     client = make_client(app, settings_for(), clock, store, CallCounter())
