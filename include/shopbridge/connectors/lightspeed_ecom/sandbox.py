@@ -403,6 +403,11 @@ def create_app(
                       variant_write_touches_product=variant_write_touches_product,
                       product_default_variant=product_default_variant)
 
+    # webhooks (routes, and signed deliveries of order writes from a background thread)
+    from shopbridge.connectors.lightspeed_ecom.webhooks_sandbox import install_webhooks
+
+    install_webhooks(app, store=store, state=state, secret=secret, base=_base)
+
     @app.get("/{lang}/{resource}/count.json")
     def count(resource: str, request: Request) -> dict[str, int]:
         with state.lock:
