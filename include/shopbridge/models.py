@@ -197,12 +197,59 @@ class StockLevel(Canonical):
     managed: bool = True
 
 
+class ShipmentLine(Canonical):
+    sku: NonEmpty
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+
+
+class Shipment(Canonical):
+    """A parcel of an order as one system records it.
+
+    ``order_ref`` is the order in the *same* system as the shipment; the flow finds the
+    matching order on the other side through the ledger, so no vendor id crosses over.
+    """
+
+    ref: ExternalRef
+    order_ref: ExternalRef
+    #: ``shipped`` or ``not_shipped`` (partial and cancelled parcels count as not shipped)
+    status: Literal["shipped", "not_shipped"]
+    tracking_code: str = ""
+    carrier: str = ""
+    shipped_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+    lines: tuple[ShipmentLine, ...] = ()
+
+
+class CheckoutLine(Canonical):
+    sku: NonEmpty
+    description: str = ""
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+    unit_price_incl: Money
+
+
+class Checkout(Canonical):
+    """A cart a shopper started in the webshop, ordered or not (abandoned-cart follow-up
+    happens in the order hub, so the e-mail travels with it when the shopper gave one)."""
+
+    ref: ExternalRef
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    currency: CurrencyCode = "EUR"
+    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                            max_length=254)] = ""
+    lines: tuple[CheckoutLine, ...] = ()
+    total_incl: Money = Decimal("0")
+    #: the order the checkout became, in the same system; ``None`` while it is open
+    order_ref: ExternalRef | None = None
+
+
 class QuarantineEntry(BaseModel):
     """Why a record was set aside: what the run reports and the ledger keeps."""
 
     model_config = ConfigDict(frozen=True)
 
-    entity: Literal["order", "customer", "product", "image", "category", "stock"]
+    entity: Literal["order", "customer", "product", "image", "category", "stock",
+                    "shipment", "checkout"]
     source_id: str
     field: str
     reason: str

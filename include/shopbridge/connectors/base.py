@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from shopbridge._http import CallCounter
 from shopbridge.errors import FatalError
-from shopbridge.models import Customer, Order, Product, StockLevel
+from shopbridge.models import Checkout, Customer, Order, Product, Shipment, StockLevel
 
 
 @dataclass(frozen=True)
@@ -262,6 +262,93 @@ class StockTarget(Protocol):
                   location: str | None = None) -> None:
         """Set the item's stock level (in ``location``, else its default) and whether the
         target manages stock for it."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CustomerSource(Protocol):
+    """A system customers are read from (changed within a window)."""
+
+    system: str
+    counter: CallCounter
+
+    def iter_customer_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Raw customers with ``start <= updated < end``, JSON-able."""
+        ...
+
+    def customer_id(self, record: dict[str, Any]) -> str: ...
+
+    def to_customer(self, record: dict[str, Any]) -> Customer:
+        """Translate; raises ``RecordError`` naming the vendor field."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ShipmentSource(Protocol):
+    """A system shipments are read from."""
+
+    system: str
+    counter: CallCounter
+
+    def iter_shipment_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Raw shipments with ``start <= updated < end``, JSON-able."""
+        ...
+
+    def shipment_id(self, record: dict[str, Any]) -> str: ...
+
+    def to_shipment(self, record: dict[str, Any]) -> Shipment:
+        """Translate; raises ``RecordError`` naming the vendor field."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ShipmentTarget(Protocol):
+    """A system whose orders are marked shipped."""
+
+    system: str
+    counter: CallCounter
+
+    def apply_shipment(self, order_id: str, shipment: Shipment) -> str:
+        """Record ``shipment`` (status, track & trace, carrier) on the target's order
+        ``order_id``; return the target's shipment id. Idempotent: a shipment already
+        there with the same tracking code is updated, not added twice. ``FatalError`` when
+        the order does not exist or the target refuses it."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CheckoutSource(Protocol):
+    """A system checkouts (carts) are read from."""
+
+    system: str
+    counter: CallCounter
+
+    def iter_checkout_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Raw checkouts with ``start <= updated < end``, JSON-able."""
+        ...
+
+    def checkout_id(self, record: dict[str, Any]) -> str: ...
+
+    def to_checkout(self, record: dict[str, Any]) -> Checkout:
+        """Translate; raises ``RecordError`` naming the vendor field."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CheckoutTarget(Protocol):
+    """A system checkouts are copied into."""
+
+    system: str
+    counter: CallCounter
+
+    def put_checkout(self, checkout: Checkout, existing_id: str | None) -> str:
+        """Create the checkout (``existing_id`` None) or replace the one with that id;
+        return the target's id. ``FatalError`` when the target refuses it."""
         ...
 
     def close(self) -> None: ...
