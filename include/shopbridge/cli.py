@@ -5,6 +5,9 @@ Commands:
   ledger [INTEGRATION]      what the sync ledger holds, per entity and status
   mapping show PAIR         the effective field mapping (defaults plus the YAML's overrides)
   mapping test PAIR FILE    what one source record (vendor JSON) becomes for the target
+  webhooks register PAIR --url BASE
+                            register the pair's webhooks at the vendor, pointing at
+                            BASE/shopbridge/webhooks/PAIR/SYSTEM (idempotent)
 """
 
 from __future__ import annotations
@@ -134,6 +137,34 @@ def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str) -> int:
     return 0
 
 
+def cmd_webhooks_register(pair: str, base_url: str | None) -> int:
+    """Register, at each vendor that feeds a ``webhooks: true`` flow, the deliveries the
+    flows need; existing registrations to the same address are kept, not doubled."""
+    import importlib
+
+    from shopbridge.connectors.registry import WEBHOOK_REGISTRARS, hook_for
+    from shopbridge.receiver import listening_flows
+
+    cfg = load_integration(_pair_file(pair))
+    base = (base_url or os.environ.get("SHOPBRIDGE_PUBLIC_URL") or "").rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        print("give the address the vendor reaches Airflow's api-server at: --url "
+              "https://airflow.example.com (or SHOPBRIDGE_PUBLIC_URL)", file=sys.stderr)
+        return 2
+    systems = [e for e in (cfg.source, cfg.target) if listening_flows(cfg, e.system)]
+    if not systems:
+        print(f"{pair}: no flow has webhooks: true; nothing to register", file=sys.stderr)
+        return 1
+    for end in systems:
+        kinds = {cfg.kind(f) for f in listening_flows(cfg, end.system)}
+        module, _, func = WEBHOOK_REGISTRARS[end.system].partition(":")
+        register = getattr(importlib.import_module(module), func)
+        address = f"{base}/shopbridge/webhooks/{pair}/{end.system}"
+        for line in register(hook_for(end.system, end.connection_id), address, kinds):
+            print(f"{end.system}: {line}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shopbridge", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,7 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     for p in (p_show, p_test):
         p.add_argument("--flow", default="orders", choices=["orders"])
     p_test.add_argument("--format", default="json", choices=["json", "table"])
+    p_hooks = sub.add_parser("webhooks", help="vendor webhooks of a pair")
+    hooks_sub = p_hooks.add_subparsers(dest="webhooks_command", required=True)
+    p_reg = hooks_sub.add_parser("register", help="register the pair's webhooks at the vendor")
+    p_reg.add_argument("pair", help="integration id, e.g. lightspeed_ecom__buckles")
+    p_reg.add_argument("--url", help="public address of Airflow's api-server")
     args = parser.parse_args(argv)
+    if args.command == "webhooks":
+        return cmd_webhooks_register(args.pair, args.url)
     if args.command == "validate":
         return cmd_validate(args.files)
     if args.command == "mapping" and args.mapping_command == "show":

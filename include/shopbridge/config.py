@@ -30,14 +30,17 @@ from shopbridge.connectors.registry import (
     IMAGE_TARGETS,
     ORDER_TYPES,
     ROLES,
+    WEBHOOK_FLOWS,
+    WEBHOOKS,
 )
 from shopbridge.errors import ConfigError
 from shopbridge.mapping import MappingError, MappingSpec
 from shopbridge.mapping.defaults import mapper_for
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
-FlowName = Literal["orders", "customers", "products", "stock"]
-FLOW_NAMES: tuple[str, ...] = ("orders", "customers", "products", "stock")
+FlowName = Literal["orders", "customers", "products", "stock", "shipments", "checkouts"]
+FLOW_NAMES: tuple[str, ...] = ("orders", "customers", "products", "stock", "shipments",
+                                "checkouts")
 #: which way a flow runs between the file's ``source`` and ``target`` systems
 Direction = Literal["source_to_target", "target_to_source"]
 
@@ -179,8 +182,9 @@ class CustomerSettings(Frozen):
 class ProductSettings(Frozen):
     """Which products go across and how; field mapping lives in ``mapping.products``."""
 
-    #: how an existing target item is found: by SKU, or by SKU and then EAN/GTIN
-    match_by: Literal["sku", "sku_then_ean"] = "sku"
+    #: how an existing target item is found: by SKU, by SKU then EAN/GTIN, or by the
+    #: barcode first (an order hub that scans barcodes) then SKU
+    match_by: Literal["sku", "sku_then_ean", "ean_then_sku"] = "sku"
     #: send prices incl. tax instead of excl.
     prices_include_tax: bool = False
     #: the update checkbox: target fields sent when an item is created and never
@@ -249,6 +253,9 @@ class FlowSpec(Frozen):
     lookback_hours: Annotated[int, Field(ge=1)] = 24
     #: fail the run (after loading the good records) when more than this share was quarantined
     max_quarantined_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
+    #: also run as soon as the source's webhooks deliver records (``shopbridge webhooks
+    #: register``); the schedule stays as the backstop for deliveries that never come
+    webhooks: bool = False
     orders: OrderSettings = OrderSettings()
     customers: CustomerSettings = CustomerSettings()
     products: ProductSettings = ProductSettings()
@@ -304,6 +311,11 @@ class IntegrationConfig(Frozen):
                     f"flows.{key}.orders.order_type: {writes.system} cannot book "
                     f"{spec.orders.order_type}; it takes "
                     f"{', '.join(sorted(ORDER_TYPES.get(writes.system, {'sales_order'})))}")
+            if spec.webhooks and (reads.system not in WEBHOOKS
+                                  or flow not in WEBHOOK_FLOWS.get(reads.system, ())):
+                raise ValueError(
+                    f"flows.{key}.webhooks: {reads.system} sends no webhooks for {flow} "
+                    "through this integration; set webhooks: false (the schedule still runs)")
             if flow == "products" and spec.products.images:
                 lacking = [f"{reads.system} has no product images to give"
                            if reads.system not in IMAGE_SOURCES else "",
@@ -364,6 +376,12 @@ class IntegrationConfig(Frozen):
 
     def dag_id(self, flow: str) -> str:
         return f"{self.id}__{flow}"
+
+
+def inbox_asset_name(integration: str, flow: str) -> str:
+    """The Airflow asset a webhook-fed flow's DAG is scheduled on besides its cron: the
+    receiver emits an event on it when deliveries for the flow wait in the inbox."""
+    return f"shopbridge_inbox__{integration}__{flow}"
 
 
 def _describe(path: Path, err: ValidationError) -> str:

@@ -19,9 +19,17 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
 
-from shopbridge.config import FlowSpec, IntegrationConfig, load_integration
+from shopbridge.config import FlowSpec, IntegrationConfig, inbox_asset_name, load_integration
 from shopbridge.errors import ConfigError, FatalError
 
 log = logging.getLogger(__name__)
@@ -65,6 +73,26 @@ def _run_conf() -> dict[str, Any]:
     return conf
 
 
+def _schedule(cfg: IntegrationConfig, flow: str, spec: FlowSpec) -> Any:
+    """The flow's cron windows, or (``webhooks: true``) those *or* its inbox asset, which
+    the webhook receiver announces deliveries on (see ``shopbridge.receiver``)."""
+    cron = CronDataIntervalTimetable(spec.schedule, timezone="UTC")
+    if not spec.webhooks:
+        return cron
+    return AssetOrTimeSchedule(timetable=cron, assets=Asset(name=inbox_asset_name(cfg.id, flow)))
+
+
+def _inbox_run() -> str | None:
+    """This run's id when it should take the webhook inbox instead of a window: a run
+    triggered by the inbox asset, or a manual one with ``{"inbox": true}``."""
+    ctx = get_current_context()
+    dag_run = ctx.get("dag_run")
+    run_type = str(getattr(dag_run, "run_type", "") or "")
+    if run_type.endswith("asset_triggered") or (dag_run and (dag_run.conf or {}).get("inbox")):
+        return str(ctx["run_id"])
+    return None
+
+
 def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
                    doc_md: str = "") -> Any:
     """extract → validate_and_map[batch] → lookup[batch] → load[batch] → report."""
@@ -73,7 +101,7 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
         dag_id=cfg.dag_id(flow),
         description=(f"{flow}: {cfg.ends(flow)[0].system} → {cfg.ends(flow)[1].system}"
                      + (f" ({cfg.description})" if cfg.description else "")),
-        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
+        schedule=_schedule(cfg, flow, spec),
         start_date=spec.start_date,
         catchup=False,
         max_active_runs=1,
@@ -105,6 +133,11 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
             from shopbridge import runtime
 
             ctx = get_current_context()
+            if spec.webhooks and (inbox_run := _inbox_run()):
+                extracted = runtime.extract_inbox(cfg, flow, spec, run_id=inbox_run)
+                ctx["ti"].xcom_push(key="meta", value={"api_calls": 0, "window": None,
+                                                       "inbox_run": inbox_run})
+                return list(extracted["batches"])
             conf = _run_conf()
             start, end = runtime.window(
                 cfg, flow, spec, conf=conf,
@@ -151,7 +184,8 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
 
             meta = get_current_context()["ti"].xcom_pull(task_ids="extract", key="meta")
             return runtime.report(cfg, flow, spec, api_calls=meta["api_calls"],
-                                  window=meta["window"], results=list(results))
+                                  window=meta["window"], results=list(results),
+                                  inbox_run=meta.get("inbox_run"))
 
         extracted = extract()
         loaded = load.expand(looked_up=lookup.expand(

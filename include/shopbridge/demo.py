@@ -36,7 +36,7 @@ SUMMARY_ORDER = ("orders_read", "orders_created", "orders_skipped_existing",
                  "orders_skipped_status", "orders_quarantined", "customers_created",
                  "customers_updated", "api_calls")
 #: the order flows run in: the catalogue before the orders that need its items
-KIND_ORDER = ("products", "customers", "orders", "stock")
+KIND_ORDER = ("products", "customers", "orders", "stock", "shipments", "checkouts")
 #: how far back the catalogue, customer and stock windows reach: a demo shop's catalogue
 #: and customer base were made months before its week of orders
 LOOKBACK = timedelta(days=365)

@@ -169,6 +169,23 @@ class Ledger:
                         records.c.target_ref.in_(chunk))).scalars())
         return found
 
+    def sources_of(self, integration: str, entity: str,
+                   target_refs: list[str]) -> dict[str, str]:
+        """``target_ref -> source_ref`` for the done rows written as ``target_refs``: how a
+        flow going the other way finds a record's counterpart (a hub's order id -> the
+        webshop's)."""
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(target_refs), 500):
+                chunk = target_refs[i : i + 500]
+                for source_ref, target_ref in conn.execute(
+                        select(records.c.source_ref, records.c.target_ref).where(
+                            records.c.integration == integration, records.c.entity == entity,
+                            records.c.status == Status.DONE.value,
+                            records.c.target_ref.in_(chunk))):
+                    found[target_ref] = source_ref
+        return found
+
     def get(self, integration: str, entity: str, ref: str) -> Row | None:
         return self.get_many(integration, entity, [ref]).get(ref)
 

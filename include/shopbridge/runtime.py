@@ -16,7 +16,8 @@ from typing import Any
 from shopbridge.config import Endpoint, FlowSpec, IntegrationConfig
 from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import AuthError, ConfigError
-from shopbridge.flows import customers, orders, products, stock
+from shopbridge.flows import checkouts, customers, orders, products, shipments, stock
+from shopbridge.inbox import Inbox
 from shopbridge.ledger import Ledger
 from shopbridge.mapping.defaults import mapper_for
 from shopbridge.mapping.engine import Mapper
@@ -110,12 +111,32 @@ def extract(cfg: IntegrationConfig, flow: str, spec: FlowSpec, start: datetime,
                                        spec.batch_size)
         elif kind == "customers":
             batches = customers.extract(source, start, end, spec.batch_size)
+        elif kind == "shipments":
+            batches = shipments.extract(source, start, end, spec.batch_size)
+        elif kind == "checkouts":
+            batches = checkouts.extract(source, start, end, spec.batch_size)
         else:
             batches = orders.extract(source, start, end, spec.batch_size)
     log.info("window %s .. %s: %d records in %d batches", start.isoformat(), end.isoformat(),
              sum(map(len, batches)), len(batches))
     return {"batches": batches, "api_calls": source.counter.calls,
             "window": [start.isoformat(), end.isoformat()]}
+
+
+def extract_inbox(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
+                  run_id: str) -> dict[str, Any]:
+    """The records the webhook receiver stored for this flow, claimed by this run.
+
+    They are the vendor's own records as delivered (signature checked), in the shape the
+    source's translator reads, so they cost no API call; :func:`report` erases them once
+    the run has loaded them.
+    """
+    with closing(Inbox()) as inbox:
+        rows = inbox.claim(cfg.id, flow, run_id)
+    n = spec.batch_size
+    log.info("inbox: %d records delivered by webhook", len(rows))
+    return {"batches": [rows[i : i + n] for i in range(0, len(rows), n)], "api_calls": 0,
+            "window": None, "inbox": len(rows)}
 
 
 def validate_and_map(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
@@ -129,12 +150,21 @@ def validate_and_map(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
             return stock.validate_and_map(source, batch, spec.stock)
         if kind == "products":
             return products.validate_and_map(source, batch, spec.products, _mapper(cfg, flow))
+        if kind == "shipments":
+            return shipments.validate_and_map(source, batch)
+        if kind == "checkouts":
+            return checkouts.validate_and_map(source, batch)
         return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow))
 
 
 def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec, mapped: dict[str, Any], *,
            full_resync: bool = False) -> dict[str, Any]:
     kind, scope = cfg.kind(flow), cfg.scope(flow)
+    if kind in ("shipments", "checkouts"):  # the ledger alone decides: no target call
+        with closing(Ledger()) as ledger:
+            if kind == "shipments":
+                return shipments.lookup(ledger, scope, cfg.opposite_scope(flow), mapped)
+            return checkouts.lookup(ledger, scope, mapped)
     with _target(cfg, flow) as target, closing(Ledger()) as ledger:
         if kind == "customers":
             return customers.lookup(target, ledger, scope, mapped)
@@ -157,6 +187,10 @@ def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str,
         if kind == "stock":
             return stock.load(target, ledger, scope, looked_up, run_id=run_id,
                               settings=spec.stock)
+        if kind == "shipments":
+            return shipments.load(target, ledger, scope, looked_up, run_id=run_id)
+        if kind == "checkouts":
+            return checkouts.load(target, ledger, scope, looked_up, run_id=run_id)
         if kind == "products":
             # images are downloaded from the source at load time, not carried in XCom
             with _source(cfg, flow) as source:
@@ -177,17 +211,27 @@ def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str,
 
 
 SUMMARY_KEYS = {"orders": orders.SUMMARY_KEYS, "customers": customers.SUMMARY_KEYS,
-                "products": products.SUMMARY_KEYS, "stock": stock.SUMMARY_KEYS}
+                "products": products.SUMMARY_KEYS, "stock": stock.SUMMARY_KEYS,
+                "shipments": shipments.SUMMARY_KEYS, "checkouts": checkouts.SUMMARY_KEYS}
 
 
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
-           window: list[str], results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sum the batches, remember the window, and decide whether the run failed."""
+           window: list[str] | None, results: list[dict[str, Any]],
+           inbox_run: str | None = None) -> dict[str, Any]:
+    """Sum the batches, remember the window, and decide whether the run failed.
+
+    A webhook run (``inbox_run``: its run id) has no window: it must not move the
+    backstop's "synced up to" mark. It erases the inbox records it loaded instead.
+    """
     kind = cfg.kind(flow)
     summary = orders.summarize(results, extract_calls=api_calls, keys=SUMMARY_KEYS[kind])
     summary["window"] = window
-    with closing(Ledger()) as ledger:
-        ledger.record_window_end(cfg.id, flow, datetime.fromisoformat(window[1]))
+    if window is not None:
+        with closing(Ledger()) as ledger:
+            ledger.record_window_end(cfg.id, flow, datetime.fromisoformat(window[1]))
+    if inbox_run is not None:
+        with closing(Inbox()) as inbox:
+            summary["webhook_records"] = inbox.finish(cfg.id, flow, inbox_run)
     for q in summary["quarantined"]:
         log.warning("quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"],
                     q["reason"])

@@ -266,7 +266,8 @@ def test_sandbox_envelopes_and_refusals() -> None:
         assert set(one.json()) == {"order"}
         assert one.headers["X-RateLimit-Limit"] == "300/3000/12000"
         order = one.json()["order"]
-        assert order["shipments"] is False
+        assert order["invoices"] is False   # an empty relation is false, not null
+        assert order["shipments"]["resource"]["url"] == "shipments?order=30001"
         cid = order["customer"]["resource"]["id"]
         assert order["customer"]["resource"]["link"].endswith(f"/nl/customers/{cid}.json")
         lst = tc.get("/nl/orders.json", params={"limit": 999, "fields": "id,number"}, auth=auth)

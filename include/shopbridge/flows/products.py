@@ -219,7 +219,7 @@ def lookup(target: ProductTarget, ledger: Ledger, integration: str, mapped: dict
             counts.products_unchanged += 1
     skus = sorted({i["code"] for p in todo for i in p["items"]})
     eans = (sorted({e for p in todo for e in p["eans"].values()})
-            if settings.match_by == "sku_then_ean" else [])
+            if settings.match_by != "sku" else [])
     existing = target.match_items(skus, eans) if skus else {}
     counts.api_calls += target.counter.calls - before
     return {"products": todo + images_only, "existing": existing, "counts": counts.__dict__}
@@ -229,10 +229,12 @@ def lookup(target: ProductTarget, ledger: Ledger, integration: str, mapped: dict
 
 def _existing_code(item: dict[str, Any], eans: dict[str, str], existing: dict[str, str],
                    settings: ProductSettings) -> str | None:
-    code = existing.get(f"sku:{item['code']}")
-    if code is None and settings.match_by == "sku_then_ean" and item["code"] in eans:
-        code = existing.get(f"ean:{eans[item['code']]}")
-    return code
+    by_sku = existing.get(f"sku:{item['code']}")
+    ean = eans.get(item["code"]) if settings.match_by != "sku" else None
+    by_ean = existing.get(f"ean:{ean}") if ean else None
+    if settings.match_by == "ean_then_sku":
+        return by_ean or by_sku
+    return by_sku or by_ean
 
 
 @dataclass

@@ -100,6 +100,16 @@ def _connector_tables(target: str) -> tuple[dict[tuple[str, str, str], EntityMap
             dict(getattr(module, "INCL_TAX", {})))
 
 
+def _connector_value_maps(source: str, target: str) -> dict[str, ValueMap]:
+    """The value maps a target connector's default rules look up (its ``defaults.py``'s
+    ``DEFAULT_VALUE_MAPS``); the entries here win by name."""
+    try:
+        module = importlib.import_module(f"shopbridge.connectors.{target}.defaults")
+    except ModuleNotFoundError:
+        return {}
+    return dict(getattr(module, "DEFAULT_VALUE_MAPS", {}).get((source, target), {}))
+
+
 def default_mapping(source: str, target: str, entity: str) -> EntityMapping:
     """The shipped mapping of a pair's entity; empty when the pair has none."""
     found = DEFAULTS.get((source, target, entity))
@@ -127,4 +137,5 @@ def mapper_for(cfg: IntegrationConfig, key: str) -> Mapper:
         defaults = defaults.model_copy(update={"header": {**defaults.header, **incl.header},
                                                "lines": {**defaults.lines, **incl.lines}})
     return Mapper(cfg.mapping, defaults, entity=flow,
-                  base_value_maps=DEFAULT_VALUE_MAPS.get((src, tgt), {}))
+                  base_value_maps={**_connector_value_maps(src, tgt),
+                                   **DEFAULT_VALUE_MAPS.get((src, tgt), {})})

@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 
 SYSTEMS = ("lightspeed_ecom", "exact_globe", "lightspeed_retail", "fortnox", "accountview",
-           "ccv_salespos")
+           "ccv_salespos", "buckles")
 
 
 def _value(raw: str) -> Any:

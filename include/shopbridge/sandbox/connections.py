@@ -33,6 +33,7 @@ SANDBOX_CONNECTIONS: dict[str, dict[str, Any]] = {
                           "extra": {"refresh_token": "demo-refresh-token",
                                     "account_id": "83050", "shop_id": 1, "register_id": 1,
                                     "employee_id": 1}},
+    "buckles": {"conn_type": "buckles", "password": "demo-token", "extra": {}},
 }
 
 

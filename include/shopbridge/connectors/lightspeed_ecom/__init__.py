@@ -1,4 +1,5 @@
-"""Lightspeed eCom (C-Series): client, translation, order source and order target.
+"""Lightspeed eCom (C-Series): client, translation, source (orders, customers, products,
+stock, shipments, checkouts) and target (orders, products, stock, shipments).
 
 ``hook`` (Airflow) and ``sandbox`` (FastAPI) are deliberately not imported here, so
 importing the client pulls in neither (STYLE R1).
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
         reference_from_comment as reference_from_comment,
     )
     from shopbridge.connectors.lightspeed_ecom.translate import (
+        checkout_from_lightspeed as checkout_from_lightspeed,
+    )
+    from shopbridge.connectors.lightspeed_ecom.translate import (
         order_from_lightspeed as order_from_lightspeed,
     )
     from shopbridge.connectors.lightspeed_ecom.translate import (
@@ -45,6 +49,9 @@ if TYPE_CHECKING:
     )
     from shopbridge.connectors.lightspeed_ecom.translate import (
         product_from_lightspeed as product_from_lightspeed,
+    )
+    from shopbridge.connectors.lightspeed_ecom.translate import (
+        shipment_from_lightspeed as shipment_from_lightspeed,
     )
     from shopbridge.connectors.lightspeed_ecom.translate import (
         stock_from_lightspeed as stock_from_lightspeed,
@@ -58,11 +65,13 @@ _EXPORTS: dict[str, str] = {
     "LightspeedEcomSource": "shopbridge.connectors.lightspeed_ecom.source",
     "LightspeedEcomTarget": "shopbridge.connectors.lightspeed_ecom.target",
     "RateLimit": "shopbridge.connectors.lightspeed_ecom.client",
+    "checkout_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
     "embed_products": "shopbridge.connectors.lightspeed_ecom.source",
     "order_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
     "order_id": "shopbridge.connectors.lightspeed_ecom.translate",
     "product_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
     "reference_from_comment": "shopbridge.connectors.lightspeed_ecom.target",
+    "shipment_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
     "stock_from_lightspeed": "shopbridge.connectors.lightspeed_ecom.translate",
 }
 
@@ -73,11 +82,13 @@ __all__ = [
     "LightspeedEcomSource",
     "LightspeedEcomTarget",
     "RateLimit",
+    "checkout_from_lightspeed",
     "embed_products",
     "order_from_lightspeed",
     "order_id",
     "product_from_lightspeed",
     "reference_from_comment",
+    "shipment_from_lightspeed",
     "stock_from_lightspeed",
 ]
 

@@ -32,9 +32,18 @@ ASSUMPTION [U] choices (the vendor documents none of them precisely):
 * ``customers.json`` POST refuses an e-mail another customer has (400).
 * Ordering a checkout twice, or changing one already ordered, is a 400.
 
-Sandbox-only control: ``PUT /_sandbox/checkout_methods {"shipment": [...], "payment":
+* The new order gets one ``not_shipped`` shipment with all its lines
+  (:func:`.shipment_sandbox.add_shipment`), as the shop makes one for every order.
+* ``GET /{lang}/checkouts.json`` lists ``{"checkouts": [...]}`` (the plural envelope of
+  every list; single checkouts stay bare) with ``page``/``limit``, ``since_id`` and the
+  ``created_at``/``updated_at`` ``_min``/``_max`` filters, like the other lists.
+
+Sandbox-only controls: ``PUT /_sandbox/checkout_methods {"shipment": [...], "payment":
 [...]}`` replaces the methods offered (an empty ``payment`` list makes every checkout fail
-validation); ``DELETE`` restores the defaults.
+validation); ``DELETE`` restores the defaults. ``POST /_sandbox/checkouts {"customer"?:
+{...}, "products"?: [{"variantId" | "sku", "quantity"}], "createdAt"?, "updatedAt"?}``
+adds a checkout as a shopper who walked away would leave it (no order, no methods; the
+timestamps default to now): an abandoned cart. Answers ``{"checkout": {...}}``.
 """
 
 from __future__ import annotations
@@ -48,14 +57,19 @@ from fastapi import Body, FastAPI, Request
 
 from shopbridge.connectors.lightspeed_ecom.sandbox import (
     _COUNTRIES,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
     ApiError,
     _bumped,
+    _int,
     _many,
     _money,
     _ref,
     _render,
+    _select,
     _ts,
 )
+from shopbridge.connectors.lightspeed_ecom.shipment_sandbox import add_shipment
 from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState, SandboxControls
 
 #: ASSUMPTION [U]: lines are taxed at the shop's default rate (the seeded variants' ``tax``
@@ -155,7 +169,8 @@ def _order_address(prefix: str, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
-                     controls: SandboxControls, base: Base) -> None:
+                     controls: SandboxControls, base: Base,
+                     shipment_cascades: bool = True) -> None:
     """Register the checkout and customer-write routes on ``app``.
 
     Call it before the app's generic ``/{lang}/{resource}.json`` routes: Starlette matches
@@ -284,10 +299,23 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
         controls.count("writes")
         return render(co, request, lang)
 
-    @app.get("/{lang}/checkouts.json")
-    def list_checkouts(lang: str, request: Request) -> list[dict[str, Any]]:
+    @app.get("/{lang}/checkouts/count.json")
+    def count_checkouts(request: Request) -> dict[str, int]:
         with state.lock:
-            return [render(c, request, lang) for c in store["checkouts"].values()]
+            rows = list(store["checkouts"].values())
+            return {"count": len(_select(rows, "checkouts", dict(request.query_params)))}
+
+    @app.get("/{lang}/checkouts.json")
+    def list_checkouts(lang: str, request: Request) -> dict[str, Any]:
+        q = dict(request.query_params)
+        page = _int(q.get("page"), "page", 1)
+        limit = min(MAX_LIMIT, _int(q.get("limit"), "limit", DEFAULT_LIMIT))
+        if page < 1 or limit < 1:
+            raise ApiError(400, "page and limit must be positive")
+        with state.lock:
+            rows = _select(list(store["checkouts"].values()), "checkouts", q)
+            rows = rows[(page - 1) * limit : page * limit]
+            return {"checkouts": [render(c, request, lang) for c in rows]}
 
     @app.get("/{lang}/checkouts/{cid}.json")
     def get_checkout(lang: str, cid: str, request: Request) -> dict[str, Any]:
@@ -377,6 +405,7 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             store["orderProducts"][str(oid)] = lines
             co["orderId"] = oid
             co["updatedAt"] = _bumped(co["updatedAt"])
+            add_shipment(store, oid, cascade=shipment_cascades)
             state.save()
         controls.count("writes")
         return {"orderId": oid}
@@ -494,6 +523,60 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             if isinstance(body.get(kind), list):
                 methods[kind] = [dict(m) for m in body[kind]]
         return {kind: offered(kind) for kind in ("shipment", "payment")}
+
+    @app.post(f"{CONTROL_PREFIX}/checkouts", status_code=201)
+    def abandoned_checkout(body: dict[str, Any] = Body(default={})  # noqa: B008
+                           ) -> dict[str, Any]:
+        """A cart a shopper filled and left: customer and lines, never ordered."""
+        fields = body.get("checkout", body)
+        if not isinstance(fields, dict):
+            raise ApiError(400, 'body must be {"checkout": {...}} or the bare checkout')
+        if bad := sorted(set(fields) - {"customer", "products", "createdAt", "updatedAt"}):
+            raise ApiError(400, f"unknown field(s): {', '.join(bad)}")
+        wanted = fields.get("products", [])
+        if not isinstance(wanted, list):
+            raise ApiError(400, "products must be a list")
+        with state.lock:
+            now = _now()
+            created = str(fields.get("createdAt") or now)
+            co: dict[str, Any] = {
+                "id": next_id(store["checkouts"], 0), "createdAt": created,
+                "updatedAt": str(fields.get("updatedAt") or created),
+                "mode": "guest", "customer": None, "comment": "", "billingAddress": None,
+                "shippingAddress": None, "shipmentMethod": None, "paymentMethod": None,
+                "terms": False, "newsletter": False, "notifications": False, "products": [],
+                "orderId": None, "language": "nl"}
+            if fields.get("customer") is not None:
+                co["customer"] = customer_of("guest", fields["customer"])
+            for i, item in enumerate(wanted):
+                variant = find_variant(item)
+                quantity = item.get("quantity", 1)
+                if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+                    raise ApiError(400, f"products[{i}].quantity must be a positive whole number")
+                product_id = variant["product"]["resource"]["id"]
+                product = store["products"].get(str(product_id), {})
+                co["products"].append({
+                    "id": i + 1, "variantId": variant["id"], "productId": product_id,
+                    "quantity": quantity, "sku": variant["sku"], "ean": variant["ean"],
+                    "articleCode": variant["articleCode"], "title": product.get("title", ""),
+                    "variant": variant["title"], "priceExcl": variant["priceExcl"],
+                    "priceIncl": variant["priceIncl"], "taxRate": float(SHOP_TAX_RATE)})
+            store["checkouts"][str(co["id"])] = co
+            state.save()
+            return {"checkout": dict(co)}
+
+    def find_variant(item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise ApiError(400, "each product must be {\"variantId\" | \"sku\", \"quantity\"}")
+        if "variantId" in item:
+            found = store["variants"].get(str(item["variantId"]))
+        else:
+            found = next((v for v in store["variants"].values()
+                          if v.get("sku") == item.get("sku")), None)
+        if found is None:
+            raise ApiError(400, f"no variant {item.get('variantId', item.get('sku'))!r}")
+        variant: dict[str, Any] = found
+        return variant
 
     @app.delete(f"{CONTROL_PREFIX}/checkout_methods")
     def reset_methods() -> dict[str, Any]:

@@ -345,6 +345,73 @@ class LightspeedEcomClient:
         resource = f"orders/{order_id}/products"
         return list(self._key(self._get(resource), "orderProducts", resource))
 
+    # --- shipments ---------------------------------------------------------------------
+    # ``shipments`` is GET and PUT only (§1): a shipment is made by the shop with its order;
+    # the API can only mark it shipped. Bodies use the singular envelope.
+
+    def iter_shipments(self, updated_min: datetime,
+                       updated_max: datetime) -> Iterator[dict[str, Any]]:
+        """Shipments with ``updated_min <= updatedAt < updated_max`` (same paging as orders)."""
+        yield from self._iter_changed("shipments", updated_min, updated_max)
+
+    def shipments_for_order(self, order_id: int | str) -> list[dict[str, Any]]:
+        """``shipments.json?order=ID``: the order's shipments (empty for an unknown order:
+        the relation filter does not tell the two apart, :meth:`get_order` does)."""
+        return list(self._iter_pages("shipments", "shipments", {"order": str(order_id)}))
+
+    def update_shipment(self, shipment_id: int | str,
+                        fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT shipments/{id}.json {"shipment": {...}}`` (``status``, ``trackingCode``);
+        setting the same fields again is harmless, so it is retried."""
+        return self._one("PUT", f"shipments/{shipment_id}", "shipment", fields, retry=True)
+
+    # --- webhooks ------------------------------------------------------------------------
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """Every webhook registered for this key (``webhooks.json``, paged)."""
+        return list(self._iter_pages("webhooks", "webhooks"))
+
+    def create_webhook(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST webhooks.json {"webhook": {isActive, itemGroup, itemAction, language,
+        format, address}}`` -> the webhook. Not retried (a timeout can hide a success:
+        :meth:`list_webhooks` first, compare ``address``/``itemGroup``/``itemAction``)."""
+        return self._one("POST", "webhooks", "webhook", fields, retry=False)
+
+    def delete_webhook(self, webhook_id: int | str) -> bool:
+        """``DELETE webhooks/{id}.json``; retried (deleting twice converges). ``False``
+        when it was already gone (a 404, e.g. after a retry whose first try landed)."""
+        try:
+            self._request("DELETE", f"webhooks/{webhook_id}")
+        except FatalError as err:
+            if err.response is not None and err.response.status_code == 404:
+                return False
+            raise
+        return True
+
+    # --- checkouts (read) ----------------------------------------------------------------
+
+    def iter_checkouts(self, updated_min: datetime,
+                       updated_max: datetime) -> Iterator[dict[str, Any]]:
+        """Checkouts (carts, ordered or not) with ``updated_min <= updatedAt < updated_max``.
+
+        ASSUMPTION [U]: the list takes the same paging and ``updated_at_*`` filters as the
+        other resources. Checkout responses are bare (§1), so the list is accepted both as
+        ``{"checkouts": [...]}`` and as a bare array.
+        """
+        params = {"updated_at_min": _filter_time(updated_min, round_up=False),
+                  "updated_at_max": _filter_time(updated_max, round_up=True)}
+        pager = PageNumber(self.page_size)
+        page: Any = pager.start()
+        while page is not None:
+            body = self._get("checkouts", {**params, **page.params})
+            rows = body if isinstance(body, list) else self._key(body, "checkouts", "checkouts")
+            if not isinstance(rows, list):
+                raise FatalError("GET checkouts.json: 'checkouts' is not a list")
+            for row in rows:
+                if isinstance(row, Mapping) and _in_window(row, updated_min, updated_max):
+                    yield dict(row)
+            page = pager.advance(rows)
+
     # --- catalogue and stock -------------------------------------------------------------
     # What a ProductSource and a StockSource read. The vendor has no bulk endpoint for a
     # product's images or features, so those cost one call per product; variants and

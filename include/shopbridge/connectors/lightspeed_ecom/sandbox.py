@@ -5,8 +5,10 @@ configurable or marked ASSUMPTION below. Vendor behaviour only; ``/_sandbox/*`` 
 demo controls come from :mod:`shopbridge.sandbox._common`.
 
 * ``/{lang}/{resource}[/{id}|/count].json`` for orders (GET, PUT; POST refused: orders come
-  from checkouts), customers, products, variants (GET), and ``orders/{id}/products.json``.
-  Checkouts and customer writes (POST/PUT) live in :mod:`.checkout_sandbox`.
+  from checkouts), customers, products, variants, shipments (GET), and
+  ``orders/{id}/products.json``. Checkouts and customer writes (POST/PUT) live in
+  :mod:`.checkout_sandbox`; shipment writes (PUT) and ``shipments/{id}/products.json`` in
+  :mod:`.shipment_sandbox`; webhooks and their deliveries in :mod:`.webhooks_sandbox`.
 * The catalogue (categories, brands, taxes, attributes, product images and features,
   ``PUT variants``, the image CDN under ``/files/``) and its writes (products, variants,
   categories, category links, image uploads) live in :mod:`.catalogue_sandbox`.
@@ -47,9 +49,10 @@ DEFAULT_LIMIT = 50
 #: resource -> singular envelope key
 RESOURCES = {"orders": "order", "customers": "customer", "products": "product",
              "variants": "variant", "categories": "category", "brands": "brand",
-             "taxes": "tax", "attributes": "attribute"}
-#: relation filters the API supports (``orders?customer=ID``, ``variants?product=ID``)
-RELATION_FILTERS = {"orders": "customer", "variants": "product"}
+             "taxes": "tax", "attributes": "attribute", "shipments": "shipment"}
+#: relation filters the API supports (``orders?customer=ID``, ``variants?product=ID``,
+#: ``shipments?order=ID``)
+RELATION_FILTERS = {"orders": "customer", "variants": "product", "shipments": "order"}
 #: exact, case-insensitive text filters (ASSUMPTION [U]: ``customers?email=``)
 TEXT_FILTERS = {"customers": ("email",)}
 #: order fields a PUT may change (shipment/payment flow); the rest is read-only
@@ -197,7 +200,23 @@ def seed_state(seed: str | None, n_orders: int) -> dict[str, Any]:
         next_line += len(lines)
         state["orders"][str(order["id"])] = order
         state["orderProducts"][str(order["id"])] = lines
+    _seed_shipments(state)
     return state
+
+
+def _seed_shipments(state: dict[str, Any]) -> None:
+    """One shipment per order that is not cancelled, dated with the order, as the back
+    office keeps them: ``shipped`` when the order is, else waiting to be marked shipped
+    (by a person or an order hub, VENDOR_APIS.md §7)."""
+    from shopbridge.connectors.lightspeed_ecom.shipment_sandbox import add_shipment
+
+    for order in list(state["orders"].values()):
+        if order.get("status") == "cancelled":
+            continue
+        shipped = order.get("shipmentStatus") == "shipped"
+        record = add_shipment(state, order["id"], status="shipped" if shipped else "not_shipped",
+                              cascade=False)
+        record.update(createdAt=order["createdAt"], updatedAt=order["createdAt"])
 
 
 # --- rate limits -----------------------------------------------------------------------
@@ -353,10 +372,13 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     variant_write_touches_product: bool = False,
     product_default_variant: bool = True,
+    shipment_cascades: bool = True,
+    delivery_workers: int = 4,
 ) -> FastAPI:
     """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one);
     ``variant_write_touches_product`` and ``product_default_variant`` are [U] points (see
-    :mod:`.catalogue_sandbox`)."""
+    :mod:`.catalogue_sandbox`), ``shipment_cascades`` too (see :mod:`.shipment_sandbox`);
+    ``delivery_workers`` is how many webhook deliveries are sent at once."""
     app = FastAPI(title="Lightspeed eCom sandbox")
     controls = SandboxControls()
     state = JsonState(state_file, lambda: seed_state(seed, n_orders))
@@ -391,7 +413,14 @@ def create_app(
     # checkouts and customer writes: registered before the generic routes so they match first
     from shopbridge.connectors.lightspeed_ecom.checkout_sandbox import install_checkout
 
-    install_checkout(app, store=store, state=state, controls=controls, base=_base)
+    install_checkout(app, store=store, state=state, controls=controls, base=_base,
+                     shipment_cascades=shipment_cascades)
+
+    # shipment writes and sub-resources, and the back-office "add a shipment" control
+    from shopbridge.connectors.lightspeed_ecom.shipment_sandbox import install_shipments
+
+    install_shipments(app, store=store, state=state, controls=controls, base=_base,
+                      cascade=shipment_cascades)
 
     # the catalogue: products' sub-resources, category links, PUT variants, the image CDN
     from shopbridge.connectors.lightspeed_ecom.catalogue_sandbox import (
@@ -406,7 +435,8 @@ def create_app(
     # webhooks (routes, and signed deliveries of order writes from a background thread)
     from shopbridge.connectors.lightspeed_ecom.webhooks_sandbox import install_webhooks
 
-    install_webhooks(app, store=store, state=state, secret=secret, base=_base)
+    install_webhooks(app, store=store, state=state, secret=secret, base=_base,
+                     workers=delivery_workers)
 
     @app.get("/{lang}/{resource}/count.json")
     def count(resource: str, request: Request) -> dict[str, int]:

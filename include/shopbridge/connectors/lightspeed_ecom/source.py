@@ -21,15 +21,19 @@ from shopbridge._http import CallCounter
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.translate import (
     SYSTEM,
+    checkout_from_lightspeed,
+    checkout_id,
     customer_from_lightspeed,
     order_from_lightspeed,
     order_id,
     product_from_lightspeed,
     product_id,
+    shipment_from_lightspeed,
+    shipment_id,
     stock_from_lightspeed,
     stock_id,
 )
-from shopbridge.models import Customer, Order, Product, StockLevel
+from shopbridge.models import Checkout, Customer, Order, Product, Shipment, StockLevel
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,8 @@ def with_parents(category: Mapping[str, Any], categories: Mapping[str, Mapping[s
 
 
 class LightspeedEcomSource:
-    """Orders (with lines), customers, products (with their relations) and stock from one
-    Lightspeed shop."""
+    """Orders (with lines), customers, products (with their relations), stock, shipments
+    and checkouts from one Lightspeed shop."""
 
     system = SYSTEM
 
@@ -217,3 +221,34 @@ class LightspeedEcomSource:
     def to_stock(self, record: dict[str, Any]) -> StockLevel:
         """Translate; raises ``RecordError`` naming the vendor field (``stockLevel``)."""
         return stock_from_lightspeed(record)
+
+    # --- shipments and checkouts -------------------------------------------------------
+
+    def iter_shipment_records(self, start: datetime,
+                              end: datetime) -> Iterator[dict[str, Any]]:
+        """Shipments with ``start <= updatedAt < end``, as the API lists them (their lines
+        are only referenced; a webhook delivery embeds them). ``L`` a page: ``S // L + 1``
+        calls."""
+        yield from self.client.iter_shipments(start, end)
+
+    def shipment_id(self, record: dict[str, Any]) -> str:
+        """The vendor's shipment id as text."""
+        return shipment_id(record)
+
+    def to_shipment(self, record: dict[str, Any]) -> Shipment:
+        """Translate; raises ``RecordError`` naming the vendor field (``order``, ``status``)."""
+        return shipment_from_lightspeed(record)
+
+    def iter_checkout_records(self, start: datetime,
+                              end: datetime) -> Iterator[dict[str, Any]]:
+        """Checkouts with ``start <= updatedAt < end``: open (abandoned) carts and those
+        that became orders, their lines included as the API returns them."""
+        yield from self.client.iter_checkouts(start, end)
+
+    def checkout_id(self, record: dict[str, Any]) -> str:
+        """The vendor's checkout id as text."""
+        return checkout_id(record)
+
+    def to_checkout(self, record: dict[str, Any]) -> Checkout:
+        """Translate; raises ``RecordError`` naming the vendor field (``products[0].sku``)."""
+        return checkout_from_lightspeed(record)

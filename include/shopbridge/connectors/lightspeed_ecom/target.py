@@ -1,7 +1,9 @@
-"""Lightspeed eCom as an :class:`~shopbridge.connectors.base.OrderTarget` (and, through
+"""Lightspeed eCom as an :class:`~shopbridge.connectors.base.OrderTarget`, as a
+:class:`~shopbridge.connectors.base.ShipmentTarget` (:meth:`LightspeedEcomTarget.apply_shipment`)
+and, through
 :class:`~shopbridge.connectors.lightspeed_ecom.catalogue_target.LightspeedEcomCatalogue`,
 as a ``ProductTarget`` and ``StockTarget``: the hook hands out this one object as "the
-target").
+target".
 
 Orders booked elsewhere (the ERP) are created in the webshop. Lightspeed has no
 ``POST orders`` (VENDOR_APIS.md §1), so each order is a checkout walked through to the end:
@@ -42,7 +44,7 @@ from shopbridge.connectors.lightspeed_ecom.catalogue_target import (
 )
 from shopbridge.connectors.lightspeed_ecom.client import FILTER_FORMAT, LightspeedEcomClient
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError
-from shopbridge.models import Address, Customer, CustomerKind, Order
+from shopbridge.models import Address, Customer, CustomerKind, Order, Shipment
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +152,16 @@ def _only_orders(kind: str) -> None:
     if kind != "sales_order":
         raise ConfigError(f"Lightspeed eCom only takes orders (order type {kind!r} is not "
                           "supported; use sales_order)")
+
+
+def _shipment_sort_key(row: Mapping[str, Any]) -> tuple[int, str]:
+    rid = str(row.get("id", ""))
+    return (int(rid), "") if rid.isdigit() else (1 << 62, rid)
+
+
+def _code(row: Mapping[str, Any]) -> str:
+    value = row.get("trackingCode")
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _utcnow() -> datetime:
@@ -356,3 +368,63 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             except RecordError as err:
                 results.append(FatalError(str(err)))
         return results
+
+    # --- shipments -----------------------------------------------------------------------
+
+    def apply_shipment(self, order_id: str, shipment: Shipment) -> str:
+        """Mark the Lightspeed order ``order_id`` shipped with ``shipment``'s tracking code;
+        return the Lightspeed shipment id.
+
+        Lightspeed cannot create shipments (``shipments`` is GET and PUT only, §1): every
+        order comes with its own, so one of those is updated. Of the order's shipments
+        (by id) it picks the one with the same ``trackingCode`` (with no tracking code:
+        one already shipped without one), else the first neither shipped nor cancelled.
+        Only what differs is PUT (``status: shipped`` and ``trackingCode``), so applying
+        the same shipment again costs one GET and writes nothing.
+
+        A ``not_shipped`` shipment only sets the tracking code: this never un-ships a
+        parcel. ``carrier``, ``shipped_at`` and the lines have no writable field on a
+        Lightspeed shipment and are not sent. Whether marking the shipment shipped
+        moves the order's ``shipmentStatus`` is the shop's business (ASSUMPTION [U]).
+
+        ``FatalError`` (naming the order) when the order does not exist, has no shipments,
+        or has none left to mark (every one shipped under another tracking code).
+        """
+        oid = str(order_id).strip()
+        if not oid.isdigit():
+            raise FatalError(f"Lightspeed order id {order_id!r} is not a number")
+        rows = sorted((r for r in self.client.shipments_for_order(oid) if isinstance(r, Mapping)),
+                      key=_shipment_sort_key)
+        if not rows:
+            try:
+                self.client.get_order(oid)
+            except FatalError as err:
+                if err.response is not None and err.response.status_code == 404:
+                    raise FatalError(f"Lightspeed order {oid} does not exist",
+                                     response=err.response) from None
+                raise
+            raise FatalError(f"Lightspeed order {oid} has no shipments to mark shipped")
+        code = shipment.tracking_code.strip()
+        same = [r for r in rows if _code(r) == code and (code or r.get("status") == "shipped")]
+        open_ = [r for r in rows if r.get("status") not in ("shipped", "cancelled")]
+        if same:
+            pick = same[0]
+        elif open_:
+            pick = open_[0]
+        else:
+            raise FatalError(
+                f"Lightspeed order {oid}: every shipment is already shipped or cancelled, "
+                f"none with tracking code {code!r} (Lightspeed cannot add a shipment)")
+        if pick.get("id") in (None, False, ""):
+            raise FatalError(f"Lightspeed order {oid}: a shipment has no id")
+        sid = str(pick["id"])
+        fields: dict[str, Any] = {}
+        if shipment.status == "shipped" and pick.get("status") != "shipped":
+            fields["status"] = "shipped"
+        if code and _code(pick) != code:
+            fields["trackingCode"] = code
+        if fields:
+            self.client.update_shipment(sid, fields)
+            log.info("Lightspeed order %s: shipment %s updated (%s)", oid, sid,
+                     ", ".join(sorted(fields)))
+        return sid

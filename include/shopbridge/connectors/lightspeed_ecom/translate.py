@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +30,8 @@ from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,
     Category,
+    Checkout,
+    CheckoutLine,
     Customer,
     CustomerKind,
     ExternalRef,
@@ -36,6 +39,8 @@ from shopbridge.models import (
     Order,
     OrderLine,
     Product,
+    Shipment,
+    ShipmentLine,
     StockLevel,
     Variant,
 )
@@ -585,3 +590,167 @@ def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
         raise r.fail("stockLevel", f"negative stock level {level}")
     return r.build(lambda: StockLevel(sku=sku, on_hand=level, reserved=Decimal("0"),
                                       locations={}, managed=managed), _STOCK, "stockLevel")
+
+
+# --- shipments and checkouts -------------------------------------------------------------
+
+#: the vendor's shipment status that counts as shipped; every other value (``not_shipped``,
+#: ``partially_shipped``, ``cancelled``) reads as ``not_shipped`` (see :class:`Shipment`)
+SHIPPED = "shipped"
+_SHIPMENT = {"ref": "id", "order_ref": "order", "status": "status",
+             "tracking_code": "trackingCode", "updated_at": "updatedAt", "lines": "products"}
+_SHIPMENT_LINE = {"sku": "sku", "quantity": "quantity"}
+_CHECKOUT = {"ref": "id", "created_at": "createdAt", "updated_at": "updatedAt",
+             "currency": "currency", "email": "customer.email", "lines": "products",
+             "total_incl": "priceIncl", "order_ref": "orderId"}
+_CHECKOUT_LINE = {"sku": "sku", "description": "productTitle", "quantity": "quantity",
+                  "unit_price_incl": "priceIncl"}
+
+
+def shipment_id(raw: Mapping[str, Any]) -> str:
+    """The shipment's id as text; readable even when everything else is malformed."""
+    return order_id(raw)
+
+
+def checkout_id(raw: Mapping[str, Any]) -> str:
+    """The checkout's id as text; readable even when everything else is malformed."""
+    return order_id(raw)
+
+
+def _rows(r: _Reader, key: str) -> list[Mapping[str, Any]] | None:
+    """A to-many relation's rows: a plain list (checkouts carry their products so), an
+    embedded reference (webhook payloads), ``None`` for a bare, unembedded reference and
+    ``[]`` for ``false``/absent."""
+    value = r.raw.get(key)
+    if value is None or value is False:
+        return []
+    if isinstance(value, Mapping):
+        resource = value.get("resource")
+        if not isinstance(resource, Mapping):
+            raise r.fail(key, "expected a list or a resource reference")
+        if "embedded" not in resource:
+            return None
+        value = resource["embedded"]
+        if isinstance(value, Mapping):  # an object keyed by id: the rows are its values
+            value = list(value.values())
+    if not isinstance(value, list):
+        raise r.fail(key, f"expected a list, got {type(value).__name__}")
+    for i, row in enumerate(value):
+        if not isinstance(row, Mapping):
+            raise r.fail(f"{key}[{i}]", f"expected an object, got {type(row).__name__}")
+    return value
+
+
+def _sku(r: _Reader) -> str:
+    sku = r.text("sku") or r.text("articleCode")
+    if not sku:
+        raise r.fail("sku", "neither sku nor articleCode is set")
+    return sku
+
+
+def shipment_from_lightspeed(raw: Mapping[str, Any]) -> Shipment:
+    """One ``shipments`` record -> :class:`Shipment`; raise :class:`RecordError` (entity
+    ``shipment``) naming the vendor field.
+
+    ``order_ref`` is the shipment's ``order`` reference (the Lightspeed order id); status
+    is ``shipped`` when the vendor's ``status`` is ``shipped``, else ``not_shipped``.
+    Lines come from ``products`` when it is embedded (webhook payloads); the API's list
+    only references them, and then the shipment has none (the parcel's status and
+    tracking code are what a shipment sync needs). A line with quantity 0 is skipped.
+
+    Lightspeed shipments have no carrier and no shipped-at field [S]: ``carrier`` is ""
+    and ``shipped_at`` ``None`` (the order's ``shipmentTitle`` names the method, if a
+    mapping needs it).
+    """
+    source_id = shipment_id(raw)
+    if not isinstance(raw, Mapping):
+        raise RecordError("shipment", source_id, "", "record is not a JSON object")
+    r = _Reader(raw, source_id, entity="shipment")
+    if raw.get("id") in (None, False, ""):
+        raise r.fail("id", "missing")
+    order = raw.get("order")
+    resource = order.get("resource") if isinstance(order, Mapping) else None
+    oid = resource.get("id") if isinstance(resource, Mapping) else None
+    if oid in (None, False, "") or isinstance(oid, bool | dict | list):
+        raise r.fail("order", "the shipment has no order reference")
+    status = r.text("status", required=True)
+    lines: list[ShipmentLine] = []
+    for i, row in enumerate(_rows(r, "products") or []):
+        lr = _Reader(row, source_id, prefix=f"products[{i}].", entity="shipment")
+        sku = _sku(lr)
+        quantity = lr.decimal("quantity")
+        if quantity < 0:
+            raise lr.fail("quantity", f"negative quantity {quantity}")
+        if quantity == 0:
+            continue
+        lines.append(lr.build(partial(ShipmentLine, sku=sku, quantity=quantity),
+                              _SHIPMENT_LINE, "quantity"))
+    return r.build(lambda: Shipment(
+        ref=ExternalRef(system=SYSTEM, id=source_id),
+        order_ref=ExternalRef(system=SYSTEM, id=str(oid)),
+        status="shipped" if status == SHIPPED else "not_shipped",
+        tracking_code=r.text("trackingCode"), updated_at=r.timestamp("updatedAt"),
+        lines=tuple(lines),
+    ), _SHIPMENT, "")
+
+
+def _checkout_line(r: _Reader) -> CheckoutLine:
+    """One cart line. ASSUMPTION [U]: the title is ``productTitle``/``variantTitle`` (as on
+    order lines) or ``title``/``variant`` (the sandbox's cart lines); ``priceIncl`` is the
+    unit price."""
+    sku = _sku(r)
+    title = r.text("productTitle") or r.text("title")
+    variant = r.text("variantTitle") or (
+        r.text("variant") if isinstance(r.raw.get("variant"), str) else "")
+    return r.build(lambda: CheckoutLine(
+        sku=sku, description=f"{title} - {variant}" if variant else title,
+        quantity=r.decimal("quantity"), unit_price_incl=r.decimal("priceIncl"),
+    ), _CHECKOUT_LINE, "")
+
+
+def checkout_from_lightspeed(raw: Mapping[str, Any]) -> Checkout:
+    """One checkout (bare, as the API returns it) -> :class:`Checkout`; raise
+    :class:`RecordError` (entity ``checkout``) naming the vendor field.
+
+    ``email`` is the checkout customer's when given (a cart abandoned before the shopper
+    typed one has none). Lines are ``products``: a list, or an embedded reference.
+    ``total_incl`` is the checkout's ``priceIncl`` when present, else the lines' sum
+    (ASSUMPTION [U]: a checkout's own totals are not documented). ``order_ref`` is set
+    once the checkout became an order (``orderId``, or an ``order`` reference).
+    """
+    source_id = checkout_id(raw)
+    if not isinstance(raw, Mapping):
+        raise RecordError("checkout", source_id, "", "record is not a JSON object")
+    r = _Reader(raw, source_id, entity="checkout")
+    if raw.get("id") in (None, False, ""):
+        raise r.fail("id", "missing")
+    customer = raw.get("customer")
+    email = ""
+    if isinstance(customer, Mapping):
+        email = _Reader(customer, source_id, prefix="customer.", entity="checkout").text("email")
+    elif customer not in (None, False):
+        raise r.fail("customer", f"expected an object, got {type(customer).__name__}")
+    rows = _rows(r, "products")
+    if rows is None:
+        raise r.fail("products", "relation is not embedded (the source embeds it)")
+    lines = tuple(_checkout_line(_Reader(row, source_id, prefix=f"products[{i}].",
+                                         entity="checkout"))
+                  for i, row in enumerate(rows))
+    total = r.decimal("priceIncl", default=sum(
+        (ln.quantity * ln.unit_price_incl for ln in lines), Decimal("0")))
+    order_ref: ExternalRef | None = None
+    ordered = raw.get("orderId")
+    if ordered in (None, False, "", 0):
+        order = raw.get("order")
+        resource = order.get("resource") if isinstance(order, Mapping) else None
+        ordered = resource.get("id") if isinstance(resource, Mapping) else None
+    if ordered not in (None, False, "", 0):
+        if isinstance(ordered, bool) or not isinstance(ordered, int | str):
+            raise r.fail("orderId", f"expected an order id, got {ordered!r}")
+        order_ref = ExternalRef(system=SYSTEM, id=str(ordered))
+    return r.build(lambda: Checkout(
+        ref=ExternalRef(system=SYSTEM, id=source_id),
+        created_at=r.timestamp("createdAt"), updated_at=r.timestamp("updatedAt"),
+        currency=_currency(r), email=email, lines=lines, total_incl=total,
+        order_ref=order_ref,
+    ), _CHECKOUT, "")

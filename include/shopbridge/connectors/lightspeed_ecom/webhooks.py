@@ -1,16 +1,32 @@
-"""Lightspeed eCom webhook signatures: pure functions, no web framework.
+"""Lightspeed eCom webhook deliveries: pure functions, no web framework.
 
 A delivery carries ``X-Signature``: the hex ``md5(raw_body + api_secret)`` (VENDOR_APIS.md
 §1 [V]). It is not an HMAC; md5 is the vendor's choice, not ours. Verify against the exact
 bytes received, before any JSON parsing.
+
+Its body has the envelope of a GET (``{"order": {...}}``) with the relations embedded
+(``products.resource.embedded``) [V]; :func:`delivery_records` turns it into what the
+source's ``to_order`` / ``to_customer`` / ``to_shipment`` take.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from secrets import compare_digest
+from typing import Any
 
 SIGNATURE_HEADER = "X-Signature"
+
+#: envelope key (singular, and the plural a list would use) -> canonical entity name
+ENVELOPES: dict[str, str] = {
+    "order": "order", "orders": "order",
+    "customer": "customer", "customers": "customer",
+    "shipment": "shipment", "shipments": "shipment",
+    "product": "product", "products": "product",
+    "variant": "variant", "variants": "variant",
+}
+ENTITIES = frozenset(ENVELOPES.values())
 
 
 def signature(body: bytes, secret: str) -> str:
@@ -26,3 +42,90 @@ def verify(body: bytes, given: str | None, secret: str) -> bool:
     if not given:
         return False
     return compare_digest(given.strip().lower().encode(), signature(body, secret).encode())
+
+
+def record_id(entity: str, record: Any) -> str:
+    """The vendor id of a delivered ``entity`` record as text (what the ledger keys on).
+
+    ``ValueError`` for an unknown entity, a record that is not an object, or a missing id.
+    """
+    if entity not in ENTITIES:
+        raise ValueError(f"unknown Lightspeed entity {entity!r}; expected one of "
+                         f"{', '.join(sorted(ENTITIES))}")
+    if not isinstance(record, Mapping):
+        raise ValueError(f"{entity} record is not a JSON object: {type(record).__name__}")
+    rid = record.get("id")
+    if rid in (None, False, "") or isinstance(rid, bool) or not isinstance(rid, int | str):
+        raise ValueError(f"{entity} record has no id")
+    return str(rid)
+
+
+def _unkeyed(value: Any) -> Any:
+    """An embedded to-many relation sent as an object keyed by id -> its rows as a list
+    (in id order); anything else as it is."""
+    if (isinstance(value, Mapping) and value
+            and all(isinstance(v, Mapping) for v in value.values())
+            and all(str(k).isdigit() for k in value)):
+        return [value[k] for k in sorted(value, key=lambda k: int(str(k)))]
+    return value
+
+
+def _normalised(entity: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as the source hands it to translation.
+
+    An order's lines must be a list in ``products.resource.embedded`` (``to_order``
+    reads them there, as :func:`~.source.embed_products` puts them); a shipment's
+    embedded lines likewise. Only the shape is fixed here: an order delivered without
+    embedded lines is passed on and translation quarantines it, naming ``lines``.
+    """
+    out = dict(record)
+    if entity in ("order", "shipment"):
+        ref = out.get("products")
+        resource = ref.get("resource") if isinstance(ref, Mapping) else None
+        if isinstance(ref, Mapping) and isinstance(resource, Mapping) and "embedded" in resource:
+            embedded = _unkeyed(resource["embedded"])
+            out["products"] = {**ref, "resource": {**resource, "embedded": embedded}}
+    return out
+
+
+def delivery_records(body: Any) -> tuple[str, list[dict[str, Any]]]:
+    """A parsed delivery body -> ``(entity, records)``.
+
+    ``entity`` is ``order``, ``customer``, ``shipment``, ``product`` or ``variant``; the
+    records are in the shape the source's ``to_<entity>`` accepts. A delivery carries one
+    record under the singular key (``{"order": {...}}``); a plural list
+    (``{"orders": [...]}``) is accepted too. Keys besides the one envelope key are ignored.
+
+    ``ValueError`` with the reason for a malformed body: not an object, no (or more than
+    one) known envelope key, a record that is not an object or has no id.
+    """
+    if not isinstance(body, Mapping):
+        raise ValueError(f"webhook body is not a JSON object: {type(body).__name__}")
+    keys = [k for k in body if k in ENVELOPES]
+    if not keys:
+        found = ", ".join(sorted(map(str, body))) or "none"
+        raise ValueError(f"webhook body has no known envelope key (expected one of "
+                         f"{', '.join(sorted(ENVELOPES))}; found {found})")
+    if len(keys) > 1:
+        raise ValueError(f"webhook body has more than one envelope key: {', '.join(keys)}")
+    key = keys[0]
+    entity = ENVELOPES[key]
+    value = body[key]
+    if key == entity:
+        items = [value]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ValueError(f"webhook body {key!r} is not a list")
+    records: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        where = key if key == entity else f"{key}[{i}]"
+        if not isinstance(item, Mapping):
+            raise ValueError(f"webhook body {where} is not a JSON object: "
+                             f"{type(item).__name__}")
+        try:
+            record_id(entity, item)
+        except ValueError:
+            raise ValueError(f"webhook body {where} has no id") from None
+        records.append(_normalised(entity, item))
+    return entity, records

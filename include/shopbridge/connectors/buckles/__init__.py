@@ -1,0 +1,155 @@
+"""Buckles (order hub and fulfilment tool): client, translation, a target for orders,
+customers, products, shipments and checkouts, and a source for stock, customers and
+shipments.
+
+No public Buckles API, OpenAPI spec or SDK exists (VENDOR_APIS.md §7). The API below is
+ASSUMED, written down so the connector can be pointed at the real one by changing
+``client.py`` and ``translate.py`` only; the sandbox speaks exactly this.
+
+ASSUMPTION [U] auth: ``Authorization: Bearer <API token>`` (the Connection's password). A
+missing or wrong token is ``401 {"error": "..."}``.
+
+ASSUMPTION [U] base and envelopes: everything under ``{host}/api/v1/``; JSON both ways.
+One record is ``{"data": {...}}``; an error is ``{"error": "<text>", "field": "<name>"}``
+(``field`` when one field is at fault) with 400 (bad JSON), 404 (no such record), 409
+(a unique key exists; the body adds the existing ``id``) or 422 (validation).
+
+ASSUMPTION [U] lists: ``?page=N&per_page=M`` (1-based, ``per_page`` at most 100; more is
+capped) answering ``{"data": [...], "meta": {"page", "per_page", "total"}}``, ordered by
+``id``. ``updated_since`` (inclusive) and ``updated_before`` (exclusive) filter on
+``updated_at`` (ISO 8601 UTC, ``Z``). List filters take comma-separated values:
+``orders?channel_order_id=``, ``customers?email=``, ``products?sku=`` / ``?barcode=``,
+``stock?sku=``.
+
+ASSUMPTION [U] rate limit: 600 requests per minute per token (a sliding minute); beyond
+it ``429`` with ``Retry-After`` in seconds.
+
+ASSUMPTION [U] money and quantities: decimal text (``"12.50"``); numbers are accepted on
+input. VAT rates are percentages (``"21"``). Timestamps ISO 8601 UTC with ``Z``.
+
+ASSUMPTION [U] resources and field names:
+
+* ``orders``: ``id``, ``channel`` (the channel's system, e.g. ``lightspeed_ecom``),
+  ``channel_order_id`` (our reference; unique per channel: a second POST is 409),
+  ``number``, ``status`` (``new``, ``processing``, ``on_hold``, ``shipped``,
+  ``completed``, ``cancelled``), ``customer_id``, ``email``, ``currency``,
+  ``payment_status``, ``payment_method``, ``shipping_method``, ``ordered_at``,
+  ``prices_include_tax``, ``billing_address``/``shipping_address`` (``name``,
+  ``company`` + an address), ``shipping_cost``, ``discount``, ``total``, ``lines``
+  (``sku``, ``name``, ``qty``, ``price`` per unit, ``tax_rate``, ``discount`` per line;
+  the SKU must be a Buckles product), ``shipments`` (embedded), ``created_at``,
+  ``updated_at``. ``POST orders``, ``GET orders[/{id}]``.
+* ``customers``: ``id``, ``email`` (unique), ``first_name``, ``last_name``, ``company``
+  (non-empty: a company customer), ``vat_number``, ``phone``, ``address`` (``street``,
+  ``house_number``, ``house_number_ext``, ``postcode``, ``city``, ``country`` ISO-2),
+  ``created_at``, ``updated_at``. ``GET``, ``POST``, ``PATCH customers/{id}``.
+* ``products``: flat, one per SKU: ``id``, ``sku`` (unique), ``barcode`` (EAN, unique
+  when set), ``title``, ``description``, ``brand``, ``price`` (excl. VAT), ``tax_rate``,
+  ``parent_sku`` (a variant's configurable parent), ``is_parent`` (the parent itself, not
+  sold), ``attributes`` (free name -> text), ``category_ids``, ``updated_at``. ``GET``,
+  ``POST``, ``PATCH products/{id}``. No images.
+* ``categories``: a flat list ``id``, ``path`` (names joined with ``" > "``, unique).
+  ``GET``, ``POST``.
+* ``stock``: one row per SKU: ``sku``, ``on_hand``, ``reserved`` (open order quantity),
+  ``updated_at``. Read only (Buckles is the stock master).
+* ``shipments``: ``id``, ``order_id``, ``status`` (``shipped``/``pending``), ``carrier``,
+  ``tracking_code``, ``reference`` (the channel's shipment id), ``shipped_at``,
+  ``updated_at``, ``lines`` (``sku``, ``qty``). ``GET shipments``; ``POST
+  orders/{id}/shipments`` adds one, or updates the order's shipment with the same
+  ``tracking_code`` (else the same ``reference``); a shipped one marks the order shipped.
+* ``checkouts``: ``id``, ``channel_checkout_id``, ``channel``, ``email``, ``currency``,
+  ``lines`` (``sku``, ``name``, ``qty``, ``price_incl``), ``total``,
+  ``channel_order_id`` (once ordered), ``created_at``, ``updated_at``. ``PUT
+  checkouts/{channel_checkout_id}`` upserts; ``GET checkouts``.
+
+Layout: ``_limits`` (the per-minute window, shared with the sandbox), ``client``,
+``translate`` (pure), ``source``, ``target``, ``defaults`` (default mappings), ``sandbox``
+(FastAPI fake) and ``hook`` (Airflow). This package imports neither ``hook`` nor
+``sandbox``, and its exports import lazily (PEP 562): DAG parsing reads ``defaults``
+without loading the HTTP client.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shopbridge.connectors.buckles.client import (
+        API_PREFIX as API_PREFIX,
+    )
+    from shopbridge.connectors.buckles.client import (
+        BearerToken as BearerToken,
+    )
+    from shopbridge.connectors.buckles.client import (
+        BucklesClient as BucklesClient,
+    )
+    from shopbridge.connectors.buckles.client import (
+        BucklesSettings as BucklesSettings,
+    )
+    from shopbridge.connectors.buckles.client import (
+        PageTotal as PageTotal,
+    )
+    from shopbridge.connectors.buckles.source import (
+        BucklesSource as BucklesSource,
+    )
+    from shopbridge.connectors.buckles.target import (
+        BucklesTarget as BucklesTarget,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        checkout_payload as checkout_payload,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        customer_from_buckles as customer_from_buckles,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        customer_payload as customer_payload,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        item_payload as item_payload,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        order_payload as order_payload,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        product_payload as product_payload,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        shipment_from_buckles as shipment_from_buckles,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        shipment_payload as shipment_payload,
+    )
+    from shopbridge.connectors.buckles.translate import (
+        stock_from_buckles as stock_from_buckles,
+    )
+
+_CLIENT = "shopbridge.connectors.buckles.client"
+_TRANSLATE = "shopbridge.connectors.buckles.translate"
+#: exported name -> the module defining it
+_EXPORTS: dict[str, str] = {
+    "API_PREFIX": _CLIENT,
+    "BearerToken": _CLIENT,
+    "BucklesClient": _CLIENT,
+    "BucklesSettings": _CLIENT,
+    "BucklesSource": "shopbridge.connectors.buckles.source",
+    "BucklesTarget": "shopbridge.connectors.buckles.target",
+    "PageTotal": _CLIENT,
+    "checkout_payload": _TRANSLATE,
+    "customer_from_buckles": _TRANSLATE,
+    "customer_payload": _TRANSLATE,
+    "item_payload": _TRANSLATE,
+    "order_payload": _TRANSLATE,
+    "product_payload": _TRANSLATE,
+    "shipment_from_buckles": _TRANSLATE,
+    "shipment_payload": _TRANSLATE,
+    "stock_from_buckles": _TRANSLATE,
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

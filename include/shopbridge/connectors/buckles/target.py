@@ -1,0 +1,350 @@
+"""Buckles as an ``OrderTarget``, ``ProductTarget``, ``ShipmentTarget`` and
+``CheckoutTarget``: the webshop's orders, customers, products, shipments and carts go
+into the order hub.
+
+* **Orders** are ``POST orders`` with ``channel`` (the source system, or the connection's
+  ``channel``) and ``channel_order_id`` = our reference, which is what
+  :meth:`BucklesTarget.find_orders` filters on (``?channel_order_id=a,b``, 50 a call).
+  ASSUMPTION [U]: Buckles refuses a second order with the same channel and reference
+  (409), so a write that died after landing is found, not doubled: on a 409 the target
+  looks the reference up and returns the existing id. The order ``status`` comes from the
+  mapped fields (the pair's value map from the source status), ``new`` without one.
+* **Customers** are matched by e-mail (unique in Buckles [U], ``?email=a,b``); debtor
+  terms have no place in an order hub and are ignored.
+* **Products**: Buckles products are flat, one per SKU; a configurable parent is a product
+  with ``is_parent`` and its variants name it in ``parent_sku``. Matching is on barcode
+  (EAN) first, then SKU, as Buckles' own Lightspeed connector does [V]:
+  :meth:`match_items` reports both keys, and :meth:`create_item` adopts (updates) a
+  product that already has the item's barcode instead of creating a second one. An
+  item's code is its Buckles SKU. Categories are a flat list of name paths joined with
+  ``" > "``. Images: none (:meth:`put_image` raises; pairs set ``images: false``).
+* **Shipments**: ``POST orders/{id}/shipments`` adds or updates by tracking code.
+* **Checkouts**: ``PUT checkouts/{channel_checkout_id}`` (an upsert).
+
+What it reads is cached for the object's lifetime (one task), so a write right after a
+lookup costs no extra GET.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shopbridge._http import CallCounter
+from shopbridge.connectors.base import DebtorMatch, DebtorTerms, ImageUpload, ItemWrite, OrderWrite
+from shopbridge.connectors.buckles.client import BucklesClient
+from shopbridge.connectors.buckles.translate import (
+    SYSTEM,
+    category_path,
+    checkout_payload,
+    customer_fingerprint,
+    customer_payload,
+    fingerprint,
+    item_payload,
+    order_payload,
+    reference_of,
+    shipment_payload,
+)
+from shopbridge.errors import AuthError, ConfigError, FatalError
+from shopbridge.models import Checkout, Customer, Order, Shipment
+
+log = logging.getLogger(__name__)
+
+ORDER_KINDS = ("sales_order",)
+IMAGES_REFUSED = "Buckles takes no images"
+
+
+def _refused(err: FatalError, what: str) -> FatalError:
+    """The same error class (an ``AuthError`` stays one), its message naming ``what``."""
+    return type(err)(f"Buckles refused {what}: {err}", response=err.response)
+
+
+def _conflict(err: FatalError) -> bool:
+    return err.response is not None and err.response.status_code == 409
+
+
+def with_ancestors(paths: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+    """Every path and each of its ancestors, once, parents before children."""
+    nodes = {tuple(p[:n]) for p in paths for n in range(1, len(p) + 1)}
+    return sorted(nodes, key=lambda p: (len(p), p))
+
+
+class BucklesTarget:
+    """Orders, customers, products, shipments and checkouts of one Buckles account."""
+
+    system = SYSTEM
+
+    def __init__(self, client: BucklesClient, *, channel: str = "") -> None:
+        """``channel``: what orders and checkouts are filed under; empty: the source
+        system of each record (``lightspeed_ecom``)."""
+        self.client = client
+        #: the client's call counter (an attribute: the protocols declare a settable one)
+        self.counter: CallCounter = client.counter
+        self.channel = channel
+        self._orders: dict[str, str] = {}
+        #: sku -> product record as last read or written
+        self._products: dict[str, dict[str, Any]] = {}
+        self._warned_terms = False
+
+    def close(self) -> None:
+        """Release the client's connection pool."""
+        self.client.close()
+
+    # --- orders ------------------------------------------------------------------------
+
+    def _check_kind(self, kind: str) -> None:
+        if kind not in ORDER_KINDS:
+            raise ConfigError(f"order type {kind!r} is not supported by Buckles; known: "
+                              f"{', '.join(ORDER_KINDS)}")
+
+    def find_orders(self, references: Sequence[str], *,
+                    kind: str = "sales_order") -> dict[str, str]:
+        """Our reference -> Buckles order id (``channel_order_id`` filter, batched)."""
+        self._check_kind(kind)
+        wanted = {r for r in references if r}
+        todo = sorted(wanted - set(self._orders))
+        if todo:
+            for row in self.client.iter_orders(channel_order_ids=todo):
+                ref = reference_of(row)
+                if ref in wanted and row.get("id") is not None:
+                    self._orders.setdefault(ref, str(row["id"]))
+        return {r: self._orders[r] for r in wanted if r in self._orders}
+
+    def create_order(self, order: Order, *, debtor_code: str, reference: str,
+                     mapped: Mapping[str, Any] | None = None) -> str:
+        """``POST orders``; returns Buckles' order id. A 409 (this reference exists) is
+        answered with the existing order's id: creating twice gives one order."""
+        payload = order_payload(order, reference=reference, customer_id=debtor_code,
+                                channel=self.channel or order.ref.system, mapped=mapped)
+        try:
+            created = self.client.create_order(payload)
+        except AuthError:
+            raise
+        except FatalError as err:
+            if _conflict(err):
+                found = self.find_orders([reference]).get(reference)
+                if found is not None:
+                    log.info("order %s already in Buckles as %s", reference, found)
+                    return found
+            raise _refused(err, f"order {reference}") from None
+        order_id = str(created["id"])
+        self._orders[reference] = order_id
+        return order_id
+
+    def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
+        """One ``POST`` per order (Buckles has no batch [U]); a refused order is its
+        ``FatalError``, a failure of the request itself raises."""
+        results: list[str | FatalError] = []
+        for w in writes:
+            self._check_kind(w.kind)
+            try:
+                results.append(self.create_order(w.order, debtor_code=w.debtor_code,
+                                                  reference=w.reference, mapped=w.mapped))
+            except AuthError:
+                raise
+            except FatalError as err:
+                results.append(err)
+        return results
+
+    # --- customers ---------------------------------------------------------------------
+
+    def match_debtors(self, emails: Sequence[str]) -> dict[str, DebtorMatch]:
+        """Lower-cased e-mail -> the customer's id and the fingerprint of its managed
+        fields (``?email=a,b``, 50 a call)."""
+        wanted = {e.strip().lower() for e in emails if e and e.strip()}
+        found: dict[str, DebtorMatch] = {}
+        if wanted:
+            for row in self.client.iter_customers(emails=sorted(wanted)):
+                email = str(row.get("email") or "").strip().lower()
+                if email in wanted and row.get("id") is not None:
+                    found.setdefault(email, DebtorMatch(str(row["id"]), fingerprint(row)))
+        return found
+
+    def debtor_fingerprint(self, customer: Customer) -> str:
+        """What :meth:`match_debtors` reports once ``customer`` is written."""
+        return customer_fingerprint(customer)
+
+    def _ignore_terms(self, terms: DebtorTerms | None) -> None:
+        if terms and not self._warned_terms:
+            self._warned_terms = True
+            log.warning("Buckles has no debtor terms; classification/tax code/revenue "
+                        "account settings are ignored")
+
+    def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
+        """``POST customers``; an e-mail that exists (409) returns that customer's id."""
+        self._ignore_terms(terms)
+        try:
+            return str(self.client.create_customer(customer_payload(customer))["id"])
+        except AuthError:
+            raise
+        except FatalError as err:
+            if _conflict(err):
+                match = self.match_debtors([customer.email]).get(customer.email)
+                if match is not None:
+                    return match.code
+            raise _refused(err, f"customer {customer.email}") from None
+
+    def update_debtor(self, code: str, customer: Customer,
+                      terms: DebtorTerms | None = None) -> None:
+        """``PATCH customers/{code}`` with the managed fields."""
+        self._ignore_terms(terms)
+        try:
+            self.client.update_customer(code, customer_payload(customer))
+        except AuthError:
+            raise
+        except FatalError as err:
+            raise _refused(err, f"the update of customer {code}") from None
+
+    # --- products ----------------------------------------------------------------------
+
+    def _remember(self, row: Mapping[str, Any]) -> None:
+        sku = str(row.get("sku") or "").strip()
+        if sku:
+            self._products[sku] = dict(row)
+
+    def _read_skus(self, skus: Sequence[str]) -> None:
+        todo = sorted({s for s in skus if s} - set(self._products))
+        if todo:
+            for row in self.client.iter_products(skus=todo):
+                self._remember(row)
+
+    def find_items(self, skus: Sequence[str]) -> set[str]:
+        """The SKUs Buckles sells (a configurable parent is not an item)."""
+        self._read_skus(skus)
+        return {s for s in skus if s in self._products
+                and not self._products[s].get("is_parent")}
+
+    def match_items(self, skus: Sequence[str], eans: Sequence[str]) -> dict[str, str]:
+        """``"ean:<barcode>"`` and ``"sku:<sku>"`` -> the product's Buckles SKU, barcodes
+        read first. Which key wins for an item is the products flow's ``match_by``."""
+        found: dict[str, str] = {}
+        wanted_eans = sorted({e for e in eans if e})
+        if wanted_eans:
+            for row in self.client.iter_products(barcodes=wanted_eans):
+                self._remember(row)
+                barcode = str(row.get("barcode") or "").strip()
+                if barcode in wanted_eans and row.get("sku"):
+                    found.setdefault(f"ean:{barcode}", str(row["sku"]))
+        self._read_skus(skus)
+        for sku in skus:
+            if sku in self._products:
+                found[f"sku:{sku}"] = sku
+        return found
+
+    def _product(self, code: str) -> dict[str, Any]:
+        self._read_skus([code])
+        row = self._products.get(code)
+        if row is None:
+            raise FatalError(f"Buckles has no product with SKU {code}")
+        return row
+
+    def _by_barcode(self, barcode: str) -> dict[str, Any] | None:
+        for row in self.client.iter_products(barcodes=[barcode]):
+            if str(row.get("barcode") or "").strip() == barcode:
+                self._remember(row)
+                return row
+        return None
+
+    def create_item(self, item: ItemWrite) -> None:
+        """``POST products``; when a product already carries the item's barcode it is
+        updated instead (barcode first, as Buckles matches). ``FatalError`` naming the
+        item when Buckles refuses it."""
+        body = item_payload(item, create=True)
+        barcode = str(body.get("barcode") or "").strip()
+        existing = self._by_barcode(barcode) if barcode and not item.is_parent else None
+        if existing is not None:
+            log.info("item %s matches Buckles product %s by barcode %s; updating it",
+                     item.code, existing.get("sku"), barcode)
+            self.update_item(str(existing["sku"]), item)
+            return
+        try:
+            self._remember(self.client.create_product(body))
+        except AuthError:
+            raise
+        except FatalError as err:
+            raise _refused(err, f"item {item.code}") from None
+
+    def update_item(self, code: str, item: ItemWrite) -> None:
+        """``PATCH products/{id}`` of the product with SKU ``code``, exactly the mapped
+        fields (and parent/categories)."""
+        body = item_payload(item, create=False)
+        if not body:
+            return
+        try:
+            row = self._product(code)
+            self._remember(self.client.update_product(row["id"], body))
+        except AuthError:
+            raise
+        except FatalError as err:
+            raise _refused(err, f"the update of item {code}") from None
+
+    def ensure_categories(self, paths: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+        """Every path and ancestor -> its category id; missing ones are created, parents
+        first. Buckles' list is flat by name path, so a renamed node is a new category
+        (matching ignores case and spacing). One paged read, then only the writes."""
+        nodes = with_ancestors(paths)
+        if not nodes:
+            return {}
+        existing = self._categories()
+        ids: dict[tuple[str, ...], str] = {}
+        for node in nodes:
+            key = category_path(node).lower()
+            row = existing.get(key)
+            if row is None:
+                try:
+                    row = self.client.create_category(category_path(node))
+                except AuthError:
+                    raise
+                except FatalError as err:
+                    if not _conflict(err):
+                        raise _refused(err, f"category {category_path(node)}") from None
+                    existing = self._categories()  # a parallel worker created it
+                    row = existing.get(key)
+                    if row is None:
+                        raise _refused(err, f"category {category_path(node)}") from None
+                existing[key] = row
+            ids[node] = str(row["id"])
+        return ids
+
+    def _categories(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for row in self.client.iter_categories():
+            path = str(row.get("path") or "")
+            names = [p.strip() for p in path.split(">")]
+            out.setdefault(category_path(names).lower(), row)
+        return out
+
+    def put_image(self, code: str, image: ImageUpload) -> None:
+        """Buckles keeps no product images: the pair's products settings must have
+        ``images: false``."""
+        raise FatalError(IMAGES_REFUSED)
+
+    # --- shipments and checkouts ------------------------------------------------------
+
+    def apply_shipment(self, order_id: str, shipment: Shipment) -> str:
+        """``POST orders/{order_id}/shipments``; Buckles updates the order's shipment with
+        the same tracking code (else the same ``reference``), so applying it twice leaves
+        one. ``FatalError`` when the order does not exist (404) or is refused."""
+        try:
+            return str(self.client.put_shipment(order_id, shipment_payload(shipment))["id"])
+        except AuthError:
+            raise
+        except FatalError as err:
+            raise _refused(err, f"shipment {shipment.ref.id} of order {order_id}") from None
+
+    def put_checkout(self, checkout: Checkout, existing_id: str | None) -> str:
+        """``PUT checkouts/{channel checkout id}``: Buckles keys carts by the channel's id,
+        so ``existing_id`` is not needed for the upsert; returns Buckles' id."""
+        channel = self.channel or checkout.ref.system
+        try:
+            row = self.client.put_checkout(checkout.ref.id,
+                                           checkout_payload(checkout, channel=channel))
+        except AuthError:
+            raise
+        except FatalError as err:
+            raise _refused(err, f"checkout {checkout.ref.id}") from None
+        if existing_id is not None and str(row["id"]) != existing_id:
+            log.warning("checkout %s: Buckles answered id %s, the ledger had %s",
+                        checkout.ref.id, row["id"], existing_id)
+        return str(row["id"])

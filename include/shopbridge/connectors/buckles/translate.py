@@ -1,0 +1,396 @@
+"""Buckles JSON <-> canonical records. Pure: no I/O, no clock.
+
+Field names are the ASSUMPTION [U] of the package docstring (no public Buckles API
+exists). Every problem reading a Buckles record raises :class:`RecordError` whose
+``field`` is the Buckles name (``address.country``, ``lines[1].qty``), so a person can find
+it in Buckles. Money and quantities are read with ``Decimal`` (Buckles sends decimal text
+or numbers, both accepted) and written as decimal text.
+
+Reading (Buckles as a source): :func:`customer_from_buckles`, :func:`stock_from_buckles`,
+:func:`shipment_from_buckles`. Writing (Buckles as a target): :func:`customer_payload`,
+:func:`order_payload`, :func:`product_payload` / :func:`item_payload`,
+:func:`shipment_payload`, :func:`checkout_payload`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from shopbridge.connectors._fields import FieldReader
+from shopbridge.connectors.base import ItemWrite
+from shopbridge.errors import FatalError, RecordError
+from shopbridge.models import (
+    Address,
+    Checkout,
+    Customer,
+    CustomerKind,
+    ExternalRef,
+    Order,
+    Product,
+    Shipment,
+    ShipmentLine,
+    StockLevel,
+)
+
+SYSTEM = "buckles"
+#: Buckles order statuses (ASSUMPTION [U]); ``new`` when the mapping gives none
+ORDER_STATUSES = ("new", "processing", "on_hold", "shipped", "completed", "cancelled")
+DEFAULT_ORDER_STATUS = "new"
+#: Buckles shipment status -> canonical (``pending`` parcels are not shipped yet)
+SHIPMENT_STATUSES = {"shipped": "shipped", "pending": "not_shipped"}
+#: what separates the names of a category path in Buckles' flat list [U]
+CATEGORY_SEP = " > "
+#: product fields Buckles keeps as columns; any other mapped field goes into
+#: ``attributes`` (a free name -> text map) [U]
+PRODUCT_FIELDS = frozenset({"sku", "barcode", "title", "description", "brand", "price",
+                            "tax_rate", "parent_sku", "is_parent", "attributes",
+                            "category_ids"})
+#: fields only the target sets on an order (a mapping cannot override them)
+ORDER_OWN_FIELDS = ("channel", "channel_order_id", "customer_id")
+
+_ADDRESS = {"street": "street", "house_number": "house_number",
+            "house_number_ext": "house_number_ext", "postcode": "postcode", "city": "city",
+            "country": "country"}
+_CUSTOMER = {"email": "email", "first_name": "first_name", "last_name": "last_name",
+             "company_name": "company", "vat_number": "vat_number", "phone": "phone",
+             "billing_address": "address", "kind": "company", "": "company"}
+_SHIPMENT = {"ref": "id", "order_ref": "order_id", "tracking_code": "tracking_code",
+             "carrier": "carrier", "shipped_at": "shipped_at", "updated_at": "updated_at",
+             "lines": "lines"}
+_STOCK = {"sku": "sku", "on_hand": "on_hand", "reserved": "reserved"}
+
+
+class _Reader(FieldReader):
+    """:class:`FieldReader` plus Buckles' timestamps and nested objects."""
+
+    def at(self, raw: Mapping[str, Any], prefix: str) -> _Reader:
+        return _Reader(raw, self.entity, self.source_id, f"{self.prefix}{prefix}")
+
+    def obj(self, key: str) -> _Reader:
+        value = self.raw.get(key)
+        if not isinstance(value, Mapping):
+            raise self.fail(key, "missing or not an object")
+        return self.at(value, f"{key}.")
+
+    def timestamp(self, key: str, *, required: bool = True) -> datetime | None:
+        """ISO 8601; ``Z`` or an offset; a time without one is UTC [U]."""
+        text = self.text(key, required=required)
+        if not text:
+            return None
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.fail(key, f"not an ISO 8601 timestamp: {text!r}") from None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+    def when(self, key: str) -> datetime:
+        """A required timestamp."""
+        value = self.timestamp(key)
+        if value is None:  # unreachable: required text is never empty
+            raise self.fail(key, "missing or empty")
+        return value
+
+
+def record_id(raw: Any) -> str:
+    """A record's ``id`` as text; readable even when everything else is malformed."""
+    return str(raw.get("id", "?")) if isinstance(raw, Mapping) else "?"
+
+
+def _reader(raw: Any, entity: str, source_id: str) -> _Reader:
+    if not isinstance(raw, Mapping):
+        raise RecordError(entity, source_id, "", "record is not a JSON object")
+    return _Reader(raw, entity, source_id)
+
+
+def _text(value: Decimal) -> str:
+    """Decimal text without exponent noise (``21``, ``12.50``)."""
+    return format(value, "f")
+
+
+def percent(rate: Decimal) -> str:
+    """A canonical rate (0.21) as Buckles' percentage text (``21``)."""
+    pct = (rate * 100).normalize()
+    return _text(pct.quantize(Decimal(1)) if pct == pct.to_integral_value() else pct)
+
+
+# --- customers -----------------------------------------------------------------------------
+
+def address_payload(a: Address) -> dict[str, str]:
+    """An address as Buckles keeps it (house number and extension separate) [U]."""
+    return {"street": a.street, "house_number": a.house_number,
+            "house_number_ext": a.house_number_ext, "postcode": a.postcode, "city": a.city,
+            "country": a.country}
+
+
+def customer_payload(customer: Customer) -> dict[str, Any]:
+    """``POST``/``PATCH customers`` body: the fields this integration manages."""
+    company = customer.kind is CustomerKind.COMPANY
+    return {"email": customer.email, "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "company": customer.company_name if company else "",
+            "vat_number": customer.vat_number if company else "", "phone": customer.phone,
+            "address": address_payload(customer.billing_address)}
+
+
+def _managed(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The managed fields of a payload or a Buckles record, normalised for comparison."""
+    def norm(value: Any) -> str:
+        return "" if value is None else str(value).strip()
+
+    address = record.get("address")
+    address = address if isinstance(address, Mapping) else {}
+    return {"email": norm(record.get("email")).lower(),
+            **{k: norm(record.get(k)) for k in ("first_name", "last_name", "company",
+                                                "vat_number", "phone")},
+            "address": {k: norm(address.get(k)) for k in _ADDRESS}}
+
+
+def fingerprint(record: Mapping[str, Any]) -> str:
+    """Hash of the managed fields: equal for a customer and the record written from it."""
+    text = json.dumps(_managed(record), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def customer_fingerprint(customer: Customer) -> str:
+    return fingerprint(customer_payload(customer))
+
+
+def _address(r: _Reader) -> Address:
+    return r.build(lambda: Address(
+        street=r.text("street", required=True), house_number=r.text("house_number"),
+        house_number_ext=r.text("house_number_ext"), postcode=r.text("postcode"),
+        city=r.text("city", required=True), country=r.text("country", required=True).upper(),
+    ), _ADDRESS)
+
+
+def customer_from_buckles(raw: Mapping[str, Any]) -> Customer:
+    """One Buckles customer; a non-empty ``company`` makes it a company customer, its
+    person the contact. Raises :class:`RecordError` (entity ``customer``)."""
+    r = _reader(raw, "customer", record_id(raw))
+    company = r.text("company")
+    if not company and not (r.text("first_name") or r.text("last_name")):
+        raise r.fail("first_name", "a person needs a first or last name (or a company)")
+    billing = _address(r.obj("address"))
+    return r.build(lambda: Customer(
+        kind=CustomerKind.COMPANY if company else CustomerKind.PERSON,
+        email=r.text("email", required=True), first_name=r.text("first_name"),
+        last_name=r.text("last_name"), company_name=company,
+        vat_number=r.text("vat_number"), phone=r.text("phone"), billing_address=billing,
+    ), _CUSTOMER)
+
+
+# --- orders (target) -----------------------------------------------------------------------
+
+def _party(customer: Customer, a: Address) -> dict[str, str]:
+    company = customer.company_name if customer.kind is CustomerKind.COMPANY else ""
+    return {"name": customer.person_name, "company": company, **address_payload(a)}
+
+
+def order_lines(order: Order) -> list[dict[str, Any]]:
+    """One Buckles line per order line: unit ``price`` excl. VAT, ``tax_rate`` as a
+    percentage, ``discount`` for the whole line (excl. VAT) [U]."""
+    return [{"sku": line.sku, "name": line.description or line.sku,
+             "qty": _text(line.quantity), "price": _text(line.unit_price_excl),
+             "tax_rate": percent(line.tax_rate), "discount": _text(line.discount_excl)}
+            for line in order.lines]
+
+
+def order_payload(order: Order, *, reference: str, customer_id: str, channel: str,
+                  mapped: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``POST orders`` body of one canonical order.
+
+    Built from the canonical order; the datamapper's ``header`` fields override or add
+    (``status`` above all: the pair's value map turns the source status into Buckles'),
+    its ``lines`` fields override per line. Set last, by the target only: ``channel``,
+    ``channel_order_id`` (our reference), ``customer_id`` and each line's ``sku``.
+    ``FatalError`` when the mapped status is not a Buckles status or the mapped lines do
+    not match the order's.
+    """
+    lines = order_lines(order)
+    mapped_lines = (mapped or {}).get("lines")
+    if mapped_lines is not None:
+        if len(mapped_lines) != len(lines):
+            raise FatalError(f"order {order.number}: {len(mapped_lines)} mapped lines for "
+                             f"{len(lines)} order lines")
+        for line, extra in zip(lines, mapped_lines, strict=True):
+            line.update({k: v for k, v in extra.items() if k != "sku"})
+    body: dict[str, Any] = {
+        "number": order.number, "status": DEFAULT_ORDER_STATUS, "email": order.customer.email,
+        "currency": order.currency, "payment_status": order.payment_status,
+        "payment_method": order.payment_method, "shipping_method": order.shipping_method,
+        "ordered_at": order.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "prices_include_tax": False,
+        "billing_address": _party(order.customer, order.customer.billing_address),
+        "shipping_address": _party(order.customer, order.shipping_address),
+        "shipping_cost": _text(order.shipping_cost_excl),
+        "discount": _text(order.discount_excl), "total": _text(order.total_incl),
+    }
+    body.update(dict((mapped or {}).get("header") or {}))
+    status = body.get("status")
+    if status not in ORDER_STATUSES:
+        raise FatalError(f"order {order.number}: status {status!r} is not a Buckles status "
+                         f"({', '.join(ORDER_STATUSES)}); check the status value map")
+    body.update({"channel": channel, "channel_order_id": reference,
+                 "customer_id": int(customer_id) if customer_id.isdigit() else customer_id,
+                 "lines": lines})
+    return body
+
+
+def reference_of(order: Mapping[str, Any]) -> str | None:
+    """Our reference on a Buckles order, or ``None`` for one we did not create."""
+    value = order.get("channel_order_id")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# --- products (target) ---------------------------------------------------------------------
+
+def product_payload(product: Product) -> list[dict[str, Any]]:
+    """A canonical product as Buckles products, which are flat: one per SKU. A
+    configurable product is its parent (``is_parent``, not sold) first, then one product
+    per variant naming it in ``parent_sku`` [U]. Prices excl. VAT."""
+    rate = percent(product.tax_rate)
+    common = {"description": product.description, "brand": product.brand, "tax_rate": rate}
+    if not product.configurable:
+        v = product.variants[0]
+        return [{"sku": v.sku, "barcode": v.ean or product.ean, "title": product.title,
+                 "price": _text(v.price_excl), **common}]
+    out: list[dict[str, Any]] = [{"sku": product.sku, "barcode": product.ean,
+                                  "title": product.title, "is_parent": True, **common}]
+    out += [{"sku": v.sku, "barcode": v.ean,
+             "title": " ".join(p for p in (product.title, v.title) if p),
+             "price": _text(v.price_excl), "parent_sku": product.sku,
+             "attributes": dict(v.attributes), **common} for v in product.variants]
+    return out
+
+
+def item_payload(item: ItemWrite, *, create: bool) -> dict[str, Any]:
+    """``POST``/``PATCH products`` body of one mapped item.
+
+    Known columns go as they are, any other mapped field into ``attributes`` (merged with
+    a mapped ``attributes`` object). On create the item's code is its ``sku``; on update
+    the SKU is never sent (an item matched by barcode keeps its Buckles SKU). Categories
+    are sent only when the item has some (an empty list would clear Buckles' own).
+    """
+    body: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in item.fields.items():
+        if key == "attributes" and isinstance(value, Mapping):
+            extra.update(value)
+        elif key in PRODUCT_FIELDS:
+            body[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        body["attributes"] = {k: "" if v is None else str(v) for k, v in extra.items()}
+    body.pop("sku", None)
+    if create:
+        body["sku"] = item.code
+    if item.is_parent:
+        body["is_parent"] = True
+    if item.parent:
+        body["parent_sku"] = item.parent
+    if item.categories:
+        body["category_ids"] = [int(c) if c.isdigit() else c for c in item.categories]
+    return body
+
+
+def category_path(path: Sequence[str]) -> str:
+    """``("Clothing", "Shirts")`` -> ``"Clothing > Shirts"`` (Buckles' flat name) [U]."""
+    return CATEGORY_SEP.join(p.strip() for p in path)
+
+
+# --- stock (source) ------------------------------------------------------------------------
+
+def stock_id(raw: Any) -> str:
+    """A stock row's SKU (its key in Buckles)."""
+    return str(raw.get("sku") or "?") if isinstance(raw, Mapping) else "?"
+
+
+def stock_from_buckles(raw: Mapping[str, Any]) -> StockLevel:
+    """One ``GET stock`` row: ``on_hand`` and open ``reserved``. Buckles tracks stock for
+    every SKU [U], so ``managed`` is always true. A negative level is refused."""
+    r = _reader(raw, "stock", stock_id(raw))
+    sku = r.text("sku", required=True)
+    on_hand = r.decimal("on_hand")
+    reserved = r.decimal("reserved", default=Decimal(0))
+    if on_hand < 0:
+        raise r.fail("on_hand", f"negative stock level {on_hand}")
+    if reserved < 0:
+        raise r.fail("reserved", f"negative reservation {reserved}")
+    return r.build(lambda: StockLevel(sku=sku, on_hand=on_hand, reserved=reserved),
+                   _STOCK)
+
+
+# --- shipments -----------------------------------------------------------------------------
+
+def _shipment_line(r: _Reader) -> ShipmentLine:
+    sku, qty = r.text("sku", required=True), r.decimal("qty")
+    return r.build(lambda: ShipmentLine(sku=sku, quantity=qty),
+                   {"sku": "sku", "quantity": "qty"})
+
+
+def shipment_from_buckles(raw: Mapping[str, Any]) -> Shipment:
+    """One ``GET shipments`` row; ``order_ref`` is the Buckles order (the flow finds ours
+    through the ledger). ``pending`` reads as ``not_shipped``."""
+    r = _reader(raw, "shipment", record_id(raw))
+    if raw.get("id") in (None, ""):
+        raise r.fail("id", "missing")
+    order_id = r.text("order_id", required=True)
+    status = r.text("status", required=True)
+    if status not in SHIPMENT_STATUSES:
+        raise r.fail("status", f"unknown shipment status {status!r}; known: "
+                               f"{', '.join(SHIPMENT_STATUSES)}")
+    rows = raw.get("lines") or []
+    if not isinstance(rows, list):
+        raise r.fail("lines", "expected a list")
+    lines = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise r.fail(f"lines[{i}]", "not an object")
+        lr = r.at(row, f"lines[{i}].")
+        lines.append(_shipment_line(lr))
+    return r.build(lambda: Shipment(
+        ref=ExternalRef(system=SYSTEM, id=record_id(raw)),
+        order_ref=ExternalRef(system=SYSTEM, id=order_id),
+        status=SHIPMENT_STATUSES[status], tracking_code=r.text("tracking_code"),
+        carrier=r.text("carrier"), shipped_at=r.timestamp("shipped_at", required=False),
+        updated_at=r.when("updated_at"), lines=tuple(lines),
+    ), _SHIPMENT)
+
+
+def shipment_payload(shipment: Shipment) -> dict[str, Any]:
+    """``POST orders/{id}/shipments`` body. ``reference`` (``system:id`` of the shipment
+    where it was made) matches a shipment without a tracking code on a second call."""
+    body: dict[str, Any] = {
+        "status": "shipped" if shipment.status == "shipped" else "pending",
+        "carrier": shipment.carrier, "tracking_code": shipment.tracking_code,
+        "reference": f"{shipment.ref.system}:{shipment.ref.id}",
+        "lines": [{"sku": x.sku, "qty": _text(x.quantity)} for x in shipment.lines],
+    }
+    if shipment.shipped_at is not None:
+        body["shipped_at"] = shipment.shipped_at.astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+    return body
+
+
+# --- checkouts (target) --------------------------------------------------------------------
+
+def checkout_payload(checkout: Checkout, *, channel: str) -> dict[str, Any]:
+    """``PUT checkouts/{channel_checkout_id}`` body: the cart, its e-mail (for abandoned
+    cart follow-up) and, once ordered, the order's id in the channel [U]."""
+    def stamp(when: datetime) -> str:
+        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return {
+        "channel": channel, "email": checkout.email, "currency": checkout.currency,
+        "lines": [{"sku": x.sku, "name": x.description or x.sku, "qty": _text(x.quantity),
+                   "price_incl": _text(x.unit_price_incl)} for x in checkout.lines],
+        "total": _text(checkout.total_incl), "created_at": stamp(checkout.created_at),
+        "updated_at": stamp(checkout.updated_at),
+        "channel_order_id": checkout.order_ref.id if checkout.order_ref else None,
+    }

@@ -1,0 +1,105 @@
+"""The checkouts flow: carts started in the webshop, copied to the hub every 15 minutes so
+it can follow up abandoned ones.
+
+"Every 15 minutes" is the collection interval (the flow's schedule), not the webshop's
+rule for when a cart counts as abandoned: every checkout changed in the window travels,
+and the hub sees it again when it changes (more lines, an e-mail given, ordered). The
+ledger keeps each checkout's hash and the hub's id, so an unchanged cart costs no call and
+a changed one replaces the copy instead of adding a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shopbridge.connectors.base import CheckoutSource, CheckoutTarget
+from shopbridge.errors import FatalError, RecordError
+from shopbridge.ledger import Ledger, Status
+from shopbridge.models import Checkout, QuarantineEntry
+
+CHECKOUT = "checkout"
+
+SUMMARY_KEYS = ("checkouts_read", "checkouts_created", "checkouts_updated",
+                "checkouts_unchanged", "checkouts_quarantined", "api_calls")
+
+
+@dataclass
+class Counts:
+    checkouts_read: int = 0
+    checkouts_created: int = 0
+    checkouts_updated: int = 0
+    checkouts_unchanged: int = 0
+    checkouts_quarantined: int = 0
+    api_calls: int = 0
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def carried(cls, data: dict[str, Any]) -> Counts:
+        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
+                   quarantined=list(data.get("quarantined", [])))
+
+    def quarantine(self, source_id: str, field_name: str, reason: str) -> None:
+        self.checkouts_quarantined += 1
+        self.quarantined.append(QuarantineEntry(entity="checkout", source_id=source_id,
+                                                field=field_name, reason=reason).model_dump())
+
+
+def extract(source: CheckoutSource, start: datetime, end: datetime,
+            batch_size: int) -> list[list[dict[str, Any]]]:
+    latest = {source.checkout_id(r): r for r in source.iter_checkout_records(start, end)}
+    rows = list(latest.values())
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+
+
+def validate_and_map(source: CheckoutSource, batch: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = Counts(checkouts_read=len(batch))
+    out: list[dict[str, Any]] = []
+    for record in batch:
+        try:
+            checkout = source.to_checkout(record)
+        except RecordError as err:
+            counts.quarantine(err.source_id, err.field, err.reason)
+            continue
+        out.append({"checkout": checkout.model_dump(mode="json"),
+                    "hash": checkout.content_hash()})
+    return {"checkouts": out, "counts": counts.__dict__}
+
+
+def lookup(ledger: Ledger, scope: str, mapped: dict[str, Any]) -> dict[str, Any]:
+    """Unchanged checkouts drop out; the rest carry the hub's id when there is one."""
+    counts = Counts.carried(mapped["counts"])
+    items = mapped["checkouts"]
+    rows = ledger.get_many(scope, CHECKOUT, [c["checkout"]["ref"]["id"] for c in items])
+    todo = []
+    for item in items:
+        row = rows.get(item["checkout"]["ref"]["id"])
+        if row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
+            counts.checkouts_unchanged += 1
+            continue
+        todo.append({**item, "existing": row.target_ref if row is not None else None})
+    return {"checkouts": todo, "counts": counts.__dict__}
+
+
+def load(target: CheckoutTarget, ledger: Ledger, scope: str, looked_up: dict[str, Any], *,
+         run_id: str) -> dict[str, Any]:
+    before = target.counter.calls
+    counts = Counts.carried(looked_up["counts"])
+    for item in looked_up["checkouts"]:
+        checkout = Checkout.model_validate(item["checkout"])
+        try:
+            target_id = target.put_checkout(checkout, item["existing"])
+        except FatalError as err:
+            reason = str(err)[:500]
+            ledger.quarantine(scope, CHECKOUT, checkout.ref.id, reason=reason, run_id=run_id)
+            counts.quarantine(checkout.ref.id, "(target)", reason)
+            continue
+        ledger.done(scope, CHECKOUT, checkout.ref.id, target_ref=target_id,
+                    content_hash=item["hash"], run_id=run_id)
+        if item["existing"]:
+            counts.checkouts_updated += 1
+        else:
+            counts.checkouts_created += 1
+    counts.api_calls += target.counter.calls - before
+    return dict(counts.__dict__)

@@ -1,0 +1,133 @@
+"""The shipments flow: a parcel marked shipped on one side shows up, with its track &
+trace code, on the same order on the other side.
+
+The order is found through the ledger, never by a vendor id crossing over: an order the
+orders flow wrote *this* way (webshop -> hub) is the row ``source_ref -> target_ref`` of
+this flow's scope; an order written the *other* way (the hub ships an order the webshop
+sent it) is the row whose ``target_ref`` is the shipment's order in the opposite scope.
+
+A shipment shopbridge itself wrote into the source (from the other direction) is
+recognised in the opposite scope's ledger and not echoed back. Only parcels marked
+shipped travel; a changed tracking code or carrier is sent again, an unchanged one costs
+no call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shopbridge.connectors.base import ShipmentSource, ShipmentTarget
+from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows.orders import ORDER
+from shopbridge.ledger import Ledger, Status
+from shopbridge.models import QuarantineEntry, Shipment
+
+SHIPMENT = "shipment"
+
+SUMMARY_KEYS = ("shipments_read", "shipments_written", "shipments_unchanged",
+                "shipments_skipped_not_shipped", "shipments_skipped_mirrored",
+                "shipments_quarantined", "api_calls")
+
+
+@dataclass
+class Counts:
+    shipments_read: int = 0
+    shipments_written: int = 0
+    shipments_unchanged: int = 0
+    shipments_skipped_not_shipped: int = 0
+    shipments_skipped_mirrored: int = 0
+    shipments_quarantined: int = 0
+    api_calls: int = 0
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def carried(cls, data: dict[str, Any]) -> Counts:
+        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
+                   quarantined=list(data.get("quarantined", [])))
+
+    def quarantine(self, source_id: str, field_name: str, reason: str) -> None:
+        self.shipments_quarantined += 1
+        self.quarantined.append(QuarantineEntry(entity="shipment", source_id=source_id,
+                                                field=field_name, reason=reason).model_dump())
+
+
+def extract(source: ShipmentSource, start: datetime, end: datetime,
+            batch_size: int) -> list[list[dict[str, Any]]]:
+    """Shipments changed in the window, de-duplicated by id (the later copy wins)."""
+    latest = {source.shipment_id(r): r for r in source.iter_shipment_records(start, end)}
+    rows = list(latest.values())
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+
+
+def _digest(shipment: Shipment) -> str:
+    key = f"{shipment.status}|{shipment.tracking_code}|{shipment.carrier}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def validate_and_map(source: ShipmentSource, batch: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = Counts(shipments_read=len(batch))
+    shipments: list[dict[str, Any]] = []
+    for record in batch:
+        try:
+            shipment = source.to_shipment(record)
+        except RecordError as err:
+            counts.quarantine(err.source_id, err.field, err.reason)
+            continue
+        if shipment.status != "shipped":
+            counts.shipments_skipped_not_shipped += 1
+            continue
+        shipments.append({"shipment": shipment.model_dump(mode="json"),
+                          "hash": _digest(shipment)})
+    return {"shipments": shipments, "counts": counts.__dict__}
+
+
+def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) -> dict[str, Any]:
+    """Drop echoes and unchanged parcels; find each order's id in the target."""
+    counts = Counts.carried(mapped["counts"])
+    items = mapped["shipments"]
+    ids = [s["shipment"]["ref"]["id"] for s in items]
+    echoes = ledger.written_as(opposite, SHIPMENT, ids)
+    done = ledger.get_many(scope, SHIPMENT, ids)
+    order_ids = [s["shipment"]["order_ref"]["id"] for s in items]
+    sent_this_way = {ref: row.target_ref for ref, row in
+                     ledger.get_many(scope, ORDER, order_ids).items()
+                     if row.status is Status.DONE and row.target_ref}
+    came_this_way = ledger.sources_of(opposite, ORDER, order_ids)
+    todo = []
+    for item in items:
+        sid, oid = item["shipment"]["ref"]["id"], item["shipment"]["order_ref"]["id"]
+        row = done.get(sid)
+        if sid in echoes:
+            counts.shipments_skipped_mirrored += 1
+        elif row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
+            counts.shipments_unchanged += 1
+        elif (target_order := sent_this_way.get(oid) or came_this_way.get(oid)) is None:
+            counts.quarantine(sid, "order_ref", f"order {oid} was not synced by this "
+                              "integration, so its counterpart is unknown")
+        else:
+            todo.append({**item, "target_order": target_order})
+    return {"shipments": todo, "counts": counts.__dict__}
+
+
+def load(target: ShipmentTarget, ledger: Ledger, scope: str, looked_up: dict[str, Any], *,
+         run_id: str) -> dict[str, Any]:
+    """Apply each parcel (the target matches on tracking code, so a retry adds nothing)."""
+    before = target.counter.calls
+    counts = Counts.carried(looked_up["counts"])
+    for item in looked_up["shipments"]:
+        shipment = Shipment.model_validate(item["shipment"])
+        try:
+            target_id = target.apply_shipment(item["target_order"], shipment)
+        except FatalError as err:
+            reason = str(err)[:500]
+            ledger.quarantine(scope, SHIPMENT, shipment.ref.id, reason=reason, run_id=run_id)
+            counts.quarantine(shipment.ref.id, "(target)", reason)
+            continue
+        ledger.done(scope, SHIPMENT, shipment.ref.id, target_ref=target_id,
+                    content_hash=item["hash"], run_id=run_id)
+        counts.shipments_written += 1
+    counts.api_calls += target.counter.calls - before
+    return dict(counts.__dict__)
