@@ -55,6 +55,18 @@ def _delivered_at(deliveries: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _numbers(shop: str) -> dict[str, str]:
+    """order number -> order id, for every order in the shop."""
+    out: dict[str, str] = {}
+    with httpx.Client(base_url=shop, auth=AUTH, timeout=30) as client:
+        page = 1
+        while batch := client.get("/nl/orders.json",
+                                  params={"limit": 250, "page": page}).json()["orders"]:
+            out |= {o["number"]: str(o["id"]) for o in batch}
+            page += 1
+    return out
+
+
 def _throughput(url: str, template: dict[str, Any], n: int) -> float:
     bodies = []
     for i in range(n):
@@ -88,7 +100,8 @@ def main() -> None:
         created = live.burst(args.orders)
         arrived = live.wait_for_orders(set(created), timeout=900)
         delivered = _delivered_at(live.deliveries())
-        latencies = [arrived[ref] - delivered.get(ref, created[ref]) for ref in created]
+        ids = _numbers(live.shop)
+        latencies = [arrived[ref] - delivered.get(ids[ref], created[ref]) for ref in created]
         hub = [str(o.get("channel_order_id")) for o in live.hub_orders()]
         runs = [r for r in live.runs() if "asset" in str(r.get("run_type"))]
         log(f"{len(created)} orders in the hub in {len(runs)} webhook runs; "

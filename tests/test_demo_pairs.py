@@ -21,6 +21,8 @@ NEW_PAIRS = {
     "lightspeed_ecom__accountview": {"products", "customers", "orders", "stock"},
     "lightspeed_ecom__ccv_salespos": {"products", "orders", "stock"},
     "fortnox__lightspeed_retail": {"products", "orders", "stock"},
+    "lightspeed_ecom__buckles": {"products", "customers", "hub_customers", "orders", "stock",
+                                 "shipments", "shop_shipments", "checkouts"},
 }
 
 
@@ -36,4 +38,7 @@ def test_demo_runs_every_flow_of_each_pair(tmp_path, pair):
     assert flows["stock"]["stock_written"] > 0
     assert flows["products"]["products_created"] + flows["products"]["products_updated"] > 0
     assert "DAG: http://127.0.0.1:" in out and f"{pair}__orders" in out
+    if pair == "lightspeed_ecom__buckles":  # new orders arrive through the webhook path
+        assert len(summary["webhook"]["orders"]) == 3 and summary["webhook"]["runs"]
+        assert "Webhooks: 3 new orders reached buckles" in out
     assert leftovers(tmp_path / ".airflow") == []

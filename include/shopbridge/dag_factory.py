@@ -87,8 +87,10 @@ def _inbox_run() -> str | None:
     triggered by the inbox asset, or a manual one with ``{"inbox": true}``."""
     ctx = get_current_context()
     dag_run = ctx.get("dag_run")
-    run_type = str(getattr(dag_run, "run_type", "") or "")
-    if run_type.endswith("asset_triggered") or (dag_run and (dag_run.conf or {}).get("inbox")):
+    run_type = getattr(dag_run, "run_type", None)
+    # an enum (DagRunType.ASSET_TRIGGERED) in a worker; its value is what the API shows
+    if (str(getattr(run_type, "value", run_type)) == "asset_triggered"
+            or (dag_run and (dag_run.conf or {}).get("inbox"))):
         return str(ctx["run_id"])
     return None
 
@@ -146,7 +148,7 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
                 now=datetime.now(UTC))
             extracted = runtime.extract(cfg, flow, spec, start, end,
                                         full_resync=bool(conf.get("full_resync")))
-            meta = {k: extracted[k] for k in ("api_calls", "window")}
+            meta = {k: extracted[k] for k in ("api_calls", "window", "skipped_existing")}
             ctx["ti"].xcom_push(key="meta", value=meta)
             return list(extracted["batches"])
 
@@ -185,7 +187,8 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
             meta = get_current_context()["ti"].xcom_pull(task_ids="extract", key="meta")
             return runtime.report(cfg, flow, spec, api_calls=meta["api_calls"],
                                   window=meta["window"], results=list(results),
-                                  inbox_run=meta.get("inbox_run"))
+                                  inbox_run=meta.get("inbox_run"),
+                                  skipped_existing=meta.get("skipped_existing", 0))
 
         extracted = extract()
         loaded = load.expand(looked_up=lookup.expand(

@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             e.connection_id for e in (cfg.source, cfg.target)))
         for flow in flows:
             runs[flow] = _run_flow(airflow, cfg, flow, since)
+        webhook = _show_webhooks(airflow, cfg, urls)
         print(f"\nAirflow UI: {airflow.url}  (login: admin / {airflow.password()})")
         for flow in flows:
             print(f"  DAG: {airflow.url}/dags/{runs[flow]['dag_id']}")
@@ -156,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
                     "state": main_flow["state"],
                     "quarantined": main_flow.get("quarantined", []), "ui": airflow.url,
                     "flows": runs}
+            if webhook:
+                out["webhook"] = webhook
             print(json.dumps(out))
         return 0
     finally:
@@ -163,6 +166,30 @@ def run(args: argparse.Namespace) -> int:
         airflow.stop()
         for proc in procs:
             stop(proc)
+
+
+def _show_webhooks(airflow: Any, cfg: IntegrationConfig,
+                   urls: dict[str, str]) -> dict[str, Any] | None:
+    """For the webhook pair: register the webhooks, place three orders in the shop, and
+    show them reach the hub through the plugin and an asset-triggered run."""
+    from shopbridge import webhook_drill
+
+    if cfg.id != webhook_drill.PAIR:
+        return None
+    live = webhook_drill.LivePair(shop=urls["lightspeed_ecom"], hub=urls["buckles"],
+                                  airflow=airflow, env={})
+    for line in live.register_webhooks().splitlines():
+        if "webhook" in line:
+            step(line.strip())
+    started = time.time()
+    created = live.burst(3)
+    step(f"placed orders {', '.join(created)} in the shop; waiting for their webhooks")
+    arrived = live.wait_for_orders(set(created), timeout=300)
+    runs = [r["dag_run_id"] for r in live.runs() if r.get("run_type") == "asset_triggered"]
+    seconds = round(max(arrived.values()) - started, 1)
+    print(f"\nWebhooks: {len(created)} new orders reached buckles {seconds}s after they were "
+          f"placed, in run(s) {', '.join(runs[-3:])}")
+    return {"orders": sorted(created), "seconds": seconds, "runs": runs}
 
 
 def _demo_flows(cfg: IntegrationConfig) -> list[str]:

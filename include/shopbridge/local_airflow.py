@@ -40,7 +40,9 @@ class LocalAirflow:
 
     def env(self) -> dict[str, str]:
         venv_bin = str(Path(sys.executable).parent)
-        env = dict(os.environ)
+        # a caller's own Airflow settings (a test process's unit-test mode, its home, its
+        # connections) must not leak into this instance: it is configured below alone
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         env.update({
             "PATH": f"{venv_bin}:{env.get('PATH', '')}",
             "AIRFLOW_HOME": str(self.home),

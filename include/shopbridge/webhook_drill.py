@@ -48,7 +48,7 @@ class LivePair:
             raise RuntimeError(f"webhooks register failed: {out.stderr[-2000:]}")
         return out.stdout
 
-    def burst(self, n: int, *, first_id: int = 70_000) -> dict[str, float]:
+    def burst(self, n: int) -> dict[str, float]:
         """``n`` new orders in the shop as fast as it takes them (each one a delivery);
         order number (our reference in the hub) -> when it was created (epoch seconds)."""
         with httpx.Client(base_url=self.shop, timeout=30) as shop:
@@ -56,14 +56,14 @@ class LivePair:
             order = template["orders"][0]
             lines = shop.get(f"/nl/orders/{order['id']}/products.json", auth=AUTH).json()
             created: dict[str, float] = {}
+            stamp = time.strftime("%H%M%S")
             for i in range(n):
-                oid = first_id + i
-                body = {**order, "id": oid, "number": f"WH{oid}",
-                        "products": {"resource": {"embedded": lines["orderProducts"]}}}
-                for key in ("createdAt", "updatedAt"):
-                    body.pop(key, None)
+                body = {k: v for k, v in order.items()
+                        if k not in ("id", "createdAt", "updatedAt")}
+                body |= {"number": f"WH{stamp}-{i}",
+                         "products": {"resource": {"embedded": lines["orderProducts"]}}}
                 shop.post("/_sandbox/orders", json={"order": body}).raise_for_status()
-                created[f"WH{oid}"] = time.time()
+                created[body["number"]] = time.time()
         return created
 
     def deliveries(self) -> dict[str, Any]:

@@ -6,7 +6,7 @@ satisfies them and a YAML file; nothing in ``flows/`` changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -61,8 +61,15 @@ class OrderSource(Protocol):
     system: str
     counter: CallCounter
 
-    def iter_order_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        """Raw, JSON-able vendor records changed in ``[start, end)``, lines included."""
+    def iter_order_records(self, start: datetime, end: datetime, *,
+                           skip: Callable[[str], bool] | None = None
+                           ) -> Iterator[dict[str, Any]]:
+        """Raw, JSON-able vendor records changed in ``[start, end)``, lines included.
+
+        ``skip(order_id)`` true: the order is already synced, so it is left out *before*
+        its lines or details are read (a backstop window re-lists what the webhooks
+        already brought; under a tight rate limit only the list pages may cost calls).
+        """
         ...
 
     def order_id(self, record: dict[str, Any]) -> str:

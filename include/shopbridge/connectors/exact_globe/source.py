@@ -20,7 +20,7 @@ one then comes with the next window, whose range contains its new ``Modified``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -97,7 +97,9 @@ class ExactGlobeSource:
         """Release the client's connection pool."""
         self.client.close()
 
-    def iter_order_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    def iter_order_records(self, start: datetime, end: datetime, *,
+                           skip: Callable[[str], bool] | None = None
+                           ) -> Iterator[dict[str, Any]]:
         """Orders with ``start <= Modified < end`` (server time), lines and debtor embedded.
 
         Yields page by page, so memory holds one page and its details. An order seen twice
@@ -114,6 +116,8 @@ class ExactGlobeSource:
                 number = _code(h.get("OrderNumber"))
                 if number and number not in seen:
                     seen.add(number)
+                    if skip is not None and skip(number):
+                        continue
                     fresh.append(h)
                     if h.get("ID"):
                         self._header_ids[number] = str(h["ID"])

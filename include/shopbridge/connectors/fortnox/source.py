@@ -23,7 +23,7 @@ At 25 requests per 5 s, 1,000 articles without ``StockGoods`` on the list take a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -97,7 +97,9 @@ class FortnoxSource:
                 self._customers[number] = None
         return self._customers[number]
 
-    def iter_order_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    def iter_order_records(self, start: datetime, end: datetime, *,
+                           skip: Callable[[str], bool] | None = None
+                           ) -> Iterator[dict[str, Any]]:
         """Orders changed in ``[start, end)`` (to the minute), each as its full ``Order``
         with its customer, zone and read time embedded (see :mod:`.translate`).
 
@@ -110,6 +112,8 @@ class FortnoxSource:
             number = _key(subset.get("DocumentNumber"))
             if not number:
                 log.warning("order list row without DocumentNumber skipped")
+                continue
+            if skip is not None and skip(number):
                 continue
             try:
                 order = self.client.get_order(number)

@@ -1,0 +1,98 @@
+"""The whole webhook path for real: the Lightspeed sandbox delivers signed webhooks to
+``airflow standalone`` (the shopbridge plugin in its api-server), the scheduler turns them
+into runs of the orders DAG, and the orders land in the Buckles sandbox."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from shopbridge.connectors.lightspeed_ecom.webhooks import SIGNATURE_HEADER, signature
+from shopbridge.demo import SANDBOX_OPTIONS
+from shopbridge.webhook_drill import AUTH, ORDERS_DAG, PAIR, LivePair, live_pair
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: Any) -> Any:
+    # the demo's raised Lightspeed budget: test 4's backstop re-reads 300 orders, a call
+    # each for their lines, which the real 300-per-5-minutes would stretch to 5 minutes
+    with live_pair(tmp_path_factory.mktemp("live-webhooks"),
+                   shop_options=SANDBOX_OPTIONS["lightspeed_ecom"]) as pair:
+        yield pair
+
+
+def receiver(live: LivePair) -> str:
+    return f"{live.airflow.url}/shopbridge/webhooks/{PAIR}/lightspeed_ecom"
+
+
+def wh_numbers(live: LivePair) -> Counter[str]:
+    return Counter(o["channel_order_id"] for o in live.hub_orders()
+                   if str(o["channel_order_id"]).startswith("WH"))
+
+
+def test_1_register_creates_the_webhooks_once(live: LivePair) -> None:
+    first = live.register_webhooks()
+    assert "orders: registered webhook" in first and "customers: registered" in first
+    assert "shipments: registered" in first
+    again = live.register_webhooks()
+    assert "registered webhook" not in again and again.count("already registered") == 3
+    hooks = httpx.get(f"{live.shop}/nl/webhooks.json", auth=AUTH, timeout=10).json()
+    assert {h["address"] for h in hooks["webhooks"]} == {receiver(live)}
+
+
+def test_2_forged_and_malformed_deliveries_are_refused(live: LivePair) -> None:
+    body = b'{"order": {"id": 424242, "number": "FORGED"}}'
+    forged = httpx.post(receiver(live), content=body, timeout=10,
+                        headers={SIGNATURE_HEADER: signature(body, "not-the-secret")})
+    assert forged.status_code == 401
+    unsigned = httpx.post(receiver(live), content=body, timeout=10)
+    assert unsigned.status_code == 401
+    junk = b"{not json"
+    malformed = httpx.post(receiver(live), content=junk, timeout=10,
+                           headers={SIGNATURE_HEADER: signature(junk, AUTH[1])})
+    assert malformed.status_code == 400
+    log = (live.airflow.home / "standalone.log").read_text(errors="replace")
+    assert "FORGED" not in log   # refusals are logged without the body
+
+
+def test_3_a_burst_of_300_becomes_a_few_runs_and_300_orders_none_twice(live: LivePair) -> None:
+    started = datetime.now(UTC)
+    created = live.burst(300)
+    live.wait_for_orders(set(created), timeout=600)
+    deliveries = live.deliveries()["deliveries"]
+    assert sum(d.get("status") == 202 for d in deliveries) >= 300
+    numbers = wh_numbers(live)
+    assert set(numbers) == set(created) and max(numbers.values()) == 1
+    runs = [r for r in live.runs() if r["run_type"] == "asset_triggered"
+            and r["queued_at"] >= started.isoformat().replace("+00:00", "Z")]
+    assert 1 <= len(runs) <= 30, len(runs)   # coalesced: far fewer runs than deliveries
+    reports = [live.airflow.xcom(ORDERS_DAG, r["dag_run_id"], "report") for r in runs]
+    # the webhook runs loaded what was delivered, without reading the shop again
+    assert sum(r.get("webhook_records", 0) for r in reports) >= 300, reports
+    assert all(r["window"] is None for r in reports), reports   # no window re-read
+
+
+def test_4_a_redelivery_and_the_backstop_window_write_nothing_twice(live: LivePair) -> None:
+    before = wh_numbers(live)
+    shop = httpx.get(f"{live.shop}/nl/orders.json", params={"limit": 250, "page": 2},
+                     auth=AUTH, timeout=10).json()["orders"]
+    order_id = next(o["id"] for o in shop if o["number"] in before)
+    resent = httpx.post(f"{live.shop}/_sandbox/deliver", json={"order_id": order_id},
+                        timeout=10)
+    assert resent.status_code == 200, resent.text
+    now = datetime.now(UTC)
+    run_id = live.airflow.trigger(ORDERS_DAG, {
+        "start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()})
+    assert live.airflow.wait_for_run(ORDERS_DAG, run_id, timeout=300) == "success"
+    report = live.airflow.xcom(ORDERS_DAG, run_id, "report")
+    assert report["orders_created"] == 0, report
+    assert report["orders_skipped_existing"] >= 300, report
+    time.sleep(5)  # let a run started by the redelivery finish too
+    assert wh_numbers(live) == before
