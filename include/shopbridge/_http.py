@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Literal
 
 import httpx
 
@@ -88,22 +89,35 @@ class CallCounter:
     retries: int = 0
 
 
+#: what a client call may send again: everything transient, only after a 429 (a creating
+#: POST the vendor refused before doing anything), or nothing
+RetryOn = Literal["all", "rate_limit", "none"]
+RETRY_MODES: dict[str, bool | Literal["rate_limit"]] = {
+    "all": True, "rate_limit": "rate_limit", "none": False}
+
+
 def send(
     http: httpx.Client,
     request: httpx.Request,
     *,
     policy: RetryPolicy,
     counter: CallCounter,
-    retry: bool = True,
+    retry: bool | Literal["rate_limit"] = True,
     check: Callable[[httpx.Response], None] = classify,
+    prepare: Callable[[httpx.Request], None] | None = None,
 ) -> httpx.Response:
     """Send ``request``; retry what is transient unless ``retry`` is False.
 
     ``retry=False`` is for creating POSTs without an idempotency key: a timeout can hide a
     success, so the caller must look the record up before trying again (STYLE R6).
+    ``retry="rate_limit"`` sends such a POST again only after a 429 (the vendor refused
+    it before doing anything). ``prepare`` runs before every attempt: pacing, and a
+    signature that must carry the attempt's own date.
     """
     attempt = 0
     while True:
+        if prepare is not None:
+            prepare(request)
         counter.calls += 1
         try:
             resp = http.send(request)
@@ -117,7 +131,10 @@ def send(
         except RetriableError as exc:
             err = exc
         attempt += 1
-        if not retry or attempt >= policy.attempts:
+        limited = isinstance(err, RetriableError) and err.response is not None \
+            and err.response.status_code == 429
+        if not (retry is True or (retry == "rate_limit" and limited)) \
+                or attempt >= policy.attempts:
             raise err
         wait = policy.delay(attempt, err)
         counter.retries += 1

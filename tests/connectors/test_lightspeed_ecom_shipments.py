@@ -294,7 +294,7 @@ def test_apply_shipment_names_a_missing_order_or_one_without_shipments() -> None
 # --- checkouts -------------------------------------------------------------------------
 
 def test_checkouts_list_pages_and_filters_and_the_abandoned_cart_control() -> None:
-    s = setup(page_size=2)
+    s = setup(page_size=2, abandoned_carts=0)
     oid = place_order(s.tc, email="Buyer@Example.nl")
     old = (datetime.now(UTC) - timedelta(days=3)).isoformat()
     abandoned = s.control("POST", "/_sandbox/checkouts", json={

@@ -10,14 +10,15 @@ a changed one replaces the copy instead of adding a second.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shopbridge.connectors.base import CheckoutSource, CheckoutTarget
 from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows._counts import RunCounts, batched
 from shopbridge.ledger import Ledger, Status
-from shopbridge.models import Checkout, QuarantineEntry
+from shopbridge.models import Checkout
 
 CHECKOUT = "checkout"
 
@@ -26,31 +27,20 @@ SUMMARY_KEYS = ("checkouts_read", "checkouts_created", "checkouts_updated",
 
 
 @dataclass
-class Counts:
+class Counts(RunCounts):
+    ENTITY = CHECKOUT
+    PREFIX = "checkouts"
+
     checkouts_read: int = 0
     checkouts_created: int = 0
     checkouts_updated: int = 0
     checkouts_unchanged: int = 0
     checkouts_quarantined: int = 0
-    api_calls: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def carried(cls, data: dict[str, Any]) -> Counts:
-        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
-                   quarantined=list(data.get("quarantined", [])))
-
-    def quarantine(self, source_id: str, field_name: str, reason: str) -> None:
-        self.checkouts_quarantined += 1
-        self.quarantined.append(QuarantineEntry(entity="checkout", source_id=source_id,
-                                                field=field_name, reason=reason).model_dump())
 
 
 def extract(source: CheckoutSource, start: datetime, end: datetime,
             batch_size: int) -> list[list[dict[str, Any]]]:
-    latest = {source.checkout_id(r): r for r in source.iter_checkout_records(start, end)}
-    rows = list(latest.values())
-    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    return batched(source.iter_checkout_records(start, end), source.checkout_id, batch_size)
 
 
 def validate_and_map(source: CheckoutSource, batch: list[dict[str, Any]]) -> dict[str, Any]:

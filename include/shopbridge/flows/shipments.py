@@ -15,15 +15,16 @@ no call.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shopbridge.connectors.base import ShipmentSource, ShipmentTarget
 from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows._counts import RunCounts, batched
 from shopbridge.flows.orders import ORDER
 from shopbridge.ledger import Ledger, Status
-from shopbridge.models import QuarantineEntry, Shipment
+from shopbridge.models import Shipment
 
 SHIPMENT = "shipment"
 
@@ -33,33 +34,22 @@ SUMMARY_KEYS = ("shipments_read", "shipments_written", "shipments_unchanged",
 
 
 @dataclass
-class Counts:
+class Counts(RunCounts):
+    ENTITY = SHIPMENT
+    PREFIX = "shipments"
+
     shipments_read: int = 0
     shipments_written: int = 0
     shipments_unchanged: int = 0
     shipments_skipped_not_shipped: int = 0
     shipments_skipped_mirrored: int = 0
     shipments_quarantined: int = 0
-    api_calls: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def carried(cls, data: dict[str, Any]) -> Counts:
-        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
-                   quarantined=list(data.get("quarantined", [])))
-
-    def quarantine(self, source_id: str, field_name: str, reason: str) -> None:
-        self.shipments_quarantined += 1
-        self.quarantined.append(QuarantineEntry(entity="shipment", source_id=source_id,
-                                                field=field_name, reason=reason).model_dump())
 
 
 def extract(source: ShipmentSource, start: datetime, end: datetime,
             batch_size: int) -> list[list[dict[str, Any]]]:
-    """Shipments changed in the window, de-duplicated by id (the later copy wins)."""
-    latest = {source.shipment_id(r): r for r in source.iter_shipment_records(start, end)}
-    rows = list(latest.values())
-    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    """Shipments changed in the window, de-duplicated by id, in batches."""
+    return batched(source.iter_shipment_records(start, end), source.shipment_id, batch_size)
 
 
 def _digest(shipment: Shipment) -> str:

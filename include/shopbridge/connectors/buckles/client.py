@@ -32,12 +32,12 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import CallCounter, RetryPolicy, parse_retry_after
+from shopbridge._http import RETRY_MODES, CallCounter, RetryOn, RetryPolicy, parse_retry_after, send
 from shopbridge.connectors.buckles._limits import DEFAULT_PER_MINUTE, MinuteWindow
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 
@@ -50,7 +50,7 @@ MAX_PER_PAGE = 100
 #: URL short; the sandbox accepts any number)
 FILTER_CHUNK = 50
 #: what a request is retried on: ``rate_limit`` for creating POSTs (see module doc)
-RetryOn = Literal["all", "rate_limit", "none"]
+
 
 
 def iso(value: datetime) -> str:
@@ -224,35 +224,17 @@ class BucklesClient:
         headers = {"Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
-        attempt = 0
-        while True:
-            request = self._http.build_request(method, self._url(path),
-                                               params=dict(params) if params else None,
-                                               content=content, headers=headers,
-                                               timeout=DEFAULT_TIMEOUT)
-            self.auth.apply(request)
-            self._pace(method, request.url.path)
-            self.counter.calls += 1
-            try:
-                resp = self._http.send(request)
-                self._check(resp)
-                return resp
-            except httpx.TransportError as exc:
-                err = RetriableError(f"{method} {request.url.path}: {type(exc).__name__}: {exc}")
-                err.__cause__ = exc
-            except RetriableError as exc:
-                err = exc
-            attempt += 1
-            limited = err.response is not None and err.response.status_code == 429
-            allowed = retry == "all" or (retry == "rate_limit" and limited)
-            if not allowed or attempt >= self.policy.attempts:
-                raise err
-            wait = self.policy.delay(attempt, err)
-            self.counter.retries += 1
-            log.warning("retrying %s %s in %.1fs (attempt %d/%d): %s", method,
-                        request.url.path, wait, attempt + 1, self.policy.attempts,
-                        str(err)[:200])
-            self.policy.sleep(wait)
+        request = self._http.build_request(method, self._url(path),
+                                           params=dict(params) if params else None,
+                                           content=content, headers=headers,
+                                           timeout=DEFAULT_TIMEOUT)
+        self.auth.apply(request)
+
+        def pace(req: httpx.Request) -> None:
+            self._pace(method, req.url.path)
+
+        return send(self._http, request, policy=self.policy, counter=self.counter,
+                    retry=RETRY_MODES[retry], check=self._check, prepare=pace)
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None, retry: RetryOn = "all") -> Any:

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import CallCounter, RetryPolicy, parse_retry_after
+from shopbridge._http import RETRY_MODES, CallCounter, RetryOn, RetryPolicy, parse_retry_after, send
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos._signing import (
     DATE_HEADER,
@@ -82,7 +82,7 @@ FATAL_5XX_CODES = frozenset({"500.20", "500.21", "500.22", "500.23", "500.24", "
                              "500.40", "500.50", "500.60", "500.70", "500.80", "500.90"})
 #: what a creating request is retried on: ``429`` means CCV refused it before doing
 #: anything, so sending it again cannot double it; anything else could hide a success
-RetryOn = Literal["all", "rate_limit", "none"]
+
 
 
 def _utcnow() -> datetime:
@@ -366,34 +366,16 @@ class CcvSalesposClient:
         headers = {"Accept": self.accept}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        attempt = 0
-        while True:
-            request = self._http.build_request(
-                method, self._url(path), params=dict(params) if params else None,
-                content=content or None, headers=headers, timeout=DEFAULT_TIMEOUT)
-            self._pace(method, request.url.path)
-            self.auth.sign(request)
-            self.counter.calls += 1
-            try:
-                resp = self._http.send(request)
-                self._check(resp)
-                return resp
-            except httpx.TransportError as exc:
-                err = RetriableError(f"{method} {request.url.path}: {type(exc).__name__}: {exc}")
-                err.__cause__ = exc
-            except RetriableError as exc:
-                err = exc
-            attempt += 1
-            limited = err.response is not None and err.response.status_code == 429
-            allowed = retry == "all" or (retry == "rate_limit" and limited)
-            if not allowed or attempt >= self.policy.attempts:
-                raise err
-            wait = self.policy.delay(attempt, err)
-            self.counter.retries += 1
-            log.warning("retrying %s %s in %.1fs (attempt %d/%d): %s", method,
-                        request.url.path, wait, attempt + 1, self.policy.attempts,
-                        str(err)[:200])
-            self.policy.sleep(wait)
+        request = self._http.build_request(
+            method, self._url(path), params=dict(params) if params else None,
+            content=content or None, headers=headers, timeout=DEFAULT_TIMEOUT)
+
+        def pace_and_sign(req: httpx.Request) -> None:  # each attempt signs its own x-date
+            self._pace(method, req.url.path)
+            self.auth.sign(req)
+
+        return send(self._http, request, policy=self.policy, counter=self.counter,
+                    retry=RETRY_MODES[retry], check=self._check, prepare=pace_and_sign)
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None, retry: RetryOn = "all") -> Any:

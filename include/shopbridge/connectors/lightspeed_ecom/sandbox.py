@@ -175,7 +175,7 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
     return order, lines
 
 
-def seed_state(seed: str | None, n_orders: int) -> dict[str, Any]:
+def seed_state(seed: str | None, n_orders: int, abandoned_carts: int = 3) -> dict[str, Any]:
     """The store: resource -> {id: record}, plus ``orderProducts`` by order id and the
     catalogue's tables. A catalogue seed (``bench-products``) has no orders."""
     from shopbridge.connectors.lightspeed_ecom.catalogue_sandbox import (
@@ -201,7 +201,33 @@ def seed_state(seed: str | None, n_orders: int) -> dict[str, Any]:
         state["orders"][str(order["id"])] = order
         state["orderProducts"][str(order["id"])] = lines
     _seed_shipments(state)
+    _seed_checkouts(state, demo.customers[:abandoned_carts])
     return state
+
+
+def _seed_checkouts(state: dict[str, Any], customers: list[dict[str, Any]]) -> None:
+    """A cart per customer given, filled and left on the demo week's last day (what an
+    order hub follows up), shaped as ``POST /_sandbox/checkouts`` makes them."""
+    variants = [v for v in state["variants"].values() if v.get("sku")][:6]
+    when = _ts(demo_data.DEMO_END - timedelta(hours=5))
+    for n, c in enumerate(customers, start=1):
+        lines = []
+        for i, v in enumerate(variants[2 * (n - 1): 2 * n]):
+            product = state["products"].get(str(v["product"]["resource"]["id"]), {})
+            lines.append({"id": i + 1, "variantId": v["id"],
+                          "productId": v["product"]["resource"]["id"], "quantity": 1,
+                          "sku": v["sku"], "ean": v["ean"], "articleCode": v["articleCode"],
+                          "title": product.get("title", ""), "variant": v["title"],
+                          "priceExcl": v["priceExcl"], "priceIncl": v["priceIncl"],
+                          "taxRate": 0.21})
+        state.setdefault("checkouts", {})[str(n)] = {
+            "id": n, "createdAt": when, "updatedAt": when, "mode": "guest",
+            "customer": {"email": c["email"], "firstname": c["first_name"],
+                         "lastname": c["last_name"]},
+            "comment": "", "billingAddress": None, "shippingAddress": None,
+            "shipmentMethod": None, "paymentMethod": None, "terms": False,
+            "newsletter": False, "notifications": False, "products": lines,
+            "orderId": None, "language": "nl"}
 
 
 def _seed_shipments(state: dict[str, Any]) -> None:
@@ -373,6 +399,7 @@ def create_app(
     variant_write_touches_product: bool = False,
     product_default_variant: bool = True,
     shipment_cascades: bool = True,
+    abandoned_carts: int = 3,
     delivery_workers: int = 4,
 ) -> FastAPI:
     """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one);
@@ -381,7 +408,7 @@ def create_app(
     ``delivery_workers`` is how many webhook deliveries are sent at once."""
     app = FastAPI(title="Lightspeed eCom sandbox")
     controls = SandboxControls()
-    state = JsonState(state_file, lambda: seed_state(seed, n_orders))
+    state = JsonState(state_file, lambda: seed_state(seed, n_orders, abandoned_carts))
     limiter = RateLimiter(rate_limit, windows_s, per_second, clock)
     store: dict[str, Any] = state.data
 
