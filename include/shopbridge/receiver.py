@@ -40,6 +40,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from shopbridge.config import IntegrationConfig, load_integration
 from shopbridge.connectors.registry import WEBHOOKS
@@ -144,9 +145,30 @@ def _refuse(status: int, reason: str, integration: str, system: str) -> JSONResp
     return JSONResponse({"error": reason}, status_code=status)
 
 
+class _Secrets:
+    """Connection secrets, read at most once a minute per connection: a delivery must not
+    cost a secrets-backend lookup, and a rotated secret still takes effect within
+    ``ttl_s``."""
+
+    def __init__(self, secret_for: SecretFor, ttl_s: float = 60.0) -> None:
+        self.secret_for = secret_for
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, str]] = {}
+
+    def get(self, conn_id: str) -> str:
+        now = time.monotonic()
+        cached = self._cache.get(conn_id)
+        if cached is None or now - cached[0] > self.ttl_s:
+            cached = self._cache[conn_id] = (now, self.secret_for(conn_id))
+        return cached[1]
+
+
 def create_receiver(*, config_dir: Path, secret_for: SecretFor, announce: Announce,
                     inbox: Inbox | None = None, flush_s: float = 0.5) -> FastAPI:
+    """The app; its handler is async only to read the raw body, and does its blocking
+    work (secrets, the inbox's database) in the thread pool, off the event loop."""
     configs = _Configs(config_dir)
+    secrets = _Secrets(secret_for)
     announcer = Announcer(announce, flush_s=flush_s)
     app = FastAPI(title="shopbridge webhooks")
     app.state.announcer = announcer
@@ -175,7 +197,7 @@ def create_receiver(*, config_dir: Path, secret_for: SecretFor, announce: Announ
         vendor = webhook_module(system)
         end = cfg.source if cfg.source.system == system else cfg.target
         try:
-            secret = secret_for(end.connection_id)
+            secret = await run_in_threadpool(secrets.get, end.connection_id)
         except Exception as err:  # noqa: BLE001 (a missing Connection must not leak a trace)
             log.error("webhook %s/%s: connection %r unreadable: %s", integration, system,
                       end.connection_id, err)
@@ -193,8 +215,8 @@ def create_receiver(*, config_dir: Path, secret_for: SecretFor, announce: Announ
             log.info("webhook %s/%s: %s %s ignored (no flow takes them)", integration,
                      system, entity, ids)
             return JSONResponse({"accepted": 0, "ignored": entity}, status_code=202)
-        stored = _inbox().accept(integration, system, digest(body), flows,
-                                 list(zip(ids, records, strict=True)))
+        stored = await run_in_threadpool(_inbox().accept, integration, system, digest(body),
+                                         flows, list(zip(ids, records, strict=True)))
         if stored.replay:
             return _refuse(400, "replayed delivery: this exact body was already received",
                            integration, system)
