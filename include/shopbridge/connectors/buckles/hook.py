@@ -17,10 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from pydantic import ValidationError
 
 from shopbridge._http import CallCounter, RetryPolicy
-from shopbridge.connectors._conn import base_url
+from shopbridge.connectors._conn import base_url, settings_from
 from shopbridge.connectors.buckles.client import BucklesClient, BucklesSettings
 from shopbridge.connectors.buckles.source import BucklesSource
 from shopbridge.connectors.buckles.target import BucklesTarget
@@ -47,17 +46,7 @@ def settings_from_connection(conn: Any, conn_id: str) -> BucklesSettings:
                           "base URL)")
     if not getattr(conn, "password", None):
         raise ConfigError(f"connection {conn_id!r}: password (API token) is empty")
-    extra = conn.extra_dejson or {}
-    if not isinstance(extra, dict):
-        raise ConfigError(f"connection {conn_id!r}: extra must be a JSON object")
-    try:
-        return BucklesSettings(base_url=url, token=conn.password, **extra)
-    except ValidationError as exc:
-        raise ConfigError("\n".join(
-            f"connection {conn_id!r}: extra.{'.'.join(map(str, e['loc']))}: {e['msg']}"
-            for e in exc.errors())) from None
-    except TypeError as exc:  # a non-string key in extra
-        raise ConfigError(f"connection {conn_id!r}: extra: {exc}") from None
+    return settings_from(BucklesSettings, conn, conn_id, base_url=url, token=conn.password)
 
 
 class BucklesHook(BaseHook):

@@ -19,10 +19,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from pydantic import ValidationError
 
 from shopbridge._http import CallCounter, RetryPolicy
-from shopbridge.connectors._conn import base_url
+from shopbridge.connectors._conn import base_url, settings_from
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, CcvSalesposSettings
 from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
@@ -42,18 +41,8 @@ def settings_from_connection(conn: Any, conn_id: str) -> CcvSalesposSettings:
     for field, label in (("login", "public key"), ("password", "secret key")):
         if not getattr(conn, field, None):
             raise ConfigError(f"connection {conn_id!r}: {field} ({label}) is empty")
-    extra = conn.extra_dejson or {}
-    if not isinstance(extra, dict):
-        raise ConfigError(f"connection {conn_id!r}: extra must be a JSON object")
-    try:
-        return CcvSalesposSettings(base_url=url, public_key=conn.login,
-                                   secret_key=conn.password, **extra)
-    except ValidationError as exc:
-        raise ConfigError("\n".join(
-            f"connection {conn_id!r}: extra.{'.'.join(map(str, e['loc']))}: {e['msg']}"
-            for e in exc.errors())) from None
-    except TypeError as exc:  # a non-string key in extra
-        raise ConfigError(f"connection {conn_id!r}: extra: {exc}") from None
+    return settings_from(CcvSalesposSettings, conn, conn_id, base_url=url,
+                         public_key=conn.login, secret_key=conn.password)
 
 
 class CcvSalesposHook(BaseHook):
