@@ -57,8 +57,15 @@ def shop_orders(env: Any) -> list[dict[str, Any]]:
 
 
 def test_1_products_go_to_the_hub_matched_by_barcode_once(env: Any) -> None:
+    known = {p["sku"] for p in hub(env)["products"]}   # the hub sells them elsewhere already
     first = run("products", WIDE)
     assert first["products_created"] + first["products_updated"] > 0, first
+    products = hub(env)["products"]
+    skus = [p["sku"] for p in products]
+    barcodes = [p["barcode"] for p in products if p.get("barcode")]
+    # a shop product the hub already had was linked, never added a second time
+    assert len(skus) == len(set(skus)) and len(barcodes) == len(set(barcodes))
+    assert known <= set(skus)
     again = run("products", WIDE)
     assert again["products_created"] == again["products_updated"] == 0, again
 

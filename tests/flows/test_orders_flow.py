@@ -16,7 +16,7 @@ import pytest
 
 from shopbridge.flows import orders
 from shopbridge.ledger import Ledger, Status
-from shopbridge.sandbox.demo_data import UNKNOWN_SKU
+from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU
 from tests.flows.conftest import N, P, globe_orders, mapped_batches, run_flow
 
 
@@ -155,3 +155,21 @@ def test_a_failed_batch_write_is_retried_by_the_task_without_doubles(env):
     # and its report counts them as what this run did: created, once
     assert result["orders_created"] == len(expected)
     assert result["orders_skipped_existing"] == 0
+
+
+def test_a_window_rereads_only_the_list_of_orders_already_synced(env):
+    """The backstop window after webhooks: an order already written costs no lines call."""
+    first = run_flow(env, "r1")
+    assert first["orders_created"] > 0
+    source = env["source"]
+    before = source.counter.calls
+    orders.extract(source, DEMO_START, DEMO_END, 100)
+    read_all = source.counter.calls - before
+    synced = orders.AlreadySynced(env["ledger"], P)
+    before = source.counter.calls
+    batches = orders.extract(source, DEMO_START, DEMO_END, 100, skip=synced)
+    read_new = source.counter.calls - before
+    left = sum(map(len, batches))
+    assert synced.skipped == first["orders_created"]
+    assert left == N - synced.skipped   # the quarantined one is read again
+    assert read_new == read_all - synced.skipped   # one lines call saved per synced order
