@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, Self
 
 import httpx
 
@@ -148,3 +148,41 @@ def send(
             str(err)[:200],
         )
         policy.sleep(wait)
+
+
+class PooledClient:
+    """The connection-pool lifecycle every vendor client shares.
+
+    A client closes the pool it created, never one it was given (a test's ``TestClient``
+    or a pool shared by the caller stays the caller's); it is a context manager; and it
+    closes its own pool when garbage-collected, as a safety net for a task that forgot to
+    (a leaked socket is a ``ResourceWarning``, an error under the project's filterwarnings).
+    """
+
+    _owned_pool: httpx.Client | None = None
+
+    def _pool(self, http: httpx.Client | None, *, timeout: httpx.Timeout | float,
+              auth: httpx.Auth | None = None) -> httpx.Client:
+        """The pool requests go through: ``http`` when given (it gets ``auth``), else a
+        new one this client owns."""
+        if http is None:
+            http = self._owned_pool = httpx.Client(auth=auth, timeout=timeout)
+        elif auth is not None:
+            http.auth = auth
+        return http
+
+    def close(self) -> None:
+        """Close the connection pool if this client created it."""
+        if self._owned_pool is not None:
+            self._owned_pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_owned_pool", None)
+        if pool is not None:
+            pool.close()

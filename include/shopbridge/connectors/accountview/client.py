@@ -47,7 +47,15 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge._http import CallCounter, RetryPolicy, classify, describe, parse_retry_after, send
+from shopbridge._http import (
+    CallCounter,
+    PooledClient,
+    RetryPolicy,
+    classify,
+    describe,
+    parse_retry_after,
+    send,
+)
 from shopbridge.connectors.accountview._rows import Table, post_body
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 from shopbridge.paginate import PageNumber
@@ -307,7 +315,7 @@ class TokenAuth(httpx.Auth):
             yield request
 
 
-class AccountViewClient:
+class AccountViewClient(PooledClient):
     """Raw access to one AccountView.net company; methods return the vendor's JSON."""
 
     def __init__(
@@ -343,12 +351,7 @@ class AccountViewClient:
                               on_refresh_token=on_refresh_token)
         self._recent: deque[float] = deque(maxlen=max_per_second)
         self._clock = clock
-        self._owns_http = http is None
-        if http is None:
-            http = httpx.Client(auth=self.auth, timeout=DEFAULT_TIMEOUT)
-        else:
-            http.auth = self.auth
-        self.http = http
+        self.http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
 
     @classmethod
     def from_settings(cls, settings: AccountViewSettings, **kwargs: Any) -> AccountViewClient:
@@ -367,23 +370,6 @@ class AccountViewClient:
     def host(self) -> str:
         """The host the client talks to (for messages)."""
         return urlsplit(self.base_url).netloc or self.base_url
-
-    def close(self) -> None:
-        """Close the connection pool if this client created it (an injected one is the caller's)."""
-        if self._owns_http:
-            self.http.close()
-
-    def __enter__(self) -> AccountViewClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Safety net: a task that forgets close() must not leak sockets (ResourceWarning is
-        # an error under the project's filterwarnings).
-        if getattr(self, "_owns_http", False):
-            self.http.close()
 
     # --- plumbing --------------------------------------------------------------------
 

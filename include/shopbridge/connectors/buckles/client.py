@@ -37,7 +37,15 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import RETRY_MODES, CallCounter, RetryOn, RetryPolicy, parse_retry_after, send
+from shopbridge._http import (
+    RETRY_MODES,
+    CallCounter,
+    PooledClient,
+    RetryOn,
+    RetryPolicy,
+    parse_retry_after,
+    send,
+)
 from shopbridge.connectors.buckles._limits import DEFAULT_PER_MINUTE, MinuteWindow
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 
@@ -156,7 +164,7 @@ class BucklesSettings(BaseModel):
     channel: str = ""
 
 
-class BucklesClient:
+class BucklesClient(PooledClient):
     """Paced, retried, bearer-authenticated JSON calls to one Buckles account."""
 
     def __init__(self, base_url: str, token: SecretStr | str, *,
@@ -170,7 +178,7 @@ class BucklesClient:
             raise ConfigError(f"per_page must be 1..{MAX_PER_PAGE}, got {per_page}")
         self.base_url = base_url.rstrip("/")
         self.auth = BearerToken(token)
-        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
+        self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
         self.policy = policy or RetryPolicy()
         self.counter = counter if counter is not None else CallCounter()
         self.per_page = per_page
@@ -181,10 +189,6 @@ class BucklesClient:
     def from_settings(cls, settings: BucklesSettings, **kwargs: Any) -> BucklesClient:
         return cls(settings.base_url, settings.token, per_page=settings.per_page,
                    rate_limit_per_minute=settings.rate_limit_per_minute, **kwargs)
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self._http.close()
 
     # --- transport ---------------------------------------------------------------------
 

@@ -42,7 +42,15 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import RETRY_MODES, CallCounter, RetryOn, RetryPolicy, parse_retry_after, send
+from shopbridge._http import (
+    RETRY_MODES,
+    CallCounter,
+    PooledClient,
+    RetryOn,
+    RetryPolicy,
+    parse_retry_after,
+    send,
+)
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos._signing import (
     DATE_HEADER,
@@ -245,7 +253,7 @@ class CcvSalesposSettings(BaseModel):
     order_lookup_days: int = Field(30, ge=1, le=366)
 
 
-class CcvSalesposClient:
+class CcvSalesposClient(PooledClient):
     """Signed, paced and verified access to one shop's REST API; raw JSON in and out."""
 
     def __init__(
@@ -278,8 +286,7 @@ class CcvSalesposClient:
         self.windows = MinuteWindows(rate_limit_per_resource, rate_limit_total)
         self.accept = ACCEPT[api_schema]
         self._clock = clock
-        self._owns_http = http is None
-        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
+        self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
 
     @classmethod
     def from_settings(cls, settings: CcvSalesposSettings, **kwargs: Any) -> CcvSalesposClient:
@@ -292,23 +299,6 @@ class CcvSalesposClient:
 
     def __repr__(self) -> str:  # never show the credentials
         return f"CcvSalesposClient({self.base_url!r})"
-
-    def close(self) -> None:
-        """Close the connection pool if this client created it (an injected one is the caller's)."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> CcvSalesposClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # a task that forgets close() must not leak sockets (ResourceWarning is an error
-        # under the project's filterwarnings)
-        if getattr(self, "_owns_http", False):
-            self._http.close()
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ import httpx
 from httpx_ntlm import HttpNtlmAuth
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge._http import CallCounter, RetryPolicy, classify, describe, send
+from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
     ChangesetResult,
@@ -177,7 +177,7 @@ def _results(resp: httpx.Response) -> list[dict[str, Any]]:
     return rows
 
 
-class ExactGlobeClient:
+class ExactGlobeClient(PooledClient):
     """Raw OData access to one Globe administration; methods return the vendor's JSON."""
 
     def __init__(
@@ -210,22 +210,12 @@ class ExactGlobeClient:
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        self._owns_http = http is None
-        if http is None:
-            http = httpx.Client(auth=auth, timeout=self.timeout)
-        else:
-            http.auth = auth
-        self.http = http
+        self.http = self._pool(http, auth=auth, timeout=self.timeout)
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
         self.page_size = page_size
         self.write_mode: WriteMode = write_mode
         self.batch_size = batch_size
-
-    def close(self) -> None:
-        """Close the connection pool if this client created it (an injected one is the caller's)."""
-        if self._owns_http:
-            self.http.close()
 
     @classmethod
     def from_settings(

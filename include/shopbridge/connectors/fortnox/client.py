@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopbridge._http import CallCounter, RetryPolicy, classify, describe, send
+from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 
 log = logging.getLogger(__name__)
@@ -408,7 +408,7 @@ def _one(body: Any, key: str, where: str) -> dict[str, Any]:
 
 # --- client --------------------------------------------------------------------------------
 
-class FortnoxClient:
+class FortnoxClient(PooledClient):
     """Raw access to one Fortnox tenant: orders, customers, articles, warehouse balances."""
 
     def __init__(
@@ -447,12 +447,7 @@ class FortnoxClient:
         self.auth = FortnoxAuth(token_url(base_url, auth_url), client_id, client_secret,
                                 refresh_token, pacer=self.pacer, store=token_store,
                                 counter=self.counter, clock=clock)
-        self._owns_http = http is None
-        if http is None:
-            http = httpx.Client(auth=self.auth, timeout=DEFAULT_TIMEOUT)
-        else:
-            http.auth = self.auth
-        self._http = http
+        self._http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
 
     @classmethod
     def from_settings(cls, settings: FortnoxSettings, **kwargs: Any) -> FortnoxClient:
@@ -481,23 +476,6 @@ class FortnoxClient:
     def refresh_token(self) -> str:
         """The newest refresh token (rotated on every refresh)."""
         return self.auth.refresh_token
-
-    def close(self) -> None:
-        """Close the connection pool if this client created it (an injected one is the caller's)."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> FortnoxClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A task that forgets close() must not leak sockets (ResourceWarning is an error
-        # under the project's filterwarnings).
-        if getattr(self, "_owns_http", False):
-            self._http.close()
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import CallCounter, RetryPolicy, classify, describe, send
+from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 from shopbridge.paginate import PageNumber
 
@@ -149,7 +149,7 @@ class LightspeedEcomSettings(BaseModel):
     item_code_field: Literal["data01", "data02", "data03"] = "data01"
 
 
-class LightspeedEcomClient:
+class LightspeedEcomClient(PooledClient):
     """Read orders (and their lines) from one shop, in one language, with one API key."""
 
     def __init__(
@@ -183,8 +183,7 @@ class LightspeedEcomClient:
         # the per-second cap is not in the headers, so the client keeps its own count
         self._recent: deque[float] = deque(maxlen=max_per_second)
         self._clock = clock
-        self._owns_http = http is None
-        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
+        self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
         # Set per request, not as client auth: an injected client (TestClient) has its own
         # auth settings, and ``send`` calls ``http.send(request)`` without ``auth=``.
         token = base64.b64encode(f"{key}:{secret}".encode()).decode()
@@ -200,23 +199,6 @@ class LightspeedEcomClient:
 
     def __repr__(self) -> str:  # never show the credentials
         return f"LightspeedEcomClient({self.base_url!r}, {self.language!r})"
-
-    def close(self) -> None:
-        """Close the connection pool if this client created it (an injected one is the caller's)."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> LightspeedEcomClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Safety net: a task that forgets close() must not leak sockets (ResourceWarning is
-        # an error under the project's filterwarnings).
-        if getattr(self, "_owns_http", False):
-            self._http.close()
 
     # --- plumbing ------------------------------------------------------------------------
 

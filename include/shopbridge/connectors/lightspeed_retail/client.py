@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge._http import CallCounter, RetryPolicy, classify, describe, send
+from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
 from shopbridge.connectors.lightspeed_retail.auth import DEFAULT_TOKEN_URL, RotatingTokenAuth
 from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel, Pacer
 from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore, TokenStore
@@ -219,7 +219,7 @@ class LightspeedRetailSettings(BaseModel):
         return CostModel(write=self.write_cost, entity_writes={"Sale": self.sale_write_cost})
 
 
-class LightspeedRetailClient:
+class LightspeedRetailClient(PooledClient):
     """Raw V3 access to one account: entity queries, reads and writes, paced and retried."""
 
     def __init__(
@@ -254,12 +254,7 @@ class LightspeedRetailClient:
         self.pacer = Pacer(clock=clock, sleep=policy.sleep)
         self.auth = auth
         self._account_id = account_id
-        self._owns_http = http is None
-        if http is None:
-            http = httpx.Client(auth=auth, timeout=DEFAULT_TIMEOUT)
-        else:
-            http.auth = auth
-        self.http = http
+        self.http = self._pool(http, auth=auth, timeout=DEFAULT_TIMEOUT)
         self._closers = list(closers)
 
     @classmethod
@@ -292,24 +287,11 @@ class LightspeedRetailClient:
         return f"LightspeedRetailClient({self.base_url!r}, account={self._account_id!r})"
 
     def close(self) -> None:
-        """Close the pool if this client created it (an injected one is the caller's)."""
-        if self._owns_http:
-            self.http.close()
+        """Close the pool if this client created it, and what it was handed to close."""
+        super().close()
         for closer in self._closers:
             closer()
         self._closers = []
-
-    def __enter__(self) -> LightspeedRetailClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A task that forgets close() must not leak sockets (ResourceWarning is an error
-        # under the project's filterwarnings).
-        if getattr(self, "_owns_http", False):
-            self.http.close()
 
     # --- plumbing --------------------------------------------------------------------
 
