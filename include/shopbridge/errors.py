@@ -56,10 +56,23 @@ class AuthError(FatalError):
     """Credentials are wrong or lack rights: the message says which connection to fix."""
 
 
+#: the longest reason and record id a quarantine keeps: a reason quotes the bad value, and a
+#: vendor field can hold megabytes (or someone's whole address)
+MAX_REASON = 500
+MAX_ID = 200
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 21]}… ({len(text)} chars)"
+
+
 class RecordError(SyncError):
     """One record cannot be synced; it is quarantined with this reason, its batch goes on."""
 
     def __init__(self, entity: str, source_id: str, field: str, reason: str) -> None:
+        # a record whose id itself is missing still gets a quarantine row a person can find
+        source_id = _clip(str(source_id).strip() or "(no id)", MAX_ID)
+        reason = _clip(str(reason), MAX_REASON)
         super().__init__(f"{entity} {source_id}: {field}: {reason}")
         self.entity = entity
         self.source_id = source_id

@@ -12,12 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
 from shopbridge.errors import RecordError
 
 T = TypeVar("T")
+
+
+#: a number with more integer digits than this is refused as absurd (the canonical models
+#: keep 14 digits of which 4 decimals)
+MAX_DIGITS = 10
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; ``ValueError`` when unknown (or no zone name at all: a long
+    string fails in the filesystem lookup with ``OSError``)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone {name[:60]!r}") from exc
 
 
 class FieldReader:
@@ -66,6 +81,8 @@ class FieldReader:
             raise self.fail(key, f"not a number: {value!r}") from None
         if not number.is_finite():
             raise self.fail(key, f"not a finite number: {value!r}")
+        if number.adjusted() >= MAX_DIGITS:  # no price or quantity has 13 digits
+            raise self.fail(key, f"out of range: {value!r}")
         return number
 
     def flag(self, key: str, *, default: bool = False) -> bool:

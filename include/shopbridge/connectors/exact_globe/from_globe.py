@@ -47,9 +47,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shopbridge.connectors._fields import FieldReader
+from shopbridge.connectors._fields import FieldReader, time_zone
 from shopbridge.errors import RecordError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 
@@ -87,10 +86,7 @@ def cents(value: Decimal) -> Decimal:
 
 def zone(name: str) -> tzinfo:
     """The IANA zone ``name``; ``ValueError`` when unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
+    return time_zone(name)
 
 
 def server_time(value: str, tz: tzinfo) -> datetime:

@@ -60,9 +60,9 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from shopbridge.connectors._fields import FieldReader
+from shopbridge.connectors._fields import FieldReader, time_zone
 from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,
@@ -172,10 +172,9 @@ class _Reader(FieldReader):
 def _zone(record: Mapping[str, Any], entity: str, source_id: str) -> ZoneInfo:
     name = str(record.get(TIMEZONE_KEY) or DEFAULT_TIMEZONE)
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RecordError(entity, source_id, TIMEZONE_KEY,
-                          f"unknown time zone {name!r}") from None
+        return time_zone(name)
+    except ValueError as err:
+        raise RecordError(entity, source_id, TIMEZONE_KEY, str(err)) from None
 
 
 def _changed_before(r: _Reader) -> datetime | None:
