@@ -108,3 +108,47 @@ def test_a_malformed_record_is_mapped_or_quarantined_naming_the_field(system: st
             assert q["reason"] and len(q["reason"]) <= 2000, q
 
     check()
+
+
+def _product_sources() -> dict[str, tuple[Any, dict[str, Any], str]]:
+    """system -> (its product source, a valid record, the pair whose mapping it takes)."""
+    from types import SimpleNamespace
+
+    from shopbridge._http import CallCounter
+    from shopbridge.connectors.accountview.source import AccountViewSource
+    from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
+    from tests.unit.test_accountview_translate import article
+    from tests.unit.test_ccv_salespos_translate import combo
+    from tests.unit.test_ccv_salespos_translate import product as ccv_product
+
+    client = SimpleNamespace(counter=CallCounter())
+    return {
+        "ccv_salespos": (CcvSalesposSource(client),  # type: ignore[arg-type]
+                         ccv_product(attributecombinations=[combo(11, "MUG-1-B", "Black"),
+                                                            combo(12, "MUG-1-W", "White")]),
+                         "lightspeed_ecom__ccv_salespos"),
+        "accountview": (AccountViewSource(client), article(),  # type: ignore[arg-type]
+                        "lightspeed_ecom__accountview"),
+    }
+
+
+@pytest.mark.parametrize("system", ["accountview", "ccv_salespos"])
+def test_a_malformed_product_is_mapped_or_quarantined_naming_the_field(system: str) -> None:
+    from shopbridge.flows import products
+
+    source, base, pair = _product_sources()[system]
+    cfg = load_integration(ROOT / "include/integrations" / f"{pair}.yaml")
+    spec, mapper = cfg.flows["products"].products, mapper_for(cfg, "products")
+    ok = products.validate_and_map(source, [base], spec, mapper)
+    assert ok["counts"]["products_quarantined"] == 0, ok["counts"]
+
+    @settings(max_examples=1000, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(record=broken(base))
+    def check(record: dict[str, Any]) -> None:
+        result = products.validate_and_map(source, [record], spec, mapper)
+        for q in result["counts"]["quarantined"]:
+            assert q["entity"] in ("product", "category", "image"), q
+            assert q["source_id"] and q["field"] and len(q["reason"]) <= 2000, q
+
+    check()

@@ -99,13 +99,24 @@ class FieldReader:
             return False
         raise self.fail(key, f"expected true or false, got {value!r}")
 
-    def build(self, make: Callable[[], T], names: Mapping[str, str]) -> T:
+    def build(self, make: Callable[[], T], names: Mapping[str, str],
+              whole: str | None = None) -> T:
         """Run a model constructor; its first validation error becomes a RecordError on the
-        vendor field it came from (``names``: canonical field -> vendor field)."""
+        vendor field it came from (``names``: canonical field -> vendor field).
+
+        With ``whole`` (the field naming the record as a whole, for a model-level error),
+        the error's nested path is kept too: ``lines[2].sku``.
+        """
         try:
             return make()
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = first["loc"]
-            key = names.get(str(loc[0]), str(loc[0])) if loc else names.get("", "")
+            if whole is None:
+                key = names.get(str(loc[0]), str(loc[0])) if loc else names.get("", "")
+            elif not loc:
+                key = whole
+            else:
+                key = names.get(str(loc[0]), str(loc[0])) + "".join(
+                    f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
             raise self.fail(key, first["msg"].removeprefix("Value error, ")) from None

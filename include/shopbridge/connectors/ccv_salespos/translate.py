@@ -32,14 +32,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
+from shopbridge.connectors._fields import FieldReader
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.models import (
     Address,
@@ -82,60 +81,16 @@ _STOCK = {"sku": "sku", "on_hand": "stock", "locations": "stocklocation"}
 T = TypeVar("T")
 
 
-class _Reader:
-    """Typed field access on one raw record; every failure names the field's vendor path."""
+class _Reader(FieldReader):
+    """Typed field access on one raw record; every failure names the field's vendor path.
+    CCV's own: parts of a record reached with :meth:`at`, and ISO 8601 timestamps."""
 
     def __init__(self, raw: Mapping[str, Any], source_id: str, entity: str,
                  prefix: str = "") -> None:
-        self.raw = raw
-        self.source_id = source_id
-        self.entity = entity
-        self.prefix = prefix
+        super().__init__(raw, entity, source_id, prefix)
 
     def at(self, raw: Mapping[str, Any], prefix: str) -> _Reader:
         return _Reader(raw, self.source_id, self.entity, prefix)
-
-    def fail(self, field: str, reason: str) -> RecordError:
-        return RecordError(self.entity, self.source_id, f"{self.prefix}{field}", reason)
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        """Text; ``None`` reads as ""; numbers (a numeric product number) as their text."""
-        value = self.raw.get(key)
-        if value is None:
-            value = ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected text, got {type(value).__name__}")
-        if required and not value.strip():
-            raise self.fail(key, "missing or empty")
-        return value.strip()
-
-    def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
-        value = self.raw.get(key)
-        if value is None or value == "":
-            if default is not None:
-                return default
-            raise self.fail(key, "missing")
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.fail(key, f"expected a number, got {type(value).__name__}")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise self.fail(key, f"not a number: {value!r}") from None
-        if not number.is_finite():
-            raise self.fail(key, f"not a finite number: {value!r}")
-        return number
-
-    def flag(self, key: str, *, default: bool = False) -> bool:
-        value = self.raw.get(key)
-        if value is None:
-            return default
-        if value in (True, 1, "1", "true"):
-            return True
-        if value in (False, 0, "0", "false"):
-            return False
-        raise self.fail(key, f"expected true or false, got {value!r}")
 
     def timestamp(self, key: str) -> datetime:
         """ISO 8601; a time without an offset is UTC (CCV documents its dates as UTC)."""
@@ -145,19 +100,6 @@ class _Reader:
         except ValueError:
             raise self.fail(key, f"not an ISO 8601 timestamp: {value!r}") from None
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-    def build(self, make: Callable[[], T], names: Mapping[str, str], whole: str) -> T:
-        """Run a model constructor; its first validation error becomes a RecordError."""
-        try:
-            return make()
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = first["loc"]
-            field = whole
-            if loc:
-                field = names.get(str(loc[0]), str(loc[0]))
-                field += "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
-            raise self.fail(field, first["msg"]) from None
 
 
 def _items(value: Any) -> list[Any] | None:
