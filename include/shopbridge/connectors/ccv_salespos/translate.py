@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 from shopbridge.connectors._fields import FieldReader
 from shopbridge.errors import FatalError, RecordError
@@ -78,7 +78,6 @@ _SIMPLE = {"sku": "productnumber", "ean": "eannumber", "price_excl": "price",
            "price_incl": "price", "quantity": "stock"}
 _STOCK = {"sku": "sku", "on_hand": "stock", "locations": "stocklocation"}
 
-T = TypeVar("T")
 
 
 class _Reader(FieldReader):
