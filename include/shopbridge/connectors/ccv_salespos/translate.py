@@ -79,7 +79,6 @@ _SIMPLE = {"sku": "productnumber", "ean": "eannumber", "price_excl": "price",
 _STOCK = {"sku": "sku", "on_hand": "stock", "locations": "stocklocation"}
 
 
-
 class _Reader(FieldReader):
     """Typed field access on one raw record; every failure names the field's vendor path.
     CCV's own: parts of a record reached with :meth:`at`, and ISO 8601 timestamps."""
