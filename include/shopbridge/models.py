@@ -75,6 +75,12 @@ class Customer(Canonical):
         return self
 
     @property
+    def label(self) -> str:
+        """How an error message names the customer without personal data: a short hash of
+        the e-mail (messages end up in logs, quarantine reasons and run reports)."""
+        return "customer #" + hashlib.sha256(self.email.encode()).hexdigest()[:12]
+
+    @property
     def person_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 

@@ -242,7 +242,7 @@ class AccountViewTarget:
                 return code
             log.warning("debtor number %s was taken by a parallel write; trying the next one",
                         code)
-        raise FatalError(f"could not claim a free debtor number for {customer.email} after "
+        raise FatalError(f"could not claim a free debtor number for {customer.label} after "
                          f"{NUMBER_TRIES} tries (parallel writers?)")
 
     def _create_numbered_by_server(self, customer: Customer, body: Mapping[str, Any]) -> str:
@@ -257,7 +257,7 @@ class AccountViewTarget:
         numbers = [str(r["SUB_NR"]) for r in self.client.lookup(
             "AR1", "CONTACT", "MAIL_BUS", [customer.email], fields=["SUB_NR"]) if r.get("SUB_NR")]
         if not numbers:
-            raise FatalError(f"AccountView accepted debtor {customer.email} but it cannot be "
+            raise FatalError(f"AccountView accepted {customer.label} but it cannot be "
                              "found by its e-mail")
         return max(numbers, key=lambda n: (_number(n) or 0, n))
 

@@ -183,7 +183,7 @@ class BucklesTarget:
                 match = self.match_debtors([customer.email]).get(customer.email)
                 if match is not None:
                     return match.code
-            raise _refused(err, f"customer {customer.email}") from None
+            raise _refused(err, customer.label) from None
 
     def update_debtor(self, code: str, customer: Customer,
                       terms: DebtorTerms | None = None) -> None:

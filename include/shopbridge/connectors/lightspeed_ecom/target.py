@@ -212,7 +212,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         """
         record = self.client.create_customer(new_customer_fields(customer))
         if record.get("id") in (None, False, ""):
-            raise FatalError(f"Lightspeed created customer {customer.email} without an id")
+            raise FatalError(f"Lightspeed created {customer.label} without an id")
         return str(record["id"])
 
     def update_debtor(self, code: str, customer: Customer,

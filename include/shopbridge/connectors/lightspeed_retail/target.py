@@ -171,9 +171,9 @@ class LightspeedRetailTarget:
         except AuthError:
             raise
         except FatalError as err:
-            raise _refused(err, f"customer {customer.email}") from None
+            raise _refused(err, customer.label) from None
         if not created.get("customerID"):
-            raise FatalError(f"Lightspeed created customer {customer.email} without an id")
+            raise FatalError(f"Lightspeed created {customer.label} without an id")
         return str(created["customerID"])
 
     def update_debtor(self, code: str, customer: Customer,
