@@ -82,3 +82,9 @@ class RecordError(SyncError):
 
 class PaginationLoop(FatalError):
     """The vendor sent the same page twice; following it would never end."""
+
+
+def refused(vendor: str, err: FatalError, what: str) -> FatalError:
+    """``err`` again, same class (an ``AuthError`` stays one), its message saying that
+    ``vendor`` refused ``what``: the record a person must look at."""
+    return type(err)(f"{vendor} refused {what}: {err}", response=err.response)

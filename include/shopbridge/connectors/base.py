@@ -6,7 +6,7 @@ satisfies them and a YAML file; nothing in ``flows/`` changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -223,6 +223,13 @@ class StockSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def with_ancestors(paths: Iterable[Sequence[str]]) -> list[tuple[str, ...]]:
+    """Every category path and each of its ancestors, once, parents before children: the
+    order in which :meth:`ProductTarget.ensure_categories` must create them."""
+    nodes = {tuple(p[:n]) for p in paths for n in range(1, len(p) + 1)}
+    return sorted(nodes, key=lambda p: (len(p), p))
 
 
 class ProductTarget(Protocol):

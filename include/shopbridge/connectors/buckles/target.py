@@ -29,10 +29,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from shopbridge._http import CallCounter
-from shopbridge.connectors.base import DebtorMatch, DebtorTerms, ImageUpload, ItemWrite, OrderWrite
+from shopbridge.connectors.base import (
+    DebtorMatch,
+    DebtorTerms,
+    ImageUpload,
+    ItemWrite,
+    OrderWrite,
+    with_ancestors,
+)
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.translate import (
     SYSTEM,
@@ -46,7 +54,7 @@ from shopbridge.connectors.buckles.translate import (
     reference_of,
     shipment_payload,
 )
-from shopbridge.errors import AuthError, ConfigError, FatalError
+from shopbridge.errors import AuthError, ConfigError, FatalError, refused
 from shopbridge.models import Checkout, Customer, Order, Shipment
 
 log = logging.getLogger(__name__)
@@ -55,19 +63,11 @@ ORDER_KINDS = ("sales_order",)
 IMAGES_REFUSED = "Buckles takes no images"
 
 
-def _refused(err: FatalError, what: str) -> FatalError:
-    """The same error class (an ``AuthError`` stays one), its message naming ``what``."""
-    return type(err)(f"Buckles refused {what}: {err}", response=err.response)
+_refused = partial(refused, "Buckles")
 
 
 def _conflict(err: FatalError) -> bool:
     return err.response is not None and err.response.status_code == 409
-
-
-def with_ancestors(paths: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
-    """Every path and each of its ancestors, once, parents before children."""
-    nodes = {tuple(p[:n]) for p in paths for n in range(1, len(p) + 1)}
-    return sorted(nodes, key=lambda p: (len(p), p))
 
 
 class BucklesTarget:

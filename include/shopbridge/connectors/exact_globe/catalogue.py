@@ -47,12 +47,13 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from shopbridge._http import CallCounter
-from shopbridge.connectors.base import ImageUpload, ItemWrite
+from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, odata_quote
-from shopbridge.errors import FatalError, RecordError
+from shopbridge.errors import FatalError, RecordError, refused
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +116,6 @@ def category_code(path: Sequence[str]) -> str:
     return f"{head}-{digest.upper()}"
 
 
-def with_ancestors(paths: Iterable[Sequence[str]]) -> list[tuple[str, ...]]:
-    """Every path and each of its ancestors, once, parents before children."""
-    nodes = {tuple(p[:n]) for p in paths for n in range(1, len(p) + 1)}
-    return sorted(nodes, key=lambda p: (len(p), p))
-
-
 def item_body(item: ItemWrite, *, create: bool) -> dict[str, Any]:
     """The ``Items`` payload of ``item``: its mapped fields plus what only we can set.
 
@@ -164,9 +159,7 @@ def initial_stock(item: ItemWrite) -> Decimal | None:
     return qty
 
 
-def _refused(err: FatalError, what: str) -> FatalError:
-    """The same error class (an ``AuthError`` stays one), its message naming ``what``."""
-    return type(err)(f"Exact Globe refused {what}: {err}", response=err.response)
+_refused = partial(refused, "Exact Globe")
 
 
 def _flag(value: Any) -> bool:

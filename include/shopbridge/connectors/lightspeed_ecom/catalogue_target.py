@@ -54,16 +54,17 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from shopbridge._http import CallCounter
-from shopbridge.connectors.base import ImageUpload, ItemWrite
+from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.translate import SYSTEM
-from shopbridge.errors import ConfigError, FatalError, RecordError
+from shopbridge.errors import ConfigError, FatalError, RecordError, refused
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,6 @@ def options_title(options: Mapping[str, Any]) -> str:
     return ", ".join(f"{name}: {value}" for name, value in options.items())
 
 
-def with_ancestors(paths: Iterable[Sequence[str]]) -> list[tuple[str, ...]]:
-    """Every path and each of its ancestors, once, parents before children."""
-    nodes = {tuple(p[:n]) for p in paths for n in range(1, len(p) + 1)}
-    return sorted(nodes, key=lambda p: (len(p), p))
-
-
 def _ref_id(value: Any) -> str | None:
     """The id in a ``{"resource": {"id": ..}}`` reference (``None`` for ``false``)."""
     resource = value.get("resource") if isinstance(value, Mapping) else None
@@ -119,9 +114,7 @@ def _id(record: Mapping[str, Any], what: str) -> str:
     return str(rid)
 
 
-def _refused(err: FatalError, what: str) -> FatalError:
-    """The same error class (an ``AuthError`` stays one), its message naming ``what``."""
-    return type(err)(f"Lightspeed refused {what}: {err}", response=err.response)
+_refused = partial(refused, "Lightspeed")
 
 
 def _status(err: FatalError) -> int | None:

@@ -35,9 +35,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from shopbridge.connectors.base import DebtorMatch, DebtorTerms, ImageUpload, ItemWrite, OrderWrite
+from shopbridge.connectors.base import (
+    DebtorMatch,
+    DebtorTerms,
+    ImageUpload,
+    ItemWrite,
+    OrderWrite,
+    with_ancestors,
+)
 from shopbridge.connectors.lightspeed_retail.client import (
     LightspeedRetailClient,
     LightspeedRetailSettings,
@@ -62,7 +70,7 @@ from shopbridge.connectors.lightspeed_retail.translate import (
     sale_body,
     whole,
 )
-from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError
+from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, refused
 from shopbridge.models import Customer, Order
 
 log = logging.getLogger(__name__)
@@ -71,19 +79,11 @@ _ITEM_RELATIONS = ("ItemShops",)
 IMAGES_REFUSED = "Lightspeed Retail does not take product images through this integration"
 
 
-def _refused(err: FatalError, what: str) -> FatalError:
-    """The same error class (an ``AuthError`` stays one), its message naming ``what``."""
-    return type(err)(f"Lightspeed Retail refused {what}: {err}", response=err.response)
+_refused = partial(refused, "Lightspeed Retail")
 
 
 def _not_found(err: FatalError) -> bool:
     return err.response is not None and err.response.status_code == 404
-
-
-def with_ancestors(paths: Iterable[Sequence[str]]) -> list[tuple[str, ...]]:
-    """Every path and each of its ancestors, once, parents before children."""
-    nodes = {tuple(p[:n]) for p in paths for n in range(1, len(p) + 1)}
-    return sorted(nodes, key=lambda p: (len(p), p))
 
 
 class LightspeedRetailTarget:
