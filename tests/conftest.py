@@ -10,9 +10,12 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.pg import PostgresServer, postgres_server
 
 ROOT = Path(__file__).parents[1]
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -33,3 +36,16 @@ def airflow_db() -> Path:
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True,
                    env=os.environ.copy(), timeout=300)
     return _HOME
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server per test process (see ``tests/pg.py``)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    """A fresh database on that server, as a SQLAlchemy URL."""
+    return postgres.create_database()

@@ -5,9 +5,17 @@ import pytest
 from shopbridge.ledger import Claim, Ledger, Status, email_key
 
 
-@pytest.fixture
-def ledger(tmp_path):
-    return Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request, tmp_path):
+    """Every ledger test on SQLite (the default store) and on a real PostgreSQL server
+    (production: docker-compose.yaml keeps the ledger there)."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    led = Ledger(url)
+    yield led
+    led.close()
 
 
 def test_claim_then_done_then_done_again(ledger):
