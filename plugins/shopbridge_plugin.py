@@ -5,6 +5,9 @@ This file only wires Airflow into :mod:`shopbridge.receiver` (which holds the lo
 the reasons): a Connection's secret checks the vendor's signature, and an asset event on
 the flow's inbox asset starts the flow's DAG. Plugin apps get no Airflow login; the
 vendor's signature is the authentication.
+
+It also serves Operations → Activity (:mod:`shopbridge.activity_view`) at
+``/shopbridge-activity/``, a nav entry in the UI, behind Airflow's own login.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
+from fastapi import Request
 
+from shopbridge.activity_view import DagFilter, create_activity_app
 from shopbridge.config import inbox_asset_name
 from shopbridge.receiver import create_receiver
 
@@ -51,6 +56,27 @@ def _announce(integration: str, flow: str, ids: list[str]) -> None:
             extra={"record_ids": ids[:200], "records": len(ids)})
 
 
+async def _readable(request: Request) -> DagFilter:
+    """The activity view's login: Airflow's own ``get_user`` (the UI's session cookie or a
+    Bearer JWT; 401/403 otherwise), then the auth manager decides which DAGs' runs show.
+
+    Airflow is imported here, on the first request, not with the plugin: every Airflow
+    process loads plugins, and only the api-server serves this page.
+    """
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
+
+    user = await get_user(request, None, await bearer_scheme(request))
+    manager = get_auth_manager()
+    return lambda dag_ids: manager.filter_authorized_dag_ids(dag_ids=dag_ids, user=user)
+
+
+def _login_url(next_url: str) -> str:
+    from airflow.api_fastapi.app import get_auth_manager
+
+    return get_auth_manager().get_url_login(next_url=next_url)
+
+
 class ShopbridgePlugin(AirflowPlugin):
     name = "shopbridge"
     fastapi_apps: ClassVar[list[dict[str, Any]]] = [{
@@ -58,4 +84,17 @@ class ShopbridgePlugin(AirflowPlugin):
                                announce=_announce),
         "url_prefix": "/shopbridge",
         "name": "shopbridge webhooks",
+    }, {
+        # its own prefix: a mount at /shopbridge/activity would depend on list order
+        "app": create_activity_app(readable=_readable, login_url=_login_url),
+        "url_prefix": "/shopbridge-activity",
+        "name": "shopbridge activity",
+    }]
+    # the UI shows it as a nav entry, the page in an iframe at /plugin/shopbridge-activity
+    external_views: ClassVar[list[dict[str, Any]]] = [{
+        "name": "Activity",
+        "href": "/shopbridge-activity/",
+        "url_route": "shopbridge-activity",
+        "destination": "nav",
+        "nav_top_level": True,
     }]

@@ -8,6 +8,17 @@ Commands:
   webhooks register PAIR --url BASE
                             register the pair's webhooks at the vendor, pointing at
                             BASE/shopbridge/webhooks/PAIR/SYSTEM (idempotent)
+  pools sync                create the Airflow pool of every target account (one slot,
+                            or the Connection's extra pool_slots); run where Airflow's
+                            configuration is (AIRFLOW_HOME), as ``airflow`` would be
+  replay PAIR (--record ID | --all)
+                            run quarantined records again (read anew from the source)
+                            with the current mapping; a record is written once
+  dry-run DAG_ID [--start T] [--end T]
+                            what that window would create/update/skip; writes nothing
+  init [--pair P --flows F,G --source-url U ... --target-... --out FILE]
+                            set up a pair: credentials tested and stored as Airflow
+                            Connections, its YAML written with the defaults
 """
 
 from __future__ import annotations
@@ -16,9 +27,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from shopbridge.config import load_integration
 from shopbridge.errors import ConfigError
@@ -165,6 +177,171 @@ def cmd_webhooks_register(pair: str, base_url: str | None) -> int:
     return 0
 
 
+def cmd_pools_sync() -> int:
+    """One pool per target Connection in Airflow's database (see ``shopbridge.pools``)."""
+    from shopbridge import pools
+
+    try:
+        done = pools.sync_config_dir(pools.AirflowDb(), _integrations_dir())
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    for pool in done:
+        print(f"{pool.name:<32} {pool.slots:>3} slot(s)  {pool.action}")
+    return 0
+
+
+def _connections_like_tasks() -> None:
+    """Let hooks in this process find Connections in Airflow's metadata DB as well as in
+    ``AIRFLOW_CONN_*``, as a task finds them through its worker. Outside a worker the
+    Task SDK reads environment variables only, unless the process says it is a server
+    context, which is what Airflow's own ``airflow connections get`` does."""
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+
+
+@contextmanager
+def _logs_to_stderr() -> Iterator[TextIO]:
+    """Yield the real stdout while everything else printed goes to stderr.
+
+    Airflow configures its logging to write to stdout when it is first imported (inside
+    these commands), and the tasks' code logs as it works; the commands' own output (a
+    table a script may read) must stay alone on stdout.
+    """
+    out = sys.stdout
+    with redirect_stdout(sys.stderr):
+        yield out
+
+
+def _failed(err: Exception) -> int:
+    print(f"failed: {type(err).__name__}: {err}", file=sys.stderr)
+    return 2
+
+
+def _airflow_not_found() -> type[Exception]:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    return AirflowNotFoundException
+
+
+def cmd_replay(pair: str, record: str | None) -> int:
+    """Replay one quarantined record or all; exit 1 when any is still set aside."""
+    from datetime import UTC, datetime
+
+    from shopbridge import replay
+    from shopbridge.errors import ShopbridgeError
+
+    _connections_like_tasks()
+    now = datetime.now(UTC)
+    try:
+        cfg = load_integration(_pair_file(pair))
+        todo = replay.select_records(cfg, record=record, now=now)
+    except (ConfigError, replay.ReplayError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    if not todo:
+        print(f"{cfg.id}: no record is quarantined; nothing to replay")
+        return 0
+    with _logs_to_stderr():
+        try:
+            outcomes = replay.replay(cfg, todo, now=now)
+        except (ShopbridgeError, _airflow_not_found()) as err:
+            return _failed(err)
+    _print_table([("FLOW", "ENTITY", "RECORD ID", "OUTCOME", "DETAIL"),
+                  *((o.flow, o.entity, o.record_id, o.outcome, o.detail) for o in outcomes)])
+    left = sum(not o.resolved for o in outcomes)
+    print(f"{len(outcomes) - left} of {len(outcomes)} left quarantine"
+          + (f"; {left} still quarantined" if left else ""))
+    return 1 if left else 0
+
+
+def cmd_dry_run(dag_id: str, start: str | None, end: str | None) -> int:
+    """Print the plan of one window as a table and a totals line; nothing is written."""
+    from datetime import UTC, datetime
+
+    from shopbridge import dry_run
+    from shopbridge.errors import ShopbridgeError
+
+    _connections_like_tasks()
+    with _logs_to_stderr():
+        try:
+            cfg, flow = dry_run.find_flow(dag_id, _integrations_dir())
+            result = dry_run.plan(cfg, flow, start=start, end=end, now=datetime.now(UTC))
+        except ConfigError as err:
+            print(err, file=sys.stderr)
+            return 2
+        except (ShopbridgeError, _airflow_not_found()) as err:
+            return _failed(err)
+    _print_table(dry_run.table(result))
+    print(dry_run.totals_line(result))
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """The setup wizard: prompts on a terminal, flags only with ``--non-interactive``."""
+    from shopbridge import wizard
+
+    given = {opt: value for opt, dest in _INIT_FLAGS.items()
+             if (value := getattr(args, dest)) not in (None, False)}
+    interactive = not args.non_interactive and sys.stdin.isatty()
+    with _logs_to_stderr() as stdout:
+        try:
+            wizard.run(_integrations_dir(), given, interactive=interactive,
+                       default_out=lambda pair: _integrations_dir() / f"{pair}.yaml",
+                       say=lambda msg: print(msg, file=stdout, flush=True))
+        except (wizard.WizardError, ConfigError) as err:
+            print(f"init refused: {err}", file=sys.stderr)
+            return 2
+        except (EOFError, KeyboardInterrupt):
+            print("\ninit cancelled; nothing was stored", file=sys.stderr)
+            return 2
+    return 0
+
+
+#: ``init``'s option -> its argparse dest (filled by :func:`_add_operations`)
+_INIT_FLAGS: dict[str, str] = {}
+
+
+def _add_operations(sub: Any) -> None:
+    """The operations commands (replay, dry-run, init); their logic is in their modules."""
+    from shopbridge.wizard import ROLES, all_extra_keys
+
+    p_rep = sub.add_parser("replay", help="run quarantined records again")
+    p_rep.add_argument("pair", help="integration id, e.g. lightspeed_ecom__exact_globe")
+    which = p_rep.add_mutually_exclusive_group(required=True)
+    which.add_argument("--record", metavar="ID", help="the source id of one record")
+    which.add_argument("--all", action="store_true", help="every quarantined record")
+    p_dry = sub.add_parser("dry-run", help="what a window would do; writes nothing")
+    p_dry.add_argument("dag_id", help="e.g. lightspeed_ecom__exact_globe__orders")
+    p_dry.add_argument("--start", help="ISO 8601; default: where the last run ended")
+    p_dry.add_argument("--end", help="ISO 8601 (exclusive); default: now")
+    p_init = sub.add_parser("init", help="set up a pair: connections and its YAML")
+    options = [("--pair", "integration id (a shipped pair)"),
+               ("--flows", "comma-separated flow keys (default: the enabled ones)"),
+               ("--out", "where to write the YAML (default: include/integrations/PAIR.yaml)")]
+    for role in ROLES:
+        options += [(f"--{role}-conn-id", f"{role} Airflow connection id"),
+                    (f"--{role}-url", f"{role} API address"),
+                    (f"--{role}-login", f"{role} login (API key, client id, ...)"),
+                    (f"--{role}-password", f"{role} password (API secret, token, ...)")]
+        options += [(f"--{role}-{key.replace('_', '-')}", f"{role} Connection extra {key}")
+                    for key in all_extra_keys()]
+    for opt, text in options:
+        _INIT_FLAGS[opt] = opt.removeprefix("--").replace("-", "_")
+        p_init.add_argument(opt, help=text)
+    p_init.add_argument("--force", action="store_true", help="replace an existing YAML")
+    _INIT_FLAGS["--force"] = "force"
+    p_init.add_argument("--non-interactive", action="store_true",
+                        help="never prompt: every required value comes from a flag")
+
+
+def _run_operation(args: argparse.Namespace) -> int:
+    if args.command == "replay":
+        return cmd_replay(args.pair, None if args.all else args.record)
+    if args.command == "dry-run":
+        return cmd_dry_run(args.dag_id, args.start, args.end)
+    return cmd_init(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shopbridge", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -187,7 +364,15 @@ def main(argv: list[str] | None = None) -> int:
     p_reg = hooks_sub.add_parser("register", help="register the pair's webhooks at the vendor")
     p_reg.add_argument("pair", help="integration id, e.g. lightspeed_ecom__buckles")
     p_reg.add_argument("--url", help="public address of Airflow's api-server")
+    p_pools = sub.add_parser("pools", help="Airflow pools of the target accounts")
+    pools_sub = p_pools.add_subparsers(dest="pools_command", required=True)
+    pools_sub.add_parser("sync", help="create or update the pool of every target account")
+    _add_operations(sub)
     args = parser.parse_args(argv)
+    if args.command in ("replay", "dry-run", "init"):
+        return _run_operation(args)
+    if args.command == "pools":
+        return cmd_pools_sync()
     if args.command == "webhooks":
         return cmd_webhooks_register(args.pair, args.url)
     if args.command == "validate":

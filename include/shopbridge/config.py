@@ -276,6 +276,62 @@ class FlowSpec(Frozen):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+#: what a notification channel can be told about: a run that failed, records quarantined
+NotifyEvent = Literal["failure", "quarantine"]
+#: an Airflow Connection id: a name, never a URL (a URL could carry a secret into the YAML)
+ConnId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
+EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True,
+                                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class NotifyChannel(Frozen):
+    """One place failed runs and quarantined records are reported to (``shopbridge.notify``).
+
+    The address and any credential live in the Airflow Connection named by ``connection``
+    (an SMTP, Slack webhook or HTTP connection), so the YAML names who hears, never how to
+    reach them with which secret.
+    """
+
+    channel: Literal["email", "slack", "webhook"]
+    connection: ConnId
+    #: e-mail only: the recipients
+    to: tuple[EmailAddress, ...] = ()
+    #: e-mail only: the sender (default: the SMTP Connection's ``from_email`` extra)
+    from_email: EmailAddress | None = None
+    on: tuple[NotifyEvent, ...] = ("failure", "quarantine")
+    #: the most records one quarantine message lists; the rest are counted ("and N more")
+    max_records: Annotated[int, Field(ge=1, le=200)] = 20
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 (PyYAML) reads an unquoted ``on:`` key as the boolean ``True``."""
+        if isinstance(data, dict) and True in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+    @field_validator("to", "on", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("on")
+    @classmethod
+    def _some_event(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one of failure, quarantine (or leave on: out)")
+        return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _recipients(self) -> NotifyChannel:
+        if self.channel == "email" and not self.to:
+            raise ValueError("channel email needs to: [address, ...]")
+        if self.channel != "email" and (self.to or self.from_email):
+            raise ValueError(f"to and from_email are for channel email; a {self.channel} "
+                             "channel's destination is its connection")
+        return self
+
+
 class IntegrationConfig(Frozen):
     """One pair of systems and the flows that run between them."""
 
@@ -286,6 +342,8 @@ class IntegrationConfig(Frozen):
     flows: dict[Slug, FlowSpec]
     #: field mapping and value maps on top of the pair's defaults (shopbridge.mapping)
     mapping: MappingSpec = MappingSpec()
+    #: who hears about failed runs and quarantined records (``shopbridge.notify``)
+    notify: tuple[NotifyChannel, ...] = ()
 
     @model_validator(mode="after")
     def _roles(self) -> IntegrationConfig:

@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
                                                                            urls[end.system]))
         step("connections stored in Airflow: " + ", ".join(
             e.connection_id for e in (cfg.source, cfg.target)))
+        _show_pools(airflow, root)
         for flow in flows:
             runs[flow] = _run_flow(airflow, cfg, flow, since)
         webhook = _show_webhooks(airflow, cfg, urls)
@@ -166,6 +167,17 @@ def run(args: argparse.Namespace) -> int:
         airflow.stop()
         for proc in procs:
             stop(proc)
+
+
+def _show_pools(airflow: Any, root: Path) -> None:
+    """Sync the target accounts' pools again now that the Connections exist (one may ask
+    for more slots) and say which there are: lookups and loads wait for a slot there."""
+    from shopbridge import pools
+
+    synced = pools.sync_config_dir(pools.RestApi(airflow.api),
+                                   root / "include" / "integrations")
+    step("pools, one per target account (Admin → Pools): "
+         + ", ".join(f"{p.name}={p.slots}" for p in synced))
 
 
 def _show_webhooks(airflow: Any, cfg: IntegrationConfig,

@@ -156,6 +156,16 @@ class Inbox:
                 fingerprints.c.received_at < now - self.retention))
         return int(n or 0)
 
+    def purge_before(self, cutoff: datetime) -> int:
+        """Drop finished rows and replay fingerprints older than ``cutoff`` (the maintenance
+        DAG's retention); how many rows went. Waiting rows stay whatever their age: they
+        are records no run has loaded yet, and dropping them would lose those records."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(delete(waiting).where(waiting.c.done_at < cutoff)).rowcount
+            prints = conn.execute(delete(fingerprints).where(
+                fingerprints.c.received_at < cutoff)).rowcount
+        return int(rows or 0) + int(prints or 0)
+
     def waiting_count(self, integration: str, flow: str | None = None) -> int:
         """Records not yet loaded (for health checks, the benchmark and tests)."""
         query = select(func.count()).select_from(waiting).where(

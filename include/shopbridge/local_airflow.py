@@ -1,8 +1,14 @@
-"""An ``airflow standalone`` on this machine, and the few REST calls the demo needs.
+"""An ``airflow standalone`` on this machine, and the few REST calls the demo and the live
+drills (``tests/drills``) need.
 
 Why REST and not the CLI: each ``airflow ...`` command pays Airflow's import (seconds);
 the API server is already up, and what the demo does through it is what a person does
-in the UI (connections, unpause, trigger, watch, read the report's XCom).
+in the UI (connections, unpause, trigger, watch, read the report's XCom). :meth:`cli` is
+for what a person does with the CLI itself (``airflow backfill create``).
+
+By default it is the embedded setup: SQLite and the LocalExecutor standalone picks. The
+drills set ``database_url`` (PostgreSQL), ``executor`` and ``parallelism`` to run the
+production parts on this machine.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +37,12 @@ class LocalAirflow:
     dags_folder: Path
     port: int = field(default_factory=free_port)
     parallelism: int = 4
+    #: Airflow's metadata database (``postgresql+psycopg2://...``); None: SQLite in ``home``
+    database_url: str | None = None
+    #: ``[core] executor``; None: what standalone picks (the LocalExecutor)
+    executor: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    log_ports: tuple[int, int] = field(default_factory=lambda: (free_port(), free_port()))
     proc: subprocess.Popen[bytes] | None = None
     _token: str | None = None
 
@@ -56,9 +68,26 @@ class LocalAirflow:
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
-            **self.extra_env,
+            # the log servers' fixed defaults (8793/8794) would clash with another instance
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[0]),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_ports[1]),
         })
+        if self.database_url is not None:
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.database_url
+        if self.executor is not None:
+            env["AIRFLOW__CORE__EXECUTOR"] = self.executor
+        env.update(self.extra_env)
         return env
+
+    def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """``airflow <args>`` against this instance (its home, database and settings), as a
+        person types it; raises with the command's output when it fails."""
+        out = subprocess.run(["airflow", *args], env=self.env(), capture_output=True,  # noqa: S603,S607
+                             text=True, timeout=timeout, check=False, cwd=self.home)
+        if out.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} exited with {out.returncode}:\n"
+                               f"{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
+        return out
 
     def start(self) -> None:
         """Start standalone (migrates the DB on first use) and wait for its health check."""
@@ -72,6 +101,17 @@ class LocalAirflow:
                    proc=self.proc, log=log)
         wait_until(lambda: self.password() is not None, timeout=60,
                    what="the admin password file", proc=self.proc, log=log)
+        # the target accounts' pools: the scheduler starts no task whose pool is missing
+        from shopbridge import pools
+
+        pools.sync_config_dir(pools.RestApi(self.api),
+                              self.dags_folder.parent / "include" / "integrations")
+        # the maintenance DAG's `airflow db clean` step needs the metadata DB's URL handed
+        # to it on purpose (shopbridge.retention); this instance knows it
+        from shopbridge.retention import DB_CONNECTION
+
+        self.put_connection(DB_CONNECTION, conn_type="generic",
+                            password=self.database_url or f"sqlite:///{self.home / 'airflow.db'}")
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -123,10 +163,28 @@ class LocalAirflow:
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
 
-    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        r = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
+    def trigger(self, dag_id: str, conf: dict[str, Any], *,
+                interval: tuple[datetime, datetime] | None = None) -> str:
+        """A manual run; with ``interval`` it is the run the scheduler would have made for
+        that data interval (its logical date is the interval's start, as the interval
+        timetables have it), so a backfill over that date finds it."""
+        body: dict[str, Any] = {"logical_date": None, "conf": conf}
+        if interval is not None:
+            start, end = (when.isoformat() for when in interval)
+            body |= {"logical_date": start, "data_interval_start": start,
+                     "data_interval_end": end}
+        r = self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)
         r.raise_for_status()
         return str(r.json()["dag_run_id"])
+
+    def task_instances(self, dag_id: str = "~", run_id: str = "~",
+                       **params: Any) -> list[dict[str, Any]]:
+        """Task instances of a run (``~``: of every run, of every DAG), filtered by the
+        REST API's query ``params`` (e.g. ``state="running"``)."""
+        r = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                     params={"limit": 1000, **params})
+        r.raise_for_status()
+        return list(r.json().get("task_instances", []))
 
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
         """The DAG's runs (id, type, state, queued_at), oldest first."""

@@ -223,7 +223,8 @@ SUMMARY_KEYS = {"orders": orders.SUMMARY_KEYS, "customers": customers.SUMMARY_KE
 
 def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
            window: list[str] | None, results: list[dict[str, Any]],
-           inbox_run: str | None = None, skipped_existing: int = 0) -> dict[str, Any]:
+           inbox_run: str | None = None, skipped_existing: int = 0,
+           run_id: str | None = None) -> dict[str, Any]:
     """Sum the batches, remember the window, and decide whether the run failed.
 
     A webhook run (``inbox_run``: its run id) has no window: it must not move the
@@ -241,12 +242,28 @@ def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
     if inbox_run is not None:
         with closing(Inbox()) as inbox:
             summary["webhook_records"] = inbox.finish(cfg.id, flow, inbox_run)
+    if summary["quarantined"]:  # where each was read, so `shopbridge replay` can re-read it
+        from shopbridge.quarantine_log import QuarantineLog
+
+        with closing(Ledger()) as ledger:
+            QuarantineLog(ledger.engine).remember(
+                cfg.id, flow, summary["quarantined"],
+                (datetime.fromisoformat(window[0]), datetime.fromisoformat(window[1]))
+                if window is not None else None)
     for q in summary["quarantined"]:
         log.warning("quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"],
                     q["reason"])
     log.info("summary: %s", {k: v for k, v in summary.items() if k != "quarantined"})
     read, bad = summary[f"{kind}_read"], summary[f"{kind}_quarantined"]
-    if read and bad / read > spec.max_quarantined_fraction:
+    failed = bool(read and bad / read > spec.max_quarantined_fraction)
+    if run_id is not None:  # the activity view's row, also (above all) for a failing run
+        from shopbridge.activity import FAILED, SUCCESS, ActivityLog
+
+        with closing(ActivityLog()) as activity:
+            activity.record(integration=cfg.id, flow=flow, kind=kind, dag_id=cfg.dag_id(flow),
+                            run_id=run_id, summary=summary,
+                            status=FAILED if failed else SUCCESS)
+    if failed:
         raise ConfigError(
             f"{bad} of {read} {kind} quarantined, above "
             f"max_quarantined_fraction={spec.max_quarantined_fraction}: check the mapping")

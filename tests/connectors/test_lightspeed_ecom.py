@@ -212,7 +212,9 @@ def test_filters_are_sent_in_vendor_format() -> None:
     assert seen[0].path == "/en/orders.json"
     assert params["updated_at_min"] == "2026-11-18 13:00:00"
     assert params["updated_at_max"] == "2026-11-18 14:00:01"
-    assert params["page"] == "1" and params["limit"] == "250"
+    # a window is paged by id (since_id), so an order edited mid-read shifts nothing
+    assert params["since_id"] == "0" and params["limit"] == "250"
+    assert "page" not in params
 
 
 def test_unknown_order_is_fatal_404() -> None:

@@ -31,6 +31,7 @@ def test_dag_ids_follow_the_yaml_files():
         for flow, spec in data["flows"].items():
             if (spec or {}).get("enabled", True):
                 expected.add(f"{data['source']['system']}__{data['target']['system']}__{flow}")
+    expected.add("shopbridge_maintenance")  # dags/maintenance.py: the retention purge
     assert set(dagbag().dag_ids) == expected
 
 
@@ -50,14 +51,15 @@ def test_orders_task_graph():
     assert "lightspeed_ecom__exact_globe.yaml" in dag.doc_md
 
 
-def test_folder_parses_in_under_a_second_once_airflow_is_imported():
-    # a fresh interpreter, so nothing of shopbridge is imported yet
+def test_folder_parses_in_under_a_second_of_cpu_once_airflow_is_imported():
+    # a fresh interpreter, so nothing of shopbridge is imported yet; CPU time, not the
+    # clock, so a busy machine cannot fail it (`./run bench e2e` times 50 files on the clock)
     code = textwrap.dedent(f"""
         import time
         from airflow.dag_processing.dagbag import DagBag
-        t = time.perf_counter()
+        t = time.process_time()
         bag = DagBag(dag_folder={str(DAGS)!r})
-        print("RESULT", time.perf_counter() - t, len(bag.dags), len(bag.import_errors))
+        print("RESULT", time.process_time() - t, len(bag.dags), len(bag.import_errors))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=os.environ.copy()).stdout
@@ -65,7 +67,7 @@ def test_folder_parses_in_under_a_second_once_airflow_is_imported():
     seconds, n_dags, n_errors = float(out[0]), int(out[1]), int(out[2])
     assert n_errors == 0
     assert n_dags >= 1
-    assert seconds < 1.0, f"parsing dags/ took {seconds:.2f}s"
+    assert seconds < 1.0, f"parsing dags/ took {seconds:.2f}s of CPU"
 
 
 def test_a_broken_yaml_is_an_import_error_naming_file_and_field_and_others_still_load(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
 from shopbridge.errors import PaginationLoop
-from shopbridge.paginate import PageNumber, TopSkip
+from shopbridge.paginate import PageNumber, SinceId, TopSkip
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,18 @@ def test_identical_full_page_twice_is_a_loop():
     p.advance([{"id": 1}])
     with pytest.raises(PaginationLoop):
         p.advance([{"id": 1}])
+
+
+def test_since_id_follows_the_last_id_of_each_full_page():
+    p = SinceId(limit=2)
+    assert dict(p.start().params) == {"since_id": 0, "limit": 2}
+    assert dict(p.advance([{"id": 4}, {"id": "9"}]).params) == {"since_id": 9, "limit": 2}
+    assert p.advance([{"id": 12}]) is None
+
+
+def test_since_id_that_does_not_move_is_a_loop():
+    p = SinceId(limit=2)
+    p.start()
+    p.advance([{"id": 4}, {"id": 9}])
+    with pytest.raises(PaginationLoop):
+        p.advance([{"id": 3}, {"id": 9}])

@@ -29,7 +29,7 @@ def _by_country(table: dict[str, str], country: str, what: str, customer: Custom
         return None
     value = table.get(country, table.get("*"))
     if value is None:
-        raise RecordError("customer", customer.email, "billing_address.country",
+        raise RecordError("customer", customer.label, "billing_address.country",
                           f"no {what} for country {country} (add it, or \"*\", under "
                           f"customers.{setting})")
     return value
@@ -58,6 +58,15 @@ def debtor_lookup(target: OrderTarget, ledger: Ledger, integration: str,
             for email, m in (target.match_debtors(ask) if ask else {}).items()}
 
 
+def debtor_digest(customer: Customer, terms: DebtorTerms) -> str:
+    """The hash the ledger keeps for a debtor: the customer's, and its terms when a
+    per-country table sets any, so changing the table updates each debtor once."""
+    digest = customer.content_hash()
+    if terms:
+        digest = hashlib.sha256(f"{digest}|{terms!r}".encode()).hexdigest()
+    return digest
+
+
 def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: str,
                 customer: Customer, found: dict[str, Any] | None, *,
                 settings: CustomerSettings | None = None,
@@ -72,9 +81,7 @@ def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: st
     """
     key = email_key(customer.email)
     terms = terms_for(customer, settings)
-    digest = customer.content_hash()
-    if terms:
-        digest = hashlib.sha256(f"{digest}|{terms!r}".encode()).hexdigest()
+    digest = debtor_digest(customer, terms)
     deadline = time.monotonic() + busy_wait_s
     while True:
         claim, row = ledger.claim(integration, CUSTOMER, key, owner)

@@ -23,7 +23,7 @@ from typing import Any
 
 from shopbridge.config import CustomerSettings, OrderSettings
 from shopbridge.connectors.base import OrderSource, OrderTarget, OrderWrite
-from shopbridge.errors import FatalError, RecordError
+from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.prepare import prepare
 from shopbridge.ledger import Claim, Ledger, Status
@@ -192,6 +192,8 @@ class _Loader:
     #: how debtors are booked (shared with the customers flow going the same way)
     customer_settings: CustomerSettings | None = None
     busy_wait_s: float = 30.0
+    #: orders another attempt holds a live claim on: not written by this one, not synced
+    busy: list[str] = field(default_factory=list)
 
     def debtor_for(self, customer: Customer) -> str:
         """The target's debtor for this customer (shared with the customers flow)."""
@@ -233,7 +235,10 @@ class _Loader:
                 # report counts it as created, as it was, once
                 self.counts.orders_created += 1
                 continue
-            if claim in (Claim.DONE, Claim.BUSY):
+            if claim is Claim.BUSY:
+                self.busy.append(order.ref.id)
+                continue
+            if claim is Claim.DONE:
                 self.counts.orders_skipped_existing += 1
                 continue
             if found is not None:
@@ -314,6 +319,14 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
             continue
         candidates.append((order, looked_up["existing"].get(ref)))
     loader.create(loader.claim_orders(candidates), looked_up.get("mapped", {}))
+    if loader.busy:
+        # a claim within its lease: another attempt may be writing it, or one that failed
+        # (a re-run right after a failed run) holds it. Either way it is not synced, and a
+        # run reporting success would move the window past it: retry until the claim is
+        # done or stale (what this attempt created counts on the retry, see claim_orders)
+        raise RetriableError(
+            f"{len(loader.busy)} order(s) claimed by another attempt within the ledger's "
+            f"lease: {', '.join(loader.busy[:5])}; retrying")
     counts.api_calls += target.counter.calls - before
     return counts.as_dict()
 

@@ -35,7 +35,9 @@ class Fault(BaseModel):
     method: str = ""
     body: dict[str, Any] | None = None
     #: serve the real request first (it commits), then answer with the fault instead: a
-    #: success hidden behind a timeout or a 5xx, the case that makes blind retries double
+    #: success hidden behind a timeout or a 5xx, the case that makes blind retries double.
+    #: With ``delay_s`` the commit comes first and the delay after it, so a client that
+    #: times out meets a write that has already landed
     after_commit: bool = False
 
 
@@ -83,6 +85,12 @@ def install_controls(app: FastAPI, controls: SandboxControls, error_body: ErrorB
             controls.faults.append(fault)
             return {"queued": len(controls.faults)}
 
+    @router.get("/faults")
+    def queued_faults() -> list[dict[str, Any]]:
+        """The faults still waiting for a request: a drill checks that its own were met."""
+        with controls.lock:
+            return [f.model_dump() for f in controls.faults]
+
     @router.delete("/faults")
     def clear_faults() -> dict[str, int]:
         with controls.lock:
@@ -107,12 +115,14 @@ def install_controls(app: FastAPI, controls: SandboxControls, error_body: ErrorB
         fault = controls.take_fault(path, request.method)
         if fault is None:
             return await call_next(request)
+        if fault.status < 400:  # a pure slow-down: serve the real answer late
+            if fault.delay_s:
+                await asyncio.sleep(fault.delay_s)
+            return await call_next(request)
+        if fault.after_commit:  # commit first: a delay below then hides a success
+            await call_next(request)
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)
-        if fault.status < 400:  # a pure slow-down: serve the real answer late
-            return await call_next(request)
-        if fault.after_commit:
-            await call_next(request)
         headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
         body = fault.body if fault.body is not None else error_body(fault.status, request)
         return JSONResponse(body, status_code=fault.status, headers=headers)

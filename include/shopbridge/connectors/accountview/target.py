@@ -265,7 +265,7 @@ class AccountViewTarget:
                       terms: DebtorTerms | None = None) -> None:
         """Bring debtor ``code`` in line with ``customer`` (its control account untouched)."""
         if not self._exists(code):
-            raise RecordError("customer", customer.email, "debtor_code",
+            raise RecordError("customer", customer.label, "debtor_code",
                               f"debtor {code} not found in AccountView")
         self._write_contact({"SUB_NR": code, **contact_from_customer(customer),
                              **terms_fields(terms, self.options)}, retry=True)

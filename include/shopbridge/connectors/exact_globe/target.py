@@ -167,7 +167,7 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         rows = list(self.client.query("Account", filter=f"DebtorCode eq {odata_quote(code)}",
                                       select=["ID", "DebtorCode"]))
         if not rows:
-            raise RecordError("customer", customer.email, "debtor_code",
+            raise RecordError("customer", customer.label, "debtor_code",
                               f"debtor {code} not found in Exact Globe")
         account_id = str(rows[0]["ID"])
         body = {k: v for k, v in account_from_customer(customer).items()

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
 from shopbridge.errors import ConfigError, FatalError, RetriableError
-from shopbridge.paginate import PageNumber
+from shopbridge.paginate import PageNumber, SinceId
 
 log = logging.getLogger(__name__)
 
@@ -288,11 +288,13 @@ class LightspeedEcomClient(PooledClient):
 
         The vendor filter is inclusive on both ends and second-resolution, so we ask for a
         slightly wider window and drop records outside ``[min, max)`` here; a record at
-        exactly ``max`` belongs to the next window.
+        exactly ``max`` belongs to the next window. Paged by ``since_id``, not by page
+        number: a record edited while the window is read leaves the filtered list, and
+        page offsets would then skip the record after it (:class:`SinceId`).
         """
         params = {"updated_at_min": _filter_time(updated_min, round_up=False),
                   "updated_at_max": _filter_time(updated_max, round_up=True)}
-        pager = PageNumber(self.page_size)
+        pager = SinceId(self.page_size)
         page: Any = pager.start()
         while page is not None:
             rows = self._key(self._get(resource, {**params, **page.params}), resource, resource)

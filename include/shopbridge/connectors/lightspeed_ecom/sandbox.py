@@ -17,6 +17,8 @@ demo controls come from :mod:`shopbridge.sandbox._common`.
 * Three fixed rate-limit windows per key plus a per-second cap; every vendor response
   carries ``X-RateLimit-Limit/Remaining/Reset``; a 429 (``Retry-After``) as soon as any
   window is empty.
+* ``POST /_sandbox/page_drift`` changes records while a client pages through a list
+  (:class:`PageDrift`): the shop does not stand still while a sync reads it.
 """
 
 from __future__ import annotations
@@ -61,6 +63,46 @@ WRITABLE_ORDER_FIELDS = frozenset({"status", "paymentStatus", "shipmentStatus", 
 _COUNTRIES = {"NL": ("nld", "Netherlands"), "BE": ("bel", "Belgium"), "DE": ("deu", "Germany"),
               "FR": ("fra", "France"), "GB": ("gbr", "United Kingdom")}
 _CENT = Decimal("0.01")
+
+
+class PageDrift:
+    """Record changes queued to happen in the middle of a paged read (a test control).
+
+    A sync pages through ``orders.json`` for many seconds while shop staff and customers
+    keep editing: an order edited after its page was read moves its ``updatedAt`` out of
+    the window (and out of the filtered list), one stamped into the window enters it. Each
+    queued drift waits until ``after_pages`` more list pages of its resource have been
+    served, then merges its ``changes`` (record id -> fields) before the next page is cut.
+    """
+
+    def __init__(self) -> None:
+        self.queued: list[dict[str, Any]] = []
+        self.pages_served: dict[str, int] = {}
+
+    def add(self, body: dict[str, Any]) -> int:
+        resource = str(body.get("resource", "orders"))
+        if resource not in RESOURCES:
+            raise ApiError(400, f"unknown resource {resource!r}")
+        changes = body.get("changes")
+        if not isinstance(changes, dict):
+            raise ApiError(400, 'body needs "changes": {"<id>": {field: value}}')
+        # counted from now: pages served before the drift was queued do not count
+        due = self.pages_served.get(resource, 0) + int(body.get("after_pages", 1))
+        self.queued.append({"resource": resource, "changes": changes, "due": due})
+        return len(self.queued)
+
+    def apply(self, resource: str, table: dict[str, Any]) -> None:
+        """Merge the drifts that are due into ``table`` (caller holds the state lock)."""
+        served = self.pages_served.get(resource, 0)
+        for drift in [d for d in self.queued
+                      if d["resource"] == resource and d["due"] <= served]:
+            self.queued.remove(drift)
+            for rid, fields in drift["changes"].items():
+                if str(rid) in table:
+                    table[str(rid)].update(fields)
+
+    def served(self, resource: str) -> None:
+        self.pages_served[resource] = self.pages_served.get(resource, 0) + 1
 
 
 class ApiError(HTTPException):
@@ -493,8 +535,10 @@ def create_app(
             raise ApiError(400, "page and limit must be positive")
         fields = [f for f in q.get("fields", "").split(",") if f]
         with state.lock:
+            drift.apply(resource, _table(resource))
             rows = _select(list(_table(resource).values()), resource, q)
             rows = rows[(page - 1) * limit : page * limit]
+            drift.served(resource)
             if fields:
                 rows = [{k: v for k, v in r.items() if k in fields} for r in rows]
             return {resource: _render(rows, _base(request, lang))}
@@ -523,6 +567,16 @@ def create_app(
             state.save()
         controls.count("writes")
         return {"order": _render(order, _base(request, lang))}
+
+    drift = PageDrift()
+
+    @app.post(f"{CONTROL_PREFIX}/page_drift")
+    def add_page_drift(body: dict[str, Any] = Body(...)) -> dict[str, int]:  # noqa: B008
+        """Queue changes for the middle of the next paged read (see :class:`PageDrift`):
+        ``{"resource": "orders", "after_pages": 1, "changes": {"<id>": {"updatedAt":
+        "..."}}}``."""
+        with state.lock:
+            return {"queued": drift.add(body)}
 
     @app.post(f"{CONTROL_PREFIX}/orders")
     def upsert_order(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008

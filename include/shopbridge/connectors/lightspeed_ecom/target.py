@@ -222,7 +222,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             self.client.update_customer(code, customer_fields(customer))
         except FatalError as err:
             if err.response is not None and err.response.status_code == 404:
-                raise RecordError("customer", customer.email, "debtor_code",
+                raise RecordError("customer", customer.label, "debtor_code",
                                   f"customer {code} not found in Lightspeed") from None
             raise
 

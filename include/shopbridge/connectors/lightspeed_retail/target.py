@@ -185,7 +185,7 @@ class LightspeedRetailTarget:
             raise
         except FatalError as err:
             if _not_found(err):
-                raise RecordError("customer", customer.email, "debtor_code",
+                raise RecordError("customer", customer.label, "debtor_code",
                                   f"customer {code} not found in Lightspeed Retail") from None
             raise _refused(err, f"the update of customer {code}") from None
 

@@ -1,0 +1,117 @@
+"""Where each quarantined record was read: the window a replay must read it again from.
+
+The ledger keeps a quarantined record's ids and reason only, never its payload (a bad order
+still carries a customer's name and address), so ``shopbridge replay`` has to fetch the
+record from the source again. To do that with one windowed read instead of a scan of the
+whole history, the run's report remembers here, per quarantined record, the window it was
+read in. A webhook run has no window: its records are looked for in the flow's
+``lookback_hours`` before they were set aside.
+
+Its own table in the ledger's database (created on first use, like the ledger's), not a
+new column on the ledger: existing SQLite and PostgreSQL ledgers need no migration, and
+quarantines found at validation time (a field the translator refused), which never reach
+the ledger, are remembered too. Ids, field names and reasons only, like the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, Text, select, update
+
+metadata = MetaData()
+
+entries = Table(
+    "shopbridge_quarantine_windows",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("flow", String(30), primary_key=True),
+    Column("entity", String(30), primary_key=True),
+    Column("source_ref", String(200), primary_key=True),
+    Column("field", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    #: the window the record was last read in; both null for a webhook run's record
+    Column("window_start", DateTime(timezone=True)),
+    Column("window_end", DateTime(timezone=True)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    #: ``open`` until a replay loads it (or finds it already in the target): ``resolved``
+    Column("status", String(20), nullable=False),
+)
+
+OPEN = "open"
+RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One remembered quarantine (what the table holds, with aware datetimes)."""
+
+    integration: str
+    flow: str
+    entity: str
+    source_ref: str
+    field: str
+    reason: str
+    window_start: datetime | None
+    window_end: datetime | None
+    recorded_at: datetime
+    status: str
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class QuarantineLog:
+    """The table on the ledger's engine; cheap to create, like the ledger."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def remember(self, integration: str, flow: str, quarantined: Iterable[Mapping[str, str]],
+                 window: tuple[datetime, datetime] | None, *,
+                 now: datetime | None = None) -> int:
+        """Record (or refresh) each quarantined entry with the window it was read in.
+
+        A record quarantined again keeps only its latest window and reason: that window
+        saw the record as it is now, so a replay reading from it finds it.
+        """
+        when = now or datetime.now(UTC)
+        start, end = window if window is not None else (None, None)
+        n = 0
+        with self.engine.begin() as conn:
+            for q in quarantined:
+                key = (entries.c.integration == integration, entries.c.flow == flow,
+                       entries.c.entity == q["entity"], entries.c.source_ref == q["source_id"])
+                values = {"field": q["field"][:200], "reason": q["reason"][:2000],
+                          "window_start": start, "window_end": end, "recorded_at": when,
+                          "status": OPEN}
+                if not conn.execute(update(entries).where(*key).values(**values)).rowcount:
+                    conn.execute(entries.insert().values(
+                        integration=integration, flow=flow, entity=q["entity"],
+                        source_ref=q["source_id"], **values))
+                n += 1
+        return n
+
+    def open_entries(self, integration: str) -> list[Entry]:
+        """Every entry of the integration not resolved yet, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(entries).where(
+                entries.c.integration == integration, entries.c.status == OPEN,
+            ).order_by(entries.c.recorded_at, entries.c.source_ref))
+            return [Entry(r.integration, r.flow, r.entity, r.source_ref, r.field, r.reason,
+                          _aware(r.window_start), _aware(r.window_end),
+                          _aware(r.recorded_at) or r.recorded_at, r.status) for r in rows]
+
+    def resolve(self, integration: str, flow: str, entity: str, source_ref: str) -> None:
+        """The record left quarantine (a replay loaded it, or found it in the target)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(entries).where(
+                entries.c.integration == integration, entries.c.flow == flow,
+                entries.c.entity == entity, entries.c.source_ref == source_ref,
+            ).values(status=RESOLVED))

@@ -1,0 +1,172 @@
+"""Operations → Activity in a real browser: ``airflow standalone`` with the shopbridge
+plugin, a real orders flow between the Lightspeed eCom and Exact Globe sandboxes, and
+headless Chromium (the OS package, driven by Playwright) signing in, opening the page
+from the UI's nav and filtering it.
+
+What a person would check: each run of the flow is listed with what it read, created and
+skipped; the order with the unknown SKU is listed as quarantined with its id, field and
+reason; "quarantined only" hides the runs that set nothing aside; nobody signed in gets
+the rows; and no customer's e-mail address is on the page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import FrameLocator, Page, expect, sync_playwright
+
+from shopbridge._procs import start_sandbox, stop
+from shopbridge.local_airflow import LocalAirflow
+from shopbridge.sandbox.connections import connection_fields
+from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parents[2]
+PAIR = "lightspeed_ecom__exact_globe"
+DAG_ID = f"{PAIR}__orders"
+N_ORDERS = 10
+WEEK = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT = ROOT / ".artifacts" / "activity_view.png"
+EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory) -> Iterator[LocalAirflow]:
+    state = tmp_path_factory.mktemp("activity-live")
+    procs = []
+    live: LocalAirflow | None = None
+    try:
+        env = {"SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}"}
+        for system, options in (("lightspeed_ecom", {"n_orders": str(N_ORDERS)}),
+                                ("exact_globe", None)):
+            proc, url = start_sandbox(system, state_dir=state, persist=False, options=options)
+            procs.append(proc)
+            env[f"AIRFLOW_CONN_SHOPBRIDGE_{system.upper()}"] = json.dumps(
+                connection_fields(system, url))
+        live = LocalAirflow(home=state / "airflow", dags_folder=ROOT / "dags", parallelism=2,
+                            extra_env={**env,
+                                       "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"})
+        live.start()
+        live.wait_for_dag(DAG_ID)
+        yield live
+    finally:
+        if live is not None:
+            live.stop()
+        for proc in procs:
+            stop(proc)
+
+
+def all_runs_finished(airflow: LocalAirflow, timeout: float = 240) -> list[str]:
+    """Every run of the DAG (the two manual ones and whatever the schedule started on
+    unpausing), once none is still queued or running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = airflow.runs(DAG_ID)
+        if runs and all(r["state"] in ("success", "failed") for r in runs):
+            return [r["dag_run_id"] for r in runs]
+        time.sleep(1)
+    raise AssertionError(f"runs of {DAG_ID} still busy after {timeout:.0f}s")
+
+
+def run_rows(frame: FrameLocator) -> dict[str, dict[str, str]]:
+    """Run id -> the row's five counts and status, as the page shows them."""
+    out: dict[str, dict[str, str]] = {}
+    for row in frame.locator("tr.run").all():
+        cells = {c.get_attribute("data-col") or "": c.inner_text()
+                 for c in row.locator("td[data-col]").all()}
+        cells["status"] = row.locator("td").last.inner_text()
+        out[row.get_attribute("data-run-id") or ""] = cells
+    return out
+
+
+def sign_in(page: Page, airflow: LocalAirflow) -> None:
+    page.goto(f"{airflow.url}/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(airflow.password() or "")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/auth/login"))
+
+
+def test_the_activity_view_lists_runs_and_quarantined_records_in_the_ui(airflow):
+    bad = [o for o in generate("demo", n_orders=N_ORDERS).orders
+           if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"])]
+    assert len(bad) == 1
+    bad_id = str(bad[0]["order_id"])
+
+    first = airflow.trigger(DAG_ID, WEEK)
+    airflow.unpause(DAG_ID)
+    assert airflow.wait_for_run(DAG_ID, first, timeout=240) == "success"
+    second = airflow.trigger(DAG_ID, WEEK)   # the same week again: skips what first wrote
+    assert airflow.wait_for_run(DAG_ID, second, timeout=240) == "success"
+    every_run = all_runs_finished(airflow)
+
+    # Airflow's login guards the page's data: nothing without it, the rows with a JWT
+    page_api = f"{airflow.url}/shopbridge-activity/api/runs"
+    assert httpx.get(page_api, timeout=10).status_code == 401
+    to_login = httpx.get(f"{airflow.url}/shopbridge-activity/?flow=orders", timeout=10,
+                         headers={"Accept": "text/html"})
+    assert to_login.status_code == 303
+    assert to_login.headers["location"].startswith("/auth/login?next=")
+    token = httpx.post(f"{airflow.url}/auth/token", timeout=10, json={
+        "username": "admin", "password": airflow.password()}).json()["access_token"]
+    api = httpx.get(page_api, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert api.status_code == 200
+    assert {r["run_id"] for r in api.json()["runs"]} == set(every_run)
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            sign_in(page, airflow)
+            page.get_by_role("link", name="Activity").click()   # the plugin's nav entry
+            expect(page).to_have_url(re.compile(r"/plugin/shopbridge-activity$"))
+            expect(page.locator("iframe")).to_be_visible()
+            frame = page.frame_locator("iframe").first   # the page, inside the UI
+            expect(frame.get_by_role("heading", name="Activity")).to_be_visible()
+
+            # unfiltered: every run of the DAG, including the one the schedule started on
+            # unpausing (an empty 15-minute window: nothing read, nothing set aside)
+            expect(frame.locator("tr.run")).to_have_count(len(every_run))
+            assert set(run_rows(frame)) == set(every_run) and len(every_run) >= 3
+            frame.get_by_label("Integration").select_option(PAIR)
+            frame.get_by_label("Quarantined only").check()
+            frame.get_by_role("button", name="Apply").click()
+            # the server's answer ticks the box in its HTML; the old page's ticked box does not
+            expect(frame.locator('input[name="quarantined"][checked]')).to_have_count(1)
+            expect(frame.locator("tr.run")).to_have_count(2)
+
+            rows = run_rows(frame)
+            assert set(rows) == {first, second}
+            assert rows[first] == {"read": str(N_ORDERS), "created": str(N_ORDERS - 1),
+                                   "updated": "0", "skipped": "0", "quarantined": "1",
+                                   "status": "success"}
+            assert rows[second] == {"read": str(N_ORDERS), "created": "0", "updated": "0",
+                                    "skipped": str(N_ORDERS - 1), "quarantined": "1",
+                                    "status": "success"}
+            for run_id in (first, second):
+                entry = frame.locator(f'tr.quarantine[data-run-id="{run_id}"] tr.q-entry')
+                expect(entry).to_have_count(1)
+                entity, source_id, field, reason = (
+                    c.inner_text() for c in entry.locator("td").all())
+                assert (entity, source_id) == ("order", bad_id)
+                assert field.endswith(".sku"), field
+                assert UNKNOWN_SKU in reason
+
+            text = frame.locator("body").inner_text() + page.locator("body").inner_text()
+            assert EMAIL.search(frame.locator("html").evaluate("e => e.outerHTML")) is None
+            assert EMAIL.search(text) is None
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
