@@ -49,3 +49,25 @@ def postgres() -> Iterator[PostgresServer]:
 def pg_url(postgres: PostgresServer) -> str:
     """A fresh database on that server, as a SQLAlchemy URL."""
     return postgres.create_database()
+
+
+#: files that each run whole demos (minutes each): started first, see below
+HEAVIEST = ("test_demo_pairs.py", "test_demo_command.py", "test_no_personal_data.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest files first, then every file with slow tests, then the rest.
+
+    pytest-xdist (``--dist loadfile``) hands whole files to its workers in collection
+    order; a ten-minute file collected last would run alone at the end while the other
+    worker idles. Longest first keeps both cores busy to the end. The sort is stable and
+    the same in every worker, as xdist requires.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> int:
+        if item.path.name in HEAVIEST:
+            return HEAVIEST.index(item.path.name)
+        return len(HEAVIEST) + (0 if item.path in slow else 1)
+
+    items.sort(key=rank)
