@@ -42,14 +42,12 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    create_engine,
     delete,
-    event,
     select,
     update,
 )
 
-from shopbridge.ledger import _sqlite_pragmas, default_url
+from shopbridge.ledger import open_store
 
 metadata = MetaData()
 
@@ -169,10 +167,7 @@ class ActivityLog:
     """Access to the activity table; cheap to create (one per report task or request)."""
 
     def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
-        self.engine = engine or create_engine(url or default_url())
-        if self.engine.dialect.name == "sqlite" and engine is None:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        self.engine = open_store(metadata, url, engine)
 
     def close(self) -> None:
         self.engine.dispose()

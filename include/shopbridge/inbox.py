@@ -35,16 +35,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     delete,
-    event,
     func,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.ledger import _sqlite_pragmas, default_url
+from shopbridge.ledger import open_store
 
 metadata = MetaData()
 
@@ -91,10 +89,7 @@ class Inbox:
     retention = timedelta(days=7)
 
     def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
-        self.engine = engine or create_engine(url or default_url())
-        if self.engine.dialect.name == "sqlite" and engine is None:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        self.engine = open_store(metadata, url, engine)
 
     def close(self) -> None:
         self.engine.dispose()

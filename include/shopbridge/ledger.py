@@ -116,6 +116,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def open_store(tables: MetaData, url: str | None = None, engine: Engine | None = None) -> Engine:
+    """The ledger database's engine with ``tables`` created: the ledger, the webhook inbox,
+    the activity log and the quarantine log share one database (``SHOPBRIDGE_LEDGER_URL``).
+
+    An engine made here gets SQLite's WAL and busy timeout, so parallel tasks can write; one
+    passed in is the caller's, as it is.
+    """
+    if engine is None:
+        engine = create_engine(url or default_url())
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+    tables.create_all(engine)
+    return engine
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -131,10 +146,7 @@ class Ledger:
     lease = timedelta(minutes=5)
 
     def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
-        self.engine = engine or create_engine(url or default_url())
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        self.engine = open_store(metadata, url, engine)
 
     def close(self) -> None:
         """Return pooled connections (each task opens its own ledger)."""
