@@ -52,7 +52,7 @@ def pg_url(postgres: PostgresServer) -> str:
 
 
 #: files that each run whole demos (minutes each): started first, see below
-HEAVIEST = ("test_demo_pairs.py", "test_demo_command.py", "test_no_personal_data.py")
+HEAVIEST = ("test_demo_pairs.py", "test_demo_command.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

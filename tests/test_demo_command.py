@@ -1,15 +1,24 @@
-"""The README's demo command itself, as a user runs it: twice, with --once --json."""
+"""The README's demo command itself, as a user runs it: twice, with --once --json; then
+what those runs left behind holds no customer's personal data, and the maintenance DAG
+purges the rest (``tests/privacy/scan.py`` does the searching)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from shopbridge.local_airflow import LocalAirflow
+from tests.privacy.scan import needles, rows, scan_files, scan_sqlite, seeded_personal_data
+
 ROOT = Path(__file__).parents[1]
+MAINTENANCE = "shopbridge_maintenance"
 KEYS = {"orders_read", "orders_created", "orders_skipped_existing", "orders_quarantined",
         "customers_created", "customers_updated", "api_calls"}
 
@@ -42,10 +51,31 @@ def leftovers(home: Path) -> list[str]:
     return found
 
 
-def test_demo_twice_creates_nothing_the_second_time(tmp_path):
-    code, out, err = demo(tmp_path, "--once", "--json")
+@dataclass(frozen=True)
+class DemoRuns:
+    state: Path
+    first: dict[str, Any]
+    first_out: str
+    first_err: str
+    second: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def demo_twice(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
+    """The demo run twice in one state folder: both tests below read it (one demo costs
+    minutes, so the privacy search looks at what this one left behind)."""
+    state = tmp_path_factory.mktemp("demo")
+    code, out, err = demo(state, "--once", "--json")
     assert code == 0, err[-3000:]
     first = json.loads(out.strip().splitlines()[-1])
+    code, out2, err2 = demo(state, "--once", "--json")
+    assert code == 0, err2[-3000:]
+    return DemoRuns(state=state, first=first, first_out=out, first_err=err,
+                    second=json.loads(out2.strip().splitlines()[-1]))
+
+
+def test_demo_twice_creates_nothing_the_second_time(demo_twice):
+    first, out, err = demo_twice.first, demo_twice.first_out, demo_twice.first_err
     assert first.keys() >= KEYS
     assert first["orders_read"] == 240
     assert first["orders_created"] == 239
@@ -66,9 +96,7 @@ def test_demo_twice_creates_nothing_the_second_time(tmp_path):
     assert "Airflow UI: http://127.0.0.1:" in out
     assert "login: admin / " in out
 
-    code, out, err = demo(tmp_path, "--once", "--json")
-    assert code == 0, err[-3000:]
-    second = json.loads(out.strip().splitlines()[-1])
+    second = demo_twice.second
     assert second["orders_created"] == 0
     assert second["customers_created"] == 0
     assert second["orders_skipped_existing"] == 239
@@ -80,7 +108,7 @@ def test_demo_twice_creates_nothing_the_second_time(tmp_path):
     assert again["stock"]["stock_written"] == 0
     assert again["erp_orders"]["orders_created"] == 0
     # --once stops everything it started
-    assert leftovers(tmp_path / ".airflow") == []
+    assert leftovers(demo_twice.state / ".airflow") == []
 
 
 def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path):
@@ -100,3 +128,55 @@ def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path)
     assert "flows.orders.batchsize" in proc.stderr
     assert "Traceback" not in proc.stderr
 
+
+def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(demo_twice):
+    tmp_path = demo_twice.state
+    home = tmp_path / ".airflow"
+    metadata_db, ledger_db = home / "airflow.db", home / "shopbridge_ledger.sqlite"
+    find = needles(seeded_personal_data(tmp_path / ".demo"))
+
+    hits: Counter[str] = Counter()
+    n_files = scan_files(home / "logs", find, hits)
+    tables = scan_sqlite(metadata_db, find, hits)
+    scan_sqlite(ledger_db, find, hits)
+    assert n_files > 40  # every task of five runs left its log
+    assert {"xcom", "rendered_task_instance_fields", "dag_run", "log"} <= set(tables)
+    assert not hits, "personal data found:\n" + "\n".join(
+        f"  {where}: {n}" for where, n in sorted(hits.items()))
+    # what a reported run keeps: its report's summary, nothing of its batches
+    assert {t for (t,) in rows(metadata_db, "SELECT DISTINCT task_id FROM xcom")} == {"report"}
+    assert rows(ledger_db, "SELECT count(*) FROM shopbridge_activity")[0][0] >= 5
+
+    # --- the maintenance DAG with a retention of 0 days, in the demo's own Airflow -------
+    airflow = LocalAirflow(home=home, dags_folder=ROOT / "dags", extra_env={
+        # the flows' schedules would start runs against the stopped sandboxes meanwhile
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{ledger_db}",
+        "AIRFLOW_CONN_SHOPBRIDGE_AIRFLOW_DB": json.dumps(
+            {"conn_type": "generic", "password": f"sqlite:///{metadata_db}"}),
+    })
+    airflow.start()
+    try:
+        airflow.wait_for_dag(MAINTENANCE)
+        run_id = airflow.trigger(MAINTENANCE, {"retention_days": 0})
+        airflow.unpause(MAINTENANCE)
+        state = airflow.wait_for_run(MAINTENANCE, run_id, timeout=300)
+        assert state == "success", airflow.failures(MAINTENANCE, run_id)
+        purged = airflow.xcom(MAINTENANCE, run_id, "purge")
+    finally:
+        airflow.stop()
+
+    assert purged["retention_days"] == 0
+    assert purged["log_files"] >= n_files - 5  # the dag-processor may have written since
+    assert purged["activity_runs"] >= 5
+    assert purged["airflow_db"]["status"] == "ok", purged["airflow_db"]["detail"]
+    flow_logs = [p for p in (home / "logs").glob("dag_id=*") if MAINTENANCE not in p.name]
+    assert flow_logs == []
+    assert rows(metadata_db, f"SELECT count(*) FROM xcom WHERE dag_id != '{MAINTENANCE}'"
+                )[0][0] == 0
+    assert rows(metadata_db, "SELECT count(*) FROM rendered_task_instance_fields WHERE "
+                f"dag_id != '{MAINTENANCE}'")[0][0] == 0
+    assert rows(ledger_db, "SELECT count(*) FROM shopbridge_activity")[0][0] == 0
+    # no archive copies of the purged rows
+    assert not [t for t in rows(metadata_db, "SELECT name FROM sqlite_master")
+                if t[0].startswith("_airflow_deleted")]
