@@ -148,19 +148,27 @@ def extract_inbox(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
 def validate_and_map(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
                      batch: list[dict[str, Any]]) -> dict[str, Any]:
     # translation makes no request: the source is only asked for its translator
-    kind = cfg.kind(flow)
     with _source(cfg, flow) as source:
-        if kind == "customers":
-            return customers.validate_and_map(source, batch)
-        if kind == "stock":
-            return stock.validate_and_map(source, batch, spec.stock)
-        if kind == "products":
-            return products.validate_and_map(source, batch, spec.products, _mapper(cfg, flow))
-        if kind == "shipments":
-            return shipments.validate_and_map(source, batch)
-        if kind == "checkouts":
-            return checkouts.validate_and_map(source, batch)
-        return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow))
+        return map_batch(cfg, flow, source, batch)
+
+
+def map_batch(cfg: IntegrationConfig, flow: str, source: Any,
+              batch: list[dict[str, Any]]) -> dict[str, Any]:
+    """The validate-and-map step on a source already at hand: what a run does with one
+    batch of vendor records under the pair's settings (the contract tests and the
+    mapping CLI call it with recorded payloads, so they test what a run would send)."""
+    kind, spec = cfg.kind(flow), cfg.flows[flow]
+    if kind == "customers":
+        return customers.validate_and_map(source, batch)
+    if kind == "stock":
+        return stock.validate_and_map(source, batch, spec.stock)
+    if kind == "products":
+        return products.validate_and_map(source, batch, spec.products, _mapper(cfg, flow))
+    if kind == "shipments":
+        return shipments.validate_and_map(source, batch)
+    if kind == "checkouts":
+        return checkouts.validate_and_map(source, batch)
+    return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow))
 
 
 def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec, mapped: dict[str, Any], *,
