@@ -73,7 +73,7 @@ def _order(skus: dict[str, int]) -> Order:
     return Order(ref=ExternalRef(system="lightspeed_ecom", id="1"), number="1", status="x",
                  created_at=DEMO_START, updated_at=DEMO_START, customer=c,
                  shipping_address=c.billing_address, lines=lines, total_excl=Decimal(1),
-                 total_incl=Decimal("1.21"))
+                 total_incl=Decimal("1.21"), currency="EUR")
 
 
 def test_stock_read_in_full_with_reservations_and_outside_changes(app: FastAPI) -> None:

@@ -81,7 +81,8 @@ def order(number: str = "ORD1", skus: tuple[str, ...] = (SIMPLE, VARIANT),
     return Order(ref=ExternalRef(system="lightspeed_ecom", id=number), number=number,
                  status=status, created_at=WHEN, updated_at=WHEN, customer=c,
                  shipping_address=c.billing_address, lines=lines,
-                 total_excl=Decimal("30.00"), total_incl=Decimal("36.30"))
+                 total_excl=Decimal("30.00"), total_incl=Decimal("36.30"),
+                 currency="EUR")
 
 
 def mapper(**spec: Any) -> Mapper:

@@ -141,7 +141,7 @@ def _order(**kw: Any) -> Order:
                  status="processing_awaiting_shipment", created_at=WHEN, updated_at=WHEN,
                  customer=customer, shipping_address=customer.billing_address,
                  lines=(line,), total_excl=Decimal("18.50"), total_incl=Decimal("22.39"),
-                 **kw)
+                 **{"currency": "EUR", **kw})
 
 
 def test_order_payload_defaults_target_fields_and_mapped_overrides() -> None:
