@@ -319,6 +319,12 @@ class LightspeedEcomClient(PooledClient):
             params["updated_at_max"] = _filter_time(updated_max, round_up=False)
         return int(self._key(self._get("orders/count", params), "count", "orders/count"))
 
+    def get_shop(self) -> dict[str, Any]:
+        """``GET shop.json`` (``{"shop": {...}}`` unwrapped): the shop's settings, among them
+        ``currency.shortcode`` [V], the currency of every order, product and checkout (those
+        carry none of their own)."""
+        return dict(self._key(self._get("shop"), "shop", "shop"))
+
     def get_order(self, order_id: int | str) -> dict[str, Any]:
         """One order by id (``{"order": {...}}`` envelope unwrapped)."""
         resource = f"orders/{order_id}"

@@ -13,6 +13,7 @@ Relations shared by many products (categories, brands, taxes) are read once per 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from shopbridge.connectors.lightspeed_ecom.translate import (
     stock_from_lightspeed,
     stock_id,
 )
+from shopbridge.errors import FatalError
 from shopbridge.models import Checkout, Customer, Order, Product, Shipment, StockLevel
 
 log = logging.getLogger(__name__)
@@ -86,9 +88,32 @@ class LightspeedEcomSource:
 
     system = SYSTEM
 
-    def __init__(self, client: LightspeedEcomClient) -> None:
+    def __init__(self, client: LightspeedEcomClient, *, currency: str | None = None) -> None:
         self.client = client
         self.counter: CallCounter = client.counter
+        #: the shop's currency: given, or read once from ``shop.json`` when a record needs it
+        self._currency = currency.strip().upper() if currency else None
+
+    def shop_currency(self) -> str:
+        """The shop's currency (``GET /{lang}/shop.json`` -> ``currency.shortcode`` [V]),
+        read once per source object and cached: Lightspeed orders, products and checkouts
+        carry none of their own, and a silent "EUR" would book a GBP shop's orders wrong.
+
+        ``FatalError`` when the shop answers without a currency code.
+        """
+        if self._currency is None:
+            shop = self.client.get_shop()
+            currency = shop.get("currency")
+            code = currency.get("shortcode") if isinstance(currency, Mapping) else currency
+            if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z]{3}", code.strip()):
+                raise FatalError(f"GET shop.json: no currency.shortcode (got {currency!r})")
+            self._currency = code.strip().upper()
+        return self._currency
+
+    def _currency_for(self, record: Mapping[str, Any]) -> str | None:
+        """The shop's currency, unless the record carries its own (then no call is made)."""
+        own = record.get("currency") if isinstance(record, Mapping) else None
+        return None if own not in (None, False, "") else self.shop_currency()
 
     def iter_order_records(self, start: datetime, end: datetime, *,
                            skip: Callable[[str], bool] | None = None
@@ -133,7 +158,7 @@ class LightspeedEcomSource:
 
     def to_order(self, record: dict[str, Any]) -> Order:
         """Translate; raises ``RecordError`` naming the vendor field."""
-        return order_from_lightspeed(record)
+        return order_from_lightspeed(record, currency=self._currency_for(record))
 
     # --- products and stock ------------------------------------------------------------
 
@@ -205,7 +230,7 @@ class LightspeedEcomSource:
 
     def to_product(self, record: dict[str, Any]) -> Product:
         """Translate; raises ``RecordError`` naming the vendor field (``variants[1].sku``)."""
-        return product_from_lightspeed(record)
+        return product_from_lightspeed(record, currency=self.shop_currency())
 
     def fetch_image(self, url: str) -> tuple[bytes, str]:
         """The image's bytes and content type from the CDN; ``FatalError`` when gone."""
@@ -256,4 +281,4 @@ class LightspeedEcomSource:
 
     def to_checkout(self, record: dict[str, Any]) -> Checkout:
         """Translate; raises ``RecordError`` naming the vendor field (``products[0].sku``)."""
-        return checkout_from_lightspeed(record)
+        return checkout_from_lightspeed(record, currency=self._currency_for(record))

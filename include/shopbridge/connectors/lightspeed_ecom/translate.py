@@ -1,17 +1,68 @@
 """Lightspeed eCom JSON → canonical orders, customers, products and stock. Pure: no I/O.
 
-Input is the order as ``GET orders/{id}.json`` returns it, with its lines embedded the way
-webhook payloads embed relations::
+Input is the order as ``GET orders/{id}.json`` returns it (or a webhook delivers it), with
+its lines embedded the way webhook payloads embed relations::
 
-    raw["products"] == {"resource": {"id": ..., "url": ..., "link": ..., "embedded": [...]}}
+    raw["products"] == {"resource": {"id": false, "url": ..., "link": ..., "embedded": [...]}}
 
 Every problem raises :class:`RecordError` whose ``field`` is the vendor path
 (``addressBillingCountry.code``, ``lines[2].quantityOrdered``) so a person can find it in
-the shop's back office. Money goes through ``Decimal(str(x))``: the API sends JSON numbers.
+the shop's back office. Money goes through ``Decimal(str(x))``: the API sends JSON numbers
+with up to four decimals (a variant's ``priceExcl`` of ``2.8843``).
 
 Products arrive the same way: the product with its ``variants``, ``images``,
 ``categories`` (each with its ``parent`` chain), ``attributes`` and ``brand`` embedded by
 the source (see :func:`product_from_lightspeed`); stock is one variant as listed.
+
+Fields the project relies on, [V] verified by a payload in ``tests/contracts/
+lightspeed_ecom`` (recorded from a live shop, or the vendor's documented example), [U]
+unverified:
+
+* order: ``id``, ``number``, ``createdAt``/``updatedAt`` (ISO 8601 with offset) [V];
+  ``status``, ``paymentStatus``, ``shipmentStatus`` [V] (meanings below); ``priceExcl``/
+  ``priceIncl`` = the order's total [V]; ``shipmentPriceExcl``/``shipmentPriceIncl`` =
+  shipping charged (``shipmentBasePrice*`` before a shipping discount) [V];
+  ``shipmentTitle``, ``paymentTitle`` [V]; ``isDiscounted``, ``discountAmount``,
+  ``discountCouponCode`` [V]; ``email``, ``firstname``, ``lastname``, ``phone``,
+  ``isCompany``, ``companyName``, ``companyVatNumber`` [V]; ``addressBilling*`` and
+  ``addressShipping*`` with ``addressBillingCountry.code`` lower-case ISO-2 [V]; empty
+  strings for an address the shopper never typed (a back-office or API order) [V];
+  ``customer`` a reference whose ``resource.id`` is the customer's number [V]. No
+  ``currency`` on the order [V]: the shop's (``GET /{lang}/shop.json``
+  ``currency.shortcode`` [V]) is passed in by the source.
+* order product (line): ``quantityOrdered`` [V]; ``basePriceExcl``/``basePriceIncl`` =
+  the unit price before the line discount [V]; ``priceExcl``/``priceIncl`` = the LINE
+  TOTAL, quantity x unit after the line discount [V] (documented order: 6 x
+  ``basePriceIncl`` 7.35 = ``priceIncl`` 44.1); ``discountExcl``/``discountIncl`` = the
+  line's discount in total [V] (documented line: base 42 - discount 22.05 = 19.95);
+  ``taxRate`` a fraction [V]; ``sku``, ``articleCode``, ``ean`` each its own key, often
+  ``"sku": ""`` with the code in ``articleCode`` [V]; ``productTitle``, ``variantTitle``
+  free text (``"anacampseros"``, ``""``) [V].
+* webhook/embedded reads: relations are ``{"resource": {id, url, link}}`` references,
+  ``embedded`` filled by a webhook (a list for to-many) [V]; ``false`` for an empty
+  field or relation (``referralId``, ``gender``, ``birthDate``, ``addressShippingCompany``,
+  a customer's ``language``) [V]; ``customStatusId`` ``null`` or ``0`` [V/U: 0 seen only in
+  the verified facts list]; ``shipmentId`` like ``"core|85518|424529"`` (not used) [V].
+* a customer's ``discountExcl``-style fields and an order's payment fee
+  (``paymentPriceExcl``/``Incl``) [V] are not booked: the canonical order has no fee, so
+  an order with a fee fails the flow's totals check and is quarantined naming both
+  amounts (never booked short).
+
+Status fields (the vendor's meanings; the pair YAML filters on ``payment_statuses`` and
+``statuses``):
+
+* ``status`` is the order's lifecycle in the shop: ``on_hold``,
+  ``processing_awaiting_payment``, ``processing_awaiting_shipment``,
+  ``processing_awaiting_pickup``, ``processing_ready_for_pickup``, ``completed``,
+  ``completed_shipped``, ``completed_picked_up``, ``cancelled``. It mixes payment and
+  fulfilment, so it says nothing reliable about money: an order awaiting shipment may be
+  unpaid (pay by invoice), a ``completed_shipped`` order may still be ``not_paid``.
+* ``paymentStatus`` is the money: ``not_paid``, ``partially_paid``, ``paid``,
+  ``cancelled``. It is what a bookkeeper filters on (``payment_statuses: [paid]``).
+* ``shipmentStatus`` is the parcel: ``not_shipped``, ``partially_shipped``, ``shipped``,
+  ``cancelled`` (the shipments flow reads the shipments themselves).
+
+:class:`Order` keeps ``status`` and ``payment_status`` as the vendor spells them.
 """
 
 from __future__ import annotations
@@ -19,7 +70,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -46,22 +97,32 @@ from shopbridge.models import (
 )
 
 SYSTEM = "lightspeed_ecom"
-DEFAULT_CURRENCY = "EUR"
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
+_ISO3 = re.compile(r"^[A-Za-z]{3}$")
+#: money carries at most four decimals in the canonical model (the vendor sends four)
+_MONEY = Decimal("0.0001")
+#: a line total is rounded to cents by the vendor while ``basePrice*`` keep four decimals
+#: (``basePriceIncl`` 9.198 on a line of ``priceIncl`` 9.2): differences up to this much
+#: between ``basePrice x quantity - discount`` and ``price`` are rounding, not discount
+LINE_ROUNDING = Decimal("0.01")
 
 #: canonical field → vendor path, so pydantic errors name what the vendor calls it
 _ADDRESS = {"street": "Street", "house_number": "Number", "house_number_ext": "Extension",
             "postcode": "Zipcode", "city": "City", "country": "Country.code"}
 _CUSTOMER = {"email": "email", "first_name": "firstname", "last_name": "lastname",
-             "company_name": "companyName", "vat_number": "companyVatNumber", "phone": "phone"}
-_LINE = {"sku": "sku", "ean": "ean", "description": "productTitle",
-         "quantity": "quantityOrdered", "unit_price_excl": "priceExcl",
-         "unit_price_incl": "priceIncl", "tax_rate": "taxRate"}
+             "company_name": "companyName", "vat_number": "companyVatNumber", "phone": "phone",
+             "customer_number": "customer"}
+_LINE = {"sku": "sku", "article_code": "articleCode", "ean": "ean",
+         "description": "productTitle", "quantity": "quantityOrdered",
+         "unit_price_excl": "basePriceExcl", "unit_price_incl": "basePriceIncl",
+         "tax_rate": "taxRate", "discount_excl": "discountExcl",
+         "discount_incl": "discountIncl"}
 _ORDER = {"ref": "id", "number": "number", "status": "status", "payment_status": "paymentStatus",
           "created_at": "createdAt", "updated_at": "updatedAt", "currency": "currency",
           "total_excl": "priceExcl", "total_incl": "priceIncl", "shipping_method": "shipmentTitle",
           "shipping_cost_excl": "shipmentPriceExcl",
           "shipping_cost_incl": "shipmentPriceIncl", "payment_method": "paymentTitle",
+          "discount_excl": "discountAmount", "discount_incl": "discountAmount",
           "lines": "lines"}
 
 T = TypeVar("T")
@@ -99,6 +160,10 @@ class _Reader:
             raise self.fail(key, "missing or empty")
         return value.strip()
 
+    def has(self, key: str) -> bool:
+        """Whether ``key`` holds a value (not absent, ``null``, ``false`` or ``""``)."""
+        return self.raw.get(key) not in (None, False, "")
+
     def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
         value = self.raw.get(key)
         if value is None or value is False or value == "":
@@ -108,12 +173,22 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self.fail(key, f"expected a number, got {type(value).__name__}")
         try:
-            number = Decimal(str(value))
+            number = Decimal(str(value).strip())
         except InvalidOperation:
             raise self.fail(key, f"not a number: {value!r}") from None
         if not number.is_finite():
             raise self.fail(key, f"not a finite number: {value!r}")
         return number
+
+    def money(self, key: str, *, default: Decimal | None = None) -> Decimal:
+        """A price, at most four decimals (the vendor's precision; more is rounded)."""
+        value = self.decimal(key, default=default)
+        if abs(value) >= Decimal("1e10"):
+            raise self.fail(key, f"amount out of range: {value}")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -4:
+            return value.quantize(_MONEY, ROUND_HALF_UP)
+        return value
 
     def timestamp(self, key: str) -> datetime:
         value = self.text(key, required=True)
@@ -127,6 +202,16 @@ class _Reader:
 
     def flag(self, key: str) -> bool:
         return self.raw.get(key) in (True, 1, "1", "true")
+
+    def ref(self, key: str) -> str:
+        """The id of reference ``key`` (``{"resource": {"id": 7}}``); "" when it is
+        ``false``, absent or a to-many reference (whose id is ``false``)."""
+        value = self.raw.get(key)
+        resource = value.get("resource") if isinstance(value, Mapping) else None
+        rid = resource.get("id") if isinstance(resource, Mapping) else None
+        if rid in (None, False, "") or isinstance(rid, bool) or not isinstance(rid, int | str):
+            return ""
+        return str(rid)
 
     def build(self, make: Callable[[], T], names: Mapping[str, str], whole: str) -> T:
         """Run a model constructor; turn its first validation error into a RecordError.
@@ -147,37 +232,48 @@ class _Reader:
 
 
 def _country(r: _Reader, key: str) -> str:
+    """``{"code": "nl", ...}`` -> ``"NL"``; "" when the vendor has none (``false``, absent,
+    an empty code): the flow fills the pair's ``default_country``, never the translator."""
     value = r.raw.get(key)
-    code = value.get("code") if isinstance(value, Mapping) else None
+    if value is None or value is False or value == "":
+        return ""
+    if not isinstance(value, Mapping):
+        raise r.fail(key, f"expected a country object, got {type(value).__name__}")
+    code = value.get("code")
+    if code is None or code is False or (isinstance(code, str) and not code.strip()):
+        return ""
     if not isinstance(code, str) or not _ISO2.match(code.strip()):
         raise r.fail(f"{key}.code", f"expected a 2-letter ISO country code, got {code!r}")
     return code.strip().upper()
 
 
 def _address(r: _Reader, prefix: str) -> Address:
-    """``addressBilling*`` / ``addressShipping*`` → Address (country upper-cased ISO-2)."""
+    """``addressBilling*`` / ``addressShipping*`` → Address; every part may be empty (a
+    back-office or API order often has no street, city or postcode) [V]."""
     names = {k: f"{prefix}{v}" for k, v in _ADDRESS.items()}
-    street = r.text(f"{prefix}Street", required=True)
-    city = r.text(f"{prefix}City", required=True)
-    country = _country(r, f"{prefix}Country")
     return r.build(lambda: Address(
-        street=street, house_number=r.text(f"{prefix}Number"),
+        street=r.text(f"{prefix}Street"), house_number=r.text(f"{prefix}Number"),
         house_number_ext=r.text(f"{prefix}Extension"), postcode=r.text(f"{prefix}Zipcode"),
-        city=city, country=country), names, prefix)
+        city=r.text(f"{prefix}City"), country=_country(r, f"{prefix}Country")), names, prefix)
 
 
 def _has_shipping(raw: Mapping[str, Any]) -> bool:
     return any(raw.get(f"addressShipping{k}") for k in ("Street", "City"))
 
 
-def _customer(r: _Reader) -> Customer:
-    """Company when ``isCompany`` and a company name is present, else a private person."""
+def _customer(r: _Reader, number: str) -> Customer:
+    """Company when ``isCompany`` and a company name is present, else a private person.
+
+    ``number`` is the shop's customer id (the order's ``customer`` reference, a customer
+    record's ``id``): the ledger matches a customer without e-mail by it. The e-mail may
+    be empty [V: customers are created without one through the API and the back office].
+    """
     company = r.text("companyName")
     is_company = r.flag("isCompany") and bool(company)
     first, last = r.text("firstname"), r.text("lastname")
     return r.build(lambda: Customer(
         kind=CustomerKind.COMPANY if is_company else CustomerKind.PERSON,
-        email=r.text("email", required=True), first_name=first, last_name=last,
+        email=r.text("email"), customer_number=number, first_name=first, last_name=last,
         company_name=company if is_company else "",
         vat_number=r.text("companyVatNumber") if is_company else "",
         phone=r.text("phone"), billing_address=_address(r, "addressBilling"),
@@ -185,30 +281,62 @@ def _customer(r: _Reader) -> Customer:
 
 
 def _line(r: _Reader) -> OrderLine:
-    """One ``orderProduct``.
+    """One ``orderProduct``: unit prices from ``basePrice*``, the line discount from
+    ``discount*``, checked against the line total ``price*``.
 
-    ASSUMPTION: ``priceExcl``/``priceIncl`` on an orderProduct are *unit* prices (the
-    vendor docs do not say; the PHP client and integrations treat them so). ``taxRate`` is
-    a fraction (0.21), ``sku`` falls back to ``articleCode``.
+    The vendor's ``priceExcl``/``priceIncl`` are the LINE TOTAL (quantity x unit after the
+    line discount) and ``basePriceExcl``/``basePriceIncl`` the unit price before it [V]
+    (an earlier ASSUMPTION read ``price*`` as the unit price and booked Lightspeed's
+    documented 6 x 7.00 excl. as 6 x 42.00 with a phantom discount of 210.00). The line
+    total is what the shopper pays, so it decides: the discount is ``discount*`` when ``base x
+    quantity - discount`` makes the total (within :data:`LINE_ROUNDING`), else ``base x
+    quantity - total``. A total above ``base x quantity`` (a surcharge the canonical line
+    cannot hold) is refused, naming ``priceExcl``/``priceIncl``. Without ``basePrice*``
+    (an older or trimmed payload) the unit price is ``(total + discount) / quantity``.
+
+    ``sku``, ``articleCode`` and ``ean`` stay in their own fields (the pair's
+    ``item_key`` rule picks one later); a line with none of them is refused naming
+    ``sku``. ``taxRate`` is a fraction (0.21); the description is ``productTitle`` and the
+    free-text ``variantTitle`` (``"60 capsules"``) when there is one.
     """
-    sku = r.text("sku") or r.text("articleCode")
-    if not sku:
-        raise r.fail("sku", "neither sku nor articleCode is set")
+    sku, article_code, ean = r.text("sku"), r.text("articleCode"), r.text("ean")
+    if not (sku or article_code or ean):
+        raise r.fail("sku", "the line has no sku, articleCode or ean")
+    quantity = r.decimal("quantityOrdered")
+    if quantity <= 0:
+        raise r.fail("quantityOrdered", f"expected a positive quantity, got {quantity}")
+    prices: dict[str, Decimal] = {}
+    for tax in ("Excl", "Incl"):
+        total = r.money(f"price{tax}")
+        given = r.money(f"discount{tax}", default=Decimal("0"))
+        if given < 0:
+            raise r.fail(f"discount{tax}", f"negative discount {given}")
+        if r.has(f"basePrice{tax}"):
+            unit = r.money(f"basePrice{tax}")
+        else:
+            unit = ((total + given) / quantity).quantize(_MONEY, ROUND_HALF_UP)
+        derived = unit * quantity - total
+        if derived < -LINE_ROUNDING:
+            raise r.fail(f"price{tax}", f"line total {total} is above basePrice{tax} {unit} x "
+                                        f"quantity {quantity} (a surcharge on the line)")
+        # the vendor's discount when it makes the line total, else what the total says
+        discount = given if abs(derived - given) <= LINE_ROUNDING else max(derived, Decimal(0))
+        prices[f"unit_price_{tax.lower()}"] = unit
+        prices[f"discount_{tax.lower()}"] = discount
     title, variant = r.text("productTitle"), r.text("variantTitle")
     return r.build(lambda: OrderLine(
-        sku=sku, ean=r.text("ean"),
-        description=f"{title} - {variant}" if variant else title,
-        quantity=r.decimal("quantityOrdered"), unit_price_excl=r.decimal("priceExcl"),
-        unit_price_incl=r.decimal("priceIncl"), tax_rate=r.decimal("taxRate"),
-        discount_excl=r.decimal("discountExcl", default=Decimal("0")),
-        discount_incl=r.decimal("discountIncl", default=Decimal("0")),
-    ), _LINE, "")
+        sku=sku, article_code=article_code, ean=ean,
+        description=f"{title} - {variant}" if variant and variant != title else title,
+        quantity=quantity, tax_rate=r.decimal("taxRate"), **prices,
+    ), _LINE, "sku")
 
 
 def _lines(r: _Reader) -> tuple[OrderLine, ...]:
     products = r.raw.get("products")
     resource = products.get("resource") if isinstance(products, Mapping) else None
     embedded = resource.get("embedded") if isinstance(resource, Mapping) else None
+    if isinstance(embedded, Mapping):  # a to-many relation keyed by id: its rows
+        embedded = list(embedded.values())
     if not isinstance(embedded, list) or not embedded:
         raise r.fail("lines", "order has no lines (products.resource.embedded is empty)")
     lines = []
@@ -219,38 +347,55 @@ def _lines(r: _Reader) -> tuple[OrderLine, ...]:
     return tuple(lines)
 
 
-def _currency(r: _Reader) -> str:
+def _currency(r: _Reader, shop_currency: str | None) -> str:
+    """The record's own ``currency`` when it has one (checkouts; tolerated on orders as a
+    code or ``{"shortcode": "EUR"}``), else the shop's (``shop.json``
+    ``currency.shortcode``, passed in by the source). Neither: a :class:`RecordError` naming
+    ``currency``: never a silent EUR."""
     value = r.raw.get("currency")
-    if isinstance(value, Mapping):  # tolerate an object form {"code": "EUR"}
-        value = value.get("code") or value.get("shortcode")
+    if isinstance(value, Mapping):
+        value = value.get("shortcode") or value.get("code")
     if value in (None, False, ""):
-        return DEFAULT_CURRENCY
-    if not isinstance(value, str):
+        if shop_currency:
+            value = shop_currency
+        else:
+            raise r.fail("currency", "the record has no currency and the shop's currency "
+                                     "(shop.json currency.shortcode) is not known")
+    if not isinstance(value, str) or not _ISO3.match(value.strip()):
         raise r.fail("currency", f"expected a currency code, got {value!r}")
     return value.strip().upper()
 
 
-def _order_discount(r: _Reader, lines: tuple[OrderLine, ...]) -> tuple[Decimal, Decimal]:
-    """The order-level discount (a coupon), read off the vendor's own totals.
+def _is_discounted(r: _Reader) -> bool:
+    """Whether the vendor says the order carries an order-level discount."""
+    return (r.flag("isDiscounted") or bool(r.text("discountCouponCode"))
+            or r.decimal("discountAmount", default=Decimal("0")) > 0)
 
-    ASSUMPTION: Lightspeed's order-level discount fields (``discountAmount`` with a
-    ``discountType``) are not documented precisely enough to say whether the amount is
-    incl. or excl. tax, so the discount is derived instead: what the lines and shipping add
-    up to minus the order's total, excl. and incl. tax. A negative difference (a total
-    above its lines: a fee) is not a discount and is left at zero.
+
+def _order_discount(r: _Reader, lines: tuple[OrderLine, ...],
+                    ship_excl: Decimal, ship_incl: Decimal) -> tuple[Decimal, Decimal]:
+    """The order-level discount (a coupon) not booked on the lines.
+
+    Only when the vendor says the order is discounted (``isDiscounted``, a coupon code or
+    a ``discountAmount``) [V keys]. ASSUMPTION [U]: whether ``discountAmount`` is incl. or
+    excl. tax is not documented, so the amount is derived from the vendor's own totals:
+    the lines' net + shipping - the order's total, excl. and incl. tax. An order the vendor
+    does not call discounted gets none: a mismatch then reaches the flow's totals check
+    (quarantined naming both amounts) instead of being hidden as a discount.
     """
-    ship_excl = r.decimal("shipmentPriceExcl", default=Decimal("0"))
-    ship_incl = r.decimal("shipmentPriceIncl", default=Decimal("0"))
-    excl = sum((ln.net_excl for ln in lines), ship_excl) - r.decimal("priceExcl")
-    incl = sum((ln.net_incl for ln in lines), ship_incl) - r.decimal("priceIncl")
+    if not _is_discounted(r):
+        return Decimal("0"), Decimal("0")
+    excl = sum((ln.net_excl for ln in lines), ship_excl) - r.money("priceExcl")
+    incl = sum((ln.net_incl for ln in lines), ship_incl) - r.money("priceIncl")
     if excl <= 0 or incl <= 0:
         return Decimal("0"), Decimal("0")
     return excl, incl
 
 
-def order_from_lightspeed(raw: Mapping[str, Any]) -> Order:
+def order_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None) -> Order:
     """Translate one order with embedded lines; raise :class:`RecordError` naming the field.
 
+    ``currency`` is the shop's (``shop.json``): Lightspeed orders carry none [V].
     ASSUMPTION: when the order has no shipping street/city, it ships to the billing address.
     """
     source_id = order_id(raw)
@@ -259,31 +404,35 @@ def order_from_lightspeed(raw: Mapping[str, Any]) -> Order:
     r = _Reader(raw, source_id)
     if raw.get("id") in (None, False, ""):
         raise r.fail("id", "missing")
-    customer = _customer(r)
+    customer = _customer(r, r.ref("customer"))
     shipping = _address(r, "addressShipping") if _has_shipping(raw) else customer.billing_address
     lines = _lines(r)
-    discount_excl, discount_incl = _order_discount(r, lines)
+    ship_excl = r.money("shipmentPriceExcl", default=Decimal("0"))
+    ship_incl = r.money("shipmentPriceIncl", default=Decimal("0"))
+    discount_excl, discount_incl = _order_discount(r, lines, ship_excl, ship_incl)
+    shop_currency = _currency(r, currency)
     return r.build(lambda: Order(
         ref=ExternalRef(system=SYSTEM, id=source_id),
         number=r.text("number", required=True), status=r.text("status", required=True),
         payment_status=r.text("paymentStatus"),
         created_at=r.timestamp("createdAt"), updated_at=r.timestamp("updatedAt"),
-        currency=_currency(r), customer=customer, shipping_address=shipping,
-        lines=lines, total_excl=r.decimal("priceExcl"), total_incl=r.decimal("priceIncl"),
+        currency=shop_currency, customer=customer, shipping_address=shipping,
+        lines=lines, total_excl=r.money("priceExcl"), total_incl=r.money("priceIncl"),
         discount_excl=discount_excl, discount_incl=discount_incl,
         shipping_method=r.text("shipmentTitle"),
-        shipping_cost_excl=r.decimal("shipmentPriceExcl", default=Decimal("0")),
-        shipping_cost_incl=r.decimal("shipmentPriceIncl", default=Decimal("0")),
+        shipping_cost_excl=ship_excl, shipping_cost_incl=ship_incl,
         payment_method=r.text("paymentTitle"),
     ), _ORDER, "")
 
 
 def customer_from_lightspeed(raw: Mapping[str, Any]) -> Customer:
-    """A ``customers`` resource record: the same fields (and rules) as an order's customer."""
+    """A ``customers`` resource record: the same fields (and rules) as an order's customer;
+    its ``id`` is the customer number."""
     source_id = order_id(raw)
     if not isinstance(raw, Mapping):
         raise RecordError("customer", source_id, "", "record is not a JSON object")
-    return _customer(_Reader(raw, source_id, entity="customer"))
+    number = "" if raw.get("id") in (None, False, "") else source_id
+    return _customer(_Reader(raw, source_id, entity="customer"), number)
 
 
 # --- products and stock ----------------------------------------------------------------
@@ -293,16 +442,22 @@ def customer_from_lightspeed(raw: Mapping[str, Any]) -> Customer:
 PARENT_SKU = "P-{id}"
 #: ASSUMPTION [U]: the title of a simple product's only variant
 SIMPLE_VARIANT_TITLE = "Default"
-#: ASSUMPTION [U]: a variant's options are in its title, ``"Colour: black, Size: M"``
+#: the option name of a product whose variants have free-text titles (``"60 capsules"``
+#: [V]) instead of ``Name: value`` pairs: map it under the pair's ``products.attributes``
+VARIANT_OPTION = "Variant"
+#: ASSUMPTION [U]: a matrix variant's options are in its title, ``"Colour: black, Size: M"``
 _OPTION = re.compile(r"^\s*([^:]+?)\s*:\s*(.+?)\s*$")
-_VARIANT = {"sku": "sku", "ean": "ean", "title": "title", "price_excl": "priceExcl",
-            "price_incl": "priceIncl", "attributes": "title", "quantity": "stockLevel"}
-_PRODUCT = {"ref": "id", "sku": "variants", "ean": "variants", "title": "title",
+_VARIANT = {"sku": "sku", "article_code": "articleCode", "ean": "ean", "title": "title",
+            "price_excl": "priceExcl", "price_incl": "priceIncl", "attributes": "title",
+            "quantity": "stockLevel"}
+_PRODUCT = {"ref": "id", "sku": "variants", "article_code": "variants", "ean": "variants",
+            "title": "title",
             "description": "content", "short_description": "description", "brand": "brand",
             "visible": "isVisible", "tax_rate": "variants", "categories": "categories",
             "images": "images", "features": "attributes", "variants": "variants",
             "updated_at": "updatedAt"}
-_STOCK = {"sku": "sku", "on_hand": "stockLevel", "managed": "stockTracking"}
+_STOCK = {"sku": "sku", "article_code": "articleCode", "ean": "ean", "on_hand": "stockLevel",
+          "managed": "stockTracking"}
 
 
 def product_id(raw: Mapping[str, Any]) -> str:
@@ -384,6 +539,16 @@ def _variant_options(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]
                   .text("title")) for i, row in ordered]
     if len(titles) == 1:
         return [options_from_title(titles[0][1]) or {}]
+    if all(options_from_title(title) is None for _, title in titles):
+        # free-text titles ("60 capsules", "120 capsules") [V]: one option, named
+        # VARIANT_OPTION, whose values must tell the variants apart
+        seen_text: dict[str, int] = {}
+        for i, title in titles:
+            if title in seen_text:
+                raise r.fail(f"variants[{i}].title",
+                             f"same title {title!r} as variants[{seen_text[title]}]")
+            seen_text[title] = i
+        return [{VARIANT_OPTION: title} for _, title in titles]
     out: list[dict[str, str]] = []
     seen: dict[tuple[tuple[str, str], ...], int] = {}
     first_names: tuple[int, set[str]] | None = None
@@ -421,13 +586,20 @@ def _quantity(r: _Reader) -> Decimal | None:
 
 
 def _variant(r: _Reader, attributes: dict[str, str]) -> Variant:
-    sku = r.text("sku", required=True)
+    """One variant: its ``sku``, ``articleCode`` and ``ean`` each in its own field (a live
+    variant has ``"sku": ""`` and ``"articleCode": "LABL26"`` [V]); none of them is refused
+    naming ``sku``. Prices keep the vendor's four decimals (``priceExcl`` 2.8843 [V])."""
+    sku, article_code, ean = r.text("sku"), r.text("articleCode"), r.text("ean")
+    if not (sku or article_code or ean):
+        raise r.fail("sku", "the variant has no sku, articleCode or ean")
     title = r.text("title")
     return r.build(lambda: Variant(
-        sku=sku, ean=r.text("ean"), title="" if title == SIMPLE_VARIANT_TITLE else title,
-        price_excl=r.decimal("priceExcl"), price_incl=r.decimal("priceIncl"),
+        sku=sku, article_code=article_code, ean=ean,
+        title="" if title == SIMPLE_VARIANT_TITLE else title,
+        price_excl=r.money("priceExcl", default=Decimal("0")),
+        price_incl=r.money("priceIncl", default=Decimal("0")),
         attributes=attributes, quantity=_quantity(r),
-    ), _VARIANT, "title")
+    ), _VARIANT, "sku")
 
 
 def _tax_rate(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]) -> Decimal | None:
@@ -524,7 +696,8 @@ def _features(r: _Reader) -> dict[str, str]:
     return out
 
 
-def product_from_lightspeed(raw: Mapping[str, Any]) -> Product:
+def product_from_lightspeed(raw: Mapping[str, Any], *,
+                            currency: str | None = None) -> Product:
     """Translate one product with its relations embedded; raise :class:`RecordError`
     (entity ``product``) naming the vendor field, e.g. ``variants[1].sku``.
 
@@ -532,7 +705,8 @@ def product_from_lightspeed(raw: Mapping[str, Any]) -> Product:
     the variant's. Otherwise it is configurable and its own SKU is ``P-{id}`` (ASSUMPTION,
     see :data:`PARENT_SKU`). ``content`` is the long (HTML) description, ``description``
     the short one. Visible means ``isVisible`` (``visibility != "hidden"`` when absent).
-    ASSUMPTION: prices are in the shop's currency, EUR (products carry no currency).
+    Products carry no currency [V]: prices are in the shop's, ``currency`` (``shop.json``,
+    passed in by the source; without it the model's default).
     """
     source_id = product_id(raw)
     if not isinstance(raw, Mapping):
@@ -557,12 +731,15 @@ def product_from_lightspeed(raw: Mapping[str, Any]) -> Product:
     visible = r.flag("isVisible") if "isVisible" in raw else r.text("visibility") != "hidden"
     tax_rate = _tax_rate(r, ordered)
     extra: dict[str, Any] = {} if tax_rate is None else {"tax_rate": tax_rate}
+    if currency:
+        extra["currency"] = currency.strip().upper()
     return r.build(lambda: Product(
         ref=ExternalRef(system=SYSTEM, id=source_id),
         sku=PARENT_SKU.format(id=source_id) if configurable else variants[0].sku,
+        article_code="" if configurable else variants[0].article_code,
         ean="" if configurable else variants[0].ean, title=title,
         description=r.text("content"), short_description=r.text("description"),
-        brand=brand_title, visible=visible, currency=DEFAULT_CURRENCY,
+        brand=brand_title, visible=visible,
         categories=_categories(r), images=_images(r), features=_features(r),
         variants=variants, updated_at=r.timestamp("updatedAt"), **extra,
     ), _PRODUCT, "")
@@ -571,9 +748,11 @@ def product_from_lightspeed(raw: Mapping[str, Any]) -> Product:
 def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
     """One variant -> its stock; raise :class:`RecordError` (entity ``stock``).
 
-    ``managed`` is ``stockTracking == "enabled"``; an untracked variant without a level
+    ``managed`` is ``stockTracking == "enabled"`` (``"disabled"`` and ``"indicator"`` [V, the
+    documented variant] are not tracked counts); an untracked variant without a level
     reads as 0. A negative level is refused (``stockLevel``): the target would either
-    reject it or sell stock that is not there.
+    reject it or sell stock that is not there. The item keys stay apart (``sku``,
+    ``articleCode``, ``ean``); a variant with none of them is refused naming ``sku``.
 
     ASSUMPTION: ``reserved`` is 0. Lightspeed lowers ``stockLevel`` when an order is placed,
     so the level is already net of open sales reservations; subtracting them again would
@@ -583,12 +762,15 @@ def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
     if not isinstance(raw, Mapping):
         raise RecordError("stock", source_id, "", "record is not a JSON object")
     r = _Reader(raw, source_id, entity="stock")
-    sku = r.text("sku", required=True)
+    sku, article_code, ean = r.text("sku"), r.text("articleCode"), r.text("ean")
+    if not (sku or article_code or ean):
+        raise r.fail("sku", "the variant has no sku, articleCode or ean")
     managed = raw.get("stockTracking") == "enabled"
     level = r.decimal("stockLevel", default=None if managed else Decimal("0"))
     if level < 0:
         raise r.fail("stockLevel", f"negative stock level {level}")
-    return r.build(lambda: StockLevel(sku=sku, on_hand=level, reserved=Decimal("0"),
+    return r.build(lambda: StockLevel(sku=sku, article_code=article_code, ean=ean,
+                                      on_hand=level, reserved=Decimal("0"),
                                       locations={}, managed=managed), _STOCK, "stockLevel")
 
 
@@ -708,7 +890,8 @@ def _checkout_line(r: _Reader) -> CheckoutLine:
     ), _CHECKOUT_LINE, "")
 
 
-def checkout_from_lightspeed(raw: Mapping[str, Any]) -> Checkout:
+def checkout_from_lightspeed(raw: Mapping[str, Any], *,
+                             currency: str | None = None) -> Checkout:
     """One checkout (bare, as the API returns it) -> :class:`Checkout`; raise
     :class:`RecordError` (entity ``checkout``) naming the vendor field.
 
@@ -751,6 +934,6 @@ def checkout_from_lightspeed(raw: Mapping[str, Any]) -> Checkout:
     return r.build(lambda: Checkout(
         ref=ExternalRef(system=SYSTEM, id=source_id),
         created_at=r.timestamp("createdAt"), updated_at=r.timestamp("updatedAt"),
-        currency=_currency(r), email=email, lines=lines, total_incl=total,
+        currency=_currency(r, currency), email=email, lines=lines, total_incl=total,
         order_ref=order_ref,
     ), _CHECKOUT, "")

@@ -1,12 +1,17 @@
-"""Lightspeed eCom webhook deliveries: pure functions, no web framework.
+r"""Lightspeed eCom webhook deliveries: pure functions, no web framework.
 
 A delivery carries ``X-Signature``: the hex ``md5(raw_body + api_secret)`` (VENDOR_APIS.md
 §1 [V]). It is not an HMAC; md5 is the vendor's choice, not ours. Verify against the exact
 bytes received, before any JSON parsing.
 
 Its body has the envelope of a GET (``{"order": {...}}``) with the relations embedded
-(``products.resource.embedded``) [V]; :func:`delivery_records` turns it into what the
-source's ``to_order`` / ``to_customer`` / ``to_shipment`` take.
+(``products.resource.embedded``, a list for to-many) [V: recorded deliveries in
+``tests/contracts/lightspeed_ecom/webhook.*.json``]. A relay (an integration platform, a
+queue) may forward the bare object instead (``{"id": ..., "number": ..., "products":
+{...}}``, no envelope) [U], so both are accepted: a bare body's entity is told from the
+keys only that entity has (:func:`bare_entity`). :func:`delivery_records` turns either
+into what the source's ``to_order`` / ``to_customer`` / ``to_shipment`` take. Bodies
+escape ``/`` as ``\/`` [V]; ``json.loads`` reads that as ``/``.
 """
 
 from __future__ import annotations
@@ -88,13 +93,38 @@ def _normalised(entity: str, record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def bare_entity(body: Mapping[str, Any]) -> str | None:
+    """The entity of a bare (unenveloped) record, told from keys only it has; ``None``
+    when the body is no record we know.
+
+    An order has ``number`` and ``paymentStatus``; a shipment ``trackingCode`` and an
+    ``order`` reference; a product ``fulltitle`` or ``visibility`` with ``variants``; a
+    variant ``stockTracking``/``stockLevel`` with a ``product`` reference; a customer
+    ``email`` and ``addressBillingName`` without a ``number`` (an order has both) [V keys].
+    """
+    if "id" not in body:
+        return None
+    if "number" in body and "paymentStatus" in body:
+        return "order"
+    if "trackingCode" in body and "order" in body:
+        return "shipment"
+    if "variants" in body and ("fulltitle" in body or "visibility" in body):
+        return "product"
+    if "product" in body and ("stockTracking" in body or "stockLevel" in body):
+        return "variant"
+    if "email" in body and "addressBillingName" in body and "number" not in body:
+        return "customer"
+    return None
+
+
 def delivery_records(body: Any) -> tuple[str, list[dict[str, Any]]]:
     """A parsed delivery body -> ``(entity, records)``.
 
     ``entity`` is ``order``, ``customer``, ``shipment``, ``product`` or ``variant``; the
     records are in the shape the source's ``to_<entity>`` accepts. A delivery carries one
     record under the singular key (``{"order": {...}}``); a plural list
-    (``{"orders": [...]}``) is accepted too. Keys besides the one envelope key are ignored.
+    (``{"orders": [...]}``) and a bare record (the order object itself, see
+    :func:`bare_entity`) are accepted too. Keys besides the one envelope key are ignored.
 
     ``ValueError`` with the reason for a malformed body: not an object, no (or more than
     one) known envelope key, a record that is not an object or has no id.
@@ -102,6 +132,12 @@ def delivery_records(body: Any) -> tuple[str, list[dict[str, Any]]]:
     if not isinstance(body, Mapping):
         raise ValueError(f"webhook body is not a JSON object: {type(body).__name__}")
     keys = [k for k in body if k in ENVELOPES]
+    bare = bare_entity(body)
+    if bare is not None and (not keys or "id" in body):
+        # a bare record: its own relations (an order's "products", a customer's "orders")
+        # are envelope keys too, so the record's "id" decides
+        record_id(bare, body)
+        return bare, [_normalised(bare, body)]
     if not keys:
         found = ", ".join(sorted(map(str, body))) or "none"
         raise ValueError(f"webhook body has no known envelope key (expected one of "
