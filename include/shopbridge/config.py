@@ -128,6 +128,13 @@ class OrderSettings(Frozen):
     discounts: Discounts = Discounts()
     #: send prices (lines and total) including tax instead of excluding it
     prices_include_tax: bool = False
+    #: a customer without an e-mail: matched by the source's customer number (kept in the
+    #: ledger as an id mapping; created once, then reused), or booked on
+    #: ``default_debtor`` (which must then be set)
+    customers_without_email: Literal["customer_number", "default_debtor"] = "customer_number"
+    #: largest difference (per currency unit) accepted between the order's total and its
+    #: lines + shipping - discounts; beyond it the order is quarantined naming both
+    total_tolerance: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.02")
     #: fields written back to the source order once the target booked it, e.g.
     #: ``{customStatusId: 7}`` ("booked in ERP"); empty writes nothing back
     confirm_in_source: dict[str, str | int] = Field(default_factory=dict)
@@ -137,6 +144,13 @@ class OrderSettings(Frozen):
         if self.order_type == "journal_entry" and self.journal_entry is None:
             raise ValueError("order_type journal_entry needs journal_entry: {journal, "
                              "receivable_account, revenue_account, vat_account}")
+        return self
+
+    @model_validator(mode="after")
+    def _fallback_debtor(self) -> OrderSettings:
+        if self.customers_without_email == "default_debtor" and not self.default_debtor:
+            raise ValueError("customers_without_email: default_debtor needs default_debtor: "
+                             "<the target's debtor code>")
         return self
 
     @field_validator("confirm_in_source")
@@ -332,6 +346,9 @@ class NotifyChannel(Frozen):
         return self
 
 
+ItemKeyName = Literal["sku", "article_code", "ean"]
+
+
 class IntegrationConfig(Frozen):
     """One pair of systems and the flows that run between them."""
 
@@ -339,6 +356,15 @@ class IntegrationConfig(Frozen):
     description: str = ""
     source: Endpoint
     target: Endpoint
+    #: the shop's home country: given to a customer or address the source holds without
+    #: one (reported per run as ``countries_defaulted``); unset, such a record is
+    #: quarantined naming the field
+    default_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    #: which of a vendor's item keys identifies an item in the target, the first one a
+    #: record has: one rule for the orders, products and stock flows of the pair, so an
+    #: order never points at an item the products flow would have created under another key
+    item_key: Annotated[tuple[ItemKeyName, ...], Field(min_length=1)] = (
+        "sku", "article_code", "ean")
     flows: dict[Slug, FlowSpec]
     #: field mapping and value maps on top of the pair's defaults (shopbridge.mapping)
     mapping: MappingSpec = MappingSpec()
@@ -434,6 +460,20 @@ class IntegrationConfig(Frozen):
 
     def dag_id(self, flow: str) -> str:
         return f"{self.id}__{flow}"
+
+    @property
+    def rules(self) -> RecordRules:
+        """The pair-wide rules every flow applies to a translated record."""
+        return RecordRules(default_country=self.default_country, item_key=self.item_key)
+
+
+class RecordRules(Frozen):
+    """What a pair fills in or decides for every record, whatever its flow: the country a
+    record without one gets, and which item key identifies an item (see
+    :class:`IntegrationConfig`)."""
+
+    default_country: str | None = None
+    item_key: tuple[ItemKeyName, ...] = ("sku", "article_code", "ean")
 
 
 def inbox_asset_name(integration: str, flow: str) -> str:

@@ -40,12 +40,16 @@ class ExternalRef(Canonical):
 
 
 class Address(Canonical):
-    street: NonEmpty
+    """An address as far as the source knows it: real accounts hold customers without a
+    street or a country. ``country`` is ISO-2, or ``""`` when the source has none: the
+    flow fills the pair's ``default_country`` and reports it, never the translator."""
+
+    street: str = ""
     house_number: str = ""
     house_number_ext: str = ""
     postcode: str = ""
-    city: NonEmpty
-    country: CountryCode
+    city: str = ""
+    country: CountryCode | Literal[""] = ""
 
 
 class CustomerKind(StrEnum):
@@ -54,17 +58,24 @@ class CustomerKind(StrEnum):
 
 
 class Customer(Canonical):
-    """A buyer: a company (debtor with this person as its contact) or a private person."""
+    """A buyer: a company (debtor with this person as its contact) or a private person.
+
+    Real accounts hold customers without an e-mail (a till's walk-in customer, a debtor
+    typed in by hand): ``email`` is then ``""`` and ``customer_number``, the source's own
+    id of the customer, is what the ledger matches it by.
+    """
 
     kind: CustomerKind
     email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
-                                            pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+                                            pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
+    #: the source system's own number/id of this customer (not personal data)
+    customer_number: str = ""
     first_name: str = ""
     last_name: str = ""
     company_name: str = ""
     vat_number: str = ""
     phone: str = ""
-    billing_address: Address
+    billing_address: Address = Address()
 
     @model_validator(mode="after")
     def _company_has_name(self) -> Customer:
@@ -77,8 +88,13 @@ class Customer(Canonical):
     @property
     def label(self) -> str:
         """How an error message names the customer without personal data: a short hash of
-        the e-mail (messages end up in logs, quarantine reasons and run reports)."""
-        return "customer #" + hashlib.sha256(self.email.encode()).hexdigest()[:12]
+        the e-mail, else the source's customer number (messages end up in logs,
+        quarantine reasons and run reports)."""
+        if self.email:
+            return "customer #" + hashlib.sha256(self.email.encode()).hexdigest()[:12]
+        if self.customer_number:
+            return f"customer no. {self.customer_number}"
+        return "customer (no e-mail, no number)"
 
     @property
     def person_name(self) -> str:
@@ -89,9 +105,42 @@ class Customer(Canonical):
         return self.company_name if self.kind is CustomerKind.COMPANY else self.person_name
 
 
-class OrderLine(Canonical):
-    sku: NonEmpty
+class ItemKeys(Canonical):
+    """The item keys a vendor gives a line, variant or stock level, each in its own field.
+
+    Vendors disagree on which key identifies an item (Lightspeed eCom lines often carry
+    ``"sku": ""`` and the code in ``articleCode``), so translators fill what the vendor
+    has and the pair's ``item_key`` rule (:func:`resolve_item_key`) picks one, the same
+    for orders, products and stock, before anything is looked up: after that, ``sku`` is
+    the item's code in the target.
+    """
+
+    sku: str = ""
+    article_code: str = ""
     ean: str = ""
+
+    @model_validator(mode="after")
+    def _some_key(self) -> ItemKeys:
+        if not (self.sku.strip() or self.article_code.strip() or self.ean.strip()):
+            raise ValueError("no item key: sku, article_code and ean are all empty")
+        return self
+
+
+#: the pair's default ``item_key`` rule: the first non-empty of these
+ITEM_KEY_DEFAULT: tuple[str, ...] = ("sku", "article_code", "ean")
+
+
+def resolve_item_key(record: object, rule: tuple[str, ...] = ITEM_KEY_DEFAULT) -> str:
+    """The key ``rule`` picks for ``record`` (an :class:`ItemKeys` or a :class:`Product`;
+    ``""`` when it has none of them)."""
+    for name in rule:
+        value = str(getattr(record, name, "") or "").strip()
+        if value:
+            return value
+    return ""
+
+
+class OrderLine(ItemKeys):
     description: str = ""
     quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
     unit_price_excl: Money
@@ -119,7 +168,8 @@ class Order(Canonical):
     payment_status: str = ""
     created_at: AwareDatetime
     updated_at: AwareDatetime
-    currency: CurrencyCode = "EUR"
+    #: from the record, else the source account's settings: never a silent default
+    currency: CurrencyCode
     customer: Customer
     shipping_address: Address
     lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]
@@ -149,11 +199,9 @@ class Image(Canonical):
     filename: str = ""
 
 
-class Variant(Canonical):
-    """One sellable SKU. A simple product has one variant without attributes."""
+class Variant(ItemKeys):
+    """One sellable item. A simple product has one variant without attributes."""
 
-    sku: NonEmpty
-    ean: str = ""
     title: str = ""
     price_excl: Money
     price_incl: Money
@@ -169,7 +217,9 @@ class Product(Canonical):
 
     ref: ExternalRef
     #: the product's own SKU: the variant's for a simple product, the parent's otherwise
-    sku: NonEmpty
+    #: (resolved by the pair's ``item_key`` rule like the variants')
+    sku: str = ""
+    article_code: str = ""
     ean: str = ""
     title: NonEmpty
     description: str = ""
@@ -190,10 +240,9 @@ class Product(Canonical):
         return len(self.variants) > 1 or any(v.attributes for v in self.variants)
 
 
-class StockLevel(Canonical):
-    """Stock of one SKU as the source reports it; the flow's setting computes what is sent."""
+class StockLevel(ItemKeys):
+    """Stock of one item as the source reports it; the flow's setting computes what is sent."""
 
-    sku: NonEmpty
     on_hand: Decimal
     #: open sales reservations (ordered, not yet shipped) not already taken off ``on_hand``
     reserved: Decimal = Decimal("0")

@@ -159,16 +159,17 @@ def map_batch(cfg: IntegrationConfig, flow: str, source: Any,
     mapping CLI call it with recorded payloads, so they test what a run would send)."""
     kind, spec = cfg.kind(flow), cfg.flows[flow]
     if kind == "customers":
-        return customers.validate_and_map(source, batch)
+        return customers.validate_and_map(source, batch, cfg.rules)
     if kind == "stock":
-        return stock.validate_and_map(source, batch, spec.stock)
+        return stock.validate_and_map(source, batch, spec.stock, cfg.rules)
     if kind == "products":
-        return products.validate_and_map(source, batch, spec.products, _mapper(cfg, flow))
+        return products.validate_and_map(source, batch, spec.products, _mapper(cfg, flow),
+                                         cfg.rules)
     if kind == "shipments":
         return shipments.validate_and_map(source, batch)
     if kind == "checkouts":
         return checkouts.validate_and_map(source, batch)
-    return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow))
+    return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow), cfg.rules)
 
 
 def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec, mapped: dict[str, Any], *,

@@ -103,7 +103,7 @@ def order(cust: Customer, skus: list[str]) -> Order:
     )
     excl = sum((ln.unit_price_excl * ln.quantity for ln in lines), Decimal(0))
     when = datetime(2026, 11, 17, 9, tzinfo=UTC)
-    return Order(ref=ExternalRef(system="lightspeed_ecom", id="30001"), number="ORD30001",
+    return Order(currency="EUR", ref=ExternalRef(system="lightspeed_ecom", id="30001"), number="ORD30001",
                  status="processing", created_at=when, updated_at=when, customer=cust,
                  shipping_address=cust.billing_address, lines=lines, total_excl=excl,
                  total_incl=(excl * Decimal("1.21")).quantize(Decimal("0.01")),

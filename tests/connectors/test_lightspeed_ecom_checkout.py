@@ -110,7 +110,7 @@ def erp_order(number: str = "GLB-1001", *, skus: tuple[str, ...] = (SKU1, SKU2),
         unit_price_incl=_incl(prices[sku]) if sku in prices else Decimal("1.21"),
         tax_rate=Decimal("0.21")) for sku in skus)
     at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-    return Order(
+    return Order(currency="EUR", 
         ref=ExternalRef(system="exact_globe", id=number), number=number, status="open",
         created_at=at, updated_at=at, customer=customer or company(),
         shipping_address=Address(street="Magazijnweg", house_number="10", postcode="3542 AB",

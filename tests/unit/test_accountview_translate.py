@@ -127,8 +127,11 @@ def _resp(status: int, body: object, headers: dict[str, str] | None = None) -> h
 
 
 def test_error_message():
+    # an ErrorType without a message is an error (the Go client's rule), no keys at all none
     assert error_message({"ErrorType": "AccountViewError", "ErrorNumbers": None,
-                          "ErrorMessage": ""}) is None
+                          "ErrorMessage": ""}) == "AccountViewError (AccountView gave no message)"
+    assert error_message({"ErrorType": "", "ErrorNumbers": None, "ErrorMessage": ""}) is None
+    assert error_message({"CONTACT": []}) is None
     assert error_message({"ErrorType": "E", "ErrorNumbers": [12],
                           "ErrorMessage": "bad"}) == "E: bad (error [12])"
 
@@ -190,7 +193,7 @@ def test_invoice_lines_amounts_codes_and_local_date():
                      discount_excl=Decimal("1"))
     cust = Customer(kind=CustomerKind.PERSON, email="p@example.nl", first_name="P",
                     billing_address=ADDR)
-    o = Order(ref=ExternalRef(system="x", id="1"), number="ORD1", status="paid",
+    o = Order(currency="EUR", ref=ExternalRef(system="x", id="1"), number="ORD1", status="paid",
               created_at=when, updated_at=when, customer=cust, shipping_address=ADDR,
               lines=(line,), total_excl=Decimal("29.02"), total_incl=Decimal("35.11"))
     [row] = invoice_lines(o, debtor_code="10001", reference="ORD1", options=TargetOptions())
@@ -211,8 +214,9 @@ def article(**fields: object) -> dict[str, object]:
 def test_product_from_article():
     options = SourceOptions(ean_field="BAR_CODE", vat_code_field="VAT_CODE")
     p = product_from_article(article(), options)
-    assert (p.sku, p.title, p.ean, p.tax_rate, p.currency) == (
-        "MUG-BLA-1", "Mug black", "8700000000017", Decimal("0.09"), "EUR")
+    assert (p.sku, p.article_code, p.title, p.ean, p.tax_rate, p.currency) == (
+        "", "MUG-BLA-1", "Mug black", "8700000000017", Decimal("0.09"), "EUR")
+    assert (p.variants[0].sku, p.variants[0].article_code) == ("", "MUG-BLA-1")
     [v] = p.variants
     assert (v.price_excl, v.price_incl, v.quantity) == (Decimal("7.5"), Decimal("8.175"),
                                                        Decimal("12.0"))
@@ -223,7 +227,8 @@ def test_product_from_article():
 
 
 @pytest.mark.parametrize(("fields", "field"), [
-    ({"ART_CODE": " "}, "ART_CODE"), ({"PX_SELL": None}, "PX_SELL"),
+    ({"ART_CODE": " "}, "ART_CODE"), ({"PX_SELL": None}, "PX_SELL"), ({"PX_SELL": ""}, "PX_SELL"),
+    ({"CNG_DATE": "", "INP_DATE": ""}, "CNG_DATE"),
     ({"PX_SELL": True}, "PX_SELL"), ({"CNG_DATE": "gisteren"}, "CNG_DATE"),
     ({"PX_SELL": 10**12}, "PX_SELL"),
 ])
@@ -243,8 +248,13 @@ def test_stock_from_article():
     with pytest.raises(RecordError) as exc:
         stock_from_article({"ART_CODE": "C", "QTY_AVAIL": 1, "QTY_RSV": -1}, options)
     assert exc.value.field == "QTY_RSV"
-    with pytest.raises(RecordError, match="QTY_AVAIL: missing"):
-        stock_from_article({"ART_CODE": "D"}, SourceOptions())
+    # an empty or missing QTY_AVAIL reads as 0, as the public PHP integration reads it
+    assert stock_from_article({"ART_CODE": "D", "QTY_AVAIL": ""}, SourceOptions()).on_hand == 0
+    assert stock_from_article({"ART_CODE": "D"}, SourceOptions()).on_hand == 0
+    assert stock_from_article({"ART_CODE": "E", "QTY_AVAIL": "24.000"},
+                              SourceOptions()).on_hand == 24
+    with pytest.raises(RecordError, match="QTY_AVAIL: not a number"):
+        stock_from_article({"ART_CODE": "F", "QTY_AVAIL": "veel"}, SourceOptions())
 
 
 def test_options_validate():

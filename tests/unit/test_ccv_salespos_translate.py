@@ -176,7 +176,7 @@ def _order(discount: Decimal = Decimal(0)) -> Order:
     when = datetime(2026, 11, 17, tzinfo=UTC)
     line = OrderLine(sku="A", quantity=Decimal("1.5"), unit_price_excl=Decimal("10.005"),
                      unit_price_incl=Decimal("12"), tax_rate=Decimal("0.055"))
-    return Order(ref=ExternalRef(system="s", id="1"), number="ORD1", status="x",
+    return Order(currency="EUR", ref=ExternalRef(system="s", id="1"), number="ORD1", status="x",
                  created_at=when, updated_at=when, customer=cust, shipping_address=addr,
                  lines=(line,), total_excl=Decimal(15), total_incl=Decimal(18),
                  discount_excl=discount, discount_incl=discount)

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shopbridge._http import CallCounter
-from shopbridge.config import CustomerSettings
+from shopbridge.config import CustomerSettings, RecordRules
 from shopbridge.connectors.base import OrderTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
+from shopbridge.flows.records import Filled, complete_customer
 from shopbridge.ledger import Ledger
 from shopbridge.models import Customer, QuarantineEntry
 
@@ -42,6 +43,8 @@ class Counts:
     customers_updated: int = 0
     customers_unchanged: int = 0
     customers_quarantined: int = 0
+    #: customers without a country that got the pair's default_country
+    countries_defaulted: int = 0
     api_calls: int = 0
     quarantined: list[dict[str, str]] = field(default_factory=list)
 
@@ -58,19 +61,29 @@ def extract(source: CustomerSource, start: datetime, end: datetime,
     return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
 
 
-def validate_and_map(source: CustomerSource, batch: list[dict[str, Any]]) -> dict[str, Any]:
-    """Canonical customers with the source id they came from; bad records quarantined."""
+def validate_and_map(source: CustomerSource, batch: list[dict[str, Any]],
+                     rules: RecordRules | None = None) -> dict[str, Any]:
+    """Canonical customers with the source id they came from; bad records quarantined.
+
+    A customer without a number of its own is known by its id in the source (what the
+    orders flow going the same way finds as the order's customer number).
+    """
     counts = Counts(customers_read=len(batch))
     customers: list[dict[str, Any]] = []
+    filled = Filled()
     for record in batch:
         try:
             customer = source.to_customer(record)
+            source_id = source.customer_id(record)
+            if not customer.customer_number:
+                customer = customer.model_copy(update={"customer_number": source_id})
+            customer = complete_customer(customer, rules or RecordRules(), source_id, filled)
         except RecordError as err:
             counts.quarantine(QuarantineEntry(entity="customer", source_id=err.source_id,
                                               field=err.field, reason=err.reason))
             continue
-        customers.append({"source_id": source.customer_id(record),
-                          "customer": customer.model_dump(mode="json")})
+        customers.append({"source_id": source_id, "customer": customer.model_dump(mode="json")})
+    counts.countries_defaulted = filled.countries_defaulted
     return {"customers": customers, "counts": counts.__dict__}
 
 
@@ -78,7 +91,8 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
            mapped: dict[str, Any]) -> dict[str, Any]:
     """The ledger first, then one batched query for the customers it does not know."""
     before = target.counter.calls
-    emails = sorted({c["customer"]["email"] for c in mapped["customers"]})
+    emails = sorted({c["customer"]["email"] for c in mapped["customers"]
+                     if c["customer"]["email"]})
     return {**mapped, "debtors": debtor_lookup(target, ledger, integration, emails),
             "counts": {**mapped["counts"], "api_calls": target.counter.calls - before}}
 
@@ -93,7 +107,8 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
         customer = Customer.model_validate(item["customer"])
         try:
             _, action = sync_debtor(target, ledger, integration, run_id, customer,
-                                    looked_up["debtors"].get(customer.email),
+                                    looked_up["debtors"].get(customer.email)
+                                    if customer.email else None,
                                     settings=settings)
         except (FatalError, RecordError) as err:
             reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
@@ -110,4 +125,5 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
 
 
 SUMMARY_KEYS = ("customers_read", "customers_created", "customers_updated",
-                "customers_unchanged", "customers_quarantined", "api_calls")
+                "customers_unchanged", "customers_quarantined", "countries_defaulted",
+                "api_calls")

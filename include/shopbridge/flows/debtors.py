@@ -4,6 +4,11 @@ Find by e-mail (the ledger first, then one batched target query), create a compa
 with its contact or a person debtor when missing, update when the details differ, and
 leave it alone when they don't. Every write is claimed in the ledger first, so two tasks
 meeting the same new customer create one debtor.
+
+A customer without an e-mail (real accounts hold them: walk-in customers, debtors typed
+in by hand) cannot be matched in the target, so it is known by the source's customer
+number instead: the ledger keeps that number -> debtor mapping (an id, no personal data),
+the debtor is created once and reused by every later order of that customer.
 """
 
 from __future__ import annotations
@@ -49,9 +54,23 @@ def terms_for(customer: Customer, settings: CustomerSettings | None) -> DebtorTe
                                     "revenue account", customer, "revenue_account_by_country"))
 
 
+def debtor_key(customer: Customer) -> str:
+    """The ledger's key of a customer: its e-mail's hash, else the source's customer
+    number; ``RecordError`` naming ``email`` when it has neither (no way to know it again)."""
+    if customer.email:
+        return email_key(customer.email)
+    if customer.customer_number:
+        return "number:" + customer.customer_number
+    raise RecordError("customer", customer.label, "email",
+                      "no e-mail and no customer number to know this customer by; book such "
+                      "orders on a debtor with orders.customers_without_email: default_debtor")
+
+
 def debtor_lookup(target: OrderTarget, ledger: Ledger, integration: str,
                   emails: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Debtors of customers the ledger does not know yet, in one batched query (JSON-able)."""
+    """Debtors of customers the ledger does not know yet, in one batched query (JSON-able).
+    Customers without an e-mail are not asked for: the target cannot match them."""
+    emails = [e for e in emails if e]
     known = ledger.get_many(integration, CUSTOMER, [email_key(e) for e in emails])
     ask = [e for e in emails if email_key(e) not in known]
     return {email: {"code": m.code, "fingerprint": m.fingerprint}
@@ -60,8 +79,10 @@ def debtor_lookup(target: OrderTarget, ledger: Ledger, integration: str,
 
 def debtor_digest(customer: Customer, terms: DebtorTerms) -> str:
     """The hash the ledger keeps for a debtor: the customer's, and its terms when a
-    per-country table sets any, so changing the table updates each debtor once."""
-    digest = customer.content_hash()
+    per-country table sets any, so changing the table updates each debtor once. The
+    customer number is identity, not content (an order may not carry it where the
+    customers flow does): it never makes a debtor look changed."""
+    digest = customer.model_copy(update={"customer_number": ""}).content_hash()
     if terms:
         digest = hashlib.sha256(f"{digest}|{terms!r}".encode()).hexdigest()
     return digest
@@ -79,7 +100,7 @@ def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: st
     the target but unknown to the ledger is updated when terms are configured: the
     target's fingerprint covers contact details only.
     """
-    key = email_key(customer.email)
+    key = debtor_key(customer)
     terms = terms_for(customer, settings)
     digest = debtor_digest(customer, terms)
     deadline = time.monotonic() + busy_wait_s
@@ -99,7 +120,7 @@ def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: st
                         content_hash=digest, run_id=owner)
             return row.target_ref, "updated"
         return row.target_ref, "unchanged"
-    if found is None and claim is Claim.STALE:
+    if found is None and claim is Claim.STALE and customer.email:
         match = target.match_debtors([customer.email]).get(customer.email)
         found = {"code": match.code, "fingerprint": match.fingerprint} if match else None
     try:

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shopbridge.config import CustomerSettings, OrderSettings
+from shopbridge.config import CustomerSettings, OrderSettings, RecordRules
 from shopbridge.connectors.base import OrderSource, OrderTarget, OrderWrite
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.prepare import prepare
+from shopbridge.flows.records import Filled
 from shopbridge.ledger import Claim, Ledger, Status
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Customer, Order, QuarantineEntry
@@ -48,6 +49,8 @@ class Counts:
     orders_skipped_mirrored: int = 0
     orders_quarantined: int = 0
     orders_confirmed_in_source: int = 0
+    #: customers or addresses without a country that got the pair's default_country
+    countries_defaulted: int = 0
     customers_created: int = 0
     customers_updated: int = 0
     api_calls: int = 0
@@ -106,7 +109,8 @@ class AlreadySynced:
 
 def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
                      settings: OrderSettings | None = None,
-                     mapper: Mapper | None = None) -> dict[str, Any]:
+                     mapper: Mapper | None = None,
+                     rules: RecordRules | None = None) -> dict[str, Any]:
     """Translate each raw record to a canonical order; a bad record is quarantined, not fatal.
 
     Orders outside the chosen statuses are counted and left alone (not quarantined: a
@@ -116,9 +120,10 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
     counts = Counts(orders_read=len(batch))
     orders: list[dict[str, Any]] = []
     mapped: dict[str, dict[str, Any]] = {}
+    filled = Filled()
     for record in batch:
         try:
-            prepared = prepare(source.to_order, record, settings, mapper)
+            prepared = prepare(source.to_order, record, settings, mapper, rules, filled)
         except RecordError as err:
             counts.quarantine(QuarantineEntry(entity="order", source_id=err.source_id,
                                               field=err.field, reason=err.reason))
@@ -130,6 +135,7 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
         if fields is not None:
             mapped[order.ref.id] = fields
         orders.append(order.model_dump(mode="json"))
+    counts.countries_defaulted = filled.countries_defaulted
     return {"orders": orders, "mapped": mapped, "counts": counts.as_dict()}
 
 
@@ -158,8 +164,8 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     existing = (target.find_orders(sorted({reference(o) for o in unknown}), kind=kind)
                 if unknown else {})
     todo = [o for o in unknown if reference(o) not in existing]
-    per_customer = not (settings and settings.default_debtor)
-    emails = sorted({o.customer.email for o in todo}) if per_customer else []
+    per_customer = settings is None or _all_on(settings) is None
+    emails = sorted({o.customer.email for o in todo if o.customer.email}) if per_customer else []
     debtors = debtor_lookup(target, ledger, integration, emails)
     skus = sorted({line.sku for o in todo for line in o.lines})
     items = target.find_items(skus) if skus else set()
@@ -176,6 +182,20 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
 
 # --- load ------------------------------------------------------------------------------
 
+def _all_on(settings: OrderSettings) -> str | None:
+    """The debtor every order is booked on, if the settings book them all on one: a
+    ``default_debtor`` alone does; with ``customers_without_email: default_debtor`` it only
+    takes the customers that have no e-mail."""
+    if settings.customers_without_email == "default_debtor":
+        return None
+    return settings.default_debtor
+
+
+def _no_email_debtor(settings: OrderSettings) -> str | None:
+    return (settings.default_debtor if settings.customers_without_email == "default_debtor"
+            else None)
+
+
 @dataclass
 class _Loader:
     target: OrderTarget
@@ -186,6 +206,9 @@ class _Loader:
     counts: Counts
     #: book every order on this debtor (setting); no customer is looked up or written
     default_debtor: str | None = None
+    #: book the orders of customers without an e-mail on this debtor (setting); else they
+    #: are known by the source's customer number
+    no_email_debtor: str | None = None
     #: the order-type setting: what the target creates
     kind: str = "sales_order"
     accounts: dict[str, str] | None = None
@@ -197,8 +220,11 @@ class _Loader:
 
     def debtor_for(self, customer: Customer) -> str:
         """The target's debtor for this customer (shared with the customers flow)."""
+        if not customer.email and self.no_email_debtor:
+            return self.no_email_debtor
         code, action = sync_debtor(self.target, self.ledger, self.integration, self.run_id,
-                                   customer, self.debtors.get(customer.email),
+                                   customer,
+                                   self.debtors.get(customer.email) if customer.email else None,
                                    settings=self.customer_settings,
                                    busy_wait_s=self.busy_wait_s)
         if action == "created":
@@ -294,7 +320,8 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
     counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
                     quarantined=list(looked_up["counts"]["quarantined"]))
     loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts,
-                     default_debtor=settings.default_debtor if settings else None,
+                     default_debtor=_all_on(settings) if settings else None,
+                     no_email_debtor=_no_email_debtor(settings) if settings else None,
                      kind=settings.order_type if settings else "sales_order",
                      accounts=(settings.journal_entry.model_dump()
                                if settings and settings.journal_entry else None),
@@ -367,7 +394,7 @@ def confirm_in_source(source: OrderSource, ledger: Ledger, integration: str,
 
 SUMMARY_KEYS = ("orders_read", "orders_created", "orders_skipped_existing",
                 "orders_skipped_status", "orders_skipped_mirrored", "orders_quarantined",
-                "orders_confirmed_in_source",
+                "orders_confirmed_in_source", "countries_defaulted",
                 "customers_created", "customers_updated", "api_calls")
 
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from shopbridge.config import Discounts, OrderSettings, ShippingLine
+from shopbridge.config import Discounts, OrderSettings, RecordRules, ShippingLine
+from shopbridge.flows.records import Filled, complete_order
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Order, OrderLine
 
@@ -93,15 +94,19 @@ def _selected(order: Order, settings: OrderSettings) -> bool:
 
 def prepare(to_order: Callable[[dict[str, Any]], Order], record: dict[str, Any],
             settings: OrderSettings, mapper: Mapper | None = None,
+            rules: RecordRules | None = None, filled: Filled | None = None,
             ) -> tuple[Order, dict[str, Any] | None] | None:
     """One record as the target will get it: translated, filtered, completed, mapped.
 
     ``None`` when the settings leave it out (its status); ``RecordError`` when it must be
-    quarantined. The mapping CLI calls this too, so what it shows is what a run sends.
+    quarantined (its totals do not add up, it has no item key or country the pair can
+    fill). The mapping CLI calls this too, so what it shows is what a run sends.
     """
     order = to_order(record)
     if not _selected(order, settings):
         return None
+    order = complete_order(order, rules or RecordRules(), filled or Filled(),
+                           tolerance=settings.total_tolerance)
     order = with_discounts(order, settings.discounts)
     if settings.shipping_line is not None:
         order = with_shipping_line(order, settings.shipping_line)

@@ -23,9 +23,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from shopbridge.config import ProductSettings
+from shopbridge.config import ProductSettings, RecordRules
 from shopbridge.connectors.base import ImageUpload, ItemWrite, ProductSource, ProductTarget
 from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows.records import complete_product
 from shopbridge.ledger import Ledger, Status
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Product, QuarantineEntry
@@ -148,13 +149,15 @@ def _as_json(item: ItemWrite) -> dict[str, Any]:
 
 
 def validate_and_map(source: ProductSource, batch: list[dict[str, Any]],
-                     settings: ProductSettings, mapper: Mapper | None) -> dict[str, Any]:
-    """Canonical products turned into target items; a bad record is quarantined alone."""
+                     settings: ProductSettings, mapper: Mapper | None,
+                     rules: RecordRules | None = None) -> dict[str, Any]:
+    """Canonical products turned into target items; a bad record is quarantined alone.
+    Each item's code is the key the pair's ``item_key`` rule picks (as for order lines)."""
     counts = Counts(products_read=len(batch))
     products: list[dict[str, Any]] = []
     for record in batch:
         try:
-            product = source.to_product(record)
+            product = complete_product(source.to_product(record), rules or RecordRules())
             if not _selected(product, settings):
                 counts.products_skipped_filtered += 1
                 continue

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shopbridge.config import StockSettings
+from shopbridge.config import RecordRules, StockSettings
 from shopbridge.connectors.base import StockSource, StockTarget
 from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows.records import complete_stock
 from shopbridge.ledger import Ledger, Status
 from shopbridge.models import QuarantineEntry, StockLevel
 
@@ -78,14 +79,16 @@ def managed(stock: StockLevel, settings: StockSettings) -> bool:
 
 
 def validate_and_map(source: StockSource, batch: list[dict[str, Any]],
-                     settings: StockSettings) -> dict[str, Any]:
-    """The level and managed flag per SKU; a bad record is quarantined alone."""
+                     settings: StockSettings, rules: RecordRules | None = None
+                     ) -> dict[str, Any]:
+    """The level and managed flag per item; a bad record is quarantined alone. The item
+    is the key the pair's ``item_key`` rule picks (as for order lines and products)."""
     counts = Counts(stock_read=len(batch))
     levels: list[dict[str, Any]] = []
     for record in batch:
         source_id = source.stock_id(record)
         try:
-            stock = source.to_stock(record)
+            stock = complete_stock(source.to_stock(record), rules or RecordRules(), source_id)
             quantity = level(stock, settings, source_id)
         except RecordError as err:
             counts.quarantine(QuarantineEntry(entity="stock", source_id=err.source_id,
