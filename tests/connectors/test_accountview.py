@@ -127,7 +127,7 @@ def order(cust: Customer, skus: list[str], number: str = "ORD30001",
                  number=number, status="processing", created_at=when, updated_at=when,
                  customer=cust, shipping_address=cust.billing_address, lines=lines,
                  total_excl=excl, total_incl=(excl * (1 + rate)).quantize(Decimal("0.01")),
-                 shipping_method="PostNL", payment_method="iDEAL")
+                 shipping_method="PostNL", payment_method="iDEAL", currency="EUR")
 
 
 # -- reading ---------------------------------------------------------------------------

@@ -79,7 +79,9 @@ def test_window_edges_are_exact(app):
 
 def test_products_translate_as_simple_products(app):
     source = source_for(app, ean_field="BAR_CODE", vat_code_field="VAT_CODE")
-    products = {p.sku: p for p in map(source.to_product, week(source))}
+    # ART_CODE is AccountView's article code: it fills article_code (no SKU field exists)
+    products = {p.article_code: p for p in map(source.to_product, week(source))}
+    assert {p.sku for p in products.values()} == {""}
     catalogue = {v["sku"]: (p, v) for p in DEMO.catalogue for v in p["variants"]}
     for sku, product in products.items():
         shop, variant = catalogue[sku]
@@ -147,7 +149,7 @@ def test_images_are_not_available(app):
 def test_stock_reads_every_article(app):
     counter = CallCounter()
     source = source_for(app, page_size=10, counter=counter)
-    levels = {s.sku: s for s in map(source.to_stock, source.iter_stock_records())}
+    levels = {s.article_code: s for s in map(source.to_stock, source.iter_stock_records())}
     assert sorted(levels) == KNOWN
     assert counter.calls == len(KNOWN) // 10 + 1
     stock = {v["sku"]: v["stock"] for p in DEMO.catalogue for v in p["variants"]}
@@ -158,7 +160,7 @@ def test_stock_reads_every_article(app):
 
 def test_stock_with_reserved_and_flag_fields(app):
     source = source_for(app, reserved_field="QTY_RSV", stock_flag_field="STOCK_ART")
-    levels = {s.sku: s for s in map(source.to_stock, source.iter_stock_records())}
+    levels = {s.article_code: s for s in map(source.to_stock, source.iter_stock_records())}
     assert not levels["VERZENDKOSTEN"].managed
     poster = next(v["sku"] for p in DEMO.catalogue if p["title"] == "Poster"
                   for v in p["variants"])

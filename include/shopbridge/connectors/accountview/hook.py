@@ -189,7 +189,9 @@ class AccountViewHook(BaseHook):
                 client.probe(bo, table)
             except FatalError as exc:  # a 403 (AuthError) or an ErrorMessage
                 missing.append(f"{bo} ({what}): {exc}")
-        name = next((str(c.get("Name") or "") for c in companies
+        # the company's name is ``Description`` (go-accountview.net ``Company``); ``Name``
+        # as older sandboxes sent it
+        name = next((str(c.get("Description") or c.get("Name") or "") for c in companies
                      if str(c.get("Id")) == settings.company_id), "")
         label = f"{settings.company_id}{f' ({name})' if name else ''}"
         if missing:

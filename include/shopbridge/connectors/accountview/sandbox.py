@@ -5,7 +5,7 @@ Imitates what the connector depends on (VENDOR_APIS.md §4):
 * ``POST /api/v3/token``: the OAuth2 refresh-token grant, form-encoded, answering
   ``{"access_token","token_type","expires_in","refresh_token"}``; a wrong client is
   ``401 {"error":"invalid_client"}``, a wrong refresh token ``400 {"error":"invalid_grant"}``.
-* ``GET /api/v3/companies``: ``[{"Id","Name"}]`` of the API user's companies.
+* ``GET /api/v3/companies``: ``[{"Id","Description","Code"}]`` of the API user's companies.
 * Every other call needs ``Authorization: Bearer <token>`` (401 otherwise, counted as
   ``rejected_401``) and ``x-company`` naming one of those companies (400 when missing,
   403 when unknown).
@@ -89,11 +89,12 @@ TABLES: dict[str, dict[str, str]] = {
         "POST_CODE": "C", "CITY": "C", "CNT_CODE": "C", "MAIL_BUS": "C", "TEL_BUS": "C",
         "VAT_NR": "C", "VAT_CODE": "C", "LNK_ACCT": "C", "RPL_GRP": "C", "REV_CAT": "C",
         "RPL_TYPE": "C", "COMMENT1": "M", "CNG_DATE": "T", "INP_DATE": "T", "SRC_CODE": "C",
+        "CUR_CODE": "C", "REC_BLK": "L",
     },
     "ARTICLE": {
         "ART_CODE": "C", "ART_DESC1": "C", "ART_DESC2": "C", "PX_SELL": "N",
         "QTY_AVAIL": "N", "QTY_RSV": "N", "AG_CODE": "C", "CNG_DATE": "T", "BAR_CODE": "C",
-        "VAT_CODE": "C", "STOCK_ART": "L",
+        "VAT_CODE": "C", "STOCK_ART": "L", "INP_DATE": "T",
     },
     "ART_GRP": {"AG_CODE": "C", "AG_DESC": "C"},
     "SO_HDR": {
@@ -135,6 +136,17 @@ _FOX = re.compile(r"^\{\^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?\}$
 #: range, 20000-29999 by default, stays free)
 FIRST_SEEDED_DEBTOR = 10001
 CONTROL_ACCOUNT = "1300"
+#: CONTACT: the lengths and the mandatory fields of AccountView's data dictionary, as
+#: recorded (tests/contracts/accountview/fields.contact.json); a longer value is refused
+#: here (whether AccountView refuses or cuts it is [U]: refusing catches a connector that
+#: forgets to cut)
+CONTACT_LENGTHS = {"SUB_NR": 10, "ACCT_NAME": 40, "MAIN_CONT": 40, "MAIL_BUS": 50,
+                   "TEL_BUS": 20, "ADDRESS1": 80, "POST_CODE": 10, "CITY": 35, "CNT_CODE": 2,
+                   "VAT_NR": 14, "SRC_CODE": 10, "ACCT_NR": 10, "VAT_CODE": 2, "CUR_CODE": 3}
+CONTACT_MANDATORY = ("ACCT_NAME", "SRC_CODE")
+#: ARTICLE quantities are served as text with three decimals (``"24.000"``), as the
+#: recorded shapes have them; the store keeps whatever it was given
+TEXT_NUMBERS = {"ARTICLE": ("QTY_AVAIL", "QTY_RSV")}
 
 
 class AvError(Exception):
@@ -187,21 +199,31 @@ def _seed(seed: str | None) -> dict[str, Any]:
             data["ARTICLE"].append({
                 "ART_CODE": v["sku"], "ART_DESC1": f"{product['title']} {options}".strip(),
                 "ART_DESC2": "", "PX_SELL": float(v["price_excl"]),
-                "QTY_AVAIL": float(v["stock"]), "QTY_RSV": float(n % 3),
-                "AG_CODE": group, "CNG_DATE": changed, "BAR_CODE": v["ean"], "VAT_CODE": "2",
-                "STOCK_ART": bool(v.get("tracked", True)),
+                "QTY_AVAIL": _qty(v["stock"]), "QTY_RSV": _qty(n % 3),
+                "AG_CODE": group, "CNG_DATE": changed, "INP_DATE": changed,
+                "BAR_CODE": v["ean"], "VAT_CODE": "2", "STOCK_ART": bool(v.get("tracked", True)),
             })
+    erp_changed = _local(demo_data.DEMO_START - timedelta(days=30))
     for item in demo_data.ERP_ONLY_ITEMS:
+        # as real accounts hold them: the discount article has no sales price (null), a
+        # service article no stock figure ("") and no change date ("": never changed)
+        no_price = item["sku"] == "KORTING"
         data["ARTICLE"].append({
             "ART_CODE": item["sku"], "ART_DESC1": item["title"], "ART_DESC2": "",
-            "PX_SELL": float(str(item["price_excl"])), "QTY_AVAIL": 0.0, "QTY_RSV": 0.0,
-            "AG_CODE": "DIVERSEN", "CNG_DATE": _local(demo_data.DEMO_START - timedelta(days=30)),
+            "PX_SELL": None if no_price else float(str(item["price_excl"])),
+            "QTY_AVAIL": "", "QTY_RSV": "", "AG_CODE": "DIVERSEN",
+            "CNG_DATE": "" if no_price else erp_changed, "INP_DATE": erp_changed,
             "BAR_CODE": "", "VAT_CODE": "2", "STOCK_ART": False,
         })
     dd = demo_data.DEFAULT_DEBTOR
     data["CONTACT"].append(_contact(dd["code"], name=dd["name"], contact="", email="",
                                     phone="", address="", postcode="", city="",
                                     country=dd["country"], vat=""))
+    # a debtor typed in by hand: no e-mail, no address, no country, never changed
+    walk_in = _contact("59998", name="Contante verkopen", contact="", email="", phone="",
+                       address="", postcode="", city="", country="", vat="")
+    walk_in["CNG_DATE"] = ""
+    data["CONTACT"].append(walk_in)
     for i, c in enumerate(demo.existing_debtors):
         name = c["company_name"] if c["is_company"] else f"{c['first_name']} {c['last_name']}"
         data["CONTACT"].append(_contact(
@@ -212,13 +234,39 @@ def _seed(seed: str | None) -> dict[str, Any]:
     return data
 
 
+def _qty(value: Any) -> str:
+    """A quantity as AccountView's answers carry it: text with three decimals."""
+    return f"{Decimal(str(value)):.3f}"
+
+
+def _search_code(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", name.upper())[:10] or "-"
+
+
 def _contact(sub_nr: str, *, name: str, contact: str, email: str, phone: str, address: str,
              postcode: str, city: str, country: str, vat: str) -> dict[str, Any]:
     when = "2026-01-05T09:00:00"
-    return {"SUB_NR": sub_nr, "ACCT_NR": CONTROL_ACCOUNT, "ACCT_NAME": name,
-            "MAIN_CONT": contact, "ADDRESS1": address, "POST_CODE": postcode, "CITY": city,
-            "CNT_CODE": country, "MAIL_BUS": email, "TEL_BUS": phone, "VAT_NR": vat,
-            "VAT_CODE": "", "LNK_ACCT": "", "RPL_GRP": "", "CNG_DATE": when, "INP_DATE": when}
+    return {"SUB_NR": sub_nr, "ACCT_NR": CONTROL_ACCOUNT, "ACCT_NAME": name[:40],
+            "SRC_CODE": _search_code(name), "MAIN_CONT": contact, "ADDRESS1": address,
+            "POST_CODE": postcode, "CITY": city, "CNT_CODE": country, "MAIL_BUS": email,
+            "TEL_BUS": phone, "VAT_NR": vat, "VAT_CODE": "", "CUR_CODE": "",
+            "LNK_ACCT": "", "RPL_GRP": "", "REC_BLK": False, "CNG_DATE": when,
+            "INP_DATE": when}
+
+
+def present(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row as AccountView's answer carries it: quantities as text, an empty
+    timestamp as ``""`` (the recorded dictionary's own ``CNG_DATE`` is ``""``), never
+    ``null`` for a text or timestamp field."""
+    out = dict(row)
+    for name in TEXT_NUMBERS.get(table, ()):
+        value = out.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = _qty(value)
+    for name, ftype in TABLES.get(table, {}).items():
+        if name in out and out[name] is None and ftype in ("C", "M", "T", "D"):
+            out[name] = ""
+    return out
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -471,6 +519,10 @@ class Store:
         country = fields.get("CNT_CODE")
         if country and not re.fullmatch(r"[A-Z]{2}", str(country)):
             raise AvError(f"CNT_CODE {country!r} is not an ISO country code")
+        for name, length in CONTACT_LENGTHS.items():
+            value = fields.get(name)
+            if isinstance(value, str) and len(value) > length:
+                raise AvError(f"{name} is longer than {length} characters", numbers=[1103])
         existing = self._debtor(code)
         now = _now()
         if existing is not None:
@@ -478,10 +530,12 @@ class Store:
                 raise AvError("ACCT_NAME (company name) is required")
             existing.update(fields, CNG_DATE=now)
             return {"RowId": row["RowId"], **existing}
-        for required in ("ACCT_NAME", "ACCT_NR"):
+        for required in CONTACT_MANDATORY:
             if not str(fields.get(required) or "").strip():
                 raise AvError(f"{required} is required for a new debtor", numbers=[1102])
-        record = {f: "" for f, t in TABLES["CONTACT"].items() if t in ("C", "M")}
+        record: dict[str, Any] = {f: "" for f, t in TABLES["CONTACT"].items()
+                                  if t in ("C", "M", "T")}
+        record["REC_BLK"] = False
         record.update(fields, INP_DATE=now, CNG_DATE=now)
         self.rows("CONTACT").append(record)
         return {"RowId": row["RowId"], **record}
@@ -591,7 +645,7 @@ class _Tokens:
             if self.rotate:
                 self.refresh_token = secrets.token_urlsafe(24)
             return {"access_token": token, "token_type": "bearer", "expires_in": int(self.ttl),
-                    "refresh_token": self.refresh_token}
+                    "refresh_token": self.refresh_token, "scope": "readaccountviewdata"}
 
     def valid(self, token: str) -> bool:
         with self.lock:
@@ -639,8 +693,8 @@ def create_app(
     store = Store(state, auto_sub_nr=auto_sub_nr, journals=tuple(journals),
                   vat_codes=tuple(vat_codes))
     tokens = _Tokens(refresh_token, float(token_ttl), rotate_refresh_token)
-    companies = [{"Id": company_id, "Name": company_name},
-                 *({"Id": c, "Name": c} for c in extra_companies)]
+    companies = [{"Id": company_id, "Description": company_name, "Code": company_id[:10]},
+                 *({"Id": c, "Description": c, "Code": c[:10]} for c in extra_companies)]
     denied = {d.upper() for d in denied_objects}
     recent: deque[float] = deque()
     recent_lock = threading.Lock()
@@ -731,6 +785,7 @@ def create_app(
                 rows = select(table, store.rows(table), q, case_sensitive=case_sensitive)
         except AvError as err:
             return av_error(err)
+        rows = [present(table, r) for r in rows]
         if single_row_object and len(rows) == 1:
             return JSONResponse({table: rows[0]})
         return JSONResponse({table: rows})

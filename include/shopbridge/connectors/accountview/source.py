@@ -109,8 +109,8 @@ class AccountViewSource:
 
     def iter_stock_records(self) -> Iterator[dict[str, Any]]:
         """Every article (all pages, only the stock fields): one record per SKU."""
-        fields = self._fields("ART_CODE", "QTY_AVAIL", self.options.reserved_field,
-                              self.options.stock_flag_field)
+        fields = self._fields("ART_CODE", "QTY_AVAIL", self.options.ean_field,
+                              self.options.reserved_field, self.options.stock_flag_field)
         yield from self.client.read("AK1", "ARTICLE", fields=fields, sort_fields=["ART_CODE"])
 
     def stock_id(self, record: dict[str, Any]) -> str:

@@ -76,6 +76,7 @@ from shopbridge.connectors.accountview.translate import (
     invoice_page,
     order_header,
     order_lines,
+    search_code,
     terms_fields,
 )
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
@@ -203,9 +204,14 @@ class AccountViewTarget:
     def _exists(self, code: str) -> bool:
         return any(True for _ in self.client.lookup("AR1", "CONTACT", "SUB_NR", [code]))
 
-    def _owner(self, code: str) -> str | None:
-        rows = list(self.client.lookup("AR1", "CONTACT", "SUB_NR", [code], fields=["MAIL_BUS"]))
-        return str(rows[0].get("MAIL_BUS") or "").lower() if rows else None
+    def _holds(self, code: str, body: Mapping[str, Any]) -> bool:
+        """Does debtor ``code`` hold what we wrote? Its managed fields are read back and
+        compared by fingerprint: the confirmation of a create (AccountView's answer to a
+        POST is undocumented [U]), and how a number taken by a parallel writer shows,
+        customers without an e-mail included (their ``MAIL_BUS`` alone is ``""`` for all)."""
+        rows = list(self.client.lookup("AR1", "CONTACT", "SUB_NR", [code],
+                                       fields=list(MANAGED)))
+        return bool(rows) and fingerprint(rows[0]) == fingerprint(body)
 
     def _next_number(self) -> str:
         """The next free debtor number in the range, checked free right now."""
@@ -230,15 +236,14 @@ class AccountViewTarget:
 
         See the module docstring for how the number is chosen and claimed.
         """
-        body = {**contact_from_customer(customer), "ACCT_NR": self.options.control_account,
-                **terms_fields(terms, self.options)}
+        body = {**contact_from_customer(customer), "SRC_CODE": search_code(customer),
+                "ACCT_NR": self.options.control_account, **terms_fields(terms, self.options)}
         if self.options.debtor_numbering == "server":
             return self._create_numbered_by_server(customer, body)
         for _ in range(NUMBER_TRIES):
             code = self._next_number()
             self._write_contact({"SUB_NR": code, **body}, retry=True)
-            owner = self._owner(code)
-            if owner == customer.email:
+            if self._holds(code, body):
                 return code
             log.warning("debtor number %s was taken by a parallel write; trying the next one",
                         code)
@@ -246,19 +251,25 @@ class AccountViewTarget:
                          f"{NUMBER_TRIES} tries (parallel writers?)")
 
     def _create_numbered_by_server(self, customer: Customer, body: Mapping[str, Any]) -> str:
+        """POST without ``SUB_NR``; the number is the one AccountView echoes (when it
+        echoes rows [U]), confirmed by reading the debtor back, else the highest-numbered
+        debtor holding what we wrote, found by e-mail (or, without one, by ``SRC_CODE``)."""
         answer = self._write_contact(body, retry=False)
         try:
             rows = rows_of(answer, "CONTACT")
         except FatalError:
             rows = []
         code = str(rows[0].get("SUB_NR") or "") if rows else ""
-        if code:
+        if code and self._holds(code, body):
             return code
+        field, value = (("MAIL_BUS", customer.email) if customer.email
+                        else ("SRC_CODE", str(body["SRC_CODE"])))
         numbers = [str(r["SUB_NR"]) for r in self.client.lookup(
-            "AR1", "CONTACT", "MAIL_BUS", [customer.email], fields=["SUB_NR"]) if r.get("SUB_NR")]
+            "AR1", "CONTACT", field, [value], fields=["SUB_NR", *MANAGED])
+            if r.get("SUB_NR") and fingerprint(r) == fingerprint(body)]
         if not numbers:
             raise FatalError(f"AccountView accepted {customer.label} but it cannot be "
-                             "found by its e-mail")
+                             f"found by its {field}")
         return max(numbers, key=lambda n: (_number(n) or 0, n))
 
     def update_debtor(self, code: str, customer: Customer,

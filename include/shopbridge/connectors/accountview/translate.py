@@ -63,7 +63,8 @@ SYSTEM = "accountview"
 MANAGED = ("ACCT_NAME", "MAIN_CONT", "MAIL_BUS", "TEL_BUS", "ADDRESS1", "POST_CODE", "CITY",
            "CNT_CODE", "VAT_NR")
 #: ARTICLE fields a product needs (plus the optional ones the options name)
-ARTICLE_FIELDS = ("ART_CODE", "ART_DESC1", "PX_SELL", "QTY_AVAIL", "AG_CODE", "CNG_DATE")
+ARTICLE_FIELDS = ("ART_CODE", "ART_DESC1", "PX_SELL", "QTY_AVAIL", "AG_CODE", "CNG_DATE",
+                  "INP_DATE")
 CENT = Decimal("0.01")
 _Q4 = Decimal("0.0001")
 
@@ -95,20 +96,53 @@ def street_line(address: Address) -> str:
 
 # --- debtors ---------------------------------------------------------------------------
 
+#: lengths of the CONTACT text fields this connector writes, as AccountView's data
+#: dictionary declares them [V] (tests/contracts/accountview/fields.contact.json)
+CONTACT_LENGTHS: dict[str, int] = {
+    "SUB_NR": 10, "ACCT_NAME": 40, "MAIN_CONT": 40, "MAIL_BUS": 50, "TEL_BUS": 20,
+    "ADDRESS1": 80, "POST_CODE": 10, "CITY": 35, "CNT_CODE": 2, "VAT_NR": 14, "SRC_CODE": 10,
+}
+
+
+def _fit(name: str, value: str) -> str:
+    """``value`` cut to the field's length (AccountView's char columns are fixed width)."""
+    return value[: CONTACT_LENGTHS[name]].rstrip()
+
+
 def contact_from_customer(customer: Customer) -> dict[str, Any]:
-    """The managed ``CONTACT`` fields of a customer (no ``SUB_NR``, no control account)."""
+    """The managed ``CONTACT`` fields of a customer (no ``SUB_NR``, no control account).
+
+    Text is cut to the recorded field lengths (a 45-character company name keeps its first
+    40), except the e-mail: a cut address would match nobody, so an e-mail longer than
+    ``MAIL_BUS`` (50) is a :class:`RecordError` naming ``email``. A customer without an
+    e-mail, address or country sends ``""`` for them [V: the recorded dictionary has no
+    mandatory field among them].
+    """
+    if len(customer.email) > CONTACT_LENGTHS["MAIL_BUS"]:
+        raise RecordError("customer", customer.label, "email",
+                          f"longer than AccountView's {CONTACT_LENGTHS['MAIL_BUS']} "
+                          "characters (MAIL_BUS)")
     addr = customer.billing_address
     return {
-        "ACCT_NAME": customer.display_name,
-        "MAIN_CONT": customer.person_name,
+        "ACCT_NAME": _fit("ACCT_NAME", customer.display_name),
+        "MAIN_CONT": _fit("MAIN_CONT", customer.person_name),
         "MAIL_BUS": customer.email,
-        "TEL_BUS": customer.phone,
-        "ADDRESS1": street_line(addr),
-        "POST_CODE": addr.postcode,
-        "CITY": addr.city,
+        "TEL_BUS": _fit("TEL_BUS", customer.phone),
+        "ADDRESS1": _fit("ADDRESS1", street_line(addr)),
+        "POST_CODE": _fit("POST_CODE", addr.postcode),
+        "CITY": _fit("CITY", addr.city),
         "CNT_CODE": addr.country,
-        "VAT_NR": customer.vat_number,
+        "VAT_NR": _fit("VAT_NR", customer.vat_number),
     }
+
+
+def search_code(customer: Customer) -> str:
+    """``SRC_CODE`` ("zoekcode") of a new debtor: mandatory in AccountView's dictionary [V]
+    (``INP_MAND``), so a create always sends one: the name's letters and digits, upper
+    case, cut to 10 (``"Jansen B.V."`` -> ``"JANSENBV"``); ``"-"`` (as the public PHP
+    integration sends) for a name without any."""
+    code = re.sub(r"[^A-Z0-9]", "", customer.display_name.upper())
+    return code[: CONTACT_LENGTHS["SRC_CODE"]] or "-"
 
 
 def fingerprint(row: Mapping[str, Any]) -> str:
@@ -276,14 +310,48 @@ def _categories(record: Mapping[str, Any], r: _Reader,
     return (Category(path=path),) if path else ()
 
 
-_PRODUCT_NAMES = {"sku": "ART_CODE", "title": "ART_DESC1", "variants": "PX_SELL",
-                  "price_excl": "PX_SELL", "price_incl": "PX_SELL", "quantity": "QTY_AVAIL",
-                  "tax_rate": "VAT_CODE", "updated_at": "CNG_DATE", "categories": "AG_CODE",
-                  "": "ART_CODE"}
+_PRODUCT_NAMES = {"sku": "ART_CODE", "article_code": "ART_CODE", "title": "ART_DESC1",
+                  "variants": "PX_SELL", "price_excl": "PX_SELL", "price_incl": "PX_SELL",
+                  "quantity": "QTY_AVAIL", "tax_rate": "VAT_CODE", "updated_at": "CNG_DATE",
+                  "categories": "AG_CODE", "": "ART_CODE"}
+
+
+def _ean(r: _Reader, options: SourceOptions) -> str:
+    """The EAN/GTIN from ``ean_field`` (none is documented [U]); ``""`` when unset/empty."""
+    if not options.ean_field:
+        return ""
+    ean = r.text(options.ean_field)
+    if ean and not re.fullmatch(r"\d{8,14}", ean):
+        raise r.fail(options.ean_field, f"not an EAN/GTIN (8-14 digits): {ean!r}")
+    return ean
+
+
+def _quantity(r: _Reader, row: Mapping[str, Any]) -> Decimal:
+    """``QTY_AVAIL``: a number or its text (``"24.000"``); empty or ``null`` reads as 0, as
+    the public PHP integration reads it (``$product['QTY_AVAIL'] ? … : 0``) [S]."""
+    if row.get("QTY_AVAIL") in (None, ""):
+        return Decimal(0)
+    return r.decimal("QTY_AVAIL")
+
+
+def _changed(r: _Reader, row: Mapping[str, Any], tz_name: str) -> datetime:
+    """``CNG_DATE``, else ``INP_DATE`` when AccountView left it empty (``""``, as the
+    recorded dictionary rows show for an empty ``T`` field [V]); neither: a RecordError
+    naming ``CNG_DATE``."""
+    for key in ("CNG_DATE", "INP_DATE"):
+        if row.get(key) not in (None, ""):
+            return r.when(key, tz_name)
+    raise r.fail("CNG_DATE", "missing or empty (and no INP_DATE either)")
 
 
 def product_from_article(record: Mapping[str, Any], options: SourceOptions) -> Product:
     """``{"ARTICLE": row, "ART_GRP": group | None}`` -> a simple product (one variant).
+
+    Item keys: ``ART_CODE`` is AccountView's article code ("artikelcode") and fills
+    ``article_code``; AccountView has no separate SKU field, so ``sku`` stays ``""`` and the
+    pair's ``item_key`` rule picks the article code; ``ean`` comes from ``ean_field``.
+    ``PX_SELL`` empty or ``null`` (an article without a sales price) is a RecordError
+    naming ``PX_SELL``: a webshop price of 0 would sell it for nothing.
 
     Raises :class:`RecordError` (entity ``product``) naming the AccountView field.
     """
@@ -292,38 +360,42 @@ def product_from_article(record: Mapping[str, Any], options: SourceOptions) -> P
     if not isinstance(row, Mapping):
         raise RecordError("product", sid, "ARTICLE", "the record has no ARTICLE row")
     r = _Reader(row, sid, "product")
-    sku = r.text("ART_CODE", required=True)
+    code = r.text("ART_CODE", required=True)
     title = r.text("ART_DESC1", required=True)
+    if row.get("PX_SELL") in (None, ""):
+        raise r.fail("PX_SELL", "the article has no sales price (set one in AccountView)")
     price = r.decimal("PX_SELL")
     if price < 0:
         raise r.fail("PX_SELL", f"negative sales price {price}")
     rate = _tax_rate(r, options)
-    ean = r.text(options.ean_field) if options.ean_field else ""
-    if ean and not re.fullmatch(r"\d{8,14}", ean):
-        assert options.ean_field is not None
-        raise r.fail(options.ean_field, f"not an EAN/GTIN (8-14 digits): {ean!r}")
-    quantity = r.decimal("QTY_AVAIL") if row.get("QTY_AVAIL") not in (None, "") else None
-    updated = r.when("CNG_DATE", options.timezone)
+    ean = _ean(r, options)
+    quantity = _quantity(r, row)
+    updated = _changed(r, row, options.timezone)
     categories = _categories(record, r, options)
     names = {**_PRODUCT_NAMES, "ean": options.ean_field or "ART_CODE"}
     return r.build(lambda: Product(
-        ref=ExternalRef(system=SYSTEM, id=sku), sku=sku, ean=ean, title=title,
+        ref=ExternalRef(system=SYSTEM, id=code), article_code=code, ean=ean, title=title,
         currency=options.currency, tax_rate=rate, categories=categories,
-        variants=(Variant(sku=sku, ean=ean, title=title, price_excl=q4(price),
+        variants=(Variant(article_code=code, ean=ean, title=title, price_excl=q4(price),
                           price_incl=q4(price * (1 + rate)), quantity=quantity),),
         updated_at=updated), names)
 
 
 def stock_from_article(row: Mapping[str, Any], options: SourceOptions) -> StockLevel:
-    """One ARTICLE row -> its stock level; :class:`RecordError` (entity ``stock``)."""
+    """One ARTICLE row -> its stock level; :class:`RecordError` (entity ``stock``).
+
+    ``ART_CODE`` fills ``article_code`` (see :func:`product_from_article`), ``ean_field``
+    the EAN; ``QTY_AVAIL`` empty or ``null`` is 0 (:func:`_quantity`).
+    """
     sid = article_id(row)
     if not isinstance(row, Mapping):
         raise RecordError("stock", sid, "", "the record is not a JSON object")
     r = _Reader(row, sid, "stock")
-    sku = r.text("ART_CODE", required=True)
+    code = r.text("ART_CODE", required=True)
+    ean = _ean(r, options)
     flag = options.stock_flag_field
     managed = True if flag is None else _flag(row.get(flag))
-    level = r.decimal("QTY_AVAIL", default=None if managed else Decimal(0))
+    level = _quantity(r, row)
     if level < 0:
         raise r.fail("QTY_AVAIL", f"negative stock level {level}")
     reserved = Decimal(0)
@@ -331,5 +403,6 @@ def stock_from_article(row: Mapping[str, Any], options: SourceOptions) -> StockL
         reserved = r.decimal(options.reserved_field, default=Decimal(0))
         if reserved < 0:
             raise r.fail(options.reserved_field, f"negative reservation {reserved}")
-    return r.build(lambda: StockLevel(sku=sku, on_hand=level, reserved=reserved,
-                                      managed=managed), {"": "QTY_AVAIL"})
+    return r.build(lambda: StockLevel(article_code=code, ean=ean, on_hand=level,
+                                      reserved=reserved, managed=managed),
+                   {"": "QTY_AVAIL", "article_code": "ART_CODE"})
