@@ -4,7 +4,10 @@ Commands:
   validate [FILE...]        check integration files; print the DAG each flow becomes
   ledger [INTEGRATION]      what the sync ledger holds, per entity and status
   mapping show PAIR         the effective field mapping (defaults plus the YAML's overrides)
-  mapping test PAIR FILE    what one source record (vendor JSON) becomes for the target
+  mapping test PAIR FILE [--flow F] [--currency C]
+                            what a vendor response (one record or a list, enveloped or a
+                            bare webhook body) becomes for the target, and which
+                            translator read it
   webhooks register PAIR --url BASE
                             register the pair's webhooks at the vendor, pointing at
                             BASE/shopbridge/webhooks/PAIR/SYSTEM (idempotent)
@@ -104,41 +107,70 @@ def cmd_mapping_show(pair: str, flow: str) -> int:
     return 0
 
 
-def _read_record(path: Path) -> Any:
-    """The vendor's JSON as it is, unwrapping a ``{"order": {...}}`` envelope (GET/webhook)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and set(data) == {"order"} and isinstance(data["order"], dict):
-        return data["order"]
-    return data
+def _outcomes(kind: str, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per record: mapped (with what the target gets), skipped, or quarantined (why)."""
+    out: list[dict[str, Any]] = [
+        {"id": q["source_id"], "outcome": "quarantined", "field": q["field"],
+         "reason": q["reason"]} for q in result["counts"].get("quarantined", [])]
+    if kind == "orders":
+        for order in result["orders"]:
+            ref = order["ref"]["id"]
+            out.append({"id": ref, "outcome": "mapped",
+                        "mapped": result["mapped"].get(ref, {"header": {}, "lines": []}),
+                        "order": order})
+        skipped = result["counts"].get("orders_skipped_status", 0)
+        out += [{"outcome": "skipped", "reason": "its status is not among the statuses "
+                 "this flow sends"}] * skipped
+    elif kind == "customers":
+        out += [{"id": c["source_id"], "outcome": "mapped", "customer": c["customer"]}
+                for c in result["customers"]]
+    elif kind == "products":
+        out += [{"id": p["source_id"], "outcome": "mapped", "items": p["items"]}
+                for p in result["products"]]
+        skipped = result["counts"].get("products_skipped_filtered", 0)
+        out += [{"outcome": "skipped", "reason": "left out by the flow's filters"}] * skipped
+    else:
+        out += [{"id": lv["source_id"], "outcome": "mapped", "sku": lv["sku"],
+                 "quantity": lv["quantity"], "managed": lv["managed"]}
+                for lv in result["levels"]]
+    return out
 
 
-def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str) -> int:
-    """Translate and map one record; touches no system (no hook, no ledger, no Airflow)."""
-    from shopbridge.connectors.registry import translator_for
-    from shopbridge.errors import RecordError
-    from shopbridge.flows.prepare import prepare
-    from shopbridge.mapping.defaults import mapper_for
+def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str,
+                     currency: str | None = None) -> int:
+    """Translate and map a vendor response (one record or a list, in any of the vendor's
+    envelopes); touches no system (no request, no ledger, no Airflow)."""
+    from shopbridge.tryout import records_in, translator_name, try_records
 
     try:
         cfg = load_integration(_pair_file(pair))
-        if flow not in cfg.flows or cfg.kind(flow) != "orders":
-            raise ConfigError(f"{pair}: no orders flow named {flow!r} (mapping test takes "
-                              "one order record)")
-        mapper = mapper_for(cfg, flow)
-        raw = _read_record(record)
+        if flow not in cfg.flows:
+            raise ConfigError(f"{pair}: no flow named {flow!r}; it has "
+                              f"{', '.join(cfg.flows)}")
+        kind = cfg.kind(flow)
+        if kind not in ("orders", "customers", "products", "stock"):
+            raise ConfigError(f"{pair}: mapping test takes orders, customers, products or "
+                              f"stock flows; {flow!r} is a {kind} flow")
+        records = records_in(json.loads(record.read_text(encoding="utf-8")))
+        print(f"translator: {translator_name(cfg, flow)} ({len(records)} record"
+              f"{'' if len(records) == 1 else 's'}, flow {flow} of {pair})", file=sys.stderr)
+        outcomes = _outcomes(kind, try_records(cfg, flow, records, currency=currency))
     except (ConfigError, OSError, ValueError) as err:
         print(err, file=sys.stderr)
         return 2
-    try:
-        prepared = prepare(translator_for(cfg.ends(flow)[0].system), raw,
-                           cfg.flows[flow].orders, mapper)
-    except RecordError as err:
-        print(f"would be quarantined: {err.field}: {err.reason}")
+    bad = any(o["outcome"] == "quarantined" for o in outcomes)
+    if len(records) > 1 or kind != "orders":
+        print(json.dumps(outcomes, indent=2, ensure_ascii=False))
+        return 1 if bad else 0
+    # one order: what the target gets, as before (the shape people script against)
+    only = outcomes[0]
+    if only["outcome"] == "quarantined":
+        print(f"would be quarantined: {only['field']}: {only['reason']}")
         return 1
-    if prepared is None:
-        print("would be skipped: its status is not among the statuses this flow sends")
+    if only["outcome"] == "skipped":
+        print(f"would be skipped: {only['reason']}")
         return 0
-    mapped = prepared[1] or {"header": {}, "lines": []}
+    mapped = only["mapped"]
     if fmt == "json":
         print(json.dumps(mapped, indent=2, ensure_ascii=False))
         return 0
@@ -355,10 +387,16 @@ def main(argv: list[str] | None = None) -> int:
     p_test = map_sub.add_parser("test", help="map one source record (vendor JSON)")
     for p in (p_show, p_test):
         p.add_argument("pair", help="integration id, e.g. lightspeed_ecom__exact_globe")
-    p_test.add_argument("record", type=Path, help="one record as the source API returns it")
+    p_test.add_argument("record", type=Path,
+                        help="a vendor response: one record or a list, in the vendor's own "
+                             "envelope or bare (a webhook body)")
     for p in (p_show, p_test):
-        p.add_argument("--flow", default="orders", choices=["orders"])
+        p.add_argument("--flow", default="orders",
+                       help="the pair's flow: orders (default), customers, products, stock "
+                            "or a named flow such as erp_orders")
     p_test.add_argument("--format", default="json", choices=["json", "table"])
+    p_test.add_argument("--currency", help="the source account's currency, for vendors whose "
+                        "records carry none (Lightspeed eCom: the shop's)")
     p_hooks = sub.add_parser("webhooks", help="vendor webhooks of a pair")
     hooks_sub = p_hooks.add_subparsers(dest="webhooks_command", required=True)
     p_reg = hooks_sub.add_parser("register", help="register the pair's webhooks at the vendor")
@@ -380,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "mapping" and args.mapping_command == "show":
         return cmd_mapping_show(args.pair, args.flow)
     if args.command == "mapping":
-        return cmd_mapping_test(args.pair, args.record, args.flow, args.format)
+        return cmd_mapping_test(args.pair, args.record, args.flow, args.format,
+                                args.currency)
     return cmd_ledger(args.integration)
 
 
