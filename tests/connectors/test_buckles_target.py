@@ -103,7 +103,7 @@ def test_create_order_twice_gives_one_order(app: FastAPI) -> None:
     assert len(orders) == 1
     o = orders[0]
     assert (o["channel"], o["channel_order_id"], o["customer_id"], o["status"]) == (
-        "lightspeed_ecom", "LS-1", int(code), "new")
+        "lightspeed_ecom", "LS-1", int(code), "on_hold")
     assert [(x["sku"], x["qty"]) for x in o["lines"]] == [(SIMPLE, "1"), (VARIANT, "2")]
     assert target_for(app).find_orders(["LS-1", "LS-2"]) == {"LS-1": first}
 
@@ -113,8 +113,9 @@ def test_status_comes_from_the_mapped_fields_through_the_value_map(app: FastAPI)
     code = target.create_debtor(customer())
     m = mapper()
     cases = {"processing_awaiting_shipment": "processing",
-             "processing_awaiting_payment": "new", "completed_shipped": "shipped",
-             "cancelled": "cancelled", "something_new": "new"}
+             "processing_awaiting_payment": "pending_payment",
+             "completed_shipped": "completed", "cancelled": "cancelled",
+             "something_new": "on_hold"}
     for n, (ls_status, _) in enumerate(cases.items()):
         o = order(number=f"ORD{n}", status=ls_status)
         mapped = m.map_order(o, {}).as_dict()
@@ -254,7 +255,7 @@ def test_shipment_applied_twice_is_one_shipment(app: FastAPI) -> None:
     shipments = state(app)["shipments"]
     assert [(s["tracking_code"], s["carrier"]) for s in shipments] == [
         ("3SABC", "DHL"), ("3SXYZ", "PostNL")]
-    assert state(app)["orders"][0]["status"] == "shipped"
+    assert state(app)["orders"][0]["status"] == "completed"
     with pytest.raises(FatalError, match=r"order 999.*404"):
         target.apply_shipment("999", _shipment())
 
@@ -266,7 +267,7 @@ def test_pending_shipment_without_code_matched_by_reference(app: FastAPI) -> Non
     a = target.apply_shipment(oid, _shipment(code="", status="not_shipped"))
     b = target.apply_shipment(oid, _shipment(code="", status="not_shipped"))
     assert a == b and len(state(app)["shipments"]) == 1
-    assert state(app)["orders"][0]["status"] == "new"
+    assert state(app)["orders"][0]["status"] == "on_hold"
 
 
 def test_put_checkout_upserts_by_channel_checkout_id(app: FastAPI) -> None:

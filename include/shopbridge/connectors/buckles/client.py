@@ -263,9 +263,13 @@ class BucklesClient(PooledClient):
 
     def iter_pages(self, path: str, params: Mapping[str, Any] | None = None
                    ) -> Iterator[dict[str, Any]]:
-        """Every record of a list endpoint, page by page (``{"data": [...], "meta"}``)."""
+        """Every record of a list endpoint, page by page (``{"data": [...], "meta"}``).
+
+        The pages must add up to the last ``meta.total``: an empty page before it, or more
+        rows than it, is a ``FatalError`` (a list never ends early in silence)."""
         pager = PageTotal(self.per_page)
         query: dict[str, Any] | None = {**(params or {}), **pager.start()}
+        read = 0
         while query is not None:
             body = self.request("GET", path, params=query)
             items = body.get("data") if isinstance(body, dict) else None
@@ -276,8 +280,12 @@ class BucklesClient(PooledClient):
                 if not isinstance(item, dict):
                     raise FatalError(f"GET {path}: a record is not an object")
                 yield item
+            read += len(items)
             step = pager.advance(meta, items)
             query = {**(params or {}), **step} if step is not None else None
+            if query is None and read != int(meta["total"]):
+                raise FatalError(f"GET {path}: meta.total is {meta['total']} but the pages "
+                                 f"held {read} records")
 
     def iter_filtered(self, path: str, key: str, values: Sequence[str],
                       params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -330,17 +338,22 @@ class BucklesClient(PooledClient):
         return self._object("POST", "orders", dict(payload), retry="rate_limit")
 
     def iter_customers(self, *, emails: Sequence[str] | None = None,
+                       numbers: Sequence[str] | None = None,
                        updated_since: datetime | None = None,
                        updated_before: datetime | None = None) -> Iterator[dict[str, Any]]:
-        """``GET customers`` by e-mail and/or changed within a window."""
+        """``GET customers`` by e-mail, by the channel's customer number
+        (``customer_number``, [U]) and/or changed within a window."""
         params = self._window(updated_since, updated_before)
         if emails is not None:
             yield from self.iter_filtered("customers", "email", emails, params)
+        elif numbers is not None:
+            yield from self.iter_filtered("customers", "customer_number", numbers, params)
         else:
             yield from self.iter_pages("customers", params)
 
     def create_customer(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """``POST customers``; 409 when the e-mail exists (it is unique)."""
+        """``POST customers``; 409 when the e-mail or the customer number exists (each is
+        unique when set)."""
         return self._object("POST", "customers", dict(payload), retry="rate_limit")
 
     def update_customer(self, customer_id: int | str, fields: Mapping[str, Any]

@@ -6,12 +6,15 @@ compile).
 
 Orders: the fields :func:`~shopbridge.connectors.buckles.translate.order_payload` builds
 from the canonical order, plus ``status`` from the source's order status through the
-``buckles_status`` value map (Lightspeed eCom statuses, VENDOR_APIS.md §1, to Buckles'
-assumed ``new``/``processing``/``on_hold``/``shipped``/``completed``/``cancelled``). Only
-``processing`` reaches a WMS such as Boltrics [V], so an order still awaiting payment is
-``new``. A status the map does not know becomes ``new`` (a person looks at it in
-Buckles) rather than being held back. The target sets ``channel``,
-``channel_order_id``, ``customer_id`` and each line's ``sku`` itself.
+``buckles_status`` value map: Lightspeed eCom's ``status`` (VENDOR_APIS.md §1; it already
+says whether the order awaits payment, shipment or pickup, so ``paymentStatus`` is not
+needed) to the statuses Buckles' knowledge base names [V] (their API spelling [U]). Only
+``processing`` reaches a WMS such as Boltrics [V], so an order awaiting payment is
+``pending_payment`` and one on hold ``on_hold``; a shipped or picked-up order is
+``completed`` (Buckles has no shipped status: the other shops' mappings send Shipped /
+Fulfilled to Completed [V]). A status the map does not know becomes ``on_hold`` (a person
+looks at it in Buckles) rather than being held back. The target sets ``channel``,
+``channel_order_id``, ``customer_id`` and each line's ``sku`` and ``barcode`` itself.
 
 Products: title, description, brand, VAT percentage and per SKU its title, barcode and
 price excl. VAT (Buckles products are flat: one per SKU).
@@ -25,21 +28,22 @@ from shopbridge.mapping.spec import EntityMapping, FieldRule, ValueMap
 
 R = FieldRule.of
 
-#: Lightspeed eCom ``status`` -> Buckles order ``status`` (ASSUMPTION [U]: Buckles'
-#: statuses; the knowledge base only says Lightspeed statuses are mapped to them [V])
+#: Lightspeed eCom ``status`` -> Buckles order ``status``. Buckles' status names are [V]
+#: (its knowledge base), Lightspeed's values [V]; which goes to which is ours [U]: the
+#: knowledge base's own Lightspeed table was not found.
 LIGHTSPEED_TO_BUCKLES_STATUS = ValueMap(
     values={
         "on_hold": "on_hold",
-        "processing_awaiting_payment": "new",
+        "processing_awaiting_payment": "pending_payment",
         "processing_awaiting_shipment": "processing",
         "processing_awaiting_pickup": "processing",
         "processing_ready_for_pickup": "processing",
         "completed": "completed",
-        "completed_shipped": "shipped",
+        "completed_shipped": "completed",
         "completed_picked_up": "completed",
         "cancelled": "cancelled",
     },
-    default="new",
+    default="on_hold",
     on_missing="default",
 )
 

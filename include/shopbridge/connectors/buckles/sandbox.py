@@ -4,20 +4,29 @@ It speaks exactly the ASSUMED API of the package docstring (no public Buckles AP
 exists): bearer token, ``/api/v1`` resources, ``page``/``per_page`` lists with ``meta``,
 ``updated_since``/``updated_before``, a sliding 120-per-minute window per token answered
 with ``429`` + ``Retry-After``, and ``{"error", "field"}`` errors (400/401/404/409/422).
-Vendor rules it enforces: unique customer e-mail, product SKU and barcode, category path
-and order ``channel``+``channel_order_id`` (409 with the existing ``id``); an order's
-``status`` must be a Buckles status and each line's SKU a sellable product; a variant's
-``parent_sku`` must be a parent product; ``reserved`` stock is the quantity of open orders
-(``new``, ``processing``, ``on_hold``).
+Vendor rules it enforces: unique customer e-mail and customer number (each when set),
+product SKU and barcode, category path and order ``channel``+``channel_order_id`` (409
+with the existing ``id``); an order's ``status`` must be a Buckles status, its
+``currency`` given, and each line a sellable product, found by its ``sku`` or else its
+``barcode``; a variant's ``parent_sku`` must be a parent product; ``reserved`` stock is
+the quantity of open orders (``pending_payment``, ``processing``, ``on_hold``,
+``partially_shipped``). A shipped order is ``completed`` (Buckles has no shipped status).
+
+No public Buckles payload exists (tests/contracts/buckles/SOURCES.md), so nothing here
+can be compared with a recording; what it can be held to is taking what real Lightspeed
+data carries through the pair: lines keyed by an article code or an EAN, customers
+without e-mail or country, ``false`` for empty fields mapped from the source.
 
 Seed (``demo_data``): the demo catalogue as flat products (a multi-variant product is a
 parent ``P-<id>`` plus its variants) with stock and categories, and the demo's existing
-customers, all last changed before the demo week. No orders, shipments or checkouts.
+customers, all last changed before the demo week; plus what real hubs hold: a
+marketplace customer without e-mail, number, country or address, and a sellable product
+without price or barcode (gift wrap). No orders, shipments or checkouts.
 
 Controls (no token, never counted): ``/_sandbox/faults`` and ``/_sandbox/stats`` (shared);
 ``GET /_sandbox/state`` (every table); ``POST /_sandbox/reset`` (back to the seed);
 ``POST /_sandbox/orders/{id}/ship {"carrier", "tracking_code"}`` (the warehouse ships the
-whole order: a shipped shipment, the order ``shipped``, stock taken off ``on_hand``);
+whole order: a shipped shipment, the order ``completed``, stock taken off ``on_hand``);
 ``POST /_sandbox/stock {"sku", "on_hand"}`` (a sale or receipt in another channel);
 ``PATCH /_sandbox/customers/{id}`` (an edit made in Buckles, unvalidated).
 """
@@ -44,16 +53,20 @@ from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState, SandboxControl
 
 PREFIX = "/api/v1"
 TOKEN = "demo-token"
-ORDER_STATUSES = ("new", "processing", "on_hold", "shipped", "completed", "cancelled")
-OPEN_STATUSES = frozenset({"new", "processing", "on_hold"})
+ORDER_STATUSES = ("pending_payment", "processing", "on_hold", "partially_shipped",
+                  "completed", "cancelled", "refunded", "partially_refunded", "returned",
+                  "partially_returned", "failed")
+OPEN_STATUSES = frozenset({"pending_payment", "processing", "on_hold", "partially_shipped"})
+#: what an order without a status gets
+DEFAULT_STATUS = "on_hold"
 ORDER_FIELDS = frozenset({
     "channel", "channel_order_id", "number", "status", "customer_id", "email", "currency",
     "payment_status", "payment_method", "shipping_method", "ordered_at",
     "prices_include_tax", "billing_address", "shipping_address", "shipping_cost",
     "discount", "total", "lines"})
-LINE_FIELDS = frozenset({"sku", "name", "qty", "price", "tax_rate", "discount"})
-CUSTOMER_FIELDS = frozenset({"email", "first_name", "last_name", "company", "vat_number",
-                             "phone", "address"})
+LINE_FIELDS = frozenset({"sku", "barcode", "name", "qty", "price", "tax_rate", "discount"})
+CUSTOMER_FIELDS = frozenset({"email", "customer_number", "first_name", "last_name", "company",
+                             "vat_number", "phone", "address"})
 ADDRESS_FIELDS = frozenset({"street", "house_number", "house_number_ext", "postcode", "city",
                             "country", "name", "company"})
 PRODUCT_FIELDS = frozenset({"sku", "barcode", "title", "description", "brand", "price",
@@ -68,6 +81,8 @@ TABLES = ("orders", "customers", "products", "categories", "shipments", "checkou
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: seeded records were last changed this long before the demo week
 _SEED_AGE = timedelta(days=30)
+#: the seeded product without price or barcode
+GIFT_WRAP = "GIFT-WRAP"
 
 
 class ApiError(Exception):
@@ -147,6 +162,15 @@ def _address(raw: Any, field: str) -> dict[str, str]:
     return out
 
 
+def _currency(body: dict[str, Any]) -> str:
+    """A required ISO 4217 code: the hub never assumes a currency."""
+    currency = _text(body, "currency")
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ApiError(422, f"an ISO 4217 currency code is required, got {currency!r}",
+                       "currency")
+    return currency
+
+
 # --- seed ------------------------------------------------------------------------------------
 
 def _empty() -> dict[str, Any]:
@@ -189,14 +213,26 @@ def _seed(seed: str | None) -> dict[str, Any]:
                                       "attributes": dict(v["attributes"])})
             data["stock"][v["sku"]] = {"sku": v["sku"], "on_hand": str(v["stock"]),
                                        "updated_at": when}
+    # sold in the hub's other channels only: no price and no barcode, as hubs hold them
+    store.insert("products", {"sku": GIFT_WRAP, "barcode": "", "title": "Gift wrap",
+                              "description": "", "brand": "", "price": None, "tax_rate": "21",
+                              "parent_sku": None, "is_parent": False, "attributes": {},
+                              "category_ids": [], "updated_at": when, "created_at": when})
+    data["stock"][GIFT_WRAP] = {"sku": GIFT_WRAP, "on_hand": "0", "updated_at": when}
     for c in demo.existing_debtors:
         store.insert("customers", {
             "email": c["email"], "first_name": c["first_name"], "last_name": c["last_name"],
             "company": c["company_name"], "vat_number": c["vat_number"], "phone": c["phone"],
+            "customer_number": "",
             "address": {"street": c["street"], "house_number": c["number"],
                         "house_number_ext": c["extension"], "postcode": c["zipcode"],
                         "city": c["city"], "country": c["country"]},
             "created_at": when, "updated_at": when})
+    # a marketplace customer: no e-mail, no number, no country, no address
+    store.insert("customers", {
+        "email": "", "customer_number": "", "first_name": "", "last_name": "Jansen",
+        "company": "", "vat_number": "", "phone": "", "address": {},
+        "created_at": when, "updated_at": when})
     return data
 
 
@@ -235,7 +271,7 @@ class Store:
         body = _known(raw, CUSTOMER_FIELDS)
         out: dict[str, Any] = {k: _text(body, k) for k in CUSTOMER_FIELDS - {"address"}
                                if k in body}
-        if "email" in out:
+        if out.get("email"):
             out["email"] = out["email"].lower()
             if not _EMAIL.match(out["email"]):
                 raise ApiError(422, f"not an e-mail address: {out['email']!r}", "email")
@@ -243,17 +279,25 @@ class Store:
             if other is not None and other["id"] != own_id:
                 raise ApiError(409, f"a customer with e-mail {out['email']} exists", "email",
                                id=other["id"])
+        if out.get("customer_number"):
+            other = self.find("customers", customer_number=out["customer_number"])
+            if other is not None and other["id"] != own_id:
+                raise ApiError(409, f"a customer with number {out['customer_number']} exists",
+                               "customer_number", id=other["id"])
         if "address" in body:
             out["address"] = _address(body["address"], "address")
         return out
 
     def create_customer(self, raw: Any, now: str) -> dict[str, Any]:
         fields = self._customer_fields(raw, own_id=None)
-        if not fields.get("email"):
-            raise ApiError(422, "required", "email")
+        if not any(fields.get(k) for k in ("email", "customer_number", "first_name",
+                                            "last_name", "company")):
+            raise ApiError(422, "an e-mail, a customer number, a name or a company is "
+                           "required", "email")
         return self.insert("customers", {
-            "first_name": "", "last_name": "", "company": "", "vat_number": "", "phone": "",
-            "address": {}, **fields, "created_at": now, "updated_at": now})
+            "email": "", "customer_number": "", "first_name": "", "last_name": "",
+            "company": "", "vat_number": "", "phone": "", "address": {}, **fields,
+            "created_at": now, "updated_at": now})
 
     def update_customer(self, item: str, raw: Any, now: str) -> dict[str, Any]:
         row = self.one("customers", item)
@@ -343,12 +387,16 @@ class Store:
         for i, line in enumerate(raw):
             where = f"lines[{i}]."
             body = _known(line, LINE_FIELDS, where)
-            sku = _text(body, "sku", where)
+            sku, barcode = _text(body, "sku", where), _text(body, "barcode", where)
             product = self.find("products", sku=sku) if sku else None
+            if product is None and barcode:
+                product = self.find("products", barcode=barcode)
             if product is None or product.get("is_parent"):
-                raise ApiError(422, f"no sellable product with SKU {sku!r}", f"{where}sku")
+                raise ApiError(422, f"no sellable product with SKU {sku!r}"
+                               + (f" or barcode {barcode!r}" if barcode else ""), f"{where}sku")
             out.append({
-                "sku": sku, "name": _text(body, "name", where) or product["title"],
+                "sku": product["sku"], "barcode": barcode,
+                "name": _text(body, "name", where) or product["title"],
                 "qty": _dec(body.get("qty"), f"{where}qty", positive=True),
                 "price": _dec(body.get("price", product.get("price") or 0), f"{where}price",
                               minimum=Decimal(0)),
@@ -368,13 +416,14 @@ class Store:
         if other is not None:
             raise ApiError(409, f"order {ref} of channel {channel} exists",
                            "channel_order_id", id=other["id"])
-        status = body.get("status", "new")
+        status = body.get("status", DEFAULT_STATUS)
         if status not in ORDER_STATUSES:
             raise ApiError(422, f"unknown status {status!r}; known: "
                            f"{', '.join(ORDER_STATUSES)}", "status")
         customer = body.get("customer_id")
         if customer is not None and str(customer) not in self.table("customers"):
             raise ApiError(422, f"customer {customer} not found", "customer_id")
+        currency = _currency(body)
         row: dict[str, Any] = {k: _text(body, k) for k in (
             "number", "email", "payment_status", "payment_method", "shipping_method")}
         for key in ("shipping_cost", "discount", "total"):
@@ -384,7 +433,7 @@ class Store:
         return self.insert("orders", {
             "channel": channel, "channel_order_id": ref, "status": status,
             "customer_id": int(customer) if customer is not None else None, **row,
-            "currency": _text(body, "currency") or "EUR",
+            "currency": currency,
             "ordered_at": _text(body, "ordered_at") or now,
             "prices_include_tax": body.get("prices_include_tax") is True,
             "lines": self._lines(body.get("lines")), "created_at": now, "updated_at": now})
@@ -425,7 +474,7 @@ class Store:
                                                  "created_at": now})
             created = True
         if status == "shipped" and order["status"] in OPEN_STATUSES:
-            order.update(status="shipped", updated_at=now)
+            order.update(status="completed", updated_at=now)
         return shipment, created
 
     def put_checkout(self, ccid: str, raw: Any, now: str) -> tuple[dict[str, Any], bool]:
@@ -442,7 +491,7 @@ class Store:
                           "price_incl": _dec(lb.get("price_incl", 0), f"{where}price_incl",
                                              minimum=Decimal(0))})
         fields = {"channel": _text(body, "channel"), "email": email,
-                  "currency": _text(body, "currency") or "EUR", "lines": lines,
+                  "currency": _currency(body), "lines": lines,
                   "total": _dec(body.get("total", 0), "total", minimum=Decimal(0)),
                   "channel_order_id": _text(body, "channel_order_id") or None,
                   "channel_created_at": _text(body, "created_at"),
@@ -467,7 +516,9 @@ class Store:
                 for line in order["lines"]:
                     reserved[line["sku"]] = (reserved.get(line["sku"], Decimal(0))
                                              + Decimal(line["qty"]))
-        return [{**row, "reserved": format(reserved.get(sku, Decimal(0)), "f")}
+        barcodes = {p["sku"]: p.get("barcode") or "" for p in self.table("products").values()}
+        return [{**row, "barcode": barcodes.get(sku, ""),
+                 "reserved": format(reserved.get(sku, Decimal(0)), "f")}
                 for sku, row in sorted(self.data["stock"].items())]
 
     def state(self) -> dict[str, Any]:
@@ -508,7 +559,8 @@ def _filtered(rows: list[dict[str, Any]], q: dict[str, str],
 
 
 FILTERS: dict[str, tuple[str, ...]] = {
-    "orders": ("channel_order_id", "channel", "status"), "customers": ("email",),
+    "orders": ("channel_order_id", "channel", "status"),
+    "customers": ("email", "customer_number"),
     "products": ("sku", "barcode"), "stock": ("sku",), "shipments": ("order_id",),
     "checkouts": ("channel_checkout_id",), "categories": ("path",)}
 
@@ -635,7 +687,7 @@ def create_app(
     @app.post(f"{CONTROL_PREFIX}/orders/{{order_id}}/ship")
     def ship(order_id: str, body: dict[str, Any] = Body(...)) -> Any:  # noqa: B008
         """The warehouse ships the whole order: a shipped shipment with every line, the
-        order ``shipped`` and its quantities taken off ``on_hand``."""
+        order ``completed`` and its quantities taken off ``on_hand``."""
         with state.lock:
             try:
                 order = store.one("orders", order_id)
@@ -647,7 +699,7 @@ def create_app(
                     stamp())
             except ApiError as err:
                 return err.response()
-            order.update(status="shipped", updated_at=stamp())
+            order.update(status="completed", updated_at=stamp())
             if was_open:
                 for line in lines:
                     row = store.data["stock"].get(line["sku"])

@@ -8,9 +8,17 @@ into the order hub.
   ASSUMPTION [U]: Buckles refuses a second order with the same channel and reference
   (409), so a write that died after landing is found, not doubled: on a 409 the target
   looks the reference up and returns the existing id. The order ``status`` comes from the
-  mapped fields (the pair's value map from the source status), ``new`` without one.
-* **Customers** are matched by e-mail (unique in Buckles [U], ``?email=a,b``); debtor
-  terms have no place in an order hub and are ignored.
+  mapped fields (the pair's value map from the source status), ``on_hold`` without one.
+  An order counts as written only when Buckles' answer confirms it (its id, our
+  reference, the lines' SKUs and quantities, the total): else it is refused, not counted.
+* **Order lines** name a Buckles product, matched as Buckles' own Lightspeed connector
+  matches products [V]: the line's EAN (Buckles' ``barcode``) first, then its item key as
+  a SKU, then its article code as a SKU, then its item key as a barcode. Real Lightspeed
+  lines often have ``"sku": ""`` with the code in ``articleCode`` or only an EAN.
+* **Customers** are matched by e-mail (unique in Buckles when set [U], ``?email=a,b``);
+  a customer without e-mail by the channel's ``customer_number`` (unique when set [U]),
+  so creating it twice gives one customer. Debtor terms have no place in an order hub
+  and are ignored.
 * **Products**: Buckles products are flat, one per SKU; a configurable parent is a product
   with ``is_parent`` and its variants name it in ``parent_sku``. Matching is on barcode
   (EAN) first, then SKU, as Buckles' own Lightspeed connector does [V]:
@@ -46,10 +54,12 @@ from shopbridge.connectors.buckles.translate import (
     SYSTEM,
     category_path,
     checkout_payload,
+    confirm_order,
     customer_fingerprint,
     customer_payload,
     fingerprint,
     item_payload,
+    line_codes,
     order_payload,
     reference_of,
     shipment_payload,
@@ -85,6 +95,8 @@ class BucklesTarget:
         self._orders: dict[str, str] = {}
         #: sku -> product record as last read or written
         self._products: dict[str, dict[str, Any]] = {}
+        #: barcode -> sku of the products read by barcode; "" for a barcode none has
+        self._barcodes: dict[str, str] = {}
         self._warned_terms = False
 
     def close(self) -> None:
@@ -113,10 +125,13 @@ class BucklesTarget:
 
     def create_order(self, order: Order, *, debtor_code: str, reference: str,
                      mapped: Mapping[str, Any] | None = None) -> str:
-        """``POST orders``; returns Buckles' order id. A 409 (this reference exists) is
-        answered with the existing order's id: creating twice gives one order."""
+        """``POST orders``; returns Buckles' order id once its answer confirms the order
+        (:func:`~.translate.confirm_order`). Each line names the Buckles product matched
+        EAN first (:meth:`line_skus`). A 409 (this reference exists) is answered with the
+        existing order's id: creating twice gives one order."""
         payload = order_payload(order, reference=reference, customer_id=debtor_code,
-                                channel=self.channel or order.ref.system, mapped=mapped)
+                                channel=self.channel or order.ref.system, mapped=mapped,
+                                skus=self.line_skus(order))
         try:
             created = self.client.create_order(payload)
         except AuthError:
@@ -128,7 +143,7 @@ class BucklesTarget:
                     log.info("order %s already in Buckles as %s", reference, found)
                     return found
             raise _refused(err, f"order {reference}") from None
-        order_id = str(created["id"])
+        order_id = confirm_order(payload, created)
         self._orders[reference] = order_id
         return order_id
 
@@ -136,6 +151,7 @@ class BucklesTarget:
         """One ``POST`` per order (Buckles has no batch [U]); a refused order is its
         ``FatalError``, a failure of the request itself raises."""
         results: list[str | FatalError] = []
+        self._read_codes([c for w in writes for c in line_codes(w.order)])
         for w in writes:
             self._check_kind(w.kind)
             try:
@@ -148,6 +164,18 @@ class BucklesTarget:
         return results
 
     # --- customers ---------------------------------------------------------------------
+
+    def match_numbers(self, numbers: Sequence[str]) -> dict[str, DebtorMatch]:
+        """The channel's customer number -> the Buckles customer keeping it
+        (``?customer_number=a,b``): how a customer without e-mail is found again."""
+        wanted = {n.strip() for n in numbers if n and n.strip()}
+        found: dict[str, DebtorMatch] = {}
+        if wanted:
+            for row in self.client.iter_customers(numbers=sorted(wanted)):
+                number = str(row.get("customer_number") or "").strip()
+                if number in wanted and row.get("id") is not None:
+                    found.setdefault(number, DebtorMatch(str(row["id"]), fingerprint(row)))
+        return found
 
     def match_debtors(self, emails: Sequence[str]) -> dict[str, DebtorMatch]:
         """Lower-cased e-mail -> the customer's id and the fingerprint of its managed
@@ -172,18 +200,26 @@ class BucklesTarget:
                         "account settings are ignored")
 
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
-        """``POST customers``; an e-mail that exists (409) returns that customer's id."""
+        """``POST customers``; an e-mail (or, without one, a customer number) that exists
+        (409) returns that customer's id. Counted as created only with an id in the
+        answer."""
         self._ignore_terms(terms)
         try:
-            return str(self.client.create_customer(customer_payload(customer))["id"])
+            created = self.client.create_customer(customer_payload(customer))
         except AuthError:
             raise
         except FatalError as err:
             if _conflict(err):
-                match = self.match_debtors([customer.email]).get(customer.email)
+                match = (self.match_debtors([customer.email]).get(customer.email)
+                         if customer.email else
+                         self.match_numbers([customer.customer_number]).get(
+                             customer.customer_number))
                 if match is not None:
                     return match.code
             raise _refused(err, customer.label) from None
+        if not isinstance(created, Mapping) or created.get("id") in (None, "", False):
+            raise FatalError(f"{customer.label}: Buckles' answer has no customer id")
+        return str(created["id"])
 
     def update_debtor(self, code: str, customer: Customer,
                       terms: DebtorTerms | None = None) -> None:
@@ -209,11 +245,53 @@ class BucklesTarget:
             for row in self.client.iter_products(skus=todo):
                 self._remember(row)
 
+    def _read_barcodes(self, barcodes: Sequence[str]) -> None:
+        todo = sorted({b for b in barcodes if b} - set(self._barcodes))
+        if todo:
+            for row in self.client.iter_products(barcodes=todo):
+                self._remember(row)
+                barcode = str(row.get("barcode") or "").strip()
+                if barcode and row.get("sku") and not row.get("is_parent"):
+                    self._barcodes.setdefault(barcode, str(row["sku"]))
+            for barcode in todo:
+                self._barcodes.setdefault(barcode, "")
+
+    def _read_codes(self, codes: Sequence[tuple[str, str, str]]) -> None:
+        """One batched read by barcode and one by SKU for every line's keys."""
+        self._read_barcodes([c for ean, sku, _ in codes for c in (ean, sku)])
+        self._read_skus([c for _, sku, art in codes for c in (sku, art)])
+
+    def _sellable(self, sku: str) -> bool:
+        row = self._products.get(sku)
+        return row is not None and not row.get("is_parent")
+
+    def _match(self, ean: str, sku: str, article_code: str) -> str | None:
+        """The Buckles SKU of one line's item: EAN first, then SKU, article code, and the
+        item key as a barcode (``None``: no product)."""
+        if ean and self._barcodes.get(ean):
+            return self._barcodes[ean]
+        for code in (sku, article_code):
+            if code and self._sellable(code):
+                return code
+        return self._barcodes.get(sku) or None
+
+    def line_skus(self, order: Order) -> list[str]:
+        """Each line's Buckles SKU (:meth:`_match`); a line no product matches keeps its
+        item key, for Buckles to refuse by name."""
+        codes = line_codes(order)
+        self._read_codes(codes)
+        return [self._match(*c) or c[1] for c in codes]
+
     def find_items(self, skus: Sequence[str]) -> set[str]:
-        """The SKUs Buckles sells (a configurable parent is not an item)."""
+        """The item keys Buckles sells: as a product's SKU, or as its barcode (an item key
+        that is an EAN). A configurable parent is not an item."""
         self._read_skus(skus)
-        return {s for s in skus if s in self._products
-                and not self._products[s].get("is_parent")}
+        found = {s for s in skus if self._sellable(s)}
+        rest = [s for s in skus if s not in found]
+        if rest:
+            self._read_barcodes(rest)
+            found |= {s for s in rest if self._barcodes.get(s)}
+        return found
 
     def match_items(self, skus: Sequence[str], eans: Sequence[str]) -> dict[str, str]:
         """``"ean:<barcode>"`` and ``"sku:<sku>"`` -> the product's Buckles SKU, barcodes

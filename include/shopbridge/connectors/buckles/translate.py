@@ -38,9 +38,17 @@ from shopbridge.models import (
 )
 
 SYSTEM = "buckles"
-#: Buckles order statuses (ASSUMPTION [U]); ``new`` when the mapping gives none
-ORDER_STATUSES = ("new", "processing", "on_hold", "shipped", "completed", "cancelled")
-DEFAULT_ORDER_STATUS = "new"
+#: Buckles' order statuses. The names are those Buckles' knowledge base maps every shop's
+#: statuses to (Pending payment, Processing, On hold, Partially shipped, Completed,
+#: Cancelled, Refunded, Partially refunded, Returned, Partially returned, Failed) [V]; their
+#: spelling in the API (snake_case) is ASSUMED [U]. Buckles has no "shipped" status: a
+#: shipped order is Completed [V]. Only ``processing`` orders reach a WMS [V].
+ORDER_STATUSES = ("pending_payment", "processing", "on_hold", "partially_shipped",
+                  "completed", "cancelled", "refunded", "partially_refunded", "returned",
+                  "partially_returned", "failed")
+#: the status of an order the mapping gives none: a person looks at it in Buckles (the
+#: knowledge base: a status outside the mapping is notified, not processed [V])
+DEFAULT_ORDER_STATUS = "on_hold"
 #: Buckles shipment status -> canonical (``pending`` parcels are not shipped yet)
 SHIPMENT_STATUSES = {"shipped": "shipped", "pending": "not_shipped"}
 #: what separates the names of a category path in Buckles' flat list [U]
@@ -56,13 +64,18 @@ ORDER_OWN_FIELDS = ("channel", "channel_order_id", "customer_id")
 _ADDRESS = {"street": "street", "house_number": "house_number",
             "house_number_ext": "house_number_ext", "postcode": "postcode", "city": "city",
             "country": "country"}
-_CUSTOMER = {"email": "email", "first_name": "first_name", "last_name": "last_name",
-             "company_name": "company", "vat_number": "vat_number", "phone": "phone",
-             "billing_address": "address", "kind": "company", "": "company"}
+_CUSTOMER = {"email": "email", "customer_number": "id", "first_name": "first_name",
+             "last_name": "last_name", "company_name": "company", "vat_number": "vat_number",
+             "phone": "phone", "billing_address": "address", "kind": "company", "": "company"}
 _SHIPMENT = {"ref": "id", "order_ref": "order_id", "tracking_code": "tracking_code",
              "carrier": "carrier", "shipped_at": "shipped_at", "updated_at": "updated_at",
              "lines": "lines"}
-_STOCK = {"sku": "sku", "on_hand": "on_hand", "reserved": "reserved"}
+_STOCK = {"sku": "sku", "ean": "barcode", "on_hand": "on_hand", "reserved": "reserved"}
+#: order header fields Buckles keeps as text: a mapped ``false`` or ``null`` (Lightspeed's
+#: empty value, e.g. ``source.addressShippingCompany``) is sent as "" [U]
+ORDER_TEXT_FIELDS = frozenset({"number", "email", "currency", "payment_status",
+                               "payment_method", "shipping_method"})
+LINE_TEXT_FIELDS = frozenset({"name", "barcode"})
 
 
 class _Reader(FieldReader):
@@ -98,7 +111,8 @@ class _Reader(FieldReader):
 
 def record_id(raw: Any) -> str:
     """A record's ``id`` as text; readable even when everything else is malformed."""
-    return str(raw.get("id", "?")) if isinstance(raw, Mapping) else "?"
+    rid = raw.get("id") if isinstance(raw, Mapping) else None
+    return "?" if rid in (None, "", False) else str(rid)
 
 
 def _reader(raw: Any, entity: str, source_id: str) -> _Reader:
@@ -128,9 +142,15 @@ def address_payload(a: Address) -> dict[str, str]:
 
 
 def customer_payload(customer: Customer) -> dict[str, Any]:
-    """``POST``/``PATCH customers`` body: the fields this integration manages."""
+    """``POST``/``PATCH customers`` body: the fields this integration manages.
+
+    ``email`` may be "" (real shops hold customers without one); ``customer_number`` is
+    the channel's own number of the customer, which Buckles keeps unique when set [U], so
+    a customer without e-mail is created once (a second POST answers 409 with its id).
+    """
     company = customer.kind is CustomerKind.COMPANY
-    return {"email": customer.email, "first_name": customer.first_name,
+    return {"email": customer.email, "customer_number": customer.customer_number,
+            "first_name": customer.first_name,
             "last_name": customer.last_name,
             "company": customer.company_name if company else "",
             "vat_number": customer.vat_number if company else "", "phone": customer.phone,
@@ -145,8 +165,8 @@ def _managed(record: Mapping[str, Any]) -> dict[str, Any]:
     address = record.get("address")
     address = address if isinstance(address, Mapping) else {}
     return {"email": norm(record.get("email")).lower(),
-            **{k: norm(record.get(k)) for k in ("first_name", "last_name", "company",
-                                                "vat_number", "phone")},
+            **{k: norm(record.get(k)) for k in ("customer_number", "first_name", "last_name",
+                                                "company", "vat_number", "phone")},
             "address": {k: norm(address.get(k)) for k in _ADDRESS}}
 
 
@@ -161,24 +181,38 @@ def customer_fingerprint(customer: Customer) -> str:
 
 
 def _address(r: _Reader) -> Address:
+    """An address as far as Buckles knows it: every part may be empty (a marketplace
+    customer has no street; the country is then "" and the flow fills the pair's
+    ``default_country``). A country that is there must be ISO-2."""
     return r.build(lambda: Address(
-        street=r.text("street", required=True), house_number=r.text("house_number"),
+        street=r.text("street"), house_number=r.text("house_number"),
         house_number_ext=r.text("house_number_ext"), postcode=r.text("postcode"),
-        city=r.text("city", required=True), country=r.text("country", required=True).upper(),
+        city=r.text("city"), country=r.text("country").upper(),
     ), _ADDRESS)
 
 
 def customer_from_buckles(raw: Mapping[str, Any]) -> Customer:
     """One Buckles customer; a non-empty ``company`` makes it a company customer, its
-    person the contact. Raises :class:`RecordError` (entity ``customer``)."""
+    person the contact. ``customer_number`` is Buckles' id. No e-mail and no address
+    (``null``, ``{}`` or missing) are not errors. Raises :class:`RecordError` (entity
+    ``customer``)."""
     r = _reader(raw, "customer", record_id(raw))
+    if raw.get("id") in (None, "", False):
+        raise r.fail("id", "missing")
     company = r.text("company")
     if not company and not (r.text("first_name") or r.text("last_name")):
         raise r.fail("first_name", "a person needs a first or last name (or a company)")
-    billing = _address(r.obj("address"))
+    address = raw.get("address")
+    if address in (None, False, ""):
+        billing = Address()
+    elif isinstance(address, Mapping):
+        billing = _address(r.at(address, "address."))
+    else:
+        raise r.fail("address", "expected an object")
     return r.build(lambda: Customer(
         kind=CustomerKind.COMPANY if company else CustomerKind.PERSON,
-        email=r.text("email", required=True), first_name=r.text("first_name"),
+        email=r.text("email"), customer_number=record_id(raw),
+        first_name=r.text("first_name"),
         last_name=r.text("last_name"), company_name=company,
         vat_number=r.text("vat_number"), phone=r.text("phone"), billing_address=billing,
     ), _CUSTOMER)
@@ -191,34 +225,54 @@ def _party(customer: Customer, a: Address) -> dict[str, str]:
     return {"name": customer.person_name, "company": company, **address_payload(a)}
 
 
-def order_lines(order: Order) -> list[dict[str, Any]]:
-    """One Buckles line per order line: unit ``price`` excl. VAT, ``tax_rate`` as a
+def line_codes(order: Order) -> list[tuple[str, str, str]]:
+    """Each line's item keys as the target matches them: ``(ean, sku, article_code)``.
+    ``sku`` is the key the pair's ``item_key`` rule picked (the flow resolves it)."""
+    return [(line.ean, line.sku, line.article_code) for line in order.lines]
+
+
+def order_lines(order: Order, skus: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """One Buckles line per order line: ``sku`` (the Buckles product's SKU the target
+    matched, else the line's item key), ``barcode`` (the EAN the channel sent, "" when
+    none), unit ``price`` excl. VAT before the line discount, ``tax_rate`` as a
     percentage, ``discount`` for the whole line (excl. VAT) [U]."""
-    return [{"sku": line.sku, "name": line.description or line.sku,
+    codes = list(skus) if skus is not None else [line.sku for line in order.lines]
+    if len(codes) != len(order.lines):
+        raise FatalError(f"order {order.number}: {len(codes)} item codes for "
+                         f"{len(order.lines)} lines")
+    return [{"sku": code, "barcode": line.ean, "name": line.description or code,
              "qty": _text(line.quantity), "price": _text(line.unit_price_excl),
              "tax_rate": percent(line.tax_rate), "discount": _text(line.discount_excl)}
-            for line in order.lines]
+            for code, line in zip(codes, order.lines, strict=True)]
+
+
+def _plain(value: Any) -> Any:
+    """A mapped text value as Buckles takes it: ``false``/``null`` (a vendor's empty) is ""."""
+    return "" if value is None or value is False else value
 
 
 def order_payload(order: Order, *, reference: str, customer_id: str, channel: str,
-                  mapped: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  mapped: Mapping[str, Any] | None = None,
+                  skus: Sequence[str] | None = None) -> dict[str, Any]:
     """The ``POST orders`` body of one canonical order.
 
     Built from the canonical order; the datamapper's ``header`` fields override or add
     (``status`` above all: the pair's value map turns the source status into Buckles'),
     its ``lines`` fields override per line. Set last, by the target only: ``channel``,
-    ``channel_order_id`` (our reference), ``customer_id`` and each line's ``sku``.
-    ``FatalError`` when the mapped status is not a Buckles status or the mapped lines do
-    not match the order's.
+    ``channel_order_id`` (our reference), ``customer_id`` and each line's ``sku`` and
+    ``barcode`` (``skus``: the Buckles SKU the target matched per line). ``total`` is the
+    source's own order total, never one recomputed from the lines. ``FatalError`` when the
+    mapped status is not a Buckles status or the mapped lines do not match the order's.
     """
-    lines = order_lines(order)
+    lines = order_lines(order, skus)
     mapped_lines = (mapped or {}).get("lines")
     if mapped_lines is not None:
         if len(mapped_lines) != len(lines):
             raise FatalError(f"order {order.number}: {len(mapped_lines)} mapped lines for "
                              f"{len(lines)} order lines")
         for line, extra in zip(lines, mapped_lines, strict=True):
-            line.update({k: v for k, v in extra.items() if k != "sku"})
+            line.update({k: _plain(v) if k in LINE_TEXT_FIELDS else v
+                         for k, v in extra.items() if k not in ("sku", "barcode")})
     body: dict[str, Any] = {
         "number": order.number, "status": DEFAULT_ORDER_STATUS, "email": order.customer.email,
         "currency": order.currency, "payment_status": order.payment_status,
@@ -230,7 +284,8 @@ def order_payload(order: Order, *, reference: str, customer_id: str, channel: st
         "shipping_cost": _text(order.shipping_cost_excl),
         "discount": _text(order.discount_excl), "total": _text(order.total_incl),
     }
-    body.update(dict((mapped or {}).get("header") or {}))
+    body.update({k: _plain(v) if k in ORDER_TEXT_FIELDS else v
+                 for k, v in dict((mapped or {}).get("header") or {}).items()})
     status = body.get("status")
     if status not in ORDER_STATUSES:
         raise FatalError(f"order {order.number}: status {status!r} is not a Buckles status "
@@ -239,6 +294,42 @@ def order_payload(order: Order, *, reference: str, customer_id: str, channel: st
                  "customer_id": int(customer_id) if customer_id.isdigit() else customer_id,
                  "lines": lines})
     return body
+
+
+def _amount(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "", False, True) else None
+    except ArithmeticError:
+        return None
+
+
+def confirm_order(sent: Mapping[str, Any], answer: Any) -> str:
+    """Buckles' id of the order ``sent``, once its answer confirms the write: an id, our
+    reference, the same number of lines with the same SKUs and quantities, and the same
+    total. Anything else is a ``FatalError`` naming what differs (the order is then
+    quarantined, never counted as written) [U: Buckles' answer is the created order]."""
+    ref = sent.get("channel_order_id")
+    if not isinstance(answer, Mapping) or answer.get("id") in (None, "", False):
+        raise FatalError(f"order {ref}: Buckles' answer has no order id")
+    problems: list[str] = []
+    if reference_of(answer) != ref:
+        problems.append(f"reference {answer.get('channel_order_id')!r} instead of {ref!r}")
+    raw_lines = answer.get("lines")
+    got: list[Any] = raw_lines if isinstance(raw_lines, list) else []
+    sent_lines: list[Any] = list(sent.get("lines") or [])
+    # a line sent with a barcode may land on the product Buckles found by it
+    want = [(str(x["sku"]) if not x.get("barcode") else "*", _amount(x["qty"]))
+            for x in sent_lines]
+    have = [(str(x.get("sku")) if not y.get("barcode") else "*", _amount(x.get("qty")))
+            for x, y in zip(got, sent_lines, strict=False) if isinstance(x, Mapping)]
+    if len(got) != len(sent_lines) or have != want:
+        problems.append(f"{len(got)} lines {have} instead of {want}")
+    if _amount(answer.get("total")) != _amount(sent.get("total")):
+        problems.append(f"total {answer.get('total')!r} instead of {sent.get('total')!r}")
+    if problems:
+        raise FatalError(f"order {ref}: Buckles answered id {answer['id']} but "
+                         + "; ".join(problems))
+    return str(answer["id"])
 
 
 def reference_of(order: Mapping[str, Any]) -> str | None:
@@ -312,18 +403,20 @@ def stock_id(raw: Any) -> str:
 
 
 def stock_from_buckles(raw: Mapping[str, Any]) -> StockLevel:
-    """One ``GET stock`` row: ``on_hand`` and open ``reserved``. Buckles tracks stock for
+    """One ``GET stock`` row: ``on_hand`` and open ``reserved``, the product's ``barcode``
+    as the level's EAN (the pair's ``item_key`` may match on it). Buckles tracks stock for
     every SKU [U], so ``managed`` is always true. A negative level is refused."""
     r = _reader(raw, "stock", stock_id(raw))
     sku = r.text("sku", required=True)
+    barcode = r.text("barcode")
     on_hand = r.decimal("on_hand")
     reserved = r.decimal("reserved", default=Decimal(0))
     if on_hand < 0:
         raise r.fail("on_hand", f"negative stock level {on_hand}")
     if reserved < 0:
         raise r.fail("reserved", f"negative reservation {reserved}")
-    return r.build(lambda: StockLevel(sku=sku, on_hand=on_hand, reserved=reserved),
-                   _STOCK)
+    return r.build(lambda: StockLevel(sku=sku, ean=barcode, on_hand=on_hand,
+                                      reserved=reserved), _STOCK)
 
 
 # --- shipments -----------------------------------------------------------------------------
