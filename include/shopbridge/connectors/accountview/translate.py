@@ -62,6 +62,9 @@ SYSTEM = "accountview"
 #: CONTACT fields a sync writes, and compares before deciding an update is needed
 MANAGED = ("ACCT_NAME", "MAIN_CONT", "MAIL_BUS", "TEL_BUS", "ADDRESS1", "POST_CODE", "CITY",
            "CNT_CODE", "VAT_NR")
+#: DJ_PAGE lengths of the recorded dictionary [V] (fields.dj_page.json)
+INV_NR_LENGTH = 12
+HDR_DESC_LENGTH = 40
 #: ARTICLE fields a product needs (plus the optional ones the options name)
 ARTICLE_FIELDS = ("ART_CODE", "ART_DESC1", "PX_SELL", "QTY_AVAIL", "AG_CODE", "CNG_DATE",
                   "INP_DATE")
@@ -208,13 +211,21 @@ def local_date(when: datetime, tz_name: str) -> date:
 
 def invoice_page(order: Order, *, debtor_code: str, reference: str,
                  options: TargetOptions) -> dict[str, Any]:
-    """A ``DJ_PAGE`` of the sales journal: debtor, invoice number = our reference, date."""
+    """A ``DJ_PAGE`` of the sales journal: debtor, invoice number = our reference, date.
+
+    ``INV_NR`` holds 12 characters and ``HDR_DESC`` (mandatory) 40, as the recorded
+    dictionary declares [V]: a longer reference is a ``ValueError`` (cut, it would no
+    longer find the page again), a longer description is cut.
+    """
+    if len(reference) > INV_NR_LENGTH:
+        raise ValueError(f"reference {reference!r} is longer than the {INV_NR_LENGTH} "
+                         "characters of AccountView's invoice number (INV_NR)")
     return {
         "DJ_CODE": options.invoice_journal,
         "SUB_NR": debtor_code,
         options.invoice_reference_field: reference,
         "TRN_DATE": local_date(order.created_at, options.timezone),
-        "HDR_DESC": order.number,
+        "HDR_DESC": order.number[:HDR_DESC_LENGTH],
         "CUR_CODE": order.currency,
     }
 
