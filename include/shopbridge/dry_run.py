@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shopbridge import runtime
-from shopbridge.config import IntegrationConfig, load_integration
+from shopbridge.config import IntegrationConfig, OrderSettings, load_integration
 from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.flows import products as products_flow
-from shopbridge.flows.debtors import CUSTOMER, debtor_digest, terms_for
-from shopbridge.ledger import Ledger, Status, email_key
+from shopbridge.flows.debtors import CUSTOMER, debtor_digest, debtor_key, terms_for
+from shopbridge.ledger import Ledger, Status
 from shopbridge.models import Customer, Order
 
 Action = Literal["create", "update", "skip", "quarantine"]
@@ -194,7 +194,7 @@ def _orders(cfg: IntegrationConfig, flow: str, ids: list[str], mapped: dict[str,
                 rows.append(Planned("order", ref, "skip",
                                     f"already in the target as {looked['existing'][ref]}"))
                 continue
-            debtor = _debtor(ledger, scope, settings.default_debtor, order, looked)
+            debtor = _debtor(ledger, scope, settings, order, looked)
             rows.append(Planned("order", ref, "create", f"{settings.order_type}, {debtor}"))
     kept = {o["ref"]["id"] for o in mapped["orders"]}
     rows += _rest("order", sorted(kept), {r.record_id for r in rows},
@@ -203,14 +203,21 @@ def _orders(cfg: IntegrationConfig, flow: str, ids: list[str], mapped: dict[str,
                         "its status is not among those the flow sends")
 
 
-def _debtor(ledger: Ledger, scope: str, default: str | None, order: Order,
+def _debtor(ledger: Ledger, scope: str, settings: OrderSettings, order: Order,
             looked: dict[str, Any]) -> str:
-    if default:
-        return f"on default debtor {default}"
-    row = ledger.get(scope, CUSTOMER, email_key(order.customer.email))
+    """Which debtor the load would book ``order`` on (``orders.load``'s choice)."""
+    no_email = not order.customer.email
+    if settings.default_debtor and (
+            no_email or settings.customers_without_email != "default_debtor"):
+        return f"on default debtor {settings.default_debtor}"
+    try:
+        key = debtor_key(order.customer)
+    except RecordError as err:
+        return f"refused: {err.reason}"
+    row = ledger.get(scope, CUSTOMER, key)
     if row is not None and row.status is Status.DONE and row.target_ref:
         return f"debtor {row.target_ref}"
-    found = looked["debtors"].get(order.customer.email)
+    found = None if no_email else looked["debtors"].get(order.customer.email)
     return f"debtor {found['code']}" if found else "with a new debtor"
 
 
@@ -232,8 +239,8 @@ def _customers(cfg: IntegrationConfig, flow: str, ids: list[str],
                 rows.append(Planned("customer", sid, "quarantine", f"{err.field}: {err.reason}"))
                 continue
             digest = debtor_digest(customer, terms)
-            row = ledger.get(cfg.scope(flow), CUSTOMER, email_key(customer.email))
-            found = looked["debtors"].get(customer.email)
+            row = ledger.get(cfg.scope(flow), CUSTOMER, debtor_key(customer))
+            found = looked["debtors"].get(customer.email) if customer.email else None
             if row is not None and row.status is Status.DONE and row.target_ref:
                 rows.append(Planned("customer", sid, "skip", f"unchanged, debtor {row.target_ref}")
                             if row.content_hash == digest else
