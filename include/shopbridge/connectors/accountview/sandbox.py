@@ -19,6 +19,8 @@ Imitates what the connector depends on (VENDOR_APIS.md §4):
   trimmed and case-insensitively unless ``case_sensitive``. The answer is keyed by table
   name with UPPER_SNAKE fields, and a single row is an object, not a list, unless
   ``single_row_object=False``.
+* ``GET /api/v3/accountviewsystemdata?BusinessObject=FLD&FilterControlSource1=DBF_NAME&
+  FilterValue1=<table>``: the data dictionary of a table (``{"DCT_FLD": [...]}``).
 * ``POST /api/v3/accountviewdata``: a declared header table (``Definition``) and detail
   table (``DetailDefinitions``) with positional rows; every field must exist in the
   table and declare its type, every value must fit it, ``RowId`` is required, detail rows
@@ -252,6 +254,26 @@ def _contact(sub_nr: str, *, name: str, contact: str, email: str, phone: str, ad
             "TEL_BUS": phone, "VAT_NR": vat, "VAT_CODE": "", "CUR_CODE": "",
             "LNK_ACCT": "", "RPL_GRP": "", "REC_BLK": False, "CNG_DATE": when,
             "INP_DATE": when}
+
+
+#: field lengths a data dictionary row shows when :data:`CONTACT_LENGTHS` has none
+_TYPE_LENGTHS = {"C": 40, "M": 4, "N": 12, "Y": 8, "B": 8, "I": 4, "L": 1, "T": 8, "D": 8}
+
+
+def dictionary(table: str) -> list[dict[str, Any]]:
+    """``DCT_FLD`` rows of ``table`` as ``GET accountviewsystemdata?BusinessObject=FLD``
+    answers them (the recorded dictionary's keys and types)."""
+    if table not in TABLES:
+        raise AvError(f"Table {table!r} does not exist")
+    lengths = CONTACT_LENGTHS if table == "CONTACT" else {}
+    mandatory = {"CONTACT": ("SUB_NR", *CONTACT_MANDATORY), "DJ_PAGE": ("DJ_CODE", "HDR_DESC",
+                                                                        "PAGE_NR")}
+    return [{"FLD_DESC": name.replace("_", " ").title(), "FIELD_NAME": name, "DBF_NAME": table,
+             "FIELD_LEN": lengths.get(name, _TYPE_LENGTHS[ftype]), "FIELD_TYPE": ftype,
+             "INP_MAND": name in mandatory.get(table, ()), "FLD_FMT": "", "FLD_MASK": "",
+             "COM_BLK": False, "CNG_DATE": "", "CNG_NR": 0, "CNG_USR": "", "INP_DATE": "",
+             "PKY_TBL": "", "REC_CUST": False, "DCT_FLD_Id": n}
+            for n, (name, ftype) in enumerate(sorted(TABLES[table].items()))]
 
 
 def present(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -789,6 +811,25 @@ def create_app(
         if single_row_object and len(rows) == 1:
             return JSONResponse({table: rows[0]})
         return JSONResponse({table: rows})
+
+    @app.get(PREFIX + "/accountviewsystemdata")
+    def system_data(request: Request) -> JSONResponse:
+        """The data dictionary: ``BusinessObject=FLD`` with ``FilterControlSource1=
+        DBF_NAME`` (``Equal`` or ``Contains``) naming one table."""
+        refused = gate(request)
+        if refused is not None:
+            return refused
+        q = _params(request)
+        try:
+            if q.get("businessobject", "").upper() != "FLD":
+                raise AvError(f"System business object {q.get('businessobject')!r} is not "
+                              "served by the sandbox (FLD is)")
+            if q.get("filtercontrolsource1", "").upper() != "DBF_NAME":
+                raise AvError("Filter the data dictionary on DBF_NAME")
+            rows = dictionary(q.get("filtervalue1", "").strip().upper())
+        except AvError as err:
+            return av_error(err)
+        return JSONResponse({"DCT_FLD": rows})
 
     @app.post(PREFIX + "/accountviewdata")
     async def write(request: Request) -> JSONResponse:
