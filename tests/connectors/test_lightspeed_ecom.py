@@ -252,12 +252,15 @@ def test_source_embeds_lines_and_translates_every_seeded_order() -> None:
 
 def test_source_quarantines_a_malformed_order() -> None:
     s = setup()
-    s.upsert({"id": 30005, "email": "", "updatedAt": "2026-11-18T12:00:00+00:00"})
+    # a customer without e-mail is not malformed (the customer number matches it);
+    # a country the shop cannot have written is
+    s.upsert({"id": 30005, "email": "", "addressBillingCountry": {"code": "Nederland"},
+              "updatedAt": "2026-11-18T12:00:00+00:00"})
     source = LightspeedEcomSource(s.client)
     record = next(r for r in source.iter_order_records(*WEEK) if r["id"] == 30005)
     with pytest.raises(RecordError) as exc:
         source.to_order(record)
-    assert exc.value.field == "email"
+    assert exc.value.field == "addressBillingCountry.code"
 
 
 def test_sandbox_envelopes_and_refusals() -> None:
@@ -268,7 +271,8 @@ def test_sandbox_envelopes_and_refusals() -> None:
         assert set(one.json()) == {"order"}
         assert one.headers["X-RateLimit-Limit"] == "300/3000/12000"
         order = one.json()["order"]
-        assert order["invoices"] is False   # an empty relation is false, not null
+        assert order["quote"] is False   # an empty relation is false, not null
+        assert order["invoices"]["resource"]["id"] is False  # a to-many reference
         assert order["shipments"]["resource"]["url"] == "shipments?order=30001"
         cid = order["customer"]["resource"]["id"]
         assert order["customer"]["resource"]["link"].endswith(f"/nl/customers/{cid}.json")

@@ -176,7 +176,8 @@ def test_variant_without_sku_is_a_record_error_naming_it() -> None:
     colours = ("red", "blue", "green")
     s.control("POST", "products", {"id": 6001, "title": "Vest", "updatedAt": IN_WEEK,
                                    "variants": [
-        {"id": 9951 + i, "sku": "" if i == 1 else f"VEST-{c}", "priceExcl": 10.0,
+        {"id": 9951 + i, "sku": "" if i == 1 else f"VEST-{c}", "ean": "", "articleCode": "",
+         "priceExcl": 10.0,
          "priceIncl": 12.1, "attributes": {"Colour": c}} for i, c in enumerate(colours)]})
     record = records(s)[6001]
     with pytest.raises(RecordError) as exc:

@@ -328,9 +328,9 @@ def test_checkout_translation_names_the_vendor_field() -> None:
     raw = {"id": 3, "createdAt": "2026-11-21T10:00:00+01:00",
            "updatedAt": "2026-11-21T10:05:00+01:00", "customer": None, "orderId": None,
            "products": [{"sku": "A", "quantity": 1, "priceIncl": 12.1}]}
-    assert checkout_from_lightspeed(raw).total_incl == Decimal("12.1")
-    assert checkout_from_lightspeed({**raw, "orderId": 30009}).order_ref == ExternalRef(
-        system="lightspeed_ecom", id="30009")
+    assert checkout_from_lightspeed(raw, currency="EUR").total_incl == Decimal("12.1")
+    ordered = checkout_from_lightspeed({**raw, "orderId": 30009}, currency="EUR")
+    assert ordered.order_ref == ExternalRef(system="lightspeed_ecom", id="30009")
     for bad, field in (({**raw, "products": [{"sku": "A", "quantity": "x", "priceIncl": 1}]},
                         "products[0].quantity"),
                        ({**raw, "products": [{"sku": "A", "quantity": 1}]},
@@ -338,7 +338,7 @@ def test_checkout_translation_names_the_vendor_field() -> None:
                        ({**raw, "customer": "x"}, "customer"),
                        ({**raw, "createdAt": None}, "createdAt")):
         with pytest.raises(RecordError) as err:
-            checkout_from_lightspeed(bad)
+            checkout_from_lightspeed(bad, currency="EUR")
         assert (err.value.entity, err.value.field) == ("checkout", field)
 
 

@@ -102,7 +102,8 @@ def test_configurable_product_translates_in_full() -> None:
                 Image(url=f"{CDN}/3/hoodie-2.png", position=1, filename="hoodie-2.png")),
         features={"Country of origin": "PT", "Delivery time": "1-2 days"},
         variants=tuple(
-            Variant(sku=sku, ean=f"87{vid:011d}", title=f"Colour: {colour}",
+            Variant(sku=sku, article_code=f"ART-{vid}", ean=f"87{vid:011d}",
+                    title=f"Colour: {colour}",
                     price_excl=Decimal("24.8"), price_incl=Decimal("30.01"),
                     attributes={"Colour": colour}, quantity=Decimal("10"))
             for vid, sku, colour in ((9003, "HOO-BLA-9003", "black"),
@@ -225,12 +226,18 @@ def _unembed(key: str) -> Callable[[dict[str, Any]], None]:
 def _reverse_and_blank_first_sku(raw: dict[str, Any]) -> None:
     # the vendor's index is reported even when sortOrder puts the row elsewhere
     rows = _variants(raw)
-    rows[0]["sku"], rows[0]["sortOrder"] = "", 99
+    rows[0]["sku"], rows[0]["articleCode"], rows[0]["ean"], rows[0]["sortOrder"] = "", "", "", 99
+
+
+def _no_item_key(path: str) -> Callable[[dict[str, Any]], None]:
+    def mutate(raw: dict[str, Any]) -> None:
+        for key in ("sku", "articleCode", "ean"):
+            _in(path, key, "")(raw)
+    return mutate
 
 
 BAD = [
-    ("variant_without_sku", _in("variants.1", "sku", ""), "variants[1].sku"),
-    ("variant_sku_missing", _in("variants.2", "sku"), "variants[2].sku"),
+    ("variant_without_item_key", _no_item_key("variants.1"), "variants[1].sku"),
     ("index_is_the_vendors", _reverse_and_blank_first_sku, "variants[0].sku"),
     ("unreadable_options", _in("variants.2", "title", "navy"), "variants[2].title"),
     ("default_among_several", _in("variants.1", "title", "Default"), "variants[1].title"),

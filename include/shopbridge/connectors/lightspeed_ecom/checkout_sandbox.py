@@ -430,8 +430,10 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
                 "quantityRefunded": 0, "quantityReturned": 0, "articleCode": p["articleCode"],
                 "ean": p["ean"], "sku": p["sku"], "weight": 250,
                 "priceCost": _money(unit_excl / 2), "basePriceExcl": _money(unit_excl),
-                "basePriceIncl": _money(unit_incl), "priceExcl": _money(unit_excl),
-                "priceIncl": _money(unit_incl), "discountExcl": 0.0, "discountIncl": 0.0,
+                "basePriceIncl": _money(unit_incl),
+                # the line total, as the vendor sends it [V]; basePrice* is the unit price
+                "priceExcl": _money(unit_excl * qty), "priceIncl": _money(unit_incl * qty),
+                "discountExcl": 0.0, "discountIncl": 0.0,
                 "taxRate": float(rate), "product": _ref("products", p["productId"]),
                 "variant": _ref("variants", p["variantId"])})
         ship, pay, customer = co["shipmentMethod"], co["paymentMethod"], co["customer"]

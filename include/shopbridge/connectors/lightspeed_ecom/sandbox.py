@@ -41,6 +41,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from shopbridge.connectors.lightspeed_ecom.vendor_shapes import pad
 from shopbridge.sandbox import demo_data
 from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState, SandboxControls, install_controls
 
@@ -181,8 +182,10 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
             "quantityRefunded": 0, "quantityReturned": 0,
             "articleCode": f"ART-{p['variant_id']}", "ean": p["ean"], "sku": p["sku"],
             "weight": 250, "priceCost": _money(unit_excl / 2), "basePriceExcl": _money(unit_excl),
-            "basePriceIncl": _money(unit_incl), "priceExcl": _money(unit_excl),
-            "priceIncl": _money(unit_incl), "discountExcl": _money(disc_excl),
+            "basePriceIncl": _money(unit_incl),
+            # the LINE TOTAL after the line discount, as the vendor sends it [V]
+            "priceExcl": _money(unit_excl * qty - disc_excl),
+            "priceIncl": _money(unit_incl * qty - disc_incl), "discountExcl": _money(disc_excl),
             "discountIncl": _money(disc_incl),
             "taxRate": float(line["tax_rate"]), "product": _ref("products", p["product_id"]),
             "variant": _ref("variants", p["variant_id"])})
@@ -205,15 +208,17 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
         "paymentTitle": o["payment_method"],
         "shipmentId": f"core|85518|{424000 + oid % 1000}", "shipmentTitle": o["shipping_method"],
         "shipmentPriceExcl": _money(ship_excl), "shipmentPriceIncl": _money(ship_incl),
-        "discountCouponCode": coupon[0] if coupon else "",
-        "discountType": "percentage" if coupon else False,
+        "discountCouponCode": coupon[0] if coupon else "", "isDiscounted": bool(coupon),
+        "discountType": "percentage" if coupon else "amount",
         "discountPercentage": float(coupon[1] * 100) if coupon else 0,
         "discountAmount": _money(off_incl),
         "taxRates": [{"name": f"{rate * 100:.0f}%", "rate": float(rate),
                       "amount": _money(total_incl - total_excl)}],
         "comment": "", "memo": "", "language": {"code": "nl", "locale": "nl_NL"},
         "customer": _ref("customers", c["customer_id"]),
-        "products": _many(f"orders/{oid}/products"), "shipments": False, "invoices": False}
+        "products": _many(f"orders/{oid}/products"),
+        "shipments": _many(f"shipments?order={oid}"),
+        "invoices": _many(f"invoices?order={oid}")}
     return order, lines
 
 
@@ -443,11 +448,13 @@ def create_app(
     shipment_cascades: bool = True,
     abandoned_carts: int = 3,
     delivery_workers: int = 4,
+    currency: str = "EUR",
 ) -> FastAPI:
     """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one);
     ``variant_write_touches_product`` and ``product_default_variant`` are [U] points (see
     :mod:`.catalogue_sandbox`), ``shipment_cascades`` too (see :mod:`.shipment_sandbox`);
-    ``delivery_workers`` is how many webhook deliveries are sent at once."""
+    ``delivery_workers`` is how many webhook deliveries are sent at once; ``currency`` is
+    the shop's (``shop.json``): orders, products and checkouts carry none of their own."""
     app = FastAPI(title="Lightspeed eCom sandbox")
     controls = SandboxControls()
     state = JsonState(state_file, lambda: seed_state(seed, n_orders, abandoned_carts))
@@ -507,6 +514,11 @@ def create_app(
     install_webhooks(app, store=store, state=state, secret=secret, base=_base,
                      workers=delivery_workers)
 
+    @app.get("/{lang}/shop.json")
+    def get_shop(lang: str, request: Request) -> dict[str, Any]:
+        """The shop's settings; ``currency.shortcode`` is every order's currency [V]."""
+        return {"shop": _render(shop_record(currency, lang), _base(request, lang))}
+
     @app.get("/{lang}/{resource}/count.json")
     def count(resource: str, request: Request) -> dict[str, int]:
         with state.lock:
@@ -517,13 +529,13 @@ def create_app(
     def order_products(lang: str, item: str, request: Request) -> dict[str, Any]:
         with state.lock:
             _one("orders", item)
-            lines = store["orderProducts"].get(item, [])
+            lines = [pad("orderProducts", ln) for ln in store["orderProducts"].get(item, [])]
             return {"orderProducts": _render(lines, _base(request, lang))}
 
     @app.get("/{lang}/{resource}/{item}.json")
     def get_one(lang: str, resource: str, item: str, request: Request) -> dict[str, Any]:
         with state.lock:
-            return {RESOURCES.get(resource, ""): _render(_one(resource, item),
+            return {RESOURCES.get(resource, ""): _render(pad(resource, _one(resource, item)),
                                                         _base(request, lang))}
 
     @app.get("/{lang}/{resource}.json")
@@ -537,7 +549,7 @@ def create_app(
         with state.lock:
             drift.apply(resource, _table(resource))
             rows = _select(list(_table(resource).values()), resource, q)
-            rows = rows[(page - 1) * limit : page * limit]
+            rows = [pad(resource, r) for r in rows[(page - 1) * limit : page * limit]]
             drift.served(resource)
             if fields:
                 rows = [{k: v for k, v in r.items() if k in fields} for r in rows]
@@ -627,6 +639,29 @@ def create_app(
     # added last, so its middleware is outermost: faults are served before auth/limits
     install_controls(app, controls, lambda status, request: error_body(status, request))
     return app
+
+
+def shop_record(currency: str, lang: str) -> dict[str, Any]:
+    """``GET /{lang}/shop.json``'s ``shop``, in the recorded shape (a live test shop's,
+    ``tests/contracts/lightspeed_ecom/shop.detail.live.json``), in ``currency``."""
+    symbols = {"EUR": "€", "GBP": "£", "USD": "$", "CAD": "$", "CHF": "CHF", "SEK": "kr"}
+    return {
+        "id": 356891, "createdAt": "2026-02-09T13:36:52+01:00", "status": "live",
+        "isB2b": False, "isRetail": False, "subDomain": "demo-shop",
+        "mainDomain": "demo-shop.webshopapp.com", "email": "info@example.nl", "phone": "",
+        "fax": "", "street": "", "street2": "", "zipcode": "", "city": "", "region": "",
+        "country": {"id": 150, "code": "nl", "code3": "nld", "title": "Netherlands, The"},
+        "vatNumber": "", "cocNumber": "", "industry": "------------",
+        "currency": {"shortcode": currency, "symbol": symbols.get(currency, currency),
+                     "title": currency, "isDefault": True, "currencyRate": "1.000000"},
+        "company": {"resource": {"id": False, "url": "shop/company"}},
+        "limits": {"resource": {"id": False, "url": "shop/limits"}},
+        "javascript": {"resource": {"id": False, "url": "shop/javascript"}},
+        "website": {"resource": {"id": False, "url": "shop/website"}},
+        "scripts": {"resource": {"id": False, "url": "shop/scripts"}},
+        "metafields": {"resource": {"id": False, "url": "shop/metafields"}},
+        "language": lang,
+    }
 
 
 def _bumped(previous: Any) -> str:

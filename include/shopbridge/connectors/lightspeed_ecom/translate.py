@@ -596,8 +596,7 @@ def _variant(r: _Reader, attributes: dict[str, str]) -> Variant:
     return r.build(lambda: Variant(
         sku=sku, article_code=article_code, ean=ean,
         title="" if title == SIMPLE_VARIANT_TITLE else title,
-        price_excl=r.money("priceExcl", default=Decimal("0")),
-        price_incl=r.money("priceIncl", default=Decimal("0")),
+        price_excl=r.money("priceExcl"), price_incl=r.money("priceIncl"),
         attributes=attributes, quantity=_quantity(r),
     ), _VARIANT, "sku")
 

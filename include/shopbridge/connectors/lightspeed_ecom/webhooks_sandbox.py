@@ -66,6 +66,7 @@ from shopbridge.connectors.lightspeed_ecom.sandbox import (
     _render,
     _ts,
 )
+from shopbridge.connectors.lightspeed_ecom.vendor_shapes import pad
 from shopbridge.connectors.lightspeed_ecom.webhooks import SIGNATURE_HEADER, signature
 from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState
 
@@ -237,21 +238,23 @@ def payload(store: dict[str, Any], group: str, record: dict[str, Any],
             link_base: str) -> dict[str, Any]:
     """The delivery body of ``record``: its GET envelope with the relations embedded
     (caller holds the state lock)."""
-    out: dict[str, Any] = _render(record, link_base)
+    out: dict[str, Any] = _render(pad(group, record), link_base)
     rid = str(record.get("id"))
     if group == "orders":
-        lines = store.get("orderProducts", {}).get(rid, [])
+        lines = [pad("orderProducts", ln) for ln in store.get("orderProducts", {}).get(rid, [])]
         if out.get("products") is False and lines:
             out["products"] = {"resource": {"id": False, "url": f"orders/{rid}/products"}}
         if "products" in out:
             out["products"] = _embed(out["products"], _render(lines, link_base))
         customer = store["customers"].get(_ref_id(record.get("customer")) or "")
         if customer is not None:
-            out["customer"] = _embed(out.get("customer"), _render(customer, link_base))
+            out["customer"] = _embed(out.get("customer"),
+                                     _render(pad("customers", customer), link_base))
         if isinstance(out.get("shipments"), dict):
             shipments = sorted((s for s in store.get("shipments", {}).values()
                                 if _ref_id(s.get("order")) == rid), key=lambda s: int(s["id"]))
-            out["shipments"] = _embed(out["shipments"], _render(shipments, link_base))
+            out["shipments"] = _embed(out["shipments"], _render(
+                [pad("shipments", s) for s in shipments], link_base))
     elif group == "shipments":
         lines = store.get("shipmentProducts", {}).get(rid, [])
         out["products"] = _embed(out.get("products"), _render(lines, link_base))
@@ -335,9 +338,10 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             hooks = [dict(h) for h in store["webhooks"].values() if _matches(h, group, actions)]
             if record is None or not hooks:
                 return 0
+            # the vendor escapes "/" as "\/" [V: recorded deliveries]
             bodies = {h["language"]: json.dumps(
-                payload(store, group, record, base(request, h["language"]))).encode()
-                for h in hooks}
+                payload(store, group, record, base(request, h["language"])))
+                .replace("/", "\\/").encode() for h in hooks}
         action = ",".join(sorted(actions)) if actions else "resend"
         for h in sorted(hooks, key=lambda h: int(h["id"])):
             body = bodies[h["language"]]
