@@ -26,7 +26,7 @@ with warnings.catch_warnings():
 from shopbridge._http import CallCounter, RetryPolicy
 from shopbridge.connectors.ccv_salespos import CcvHmacAuth, CcvSalesposClient, sign, stamp
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
-from shopbridge.connectors.ccv_salespos.client import NextLink, dumps
+from shopbridge.connectors.ccv_salespos.client import NextLink, PageMismatch, dumps
 from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 from tests.connectors.clock import FakeClock
@@ -282,7 +282,8 @@ def test_next_link_loop_is_detected() -> None:
     assert pager.advance(body, [{}]) == "/api/rest/v1/products?start=2&size=2"
     with pytest.raises(PaginationLoop):
         pager.advance(body, [{}])
-    assert NextLink(2).advance(body, []) is None  # an empty page ends the list
+    with pytest.raises(PageMismatch):  # an empty page that names a next page: rows lost
+        NextLink(2).advance(body, [])
 
 
 # --- rate limits -------------------------------------------------------------------------

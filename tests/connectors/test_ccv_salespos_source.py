@@ -18,7 +18,8 @@ from shopbridge._http import CallCounter, RetryPolicy
 from shopbridge.connectors.ccv_salespos import CcvSalesposClient, CcvSalesposSource
 from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.errors import ConfigError, RecordError
-from shopbridge.models import Category
+from shopbridge.connectors.ccv_salespos.sandbox import ARTICLE_CODE_ONLY_SKU
+from shopbridge.models import Category, resolve_item_key
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 
 BASE = "http://testserver"
@@ -50,13 +51,16 @@ def app() -> FastAPI:
 def test_products_with_variants_attributes_and_categories(app: FastAPI) -> None:
     source = source_for(app, page_size=4)
     records = list(source.iter_product_records(*WEEK))
-    assert source.counter.calls == 4 + 3  # 15 products and 11 categories, 4 a page
+    # 15 products and 11 categories, 4 a page; the shop's settings once (webshops, settings)
+    assert source.counter.calls == 4 + 3 + 2
     products = {int(source.product_id(r)): source.to_product(r) for r in records}
     assert set(products) == set(CATALOGUE)
-    assert {v.sku for p in products.values() for v in p.variants} == SKUS
+    assert {resolve_item_key(v) for p in products.values() for v in p.variants} == SKUS
+    assert all(p.currency == "EUR" for p in products.values())  # the shop's setting
 
     tshirt = products[5001]
-    assert tshirt.configurable and tshirt.sku == "TSH-5001"
+    # CCV products have no SKU field: ``productnumber`` is the article code
+    assert tshirt.configurable and tshirt.sku == "" and tshirt.article_code == "TSH-5001"
     assert len(tshirt.variants) == 6
     black_m = next(v for v in tshirt.variants if v.sku == "T-S-BLA-9001")
     assert black_m.attributes == {"Colour": "black", "Size": "M"}
@@ -69,9 +73,15 @@ def test_products_with_variants_attributes_and_categories(app: FastAPI) -> None:
     assert tshirt.images == ()
     assert tshirt.description.startswith("<p>Our t-shirt")
     assert tshirt.updated_at == CATALOGUE[5001]["updated_at"]
+    assert (black_m.sku, black_m.article_code, black_m.ean) == (
+        "T-S-BLA-9001", "T-S-BLA-9001", "8700000009001")  # each from its own field
+    hoodie_white = next(v for v in products[5002].variants if v.article_code
+                        == ARTICLE_CODE_ONLY_SKU)
+    assert hoodie_white.sku == "" and resolve_item_key(hoodie_white) == ARTICLE_CODE_ONLY_SKU
 
     mug = products[5003]
-    assert not mug.configurable and mug.sku == "MUG-BLA-9006"
+    assert not mug.configurable and mug.sku == "" and mug.article_code == "MUG-BLA-9006"
+    assert (mug.variants[0].sku, mug.variants[0].article_code) == ("", "MUG-BLA-9006")
     assert mug.variants[0].attributes == {}
     assert mug.categories == (Category(path=("Home", "Kitchen")),
                               Category(path=("Gifts", "Small gifts")))
@@ -87,7 +97,7 @@ def test_window_filters_on_modifydate_client_side(app: FastAPI) -> None:
     empty = source_for(app)
     assert list(empty.iter_product_records(DEMO_END + timedelta(days=400),
                                            DEMO_END + timedelta(days=401))) == []
-    assert empty.counter.calls == 1  # no category read when nothing is in the window
+    assert empty.counter.calls == 1  # no category or settings read when nothing is in it
 
 
 def test_prices_including_tax() -> None:
@@ -109,7 +119,7 @@ def test_stock_of_every_sellable_sku(app: FastAPI) -> None:
     source = source_for(app, page_size=4)
     records = list(source.iter_stock_records())
     assert source.counter.calls == 4
-    levels = {lv.sku: lv for lv in map(source.to_stock, records)}
+    levels = {resolve_item_key(lv): lv for lv in map(source.to_stock, records)}
     assert set(levels) == SKUS
     assert "TSH-5001" not in levels  # a parent is not sold itself
     by_sku = {v["sku"]: (v, p) for p in CATALOGUE.values() for v in p["variants"]}
@@ -121,6 +131,8 @@ def test_stock_of_every_sellable_sku(app: FastAPI) -> None:
     assert source.stock_id(records[0]).startswith("attributecombination/")
     assert any(source.stock_id(r) == "product/5003" for r in records)
     assert levels["MUG-BLA-9006"].locations.keys() <= {"Winkel", "Magazijn"}
+    assert levels["MUG-BLA-9006"].ean == "8700000009006"
+    assert levels[ARTICLE_CODE_ONLY_SKU].sku == ""  # kept by product_number and EAN only
 
 
 def test_shared_product_stock_is_reported_for_every_combination(app: FastAPI) -> None:
@@ -156,7 +168,8 @@ def test_bad_records_are_record_errors_naming_the_field(app: FastAPI) -> None:
             errors[err.source_id] = err
     assert good == len(CATALOGUE)
     assert errors["7001"].field == "attributecombinations[0].sku_number"
-    assert errors["7001"].reason == "missing or empty"
+    assert errors["7001"].reason == ("no item key: sku_number, product_number and ean_number "
+                                     "are all empty")
     assert errors["7002"].field == "vatrate"
     stock_errors = []
     for record in source.iter_stock_records():
@@ -185,5 +198,6 @@ def test_product_read_once_per_page_even_without_expand_support() -> None:
         CATALOGUE[5001]["updated_at"], CATALOGUE[5001]["updated_at"] + timedelta(minutes=1)))
     product = source.to_product(records[0])
     assert len(product.variants) == 6 and product.categories
-    assert source.counter.calls == 1 + 2 + 1  # list, combinations, links, categories
+    # list, combinations, links, categories, the shop's settings (webshops, settings)
+    assert source.counter.calls == 1 + 2 + 1 + 2
     assert datetime(2026, 11, 16, 1, tzinfo=UTC) == product.updated_at

@@ -197,17 +197,27 @@ class CcvHmacAuth(httpx.Auth):
         self.verify(response)
 
 
+class PageMismatch(FatalError):
+    """A page of a collection disagrees with itself or with what was read before it
+    (``start`` is not the number of rows read, more rows than ``size``, a short page that
+    still names a ``next``): stop, rather than skip or double rows in silence."""
+
+
 class NextLink:
     """``start``/``size`` for the first page, then the envelope's ``next`` link (STYLE R3).
 
     The link is followed as the server wrote it (only its path and query: the host is
-    ours), so the server's own ``size`` cap and filters carry over. A link seen before is a
-    :class:`PaginationLoop`; a page without items ends the list even if it names a
-    ``next`` (a server that would keep answering empty pages).
+    ours), so the server's own ``size`` cap and filters carry over. Each page is checked
+    against the envelope [V: ``{"href","start","size","first","previous","next","items"}``]:
+    its ``start`` must be the number of rows read so far, it holds at most ``size`` rows,
+    and only a full page may name a ``next`` (a short or empty page with a ``next`` means
+    the server dropped rows, and following on would skip them); a
+    :class:`PageMismatch` otherwise. A link seen before is a :class:`PaginationLoop`.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.read = 0
         self._seen: set[str] = set()
 
     def start(self) -> dict[str, int]:
@@ -215,17 +225,39 @@ class NextLink:
 
     def advance(self, body: Mapping[str, Any], items: list[Any]) -> str | None:
         """Path and query of the next page, or ``None`` after the last."""
-        link = body.get("next")
-        if not link or not items:
+        where = str(body.get("href") or "?")
+        start, size, link = body.get("start"), body.get("size"), body.get("next")
+        if _count(start) is not None and _count(start) != self.read:
+            raise PageMismatch(f"{where}: the page starts at row {start} but {self.read} "
+                               "rows were read before it")
+        self.read += len(items)
+        page = _count(size)
+        if page is not None and len(items) > page:
+            raise PageMismatch(f"{where}: {len(items)} rows on a page of size {size}")
+        if not link:
             return None
         if not isinstance(link, str):
             raise FatalError(f"'next' is not a link: {link!r}")
+        if not items or (page is not None and len(items) < page):
+            raise PageMismatch(f"{where}: {len(items)} rows on a page of size {size} that "
+                               f"names a next page ({link}); rows would be skipped")
         parts = urlsplit(link)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         if target in self._seen:
             raise PaginationLoop(f"the API sent the same next link twice: {parts.path}")
         self._seen.add(target)
         return target
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative whole number from an envelope field, else ``None`` (not given)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 class CcvSalesposSettings(BaseModel):
@@ -243,10 +275,12 @@ class CcvSalesposSettings(BaseModel):
     rate_limit_total: int = Field(DEFAULT_TOTAL, ge=1, le=100_000)
     #: the ``Accept`` schema; ``salespos`` is the vendor SDK's SalesPOS schema [U]
     api_schema: Literal["webshop", "salespos"] = "webshop"
-    #: whether the shop's product prices include VAT (a shop setting) [U]
-    prices_include_tax: bool = False
-    #: the shop's currency (products carry none)
-    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    #: whether the shop's product prices include VAT; ``None`` (the default): read the
+    #: shop's ``prices_include_vat`` setting [S]; a value here overrides it
+    prices_include_tax: bool | None = None
+    #: the shop's currency (products carry none); ``None`` (the default): read the shop's
+    #: ``currency`` setting [S]; a value here is used when the shop's setting is empty
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     #: the order field that carries our reference (see the target's docstring)
     reference_field: Literal["reservationnumber", "transaction_id"] = "reservationnumber"
     #: as an order target: how far back (by ``create_date``) ``find_orders`` looks
@@ -395,6 +429,11 @@ class CcvSalesposClient(PooledClient):
         while target is not None:
             body = self.request("GET", target, params=query)
             items = body.get("items") if isinstance(body, dict) else None
+            if isinstance(body, dict) and items is None and "id" in body:
+                # the vendor SDK reads a collection answer without "items" as the one
+                # resource it is (ccvshop-api BaseEndpoint::restGetAll) [S]
+                yield body
+                return
             if not isinstance(items, list):
                 raise FatalError(f"GET {path}: response has no 'items' list")
             for item in items:
@@ -413,6 +452,10 @@ class CcvSalesposClient(PooledClient):
         if not isinstance(items, list):
             raise FatalError("GET webshops: response has no 'items' list")
         return items
+
+    def webshop_settings(self, webshop_id: int | str) -> dict[str, Any]:
+        """``GET webshops/{id}/settings``: ``currency``, ``prices_include_vat`` [S]."""
+        return self.get_one(f"webshops/{webshop_id}/settings")
 
     def iter_products(self, *, expand: Sequence[str] = (),
                       filters: Mapping[str, Any] | None = None,
@@ -483,11 +526,16 @@ class CcvSalesposClient(PooledClient):
         """``POST orders`` with its ``orderrows``; returns the created order.
 
         Retried only on ``429`` (see :meth:`send`): CCV has no idempotency key, so after a
-        timeout the caller must look the order up by its reference before trying again.
+        timeout or an answer without an id (:class:`RetriableError`) the caller must look
+        the order up by its reference before trying again.
         """
         body = self.request("POST", "orders", body=dict(payload), retry="rate_limit")
         if not isinstance(body, dict) or body.get("id") in (None, ""):
-            raise FatalError("POST orders: the response carries no order id")
+            # the vendor SDK: "the api gives sometimes a no-content, even on success" [S]:
+            # the order may exist, so the flow looks the reference up before trying again
+            raise RetriableError("POST orders: CCV's answer carries no order id (an empty "
+                                 "answer can hide a created order); the reference is looked "
+                                 "up before the order is sent again")
         return body
 
     def update_order(self, order_id: int | str, fields: Mapping[str, Any]) -> None:

@@ -7,8 +7,10 @@ Connection layout (conn_type ``ccv_salespos``):
 * ``login`` / ``password``: the API's public key / secret key;
 * ``extra`` (all optional): ``{"page_size": 100, "rate_limit_per_resource": 120,
   "rate_limit_total": 600, "api_schema": "webshop"|"salespos", "prices_include_tax":
-  false, "currency": "EUR", "reference_field": "reservationnumber"|"transaction_id",
-  "order_lookup_days": 30}``, documented on :class:`CcvSalesposSettings`. Set the two
+  true, "currency": "EUR", "reference_field": "reservationnumber"|"transaction_id",
+  "order_lookup_days": 30}``, documented on :class:`CcvSalesposSettings`.
+  ``prices_include_tax`` and ``currency`` default to the shop's own settings
+  (``GET webshops/{id}/settings``). Set the two
   rate limits to the shop's own per-minute limits (ask CCV: they are not published).
 
 The only module of this connector that imports Airflow; no request logic lives here.

@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Body, FastAPI, Request, Response
+from fastapi import Body, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
@@ -84,6 +84,8 @@ from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState, SandboxControl
 
 PREFIX = "/api/rest/v1"
 WEBSHOP_ID = 1
+#: the till's cashier account the seeded counter sales are rung up by
+CASHIER_USER_ID = 3001
 _CENT = Decimal("0.01")
 #: fields ``POST orders`` takes [S: jacobdekeizer/ccvshop-client ``Orders/Post``]
 ORDER_POST_FIELDS = frozenset({
@@ -101,6 +103,58 @@ ORDERROW_FIELDS = frozenset({
     "product_type", "auto_create_deposit_rows", "product_id", "product_name",
     "product_number", "count", "price", "product_purchase_price", "discount", "tax", "unit",
     "weight", "memo", "package_id", "attribute_combination_id"})
+#: every key a recorded order carries (tests/contracts/ccv_salespos/order.detail.json) with
+#: the value an order has when nothing set it; ``create_order`` overrides what it knows
+ORDER_DEFAULTS: dict[str, Any] = {
+    "ordernumber_prefix": None, "invoicenumber": None, "transaction_id": None,
+    "deliver_method": "shipping", "deliver_date": None,
+    "take_out_window": {"start": None, "end": None}, "is_platform_sale": False,
+    "orderedinlng": "nl", "status": 1, "is_completed": True, "paid": False,
+    "safety_deposit_returned": False, "paymethod_id": None, "paymethod": "",
+    "paymethod_label": "", "taxes_included": True, "order_row_taxes_included": False,
+    "shipping_taxes_included": False, "shipping_tax_percentage": 21.0,
+    "is_intra_community_order": False, "total_orderrow_price": 0.0, "total_shipping": 0.0,
+    "total_discounts": 0.0, "total_price": 0.0, "currency": "EUR", "total_tax": 0.0,
+    "total_weight": 0.0, "extra_payment_option": "", "extra_payment_option_price": 0.0,
+    "extra_payment_option_no_sentprice": False, "extra_payment_option_pay_on_pickup": False,
+    "extra_price": 0.0, "paymethod_costs": 0.0, "credit_point_discount": 0.0,
+    "extra_costs": 0.0, "extra_costs_description": "", "track_and_trace_code": "",
+    "track_and_trace_carrier": None, "track_and_trace_deeplink": "", "reservationnumber": "",
+    "delivery_option": None,
+    "discountcoupon": {"code": "", "discount": 0.0, "type": "", "enddate": None,
+                       "onetimeuse": False, "minimumprice": 0.0, "givesfreeshipping": False},
+    "pickup_address": None,
+}
+#: the recorded ``customer.billingaddress`` keys, empty as CCV shows an unknown address
+BILLING_DEFAULTS: dict[str, Any] = {
+    "gender": None, "initials": "", "first_name": "", "last_name": "", "full_name": "",
+    "company": "", "address_line_1": "", "address_line_2": "", "street": "",
+    "housenumber": None, "housenumber_suffix": "", "zipcode": "", "city": "", "province": "",
+    "telephone": "", "fax": "", "mobile": "", "comment": "", "country": "",
+    "country_code": None}
+#: the recorded ``customer.deliveryaddress`` keys: a full name only, no first/last [V]
+DELIVERY_KEYS = ("gender", "full_name", "initials", "company", "address_line_1",
+                 "address_line_2", "street", "housenumber", "housenumber_suffix", "zipcode",
+                 "city", "province", "telephone", "mobile", "comment", "country",
+                 "country_code")
+#: the recorded ``customer`` keys besides the addresses (a webshop's order form fields)
+CUSTOMER_DEFAULTS: dict[str, Any] = {
+    **{k: "" for k in (
+        "email_invoice", "email_invoice_company", "email_invoice_union", "email",
+        "customertype", "bankaccount", "iban", "bic", "bank", "tenname", "bankname", "btw",
+        "kvk", "reference", "reservationnumber", "income", "branche", "branch", "website",
+        "clubcity", "clubcomment", "clubname", "beurs", "fair", "stand", "booth", "carbrand",
+        "cartype", "carweight", "birthplace", "cardnumber", "findus", "ssnnumber", "zzppass",
+        "costcentre")},
+    "customertype": "b2c", "birthdate": None, "birthtime": None}
+#: the order relations CCV links (never embeds) on an order [V]
+ORDER_LINKS = ("orderrows", "ordernotes", "ordermessages", "ordernotifications",
+               "orderaffiliatenetworks", "orderlabels", "invoices")
+#: the three order webhooks recorded from a live shop, each with the fields it adds
+WEBHOOK_FIELDS: dict[str, tuple[str, ...]] = {
+    "status_changed": ("previous_status", "status"),
+    "track_and_trace": ("track_and_trace_code", "track_and_trace_carrier"),
+    "is_paid": ("paid",)}
 ORDER_PATCH_FIELDS = frozenset({"status", "track_and_trace_code", "track_and_trace_carrier",
                                 "paid", "deliver_date"})
 COMBINATION_PATCH_FIELDS = frozenset({"stock", "product_number", "ean_number", "sku_number",
@@ -167,11 +221,29 @@ def _code(name: str) -> str:
     return "".join(c for c in name.upper() if c.isalnum())[:3] or "PRD"
 
 
-def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int) -> dict[str, Any]:
+#: ASSUMPTION [U]: the webshop's country names, as a Dutch shop shows them
+_COUNTRY_NAMES = {"NL": "Nederland", "BE": "België", "DE": "Duitsland", "FR": "Frankrijk",
+                  "GB": "Verenigd Koninkrijk", "SE": "Zweden", "US": "Verenigde Staten"}
+#: the demo's T-shirt combination kept by article code and EAN only (``sku_number`` "")
+#: as real shops hold some: the pair's item-key rule still finds it by ``product_number``
+ARTICLE_CODE_ONLY_SKU = "HOO-WHI-9004"
+#: the demo product whose description and unit are ``null`` (the schema allows it)
+NULL_TEXT_PRODUCT = 5004
+
+
+def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int,
+          currency: str = "EUR") -> dict[str, Any]:
     data: dict[str, Any] = {
         "webshops": {str(WEBSHOP_ID): {"id": WEBSHOP_ID, "name": "Demo winkel",
-                                       "domain": "demo.ccvshop.test", "currency": "EUR",
-                                       "is_multishop_system": False}},
+                                       "is_multishop_system": False, "product_limit": -1,
+                                       "product_limit_left": -1, "webshops": None,
+                                       "parent": None}},
+        "settings": {str(WEBSHOP_ID): {
+            "webshop_enabled": True, "webshop_disabled_title": "", "webshop_disabled_text": "",
+            "currency": currency, "prices_include_vat": prices_include_tax,
+            "full_ssl_webshop": True, "creditpoint_value": 0, "languages": ["nl"],
+            "backend_language": "nl", "separate_domain_per_language": False, "stock": True,
+            "ordering_without_stock": "no"}},
         "categories": {}, "products": {}, "attributecombinations": {},
         "producttocategories": {}, "orders": {}, "orderrows": {},
         "next": {"order": 1001, "orderrow": 1, "ordernumber": 202600001, "link": 1},
@@ -181,17 +253,20 @@ def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int) -> d
     demo = demo_data.generate(seed)
     cat_ids: dict[tuple[str, ...], int] = {}
     next_cat = 100
+
+    def category(cid: int, name: str, parent: int | None) -> dict[str, Any]:
+        return {"id": cid, "name": name, "description": None, "position": cid,
+                "show_on_website": True, "alias": name.lower().replace(" ", "-"),
+                "parentcategory": None if parent is None else {"id": parent}}
+
     for root, children in demo_data.CATEGORY_TREE.items():
         next_cat += 1
         cat_ids[(root,)] = next_cat
-        data["categories"][str(next_cat)] = {"id": next_cat, "name": root, "position": next_cat,
-                                             "parentcategory": None}
+        data["categories"][str(next_cat)] = category(next_cat, root, None)
         for child in children:
             next_cat += 1
             cat_ids[(root, child)] = next_cat
-            data["categories"][str(next_cat)] = {
-                "id": next_cat, "name": child, "position": next_cat,
-                "parentcategory": {"id": cat_ids[(root,)]}}
+            data["categories"][str(next_cat)] = category(next_cat, child, cat_ids[(root,)])
     brands: dict[str, int] = {}
     attributes: dict[str, int] = {}
     values: dict[tuple[str, str], int] = {}
@@ -207,18 +282,26 @@ def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int) -> d
         if brand:
             brands.setdefault(brand, len(brands) + 1)
         multi = len(variants) > 1 or any(v["attributes"] for v in variants)
+        null_text = pid == NULL_TEXT_PRODUCT
         product = {
-            "id": pid, "productnumber": f"{_code(entry['title'])}-{pid}" if multi
+            "id": pid, "is_active": True, "createdate": _iso(entry["created_at"]),
+            "modifydate": _iso(entry["updated_at"]),
+            "productnumber": f"{_code(entry['title'])}-{pid}" if multi
             else variants[0]["sku"], "eannumber": "" if multi else variants[0]["ean"],
-            "mpnnumber": "", "name": entry["title"], "shortdescription":
-            entry.get("short_description", ""), "description": entry.get("description", ""),
-            "price": _money(price), "discount": 0.0, "vatrate": 21.0, "taxtariff": "normal",
-            "stockenabled": tracked, "stocktype": "attributecombination" if multi else "product",
-            "stock": float(sum(v["stock"] for v in variants)) if tracked else 0.0,
-            "stocklocation": _STOCK_LOCATIONS[n % 2], "unit": "per piece",
+            "mpnnumber": "", "is_multishop_product": False, "system_id": None,
+            "name": entry["title"], "shortdescription": entry.get("short_description", ""),
+            "description": None if null_text else entry.get("description", ""),
+            "vatrate": 21.0, "taxtariff": "normal", "price": _money(price), "discount": 0.0,
+            "purchaseprice": 0.0, "container_deposit_price": 0.0, "safety_deposit_price": 0.0,
+            "unit": None if null_text else "per piece",
+            # a product that keeps no stock: the schema's nulls, as the back office leaves them
+            "stockenabled": True if tracked else None,
+            "stocktype": ("attributecombination" if multi else "product") if tracked else None,
+            "stock": float(sum(v["stock"] for v in variants)) if tracked else None,
+            "stocklocation": _STOCK_LOCATIONS[n % 2],
+            "ordering_without_stock": "global_setting", "weight": 0.0,
             "brand": {"id": brands[brand], "name": brand} if brand else None,
-            "is_active": True, "is_visible": bool(entry.get("visible", True)),
-            "createdate": _iso(entry["created_at"]), "modifydate": _iso(entry["updated_at"]),
+            "is_visible": bool(entry.get("visible", True)), "is_orderable": True,
         }
         data["products"][str(pid)] = product
         if multi:
@@ -235,8 +318,11 @@ def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int) -> d
                 data["attributecombinations"][str(v["variant_id"])] = {
                     "id": v["variant_id"], "product_id": pid, "note": "",
                     "stock": float(v["stock"]), "netto_extra_price": _money(extra),
+                    "ordering_without_stock": "global_setting",
                     "product_number": v["sku"], "ean_number": v["ean"],
-                    "sku_number": v["sku"], "active": True, "combination": combination}
+                    "sku_number": "" if v["sku"] == ARTICLE_CODE_ONLY_SKU else v["sku"],
+                    "delivery_time": 1, "delivery_time_type": "days",
+                    "delivery_default_text": "", "active": True, "combination": combination}
         for path in entry.get("categories", []):
             link = data["next"]["link"]
             data["next"]["link"] += 1
@@ -248,12 +334,14 @@ def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int) -> d
 
 
 def _seed_pos_orders(data: dict[str, Any], n: int) -> None:
-    """Counter sales rung up at the till during the demo week: no customer, no reservation
-    number, paid and completed. Deterministic, so every restart sees the same orders."""
+    """Counter sales rung up at the till during the demo week: a walk-in customer (no
+    e-mail, no address, no country: the fields empty as CCV shows them), no reservation
+    number, paid and completed, by the cashier's user account. Deterministic, so every
+    restart sees the same orders."""
     store = Store(data)
     combos = sorted(data["attributecombinations"].values(), key=lambda c: c["id"])
-    simple = sorted((p for p in data["products"].values() if p["stocktype"] == "product"),
-                    key=lambda p: p["id"])
+    simple = sorted((p for p in data["products"].values()
+                     if not store.combinations_of(p["id"])), key=lambda p: p["id"])
     for k in range(n):
         rows: list[dict[str, Any]] = []
         if simple:
@@ -265,9 +353,11 @@ def _seed_pos_orders(data: dict[str, Any], n: int) -> None:
         if not rows:
             continue
         when = demo_data.DEMO_START + timedelta(hours=10 + 12 * k)
-        order = store.create_order({"orderrows": rows, "status": 7, "paid": True}, when,
+        order = store.create_order({"orderrows": rows, "status": 7, "paid": True,
+                                    "user_id": CASHIER_USER_ID}, when,
                                    transaction_id_writable=False)
-        order["paymethod"] = "pin"
+        order.update({"paymethod": "pin", "paymethod_label": "Pinnen", "deliver_method":
+                      "pickup"})
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -281,6 +371,11 @@ class Store:
     def table(self, name: str) -> dict[str, dict[str, Any]]:
         table: dict[str, dict[str, Any]] = self.data.setdefault(name, {})
         return table
+
+    def currency(self) -> str:
+        """The shop's currency setting (orders posted without one get it)."""
+        settings = self.table("settings").get(str(WEBSHOP_ID)) or {}
+        return str(settings.get("currency") or "EUR")
 
     def one(self, name: str, item: str) -> dict[str, Any]:
         row = self.table(name).get(item)
@@ -337,16 +432,34 @@ class Store:
                    minimum=Decimal(0))
         if tax > 100:
             raise ApiError(400, "400.10", f"{where}.tax: a percentage 0..100, got {tax}")
+        name = str(raw.get("product_name") or product["name"])
+        total = count * price - discount
+        selling = _money(total / count)
         return {
-            "product_id": pid, "product_name": str(raw.get("product_name") or product["name"]),
+            "product_type": str(raw.get("product_type") or "product"),
+            "product_name": name, "product_name_google": re.sub(r"\s+", "-", name.strip()),
             "product_number": product.get("productnumber", ""),
             "sub_product_number": combo.get("product_number", "") if combo else "",
             "sub_sku_number": combo.get("sku_number", "") if combo else "",
             "sub_ean_number": combo.get("ean_number", "") if combo else "",
-            "attribute_combination_id": combo["id"] if combo else None,
-            "count": float(count), "price": _money(price), "discount": _money(discount),
-            "tax": float(tax), "total_price": _money(count * price - discount),
-            "stock_location": product.get("stocklocation", ""),
+            "product_id": pid, "attribute_combination_id": combo["id"] if combo else None,
+            "count": float(count), "price": _money(price),
+            "product_purchase_price": _money(_dec(raw.get("product_purchase_price", 0),
+                                                  f"{where}.product_purchase_price")),
+            "discount": _money(discount), "custom_price": "price" in raw,
+            "tax": float(tax), "unit": str(raw.get("unit") or product.get("unit") or ""),
+            "weight": float(_dec(raw.get("weight", 0), f"{where}.weight")),
+            "memo": str(raw.get("memo") or ""), "package_id": raw.get("package_id"),
+            "package_name": "", "stock_location": product.get("stocklocation", ""),
+            "supplier": "", "user_discount": 0.0, "original_price": selling,
+            "selling_price": selling, "price_without_discount": _money(price),
+            "price_without_discount_with_attributes": _money(price),
+            "total_price": _money(total), "total_extra_option_price": 0.0,
+            "price_with_attributes": selling, "total_price_with_attributes": _money(total),
+            "attributes": [{"option_name": c["attribute"]["name"],
+                            "value_name": c["attribute_value"]["name"]}
+                           for c in (combo or {}).get("combination") or []],
+            "uploads": [],
         }
 
     @staticmethod
@@ -356,8 +469,8 @@ class Store:
         if not isinstance(raw, dict):
             raise ApiError(400, "400.10", "customer: expected an object")
         email = raw.get("email")
-        if email is not None and (not isinstance(email, str)
-                                  or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
+        if email not in (None, "") and (not isinstance(email, str) or not re.fullmatch(
+                r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
             raise ApiError(400, "400.10", f"customer.email: not an e-mail address: {email!r}")
         for side in ("billingaddress", "deliveryaddress"):
             address = raw.get(side)
@@ -418,29 +531,43 @@ class Store:
         oid, number = counters["order"], counters["ordernumber"]
         counters["order"] += 1
         counters["ordernumber"] += 1
+        user = body.get("user_id")
+        if user is not None and (not isinstance(user, int) or isinstance(user, bool)):
+            raise ApiError(400, "400.10", f"user_id: an integer, got {user!r}")
+        top_rate = max((Decimal(str(r["tax"])) for r in rows), default=Decimal(0))
         order = {
-            "id": oid, "ordernumber_prefix": "", "ordernumber": number,
+            **ORDER_DEFAULTS,
+            "id": oid, "ordernumber_prefix": None, "ordernumber": number,
             "ordernumber_full": str(number), "invoicenumber": body.get("invoicenumber"),
             "transaction_id": body.get("transaction_id") if transaction_id_writable else None,
-            "reservationnumber": body.get("reservationnumber"), "create_date": _iso(when),
-            "deliver_date": body.get("deliver_date"), "status": status,
+            "create_date": _iso(when), "deliver_method": str(body.get("deliver_method")
+                                                             or "shipping"),
+            "deliver_date": body.get("deliver_date"),
+            "is_platform_sale": body.get("is_platform_sale") is True,
+            "orderedinlng": str(body.get("orderedinlng") or "nl"), "status": status,
             "is_completed": body.get("is_completed", True) is not False,
-            "paid": body.get("paid") is True, "paymethod": str(body.get("paymethod") or ""),
-            "paymethod_id": None, "currency": str(body.get("currency") or "EUR"),
+            "paid": body.get("paid") is True,
+            "paymethod": str(body.get("paymethod") or ""),
             "taxes_included": body.get("taxes_included", True) is not False,
             "order_row_taxes_included": incl,
             "shipping_taxes_included": body.get("shipping_taxes_included") is True,
+            "shipping_tax_percentage": float(top_rate),
+            "is_intra_community_order": body.get("is_intra_community_order") is True,
             "total_orderrow_price": _money(net), "total_shipping": _money(shipping),
             "total_discounts": _money(sum((Decimal(str(r["discount"])) for r in rows),
                                           Decimal(0))),
+            "total_price": _money(rows_incl + ship_incl + extra),
+            "currency": str(body.get("currency") or self.currency()),
+            "total_tax": _money(tax_total + ship_incl - shipping),
+            "total_weight": float(sum((Decimal(str(r["weight"])) * Decimal(str(r["count"]))
+                                       for r in rows), Decimal(0))),
+            "paymethod_costs": _money(_dec(body.get("paymethod_costs", 0), "paymethod_costs")),
             "extra_costs": _money(extra),
             "extra_costs_description": str(body.get("extra_costs_description") or ""),
-            "total_tax": _money(tax_total + ship_incl - shipping),
-            "total_price": _money(rows_incl + ship_incl + extra),
             "track_and_trace_code": str(body.get("track_and_trace_code") or ""),
-            "track_and_trace_carrier": str(body.get("track_and_trace_carrier") or ""),
-            "orderedinlng": str(body.get("orderedinlng") or "nl"),
-            "customer": customer, "user": None,
+            "track_and_trace_carrier": body.get("track_and_trace_carrier") or None,
+            "reservationnumber": str(body.get("reservationnumber") or ""),
+            "customer": customer, "user_id": user,
             "webshop_id": int(webshop) if webshop is not None else WEBSHOP_ID,
         }
         self.table("orders")[str(oid)] = order
@@ -463,6 +590,8 @@ class Store:
             raise ApiError(400, "400.10", f"status: an integer 1..14, got {body['status']!r}")
         if "stock" in body:
             _dec(body["stock"], "stock")
+        if name == "orders" and "status" in body:
+            row["previous_status"] = row.get("status")  # what the status webhook reports
         row.update(body)
 
 
@@ -561,6 +690,7 @@ def create_app(
     transaction_id_writable: bool = False,
     require_webshop_id: bool = False,
     n_pos_orders: int = 12,
+    currency: str = "EUR",
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] | None = None,
 ) -> FastAPI:
@@ -572,7 +702,8 @@ def create_app(
     app = FastAPI(title="CCV SalesPOS sandbox")
     controls = SandboxControls()
     state = JsonState(state_file, lambda: _seed(seed, prices_include_tax=prices_include_tax,
-                                                 n_pos_orders=n_pos_orders))
+                                                 n_pos_orders=n_pos_orders,
+                                                 currency=currency))
     store = Store(state.data)
     windows = MinuteWindows(limit_per_resource, limit_total)
     tamper: deque[dict[str, Any]] = deque()
@@ -588,26 +719,117 @@ def create_app(
     # --- rendering ---------------------------------------------------------------------
 
     def render_combination(request: Request, c: dict[str, Any]) -> dict[str, Any]:
-        return {**c, "href": href(request, f"attributecombinations/{c['id']}")}
+        cid, pid = c["id"], c.get("product_id")
+        out = {"href": href(request, f"attributecombinations/{cid}"), **c}
+        out["combination"] = [
+            {**e, "attribute": {**e.get("attribute", {}), "href": href(
+                request, f"attributes/{e.get('attribute', {}).get('id')}")},
+             "attribute_value": {**e.get("attribute_value", {}), "href": href(
+                 request, f"attributevalues/{e.get('attribute_value', {}).get('id')}")}}
+            if isinstance(e, dict) else e for e in c.get("combination") or []]
+        for rel in ("attributecombinationphotos", "attributes", "attributevalues"):
+            out[rel] = {"href": href(request, f"attributecombinations/{cid}/{rel}")}
+        out["parent"] = {"href": href(request, f"products/{pid}")}
+        return out
+
+    def render_link(request: Request, x: dict[str, Any]) -> dict[str, Any]:
+        return {"href": href(request, f"producttocategories/{x['id']}"), **x,
+                "product_href": href(request, f"products/{x.get('product_id')}"),
+                "category_href": href(request, f"categories/{x.get('category_id')}")}
+
+    def render_category(request: Request, c: dict[str, Any]) -> dict[str, Any]:
+        cid = c["id"]
+        parent = c.get("parentcategory")
+        return {"href": href(request, f"categories/{cid}"), **c,
+                "deeplink": f"{base(request)}/{c.get('alias') or cid}/",
+                "producttocategories": {"href": href(request,
+                                                     f"categories/{cid}/producttocategories")},
+                "categories": {"href": href(request, f"categories/{cid}/categories")},
+                "parentcategory": None if not isinstance(parent, dict) else {
+                    **parent, "href": href(request, f"categories/{parent.get('id')}")}}
+
+    def render_webshop(request: Request, w: dict[str, Any]) -> dict[str, Any]:
+        return {"href": href(request, f"webshops/{w['id']}"), **w,
+                "api_root": f"{base(request)}{PREFIX}/"}
 
     def render_product(request: Request, p: dict[str, Any], expand: set[str]) -> dict[str, Any]:
         pid = p["id"]
-        out = {**p, "href": href(request, f"products/{pid}")}
+        out = {"href": href(request, f"products/{pid}"), **p}
         out["attributecombinations"] = (
             [render_combination(request, c) for c in store.combinations_of(pid)]
             if "attributecombinations" in expand
             else {"href": href(request, f"products/{pid}/attributecombinations")})
         out["producttocategories"] = (
-            [dict(x) for x in store.links_of(pid)] if "producttocategories" in expand
+            [render_link(request, x) for x in store.links_of(pid)]
+            if "producttocategories" in expand
             else {"href": href(request, f"products/{pid}/producttocategories")})
+        return out
+
+    def render_address(raw: Any, *, delivery: bool) -> dict[str, Any]:
+        """An address as CCV answers it: every recorded key, empty ones ``""``/``null``;
+        a full name (and an ``address_line_1``) built from the parts sent."""
+        given = raw if isinstance(raw, dict) else {}
+        out = {**BILLING_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
+        if not out["full_name"]:
+            out["full_name"] = " ".join(p for p in (out["first_name"], out["last_name"]) if p)
+        if out["street"] and not out["address_line_1"]:
+            number = f"{out['housenumber'] or ''}{out['housenumber_suffix']}".strip()
+            out["address_line_1"] = f"{out['street']} {number}".strip()
+        code = out.get("country_code") or None
+        out["country_code"] = code
+        out["country"] = _COUNTRY_NAMES.get(str(code), str(code)) if code else ""
+        return {k: out[k] for k in DELIVERY_KEYS} if delivery else {
+            **{k: out[k] for k in BILLING_DEFAULTS}, **{k: v for k, v in out.items()
+                                                         if k not in BILLING_DEFAULTS}}
+
+    def render_customer(raw: Any) -> dict[str, Any]:
+        given = raw if isinstance(raw, dict) else {}
+        out: dict[str, Any] = {
+            "billingaddress": render_address(given.get("billingaddress"), delivery=False),
+            "deliveryaddress": render_address(given.get("deliveryaddress")
+                                              or given.get("billingaddress"), delivery=True)}
+        out.update(CUSTOMER_DEFAULTS)
+        out.update({k: v for k, v in given.items()
+                    if k not in ("billingaddress", "deliveryaddress") and v is not None})
         return out
 
     def render_order(request: Request, o: dict[str, Any], expand: set[str]) -> dict[str, Any]:
         oid = o["id"]
-        out = {**o, "href": href(request, f"orders/{oid}")}
-        out["orderrows"] = ([dict(r) for r in store.rows_of(oid)] if "orderrows" in expand
-                            else {"href": href(request, f"orders/{oid}/orderrows")})
+        stored = {k: v for k, v in o.items() if k not in ("user_id", "previous_status")}
+        out: dict[str, Any] = {"href": href(request, f"orders/{oid}/"), **ORDER_DEFAULTS,
+                               **stored}
+        user = o.get("user_id")
+        out["user"] = {"id": None if user is None else str(user), "discount_percentage": 0,
+                       "href": None if user is None else href(request, f"users/{user}")}
+        out["customer"] = render_customer(o.get("customer"))
+        out["packing_slip_deeplink"] = (f"{base(request)}/onderhoud/AdminItems/"
+                                        f"StandaloneObjects/PackingSlip.php?OrderId={oid}")
+        for rel in ORDER_LINKS:
+            out[rel] = {"href": href(request, f"orders/{oid}/{rel}/")}
+        if "orderrows" in expand:
+            out["orderrows"] = [render_row(request, r) for r in store.rows_of(oid)]
         return out
+
+    def render_row(request: Request, r: dict[str, Any]) -> dict[str, Any]:
+        return {"href": href(request, f"orderrows/{r['id']}/"), **r,
+                "product_href": href(request, f"products/{r.get('product_id')}"),
+                "parent": {"href": href(request, f"orders/{r.get('order_id')}")}}
+
+    def webhook(request: Request, kind: str, o: dict[str, Any]) -> dict[str, Any]:
+        """The body CCV posts to an app's order webhook [V: three recorded kinds]; note
+        ``order_number`` where the REST API says ``ordernumber``."""
+        view = render_order(request, o, set())
+        body: dict[str, Any] = {
+            "triggered_at": _iso(utcnow()), "href": href(request, f"orders/{o['id']}"),
+            "id": o["id"], "order_number": view["ordernumber"],
+            "ordernumber_prefix": view["ordernumber_prefix"],
+            "ordernumber_full": view["ordernumber_full"], "total_price": view["total_price"]}
+        for name in WEBHOOK_FIELDS[kind]:
+            body[name] = (o.get("previous_status", view["status"]) if name == "previous_status"
+                          else view[name])
+        body["customer_email"] = view["customer"]["email"]
+        body["customer_mobile"] = view["customer"]["billingaddress"]["mobile"]
+        return body
 
     def collection(request: Request, rows: list[dict[str, Any]]) -> dict[str, Any]:
         q = dict(request.query_params)
@@ -646,11 +868,17 @@ def create_app(
         with state.lock:
             if method == "GET":
                 if route == ("webshops", False, None):
-                    rows = _sorted(list(store.table("webshops").values()), "webshops",
-                                   q.get("orderby"))
+                    rows = [render_webshop(request, w) for w in _sorted(
+                        list(store.table("webshops").values()), "webshops", q.get("orderby"))]
                     return JSONResponse(collection(request, rows))
+                if route == ("webshops", True, "settings"):
+                    store.one("webshops", str(item))
+                    settings = store.table("settings").get(str(item)) or {}
+                    return JSONResponse({"href": href(request, f"webshops/{item}/settings"),
+                                         **settings,
+                                         "parent": {"href": href(request, f"webshops/{item}")}})
                 if route == ("categories", False, None):
-                    rows = [{**c, "href": href(request, f"categories/{c['id']}")} for c in
+                    rows = [render_category(request, c) for c in
                             _sorted(list(store.table("categories").values()), "categories",
                                     q.get("orderby"))]
                     return JSONResponse(collection(request, rows))
@@ -671,7 +899,8 @@ def create_app(
                     return JSONResponse(collection(request, rows))
                 if route == ("products", True, "producttocategories"):
                     store.one("products", str(item))
-                    return JSONResponse(collection(request, store.links_of(int(str(item)))))
+                    return JSONResponse(collection(request, [
+                        render_link(request, x) for x in store.links_of(int(str(item)))]))
                 if route == ("orders", False, None):
                     expand = _expand(q, "orders")
                     rows = _sorted(_filter_orders(list(store.table("orders").values()), q),
@@ -681,7 +910,8 @@ def create_app(
                     return JSONResponse(page)
                 if route == ("orders", True, "orderrows"):
                     store.one("orders", str(item))
-                    return JSONResponse(collection(request, store.rows_of(int(str(item)))))
+                    return JSONResponse(collection(request, [
+                        render_row(request, r) for r in store.rows_of(int(str(item)))]))
                 if item is not None and sub is None:
                     record = store.one(resource, item)
                     if resource == "products":
@@ -689,6 +919,12 @@ def create_app(
                                                            _expand(q, "products")))
                     if resource == "orders":
                         return JSONResponse(render_order(request, record, _expand(q, "orders")))
+                    render = {"categories": render_category, "webshops": render_webshop,
+                              "attributecombinations": render_combination,
+                              "producttocategories": render_link,
+                              "orderrows": render_row}.get(resource)
+                    if render is not None:
+                        return JSONResponse(render(request, record))
                     return JSONResponse({**record, "href": href(request, f"{resource}/{item}")})
             if method == "POST" and route == ("orders", False, None):
                 order = store.create_order(await body(), utcnow(),
@@ -718,6 +954,18 @@ def create_app(
             return err.response()
 
     # --- controls ------------------------------------------------------------------------
+
+    @app.get(f"{CONTROL_PREFIX}/webhooks/{{kind}}/{{order_id}}")
+    def webhook_body(kind: str, order_id: int, request: Request) -> dict[str, Any]:
+        """The body CCV would post to an app's order webhook of ``kind``
+        (``status_changed``, ``track_and_trace``, ``is_paid``) for this order now."""
+        if kind not in WEBHOOK_FIELDS:
+            raise HTTPException(404, f"kind: one of {', '.join(WEBHOOK_FIELDS)}")
+        with state.lock:
+            order = store.table("orders").get(str(order_id))
+            if order is None:
+                raise HTTPException(404, f"order {order_id} not found")
+            return webhook(request, kind, order)
 
     @app.get(f"{CONTROL_PREFIX}/orders")
     def list_orders() -> list[dict[str, Any]]:

@@ -63,15 +63,43 @@ class CcvSalesposSource:
 
     system = SYSTEM
 
-    def __init__(self, client: CcvSalesposClient, *, prices_include_tax: bool = False,
-                 currency: str = "EUR") -> None:
-        """``prices_include_tax``/``currency``: the shop's settings (products carry none)."""
+    def __init__(self, client: CcvSalesposClient, *, prices_include_tax: bool | None = None,
+                 currency: str | None = None) -> None:
+        """``prices_include_tax``: overrides the shop's ``prices_include_vat`` setting;
+        ``currency``: used when the shop's ``currency`` setting is empty. ``None`` (the
+        defaults): the shop's settings decide (see :meth:`shop_context`)."""
         self.client = client
         #: the client's call counter (an attribute: the protocols declare a settable one)
         self.counter: CallCounter = client.counter
         self.prices_include_tax = prices_include_tax
         self.currency = currency
         self._paths: dict[str, list[str]] | None = None
+        self._context: dict[str, Any] | None = None
+
+    def shop_context(self) -> dict[str, Any]:
+        """The shop's ``currency`` and whether its prices include VAT, read once per
+        instance: ``GET webshops`` (the first webshop this key reaches [U] for a multishop)
+        and ``GET webshops/{id}/settings`` [S], 2 calls. The connection's values fill what
+        the shop leaves empty (``currency``) or override it (``prices_include_tax``); with
+        neither, a :class:`ConfigError` names the setting: products are never priced in a
+        guessed currency or VAT basis."""
+        if self._context is None:
+            settings: Mapping[str, Any] = {}
+            shops = self.client.webshops(size=1)
+            if shops and isinstance(shops[0], Mapping) and shops[0].get("id") is not None:
+                settings = self.client.webshop_settings(shops[0]["id"])
+            currency = str(settings.get("currency") or self.currency or "").strip().upper()
+            if not currency:
+                raise ConfigError("the CCV shop has no currency setting (GET webshops/{id}/"
+                                  "settings); set 'currency' on the connection")
+            incl = self.prices_include_tax
+            if incl is None:
+                incl = settings.get("prices_include_vat")
+            if not isinstance(incl, bool):
+                raise ConfigError("the CCV shop's prices_include_vat setting is empty; set "
+                                  "'prices_include_tax' on the connection")
+            self._context = {"prices_include_tax": incl, "currency": currency}
+        return self._context
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -113,8 +141,7 @@ class CcvSalesposSource:
                     continue
                 linked.append({"id": cid, "path": path})
             record["categories"] = linked
-            record["_context"] = {"prices_include_tax": self.prices_include_tax,
-                                  "currency": self.currency}
+            record["_context"] = dict(self.shop_context())
             yield record
 
     def product_id(self, record: dict[str, Any]) -> str:

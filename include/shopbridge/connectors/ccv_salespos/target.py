@@ -28,14 +28,26 @@ scan is the exception. An order created longer ago than ``lookup_days`` and miss
 the ledger is not found and would be created again.
 
 **Items.** CCV resolves an order row's product by ``product_id`` (the row's
-``product_number`` is only a label [S]), so SKUs are resolved to ids from the catalogue:
-one paged read of ``products?expand=attributecombinations`` per target instance
-(``ceil(P / page_size)`` GETs), shared by :meth:`find_items` and the order writes. A SKU is
-a simple product's ``productnumber`` or a combination's ``sku_number``; a product with
+``product_number`` is only a label [S]), so item keys are resolved to ids from the
+catalogue: one paged read of ``products?expand=attributecombinations`` per target instance
+(``ceil(P / page_size)`` GETs), shared by :meth:`find_items` and the order writes. The
+line's key (the pair's ``item_key`` rule already picked it on the webshop's side) is
+looked up among every key CCV keeps for a sellable item, in this order: a combination's
+``sku_number``; a combination's ``product_number`` or a simple product's
+``productnumber``; a combination's ``ean_number`` or a simple product's ``eannumber``. A
+key that two items share at the same rank is ambiguous and matches neither (the order is
+then set aside naming the SKU, rather than booked on a guess). A product with
 combinations is not itself an item.
 
-Orders are written one ``POST`` each (CCV has no batch endpoint); a ``POST`` is retried
-only on ``429`` (CCV refused it before doing anything).
+**Confirmation.** Orders are written one ``POST`` each (CCV has no batch endpoint); a
+``POST`` is retried only on ``429`` (CCV refused it before doing anything). An order
+counts as created only when CCV's answer confirms it: an ``id`` (an answer without one,
+which the vendor SDK says happens, raises :class:`RetriableError` so the flow looks the
+reference up before sending again), an ``ordernumber``, our reference back in
+``reference_field``, and a ``total_price`` equal to what the rows sent make
+(:func:`~.translate.expected_total`, within a cent per row). A created order that fails
+these is refused with CCV's id and both amounts, so a person checks it in CCV's back
+office; sending it again would double it.
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopbridge._http import CallCounter
@@ -53,6 +66,7 @@ from shopbridge.connectors.ccv_salespos.translate import (
     ItemRef,
     customer_fingerprint,
     expanded,
+    expected_total,
     order_payload,
     reference_of,
 )
@@ -66,10 +80,15 @@ DEFAULT_LOOKUP_DAYS = 30
 #: the previous scan was paging may not have been on its pages
 _RESCAN_OVERLAP = timedelta(minutes=10)
 ORDER_KINDS = ("sales_order",)
+_CENT = Decimal("0.01")
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+#: a key two items share at the same rank (dropped from the catalogue)
+_AMBIGUOUS = ItemRef(-1, "")
 
 
 def _int(value: Any) -> int | None:
@@ -135,9 +154,17 @@ class CcvSalesposTarget:
         return {r: self._orders[r] for r in wanted if r in self._orders}
 
     def _catalogue(self) -> dict[str, ItemRef]:
-        """SKU -> ids of every sellable item, read once per instance (see module doc)."""
+        """Item key -> ids of every sellable item, read once per instance (module doc)."""
         if self._items is None:
-            items: dict[str, ItemRef] = {}
+            ranks: list[dict[str, ItemRef | None]] = [{}, {}, {}]
+
+            def add(rank: int, key: Any, ref: ItemRef) -> None:
+                code = str(key or "").strip()
+                if not code:
+                    return
+                seen = ranks[rank].get(code, ref)
+                ranks[rank][code] = ref if seen == ref else None  # None: ambiguous
+
             for product in self.client.iter_products(expand=("attributecombinations",)):
                 pid = _int(product.get("id"))
                 if pid is None:
@@ -147,19 +174,33 @@ class CcvSalesposTarget:
                 if rows is None:
                     rows = list(self.client.iter_attributecombinations(pid))
                 for row in rows:
-                    sku = str(row.get("sku_number") or "").strip() if isinstance(
-                        row, Mapping) else ""
                     cid = _int(row.get("id")) if isinstance(row, Mapping) else None
-                    if sku and cid is not None:
-                        items.setdefault(sku, ItemRef(pid, number, cid))
-                if not rows and number:
-                    items.setdefault(number, ItemRef(pid, number))
-            self._items = items
+                    if cid is None or not isinstance(row, Mapping):
+                        continue
+                    ref = ItemRef(pid, number, cid)
+                    add(0, row.get("sku_number"), ref)
+                    add(1, row.get("product_number"), ref)
+                    add(2, row.get("ean_number"), ref)
+                if not rows:
+                    ref = ItemRef(pid, number)
+                    add(1, number, ref)
+                    add(2, product.get("eannumber"), ref)
+            items: dict[str, ItemRef] = {}
+            for rank in ranks:
+                for code, found in rank.items():
+                    if code in items:
+                        continue
+                    if found is None:
+                        log.warning("CCV item key %s belongs to several items; orders naming "
+                                    "it are refused", code)
+                        items[code] = _AMBIGUOUS
+                    else:
+                        items[code] = found
+            self._items = {k: v for k, v in items.items() if v is not _AMBIGUOUS}
         return self._items
 
     def find_items(self, skus: Sequence[str]) -> set[str]:
-        """The SKUs that are a simple product's ``productnumber`` or a combination's
-        ``sku_number`` (exact match)."""
+        """The keys that name exactly one sellable item in CCV (see the module doc)."""
         catalogue = self._catalogue()
         return {s for s in skus if s in catalogue}
 
@@ -171,8 +212,9 @@ class CcvSalesposTarget:
 
     def create_order(self, order: Order, *, debtor_code: str, reference: str,
                      mapped: Mapping[str, Any] | None = None) -> str:
-        """``POST orders``; returns CCV's order id. Never retried blindly: after a timeout
-        the flow looks the reference up before trying again."""
+        """``POST orders``; returns CCV's order id once its answer confirms the order
+        (see the module doc). Never retried blindly: after a timeout or an answer without
+        an id the flow looks the reference up before trying again."""
         payload = self.order_payload(order, reference=reference, mapped=mapped)
         try:
             created = self.client.create_order(payload)
@@ -181,7 +223,34 @@ class CcvSalesposTarget:
                             response=err.response) from None
         order_id = str(created["id"])
         self._orders[reference] = order_id
+        self.confirm(created, payload, reference)
         return order_id
+
+    def confirm(self, created: Mapping[str, Any], payload: Mapping[str, Any],
+                reference: str) -> None:
+        """Raise :class:`FatalError` unless CCV's answer to ``POST orders`` is the order
+        as sent: an ``ordernumber``, our reference, the ``total_price`` the rows make."""
+        oid = created.get("id")
+        what = f"CCV created order {oid} for {reference}"
+        if created.get("ordernumber") in (None, ""):
+            raise FatalError(f"{what} but its answer has no ordernumber; check it in CCV")
+        echoed = reference_of(created, self.reference_field)
+        if echoed != reference:
+            raise FatalError(f"{what} but its {self.reference_field} is {echoed!r}, not "
+                             f"{reference!r}; check it in CCV (it cannot be found again)")
+        want = expected_total(payload)
+        got_raw = created.get("total_price")
+        try:
+            got = Decimal(repr(got_raw) if isinstance(got_raw, float) else str(got_raw))
+        except InvalidOperation:
+            got = None
+        if isinstance(got_raw, bool) or got is None or not got.is_finite():
+            raise FatalError(f"{what} but its total_price is {got_raw!r}; check it in CCV")
+        rows = len(payload.get("orderrows") or [])
+        if abs(got - want) > _CENT * (rows + 1):
+            raise FatalError(f"{what} with total_price {got} where the rows sent make "
+                             f"{want} (difference {(got - want).quantize(_CENT)}); check "
+                             "it in CCV")
 
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
         """One ``POST`` per order, in order; a refused order is its ``FatalError``, a
@@ -214,10 +283,11 @@ class CcvSalesposTarget:
                         "account settings are ignored")
 
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
-        """No request: the customer travels inside each order. Returns the e-mail, which is
-        what the ledger keeps as this customer's code in CCV."""
+        """No request: the customer travels inside each order. Returns what the ledger
+        keeps as this customer's code in CCV: the e-mail, else the source's customer
+        number, else ``"-"`` (a customer known by neither: each order embeds it anyway)."""
         self._ignore_terms(terms)
-        return customer.email
+        return customer.email or customer.customer_number or "-"
 
     def update_debtor(self, code: str, customer: Customer,
                       terms: DebtorTerms | None = None) -> None:

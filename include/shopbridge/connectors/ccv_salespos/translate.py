@@ -7,24 +7,60 @@ Reading (CCV is the products and stock *source*):
 
       {...product..., "attributecombinations": [combination, ...],
        "categories": [{"id": 101, "path": ["Clothing", "Shirts"]}, ...],
-       "_context": {"prices_include_tax": false, "currency": "EUR"}}
+       "_context": {"prices_include_tax": true, "currency": "EUR"}}
 
-  A product without combinations is simple (its ``productnumber`` is the SKU); with them
-  it is configurable and each *active* combination is a variant whose SKU is its
-  ``sku_number`` and whose options are the combination's attribute values.
-* A stock record is one sellable SKU: ``{"product": {...}, "attributecombination": {...}
+  ``_context`` is the shop's ``GET webshops/{id}/settings`` (``prices_include_vat``,
+  ``currency``) as the source read it once per run; a record without it cannot be
+  priced and is refused (never a silent EUR).
+  A product without combinations is simple; with them it is configurable and each
+  *active* combination is a variant whose options are its attribute values.
+* A stock record is one sellable item: ``{"product": {...}, "attributecombination": {...}
   | null}`` (see :func:`stock_records`).
 
+**Item keys** come from the vendor's own fields, never copied into one another: a
+combination's ``sku_number`` is the SKU, its ``product_number`` the article code and its
+``ean_number`` the EAN; a product's ``productnumber`` is its article code and ``eannumber``
+its EAN (CCV products have no SKU field). The pair's ``item_key`` rule picks one.
+
 Writing (CCV is the orders *target*): :func:`order_payload` and :func:`customer_payload`
-build ``POST orders`` bodies.
+build ``POST orders`` bodies; :func:`expected_total` is what CCV must answer with.
 
 Every problem raises :class:`RecordError` whose ``field`` is the vendor's name
 (``attributecombinations[1].sku_number``, ``vatrate``), so a person can find it in CCV's
-back office. Money goes through ``Decimal(str(x))``: the API sends JSON numbers.
+back office. Money goes through ``Decimal``: the API sends JSON numbers (ints and floats).
 
-Field names are from the vendor SDK (ccvshop-api) and jacobdekeizer/ccvshop-client's
-generated models [S]; the order's customer object is [U] in VENDOR_APIS.md, its names here
-follow that client's ``Personalinfo`` model.
+Fields the project relies on. [V] = seen in a recording in ``tests/contracts/ccv_salespos``
+(a live shop's order, order row and webhooks); [S] = the vendor's JSON schema (as generated
+into jacobdekeizer/ccvshop-client) or SDK; [U] = unverified.
+
+* order [V]: ``id``, ``ordernumber`` (int), ``ordernumber_full``, ``reservationnumber``
+  (``""`` when unset), ``transaction_id`` (``null``), ``total_price``,
+  ``total_orderrow_price``, ``total_shipping``, ``currency``, ``taxes_included``,
+  ``order_row_taxes_included``, ``shipping_taxes_included``, ``status`` (int 1..14:
+  1 New, 2 In process, 3 Wait for manufacturer, 4 Wait for payment, 5 Sent, 6 Delivered,
+  7 Completed, 8 Cancelled, 9 Wait for supplier, 10 Is being packaged, 11 Ready to be
+  collected, 12 Is being assembled, 13 Backorder, 14 Reserved), ``paid``, ``is_completed``;
+  ``orderrows`` is a link ``{"href"}`` [V], not embedded; ``customer.billingaddress`` has
+  first/last/full name, ``customer.deliveryaddress`` ``full_name`` only [V]; an empty
+  address has ``housenumber: null`` and ``country_code: null`` [V].
+* order row [V]: ``product_id``, ``product_number``, ``sub_sku_number``,
+  ``sub_ean_number`` (``""`` on a product without combinations), ``count``, ``price``
+  (before the discount), ``discount``, ``tax``, ``total_price``, ``selling_price``,
+  ``price_without_discount``, ``unit``, ``product_type``.
+* webhook [V]: ``id``, ``order_number`` (not ``ordernumber``), ``total_price``, ``status``
+  and ``previous_status``, ``paid``, ``customer_email``.
+* product [S]: ``id``, ``productnumber``, ``eannumber``, ``name``, ``description``
+  (``null`` allowed), ``price``, ``discount``, ``vatrate`` (deprecated), ``taxtariff``,
+  ``stockenabled``/``stocktype``/``stock`` (each ``null`` allowed), ``stocklocation``,
+  ``unit`` (``null`` allowed), ``brand`` (``{id, name}`` or ``null``), ``is_visible``,
+  ``modifydate``.
+* attribute combination [S]: ``id``, ``product_id``, ``stock``, ``netto_extra_price``,
+  ``product_number``, ``ean_number``, ``sku_number``, ``active``, ``combination[]`` of
+  ``{attribute{name}, attribute_value{name}, extra_price}``.
+* category [S]: ``id``, ``name``, ``parentcategory`` (``{id, href}`` or ``null``);
+  producttocategories [S]: ``product_id``, ``category_id``.
+* shop settings [S]: ``currency`` and ``prices_include_vat`` (each ``null`` allowed).
+* ``stocktype`` values ``product``/``attributecombination`` [U]; ``taxtariff`` rates [U].
 """
 
 from __future__ import annotations
@@ -53,9 +89,9 @@ from shopbridge.models import (
 )
 
 SYSTEM = "ccv_salespos"
-DEFAULT_CURRENCY = "EUR"
-#: a configurable product without a ``productnumber`` gets this SKU (ASSUMPTION: a
-#: parent's number is optional in CCV; its variants carry the sellable SKUs)
+#: a configurable product without a ``productnumber`` gets this parent code as its SKU
+#: (ASSUMPTION: a parent's number is optional in CCV; its variants carry the sellable
+#: keys). Not a copy of a vendor key: the parent is never sold itself.
 PARENT_SKU = "P-{id}"
 #: ``taxtariff`` -> rate, when a product has no ``vatrate`` (ASSUMPTION [U]: Dutch rates;
 #: ``low a``/``low b``/``extra low`` are CCV's names for the reduced tariffs)
@@ -68,15 +104,19 @@ _CENT = Decimal("0.01")
 _HOUSE = re.compile(r"^(\d+)\s*(.*)$")
 
 #: canonical field -> vendor name, so pydantic errors name what the vendor calls it
-_PRODUCT = {"sku": "productnumber", "ean": "eannumber", "title": "name",
+_PRODUCT = {"sku": "productnumber", "article_code": "productnumber", "ean": "eannumber",
+            "title": "name",
             "description": "description", "short_description": "shortdescription",
             "updated_at": "modifydate", "tax_rate": "vatrate", "variants":
             "attributecombinations", "categories": "categories"}
-_VARIANT = {"sku": "sku_number", "ean": "ean_number", "price_excl": "price",
-            "price_incl": "price", "quantity": "stock"}
-_SIMPLE = {"sku": "productnumber", "ean": "eannumber", "price_excl": "price",
-           "price_incl": "price", "quantity": "stock"}
-_STOCK = {"sku": "sku", "on_hand": "stock", "locations": "stocklocation"}
+_VARIANT = {"sku": "sku_number", "article_code": "product_number", "ean": "ean_number",
+            "price_excl": "price", "price_incl": "price", "quantity": "stock"}
+_SIMPLE = {"sku": "productnumber", "article_code": "productnumber", "ean": "eannumber",
+           "price_excl": "price", "price_incl": "price", "quantity": "stock"}
+_STOCK = {"sku": "sku_number", "article_code": "product_number", "ean": "ean_number",
+          "on_hand": "stock", "locations": "stocklocation"}
+_STOCK_SIMPLE = {**_STOCK, "sku": "productnumber", "article_code": "productnumber",
+                 "ean": "eannumber"}
 
 
 class _Reader(FieldReader):
@@ -179,13 +219,16 @@ def _options(r: _Reader) -> dict[str, str]:
 
 def _combination(r: _Reader, base: Decimal, rate: Decimal, includes_tax: bool,
                  shared_stock: Decimal | None, managed: bool) -> Variant:
-    sku = r.text("sku_number", required=True)
+    sku, code, ean = r.text("sku_number"), r.text("product_number"), r.text("ean_number")
+    if not (sku or code or ean):
+        raise r.fail("sku_number", "no item key: sku_number, product_number and ean_number "
+                                   "are all empty")
     options = _options(r)
     sell = base + r.decimal("netto_extra_price", default=Decimal(0))
     excl, incl = _prices(sell, rate, includes_tax)
     own = _level(r, managed)
     return r.build(lambda: Variant(
-        sku=sku, ean=r.text("ean_number"), title=" / ".join(options.values()),
+        sku=sku, article_code=code, ean=ean, title=" / ".join(options.values()),
         price_excl=excl, price_incl=incl, attributes=options,
         quantity=own if shared_stock is None else shared_stock,
     ), _VARIANT, "sku_number")
@@ -220,11 +263,15 @@ def _brand(r: _Reader) -> str:
     raise r.fail("brand", f"expected an object, got {type(brand).__name__}")
 
 
-def _context(raw: Mapping[str, Any]) -> tuple[bool, str]:
-    ctx = raw.get("_context")
-    ctx = ctx if isinstance(ctx, Mapping) else {}
-    return bool(ctx.get("prices_include_tax", False)), str(ctx.get("currency")
-                                                           or DEFAULT_CURRENCY)
+def _context(r: _Reader) -> tuple[bool, str]:
+    """The shop's settings the source embedded: prices incl. VAT, and the currency."""
+    ctx = r.raw.get("_context")
+    if not isinstance(ctx, Mapping):
+        raise r.fail("_context", "the shop's settings (currency, prices incl. VAT) were not "
+                                 "read with the product")
+    c = r.at(ctx, "_context.")
+    currency = c.text("currency", required=True).upper()
+    return c.flag("prices_include_tax"), currency
 
 
 def product_from_ccv(raw: Mapping[str, Any]) -> Product:
@@ -243,7 +290,7 @@ def product_from_ccv(raw: Mapping[str, Any]) -> Product:
     r = _Reader(raw, source_id, "product")
     if raw.get("id") in (None, ""):
         raise r.fail("id", "missing")
-    includes_tax, currency = _context(raw)
+    includes_tax, currency = _context(r)
     name = r.text("name", required=True)
     rate = _rate(r)
     sell = r.decimal("price") - r.decimal("discount", default=Decimal(0))
@@ -268,18 +315,23 @@ def product_from_ccv(raw: Mapping[str, Any]) -> Product:
             _combination(r.at(row, f"attributecombinations[{i}]."), sell, rate, includes_tax,
                          shared, managed)
             for i, row in active)
-        sku = r.text("productnumber") or PARENT_SKU.format(id=source_id)
+        code = r.text("productnumber")
+        sku = "" if code else PARENT_SKU.format(id=source_id)
         ean = r.text("eannumber")
     else:
-        sku = r.text("productnumber", required=True)
-        ean = r.text("eannumber")
+        sku, code, ean = "", r.text("productnumber"), r.text("eannumber")
+        if not (code or ean):
+            raise r.fail("productnumber", "no item key: productnumber and eannumber are "
+                                          "both empty")
         excl, incl = _prices(sell, rate, includes_tax)
         variants = (r.build(lambda: Variant(
-            sku=sku, ean=ean, price_excl=excl, price_incl=incl, quantity=_level(r, managed),
+            article_code=code, ean=ean, price_excl=excl, price_incl=incl,
+            quantity=_level(r, managed),
         ), _SIMPLE, "productnumber"),)
     visible = r.flag("is_visible", default=r.flag("is_active", default=True))
     return r.build(lambda: Product(
-        ref=ExternalRef(system=SYSTEM, id=source_id), sku=sku, ean=ean, title=name,
+        ref=ExternalRef(system=SYSTEM, id=source_id), sku=sku, article_code=code, ean=ean,
+        title=name,
         description=r.text("description"), short_description=r.text("shortdescription"),
         brand=_brand(r), visible=visible, currency=currency, tax_rate=rate,
         categories=_categories(r), images=(), variants=variants,
@@ -326,7 +378,8 @@ def stock_records(product: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     it has no combinations, else each combination (the parent is not sold itself).
 
     Only the fields stock needs travel (records are XComs)."""
-    keep = ("id", "productnumber", "stock", "stockenabled", "stocktype", "stocklocation")
+    keep = ("id", "productnumber", "eannumber", "stock", "stockenabled", "stocktype",
+            "stocklocation")
     head = {k: product.get(k) for k in keep if k in product}
     rows = expanded(product, "attributecombinations") or []
     if not rows:
@@ -373,20 +426,28 @@ def stock_from_ccv(raw: Mapping[str, Any]) -> StockLevel:
     default = None if managed else Decimal(0)
     if combo is not None:
         cr = _Reader(combo, source_id, "stock", "attributecombination.")
-        sku = cr.text("sku_number", required=True)
+        sku, code, ean = (cr.text("sku_number"), cr.text("product_number"),
+                          cr.text("ean_number"))
+        keys, names = cr, _STOCK
         if pr.text("stocktype") == PRODUCT_STOCKTYPE:
             level, lr = pr.decimal("stock", default=default), pr
         else:
             level, lr = cr.decimal("stock", default=default), cr
     else:
-        sku = pr.text("productnumber", required=True)
+        sku, code, ean = "", pr.text("productnumber"), pr.text("eannumber")
+        keys, names = pr, _STOCK_SIMPLE
         level, lr = pr.decimal("stock", default=default), pr
+    if not (sku or code or ean):
+        raise keys.fail(names["sku"], "no item key: "
+                        + ", ".join(dict.fromkeys(names[k] for k in ("sku", "article_code",
+                                                                     "ean")))
+                        + " are all empty")
     if level < 0:
         raise lr.fail("stock", f"negative stock level {level}")
     where = pr.text("stocklocation")
-    return pr.build(lambda: StockLevel(sku=sku, on_hand=level,
-                                       locations={where: level} if where else {},
-                                       managed=managed), _STOCK, "stock")
+    return keys.build(lambda: StockLevel(sku=sku, article_code=code, ean=ean, on_hand=level,
+                                         locations={where: level} if where else {},
+                                         managed=managed), names, "stock")
 
 
 # --- orders (target) -----------------------------------------------------------------------
@@ -431,34 +492,44 @@ def percent(rate: Decimal) -> Decimal:
     return pct.quantize(Decimal(1)) if pct == pct.to_integral_value() else pct
 
 
-def _address(a: Address, customer: Customer) -> dict[str, Any]:
-    """An address in CCV's ``billingaddress``/``deliveryaddress`` shape [S].
+def _address(a: Address, customer: Customer, *, delivery: bool = False) -> dict[str, Any]:
+    """An address in CCV's ``billingaddress``/``deliveryaddress`` shape.
 
-    ``housenumber`` is an integer in CCV: a number like ``"12-14"`` keeps its digits there
-    and the rest goes into ``housenumber_suffix`` before the extension.
+    ``housenumber`` is an integer or ``null`` in CCV [V]: a number like ``"12-14"`` keeps
+    its digits there and the rest goes into ``housenumber_suffix`` before the extension.
+    An address the source does not have (a till's walk-in customer) goes as CCV shows an
+    empty one [V]: ``""`` fields, ``housenumber`` and ``country_code`` ``null``. A delivery
+    address carries ``full_name`` only [V: CCV answers with no first/last name there].
     """
     m = _HOUSE.match(a.house_number.strip())
     number: int | None = int(m.group(1)) if m else None
     suffix = " ".join(p for p in ((m.group(2) if m else ""), a.house_number_ext) if p)
-    street = a.street if m or not a.house_number else f"{a.street} {a.house_number}"
+    street = a.street if m or not a.house_number else f"{a.street} {a.house_number}".strip()
+    names: dict[str, Any] = (
+        {"full_name": customer.person_name} if delivery
+        else {"first_name": customer.first_name, "last_name": customer.last_name})
     return {
-        "first_name": customer.first_name, "last_name": customer.last_name,
+        **names,
         "company": customer.company_name if customer.kind is CustomerKind.COMPANY else "",
         "street": street, "housenumber": number, "housenumber_suffix": suffix,
-        "zipcode": a.postcode, "city": a.city, "country_code": a.country,
+        "zipcode": a.postcode, "city": a.city, "country_code": a.country or None,
         "telephone": customer.phone,
     }
 
 
 def customer_payload(customer: Customer, shipping: Address | None = None) -> dict[str, Any]:
-    """The order's embedded ``customer`` [S]: e-mail, ``customertype`` (``b2b`` for a
-    company, ``b2c`` for a person), VAT number (``btw``) and both addresses."""
+    """The order's embedded ``customer``: e-mail (left out when the source has none: CCV
+    answers ``""`` then [U]), ``customertype`` (``b2b`` for a company, ``b2c`` for a
+    person), VAT number (``btw``) and both addresses."""
     company = customer.kind is CustomerKind.COMPANY
     body: dict[str, Any] = {
-        "email": customer.email, "customertype": "b2b" if company else "b2c",
+        "customertype": "b2b" if company else "b2c",
         "billingaddress": _address(customer.billing_address, customer),
-        "deliveryaddress": _address(shipping or customer.billing_address, customer),
+        "deliveryaddress": _address(shipping or customer.billing_address, customer,
+                                    delivery=True),
     }
+    if customer.email:
+        body["email"] = customer.email
     if company and customer.vat_number:
         body["btw"] = customer.vat_number
     return body
@@ -531,6 +602,45 @@ def order_payload(order: Order, *, reference: str, items: Mapping[str, ItemRef],
     header["orderrows"] = order_rows(order, items, lines)
     header[reference_field] = reference
     return header
+
+
+def _money(value: Any, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise FatalError(f"{where}: expected a number, got {value!r}")
+    try:
+        return Decimal(repr(value) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        raise FatalError(f"{where}: not a number: {value!r}") from None
+
+
+def expected_total(payload: Mapping[str, Any]) -> Decimal:
+    """The ``total_price`` incl. VAT that CCV must answer for a ``POST orders`` body.
+
+    Each row is ``count * price - discount`` (the row's ``discount`` is for the whole row
+    [V: a recorded row has ``price`` 595, ``discount`` 10, ``total_price`` 585 at count 1]),
+    with its ``tax`` added unless ``order_row_taxes_included``; rows are rounded to the
+    cent. Plus ``total_shipping`` (VAT added at the highest row rate unless
+    ``shipping_taxes_included``, ASSUMPTION [U]) and ``extra_costs`` (as sent). How CCV
+    adds shipping is not settled by the recordings (an order answers ``total_orderrow_price``
+    590, ``total_shipping`` 5, ``total_price`` 590); the target sends ``total_shipping`` 0
+    unless a mapping sets it, so by default only the rows count.
+    """
+    rows = payload.get("orderrows") or []
+    total = Decimal(0)
+    top = Decimal(0)
+    rows_incl = payload.get("order_row_taxes_included") is True
+    for i, row in enumerate(rows):
+        where = f"orderrows[{i}]"
+        net = (_money(row.get("count", 0), f"{where}.count") * _money(row.get("price", 0),
+                                                                    f"{where}.price")
+               - _money(row.get("discount", 0), f"{where}.discount"))
+        rate = _money(row.get("tax", 0), f"{where}.tax") / 100
+        top = max(top, rate)
+        total += (net if rows_incl else net * (1 + rate)).quantize(_CENT)
+    shipping = _money(payload.get("total_shipping", 0), "total_shipping")
+    if payload.get("shipping_taxes_included") is not True:
+        shipping = (shipping * (1 + top)).quantize(_CENT)
+    return total + shipping + _money(payload.get("extra_costs", 0), "extra_costs")
 
 
 def reference_of(order: Mapping[str, Any], reference_field: str) -> str | None:
