@@ -88,7 +88,7 @@ def test_window_pages_across_pages(app):
     seen = requests_of(source)
     records = window(source)
     assert len(records) == PHONE_ORDERS + 6
-    assert len({r["header"]["OrderNumber"] for r in records}) == len(records)
+    assert len({r["header"]["SalesOrderNumber"].strip() for r in records}) == len(records)
     pages = [(q["$top"], q["$skip"]) for path, q in seen if path.endswith("/SalesOrderHeader")]
     assert pages == [("4", "0"), ("4", "4"), ("4", "8")]
     flt = next(q["$filter"] for path, q in seen if path.endswith("/SalesOrderHeader"))
@@ -103,7 +103,7 @@ def test_window_bounds_are_server_local_time(app):
              "last": "2026-11-23T00:59:59", "at_end": "2026-11-23T01:00:00"}
     made = {k: add_order(app, header={"OrderDebtor": code, "Modified": v},
                          lines=[line()])["OrderNumber"] for k, v in edges.items()}
-    got = {r["header"]["OrderNumber"] for r in window(source_for(app))}
+    got = {r["header"]["SalesOrderNumber"].strip() for r in window(source_for(app))}
     assert made["at_start"] in got and made["last"] in got
     assert made["before"] not in got and made["at_end"] not in got
 
@@ -115,21 +115,21 @@ def test_imported_orders_and_erp_orders_are_listed_apart(app):
 
 
 def test_lines_and_account_embedded(app):
-    records = {r["header"]["OrderNumber"]: r for r in window(source_for(app))}
+    records = {r["header"]["SalesOrderNumber"].strip(): r for r in window(source_for(app))}
     seeded = erp_orders(app)
     for number, rec in records.items():
         assert [ln["LineNumber"] for ln in rec["lines"]] == [
             ln["LineNumber"] for ln in seeded[number]["lines"]]
-        assert rec["account"]["DebtorCode"] == rec["header"]["OrderDebtor"]
+        assert rec["account"]["DebtorCode"].strip() == rec["header"]["OrderDebtor"]
+        assert rec["account"]["DebtorCode"].startswith(" ")  # padded, as Globe's char codes
         assert rec["timezone"] == "Europe/Amsterdam"
         json.dumps(rec)  # travels as an XCom
-    companies = [r for r in records.values() if not r["account"]["IsPerson"]]
-    persons = [r for r in records.values() if r["account"]["IsPerson"]]
+    companies = [r for r in records.values() if r["account"]["VATNumber"]]
+    persons = [r for r in records.values() if not r["account"]["VATNumber"]]
     assert companies and persons
-    for r in companies:
-        [contact] = r["account"]["contacts"]
-        assert contact["IsDefault"] is True and contact["Account"] == r["account"]["ID"]
-    assert all(r["account"]["contacts"] == [] for r in persons)
+    for r in companies:  # Globe's Account carries its main contact: no Contact reads
+        assert r["account"]["ContactFirstName"] and r["account"]["contacts"] == []
+    assert all(r["account"]["ContactFirstName"] is None for r in persons)
 
 
 def test_unknown_debtor_is_embedded_as_none_and_named(app):
@@ -185,7 +185,7 @@ def test_company_order(app):
         lines=[line(KNOWN[0], Quantity="2", Price="12.50", DiscountAmount="2.50"),
                line(KNOWN[1], Quantity="1", Price="0.99", VATPercentage="9")])
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["OrderNumber"] == made["OrderNumber"]]
+    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
     order = source.to_order(rec)
     assert (order.ref.system, order.ref.id, order.number, order.status) == (
         "exact_globe", made["OrderNumber"], made["OrderNumber"], "open")
@@ -198,7 +198,7 @@ def test_company_order(app):
         d["street"], d["number"])
     ship = order.shipping_address
     assert (ship.street, ship.house_number, ship.house_number_ext, ship.city, ship.country) == (
-        "Havenstraat", "3", "bis", "Rotterdam", d["country"])  # country from the debtor
+        "Havenstraat", "3", "bis", "Rotterdam", "")  # none given: the flow's default
     first, second = order.lines
     assert (first.sku, first.quantity, first.unit_price_excl, first.unit_price_incl) == (
         KNOWN[0], 2, Decimal("12.50"), Decimal("15.125"))
@@ -216,11 +216,12 @@ def test_company_order(app):
 def test_person_order_prices_incl_vat(app):
     n = next(i for i in range(PHONE_ORDERS) if not debtor(i)["is_company"])
     d = debtor(n)
-    made = add_order(app, header={"OrderDebtor": code_of(app, n), "VATIncluded": True,
+    made = add_order(app, header={"OrderDebtor": code_of(app, n),
                                   "Modified": "2026-11-19T15:00:00", "Status": "Approved"},
-                     lines=[line(KNOWN[2], Quantity="3", Price="12.10")])
+                     lines=[line(KNOWN[2], Quantity="3", Price="12.10", VATPercentage=None,
+                                 VATCode="3")])  # Globe's inclusive VAT code
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["OrderNumber"] == made["OrderNumber"]]
+    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
     order = source.to_order(rec)
     c = order.customer
     assert (c.kind, c.first_name, c.last_name, c.email, c.company_name) == (
@@ -248,23 +249,25 @@ def test_registered_translator_is_the_sources(app):
     assert translate(rec) == source.to_order(rec)
 
 
-def test_debtor_without_email_names_the_field(app):
+def test_debtor_without_email_is_matched_by_its_number(app):
     made = add_order(app, account={"Name": "Zonder Mail BV", "IsPerson": False, "Email": "",
                                     "AddressLine1": "Dorpsstraat 1", "PostalCode": "1234 AB",
                                     "City": "Zwolle", "Country": "NL"},
                      header={"Modified": "2026-11-20T09:00:00"}, lines=[line()])
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["OrderNumber"] == made["OrderNumber"]]
-    with pytest.raises(RecordError) as exc:
-        source.to_order(rec)
-    assert (exc.value.entity, exc.value.source_id, exc.value.field) == (
-        "order", made["OrderNumber"], "account.Email")
+    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    assert rec["account"]["EmailAddress"] is None  # Globe sends null for empty text
+    customer = source.to_order(rec).customer
+    assert (customer.email, customer.customer_number, customer.company_name) == (
+        "", made["header"]["OrderDebtor"] if "header" in made else made["OrderDebtor"],
+        "Zonder Mail BV")
 
 
 @pytest.mark.parametrize(("lines", "field"), [
     ([line(), line(Quantity="0")], "lines[1].Quantity"),
     ([line(), line(), line(Price="abc")], "lines[2].Price"),
-    ([line(VATPercentage=None)], "lines[0].VATPercentage"),
+    ([line(VATPercentage=None)], "lines[0].VATCode"),
+    ([line(VATPercentage="7")], "lines[0].VATCode"),  # a rate Globe has no code for
     ([line(Itemcode="")], "lines[0].Itemcode"),
     ([], "lines"),
 ])
@@ -272,7 +275,7 @@ def test_bad_lines_name_the_globe_field(app, lines, field):
     made = add_order(app, header={"OrderDebtor": code_of(app, 0),
                                   "Modified": "2026-11-20T09:00:00"}, lines=lines)
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["OrderNumber"] == made["OrderNumber"]]
+    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
     with pytest.raises(RecordError) as exc:
         source.to_order(rec)
     assert exc.value.field == field
@@ -291,7 +294,7 @@ def test_confirm_order_merges_the_header_and_bumps_modified(app):
     counter = CallCounter()
     source = source_for(app, counter=counter)
     rec = window(source)[0]
-    number = rec["header"]["OrderNumber"]
+    number = rec["header"]["SalesOrderNumber"].strip()
     calls = counter.calls
     source.confirm_order(number, {"YourReference": "ORD30999"})
     assert counter.calls == calls + 1  # the guid came from the read: the MERGE only
@@ -302,14 +305,14 @@ def test_confirm_order_merges_the_header_and_bumps_modified(app):
 
     fresh = source_for(app, counter=(c2 := CallCounter()))
     fresh.confirm_order(number, {"Description": "in webshop"})
-    assert c2.calls == 2  # lookup by OrderNumber, then MERGE
+    assert c2.calls == 2  # lookup by SalesOrderNumber, then MERGE
     assert erp_orders(app)[number]["Description"] == "in webshop"
 
 
 def test_confirm_unknown_order_is_a_record_error(app):
     with pytest.raises(RecordError) as exc:
         source_for(app).confirm_order("99999", {"YourReference": "x"})
-    assert exc.value.field == "OrderNumber"
+    assert exc.value.field == "SalesOrderNumber"
 
 
 # -- hook ------------------------------------------------------------------------------------

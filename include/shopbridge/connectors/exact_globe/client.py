@@ -7,7 +7,12 @@ What it decides, so callers don't have to:
 * Status -> error goes through :func:`shopbridge._http.classify` (one place, STYLE R5),
   but the message carries the OData error body ``{"error":{"code","message"}}`` verbatim,
   because Globe's validation text ("Customer 60093 not found") is what a person needs.
-* Lists page with ``$top``/``$skip`` (:class:`~shopbridge.paginate.TopSkip`).
+* Lists page with ``$top``/``$skip`` (:class:`ODataPager`), ordered by a stable key when
+  the caller names one (``$orderby``: without it ``$skip`` walks Globe's own, unstated
+  order and a row can be skipped or read twice). A ``__next`` link (server-driven paging:
+  the server caps a page below ``$top``) is followed rather than taken for the end; a
+  page longer than ``$top`` (a server ignoring it) and a ``__count`` that disagrees with
+  the rows read fail loudly (:class:`PageCountMismatch`), never stop early in silence.
 * Creating POSTs are retried only when the caller says it is safe (``retry=``); MERGE is
   idempotent and always retried.
 * :meth:`ExactGlobeClient.batch` sends many changesets (e.g. one per sales order: its lines,
@@ -17,13 +22,19 @@ What it decides, so callers don't have to:
   WCF Data Services, which the adapter appears to be built on (MERGE, ``guid'...'`` keys),
   but no Globe document shows it. ``write_mode="single"`` keeps one request per entity.
 
-[U] The list envelope ``{"d":{"results":[...]}}`` is documented as unverified; a bare
-``{"d":[...]}`` (the other OData v2 JSON verbose form) is accepted too.
+Envelopes: both OData v2 JSON verbose list forms are read, ``{"d":{"results":[...],
+"__next":..., "__count":"N"}}`` and the bare ``{"d":[...]}`` ([V] as forms: Exact Online
+recordings in ``tests/contracts/exact_globe/exact_online.*``; [U] which one Globe uses:
+no public Globe recording exists). ``__count`` is a string in OData v2 and read as either.
+Errors: ``{"error":{"code":"","message":{"lang","value"},"innererror":{...}}}`` (WCF Data
+Services; the shape omniboost/go-exactglobe-webservices decodes from a live Globe [S]) and
+a proxy's flat ``{"error":{"code","message"}}`` both give ``"<code>: <message>"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,8 +52,7 @@ from shopbridge.connectors.exact_globe._batch import (
     parse,
     results,
 )
-from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
-from shopbridge.paginate import Page, TopSkip
+from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 
 #: Path of the REST Entity service under the Globe web server.
 SERVICE_PATH = "/services/Exact.Entity.REST.EG"
@@ -81,6 +91,10 @@ class ExactGlobeSettings(BaseModel):
     default_warehouse: str = Field("1", min_length=1)
     #: The Globe server's IANA time zone: its timestamps are naive local time [U].
     timezone: str = "Europe/Amsterdam"
+    #: The administration's own currency (ISO 4217), for orders whose header and debtor
+    #: name none; ``""``: such an order is quarantined instead of guessed. [U] Globe's
+    #: REST service is not known to expose the administration's base currency.
+    currency: str = Field("", pattern=r"^([A-Za-z]{3})?$")
 
     @field_validator("timezone")
     @classmethod
@@ -166,15 +180,110 @@ def check(resp: httpx.Response) -> None:
         raise type(err)(_message(resp), response=resp) from None
 
 
-def _results(resp: httpx.Response) -> list[dict[str, Any]]:
+class PageCountMismatch(FatalError):
+    """The rows Globe paged out disagree with what it said it had (``__count``), or a page
+    is longer than the ``$top`` asked: reading on would skip or repeat rows in silence."""
+
+
+@dataclass(frozen=True)
+class ODataPage:
+    """One list response: its rows, the ``__next`` link and the ``__count`` (when sent)."""
+
+    rows: list[dict[str, Any]]
+    next_link: str | None = None
+    count: int | None = None
+
+
+def parse_list(payload: Any, where: str = "response") -> ODataPage:
+    """An OData v2 list body in either JSON verbose form -> :class:`ODataPage`.
+
+    ``{"d":{"results":[...],"__next":"…","__count":"12"}}`` or ``{"d":[...]}``; every row
+    must be an object. Anything else is a ``FatalError`` naming ``where``.
+    """
+    d = payload.get("d") if isinstance(payload, dict) else None
+    if isinstance(d, list):
+        rows, next_link, count = d, None, None
+    elif isinstance(d, dict) and "results" in d:
+        rows, next_link, count = d["results"], d.get("__next"), d.get("__count")
+    else:
+        raise FatalError(f"{where}: not an OData list envelope ({{'d': [...]}} or "
+                         f"{{'d': {{'results': [...]}}}})")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise FatalError(f"{where}: 'results' is not a list of objects")
+    if next_link is not None and not (isinstance(next_link, str) and next_link.strip()):
+        raise FatalError(f"{where}: '__next' is not a link: {next_link!r}")
+    total: int | None = None
+    if count is not None:
+        try:
+            total = int(str(count).strip())
+        except ValueError:
+            raise FatalError(f"{where}: '__count' is not a number: {count!r}") from None
+    return ODataPage(rows, next_link, total)
+
+
+def _page(resp: httpx.Response) -> ODataPage:
     try:
-        d = resp.json()["d"]
-        rows = d["results"] if isinstance(d, dict) else d
-    except (ValueError, KeyError, TypeError) as exc:
-        raise FatalError(f"{describe(resp)}: not an OData list envelope") from exc
-    if not isinstance(rows, list):
-        raise FatalError(f"{describe(resp)}: 'results' is not a list")
-    return rows
+        payload = resp.json()
+    except ValueError:
+        raise FatalError(f"{describe(resp)}: not JSON") from None
+    return parse_list(payload, describe(resp))
+
+
+class ODataPager:
+    """``$top``/``$skip`` paging that follows ``__next`` and checks what it read.
+
+    * a page with ``__next`` is not the last, however short (the server capped it);
+      the link is followed as given, and the pages it leads to count towards the same
+      ``$top``;
+    * without ``__next``, a request that got fewer than ``$top`` rows is the last, a full
+      one asks for ``$skip + $top``;
+    * more rows than ``$top`` raises :class:`PageCountMismatch` (the server ignores
+      ``$top``: ``$skip`` would re-read or skip rows);
+    * the same non-empty page twice raises :class:`~shopbridge.errors.PaginationLoop`;
+    * at the end, rows read must equal the first ``__count`` the server sent, else
+      :class:`PageCountMismatch` naming both numbers.
+    """
+
+    def __init__(self, top: int, where: str) -> None:
+        self.top = top
+        self.where = where
+        self.skip = 0
+        self.read = 0
+        #: rows of the current ``$top`` request, over the ``__next`` links it was split into
+        self.chain = 0
+        self.count: int | None = None
+        self._last: list[Any] | None = None
+
+    def advance(self, page: ODataPage) -> str | dict[str, int] | None:
+        """The next request: a ``__next`` URL, ``{"$skip": n}``, or None at the end."""
+        n = len(page.rows)
+        self.chain += n
+        if self.chain > self.top:
+            raise PageCountMismatch(f"{self.where}: {self.chain} rows for $top={self.top}; "
+                                    "the server ignores $top, so $skip paging would skip or "
+                                    "repeat rows")
+        if page.count is not None and self.count is None:
+            self.count = page.count
+        if page.rows and page.rows == self._last:
+            raise PaginationLoop(f"{self.where}: the same page came back twice; stopping "
+                                 "instead of looping")
+        self._last = page.rows
+        self.read += n
+        if page.next_link:
+            if not page.rows:
+                raise PaginationLoop(f"{self.where}: an empty page with a __next link")
+            return page.next_link
+        if self.chain == self.top:
+            self.skip += self.chain
+            self.chain = 0
+            return {"$skip": self.skip}
+        self.check_total()
+        return None
+
+    def check_total(self) -> None:
+        if self.count is not None and self.count != self.read:
+            raise PageCountMismatch(f"{self.where}: the server counted {self.count} rows "
+                                    f"(__count) but paging read {self.read}")
 
 
 class ExactGlobeClient(PooledClient):
@@ -244,20 +353,48 @@ class ExactGlobeClient(PooledClient):
 
     def query(
         self, entity: str, *, filter: str | None = None,
-        select: Sequence[str] | None = None,
+        select: Sequence[str] | None = None, orderby: Sequence[str] | None = None,
+        count: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """All rows of ``entity`` matching ``filter``, fetched ``page_size`` at a time."""
-        pager = TopSkip(self.page_size)
-        page: Page | None = pager.start()
-        while page is not None:
-            params: dict[str, Any] = dict(page.params)
-            if filter:
-                params["$filter"] = filter
-            if select:
-                params["$select"] = ",".join(select)
-            rows = _results(self._send("GET", entity, params=params))
-            yield from rows
-            page = pager.advance(rows)
+        """All rows of ``entity`` matching ``filter``, fetched ``page_size`` at a time.
+
+        ``orderby``: stable key fields (e.g. ``["SalesOrderNumber"]``) so ``$skip`` pages a
+        fixed order. ``count``: also ask ``$inlinecount=allpages`` and check the rows read
+        against it (:class:`ODataPager`). [U] That Globe's adapter honours ``$orderby``
+        and ``$inlinecount`` (OData v2 / WCF Data Services both define them).
+        """
+        pager = ODataPager(self.page_size, entity)
+        params: dict[str, Any] = {"$top": self.page_size, "$skip": 0}
+        if filter:
+            params["$filter"] = filter
+        if select:
+            params["$select"] = ",".join(select)
+        if orderby:
+            params["$orderby"] = ",".join(orderby)
+        if count:
+            params["$inlinecount"] = "allpages"
+        url: str | None = None
+        while True:
+            resp = (self._send("GET", entity, params=params) if url is None
+                    else self._send_url("GET", url))
+            page = _page(resp)
+            yield from page.rows
+            step = pager.advance(page)
+            if step is None:
+                return
+            if isinstance(step, str):
+                url = step
+            else:
+                url = None
+                params.update(step)
+
+    def _send_url(self, method: str, url: str) -> httpx.Response:
+        """A request to a ``__next`` link: absolute, or relative to the service root."""
+        target = url if "://" in url else f"{self.root}/{url.lstrip('/')}"
+        request = self.http.build_request(method, target, headers=self.headers,
+                                          timeout=self.timeout)
+        return send(self.http, request, policy=self.policy, counter=self.counter,
+                    retry=True, check=check)
 
     def probe(self) -> None:
         """One cheap authenticated read (``Items?$top=1``): what ``test_connection`` uses."""
@@ -279,7 +416,12 @@ class ExactGlobeClient(PooledClient):
 
     def merge(self, entity: str, key: str, body: dict[str, Any]) -> None:
         """MERGE (partial update) ``{Entity}(guid'key')``; idempotent, so retried."""
-        self._send("MERGE", f"{entity}(guid'{key}')", json=body, retry=True)
+        self.merge_key(entity, f"guid'{key}'", body)
+
+    def merge_key(self, entity: str, key_literal: str, body: dict[str, Any]) -> None:
+        """MERGE ``{Entity}(<key_literal>)``, the key as an OData literal (``guid'…'``,
+        ``'  10001'``); idempotent, so retried."""
+        self._send("MERGE", f"{entity}({key_literal})", json=body, retry=True)
 
     def batch(self, changesets: list[list[Operation]]) -> list[ChangesetResult]:
         """Send ``changesets`` as ONE OData ``$batch`` request; one result per changeset.

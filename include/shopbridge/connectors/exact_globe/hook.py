@@ -7,11 +7,14 @@ Connection fields:
 * ``login``/``password``: a Globe employee's Windows account with the function rights;
 * ``extra``: ``{"server_name": "SQL01", "database_name": "600", "auth": "ntlm"|"basic",
   "page_size": 100, "write_mode": "batch"|"single", "batch_size": 50,
-  "default_warehouse": "1", "timezone": "Europe/Amsterdam"}``; ``server_name`` and
+  "default_warehouse": "1", "timezone": "Europe/Amsterdam", "currency": "EUR"}``;
+  ``server_name`` and
   ``database_name`` select the administration; ``write_mode``/``batch_size`` are
   documented on :class:`ExactGlobeSettings` ("single" for a Globe that refuses ``$batch``);
   ``default_warehouse`` takes stock levels without a location; ``timezone`` is the Globe
-  server's zone (its timestamps are naive local time).
+  server's zone (its timestamps are naive local time); ``currency`` is the
+  administration's own currency, for ERP orders whose header and debtor name none
+  (unset: such an order is quarantined naming ``header.CurrencyCode``).
 
 The only module of this connector that imports Airflow.
 """
@@ -53,6 +56,7 @@ def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
             batch_size=extra.get("batch_size", 50),
             default_warehouse=str(extra.get("default_warehouse", "1")),
             timezone=str(extra.get("timezone", "Europe/Amsterdam")),
+            currency=str(extra.get("currency", "")),
         )
     except ValidationError as e:
         raise ConfigError("\n".join(
@@ -94,7 +98,7 @@ class ExactGlobeHook(BaseHook):
         """The ``OrderSource`` of the ERP -> webshop orders flow."""
         settings = self.get_settings()
         return ExactGlobeSource(ExactGlobeClient.from_settings(settings),
-                                timezone=settings.timezone)
+                                timezone=settings.timezone, currency=settings.currency)
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``Items?$top=1`` call, without retries; the message says what to fix."""

@@ -63,7 +63,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ from shopbridge.sandbox._common import JsonState, SandboxControls, install_contr
 PREFIX = "/services/Exact.Entity.REST.EG"
 ENTITIES = ("Account", "Contact", "Items", "SalesOrderHeader", "SalesOrderLine",
             "SalesInvoiceHeader", "SalesInvoiceLine", "GLTransactionHeader",
-            "GLTransactionLine", "ItemCategory", "ItemImage", "ItemWarehouse")
+            "GLTransactionLine", "ItemCategory", "ItemImage", "ItemWarehouse", "VAT")
 #: Globe's server clock: naive local timestamps, as its SQL Server stores them [U].
 SERVER_TZ = ZoneInfo("Europe/Amsterdam")
 #: Column widths Globe enforces [U]: ``Items.Description`` char(60), category codes 20.
@@ -94,13 +95,13 @@ CATEGORY_CODE_MAX = 20
 #: How many ERP-entered ("phone") orders the demo seed holds.
 PHONE_ORDERS = 5
 _SEED_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://shopbridge.dev/sandbox/exact_globe")
-_TARGET = re.compile(r"^(?P<entity>\w+)(?:\(guid'(?P<key>[^']*)'\))?$")
+_TARGET = re.compile(r"^(?P<entity>\w+)(?:\((?:guid'(?P<key>[^']*)'|'(?P<code>(?:[^']|'')*)')\))?$")
 _TOKEN = re.compile(
     r"\s*(?:(?P<field>[A-Za-z_]\w*)\s+(?P<op>eq|ne|ge|le|gt|lt)\s+"
     r"(?P<lit>'(?:[^']|'')*'|guid'[^']*'|datetime'[^']*'|-?\d+(?:\.\d+)?|true|false|null)"
     r"|(?P<conj>and|or))\s*"
 )
-_CI_FIELDS = {"Email"}
+_CI_FIELDS = {"Email", "EmailAddress"}
 
 
 class ODataError(Exception):
@@ -111,15 +112,114 @@ class ODataError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """An OData v2 JSON error as WCF Data Services writes it (the shape omniboost's Globe
+    client decodes: ``message`` is ``{"lang", "value"}``)."""
+    return {"error": {"code": code, "message": {"lang": "en-US", "value": message}}}
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
            ) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
-                        headers=headers)
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 def _fault_body(status: int, request: Request) -> dict[str, Any]:
-    return {"error": {"code": HTTPStatus(status).phrase.replace(" ", ""),
-                      "message": f"{HTTPStatus(status).phrase} ({request.url.path})"}}
+    return error_body(HTTPStatus(status).phrase.replace(" ", ""),
+                      f"{HTTPStatus(status).phrase} ({request.url.path})")
+
+
+# -- Exact's documented field names: what the OData routes serve --------------------------
+
+#: entity -> {documented name: the sandbox's older storage name}. Writes may use either
+#: (the connector's default mapping still writes some older names: see the package
+#: docstring), stored rows keep both, the OData routes serve the documented one only, so
+#: the connector's reads are tested against the names a real Globe has.
+ALIASES: dict[str, dict[str, str]] = {
+    "Account": {"AccountName": "Name", "EmailAddress": "Email", "PhoneNumber": "Phone",
+                "MailingAddress1": "AddressLine1", "MailingPostcode": "PostalCode",
+                "MailingCity": "City", "MailingCountry": "Country",
+                "AccountStatus": "Status", "CustomerType": "Type"},
+    "SalesOrderHeader": {"SalesOrderNumber": "OrderNumber", "SalesOrderDate": "OrderDate",
+                         "CurrencyCode": "Currency",
+                         "DeliveryDebtorAddress1": "DeliveryAddressLine1",
+                         "DeliveryDebtorPostCode": "DeliveryPostalCode",
+                         "DeliveryDebtorCity": "DeliveryCity",
+                         "DeliveryDebtorCountryCode": "DeliveryCountry",
+                         "ShippingVia": "DeliveryMethod"},
+    "SalesOrderLine": {"SalesOrderNumber": "OrderNumber"},
+}
+#: older names served by no OData route (computed into documented ones instead)
+_HIDDEN: dict[str, frozenset[str]] = {
+    "Account": frozenset({"IsPerson", "Created", "Modified", *ALIASES["Account"].values()}),
+    "SalesOrderHeader": frozenset({"Description", "AmountDC", "VATIncluded", "HeaderID",
+                                   *ALIASES["SalesOrderHeader"].values()}),
+    "SalesOrderLine": frozenset({"VATPercentage", "DiscountAmount", "HeaderID",
+                                 *ALIASES["SalesOrderLine"].values()}),
+    "Items": frozenset({"Description", "Currency"}),
+}
+#: Globe's VAT table as the sandbox seeds it: (code, percentage, basis "E"xcl/"I"ncl)
+VAT_CODES = (("0", 0, "E"), ("1", 9, "E"), ("2", 21, "E"), ("3", 21, "I"), ("4", 19, "E"),
+             ("5", 20, "E"), ("6", 6, "E"))
+#: key property of entities addressed as ``Entity('<code>')``
+KEY_FIELDS = {"SalesOrderHeader": "SalesOrderNumber", "Items": "ItemCode"}
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00")
+
+
+def aliased(entity: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with each documented/older name pair of ``entity`` filled both ways."""
+    out = dict(body)
+    for doc, old in ALIASES.get(entity, {}).items():
+        if doc in out and old not in out:
+            out[old] = out[doc]
+        elif old in out and doc not in out:
+            out[doc] = out[old]
+    return out
+
+
+def odata_date(value: Any) -> str | None:
+    """A stored naive local timestamp or date as OData v2 ``/Date(ms)/`` (wall-clock ticks)."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if text.startswith("/Date("):
+        return text
+    when = datetime.fromisoformat(text).replace(tzinfo=None)
+    return f"/Date({int((when - _EPOCH).total_seconds() * 1000)})/"
+
+
+def _num(value: Any) -> Any:
+    """A stored number (often decimal text, as the connector writes it) as a JSON number."""
+    if value is None or value == "" or isinstance(value, bool):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return value
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _int_id(guid: Any) -> int:
+    """A stable integer ``ID`` for a row kept under a guid (Globe's sales order rows have
+    integer IDs)."""
+    try:
+        return uuid.UUID(str(guid)).int % 1_000_000_000
+    except ValueError:
+        return 0
+
+
+def _blank(value: Any) -> Any:
+    """Globe sends ``null`` for many empty text fields (omniboost's structs decode a live
+    answer's empty fields as null)."""
+    return None if value == "" else value
+
+
+def _pad(value: Any, width: int) -> Any:
+    return None if value in (None, "") else str(value).strip().rjust(width)
+
+
+def _meta(entity: str, key: str) -> dict[str, str]:
+    return {"uri": f"http://sandbox:8020{PREFIX}/{entity}({key})",
+            "type": f"Exact.Entity.REST.EG.{entity}"}
 
 
 # -- $filter ---------------------------------------------------------------------------------
@@ -146,7 +246,9 @@ def _compare(value: Any, op: str, lit: Any, field: str) -> bool:
         elif isinstance(lit, Decimal) and value is not None and not isinstance(value, bool):
             value = Decimal(str(value).strip())
         elif isinstance(lit, str) and value is not None:
-            value = str(value)
+            # char columns: Globe pads codes ("   10001"); SQL Server ignores trailing
+            # blanks, the sandbox ignores both ends
+            value, lit = str(value).strip(), lit.strip()
             if field in _CI_FIELDS:
                 value, lit = value.lower(), lit.lower()
     except (ValueError, InvalidOperation):
@@ -202,6 +304,14 @@ def _local(when: datetime) -> str:
 def _seed(seed: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {e: [] for e in ENTITIES}
     data.update(staged={}, next_debtor=60001, next_order=10001, next_invoice=26000001)
+    data["VAT"] = [{"ID": n, "VATCode": code.rjust(3), "Percentage": pct,
+                    "Calculationbasis": basis, "CountryCode": "NL",
+                    "Description": f"BTW {pct}%" + (" inclusief" if basis == "I" else ""),
+                    "PercentageDescription": f"{pct}%", "SalesPurchase": "V",
+                    "Taxtype": "B", "Excluded": "N", "VATCodeCreditNote": None,
+                    "CreatedDate": "/Date(1262304000000)/",
+                    "ModifiedDate": "/Date(1672531200000)/"}
+                   for n, (code, pct, basis) in enumerate(VAT_CODES, start=1)]
     if seed is None:
         return data
     demo = demo_data.generate(seed)
@@ -247,8 +357,10 @@ def _seed_phone_orders(data: dict[str, Any], demo: demo_data.DemoData) -> None:
 
     One per day of the demo week, for the first :data:`PHONE_ORDERS` seeded debtors (they
     have e-mails), 1-3 lines of seeded items; the first and third deliver elsewhere than
-    the debtor's address, the last has prices including VAT. Deterministic (no clock), so
-    every worker and every restart sees the same orders.
+    the debtor's address, the last has prices including VAT (Globe's inclusive VAT code
+    ``3``: the basis is the code's, not the order's), the second a 10 % line discount.
+    Lines carry Globe's VAT code, not a percentage; headers get Globe's read-only totals.
+    Deterministic (no clock), so every worker and every restart sees the same orders.
     """
     erp_only = {i["sku"] for i in demo_data.ERP_ONLY_ITEMS}
     items = [i for i in data["Items"] if i["ItemCode"] not in erp_only]
@@ -266,26 +378,36 @@ def _seed_phone_orders(data: dict[str, Any], demo: demo_data.DemoData) -> None:
             price = Decimal(str(item["SalesPrice"]))
             if vat_included:
                 price = (price * Decimal("1.21")).quantize(Decimal("0.01"))
+            qty = Decimal(k + 1)
+            discount = (qty * price / 10).quantize(Decimal("0.01")) if n == 1 else Decimal(0)
             lines.append({
                 "ID": str(uuid.uuid5(_SEED_NS, f"phone-order:{number}:{k + 1}")),
-                "HeaderID": header_id, "OrderNumber": number, "LineNumber": k + 1,
-                "Itemcode": item["ItemCode"], "Description": item["Description"],
-                "Quantity": str(k + 1), "Price": format(price, "f"),
-                "VATPercentage": "21", "DiscountAmount": "0",
+                "HeaderID": header_id, "OrderNumber": number, "SalesOrderNumber": number,
+                "LineNumber": k + 1, "Itemcode": item["ItemCode"],
+                "Description": item["Description"], "Quantity": str(qty),
+                "Price": format(price, "f"), "VATCode": "3" if vat_included else "2",
+                "DiscountAmount": format(discount, "f"),
             })
         header: dict[str, Any] = {
             "ID": header_id, "OrderNumber": number, "OrderDebtor": account["DebtorCode"],
             "OrderDate": _local(when)[:10], "Created": _local(when - timedelta(minutes=4)),
             "Modified": _local(when), "Description": "Telefonische order",
-            "YourReference": "", "Currency": "EUR", "VATIncluded": vat_included,
+            "YourReference": "", "Currency": "EUR",
             "PaymentCondition": "14", "DeliveryMethod": "POST" if n % 2 else "AFH",
+            "Completed": False, **_totals(lines, _seed_rate, incl=vat_included),
         }
         if n in (0, 2):
             header.update(DeliveryAddressLine1=f"Magazijnweg {10 + n}",
                           DeliveryPostalCode="3542 AB", DeliveryCity="Utrecht",
                           DeliveryCountry="NL")
-        data["SalesOrderHeader"].append(header)
+        data["SalesOrderHeader"].append(aliased("SalesOrderHeader", header))
         data["SalesOrderLine"].extend(lines)
+
+
+def _seed_rate(line: dict[str, Any]) -> Decimal:
+    """The percentage of a seeded line's VAT code (:data:`VAT_CODES`)."""
+    code = str(line.get("VATCode") or "").strip()
+    return next((Decimal(pct) for c, pct, _ in VAT_CODES if c == code), Decimal(0))
 
 
 # -- app -------------------------------------------------------------------------------------
@@ -299,13 +421,18 @@ def create_app(
     server_name: str = "sandbox",
     database_name: str = "600",
     require_ntlm: bool = False,
+    max_page_size: int | None = None,
 ) -> FastAPI:
-    """A fresh sandbox; ``seed=None`` starts empty, ``state_file`` persists across restarts."""
+    """A fresh sandbox; ``seed=None`` starts empty, ``state_file`` persists across restarts.
+
+    ``max_page_size``: server-driven paging, as a Globe capping its pages would do: a
+    ``$top`` above it is answered with that many rows and a ``__next`` link.
+    """
     app = FastAPI(title="Exact Globe REST Entity sandbox")
     controls = SandboxControls()
     install_controls(app, controls, _fault_body)
     state = JsonState(state_file, lambda: _seed(seed))
-    store = Store(state)
+    store = Store(state, max_page_size=max_page_size)
     expected_auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def refuse(message: str) -> JSONResponse:
@@ -365,7 +492,8 @@ def create_app(
         if m is None or m["entity"] not in ENTITIES:
             return _error(404, "NotFound", f"unknown entity {target!r}")
         try:
-            return await _dispatch(store, controls, request, m["entity"], m["key"])
+            key = m["key"] if m["code"] is None else store.key_of(m["entity"], m["code"])
+            return await _dispatch(store, controls, request, m["entity"], key)
         except ODataError as err:
             return _error(err.status, err.code, err.message)
 
@@ -458,13 +586,28 @@ async def _dispatch(store: Store, controls: SandboxControls, request: Request,
         if key is not None:
             return JSONResponse({"d": store.get(entity, key)})
         q = request.query_params
-        rows = store.query(entity, q.get("$filter"))
-        skip, top = int(q.get("$skip", 0)), q.get("$top")
-        rows = rows[skip: skip + int(top)] if top is not None else rows[skip:]
+        rows = store.query(entity, q.get("$filter"), q.get("$orderby"))
+        try:
+            skip, top = int(q.get("$skip", 0)), (int(q["$top"]) if "$top" in q else None)
+        except ValueError:
+            raise ODataError(400, "BadRequest", "$top and $skip must be integers") from None
+        end = len(rows) if top is None else skip + top
+        cap = store.max_page_size
+        served = rows[skip: min(end, skip + cap) if cap else end]
         if q.get("$select"):
             fields = [f.strip() for f in q["$select"].split(",")]
-            rows = [{f: r.get(f) for f in fields} for r in rows]
-        return JSONResponse({"d": {"results": rows}})
+            served = [{f: r.get(f) for f in ("__metadata", *fields) if f in r or f in fields}
+                      for r in served]
+        d: dict[str, Any] = {"results": served}
+        if q.get("$inlinecount") == "allpages":
+            d["__count"] = str(len(rows))  # OData v2 sends the count as text
+        if cap and skip + len(served) < min(end, len(rows)):
+            params = dict(q)
+            params["$skip"] = str(skip + len(served))
+            if top is not None:
+                params["$top"] = str(end - skip - len(served))
+            d["__next"] = str(request.url.replace_query_params(**params))
+        return JSONResponse({"d": d})
     try:
         body = await request.json()
     except ValueError:
@@ -485,8 +628,7 @@ async def _dispatch(store: Store, controls: SandboxControls, request: Request,
 
 
 def _op_error(content_id: str | None, err: ODataError) -> OperationResponse:
-    return OperationResponse(err.status, {"error": {"code": err.code, "message": err.message}},
-                             content_id)
+    return OperationResponse(err.status, error_body(err.code, err.message), content_id)
 
 
 def _apply_changeset(store: Store, ops: list[HttpMessage]
@@ -523,23 +665,29 @@ def _apply_operation(store: Store, msg: HttpMessage) -> OperationResponse:
     if not isinstance(body, dict):
         raise ODataError(400, "BadRequest", "body must be a JSON object")
     if method == "POST":
-        if m["key"] is not None:
+        if m["key"] is not None or m["code"] is not None:
             raise ODataError(405, "MethodNotAllowed", "POST to an entity set, not a key")
         return OperationResponse(201, {"d": store.create(m["entity"], body)}, msg.content_id)
-    if m["key"] is None:
+    key = m["key"] if m["code"] is None else store.key_of(m["entity"], m["code"])
+    if key is None:
         raise ODataError(405, "MethodNotAllowed", f"{method} needs a (guid'...') key")
-    store.merge(m["entity"], m["key"], body)
+    store.merge(m["entity"], key, body)
     return OperationResponse(204, None, msg.content_id)
 
 
 class Store:
     """The entity tables and Globe's rules for writing them, on a :class:`JsonState`."""
 
-    _READ_ONLY = frozenset({"ID", "DebtorCode", "OrderNumber", "TransactionKey", "Created"})
+    _READ_ONLY = frozenset({"ID", "DebtorCode", "OrderNumber", "SalesOrderNumber",
+                            "TransactionKey", "Created", "TotalAmount",
+                            "TotalAmountExcludingVAT", "TotalVATAmount", "Completed"})
 
-    def __init__(self, state: JsonState) -> None:
+    def __init__(self, state: JsonState, *, max_page_size: int | None = None) -> None:
         self.state = state
         self.data = state.data
+        #: rows per page the server sends at most (server-driven paging: a longer $top is
+        #: answered with this many rows and a ``__next`` link); None: $top as asked
+        self.max_page_size = max_page_size
         #: rows MERGEd inside :meth:`atomic`, with their values before, for a rollback
         self._journal: list[tuple[dict[str, Any], dict[str, Any]]] | None = None
 
@@ -569,18 +717,211 @@ class Store:
             finally:
                 self._journal = None
 
-    def query(self, entity: str, flt: str | None) -> list[dict[str, Any]]:
+    def query(self, entity: str, flt: str | None,
+              orderby: str | None = None) -> list[dict[str, Any]]:
+        """The entity's rows as Globe serves them (:meth:`view`), filtered and ordered."""
         pred = compile_filter(flt) if flt else None
         with self.state.lock:
-            rows = self.data.setdefault(entity, [])
-            return [dict(r) for r in rows if pred is None or pred(r)]
+            rows = [self.view(entity, r) for r in self.table(entity)]
+        rows = [r for r in rows if pred is None or pred(r)]
+        for field, desc in reversed(_order_terms(orderby)):
+            rows.sort(key=partial(_row_key, field), reverse=desc)
+        return rows
 
     def get(self, entity: str, key: str) -> dict[str, Any]:
         with self.state.lock:
             for row in self.table(entity):
                 if row["ID"] == key:
-                    return dict(row)
-        raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
+                    return self.view(entity, row)
+        raise ODataError(404, "NotFound",
+                         f"Resource not found for the segment '{entity}'.")
+
+    def key_of(self, entity: str, code: str) -> str:
+        """The stored ``ID`` of the row whose key property (:data:`KEY_FIELDS`) is
+        ``code`` (compared stripped, as char columns); 404 when none."""
+        field = KEY_FIELDS.get(entity)
+        if field is None:
+            raise ODataError(400, "BadRequest", f"{entity} is keyed by guid'...'")
+        want = code.replace("''", "'").strip()
+        with self.state.lock:
+            for row in self.table(entity):
+                got = row.get(field, row.get(ALIASES.get(entity, {}).get(field, field)))
+                if str(got or "").strip() == want:
+                    return str(row["ID"])
+        raise ODataError(404, "NotFound", f"Resource not found for the segment '{entity}'.")
+
+    # -- the documented view ---------------------------------------------------------------
+
+    def rate_of(self, line: dict[str, Any]) -> Decimal:
+        """A stored line's VAT percentage: its ``VATPercentage``, else its code's."""
+        if line.get("VATPercentage") not in (None, ""):
+            return _dec(line.get("VATPercentage"))
+        code = str(line.get("VATCode") or "").strip()
+        return next((Decimal(str(v["Percentage"])) for v in self.table("VAT")
+                     if str(v["VATCode"]).strip() == code), Decimal(0))
+
+    def order_totals(self, lines: list[dict[str, Any]], *, incl: bool) -> dict[str, float]:
+        """The read-only totals Globe computes when a sales order is committed; prices
+        include VAT when ``incl`` (the older header flag) or every line's code is
+        inclusive."""
+        inclusive = {str(v["VATCode"]).strip() for v in self.table("VAT")
+                     if v["Calculationbasis"] == "I"}
+        codes = {str(ln.get("VATCode") or "").strip() for ln in lines}
+        return _totals(lines, self.rate_of,
+                       incl=incl or (bool(lines) and codes <= inclusive))
+
+    def vat_code(self, percentage: Any) -> str | None:
+        """The exclusive VAT code of ``percentage`` (``"  2"`` for 21), None when Globe's
+        table has none."""
+        try:
+            want = Decimal(str(percentage).strip())
+        except InvalidOperation:
+            return None
+        for row in self.table("VAT"):
+            if Decimal(str(row["Percentage"])) == want and row["Calculationbasis"] == "E":
+                return str(row["VATCode"])
+        return None
+
+    def view(self, entity: str, row: dict[str, Any]) -> dict[str, Any]:
+        """One stored row as the OData routes serve it: Exact's documented names, padded
+        codes, ``/Date(ms)/`` dates, numbers as numbers, ``null`` for empty text."""
+        shown = {k: v for k, v in row.items() if k not in _HIDDEN.get(entity, ())}
+        make = getattr(self, f"_view_{entity.lower()}", None)
+        return make(row, shown) if make is not None else shown
+
+    def _view_account(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        contact = next((c for c in self.table("Contact") if c.get("Account") == row["ID"]
+                        and c.get("IsDefault")), None) or next(
+            (c for c in self.table("Contact") if c.get("Account") == row["ID"]), None) or {}
+        code = _pad(row.get("DebtorCode"), 20)
+        names = [contact.get("FirstName") or "", contact.get("LastName") or ""]
+        return {"__metadata": _meta("Account", f"guid'{row['ID']}'"), **out,
+                "AccountCode": code, "DebtorCode": code,
+                "DebtorNumber": str(row.get("DebtorCode") or "").strip(),
+                "AccountName": row.get("Name"), "EmailAddress": _blank(row.get("Email")),
+                "PhoneNumber": row.get("Phone") or "", "VATNumber": _blank(row.get("VATNumber")),
+                "MailingAddress1": _blank(row.get("AddressLine1")),
+                "MailingPostcode": _blank(row.get("PostalCode")),
+                "MailingCity": _blank(row.get("City")),
+                "MailingCountry": _blank(row.get("Country")),
+                "MailingAddress2": "" if row.get("AddressLine1") else None,
+                "AccountStatus": row.get("Status") or "A",
+                "CustomerType": row.get("Type") or "C", "Blocked": False, "CreditLine": 0,
+                "CurrencyCode": row.get("CurrencyCode") or "EUR",
+                "PaymentCondition": row.get("PaymentCondition") or "14",
+                "ChamberofCommerceNumber": None if row.get("IsPerson") else "00000000",
+                "ContactID": contact.get("ID"),
+                "ContactFirstName": _blank(contact.get("FirstName")),
+                "ContactLastName": _blank(contact.get("LastName")),
+                "ContactMiddleName": None,
+                "ContactFullName": " ".join(n for n in names if n) or None,
+                "ContactEmail": _blank(contact.get("Email")),
+                "ContactPhoneNumber": _blank(contact.get("Phone")),
+                "CreatedDate": odata_date(row.get("Created")),
+                "ModifiedDate": odata_date(row.get("Modified")),
+                "DeliveryAddressline1": None, "DeliveryCity": None, "DeliveryCountry": None,
+                "DeliveryPostCode": None, "FaxNumber": None, "InvoiceAddress": None,
+                "InvoiceCity": None, "InvoiceCountry": None, "InvoiceAddressPostCode": None,
+                "Note": None, "PostalAddressLine1": None, "PostalCity": None,
+                "PostalCountry": None, "PostalPostCode": None, "PriceList": None}
+
+    def _view_salesorderheader(self, row: dict[str, Any], out: dict[str, Any]
+                               ) -> dict[str, Any]:
+        number = _pad(row.get("OrderNumber") or row.get("SalesOrderNumber"), 8)
+        debtor = str(row.get("OrderDebtor") or "").strip()
+        acc = next((a for a in self.table("Account")
+                    if str(a.get("DebtorCode")).strip() == debtor), {})
+        acc_view = self._view_account(acc, {}) if acc else {}
+        ship = bool(row.get("DeliveryAddressLine1"))
+        country = row.get("DeliveryCountry") if ship else acc.get("Country")
+        return {"__metadata": _meta("SalesOrderHeader", f"'{number}'"), **out,
+                "ID": _int_id(row["ID"]), "SalesOrderNumber": number,
+                "SalesOrderDate": odata_date(row.get("OrderDate")),
+                "DeliveryDate": None, "CurrencyCode": row.get("Currency"),
+                "CurrencyRate": "1", "OrderDebtor": debtor, "InvoiceDebtor": debtor,
+                "DeliveryDebtor": debtor, "Description1": str(row.get("Description") or
+                                                              "")[:20] or None,
+                "Description2": None, "Description3": None,
+                "OrderDebtorName": acc.get("Name"),
+                "OrderDebtorAddress1": acc.get("AddressLine1") or "",
+                "OrderDebtorAddress2": "", "OrderDebtorAddress3": None,
+                "OrderDebtorPostCode": _blank(acc.get("PostalCode")),
+                "OrderDebtorCity": _blank(acc.get("City")),
+                "OrderDebtorCountryCode": _blank(str(acc.get("Country") or "").ljust(3)
+                                                 if acc.get("Country") else ""),
+                "OrderDebtorContactEmail": acc_view.get("ContactEmail")
+                or acc_view.get("EmailAddress"),
+                "OrderDebtorContactPerson": acc_view.get("ContactFullName"),
+                "OrderDebtorPhone": _blank(acc.get("Phone")),
+                "DeliveryDebtorName": acc.get("Name") if ship else None,
+                "DeliveryDebtorAddress1": _blank(row.get("DeliveryAddressLine1")),
+                "DeliveryDebtorAddress2": "" if ship else None,
+                "DeliveryDebtorAddress3": None,
+                "DeliveryDebtorPostCode": _blank(row.get("DeliveryPostalCode")),
+                "DeliveryDebtorCity": _blank(row.get("DeliveryCity")),
+                "DeliveryDebtorCountryCode": (str(country).ljust(3) if ship and country
+                                              else None),
+                "DeliveryDebtorContactEmail": None,
+                "DeliveryDebtorContactPerson": None, "DeliveryDebtorPhone": None,
+                "ShippingVia": _blank(row.get("DeliveryMethod")),
+                "PaymentCondition": _blank(row.get("PaymentCondition")),
+                "PaymentMethod": None, "Warehouse": "1", "YourReference":
+                _blank(row.get("YourReference")), "OurReference": None, "Reference": None,
+                "TotalAmountExcludingVAT": _num(row.get("TotalAmountExcludingVAT")),
+                "TotalVATAmount": _num(row.get("TotalVATAmount")),
+                "TotalAmount": _num(row.get("TotalAmount")),
+                "Completed": bool(row.get("Completed", False)),
+                "TransactionKey": row.get("TransactionKey"), "OrderLines": "",
+                "AdditionalField01": None, "ApplyShippingCharges": True, "CostCenter": None,
+                "DeletionReason": None, "DocumentID": None, "FreeField1": None,
+                "FreeField4": 0, "GrossWeight": 0, "IsEDI": False, "NetWeight": 0,
+                "OrderConfirmation": True, "Packages": 0, "PartialDelivery": True,
+                "Project": None, "Resource": 1001, "SelectionCode": None}
+
+    def _view_salesorderline(self, row: dict[str, Any], out: dict[str, Any]
+                             ) -> dict[str, Any]:
+        qty = _dec(row.get("Quantity"))
+        price = _dec(row.get("Price"))
+        discount = _dec(row.get("DiscountAmount"))
+        gross = qty * price
+        share = (discount / gross * 100).quantize(Decimal("0.01")) if gross else Decimal(0)
+        net = (price - discount / qty).quantize(Decimal("0.001")) if qty else price
+        code = row.get("VATCode") or self.vat_code(row.get("VATPercentage", 21))
+        rate = next((Decimal(str(v["Percentage"])) for v in self.table("VAT")
+                     if str(v["VATCode"]).strip() == str(code or "").strip()), Decimal(0))
+        number = row.get("OrderNumber") or row.get("SalesOrderNumber")
+        return {"__metadata": _meta("SalesOrderLine", str(_int_id(row["ID"]))), **out,
+                "ID": _int_id(row["ID"]), "SalesOrderNumber": _pad(number, 8),
+                "LineNumber": int(row.get("LineNumber") or 0),
+                "Quantity": _num(row.get("Quantity")), "Price": _num(row.get("Price")),
+                "NetPrice": _num(net), "DiscountPercentage": _num(share),
+                "VATCode": _pad(code, 3), "AmountExcludingDiscountIncludingVAT":
+                _num((gross * (1 + rate / 100)).quantize(Decimal("0.01"))),
+                "Description": row.get("Description") or "", "Action": None,
+                "BOMVersion": None, "CostCenter": None, "CostPrice": 0, "CountryISO": None,
+                "DeliveryDate": None, "DeliveryMethod": None, "Instruction": None,
+                "ItemType": "S", "LongDescription": None, "NetWeight": 0, "PriceList": None,
+                "Project": None, "QuantityDelivered": 0, "SerialNumber": None,
+                "TransactionKey": row.get("TransactionKey"), "Unit": "STK",
+                "Warehouse": "1"}
+
+    def _view_items(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        codes = sorted({str(i.get("Assortment") or "") for i in self.table("Items")} - {""})
+        assortment = str(row.get("Assortment") or "")
+        return {"__metadata": _meta("Items", f"'{row.get('ItemCode')}'"), **out,
+                "Assortment": codes.index(assortment) + 1 if assortment in codes else 0,
+                "AssortmentCode": assortment or None, "GTIN": _blank(row.get("GTIN")),
+                "SalesPrice": _num(row.get("SalesPrice")) if row.get("SalesPrice")
+                not in (None, "") else 0,
+                "SalesCurrency": row.get("Currency") or "EUR",
+                "SalesVATCode": _pad(row.get("SalesVATCode") or "2", 3), "Status": "A",
+                "IsSalesItem": bool(row.get("IsSalesItem", True)),
+                "IsStockItem": bool(row.get("IsStockItem", True)),
+                "CreatedDate": odata_date(row.get("Created") or "2026-01-05T09:00:00"),
+                "ModifiedDate": odata_date(row.get("Modified") or "2026-01-05T09:00:00")}
+
+    def _view_vat(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        return {"__metadata": _meta("VAT", str(row["ID"])), **out}
 
     def merge(self, entity: str, key: str, body: dict[str, Any]) -> None:
         if entity in ("SalesOrderLine", "SalesInvoiceLine"):
@@ -591,21 +932,25 @@ class Store:
                 raise ODataError(404, "NotFound", f"{entity} guid'{key}' not found")
             check = _CHECKS.get(entity)
             if check is not None:
-                check(self, {**row, **body}, row)
+                check(self, {**row, **aliased(entity, body)}, row)
             if self._journal is not None:
                 self._journal.append((row, dict(row)))
-            row.update({k: v for k, v in body.items() if k not in self._READ_ONLY})
+            row.update({k: v for k, v in aliased(entity, body).items()
+                        if k not in self._READ_ONLY})
             row["Modified"] = _now()
             self.state.save()
 
     def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         with self.state.lock:
-            record = {k: v for k, v in body.items() if k != "ID"}
+            record = {k: v for k, v in aliased(entity, body).items() if k != "ID"}
             record["ID"] = str(uuid.uuid4())
             record["Created"] = record["Modified"] = _now()
-            made = getattr(self, f"_create_{entity.lower()}")(record)
+            made = getattr(self, f"_create_{entity.lower()}", None)
+            if made is None:
+                raise ODataError(405, "MethodNotAllowed", f"{entity} cannot be created here")
+            row = made(record)
             self.state.save()
-            return dict(made)
+            return self.view(entity, row)
 
     def _create_account(self, rec: dict[str, Any]) -> dict[str, Any]:
         _check_account(rec)
@@ -722,11 +1067,12 @@ class Store:
     def insert_erp_order(self, body: dict[str, Any]) -> dict[str, Any]:
         """What ``POST /_sandbox/sales_orders`` does: no Globe rules, just the tables."""
         with self.state.lock:
-            header = {k: v for k, v in dict(body.get("header") or {}).items()
-                      if k not in ("ID", "OrderNumber", "TransactionKey")}
+            header = {k: v for k, v in aliased("SalesOrderHeader",
+                                               dict(body.get("header") or {})).items()
+                      if k not in ("ID", "OrderNumber", "SalesOrderNumber", "TransactionKey")}
             account = body.get("account")
             if isinstance(account, dict):
-                acc = {**account, "ID": str(uuid.uuid4()),
+                acc = {**aliased("Account", account), "ID": str(uuid.uuid4()),
                        "DebtorCode": str(self.data["next_debtor"])}
                 acc.setdefault("Type", "C")
                 acc.setdefault("Status", "A")
@@ -734,7 +1080,8 @@ class Store:
                 self.data["Account"].append(acc)
                 header["OrderDebtor"] = acc["DebtorCode"]
             now = _now()
-            header.update(ID=str(uuid.uuid4()), OrderNumber=str(self.data["next_order"]))
+            header.update(ID=str(uuid.uuid4()), OrderNumber=str(self.data["next_order"]),
+                          SalesOrderNumber=str(self.data["next_order"]))
             self.data["next_order"] += 1
             header.setdefault("OrderDate", now[:10])
             header.setdefault("Created", now)
@@ -744,8 +1091,11 @@ class Store:
                       "OrderNumber": header["OrderNumber"],
                       "LineNumber": dict(ln).get("LineNumber", n)}
                      for n, ln in enumerate(body.get("lines") or [], start=1)]
+            header.update(self.order_totals(lines, incl=bool(header.get("VATIncluded"))))
+            header.setdefault("Completed", False)
+            header = aliased("SalesOrderHeader", header)
             self.data["SalesOrderHeader"].append(header)
-            self.data["SalesOrderLine"].extend(lines)
+            self.data["SalesOrderLine"].extend(aliased("SalesOrderLine", ln) for ln in lines)
             self.state.save()
             return {**header, "lines": lines}
 
@@ -823,11 +1173,38 @@ class Store:
                              f"No {label} lines staged for TransactionKey {key}")
         rec[number] = str(self.data[counter])
         self.data[counter] += 1
+        if document == "SalesOrder":
+            rec["SalesOrderNumber"] = rec[number]
+            rec.update(self.order_totals(lines, incl=bool(rec.get("VATIncluded"))))
+            rec["Completed"] = False
         self.data.setdefault(f"{document}Header", []).append(rec)
         for ln in lines:
             self.data.setdefault(f"{document}Line", []).append(
                 {**ln, number: rec[number], "HeaderID": rec["ID"]})
         return rec
+
+
+def _totals(lines: list[dict[str, Any]], rate_of: Callable[[dict[str, Any]], Decimal],
+            *, incl: bool) -> dict[str, float]:
+    """Globe's read-only header totals of ``lines``: nets per VAT rate, VAT rounded once
+    per rate (as an invoice), in the price basis of the order."""
+    per_rate: dict[Decimal, Decimal] = {}
+    for ln in lines:
+        net = (_dec(ln.get("Quantity")) * _dec(ln.get("Price"))
+               - _dec(ln.get("DiscountAmount"))).quantize(Decimal("0.01"))
+        rate = rate_of(ln) / 100
+        per_rate[rate] = per_rate.get(rate, Decimal(0)) + net
+    base = sum(per_rate.values(), Decimal(0))
+    if incl:
+        vat = sum(((t * r / (1 + r)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                   for r, t in per_rate.items()), Decimal(0))
+        excl, total = base - vat, base
+    else:
+        vat = sum(((t * r).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                   for r, t in per_rate.items()), Decimal(0))
+        excl, total = base, base + vat
+    return {"TotalAmountExcludingVAT": float(excl), "TotalVATAmount": float(vat),
+            "TotalAmount": float(total)}
 
 
 def _number(rec: dict[str, Any], field: str) -> Decimal:
@@ -860,3 +1237,39 @@ def _check_account(rec: dict[str, Any]) -> None:
     country = rec.get("Country")
     if country and not re.fullmatch(r"[A-Z]{2}", str(country)):
         raise ODataError(400, "ValidationError", f"Country {country!r} is not an ISO-2 code")
+
+
+def _dec(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value).strip()) if value not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _order_terms(text: str | None) -> list[tuple[str, bool]]:
+    """``$orderby`` -> [(field, descending)]; 400 on anything else."""
+    terms = []
+    for part in (text or "").split(","):
+        words = part.split()
+        if not words:
+            continue
+        if len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")) or \
+                not re.fullmatch(r"[A-Za-z_]\w*", words[0]):
+            raise ODataError(400, "BadRequest", f"unsupported $orderby {part.strip()!r}")
+        terms.append((words[0], len(words) == 2 and words[1] == "desc"))
+    return terms
+
+
+def _row_key(field: str, row: dict[str, Any]) -> tuple[int, Any]:
+    return _sort_key(row.get(field))
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Nulls first (as SQL Server sorts them), numbers by value, text trimmed."""
+    if value is None:
+        return (0, "")
+    if isinstance(value, bool):
+        return (1, int(value))
+    if isinstance(value, int | float | Decimal):
+        return (1, Decimal(str(value)))
+    return (2, str(value).strip())

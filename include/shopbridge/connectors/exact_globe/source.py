@@ -11,11 +11,24 @@ its lines, accounts and contacts are read in batched ``or`` filters of up to 40 
 (:func:`any_of`), so a page of 100 orders costs a handful of GETs, not 300. Accounts
 already read in this iteration are not read again.
 
-[U] ``Modified`` on ``SalesOrderHeader`` as the change timestamp, and that it moves when
-a line changes: Globe's entity service is not documented to say so. Globe has no
-``$orderby`` we rely on, so the pages follow Globe's own order; an order modified while
-the window is being read can move out of it and shift ``$skip`` past another one (that
-one then comes with the next window, whose range contains its new ``Modified``).
+Paging: the headers are read ordered by ``SalesOrderNumber`` (``$orderby``: a stable key,
+so ``$skip`` walks a fixed order instead of Globe's unstated one) with
+``$inlinecount=allpages``, and a ``__count`` that disagrees with the rows read fails the
+read loudly (:class:`~shopbridge.connectors.exact_globe.client.PageCountMismatch`); the
+run retries instead of losing an order in silence. An order modified while the window is
+read can still move out of it (its new ``Modified`` puts it in the next window).
+
+Field names are Exact's documented ones (see ``from_globe``): ``SalesOrderNumber``,
+``OrderDebtor``, ``SalesOrderLine.SalesOrderNumber``, ``Account.DebtorCode``, ``VAT``;
+the older ``OrderNumber`` is read when a row has no ``SalesOrderNumber``. Codes are
+filtered as Globe sent them (char columns may be padded) and grouped stripped.
+
+[U] ``Modified`` on ``SalesOrderHeader`` as the change timestamp: Exact's entity
+documentation (PU415) lists no ``Created``/``Modified`` on the header at all, so a real
+Globe may refuse the window filter; this is the connector's open risk as an order source.
+[U] ``$orderby`` and ``$inlinecount``: OData v2 query options, not shown in a Globe
+example. [U] ``SalesOrderHeader('<number>')`` as the MERGE key of :meth:`confirm_order`
+(the documentation names ``SalesOrderNumber`` the key property; ``ID`` is an integer).
 """
 
 from __future__ import annotations
@@ -67,6 +80,12 @@ def _guids(field: str, values: Iterable[str]) -> list[str]:
             for i in range(0, len(unique), MAX_FILTER_VALUES)]
 
 
+def _number(row: Mapping[str, Any]) -> Any:
+    """A header's or line's order number as Globe sent it (documented name first)."""
+    value = row.get("SalesOrderNumber")
+    return value if value not in (None, "") else row.get("OrderNumber")
+
+
 def _line_number(line: Mapping[str, Any]) -> int:
     try:
         return int(str(line.get("LineNumber")).strip())
@@ -79,8 +98,10 @@ class ExactGlobeSource:
 
     system = SYSTEM
 
-    def __init__(self, client: ExactGlobeClient, *, timezone: str = DEFAULT_TIMEZONE) -> None:
-        """``timezone``: the Globe server's zone (its timestamps are naive local time)."""
+    def __init__(self, client: ExactGlobeClient, *, timezone: str = DEFAULT_TIMEZONE,
+                 currency: str = "") -> None:
+        """``timezone``: the Globe server's zone (its timestamps are naive local time);
+        ``currency``: the administration's currency for orders naming none (``""``: none)."""
         try:
             zone(timezone)
         except ValueError as exc:
@@ -90,8 +111,11 @@ class ExactGlobeSource:
         #: not a property: the protocols declare a settable ``counter``)
         self.counter: CallCounter = client.counter
         self.timezone = timezone
-        #: OrderNumber -> header ``ID``, from reading: spares ``confirm_order`` a lookup
-        self._header_ids: dict[str, str] = {}
+        self.currency = currency.strip().upper()
+        #: order number (stripped) -> as Globe sent it: the key ``confirm_order`` MERGEs
+        self._header_keys: dict[str, str] = {}
+        #: Globe's VAT table (code -> row), read once when a line names a VAT code
+        self._vat: dict[str, dict[str, Any]] | None = None
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -107,40 +131,61 @@ class ExactGlobeSource:
         """
         flt = (f"Modified ge {odata_datetime(start, self.timezone)} and "
                f"Modified lt {odata_datetime(end, self.timezone)}")
-        headers = self.client.query("SalesOrderHeader", filter=flt)
+        headers = self.client.query("SalesOrderHeader", filter=flt,
+                                    orderby=["SalesOrderNumber"], count=True)
         seen: set[str] = set()
         accounts: dict[str, dict[str, Any] | None] = {}
         while page := list(islice(headers, self.client.page_size)):
             fresh = []
             for h in page:
-                number = _code(h.get("OrderNumber"))
+                number = _code(_number(h))
                 if number and number not in seen:
                     seen.add(number)
                     if skip is not None and skip(number):
                         continue
                     fresh.append(h)
-                    if h.get("ID"):
-                        self._header_ids[number] = str(h["ID"])
-            lines = self._lines([_code(h.get("OrderNumber")) for h in fresh])
+                    self._header_keys[number] = str(_number(h))
+            lines = self._lines([_number(h) for h in fresh])
             self._accounts([_code(h.get("OrderDebtor")) for h in fresh], accounts)
+            vat = self._vat_table(lines)
             for h in fresh:
-                yield {"header": h, "lines": lines.get(_code(h.get("OrderNumber")), []),
+                own = lines.get(_code(_number(h)), [])
+                codes = {_code(ln.get("VATCode")) for ln in own}
+                yield {"header": h, "lines": own,
                        "account": accounts.get(_code(h.get("OrderDebtor"))),
-                       "timezone": self.timezone}
+                       "vat": {c: vat[c] for c in sorted(codes) if c in vat},
+                       "currency": self.currency, "timezone": self.timezone}
 
-    def _lines(self, numbers: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """OrderNumber -> its ``SalesOrderLine`` rows in line order, batched."""
+    def _vat_table(self, lines: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        """Globe's VAT codes (``VAT``: code -> percentage and basis), read once, and only
+        when a line names a code instead of carrying its percentage."""
+        needed = any(ln.get("VATCode") not in (None, "") and "VATPercentage" not in ln
+                     for rows in lines.values() for ln in rows)
+        if self._vat is None and needed:
+            self._vat = {_code(r.get("VATCode")): {k: r.get(k) for k in
+                                                   ("VATCode", "Percentage",
+                                                    "Calculationbasis")}
+                         for r in self.client.query(
+                             "VAT", select=["VATCode", "Percentage", "Calculationbasis"])}
+        return self._vat or {}
+
+    def _lines(self, numbers: list[Any]) -> dict[str, list[dict[str, Any]]]:
+        """Order number (stripped) -> its ``SalesOrderLine`` rows in line order, batched;
+        filtered by the numbers as Globe sent them (padded char values)."""
         out: dict[str, list[dict[str, Any]]] = {}
-        for flt in any_of("OrderNumber", numbers):
-            for row in self.client.query("SalesOrderLine", filter=flt):
-                out.setdefault(_code(row.get("OrderNumber")), []).append(row)
+        for flt in any_of("SalesOrderNumber", [str(n) for n in numbers if n is not None]):
+            for row in self.client.query("SalesOrderLine", filter=flt,
+                                         orderby=["SalesOrderNumber", "LineNumber"]):
+                out.setdefault(_code(_number(row)), []).append(row)
         for rows in out.values():
             rows.sort(key=_line_number)
         return out
 
     def _accounts(self, codes: list[str], cache: dict[str, dict[str, Any] | None]) -> None:
-        """Read the ``Account`` of each debtor code not in ``cache`` (batched), with its
-        default ``Contact`` (or its first, when none is marked) as ``contacts``.
+        """Read the ``Account`` of each debtor code not in ``cache`` (batched). Globe's
+        Account carries its main contact (``ContactFirstName``, ``ContactEmail``...); an
+        account without those fields gets its default ``Contact`` (or its first, when none
+        is marked) read and embedded as ``contacts`` [U].
 
         A code Globe does not know is cached as ``None``: the translation then names the
         header's ``OrderDebtor``. Only the default contact is embedded: a company can have
@@ -151,7 +196,9 @@ class ExactGlobeSource:
         for flt in any_of("DebtorCode", todo):
             for row in self.client.query("Account", filter=flt):
                 found.setdefault(_code(row.get("DebtorCode")), {**row, "contacts": []})
-        by_id = {str(a["ID"]): a for a in found.values() if a.get("ID")}
+        by_id = {str(a["ID"]): a for a in found.values()
+                 if a.get("ID") and not any(k.startswith("Contact") and k != "contacts"
+                                            for k in a)}
         for flt in _guids("Account", by_id):
             for contact in self.client.query("Contact", filter=flt):
                 owner = by_id.get(str(contact.get("Account")))
@@ -177,19 +224,21 @@ class ExactGlobeSource:
         """MERGE ``fields`` onto the order's ``SalesOrderHeader`` (e.g. ``YourReference``
         = the webshop's order id once the webshop booked it).
 
-        The header's guid comes from the read that yielded the order, else from one
-        lookup by ``OrderNumber``. An order Globe no longer has is a ``RecordError``.
-        Note that the MERGE bumps ``Modified``: the order shows up in the next window.
+        The key is the header's ``SalesOrderNumber`` as Globe sent it (the entity's key
+        property), from the read that yielded the order, else from one lookup. An order
+        Globe no longer has is a ``RecordError``. The MERGE bumps ``Modified``: the
+        order shows up in the next window.
         """
         if not fields:
             return
-        key = self._header_ids.get(order_id)
+        key = self._header_keys.get(order_id)
         if key is None:
             rows = list(self.client.query(
-                "SalesOrderHeader", filter=f"OrderNumber eq {odata_quote(order_id)}",
-                select=["ID", "OrderNumber"]))
+                "SalesOrderHeader", filter=f"SalesOrderNumber eq {odata_quote(order_id)}",
+                select=["SalesOrderNumber"]))
             if not rows:
-                raise RecordError("order", order_id, "OrderNumber",
+                raise RecordError("order", order_id, "SalesOrderNumber",
                                   f"sales order {order_id} not found in Exact Globe")
-            key = self._header_ids[order_id] = str(rows[0]["ID"])
-        self.client.merge("SalesOrderHeader", key, {k: wire(v) for k, v in fields.items()})
+            key = self._header_keys[order_id] = str(_number(rows[0]))
+        self.client.merge_key("SalesOrderHeader", odata_quote(key),
+                              {k: wire(v) for k, v in fields.items()})

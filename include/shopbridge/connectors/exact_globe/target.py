@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
@@ -32,12 +32,13 @@ from shopbridge.models import Customer, Order
 
 #: Fields a debtor update must not touch: blocking/reactivating or retyping an account is a
 #: decision for the people running the ERP, not for a sync.
-_KEEP_ON_UPDATE = ("Status", "Type")
+_KEEP_ON_UPDATE = ("AccountStatus", "CustomerType")
 
 
-#: Account fields a sync writes (and compares before deciding an update is needed).
-_MANAGED = ("Name", "IsPerson", "Email", "Phone", "AddressLine1", "PostalCode", "City",
-            "Country", "VATNumber")
+#: Account fields a sync writes (and compares before deciding an update is needed), in
+#: Exact's documented names.
+_MANAGED = ("AccountName", "EmailAddress", "PhoneNumber", "MailingAddress1",
+            "MailingPostcode", "MailingCity", "MailingCountry", "VATNumber")
 
 
 def _terms(terms: DebtorTerms | None) -> dict[str, str]:
@@ -56,7 +57,7 @@ def _fingerprint(account: dict[str, Any]) -> str:
     for name in _MANAGED:
         value = account.get(name)
         text = "" if value is None else str(value).strip()
-        values.append(text.lower() if name == "Email" else text)
+        values.append(text.lower() if name == "EmailAddress" else text)
     return hashlib.sha256("\x1f".join(values).encode()).hexdigest()
 
 
@@ -64,7 +65,8 @@ def _fingerprint(account: dict[str, Any]) -> str:
 class _Document:
     header: str
     line: str
-    number: str
+    #: the document number's field: Exact's documented name, then the older one
+    numbers: tuple[str, ...]
     #: fields the header gets for this kind (e.g. the invoice type)
     extra: tuple[tuple[str, str], ...] = ()
 
@@ -72,14 +74,15 @@ class _Document:
 #: order-type setting -> Globe entities. [U] the invoice entities follow the sales order's
 #: header/line staging; ``Type`` "I" invoices delivered goods, "D" is a direct invoice.
 _DOCUMENTS = {
-    "sales_order": _Document("SalesOrderHeader", "SalesOrderLine", "OrderNumber"),
-    "sales_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", "InvoiceNumber",
+    "sales_order": _Document("SalesOrderHeader", "SalesOrderLine",
+                             ("SalesOrderNumber", "OrderNumber")),
+    "sales_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", ("InvoiceNumber",),
                                (("Type", "I"),)),
-    "direct_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", "InvoiceNumber",
+    "direct_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", ("InvoiceNumber",),
                                 (("Type", "D"),)),
     # [U] a financial mutation: G/L lines staged like order lines, committed by a header
     # that Globe only accepts when the lines balance
-    "journal_entry": _Document("GLTransactionHeader", "GLTransactionLine", "EntryNumber"),
+    "journal_entry": _Document("GLTransactionHeader", "GLTransactionLine", ("EntryNumber",)),
 }
 
 
@@ -92,9 +95,80 @@ def _document(kind: str) -> _Document:
 
 
 def _code(value: Any) -> str:
-    """Globe stores codes right-aligned in char columns ([U] the REST layer may keep the
-    padding), so codes are compared stripped."""
-    return str(value).strip()
+    """Globe stores codes right-aligned in char columns (the REST layer keeps the padding:
+    ``"                60093"``, [S] omniboost's test filters ``AccountCode`` padded), so
+    codes are compared stripped."""
+    return "" if value is None else str(value).strip()
+
+
+def _number_of(doc: _Document, body: Mapping[str, Any]) -> str:
+    """The document number Globe answered (documented field first), stripped."""
+    return next((_code(body[n]) for n in doc.numbers if _code(body.get(n))), "")
+
+
+#: Globe rounds amounts to the cent; a total within this of what was sent is confirmed
+_TOLERANCE = Decimal("0.01")
+
+
+def sent_amount(lines: Sequence[Mapping[str, Any]]) -> Decimal | None:
+    """The net amount of the order lines sent, in the order's price basis: per line
+    ``Quantity x Price`` less ``DiscountAmount`` (or ``DiscountPercentage`` of it),
+    rounded to the cent. None when a line carries no readable quantity or price (e.g. a
+    mapping that sends other fields): then there is nothing to compare."""
+    total = Decimal(0)
+    for ln in lines:
+        try:
+            qty, price = Decimal(str(ln["Quantity"])), Decimal(str(ln["Price"]))
+            gross = qty * price
+            if ln.get("DiscountAmount") not in (None, ""):
+                gross -= Decimal(str(ln["DiscountAmount"]))
+            elif ln.get("DiscountPercentage") not in (None, ""):
+                gross -= gross * Decimal(str(ln["DiscountPercentage"])) / 100
+        except (KeyError, InvalidOperation):
+            return None
+        total += gross.quantize(Decimal("0.01"))
+    return total
+
+
+def unconfirmed(doc: _Document, reference: str, sent_header: Mapping[str, Any],
+                sent_lines: Sequence[Mapping[str, Any]],
+                answers: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why Globe's answer does not confirm the document sent, or None when it does.
+
+    A write counts as done only when the answer carries the document number, one answer
+    per line sent (each echoing the TransactionKey when it sends one) and, for a sales
+    order whose answer has Globe's read-only totals, a total that matches the lines sent:
+    ``TotalAmountExcludingVAT`` against their net amount (``TotalAmount`` when the prices
+    were sent incl. VAT), within a cent per line.
+    """
+    header = answers[-1] if answers else {}
+    if not _number_of(doc, header):
+        return (f"Globe answered the {doc.header} of {reference} without a "
+                f"{doc.numbers[0]}: {dict(header)!r:.300}")
+    lines = answers[:-1]
+    if len(lines) != len(sent_lines):
+        return (f"{reference}: {len(sent_lines)} lines sent, Globe answered {len(lines)} "
+                f"{doc.line} rows")
+    key = sent_header.get("TransactionKey")
+    stray = [i for i, ln in enumerate(lines, start=1)
+             if ln.get("TransactionKey") not in (None, "", key)]
+    if stray:
+        return (f"{reference}: Globe staged line(s) {stray} under another TransactionKey "
+                f"than {key}")
+    if doc.header != "SalesOrderHeader":
+        return None
+    field = "TotalAmount" if sent_header.get("VATIncluded") else "TotalAmountExcludingVAT"
+    got, want = header.get(field), sent_amount(sent_lines)
+    if got in (None, "") or want is None:
+        return None
+    try:
+        amount = Decimal(str(got).strip())
+    except InvalidOperation:
+        return f"{reference}: Globe answered {field} {got!r}, not an amount"
+    if abs(amount - want) > _TOLERANCE * max(1, len(sent_lines)):
+        return (f"{reference}: Globe booked {field} {amount}, the {len(sent_lines)} lines "
+                f"sent come to {want}; not counted as done")
+    return None
 
 
 class ExactGlobeTarget(ExactGlobeCatalogue):
@@ -109,8 +183,10 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         found: dict[str, str] = {}
         for flt in any_of("YourReference", references):
             for row in self.client.query(doc.header, filter=flt,
-                                         select=["YourReference", doc.number]):
-                found.setdefault(row["YourReference"], _code(row[doc.number]))
+                                         select=["YourReference", doc.numbers[0]]):
+                ref, number = _code(row.get("YourReference")), _number_of(doc, row)
+                if ref and number:
+                    found.setdefault(ref, number)
         return found
 
     def find_debtors(self, emails: Sequence[str]) -> dict[str, str]:
@@ -134,11 +210,12 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         """
         wanted = {e.lower() for e in emails if e}
         found: dict[str, DebtorMatch] = {}
-        for flt in any_of("Email", sorted(wanted)):
+        for flt in any_of("EmailAddress", sorted(wanted)):
             for row in self.client.query("Account", filter=flt,
-                                         select=["DebtorCode", "Type", *_MANAGED]):
-                email = str(row.get("Email") or "").lower()
-                if email in wanted and row.get("Type", "C") == "C" and row.get("DebtorCode"):
+                                         select=["DebtorCode", "CustomerType", *_MANAGED]):
+                email = _code(row.get("EmailAddress")).lower()
+                kind = _code(row.get("CustomerType")) or "C"
+                if email in wanted and kind == "C" and _code(row.get("DebtorCode")):
                     found.setdefault(email, DebtorMatch(_code(row["DebtorCode"]),
                                                         _fingerprint(row)))
         return found
@@ -146,18 +223,29 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
         """POST the Account, then its Contact; returns Globe's new ``DebtorCode``.
 
-        Persons get a Contact too (decision): the Account holds one ``Name`` string, and
+        The answer must carry the new ``ID`` and ``DebtorCode`` and echo the name and
+        e-mail sent; otherwise the debtor is not counted as created (a ``FatalError``
+        naming both values: the record is quarantined, not booked on a debtor that may
+        not be the customer's).
+
+        Persons get a Contact too (decision): the Account holds one name string, and
         the Contact is where Globe keeps first/last name for salutations and e-mail, so
         both kinds are kept alike and :meth:`update_debtor` treats them the same. Neither
         POST is retried (no idempotency key); if the Contact POST fails the Account is
         still found by e-mail next run and ``update_debtor`` adds the missing Contact.
         """
-        account = self.client.create("Account", {**account_from_customer(customer),
-                                                 **_terms(terms)}, retry=False)
-        try:
-            account_id, code = str(account["ID"]), _code(account["DebtorCode"])
-        except KeyError as exc:
-            raise FatalError(f"Globe created an Account without {exc}: {account!r}") from None
+        sent = {**account_from_customer(customer), **_terms(terms)}
+        account = self.client.create("Account", sent, retry=False)
+        account_id, code = _code(account.get("ID")), _code(account.get("DebtorCode"))
+        if not account_id or not code:
+            raise FatalError(f"Globe answered the Account of {customer.label} without "
+                             f"{'ID' if not account_id else 'DebtorCode'}: "
+                             f"{dict(account)!r:.300}")
+        for field in ("AccountName", "EmailAddress"):
+            got, want = _code(account.get(field)), _code(sent.get(field))
+            if field in account and got.lower() != want.lower():
+                raise FatalError(f"Globe created debtor {code} for {customer.label} with "
+                                 f"{field} {got!r}, sent {want!r}; not counted as done")
         self.client.create("Contact", contact_from_customer(customer, account_id), retry=False)
         return code
 
@@ -268,33 +356,33 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         size = self.client.batch_size
         for i in range(0, len(writes), size):
             chunk = writes[i : i + size]
-            changesets = []
+            changesets, payloads = [], []
             for w in chunk:
                 doc = _document(w.kind)
                 lines, header = self._payloads(w)
+                payloads.append((lines, header))
                 changesets.append([*(Operation("POST", doc.line, ln) for ln in lines),
                                    Operation("POST", doc.header, header)])
-            for w, res in zip(chunk, self.client.batch(changesets), strict=True):
-                number = (res.bodies[-1].get(_document(w.kind).number)
-                          if res.ok and res.bodies else None)
-                if number:
-                    out.append(_code(number))
-                else:
-                    out.append(FatalError(res.error or f"Globe committed order {w.reference} "
-                                          "without an OrderNumber"))
+            for w, sent, res in zip(chunk, payloads, self.client.batch(changesets),
+                                    strict=True):
+                doc = _document(w.kind)
+                if not res.ok:
+                    out.append(FatalError(res.error or f"Globe refused {w.reference}"))
+                    continue
+                why = unconfirmed(doc, w.reference, sent[1], sent[0], res.bodies)
+                out.append(FatalError(why) if why else _number_of(doc, res.bodies[-1]))
         return out
 
     def _create_single(self, w: OrderWrite) -> str:
         """One document the one-request-per-entity way (``write_mode="single"``)."""
         doc = _document(w.kind)
         lines, header_body = self._payloads(w)
-        for line in lines:
-            self.client.create(doc.line, line, retry=True)
-        header = self.client.create(doc.header, header_body, retry=False)
-        number = header.get(doc.number)
-        if not number:
-            raise FatalError(f"Globe committed {w.reference} without a {doc.number}")
-        return _code(number)
+        answers = [self.client.create(doc.line, line, retry=True) for line in lines]
+        answers.append(self.client.create(doc.header, header_body, retry=False))
+        why = unconfirmed(doc, w.reference, header_body, lines, answers)
+        if why:
+            raise FatalError(why)
+        return _number_of(doc, answers[-1])
 
     def create_order(self, order: Order, *, debtor_code: str, reference: str,
                      mapped: Mapping[str, Any] | None = None, kind: str = "sales_order") -> str:

@@ -50,23 +50,24 @@ def transaction_key(reference: str, *, revision: str = "") -> str:
 
 
 def account_from_customer(customer: Customer) -> dict[str, Any]:
-    """An ``Account`` of type customer (``Type "C"``, ``Status "A"``, as eExact's ``<Account>``).
-
-    A company's name is the company; a person's account *is* the person (``IsPerson``).
-    [U] ``IsPerson`` and ``VATNumber`` as REST field names.
+    """An ``Account`` of type customer, in Exact's documented REST names (entity
+    documentation PU415): ``AccountName``, ``EmailAddress``, ``PhoneNumber``,
+    ``VATNumber``, the ``Mailing*`` address ([U] that Mailing is the address a customer's
+    debtor card shows), ``CustomerType "C"`` and ``AccountStatus "A"`` ([U] the codes, as
+    eExact's ``<Account type="C" status="A">``). A company's name is the company, a
+    person's the person; Globe's REST Account has no person flag.
     """
     addr = customer.billing_address
     body: dict[str, Any] = {
-        "Name": customer.display_name,
-        "IsPerson": customer.kind is CustomerKind.PERSON,
-        "Email": customer.email,
-        "Phone": customer.phone,
-        "AddressLine1": street_line(addr),
-        "PostalCode": addr.postcode,
-        "City": addr.city,
-        "Country": addr.country,
-        "Status": "A",
-        "Type": "C",
+        "AccountName": customer.display_name,
+        "EmailAddress": customer.email,
+        "PhoneNumber": customer.phone,
+        "MailingAddress1": street_line(addr),
+        "MailingPostcode": addr.postcode,
+        "MailingCity": addr.city,
+        "MailingCountry": addr.country,
+        "AccountStatus": "A",
+        "CustomerType": "C",
     }
     if customer.kind is CustomerKind.COMPANY:
         body["VATNumber"] = customer.vat_number
