@@ -8,7 +8,9 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §2, developers.lightspeedhq.c
   :class:`~.tokens.TokenStore`.
 * Lists page by cursor: follow ``@attributes.next`` (a full URL with an opaque ``after``)
   until it is ``""``; ``limit`` is at most 100 (:class:`NextLink`). The next URL is only
-  followed on the configured API origin, so the bearer token never goes elsewhere.
+  followed on the configured API origin, so the bearer token never goes elsewhere. Older
+  answers page with ``@attributes {count, offset, limit}`` [V, recorded]: :class:`Pages`
+  follows either and fails loudly when a count disagrees with the rows read.
 * Filters put their operator in the value: ``timeStamp=><,a,b``, ``customSku=IN,[...]``
   (:func:`op`, :func:`any_of`); at most 100 values per ``IN``.
 * The leaky bucket: every request is paced by :class:`~.ratelimit.Pacer` from the
@@ -97,9 +99,10 @@ def relations(names: Sequence[str] | None) -> str | None:
 def _message(resp: httpx.Response) -> str:
     """``describe`` with the vendor's ``message`` instead of the raw body when it has one.
 
-    ASSUMPTION [U]: error bodies are ``{"httpCode","httpMessage","message","errorClass"}``
-    (the shape V3 is seen to use; VENDOR_APIS.md marks the error body unverified); the
-    OAuth errors are ``{"error","error_description","hint"}``. Anything else is shown raw.
+    Error bodies are ``{"httpCode","httpMessage","message","errorClass"}``, all strings [V,
+    recorded 400/401/404: ``tests/contracts/lightspeed_retail/error.*.json``]; the OAuth
+    layer's are ``{"error","error_description","hint"}`` [V, doc example]. No 422 or 429
+    body was found recorded [U]: the same shape is assumed. Anything else is shown raw.
     """
     try:
         body = resp.json()
@@ -154,6 +157,78 @@ class NextLink:
             raise PaginationLoop(f"Lightspeed sent the same next page twice ({url.path})")
         self._seen.add(str(url))
         return str(url)
+
+
+def _whole(attrs: Mapping[str, Any], key: str, entity: str) -> int | None:
+    """An ``@attributes`` number (a string: ``"234"``), ``None`` when absent."""
+    if key not in attrs or attrs[key] in (None, ""):
+        return None
+    try:
+        value = int(str(attrs[key]))
+    except ValueError:
+        raise FatalError(f"{entity}: @attributes.{key} is not a number: "
+                         f"{str(attrs[key])[:40]!r}") from None
+    if value < 0:
+        raise FatalError(f"{entity}: @attributes.{key} is negative ({value})")
+    return value
+
+
+class Pages:
+    """Every list envelope the vendor has used, and the checks that keep a sync from
+    stopping early in silence (STYLE R3: one object owns the page state).
+
+    * V3 [V, docs]: ``@attributes {next, previous}``; follow ``next`` (:class:`NextLink`)
+      until it is ``""``. No count comes with it.
+    * The older envelope [V, recorded]: ``@attributes {count, offset, limit}``; the next
+      page is ``offset + limit`` of the same query while that is below ``count``. Every page
+      must hold ``min(limit, count - offset)`` rows, and the rows read must add up to
+      ``count`` at the end: anything else is a ``FatalError`` naming both numbers (records
+      appearing or vanishing between pages would otherwise be skipped without a word).
+    * A ``count`` alone (a filtered query answered in one piece, ``{"count":"0"}`` with no
+      rows) must equal the rows in it.
+    """
+
+    def __init__(self, entity: str, origin: httpx.URL) -> None:
+        self.entity = entity
+        self.links = NextLink(origin)
+        self.read = 0
+        self._offsets: set[int] = set()
+
+    def advance(self, body: Any, rows: int) -> tuple[str | None, int | None] | None:
+        """After a page of ``rows`` records: ``(next URL, None)`` for a cursor,
+        ``(None, next offset)`` for the older envelope, ``None`` after the last page."""
+        self.read += rows
+        attrs = body.get("@attributes") if isinstance(body, dict) else None
+        attrs = attrs if isinstance(attrs, dict) else {}
+        url = self.links.advance(body)
+        if url is not None:
+            return url, None
+        count = _whole(attrs, "count", self.entity)
+        offset = _whole(attrs, "offset", self.entity)
+        limit = _whole(attrs, "limit", self.entity)
+        if count is None:
+            return None
+        if offset is None or limit is None:
+            if rows != count:
+                raise FatalError(f"{self.entity}: Lightspeed said count {count} but sent "
+                                 f"{rows} rows")
+            return None
+        expected = max(0, min(limit, count - offset))
+        if rows != expected:
+            raise FatalError(
+                f"{self.entity}: the page at offset {offset} (limit {limit}) of a list with "
+                f"count {count} holds {rows} rows, not {expected}: the list changed while "
+                "it was read or the count is wrong; not going on with a partial list")
+        if limit == 0 or offset + limit >= count:
+            if self.read != count:
+                raise FatalError(f"{self.entity}: Lightspeed said count {count} but "
+                                 f"{self.read} rows were read")
+            return None
+        nxt = offset + limit
+        if nxt in self._offsets:
+            raise PaginationLoop(f"{self.entity}: Lightspeed sent offset {nxt} twice")
+        self._offsets.add(nxt)
+        return None, nxt
 
 
 def default_token_url(base_url: str) -> str:
@@ -361,18 +436,26 @@ class LightspeedRetailClient(PooledClient):
     def query(self, entity: str, params: Mapping[str, Any] | None = None, *,
               load_relations: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
         """Every record of ``entity`` matching ``params`` (vendor filters, operators in the
-        values), ``page_size`` per request, following the ``next`` cursor."""
+        values), ``page_size`` per request, through whichever envelope the answer uses
+        (:class:`Pages`: the ``next`` cursor, or ``offset``/``count``/``limit``)."""
         query: dict[str, Any] = {"limit": self.page_size, **(params or {})}
         if load_relations:
             query["load_relations"] = relations(load_relations)
-        pager = NextLink(self.origin)
+        pages = Pages(entity, self.origin)
         url: str | None = self._url(entity)
-        first = True
+        page_params: dict[str, Any] | None = query
         while url is not None:
-            body = self._send("GET", url, entity=entity, params=query if first else None)
-            first = False
-            yield from as_list(body.get(entity) if isinstance(body, dict) else None)
-            url = pager.advance(body)
+            body = self._send("GET", url, entity=entity, params=page_params)
+            rows = as_list(body.get(entity) if isinstance(body, dict) else None)
+            yield from rows
+            step = pages.advance(body, len(rows))
+            if step is None:
+                return
+            nxt, offset = step
+            if nxt is not None:
+                url, page_params = nxt, None
+            else:
+                url, page_params = self._url(entity), {**query, "offset": offset}
 
     def count(self, entity: str, params: Mapping[str, Any] | None = None) -> int:
         """``count=1``: how many records match (costs 10 drips [V]; use sparingly)."""
@@ -423,6 +506,12 @@ class LightspeedRetailClient(PooledClient):
         fields again is harmless)."""
         answer = self._send("PUT", self._url(entity, record_id), entity=entity,
                             body=dict(body))
+        return self._one(answer, entity)
+
+    def delete(self, entity: str, record_id: str | int) -> dict[str, Any]:
+        """``DELETE {Entity}/{id}.json``: archives the record (an Item, a Customer, a Sale
+        that is not completed [V]); retried (archiving twice is harmless)."""
+        answer = self._send("DELETE", self._url(entity, record_id), entity=entity)
         return self._one(answer, entity)
 
     def probe(self) -> dict[str, Any]:

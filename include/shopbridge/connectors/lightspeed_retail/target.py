@@ -63,14 +63,24 @@ from shopbridge.connectors.lightspeed_retail.translate import (
     fingerprint,
     flag,
     item_body,
+    item_confirmation,
     matrix_body,
     number,
     payment_type_for,
     relation,
     sale_body,
+    sale_confirmation,
+    shop_qoh,
     whole,
 )
-from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, refused
+from shopbridge.errors import (
+    AuthError,
+    ConfigError,
+    FatalError,
+    RecordError,
+    RetriableError,
+    refused,
+)
 from shopbridge.models import Customer, Order
 
 log = logging.getLogger(__name__)
@@ -291,7 +301,10 @@ class LightspeedRetailTarget:
             if item.is_parent:
                 created = self.client.create("ItemMatrix", matrix_body(
                     item, create=True, attribute_set_id=self.item_attribute_set_id))
-                new_matrix = str(created["itemMatrixID"])
+                new_matrix = str(created.get("itemMatrixID") or "").strip()
+                if not new_matrix:
+                    raise FatalError(f"Lightspeed answered the matrix of {item.code} "
+                                     "without an itemMatrixID")
                 self._matrices[item.code] = new_matrix
                 self._matrix_sets[new_matrix] = str(created.get("itemAttributeSetID")
                                                     or self.item_attribute_set_id)
@@ -300,11 +313,31 @@ class LightspeedRetailTarget:
             body = item_body(item, create=True, shop_id=self.shop_id, matrix_id=matrix_id,
                              attribute_set_id=self._matrix_set(matrix_id) if matrix_id
                              else None)
-            self._remember(self.client.create("Item", body))
+            created = self.client.create("Item", body)
         except AuthError:
             raise
         except FatalError as err:
             raise _refused(err, f"item {item.code}") from None
+        problem = item_confirmation(created, sku=item.code)
+        if problem is not None:
+            raise FatalError(f"item {item.code} not confirmed: {problem}"
+                             f"{self._disown_item(created)}")
+        self._remember(created)
+
+    def _disown_item(self, created: Mapping[str, Any]) -> str:
+        """Archive an item Lightspeed created but did not confirm (so the products flow,
+        which finds items by SKU, creates a correct one next time); what happened, for the
+        error message."""
+        item_id = str(created.get("itemID") or "").strip()
+        if not item_id:
+            return ""
+        try:
+            self.client.delete("Item", item_id)
+        except AuthError:
+            raise
+        except FatalError as err:
+            return f"; archiving item {item_id} failed too ({err}): archive it in Lightspeed"
+        return f"; item {item_id} was archived"
 
     def update_item(self, code: str, item: ItemWrite) -> None:
         """PUT exactly the mapped fields (and parent/category) onto item or matrix ``code``.
@@ -370,6 +403,9 @@ class LightspeedRetailTarget:
                 except FatalError as err:
                     raise _refused(err, f"the rename of category {' > '.join(node)}") \
                         from None
+            if not str(row.get("categoryID") or "").strip():
+                raise FatalError(f"Lightspeed answered category {' > '.join(node)} without "
+                                 "a categoryID")
             ids[node] = str(row["categoryID"])
         return ids
 
@@ -415,18 +451,26 @@ class LightspeedRetailTarget:
             body["itemType"] = UNMANAGED_TYPE
         shops = {str(r.get("shopID")): r for r in relation(record, "ItemShops", "ItemShop")}
         row = shops.get(str(shop))
-        if managed and (row is None or number(row.get("qoh")) != qty):
+        if managed and shop_qoh(record, shop, sku=sku) != qty:
             target = ({"itemShopID": str(row["itemShopID"])} if row and row.get("itemShopID")
                       else {"shopID": str(shop)})
             body["ItemShops"] = {"ItemShop": {**target, "qoh": str(qty)}}
         if not body:
             return
         try:
-            self.client.update("Item", record["itemID"], body)
+            answer = self.client.update("Item", record["itemID"], body)
         except AuthError:
             raise
         except FatalError as err:
             raise _refused(err, f"the stock of item {sku} in shop {shop}") from None
+        if "ItemShops" in body and "ItemShops" in answer:
+            # the answer to an Item write carries its ItemShops [V, recorded]: the level
+            # counts as written when the shop's row says so
+            got = shop_qoh(answer, shop, sku=sku) if relation(answer, "ItemShops",
+                                                              "ItemShop") else None
+            if got != qty:
+                raise FatalError(f"the stock of item {sku} in shop {shop} was sent as {qty} "
+                                 f"but Lightspeed answered qoh {got}")
         log.debug("stock of %s in shop %s: %s", sku, shop, body)
         if "itemType" in body:
             record["itemType"] = body["itemType"]
@@ -446,8 +490,12 @@ class LightspeedRetailTarget:
 
     def find_orders(self, references: Sequence[str], *,
                     kind: str = "sales_order") -> dict[str, str]:
-        """Our reference -> ``saleID`` of the sales we created (voided and archived ones
-        included: a sale someone cancelled in the POS is not created again)."""
+        """Our reference -> ``saleID`` of the completed sales we created (voided and
+        archived ones included: a sale someone cancelled in the POS is not created again).
+
+        A sale that is not completed does not count: Lightspeed keeps a sale it could not
+        complete open, with a ``balance`` [V], and :meth:`create_orders` archives it and
+        reports the order; an open sale is not a booked one."""
         self._only_sales(kind)
         wanted = set(references)
         found: dict[str, str] = {}
@@ -456,7 +504,7 @@ class LightspeedRetailTarget:
                     "referenceNumber": chunk, "referenceNumberSource": self.reference_source,
                     "archived": "true"}):
                 ref = str(row.get("referenceNumber") or "")
-                if ref in wanted and row.get("saleID"):
+                if ref in wanted and row.get("saleID") and flag(row.get("completed")):
                     found.setdefault(ref, str(row["saleID"]))
         return found
 
@@ -521,10 +569,42 @@ class LightspeedRetailTarget:
         except FatalError as err:
             raise _refused(err, f"sale {reference} (source order {order.ref.id}, total "
                                 f"{total})") from None
-        if not created.get("saleID"):
-            raise FatalError(f"Lightspeed created sale {reference} without a saleID")
-        log.debug("sale %s created for %s (total %s)", created["saleID"], reference, total)
-        return str(created["saleID"])
+        sale_id = str(created.get("saleID") or "").strip()
+        if not sale_id:
+            raise FatalError(f"Lightspeed answered sale {reference} (source order "
+                             f"{order.ref.id}) without a saleID; not counted as created")
+        problem = sale_confirmation(created, total=total)
+        if problem is not None:
+            raise FatalError(f"sale {reference} (source order {order.ref.id}, saleID "
+                             f"{sale_id}) not confirmed: {problem}; not counted as created"
+                             f"{self._disown_sale(sale_id, created)}")
+        log.debug("sale %s created for %s (total %s)", sale_id, reference, total)
+        return sale_id
+
+    def _disown_sale(self, sale_id: str, created: Mapping[str, Any]) -> str:
+        """Take our reference off a sale Lightspeed did not confirm, so :meth:`find_orders`
+        never counts it and a retry or replay books the order again; what happened, for
+        the error message.
+
+        An open sale is archived (``DELETE``: the vendor archives a sale that is not
+        completed [V, doc]). A completed one cannot be archived [V, doc]: its
+        ``referenceNumberSource`` is renamed (ASSUMPTION [U]: a completed sale's reference
+        fields can still change) and the person reading the report voids it in the POS.
+        """
+        completed = flag(created.get("completed"))
+        try:
+            self.client.update("Sale", sale_id, {
+                "referenceNumberSource": f"{self.reference_source}-unconfirmed"})
+            if not completed:
+                self.client.delete("Sale", sale_id)
+        except AuthError:
+            raise
+        except (FatalError, RetriableError) as err:
+            return (f"; taking our reference off sale {sale_id} failed ({err}): void or "
+                    "archive it in Lightspeed before the order is replayed")
+        if completed:
+            return f"; void sale {sale_id} in Lightspeed (it was completed)"
+        return f"; the open sale {sale_id} was archived"
 
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
         """One sale per write, in order (the API has no batch); the items of all of them

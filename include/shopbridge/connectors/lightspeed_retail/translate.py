@@ -121,26 +121,30 @@ def customer_body(customer: Customer) -> dict[str, Any]:
     """A ``Customer`` write with its nested ``Contact`` (e-mail, phone, address).
 
     A company is the ``company`` with this person as first/last name; its VAT number goes
-    to ``vatNumber``. The contact nests as the vendor's relations page writes it [V];
-    writing it again replaces the contact's e-mails, phones and addresses [U].
+    to ``vatNumber``. The contact nests as the vendor's relations page writes it [V]; what
+    the customer lacks is sent as the vendor's empty relation ``""`` [V: ``"Emails": ""``,
+    ``"Phones": ""`` in recorded customers]: a customer without e-mail, phone or address is
+    normal in a till. Writing the contact again replaces its e-mails, phones and addresses
+    [U].
     """
     company = customer.kind is CustomerKind.COMPANY
     a = customer.billing_address
+    email: Any = ({"ContactEmail": {"address": customer.email, "useType": "Primary"}}
+                  if customer.email else "")
     phone: Any = ({"ContactPhone": {"number": customer.phone,
                                     "useType": "Work" if company else "Home"}}
                   if customer.phone else "")
+    street = street_line(a)
+    address: Any = ({"ContactAddress": {
+        "address1": street, "address2": "", "city": a.city, "zip": a.postcode,
+        "countryCode": a.country, "country": a.country}}
+        if any((street, a.city, a.postcode, a.country)) else "")
     return {
         "firstName": customer.first_name,
         "lastName": customer.last_name,
         "company": customer.company_name if company else "",
         "vatNumber": customer.vat_number if company else "",
-        "Contact": {
-            "Emails": {"ContactEmail": {"address": customer.email, "useType": "Primary"}},
-            "Phones": phone,
-            "Addresses": {"ContactAddress": {
-                "address1": street_line(a), "address2": "", "city": a.city, "zip": a.postcode,
-                "countryCode": a.country, "country": a.country}},
-        },
+        "Contact": {"Emails": email, "Phones": phone, "Addresses": address},
     }
 
 
@@ -277,6 +281,68 @@ def payment_type_for(order: Order, mapped: Mapping[str, Any] | None,
     if method and method in lowered:
         return lowered[method]
     return lowered.get("*", default)
+
+
+def sale_confirmation(answer: Mapping[str, Any], *, total: Decimal) -> str | None:
+    """Why Lightspeed's answer to a created sale does not confirm what was sent (a
+    completed sale of ``total``), or ``None`` when it does.
+
+    The answer carries ``completed``, ``total``, ``calcTotal`` and ``balance`` [V, recorded:
+    a sale Lightspeed could not complete answers ``"completed":"false"`` with the unpaid
+    amount as ``balance``]. Amounts may differ from ``total`` by a cent (per-line tax
+    rounding); a missing ``completed`` or total is no confirmation.
+    """
+    problems: list[str] = []
+    if not flag(answer.get("completed")):
+        problems.append(f"completed {answer.get('completed', '(missing)')!s}")
+    amounts = [k for k in ("total", "calcTotal") if k in answer]
+    if not amounts:
+        problems.append("no total")
+    for key in amounts:
+        value = number(answer.get(key))
+        if value is None or abs(value - total) > CENT:
+            problems.append(f"{key} {answer.get(key)!s}")
+    if "balance" in answer:
+        balance = number(answer.get("balance"))
+        if balance is None or abs(balance) >= CENT:
+            problems.append(f"balance {answer.get('balance')!s}")
+    if not problems:
+        return None
+    return f"Lightspeed answered with {', '.join(problems)}, not a completed sale of {total}"
+
+
+def item_confirmation(answer: Mapping[str, Any], *, sku: str) -> str | None:
+    """Why the answer to a created Item does not confirm it (its new ``itemID`` and the
+    ``customSku`` sent, echoed [V, recorded]), or ``None``."""
+    if not str(answer.get("itemID") or "").strip():
+        return "Lightspeed answered without an itemID"
+    got = str(answer.get("customSku") or "").strip()
+    if got != sku.strip():
+        return (f"Lightspeed answered item {answer.get('itemID')} with customSku {got!r}, "
+                f"not {sku!r}")
+    return None
+
+
+def shop_qoh(record: Mapping[str, Any], shop: int | str, *, sku: str) -> Decimal | None:
+    """The item's quantity on hand in ``shop`` from its loaded ``ItemShops``; ``None``
+    when it has no row there.
+
+    Every item has a row for each shop and one for shop ``"0"``, the total over the shops
+    [V, recorded]: the ``"0"`` row is ignored unless it is the only one. ``qoh`` is a
+    string (``"45"``) [V]; one that is not a number is a ``RecordError`` naming the item.
+    """
+    rows = {str(r.get("shopID") or "").strip(): r
+            for r in relation(record, "ItemShops", "ItemShop")}
+    row = rows.get(str(shop).strip())
+    if row is None and set(rows) == {"0"}:
+        row = rows["0"]
+    if row is None:
+        return None
+    qoh = number(row.get("qoh"))
+    if qoh is None:
+        raise RecordError("stock", sku, "qoh", f"Lightspeed's ItemShop {row.get('itemShopID')} "
+                                               f"holds qoh {row.get('qoh')!r}, not a number")
+    return qoh
 
 
 # --- items -----------------------------------------------------------------------------
