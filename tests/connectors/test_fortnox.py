@@ -59,7 +59,8 @@ class Setup:
             return resp.json()
 
     def stats(self) -> dict[str, int]:
-        return self.control("/_sandbox/stats")
+        stats: dict[str, int] = self.control("/_sandbox/stats")
+        return stats
 
     def source(self, **kwargs: Any) -> FortnoxSource:
         return FortnoxSource(self.client, **kwargs)
@@ -109,10 +110,10 @@ def test_pages_through_all_orders() -> None:
 
 
 def test_pages_through_all_articles_at_page_boundaries() -> None:
-    s = setup(page_size=17)
+    s = setup(page_size=7)
     every = list(s.client.iter_articles())
-    assert len(every) == len({a["ArticleNumber"] for a in every}) == 34
-    assert s.counter.calls == 2  # 17 + 17: MetaInformation says there is no third page
+    assert len(every) == len({a["ArticleNumber"] for a in every}) == 35
+    assert s.counter.calls == 5  # 5 x 7: MetaInformation says there is no sixth page
 
 
 def test_a_page_that_ignores_paging_raises_instead_of_looping() -> None:
@@ -170,8 +171,8 @@ def test_lastmodified_is_sent_in_server_time_to_the_minute() -> None:
         if request.url.path.endswith("/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         seen.append(request.url)
-        return httpx.Response(200, json={"MetaInformation": {
-            "@TotalResources": 0, "@TotalPages": 1, "@CurrentPage": 1}, "Orders": []})
+        return httpx.Response(200, json={"MetaInformation": {  # as Fortnox: 0 pages
+            "@TotalResources": 0, "@TotalPages": 0, "@CurrentPage": 1}, "Orders": []})
 
     client = FortnoxClient(BASE, "c", "s", "r",
                            http=httpx.Client(transport=httpx.MockTransport(handler)))
@@ -295,7 +296,7 @@ def test_api_rejects_missing_or_unknown_bearer() -> None:
     with TestClient(app) as tc:
         assert tc.get("/3/orders").status_code == 401
         resp = tc.get("/3/orders", headers={"Authorization": "Bearer nope"})
-        assert resp.status_code == 401 and "ErrorInformation" in resp.json()
+        assert resp.status_code == 401 and resp.json() == {"message": "unauthorized"}
         token = tc.post("/oauth-v1/token", auth=(CLIENT_ID, SECRET),
                         data={"grant_type": "authorization_code", "code": "demo-auth-code"})
         assert token.status_code == 200 and token.json()["token_type"] == "bearer"
@@ -315,22 +316,31 @@ def test_source_embeds_rows_and_customer_and_translates_every_order() -> None:
     assert len(records) == 12
     customers = {r["CustomerNumber"] for r in records}
     assert s.counter.calls == 1 + 3 + 12 + len(customers)  # lists, details, customers once
-    kinds, statuses = set(), set()
+    kinds, statuses, currencies = set(), set(), set()
     for record in records:
         json.dumps(record)  # travels as an XCom
         assert record["OrderRows"] and record["Customer"]["CustomerNumber"]
+        # a new order is in DeliveryState "delivery" already, as Fortnox makes it
+        assert record["DeliveryState"] == "delivery"
         order = source.to_order(record)
         assert order.ref.system == "fortnox" and order.ref.id == source.order_id(record)
-        assert len(order.lines) == len(record["OrderRows"])
+        article_rows = [r for r in record["OrderRows"] if r["ArticleNumber"]]
+        assert len(order.lines) == len(article_rows)
         assert order.updated_at == WEEK[1]
-        assert order.total_incl == Decimal(str(record["Total"]))
+        assert order.total_incl == Decimal(str(record["Total"]))  # passed through as is
+        assert order.customer.customer_number == record["CustomerNumber"]
         kinds.add(order.customer.kind)
         statuses.add(order.status)
+        currencies.add(order.currency)
     assert kinds == {CustomerKind.COMPANY, CustomerKind.PERSON}
-    assert statuses == {"open", "cancelled", "invoiced", "delivered"}
+    assert statuses == {"open", "cancelled", "invoiced", "delivered", "draft"}
+    assert currencies == {"EUR", "SEK"}
+    bare = source.to_order(records[1])  # a customer with a name only, as real accounts hold
+    assert (bare.customer.email, bare.customer.billing_address.country) == ("", "")
+    assert bare.shipping_address == bare.customer.billing_address
 
 
-def test_source_quarantines_an_order_whose_customer_has_no_email() -> None:
+def test_an_order_whose_customer_has_no_email_is_known_by_its_number() -> None:
     s = setup()
     s.control("/_sandbox/customers", {"Customer": {"CustomerNumber": "900", "Type": "PRIVATE",
                                                    "Name": "No Mail", "Address1": "Storgatan 1",
@@ -341,9 +351,13 @@ def test_source_quarantines_an_order_whose_customer_has_no_email() -> None:
                        "VAT": 25}]}, "modified": "2026-11-18T12:00:00+00:00"})
     source = s.source()
     record = next(r for r in source.iter_order_records(*WEEK) if r["DocumentNumber"] == "500")
-    with pytest.raises(RecordError) as exc:
-        source.to_order(record)
-    assert (exc.value.field, exc.value.source_id) == ("customer.Email", "500")
+    assert record["Customer"]["Email"] == "" and record["Customer"]["Phone1"] is None
+    order = source.to_order(record)
+    assert (order.customer.email, order.customer.customer_number) == ("", "900")
+    assert (order.customer.first_name, order.customer.last_name) == ("No", "Mail")
+    address = order.customer.billing_address
+    assert (address.street, address.house_number, address.city, address.country) == (
+        "Storgatan", "1", "Malmö", "SE")
 
 
 def test_source_quarantines_an_order_whose_customer_is_gone() -> None:
@@ -383,9 +397,13 @@ def test_products_are_the_articles_changed_in_the_window() -> None:
     s = setup(page_size=10)
     source = s.source(currency="EUR")
     records = list(source.iter_product_records(*WEEK))
-    assert len(records) == 34
-    assert s.counter.calls == 1 + 4 + 34  # since-end list, window pages, one detail each
-    products = {r["ArticleNumber"]: source.to_product(r) for r in records}
+    assert len(records) == 35
+    assert s.counter.calls == 1 + 4 + 35  # since-end list, window pages, one detail each
+    unpriced = next(r for r in records if r["SalesPrice"] is None)
+    with pytest.raises(RecordError) as exc:
+        source.to_product(unpriced)
+    assert (exc.value.source_id, exc.value.field) == ("SERVICE-INSTALL", "SalesPrice")
+    products = {r["ArticleNumber"]: source.to_product(r) for r in records if r is not unpriced}
     gadget = products["DISC-0001"]
     assert not gadget.visible and gadget.variants[0].quantity is not None
     beanie = products["BEA-BLA-9021"]
@@ -509,7 +527,8 @@ def test_sandbox_orders_numbers_totals_and_actions() -> None:
         bad = tc.get("/3/orders", params={"lastmodified": "yesterday"})
         assert bad.status_code == 400 and "ErrorInformation" in bad.json()
         missing = tc.get("/3/orders/999")
-        assert missing.status_code == 404 and missing.json()["ErrorInformation"]["code"]
+        assert missing.status_code == 404 and missing.json() == {"ErrorInformation": {
+            "Error": 1, "Message": "Kan inte hitta ordern.", "Code": 2000439}}
         unknown_article = tc.post("/3/orders", json={"Order": {
             "CustomerNumber": "1", "OrderRows": [{"ArticleNumber": "NOPE"}]}})
         assert unknown_article.status_code == 400
@@ -521,11 +540,16 @@ def test_sandbox_lists_are_subsets_with_meta_information() -> None:
     app = create_app(seed="demo")
     with _authed(app) as tc:
         body = tc.get("/3/articles", params={"limit": 5, "page": 2}).json()
-        assert body["MetaInformation"] == {"@TotalResources": 34, "@TotalPages": 7,
+        assert body["MetaInformation"] == {"@TotalResources": 35, "@TotalPages": 7,
                                            "@CurrentPage": 2}
         row = body["Articles"][0]
         assert "StockGoods" not in row and "Active" not in row
-        assert isinstance(row["ReservedQuantity"], str)
+        assert all(isinstance(row[k], str) for k in (
+            "QuantityInStock", "ReservedQuantity", "DisposableQuantity", "PurchasePrice",
+            "StockValue"))
+        empty = tc.get("/3/articles", params={"lastmodified": "2099-01-01 00:00"}).json()
+        assert empty == {"MetaInformation": {"@TotalResources": 0, "@TotalPages": 0,
+                                             "@CurrentPage": 1}, "Articles": []}
         detail = tc.get(row["@url"].removeprefix(BASE)).json()["Article"]
         assert {"StockGoods", "Active", "SalesPrice", "EAN"} <= set(detail)
         customers = tc.get("/3/customers").json()["Customers"]
@@ -614,12 +638,12 @@ def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     from shopbridge.connectors.fortnox import hook as hook_module
 
     app = create_app(seed="demo", single_use_refresh_tokens=True)
-    real = hook_module.FortnoxClient.from_settings
+    real = FortnoxClient.from_settings  # the class the hook builds its client from
 
     def with_sandbox(settings: Any, **kwargs: Any) -> FortnoxClient:
         return real(settings, http=TestClient(app), **kwargs)
 
-    monkeypatch.setattr(hook_module.FortnoxClient, "from_settings", staticmethod(with_sandbox))
+    monkeypatch.setattr(FortnoxClient, "from_settings", staticmethod(with_sandbox))
     extra = {"refresh_token": REFRESH}
     _conn(monkeypatch, "fx_good", host=BASE, login=CLIENT_ID, password=SECRET, extra=extra)
     _conn(monkeypatch, "fx_secret", host=BASE, login=CLIENT_ID, password="nope", extra=extra)

@@ -21,15 +21,17 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §5):
   too. A 429 (``ErrorInformation`` body) still happens when another process shares the
   token; it is retried, after ``Retry-After`` when sent, else after one whole window.
 * **Paging.** ``page``/``limit`` (at most 500 [U]); each list carries
-  ``MetaInformation`` ``{"@TotalResources", "@TotalPages", "@CurrentPage"}``
-  (:class:`MetaPages`).
+  ``MetaInformation`` ``{"@TotalResources", "@TotalPages", "@CurrentPage"}`` [V]
+  (:class:`MetaPages`), whose promises every page is held to: a page with fewer or more
+  rows than promised fails loudly, naming the page.
 * **Changed since.** ``lastmodified=yyyy-MM-dd HH:mm`` is Fortnox server time
   (ASSUMPTION [U]: Europe/Stockholm) and means "changed at or after"; there is no upper
   bound, and records carry no modification time. :meth:`FortnoxClient.iter_changed`
   therefore drops what also shows up as "changed since ``end``": a window reads
   ``[floor(start), floor(end))`` to the minute, and consecutive windows meet exactly.
-* Errors: ``{"ErrorInformation": {"error", "message", "code"}}``; a 2xx body carrying it is
-  treated as a failure too.
+* Errors: ``{"ErrorInformation": {"Error", "Message", "Code"}}`` on 404s and lower-case
+  ``error/message/code`` on 400s [V] (:func:`error_information` reads both; the message
+  leads every error raised); a 2xx body carrying it is treated as a failure too.
 
 Methods use vendor terms and return raw JSON (STYLE R2).
 """
@@ -76,6 +78,11 @@ DEFAULT_TOKEN_TTL_S = 3600.0
 #: order actions (``PUT /3/orders/{n}/{action}``)
 ORDER_ACTIONS = ("cancel", "createinvoice", "warehouseready", "externalprint")
 
+#: the currency of article prices unless the Connection says otherwise: a Fortnox account
+#: keeps its books, and its default price list, in SEK [U]. Orders never use it: each names
+#: its own ``Currency`` [V].
+DEFAULT_CURRENCY = "SEK"
+
 StockMode = Literal["article", "warehouse"]
 
 
@@ -120,7 +127,7 @@ class FortnoxSettings(BaseModel):
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     timezone: str = DEFAULT_TIMEZONE
     #: the currency of article prices (price lists hold no currency on the article [U])
-    currency: str = Field("SEK", pattern=r"^[A-Z]{3}$")
+    currency: str = Field(DEFAULT_CURRENCY, pattern=r"^[A-Z]{3}$")
     #: the pacing window (documented: 25 per 5 s); lower only to share a token knowingly
     max_requests: int = Field(RATE_LIMIT_REQUESTS, ge=1, le=RATE_LIMIT_REQUESTS)
     window_s: float = Field(RATE_LIMIT_WINDOW_S, ge=RATE_LIMIT_WINDOW_S, le=60.0)
@@ -353,13 +360,32 @@ class FortnoxAuth(httpx.Auth):
 
 # --- paging ------------------------------------------------------------------------------
 
-class MetaPages:
-    """``page``/``limit`` paging driven by ``MetaInformation`` (``@CurrentPage`` of
-    ``@TotalPages``). A page that reports another page number than the one asked for
-    means the vendor ignores paging: raise instead of looping."""
+def _meta(meta: Mapping[str, Any], name: str) -> int | None:
+    """``MetaInformation[@name]`` (also without the ``@``, as older SDKs show it) as int."""
+    value = meta.get(f"@{name}", meta.get(name))
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} is {value!r}")
+    return int(value)
 
-    def __init__(self, limit: int) -> None:
+
+class MetaPages:
+    """``page``/``limit`` paging driven by ``MetaInformation`` [V]: ``{"@TotalResources",
+    "@TotalPages", "@CurrentPage"}`` (an empty list answers ``@TotalPages 0`` with
+    ``@CurrentPage 1`` [V]).
+
+    Paging never stops early in silence: a page that reports another page number than the
+    one asked for means the vendor ignores paging (:class:`PaginationLoop`), and every page
+    must hold exactly the rows its ``MetaInformation`` promises (``limit`` on each page but
+    the last, the rest of ``@TotalResources`` on the last, ``@TotalPages`` =
+    ceil(total / limit)); otherwise a :class:`FatalError` names the page: rows would be
+    skipped or read twice without anyone noticing.
+    """
+
+    def __init__(self, limit: int, where: str = "list") -> None:
         self.limit = limit
+        self.where = where
         self._page = 1
 
     def start(self) -> dict[str, int]:
@@ -378,16 +404,42 @@ class MetaPages:
                 return None
         else:
             try:
-                current = int(meta.get("@CurrentPage", self._page))
-                total = int(meta.get("@TotalPages", 0))
+                current = _meta(meta, "CurrentPage")
+                pages = _meta(meta, "TotalPages")
+                total = _meta(meta, "TotalResources")
             except (TypeError, ValueError):
-                raise FatalError(f"unreadable MetaInformation {dict(meta)!r}") from None
+                raise FatalError(f"{self.where} page {self._page}: unreadable MetaInformation "
+                                 f"{dict(meta)!r}") from None
+            current = self._page if current is None else current
             if current != self._page:
-                raise PaginationLoop(f"asked for page {self._page}, got page {current}")
-            if current >= total:
+                raise PaginationLoop(f"{self.where}: asked for page {self._page}, got page "
+                                     f"{current}")
+            if pages is None:
+                raise FatalError(f"{self.where} page {current}: MetaInformation has no "
+                                 f"@TotalPages: {dict(meta)!r}")
+            self._check_rows(current, pages, total, len(items))
+            if current >= pages:
                 return None
         self._page += 1
         return {"page": self._page, "limit": self.limit}
+
+    def _check_rows(self, current: int, pages: int, total: int | None, rows: int) -> None:
+        """Rows on page ``current`` against what ``MetaInformation`` promises."""
+        if total is None:  # only the page count: every page but the last is full
+            expected = self.limit if current < pages else None
+        else:
+            if pages != -(-total // self.limit):
+                raise FatalError(
+                    f"{self.where} page {current}: MetaInformation says {total} rows in "
+                    f"{pages} pages, but {total} rows at {self.limit} a page make "
+                    f"{-(-total // self.limit)}")
+            expected = (self.limit if current < pages
+                        else max(0, total - (pages - 1) * self.limit) if pages else 0)
+        if expected is not None and rows != expected:
+            raise FatalError(
+                f"{self.where} page {current} of {pages}: {rows} rows, but MetaInformation "
+                f"promises {expected} ({total if total is not None else '?'} in all, "
+                f"{self.limit} a page): rows would be skipped or read twice")
 
 
 def _rows(body: Any, key: str, where: str) -> list[dict[str, Any]]:
@@ -404,6 +456,39 @@ def _one(body: Any, key: str, where: str) -> dict[str, Any]:
     if not isinstance(one, dict):
         raise FatalError(f"{where}: response has no {key!r} object")
     return one
+
+
+def error_information(body: Any) -> tuple[str, str] | None:
+    """``(code, message)`` of a Fortnox error body, or ``None`` when it is not one.
+
+    Fortnox answers ``{"ErrorInformation": {"Error": 1, "Message", "Code"}}`` (404s) and
+    ``{"ErrorInformation": {"error": 1, "message", "code"}}`` (400s) from the same account on
+    the same day [V]; a rejected token gets ``{"message": "unauthorized"}`` [V].
+    """
+    if not isinstance(body, Mapping):
+        return None
+    info = body.get("ErrorInformation")
+    if isinstance(info, Mapping):
+        fields = {str(k).lower(): v for k, v in info.items()}
+        return (str(fields.get("code") or "").strip(),
+                str(fields.get("message") or "").strip())
+    if set(body) == {"message"} and isinstance(body["message"], str):
+        return "", body["message"].strip()
+    return None
+
+
+def _vendor_says(resp: httpx.Response) -> str:
+    """``"Fortnox 2000439: Kan inte hitta ordern. "`` for an error body, else ``""``."""
+    if resp.status_code < 400 and b"ErrorInformation" not in resp.content[:200]:
+        return ""
+    try:
+        info = error_information(resp.json())
+    except ValueError:
+        return ""
+    if info is None or not any(info):
+        return ""
+    code, message = info
+    return f"Fortnox {code + ': ' if code else ''}{message[:300]} | "
 
 
 # --- client --------------------------------------------------------------------------------
@@ -480,13 +565,23 @@ class FortnoxClient(PooledClient):
     # --- plumbing ------------------------------------------------------------------------
 
     def _check(self, resp: httpx.Response) -> None:
-        """:func:`classify`, with two Fortnox rules: a 429 without ``Retry-After`` waits one
-        whole window (the limit slides, so that is when room is guaranteed), and a 2xx body
-        carrying ``ErrorInformation`` is a failure."""
+        """:func:`classify`, with Fortnox's rules: a 429 without ``Retry-After`` waits one
+        whole window (the limit slides, so that is when room is guaranteed), a 2xx body
+        carrying ``ErrorInformation`` is a failure, and every message leads with the
+        vendor's own error (:func:`error_information`, either casing)."""
+        said = _vendor_says(resp)
         if resp.status_code == 429 and "Retry-After" not in resp.headers:
-            raise RetriableError(describe(resp), response=resp,
+            raise RetriableError(said + describe(resp), response=resp,
                                  retry_after=self.pacer.window_s + self.pacer.margin_s)
-        classify(resp)
+        try:
+            classify(resp)
+        except RetriableError as err:
+            raise RetriableError(said + str(err), response=resp,
+                                 retry_after=err.retry_after) from None
+        except AuthError as err:
+            raise AuthError(said + str(err), response=resp) from None
+        except FatalError as err:
+            raise FatalError(said + str(err), response=resp) from None
         if not resp.content:
             return
         try:
@@ -494,7 +589,7 @@ class FortnoxClient(PooledClient):
         except ValueError as exc:
             raise FatalError(f"not JSON: {describe(resp)}", response=resp) from exc
         if isinstance(body, Mapping) and "ErrorInformation" in body:
-            raise FatalError(f"error in a {resp.status_code} body: {describe(resp)}",
+            raise FatalError(f"{said}error in a {resp.status_code} body: {describe(resp)}",
                              response=resp)
 
     def request(self, method: str, path: str, *,
@@ -516,7 +611,7 @@ class FortnoxClient(PooledClient):
     def iter_list(self, path: str, key: str,
                   params: Mapping[str, str | int] | None = None) -> Iterator[dict[str, Any]]:
         """Every row of a list endpoint (``{key: [...], "MetaInformation": {...}}``), paged."""
-        pager = MetaPages(self.page_size)
+        pager = MetaPages(self.page_size, f"GET {path}")
         page: dict[str, int] | None = pager.start()
         while page is not None:
             body = self.request("GET", path, params={**(params or {}), **page})
@@ -639,7 +734,7 @@ class FortnoxClient(PooledClient):
             params["itemIds"] = ",".join(item_ids)
         if stock_point_codes:
             params["stockPointCodes"] = ",".join(stock_point_codes)
-        pager = MetaPages(self.page_size)
+        pager = MetaPages(self.page_size, f"GET {STOCK_BALANCE_PATH}")
         page: dict[str, int] | None = pager.start()
         while page is not None:
             body = self.request("GET", STOCK_BALANCE_PATH, params={**params, **page})

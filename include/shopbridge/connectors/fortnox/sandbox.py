@@ -73,9 +73,17 @@ SCOPES = "article companyinformation customer invoice order warehouse"
 STOCK_POINTS = ("HQ", "STORE")
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
-#: ASSUMPTION [U]: Swedish country names, as Fortnox's own country register
-COUNTRY_NAMES = {"SE": "Sverige", "NL": "Nederländerna", "BE": "Belgien", "DE": "Tyskland",
-                 "FR": "Frankrike", "GB": "Storbritannien"}
+#: a document's ``Country`` as Fortnox stores it: "Sverige" for Sweden, the English ISO
+#: name for the rest [V: "Norway", "United Kingdom" in the recordings]
+COUNTRY_NAMES = {"SE": "Sverige", "NL": "Netherlands", "BE": "Belgium", "DE": "Germany",
+                 "FR": "France", "GB": "United Kingdom", "NO": "Norway"}
+#: a 404's message names the resource in Swedish, as Fortnox does [V: "Kan inte hitta
+#: ordern."]
+SWEDISH = {"order": "ordern", "customer": "kunden", "article": "artikeln",
+           "invoice": "fakturan"}
+#: error codes of the recorded 404s [V]; other errors get ``2000000 + status`` [U]
+NOT_FOUND_CODES = {"order": 2000439, "customer": 2000433, "article": 2000428,
+                   "invoice": 2000434}
 READ_ONLY_ORDER = frozenset({
     "@url", "DocumentNumber", "Cancelled", "Total", "TotalVAT", "TotalToPay", "Net", "Gross",
     "FreightVAT", "RoundOff", "InvoiceReference", "Sent", "WarehouseReady",
@@ -85,15 +93,94 @@ READ_ONLY_ORDER = frozenset({
 READ_ONLY_ARTICLE = frozenset({"@url", "SalesPrice", "DisposableQuantity", "ReservedQuantity",
                                "StockValue", "SupplierName"})
 READ_ONLY_CUSTOMER = frozenset({"@url", "Country", "DeliveryCountry", "VisitingCountry"})
-#: list rows carry these fields only (the SDK's ``*Subset`` classes)
+#: list rows carry these fields only [V: orders.list, articles.list, customers.list]
 ORDER_SUBSET = ("@url", "Cancelled", "Currency", "CustomerName", "CustomerNumber",
                 "DeliveryDate", "DocumentNumber", "ExternalInvoiceReference1",
-                "ExternalInvoiceReference2", "OrderDate", "Project", "Total", "TotalToPay")
+                "ExternalInvoiceReference2", "OrderDate", "OrderType", "Project", "Sent",
+                "Total")
 ARTICLE_SUBSET = ("@url", "ArticleNumber", "Description", "DisposableQuantity", "EAN",
                   "Housework", "PurchasePrice", "QuantityInStock", "ReservedQuantity",
                   "SalesPrice", "StockPlace", "StockValue", "Unit", "VAT", "WebshopArticle")
+#: numbers an article list row gives as strings [V: "QuantityInStock": "0"]
+ARTICLE_LIST_STRINGS = ("DisposableQuantity", "PurchasePrice", "QuantityInStock",
+                        "ReservedQuantity", "StockValue")
+#: numbers an order row gives as strings [V: "OrderedQuantity": "1", "ContributionValue":
+#: "-0"]; ``Price``, ``Total``, ``VAT``, ``Discount`` stay numbers
+ROW_STRINGS = ("OrderedQuantity", "DeliveredQuantity", "ReservedQuantity",
+               "ContributionPercent", "ContributionValue")
 CUSTOMER_SUBSET = ("@url", "Address1", "Address2", "City", "CustomerNumber", "Email", "Name",
                    "OrganisationNumber", "Phone", "ZipCode")
+
+#: every key of a recorded ``GET /3/orders/{n}`` [V: order.detail], with the values a new
+#: order gets: a just-created order is already in ``DeliveryState "delivery"``, ready in
+#: the warehouse, with no delivery date [V]
+ORDER_DEFAULTS: dict[str, Any] = {
+    "AdministrationFee": 0, "AdministrationFeeVAT": 0, "Address1": "", "Address2": "",
+    "BasisTaxReduction": 0, "Cancelled": False, "City": "", "Comments": "",
+    "ContributionPercent": 0, "ContributionValue": 0, "CopyRemarks": False, "Country": "",
+    "CostCenter": "", "Currency": "SEK", "CurrencyRate": 1, "CurrencyUnit": 1,
+    "CustomerName": "", "CustomerNumber": "", "DeliveryState": "delivery",
+    "DeliveryAddress1": "", "DeliveryAddress2": "", "DeliveryCity": "", "DeliveryCountry": "",
+    "DeliveryDate": None, "DeliveryName": "", "DeliveryZipCode": "", "DocumentNumber": "",
+    "EmailInformation": {"EmailAddressFrom": None, "EmailAddressTo": "",
+                         "EmailAddressCC": None, "EmailAddressBCC": None,
+                         "EmailSubject": "Order {no} bifogas", "EmailBody": " "},
+    "ExternalInvoiceReference1": "", "ExternalInvoiceReference2": "", "Freight": 0,
+    "FreightVAT": 0, "Gross": 0, "HouseWork": False, "InvoiceReference": "0", "Labels": [],
+    "Language": "SV", "Net": 0, "NotCompleted": False, "OfferReference": "0",
+    "OrderDate": "", "OrderRows": [], "OrderType": "Order", "OrganisationNumber": "",
+    "OurReference": "", "Phone1": "", "Phone2": "", "PriceList": "A", "PrintTemplate": "oc",
+    "Project": "", "WarehouseReady": True, "OutboundDate": None, "Remarks": "",
+    "RoundOff": 0, "Sent": False, "TaxReduction": None, "TermsOfDelivery": "",
+    "TermsOfPayment": "30", "TimeBasisReference": None, "Total": 0, "TotalToPay": 0,
+    "TotalVAT": 0, "VATIncluded": False, "WayOfDelivery": "", "YourReference": "",
+    "YourOrderNumber": "", "ZipCode": "", "StockPointCode": None, "StockPointId": None,
+    "TaxReductionType": "none"}
+#: every key of a recorded order row [V: order.create.rows]
+ROW_DEFAULTS: dict[str, Any] = {
+    "AccountNumber": 3001, "ArticleNumber": "", "ContributionPercent": "0",
+    "ContributionValue": "0", "Cost": 0, "CostCenter": "", "DeliveredQuantity": "0",
+    "Description": "", "Discount": 0, "DiscountType": "PERCENT", "HouseWork": False,
+    "HouseWorkHoursToReport": None, "HouseWorkType": None, "OrderedQuantity": "0",
+    "Price": 0, "Project": "", "ReservedQuantity": "0", "StockPointCode": None,
+    "StockPointId": None, "Total": 0, "Unit": "", "VAT": 0}
+#: every key of a recorded ``GET /3/customers/{n}`` [V: customer.detail]: what a customer
+#: typed in with a name only holds (``null`` address, phone and country, ``""`` e-mail)
+CUSTOMER_DEFAULTS: dict[str, Any] = {
+    "Address1": None, "Address2": None, "City": None, "Country": None, "Comments": None,
+    "Currency": "SEK", "CostCenter": None, "CountryCode": None, "Active": True,
+    "CustomerNumber": "", "DefaultDeliveryTypes": {"Invoice": "PRINT", "Order": "PRINT",
+                                                   "Offer": "PRINT"},
+    "DefaultTemplates": {"Order": "DEFAULTTEMPLATE", "Offer": "DEFAULTTEMPLATE",
+                         "Invoice": "DEFAULTTEMPLATE", "CashInvoice": "DEFAULTTEMPLATE"},
+    "DeliveryAddress1": None, "DeliveryAddress2": None, "DeliveryCity": None,
+    "DeliveryCountry": None, "DeliveryCountryCode": None, "DeliveryFax": None,
+    "DeliveryName": None, "DeliveryPhone1": None, "DeliveryPhone2": None,
+    "DeliveryZipCode": None, "Email": "", "EmailInvoice": "", "EmailInvoiceBCC": "",
+    "EmailInvoiceCC": "", "EmailOffer": "", "EmailOfferBCC": "", "EmailOfferCC": "",
+    "EmailOrder": "", "EmailOrderBCC": "", "EmailOrderCC": "", "ExternalReference": None,
+    "Fax": None, "GLN": None, "GLNDelivery": None, "InvoiceAdministrationFee": None,
+    "InvoiceDiscount": None, "InvoiceFreight": None, "InvoiceRemark": "", "Name": "",
+    "OrganisationNumber": "", "OurReference": "", "Phone1": None, "Phone2": None,
+    "PriceList": "A", "Project": "", "SalesAccount": None, "ShowPriceVATIncluded": False,
+    "TermsOfDelivery": "", "TermsOfPayment": "", "Type": "COMPANY", "VATNumber": "",
+    "VATType": "SEVAT", "VisitingAddress": None, "VisitingCity": None,
+    "VisitingCountry": None, "VisitingCountryCode": None, "VisitingZipCode": None,
+    "WayOfDelivery": "", "WWW": "", "YourReference": "", "ZipCode": None}
+#: every key of a recorded ``GET /3/articles/{n}`` [V: article.detail]
+ARTICLE_DEFAULTS: dict[str, Any] = {
+    "ArticleNumber": "", "Bulky": False, "ConstructionAccount": 0, "Depth": 0,
+    "Description": "", "DisposableQuantity": 0, "EAN": "", "EUAccount": 3108,
+    "EUVATAccount": 3106, "ExportAccount": 3105, "Height": 0, "Housework": False,
+    "HouseworkType": None, "Active": True, "Manufacturer": None,
+    "ManufacturerArticleNumber": "", "Note": "", "PurchaseAccount": 4000,
+    "PurchasePrice": 0, "QuantityInStock": 0, "ReservedQuantity": 0, "SalesAccount": 3001,
+    "StockGoods": False, "StockPlace": None, "StockValue": 0, "StockWarning": 0,
+    "SupplierName": None, "SupplierNumber": None, "Type": "STOCK", "Unit": None, "VAT": 25,
+    "WebshopArticle": False, "Weight": 0, "Width": 0, "Expired": False, "SalesPrice": None,
+    "CostCalculationMethod": None, "StockAccount": None, "StockChangeAccount": None,
+    "DirectCost": None, "FreightCost": None, "OtherCost": None, "DefaultStockPoint": None,
+    "DefaultStockLocation": None}
 ORDER_FILTERS = ("cancelled", "expired", "invoicecreated", "invoicenotcreated")
 ORDER_ACTIONS = ("cancel", "createinvoice", "warehouseready", "externalprint")
 _CENT = Decimal("0.01")
@@ -105,10 +192,51 @@ class ApiError(HTTPException):
     """Rendered as ``ErrorInformation`` by the app's exception handler."""
 
 
-def error_body(status: int, message: str | None = None) -> dict[str, Any]:
-    """``{"ErrorInformation": {"error": 1, "message", "code"}}`` (code: ASSUMPTION [U])."""
-    return {"ErrorInformation": {"error": 1, "message": message or HTTPStatus(status).phrase,
-                                 "code": 2_000_000 + status}}
+class NotFound(ApiError):
+    """A 404 in Fortnox's capitalised form with the recorded code of the resource."""
+
+    def __init__(self, what: str, message: str) -> None:
+        super().__init__(404, message)
+        self.what = what
+
+
+def error_body(status: int, message: str | None = None, *, code: int | None = None,
+               capitalised: bool = False) -> dict[str, Any]:
+    """Fortnox's error envelope: ``{"ErrorInformation": {"Error": 1, "Message", "Code"}}``
+    on a 404, ``{"error": 1, "message", "code"}`` (lower case) on a 400, both recorded from
+    the same account [V]. Codes other than the recorded ones: ``2000000 + status`` [U]."""
+    text = message or HTTPStatus(status).phrase
+    number = code if code is not None else 2_000_000 + status
+    if capitalised:
+        return {"ErrorInformation": {"Error": 1, "Message": text, "Code": number}}
+    return {"ErrorInformation": {"error": 1, "message": text, "code": number}}
+
+
+#: the API's answer to a missing, unknown or expired bearer token [V: error.401]
+UNAUTHORIZED = {"message": "unauthorized"}
+
+
+def quantity_text(value: Any) -> Any:
+    """A quantity as Fortnox writes it on rows and list rows: ``"1"``, ``"2.5"``, ``"0"``
+    [V]; what is not a number stays as it is (controls store junk on purpose)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return value
+    if not number.is_finite():
+        return value
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def shaped_row(row: Mapping[str, Any], row_id: int) -> dict[str, Any]:
+    """An order row in the recorded shape: every key, quantities as strings."""
+    out: dict[str, Any] = {**ROW_DEFAULTS, "RowId": row_id, **row}
+    for key in ROW_STRINGS:
+        out[key] = quantity_text(out[key])
+    return out
 
 
 def _d(value: Any) -> Decimal:
@@ -186,13 +314,22 @@ def _customer(c: Mapping[str, Any], number: str, currency: str,
         "CustomerNumber": number, "Type": "COMPANY" if company else "PRIVATE",
         "Name": c["company_name"] if company else f"{c['first_name']} {c['last_name']}",
         "OrganisationNumber": "", "VATNumber": c["vat_number"], "Email": c["email"],
-        "Phone1": c["phone"], "Phone2": "", "Address1": _street(c), "Address2": "",
-        "ZipCode": c["zipcode"], "City": c["city"], "CountryCode": c["country"],
-        "Country": COUNTRY_NAMES.get(c["country"], c["country"]), "Currency": currency,
-        "TermsOfPayment": "30", "Active": True,
+        "EmailOrder": c["email"], "Phone1": c["phone"] or None, "Phone2": None,
+        "Address1": _street(c), "Address2": None, "ZipCode": c["zipcode"], "City": c["city"],
+        "CountryCode": c["country"], "Country": COUNTRY_NAMES.get(c["country"], c["country"]),
+        "Currency": currency, "TermsOfPayment": "30", "Active": True,
         "YourReference": f"{c['first_name']} {c['last_name']}" if company else "",
-        "DeliveryName": "", "DeliveryAddress1": "", "DeliveryZipCode": "", "DeliveryCity": "",
-        "DeliveryCountryCode": "", "_modified": _iso(modified)}
+        "_modified": _iso(modified)}
+
+
+def _bare_customer(c: Mapping[str, Any], number: str, modified: datetime) -> dict[str, Any]:
+    """A customer as typed in at the counter with a name only, as real accounts hold them
+    [V: customer.detail]: no e-mail (``""``), no address, country or phone (``null``)."""
+    company = bool(c["is_company"])
+    return {"CustomerNumber": number, "Type": "COMPANY" if company else "PRIVATE",
+            "Name": c["company_name"] if company else f"{c['first_name']} {c['last_name']}",
+            "Email": "", "Address1": None, "ZipCode": None, "City": None, "CountryCode": None,
+            "Country": None, "Phone1": None, "_modified": _iso(modified)}
 
 
 def _article(product: Mapping[str, Any], v: Mapping[str, Any], vat: int,
@@ -207,8 +344,18 @@ def _article(product: Mapping[str, Any], v: Mapping[str, Any], vat: int,
         "SalesPrice": _money(price), "PurchasePrice": _money(price / 2),
         "StockGoods": bool(v["tracked"]), "QuantityInStock": stock,
         "ReservedQuantity": reserved, "DisposableQuantity": stock - reserved,
-        "StockValue": _money(price / 2 * stock), "StockPlace": "", "Manufacturer":
-        product.get("brand", ""), "Note": "", "_modified": _iso(modified)}
+        "StockValue": _money(price / 2 * stock), "StockPlace": "",
+        "Manufacturer": product.get("brand") or None, "Note": "",
+        "_modified": _iso(modified)}
+
+
+#: an article without a sales price (none in the default price list) [V: "SalesPrice":
+#: null], a service (no stock) without EAN or manufacturer, that no seeded order uses
+UNPRICED_ARTICLE: dict[str, Any] = {
+    "ArticleNumber": "SERVICE-INSTALL", "Description": "Installation on site", "EAN": "",
+    "Type": "SERVICE", "Unit": "h", "Active": True, "WebshopArticle": False,
+    "SalesPrice": None, "PurchasePrice": 0, "StockGoods": False, "QuantityInStock": 0,
+    "ReservedQuantity": 0, "DisposableQuantity": 0, "StockValue": 0}
 
 
 def _order_rows(o: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -218,8 +365,7 @@ def _order_rows(o: Mapping[str, Any]) -> list[dict[str, Any]]:
         share = line.get("discount_share", Decimal(0))
         rows.append({
             "RowId": k + 1, "ArticleNumber": p["sku"], "Description": p["title"],
-            "OrderedQuantity": line["quantity"], "DeliveredQuantity": 0,
-            "ReservedQuantity": 0, "Price": _money(p["price_excl"]),
+            "OrderedQuantity": line["quantity"], "Price": _money(p["price_excl"]),
             "Discount": float(share * 100), "DiscountType": "PERCENT",
             "VAT": float(line["tax_rate"] * 100), "Unit": "st", "AccountNumber": 3001})
     coupon = o.get("coupon")
@@ -227,13 +373,30 @@ def _order_rows(o: Mapping[str, Any]) -> list[dict[str, Any]]:
     if coupon and not last["Discount"]:
         gross = Decimal(str(last["Price"])) * last["OrderedQuantity"]
         last.update(Discount=_money(gross * coupon[1]), DiscountType="AMOUNT")
-    return rows
+    return [shaped_row(r, r["RowId"]) for r in rows]
+
+
+#: which seeded order (by position) shows which real-account quirk; the rest are plain
+BARE_CUSTOMER, OTHER_CURRENCY, CANCELLED, TEXT_ROW, INVOICED, WRONG_TOTAL, DELIVERED, \
+    NOT_COMPLETED = 1, 2, 3, 4, 5, 6, 7, 9
+#: the exchange rate Fortnox keeps on a foreign-currency order (SEK per unit) [U]
+RATES = {"SEK": 1, "EUR": 11.5, "NOK": 1.02, "DKK": 1.54, "USD": 10.6, "GBP": 13.4}
 
 
 def seed_state(seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str,
                vat: int) -> dict[str, Any]:
     """The store: orders, customers, articles and invoices by number, balances by article
-    and stock point, the stock points, and the next numbers to hand out."""
+    and stock point, the stock points, and the next numbers to hand out.
+
+    Seeded as real accounts hold them (positions in the seed): a customer with a name only
+    and an order without address or e-mail (``BARE_CUSTOMER``), an order in SEK beside
+    the shop's ``currency`` (``OTHER_CURRENCY``), a comment row (``TEXT_ROW``), totals that
+    disagree with the rows as in the recording (``WRONG_TOTAL``: quarantined by the flow),
+    an order still marked not completed (``NOT_COMPLETED``: a draft), one delivered in
+    full, one cancelled, one invoiced; every other order is as Fortnox makes a new one
+    (``DeliveryState "delivery"``, ``DeliveredQuantity "0"``). Besides the catalogue, one
+    service article has no sales price (``SalesPrice null``).
+    """
     state: dict[str, Any] = {
         "orders": {}, "customers": {}, "articles": {}, "invoices": {}, "balances": {},
         "stockpoints": [{"id": f"00000000-0000-4000-8000-{i:012d}", "code": code,
@@ -256,44 +419,66 @@ def seed_state(seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str,
                 state["balances"][v["sku"]] = {
                     "HQ": {"InStock": stock - store, "AvailableStock": stock - store - reserved},
                     "STORE": {"InStock": store, "AvailableStock": store}}
+    state["articles"][UNPRICED_ARTICLE["ArticleNumber"]] = {
+        **UNPRICED_ARTICLE, "VAT": vat, "_modified": _iso(demo_data.DEMO_START)}
     picks = demo.orders[:: max(1, len(demo.orders) // max(1, n_orders))][:n_orders]
     numbers: dict[str, str] = {}
+    customer_since = demo_data.DEMO_START - timedelta(days=60)
     for i, o in enumerate(picks):
         c = o["customer"]
-        if c["email"] not in numbers:
+        if i == BARE_CUSTOMER:
+            number = str(state["next"]["customer"])
+            state["next"]["customer"] += 1
+            state["customers"][number] = _bare_customer(c, number, customer_since)
+        elif c["email"] not in numbers:
             number = str(state["next"]["customer"])
             state["next"]["customer"] += 1
             numbers[c["email"]] = number
-            state["customers"][number] = _customer(
-                c, number, currency, demo_data.DEMO_START - timedelta(days=60))
-        customer = state["customers"][numbers[c["email"]]]
+            state["customers"][number] = _customer(c, number, currency, customer_since)
+        else:
+            number = numbers[c["email"]]
+        customer = state["customers"][number]
         number = str(state["next"]["order"])
         state["next"]["order"] += 1
         day = o["created_at"].astimezone(tz).date()
         rate: Decimal = o["lines"][0]["tax_rate"]
         freight = (o["shipping_price_incl"] / (1 + rate)).quantize(_CENT, ROUND_HALF_UP)
-        address = {k: customer[k] for k in ("Address1", "ZipCode", "City", "Country")}
+        # the order keeps its own copy of the customer's address and e-mail [V]
+        address = {k: customer.get(k) or "" for k in ("Address1", "ZipCode", "City",
+                                                       "Country")}
+        delivery = ({} if i == BARE_CUSTOMER else {
+            "DeliveryName": customer["Name"], "DeliveryAddress1": address["Address1"],
+            "DeliveryZipCode": address["ZipCode"], "DeliveryCity": address["City"],
+            "DeliveryCountry": address["Country"]})
+        money = "SEK" if i == OTHER_CURRENCY else currency
         order = {
             "DocumentNumber": number, "CustomerNumber": customer["CustomerNumber"],
             "CustomerName": customer["Name"], "OrderDate": day.isoformat(),
-            "DeliveryDate": (day + timedelta(days=2)).isoformat(), **address,
-            "DeliveryName": customer["Name"], "DeliveryAddress1": address["Address1"],
-            "DeliveryZipCode": address["ZipCode"], "DeliveryCity": address["City"],
-            "DeliveryCountry": address["Country"], "YourReference": customer["YourReference"],
-            "YourOrderNumber": "", "OurReference": "", "ExternalInvoiceReference1": "",
-            "ExternalInvoiceReference2": "", "Currency": currency, "Freight": _money(freight),
-            "VATIncluded": False, "Cancelled": False, "NotCompleted": False, "Sent": False,
-            "DeliveryState": "delivery" if i == 7 else "registration",
-            "WarehouseReady": i == 7, "StockPointCode": "HQ",
+            "OutboundDate": day.isoformat(), **address, **delivery,
+            "EmailInformation": {**ORDER_DEFAULTS["EmailInformation"],
+                                 "EmailAddressTo": customer.get("Email") or ""},
+            "YourReference": customer.get("YourReference") or "",
+            "Currency": money, "CurrencyRate": RATES.get(money, 1),
+            "Freight": _money(freight), "StockPointCode": "HQ",
             "WayOfDelivery": o["shipping_method"].upper().replace("-", ""),
-            "TermsOfPayment": "30", "InvoiceReference": "0", "OrderType": "Order",
-            "Remarks": "", "Project": "", "OrderRows": _order_rows(o),
-            "_modified": _iso(o["updated_at"])}
+            "OrderRows": _order_rows(o), "_modified": _iso(o["updated_at"])}
+        if i == TEXT_ROW:
+            order["OrderRows"].append(shaped_row(
+                {"Description": "Please leave the parcel at the back door",
+                 "AccountNumber": 0}, len(order["OrderRows"]) + 1))
+        if i == DELIVERED:
+            order["DeliveryDate"] = (day + timedelta(days=2)).isoformat()
+            for row in order["OrderRows"]:
+                row["DeliveredQuantity"] = row["OrderedQuantity"]
+        if i == NOT_COMPLETED:
+            order["NotCompleted"] = True
         recompute(order)
+        if i == WRONG_TOTAL:  # Fortnox does not check: rows with prices, totals of 0 [V]
+            order.update(Net=0.0, Gross=0.0, TotalVAT=0.0, Total=0.0, TotalToPay=0.0)
         state["orders"][number] = order
-        if i == 3:
+        if i == CANCELLED:
             order["Cancelled"] = True
-        if i == 5:
+        if i == INVOICED:
             _invoice(state, order, day)
     return state
 
@@ -436,8 +621,9 @@ def _page(rows: list[dict[str, Any]], q: Mapping[str, str]
     if page < 1 or limit < 1 or offset < 0:
         raise ApiError(400, "page and limit must be positive, offset not negative")
     rows = rows[offset:]
-    meta = {"@TotalResources": len(rows),
-            "@TotalPages": max(1, math.ceil(len(rows) / limit)), "@CurrentPage": page}
+    # an empty list has 0 pages, and still says it is on page 1 [V: orders.list.empty]
+    meta = {"@TotalResources": len(rows), "@TotalPages": math.ceil(len(rows) / limit),
+            "@CurrentPage": page}
     return rows[(page - 1) * limit : page * limit], meta
 
 
@@ -525,8 +711,13 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(error_body(exc.status_code, str(exc.detail)),
-                            status_code=exc.status_code)
+        if isinstance(exc, NotFound):
+            body = error_body(404, str(exc.detail), code=NOT_FOUND_CODES.get(exc.what),
+                              capitalised=True)
+        else:
+            body = error_body(exc.status_code, str(exc.detail),
+                              capitalised=exc.status_code == 404)
+        return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -546,13 +737,29 @@ def create_app(
     def url(request: Request, path: str) -> str:
         return f"{str(request.base_url).rstrip('/')}{path}"
 
-    def render(request: Request, record: Mapping[str, Any], path: str) -> dict[str, Any]:
-        return {"@url": url(request, path), **_public(record)}
+    def render(request: Request, record: Mapping[str, Any], path: str,
+               defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A record as Fortnox answers it: ``@url`` first, then every key the recorded
+        answer has (``defaults``), the stored values over them."""
+        return {"@url": url(request, path), **(defaults or {}), **_public(record)}
+
+    def render_order(request: Request, order: Mapping[str, Any]) -> dict[str, Any]:
+        number = order["DocumentNumber"]
+        out = render(request, order, f"/3/orders/{number}", ORDER_DEFAULTS)
+        out = {"@url": out.pop("@url"), "@urlTaxReductionList": url(
+            request, f"/3/taxreductions?filter=orders&referencenumber={number}"), **out}
+        if out.get("OutboundDate") is None:
+            out["OutboundDate"] = out.get("OrderDate")
+        rows = out.get("OrderRows")
+        if isinstance(rows, list):
+            out["OrderRows"] = [{**ROW_DEFAULTS, **r} if isinstance(r, dict) else r
+                                for r in rows]
+        return out
 
     def one(table: str, number: str, what: str) -> dict[str, Any]:
         record = store[table].get(number)
         if record is None:
-            raise ApiError(404, f"{what} {number} not found")
+            raise NotFound(what, f"Kan inte hitta {SWEDISH.get(what, what)}.")
         found: dict[str, Any] = record
         return found
 
@@ -631,15 +838,14 @@ def create_app(
             rows.sort(key=lambda o: _sort_key(o.get(sort_field)),
                       reverse=q.get("sortorder") == "descending")
             page, meta = _page(rows, q)
-            subset = [{k: v for k, v in render(request, o, f"/3/orders/{o['DocumentNumber']}")
-                       .items() if k in ORDER_SUBSET} for o in page]
+            subset = [{k: v for k, v in render_order(request, o).items() if k in ORDER_SUBSET}
+                      for o in page]
             return {"MetaInformation": meta, "Orders": subset}
 
     @app.get("/3/orders/{number}")
     def get_order(number: str, request: Request) -> dict[str, Any]:
         with state.lock:
-            return {"Order": render(request, one("orders", number, "order"),
-                                    f"/3/orders/{number}")}
+            return {"Order": render_order(request, one("orders", number, "order"))}
 
     @app.post("/3/orders", status_code=201)
     def create_order(request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -652,25 +858,29 @@ def create_app(
             order_rows_valid(fields.get("OrderRows", []))
             number = str(store["next"]["order"])
             store["next"]["order"] += 1
+            today = wall().astimezone(tz).date().isoformat()
+            # a new order copies the customer's name, address and e-mail, and is already
+            # in DeliveryState "delivery", ready in the warehouse, undelivered [V]
             order = {
-                "DocumentNumber": number, "CustomerName": customer["Name"],
-                "Address1": customer["Address1"], "ZipCode": customer["ZipCode"],
-                "City": customer["City"], "Country": customer["Country"],
-                "OrderDate": wall().astimezone(tz).date().isoformat(),
-                "Currency": customer.get("Currency") or currency, "VATIncluded": False,
-                "Freight": 0, "Cancelled": False, "NotCompleted": False, "Sent": False,
-                "InvoiceReference": "0", "OrderType": "Order", "DeliveryState": "registration",
-                "WarehouseReady": False, "OrderRows": [], **fields,
+                "DocumentNumber": number, "CustomerName": customer.get("Name") or "",
+                "Address1": customer.get("Address1") or "",
+                "ZipCode": customer.get("ZipCode") or "", "City": customer.get("City") or "",
+                "Country": customer.get("Country") or "", "OrderDate": today,
+                "OutboundDate": today,
+                "EmailInformation": {**ORDER_DEFAULTS["EmailInformation"],
+                                     "EmailAddressTo": customer.get("Email") or ""},
+                "Currency": customer.get("Currency") or currency,
+                "YourReference": customer.get("YourReference") or "", **fields,
                 "_modified": bumped()}
-            for i, row in enumerate(order["OrderRows"]):
-                row.setdefault("RowId", i + 1)
+            order["OrderRows"] = [shaped_row(row, i + 1) for i, row in
+                                  enumerate(order.get("OrderRows") or [])]
             try:
                 recompute(order)
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
             store["orders"][number] = order
             write()
-            return {"Order": render(request, order, f"/3/orders/{number}")}
+            return {"Order": render_order(request, order)}
 
     @app.put("/3/orders/{number}")
     def update_order(number: str, request: Request,
@@ -685,6 +895,8 @@ def create_app(
                 raise ApiError(400, f"order {number} is invoiced and cannot be changed")
             if "OrderRows" in changes:
                 order_rows_valid(changes["OrderRows"])
+                changes["OrderRows"] = [shaped_row(row, i + 1) for i, row in
+                                        enumerate(changes["OrderRows"])]
             candidate = {**order, **changes}
             try:
                 recompute(candidate)
@@ -693,7 +905,7 @@ def create_app(
             candidate["_modified"] = bumped(order.get("_modified"))
             store["orders"][number] = candidate
             write()
-            return {"Order": render(request, candidate, f"/3/orders/{number}")}
+            return {"Order": render_order(request, candidate)}
 
     @app.put("/3/orders/{number}/{action}")
     def order_action(number: str, action: str, request: Request) -> dict[str, Any]:
@@ -710,12 +922,13 @@ def create_app(
             elif action == "createinvoice":
                 _invoice(store, order, wall().astimezone(tz).date())
             elif action == "warehouseready":
-                order.update(WarehouseReady=True, DeliveryState="delivery")
+                order.update(WarehouseReady=True,
+                             OutboundDate=wall().astimezone(tz).date().isoformat())
             else:
                 order["Sent"] = True
             order["_modified"] = bumped(order.get("_modified"))
             write()
-            return {"Order": render(request, order, f"/3/orders/{number}")}
+            return {"Order": render_order(request, order)}
 
     @app.get("/3/invoices")
     def list_invoices(request: Request) -> dict[str, Any]:
@@ -745,17 +958,18 @@ def create_app(
                         == q["email"].lower()]
             rows.sort(key=lambda c: _sort_key(c.get("CustomerNumber")))
             page, meta = _page(rows, q)
-            subset = [{k: v for k, v in {**render(request, c, f"/3/customers/"
-                                                  f"{c['CustomerNumber']}"),
-                                         "Phone": c.get("Phone1", "")}.items()
-                       if k in CUSTOMER_SUBSET} for c in page]
+            # list rows say "" where the customer's own record has null [V]
+            subset = [{k: "" if v is None else v for k, v in {
+                **render(request, c, f"/3/customers/{c['CustomerNumber']}",
+                         CUSTOMER_DEFAULTS), "Phone": c.get("Phone1")}.items()
+                if k in CUSTOMER_SUBSET} for c in page]
             return {"MetaInformation": meta, "Customers": subset}
 
     @app.get("/3/customers/{number}")
     def get_customer(number: str, request: Request) -> dict[str, Any]:
         with state.lock:
             return {"Customer": render(request, one("customers", number, "customer"),
-                                       f"/3/customers/{number}")}
+                                       f"/3/customers/{number}", CUSTOMER_DEFAULTS)}
 
     @app.post("/3/customers", status_code=201)
     def create_customer(request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -774,7 +988,8 @@ def create_app(
                         "_modified": bumped()}
             store["customers"][number] = customer
             write()
-            return {"Customer": render(request, customer, f"/3/customers/{number}")}
+            return {"Customer": render(request, customer, f"/3/customers/{number}",
+                                       CUSTOMER_DEFAULTS)}
 
     @app.put("/3/customers/{number}")
     def update_customer(number: str, request: Request,
@@ -786,7 +1001,8 @@ def create_app(
             customer.update(changes)
             customer["_modified"] = bumped(customer.get("_modified"))
             write()
-            return {"Customer": render(request, customer, f"/3/customers/{number}")}
+            return {"Customer": render(request, customer, f"/3/customers/{number}",
+                                       CUSTOMER_DEFAULTS)}
 
     # --- articles -------------------------------------------------------------------------
 
@@ -827,11 +1043,14 @@ def create_app(
             page, meta = _page(rows, q)
             out = []
             for a in page:
-                row = render(request, a, f"/3/articles/{a['ArticleNumber']}")
+                row = render(request, a, f"/3/articles/{a['ArticleNumber']}",
+                             ARTICLE_DEFAULTS)
                 if article_list == "subset":
                     row = {k: v for k, v in row.items() if k in ARTICLE_SUBSET}
-                    if "ReservedQuantity" in row:  # the SDK types it as a string on lists
-                        row["ReservedQuantity"] = str(row["ReservedQuantity"])
+                # list rows give quantities and values as strings [V: articles.list]
+                for key in ARTICLE_LIST_STRINGS:
+                    if key in row:
+                        row[key] = quantity_text(row[key])
                 out.append(row)
             return {"MetaInformation": meta, "Articles": out}
 
@@ -839,7 +1058,7 @@ def create_app(
     def get_article(number: str, request: Request) -> dict[str, Any]:
         with state.lock:
             return {"Article": render(request, one("articles", number, "article"),
-                                      f"/3/articles/{number}")}
+                                      f"/3/articles/{number}", ARTICLE_DEFAULTS)}
 
     @app.post("/3/articles", status_code=201)
     def create_article(request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -863,7 +1082,8 @@ def create_app(
             set_quantity(number, article, article.get("QuantityInStock"))
             sync_article(number)
             write()
-            return {"Article": render(request, article, f"/3/articles/{number}")}
+            return {"Article": render(request, article, f"/3/articles/{number}",
+                                      ARTICLE_DEFAULTS)}
 
     @app.put("/3/articles/{number}")
     def update_article(number: str, request: Request,
@@ -878,7 +1098,8 @@ def create_app(
                 sync_article(number)
             article["_modified"] = bumped(article.get("_modified"))
             write()
-            return {"Article": render(request, article, f"/3/articles/{number}")}
+            return {"Article": render(request, article, f"/3/articles/{number}",
+                                      ARTICLE_DEFAULTS)}
 
     # --- warehouse ------------------------------------------------------------------------
 
@@ -1030,8 +1251,7 @@ def create_app(
         scheme, _, access = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not tokens.valid(access.strip()):
             controls.count("rejected_401")
-            return JSONResponse(error_body(401, "Invalid or expired access token"),
-                                status_code=401)
+            return JSONResponse(UNAUTHORIZED, status_code=401)
         if not limiter.take(access.strip() if limit_by == "token" else "tenant"):
             controls.count("rejected_429")
             headers = {"Retry-After": f"{math.ceil(window_s)}"} if retry_after_header else {}

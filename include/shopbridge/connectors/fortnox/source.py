@@ -28,12 +28,11 @@ from datetime import datetime
 from typing import Any
 
 from shopbridge._http import CallCounter
-from shopbridge.connectors.fortnox.client import FortnoxClient, StockMode
+from shopbridge.connectors.fortnox.client import DEFAULT_CURRENCY, FortnoxClient, StockMode
 from shopbridge.connectors.fortnox.translate import (
     BALANCES_KEY,
     CHANGED_BEFORE_KEY,
     CUSTOMER_KEY,
-    DEFAULT_CURRENCY,
     STOCK_POINT_KEY,
     SYSTEM,
     TIMEZONE_KEY,

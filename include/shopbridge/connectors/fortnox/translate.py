@@ -13,44 +13,93 @@ keys with ``@`` (``@url``); the keys the source adds do the same:
   balances, ``{"ItemId", "StockBalances": [...], "@StockPoint"}``.
 
 Every problem raises :class:`RecordError` whose ``field`` is the Fortnox field
-(``OrderRows[2].OrderedQuantity``, ``customer.Email``) so a person can find it in Fortnox.
+(``OrderRows[2].OrderedQuantity``, ``customer.Name``) so a person can find it in Fortnox.
 
-Decisions, and why:
+Fields the project relies on: **[V]** verified by a recording in
+``tests/contracts/fortnox/`` (live API responses, see its ``SOURCES.md``), **[U]**
+unverified (API descriptions, the SDKs' types).
 
-* Fortnox records carry **no modification time**. An order's ``created_at`` is its
-  ``OrderDate`` at midnight in the tenant's zone; ``updated_at`` (and a product's) is
-  ``@ChangedBefore``: the window's end, an upper bound of the change the window saw.
-* Prices: ``Price`` is excl. VAT unless the order's ``VATIncluded`` says incl.; the other
-  basis is derived at 4 decimals. ``Discount`` is a percentage of the row (``DiscountType
-  PERCENT``) or an amount for the whole row (``AMOUNT``, ASSUMPTION [U]: per row, not per
-  unit), in the order's price basis. ``VAT`` is a percentage (25 -> 0.25).
-* A row without ``ArticleNumber``, quantity and price is a text row (a comment): skipped.
-* ``Freight`` is the shipping cost in the order's basis; its VAT is ``FreightVAT`` when
-  Fortnox sends it, else the highest row rate. Totals are Fortnox's own: ``Total`` incl.
-  VAT and ``Total - TotalVAT`` excl. (ASSUMPTION [U]: ``Total`` includes ``RoundOff``);
-  without them they are summed from the rows and freight.
-* ``status``: ``cancelled`` (``Cancelled``), ``invoiced`` (``InvoiceReference`` set),
-  ``delivered`` (``DeliveryState`` ``delivery`` [U]), else ``open``. ``payment_method`` is
-  ``TermsOfPayment``, ``shipping_method`` ``WayOfDelivery`` (Fortnox codes: a mapping
-  table names them for the target).
-* Customer (embedded): ``Type`` ``COMPANY`` is a company with ``YourReference`` as the
-  contact person [U]; ``PRIVATE`` is a person whose ``Name`` splits at the first blank.
-  ``Email`` is required. The billing address is the customer's (``CountryCode`` is ISO);
-  shipping is the order's ``Delivery*`` when ``DeliveryAddress1`` is set, else billing.
-  The order's ``Country``/``DeliveryCountry`` are country *names* (ASSUMPTION [U]: Swedish
-  or English), read through :data:`COUNTRY_NAMES`; an ISO code is accepted as well.
-* Addresses have one street line (``"Kerkstraat 12A"``), split into street, number and
-  extension by :func:`split_street`.
-* Products: every article is a simple product (Fortnox has no variants [U]): SKU
-  ``ArticleNumber``, EAN, title ``Description``, brand ``Manufacturer``, price
-  ``SalesPrice`` (the default price list's, read-only on the article; ASSUMPTION [U]: excl.
-  VAT) in the connection's currency. Visible means ``Active`` and ``WebshopArticle``
-  (Fortnox's own "sell online" flag; a missing flag counts as set). No images: Fortnox
-  articles have none.
-* Stock: article mode is ``QuantityInStock`` (on hand) and ``ReservedQuantity`` (open
-  orders), managed = ``StockGoods``. Warehouse mode reports ``inStock`` per stock point
-  under ``locations``; the level is the configured stock point's (else the sum), and
-  reserved is ``inStock - availableStock``. Negative stock is refused.
+Orders (``GET /3/orders/{n}``):
+
+* ``DocumentNumber`` (string) [V], ``OrderDate`` ``yyyy-MM-dd`` [V], ``Currency`` (``"SEK"``)
+  [V]: the order's currency, required (no default: a missing one is a RecordError).
+* ``OrderRows`` [V]: a list, possibly ``[]`` [V] (then the order has nothing to book: a
+  RecordError). Per row: ``ArticleNumber`` (string) [V], ``OrderedQuantity``,
+  ``DeliveredQuantity`` as **strings** (``"1"``, in 2020 ``"1.00"``) [V], ``Price`` a number
+  [V] (may be negative [V]), ``VAT`` a number, percent (``25``) [V], ``Discount`` (number) and
+  ``DiscountType`` ``PERCENT`` [V] / ``AMOUNT`` [U], ``Description`` [V]. The row's own
+  ``Total`` is not used: the recording shows ``"Total": 0`` beside ``"Price": 10`` [V].
+* Totals: ``Total`` and ``TotalVAT`` (numbers) [V] are passed through as Fortnox has them,
+  **never recomputed**, even when they are 0 while rows carry prices [V]: the flow's totals
+  check then quarantines the order naming both amounts. ``RoundOff`` [V, recorded 0] is the
+  öre rounding of the amount to pay; ASSUMPTION [U]: ``Total`` includes it, so the goods'
+  total is ``Total - RoundOff`` (a rounding is not a line). ``AdministrationFee`` [V, recorded
+  0]: a fee has no place in the canonical order, so a non-zero one is a RecordError rather
+  than a total that silently disagrees.
+* ``Freight`` [V] is the shipping cost in the order's basis; ``FreightVAT`` [V] its VAT (else
+  the highest row rate). ``VATIncluded`` (bool) [V, recorded false]: prices incl. VAT [U].
+* ``WayOfDelivery`` -> ``shipping_method`` and ``TermsOfPayment`` -> ``payment_method``
+  (Fortnox codes) [V].
+* Status, what Fortnox means by its fields:
+
+  - ``Cancelled`` (bool, read-only; set only through ``PUT /3/orders/{n}/cancel``) [V]:
+    ``cancelled``;
+  - ``InvoiceReference`` (``"0"`` until an invoice is made from the order) [V]:
+    ``invoiced`` when set;
+  - ``NotCompleted`` (bool) [V, recorded false]: the order is marked "not completed", still
+    being entered (Fortnox will not make an invoice of it [U]): ``draft``, which the pair's
+    ``statuses`` leave out until someone completes it (that change brings it back);
+  - ``DeliveryState`` (``registration`` | ``reservation`` | ``delivery``, the SDK's enum [U])
+    is the order's *stock handling* (registered only / stock reserved / stock delivered from
+    when the order is delivered), **not** a fulfilment state: a just-created order already
+    says ``"delivery"`` with ``DeliveredQuantity "0"`` and ``DeliveryDate null`` [V]. It
+    does not set the status;
+  - ``WarehouseReady`` (bool, read-only) with ``OutboundDate``: "marked ready in the
+    warehouse"; ``true`` on a just-created order of an account without the warehouse
+    module [V]: not used;
+  - ``Sent`` (bool, read-only): the document was printed or e-mailed [V, recorded false]:
+    not a shipment, not used;
+  - ``delivered``: every article row has ``DeliveredQuantity`` >= ``OrderedQuantity``
+    [U: no recording of a delivered order];
+  - else ``open``.
+* Customer: the embedded ``Customer`` [V] gives ``Type`` ``COMPANY`` (Fortnox's default
+  for a new customer [V]) or ``PRIVATE`` [U], ``Name`` [V], ``VATNumber`` [V, recorded
+  ``""``], ``Phone1``/``Phone2`` (``null`` in real accounts [V]) and ``Email``, which
+  real accounts leave ``""`` [V]: then the order's own ``EmailInformation.EmailAddressTo``
+  [V, may be ``""``] is used, else the customer has no e-mail (allowed) and is known by
+  ``CustomerNumber`` [V] (``customer_number``). A company's contact is the order's
+  ``YourReference`` [V], else the customer's [U]; a person's ``Name`` splits at the first
+  blank.
+* Addresses: the order carries its own (``Address1``, ``ZipCode``, ``City``, ``Country``)
+  [V, ``""`` when empty]; it is the billing address, else the customer's (``Address1``,
+  ``ZipCode``, ``City`` can be ``null`` [V]). Shipping is the order's ``Delivery*`` when
+  any is set [V, recorded ``""``], else billing. One street line (``"Kerkstraat 12A"``) is
+  split into street, number and extension by :func:`split_street`; ``Address2`` has no
+  canonical place and is left out.
+* Countries: documents hold Fortnox's country *name*: ``"Sverige"`` for Sweden and the
+  English ISO 3166 name for the others (``"Norway"`` for input ``"Norge"``, ``"United
+  Kingdom"`` for ``"GB"``) [V]; a customer also has ``CountryCode`` (ISO, may be ``null``)
+  [V]. Read through :func:`country_code`. No country at all stays ``""`` (the flow fills
+  the pair's ``default_country``); a name this table does not know is a RecordError naming
+  the field (never a guess).
+* ``created_at`` is ``OrderDate`` at midnight in the tenant's zone; Fortnox records carry
+  no modification time, so ``updated_at`` is ``@ChangedBefore``, the window's end.
+
+Products (``GET /3/articles/{n}``): every article is a simple product (Fortnox has no
+variants [U]). ``ArticleNumber`` [V] is its item code, given as ``sku`` (Fortnox has no
+other SKU field), ``EAN`` [V] (may be ``""``) as ``ean``; title ``Description`` [V],
+brand ``Manufacturer`` (``null`` [V]), price ``SalesPrice`` (the default price list's,
+read-only on the article; ASSUMPTION [U]: excl. VAT) which is ``null`` when the article has
+no price [V]: a RecordError naming ``SalesPrice`` (a till item without a price would sell
+for nothing). ``VAT`` [V] a number on the detail; ``Active``, ``WebshopArticle`` [V] make it
+visible; ``StockGoods`` [V] and ``QuantityInStock`` (number on the detail, string on list
+rows [V]). The price's currency is the connection's (articles carry none [V]).
+
+Stock: article mode reads ``QuantityInStock`` (on hand) and ``ReservedQuantity`` (open
+orders), strings on list rows and numbers on the detail [V]; managed = ``StockGoods`` [V,
+only on the detail]. Warehouse mode [U: no public recording] reports ``inStock`` per stock
+point under ``locations``; the level is the configured stock point's (else the sum), and
+reserved is ``inStock - availableStock``. Negative stock is refused.
 """
 
 from __future__ import annotations
@@ -77,9 +126,7 @@ from shopbridge.models import (
 )
 
 SYSTEM = "fortnox"
-DEFAULT_CURRENCY = "SEK"
 DEFAULT_TIMEZONE = "Europe/Stockholm"
-DEFAULT_STATUS = "open"
 #: keys the source adds to a vendor record
 CUSTOMER_KEY = "Customer"
 TIMEZONE_KEY = "@Timezone"
@@ -87,24 +134,46 @@ CHANGED_BEFORE_KEY = "@ChangedBefore"
 BALANCES_KEY = "StockBalances"
 STOCK_POINT_KEY = "@StockPoint"
 
-#: country name (lower case) -> ISO code; ASSUMPTION [U]: Fortnox writes order countries
-#: as names in Swedish (its own register) or English
+#: country name (lower case) -> ISO code. Fortnox stores a document's country as a name:
+#: "Sverige" for Sweden, the English ISO 3166 name for the rest [V: "Norway", "United
+#: Kingdom", "Korea, Republic of", "Holy See (Vatican City State)" in the recordings]; the
+#: Swedish and common English names are accepted as well (older data, typed input).
 COUNTRY_NAMES: dict[str, str] = {
     "sverige": "SE", "sweden": "SE", "norge": "NO", "norway": "NO", "danmark": "DK",
-    "denmark": "DK", "finland": "FI", "island": "IS", "iceland": "IS",
-    "nederländerna": "NL", "netherlands": "NL", "the netherlands": "NL", "holland": "NL",
-    "belgien": "BE", "belgium": "BE", "tyskland": "DE", "germany": "DE",
-    "frankrike": "FR", "france": "FR", "storbritannien": "GB", "united kingdom": "GB",
-    "great britain": "GB", "england": "GB", "irland": "IE", "ireland": "IE",
-    "spanien": "ES", "spain": "ES", "italien": "IT", "italy": "IT", "portugal": "PT",
-    "österrike": "AT", "austria": "AT", "schweiz": "CH", "switzerland": "CH",
-    "polen": "PL", "poland": "PL", "luxemburg": "LU", "luxembourg": "LU",
-    "estland": "EE", "estonia": "EE", "lettland": "LV", "latvia": "LV",
-    "litauen": "LT", "lithuania": "LT", "usa": "US", "united states": "US",
+    "denmark": "DK", "finland": "FI", "suomi": "FI", "island": "IS", "iceland": "IS",
+    "nederländerna": "NL", "netherlands": "NL", "the netherlands": "NL",
+    "netherlands (the)": "NL", "holland": "NL", "belgien": "BE", "belgium": "BE",
+    "tyskland": "DE", "germany": "DE", "frankrike": "FR", "france": "FR",
+    "storbritannien": "GB", "united kingdom": "GB",
+    "united kingdom of great britain and northern ireland": "GB", "great britain": "GB",
+    "england": "GB", "irland": "IE", "ireland": "IE", "spanien": "ES", "spain": "ES",
+    "italien": "IT", "italy": "IT", "portugal": "PT", "österrike": "AT", "austria": "AT",
+    "schweiz": "CH", "switzerland": "CH", "polen": "PL", "poland": "PL",
+    "luxemburg": "LU", "luxembourg": "LU", "estland": "EE", "estonia": "EE",
+    "lettland": "LV", "latvia": "LV", "litauen": "LT", "lithuania": "LT",
+    "tjeckien": "CZ", "czech republic": "CZ", "czechia": "CZ", "slovakien": "SK",
+    "slovakia": "SK", "ungern": "HU", "hungary": "HU", "slovenien": "SI", "slovenia": "SI",
+    "kroatien": "HR", "croatia": "HR", "rumänien": "RO", "romania": "RO",
+    "bulgarien": "BG", "bulgaria": "BG", "grekland": "GR", "greece": "GR",
+    "cypern": "CY", "cyprus": "CY", "malta": "MT", "liechtenstein": "LI", "monaco": "MC",
+    "färöarna": "FO", "faroe islands": "FO", "grönland": "GL", "greenland": "GL",
+    "åland": "AX", "aland islands": "AX", "åland islands": "AX",
+    "holy see (vatican city state)": "VA", "ukraina": "UA", "ukraine": "UA",
+    "turkiet": "TR", "turkey": "TR", "usa": "US", "united states": "US",
+    "united states of america": "US", "kanada": "CA", "canada": "CA",
+    "australien": "AU", "australia": "AU", "nya zeeland": "NZ", "new zealand": "NZ",
+    "kina": "CN", "china": "CN", "japan": "JP", "korea, republic of": "KR",
+    "sydkorea": "KR", "south korea": "KR", "indien": "IN", "india": "IN",
+    "virgin islands, u.s.": "VI", "förenade arabemiraten": "AE",
+    "united arab emirates": "AE", "israel": "IL", "sydafrika": "ZA", "south africa": "ZA",
+    "brasilien": "BR", "brazil": "BR", "mexiko": "MX", "mexico": "MX", "singapore": "SG",
 }
+#: ``DeliveryState`` values (the SDK's enum [U]; "delivery" [V]): stock handling, not status
+DELIVERY_STATES = ("registration", "reservation", "delivery")
 _Q4 = Decimal("0.0001")
 _CENT = Decimal("0.01")
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _NUMBER_LAST = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d+)\s*(?P<ext>[^\s\d]\S{0,7}"
                           r"|[-/]\d+\S{0,4})?$")
 _NUMBER_FIRST = re.compile(r"^(?P<number>\d+)\s*(?P<ext>[A-Za-z]{0,3})[,\s]+(?P<street>\D.*)$")
@@ -159,7 +228,7 @@ def split_street(line: str) -> tuple[str, str, str]:
 
 def country_code(value: str) -> str | None:
     """An ISO code for a Fortnox country name (or code); ``None`` when unknown."""
-    text = value.strip()
+    text = " ".join(value.split())
     if _ISO2.match(text):
         return text.upper()
     return COUNTRY_NAMES.get(text.lower())
@@ -167,6 +236,18 @@ def country_code(value: str) -> str | None:
 
 class _Reader(FieldReader):
     """Typed access to one part of a record; every failure names the Fortnox field."""
+
+    def country(self, key: str) -> str:
+        """``key``'s country as ISO code; ``""`` when empty or ``null``; a name
+        :data:`COUNTRY_NAMES` does not know is a RecordError (never a guess)."""
+        text = self.text(key)
+        if not text:
+            return ""
+        code = country_code(text)
+        if code is None:
+            raise self.fail(key, f"unknown country {text[:60]!r} (expected a Fortnox "
+                                 f"country name or an ISO code)")
+        return code
 
 
 def _zone(record: Mapping[str, Any], entity: str, source_id: str) -> ZoneInfo:
@@ -194,50 +275,96 @@ def _changed_before(r: _Reader) -> datetime | None:
 
 def _address(r: _Reader, line_key: str, zip_key: str, city_key: str, country: str,
              country_key: str) -> Address:
-    line = r.text(line_key, required=True)
-    city = r.text(city_key, required=True)
-    street, number, ext = split_street(line)
+    """One address of ``r`` (any part may be empty or ``null``: real accounts hold them)."""
+    street, number, ext = split_street(r.text(line_key))
     names = {"street": line_key, "house_number": line_key, "house_number_ext": line_key,
              "postcode": zip_key, "city": city_key, "country": country_key}
     return r.build(lambda: Address(street=street, house_number=number, house_number_ext=ext,
-                                   postcode=r.text(zip_key), city=city, country=country), names)
+                                   postcode=r.text(zip_key), city=r.text(city_key),
+                                   country=country), names)
 
 
-def _customer(record: Mapping[str, Any], oid: str) -> Customer:
-    raw = record.get(CUSTOMER_KEY)
+def _has_any(r: _Reader, *keys: str) -> bool:
+    return any(r.text(k) for k in keys)
+
+
+def _customer_country(c: _Reader) -> tuple[str, str]:
+    """The customer's country (``CountryCode``, else its ``Country`` name) and its field."""
+    code = c.text("CountryCode")
+    if code:
+        if not _ISO2.match(code):
+            raise c.fail("CountryCode", f"expected an ISO country code, got {code[:20]!r}")
+        return code.upper(), "CountryCode"
+    return c.country("Country"), "Country"
+
+
+def _billing(r: _Reader, c: _Reader) -> Address:
+    """The order's own address, else the customer's; the country where either has one."""
+    customer_country, customer_key = _customer_country(c)
+    if _has_any(r, "Address1", "ZipCode", "City"):
+        country = r.country("Country")
+        key = "Country"
+        if not country:
+            country, key = customer_country, f"customer.{customer_key}"
+        return _address(r, "Address1", "ZipCode", "City", country, key)
+    country = r.country("Country") or customer_country
+    return _address(c, "Address1", "ZipCode", "City", country, customer_key)
+
+
+def _email(r: _Reader, c: _Reader) -> tuple[str, str]:
+    """The customer's ``Email``, else the order's ``EmailInformation.EmailAddressTo``, else
+    ``""`` (allowed: the customer is then known by its number); with the field read."""
+    email = c.text("Email")
+    if email:
+        return email, "customer.Email"
+    info = r.raw.get("EmailInformation")
+    if isinstance(info, Mapping):
+        to = _Reader(info, r.entity, r.source_id, prefix="EmailInformation.")
+        if address := to.text("EmailAddressTo"):
+            return address, "EmailInformation.EmailAddressTo"
+    return "", "customer.Email"
+
+
+def _customer(r: _Reader, oid: str) -> Customer:
+    raw = r.raw.get(CUSTOMER_KEY)
     if not isinstance(raw, Mapping):
-        number = _key_text(record.get("CustomerNumber"))
-        raise RecordError("order", oid, "CustomerNumber",
-                          f"customer {number or '(none)'} not found in Fortnox")
+        number = r.text("CustomerNumber")
+        raise r.fail("CustomerNumber", f"customer {number or '(none)'} not found in Fortnox")
     c = _Reader(raw, "order", oid, prefix="customer.")
-    kind_text = c.text("Type").upper() or "COMPANY"  # ASSUMPTION [U]: Fortnox's default
+    kind_text = c.text("Type").upper() or "COMPANY"  # [V] Fortnox's default
     if kind_text not in ("COMPANY", "PRIVATE"):
         raise c.fail("Type", f"expected COMPANY or PRIVATE, got {raw.get('Type')!r}")
     is_company = kind_text == "COMPANY"
-    name = c.text("Name", required=True)
-    email = c.text("Email")
-    if not email:
-        raise c.fail("Email", "the customer has no e-mail address")
+    name = c.text("Name") or r.text("CustomerName")
+    if not name:
+        raise c.fail("Name", "missing or empty (and the order has no CustomerName)")
+    email, email_key = _email(r, c)
     if is_company:
-        first, _, last = c.text("YourReference").partition(" ")
+        first, _, last = (r.text("YourReference") or c.text("YourReference")).partition(" ")
     else:
         first, _, last = name.partition(" ")
-    code = c.text("CountryCode")
-    country = country_code(code) if code else country_code(c.text("Country"))
-    if country is None:
-        given = raw.get("CountryCode") or raw.get("Country")
-        raise c.fail("CountryCode" if code else "Country",
-                     f"expected a country code, got {given!r}")
-    billing = _address(c, "Address1", "ZipCode", "City", country,
-                       "CountryCode" if code else "Country")
-    names = {"email": "Email", "company_name": "Name", "first_name": "Name",
-             "last_name": "Name", "vat_number": "VATNumber", "phone": "Phone1", "": "Name"}
-    return c.build(lambda: Customer(
+    billing = _billing(r, c)
+    number = c.text("CustomerNumber") or r.text("CustomerNumber")
+    phone = c.text("Phone1") or c.text("Phone2") or r.text("Phone1")
+    names = {"email": email_key, "company_name": "customer.Name",
+             "first_name": "customer.Name", "last_name": "customer.Name",
+             "vat_number": "customer.VATNumber", "phone": "customer.Phone1",
+             "customer_number": "CustomerNumber", "": "customer.Name"}
+    return r.build(lambda: Customer(
         kind=CustomerKind.COMPANY if is_company else CustomerKind.PERSON, email=email,
-        first_name=first.strip(), last_name=last.strip(),
+        customer_number=number, first_name=first.strip(), last_name=last.strip(),
         company_name=name if is_company else "",
         vat_number=c.text("VATNumber") if is_company else "",
-        phone=c.text("Phone1") or c.text("Phone2"), billing_address=billing), names)
+        phone=phone, billing_address=billing), names)
+
+
+def _shipping(r: _Reader, billing: Address) -> Address:
+    """The order's delivery address when it has one, else the billing address."""
+    if not _has_any(r, "DeliveryAddress1", "DeliveryZipCode", "DeliveryCity"):
+        return billing
+    country = r.country("DeliveryCountry") or billing.country
+    return _address(r, "DeliveryAddress1", "DeliveryZipCode", "DeliveryCity", country,
+                    "DeliveryCountry")
 
 
 def _is_text_row(row: Mapping[str, Any]) -> bool:
@@ -283,21 +410,43 @@ def _line(raw: Mapping[str, Any], n: int, oid: str, vat_included: bool) -> Order
         excl, incl, d_excl, d_incl = price, price * factor, row_discount, row_discount * factor
     names = {"sku": "ArticleNumber", "description": "Description", "quantity": "OrderedQuantity",
              "unit_price_excl": "Price", "unit_price_incl": "Price", "tax_rate": "VAT",
-             "discount_excl": "Discount", "discount_incl": "Discount"}
+             "discount_excl": "Discount", "discount_incl": "Discount", "": "ArticleNumber"}
     return r.build(lambda: OrderLine(
         sku=sku, description=r.text("Description"), quantity=q4(qty),
         unit_price_excl=q4(excl), unit_price_incl=q4(incl), tax_rate=rate,
         discount_excl=q4(d_excl), discount_incl=q4(d_incl)), names)
 
 
-def _status(r: _Reader) -> str:
+def _delivered(rows: list[Mapping[str, Any]]) -> bool:
+    """Every article row delivered in full (``DeliveredQuantity`` >= ``OrderedQuantity``)."""
+    if not rows:
+        return False
+    for row in rows:
+        try:
+            ordered = Decimal(str(row.get("OrderedQuantity")).strip())
+            delivered = Decimal(str(row.get("DeliveredQuantity")).strip())
+        except InvalidOperation:
+            return False
+        if not (delivered.is_finite() and delivered >= ordered > 0):
+            return False
+    return True
+
+
+def _status(r: _Reader, article_rows: list[Mapping[str, Any]]) -> str:
+    """What the order is, in Fortnox's own terms (see the module docstring)."""
     if r.flag("Cancelled", default=False):
         return "cancelled"
     if _key_text(r.raw.get("InvoiceReference")) not in ("", "0"):
         return "invoiced"
-    if r.text("DeliveryState").lower() == "delivery":
+    if r.flag("NotCompleted", default=False):
+        return "draft"
+    state = r.text("DeliveryState").lower()
+    if state and state not in DELIVERY_STATES:  # read so a new value is noticed, not used
+        raise r.fail("DeliveryState", f"expected one of {', '.join(DELIVERY_STATES)}, "
+                                      f"got {state[:40]!r}")
+    if _delivered(article_rows):
         return "delivered"
-    return DEFAULT_STATUS
+    return "open"
 
 
 def _order_date(r: _Reader, tz: ZoneInfo) -> datetime:
@@ -307,6 +456,15 @@ def _order_date(r: _Reader, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise r.fail("OrderDate", f"not a date (yyyy-MM-dd): {text!r}") from None
     return datetime.combine(day, time(), tzinfo=tz)
+
+
+def _currency(r: _Reader) -> str:
+    text = r.text("Currency")
+    if not text:
+        raise r.fail("Currency", "missing: Fortnox gives every order its currency")
+    if not _CURRENCY.match(text):
+        raise r.fail("Currency", f"expected an ISO currency code, got {text[:20]!r}")
+    return text.upper()
 
 
 def order_from_fortnox(record: Mapping[str, Any]) -> Order:
@@ -321,27 +479,27 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
     vat_included = r.flag("VATIncluded", default=False)
     rows = record.get("OrderRows")
     if not isinstance(rows, list):
-        raise r.fail("OrderRows", "the order has no rows")
+        raise r.fail("OrderRows", "expected a list of rows")
     lines: list[OrderLine] = []
+    article_rows: list[Mapping[str, Any]] = []
     for n, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise r.fail(f"OrderRows[{n}]", "not an object")
         if not _is_text_row(row):
             lines.append(_line(row, n, oid, vat_included))
+            article_rows.append(row)
     if not lines:
-        raise r.fail("OrderRows", "the order has no article rows")
-    customer = _customer(record, oid)
-    shipping = customer.billing_address
-    if r.text("DeliveryAddress1"):
-        name = r.text("DeliveryCountry")
-        country = country_code(name) if name else customer.billing_address.country
-        if country is None:
-            raise r.fail("DeliveryCountry", f"unknown country {name!r}")
-        shipping = _address(r, "DeliveryAddress1", "DeliveryZipCode", "DeliveryCity", country,
-                            "DeliveryCountry")
+        raise r.fail("OrderRows", "the order has no article rows: nothing to book")
+    currency = _currency(r)
+    customer = _customer(r, oid)
+    shipping = _shipping(r, customer.billing_address)
     created = _order_date(r, tz)
     changed = _changed_before(r)
     updated = changed if changed is not None and changed >= created else created
+    fee = r.decimal("AdministrationFee", default=Decimal(0))
+    if fee:
+        raise r.fail("AdministrationFee", f"an administration fee of {fee} {currency} is "
+                                          "not synced (the order has no place for a fee)")
     freight = r.decimal("Freight", default=Decimal(0))
     top_rate = max(ln.tax_rate for ln in lines)
     freight_vat = (r.decimal("FreightVAT") if r.raw.get("FreightVAT") not in (None, "")
@@ -349,21 +507,19 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
                          else freight * top_rate))
     ship_excl, ship_incl = ((freight - freight_vat, freight) if vat_included
                             else (freight, freight + freight_vat))
-    if record.get("Total") not in (None, "") and record.get("TotalVAT") not in (None, ""):
-        total_incl = r.decimal("Total")
-        total_excl = total_incl - r.decimal("TotalVAT")
-    else:
-        total_excl = cents(sum((ln.net_excl for ln in lines), Decimal(0)) + ship_excl)
-        total_incl = cents(sum((ln.net_incl for ln in lines), Decimal(0)) + ship_incl)
+    # Fortnox's own totals, never recomputed: the flow checks them against the lines
+    total_incl = r.decimal("Total") - r.decimal("RoundOff", default=Decimal(0))
+    total_excl = total_incl - r.decimal("TotalVAT")
+    status = _status(r, article_rows)
     names = {"number": "DocumentNumber", "status": "Cancelled", "currency": "Currency",
              "created_at": "OrderDate", "updated_at": CHANGED_BEFORE_KEY, "lines": "OrderRows",
              "total_excl": "TotalVAT", "total_incl": "Total", "shipping_cost_excl": "Freight",
              "shipping_cost_incl": "Freight", "payment_method": "TermsOfPayment",
-             "shipping_method": "WayOfDelivery", "ref": "DocumentNumber", "": "DocumentNumber"}
+             "shipping_method": "WayOfDelivery", "ref": "DocumentNumber",
+             "shipping_address": "DeliveryAddress1", "": "DocumentNumber"}
     return r.build(lambda: Order(
-        ref=ExternalRef(system=SYSTEM, id=number), number=number, status=_status(r),
-        created_at=created, updated_at=updated,
-        currency=(r.text("Currency") or DEFAULT_CURRENCY).upper(), customer=customer,
+        ref=ExternalRef(system=SYSTEM, id=number), number=number, status=status,
+        created_at=created, updated_at=updated, currency=currency, customer=customer,
         shipping_address=shipping, lines=tuple(lines), total_excl=q4(total_excl),
         total_incl=q4(total_incl), shipping_method=r.text("WayOfDelivery"),
         shipping_cost_excl=q4(ship_excl), shipping_cost_incl=q4(ship_incl),
@@ -372,16 +528,18 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
 
 # --- products ----------------------------------------------------------------------------
 
-def product_from_fortnox(record: Mapping[str, Any], *,
-                         currency: str = DEFAULT_CURRENCY) -> Product:
+def product_from_fortnox(record: Mapping[str, Any], *, currency: str) -> Product:
     """One article -> a simple product; ``RecordError`` (entity ``product``) naming the
-    Fortnox field. ``currency`` is the connection's (articles carry none)."""
+    Fortnox field. ``currency`` is the connection's (articles carry none [V])."""
     source_id = product_id(record)
     if not isinstance(record, Mapping):
         raise RecordError("product", source_id, "", "record is not a JSON object")
     r = _Reader(record, "product", source_id)
     sku = r.text("ArticleNumber", required=True)
     title = r.text("Description", required=True)
+    if record.get("SalesPrice") in (None, ""):
+        raise r.fail("SalesPrice", "the article has no sales price (none in Fortnox's default "
+                                   "price list): set one to sync it, a till item needs a price")
     price = r.decimal("SalesPrice")
     pct = r.decimal("VAT")
     if not 0 <= pct <= 100:
@@ -473,7 +631,7 @@ def stock_from_fortnox(record: Mapping[str, Any]) -> StockLevel:
     reserved = r.decimal("ReservedQuantity", default=Decimal(0))
     if reserved < 0:
         raise r.fail("ReservedQuantity", f"negative reservation {reserved}")
-    return r.build(lambda: StockLevel(sku=sku, on_hand=on_hand, reserved=reserved,
-                                      managed=managed),
+    return r.build(lambda: StockLevel(sku=sku, ean=r.text("EAN"), on_hand=on_hand,
+                                      reserved=reserved, managed=managed),
                    {"sku": "ArticleNumber", "on_hand": "QuantityInStock",
                     "reserved": "ReservedQuantity", "managed": "StockGoods"})
