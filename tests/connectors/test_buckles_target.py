@@ -162,6 +162,43 @@ def test_create_orders_reports_a_refused_order_and_goes_on(app: FastAPI) -> None
     assert [o["channel_order_id"] for o in state(app)["orders"]] == ["A", "C"]
 
 
+def test_lines_of_a_batch_are_matched_in_two_reads_ean_first(app: FastAPI) -> None:
+    """Lightspeed lines as real shops send them: an article code or an EAN, no SKU."""
+    seeded = next(p for p in state(app)["products"] if p["barcode"] and not p["is_parent"])
+    target = target_for(app)
+    code = target.create_debtor(customer())
+    keyed = {"A": OrderLine(article_code=SIMPLE, sku=SIMPLE, quantity=Decimal(1),
+                            unit_price_excl=Decimal(1), unit_price_incl=Decimal("1.21"),
+                            tax_rate=Decimal("0.21")),
+             "B": OrderLine(sku=seeded["barcode"], ean=seeded["barcode"], quantity=Decimal(2),
+                            unit_price_excl=Decimal(1), unit_price_incl=Decimal("1.21"),
+                            tax_rate=Decimal("0.21"))}
+    writes = [OrderWrite(order=order(n).model_copy(update={"lines": (line,)}),
+                         debtor_code=code, reference=n) for n, line in keyed.items()]
+    before = target.counter.calls
+    results = target.create_orders(writes)
+    assert all(isinstance(r, str) for r in results), results
+    assert target.counter.calls - before == 2 + len(writes)  # by barcode, by SKU, the POSTs
+    lines = {o["channel_order_id"]: o["lines"][0] for o in state(app)["orders"]}
+    assert (lines["A"]["sku"], lines["A"]["barcode"]) == (SIMPLE, "")
+    assert (lines["B"]["sku"], lines["B"]["barcode"]) == (seeded["sku"], seeded["barcode"])
+    assert target.find_items([SIMPLE, seeded["barcode"], "NOPE"]) == {SIMPLE,
+                                                                      seeded["barcode"]}
+
+
+def test_customer_without_email_matched_by_its_number(app: FastAPI) -> None:
+    nameless = Customer(kind=CustomerKind.PERSON, last_name="Jansen", customer_number="LS-77")
+    code = target_for(app).create_debtor(nameless)
+    assert target_for(app).create_debtor(nameless) == code  # 409 on the number
+    found = target_for(app).match_numbers(["LS-77", "LS-78"])
+    assert set(found) == {"LS-77"} and found["LS-77"].code == code
+    assert found["LS-77"].fingerprint == target_for(app).debtor_fingerprint(nameless)
+    rows = [c for c in state(app)["customers"] if c["customer_number"] == "LS-77"]
+    assert [(c["email"], c["address"]) for c in rows] == [("", {
+        "street": "", "house_number": "", "house_number_ext": "", "postcode": "", "city": "",
+        "country": ""})]
+
+
 def test_debtors_matched_by_email_with_fingerprint(app: FastAPI) -> None:
     target = target_for(app)
     seeded = state(app)["customers"][0]

@@ -97,6 +97,8 @@ class BucklesTarget:
         self._products: dict[str, dict[str, Any]] = {}
         #: barcode -> sku of the products read by barcode; "" for a barcode none has
         self._barcodes: dict[str, str] = {}
+        #: SKUs asked for that Buckles did not have (not asked again in this task)
+        self._no_sku: set[str] = set()
         self._warned_terms = False
 
     def close(self) -> None:
@@ -238,12 +240,17 @@ class BucklesTarget:
         sku = str(row.get("sku") or "").strip()
         if sku:
             self._products[sku] = dict(row)
+            self._no_sku.discard(sku)
 
-    def _read_skus(self, skus: Sequence[str]) -> None:
-        todo = sorted({s for s in skus if s} - set(self._products))
+    def _read_skus(self, skus: Sequence[str], *, skip_missing: bool = False) -> None:
+        """Read the products of ``skus`` not read yet; ``skip_missing``: nor those a read
+        of this task found missing (order lines; a products write asks again)."""
+        todo = sorted({s for s in skus if s} - set(self._products)
+                      - (self._no_sku if skip_missing else set()))
         if todo:
             for row in self.client.iter_products(skus=todo):
                 self._remember(row)
+            self._no_sku.update(s for s in todo if s not in self._products)
 
     def _read_barcodes(self, barcodes: Sequence[str]) -> None:
         todo = sorted({b for b in barcodes if b} - set(self._barcodes))
@@ -259,7 +266,7 @@ class BucklesTarget:
     def _read_codes(self, codes: Sequence[tuple[str, str, str]]) -> None:
         """One batched read by barcode and one by SKU for every line's keys."""
         self._read_barcodes([c for ean, sku, _ in codes for c in (ean, sku)])
-        self._read_skus([c for _, sku, art in codes for c in (sku, art)])
+        self._read_skus([c for _, sku, art in codes for c in (sku, art)], skip_missing=True)
 
     def _sellable(self, sku: str) -> bool:
         row = self._products.get(sku)
