@@ -204,7 +204,7 @@ def test_error_bodies_codes_and_fatal_5xx(app: FastAPI) -> None:
 
 def test_order_validation_names_the_field(app: FastAPI) -> None:
     client = client_for(app)
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"orderrows": []}, "orderrows: at least one row"),
         ({"orderrows": [{"product_id": 424242, "count": 1}]},
          r"orderrows\[0\]\.product_id: product 424242 not found"),

@@ -16,9 +16,8 @@ with warnings.catch_warnings():
 
 from shopbridge._http import CallCounter, RetryPolicy
 from shopbridge.connectors.ccv_salespos import CcvSalesposClient, CcvSalesposSource
-from shopbridge.connectors.ccv_salespos.sandbox import create_app
+from shopbridge.connectors.ccv_salespos.sandbox import ARTICLE_CODE_ONLY_SKU, create_app
 from shopbridge.errors import ConfigError, RecordError
-from shopbridge.connectors.ccv_salespos.sandbox import ARTICLE_CODE_ONLY_SKU
 from shopbridge.models import Category, resolve_item_key
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 

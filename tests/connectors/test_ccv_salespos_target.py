@@ -67,7 +67,8 @@ def order(number: str = "ORD30001", skus: tuple[str, ...] = (SIMPLE, VARIANT)) -
     when = datetime(2026, 11, 17, 9, tzinfo=UTC)
     ship = Address(street="Magazijnweg", house_number="10-14", postcode="3542 AB",
                    city="Utrecht", country="NL")
-    return Order(currency="EUR", ref=ExternalRef(system="lightspeed_ecom", id=number.removeprefix("ORD")),
+    return Order(currency="EUR",
+                 ref=ExternalRef(system="lightspeed_ecom", id=number.removeprefix("ORD")),
                  number=number, status="processing_awaiting_shipment", payment_status="paid",
                  created_at=when, updated_at=when, customer=customer(), shipping_address=ship,
                  lines=lines, total_excl=excl, total_incl=incl)

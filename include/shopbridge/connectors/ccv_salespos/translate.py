@@ -374,8 +374,10 @@ def category_paths(categories: Sequence[Mapping[str, Any]]) -> dict[str, list[st
 # --- stock ---------------------------------------------------------------------------------
 
 def stock_records(product: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """One stock record per sellable SKU of an expanded product: the product itself when
-    it has no combinations, else each combination (the parent is not sold itself).
+    """One stock record per sellable item of an expanded product: the product itself when
+    it has no combinations, else each combination that is not ``active: false`` (the
+    parent is not sold itself, and an inactive combination is no variant of the product,
+    so it has no item to hold stock on the other side).
 
     Only the fields stock needs travel (records are XComs)."""
     keep = ("id", "productnumber", "eannumber", "stock", "stockenabled", "stocktype",
@@ -386,6 +388,8 @@ def stock_records(product: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield {"product": head, "attributecombination": None}
         return
     for row in rows:
+        if isinstance(row, Mapping) and row.get("active", True) is False:
+            continue
         yield {"product": head, "attributecombination": row}
 
 
