@@ -114,7 +114,7 @@ RELATIONS = {"Item": {"ItemShops", "ItemAttributes", "Category", "ItemMatrix"},
              "ItemMatrix": {"Items", "ItemAttributeSet", "Category"},
              "Customer": {"Contact"},
              "Sale": {"SaleLines", "SalePayments", "Customer", "Shop", "TaxCategory"},
-             "SaleLine": {"Item"},
+             "SaleLine": {"Item", "TaxCategory"},
              "Shop": {"TaxCategory", "Registers"}, "Category": {"Parent"}}
 #: entity -> sortable fields besides its key and ``timeStamp`` [V, per endpoint page]
 SORTABLE = {"Item": {"description"}, "ItemMatrix": {"description"},
@@ -137,7 +137,8 @@ _ZERO_STOCK = ("componentQoh", "componentBackorder", "onLayaway", "onSpecialOrde
                "totalValueAvgCost", "totalValueNegativeInventory")
 DEFAULTS: dict[str, dict[str, str]] = {
     "Item": {"avgCost": "0", "itemECommerceID": "0", "serialized": "false",
-             "publishToEcom": "false", "discountable": "true"},
+             "publishToEcom": "false", "discountable": "true", "itemAttributesID": "0",
+             "noteID": "0"},
     "ItemMatrix": {"itemECommerceID": "0"},
     "ItemShop": {**dict.fromkeys(_ZERO_STOCK, "0"), "backorder": "0", "reorderPoint": "0",
                  "reorderLevel": "0"},
@@ -153,7 +154,9 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "SalePayment": {"tipAmount": "0", "remoteReference": "", "paymentID": "",
                     "ccChargeID": "0", "refPaymentID": "0", "creditAccountID": "0"},
     "Customer": {"title": "", "companyRegistrationNumber": "", "creditAccountID": "0",
-                 "discountID": "0"},
+                 "discountID": "0", "employeeID": "0", "noteID": "0"},
+    "Register": {"openTime": "", "archived": "false", "openEmployeeID": "0",
+                 "ccTerminalID": "0"},
     "Contact": {"custom": "", "noEmail": "false", "noPhone": "false", "noMail": "false"},
     "ContactAddress": {"address1": "", "address2": "", "city": "", "state": "",
                        "stateCode": "", "zip": "", "country": "", "countryCode": ""},
@@ -501,12 +504,13 @@ def seed_state(seed: str | None, *, account_id: str, tax_inclusive: bool, tax_ra
                         "noEmail": "false", "noPhone": "false", "noMail": "false",
                         "timeStamp": since}})
     # as real accounts hold them [V, recorded]: a till customer with nothing but a name
-    # (no e-mail, phone or address: empty relations, noEmail "true") ...
+    # (no e-mail or phone: empty relations, noEmail "true"; an address of empty fields) ...
     add("Customer", {
         "firstName": "Vaste", "lastName": "Klant", "company": "", "vatNumber": "",
         "archived": "false", "createTime": since, "timeStamp": since,
         "customerTypeID": "0", "taxCategoryID": "0",
-        "Contact": {"Emails": [], "Phones": [], "Addresses": [], "noEmail": "true",
+        "Contact": {"Emails": [], "Phones": [], "Addresses": [dict(EMPTY_ADDRESS)],
+                    "noEmail": "true",
                     "noPhone": "true", "noMail": "true", "timeStamp": since}})
     # ... and an item rung up by its barcode only: no customSku, an EAN, no price set
     gift = add("Item", {
@@ -918,6 +922,7 @@ class Store:
         contact = {"Emails": [], "Phones": [], "Addresses": [], "noEmail": "false",
                    "noPhone": "false", "noMail": "false", **dict(current)}
         if not isinstance(written, Mapping):
+            contact.setdefault("timeStamp", self.now())
             return contact
         for plural, singular in (("Emails", "ContactEmail"), ("Phones", "ContactPhone"),
                                  ("Addresses", "ContactAddress")):
@@ -1177,9 +1182,16 @@ class Renderer:
             out.setdefault("calcTaxable", taxable)
             out.setdefault("calcNonTaxable", "0" if taxable != "0"
                            else out.get("calcSubtotal", "0"))
+        if entity == "Customer":
+            out.setdefault("contactID", record.get("customerID", "0"))
         if entity == "SaleLine":
             out.setdefault("displayableSubtotal", out.get("calcSubtotal", "0"))
             out.setdefault("displayableUnitPrice", out.get("unitPrice", "0"))
+            sale = s.table("Sale").get(_str(record.get("saleID")), {})
+            out.setdefault("taxCategoryID", sale.get("taxCategoryID", "0"))
+            line_tax = s.table("TaxCategory").get(out["taxCategoryID"])
+            if "TaxCategory" in wanted and line_tax is not None:
+                out["TaxCategory"] = dict(line_tax)
             if "Item" in wanted and record.get("itemID", "0") in s.table("Item"):
                 out["Item"] = self.render("Item", s.one("Item", record["itemID"]))
         if entity == "Shop":
@@ -1188,7 +1200,7 @@ class Renderer:
                     record.get("taxCategoryID", ""), {}))
             if "Registers" in wanted:
                 out["Registers"] = _wrap("Register", [
-                    dict(r) for r in s.table("Register").values()
+                    {**DEFAULTS["Register"], **r} for r in s.table("Register").values()
                     if r.get("shopID") == record["shopID"]])
         return out
 
