@@ -96,7 +96,7 @@ def test_stock_read_in_full_with_reservations_and_outside_changes(app: FastAPI) 
     control(app, "POST", f"orders/{oid}/ship", {"carrier": "PostNL", "tracking_code": "T1"})
     rows = {r["sku"]: r for r in source.iter_stock_records()}
     assert (source.to_stock(rows[SIMPLE]).on_hand, source.to_stock(rows[SIMPLE]).reserved) \
-        == (on_hand + 3, 0)
+        == (on_hand + 3, Decimal(0))
 
 
 def test_negative_stock_is_a_record_error(app: FastAPI) -> None:

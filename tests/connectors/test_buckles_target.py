@@ -276,7 +276,7 @@ def _shipment(code: str = "3SABC", status: str = "shipped", carrier: str = "Post
               ) -> Shipment:
     return Shipment(ref=ExternalRef(system="lightspeed_ecom", id="s1"),
                     order_ref=ExternalRef(system="lightspeed_ecom", id="ORD1"),
-                    status=status, tracking_code=code, carrier=carrier,  # type: ignore[arg-type]
+                    status=status, tracking_code=code, carrier=carrier,
                     shipped_at=WHEN, updated_at=WHEN,
                     lines=(ShipmentLine(sku=SIMPLE, quantity=Decimal(1)),))
 
