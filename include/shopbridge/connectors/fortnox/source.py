@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopbridge._http import CallCounter
@@ -43,7 +44,7 @@ from shopbridge.connectors.fortnox.translate import (
     stock_from_fortnox,
     stock_id,
 )
-from shopbridge.errors import ConfigError, FatalError, RecordError
+from shopbridge.errors import ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.models import Order, Product, StockLevel
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,17 @@ def _not_found(err: FatalError) -> bool:
 
 def _key(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _same(answered: Any, sent: Any) -> bool:
+    """Whether Fortnox's answer holds the value sent (``7`` and ``"7"``, ``1.5`` and
+    ``"1.50"`` are the same: Fortnox types some numbers as strings [V])."""
+    if _key(answered) == _key(sent):
+        return True
+    try:
+        return Decimal(_key(answered)) == Decimal(_key(sent))
+    except InvalidOperation:
+        return False
 
 
 class FortnoxSource:
@@ -137,18 +149,31 @@ class FortnoxSource:
         ``ExternalInvoiceReference1`` = the target's id of the order.
 
         Read-only fields (``Cancelled``, the totals) are refused by Fortnox (a
-        ``FatalError``); an order Fortnox no longer has is a ``RecordError``. The PUT
+        ``FatalError``); an order Fortnox no longer has is a ``RecordError``. The write
+        counts as done only when Fortnox's answer, the whole order, holds every field as
+        sent; else a ``RetriableError`` names the field (the PUT is safe to repeat). The PUT
         counts as a change: the order shows up in the next window (the ledger skips it).
         """
         if not fields:
             return
         try:
-            self.client.update_order(order_id, fields)
+            answer = self.client.update_order(order_id, fields)
         except FatalError as err:
             if _not_found(err):
                 raise RecordError("order", order_id, "DocumentNumber",
                                   f"order {order_id} not found in Fortnox") from None
             raise
+        # done only when Fortnox's answer (the whole order [V: order.update]) holds it
+        number = _key(answer.get("DocumentNumber"))
+        if number != order_id:
+            raise RetriableError(f"PUT /3/orders/{order_id}: Fortnox answered order "
+                                 f"{number or '(none)'}; the write is not confirmed")
+        for key, sent in fields.items():
+            if not _same(answer.get(key), sent):
+                raise RetriableError(
+                    f"PUT /3/orders/{order_id}: Fortnox answered {key}="
+                    f"{str(answer.get(key))[:60]!r} after being sent {str(sent)[:60]!r}; "
+                    "the write is not confirmed")
 
     # --- products ------------------------------------------------------------------------
 
