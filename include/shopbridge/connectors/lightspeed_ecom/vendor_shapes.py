@@ -28,6 +28,18 @@ def _tax_rates(rate: Any, amount: Any = 0) -> list[dict[str, Any]]:
              "amount": amount}]
 
 
+#: language code -> (id, title) as the API shows a language object [V]
+_LANGUAGES = {"nl": (1, "Nederlands"), "en": (3, "English"), "de": (4, "Deutsch"),
+              "fr": (5, "Français"), "us": (18, "English (US)")}
+
+
+def _with_language_id(record: dict[str, Any]) -> None:
+    language = record.get("language")
+    if isinstance(language, dict) and "id" not in language:
+        lid, title = _LANGUAGES.get(str(language.get("code", "")), (0, ""))
+        record["language"] = {"id": lid, **language, "title": language.get("title", title)}
+
+
 def _with_country_ids(record: dict[str, Any]) -> None:
     for key in ("addressBillingCountry", "addressShippingCountry", "country"):
         country = record.get(key)
@@ -60,7 +72,8 @@ def _order(o: dict[str, Any]) -> dict[str, Any]:
         "shipmentTaxRate": 0, "shipmentTaxRates": _tax_rates(0),
         "shipmentBasePriceExcl": ship_excl, "shipmentBasePriceIncl": ship_incl,
         "shipmentDiscountExcl": 0, "shipmentDiscountIncl": 0,
-        "shipmentData": {"method": "default"}, "shippingDate": None, "deliveryDate": None,
+        "shipmentData": _shipment_data(o.get("shipmentId")),
+        "shippingDate": None, "deliveryDate": None,
         "isDiscounted": bool(o.get("discountCouponCode")), "discountType": "amount",
         "discountAmount": 0, "discountPercentage": 0, "isNewCustomer": False,
         "allowNotifications": True, "doNotifyNew": False, "doNotifyReminder": False,
@@ -70,6 +83,13 @@ def _order(o: dict[str, Any]) -> dict[str, Any]:
         "events": _many(f"orders/events?order={rid}"),
         "quote": False, "giftCardsPayment": [],
     }
+
+
+def _shipment_data(shipment_id: Any) -> dict[str, Any]:
+    """``shipmentData`` from ``shipmentId`` ``"core|85518|424529"`` [V]."""
+    parts = str(shipment_id or "").split("|")
+    ids = [int(p) if p.isdigit() else 0 for p in parts[1:3]] + [0, 0]
+    return {"method": "default", "shipment_id": ids[0], "shipping_value_id": ids[1]}
 
 
 def _order_product(line: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +141,7 @@ def _product(p: dict[str, Any]) -> dict[str, Any]:
             "reviews": _many(f"reviews?product={rid}"), "type": False, "supplier": False,
             "tags": _many(f"tags/products?product={rid}"),
             "movements": _many(f"variants/movements?product={rid}"),
-            "templateDataFields": {}}
+            "templateDataFields": []}
 
 
 def _shipment(s: dict[str, Any]) -> dict[str, Any]:
@@ -133,9 +153,34 @@ def _shipment(s: dict[str, Any]) -> dict[str, Any]:
             "events": _many(f"orders/events?shipment={rid}")}
 
 
+def _category(c: dict[str, Any]) -> dict[str, Any]:
+    rid = c.get("id")
+    parent = c.get("parent")
+    resource = parent.get("resource") if isinstance(parent, dict) else None
+    pid = resource.get("id") if isinstance(resource, dict) else None
+    return {"isVisible": True, "depth": 1 if pid in (None, False) else 2,
+            "path": [str(rid)] if pid in (None, False) else [str(rid), str(pid)],
+            "type": "category", "sortOrder": 1, "sorting": "popular", "url": "",
+            "fulltitle": c.get("title", ""), "description": "", "content": "",
+            "image": False, "parent": False, "children": _many(f"categories?parent={rid}"),
+            "products": _many(f"categories/products?category={rid}")}
+
+
+def _brand(b: dict[str, Any]) -> dict[str, Any]:
+    rid = b.get("id")
+    return {"url": "", "content": False, "image": False, "isVisible": True,
+            "products": _many(f"products?brand={rid}")}
+
+
+def _normalised_brand(b: dict[str, Any]) -> dict[str, Any]:
+    """A brand without text shows ``content: false`` [V, live], not ``""``."""
+    return {**b, "content": False} if b.get("content") == "" else b
+
+
 PADDERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "orders": _order, "orderProducts": _order_product, "customers": _customer,
     "variants": _variant, "products": _product, "shipments": _shipment,
+    "categories": _category, "brands": _brand,
 }
 
 
@@ -146,5 +191,8 @@ def pad(resource: str, record: Any) -> Any:
     if padder is None or not isinstance(record, dict):
         return record
     out = {**padder(record), **record}
+    if resource == "brands":
+        out = _normalised_brand(out)
     _with_country_ids(out)
+    _with_language_id(out)
     return out

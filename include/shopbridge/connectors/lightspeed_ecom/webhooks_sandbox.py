@@ -214,6 +214,22 @@ def _validated(fields: Any, current: dict[str, Any] | None, lang: str) -> dict[s
     return hook
 
 
+#: how the API shows a webhook's language (``{id, code, locale, title}`` [V, live])
+_LANGUAGES = {"nl": (1, "nl_NL", "Nederlands"), "en": (3, "en_GB", "English"),
+              "de": (4, "de_DE", "Deutsch"), "fr": (5, "fr_FR", "Français"),
+              "us": (18, "en_US", "English (US)")}
+
+
+def shown(hook: dict[str, Any]) -> dict[str, Any]:
+    """A stored webhook as the API shows it: ``language`` as an object (stored as a code,
+    which the deliveries use)."""
+    code = hook.get("language")
+    if not isinstance(code, str):
+        return dict(hook)
+    lid, locale, title = _LANGUAGES.get(code, (0, code, code))
+    return {**hook, "language": {"id": lid, "code": code, "locale": locale, "title": title}}
+
+
 def _matches(hook: dict[str, Any], group: str, actions: set[str] | None) -> bool:
     """An active webhook on ``group`` for one of ``actions`` (``None``: any action)."""
     if not hook.get("isActive") or hook.get("itemGroup") != group:
@@ -291,7 +307,7 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             raise ApiError(400, "page and limit must be positive")
         with state.lock:
             hooks = sorted(store["webhooks"].values(), key=lambda h: int(h["id"]))
-            return {"webhooks": [dict(h) for h in hooks[(page - 1) * limit : page * limit]]}
+            return {"webhooks": [shown(h) for h in hooks[(page - 1) * limit : page * limit]]}
 
     @app.post("/{lang}/webhooks.json", status_code=201)
     def create_webhook(lang: str, body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -302,12 +318,12 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             hook = {"id": wid, "createdAt": now, "updatedAt": now, **hook}
             store["webhooks"][str(wid)] = hook
             state.save()
-            return {"webhook": dict(hook)}
+            return {"webhook": shown(hook)}
 
     @app.get("/{lang}/webhooks/{item}.json")
     def get_webhook(item: str) -> dict[str, Any]:
         with state.lock:
-            return {"webhook": dict(one(item))}
+            return {"webhook": shown(one(item))}
 
     @app.put("/{lang}/webhooks/{item}.json")
     def update_webhook(lang: str, item: str,
@@ -319,7 +335,7 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             current.update(hook)
             current["updatedAt"] = _bumped(current.get("updatedAt"))
             state.save()
-            return {"webhook": dict(current)}
+            return {"webhook": shown(current)}
 
     @app.delete("/{lang}/webhooks/{item}.json")
     def delete_webhook(item: str) -> dict[str, Any]:
