@@ -214,7 +214,10 @@ def test_quantities_with_two_decimals_as_recorded_in_2020() -> None:
     b = got.customer.billing_address
     assert (b.street, b.city, b.postcode, b.country) == ("", "", "", "SE")
     assert got.shipping_address == b
-    assert got.customer.customer_number == "8" and got.status == "open"
+    assert got.customer.customer_number == "8"
+    # 2020 sent "InvoiceReference": 0 and "TermsOfPayment": 0 as numbers: still not invoiced
+    assert (order["InvoiceReference"], order["TermsOfPayment"]) == (0, 0)
+    assert (got.status, got.payment_method) == ("open", "0")
 
 
 def test_an_order_whose_customer_fortnox_no_longer_has_is_quarantined() -> None:

@@ -180,7 +180,7 @@ ARTICLE_DEFAULTS: dict[str, Any] = {
     "WebshopArticle": False, "Weight": 0, "Width": 0, "Expired": False, "SalesPrice": None,
     "CostCalculationMethod": None, "StockAccount": None, "StockChangeAccount": None,
     "DirectCost": None, "FreightCost": None, "OtherCost": None, "DefaultStockPoint": None,
-    "DefaultStockLocation": None}
+    "DefaultStockLocation": None, "CommodityCode": ""}
 ORDER_FILTERS = ("cancelled", "expired", "invoicecreated", "invoicenotcreated")
 ORDER_ACTIONS = ("cancel", "createinvoice", "warehouseready", "externalprint")
 _CENT = Decimal("0.01")
@@ -477,7 +477,7 @@ def seed_state(seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str,
             order.update(Net=0.0, Gross=0.0, TotalVAT=0.0, Total=0.0, TotalToPay=0.0)
         state["orders"][number] = order
         if i == CANCELLED:
-            order["Cancelled"] = True
+            order.update(Cancelled=True, DeliveryDate=day.isoformat())
         if i == INVOICED:
             _invoice(state, order, day)
     return state
@@ -917,8 +917,10 @@ def create_app(
             if action in ("cancel", "createinvoice") and (invoiced or order.get("Cancelled")):
                 raise ApiError(400, f"order {number} is already "
                                     f"{'invoiced' if invoiced else 'cancelled'}")
-            if action == "cancel":
+            if action == "cancel":  # a cancelled order gets its delivery date [V]
                 order["Cancelled"] = True
+                order["DeliveryDate"] = order.get("DeliveryDate") or wall().astimezone(
+                    tz).date().isoformat()
             elif action == "createinvoice":
                 _invoice(store, order, wall().astimezone(tz).date())
             elif action == "warehouseready":
