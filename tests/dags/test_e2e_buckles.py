@@ -89,7 +89,7 @@ def test_2_every_order_reaches_the_hub_whatever_its_payment_status(env: Any) -> 
     # the status map: an order awaiting payment is not released to the warehouse
     for ref, order in by_ref.items():
         if shop[ref]["status"] == "processing_awaiting_payment":
-            assert order["status"] == "new", order
+            assert order["status"] == "pending_payment", order
         if shop[ref]["status"] == "processing_awaiting_shipment":
             assert order["status"] == "processing", order
     assert run("orders", window)["orders_created"] == 0
@@ -123,7 +123,7 @@ def test_3_a_webhook_delivery_is_written_once_even_with_the_backstop(env: Any) -
 
 def test_4_shipped_in_the_hub_means_shipped_with_track_and_trace_in_the_shop(env: Any) -> None:
     order = next(o for o in hub(env)["orders"]
-                 if o["status"] in ("new", "processing") and o["number"] != "WH-1")
+                 if o["status"] in ("pending_payment", "processing") and o["number"] != "WH-1")
     env["hub"].post(f"/_sandbox/orders/{order['id']}/ship",
                     json={"carrier": "PostNL", "tracking_code": "3SABCD1234567"}
                     ).raise_for_status()
@@ -143,7 +143,7 @@ def test_4_shipped_in_the_hub_means_shipped_with_track_and_trace_in_the_shop(env
 
 def test_5_a_shipment_made_by_hand_in_the_shop_is_imported_to_the_hub(env: Any) -> None:
     order = next(o for o in hub(env)["orders"]
-                 if o["status"] in ("new", "processing") and o["number"] != "WH-1")
+                 if o["status"] in ("pending_payment", "processing") and o["number"] != "WH-1")
     ls_id = next(o["id"] for o in shop_orders(env) if o["number"] == order["channel_order_id"])
     env["shop"].post(f"/_sandbox/orders/{ls_id}/shipments",
                      json={"trackingCode": "HAND-42", "status": "shipped"}).raise_for_status()
