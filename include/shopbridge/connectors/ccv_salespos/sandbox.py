@@ -35,14 +35,35 @@ controls come from :mod:`shopbridge.sandbox._common` plus the ones listed at the
 * **Errors**: ``{"code","status","developermessage"}``; ``404.20`` unknown resource,
   ``405.10`` method not allowed; ASSUMPTION [U]: ``400.10`` for validation, ``404.10`` for
   a missing record, ``401.10``-``401.13`` for the signature checks.
+* **Shapes** as recorded from a live shop (tests/contracts/ccv_salespos, checked by its
+  drift test): an order carries every recorded key (``reservationnumber`` ``""`` when
+  unset, ``transaction_id``/``ordernumber_prefix``/``track_and_trace_carrier`` ``null``,
+  ``user`` ``{id (text), discount_percentage, href}``, ``discountcoupon``,
+  ``take_out_window``), its ``customer`` with the ~40 order-form fields, a billing address
+  with first/last/full name and a delivery address with ``full_name`` only; an empty
+  address has ``""`` fields and ``housenumber``/``country_code`` ``null``; relations are
+  ``{"href"}`` links (``orderrows`` unless expanded); an order row carries
+  ``selling_price``, ``original_price``, ``price_without_discount``, ``unit``,
+  ``product_type``, ``package_id``... Products, combinations, categories, links, webshops
+  and ``webshops/{id}/settings`` (``currency``, ``prices_include_vat``) follow the
+  vendor's JSON schema, ``null`` where it allows (a product keeping no stock has
+  ``stockenabled``/``stocktype``/``stock`` ``null``). The three recorded order webhooks
+  (status changed, track and trace, paid; ``order_number``, not ``ordernumber``) are
+  rendered by ``GET /_sandbox/webhooks/{kind}/{order_id}``.
 * **Seed** (``demo_data``): the demo catalogue as products (a multi-variant product has
   ``attributecombinations``, SKU = the demo variant's SKU; the webshop-only
   ``DISC-0001`` is absent, so orders for it are refused), stock with a ``stocklocation``,
-  the category tree, webshop ``1`` and ``n_pos_orders`` till sales (no reservation
-  number) in the demo week.
+  the category tree, webshop ``1`` with its settings (``currency`` option, default EUR)
+  and ``n_pos_orders`` till sales in the demo week. As real shops hold them: the till's
+  walk-in customer has no e-mail, address or country; one combination
+  (:data:`ARTICLE_CODE_ONLY_SKU`) has ``sku_number`` ``""`` and is known by its
+  ``product_number`` and EAN; one product has ``description`` and ``unit`` ``null``; the
+  poster keeps no stock (``null``s).
+* ``POST`` bodies over ``max_payload_bytes`` are ``500.80`` (payload too big).
 
-Simplifications: no ``users``, ``webhooks``, invoices, notes or photos; a ``POST`` does
-not move stock; ``PATCH products`` is not served.
+Simplifications: no ``users`` or ``webhooks`` resources (webhook bodies only through the
+control above), invoices, notes or photos; a ``POST`` does not move stock;
+``PATCH products`` is not served.
 
 Controls (no signature, never counted): ``/_sandbox/faults`` and ``/_sandbox/stats``
 (shared), ``GET``/``POST /_sandbox/orders`` (list with rows / insert one unvalidated),
@@ -110,7 +131,7 @@ ORDER_DEFAULTS: dict[str, Any] = {
     "deliver_method": "shipping", "deliver_date": None,
     "take_out_window": {"start": None, "end": None}, "is_platform_sale": False,
     "orderedinlng": "nl", "status": 1, "is_completed": True, "paid": False,
-    "safety_deposit_returned": False, "paymethod_id": None, "paymethod": "",
+    "safety_deposit_returned": False, "paymethod_id": 0, "paymethod": "",
     "paymethod_label": "", "taxes_included": True, "order_row_taxes_included": False,
     "shipping_taxes_included": False, "shipping_tax_percentage": 21.0,
     "is_intra_community_order": False, "total_orderrow_price": 0.0, "total_shipping": 0.0,
@@ -150,6 +171,11 @@ CUSTOMER_DEFAULTS: dict[str, Any] = {
 #: the order relations CCV links (never embeds) on an order [V]
 ORDER_LINKS = ("orderrows", "ordernotes", "ordermessages", "ordernotifications",
                "orderaffiliatenetworks", "orderlabels", "invoices")
+#: the shop's default package (shipping box) an order row gets
+DEFAULT_PACKAGE = (1, "Kartonnen doos")
+#: ASSUMPTION [U]: a shop's pay methods by name -> id (the recording: 3 BankTransfer); an
+#: order posted without one gets 0 ("none chosen")
+PAYMETHODS = {"": (0, ""), "banktransfer": (3, "Vooraf overmaken"), "pin": (8, "Pinnen")}
 #: the three order webhooks recorded from a live shop, each with the fields it adds
 WEBHOOK_FIELDS: dict[str, tuple[str, ...]] = {
     "status_changed": ("previous_status", "status"),
@@ -356,8 +382,8 @@ def _seed_pos_orders(data: dict[str, Any], n: int) -> None:
         order = store.create_order({"orderrows": rows, "status": 7, "paid": True,
                                     "user_id": CASHIER_USER_ID}, when,
                                    transaction_id_writable=False)
-        order.update({"paymethod": "pin", "paymethod_label": "Pinnen", "deliver_method":
-                      "pickup"})
+        order.update({"paymethod": "pin", "paymethod_id": PAYMETHODS["pin"][0],
+                      "paymethod_label": PAYMETHODS["pin"][1], "deliver_method": "pickup"})
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -449,8 +475,13 @@ class Store:
             "discount": _money(discount), "custom_price": "price" in raw,
             "tax": float(tax), "unit": str(raw.get("unit") or product.get("unit") or ""),
             "weight": float(_dec(raw.get("weight", 0), f"{where}.weight")),
-            "memo": str(raw.get("memo") or ""), "package_id": raw.get("package_id"),
-            "package_name": "", "stock_location": product.get("stocklocation", ""),
+            "memo": str(raw.get("memo") or ""),
+            # ASSUMPTION [U]: a row without a package gets the shop's default box, as the
+            # recorded row carries one
+            "package_id": raw.get("package_id") or DEFAULT_PACKAGE[0],
+            "package_name": DEFAULT_PACKAGE[1] if raw.get("package_id") in (None, 0,
+                                                                            DEFAULT_PACKAGE[0])
+            else "", "stock_location": product.get("stocklocation", ""),
             "supplier": "", "user_discount": 0.0, "original_price": selling,
             "selling_price": selling, "price_without_discount": _money(price),
             "price_without_discount_with_attributes": _money(price),
@@ -548,6 +579,8 @@ class Store:
             "is_completed": body.get("is_completed", True) is not False,
             "paid": body.get("paid") is True,
             "paymethod": str(body.get("paymethod") or ""),
+            "paymethod_id": PAYMETHODS.get(str(body.get("paymethod") or "").lower(),
+                                           (0, ""))[0],
             "taxes_included": body.get("taxes_included", True) is not False,
             "order_row_taxes_included": incl,
             "shipping_taxes_included": body.get("shipping_taxes_included") is True,
@@ -691,6 +724,7 @@ def create_app(
     require_webshop_id: bool = False,
     n_pos_orders: int = 12,
     currency: str = "EUR",
+    max_payload_bytes: int = 1_000_000,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] | None = None,
 ) -> FastAPI:
@@ -1090,6 +1124,9 @@ def create_app(
             return refuse(401, "401.13", f"{HASH_HEADER} does not match: expected the hex "
                           "HMAC-SHA512 of public|METHOD|uri|body|x-date over the exact path, "
                           "query and body sent, keyed with the secret")
+        if len(raw) > max_payload_bytes:
+            return ApiError(500, "500.80", f"Requested payload to big: {len(raw)} bytes "
+                            f"(at most {max_payload_bytes})").response()
         key = (resource_of(request.url.path, PREFIX), request.method.upper())
         refusal = windows.refusal(key, clock())
         if refusal is not None:
