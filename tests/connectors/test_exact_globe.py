@@ -103,7 +103,8 @@ def order(cust: Customer, skus: list[str]) -> Order:
     )
     excl = sum((ln.unit_price_excl * ln.quantity for ln in lines), Decimal(0))
     when = datetime(2026, 11, 17, 9, tzinfo=UTC)
-    return Order(currency="EUR", ref=ExternalRef(system="lightspeed_ecom", id="30001"), number="ORD30001",
+    return Order(currency="EUR", ref=ExternalRef(system="lightspeed_ecom", id="30001"),
+                 number="ORD30001",
                  status="processing", created_at=when, updated_at=when, customer=cust,
                  shipping_address=cust.billing_address, lines=lines, total_excl=excl,
                  total_incl=(excl * Decimal("1.21")).quantize(Decimal("0.01")),
@@ -143,8 +144,8 @@ def test_create_company_debtor_with_contact(app, target):
     code = target.create_debtor(customer(CustomerKind.COMPANY, "anna@bakkerij.nl"))
     assert int(code) >= 60001 + len(DEMO.existing_debtors)
     acc = next(a for a in inspect(app, "accounts") if a["DebtorCode"] == code)
-    assert acc["Name"] == "Bakkerij de Vries"
-    assert acc["IsPerson"] is False
+    assert acc["AccountName"] == acc["Name"] == "Bakkerij de Vries"  # documented + stored
+    assert "IsPerson" not in acc  # not a documented Account field: never sent
     assert acc["VATNumber"] == "NL123456789B01"
     assert acc["AddressLine1"] == "Kerkstraat 12A"
     [contact] = acc["contacts"]
@@ -157,8 +158,8 @@ def test_create_person_debtor(app, target):
     code = target.create_debtor(customer(CustomerKind.PERSON, "bram@example.be",
                                          first_name="Bram", last_name="Peeters"))
     acc = next(a for a in inspect(app, "accounts") if a["DebtorCode"] == code)
-    assert (acc["Name"], acc["IsPerson"], acc["Type"], acc["Status"]) == (
-        "Bram Peeters", True, "C", "A")
+    assert (acc["AccountName"], acc["CustomerType"], acc["AccountStatus"],
+            acc.get("VATNumber", "")) == ("Bram Peeters", "C", "A", "")
     assert [c["Email"] for c in acc["contacts"]] == ["bram@example.be"]
 
 
@@ -277,25 +278,26 @@ def test_require_ntlm_refuses_basic():
 def test_merge_get_and_put(app):
     client = client_for(app)
     [acc] = list(client.query("Account", filter="DebtorCode eq '60001'"))
-    client.merge("Account", acc["ID"], {"Phone": "+31 1", "DebtorCode": "X"})
+    client.merge("Account", acc["ID"], {"PhoneNumber": "+31 1", "DebtorCode": "X"})
     with TestClient(app) as tc:
         tc.auth = httpx.BasicAuth("globe", "globe")
         url = f"/services/Exact.Entity.REST.EG/Account(guid'{acc['ID']}')"
         hdrs = {"ServerName": "sandbox", "DatabaseName": "600"}
-        assert tc.put(url, json={"City": "Gent"}, headers=hdrs).status_code == 204
+        assert tc.put(url, json={"MailingCity": "Gent"}, headers=hdrs).status_code == 204
         got = tc.get(url, headers=hdrs).json()["d"]
-    assert (got["Phone"], got["City"], got["DebtorCode"]) == ("+31 1", "Gent", "60001")
+    assert (got["PhoneNumber"], got["MailingCity"], got["DebtorCode"].strip()) == (
+        "+31 1", "Gent", "60001")
 
 
 def test_filter_dates_and_numbers(app):
     client = client_for(app)
-    assert len(list(client.query("Account", filter="Created le datetime'2026-02-01T00:00:00'"
-                                 " and Created ge datetime'2026-01-01T00:00:00'"))) == len(
-        DEMO.existing_debtors)
-    assert list(client.query("Account", filter="DebtorCode eq 60002", select=["DebtorCode"])) \
-        == [{"DebtorCode": "60002"}]
+    assert len(list(client.query("SalesOrderHeader",
+                                 filter="Modified le datetime'2030-02-01T00:00:00'"
+                                 " and Modified ge datetime'2026-01-01T00:00:00'"))) == 5
+    [row] = client.query("Account", filter="DebtorCode eq 60002", select=["DebtorCode"])
+    assert row["DebtorCode"].strip() == "60002"
     with pytest.raises(FatalError, match="unsupported"):
-        list(client.query("Account", filter="substringof('a', Name)"))
+        list(client.query("Account", filter="substringof('a', AccountName)"))
 
 
 def test_writes_counted_and_state_persists(tmp_path):

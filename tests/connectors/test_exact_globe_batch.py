@@ -163,7 +163,8 @@ def test_three_orders_in_one_request(app):
     assert [r.ok for r in got] == [True, True, True]
     committed = inspect(app, "orders")
     assert [o["YourReference"] for o in committed] == ["ls-b1", "ls-b2", "ls-b3"]
-    assert [r.bodies[-1]["OrderNumber"] for r in got] == [o["OrderNumber"] for o in committed]
+    assert [r.bodies[-1]["SalesOrderNumber"].strip() for r in got] == [
+        o["OrderNumber"] for o in committed]
     assert [[ln["Itemcode"] for ln in o["lines"]] for o in committed] == [
         KNOWN[:2], KNOWN[2:5], KNOWN[5:6]]
     assert [r.bodies[0]["LineNumber"] for r in got] == [1, 1, 1]
@@ -203,16 +204,16 @@ def test_failed_changeset_undoes_a_merge(app):
     client = client_for(app)
     account = next(iter(client.query("Account", filter="DebtorCode eq '60001'")))
     got = client.batch([[Operation("MERGE", f"Account(guid'{account['ID']}')",
-                                   {"Name": "Renamed"}),
+                                   {"AccountName": "Renamed"}),
                          Operation("POST", "SalesOrderHeader", {"OrderDebtor": "60001",
                                                                 "TransactionKey": "none"})]])
     assert not got[0].ok and "No sales order lines staged" in (got[0].error or "")
-    assert client.query("Account", filter="DebtorCode eq '60001'").__next__()["Name"] == \
-        account["Name"]
+    assert client.query("Account", filter="DebtorCode eq '60001'").__next__()["AccountName"] == \
+        account["AccountName"]
     ok = client.batch([[Operation("MERGE", f"Account(guid'{account['ID']}')",
-                                  {"Name": "Renamed"})]])
+                                  {"AccountName": "Renamed"})]])
     assert ok == [ChangesetResult(True, 204, [{}])]
-    assert next(iter(client.query("Account", filter="DebtorCode eq '60001'")))["Name"] == \
+    assert next(iter(client.query("Account", filter="DebtorCode eq '60001'")))["AccountName"] == \
         "Renamed"
 
 

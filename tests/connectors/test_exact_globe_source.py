@@ -185,7 +185,8 @@ def test_company_order(app):
         lines=[line(KNOWN[0], Quantity="2", Price="12.50", DiscountAmount="2.50"),
                line(KNOWN[1], Quantity="1", Price="0.99", VATPercentage="9")])
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [r for r in window(source)
+             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
     order = source.to_order(rec)
     assert (order.ref.system, order.ref.id, order.number, order.status) == (
         "exact_globe", made["OrderNumber"], made["OrderNumber"], "open")
@@ -221,7 +222,8 @@ def test_person_order_prices_incl_vat(app):
                      lines=[line(KNOWN[2], Quantity="3", Price="12.10", VATPercentage=None,
                                  VATCode="3")])  # Globe's inclusive VAT code
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [r for r in window(source)
+             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
     order = source.to_order(rec)
     c = order.customer
     assert (c.kind, c.first_name, c.last_name, c.email, c.company_name) == (
@@ -255,7 +257,8 @@ def test_debtor_without_email_is_matched_by_its_number(app):
                                     "City": "Zwolle", "Country": "NL"},
                      header={"Modified": "2026-11-20T09:00:00"}, lines=[line()])
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [r for r in window(source)
+             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
     assert rec["account"]["EmailAddress"] is None  # Globe sends null for empty text
     customer = source.to_order(rec).customer
     assert (customer.email, customer.customer_number, customer.company_name) == (
@@ -275,7 +278,8 @@ def test_bad_lines_name_the_globe_field(app, lines, field):
     made = add_order(app, header={"OrderDebtor": code_of(app, 0),
                                   "Modified": "2026-11-20T09:00:00"}, lines=lines)
     source = source_for(app)
-    [rec] = [r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [r for r in window(source)
+             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
     with pytest.raises(RecordError) as exc:
         source.to_order(rec)
     assert exc.value.field == field

@@ -50,20 +50,20 @@ def make_order() -> Order:
 
 
 def test_company_account():
-    assert account_from_customer(COMPANY) == {
-        "Name": "Bakkerij de Vries", "IsPerson": False, "Email": "anna@example.nl",
-        "Phone": "+31 20 1234567", "AddressLine1": "Kerkstraat 12A", "PostalCode": "1012 AB",
-        "City": "Amsterdam", "Country": "NL", "Status": "A", "Type": "C",
-        "VATNumber": "NL123456789B01",
+    assert account_from_customer(COMPANY) == {  # Exact's documented Account names
+        "AccountName": "Bakkerij de Vries", "EmailAddress": "anna@example.nl",
+        "PhoneNumber": "+31 20 1234567", "MailingAddress1": "Kerkstraat 12A",
+        "MailingPostcode": "1012 AB", "MailingCity": "Amsterdam", "MailingCountry": "NL",
+        "AccountStatus": "A", "CustomerType": "C", "VATNumber": "NL123456789B01",
     }
 
 
 def test_person_account_and_contact():
     body = account_from_customer(PERSON)
-    assert body["Name"] == "Bram Peeters"
-    assert body["IsPerson"] is True
+    assert body["AccountName"] == "Bram Peeters"
+    assert "IsPerson" not in body  # Globe's REST Account has no person flag
     assert "VATNumber" not in body
-    assert body["AddressLine1"] == "Rue de la Paix 3"
+    assert body["MailingAddress1"] == "Rue de la Paix 3"
     assert contact_from_customer(PERSON, "guid-1") == {
         "FirstName": "Bram", "LastName": "Peeters", "Email": "bram@example.be", "Phone": "",
         "Account": "guid-1",

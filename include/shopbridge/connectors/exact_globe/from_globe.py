@@ -251,7 +251,7 @@ def customer_from_account(account: Mapping[str, Any], oid: str,
                                             or a.text("ChamberofCommerceNumber"))
     name, name_key = a.first("AccountName", "Name")
     reader_of_name = a
-    if not name:
+    if not name and not account:
         name, name_key = h.first("OrderDebtorName")
         reader_of_name = h
     first, _ = a.first("ContactFirstName")

@@ -817,8 +817,8 @@ class Store:
                 "ContactFullName": " ".join(n for n in names if n) or None,
                 "ContactEmail": _blank(contact.get("Email")),
                 "ContactPhoneNumber": _blank(contact.get("Phone")),
-                "CreatedDate": odata_date(row.get("Created")),
-                "ModifiedDate": odata_date(row.get("Modified")),
+                "CreatedDate": odata_date(row.get("Created") or "2026-01-05T09:00:00"),
+                "ModifiedDate": odata_date(row.get("Modified") or "2026-01-05T09:00:00"),
                 "DeliveryAddressline1": None, "DeliveryCity": None, "DeliveryCountry": None,
                 "DeliveryPostCode": None, "FaxNumber": None, "InvoiceAddress": None,
                 "InvoiceCity": None, "InvoiceCountry": None, "InvoiceAddressPostCode": None,
@@ -863,9 +863,12 @@ class Store:
                                               else None),
                 "DeliveryDebtorContactEmail": None,
                 "DeliveryDebtorContactPerson": None, "DeliveryDebtorPhone": None,
-                "ShippingVia": _blank(row.get("DeliveryMethod")),
-                "PaymentCondition": _blank(row.get("PaymentCondition")),
-                "PaymentMethod": None, "Warehouse": "1", "YourReference":
+                # [U] Globe fills both from the debtor card when the order names none
+                "ShippingVia": row.get("DeliveryMethod") or "",
+                "PaymentCondition": row.get("PaymentCondition")
+                or acc_view.get("PaymentCondition") or "14",
+                "PaymentMethod": row.get("PaymentMethod") or "B", "Warehouse": "1",
+                "YourReference":
                 _blank(row.get("YourReference")), "OurReference": None, "Reference": None,
                 "TotalAmountExcludingVAT": _num(row.get("TotalAmountExcludingVAT")),
                 "TotalVATAmount": _num(row.get("TotalVATAmount")),
