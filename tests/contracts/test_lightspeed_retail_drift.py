@@ -174,8 +174,10 @@ CASES: dict[str, tuple[str, Callable[[Sandbox], httpx.Response], int]] = {
         f"Sale/{_open_sale(s, customer=1).json()['Sale']['saleID']}.json"), 200),
     "saleline.detail": ("cursor", lambda s: s.get(f"SaleLine/{s.ids['line']}.json", **ALL),
                         200),
-    "sales.list.offset": ("offset", lambda s: s.get("Sale.json", limit=100, offset=0, **ALL),
-                          200),
+    "sales.list.offset.p1": ("offset", lambda s: s.get("Sale.json", limit=100, offset=0,
+                                                       **ALL), 200),
+    "sales.list.offset.p2": ("offset", lambda s: s.get("Sale.json", limit=100, offset=0,
+                                                       **ALL), 200),
     "sales.list.next.doc": ("cursor", lambda s: s.get("Sale.json"), 200),
     "sales.count.doc": ("cursor", lambda s: s.get("Sale.json", count=1), 200),
     # the recorded customer has no e-mail, phone or address: so has the seeded "Vaste Klant"

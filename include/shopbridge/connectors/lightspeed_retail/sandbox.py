@@ -39,8 +39,8 @@ ASSUMPTION. Vendor behaviour only; ``/_sandbox/*`` test and demo controls are ex
   ``ItemShops.ItemShop{itemShopID|shopID, qoh}`` sets ``qoh`` and bumps that ItemShop's
   ``timeStamp`` but not the Item's [V]; ``archived`` cannot be set by a PUT [V]; EAN/UPC
   must be 11-14 digits [V]; ASSUMPTION [U]: ``customSku`` unique among live items,
-  ``unique_custom_sku``); ItemMatrix; Category (name + ``parentID``; ASSUMPTION [U]: a
-  name is unique under its parent); Customer with nested Contact (a PUT replaces the
+  ``unique_custom_sku``); ItemMatrix; Category (name + ``parentID``; names may repeat
+  under one parent [V, recorded]); Customer with nested Contact (a PUT replaces the
   contact's e-mails/phones/addresses it names); Sale (completed sales must be balanced:
   payments equal the total [V], cash may overpay into ``change`` [V]; totals from
   ``unitPrice`` (default: the item's Default price) x ``unitQuantity`` -
@@ -113,7 +113,8 @@ KEYS = {"Item": "itemID", "ItemMatrix": "itemMatrixID", "ItemShop": "itemShopID"
 RELATIONS = {"Item": {"ItemShops", "ItemAttributes", "Category", "ItemMatrix"},
              "ItemMatrix": {"Items", "ItemAttributeSet", "Category"},
              "Customer": {"Contact"},
-             "Sale": {"SaleLines", "SalePayments", "Customer", "Shop", "TaxCategory"},
+             "Sale": {"SaleLines", "SalePayments", "Customer", "Shop", "TaxCategory",
+                      "SaleLines.Item"},
              "SaleLine": {"Item", "TaxCategory"},
              "Shop": {"TaxCategory", "Registers"}, "Category": {"Parent"}}
 #: entity -> sortable fields besides its key and ``timeStamp`` [V, per endpoint page]
@@ -891,11 +892,8 @@ class Store:
         parent = _str(category.get("parentID") or "0")
         if not self.exists("Category", parent, allow_zero=True):
             raise ApiError(422, f"parent Category {parent} not found")
-        for other in self.table("Category").values():
-            if (other["categoryID"] != category.get("categoryID")
-                    and other.get("parentID", "0") == parent
-                    and other["name"].strip().lower() == name.lower()):
-                raise ApiError(422, f"a category {name!r} already exists under {parent}")
+        # two categories may share a name under one parent [V: the recorded list holds
+        # "Category One" twice at the root]: no uniqueness check
 
     def create_category(self, body: Mapping[str, Any]) -> dict[str, Any]:
         category = {"categoryID": "", "name": "", "parentID": "0",
@@ -1168,7 +1166,8 @@ class Renderer:
             if "TaxCategory" in wanted and tax is not None:
                 out["TaxCategory"] = dict(tax)
             if "SaleLines" in wanted and record.get("SaleLines"):
-                out["SaleLines"] = _wrap("SaleLine", [self.render("SaleLine", ln)
+                nested = {"Item"} if "SaleLines.Item" in wanted else set()
+                out["SaleLines"] = _wrap("SaleLine", [self.render("SaleLine", ln, nested)
                                                       for ln in record["SaleLines"]])
             if "SalePayments" in wanted and record.get("SalePayments"):
                 out["SalePayments"] = _wrap("SalePayment", [

@@ -411,8 +411,14 @@ class LightspeedRetailTarget:
 
     def _categories(self) -> dict[tuple[str, ...], dict[str, Any]]:
         rows = list(self.client.query("Category"))
-        return {tuple(n.lower() for n in path): row
-                for path, row in category_paths(rows).items()}
+        out: dict[tuple[str, ...], dict[str, Any]] = {}
+        for path, row in category_paths(rows).items():
+            key = tuple(n.lower() for n in path)
+            # names repeat [V]: the oldest category of a path (in any case) is the one
+            if key not in out or int(number(row.get("categoryID")) or 0) < int(
+                    number(out[key].get("categoryID")) or 0):
+                out[key] = row
+        return out
 
     def put_image(self, code: str, image: ImageUpload) -> None:
         """Images are not part of this integration: the pair's products settings must

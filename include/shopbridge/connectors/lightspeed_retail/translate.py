@@ -405,12 +405,22 @@ def matrix_body(item: ItemWrite, *, create: bool, attribute_set_id: int) -> dict
     return body
 
 
+def _id_order(row: Mapping[str, Any]) -> tuple[int, str]:
+    text = str(row.get("categoryID") or "")
+    return (int(text) if text.isdigit() else 1 << 62, text)
+
+
 def category_paths(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, ...], dict[str, Any]]:
     """Every Category by its path of names from the root (built from ``parentID``, not
-    from ``fullPathName``, so a name with a ``/`` in it cannot split a path)."""
+    from ``fullPathName``, so a name with a ``/`` in it cannot split a path).
+
+    Lightspeed lets two categories share a name under one parent [V: a recorded list holds
+    "Category One" twice at the root]: the oldest (lowest ``categoryID``) is the one a path
+    names, whatever order the list came in.
+    """
     by_id = {str(r.get("categoryID")): r for r in rows}
     out: dict[tuple[str, ...], dict[str, Any]] = {}
-    for row in rows:
+    for row in sorted(rows, key=_id_order, reverse=True):  # the oldest written last
         path: list[str] = []
         node: Mapping[str, Any] | None = row
         seen: set[str] = set()
