@@ -15,7 +15,12 @@ upsert by a key of ours, so it is safe to retry after a lost answer. The next nu
 the highest ``SUB_NR`` in ``debtor_number_start..end`` plus one (all numbers are read once
 per target instance), checked free just before the POST and read back after it: when a
 parallel worker took the same number (the last POST wins), the loser sees someone else's
-e-mail on it and takes the next number (at most 3 tries). ``debtor_numbering="server"``
+e-mail on it and takes the next number (at most 3 tries). OPEN RISK (known, kept): the
+number is picked client-side; a person creating debtors by hand in the same range at the
+same moment can still collide, and the public PHP integration creates debtors without
+``SUB_NR``, so AccountView may number them itself (``debtor_numbering="server"``).
+The read-back compares all managed fields (:meth:`_holds`), so a collision is seen, also
+for customers without an e-mail. ``debtor_numbering="server"``
 sends no ``SUB_NR`` and reads the number AccountView assigned from its answer (or by
 e-mail).
 
