@@ -266,8 +266,8 @@ class LightspeedRetailSettings(BaseModel):
     default_payment_type_id: int = Field(1, ge=1)
     #: ``None``: ask the shop's tax category (``isTaxInclusive``) once per task
     prices_include_tax: bool | None = None
-    #: ASSUMPTION [U]: the system set "3 Attributes" has id 4 (1 Color/Size, 2 Size,
-    #: 3 Color); a new matrix gets this set unless its fields name one
+    #: the system set "3 Attributes" has id 4 (1 Color/Size, 2 Size, 3 Color) [V, recorded:
+    #: itemattributesets.list.offset.json]; a new matrix gets it unless its fields name one
     item_attribute_set_id: int = Field(4, ge=1)
     reference_source: str = Field("shopbridge", min_length=1)
     #: what a write costs, in drips [U] (see :class:`CostModel`)
