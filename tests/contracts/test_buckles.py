@@ -31,7 +31,7 @@ from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.webhooks import delivery_records
 from shopbridge.errors import FatalError
 from shopbridge.flows.orders import reference
-from shopbridge.models import Customer, Order
+from shopbridge.models import Customer, Order, Shipment
 from tests.contracts.pipeline import map_records
 from tests.contracts.shape import recorded, recorded_bytes
 
@@ -91,8 +91,9 @@ class Hub:
             {"id": 1, "sku": "anacampseros", "barcode": "", "is_parent": False}]
         self.customers: list[dict[str, Any]] = []
         self.sent: list[tuple[str, str, Any]] = []
-        #: what POST orders answers instead of the created order (a confirmation test)
+        #: what POST orders (shipments) answers instead of the created record
         self.order_answer: Any = None
+        self.shipment_answer: Any = None
 
     @staticmethod
     def page(rows: list[dict[str, Any]]) -> httpx.Response:
@@ -132,6 +133,10 @@ class Hub:
                         "field": f"lines[{i}].sku"})
             answer = self.order_answer if self.order_answer is not None else {
                 "id": 9001, **body}
+            return httpx.Response(201, json={"data": answer})
+        if request.method == "POST" and path.endswith("/shipments"):
+            answer = self.shipment_answer if self.shipment_answer is not None else {
+                "id": 77, "order_id": int(path.split("/")[1]), **body}
             return httpx.Response(201, json={"data": answer})
         return httpx.Response(404, json={"error": f"no route {request.method} {path}"})
 
@@ -380,3 +385,28 @@ def test_order_of_a_customer_without_email_reaches_the_hub() -> None:
     sent = book(order, mapped, hub)
     assert (sent["email"], sent["customer_id"], sent["total"]) == ("", 500, "50.35")
     assert hub.posted("customers")[0]["customer_number"] == "2026523"
+
+
+# --- shipments --------------------------------------------------------------------------
+
+def test_a_shipment_made_by_hand_in_the_shop_reaches_the_hub_order() -> None:
+    """The documented shipment (``shipped`` without a tracking code) with its documented
+    line (``"sku": ""``, the code in ``articleCode``) embedded as a webhook delivers it."""
+    body = recorded(SYSTEM, "lightspeed_shipment.documented")
+    line = recorded(SYSTEM, "lightspeed_shipment_product.documented")["shipmentProduct"]
+    body["shipment"]["products"]["resource"]["embedded"] = [line]
+    entity, records = delivery_records(body)
+    assert entity == "shipment"
+    out = map_records(PAIR, "shop_shipments", shop_source(), records)
+    (row,) = out["shipments"]
+    shipment = Shipment.model_validate(row["shipment"])
+    hub = Hub()
+    target = buckles(hub)
+    assert target.apply_shipment("9001", shipment) == "77"
+    (sent,) = hub.posted("orders/9001/shipments")
+    assert sent == {"status": "shipped", "carrier": "", "tracking_code": "",
+                    "reference": "lightspeed_ecom:4981236",
+                    "lines": [{"sku": "pyrex-box", "qty": "6"}]}
+    hub.shipment_answer = {"id": 77, "status": "pending", "tracking_code": ""}
+    with pytest.raises(FatalError, match="answered"):
+        target.apply_shipment("9001", shipment)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -410,25 +411,39 @@ class BucklesTarget:
     def apply_shipment(self, order_id: str, shipment: Shipment) -> str:
         """``POST orders/{order_id}/shipments``; Buckles updates the order's shipment with
         the same tracking code (else the same ``reference``), so applying it twice leaves
-        one. ``FatalError`` when the order does not exist (404) or is refused."""
+        one. ``FatalError`` when the order does not exist (404), is refused, or Buckles'
+        answer does not carry the status and tracking code sent."""
+        body = shipment_payload(shipment)
         try:
-            return str(self.client.put_shipment(order_id, shipment_payload(shipment))["id"])
+            row = self.client.put_shipment(order_id, body)
         except AuthError:
             raise
         except FatalError as err:
             raise _refused(err, f"shipment {shipment.ref.id} of order {order_id}") from None
+        got = (row.get("status"), str(row.get("tracking_code") or ""))
+        if got != (body["status"], body["tracking_code"]):
+            raise FatalError(f"shipment {shipment.ref.id} of order {order_id}: Buckles "
+                             f"answered {got} for {(body['status'], body['tracking_code'])}")
+        return str(row["id"])
 
     def put_checkout(self, checkout: Checkout, existing_id: str | None) -> str:
         """``PUT checkouts/{channel checkout id}``: Buckles keys carts by the channel's id,
         so ``existing_id`` is not needed for the upsert; returns Buckles' id."""
         channel = self.channel or checkout.ref.system
+        body = checkout_payload(checkout, channel=channel)
         try:
-            row = self.client.put_checkout(checkout.ref.id,
-                                           checkout_payload(checkout, channel=channel))
+            row = self.client.put_checkout(checkout.ref.id, body)
         except AuthError:
             raise
         except FatalError as err:
             raise _refused(err, f"checkout {checkout.ref.id}") from None
+        try:
+            same = Decimal(str(row.get("total"))) == Decimal(body["total"])
+        except ArithmeticError:
+            same = False
+        if not same:
+            raise FatalError(f"checkout {checkout.ref.id}: Buckles answered total "
+                             f"{row.get('total')!r} for {body['total']}")
         if existing_id is not None and str(row["id"]) != existing_id:
             log.warning("checkout %s: Buckles answered id %s, the ledger had %s",
                         checkout.ref.id, row["id"], existing_id)
