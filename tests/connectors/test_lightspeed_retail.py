@@ -147,6 +147,32 @@ def bearer(s: Setup) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens.access_token}"}
 
 
+def test_pages_across_offsets_in_the_older_envelope() -> None:
+    s = setup(page_size=5, envelope="offset")
+    ids = [r["itemID"] for r in s.client.query("Item")]
+    assert ids == [str(n) for n in range(1, 35)]  # every item, each once
+    assert s.counter.calls == 7  # 34 items, 5 a page
+
+
+def test_a_cursor_page_that_repeats_is_a_loop_and_an_offset_count_that_drifts_fails() -> None:
+    from shopbridge.connectors.lightspeed_retail.client import Pages
+    from shopbridge.errors import PaginationLoop
+
+    pages = Pages("Item", httpx.URL(BASE))
+    page = {"@attributes": {"next": f"{BASE}/API/V3/Account/1/Item.json?after=WzEwMF0%3D",
+                            "previous": ""}}
+    assert pages.advance(page, 100) == (page["@attributes"]["next"], None)
+    with pytest.raises(PaginationLoop):
+        pages.advance(page, 100)
+    older = Pages("Sale", httpx.URL(BASE))
+    assert older.advance({"@attributes": {"count": "119", "offset": "0", "limit": "100"}},
+                         100) == (None, 100)
+    with pytest.raises(FatalError, match="count 119.*18 rows, not 19"):
+        older.advance({"@attributes": {"count": "119", "offset": "100", "limit": "100"}}, 18)
+    with pytest.raises(FatalError, match="count 2 but sent 1 rows"):
+        Pages("Sale", httpx.URL(BASE)).advance({"@attributes": {"count": "2"}}, 1)
+
+
 def test_descending_sort_and_filters_with_operators() -> None:
     s = setup(page_size=5)
     ids = [int(r["itemID"]) for r in s.client.query("Item", {"sort": "-itemID",

@@ -145,6 +145,19 @@ def test_customer_create_match_update_round_trip() -> None:
     assert contact["Emails"] == [{"address": new.email, "useType": "Primary"}]
 
 
+def test_a_customer_without_email_phone_or_address_round_trips() -> None:
+    s = setup()
+    target = s.target()
+    bare = Customer(kind=CustomerKind.PERSON, first_name="Vaste", last_name="Klant",
+                    customer_number="FN-C-77")
+    code = target.create_debtor(bare)
+    read = s.client.get("Customer", code, load_relations=["Contact"])
+    contact = read["Contact"]
+    assert (contact["Emails"], contact["Phones"], contact["Addresses"]) == ("", "", "")
+    from shopbridge.connectors.lightspeed_retail import fingerprint
+    assert fingerprint(read) == target.debtor_fingerprint(bare)
+
+
 def test_a_person_customer_round_trips() -> None:
     s = setup()
     target = s.target()
@@ -271,6 +284,35 @@ def test_a_sale_lightspeed_cannot_balance_is_refused_and_named() -> None:
     assert isinstance(result, FatalError)
     assert "sale FN-6001" in str(result) and "balanced" in str(result)
     assert sales(s) == []
+
+
+def test_a_sale_lightspeed_keeps_open_is_refused_archived_and_never_found() -> None:
+    # the vendor keeps a sale it cannot complete open with a balance (unbalanced_sales="open")
+    s = setup(tax_inclusive=False, unbalanced_sales="open")
+    target = s.target(prices_include_tax=True)  # wrong: the shop adds tax on top
+    (a,) = sellable(s, 1)
+    (result,) = target.create_orders([write(order("FN-6002", [(a["customSku"],
+                                                               Decimal("10.00"), 1)]))])
+    assert isinstance(result, FatalError)
+    text = str(result)
+    assert "sale FN-6002" in text and "completed false" in text
+    assert "completed sale of 10.00" in text and "not counted as created" in text
+    (sale,) = sales(s)
+    assert (sale["completed"], sale["archived"]) == ("false", "true")
+    assert sale["referenceNumberSource"] == "shopbridge-unconfirmed"
+    assert target.find_orders(["FN-6002"]) == {}  # a replay books it again
+
+
+def test_an_open_sale_with_our_reference_is_not_a_booked_one() -> None:
+    s = setup()
+    target = s.target()
+    (a,) = sellable(s, 1)
+    s.client.create("Sale", {"employeeID": "1", "registerID": "1", "shopID": "1",
+                             "completed": "false", "referenceNumber": "FN-6003",
+                             "referenceNumberSource": "shopbridge",
+                             "SaleLines": {"SaleLine": {"itemID": a["itemID"],
+                                                        "unitQuantity": "1"}}})
+    assert target.find_orders(["FN-6003"]) == {}
 
 
 def test_a_lost_answer_is_not_retried_and_the_sale_is_found() -> None:
