@@ -167,7 +167,7 @@ def test_a_cursor_page_that_repeats_is_a_loop_and_an_offset_count_that_drifts_fa
     older = Pages("Sale", httpx.URL(BASE))
     assert older.advance({"@attributes": {"count": "119", "offset": "0", "limit": "100"}},
                          100) == (None, 100)
-    with pytest.raises(FatalError, match="count 119.*18 rows, not 19"):
+    with pytest.raises(FatalError, match=r"count 119.*18 rows, not 19"):
         older.advance({"@attributes": {"count": "119", "offset": "100", "limit": "100"}}, 18)
     with pytest.raises(FatalError, match="count 2 but sent 1 rows"):
         Pages("Sale", httpx.URL(BASE)).advance({"@attributes": {"count": "2"}}, 1)
