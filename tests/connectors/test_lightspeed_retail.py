@@ -511,9 +511,9 @@ def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
                        json.dumps({"conn_type": "lightspeed_retail", **fields}))
 
 
-GOOD = {"host": BASE, "login": "demo-client", "password": "demo-secret",
-        "extra": {"refresh_token": "demo-refresh-token", "shop_id": 1,
-                  "payment_types": {"iDEAL": 4, "*": 2}, "account_id": 83050}}
+GOOD: dict[str, Any] = {"host": BASE, "login": "demo-client", "password": "demo-secret",
+                        "extra": {"refresh_token": "demo-refresh-token", "shop_id": 1,
+                                  "payment_types": {"iDEAL": 4, "*": 2}, "account_id": 83050}}
 
 
 def test_hook_builds_the_target_from_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
