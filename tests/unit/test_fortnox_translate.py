@@ -139,6 +139,19 @@ def test_strings_for_quantities_and_a_customer_with_a_name_only() -> None:
     assert (o.lines[0].sku, o.lines[0].quantity) == ("0000", Decimal(1))
 
 
+def test_a_bare_order_body_reads_the_customer_from_the_order() -> None:
+    record = order(CustomerName="Koffiebar Jansen", Address1="Kerkstraat 12A",
+                   ZipCode="1012 AB", City="Amsterdam", Country="Netherlands",
+                   YourReference="Anna Jansen", Phone1="020-1234567",
+                   EmailInformation={"EmailAddressTo": "anna@example.nl"})
+    del record["Customer"]  # not embedded: what ``shopbridge mapping test`` is given
+    c = order_from_fortnox(record).customer
+    assert (c.kind, c.company_name, c.first_name, c.last_name, c.customer_number) == (
+        CustomerKind.COMPANY, "Koffiebar Jansen", "Anna", "Jansen", "7")
+    assert (c.email, c.phone, c.billing_address.country) == (
+        "anna@example.nl", "020-1234567", "NL")
+
+
 def test_email_from_the_order_and_address_from_the_order() -> None:
     o = order_from_fortnox(order(
         Customer=_customer(Email="", CountryCode="SE"), Address1="Drottninggatan 7",

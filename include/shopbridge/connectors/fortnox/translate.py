@@ -62,7 +62,11 @@ Orders (``GET /3/orders/{n}``):
   - ``delivered``: every article row has ``DeliveredQuantity`` >= ``OrderedQuantity``
     [U: no recording of a delivered order];
   - else ``open``.
-* Customer: the embedded ``Customer`` [V] gives ``Type`` ``COMPANY`` (Fortnox's default
+* Customer: an order body without the embedded ``Customer`` (a bare ``{"Order": ...}``,
+  e.g. in ``shopbridge mapping test``) is read from the order's own copy (``CustomerName``,
+  ``CustomerNumber``, address, ``EmailInformation``, ``Phone1``) as a ``COMPANY``; an
+  embedded ``None`` (Fortnox has no such customer) is a RecordError. The embedded
+  ``Customer`` [V] gives ``Type`` ``COMPANY`` (Fortnox's default
   for a new customer [V]) or ``PRIVATE`` [U], ``Name`` [V], ``VATNumber`` [V, recorded
   ``""``], ``Phone1``/``Phone2`` (``null`` in real accounts [V]) and ``Email``, which
   real accounts leave ``""`` [V]: then the order's own ``EmailInformation.EmailAddressTo``
@@ -326,10 +330,14 @@ def _email(r: _Reader, c: _Reader) -> tuple[str, str]:
 
 
 def _customer(r: _Reader, oid: str) -> Customer:
-    raw = r.raw.get(CUSTOMER_KEY)
-    if not isinstance(raw, Mapping):
-        number = r.text("CustomerNumber")
-        raise r.fail("CustomerNumber", f"customer {number or '(none)'} not found in Fortnox")
+    if CUSTOMER_KEY not in r.raw:  # not embedded (a bare API body): the order's own copy
+        raw: Any = {}
+    else:
+        raw = r.raw[CUSTOMER_KEY]
+        if not isinstance(raw, Mapping):
+            number = r.text("CustomerNumber")
+            raise r.fail("CustomerNumber",
+                         f"customer {number or '(none)'} not found in Fortnox")
     c = _Reader(raw, "order", oid, prefix="customer.")
     kind_text = c.text("Type").upper() or "COMPANY"  # [V] Fortnox's default
     if kind_text not in ("COMPANY", "PRIVATE"):
