@@ -189,7 +189,8 @@ def test_a_shop_price_that_differs_is_used_and_reported(caplog: pytest.LogCaptur
     with caplog.at_level(logging.WARNING):
         oid = s.target.create_order(cheaper, debtor_code="", reference="GLB-9")
     assert "the shop's price is used" in caplog.text
-    assert Decimal(str(s.client.order_products(oid)[0]["priceIncl"])) == _incl(V1)
+    # the order line's unit price (basePriceIncl; priceIncl is the line total) [V]
+    assert Decimal(str(s.client.order_products(oid)[0]["basePriceIncl"])) == _incl(V1)
 
 
 def test_unknown_sku_is_a_record_error_naming_the_line_and_writes_nothing() -> None:

@@ -209,7 +209,8 @@ def test_prices_incl_tax_when_the_setting_says_so(env):
 def test_bad_products_are_quarantined_naming_the_field_and_the_rest_loads(env):
     put_product(env, TEE)
     put_product(env, {**TEE, "id": 8010, "images": [], "variants": [
-        {"id": 88101, "sku": "", "priceExcl": 1.0, "priceIncl": 1.21, "title": "Default"}]})
+        {"id": 88101, "sku": "", "articleCode": "", "ean": "", "priceExcl": 1.0,
+         "priceIncl": 1.21, "title": "Default"}]})  # no item key at all
     put_product(env, {**TEE, "id": 8011, "images": [], "variants": [
         {"id": 88111, "sku": "MAT-1", "priceExcl": 1.0, "priceIncl": 1.21,
          "title": "Material: wool", "attributes": {"Material": "wool"}},
