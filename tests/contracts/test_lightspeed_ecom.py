@@ -125,7 +125,7 @@ def test_documented_order_books_the_unit_price_not_the_line_total(pair: str) -> 
     assert Decimal(line["discount_incl"]) == Decimal(line["discount_excl"]) == 0
     net_incl = Decimal(line["quantity"]) * Decimal(line["unit_price_incl"])
     assert net_incl == Decimal("44.10")
-    assert (Decimal(order["discount_excl"]), Decimal(order["discount_incl"])) == (0, 0)
+    assert Decimal(order["discount_excl"]) == Decimal(order["discount_incl"]) == 0
     assert Decimal(order["shipping_cost_excl"]) == Decimal("5.95")
     assert Decimal(order["shipping_cost_incl"]) == Decimal("6.25")
     assert Decimal(order["total_excl"]) == Decimal("47.95")
@@ -134,7 +134,8 @@ def test_documented_order_books_the_unit_price_not_the_line_total(pair: str) -> 
     (fields,) = out["mapped"].values()
     price, quantity = UNIT_PRICE_FIELD[pair]
     (mapped_line,) = fields["lines"]
-    assert (Decimal(str(mapped_line[price])), Decimal(str(mapped_line[quantity]))) == (7, 6)
+    assert (Decimal(str(mapped_line[price])), Decimal(str(mapped_line[quantity]))) == (
+        Decimal(7), Decimal(6))
     assert seen.count("shop.json") == 1  # read once per source, not per order
 
 
@@ -159,11 +160,13 @@ def test_documented_discounted_line_keeps_unit_price_and_discount_apart() -> Non
     assert out["counts"]["quarantined"] == []
     (got,) = out["orders"][0]["lines"]
     assert (got["sku"], got["article_code"]) == ("butterprintbowl", "butterprintbowl")
-    assert (Decimal(got["unit_price_excl"]), Decimal(got["unit_price_incl"])) == (40, 42)
+    assert (Decimal(got["unit_price_excl"]), Decimal(got["unit_price_incl"])) == (
+        Decimal(40), Decimal(42))
     assert (Decimal(got["discount_excl"]), Decimal(got["discount_incl"])) == (
-        21, Decimal("22.05"))
+        Decimal(21), Decimal("22.05"))
     (mapped,) = out["mapped"]["1623550"]["lines"]
-    assert (Decimal(str(mapped["Price"])), Decimal(str(mapped["DiscountAmount"]))) == (40, 21)
+    assert (Decimal(str(mapped["Price"])), Decimal(str(mapped["DiscountAmount"]))) == (
+        Decimal(40), Decimal(21))
 
 
 # --- webhook deliveries: enveloped and bare -------------------------------------------------
@@ -187,7 +190,7 @@ def test_recorded_order_delivery_with_a_code_translates_its_empty_address() -> N
     assert order.customer.customer_number == "13353882"
     assert order.customer.billing_address.street == order.customer.billing_address.city == ""
     assert order.customer.billing_address.country == "US"
-    assert (order.total_incl, order.lines[0].unit_price_incl) == (0, 0)
+    assert (order.total_incl, order.lines[0].unit_price_incl) == (Decimal(0), Decimal(0))
     assert order.payment_status == "paid" and order.status == "processing_awaiting_shipment"
 
 
@@ -228,7 +231,7 @@ def test_live_variant_stock_keys_on_its_article_code() -> None:
     assert out["counts"].get("quarantined", []) == []
     level = source.to_stock(records[0])
     assert (level.sku, level.article_code, level.ean) == ("", "LABL26", "")
-    assert (level.on_hand, level.managed) == (148, True)
+    assert (level.on_hand, level.managed) == (Decimal(148), True)
 
 
 def test_documented_variant_without_any_code_is_refused_naming_sku() -> None:
@@ -266,7 +269,7 @@ def test_documented_shipment_and_its_article_code_line() -> None:
     embedded = {**record, "products": {"resource": {
         **record["products"]["resource"], "embedded": [line]}}}
     (parcel_line,) = shipment_from_lightspeed(embedded).lines
-    assert (parcel_line.sku, parcel_line.quantity) == ("pyrex-box", 6)
+    assert (parcel_line.sku, parcel_line.quantity) == ("pyrex-box", Decimal(6))
 
 
 def test_shop_resources_give_the_currency() -> None:

@@ -222,6 +222,24 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
     return order, lines
 
 
+#: every this-many-th order is seeded the way real shops hold some orders (see
+#: :func:`_as_real_accounts_hold_it`)
+MESSY_EVERY = 7
+
+
+def _as_real_accounts_hold_it(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """Recorded quirks on some seeded orders, so no flow meets them first on a real shop:
+    the item code kept in ``articleCode`` with ``"sku": ""`` (the documented order's line,
+    a live variant [V]) and ``customStatusId`` ``0`` [verified-facts list]. The code is the
+    demo's item code, so the pairs' ``item_key`` rule still finds the ERP's item."""
+    if int(order["id"]) % MESSY_EVERY:
+        return
+    order["customStatusId"] = 0
+    first = lines[0]
+    if first.get("sku") and first.get("sku") != demo_data.UNKNOWN_SKU:
+        first["articleCode"], first["sku"] = first["sku"], ""
+
+
 def seed_state(seed: str | None, n_orders: int, abandoned_carts: int = 3) -> dict[str, Any]:
     """The store: resource -> {id: record}, plus ``orderProducts`` by order id and the
     catalogue's tables. A catalogue seed (``bench-products``) has no orders."""
@@ -245,6 +263,7 @@ def seed_state(seed: str | None, n_orders: int, abandoned_carts: int = 3) -> dic
     for o in demo.orders:
         order, lines = _order(o, next_line)
         next_line += len(lines)
+        _as_real_accounts_hold_it(order, lines)
         state["orders"][str(order["id"])] = order
         state["orderProducts"][str(order["id"])] = lines
     _seed_shipments(state)
