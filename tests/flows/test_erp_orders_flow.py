@@ -115,7 +115,10 @@ def test_orders_never_ping_pong_between_the_two_directions(env, erp):
     assert len(env["eg"].get("/_sandbox/orders").json()) == globe_before
 
 
-def test_an_erp_order_without_email_is_quarantined_naming_the_field(env, erp):
+def test_an_erp_order_without_email_is_read_with_its_debtor_number(env, erp):
+    """Globe's side no longer refuses a debtor without e-mail (its DebtorCode is the
+    customer number); what the webshop does with it is the webshop's business: synced, or
+    quarantined with the webshop's own refusal, never with a Globe field."""
     env["eg"].post("/_sandbox/sales_orders", json={
         "header": {"Modified": "2026-11-18T10:00:00", "Created": "2026-11-18T10:00:00"},
         "lines": [{"Itemcode": env["eg"].get("/_sandbox/items").json()[0]["ItemCode"],
@@ -124,6 +127,7 @@ def test_an_erp_order_without_email_is_quarantined_naming_the_field(env, erp):
                     "AddressLine1": "Kerkstraat 1", "PostalCode": "1000 AA",
                     "City": "Amsterdam", "Country": "NL"}})
     summary = sync_erp_orders(env, erp, DEMO_START, DEMO_END)
-    assert summary["orders_created"] == 5
-    assert summary["orders_quarantined"] == 1
-    assert summary["quarantined"][0]["field"] == "account.Email"
+    assert summary["orders_created"] + summary["orders_quarantined"] == 6
+    assert summary["orders_created"] >= 5
+    for q in summary["quarantined"]:
+        assert q["field"] == "(target)", q  # not account.Email: Globe's side read it
