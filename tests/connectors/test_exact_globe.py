@@ -415,3 +415,19 @@ def test_ntlm_against_a_server_that_breaks_the_handshake_is_auth_error(require_n
     client.http.auth = make_auth("ntlm", "DOMAIN\\globe", "globe")
     with pytest.raises(AuthError, match="401"):
         client.probe()
+
+
+def test_server_driven_paging_and_orderby_read_every_row_once():
+    """A Globe capping its pages below $top (``__next`` links) and a stable $orderby:
+    every item once, in key order, and the __count agrees."""
+    app = create_app(seed="demo", max_page_size=3)
+    client = client_for(app, page_size=5)
+    rows = list(client.query("Items", select=["ItemCode"], orderby=["ItemCode desc"],
+                             count=True))
+    codes = [r["ItemCode"] for r in rows]
+    assert sorted(codes) == sorted(KNOWN) and codes == sorted(codes, reverse=True)
+
+
+def test_sandbox_refuses_an_unknown_orderby():
+    with pytest.raises(FatalError, match="orderby"):
+        list(client_for(make().app).query("Items", orderby=["ItemCode sideways"]))

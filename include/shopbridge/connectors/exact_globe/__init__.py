@@ -18,8 +18,41 @@ on the catalogue: one object for every flow), ``source`` (the ``OrderSource``),
 ``sandbox`` (FastAPI fake) and ``hook`` (Airflow). This
 package imports neither ``hook`` (Airflow) nor ``sandbox`` (FastAPI), so clients stay light.
 
-[U] Entity field names beyond those in Exact's public examples are assumptions; each is
-marked where it is built (``translate``) or read (``target``).
+What is verified. No public recording of a Globe REST response exists (see
+``tests/contracts/exact_globe/SOURCES.md``); the contract tests run doc examples built from
+Exact's own entity documentation (PU415 "List of properties"). Markers: [V] a documented
+REST name read or written through a doc-example contract test (or, for the OData
+envelope, an Exact Online recording); [S] seen in a client decoding live Globe answers
+(omniboost/go-exactglobe-webservices); [U] unverified.
+
+* Envelope [V]: ``{"d":{"results":[…],"__next"}}`` and ``{"d":[…]}``; ``/Date(ms)/``;
+  ``null`` for empty text [S]; codes padded in char columns [S] (compared stripped).
+  ``__count`` as text [U]; ``$orderby``/``$inlinecount`` honoured [U].
+* Errors [S]: ``{"error":{"code","message":{"lang","value"},"innererror"}}``.
+* ``SalesOrderHeader`` read [V]: ``SalesOrderNumber`` (key), ``SalesOrderDate``,
+  ``OrderDebtor``, ``CurrencyCode``, ``PaymentCondition``, ``ShippingVia``,
+  ``YourReference``, ``Completed``, ``TotalAmountExcludingVAT``/``TotalAmount``
+  (read-only totals, also the write confirmation), ``OrderDebtor*``/``DeliveryDebtor*``.
+  ``Modified`` (the source's window) [U]: NOT in the documentation.
+* ``SalesOrderLine`` read [V]: ``Itemcode``, ``Quantity``, ``Price``, ``NetPrice``,
+  ``DiscountPercentage``, ``VATCode``, ``LineNumber``, ``SalesOrderNumber``;
+  answer echoes ``TransactionKey`` [S: portway reads ``d.TransactionKey``].
+* ``VAT`` [V names, S types]: ``VATCode``, ``Percentage``; ``Calculationbasis`` "I" =
+  inclusive [U].
+* ``Account`` [V]: read and written as ``AccountName``, ``EmailAddress``,
+  ``PhoneNumber``, ``VATNumber``, ``DebtorCode``, ``CurrencyCode``, ``Contact*``;
+  ``Mailing*`` as the debtor's address [U]; ``CustomerType "C"``/``AccountStatus "A"``
+  codes [U]; person vs company (no such field: no VAT nor CoC number = person) [U].
+* ``Items`` lookups [V]: ``ItemCode`` (key), ``GTIN``, ``IsStockItem``. Writes [U]:
+  ``Description`` (documented: ``Description0..4``), ``Assortment`` (documented as a
+  Number; the code is ``AssortmentCode``), the ``ID`` guid used as MERGE key (the
+  documented key is ``ItemCode``), ``ItemCategory``/``ItemImage``/``ItemWarehouse``.
+* Order writes [U]: the line and header field names come from the pair's default mapping
+  (``mapping/defaults.py``: ``OrderDate``, ``Currency``, ``DeliveryAddressLine1``…,
+  ``VATPercentage``, ``DiscountAmount``, ``AmountDC``), none of which is in Exact's
+  documentation; the sandbox accepts them as aliases of the documented names
+  (``sandbox.ALIASES``) so the demo runs, and serves only the documented ones.
+* ``Contact`` entity [U] (documented as ``ContactPerson``), ``$batch`` [U].
 
 Exports import lazily (PEP 562): DAG parsing reads a connector's ``defaults`` without
 loading its HTTP client.

@@ -48,8 +48,20 @@ Controls (no auth, never counted as requests or writes): ``/_sandbox/faults`` an
 FileName, ContentHash, size}] without the data, and ``category``, its Assortment code) and
 ``GET /_sandbox/categories``.
 
-Simplifications: no VAT checksum, no XML import endpoint, no ``$orderby``/``$expand``.
-Records are returned in insertion order. E-mail comparisons are case-insensitive (as on
+Shapes served (the drift test holds them to ``tests/contracts/exact_globe``): Exact's
+documented names only (``SalesOrderNumber`` padded to 8, ``DebtorCode`` to 20, ``VATCode``
+to 3, country codes as char(3)), ``/Date(ms)/`` dates, numbers as JSON numbers, ``null``
+for empty text, ``__metadata`` on every row (also under ``$select``), Globe's read-only
+order totals computed at commit, a ``VAT`` table (codes 0-6, code 3 inclusive), errors as
+``{"error":{"code","message":{"lang","value"}}}``, ``Entity('<code>')`` keys for
+``SalesOrderHeader`` and ``Items``. Writes accept the documented names and the older ones
+(``ALIASES``); stored rows keep both, which the ``/_sandbox`` controls show.
+``$orderby`` (asc/desc, several keys, nulls first) and ``$inlinecount=allpages``
+(``__count`` as text) are honoured; ``max_page_size`` imitates server-driven paging
+(``__next``).
+
+Simplifications: no VAT checksum, no XML import endpoint, no ``$expand``. Without
+``$orderby`` records are returned in insertion order. E-mail comparisons are case-insensitive (as on
 SQL Server's default collation); other fields compare exactly.
 """
 
