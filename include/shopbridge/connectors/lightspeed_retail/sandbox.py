@@ -2,7 +2,10 @@
 leaky bucket, and the entities the connector writes (STYLE R13).
 
 Faithful to VENDOR_APIS.md §2 where it is [V]; [U] points are options or marked
-ASSUMPTION. Vendor behaviour only; ``/_sandbox/*`` test and demo controls are extra.
+ASSUMPTION. Vendor behaviour only; ``/_sandbox/*`` test and demo controls are extra. The
+shapes are those of the answers recorded from the vendor (``tests/contracts/
+lightspeed_retail``, compared key by key by ``test_lightspeed_retail_drift.py``): every
+field the vendor sends, including the ones this sandbox does not model (:data:`DEFAULTS`).
 
 * **OAuth** ``POST /auth/oauth/token`` (form or JSON fields ``grant_type``,
   ``client_id``, ``client_secret``, ``refresh_token``/``code``): a refresh returns a new
@@ -13,15 +16,20 @@ ASSUMPTION. Vendor behaviour only; ``/_sandbox/*`` test and demo controls are ex
   unknown or revoked refresh token is ``400 invalid_grant``; a wrong client is
   ``401 invalid_client``. API calls with a missing, unknown or expired access token get
   ``401 {"error":"access_denied",...,"hint":"Access token could not be verified"}``
-  (``"... has been revoked"`` for a revoked one).
+  (``"... has been revoked"`` for a revoked one); any other scheme (the pre-OAuth API key)
+  the recorded ``401 {"httpCode":"401",...,"errorClass":"BadAuthenticationRequestError"}``.
 * ``GET /API/V3/Account.json``; ``/API/V3/Account/{accountID}/{Entity}[/{id}].json`` for
-  Item, ItemMatrix, ItemShop (read), Category, Customer, Sale, Shop, Register, Employee,
-  PaymentType, ItemAttributeSet, TaxCategory. String scalars; ``@attributes`` (``count``
-  for one record, ``next``/``previous`` for lists); one record as an object, an empty
-  collection as ``""`` (and no entity key for an empty list); relations only with
-  ``load_relations`` (a JSON array) except ``Prices``.
+  Item, ItemMatrix, ItemShop (read), Category, Customer, Sale, SaleLine (read), Shop,
+  Register, Employee, PaymentType, ItemAttributeSet, TaxCategory. String scalars;
+  ``@attributes`` (``count`` for one record, ``next``/``previous`` for lists, or with
+  ``envelope="offset"`` the older ``count``/``offset``/``limit``); one record as an object,
+  an empty collection as ``""`` (and no entity key for an empty list); relations only with
+  ``load_relations`` (a JSON array, or ``all``) except ``Prices`` (always Default and MSRP);
+  write answers carry the relations the vendor's do (a Sale its Customer, Shop,
+  TaxCategory, SaleLines and SalePayments with their PaymentType; an Item its ItemShops).
 * Lists: ``limit`` <= 100 (default 100), ``sort`` (``-`` for descending), opaque ``after``/
-  ``before`` cursors inside the ``next``/``previous`` URLs, ``count=1``, ``archived``
+  ``before`` cursors inside the ``next``/``previous`` URLs (the vendor's: base64 of
+  ``[lastID]`` or ``[sortValue, lastID]``), ``count=1``, ``archived``
   (false/true/only), filters with the operator in the value (``=``, ``>``, ``>=``, ``<``,
   ``<=``, ``><,a,b``, ``!=``, ``~`` and ``!~`` with ``%`` wildcards, ``IN,[...]`` (JSON
   or commas, at most 100)), ``or=a=x|b=~,y``, and ``Relation.field`` on a loaded relation
@@ -46,16 +54,24 @@ ASSUMPTION. Vendor behaviour only; ``/_sandbox/*`` test and demo controls are ex
   ``unitPrice`` (default: the item's Default price) x ``unitQuantity`` -
   ``discountAmount``, plus the shop's tax rate when its tax category is not
   tax-inclusive (``tax_inclusive``, ``tax_rate``); completing takes the quantities off
-  the shop's ``qoh``). DELETE archives (Item, ItemMatrix, Customer).
-* ASSUMPTION [U] error bodies: ``{"httpCode","httpMessage","message","errorClass"}``;
-  422 for validation, 404 for unknown ids, 405 for unsupported methods.
+  the shop's ``qoh``; with ``unbalanced_sales="open"`` an unbalanced completed sale is kept
+  open with its ``balance`` instead of refused [U]). DELETE archives (Item, ItemMatrix,
+  Customer, and a Sale that is not completed [V, doc]).
+* Error bodies ``{"httpCode","httpMessage","message","errorClass"}``, strings [V,
+  recorded]: 400 for an item without description and a category without name (the
+  recorded messages), 422 [U] for the other validations, 404 for unknown ids, 405 for
+  unsupported methods.
 
 Seed (``demo_data``): the demo catalogue's SKUs (all but the discontinued one) as Items
 (``customSku`` = SKU, ``ean``, Default price incl. or excl. tax as the shop prices, ``qoh``
 in shop 1, ``non_inventory`` when the catalogue does not track it), multi-variant
 products as ItemMatrix with Color (or Color/Size) attributes, the category tree, the
 demo's existing customers, ``n_shops`` shops (1), a Register, an Employee, payment types
-(1 Cash, 2 Credit Card, 3 Debit Card, 4 iDEAL) and the four system attribute sets.
+(1 Cash, 2 Credit Card, 3 Debit Card, 4 iDEAL) and the four system attribute sets. As
+real accounts hold them [V]: every item has a Default and an MSRP price (``"0"``) and a
+shop ``"0"`` stock row; a customer with nothing but a name (``Emails``/``Phones`` ``""``,
+``noEmail`` ``"true"``, one address of empty fields); an item rung up by barcode only
+(no ``customSku``, an EAN, price ``"0"``).
 
 Controls (no auth, never counted): ``/_sandbox/faults`` and ``/_sandbox/stats`` (shared;
 stats add ``refreshes`` and ``refresh_rejected``), ``GET /_sandbox/sales``, ``/items``
