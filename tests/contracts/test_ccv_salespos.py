@@ -227,7 +227,8 @@ def test_the_recorded_order_and_row_read_as_ccv_means_them() -> None:
     assert (row["product_number"], row["sub_sku_number"], row["sub_ean_number"]) == ("", "", "")
     assert (row["count"], row["price"], row["discount"], row["total_price"]) == (1, 595, 10, 585)
     assert (row["price_without_discount"], row["selling_price"]) == (595, 585)
-    # a row's discount is for the row: count * price - discount is its total
+    # price is before the discount, total_price after it (at count 1: whether the discount
+    # is per unit or per row is not settled by the recording)
     assert expected_total({"order_row_taxes_included": True, "orderrows": [row]}) == 585
 
 

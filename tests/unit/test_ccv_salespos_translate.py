@@ -31,7 +31,7 @@ def product(**kw: Any) -> dict[str, Any]:
         "id": 1, "productnumber": "MUG-1", "eannumber": "871", "name": "Mug", "price": 10,
         "discount": 0, "vatrate": 21, "stockenabled": True, "stocktype": "product",
         "stock": 4, "modifydate": "2026-11-17T10:00:00Z", "attributecombinations": [],
-        "categories": [],
+        "categories": [], "_context": {"prices_include_tax": False, "currency": "EUR"},
     }
     return base | kw
 
@@ -48,10 +48,12 @@ def combo(cid: int, sku: str, colour: str, **kw: Any) -> dict[str, Any]:
 def test_simple_product() -> None:
     p = product_from_ccv(product(brand={"name": "Klei"}, is_visible=False, categories=[
         {"id": "2", "path": ["Home", "Kitchen"]}, {"id": "3", "path": ["Home", "Kitchen"]}]))
-    assert (p.sku, p.ean, p.title, p.brand, p.visible) == ("MUG-1", "871", "Mug", "Klei", False)
+    # CCV products have no SKU field: productnumber is the article code
+    assert (p.sku, p.article_code, p.ean, p.title, p.brand, p.visible) == (
+        "", "MUG-1", "871", "Mug", "Klei", False)
     [v] = p.variants
-    assert (v.sku, v.price_excl, v.price_incl, v.quantity) == (
-        "MUG-1", Decimal(10), Decimal("12.10"), Decimal(4))
+    assert (v.sku, v.article_code, v.price_excl, v.price_incl, v.quantity) == (
+        "", "MUG-1", Decimal(10), Decimal("12.10"), Decimal(4))
     assert not p.configurable and p.tax_rate == Decimal("0.21")
     assert [c.path for c in p.categories] == [("Home", "Kitchen")]
     assert p.updated_at == datetime(2026, 11, 17, 10, tzinfo=UTC)
@@ -82,7 +84,10 @@ def test_shared_stock_and_unmanaged_stock() -> None:
 
 @pytest.mark.parametrize(("change", "field", "reason"), [
     ({"name": ""}, "name", "missing or empty"),
-    ({"productnumber": None}, "productnumber", "missing or empty"),
+    ({"productnumber": None, "eannumber": ""}, "productnumber", "no item key"),
+    ({"_context": None}, "_context", "shop's settings"),
+    ({"_context": {"prices_include_tax": True, "currency": ""}}, "_context.currency",
+     "missing or empty"),
     ({"price": "ten"}, "price", "not a number"),
     ({"vatrate": 121}, "vatrate", "percentage"),
     ({"vatrate": None, "taxtariff": "luxury"}, "taxtariff", "unknown tax tariff"),
@@ -93,7 +98,7 @@ def test_shared_stock_and_unmanaged_stock() -> None:
     ({"attributecombinations": [combo(1, "A", "red", active=False)]},
      "attributecombinations", "every combination is inactive"),
     ({"attributecombinations": [combo(1, "", "red")]},
-     "attributecombinations[0].sku_number", "missing or empty"),
+     "attributecombinations[0].sku_number", "no item key"),
     ({"attributecombinations": [combo(1, "A", "red", combination=[])]},
      "attributecombinations[0].combination", "without attribute values"),
     ({"attributecombinations": [combo(1, "A", "red", combination=[{"attribute": {}}])]},
@@ -136,8 +141,8 @@ def test_stock_records_and_levels() -> None:
     simple = list(stock_records(product(stocklocation="Winkel")))
     assert [stock_id(r) for r in simple] == ["product/1"]
     level = stock_from_ccv(simple[0])
-    assert (level.sku, level.on_hand, level.managed, level.locations) == (
-        "MUG-1", Decimal(4), True, {"Winkel": Decimal(4)})
+    assert (level.sku, level.article_code, level.ean, level.on_hand, level.managed,
+            level.locations) == ("", "MUG-1", "871", Decimal(4), True, {"Winkel": Decimal(4)})
     multi = list(stock_records(product(stocktype="attributecombination", attributecombinations=[
         combo(11, "A", "red", stock=2), combo(12, "B", "blue", stock=5)])))
     assert [stock_id(r) for r in multi] == ["attributecombination/11",
@@ -230,7 +235,10 @@ def test_customer_payload_company_and_house_numbers() -> None:
                     last_name="Bakker", vat_number="NL1B01", billing_address=addr)
     body = customer_payload(cust)
     assert (body["customertype"], body["btw"]) == ("b2b", "NL1B01")
-    assert body["billingaddress"] == body["deliveryaddress"]
+    # CCV's delivery address takes a full name only [S: Personalinfo input schema]
+    delivery = dict(body["deliveryaddress"])
+    assert delivery.pop("full_name") == "Bakker"
+    assert {**delivery, "first_name": "", "last_name": "Bakker"} == body["billingaddress"]
     billing = body["billingaddress"]
     assert (billing["street"], billing["housenumber"], billing["housenumber_suffix"],
             billing["company"], billing["country_code"]) == ("Kerkstraat", 12, "-14 A", "B.V.",

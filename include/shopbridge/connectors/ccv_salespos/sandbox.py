@@ -168,6 +168,13 @@ CUSTOMER_DEFAULTS: dict[str, Any] = {
         "cartype", "carweight", "birthplace", "cardnumber", "findus", "ssnnumber", "zzppass",
         "costcentre")},
     "customertype": "b2c", "birthdate": None, "birthtime": None}
+#: what ``POST orders`` takes in ``customer.billingaddress`` / ``.deliveryaddress``
+#: [S: the Personalinfo input schema; a delivery address has no first/last name]
+DELIVERY_INPUT = frozenset({
+    "gender", "initials", "full_name", "company", "address_line_1", "address_line_2",
+    "street", "housenumber", "housenumber_suffix", "zipcode", "city", "province", "country",
+    "country_code", "telephone", "mobile", "comment"})
+BILLING_INPUT = DELIVERY_INPUT | {"first_name", "last_name", "fax"}
 #: the order relations CCV links (never embeds) on an order [V]
 ORDER_LINKS = ("orderrows", "ordernotes", "ordermessages", "ordernotifications",
                "orderaffiliatenetworks", "orderlabels", "invoices")
@@ -509,6 +516,10 @@ class Store:
                 continue
             if not isinstance(address, dict):
                 raise ApiError(400, "400.10", f"customer.{side}: expected an object")
+            allowed = BILLING_INPUT if side == "billingaddress" else DELIVERY_INPUT
+            if unknown := sorted(set(address) - allowed):
+                raise ApiError(400, "400.10", f"customer.{side}: unknown field(s) "
+                               f"{', '.join(unknown)}")
             number = address.get("housenumber")
             if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
                 raise ApiError(400, "400.10", f"customer.{side}.housenumber: an integer or "

@@ -29,38 +29,7 @@ Every problem raises :class:`RecordError` whose ``field`` is the vendor's name
 (``attributecombinations[1].sku_number``, ``vatrate``), so a person can find it in CCV's
 back office. Money goes through ``Decimal``: the API sends JSON numbers (ints and floats).
 
-Fields the project relies on. [V] = seen in a recording in ``tests/contracts/ccv_salespos``
-(a live shop's order, order row and webhooks); [S] = the vendor's JSON schema (as generated
-into jacobdekeizer/ccvshop-client) or SDK; [U] = unverified.
-
-* order [V]: ``id``, ``ordernumber`` (int), ``ordernumber_full``, ``reservationnumber``
-  (``""`` when unset), ``transaction_id`` (``null``), ``total_price``,
-  ``total_orderrow_price``, ``total_shipping``, ``currency``, ``taxes_included``,
-  ``order_row_taxes_included``, ``shipping_taxes_included``, ``status`` (int 1..14:
-  1 New, 2 In process, 3 Wait for manufacturer, 4 Wait for payment, 5 Sent, 6 Delivered,
-  7 Completed, 8 Cancelled, 9 Wait for supplier, 10 Is being packaged, 11 Ready to be
-  collected, 12 Is being assembled, 13 Backorder, 14 Reserved), ``paid``, ``is_completed``;
-  ``orderrows`` is a link ``{"href"}`` [V], not embedded; ``customer.billingaddress`` has
-  first/last/full name, ``customer.deliveryaddress`` ``full_name`` only [V]; an empty
-  address has ``housenumber: null`` and ``country_code: null`` [V].
-* order row [V]: ``product_id``, ``product_number``, ``sub_sku_number``,
-  ``sub_ean_number`` (``""`` on a product without combinations), ``count``, ``price``
-  (before the discount), ``discount``, ``tax``, ``total_price``, ``selling_price``,
-  ``price_without_discount``, ``unit``, ``product_type``.
-* webhook [V]: ``id``, ``order_number`` (not ``ordernumber``), ``total_price``, ``status``
-  and ``previous_status``, ``paid``, ``customer_email``.
-* product [S]: ``id``, ``productnumber``, ``eannumber``, ``name``, ``description``
-  (``null`` allowed), ``price``, ``discount``, ``vatrate`` (deprecated), ``taxtariff``,
-  ``stockenabled``/``stocktype``/``stock`` (each ``null`` allowed), ``stocklocation``,
-  ``unit`` (``null`` allowed), ``brand`` (``{id, name}`` or ``null``), ``is_visible``,
-  ``modifydate``.
-* attribute combination [S]: ``id``, ``product_id``, ``stock``, ``netto_extra_price``,
-  ``product_number``, ``ean_number``, ``sku_number``, ``active``, ``combination[]`` of
-  ``{attribute{name}, attribute_value{name}, extra_price}``.
-* category [S]: ``id``, ``name``, ``parentcategory`` (``{id, href}`` or ``null``);
-  producttocategories [S]: ``product_id``, ``category_id``.
-* shop settings [S]: ``currency`` and ``prices_include_vat`` (each ``null`` allowed).
-* ``stocktype`` values ``product``/``attributecombination`` [U]; ``taxtariff`` rates [U].
+Fields the project relies on, each marked [V]/[S]/[U]: see the package docstring.
 """
 
 from __future__ import annotations
@@ -620,8 +589,10 @@ def _money(value: Any, where: str) -> Decimal:
 def expected_total(payload: Mapping[str, Any]) -> Decimal:
     """The ``total_price`` incl. VAT that CCV must answer for a ``POST orders`` body.
 
-    Each row is ``count * price - discount`` (the row's ``discount`` is for the whole row
-    [V: a recorded row has ``price`` 595, ``discount`` 10, ``total_price`` 585 at count 1]),
+    Each row is ``count * price - discount``: ``price`` is before the discount and
+    ``total_price`` after it [V: a recorded row has ``price`` 595, ``discount`` 10,
+    ``total_price`` 585]; that the discount is for the whole row, not per unit, is
+    ASSUMPTION [U] (the recorded row has ``count`` 1).
     with its ``tax`` added unless ``order_row_taxes_included``; rows are rounded to the
     cent. Plus ``total_shipping`` (VAT added at the highest row rate unless
     ``shipping_taxes_included``, ASSUMPTION [U]) and ``extra_costs`` (as sent). How CCV
