@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shopbridge.config import OrderSettings, load_integration
-from shopbridge.connectors.registry import translator_for
 from shopbridge.flows import orders
 from shopbridge.mapping.defaults import mapper_for
+from shopbridge.tryout import offline_source
 from tests.unit.test_exact_globe_from_globe import record as globe_record
 from tests.unit.test_fortnox_translate import order as fortnox_record
 
@@ -81,8 +81,11 @@ def broken(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Source:
+    """The source connector's translator, offline (the demo shop's currency: Lightspeed
+    orders carry none of their own)."""
+
     def __init__(self, system: str) -> None:
-        self.to_order = translator_for(system)
+        self.to_order = offline_source(system, currency="EUR").to_order
 
 
 @pytest.mark.parametrize("system", sorted(CASES))
@@ -92,14 +95,15 @@ def test_a_malformed_record_is_mapped_or_quarantined_naming_the_field(system: st
     mapper = mapper_for(cfg, flow)
     source = _Source(system)
     # the valid sample itself maps: the drill breaks a record that would have gone through
-    ok = orders.validate_and_map(source, [base], OrderSettings(), mapper)  # type: ignore[arg-type]
+    ok = orders.validate_and_map(source, [base], OrderSettings(), mapper, cfg.rules)  # type: ignore[arg-type]
     assert len(ok["orders"]) == 1, ok["counts"]
 
     @settings(max_examples=1500, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(record=broken(base))
     def check(record: dict[str, Any]) -> None:
-        result = orders.validate_and_map(source, [record], OrderSettings(), mapper)  # type: ignore[arg-type]
+        result = orders.validate_and_map(source, [record], OrderSettings(), mapper,  # type: ignore[arg-type]
+                                         cfg.rules)
         counts = result["counts"]
         assert len(result["orders"]) + counts["orders_quarantined"] + counts[
             "orders_skipped_status"] == 1, counts

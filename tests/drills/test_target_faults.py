@@ -225,21 +225,21 @@ def _expected(cfg: Any, flow: str, records: list[dict]) -> tuple[dict[str, str],
     """What a fault-free run would do with each record, by the flow's own rules:
     (source id -> reference of those to load, ids quarantined on translation, ids the
     status settings leave out)."""
-    from shopbridge.connectors.registry import translator_for
     from shopbridge.errors import RecordError
     from shopbridge.flows.orders import reference
     from shopbridge.flows.prepare import prepare
     from shopbridge.mapping.defaults import mapper_for
+    from shopbridge.tryout import offline_source
 
-    source_system = cfg.ends(flow)[0].system
-    to_order = translator_for(source_system)
+    # the demo shop's currency (Lightspeed orders carry none; a run reads the shop's)
+    to_order = offline_source(cfg.ends(flow)[0].system, currency="EUR").to_order
     mapper = mapper_for(cfg, flow)
     load: dict[str, str] = {}
     bad: set[str] = set()
     left_out: set[str] = set()
     for record in records:
         try:
-            prepared = prepare(to_order, record, cfg.flows[flow].orders, mapper)
+            prepared = prepare(to_order, record, cfg.flows[flow].orders, mapper, cfg.rules)
         except RecordError as err:
             bad.add(err.source_id)
             continue

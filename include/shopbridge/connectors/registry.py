@@ -7,11 +7,7 @@ Hooks are named by import path so that parsing a DAG file never imports a connec
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from shopbridge.models import Order
+from typing import Any
 
 #: system -> hook class, as "module:Class"
 HOOKS: dict[str, str] = {
@@ -72,22 +68,6 @@ ORDER_TYPES: dict[str, frozenset[str]] = {
 #: through this integration (a pair with images on needs both ends)
 IMAGE_SOURCES: frozenset[str] = frozenset({"lightspeed_ecom"})
 IMAGE_TARGETS: frozenset[str] = frozenset({"exact_globe", "lightspeed_ecom"})
-
-
-#: system -> its order translator (vendor JSON -> canonical Order), as "module:function";
-#: pure (no Airflow), so ``shopbridge mapping test`` can run it outside a DAG
-TRANSLATORS: dict[str, str] = {
-    "lightspeed_ecom": "shopbridge.connectors.lightspeed_ecom.translate:order_from_lightspeed",
-    "exact_globe": "shopbridge.connectors.exact_globe.from_globe:order_from_globe",
-    "fortnox": "shopbridge.connectors.fortnox.translate:order_from_fortnox",
-}
-
-
-def translator_for(system: str) -> Callable[[Mapping[str, Any]], Order]:
-    """The system's order translator; ``KeyError`` when it cannot be an order source."""
-    module, _, func = TRANSLATORS[system].partition(":")
-    fn: Callable[[Mapping[str, Any]], Order] = getattr(importlib.import_module(module), func)
-    return fn
 
 
 def hook_for(system: str, conn_id: str) -> Any:
