@@ -8,12 +8,23 @@ and demo controls come from :mod:`shopbridge.sandbox._common` plus the upserts h
 * ``POST /oauth-v1/token``: HTTP Basic client auth; ``grant_type=refresh_token`` (rotating:
   every answer carries a new refresh token), ``authorization_code`` (``auth_code``) and
   ``client_credentials`` (needs a ``TenantId`` header). Access tokens expire after
-  ``token_ttl_s`` (on ``clock``); a stale or unknown one gets 401.
+  ``token_ttl_s`` (on ``clock``); a stale or unknown one gets 401 with the recorded
+  ``{"message": "unauthorized"}`` [V]. Token answers and refusals as recorded [V].
 * ``/3/orders``, ``/3/customers``, ``/3/articles``, ``/3/invoices``: PascalCase,
-  ``{"Order": {...}}`` singles, ``{"MetaInformation": {...}, "Orders": [...]}`` lists of
-  subsets (ASSUMPTION [U]: the SDK's ``*Subset`` fields; no rows on list orders),
-  ``@url`` on every item, ``page``/``limit`` (max 500)/``offset``, ``lastmodified``
-  (server-local time, ``timezone``), the order ``filter`` and field filters.
+  ``{"Order": {...}}`` singles with every key of the recorded answer (``ORDER_DEFAULTS``,
+  ``ROW_DEFAULTS``, ``CUSTOMER_DEFAULTS``, ``ARTICLE_DEFAULTS``: the drift test holds them
+  to tests/contracts/fortnox), ``{"MetaInformation": {...}, "Orders": [...]}`` lists of the
+  recorded subsets [V] (no rows on list orders; ``@TotalPages 0`` when empty), ``@url`` on
+  every item, ``page``/``limit`` (max 500)/``offset``, ``lastmodified`` (server-local
+  time, ``timezone``), the order ``filter`` and field filters.
+* Types as Fortnox sends them [V]: order rows' ``OrderedQuantity``, ``DeliveredQuantity``,
+  ``ReservedQuantity``, ``ContributionPercent``/``Value`` as strings (``Price``/``Total``
+  numbers); article list rows' quantities and values as strings; a customer's unset
+  address, country and phone ``null`` and its e-mail ``""``; list rows ``""`` for ``null``.
+* A new order is as Fortnox makes one [V]: ``DeliveryState "delivery"``, ``WarehouseReady
+  true``, ``OutboundDate`` = the order date, ``DeliveryDate null``, rows
+  ``DeliveredQuantity "0"``, the customer's address and e-mail copied onto the order;
+  cancelling sets the ``DeliveryDate`` (as the recorded cancelled orders have one).
 * Server-assigned string numbers; order totals recomputed from the rows on every write;
   read-only fields refused (ASSUMPTION [U]: refused with 400, not silently ignored);
   ``Cancelled`` only through ``PUT /3/orders/{n}/cancel``; ``createinvoice`` makes an
@@ -27,13 +38,18 @@ and demo controls come from :mod:`shopbridge.sandbox._common` plus the upserts h
   (``limit_by="tenant"`` shares one window between tokens [U]); over it: 429 with an
   ``ErrorInformation`` body and no ``Retry-After`` (none documented [U]; see
   ``retry_after_header``). Rejected requests do not count toward the window [U].
-* Errors: ``{"ErrorInformation": {"error": 1, "message", "code"}}``; ASSUMPTION [U]: the
-  codes here are ``2000000 + status``, real Fortnox codes are finer grained.
+* Errors [V]: a 404 is ``{"ErrorInformation": {"Error": 1, "Message": "Kan inte hitta
+  ordern.", "Code": 2000439}}`` (capitalised, the recorded codes per resource); a 400 is
+  lower case ``{"error": 1, "message", "code"}``; codes other than the recorded ones are
+  ``2000000 + status`` [U].
 
 Seed (``demo_data``): every catalogue SKU as an article (``ArticleNumber`` = SKU, EAN,
-price, stock split over stock points ``HQ`` and ``STORE``), the customers of ``n_orders``
-orders spread over the demo week (e-mails from the demo customers), and those orders with
-rows on the same SKUs; one is cancelled, one invoiced, one marked delivered.
+price, stock split over stock points ``HQ`` and ``STORE``) plus one service article
+without a sales price (``SalesPrice null``), the customers of ``n_orders`` orders spread
+over the demo week (e-mails from the demo customers), and those orders with rows on the
+same SKUs, seeded as real accounts hold them (see :func:`seed_state`): a customer with a
+name only, an order in SEK, a comment row, totals of 0 beside priced rows, a draft
+(``NotCompleted``), one delivered in full, one cancelled, one invoiced.
 """
 
 from __future__ import annotations
