@@ -112,11 +112,11 @@ class Hub:
         if request.method == "GET" and path == "customers":
             key = "email" if "email" in q else "customer_number"
             wanted = set(q[key].split(","))
-            return self.page([c for c in self.customers if c[key] in wanted])
+            return self.page([c for c in self.customers if c.get(key) in wanted])
         if request.method == "POST" and path == "customers":
             number = body.get("customer_number")
             clash = next((c for c in self.customers if number
-                          and c["customer_number"] == number), None)
+                          and c.get("customer_number") == number), None)
             if clash is not None:
                 return httpx.Response(409, json={"error": "a customer with this number "
                                                  "exists", "field": "customer_number",

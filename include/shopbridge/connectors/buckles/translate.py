@@ -146,11 +146,13 @@ def customer_payload(customer: Customer) -> dict[str, Any]:
 
     ``email`` may be "" (real shops hold customers without one); ``customer_number`` is
     the channel's own number of the customer, which Buckles keeps unique when set [U], so
-    a customer without e-mail is created once (a second POST answers 409 with its id).
+    a customer without e-mail is created once (a second POST answers 409 with its id). It
+    is identity, not content: sent only when known (an order's customer may lack it, and
+    must not blank it), and left out of :func:`fingerprint`.
     """
     company = customer.kind is CustomerKind.COMPANY
-    return {"email": customer.email, "customer_number": customer.customer_number,
-            "first_name": customer.first_name,
+    number = {"customer_number": customer.customer_number} if customer.customer_number else {}
+    return {"email": customer.email, **number, "first_name": customer.first_name,
             "last_name": customer.last_name,
             "company": customer.company_name if company else "",
             "vat_number": customer.vat_number if company else "", "phone": customer.phone,
@@ -165,8 +167,8 @@ def _managed(record: Mapping[str, Any]) -> dict[str, Any]:
     address = record.get("address")
     address = address if isinstance(address, Mapping) else {}
     return {"email": norm(record.get("email")).lower(),
-            **{k: norm(record.get(k)) for k in ("customer_number", "first_name", "last_name",
-                                                "company", "vat_number", "phone")},
+            **{k: norm(record.get(k)) for k in ("first_name", "last_name", "company",
+                                                "vat_number", "phone")},
             "address": {k: norm(address.get(k)) for k in _ADDRESS}}
 
 
