@@ -800,6 +800,9 @@ def create_app(
     def render_product(request: Request, p: dict[str, Any], expand: set[str]) -> dict[str, Any]:
         pid = p["id"]
         out = {"href": href(request, f"products/{pid}"), **p}
+        brand = p.get("brand")
+        if isinstance(brand, dict) and "id" in brand:  # {href, id, name} [S]
+            out["brand"] = {"href": href(request, f"brands/{brand['id']}"), **brand}
         out["attributecombinations"] = (
             [render_combination(request, c) for c in store.combinations_of(pid)]
             if "attributecombinations" in expand
