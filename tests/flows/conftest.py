@@ -55,7 +55,8 @@ def mapped_batches(env: dict[str, Any], batch_size: int = 10,
                    mapper: Mapper | None = None) -> list[dict[str, Any]]:
     raw = orders.extract(env["source"], DEMO_START, DEMO_END, batch_size)
     mapper = mapper or mapper_for(SHIPPED, "orders")
-    return [orders.validate_and_map(env["source"], b, settings, mapper) for b in raw]
+    return [orders.validate_and_map(env["source"], b, settings, mapper, SHIPPED.rules)
+            for b in raw]
 
 
 def run_flow(env: dict[str, Any], run_id: str = "r1",

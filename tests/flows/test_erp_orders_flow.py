@@ -15,7 +15,7 @@ from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.flows import orders
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
-from tests.flows.conftest import NO_SLEEP, P, run_flow
+from tests.flows.conftest import NO_SLEEP, SHIPPED, P, run_flow
 
 REVERSE = "exact_globe__lightspeed_ecom"
 AUTH = ("demo-key", "demo-secret")
@@ -39,7 +39,8 @@ def sync_erp_orders(env: dict[str, Any], erp: dict[str, Any], start: datetime, e
                     run_id: str = "e1") -> dict[str, Any]:
     results = []
     for batch in orders.extract(erp["source"], start, end, 10):
-        mapped = orders.validate_and_map(erp["source"], batch, OrderSettings())
+        mapped = orders.validate_and_map(erp["source"], batch, OrderSettings(), None,
+                                         SHIPPED.rules)
         target = erp["target"]()
         looked = orders.lookup(target, env["ledger"], REVERSE, mapped, OrderSettings(),
                                opposite=P)
@@ -103,7 +104,8 @@ def test_orders_never_ping_pong_between_the_two_directions(env, erp):
     globe_before = len(env["eg"].get("/_sandbox/orders").json())
     results = []
     for batch in orders.extract(env["source"], DEMO_START, soon, 50):
-        mapped = orders.validate_and_map(env["source"], batch, OrderSettings())
+        mapped = orders.validate_and_map(env["source"], batch, OrderSettings(), None,
+                                         SHIPPED.rules)
         target = env["target"]()
         looked = orders.lookup(target, env["ledger"], P, mapped, OrderSettings(),
                                opposite=REVERSE)

@@ -6,7 +6,9 @@ gives the same data, so a second demo run sees the same ids.
 
 What the demo needs to show: companies and persons, repeat customers, several countries,
 debtors that already exist in the ERP (some with stale details), and one order whose SKU
-the ERP does not know.
+the ERP does not know. And what real accounts hold (:func:`as_real_accounts_hold_them`):
+customers without an e-mail, without a country or without an address, and one order whose
+total does not add up to its lines (a surcharge no line carries).
 
 The catalogue (:attr:`DemoData.catalogue`) adds what a products flow needs on top of the
 sellable SKUs: categories in a two-level tree, descriptions, brands, images, features,
@@ -117,8 +119,38 @@ def generate(seed: str = "demo", *, n_orders: int | None = None) -> DemoData:
         shop = catalogue(n_products, per_product, seed)
     else:
         shop = demo_catalogue(products, seed)
+    if seed not in PROFILES or seed == "demo":
+        as_real_accounts_hold_them(customers, orders)
     return DemoData(products=products, customers=customers, orders=orders,
                     existing_debtors=existing, catalogue=shop)
+
+
+#: customers (by index) as real accounts hold some: none of them is an existing ERP debtor
+#: (every ``existing_every``-th is), so each is created by the first sync
+NO_EMAIL = (4, 16)        # a walk-in or phone customer: known by its customer number
+NO_COUNTRY = (8,)         # the pair's default_country is filled in, and reported
+NO_ADDRESS = (12,)        # a name and an e-mail, nothing else
+#: the order (by index) whose total is 1.00 above its lines + shipping - discounts: a
+#: surcharge no line carries, so it is quarantined naming both amounts, never booked wrong
+WRONG_TOTAL_AT = 121
+WRONG_TOTAL_BY = Decimal("1.00")
+
+
+def as_real_accounts_hold_them(customers: list[dict[str, Any]],
+                               orders: list[dict[str, Any]]) -> None:
+    """Blank what real shops leave blank (in place, after the orders were drawn, so every
+    id, SKU and price stays as before; the orders share these customer dicts)."""
+    for i in NO_EMAIL:
+        if i < len(customers):
+            customers[i]["email"] = ""
+    for i in NO_COUNTRY:
+        if i < len(customers):
+            customers[i]["country"] = ""
+    for i in NO_ADDRESS:
+        if i < len(customers):
+            customers[i].update(street="", number="", extension="", zipcode="", city="")
+    if len(orders) > WRONG_TOTAL_AT:
+        orders[WRONG_TOTAL_AT]["total_off"] = WRONG_TOTAL_BY
 
 
 def _products(rnd: random.Random) -> list[dict[str, Any]]:
