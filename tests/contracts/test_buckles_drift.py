@@ -2,7 +2,7 @@
 
 Why there is no vendor-shape drift test here: a drift test compares a sandbox response
 with a response recorded from the vendor, and Buckles publishes no API, SDK, OpenAPI
-document or example payload (tests/contracts/buckles/SOURCES.md: none found). Our Buckles
+document or example payload (tests/contracts/SOURCES.md, section buckles: none found). Our Buckles
 API is an ASSUMPTION written down in the connector's docstring; comparing the sandbox with
 that assumption would compare it with itself. What can drift, and is held here instead,
 is the other side: the real Lightspeed webhook bodies (bare and enveloped), through the

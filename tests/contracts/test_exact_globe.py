@@ -1,5 +1,5 @@
 """Exact Globe contract tests: the doc-example payloads of ``tests/contracts/exact_globe``
-(see its SOURCES.md: no public recording of Globe's REST service exists, the Globe files
+(see SOURCES.md: no public recording of Globe's REST service exists, the Globe files
 are built from Exact's entity documentation; the ``exact_online.*`` files are recorded
 Exact Online responses that ground the OData envelope) served byte for byte through the
 real client, source and target, then translated and mapped under the shipped pair.

@@ -1,5 +1,5 @@
 """Fortnox contract tests: responses recorded from the live API (tests/contracts/fortnox,
-see its SOURCES.md) served byte for byte by an ``httpx.MockTransport`` through the real
+see SOURCES.md) served byte for byte by an ``httpx.MockTransport`` through the real
 client and source, then translated and mapped under the ``fortnox__lightspeed_retail``
 pair's own settings (:func:`tests.contracts.pipeline.map_records`).
 

@@ -2,7 +2,7 @@
 connector's real client + source, then translate + map under each shipped pair's defaults.
 
 What a bookkeeper checks: number, date, customer, each line's item key, quantity, unit
-price, tax rate, shipping, discount, currency, totals. See ``lightspeed_ecom/SOURCES.md``.
+price, tax rate, shipping, discount, currency, totals. See ``SOURCES.md``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ customers, products, shipments and checkouts, and a source for stock, customers 
 shipments.
 
 No public Buckles API, OpenAPI spec, SDK or example payload exists (VENDOR_APIS.md §7;
-tests/contracts/buckles/SOURCES.md lists what was searched). The API below is ASSUMED,
+tests/contracts/SOURCES.md, section buckles lists what was searched). The API below is ASSUMED,
 written down so the connector can be pointed at the real one by changing ``client.py``
 and ``translate.py`` only; the sandbox speaks exactly this. Markers: [V] verified (here:
 stated by Buckles' own knowledge base, or by a Lightspeed recording in

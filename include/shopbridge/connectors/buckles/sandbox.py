@@ -12,7 +12,7 @@ with the existing ``id``); an order's ``status`` must be a Buckles status, its
 the quantity of open orders (``pending_payment``, ``processing``, ``on_hold``,
 ``partially_shipped``). A shipped order is ``completed`` (Buckles has no shipped status).
 
-No public Buckles payload exists (tests/contracts/buckles/SOURCES.md), so nothing here
+No public Buckles payload exists (tests/contracts/SOURCES.md, section buckles), so nothing here
 can be compared with a recording; what it can be held to is taking what real Lightspeed
 data carries through the pair: lines keyed by an article code or an EAN, customers
 without e-mail or country, ``false`` for empty fields mapped from the source.

@@ -19,7 +19,7 @@ on the catalogue: one object for every flow), ``source`` (the ``OrderSource``),
 package imports neither ``hook`` (Airflow) nor ``sandbox`` (FastAPI), so clients stay light.
 
 What is verified. No public recording of a Globe REST response exists (see
-``tests/contracts/exact_globe/SOURCES.md``); the contract tests run doc examples built from
+``tests/contracts/SOURCES.md, section exact_globe``); the contract tests run doc examples built from
 Exact's own entity documentation (PU415 "List of properties"). Markers: [V] a documented
 REST name read or written through a doc-example contract test (or, for the OData
 envelope, an Exact Online recording); [S] seen in a client decoding live Globe answers

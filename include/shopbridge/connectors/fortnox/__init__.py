@@ -7,7 +7,7 @@ and ``hook`` (Airflow). This package imports neither ``hook`` (Airflow) nor ``sa
 (FastAPI), so clients stay light (STYLE R1).
 
 Fields the project relies on, **[V]** verified by a response recorded from the live API
-(``tests/contracts/fortnox/``, sources in its ``SOURCES.md``) or **[U]** unverified (API
+(``tests/contracts/fortnox/``, sources in ``tests/contracts/SOURCES.md``) or **[U]** unverified (API
 descriptions, SDK types); :mod:`.translate` explains how each is read:
 
 * envelopes ``{"Order": {...}}``, ``{"Orders": [...], "MetaInformation": {"@TotalResources",

@@ -16,7 +16,7 @@ Every problem raises :class:`RecordError` whose ``field`` is the Fortnox field
 (``OrderRows[2].OrderedQuantity``, ``customer.Name``) so a person can find it in Fortnox.
 
 Fields the project relies on: **[V]** verified by a recording in
-``tests/contracts/fortnox/`` (live API responses, see its ``SOURCES.md``), **[U]**
+``tests/contracts/fortnox/`` (live API responses, see ``tests/contracts/SOURCES.md``), **[U]**
 unverified (API descriptions, the SDKs' types).
 
 Orders (``GET /3/orders/{n}``):
