@@ -118,6 +118,9 @@ class OrderSettings(Frozen):
     default_debtor: str | None = None
     #: shipping costs as an extra order line on a configured article (none: not sent)
     shipping_line: ShippingLine | None = None
+    #: fees charged on the order (payment costs, an administration fee) as an extra order
+    #: line on a configured article (none: not sent, like shipping)
+    fee_line: ShippingLine | None = None
     #: what each order becomes in the target: a sales order, a sales invoice, or a direct
     #: invoice (delivered and invoiced at once)
     order_type: Literal["sales_order", "sales_invoice", "direct_invoice",

@@ -181,6 +181,10 @@ class Order(Canonical):
     discount_incl: Money = Decimal("0")
     shipping_cost_excl: Money = Decimal("0")
     shipping_cost_incl: Money = Decimal("0")
+    #: fees the source charged on the order itself, on no line (Lightspeed's payment
+    #: costs, Fortnox's administration fee): part of the total the flow checks
+    fee_excl: Money = Decimal("0")
+    fee_incl: Money = Decimal("0")
     payment_method: str = ""
 
 

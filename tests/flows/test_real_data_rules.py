@@ -134,3 +134,19 @@ def test_customers_without_email_on_the_default_debtor_when_the_setting_says_so(
 def test_the_default_debtor_setting_needs_a_debtor() -> None:
     with pytest.raises(ValueError, match="needs default_debtor"):
         OrderSettings(customers_without_email="default_debtor")
+
+
+def test_a_fee_counts_in_the_total_and_books_as_its_own_line_when_set() -> None:
+    from shopbridge.config import ShippingLine
+    from shopbridge.flows.prepare import prepare
+
+    with_fee = order(total_incl="30.15", total_excl="25.65").model_copy(
+        update={"fee_excl": D("1.65"), "fee_incl": D("2.00")})
+    check_totals(with_fee, D("0.02"))  # 2 x 12.10 + 3.95 + 2.00
+    settings = OrderSettings(fee_line=ShippingLine(item_code="BETAALKOSTEN",
+                                                   description="Payment costs"))
+    prepared = prepare(lambda _r: with_fee, {}, settings, None, RecordRules())
+    assert prepared is not None
+    fee_line = prepared[0].lines[-1]
+    assert (fee_line.sku, fee_line.unit_price_incl, fee_line.description) == (
+        "BETAALKOSTEN", D("2.00"), "Payment costs")

@@ -199,7 +199,7 @@ def _customer(**over: Any) -> dict[str, Any]:
     ({"Currency": ""}, "Currency"),
     ({"Total": None}, "Total"),
     ({"TotalVAT": ""}, "TotalVAT"),
-    ({"AdministrationFee": 25}, "AdministrationFee"),
+    ({"AdministrationFee": "x"}, "AdministrationFee"),
     ({"DeliveryState": "shipped"}, "DeliveryState"),
     ({"Customer": None}, "CustomerNumber"),
     ({"OrderRows": []}, "OrderRows"),
@@ -447,3 +447,16 @@ def test_sliding_window_does_not_wait_when_requests_are_slow() -> None:
         clock.now += 0.25
         window.acquire()
     assert clock.sleeps == [] and window.waits == 0
+
+
+def test_an_administration_fee_is_part_of_the_order_and_of_its_checked_total() -> None:
+    from shopbridge.config import RecordRules
+    from shopbridge.flows.records import Filled, complete_order
+
+    base = order_from_fortnox(order())
+    fee = order_from_fortnox(order(AdministrationFee=25, AdministrationFeeVAT=6.25,
+                                   Total=float(base.total_incl) + 31.25,
+                                   TotalVAT=float(base.total_incl - base.total_excl) + 6.25))
+    assert (fee.fee_excl, fee.fee_incl) == (Decimal("25"), Decimal("31.25"))
+    # the order's total holds the fee: it adds up, and books once a fee line is set
+    complete_order(fee, RecordRules(default_country="SE"), Filled())

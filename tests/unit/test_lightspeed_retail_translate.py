@@ -117,7 +117,8 @@ def _order(*lines: tuple[str, str, str, int, str], payment: str = "iDEAL") -> Or
                 for sku, excl, incl, qty, disc in lines)
     cust = _company()
     when = datetime(2026, 11, 17, tzinfo=UTC)
-    return Order(currency="EUR", ref=ExternalRef(system="fortnox", id="9"), number="FN-9", status="x",
+    return Order(currency="EUR", ref=ExternalRef(system="fortnox", id="9"), number="FN-9",
+                 status="x",
                  created_at=when, updated_at=when, customer=cust,
                  shipping_address=cust.billing_address, lines=ols,
                  total_excl=Decimal(0), total_incl=Decimal(0), payment_method=payment)

@@ -20,21 +20,31 @@ from shopbridge.models import Order, OrderLine
 CENT = Decimal("0.01")
 
 
+def _cost_line(order: Order, line: ShippingLine, excl: Decimal, incl: Decimal,
+               description: str) -> Order:
+    if excl == 0 and incl == 0:
+        return order
+    rate = ((incl / excl - 1).quantize(Decimal("0.01")) if excl
+            else max(ln.tax_rate for ln in order.lines))
+    extra = OrderLine(sku=line.item_code, description=line.description or description,
+                      quantity=Decimal(1), unit_price_excl=excl, unit_price_incl=incl,
+                      tax_rate=rate)
+    return order.model_copy(update={"lines": (*order.lines, extra)})
+
+
 def with_shipping_line(order: Order, line: ShippingLine) -> Order:
     """The order with its shipping costs as one more line on the configured article.
 
     Done on the canonical order, before mapping, so the article is checked like any other
     SKU and the target's totals reconcile with the source's (lines + shipping = total).
     """
-    if order.shipping_cost_excl == 0 and order.shipping_cost_incl == 0:
-        return order
-    excl = order.shipping_cost_excl
-    rate = ((order.shipping_cost_incl / excl - 1).quantize(Decimal("0.01")) if excl
-            else max(ln.tax_rate for ln in order.lines))
-    extra = OrderLine(sku=line.item_code, description=line.description or order.shipping_method,
-                      quantity=Decimal(1), unit_price_excl=excl,
-                      unit_price_incl=order.shipping_cost_incl, tax_rate=rate)
-    return order.model_copy(update={"lines": (*order.lines, extra)})
+    return _cost_line(order, line, order.shipping_cost_excl, order.shipping_cost_incl,
+                      order.shipping_method)
+
+
+def with_fee_line(order: Order, line: ShippingLine) -> Order:
+    """The order with its fees (payment costs, an administration fee) as one more line."""
+    return _cost_line(order, line, order.fee_excl, order.fee_incl, "Fees")
 
 
 def _spread(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
@@ -110,4 +120,6 @@ def prepare(to_order: Callable[[dict[str, Any]], Order], record: dict[str, Any],
     order = with_discounts(order, settings.discounts)
     if settings.shipping_line is not None:
         order = with_shipping_line(order, settings.shipping_line)
+    if settings.fee_line is not None:
+        order = with_fee_line(order, settings.fee_line)
     return order, (mapper.map_order(order, record).as_dict() if mapper is not None else None)

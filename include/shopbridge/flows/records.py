@@ -11,7 +11,7 @@ its translator:
 - **country**: a customer or address without one gets the pair's ``default_country``
   (counted, so the run reports how many it filled), else the record is quarantined naming
   the field;
-- **totals**: lines + shipping - discounts must equal the order's total within rounding,
+- **totals**: lines + shipping + fees - discounts must equal the order's total within rounding,
   else the order is quarantined naming both amounts: nothing is booked at a wrong price.
 """
 
@@ -77,20 +77,20 @@ def complete_customer(customer: Customer, rules: RecordRules, source_id: str,
 
 
 def check_totals(order: Order, tolerance: Decimal) -> None:
-    """Lines + shipping - order discount must make the vendor's total, incl. and excl.
+    """Lines + shipping + fees - order discount must make the vendor's total, incl. and excl.
     tax, within ``tolerance`` plus half a cent per line (vendors round per line)."""
     allowed = tolerance + CENT / 2 * len(order.lines)
     for tax in ("incl", "excl"):
         lines = sum((ln.quantity * getattr(ln, f"unit_price_{tax}")
                      - getattr(ln, f"discount_{tax}") for ln in order.lines), Decimal(0))
         computed = (lines + getattr(order, f"shipping_cost_{tax}")
-                    - getattr(order, f"discount_{tax}"))
+                    + getattr(order, f"fee_{tax}") - getattr(order, f"discount_{tax}"))
         total: Decimal = getattr(order, f"total_{tax}")
         if abs(computed - total) > allowed:
             raise RecordError(
                 "order", order.ref.id, f"total_{tax}",
                 f"the order's total {total.quantize(CENT)} {tax}. tax differs from its lines "
-                f"+ shipping - discounts {computed.quantize(CENT)} (difference "
+                f"+ shipping + fees - discounts {computed.quantize(CENT)} (difference "
                 f"{(total - computed).quantize(CENT)}): not booked, so no wrong amount lands")
 
 

@@ -505,11 +505,14 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
     changed = _changed_before(r)
     updated = changed if changed is not None and changed >= created else created
     fee = r.decimal("AdministrationFee", default=Decimal(0))
-    if fee:
-        raise r.fail("AdministrationFee", f"an administration fee of {fee} {currency} is "
-                                          "not synced (the order has no place for a fee)")
     freight = r.decimal("Freight", default=Decimal(0))
     top_rate = max(ln.tax_rate for ln in lines)
+    # the administration fee is taxed like freight [U: AdministrationFeeVAT, no recording
+    # with a fee]; it is part of Total, so the flow's totals check counts it
+    fee_vat = (r.decimal("AdministrationFeeVAT")
+               if r.raw.get("AdministrationFeeVAT") not in (None, "")
+               else (fee * top_rate / (1 + top_rate) if vat_included else fee * top_rate))
+    fee_excl, fee_incl = ((fee - fee_vat, fee) if vat_included else (fee, fee + fee_vat))
     freight_vat = (r.decimal("FreightVAT") if r.raw.get("FreightVAT") not in (None, "")
                    else (freight * top_rate / (1 + top_rate) if vat_included
                          else freight * top_rate))
@@ -522,7 +525,8 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
     names = {"number": "DocumentNumber", "status": "Cancelled", "currency": "Currency",
              "created_at": "OrderDate", "updated_at": CHANGED_BEFORE_KEY, "lines": "OrderRows",
              "total_excl": "TotalVAT", "total_incl": "Total", "shipping_cost_excl": "Freight",
-             "shipping_cost_incl": "Freight", "payment_method": "TermsOfPayment",
+             "shipping_cost_incl": "Freight", "fee_excl": "AdministrationFee",
+             "fee_incl": "AdministrationFee", "payment_method": "TermsOfPayment",
              "shipping_method": "WayOfDelivery", "ref": "DocumentNumber",
              "shipping_address": "DeliveryAddress1", "": "DocumentNumber"}
     return r.build(lambda: Order(
@@ -531,6 +535,7 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
         shipping_address=shipping, lines=tuple(lines), total_excl=q4(total_excl),
         total_incl=q4(total_incl), shipping_method=r.text("WayOfDelivery"),
         shipping_cost_excl=q4(ship_excl), shipping_cost_incl=q4(ship_incl),
+        fee_excl=q4(fee_excl), fee_incl=q4(fee_incl),
         payment_method=r.text("TermsOfPayment")), names)
 
 

@@ -9,7 +9,8 @@ loading its HTTP client.
 
 Fields the project relies on: [V] verified by a payload in ``tests/contracts/
 lightspeed_ecom`` (a recorded delivery, a trimmed live response or the vendor's documented
-example; see ``tests/contracts/SOURCES.md``), [U] unverified. Details per field in :mod:`.translate`.
+example; see ``tests/contracts/SOURCES.md``), [U] unverified. Details per field in
+:mod:`.translate`.
 
 * Envelopes: ``{"order": {...}}``, ``{"orders": [...]}``, ``{"orderProducts": [...]}``,
   ``{"shop": {...}}`` [V]; ``{"count": N}`` [U]; errors ``{"error": {"code", "message"}}``

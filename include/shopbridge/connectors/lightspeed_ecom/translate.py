@@ -122,6 +122,7 @@ _ORDER = {"ref": "id", "number": "number", "status": "status", "payment_status":
           "total_excl": "priceExcl", "total_incl": "priceIncl", "shipping_method": "shipmentTitle",
           "shipping_cost_excl": "shipmentPriceExcl",
           "shipping_cost_incl": "shipmentPriceIncl", "payment_method": "paymentTitle",
+          "fee_excl": "paymentPriceExcl", "fee_incl": "paymentPriceIncl",
           "discount_excl": "discountAmount", "discount_incl": "discountAmount",
           "lines": "lines"}
 
@@ -409,7 +410,11 @@ def order_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None
     lines = _lines(r)
     ship_excl = r.money("shipmentPriceExcl", default=Decimal("0"))
     ship_incl = r.money("shipmentPriceIncl", default=Decimal("0"))
-    discount_excl, discount_incl = _order_discount(r, lines, ship_excl, ship_incl)
+    # the payment method's costs, on no line [V keys: paymentPriceExcl/Incl, 0 recorded]
+    fee_excl = r.money("paymentPriceExcl", default=Decimal("0"))
+    fee_incl = r.money("paymentPriceIncl", default=Decimal("0"))
+    discount_excl, discount_incl = _order_discount(r, lines, ship_excl + fee_excl,
+                                                   ship_incl + fee_incl)
     shop_currency = _currency(r, currency)
     return r.build(lambda: Order(
         ref=ExternalRef(system=SYSTEM, id=source_id),
@@ -421,6 +426,7 @@ def order_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None
         discount_excl=discount_excl, discount_incl=discount_incl,
         shipping_method=r.text("shipmentTitle"),
         shipping_cost_excl=ship_excl, shipping_cost_incl=ship_incl,
+        fee_excl=fee_excl, fee_incl=fee_incl,
         payment_method=r.text("paymentTitle"),
     ), _ORDER, "")
 

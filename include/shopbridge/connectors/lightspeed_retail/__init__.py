@@ -13,7 +13,8 @@ mapping layer does when DAG files are parsed, must not pull in the client, httpx
 SQLAlchemy.
 
 What the connector relies on, [V] verified by a recorded answer or the vendor's own doc
-example in ``tests/contracts/lightspeed_retail`` (see ``tests/contracts/SOURCES.md``), [U] unverified:
+example in ``tests/contracts/lightspeed_retail`` (see ``tests/contracts/SOURCES.md``),
+[U] unverified:
 
 * Envelopes [V]: every scalar a string (``"qoh":"45"``, ``"completed":"true"``); one child
   an object, several a list (``SaleLines.SaleLine``, ``ItemShops.ItemShop``,
