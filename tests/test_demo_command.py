@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from shopbridge.local_airflow import LocalAirflow
+from shopbridge.sandbox.demo_data import UNKNOWN_SKU
 from tests.privacy.scan import needles, rows, scan_files, scan_sqlite, seeded_personal_data
 
 ROOT = Path(__file__).parents[1]
@@ -78,8 +79,14 @@ def test_demo_twice_creates_nothing_the_second_time(demo_twice):
     first, out, err = demo_twice.first, demo_twice.first_out, demo_twice.first_err
     assert first.keys() >= KEYS
     assert first["orders_read"] == 240
-    assert first["orders_created"] == 239
-    assert first["orders_quarantined"] == 1
+    # one order has a SKU Globe lacks, one a total 1.00 off its lines (demo_data): both set
+    # aside naming what a person must fix; customers without e-mail or country are synced
+    assert first["orders_created"] == 238
+    assert first["orders_quarantined"] == 2
+    fields = {q["field"]: q["reason"] for q in first["quarantined"]}
+    assert any(f.startswith("lines[") and UNKNOWN_SKU in r for f, r in fields.items())
+    assert "differs from its lines" in fields["total_incl"]
+    assert first["countries_defaulted"] >= 1
     flows = first["flows"]
     assert set(flows) == {"products", "customers", "orders", "stock", "erp_orders"}
     assert all(f["state"] == "success" for f in flows.values())
@@ -99,8 +106,8 @@ def test_demo_twice_creates_nothing_the_second_time(demo_twice):
     second = demo_twice.second
     assert second["orders_created"] == 0
     assert second["customers_created"] == 0
-    assert second["orders_skipped_existing"] == 239
-    assert second["orders_quarantined"] == 1
+    assert second["orders_skipped_existing"] == 238
+    assert second["orders_quarantined"] == 2
     again = second["flows"]
     assert again["customers"]["customers_created"] == again["customers"]["customers_updated"] == 0
     assert again["products"]["products_created"] == again["products"]["products_updated"] == 0

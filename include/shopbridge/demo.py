@@ -33,8 +33,8 @@ from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
 
 DEFAULT_PAIR = "lightspeed_ecom__exact_globe"
 SUMMARY_ORDER = ("orders_read", "orders_created", "orders_skipped_existing",
-                 "orders_skipped_status", "orders_quarantined", "customers_created",
-                 "customers_updated", "api_calls")
+                 "orders_skipped_status", "orders_quarantined", "countries_defaulted",
+                 "customers_created", "customers_updated", "api_calls")
 #: the order flows run in: the catalogue before the orders that need its items
 KIND_ORDER = ("products", "customers", "orders", "stock", "shipments", "checkouts")
 #: how far back the catalogue, customer and stock windows reach: a demo shop's catalogue

@@ -69,7 +69,7 @@ def test_a_fresh_window_would_create_every_order_but_the_unknown_sku(urls):
     assert "totals: 5 create, 0 update, 0 skip, 1 quarantine" in stdout
     # ids only: no customer's name or e-mail address in what it prints
     for o in data.orders:
-        assert o["customer"]["email"] not in stdout
+        assert not o["customer"]["email"] or o["customer"]["email"] not in stdout
         assert o["customer"]["last_name"] not in stdout
 
 

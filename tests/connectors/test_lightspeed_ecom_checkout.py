@@ -318,6 +318,8 @@ def test_an_unchanged_seeded_customer_has_an_equal_fingerprint() -> None:
     records = s.client.iter_list("customers")
     for record in list(records)[:20]:
         customer = customer_from_lightspeed(record)
+        if not customer.email:  # nothing to match by: such a customer is known by number
+            continue
         match = s.target.match_debtors([customer.email])[customer.email]
         assert match.code == str(record["id"])
         assert match.fingerprint == s.target.debtor_fingerprint(customer)

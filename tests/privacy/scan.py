@@ -36,6 +36,8 @@ def needles(data: dict[str, str]) -> dict[bytes, str]:
     """Each datum as UTF-8 and as JSON writes it (``Müller`` -> ``M\\u00fcller``)."""
     out: dict[bytes, str] = {}
     for value, kind in data.items():
+        if not value.strip():  # a customer without it (real accounts hold some)
+            continue
         out[value.encode()] = kind
         out[json.dumps(value)[1:-1].encode()] = kind
     return out
