@@ -117,3 +117,26 @@ def test_a_burst_is_announced_in_a_few_events_not_one_per_delivery(shop, receive
     assert inbox.waiting_count(P, "orders") == 300
     assert sum(len(ids) for *_, ids in announced) == 300
     assert len(announced) < 300
+
+
+@pytest.mark.parametrize("enveloped", [True, False])
+def test_a_bare_order_body_is_taken_like_an_enveloped_one(shop, receiver, enveloped):
+    """Lightspeed delivers the order object itself with its ``embedded`` relations (the
+    recorded delivery is bare): the receiver stores either form for the orders flow."""
+    client, inbox, _ = receiver
+    order = json.loads(order_body(shop))["order"]
+    body = json.dumps({"order": order} if enveloped else order).encode()
+    resp = post(client, body, signature(body, SECRET))
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["flows"] == ["orders"]
+    assert inbox.waiting_count(P, "orders") == 1
+
+
+def test_the_recorded_lightspeed_delivery_is_taken_byte_for_byte(receiver):
+    from tests.contracts.shape import recorded_bytes
+
+    client, inbox, _ = receiver
+    body = recorded_bytes("lightspeed_ecom", "webhook.order_created")
+    resp = post(client, body, signature(body, SECRET))
+    assert resp.status_code == 202, resp.text
+    assert inbox.waiting_count(P, "orders") == 1
