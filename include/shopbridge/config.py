@@ -136,7 +136,7 @@ class OrderSettings(Frozen):
     #: ``default_debtor`` (which must then be set)
     customers_without_email: Literal["customer_number", "default_debtor"] = "customer_number"
     #: largest difference (per currency unit) accepted between the order's total and its
-    #: lines + shipping - discounts; beyond it the order is quarantined naming both
+    #: lines + shipping + fees - discounts; beyond it the order is quarantined naming both
     total_tolerance: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.02")
     #: fields written back to the source order once the target booked it, e.g.
     #: ``{customStatusId: 7}`` ("booked in ERP"); empty writes nothing back
