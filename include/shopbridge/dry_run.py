@@ -33,6 +33,7 @@ from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.flows import products as products_flow
 from shopbridge.flows.debtors import CUSTOMER, debtor_digest, debtor_key, terms_for
+from shopbridge.flows.orders import fixed_debtor
 from shopbridge.ledger import Ledger, Status
 from shopbridge.models import Customer, Order
 
@@ -206,10 +207,9 @@ def _orders(cfg: IntegrationConfig, flow: str, ids: list[str], mapped: dict[str,
 def _debtor(ledger: Ledger, scope: str, settings: OrderSettings, order: Order,
             looked: dict[str, Any]) -> str:
     """Which debtor the load would book ``order`` on (``orders.load``'s choice)."""
-    no_email = not order.customer.email
-    if settings.default_debtor and (
-            no_email or settings.customers_without_email != "default_debtor"):
-        return f"on default debtor {settings.default_debtor}"
+    fixed = fixed_debtor(settings, order.customer)
+    if fixed is not None:
+        return f"on default debtor {fixed}"
     try:
         key = debtor_key(order.customer)
     except RecordError as err:
@@ -217,7 +217,7 @@ def _debtor(ledger: Ledger, scope: str, settings: OrderSettings, order: Order,
     row = ledger.get(scope, CUSTOMER, key)
     if row is not None and row.status is Status.DONE and row.target_ref:
         return f"debtor {row.target_ref}"
-    found = None if no_email else looked["debtors"].get(order.customer.email)
+    found = looked["debtors"].get(order.customer.email) if order.customer.email else None
     return f"debtor {found['code']}" if found else "with a new debtor"
 
 

@@ -164,8 +164,8 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     existing = (target.find_orders(sorted({reference(o) for o in unknown}), kind=kind)
                 if unknown else {})
     todo = [o for o in unknown if reference(o) not in existing]
-    per_customer = settings is None or _all_on(settings) is None
-    emails = sorted({o.customer.email for o in todo if o.customer.email}) if per_customer else []
+    emails = sorted({o.customer.email for o in todo if o.customer.email
+                     and (settings is None or fixed_debtor(settings, o.customer) is None)})
     debtors = debtor_lookup(target, ledger, integration, emails)
     skus = sorted({line.sku for o in todo for line in o.lines})
     items = target.find_items(skus) if skus else set()
@@ -182,18 +182,14 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
 
 # --- load ------------------------------------------------------------------------------
 
-def _all_on(settings: OrderSettings) -> str | None:
-    """The debtor every order is booked on, if the settings book them all on one: a
-    ``default_debtor`` alone does; with ``customers_without_email: default_debtor`` it only
-    takes the customers that have no e-mail."""
-    if settings.customers_without_email == "default_debtor":
+def fixed_debtor(settings: OrderSettings, customer: Customer) -> str | None:
+    """The debtor the settings book this customer's orders on whoever it is, else ``None``
+    (its own debtor is found or created): a ``default_debtor`` alone takes every order;
+    with ``customers_without_email: default_debtor`` only those of customers without an
+    e-mail. The load, the lookup before it and the dry run all ask this."""
+    if settings.customers_without_email == "default_debtor" and customer.email:
         return None
     return settings.default_debtor
-
-
-def _no_email_debtor(settings: OrderSettings) -> str | None:
-    return (settings.default_debtor if settings.customers_without_email == "default_debtor"
-            else None)
 
 
 @dataclass
@@ -204,11 +200,8 @@ class _Loader:
     run_id: str
     debtors: dict[str, dict[str, Any]]
     counts: Counts
-    #: book every order on this debtor (setting); no customer is looked up or written
-    default_debtor: str | None = None
-    #: book the orders of customers without an e-mail on this debtor (setting); else they
-    #: are known by the source's customer number
-    no_email_debtor: str | None = None
+    #: the order settings (:func:`fixed_debtor` decides which orders skip the customer)
+    settings: OrderSettings | None = None
     #: the order-type setting: what the target creates
     kind: str = "sales_order"
     accounts: dict[str, str] | None = None
@@ -220,8 +213,6 @@ class _Loader:
 
     def debtor_for(self, customer: Customer) -> str:
         """The target's debtor for this customer (shared with the customers flow)."""
-        if not customer.email and self.no_email_debtor:
-            return self.no_email_debtor
         code, action = sync_debtor(self.target, self.ledger, self.integration, self.run_id,
                                    customer,
                                    self.debtors.get(customer.email) if customer.email else None,
@@ -297,7 +288,9 @@ class _Loader:
         writes: list[OrderWrite] = []
         for order in orders:
             try:
-                debtor = self.default_debtor or self.debtor_for(order.customer)
+                fixed = (fixed_debtor(self.settings, order.customer)
+                         if self.settings is not None else None)
+                debtor = fixed or self.debtor_for(order.customer)
             except (FatalError, RecordError) as err:
                 self._refused(order, err)
                 continue
@@ -320,8 +313,7 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
     counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
                     quarantined=list(looked_up["counts"]["quarantined"]))
     loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts,
-                     default_debtor=_all_on(settings) if settings else None,
-                     no_email_debtor=_no_email_debtor(settings) if settings else None,
+                     settings=settings,
                      kind=settings.order_type if settings else "sales_order",
                      accounts=(settings.journal_entry.model_dump()
                                if settings and settings.journal_entry else None),
