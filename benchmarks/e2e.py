@@ -89,20 +89,27 @@ def _airflow_env(home: Path, dags: Path = DAGS) -> dict[str, str]:
     """This benchmark's own Airflow settings; the caller's AIRFLOW_* never leak in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     venv_bin = str(Path(sys.executable).parent)
-    env.update({
-        "PATH": f"{venv_bin}:{env.get('PATH', '')}",
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "SHOPBRIDGE_ROOT": str(ROOT),
-    })
+    env.update(
+        {
+            "PATH": f"{venv_bin}:{env.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "SHOPBRIDGE_ROOT": str(ROOT),
+        }
+    )
     return env
 
 
 def _migrate(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"],  # noqa: S603
-                   check=True, capture_output=True, env=_airflow_env(home), timeout=600)
+    subprocess.run(  # noqa: S603
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=_airflow_env(home),
+        timeout=600,
+    )
 
 
 @contextmanager
@@ -111,8 +118,13 @@ def _sandboxes(state: Path, n_orders: int) -> Iterator[tuple[dict[str, str], dic
     rewrite its JSON file after every write), their Connections as AIRFLOW_CONN_* and a
     fresh ledger: (environment for the side, the sandboxes' URLs)."""
     state.mkdir(parents=True, exist_ok=True)
-    ls, ls_url = start_sandbox("lightspeed_ecom", state_dir=state, seed=SEED, persist=False,
-                               options={"n_orders": str(n_orders), **NO_LIMITS})
+    ls, ls_url = start_sandbox(
+        "lightspeed_ecom",
+        state_dir=state,
+        seed=SEED,
+        persist=False,
+        options={"n_orders": str(n_orders), **NO_LIMITS},
+    )
     try:
         eg, eg_url = start_sandbox("exact_globe", state_dir=state, seed=SEED, persist=False)
     except BaseException:
@@ -122,8 +134,7 @@ def _sandboxes(state: Path, n_orders: int) -> Iterator[tuple[dict[str, str], dic
     ls_conn["extra"] = {**ls_conn["extra"], "max_per_second": CLIENT_PER_SECOND}
     env = {
         "AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM": json.dumps(ls_conn),
-        "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps(
-            connection_fields("exact_globe", eg_url)),
+        "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps(connection_fields("exact_globe", eg_url)),
         "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}",
     }
     try:
@@ -136,9 +147,15 @@ def _sandboxes(state: Path, n_orders: int) -> Iterator[tuple[dict[str, str], dic
 def _child(side: str, env: dict[str, str], logfile: Path, *extra: str) -> dict[str, Any]:
     """Run ``side`` in a fresh process; its last stdout line is its JSON result."""
     with logfile.open("w") as err:
-        out = subprocess.run([sys.executable, __file__, "--side", side, *extra],  # noqa: S603
-                             env=env, stdout=subprocess.PIPE, stderr=err, text=True,
-                             timeout=3600, check=False)
+        out = subprocess.run(  # noqa: S603
+            [sys.executable, __file__, "--side", side, *extra],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
     lines = out.stdout.strip().splitlines()
     if out.returncode != 0 or not lines:
         tail = logfile.read_text(errors="replace")[-4000:]
@@ -158,8 +175,10 @@ def _run_side(side: str, tmp: Path, home: Path, n_orders: int) -> dict[str, Any]
     refs = {o.get("YourReference") for o in orders}
     result["target_orders"] = len(orders)
     result["target_distinct_refs"] = len(refs)
-    log(f"  {side}: {result['seconds']:.1f} s, {result['summary'].get('orders_created')} "
-        f"created, {len(orders)} orders in Globe ({len(refs)} distinct references)")
+    log(
+        f"  {side}: {result['seconds']:.1f} s, {result['summary'].get('orders_created')} "
+        f"created, {len(orders)} orders in Globe ({len(refs)} distinct references)"
+    )
     return result
 
 
@@ -183,13 +202,21 @@ def _run_standalone(tmp: Path, n_orders: int) -> dict[str, Any]:
         finally:
             airflow.stop()
         orders = _globe_orders(urls["exact_globe"])
-    seconds = (datetime.fromisoformat(run["end_date"])
-               - datetime.fromisoformat(run["start_date"])).total_seconds()
-    log(f"  standalone: {state}, {seconds:.1f} s (run start to end; {wall:.1f} s from "
-        f"trigger), {len(orders)} orders in Globe")
-    return {"state": state, "seconds": seconds, "wall_s": wall, "summary": summary,
-            "target_orders": len(orders), "tasks": _task_times(
-                (ti["task_id"], ti.get("duration") or 0.0) for ti in tis)}
+    seconds = (
+        datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])
+    ).total_seconds()
+    log(
+        f"  standalone: {state}, {seconds:.1f} s (run start to end; {wall:.1f} s from "
+        f"trigger), {len(orders)} orders in Globe"
+    )
+    return {
+        "state": state,
+        "seconds": seconds,
+        "wall_s": wall,
+        "summary": summary,
+        "target_orders": len(orders),
+        "tasks": _task_times((ti["task_id"], ti.get("duration") or 0.0) for ti in tis),
+    }
 
 
 def _wait(airflow: Any, run_id: str, timeout: float = 3600) -> str:
@@ -230,10 +257,13 @@ def _copies(target: Path, n: int) -> int:
         tag = f"c{i:02d}"
         for end in ("source", "target"):
             data[end]["conn_id"] = f"shopbridge_{data[end]['system']}_{tag}"
-        data["flows"] = {f"{key}_{tag}": {"flow": key, **spec} if "flow" not in spec else spec
-                         for key, spec in data["flows"].items()}
-        (target / f"{src.stem}__{tag}.yaml").write_text(yaml.safe_dump(data, sort_keys=False),
-                                                        encoding="utf-8")
+        data["flows"] = {
+            f"{key}_{tag}": {"flow": key, **spec} if "flow" not in spec else spec
+            for key, spec in data["flows"].items()
+        }
+        (target / f"{src.stem}__{tag}.yaml").write_text(
+            yaml.safe_dump(data, sort_keys=False), encoding="utf-8"
+        )
     return n
 
 
@@ -246,17 +276,25 @@ def _parse(tmp: Path, home: Path, n_files: int, runs: int) -> dict[str, Any]:
     for f in DAGS.glob("*.py"):
         shutil.copy2(f, dags / f.name)
     _copies(root / "include" / "integrations", n_files)
-    results = [_child("parse", _airflow_env(home, dags), tmp / f"parse-{i}.log", str(dags))
-               for i in range(runs)]
+    results = [
+        _child("parse", _airflow_env(home, dags), tmp / f"parse-{i}.log", str(dags))
+        for i in range(runs)
+    ]
     for r in results:
         if r["import_errors"]:
             raise RuntimeError(f"parsing the copies failed: {r['import_errors']}")
     seconds = [r["seconds"] for r in results]
-    log(f"  parse of {n_files} files: {', '.join(f'{s:.2f}' for s in seconds)} s; "
-        f"{results[0]['dags']} DAGs")
-    return {"median_s": statistics.median(seconds), "runs_s": seconds,
-            "dags": results[0]["dags"], "files": n_files,
-            "slowest_files": results[0]["slowest_files"]}
+    log(
+        f"  parse of {n_files} files: {', '.join(f'{s:.2f}' for s in seconds)} s; "
+        f"{results[0]['dags']} DAGs"
+    )
+    return {
+        "median_s": statistics.median(seconds),
+        "runs_s": seconds,
+        "dags": results[0]["dags"],
+        "files": n_files,
+        "slowest_files": results[0]["slowest_files"],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -264,8 +302,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--yaml-files", type=int, default=50)
     parser.add_argument("--parse-runs", type=int, default=5)
-    parser.add_argument("--standalone", action="store_true",
-                        help="also run the DAG under airflow standalone (LocalExecutor)")
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="also run the DAG under airflow standalone (LocalExecutor)",
+    )
     parser.add_argument("--side", choices=("dag", "loop", "parse"), help=argparse.SUPPRESS)
     parser.add_argument("side_args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -285,12 +326,18 @@ def main(argv: list[str] | None = None) -> None:
         log(f"==> DagBag over dags/ with {args.yaml_files} integration files")
         parse = _parse(tmp, home, args.yaml_files, args.parse_runs)
 
-    counts = {loop["target_orders"], dag["target_orders"],
-              loop["summary"].get("orders_created"), dag["summary"].get("orders_created")}
+    counts = {
+        loop["target_orders"],
+        dag["target_orders"],
+        loop["summary"].get("orders_created"),
+        dag["summary"].get("orders_created"),
+    }
     if dag["state"] != "success" or len(counts) != 1:
-        raise SystemExit(f"the sides disagree: dag {dag['state']}, created/in Globe: loop "
-                         f"{loop['summary'].get('orders_created')}/{loop['target_orders']}, "
-                         f"dag {dag['summary'].get('orders_created')}/{dag['target_orders']}")
+        raise SystemExit(
+            f"the sides disagree: dag {dag['state']}, created/in Globe: loop "
+            f"{loop['summary'].get('orders_created')}/{loop['target_orders']}, "
+            f"dag {dag['summary'].get('orders_created')}/{dag['target_orders']}"
+        )
     figures: dict[str, Any] = {
         "dag_vs_loop_ratio": round(dag["seconds"] / loop["seconds"], 3),
         "dag_s": round(dag["seconds"], 2),
@@ -313,10 +360,12 @@ def main(argv: list[str] | None = None) -> None:
         "dag_parse_in_run_s": dag["parse_s"],
     }
     if standalone is not None:
-        figures |= {"standalone_s": round(standalone["seconds"], 2),
-                    "standalone_vs_loop_ratio": round(standalone["seconds"] / loop["seconds"], 3),
-                    "standalone_orders_created": standalone["target_orders"],
-                    "standalone_tasks": standalone["tasks"]}
+        figures |= {
+            "standalone_s": round(standalone["seconds"], 2),
+            "standalone_vs_loop_ratio": round(standalone["seconds"] / loop["seconds"], 3),
+            "standalone_orders_created": standalone["target_orders"],
+            "standalone_tasks": standalone["tasks"],
+        }
     for k, v in figures.items():
         log(f"  {k:<26}{v}")
     print(json.dumps(figures))
@@ -339,14 +388,22 @@ def _dag_side() -> dict[str, Any]:
     dr = dag.test(run_conf=WINDOW, logical_date=datetime.now(UTC))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     with create_session() as session:
-        row = session.scalars(XComModel.get_many(
-            run_id=dr.run_id, key="return_value", dag_ids=DAG_ID, task_ids="report")).first()
+        row = session.scalars(
+            XComModel.get_many(
+                run_id=dr.run_id, key="return_value", dag_ids=DAG_ID, task_ids="report"
+            )
+        ).first()
         summary = XComModel.deserialize_value(row) if row is not None else {}
     tis = dr.get_task_instances()
-    return {"seconds": seconds, "cpu_s": cpu, "load_avg": os.getloadavg()[1],
-            "state": str(dr.state), "parse_s": round(parse_s, 2),
-            "summary": _short(summary),
-            "tasks": _task_times((ti.task_id, ti.duration or 0.0) for ti in tis)}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "load_avg": os.getloadavg()[1],
+        "state": str(dr.state),
+        "parse_s": round(parse_s, 2),
+        "summary": _short(summary),
+        "tasks": _task_times((ti.task_id, ti.duration or 0.0) for ti in tis),
+    }
 
 
 def _loop_side() -> dict[str, Any]:
@@ -359,15 +416,17 @@ def _loop_side() -> dict[str, Any]:
     run_id = f"bench_loop_{datetime.now(UTC):%Y%m%dT%H%M%S}"
     steps = dict.fromkeys(("extract", "validate_and_map", "lookup", "load", "report"), 0.0)
     size = dict.fromkeys(("extract", "validate_and_map", "lookup", "load"), 0)
-    warm_start, warm_end = runtime.window(cfg, FLOW, spec, conf=WARM_UP, interval_start=None,
-                                          interval_end=None, now=datetime.now(UTC))
+    warm_start, warm_end = runtime.window(
+        cfg, FLOW, spec, conf=WARM_UP, interval_start=None, interval_end=None, now=datetime.now(UTC)
+    )
     for batch in runtime.extract(cfg, FLOW, spec, warm_start, warm_end)["batches"]:
         runtime.validate_and_map(cfg, FLOW, spec, batch)
     kept: list[tuple[str, Any]] = []  # sized after the clock stops
     started, cpu = time.perf_counter(), time.process_time()
     t = time.perf_counter()
-    start, end = runtime.window(cfg, FLOW, spec, conf=WINDOW, interval_start=None,
-                                interval_end=None, now=datetime.now(UTC))
+    start, end = runtime.window(
+        cfg, FLOW, spec, conf=WINDOW, interval_start=None, interval_end=None, now=datetime.now(UTC)
+    )
     extracted = runtime.extract(cfg, FLOW, spec, start, end)
     steps["extract"] += time.perf_counter() - t
     results = []
@@ -381,22 +440,36 @@ def _loop_side() -> dict[str, Any]:
         t = time.perf_counter()
         results.append(runtime.load(cfg, FLOW, spec, looked, run_id=f"{run_id}#load[{i}]"))
         steps["load"] += time.perf_counter() - t
-        kept += [("extract", batch), ("validate_and_map", mapped), ("lookup", looked),
-                 ("load", results[-1])]
+        kept += [
+            ("extract", batch),
+            ("validate_and_map", mapped),
+            ("lookup", looked),
+            ("load", results[-1]),
+        ]
     t = time.perf_counter()
-    summary = runtime.report(cfg, FLOW, spec, api_calls=extracted["api_calls"],
-                             window=extracted["window"], results=results,
-                             skipped_existing=extracted.get("skipped_existing", 0),
-                             run_id=run_id)
+    summary = runtime.report(
+        cfg,
+        FLOW,
+        spec,
+        api_calls=extracted["api_calls"],
+        window=extracted["window"],
+        results=results,
+        skipped_existing=extracted.get("skipped_existing", 0),
+        run_id=run_id,
+    )
     steps["report"] += time.perf_counter() - t
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     for key, value in kept:
         size[key] += len(json.dumps(value, default=str))
-    return {"seconds": seconds, "cpu_s": cpu, "load_avg": os.getloadavg()[1],
-            "summary": _short(summary),
-            "batches": len(extracted["batches"]),
-            "steps_s": {k: round(v, 2) for k, v in steps.items()},
-            "xcom_bytes": size}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "load_avg": os.getloadavg()[1],
+        "summary": _short(summary),
+        "batches": len(extracted["batches"]),
+        "steps_s": {k: round(v, 2) for k, v in steps.items()},
+        "xcom_bytes": size,
+    }
 
 
 def _parse_side(dags: str) -> dict[str, Any]:
@@ -406,9 +479,14 @@ def _parse_side(dags: str) -> dict[str, Any]:
     started = time.perf_counter()
     bag = DagBag(dag_folder=dags)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "dags": len(bag.dags), "import_errors": bag.import_errors,
-            "slowest_files": {Path(s.file).name: round(s.duration.total_seconds(), 3)
-                              for s in bag.dagbag_stats[:3]}}
+    return {
+        "seconds": seconds,
+        "dags": len(bag.dags),
+        "import_errors": bag.import_errors,
+        "slowest_files": {
+            Path(s.file).name: round(s.duration.total_seconds(), 3) for s in bag.dagbag_stats[:3]
+        },
+    }
 
 
 def _short(summary: dict[str, Any]) -> dict[str, Any]:

@@ -50,8 +50,15 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run(ledger: Ledger, source: LightspeedEcomSource, make_target: Any, eg: TestClient,
-        settings: Any, mapper: Any, run_id: str) -> dict[str, Any]:
+def run(
+    ledger: Ledger,
+    source: LightspeedEcomSource,
+    make_target: Any,
+    eg: TestClient,
+    settings: Any,
+    mapper: Any,
+    run_id: str,
+) -> dict[str, Any]:
     start, end = DEMO_START, DEMO_START + timedelta(days=1)
     raw = orders.extract(source, start, end, BATCH)
     t0 = time.perf_counter()
@@ -63,12 +70,16 @@ def run(ledger: Ledger, source: LightspeedEcomSource, make_target: Any, eg: Test
     for m in mapped:
         target = make_target()
         looked = orders.lookup(target, ledger, INTEGRATION, m, settings)
-        results.append(orders.load(target, ledger, INTEGRATION, looked, run_id=run_id,
-                                   settings=settings))
+        results.append(
+            orders.load(target, ledger, INTEGRATION, looked, run_id=run_id, settings=settings)
+        )
         load_calls += target.counter.calls
     summary = orders.summarize(results)
-    summary.update(map_s=map_s, load_calls=load_calls,
-                   writes=eg.get("/_sandbox/stats").json()["writes"] - writes_before)
+    summary.update(
+        map_s=map_s,
+        load_calls=load_calls,
+        writes=eg.get("/_sandbox/stats").json()["writes"] - writes_before,
+    )
     return summary
 
 
@@ -77,19 +88,37 @@ def main() -> None:
     settings, mapper = cfg.flows["orders"].orders, mapper_for(cfg, "orders")
     data = generate("bench")
     no_sleep = RetryPolicy(sleep=lambda _s: None)
-    ls_app = ls_sandbox.create_app(seed="bench", n_orders=len(data.orders),
-                                   rate_limit="1000000/1000000/1000000", per_second=100000)
+    ls_app = ls_sandbox.create_app(
+        seed="bench",
+        n_orders=len(data.orders),
+        rate_limit="1000000/1000000/1000000",
+        per_second=100000,
+    )
     eg_app = eg_sandbox.create_app(seed="bench")
-    with TestClient(ls_app) as ls, TestClient(eg_app) as eg, \
-            tempfile.TemporaryDirectory() as tmp:
-        source = LightspeedEcomSource(LightspeedEcomClient(
-            "http://testserver", "nl", "demo-key", "demo-secret", http=ls, policy=no_sleep,
-            max_per_second=100))
+    with TestClient(ls_app) as ls, TestClient(eg_app) as eg, tempfile.TemporaryDirectory() as tmp:
+        source = LightspeedEcomSource(
+            LightspeedEcomClient(
+                "http://testserver",
+                "nl",
+                "demo-key",
+                "demo-secret",
+                http=ls,
+                policy=no_sleep,
+                max_per_second=100,
+            )
+        )
 
         def make_target() -> ExactGlobeTarget:
-            return ExactGlobeTarget(ExactGlobeClient(
-                "http://testserver", server_name="sandbox", database_name="600",
-                auth=make_auth("basic", "globe", "globe"), http=eg, policy=no_sleep))
+            return ExactGlobeTarget(
+                ExactGlobeClient(
+                    "http://testserver",
+                    server_name="sandbox",
+                    database_name="600",
+                    auth=make_auth("basic", "globe", "globe"),
+                    http=eg,
+                    policy=no_sleep,
+                )
+            )
 
         ledger = Ledger(f"sqlite:///{Path(tmp) / 'ledger.sqlite'}")
         log(f"==> first run over {len(data.orders)} orders")

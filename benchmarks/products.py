@@ -45,11 +45,19 @@ def _clients(urls: dict[str, str]) -> tuple[Any, Any]:
     from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
     from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 
-    source = LightspeedEcomSource(LightspeedEcomClient(
-        urls["lightspeed_ecom"], "nl", "demo-key", "demo-secret", max_per_second=5000))
-    target = ExactGlobeTarget(ExactGlobeClient(
-        urls["exact_globe"], server_name="sandbox", database_name="600",
-        auth=make_auth("basic", "globe", "globe")))
+    source = LightspeedEcomSource(
+        LightspeedEcomClient(
+            urls["lightspeed_ecom"], "nl", "demo-key", "demo-secret", max_per_second=5000
+        )
+    )
+    target = ExactGlobeTarget(
+        ExactGlobeClient(
+            urls["exact_globe"],
+            server_name="sandbox",
+            database_name="600",
+            auth=make_auth("basic", "globe", "globe"),
+        )
+    )
     return source, target
 
 
@@ -69,18 +77,34 @@ def batch_task(batch_file: Path, urls: dict[str, str], run_id: str) -> None:
     map_s = time.perf_counter() - t0
     with closing(source), closing(target), closing(Ledger()) as ledger:
         looked = products.lookup(target, ledger, cfg.scope(FLOW), mapped, spec.products)
-        result = products.load(target, ledger, cfg.scope(FLOW), looked, run_id=run_id,
-                               settings=spec.products, source=source)
+        result = products.load(
+            target,
+            ledger,
+            cfg.scope(FLOW),
+            looked,
+            run_id=run_id,
+            settings=spec.products,
+            source=source,
+        )
     print(json.dumps({**result, "map_s": map_s}))
 
 
-def run(batches: list[Path], urls: dict[str, str], run_id: str,
-        env: dict[str, str]) -> dict[str, Any]:
+def run(
+    batches: list[Path], urls: dict[str, str], run_id: str, env: dict[str, str]
+) -> dict[str, Any]:
     """Every batch in its own process; sums and the largest peak RSS."""
     totals: dict[str, Any] = {"map_s": 0.0, "peak_rss_mb": 0.0}
     for n, path in enumerate(batches):
-        args = [sys.executable, __file__, "--task", str(path), "--urls", json.dumps(urls),
-                "--run-id", f"{run_id}#{n}"]
+        args = [
+            sys.executable,
+            __file__,
+            "--task",
+            str(path),
+            "--urls",
+            json.dumps(urls),
+            "--run-id",
+            f"{run_id}#{n}",
+        ]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, env=env)  # noqa: S603
         assert proc.stdout is not None
         out = proc.stdout.read()
@@ -106,19 +130,23 @@ def main() -> None:
         procs = []
         try:
             ls, ls_url = start_sandbox(
-                "lightspeed_ecom", state_dir=tmp, seed="bench-products", persist=False,
-                options={"rate_limit": "10000000/10000000/10000000", "per_second": "100000"})
+                "lightspeed_ecom",
+                state_dir=tmp,
+                seed="bench-products",
+                persist=False,
+                options={"rate_limit": "10000000/10000000/10000000", "per_second": "100000"},
+            )
             procs.append(ls)
-            eg, eg_url = start_sandbox("exact_globe", state_dir=tmp, seed="none",
-                                       persist=False)
+            eg, eg_url = start_sandbox("exact_globe", state_dir=tmp, seed="none", persist=False)
             procs.append(eg)
             urls = {"lightspeed_ecom": ls_url, "exact_globe": eg_url}
             source, _ = _clients(urls)
             log(f"==> extracting the catalogue from {ls_url}")
             t0 = time.perf_counter()
             with closing(source):
-                raw = products.extract(source, datetime(2000, 1, 1, tzinfo=UTC),
-                                       datetime.now(UTC), BATCH)
+                raw = products.extract(
+                    source, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC), BATCH
+                )
             extract_s = time.perf_counter() - t0
             files = []
             for n, batch in enumerate(raw):

@@ -71,8 +71,11 @@ def bench_fortnox(url: str, seconds: float) -> dict[str, Any]:
     from shopbridge.connectors.fortnox.hook import FortnoxHook
 
     client = FortnoxHook("shopbridge_fortnox").get_client()
-    open_orders = [o for o in httpx.get(f"{url}/_sandbox/orders", timeout=30).json()["orders"]
-                   if not o.get("Cancelled") and str(o.get("InvoiceReference")) in ("", "0")]
+    open_orders = [
+        o
+        for o in httpx.get(f"{url}/_sandbox/orders", timeout=30).json()["orders"]
+        if not o.get("Cancelled") and str(o.get("InvoiceReference")) in ("", "0")
+    ]
     number = str(open_orders[0]["DocumentNumber"])
 
     def write(n: int) -> None:
@@ -80,8 +83,12 @@ def bench_fortnox(url: str, seconds: float) -> dict[str, Any]:
 
     done, unhandled, elapsed = _sustain(write, seconds)
     client.close()
-    return {"writes": done, "elapsed_s": elapsed, "bound_per_s": 25 / 5.0,
-            "unhandled_429": unhandled}
+    return {
+        "writes": done,
+        "elapsed_s": elapsed,
+        "bound_per_s": 25 / 5.0,
+        "unhandled_429": unhandled,
+    }
 
 
 def bench_lightspeed_retail(url: str, seconds: float) -> dict[str, Any]:
@@ -97,8 +104,13 @@ def bench_lightspeed_retail(url: str, seconds: float) -> dict[str, Any]:
 
     done, unhandled, elapsed = _sustain(write, seconds)
     client.close()
-    return {"writes": done, "elapsed_s": elapsed, "write_cost": cost,
-            "bound_per_s": (90 + 1.0 * elapsed) / cost / elapsed, "unhandled_429": unhandled}
+    return {
+        "writes": done,
+        "elapsed_s": elapsed,
+        "write_cost": cost,
+        "bound_per_s": (90 + 1.0 * elapsed) / cost / elapsed,
+        "unhandled_429": unhandled,
+    }
 
 
 def bench_lightspeed_ecom(url: str, seconds: float) -> dict[str, Any]:
@@ -111,16 +123,22 @@ def bench_lightspeed_ecom(url: str, seconds: float) -> dict[str, Any]:
 
     done, unhandled, elapsed = _sustain(write, seconds)
     client.close()
-    return {"writes": done, "elapsed_s": elapsed, "bound_per_s": 60 / 12.0,
-            "unhandled_429": unhandled}
+    return {
+        "writes": done,
+        "elapsed_s": elapsed,
+        "bound_per_s": 60 / 12.0,
+        "unhandled_429": unhandled,
+    }
 
 
 #: system -> (sandbox options, the benchmark)
 SYSTEMS: dict[str, tuple[dict[str, str], Callable[[str, float], dict[str, Any]]]] = {
     "fortnox": ({}, bench_fortnox),
     "lightspeed_retail": ({}, bench_lightspeed_retail),
-    "lightspeed_ecom": ({"rate_limit": "60/600/2400", "windows_s": "12/120/480",
-                         "n_orders": "10"}, bench_lightspeed_ecom),
+    "lightspeed_ecom": (
+        {"rate_limit": "60/600/2400", "windows_s": "12/120/480", "n_orders": "10"},
+        bench_lightspeed_ecom,
+    ),
 }
 
 
@@ -141,7 +159,8 @@ def main() -> None:
             options, bench = SYSTEMS[system]
             proc, url = start_sandbox(system, state_dir=tmp, options=options, persist=False)
             os.environ[f"AIRFLOW_CONN_SHOPBRIDGE_{system.upper()}"] = json.dumps(
-                connection_fields(system, url))
+                connection_fields(system, url)
+            )
             try:
                 log(f"==> {system}: writing for {args.seconds:.0f} s against {url}")
                 figures = bench(url, args.seconds)

@@ -60,8 +60,9 @@ def _numbers(shop: str) -> dict[str, str]:
     out: dict[str, str] = {}
     with httpx.Client(base_url=shop, auth=AUTH, timeout=30) as client:
         page = 1
-        while batch := client.get("/nl/orders.json",
-                                  params={"limit": 250, "page": page}).json()["orders"]:
+        while batch := client.get("/nl/orders.json", params={"limit": 250, "page": page}).json()[
+            "orders"
+        ]:
             out |= {o["number"]: str(o["id"]) for o in batch}
             page += 1
     return out
@@ -70,14 +71,17 @@ def _numbers(shop: str) -> dict[str, str]:
 def _throughput(url: str, template: dict[str, Any], n: int) -> float:
     bodies = []
     for i in range(n):
-        body = json.dumps({"order": {**template, "id": 900_000 + i,
-                                     "number": f"TP{i}"}}).encode()
+        body = json.dumps({"order": {**template, "id": 900_000 + i, "number": f"TP{i}"}}).encode()
         bodies.append((body, signature(body, AUTH[1])))
     with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=8)) as client:
+
         def send(item: tuple[bytes, str]) -> int:
-            return client.post(url, content=item[0],
-                               headers={SIGNATURE_HEADER: item[1],
-                                        "Content-Type": "application/json"}).status_code
+            return client.post(
+                url,
+                content=item[0],
+                headers={SIGNATURE_HEADER: item[1], "Content-Type": "application/json"},
+            ).status_code
+
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(send, bodies))
@@ -93,8 +97,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--deliveries", type=int, default=1000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="shopbridge-bench-webhooks-") as tmp, \
-            live_pair(Path(tmp)) as live:
+    with (
+        tempfile.TemporaryDirectory(prefix="shopbridge-bench-webhooks-") as tmp,
+        live_pair(Path(tmp)) as live,
+    ):
         log(live.register_webhooks().strip())
         log(f"burst of {args.orders} orders ...")
         created = live.burst(args.orders)
@@ -104,8 +110,10 @@ def main() -> None:
         latencies = [arrived[ref] - delivered.get(ids[ref], created[ref]) for ref in created]
         hub = [str(o.get("channel_order_id")) for o in live.hub_orders()]
         runs = [r for r in live.runs() if "asset" in str(r.get("run_type"))]
-        log(f"{len(created)} orders in the hub in {len(runs)} webhook runs; "
-            f"doubles: {len(hub) - len(set(hub))}")
+        log(
+            f"{len(created)} orders in the hub in {len(runs)} webhook runs; "
+            f"doubles: {len(hub) - len(set(hub))}"
+        )
         with httpx.Client(base_url=live.shop, timeout=30) as shop:
             order = shop.get("/nl/orders.json", params={"limit": 1}, auth=AUTH).json()
             template = order["orders"][0]
@@ -113,15 +121,19 @@ def main() -> None:
         template = {**template, "products": {"resource": {"embedded": lines["orderProducts"]}}}
         url = f"{live.airflow.url}/shopbridge/webhooks/{PAIR}/lightspeed_ecom"
         per_s = _throughput(url, template, args.deliveries)
-    print(json.dumps({
-        "deliveries_per_s": round(per_s, 1),
-        "latency_p50_s": round(statistics.median(latencies), 2),
-        "latency_p95_s": round(_pct(latencies, 0.95), 2),
-        "latency_max_s": round(max(latencies), 2),
-        "orders": len(created),
-        "runs": len(runs),
-        "orders_written_twice": len(hub) - len(set(hub)),
-    }))
+    print(
+        json.dumps(
+            {
+                "deliveries_per_s": round(per_s, 1),
+                "latency_p50_s": round(statistics.median(latencies), 2),
+                "latency_p95_s": round(_pct(latencies, 0.95), 2),
+                "latency_max_s": round(max(latencies), 2),
+                "orders": len(created),
+                "runs": len(runs),
+                "orders_written_twice": len(hub) - len(set(hub)),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

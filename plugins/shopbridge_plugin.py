@@ -26,8 +26,10 @@ from shopbridge.receiver import create_receiver
 
 log = logging.getLogger("shopbridge.webhooks")
 
-INTEGRATIONS = Path(os.environ.get("SHOPBRIDGE_INTEGRATIONS_DIR")
-                    or Path(__file__).parents[1] / "include" / "integrations")
+INTEGRATIONS = Path(
+    os.environ.get("SHOPBRIDGE_INTEGRATIONS_DIR")
+    or Path(__file__).parents[1] / "include" / "integrations"
+)
 
 
 def _secret(conn_id: str) -> str:
@@ -48,12 +50,19 @@ def _announce(integration: str, flow: str, ids: list[str]) -> None:
     with create_session() as session:
         asset = session.scalar(select(AssetModel).where(AssetModel.name == name).limit(1))
         if asset is None:
-            log.warning("asset %s is not known yet (DAG not parsed?): %d records wait in the "
-                        "inbox for the scheduled run", name, len(ids))
+            log.warning(
+                "asset %s is not known yet (DAG not parsed?): %d records wait in the "
+                "inbox for the scheduled run",
+                name,
+                len(ids),
+            )
             return
         asset_manager.register_asset_change(
-            asset=asset, session=session, source_is_api=True,
-            extra={"record_ids": ids[:200], "records": len(ids)})
+            asset=asset,
+            session=session,
+            source_is_api=True,
+            extra={"record_ids": ids[:200], "records": len(ids)},
+        )
 
 
 async def _readable(request: Request) -> DagFilter:
@@ -79,22 +88,26 @@ def _login_url(next_url: str) -> str:
 
 class ShopbridgePlugin(AirflowPlugin):
     name = "shopbridge"
-    fastapi_apps: ClassVar[list[dict[str, Any]]] = [{
-        "app": create_receiver(config_dir=INTEGRATIONS, secret_for=_secret,
-                               announce=_announce),
-        "url_prefix": "/shopbridge",
-        "name": "shopbridge webhooks",
-    }, {
-        # its own prefix: a mount at /shopbridge/activity would depend on list order
-        "app": create_activity_app(readable=_readable, login_url=_login_url),
-        "url_prefix": "/shopbridge-activity",
-        "name": "shopbridge activity",
-    }]
+    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
+        {
+            "app": create_receiver(config_dir=INTEGRATIONS, secret_for=_secret, announce=_announce),
+            "url_prefix": "/shopbridge",
+            "name": "shopbridge webhooks",
+        },
+        {
+            # its own prefix: a mount at /shopbridge/activity would depend on list order
+            "app": create_activity_app(readable=_readable, login_url=_login_url),
+            "url_prefix": "/shopbridge-activity",
+            "name": "shopbridge activity",
+        },
+    ]
     # the UI shows it as a nav entry, the page in an iframe at /plugin/shopbridge-activity
-    external_views: ClassVar[list[dict[str, Any]]] = [{
-        "name": "Activity",
-        "href": "/shopbridge-activity/",
-        "url_route": "shopbridge-activity",
-        "destination": "nav",
-        "nav_top_level": True,
-    }]
+    external_views: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "Activity",
+            "href": "/shopbridge-activity/",
+            "url_route": "shopbridge-activity",
+            "destination": "nav",
+            "nav_top_level": True,
+        }
+    ]

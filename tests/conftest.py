@@ -20,21 +20,28 @@ from tests.pg import PostgresServer, postgres_server
 ROOT = Path(__file__).parents[1]
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 _HOME = Path(tempfile.mkdtemp(prefix=f"shopbridge-airflow-{_worker}-"))
-os.environ.update({
-    "AIRFLOW_HOME": str(_HOME),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-    "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{_HOME / 'ledger.sqlite'}",
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_HOME),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{_HOME / 'ledger.sqlite'}",
+    }
+)
 
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated Airflow metadata DB in this process's AIRFLOW_HOME (dag.test() needs one)."""
     airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True,
-                   env=os.environ.copy(), timeout=300)
+    subprocess.run(
+        [str(airflow), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
     return _HOME
 
 

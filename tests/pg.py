@@ -30,8 +30,10 @@ from shopbridge._procs import free_port
 def _bin_dir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql "
-                           "(./run test installs the 'postgresql' OS package)")
+        raise RuntimeError(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql "
+            "(./run test installs the 'postgresql' OS package)"
+        )
     return Path(found[-1]).parent
 
 
@@ -77,19 +79,54 @@ def postgres_server() -> Iterator[PostgresServer]:
     port = free_port()
     log = root / "server.log"
     try:
-        subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-U",
-                                        "postgres", "--auth=trust", "-E", "UTF8",
-                                        "--no-sync"]),
-                       check=True, capture_output=True, timeout=120)
-        subprocess.run(_as_server_user([
-            str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-            "-o", f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off "
-                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            "start"]), check=True, capture_output=True, timeout=90)
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off "
+                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
         yield PostgresServer(port=port, data_dir=data)
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m",
-                                            "immediate", "-w", "stop"]),
-                           capture_output=True, timeout=60, check=False)
+            subprocess.run(
+                _as_server_user(
+                    [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+                ),
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
         shutil.rmtree(root, ignore_errors=True)

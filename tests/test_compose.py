@@ -30,8 +30,14 @@ from shopbridge.sandbox.connections import SANDBOX_CONNECTIONS
 ROOT = Path(__file__).parents[1]
 COMPOSE = ROOT / "docker-compose.yaml"
 BIN = Path(sys.executable).parent
-AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer", "airflow-worker", "airflow-init")
+AIRFLOW_SERVICES = (
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+    "airflow-init",
+)
 #: the long-running Airflow services: each waits for a healthy database and broker and
 #: for airflow-init to have finished, and has a healthcheck of its own
 RUNNING = tuple(s for s in AIRFLOW_SERVICES if s != "airflow-init")
@@ -44,7 +50,7 @@ def interpolate(text: str, env: dict[str, str] | None = None) -> str:
     env = env or {}
     text = text.replace("$$", "\0")
     text = _VAR.sub(lambda m: env.get(m["name"], m["default"] or ""), text)
-    assert "${" not in text, f"unsupported substitution: {text[text.index('${'):][:40]}"
+    assert "${" not in text, f"unsupported substitution: {text[text.index('${') :][:40]}"
     return text.replace("\0", "$")
 
 
@@ -67,11 +73,13 @@ def test_the_cluster_has_the_services_of_airflows_official_file(services):
     for name in ("postgres", "redis", *AIRFLOW_SERVICES):
         assert name in services, name
     commands = {s: services[s]["command"] for s in RUNNING}
-    assert commands == {"airflow-apiserver": "airflow api-server",
-                        "airflow-scheduler": "airflow scheduler",
-                        "airflow-dag-processor": "airflow dag-processor",
-                        "airflow-triggerer": "airflow triggerer",
-                        "airflow-worker": "airflow celery worker"}
+    assert commands == {
+        "airflow-apiserver": "airflow api-server",
+        "airflow-scheduler": "airflow scheduler",
+        "airflow-dag-processor": "airflow dag-processor",
+        "airflow-triggerer": "airflow triggerer",
+        "airflow-worker": "airflow celery worker",
+    }
 
 
 def test_at_least_two_workers_and_scaling_by_variable(services):
@@ -101,8 +109,12 @@ def test_every_airflow_service_shares_the_common_environment(services):
     the api-server could run no task at all."""
     common = compose()["x-airflow-common"]["environment"]
     assert common["AIRFLOW__API_AUTH__JWT_SECRET"]
-    users = [s for s, spec in services.items() if spec.get("image") ==
-             compose()["x-airflow-common"]["image"] and not s.startswith("sandbox-")]
+    users = [
+        s
+        for s, spec in services.items()
+        if spec.get("image") == compose()["x-airflow-common"]["image"]
+        and not s.startswith("sandbox-")
+    ]
     assert set(AIRFLOW_SERVICES) <= set(users)
     for name in users:
         env = services[name]["environment"]
@@ -117,8 +129,9 @@ def test_the_ledger_is_in_the_postgres_service_in_a_database_of_its_own(services
     assert database != "airflow"
     # the postgres service creates that database on first start
     mounts = {m.split(":")[1]: m.split(":")[0] for m in services["postgres"]["volumes"]}
-    scripts = [ROOT / src for dst, src in mounts.items()
-               if dst.startswith("/docker-entrypoint-initdb.d/")]
+    scripts = [
+        ROOT / src for dst, src in mounts.items() if dst.startswith("/docker-entrypoint-initdb.d/")
+    ]
     sql = " ".join(p.read_text() for p in scripts)
     assert re.search(rf"CREATE DATABASE {database}\b", sql)
 
@@ -132,15 +145,18 @@ def test_depends_on_and_healthchecks_as_in_the_official_file(services):
         assert services[name]["healthcheck"]["test"], name
         assert services[name]["restart"] == "always", name
     assert services["airflow-worker"]["depends_on"]["airflow-apiserver"] == {
-        "condition": "service_healthy"}
+        "condition": "service_healthy"
+    }
     assert "airflow-init" not in services["airflow-init"].get("depends_on", {})
     # whatever a service waits to be healthy has a healthcheck
     for name, spec in services.items():
         for dep, cond in spec.get("depends_on", {}).items():
             if cond["condition"] == "service_healthy":
                 assert "healthcheck" in services[dep], f"{name} waits for {dep}"
-    assert services["airflow-scheduler"]["environment"][
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+    assert (
+        services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"]
+        == "true"
+    )
 
 
 def test_every_sandbox_system_has_a_service_and_a_connection(services):
@@ -160,9 +176,15 @@ def test_every_sandbox_system_has_a_service_and_a_connection(services):
 
 def test_init_migrates_imports_the_connections_then_syncs_the_pools(services):
     lines = [ln.strip() for ln in init_script(services).splitlines()]
-    order = [next(i for i, ln in enumerate(lines) if ln.startswith(cmd)) for cmd in (
-        "airflow db migrate", "python -m shopbridge.sandbox.cluster >",
-        "airflow connections import", "shopbridge pools sync")]
+    order = [
+        next(i for i, ln in enumerate(lines) if ln.startswith(cmd))
+        for cmd in (
+            "airflow db migrate",
+            "python -m shopbridge.sandbox.cluster >",
+            "airflow connections import",
+            "shopbridge pools sync",
+        )
+    ]
     assert order == sorted(order)
     written = lines[order[1]].split(">")[1].strip()
     assert lines[order[2]].split()[-1] == written
@@ -185,19 +207,22 @@ def test_init_script_stores_connections_and_pools_and_keeps_changes(tmp_path, se
     """The init script itself, run twice against a throwaway SQLite Airflow home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     init_env = services["airflow-init"]["environment"]
-    env.update({
-        "PATH": f"{BIN}:{env['PATH']}",
-        "AIRFLOW_HOME": str(tmp_path),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "SHOPBRIDGE_ROOT": str(ROOT),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
-        "_AIRFLOW_WWW_USER_USERNAME": init_env["_AIRFLOW_WWW_USER_USERNAME"],
-        "_AIRFLOW_WWW_USER_PASSWORD": init_env["_AIRFLOW_WWW_USER_PASSWORD"],
-    })
+    env.update(
+        {
+            "PATH": f"{BIN}:{env['PATH']}",
+            "AIRFLOW_HOME": str(tmp_path),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "SHOPBRIDGE_ROOT": str(ROOT),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
+            "_AIRFLOW_WWW_USER_USERNAME": init_env["_AIRFLOW_WWW_USER_USERNAME"],
+            "_AIRFLOW_WWW_USER_PASSWORD": init_env["_AIRFLOW_WWW_USER_PASSWORD"],
+        }
+    )
 
     def run(*args: str) -> str:
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300,
-                              check=False)
+        done = subprocess.run(
+            args, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
@@ -208,11 +233,13 @@ def test_init_script_stores_connections_and_pools_and_keeps_changes(tmp_path, se
     run("bash", "-c", init_script(services))
     wanted = target_pools(load_configs(ROOT / "include" / "integrations"))
     assert {name: pools()[name] for name in wanted} == dict.fromkeys(wanted, 1)
-    conn = json.loads(run("airflow", "connections", "get", "shopbridge_exact_globe",
-                          "-o", "json"))[0]
+    conn = json.loads(run("airflow", "connections", "get", "shopbridge_exact_globe", "-o", "json"))[
+        0
+    ]
     assert conn["host"] == f"http://{service_name('exact_globe')}:{SERVICE_PORT}"
     assert json.loads((tmp_path / "passwords.json").read_text()) == {
-        init_env["_AIRFLOW_WWW_USER_USERNAME"]: init_env["_AIRFLOW_WWW_USER_PASSWORD"]}
+        init_env["_AIRFLOW_WWW_USER_USERNAME"]: init_env["_AIRFLOW_WWW_USER_PASSWORD"]
+    }
 
     # a person widens one pool in the UI, and gives another Connection (this time from
     # the environment, which Airflow reads before its database) 3 slots; init runs again

@@ -20,18 +20,33 @@ from tests.privacy.scan import needles, rows, scan_files, scan_sqlite, seeded_pe
 
 ROOT = Path(__file__).parents[1]
 MAINTENANCE = "shopbridge_maintenance"
-KEYS = {"orders_read", "orders_created", "orders_skipped_existing", "orders_quarantined",
-        "customers_created", "customers_updated", "api_calls"}
+KEYS = {
+    "orders_read",
+    "orders_created",
+    "orders_skipped_existing",
+    "orders_quarantined",
+    "customers_created",
+    "customers_updated",
+    "api_calls",
+}
 
 pytestmark = pytest.mark.slow
 
 
 def demo(tmp: Path, *args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AIRFLOW", "SHOPBRIDGE", "PYTEST"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SHOPBRIDGE", "PYTEST"))
+    }
     env["SHOPBRIDGE_DEMO_DIR"] = str(tmp)
-    proc = subprocess.run([str(ROOT / "run"), "demo", *args], capture_output=True, text=True,
-                          env=env, timeout=900, stdin=subprocess.DEVNULL, check=False)
+    proc = subprocess.run(
+        [str(ROOT / "run"), "demo", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -71,8 +86,13 @@ def demo_twice(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
     first = json.loads(out.strip().splitlines()[-1])
     code, out2, err2 = demo(state, "--once", "--json")
     assert code == 0, err2[-3000:]
-    return DemoRuns(state=state, first=first, first_out=out, first_err=err,
-                    second=json.loads(out2.strip().splitlines()[-1]))
+    return DemoRuns(
+        state=state,
+        first=first,
+        first_out=out,
+        first_err=err,
+        second=json.loads(out2.strip().splitlines()[-1]),
+    )
 
 
 def test_demo_twice_creates_nothing_the_second_time(demo_twice):
@@ -125,11 +145,18 @@ def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path)
     (env_root / "include" / "integrations").mkdir(parents=True)
     good = (ROOT / "include/integrations/lightspeed_ecom__exact_globe.yaml").read_text()
     (env_root / "include/integrations/lightspeed_ecom__exact_globe.yaml").write_text(
-        good.replace("batch_size", "batchsize"))
+        good.replace("batch_size", "batchsize")
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SHOPBRIDGE"))}
     env.update({"SHOPBRIDGE_ROOT": str(env_root), "SHOPBRIDGE_DEMO_DIR": str(tmp_path)})
-    proc = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "shopbridge.demo", "--once"],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    proc = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-m", "shopbridge.demo", "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "lightspeed_ecom__exact_globe.yaml" in proc.stderr
     assert "flows.orders.batchsize" in proc.stderr
@@ -149,19 +176,25 @@ def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(demo_t
     assert n_files > 40  # every task of five runs left its log
     assert {"xcom", "rendered_task_instance_fields", "dag_run", "log"} <= set(tables)
     assert not hits, "personal data found:\n" + "\n".join(
-        f"  {where}: {n}" for where, n in sorted(hits.items()))
+        f"  {where}: {n}" for where, n in sorted(hits.items())
+    )
     # what a reported run keeps: its report's summary, nothing of its batches
     assert {t for (t,) in rows(metadata_db, "SELECT DISTINCT task_id FROM xcom")} == {"report"}
     assert rows(ledger_db, "SELECT count(*) FROM shopbridge_activity")[0][0] >= 5
 
     # --- the maintenance DAG with a retention of 0 days, in the demo's own Airflow -------
-    airflow = LocalAirflow(home=home, dags_folder=ROOT / "dags", extra_env={
-        # the flows' schedules would start runs against the stopped sandboxes meanwhile
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{ledger_db}",
-        "AIRFLOW_CONN_SHOPBRIDGE_AIRFLOW_DB": json.dumps(
-            {"conn_type": "generic", "password": f"sqlite:///{metadata_db}"}),
-    })
+    airflow = LocalAirflow(
+        home=home,
+        dags_folder=ROOT / "dags",
+        extra_env={
+            # the flows' schedules would start runs against the stopped sandboxes meanwhile
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{ledger_db}",
+            "AIRFLOW_CONN_SHOPBRIDGE_AIRFLOW_DB": json.dumps(
+                {"conn_type": "generic", "password": f"sqlite:///{metadata_db}"}
+            ),
+        },
+    )
     airflow.start()
     try:
         airflow.wait_for_dag(MAINTENANCE)
@@ -179,11 +212,20 @@ def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(demo_t
     assert purged["airflow_db"]["status"] == "ok", purged["airflow_db"]["detail"]
     flow_logs = [p for p in (home / "logs").glob("dag_id=*") if MAINTENANCE not in p.name]
     assert flow_logs == []
-    assert rows(metadata_db, f"SELECT count(*) FROM xcom WHERE dag_id != '{MAINTENANCE}'"
-                )[0][0] == 0
-    assert rows(metadata_db, "SELECT count(*) FROM rendered_task_instance_fields WHERE "
-                f"dag_id != '{MAINTENANCE}'")[0][0] == 0
+    assert (
+        rows(metadata_db, f"SELECT count(*) FROM xcom WHERE dag_id != '{MAINTENANCE}'")[0][0] == 0
+    )
+    assert (
+        rows(
+            metadata_db,
+            f"SELECT count(*) FROM rendered_task_instance_fields WHERE dag_id != '{MAINTENANCE}'",
+        )[0][0]
+        == 0
+    )
     assert rows(ledger_db, "SELECT count(*) FROM shopbridge_activity")[0][0] == 0
     # no archive copies of the purged rows
-    assert not [t for t in rows(metadata_db, "SELECT name FROM sqlite_master")
-                if t[0].startswith("_airflow_deleted")]
+    assert not [
+        t
+        for t in rows(metadata_db, "SELECT name FROM sqlite_master")
+        if t[0].startswith("_airflow_deleted")
+    ]

@@ -21,8 +21,16 @@ NEW_PAIRS = {
     "lightspeed_ecom__accountview": {"products", "customers", "orders", "stock"},
     "lightspeed_ecom__ccv_salespos": {"products", "orders", "stock"},
     "fortnox__lightspeed_retail": {"products", "orders", "stock"},
-    "lightspeed_ecom__buckles": {"products", "customers", "hub_customers", "orders", "stock",
-                                 "shipments", "shop_shipments", "checkouts"},
+    "lightspeed_ecom__buckles": {
+        "products",
+        "customers",
+        "hub_customers",
+        "orders",
+        "stock",
+        "shipments",
+        "shop_shipments",
+        "checkouts",
+    },
 }
 
 

@@ -25,8 +25,15 @@ flows:
 
 def run(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SHOPBRIDGE_ROOT": str(root)}
-    return subprocess.run([str(BIN), "mapping", *args], capture_output=True, text=True,
-                          env=env, cwd=root, check=False, timeout=60)
+    return subprocess.run(
+        [str(BIN), "mapping", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        check=False,
+        timeout=60,
+    )
 
 
 def project(tmp_path: Path, mapping: str) -> Path:
@@ -41,18 +48,23 @@ def test_show_prints_the_shipped_mapping() -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["SECTION", "TARGET", "FIELD", "RULE", "ORIGIN"]
-    assert any(line.split()[:3] == ["header", "PaymentCondition", "order.payment_method"]
-               for line in lines)
-    assert any(line.split() == ["lines", "VATPercentage", "line.tax_rate", "|", "percent",
-                                "default"] for line in lines)
+    assert any(
+        line.split()[:3] == ["header", "PaymentCondition", "order.payment_method"] for line in lines
+    )
+    assert any(
+        line.split() == ["lines", "VATPercentage", "line.tax_rate", "|", "percent", "default"]
+        for line in lines
+    )
 
 
 def test_show_marks_yaml_overrides(tmp_path: Path) -> None:
     root = project(tmp_path, 'mapping:\n  orders:\n    header:\n      Remark: "source.memo"\n')
     out = run("show", PAIR, "--flow", "orders", root=root)
     assert out.returncode == 0, out.stderr
-    assert any(line.split() == ["header", "Remark", "source.memo", "yaml"]
-               for line in out.stdout.splitlines())
+    assert any(
+        line.split() == ["header", "Remark", "source.memo", "yaml"]
+        for line in out.stdout.splitlines()
+    )
 
 
 def test_show_bad_mapping_names_file_and_field(tmp_path: Path) -> None:
@@ -81,22 +93,29 @@ def test_test_prints_the_mapped_order(tmp_path: Path, envelope: bool) -> None:
 def test_test_as_table() -> None:
     out = run("test", PAIR, str(FIX / "person_order.in.json"), "--format", "table")
     assert out.returncode == 0, out.stderr
-    assert any(line.split() == ["lines[0]", "Itemcode", '"MUG-WHI-9007"']
-               for line in out.stdout.splitlines())
+    assert any(
+        line.split() == ["lines[0]", "Itemcode", '"MUG-WHI-9007"']
+        for line in out.stdout.splitlines()
+    )
 
 
 def test_test_reports_quarantine_and_exits_1(tmp_path: Path) -> None:
-    root = project(tmp_path, """\
+    root = project(
+        tmp_path,
+        """\
 mapping:
   value_maps:
     payment_condition:
       values: {Klarna: "KL"}
       on_missing: quarantine
-""")
+""",
+    )
     out = run("test", PAIR, str(FIX / "company_order.in.json"), root=root)
     assert out.returncode == 1
-    assert out.stdout.strip() == ("would be quarantined: header.PaymentCondition: payment "
-                                  "method 'iDEAL' has no entry in value map 'payment_condition'")
+    assert out.stdout.strip() == (
+        "would be quarantined: header.PaymentCondition: payment "
+        "method 'iDEAL' has no entry in value map 'payment_condition'"
+    )
 
 
 def test_test_reports_a_record_the_translator_rejects(tmp_path: Path) -> None:
@@ -110,12 +129,19 @@ def test_test_reports_a_record_the_translator_rejects(tmp_path: Path) -> None:
 
 
 def test_mapping_commands_do_not_import_airflow() -> None:
-    code = ("import sys, io, contextlib\nfrom shopbridge.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    main(['mapping', 'test', {PAIR!r}, {str(FIX / 'person_order.in.json')!r}])\n"
-            "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "SHOPBRIDGE_ROOT": str(ROOT)}, check=False)
+    code = (
+        "import sys, io, contextlib\nfrom shopbridge.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['mapping', 'test', {PAIR!r}, {str(FIX / 'person_order.in.json')!r}])\n"
+        "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SHOPBRIDGE_ROOT": str(ROOT)},
+        check=False,
+    )
     assert out.stdout.strip() == "False", out.stderr
 
 
@@ -132,8 +158,9 @@ def test_test_applies_the_flows_settings(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     folder = root / "include" / "integrations"
     folder.mkdir(parents=True)
-    (folder / f"{PAIR}.yaml").write_text(HEAD.replace(
-        "orders: {}", "orders: {orders: {shipping_line: {item_code: VERZENDKOSTEN}}}"))
+    (folder / f"{PAIR}.yaml").write_text(
+        HEAD.replace("orders: {}", "orders: {orders: {shipping_line: {item_code: VERZENDKOSTEN}}}")
+    )
     out = run("test", PAIR, str(FIX / "company_order.in.json"), root=root)
     assert out.returncode == 0, out.stderr
     lines = json.loads(out.stdout)["lines"]

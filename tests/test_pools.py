@@ -45,8 +45,7 @@ def test_every_dags_target_calls_run_in_its_target_pool():
     synced = target_pools(configs.values())
     used: set[str] = set()
     checked_ledger_only = False
-    integration_dags = {d: dag for d, dag in bag.dags.items()
-                        if d.rsplit("__", 1)[0] in configs}
+    integration_dags = {d: dag for d, dag in bag.dags.items() if d.rsplit("__", 1)[0] in configs}
     assert len(integration_dags) == sum(len(s.dag_ids) for s in synced.values())
     for dag_id, dag in integration_dags.items():
         cfg = configs[dag_id.rsplit("__", 1)[0]]
@@ -56,9 +55,13 @@ def test_every_dags_target_calls_run_in_its_target_pool():
         expected_lookup = target
         if cfg.kind(flow) in LEDGER_ONLY_LOOKUPS:
             expected_lookup, checked_ledger_only = "default_pool", True
-        assert pools == {"extract": "default_pool", "validate_and_map": "default_pool",
-                         "lookup": expected_lookup, "load": target,
-                         "report": "default_pool"}, dag_id
+        assert pools == {
+            "extract": "default_pool",
+            "validate_and_map": "default_pool",
+            "lookup": expected_lookup,
+            "load": target,
+            "report": "default_pool",
+        }, dag_id
         assert dag_id in synced[target].dag_ids
         used |= {p for p in pools.values() if p != "default_pool"}
     assert checked_ledger_only
@@ -91,8 +94,7 @@ def test_sync_creates_missing_pools_keeps_hand_made_slots_applies_connection_slo
     wanted = target_pools(load_configs(INTEGRATIONS))
     names = sorted(wanted)
     kept, asked, new = names[0], names[1], names[2:]
-    store = MemoryStore({kept: 4, asked: 1, "someone_elses_pool": 7},
-                        {asked: {"pool_slots": "3"}})
+    store = MemoryStore({kept: 4, asked: 1, "someone_elses_pool": 7}, {asked: {"pool_slots": "3"}})
     done = {s.name: (s.slots, s.action) for s in sync(store, wanted)}
     assert done[kept] == (4, "unchanged")
     assert done[asked] == (3, "updated")
@@ -133,12 +135,31 @@ def test_rest_store_against_airflows_own_api(airflow_db, monkeypatch):
     try:
         first = {s.name: (s.slots, s.action) for s in sync_config_dir(RestApi(api), INTEGRATIONS)}
         assert first == dict.fromkeys(wanted, (1, "created"))
-        assert api("PATCH", "/pools/shopbridge_buckles", json={
-            "name": "shopbridge_buckles", "slots": 5, "description": "by hand",
-            "include_deferred": True}).status_code == 200
-        assert api("POST", "/connections", json={
-            "connection_id": "shopbridge_exact_globe", "conn_type": "exact_globe",
-            "extra": '{"pool_slots": 2}'}).status_code == 201
+        assert (
+            api(
+                "PATCH",
+                "/pools/shopbridge_buckles",
+                json={
+                    "name": "shopbridge_buckles",
+                    "slots": 5,
+                    "description": "by hand",
+                    "include_deferred": True,
+                },
+            ).status_code
+            == 200
+        )
+        assert (
+            api(
+                "POST",
+                "/connections",
+                json={
+                    "connection_id": "shopbridge_exact_globe",
+                    "conn_type": "exact_globe",
+                    "extra": '{"pool_slots": 2}',
+                },
+            ).status_code
+            == 201
+        )
         again = {s.name: (s.slots, s.action) for s in sync_config_dir(RestApi(api), INTEGRATIONS)}
         assert again["shopbridge_buckles"] == (5, "unchanged")
         assert again["shopbridge_exact_globe"] == (2, "updated")

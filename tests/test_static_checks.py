@@ -1,4 +1,4 @@
-"""The tooling bar (STYLE R18) is part of the suite: ruff and strict mypy stay clean."""
+"""The tooling bar (STYLE R18) is part of the suite: ruff, ruff format and strict mypy stay clean."""
 
 import subprocess
 import sys
@@ -9,13 +9,27 @@ BIN = Path(sys.executable).parent
 
 
 def test_ruff_is_clean():
-    out = subprocess.run([str(BIN / "ruff"), "check", "include", "tests", "dags", "benchmarks",
-                          "plugins"],
-                         cwd=ROOT, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [str(BIN / "ruff"), "check", "include", "tests", "dags", "benchmarks", "plugins"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout[-4000:]
+
+
+def test_ruff_format_is_applied():
+    out = subprocess.run(
+        [str(BIN / "ruff"), "format", "--check", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout[-4000:]
 
 
 def test_mypy_strict_is_clean():
-    out = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout[-4000:]

@@ -93,7 +93,10 @@ class CallCounter:
 #: POST the vendor refused before doing anything), or nothing
 RetryOn = Literal["all", "rate_limit", "none"]
 RETRY_MODES: dict[str, bool | Literal["rate_limit"]] = {
-    "all": True, "rate_limit": "rate_limit", "none": False}
+    "all": True,
+    "rate_limit": "rate_limit",
+    "none": False,
+}
 
 
 def send(
@@ -131,10 +134,12 @@ def send(
         except RetriableError as exc:
             err = exc
         attempt += 1
-        limited = isinstance(err, RetriableError) and err.response is not None \
+        limited = (
+            isinstance(err, RetriableError)
+            and err.response is not None
             and err.response.status_code == 429
-        if not (retry is True or (retry == "rate_limit" and limited)) \
-                or attempt >= policy.attempts:
+        )
+        if not (retry is True or (retry == "rate_limit" and limited)) or attempt >= policy.attempts:
             raise err
         wait = policy.delay(attempt, err)
         counter.retries += 1
@@ -161,8 +166,13 @@ class PooledClient:
 
     _owned_pool: httpx.Client | None = None
 
-    def _pool(self, http: httpx.Client | None, *, timeout: httpx.Timeout | float,
-              auth: httpx.Auth | None = None) -> httpx.Client:
+    def _pool(
+        self,
+        http: httpx.Client | None,
+        *,
+        timeout: httpx.Timeout | float,
+        auth: httpx.Auth | None = None,
+    ) -> httpx.Client:
         """The pool requests go through: ``http`` when given (it gets ``auth``), else a
         new one this client owns."""
         if http is None:

@@ -23,8 +23,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str,
-               proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
     """Poll ``check`` until it holds; say what did not come up, with the log's tail."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -39,18 +45,29 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str,
     tail = ""
     if log is not None and log.exists():
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-    state = f"exited with {proc.returncode}" if proc is not None and proc.poll() is not None \
+    state = (
+        f"exited with {proc.returncode}"
+        if proc is not None and proc.poll() is not None
         else f"not ready after {timeout:.0f}s"
+    )
     raise RuntimeError(f"{what} {state}" + (f"; last lines of {log}:\n{tail}" if tail else ""))
 
 
-def spawn(args: list[str], *, log: Path, env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``args`` in its own process group, output to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:  # the child keeps its own descriptor
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env,  # noqa: S603
-                                cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(  # noqa: S603
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def _group_alive(pgid: int) -> bool:
@@ -83,17 +100,21 @@ def stop(proc: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
     proc.wait(timeout=5)
 
 
-def start_sandbox(system: str, *, state_dir: Path, seed: str = "demo",
-                  options: dict[str, str] | None = None,
-                  persist: bool = True) -> tuple[subprocess.Popen[bytes], str]:
+def start_sandbox(
+    system: str,
+    *,
+    state_dir: Path,
+    seed: str = "demo",
+    options: dict[str, str] | None = None,
+    persist: bool = True,
+) -> tuple[subprocess.Popen[bytes], str]:
     """One vendor sandbox as its own process; returns it and its base URL once it answers.
 
     ``persist=False`` keeps its store in memory only (a benchmark writing thousands of
     records would otherwise rewrite the whole JSON state after each one).
     """
     port = free_port()
-    args = [sys.executable, "-m", "shopbridge.sandbox", system, "--port", str(port),
-            "--seed", seed]
+    args = [sys.executable, "-m", "shopbridge.sandbox", system, "--port", str(port), "--seed", seed]
     if persist:
         args += ["--state", str(state_dir / f"{system}.state.json")]
     for k, v in (options or {}).items():
@@ -101,6 +122,11 @@ def start_sandbox(system: str, *, state_dir: Path, seed: str = "demo",
     log = state_dir / f"{system}.log"
     proc = spawn(args, log=log)
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: httpx.get(f"{url}/_sandbox/stats", timeout=2).status_code == 200,
-               timeout=60, what=f"the {system} sandbox", proc=proc, log=log)
+    wait_until(
+        lambda: httpx.get(f"{url}/_sandbox/stats", timeout=2).status_code == 200,
+        timeout=60,
+        what=f"the {system} sandbox",
+        proc=proc,
+        log=log,
+    )
     return proc, url

@@ -99,16 +99,23 @@ def mask_emails(text: str) -> str:
 
 def outcome(kind: str, counts: Mapping[str, Any]) -> dict[str, int]:
     """The five numbers every flow shares, from a flow's own summary keys (module doc)."""
+
     def n(key: str) -> int:
         value = counts.get(f"{kind}_{key}", 0)
         return value if isinstance(value, int) else 0
 
     skipped = n("unchanged") + sum(
-        v for k, v in counts.items()
-        if k.startswith(f"{kind}_skipped_") and isinstance(v, int) and not isinstance(v, bool))
-    return {"read": n("read"), "created": n("created"),
-            "updated": n("updated") + n("written"), "skipped": skipped,
-            "quarantined": n("quarantined")}
+        v
+        for k, v in counts.items()
+        if k.startswith(f"{kind}_skipped_") and isinstance(v, int) and not isinstance(v, bool)
+    )
+    return {
+        "read": n("read"),
+        "created": n("created"),
+        "updated": n("updated") + n("written"),
+        "skipped": skipped,
+        "quarantined": n("quarantined"),
+    }
 
 
 @dataclass(frozen=True)
@@ -172,23 +179,42 @@ class ActivityLog:
     def close(self) -> None:
         self.engine.dispose()
 
-    def record(self, *, integration: str, flow: str, kind: str, dag_id: str, run_id: str,
-               summary: Mapping[str, Any], status: str = SUCCESS,
-               finished_at: datetime | None = None) -> RunActivity:
+    def record(
+        self,
+        *,
+        integration: str,
+        flow: str,
+        kind: str,
+        dag_id: str,
+        run_id: str,
+        summary: Mapping[str, Any],
+        status: str = SUCCESS,
+        finished_at: datetime | None = None,
+    ) -> RunActivity:
         """Store a run's report (its summary dict); a second call for the same run replaces
         the first, so a retried report task leaves one row."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
-        counts = {k: v for k, v in summary.items()
-                  if isinstance(v, int) and not isinstance(v, bool)}
+        counts = {
+            k: v for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)
+        }
         window = summary.get("window") or None
-        start, end = ((_utc(datetime.fromisoformat(window[0])),
-                       _utc(datetime.fromisoformat(window[1]))) if window else (None, None))
+        start, end = (
+            (_utc(datetime.fromisoformat(window[0])), _utc(datetime.fromisoformat(window[1])))
+            if window
+            else (None, None)
+        )
         values: dict[str, Any] = {
-            "integration": integration, "flow": flow, "kind": kind, "dag_id": dag_id,
-            "run_id": run_id, "status": status,
+            "integration": integration,
+            "flow": flow,
+            "kind": kind,
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "status": status,
             "finished_at": _utc(finished_at or datetime.now(UTC)),
-            "window_start": start, "window_end": end, **outcome(kind, counts),
+            "window_start": start,
+            "window_end": end,
+            **outcome(kind, counts),
             "counts": counts,
             "quarantined_records": _entries(summary.get("quarantined") or []),
         }
@@ -198,10 +224,17 @@ class ActivityLog:
                 conn.execute(runs.insert().values(**values))
         return _row(values)
 
-    def query(self, *, integration: str | None = None, flow: str | None = None,
-              status: str | None = None, quarantined_only: bool = False,
-              since: datetime | None = None, dag_ids: Collection[str] | None = None,
-              limit: int = 200) -> list[RunActivity]:
+    def query(
+        self,
+        *,
+        integration: str | None = None,
+        flow: str | None = None,
+        status: str | None = None,
+        quarantined_only: bool = False,
+        since: datetime | None = None,
+        dag_ids: Collection[str] | None = None,
+        limit: int = 200,
+    ) -> list[RunActivity]:
         """Runs matching every given filter, newest first, at most ``limit``.
 
         ``dag_ids`` limits the rows to the DAGs a person may read (the view passes what
@@ -239,13 +272,23 @@ class ActivityLog:
 
 def _row(values: Mapping[str, Any]) -> RunActivity:
     return RunActivity(
-        integration=values["integration"], flow=values["flow"], kind=values["kind"],
-        dag_id=values["dag_id"], run_id=values["run_id"], status=values["status"],
+        integration=values["integration"],
+        flow=values["flow"],
+        kind=values["kind"],
+        dag_id=values["dag_id"],
+        run_id=values["run_id"],
+        status=values["status"],
         finished_at=_aware(values["finished_at"]) or datetime.now(UTC),
-        window_start=_aware(values["window_start"]), window_end=_aware(values["window_end"]),
-        read=values["read"], created=values["created"], updated=values["updated"],
-        skipped=values["skipped"], quarantined=values["quarantined"],
-        counts=dict(values["counts"]), quarantined_records=list(values["quarantined_records"]))
+        window_start=_aware(values["window_start"]),
+        window_end=_aware(values["window_end"]),
+        read=values["read"],
+        created=values["created"],
+        updated=values["updated"],
+        skipped=values["skipped"],
+        quarantined=values["quarantined"],
+        counts=dict(values["counts"]),
+        quarantined_records=list(values["quarantined_records"]),
+    )
 
 
 def purge_before(cutoff: datetime, *, url: str | None = None) -> int:

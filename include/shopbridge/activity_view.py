@@ -65,8 +65,7 @@ class Filters:
         integration: Annotated[str, Query(max_length=100)] = "",
         flow: Annotated[str, Query(max_length=30)] = "",
         status: Annotated[Literal["", "success", "failed"], Query()] = "",
-        quarantined: Annotated[bool, Query(description="only runs that set records aside")]
-        = False,
+        quarantined: Annotated[bool, Query(description="only runs that set records aside")] = False,
         since: Annotated[str, Query(max_length=40, description="YYYY-MM-DD or ISO 8601")] = "",
     ) -> None:
         self.integration, self.flow, self.status = integration, flow, status
@@ -74,13 +73,21 @@ class Filters:
         self.since = _since(since)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"integration": self.integration, "flow": self.flow, "status": self.status,
-                "quarantined": self.quarantined, "since": self.since_text}
+        return {
+            "integration": self.integration,
+            "flow": self.flow,
+            "status": self.status,
+            "quarantined": self.quarantined,
+            "since": self.since_text,
+        }
 
 
-def create_activity_app(*, readable: Callable[..., Any],
-                        activity: Callable[[], ActivityLog] = ActivityLog,
-                        login_url: Callable[[str], str] | None = None) -> FastAPI:
+def create_activity_app(
+    *,
+    readable: Callable[..., Any],
+    activity: Callable[[], ActivityLog] = ActivityLog,
+    login_url: Callable[[str], str] | None = None,
+) -> FastAPI:
     """The app the plugin mounts.
 
     ``readable`` is a FastAPI dependency returning a :data:`DagFilter` for the person
@@ -88,8 +95,7 @@ def create_activity_app(*, readable: Callable[..., Any],
     their own database); ``login_url(next_url)`` is where a browser without a session is
     sent (without it, it gets the 401).
     """
-    app = FastAPI(title="shopbridge activity", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title="shopbridge activity", docs_url=None, redoc_url=None, openapi_url=None)
     # a default, not an ``Annotated`` alias: with postponed annotations FastAPI resolves
     # names in the module's globals, where ``readable`` is not
     access_dep = Depends(readable)
@@ -103,15 +109,22 @@ def create_activity_app(*, readable: Callable[..., Any],
             opened.append(activity())
         return opened[0]
 
-    def _visible(access: DagFilter, filters: Filters) -> tuple[list[RunActivity],
-                                                               list[tuple[str, str, str]]]:
+    def _visible(
+        access: DagFilter, filters: Filters
+    ) -> tuple[list[RunActivity], list[tuple[str, str, str]]]:
         log_ = _log()
         dags = log_.dags()
         allowed = access({d for _, _, d in dags})
         dags = [d for d in dags if d[2] in allowed]
-        rows = log_.query(integration=filters.integration or None, flow=filters.flow or None,
-                          status=filters.status or None, quarantined_only=filters.quarantined,
-                          since=filters.since, dag_ids=allowed, limit=PAGE_SIZE)
+        rows = log_.query(
+            integration=filters.integration or None,
+            flow=filters.flow or None,
+            status=filters.status or None,
+            quarantined_only=filters.quarantined,
+            since=filters.since,
+            dag_ids=allowed,
+            limit=PAGE_SIZE,
+        )
         return rows, dags
 
     @app.exception_handler(HTTPException)
@@ -120,21 +133,25 @@ def create_activity_app(*, readable: Callable[..., Any],
         wants_html = "text/html" in request.headers.get("accept", "")
         if exc.status_code in (401, 403) and wants_html and login_url is not None:
             return RedirectResponse(login_url(str(request.url)), status_code=303)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.get("/api/runs")
-    async def runs_json(filters: Annotated[Filters, Depends()],
-                        access: DagFilter = access_dep) -> dict[str, Any]:
+    async def runs_json(
+        filters: Annotated[Filters, Depends()], access: DagFilter = access_dep
+    ) -> dict[str, Any]:
         rows, _ = await run_in_threadpool(_visible, access, filters)
         return {"filters": filters.as_dict(), "runs": [r.to_json() for r in rows]}
 
     @app.get("/", response_class=HTMLResponse)
-    async def page(filters: Annotated[Filters, Depends()],
-                   access: DagFilter = access_dep) -> HTMLResponse:
+    async def page(
+        filters: Annotated[Filters, Depends()], access: DagFilter = access_dep
+    ) -> HTMLResponse:
         rows, dags = await run_in_threadpool(_visible, access, filters)
-        return HTMLResponse(render_page(rows, dags, filters),
-                            headers={"Cache-Control": "no-store"})
+        return HTMLResponse(render_page(rows, dags, filters), headers={"Cache-Control": "no-store"})
 
     return app
 
@@ -185,21 +202,23 @@ def _options(values: Iterable[str], selected: str, empty: str) -> str:
 
 def _filter_form(dags: list[tuple[str, str, str]], f: Filters) -> str:
     integrations = sorted({i for i, _, _ in dags} | ({f.integration} - {""}))
-    flows = sorted({fl for i, fl, _ in dags if not f.integration or i == f.integration}
-                   | ({f.flow} - {""}))
+    flows = sorted(
+        {fl for i, fl, _ in dags if not f.integration or i == f.integration} | ({f.flow} - {""})
+    )
     statuses = _options(STATUSES, f.status, "any status")
     checked = " checked" if f.quarantined else ""
     return (
         '<form method="get" action="./" aria-label="filters">'
         f'<label>Integration<select name="integration">'
-        f'{_options(integrations, f.integration, "all integrations")}</select></label>'
+        f"{_options(integrations, f.integration, 'all integrations')}</select></label>"
         f'<label>Flow<select name="flow">{_options(flows, f.flow, "all flows")}</select></label>'
         f'<label>Status<select name="status">{statuses}</select></label>'
         f'<label>Finished since<input type="date" name="since" value="{_e(f.since_text[:10])}">'
         "</label>"
         f'<label class="check"><input type="checkbox" name="quarantined" value="true"{checked}>'
         "Quarantined only</label>"
-        '<button type="submit">Apply</button> <a href="./">Reset</a></form>')
+        '<button type="submit">Apply</button> <a href="./">Reset</a></form>'
+    )
 
 
 def _run_id(r: RunActivity) -> str:
@@ -211,11 +230,19 @@ def _run_id(r: RunActivity) -> str:
 
 def _other_counts(r: RunActivity) -> str:
     folded = {f"{r.kind}_{c}" for c in COLUMNS}
-    rest = {k: v for k, v in sorted(r.counts.items())
-            if v and k not in folded and not k.startswith(f"{r.kind}_skipped_")
-            and k not in (f"{r.kind}_unchanged", f"{r.kind}_written")}
-    skipped = {k: v for k, v in sorted(r.counts.items())
-               if v and (k.startswith(f"{r.kind}_skipped_") or k == f"{r.kind}_unchanged")}
+    rest = {
+        k: v
+        for k, v in sorted(r.counts.items())
+        if v
+        and k not in folded
+        and not k.startswith(f"{r.kind}_skipped_")
+        and k not in (f"{r.kind}_unchanged", f"{r.kind}_written")
+    }
+    skipped = {
+        k: v
+        for k, v in sorted(r.counts.items())
+        if v and (k.startswith(f"{r.kind}_skipped_") or k == f"{r.kind}_unchanged")
+    }
     parts = [f"{_e(k)} {v}" for k, v in {**skipped, **rest}.items()]
     if not parts:
         return ""
@@ -231,35 +258,41 @@ def _run_rows(r: RunActivity) -> str:
         window = '<span class="muted">—</span>'
     cells = "".join(
         f'<td class="n{" q-bad" if c == "quarantined" and r.quarantined else ""}" '
-        f'data-col="{c}">{getattr(r, c)}</td>' for c in COLUMNS)
-    main = (f'<tr class="run" data-run-id="{_e(r.run_id)}" data-integration="{_e(r.integration)}"'
-            f' data-flow="{_e(r.flow)}">'
-            f'<td class="when">{_when(r.finished_at)}</td><td>{_e(r.integration)}</td>'
-            f"<td>{_e(r.flow)}</td><td>{_run_id(r)}{_other_counts(r)}</td>"
-            f'<td class="when">{window}</td>{cells}'
-            f'<td class="status-{_e(r.status)}">{_e(r.status)}</td></tr>')
+        f'data-col="{c}">{getattr(r, c)}</td>'
+        for c in COLUMNS
+    )
+    main = (
+        f'<tr class="run" data-run-id="{_e(r.run_id)}" data-integration="{_e(r.integration)}"'
+        f' data-flow="{_e(r.flow)}">'
+        f'<td class="when">{_when(r.finished_at)}</td><td>{_e(r.integration)}</td>'
+        f"<td>{_e(r.flow)}</td><td>{_run_id(r)}{_other_counts(r)}</td>"
+        f'<td class="when">{window}</td>{cells}'
+        f'<td class="status-{_e(r.status)}">{_e(r.status)}</td></tr>'
+    )
     if not r.quarantined_records:
         return main
     more = r.quarantined - len(r.quarantined_records)
     items = "".join(
         f'<tr class="q-entry"><td>{_e(q["entity"])}</td><td><code>{_e(q["source_id"])}</code>'
-        f'</td><td><code>{_e(q["field"])}</code></td><td>{_e(q["reason"])}</td></tr>'
-        for q in r.quarantined_records)
+        f"</td><td><code>{_e(q['field'])}</code></td><td>{_e(q['reason'])}</td></tr>"
+        for q in r.quarantined_records
+    )
     if more > 0:
         items += f'<tr><td colspan="4" class="muted">… and {more} more</td></tr>'
-    return (main + f'<tr class="quarantine" data-run-id="{_e(r.run_id)}"><td></td>'
-            f'<td colspan="{5 + len(COLUMNS)}"><table class="q"><thead><tr><th>Entity</th>'
-            "<th>Source id</th><th>Field</th><th>Reason</th></tr></thead>"
-            f"<tbody>{items}</tbody></table></td></tr>")
+    return (
+        main + f'<tr class="quarantine" data-run-id="{_e(r.run_id)}"><td></td>'
+        f'<td colspan="{5 + len(COLUMNS)}"><table class="q"><thead><tr><th>Entity</th>'
+        "<th>Source id</th><th>Field</th><th>Reason</th></tr></thead>"
+        f"<tbody>{items}</tbody></table></td></tr>"
+    )
 
 
-def render_page(rows: list[RunActivity], dags: list[tuple[str, str, str]],
-                filters: Filters) -> str:
+def render_page(rows: list[RunActivity], dags: list[tuple[str, str, str]], filters: Filters) -> str:
     """The whole page: filter form and runs table (every value escaped)."""
     head = "".join(f'<th class="n">{c.capitalize()}</th>' for c in COLUMNS)
     body = "".join(_run_rows(r) for r in rows) or (
-        f'<tr><td colspan="{6 + len(COLUMNS)}" class="muted">No runs match these filters.'
-        "</td></tr>")
+        f'<tr><td colspan="{6 + len(COLUMNS)}" class="muted">No runs match these filters.</td></tr>'
+    )
     query = urlencode({k: v for k, v in filters.as_dict().items() if v})
     json_link = "api/runs" + (f"?{query}" if query else "")
     return (
@@ -275,8 +308,9 @@ def render_page(rows: list[RunActivity], dags: list[tuple[str, str, str]],
         f"<th>Run</th><th>Window</th>{head}<th>Status</th></tr></thead>"
         f"<tbody>{body}</tbody></table>"
         f'<p class="muted">{len(rows)} run(s) shown, newest first'
-        f'{f" (at most {PAGE_SIZE})" if len(rows) >= PAGE_SIZE else ""}.</p>'
-        "</body></html>")
+        f"{f' (at most {PAGE_SIZE})' if len(rows) >= PAGE_SIZE else ''}.</p>"
+        "</body></html>"
+    )
 
 
 __all__ = ["DagFilter", "Filters", "create_activity_app", "render_page"]

@@ -59,8 +59,10 @@ def cmd_validate(files: list[Path]) -> int:
             continue
         for flow, spec in cfg.flows.items():
             state = "enabled" if spec.enabled else "disabled"
-            print(f"{path.name}: {cfg.dag_id(flow)}  schedule={spec.schedule!r}  "
-                  f"batch_size={spec.batch_size}  {state}")
+            print(
+                f"{path.name}: {cfg.dag_id(flow)}  schedule={spec.schedule!r}  "
+                f"batch_size={spec.batch_size}  {state}"
+            )
     return 1 if failed else 0
 
 
@@ -68,8 +70,11 @@ def cmd_ledger(integration: str | None) -> int:
     from shopbridge.ledger import Ledger
 
     ledger = Ledger()
-    names = [integration] if integration else [p.stem for p in
-                                               sorted(_integrations_dir().glob("*.yaml"))]
+    names = (
+        [integration]
+        if integration
+        else [p.stem for p in sorted(_integrations_dir().glob("*.yaml"))]
+    )
     for name in names:
         for (entity, status), n in sorted(ledger.counts(name).items()):
             print(f"{name}  {entity:<10} {status:<12} {n:>7}")
@@ -97,8 +102,7 @@ def cmd_mapping_show(pair: str, flow: str) -> int:
     try:
         cfg = load_integration(_pair_file(pair))
         if flow not in cfg.flows:
-            raise ConfigError(f"{pair}: no flow named {flow!r}; it has "
-                              f"{', '.join(cfg.flows)}")
+            raise ConfigError(f"{pair}: no flow named {flow!r}; it has {', '.join(cfg.flows)}")
         mapper = mapper_for(cfg, flow)
     except (ConfigError, MappingError) as err:
         print(err, file=sys.stderr)
@@ -110,34 +114,53 @@ def cmd_mapping_show(pair: str, flow: str) -> int:
 def _outcomes(kind: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     """Per record: mapped (with what the target gets), skipped, or quarantined (why)."""
     out: list[dict[str, Any]] = [
-        {"id": q["source_id"], "outcome": "quarantined", "field": q["field"],
-         "reason": q["reason"]} for q in result["counts"].get("quarantined", [])]
+        {"id": q["source_id"], "outcome": "quarantined", "field": q["field"], "reason": q["reason"]}
+        for q in result["counts"].get("quarantined", [])
+    ]
     if kind == "orders":
         for order in result["orders"]:
             ref = order["ref"]["id"]
-            out.append({"id": ref, "outcome": "mapped",
-                        "mapped": result["mapped"].get(ref, {"header": {}, "lines": []}),
-                        "order": order})
+            out.append(
+                {
+                    "id": ref,
+                    "outcome": "mapped",
+                    "mapped": result["mapped"].get(ref, {"header": {}, "lines": []}),
+                    "order": order,
+                }
+            )
         skipped = result["counts"].get("orders_skipped_status", 0)
-        out += [{"outcome": "skipped", "reason": "its status is not among the statuses "
-                 "this flow sends"}] * skipped
+        out += [
+            {"outcome": "skipped", "reason": "its status is not among the statuses this flow sends"}
+        ] * skipped
     elif kind == "customers":
-        out += [{"id": c["source_id"], "outcome": "mapped", "customer": c["customer"]}
-                for c in result["customers"]]
+        out += [
+            {"id": c["source_id"], "outcome": "mapped", "customer": c["customer"]}
+            for c in result["customers"]
+        ]
     elif kind == "products":
-        out += [{"id": p["source_id"], "outcome": "mapped", "items": p["items"]}
-                for p in result["products"]]
+        out += [
+            {"id": p["source_id"], "outcome": "mapped", "items": p["items"]}
+            for p in result["products"]
+        ]
         skipped = result["counts"].get("products_skipped_filtered", 0)
         out += [{"outcome": "skipped", "reason": "left out by the flow's filters"}] * skipped
     else:
-        out += [{"id": lv["source_id"], "outcome": "mapped", "sku": lv["sku"],
-                 "quantity": lv["quantity"], "managed": lv["managed"]}
-                for lv in result["levels"]]
+        out += [
+            {
+                "id": lv["source_id"],
+                "outcome": "mapped",
+                "sku": lv["sku"],
+                "quantity": lv["quantity"],
+                "managed": lv["managed"],
+            }
+            for lv in result["levels"]
+        ]
     return out
 
 
-def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str,
-                     currency: str | None = None) -> int:
+def cmd_mapping_test(
+    pair: str, record: Path, flow: str, fmt: str, currency: str | None = None
+) -> int:
     """Translate and map a vendor response (one record or a list, in any of the vendor's
     envelopes); touches no system (no request, no ledger, no Airflow)."""
     from shopbridge.tryout import records_in, translator_name, try_records
@@ -145,15 +168,19 @@ def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str,
     try:
         cfg = load_integration(_pair_file(pair))
         if flow not in cfg.flows:
-            raise ConfigError(f"{pair}: no flow named {flow!r}; it has "
-                              f"{', '.join(cfg.flows)}")
+            raise ConfigError(f"{pair}: no flow named {flow!r}; it has {', '.join(cfg.flows)}")
         kind = cfg.kind(flow)
         if kind not in ("orders", "customers", "products", "stock"):
-            raise ConfigError(f"{pair}: mapping test takes orders, customers, products or "
-                              f"stock flows; {flow!r} is a {kind} flow")
+            raise ConfigError(
+                f"{pair}: mapping test takes orders, customers, products or "
+                f"stock flows; {flow!r} is a {kind} flow"
+            )
         records = records_in(json.loads(record.read_text(encoding="utf-8")))
-        print(f"translator: {translator_name(cfg, flow)} ({len(records)} record"
-              f"{'' if len(records) == 1 else 's'}, flow {flow} of {pair})", file=sys.stderr)
+        print(
+            f"translator: {translator_name(cfg, flow)} ({len(records)} record"
+            f"{'' if len(records) == 1 else 's'}, flow {flow} of {pair})",
+            file=sys.stderr,
+        )
         outcomes = _outcomes(kind, try_records(cfg, flow, records, currency=currency))
     except (ConfigError, OSError, ValueError) as err:
         print(err, file=sys.stderr)
@@ -175,8 +202,11 @@ def cmd_mapping_test(pair: str, record: Path, flow: str, fmt: str,
         print(json.dumps(mapped, indent=2, ensure_ascii=False))
         return 0
     rows = [("header", k, json.dumps(v, ensure_ascii=False)) for k, v in mapped["header"].items()]
-    rows += [(f"lines[{i}]", k, json.dumps(v, ensure_ascii=False))
-             for i, line in enumerate(mapped["lines"]) for k, v in line.items()]
+    rows += [
+        (f"lines[{i}]", k, json.dumps(v, ensure_ascii=False))
+        for i, line in enumerate(mapped["lines"])
+        for k, v in line.items()
+    ]
     _print_table([("WHERE", "TARGET FIELD", "VALUE"), *rows])
     return 0
 
@@ -192,8 +222,11 @@ def cmd_webhooks_register(pair: str, base_url: str | None) -> int:
     cfg = load_integration(_pair_file(pair))
     base = (base_url or os.environ.get("SHOPBRIDGE_PUBLIC_URL") or "").rstrip("/")
     if not base.startswith(("http://", "https://")):
-        print("give the address the vendor reaches Airflow's api-server at: --url "
-              "https://airflow.example.com (or SHOPBRIDGE_PUBLIC_URL)", file=sys.stderr)
+        print(
+            "give the address the vendor reaches Airflow's api-server at: --url "
+            "https://airflow.example.com (or SHOPBRIDGE_PUBLIC_URL)",
+            file=sys.stderr,
+        )
         return 2
     systems = [e for e in (cfg.source, cfg.target) if listening_flows(cfg, e.system)]
     if not systems:
@@ -278,11 +311,17 @@ def cmd_replay(pair: str, record: str | None) -> int:
             outcomes = replay.replay(cfg, todo, now=now)
         except (ShopbridgeError, _airflow_not_found()) as err:
             return _failed(err)
-    _print_table([("FLOW", "ENTITY", "RECORD ID", "OUTCOME", "DETAIL"),
-                  *((o.flow, o.entity, o.record_id, o.outcome, o.detail) for o in outcomes)])
+    _print_table(
+        [
+            ("FLOW", "ENTITY", "RECORD ID", "OUTCOME", "DETAIL"),
+            *((o.flow, o.entity, o.record_id, o.outcome, o.detail) for o in outcomes),
+        ]
+    )
     left = sum(not o.resolved for o in outcomes)
-    print(f"{len(outcomes) - left} of {len(outcomes)} left quarantine"
-          + (f"; {left} still quarantined" if left else ""))
+    print(
+        f"{len(outcomes) - left} of {len(outcomes)} left quarantine"
+        + (f"; {left} still quarantined" if left else "")
+    )
     return 1 if left else 0
 
 
@@ -312,14 +351,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     """The setup wizard: prompts on a terminal, flags only with ``--non-interactive``."""
     from shopbridge import wizard
 
-    given = {opt: value for opt, dest in _INIT_FLAGS.items()
-             if (value := getattr(args, dest)) not in (None, False)}
+    given = {
+        opt: value
+        for opt, dest in _INIT_FLAGS.items()
+        if (value := getattr(args, dest)) not in (None, False)
+    }
     interactive = not args.non_interactive and sys.stdin.isatty()
     with _logs_to_stderr() as stdout:
         try:
-            wizard.run(_integrations_dir(), given, interactive=interactive,
-                       default_out=lambda pair: _integrations_dir() / f"{pair}.yaml",
-                       say=lambda msg: print(msg, file=stdout, flush=True))
+            wizard.run(
+                _integrations_dir(),
+                given,
+                interactive=interactive,
+                default_out=lambda pair: _integrations_dir() / f"{pair}.yaml",
+                say=lambda msg: print(msg, file=stdout, flush=True),
+            )
         except (wizard.WizardError, ConfigError) as err:
             print(f"init refused: {err}", file=sys.stderr)
             return 2
@@ -347,23 +393,32 @@ def _add_operations(sub: Any) -> None:
     p_dry.add_argument("--start", help="ISO 8601; default: where the last run ended")
     p_dry.add_argument("--end", help="ISO 8601 (exclusive); default: now")
     p_init = sub.add_parser("init", help="set up a pair: connections and its YAML")
-    options = [("--pair", "integration id (a shipped pair)"),
-               ("--flows", "comma-separated flow keys (default: the enabled ones)"),
-               ("--out", "where to write the YAML (default: include/integrations/PAIR.yaml)")]
+    options = [
+        ("--pair", "integration id (a shipped pair)"),
+        ("--flows", "comma-separated flow keys (default: the enabled ones)"),
+        ("--out", "where to write the YAML (default: include/integrations/PAIR.yaml)"),
+    ]
     for role in ROLES:
-        options += [(f"--{role}-conn-id", f"{role} Airflow connection id"),
-                    (f"--{role}-url", f"{role} API address"),
-                    (f"--{role}-login", f"{role} login (API key, client id, ...)"),
-                    (f"--{role}-password", f"{role} password (API secret, token, ...)")]
-        options += [(f"--{role}-{key.replace('_', '-')}", f"{role} Connection extra {key}")
-                    for key in all_extra_keys()]
+        options += [
+            (f"--{role}-conn-id", f"{role} Airflow connection id"),
+            (f"--{role}-url", f"{role} API address"),
+            (f"--{role}-login", f"{role} login (API key, client id, ...)"),
+            (f"--{role}-password", f"{role} password (API secret, token, ...)"),
+        ]
+        options += [
+            (f"--{role}-{key.replace('_', '-')}", f"{role} Connection extra {key}")
+            for key in all_extra_keys()
+        ]
     for opt, text in options:
         _INIT_FLAGS[opt] = opt.removeprefix("--").replace("-", "_")
         p_init.add_argument(opt, help=text)
     p_init.add_argument("--force", action="store_true", help="replace an existing YAML")
     _INIT_FLAGS["--force"] = "force"
-    p_init.add_argument("--non-interactive", action="store_true",
-                        help="never prompt: every required value comes from a flag")
+    p_init.add_argument(
+        "--non-interactive",
+        action="store_true",
+        help="never prompt: every required value comes from a flag",
+    )
 
 
 def _run_operation(args: argparse.Namespace) -> int:
@@ -387,16 +442,25 @@ def main(argv: list[str] | None = None) -> int:
     p_test = map_sub.add_parser("test", help="map one source record (vendor JSON)")
     for p in (p_show, p_test):
         p.add_argument("pair", help="integration id, e.g. lightspeed_ecom__exact_globe")
-    p_test.add_argument("record", type=Path,
-                        help="a vendor response: one record or a list, in the vendor's own "
-                             "envelope or bare (a webhook body)")
+    p_test.add_argument(
+        "record",
+        type=Path,
+        help="a vendor response: one record or a list, in the vendor's own "
+        "envelope or bare (a webhook body)",
+    )
     for p in (p_show, p_test):
-        p.add_argument("--flow", default="orders",
-                       help="the pair's flow: orders (default), customers, products, stock "
-                            "or a named flow such as erp_orders")
+        p.add_argument(
+            "--flow",
+            default="orders",
+            help="the pair's flow: orders (default), customers, products, stock "
+            "or a named flow such as erp_orders",
+        )
     p_test.add_argument("--format", default="json", choices=["json", "table"])
-    p_test.add_argument("--currency", help="the source account's currency, for vendors whose "
-                        "records carry none (Lightspeed eCom: the shop's)")
+    p_test.add_argument(
+        "--currency",
+        help="the source account's currency, for vendors whose "
+        "records carry none (Lightspeed eCom: the shop's)",
+    )
     p_hooks = sub.add_parser("webhooks", help="vendor webhooks of a pair")
     hooks_sub = p_hooks.add_subparsers(dest="webhooks_command", required=True)
     p_reg = hooks_sub.add_parser("register", help="register the pair's webhooks at the vendor")
@@ -418,8 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "mapping" and args.mapping_command == "show":
         return cmd_mapping_show(args.pair, args.flow)
     if args.command == "mapping":
-        return cmd_mapping_test(args.pair, args.record, args.flow, args.format,
-                                args.currency)
+        return cmd_mapping_test(args.pair, args.record, args.flow, args.format, args.currency)
     return cmd_ledger(args.integration)
 
 

@@ -39,8 +39,7 @@ from shopbridge.mapping.defaults import mapper_for
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
 FlowName = Literal["orders", "customers", "products", "stock", "shipments", "checkouts"]
-FLOW_NAMES: tuple[str, ...] = ("orders", "customers", "products", "stock", "shipments",
-                                "checkouts")
+FLOW_NAMES: tuple[str, ...] = ("orders", "customers", "products", "stock", "shipments", "checkouts")
 #: which way a flow runs between the file's ``source`` and ``target`` systems
 Direction = Literal["source_to_target", "target_to_source"]
 
@@ -123,8 +122,9 @@ class OrderSettings(Frozen):
     fee_line: ShippingLine | None = None
     #: what each order becomes in the target: a sales order, a sales invoice, or a direct
     #: invoice (delivered and invoiced at once)
-    order_type: Literal["sales_order", "sales_invoice", "direct_invoice",
-                        "journal_entry"] = "sales_order"
+    order_type: Literal["sales_order", "sales_invoice", "direct_invoice", "journal_entry"] = (
+        "sales_order"
+    )
     #: the accounts of ``order_type: journal_entry``
     journal_entry: JournalEntry | None = None
     #: how line and order discounts are booked
@@ -145,15 +145,19 @@ class OrderSettings(Frozen):
     @model_validator(mode="after")
     def _journal_needs_accounts(self) -> OrderSettings:
         if self.order_type == "journal_entry" and self.journal_entry is None:
-            raise ValueError("order_type journal_entry needs journal_entry: {journal, "
-                             "receivable_account, revenue_account, vat_account}")
+            raise ValueError(
+                "order_type journal_entry needs journal_entry: {journal, "
+                "receivable_account, revenue_account, vat_account}"
+            )
         return self
 
     @model_validator(mode="after")
     def _fallback_debtor(self) -> OrderSettings:
         if self.customers_without_email == "default_debtor" and not self.default_debtor:
-            raise ValueError("customers_without_email: default_debtor needs default_debtor: "
-                             "<the target's debtor code>")
+            raise ValueError(
+                "customers_without_email: default_debtor needs default_debtor: "
+                "<the target's debtor code>"
+            )
         return self
 
     @field_validator("confirm_in_source")
@@ -165,8 +169,9 @@ class OrderSettings(Frozen):
                 try:
                     text.format(target_id="")
                 except (KeyError, IndexError, ValueError) as err:
-                    raise ValueError(f"{key}: only {{target_id}} can be filled in ({err})") \
-                        from None
+                    raise ValueError(
+                        f"{key}: only {{target_id}} can be filled in ({err})"
+                    ) from None
         return value
 
 
@@ -189,10 +194,9 @@ class CustomerSettings(Frozen):
     @field_validator("tax_code_by_country", "revenue_account_by_country")
     @classmethod
     def _countries(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in value if k != "*" and not (len(k) == 2 and k.isalpha()
-                                                     and k.isupper())]
+        bad = [k for k in value if k != "*" and not (len(k) == 2 and k.isalpha() and k.isupper())]
         if bad:
-            raise ValueError(f"not ISO-2 country codes (or \"*\"): {', '.join(bad)}")
+            raise ValueError(f'not ISO-2 country codes (or "*"): {", ".join(bad)}')
         return value
 
 
@@ -229,7 +233,8 @@ class StockSettings(Frozen):
     #: ``available_minus_reserved``: on hand minus open sales reservations (default);
     #: ``on_hand``: physical stock; ``location``: on hand in one warehouse/location
     calculation: Literal["available_minus_reserved", "on_hand", "location"] = (
-        "available_minus_reserved")
+        "available_minus_reserved"
+    )
     #: the source's warehouse/location for ``calculation: location``
     location: str | None = None
     #: kept back from every level (never below 0), e.g. for shop-floor breakage
@@ -297,8 +302,9 @@ class FlowSpec(Frozen):
 NotifyEvent = Literal["failure", "quarantine"]
 #: an Airflow Connection id: a name, never a URL (a URL could carry a secret into the YAML)
 ConnId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
-EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True,
-                                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+EmailAddress = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
 
 
 class NotifyChannel(Frozen):
@@ -344,8 +350,10 @@ class NotifyChannel(Frozen):
         if self.channel == "email" and not self.to:
             raise ValueError("channel email needs to: [address, ...]")
         if self.channel != "email" and (self.to or self.from_email):
-            raise ValueError(f"to and from_email are for channel email; a {self.channel} "
-                             "channel's destination is its connection")
+            raise ValueError(
+                f"to and from_email are for channel email; a {self.channel} "
+                "channel's destination is its connection"
+            )
         return self
 
 
@@ -367,7 +375,10 @@ class IntegrationConfig(Frozen):
     #: record has: one rule for the orders, products and stock flows of the pair, so an
     #: order never points at an item the products flow would have created under another key
     item_key: Annotated[tuple[ItemKeyName, ...], Field(min_length=1)] = (
-        "sku", "article_code", "ean")
+        "sku",
+        "article_code",
+        "ean",
+    )
     flows: dict[Slug, FlowSpec]
     #: field mapping and value maps on top of the pair's defaults (shopbridge.mapping)
     mapping: MappingSpec = MappingSpec()
@@ -381,36 +392,50 @@ class IntegrationConfig(Frozen):
             raise ValueError(f"id must be {expected!r} (<source>__<target>), got {self.id!r}")
         for key, spec in self.flows.items():
             if spec.flow is None and key not in FLOW_NAMES:
-                raise ValueError(f"flows.{key}: not a flow ({', '.join(FLOW_NAMES)}); "
-                                 f"name its kind with flow: <kind>")
+                raise ValueError(
+                    f"flows.{key}: not a flow ({', '.join(FLOW_NAMES)}); "
+                    f"name its kind with flow: <kind>"
+                )
             flow = self.kind(key)
             reads, writes = self.ends(key)
             sources, targets = ROLES[flow]
             if reads.system not in sources:
-                raise ValueError(f"flows.{key}: {reads.system} cannot be the source of the "
-                                 f"{flow} flow")
+                raise ValueError(
+                    f"flows.{key}: {reads.system} cannot be the source of the {flow} flow"
+                )
             if writes.system not in targets:
-                raise ValueError(f"flows.{key}: {writes.system} cannot be the target of the "
-                                 f"{flow} flow")
+                raise ValueError(
+                    f"flows.{key}: {writes.system} cannot be the target of the {flow} flow"
+                )
             if flow == "orders" and spec.orders.order_type not in ORDER_TYPES.get(
-                    writes.system, frozenset({"sales_order"})):
+                writes.system, frozenset({"sales_order"})
+            ):
                 raise ValueError(
                     f"flows.{key}.orders.order_type: {writes.system} cannot book "
                     f"{spec.orders.order_type}; it takes "
-                    f"{', '.join(sorted(ORDER_TYPES.get(writes.system, {'sales_order'})))}")
-            if spec.webhooks and (reads.system not in WEBHOOKS
-                                  or flow not in WEBHOOK_FLOWS.get(reads.system, ())):
+                    f"{', '.join(sorted(ORDER_TYPES.get(writes.system, {'sales_order'})))}"
+                )
+            if spec.webhooks and (
+                reads.system not in WEBHOOKS or flow not in WEBHOOK_FLOWS.get(reads.system, ())
+            ):
                 raise ValueError(
                     f"flows.{key}.webhooks: {reads.system} sends no webhooks for {flow} "
-                    "through this integration; set webhooks: false (the schedule still runs)")
+                    "through this integration; set webhooks: false (the schedule still runs)"
+                )
             if flow == "products" and spec.products.images:
-                lacking = [f"{reads.system} has no product images to give"
-                           if reads.system not in IMAGE_SOURCES else "",
-                           f"{writes.system} takes no product images through this "
-                           "integration" if writes.system not in IMAGE_TARGETS else ""]
+                lacking = [
+                    f"{reads.system} has no product images to give"
+                    if reads.system not in IMAGE_SOURCES
+                    else "",
+                    f"{writes.system} takes no product images through this integration"
+                    if writes.system not in IMAGE_TARGETS
+                    else "",
+                ]
                 if any(lacking):
-                    raise ValueError(f"flows.{key}.products.images: "
-                                     f"{'; '.join(w for w in lacking if w)}: set images: false")
+                    raise ValueError(
+                        f"flows.{key}.products.images: "
+                        f"{'; '.join(w for w in lacking if w)}: set images: false"
+                    )
         return self
 
     @model_validator(mode="after")
@@ -424,9 +449,16 @@ class IntegrationConfig(Frozen):
             try:
                 mapper_for(self, key)
             except MappingError as err:
-                raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(
-                    type=PydanticCustomError("mapping", "{reason}", {"reason": err.reason}),
-                    loc=("mapping", flow, *err.loc), input=None)]) from None
+                raise ValidationError.from_exception_data(
+                    type(self).__name__,
+                    [
+                        InitErrorDetails(
+                            type=PydanticCustomError("mapping", "{reason}", {"reason": err.reason}),
+                            loc=("mapping", flow, *err.loc),
+                            input=None,
+                        )
+                    ],
+                ) from None
         return self
 
     def kind(self, key: str) -> FlowName:

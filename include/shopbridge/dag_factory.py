@@ -65,7 +65,8 @@ def _fail_fast(fn: Callable[P, R]) -> Callable[P, R]:
         except AirflowNotFoundException as err:  # a connection id with no Connection behind it
             raise AirflowFailException(
                 f"ConfigError: {err} (add it under Admin → Connections, or as an "
-                "AIRFLOW_CONN_<ID> environment variable)") from err
+                "AIRFLOW_CONN_<ID> environment variable)"
+            ) from err
 
     return wrapper
 
@@ -95,8 +96,9 @@ def _inbox_run() -> str | None:
     dag_run = ctx.get("dag_run")
     run_type = getattr(dag_run, "run_type", None)
     # an enum (DagRunType.ASSET_TRIGGERED) in a worker; its value is what the API shows
-    if (str(getattr(run_type, "value", run_type)) == "asset_triggered"
-            or (dag_run and (dag_run.conf or {}).get("inbox"))):
+    if str(getattr(run_type, "value", run_type)) == "asset_triggered" or (
+        dag_run and (dag_run.conf or {}).get("inbox")
+    ):
         return str(ctx["run_id"])
     return None
 
@@ -143,14 +145,15 @@ def _push_batches(ti: Any, batches: list[list[dict[str, Any]]]) -> list[int]:
     return list(range(len(batches)))
 
 
-def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
-                   doc_md: str = "") -> Any:
+def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, doc_md: str = "") -> Any:
     """extract → validate_and_map[batch] → lookup[batch] → load[batch] → report."""
 
     @dag(
         dag_id=cfg.dag_id(flow),
-        description=(f"{flow}: {cfg.ends(flow)[0].system} → {cfg.ends(flow)[1].system}"
-                     + (f" ({cfg.description})" if cfg.description else "")),
+        description=(
+            f"{flow}: {cfg.ends(flow)[0].system} → {cfg.ends(flow)[1].system}"
+            + (f" ({cfg.description})" if cfg.description else "")
+        ),
         schedule=_schedule(cfg, flow, spec),
         start_date=spec.start_date,
         catchup=False,
@@ -158,13 +161,24 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
         doc_md=doc_md,
         tags=["shopbridge", cfg.source.system, cfg.target.system, cfg.kind(flow)],
         params={
-            "start": Param(None, type=["null", "string"], format="date-time",
-                           description="Sync records changed from this moment (ISO 8601)"),
-            "end": Param(None, type=["null", "string"], format="date-time",
-                         description="... up to this moment (exclusive)"),
-            "full_resync": Param(False, type="boolean",
-                                 description="Write every record again, changed or not "
-                                             "(products: read the whole catalogue)"),
+            "start": Param(
+                None,
+                type=["null", "string"],
+                format="date-time",
+                description="Sync records changed from this moment (ISO 8601)",
+            ),
+            "end": Param(
+                None,
+                type=["null", "string"],
+                format="date-time",
+                description="... up to this moment (exclusive)",
+            ),
+            "full_resync": Param(
+                False,
+                type="boolean",
+                description="Write every record again, changed or not "
+                "(products: read the whole catalogue)",
+            ),
         },
         default_args={
             "retries": spec.retries,
@@ -188,17 +202,23 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
             ctx = get_current_context()
             if spec.webhooks and (inbox_run := _inbox_run()):
                 extracted = runtime.extract_inbox(cfg, flow, spec, run_id=inbox_run)
-                ctx["ti"].xcom_push(key="meta", value={"api_calls": 0, "window": None,
-                                                       "inbox_run": inbox_run})
+                ctx["ti"].xcom_push(
+                    key="meta", value={"api_calls": 0, "window": None, "inbox_run": inbox_run}
+                )
                 return _push_batches(ctx["ti"], extracted["batches"])
             conf = _run_conf()
             start, end = runtime.window(
-                cfg, flow, spec, conf=conf,
+                cfg,
+                flow,
+                spec,
+                conf=conf,
                 interval_start=ctx.get("data_interval_start"),
                 interval_end=ctx.get("data_interval_end"),
-                now=datetime.now(UTC))
-            extracted = runtime.extract(cfg, flow, spec, start, end,
-                                        full_resync=bool(conf.get("full_resync")))
+                now=datetime.now(UTC),
+            )
+            extracted = runtime.extract(
+                cfg, flow, spec, start, end, full_resync=bool(conf.get("full_resync"))
+            )
             meta = {k: extracted[k] for k in ("api_calls", "window", "skipped_existing")}
             ctx["ti"].xcom_push(key="meta", value=meta)
             return _push_batches(ctx["ti"], extracted["batches"])
@@ -208,22 +228,28 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
         def validate_and_map(batch_no: int) -> Any:
             from shopbridge import runtime
 
-            batch = get_current_context()["ti"].xcom_pull(task_ids="extract",
-                                                          key=_batch_key(batch_no))
+            batch = get_current_context()["ti"].xcom_pull(
+                task_ids="extract", key=_batch_key(batch_no)
+            )
             return _pack(runtime.validate_and_map(cfg, flow, spec, _unpack(batch)))
 
-        @task(map_index_template="batch {{ ti.map_index }}",
-              pool=task_pool(cfg, flow, "lookup"))
+        @task(map_index_template="batch {{ ti.map_index }}", pool=task_pool(cfg, flow, "lookup"))
         @_fail_fast
         def lookup(mapped: Any) -> Any:
             from shopbridge import runtime
 
-            return _pack(runtime.lookup(cfg, flow, spec, _unpack(mapped),
-                                         full_resync=bool(_run_conf().get("full_resync"))))
+            return _pack(
+                runtime.lookup(
+                    cfg,
+                    flow,
+                    spec,
+                    _unpack(mapped),
+                    full_resync=bool(_run_conf().get("full_resync")),
+                )
+            )
 
         # the target account's pool: parallel workers never exceed its rate (shopbridge.pools)
-        @task(map_index_template="batch {{ ti.map_index }}",
-              pool=task_pool(cfg, flow, "load"))
+        @task(map_index_template="batch {{ ti.map_index }}", pool=task_pool(cfg, flow, "load"))
         @_fail_fast
         def load(looked_up: Any) -> dict[str, Any]:
             from shopbridge import runtime
@@ -244,27 +270,34 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
             # one message per run, before the threshold below may fail it (why here and
             # not per load batch: shopbridge.notify.quarantined)
             quarantined(cfg, flow, results, get_current_context())
-            summary = runtime.report(cfg, flow, spec, api_calls=meta["api_calls"],
-                                     window=meta["window"], results=list(results),
-                                     inbox_run=meta.get("inbox_run"),
-                                     skipped_existing=meta.get("skipped_existing", 0),
-                                     run_id=str(get_current_context()["run_id"]))
+            summary = runtime.report(
+                cfg,
+                flow,
+                spec,
+                api_calls=meta["api_calls"],
+                window=meta["window"],
+                results=list(results),
+                inbox_run=meta.get("inbox_run"),
+                skipped_existing=meta.get("skipped_existing", 0),
+                run_id=str(get_current_context()["run_id"]),
+            )
             # the batches hold personal data: only this summary outlives a reported run (a
             # run failing before here keeps them for a retry; shopbridge.retention purges)
-            drop_run_xcoms(get_current_context(),
-                           single={"extract": ("return_value", "meta",
-                                               *map(_batch_key, range(len(results))))},
-                           mapped=("validate_and_map", "lookup", "load"), batches=len(results))
+            drop_run_xcoms(
+                get_current_context(),
+                single={"extract": ("return_value", "meta", *map(_batch_key, range(len(results))))},
+                mapped=("validate_and_map", "lookup", "load"),
+                batches=len(results),
+            )
             return summary
 
         extracted = extract()
-        loaded = load.expand(looked_up=lookup.expand(
-            mapped=validate_and_map.expand(batch_no=extracted)))
+        loaded = load.expand(
+            looked_up=lookup.expand(mapped=validate_and_map.expand(batch_no=extracted))
+        )
         report(loaded)
 
     return flow_dag()
-
-
 
 
 def _strict() -> bool:

@@ -32,9 +32,17 @@ from shopbridge.sandbox.connections import SANDBOX_CONNECTIONS
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
 
 DEFAULT_PAIR = "lightspeed_ecom__exact_globe"
-SUMMARY_ORDER = ("orders_read", "orders_created", "orders_skipped_existing",
-                 "orders_skipped_status", "orders_quarantined", "countries_defaulted",
-                 "customers_created", "customers_updated", "api_calls")
+SUMMARY_ORDER = (
+    "orders_read",
+    "orders_created",
+    "orders_skipped_existing",
+    "orders_skipped_status",
+    "orders_quarantined",
+    "countries_defaulted",
+    "customers_created",
+    "customers_updated",
+    "api_calls",
+)
 #: the order flows run in: the catalogue before the orders that need its items
 KIND_ORDER = ("products", "customers", "orders", "stock", "shipments", "checkouts")
 #: how far back the catalogue, customer and stock windows reach: a demo shop's catalogue
@@ -52,6 +60,7 @@ SANDBOX_OPTIONS: dict[str, dict[str, str]] = {
     # from the response headers and paces itself to it)
     "lightspeed_retail": {"drip_rate": "50"},
 }
+
 
 class DemoError(ShopbridgeError):
     """A demo step failed; the message says which and why."""
@@ -84,8 +93,9 @@ def _test_connections(cfg: IntegrationConfig, urls: dict[str, str]) -> None:
         step(f"connection {end.connection_id}: {msg}")
 
 
-def _print_summary(summary: dict[str, Any], *, dag_id: str, run_id: str,
-                   keys: tuple[str, ...] = SUMMARY_ORDER) -> None:
+def _print_summary(
+    summary: dict[str, Any], *, dag_id: str, run_id: str, keys: tuple[str, ...] = SUMMARY_ORDER
+) -> None:
     print(f"\nRun {run_id} of {dag_id}, window {' .. '.join(summary.get('window', []))}")
     for key in keys:
         print(f"  {key:<26}{summary.get(key, 0):>8}")
@@ -113,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
     # keeps rotating OAuth tokens (Lightspeed Retail), and a token refreshed by the
     # connection test must be the one the workers continue from
     home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("SHOPBRIDGE_LEDGER_URL",
-                          f"sqlite:///{home.resolve() / 'shopbridge_ledger.sqlite'}")
+    os.environ.setdefault(
+        "SHOPBRIDGE_LEDGER_URL", f"sqlite:///{home.resolve() / 'shopbridge_ledger.sqlite'}"
+    )
     airflow = LocalAirflow(home=home, dags_folder=root / "dags")
     runs: dict[str, dict[str, Any]] = {}
     since = datetime.now(UTC)
@@ -122,20 +133,26 @@ def run(args: argparse.Namespace) -> int:
         urls: dict[str, str] = {}
         for end in (cfg.source, cfg.target):
             step(f"starting the {end.system} sandbox (state in {state_dir})")
-            proc, urls[end.system] = start_sandbox(end.system, state_dir=state_dir,
-                                                   options=SANDBOX_OPTIONS.get(end.system))
+            proc, urls[end.system] = start_sandbox(
+                end.system, state_dir=state_dir, options=SANDBOX_OPTIONS.get(end.system)
+            )
             procs.append(proc)
             step(f"{end.system} sandbox at {urls[end.system]}")
         step("testing connections")
         _test_connections(cfg, urls)
-        step(f"starting airflow standalone (AIRFLOW_HOME={home}, "
-             f"port {airflow.port}); first start migrates the database")
+        step(
+            f"starting airflow standalone (AIRFLOW_HOME={home}, "
+            f"port {airflow.port}); first start migrates the database"
+        )
         airflow.start()
         for end in (cfg.source, cfg.target):
-            airflow.put_connection(end.connection_id, **_connection_fields(end.system,
-                                                                           urls[end.system]))
-        step("connections stored in Airflow: " + ", ".join(
-            e.connection_id for e in (cfg.source, cfg.target)))
+            airflow.put_connection(
+                end.connection_id, **_connection_fields(end.system, urls[end.system])
+            )
+        step(
+            "connections stored in Airflow: "
+            + ", ".join(e.connection_id for e in (cfg.source, cfg.target))
+        )
         _show_pools(airflow, root)
         for flow in flows:
             runs[flow] = _run_flow(airflow, cfg, flow, since)
@@ -154,10 +171,14 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             main_flow = runs.get("orders") or next(iter(runs.values()))
             out = {k: main_flow.get(k, 0) for k in SUMMARY_ORDER}
-            out |= {"dag_id": main_flow["dag_id"], "run_id": main_flow["run_id"],
-                    "state": main_flow["state"],
-                    "quarantined": main_flow.get("quarantined", []), "ui": airflow.url,
-                    "flows": runs}
+            out |= {
+                "dag_id": main_flow["dag_id"],
+                "run_id": main_flow["run_id"],
+                "state": main_flow["state"],
+                "quarantined": main_flow.get("quarantined", []),
+                "ui": airflow.url,
+                "flows": runs,
+            }
             if webhook:
                 out["webhook"] = webhook
             print(json.dumps(out))
@@ -174,22 +195,25 @@ def _show_pools(airflow: Any, root: Path) -> None:
     for more slots) and say which there are: lookups and loads wait for a slot there."""
     from shopbridge import pools
 
-    synced = pools.sync_config_dir(pools.RestApi(airflow.api),
-                                   root / "include" / "integrations")
-    step("pools, one per target account (Admin → Pools): "
-         + ", ".join(f"{p.name}={p.slots}" for p in synced))
+    synced = pools.sync_config_dir(pools.RestApi(airflow.api), root / "include" / "integrations")
+    step(
+        "pools, one per target account (Admin → Pools): "
+        + ", ".join(f"{p.name}={p.slots}" for p in synced)
+    )
 
 
-def _show_webhooks(airflow: Any, cfg: IntegrationConfig,
-                   urls: dict[str, str]) -> dict[str, Any] | None:
+def _show_webhooks(
+    airflow: Any, cfg: IntegrationConfig, urls: dict[str, str]
+) -> dict[str, Any] | None:
     """For the webhook pair: register the webhooks, place three orders in the shop, and
     show them reach the hub through the plugin and an asset-triggered run."""
     from shopbridge import webhook_drill
 
     if cfg.id != webhook_drill.PAIR:
         return None
-    live = webhook_drill.LivePair(shop=urls["lightspeed_ecom"], hub=urls["buckles"],
-                                  airflow=airflow, env={})
+    live = webhook_drill.LivePair(
+        shop=urls["lightspeed_ecom"], hub=urls["buckles"], airflow=airflow, env={}
+    )
     for line in live.register_webhooks().splitlines():
         if "webhook" in line:
             step(line.strip())
@@ -199,16 +223,20 @@ def _show_webhooks(airflow: Any, cfg: IntegrationConfig,
     arrived = live.wait_for_orders(set(created), timeout=300)
     runs = [r["dag_run_id"] for r in live.runs() if r.get("run_type") == "asset_triggered"]
     seconds = round(max(arrived.values()) - started, 1)
-    print(f"\nWebhooks: {len(created)} new orders reached buckles {seconds}s after they were "
-          f"placed, in run(s) {', '.join(runs[-3:])}")
+    print(
+        f"\nWebhooks: {len(created)} new orders reached buckles {seconds}s after they were "
+        f"placed, in run(s) {', '.join(runs[-3:])}"
+    )
     return {"orders": sorted(created), "seconds": seconds, "runs": runs}
 
 
 def _demo_flows(cfg: IntegrationConfig) -> list[str]:
     """The enabled flows, the catalogue first, a kind's reverse direction after it."""
     enabled = [k for k, spec in cfg.flows.items() if spec.enabled]
-    return sorted(enabled, key=lambda k: (KIND_ORDER.index(cfg.kind(k)),
-                                          cfg.flows[k].direction != "source_to_target"))
+    return sorted(
+        enabled,
+        key=lambda k: (KIND_ORDER.index(cfg.kind(k)), cfg.flows[k].direction != "source_to_target"),
+    )
 
 
 def _combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -229,8 +257,7 @@ def _combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str,
-              since: datetime) -> dict[str, Any]:
+def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str, since: datetime) -> dict[str, Any]:
     """Trigger one flow's DAG for the demo window, wait, print and return its summary.
 
     Unpausing a DAG also lets its schedule start the latest interval's run, which may run
@@ -245,17 +272,25 @@ def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str,
         conf = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
     else:
         # the catalogue, customers and stock of a demo shop were made before and up to now
-        conf = {"start": (DEMO_START - LOOKBACK).isoformat(),
-                "end": datetime.now(UTC).isoformat(timespec="seconds")}
+        conf = {
+            "start": (DEMO_START - LOOKBACK).isoformat(),
+            "end": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
     run_id = airflow.trigger(dag_id, conf)
     airflow.unpause(dag_id)
     step(f"triggered {run_id} for {conf['start']} .. {conf['end']}; waiting")
     state = airflow.wait_for_run(dag_id, run_id)
-    ours = [r for r in airflow.runs(dag_id) if r.get("run_type") == "scheduled"
-            and r.get("queued_at") and datetime.fromisoformat(r["queued_at"]) >= since]
+    ours = [
+        r
+        for r in airflow.runs(dag_id)
+        if r.get("run_type") == "scheduled"
+        and r.get("queued_at")
+        and datetime.fromisoformat(r["queued_at"]) >= since
+    ]
     run_ids = [r["dag_run_id"] for r in ours] + [run_id]
-    states = {rid: (state if rid == run_id else airflow.wait_for_run(dag_id, rid))
-              for rid in run_ids}
+    states = {
+        rid: (state if rid == run_id else airflow.wait_for_run(dag_id, rid)) for rid in run_ids
+    }
     for rid, st in states.items():
         if st != "success":
             problems = airflow.failures(dag_id, rid) or ["(no failed task found)"]
@@ -269,10 +304,12 @@ def _run_flow(airflow: Any, cfg: IntegrationConfig, flow: str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./run demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--once", action="store_true",
-                        help="stop everything and exit after the summary")
-    parser.add_argument("--json", action="store_true",
-                        help="print the summary as one JSON object on the last line")
+    parser.add_argument(
+        "--once", action="store_true", help="stop everything and exit after the summary"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object on the last line"
+    )
     parser.add_argument("--pair", default=DEFAULT_PAIR, help="integration file to run")
     args = parser.parse_args(argv)
     try:

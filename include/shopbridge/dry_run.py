@@ -41,11 +41,23 @@ Action = Literal["create", "update", "skip", "quarantine"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "skip", "quarantine")
 
 #: flow kind -> the source's method that names a raw record's id
-ID_OF = {"orders": "order_id", "customers": "customer_id", "products": "product_id",
-         "stock": "stock_id", "shipments": "shipment_id", "checkouts": "checkout_id"}
+ID_OF = {
+    "orders": "order_id",
+    "customers": "customer_id",
+    "products": "product_id",
+    "stock": "stock_id",
+    "shipments": "shipment_id",
+    "checkouts": "checkout_id",
+}
 #: flow kind -> what one of its records is called in the table
-ENTITY = {"orders": "order", "customers": "customer", "products": "product",
-          "stock": "stock", "shipments": "shipment", "checkouts": "checkout"}
+ENTITY = {
+    "orders": "order",
+    "customers": "customer",
+    "products": "product",
+    "stock": "stock",
+    "shipments": "shipment",
+    "checkouts": "checkout",
+}
 
 
 @dataclass(frozen=True)
@@ -80,21 +92,23 @@ def find_flow(dag_id: str, config_dir: Path) -> tuple[IntegrationConfig, str]:
             if cfg.dag_id(flow) == dag_id:
                 return cfg, flow
             known.append(cfg.dag_id(flow))
-    raise ConfigError(f"no flow builds DAG {dag_id!r} in {config_dir}; known: "
-                      f"{', '.join(known) or 'none'}")
+    raise ConfigError(
+        f"no flow builds DAG {dag_id!r} in {config_dir}; known: {', '.join(known) or 'none'}"
+    )
 
 
-def plan(cfg: IntegrationConfig, flow: str, *, start: str | None, end: str | None,
-         now: datetime) -> Plan:
+def plan(
+    cfg: IntegrationConfig, flow: str, *, start: str | None, end: str | None, now: datetime
+) -> Plan:
     """What a run of ``flow`` for ``start``..``end`` would do (the window rules are the
     tasks': without ``start`` it continues from the last synced window)."""
     spec = cfg.flows[flow]
     kind = cfg.kind(flow)
     conf = {k: v for k, v in (("start", start), ("end", end)) if v}
-    since, until = runtime.window(cfg, flow, spec, conf=conf, interval_start=None,
-                                  interval_end=None, now=now)
-    extracted = runtime.extract(cfg, flow, spec, since, until,
-                                full_resync=kind == "orders")
+    since, until = runtime.window(
+        cfg, flow, spec, conf=conf, interval_start=None, interval_end=None, now=now
+    )
+    extracted = runtime.extract(cfg, flow, spec, since, until, full_resync=kind == "orders")
     rows: list[Planned] = []
     batches: list[list[dict[str, Any]]] = extracted["batches"]
     ids = record_ids(cfg, flow, batches)
@@ -105,8 +119,9 @@ def plan(cfg: IntegrationConfig, flow: str, *, start: str | None, end: str | Non
     return Plan(cfg.dag_id(flow), (since, until), rows)
 
 
-def record_ids(cfg: IntegrationConfig, flow: str,
-                batches: list[list[dict[str, Any]]]) -> list[list[str]]:
+def record_ids(
+    cfg: IntegrationConfig, flow: str, batches: list[list[dict[str, Any]]]
+) -> list[list[str]]:
     """Each raw record's id, as the source names it (what the plan's and replay's rows show;
     only the source knows where a vendor keeps it)."""
     end = cfg.ends(flow)[0]
@@ -116,8 +131,10 @@ def record_ids(cfg: IntegrationConfig, flow: str,
 
 
 def _quarantined(entity: str, counts: dict[str, Any]) -> list[Planned]:
-    return [Planned(entity, q["source_id"], "quarantine", f"{q['field']}: {q['reason']}")
-            for q in counts["quarantined"]]
+    return [
+        Planned(entity, q["source_id"], "quarantine", f"{q['field']}: {q['reason']}")
+        for q in counts["quarantined"]
+    ]
 
 
 def _rest(entity: str, ids: Iterable[str], seen: set[str], detail: str) -> list[Planned]:
@@ -125,8 +142,13 @@ def _rest(entity: str, ids: Iterable[str], seen: set[str], detail: str) -> list[
     return [Planned(entity, i, "skip", detail) for i in ids if i not in seen]
 
 
-def _classify(cfg: IntegrationConfig, flow: str, ids: list[str], mapped: dict[str, Any],
-              looked: dict[str, Any]) -> list[Planned]:
+def _classify(
+    cfg: IntegrationConfig,
+    flow: str,
+    ids: list[str],
+    mapped: dict[str, Any],
+    looked: dict[str, Any],
+) -> list[Planned]:
     kind = cfg.kind(flow)
     if kind == "orders":
         return _orders(cfg, flow, ids, mapped, looked)
@@ -137,39 +159,63 @@ def _classify(cfg: IntegrationConfig, flow: str, ids: list[str], mapped: dict[st
     if kind == "products":
         for p in looked["products"]:
             if p.get("images_only"):
-                rows.append(Planned(entity, p["source_id"], "update",
-                                    f"{len(p['images'])} image(s) still owed"))
+                rows.append(
+                    Planned(
+                        entity, p["source_id"], "update", f"{len(p['images'])} image(s) still owed"
+                    )
+                )
                 continue
-            code = products_flow._existing_code(p["items"][0], p["eans"], looked["existing"],
-                                                cfg.flows[flow].products)
-            rows.append(Planned(entity, p["source_id"], "update", f"item {code}")
-                        if code else Planned(entity, p["source_id"], "create",
-                                             f"{len(p['items'])} item(s), main {p['sku']}"))
+            code = products_flow._existing_code(
+                p["items"][0], p["eans"], looked["existing"], cfg.flows[flow].products
+            )
+            rows.append(
+                Planned(entity, p["source_id"], "update", f"item {code}")
+                if code
+                else Planned(
+                    entity, p["source_id"], "create", f"{len(p['items'])} item(s), main {p['sku']}"
+                )
+            )
         unchanged = {p["source_id"] for p in mapped["products"]}
     elif kind == "stock":
-        rows += [Planned(entity, lv["source_id"], "update",
-                         f"SKU {lv['sku']} level {lv['quantity']}") for lv in looked["levels"]]
+        rows += [
+            Planned(entity, lv["source_id"], "update", f"SKU {lv['sku']} level {lv['quantity']}")
+            for lv in looked["levels"]
+        ]
         unchanged = {lv["source_id"] for lv in mapped["levels"]}
     elif kind == "shipments":
-        rows += [Planned(entity, s["shipment"]["ref"]["id"], "update",
-                         f"order {s['target_order']}") for s in looked["shipments"]]
+        rows += [
+            Planned(entity, s["shipment"]["ref"]["id"], "update", f"order {s['target_order']}")
+            for s in looked["shipments"]
+        ]
         unchanged = {s["shipment"]["ref"]["id"] for s in mapped["shipments"]}
     else:
-        rows += [Planned(entity, c["checkout"]["ref"]["id"],
-                         "update" if c["existing"] else "create",
-                         f"as {c['existing']}" if c["existing"] else "")
-                 for c in looked["checkouts"]]
+        rows += [
+            Planned(
+                entity,
+                c["checkout"]["ref"]["id"],
+                "update" if c["existing"] else "create",
+                f"as {c['existing']}" if c["existing"] else "",
+            )
+            for c in looked["checkouts"]
+        ]
         unchanged = {c["checkout"]["ref"]["id"] for c in mapped["checkouts"]}
     seen = {r.record_id for r in rows}
     rows += _rest(entity, sorted(unchanged), seen, "unchanged since it was last written")
     seen |= unchanged
-    left_out = {"products": "left out by the product filters",
-                "shipments": "not marked shipped"}.get(kind, "")
+    left_out = {
+        "products": "left out by the product filters",
+        "shipments": "not marked shipped",
+    }.get(kind, "")
     return rows + _rest(entity, ids, seen, left_out)
 
 
-def _orders(cfg: IntegrationConfig, flow: str, ids: list[str], mapped: dict[str, Any],
-            looked: dict[str, Any]) -> list[Planned]:
+def _orders(
+    cfg: IntegrationConfig,
+    flow: str,
+    ids: list[str],
+    mapped: dict[str, Any],
+    looked: dict[str, Any],
+) -> list[Planned]:
     """``orders.load``'s decisions, in its order: landed, unknown SKU, found, create."""
     settings = cfg.flows[flow].orders
     rows = _quarantined("order", looked["counts"])
@@ -180,32 +226,43 @@ def _orders(cfg: IntegrationConfig, flow: str, ids: list[str], mapped: dict[str,
             order = Order.model_validate(raw)
             ref = order.ref.id
             if ref in looked["landed"]:
-                rows.append(Planned("order", ref, "skip",
-                                    f"already synced as {looked['landed'][ref]}"))
+                rows.append(
+                    Planned("order", ref, "skip", f"already synced as {looked['landed'][ref]}")
+                )
                 continue
-            unknown = [(i, line.sku) for i, line in enumerate(order.lines)
-                       if line.sku in missing]
+            unknown = [(i, line.sku) for i, line in enumerate(order.lines) if line.sku in missing]
             if unknown:
                 i, sku = unknown[0]
-                rows.append(Planned("order", ref, "quarantine",
-                                    f"lines[{i}].sku: SKU {sku} does not exist in "
-                                    f"{cfg.ends(flow)[1].system}"))
+                rows.append(
+                    Planned(
+                        "order",
+                        ref,
+                        "quarantine",
+                        f"lines[{i}].sku: SKU {sku} does not exist in {cfg.ends(flow)[1].system}",
+                    )
+                )
                 continue
             if ref in looked["existing"]:
-                rows.append(Planned("order", ref, "skip",
-                                    f"already in the target as {looked['existing'][ref]}"))
+                rows.append(
+                    Planned(
+                        "order", ref, "skip", f"already in the target as {looked['existing'][ref]}"
+                    )
+                )
                 continue
             debtor = _debtor(ledger, scope, settings, order, looked)
             rows.append(Planned("order", ref, "create", f"{settings.order_type}, {debtor}"))
     kept = {o["ref"]["id"] for o in mapped["orders"]}
-    rows += _rest("order", sorted(kept), {r.record_id for r in rows},
-                  "came from the target (mirrored back)")
-    return rows + _rest("order", ids, {r.record_id for r in rows},
-                        "its status is not among those the flow sends")
+    rows += _rest(
+        "order", sorted(kept), {r.record_id for r in rows}, "came from the target (mirrored back)"
+    )
+    return rows + _rest(
+        "order", ids, {r.record_id for r in rows}, "its status is not among those the flow sends"
+    )
 
 
-def _debtor(ledger: Ledger, scope: str, settings: OrderSettings, order: Order,
-            looked: dict[str, Any]) -> str:
+def _debtor(
+    ledger: Ledger, scope: str, settings: OrderSettings, order: Order, looked: dict[str, Any]
+) -> str:
     """Which debtor the load would book ``order`` on (``orders.load``'s choice)."""
     fixed = fixed_debtor(settings, order.customer)
     if fixed is not None:
@@ -221,15 +278,18 @@ def _debtor(ledger: Ledger, scope: str, settings: OrderSettings, order: Order,
     return f"debtor {found['code']}" if found else "with a new debtor"
 
 
-def _customers(cfg: IntegrationConfig, flow: str, ids: list[str],
-               looked: dict[str, Any]) -> list[Planned]:
+def _customers(
+    cfg: IntegrationConfig, flow: str, ids: list[str], looked: dict[str, Any]
+) -> list[Planned]:
     """``debtors.sync_debtor``'s decision per customer: the ledger's hash (customer and
     terms) first, else the target's match and its fingerprint."""
     rows = _quarantined("customer", looked["counts"])
     settings = cfg.customer_settings(flow)
     end = cfg.ends(flow)[1]
-    with closing(Ledger()) as ledger, \
-            closing(hook_for(end.system, end.connection_id).get_target()) as target:
+    with (
+        closing(Ledger()) as ledger,
+        closing(hook_for(end.system, end.connection_id).get_target()) as target,
+    ):
         for item in looked["customers"]:
             customer = Customer.model_validate(item["customer"])
             sid = item["source_id"]
@@ -242,17 +302,21 @@ def _customers(cfg: IntegrationConfig, flow: str, ids: list[str],
             row = ledger.get(cfg.scope(flow), CUSTOMER, debtor_key(customer))
             found = looked["debtors"].get(customer.email) if customer.email else None
             if row is not None and row.status is Status.DONE and row.target_ref:
-                rows.append(Planned("customer", sid, "skip", f"unchanged, debtor {row.target_ref}")
-                            if row.content_hash == digest else
-                            Planned("customer", sid, "update", f"debtor {row.target_ref}"))
+                rows.append(
+                    Planned("customer", sid, "skip", f"unchanged, debtor {row.target_ref}")
+                    if row.content_hash == digest
+                    else Planned("customer", sid, "update", f"debtor {row.target_ref}")
+                )
             elif found is None:
                 rows.append(Planned("customer", sid, "create", "new debtor"))
-            elif (terms or found["fingerprint"] is None
-                  or found["fingerprint"] != target.debtor_fingerprint(customer)):
+            elif (
+                terms
+                or found["fingerprint"] is None
+                or found["fingerprint"] != target.debtor_fingerprint(customer)
+            ):
                 rows.append(Planned("customer", sid, "update", f"debtor {found['code']}"))
             else:
-                rows.append(Planned("customer", sid, "skip",
-                                    f"unchanged, debtor {found['code']}"))
+                rows.append(Planned("customer", sid, "skip", f"unchanged, debtor {found['code']}"))
     return rows + _rest("customer", ids, {r.record_id for r in rows}, "")
 
 
@@ -260,13 +324,16 @@ def table(result: Plan) -> list[tuple[str, str, str, str]]:
     """The plan as the CLI prints it: a header, one line a record, creates first."""
     order = {a: n for n, a in enumerate(ACTIONS)}
     rows = sorted(result.rows, key=lambda r: (order[r.action], r.entity, r.record_id))
-    return [("ENTITY", "RECORD ID", "ACTION", "DETAIL"),
-            *((r.entity, r.record_id, r.action, r.detail) for r in rows)]
+    return [
+        ("ENTITY", "RECORD ID", "ACTION", "DETAIL"),
+        *((r.entity, r.record_id, r.action, r.detail) for r in rows),
+    ]
 
 
 def totals_line(result: Plan) -> str:
     counts = result.totals()
-    return (f"totals: {', '.join(f'{counts.get(a, 0)} {a}' for a in ACTIONS)} "
-            f"({len(result.rows)} records; window {result.window[0].isoformat()} .. "
-            f"{result.window[1].isoformat()}; nothing was written)")
-
+    return (
+        f"totals: {', '.join(f'{counts.get(a, 0)} {a}' for a in ACTIONS)} "
+        f"({len(result.rows)} records; window {result.window[0].isoformat()} .. "
+        f"{result.window[1].isoformat()}; nothing was written)"
+    )

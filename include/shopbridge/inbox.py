@@ -94,8 +94,14 @@ class Inbox:
     def close(self) -> None:
         self.engine.dispose()
 
-    def accept(self, integration: str, system: str, body_digest: str, flows: Sequence[str],
-               records: Sequence[tuple[str, dict[str, Any]]]) -> Accepted:
+    def accept(
+        self,
+        integration: str,
+        system: str,
+        body_digest: str,
+        flows: Sequence[str],
+        records: Sequence[tuple[str, dict[str, Any]]],
+    ) -> Accepted:
         """Store ``records`` (id, vendor record) for each of ``flows``, once per body.
 
         The fingerprint and the rows are written in one transaction, so a delivery is
@@ -104,13 +110,22 @@ class Inbox:
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
-                conn.execute(fingerprints.insert().values(
-                    integration=integration, system=system, digest=body_digest,
-                    received_at=now))
-                rows = [{"integration": integration, "flow": flow, "record_id": rid,
-                         "payload": json.dumps(record, separators=(",", ":")),
-                         "received_at": now}
-                        for flow in flows for rid, record in records]
+                conn.execute(
+                    fingerprints.insert().values(
+                        integration=integration, system=system, digest=body_digest, received_at=now
+                    )
+                )
+                rows = [
+                    {
+                        "integration": integration,
+                        "flow": flow,
+                        "record_id": rid,
+                        "payload": json.dumps(record, separators=(",", ":")),
+                        "received_at": now,
+                    }
+                    for flow in flows
+                    for rid, record in records
+                ]
                 if rows:
                     conn.execute(waiting.insert(), rows)
         except IntegrityError:
@@ -126,12 +141,19 @@ class Inbox:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(waiting.c.id, waiting.c.record_id, waiting.c.payload)
-                .where(waiting.c.integration == integration, waiting.c.flow == flow,
-                       waiting.c.done_at.is_(None))
-                .order_by(waiting.c.id)).all()
+                .where(
+                    waiting.c.integration == integration,
+                    waiting.c.flow == flow,
+                    waiting.c.done_at.is_(None),
+                )
+                .order_by(waiting.c.id)
+            ).all()
             if rows:
-                conn.execute(update(waiting).where(
-                    waiting.c.id.in_([r.id for r in rows])).values(claimed_by=run_id))
+                conn.execute(
+                    update(waiting)
+                    .where(waiting.c.id.in_([r.id for r in rows]))
+                    .values(claimed_by=run_id)
+                )
         latest: dict[str, str] = {}
         for r in rows:
             latest.pop(r.record_id, None)  # re-insert so the order follows the last delivery
@@ -142,13 +164,20 @@ class Inbox:
         """Mark the run's rows done and erase their payloads; drop expired rows."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            n = conn.execute(update(waiting).where(
-                waiting.c.integration == integration, waiting.c.flow == flow,
-                waiting.c.claimed_by == run_id, waiting.c.done_at.is_(None),
-            ).values(done_at=now, payload=None)).rowcount
+            n = conn.execute(
+                update(waiting)
+                .where(
+                    waiting.c.integration == integration,
+                    waiting.c.flow == flow,
+                    waiting.c.claimed_by == run_id,
+                    waiting.c.done_at.is_(None),
+                )
+                .values(done_at=now, payload=None)
+            ).rowcount
             conn.execute(delete(waiting).where(waiting.c.done_at < now - self.retention))
-            conn.execute(delete(fingerprints).where(
-                fingerprints.c.received_at < now - self.retention))
+            conn.execute(
+                delete(fingerprints).where(fingerprints.c.received_at < now - self.retention)
+            )
         return int(n or 0)
 
     def purge_before(self, cutoff: datetime) -> int:
@@ -157,14 +186,18 @@ class Inbox:
         are records no run has loaded yet, and dropping them would lose those records."""
         with self.engine.begin() as conn:
             rows = conn.execute(delete(waiting).where(waiting.c.done_at < cutoff)).rowcount
-            prints = conn.execute(delete(fingerprints).where(
-                fingerprints.c.received_at < cutoff)).rowcount
+            prints = conn.execute(
+                delete(fingerprints).where(fingerprints.c.received_at < cutoff)
+            ).rowcount
         return int(rows or 0) + int(prints or 0)
 
     def waiting_count(self, integration: str, flow: str | None = None) -> int:
         """Records not yet loaded (for health checks, the benchmark and tests)."""
-        query = select(func.count()).select_from(waiting).where(
-            waiting.c.integration == integration, waiting.c.done_at.is_(None))
+        query = (
+            select(func.count())
+            .select_from(waiting)
+            .where(waiting.c.integration == integration, waiting.c.done_at.is_(None))
+        )
         if flow is not None:
             query = query.where(waiting.c.flow == flow)
         with self.engine.connect() as conn:

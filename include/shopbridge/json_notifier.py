@@ -50,8 +50,9 @@ class JsonWebhookNotifier(BaseNotifier):
     as undelivered next to the run it was about.
     """
 
-    def __init__(self, *, webhook_conn_id: str, payload: dict[str, Any],
-                 http: httpx.Client | None = None) -> None:
+    def __init__(
+        self, *, webhook_conn_id: str, payload: dict[str, Any], http: httpx.Client | None = None
+    ) -> None:
         super().__init__()
         self.webhook_conn_id = webhook_conn_id
         self.payload = payload
@@ -60,8 +61,9 @@ class JsonWebhookNotifier(BaseNotifier):
     def notify(self, context: Context) -> None:
         conn = Connection.get(self.webhook_conn_id)
         headers = {"User-Agent": "shopbridge-notify"}
-        headers.update({str(k): str(v)
-                        for k, v in (conn.extra_dejson.get("headers") or {}).items()})
+        headers.update(
+            {str(k): str(v) for k, v in (conn.extra_dejson.get("headers") or {}).items()}
+        )
         if conn.password:
             headers["Authorization"] = f"Bearer {conn.password}"
         http = self._http or httpx.Client(timeout=TIMEOUT)
@@ -72,5 +74,6 @@ class JsonWebhookNotifier(BaseNotifier):
                 http.close()
         if not resp.is_success:
             # the status and path only: the body or query string may echo the token
-            raise RuntimeError(f"webhook {resp.request.url.copy_with(query=None)} answered "
-                               f"{resp.status_code}")
+            raise RuntimeError(
+                f"webhook {resp.request.url.copy_with(query=None)} answered {resp.status_code}"
+            )

@@ -163,9 +163,15 @@ class Ledger:
                     records.c.source_ref.in_(refs[i : i + 500]),
                 )
                 for r in conn.execute(stmt):
-                    out[r.source_ref] = Row(r.source_ref, r.target_ref, r.content_hash,
-                                            Status(r.status), r.reason, _aware(r.updated_at),
-                                            r.run_id)
+                    out[r.source_ref] = Row(
+                        r.source_ref,
+                        r.target_ref,
+                        r.content_hash,
+                        Status(r.status),
+                        r.reason,
+                        _aware(r.updated_at),
+                        r.run_id,
+                    )
         return out
 
     def written_as(self, integration: str, entity: str, target_refs: list[str]) -> set[str]:
@@ -175,14 +181,18 @@ class Ledger:
         with self.engine.connect() as conn:
             for i in range(0, len(target_refs), 500):
                 chunk = target_refs[i : i + 500]
-                found.update(conn.execute(
-                    select(records.c.target_ref).where(
-                        records.c.integration == integration, records.c.entity == entity,
-                        records.c.target_ref.in_(chunk))).scalars())
+                found.update(
+                    conn.execute(
+                        select(records.c.target_ref).where(
+                            records.c.integration == integration,
+                            records.c.entity == entity,
+                            records.c.target_ref.in_(chunk),
+                        )
+                    ).scalars()
+                )
         return found
 
-    def sources_of(self, integration: str, entity: str,
-                   target_refs: list[str]) -> dict[str, str]:
+    def sources_of(self, integration: str, entity: str, target_refs: list[str]) -> dict[str, str]:
         """``target_ref -> source_ref`` for the done rows written as ``target_refs``: how a
         flow going the other way finds a record's counterpart (a hub's order id -> the
         webshop's)."""
@@ -191,10 +201,13 @@ class Ledger:
             for i in range(0, len(target_refs), 500):
                 chunk = target_refs[i : i + 500]
                 for source_ref, target_ref in conn.execute(
-                        select(records.c.source_ref, records.c.target_ref).where(
-                            records.c.integration == integration, records.c.entity == entity,
-                            records.c.status == Status.DONE.value,
-                            records.c.target_ref.in_(chunk))):
+                    select(records.c.source_ref, records.c.target_ref).where(
+                        records.c.integration == integration,
+                        records.c.entity == entity,
+                        records.c.status == Status.DONE.value,
+                        records.c.target_ref.in_(chunk),
+                    )
+                ):
                     found[target_ref] = source_ref
         return found
 
@@ -213,9 +226,16 @@ class Ledger:
         now = _now()
         with self.engine.begin() as conn:
             try:
-                conn.execute(records.insert().values(
-                    integration=integration, entity=entity, source_ref=ref,
-                    status=Status.PENDING, run_id=run_id, updated_at=now))
+                conn.execute(
+                    records.insert().values(
+                        integration=integration,
+                        entity=entity,
+                        source_ref=ref,
+                        status=Status.PENDING,
+                        run_id=run_id,
+                        updated_at=now,
+                    )
+                )
                 return Claim.NEW, None
             except IntegrityError:
                 pass
@@ -230,8 +250,12 @@ class Ledger:
         with self.engine.begin() as conn:
             taken = conn.execute(
                 update(records)
-                .where(records.c.integration == integration, records.c.entity == entity,
-                       records.c.source_ref == ref, records.c.updated_at == row.updated_at)
+                .where(
+                    records.c.integration == integration,
+                    records.c.entity == entity,
+                    records.c.source_ref == ref,
+                    records.c.updated_at == row.updated_at,
+                )
                 .values(status=Status.PENDING, run_id=run_id, reason=None, updated_at=now)
             ).rowcount
         if not taken:
@@ -243,51 +267,98 @@ class Ledger:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(records)
-                .where(records.c.integration == integration, records.c.entity == entity,
-                       records.c.source_ref == ref)
+                .where(
+                    records.c.integration == integration,
+                    records.c.entity == entity,
+                    records.c.source_ref == ref,
+                )
                 .values(**values)
             ).rowcount
             if not done:
-                conn.execute(records.insert().values(
-                    integration=integration, entity=entity, source_ref=ref, **values))
+                conn.execute(
+                    records.insert().values(
+                        integration=integration, entity=entity, source_ref=ref, **values
+                    )
+                )
 
-    def done(self, integration: str, entity: str, ref: str, *, target_ref: str,
-             content_hash: str | None, run_id: str) -> None:
+    def done(
+        self,
+        integration: str,
+        entity: str,
+        ref: str,
+        *,
+        target_ref: str,
+        content_hash: str | None,
+        run_id: str,
+    ) -> None:
         """Record that ``ref`` is in the target as ``target_ref`` with this content."""
-        self._upsert(integration, entity, ref, target_ref=target_ref, content_hash=content_hash,
-                     status=Status.DONE, reason=None, run_id=run_id)
+        self._upsert(
+            integration,
+            entity,
+            ref,
+            target_ref=target_ref,
+            content_hash=content_hash,
+            status=Status.DONE,
+            reason=None,
+            run_id=run_id,
+        )
 
     def release(self, integration: str, entity: str, ref: str) -> None:
         """Give a claim back after a write that certainly did not land (a 4xx)."""
         with self.engine.begin() as conn:
-            conn.execute(records.delete().where(
-                records.c.integration == integration, records.c.entity == entity,
-                records.c.source_ref == ref, records.c.status == Status.PENDING))
+            conn.execute(
+                records.delete().where(
+                    records.c.integration == integration,
+                    records.c.entity == entity,
+                    records.c.source_ref == ref,
+                    records.c.status == Status.PENDING,
+                )
+            )
 
-    def quarantine(self, integration: str, entity: str, ref: str, *, reason: str,
-                   run_id: str) -> None:
+    def quarantine(
+        self, integration: str, entity: str, ref: str, *, reason: str, run_id: str
+    ) -> None:
         """Set a record aside with a reason a person can act on (no personal data)."""
-        self._upsert(integration, entity, ref, status=Status.QUARANTINED, reason=reason[:2000],
-                     run_id=run_id, target_ref=None)
+        self._upsert(
+            integration,
+            entity,
+            ref,
+            status=Status.QUARANTINED,
+            reason=reason[:2000],
+            run_id=run_id,
+            target_ref=None,
+        )
 
     def last_window_end(self, integration: str, flow: str) -> datetime | None:
         with self.engine.connect() as conn:
-            value = conn.execute(select(windows.c.last_end).where(
-                windows.c.integration == integration, windows.c.flow == flow)).scalar()
+            value = conn.execute(
+                select(windows.c.last_end).where(
+                    windows.c.integration == integration, windows.c.flow == flow
+                )
+            ).scalar()
         return _aware(value) if value else None
 
     def record_window_end(self, integration: str, flow: str, end: datetime) -> None:
         """Remember how far a flow has synced, for manual runs without a data interval."""
         with self.engine.begin() as conn:
-            current = conn.execute(select(windows.c.last_end).where(
-                windows.c.integration == integration, windows.c.flow == flow)).scalar()
+            current = conn.execute(
+                select(windows.c.last_end).where(
+                    windows.c.integration == integration, windows.c.flow == flow
+                )
+            ).scalar()
             if current is None:
-                conn.execute(windows.insert().values(integration=integration, flow=flow,
-                                                     last_end=end))
+                conn.execute(
+                    windows.insert().values(integration=integration, flow=flow, last_end=end)
+                )
             elif _aware(current) < end:
-                conn.execute(update(windows).where(
-                    windows.c.integration == integration, windows.c.flow == flow,
-                ).values(last_end=end))
+                conn.execute(
+                    update(windows)
+                    .where(
+                        windows.c.integration == integration,
+                        windows.c.flow == flow,
+                    )
+                    .values(last_end=end)
+                )
 
     def counts(self, integration: str) -> dict[tuple[str, str], int]:
         """Rows per (entity, status): what the ledger says, for reports and tests."""
@@ -297,5 +368,6 @@ class Ledger:
             rows = conn.execute(
                 select(records.c.entity, records.c.status, func.count())
                 .where(records.c.integration == integration)
-                .group_by(records.c.entity, records.c.status))
+                .group_by(records.c.entity, records.c.status)
+            )
             return {(e, s): n for e, s, n in rows}

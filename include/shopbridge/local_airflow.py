@@ -55,23 +55,25 @@ class LocalAirflow:
         # a caller's own Airflow settings (a test process's unit-test mode, its home, its
         # connections) must not leak into this instance: it is configured below alone
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-        env.update({
-            "PATH": f"{venv_bin}:{env.get('PATH', '')}",
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-            # the webhook receiver (plugins/shopbridge_plugin.py) beside the DAG folder
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.dags_folder.parent / "plugins"),
-            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__BASE_URL": self.url,
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
-            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
-            # the log servers' fixed defaults (8793/8794) would clash with another instance
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[0]),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_ports[1]),
-        })
+        env.update(
+            {
+                "PATH": f"{venv_bin}:{env.get('PATH', '')}",
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                # the webhook receiver (plugins/shopbridge_plugin.py) beside the DAG folder
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.dags_folder.parent / "plugins"),
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": self.url,
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+                "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
+                # the log servers' fixed defaults (8793/8794) would clash with another instance
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[0]),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_ports[1]),
+            }
+        )
         if self.database_url is not None:
             env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.database_url
         if self.executor is not None:
@@ -82,11 +84,20 @@ class LocalAirflow:
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         """``airflow <args>`` against this instance (its home, database and settings), as a
         person types it; raises with the command's output when it fails."""
-        out = subprocess.run(["airflow", *args], env=self.env(), capture_output=True,  # noqa: S603,S607
-                             text=True, timeout=timeout, check=False, cwd=self.home)
+        out = subprocess.run(  # noqa: S603
+            ["airflow", *args],  # noqa: S607
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=self.home,
+        )
         if out.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} exited with {out.returncode}:\n"
-                               f"{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
+            raise RuntimeError(
+                f"airflow {' '.join(args)} exited with {out.returncode}:\n"
+                f"{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
+            )
         return out
 
     def start(self) -> None:
@@ -96,22 +107,35 @@ class LocalAirflow:
             raise RuntimeError("the airflow command is not in the virtual environment")
         log = self.home / "standalone.log"
         self.proc = spawn(["airflow", "standalone"], log=log, env=self.env())
-        wait_until(lambda: httpx.get(f"{self.url}/api/v2/monitor/health", timeout=3)
-                   .status_code == 200, timeout=240, what="airflow standalone",
-                   proc=self.proc, log=log)
-        wait_until(lambda: self.password() is not None, timeout=60,
-                   what="the admin password file", proc=self.proc, log=log)
+        wait_until(
+            lambda: httpx.get(f"{self.url}/api/v2/monitor/health", timeout=3).status_code == 200,
+            timeout=240,
+            what="airflow standalone",
+            proc=self.proc,
+            log=log,
+        )
+        wait_until(
+            lambda: self.password() is not None,
+            timeout=60,
+            what="the admin password file",
+            proc=self.proc,
+            log=log,
+        )
         # the target accounts' pools: the scheduler starts no task whose pool is missing
         from shopbridge import pools
 
-        pools.sync_config_dir(pools.RestApi(self.api),
-                              self.dags_folder.parent / "include" / "integrations")
+        pools.sync_config_dir(
+            pools.RestApi(self.api), self.dags_folder.parent / "include" / "integrations"
+        )
         # the maintenance DAG's `airflow db clean` step needs the metadata DB's URL handed
         # to it on purpose (shopbridge.retention); this instance knows it
         from shopbridge.retention import DB_CONNECTION
 
-        self.put_connection(DB_CONNECTION, conn_type="generic",
-                            password=self.database_url or f"sqlite:///{self.home / 'airflow.db'}")
+        self.put_connection(
+            DB_CONNECTION,
+            conn_type="generic",
+            password=self.database_url or f"sqlite:///{self.home / 'airflow.db'}",
+        )
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -130,17 +154,25 @@ class LocalAirflow:
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
-            r = httpx.post(f"{self.url}/auth/token", timeout=10,
-                           json={"username": "admin", "password": self.password()})
+            r = httpx.post(
+                f"{self.url}/auth/token",
+                timeout=10,
+                json={"username": "admin", "password": self.password()},
+            )
             r.raise_for_status()
             self._token = r.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"}
 
-    def api(self, method: str, path: str, *, headers: dict[str, str] | None = None,
-            **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/api/v2{path}",
-                             headers={**self._headers(), **(headers or {})}, timeout=30,
-                             **kwargs)
+    def api(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return httpx.request(
+            method,
+            f"{self.url}/api/v2{path}",
+            headers={**self._headers(), **(headers or {})},
+            timeout=30,
+            **kwargs,
+        )
 
     def put_connection(self, conn_id: str, **fields: Any) -> None:
         """Create or replace an Airflow Connection (visible under Admin → Connections)."""
@@ -153,9 +185,13 @@ class LocalAirflow:
         r.raise_for_status()
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
-        wait_until(lambda: self.api("GET", f"/dags/{dag_id}").status_code == 200,
-                   timeout=timeout, what=f"DAG {dag_id} to be parsed",
-                   proc=self.proc, log=self.home / "standalone.log")
+        wait_until(
+            lambda: self.api("GET", f"/dags/{dag_id}").status_code == 200,
+            timeout=timeout,
+            what=f"DAG {dag_id} to be parsed",
+            proc=self.proc,
+            log=self.home / "standalone.log",
+        )
 
     def import_errors(self) -> list[dict[str, Any]]:
         return list(self.api("GET", "/importErrors").json().get("import_errors", []))
@@ -163,26 +199,34 @@ class LocalAirflow:
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
 
-    def trigger(self, dag_id: str, conf: dict[str, Any], *,
-                interval: tuple[datetime, datetime] | None = None) -> str:
+    def trigger(
+        self,
+        dag_id: str,
+        conf: dict[str, Any],
+        *,
+        interval: tuple[datetime, datetime] | None = None,
+    ) -> str:
         """A manual run; with ``interval`` it is the run the scheduler would have made for
         that data interval (its logical date is the interval's start, as the interval
         timetables have it), so a backfill over that date finds it."""
         body: dict[str, Any] = {"logical_date": None, "conf": conf}
         if interval is not None:
             start, end = (when.isoformat() for when in interval)
-            body |= {"logical_date": start, "data_interval_start": start,
-                     "data_interval_end": end}
+            body |= {"logical_date": start, "data_interval_start": start, "data_interval_end": end}
         r = self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)
         r.raise_for_status()
         return str(r.json()["dag_run_id"])
 
-    def task_instances(self, dag_id: str = "~", run_id: str = "~",
-                       **params: Any) -> list[dict[str, Any]]:
+    def task_instances(
+        self, dag_id: str = "~", run_id: str = "~", **params: Any
+    ) -> list[dict[str, Any]]:
         """Task instances of a run (``~``: of every run, of every DAG), filtered by the
         REST API's query ``params`` (e.g. ``state="running"``)."""
-        r = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                     params={"limit": 1000, **params})
+        r = self.api(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+            params={"limit": 1000, **params},
+        )
         r.raise_for_status()
         return list(r.json().get("task_instances", []))
 
@@ -202,8 +246,11 @@ class LocalAirflow:
         raise RuntimeError(f"run {run_id} of {dag_id} did not finish in {timeout:.0f}s")
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
-        r = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-                     f"/xcomEntries/{key}", params={"deserialize": True})
+        r = self.api(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+            params={"deserialize": True},
+        )
         r.raise_for_status()
         value = r.json()["value"]
         if isinstance(value, str):
@@ -227,10 +274,13 @@ class LocalAirflow:
         return out
 
     def _error_line(self, dag_id: str, run_id: str, ti: dict[str, Any]) -> str:
-        r = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}"
-                     f"/logs/{max(1, ti.get('try_number') or 1)}",
-                     params={"map_index": ti.get("map_index", -1), "full_content": True},
-                     headers={"Accept": "application/json"})
+        r = self.api(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}"
+            f"/logs/{max(1, ti.get('try_number') or 1)}",
+            params={"map_index": ti.get("map_index", -1), "full_content": True},
+            headers={"Accept": "application/json"},
+        )
         text = r.text
         try:
             content = r.json().get("content", [])

@@ -48,10 +48,15 @@ def build_maintenance_dag() -> Any:
         max_active_runs=1,
         doc_md=__doc__,
         tags=["shopbridge", "maintenance"],
-        params={"retention_days": Param(
-            None, type=["null", "number"], minimum=0,
-            description=f"Days to keep (empty: the Variable {retention.VARIABLE}, "
-                        f"else {retention.DEFAULT_DAYS})")},
+        params={
+            "retention_days": Param(
+                None,
+                type=["null", "number"],
+                minimum=0,
+                description=f"Days to keep (empty: the Variable {retention.VARIABLE}, "
+                f"else {retention.DEFAULT_DAYS})",
+            )
+        },
     )
     def shopbridge_maintenance() -> None:
         @task(multiple_outputs=False)
@@ -60,20 +65,29 @@ def build_maintenance_dag() -> Any:
             from airflow.sdk import Variable
 
             ctx = get_current_context()
-            days = retention.retention_days((ctx.get("params") or {}).get("retention_days"),
-                                            Variable.get(retention.VARIABLE, default=None))
+            days = retention.retention_days(
+                (ctx.get("params") or {}).get("retention_days"),
+                Variable.get(retention.VARIABLE, default=None),
+            )
             cutoff = retention.cutoff_for(days, datetime.now(UTC))
             log_dir = _log_dir()
             ti = ctx["ti"]
             own_logs = log_dir / f"dag_id={ti.dag_id}" / f"run_id={ti.run_id}"
             dag_run = ctx.get("dag_run")
             # when this run began: run_after (its trigger or interval end) precedes its start
-            since = [t for t in (getattr(dag_run, "start_date", None),
-                                 getattr(dag_run, "run_after", None)) if t is not None]
-            db = retention.run_db_clean(cutoff, _db_url(),
-                                        running_since=min(since) if since else None)
-            log.info("airflow db clean: rows before %s (this run began %s)",
-                     min([cutoff, *since]).isoformat(), [t.isoformat() for t in since])
+            since = [
+                t
+                for t in (getattr(dag_run, "start_date", None), getattr(dag_run, "run_after", None))
+                if t is not None
+            ]
+            db = retention.run_db_clean(
+                cutoff, _db_url(), running_since=min(since) if since else None
+            )
+            log.info(
+                "airflow db clean: rows before %s (this run began %s)",
+                min([cutoff, *since]).isoformat(),
+                [t.isoformat() for t in since],
+            )
             purged: dict[str, Any] = {
                 "retention_days": days,
                 "cutoff": cutoff.isoformat(),
@@ -82,9 +96,15 @@ def build_maintenance_dag() -> Any:
                 "activity_runs": retention.purge_activity(cutoff),
                 "airflow_db": db.to_json(),
             }
-            log.info("purged before %s: %d log files, %d inbox rows, %d activity runs; "
-                     "airflow db clean: %s", purged["cutoff"], purged["log_files"],
-                     purged["inbox_rows"], purged["activity_runs"], db.status)
+            log.info(
+                "purged before %s: %d log files, %d inbox rows, %d activity runs; "
+                "airflow db clean: %s",
+                purged["cutoff"],
+                purged["log_files"],
+                purged["inbox_rows"],
+                purged["activity_runs"],
+                db.status,
+            )
             if db.status == "failed":
                 raise RuntimeError(f"airflow db clean failed: {db.detail}")
             return purged

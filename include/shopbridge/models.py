@@ -66,8 +66,12 @@ class Customer(Canonical):
     """
 
     kind: CustomerKind
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
-                                            pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
+    email: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, to_lower=True, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"
+        ),
+    ] = ""
     #: the source system's own number/id of this customer (not personal data)
     customer_number: str = ""
     first_name: str = ""
@@ -294,8 +298,9 @@ class Checkout(Canonical):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     currency: CurrencyCode = "EUR"
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
-                                            max_length=254)] = ""
+    email: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)
+    ] = ""
     lines: tuple[CheckoutLine, ...] = ()
     total_incl: Money = Decimal("0")
     #: the order the checkout became, in the same system; ``None`` while it is open
@@ -307,8 +312,9 @@ class QuarantineEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    entity: Literal["order", "customer", "product", "image", "category", "stock",
-                    "shipment", "checkout"]
+    entity: Literal[
+        "order", "customer", "product", "image", "category", "stock", "shipment", "checkout"
+    ]
     source_id: str
     field: str
     reason: str

@@ -68,8 +68,10 @@ class Notice:
 
     def slack(self) -> str:
         """Slack's mrkdwn treats ``<``, ``>`` and ``&`` as markup: escape them as it asks."""
+
         def esc(text: str) -> str:
             return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
         return f"*{esc(self.subject)}*\n" + "\n".join(esc(line) for line in self.lines)
 
 
@@ -79,8 +81,9 @@ def _header(cfg: IntegrationConfig, flow: str, run_id: str) -> tuple[list[str], 
     return lines, {"integration": cfg.id, "flow": flow, "dag_id": dag_id, "run_id": run_id}
 
 
-def quarantine_notice(cfg: IntegrationConfig, flow: str, run_id: str,
-                      entries: list[Mapping[str, str]], *, limit: int) -> Notice:
+def quarantine_notice(
+    cfg: IntegrationConfig, flow: str, run_id: str, entries: list[Mapping[str, str]], *, limit: int
+) -> Notice:
     """The records a run set aside, each with its entity, id, field and reason.
 
     These come from ``QuarantineEntry`` (ids, field paths and reasons, never a customer's
@@ -92,15 +95,19 @@ def quarantine_notice(cfg: IntegrationConfig, flow: str, run_id: str,
     n = len(entries)
     noun = "record" if n == 1 else "records"
     lines.append(f"{n} {noun} quarantined:")
-    shown = [{k: str(e.get(k, "")) for k in ("entity", "source_id", "field", "reason")}
-             for e in entries[:limit]]
+    shown = [
+        {k: str(e.get(k, "")) for k in ("entity", "source_id", "field", "reason")}
+        for e in entries[:limit]
+    ]
     lines += [f"- {e['entity']} {e['source_id']}: {e['field']}: {e['reason']}" for e in shown]
     if n > limit:
         lines.append(f"... and {n - limit} more (see the ledger or the activity view)")
-    data |= {"event": "quarantine", "count": n, "records": shown,
-             "more": max(0, n - limit)}
-    return Notice(subject=f"[shopbridge] {cfg.id} {flow}: {n} {noun} quarantined",
-                  lines=tuple(lines), data=data)
+    data |= {"event": "quarantine", "count": n, "records": shown, "more": max(0, n - limit)}
+    return Notice(
+        subject=f"[shopbridge] {cfg.id} {flow}: {n} {noun} quarantined",
+        lines=tuple(lines),
+        data=data,
+    )
 
 
 def error_line(error: BaseException | str | None) -> str:
@@ -116,19 +123,32 @@ def error_line(error: BaseException | str | None) -> str:
     return first if len(first) <= MAX_ERROR else first[: MAX_ERROR - 1] + "…"
 
 
-def failure_notice(cfg: IntegrationConfig, flow: str, run_id: str, *, task: str,
-                   map_index: int | None, error: str, log_url: str | None) -> Notice:
+def failure_notice(
+    cfg: IntegrationConfig,
+    flow: str,
+    run_id: str,
+    *,
+    task: str,
+    map_index: int | None,
+    error: str,
+    log_url: str | None,
+) -> Notice:
     """A run failed: which task (and batch), and the error line."""
     lines, data = _header(cfg, flow, run_id)
     where = f"{task} (batch {map_index})" if map_index is not None and map_index >= 0 else task
     lines += [f"Failed task: {where}", f"Error: {error}"]
     if log_url:
         lines.append(f"Log: {log_url}")
-    data |= {"event": "failure", "task": task,
-             "map_index": map_index if map_index is not None and map_index >= 0 else None,
-             "error": error, "log_url": log_url}
-    return Notice(subject=f"[shopbridge] {cfg.id} {flow}: run failed in {task}",
-                  lines=tuple(lines), data=data)
+    data |= {
+        "event": "failure",
+        "task": task,
+        "map_index": map_index if map_index is not None and map_index >= 0 else None,
+        "error": error,
+        "log_url": log_url,
+    }
+    return Notice(
+        subject=f"[shopbridge] {cfg.id} {flow}: run failed in {task}", lines=tuple(lines), data=data
+    )
 
 
 def build_notifier(channel: NotifyChannel, notice: Notice) -> BaseNotifier:
@@ -136,23 +156,33 @@ def build_notifier(channel: NotifyChannel, notice: Notice) -> BaseNotifier:
     if channel.channel == "email":
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-        return SmtpNotifier(to=list(channel.to), from_email=channel.from_email,
-                            subject=notice.subject, html_content=notice.html(),
-                            smtp_conn_id=channel.connection)
+        return SmtpNotifier(
+            to=list(channel.to),
+            from_email=channel.from_email,
+            subject=notice.subject,
+            html_content=notice.html(),
+            smtp_conn_id=channel.connection,
+        )
     if channel.channel == "slack":
         from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
-        return SlackWebhookNotifier(slack_webhook_conn_id=channel.connection,
-                                    text=notice.slack(), timeout=10)
+        return SlackWebhookNotifier(
+            slack_webhook_conn_id=channel.connection, text=notice.slack(), timeout=10
+        )
     from shopbridge.json_notifier import JsonWebhookNotifier
 
-    return JsonWebhookNotifier(webhook_conn_id=channel.connection,
-                               payload={**notice.data, "subject": notice.subject,
-                                        "text": notice.text})
+    return JsonWebhookNotifier(
+        webhook_conn_id=channel.connection,
+        payload={**notice.data, "subject": notice.subject, "text": notice.text},
+    )
 
 
-def deliver(cfg: IntegrationConfig, event: NotifyEvent,
-            notice_for: Callable[[NotifyChannel], Notice], context: Context) -> int:
+def deliver(
+    cfg: IntegrationConfig,
+    event: NotifyEvent,
+    notice_for: Callable[[NotifyChannel], Notice],
+    context: Context,
+) -> int:
     """Send to every channel that wants ``event``; return how many accepted it.
 
     ``notice_for`` writes the message per channel (each may cap its list differently).
@@ -165,17 +195,28 @@ def deliver(cfg: IntegrationConfig, event: NotifyEvent,
             build_notifier(channel, notice_for(channel)).notify(context)
         # any failure of any provider: it is logged beside the run, never raised into it
         except Exception as err:  # noqa: BLE001
-            log.error("%s notification to %s (connection %r) not delivered: %s: %s",
-                      event, channel.channel, channel.connection, type(err).__name__, err)
+            log.error(
+                "%s notification to %s (connection %r) not delivered: %s: %s",
+                event,
+                channel.channel,
+                channel.connection,
+                type(err).__name__,
+                err,
+            )
         else:
             sent += 1
-            log.info("%s notification sent to %s (connection %r)", event, channel.channel,
-                     channel.connection)
+            log.info(
+                "%s notification sent to %s (connection %r)",
+                event,
+                channel.channel,
+                channel.connection,
+            )
     return sent
 
 
-def quarantined(cfg: IntegrationConfig, flow: str, results: Iterable[Mapping[str, Any]],
-                context: Context) -> int:
+def quarantined(
+    cfg: IntegrationConfig, flow: str, results: Iterable[Mapping[str, Any]], context: Context
+) -> int:
     """Report the records the run's batches quarantined (none: send nothing).
 
     Called from the ``report`` task rather than from each ``load`` batch: a backfill of
@@ -192,8 +233,12 @@ def quarantined(cfg: IntegrationConfig, flow: str, results: Iterable[Mapping[str
     if not entries or not any("quarantine" in c.on for c in cfg.notify):
         return 0
     run_id = str(context.get("run_id", ""))
-    return deliver(cfg, "quarantine", lambda ch: quarantine_notice(
-        cfg, flow, run_id, entries, limit=ch.max_records), context)
+    return deliver(
+        cfg,
+        "quarantine",
+        lambda ch: quarantine_notice(cfg, flow, run_id, entries, limit=ch.max_records),
+        context,
+    )
 
 
 class FailureCallback:
@@ -216,9 +261,14 @@ class FailureCallback:
         ti = context.get("ti")
         error = context.get("exception") or context.get("reason")
         notice = failure_notice(
-            self.cfg, self.flow, str(context.get("run_id", "")),
-            task=str(getattr(ti, "task_id", "?")), map_index=getattr(ti, "map_index", None),
-            error=error_line(error), log_url=getattr(ti, "log_url", None))
+            self.cfg,
+            self.flow,
+            str(context.get("run_id", "")),
+            task=str(getattr(ti, "task_id", "?")),
+            map_index=getattr(ti, "map_index", None),
+            error=error_line(error),
+            log_url=getattr(ti, "log_url", None),
+        )
         deliver(self.cfg, "failure", lambda _channel: notice, context)
 
 

@@ -96,8 +96,14 @@ class SinceId:
     window. Raises when the cursor does not move forward (a vendor ignoring it).
     """
 
-    def __init__(self, limit: int, *, id_field: str = "id", since_param: str = "since_id",
-                 limit_param: str = "limit") -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        id_field: str = "id",
+        since_param: str = "since_id",
+        limit_param: str = "limit",
+    ) -> None:
         self.limit = limit
         self._id_field = id_field
         self._names = (since_param, limit_param)
@@ -110,11 +116,15 @@ class SinceId:
     def advance(self, items: list[dict[str, Any]]) -> Page | None:
         if len(items) < self.limit:
             return None
-        ids = [int(i[self._id_field]) for i in items
-               if str(i.get(self._id_field, "")).lstrip("-").isdigit()]
+        ids = [
+            int(i[self._id_field])
+            for i in items
+            if str(i.get(self._id_field, "")).lstrip("-").isdigit()
+        ]
         last = max(ids, default=self._since)
         if last <= self._since:
-            raise PaginationLoop(f"{self._names[0]} did not move past {self._since}; "
-                                 "stopping instead of looping")
+            raise PaginationLoop(
+                f"{self._names[0]} did not move past {self._since}; stopping instead of looping"
+            )
         self._since = last
         return Page({self._names[0]: last, self._names[1]: self.limit})

@@ -65,8 +65,10 @@ class TargetPool:
 
     @property
     def description(self) -> str:
-        return (f"shopbridge: lookup/load tasks calling the {self.system} account of "
-                f"Connection {self.name}; slots = such tasks running at once")
+        return (
+            f"shopbridge: lookup/load tasks calling the {self.system} account of "
+            f"Connection {self.name}; slots = such tasks running at once"
+        )
 
 
 def target_pools(configs: Iterable[IntegrationConfig]) -> dict[str, TargetPool]:
@@ -76,11 +78,12 @@ def target_pools(configs: Iterable[IntegrationConfig]) -> dict[str, TargetPool]:
         for flow, spec in cfg.flows.items():
             if not spec.enabled:
                 continue
-            _, dag_ids = found.setdefault(target_pool(cfg, flow),
-                                               (cfg.ends(flow)[1].system, []))
+            _, dag_ids = found.setdefault(target_pool(cfg, flow), (cfg.ends(flow)[1].system, []))
             dag_ids.append(cfg.dag_id(flow))
-    return {name: TargetPool(name, system, tuple(sorted(ids)))
-            for name, (system, ids) in sorted(found.items())}
+    return {
+        name: TargetPool(name, system, tuple(sorted(ids)))
+        for name, (system, ids) in sorted(found.items())
+    }
 
 
 def load_configs(config_dir: Path) -> list[IntegrationConfig]:
@@ -99,8 +102,10 @@ def slots_from_extra(conn_id: str, extra: Mapping[str, Any]) -> int | None:
     except (TypeError, ValueError):
         slots = 0
     if slots < 1 or str(slots) != str(value).strip():
-        raise ConfigError(f"Connection {conn_id}: extra {SLOTS_EXTRA} must be a whole "
-                          f"number of at least 1, got {value!r}")
+        raise ConfigError(
+            f"Connection {conn_id}: extra {SLOTS_EXTRA} must be a whole "
+            f"number of at least 1, got {value!r}"
+        )
     return slots
 
 
@@ -174,8 +179,9 @@ class AirflowDb:
         return dict(conn.extra_dejson)
 
     def set_pool(self, name: str, slots: int, description: str) -> None:
-        self._client.create_pool(name=name, slots=slots, description=description,
-                                 include_deferred=False)
+        self._client.create_pool(
+            name=name, slots=slots, description=description, include_deferred=False
+        )
 
 
 @dataclass
@@ -211,8 +217,12 @@ class RestApi:
 
     def set_pool(self, name: str, slots: int, description: str) -> None:
         # the API wants the whole pool, on PATCH too
-        body = {"name": name, "slots": slots, "description": description,
-                "include_deferred": self._known.get(name, False)}
+        body = {
+            "name": name,
+            "slots": slots,
+            "description": description,
+            "include_deferred": self._known.get(name, False),
+        }
         if name in self._known:
             r = self.call("PATCH", f"/pools/{name}", json=body)
         else:

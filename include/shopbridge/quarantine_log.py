@@ -73,9 +73,15 @@ class QuarantineLog:
         self.engine = engine
         metadata.create_all(engine)
 
-    def remember(self, integration: str, flow: str, quarantined: Iterable[Mapping[str, str]],
-                 window: tuple[datetime, datetime] | None, *,
-                 now: datetime | None = None) -> int:
+    def remember(
+        self,
+        integration: str,
+        flow: str,
+        quarantined: Iterable[Mapping[str, str]],
+        window: tuple[datetime, datetime] | None,
+        *,
+        now: datetime | None = None,
+    ) -> int:
         """Record (or refresh) each quarantined entry with the window it was read in.
 
         A record quarantined again keeps only its latest window and reason: that window
@@ -86,32 +92,70 @@ class QuarantineLog:
         n = 0
         with self.engine.begin() as conn:
             for q in quarantined:
-                key = (entries.c.integration == integration, entries.c.flow == flow,
-                       entries.c.entity == q["entity"], entries.c.source_ref == q["source_id"])
-                values = {"field": q["field"][:200], "reason": q["reason"][:2000],
-                          "window_start": start, "window_end": end, "recorded_at": when,
-                          "status": OPEN}
+                key = (
+                    entries.c.integration == integration,
+                    entries.c.flow == flow,
+                    entries.c.entity == q["entity"],
+                    entries.c.source_ref == q["source_id"],
+                )
+                values = {
+                    "field": q["field"][:200],
+                    "reason": q["reason"][:2000],
+                    "window_start": start,
+                    "window_end": end,
+                    "recorded_at": when,
+                    "status": OPEN,
+                }
                 if not conn.execute(update(entries).where(*key).values(**values)).rowcount:
-                    conn.execute(entries.insert().values(
-                        integration=integration, flow=flow, entity=q["entity"],
-                        source_ref=q["source_id"], **values))
+                    conn.execute(
+                        entries.insert().values(
+                            integration=integration,
+                            flow=flow,
+                            entity=q["entity"],
+                            source_ref=q["source_id"],
+                            **values,
+                        )
+                    )
                 n += 1
         return n
 
     def open_entries(self, integration: str) -> list[Entry]:
         """Every entry of the integration not resolved yet, oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(entries).where(
-                entries.c.integration == integration, entries.c.status == OPEN,
-            ).order_by(entries.c.recorded_at, entries.c.source_ref))
-            return [Entry(r.integration, r.flow, r.entity, r.source_ref, r.field, r.reason,
-                          _aware(r.window_start), _aware(r.window_end),
-                          _aware(r.recorded_at) or r.recorded_at, r.status) for r in rows]
+            rows = conn.execute(
+                select(entries)
+                .where(
+                    entries.c.integration == integration,
+                    entries.c.status == OPEN,
+                )
+                .order_by(entries.c.recorded_at, entries.c.source_ref)
+            )
+            return [
+                Entry(
+                    r.integration,
+                    r.flow,
+                    r.entity,
+                    r.source_ref,
+                    r.field,
+                    r.reason,
+                    _aware(r.window_start),
+                    _aware(r.window_end),
+                    _aware(r.recorded_at) or r.recorded_at,
+                    r.status,
+                )
+                for r in rows
+            ]
 
     def resolve(self, integration: str, flow: str, entity: str, source_ref: str) -> None:
         """The record left quarantine (a replay loaded it, or found it in the target)."""
         with self.engine.begin() as conn:
-            conn.execute(update(entries).where(
-                entries.c.integration == integration, entries.c.flow == flow,
-                entries.c.entity == entity, entries.c.source_ref == source_ref,
-            ).values(status=RESOLVED))
+            conn.execute(
+                update(entries)
+                .where(
+                    entries.c.integration == integration,
+                    entries.c.flow == flow,
+                    entries.c.entity == entity,
+                    entries.c.source_ref == source_ref,
+                )
+                .values(status=RESOLVED)
+            )

@@ -50,8 +50,12 @@ from shopbridge.inbox import Inbox, digest
 log = logging.getLogger("shopbridge.webhooks")
 
 #: the entity a delivery carries -> the flow kind that syncs it
-ENTITY_FLOWS = {"order": "orders", "customer": "customers", "shipment": "shipments",
-                "checkout": "checkouts"}
+ENTITY_FLOWS = {
+    "order": "orders",
+    "customer": "customers",
+    "shipment": "shipments",
+    "checkout": "checkouts",
+}
 #: a delivery larger than this is refused before it is read further
 MAX_BODY = 2_000_000
 
@@ -78,8 +82,9 @@ class Announcer:
         with self._lock:
             self._dirty.setdefault((integration, flow), []).extend(ids)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="shopbridge-announce",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="shopbridge-announce", daemon=True
+                )
                 self._thread.start()
 
     def flush(self) -> None:
@@ -89,8 +94,12 @@ class Announcer:
             try:
                 self.announce(integration, flow, ids)
             except Exception:  # the records wait in the inbox; the cron backstop runs them
-                log.exception("could not announce %s/%s (%d records wait in the inbox)",
-                              integration, flow, len(ids))
+                log.exception(
+                    "could not announce %s/%s (%d records wait in the inbox)",
+                    integration,
+                    flow,
+                    len(ids),
+                )
 
     def _run(self) -> None:
         idle = 0
@@ -134,9 +143,14 @@ class _Configs:
 
 def listening_flows(cfg: IntegrationConfig, system: str, entity: str | None = None) -> list[str]:
     """Flows of ``cfg`` fed by ``system``'s webhooks (for ``entity``, when given)."""
-    return [flow for flow, spec in cfg.flows.items()
-            if spec.enabled and spec.webhooks and cfg.ends(flow)[0].system == system
-            and (entity is None or cfg.kind(flow) == ENTITY_FLOWS.get(entity))]
+    return [
+        flow
+        for flow, spec in cfg.flows.items()
+        if spec.enabled
+        and spec.webhooks
+        and cfg.ends(flow)[0].system == system
+        and (entity is None or cfg.kind(flow) == ENTITY_FLOWS.get(entity))
+    ]
 
 
 def _refuse(status: int, reason: str, integration: str, system: str) -> JSONResponse:
@@ -163,8 +177,14 @@ class _Secrets:
         return cached[1]
 
 
-def create_receiver(*, config_dir: Path, secret_for: SecretFor, announce: Announce,
-                    inbox: Inbox | None = None, flush_s: float = 0.5) -> FastAPI:
+def create_receiver(
+    *,
+    config_dir: Path,
+    secret_for: SecretFor,
+    announce: Announce,
+    inbox: Inbox | None = None,
+    flush_s: float = 0.5,
+) -> FastAPI:
     """The app; its handler is async only to read the raw body, and does its blocking
     work (secrets, the inbox's database) in the thread pool, off the event loop."""
     configs = _Configs(config_dir)
@@ -189,8 +209,9 @@ def create_receiver(*, config_dir: Path, secret_for: SecretFor, announce: Announ
         if cfg is None:
             return _refuse(404, f"no integration {integration!r}", integration, system)
         if system not in WEBHOOKS or not listening_flows(cfg, system):
-            return _refuse(404, f"no flow of {integration} takes webhooks from {system}",
-                           integration, system)
+            return _refuse(
+                404, f"no flow of {integration} takes webhooks from {system}", integration, system
+            )
         body = await request.body()
         if len(body) > MAX_BODY:
             return _refuse(413, f"body over {MAX_BODY} bytes", integration, system)
@@ -199,12 +220,18 @@ def create_receiver(*, config_dir: Path, secret_for: SecretFor, announce: Announ
         try:
             secret = await run_in_threadpool(secrets.get, end.connection_id)
         except Exception as err:  # noqa: BLE001 (a missing Connection must not leak a trace)
-            log.error("webhook %s/%s: connection %r unreadable: %s", integration, system,
-                      end.connection_id, err)
+            log.error(
+                "webhook %s/%s: connection %r unreadable: %s",
+                integration,
+                system,
+                end.connection_id,
+                err,
+            )
             return JSONResponse({"error": "receiver not configured"}, status_code=503)
         if not vendor.verify(body, request.headers.get(vendor.SIGNATURE_HEADER), secret):
-            return _refuse(401, f"{vendor.SIGNATURE_HEADER} missing or does not match",
-                           integration, system)
+            return _refuse(
+                401, f"{vendor.SIGNATURE_HEADER} missing or does not match", integration, system
+            )
         try:
             entity, records = vendor.delivery_records(json.loads(body))
             ids = [vendor.record_id(entity, r) for r in records]
@@ -212,18 +239,31 @@ def create_receiver(*, config_dir: Path, secret_for: SecretFor, announce: Announ
             return _refuse(400, f"malformed delivery: {err}", integration, system)
         flows = listening_flows(cfg, system, entity)
         if not flows:
-            log.info("webhook %s/%s: %s %s ignored (no flow takes them)", integration,
-                     system, entity, ids)
+            log.info(
+                "webhook %s/%s: %s %s ignored (no flow takes them)",
+                integration,
+                system,
+                entity,
+                ids,
+            )
             return JSONResponse({"accepted": 0, "ignored": entity}, status_code=202)
-        stored = await run_in_threadpool(_inbox().accept, integration, system, digest(body),
-                                         flows, list(zip(ids, records, strict=True)))
+        stored = await run_in_threadpool(
+            _inbox().accept,
+            integration,
+            system,
+            digest(body),
+            flows,
+            list(zip(ids, records, strict=True)),
+        )
         if stored.replay:
-            return _refuse(400, "replayed delivery: this exact body was already received",
-                           integration, system)
+            return _refuse(
+                400, "replayed delivery: this exact body was already received", integration, system
+            )
         for flow in flows:
             announcer.mark(integration, flow, ids)
         log.info("webhook %s/%s: %s %s waiting for %s", integration, system, entity, ids, flows)
-        return JSONResponse({"accepted": len(ids), "entity": entity, "flows": flows},
-                            status_code=202)
+        return JSONResponse(
+            {"accepted": len(ids), "entity": entity, "flows": flows}, status_code=202
+        )
 
     return app

@@ -34,14 +34,23 @@ from shopbridge.quarantine_log import QuarantineLog
 
 #: ledger entity of a quarantined row -> (flow kind, the run report's entity name)
 LEDGER_ENTITIES: dict[str, tuple[str, str]] = {
-    "order": ("orders", "order"), "customer_record": ("customers", "customer"),
-    "product": ("products", "product"), "image": ("products", "image"),
-    "stock": ("stock", "stock"), "shipment": ("shipments", "shipment"),
+    "order": ("orders", "order"),
+    "customer_record": ("customers", "customer"),
+    "product": ("products", "product"),
+    "image": ("products", "image"),
+    "stock": ("stock", "stock"),
+    "shipment": ("shipments", "shipment"),
     "checkout": ("checkouts", "checkout"),
 }
 #: the report entity of a flow kind's records (an image is replayed through its product)
-RECORD_ENTITY = {"orders": "order", "customers": "customer", "products": "product",
-                 "stock": "stock", "shipments": "shipment", "checkouts": "checkout"}
+RECORD_ENTITY = {
+    "orders": "order",
+    "customers": "customer",
+    "products": "product",
+    "stock": "stock",
+    "shipments": "shipment",
+    "checkouts": "checkout",
+}
 
 
 class ReplayError(ShopbridgeError):
@@ -90,23 +99,35 @@ def quarantined(cfg: IntegrationConfig, *, now: datetime) -> list[Quarantined]:
         for flow in cfg.flows:
             kinds = {k for k, (kind, _) in LEDGER_ENTITIES.items() if kind == cfg.kind(flow)}
             with ledger.engine.connect() as conn:
-                rows = conn.execute(select(records).where(
-                    records.c.integration == cfg.scope(flow), records.c.entity.in_(kinds),
-                    records.c.status == Status.QUARANTINED.value))
+                rows = conn.execute(
+                    select(records).where(
+                        records.c.integration == cfg.scope(flow),
+                        records.c.entity.in_(kinds),
+                        records.c.status == Status.QUARANTINED.value,
+                    )
+                )
                 for r in rows:
                     entity = RECORD_ENTITY[cfg.kind(flow)]
                     if (flow, entity, r.source_ref) in found:
                         continue
-                    at = r.updated_at if r.updated_at.tzinfo else r.updated_at.replace(
-                        tzinfo=now.tzinfo)
+                    at = (
+                        r.updated_at
+                        if r.updated_at.tzinfo
+                        else r.updated_at.replace(tzinfo=now.tzinfo)
+                    )
                     found[(flow, entity, r.source_ref)] = Quarantined(
-                        flow, entity, r.source_ref, r.reason or "",
-                        at - timedelta(hours=cfg.flows[flow].lookback_hours))
+                        flow,
+                        entity,
+                        r.source_ref,
+                        r.reason or "",
+                        at - timedelta(hours=cfg.flows[flow].lookback_hours),
+                    )
     return sorted(found.values(), key=lambda q: (q.since, q.flow, q.source_ref))
 
 
-def select_records(cfg: IntegrationConfig, *, record: str | None,
-                   now: datetime) -> list[Quarantined]:
+def select_records(
+    cfg: IntegrationConfig, *, record: str | None, now: datetime
+) -> list[Quarantined]:
     """All quarantined records, or the one named; an id not quarantined is an error."""
     todo = quarantined(cfg, now=now)
     if record is None:
@@ -114,8 +135,9 @@ def select_records(cfg: IntegrationConfig, *, record: str | None,
     chosen = [q for q in todo if q.source_ref == record]
     if not chosen:
         known = ", ".join(sorted({q.source_ref for q in todo})[:20]) or "none"
-        raise ReplayError(f"{cfg.id}: no quarantined record with id {record!r} "
-                          f"(quarantined now: {known})")
+        raise ReplayError(
+            f"{cfg.id}: no quarantined record with id {record!r} (quarantined now: {known})"
+        )
     return chosen
 
 
@@ -129,8 +151,9 @@ def replay(cfg: IntegrationConfig, todo: list[Quarantined], *, now: datetime) ->
     return outcomes
 
 
-def _replay_flow(cfg: IntegrationConfig, flow: str, todo: list[Quarantined], *,
-                 now: datetime, run_id: str) -> list[Outcome]:
+def _replay_flow(
+    cfg: IntegrationConfig, flow: str, todo: list[Quarantined], *, now: datetime, run_id: str
+) -> list[Outcome]:
     spec = cfg.flows[flow]
     since = min(q.since for q in todo)
     extracted = runtime.extract(cfg, flow, spec, since, now)
@@ -145,9 +168,16 @@ def _replay_flow(cfg: IntegrationConfig, flow: str, todo: list[Quarantined], *,
         log = QuarantineLog(ledger.engine)
         for q in todo:
             if q.source_ref not in raw:
-                outcomes.append(Outcome(flow, q.entity, q.source_ref, "not found",
-                                        f"not among the {source} records changed since "
-                                        f"{since.isoformat()}; still quarantined"))
+                outcomes.append(
+                    Outcome(
+                        flow,
+                        q.entity,
+                        q.source_ref,
+                        "not found",
+                        f"not among the {source} records changed since "
+                        f"{since.isoformat()}; still quarantined",
+                    )
+                )
                 continue
             result = _run_one(cfg, flow, raw[q.source_ref], f"{run_id}#{q.source_ref}")
             outcome = _outcome(cfg, flow, ledger, q, result)
@@ -155,33 +185,52 @@ def _replay_flow(cfg: IntegrationConfig, flow: str, todo: list[Quarantined], *,
                 for entity in {q.entity, "image"}:
                     log.resolve(cfg.id, flow, entity, q.source_ref)
             else:
-                log.remember(cfg.id, flow, [e for e in result["quarantined"]
-                                            if e["source_id"] == q.source_ref],
-                             (since, now), now=now)
+                log.remember(
+                    cfg.id,
+                    flow,
+                    [e for e in result["quarantined"] if e["source_id"] == q.source_ref],
+                    (since, now),
+                    now=now,
+                )
             outcomes.append(outcome)
     return outcomes
 
 
-def _run_one(cfg: IntegrationConfig, flow: str, record: dict[str, Any],
-             owner: str) -> dict[str, Any]:
+def _run_one(
+    cfg: IntegrationConfig, flow: str, record: dict[str, Any], owner: str
+) -> dict[str, Any]:
     spec = cfg.flows[flow]
     mapped = runtime.validate_and_map(cfg, flow, spec, [record])
     looked_up = runtime.lookup(cfg, flow, spec, mapped)
     return runtime.load(cfg, flow, spec, looked_up, run_id=owner)
 
 
-def _outcome(cfg: IntegrationConfig, flow: str, ledger: Ledger, q: Quarantined,
-             result: dict[str, Any]) -> Outcome:
+def _outcome(
+    cfg: IntegrationConfig, flow: str, ledger: Ledger, q: Quarantined, result: dict[str, Any]
+) -> Outcome:
     """What happened to the one record of ``result`` (a load's counts for one record)."""
     prefix = cfg.kind(flow)
-    refused = [e for e in result["quarantined"]
-               if e["source_id"] == q.source_ref and e["entity"] != "image"]
+    refused = [
+        e
+        for e in result["quarantined"]
+        if e["source_id"] == q.source_ref and e["entity"] != "image"
+    ]
     if refused:
-        return Outcome(flow, q.entity, q.source_ref, "quarantined",
-                       "; ".join(f"{e['field']}: {e['reason']}" for e in refused))
-    done = {k.removeprefix(f"{prefix}_"): v for k, v in result.items()
-            if k.startswith(f"{prefix}_") and isinstance(v, int) and v
-            and k not in (f"{prefix}_read", f"{prefix}_quarantined")}
+        return Outcome(
+            flow,
+            q.entity,
+            q.source_ref,
+            "quarantined",
+            "; ".join(f"{e['field']}: {e['reason']}" for e in refused),
+        )
+    done = {
+        k.removeprefix(f"{prefix}_"): v
+        for k, v in result.items()
+        if k.startswith(f"{prefix}_")
+        and isinstance(v, int)
+        and v
+        and k not in (f"{prefix}_read", f"{prefix}_quarantined")
+    }
     written = [k for k in ("created", "updated", "written") if done.get(k)]
     if written:
         row = ledger.get(cfg.scope(flow), q.entity, q.source_ref) if prefix == "orders" else None
@@ -190,7 +239,6 @@ def _outcome(cfg: IntegrationConfig, flow: str, ledger: Ledger, q: Quarantined,
     if done.get("skipped_existing") or done.get("unchanged"):
         row = ledger.get(cfg.scope(flow), q.entity, q.source_ref) if prefix == "orders" else None
         where = f" as {row.target_ref}" if row is not None and row.target_ref else ""
-        return Outcome(flow, q.entity, q.source_ref, "already in target",
-                       f"nothing written{where}")
+        return Outcome(flow, q.entity, q.source_ref, "already in target", f"nothing written{where}")
     why = ", ".join(k.replace("_", " ") for k in done) or "left out by the flow's settings"
     return Outcome(flow, q.entity, q.source_ref, "skipped", why)

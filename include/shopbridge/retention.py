@@ -45,8 +45,15 @@ DB_CONNECTION = "shopbridge_airflow_db"
 #: tables ``airflow db clean`` empties of old rows. ``dag_run`` cascades to its task
 #: instances, their rendered fields and XComs; ``db clean`` keeps each DAG's latest
 #: scheduled run, which the scheduler needs to continue
-DB_TABLES = ("dag_run", "task_instance", "task_instance_history", "xcom", "log",
-             "asset_event", "task_reschedule")
+DB_TABLES = (
+    "dag_run",
+    "task_instance",
+    "task_instance_history",
+    "xcom",
+    "log",
+    "asset_event",
+    "task_reschedule",
+)
 #: the last lines of ``airflow db clean``'s output kept in the report
 OUTPUT_TAIL = 20
 
@@ -134,13 +141,26 @@ class DbClean:
 def db_clean_command(cutoff: datetime, *, tables: Sequence[str] = DB_TABLES) -> list[str]:
     """``airflow db clean`` without archive tables: an archive would keep a copy of every
     purged row (conf, rendered fields, XComs) in the same database."""
-    return [sys.executable, "-m", "airflow", "db", "clean",
-            "--clean-before-timestamp", cutoff.isoformat(), "--tables", ",".join(tables),
-            "--skip-archive", "--yes", "--verbose", "--error-on-cleanup-failure"]
+    return [
+        sys.executable,
+        "-m",
+        "airflow",
+        "db",
+        "clean",
+        "--clean-before-timestamp",
+        cutoff.isoformat(),
+        "--tables",
+        ",".join(tables),
+        "--skip-archive",
+        "--yes",
+        "--verbose",
+        "--error-on-cleanup-failure",
+    ]
 
 
-def run_db_clean(cutoff: datetime, db_url: str | None, *, running_since: datetime | None,
-                 timeout: float = 1800) -> DbClean:
+def run_db_clean(
+    cutoff: datetime, db_url: str | None, *, running_since: datetime | None, timeout: float = 1800
+) -> DbClean:
     """Run ``airflow db clean`` against ``db_url`` (the deployment's metadata DB).
 
     Rows from ``running_since`` on are kept whatever the retention (the cutoff moves back
@@ -153,16 +173,30 @@ def run_db_clean(cutoff: datetime, db_url: str | None, *, running_since: datetim
     the worker's own.
     """
     if not db_url:
-        return DbClean("skipped", f"no Connection {DB_CONNECTION!r} with the metadata DB's "
-                                  "URL as its password (see shopbridge.retention)")
+        return DbClean(
+            "skipped",
+            f"no Connection {DB_CONNECTION!r} with the metadata DB's "
+            "URL as its password (see shopbridge.retention)",
+        )
     if running_since is not None:
         cutoff = min(cutoff, running_since)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-                                "AIRFLOW__CORE__SQL_ALCHEMY_CONN"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__SQL_ALCHEMY_CONN")
+        )
+    }
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db_url
-    proc = subprocess.run(db_clean_command(cutoff), env=env, capture_output=True, text=True,  # noqa: S603
-                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    proc = subprocess.run(  # noqa: S603
+        db_clean_command(cutoff),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-OUTPUT_TAIL:])
     if proc.returncode != 0:
         return DbClean("failed", f"exit {proc.returncode}: {tail}")

@@ -31,8 +31,10 @@ def _naming(end: Endpoint) -> Iterator[None]:
     try:
         yield
     except AuthError as err:
-        raise AuthError(f"connection {end.connection_id!r} ({end.system}) was refused: {err}",
-                        response=err.response) from err
+        raise AuthError(
+            f"connection {end.connection_id!r} ({end.system}) was refused: {err}",
+            response=err.response,
+        ) from err
 
 
 def _parse_when(value: Any, name: str) -> datetime:
@@ -43,9 +45,16 @@ def _parse_when(value: Any, name: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def window(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, conf: dict[str, Any],
-           interval_start: datetime | None, interval_end: datetime | None,
-           now: datetime) -> tuple[datetime, datetime]:
+def window(
+    cfg: IntegrationConfig,
+    flow: str,
+    spec: FlowSpec,
+    *,
+    conf: dict[str, Any],
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    now: datetime,
+) -> tuple[datetime, datetime]:
     """The ``[start, end)`` a run syncs.
 
     Explicit ``start``/``end`` in the run's conf win; a scheduled or backfill run uses its
@@ -56,11 +65,15 @@ def window(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, conf: dict[str,
     overlap = timedelta(minutes=spec.overlap_minutes)
     if conf.get("start") or conf.get("end"):
         end = _parse_when(conf["end"], "end") if conf.get("end") else now
-        start = (_parse_when(conf["start"], "start") if conf.get("start")
-                 else end - timedelta(hours=spec.lookback_hours))
+        start = (
+            _parse_when(conf["start"], "start")
+            if conf.get("start")
+            else end - timedelta(hours=spec.lookback_hours)
+        )
         if start >= end:
-            raise ConfigError(f"conf.start ({start.isoformat()}) must be before conf.end "
-                              f"({end.isoformat()})")
+            raise ConfigError(
+                f"conf.start ({start.isoformat()}) must be before conf.end ({end.isoformat()})"
+            )
         return start, end
     if interval_start is not None and interval_end is not None and interval_end > interval_start:
         return interval_start - overlap, interval_end
@@ -100,16 +113,24 @@ def _target(cfg: IntegrationConfig, flow: str) -> Iterator[Any]:
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def extract(cfg: IntegrationConfig, flow: str, spec: FlowSpec, start: datetime,
-            end: datetime, *, full_resync: bool = False) -> dict[str, Any]:
+def extract(
+    cfg: IntegrationConfig,
+    flow: str,
+    spec: FlowSpec,
+    start: datetime,
+    end: datetime,
+    *,
+    full_resync: bool = False,
+) -> dict[str, Any]:
     kind = cfg.kind(flow)
     skipped = 0
     with _source(cfg, flow) as source, closing(Ledger()) as ledger:
         if kind == "stock":
             batches = stock.extract(source, spec.batch_size)
         elif kind == "products":
-            batches = products.extract(source, EPOCH if full_resync else start, end,
-                                       spec.batch_size)
+            batches = products.extract(
+                source, EPOCH if full_resync else start, end, spec.batch_size
+            )
         elif kind == "customers":
             batches = customers.extract(source, start, end, spec.batch_size)
         elif kind == "shipments":
@@ -123,14 +144,25 @@ def extract(cfg: IntegrationConfig, flow: str, spec: FlowSpec, start: datetime,
             synced = orders.AlreadySynced(ledger, cfg.scope(flow))
             batches = orders.extract(source, start, end, spec.batch_size, skip=synced)
             skipped = synced.skipped
-    log.info("window %s .. %s: %d records in %d batches (%d already synced, not read)",
-             start.isoformat(), end.isoformat(), sum(map(len, batches)), len(batches), skipped)
-    return {"batches": batches, "api_calls": source.counter.calls,
-            "window": [start.isoformat(), end.isoformat()], "skipped_existing": skipped}
+    log.info(
+        "window %s .. %s: %d records in %d batches (%d already synced, not read)",
+        start.isoformat(),
+        end.isoformat(),
+        sum(map(len, batches)),
+        len(batches),
+        skipped,
+    )
+    return {
+        "batches": batches,
+        "api_calls": source.counter.calls,
+        "window": [start.isoformat(), end.isoformat()],
+        "skipped_existing": skipped,
+    }
 
 
-def extract_inbox(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
-                  run_id: str) -> dict[str, Any]:
+def extract_inbox(
+    cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, run_id: str
+) -> dict[str, Any]:
     """The records the webhook receiver stored for this flow, claimed by this run.
 
     They are the vendor's own records as delivered (signature checked), in the shape the
@@ -141,19 +173,25 @@ def extract_inbox(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *,
         rows = inbox.claim(cfg.id, flow, run_id)
     n = spec.batch_size
     log.info("inbox: %d records delivered by webhook", len(rows))
-    return {"batches": [rows[i : i + n] for i in range(0, len(rows), n)], "api_calls": 0,
-            "window": None, "inbox": len(rows)}
+    return {
+        "batches": [rows[i : i + n] for i in range(0, len(rows), n)],
+        "api_calls": 0,
+        "window": None,
+        "inbox": len(rows),
+    }
 
 
-def validate_and_map(cfg: IntegrationConfig, flow: str, spec: FlowSpec,
-                     batch: list[dict[str, Any]]) -> dict[str, Any]:
+def validate_and_map(
+    cfg: IntegrationConfig, flow: str, spec: FlowSpec, batch: list[dict[str, Any]]
+) -> dict[str, Any]:
     # translation makes no request: the source is only asked for its translator
     with _source(cfg, flow) as source:
         return map_batch(cfg, flow, source, batch)
 
 
-def map_batch(cfg: IntegrationConfig, flow: str, source: Any,
-              batch: list[dict[str, Any]]) -> dict[str, Any]:
+def map_batch(
+    cfg: IntegrationConfig, flow: str, source: Any, batch: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The validate-and-map step on a source already at hand: what a run does with one
     batch of vendor records under the pair's settings (the contract tests and the
     mapping CLI call it with recorded payloads, so they test what a run would send)."""
@@ -163,8 +201,9 @@ def map_batch(cfg: IntegrationConfig, flow: str, source: Any,
     if kind == "stock":
         return stock.validate_and_map(source, batch, spec.stock, cfg.rules)
     if kind == "products":
-        return products.validate_and_map(source, batch, spec.products, _mapper(cfg, flow),
-                                         cfg.rules)
+        return products.validate_and_map(
+            source, batch, spec.products, _mapper(cfg, flow), cfg.rules
+        )
     if kind == "shipments":
         return shipments.validate_and_map(source, batch)
     if kind == "checkouts":
@@ -172,8 +211,14 @@ def map_batch(cfg: IntegrationConfig, flow: str, source: Any,
     return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow), cfg.rules)
 
 
-def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec, mapped: dict[str, Any], *,
-           full_resync: bool = False) -> dict[str, Any]:
+def lookup(
+    cfg: IntegrationConfig,
+    flow: str,
+    spec: FlowSpec,
+    mapped: dict[str, Any],
+    *,
+    full_resync: bool = False,
+) -> dict[str, Any]:
     kind, scope = cfg.kind(flow), cfg.scope(flow)
     if kind in ("shipments", "checkouts"):  # the ledger alone decides: no target call
         with closing(Ledger()) as ledger:
@@ -186,22 +231,30 @@ def lookup(cfg: IntegrationConfig, flow: str, spec: FlowSpec, mapped: dict[str, 
         if kind == "stock":
             return stock.lookup(target, ledger, scope, mapped, full_resync=full_resync)
         if kind == "products":
-            return products.lookup(target, ledger, scope, mapped, spec.products,
-                                   full_resync=full_resync)
-        return orders.lookup(target, ledger, scope, mapped, spec.orders,
-                             opposite=cfg.opposite_scope(flow))
+            return products.lookup(
+                target, ledger, scope, mapped, spec.products, full_resync=full_resync
+            )
+        return orders.lookup(
+            target, ledger, scope, mapped, spec.orders, opposite=cfg.opposite_scope(flow)
+        )
 
 
-def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str, Any],
-         run_id: str) -> dict[str, Any]:
+def load(
+    cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str, Any], run_id: str
+) -> dict[str, Any]:
     kind, scope = cfg.kind(flow), cfg.scope(flow)
     with _target(cfg, flow) as target, closing(Ledger()) as ledger:
         if kind == "customers":
-            return customers.load(target, ledger, scope, looked_up, run_id=run_id,
-                                  settings=cfg.customer_settings(flow))
+            return customers.load(
+                target,
+                ledger,
+                scope,
+                looked_up,
+                run_id=run_id,
+                settings=cfg.customer_settings(flow),
+            )
         if kind == "stock":
-            return stock.load(target, ledger, scope, looked_up, run_id=run_id,
-                              settings=spec.stock)
+            return stock.load(target, ledger, scope, looked_up, run_id=run_id, settings=spec.stock)
         if kind == "shipments":
             return shipments.load(target, ledger, scope, looked_up, run_id=run_id)
         if kind == "checkouts":
@@ -209,31 +262,57 @@ def load(cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str,
         if kind == "products":
             # images are downloaded from the source at load time, not carried in XCom
             with _source(cfg, flow) as source:
-                return products.load(target, ledger, scope, looked_up, run_id=run_id,
-                                     settings=spec.products, source=source)
-        result = orders.load(target, ledger, scope, looked_up, run_id=run_id,
-                             settings=spec.orders,
-                             customer_settings=cfg.customer_settings(flow))
+                return products.load(
+                    target,
+                    ledger,
+                    scope,
+                    looked_up,
+                    run_id=run_id,
+                    settings=spec.products,
+                    source=source,
+                )
+        result = orders.load(
+            target,
+            ledger,
+            scope,
+            looked_up,
+            run_id=run_id,
+            settings=spec.orders,
+            customer_settings=cfg.customer_settings(flow),
+        )
         if spec.orders.confirm_in_source:
             ids = [o["ref"]["id"] for o in looked_up["orders"]]
             with _source(cfg, flow) as src:
                 calls = src.counter.calls
                 result["orders_confirmed_in_source"] = orders.confirm_in_source(
-                    src, ledger, scope, ids, dict(spec.orders.confirm_in_source),
-                    run_id=run_id)
+                    src, ledger, scope, ids, dict(spec.orders.confirm_in_source), run_id=run_id
+                )
                 result["api_calls"] += src.counter.calls - calls
         return result
 
 
-SUMMARY_KEYS = {"orders": orders.SUMMARY_KEYS, "customers": customers.SUMMARY_KEYS,
-                "products": products.SUMMARY_KEYS, "stock": stock.SUMMARY_KEYS,
-                "shipments": shipments.SUMMARY_KEYS, "checkouts": checkouts.SUMMARY_KEYS}
+SUMMARY_KEYS = {
+    "orders": orders.SUMMARY_KEYS,
+    "customers": customers.SUMMARY_KEYS,
+    "products": products.SUMMARY_KEYS,
+    "stock": stock.SUMMARY_KEYS,
+    "shipments": shipments.SUMMARY_KEYS,
+    "checkouts": checkouts.SUMMARY_KEYS,
+}
 
 
-def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
-           window: list[str] | None, results: list[dict[str, Any]],
-           inbox_run: str | None = None, skipped_existing: int = 0,
-           run_id: str | None = None) -> dict[str, Any]:
+def report(
+    cfg: IntegrationConfig,
+    flow: str,
+    spec: FlowSpec,
+    *,
+    api_calls: int,
+    window: list[str] | None,
+    results: list[dict[str, Any]],
+    inbox_run: str | None = None,
+    skipped_existing: int = 0,
+    run_id: str | None = None,
+) -> dict[str, Any]:
     """Sum the batches, remember the window, and decide whether the run failed.
 
     A webhook run (``inbox_run``: its run id) has no window: it must not move the
@@ -256,12 +335,17 @@ def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
 
         with closing(Ledger()) as ledger:
             QuarantineLog(ledger.engine).remember(
-                cfg.id, flow, summary["quarantined"],
+                cfg.id,
+                flow,
+                summary["quarantined"],
                 (datetime.fromisoformat(window[0]), datetime.fromisoformat(window[1]))
-                if window is not None else None)
+                if window is not None
+                else None,
+            )
     for q in summary["quarantined"]:
-        log.warning("quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"],
-                    q["reason"])
+        log.warning(
+            "quarantined %s %s: %s: %s", q["entity"], q["source_id"], q["field"], q["reason"]
+        )
     log.info("summary: %s", {k: v for k, v in summary.items() if k != "quarantined"})
     read, bad = summary[f"{kind}_read"], summary[f"{kind}_quarantined"]
     failed = bool(read and bad / read > spec.max_quarantined_fraction)
@@ -269,11 +353,18 @@ def report(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, api_calls: int,
         from shopbridge.activity import FAILED, SUCCESS, ActivityLog
 
         with closing(ActivityLog()) as activity:
-            activity.record(integration=cfg.id, flow=flow, kind=kind, dag_id=cfg.dag_id(flow),
-                            run_id=run_id, summary=summary,
-                            status=FAILED if failed else SUCCESS)
+            activity.record(
+                integration=cfg.id,
+                flow=flow,
+                kind=kind,
+                dag_id=cfg.dag_id(flow),
+                run_id=run_id,
+                summary=summary,
+                status=FAILED if failed else SUCCESS,
+            )
     if failed:
         raise ConfigError(
             f"{bad} of {read} {kind} quarantined, above "
-            f"max_quarantined_fraction={spec.max_quarantined_fraction}: check the mapping")
+            f"max_quarantined_fraction={spec.max_quarantined_fraction}: check the mapping"
+        )
     return summary

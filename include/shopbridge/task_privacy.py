@@ -51,25 +51,42 @@ class PrivatePythonOperator(DecoratedOperator, PythonOperator):
 
     custom_operator_name: str = "@private_task"
 
-    def __init__(self, *, python_callable: Callable[..., Any], op_args: Collection[Any] | None,
-                 op_kwargs: Mapping[str, Any] | None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Collection[Any] | None,
+        op_kwargs: Mapping[str, Any] | None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("show_return_value_in_logs", False)
         super().__init__(
-            kwargs_to_upstream={"python_callable": python_callable, "op_args": op_args,
-                                "op_kwargs": op_kwargs},
-            python_callable=python_callable, op_args=op_args, op_kwargs=op_kwargs, **kwargs)
+            kwargs_to_upstream={
+                "python_callable": python_callable,
+                "op_args": op_args,
+                "op_kwargs": op_kwargs,
+            },
+            python_callable=python_callable,
+            op_args=op_args,
+            op_kwargs=op_kwargs,
+            **kwargs,
+        )
         self._rendered_args: tuple[Collection[Any], Mapping[str, Any]] | None = None
 
-    def _do_render_template_fields(self, parent: Any, template_fields: Iterable[str],
-                                   context: Context, jinja_env: jinja2.Environment,
-                                   seen_oids: set[int]) -> None:
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
         """Render as Airflow does, then hide the arguments from the rendered-fields record.
 
         Overridden here rather than in ``render_template_fields``: a mapped task is rendered
         by ``MappedOperator``, which calls this method of the unmapped task.
         """
-        super()._do_render_template_fields(parent, template_fields, context, jinja_env,
-                                           seen_oids)
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
         if parent is self:
             self._rendered_args = (self.op_args, self.op_kwargs)
             self.op_args = [PLACEHOLDER for _ in self.op_args]
@@ -90,8 +107,9 @@ def private_task(python_callable: Callable[FParams, FReturn]) -> Task[FParams, F
 def private_task(*, multiple_outputs: bool | None = None, **kwargs: Any) -> TaskDecorator: ...
 
 
-def private_task(python_callable: Callable[..., Any] | None = None,
-                 **kwargs: Any) -> Task[Any, Any] | TaskDecorator:
+def private_task(
+    python_callable: Callable[..., Any] | None = None, **kwargs: Any
+) -> Task[Any, Any] | TaskDecorator:
     """Use like ``@task`` / ``@task(...)``; every keyword goes to the operator.
 
     ``multiple_outputs`` is off unless asked for: ``@task`` turns it on for a function
@@ -99,12 +117,14 @@ def private_task(python_callable: Callable[..., Any] | None = None,
     ``return_value`` (each batch twice, in keys :func:`drop_run_xcoms` cannot know).
     """
     kwargs.setdefault("multiple_outputs", False)
-    return task_decorator_factory(python_callable=python_callable,
-                                  decorated_operator_class=PrivatePythonOperator, **kwargs)
+    return task_decorator_factory(
+        python_callable=python_callable, decorated_operator_class=PrivatePythonOperator, **kwargs
+    )
 
 
-def drop_run_xcoms(context: Context, *, single: Mapping[str, Sequence[str]],
-                   mapped: Sequence[str], batches: int) -> int:
+def drop_run_xcoms(
+    context: Context, *, single: Mapping[str, Sequence[str]], mapped: Sequence[str], batches: int
+) -> int:
     """Delete this run's XComs of ``single`` (task id -> keys) and of each of ``mapped``'s
     ``batches`` map indexes; return how many were asked to go.
 
@@ -125,13 +145,12 @@ def drop_run_xcoms(context: Context, *, single: Mapping[str, Sequence[str]],
     # the default backend's purge is a no-op; a custom backend overrides it
     plain = XCom.purge.__qualname__ == BaseXCom.purge.__qualname__
     targets: list[tuple[str, str, int | None]] = [
-        (task_id, key, None) for task_id, keys in single.items() for key in keys]
-    targets += [(task_id, "return_value", index) for task_id in mapped
-                for index in range(batches)]
+        (task_id, key, None) for task_id, keys in single.items() for key in keys
+    ]
+    targets += [(task_id, "return_value", index) for task_id in mapped for index in range(batches)]
     for task_id, key, index in targets:
         if plain:
-            SUPERVISOR_COMMS.send(DeleteXCom(key=key, task_id=task_id, map_index=index,
-                                             **where))
+            SUPERVISOR_COMMS.send(DeleteXCom(key=key, task_id=task_id, map_index=index, **where))
         else:
             XCom.delete(key=key, task_id=task_id, map_index=index, **where)
     return len(targets)

@@ -32,8 +32,23 @@ SOURCES: dict[str, str] = {
 }
 
 #: keys of a paging envelope around a list (never a record's own only content)
-_META = frozenset({"MetaInformation", "@attributes", "href", "start", "size", "first",
-                   "previous", "next", "count", "links", "__next", "__count", "__metadata"})
+_META = frozenset(
+    {
+        "MetaInformation",
+        "@attributes",
+        "href",
+        "start",
+        "size",
+        "first",
+        "previous",
+        "next",
+        "count",
+        "links",
+        "__next",
+        "__count",
+        "__metadata",
+    }
+)
 #: an envelope holds few keys; a record (a Lightspeed order has ~100) holds many
 _ENVELOPE_KEYS = 8
 
@@ -50,8 +65,7 @@ def records_in(data: Any) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         raise ConfigError(f"not a vendor record: a JSON {type(data).__name__}")
     if len(data) <= _ENVELOPE_KEYS:
-        inner = [k for k, v in data.items()
-                 if k not in _META and isinstance(v, dict | list)]
+        inner = [k for k, v in data.items() if k not in _META and isinstance(v, dict | list)]
         scalars = [k for k, v in data.items() if k not in _META and k not in inner]
         if len(inner) == 1 and not scalars:
             return records_in(data[inner[0]])
@@ -69,9 +83,12 @@ class _Offline:
 
     def __getattr__(self, name: str) -> Any:
         def refuse(*_: Any, **__: Any) -> Any:
-            raise ConfigError(f"the {self.system} translator asked the vendor ({name}); "
-                              "mapping test makes no request (for Lightspeed eCom's shop "
-                              "currency pass --currency)")
+            raise ConfigError(
+                f"the {self.system} translator asked the vendor ({name}); "
+                "mapping test makes no request (for Lightspeed eCom's shop "
+                "currency pass --currency)"
+            )
+
         return refuse
 
     def close(self) -> None:
@@ -81,12 +98,16 @@ class _Offline:
 def offline_source(system: str, *, currency: str | None = None) -> Any:
     """The system's source connector on a client that refuses every request."""
     if system not in SOURCES:
-        raise ConfigError(f"{system} is no source of any flow; sources: "
-                          f"{', '.join(sorted(SOURCES))}")
+        raise ConfigError(
+            f"{system} is no source of any flow; sources: {', '.join(sorted(SOURCES))}"
+        )
     module, _, name = SOURCES[system].partition(":")
     cls = getattr(importlib.import_module(module), name)
-    kwargs = {"currency": currency} if currency and "currency" in inspect.signature(
-        cls).parameters else {}
+    kwargs = (
+        {"currency": currency}
+        if currency and "currency" in inspect.signature(cls).parameters
+        else {}
+    )
     return cls(_Offline(system), **kwargs)
 
 
@@ -95,8 +116,9 @@ def translator_name(cfg: IntegrationConfig, flow: str) -> str:
     return f"{SOURCES[system].replace(':', '.')}.to_{cfg.kind(flow).removesuffix('s')}"
 
 
-def try_records(cfg: IntegrationConfig, flow: str, records: list[dict[str, Any]], *,
-                currency: str | None = None) -> dict[str, Any]:
+def try_records(
+    cfg: IntegrationConfig, flow: str, records: list[dict[str, Any]], *, currency: str | None = None
+) -> dict[str, Any]:
     """The run's validate-and-map step on ``records`` (see :func:`records_in`)."""
     from shopbridge.runtime import map_batch
 

@@ -40,10 +40,22 @@ class LivePair:
     def register_webhooks(self) -> str:
         """``shopbridge webhooks register`` as a person runs it; returns its output."""
         out = subprocess.run(  # noqa: S603 (our own CLI, fixed arguments)
-            [sys.executable, "-m", "shopbridge.cli", "webhooks", "register", PAIR,
-             "--url", self.airflow.url],
+            [
+                sys.executable,
+                "-m",
+                "shopbridge.cli",
+                "webhooks",
+                "register",
+                PAIR,
+                "--url",
+                self.airflow.url,
+            ],
             env={**os.environ, **self.env, "SHOPBRIDGE_ROOT": str(ROOT)},
-            capture_output=True, text=True, timeout=120, check=False)
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"webhooks register failed: {out.stderr[-2000:]}")
         return out.stdout
@@ -58,10 +70,11 @@ class LivePair:
             created: dict[str, float] = {}
             stamp = time.strftime("%H%M%S")
             for i in range(n):
-                body = {k: v for k, v in order.items()
-                        if k not in ("id", "createdAt", "updatedAt")}
-                body |= {"number": f"WH{stamp}-{i}",
-                         "products": {"resource": {"embedded": lines["orderProducts"]}}}
+                body = {k: v for k, v in order.items() if k not in ("id", "createdAt", "updatedAt")}
+                body |= {
+                    "number": f"WH{stamp}-{i}",
+                    "products": {"resource": {"embedded": lines["orderProducts"]}},
+                }
                 shop.post("/_sandbox/orders", json={"order": body}).raise_for_status()
                 created[body["number"]] = time.time()
         return created
@@ -105,29 +118,37 @@ def _created_at(order: dict[str, Any], default: float) -> float:
 
 
 @contextmanager
-def live_pair(state: Path, *, parallelism: int = 4,
-              shop_options: dict[str, str] | None = None) -> Iterator[LivePair]:
+def live_pair(
+    state: Path, *, parallelism: int = 4, shop_options: dict[str, str] | None = None
+) -> Iterator[LivePair]:
     """Both sandboxes and ``airflow standalone`` with the plugin; only the orders DAG of
     the pair is switched on (every other DAG stays paused, as new DAGs start)."""
     state.mkdir(parents=True, exist_ok=True)
     procs = []
     airflow: LocalAirflow | None = None
     try:
-        shop_proc, shop = start_sandbox("lightspeed_ecom", state_dir=state, persist=False,
-                                        options={"n_orders": "3", **(shop_options or {})})
+        shop_proc, shop = start_sandbox(
+            "lightspeed_ecom",
+            state_dir=state,
+            persist=False,
+            options={"n_orders": "3", **(shop_options or {})},
+        )
         procs.append(shop_proc)
         hub_proc, hub = start_sandbox("buckles", state_dir=state, persist=False)
         procs.append(hub_proc)
         env = {
             "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}",
             "AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM": json.dumps(
-                connection_fields("lightspeed_ecom", shop)),
+                connection_fields("lightspeed_ecom", shop)
+            ),
             "AIRFLOW_CONN_SHOPBRIDGE_BUCKLES": json.dumps(connection_fields("buckles", hub)),
         }
-        airflow = LocalAirflow(home=state / "airflow", dags_folder=ROOT / "dags",
-                               parallelism=parallelism,
-                               extra_env={**env,
-                                          "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"})
+        airflow = LocalAirflow(
+            home=state / "airflow",
+            dags_folder=ROOT / "dags",
+            parallelism=parallelism,
+            extra_env={**env, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"},
+        )
         airflow.start()
         airflow.wait_for_dag(ORDERS_DAG)
         airflow.unpause(ORDERS_DAG)

@@ -104,8 +104,9 @@ def _parse(field: Field, text: str) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        raise WizardError(f"{field.label}: expected {field.kind.__name__} (JSON), "
-                          f"got {text!r}") from None
+        raise WizardError(
+            f"{field.label}: expected {field.kind.__name__} (JSON), got {text!r}"
+        ) from None
     if not isinstance(value, field.kind):
         raise WizardError(f"{field.label}: expected {field.kind.__name__}, got {text!r}")
     return value
@@ -133,8 +134,14 @@ def _ask(prompt: str, secret: bool) -> str:
 class Wizard:
     """Collects the answers; ``ask`` is None for the non-interactive (flags only) form."""
 
-    def __init__(self, templates: Path, given: Mapping[str, Any], *,
-                 ask: Ask | None, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        templates: Path,
+        given: Mapping[str, Any],
+        *,
+        ask: Ask | None,
+        say: Callable[[str], None],
+    ) -> None:
         self.templates = templates
         self.given = given
         self.ask = ask
@@ -143,8 +150,15 @@ class Wizard:
     def pairs(self) -> list[str]:
         return [p.stem for p in sorted(self.templates.glob("*.yaml"))]
 
-    def _value(self, flag: str, prompt: str, *, secret: bool = False,
-               required: bool = True, default: str = "") -> str:
+    def _value(
+        self,
+        flag: str,
+        prompt: str,
+        *,
+        secret: bool = False,
+        required: bool = True,
+        default: str = "",
+    ) -> str:
         given = self.given.get(flag)
         if given not in (None, ""):
             return str(given)
@@ -184,27 +198,27 @@ class Wizard:
                 kind = spec.get("flow", key)
                 way = spec.get("direction", "source_to_target").replace("_", " ")
                 self.say(f"  {key}  ({kind}, {way}, every {spec.get('schedule', '?')!r})")
-        answer = self._value("--flows", "flows, comma-separated",
-                             default=",".join(enabled))
+        answer = self._value("--flows", "flows, comma-separated", default=",".join(enabled))
         chosen = tuple(dict.fromkeys(f.strip() for f in answer.split(",") if f.strip()))
         unknown = [f for f in chosen if f not in flows]
         if unknown or not chosen:
-            raise WizardError(f"unknown flow(s) {', '.join(unknown) or '(none chosen)'}; "
-                              f"the pair has {', '.join(flows)}")
+            raise WizardError(
+                f"unknown flow(s) {', '.join(unknown) or '(none chosen)'}; "
+                f"the pair has {', '.join(flows)}"
+            )
         return chosen
 
-    def connection(self, role: str, system: str,
-                   default_id: str) -> tuple[str, dict[str, Any]]:
+    def connection(self, role: str, system: str, default_id: str) -> tuple[str, dict[str, Any]]:
         if self.ask is not None:
             self.say(f"{role.capitalize()}: {system}")
-        conn_id = self._value(f"--{role}-conn-id", "  Airflow connection id",
-                              default=default_id)
+        conn_id = self._value(f"--{role}-conn-id", "  Airflow connection id", default=default_id)
         sample = SANDBOX_CONNECTIONS[system]
         conn: dict[str, Any] = {"conn_type": sample["conn_type"]}
         extra: dict[str, Any] = {}
         for field in fields_for(system):
-            text = self._value(field.flag(role), f"  {field.label}", secret=field.secret,
-                               required=field.required)
+            text = self._value(
+                field.flag(role), f"  {field.label}", secret=field.secret, required=field.required
+            )
             if not text:
                 continue
             value = _parse(field, text)
@@ -224,8 +238,9 @@ class Wizard:
         conns = {}
         for role in ROLES:
             end = template[role]
-            conns[role] = self.connection(role, end["system"],
-                                          end.get("conn_id") or f"shopbridge_{end['system']}")
+            conns[role] = self.connection(
+                role, end["system"], end.get("conn_id") or f"shopbridge_{end['system']}"
+            )
         out = Path(self.given.get("--out") or default_out(pair))
         return Answers(pair, flows, conns, out, bool(self.given.get("--force")))
 
@@ -252,8 +267,7 @@ def _as_env(conn_id: str, fields: dict[str, Any]) -> Iterator[None]:
             os.environ[key] = before
 
 
-def test_connections(pair: dict[str, Any], answers: Answers,
-                     say: Callable[[str], None]) -> None:
+def test_connections(pair: dict[str, Any], answers: Answers, say: Callable[[str], None]) -> None:
     """Each system's hook test; the first refusal stops the setup, naming the system."""
     for role in ROLES:
         system = pair[role]["system"]
@@ -261,8 +275,10 @@ def test_connections(pair: dict[str, Any], answers: Answers,
         with _as_env(conn_id, fields):
             ok, msg = hook_for(system, conn_id).test_connection()
         if not ok:
-            raise WizardError(f"{system} ({role}, connection {conn_id}) failed its test: "
-                              f"{msg}\nnothing was stored and no YAML written")
+            raise WizardError(
+                f"{system} ({role}, connection {conn_id}) failed its test: "
+                f"{msg}\nnothing was stored and no YAML written"
+            )
         say(f"{system}: {msg}")
 
 
@@ -281,16 +297,24 @@ def store_connections(answers: Answers) -> list[str]:
                 if old is not None:
                     session.delete(old)
                     session.flush()
-                session.add(Connection(
-                    conn_id=conn_id, conn_type=fields["conn_type"], host=fields.get("host"),
-                    login=fields.get("login"), password=fields.get("password"),
-                    extra=json.dumps(fields.get("extra") or {}),
-                    description="set up by shopbridge init"))
+                session.add(
+                    Connection(
+                        conn_id=conn_id,
+                        conn_type=fields["conn_type"],
+                        host=fields.get("host"),
+                        login=fields.get("login"),
+                        password=fields.get("password"),
+                        extra=json.dumps(fields.get("extra") or {}),
+                        description="set up by shopbridge init",
+                    )
+                )
                 stored.append(conn_id)
     except OperationalError as err:
-        raise WizardError("cannot store the Connections in Airflow's metadata DB "
-                          f"(AIRFLOW_HOME={os.environ.get('AIRFLOW_HOME', '~/airflow')}): "
-                          f"run `airflow db migrate` first ({err.orig})") from None
+        raise WizardError(
+            "cannot store the Connections in Airflow's metadata DB "
+            f"(AIRFLOW_HOME={os.environ.get('AIRFLOW_HOME', '~/airflow')}): "
+            f"run `airflow db migrate` first ({err.orig})"
+        ) from None
     return stored
 
 
@@ -326,8 +350,11 @@ def render(template_text: str, flows: tuple[str, ...], conn_ids: dict[str, str])
 
 def pair_file(templates: Path, answers: Answers) -> str:
     """The pair's file as it will be written, validated by the loader the DAGs use."""
-    text = render((templates / f"{answers.pair}.yaml").read_text(encoding="utf-8"),
-                  answers.flows, {r: answers.connections[r][0] for r in ROLES})
+    text = render(
+        (templates / f"{answers.pair}.yaml").read_text(encoding="utf-8"),
+        answers.flows,
+        {r: answers.connections[r][0] for r in ROLES},
+    )
     try:
         parse_integration(answers.out, yaml.safe_load(text))
     except ConfigError as err:
@@ -335,8 +362,14 @@ def pair_file(templates: Path, answers: Answers) -> str:
     return text
 
 
-def run(templates: Path, given: Mapping[str, Any], *, interactive: bool,
-        default_out: Callable[[str], Path], say: Callable[[str], None]) -> Answers:
+def run(
+    templates: Path,
+    given: Mapping[str, Any],
+    *,
+    interactive: bool,
+    default_out: Callable[[str], Path],
+    say: Callable[[str], None],
+) -> Answers:
     """The whole setup; :class:`WizardError` (before anything is stored, where it can be
     known then) when a step refuses."""
     ask = _ask if interactive else None
@@ -344,9 +377,14 @@ def run(templates: Path, given: Mapping[str, Any], *, interactive: bool,
     text = pair_file(templates, answers)
     out = answers.out
     replace = out.exists() and out.read_text(encoding="utf-8") != text
-    if replace and not answers.force and (
-            ask is None or ask(f"{out} exists; replace it? [y/N]: ", False).lower()
-            not in ("y", "yes")):
+    if (
+        replace
+        and not answers.force
+        and (
+            ask is None
+            or ask(f"{out} exists; replace it? [y/N]: ", False).lower() not in ("y", "yes")
+        )
+    ):
         raise WizardError(f"{out} exists; give --force to replace it (nothing was stored)")
     say("testing connections")
     test_connections(_template(templates, answers.pair), answers, say)

@@ -34,8 +34,14 @@ DAG_ID = f"{PAIR}__orders"
 N_ORDERS = 10
 WEEK = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOT = ROOT / ".artifacts" / "activity_view.png"
 EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -47,15 +53,21 @@ def airflow(tmp_path_factory) -> Iterator[LocalAirflow]:
     live: LocalAirflow | None = None
     try:
         env = {"SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}"}
-        for system, options in (("lightspeed_ecom", {"n_orders": str(N_ORDERS)}),
-                                ("exact_globe", None)):
+        for system, options in (
+            ("lightspeed_ecom", {"n_orders": str(N_ORDERS)}),
+            ("exact_globe", None),
+        ):
             proc, url = start_sandbox(system, state_dir=state, persist=False, options=options)
             procs.append(proc)
             env[f"AIRFLOW_CONN_SHOPBRIDGE_{system.upper()}"] = json.dumps(
-                connection_fields(system, url))
-        live = LocalAirflow(home=state / "airflow", dags_folder=ROOT / "dags", parallelism=2,
-                            extra_env={**env,
-                                       "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"})
+                connection_fields(system, url)
+            )
+        live = LocalAirflow(
+            home=state / "airflow",
+            dags_folder=ROOT / "dags",
+            parallelism=2,
+            extra_env={**env, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"},
+        )
         live.start()
         live.wait_for_dag(DAG_ID)
         yield live
@@ -82,8 +94,10 @@ def run_rows(frame: FrameLocator) -> dict[str, dict[str, str]]:
     """Run id -> the row's five counts and status, as the page shows them."""
     out: dict[str, dict[str, str]] = {}
     for row in frame.locator("tr.run").all():
-        cells = {c.get_attribute("data-col") or "": c.inner_text()
-                 for c in row.locator("td[data-col]").all()}
+        cells = {
+            c.get_attribute("data-col") or "": c.inner_text()
+            for c in row.locator("td[data-col]").all()
+        }
         cells["status"] = row.locator("td").last.inner_text()
         out[row.get_attribute("data-run-id") or ""] = cells
     return out
@@ -98,27 +112,36 @@ def sign_in(page: Page, airflow: LocalAirflow) -> None:
 
 
 def test_the_activity_view_lists_runs_and_quarantined_records_in_the_ui(airflow):
-    bad = [o for o in generate("demo", n_orders=N_ORDERS).orders
-           if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"])]
+    bad = [
+        o
+        for o in generate("demo", n_orders=N_ORDERS).orders
+        if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"])
+    ]
     assert len(bad) == 1
     bad_id = str(bad[0]["order_id"])
 
     first = airflow.trigger(DAG_ID, WEEK)
     airflow.unpause(DAG_ID)
     assert airflow.wait_for_run(DAG_ID, first, timeout=240) == "success"
-    second = airflow.trigger(DAG_ID, WEEK)   # the same week again: skips what first wrote
+    second = airflow.trigger(DAG_ID, WEEK)  # the same week again: skips what first wrote
     assert airflow.wait_for_run(DAG_ID, second, timeout=240) == "success"
     every_run = all_runs_finished(airflow)
 
     # Airflow's login guards the page's data: nothing without it, the rows with a JWT
     page_api = f"{airflow.url}/shopbridge-activity/api/runs"
     assert httpx.get(page_api, timeout=10).status_code == 401
-    to_login = httpx.get(f"{airflow.url}/shopbridge-activity/?flow=orders", timeout=10,
-                         headers={"Accept": "text/html"})
+    to_login = httpx.get(
+        f"{airflow.url}/shopbridge-activity/?flow=orders",
+        timeout=10,
+        headers={"Accept": "text/html"},
+    )
     assert to_login.status_code == 303
     assert to_login.headers["location"].startswith("/auth/login?next=")
-    token = httpx.post(f"{airflow.url}/auth/token", timeout=10, json={
-        "username": "admin", "password": airflow.password()}).json()["access_token"]
+    token = httpx.post(
+        f"{airflow.url}/auth/token",
+        timeout=10,
+        json={"username": "admin", "password": airflow.password()},
+    ).json()["access_token"]
     api = httpx.get(page_api, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert api.status_code == 200
     assert {r["run_id"] for r in api.json()["runs"]} == set(every_run)
@@ -129,10 +152,10 @@ def test_the_activity_view_lists_runs_and_quarantined_records_in_the_ui(airflow)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             sign_in(page, airflow)
-            page.get_by_role("link", name="Activity").click()   # the plugin's nav entry
+            page.get_by_role("link", name="Activity").click()  # the plugin's nav entry
             expect(page).to_have_url(re.compile(r"/plugin/shopbridge-activity$"))
             expect(page.locator("iframe")).to_be_visible()
-            frame = page.frame_locator("iframe").first   # the page, inside the UI
+            frame = page.frame_locator("iframe").first  # the page, inside the UI
             expect(frame.get_by_role("heading", name="Activity")).to_be_visible()
 
             # unfiltered: every run of the DAG, including the one the schedule started on
@@ -148,17 +171,28 @@ def test_the_activity_view_lists_runs_and_quarantined_records_in_the_ui(airflow)
 
             rows = run_rows(frame)
             assert set(rows) == {first, second}
-            assert rows[first] == {"read": str(N_ORDERS), "created": str(N_ORDERS - 1),
-                                   "updated": "0", "skipped": "0", "quarantined": "1",
-                                   "status": "success"}
-            assert rows[second] == {"read": str(N_ORDERS), "created": "0", "updated": "0",
-                                    "skipped": str(N_ORDERS - 1), "quarantined": "1",
-                                    "status": "success"}
+            assert rows[first] == {
+                "read": str(N_ORDERS),
+                "created": str(N_ORDERS - 1),
+                "updated": "0",
+                "skipped": "0",
+                "quarantined": "1",
+                "status": "success",
+            }
+            assert rows[second] == {
+                "read": str(N_ORDERS),
+                "created": "0",
+                "updated": "0",
+                "skipped": str(N_ORDERS - 1),
+                "quarantined": "1",
+                "status": "success",
+            }
             for run_id in (first, second):
                 entry = frame.locator(f'tr.quarantine[data-run-id="{run_id}"] tr.q-entry')
                 expect(entry).to_have_count(1)
                 entity, source_id, field, reason = (
-                    c.inner_text() for c in entry.locator("td").all())
+                    c.inner_text() for c in entry.locator("td").all()
+                )
                 assert (entity, source_id) == ("order", bad_id)
                 assert field.endswith(".sku"), field
                 assert UNKNOWN_SKU in reason

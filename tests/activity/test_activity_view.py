@@ -18,29 +18,60 @@ HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
 def summary(created: int, bad: dict[str, str]) -> dict:
-    return {"orders_read": created + len(bad) + 1, "orders_created": created,
-            "orders_skipped_existing": 1, "orders_quarantined": len(bad),
-            "customers_created": 4, "api_calls": 9,
-            "window": ["2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00"],
-            "quarantined": [{"entity": "order", "source_id": sid, "field": "lines[0].sku",
-                             "reason": reason} for sid, reason in bad.items()]}
+    return {
+        "orders_read": created + len(bad) + 1,
+        "orders_created": created,
+        "orders_skipped_existing": 1,
+        "orders_quarantined": len(bad),
+        "customers_created": 4,
+        "api_calls": 9,
+        "window": ["2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00"],
+        "quarantined": [
+            {"entity": "order", "source_id": sid, "field": "lines[0].sku", "reason": reason}
+            for sid, reason in bad.items()
+        ],
+    }
 
 
 @pytest.fixture
 def url(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     log = ActivityLog(url)
-    log.record(integration="shop__erp", flow="orders", kind="orders",
-               dag_id="shop__erp__orders", run_id="manual__ok", finished_at=T0,
-               summary=summary(7, {}))
-    log.record(integration="shop__erp", flow="orders", kind="orders",
-               dag_id="shop__erp__orders", run_id="scheduled__bad",
-               finished_at=T0 + timedelta(hours=1), status=FAILED,
-               summary=summary(2, {"4711": "no item with SKU <b>NOPE-1</b> in the ERP"}))
-    log.record(integration="pos__erp", flow="stock", kind="stock", dag_id="pos__erp__stock",
-               run_id="manual__stock", finished_at=T0 + timedelta(hours=2),
-               summary={"stock_read": 3, "stock_written": 2, "stock_unchanged": 1,
-                        "stock_quarantined": 0, "window": None, "quarantined": []})
+    log.record(
+        integration="shop__erp",
+        flow="orders",
+        kind="orders",
+        dag_id="shop__erp__orders",
+        run_id="manual__ok",
+        finished_at=T0,
+        summary=summary(7, {}),
+    )
+    log.record(
+        integration="shop__erp",
+        flow="orders",
+        kind="orders",
+        dag_id="shop__erp__orders",
+        run_id="scheduled__bad",
+        finished_at=T0 + timedelta(hours=1),
+        status=FAILED,
+        summary=summary(2, {"4711": "no item with SKU <b>NOPE-1</b> in the ERP"}),
+    )
+    log.record(
+        integration="pos__erp",
+        flow="stock",
+        kind="stock",
+        dag_id="pos__erp__stock",
+        run_id="manual__stock",
+        finished_at=T0 + timedelta(hours=2),
+        summary={
+            "stock_read": 3,
+            "stock_written": 2,
+            "stock_unchanged": 1,
+            "stock_quarantined": 0,
+            "window": None,
+            "quarantined": [],
+        },
+    )
     log.close()
     return url
 
@@ -51,8 +82,11 @@ def client(url: str, *, allowed: set[str] | None = None, signed_in: bool = True)
             raise HTTPException(401, "Not authenticated")
         return lambda ids: ids if allowed is None else ids & allowed
 
-    app = create_activity_app(readable=readable, activity=lambda: ActivityLog(url),
-                              login_url=lambda next_url: f"/auth/login?next={next_url}")
+    app = create_activity_app(
+        readable=readable,
+        activity=lambda: ActivityLog(url),
+        login_url=lambda next_url: f"/auth/login?next={next_url}",
+    )
     return TestClient(app)
 
 
@@ -71,13 +105,24 @@ def test_the_page_lists_each_run_with_what_was_read_written_and_set_aside(url):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
     assert rows(page) == ["manual__stock", "scheduled__bad", "manual__ok"]
-    assert cells(page, "manual__ok") == {"read": "8", "created": "7", "updated": "0",
-                                         "skipped": "1", "quarantined": "0"}
-    assert cells(page, "manual__stock") == {"read": "3", "created": "0", "updated": "2",
-                                            "skipped": "1", "quarantined": "0"}
+    assert cells(page, "manual__ok") == {
+        "read": "8",
+        "created": "7",
+        "updated": "0",
+        "skipped": "1",
+        "quarantined": "0",
+    }
+    assert cells(page, "manual__stock") == {
+        "read": "3",
+        "created": "0",
+        "updated": "2",
+        "skipped": "1",
+        "quarantined": "0",
+    }
     # the quarantined record: id, field and reason, the reason escaped, not markup
-    entry = re.search(r'<tr class="quarantine" data-run-id="scheduled__bad">.*?</table>',
-                      page, re.S)
+    entry = re.search(
+        r'<tr class="quarantine" data-run-id="scheduled__bad">.*?</table>', page, re.S
+    )
     assert entry is not None
     assert "<code>4711</code>" in entry.group(0) and "lines[0].sku" in entry.group(0)
     assert "no item with SKU &lt;b&gt;NOPE-1&lt;/b&gt; in the ERP" in entry.group(0)
@@ -94,10 +139,8 @@ def test_filters_keep_only_matching_runs_and_stay_selected(url):
     page = c.get("/", params={"quarantined": "true"}).text
     assert rows(page) == ["scheduled__bad"]
     assert 'name="quarantined" value="true" checked' in page
-    assert rows(c.get("/", params={"status": "success", "flow": "orders"}).text) == [
-        "manual__ok"]
-    assert rows(c.get("/", params={"since": "2026-03-02T13:30:00+00:00"}).text) == [
-        "manual__stock"]
+    assert rows(c.get("/", params={"status": "success", "flow": "orders"}).text) == ["manual__ok"]
+    assert rows(c.get("/", params={"since": "2026-03-02T13:30:00+00:00"}).text) == ["manual__stock"]
     empty = c.get("/", params={"integration": "nobody"}).text
     assert rows(empty) == [] and "No runs match these filters." in empty
 

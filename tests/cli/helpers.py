@@ -18,13 +18,21 @@ BIN = Path(sys.executable).parent / "shopbridge"
 PAIR = "lightspeed_ecom__exact_globe"
 
 
-def shopbridge(*args: str, timeout: float = 300,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def shopbridge(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The command in a process of its own, with this test's environment (connections as
     AIRFLOW_CONN_*, the ledger URL, AIRFLOW_HOME)."""
     full = {**os.environ, "SHOPBRIDGE_ROOT": str(ROOT), **(env or {})}
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=full,
-                          cwd=ROOT, check=False, timeout=timeout)
+    return subprocess.run(
+        [str(BIN), *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=ROOT,
+        check=False,
+        timeout=timeout,
+    )
 
 
 def sandbox(url: str, what: str) -> Any:
@@ -58,6 +66,10 @@ def table_rows(stdout: str) -> list[dict[str, str]]:
     for line in lines[1:]:
         if line.startswith(("totals:", "nothing")) or " left quarantine" in line:
             break
-        rows.append({n: line[a:b].strip()
-                     for n, a, b in zip(names, starts, [*starts[1:], None], strict=True)})
+        rows.append(
+            {
+                n: line[a:b].strip()
+                for n, a, b in zip(names, starts, [*starts[1:], None], strict=True)
+            }
+        )
     return rows

@@ -35,8 +35,12 @@ def urls(tmp_path_factory):
 
 
 def target_state(url: str) -> tuple:
-    return (sandbox(url, "stats")["writes"], sandbox(url, "orders"), sandbox(url, "accounts"),
-            sandbox(url, "items"))
+    return (
+        sandbox(url, "stats")["writes"],
+        sandbox(url, "orders"),
+        sandbox(url, "accounts"),
+        sandbox(url, "items"),
+    )
 
 
 def dry_run(*args: str):
@@ -48,8 +52,9 @@ def dry_run(*args: str):
 
 def orders():
     data = generate("demo", n_orders=N_ORDERS)
-    bad = next(o for o in data.orders
-               if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"]))
+    bad = next(
+        o for o in data.orders if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"])
+    )
     return data, str(bad["order_id"])
 
 
@@ -77,20 +82,28 @@ def test_after_the_window_ran_everything_is_a_skip_and_still_nothing_is_written(
     cfg = load_integration(ROOT / "include" / "integrations" / f"{PAIR}.yaml")
     spec = cfg.flows["orders"]
     extracted = runtime.extract(cfg, "orders", spec, DEMO_START, DEMO_END)
-    results = [runtime.load(cfg, "orders", spec,
-                            runtime.lookup(cfg, "orders", spec,
-                                           runtime.validate_and_map(cfg, "orders", spec, b)),
-                            run_id=f"test#load[{i}]")
-               for i, b in enumerate(extracted["batches"])]
-    runtime.report(cfg, "orders", spec, api_calls=0, window=extracted["window"],
-                   results=results)
+    results = [
+        runtime.load(
+            cfg,
+            "orders",
+            spec,
+            runtime.lookup(cfg, "orders", spec, runtime.validate_and_map(cfg, "orders", spec, b)),
+            run_id=f"test#load[{i}]",
+        )
+        for i, b in enumerate(extracted["batches"])
+    ]
+    runtime.report(cfg, "orders", spec, api_calls=0, window=extracted["window"], results=results)
     assert len(sandbox(urls["exact_globe"], "orders")) == N_ORDERS - 1
     _, bad = orders()
     before, ledger_before = target_state(urls["exact_globe"]), ledger_state()
     with closing(Ledger()) as ledger:
-        synced = {ref: row.target_ref for ref, row in ledger.get_many(
-            PAIR, "order", [str(30001 + i) for i in range(N_ORDERS)]).items()
-            if row.target_ref}
+        synced = {
+            ref: row.target_ref
+            for ref, row in ledger.get_many(
+                PAIR, "order", [str(30001 + i) for i in range(N_ORDERS)]
+            ).items()
+            if row.target_ref
+        }
     stdout, rows = dry_run()  # no window given: from where the last run ended, like a task
     assert target_state(urls["exact_globe"]) == before
     assert ledger_state() == ledger_before
@@ -116,8 +129,9 @@ def test_a_refused_credential_names_the_connection(urls):
     bad = json.loads(os.environ["AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE"])
     bad["password"] = "wrong"
     writes = sandbox(urls["exact_globe"], "stats")["writes"]
-    out = shopbridge("dry-run", DAG_ID, *WINDOW,
-                     env={"AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps(bad)})
+    out = shopbridge(
+        "dry-run", DAG_ID, *WINDOW, env={"AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps(bad)}
+    )
     assert out.returncode == 2
     assert "shopbridge_exact_globe" in out.stderr
     assert "Traceback" not in out.stderr

@@ -55,11 +55,19 @@ def env(monkeypatch):
 
 
 def flags(urls: dict[str, str], **override: str) -> list[str]:
-    values = {"--source-url": urls["lightspeed_ecom"], "--source-login": "demo-key",
-              "--source-password": "demo-secret", "--source-language": "nl",
-              "--target-url": urls["exact_globe"], "--target-login": "globe",
-              "--target-password": "globe", "--target-server-name": "sandbox",
-              "--target-database-name": "600", "--target-auth": "basic", **override}
+    values = {
+        "--source-url": urls["lightspeed_ecom"],
+        "--source-login": "demo-key",
+        "--source-password": "demo-secret",
+        "--source-language": "nl",
+        "--target-url": urls["exact_globe"],
+        "--target-login": "globe",
+        "--target-password": "globe",
+        "--target-server-name": "sandbox",
+        "--target-database-name": "600",
+        "--target-auth": "basic",
+        **override,
+    }
     return [x for kv in values.items() for x in kv]
 
 
@@ -72,14 +80,28 @@ def stored(conn_id: str):
         conn = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
         if conn is None:
             return None
-        return {"type": conn.conn_type, "host": conn.host, "login": conn.login,
-                "password": conn.password, "extra": conn.extra_dejson}
+        return {
+            "type": conn.conn_type,
+            "host": conn.host,
+            "login": conn.login,
+            "password": conn.password,
+            "extra": conn.extra_dejson,
+        }
 
 
 def test_flags_store_tested_connections_and_write_the_chosen_flows(urls, env, tmp_path):
     out = tmp_path / f"{PAIR}.yaml"
-    done = shopbridge("init", "--non-interactive", "--pair", PAIR, "--flows",
-                      "orders,customers", "--out", str(out), *flags(urls))
+    done = shopbridge(
+        "init",
+        "--non-interactive",
+        "--pair",
+        PAIR,
+        "--flows",
+        "orders,customers",
+        "--out",
+        str(out),
+        *flags(urls),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "lightspeed_ecom: connection 'shopbridge_lightspeed_ecom': OK" in done.stdout
     assert "connected to Exact Globe administration 600" in done.stdout
@@ -94,18 +116,37 @@ def test_flags_store_tested_connections_and_write_the_chosen_flows(urls, env, tm
     assert "# Lightspeed eCom (webshop) -> Exact Globe" in text  # the comments are kept
     assert "erp_orders" not in yaml.safe_load(text)["flows"]
     assert stored("shopbridge_lightspeed_ecom") == {
-        "type": "lightspeed_ecom", "host": urls["lightspeed_ecom"], "login": "demo-key",
-        "password": "demo-secret", "extra": {"language": "nl"}}
+        "type": "lightspeed_ecom",
+        "host": urls["lightspeed_ecom"],
+        "login": "demo-key",
+        "password": "demo-secret",
+        "extra": {"language": "nl"},
+    }
     assert stored("shopbridge_exact_globe")["extra"] == {
-        "server_name": "sandbox", "database_name": "600", "auth": "basic"}
+        "server_name": "sandbox",
+        "database_name": "600",
+        "auth": "basic",
+    }
 
 
 def test_a_wrong_credential_is_refused_naming_the_system(urls, env, tmp_path):
     out = tmp_path / "refused.yaml"
-    done = shopbridge("init", "--non-interactive", "--pair", PAIR, "--out", str(out),
-                      *flags(urls, **{"--target-password": "wrong",
-                                      "--target-conn-id": "init_refused_globe",
-                                      "--source-conn-id": "init_refused_shop"}))
+    done = shopbridge(
+        "init",
+        "--non-interactive",
+        "--pair",
+        PAIR,
+        "--out",
+        str(out),
+        *flags(
+            urls,
+            **{
+                "--target-password": "wrong",
+                "--target-conn-id": "init_refused_globe",
+                "--source-conn-id": "init_refused_shop",
+            },
+        ),
+    )
     assert done.returncode == 2
     assert "exact_globe (target, connection init_refused_globe) failed its test" in done.stderr
     assert "refused the credentials" in done.stderr
@@ -115,8 +156,16 @@ def test_a_wrong_credential_is_refused_naming_the_system(urls, env, tmp_path):
 
 
 def test_missing_flags_without_a_terminal_are_named(urls, env, tmp_path):
-    done = shopbridge("init", "--non-interactive", "--pair", PAIR,
-                      "--out", str(tmp_path / "x.yaml"), "--source-url", urls["lightspeed_ecom"])
+    done = shopbridge(
+        "init",
+        "--non-interactive",
+        "--pair",
+        PAIR,
+        "--out",
+        str(tmp_path / "x.yaml"),
+        "--source-url",
+        urls["lightspeed_ecom"],
+    )
     assert done.returncode == 2
     assert "missing --source-login" in done.stderr
 
@@ -124,8 +173,7 @@ def test_missing_flags_without_a_terminal_are_named(urls, env, tmp_path):
 def test_an_existing_file_is_kept_without_force(urls, env, tmp_path):
     out = tmp_path / "kept.yaml"
     out.write_text("# mine\n")
-    done = shopbridge("init", "--non-interactive", "--pair", PAIR, "--out", str(out),
-                      *flags(urls))
+    done = shopbridge("init", "--non-interactive", "--pair", PAIR, "--out", str(out), *flags(urls))
     assert done.returncode == 2
     assert "exists; give --force" in done.stderr
     assert out.read_text() == "# mine\n"
@@ -133,9 +181,14 @@ def test_an_existing_file_is_kept_without_force(urls, env, tmp_path):
 
 def test_a_terminal_session_answers_the_prompts(urls, env, tmp_path):
     out = tmp_path / "terminal.yaml"
-    child = pexpect.spawn(str(os.path.join(os.path.dirname(sys.executable), "shopbridge")),
-                          ["init", "--out", str(out)], cwd=str(ROOT), encoding="utf-8",
-                          env={**os.environ, "SHOPBRIDGE_ROOT": str(ROOT)}, timeout=120)
+    child = pexpect.spawn(
+        str(os.path.join(os.path.dirname(sys.executable), "shopbridge")),
+        ["init", "--out", str(out)],
+        cwd=str(ROOT),
+        encoding="utf-8",
+        env={**os.environ, "SHOPBRIDGE_ROOT": str(ROOT)},
+        timeout=120,
+    )
     try:
         child.expect(r"pair \[1-\d+ or name\]: ")
         child.sendline(PAIR)

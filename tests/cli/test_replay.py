@@ -38,8 +38,11 @@ def quarantined(urls) -> dict:
     assert state == "success"
     assert summary["orders_created"] == N_ORDERS - 1
     assert summary["orders_quarantined"] == 1
-    return next(o for o in generate("demo", n_orders=N_ORDERS).orders
-                if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"]))
+    return next(
+        o
+        for o in generate("demo", n_orders=N_ORDERS).orders
+        if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"])
+    )
 
 
 def booked(url: str) -> Counter:
@@ -88,8 +91,11 @@ def test_after_the_article_exists_the_order_is_written_once(urls, quarantined):
     row = ledger_row(oid)
     assert row.status == "done"
     assert rows[0]["DETAIL"] == f"created as {row.target_ref}"
-    globe_order = next(o for o in sandbox(urls["exact_globe"], "orders")
-                       if o["YourReference"] == quarantined["number"])
+    globe_order = next(
+        o
+        for o in sandbox(urls["exact_globe"], "orders")
+        if o["YourReference"] == quarantined["number"]
+    )
     assert UNKNOWN_SKU in {line["Itemcode"] for line in globe_order["lines"]}
 
 

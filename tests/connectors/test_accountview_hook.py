@@ -18,11 +18,23 @@ from .test_accountview import KNOWN, TestClient
 EXTRA = {"refresh_token": "sandbox-refresh", "company_id": "SANDBOX"}
 
 
-def av_conn(*, host: str = "http://testserver", login: str = "shopbridge",
-            password: str = "sandbox-secret", **extra: Any) -> Any:
+def av_conn(
+    *,
+    host: str = "http://testserver",
+    login: str = "shopbridge",
+    password: str = "sandbox-secret",
+    **extra: Any,
+) -> Any:
     from airflow.sdk import Connection
-    return Connection(conn_id="av", conn_type="accountview", host=host, login=login,
-                      password=password, extra=json.dumps({**EXTRA, **extra}))
+
+    return Connection(
+        conn_id="av",
+        conn_type="accountview",
+        host=host,
+        login=login,
+        password=password,
+        extra=json.dumps({**EXTRA, **extra}),
+    )
 
 
 @pytest.fixture
@@ -30,66 +42,101 @@ def hook_on(monkeypatch):
     """An AccountViewHook whose Connection is ``conn`` and whose client talks to ``app``
     (``None``: a real socket, for the unreachable-host case)."""
     from shopbridge.connectors.accountview import hook as hook_mod
+
     real = AccountViewClient.from_settings.__func__
 
     def build(conn: Any, app: FastAPI | None) -> Any:
         h = hook_mod.AccountViewHook("av")
         monkeypatch.setattr(h, "get_connection", lambda _id: conn)
         if app is not None:
+
             def from_settings(cls, settings, **kw):
                 return real(cls, settings, http=TestClient(app), **kw)
-            monkeypatch.setattr(hook_mod.AccountViewClient, "from_settings",
-                                classmethod(from_settings))
+
+            monkeypatch.setattr(
+                hook_mod.AccountViewClient, "from_settings", classmethod(from_settings)
+            )
         return h
+
     return build
 
 
 # -- settings --------------------------------------------------------------------------
 
+
 def test_settings_from_connection():
     from shopbridge.connectors.accountview.hook import settings_from_connection
+
     settings, target, source = settings_from_connection(
-        av_conn(page_size=50, control_account="1310", ean_field="bar_code",
-                vat_codes={"21": "H"}, timezone="Europe/Brussels"), "av")
+        av_conn(
+            page_size=50,
+            control_account="1310",
+            ean_field="bar_code",
+            vat_codes={"21": "H"},
+            timezone="Europe/Brussels",
+        ),
+        "av",
+    )
     assert (settings.base_url, settings.client_id, settings.company_id, settings.page_size) == (
-        "http://testserver", "shopbridge", "SANDBOX", 50)
+        "http://testserver",
+        "shopbridge",
+        "SANDBOX",
+        50,
+    )
     assert settings.client_secret.get_secret_value() == "sandbox-secret"
     assert settings.refresh_token.get_secret_value() == "sandbox-refresh"
     assert (target.control_account, target.vat_codes, target.timezone) == (
-        "1310", {"21": "H"}, "Europe/Brussels")
+        "1310",
+        {"21": "H"},
+        "Europe/Brussels",
+    )
     assert (source.ean_field, source.vat_codes, source.timezone) == (
-        "BAR_CODE", {"21": "H"}, "Europe/Brussels")
+        "BAR_CODE",
+        {"21": "H"},
+        "Europe/Brussels",
+    )
 
 
 def test_default_host_is_accountview_net():
     from airflow.sdk import Connection
 
     from shopbridge.connectors.accountview.hook import settings_from_connection
-    conn = Connection(conn_id="av", conn_type="accountview", login="id", password="secret",
-                      extra=json.dumps(EXTRA))
+
+    conn = Connection(
+        conn_id="av",
+        conn_type="accountview",
+        login="id",
+        password="secret",
+        extra=json.dumps(EXTRA),
+    )
     assert settings_from_connection(conn, "av")[0].base_url == "https://www.accountview.net"
 
 
-@pytest.mark.parametrize(("conn", "match"), [
-    ({"refresh_token": ""}, "'av': extra.refresh_token is required"),
-    ({"company_id": None}, "'av': extra.company_id is required"),
-    ({"login": ""}, r"'av': login \(client id\) is empty"),
-    ({"password": ""}, r"'av': password \(client secret\) is empty"),
-    ({"page_size": 5000}, "'av': extra.page_size"),
-    ({"debtor_numbering": "magic"}, "'av': extra.debtor_numbering"),
-    ({"timezone": "Mars/Olympus"}, "'av': extra.timezone"),
-    ({"debtor_number_start": 30000}, "debtor_number_start must not exceed"),
-    ({"field_types": {"SO_LINE.X": "Q"}}, "'av': extra.field_types"),
-    ({"colour": "red"}, "'av': extra.colour: unknown setting"),
-])
+@pytest.mark.parametrize(
+    ("conn", "match"),
+    [
+        ({"refresh_token": ""}, "'av': extra.refresh_token is required"),
+        ({"company_id": None}, "'av': extra.company_id is required"),
+        ({"login": ""}, r"'av': login \(client id\) is empty"),
+        ({"password": ""}, r"'av': password \(client secret\) is empty"),
+        ({"page_size": 5000}, "'av': extra.page_size"),
+        ({"debtor_numbering": "magic"}, "'av': extra.debtor_numbering"),
+        ({"timezone": "Mars/Olympus"}, "'av': extra.timezone"),
+        ({"debtor_number_start": 30000}, "debtor_number_start must not exceed"),
+        ({"field_types": {"SO_LINE.X": "Q"}}, "'av': extra.field_types"),
+        ({"colour": "red"}, "'av': extra.colour: unknown setting"),
+    ],
+)
 def test_settings_errors_name_connection_and_field(conn, match):
     from shopbridge.connectors.accountview.hook import settings_from_connection
+
     fields = {k: conn.pop(k) for k in ("login", "password") if k in conn}
     with pytest.raises(ConfigError, match=match):
         settings_from_connection(av_conn(**fields, **conn), "av")
 
 
 # -- test_connection -------------------------------------------------------------------
+
 
 def test_connection_ok(hook_on):
     ok, msg = hook_on(av_conn(), create_app(seed=None)).test_connection()
@@ -109,8 +156,7 @@ def test_connection_unreachable_real_socket(hook_on):
     assert msg.startswith("AccountView.net is not publicly reachable at 127.0.0.1:1")
 
 
-@pytest.mark.parametrize("sandbox", [{"client_secret": "other"},
-                                     {"refresh_token": "revoked"}])
+@pytest.mark.parametrize("sandbox", [{"client_secret": "other"}, {"refresh_token": "revoked"}])
 def test_connection_bad_credentials(hook_on, sandbox):
     ok, msg = hook_on(av_conn(), create_app(seed=None, **sandbox)).test_connection()
     assert not ok
@@ -150,9 +196,11 @@ def test_connection_config_error(hook_on):
 
 # -- target and source -----------------------------------------------------------------
 
+
 def test_hook_get_target_and_source(hook_on):
-    hook = hook_on(av_conn(page_size=5, ean_field="BAR_CODE", control_account="1310"),
-                   create_app(seed="demo"))
+    hook = hook_on(
+        av_conn(page_size=5, ean_field="BAR_CODE", control_account="1310"), create_app(seed="demo")
+    )
     target = hook.get_target()
     assert target.system == "accountview" and target.client.page_size == 5
     assert target.options.control_account == "1310"
@@ -165,7 +213,10 @@ def test_hook_get_target_and_source(hook_on):
 def test_registry_points_at_the_hook():
     from shopbridge.connectors.accountview.hook import AccountViewHook
     from shopbridge.connectors.registry import HOOKS
+
     module, _, name = HOOKS["accountview"].partition(":")
     assert (module, name) == (AccountViewHook.__module__, AccountViewHook.__name__)
     assert (AccountViewHook.conn_type, AccountViewHook.default_conn_name) == (
-        "accountview", "shopbridge_accountview")
+        "accountview",
+        "shopbridge_accountview",
+    )

@@ -24,10 +24,12 @@ def app() -> FastAPI:
     return create_app(seed="demo")
 
 
-def source_for(app: FastAPI, *, page_size: int = 100, counter: CallCounter | None = None,
-               **options: Any) -> AccountViewSource:
-    return AccountViewSource(client_for(app, page_size=page_size, counter=counter),
-                             SourceOptions(**options))
+def source_for(
+    app: FastAPI, *, page_size: int = 100, counter: CallCounter | None = None, **options: Any
+) -> AccountViewSource:
+    return AccountViewSource(
+        client_for(app, page_size=page_size, counter=counter), SourceOptions(**options)
+    )
 
 
 def change(app: FastAPI, **fields: Any) -> dict[str, Any]:
@@ -41,11 +43,13 @@ def week(source: AccountViewSource) -> list[dict[str, Any]]:
     return list(source.iter_product_records(DEMO_START, DEMO_END))
 
 
-CATALOGUE_SKUS = sorted(v["sku"] for p in DEMO.catalogue for v in p["variants"]
-                        if v["sku"] != UNKNOWN_SKU)
+CATALOGUE_SKUS = sorted(
+    v["sku"] for p in DEMO.catalogue for v in p["variants"] if v["sku"] != UNKNOWN_SKU
+)
 
 
 # -- products --------------------------------------------------------------------------
+
 
 def test_window_reads_changed_articles_with_the_changed_since_filter(app):
     counter = CallCounter()
@@ -56,9 +60,17 @@ def test_window_reads_changed_articles_with_the_changed_since_filter(app):
     article_queries = [q for m, p, q in seen if q.get("BusinessObject") == "AK1"]
     assert [q["PageNumber"] for q in article_queries] == ["1", "2", "3", "4", "5"]
     q = article_queries[0]
-    assert (q["FilterControlSource1"], q["FilterOperator1"], q["FilterValueType1"],
-            q["FilterValue1"]) == ("CNG_DATE", "DateOnOrAfterDate", "T",
-                                   "{^2026-11-16 01:00:00}")  # 00:00 UTC, Amsterdam clock
+    assert (
+        q["FilterControlSource1"],
+        q["FilterOperator1"],
+        q["FilterValueType1"],
+        q["FilterValue1"],
+    ) == (
+        "CNG_DATE",
+        "DateOnOrAfterDate",
+        "T",
+        "{^2026-11-16 01:00:00}",
+    )  # 00:00 UTC, Amsterdam clock
     groups = [q for m, p, q in seen if q.get("BusinessObject") == "AG1"]
     assert len(groups) == 1  # article groups read once per run
 
@@ -67,11 +79,22 @@ def test_window_edges_are_exact(app):
     """The date-only filter returns the whole first day; rows outside [start, end) go."""
     start = DEMO_START + timedelta(hours=5)  # 05:00 UTC = 06:00 on AccountView's clock
     end = start + timedelta(hours=2)
-    edges = {"A-BEFORE": "2026-11-16T05:59:59", "A-AT-START": "2026-11-16T06:00:00",
-             "A-LAST": "2026-11-16T07:59:59", "A-AT-END": "2026-11-16T08:00:00"}
+    edges = {
+        "A-BEFORE": "2026-11-16T05:59:59",
+        "A-AT-START": "2026-11-16T06:00:00",
+        "A-LAST": "2026-11-16T07:59:59",
+        "A-AT-END": "2026-11-16T08:00:00",
+    }
     for code, when in edges.items():
-        change(app, ART_CODE=code, ART_DESC1=code, PX_SELL=1.0, QTY_AVAIL=1.0, AG_CODE="",
-               CNG_DATE=when)
+        change(
+            app,
+            ART_CODE=code,
+            ART_DESC1=code,
+            PX_SELL=1.0,
+            QTY_AVAIL=1.0,
+            AG_CODE="",
+            CNG_DATE=when,
+        )
     got = {r["ARTICLE"]["ART_CODE"] for r in source_for(app).iter_product_records(start, end)}
     assert {"A-AT-START", "A-LAST"} <= got
     assert not {"A-BEFORE", "A-AT-END"} & got
@@ -88,8 +111,9 @@ def test_products_translate_as_simple_products(app):
         assert product.ref.system == "accountview" and product.ref.id == sku
         assert product.ean == variant["ean"]
         assert product.variants[0].price_excl == variant["price_excl"]
-        assert product.variants[0].price_incl == (variant["price_excl"] * Decimal("1.21")
-                                                  ).quantize(Decimal("0.0001"))
+        assert product.variants[0].price_incl == (variant["price_excl"] * Decimal("1.21")).quantize(
+            Decimal("0.0001")
+        )
         assert product.variants[0].quantity == variant["stock"]
         assert product.categories == (Category(path=(shop["categories"][0][1],)),)
         assert product.title.startswith(shop["title"])
@@ -110,14 +134,17 @@ def test_category_separator_builds_a_path(app):
     assert source.to_product(record).categories == (Category(path=("Clothing", "Shirts")),)
 
 
-@pytest.mark.parametrize(("fields", "field", "reason"), [
-    ({"ART_DESC1": ""}, "ART_DESC1", "missing or empty"),
-    ({"PX_SELL": -1.5}, "PX_SELL", "negative sales price"),
-    ({"PX_SELL": "abc"}, "PX_SELL", "not a number"),
-    ({"AG_CODE": "NOPE"}, "AG_CODE", "article group 'NOPE' does not exist"),
-    ({"BAR_CODE": "12AB"}, "BAR_CODE", "not an EAN"),
-    ({"VAT_CODE": "9"}, "VAT_CODE", "VAT code '9' is not in"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"ART_DESC1": ""}, "ART_DESC1", "missing or empty"),
+        ({"PX_SELL": -1.5}, "PX_SELL", "negative sales price"),
+        ({"PX_SELL": "abc"}, "PX_SELL", "not a number"),
+        ({"AG_CODE": "NOPE"}, "AG_CODE", "article group 'NOPE' does not exist"),
+        ({"BAR_CODE": "12AB"}, "BAR_CODE", "not an EAN"),
+        ({"VAT_CODE": "9"}, "VAT_CODE", "VAT code '9' is not in"),
+    ],
+)
 def test_a_bad_article_is_a_record_error_naming_the_field(app, fields, field, reason):
     sku = CATALOGUE_SKUS[3]
     change(app, ART_CODE=sku, **{"CNG_DATE": "2026-11-17T10:00:00", **fields})
@@ -146,6 +173,7 @@ def test_images_are_not_available(app):
 
 # -- stock -----------------------------------------------------------------------------
 
+
 def test_stock_reads_every_article(app):
     counter = CallCounter()
     source = source_for(app, page_size=10, counter=counter)
@@ -162,8 +190,7 @@ def test_stock_with_reserved_and_flag_fields(app):
     source = source_for(app, reserved_field="QTY_RSV", stock_flag_field="STOCK_ART")
     levels = {s.article_code: s for s in map(source.to_stock, source.iter_stock_records())}
     assert not levels["VERZENDKOSTEN"].managed
-    poster = next(v["sku"] for p in DEMO.catalogue if p["title"] == "Poster"
-                  for v in p["variants"])
+    poster = next(v["sku"] for p in DEMO.catalogue if p["title"] == "Poster" for v in p["variants"])
     assert not levels[poster].managed
     assert any(s.reserved > 0 for s in levels.values())
 
@@ -180,21 +207,23 @@ def test_negative_stock_is_a_record_error(app):
 def test_stock_change_is_read_next_run(app):
     change(app, ART_CODE=KNOWN[1], QTY_AVAIL=3)
     source = source_for(app)
-    level = next(source.to_stock(r) for r in source.iter_stock_records()
-                 if r["ART_CODE"] == KNOWN[1])
+    level = next(
+        source.to_stock(r) for r in source.iter_stock_records() if r["ART_CODE"] == KNOWN[1]
+    )
     assert level.on_hand == 3
 
 
 def test_a_bad_article_is_quarantined_by_the_products_flow(app):
     from shopbridge.config import ProductSettings
     from shopbridge.flows import products
+
     sku = CATALOGUE_SKUS[0]
     change(app, ART_CODE=sku, PX_SELL="n/a", CNG_DATE="2026-11-17T10:00:00")
     source = source_for(app)
     [batch] = products.extract(source, DEMO_START, DEMO_END, 100)
     result = products.validate_and_map(source, batch, ProductSettings(images=False), None)
     assert result["counts"]["products_quarantined"] == 1
-    assert result["counts"]["quarantined"] == [{
-        "entity": "product", "source_id": sku, "field": "PX_SELL",
-        "reason": "not a number: 'n/a'"}]
+    assert result["counts"]["quarantined"] == [
+        {"entity": "product", "source_id": sku, "field": "PX_SELL", "reason": "not a number: 'n/a'"}
+    ]
     assert len(result["products"]) == len(CATALOGUE_SKUS) - 1

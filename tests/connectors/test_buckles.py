@@ -28,8 +28,14 @@ BASE = "http://testserver"
 TOKEN = "demo-token"
 
 
-def client_for(app: FastAPI, *, token: str = TOKEN, sleeps: list[float] | None = None,
-               counter: CallCounter | None = None, **kw: Any) -> BucklesClient:
+def client_for(
+    app: FastAPI,
+    *,
+    token: str = TOKEN,
+    sleeps: list[float] | None = None,
+    counter: CallCounter | None = None,
+    **kw: Any,
+) -> BucklesClient:
     sleeps = sleeps if sleeps is not None else []
     kw.setdefault("policy", RetryPolicy(sleep=sleeps.append))
     return BucklesClient(BASE, token, http=TestClient(app), counter=counter, **kw)
@@ -48,9 +54,14 @@ def make() -> Harness:
     counter = CallCounter()
     good = client_for(app, sleeps=sleeps, counter=counter)
     bad = client_for(app, token="wrong", sleeps=sleeps, counter=counter)
-    return Harness(app=app, probe=good.ping, probe_bad_auth=bad.ping,
-                   rejected_write=lambda: good.create_order({"channel": "x"}),
-                   counter=counter, sleeps=sleeps)
+    return Harness(
+        app=app,
+        probe=good.ping,
+        probe_bad_auth=bad.ping,
+        rejected_write=lambda: good.create_order({"channel": "x"}),
+        counter=counter,
+        sleeps=sleeps,
+    )
 
 
 TestBucklesSuite = connector_suite(make)
@@ -62,11 +73,16 @@ def app() -> FastAPI:
 
 
 def test_the_client_imports_no_airflow() -> None:
-    out = subprocess.check_output([sys.executable, "-c",
-                                   "import sys, shopbridge.connectors.buckles.client, "
-                                   "shopbridge.connectors.buckles.target;"
-                                   "print(any(m.startswith('airflow') for m in sys.modules))"],
-                                  text=True)
+    out = subprocess.check_output(
+        [
+            sys.executable,
+            "-c",
+            "import sys, shopbridge.connectors.buckles.client, "
+            "shopbridge.connectors.buckles.target;"
+            "print(any(m.startswith('airflow') for m in sys.modules))",
+        ],
+        text=True,
+    )
     assert out.strip() == "False"
 
 
@@ -75,11 +91,11 @@ def test_bearer_token_is_sent_and_a_wrong_one_is_401_with_buckles_error(app: Fas
 
     def server(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers["Authorization"])
-        return httpx.Response(200, json={"data": [], "meta": {"page": 1, "per_page": 1,
-                                                              "total": 0}})
+        return httpx.Response(
+            200, json={"data": [], "meta": {"page": 1, "per_page": 1, "total": 0}}
+        )
 
-    mock = BucklesClient(BASE, "s3cret", http=httpx.Client(
-        transport=httpx.MockTransport(server)))
+    mock = BucklesClient(BASE, "s3cret", http=httpx.Client(transport=httpx.MockTransport(server)))
     assert mock.ping() == 0
     assert seen == ["Bearer s3cret"]
     assert "s3cret" not in repr(mock.auth)
@@ -119,8 +135,10 @@ def test_filters_are_comma_separated_and_chunked(app: FastAPI) -> None:
 
 def test_page_mismatch_is_a_pagination_loop() -> None:
     pager = PageTotal(10)
-    assert pager.advance({"page": 1, "per_page": 10, "total": 25}, [1]) == {"page": 2,
-                                                                             "per_page": 10}
+    assert pager.advance({"page": 1, "per_page": 10, "total": 25}, [1]) == {
+        "page": 2,
+        "per_page": 10,
+    }
     with pytest.raises(PaginationLoop):
         pager.advance({"page": 1, "per_page": 10, "total": 25}, [1])
     assert PageTotal(10).advance({"page": 1, "per_page": 10, "total": 10}, [1]) is None
@@ -132,8 +150,9 @@ def test_page_mismatch_is_a_pagination_loop() -> None:
 def test_client_paces_to_the_window_and_is_never_refused() -> None:
     clock = FakeClock()
     app = create_app(seed="demo", rate_limit_per_minute=5, clock=clock)
-    client = client_for(app, rate_limit_per_minute=5, clock=clock,
-                        policy=RetryPolicy(sleep=clock.sleep))
+    client = client_for(
+        app, rate_limit_per_minute=5, clock=clock, policy=RetryPolicy(sleep=clock.sleep)
+    )
     for _ in range(12):
         client.ping()
     assert control(app, "GET", "stats")["rejected_429"] == 0
@@ -145,8 +164,12 @@ def test_429_from_the_window_waits_retry_after() -> None:
     clock = FakeClock()
     app = create_app(seed="demo", rate_limit_per_minute=3, clock=clock)
     # the client believes it may send 100 a minute: Buckles' 429 teaches it otherwise
-    client = client_for(app, rate_limit_per_minute=100, clock=clock,
-                        policy=RetryPolicy(sleep=clock.sleep, max_wait=120))
+    client = client_for(
+        app,
+        rate_limit_per_minute=100,
+        clock=clock,
+        policy=RetryPolicy(sleep=clock.sleep, max_wait=120),
+    )
     for _ in range(4):
         client.ping()
     assert control(app, "GET", "stats")["rejected_429"] == 1
@@ -155,10 +178,13 @@ def test_429_from_the_window_waits_retry_after() -> None:
 
 def test_429_without_retry_after_waits_for_the_clients_own_window() -> None:
     clock = FakeClock()
-    app = create_app(seed="demo", rate_limit_per_minute=2, clock=clock,
-                     send_retry_after=False)
-    client = client_for(app, rate_limit_per_minute=100, clock=clock,
-                        policy=RetryPolicy(sleep=clock.sleep, max_wait=120))
+    app = create_app(seed="demo", rate_limit_per_minute=2, clock=clock, send_retry_after=False)
+    client = client_for(
+        app,
+        rate_limit_per_minute=100,
+        clock=clock,
+        policy=RetryPolicy(sleep=clock.sleep, max_wait=120),
+    )
     client.ping()
     clock.now += 10
     client.ping()
@@ -170,13 +196,16 @@ def test_creating_post_is_not_retried_on_5xx_but_on_429(app: FastAPI) -> None:
     sleeps: list[float] = []
     counter = CallCounter()
     client = client_for(app, sleeps=sleeps, counter=counter)
-    control(app, "POST", "faults", {"status": 503, "path_contains": "/customers",
-                                    "method": "POST"})
+    control(app, "POST", "faults", {"status": 503, "path_contains": "/customers", "method": "POST"})
     with pytest.raises(RetriableError, match="503"):
         client.create_customer({"email": "a@example.nl"})
     assert counter.calls == 1 and sleeps == []
-    control(app, "POST", "faults", {"status": 429, "retry_after": 3,
-                                    "path_contains": "/customers", "method": "POST"})
+    control(
+        app,
+        "POST",
+        "faults",
+        {"status": 429, "retry_after": 3, "path_contains": "/customers", "method": "POST"},
+    )
     created = client.create_customer({"email": "a@example.nl"})
     assert sleeps == [3.0]
     emails = [c["email"] for c in control(app, "GET", "state")["customers"]]

@@ -24,19 +24,29 @@ SANDBOX_CONN = connection_fields("buckles", "http://testserver")
 
 
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}",
-                       json.dumps({"conn_type": "buckles", **fields}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "buckles", **fields})
+    )
 
 
 def test_hook_builds_source_and_target(monkeypatch: pytest.MonkeyPatch) -> None:
     from shopbridge.connectors.buckles.hook import BucklesHook
 
-    _conn(monkeypatch, "b_ok", **{**SANDBOX_CONN, "extra": {
-        "per_page": 5, "rate_limit_per_minute": 60, "channel": "webshop"}})
+    _conn(
+        monkeypatch,
+        "b_ok",
+        **{
+            **SANDBOX_CONN,
+            "extra": {"per_page": 5, "rate_limit_per_minute": 60, "channel": "webshop"},
+        },
+    )
     hook = BucklesHook("b_ok")
     settings = hook.get_settings()
     assert (settings.base_url, settings.per_page, settings.rate_limit_per_minute) == (
-        "http://testserver", 5, 60)
+        "http://testserver",
+        5,
+        60,
+    )
     assert "demo-token" not in repr(settings)
     app = create_app(seed="demo")
     source = hook.get_source(http=TestClient(app))
@@ -50,14 +60,24 @@ def test_hook_builds_source_and_target(monkeypatch: pytest.MonkeyPatch) -> None:
     assert BucklesHook.conn_type == "buckles"
 
 
-@pytest.mark.parametrize(("fields", "needle"), [
-    ({"password": "t"}, "'b_cfg': host is required"),
-    ({"host": "https://x"}, r"'b_cfg': password \(API token\) is empty"),
-    ({"host": "https://x", "password": "t", "extra": {"per_page": 500}}, "'b_cfg': extra.per_page"),
-    ({"host": "https://x", "password": "t", "extra": {"pagesize": 9}}, "'b_cfg': extra.pagesize"),
-])
-def test_config_errors_name_connection_and_field(monkeypatch: pytest.MonkeyPatch,
-                                                 fields: dict[str, Any], needle: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"password": "t"}, "'b_cfg': host is required"),
+        ({"host": "https://x"}, r"'b_cfg': password \(API token\) is empty"),
+        (
+            {"host": "https://x", "password": "t", "extra": {"per_page": 500}},
+            "'b_cfg': extra.per_page",
+        ),
+        (
+            {"host": "https://x", "password": "t", "extra": {"pagesize": 9}},
+            "'b_cfg': extra.pagesize",
+        ),
+    ],
+)
+def test_config_errors_name_connection_and_field(
+    monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any], needle: str
+) -> None:
     from shopbridge.connectors.buckles.hook import BucklesHook
 
     _conn(monkeypatch, "b_cfg", **fields)
@@ -80,7 +100,9 @@ def test_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     _conn(monkeypatch, "b_good", **SANDBOX_CONN)
     _conn(monkeypatch, "b_bad", **{**SANDBOX_CONN, "password": "nope"})
     assert hook_module.BucklesHook("b_good").test_connection() == (
-        True, "connection 'b_good': OK, 0 order(s) in Buckles")
+        True,
+        "connection 'b_good': OK, 0 order(s) in Buckles",
+    )
     ok, message = hook_module.BucklesHook("b_bad").test_connection()
     assert not ok and "refused the token of connection 'b_bad'" in message
     assert "nope" not in message

@@ -43,8 +43,14 @@ class Now:
 
 
 def client_for(app: FastAPI, per_page: int = 100) -> BucklesClient:
-    return BucklesClient(BASE, "demo-token", http=TestClient(app), counter=CallCounter(),
-                         policy=RetryPolicy(sleep=lambda _s: None), per_page=per_page)
+    return BucklesClient(
+        BASE,
+        "demo-token",
+        http=TestClient(app),
+        counter=CallCounter(),
+        policy=RetryPolicy(sleep=lambda _s: None),
+        per_page=per_page,
+    )
 
 
 def control(app: FastAPI, method: str, path: str, body: Any = None) -> Any:
@@ -65,15 +71,35 @@ def app(now: Now) -> FastAPI:
 
 
 def _order(skus: dict[str, int]) -> Order:
-    c = Customer(kind=CustomerKind.PERSON, email="a@example.nl", first_name="A",
-                 billing_address=Address(street="S", city="C", country="NL"))
-    lines = tuple(OrderLine(sku=s, quantity=Decimal(q), unit_price_excl=Decimal(1),
-                            unit_price_incl=Decimal("1.21"), tax_rate=Decimal("0.21"))
-                  for s, q in skus.items())
-    return Order(ref=ExternalRef(system="lightspeed_ecom", id="1"), number="1", status="x",
-                 created_at=DEMO_START, updated_at=DEMO_START, customer=c,
-                 shipping_address=c.billing_address, lines=lines, total_excl=Decimal(1),
-                 total_incl=Decimal("1.21"), currency="EUR")
+    c = Customer(
+        kind=CustomerKind.PERSON,
+        email="a@example.nl",
+        first_name="A",
+        billing_address=Address(street="S", city="C", country="NL"),
+    )
+    lines = tuple(
+        OrderLine(
+            sku=s,
+            quantity=Decimal(q),
+            unit_price_excl=Decimal(1),
+            unit_price_incl=Decimal("1.21"),
+            tax_rate=Decimal("0.21"),
+        )
+        for s, q in skus.items()
+    )
+    return Order(
+        ref=ExternalRef(system="lightspeed_ecom", id="1"),
+        number="1",
+        status="x",
+        created_at=DEMO_START,
+        updated_at=DEMO_START,
+        customer=c,
+        shipping_address=c.billing_address,
+        lines=lines,
+        total_excl=Decimal(1),
+        total_incl=Decimal("1.21"),
+        currency="EUR",
+    )
 
 
 def test_stock_read_in_full_with_reservations_and_outside_changes(app: FastAPI) -> None:
@@ -95,8 +121,10 @@ def test_stock_read_in_full_with_reservations_and_outside_changes(app: FastAPI) 
 
     control(app, "POST", f"orders/{oid}/ship", {"carrier": "PostNL", "tracking_code": "T1"})
     rows = {r["sku"]: r for r in source.iter_stock_records()}
-    assert (source.to_stock(rows[SIMPLE]).on_hand, source.to_stock(rows[SIMPLE]).reserved) \
-        == (on_hand + 3, Decimal(0))
+    assert (source.to_stock(rows[SIMPLE]).on_hand, source.to_stock(rows[SIMPLE]).reserved) == (
+        on_hand + 3,
+        Decimal(0),
+    )
 
 
 def test_negative_stock_is_a_record_error(app: FastAPI) -> None:
@@ -122,15 +150,20 @@ def test_customer_windows_meet_without_gap_or_overlap(app: FastAPI, now: Now) ->
     assert [source.customer_id(r) for r in w2] == [str(second)]
     assert source.to_customer(w1[0]).phone == "+31 6 1"
     assert source.to_customer(w2[0]).first_name == "Changed"
-    every = list(source.iter_customer_records(DEMO_START - timedelta(days=60),
-                                              t0 + timedelta(days=1)))
+    every = list(
+        source.iter_customer_records(DEMO_START - timedelta(days=60), t0 + timedelta(days=1))
+    )
     assert len(every) == len(seeded)
 
 
 def test_bad_customer_in_window_names_the_field(app: FastAPI, now: Now) -> None:
     first = control(app, "GET", "state")["customers"][0]["id"]
-    control(app, "PATCH", f"customers/{first}", {"address": {"street": "S", "city": "C",
-                                                             "country": "Holland"}})
+    control(
+        app,
+        "PATCH",
+        f"customers/{first}",
+        {"address": {"street": "S", "city": "C", "country": "Holland"}},
+    )
     source = BucklesSource(client_for(app))
     (row,) = source.iter_customer_records(now.value, now.value + timedelta(seconds=1))
     with pytest.raises(RecordError) as err:
@@ -154,8 +187,9 @@ def test_shipments_window_and_order_ref(app: FastAPI, now: Now) -> None:
     assert s.updated_at == now.value.astimezone(UTC)
     assert [(x.sku, x.quantity) for x in s.lines] == [(SIMPLE, Decimal(1))]
     assert source.shipment_id(row) == s.ref.id
-    assert list(source.iter_shipment_records(t0 + timedelta(minutes=6),
-                                             t0 + timedelta(hours=1))) == []
+    assert (
+        list(source.iter_shipment_records(t0 + timedelta(minutes=6), t0 + timedelta(hours=1))) == []
+    )
     order = control(app, "GET", "state")["orders"][0]
     # Buckles has no shipped status: a shipped order is completed
     assert order["status"] == "completed" and order["updated_at"] == "2026-11-17T00:05:00Z"

@@ -38,8 +38,14 @@ PUBLIC, SECRET = "demo-public", "demo-secret"
 N_PRODUCTS = 15  # the demo catalogue without the webshop-only DISC-0001
 
 
-def client_for(app: FastAPI, *, secret: str = SECRET, sleeps: list[float] | None = None,
-               counter: CallCounter | None = None, **kw: Any) -> CcvSalesposClient:
+def client_for(
+    app: FastAPI,
+    *,
+    secret: str = SECRET,
+    sleeps: list[float] | None = None,
+    counter: CallCounter | None = None,
+    **kw: Any,
+) -> CcvSalesposClient:
     sleeps = sleeps if sleeps is not None else []
     kw.setdefault("policy", RetryPolicy(sleep=sleeps.append))
     return CcvSalesposClient(BASE, PUBLIC, secret, http=TestClient(app), counter=counter, **kw)
@@ -59,10 +65,13 @@ def make() -> Harness:
     good = client_for(app, sleeps=sleeps, counter=counter)
     bad = client_for(app, secret="wrong", sleeps=sleeps, counter=counter)
     return Harness(
-        app=app, probe=good.webshops, probe_bad_auth=bad.webshops,
-        rejected_write=lambda: good.create_order({"orderrows": [{"product_id": 1,
-                                                                 "count": 1}]}),
-        counter=counter, sleeps=sleeps)
+        app=app,
+        probe=good.webshops,
+        probe_bad_auth=bad.webshops,
+        rejected_write=lambda: good.create_order({"orderrows": [{"product_id": 1, "count": 1}]}),
+        counter=counter,
+        sleeps=sleeps,
+    )
 
 
 TestCcvSalesposSuite = connector_suite(make)
@@ -75,12 +84,14 @@ def app() -> FastAPI:
 
 # --- signatures --------------------------------------------------------------------------
 
+
 def test_signature_is_hmac_sha512_of_the_documented_string() -> None:
     date = "2024-05-01T10:00:00+00:00"
-    text = f"pub|POST|/api/rest/v1/orders?start=0&size=25|{{\"a\":1}}|{date}"
+    text = f'pub|POST|/api/rest/v1/orders?start=0&size=25|{{"a":1}}|{date}'
     want = hmac.new(b"sec", text.encode(), hashlib.sha512).hexdigest()
-    assert sign("sec", "pub", "post", "/api/rest/v1/orders?start=0&size=25", b'{"a":1}',
-                date) == want
+    assert (
+        sign("sec", "pub", "post", "/api/rest/v1/orders?start=0&size=25", b'{"a":1}', date) == want
+    )
     assert stamp(datetime(2024, 5, 1, 12, 0, 0, 123, tzinfo=UTC) - timedelta(hours=2)) == date
 
 
@@ -95,15 +106,27 @@ def test_request_signature_round_trip_signs_the_bytes_on_the_wire() -> None:
         uri = request.url.raw_path.decode()
         seen["uri"], seen["body"] = uri, request.content
         seen["ok"] = hmac.compare_digest(
-            sign(SECRET, PUBLIC, request.method, uri, request.content,
-                 request.headers["x-date"]), request.headers["x-hash"])
+            sign(SECRET, PUBLIC, request.method, uri, request.content, request.headers["x-date"]),
+            request.headers["x-hash"],
+        )
         body = b'{"id":7}'
         date = stamp(when)
-        return httpx.Response(201, content=body, headers={
-            "x-date": date, "x-hash": sign(SECRET, PUBLIC, request.method, uri, body, date)})
+        return httpx.Response(
+            201,
+            content=body,
+            headers={
+                "x-date": date,
+                "x-hash": sign(SECRET, PUBLIC, request.method, uri, body, date),
+            },
+        )
 
-    client = CcvSalesposClient(BASE, PUBLIC, SECRET, utcnow=lambda: when,
-                               http=httpx.Client(transport=httpx.MockTransport(server)))
+    client = CcvSalesposClient(
+        BASE,
+        PUBLIC,
+        SECRET,
+        utcnow=lambda: when,
+        http=httpx.Client(transport=httpx.MockTransport(server)),
+    )
     payload = {"reservationnumber": "ORD 1/ä", "orderrows": [{"product_id": 1, "count": 2}]}
     assert client.request("POST", "orders", params={"q": "a b,c"}, body=payload) == {"id": 7}
     assert seen["ok"] is True
@@ -132,8 +155,11 @@ def test_wrong_secret_is_refused_401_and_reported(app: FastAPI) -> None:
 
 def test_stale_x_date_is_refused_401_and_reported(app: FastAPI) -> None:
     stale = client_for(app, utcnow=lambda: datetime.now(UTC) - timedelta(minutes=10))
-    with pytest.raises(AuthError, match=r"401\.12 x-date .* 60\ds away from the server's "
-                                        r"clock \(at most 300s\)"):
+    with pytest.raises(
+        AuthError,
+        match=r"401\.12 x-date .* 60\ds away from the server's "
+        r"clock \(at most 300s\)",
+    ):
         stale.webshops()
     slightly_off = client_for(app, utcnow=lambda: datetime.now(UTC) + timedelta(minutes=2))
     assert slightly_off.webshops()[0]["id"] == 1
@@ -158,8 +184,11 @@ def test_missing_headers_and_unknown_key_are_401(app: FastAPI) -> None:
 def test_tampered_response_is_rejected_naming_the_request(app: FastAPI) -> None:
     client = client_for(app)
     control(app, "POST", "tamper", {"times": 1, "path_contains": "/products"})
-    with pytest.raises(FatalError, match=r"GET /api/rest/v1/products -> 200: the response "
-                                         r"signature does not match"):
+    with pytest.raises(
+        FatalError,
+        match=r"GET /api/rest/v1/products -> 200: the response "
+        r"signature does not match",
+    ):
         list(client.iter_products())
     assert client.counter.retries == 0
     assert len(list(client.iter_products())) == N_PRODUCTS  # only the one was altered
@@ -172,10 +201,16 @@ def test_unsigned_success_is_rejected_unsigned_error_is_judged_by_status() -> No
         return httpx.Response(502, text="Bad gateway")
 
     sleeps: list[float] = []
-    client = CcvSalesposClient(BASE, PUBLIC, SECRET, policy=RetryPolicy(sleep=sleeps.append),
-                               http=httpx.Client(transport=httpx.MockTransport(server)))
-    with pytest.raises(FatalError, match="GET /api/rest/v1/webshops -> 200: the response is "
-                                         "not signed"):
+    client = CcvSalesposClient(
+        BASE,
+        PUBLIC,
+        SECRET,
+        policy=RetryPolicy(sleep=sleeps.append),
+        http=httpx.Client(transport=httpx.MockTransport(server)),
+    )
+    with pytest.raises(
+        FatalError, match="GET /api/rest/v1/webshops -> 200: the response is not signed"
+    ):
         client.webshops()
     with pytest.raises(RetriableError, match="502"):
         client.get_order(1)
@@ -184,6 +219,7 @@ def test_unsigned_success_is_rejected_unsigned_error_is_judged_by_status() -> No
 
 
 # --- errors ------------------------------------------------------------------------------
+
 
 def test_error_bodies_codes_and_fatal_5xx(app: FastAPI) -> None:
     client = client_for(app)
@@ -194,8 +230,20 @@ def test_error_bodies_codes_and_fatal_5xx(app: FastAPI) -> None:
     with pytest.raises(FatalError, match=r"404 404\.10 orders 999 not found"):
         client.get_order(999)
     # CCV reports "payload too big" with HTTP 500: not worth a retry
-    control(app, "POST", "faults", {"status": 500, "times": 5, "body": {
-        "code": "500.80", "status": 500, "developermessage": "Requested payload too big"}})
+    control(
+        app,
+        "POST",
+        "faults",
+        {
+            "status": 500,
+            "times": 5,
+            "body": {
+                "code": "500.80",
+                "status": 500,
+                "developermessage": "Requested payload too big",
+            },
+        },
+    )
     with pytest.raises(FatalError, match=r"500 500\.80 Requested payload too big") as err:
         client.webshops()
     assert not isinstance(err.value, RetriableError)
@@ -206,19 +254,34 @@ def test_order_validation_names_the_field(app: FastAPI) -> None:
     client = client_for(app)
     cases: list[tuple[dict[str, Any], str]] = [
         ({"orderrows": []}, "orderrows: at least one row"),
-        ({"orderrows": [{"product_id": 424242, "count": 1}]},
-         r"orderrows\[0\]\.product_id: product 424242 not found"),
-        ({"orderrows": [{"product_id": 5001, "attribute_combination_id": 9006, "count": 1}]},
-         r"orderrows\[0\]\.attribute_combination_id: combination 9006 does not belong"),
+        (
+            {"orderrows": [{"product_id": 424242, "count": 1}]},
+            r"orderrows\[0\]\.product_id: product 424242 not found",
+        ),
+        (
+            {"orderrows": [{"product_id": 5001, "attribute_combination_id": 9006, "count": 1}]},
+            r"orderrows\[0\]\.attribute_combination_id: combination 9006 does not belong",
+        ),
         ({"orderrows": [{"product_id": 5003, "count": 0}]}, r"orderrows\[0\]\.count"),
-        ({"orderrows": [{"product_id": 5003, "count": 1, "colour": "red"}]},
-         r"orderrows\[0\]: unknown field\(s\) colour"),
-        ({"orderrows": [{"product_id": 5003, "count": 1}], "ordernumber": 5},
-         r"unknown or read-only field\(s\): ordernumber"),
-        ({"orderrows": [{"product_id": 5003, "count": 1}], "transaction_id": "x"},
-         "transaction_id"),
-        ({"orderrows": [{"product_id": 5003, "count": 1}],
-          "customer": {"email": "not-an-address"}}, "customer.email"),
+        (
+            {"orderrows": [{"product_id": 5003, "count": 1, "colour": "red"}]},
+            r"orderrows\[0\]: unknown field\(s\) colour",
+        ),
+        (
+            {"orderrows": [{"product_id": 5003, "count": 1}], "ordernumber": 5},
+            r"unknown or read-only field\(s\): ordernumber",
+        ),
+        (
+            {"orderrows": [{"product_id": 5003, "count": 1}], "transaction_id": "x"},
+            "transaction_id",
+        ),
+        (
+            {
+                "orderrows": [{"product_id": 5003, "count": 1}],
+                "customer": {"email": "not-an-address"},
+            },
+            "customer.email",
+        ),
     ]
     for body, needle in cases:
         with pytest.raises(FatalError, match=needle):
@@ -228,8 +291,9 @@ def test_order_validation_names_the_field(app: FastAPI) -> None:
 
 def test_patch_order_status_and_track_and_trace(app: FastAPI) -> None:
     client = client_for(app)
-    client.update_order(1001, {"status": 5, "track_and_trace_code": "3SABC123",
-                               "track_and_trace_carrier": "PostNL"})
+    client.update_order(
+        1001, {"status": 5, "track_and_trace_code": "3SABC123", "track_and_trace_carrier": "PostNL"}
+    )
     order = client.get_order(1001)
     assert (order["status"], order["track_and_trace_code"]) == (5, "3SABC123")
     with pytest.raises(FatalError, match=r"read-only or unknown field\(s\): total_price"):
@@ -239,6 +303,7 @@ def test_patch_order_status_and_track_and_trace(app: FastAPI) -> None:
 
 
 # --- paging ------------------------------------------------------------------------------
+
 
 def test_paging_follows_next_across_pages(app: FastAPI) -> None:
     client = client_for(app, page_size=4)
@@ -257,17 +322,22 @@ def test_paging_follows_a_server_that_caps_the_size() -> None:
 
 def test_collection_envelope_orderby_and_filters(app: FastAPI) -> None:
     with TestClient(app) as tc:
-        page = tc.get("/api/rest/v1/orders?start=5&size=5&orderby=create_date_desc",
-                      auth=CcvHmacAuth(PUBLIC, SECRET)).json()
+        page = tc.get(
+            "/api/rest/v1/orders?start=5&size=5&orderby=create_date_desc",
+            auth=CcvHmacAuth(PUBLIC, SECRET),
+        ).json()
     assert set(page) == {"href", "start", "size", "first", "previous", "next", "items"}
     assert (page["start"], page["size"], len(page["items"])) == (5, 5, 5)
     assert "start=0" in page["previous"] and "start=10" in page["next"]
     dates = [o["create_date"] for o in page["items"]]
     assert dates == sorted(dates, reverse=True)
     client = client_for(app)
-    some = list(client.iter_orders(
-        min_create_date=datetime(2026, 11, 17, tzinfo=UTC),
-        max_create_date=datetime(2026, 11, 18, tzinfo=UTC)))
+    some = list(
+        client.iter_orders(
+            min_create_date=datetime(2026, 11, 17, tzinfo=UTC),
+            max_create_date=datetime(2026, 11, 18, tzinfo=UTC),
+        )
+    )
     assert [o["create_date"] for o in some] == ["2026-11-17T10:00:00Z", "2026-11-17T22:00:00Z"]
     assert list(client.iter_orders(filters={"status": 5})) == []
     with pytest.raises(FatalError, match="orderby: cannot sort orders by 'colour'"):
@@ -288,11 +358,17 @@ def test_next_link_loop_is_detected() -> None:
 
 # --- rate limits -------------------------------------------------------------------------
 
+
 def test_burst_is_paced_under_the_limits_and_none_is_rejected() -> None:
     clock = FakeClock()
     app = create_app(seed="demo", limit_per_resource=5, limit_total=8, clock=clock)
-    client = client_for(app, policy=RetryPolicy(sleep=clock.sleep), clock=clock,
-                        rate_limit_per_resource=5, rate_limit_total=8)
+    client = client_for(
+        app,
+        policy=RetryPolicy(sleep=clock.sleep),
+        clock=clock,
+        rate_limit_per_resource=5,
+        rate_limit_total=8,
+    )
     for _ in range(12):
         client.webshops(size=1)
     for _ in range(6):
@@ -307,8 +383,13 @@ def test_burst_is_paced_under_the_limits_and_none_is_rejected() -> None:
 def test_429_per_resource_then_total_are_retried_with_retry_after() -> None:
     clock = FakeClock()
     app = create_app(seed="demo", limit_per_resource=3, limit_total=5, clock=clock)
-    client = client_for(app, policy=RetryPolicy(sleep=clock.sleep, max_wait=120), clock=clock,
-                        rate_limit_per_resource=1000, rate_limit_total=1000)
+    client = client_for(
+        app,
+        policy=RetryPolicy(sleep=clock.sleep, max_wait=120),
+        clock=clock,
+        rate_limit_per_resource=1000,
+        rate_limit_total=1000,
+    )
     for _ in range(4):
         client.webshops(size=1)
     assert clock.sleeps == [60.0]  # Retry-After: the per-resource window frees in 60 s
@@ -316,8 +397,9 @@ def test_429_per_resource_then_total_are_retried_with_retry_after() -> None:
     assert control(app, "GET", "stats")["rejected_429"] == 1
     with TestClient(app) as tc:
         for path in ("categories", "categories", "categories", "products/5003"):
-            assert tc.get(f"/api/rest/v1/{path}",
-                          auth=CcvHmacAuth(PUBLIC, SECRET)).status_code == 200
+            assert (
+                tc.get(f"/api/rest/v1/{path}", auth=CcvHmacAuth(PUBLIC, SECRET)).status_code == 200
+            )
         refused = tc.get("/api/rest/v1/orders/1001", auth=CcvHmacAuth(PUBLIC, SECRET))
     assert refused.status_code == 429
     assert refused.json()["code"] == "429.11"
@@ -326,10 +408,15 @@ def test_429_per_resource_then_total_are_retried_with_retry_after() -> None:
 
 def test_429_without_retry_after_waits_for_the_window() -> None:
     clock = FakeClock()
-    app = create_app(seed=None, limit_per_resource=2, limit_total=100, clock=clock,
-                     send_retry_after=False)
-    client = client_for(app, policy=RetryPolicy(sleep=clock.sleep, max_wait=120), clock=clock,
-                        rate_limit_per_resource=3)
+    app = create_app(
+        seed=None, limit_per_resource=2, limit_total=100, clock=clock, send_retry_after=False
+    )
+    client = client_for(
+        app,
+        policy=RetryPolicy(sleep=clock.sleep, max_wait=120),
+        clock=clock,
+        rate_limit_per_resource=3,
+    )
     for _ in range(3):
         client.webshops(size=1)
     assert control(app, "GET", "stats")["rejected_429"] == 1
@@ -354,6 +441,7 @@ def test_minute_windows_arithmetic() -> None:
 
 
 # --- misc ----------------------------------------------------------------------------------
+
 
 def test_sandbox_state_persists(tmp_path: Path) -> None:
     state = tmp_path / "ccv.json"
@@ -382,8 +470,10 @@ def test_client_closes_only_the_pool_it_owns() -> None:
 
 
 def test_client_side_is_airflow_and_fastapi_free() -> None:
-    code = ("import sys, shopbridge.connectors.ccv_salespos, "
-            "shopbridge.connectors.ccv_salespos.defaults;"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))")
+    code = (
+        "import sys, shopbridge.connectors.ccv_salespos, "
+        "shopbridge.connectors.ccv_salespos.defaults;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))"
+    )
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
     assert out.strip() == "[]"

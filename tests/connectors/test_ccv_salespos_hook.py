@@ -18,25 +18,43 @@ from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.errors import ConfigError
 from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
 
-SANDBOX_CONN = {"conn_type": "ccv_salespos", "host": "http://testserver",
-                "login": "demo-public", "password": "demo-secret"}
+SANDBOX_CONN = {
+    "conn_type": "ccv_salespos",
+    "host": "http://testserver",
+    "login": "demo-public",
+    "password": "demo-secret",
+}
 
 
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}",
-                       json.dumps({"conn_type": "ccv_salespos", **fields}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "ccv_salespos", **fields})
+    )
 
 
 def test_hook_builds_source_and_target(monkeypatch: pytest.MonkeyPatch) -> None:
     from shopbridge.connectors.ccv_salespos.hook import CcvSalesposHook
 
-    _conn(monkeypatch, "ccv_ok", **{**SANDBOX_CONN, "extra": {
-        "page_size": 5, "rate_limit_per_resource": 60, "prices_include_tax": True,
-        "order_lookup_days": 7}})
+    _conn(
+        monkeypatch,
+        "ccv_ok",
+        **{
+            **SANDBOX_CONN,
+            "extra": {
+                "page_size": 5,
+                "rate_limit_per_resource": 60,
+                "prices_include_tax": True,
+                "order_lookup_days": 7,
+            },
+        },
+    )
     hook = CcvSalesposHook("ccv_ok")
     settings = hook.get_settings()
     assert (settings.base_url, settings.page_size, settings.rate_limit_per_resource) == (
-        "http://testserver", 5, 60)
+        "http://testserver",
+        5,
+        60,
+    )
     assert "demo-secret" not in repr(settings)
     app = create_app(seed="demo")
     source = hook.get_source(http=TestClient(app))
@@ -56,19 +74,34 @@ def test_host_without_scheme_is_https(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CcvSalesposHook("ccv_host").get_settings().base_url == "https://mijnwinkel.ccvshop.nl"
 
 
-@pytest.mark.parametrize(("fields", "needle"), [
-    ({"login": "k", "password": "s"}, "'ccv_cfg': host is required"),
-    ({"host": "https://x", "password": "s"}, r"'ccv_cfg': login \(public key\) is empty"),
-    ({"host": "https://x", "login": "k"}, r"'ccv_cfg': password \(secret key\) is empty"),
-    ({"host": "https://x", "login": "k", "password": "s", "extra": {"page_size": 999}},
-     "'ccv_cfg': extra.page_size"),
-    ({"host": "https://x", "login": "k", "password": "s", "extra": {"pagesize": 9}},
-     "'ccv_cfg': extra.pagesize"),
-    ({"host": "https://x", "login": "k", "password": "s",
-      "extra": {"reference_field": "memo"}}, "'ccv_cfg': extra.reference_field"),
-])
-def test_config_errors_name_connection_and_field(monkeypatch: pytest.MonkeyPatch,
-                                                 fields: dict[str, Any], needle: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"login": "k", "password": "s"}, "'ccv_cfg': host is required"),
+        ({"host": "https://x", "password": "s"}, r"'ccv_cfg': login \(public key\) is empty"),
+        ({"host": "https://x", "login": "k"}, r"'ccv_cfg': password \(secret key\) is empty"),
+        (
+            {"host": "https://x", "login": "k", "password": "s", "extra": {"page_size": 999}},
+            "'ccv_cfg': extra.page_size",
+        ),
+        (
+            {"host": "https://x", "login": "k", "password": "s", "extra": {"pagesize": 9}},
+            "'ccv_cfg': extra.pagesize",
+        ),
+        (
+            {
+                "host": "https://x",
+                "login": "k",
+                "password": "s",
+                "extra": {"reference_field": "memo"},
+            },
+            "'ccv_cfg': extra.reference_field",
+        ),
+    ],
+)
+def test_config_errors_name_connection_and_field(
+    monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any], needle: str
+) -> None:
     from shopbridge.connectors.ccv_salespos.hook import CcvSalesposHook
 
     _conn(monkeypatch, "ccv_cfg", **fields)
@@ -90,6 +123,7 @@ def on_sandbox(monkeypatch: pytest.MonkeyPatch) -> Any:
             return real(self, **kwargs)
 
         monkeypatch.setattr(hook_module.CcvSalesposHook, "get_client", get_client)
+
     return use
 
 
@@ -100,15 +134,18 @@ def test_test_connection_messages(monkeypatch: pytest.MonkeyPatch, on_sandbox: A
     _conn(monkeypatch, "ccv_good", **{**SANDBOX_CONN, "conn_type": "ccv_salespos"})
     _conn(monkeypatch, "ccv_bad", **{**SANDBOX_CONN, "password": "nope"})
     assert CcvSalesposHook("ccv_good").test_connection() == (
-        True, "connection 'ccv_good': OK, webshop 'Demo winkel' (id 1)")
+        True,
+        "connection 'ccv_good': OK, webshop 'Demo winkel' (id 1)",
+    )
     ok, message = CcvSalesposHook("ccv_bad").test_connection()
     assert not ok
     assert "refused the signed request of connection 'ccv_bad'" in message
     assert "public key" in message and "clock" in message and "nope" not in message
 
 
-def test_test_connection_unsigned_answers_and_unreachable(monkeypatch: pytest.MonkeyPatch,
-                                                          on_sandbox: Any) -> None:
+def test_test_connection_unsigned_answers_and_unreachable(
+    monkeypatch: pytest.MonkeyPatch, on_sandbox: Any
+) -> None:
     from shopbridge.connectors.ccv_salespos.hook import CcvSalesposHook
 
     app = create_app(seed="demo")

@@ -23,15 +23,22 @@ from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, gene
 
 BASE = "http://testserver"
 WEEK = (DEMO_START - timedelta(days=1), DEMO_END + timedelta(days=30))
-CATALOGUE = {p["product_id"]: p for p in generate("demo").catalogue
-             if p["variants"][0]["sku"] != UNKNOWN_SKU}
+CATALOGUE = {
+    p["product_id"]: p for p in generate("demo").catalogue if p["variants"][0]["sku"] != UNKNOWN_SKU
+}
 SKUS = {v["sku"] for p in CATALOGUE.values() for v in p["variants"]}
 
 
 def source_for(app: FastAPI, *, page_size: int = 100, **kw: Any) -> CcvSalesposSource:
-    client = CcvSalesposClient(BASE, "demo-public", "demo-secret", http=TestClient(app),
-                               policy=RetryPolicy(sleep=lambda _s: None),
-                               counter=CallCounter(), page_size=page_size)
+    client = CcvSalesposClient(
+        BASE,
+        "demo-public",
+        "demo-secret",
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=lambda _s: None),
+        counter=CallCounter(),
+        page_size=page_size,
+    )
     return CcvSalesposSource(client, **kw)
 
 
@@ -73,17 +80,23 @@ def test_products_with_variants_attributes_and_categories(app: FastAPI) -> None:
     assert tshirt.description.startswith("<p>Our t-shirt")
     assert tshirt.updated_at == CATALOGUE[5001]["updated_at"]
     assert (black_m.sku, black_m.article_code, black_m.ean) == (
-        "T-S-BLA-9001", "T-S-BLA-9001", "8700000009001")  # each from its own field
-    hoodie_white = next(v for v in products[5002].variants if v.article_code
-                        == ARTICLE_CODE_ONLY_SKU)
+        "T-S-BLA-9001",
+        "T-S-BLA-9001",
+        "8700000009001",
+    )  # each from its own field
+    hoodie_white = next(
+        v for v in products[5002].variants if v.article_code == ARTICLE_CODE_ONLY_SKU
+    )
     assert hoodie_white.sku == "" and resolve_item_key(hoodie_white) == ARTICLE_CODE_ONLY_SKU
 
     mug = products[5003]
     assert not mug.configurable and mug.sku == "" and mug.article_code == "MUG-BLA-9006"
     assert (mug.variants[0].sku, mug.variants[0].article_code) == ("", "MUG-BLA-9006")
     assert mug.variants[0].attributes == {}
-    assert mug.categories == (Category(path=("Home", "Kitchen")),
-                              Category(path=("Gifts", "Small gifts")))
+    assert mug.categories == (
+        Category(path=("Home", "Kitchen")),
+        Category(path=("Gifts", "Small gifts")),
+    )
     poster = products[5007]
     assert all(v.quantity is None for v in poster.variants)  # stock not kept
 
@@ -94,16 +107,21 @@ def test_window_filters_on_modifydate_client_side(app: FastAPI) -> None:
     records = list(source.iter_product_records(second, second + timedelta(hours=1)))
     assert [r["id"] for r in records] == [5002]
     empty = source_for(app)
-    assert list(empty.iter_product_records(DEMO_END + timedelta(days=400),
-                                           DEMO_END + timedelta(days=401))) == []
+    assert (
+        list(
+            empty.iter_product_records(
+                DEMO_END + timedelta(days=400), DEMO_END + timedelta(days=401)
+            )
+        )
+        == []
+    )
     assert empty.counter.calls == 1  # no category or settings read when nothing is in it
 
 
 def test_prices_including_tax() -> None:
     app = create_app(seed="demo", prices_include_tax=True)
     source = source_for(app, prices_include_tax=True)
-    mug = next(source.to_product(r) for r in source.iter_product_records(*WEEK)
-               if r["id"] == 5003)
+    mug = next(source.to_product(r) for r in source.iter_product_records(*WEEK) if r["id"] == 5003)
     excl = CATALOGUE[5003]["variants"][0]["price_excl"]
     assert mug.variants[0].price_incl == (excl * Decimal("1.21")).quantize(Decimal("0.01"))
     assert abs(mug.variants[0].price_excl - excl) <= Decimal("0.01")
@@ -137,25 +155,59 @@ def test_stock_of_every_sellable_sku(app: FastAPI) -> None:
 def test_shared_product_stock_is_reported_for_every_combination(app: FastAPI) -> None:
     control(app, "POST", "products", {"id": 5002, "stocktype": "product", "stock": 7})
     source = source_for(app)
-    levels = [source.to_stock(r) for r in source.iter_stock_records()
-              if r["product"]["id"] == 5002]
+    levels = [source.to_stock(r) for r in source.iter_stock_records() if r["product"]["id"] == 5002]
     assert [lv.on_hand for lv in levels] == [Decimal(7)] * 3
 
 
 def test_bad_records_are_record_errors_naming_the_field(app: FastAPI) -> None:
-    control(app, "POST", "products", {
-        "id": 7001, "name": "Broken", "productnumber": "BRK", "price": 5, "vatrate": 21,
-        "stockenabled": True, "stock": 1, "modifydate": "2026-11-18T10:00:00Z",
-        "attributecombinations": [
-            {"id": 77001, "sku_number": "", "stock": 1, "active": True,
-             "combination": [{"attribute": {"name": "Colour"},
-                              "attribute_value": {"name": "red"}}]},
-            {"id": 77002, "sku_number": "BRK-BLUE", "stock": -2, "active": True,
-             "combination": [{"attribute": {"name": "Colour"},
-                              "attribute_value": {"name": "blue"}}]}]})
-    control(app, "POST", "products", {
-        "id": 7002, "name": "Taxless", "productnumber": "TAX", "price": 5, "vatrate": 210,
-        "modifydate": "2026-11-18T10:00:00Z"})
+    control(
+        app,
+        "POST",
+        "products",
+        {
+            "id": 7001,
+            "name": "Broken",
+            "productnumber": "BRK",
+            "price": 5,
+            "vatrate": 21,
+            "stockenabled": True,
+            "stock": 1,
+            "modifydate": "2026-11-18T10:00:00Z",
+            "attributecombinations": [
+                {
+                    "id": 77001,
+                    "sku_number": "",
+                    "stock": 1,
+                    "active": True,
+                    "combination": [
+                        {"attribute": {"name": "Colour"}, "attribute_value": {"name": "red"}}
+                    ],
+                },
+                {
+                    "id": 77002,
+                    "sku_number": "BRK-BLUE",
+                    "stock": -2,
+                    "active": True,
+                    "combination": [
+                        {"attribute": {"name": "Colour"}, "attribute_value": {"name": "blue"}}
+                    ],
+                },
+            ],
+        },
+    )
+    control(
+        app,
+        "POST",
+        "products",
+        {
+            "id": 7002,
+            "name": "Taxless",
+            "productnumber": "TAX",
+            "price": 5,
+            "vatrate": 210,
+            "modifydate": "2026-11-18T10:00:00Z",
+        },
+    )
     source = source_for(app)
     errors: dict[str, RecordError] = {}
     good = 0
@@ -167,8 +219,9 @@ def test_bad_records_are_record_errors_naming_the_field(app: FastAPI) -> None:
             errors[err.source_id] = err
     assert good == len(CATALOGUE)
     assert errors["7001"].field == "attributecombinations[0].sku_number"
-    assert errors["7001"].reason == ("no item key: sku_number, product_number and ean_number "
-                                     "are all empty")
+    assert errors["7001"].reason == (
+        "no item key: sku_number, product_number and ean_number are all empty"
+    )
     assert errors["7002"].field == "vatrate"
     stock_errors = []
     for record in source.iter_stock_records():
@@ -178,7 +231,8 @@ def test_bad_records_are_record_errors_naming_the_field(app: FastAPI) -> None:
             stock_errors.append((err.entity, err.source_id, err.field))
     assert stock_errors == [
         ("stock", "attributecombination/77001", "attributecombination.sku_number"),
-        ("stock", "attributecombination/77002", "attributecombination.stock")]
+        ("stock", "attributecombination/77002", "attributecombination.stock"),
+    ]
 
 
 def test_product_read_once_per_page_even_without_expand_support() -> None:
@@ -193,8 +247,11 @@ def test_product_read_once_per_page_even_without_expand_support() -> None:
         return original(**kw)
 
     source.client.iter_products = without_expand  # type: ignore[method-assign]
-    records = list(source.iter_product_records(
-        CATALOGUE[5001]["updated_at"], CATALOGUE[5001]["updated_at"] + timedelta(minutes=1)))
+    records = list(
+        source.iter_product_records(
+            CATALOGUE[5001]["updated_at"], CATALOGUE[5001]["updated_at"] + timedelta(minutes=1)
+        )
+    )
     product = source.to_product(records[0])
     assert len(product.variants) == 6 and product.categories
     # list, combinations, links, categories, the shop's settings (webshops, settings)

@@ -34,14 +34,25 @@ from .suite import Harness, connector_suite
 DEMO = demo_data.generate("demo")
 
 
-def client_for(app: FastAPI, *, password: str = "globe", page_size: int = 100,
-               sleeps: list[float] | None = None, counter: CallCounter | None = None,
-               headers: dict[str, str] | None = None) -> ExactGlobeClient:
+def client_for(
+    app: FastAPI,
+    *,
+    password: str = "globe",
+    page_size: int = 100,
+    sleeps: list[float] | None = None,
+    counter: CallCounter | None = None,
+    headers: dict[str, str] | None = None,
+) -> ExactGlobeClient:
     sleeps = sleeps if sleeps is not None else []
     client = ExactGlobeClient(
-        "http://testserver", server_name="sandbox", database_name="600",
-        auth=make_auth("basic", "globe", password), http=TestClient(app),
-        policy=RetryPolicy(sleep=sleeps.append), counter=counter, page_size=page_size,
+        "http://testserver",
+        server_name="sandbox",
+        database_name="600",
+        auth=make_auth("basic", "globe", password),
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=sleeps.append),
+        counter=counter,
+        page_size=page_size,
     )
     client.headers.update(headers or {})
     return client
@@ -58,9 +69,12 @@ def make() -> Harness:
         probe=lambda: list(good.query("Items", select=["ItemCode"])),
         probe_bad_auth=lambda: list(bad.query("Items", select=["ItemCode"])),
         rejected_write=lambda: good.create(
-            "SalesOrderHeader", {"TransactionKey": "nothing-staged", "OrderDebtor": "60001",
-                                 "YourReference": "x"}, retry=True),
-        counter=counter, sleeps=sleeps,
+            "SalesOrderHeader",
+            {"TransactionKey": "nothing-staged", "OrderDebtor": "60001", "YourReference": "x"},
+            retry=True,
+        ),
+        counter=counter,
+        sleeps=sleeps,
     )
 
 
@@ -83,8 +97,14 @@ def inspect(app: FastAPI, what: str) -> list[dict]:
 
 
 def customer(kind: CustomerKind, email: str, **kw: str) -> Customer:
-    addr = Address(street="Kerkstraat", house_number="12", house_number_ext="A",
-                   postcode="1012 AB", city="Amsterdam", country="NL")
+    addr = Address(
+        street="Kerkstraat",
+        house_number="12",
+        house_number_ext="A",
+        postcode="1012 AB",
+        city="Amsterdam",
+        country="NL",
+    )
     names = {"first_name": "Anna", "last_name": "de Vries", "phone": "+31 20 1"}
     if kind is CustomerKind.COMPANY:
         names |= {"company_name": "Bakkerij de Vries", "vat_number": "NL123456789B01"}
@@ -94,25 +114,40 @@ def customer(kind: CustomerKind, email: str, **kw: str) -> Customer:
 def order(cust: Customer, skus: list[str]) -> Order:
     prices = {p["sku"]: p for p in DEMO.products}
     lines = tuple(
-        OrderLine(sku=s, description=prices[s]["title"], quantity=Decimal(n + 1),
-                  unit_price_excl=prices[s]["price_excl"],
-                  unit_price_incl=(prices[s]["price_excl"] * Decimal("1.21")).quantize(
-                      Decimal("0.0001")),
-                  tax_rate=Decimal("0.21"))
+        OrderLine(
+            sku=s,
+            description=prices[s]["title"],
+            quantity=Decimal(n + 1),
+            unit_price_excl=prices[s]["price_excl"],
+            unit_price_incl=(prices[s]["price_excl"] * Decimal("1.21")).quantize(Decimal("0.0001")),
+            tax_rate=Decimal("0.21"),
+        )
         for n, s in enumerate(skus)
     )
     excl = sum((ln.unit_price_excl * ln.quantity for ln in lines), Decimal(0))
     when = datetime(2026, 11, 17, 9, tzinfo=UTC)
-    return Order(currency="EUR", ref=ExternalRef(system="lightspeed_ecom", id="30001"),
-                 number="ORD30001",
-                 status="processing", created_at=when, updated_at=when, customer=cust,
-                 shipping_address=cust.billing_address, lines=lines, total_excl=excl,
-                 total_incl=(excl * Decimal("1.21")).quantize(Decimal("0.01")),
-                 shipping_method="PostNL", payment_method="iDEAL")
+    return Order(
+        currency="EUR",
+        ref=ExternalRef(system="lightspeed_ecom", id="30001"),
+        number="ORD30001",
+        status="processing",
+        created_at=when,
+        updated_at=when,
+        customer=cust,
+        shipping_address=cust.billing_address,
+        lines=lines,
+        total_excl=excl,
+        total_incl=(excl * Decimal("1.21")).quantize(Decimal("0.01")),
+        shipping_method="PostNL",
+        payment_method="iDEAL",
+    )
 
 
-KNOWN = [p["sku"] for p in (*DEMO.products, *demo_data.ERP_ONLY_ITEMS)
-         if p["sku"] != demo_data.UNKNOWN_SKU]
+KNOWN = [
+    p["sku"]
+    for p in (*DEMO.products, *demo_data.ERP_ONLY_ITEMS)
+    if p["sku"] != demo_data.UNKNOWN_SKU
+]
 
 
 def test_query_pages_across_several_pages(app):
@@ -150,25 +185,40 @@ def test_create_company_debtor_with_contact(app, target):
     assert acc["AddressLine1"] == "Kerkstraat 12A"
     [contact] = acc["contacts"]
     assert (contact["FirstName"], contact["LastName"], contact["IsDefault"]) == (
-        "Anna", "de Vries", True)
+        "Anna",
+        "de Vries",
+        True,
+    )
     assert target.find_debtors(["Anna@Bakkerij.nl"]) == {"anna@bakkerij.nl": code}
 
 
 def test_create_person_debtor(app, target):
-    code = target.create_debtor(customer(CustomerKind.PERSON, "bram@example.be",
-                                         first_name="Bram", last_name="Peeters"))
+    code = target.create_debtor(
+        customer(CustomerKind.PERSON, "bram@example.be", first_name="Bram", last_name="Peeters")
+    )
     acc = next(a for a in inspect(app, "accounts") if a["DebtorCode"] == code)
-    assert (acc["AccountName"], acc["CustomerType"], acc["AccountStatus"],
-            acc.get("VATNumber", "")) == ("Bram Peeters", "C", "A", "")
+    assert (
+        acc["AccountName"],
+        acc["CustomerType"],
+        acc["AccountStatus"],
+        acc.get("VATNumber", ""),
+    ) == ("Bram Peeters", "C", "A", "")
     assert [c["Email"] for c in acc["contacts"]] == ["bram@example.be"]
 
 
 def test_update_debtor_in_place(app, target):
     code = target.create_debtor(customer(CustomerKind.COMPANY, "anna@bakkerij.nl"))
     before = len(inspect(app, "accounts"))
-    target.update_debtor(code, customer(CustomerKind.COMPANY, "anna@bakkerij.nl",
-                                        company_name="Bakkerij Anna", phone="+31 6 999",
-                                        last_name="Jansen"))
+    target.update_debtor(
+        code,
+        customer(
+            CustomerKind.COMPANY,
+            "anna@bakkerij.nl",
+            company_name="Bakkerij Anna",
+            phone="+31 6 999",
+            last_name="Jansen",
+        ),
+    )
     accounts = inspect(app, "accounts")
     assert len(accounts) == before
     acc = next(a for a in accounts if a["DebtorCode"] == code)
@@ -180,8 +230,9 @@ def test_update_debtor_in_place(app, target):
 def test_update_seeded_person_adds_missing_contact(app, target):
     seeded = next(c for c in DEMO.existing_debtors if not c["is_company"])
     code = target.find_debtors([seeded["email"]])[seeded["email"]]
-    target.update_debtor(code, customer(CustomerKind.PERSON, seeded["email"],
-                                        first_name="New", last_name="Name"))
+    target.update_debtor(
+        code, customer(CustomerKind.PERSON, seeded["email"], first_name="New", last_name="Name")
+    )
     acc = next(a for a in inspect(app, "accounts") if a["DebtorCode"] == code)
     assert acc["Name"] == "New Name"
     assert [c["FirstName"] for c in acc["contacts"]] == ["New"]
@@ -189,6 +240,7 @@ def test_update_seeded_person_adds_missing_contact(app, target):
 
 def test_update_unknown_debtor_is_record_error(target):
     from shopbridge.errors import RecordError
+
     with pytest.raises(RecordError, match="99999"):
         target.update_debtor("99999", customer(CustomerKind.PERSON, "x@example.nl"))
 
@@ -201,9 +253,10 @@ def test_create_order_then_find_it(app, target):
     assert committed["OrderNumber"] == number
     assert (committed["OrderDebtor"], committed["YourReference"]) == (code, "ls-30001")
     assert committed["AmountDC"] == format(o.total_excl, "f")
-    assert [(ln["LineNumber"], ln["Itemcode"], Decimal(ln["Quantity"]), Decimal(ln["Price"]))
-            for ln in committed["lines"]] == [
-        (n, ln.sku, ln.quantity, ln.unit_price_excl) for n, ln in enumerate(o.lines, 1)]
+    assert [
+        (ln["LineNumber"], ln["Itemcode"], Decimal(ln["Quantity"]), Decimal(ln["Price"]))
+        for ln in committed["lines"]
+    ] == [(n, ln.sku, ln.quantity, ln.unit_price_excl) for n, ln in enumerate(o.lines, 1)]
     assert target.find_orders(["ls-30001", "ls-other"]) == {"ls-30001": number}
 
 
@@ -214,8 +267,11 @@ def test_retried_line_posts_do_not_duplicate(app):
     for _ in range(3):  # as if every line POST were retried after a lost response
         for line in order_lines(o, key):
             client.create("SalesOrderLine", line, retry=True)
-    client.create("SalesOrderHeader", {"TransactionKey": key, "OrderDebtor": "60001",
-                                       "YourReference": "ls-retry"}, retry=False)
+    client.create(
+        "SalesOrderHeader",
+        {"TransactionKey": key, "OrderDebtor": "60001", "YourReference": "ls-retry"},
+        retry=False,
+    )
     [committed] = inspect(app, "orders")
     assert [ln["LineNumber"] for ln in committed["lines"]] == [1, 2]
 
@@ -225,8 +281,11 @@ def test_retried_header_cannot_commit_twice(app, target):
     target.create_order(o, debtor_code="60001", reference="ls-1")
     key = transaction_key("ls-1", revision=o.content_hash()[:16])
     with pytest.raises(FatalError, match="No sales order lines staged"):
-        target.client.create("SalesOrderHeader", {"TransactionKey": key, "OrderDebtor": "60001",
-                                                  "YourReference": "ls-1"}, retry=False)
+        target.client.create(
+            "SalesOrderHeader",
+            {"TransactionKey": key, "OrderDebtor": "60001", "YourReference": "ls-1"},
+            retry=False,
+        )
     assert len(inspect(app, "orders")) == 1
 
 
@@ -286,14 +345,26 @@ def test_merge_get_and_put(app):
         assert tc.put(url, json={"MailingCity": "Gent"}, headers=hdrs).status_code == 204
         got = tc.get(url, headers=hdrs).json()["d"]
     assert (got["PhoneNumber"], got["MailingCity"], got["DebtorCode"].strip()) == (
-        "+31 1", "Gent", "60001")
+        "+31 1",
+        "Gent",
+        "60001",
+    )
 
 
 def test_filter_dates_and_numbers(app):
     client = client_for(app)
-    assert len(list(client.query("SalesOrderHeader",
-                                 filter="Modified le datetime'2030-02-01T00:00:00'"
-                                 " and Modified ge datetime'2026-01-01T00:00:00'"))) == 5
+    assert (
+        len(
+            list(
+                client.query(
+                    "SalesOrderHeader",
+                    filter="Modified le datetime'2030-02-01T00:00:00'"
+                    " and Modified ge datetime'2026-01-01T00:00:00'",
+                )
+            )
+        )
+        == 5
+    )
     [row] = client.query("Account", filter="DebtorCode eq 60002", select=["DebtorCode"])
     assert row["DebtorCode"].strip() == "60002"
     with pytest.raises(FatalError, match="unsupported"):
@@ -304,11 +375,13 @@ def test_writes_counted_and_state_persists(tmp_path):
     state = tmp_path / "globe.json"
     app = create_app(seed="demo", state_file=state)
     code = ExactGlobeTarget(client_for(app)).create_debtor(
-        customer(CustomerKind.PERSON, "keep@example.nl"))
+        customer(CustomerKind.PERSON, "keep@example.nl")
+    )
     assert inspect(app, "stats")["writes"] == 2
     again = create_app(seed="demo", state_file=state)
     assert ExactGlobeTarget(client_for(again)).find_debtors(["keep@example.nl"]) == {
-        "keep@example.nl": code}
+        "keep@example.nl": code
+    }
 
 
 def test_make_auth_rejects_unknown_kind():
@@ -319,32 +392,48 @@ def test_make_auth_rejects_unknown_kind():
 
 # -- hook ------------------------------------------------------------------------------------
 
+
 def globe_conn(**extra: object) -> object:
     import json
 
     from airflow.sdk import Connection
-    return Connection(conn_id="globe", conn_type="exact_globe", host="127.0.0.1", port=1,
-                      login="globe", password="globe",
-                      extra=json.dumps({"server_name": "sandbox", "database_name": "600",
-                                        **extra}))
+
+    return Connection(
+        conn_id="globe",
+        conn_type="exact_globe",
+        host="127.0.0.1",
+        port=1,
+        login="globe",
+        password="globe",
+        extra=json.dumps({"server_name": "sandbox", "database_name": "600", **extra}),
+    )
 
 
 def test_settings_from_connection():
     from shopbridge.connectors.exact_globe.hook import settings_from_connection
+
     s = settings_from_connection(globe_conn(auth="basic", page_size=50), "globe")
     assert (s.base_url, s.auth, s.page_size, s.database_name) == (
-        "http://127.0.0.1:1", "basic", 50, "600")
+        "http://127.0.0.1:1",
+        "basic",
+        50,
+        "600",
+    )
     assert s.password.get_secret_value() == "globe"
     assert settings_from_connection(globe_conn(), "globe").auth == "ntlm"
 
 
-@pytest.mark.parametrize(("extra", "match"), [
-    ({"database_name": ""}, "'globe': extra.database_name is required"),
-    ({"server_name": None}, "'globe': extra.server_name is required"),
-    ({"auth": "kerberos"}, "'globe': extra.auth"),
-])
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"database_name": ""}, "'globe': extra.database_name is required"),
+        ({"server_name": None}, "'globe': extra.server_name is required"),
+        ({"auth": "kerberos"}, "'globe': extra.auth"),
+    ],
+)
 def test_settings_errors_name_connection_and_field(extra, match):
     from shopbridge.connectors.exact_globe.hook import settings_from_connection
+
     with pytest.raises(ConfigError, match=match):
         settings_from_connection(globe_conn(**extra), "globe")
 
@@ -353,8 +442,12 @@ def test_settings_need_a_host():
     from airflow.sdk import Connection
 
     from shopbridge.connectors.exact_globe.hook import settings_from_connection
-    conn = Connection(conn_id="globe", conn_type="exact_globe",
-                      extra='{"server_name": "s", "database_name": "600"}')
+
+    conn = Connection(
+        conn_id="globe",
+        conn_type="exact_globe",
+        extra='{"server_name": "s", "database_name": "600"}',
+    )
     with pytest.raises(ConfigError, match="'globe': host is required"):
         settings_from_connection(conn, "globe")
 
@@ -363,17 +456,22 @@ def test_settings_need_a_host():
 def hook_on(monkeypatch):
     """An ExactGlobeHook whose Connection is ``conn`` and whose client talks to ``app``."""
     from shopbridge.connectors.exact_globe import hook as hook_mod
+
     real = ExactGlobeClient.from_settings.__func__
 
     def build(conn: object, app: FastAPI | None) -> object:
         h = hook_mod.ExactGlobeHook("globe")
         monkeypatch.setattr(h, "get_connection", lambda _id: conn)
         if app is not None:
+
             def from_settings(cls, settings, **kw):
                 return real(cls, settings, http=TestClient(app), **kw)
-            monkeypatch.setattr(hook_mod.ExactGlobeClient, "from_settings",
-                                classmethod(from_settings))
+
+            monkeypatch.setattr(
+                hook_mod.ExactGlobeClient, "from_settings", classmethod(from_settings)
+            )
         return h
+
     return build
 
 
@@ -381,11 +479,13 @@ def test_hook_test_connection_messages(hook_on):
     app = create_app(seed=None)
     ok, msg = hook_on(globe_conn(auth="basic"), app).test_connection()
     assert ok, msg
-    ok, msg = hook_on(globe_conn(auth="basic"), create_app(seed=None, password="x")
-                      ).test_connection()
+    ok, msg = hook_on(
+        globe_conn(auth="basic"), create_app(seed=None, password="x")
+    ).test_connection()
     assert not ok and "refused the credentials" in msg
-    ok, msg = hook_on(globe_conn(auth="basic", database_name="999"), create_app(seed=None)
-                      ).test_connection()
+    ok, msg = hook_on(
+        globe_conn(auth="basic", database_name="999"), create_app(seed=None)
+    ).test_connection()
     assert not ok and "administration '999'" in msg and "unknown DatabaseName" in msg
 
 
@@ -403,8 +503,11 @@ def test_hook_get_target(hook_on):
 def test_client_target_and_package_are_airflow_free():
     import subprocess
     import sys
-    code = ("import sys, shopbridge.connectors.exact_globe, shopbridge.connectors.exact_globe"
-            ".target; print(any(m.startswith(('airflow', 'fastapi')) for m in sys.modules))")
+
+    code = (
+        "import sys, shopbridge.connectors.exact_globe, shopbridge.connectors.exact_globe"
+        ".target; print(any(m.startswith(('airflow', 'fastapi')) for m in sys.modules))"
+    )
     assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "False"
 
 
@@ -422,8 +525,7 @@ def test_server_driven_paging_and_orderby_read_every_row_once():
     every item once, in key order, and the __count agrees."""
     app = create_app(seed="demo", max_page_size=3)
     client = client_for(app, page_size=5)
-    rows = list(client.query("Items", select=["ItemCode"], orderby=["ItemCode desc"],
-                             count=True))
+    rows = list(client.query("Items", select=["ItemCode"], orderby=["ItemCode desc"], count=True))
     codes = [r["ItemCode"] for r in rows]
     assert sorted(codes) == sorted(KNOWN) and codes == sorted(codes, reverse=True)
 

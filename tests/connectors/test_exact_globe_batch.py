@@ -39,18 +39,28 @@ from .test_exact_globe import KNOWN, TestClient, client_for, customer, inspect, 
 def changeset(o: Order, *, debtor: str, reference: str) -> list[Operation]:
     """One order as the flow would send it: its lines, then the header that commits them."""
     key = transaction_key(reference, revision=o.content_hash()[:16])
-    return [*(Operation("POST", "SalesOrderLine", ln) for ln in order_lines(o, key)),
-            Operation("POST", "SalesOrderHeader",
-                      order_header(o, debtor_code=debtor, reference=reference,
-                                   transaction_key=key))]
+    return [
+        *(Operation("POST", "SalesOrderLine", ln) for ln in order_lines(o, key)),
+        Operation(
+            "POST",
+            "SalesOrderHeader",
+            order_header(o, debtor_code=debtor, reference=reference, transaction_key=key),
+        ),
+    ]
 
 
-def three_orders(debtors: tuple[str, str, str] = ("60001", "60002", "60003"),
-                 skus: tuple[list[str], ...] = (KNOWN[:2], KNOWN[2:5], KNOWN[5:6]),
-                 ) -> list[list[Operation]]:
-    return [changeset(order(customer(CustomerKind.PERSON, f"p{n}@example.nl"), s),
-                      debtor=d, reference=f"ls-b{n}")
-            for n, (d, s) in enumerate(zip(debtors, skus, strict=True), 1)]
+def three_orders(
+    debtors: tuple[str, str, str] = ("60001", "60002", "60003"),
+    skus: tuple[list[str], ...] = (KNOWN[:2], KNOWN[2:5], KNOWN[5:6]),
+) -> list[list[Operation]]:
+    return [
+        changeset(
+            order(customer(CustomerKind.PERSON, f"p{n}@example.nl"), s),
+            debtor=d,
+            reference=f"ls-b{n}",
+        )
+        for n, (d, s) in enumerate(zip(debtors, skus, strict=True), 1)
+    ]
 
 
 @pytest.fixture
@@ -60,17 +70,25 @@ def app() -> FastAPI:
 
 # -- format ----------------------------------------------------------------------------------
 
+
 def test_request_round_trip():
-    sets = [[Operation("POST", "SalesOrderLine", {"Itemcode": "A-1", "Price": "1.50"}),
-             Operation("POST", "SalesOrderHeader", {"YourReference": "Café 'x'"})],
-            [Operation("MERGE", "Account(guid'0f0e')", {"Name": "n"})]]
-    ctype, body = build_request(sets, headers={"ServerName": "S", "DatabaseName": "600"},
-                                boundary="batch_fixed")
+    sets = [
+        [
+            Operation("POST", "SalesOrderLine", {"Itemcode": "A-1", "Price": "1.50"}),
+            Operation("POST", "SalesOrderHeader", {"YourReference": "Café 'x'"}),
+        ],
+        [Operation("MERGE", "Account(guid'0f0e')", {"Name": "n"})],
+    ]
+    ctype, body = build_request(
+        sets, headers={"ServerName": "S", "DatabaseName": "600"}, boundary="batch_fixed"
+    )
     assert ctype == "multipart/mixed; boundary=batch_fixed"
     text = body.decode("ascii")
     assert text.startswith("--batch_fixed\r\nContent-Type: multipart/mixed; boundary=changeset_")
-    assert "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n" \
-           "POST SalesOrderLine HTTP/1.1\r\n" in text
+    assert (
+        "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        "POST SalesOrderLine HTTP/1.1\r\n" in text
+    )
     assert text.endswith("--batch_fixed--\r\n")
     items = parse(ctype, body)
     assert [len(i) for i in items if isinstance(i, list)] == [2, 1]
@@ -87,21 +105,33 @@ def test_request_round_trip():
 
 
 def test_response_round_trip_and_results():
-    sets = [[Operation("POST", "SalesOrderLine", {}), Operation("POST", "SalesOrderHeader", {})],
-            [Operation("POST", "SalesOrderLine", {}), Operation("POST", "SalesOrderHeader", {})],
-            [Operation("MERGE", "Account(guid'1')", {})]]
-    ctype, body = build_response([
-        [OperationResponse(201, {"d": {"LineNumber": 1}}, "1"),
-         OperationResponse(201, {"d": {"OrderNumber": "10001"}}, "2")],
-        OperationResponse(400, {"error": {"code": "ValidationError",
-                                          "message": "Customer 60093 not found"}}, "4"),
-        [OperationResponse(204, None, "5")],
-    ])
+    sets = [
+        [Operation("POST", "SalesOrderLine", {}), Operation("POST", "SalesOrderHeader", {})],
+        [Operation("POST", "SalesOrderLine", {}), Operation("POST", "SalesOrderHeader", {})],
+        [Operation("MERGE", "Account(guid'1')", {})],
+    ]
+    ctype, body = build_response(
+        [
+            [
+                OperationResponse(201, {"d": {"LineNumber": 1}}, "1"),
+                OperationResponse(201, {"d": {"OrderNumber": "10001"}}, "2"),
+            ],
+            OperationResponse(
+                400,
+                {"error": {"code": "ValidationError", "message": "Customer 60093 not found"}},
+                "4",
+            ),
+            [OperationResponse(204, None, "5")],
+        ]
+    )
     got = results(sets, parse(ctype, body))
     assert got[0] == ChangesetResult(True, 201, [{"LineNumber": 1}, {"OrderNumber": "10001"}])
     assert got[1] == ChangesetResult(
-        False, 400, [], "changeset 2 op 4 POST SalesOrderHeader -> 400 ValidationError: "
-                        "Customer 60093 not found")
+        False,
+        400,
+        [],
+        "changeset 2 op 4 POST SalesOrderHeader -> 400 ValidationError: Customer 60093 not found",
+    )
     assert got[2] == ChangesetResult(True, 204, [{}])
 
 
@@ -123,20 +153,28 @@ def test_parse_a_wcf_style_response_with_lf_and_mime_content_id():
     )
     items = parse('multipart/mixed; boundary="batchresponse_1"', raw)
     assert isinstance(items[1], HttpMessage) and items[1].content_id == "2"
-    got = results([[Operation("POST", "Account", {})], [Operation("POST", "Contact", {})]],
-                  items)
+    got = results([[Operation("POST", "Account", {})], [Operation("POST", "Contact", {})]], items)
     assert got[0].bodies == [{"ID": "g1"}]
     assert got[1].error == "changeset 2 op 2 POST Contact -> 400 <error>nope</error>"
 
 
-@pytest.mark.parametrize(("ctype", "body", "match"), [
-    ("application/json", "{}", "expected multipart/mixed"),
-    ("multipart/mixed", "", "without a boundary"),
-    ("multipart/mixed; boundary=b", "--b\nContent-Type: application/http\n\nHTTP/1.1 201\n",
-     "not closed"),
-    ("multipart/mixed; boundary=b", "--b\nContent-Type: text/plain\n\nhi\n--b--\n",
-     "application/http"),
-])
+@pytest.mark.parametrize(
+    ("ctype", "body", "match"),
+    [
+        ("application/json", "{}", "expected multipart/mixed"),
+        ("multipart/mixed", "", "without a boundary"),
+        (
+            "multipart/mixed; boundary=b",
+            "--b\nContent-Type: application/http\n\nHTTP/1.1 201\n",
+            "not closed",
+        ),
+        (
+            "multipart/mixed; boundary=b",
+            "--b\nContent-Type: text/plain\n\nhi\n--b--\n",
+            "application/http",
+        ),
+    ],
+)
 def test_parse_rejects_what_is_not_a_batch(ctype, body, match):
     with pytest.raises(BatchFormatError, match=match):
         parse(ctype, body)
@@ -155,6 +193,7 @@ def test_results_must_pair_up():
 
 # -- client against the sandbox --------------------------------------------------------------
 
+
 def test_three_orders_in_one_request(app):
     counter = CallCounter()
     sets = three_orders()
@@ -164,9 +203,13 @@ def test_three_orders_in_one_request(app):
     committed = inspect(app, "orders")
     assert [o["YourReference"] for o in committed] == ["ls-b1", "ls-b2", "ls-b3"]
     assert [r.bodies[-1]["SalesOrderNumber"].strip() for r in got] == [
-        o["OrderNumber"] for o in committed]
+        o["OrderNumber"] for o in committed
+    ]
     assert [[ln["Itemcode"] for ln in o["lines"]] for o in committed] == [
-        KNOWN[:2], KNOWN[2:5], KNOWN[5:6]]
+        KNOWN[:2],
+        KNOWN[2:5],
+        KNOWN[5:6],
+    ]
     assert [r.bodies[0]["LineNumber"] for r in got] == [1, 1, 1]
     stats = inspect(app, "stats")
     assert stats["requests"] == 1
@@ -203,18 +246,29 @@ def test_unknown_item_rolls_back_the_staged_lines(app):
 def test_failed_changeset_undoes_a_merge(app):
     client = client_for(app)
     account = next(iter(client.query("Account", filter="DebtorCode eq '60001'")))
-    got = client.batch([[Operation("MERGE", f"Account(guid'{account['ID']}')",
-                                   {"AccountName": "Renamed"}),
-                         Operation("POST", "SalesOrderHeader", {"OrderDebtor": "60001",
-                                                                "TransactionKey": "none"})]])
+    got = client.batch(
+        [
+            [
+                Operation("MERGE", f"Account(guid'{account['ID']}')", {"AccountName": "Renamed"}),
+                Operation(
+                    "POST", "SalesOrderHeader", {"OrderDebtor": "60001", "TransactionKey": "none"}
+                ),
+            ]
+        ]
+    )
     assert not got[0].ok and "No sales order lines staged" in (got[0].error or "")
-    assert client.query("Account", filter="DebtorCode eq '60001'").__next__()["AccountName"] == \
-        account["AccountName"]
-    ok = client.batch([[Operation("MERGE", f"Account(guid'{account['ID']}')",
-                                  {"AccountName": "Renamed"})]])
+    assert (
+        client.query("Account", filter="DebtorCode eq '60001'").__next__()["AccountName"]
+        == account["AccountName"]
+    )
+    ok = client.batch(
+        [[Operation("MERGE", f"Account(guid'{account['ID']}')", {"AccountName": "Renamed"})]]
+    )
     assert ok == [ChangesetResult(True, 204, [{}])]
-    assert next(iter(client.query("Account", filter="DebtorCode eq '60001'")))["AccountName"] == \
-        "Renamed"
+    assert (
+        next(iter(client.query("Account", filter="DebtorCode eq '60001'")))["AccountName"]
+        == "Renamed"
+    )
 
 
 def test_429_on_the_batch_is_not_retried(app):
@@ -222,8 +276,10 @@ def test_429_on_the_batch_is_not_retried(app):
     counter = CallCounter()
     client = client_for(app, sleeps=sleeps, counter=counter)
     with TestClient(app) as tc:
-        tc.post("/_sandbox/faults", json={"status": 429, "retry_after": 1,
-                                          "path_contains": "$batch", "method": "POST"})
+        tc.post(
+            "/_sandbox/faults",
+            json={"status": 429, "retry_after": 1, "path_contains": "$batch", "method": "POST"},
+        )
     with pytest.raises(RetriableError, match="429") as exc:
         client.batch(three_orders())
     assert exc.value.retry_after == 1
@@ -251,15 +307,28 @@ def test_no_changesets_no_request(app):
 
 def mock_client(handler) -> ExactGlobeClient:
     return ExactGlobeClient(
-        "http://globe", server_name="s", database_name="600", auth=make_auth("basic", "u", "p"),
+        "http://globe",
+        server_name="s",
+        database_name="600",
+        auth=make_auth("basic", "u", "p"),
         http=httpx.Client(transport=httpx.MockTransport(handler)),
-        policy=RetryPolicy(sleep=lambda _s: None))
+        policy=RetryPolicy(sleep=lambda _s: None),
+    )
 
 
 @pytest.mark.parametrize("status", [404, 405, 501])
 def test_a_globe_without_batch_says_to_use_single(status):
-    client = mock_client(lambda req: httpx.Response(status, json={"error": {
-        "code": "NotFound", "message": "Resource not found for the segment '$batch'."}}))
+    client = mock_client(
+        lambda req: httpx.Response(
+            status,
+            json={
+                "error": {
+                    "code": "NotFound",
+                    "message": "Resource not found for the segment '$batch'.",
+                }
+            },
+        )
+    )
     with pytest.raises(FatalError, match=r"extra\.write_mode to 'single'"):
         client.batch(three_orders())
 
@@ -283,15 +352,18 @@ def test_request_on_the_wire_and_a_non_batch_answer():
 
 # -- settings --------------------------------------------------------------------------------
 
+
 def test_settings_write_mode_and_batch_size():
     s = ExactGlobeSettings(base_url="http://g", server_name="s", database_name="600")
     assert (s.write_mode, s.batch_size) == ("batch", 50)
-    client = ExactGlobeClient.from_settings(s.model_copy(update={"write_mode": "single",
-                                                                 "batch_size": 10}))
+    client = ExactGlobeClient.from_settings(
+        s.model_copy(update={"write_mode": "single", "batch_size": 10})
+    )
     assert (client.write_mode, client.batch_size) == ("single", 10)
     with pytest.raises(ValidationError):
-        ExactGlobeSettings(base_url="http://g", server_name="s", database_name="600",
-                           write_mode="bulk")  # type: ignore[arg-type]
+        ExactGlobeSettings(
+            base_url="http://g", server_name="s", database_name="600", write_mode="bulk"
+        )  # type: ignore[arg-type]
 
 
 def test_hook_passes_write_mode_and_batch_size():
@@ -299,6 +371,7 @@ def test_hook_passes_write_mode_and_batch_size():
     from shopbridge.errors import ConfigError
 
     from .test_exact_globe import globe_conn
+
     s = settings_from_connection(globe_conn(write_mode="single", batch_size=20), "globe")
     assert (s.write_mode, s.batch_size) == ("single", 20)
     assert settings_from_connection(globe_conn(), "globe").write_mode == "batch"

@@ -52,8 +52,13 @@ def items(app: FastAPI) -> dict[str, dict]:
 
 
 def image(content: bytes, position: int = 1, name: str = "front.jpg") -> ImageUpload:
-    return ImageUpload(filename=name, content=content, content_type="image/jpeg",
-                       position=position, content_hash=hashlib.sha256(content).hexdigest())
+    return ImageUpload(
+        filename=name,
+        content=content,
+        content_type="image/jpeg",
+        position=position,
+        content_hash=hashlib.sha256(content).hexdigest(),
+    )
 
 
 LONG_TITLE = "Organic cotton T-shirt with a very long title that Globe cannot hold at all"
@@ -61,40 +66,71 @@ LONG_TITLE = "Organic cotton T-shirt with a very long title that Globe cannot ho
 
 # -- items -----------------------------------------------------------------------------------
 
+
 def test_configurable_parent_and_variants(app, target):
     codes = target.ensure_categories([("Clothing", "Shirts")])
     shirts = codes[("Clothing", "Shirts")]
-    target.create_item(ItemWrite(
-        code="TEE", is_parent=True, categories=(shirts,),
-        fields={"Description": LONG_TITLE, "LongDescription": "<p>Soft</p>", "Brand": "Acme",
-                "SalesPrice": Decimal("20.00"), "IsSalesItem": True,
-                "FreeTextField_01": "cotton"}))
+    target.create_item(
+        ItemWrite(
+            code="TEE",
+            is_parent=True,
+            categories=(shirts,),
+            fields={
+                "Description": LONG_TITLE,
+                "LongDescription": "<p>Soft</p>",
+                "Brand": "Acme",
+                "SalesPrice": Decimal("20.00"),
+                "IsSalesItem": True,
+                "FreeTextField_01": "cotton",
+            },
+        )
+    )
     for n, size in enumerate(("S", "M", "L"), start=1):
-        target.create_item(ItemWrite(
-            code=f"TEE-{size}", parent="TEE", categories=(shirts,),
-            fields={"Description": f"T-shirt {size}", "GTIN": f"871000000000{n}",
-                    "SalesPrice": "20.00", "FreeTextField_02": size, "Stock": n * 5}))
+        target.create_item(
+            ItemWrite(
+                code=f"TEE-{size}",
+                parent="TEE",
+                categories=(shirts,),
+                fields={
+                    "Description": f"T-shirt {size}",
+                    "GTIN": f"871000000000{n}",
+                    "SalesPrice": "20.00",
+                    "FreeTextField_02": size,
+                    "Stock": n * 5,
+                },
+            )
+        )
     got = items(app)
     parent = got["TEE"]
     assert parent["Description"] == LONG_TITLE[:60].rstrip()
     assert (parent["IsConfigurable"], parent["IsSalesItem"], parent["category"]) == (
-        True, False, shirts)
+        True,
+        False,
+        shirts,
+    )
     assert parent["SalesPrice"] == "20.00" and parent["Brand"] == "Acme"
     assert parent["warehouses"] == {}
     for n, size in enumerate(("S", "M", "L"), start=1):
         v = got[f"TEE-{size}"]
         assert (v["ParentItem"], v["IsConfigurable"], v["IsSalesItem"], v["Assortment"]) == (
-            "TEE", False, True, shirts)
+            "TEE",
+            False,
+            True,
+            shirts,
+        )
         assert v["warehouses"] == {"1": str(n * 5)}  # fields["Stock"] -> ItemWarehouse
         assert "Stock" not in v  # not an Items column
     assert target.match_items(["TEE-M", "NOPE"], ["8710000000003", "0000000000000"]) == {
-        "sku:TEE-M": "TEE-M", "ean:8710000000003": "TEE-L"}
+        "sku:TEE-M": "TEE-M",
+        "ean:8710000000003": "TEE-L",
+    }
 
 
 def test_variant_before_its_parent_is_fatal_naming_the_item(target):
     with pytest.raises(FatalError, match=r"item TEE-S: .*Parent item TEE not found"):
-        target.create_item(ItemWrite(code="TEE-S", parent="TEE",
-                                     fields={"Description": "T-shirt S"}))
+        target.create_item(
+            ItemWrite(code="TEE-S", parent="TEE", fields={"Description": "T-shirt S"})
+        )
 
 
 def test_duplicate_create_is_fatal_naming_the_item(target):
@@ -103,13 +139,26 @@ def test_duplicate_create_is_fatal_naming_the_item(target):
 
 
 def test_update_merges_only_the_given_fields(app, target, counter):
-    target.create_item(ItemWrite(code="MUG-X", fields={
-        "Description": "Mug", "LongDescription": "create-only text", "SalesPrice": "9.95",
-        "Stock": "4"}))
+    target.create_item(
+        ItemWrite(
+            code="MUG-X",
+            fields={
+                "Description": "Mug",
+                "LongDescription": "create-only text",
+                "SalesPrice": "9.95",
+                "Stock": "4",
+            },
+        )
+    )
     assert target.match_items(["MUG-X"], []) == {"sku:MUG-X": "MUG-X"}
     before, calls = writes(app), counter.calls
-    target.update_item("MUG-X", ItemWrite(code="MUG-X", fields={
-        "Description": LONG_TITLE, "SalesPrice": Decimal("10.50"), "Stock": "99"}))
+    target.update_item(
+        "MUG-X",
+        ItemWrite(
+            code="MUG-X",
+            fields={"Description": LONG_TITLE, "SalesPrice": Decimal("10.50"), "Stock": "99"},
+        ),
+    )
     assert counter.calls == calls + 1  # the guid came from match_items: only the MERGE
     assert writes(app) == before + 1
     mug = items(app)["MUG-X"]
@@ -120,8 +169,10 @@ def test_update_merges_only_the_given_fields(app, target, counter):
 
 def test_update_of_a_seeded_item_looks_its_guid_up_once(app, counter):
     target = ExactGlobeTarget(client_for(app, counter=counter))
-    target.update_item(KNOWN[1], ItemWrite(code=KNOWN[1], fields={"Brand": "Acme"},
-                                           parent=None, categories=("GIFTS",)))
+    target.update_item(
+        KNOWN[1],
+        ItemWrite(code=KNOWN[1], fields={"Brand": "Acme"}, parent=None, categories=("GIFTS",)),
+    )
     assert counter.calls == 2  # lookup + MERGE
     item = items(app)[KNOWN[1]]
     assert (item["Brand"], item["Assortment"]) == ("Acme", "GIFTS")
@@ -150,15 +201,23 @@ TREE = [("Clothing", "Shirts"), ("Clothing", "Accessories"), ("Home", "Kitchen")
 
 def test_category_tree_created_once_parents_first(app, target, counter):
     codes = target.ensure_categories(TREE)
-    assert codes == {("Clothing",): "CLOTHING", ("Clothing", "Shirts"): "CLOTHING_SHIRTS",
-                     ("Clothing", "Accessories"): "CLOTHING_ACCESSORIES",
-                     ("Home",): "HOME", ("Home", "Kitchen"): "HOME_KITCHEN",
-                     ("Office",): "OFFICE"}
+    assert codes == {
+        ("Clothing",): "CLOTHING",
+        ("Clothing", "Shirts"): "CLOTHING_SHIRTS",
+        ("Clothing", "Accessories"): "CLOTHING_ACCESSORIES",
+        ("Home",): "HOME",
+        ("Home", "Kitchen"): "HOME_KITCHEN",
+        ("Office",): "OFFICE",
+    }
     cats = {c["Code"]: c for c in control(app, "categories")}
     assert {c: (r["Description"], r["ParentCode"], r["Level"]) for c, r in cats.items()} == {
-        "CLOTHING": ("Clothing", "", 1), "CLOTHING_SHIRTS": ("Shirts", "CLOTHING", 2),
-        "CLOTHING_ACCESSORIES": ("Accessories", "CLOTHING", 2), "HOME": ("Home", "", 1),
-        "HOME_KITCHEN": ("Kitchen", "HOME", 2), "OFFICE": ("Office", "", 1)}
+        "CLOTHING": ("Clothing", "", 1),
+        "CLOTHING_SHIRTS": ("Shirts", "CLOTHING", 2),
+        "CLOTHING_ACCESSORIES": ("Accessories", "CLOTHING", 2),
+        "HOME": ("Home", "", 1),
+        "HOME_KITCHEN": ("Kitchen", "HOME", 2),
+        "OFFICE": ("Office", "", 1),
+    }
     assert writes(app) == 6
     assert counter.calls == 1 + 6  # one read of the table, then the creates
 
@@ -213,15 +272,25 @@ def test_same_code_for_two_paths_is_fatal(target):
 
 # -- images ----------------------------------------------------------------------------------
 
+
 def test_image_stored_then_replaced(app, target):
     sku = KNOWN[0]
     target.put_image(sku, image(b"first"))
     target.put_image(sku, image(b"back", position=2, name="back.jpg"))
     assert items(app)[sku]["images"] == [
-        {"Position": 1, "FileName": "front.jpg", "ContentHash": hashlib.sha256(
-            b"first").hexdigest(), "size": 5},
-        {"Position": 2, "FileName": "back.jpg", "ContentHash": hashlib.sha256(
-            b"back").hexdigest(), "size": 4}]
+        {
+            "Position": 1,
+            "FileName": "front.jpg",
+            "ContentHash": hashlib.sha256(b"first").hexdigest(),
+            "size": 5,
+        },
+        {
+            "Position": 2,
+            "FileName": "back.jpg",
+            "ContentHash": hashlib.sha256(b"back").hexdigest(),
+            "size": 4,
+        },
+    ]
     target.put_image(sku, image(b"second!", name="front-v2.jpg"))
     front = items(app)[sku]["images"][0]
     assert (front["Position"], front["FileName"], front["size"]) == (1, "front-v2.jpg", 7)
@@ -238,6 +307,7 @@ def test_image_of_unknown_item_is_fatal(target):
 
 
 # -- stock -----------------------------------------------------------------------------------
+
 
 def test_stock_in_default_warehouse_and_a_location(app, target, counter):
     skus = KNOWN[:5]
@@ -281,25 +351,44 @@ def test_stock_of_unknown_sku_is_a_record_error(target):
     with pytest.raises(RecordError) as exc:
         target.set_stock("NOPE-1", Decimal("1"), managed=True)
     assert (exc.value.entity, exc.value.source_id, exc.value.field) == (
-        "stock", "NOPE-1", "ItemCode")
+        "stock",
+        "NOPE-1",
+        "ItemCode",
+    )
 
 
 # -- sandbox rules ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("entity", "body", "message"), [
-    ("ItemImage", {"ItemCode": "NOPE", "Position": 1, "Data": "eA=="}, "Item NOPE not found"),
-    ("ItemImage", {"ItemCode": KNOWN[0], "Position": 1, "Data": "not base64!"},
-     "Data is not base64"),
-    ("ItemWarehouse", {"ItemCode": KNOWN[0], "Warehouse": "1", "Stock": "lots"},
-     "Stock is not a number"),
-    ("ItemWarehouse", {"ItemCode": "NOPE", "Warehouse": "1", "Stock": "1"},
-     "Item NOPE not found"),
-    ("ItemCategory", {"Code": "X", "Description": "X", "ParentCode": "NOPE"},
-     "Parent category NOPE not found"),
-    ("ItemCategory", {"Code": "X" * 21, "Description": "X"}, "1-20 characters"),
-    ("Items", {"ItemCode": "V", "ParentItem": "NOPE"}, "Parent item NOPE not found"),
-    ("Items", {"ItemCode": "V", "Description": "x" * 61}, "would be truncated"),
-])
+
+@pytest.mark.parametrize(
+    ("entity", "body", "message"),
+    [
+        ("ItemImage", {"ItemCode": "NOPE", "Position": 1, "Data": "eA=="}, "Item NOPE not found"),
+        (
+            "ItemImage",
+            {"ItemCode": KNOWN[0], "Position": 1, "Data": "not base64!"},
+            "Data is not base64",
+        ),
+        (
+            "ItemWarehouse",
+            {"ItemCode": KNOWN[0], "Warehouse": "1", "Stock": "lots"},
+            "Stock is not a number",
+        ),
+        (
+            "ItemWarehouse",
+            {"ItemCode": "NOPE", "Warehouse": "1", "Stock": "1"},
+            "Item NOPE not found",
+        ),
+        (
+            "ItemCategory",
+            {"Code": "X", "Description": "X", "ParentCode": "NOPE"},
+            "Parent category NOPE not found",
+        ),
+        ("ItemCategory", {"Code": "X" * 21, "Description": "X"}, "1-20 characters"),
+        ("Items", {"ItemCode": "V", "ParentItem": "NOPE"}, "Parent item NOPE not found"),
+        ("Items", {"ItemCode": "V", "Description": "x" * 61}, "would be truncated"),
+    ],
+)
 def test_sandbox_validates_like_globe(app, entity, body, message):
     with pytest.raises(FatalError, match=message):
         client_for(app).create(entity, body, retry=False)
@@ -307,8 +396,9 @@ def test_sandbox_validates_like_globe(app, entity, body, message):
 
 def test_sandbox_validates_merges_too(app):
     client = client_for(app)
-    row = client.create("ItemWarehouse", {"ItemCode": KNOWN[0], "Warehouse": "1",
-                                          "Stock": "1"}, retry=False)
+    row = client.create(
+        "ItemWarehouse", {"ItemCode": KNOWN[0], "Warehouse": "1", "Stock": "1"}, retry=False
+    )
     with pytest.raises(FatalError, match="Stock is not a number"):
         client.merge("ItemWarehouse", row["ID"], {"Stock": True})
     [item] = client.query("Items", filter=f"ItemCode eq '{KNOWN[0]}'", select=["ID"])
@@ -323,13 +413,29 @@ def test_hook_target_serves_products_and_stock(monkeypatch, app):
 
     from shopbridge.connectors.exact_globe import hook as hook_mod
     from shopbridge.connectors.exact_globe.client import ExactGlobeClient
-    conn = Connection(conn_id="globe", conn_type="exact_globe", host="127.0.0.1", port=1,
-                      login="globe", password="globe",
-                      extra=json.dumps({"server_name": "sandbox", "database_name": "600",
-                                        "auth": "basic", "default_warehouse": 3}))
+
+    conn = Connection(
+        conn_id="globe",
+        conn_type="exact_globe",
+        host="127.0.0.1",
+        port=1,
+        login="globe",
+        password="globe",
+        extra=json.dumps(
+            {
+                "server_name": "sandbox",
+                "database_name": "600",
+                "auth": "basic",
+                "default_warehouse": 3,
+            }
+        ),
+    )
     real = ExactGlobeClient.from_settings.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(hook_mod.ExactGlobeClient, "from_settings", classmethod(
-        lambda cls, s, **kw: real(cls, s, http=TestClient(app), **kw)))
+    monkeypatch.setattr(
+        hook_mod.ExactGlobeClient,
+        "from_settings",
+        classmethod(lambda cls, s, **kw: real(cls, s, http=TestClient(app), **kw)),
+    )
     h = hook_mod.ExactGlobeHook("globe")
     monkeypatch.setattr(h, "get_connection", lambda _id: conn)
     target = h.get_target()

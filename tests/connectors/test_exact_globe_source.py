@@ -34,8 +34,9 @@ def app() -> FastAPI:
     return create_app(seed="demo")
 
 
-def source_for(app: FastAPI, *, page_size: int = 100,
-               counter: CallCounter | None = None) -> ExactGlobeSource:
+def source_for(
+    app: FastAPI, *, page_size: int = 100, counter: CallCounter | None = None
+) -> ExactGlobeSource:
     return ExactGlobeSource(client_for(app, page_size=page_size, counter=counter))
 
 
@@ -52,8 +53,15 @@ def erp_orders(app: FastAPI) -> dict[str, dict[str, Any]]:
 
 
 def line(sku: str = KNOWN[0], **kw: Any) -> dict[str, Any]:
-    return {"Itemcode": sku, "Description": sku, "Quantity": "1", "Price": "10.00",
-            "VATPercentage": "21", "DiscountAmount": "0", **kw}
+    return {
+        "Itemcode": sku,
+        "Description": sku,
+        "Quantity": "1",
+        "Price": "10.00",
+        "VATPercentage": "21",
+        "DiscountAmount": "0",
+        **kw,
+    }
 
 
 def debtor(n: int) -> dict[str, Any]:
@@ -69,7 +77,8 @@ def requests_of(source: ExactGlobeSource) -> list[tuple[str, dict[str, str]]]:
     """(path, query) of every request the source's client sends from now on."""
     seen: list[tuple[str, dict[str, str]]] = []
     source.client.http.event_hooks["request"].append(
-        lambda req: seen.append((req.url.path, dict(req.url.params))))
+        lambda req: seen.append((req.url.path, dict(req.url.params)))
+    )
     return seen
 
 
@@ -79,11 +88,15 @@ def window(source: ExactGlobeSource) -> list[dict[str, Any]]:
 
 # -- reading ---------------------------------------------------------------------------------
 
+
 def test_window_pages_across_pages(app):
     code = code_of(app, 0)
     for minutes in range(6):  # 6 more inside the window: 11 in all
-        add_order(app, header={"OrderDebtor": code,
-                               "Modified": f"2026-11-21T12:0{minutes}:00"}, lines=[line()])
+        add_order(
+            app,
+            header={"OrderDebtor": code, "Modified": f"2026-11-21T12:0{minutes}:00"},
+            lines=[line()],
+        )
     source = source_for(app, page_size=4)
     seen = requests_of(source)
     records = window(source)
@@ -92,17 +105,26 @@ def test_window_pages_across_pages(app):
     pages = [(q["$top"], q["$skip"]) for path, q in seen if path.endswith("/SalesOrderHeader")]
     assert pages == [("4", "0"), ("4", "4"), ("4", "8")]
     flt = next(q["$filter"] for path, q in seen if path.endswith("/SalesOrderHeader"))
-    assert flt == ("Modified ge datetime'2026-11-16T01:00:00' and "
-                   "Modified lt datetime'2026-11-23T01:00:00'")
+    assert flt == (
+        "Modified ge datetime'2026-11-16T01:00:00' and Modified lt datetime'2026-11-23T01:00:00'"
+    )
 
 
 def test_window_bounds_are_server_local_time(app):
     """DEMO_START is 00:00 UTC = 01:00 in Amsterdam, where Globe's clock runs."""
     code = code_of(app, 0)
-    edges = {"before": "2026-11-16T00:59:59", "at_start": "2026-11-16T01:00:00",
-             "last": "2026-11-23T00:59:59", "at_end": "2026-11-23T01:00:00"}
-    made = {k: add_order(app, header={"OrderDebtor": code, "Modified": v},
-                         lines=[line()])["OrderNumber"] for k, v in edges.items()}
+    edges = {
+        "before": "2026-11-16T00:59:59",
+        "at_start": "2026-11-16T01:00:00",
+        "last": "2026-11-23T00:59:59",
+        "at_end": "2026-11-23T01:00:00",
+    }
+    made = {
+        k: add_order(app, header={"OrderDebtor": code, "Modified": v}, lines=[line()])[
+            "OrderNumber"
+        ]
+        for k, v in edges.items()
+    }
     got = {r["header"]["SalesOrderNumber"].strip() for r in window(source_for(app))}
     assert made["at_start"] in got and made["last"] in got
     assert made["before"] not in got and made["at_end"] not in got
@@ -119,7 +141,8 @@ def test_lines_and_account_embedded(app):
     seeded = erp_orders(app)
     for number, rec in records.items():
         assert [ln["LineNumber"] for ln in rec["lines"]] == [
-            ln["LineNumber"] for ln in seeded[number]["lines"]]
+            ln["LineNumber"] for ln in seeded[number]["lines"]
+        ]
         assert rec["account"]["DebtorCode"].strip() == rec["header"]["OrderDebtor"]
         assert rec["account"]["DebtorCode"].startswith(" ")  # padded, as Globe's char codes
         assert rec["timezone"] == "Europe/Amsterdam"
@@ -133,8 +156,9 @@ def test_lines_and_account_embedded(app):
 
 
 def test_unknown_debtor_is_embedded_as_none_and_named(app):
-    add_order(app, header={"OrderDebtor": "77777", "Modified": "2026-11-20T12:00:00"},
-              lines=[line()])
+    add_order(
+        app, header={"OrderDebtor": "77777", "Modified": "2026-11-20T12:00:00"}, lines=[line()]
+    )
     source = source_for(app)
     [rec] = [r for r in window(source) if r["header"]["OrderDebtor"] == "77777"]
     assert rec["account"] is None
@@ -146,9 +170,11 @@ def test_unknown_debtor_is_embedded_as_none_and_named(app):
 def test_api_calls_are_bounded_per_batch(app):
     codes = [code_of(app, n) for n in range(len(DEMO.existing_debtors))]
     for n in range(60):
-        add_order(app, header={"OrderDebtor": codes[n % len(codes)],
-                               "Modified": "2026-11-21T10:00:00"},
-                  lines=[line(KNOWN[n % 5]), line(KNOWN[(n + 1) % 5])])
+        add_order(
+            app,
+            header={"OrderDebtor": codes[n % len(codes)], "Modified": "2026-11-21T10:00:00"},
+            lines=[line(KNOWN[n % 5]), line(KNOWN[(n + 1) % 5])],
+        )
     counter = CallCounter()
     records = window(source_for(app, counter=counter))
     assert len(records) == PHONE_ORDERS + 60
@@ -161,8 +187,11 @@ def test_api_calls_are_bounded_per_batch(app):
 def test_each_debtor_is_read_once_per_iteration(app):
     code = code_of(app, 1)
     for minutes in range(8):
-        add_order(app, header={"OrderDebtor": code,
-                               "Modified": f"2026-11-21T11:0{minutes}:00"}, lines=[line()])
+        add_order(
+            app,
+            header={"OrderDebtor": code, "Modified": f"2026-11-21T11:0{minutes}:00"},
+            lines=[line()],
+        )
     counter = CallCounter()
     records = window(source_for(app, page_size=3, counter=counter))
     pages = -(-len(records) // 3)
@@ -173,38 +202,71 @@ def test_each_debtor_is_read_once_per_iteration(app):
 
 # -- translating -----------------------------------------------------------------------------
 
+
 def test_company_order(app):
     n = next(i for i in range(PHONE_ORDERS) if debtor(i)["is_company"])
     d = debtor(n)
     code = code_of(app, n)
-    made = add_order(app, header={
-        "OrderDebtor": code, "Created": "2026-11-18T09:58:00", "Modified": "2026-11-18T10:00:00",
-        "OrderDate": "2026-11-18", "PaymentCondition": "30", "DeliveryMethod": "POST",
-        "DeliveryAddressLine1": "Havenstraat 3 bis", "DeliveryPostalCode": "3011 AB",
-        "DeliveryCity": "Rotterdam"},
-        lines=[line(KNOWN[0], Quantity="2", Price="12.50", DiscountAmount="2.50"),
-               line(KNOWN[1], Quantity="1", Price="0.99", VATPercentage="9")])
+    made = add_order(
+        app,
+        header={
+            "OrderDebtor": code,
+            "Created": "2026-11-18T09:58:00",
+            "Modified": "2026-11-18T10:00:00",
+            "OrderDate": "2026-11-18",
+            "PaymentCondition": "30",
+            "DeliveryMethod": "POST",
+            "DeliveryAddressLine1": "Havenstraat 3 bis",
+            "DeliveryPostalCode": "3011 AB",
+            "DeliveryCity": "Rotterdam",
+        },
+        lines=[
+            line(KNOWN[0], Quantity="2", Price="12.50", DiscountAmount="2.50"),
+            line(KNOWN[1], Quantity="1", Price="0.99", VATPercentage="9"),
+        ],
+    )
     source = source_for(app)
-    [rec] = [r for r in window(source)
-             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [
+        r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]
+    ]
     order = source.to_order(rec)
     assert (order.ref.system, order.ref.id, order.number, order.status) == (
-        "exact_globe", made["OrderNumber"], made["OrderNumber"], "open")
+        "exact_globe",
+        made["OrderNumber"],
+        made["OrderNumber"],
+        "open",
+    )
     c = order.customer
     assert (c.kind, c.company_name, c.first_name, c.last_name, c.email) == (
-        CustomerKind.COMPANY, d["company_name"], d["first_name"], d["last_name"], d["email"])
+        CustomerKind.COMPANY,
+        d["company_name"],
+        d["first_name"],
+        d["last_name"],
+        d["email"],
+    )
     assert c.vat_number == d["vat_number"]
     assert (c.billing_address.city, c.billing_address.country) == (d["city"], d["country"])
-    assert (c.billing_address.street, c.billing_address.house_number) == (
-        d["street"], d["number"])
+    assert (c.billing_address.street, c.billing_address.house_number) == (d["street"], d["number"])
     ship = order.shipping_address
     assert (ship.street, ship.house_number, ship.house_number_ext, ship.city, ship.country) == (
-        "Havenstraat", "3", "bis", "Rotterdam", "")  # none given: the flow's default
+        "Havenstraat",
+        "3",
+        "bis",
+        "Rotterdam",
+        "",
+    )  # none given: the flow's default
     first, second = order.lines
     assert (first.sku, first.quantity, first.unit_price_excl, first.unit_price_incl) == (
-        KNOWN[0], 2, Decimal("12.50"), Decimal("15.125"))
+        KNOWN[0],
+        2,
+        Decimal("12.50"),
+        Decimal("15.125"),
+    )
     assert (first.tax_rate, first.discount_excl, first.discount_incl) == (
-        Decimal("0.21"), Decimal("2.50"), Decimal("3.025"))
+        Decimal("0.21"),
+        Decimal("2.50"),
+        Decimal("3.025"),
+    )
     assert second.tax_rate == Decimal("0.09")
     # 22.50 at 21 % (VAT 4.725 -> 4.73) + 0.99 at 9 % (VAT 0.0891 -> 0.09)
     assert (order.total_excl, order.total_incl) == (Decimal("23.49"), Decimal("28.31"))
@@ -217,17 +279,28 @@ def test_company_order(app):
 def test_person_order_prices_incl_vat(app):
     n = next(i for i in range(PHONE_ORDERS) if not debtor(i)["is_company"])
     d = debtor(n)
-    made = add_order(app, header={"OrderDebtor": code_of(app, n),
-                                  "Modified": "2026-11-19T15:00:00", "Status": "Approved"},
-                     lines=[line(KNOWN[2], Quantity="3", Price="12.10", VATPercentage=None,
-                                 VATCode="3")])  # Globe's inclusive VAT code
+    made = add_order(
+        app,
+        header={
+            "OrderDebtor": code_of(app, n),
+            "Modified": "2026-11-19T15:00:00",
+            "Status": "Approved",
+        },
+        lines=[line(KNOWN[2], Quantity="3", Price="12.10", VATPercentage=None, VATCode="3")],
+    )  # Globe's inclusive VAT code
     source = source_for(app)
-    [rec] = [r for r in window(source)
-             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [
+        r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]
+    ]
     order = source.to_order(rec)
     c = order.customer
     assert (c.kind, c.first_name, c.last_name, c.email, c.company_name) == (
-        CustomerKind.PERSON, d["first_name"], d["last_name"], d["email"], "")
+        CustomerKind.PERSON,
+        d["first_name"],
+        d["last_name"],
+        d["email"],
+        "",
+    )
     assert order.shipping_address == c.billing_address  # no Delivery* fields
     [ln] = order.lines
     assert (ln.unit_price_incl, ln.unit_price_excl) == (Decimal("12.10"), Decimal("10.00"))
@@ -252,34 +325,52 @@ def test_registered_translator_is_the_sources(app):
 
 
 def test_debtor_without_email_is_matched_by_its_number(app):
-    made = add_order(app, account={"Name": "Zonder Mail BV", "IsPerson": False, "Email": "",
-                                    "AddressLine1": "Dorpsstraat 1", "PostalCode": "1234 AB",
-                                    "City": "Zwolle", "Country": "NL"},
-                     header={"Modified": "2026-11-20T09:00:00"}, lines=[line()])
+    made = add_order(
+        app,
+        account={
+            "Name": "Zonder Mail BV",
+            "IsPerson": False,
+            "Email": "",
+            "AddressLine1": "Dorpsstraat 1",
+            "PostalCode": "1234 AB",
+            "City": "Zwolle",
+            "Country": "NL",
+        },
+        header={"Modified": "2026-11-20T09:00:00"},
+        lines=[line()],
+    )
     source = source_for(app)
-    [rec] = [r for r in window(source)
-             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [
+        r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]
+    ]
     assert rec["account"]["EmailAddress"] is None  # Globe sends null for empty text
     customer = source.to_order(rec).customer
     assert (customer.email, customer.customer_number, customer.company_name) == (
-        "", made["header"]["OrderDebtor"] if "header" in made else made["OrderDebtor"],
-        "Zonder Mail BV")
+        "",
+        made["header"]["OrderDebtor"] if "header" in made else made["OrderDebtor"],
+        "Zonder Mail BV",
+    )
 
 
-@pytest.mark.parametrize(("lines", "field"), [
-    ([line(), line(Quantity="0")], "lines[1].Quantity"),
-    ([line(), line(), line(Price="abc")], "lines[2].Price"),
-    ([line(VATPercentage=None)], "lines[0].VATCode"),
-    ([line(VATPercentage="7")], "lines[0].VATCode"),  # a rate Globe has no code for
-    ([line(Itemcode="")], "lines[0].Itemcode"),
-    ([], "lines"),
-])
+@pytest.mark.parametrize(
+    ("lines", "field"),
+    [
+        ([line(), line(Quantity="0")], "lines[1].Quantity"),
+        ([line(), line(), line(Price="abc")], "lines[2].Price"),
+        ([line(VATPercentage=None)], "lines[0].VATCode"),
+        ([line(VATPercentage="7")], "lines[0].VATCode"),  # a rate Globe has no code for
+        ([line(Itemcode="")], "lines[0].Itemcode"),
+        ([], "lines"),
+    ],
+)
 def test_bad_lines_name_the_globe_field(app, lines, field):
-    made = add_order(app, header={"OrderDebtor": code_of(app, 0),
-                                  "Modified": "2026-11-20T09:00:00"}, lines=lines)
+    made = add_order(
+        app, header={"OrderDebtor": code_of(app, 0), "Modified": "2026-11-20T09:00:00"}, lines=lines
+    )
     source = source_for(app)
-    [rec] = [r for r in window(source)
-             if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]]
+    [rec] = [
+        r for r in window(source) if r["header"]["SalesOrderNumber"].strip() == made["OrderNumber"]
+    ]
     with pytest.raises(RecordError) as exc:
         source.to_order(rec)
     assert exc.value.field == field
@@ -293,6 +384,7 @@ def test_order_id_of_malformed_records():
 
 
 # -- confirming ------------------------------------------------------------------------------
+
 
 def test_confirm_order_merges_the_header_and_bumps_modified(app):
     counter = CallCounter()
@@ -321,6 +413,7 @@ def test_confirm_unknown_order_is_a_record_error(app):
 
 # -- hook ------------------------------------------------------------------------------------
 
+
 def test_hook_source_uses_the_connection_timezone(monkeypatch, app):
     from airflow.sdk import Connection
 
@@ -328,14 +421,24 @@ def test_hook_source_uses_the_connection_timezone(monkeypatch, app):
     from shopbridge.connectors.exact_globe.client import ExactGlobeClient
 
     def conn(**extra: Any) -> Connection:
-        return Connection(conn_id="globe", conn_type="exact_globe", host="127.0.0.1", port=1,
-                          login="globe", password="globe",
-                          extra=json.dumps({"server_name": "sandbox", "database_name": "600",
-                                            "auth": "basic", **extra}))
+        return Connection(
+            conn_id="globe",
+            conn_type="exact_globe",
+            host="127.0.0.1",
+            port=1,
+            login="globe",
+            password="globe",
+            extra=json.dumps(
+                {"server_name": "sandbox", "database_name": "600", "auth": "basic", **extra}
+            ),
+        )
 
     real = ExactGlobeClient.from_settings.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(hook_mod.ExactGlobeClient, "from_settings", classmethod(
-        lambda cls, s, **kw: real(cls, s, http=TestClient(app), **kw)))
+    monkeypatch.setattr(
+        hook_mod.ExactGlobeClient,
+        "from_settings",
+        classmethod(lambda cls, s, **kw: real(cls, s, http=TestClient(app), **kw)),
+    )
     h = hook_mod.ExactGlobeHook("globe")
     monkeypatch.setattr(h, "get_connection", lambda _id: conn(timezone="UTC"))
     source = h.get_source()

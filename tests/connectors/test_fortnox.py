@@ -66,14 +66,29 @@ class Setup:
         return FortnoxSource(self.client, **kwargs)
 
 
-def setup(*, secret: str = SECRET, refresh: str = REFRESH, page_size: int = 500,
-          client_kwargs: dict[str, Any] | None = None, **options: Any) -> Setup:
+def setup(
+    *,
+    secret: str = SECRET,
+    refresh: str = REFRESH,
+    page_size: int = 500,
+    client_kwargs: dict[str, Any] | None = None,
+    **options: Any,
+) -> Setup:
     clock = FakeClock()
     app = create_app(seed="demo", clock=clock, **options)
     counter = CallCounter()
-    client = FortnoxClient(BASE, CLIENT_ID, secret, refresh, http=TestClient(app),
-                           policy=RetryPolicy(sleep=clock.sleep), counter=counter,
-                           page_size=page_size, clock=clock, **(client_kwargs or {}))
+    client = FortnoxClient(
+        BASE,
+        CLIENT_ID,
+        secret,
+        refresh,
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=clock.sleep),
+        counter=counter,
+        page_size=page_size,
+        clock=clock,
+        **(client_kwargs or {}),
+    )
     return Setup(app, client, clock, counter)
 
 
@@ -85,10 +100,24 @@ def make() -> Harness:
     def rejected_write() -> None:
         ok.client.update_order("1", {"Cancelled": True})  # read-only: 400
 
-    bad = FortnoxClient(BASE, CLIENT_ID, "wrong-secret", REFRESH, http=TestClient(ok.app),
-                        policy=ok.client.policy, counter=ok.counter, clock=ok.clock)
-    return Harness(app=ok.app, probe=ok.client.probe, probe_bad_auth=bad.probe,
-                   rejected_write=rejected_write, counter=ok.counter, sleeps=ok.clock.sleeps)
+    bad = FortnoxClient(
+        BASE,
+        CLIENT_ID,
+        "wrong-secret",
+        REFRESH,
+        http=TestClient(ok.app),
+        policy=ok.client.policy,
+        counter=ok.counter,
+        clock=ok.clock,
+    )
+    return Harness(
+        app=ok.app,
+        probe=ok.client.probe,
+        probe_bad_auth=bad.probe,
+        rejected_write=rejected_write,
+        counter=ok.counter,
+        sleeps=ok.clock.sleeps,
+    )
 
 
 TestFortnoxSuite = connector_suite(make)
@@ -96,14 +125,17 @@ TestFortnoxSuite = connector_suite(make)
 
 # --- paging and windows ------------------------------------------------------------------
 
+
 def test_pages_through_all_orders() -> None:
     s = setup(page_size=5)
     orders = list(s.client.find_orders())
     numbers = [o["DocumentNumber"] for o in orders]
     assert numbers == [str(n) for n in range(1, 13)]
     assert s.counter.calls == 3  # pages of 5, 5, 2
-    assert all("OrderRows" not in o and o["@url"].endswith(f"/3/orders/{o['DocumentNumber']}")
-               for o in orders)
+    assert all(
+        "OrderRows" not in o and o["@url"].endswith(f"/3/orders/{o['DocumentNumber']}")
+        for o in orders
+    )
     s.counter.calls = 0
     assert len(list(s.client.iter_orders(*WEEK))) == 12
     assert s.counter.calls == 1 + 3  # the "since end" read (empty) + the window's pages
@@ -120,35 +152,42 @@ def test_a_page_that_ignores_paging_raises_instead_of_looping() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        return httpx.Response(200, json={
-            "MetaInformation": {"@TotalResources": 4, "@TotalPages": 2, "@CurrentPage": 1},
-            "Orders": [{"DocumentNumber": "1"}, {"DocumentNumber": "2"}]})
+        return httpx.Response(
+            200,
+            json={
+                "MetaInformation": {"@TotalResources": 4, "@TotalPages": 2, "@CurrentPage": 1},
+                "Orders": [{"DocumentNumber": "1"}, {"DocumentNumber": "2"}],
+            },
+        )
 
-    client = FortnoxClient(BASE, "c", "s", "r", page_size=2,
-                           http=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = FortnoxClient(
+        BASE, "c", "s", "r", page_size=2, http=httpx.Client(transport=httpx.MockTransport(handler))
+    )
     with pytest.raises(PaginationLoop):
         list(client.find_orders())
 
 
 def _pin(s: Setup, number: str, when: datetime) -> None:
-    s.control("/_sandbox/orders", {"Order": {"DocumentNumber": number},
-                                   "modified": when.isoformat()})
+    s.control(
+        "/_sandbox/orders", {"Order": {"DocumentNumber": number}, "modified": when.isoformat()}
+    )
 
 
 def test_window_is_start_inclusive_end_exclusive_to_the_minute() -> None:
     s = setup()
     lo = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
     hi = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
-    _pin(s, "1", lo)                                # == start: in
-    _pin(s, "2", hi)                                # == end: next window
-    _pin(s, "3", hi - timedelta(minutes=1))         # just inside
-    _pin(s, "4", hi + timedelta(seconds=30))        # after the end: next window
-    _pin(s, "5", lo - timedelta(minutes=1))         # before the start: previous window
+    _pin(s, "1", lo)  # == start: in
+    _pin(s, "2", hi)  # == end: next window
+    _pin(s, "3", hi - timedelta(minutes=1))  # just inside
+    _pin(s, "4", hi + timedelta(seconds=30))  # after the end: next window
+    _pin(s, "5", lo - timedelta(minutes=1))  # before the start: previous window
     got = {o["DocumentNumber"] for o in s.client.iter_orders(lo, hi)}
     assert {"1", "3"} <= got and not {"2", "4", "5"} & got
     stored = s.control("/_sandbox/orders")["orders"]
-    expected = {o["DocumentNumber"] for o in stored
-                if lo <= datetime.fromisoformat(o["_modified"]) < hi}
+    expected = {
+        o["DocumentNumber"] for o in stored if lo <= datetime.fromisoformat(o["_modified"]) < hi
+    }
     assert got == expected
 
 
@@ -171,11 +210,21 @@ def test_lastmodified_is_sent_in_server_time_to_the_minute() -> None:
         if request.url.path.endswith("/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         seen.append(request.url)
-        return httpx.Response(200, json={"MetaInformation": {  # as Fortnox: 0 pages
-            "@TotalResources": 0, "@TotalPages": 0, "@CurrentPage": 1}, "Orders": []})
+        return httpx.Response(
+            200,
+            json={
+                "MetaInformation": {  # as Fortnox: 0 pages
+                    "@TotalResources": 0,
+                    "@TotalPages": 0,
+                    "@CurrentPage": 1,
+                },
+                "Orders": [],
+            },
+        )
 
-    client = FortnoxClient(BASE, "c", "s", "r",
-                           http=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = FortnoxClient(
+        BASE, "c", "s", "r", http=httpx.Client(transport=httpx.MockTransport(handler))
+    )
     start = datetime(2026, 11, 18, 12, 0, 59, tzinfo=UTC)
     list(client.iter_orders(start, start + timedelta(hours=1)))
     assert [u.params["lastmodified"] for u in seen] == ["2026-11-18 14:00", "2026-11-18 13:00"]
@@ -185,6 +234,7 @@ def test_lastmodified_is_sent_in_server_time_to_the_minute() -> None:
 
 
 # --- rate limit --------------------------------------------------------------------------
+
 
 def test_sustained_burst_stays_under_25_per_5s_without_a_429() -> None:
     s = setup()
@@ -224,8 +274,9 @@ def test_429_body_is_error_information() -> None:
 def test_paces_in_real_time_too() -> None:
     # a short window so the test stays quick; pacing and limiter use the real clock
     app = create_app(seed="demo", rate_limit=25, window_s=0.3)
-    client = FortnoxClient(BASE, CLIENT_ID, SECRET, REFRESH, http=TestClient(app),
-                           window_s=0.3, pace_margin_s=0.1)
+    client = FortnoxClient(
+        BASE, CLIENT_ID, SECRET, REFRESH, http=TestClient(app), window_s=0.3, pace_margin_s=0.1
+    )
     began = time.monotonic()
     for _ in range(75):
         client.probe()
@@ -235,6 +286,7 @@ def test_paces_in_real_time_too() -> None:
 
 
 # --- auth ----------------------------------------------------------------------------------
+
 
 def test_refreshes_once_on_401_and_sends_again() -> None:
     s = setup()
@@ -276,8 +328,15 @@ def test_refresh_tokens_rotate_and_the_newest_is_kept() -> None:
     s.control("/_sandbox/expire_tokens", {})
     s.client.probe()  # refreshes with the rotated token: the initial one is spent
     assert s.client.refresh_token not in (REFRESH, first)
-    stale = FortnoxClient(BASE, CLIENT_ID, SECRET, REFRESH, http=TestClient(s.app),
-                          policy=s.client.policy, clock=s.clock)
+    stale = FortnoxClient(
+        BASE,
+        CLIENT_ID,
+        SECRET,
+        REFRESH,
+        http=TestClient(s.app),
+        policy=s.client.policy,
+        clock=s.clock,
+    )
     with pytest.raises(AuthError, match="refresh token"):
         stale.probe()
 
@@ -297,17 +356,24 @@ def test_api_rejects_missing_or_unknown_bearer() -> None:
         assert tc.get("/3/orders").status_code == 401
         resp = tc.get("/3/orders", headers={"Authorization": "Bearer nope"})
         assert resp.status_code == 401 and resp.json() == {"message": "unauthorized"}
-        token = tc.post("/oauth-v1/token", auth=(CLIENT_ID, SECRET),
-                        data={"grant_type": "authorization_code", "code": "demo-auth-code"})
+        token = tc.post(
+            "/oauth-v1/token",
+            auth=(CLIENT_ID, SECRET),
+            data={"grant_type": "authorization_code", "code": "demo-auth-code"},
+        )
         assert token.status_code == 200 and token.json()["token_type"] == "bearer"
-        again = tc.post("/oauth-v1/token", auth=(CLIENT_ID, SECRET),
-                        data={"grant_type": "authorization_code", "code": "demo-auth-code"})
+        again = tc.post(
+            "/oauth-v1/token",
+            auth=(CLIENT_ID, SECRET),
+            data={"grant_type": "authorization_code", "code": "demo-auth-code"},
+        )
         assert again.json()["error"] == "invalid_grant"  # codes are single use
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         assert tc.get("/3/orders", headers=headers).status_code == 200
 
 
 # --- the source: orders ---------------------------------------------------------------------
+
 
 def test_source_embeds_rows_and_customer_and_translates_every_order() -> None:
     s = setup(page_size=5)
@@ -342,13 +408,33 @@ def test_source_embeds_rows_and_customer_and_translates_every_order() -> None:
 
 def test_an_order_whose_customer_has_no_email_is_known_by_its_number() -> None:
     s = setup()
-    s.control("/_sandbox/customers", {"Customer": {"CustomerNumber": "900", "Type": "PRIVATE",
-                                                   "Name": "No Mail", "Address1": "Storgatan 1",
-                                                   "City": "Malmö", "CountryCode": "SE"}})
-    s.control("/_sandbox/orders", {"Order": {
-        "DocumentNumber": "500", "CustomerNumber": "900", "OrderDate": "2026-11-18",
-        "OrderRows": [{"ArticleNumber": "BEA-BLA-9021", "OrderedQuantity": 1, "Price": 10,
-                       "VAT": 25}]}, "modified": "2026-11-18T12:00:00+00:00"})
+    s.control(
+        "/_sandbox/customers",
+        {
+            "Customer": {
+                "CustomerNumber": "900",
+                "Type": "PRIVATE",
+                "Name": "No Mail",
+                "Address1": "Storgatan 1",
+                "City": "Malmö",
+                "CountryCode": "SE",
+            }
+        },
+    )
+    s.control(
+        "/_sandbox/orders",
+        {
+            "Order": {
+                "DocumentNumber": "500",
+                "CustomerNumber": "900",
+                "OrderDate": "2026-11-18",
+                "OrderRows": [
+                    {"ArticleNumber": "BEA-BLA-9021", "OrderedQuantity": 1, "Price": 10, "VAT": 25}
+                ],
+            },
+            "modified": "2026-11-18T12:00:00+00:00",
+        },
+    )
     source = s.source()
     record = next(r for r in source.iter_order_records(*WEEK) if r["DocumentNumber"] == "500")
     assert record["Customer"]["Email"] == "" and record["Customer"]["Phone1"] is None
@@ -357,15 +443,27 @@ def test_an_order_whose_customer_has_no_email_is_known_by_its_number() -> None:
     assert (order.customer.first_name, order.customer.last_name) == ("No", "Mail")
     address = order.customer.billing_address
     assert (address.street, address.house_number, address.city, address.country) == (
-        "Storgatan", "1", "Malmö", "SE")
+        "Storgatan",
+        "1",
+        "Malmö",
+        "SE",
+    )
 
 
 def test_source_quarantines_an_order_whose_customer_is_gone() -> None:
     s = setup()
-    s.control("/_sandbox/orders", {"Order": {
-        "DocumentNumber": "501", "CustomerNumber": "4040", "OrderDate": "2026-11-18",
-        "OrderRows": [{"ArticleNumber": "X", "OrderedQuantity": 1, "Price": 1, "VAT": 25}]},
-        "modified": "2026-11-18T12:00:00+00:00"})
+    s.control(
+        "/_sandbox/orders",
+        {
+            "Order": {
+                "DocumentNumber": "501",
+                "CustomerNumber": "4040",
+                "OrderDate": "2026-11-18",
+                "OrderRows": [{"ArticleNumber": "X", "OrderedQuantity": 1, "Price": 1, "VAT": 25}],
+            },
+            "modified": "2026-11-18T12:00:00+00:00",
+        },
+    )
     source = s.source()
     record = next(r for r in source.iter_order_records(*WEEK) if r["DocumentNumber"] == "501")
     assert record["Customer"] is None
@@ -393,6 +491,7 @@ def test_confirm_order_writes_allowed_fields_once() -> None:
 
 # --- the source: products and stock --------------------------------------------------------
 
+
 def test_products_are_the_articles_changed_in_the_window() -> None:
     s = setup(page_size=10)
     source = s.source(currency="EUR")
@@ -411,8 +510,11 @@ def test_products_are_the_articles_changed_in_the_window() -> None:
     assert not beanie.configurable and beanie.images == ()
     with pytest.raises(ConfigError, match="no images"):
         source.fetch_image("http://example.com/x.png")
-    narrow = list(source.iter_product_records(datetime(2027, 1, 1, tzinfo=UTC),
-                                              datetime(2027, 1, 2, tzinfo=UTC)))
+    narrow = list(
+        source.iter_product_records(
+            datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 2, tzinfo=UTC)
+        )
+    )
     assert narrow == []
 
 
@@ -429,7 +531,10 @@ def test_stock_article_mode_reads_every_stock_article() -> None:
         level = source.to_stock(record)
         raw = by_sku[level.sku]
         assert (level.on_hand, level.reserved, level.managed) == (
-            Decimal(str(raw["QuantityInStock"])), Decimal(str(raw["ReservedQuantity"])), True)
+            Decimal(str(raw["QuantityInStock"])),
+            Decimal(str(raw["ReservedQuantity"])),
+            True,
+        )
 
 
 def test_stock_article_mode_with_full_list_rows_costs_pages_only() -> None:
@@ -440,8 +545,9 @@ def test_stock_article_mode_with_full_list_rows_costs_pages_only() -> None:
 
 def test_negative_article_stock_is_a_record_error() -> None:
     s = setup(article_list="full")
-    s.control("/_sandbox/articles", {"Article": {"ArticleNumber": "BEA-BLA-9021",
-                                                 "QuantityInStock": -3}})
+    s.control(
+        "/_sandbox/articles", {"Article": {"ArticleNumber": "BEA-BLA-9021", "QuantityInStock": -3}}
+    )
     source = s.source()
     record = next(r for r in source.iter_stock_records() if r["ArticleNumber"] == "BEA-BLA-9021")
     with pytest.raises(RecordError) as exc:
@@ -469,8 +575,10 @@ def test_stock_warehouse_mode_reports_stock_points(style: str) -> None:
 
 def test_negative_warehouse_balance_names_the_field() -> None:
     s = setup()
-    s.control("/_sandbox/stockbalance", {"ItemId": "BEA-BLA-9021", "StockPointCode": "HQ",
-                                         "InStock": -2, "AvailableStock": -2})
+    s.control(
+        "/_sandbox/stockbalance",
+        {"ItemId": "BEA-BLA-9021", "StockPointCode": "HQ", "InStock": -2, "AvailableStock": -2},
+    )
     source = s.source(stock="warehouse")
     record = next(r for r in source.iter_stock_records() if r["ItemId"] == "BEA-BLA-9021")
     with pytest.raises(RecordError) as exc:
@@ -487,10 +595,14 @@ def test_source_refuses_a_stock_point_in_article_mode() -> None:
 
 # --- the sandbox ---------------------------------------------------------------------------
 
+
 def _authed(app: FastAPI) -> TestClient:
     tc = TestClient(app)
-    token = tc.post("/oauth-v1/token", auth=(CLIENT_ID, SECRET),
-                    data={"grant_type": "refresh_token", "refresh_token": REFRESH})
+    token = tc.post(
+        "/oauth-v1/token",
+        auth=(CLIENT_ID, SECRET),
+        data={"grant_type": "refresh_token", "refresh_token": REFRESH},
+    )
     tc.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     return tc
 
@@ -498,20 +610,42 @@ def _authed(app: FastAPI) -> TestClient:
 def test_sandbox_orders_numbers_totals_and_actions() -> None:
     app = create_app(seed="demo")
     with _authed(app) as tc:
-        created = tc.post("/3/orders", json={"Order": {
-            "CustomerNumber": "1", "Freight": 10,
-            "OrderRows": [{"ArticleNumber": "BEA-BLA-9021", "OrderedQuantity": 2,
-                           "Price": 100, "VAT": 25, "Discount": 10, "DiscountType": "PERCENT"},
-                          {"ArticleNumber": "BEA-BLA-9021", "OrderedQuantity": 1,
-                           "Price": 50, "VAT": 12, "Discount": 5, "DiscountType": "AMOUNT"}]}})
+        created = tc.post(
+            "/3/orders",
+            json={
+                "Order": {
+                    "CustomerNumber": "1",
+                    "Freight": 10,
+                    "OrderRows": [
+                        {
+                            "ArticleNumber": "BEA-BLA-9021",
+                            "OrderedQuantity": 2,
+                            "Price": 100,
+                            "VAT": 25,
+                            "Discount": 10,
+                            "DiscountType": "PERCENT",
+                        },
+                        {
+                            "ArticleNumber": "BEA-BLA-9021",
+                            "OrderedQuantity": 1,
+                            "Price": 50,
+                            "VAT": 12,
+                            "Discount": 5,
+                            "DiscountType": "AMOUNT",
+                        },
+                    ],
+                }
+            },
+        )
         assert created.status_code == 201
         order = created.json()["Order"]
         assert order["DocumentNumber"] == "13" and isinstance(order["DocumentNumber"], str)
         # rows 180 (25 %) + 45 (12 %), freight 10 at the top rate: VAT 45 + 5.40 + 2.50
         assert (order["Net"], order["TotalVAT"], order["Total"]) == (225.0, 52.9, 287.9)
         refused = tc.put("/3/orders/13", json={"Order": {"Cancelled": True}})
-        assert refused.status_code == 400 and "cancel" in refused.json()[
-            "ErrorInformation"]["message"]
+        assert (
+            refused.status_code == 400 and "cancel" in refused.json()["ErrorInformation"]["message"]
+        )
         assert tc.put("/3/orders/13", json={"Order": {"Total": 1}}).status_code == 400
         assert tc.put("/3/orders/13/cancel").json()["Order"]["Cancelled"] is True
         assert tc.put("/3/orders/13", json={"Order": {"Remarks": "x"}}).status_code == 400
@@ -527,10 +661,13 @@ def test_sandbox_orders_numbers_totals_and_actions() -> None:
         bad = tc.get("/3/orders", params={"lastmodified": "yesterday"})
         assert bad.status_code == 400 and "ErrorInformation" in bad.json()
         missing = tc.get("/3/orders/999")
-        assert missing.status_code == 404 and missing.json() == {"ErrorInformation": {
-            "Error": 1, "Message": "Kan inte hitta ordern.", "Code": 2000439}}
-        unknown_article = tc.post("/3/orders", json={"Order": {
-            "CustomerNumber": "1", "OrderRows": [{"ArticleNumber": "NOPE"}]}})
+        assert missing.status_code == 404 and missing.json() == {
+            "ErrorInformation": {"Error": 1, "Message": "Kan inte hitta ordern.", "Code": 2000439}
+        }
+        unknown_article = tc.post(
+            "/3/orders",
+            json={"Order": {"CustomerNumber": "1", "OrderRows": [{"ArticleNumber": "NOPE"}]}},
+        )
         assert unknown_article.status_code == 400
     with TestClient(app) as tc:
         assert tc.get("/_sandbox/stats").json()["writes"] == 3
@@ -540,27 +677,42 @@ def test_sandbox_lists_are_subsets_with_meta_information() -> None:
     app = create_app(seed="demo")
     with _authed(app) as tc:
         body = tc.get("/3/articles", params={"limit": 5, "page": 2}).json()
-        assert body["MetaInformation"] == {"@TotalResources": 35, "@TotalPages": 7,
-                                           "@CurrentPage": 2}
+        assert body["MetaInformation"] == {
+            "@TotalResources": 35,
+            "@TotalPages": 7,
+            "@CurrentPage": 2,
+        }
         row = body["Articles"][0]
         assert "StockGoods" not in row and "Active" not in row
-        assert all(isinstance(row[k], str) for k in (
-            "QuantityInStock", "ReservedQuantity", "DisposableQuantity", "PurchasePrice",
-            "StockValue"))
+        assert all(
+            isinstance(row[k], str)
+            for k in (
+                "QuantityInStock",
+                "ReservedQuantity",
+                "DisposableQuantity",
+                "PurchasePrice",
+                "StockValue",
+            )
+        )
         empty = tc.get("/3/articles", params={"lastmodified": "2099-01-01 00:00"}).json()
-        assert empty == {"MetaInformation": {"@TotalResources": 0, "@TotalPages": 0,
-                                             "@CurrentPage": 1}, "Articles": []}
+        assert empty == {
+            "MetaInformation": {"@TotalResources": 0, "@TotalPages": 0, "@CurrentPage": 1},
+            "Articles": [],
+        }
         detail = tc.get(row["@url"].removeprefix(BASE)).json()["Article"]
         assert {"StockGoods", "Active", "SalesPrice", "EAN"} <= set(detail)
         customers = tc.get("/3/customers").json()["Customers"]
         assert customers and "Phone" in customers[0] and "Type" not in customers[0]
         points = tc.get("/api/warehouse/stockpoints-v1").json()
         assert [p["code"] for p in points] == ["HQ", "STORE"]
-        both = tc.get("/api/warehouse/status-v1/stockbalance",
-                      params={"itemIds": "A", "stockPointCodes": "HQ"})
+        both = tc.get(
+            "/api/warehouse/status-v1/stockbalance",
+            params={"itemIds": "A", "stockPointCodes": "HQ"},
+        )
         assert both.status_code == 400
-        one = tc.get("/api/warehouse/status-v1/stockbalance",
-                     params={"itemIds": "BEA-BLA-9021"}).json()
+        one = tc.get(
+            "/api/warehouse/status-v1/stockbalance", params={"itemIds": "BEA-BLA-9021"}
+        ).json()
         assert [r["stockPointCode"] for r in one] == ["HQ", "STORE"]
 
 
@@ -576,21 +728,37 @@ def test_sandbox_state_persists(tmp_path: Any) -> None:
 
 # --- hook ----------------------------------------------------------------------------------
 
+
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}",
-                       json.dumps({"conn_type": "fortnox", **fields}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "fortnox", **fields})
+    )
 
 
 def test_hook_builds_source_from_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     from shopbridge.connectors.fortnox.hook import FortnoxHook
 
-    _conn(monkeypatch, "fx_ok", host="http://testserver", login=CLIENT_ID, password=SECRET,
-          extra={"refresh_token": REFRESH, "stock": "warehouse", "stock_point": "HQ",
-                 "currency": "EUR", "page_size": 50})
+    _conn(
+        monkeypatch,
+        "fx_ok",
+        host="http://testserver",
+        login=CLIENT_ID,
+        password=SECRET,
+        extra={
+            "refresh_token": REFRESH,
+            "stock": "warehouse",
+            "stock_point": "HQ",
+            "currency": "EUR",
+            "page_size": 50,
+        },
+    )
     hook = FortnoxHook("fx_ok")
     settings = hook.get_settings()
     assert (settings.base_url, settings.token_url(), settings.page_size) == (
-        BASE, f"{BASE}/oauth-v1/token", 50)
+        BASE,
+        f"{BASE}/oauth-v1/token",
+        50,
+    )
     app = create_app(seed="demo")
     source = hook.get_source(http=TestClient(app))
     assert (source.stock, source.stock_point, source.currency) == ("warehouse", "HQ", "EUR")
@@ -609,21 +777,34 @@ def test_hook_defaults_to_the_real_api_and_its_token_host(monkeypatch: pytest.Mo
     assert (settings.stock, settings.currency) == ("article", "SEK")
 
 
-@pytest.mark.parametrize(("fields", "needle"), [
-    ({"password": "s", "extra": {"refresh_token": "r"}}, "'fx_cfg': login"),
-    ({"login": "c", "extra": {"refresh_token": "r"}}, "'fx_cfg': password"),
-    ({"login": "c", "password": "s"}, "extra.refresh_token"),
-    ({"login": "c", "password": "s", "extra": {"refresh_token": "r", "stock": "shelf"}},
-     "extra.stock"),
-    ({"login": "c", "password": "s", "extra": {"refresh_token": "r", "stock_point": "HQ"}},
-     "stock_point needs stock: 'warehouse'"),
-    ({"login": "c", "password": "s", "extra": {"refresh_token": "r", "page_size": 900}},
-     "extra.page_size"),
-    ({"login": "c", "password": "s", "extra": {"refresh_token": "r", "timezone": "Mars/X"}},
-     "extra.timezone"),
-    ({"login": "c", "password": "s", "extra": {"refresh_token": "r", "stok": "article"}},
-     "extra.stok"),
-])
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"password": "s", "extra": {"refresh_token": "r"}}, "'fx_cfg': login"),
+        ({"login": "c", "extra": {"refresh_token": "r"}}, "'fx_cfg': password"),
+        ({"login": "c", "password": "s"}, "extra.refresh_token"),
+        (
+            {"login": "c", "password": "s", "extra": {"refresh_token": "r", "stock": "shelf"}},
+            "extra.stock",
+        ),
+        (
+            {"login": "c", "password": "s", "extra": {"refresh_token": "r", "stock_point": "HQ"}},
+            "stock_point needs stock: 'warehouse'",
+        ),
+        (
+            {"login": "c", "password": "s", "extra": {"refresh_token": "r", "page_size": 900}},
+            "extra.page_size",
+        ),
+        (
+            {"login": "c", "password": "s", "extra": {"refresh_token": "r", "timezone": "Mars/X"}},
+            "extra.timezone",
+        ),
+        (
+            {"login": "c", "password": "s", "extra": {"refresh_token": "r", "stok": "article"}},
+            "extra.stok",
+        ),
+    ],
+)
 def test_hook_config_errors_name_connection_and_field(
     monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any], needle: str
 ) -> None:
@@ -648,7 +829,9 @@ def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     _conn(monkeypatch, "fx_good", host=BASE, login=CLIENT_ID, password=SECRET, extra=extra)
     _conn(monkeypatch, "fx_secret", host=BASE, login=CLIENT_ID, password="nope", extra=extra)
     assert hook_module.FortnoxHook("fx_good").test_connection() == (
-        True, "connection 'fx_good': OK, Fortnox has 12 orders")
+        True,
+        "connection 'fx_good': OK, Fortnox has 12 orders",
+    )
     ok, message = hook_module.FortnoxHook("fx_secret").test_connection()
     assert not ok and "client id" in message and "nope" not in message
     # the good connection's refresh token was used once; single use makes it stale now
@@ -660,8 +843,10 @@ def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_client_side_is_airflow_and_fastapi_free() -> None:
-    code = ("import sys, shopbridge.connectors.fortnox;"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))")
+    code = (
+        "import sys, shopbridge.connectors.fortnox;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))"
+    )
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
     assert out.strip() == "[]"
 
@@ -679,8 +864,9 @@ def test_client_closes_only_the_pool_it_owns() -> None:
 def test_token_endpoint_outage_is_retried() -> None:
     s = setup()
     with TestClient(s.app) as tc:
-        tc.post("/_sandbox/faults", json={"status": 503, "times": 1,
-                                          "path_contains": "/oauth-v1/token"})
+        tc.post(
+            "/_sandbox/faults", json={"status": 503, "times": 1, "path_contains": "/oauth-v1/token"}
+        )
     assert s.client.probe() == 12
     assert len(s.clock.sleeps) == 1 and s.client.token_requests == 2
 

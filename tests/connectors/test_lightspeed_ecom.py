@@ -56,16 +56,25 @@ class Setup:
             return resp.json()["order"]
 
 
-def setup(*, secret: str = "demo-secret", page_size: int = 250, max_per_second: int = 20,
-          **options: Any) -> Setup:
+def setup(
+    *, secret: str = "demo-secret", page_size: int = 250, max_per_second: int = 20, **options: Any
+) -> Setup:
     clock = FakeClock()
     options.setdefault("n_orders", 60)
     app = create_app(seed="demo", clock=clock, **options)
     counter = CallCounter()
-    client = LightspeedEcomClient(BASE, "nl", "demo-key", secret, http=TestClient(app),
-                                  policy=RetryPolicy(sleep=clock.sleep), counter=counter,
-                                  page_size=page_size, max_per_second=max_per_second,
-                                  clock=clock)
+    client = LightspeedEcomClient(
+        BASE,
+        "nl",
+        "demo-key",
+        secret,
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=clock.sleep),
+        counter=counter,
+        page_size=page_size,
+        max_per_second=max_per_second,
+        clock=clock,
+    )
     return Setup(app, client, clock, counter)
 
 
@@ -77,17 +86,37 @@ def make() -> Harness:
         # has no write method (it only reads orders), so the request is sent through the
         # same `send` + check the client uses.
         request = ok.client._http.build_request(
-            "POST", f"{BASE}/nl/orders.json", json={"order": {}},
-            headers={"Authorization": ok.client._auth_header})
-        send(ok.client._http, request, policy=ok.client.policy, counter=ok.counter,
-             retry=False, check=ok.client._check)
+            "POST",
+            f"{BASE}/nl/orders.json",
+            json={"order": {}},
+            headers={"Authorization": ok.client._auth_header},
+        )
+        send(
+            ok.client._http,
+            request,
+            policy=ok.client.policy,
+            counter=ok.counter,
+            retry=False,
+            check=ok.client._check,
+        )
 
-    bad_app_client = LightspeedEcomClient(BASE, "nl", "demo-key", "wrong",
-                                          http=TestClient(ok.app), policy=ok.client.policy,
-                                          counter=ok.counter)
-    return Harness(app=ok.app, probe=ok.client.count_orders,
-                   probe_bad_auth=bad_app_client.count_orders, rejected_write=rejected_write,
-                   counter=ok.counter, sleeps=ok.clock.sleeps)
+    bad_app_client = LightspeedEcomClient(
+        BASE,
+        "nl",
+        "demo-key",
+        "wrong",
+        http=TestClient(ok.app),
+        policy=ok.client.policy,
+        counter=ok.counter,
+    )
+    return Harness(
+        app=ok.app,
+        probe=ok.client.count_orders,
+        probe_bad_auth=bad_app_client.count_orders,
+        rejected_write=rejected_write,
+        counter=ok.counter,
+        sleeps=ok.clock.sleeps,
+    )
 
 
 TestLightspeedSuite = connector_suite(make)
@@ -171,8 +200,11 @@ def test_per_second_cap_429_is_retried() -> None:
 
 
 def test_rate_limit_header_parsing() -> None:
-    headers = {"X-RateLimit-Limit": "300/3000/12000", "X-RateLimit-Remaining": "0/2999/11999",
-               "X-RateLimit-Reset": "263/2063/23663"}
+    headers = {
+        "X-RateLimit-Limit": "300/3000/12000",
+        "X-RateLimit-Remaining": "0/2999/11999",
+        "X-RateLimit-Reset": "263/2063/23663",
+    }
     rl = RateLimit.from_headers(headers, seen_at=10.0)
     assert rl is not None
     assert rl.limit == (300, 3000, 12000)
@@ -187,8 +219,9 @@ def test_error_in_a_200_body_is_fatal_and_not_retried() -> None:
         calls.append(request)
         return httpx.Response(200, json={"error": {"code": 500, "message": "boom"}})
 
-    client = LightspeedEcomClient(BASE, "nl", "k", "s3cr3t-value",
-                                  http=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = LightspeedEcomClient(
+        BASE, "nl", "k", "s3cr3t-value", http=httpx.Client(transport=httpx.MockTransport(handler))
+    )
     with pytest.raises(FatalError, match="error in a 200 body") as exc:
         client.count_orders()
     assert "s3cr3t-value" not in str(exc.value)
@@ -204,8 +237,9 @@ def test_filters_are_sent_in_vendor_format() -> None:
         seen.append(request.url)
         return httpx.Response(200, json={"orders": []})
 
-    client = LightspeedEcomClient(BASE, "en", "k", "s",
-                                  http=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = LightspeedEcomClient(
+        BASE, "en", "k", "s", http=httpx.Client(transport=httpx.MockTransport(handler))
+    )
     start = datetime(2026, 11, 18, 13, 0, tzinfo=DEMO_START.tzinfo)
     list(client.iter_orders(start, start + timedelta(hours=1, microseconds=1)))
     params = seen[0].params
@@ -254,8 +288,14 @@ def test_source_quarantines_a_malformed_order() -> None:
     s = setup()
     # a customer without e-mail is not malformed (the customer number matches it);
     # a country the shop cannot have written is
-    s.upsert({"id": 30005, "email": "", "addressBillingCountry": {"code": "Nederland"},
-              "updatedAt": "2026-11-18T12:00:00+00:00"})
+    s.upsert(
+        {
+            "id": 30005,
+            "email": "",
+            "addressBillingCountry": {"code": "Nederland"},
+            "updatedAt": "2026-11-18T12:00:00+00:00",
+        }
+    )
     source = LightspeedEcomSource(s.client)
     record = next(r for r in source.iter_order_records(*WEEK) if r["id"] == 30005)
     with pytest.raises(RecordError) as exc:
@@ -271,7 +311,7 @@ def test_sandbox_envelopes_and_refusals() -> None:
         assert set(one.json()) == {"order"}
         assert one.headers["X-RateLimit-Limit"] == "300/3000/12000"
         order = one.json()["order"]
-        assert order["quote"] is False   # an empty relation is false, not null
+        assert order["quote"] is False  # an empty relation is false, not null
         assert order["invoices"]["resource"]["id"] is False  # a to-many reference
         assert order["shipments"]["resource"]["url"] == "shipments?order=30001"
         cid = order["customer"]["resource"]["id"]
@@ -279,8 +319,12 @@ def test_sandbox_envelopes_and_refusals() -> None:
         lst = tc.get("/nl/orders.json", params={"limit": 999, "fields": "id,number"}, auth=auth)
         assert len(lst.json()["orders"]) == 60
         assert set(lst.json()["orders"][0]) == {"id", "number"}
-        ids = [o["id"] for o in tc.get("/nl/orders.json", params={"since_id": 30050},
-                                       auth=auth).json()["orders"]]
+        ids = [
+            o["id"]
+            for o in tc.get("/nl/orders.json", params={"since_id": 30050}, auth=auth).json()[
+                "orders"
+            ]
+        ]
         assert ids == list(range(30051, 30061))
         assert tc.get("/nl/customers/count.json", auth=auth).json()["count"] > 0
         variant = tc.get("/nl/variants.json", params={"limit": 1}, auth=auth).json()["variants"][0]
@@ -308,16 +352,24 @@ def test_sandbox_state_persists(tmp_path: Any) -> None:
 
 # --- hook ------------------------------------------------------------------------------
 
+
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}",
-                       json.dumps({"conn_type": "lightspeed_ecom", **fields}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "lightspeed_ecom", **fields})
+    )
 
 
 def test_hook_builds_client_from_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     from shopbridge.connectors.lightspeed_ecom.hook import LightspeedEcomHook
 
-    _conn(monkeypatch, "ls_ok", host="http://testserver", login="demo-key",
-          password="demo-secret", extra={"language": "en", "page_size": 25})
+    _conn(
+        monkeypatch,
+        "ls_ok",
+        host="http://testserver",
+        login="demo-key",
+        password="demo-secret",
+        extra={"language": "en", "page_size": 25},
+    )
     hook = LightspeedEcomHook("ls_ok")
     settings = hook.get_settings()
     assert (settings.base_url, settings.language, settings.page_size) == (BASE, "en", 25)
@@ -337,22 +389,28 @@ def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(self, http=TestClient(app), **kwargs)
 
     monkeypatch.setattr(hook_module.LightspeedEcomHook, "get_client", with_sandbox)
-    _conn(monkeypatch, "ls_good", host="http://testserver", login="demo-key",
-          password="demo-secret")
+    _conn(
+        monkeypatch, "ls_good", host="http://testserver", login="demo-key", password="demo-secret"
+    )
     _conn(monkeypatch, "ls_bad", host="http://testserver", login="demo-key", password="nope")
     assert hook_module.LightspeedEcomHook("ls_good").test_connection() == (
-        True, "connection 'ls_good': OK, the shop has 3 orders")
+        True,
+        "connection 'ls_good': OK, the shop has 3 orders",
+    )
     ok, message = hook_module.LightspeedEcomHook("ls_bad").test_connection()
     assert not ok
     assert "key/secret of connection 'ls_bad'" in message and "nope" not in message
 
 
-@pytest.mark.parametrize(("fields", "needle"), [
-    ({"login": "k"}, "'ls_cfg': password"),
-    ({"password": "s"}, "'ls_cfg': login"),
-    ({"login": "k", "password": "s", "extra": {"page_size": 999}}, "extra.page_size"),
-    ({"login": "k", "password": "s", "extra": {"langauge": "nl"}}, "extra.langauge"),
-])
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"login": "k"}, "'ls_cfg': password"),
+        ({"password": "s"}, "'ls_cfg': login"),
+        ({"login": "k", "password": "s", "extra": {"page_size": 999}}, "extra.page_size"),
+        ({"login": "k", "password": "s", "extra": {"langauge": "nl"}}, "extra.langauge"),
+    ],
+)
 def test_hook_config_errors_name_connection_and_field(
     monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any], needle: str
 ) -> None:
@@ -371,8 +429,10 @@ def test_hook_defaults_to_eu_host(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_client_side_is_airflow_and_fastapi_free() -> None:
-    code = ("import sys, shopbridge.connectors.lightspeed_ecom;"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))")
+    code = (
+        "import sys, shopbridge.connectors.lightspeed_ecom;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))"
+    )
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
     assert out.strip() == "[]"
 

@@ -59,9 +59,17 @@ def shop(*, page_size: int = 250, **options: Any) -> Shop:
     clock = FakeClock()
     options.setdefault("per_second", 1000)
     app = create_app(seed="demo", n_orders=5, clock=clock, **options)
-    client = LightspeedEcomClient(BASE, "nl", *AUTH, http=TestClient(app),
-                                  policy=RetryPolicy(sleep=clock.sleep), counter=CallCounter(),
-                                  page_size=page_size, max_per_second=1000, clock=clock)
+    client = LightspeedEcomClient(
+        BASE,
+        "nl",
+        *AUTH,
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=clock.sleep),
+        counter=CallCounter(),
+        page_size=page_size,
+        max_per_second=1000,
+        clock=clock,
+    )
     return Shop(app, client, LightspeedEcomSource(client), clock)
 
 
@@ -70,6 +78,7 @@ def records(s: Shop, window: tuple[datetime, datetime] = WEEK) -> dict[int, dict
 
 
 # --- paging and windows ----------------------------------------------------------------
+
 
 def test_products_and_variants_page_across_pages() -> None:
     s = shop(page_size=5)
@@ -91,7 +100,8 @@ def test_variants_by_product_is_the_same_read_per_product_or_in_bulk() -> None:
     got_pp = per_product.client.variants_by_product(ids)
     got_bulk = bulk.client.variants_by_product(ids)
     assert {k: [v["id"] for v in rows] for k, rows in got_pp.items()} == {
-        k: [v["id"] for v in rows] for k, rows in got_bulk.items()}
+        k: [v["id"] for v in rows] for k, rows in got_bulk.items()
+    }
     assert [len(got_bulk[i]) for i in ids] == [6, 3, 1]
     # count + the cheaper read: 3 filtered calls beat 7 pages; 1 page beats 3 calls
     assert per_product.calls == 1 + 3 + 1  # + the T-shirt's second page of 5
@@ -111,6 +121,7 @@ def test_window_is_min_inclusive_max_exclusive() -> None:
 
 
 # --- translation through the source ----------------------------------------------------
+
 
 def test_every_seeded_product_is_a_self_contained_record_that_translates() -> None:
     s = shop()
@@ -132,7 +143,10 @@ def test_configurable_product_with_three_variants() -> None:
     hoodie = s.source.to_product(records(s)[5002])
     assert hoodie.configurable and hoodie.sku == "P-5002" and hoodie.title == "Hoodie"
     assert [v.attributes for v in hoodie.variants] == [
-        {"Colour": "black"}, {"Colour": "white"}, {"Colour": "navy"}]
+        {"Colour": "black"},
+        {"Colour": "white"},
+        {"Colour": "navy"},
+    ]
     assert [v.sku for v in hoodie.variants] == ["HOO-BLA-9003", "HOO-WHI-9004", "HOO-NAV-9005"]
     assert all(isinstance(v.price_excl, Decimal) for v in hoodie.variants)
     assert hoodie.variants[0].price_excl == DEMO[5002]["variants"][0]["price_excl"]
@@ -145,7 +159,8 @@ def test_tshirt_has_colour_and_size() -> None:
     tshirt = s.source.to_product(records(s)[5001])
     assert {tuple(sorted(v.attributes)) for v in tshirt.variants} == {("Colour", "Size")}
     assert {(v.attributes["Colour"], v.attributes["Size"]) for v in tshirt.variants} == {
-        (c, z) for c in ("black", "white") for z in ("S", "M", "L")}
+        (c, z) for c in ("black", "white") for z in ("S", "M", "L")
+    }
     # the SKUs orders use are size M
     assert {v.sku: v.attributes["Size"] for v in tshirt.variants}["T-S-BLA-9001"] == "M"
 
@@ -162,10 +177,19 @@ def test_category_paths_root_to_leaf() -> None:
     s = shop()
     got = records(s)
     assert [c.path for c in s.source.to_product(got[5003]).categories] == [
-        ("Home", "Kitchen"), ("Gifts", "Small gifts")]
+        ("Home", "Kitchen"),
+        ("Gifts", "Small gifts"),
+    ]
     n_categories = len(s.vendor("categories")["categories"])
-    s.control("POST", "products", {"id": 5004, "updatedAt": IN_WEEK,
-                                   "categories": [["Office"], ["Clothing", "Shirts", "Long"]]})
+    s.control(
+        "POST",
+        "products",
+        {
+            "id": 5004,
+            "updatedAt": IN_WEEK,
+            "categories": [["Office"], ["Clothing", "Shirts", "Long"]],
+        },
+    )
     notebook = s.source.to_product(records(s)[5004])
     assert [c.path for c in notebook.categories] == [("Office",), ("Clothing", "Shirts", "Long")]
     assert len(s.vendor("categories")["categories"]) == n_categories + 1  # only "Long" is new
@@ -174,32 +198,60 @@ def test_category_paths_root_to_leaf() -> None:
 def test_variant_without_sku_is_a_record_error_naming_it() -> None:
     s = shop()
     colours = ("red", "blue", "green")
-    s.control("POST", "products", {"id": 6001, "title": "Vest", "updatedAt": IN_WEEK,
-                                   "variants": [
-        {"id": 9951 + i, "sku": "" if i == 1 else f"VEST-{c}", "ean": "", "articleCode": "",
-         "priceExcl": 10.0,
-         "priceIncl": 12.1, "attributes": {"Colour": c}} for i, c in enumerate(colours)]})
+    s.control(
+        "POST",
+        "products",
+        {
+            "id": 6001,
+            "title": "Vest",
+            "updatedAt": IN_WEEK,
+            "variants": [
+                {
+                    "id": 9951 + i,
+                    "sku": "" if i == 1 else f"VEST-{c}",
+                    "ean": "",
+                    "articleCode": "",
+                    "priceExcl": 10.0,
+                    "priceIncl": 12.1,
+                    "attributes": {"Colour": c},
+                }
+                for i, c in enumerate(colours)
+            ],
+        },
+    )
     record = records(s)[6001]
     with pytest.raises(RecordError) as exc:
         s.source.to_product(record)
     assert (exc.value.entity, exc.value.source_id, exc.value.field) == (
-        "product", "6001", "variants[1].sku")
+        "product",
+        "6001",
+        "variants[1].sku",
+    )
 
 
 def test_api_calls_of_iter_product_records_are_bounded() -> None:
     """Calls = P//L+1 (products) + per relation (variants V, links K): P if P <= 2 else
     1 + min(P, total//L + 1) + C//L+1 + B//L+1 + T//L+1 (categories, brands, taxes, once)
     + 2P (images and features: no bulk route exists)."""
+
     def bound(s: Shop, n: int) -> int:
         size = s.client.page_size
-        total = {r: s.vendor(f"{r}/count")["count"]
-                 for r in ("variants", "categories/products", "categories", "brands", "taxes")}
+        total = {
+            r: s.vendor(f"{r}/count")["count"]
+            for r in ("variants", "categories/products", "categories", "brands", "taxes")
+        }
 
         def per_relation(rows: int) -> int:
             return n if n <= 2 else 1 + min(n, rows // size + 1)
-        return (n // size + 1 + per_relation(total["variants"])
-                + per_relation(total["categories/products"])
-                + sum(total[r] // size + 1 for r in ("categories", "brands", "taxes")) + 2 * n)
+
+        return (
+            n // size
+            + 1
+            + per_relation(total["variants"])
+            + per_relation(total["categories/products"])
+            + sum(total[r] // size + 1 for r in ("categories", "brands", "taxes"))
+            + 2 * n
+        )
 
     s = shop()
     assert len(records(s)) == 16
@@ -215,6 +267,7 @@ def test_api_calls_of_iter_product_records_are_bounded() -> None:
 
 
 # --- images ----------------------------------------------------------------------------
+
 
 def test_images_are_fetched_with_their_bytes_outside_the_api_budget() -> None:
     s = shop()
@@ -246,8 +299,18 @@ def test_a_lost_image_file_is_fatal_404() -> None:
 
 def test_an_image_upserted_without_its_file_translates_but_404s() -> None:
     s = shop()
-    s.control("POST", "products", {"id": 5004, "updatedAt": IN_WEEK, "images": [
-        {"filename": "gone.png", "present": False}, {"filename": "here.png", "sortOrder": 9}]})
+    s.control(
+        "POST",
+        "products",
+        {
+            "id": 5004,
+            "updatedAt": IN_WEEK,
+            "images": [
+                {"filename": "gone.png", "present": False},
+                {"filename": "here.png", "sortOrder": 9},
+            ],
+        },
+    )
     images = s.source.to_product(records(s)[5004]).images
     assert [i.filename for i in images] == ["gone.png", "here.png"]
     assert s.source.fetch_image(images[1].url)[1] == "image/png"
@@ -272,15 +335,19 @@ def test_cdn_gets_no_credentials_and_redirects_are_followed() -> None:
         if request.url.path == "/old.png":
             return httpx.Response(302, headers={"Location": "https://cdn.example/new.png"})
         if request.url.path == "/page.png":
-            return httpx.Response(200, text="<html>not found</html>",
-                                  headers={"Content-Type": "text/html"})
+            return httpx.Response(
+                200, text="<html>not found</html>", headers={"Content-Type": "text/html"}
+            )
         return httpx.Response(200, content=b"img", headers={"Content-Type": "image/jpeg"})
 
-    client = LightspeedEcomClient(BASE, "nl", "k", "secret",
-                                  http=httpx.Client(transport=httpx.MockTransport(cdn)))
+    client = LightspeedEcomClient(
+        BASE, "nl", "k", "secret", http=httpx.Client(transport=httpx.MockTransport(cdn))
+    )
     assert client.fetch_file("https://cdn.example/old.png") == (b"img", "image/jpeg")
-    assert [str(r.url) for r in seen] == ["https://cdn.example/old.png",
-                                          "https://cdn.example/new.png"]
+    assert [str(r.url) for r in seen] == [
+        "https://cdn.example/old.png",
+        "https://cdn.example/new.png",
+    ]
     assert all("authorization" not in r.headers for r in seen)
     with pytest.raises(FatalError, match="not an image"):
         client.fetch_file("https://cdn.example/page.png")
@@ -303,6 +370,7 @@ def test_cdn_is_outside_auth_and_rate_limits() -> None:
 
 # --- stock -----------------------------------------------------------------------------
 
+
 def test_stock_records_cover_every_variant() -> None:
     s = shop(page_size=10)
     stock = list(s.source.iter_stock_records())
@@ -323,7 +391,11 @@ def test_negative_stock_is_a_record_error_naming_stock_level() -> None:
     with pytest.raises(RecordError) as exc:
         s.source.to_stock(stock["9006"])
     assert (exc.value.entity, exc.value.source_id, exc.value.field, exc.value.reason) == (
-        "stock", "9006", "stockLevel", "negative stock level -3")
+        "stock",
+        "9006",
+        "stockLevel",
+        "negative stock level -3",
+    )
     del stock["9006"]
     assert all(s.source.to_stock(r).on_hand >= 0 for r in stock.values())
 
@@ -356,6 +428,7 @@ def test_variant_write_moves_the_product_only_when_configured(touches: bool) -> 
 
 # --- sandbox ---------------------------------------------------------------------------
 
+
 def test_sandbox_catalogue_shapes() -> None:
     s = shop()
     product = s.vendor("products/5002")["product"]
@@ -365,8 +438,17 @@ def test_sandbox_catalogue_shapes() -> None:
     assert product["brand"]["resource"]["id"] == 1 and product["supplier"] is False
     assert s.vendor("products/5004")["product"]["images"]["resource"]["url"]
     images = s.vendor("products/5002/images")["productImages"]
-    assert set(images[0]) == {"id", "sortOrder", "title", "thumb", "src", "extension", "size",
-                              "createdAt", "updatedAt"}
+    assert set(images[0]) == {
+        "id",
+        "sortOrder",
+        "title",
+        "thumb",
+        "src",
+        "extension",
+        "size",
+        "createdAt",
+        "updatedAt",
+    }
     link = s.vendor("categories/products", product=5003)["categoriesProducts"][0]
     assert set(link) == {"id", "sortOrder", "category", "product"}
     feature = s.vendor("products/5002/attributes")["productAttributes"][0]
@@ -381,8 +463,10 @@ def test_sandbox_catalogue_shapes() -> None:
 def test_bench_seed_is_5000_products_of_3_variants_without_orders() -> None:
     app = create_app(seed="bench-products")
     with TestClient(app) as tc:
+
         def count(resource: str) -> int:
             return tc.get(f"/nl/{resource}/count.json", auth=AUTH).json()["count"]
+
         assert (count("products"), count("variants"), count("orders")) == (5000, 15000, 0)
         day = {"updated_at_min": "2026-11-16 00:00:00", "updated_at_max": "2026-11-16 23:59:59"}
         assert tc.get("/nl/products/count.json", params=day, auth=AUTH).json()["count"] == 5000

@@ -41,8 +41,13 @@ AUTH = ("demo-key", "demo-secret")
 DEMO_VARIANTS = {v["variant_id"]: v for p in generate("demo").catalogue for v in p["variants"]}
 SIMPLE_SKU = DEMO_VARIANTS[9006]["sku"]  # product 5003's one variant
 
-HEADER = {"title": "Garden spade", "fulltitle": "Noord Garden spade",
-          "content": "<p>A spade.</p>", "description": "A spade.", "isVisible": True}
+HEADER = {
+    "title": "Garden spade",
+    "fulltitle": "Noord Garden spade",
+    "content": "<p>A spade.</p>",
+    "description": "A spade.",
+    "isVisible": True,
+}
 
 
 @dataclass
@@ -74,17 +79,23 @@ class Shop:
         return [w for w in self.sent if w[0] != "GET"]
 
     def product_of(self, sku: str) -> dict[str, Any]:
-        variant = next(v for v in self.vendor("variants", limit=250)["variants"]
-                       if v["sku"] == sku)
+        variant = next(v for v in self.vendor("variants", limit=250)["variants"] if v["sku"] == sku)
         return dict(self.vendor(f"products/{variant['product']['resource']['id']}")["product"])
 
 
 def shop(seed: str = "demo", *, per_second: int = 1000, **options: Any) -> Shop:
     clock = FakeClock()
     app = create_app(seed=seed, n_orders=3, clock=clock, per_second=per_second, **options)
-    client = LightspeedEcomClient(BASE, "nl", *AUTH, http=TestClient(app),
-                                  policy=RetryPolicy(sleep=clock.sleep), counter=CallCounter(),
-                                  max_per_second=min(per_second, 100), clock=clock)
+    client = LightspeedEcomClient(
+        BASE,
+        "nl",
+        *AUTH,
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=clock.sleep),
+        counter=CallCounter(),
+        max_per_second=min(per_second, 100),
+        clock=clock,
+    )
     s = Shop(app, client, LightspeedEcomTarget(client), clock)
     real: Callable[..., Any] = client._request
 
@@ -97,26 +108,48 @@ def shop(seed: str = "demo", *, per_second: int = 1000, **options: Any) -> Shop:
 
 
 def simple(code: str = "SPADE-1", **fields: Any) -> ItemWrite:
-    return ItemWrite(code=code, fields={
-        **HEADER, "sku": code, "ean": "8712345678906", "priceExcl": "10.00",
-        "priceIncl": "12.10", "stockLevel": "7", **fields})
+    return ItemWrite(
+        code=code,
+        fields={
+            **HEADER,
+            "sku": code,
+            "ean": "8712345678906",
+            "priceExcl": "10.00",
+            "priceIncl": "12.10",
+            "stockLevel": "7",
+            **fields,
+        },
+    )
 
 
 def tee(code: str, colour: str, size: str, ean: str) -> ItemWrite:
-    return ItemWrite(code=code, parent="P-TEE", fields={
-        "title": "Tee", "content": "<p>Tee</p>", "sku": code, "ean": ean,
-        "priceExcl": "20.00", "priceIncl": "24.20", "stockLevel": "3",
-        "Colour": colour, "Size": size})
+    return ItemWrite(
+        code=code,
+        parent="P-TEE",
+        fields={
+            "title": "Tee",
+            "content": "<p>Tee</p>",
+            "sku": code,
+            "ean": ean,
+            "priceExcl": "20.00",
+            "priceIncl": "24.20",
+            "stockLevel": "3",
+            "Colour": colour,
+            "Size": size,
+        },
+    )
 
 
-TEES = [tee("TEE-RED-S", "red", "S", "8700000100001"),
-        tee("TEE-RED-M", "red", "M", "8700000100002"),
-        tee("TEE-BLUE-M", "blue", "M", "8700000100003")]
-PARENT = ItemWrite(code="P-TEE", fields={"title": "Tee", "content": "<p>Tee</p>"},
-                   is_parent=True)
+TEES = [
+    tee("TEE-RED-S", "red", "S", "8700000100001"),
+    tee("TEE-RED-M", "red", "M", "8700000100002"),
+    tee("TEE-BLUE-M", "blue", "M", "8700000100003"),
+]
+PARENT = ItemWrite(code="P-TEE", fields={"title": "Tee", "content": "<p>Tee</p>"}, is_parent=True)
 
 
 # --- create ----------------------------------------------------------------------------
+
 
 def test_simple_product_is_created_with_its_variant_fields() -> None:
     s = shop()
@@ -124,18 +157,35 @@ def test_simple_product_is_created_with_its_variant_fields() -> None:
     assert s.client.counter.calls == 3  # POST product, its variants, PUT the default one
     assert s.stats()["writes"] == 2
     product = s.product_of("SPADE-1")
-    assert {k: product[k] for k in ("title", "fulltitle", "content", "description",
-                                    "isVisible", "visibility", "data01")} == {
-        **HEADER, "visibility": "visible", "data01": "SPADE-1"}
+    assert {
+        k: product[k]
+        for k in (
+            "title",
+            "fulltitle",
+            "content",
+            "description",
+            "isVisible",
+            "visibility",
+            "data01",
+        )
+    } == {**HEADER, "visibility": "visible", "data01": "SPADE-1"}
     variants = s.vendor("variants", product=product["id"])["variants"]
     assert len(variants) == 1
     v = variants[0]
-    assert (v["sku"], v["ean"], v["priceExcl"], v["priceIncl"], v["stockLevel"],
-            v["isDefault"], v["title"]) == ("SPADE-1", "8712345678906", 10.0, 12.1, 7, True,
-                                            "Default")
+    assert (
+        v["sku"],
+        v["ean"],
+        v["priceExcl"],
+        v["priceIncl"],
+        v["stockLevel"],
+        v["isDefault"],
+        v["title"],
+    ) == ("SPADE-1", "8712345678906", 10.0, 12.1, 7, True, "Default")
     # the next run finds it by SKU and by EAN
     assert s.fresh().match_items(["SPADE-1"], ["8712345678906"]) == {
-        "sku:SPADE-1": "SPADE-1", "ean:8712345678906": "SPADE-1"}
+        "sku:SPADE-1": "SPADE-1",
+        "ean:8712345678906": "SPADE-1",
+    }
 
 
 def test_a_shop_without_default_variants_gets_the_variant_posted() -> None:
@@ -144,7 +194,8 @@ def test_a_shop_without_default_variants_gets_the_variant_posted() -> None:
     assert [w[:2] for w in s.writes_sent()] == [("POST", "products"), ("POST", "variants")]
     product = s.product_of("SPADE-1")
     assert [v["sku"] for v in s.vendor("variants", product=product["id"])["variants"]] == [
-        "SPADE-1"]
+        "SPADE-1"
+    ]
 
 
 def test_configurable_parent_with_three_variants() -> None:
@@ -154,8 +205,11 @@ def test_configurable_parent_with_three_variants() -> None:
         s.target.create_item(item)
     # POST product; its variants; PUT the default one; POST the other two
     assert [w[:2] for w in s.writes_sent()] == [
-        ("POST", "products"), ("PUT", f"variants/{s.target._sku_ids['TEE-RED-S']}"),
-        ("POST", "variants"), ("POST", "variants")]
+        ("POST", "products"),
+        ("PUT", f"variants/{s.target._sku_ids['TEE-RED-S']}"),
+        ("POST", "variants"),
+        ("POST", "variants"),
+    ]
     assert s.client.counter.calls == 5
     product = s.product_of("TEE-BLUE-M")
     assert (product["title"], product["data01"]) == ("Tee", "P-TEE")
@@ -163,21 +217,29 @@ def test_configurable_parent_with_three_variants() -> None:
     assert [(v["sku"], v["title"], v["isDefault"], v["priceIncl"]) for v in variants] == [
         ("TEE-RED-S", "Colour: red, Size: S", True, 24.2),
         ("TEE-RED-M", "Colour: red, Size: M", False, 24.2),
-        ("TEE-BLUE-M", "Colour: blue, Size: M", False, 24.2)]
+        ("TEE-BLUE-M", "Colour: blue, Size: M", False, 24.2),
+    ]
     # header fields ride along on variant items but are the parent's: not sent again
     assert all("content" not in (w[2] or {}).get("variant", {}) for w in s.writes_sent())
     # a fresh target finds the parent by its item code and the variants by SKU / EAN
     assert s.fresh().match_items(["P-TEE", "TEE-RED-M", "NOPE"], ["8700000100003"]) == {
-        "sku:P-TEE": "P-TEE", "sku:TEE-RED-M": "TEE-RED-M", "ean:8700000100003": "TEE-BLUE-M"}
+        "sku:P-TEE": "P-TEE",
+        "sku:TEE-RED-M": "TEE-RED-M",
+        "ean:8700000100003": "TEE-BLUE-M",
+    }
     # and the webshop reads it back as the same configurable product
     source = LightspeedEcomSource(s.client)
     now = datetime.now(UTC)
-    read = [source.to_product(r) for r in source.iter_product_records(
-        now - timedelta(days=1), now + timedelta(days=1))]
+    read = [
+        source.to_product(r)
+        for r in source.iter_product_records(now - timedelta(days=1), now + timedelta(days=1))
+    ]
     tee_read = next(p for p in read if p.title == "Tee")
     assert [v.attributes for v in tee_read.variants] == [
-        {"Colour": "red", "Size": "S"}, {"Colour": "red", "Size": "M"},
-        {"Colour": "blue", "Size": "M"}]
+        {"Colour": "red", "Size": "S"},
+        {"Colour": "red", "Size": "M"},
+        {"Colour": "blue", "Size": "M"},
+    ]
 
 
 def test_a_variant_whose_parent_is_missing_is_a_record_error() -> None:
@@ -208,8 +270,11 @@ def test_a_refused_create_is_fatal_and_names_the_item() -> None:
 
 def test_a_product_whose_create_died_half_way_is_found_and_repaired() -> None:
     s = shop()
-    s.control("POST", "faults", {"status": 503, "path_contains": "/variants/", "method": "PUT",
-                                 "times": 5})
+    s.control(
+        "POST",
+        "faults",
+        {"status": 503, "path_contains": "/variants/", "method": "PUT", "times": 5},
+    )
     with pytest.raises(RetriableError):
         s.target.create_item(simple())
     target = s.fresh()  # the task's retry: the product exists, its variant has no SKU
@@ -218,11 +283,16 @@ def test_a_product_whose_create_died_half_way_is_found_and_repaired() -> None:
     product = s.product_of("SPADE-1")
     variants = s.vendor("variants", product=product["id"])["variants"]
     assert [(v["sku"], v["priceExcl"]) for v in variants] == [("SPADE-1", 10.0)]
-    assert len([p for p in s.vendor("products", limit=250)["products"]
-                if p.get("data01") == "SPADE-1"]) == 1
+    assert (
+        len(
+            [p for p in s.vendor("products", limit=250)["products"] if p.get("data01") == "SPADE-1"]
+        )
+        == 1
+    )
 
 
 # --- update ----------------------------------------------------------------------------
+
 
 def test_update_sends_exactly_the_given_fields() -> None:
     s = shop()
@@ -236,18 +306,33 @@ def test_update_sends_exactly_the_given_fields() -> None:
     vid = target._variants()["SPADE-1"]
     red_m = target._variants()["TEE-RED-M"]
     s.sent.clear()
-    target.update_item("SPADE-1", ItemWrite(code="SPADE-1", fields={
-        "title": "Spade", "priceIncl": "13.31", "stockLevel": "99"}))
-    target.update_item("P-TEE", ItemWrite(code="P-TEE", fields={"content": "<p>New</p>"},
-                                          is_parent=True))
-    target.update_item("TEE-RED-M", ItemWrite(code="TEE-RED-M", parent="P-TEE", fields={
-        "title": "Tee", "priceExcl": "19.5", "Colour": "red", "Size": "M"}))
+    target.update_item(
+        "SPADE-1",
+        ItemWrite(
+            code="SPADE-1", fields={"title": "Spade", "priceIncl": "13.31", "stockLevel": "99"}
+        ),
+    )
+    target.update_item(
+        "P-TEE", ItemWrite(code="P-TEE", fields={"content": "<p>New</p>"}, is_parent=True)
+    )
+    target.update_item(
+        "TEE-RED-M",
+        ItemWrite(
+            code="TEE-RED-M",
+            parent="P-TEE",
+            fields={"title": "Tee", "priceExcl": "19.5", "Colour": "red", "Size": "M"},
+        ),
+    )
     assert s.writes_sent() == [
         ("PUT", f"products/{pid}", {"product": {"title": "Spade"}}),
         ("PUT", f"variants/{vid}", {"variant": {"priceIncl": 13.31}}),  # stockLevel: create only
         ("PUT", f"products/{tee_pid}", {"product": {"content": "<p>New</p>"}}),
-        ("PUT", f"variants/{red_m}", {"variant": {"priceExcl": 19.5,
-                                                   "title": "Colour: red, Size: M"}})]
+        (
+            "PUT",
+            f"variants/{red_m}",
+            {"variant": {"priceExcl": 19.5, "title": "Colour: red, Size: M"}},
+        ),
+    ]
     product = s.vendor(f"products/{pid}")["product"]
     assert (product["title"], product["content"]) == ("Spade", HEADER["content"])
     variant = s.vendor(f"variants/{vid}")["variant"]
@@ -263,12 +348,19 @@ def test_update_of_an_item_not_in_the_shop_is_a_record_error() -> None:
 
 # --- categories ------------------------------------------------------------------------
 
+
 def test_category_tree_is_created_once_and_products_linked() -> None:
     s = shop()
     paths = [("Garden", "Tools", "Spades"), ("Garden", "Pots"), ("Clothing", "Shirts")]
     codes = s.target.ensure_categories(paths)
-    assert set(codes) == {("Garden",), ("Garden", "Tools"), ("Garden", "Tools", "Spades"),
-                          ("Garden", "Pots"), ("Clothing",), ("Clothing", "Shirts")}
+    assert set(codes) == {
+        ("Garden",),
+        ("Garden", "Tools"),
+        ("Garden", "Tools", "Spades"),
+        ("Garden", "Pots"),
+        ("Clothing",),
+        ("Clothing", "Shirts"),
+    }
     creates = [w for w in s.writes_sent() if w[:2] == ("POST", "categories")]
     assert [w[2]["category"]["title"] for w in creates] == ["Garden", "Pots", "Tools", "Spades"]
     spades = s.vendor(f"categories/{codes[('Garden', 'Tools', 'Spades')]}")["category"]
@@ -284,8 +376,10 @@ def test_category_tree_is_created_once_and_products_linked() -> None:
     garden = (codes[("Garden", "Tools", "Spades")], codes[("Garden",)])
     again.create_item(ItemWrite("SPADE-1", simple().fields, categories=garden))
     pid = s.product_of("SPADE-1")["id"]
-    linked = {link["category"]["resource"]["id"]
-              for link in s.vendor("categories/products", product=pid)["categoriesProducts"]}
+    linked = {
+        link["category"]["resource"]["id"]
+        for link in s.vendor("categories/products", product=pid)["categoriesProducts"]
+    }
     assert linked == {int(c) for c in garden}
     writes = s.stats()["writes"]
     again.update_item("SPADE-1", ItemWrite("SPADE-1", {}, categories=garden))
@@ -298,14 +392,21 @@ def test_a_renamed_category_is_renamed_not_duplicated() -> None:
     after = s.fresh().ensure_categories([("Clothing", "SHIRTS")])
     assert after[("Clothing", "SHIRTS")] == before[("Clothing", "Shirts")]
     assert s.vendor(f"categories/{before[('Clothing', 'Shirts')]}")["category"]["title"] == (
-        "SHIRTS")
+        "SHIRTS"
+    )
 
 
 # --- images ----------------------------------------------------------------------------
 
+
 def upload(content: bytes, position: int = 0, filename: str = "front.png") -> ImageUpload:
-    return ImageUpload(filename=filename, content=content, content_type="image/png",
-                       position=position, content_hash=hashlib.sha256(content).hexdigest())
+    return ImageUpload(
+        filename=filename,
+        content=content,
+        content_type="image/png",
+        position=position,
+        content_hash=hashlib.sha256(content).hexdigest(),
+    )
 
 
 def test_an_image_is_uploaded_and_then_served() -> None:
@@ -315,8 +416,7 @@ def test_an_image_is_uploaded_and_then_served() -> None:
     s.target.put_image("SPADE-1", upload(first))
     pid = s.product_of("SPADE-1")["id"]
     images = s.vendor(f"products/{pid}/images")["productImages"]
-    assert [(i["sortOrder"], i["size"], i["extension"]) for i in images] == [
-        (1, len(first), "png")]
+    assert [(i["sortOrder"], i["size"], i["extension"]) for i in images] == [(1, len(first), "png")]
     body = s.writes_sent()[-1][2]["productImage"]
     assert set(body) == {"attachment", "filename", "sortOrder"}
     # the CDN serves the uploaded bytes, and the source connector can fetch them
@@ -333,11 +433,11 @@ def test_an_image_is_uploaded_and_then_served() -> None:
     s.target.put_image("P-TEE", upload(first, position=1, filename="side"))
     tee_pid = s.fresh()._item_codes()["P-TEE"]
     tee_images = s.vendor(f"products/{tee_pid}/images")["productImages"]
-    assert [(i["sortOrder"], i["src"].rsplit("/", 1)[1]) for i in tee_images] == [
-        (2, "side.png")]
+    assert [(i["sortOrder"], i["src"].rsplit("/", 1)[1]) for i in tee_images] == [(2, "side.png")]
 
 
 # --- stock -----------------------------------------------------------------------------
+
 
 def test_set_stock_writes_only_what_changed(caplog: pytest.LogCaptureFixture) -> None:
     s = shop()
@@ -351,7 +451,9 @@ def test_set_stock_writes_only_what_changed(caplog: pytest.LogCaptureFixture) ->
     s.target.set_stock(SIMPLE_SKU, Decimal(12), managed=not tracked)
     state = {True: "enabled", False: "disabled"}
     assert [w[2] for w in s.writes_sent()] == [
-        {"variant": {"stockLevel": 12}}, {"variant": {"stockTracking": state[not tracked]}}]
+        {"variant": {"stockLevel": 12}},
+        {"variant": {"stockTracking": state[not tracked]}},
+    ]
     variant = s.vendor("variants/9006")["variant"]
     assert (variant["stockLevel"], variant["stockTracking"]) == (12, state[not tracked])
     with caplog.at_level(logging.WARNING):
@@ -367,7 +469,8 @@ def test_sustained_stock_sync_stays_under_the_real_rate_limit() -> None:
     app = create_app(seed="bench-products", clock=clock)  # 300/5 min, 3000/h, 20/s
     settings = LightspeedEcomSettings(base_url=BASE, key=AUTH[0], secret=AUTH[1])
     client = LightspeedEcomClient.from_settings(
-        settings, http=TestClient(app), policy=RetryPolicy(sleep=clock.sleep), clock=clock)
+        settings, http=TestClient(app), policy=RetryPolicy(sleep=clock.sleep), clock=clock
+    )
     target = LightspeedEcomTarget(client)
     skus = sorted(target._variants())[:400]
     assert target.find_items(skus) == set(skus)  # 15,000 variants: 60 pages + an empty one
@@ -396,11 +499,11 @@ def test_without_a_pause_ceiling_the_wait_goes_to_airflow() -> None:
 
 # --- matching --------------------------------------------------------------------------
 
+
 def test_match_by_ean() -> None:
     s = shop()
     v = DEMO_VARIANTS[9006]
-    assert s.target.match_items([], [v["ean"], "0000000000000"]) == {
-        f"ean:{v['ean']}": v["sku"]}
+    assert s.target.match_items([], [v["ean"], "0000000000000"]) == {f"ean:{v['ean']}": v["sku"]}
     # a variant without a SKU in the shop is still matched, by its id
     s.control("POST", "variants", {"id": 9006, "sku": ""})
     target = s.fresh()
@@ -412,25 +515,43 @@ def test_match_by_ean() -> None:
 
 # --- default mapping -------------------------------------------------------------------
 
+
 def test_default_mapping_feeds_the_target() -> None:
     from shopbridge.config import ProductSettings
     from shopbridge.flows.products import items_for
     from shopbridge.mapping.engine import Mapper
     from shopbridge.mapping.spec import MappingSpec
 
-    assert DEFAULT_MAPPINGS[("accountview", "lightspeed_ecom", "products")] is (
-        DEFAULT_MAPPINGS[("ccv_salespos", "lightspeed_ecom", "products")])
+    assert (
+        DEFAULT_MAPPINGS[("accountview", "lightspeed_ecom", "products")]
+        is (DEFAULT_MAPPINGS[("ccv_salespos", "lightspeed_ecom", "products")])
+    )
     assert INCL_TAX == {}
     product = Product(
-        ref=ExternalRef(system="accountview", id="ART-9"), sku="P-TEE", title="Tee",
-        brand="Noord", description="<p>Tee</p>", short_description="A tee",
-        variants=tuple(Variant(sku=i.code, ean=str(i.fields["ean"]), price_excl=Decimal(20),
-                               price_incl=Decimal("24.20"), quantity=Decimal(3),
-                               attributes={"Colour": str(i.fields["Colour"]),
-                                           "Size": str(i.fields["Size"])}) for i in TEES),
-        updated_at=datetime(2026, 11, 18, tzinfo=UTC))
-    mapper = Mapper(MappingSpec(), DEFAULT_MAPPINGS[("accountview", "lightspeed_ecom",
-                                                     "products")], entity="products")
+        ref=ExternalRef(system="accountview", id="ART-9"),
+        sku="P-TEE",
+        title="Tee",
+        brand="Noord",
+        description="<p>Tee</p>",
+        short_description="A tee",
+        variants=tuple(
+            Variant(
+                sku=i.code,
+                ean=str(i.fields["ean"]),
+                price_excl=Decimal(20),
+                price_incl=Decimal("24.20"),
+                quantity=Decimal(3),
+                attributes={"Colour": str(i.fields["Colour"]), "Size": str(i.fields["Size"])},
+            )
+            for i in TEES
+        ),
+        updated_at=datetime(2026, 11, 18, tzinfo=UTC),
+    )
+    mapper = Mapper(
+        MappingSpec(),
+        DEFAULT_MAPPINGS[("accountview", "lightspeed_ecom", "products")],
+        entity="products",
+    )
     settings = ProductSettings(attributes={"Colour": "Colour", "Size": "Size"})
     items = items_for(product, mapper.map_product(product, {}).as_dict(), settings)
     s = shop()
@@ -440,15 +561,17 @@ def test_default_mapping_feeds_the_target() -> None:
     assert (tee_product["fulltitle"], tee_product["description"]) == ("Noord Tee", "A tee")
     variants = s.vendor("variants", product=tee_product["id"])["variants"]
     assert [(v["sku"], v["title"], v["stockLevel"], v["priceExcl"]) for v in variants] == [
-        (i.code, f"Colour: {i.fields['Colour']}, Size: {i.fields['Size']}", 3, 20.0)
-        for i in TEES]
+        (i.code, f"Colour: {i.fields['Colour']}, Size: {i.fields['Size']}", 3, 20.0) for i in TEES
+    ]
 
 
 # --- sandbox ---------------------------------------------------------------------------
 
+
 def test_sandbox_validates_catalogue_writes() -> None:
     s = shop()
     with TestClient(s.app) as tc:
+
         def post(path: str, body: Any) -> Any:
             return tc.post(f"/nl/{path}.json", json=body, auth=AUTH)
 
@@ -458,20 +581,32 @@ def test_sandbox_validates_catalogue_writes() -> None:
         assert post("products", {"product": {"fulltitle": "no title"}}).status_code == 400
         assert post("products", {"product": {"title": "T", "colour": "red"}}).status_code == 400
         assert post("categories", {"category": {"title": "A", "parent": 999}}).status_code == 404
-        bad_image = post("products/5003/images", {"productImage": {
-            "attachment": "not base64!", "filename": "x.png"}})
+        bad_image = post(
+            "products/5003/images",
+            {"productImage": {"attachment": "not base64!", "filename": "x.png"}},
+        )
         assert bad_image.status_code == 400
-        assert post("products/1/images", {"productImage": {
-            "attachment": "iVBORw0=", "filename": "x.png"}}).status_code == 404
+        assert (
+            post(
+                "products/1/images",
+                {"productImage": {"attachment": "iVBORw0=", "filename": "x.png"}},
+            ).status_code
+            == 404
+        )
         category = post("categories", {"category": {"title": "Sale"}})
         assert category.status_code == 201
-        link = {"categoriesProduct": {"category": category.json()["category"]["id"],
-                                      "product": 5003}}
+        link = {
+            "categoriesProduct": {"category": category.json()["category"]["id"], "product": 5003}
+        }
         assert post("categories/products", link).status_code == 201
         assert post("categories/products", link).status_code == 400
         put = tc.put("/nl/products/999.json", json={"product": {"title": "x"}}, auth=AUTH)
         assert put.status_code == 404 and set(put.json()["error"]) == {
-            "code", "method", "request", "message"}
+            "code",
+            "method",
+            "request",
+            "message",
+        }
         created = post("products", {"product": {"title": "Temp", "isVisible": False}})
         assert created.status_code == 201
         pid = created.json()["product"]["id"]
@@ -497,21 +632,33 @@ def test_sandbox_state_keeps_uploaded_images(tmp_path: Any) -> None:
 
 # --- hook ------------------------------------------------------------------------------
 
+
 def test_hook_target_keeps_item_codes_in_the_configured_field(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from shopbridge.connectors.lightspeed_ecom.hook import LightspeedEcomHook
 
-    monkeypatch.setenv("AIRFLOW_CONN_LS_PRODUCTS", json.dumps({
-        "conn_type": "lightspeed_ecom", "host": BASE, "login": "demo-key",
-        "password": "demo-secret", "extra": {"item_code_field": "data02"}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LS_PRODUCTS",
+        json.dumps(
+            {
+                "conn_type": "lightspeed_ecom",
+                "host": BASE,
+                "login": "demo-key",
+                "password": "demo-secret",
+                "extra": {"item_code_field": "data02"},
+            }
+        ),
+    )
     app = create_app(seed="demo", n_orders=3)
     target = LightspeedEcomHook("ls_products").get_target(http=TestClient(app))
     assert (target.item_code_field, target.client.rate_limit_pause) == ("data02", 330.0)
     target.create_item(PARENT)
     target.create_item(TEES[0])  # the parent becomes a product with its first variant
     with TestClient(app) as tc:
-        products = tc.get("/nl/products.json", params={"fields": "id,data01,data02"},
-                          auth=AUTH).json()["products"]
+        products = tc.get(
+            "/nl/products.json", params={"fields": "id,data01,data02"}, auth=AUTH
+        ).json()["products"]
     # every product carries data01-03 ("" when unused), as the vendor sends them
     assert [(p["data01"], p["data02"]) for p in products if p["data02"]] == [("", "P-TEE")]
     target.close()
@@ -525,11 +672,13 @@ def test_a_parent_whose_variants_exist_adopts_their_product_instead_of_an_empty_
     assert len(tee_variants) >= 2
     pid = s.product_of(tee_variants[0]["sku"])["id"]
     before = len(s.vendor("products", limit=250)["products"])
-    s.target.create_item(ItemWrite(code="CCV-TEE", fields={"title": "T-shirt (till)"},
-                                   is_parent=True))
+    s.target.create_item(
+        ItemWrite(code="CCV-TEE", fields={"title": "T-shirt (till)"}, is_parent=True)
+    )
     for v in tee_variants:
-        s.target.update_item(v["sku"], ItemWrite(code=v["sku"], parent="CCV-TEE",
-                                                 fields={"priceExcl": "19.00"}))
+        s.target.update_item(
+            v["sku"], ItemWrite(code=v["sku"], parent="CCV-TEE", fields={"priceExcl": "19.00"})
+        )
     assert len(s.vendor("products", limit=250)["products"]) == before
     product = s.vendor(f"products/{pid}")["product"]
     assert product["title"] == "T-shirt (till)"

@@ -74,8 +74,7 @@ class Setup:
         return self.control("GET", "/_sandbox/stats")
 
     def order_with_lines(self, order_id: str) -> dict[str, Any]:
-        return embed_products(self.client.get_order(order_id),
-                              self.client.order_products(order_id))
+        return embed_products(self.client.get_order(order_id), self.client.order_products(order_id))
 
 
 def setup(**options: Any) -> Setup:
@@ -83,44 +82,86 @@ def setup(**options: Any) -> Setup:
     app = create_app(seed="demo", per_second=1000, **options)
     counter = CallCounter()
     sleeps: list[float] = []
-    client = LightspeedEcomClient(BASE, "nl", "demo-key", "demo-secret", http=TestClient(app),
-                                  policy=RetryPolicy(sleep=sleeps.append), counter=counter,
-                                  max_per_second=100)
+    client = LightspeedEcomClient(
+        BASE,
+        "nl",
+        "demo-key",
+        "demo-secret",
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=sleeps.append),
+        counter=counter,
+        max_per_second=100,
+    )
     return Setup(app, client, LightspeedEcomTarget(client), counter, sleeps)
 
 
 def company(email: str = "inkoop@bakkerij-visser.nl", **changes: Any) -> Customer:
     fields: dict[str, Any] = {
-        "kind": CustomerKind.COMPANY, "email": email, "first_name": "Iris",
-        "last_name": "Visser", "company_name": "Bakkerij Visser",
-        "vat_number": "NL123456789B01", "phone": "+31 30 123 4567",
-        "billing_address": Address(street="Kerkstraat", house_number="12",
-                                   house_number_ext="A", postcode="3511 AB", city="Utrecht",
-                                   country="NL")}
+        "kind": CustomerKind.COMPANY,
+        "email": email,
+        "first_name": "Iris",
+        "last_name": "Visser",
+        "company_name": "Bakkerij Visser",
+        "vat_number": "NL123456789B01",
+        "phone": "+31 30 123 4567",
+        "billing_address": Address(
+            street="Kerkstraat",
+            house_number="12",
+            house_number_ext="A",
+            postcode="3511 AB",
+            city="Utrecht",
+            country="NL",
+        ),
+    }
     return Customer(**{**fields, **changes})
 
 
-def erp_order(number: str = "GLB-1001", *, skus: tuple[str, ...] = (SKU1, SKU2),
-              customer: Customer | None = None, shipping: str = "DHL",
-              payment: str = "Invoice", quantity: str = "2") -> Order:
+def erp_order(
+    number: str = "GLB-1001",
+    *,
+    skus: tuple[str, ...] = (SKU1, SKU2),
+    customer: Customer | None = None,
+    shipping: str = "DHL",
+    payment: str = "Invoice",
+    quantity: str = "2",
+) -> Order:
     prices = {p["sku"]: p for p in _DEMO.products}
-    lines = tuple(OrderLine(
-        sku=sku, quantity=Decimal(quantity),
-        unit_price_excl=prices[sku]["price_excl"] if sku in prices else Decimal("1"),
-        unit_price_incl=_incl(prices[sku]) if sku in prices else Decimal("1.21"),
-        tax_rate=Decimal("0.21")) for sku in skus)
+    lines = tuple(
+        OrderLine(
+            sku=sku,
+            quantity=Decimal(quantity),
+            unit_price_excl=prices[sku]["price_excl"] if sku in prices else Decimal("1"),
+            unit_price_incl=_incl(prices[sku]) if sku in prices else Decimal("1.21"),
+            tax_rate=Decimal("0.21"),
+        )
+        for sku in skus
+    )
     at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-    return Order(currency="EUR",
-        ref=ExternalRef(system="exact_globe", id=number), number=number, status="open",
-        created_at=at, updated_at=at, customer=customer or company(),
-        shipping_address=Address(street="Magazijnweg", house_number="10", postcode="3542 AB",
-                                 city="Utrecht", country="NL"),
-        lines=lines, total_excl=sum(ln.net_excl for ln in lines),
-        total_incl=sum(ln.net_incl for ln in lines), shipping_method=shipping,
-        payment_method=payment)
+    return Order(
+        currency="EUR",
+        ref=ExternalRef(system="exact_globe", id=number),
+        number=number,
+        status="open",
+        created_at=at,
+        updated_at=at,
+        customer=customer or company(),
+        shipping_address=Address(
+            street="Magazijnweg",
+            house_number="10",
+            postcode="3542 AB",
+            city="Utrecht",
+            country="NL",
+        ),
+        lines=lines,
+        total_excl=sum(ln.net_excl for ln in lines),
+        total_incl=sum(ln.net_incl for ln in lines),
+        shipping_method=shipping,
+        payment_method=payment,
+    )
 
 
 # --- orders through the checkout -------------------------------------------------------
+
 
 def test_company_order_through_checkout_arrives_as_an_order_with_its_reference() -> None:
     s = setup()
@@ -160,8 +201,9 @@ def test_company_order_through_checkout_arrives_as_an_order_with_its_reference()
 
 def test_a_guest_order_has_no_customer_reference_and_the_first_methods() -> None:
     s = setup()
-    oid = s.target.create_order(erp_order("GLB-7", shipping="", payment=""),
-                                debtor_code="", reference="GLB-7")
+    oid = s.target.create_order(
+        erp_order("GLB-7", shipping="", payment=""), debtor_code="", reference="GLB-7"
+    )
     raw = s.client.get_order(oid)
     assert raw["customer"] is False
     assert raw["email"] == "inkoop@bakkerij-visser.nl"
@@ -171,10 +213,17 @@ def test_a_guest_order_has_no_customer_reference_and_the_first_methods() -> None
 
 def test_mapped_header_chooses_methods_and_adds_to_the_comment() -> None:
     s = setup()
-    mapped = {"header": {"shipmentMethod": "pick-up", "paymentMethod": "banktransfer",
-                         "comment": "Levering via magazijn"}, "lines": []}
-    oid = s.target.create_order(erp_order("GLB-8"), debtor_code="", reference="GLB-8",
-                                mapped=mapped)
+    mapped = {
+        "header": {
+            "shipmentMethod": "pick-up",
+            "paymentMethod": "banktransfer",
+            "comment": "Levering via magazijn",
+        },
+        "lines": [],
+    }
+    oid = s.target.create_order(
+        erp_order("GLB-8"), debtor_code="", reference="GLB-8", mapped=mapped
+    )
     raw = s.client.get_order(oid)
     assert (raw["shipmentTitle"], raw["paymentTitle"]) == ("Pick-up", "Bank transfer")
     assert raw["comment"] == "shopbridge ref GLB-8\nLevering via magazijn"
@@ -184,8 +233,9 @@ def test_mapped_header_chooses_methods_and_adds_to_the_comment() -> None:
 def test_a_shop_price_that_differs_is_used_and_reported(caplog: pytest.LogCaptureFixture) -> None:
     s = setup()
     order = erp_order("GLB-9", skus=(SKU1,))
-    cheaper = order.model_copy(update={"lines": (order.lines[0].model_copy(
-        update={"unit_price_incl": Decimal("0.99")}),)})
+    cheaper = order.model_copy(
+        update={"lines": (order.lines[0].model_copy(update={"unit_price_incl": Decimal("0.99")}),)}
+    )
     with caplog.at_level(logging.WARNING):
         oid = s.target.create_order(cheaper, debtor_code="", reference="GLB-9")
     assert "the shop's price is used" in caplog.text
@@ -197,8 +247,9 @@ def test_unknown_sku_is_a_record_error_naming_the_line_and_writes_nothing() -> N
     s = setup()
     before = s.stats()["writes"]
     with pytest.raises(RecordError) as exc:
-        s.target.create_order(erp_order(skus=(SKU1, "NOPE-1")), debtor_code="",
-                              reference="GLB-1001")
+        s.target.create_order(
+            erp_order(skus=(SKU1, "NOPE-1")), debtor_code="", reference="GLB-1001"
+        )
     assert exc.value.field == "lines[1].sku"
     assert "NOPE-1" in exc.value.reason
     assert s.stats()["writes"] == before
@@ -208,8 +259,7 @@ def test_a_variant_the_shop_refuses_names_the_line() -> None:
     s = setup()
     s.target._variants()["GONE-1"] = "424242"  # deleted since the variants were read
     with pytest.raises(RecordError) as exc:
-        s.target.create_order(erp_order(skus=(SKU1, "GONE-1")), debtor_code="",
-                              reference="GLB-2")
+        s.target.create_order(erp_order(skus=(SKU1, "GONE-1")), debtor_code="", reference="GLB-2")
     assert exc.value.field == "lines[1].sku"
     assert "400" in exc.value.reason
 
@@ -237,8 +287,16 @@ def test_validation_failure_is_fatal_and_names_the_order() -> None:
 
 def test_5xx_after_the_order_committed_propagates_and_the_order_is_found() -> None:
     s = setup()
-    s.control("POST", "/_sandbox/faults", json={
-        "status": 503, "path_contains": "/order.json", "method": "POST", "after_commit": True})
+    s.control(
+        "POST",
+        "/_sandbox/faults",
+        json={
+            "status": 503,
+            "path_contains": "/order.json",
+            "method": "POST",
+            "after_commit": True,
+        },
+    )
     with pytest.raises(RetriableError):
         s.target.create_order(erp_order(), debtor_code="", reference="GLB-1001")
     assert s.counter.retries == 0 and s.sleeps == []  # the committing POST is never retried
@@ -256,8 +314,9 @@ def test_find_orders_looks_back_lookup_days_and_costs_pages() -> None:
     assert s.counter.calls == before
     assert s.target.find_orders(["GLB-1001"]) == {"GLB-1001": oid}
     assert s.counter.calls == before + 1  # one page of id,comment
-    later = LightspeedEcomTarget(s.client, lookup_days=30,
-                                 now=lambda: datetime.now(UTC) + timedelta(days=45))
+    later = LightspeedEcomTarget(
+        s.client, lookup_days=30, now=lambda: datetime.now(UTC) + timedelta(days=45)
+    )
     assert later.find_orders(["GLB-1001"]) == {}
 
 
@@ -272,14 +331,15 @@ def test_other_order_types_are_a_config_error() -> None:
 
 def test_create_orders_returns_one_result_per_write() -> None:
     s = setup()
-    writes = [OrderWrite(erp_order("GLB-1"), "", "GLB-1"),
-              OrderWrite(erp_order("GLB-2", skus=("NOPE-2",)), "", "GLB-2"),
-              OrderWrite(erp_order("GLB-3"), "", "GLB-3")]
+    writes = [
+        OrderWrite(erp_order("GLB-1"), "", "GLB-1"),
+        OrderWrite(erp_order("GLB-2", skus=("NOPE-2",)), "", "GLB-2"),
+        OrderWrite(erp_order("GLB-3"), "", "GLB-3"),
+    ]
     first, refused, third = s.target.create_orders(writes)
     assert isinstance(first, str) and isinstance(third, str) and first != third
     assert isinstance(refused, FatalError) and "lines[0].sku" in str(refused)
-    assert s.target.find_orders(["GLB-1", "GLB-2", "GLB-3"]) == {"GLB-1": first,
-                                                                 "GLB-3": third}
+    assert s.target.find_orders(["GLB-1", "GLB-2", "GLB-3"]) == {"GLB-1": first, "GLB-3": third}
 
 
 def test_find_items_reads_variants_once() -> None:
@@ -292,6 +352,7 @@ def test_find_items_reads_variants_once() -> None:
 
 # --- customers -------------------------------------------------------------------------
 
+
 def test_customer_create_match_update_round_trip() -> None:
     s = setup()
     customer = company()
@@ -300,9 +361,12 @@ def test_customer_create_match_update_round_trip() -> None:
     match = s.target.match_debtors(["InKoop@Bakkerij-Visser.NL"])
     assert match == {customer.email: DebtorMatch(code, s.target.debtor_fingerprint(customer))}
 
-    moved = company(phone="+31 30 765 4321",
-                    billing_address=Address(street="Oudegracht", house_number="1",
-                                            postcode="3511 AA", city="Utrecht", country="NL"))
+    moved = company(
+        phone="+31 30 765 4321",
+        billing_address=Address(
+            street="Oudegracht", house_number="1", postcode="3511 AA", city="Utrecht", country="NL"
+        ),
+    )
     assert s.target.debtor_fingerprint(moved) != match[customer.email].fingerprint
     s.target.update_debtor(code, moved)
     again = s.target.match_debtors([customer.email])[customer.email]
@@ -327,15 +391,22 @@ def test_an_unchanged_seeded_customer_has_an_equal_fingerprint() -> None:
 
 def test_a_person_customer_round_trips() -> None:
     s = setup()
-    person = Customer(kind=CustomerKind.PERSON, email="sem@example.be", first_name="Sem",
-                      last_name="Peeters",
-                      billing_address=Address(street="Stationsweg", house_number="4",
-                                              postcode="9000", city="Gent", country="BE"))
+    person = Customer(
+        kind=CustomerKind.PERSON,
+        email="sem@example.be",
+        first_name="Sem",
+        last_name="Peeters",
+        billing_address=Address(
+            street="Stationsweg", house_number="4", postcode="9000", city="Gent", country="BE"
+        ),
+    )
     code = s.target.create_debtor(person)
     assert s.target.match_debtors([person.email])[person.email].fingerprint == (
-        s.target.debtor_fingerprint(person))
-    oid = s.target.create_order(erp_order("GLB-P", customer=person), debtor_code=code,
-                                reference="GLB-P")
+        s.target.debtor_fingerprint(person)
+    )
+    oid = s.target.create_order(
+        erp_order("GLB-P", customer=person), debtor_code=code, reference="GLB-P"
+    )
     got = order_from_lightspeed(s.order_with_lines(oid), currency="EUR")
     assert got.customer.kind is CustomerKind.PERSON
     assert got.customer.billing_address.country == "BE"
@@ -357,12 +428,16 @@ def test_a_duplicate_e_mail_is_refused_by_the_shop() -> None:
 
 # --- the sandbox's checkout routes -----------------------------------------------------
 
+
 def test_sandbox_checkout_routes_follow_the_vendor() -> None:
     s = setup()
     with TestClient(s.app) as tc:
         assert tc.post("/nl/checkouts.json", json={"checkout": {}}).status_code == 401
-        co = tc.post("/nl/checkouts.json", auth=AUTH, json={"checkout": {
-            "mode": "guest", "customer": {"email": "a@b.nl", "lastname": "B"}}})
+        co = tc.post(
+            "/nl/checkouts.json",
+            auth=AUTH,
+            json={"checkout": {"mode": "guest", "customer": {"email": "a@b.nl", "lastname": "B"}}},
+        )
         assert co.status_code == 201
         body = co.json()
         assert "checkout" not in body and body["orderId"] is None  # bare, not enveloped
@@ -372,11 +447,13 @@ def test_sandbox_checkout_routes_follow_the_vendor() -> None:
         bad = tc.post(f"{url}/products.json", auth=AUTH, json={"variantId": 1, "quantity": 1})
         assert bad.status_code == 400
         assert set(bad.json()["error"]) == {"code", "method", "request", "message"}
-        line = tc.post(f"{url}/products.json", auth=AUTH,
-                       json={"variantId": V1["variant_id"], "quantity": 1}).json()
+        line = tc.post(
+            f"{url}/products.json", auth=AUTH, json={"variantId": V1["variant_id"], "quantity": 1}
+        ).json()
         assert (line["sku"], line["quantity"]) == (SKU1, 1)
-        again = tc.post(f"{url}/products.json", auth=AUTH,
-                        json={"variantId": V1["variant_id"], "quantity": 2}).json()
+        again = tc.post(
+            f"{url}/products.json", auth=AUTH, json={"variantId": V1["variant_id"], "quantity": 2}
+        ).json()
         assert again["quantity"] == 3 and again["id"] == line["id"]
         assert tc.get(f"{url}/payment_methods.json", auth=AUTH).json() == []
         ships = tc.get(f"{url}/shipment_methods.json", auth=AUTH).json()
@@ -387,30 +464,58 @@ def test_sandbox_checkout_routes_follow_the_vendor() -> None:
         assert "the terms and conditions were not accepted" in check["errors"]
         early = tc.post(f"{url}/order.json", auth=AUTH)
         assert early.status_code == 400 and "not valid" in early.json()["error"]["message"]
-        assert tc.put(f"{url}.json", auth=AUTH,
-                      json={"checkout": {"paymentMethod": "ideal"}}).status_code == 400
-        for malformed in ({"billingAddress": "Kerkstraat 1"}, {"billingAddress": {"street": "x"}},
-                          {"customer": 5}, {"shipmentMethod": "core|0|0"}, {"status": "x"}):
+        assert (
+            tc.put(
+                f"{url}.json", auth=AUTH, json={"checkout": {"paymentMethod": "ideal"}}
+            ).status_code
+            == 400
+        )
+        for malformed in (
+            {"billingAddress": "Kerkstraat 1"},
+            {"billingAddress": {"street": "x"}},
+            {"customer": 5},
+            {"shipmentMethod": "core|0|0"},
+            {"status": "x"},
+        ):
             resp = tc.put(f"{url}.json", auth=AUTH, json={"checkout": malformed})
             assert resp.status_code == 400, (malformed, resp.text)
-        addr = {"name": "B", "address1": "Kerkstraat", "number": "1", "zipcode": "1012 AB",
-                "city": "Amsterdam", "country": "nl"}
+        addr = {
+            "name": "B",
+            "address1": "Kerkstraat",
+            "number": "1",
+            "zipcode": "1012 AB",
+            "city": "Amsterdam",
+            "country": "nl",
+        }
         # one PUT may choose both methods: the shipment method is applied first
-        put = tc.put(f"{url}.json", auth=AUTH, json={"checkout": {
-            "paymentMethod": {"id": "ideal"}, "shipmentMethod": ships[0]["id"],
-            "billingAddress": addr, "shippingAddress": addr, "terms": True}})
+        put = tc.put(
+            f"{url}.json",
+            auth=AUTH,
+            json={
+                "checkout": {
+                    "paymentMethod": {"id": "ideal"},
+                    "shipmentMethod": ships[0]["id"],
+                    "billingAddress": addr,
+                    "shippingAddress": addr,
+                    "terms": True,
+                }
+            },
+        )
         pays = tc.get(f"{url}/payment_methods.json", auth=AUTH).json()
         assert "Invoice" in [m["title"] for m in pays]
         assert put.status_code == 200 and put.json()["paymentMethod"]["title"] == "iDEAL"
-        assert tc.get(f"{url}/validate.json", auth=AUTH).json() == {"validated": True,
-                                                                   "errors": []}
+        assert tc.get(f"{url}/validate.json", auth=AUTH).json() == {"validated": True, "errors": []}
         placed = tc.post(f"{url}/order.json", auth=AUTH)
         assert placed.status_code == 201
         oid = placed.json()["orderId"]
         assert tc.post(f"{url}/order.json", auth=AUTH).status_code == 400  # only once
         order = tc.get(f"/nl/orders/{oid}.json", auth=AUTH).json()["order"]
-        assert order["addressBillingCountry"] == {"id": 150, "code": "nl", "code3": "nld",
-                                                  "title": "Netherlands"}
+        assert order["addressBillingCountry"] == {
+            "id": 150,
+            "code": "nl",
+            "code3": "nld",
+            "title": "Netherlands",
+        }
         assert order["products"]["resource"]["link"].endswith(f"/nl/orders/{oid}/products.json")
         assert tc.post("/nl/orders.json", auth=AUTH, json={"order": {}}).status_code == 405
         json.dumps(order)
@@ -423,15 +528,21 @@ def test_sandbox_customer_email_filter_is_exact_and_case_insensitive() -> None:
         email = first["customers"][0]["email"]
         hits = tc.get("/nl/customers.json", params={"email": email.upper()}, auth=AUTH).json()
         assert [c["email"] for c in hits["customers"]] == [email]
-        assert tc.get("/nl/customers.json", params={"email": email[:-1]},
-                      auth=AUTH).json()["customers"] == []
-        assert tc.get("/nl/customers/count.json", params={"email": email},
-                      auth=AUTH).json() == {"count": 1}
+        assert (
+            tc.get("/nl/customers.json", params={"email": email[:-1]}, auth=AUTH).json()[
+                "customers"
+            ]
+            == []
+        )
+        assert tc.get("/nl/customers/count.json", params={"email": email}, auth=AUTH).json() == {
+            "count": 1
+        }
         bad = tc.post("/nl/customers.json", auth=AUTH, json={"customer": {"mail": "x@y.nl"}})
         assert bad.status_code == 400
 
 
 # --- the orders flow with Lightspeed as its target --------------------------------------
+
 
 def test_orders_flow_retried_after_a_lost_answer_creates_nothing_twice(tmp_path: Any) -> None:
     s = setup()
@@ -439,12 +550,19 @@ def test_orders_flow_retried_after_a_lost_answer_creates_nothing_twice(tmp_path:
     integration = "exact_globe__lightspeed_ecom"
     batch = [erp_order("GLB-1"), erp_order("GLB-2", customer=company("b@bakkerij.nl"))]
     counts = orders_flow.Counts(orders_read=len(batch)).as_dict()
-    mapped = {"orders": [o.model_dump(mode="json") for o in batch], "mapped": {},
-              "counts": counts}
+    mapped = {"orders": [o.model_dump(mode="json") for o in batch], "mapped": {}, "counts": counts}
     looked = orders_flow.lookup(s.target, ledger, integration, mapped)
     assert looked["missing_skus"] == [] and looked["existing"] == {}
-    s.control("POST", "/_sandbox/faults", json={
-        "status": 503, "path_contains": "/order.json", "method": "POST", "after_commit": True})
+    s.control(
+        "POST",
+        "/_sandbox/faults",
+        json={
+            "status": 503,
+            "path_contains": "/order.json",
+            "method": "POST",
+            "after_commit": True,
+        },
+    )
     with pytest.raises(RetriableError):
         orders_flow.load(s.target, ledger, integration, looked, run_id="run#load[0]")
     # Airflow retries the task: same owner, same input, a fresh target
@@ -460,9 +578,18 @@ def test_orders_flow_retried_after_a_lost_answer_creates_nothing_twice(tmp_path:
 def test_hook_builds_the_target_with_its_lookup_window(monkeypatch: pytest.MonkeyPatch) -> None:
     from shopbridge.connectors.lightspeed_ecom.hook import LightspeedEcomHook
 
-    monkeypatch.setenv("AIRFLOW_CONN_LS_TARGET", json.dumps({
-        "conn_type": "lightspeed_ecom", "host": BASE, "login": "demo-key",
-        "password": "demo-secret", "extra": {"order_lookup_days": 7}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LS_TARGET",
+        json.dumps(
+            {
+                "conn_type": "lightspeed_ecom",
+                "host": BASE,
+                "login": "demo-key",
+                "password": "demo-secret",
+                "extra": {"order_lookup_days": 7},
+            }
+        ),
+    )
     app = create_app(seed="demo", n_orders=3)
     target = LightspeedEcomHook("ls_target").get_target(http=TestClient(app))
     assert target.system == "lightspeed_ecom" and target.lookup_days == 7

@@ -85,8 +85,14 @@ def client() -> TestClient:
 
 
 def _register(client: TestClient, address: str, **fields: Any) -> dict[str, Any]:
-    hook = {"isActive": True, "itemGroup": "orders", "itemAction": "*", "language": "nl",
-            "format": "json", "address": address} | fields
+    hook = {
+        "isActive": True,
+        "itemGroup": "orders",
+        "itemAction": "*",
+        "language": "nl",
+        "format": "json",
+        "address": address,
+    } | fields
     resp = client.post("/nl/webhooks.json", json={"webhook": hook}, auth=AUTH)
     assert resp.status_code == 201, resp.text
     created: dict[str, Any] = resp.json()["webhook"]
@@ -144,8 +150,7 @@ def test_registration_round_trip(client: TestClient) -> None:
     assert got == hook
     assert client.get("/nl/webhooks.json", auth=AUTH).json()["webhooks"] == [hook]
     assert client.get("/nl/webhooks/count.json", auth=AUTH).json() == {"count": 1}
-    resp = client.put(f"/nl/webhooks/{wid}.json", json={"webhook": {"isActive": False}},
-                      auth=AUTH)
+    resp = client.put(f"/nl/webhooks/{wid}.json", json={"webhook": {"isActive": False}}, auth=AUTH)
     assert resp.status_code == 200
     assert resp.json()["webhook"]["isActive"] is False
     assert resp.json()["webhook"]["itemAction"] == "created"
@@ -155,21 +160,29 @@ def test_registration_round_trip(client: TestClient) -> None:
     assert client.get("/nl/webhooks.json", auth=AUTH).json() == {"webhooks": []}
 
 
-@pytest.mark.parametrize("fields", [
-    {"itemGroup": "invoices"}, {"itemAction": "paid"}, {"itemAction": "shipped",
-                                                        "itemGroup": "products"},
-    {"address": "ftp://example.test/x"}, {"format": "xml"}, {"isActive": "yes"},
-    {"colour": "red"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"itemGroup": "invoices"},
+        {"itemAction": "paid"},
+        {"itemAction": "shipped", "itemGroup": "products"},
+        {"address": "ftp://example.test/x"},
+        {"format": "xml"},
+        {"isActive": "yes"},
+        {"colour": "red"},
+    ],
+)
 def test_registration_validation(client: TestClient, fields: dict[str, Any]) -> None:
-    hook = {"itemGroup": "orders", "itemAction": "created",
-            "address": "https://example.test/hook"} | fields
+    hook = {
+        "itemGroup": "orders",
+        "itemAction": "created",
+        "address": "https://example.test/hook",
+    } | fields
     resp = client.post("/nl/webhooks.json", json={"webhook": hook}, auth=AUTH)
     assert resp.status_code == 400
     err = resp.json()["error"]
     assert err["code"] == 400 and err["method"] == "POST" and err["request"] == "/nl/webhooks.json"
-    missing = client.post("/nl/webhooks.json", json={"webhook": {"itemGroup": "orders"}},
-                          auth=AUTH)
+    missing = client.post("/nl/webhooks.json", json={"webhook": {"itemGroup": "orders"}}, auth=AUTH)
     assert missing.status_code == 400
 
 
@@ -188,7 +201,8 @@ def test_upsert_is_delivered_signed_to_matching_webhooks_only(
     oid = created["order"]["id"]
     log = _settled(client)
     assert [(d["webhook_id"], d["order_id"], d.get("status")) for d in log] == [
-        (match["id"], oid, 204)]
+        (match["id"], oid, 204)
+    ]
     ((body, headers),) = receiver.wait_for(1)
     assert headers["Content-Type"] == "application/json"
     assert verify(body, headers["X-Signature"], SECRET)
@@ -235,11 +249,13 @@ def test_delete_stops_deliveries_and_failures_are_recorded(
 
 # --- payloads: embedded relations, every item group ------------------------------------
 
+
 @pytest.fixture
 def shop() -> TestClient:
     """A sandbox whose rate limits a checkout-heavy test does not meet."""
-    return TestClient(create_app(seed="demo", n_orders=3, per_second=1000,
-                                 rate_limit="100000/100000/100000"))
+    return TestClient(
+        create_app(seed="demo", n_orders=3, per_second=1000, rate_limit="100000/100000/100000")
+    )
 
 
 def test_a_checkout_order_is_delivered_with_its_lines_and_customer_embedded(
@@ -249,11 +265,12 @@ def test_a_checkout_order_is_delivered_with_its_lines_and_customer_embedded(
     _register(shop, receiver.url + "?shipments", itemGroup="shipments", itemAction="created")
     customer = shop.get("/nl/customers.json", params={"limit": 1}, auth=AUTH).json()
     cid = customer["customers"][0]["id"]
-    oid = place_order(shop, customer_id=cid,
-                      lines=((V1["variant_id"], 2), (V2["variant_id"], 1)))
+    oid = place_order(shop, customer_id=cid, lines=((V1["variant_id"], 2), (V2["variant_id"], 1)))
     log = _settled(shop)
     assert sorted((d["item_group"], d["action"]) for d in log) == [
-        ("orders", "created"), ("shipments", "created")]
+        ("orders", "created"),
+        ("shipments", "created"),
+    ]
     bodies = {next(iter(b)): b for b in _bodies(receiver, 2)}
     entity, (order,) = delivery_records(bodies["order"])
     assert entity == "order" and record_id(entity, order) == str(oid)
@@ -281,15 +298,21 @@ def test_shipping_delivers_the_shipment_and_the_orders_shipped_event(
     (row,) = shop.get("/nl/shipments.json", params={"order": oid}, auth=AUTH).json()["shipments"]
     shipped_hook = _register(shop, receiver.url + "?shipped", itemAction="shipped")
     updated_hook = _register(shop, receiver.url + "?updated", itemAction="updated")
-    ship_hook = _register(shop, receiver.url + "?ship", itemGroup="shipments",
-                          itemAction="updated")
-    resp = shop.put(f"/nl/shipments/{row['id']}.json", auth=AUTH,
-                    json={"shipment": {"status": "shipped", "trackingCode": "3SX"}})
+    ship_hook = _register(shop, receiver.url + "?ship", itemGroup="shipments", itemAction="updated")
+    resp = shop.put(
+        f"/nl/shipments/{row['id']}.json",
+        auth=AUTH,
+        json={"shipment": {"status": "shipped", "trackingCode": "3SX"}},
+    )
     assert resp.status_code == 200, resp.text
     log = _settled(shop)
-    assert sorted((d["webhook_id"], d["item_group"], d["item_id"]) for d in log) == sorted([
-        (shipped_hook["id"], "orders", oid), (updated_hook["id"], "orders", oid),
-        (ship_hook["id"], "shipments", row["id"])])
+    assert sorted((d["webhook_id"], d["item_group"], d["item_id"]) for d in log) == sorted(
+        [
+            (shipped_hook["id"], "orders", oid),
+            (updated_hook["id"], "orders", oid),
+            (ship_hook["id"], "shipments", row["id"]),
+        ]
+    )
     assert all(d["status"] == 204 for d in log)
     bodies = _bodies(receiver, 3)
     orders = [b["order"] for b in bodies if "order" in b]
@@ -297,28 +320,38 @@ def test_shipping_delivers_the_shipment_and_the_orders_shipped_event(
     (shipment,) = [b["shipment"] for b in bodies if "shipment" in b]
     assert (shipment["status"], shipment["trackingCode"]) == ("shipped", "3SX")
     # writing the same again changes nothing, so nothing is delivered
-    shop.put(f"/nl/shipments/{row['id']}.json", auth=AUTH,
-             json={"shipment": {"status": "shipped"}})
+    shop.put(f"/nl/shipments/{row['id']}.json", auth=AUTH, json={"shipment": {"status": "shipped"}})
     assert len(_settled(shop)) == 3
     # a shipment added by hand fires the shipments "created" event
-    created = _register(shop, receiver.url + "?hand", itemGroup="shipments",
-                        itemAction="created")
+    created = _register(shop, receiver.url + "?hand", itemGroup="shipments", itemAction="created")
     shop.post(f"/_sandbox/orders/{oid}/shipments", json={"trackingCode": "HAND"})
     assert [d["webhook_id"] for d in _settled(shop)[3:]] == [created["id"]]
 
 
 def test_customer_writes_are_delivered(shop: TestClient, receiver: Receiver) -> None:
     hook = _register(shop, receiver.url, itemGroup="customers")
-    made = shop.post("/nl/customers.json", auth=AUTH, json={"customer": {
-        "email": "new@example.nl", "firstname": "Nieuw", "lastname": "Klant",
-        "addressBillingStreet": "Kerkstraat", "addressBillingCity": "Utrecht",
-        "addressBillingCountry": "NL"}})
+    made = shop.post(
+        "/nl/customers.json",
+        auth=AUTH,
+        json={
+            "customer": {
+                "email": "new@example.nl",
+                "firstname": "Nieuw",
+                "lastname": "Klant",
+                "addressBillingStreet": "Kerkstraat",
+                "addressBillingCity": "Utrecht",
+                "addressBillingCountry": "NL",
+            }
+        },
+    )
     assert made.status_code == 201, made.text
     cid = made.json()["customer"]["id"]
     shop.put(f"/nl/customers/{cid}.json", auth=AUTH, json={"customer": {"lastname": "Klant2"}})
     log = _settled(shop)
     assert [(d["webhook_id"], d["item_id"], d["action"]) for d in log] == [
-        (hook["id"], cid, "created"), (hook["id"], cid, "updated")]
+        (hook["id"], cid, "created"),
+        (hook["id"], cid, "updated"),
+    ]
     assert all("order_id" not in d for d in log)
     bodies = _bodies(receiver, 2)
     records = [delivery_records(b) for b in bodies]
@@ -328,18 +361,21 @@ def test_customer_writes_are_delivered(shop: TestClient, receiver: Receiver) -> 
     resend = shop.post("/_sandbox/deliver", json={"item_group": "customers", "id": cid})
     assert resend.json() == {"queued": 1}
     assert len(_settled(shop)) == 3
-    assert shop.post("/_sandbox/deliver", json={"item_group": "customers",
-                                                "id": 1}).status_code == 404
-    assert shop.post("/_sandbox/deliver", json={"item_group": "invoices",
-                                                "id": cid}).status_code == 400
+    assert (
+        shop.post("/_sandbox/deliver", json={"item_group": "customers", "id": 1}).status_code == 404
+    )
+    assert (
+        shop.post("/_sandbox/deliver", json={"item_group": "invoices", "id": cid}).status_code
+        == 400
+    )
 
 
-def test_a_burst_of_300_orders_is_delivered_in_full(
-    client: TestClient, receiver: Receiver
-) -> None:
+def test_a_burst_of_300_orders_is_delivered_in_full(client: TestClient, receiver: Receiver) -> None:
     hook = _register(client, receiver.url, itemAction="created")
-    ids = [client.post("/_sandbox/orders", json={"order": {"number": f"B{i}"}}).json()
-           ["order"]["id"] for i in range(300)]
+    ids = [
+        client.post("/_sandbox/orders", json={"order": {"number": f"B{i}"}}).json()["order"]["id"]
+        for i in range(300)
+    ]
     log = _settled(client, timeout=60)
     assert len(log) == 300
     assert {d["webhook_id"] for d in log} == {hook["id"]}
@@ -352,6 +388,7 @@ def test_a_burst_of_300_orders_is_delivered_in_full(
 
 # --- delivery_records / record_id ------------------------------------------------------
 
+
 def test_delivery_records_reads_every_envelope() -> None:
     line = {"id": 9, "sku": "A"}
     order = {"id": 5, "products": {"resource": {"id": False, "embedded": [line]}}}
@@ -362,23 +399,25 @@ def test_delivery_records_reads_every_envelope() -> None:
     assert delivery_records({"shipment": {"id": "2"}})[0] == "shipment"
     assert delivery_records({"product": {"id": 3}})[0] == "product"
     assert delivery_records({"variant": {"id": 4}, "meta": 1}) == ("variant", [{"id": 4}])
-    assert delivery_records({"orders": [{"id": 1}, {"id": 2}]}) == (
-        "order", [{"id": 1}, {"id": 2}])
+    assert delivery_records({"orders": [{"id": 1}, {"id": 2}]}) == ("order", [{"id": 1}, {"id": 2}])
     assert record_id("shipment", {"id": 12}) == "12"
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ([{"order": {"id": 1}}], "not a JSON object"),
-    ("order", "not a JSON object"),
-    ({}, "no known envelope key"),
-    ({"invoice": {"id": 1}}, "no known envelope key"),
-    ({"order": {"id": 1}, "customer": {"id": 2}}, "more than one"),
-    ({"order": [1]}, "not a JSON object"),
-    ({"order": {"number": "X"}}, "order has no id"),
-    ({"order": {"id": ""}}, "has no id"),
-    ({"orders": {"id": 1}}, "not a list"),
-    ({"orders": [{"id": 1}, {}]}, r"orders\[1\] has no id"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([{"order": {"id": 1}}], "not a JSON object"),
+        ("order", "not a JSON object"),
+        ({}, "no known envelope key"),
+        ({"invoice": {"id": 1}}, "no known envelope key"),
+        ({"order": {"id": 1}, "customer": {"id": 2}}, "more than one"),
+        ({"order": [1]}, "not a JSON object"),
+        ({"order": {"number": "X"}}, "order has no id"),
+        ({"order": {"id": ""}}, "has no id"),
+        ({"orders": {"id": 1}}, "not a list"),
+        ({"orders": [{"id": 1}, {}]}, r"orders\[1\] has no id"),
+    ],
+)
 def test_delivery_records_refuses_a_malformed_body(body: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         delivery_records(body)

@@ -68,34 +68,63 @@ class Setup:
         with TestClient(self.app) as tc:
             assert tc.post("/_sandbox/faults", json=fault).status_code == 200
 
-    def client_for(self, *, store: TokenStore | None = None, secret: str = "demo-secret",
-                   counter: CallCounter | None = None, **kw: Any) -> LightspeedRetailClient:
+    def client_for(
+        self,
+        *,
+        store: TokenStore | None = None,
+        secret: str = "demo-secret",
+        counter: CallCounter | None = None,
+        **kw: Any,
+    ) -> LightspeedRetailClient:
         settings = LightspeedRetailSettings.model_validate(
-            {**self.settings.model_dump(), "client_secret": secret, **kw})
-        return make_client(self.app, settings, self.clock, store or self.store,
-                           counter or CallCounter())
+            {**self.settings.model_dump(), "client_secret": secret, **kw}
+        )
+        return make_client(
+            self.app, settings, self.clock, store or self.store, counter or CallCounter()
+        )
 
     def target(self, **kw: Any) -> LightspeedRetailTarget:
         return LightspeedRetailTarget.from_settings(
             LightspeedRetailSettings.model_validate({**self.settings.model_dump(), **kw}),
-            self.client)
+            self.client,
+        )
 
 
 def settings_for(**kw: Any) -> LightspeedRetailSettings:
     return LightspeedRetailSettings(
-        base_url=BASE, client_id="demo-client", client_secret="demo-secret",
-        refresh_token="demo-refresh-token", **kw)
+        base_url=BASE,
+        client_id="demo-client",
+        client_secret="demo-secret",
+        refresh_token="demo-refresh-token",
+        **kw,
+    )
 
 
-def make_client(app: FastAPI, settings: LightspeedRetailSettings, clock: FakeClock,
-                store: TokenStore, counter: CallCounter) -> LightspeedRetailClient:
+def make_client(
+    app: FastAPI,
+    settings: LightspeedRetailSettings,
+    clock: FakeClock,
+    store: TokenStore,
+    counter: CallCounter,
+) -> LightspeedRetailClient:
     return LightspeedRetailClient.from_settings(
-        settings, store=store, http=TestClient(app), policy=RetryPolicy(sleep=clock.sleep),
-        counter=counter, clock=clock, token_clock=clock)
+        settings,
+        store=store,
+        http=TestClient(app),
+        policy=RetryPolicy(sleep=clock.sleep),
+        counter=counter,
+        clock=clock,
+        token_clock=clock,
+    )
 
 
-def setup(*, page_size: int = 100, warm: bool = True, client_kw: dict[str, Any] | None = None,
-          **options: Any) -> Setup:
+def setup(
+    *,
+    page_size: int = 100,
+    warm: bool = True,
+    client_kw: dict[str, Any] | None = None,
+    **options: Any,
+) -> Setup:
     """A fresh sandbox on a fake clock and a client for it; ``warm`` spends the seeded
     refresh token once, so the client under test starts with a stored, valid pair."""
     clock = FakeClock(now=1_800_000_000.0)
@@ -113,9 +142,14 @@ def make() -> Harness:
     s = setup()
     bad = s.client_for(store=InMemoryTokenStore(), secret="wrong", counter=s.counter)
     s.clock.sleeps.clear()
-    return Harness(app=s.app, probe=s.client.accounts, probe_bad_auth=bad.accounts,
-                   rejected_write=lambda: s.client.create("Sale", {"shopID": 99}),
-                   counter=s.counter, sleeps=s.clock.sleeps)
+    return Harness(
+        app=s.app,
+        probe=s.client.accounts,
+        probe_bad_auth=bad.accounts,
+        rejected_write=lambda: s.client.create("Sale", {"shopID": 99}),
+        counter=s.counter,
+        sleeps=s.clock.sleeps,
+    )
 
 
 TestLightspeedRetailSuite = connector_suite(make)
@@ -127,6 +161,7 @@ def sandbox_items(s: Setup) -> list[dict[str, Any]]:
 
 # --- paging and filters ----------------------------------------------------------------
 
+
 def test_pages_across_cursors() -> None:
     s = setup(page_size=7)
     rows = list(s.client.query("Item"))
@@ -135,8 +170,9 @@ def test_pages_across_cursors() -> None:
     assert sorted(int(r["itemID"]) for r in rows) == sorted(int(i["itemID"]) for i in seeded)
     assert s.counter.calls == math.ceil(len(seeded) / 7)
     with TestClient(s.app) as tc:
-        page = tc.get(f"/API/V3/Account/{ACCOUNT}/Item.json", params={"limit": 7},
-                      headers=bearer(s)).json()
+        page = tc.get(
+            f"/API/V3/Account/{ACCOUNT}/Item.json", params={"limit": 7}, headers=bearer(s)
+        ).json()
     nxt = httpx.URL(page["@attributes"]["next"])
     assert set(nxt.params) >= {"after", "limit", "sort"} and page["@attributes"]["previous"] == ""
 
@@ -159,14 +195,20 @@ def test_a_cursor_page_that_repeats_is_a_loop_and_an_offset_count_that_drifts_fa
     from shopbridge.errors import PaginationLoop
 
     pages = Pages("Item", httpx.URL(BASE))
-    page = {"@attributes": {"next": f"{BASE}/API/V3/Account/1/Item.json?after=WzEwMF0%3D",
-                            "previous": ""}}
+    page = {
+        "@attributes": {
+            "next": f"{BASE}/API/V3/Account/1/Item.json?after=WzEwMF0%3D",
+            "previous": "",
+        }
+    }
     assert pages.advance(page, 100) == (page["@attributes"]["next"], None)
     with pytest.raises(PaginationLoop):
         pages.advance(page, 100)
     older = Pages("Sale", httpx.URL(BASE))
-    assert older.advance({"@attributes": {"count": "119", "offset": "0", "limit": "100"}},
-                         100) == (None, 100)
+    assert older.advance({"@attributes": {"count": "119", "offset": "0", "limit": "100"}}, 100) == (
+        None,
+        100,
+    )
     with pytest.raises(FatalError, match=r"count 119.*18 rows, not 19"):
         older.advance({"@attributes": {"count": "119", "offset": "100", "limit": "100"}}, 18)
     with pytest.raises(FatalError, match="count 2 but sent 1 rows"):
@@ -175,8 +217,7 @@ def test_a_cursor_page_that_repeats_is_a_loop_and_an_offset_count_that_drifts_fa
 
 def test_descending_sort_and_filters_with_operators() -> None:
     s = setup(page_size=5)
-    ids = [int(r["itemID"]) for r in s.client.query("Item", {"sort": "-itemID",
-                                                             "itemID": "<=,12"})]
+    ids = [int(r["itemID"]) for r in s.client.query("Item", {"sort": "-itemID", "itemID": "<=,12"})]
     assert ids == list(range(12, 0, -1))
     assert s.counter.calls == 3
     between = [r["itemID"] for r in s.client.query("Item", {"itemID": "><,3,5"})]
@@ -203,8 +244,7 @@ def test_window_filter_is_start_inclusive_end_exclusive() -> None:
     stamps = sorted({datetime.fromisoformat(i["timeStamp"]) for i in sandbox_items(s)})
     start, end = stamps[1], stamps[3]  # items of the 2nd and 3rd product, not the 4th
     got = list(s.client.iter_changed("Item", start, end))
-    want = [i for i in sandbox_items(s)
-            if start <= datetime.fromisoformat(i["timeStamp"]) < end]
+    want = [i for i in sandbox_items(s) if start <= datetime.fromisoformat(i["timeStamp"]) < end]
     assert sorted(r["itemID"] for r in got) == sorted(i["itemID"] for i in want)
     assert got and all(start <= datetime.fromisoformat(r["timeStamp"]) < end for r in got)
     assert [r["timeStamp"] for r in got] == sorted(r["timeStamp"] for r in got)
@@ -216,27 +256,44 @@ def test_requests_are_in_vendor_format() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.path == "/auth/oauth/token":
-            return httpx.Response(200, json={"access_token": "a1", "refresh_token": "r2",
-                                             "expires_in": 3600, "token_type": "Bearer"})
+            return httpx.Response(
+                200,
+                json={
+                    "access_token": "a1",
+                    "refresh_token": "r2",
+                    "expires_in": 3600,
+                    "token_type": "Bearer",
+                },
+            )
         return httpx.Response(200, json={"@attributes": {"next": "", "previous": ""}})
 
     store = InMemoryTokenStore()
     client = LightspeedRetailClient.from_settings(
-        settings_for(account_id="7"), store=store,
-        http=httpx.Client(transport=httpx.MockTransport(handler)))
+        settings_for(account_id="7"),
+        store=store,
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
     start = DEMO_START + timedelta(hours=6, microseconds=5)
-    list(client.iter_changed("Item", start, start + timedelta(hours=1),
-                             load_relations=["ItemShops"]))
+    list(
+        client.iter_changed("Item", start, start + timedelta(hours=1), load_relations=["ItemShops"])
+    )
     token_req, query = seen
     assert token_req.url == "http://testserver/auth/oauth/token"
     form = dict(httpx.QueryParams(token_req.content.decode()))
-    assert form == {"grant_type": "refresh_token", "refresh_token": "demo-refresh-token",
-                    "client_id": "demo-client", "client_secret": "demo-secret"}
+    assert form == {
+        "grant_type": "refresh_token",
+        "refresh_token": "demo-refresh-token",
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+    }
     assert query.url.path == "/API/V3/Account/7/Item.json"
     assert query.headers["Authorization"] == "Bearer a1"
     assert dict(query.url.params) == {
-        "limit": "100", "timeStamp": "><,2026-11-16T06:00:00Z,2026-11-16T07:00:00Z",
-        "sort": "timeStamp", "load_relations": '["ItemShops"]'}
+        "limit": "100",
+        "timeStamp": "><,2026-11-16T06:00:00Z,2026-11-16T07:00:00Z",
+        "sort": "timeStamp",
+        "load_relations": '["ItemShops"]',
+    }
     stored = store.get(client.auth.key)  # type: ignore[attr-defined]
     assert stored is not None and stored.refresh_token == "r2"
     client.close()
@@ -245,15 +302,22 @@ def test_requests_are_in_vendor_format() -> None:
 def test_next_link_on_another_host_is_not_followed() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/auth/oauth/token":
-            return httpx.Response(200, json={"access_token": "a", "refresh_token": "r",
-                                             "expires_in": 3600})
-        return httpx.Response(200, json={"@attributes": {
-            "next": "https://evil.example/API/V3/Account/7/Item.json?after=x"},
-            "Item": {"itemID": "1"}})
+            return httpx.Response(
+                200, json={"access_token": "a", "refresh_token": "r", "expires_in": 3600}
+            )
+        return httpx.Response(
+            200,
+            json={
+                "@attributes": {"next": "https://evil.example/API/V3/Account/7/Item.json?after=x"},
+                "Item": {"itemID": "1"},
+            },
+        )
 
     client = LightspeedRetailClient.from_settings(
-        settings_for(account_id="7"), store=InMemoryTokenStore(),
-        http=httpx.Client(transport=httpx.MockTransport(handler)))
+        settings_for(account_id="7"),
+        store=InMemoryTokenStore(),
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
     with pytest.raises(FatalError, match="another host"):
         list(client.query("Item"))
 
@@ -267,6 +331,7 @@ def test_account_is_discovered_once() -> None:
 
 
 # --- auth --------------------------------------------------------------------------------
+
 
 def test_wrong_client_secret_is_reported_clearly() -> None:
     s = setup()
@@ -305,8 +370,12 @@ def test_token_is_refreshed_before_it_expires() -> None:
 
 def test_a_second_401_is_an_auth_error_not_a_loop() -> None:
     s = setup()
-    s.fault(status=401, times=2, path_contains="/API/",
-            body={"error": "access_denied", "hint": "Access token could not be verified"})
+    s.fault(
+        status=401,
+        times=2,
+        path_contains="/API/",
+        body={"error": "access_denied", "hint": "Access token could not be verified"},
+    )
     with pytest.raises(AuthError, match="401"):
         s.client.accounts()
     assert s.stats()["refreshes"] == 2  # the warm-up and exactly one more
@@ -325,9 +394,15 @@ def test_rotation_kills_the_used_refresh_token() -> None:
     s = setup(warm=False)
     s.client.accounts()
     with TestClient(s.app) as tc:
-        again = tc.post("/auth/oauth/token", data={
-            "grant_type": "refresh_token", "refresh_token": "demo-refresh-token",
-            "client_id": "demo-client", "client_secret": "demo-secret"})
+        again = tc.post(
+            "/auth/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": "demo-refresh-token",
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+            },
+        )
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
         tokens = tc.get("/_sandbox/tokens").json()["refresh"]
     stored = s.store.get(s.client.auth.key)  # type: ignore[attr-defined]
@@ -338,12 +413,15 @@ def test_rotation_kills_the_used_refresh_token() -> None:
 def test_vendor_revocation_on_first_use_of_the_new_access_token() -> None:
     s = setup(warm=False, refresh_revocation="on_new_access_use")
     with TestClient(s.app) as tc:
-        form = {"grant_type": "refresh_token", "refresh_token": "demo-refresh-token",
-                "client_id": "demo-client", "client_secret": "demo-secret"}
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": "demo-refresh-token",
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+        }
         first = tc.post("/auth/oauth/token", data=form).json()
         assert tc.get("/_sandbox/tokens").json()["refresh"]["demo-refresh-token"] == "active"
-        tc.get("/API/V3/Account.json",
-               headers={"Authorization": f"Bearer {first['access_token']}"})
+        tc.get("/API/V3/Account.json", headers={"Authorization": f"Bearer {first['access_token']}"})
         assert tc.get("/_sandbox/tokens").json()["refresh"]["demo-refresh-token"] == "used"
         assert tc.post("/auth/oauth/token", data=form).status_code == 400
 
@@ -361,6 +439,7 @@ def test_reauthorizing_starts_a_new_chain() -> None:
 
 # --- rate limits -------------------------------------------------------------------------
 
+
 def test_sustained_writes_are_paced_to_the_drip_rate_without_429s() -> None:
     s = setup()
     target = s.target()
@@ -369,8 +448,11 @@ def test_sustained_writes_are_paced_to_the_drip_rate_without_429s() -> None:
     start = s.clock.now
     n = 30
     for i in range(n):
-        s.client.update("Item", record["itemID"], {"ItemShops": {"ItemShop": {
-            "shopID": "1", "qoh": str(100 + i)}}})
+        s.client.update(
+            "Item",
+            record["itemID"],
+            {"ItemShops": {"ItemShop": {"shopID": "1", "qoh": str(100 + i)}}},
+        )
     elapsed = s.clock.now - start
     assert s.stats()["rejected_429"] == 0
     cost = CostModel().cost("PUT", "Item", body={"ItemShops": {"ItemShop": {"qoh": 1}}})
@@ -394,8 +476,9 @@ def test_a_429_caused_by_another_worker_waits_retry_after() -> None:
     s = setup(bucket_size=20)
     with TestClient(s.app) as tc:  # another worker of the account fills the bucket
         for _ in range(2):
-            assert tc.post(f"/API/V3/Account/{ACCOUNT}/Category.json", json={"name": "x"},
-                           headers=bearer(s)).status_code in (200, 422)
+            assert tc.post(
+                f"/API/V3/Account/{ACCOUNT}/Category.json", json={"name": "x"}, headers=bearer(s)
+            ).status_code in (200, 422)
     assert s.client.accounts()[0]["accountID"] == ACCOUNT
     assert s.stats()["rejected_429"] == 1
     assert s.clock.sleeps and s.clock.sleeps[0] >= 1
@@ -405,11 +488,14 @@ def test_a_429_caused_by_another_worker_waits_retry_after() -> None:
 def test_cost_model() -> None:
     costs = CostModel()
     assert costs.cost("GET", "Item") == 1
-    assert costs.cost("GET", "Item", params={"load_relations": '["ItemShops","Category"]'}) \
-        == pytest.approx(1.8)
+    assert costs.cost(
+        "GET", "Item", params={"load_relations": '["ItemShops","Category"]'}
+    ) == pytest.approx(1.8)
     assert costs.cost("GET", "Item", params={"count": 1}) == 10
-    sale = {"SaleLines": {"SaleLine": [{"itemID": 1}, {"itemID": 2}]},
-            "SalePayments": {"SalePayment": {"amount": "1"}}}
+    sale = {
+        "SaleLines": {"SaleLine": [{"itemID": 1}, {"itemID": 2}]},
+        "SalePayments": {"SalePayment": {"amount": "1"}},
+    }
     assert costs.cost("POST", "Sale", body=sale) == 2 + 3 * 0.5
     assert costs.cost("POST", "Category", body={"name": "x"}) == 10
     assert CostModel(write=5).sustained_rate("PUT", "Item", drip_rate=2) == pytest.approx(0.4)
@@ -418,8 +504,9 @@ def test_cost_model() -> None:
 def test_bucket_headers_on_every_api_response() -> None:
     s = setup()
     with TestClient(s.app) as tc:
-        resp = tc.get(f"/API/V3/Account/{ACCOUNT}/Item.json", params={"count": 1},
-                      headers=bearer(s))
+        resp = tc.get(
+            f"/API/V3/Account/{ACCOUNT}/Item.json", params={"count": 1}, headers=bearer(s)
+        )
     assert resp.headers["X-LS-API-Request-Cost"] == "10"
     level, size = resp.headers["X-LS-API-Bucket-Level"].split("/")
     assert float(size) == 90 and float(level) >= 10
@@ -428,6 +515,7 @@ def test_bucket_headers_on_every_api_response() -> None:
 
 
 # --- the sandbox's shapes --------------------------------------------------------------
+
 
 def test_sandbox_envelopes_and_quirks() -> None:
     s = setup()
@@ -444,26 +532,33 @@ def test_sandbox_envelopes_and_quirks() -> None:
         assert isinstance(single["Item"], dict)  # a one-record list is an object too
         none = tc.get(f"{url}/Item.json", params={"itemID": "9999"}, headers=h).json()
         assert "Item" not in none and none["@attributes"]["next"] == ""
-        shops = tc.get(f"{url}/Item/1.json", params={"load_relations": '["ItemShops"]'},
-                       headers=h).json()["Item"]["ItemShops"]["ItemShop"]
+        shops = tc.get(
+            f"{url}/Item/1.json", params={"load_relations": '["ItemShops"]'}, headers=h
+        ).json()["Item"]["ItemShops"]["ItemShop"]
         assert {r["shopID"] for r in shops} == {"0", "1"}
-        customer = tc.post(f"{url}/Customer.json", headers=h,
-                           json={"firstName": "Noor", "lastName": "Visser"}).json()
+        customer = tc.post(
+            f"{url}/Customer.json", headers=h, json={"firstName": "Noor", "lastName": "Visser"}
+        ).json()
         rid = customer["Customer"]["customerID"]
-        contact = tc.get(f"{url}/Customer/{rid}.json", headers=h,
-                         params={"load_relations": '["Contact"]'}).json()["Customer"]["Contact"]
+        contact = tc.get(
+            f"{url}/Customer/{rid}.json", headers=h, params={"load_relations": '["Contact"]'}
+        ).json()["Customer"]["Contact"]
         assert contact["Emails"] == "" and contact["Phones"] == ""  # empty collections
         assert tc.get(f"{url}/Item.json", params={"limit": 101}, headers=h).status_code == 400
         bad_rel = tc.get(f"{url}/Item.json", params={"load_relations": '["Nope"]'}, headers=h)
         assert bad_rel.status_code == 400 and "ItemShops" in bad_rel.json()["message"]
-        assert tc.get(f"{url}/Customer.json", params={"Contact.email": "x@y.z"},
-                      headers=h).status_code == 400  # search in a relation needs it loaded
+        assert (
+            tc.get(f"{url}/Customer.json", params={"Contact.email": "x@y.z"}, headers=h).status_code
+            == 400
+        )  # search in a relation needs it loaded
         assert tc.get(f"{url}/Nope.json", headers=h).status_code == 404
         assert tc.get("/API/V3/Account/1/Item.json", headers=h).status_code == 404
         assert tc.post(f"{url}/ItemShop.json", json={}, headers=h).status_code == 405
         assert tc.put(f"{url}/Item/1.json", content=b"{", headers=h).status_code == 400
-        assert tc.get(f"{url}/Item.json", params={"count": 1, "limit": 5},
-                      headers=h).status_code == 400
+        assert (
+            tc.get(f"{url}/Item.json", params={"count": 1, "limit": 5}, headers=h).status_code
+            == 400
+        )
         missing = tc.get(f"{url}/Item/999.json", headers=h)
         assert missing.status_code == 404
         assert set(missing.json()) == {"httpCode", "httpMessage", "message", "errorClass"}
@@ -479,8 +574,11 @@ def test_a_put_with_nested_item_shops_sets_qoh_and_bumps_only_the_item_shop() ->
     with TestClient(s.app) as tc:
         before = tc.get(url, params={"load_relations": '["ItemShops"]'}, headers=h).json()
         shop1 = next(r for r in before["Item"]["ItemShops"]["ItemShop"] if r["shopID"] == "1")
-        put = tc.put(url, headers=h, json={"ItemShops": {"ItemShop": {
-            "itemShopID": shop1["itemShopID"], "qoh": 3}}})
+        put = tc.put(
+            url,
+            headers=h,
+            json={"ItemShops": {"ItemShop": {"itemShopID": shop1["itemShopID"], "qoh": 3}}},
+        )
         assert put.status_code == 200, put.text
         after = tc.get(url, params={"load_relations": '["ItemShops"]'}, headers=h).json()
     rows = {r["shopID"]: r for r in after["Item"]["ItemShops"]["ItemShop"]}
@@ -506,14 +604,24 @@ def test_sandbox_state_persists_items_and_tokens(tmp_path: Any) -> None:
 
 # --- hook --------------------------------------------------------------------------------
 
+
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}",
-                       json.dumps({"conn_type": "lightspeed_retail", **fields}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "lightspeed_retail", **fields})
+    )
 
 
-GOOD: dict[str, Any] = {"host": BASE, "login": "demo-client", "password": "demo-secret",
-                        "extra": {"refresh_token": "demo-refresh-token", "shop_id": 1,
-                                  "payment_types": {"iDEAL": 4, "*": 2}, "account_id": 83050}}
+GOOD: dict[str, Any] = {
+    "host": BASE,
+    "login": "demo-client",
+    "password": "demo-secret",
+    "extra": {
+        "refresh_token": "demo-refresh-token",
+        "shop_id": 1,
+        "payment_types": {"iDEAL": 4, "*": 2},
+        "account_id": 83050,
+    },
+}
 
 
 def test_hook_builds_the_target_from_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -523,7 +631,10 @@ def test_hook_builds_the_target_from_the_connection(monkeypatch: pytest.MonkeyPa
     hook = LightspeedRetailHook("lsr_ok")
     settings = hook.get_settings()
     assert (settings.base_url, settings.account_id, settings.payment_types) == (
-        BASE, "83050", {"iDEAL": 4, "*": 2})
+        BASE,
+        "83050",
+        {"iDEAL": 4, "*": 2},
+    )
     assert settings.effective_token_url == f"{BASE}/auth/oauth/token"
     app = create_app(seed="demo")
     target = hook.get_target(http=TestClient(app), store=InMemoryTokenStore())
@@ -545,15 +656,22 @@ def test_hook_defaults_to_the_vendor_hosts(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.effective_token_url == "https://cloud.lightspeedapp.com/auth/oauth/token"
 
 
-@pytest.mark.parametrize(("fields", "needle"), [
-    ({"password": "s", "extra": {"refresh_token": "r"}}, "'lsr_cfg': login"),
-    ({"login": "c", "extra": {"refresh_token": "r"}}, "'lsr_cfg': password"),
-    ({"login": "c", "password": "s"}, "'lsr_cfg': extra.refresh_token"),
-    ({"login": "c", "password": "s", "extra": {"refresh_token": "r", "page_size": 500}},
-     "extra.page_size"),
-    ({"login": "c", "password": "s", "extra": {"refresh_token": "r", "shopid": 2}},
-     "extra.shopid"),
-])
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"password": "s", "extra": {"refresh_token": "r"}}, "'lsr_cfg': login"),
+        ({"login": "c", "extra": {"refresh_token": "r"}}, "'lsr_cfg': password"),
+        ({"login": "c", "password": "s"}, "'lsr_cfg': extra.refresh_token"),
+        (
+            {"login": "c", "password": "s", "extra": {"refresh_token": "r", "page_size": 500}},
+            "extra.page_size",
+        ),
+        (
+            {"login": "c", "password": "s", "extra": {"refresh_token": "r", "shopid": 2}},
+            "extra.shopid",
+        ),
+    ],
+)
 def test_hook_config_errors_name_connection_and_field(
     monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any], needle: str
 ) -> None:
@@ -581,7 +699,9 @@ def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     _conn(monkeypatch, "lsr_bad", **{**GOOD, "password": "n0pe-secret"})
     _conn(monkeypatch, "lsr_acct", **{**GOOD, "extra": {**GOOD["extra"], "account_id": 1}})
     assert hook_module.LightspeedRetailHook("lsr_good").test_connection() == (
-        True, "connection 'lsr_good': OK, account 83050 (Demo Winkel)")
+        True,
+        "connection 'lsr_good': OK, account 83050 (Demo Winkel)",
+    )
     ok, message = hook_module.LightspeedRetailHook("lsr_bad").test_connection()
     assert not ok and "client secret" in message and "n0pe-secret" not in message
     ok, message = hook_module.LightspeedRetailHook("lsr_acct").test_connection()
@@ -589,28 +709,37 @@ def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_client_side_is_airflow_and_fastapi_free() -> None:
-    code = ("import sys, shopbridge.connectors.lightspeed_retail, "
-            "shopbridge.connectors.lightspeed_retail.defaults;"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))")
+    code = (
+        "import sys, shopbridge.connectors.lightspeed_retail, "
+        "shopbridge.connectors.lightspeed_retail.defaults;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'fastapi'}))"
+    )
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
     assert out.strip() == "[]"
 
 
 def test_defaults_import_only_the_mapping_spec() -> None:
-    code = ("import sys, shopbridge.mapping.spec; before = set(sys.modules);"
-            "import shopbridge.connectors.lightspeed_retail.defaults as d;"
-            "print(sorted(set(sys.modules) - before))")
+    code = (
+        "import sys, shopbridge.mapping.spec; before = set(sys.modules);"
+        "import shopbridge.connectors.lightspeed_retail.defaults as d;"
+        "print(sorted(set(sys.modules) - before))"
+    )
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
-    assert out.strip() == str(["shopbridge.connectors",
-                               "shopbridge.connectors.lightspeed_retail",
-                               "shopbridge.connectors.lightspeed_retail.defaults"])
+    assert out.strip() == str(
+        [
+            "shopbridge.connectors",
+            "shopbridge.connectors.lightspeed_retail",
+            "shopbridge.connectors.lightspeed_retail.defaults",
+        ]
+    )
 
 
 def test_client_closes_only_the_pool_it_owns() -> None:
     injected = httpx.Client()
     settings = settings_for(account_id="1")
-    LightspeedRetailClient.from_settings(settings, store=InMemoryTokenStore(),
-                                         http=injected).close()
+    LightspeedRetailClient.from_settings(
+        settings, store=InMemoryTokenStore(), http=injected
+    ).close()
     assert not injected.is_closed
     with LightspeedRetailClient.from_settings(settings, store=InMemoryTokenStore()) as own:
         pass
@@ -622,14 +751,25 @@ def test_sandbox_sales_must_balance_and_cash_overpays_into_change() -> None:
     s = setup()
     h = bearer(s)
     url = f"/API/V3/Account/{ACCOUNT}/Sale.json"
-    sale = {"employeeID": 1, "registerID": 1, "shopID": 1, "completed": True,
-            "SaleLines": {"SaleLine": {"itemID": 2, "unitQuantity": 1, "unitPrice": "10"}}}
+    sale = {
+        "employeeID": 1,
+        "registerID": 1,
+        "shopID": 1,
+        "completed": True,
+        "SaleLines": {"SaleLine": {"itemID": 2, "unitQuantity": 1, "unitPrice": "10"}},
+    }
     with TestClient(s.app) as tc:
-        short = tc.post(url, headers=h, json={**sale, "SalePayments": {"SalePayment": {
-            "amount": "9.99", "paymentTypeID": 2}}})
+        short = tc.post(
+            url,
+            headers=h,
+            json={**sale, "SalePayments": {"SalePayment": {"amount": "9.99", "paymentTypeID": 2}}},
+        )
         assert short.status_code == 422 and "balanced" in short.json()["message"]
-        cash = tc.post(url, headers=h, json={**sale, "SalePayments": {"SalePayment": {
-            "amount": "15", "paymentTypeID": 1}}})
+        cash = tc.post(
+            url,
+            headers=h,
+            json={**sale, "SalePayments": {"SalePayment": {"amount": "15", "paymentTypeID": 1}}},
+        )
         assert cash.status_code == 200, cash.text
         body = cash.json()["Sale"]
         assert (body["change"], body["total"], body["balance"]) == ("5", "10", "0")

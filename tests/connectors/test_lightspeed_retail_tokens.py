@@ -51,6 +51,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 # --- the store ---------------------------------------------------------------------------
 
+
 def test_seeding_keeps_the_first_pair(store: TokenStore) -> None:
     first = store.put_if_absent("k", TokenSet("", "r0", 0.0))
     second = store.put_if_absent("k", TokenSet("", "other", 0.0))
@@ -95,8 +96,9 @@ def test_sql_store_shares_the_row_across_engines(tmp_path: Path) -> None:
     two.close()
 
 
-def test_sql_store_defaults_to_the_ledger_database(monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
+def test_sql_store_defaults_to_the_ledger_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'from-env.sqlite'}"
     monkeypatch.setenv("SHOPBRIDGE_LEDGER_URL", url)
     store = SqlTokenStore()
@@ -115,11 +117,13 @@ def test_a_vendor_reset_to_the_connections_token_is_survived() -> None:
     a chain it never issued: the stored token is refused, the Connection's one works."""
     store = InMemoryTokenStore()
     first = create_app(seed="demo")
-    LightspeedRetailClient.from_settings(settings_for(account_id=ACCOUNT), store=store,
-                                         http=TestClient(first)).accounts()
+    LightspeedRetailClient.from_settings(
+        settings_for(account_id=ACCOUNT), store=store, http=TestClient(first)
+    ).accounts()
     fresh = create_app(seed="demo")
-    client = LightspeedRetailClient.from_settings(settings_for(account_id=ACCOUNT),
-                                                  store=store, http=TestClient(fresh))
+    client = LightspeedRetailClient.from_settings(
+        settings_for(account_id=ACCOUNT), store=store, http=TestClient(fresh)
+    )
     assert client.accounts()[0]["accountID"] == ACCOUNT
     stats = _control(fresh, "get", "stats")
     assert (stats["rejected_401"], stats["refresh_rejected"], stats["refreshes"]) == (1, 1, 1)
@@ -127,15 +131,26 @@ def test_a_vendor_reset_to_the_connections_token_is_survived() -> None:
 
 # --- concurrent refreshes ------------------------------------------------------------------
 
+
 class Worker(threading.Thread):
     """One worker process' worth of client (own connection, own auth), sharing the store."""
 
-    def __init__(self, app: Any, store: TokenStore, barrier: threading.Barrier,
-                 rounds: int, expire: threading.Event) -> None:
+    def __init__(
+        self,
+        app: Any,
+        store: TokenStore,
+        barrier: threading.Barrier,
+        rounds: int,
+        expire: threading.Event,
+    ) -> None:
         super().__init__()
         self.client = LightspeedRetailClient.from_settings(
-            settings_for(account_id=ACCOUNT), store=store, http=TestClient(app),
-            policy=RetryPolicy(), counter=CallCounter())
+            settings_for(account_id=ACCOUNT),
+            store=store,
+            http=TestClient(app),
+            policy=RetryPolicy(),
+            counter=CallCounter(),
+        )
         self.barrier, self.rounds, self.expire = barrier, rounds, expire
         self.errors: list[BaseException] = []
 
@@ -198,8 +213,9 @@ class NoLease:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def claim(self, key: str, refresh_token: str, owner: str, *, now: float,
-              lease_s: float) -> bool:
+    def claim(
+        self, key: str, refresh_token: str, owner: str, *, now: float, lease_s: float
+    ) -> bool:
         return True
 
 
@@ -220,10 +236,12 @@ def test_without_leases_the_losers_reread_the_winners_token(store: TokenStore) -
 def test_a_worker_with_an_old_copy_uses_the_stored_pair_without_refreshing() -> None:
     app = create_app(seed="demo")
     store = InMemoryTokenStore()
-    a = LightspeedRetailClient.from_settings(settings_for(account_id=ACCOUNT), store=store,
-                                             http=TestClient(app))
-    b = LightspeedRetailClient.from_settings(settings_for(account_id=ACCOUNT), store=store,
-                                             http=TestClient(app))
+    a = LightspeedRetailClient.from_settings(
+        settings_for(account_id=ACCOUNT), store=store, http=TestClient(app)
+    )
+    b = LightspeedRetailClient.from_settings(
+        settings_for(account_id=ACCOUNT), store=store, http=TestClient(app)
+    )
     a.accounts()
     b.accounts()
     _control(app, "post", "tokens", json={"action": "expire_access"})
@@ -238,9 +256,12 @@ def test_a_worker_with_an_old_copy_uses_the_stored_pair_without_refreshing() -> 
 def test_a_revoked_chain_is_an_auth_error_for_every_worker() -> None:
     app = create_app(seed="demo")
     store = InMemoryTokenStore()
-    clients = [LightspeedRetailClient.from_settings(settings_for(account_id=ACCOUNT),
-                                                    store=store, http=TestClient(app))
-               for _ in range(2)]
+    clients = [
+        LightspeedRetailClient.from_settings(
+            settings_for(account_id=ACCOUNT), store=store, http=TestClient(app)
+        )
+        for _ in range(2)
+    ]
     clients[0].accounts()
     _control(app, "post", "tokens", json={"action": "revoke_refresh"})
     _control(app, "post", "tokens", json={"action": "expire_access"})
@@ -251,6 +272,7 @@ def test_a_revoked_chain_is_an_auth_error_for_every_worker() -> None:
 
 
 # --- real processes ------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -292,10 +314,24 @@ def test_worker_processes_share_the_chain_through_the_ledger_database(tmp_path: 
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "shopbridge.sandbox", "lightspeed_retail", "--port", str(port),
-         "--set", "access_ttl_s=1.5", "--set", "burst_limit=1000",
-         "--set", "bucket_size=100000"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "shopbridge.sandbox",
+            "lightspeed_retail",
+            "--port",
+            str(port),
+            "--set",
+            "access_ttl_s=1.5",
+            "--set",
+            "burst_limit=1000",
+            "--set",
+            "bucket_size=100000",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 30
         while True:
@@ -309,9 +345,16 @@ def test_worker_processes_share_the_chain_through_the_ledger_database(tmp_path: 
         ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
         SqlTokenStore(ledger).close()  # the table exists before the race starts
         started = time.time()
-        workers = [subprocess.Popen([sys.executable, "-c", WORKER, base, ledger, "6"],
-                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True) for _ in range(4)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, base, ledger, "6"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
         results = []
         for w in workers:
             out, err = w.communicate(timeout=120)

@@ -16,8 +16,9 @@ def pair(name: str) -> IntegrationConfig:
     return load_integration(PAIRS / f"{name}.yaml")
 
 
-def map_records(pair_name: str, flow: str, source: Any,
-                records: list[dict[str, Any]]) -> dict[str, Any]:
+def map_records(
+    pair_name: str, flow: str, source: Any, records: list[dict[str, Any]]
+) -> dict[str, Any]:
     """validate_and_map of ``records`` for the pair's flow (its default settings and
     mapping), with ``source`` as the translator: what the run hands to lookup."""
     return map_batch(pair(pair_name), flow, source, records)

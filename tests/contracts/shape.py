@@ -58,8 +58,14 @@ def kind(value: Any) -> str:
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
-def shape_diff(recorded: Any, served: Any, *, path: str = "$",
-               one_or_many: Iterable[str] = (), nullable: Iterable[str] = ()) -> list[str]:
+def shape_diff(
+    recorded: Any,
+    served: Any,
+    *,
+    path: str = "$",
+    one_or_many: Iterable[str] = (),
+    nullable: Iterable[str] = (),
+) -> list[str]:
     """Every place ``served`` differs in shape from ``recorded``, as ``path: reason`` lines."""
     flip, nulls = frozenset(one_or_many), frozenset(nullable)
     out: list[str] = []
@@ -71,8 +77,9 @@ def _key(path: str) -> str:
     return path.rsplit(".", 1)[-1].split("[", 1)[0]
 
 
-def _diff(rec: Any, got: Any, path: str, flip: frozenset[str], nulls: frozenset[str],
-          out: list[str]) -> None:
+def _diff(
+    rec: Any, got: Any, path: str, flip: frozenset[str], nulls: frozenset[str], out: list[str]
+) -> None:
     key = _key(path)
     if key in flip:
         rec = rec[0] if isinstance(rec, list) and rec else rec
@@ -87,8 +94,9 @@ def _diff(rec: Any, got: Any, path: str, flip: frozenset[str], nulls: frozenset[
             out.append(f"{path}: the vendor sends {rk}, the sandbox null")
         return
     if rk != gk:
-        out.append(f"{path}: the vendor sends {rk} ({_short(rec)}), the sandbox {gk} "
-                   f"({_short(got)})")
+        out.append(
+            f"{path}: the vendor sends {rk} ({_short(rec)}), the sandbox {gk} ({_short(got)})"
+        )
         return
     if rk == "object":
         for k, v in rec.items():

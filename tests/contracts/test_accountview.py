@@ -55,8 +55,11 @@ def body(name: str, status: int = 200) -> httpx.Response:
 class Vendor:
     """Serves recorded bodies by business object (GET) and by POST; logs every request."""
 
-    def __init__(self, reads: dict[str, str | Callable[[httpx.Request], httpx.Response]],
-                 post: Callable[[httpx.Request], httpx.Response] | None = None) -> None:
+    def __init__(
+        self,
+        reads: dict[str, str | Callable[[httpx.Request], httpx.Response]],
+        post: Callable[[httpx.Request], httpx.Response] | None = None,
+    ) -> None:
         self.reads = reads
         self.post = post
         self.seen: list[httpx.Request] = []
@@ -74,21 +77,30 @@ class Vendor:
         return served(request) if callable(served) else body(served)
 
     def gets(self, business_object: str) -> list[dict[str, str]]:
-        return [dict(r.url.params) for r in self.seen
-                if r.method == "GET" and r.url.params.get("BusinessObject") == business_object]
+        return [
+            dict(r.url.params)
+            for r in self.seen
+            if r.method == "GET" and r.url.params.get("BusinessObject") == business_object
+        ]
 
 
 def client(vendor: Handler, **kwargs: Any) -> AccountViewClient:
-    return AccountViewClient("https://av.test", client_id="app", client_secret="secret",
-                             refresh_token="refresh", company_id="VWW",
-                             http=httpx.Client(transport=httpx.MockTransport(vendor)),
-                             **kwargs)
+    return AccountViewClient(
+        "https://av.test",
+        client_id="app",
+        client_secret="secret",
+        refresh_token="refresh",
+        company_id="VWW",
+        http=httpx.Client(transport=httpx.MockTransport(vendor)),
+        **kwargs,
+    )
 
 
 MAY = (datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 4, tzinfo=UTC))
 
 
 # --- the recorded data dictionary (live) ------------------------------------------------
+
 
 def dictionary(table: str) -> dict[str, dict[str, Any]]:
     return {row["FIELD_NAME"]: row for row in recorded(SYSTEM, f"fields.{table}")}
@@ -107,8 +119,7 @@ def test_contact_lengths_and_mandatory_fields_are_the_recorded_ones() -> None:
     fields = dictionary("contact")
     for name, length in CONTACT_LENGTHS.items():
         assert fields[name]["FIELD_LEN"] == length, name
-    assert {n for n, f in fields.items() if f["INP_MAND"]} == {"ACCT_NAME", "SRC_CODE",
-                                                               "SUB_NR"}
+    assert {n for n, f in fields.items() if f["INP_MAND"]} == {"ACCT_NAME", "SRC_CODE", "SUB_NR"}
     # what the debtor match reads and compares exists as text
     assert all(fields[n]["FIELD_TYPE"] == "C" for n in MANAGED)
     # an empty timestamp is "" in an answer, not null (the dictionary's own CNG_DATE)
@@ -131,15 +142,19 @@ def test_default_vat_codes_fit_the_recorded_vat_code_field() -> None:
 
 # --- articles -> products and stock ----------------------------------------------------
 
+
 def test_recorded_articles_become_products_keyed_by_article_code() -> None:
     vendor = Vendor({"AK1": "articles.list", "AG1": "article_groups.list"})
     source = AccountViewSource(client(vendor))
     records = list(source.iter_product_records(*MAY))
     assert [source.product_id(r) for r in records] == ["KOF-ESP-1KG", "THEEGLAS", "CUP-CAP-6"]
     [read] = vendor.gets("AK1")
-    assert (read["FilterControlSource1"], read["FilterOperator1"], read["FilterValueType1"],
-            read["FilterValue1"]) == ("CNG_DATE", "DateOnOrAfterDate", "T",
-                                      "{^2024-05-01 02:00:00}")  # Amsterdam's clock
+    assert (
+        read["FilterControlSource1"],
+        read["FilterOperator1"],
+        read["FilterValueType1"],
+        read["FilterValue1"],
+    ) == ("CNG_DATE", "DateOnOrAfterDate", "T", "{^2024-05-01 02:00:00}")  # Amsterdam's clock
     assert len(vendor.gets("AG1")) == 1
 
     product = source.to_product(records[0])
@@ -173,20 +188,26 @@ def test_recorded_articles_become_stock_levels() -> None:
     mapped = map_records(PAIR, "stock", source, records)
     levels = {lv["sku"]: (lv["quantity"], lv["managed"]) for lv in mapped["levels"]}
     # available_minus_reserved with no reserved field: QTY_AVAIL as sent, "" read as 0
-    assert levels == {"KOF-ESP-1KG": ("24.000", True), "THEEGLAS": ("0", True),
-                      "CUP-CAP-6": ("0", True)}
+    assert levels == {
+        "KOF-ESP-1KG": ("24.000", True),
+        "THEEGLAS": ("0", True),
+        "CUP-CAP-6": ("0", True),
+    }
     assert mapped["counts"]["stock_quarantined"] == 0
     [read] = vendor.gets("AK1")
     assert read["Fields"] == "ARTICLE.ART_CODE,ARTICLE.QTY_AVAIL"
 
 
 def test_one_article_as_an_object_is_one_row_and_an_empty_table_none() -> None:
-    source = AccountViewSource(client(Vendor({"AK1": "article.single"})),
-                               SourceOptions(default_tax_rate="0.09"))
+    source = AccountViewSource(
+        client(Vendor({"AK1": "article.single"})), SourceOptions(default_tax_rate="0.09")
+    )
     [row] = source.iter_stock_records()
     assert source.to_stock(row).article_code == "KOF-ESP-1KG"
-    assert list(AccountViewSource(client(Vendor({"AK1": "articles.empty"})))
-                .iter_stock_records()) == []
+    assert (
+        list(AccountViewSource(client(Vendor({"AK1": "articles.empty"}))).iter_stock_records())
+        == []
+    )
 
 
 def test_paging_ends_on_a_short_page_and_fails_on_a_page_longer_than_asked() -> None:
@@ -201,6 +222,7 @@ def test_paging_ends_on_a_short_page_and_fails_on_a_page_longer_than_asked() -> 
 
 # --- debtors ---------------------------------------------------------------------------
 
+
 def test_debtors_matched_by_e_mail_from_the_recorded_contacts() -> None:
     for served in ("contacts.list", "contact.single"):
         vendor = Vendor({"AR1": served})
@@ -211,15 +233,19 @@ def test_debtors_matched_by_e_mail_from_the_recorded_contacts() -> None:
         row = recorded(SYSTEM, "contacts.list")["CONTACT"][0]
         assert found["info@example.nl"].fingerprint == fingerprint(row)
         [ask] = vendor.gets("AR1")
-        assert (ask["FilterControlSource1"], ask["FilterValue1"]) == ("MAIL_BUS",
-                                                                      "info@example.nl")
-    assert AccountViewTarget(client(Vendor({"AR1": "contacts.empty"}))).match_debtors(
-        ["nobody@example.nl"]) == {}
+        assert (ask["FilterControlSource1"], ask["FilterValue1"]) == ("MAIL_BUS", "info@example.nl")
+    assert (
+        AccountViewTarget(client(Vendor({"AR1": "contacts.empty"}))).match_debtors(
+            ["nobody@example.nl"]
+        )
+        == {}
+    )
 
 
 def _walk_in() -> Customer:
-    return Customer(kind=CustomerKind.PERSON, customer_number="C-77", first_name="K.",
-                    last_name="de Vries")
+    return Customer(
+        kind=CustomerKind.PERSON, customer_number="C-77", first_name="K.", last_name="de Vries"
+    )
 
 
 class Ledger:
@@ -257,8 +283,13 @@ def test_a_customer_without_e_mail_or_address_is_created_with_every_mandatory_fi
     [row] = fake.posted
     mandatory = {n for n, f in dictionary("contact").items() if f["INP_MAND"]}
     assert mandatory <= {k for k, v in row.items() if v}  # SUB_NR, ACCT_NAME, SRC_CODE
-    assert (row["ACCT_NAME"], row["SRC_CODE"], row["MAIL_BUS"], row["CNT_CODE"],
-            row["ADDRESS1"]) == ("K. de Vries", "KDEVRIES", "", "", "")
+    assert (
+        row["ACCT_NAME"],
+        row["SRC_CODE"],
+        row["MAIL_BUS"],
+        row["CNT_CODE"],
+        row["ADDRESS1"],
+    ) == ("K. de Vries", "KDEVRIES", "", "", "")
     assert all(len(row[n]) <= CONTACT_LENGTHS[n] for n in CONTACT_LENGTHS if n in row)
 
 
@@ -271,7 +302,8 @@ def test_a_create_the_read_back_does_not_confirm_is_not_counted() -> None:
     vendor = Vendor({"AR1": fake.read}, post=fake.post)
     with pytest.raises(FatalError, match="could not claim a free debtor number"):
         AccountViewTarget(client(vendor)).create_debtor(
-            Customer(kind=CustomerKind.COMPANY, company_name="Nieuw BV", email="a@b.nl"))
+            Customer(kind=CustomerKind.COMPANY, company_name="Nieuw BV", email="a@b.nl")
+        )
 
 
 def test_a_refused_debtor_update_carries_accountviews_message() -> None:
@@ -283,30 +315,46 @@ def test_a_refused_debtor_update_carries_accountviews_message() -> None:
 
 # --- orders ----------------------------------------------------------------------------
 
+
 def _order(number: str = "SB-LS-5001") -> Order:
     when = datetime(2024, 5, 1, 8, tzinfo=UTC)
-    line = OrderLine(article_code="KOF-ESP-1KG", sku="KOF-ESP-1KG", quantity=Decimal(2),
-                     unit_price_excl=Decimal("18.50"), unit_price_incl=Decimal("22.385"),
-                     tax_rate=Decimal("0.21"))
-    return Order(ref=ExternalRef(system="lightspeed_ecom", id="5001"), number=number,
-                 status="paid", created_at=when, updated_at=when, currency="EUR",
-                 customer=_walk_in(), shipping_address=Address(), lines=(line,),
-                 total_excl=Decimal("37.00"), total_incl=Decimal("44.77"))
+    line = OrderLine(
+        article_code="KOF-ESP-1KG",
+        sku="KOF-ESP-1KG",
+        quantity=Decimal(2),
+        unit_price_excl=Decimal("18.50"),
+        unit_price_incl=Decimal("22.385"),
+        tax_rate=Decimal("0.21"),
+    )
+    return Order(
+        ref=ExternalRef(system="lightspeed_ecom", id="5001"),
+        number=number,
+        status="paid",
+        created_at=when,
+        updated_at=when,
+        currency="EUR",
+        customer=_walk_in(),
+        shipping_address=Address(),
+        lines=(line,),
+        total_excl=Decimal("37.00"),
+        total_incl=Decimal("44.77"),
+    )
 
 
 def test_orders_already_booked_are_found_by_reference() -> None:
-    target = AccountViewTarget(client(Vendor({"SO1": "sales_orders.list",
-                                              "DJ2": "journal_pages.list"})))
+    target = AccountViewTarget(
+        client(Vendor({"SO1": "sales_orders.list", "DJ2": "journal_pages.list"}))
+    )
     assert target.find_orders(["SB-LS-5001", "SB-LS-9999"]) == {"SB-LS-5001": "1001"}
     assert target.find_orders(["SB-LS-5001"], kind="sales_invoice") == {"SB-LS-5001": "7"}
 
 
 @pytest.mark.parametrize(("name", "status"), [("error.200", 200), ("error.400", 400)])
-def test_a_refused_order_is_its_own_error_with_accountviews_message(name: str,
-                                                                    status: int) -> None:
+def test_a_refused_order_is_its_own_error_with_accountviews_message(name: str, status: int) -> None:
     vendor = Vendor({"SO1": "sales_orders.list"}, post=lambda _r: body(name, status))
     [result] = AccountViewTarget(client(vendor)).create_orders(
-        [OrderWrite(_order(), "10001", "SB-LS-5002", None)])
+        [OrderWrite(_order(), "10001", "SB-LS-5002", None)]
+    )
     assert isinstance(result, FatalError)
     message = recorded(SYSTEM, name)["ErrorMessage"]
     assert message in str(result) and "SB-LS-5002" in str(result)
@@ -316,14 +364,18 @@ def test_a_refused_order_is_its_own_error_with_accountviews_message(name: str,
 def test_an_accepted_order_counts_only_once_found_by_its_reference() -> None:
     """The POST answer is undocumented: an empty answer is confirmed by reading the order
     back by reference (found: its ORD_NR; not found: a FatalError, not a success)."""
-    ok = Vendor({"SO1": "sales_orders.list"},
-                post=lambda _r: httpx.Response(200, json={}, headers=JSON))
+    ok = Vendor(
+        {"SO1": "sales_orders.list"}, post=lambda _r: httpx.Response(200, json={}, headers=JSON)
+    )
     assert AccountViewTarget(client(ok)).create_orders(
-        [OrderWrite(_order(), "10001", "SB-LS-5001", None)]) == ["1001"]
-    lost = Vendor({"SO1": "contacts.empty"},
-                  post=lambda _r: httpx.Response(200, json={}, headers=JSON))
+        [OrderWrite(_order(), "10001", "SB-LS-5001", None)]
+    ) == ["1001"]
+    lost = Vendor(
+        {"SO1": "contacts.empty"}, post=lambda _r: httpx.Response(200, json={}, headers=JSON)
+    )
     [result] = AccountViewTarget(client(lost)).create_orders(
-        [OrderWrite(_order(), "10001", "SB-LS-5001", None)])
+        [OrderWrite(_order(), "10001", "SB-LS-5001", None)]
+    )
     assert isinstance(result, FatalError) and "cannot be found" in str(result)
 
 
@@ -333,11 +385,13 @@ def test_an_invoice_reference_longer_than_inv_nr_is_refused_before_sending() -> 
 
     vendor = Vendor({}, post=refuse)
     [result] = AccountViewTarget(client(vendor)).create_orders(
-        [OrderWrite(_order(), "10001", "SB-LS-5001-EXTRA", None, kind="sales_invoice")])
+        [OrderWrite(_order(), "10001", "SB-LS-5001-EXTRA", None, kind="sales_invoice")]
+    )
     assert isinstance(result, FatalError) and "INV_NR" in str(result)
 
 
 # --- errors, companies, token ----------------------------------------------------------
+
 
 def test_an_error_in_a_200_fails_the_read_with_its_message() -> None:
     with pytest.raises(FatalError, match="AccountViewError: Artikel ONBEKEND bestaat niet"):
@@ -351,8 +405,10 @@ def test_companies_and_token() -> None:
     renewed: list[str] = []
     av = client(vendor, on_refresh_token=renewed.append)
     [company] = av.companies()
-    assert (company["Id"], company["Description"]) == ("3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f",
-                                                       "Voorbeeld Webwinkel BV")
+    assert (company["Id"], company["Description"]) == (
+        "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f",
+        "Voorbeeld Webwinkel BV",
+    )
     sent = vendor.seen[0]
     assert sent.headers["Authorization"] == "Bearer XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
     assert sent.headers["x-company"] == "VWW"
@@ -372,5 +428,8 @@ def test_token_form_is_the_documented_refresh_grant() -> None:
     client(vendor).companies()
     [form] = forms
     assert {k: v[0] for k, v in form.items()} == {
-        "grant_type": "refresh_token", "refresh_token": "refresh", "client_id": "app",
-        "client_secret": "secret"}
+        "grant_type": "refresh_token",
+        "refresh_token": "refresh",
+        "client_id": "app",
+        "client_secret": "secret",
+    }

@@ -28,9 +28,15 @@ API = "/api/v3"
 
 
 def _token(http: TestClient) -> dict[str, str]:
-    token = http.post(f"{API}/token", data={
-        "grant_type": "refresh_token", "refresh_token": "sandbox-refresh",
-        "client_id": "shopbridge", "client_secret": "sandbox-secret"}).json()
+    token = http.post(
+        f"{API}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": "sandbox-refresh",
+            "client_id": "shopbridge",
+            "client_secret": "sandbox-secret",
+        },
+    ).json()
     return {"Authorization": f"Bearer {token['access_token']}", "x-company": "SANDBOX"}
 
 
@@ -50,36 +56,64 @@ def http(app: FastAPI) -> Iterator[TestClient]:
 
 def _book(app: FastAPI) -> None:
     """One sales order and one sales-journal page, written the way the connector writes."""
-    av = AccountViewClient("http://testserver", client_id="shopbridge",
-                           client_secret="sandbox-secret", refresh_token="sandbox-refresh",
-                           company_id="SANDBOX", http=TestClient(app))
+    av = AccountViewClient(
+        "http://testserver",
+        client_id="shopbridge",
+        client_secret="sandbox-secret",
+        refresh_token="sandbox-refresh",
+        company_id="SANDBOX",
+        http=TestClient(app),
+    )
     target = AccountViewTarget(av)
     articles = TestClient(app).get("/_sandbox/articles").json()
     code = next(a["ART_CODE"] for a in articles if a.get("PX_SELL"))
     when = datetime(2026, 11, 17, 9, tzinfo=UTC)
-    line = OrderLine(sku=code, quantity=Decimal(1), unit_price_excl=Decimal("10"),
-                     unit_price_incl=Decimal("12.10"), tax_rate=Decimal("0.21"))
-    order = Order(ref=ExternalRef(system="lightspeed_ecom", id="1"), number="ORD1",
-                  status="paid", created_at=when, updated_at=when, currency="EUR",
-                  customer=Customer(kind=CustomerKind.PERSON, first_name="K."),
-                  shipping_address=Address(), lines=(line,), total_excl=Decimal("10"),
-                  total_incl=Decimal("12.10"))
-    results = target.create_orders([
-        OrderWrite(order, "59999", "SB-1", None),
-        OrderWrite(order, "59999", "SB-2", None, kind="sales_invoice")])
+    line = OrderLine(
+        sku=code,
+        quantity=Decimal(1),
+        unit_price_excl=Decimal("10"),
+        unit_price_incl=Decimal("12.10"),
+        tax_rate=Decimal("0.21"),
+    )
+    order = Order(
+        ref=ExternalRef(system="lightspeed_ecom", id="1"),
+        number="ORD1",
+        status="paid",
+        created_at=when,
+        updated_at=when,
+        currency="EUR",
+        customer=Customer(kind=CustomerKind.PERSON, first_name="K."),
+        shipping_address=Address(),
+        lines=(line,),
+        total_excl=Decimal("10"),
+        total_incl=Decimal("12.10"),
+    )
+    results = target.create_orders(
+        [
+            OrderWrite(order, "59999", "SB-1", None),
+            OrderWrite(order, "59999", "SB-2", None, kind="sales_invoice"),
+        ]
+    )
     assert all(isinstance(r, str) for r in results), results
 
 
 def get(http: TestClient, business_object: str, **params: Any) -> Any:
-    resp = http.get(f"{API}/accountviewdata",
-                    params={"BusinessObject": business_object, "PageSize": 1000, **params})
+    resp = http.get(
+        f"{API}/accountviewdata",
+        params={"BusinessObject": business_object, "PageSize": 1000, **params},
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()
 
 
 def one(field: str, value: str) -> dict[str, str]:
-    return {"FilterControlSource1": field, "FilterOperator1": "Equal",
-            "FilterValueType1": "C", "FilterValue1": value, "FilterIsListOfValues1": "false"}
+    return {
+        "FilterControlSource1": field,
+        "FilterOperator1": "Equal",
+        "FilterValueType1": "C",
+        "FilterValue1": value,
+        "FilterIsListOfValues1": "false",
+    }
 
 
 #: table keys: one row comes as an object, several as a list (VENDOR_APIS.md §4)
@@ -125,9 +159,16 @@ def test_booked_documents(http: TestClient) -> None:
 
 @pytest.mark.parametrize("table", ["contact", "dj_page", "dj_line"])
 def test_data_dictionary(http: TestClient, table: str) -> None:
-    resp = http.get(f"{API}/accountviewsystemdata", params={
-        "BusinessObject": "FLD", "FilterControlSource1": "DBF_NAME",
-        "FilterOperator1": "Contains", "FilterValueType1": "C", "FilterValue1": table.upper()})
+    resp = http.get(
+        f"{API}/accountviewsystemdata",
+        params={
+            "BusinessObject": "FLD",
+            "FilterControlSource1": "DBF_NAME",
+            "FilterOperator1": "Contains",
+            "FilterValueType1": "C",
+            "FilterValue1": table.upper(),
+        },
+    )
     assert resp.status_code == 200, resp.text
     served = resp.json()["DCT_FLD"]
     # the recording kept the rows without their {"DCT_FLD": ...} envelope (SOURCES.md)
@@ -139,9 +180,15 @@ def test_data_dictionary(http: TestClient, table: str) -> None:
 
 def test_companies_and_token(http: TestClient) -> None:
     assert drift("companies.list", http.get(f"{API}/companies").json()) == []
-    token = http.post(f"{API}/token", data={
-        "grant_type": "refresh_token", "refresh_token": "sandbox-refresh",
-        "client_id": "shopbridge", "client_secret": "sandbox-secret"}).json()
+    token = http.post(
+        f"{API}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": "sandbox-refresh",
+            "client_id": "shopbridge",
+            "client_secret": "sandbox-secret",
+        },
+    ).json()
     assert drift("token.ok", token) == []
 
 

@@ -43,6 +43,7 @@ EAN = "8712345678906"
 
 # --- the Lightspeed side: the pair's translator, the shop's currency from its shop.json ---
 
+
 def shop_source() -> LightspeedEcomSource:
     """The pair's source translator; the only call it may make is the shop's settings
     (its currency: a Lightspeed order carries none), answered with the documented shop."""
@@ -50,12 +51,16 @@ def shop_source() -> LightspeedEcomSource:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/shop.json"):
-            return httpx.Response(200, content=shop,
-                                  headers={"Content-Type": "application/json"})
+            return httpx.Response(200, content=shop, headers={"Content-Type": "application/json"})
         return httpx.Response(404, json={"error": {"code": 404, "message": "not recorded"}})
 
-    client = LightspeedEcomClient("https://api.shoplightspeed.com", "us", "key", "secret",
-                                  http=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = LightspeedEcomClient(
+        "https://api.shoplightspeed.com",
+        "us",
+        "key",
+        "secret",
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
     return LightspeedEcomSource(client)
 
 
@@ -83,12 +88,16 @@ def the_order(body: Any) -> tuple[Order, dict[str, Any]]:
 
 # --- the Buckles side: a MockTransport answering as the assumed API -----------------------
 
+
 class Hub:
     """What the assumed Buckles API answers, with every request kept for the asserts."""
 
     def __init__(self, products: list[dict[str, Any]] | None = None) -> None:
-        self.products = products if products is not None else [
-            {"id": 1, "sku": "anacampseros", "barcode": "", "is_parent": False}]
+        self.products = (
+            products
+            if products is not None
+            else [{"id": 1, "sku": "anacampseros", "barcode": "", "is_parent": False}]
+        )
         self.customers: list[dict[str, Any]] = []
         self.sent: list[tuple[str, str, Any]] = []
         #: what POST orders (shipments) answers instead of the created record
@@ -97,8 +106,9 @@ class Hub:
 
     @staticmethod
     def page(rows: list[dict[str, Any]]) -> httpx.Response:
-        return httpx.Response(200, json={"data": rows, "meta": {
-            "page": 1, "per_page": 100, "total": len(rows)}})
+        return httpx.Response(
+            200, json={"data": rows, "meta": {"page": 1, "per_page": 100, "total": len(rows)}}
+        )
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/api/v1/")
@@ -115,12 +125,18 @@ class Hub:
             return self.page([c for c in self.customers if c.get(key) in wanted])
         if request.method == "POST" and path == "customers":
             number = body.get("customer_number")
-            clash = next((c for c in self.customers if number
-                          and c.get("customer_number") == number), None)
+            clash = next(
+                (c for c in self.customers if number and c.get("customer_number") == number), None
+            )
             if clash is not None:
-                return httpx.Response(409, json={"error": "a customer with this number "
-                                                 "exists", "field": "customer_number",
-                                                 "id": clash["id"]})
+                return httpx.Response(
+                    409,
+                    json={
+                        "error": "a customer with this number exists",
+                        "field": "customer_number",
+                        "id": clash["id"],
+                    },
+                )
             row = {"id": 500 + len(self.customers), **body}
             self.customers.append(row)
             return httpx.Response(201, json={"data": row})
@@ -128,15 +144,21 @@ class Hub:
             known = {p["sku"] for p in self.products}
             for i, line in enumerate(body["lines"]):
                 if line["sku"] not in known:
-                    return httpx.Response(422, json={
-                        "error": f"no sellable product with SKU {line['sku']!r}",
-                        "field": f"lines[{i}].sku"})
-            answer = self.order_answer if self.order_answer is not None else {
-                "id": 9001, **body}
+                    return httpx.Response(
+                        422,
+                        json={
+                            "error": f"no sellable product with SKU {line['sku']!r}",
+                            "field": f"lines[{i}].sku",
+                        },
+                    )
+            answer = self.order_answer if self.order_answer is not None else {"id": 9001, **body}
             return httpx.Response(201, json={"data": answer})
         if request.method == "POST" and path.endswith("/shipments"):
-            answer = self.shipment_answer if self.shipment_answer is not None else {
-                "id": 77, "order_id": int(path.split("/")[1]), **body}
+            answer = (
+                self.shipment_answer
+                if self.shipment_answer is not None
+                else {"id": 77, "order_id": int(path.split("/")[1]), **body}
+            )
             return httpx.Response(201, json={"data": answer})
         return httpx.Response(404, json={"error": f"no route {request.method} {path}"})
 
@@ -145,9 +167,13 @@ class Hub:
 
 
 def buckles(hub: Hub) -> BucklesTarget:
-    client = BucklesClient("https://app.buckles.test", "token",
-                           http=httpx.Client(transport=httpx.MockTransport(hub)),
-                           counter=CallCounter(), policy=RetryPolicy(sleep=lambda _s: None))
+    client = BucklesClient(
+        "https://app.buckles.test",
+        "token",
+        http=httpx.Client(transport=httpx.MockTransport(hub)),
+        counter=CallCounter(),
+        policy=RetryPolicy(sleep=lambda _s: None),
+    )
     return BucklesTarget(client)
 
 
@@ -155,13 +181,16 @@ def book(order: Order, mapped: dict[str, Any], hub: Hub) -> dict[str, Any]:
     """Write the order as the load step does; the body Buckles received."""
     target = buckles(hub)
     debtor = target.create_debtor(order.customer)
-    assert target.create_order(order, debtor_code=debtor, reference=reference(order),
-                               mapped=mapped) == "9001"
+    assert (
+        target.create_order(order, debtor_code=debtor, reference=reference(order), mapped=mapped)
+        == "9001"
+    )
     (body,) = hub.posted("orders")
     return dict(body)
 
 
 # --- orders -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("form", ["enveloped", "bare"])
 def test_documented_order_reaches_the_hub_with_unit_prices_not_line_totals(form: str) -> None:
@@ -170,19 +199,41 @@ def test_documented_order_reaches_the_hub_with_unit_prices_not_line_totals(form:
     body = book(order, mapped, hub)
     # number, date, customer, currency (the shop's: the order has none), status
     assert (body["number"], body["channel"], body["channel_order_id"]) == (
-        "ORD00018", "lightspeed_ecom", reference(order))
+        "ORD00018",
+        "lightspeed_ecom",
+        reference(order),
+    )
     assert body["ordered_at"] == "2019-08-21T17:15:00Z"
     assert (body["email"], body["customer_id"]) == ("customer@example.com", 500)
     assert body["currency"] == "USD"
-    assert body["status"] == "processing"    # processing_awaiting_shipment, paid
+    assert body["status"] == "processing"  # processing_awaiting_shipment, paid
     assert (body["payment_status"], body["payment_method"], body["shipping_method"]) == (
-        "paid", "Pay by invoice", "Default Shipping")
+        "paid",
+        "Pay by invoice",
+        "Default Shipping",
+    )
     assert body["shipping_address"] == {
-        "name": "Jane Doe", "company": "", "street": "12 Rue Exemple", "house_number": "",
-        "house_number_ext": "", "postcode": "h0h0h0", "city": "montreal", "country": "CA"}
+        "name": "Jane Doe",
+        "company": "",
+        "street": "12 Rue Exemple",
+        "house_number": "",
+        "house_number_ext": "",
+        "postcode": "h0h0h0",
+        "city": "montreal",
+        "country": "CA",
+    }
     # the line: 6 x 7.00 excl. (basePriceExcl), not 6 x 42.00 (priceExcl, the line total)
-    assert body["lines"] == [{"sku": "anacampseros", "barcode": "", "name": "anacampseros",
-                              "qty": "6", "price": "7", "tax_rate": "5", "discount": "0"}]
+    assert body["lines"] == [
+        {
+            "sku": "anacampseros",
+            "barcode": "",
+            "name": "anacampseros",
+            "qty": "6",
+            "price": "7",
+            "tax_rate": "5",
+            "discount": "0",
+        }
+    ]
     # shipping excl., no coupon, and the vendor's own total incl.
     assert (body["shipping_cost"], body["discount"], body["total"]) == ("5.95", "0", "50.35")
     assert body["prices_include_tax"] is False
@@ -190,13 +241,18 @@ def test_documented_order_reaches_the_hub_with_unit_prices_not_line_totals(form:
     line = body["lines"][0]
     excl = Decimal(line["qty"]) * Decimal(line["price"]) + Decimal(body["shipping_cost"])
     assert excl == order.total_excl == Decimal("47.95")
-    incl = excl + Decimal(line["qty"]) * Decimal(line["price"]) * Decimal("0.05") + Decimal(
-        "0.30")  # the shipment's 5% GST, as Lightspeed rounds it: 6.25 - 5.95
+    incl = (
+        excl + Decimal(line["qty"]) * Decimal(line["price"]) * Decimal("0.05") + Decimal("0.30")
+    )  # the shipment's 5% GST, as Lightspeed rounds it: 6.25 - 5.95
     assert incl == Decimal(body["total"]) == order.total_incl
     # the customer Buckles got first, from the order's embedded customer
     (customer,) = hub.posted("customers")
-    assert (customer["email"], customer["customer_number"], customer["first_name"],
-            customer["last_name"]) == ("customer@example.com", "2026523", "Jane", "Doe")
+    assert (
+        customer["email"],
+        customer["customer_number"],
+        customer["first_name"],
+        customer["last_name"],
+    ) == ("customer@example.com", "2026523", "Jane", "Doe")
     assert customer["address"]["country"] == "CA"
 
 
@@ -212,37 +268,69 @@ def _documented(**line: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(("keys", "products", "sku", "checked"), [
-    # the documented line: "sku": "", the code in articleCode -> the product with that SKU
-    ({}, [{"id": 1, "sku": "anacampseros", "barcode": ""}], "anacampseros", True),
-    # derived: an EAN too -> the product with that barcode wins over the SKU match
-    ({"ean": EAN}, [{"id": 1, "sku": "anacampseros", "barcode": ""},
-                    {"id": 2, "sku": "BK-ANA", "barcode": EAN}], "BK-ANA", True),
-    # derived: only an EAN (no sku, no articleCode): the item key is the EAN, a barcode
-    ({"ean": EAN, "articleCode": ""}, [{"id": 2, "sku": "BK-ANA", "barcode": EAN}], "BK-ANA",
-     True),
-    # derived: a SKU and an article code; the SKU is the pair's first item key
-    ({"sku": "ANA-6", "articleCode": "anacampseros"},
-     [{"id": 1, "sku": "anacampseros", "barcode": ""}, {"id": 3, "sku": "ANA-6", "barcode": ""}],
-     "ANA-6", True),
-    # derived: a SKU Buckles does not sell, an article code it does: the target would book
-    # it, but the flow's item check asks for the pair's item key (the SKU) and holds the
-    # order back (quarantined naming lines[0].sku) -- the pair's item_key decides
-    ({"sku": "ANA-6"}, [{"id": 1, "sku": "anacampseros", "barcode": ""}], "anacampseros",
-     False),
-    # derived: an EAN Buckles does not know, the item key (SKU) it does
-    ({"sku": "ANA-6", "ean": EAN}, [{"id": 3, "sku": "ANA-6", "barcode": "8700000000000"}],
-     "ANA-6", True),
-])
-def test_each_line_names_the_hub_product_ean_first(keys: dict[str, Any],
-                                                     products: list[dict[str, Any]],
-                                                     sku: str, checked: bool) -> None:
+@pytest.mark.parametrize(
+    ("keys", "products", "sku", "checked"),
+    [
+        # the documented line: "sku": "", the code in articleCode -> the product with that SKU
+        ({}, [{"id": 1, "sku": "anacampseros", "barcode": ""}], "anacampseros", True),
+        # derived: an EAN too -> the product with that barcode wins over the SKU match
+        (
+            {"ean": EAN},
+            [
+                {"id": 1, "sku": "anacampseros", "barcode": ""},
+                {"id": 2, "sku": "BK-ANA", "barcode": EAN},
+            ],
+            "BK-ANA",
+            True,
+        ),
+        # derived: only an EAN (no sku, no articleCode): the item key is the EAN, a barcode
+        (
+            {"ean": EAN, "articleCode": ""},
+            [{"id": 2, "sku": "BK-ANA", "barcode": EAN}],
+            "BK-ANA",
+            True,
+        ),
+        # derived: a SKU and an article code; the SKU is the pair's first item key
+        (
+            {"sku": "ANA-6", "articleCode": "anacampseros"},
+            [
+                {"id": 1, "sku": "anacampseros", "barcode": ""},
+                {"id": 3, "sku": "ANA-6", "barcode": ""},
+            ],
+            "ANA-6",
+            True,
+        ),
+        # derived: a SKU Buckles does not sell, an article code it does: the target would book
+        # it, but the flow's item check asks for the pair's item key (the SKU) and holds the
+        # order back (quarantined naming lines[0].sku) -- the pair's item_key decides
+        (
+            {"sku": "ANA-6"},
+            [{"id": 1, "sku": "anacampseros", "barcode": ""}],
+            "anacampseros",
+            False,
+        ),
+        # derived: an EAN Buckles does not know, the item key (SKU) it does
+        (
+            {"sku": "ANA-6", "ean": EAN},
+            [{"id": 3, "sku": "ANA-6", "barcode": "8700000000000"}],
+            "ANA-6",
+            True,
+        ),
+    ],
+)
+def test_each_line_names_the_hub_product_ean_first(
+    keys: dict[str, Any], products: list[dict[str, Any]], sku: str, checked: bool
+) -> None:
     order, mapped = the_order(_documented(**keys))
     hub = Hub([{**p, "is_parent": False} for p in products])
     (line,) = book(order, mapped, hub)["lines"]
     assert (line["sku"], line["barcode"], line["qty"], line["price"]) == (
-        sku, keys.get("ean", ""), "6", "7")
-    key = order.lines[0].sku     # the pair's item_key rule, resolved by the flow
+        sku,
+        keys.get("ean", ""),
+        "6",
+        "7",
+    )
+    key = order.lines[0].sku  # the pair's item_key rule, resolved by the flow
     assert buckles(hub).find_items([key]) == ({key} if checked else set())
 
 
@@ -250,35 +338,42 @@ def test_a_line_no_hub_product_matches_is_refused_with_buckles_message() -> None
     order, mapped = the_order(_documented())
     hub = Hub([])
     target = buckles(hub)
-    assert target.find_items(["anacampseros"]) == set()   # the flow quarantines it first
-    with pytest.raises(FatalError, match=r"order ORD00018.*lines\[0\]\.sku: no sellable "
-                                         r"product with SKU 'anacampseros'"):
+    assert target.find_items(["anacampseros"]) == set()  # the flow quarantines it first
+    with pytest.raises(
+        FatalError,
+        match=r"order ORD00018.*lines\[0\]\.sku: no sellable "
+        r"product with SKU 'anacampseros'",
+    ):
         target.create_order(order, debtor_code="5", reference="ORD00018", mapped=mapped)
 
 
-@pytest.mark.parametrize("name", ["lightspeed_webhook.order_created",
-                                  "lightspeed_webhook.order_shipped"])
+@pytest.mark.parametrize(
+    "name", ["lightspeed_webhook.order_created", "lightspeed_webhook.order_shipped"]
+)
 @pytest.mark.parametrize("form", ["enveloped", "bare"])
 def test_recorded_webhook_order_without_any_item_key_never_reaches_the_hub(
-        name: str, form: str) -> None:
+    name: str, form: str
+) -> None:
     out = mapped_orders(bodies(name)[form])
     assert out["orders"] == []
     (entry,) = out["counts"]["quarantined"]
-    assert (entry["entity"], entry["source_id"], entry["field"]) == ("order", "123",
-                                                                     "lines[0].sku")
+    assert (entry["entity"], entry["source_id"], entry["field"]) == ("order", "123", "lines[0].sku")
     assert out["counts"]["orders_quarantined"] == 1
 
 
-@pytest.mark.parametrize(("status", "buckles_status"), [
-    ("processing_awaiting_shipment", "processing"),
-    ("processing_awaiting_payment", "pending_payment"),
-    ("processing_awaiting_pickup", "processing"),
-    ("on_hold", "on_hold"),
-    ("completed_shipped", "completed"),
-    ("completed_picked_up", "completed"),
-    ("cancelled", "cancelled"),
-    ("some_custom_status", "on_hold"),
-])
+@pytest.mark.parametrize(
+    ("status", "buckles_status"),
+    [
+        ("processing_awaiting_shipment", "processing"),
+        ("processing_awaiting_payment", "pending_payment"),
+        ("processing_awaiting_pickup", "processing"),
+        ("on_hold", "on_hold"),
+        ("completed_shipped", "completed"),
+        ("completed_picked_up", "completed"),
+        ("cancelled", "cancelled"),
+        ("some_custom_status", "on_hold"),
+    ],
+)
 def test_lightspeed_status_becomes_the_buckles_status(status: str, buckles_status: str) -> None:
     """Derived: the recorded shipped webhook (its one line given the article code it lacks)
     and the documented order, each with ``status`` set."""
@@ -297,12 +392,16 @@ def test_the_recorded_webhook_orders_total_and_prices_of_zero_are_sent_as_zero()
     order, mapped = the_order(body)
     sent = book(order, mapped, Hub())
     assert (sent["number"], sent["currency"], sent["email"]) == (
-        "ORD00002", "USD", "customer@email.com")
+        "ORD00002",
+        "USD",
+        "customer@email.com",
+    )
     assert (sent["total"], sent["shipping_cost"], sent["discount"]) == ("0", "0", "0")
-    assert [(Decimal(x["qty"]), Decimal(x["price"]), x["tax_rate"])
-            for x in sent["lines"]] == [(Decimal(1), Decimal(0), "0")]
+    assert [(Decimal(x["qty"]), Decimal(x["price"]), x["tax_rate"]) for x in sent["lines"]] == [
+        (Decimal(1), Decimal(0), "0")
+    ]
     assert sent["shipping_address"]["country"] == "US"
-    assert sent["shipping_address"]["street"] == ""    # recorded empty: sent empty
+    assert sent["shipping_address"]["street"] == ""  # recorded empty: sent empty
 
 
 def test_false_mapped_from_the_source_is_sent_as_empty_text() -> None:
@@ -311,9 +410,14 @@ def test_false_mapped_from_the_source_is_sent_as_empty_text() -> None:
     order, mapped = the_order(bodies(DOCUMENTED)["enveloped"])
     raw = recorded(SYSTEM, DOCUMENTED)["order"]
     assert raw["addressShippingCompany"] is False
-    mapped = {**mapped, "header": {**mapped["header"],
-                                   "shipping_method": raw["addressShippingCompany"],
-                                   "payment_method": raw["referralId"]}}
+    mapped = {
+        **mapped,
+        "header": {
+            **mapped["header"],
+            "shipping_method": raw["addressShippingCompany"],
+            "payment_method": raw["referralId"],
+        },
+    }
     sent = book(order, mapped, Hub())
     assert (sent["shipping_method"], sent["payment_method"]) == ("", "")
 
@@ -322,12 +426,27 @@ def test_an_answer_that_does_not_confirm_the_order_is_not_counted() -> None:
     order, mapped = the_order(bodies(DOCUMENTED)["enveloped"])
     hub = Hub()
     target = buckles(hub)
-    for answer, why in [({"id": 9001, "channel_order_id": "ORD00018", "total": "44.10",
-                          "lines": [{"sku": "anacampseros", "qty": "6"}]}, "total '44.10'"),
-                        ({"id": 9001, "channel_order_id": "ORD00018", "total": "50.35",
-                          "lines": []}, "0 lines"),
-                        ({"id": 9001, "channel_order_id": "OTHER", "total": "50.35",
-                          "lines": [{"sku": "anacampseros", "qty": "6"}]}, "reference")]:
+    for answer, why in [
+        (
+            {
+                "id": 9001,
+                "channel_order_id": "ORD00018",
+                "total": "44.10",
+                "lines": [{"sku": "anacampseros", "qty": "6"}],
+            },
+            "total '44.10'",
+        ),
+        ({"id": 9001, "channel_order_id": "ORD00018", "total": "50.35", "lines": []}, "0 lines"),
+        (
+            {
+                "id": 9001,
+                "channel_order_id": "OTHER",
+                "total": "50.35",
+                "lines": [{"sku": "anacampseros", "qty": "6"}],
+            },
+            "reference",
+        ),
+    ]:
         hub.order_answer = answer
         with pytest.raises(FatalError, match=why):
             target.create_order(order, debtor_code="5", reference="ORD00018", mapped=mapped)
@@ -337,6 +456,7 @@ def test_an_answer_that_does_not_confirm_the_order_is_not_counted() -> None:
 
 
 # --- customers --------------------------------------------------------------------------
+
 
 def mapped_customers(body: Any) -> list[Customer]:
     entity, records = delivery_records(body)
@@ -353,11 +473,23 @@ def test_recorded_customer_webhook_reaches_the_hub(form: str) -> None:
     assert buckles(hub).create_debtor(customer) == "500"
     (sent,) = hub.posted("customers")
     # "gender": false, "birthDate": false, empty street and city: an address of a country only
-    assert sent == {"email": "customer@email.com", "customer_number": "123",
-                    "first_name": "John", "last_name": "Doe", "company": "",
-                    "vat_number": "", "phone": "",
-                    "address": {"street": "", "house_number": "", "house_number_ext": "",
-                                "postcode": "", "city": "", "country": "NL"}}
+    assert sent == {
+        "email": "customer@email.com",
+        "customer_number": "123",
+        "first_name": "John",
+        "last_name": "Doe",
+        "company": "",
+        "vat_number": "",
+        "phone": "",
+        "address": {
+            "street": "",
+            "house_number": "",
+            "house_number_ext": "",
+            "postcode": "",
+            "city": "",
+            "country": "NL",
+        },
+    }
 
 
 def test_customer_without_email_is_created_once_and_found_by_its_number() -> None:
@@ -368,7 +500,7 @@ def test_customer_without_email_is_created_once_and_found_by_its_number() -> Non
     assert (customer.email, customer.customer_number) == ("", "123")
     hub = Hub()
     first = buckles(hub).create_debtor(customer)
-    again = buckles(hub).create_debtor(customer)    # a retried load: 409 on the number
+    again = buckles(hub).create_debtor(customer)  # a retried load: 409 on the number
     assert first == again == "500" and len(hub.customers) == 1
     assert hub.posted("customers")[0]["email"] == ""
     assert ("GET", "customers") in [(m, p) for m, p, _ in hub.sent]
@@ -389,6 +521,7 @@ def test_order_of_a_customer_without_email_reaches_the_hub() -> None:
 
 # --- shipments --------------------------------------------------------------------------
 
+
 def test_a_shipment_made_by_hand_in_the_shop_reaches_the_hub_order() -> None:
     """The documented shipment (``shipped`` without a tracking code) with its documented
     line (``"sku": ""``, the code in ``articleCode``) embedded as a webhook delivers it."""
@@ -404,9 +537,13 @@ def test_a_shipment_made_by_hand_in_the_shop_reaches_the_hub_order() -> None:
     target = buckles(hub)
     assert target.apply_shipment("9001", shipment) == "77"
     (sent,) = hub.posted("orders/9001/shipments")
-    assert sent == {"status": "shipped", "carrier": "", "tracking_code": "",
-                    "reference": "lightspeed_ecom:4981236",
-                    "lines": [{"sku": "pyrex-box", "qty": "6"}]}
+    assert sent == {
+        "status": "shipped",
+        "carrier": "",
+        "tracking_code": "",
+        "reference": "lightspeed_ecom:4981236",
+        "lines": [{"sku": "pyrex-box", "qty": "6"}],
+    }
     hub.shipment_answer = {"id": 77, "status": "pending", "tracking_code": ""}
     with pytest.raises(FatalError, match="answered"):
         target.apply_shipment("9001", shipment)

@@ -43,9 +43,14 @@ def app() -> FastAPI:
 
 
 def client(app: FastAPI, per_page: int = 100) -> BucklesClient:
-    return BucklesClient("http://testserver", "demo-token", http=TestClient(app),
-                         counter=CallCounter(), policy=RetryPolicy(sleep=lambda _s: None),
-                         per_page=per_page)
+    return BucklesClient(
+        "http://testserver",
+        "demo-token",
+        http=TestClient(app),
+        counter=CallCounter(),
+        policy=RetryPolicy(sleep=lambda _s: None),
+        per_page=per_page,
+    )
 
 
 def state(app: FastAPI) -> dict[str, Any]:
@@ -62,12 +67,13 @@ def write(app: FastAPI, body: Any) -> dict[str, Any]:
     order = Order.model_validate(raw)
     target = BucklesTarget(client(app))
     debtor = target.create_debtor(order.customer)
-    oid = target.create_order(order, debtor_code=debtor, reference=reference(order),
-                              mapped=out["mapped"][order.ref.id])
+    oid = target.create_order(
+        order, debtor_code=debtor, reference=reference(order), mapped=out["mapped"][order.ref.id]
+    )
     with TestClient(app) as tc:
-        stored: dict[str, Any] = tc.get(f"/api/v1/orders/{oid}",
-                                        headers={"Authorization": "Bearer demo-token"}
-                                        ).json()["data"]
+        stored: dict[str, Any] = tc.get(
+            f"/api/v1/orders/{oid}", headers={"Authorization": "Bearer demo-token"}
+        ).json()["data"]
     return stored
 
 
@@ -81,15 +87,22 @@ def test_the_documented_order_is_stored_as_the_shop_sold_it(app: FastAPI, form: 
     sells(app, "anacampseros")
     order = write(app, bodies(DOCUMENTED)[form])
     assert (order["number"], order["channel_order_id"], order["status"]) == (
-        "ORD00018", "ORD00018", "processing")
+        "ORD00018",
+        "ORD00018",
+        "processing",
+    )
     assert (order["currency"], order["total"], order["shipping_cost"], order["discount"]) == (
-        "USD", "50.35", "5.95", "0")
-    assert [(x["sku"], x["qty"], x["price"], x["tax_rate"], x["discount"])
-            for x in order["lines"]] == [("anacampseros", "6", "7", "5", "0")]
+        "USD",
+        "50.35",
+        "5.95",
+        "0",
+    )
+    assert [
+        (x["sku"], x["qty"], x["price"], x["tax_rate"], x["discount"]) for x in order["lines"]
+    ] == [("anacampseros", "6", "7", "5", "0")]
     assert order["shipping_address"]["country"] == "CA"
     customer = next(c for c in state(app)["customers"] if c["id"] == order["customer_id"])
-    assert (customer["email"], customer["customer_number"]) == ("customer@example.com",
-                                                                "2026523")
+    assert (customer["email"], customer["customer_number"]) == ("customer@example.com", "2026523")
     # open: its 6 are reserved against the hub's stock
     row = next(r for r in state(app)["stock"] if r["sku"] == "anacampseros")
     assert row["reserved"] == "6"
@@ -119,7 +132,8 @@ def test_a_customer_without_email_or_address_is_taken_once(app: FastAPI) -> None
 
 
 def test_the_recorded_webhook_orders_without_item_keys_never_reach_the_sandbox(
-        app: FastAPI) -> None:
+    app: FastAPI,
+) -> None:
     for name in ("lightspeed_webhook.order_created", "lightspeed_webhook.order_shipped"):
         for body in bodies(name).values():
             _, records = delivery_records(body)
@@ -132,8 +146,13 @@ def test_another_currency_and_no_currency(app: FastAPI) -> None:
     sells(app, "anacampseros")
     assert write(app, bodies(DOCUMENTED)["bare"])["currency"] == "USD"
     with pytest.raises(FatalError, match="currency"):
-        client(app).create_order({"channel": "x", "channel_order_id": "1", "lines": [
-            {"sku": "anacampseros", "qty": "1"}]})
+        client(app).create_order(
+            {
+                "channel": "x",
+                "channel_order_id": "1",
+                "lines": [{"sku": "anacampseros", "qty": "1"}],
+            }
+        )
 
 
 def test_everything_the_seeded_sandbox_serves_translates(app: FastAPI) -> None:
@@ -143,7 +162,7 @@ def test_everything_the_seeded_sandbox_serves_translates(app: FastAPI) -> None:
     assert [(c.person_name, c.billing_address.country) for c in bare] == [("Jansen", "")]
     levels = {lv.sku: lv for lv in map(source.to_stock, source.iter_stock_records())}
     assert levels[GIFT_WRAP].on_hand == 0 and levels[GIFT_WRAP].ean == ""
-    assert any(lv.ean for lv in levels.values())      # stock rows carry the barcode
+    assert any(lv.ean for lv in levels.values())  # stock rows carry the barcode
     (wrap,) = client(app).iter_products(skus=[GIFT_WRAP])
     assert (wrap["price"], wrap["barcode"]) == (None, "")
 
@@ -152,10 +171,16 @@ def test_a_list_that_ends_before_its_total_fails_loudly() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
         rows = [{"id": 1, "sku": "A"}] if page == 1 else []
-        return httpx.Response(200, json={"data": rows, "meta": {
-            "page": page, "per_page": 1, "total": 3}})
+        return httpx.Response(
+            200, json={"data": rows, "meta": {"page": page, "per_page": 1, "total": 3}}
+        )
 
-    c = BucklesClient("http://hub", "t", http=httpx.Client(transport=httpx.MockTransport(
-        handler)), policy=RetryPolicy(sleep=lambda _s: None), per_page=1)
+    c = BucklesClient(
+        "http://hub",
+        "t",
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        policy=RetryPolicy(sleep=lambda _s: None),
+        per_page=1,
+    )
     with pytest.raises(FatalError, match=r"meta\.total is 3 but the pages held 1"):
         list(c.iter_products())

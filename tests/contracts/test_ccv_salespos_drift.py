@@ -36,17 +36,28 @@ from tests.contracts.shape import recorded, shape_diff
 SYSTEM = "ccv_salespos"
 API = "/api/rest/v1"
 PUBLIC, SECRET = "demo-public", "demo-secret"
-NULLABLE = ("housenumber", "country_code", "description", "unit", "stockenabled",
-            "stocktype", "stock", "brand")
+NULLABLE = (
+    "housenumber",
+    "country_code",
+    "description",
+    "unit",
+    "stockenabled",
+    "stocktype",
+    "stock",
+    "brand",
+)
 POS_ORDER = 1001  # a counter sale of the seed: walk-in customer, cashier's user account
 
 
 def fetch(http: TestClient, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     """One signed request, as the connector signs it; the status and the parsed body."""
     content = json.dumps(body).encode() if body is not None else None
-    request = http.build_request(method, f"http://testserver{API}/{path}", content=content,
-                                 headers={"Content-Type": "application/json"} if content
-                                 else None)
+    request = http.build_request(
+        method,
+        f"http://testserver{API}/{path}",
+        content=content,
+        headers={"Content-Type": "application/json"} if content else None,
+    )
     CcvHmacAuth(PUBLIC, SECRET).sign(request)
     resp = http.send(request)
     return resp.status_code, resp.json() if resp.content else None
@@ -79,17 +90,36 @@ def created(app: FastAPI) -> dict[str, Any]:
     client = CcvSalesposClient("http://testserver", PUBLIC, SECRET, http=TestClient(app))
     target = CcvSalesposTarget(client)
     when = datetime(2026, 11, 17, 9, tzinfo=UTC)
-    line = OrderLine(sku="T-S-BLA-9001", quantity=Decimal(2), unit_price_excl=Decimal("10"),
-                     unit_price_incl=Decimal("12.10"), tax_rate=Decimal("0.21"))
-    buyer = Customer(kind=CustomerKind.PERSON, email="klant@example.nl", first_name="Jan",
-                     last_name="Jansen", billing_address=Address(
-                         street="Dorpsstraat", house_number="3", postcode="1234 AB",
-                         city="Utrecht", country="NL"))
-    order = Order(ref=ExternalRef(system="lightspeed_ecom", id="1"), number="ORD1",
-                  status="processing_awaiting_shipment", payment_status="paid",
-                  created_at=when, updated_at=when, currency="EUR", customer=buyer,
-                  shipping_address=buyer.billing_address, lines=(line,),
-                  total_excl=Decimal("20"), total_incl=Decimal("24.20"))
+    line = OrderLine(
+        sku="T-S-BLA-9001",
+        quantity=Decimal(2),
+        unit_price_excl=Decimal("10"),
+        unit_price_incl=Decimal("12.10"),
+        tax_rate=Decimal("0.21"),
+    )
+    buyer = Customer(
+        kind=CustomerKind.PERSON,
+        email="klant@example.nl",
+        first_name="Jan",
+        last_name="Jansen",
+        billing_address=Address(
+            street="Dorpsstraat", house_number="3", postcode="1234 AB", city="Utrecht", country="NL"
+        ),
+    )
+    order = Order(
+        ref=ExternalRef(system="lightspeed_ecom", id="1"),
+        number="ORD1",
+        status="processing_awaiting_shipment",
+        payment_status="paid",
+        created_at=when,
+        updated_at=when,
+        currency="EUR",
+        customer=buyer,
+        shipping_address=buyer.billing_address,
+        lines=(line,),
+        total_excl=Decimal("20"),
+        total_incl=Decimal("24.20"),
+    )
     return client.create_order(target.order_payload(order, reference="ORD1"))
 
 
@@ -123,8 +153,12 @@ def test_order_rows(http: TestClient, created: dict[str, Any]) -> None:
 
 def test_the_post_answer(created: dict[str, Any]) -> None:
     assert created["user"]["id"] is None  # a guest order (see test_orders)
-    assert diff("order.created", {**created, "user": {"id": "1", "discount_percentage": 0,
-                                                      "href": "x"}}) == []
+    assert (
+        diff(
+            "order.created", {**created, "user": {"id": "1", "discount_percentage": 0, "href": "x"}}
+        )
+        == []
+    )
     assert created["reservationnumber"] == "ORD1"
 
 
@@ -134,8 +168,7 @@ def test_products_and_their_relations(http: TestClient) -> None:
     assert diff("products.list.page2", get(http, f"products?{expand}&start=2&size=2")) == []
     # the recorded pages' first products have no brand; the T-shirt's is the second one's
     tshirt = get(http, f"products?{expand}&start=0&size=1")["items"][0]
-    assert shape_diff(recorded(SYSTEM, "products.list")["items"][1]["brand"],
-                      tshirt["brand"]) == []
+    assert shape_diff(recorded(SYSTEM, "products.list")["items"][1]["brand"], tshirt["brand"]) == []
     combos = get(http, "products/5001/attributecombinations")
     assert diff("attributecombinations.list", combos) == []
     assert diff("producttocategories.list", get(http, "products/5001/producttocategories")) == []
@@ -145,13 +178,18 @@ def test_products_and_their_relations(http: TestClient) -> None:
 
 
 def test_webhook_bodies(app: FastAPI, http: TestClient) -> None:
-    status, _ = fetch(http, "PATCH", f"orders/{POS_ORDER}", {
-        "status": 5, "track_and_trace_code": "3SABC1234567", "track_and_trace_carrier":
-        "PostNL"})
+    status, _ = fetch(
+        http,
+        "PATCH",
+        f"orders/{POS_ORDER}",
+        {"status": 5, "track_and_trace_code": "3SABC1234567", "track_and_trace_carrier": "PostNL"},
+    )
     assert status == 204
-    for kind, name in [("status_changed", "webhook.order_status_changed"),
-                       ("track_and_trace", "webhook.order_track_and_trace"),
-                       ("is_paid", "webhook.order_is_paid")]:
+    for kind, name in [
+        ("status_changed", "webhook.order_status_changed"),
+        ("track_and_trace", "webhook.order_track_and_trace"),
+        ("is_paid", "webhook.order_is_paid"),
+    ]:
         body = http.get(f"/_sandbox/webhooks/{kind}/{POS_ORDER}").json()
         assert diff(name, body) == []
         assert "ordernumber" not in body and body["order_number"] > 0

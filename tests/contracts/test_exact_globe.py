@@ -48,23 +48,33 @@ def body(name: str) -> bytes:
 
 
 def client(handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> ExactGlobeClient:
-    return ExactGlobeClient("http://globe01:8020", server_name="SQL01", database_name="600",
-                            auth=httpx.BasicAuth("u", "p"),
-                            http=httpx.Client(transport=httpx.MockTransport(handler)), **kw)
+    return ExactGlobeClient(
+        "http://globe01:8020",
+        server_name="SQL01",
+        database_name="600",
+        auth=httpx.BasicAuth("u", "p"),
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        **kw,
+    )
 
 
-def serve(routes: dict[str, bytes], seen: list[httpx.Request] | None = None
-          ) -> Callable[[httpx.Request], httpx.Response]:
+def serve(
+    routes: dict[str, bytes], seen: list[httpx.Request] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
     """Answer each entity (the path's last segment, keys stripped) with recorded bytes."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         if seen is not None:
             seen.append(request)
         entity = request.url.path.rsplit("/", 1)[-1].split("(", 1)[0]
         if entity not in routes:
             return httpx.Response(404, content=body("error.404"))
-        return httpx.Response(200 if request.method == "GET" else 201,
-                              content=routes[entity],
-                              headers={"Content-Type": "application/json"})
+        return httpx.Response(
+            200 if request.method == "GET" else 201,
+            content=routes[entity],
+            headers={"Content-Type": "application/json"},
+        )
+
     return handler
 
 
@@ -77,22 +87,31 @@ def single_page(name: str) -> bytes:
 
 def globe_records() -> list[dict[str, Any]]:
     """What the source yields for the recorded header/line/account/VAT answers."""
-    source = ExactGlobeSource(client(serve({
-        "SalesOrderHeader": single_page("salesorderheader.list"),
-        "SalesOrderLine": body("salesorderline.list"),
-        "Account": body("account.list"),
-        "VAT": body("vat.list"),
-    })), currency="EUR")
+    source = ExactGlobeSource(
+        client(
+            serve(
+                {
+                    "SalesOrderHeader": single_page("salesorderheader.list"),
+                    "SalesOrderLine": body("salesorderline.list"),
+                    "Account": body("account.list"),
+                    "VAT": body("vat.list"),
+                }
+            )
+        ),
+        currency="EUR",
+    )
     return list(source.iter_order_records(*WINDOW))
 
 
 # -- envelopes (Exact Online recordings: the OData v2 forms, not Globe's data) -----------------
 
+
 def test_both_odata_list_forms_are_read():
     wrapped = parse_list(recorded(SYSTEM, "exact_online.items.list"))
     bare = parse_list(recorded(SYSTEM, "exact_online.items.list_bare"))
-    assert [r["Code"] for r in wrapped.rows][:1] == [r["Code"] for r in bare.rows][:1] == [
-        "12345678"]
+    assert (
+        [r["Code"] for r in wrapped.rows][:1] == [r["Code"] for r in bare.rows][:1] == ["12345678"]
+    )
     assert wrapped.next_link is None and bare.next_link is None
     # the recorded /Date(ms)/ form: 1641034800000 ms = 2022-01-01 11:00 UTC ticks
     created = bare.rows[0]["Created"]
@@ -108,6 +127,7 @@ def test_bare_list_is_served_through_the_client():
 
 
 # -- paging --------------------------------------------------------------------------------
+
 
 def test_next_link_is_followed_and_ordered_by_a_stable_key():
     seen: list[httpx.Request] = []
@@ -143,13 +163,13 @@ def test_a_server_ignoring_top_fails_loudly():
 def test_the_same_page_twice_is_a_loop():
     payload = recorded(SYSTEM, "salesorderline.list")
     payload["d"]["results"] = payload["d"]["results"][:2]
-    c = client(lambda r: httpx.Response(200, content=json.dumps(payload).encode()),
-               page_size=2)
+    c = client(lambda r: httpx.Response(200, content=json.dumps(payload).encode()), page_size=2)
     with pytest.raises(PaginationLoop):
         list(c.query("SalesOrderLine"))
 
 
 # -- the ERP order source ------------------------------------------------------------------
+
 
 def test_source_embeds_lines_debtor_and_vat_codes():
     first, second = globe_records()
@@ -168,23 +188,49 @@ def test_company_order_as_a_bookkeeper_reads_it():
     assert order.created_at == datetime(2026, 11, 15, 23, 0, tzinfo=UTC)  # 16 Nov, server time
     c = order.customer
     assert (c.kind, c.company_name, c.first_name, c.last_name) == (
-        CustomerKind.COMPANY, "Bakkerij Voorbeeld BV", "Jan", "de Vries")
+        CustomerKind.COMPANY,
+        "Bakkerij Voorbeeld BV",
+        "Jan",
+        "de Vries",
+    )
     assert (c.email, c.customer_number, c.vat_number) == (
-        "j.devries@example.nl", "60093", "NL000099998B57")
-    assert (c.billing_address.street, c.billing_address.house_number,
-            c.billing_address.house_number_ext, c.billing_address.country) == (
-        "Kerkstraat", "12", "A", "NL")
+        "j.devries@example.nl",
+        "60093",
+        "NL000099998B57",
+    )
+    assert (
+        c.billing_address.street,
+        c.billing_address.house_number,
+        c.billing_address.house_number_ext,
+        c.billing_address.country,
+    ) == ("Kerkstraat", "12", "A", "NL")
     ship = order.shipping_address
     assert (ship.street, ship.house_number, ship.postcode, ship.country) == (
-        "Magazijnweg", "10", "3542 AB", "NL")  # "NL " padded in Globe's char(3)
+        "Magazijnweg",
+        "10",
+        "3542 AB",
+        "NL",
+    )  # "NL " padded in Globe's char(3)
     bread, flour, shipping = order.lines
-    assert (bread.sku, bread.quantity, bread.unit_price_excl, bread.tax_rate,
-            bread.discount_excl) == ("BRD-001", 10, Decimal("4.95"), Decimal("0.09"), 0)
+    assert (
+        bread.sku,
+        bread.quantity,
+        bread.unit_price_excl,
+        bread.tax_rate,
+        bread.discount_excl,
+    ) == ("BRD-001", 10, Decimal("4.95"), Decimal("0.09"), 0)
     # 10 % off 2 x 29.50: Price is before the discount, NetPrice after it
     assert (flour.sku, flour.quantity, flour.unit_price_excl, flour.discount_excl) == (
-        "MEEL-25", 2, Decimal("29.50"), Decimal("5.90"))
+        "MEEL-25",
+        2,
+        Decimal("29.50"),
+        Decimal("5.90"),
+    )
     assert (shipping.sku, shipping.unit_price_excl, shipping.tax_rate) == (
-        "VERZENDKOSTEN", Decimal("6.95"), Decimal("0.21"))
+        "VERZENDKOSTEN",
+        Decimal("6.95"),
+        Decimal("0.21"),
+    )
     # Globe's own read-only totals, not recomputed
     assert (order.total_excl, order.total_incl) == (Decimal("109.55"), Decimal("120.24"))
     assert (order.payment_method, order.shipping_method) == ("14", "POST")
@@ -196,11 +242,19 @@ def test_person_without_email_country_or_address_in_another_currency():
     assert (order.number, order.currency) == ("10002", "GBP")
     c = order.customer
     assert (c.kind, c.first_name, c.last_name, c.email, c.customer_number) == (
-        CustomerKind.PERSON, "P.", "Jansen", "", "60112")
+        CustomerKind.PERSON,
+        "P.",
+        "Jansen",
+        "",
+        "60112",
+    )
     assert c.billing_address == Address() and order.shipping_address == Address()
     [tea] = order.lines
-    assert (tea.sku, tea.unit_price_excl, tea.tax_rate) == ("THEE-EG", Decimal("12.50"),
-                                                            Decimal("0.21"))
+    assert (tea.sku, tea.unit_price_excl, tea.tax_rate) == (
+        "THEE-EG",
+        Decimal("12.50"),
+        Decimal("0.21"),
+    )
     assert (order.total_excl, order.total_incl) == (Decimal("12.50"), Decimal("15.13"))
 
 
@@ -213,8 +267,7 @@ def test_records_map_under_the_pair():
     assert counts["quarantined"] == [] and counts["orders_quarantined"] == 0
     assert counts["orders_read"] == 2 and counts["countries_defaulted"] == 1
     first, second = out["orders"]
-    assert (first["number"], first["total_excl"], first["currency"]) == (
-        "10001", "109.55", "EUR")
+    assert (first["number"], first["total_excl"], first["currency"]) == ("10001", "109.55", "EUR")
     assert second["shipping_address"]["country"] == "NL"  # the pair's default_country
     assert second["customer"]["customer_number"] == "60112"
     assert sorted(out["mapped"]) == ["10001", "10002"]
@@ -240,29 +293,61 @@ def test_no_currency_anywhere_is_quarantined_not_guessed():
 
 # -- the target: what it reads from Globe's answers -----------------------------------------
 
+
 def order_to_book() -> Order:
-    customer = Customer(kind=CustomerKind.COMPANY, email="inkoop@example.nl",
-                        company_name="Bakkerij Voorbeeld BV",
-                        billing_address=Address(street="Kerkstraat", house_number="12",
-                                                city="Utrecht", country="NL"))
-    lines = (OrderLine(sku="BRD-001", quantity=Decimal(10), unit_price_excl=Decimal("4.95"),
-                       unit_price_incl=Decimal("5.3955"), tax_rate=Decimal("0.09")),
-             OrderLine(sku="MEEL-25", quantity=Decimal(2), unit_price_excl=Decimal("29.50"),
-                       unit_price_incl=Decimal("32.155"), tax_rate=Decimal("0.09"),
-                       discount_excl=Decimal("5.90"), discount_incl=Decimal("6.431")),
-             OrderLine(sku="VERZENDKOSTEN", quantity=Decimal(1),
-                       unit_price_excl=Decimal("6.95"), unit_price_incl=Decimal("8.4095"),
-                       tax_rate=Decimal("0.21")))
+    customer = Customer(
+        kind=CustomerKind.COMPANY,
+        email="inkoop@example.nl",
+        company_name="Bakkerij Voorbeeld BV",
+        billing_address=Address(
+            street="Kerkstraat", house_number="12", city="Utrecht", country="NL"
+        ),
+    )
+    lines = (
+        OrderLine(
+            sku="BRD-001",
+            quantity=Decimal(10),
+            unit_price_excl=Decimal("4.95"),
+            unit_price_incl=Decimal("5.3955"),
+            tax_rate=Decimal("0.09"),
+        ),
+        OrderLine(
+            sku="MEEL-25",
+            quantity=Decimal(2),
+            unit_price_excl=Decimal("29.50"),
+            unit_price_incl=Decimal("32.155"),
+            tax_rate=Decimal("0.09"),
+            discount_excl=Decimal("5.90"),
+            discount_incl=Decimal("6.431"),
+        ),
+        OrderLine(
+            sku="VERZENDKOSTEN",
+            quantity=Decimal(1),
+            unit_price_excl=Decimal("6.95"),
+            unit_price_incl=Decimal("8.4095"),
+            tax_rate=Decimal("0.21"),
+        ),
+    )
     when = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
-    return Order(ref=ExternalRef(system="lightspeed_ecom", id="1001"), number="1001", status="paid",
-                 created_at=when, updated_at=when, currency="EUR", customer=customer,
-                 shipping_address=customer.billing_address, lines=lines,
-                 total_excl=Decimal("109.55"), total_incl=Decimal("120.24"))
+    return Order(
+        ref=ExternalRef(system="lightspeed_ecom", id="1001"),
+        number="1001",
+        status="paid",
+        created_at=when,
+        updated_at=when,
+        currency="EUR",
+        customer=customer,
+        shipping_address=customer.billing_address,
+        lines=lines,
+        total_excl=Decimal("109.55"),
+        total_incl=Decimal("120.24"),
+    )
 
 
 def single_target(header_answer: bytes, *, echo_key: bool = True) -> ExactGlobeTarget:
     """Globe answering line POSTs with the recorded line (echoing the TransactionKey sent,
     as Globe stages it) and the header POST with ``header_answer``."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("SalesOrderHeader"):
             return httpx.Response(201, content=header_answer)
@@ -270,13 +355,13 @@ def single_target(header_answer: bytes, *, echo_key: bool = True) -> ExactGlobeT
         if echo_key:
             line["d"]["TransactionKey"] = json.loads(request.content)["TransactionKey"]
         return httpx.Response(201, content=json.dumps(line).encode())
+
     return ExactGlobeTarget(client(handler, write_mode="single"))
 
 
 def test_created_order_is_confirmed_by_its_number_and_total():
     target = single_target(body("salesorderheader.create"))
-    [got] = target.create_orders([OrderWrite(order_to_book(), "60093",
-                                             "shopbridge ref 1001")])
+    [got] = target.create_orders([OrderWrite(order_to_book(), "60093", "shopbridge ref 1001")])
     assert got == "10003"  # "   10003" as Globe pads it
 
 
@@ -284,8 +369,7 @@ def test_a_total_globe_booked_differently_is_not_counted_as_done():
     answer = recorded(SYSTEM, "salesorderheader.create")
     answer["d"]["TotalAmountExcludingVAT"] = 103.6  # Globe dropped the shipping line
     target = single_target(json.dumps(answer).encode())
-    [got] = target.create_orders([OrderWrite(order_to_book(), "60093",
-                                             "shopbridge ref 1001")])
+    [got] = target.create_orders([OrderWrite(order_to_book(), "60093", "shopbridge ref 1001")])
     assert isinstance(got, FatalError)
     assert "TotalAmountExcludingVAT 103.6" in str(got) and "come to 109.55" in str(got)
 
@@ -306,15 +390,22 @@ def test_an_answer_without_a_number_is_not_counted_as_done():
 
 def test_created_debtor_code_is_read_padded_and_checked():
     created = recorded(SYSTEM, "account.create")["d"]
-    routes = {"Account": body("account.create"),
-              "Contact": json.dumps({"d": {"ID": "c1"}}).encode()}
+    routes = {
+        "Account": body("account.create"),
+        "Contact": json.dumps({"d": {"ID": "c1"}}).encode(),
+    }
     target = ExactGlobeTarget(client(serve(routes)))
-    customer = Customer(kind=CustomerKind.COMPANY, email=created["EmailAddress"],
-                        company_name=created["AccountName"], vat_number="NL000099998B57")
+    customer = Customer(
+        kind=CustomerKind.COMPANY,
+        email=created["EmailAddress"],
+        company_name=created["AccountName"],
+        vat_number="NL000099998B57",
+    )
     assert target.create_debtor(customer) == "60113"
     other = customer.model_copy(update={"company_name": "Iemand Anders BV"})
-    with pytest.raises(FatalError, match="AccountName 'Fietsen Voorbeeld VOF', sent "
-                                         "'Iemand Anders BV'"):
+    with pytest.raises(
+        FatalError, match="AccountName 'Fietsen Voorbeeld VOF', sent 'Iemand Anders BV'"
+    ):
         target.create_debtor(other)
 
 
@@ -329,16 +420,22 @@ def test_existing_debtor_is_found_by_its_documented_email_field():
 def test_items_lookup_reads_the_documented_item_fields():
     target = ExactGlobeTarget(client(serve({"Items": body("items.list")})))
     assert target.match_items(["BRD-001", "NOPE"], ["8712345000017"]) == {
-        "sku:BRD-001": "BRD-001", "ean:8712345000017": "BRD-001"}
+        "sku:BRD-001": "BRD-001",
+        "ean:8712345000017": "BRD-001",
+    }
 
 
 # -- error bodies --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "text"), [
-    ("error.400", ": Customer 60093 not found"),
-    ("error.400.proxy", "ValidationError: Customer 60093 not found"),
-    ("error.404", ": Resource not found for the segment 'SalesOrderHeader'."),
-])
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("error.400", ": Customer 60093 not found"),
+        ("error.400.proxy", "ValidationError: Customer 60093 not found"),
+        ("error.404", ": Resource not found for the segment 'SalesOrderHeader'."),
+    ],
+)
 def test_error_bodies_give_the_vendor_message(name, text):
     assert odata_error(lambda: recorded(SYSTEM, name)) == text
 
@@ -348,6 +445,7 @@ def test_a_refused_order_carries_globe_s_message():
         if request.url.path.endswith("SalesOrderHeader"):
             return httpx.Response(400, content=body("error.400"))
         return httpx.Response(201, content=body("salesorderline.create"))
+
     target = ExactGlobeTarget(client(handler, write_mode="single"))
     [got] = target.create_orders([OrderWrite(order_to_book(), "60093", "ref")])
     assert isinstance(got, FatalError) and "Customer 60093 not found" in str(got)

@@ -79,26 +79,35 @@ class Vendor:
             n = self._served.get(key, 0)
             self._served[key] = n + 1
             reply = reply[min(n, len(reply) - 1)]
-        status, body = (reply if isinstance(reply, tuple) else (200, reply))
+        status, body = reply if isinstance(reply, tuple) else (200, reply)
         content = body if isinstance(body, bytes) else recorded_bytes(SYSTEM, body)
-        return httpx.Response(status, content=content,
-                              headers={"Content-Type": "application/json"})
+        return httpx.Response(status, content=content, headers={"Content-Type": "application/json"})
 
     def client(self, **kwargs: Any) -> FortnoxClient:
-        return FortnoxClient(BASE, "contract-client", "contract-secret", "contract-refresh",
-                             http=httpx.Client(transport=httpx.MockTransport(self.handler)),
-                             policy=RetryPolicy(sleep=lambda _s: None), **kwargs)
+        return FortnoxClient(
+            BASE,
+            "contract-client",
+            "contract-secret",
+            "contract-refresh",
+            http=httpx.Client(transport=httpx.MockTransport(self.handler)),
+            policy=RetryPolicy(sleep=lambda _s: None),
+            **kwargs,
+        )
 
     def paths(self, prefix: str = "/3/") -> list[str]:
-        return [f"{r.method} {r.url.path}" for r in self.requests
-                if r.url.path.startswith(prefix)]
+        return [f"{r.method} {r.url.path}" for r in self.requests if r.url.path.startswith(prefix)]
 
 
-def embedded(order: dict[str, Any], customer: dict[str, Any] | None,
-             read: str = "2024-01-22T16:00:00+00:00") -> dict[str, Any]:
+def embedded(
+    order: dict[str, Any], customer: dict[str, Any] | None, read: str = "2024-01-22T16:00:00+00:00"
+) -> dict[str, Any]:
     """An order record as :class:`FortnoxSource` embeds it (customer, zone, read time)."""
-    return {**order, CUSTOMER_KEY: customer, TIMEZONE_KEY: "Europe/Stockholm",
-            CHANGED_BEFORE_KEY: read}
+    return {
+        **order,
+        CUSTOMER_KEY: customer,
+        TIMEZONE_KEY: "Europe/Stockholm",
+        CHANGED_BEFORE_KEY: read,
+    }
 
 
 def quarantined(out: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -107,14 +116,17 @@ def quarantined(out: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 # --- orders ------------------------------------------------------------------------------
 
+
 def test_orders_are_read_through_the_list_the_detail_and_the_customer() -> None:
-    vendor = Vendor({
-        # the "changed since the window's end" read first, then the window's list
-        "GET /3/orders": ["orders.list.empty", "orders.list"],
-        "GET /3/orders/1": "order.detail",
-        "GET /3/orders/7": "order.create.negative_price",
-        "GET /3/customers/1": "customer.detail",
-    })  # orders 2-6 answer the recorded 404 "Kan inte hitta ordern.": deleted meanwhile
+    vendor = Vendor(
+        {
+            # the "changed since the window's end" read first, then the window's list
+            "GET /3/orders": ["orders.list.empty", "orders.list"],
+            "GET /3/orders/1": "order.detail",
+            "GET /3/orders/7": "order.create.negative_price",
+            "GET /3/customers/1": "customer.detail",
+        }
+    )  # orders 2-6 answer the recorded 404 "Kan inte hitta ordern.": deleted meanwhile
     client = vendor.client()
     source = FortnoxSource(client)
     records = list(source.iter_order_records(*WINDOW))
@@ -137,14 +149,20 @@ def test_orders_are_read_through_the_list_the_detail_and_the_customer() -> None:
     hammer = source.to_order(records[1])  # what the quarantine is about, by value
     line = hammer.lines[0]
     assert (hammer.number, hammer.currency, hammer.status) == ("7", "SEK", "open")
-    assert (line.sku, line.description, line.quantity, line.unit_price_excl,
-            line.tax_rate) == ("101", "Hammer", Decimal(1), Decimal(-9999999999), Decimal(0))
+    assert (line.sku, line.description, line.quantity, line.unit_price_excl, line.tax_rate) == (
+        "101",
+        "Hammer",
+        Decimal(1),
+        Decimal(-9999999999),
+        Decimal(0),
+    )
     assert (hammer.total_excl, hammer.total_incl) == (Decimal(0), Decimal(0))
 
 
 def test_a_recorded_order_with_rows_reads_as_a_bookkeeper_reads_it() -> None:
-    vendor = Vendor({"GET /3/orders/451": "order.create.rows",
-                     "GET /3/customers/1": "customer.detail"})
+    vendor = Vendor(
+        {"GET /3/orders/451": "order.create.rows", "GET /3/customers/1": "customer.detail"}
+    )
     client = vendor.client()
     source = FortnoxSource(client)
     raw = client.get_order("451")
@@ -159,16 +177,34 @@ def test_a_recorded_order_with_rows_reads_as_a_bookkeeper_reads_it() -> None:
     assert (order.currency, order.payment_method, order.shipping_method) == ("SEK", "0", "")
     c = order.customer  # "Email": "", "CountryCode": null, "Address1": null [V]
     assert (c.kind, c.company_name, c.email, c.customer_number, c.phone) == (
-        CustomerKind.COMPANY, "Updated name", "", "1", "")
+        CustomerKind.COMPANY,
+        "Updated name",
+        "",
+        "1",
+        "",
+    )
     b = c.billing_address  # the order's own address: "", "10001", "New York", "" [V]
     assert (b.street, b.house_number, b.postcode, b.city, b.country) == (
-        "", "", "10001", "New York", "")
+        "",
+        "",
+        "10001",
+        "New York",
+        "",
+    )
     assert order.shipping_address == b
     line = order.lines[0]  # "OrderedQuantity": "1" (a string), "Price": 10, "VAT": 0 [V]
     assert (line.sku, line.article_code, line.ean, line.description) == (
-        "0000", "", "", "Testartikel")
+        "0000",
+        "",
+        "",
+        "Testartikel",
+    )
     assert (line.quantity, line.unit_price_excl, line.unit_price_incl, line.tax_rate) == (
-        Decimal(1), Decimal(10), Decimal(10), Decimal(0))
+        Decimal(1),
+        Decimal(10),
+        Decimal(10),
+        Decimal(0),
+    )
     assert (line.discount_excl, line.discount_incl) == (Decimal(0), Decimal(0))
     assert (order.shipping_cost_excl, order.shipping_cost_incl) == (Decimal(0), Decimal(0))
     # Fortnox's own totals, passed through though they disagree with the row [V]
@@ -180,9 +216,12 @@ def test_a_recorded_order_with_rows_reads_as_a_bookkeeper_reads_it() -> None:
 
 
 def test_the_same_order_maps_once_its_total_agrees() -> None:
-    vendor = Vendor({"GET /3/orders/451": edited("order.create.rows",
-                                                 lambda b: b["Order"].update(Total=10)),
-                     "GET /3/customers/1": "customer.detail"})
+    vendor = Vendor(
+        {
+            "GET /3/orders/451": edited("order.create.rows", lambda b: b["Order"].update(Total=10)),
+            "GET /3/customers/1": "customer.detail",
+        }
+    )
     client = vendor.client()
     source = FortnoxSource(client)
     raw = client.get_order("451")
@@ -201,12 +240,18 @@ def test_quantities_with_two_decimals_as_recorded_in_2020() -> None:
     order = recorded(SYSTEM, "order.create.rows_2020")["Order"]
     row = order["OrderRows"][0]
     assert (row["OrderedQuantity"], row["DeliveredQuantity"], row["ContributionPercent"]) == (
-        "1.00", "0.00", 0)
+        "1.00",
+        "0.00",
+        0,
+    )
     customer = recorded(SYSTEM, "customer.detail.country_se")["Customer"]
     got = order_from_fortnox(embedded(order, customer))
     assert (got.number, got.created_at.date().isoformat()) == ("380", "2020-12-21")
     assert (got.lines[0].sku, got.lines[0].quantity, got.lines[0].unit_price_excl) == (
-        "0000", Decimal(1), Decimal(10))
+        "0000",
+        Decimal(1),
+        Decimal(10),
+    )
     # the order has no address of its own (all ""), so the customer's: null street, zip
     # code and city, "CountryCode": "SE" [V]
     b = got.customer.billing_address
@@ -219,9 +264,13 @@ def test_quantities_with_two_decimals_as_recorded_in_2020() -> None:
 
 
 def test_an_order_whose_customer_fortnox_no_longer_has_is_quarantined() -> None:
-    vendor = Vendor({"GET /3/orders": ["orders.list.empty", "orders.list"],
-                     "GET /3/orders/7": "order.create.negative_price",
-                     "GET /3/customers/1": (404, "error.404.customer")})
+    vendor = Vendor(
+        {
+            "GET /3/orders": ["orders.list.empty", "orders.list"],
+            "GET /3/orders/7": "order.create.negative_price",
+            "GET /3/customers/1": (404, "error.404.customer"),
+        }
+    )
     source = FortnoxSource(vendor.client())
     (record,) = list(source.iter_order_records(*WINDOW))
     assert record[CUSTOMER_KEY] is None
@@ -236,17 +285,21 @@ def test_the_recorded_order_list_rows_and_the_cancelled_filter() -> None:
     assert "OrderRows" not in rows[0] and rows[0]["DeliveryDate"] is None
     vendor = Vendor({"GET /3/orders": "orders.list.cancelled"})
     cancelled = list(vendor.client().find_orders(filter="cancelled"))
-    assert [(r["DocumentNumber"], r["Cancelled"]) for r in cancelled] == [
-        ("3", True), ("4", True)]
+    assert [(r["DocumentNumber"], r["Cancelled"]) for r in cancelled] == [("3", True), ("4", True)]
 
 
 # --- products and stock ------------------------------------------------------------------
 
+
 def test_articles_without_a_sales_price_are_quarantined_naming_it() -> None:
-    vendor = Vendor({"GET /3/articles": ["articles.list.empty", "articles.list"],
-                     "GET /3/articles/1": "article.detail",
-                     "GET /3/articles/102": "article.update",
-                     "GET /3/articles/2": (404, "error.404.article")})
+    vendor = Vendor(
+        {
+            "GET /3/articles": ["articles.list.empty", "articles.list"],
+            "GET /3/articles/1": "article.detail",
+            "GET /3/articles/102": "article.update",
+            "GET /3/articles/2": (404, "error.404.article"),
+        }
+    )
     client = vendor.client()
     source = FortnoxSource(client, currency="SEK")
     records = list(source.iter_product_records(*WINDOW))
@@ -259,30 +312,53 @@ def test_articles_without_a_sales_price_are_quarantined_naming_it() -> None:
 
 
 def test_an_article_with_a_price_maps_to_a_till_item() -> None:
-    vendor = Vendor({"GET /3/articles/1": edited(
-        "article.detail", lambda b: b["Article"].update(SalesPrice=100))})
+    vendor = Vendor(
+        {
+            "GET /3/articles/1": edited(
+                "article.detail", lambda b: b["Article"].update(SalesPrice=100)
+            )
+        }
+    )
     client = vendor.client()
     source = FortnoxSource(client, currency="SEK")
     record = {**client.get_article("1"), CHANGED_BEFORE_KEY: "2023-01-30T12:00:00+00:00"}
     product = source.to_product(record)
     v = product.variants[0]
     assert (product.sku, product.ean, product.title, product.brand, product.currency) == (
-        "1", "5901234123457", "Test article", "", "SEK")
+        "1",
+        "5901234123457",
+        "Test article",
+        "",
+        "SEK",
+    )
     assert (v.sku, v.ean, v.price_excl, v.price_incl, v.quantity) == (
-        "1", "5901234123457", Decimal(100), Decimal(100), None)  # VAT 0, no stock goods
+        "1",
+        "5901234123457",
+        Decimal(100),
+        Decimal(100),
+        None,
+    )  # VAT 0, no stock goods
     assert product.tax_rate == Decimal(0) and product.visible is False  # WebshopArticle false
     out = map_records(PAIR, "products", source, [record])
     assert out["counts"]["products_quarantined"] == 0
     (item,) = out["products"][0]["items"]
     assert item["code"] == "1" and item["fields"] == {
-        "description": "Test article", "customSku": "1", "ean": "5901234123457",
-        "price": "100.0000", "defaultCost": 0}  # the detail's "PurchasePrice": 0 [V]
+        "description": "Test article",
+        "customSku": "1",
+        "ean": "5901234123457",
+        "price": "100.0000",
+        "defaultCost": 0,
+    }  # the detail's "PurchasePrice": 0 [V]
 
 
 def test_stock_from_the_recorded_article_list() -> None:
-    vendor = Vendor({"GET /3/articles": "articles.list",
-                     "GET /3/articles/1": "article.detail",
-                     "GET /3/articles/102": "article.update"})
+    vendor = Vendor(
+        {
+            "GET /3/articles": "articles.list",
+            "GET /3/articles/1": "article.detail",
+            "GET /3/articles/102": "article.update",
+        }
+    )
     client = vendor.client()
     source = FortnoxSource(client)
     # list rows carry no StockGoods [V]: one detail each; none of these is a stock article
@@ -292,7 +368,9 @@ def test_stock_from_the_recorded_article_list() -> None:
     assert rows[0]["QuantityInStock"] == "0" and rows[0]["SalesPrice"] is None
     levels = [stock_from_fortnox(r) for r in rows]  # strings for quantities [V]
     assert [(lv.sku, lv.ean, lv.on_hand, lv.reserved) for lv in levels[:2]] == [
-        ("1", "5901234123457", Decimal(0), Decimal(0)), ("2", "", Decimal(0), Decimal(0))]
+        ("1", "5901234123457", Decimal(0), Decimal(0)),
+        ("2", "", Decimal(0), Decimal(0)),
+    ]
     out = map_records(PAIR, "stock", source, rows)
     assert out["counts"]["stock_quarantined"] == 0
     assert [(lv["sku"], lv["quantity"]) for lv in out["levels"]][:1] == [("1", "0")]
@@ -302,6 +380,7 @@ def test_stock_from_the_recorded_article_list() -> None:
 
 
 # --- paging ------------------------------------------------------------------------------
+
 
 def test_paging_follows_meta_information_and_an_empty_list_has_no_pages() -> None:
     vendor = Vendor({"GET /3/orders": "orders.list.empty"})
@@ -321,28 +400,35 @@ def test_a_page_count_that_disagrees_with_the_rows_fails_loudly() -> None:
     # a page with fewer rows than its MetaInformation promises: rows would be skipped
     short = edited("orders.list", lambda b: b["Orders"].pop())
     vendor = Vendor({"GET /3/orders": short})
-    with pytest.raises(FatalError, match="page 1 of 1: 6 rows, but MetaInformation "
-                                         "promises 7"):
+    with pytest.raises(FatalError, match="page 1 of 1: 6 rows, but MetaInformation promises 7"):
         list(vendor.client().find_orders())
 
 
 # --- errors and auth ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "code", "message"), [
-    ("error.404.order", "2000439", "Kan inte hitta ordern."),
-    ("error.404.customer", "2000433", "Kan inte hitta kunden."),
-    ("error.404.article", "2000428", "Kan inte hitta artikeln."),
-    ("error.400.filter", "2000587", "Ett ogiltigt filter har använts."),  # lower-case keys
-    ("error.401", "", "unauthorized"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "code", "message"),
+    [
+        ("error.404.order", "2000439", "Kan inte hitta ordern."),
+        ("error.404.customer", "2000433", "Kan inte hitta kunden."),
+        ("error.404.article", "2000428", "Kan inte hitta artikeln."),
+        ("error.400.filter", "2000587", "Ett ogiltigt filter har använts."),  # lower-case keys
+        ("error.401", "", "unauthorized"),
+    ],
+)
 def test_error_bodies_in_either_casing(name: str, code: str, message: str) -> None:
     assert error_information(recorded(SYSTEM, name)) == (code, message)
 
 
 def test_the_client_raises_the_vendors_own_message() -> None:
-    vendor = Vendor({"GET /3/orders/123456789": (404, "error.404.order"),
-                     "GET /3/orders": (400, "error.400.filter"),
-                     "GET /3/articles/123456789": (404, "error.404.article")})
+    vendor = Vendor(
+        {
+            "GET /3/orders/123456789": (404, "error.404.order"),
+            "GET /3/orders": (400, "error.400.filter"),
+            "GET /3/articles/123456789": (404, "error.404.article"),
+        }
+    )
     client = vendor.client()
     with pytest.raises(FatalError, match="Fortnox 2000439: Kan inte hitta ordern") as exc:
         client.get_order("123456789")
@@ -379,6 +465,7 @@ def test_a_401_is_refreshed_once_then_an_auth_error_naming_it() -> None:
 
 # --- the write answer --------------------------------------------------------------------
 
+
 def test_a_write_back_counts_only_when_the_answer_holds_it() -> None:
     vendor = Vendor({"PUT /3/orders/6": "order.update", "PUT /3/orders/5": "order.update"})
     source = FortnoxSource(vendor.client())
@@ -393,11 +480,15 @@ def test_a_write_back_counts_only_when_the_answer_holds_it() -> None:
 
 # --- countries ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "key", "value", "code"), [
-    ("invoice.create.country_norge", "Invoice", "Norway", "NO"),  # sent "Norge"
-    ("invoice.create.country_gb", "Invoice", "United Kingdom", "GB"),  # sent "GB"
-    ("customer.detail.country_se", "Customer", "Sverige", "SE"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "key", "value", "code"),
+    [
+        ("invoice.create.country_norge", "Invoice", "Norway", "NO"),  # sent "Norge"
+        ("invoice.create.country_gb", "Invoice", "United Kingdom", "GB"),  # sent "GB"
+        ("customer.detail.country_se", "Customer", "Sverige", "SE"),
+    ],
+)
 def test_fortnox_country_names_as_stored(name: str, key: str, value: str, code: str) -> None:
     document = recorded(SYSTEM, name)[key]
     assert document["Country"] == value

@@ -31,13 +31,19 @@ from tests.contracts.shape import recorded, recorded_bytes
 
 SYSTEM = "lightspeed_ecom"
 #: every pair with a Lightspeed eCom orders flow
-ORDER_PAIRS = ("lightspeed_ecom__exact_globe", "lightspeed_ecom__accountview",
-               "lightspeed_ecom__ccv_salespos", "lightspeed_ecom__buckles")
+ORDER_PAIRS = (
+    "lightspeed_ecom__exact_globe",
+    "lightspeed_ecom__accountview",
+    "lightspeed_ecom__ccv_salespos",
+    "lightspeed_ecom__buckles",
+)
 #: what each pair's default mapping calls the line's unit price and quantity
-UNIT_PRICE_FIELD = {"lightspeed_ecom__exact_globe": ("Price", "Quantity"),
-                    "lightspeed_ecom__accountview": ("ART_PX", "ORD_QTY"),
-                    "lightspeed_ecom__ccv_salespos": ("price", "count"),
-                    "lightspeed_ecom__buckles": ("price", "qty")}
+UNIT_PRICE_FIELD = {
+    "lightspeed_ecom__exact_globe": ("Price", "Quantity"),
+    "lightspeed_ecom__accountview": ("ART_PX", "ORD_QTY"),
+    "lightspeed_ecom__ccv_salespos": ("price", "count"),
+    "lightspeed_ecom__buckles": ("price", "qty"),
+}
 EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
@@ -45,8 +51,9 @@ def body(name: str) -> bytes:
     return recorded_bytes(SYSTEM, name)
 
 
-def source_for(routes: dict[str, Callable[[httpx.Request], httpx.Response]]
-               ) -> tuple[LightspeedEcomSource, list[str]]:
+def source_for(
+    routes: dict[str, Callable[[httpx.Request], httpx.Response]],
+) -> tuple[LightspeedEcomSource, list[str]]:
     """The real client + source over a MockTransport; ``routes`` maps a path suffix (after
     the language) to a responder. Unrouted paths answer the recorded 404."""
     seen: list[str] = []
@@ -59,15 +66,21 @@ def source_for(routes: dict[str, Callable[[httpx.Request], httpx.Response]]
                 return respond(request)
         return httpx.Response(404, content=body("error.404"))
 
-    client = LightspeedEcomClient("https://api.shoplightspeed.com", "us", "key", "secret",
-                                  http=httpx.Client(transport=httpx.MockTransport(handler)),
-                                  policy=RetryPolicy(sleep=lambda _s: None))
+    client = LightspeedEcomClient(
+        "https://api.shoplightspeed.com",
+        "us",
+        "key",
+        "secret",
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        policy=RetryPolicy(sleep=lambda _s: None),
+    )
     return LightspeedEcomSource(client), seen
 
 
 def raw(name: str) -> Callable[[httpx.Request], httpx.Response]:
-    return lambda _r: httpx.Response(200, content=body(name),
-                                     headers={"Content-Type": "application/json"})
+    return lambda _r: httpx.Response(
+        200, content=body(name), headers={"Content-Type": "application/json"}
+    )
 
 
 def as_json(payload: Any) -> Callable[[httpx.Request], httpx.Response]:
@@ -86,19 +99,25 @@ def shop_route(name: str) -> Callable[[httpx.Request], httpx.Response]:
     return raw(name) if name == "shop.detail" else as_json({"shop": recorded(SYSTEM, name)})
 
 
-def order_source(order: dict[str, Any], shop: str = "shop.detail"
-                 ) -> tuple[LightspeedEcomSource, list[str]]:
+def order_source(
+    order: dict[str, Any], shop: str = "shop.detail"
+) -> tuple[LightspeedEcomSource, list[str]]:
     """The order as the list serves it (its lines only referenced) and its lines from
     ``orders/{id}/products.json``: the two calls the source makes, plus ``shop.json``."""
     lines = order["products"]["resource"]["embedded"]
     row = copy.deepcopy(order)
     del row["products"]["resource"]["embedded"]
-    return source_for({"orders.json": as_json({"orders": [row]}),
-                       f"orders/{order['id']}/products.json": as_json({"orderProducts": lines}),
-                       "shop.json": shop_route(shop)})
+    return source_for(
+        {
+            "orders.json": as_json({"orders": [row]}),
+            f"orders/{order['id']}/products.json": as_json({"orderProducts": lines}),
+            "shop.json": shop_route(shop),
+        }
+    )
 
 
 # --- the documented order: 6 x 7.35 incl. is a line of 44.10 --------------------------------
+
 
 @pytest.mark.parametrize("pair", ORDER_PAIRS)
 def test_documented_order_books_the_unit_price_not_the_line_total(pair: str) -> None:
@@ -135,7 +154,9 @@ def test_documented_order_books_the_unit_price_not_the_line_total(pair: str) -> 
     price, quantity = UNIT_PRICE_FIELD[pair]
     (mapped_line,) = fields["lines"]
     assert (Decimal(str(mapped_line[price])), Decimal(str(mapped_line[quantity]))) == (
-        Decimal(7), Decimal(6))
+        Decimal(7),
+        Decimal(6),
+    )
     assert seen.count("shop.json") == 1  # read once per source, not per order
 
 
@@ -155,21 +176,29 @@ def test_documented_discounted_line_keeps_unit_price_and_discount_apart() -> Non
     order["products"]["resource"]["embedded"] = [line]
     order["priceExcl"], order["priceIncl"] = 19 + 5.95, 19.95 + 6.25
     source, _ = order_source(order)
-    out = map_records("lightspeed_ecom__exact_globe", "orders", source,
-                      list(source.iter_order_records(*EVER)))
+    out = map_records(
+        "lightspeed_ecom__exact_globe", "orders", source, list(source.iter_order_records(*EVER))
+    )
     assert out["counts"]["quarantined"] == []
     (got,) = out["orders"][0]["lines"]
     assert (got["sku"], got["article_code"]) == ("butterprintbowl", "butterprintbowl")
     assert (Decimal(got["unit_price_excl"]), Decimal(got["unit_price_incl"])) == (
-        Decimal(40), Decimal(42))
+        Decimal(40),
+        Decimal(42),
+    )
     assert (Decimal(got["discount_excl"]), Decimal(got["discount_incl"])) == (
-        Decimal(21), Decimal("22.05"))
+        Decimal(21),
+        Decimal("22.05"),
+    )
     (mapped,) = out["mapped"]["1623550"]["lines"]
     assert (Decimal(str(mapped["Price"])), Decimal(str(mapped["DiscountAmount"]))) == (
-        Decimal(40), Decimal(21))
+        Decimal(40),
+        Decimal(21),
+    )
 
 
 # --- webhook deliveries: enveloped and bare -------------------------------------------------
+
 
 def test_recorded_order_delivery_is_read_bare_and_enveloped() -> None:
     delivered = recorded(SYSTEM, "webhook.order_created")
@@ -223,6 +252,7 @@ def test_recorded_product_delivery_has_unembedded_variants() -> None:
 
 # --- catalogue and stock ----------------------------------------------------------------------
 
+
 def test_live_variant_stock_keys_on_its_article_code() -> None:
     variant = recorded(SYSTEM, "variants.row.live")
     source, _ = source_for({"variants.json": as_json({"variants": [variant]})})
@@ -248,9 +278,13 @@ def test_documented_variant_without_any_code_is_refused_naming_sku() -> None:
 def test_live_product_with_its_live_variant_keeps_four_decimals() -> None:
     product = recorded(SYSTEM, "products.row.live")
     variant = recorded(SYSTEM, "variants.row.live")
-    record = {**product, "variants": {"resource": {
-        **product["variants"]["resource"], "embedded": [variant]}},
-        "categories": False, "images": False, "attributes": False}
+    record = {
+        **product,
+        "variants": {"resource": {**product["variants"]["resource"], "embedded": [variant]}},
+        "categories": False,
+        "images": False,
+        "attributes": False,
+    }
     got = product_from_lightspeed(record, currency="EUR")
     assert (got.sku, got.article_code, got.title) == ("", "LABL26", "1 kanaals relais board 3V")
     (v,) = got.variants
@@ -266,8 +300,10 @@ def test_documented_shipment_and_its_article_code_line() -> None:
     (record,) = source.iter_shipment_records(*EVER)
     got = source.to_shipment(record)
     assert (got.status, got.order_ref.id, got.tracking_code) == ("shipped", "5042285", "")
-    embedded = {**record, "products": {"resource": {
-        **record["products"]["resource"], "embedded": [line]}}}
+    embedded = {
+        **record,
+        "products": {"resource": {**record["products"]["resource"], "embedded": [line]}},
+    }
     (parcel_line,) = shipment_from_lightspeed(embedded).lines
     assert (parcel_line.sku, parcel_line.quantity) == ("pyrex-box", Decimal(6))
 
@@ -280,9 +316,11 @@ def test_shop_resources_give_the_currency() -> None:
 
 # --- error bodies ------------------------------------------------------------------------------
 
+
 def test_401_body_is_an_auth_error_with_the_vendors_message() -> None:
-    source, _ = source_for({"orders/count.json": lambda _r: httpx.Response(
-        401, content=body("error.401"))})
+    source, _ = source_for(
+        {"orders/count.json": lambda _r: httpx.Response(401, content=body("error.401"))}
+    )
     with pytest.raises(AuthError) as err:
         source.client.count_orders()
     assert "Access denied." in str(err.value)
@@ -307,7 +345,9 @@ def test_recorded_webhook_registration_is_listed() -> None:
     source, _ = source_for({"webhooks.json": as_json({"webhooks": [hook, doc]})})
     listed = source.client.list_webhooks()
     assert [(w["itemGroup"], w["itemAction"], w["format"]) for w in listed] == [
-        ("products", "created", "json"), ("products", "*", "xml")]
+        ("products", "created", "json"),
+        ("products", "*", "xml"),
+    ]
 
 
 def test_documented_rate_limit_windows_are_not_the_default_ones() -> None:
@@ -316,5 +356,8 @@ def test_documented_rate_limit_windows_are_not_the_default_ones() -> None:
     hard-codes no window."""
     limits = recorded(SYSTEM, "account_ratelimit.detail")["accountRatelimit"]
     assert [limits[k]["limit"] for k in ("limit5Min", "limitHour", "limitDay")] == [
-        1000, 12000, 288000]
+        1000,
+        12000,
+        288000,
+    ]
     assert all(limits[k]["remaining"] < limits[k]["limit"] for k in limits)

@@ -37,9 +37,25 @@ with warnings.catch_warnings():
 SYSTEM = "lightspeed_ecom"
 AUTH = ("demo-key", "demo-secret")
 #: relations the vendor sends as ``false`` when empty, a reference when filled
-EMPTY_OR_FILLED = frozenset({"brand", "image", "images", "tax", "customer", "quote",
-                             "supplier", "type", "deliverydate", "language", "parent",
-                             "birthDate", "gender", "remoteIp", "userAgent"})
+EMPTY_OR_FILLED = frozenset(
+    {
+        "brand",
+        "image",
+        "images",
+        "tax",
+        "customer",
+        "quote",
+        "supplier",
+        "type",
+        "deliverydate",
+        "language",
+        "parent",
+        "birthDate",
+        "gender",
+        "remoteIp",
+        "userAgent",
+    }
+)
 NULLABLE = ("lastOnlineAt",)
 FREE_FORM = ("paymentData",)
 #: relations whose embedded copies the sandbox does not keep
@@ -48,8 +64,9 @@ NOT_KEPT = ("invoices", "metafields", "quote", "events")
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[TestClient]:
-    app = create_app(seed="demo", n_orders=12, currency="GBP", per_second=1000,
-                     rate_limit="100000/100000/100000")
+    app = create_app(
+        seed="demo", n_orders=12, currency="GBP", per_second=1000, rate_limit="100000/100000/100000"
+    )
     with TestClient(app) as tc:
         yield tc
 
@@ -72,8 +89,9 @@ def _set_aside(rec: Any, served: Any) -> None:
     for key in list(rec):
         if key not in served:
             continue
-        if key in FREE_FORM or (key in EMPTY_OR_FILLED
-                                and (rec[key] is False) != (served[key] is False)):
+        if key in FREE_FORM or (
+            key in EMPTY_OR_FILLED and (rec[key] is False) != (served[key] is False)
+        ):
             del rec[key], served[key]
         else:
             _set_aside(rec[key], served[key])
@@ -103,8 +121,7 @@ def test_order_list_row(shop: TestClient) -> None:
 def test_order_detail(shop: TestClient) -> None:
     """The documented GET order (its relations' embedded copies aside: a GET references)."""
     doc = recorded(SYSTEM, "order.detail")["order"]
-    for key in ("customer", "invoices", "shipments", "products", "metafields", "quote",
-                "events"):
+    for key in ("customer", "invoices", "shipments", "products", "metafields", "quote", "events"):
         doc[key]["resource"].pop("embedded", None)
     served = get(shop, "/nl/orders/30001.json")["order"]
     assert compare(doc, served) == []
@@ -118,36 +135,56 @@ def test_order_products(shop: TestClient) -> None:
         assert compare(doc_line, served) == []
         # the vendor's line total, not the unit price
         assert served["priceIncl"] == pytest.approx(
-            served["basePriceIncl"] * served["quantityOrdered"] - served["discountIncl"],
-            abs=0.011)
+            served["basePriceIncl"] * served["quantityOrdered"] - served["discountIncl"], abs=0.011
+        )
 
 
 def test_order_delivery_matches_the_recorded_webhook(shop: TestClient) -> None:
-    hook = {"webhook": {"isActive": True, "itemGroup": "orders", "itemAction": "updated",
-                        "language": "nl", "format": "json",
-                        "address": "http://127.0.0.1:9/none"}}
+    hook = {
+        "webhook": {
+            "isActive": True,
+            "itemGroup": "orders",
+            "itemAction": "updated",
+            "language": "nl",
+            "format": "json",
+            "address": "http://127.0.0.1:9/none",
+        }
+    }
     assert shop.post("/nl/webhooks.json", json=hook, auth=AUTH).status_code in (200, 201)
     served = get(shop, "/nl/orders/30002.json")["order"]
     lines = get(shop, "/nl/orders/30002/products.json")["orderProducts"]
     customer = get(shop, f"/nl/customers/{served['customer']['resource']['id']}.json")
-    store = {"orderProducts": {"30002": lines},
-             "customers": {str(customer["customer"]["id"]): customer["customer"]},
-             "shipments": {}}
+    store = {
+        "orderProducts": {"30002": lines},
+        "customers": {str(customer["customer"]["id"]): customer["customer"]},
+        "shipments": {},
+    }
     body = payload(store, "orders", served, "http://testserver/nl/")
     delivered = recorded(SYSTEM, "webhook.order_created")
     rec = {"order": without_unkept_embeds(delivered["order"])}
     rec["order"]["shipments"]["resource"].pop("embedded")  # none shipped yet in the seed
     assert compare(rec["order"], body["order"]) == []
-    assert compare(rec["order"]["customer"]["resource"]["embedded"],
-                   body["order"]["customer"]["resource"]["embedded"]) == []
+    assert (
+        compare(
+            rec["order"]["customer"]["resource"]["embedded"],
+            body["order"]["customer"]["resource"]["embedded"],
+        )
+        == []
+    )
 
 
 def test_delivery_bodies_escape_slashes_like_the_vendor() -> None:
     raw = json.dumps({"a": "orders/1"}).replace("/", "\\/")
     assert json.loads(raw) == {"a": "orders/1"}
-    assert "\\/" in (recorded_text := (
-        __import__("pathlib").Path(__file__).parent / SYSTEM / "webhook.order_created.json"
-    ).read_text()) and "orders\\/123" in recorded_text
+    assert (
+        "\\/"
+        in (
+            recorded_text := (
+                __import__("pathlib").Path(__file__).parent / SYSTEM / "webhook.order_created.json"
+            ).read_text()
+        )
+        and "orders\\/123" in recorded_text
+    )
 
 
 @pytest.mark.parametrize("name", ["customer.detail", "webhook.customer_created"])
@@ -173,11 +210,14 @@ def test_product(shop: TestClient) -> None:
     assert compare(delivered, served) == []
 
 
-@pytest.mark.parametrize(("name", "path", "key"), [
-    ("categories.row.live", "/nl/categories.json", "categories"),
-    ("brands.row.live", "/nl/brands.json", "brands"),
-    ("categories_products.row.live", "/nl/categories/products.json", "categoriesProducts"),
-])
+@pytest.mark.parametrize(
+    ("name", "path", "key"),
+    [
+        ("categories.row.live", "/nl/categories.json", "categories"),
+        ("brands.row.live", "/nl/brands.json", "brands"),
+        ("categories_products.row.live", "/nl/categories/products.json", "categoriesProducts"),
+    ],
+)
 def test_catalogue_rows(shop: TestClient, name: str, path: str, key: str) -> None:
     served = get(shop, path)[key][0]
     assert compare(recorded(SYSTEM, name), served) == []
@@ -206,19 +246,29 @@ def test_shop(shop: TestClient, name: str) -> None:
 
 
 def test_webhook_registration(shop: TestClient) -> None:
-    hook = {"webhook": {"isActive": True, "itemGroup": "products", "itemAction": "created",
-                        "language": "nl", "format": "json",
-                        "address": "https://example.com/hook"}}
+    hook = {
+        "webhook": {
+            "isActive": True,
+            "itemGroup": "products",
+            "itemAction": "created",
+            "language": "nl",
+            "format": "json",
+            "address": "https://example.com/hook",
+        }
+    }
     created = shop.post("/nl/webhooks.json", json=hook, auth=AUTH).json()["webhook"]
     served = get(shop, f"/nl/webhooks/{created['id']}.json")["webhook"]
     assert compare(recorded(SYSTEM, "webhook.detail.live"), served) == []
     assert compare(recorded(SYSTEM, "webhook.detail")["webhook"], served) == []
 
 
-@pytest.mark.parametrize(("name", "path", "auth"), [
-    ("error.401", "/nl/orders.json", ("demo-key", "wrong")),
-    ("error.404", "/nl/orders/999999.json", AUTH),
-])
+@pytest.mark.parametrize(
+    ("name", "path", "auth"),
+    [
+        ("error.401", "/nl/orders.json", ("demo-key", "wrong")),
+        ("error.404", "/nl/orders/999999.json", AUTH),
+    ],
+)
 def test_error_bodies(shop: TestClient, name: str, path: str, auth: tuple[str, str]) -> None:
     resp = shop.get(path, auth=auth)
     assert resp.status_code == int(name.split(".")[1])

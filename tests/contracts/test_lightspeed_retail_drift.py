@@ -32,18 +32,42 @@ ACCOUNT = "83050"
 API = f"/API/V3/Account/{ACCOUNT}"
 ALL = {"load_relations": "all"}
 #: the vendor sends one child as an object and several as a list
-ONE_OR_MANY = ("SaleLine", "SalePayment", "ItemShop", "ItemPrice", "Item", "Sale", "Customer",
-               "Category", "ItemAttributeSet", "ContactAddress", "ContactEmail",
-               "ContactPhone", "Register")
+ONE_OR_MANY = (
+    "SaleLine",
+    "SalePayment",
+    "ItemShop",
+    "ItemPrice",
+    "Item",
+    "Sale",
+    "Customer",
+    "Category",
+    "ItemAttributeSet",
+    "ContactAddress",
+    "ContactEmail",
+    "ContactPhone",
+    "Register",
+)
 #: relations (and fields) of the recordings that the connector never loads or reads, and
 #: that the sandbox does not model; each is removed from the recording, wherever it is
-UNUSED = ("TaxClass", "Note", "ItemComponents", "ItemVendorNums", "CustomFieldValues",
-          "CreditAccount", "Tags", "ReceiptSetup", "CCGateway", "PriceLevel",
-          "TaxClassTotals", "TaxCategoryClasses", "Quote",
-          # set on the recorded customer only (the vendor's own examples omit it unset)
-          "dob",
-          # one doc page spells updateTime in lower case (the tutorial and V3 answers don't)
-          "updatetime")
+UNUSED = (
+    "TaxClass",
+    "Note",
+    "ItemComponents",
+    "ItemVendorNums",
+    "CustomFieldValues",
+    "CreditAccount",
+    "Tags",
+    "ReceiptSetup",
+    "CCGateway",
+    "PriceLevel",
+    "TaxClassTotals",
+    "TaxCategoryClasses",
+    "Quote",
+    # set on the recorded customer only (the vendor's own examples omit it unset)
+    "dob",
+    # one doc page spells updateTime in lower case (the tutorial and V3 answers don't)
+    "updatetime",
+)
 
 
 #: the same, for one resource only (a shop's own contact; ours are customers')
@@ -65,8 +89,7 @@ class Sandbox:
     ids: dict[str, str] = field(default_factory=dict)
 
     def get(self, path: str, **params: Any) -> httpx.Response:
-        resp: httpx.Response = self.tc.get(f"{API}/{path}", params=params,
-                                           headers=self.headers)
+        resp: httpx.Response = self.tc.get(f"{API}/{path}", params=params, headers=self.headers)
         return resp
 
     def post(self, path: str, body: Any) -> httpx.Response:
@@ -84,26 +107,51 @@ class Sandbox:
 
 def _open(envelope: str) -> Iterator[Sandbox]:
     # a fake clock that never moves, and a bucket that never fills: shapes only here
-    app = create_app(seed="demo", clock=FakeClock(now=1_800_000_000.0), envelope=envelope,
-                     unbalanced_sales="open", bucket_size=1e9, burst_limit=10**9)
+    app = create_app(
+        seed="demo",
+        clock=FakeClock(now=1_800_000_000.0),
+        envelope=envelope,
+        unbalanced_sales="open",
+        bucket_size=1e9,
+        burst_limit=10**9,
+    )
     with TestClient(app) as tc:
-        token = tc.post("/auth/oauth/token", data={
-            "grant_type": "refresh_token", "client_id": "demo-client",
-            "client_secret": "demo-secret", "refresh_token": "demo-refresh-token"}).json()
+        token = tc.post(
+            "/auth/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+                "refresh_token": "demo-refresh-token",
+            },
+        ).json()
         box = Sandbox(tc, {"Authorization": f"Bearer {token['access_token']}"})
         box.ids["token"] = json.dumps(token)
         # a completed sale with two lines and a customer, and an open one: what a till has
         items = [box.get(f"Item/{n}.json").json()["Item"] for n in (1, 2)]
-        prices = [next(p for p in i["Prices"]["ItemPrice"] if p["useType"] == "Default")
-                  for i in items]
+        prices = [
+            next(p for p in i["Prices"]["ItemPrice"] if p["useType"] == "Default") for i in items
+        ]
         total = sum(float(p["amount"]) for p in prices)
-        sale = box.post("Sale.json", {
-            "employeeID": 1, "registerID": 1, "shopID": 1, "customerID": 1,
-            "completed": True, "referenceNumber": "FN-1", "referenceNumberSource": "shopbridge",
-            "SaleLines": {"SaleLine": [{"itemID": i["itemID"], "unitQuantity": 1,
-                                        "unitPrice": p["amount"]}
-                                       for i, p in zip(items, prices, strict=True)]},
-            "SalePayments": {"SalePayment": {"amount": f"{total:.2f}", "paymentTypeID": 1}}})
+        sale = box.post(
+            "Sale.json",
+            {
+                "employeeID": 1,
+                "registerID": 1,
+                "shopID": 1,
+                "customerID": 1,
+                "completed": True,
+                "referenceNumber": "FN-1",
+                "referenceNumberSource": "shopbridge",
+                "SaleLines": {
+                    "SaleLine": [
+                        {"itemID": i["itemID"], "unitQuantity": 1, "unitPrice": p["amount"]}
+                        for i, p in zip(items, prices, strict=True)
+                    ]
+                },
+                "SalePayments": {"SalePayment": {"amount": f"{total:.2f}", "paymentTypeID": 1}},
+            },
+        )
         assert sale.status_code == 200, sale.text
         box.ids["sale"] = sale.json()["Sale"]["saleID"]
         box.ids["line"] = sale.json()["Sale"]["SaleLines"]["SaleLine"][0]["saleLineID"]
@@ -121,10 +169,17 @@ def offset() -> Iterator[Sandbox]:
 
 
 def _open_sale(s: Sandbox, *, customer: int = 0) -> httpx.Response:
-    return s.post("Sale.json", {"employeeID": 1, "registerID": 1, "shopID": 1,
-                                "completed": False, "customerID": customer,
-                                "SaleLines": {"SaleLine": {"itemID": 3, "unitQuantity": 2,
-                                                           "unitPrice": "1.23"}}})
+    return s.post(
+        "Sale.json",
+        {
+            "employeeID": 1,
+            "registerID": 1,
+            "shopID": 1,
+            "completed": False,
+            "customerID": customer,
+            "SaleLines": {"SaleLine": {"itemID": 3, "unitQuantity": 2, "unitPrice": "1.23"}},
+        },
+    )
 
 
 def _new_item(s: Sandbox, **fields: Any) -> httpx.Response:
@@ -133,66 +188,119 @@ def _new_item(s: Sandbox, **fields: Any) -> httpx.Response:
 
 #: recorded payload -> (envelope, how the sandbox is asked for the same resource, status)
 CASES: dict[str, tuple[str, Callable[[Sandbox], httpx.Response], int]] = {
-    "account.list": ("cursor", lambda s: s.tc.get("/API/V3/Account.json",
-                                                  headers=s.headers), 200),
-    "error.401": ("cursor", lambda s: s.tc.get("/API/V3/Account.json", headers={
-        "Authorization": "OAuth an-old-api-key"}), 401),
-    "error.401.oauth.doc": ("cursor", lambda s: s.tc.get("/API/V3/Account.json", headers={
-        "Authorization": "Bearer expired"}), 401),
+    "account.list": ("cursor", lambda s: s.tc.get("/API/V3/Account.json", headers=s.headers), 200),
+    "error.401": (
+        "cursor",
+        lambda s: s.tc.get(
+            "/API/V3/Account.json", headers={"Authorization": "OAuth an-old-api-key"}
+        ),
+        401,
+    ),
+    "error.401.oauth.doc": (
+        "cursor",
+        lambda s: s.tc.get("/API/V3/Account.json", headers={"Authorization": "Bearer expired"}),
+        401,
+    ),
     "error.404": ("cursor", lambda s: s.get("Employee/2000.json", **ALL), 404),
     "error.400": ("cursor", lambda s: s.post("Item.json", {"customSku": "X"}), 400),
     "error.400.category": ("cursor", lambda s: s.put("Category/1.json", {"name": ""}), 400),
-    "token.refresh.doc": ("cursor", lambda s: s.tc.post("/auth/oauth/token", data={
-        "grant_type": "refresh_token", "client_id": "demo-client",
-        "client_secret": "demo-secret",
-        "refresh_token": json.loads(s.ids["token"])["refresh_token"]}), 200),
+    "token.refresh.doc": (
+        "cursor",
+        lambda s: s.tc.post(
+            "/auth/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+                "refresh_token": json.loads(s.ids["token"])["refresh_token"],
+            },
+        ),
+        200,
+    ),
     "item.create": ("cursor", lambda s: _new_item(s), 200),
-    "item.create.doc": ("cursor", lambda s: _new_item(s, customSku="12341234", Prices={
-        "ItemPrice": [{"amount": "400", "useType": "Default"},
-                      {"amount": "275", "useType": "MSRP"},
-                      {"amount": "320", "useType": "Online"}]}), 200),
+    "item.create.doc": (
+        "cursor",
+        lambda s: _new_item(
+            s,
+            customSku="12341234",
+            Prices={
+                "ItemPrice": [
+                    {"amount": "400", "useType": "Default"},
+                    {"amount": "275", "useType": "MSRP"},
+                    {"amount": "320", "useType": "Online"},
+                ]
+            },
+        ),
+        200,
+    ),
     "item.update": ("cursor", lambda s: s.put("Item/5.json", {"description": "T-Shirt"}), 200),
     "item.detail": ("cursor", lambda s: s.get("Item/1.json", **ALL), 200),
     "item.detail.doc": ("cursor", lambda s: s.get("Item/1.json"), 200),
-    "items.query.offset": ("offset", lambda s: s.get("Item.json", itemID=2, limit=1, **ALL),
-                           200),
-    "items.list.offset": ("offset", lambda s: s.get("Item.json", limit=100, offset=0, **ALL),
-                          200),
+    "items.query.offset": ("offset", lambda s: s.get("Item.json", itemID=2, limit=1, **ALL), 200),
+    "items.list.offset": ("offset", lambda s: s.get("Item.json", limit=100, offset=0, **ALL), 200),
     "items.page.first.doc": ("cursor", lambda s: s.get("Item.json", limit=2), 200),
-    "items.page.last.doc": ("cursor", lambda s: s.get(
-        "Item.json", limit=2, after=_last_cursor(s)), 200),
+    "items.page.last.doc": (
+        "cursor",
+        lambda s: s.get("Item.json", limit=2, after=_last_cursor(s)),
+        200,
+    ),
     "itemshops.list.next.doc": ("cursor", lambda s: s.get("ItemShop.json"), 200),
     "itemmatrix.detail": ("cursor", lambda s: s.get("ItemMatrix/1.json", **ALL), 200),
-    "itemattributesets.list.offset": ("offset", lambda s: s.get("ItemAttributeSet.json",
-                                                                 **ALL), 200),
+    "itemattributesets.list.offset": (
+        "offset",
+        lambda s: s.get("ItemAttributeSet.json", **ALL),
+        200,
+    ),
     "sale.create": ("cursor", lambda s: _open_sale(s), 200),
-    "sale.create.completed.doc": ("cursor", lambda s: s.get(f"Sale/{s.ids['sale']}.json",
-                                                            **ALL), 200),
-    "sale.detail": ("offset", lambda s: s.get("Sale.json", saleID=s.ids["sale"], limit=1,
-                                              **ALL), 200),
-    "sale.delete.doc": ("cursor", lambda s: s.delete(
-        f"Sale/{_open_sale(s, customer=1).json()['Sale']['saleID']}.json"), 200),
-    "saleline.detail": ("cursor", lambda s: s.get(f"SaleLine/{s.ids['line']}.json", **ALL),
-                        200),
-    "sales.list.offset.p1": ("offset", lambda s: s.get("Sale.json", limit=100, offset=0,
-                                                       **ALL), 200),
-    "sales.list.offset.p2": ("offset", lambda s: s.get("Sale.json", limit=100, offset=0,
-                                                       **ALL), 200),
+    "sale.create.completed.doc": (
+        "cursor",
+        lambda s: s.get(f"Sale/{s.ids['sale']}.json", **ALL),
+        200,
+    ),
+    "sale.detail": (
+        "offset",
+        lambda s: s.get("Sale.json", saleID=s.ids["sale"], limit=1, **ALL),
+        200,
+    ),
+    "sale.delete.doc": (
+        "cursor",
+        lambda s: s.delete(f"Sale/{_open_sale(s, customer=1).json()['Sale']['saleID']}.json"),
+        200,
+    ),
+    "saleline.detail": ("cursor", lambda s: s.get(f"SaleLine/{s.ids['line']}.json", **ALL), 200),
+    "sales.list.offset.p1": (
+        "offset",
+        lambda s: s.get("Sale.json", limit=100, offset=0, **ALL),
+        200,
+    ),
+    "sales.list.offset.p2": (
+        "offset",
+        lambda s: s.get("Sale.json", limit=100, offset=0, **ALL),
+        200,
+    ),
     "sales.list.next.doc": ("cursor", lambda s: s.get("Sale.json"), 200),
     "sales.count.doc": ("cursor", lambda s: s.get("Sale.json", count=1), 200),
     # the recorded customer has no e-mail, phone or address: so has the seeded "Vaste Klant"
-    "customers.list.offset": ("offset", lambda s: s.get("Customer.json", firstName="Vaste",
-                                                        **ALL), 200),
+    "customers.list.offset": (
+        "offset",
+        lambda s: s.get("Customer.json", firstName="Vaste", **ALL),
+        200,
+    ),
     "customers.list.next.doc": ("cursor", lambda s: s.get("Customer.json"), 200),
-    "customer.create.doc": ("cursor", lambda s: s.post("Customer.json", {
-        "firstName": "Junior", "lastName": "Doe"}), 200),
+    "customer.create.doc": (
+        "cursor",
+        lambda s: s.post("Customer.json", {"firstName": "Junior", "lastName": "Doe"}),
+        200,
+    ),
     "shop.detail": ("cursor", lambda s: s.get("Shop/1.json", **ALL), 200),
     "taxcategory.detail.doc": ("cursor", lambda s: s.get("TaxCategory/1.json"), 200),
     "categories.list.offset": ("offset", lambda s: s.get("Category.json"), 200),
-    "categories.list.empty": ("offset", lambda s: s.get("Category.json", categoryID=9999,
-                                                        limit=1), 200),
-    "category.create": ("cursor", lambda s: s.post("Category.json", {"name": "Category One"}),
-                        200),
+    "categories.list.empty": (
+        "offset",
+        lambda s: s.get("Category.json", categoryID=9999, limit=1),
+        200,
+    ),
+    "category.create": ("cursor", lambda s: s.post("Category.json", {"name": "Category One"}), 200),
 }
 
 
@@ -214,8 +322,9 @@ def test_every_recorded_payload_has_a_drift_case() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_the_sandbox_serves_what_lightspeed_sends(name: str, cursor: Sandbox,
-                                                  offset: Sandbox) -> None:
+def test_the_sandbox_serves_what_lightspeed_sends(
+    name: str, cursor: Sandbox, offset: Sandbox
+) -> None:
     envelope, ask, status = CASES[name]
     resp = ask(cursor if envelope == "cursor" else offset)
     assert resp.status_code == status, resp.text

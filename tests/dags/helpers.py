@@ -17,9 +17,13 @@ DAG_ID = "lightspeed_ecom__exact_globe__orders"
 
 
 @contextmanager
-def sandbox_pair(state: Path, *, n_orders: int,
-                 systems: tuple[str, ...] = ("lightspeed_ecom", "exact_globe"),
-                 options: dict[str, dict[str, str]] | None = None) -> Iterator[dict[str, str]]:
+def sandbox_pair(
+    state: Path,
+    *,
+    n_orders: int,
+    systems: tuple[str, ...] = ("lightspeed_ecom", "exact_globe"),
+    options: dict[str, dict[str, str]] | None = None,
+) -> Iterator[dict[str, str]]:
     """Each system's sandbox as its own process, its Connection as AIRFLOW_CONN_*, and a
     ledger of their own (its rows point into these sandboxes, so no other module may
     share it)."""
@@ -29,11 +33,11 @@ def sandbox_pair(state: Path, *, n_orders: int,
     env = {"SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}"}
     try:
         for system in systems:
-            proc, urls[system] = start_sandbox(system, state_dir=state,
-                                               options=options.get(system))
+            proc, urls[system] = start_sandbox(system, state_dir=state, options=options.get(system))
             procs.append(proc)
             env[f"AIRFLOW_CONN_SHOPBRIDGE_{system.upper()}"] = json.dumps(
-                connection_fields(system, urls[system]))
+                connection_fields(system, urls[system])
+            )
         previous = os.environ.get("SHOPBRIDGE_LEDGER_URL")
         os.environ.update(env)
         try:
@@ -56,8 +60,10 @@ def run_dag(conf: dict[str, str], dag_id: str = DAG_ID) -> tuple[str, dict]:
     dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[dag_id]
     dr = dag.test(run_conf=conf, logical_date=datetime.now(UTC))
     with create_session() as session:
-        row = session.scalars(XComModel.get_many(
-            run_id=dr.run_id, key="return_value", dag_ids=dag_id, task_ids="report")).first()
+        row = session.scalars(
+            XComModel.get_many(
+                run_id=dr.run_id, key="return_value", dag_ids=dag_id, task_ids="report"
+            )
+        ).first()
         summary = XComModel.deserialize_value(row) if row is not None else {}
     return dr.state, summary
-

@@ -61,8 +61,13 @@ def test_folder_parses_in_under_a_second_of_cpu_once_airflow_is_imported():
         bag = DagBag(dag_folder={str(DAGS)!r})
         print("RESULT", time.process_time() - t, len(bag.dags), len(bag.import_errors))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=os.environ.copy()).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+    ).stdout
     out = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
     seconds, n_dags, n_errors = float(out[0]), int(out[1]), int(out[2])
     assert n_errors == 0
@@ -89,9 +94,11 @@ def test_a_broken_yaml_is_an_import_error_naming_file_and_field_and_others_still
 
 
 def test_layers_pure_modules_do_not_import_airflow():
-    code = ("import sys, shopbridge.flows.orders, shopbridge.config, shopbridge.ledger, "
-            "shopbridge.connectors.lightspeed_ecom.client, "
-            "shopbridge.connectors.exact_globe.client;"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'))")
+    code = (
+        "import sys, shopbridge.flows.orders, shopbridge.config, shopbridge.ledger, "
+        "shopbridge.connectors.lightspeed_ecom.client, "
+        "shopbridge.connectors.exact_globe.client;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'))"
+    )
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
     assert out.strip() == "[]"

@@ -29,18 +29,17 @@ def stats(url: str) -> dict:
 
 def test_products_dag_builds_the_catalogue_in_globe_and_reruns_for_free(sandboxes):
     eg = sandboxes["exact_globe"]
-    window = {"start": (DEMO_START - timedelta(days=120)).isoformat(),
-              "end": DEMO_END.isoformat()}
+    window = {"start": (DEMO_START - timedelta(days=120)).isoformat(), "end": DEMO_END.isoformat()}
     state, summary = run_dag(window, dag_id=f"{PAIR}__products")
     assert state == "success"
     assert summary["products_quarantined"] == 0
-    assert summary["products_skipped_filtered"] == 1        # the hidden, discontinued one
+    assert summary["products_skipped_filtered"] == 1  # the hidden, discontinued one
     items = {i["ItemCode"]: i for i in httpx.get(f"{eg}/_sandbox/items", timeout=10).json()}
     parents = [i for i in items.values() if i.get("IsConfigurable")]
     assert parents
     children = [i for i in items.values() if i.get("ParentItem") == parents[0]["ItemCode"]]
     assert len(children) >= 2
-    assert all(i["FreeTextField_01"] for i in children)     # the colour attribute
+    assert all(i["FreeTextField_01"] for i in children)  # the colour attribute
     assert any(i["images"] for i in items.values())
     assert httpx.get(f"{eg}/_sandbox/categories", timeout=10).json()
     writes = stats(eg)["writes"]
@@ -56,30 +55,42 @@ def test_stock_dag_writes_levels_then_only_changes(sandboxes):
     state, summary = run_dag({}, dag_id=f"{PAIR}__stock")
     assert state == "success"
     assert summary["stock_written"] > 0
-    variant = next(v for v in httpx.get(f"{ls}/nl/variants.json", auth=AUTH,
-                                        timeout=10).json()["variants"]
-                   if v["stockTracking"] == "enabled" and v["sku"] != "DISC-0001")
-    httpx.put(f"{ls}/nl/variants/{variant['id']}.json", auth=AUTH, timeout=10,
-              json={"variant": {"stockLevel": 42}}).raise_for_status()
+    variant = next(
+        v
+        for v in httpx.get(f"{ls}/nl/variants.json", auth=AUTH, timeout=10).json()["variants"]
+        if v["stockTracking"] == "enabled" and v["sku"] != "DISC-0001"
+    )
+    httpx.put(
+        f"{ls}/nl/variants/{variant['id']}.json",
+        auth=AUTH,
+        timeout=10,
+        json={"variant": {"stockLevel": 42}},
+    ).raise_for_status()
     state, again = run_dag({}, dag_id=f"{PAIR}__stock")
     assert state == "success"
     assert again["stock_written"] == 1
-    item = next(i for i in httpx.get(f"{eg}/_sandbox/items", timeout=10).json()
-                if i["ItemCode"] == variant["sku"])
+    item = next(
+        i
+        for i in httpx.get(f"{eg}/_sandbox/items", timeout=10).json()
+        if i["ItemCode"] == variant["sku"]
+    )
     assert float(item["warehouses"]["1"]) == 42
 
 
 def test_erp_orders_dag_creates_the_erp_orders_in_the_webshop_once(sandboxes):
     ls = sandboxes["lightspeed_ecom"]
-    window = {"start": DEMO_START.isoformat(),
-              "end": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    window = {
+        "start": DEMO_START.isoformat(),
+        "end": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
     state, summary = run_dag(window, dag_id=f"{PAIR}__erp_orders")
     assert state == "success"
     # (the shop's 300 requests / 5 min can make the load wait for a task retry: an order
     # its first attempt created still counts once, as created)
     assert summary["orders_created"] == 5
-    shop = httpx.get(f"{ls}/nl/orders.json", params={"limit": 250}, auth=AUTH,
-                     timeout=10).json()["orders"]
+    shop = httpx.get(f"{ls}/nl/orders.json", params={"limit": 250}, auth=AUTH, timeout=10).json()[
+        "orders"
+    ]
     ours = [o for o in shop if str(o.get("comment") or "").startswith("shopbridge ref ")]
     assert len(ours) == 5
     state, again = run_dag(window, dag_id=f"{PAIR}__erp_orders")

@@ -25,8 +25,7 @@ def sandboxes(tmp_path_factory, airflow_db):
 
 def test_customers_dag_creates_and_updates_debtors_once(sandboxes):
     data = generate("demo")
-    window = {"start": (DEMO_START - timedelta(days=90)).isoformat(),
-              "end": DEMO_START.isoformat()}
+    window = {"start": (DEMO_START - timedelta(days=90)).isoformat(), "end": DEMO_START.isoformat()}
     state, summary = run_dag(window, dag_id=DAG_ID)
     assert state == "success"
     assert summary["customers_read"] == len(data.customers)

@@ -76,15 +76,18 @@ def test_debtors_one_per_email_company_or_person(sandboxes):
     # a customer without an e-mail is known by its webshop customer number: one debtor
     # each, found by name here
     by_name = {a["Name"]: a for a in accounts if not a["Email"]}
-    loaded = [o for o in data.orders
-              if all(l["product"]["sku"] != UNKNOWN_SKU for l in o["lines"])
-              and "total_off" not in o]
+    loaded = [
+        o
+        for o in data.orders
+        if all(l["product"]["sku"] != UNKNOWN_SKU for l in o["lines"]) and "total_off" not in o
+    ]
 
     def account_of(c: dict[str, Any]) -> dict[str, Any]:
         if c["email"]:
             return by_email[c["email"].lower()]
-        return by_name[c["company_name"] if c["is_company"]
-                       else f"{c['first_name']} {c['last_name']}"]
+        return by_name[
+            c["company_name"] if c["is_company"] else f"{c['first_name']} {c['last_name']}"
+        ]
 
     for order in loaded:
         c = order["customer"]
@@ -100,8 +103,7 @@ def test_debtors_one_per_email_company_or_person(sandboxes):
     # every Globe order is booked on the debtor of its customer
     orders = {o["YourReference"]: o for o in globe(sandboxes["exact_globe"], "orders")}
     for order in loaded:
-        assert orders[order["number"]]["OrderDebtor"] == account_of(order["customer"])[
-            "DebtorCode"]
+        assert orders[order["number"]]["OrderDebtor"] == account_of(order["customer"])["DebtorCode"]
 
 
 def test_second_run_creates_nothing(sandboxes):
@@ -124,16 +126,30 @@ def test_a_new_order_with_changed_customer_details_updates_the_debtor_in_place(s
     order = httpx.get(f"{ls}/nl/orders.json", params={"limit": 1}, auth=auth).json()["orders"][0]
     lines = httpx.get(f"{ls}/nl/orders/{order['id']}/products.json", auth=auth).json()
     when = (DEMO_END + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    new = {**order, "id": 39999, "number": "ORD39999", "addressBillingCity": "Maastricht",
-           "createdAt": when, "updatedAt": when,
-           "products": {"resource": {"id": 39999, "url": "orders/39999/products",
-                                     "link": "", "embedded": lines["orderProducts"]}}}
+    new = {
+        **order,
+        "id": 39999,
+        "number": "ORD39999",
+        "addressBillingCity": "Maastricht",
+        "createdAt": when,
+        "updatedAt": when,
+        "products": {
+            "resource": {
+                "id": 39999,
+                "url": "orders/39999/products",
+                "link": "",
+                "embedded": lines["orderProducts"],
+            }
+        },
+    }
     r = httpx.post(f"{ls}/_sandbox/orders", json={"order": new})
     assert r.status_code in (200, 201), r.text
-    codes_before = {a["Email"].lower(): a["DebtorCode"]
-                    for a in globe(sandboxes["exact_globe"], "accounts")}
-    state, summary = run_dag({"start": DEMO_END.isoformat(),
-                              "end": (DEMO_END + timedelta(hours=2)).isoformat()})
+    codes_before = {
+        a["Email"].lower(): a["DebtorCode"] for a in globe(sandboxes["exact_globe"], "accounts")
+    }
+    state, summary = run_dag(
+        {"start": DEMO_END.isoformat(), "end": (DEMO_END + timedelta(hours=2)).isoformat()}
+    )
     assert state == "success"
     assert summary["orders_read"] == 1
     assert summary["orders_created"] == 1

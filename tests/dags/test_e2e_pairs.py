@@ -22,19 +22,28 @@ PAIRS: dict[str, tuple[str, ...]] = {
     "fortnox__lightspeed_retail": ("products", "stock", "orders"),
 }
 #: what each kind's first run must show it did (any of these keys above 0)
-DID = {"products": ("products_created", "products_updated"), "stock": ("stock_written",),
-       "customers": ("customers_created", "customers_updated"), "orders": ("orders_created",)}
+DID = {
+    "products": ("products_created", "products_updated"),
+    "stock": ("stock_written",),
+    "customers": ("customers_created", "customers_updated"),
+    "orders": ("orders_created",),
+}
 #: ... and what its second run must not do
-REDO = {"products": ("products_created", "products_updated", "images_uploaded"),
-        "stock": ("stock_written",), "customers": ("customers_created", "customers_updated"),
-        "orders": ("orders_created", "customers_created", "customers_updated")}
+REDO = {
+    "products": ("products_created", "products_updated", "images_uploaded"),
+    "stock": ("stock_written",),
+    "customers": ("customers_created", "customers_updated"),
+    "orders": ("orders_created", "customers_created", "customers_updated"),
+}
 
 
 def _window(kind: str) -> dict[str, str]:
     if kind == "orders":
         return {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
-    return {"start": (DEMO_START - timedelta(days=365)).isoformat(),
-            "end": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    return {
+        "start": (DEMO_START - timedelta(days=365)).isoformat(),
+        "end": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
 
 
 def _writes(url: str) -> int:
@@ -49,10 +58,15 @@ def pair(request: Any, tmp_path_factory: Any, airflow_db: Any) -> Any:
     name = request.param
     cfg = load_integration(_root() / "include" / "integrations" / f"{name}.yaml")
     systems = (cfg.source.system, cfg.target.system)
-    with sandbox_pair(tmp_path_factory.mktemp(name), n_orders=40, systems=systems,
-                      options={**SANDBOX_OPTIONS,
-                               "lightspeed_ecom": {**SANDBOX_OPTIONS["lightspeed_ecom"],
-                                                   "n_orders": "40"}}) as urls:
+    with sandbox_pair(
+        tmp_path_factory.mktemp(name),
+        n_orders=40,
+        systems=systems,
+        options={
+            **SANDBOX_OPTIONS,
+            "lightspeed_ecom": {**SANDBOX_OPTIONS["lightspeed_ecom"], "n_orders": "40"},
+        },
+    ) as urls:
         yield name, cfg, urls
 
 

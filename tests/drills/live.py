@@ -50,8 +50,7 @@ def write_tree(base: Path, flows: dict[str, dict[str, Any]]) -> Path:
     with only ``flows`` (each flow's settings over the production ones); returns the DAG
     folder."""
     cfg = yaml.safe_load((ROOT / "include/integrations" / f"{PAIR}.yaml").read_text())
-    cfg["flows"] = {name: {**cfg["flows"].get(name, {}), **spec}
-                    for name, spec in flows.items()}
+    cfg["flows"] = {name: {**cfg["flows"].get(name, {}), **spec} for name, spec in flows.items()}
     (base / "include/integrations").mkdir(parents=True, exist_ok=True)
     (base / "include/integrations" / f"{PAIR}.yaml").write_text(yaml.safe_dump(cfg))
     (base / "dags").mkdir(exist_ok=True)
@@ -91,10 +90,14 @@ class Drill:
         with httpx.Client(base_url=self.shop, auth=SHOP_AUTH, timeout=30) as shop:
             page = 1
             while True:
-                batch = shop.get("/nl/orders.json", params={
-                    "limit": 250, "page": page,
-                    "updated_at_min": start.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-                    "updated_at_max": end.strftime("%Y-%m-%dT%H:%M:%S+00:00")},
+                batch = shop.get(
+                    "/nl/orders.json",
+                    params={
+                        "limit": 250,
+                        "page": page,
+                        "updated_at_min": start.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                        "updated_at_max": end.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                    },
                 ).json()["orders"]
                 for o in batch:
                     if datetime.fromisoformat(o["updatedAt"]) < end:
@@ -114,10 +117,14 @@ class Drill:
         ledger = Ledger(self.ledger_url)
         try:
             with ledger.engine.connect() as conn:
-                rows = conn.execute(select(records.c.source_ref, records.c.status,
-                                           records.c.target_ref, records.c.reason)
-                                    .where(records.c.integration == SCOPE,
-                                           records.c.entity == "order"))
+                rows = conn.execute(
+                    select(
+                        records.c.source_ref,
+                        records.c.status,
+                        records.c.target_ref,
+                        records.c.reason,
+                    ).where(records.c.integration == SCOPE, records.c.entity == "order")
+                )
                 return {r.source_ref: (r.status, r.target_ref, r.reason) for r in rows}
         finally:
             ledger.close()
@@ -132,8 +139,9 @@ class Drill:
         assert not twice, f"written twice in Globe: {twice}"
         ledger = self.ledger_orders()
         quarantined = {i for i, (status, _, _) in ledger.items() if status == "quarantined"}
-        assert all(UNKNOWN_SKU in str(ledger[i][2]) for i in quarantined), \
-            {i: ledger[i][2] for i in quarantined}
+        assert all(UNKNOWN_SKU in str(ledger[i][2]) for i in quarantined), {
+            i: ledger[i][2] for i in quarantined
+        }
         lost = {i: n for i, n in expected.items() if i not in quarantined and n not in in_globe}
         assert not lost, f"{len(lost)} orders never reached Globe: {sorted(lost.values())[:10]}"
         assert all(n not in in_globe for i, n in expected.items() if i in quarantined)
@@ -141,26 +149,33 @@ class Drill:
         for order_id, number in expected.items():
             if order_id in quarantined:
                 continue
-            assert ledger.get(order_id, ("missing",))[:2] == ("done", numbers[number]), \
-                (order_id, number, ledger.get(order_id))
+            assert ledger.get(order_id, ("missing",))[:2] == ("done", numbers[number]), (
+                order_id,
+                number,
+                ledger.get(order_id),
+            )
         targets = Counter(t for status, t, _ in ledger.values() if status == "done")
         assert max(targets.values(), default=1) == 1, "two ledger rows name one Globe order"
-        emails = Counter(str(d.get("Email", "")).lower() for d in self.globe_debtors()
-                         if d.get("Email"))
+        emails = Counter(
+            str(d.get("Email", "")).lower() for d in self.globe_debtors() if d.get("Email")
+        )
         assert max(emails.values(), default=1) == 1, "a debtor was created twice"
 
     # --- Airflow ---------------------------------------------------------------------
 
-    def wait_for(self, check: Callable[[], Any], *, timeout: float, what: str,
-                 every: float = 0.5) -> Any:
+    def wait_for(
+        self, check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.5
+    ) -> Any:
         """Poll until ``check`` returns something truthy; return it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if value := check():
                 return value
             time.sleep(every)
-        raise AssertionError(f"{what}: not within {timeout:.0f}s; "
-                             f"{self.airflow.home / 'standalone.log'} has the details")
+        raise AssertionError(
+            f"{what}: not within {timeout:.0f}s; "
+            f"{self.airflow.home / 'standalone.log'} has the details"
+        )
 
 
 def at(value: str) -> datetime:
@@ -168,11 +183,19 @@ def at(value: str) -> datetime:
 
 
 @contextmanager
-def live_drill(base: Path, *, flows: dict[str, dict[str, Any]], ledger_url: str,
-               n_orders: int = 240, globe_extra: dict[str, Any] | None = None,
-               airflow_env: dict[str, str] | None = None, parallelism: int = 2,
-               database_url: str | None = None, executor: str | None = None,
-               unpause: tuple[str, ...] = ()) -> Iterator[Drill]:
+def live_drill(
+    base: Path,
+    *,
+    flows: dict[str, dict[str, Any]],
+    ledger_url: str,
+    n_orders: int = 240,
+    globe_extra: dict[str, Any] | None = None,
+    airflow_env: dict[str, str] | None = None,
+    parallelism: int = 2,
+    database_url: str | None = None,
+    executor: str | None = None,
+    unpause: tuple[str, ...] = (),
+) -> Iterator[Drill]:
     """Both sandboxes as processes, ``airflow standalone`` on the drill's DAG folder with
     the ledger in ``ledger_url``; the DAGs in ``unpause`` switched on (the others stay
     paused, as new DAGs start), and everything stopped again afterwards."""
@@ -180,8 +203,9 @@ def live_drill(base: Path, *, flows: dict[str, dict[str, Any]], ledger_url: str,
     procs = []
     airflow: LocalAirflow | None = None
     try:
-        shop_proc, shop = start_sandbox("lightspeed_ecom", state_dir=base, persist=False,
-                                        options={"n_orders": str(n_orders)})
+        shop_proc, shop = start_sandbox(
+            "lightspeed_ecom", state_dir=base, persist=False, options={"n_orders": str(n_orders)}
+        )
         procs.append(shop_proc)
         globe_proc, globe = start_sandbox("exact_globe", state_dir=base, persist=False)
         procs.append(globe_proc)
@@ -190,14 +214,20 @@ def live_drill(base: Path, *, flows: dict[str, dict[str, Any]], ledger_url: str,
         env = {
             "SHOPBRIDGE_LEDGER_URL": ledger_url,
             "AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM": json.dumps(
-                connection_fields("lightspeed_ecom", shop)),
+                connection_fields("lightspeed_ecom", shop)
+            ),
             "AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE": json.dumps(globe_conn),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             **(airflow_env or {}),
         }
-        airflow = LocalAirflow(home=base / "airflow", dags_folder=dags,
-                               parallelism=parallelism, database_url=database_url,
-                               executor=executor, extra_env=env)
+        airflow = LocalAirflow(
+            home=base / "airflow",
+            dags_folder=dags,
+            parallelism=parallelism,
+            database_url=database_url,
+            executor=executor,
+            extra_env=env,
+        )
         airflow.start()
         for dag_id in unpause:
             airflow.wait_for_dag(dag_id)

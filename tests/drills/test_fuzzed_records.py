@@ -29,29 +29,42 @@ FIXTURES = ROOT / "tests/fixtures/lightspeed_ecom"
 
 #: vendor -> (a valid record, the pair file and flow whose mapping it goes through)
 CASES: dict[str, tuple[dict[str, Any], str, str]] = {
-    "lightspeed_ecom": (json.loads((FIXTURES / "company_order.in.json").read_text()),
-                        "lightspeed_ecom__exact_globe", "orders"),
+    "lightspeed_ecom": (
+        json.loads((FIXTURES / "company_order.in.json").read_text()),
+        "lightspeed_ecom__exact_globe",
+        "orders",
+    ),
     "exact_globe": (globe_record(), "lightspeed_ecom__exact_globe", "erp_orders"),
     "fortnox": (fortnox_record(), "fortnox__lightspeed_retail", "orders"),
 }
 
 BAD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.just(""), st.just([]), st.just({}),
+    st.none(),
+    st.booleans(),
+    st.just(""),
+    st.just([]),
+    st.just({}),
     st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=40),                                    # unicode, control characters
+    st.text(max_size=40),  # unicode, control characters
     st.text(alphabet="𝔘ñï¢ødé\u202e\x00", min_size=1, max_size=20),
-    st.just("9" * 5000), st.just("x" * 100_000),             # huge strings
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(),
-                                                         max_size=2),
+    st.just("9" * 5000),
+    st.just("x" * 100_000),  # huge strings
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every key/index path in a JSON-like value."""
     out: list[tuple[Any, ...]] = []
-    items = (value.items() if isinstance(value, dict)
-             else enumerate(value) if isinstance(value, list) else ())
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     for key, child in items:
         out.append((*prefix, key))
         out.extend(_paths(child, (*prefix, key)))
@@ -98,15 +111,26 @@ def test_a_malformed_record_is_mapped_or_quarantined_naming_the_field(system: st
     ok = orders.validate_and_map(source, [base], OrderSettings(), mapper, cfg.rules)  # type: ignore[arg-type]
     assert len(ok["orders"]) == 1, ok["counts"]
 
-    @settings(max_examples=1500, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=1500,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(record=broken(base))
     def check(record: dict[str, Any]) -> None:
-        result = orders.validate_and_map(source, [record], OrderSettings(), mapper,  # type: ignore[arg-type]
-                                         cfg.rules)
+        result = orders.validate_and_map(
+            source,
+            [record],
+            OrderSettings(),
+            mapper,  # type: ignore[arg-type]
+            cfg.rules,
+        )
         counts = result["counts"]
-        assert len(result["orders"]) + counts["orders_quarantined"] + counts[
-            "orders_skipped_status"] == 1, counts
+        assert (
+            len(result["orders"]) + counts["orders_quarantined"] + counts["orders_skipped_status"]
+            == 1
+        ), counts
         for q in result["quarantined"] if "quarantined" in result else counts["quarantined"]:
             assert q["entity"] == "order" and q["source_id"] and q["field"], q
             assert q["reason"] and len(q["reason"]) <= 2000, q
@@ -127,12 +151,18 @@ def _product_sources() -> dict[str, tuple[Any, dict[str, Any], str]]:
 
     client = SimpleNamespace(counter=CallCounter())
     return {
-        "ccv_salespos": (CcvSalesposSource(client),  # type: ignore[arg-type]
-                         ccv_product(attributecombinations=[combo(11, "MUG-1-B", "Black"),
-                                                            combo(12, "MUG-1-W", "White")]),
-                         "lightspeed_ecom__ccv_salespos"),
-        "accountview": (AccountViewSource(client), article(),  # type: ignore[arg-type]
-                        "lightspeed_ecom__accountview"),
+        "ccv_salespos": (
+            CcvSalesposSource(client),  # type: ignore[arg-type]
+            ccv_product(
+                attributecombinations=[combo(11, "MUG-1-B", "Black"), combo(12, "MUG-1-W", "White")]
+            ),
+            "lightspeed_ecom__ccv_salespos",
+        ),
+        "accountview": (
+            AccountViewSource(client),
+            article(),  # type: ignore[arg-type]
+            "lightspeed_ecom__accountview",
+        ),
     }
 
 
@@ -146,8 +176,12 @@ def test_a_malformed_product_is_mapped_or_quarantined_naming_the_field(system: s
     ok = products.validate_and_map(source, [base], spec, mapper)
     assert ok["counts"]["products_quarantined"] == 0, ok["counts"]
 
-    @settings(max_examples=1000, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=1000,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(record=broken(base))
     def check(record: dict[str, Any]) -> None:
         result = products.validate_and_map(source, [record], spec, mapper)

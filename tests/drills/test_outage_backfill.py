@@ -35,13 +35,24 @@ OVERLAP = timedelta(minutes=5)
 def drill(tmp_path: Path, postgres: PostgresServer) -> Iterator[Drill]:
     # no task retries: an outage of hours outlasts them anyway, and the drill is about
     # what comes after
-    flows = {"orders": {"schedule": "0 * * * *", "start_date": "2026-11-16T00:00:00Z",
-                        "retries": 0, "overlap_minutes": int(OVERLAP.total_seconds() // 60)}}
+    flows = {
+        "orders": {
+            "schedule": "0 * * * *",
+            "start_date": "2026-11-16T00:00:00Z",
+            "retries": 0,
+            "overlap_minutes": int(OVERLAP.total_seconds() // 60),
+        }
+    }
     # Airflow's own database on PostgreSQL too: on SQLite, the backfill command's clearing
     # of the failed runs meets the scheduler's write lock ("database is locked")
-    with live_drill(tmp_path, flows=flows, ledger_url=postgres.create_database("ledger"),
-                    database_url=postgres.create_database("airflow"), n_orders=1200,
-                    unpause=(DAG_ID,)) as d:
+    with live_drill(
+        tmp_path,
+        flows=flows,
+        ledger_url=postgres.create_database("ledger"),
+        database_url=postgres.create_database("airflow"),
+        n_orders=1200,
+        unpause=(DAG_ID,),
+    ) as d:
         yield d
 
 
@@ -50,15 +61,15 @@ def run_hour(drill: Drill, start: Any) -> str:
     return drill.airflow.trigger(DAG_ID, {}, interval=(start, start + HOUR))
 
 
-def test_runs_failed_while_globe_was_down_are_brought_across_by_a_backfill(
-        drill: Drill) -> None:
+def test_runs_failed_while_globe_was_down_are_brought_across_by_a_backfill(drill: Drill) -> None:
     expected = drill.shop_orders(BEFORE - OVERLAP, OUTAGE[-1] + HOUR)
     outage_only = drill.shop_orders(OUTAGE[0], OUTAGE[-1] + HOUR)
     assert len(outage_only) >= 8
 
     before = run_hour(drill, BEFORE)
-    assert drill.airflow.wait_for_run(DAG_ID, before, timeout=180) == "success", \
+    assert drill.airflow.wait_for_run(DAG_ID, before, timeout=180) == "success", (
         drill.airflow.failures(DAG_ID, before)
+    )
     loaded_before = len(drill.globe_orders())
 
     # Globe down: every request refused, at once (no Retry-After wait)
@@ -66,15 +77,26 @@ def test_runs_failed_while_globe_was_down_are_brought_across_by_a_backfill(
     down = [run_hour(drill, start) for start in OUTAGE]
     for run_id in down:
         assert drill.airflow.wait_for_run(DAG_ID, run_id, timeout=180) == "failed"
-    assert len(drill.globe_orders()) == loaded_before   # nothing got through
+    assert len(drill.globe_orders()) == loaded_before  # nothing got through
 
     drill.clear_faults()
     drill.airflow.cli(
-        "backfill", "create", "--dag-id", DAG_ID,
-        "--from-date", OUTAGE[0].isoformat(), "--to-date", OUTAGE[-1].isoformat(),
-        "--reprocess-behavior", "failed", "--max-active-runs", "2")
-    backfill = drill.wait_for(lambda: _finished_backfill(drill), timeout=240,
-                              what="the backfill to complete", every=2)
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG_ID,
+        "--from-date",
+        OUTAGE[0].isoformat(),
+        "--to-date",
+        OUTAGE[-1].isoformat(),
+        "--reprocess-behavior",
+        "failed",
+        "--max-active-runs",
+        "2",
+    )
+    backfill = drill.wait_for(
+        lambda: _finished_backfill(drill), timeout=240, what="the backfill to complete", every=2
+    )
 
     runs = {r["dag_run_id"]: r for r in drill.airflow.runs(DAG_ID)}
     # the failed runs themselves were run again, as backfill runs, and succeeded
@@ -84,11 +106,14 @@ def test_runs_failed_while_globe_was_down_are_brought_across_by_a_backfill(
     assert runs[before]["state"] == "success"
     drill.assert_each_once(expected)
     reports = [drill.airflow.xcom(DAG_ID, run_id, "report") for run_id in down]
-    assert sum(r["orders_created"] for r in reports) + loaded_before == len(
-        drill.globe_orders()), reports
-    print(f"\nbackfill {backfill['id']}: {len(down)} failed runs reprocessed, "
-          f"{len(outage_only)} orders of the outage hours, "
-          f"{json.dumps([r['orders_created'] for r in reports])} created by them")
+    assert sum(r["orders_created"] for r in reports) + loaded_before == len(drill.globe_orders()), (
+        reports
+    )
+    print(
+        f"\nbackfill {backfill['id']}: {len(down)} failed runs reprocessed, "
+        f"{len(outage_only)} orders of the outage hours, "
+        f"{json.dumps([r['orders_created'] for r in reports])} created by them"
+    )
 
 
 def _finished_backfill(drill: Drill) -> dict[str, Any] | None:

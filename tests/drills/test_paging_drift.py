@@ -50,25 +50,30 @@ def _stamp(when: datetime) -> str:
 
 @pytest.fixture
 def shop(tmp_path: Path, airflow_db: Any, pg_url: str) -> Any:
-    with sandbox_pair(tmp_path, n_orders=N_ORDERS,
-                      options={"lightspeed_ecom": {"n_orders": str(N_ORDERS),
-                                                   "rate_limit": "3000/30000/120000"}}) as urls:
+    with sandbox_pair(
+        tmp_path,
+        n_orders=N_ORDERS,
+        options={"lightspeed_ecom": {"n_orders": str(N_ORDERS), "rate_limit": "3000/30000/120000"}},
+    ) as urls:
         os.environ["SHOPBRIDGE_LEDGER_URL"] = pg_url  # sandbox_pair restores both on exit
         fields = connection_fields("lightspeed_ecom", urls["lightspeed_ecom"])
         os.environ["AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM"] = json.dumps(
-            {**fields, "extra": {**fields["extra"], "page_size": PAGE}})
+            {**fields, "extra": {**fields["extra"], "page_size": PAGE}}
+        )
         yield urls
 
 
 def _orders(url: str) -> list[dict[str, Any]]:
-    rows = httpx.get(f"{url}/nl/orders.json", params={"limit": 250}, auth=AUTH,
-                     timeout=30).json()["orders"]
+    rows = httpx.get(f"{url}/nl/orders.json", params={"limit": 250}, auth=AUTH, timeout=30).json()[
+        "orders"
+    ]
     return sorted(rows, key=lambda o: int(o["id"]))
 
 
 def _set(url: str, oid: int, when: datetime) -> None:
-    httpx.post(f"{url}/_sandbox/orders", json={"order": {"id": oid, "updatedAt": _stamp(when)}},
-               timeout=30).raise_for_status()
+    httpx.post(
+        f"{url}/_sandbox/orders", json={"order": {"id": oid, "updatedAt": _stamp(when)}}, timeout=30
+    ).raise_for_status()
 
 
 def test_orders_changed_while_paged_and_crowds_at_the_boundary_arrive_once(shop: Any) -> None:
@@ -94,27 +99,38 @@ def test_orders_changed_while_paged_and_crowds_at_the_boundary_arrive_once(shop:
     # (a) an order stamped before both windows for now; it enters A while A is paged
     entering = ids[2]
     _set(ls, entering, DEMO_START - timedelta(days=1))
-    in_a = [int(o["id"]) for o in _orders(ls)
-            if a_start <= datetime.fromisoformat(o["updatedAt"]) < mid]
+    in_a = [
+        int(o["id"]) for o in _orders(ls) if a_start <= datetime.fromisoformat(o["updatedAt"]) < mid
+    ]
     assert len(in_a) > 2 * PAGE, "window A must span three pages"
     # (b) the fifth order of page 1 moves past A's end once page 1 was served; (a) the
     # entering one comes into A (within the overlap) once page 2 was served
     leaving = in_a[4]
-    for after, oid, when in ((1, leaving, mid + timedelta(minutes=2)),
-                             (2, entering, mid - timedelta(minutes=1))):
-        httpx.post(f"{ls}/_sandbox/page_drift", timeout=30, json={
-            "resource": "orders", "after_pages": after,
-            "changes": {str(oid): {"updatedAt": _stamp(when)}}}).raise_for_status()
+    for after, oid, when in (
+        (1, leaving, mid + timedelta(minutes=2)),
+        (2, entering, mid - timedelta(minutes=1)),
+    ):
+        httpx.post(
+            f"{ls}/_sandbox/page_drift",
+            timeout=30,
+            json={
+                "resource": "orders",
+                "after_pages": after,
+                "changes": {str(oid): {"updatedAt": _stamp(when)}},
+            },
+        ).raise_for_status()
 
-    state_a, report_a = run_dag({"start": a_start.isoformat(), "end": mid.isoformat()},
-                                dag_id=cfg.dag_id("orders"))
+    state_a, report_a = run_dag(
+        {"start": a_start.isoformat(), "end": mid.isoformat()}, dag_id=cfg.dag_id("orders")
+    )
     assert state_a == "success", report_a
     # the drift happened while A was read: both orders carry their new stamps
     now = {int(o["id"]): o["updatedAt"] for o in _orders(ls)}
     assert datetime.fromisoformat(now[leaving]) > mid
     assert b_start <= datetime.fromisoformat(now[entering]) < mid
-    state_b, report_b = run_dag({"start": b_start.isoformat(), "end": DEMO_END.isoformat()},
-                                dag_id=cfg.dag_id("orders"))
+    state_b, report_b = run_dag(
+        {"start": b_start.isoformat(), "end": DEMO_END.isoformat()}, dag_id=cfg.dag_id("orders")
+    )
     assert state_b == "success", report_b
 
     records = _source_records(cfg, "orders", DEMO_START, DEMO_END)
@@ -122,19 +138,24 @@ def test_orders_changed_while_paged_and_crowds_at_the_boundary_arrive_once(shop:
     load, bad, _ = _expected(cfg, "orders", records)
     for oid in (leaving, entering, *at_end, *at_overlap):
         assert str(oid) in load or str(oid) in bad, oid
-    in_globe = Counter(o["YourReference"] for o in
-                       httpx.get(f"{globe}/_sandbox/orders", timeout=30).json())
+    in_globe = Counter(
+        o["YourReference"] for o in httpx.get(f"{globe}/_sandbox/orders", timeout=30).json()
+    )
     assert not {r: n for r, n in in_globe.items() if n > 1}, "written twice"
     with closing(Ledger()) as ledger:
         rows = ledger.get_many(cfg.scope("orders"), "order", list(load))
-    lost = {sid: ref for sid, ref in load.items()
-            if in_globe[ref] != 1 and not (sid in rows and rows[sid].status
-                                           is Status.QUARANTINED)}
+    lost = {
+        sid: ref
+        for sid, ref in load.items()
+        if in_globe[ref] != 1 and not (sid in rows and rows[sid].status is Status.QUARANTINED)
+    }
     assert not lost, f"lost: {lost}"
     assert all(rows[sid].status is Status.DONE for sid, ref in load.items() if in_globe[ref])
     # the crowd on A's end came with B, the one on B's start with A (and B skipped it)
     quarantined = {q["source_id"] for r in (report_a, report_b) for q in r["quarantined"]}
     assert report_a["orders_created"] + report_b["orders_created"] == len(
-        [s for s in load if s not in quarantined])
+        [s for s in load if s not in quarantined]
+    )
     assert report_b["orders_skipped_existing"] >= len(
-        [o for o in at_overlap if str(o) in load and str(o) not in quarantined])
+        [o for o in at_overlap if str(o) in load and str(o) not in quarantined]
+    )

@@ -38,16 +38,26 @@ WEEK = {"start": "2026-11-16T00:00:00+00:00", "end": "2026-11-24T00:00:00+00:00"
 def drill(tmp_path: Path, postgres: PostgresServer) -> Iterator[Drill]:
     flows = {
         # daily windows that start a day early: each order is in two backfill runs' windows
-        "orders": {"schedule": "0 0 * * *", "start_date": "2026-11-16T00:00:00Z",
-                   "batch_size": 8, "overlap_minutes": 1440, "retries": 1,
-                   "retry_delay_s": 2},
+        "orders": {
+            "schedule": "0 0 * * *",
+            "start_date": "2026-11-16T00:00:00Z",
+            "batch_size": 8,
+            "overlap_minutes": 1440,
+            "retries": 1,
+            "retry_delay_s": 2,
+        },
         # no schedule of its own (once a year): triggered over the whole week below
-        "customers": {"schedule": "0 0 1 1 *", "batch_size": 20, "retries": 1,
-                      "retry_delay_s": 2},
+        "customers": {"schedule": "0 0 1 1 *", "batch_size": 20, "retries": 1, "retry_delay_s": 2},
     }
-    with live_drill(tmp_path, flows=flows, ledger_url=postgres.create_database("ledger"),
-                    n_orders=120, parallelism=PARALLELISM, executor="LocalExecutor",
-                    database_url=postgres.create_database("airflow")) as d:
+    with live_drill(
+        tmp_path,
+        flows=flows,
+        ledger_url=postgres.create_database("ledger"),
+        n_orders=120,
+        parallelism=PARALLELISM,
+        executor="LocalExecutor",
+        database_url=postgres.create_database("airflow"),
+    ) as d:
         yield d
 
 
@@ -96,35 +106,48 @@ def all_runs_finished(drill: Drill) -> list[dict[str, Any]] | None:
 def test_parallel_runs_over_the_same_records_write_each_once(drill: Drill) -> None:
     airflow = drill.airflow
     debtors_before = len(drill.globe_debtors())
-    pool = "shopbridge_exact_globe"   # the target Connection's id, made by start()
+    pool = "shopbridge_exact_globe"  # the target Connection's id, made by start()
     assert pool in pools.RestApi(airflow.api).pools()
     airflow.cli("pools", "set", pool, str(PARALLELISM), "drill: 4 tasks may call Globe at once")
     for dag_id in (ORDERS, CUSTOMERS):
         airflow.wait_for_dag(dag_id)
 
-    airflow.cli("backfill", "create", "--dag-id", ORDERS, "--from-date",
-                FIRST_DAY.isoformat(), "--to-date", LAST_DAY.isoformat(),
-                "--max-active-runs", "3")
+    airflow.cli(
+        "backfill",
+        "create",
+        "--dag-id",
+        ORDERS,
+        "--from-date",
+        FIRST_DAY.isoformat(),
+        "--to-date",
+        LAST_DAY.isoformat(),
+        "--max-active-runs",
+        "3",
+    )
     sampler = RunningTasks(drill)
     sampler.start()
     started = time.monotonic()
-    airflow.unpause(ORDERS)         # the backfill runs, and the scheduled latest day
+    airflow.unpause(ORDERS)  # the backfill runs, and the scheduled latest day
     airflow.unpause(CUSTOMERS)
     airflow.trigger(CUSTOMERS, WEEK)
     try:
-        runs = drill.wait_for(lambda: all_runs_finished(drill), timeout=420,
-                              what="every run to finish", every=2)
+        runs = drill.wait_for(
+            lambda: all_runs_finished(drill), timeout=420, what="every run to finish", every=2
+        )
     finally:
         sampler.stop()
     took = time.monotonic() - started
 
     assert all(r["state"] == "success" for r in runs), [
         (r["dag_run_id"], airflow.failures(r["dag_id"], r["dag_run_id"]))
-        for r in runs if r["state"] != "success"]
+        for r in runs
+        if r["state"] != "success"
+    ]
     orders_runs = [r for r in runs if r["dag_id"] == ORDERS]
     assert sum(r["run_type"] == "backfill" for r in orders_runs) == 3
-    reports = {r["dag_run_id"]: airflow.xcom(ORDERS, r["dag_run_id"], "report")
-               for r in orders_runs}
+    reports = {
+        r["dag_run_id"]: airflow.xcom(ORDERS, r["dag_run_id"], "report") for r in orders_runs
+    }
     expected: dict[str, str] = {}
     for report in reports.values():
         start, end = report["window"]
@@ -133,17 +156,19 @@ def test_parallel_runs_over_the_same_records_write_each_once(drill: Drill) -> No
     # every order and debtor Globe got was counted by exactly one run's report
     created = sum(r["orders_created"] for r in reports.values())
     assert created == len(drill.globe_orders()), reports
-    customers = airflow.xcom(CUSTOMERS, next(r["dag_run_id"] for r in runs
-                                             if r["dag_id"] == CUSTOMERS), "report")
-    debtors = sum(r["customers_created"] for r in reports.values()) \
-        + customers["customers_created"]
+    customers = airflow.xcom(
+        CUSTOMERS, next(r["dag_run_id"] for r in runs if r["dag_id"] == CUSTOMERS), "report"
+    )
+    debtors = sum(r["customers_created"] for r in reports.values()) + customers["customers_created"]
     assert debtors == len(drill.globe_debtors()) - debtors_before, (reports, customers)
     # the point of the drill: tasks, and Globe's lookups and loads among them, overlapped
     assert len(sampler.peak) >= 3, sampler.peak
     assert len(sampler.peak_writers) >= 2, sampler.peak_writers
     skipped = sum(r["orders_skipped_existing"] for r in reports.values())
-    print(f"\n{len(runs)} runs in {took:.0f}s; peak {len(sampler.peak)} task instances "
-          f"running at once, {len(sampler.peak_writers)} of them lookup/load "
-          f"({sorted(t['task_id'] for t in sampler.peak_writers)}), over {sampler.samples} "
-          f"samples; {created} orders created, {skipped} skipped as already there, "
-          f"{debtors} debtors created")
+    print(
+        f"\n{len(runs)} runs in {took:.0f}s; peak {len(sampler.peak)} task instances "
+        f"running at once, {len(sampler.peak_writers)} of them lookup/load "
+        f"({sorted(t['task_id'] for t in sampler.peak_writers)}), over {sampler.samples} "
+        f"samples; {created} orders created, {skipped} skipped as already there, "
+        f"{debtors} debtors created"
+    )

@@ -65,9 +65,12 @@ def _ecom_refs(url: str) -> list[str]:
     out: list[str] = []
     page = 1
     while True:
-        rows = _get(url, "/nl/orders.json", params={"page": page, "limit": 250,
-                                                     "fields": "id,comment"},
-                    auth=("demo-key", "demo-secret"))["orders"]
+        rows = _get(
+            url,
+            "/nl/orders.json",
+            params={"page": page, "limit": 250, "fields": "id,comment"},
+            auth=("demo-key", "demo-secret"),
+        )["orders"]
         out += [ref for r in rows if (ref := reference_from_comment(r.get("comment")))]
         if len(rows) < 250:
             return out
@@ -92,28 +95,50 @@ class Drill:
 
 DRILLS: dict[str, Drill] = {
     "exact_globe": Drill(
-        "lightspeed_ecom__exact_globe", "orders", write="$batch", read="SalesOrderHeader",
+        "lightspeed_ecom__exact_globe",
+        "orders",
+        write="$batch",
+        read="SalesOrderHeader",
         references=lambda url: _refs(_get(url, "/_sandbox/orders"), "YourReference"),
         # five orders a $batch: enough writes to meet every write fault
-        extra={"batch_size": 5}),
+        extra={"batch_size": 5},
+    ),
     "accountview": Drill(
-        "lightspeed_ecom__accountview", "orders", write="accountviewdata",
+        "lightspeed_ecom__accountview",
+        "orders",
+        write="accountviewdata",
         read="accountviewdata",
-        references=lambda url: _refs(_get(url, "/_sandbox/sales_orders"), "COMMENT1")),
+        references=lambda url: _refs(_get(url, "/_sandbox/sales_orders"), "COMMENT1"),
+    ),
     "lightspeed_retail": Drill(
-        "fortnox__lightspeed_retail", "orders", write="/Sale.json", read="/Sale.json",
-        references=lambda url: _refs(_get(url, "/_sandbox/sales"), "referenceNumber")),
+        "fortnox__lightspeed_retail",
+        "orders",
+        write="/Sale.json",
+        read="/Sale.json",
+        references=lambda url: _refs(_get(url, "/_sandbox/sales"), "referenceNumber"),
+    ),
     "ccv_salespos": Drill(
-        "lightspeed_ecom__ccv_salespos", "orders", write="/orders", read="/orders",
-        references=lambda url: _refs(_get(url, "/_sandbox/orders"), "reservationnumber")),
+        "lightspeed_ecom__ccv_salespos",
+        "orders",
+        write="/orders",
+        read="/orders",
+        references=lambda url: _refs(_get(url, "/_sandbox/orders"), "reservationnumber"),
+    ),
     "buckles": Drill(
-        "lightspeed_ecom__buckles", "orders", write="/orders", read="/orders",
-        references=lambda url: _refs(_get(url, "/_sandbox/state")["orders"],
-                                     "channel_order_id")),
+        "lightspeed_ecom__buckles",
+        "orders",
+        write="/orders",
+        read="/orders",
+        references=lambda url: _refs(_get(url, "/_sandbox/state")["orders"], "channel_order_id"),
+    ),
     "lightspeed_ecom": Drill(
-        "lightspeed_ecom__exact_globe", "erp_orders", write="/order.json",
-        read="/orders.json", references=_ecom_refs,
-        window_end=datetime.now(UTC) + timedelta(hours=1)),
+        "lightspeed_ecom__exact_globe",
+        "erp_orders",
+        write="/order.json",
+        read="/orders.json",
+        references=_ecom_refs,
+        window_end=datetime.now(UTC) + timedelta(hours=1),
+    ),
 }
 
 
@@ -131,8 +156,13 @@ def faults(d: Drill) -> list[dict[str, Any]]:
         # the creating write: committed, but the client sees a 500, then a timeout (the
         # dangerous case) ...
         {"status": 500, "after_commit": True, "method": "POST", "path_contains": d.write},
-        {"status": 504, "after_commit": True, "delay_s": HOLD_S, "method": "POST",
-         "path_contains": d.write},
+        {
+            "status": 504,
+            "after_commit": True,
+            "delay_s": HOLD_S,
+            "method": "POST",
+            "path_contains": d.write,
+        },
         # ... refused with 5xx twice, nothing committed, then a timeout before writing
         {"status": 502, "times": 2, "method": "POST", "path_contains": d.write},
         {"status": 504, "delay_s": HOLD_S, "method": "POST", "path_contains": d.write},
@@ -189,9 +219,15 @@ def short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def drill_env(request: Any, tmp_path: Path, airflow_db: Any, pg_url: str, short_timeouts: None,
-              quick_task_retries: None, short_lease: None,
-              ) -> Iterator[tuple[str, Drill, Any, dict[str, str]]]:
+def drill_env(
+    request: Any,
+    tmp_path: Path,
+    airflow_db: Any,
+    pg_url: str,
+    short_timeouts: None,
+    quick_task_retries: None,
+    short_lease: None,
+) -> Iterator[tuple[str, Drill, Any, dict[str, str]]]:
     from shopbridge.config import load_integration
     from shopbridge.demo import SANDBOX_OPTIONS
     from shopbridge.sandbox.connections import connection_fields
@@ -200,15 +236,17 @@ def drill_env(request: Any, tmp_path: Path, airflow_db: Any, pg_url: str, short_
     d = DRILLS[target]
     cfg = load_integration(ROOT / "include" / "integrations" / f"{d.pair}.yaml")
     systems = (cfg.source.system, cfg.target.system)
-    options = {**SANDBOX_OPTIONS,
-               "lightspeed_ecom": {**SANDBOX_OPTIONS["lightspeed_ecom"],
-                                   "n_orders": str(N_ORDERS)}}
+    options = {
+        **SANDBOX_OPTIONS,
+        "lightspeed_ecom": {**SANDBOX_OPTIONS["lightspeed_ecom"], "n_orders": str(N_ORDERS)},
+    }
     with sandbox_pair(tmp_path, n_orders=N_ORDERS, systems=systems, options=options) as urls:
         os.environ["SHOPBRIDGE_LEDGER_URL"] = pg_url  # sandbox_pair restores it on exit
         if d.extra:
             fields = connection_fields(target, urls[target])
             os.environ[f"AIRFLOW_CONN_SHOPBRIDGE_{target.upper()}"] = json.dumps(
-                {**fields, "extra": {**fields["extra"], **d.extra}})
+                {**fields, "extra": {**fields["extra"], **d.extra}}
+            )
         yield target, d, cfg, urls
 
 
@@ -220,8 +258,9 @@ def _source_records(cfg: Any, flow: str, start: datetime, end: datetime) -> list
         return list(source.iter_order_records(start, end))
 
 
-def _expected(cfg: Any, flow: str, records: list[dict]) -> tuple[dict[str, str], set[str],
-                                                                    set[str]]:
+def _expected(
+    cfg: Any, flow: str, records: list[dict]
+) -> tuple[dict[str, str], set[str], set[str]]:
     """What a fault-free run would do with each record, by the flow's own rules:
     (source id -> reference of those to load, ids quarantined on translation, ids the
     status settings leave out)."""
@@ -312,11 +351,16 @@ def test_faults_in_the_target_lose_nothing_and_write_nothing_twice(drill_env: An
     assert bad <= quarantined, (bad, quarantined)
     assert summary["orders_read"] == len(records), summary
     assert summary["orders_read"] == (
-        summary["orders_created"] + summary["orders_skipped_existing"]
-        + summary["orders_skipped_status"] + summary["orders_skipped_mirrored"]
-        + summary["orders_quarantined"]), summary
+        summary["orders_created"]
+        + summary["orders_skipped_existing"]
+        + summary["orders_skipped_status"]
+        + summary["orders_skipped_mirrored"]
+        + summary["orders_quarantined"]
+    ), summary
     assert summary["orders_skipped_status"] == len(left_out), summary
     assert summary["orders_created"] + summary["orders_skipped_existing"] == len(done), (
-        summary, len(done))
+        summary,
+        len(done),
+    )
     assert len(done) + summary["orders_quarantined"] - len(bad) == len(load), summary
     print(json.dumps({k: v for k, v in summary.items() if k != "quarantined"}))

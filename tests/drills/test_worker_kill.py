@@ -44,9 +44,14 @@ def drill(tmp_path: Path, postgres: PostgresServer) -> Iterator[Drill]:
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
         "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
     }
-    with live_drill(tmp_path, flows=flows, ledger_url=postgres.create_database("ledger"),
-                    globe_extra={"batch_size": 2}, airflow_env=env,
-                    unpause=(DAG_ID,)) as d:
+    with live_drill(
+        tmp_path,
+        flows=flows,
+        ledger_url=postgres.create_database("ledger"),
+        globe_extra={"batch_size": 2},
+        airflow_env=env,
+        unpause=(DAG_ID,),
+    ) as d:
         yield d
 
 
@@ -68,17 +73,20 @@ def running_load(drill: Drill, run_id: str) -> dict[str, Any] | None:
 def test_a_worker_killed_mid_load_is_retried_and_writes_nothing_twice(drill: Drill) -> None:
     expected = drill.shop_orders(START, END)
     assert len(expected) >= 8
-    drill.fault(status=200, delay_s=SLOW_BATCH_S, path_contains="$batch", method="POST",
-                times=1000)
-    run_id = drill.airflow.trigger(DAG_ID, {"start": START.isoformat(),
-                                            "end": END.isoformat()})
-    ti = drill.wait_for(lambda: running_load(drill, run_id), timeout=180,
-                        what="the load task to start")
+    drill.fault(status=200, delay_s=SLOW_BATCH_S, path_contains="$batch", method="POST", times=1000)
+    run_id = drill.airflow.trigger(DAG_ID, {"start": START.isoformat(), "end": END.isoformat()})
+    ti = drill.wait_for(
+        lambda: running_load(drill, run_id), timeout=180, what="the load task to start"
+    )
     # some orders committed, most still to come
-    drill.wait_for(lambda: len(drill.globe_orders()) >= 2, timeout=120,
-                   what="the first orders to land in Globe")
-    victims = drill.wait_for(lambda: worker_processes(ti["id"]), timeout=10,
-                             what="the worker's processes", every=0.2)
+    drill.wait_for(
+        lambda: len(drill.globe_orders()) >= 2,
+        timeout=120,
+        what="the first orders to land in Globe",
+    )
+    victims = drill.wait_for(
+        lambda: worker_processes(ti["id"]), timeout=10, what="the worker's processes", every=0.2
+    )
     for proc in victims:
         os.kill(proc.pid, signal.SIGKILL)
     killed_at = time.monotonic()
@@ -88,17 +96,26 @@ def test_a_worker_killed_mid_load_is_retried_and_writes_nothing_twice(drill: Dri
 
     # the try is failed by the heartbeat check, then retried
     retried = drill.wait_for(
-        lambda: [t for t in drill.airflow.task_instances(DAG_ID, run_id, task_id="load")
-                 if t["try_number"] >= 2], timeout=120, what="a second try of load")
+        lambda: [
+            t
+            for t in drill.airflow.task_instances(DAG_ID, run_id, task_id="load")
+            if t["try_number"] >= 2
+        ],
+        timeout=120,
+        what="a second try of load",
+    )
     detected_s = time.monotonic() - killed_at
-    assert drill.airflow.wait_for_run(DAG_ID, run_id, timeout=240) == "success", \
+    assert drill.airflow.wait_for_run(DAG_ID, run_id, timeout=240) == "success", (
         drill.airflow.failures(DAG_ID, run_id)
+    )
 
     load = drill.airflow.task_instances(DAG_ID, run_id, task_id="load")[0]
     assert load["state"] == "success" and load["try_number"] >= 2, load
     drill.assert_each_once(expected)
     report = drill.airflow.xcom(DAG_ID, run_id, "report")
     assert report["orders_created"] + report["orders_quarantined"] == len(expected), report
-    print(f"\nkilled {[p.pid for p in victims]} with {landed_before_retry}/{len(expected)} "
-          f"orders in Globe; try 2 of load seen {detected_s:.0f}s later "
-          f"({retried[0]['state']}); report: {report['orders_created']} created")
+    print(
+        f"\nkilled {[p.pid for p in victims]} with {landed_before_retry}/{len(expected)} "
+        f"orders in Globe; try 2 of load seen {detected_s:.0f}s later "
+        f"({retried[0]['state']}); report: {report['orders_created']} created"
+    )

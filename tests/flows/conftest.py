@@ -30,18 +30,29 @@ NO_SLEEP = RetryPolicy(sleep=lambda _s: None)
 
 @pytest.fixture
 def env(tmp_path):
-    ls_app = ls_sandbox.create_app(seed="demo", n_orders=N, rate_limit="10000/10000/10000",
-                                   per_second=10000)
+    ls_app = ls_sandbox.create_app(
+        seed="demo", n_orders=N, rate_limit="10000/10000/10000", per_second=10000
+    )
     eg_app = eg_sandbox.create_app(seed="demo")
     ls_http, eg_http = TestClient(ls_app), TestClient(eg_app)
-    source = LightspeedEcomSource(LightspeedEcomClient(
-        "http://testserver", "nl", "demo-key", "demo-secret", http=ls_http, policy=NO_SLEEP))
+    source = LightspeedEcomSource(
+        LightspeedEcomClient(
+            "http://testserver", "nl", "demo-key", "demo-secret", http=ls_http, policy=NO_SLEEP
+        )
+    )
 
     def target(write_mode: str = "batch") -> ExactGlobeTarget:
-        return ExactGlobeTarget(ExactGlobeClient(
-            "http://testserver", server_name="sandbox", database_name="600",
-            auth=make_auth("basic", "globe", "globe"), http=eg_http, policy=NO_SLEEP,
-            write_mode=write_mode))  # type: ignore[arg-type]
+        return ExactGlobeTarget(
+            ExactGlobeClient(
+                "http://testserver",
+                server_name="sandbox",
+                database_name="600",
+                auth=make_auth("basic", "globe", "globe"),
+                http=eg_http,
+                policy=NO_SLEEP,
+                write_mode=write_mode,
+            )
+        )  # type: ignore[arg-type]
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     yield {"source": source, "target": target, "ledger": ledger, "eg": eg_http, "ls": ls_http}
@@ -50,28 +61,37 @@ def env(tmp_path):
     ledger.close()
 
 
-def mapped_batches(env: dict[str, Any], batch_size: int = 10,
-                   settings: OrderSettings | None = None,
-                   mapper: Mapper | None = None) -> list[dict[str, Any]]:
+def mapped_batches(
+    env: dict[str, Any],
+    batch_size: int = 10,
+    settings: OrderSettings | None = None,
+    mapper: Mapper | None = None,
+) -> list[dict[str, Any]]:
     raw = orders.extract(env["source"], DEMO_START, DEMO_END, batch_size)
     mapper = mapper or mapper_for(SHIPPED, "orders")
-    return [orders.validate_and_map(env["source"], b, settings, mapper, SHIPPED.rules)
-            for b in raw]
+    return [orders.validate_and_map(env["source"], b, settings, mapper, SHIPPED.rules) for b in raw]
 
 
-def run_flow(env: dict[str, Any], run_id: str = "r1",
-             settings: OrderSettings | None = None,
-             mapper: Mapper | None = None) -> dict[str, Any]:
+def run_flow(
+    env: dict[str, Any],
+    run_id: str = "r1",
+    settings: OrderSettings | None = None,
+    mapper: Mapper | None = None,
+) -> dict[str, Any]:
     results = []
     for mapped in mapped_batches(env, settings=settings, mapper=mapper):
         target = env["target"]()
         looked = orders.lookup(target, env["ledger"], P, mapped, settings)
-        result = orders.load(target, env["ledger"], P, looked, run_id=run_id,
-                             settings=settings)
+        result = orders.load(target, env["ledger"], P, looked, run_id=run_id, settings=settings)
         if settings and settings.confirm_in_source:
             result["orders_confirmed_in_source"] = orders.confirm_in_source(
-                env["source"], env["ledger"], P, [o["ref"]["id"] for o in looked["orders"]],
-                dict(settings.confirm_in_source), run_id=run_id)
+                env["source"],
+                env["ledger"],
+                P,
+                [o["ref"]["id"] for o in looked["orders"]],
+                dict(settings.confirm_in_source),
+                run_id=run_id,
+            )
         results.append(result)
     return orders.summarize(results)
 

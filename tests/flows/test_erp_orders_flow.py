@@ -23,29 +23,45 @@ AUTH = ("demo-key", "demo-secret")
 
 @pytest.fixture
 def erp(env: dict[str, Any]) -> dict[str, Any]:
-    source = ExactGlobeSource(ExactGlobeClient(
-        "http://testserver", server_name="sandbox", database_name="600",
-        auth=make_auth("basic", "globe", "globe"), http=env["eg"], policy=NO_SLEEP))
+    source = ExactGlobeSource(
+        ExactGlobeClient(
+            "http://testserver",
+            server_name="sandbox",
+            database_name="600",
+            auth=make_auth("basic", "globe", "globe"),
+            http=env["eg"],
+            policy=NO_SLEEP,
+        )
+    )
 
     def target() -> LightspeedEcomTarget:
-        return LightspeedEcomTarget(LightspeedEcomClient(
-            "http://testserver", "nl", "demo-key", "demo-secret", http=env["ls"],
-            policy=NO_SLEEP))
+        return LightspeedEcomTarget(
+            LightspeedEcomClient(
+                "http://testserver",
+                "nl",
+                "demo-key",
+                "demo-secret",
+                http=env["ls"],
+                policy=NO_SLEEP,
+            )
+        )
 
     return {"source": source, "target": target}
 
 
-def sync_erp_orders(env: dict[str, Any], erp: dict[str, Any], start: datetime, end: datetime,
-                    run_id: str = "e1") -> dict[str, Any]:
+def sync_erp_orders(
+    env: dict[str, Any], erp: dict[str, Any], start: datetime, end: datetime, run_id: str = "e1"
+) -> dict[str, Any]:
     results = []
     for batch in orders.extract(erp["source"], start, end, 10):
-        mapped = orders.validate_and_map(erp["source"], batch, OrderSettings(), None,
-                                         SHIPPED.rules)
+        mapped = orders.validate_and_map(erp["source"], batch, OrderSettings(), None, SHIPPED.rules)
         target = erp["target"]()
-        looked = orders.lookup(target, env["ledger"], REVERSE, mapped, OrderSettings(),
-                               opposite=P)
-        results.append(orders.load(target, env["ledger"], REVERSE, looked, run_id=run_id,
-                                   settings=OrderSettings()))
+        looked = orders.lookup(target, env["ledger"], REVERSE, mapped, OrderSettings(), opposite=P)
+        results.append(
+            orders.load(
+                target, env["ledger"], REVERSE, looked, run_id=run_id, settings=OrderSettings()
+            )
+        )
     return orders.summarize(results)
 
 
@@ -53,8 +69,11 @@ def shop_orders(env: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     page = 1
     while True:
-        got = env["ls"].get("/nl/orders.json", params={"page": page, "limit": 250},
-                            auth=AUTH).json()["orders"]
+        got = (
+            env["ls"]
+            .get("/nl/orders.json", params={"page": page, "limit": 250}, auth=AUTH)
+            .json()["orders"]
+        )
         rows += got
         if len(got) < 250:
             return rows
@@ -80,8 +99,7 @@ def test_erp_orders_arrive_in_the_webshop_through_the_checkout(env, erp):
         shop = by_ref[erp_order["OrderNumber"]]
         lines = env["ls"].get(f"/nl/orders/{shop['id']}/products.json", auth=AUTH).json()
         got = sorted((ln["sku"], ln["quantityOrdered"]) for ln in lines["orderProducts"])
-        want = sorted((ln["Itemcode"], int(float(ln["Quantity"])))
-                      for ln in erp_order["lines"])
+        want = sorted((ln["Itemcode"], int(float(ln["Quantity"]))) for ln in erp_order["lines"])
         assert got == want
     # and a second run writes nothing
     writes = env["ls"].get("/_sandbox/stats").json()["writes"]
@@ -104,13 +122,12 @@ def test_orders_never_ping_pong_between_the_two_directions(env, erp):
     globe_before = len(env["eg"].get("/_sandbox/orders").json())
     results = []
     for batch in orders.extract(env["source"], DEMO_START, soon, 50):
-        mapped = orders.validate_and_map(env["source"], batch, OrderSettings(), None,
-                                         SHIPPED.rules)
+        mapped = orders.validate_and_map(env["source"], batch, OrderSettings(), None, SHIPPED.rules)
         target = env["target"]()
-        looked = orders.lookup(target, env["ledger"], P, mapped, OrderSettings(),
-                               opposite=REVERSE)
-        results.append(orders.load(target, env["ledger"], P, looked, run_id="f2",
-                                   settings=OrderSettings()))
+        looked = orders.lookup(target, env["ledger"], P, mapped, OrderSettings(), opposite=REVERSE)
+        results.append(
+            orders.load(target, env["ledger"], P, looked, run_id="f2", settings=OrderSettings())
+        )
     again = orders.summarize(results)
     assert again["orders_skipped_mirrored"] == 5
     assert again["orders_created"] == 0
@@ -121,13 +138,29 @@ def test_an_erp_order_without_email_is_read_with_its_debtor_number(env, erp):
     """Globe's side no longer refuses a debtor without e-mail (its DebtorCode is the
     customer number); what the webshop does with it is the webshop's business: synced, or
     quarantined with the webshop's own refusal, never with a Globe field."""
-    env["eg"].post("/_sandbox/sales_orders", json={
-        "header": {"Modified": "2026-11-18T10:00:00", "Created": "2026-11-18T10:00:00"},
-        "lines": [{"Itemcode": env["eg"].get("/_sandbox/items").json()[0]["ItemCode"],
-                   "Quantity": 1, "Price": "10.00", "VATPercentage": 21}],
-        "account": {"Name": "Zonder Mail BV", "IsPerson": False, "Email": "",
-                    "AddressLine1": "Kerkstraat 1", "PostalCode": "1000 AA",
-                    "City": "Amsterdam", "Country": "NL"}})
+    env["eg"].post(
+        "/_sandbox/sales_orders",
+        json={
+            "header": {"Modified": "2026-11-18T10:00:00", "Created": "2026-11-18T10:00:00"},
+            "lines": [
+                {
+                    "Itemcode": env["eg"].get("/_sandbox/items").json()[0]["ItemCode"],
+                    "Quantity": 1,
+                    "Price": "10.00",
+                    "VATPercentage": 21,
+                }
+            ],
+            "account": {
+                "Name": "Zonder Mail BV",
+                "IsPerson": False,
+                "Email": "",
+                "AddressLine1": "Kerkstraat 1",
+                "PostalCode": "1000 AA",
+                "City": "Amsterdam",
+                "Country": "NL",
+            },
+        },
+    )
     summary = sync_erp_orders(env, erp, DEMO_START, DEMO_END)
     assert summary["orders_created"] + summary["orders_quarantined"] == 6
     assert summary["orders_created"] >= 5

@@ -32,15 +32,30 @@ def ls_orders(env) -> dict[str, dict]:
 
 MAPPING = {
     "value_maps": {
-        "payment_condition": {"values": {"iDEAL": "ID", "Bancontact": "BC",
-                                         "Credit card": "CC"}, "on_missing": "quarantine"},
-        "shipping_method": {"values": {"PostNL": "PNL", "DHL": "DHL"}, "default": "AFH",
-                            "on_missing": "default"},
-        "tax_code": {"values": {"NL/0.21": "2", "BE/0.21": "B2", "DE/0.19": "D1",
-                                "FR/0.2": "F1", "GB/0.2": "E0"}, "on_missing": "quarantine"},
-        "revenue_account": {"values": {"NL": "8000", "BE": "8100", "DE": "8100",
-                                       "FR": "8100"}, "default": "8200",
-                            "on_missing": "default"},
+        "payment_condition": {
+            "values": {"iDEAL": "ID", "Bancontact": "BC", "Credit card": "CC"},
+            "on_missing": "quarantine",
+        },
+        "shipping_method": {
+            "values": {"PostNL": "PNL", "DHL": "DHL"},
+            "default": "AFH",
+            "on_missing": "default",
+        },
+        "tax_code": {
+            "values": {
+                "NL/0.21": "2",
+                "BE/0.21": "B2",
+                "DE/0.19": "D1",
+                "FR/0.2": "F1",
+                "GB/0.2": "E0",
+            },
+            "on_missing": "quarantine",
+        },
+        "revenue_account": {
+            "values": {"NL": "8000", "BE": "8100", "DE": "8100", "FR": "8100"},
+            "default": "8200",
+            "on_missing": "default",
+        },
     },
     "orders": {
         "header": {
@@ -48,8 +63,10 @@ MAPPING = {
             "Remarks": {"source": "source.paymentId", "transforms": ["upper"]},
         },
         "lines": {
-            "VATCode": {"source": ["order.shipping_address.country", "line.tax_rate"],
-                        "transforms": ["concat(/)", "lookup(tax_code)"]},
+            "VATCode": {
+                "source": ["order.shipping_address.country", "line.tax_rate"],
+                "transforms": ["concat(/)", "lookup(tax_code)"],
+            },
             "GLAccount": "order.customer.billing_address.country | lookup(revenue_account)",
             "CostCenter": {"const": "WEB"},
             "CostUnit": {"const": "SHOP1"},
@@ -68,7 +85,8 @@ def test_value_maps_constants_and_custom_fields_arrive_in_globe(env, tmp_path):
         src = source[booked["YourReference"]]
         assert booked["PaymentCondition"] == pay[src["paymentTitle"]]
         assert booked["DeliveryMethod"] == {"PostNL": "PNL", "DHL": "DHL"}.get(
-            src["shipmentTitle"], "AFH")
+            src["shipmentTitle"], "AFH"
+        )
         assert booked["Warehouse"] == "1"
         assert booked["Remarks"] == src["paymentId"].upper()
         # a customer without a country gets the pair's default_country (NL)
@@ -81,8 +99,9 @@ def test_value_maps_constants_and_custom_fields_arrive_in_globe(env, tmp_path):
 
 
 def test_a_value_with_no_entry_quarantines_naming_the_field(env, tmp_path):
-    mapping = {"value_maps": {"payment_condition": {"values": {"iDEAL": "ID"},
-                                                    "on_missing": "quarantine"}}}
+    mapping = {
+        "value_maps": {"payment_condition": {"values": {"iDEAL": "ID"}, "on_missing": "quarantine"}}
+    }
     summary = run_flow(env, mapper=mapper_with(tmp_path, mapping))
     booked = globe_orders(env)
     assert {b["PaymentCondition"] for b in booked} == {"ID"}
@@ -97,14 +116,19 @@ def test_prices_sent_including_tax_reconcile_with_the_webshop_total(env, tmp_pat
     from shopbridge.config import OrderSettings, ShippingLine
 
     data = yaml.safe_load(SHIPPED.read_text())
-    data["flows"]["orders"]["orders"] |= {"prices_include_tax": True,
-                                          "shipping_line": {"item_code": "VERZENDKOSTEN"}}
+    data["flows"]["orders"]["orders"] |= {
+        "prices_include_tax": True,
+        "shipping_line": {"item_code": "VERZENDKOSTEN"},
+    }
     path = tmp_path / "lightspeed_ecom__exact_globe.yaml"
     path.write_text(yaml.safe_dump(data))
     cfg = load_integration(path)
     settings = cfg.flows["orders"].orders
-    assert settings == OrderSettings(payment_statuses=("paid",), prices_include_tax=True,
-                                     shipping_line=ShippingLine(item_code="VERZENDKOSTEN"))
+    assert settings == OrderSettings(
+        payment_statuses=("paid",),
+        prices_include_tax=True,
+        shipping_line=ShippingLine(item_code="VERZENDKOSTEN"),
+    )
     summary = run_flow(env, settings=settings, mapper=mapper_for(cfg, "orders"))
     assert summary["orders_created"] == N - 1
     source = ls_orders(env)
@@ -112,6 +136,8 @@ def test_prices_sent_including_tax_reconcile_with_the_webshop_total(env, tmp_pat
         src = source[booked["YourReference"]]
         assert booked["VATIncluded"] is True
         assert Decimal(booked["AmountDC"]) == Decimal(str(src["priceIncl"]))
-        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
-                    for ln in booked["lines"])
+        total = sum(
+            Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
+            for ln in booked["lines"]
+        )
         assert total == Decimal(str(src["priceIncl"])), booked["YourReference"]

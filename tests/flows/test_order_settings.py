@@ -18,8 +18,10 @@ def ls_orders(env) -> list[dict]:
 def test_only_paid_orders_are_sent(env):
     unpaid = ls_orders(env)[:3]
     for o in unpaid:
-        r = env["ls"].post("/_sandbox/orders", json={"id": o["id"], "paymentStatus": "not_paid",
-                                                     "updatedAt": o["updatedAt"]})
+        r = env["ls"].post(
+            "/_sandbox/orders",
+            json={"id": o["id"], "paymentStatus": "not_paid", "updatedAt": o["updatedAt"]},
+        )
         assert r.status_code == 200, r.text
     summary = run_flow(env, settings=OrderSettings(payment_statuses=("paid",)))
     assert summary["orders_skipped_status"] == 3
@@ -63,8 +65,10 @@ def test_shipping_costs_as_their_own_line_and_totals_reconcile_to_the_cent(env):
         src = source[booked["YourReference"]]
         assert len(ship) == 1
         assert Decimal(ship[0]["Price"]) == Decimal(str(src["shipmentPriceExcl"]))
-        total = sum(Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
-                    for ln in lines)
+        total = sum(
+            Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
+            for ln in lines
+        )
         assert total == Decimal(str(src["priceExcl"])), booked["YourReference"]
         assert Decimal(booked["AmountDC"]) == total
 
@@ -76,13 +80,15 @@ def test_unknown_shipping_article_quarantines_naming_the_line(env):
     assert summary["orders_quarantined"] == N
     fields = {q["field"] for q in summary["quarantined"]}
     assert all(f.startswith("lines[") and f.endswith("].sku") for f in fields)
-    assert any("NO-SUCH-ITEM" in q["reason"] or UNKNOWN_SKU in q["reason"]
-               for q in summary["quarantined"])
+    assert any(
+        "NO-SUCH-ITEM" in q["reason"] or UNKNOWN_SKU in q["reason"] for q in summary["quarantined"]
+    )
 
 
 def test_booked_orders_get_their_status_written_back_once(env):
-    settings = OrderSettings(confirm_in_source={"customStatusId": 7,
-                                                "memo": "Exact Globe order {target_id}"})
+    settings = OrderSettings(
+        confirm_in_source={"customStatusId": 7, "memo": "Exact Globe order {target_id}"}
+    )
     summary = run_flow(env, settings=settings)
     assert summary["orders_confirmed_in_source"] == N - 1
     by_number = {o["number"]: o for o in ls_orders(env)}
@@ -117,8 +123,13 @@ def test_order_type_sales_invoice_or_direct_invoice(env):
 
 
 def _reconciles(booked: dict, src: dict) -> Decimal:
-    return sum((Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
-                for ln in booked["lines"]), Decimal(0)) - Decimal(str(src["priceExcl"]))
+    return sum(
+        (
+            Decimal(ln["Price"]) * Decimal(ln["Quantity"]) - Decimal(ln["DiscountAmount"])
+            for ln in booked["lines"]
+        ),
+        Decimal(0),
+    ) - Decimal(str(src["priceExcl"]))
 
 
 def test_discounts_as_line_discounts_spread_the_coupon_over_the_lines(env):
@@ -127,8 +138,11 @@ def test_discounts_as_line_discounts_spread_the_coupon_over_the_lines(env):
     source = {o["number"]: o for o in ls_orders(env)}
     booked = globe_orders(env)
     with_coupon = [b for b in booked if source[b["YourReference"]]["discountCouponCode"]]
-    with_line = [b for b in booked if any(Decimal(str(p)) for p in
-                                          [ln["DiscountAmount"] for ln in b["lines"]])]
+    with_line = [
+        b
+        for b in booked
+        if any(Decimal(str(p)) for p in [ln["DiscountAmount"] for ln in b["lines"]])
+    ]
     assert with_coupon
     assert len(with_line) >= len(with_coupon)
     assert all(ln["Itemcode"] != "KORTING" for b in booked for ln in b["lines"])
@@ -137,8 +151,10 @@ def test_discounts_as_line_discounts_spread_the_coupon_over_the_lines(env):
 
 
 def test_discounts_as_their_own_lines(env):
-    settings = OrderSettings(shipping_line=ShippingLine(item_code="VERZENDKOSTEN"),
-                             discounts={"book_as": "lines", "item_code": "KORTING"})
+    settings = OrderSettings(
+        shipping_line=ShippingLine(item_code="VERZENDKOSTEN"),
+        discounts={"book_as": "lines", "item_code": "KORTING"},
+    )
     run_flow(env, settings=settings)
     source = {o["number"]: o for o in ls_orders(env)}
     booked = globe_orders(env)
@@ -148,8 +164,11 @@ def test_discounts_as_their_own_lines(env):
         assert all(Decimal(ln["DiscountAmount"]) == 0 for ln in b["lines"])
         korting = [ln for ln in b["lines"] if ln["Itemcode"] == "KORTING"]
         if src["discountCouponCode"] or any(
-                p["discountExcl"] for p in env["ls"].get(
-                    f"/nl/orders/{src['id']}/products.json", auth=AUTH).json()["orderProducts"]):
+            p["discountExcl"]
+            for p in env["ls"]
+            .get(f"/nl/orders/{src['id']}/products.json", auth=AUTH)
+            .json()["orderProducts"]
+        ):
             assert korting and all(Decimal(ln["Price"]) < 0 for ln in korting)
             discounted += 1
         else:
@@ -165,16 +184,26 @@ def test_journal_entry_per_order_balances_and_books_revenue_per_country(env, tmp
     from shopbridge.mapping.defaults import mapper_for
     from tests.flows.conftest import SHIPPED, P
 
-    accounts = {"journal": "70", "receivable_account": "1300", "revenue_account": "8000",
-                "vat_account": "1500"}
+    accounts = {
+        "journal": "70",
+        "receivable_account": "1300",
+        "revenue_account": "8000",
+        "vat_account": "1500",
+    }
     data = yaml.safe_load(SHIPPED.model_dump_json())
     data["flows"]["orders"]["orders"] |= {
-        "order_type": "journal_entry", "journal_entry": accounts,
-        "shipping_line": {"item_code": "VERZENDKOSTEN"}}
-    data["mapping"] = {"value_maps": {"revenue": {"values": {"NL": "8000"}, "default": "8100",
-                                                  "on_missing": "default"}},
-                       "orders": {"lines": {"GLAccount": "order.customer.billing_address."
-                                                         "country | lookup(revenue)"}}}
+        "order_type": "journal_entry",
+        "journal_entry": accounts,
+        "shipping_line": {"item_code": "VERZENDKOSTEN"},
+    }
+    data["mapping"] = {
+        "value_maps": {
+            "revenue": {"values": {"NL": "8000"}, "default": "8100", "on_missing": "default"}
+        },
+        "orders": {
+            "lines": {"GLAccount": "order.customer.billing_address.country | lookup(revenue)"}
+        },
+    }
     path = tmp_path / f"{P}.yaml"
     path.write_text(yaml.safe_dump(data))
     cfg = load_integration(path)
@@ -194,9 +223,11 @@ def test_journal_entry_per_order_balances_and_books_revenue_per_country(env, tmp
         revenue = {ln["GLAccount"] for ln in e["lines"] if ln["GLAccount"] not in ("1300", "1500")}
         country = src["addressBillingCountry"]["code"].upper() or "NL"  # default_country
         assert revenue == {"8000" if country == "NL" else "8100"}
-        vat = -sum((Decimal(ln["AmountDC"]) for ln in e["lines"] if ln["GLAccount"] == "1500"),
-                   Decimal(0))
+        vat = -sum(
+            (Decimal(ln["AmountDC"]) for ln in e["lines"] if ln["GLAccount"] == "1500"), Decimal(0)
+        )
         assert vat == Decimal(str(src["priceIncl"])) - Decimal(str(src["priceExcl"]))
-    again = run_flow(env, settings=cfg.flows["orders"].orders, mapper=mapper_for(cfg, "orders"),
-                     run_id="r2")
+    again = run_flow(
+        env, settings=cfg.flows["orders"].orders, mapper=mapper_for(cfg, "orders"), run_id="r2"
+    )
     assert again["orders_created"] == 0

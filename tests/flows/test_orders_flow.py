@@ -26,8 +26,7 @@ def test_batched_lookups_keep_api_calls_per_order_low(env):
     assert summary["orders_quarantined"] == 1
     # per new order: the sales order's writes (lines + header) plus its share of the
     # batched lookups and of the new debtors; no per-order lookups
-    lines = sum(len(o["lines"])
-                for o in globe_orders(env))
+    lines = sum(len(o["lines"]) for o in globe_orders(env))
     writes_orders = lines + summary["orders_created"]
     debtor_writes = 2 * summary["customers_created"] + 2 * summary["customers_updated"]
     lookups = summary["api_calls"] - writes_orders - debtor_writes
@@ -59,7 +58,8 @@ def test_load_retried_after_dying_before_the_ledger_write_creates_nothing_twice(
     refs = Counter(o["YourReference"] for o in globe_orders(env))
     assert max(refs.values()) == 1
     assert len(refs) == len(mapped["orders"]) - sum(
-        1 for o in mapped["orders"] if any(l["sku"] == UNKNOWN_SKU for l in o["lines"]))
+        1 for o in mapped["orders"] if any(l["sku"] == UNKNOWN_SKU for l in o["lines"])
+    )
     # the order that landed before the crash is recognised, not created again
     assert result["orders_skipped_existing"] >= 1
 
@@ -68,9 +68,16 @@ def test_a_target_refusal_quarantines_that_order_and_the_batch_goes_on(env):
     mapped = mapped_batches(env)[0]
     first = mapped["orders"][0]
     refusal = {"error": {"code": "ValidationError", "message": "Warehouse 9 blocked"}}
-    env["eg"].post("/_sandbox/faults", json={"status": 422, "times": 1, "method": "POST",
-                                              "path_contains": "SalesOrderHeader",
-                                              "body": refusal})
+    env["eg"].post(
+        "/_sandbox/faults",
+        json={
+            "status": 422,
+            "times": 1,
+            "method": "POST",
+            "path_contains": "SalesOrderHeader",
+            "body": refusal,
+        },
+    )
     target = env["target"]("single")
     looked = orders.lookup(target, env["ledger"], P, mapped)
     result = orders.load(target, env["ledger"], P, looked, run_id="r")
@@ -119,8 +126,11 @@ def test_known_debtors_are_updated_only_when_their_details_differ(env):
     from shopbridge.sandbox.demo_data import generate
 
     data = generate("demo", n_orders=N)
-    in_orders = {o["customer"]["email"] for o in data.orders
-                 if all(ln["product"]["sku"] != UNKNOWN_SKU for ln in o["lines"])}
+    in_orders = {
+        o["customer"]["email"]
+        for o in data.orders
+        if all(ln["product"]["sku"] != UNKNOWN_SKU for ln in o["lines"])
+    }
     stale = {c["email"] for c in data.existing_debtors if c["phone"] == "+31 20 000 0000"}
     current = {c["email"] for c in data.existing_debtors} - stale
     assert in_orders & stale
@@ -139,8 +149,10 @@ def test_a_failed_batch_write_is_retried_by_the_task_without_doubles(env):
     mapped = mapped_batches(env)[0]
     looked = orders.lookup(env["target"](), env["ledger"], P, mapped)
     # Globe commits the first changesets, then the connection drops before the answer
-    env["eg"].post("/_sandbox/faults", json={"status": 503, "times": 1,
-                                              "path_contains": "$batch", "after_commit": True})
+    env["eg"].post(
+        "/_sandbox/faults",
+        json={"status": 503, "times": 1, "path_contains": "$batch", "after_commit": True},
+    )
     with pytest.raises(RetriableError):
         orders.load(env["target"](), env["ledger"], P, looked, run_id="run#load[0]")
     # Airflow retries the task: same owner, same input
@@ -148,8 +160,7 @@ def test_a_failed_batch_write_is_retried_by_the_task_without_doubles(env):
     result = orders.load(env["target"](), env["ledger"], P, looked, run_id="run#load[0]")
     booked = Counter(o["YourReference"] for o in globe_orders(env))
     assert max(booked.values()) == 1
-    expected = [o for o in mapped["orders"]
-                if all(ln["sku"] != UNKNOWN_SKU for ln in o["lines"])]
+    expected = [o for o in mapped["orders"] if all(ln["sku"] != UNKNOWN_SKU for ln in o["lines"])]
     assert len(booked) == len(expected)
     # the retry found every order already in Globe by its reference, wrote none again,
     # and its report counts them as what this run did: created, once
@@ -171,5 +182,5 @@ def test_a_window_rereads_only_the_list_of_orders_already_synced(env):
     read_new = source.counter.calls - before
     left = sum(map(len, batches))
     assert synced.skipped == first["orders_created"]
-    assert left == N - synced.skipped   # the quarantined one is read again
-    assert read_new == read_all - synced.skipped   # one lines call saved per synced order
+    assert left == N - synced.skipped  # the quarantined one is read again
+    assert read_new == read_all - synced.skipped  # one lines call saved per synced order

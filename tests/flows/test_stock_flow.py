@@ -18,8 +18,14 @@ from tests.flows.conftest import P
 AUTH = ("demo-key", "demo-secret")
 
 
-def sync(env: dict[str, Any], settings: StockSettings | None = None, run_id: str = "s1", *,
-         source: Any = None, full_resync: bool = False) -> dict[str, Any]:
+def sync(
+    env: dict[str, Any],
+    settings: StockSettings | None = None,
+    run_id: str = "s1",
+    *,
+    source: Any = None,
+    full_resync: bool = False,
+) -> dict[str, Any]:
     settings = settings or StockSettings()
     source = source or env["source"]
     results = []
@@ -27,8 +33,9 @@ def sync(env: dict[str, Any], settings: StockSettings | None = None, run_id: str
         mapped = stock.validate_and_map(source, batch, settings)
         target = env["target"]()
         looked = stock.lookup(target, env["ledger"], P, mapped, full_resync=full_resync)
-        results.append(stock.load(target, env["ledger"], P, looked, run_id=run_id,
-                                  settings=settings))
+        results.append(
+            stock.load(target, env["ledger"], P, looked, run_id=run_id, settings=settings)
+        )
     return orders.summarize(results, keys=stock.SUMMARY_KEYS)
 
 
@@ -38,13 +45,13 @@ def globe_stock(env: dict[str, Any], sku: str, warehouse: str = "1") -> Decimal:
 
 
 def globe_item(env: dict[str, Any], sku: str) -> dict[str, Any]:
-    return dict(next(i for i in env["eg"].get("/_sandbox/items").json()
-                     if i["ItemCode"] == sku))
+    return dict(next(i for i in env["eg"].get("/_sandbox/items").json() if i["ItemCode"] == sku))
 
 
 def variants(env: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(env["ls"].get("/nl/variants.json", params={"limit": 250},
-                              auth=AUTH).json()["variants"])
+    return list(
+        env["ls"].get("/nl/variants.json", params={"limit": 250}, auth=AUTH).json()["variants"]
+    )
 
 
 def set_variant(env: dict[str, Any], vid: int, **fields: Any) -> None:
@@ -55,8 +62,7 @@ def set_variant(env: dict[str, Any], vid: int, **fields: Any) -> None:
 def tracked(env: dict[str, Any]) -> dict[str, Any]:
     """A stock-tracked demo variant the ERP knows."""
     known = {i["ItemCode"] for i in env["eg"].get("/_sandbox/items").json()}
-    return next(v for v in variants(env)
-                if v["stockTracking"] == "enabled" and v["sku"] in known)
+    return next(v for v in variants(env) if v["stockTracking"] == "enabled" and v["sku"] in known)
 
 
 def test_levels_arrive_and_only_changed_ones_are_written_again(env):
@@ -107,8 +113,11 @@ def test_the_managed_flag_follows_the_setting(env):
 def test_a_negative_level_is_quarantined_and_the_rest_written(env):
     v = tracked(env)
     known = {i["ItemCode"] for i in env["eg"].get("/_sandbox/items").json()}
-    other = next(x for x in variants(env) if x["stockTracking"] == "enabled"
-                 and x["id"] != v["id"] and x["sku"] in known)
+    other = next(
+        x
+        for x in variants(env)
+        if x["stockTracking"] == "enabled" and x["id"] != v["id"] and x["sku"] in known
+    )
     set_variant(env, v["id"], stockLevel=-3)
     summary = sync(env)
     bad = [q for q in summary["quarantined"] if q["source_id"] == str(v["id"])]
@@ -149,23 +158,35 @@ class _Warehouses:
 
 def test_per_location_and_reserved_calculations(env):
     v = tracked(env)
-    level = StockLevel(sku=v["sku"], on_hand=Decimal(20), reserved=Decimal(5),
-                       locations={"STORE": Decimal(8), "DC": Decimal(12)})
+    level = StockLevel(
+        sku=v["sku"],
+        on_hand=Decimal(20),
+        reserved=Decimal(5),
+        locations={"STORE": Decimal(8), "DC": Decimal(12)},
+    )
     source = _Warehouses([level])
     sync(env, source=source)
-    assert globe_stock(env, v["sku"]) == 15                    # on hand minus reserved
+    assert globe_stock(env, v["sku"]) == 15  # on hand minus reserved
     sync(env, StockSettings(calculation="location", location="DC"), "s2", source=source)
     assert globe_stock(env, v["sku"]) == 12
-    sync(env, StockSettings(calculation="location", location="DC", target_location="2"),
-         "s3", source=source)
+    sync(
+        env,
+        StockSettings(calculation="location", location="DC", target_location="2"),
+        "s3",
+        source=source,
+    )
     assert globe_stock(env, v["sku"], "2") == 12
-    missing = sync(env, StockSettings(calculation="location", location="ATTIC"), "s4",
-                   source=source)
+    missing = sync(
+        env, StockSettings(calculation="location", location="ATTIC"), "s4", source=source
+    )
     assert missing["quarantined"][0]["field"] == "locations.ATTIC"
 
 
 def test_level_rejects_an_unknown_location_naming_it():
     with pytest.raises(RecordError) as err:
-        stock.level(StockLevel(sku="X", on_hand=Decimal(1)),
-                    StockSettings(calculation="location", location="DC"), "X")
+        stock.level(
+            StockLevel(sku="X", on_hand=Decimal(1)),
+            StockSettings(calculation="location", location="DC"),
+            "X",
+        )
     assert err.value.field == "locations.DC"

@@ -110,14 +110,26 @@ def body_text(msg: EmailMessage) -> str:
 
 
 def smtp_connection(port: int, from_email: str = "shopbridge@example.com") -> str:
-    return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port,
-                       "extra": {"disable_ssl": True, "disable_tls": True,
-                                 "from_email": from_email, "timeout": 5, "retry_limit": 1}})
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "extra": {
+                "disable_ssl": True,
+                "disable_tls": True,
+                "from_email": from_email,
+                "timeout": 5,
+                "retry_limit": 1,
+            },
+        }
+    )
 
 
 def slack_connection(url: str) -> str:
-    return json.dumps({"conn_type": "slackwebhook", "host": f"{url}/services",
-                       "password": "T000/B000/XXXX"})
+    return json.dumps(
+        {"conn_type": "slackwebhook", "host": f"{url}/services", "password": "T000/B000/XXXX"}
+    )
 
 
 def webhook_connection(url: str, token: str = "") -> str:

@@ -32,15 +32,21 @@ def config(*channels: dict) -> IntegrationConfig:
 
 
 def entry(i: int, reason: str = "unknown SKU 'DISC-0001' in Exact Globe") -> dict[str, str]:
-    return {"entity": "order", "source_id": str(1000 + i), "field": "lines[1].sku",
-            "reason": reason}
+    return {
+        "entity": "order",
+        "source_id": str(1000 + i),
+        "field": "lines[1].sku",
+        "reason": reason,
+    }
 
 
 def batches(n: int) -> list[dict]:
     """Load results as the report task gets them: the quarantines spread over batches."""
     entries = [entry(i) for i in range(n)]
-    return [{"orders_created": 3, "quarantined": entries[: n // 2]},
-            {"orders_created": 4, "quarantined": entries[n // 2 :]}]
+    return [
+        {"orders_created": 3, "quarantined": entries[: n // 2]},
+        {"orders_created": 4, "quarantined": entries[n // 2 :]},
+    ]
 
 
 @pytest.fixture
@@ -78,8 +84,9 @@ def test_webhook_gets_the_run_and_the_records_as_json_capped(sink, monkeypatch):
 def test_slack_message_names_integration_record_and_reason(sink, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_OPS_SLACK", slack_connection(sink.url))
     cfg = config({"channel": "slack", "connection": "ops_slack", "max_records": 3})
-    notify.quarantined(cfg, "orders", [{"quarantined": [entry(7, "price <0> & gone")]}],
-                       {"run_id": RUN})
+    notify.quarantined(
+        cfg, "orders", [{"quarantined": [entry(7, "price <0> & gone")]}], {"run_id": RUN}
+    )
     (req,) = sink.wait(1)
     assert req.path == "/services/T000/B000/XXXX"
     text = req.json()["text"]
@@ -90,14 +97,21 @@ def test_slack_message_names_integration_record_and_reason(sink, monkeypatch):
 
 def test_email_reaches_the_recipients_with_records_and_reasons(mailbox, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_OPS_SMTP", smtp_connection(mailbox.port))
-    cfg = config({"channel": "email", "connection": "ops_smtp",
-                  "to": ["ops@example.com", "shop@example.com"]})
+    cfg = config(
+        {
+            "channel": "email",
+            "connection": "ops_smtp",
+            "to": ["ops@example.com", "shop@example.com"],
+        }
+    )
     assert notify.quarantined(cfg, "orders", batches(2), {"run_id": RUN}) == 1
     (msg,) = mailbox.messages
-    assert mailbox.envelopes == [("shopbridge@example.com",
-                                  ["ops@example.com", "shop@example.com"])]
-    assert msg["Subject"] == ("[shopbridge] lightspeed_ecom__exact_globe orders: "
-                              "2 records quarantined")
+    assert mailbox.envelopes == [
+        ("shopbridge@example.com", ["ops@example.com", "shop@example.com"])
+    ]
+    assert msg["Subject"] == (
+        "[shopbridge] lightspeed_ecom__exact_globe orders: 2 records quarantined"
+    )
     body = body_text(msg)
     assert "Integration: lightspeed_ecom__exact_globe" in body
     assert "order 1001: lines[1].sku: unknown SKU &#x27;DISC-0001&#x27; in Exact Globe" in body
@@ -107,11 +121,15 @@ def test_vendor_text_is_sent_as_written_never_run_as_a_template(mailbox, sink, m
     """A reason quotes the vendor's value; as a Jinja template it could read connections."""
     monkeypatch.setenv("AIRFLOW_CONN_OPS_SMTP", smtp_connection(mailbox.port))
     monkeypatch.setenv("AIRFLOW_CONN_OPS_SLACK", slack_connection(sink.url))
-    cfg = config({"channel": "email", "connection": "ops_smtp", "to": ["ops@example.com"]},
-                 {"channel": "slack", "connection": "ops_slack"})
+    cfg = config(
+        {"channel": "email", "connection": "ops_smtp", "to": ["ops@example.com"]},
+        {"channel": "slack", "connection": "ops_slack"},
+    )
     reason = "bad SKU {{ conn.ops_slack.password }}"
-    assert notify.quarantined(cfg, "orders", [{"quarantined": [entry(1, reason)]}],
-                              {"run_id": RUN}) == 2
+    assert (
+        notify.quarantined(cfg, "orders", [{"quarantined": [entry(1, reason)]}], {"run_id": RUN})
+        == 2
+    )
     assert "{{ conn.ops_slack.password }}" in body_text(mailbox.messages[0])
     text = sink.wait(1)[0].json()["text"]
     assert "{{ conn.ops_slack.password }}" in text
@@ -123,12 +141,15 @@ def test_failure_names_the_task_batch_and_error_line(sink, mailbox, monkeypatch)
 
     monkeypatch.setenv("AIRFLOW_CONN_OPS_HOOK", webhook_connection(sink.url))
     monkeypatch.setenv("AIRFLOW_CONN_OPS_SMTP", smtp_connection(mailbox.port))
-    cfg = config({"channel": "webhook", "connection": "ops_hook"},
-                 {"channel": "email", "connection": "ops_smtp", "to": ["ops@example.com"]})
+    cfg = config(
+        {"channel": "webhook", "connection": "ops_hook"},
+        {"channel": "email", "connection": "ops_smtp", "to": ["ops@example.com"]},
+    )
     (callback,) = notify.failure_callbacks(cfg, "orders")
     ti = SimpleNamespace(task_id="load", map_index=2, log_url="http://airflow/log")
-    error = AirflowFailException("AuthError: connection 'shopbridge_exact_globe' was refused"
-                                 "\nresponse body: {...}")
+    error = AirflowFailException(
+        "AuthError: connection 'shopbridge_exact_globe' was refused\nresponse body: {...}"
+    )
     callback({"run_id": RUN, "ti": ti, "exception": error})
     body = sink.wait(1)[0].json()
     assert body["event"] == "failure"
@@ -138,8 +159,9 @@ def test_failure_names_the_task_batch_and_error_line(sink, mailbox, monkeypatch)
     assert body["error"] == "AuthError: connection 'shopbridge_exact_globe' was refused"
     assert body["log_url"] == "http://airflow/log"
     (msg,) = mailbox.messages
-    assert msg["Subject"] == ("[shopbridge] lightspeed_ecom__exact_globe orders: "
-                              "run failed in load")
+    assert msg["Subject"] == (
+        "[shopbridge] lightspeed_ecom__exact_globe orders: run failed in load"
+    )
     assert "Failed task: load (batch 2)" in body_text(msg)
 
 
@@ -147,8 +169,7 @@ def test_channels_hear_only_their_events(sink, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_OPS_HOOK", webhook_connection(sink.url))
     only_failures = config({"channel": "webhook", "connection": "ops_hook", "on": ["failure"]})
     assert notify.quarantined(only_failures, "orders", batches(3), {"run_id": RUN}) == 0
-    only_quarantine = config({"channel": "webhook", "connection": "ops_hook",
-                              "on": ["quarantine"]})
+    only_quarantine = config({"channel": "webhook", "connection": "ops_hook", "on": ["quarantine"]})
     assert notify.failure_callbacks(only_quarantine, "orders") == []
     # a run without quarantined records sends nothing either
     both = config({"channel": "webhook", "connection": "ops_hook"})
@@ -156,16 +177,18 @@ def test_channels_hear_only_their_events(sink, monkeypatch):
     assert sink.requests == []
 
 
-def test_a_channel_that_fails_is_logged_and_the_others_still_deliver(sink, monkeypatch,
-                                                                     caplog):
-    monkeypatch.setenv("AIRFLOW_CONN_DOWN_HOOK",
-                       webhook_connection(f"http://127.0.0.1:{free_port()}"))
+def test_a_channel_that_fails_is_logged_and_the_others_still_deliver(sink, monkeypatch, caplog):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOWN_HOOK", webhook_connection(f"http://127.0.0.1:{free_port()}")
+    )
     monkeypatch.setenv("AIRFLOW_CONN_DOWN_SMTP", smtp_connection(free_port()))
     monkeypatch.setenv("AIRFLOW_CONN_OPS_SLACK", slack_connection(sink.url))
-    cfg = config({"channel": "webhook", "connection": "down_hook"},
-                 {"channel": "email", "connection": "down_smtp", "to": ["ops@example.com"]},
-                 {"channel": "webhook", "connection": "no_such_connection"},
-                 {"channel": "slack", "connection": "ops_slack"})
+    cfg = config(
+        {"channel": "webhook", "connection": "down_hook"},
+        {"channel": "email", "connection": "down_smtp", "to": ["ops@example.com"]},
+        {"channel": "webhook", "connection": "no_such_connection"},
+        {"channel": "slack", "connection": "ops_slack"},
+    )
     with caplog.at_level(logging.ERROR, logger="shopbridge.notify"):
         assert notify.quarantined(cfg, "orders", batches(1), {"run_id": RUN}) == 1
     assert len(sink.wait(1)) == 1

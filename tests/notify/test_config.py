@@ -22,7 +22,10 @@ def with_notify(tmp_path: Path, section: str) -> Path:
 
 
 def test_the_documented_example_loads(tmp_path):
-    cfg = load_integration(with_notify(tmp_path, """\
+    cfg = load_integration(
+        with_notify(
+            tmp_path,
+            """\
 notify:
   - channel: email
     connection: shopbridge_smtp
@@ -33,7 +36,9 @@ notify:
     on: [failure]
   - channel: webhook
     connection: shopbridge_ops_webhook
-"""))
+""",
+        )
+    )
     email, slack, webhook = cfg.notify
     assert email.to == ("ops@example.com",)
     assert email.on == ("failure", "quarantine")
@@ -48,31 +53,57 @@ def test_no_section_means_no_channels():
 
 
 def test_a_single_recipient_may_be_written_without_a_list(tmp_path):
-    cfg = load_integration(with_notify(tmp_path, """\
+    cfg = load_integration(
+        with_notify(
+            tmp_path,
+            """\
 notify:
   - {channel: email, connection: smtp, to: ops@example.com, on: quarantine}
-"""))
+""",
+        )
+    )
     assert cfg.notify[0].to == ("ops@example.com",)
     assert cfg.notify[0].on == ("quarantine",)
 
 
-@pytest.mark.parametrize(("section", "field", "says"), [
-    ("- {channel: email, connection: smtp}", "notify.0", "needs to:"),
-    ("- {channel: sms, connection: x}", "notify.0.channel", "'email', 'slack' or 'webhook'"),
-    ("- {channel: slack, connection: 'https://hooks.slack.com/services/T0/B0/secret'}",
-     "notify.0.connection", "should match pattern"),
-    ("- {channel: slack, connection: s, to: [ops@example.com]}", "notify.0",
-     "for channel email"),
-    ("- {channel: webhook, connection: w, on: [success]}", "notify.0.on.0",
-     "'failure' or 'quarantine'"),
-    ("- {channel: webhook, connection: w, on: []}", "notify.0.on", "at least one"),
-    ("- {channel: email, connection: m, to: [not-an-address]}", "notify.0.to.0",
-     "should match pattern"),
-    ("- {channel: webhook, connection: w, url: 'http://x'}", "notify.0.url",
-     "Extra inputs are not permitted"),
-    ("- {channel: webhook, connection: w, max_records: 0}", "notify.0.max_records",
-     "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    ("section", "field", "says"),
+    [
+        ("- {channel: email, connection: smtp}", "notify.0", "needs to:"),
+        ("- {channel: sms, connection: x}", "notify.0.channel", "'email', 'slack' or 'webhook'"),
+        (
+            "- {channel: slack, connection: 'https://hooks.slack.com/services/T0/B0/secret'}",
+            "notify.0.connection",
+            "should match pattern",
+        ),
+        (
+            "- {channel: slack, connection: s, to: [ops@example.com]}",
+            "notify.0",
+            "for channel email",
+        ),
+        (
+            "- {channel: webhook, connection: w, on: [success]}",
+            "notify.0.on.0",
+            "'failure' or 'quarantine'",
+        ),
+        ("- {channel: webhook, connection: w, on: []}", "notify.0.on", "at least one"),
+        (
+            "- {channel: email, connection: m, to: [not-an-address]}",
+            "notify.0.to.0",
+            "should match pattern",
+        ),
+        (
+            "- {channel: webhook, connection: w, url: 'http://x'}",
+            "notify.0.url",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "- {channel: webhook, connection: w, max_records: 0}",
+            "notify.0.max_records",
+            "greater than or equal to 1",
+        ),
+    ],
+)
 def test_mistakes_name_the_file_and_the_field(tmp_path, section, field, says):
     path = with_notify(tmp_path, "notify:\n  " + section + "\n")
     with pytest.raises(ConfigError) as err:

@@ -36,8 +36,7 @@ N_ORDERS = 12
 WEEK = {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat()}
 NOTIFY = [
     {"channel": "webhook", "connection": "ops_hook", "on": ["quarantine"]},
-    {"channel": "email", "connection": "ops_smtp", "to": ["ops@example.com"],
-     "on": ["failure"]},
+    {"channel": "email", "connection": "ops_smtp", "to": ["ops@example.com"], "on": ["failure"]},
     # a channel whose sink is down: logged, and the run's own result stands
     {"channel": "webhook", "connection": "down_hook"},
 ]
@@ -45,11 +44,16 @@ NOTIFY = [
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, airflow_db):
-    with (sandbox_pair(tmp_path_factory.mktemp("sandboxes"), n_orders=N_ORDERS) as urls,
-          http_sink() as hook, smtp_sink() as mailbox):
-        env = {"AIRFLOW_CONN_OPS_HOOK": webhook_connection(hook.url),
-               "AIRFLOW_CONN_OPS_SMTP": smtp_connection(mailbox.port),
-               "AIRFLOW_CONN_DOWN_HOOK": webhook_connection(f"http://127.0.0.1:{free_port()}")}
+    with (
+        sandbox_pair(tmp_path_factory.mktemp("sandboxes"), n_orders=N_ORDERS) as urls,
+        http_sink() as hook,
+        smtp_sink() as mailbox,
+    ):
+        env = {
+            "AIRFLOW_CONN_OPS_HOOK": webhook_connection(hook.url),
+            "AIRFLOW_CONN_OPS_SMTP": smtp_connection(mailbox.port),
+            "AIRFLOW_CONN_DOWN_HOOK": webhook_connection(f"http://127.0.0.1:{free_port()}"),
+        }
         os.environ.update(env)
         try:
             yield {"urls": urls, "hook": hook, "mailbox": mailbox}
@@ -73,8 +77,9 @@ def run(cfg: IntegrationConfig) -> tuple[str, str]:
 
 def test_the_unknown_sku_order_is_notified_with_its_reason(world):
     data = generate("demo", n_orders=N_ORDERS)
-    (bad,) = [o for o in data.orders
-              if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"])]
+    (bad,) = [
+        o for o in data.orders if any(line["product"]["sku"] == UNKNOWN_SKU for line in o["lines"])
+    ]
     state, run_id = run(config())
     assert state == "success"  # the dead channel changed nothing
     (req,) = world["hook"].requests
@@ -108,7 +113,8 @@ def test_a_run_the_erp_refuses_is_mailed_naming_the_task_and_error(world, monkey
     assert f"Integration: {INTEGRATION}" in body
     assert f"Run: {run_id}" in body
     assert "Failed task: lookup (batch 0)" in body
-    assert "AuthError: connection &#x27;shopbridge_exact_globe&#x27; (exact_globe) was " \
-           "refused" in body
+    assert (
+        "AuthError: connection &#x27;shopbridge_exact_globe&#x27; (exact_globe) was refused" in body
+    )
     # the quarantine webhook hears nothing of failures (on: [quarantine])
     assert len(world["hook"].requests) == hook_before

@@ -68,8 +68,11 @@ def test_inbox_purge_drops_old_finished_rows_and_keeps_waiting_ones(tmp_path):
         assert inbox.finish("pair", "orders", "run-1") == 1
         inbox.accept("pair", "lightspeed_ecom", digest(b"waiting"), ["orders"], [("2", record)])
         with inbox.engine.begin() as conn:  # the finished row and both fingerprints age
-            conn.execute(update(waiting).where(waiting.c.record_id == "1")
-                         .values(done_at=NOW - timedelta(days=10)))
+            conn.execute(
+                update(waiting)
+                .where(waiting.c.record_id == "1")
+                .values(done_at=NOW - timedelta(days=10))
+            )
     finally:
         inbox.close()
 
@@ -91,26 +94,41 @@ def test_activity_purge_drops_runs_finished_before_the_cutoff(tmp_path):
     log = ActivityLog(url)
     try:
         for run_id, age in (("old", 31), ("new", 29)):
-            log.record(integration="pair", flow="orders", kind="orders", dag_id="d",
-                       run_id=run_id, summary={"orders_read": 1},
-                       finished_at=NOW - timedelta(days=age))
+            log.record(
+                integration="pair",
+                flow="orders",
+                kind="orders",
+                dag_id="d",
+                run_id=run_id,
+                summary={"orders_read": 1},
+                finished_at=NOW - timedelta(days=age),
+            )
         assert retention.purge_activity(CUTOFF, url=url) == 1
         assert [r.run_id for r in log.query()] == ["new"]
     finally:
         log.close()
 
 
-@pytest.mark.parametrize(("param", "variable", "days"), [
-    (None, None, 30.0), (None, "7", 7.0), (0, "7", 0.0), ("", "2.5", 2.5),
-])
+@pytest.mark.parametrize(
+    ("param", "variable", "days"),
+    [
+        (None, None, 30.0),
+        (None, "7", 7.0),
+        (0, "7", 0.0),
+        ("", "2.5", 2.5),
+    ],
+)
 def test_retention_days_param_wins_over_the_variable(param, variable, days):
     assert retention.retention_days(param, variable) == days
 
 
-@pytest.mark.parametrize(("param", "variable", "message"), [
-    (None, "a month", "shopbridge_retention_days: not a number"),
-    (-1, None, "params.retention_days: must be 0 or more"),
-])
+@pytest.mark.parametrize(
+    ("param", "variable", "message"),
+    [
+        (None, "a month", "shopbridge_retention_days: not a number"),
+        (-1, None, "params.retention_days: must be 0 or more"),
+    ],
+)
 def test_a_bad_retention_names_where_it_came_from(param, variable, message):
     with pytest.raises(ValueError, match=message):
         retention.retention_days(param, variable)

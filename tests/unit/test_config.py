@@ -44,8 +44,11 @@ def test_defaults_and_connection_ids(tmp_path):
         (GOOD.replace("batch_size", "bach_size"), "flows.orders.bach_size", "Extra inputs"),
         (GOOD.replace("batch_size: 50", "batch_size: 5000"), "flows.orders.batch_size", "500"),
         (GOOD.replace('"*/15 * * * *"', '"every 15 minutes"'), "flows.orders.schedule", "cron"),
-        (GOOD.replace("system: exact_globe", "system: exakt_globe"), "target.system",
-         "unknown system"),
+        (
+            GOOD.replace("system: exact_globe", "system: exakt_globe"),
+            "target.system",
+            "unknown system",
+        ),
         (GOOD.replace("orders:", "invoices:"), "flows.invoices", "not a flow"),
         (GOOD.replace("id: lightspeed_ecom__exact_globe", "id: shop"), "(top level)", "id must be"),
     ],
@@ -72,8 +75,9 @@ def test_config_is_frozen(tmp_path):
 
 
 def test_confirm_in_source_templates_name_only_the_target_id(tmp_path):
-    text = GOOD.replace("batch_size: 50}", 'batch_size: 50, orders: {confirm_in_source: '
-                        '{memo: "ERP {order_no}"}}}')
+    text = GOOD.replace(
+        "batch_size: 50}", 'batch_size: 50, orders: {confirm_in_source: {memo: "ERP {order_no}"}}}'
+    )
     with pytest.raises(ConfigError, match=r"flows.orders.orders.confirm_in_source.*target_id"):
         load_integration(write(tmp_path, text))
 
@@ -99,7 +103,7 @@ def test_a_flow_key_that_is_no_flow_must_name_its_kind(tmp_path):
     data = yaml.safe_load(SHIPPED.read_text())
     data["flows"]["erp_orders"].pop("flow")
     with pytest.raises(ConfigError, match="erp_orders: not a flow"):
-            parse_integration(SHIPPED, data)
+        parse_integration(SHIPPED, data)
 
 
 def test_bad_country_codes_in_customer_tables_fail_at_load():
@@ -126,9 +130,13 @@ def test_an_order_type_the_target_cannot_book_is_refused_at_load():
     data = yaml.safe_load(path.read_text())
     data["flows"]["orders"]["orders"]["order_type"] = "journal_entry"
     data["flows"]["orders"]["orders"]["journal_entry"] = {
-        "journal": "70", "receivable_account": "1300", "revenue_account": "8000",
-        "vat_account": "1500"}
+        "journal": "70",
+        "receivable_account": "1300",
+        "revenue_account": "8000",
+        "vat_account": "1500",
+    }
     with pytest.raises(ConfigError) as err:
         parse_integration(path, data)
     assert "flows.orders.orders.order_type: ccv_salespos cannot book journal_entry" in str(
-        err.value)
+        err.value
+    )

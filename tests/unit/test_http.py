@@ -9,8 +9,12 @@ from shopbridge.errors import AuthError, FatalError, RetriableError
 
 
 def resp(status: int, headers: dict[str, str] | None = None, body: str = "") -> httpx.Response:
-    return httpx.Response(status, headers=headers, text=body,
-                          request=httpx.Request("GET", "https://x.test/nl/orders.json?secret=s"))
+    return httpx.Response(
+        status,
+        headers=headers,
+        text=body,
+        request=httpx.Request("GET", "https://x.test/nl/orders.json?secret=s"),
+    )
 
 
 def test_retry_after_seconds_and_http_date():
@@ -22,10 +26,18 @@ def test_retry_after_seconds_and_http_date():
     assert parse_retry_after(resp(429)) is None
 
 
-@pytest.mark.parametrize(("status", "error"), [(429, RetriableError), (500, RetriableError),
-                                               (503, RetriableError), (401, AuthError),
-                                               (403, AuthError), (404, FatalError),
-                                               (422, FatalError)])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (429, RetriableError),
+        (500, RetriableError),
+        (503, RetriableError),
+        (401, AuthError),
+        (403, AuthError),
+        (404, FatalError),
+        (422, FatalError),
+    ],
+)
 def test_classify(status, error):
     with pytest.raises(error) as exc:
         classify(resp(status, body='{"error": "nope"}'))
@@ -51,11 +63,21 @@ def _client(responses):
 
 def test_timeouts_and_5xx_are_retried_then_succeed():
     sleeps: list[float] = []
-    http = _client([httpx.ReadTimeout("slow"), httpx.Response(502),
-                    httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200)])
+    http = _client(
+        [
+            httpx.ReadTimeout("slow"),
+            httpx.Response(502),
+            httpx.Response(429, headers={"Retry-After": "3"}),
+            httpx.Response(200),
+        ]
+    )
     counter = CallCounter()
-    r = send(http, http.build_request("GET", "https://x.test/a"),
-             policy=RetryPolicy(sleep=sleeps.append), counter=counter)
+    r = send(
+        http,
+        http.build_request("GET", "https://x.test/a"),
+        policy=RetryPolicy(sleep=sleeps.append),
+        counter=counter,
+    )
     assert r.status_code == 200
     assert counter.calls == 4
     assert sleeps[2] == 3.0
@@ -64,8 +86,12 @@ def test_timeouts_and_5xx_are_retried_then_succeed():
 def test_retry_after_clamped_to_max_wait():
     sleeps: list[float] = []
     http = _client([httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200)])
-    send(http, http.build_request("GET", "https://x.test/a"),
-         policy=RetryPolicy(sleep=sleeps.append, max_wait=20), counter=CallCounter())
+    send(
+        http,
+        http.build_request("GET", "https://x.test/a"),
+        policy=RetryPolicy(sleep=sleeps.append, max_wait=20),
+        counter=CallCounter(),
+    )
     assert sleeps == [20]
 
 
@@ -73,8 +99,13 @@ def test_no_retry_for_creating_post():
     http = _client([httpx.ReadTimeout("slow"), httpx.Response(201)])
     counter = CallCounter()
     with pytest.raises(RetriableError, match="ReadTimeout"):
-        send(http, http.build_request("POST", "https://x.test/a"),
-             policy=RetryPolicy(sleep=lambda _: None), counter=counter, retry=False)
+        send(
+            http,
+            http.build_request("POST", "https://x.test/a"),
+            policy=RetryPolicy(sleep=lambda _: None),
+            counter=counter,
+            retry=False,
+        )
     assert counter.calls == 1
 
 
@@ -82,6 +113,10 @@ def test_gives_up_after_attempts():
     http = _client([httpx.Response(500)] * 3)
     counter = CallCounter()
     with pytest.raises(RetriableError):
-        send(http, http.build_request("GET", "https://x.test/a"),
-             policy=RetryPolicy(attempts=3, sleep=lambda _: None), counter=counter)
+        send(
+            http,
+            http.build_request("GET", "https://x.test/a"),
+            policy=RetryPolicy(attempts=3, sleep=lambda _: None),
+            counter=counter,
+        )
     assert counter.calls == 3

@@ -59,35 +59,68 @@ def _line(i: int, key: str, value: Any = ...) -> Callable[[dict[str, Any]], None
             _lines(raw)[i].pop(key)
         else:
             _lines(raw)[i][key] = value
+
     return mutate
 
 
 BAD: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     ("malformed email", "person_order", _set("email", "tess-at-example"), "email"),
-    ("country as a name", "person_order",
-     _set("addressBillingCountry", {"code": "United Kingdom"}), "addressBillingCountry.code"),
-    ("shipping country 3 letters", "company_order",
-     _set("addressShippingCountry", {"code": "deu"}), "addressShippingCountry.code"),
-    ("negative quantity", "company_order", _line(1, "quantityOrdered", -1),
-     "lines[1].quantityOrdered"),
+    (
+        "country as a name",
+        "person_order",
+        _set("addressBillingCountry", {"code": "United Kingdom"}),
+        "addressBillingCountry.code",
+    ),
+    (
+        "shipping country 3 letters",
+        "company_order",
+        _set("addressShippingCountry", {"code": "deu"}),
+        "addressShippingCountry.code",
+    ),
+    (
+        "negative quantity",
+        "company_order",
+        _line(1, "quantityOrdered", -1),
+        "lines[1].quantityOrdered",
+    ),
     ("zero quantity", "company_order", _line(0, "quantityOrdered", 0), "lines[0].quantityOrdered"),
     ("absent quantity", "company_order", _line(1, "quantityOrdered"), "lines[1].quantityOrdered"),
-    ("no item key", "company_order",
-     lambda raw: _lines(raw)[1].update(sku="", articleCode="", ean=""), "lines[1].sku"),
-    ("line total above base x quantity", "person_order", _line(0, "priceExcl", 99),
-     "lines[0].priceExcl"),
+    (
+        "no item key",
+        "company_order",
+        lambda raw: _lines(raw)[1].update(sku="", articleCode="", ean=""),
+        "lines[1].sku",
+    ),
+    (
+        "line total above base x quantity",
+        "person_order",
+        _line(0, "priceExcl", 99),
+        "lines[0].priceExcl",
+    ),
     ("price not a number", "person_order", _line(0, "priceIncl", "nine"), "lines[0].priceIncl"),
     ("tax rate as percent", "person_order", _line(0, "taxRate", 20), "lines[0].taxRate"),
     ("no lines embedded", "person_order", _set("products", False), "lines"),
-    ("empty lines", "person_order",
-     lambda raw: raw["products"]["resource"].__setitem__("embedded", []), "lines"),
-    ("line not an object", "person_order",
-     lambda raw: raw["products"]["resource"].__setitem__("embedded", ["x"]), "lines[0]"),
+    (
+        "empty lines",
+        "person_order",
+        lambda raw: raw["products"]["resource"].__setitem__("embedded", []),
+        "lines",
+    ),
+    (
+        "line not an object",
+        "person_order",
+        lambda raw: raw["products"]["resource"].__setitem__("embedded", ["x"]),
+        "lines[0]",
+    ),
     ("naive timestamp", "person_order", _set("updatedAt", "2026-11-20T17:00:00"), "updatedAt"),
     ("garbled timestamp", "person_order", _set("createdAt", "yesterday"), "createdAt"),
     ("missing number", "person_order", _drop("number"), "number"),
-    ("person without a name", "person_order",
-     lambda raw: raw.update(firstname="", lastname=None), "firstname"),
+    (
+        "person without a name",
+        "person_order",
+        lambda raw: raw.update(firstname="", lastname=None),
+        "firstname",
+    ),
     ("currency not a code", "person_order", _set("currency", "pounds"), "currency"),
     ("missing id", "person_order", _drop("id"), "id"),
 ]
@@ -112,8 +145,14 @@ def test_what_real_accounts_hold_is_not_an_error() -> None:
     translator says so ("" everywhere) and the flow decides (customer number,
     default_country)."""
     raw = copy.deepcopy(load("person_order"))
-    raw.update(email="", addressBillingCity="", addressBillingStreet="",
-               addressBillingCountry=False, addressShippingCity="", addressShippingStreet="")
+    raw.update(
+        email="",
+        addressBillingCity="",
+        addressBillingStreet="",
+        addressBillingCountry=False,
+        addressShippingCity="",
+        addressShippingStreet="",
+    )
     order = order_from_lightspeed(raw)
     assert order.customer.email == ""
     assert order.customer.customer_number == "742"

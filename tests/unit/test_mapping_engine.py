@@ -33,8 +33,11 @@ STRUCTURAL = {"TransactionKey", "OrderDebtor", "YourReference", "LineNumber"}
 
 
 def mapper(spec: dict[str, Any] | None = None) -> Mapper:
-    return Mapper(MappingSpec.model_validate(spec or {}), default_mapping(*PAIR, "orders"),
-                  base_value_maps=DEFAULT_VALUE_MAPS[PAIR])
+    return Mapper(
+        MappingSpec.model_validate(spec or {}),
+        default_mapping(*PAIR, "orders"),
+        base_value_maps=DEFAULT_VALUE_MAPS[PAIR],
+    )
 
 
 def load(name: str = "company_order") -> dict[str, Any]:
@@ -54,14 +57,22 @@ def test_defaults_reproduce_exact_globe_translate(src: Path) -> None:
     header = order_header(order, debtor_code="D1", reference="R1", transaction_key="T1")
     lines = order_lines(order, "T1")
     assert got.header == {k: v for k, v in header.items() if k not in STRUCTURAL}
-    assert got.lines == [{k: v for k, v in line.items() if k not in STRUCTURAL}
-                         for line in lines]
+    assert got.lines == [{k: v for k, v in line.items() if k not in STRUCTURAL} for line in lines]
 
 
 def test_mapped_order_is_json_and_round_trips() -> None:
-    got = mapped({"orders": {"header": {"Created": "order.created_at",
-                                        "Total": "order.total_incl | decimal(2)",
-                                        "Kind": "order.customer.kind"}}}, load())
+    got = mapped(
+        {
+            "orders": {
+                "header": {
+                    "Created": "order.created_at",
+                    "Total": "order.total_incl | decimal(2)",
+                    "Kind": "order.customer.kind",
+                }
+            }
+        },
+        load(),
+    )
     text = json.dumps(got.as_dict())
     assert MappedOrder.from_dict(json.loads(text)) == got
     assert got.header["Created"] == "2026-11-17T09:12:00+01:00"
@@ -72,28 +83,41 @@ def test_mapped_order_is_json_and_round_trips() -> None:
         assert not re.search(r"\dE[+-]", str(value))
 
 
-@pytest.mark.parametrize(("value", "want"), [
-    (Decimal("12.50"), "12.50"), (Decimal("1E+1"), "10"), (Decimal("2.1E+1"), "21"),
-    (0.1, "0.1"), (True, True), (3, 3), (date(2026, 1, 2), "2026-01-02"), (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        (Decimal("12.50"), "12.50"),
+        (Decimal("1E+1"), "10"),
+        (Decimal("2.1E+1"), "21"),
+        (0.1, "0.1"),
+        (True, True),
+        (3, 3),
+        (date(2026, 1, 2), "2026-01-02"),
+        (None, None),
+    ],
+)
 def test_jsonable(value: object, want: object) -> None:
     assert jsonable(value) == want
 
 
 def test_yaml_overrides_adds_constant_custom_field_and_drops() -> None:
     raw = load() | {"memo": "  leave at the back door  "}
-    spec = {"orders": {
-        "header": {
-            "Description": "order.number | lower",                # replaces a default
-            "Remark": "source.memo | strip | truncate(10)",         # custom field from source
-            "Warehouse": {"const": "1"},                            # constant
-            "Journal": 70,                                          # scalar shorthand = const
-            "Reference": {"source": ["order.number", "source.memo"],
-                          "transforms": ["concat(' / ')"]},
-        },
-        "lines": {"CostCenter": {"const": "WEB"}, "Ean": "line.ean | default('none')"},
-        "drop": ["AmountDC", "lines.VATPercentage"],
-    }}
+    spec = {
+        "orders": {
+            "header": {
+                "Description": "order.number | lower",  # replaces a default
+                "Remark": "source.memo | strip | truncate(10)",  # custom field from source
+                "Warehouse": {"const": "1"},  # constant
+                "Journal": 70,  # scalar shorthand = const
+                "Reference": {
+                    "source": ["order.number", "source.memo"],
+                    "transforms": ["concat(' / ')"],
+                },
+            },
+            "lines": {"CostCenter": {"const": "WEB"}, "Ean": "line.ean | default('none')"},
+            "drop": ["AmountDC", "lines.VATPercentage"],
+        }
+    }
     got = mapped(spec, raw)
     assert got.header["Description"] == "ord30017"
     assert got.header["Remark"] == "leave at t"
@@ -117,25 +141,35 @@ def test_missing_source_value_leaves_the_field_out() -> None:
 
 def test_table_prints_rules_as_text() -> None:
     rows = mapper({"orders": {"header": {"Note": "[source.memo, order.number] | concat"}}}).table()
-    assert ("header", "PaymentCondition",
-            "order.payment_method | omit_empty | lookup(payment_condition)", "default") in rows
+    assert (
+        "header",
+        "PaymentCondition",
+        "order.payment_method | omit_empty | lookup(payment_condition)",
+        "default",
+    ) in rows
     assert ("header", "Note", "[source.memo, order.number] | concat", "yaml") in rows
     assert ("lines", "VATPercentage", "line.tax_rate | percent", "default") in rows
 
 
-@pytest.mark.parametrize(("value_map", "want"), [
-    ({"values": {"iDEAL": "IDL"}}, "IDL"),
-    ({"values": {"Klarna": "KL"}}, "iDEAL"),  # passthrough
-    ({"values": {"Klarna": "KL"}, "on_missing": "default", "default": "30D"}, "30D"),
-])
+@pytest.mark.parametrize(
+    ("value_map", "want"),
+    [
+        ({"values": {"iDEAL": "IDL"}}, "IDL"),
+        ({"values": {"Klarna": "KL"}}, "iDEAL"),  # passthrough
+        ({"values": {"Klarna": "KL"}, "on_missing": "default", "default": "30D"}, "30D"),
+    ],
+)
 def test_value_map_payment_condition(value_map: dict[str, Any], want: str) -> None:
     got = mapped({"value_maps": {"payment_condition": value_map}}, load())
     assert got.header["PaymentCondition"] == want
 
 
 def test_value_map_quarantine_raises_record_error() -> None:
-    spec = {"value_maps": {"payment_condition": {"values": {"Klarna": "KL"},
-                                                 "on_missing": "quarantine"}}}
+    spec = {
+        "value_maps": {
+            "payment_condition": {"values": {"Klarna": "KL"}, "on_missing": "quarantine"}
+        }
+    }
     with pytest.raises(RecordError) as caught:
         mapped(spec, load())
     err = caught.value
@@ -144,8 +178,10 @@ def test_value_map_quarantine_raises_record_error() -> None:
 
 
 def test_line_value_map_quarantine_names_the_line() -> None:
-    spec = {"value_maps": {"vat": {"values": {"0.09": "L"}, "on_missing": "quarantine"}},
-            "orders": {"lines": {"VATCode": "line.tax_rate | lookup(vat)"}}}
+    spec = {
+        "value_maps": {"vat": {"values": {"0.09": "L"}, "on_missing": "quarantine"}},
+        "orders": {"lines": {"VATCode": "line.tax_rate | lookup(vat)"}},
+    }
     with pytest.raises(RecordError) as caught:
         mapped(spec, load())
     assert caught.value.field == "lines[0].VATCode"
@@ -153,8 +189,10 @@ def test_line_value_map_quarantine_names_the_line() -> None:
 
 
 def test_value_map_keys_compare_as_text() -> None:
-    spec = {"value_maps": {"vat": {"values": {0.21: "H", "0.09": "L"}, "on_missing": "quarantine"}},
-            "orders": {"lines": {"VATCode": "line.tax_rate | lookup(vat)"}}}
+    spec = {
+        "value_maps": {"vat": {"values": {0.21: "H", "0.09": "L"}, "on_missing": "quarantine"}},
+        "orders": {"lines": {"VATCode": "line.tax_rate | lookup(vat)"}},
+    }
     assert [line["VATCode"] for line in mapped(spec, load()).lines] == ["H", "H"]
 
 
@@ -164,28 +202,46 @@ def test_bad_value_at_run_time_is_a_record_error() -> None:
         mapped(spec, load() | {"memo": "not a number"})
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ({"orders": {"header": {"PaymentCondition": "order.payment_method | upper | lookupp(x)"}}},
-     "header.PaymentCondition.transforms[1]: unknown transform 'lookupp'; known: "),
-    ({"orders": {"header": {"X": "order.numbr"}}},
-     "header.X.source: path 'order.numbr': order has no field 'numbr'"),
-    ({"orders": {"header": {"X": "[order.number, order.nope] | concat"}}},
-     "header.X.source[1]: path 'order.nope'"),
-    ({"orders": {"header": {"X": "line.sku"}}}, "header.X.source: path 'line.sku'"),
-    ({"orders": {"lines": {"X": "line.sku | lookup(vat_code)"}}},
-     "lines.X.transforms[0]: lookup: unknown value map 'vat_code'; known: payment_condition"),
-    ({"orders": {"drop": ["Nope"]}}, "drop[0]: 'Nope' is not a default field"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {
+                "orders": {
+                    "header": {"PaymentCondition": "order.payment_method | upper | lookupp(x)"}
+                }
+            },
+            "header.PaymentCondition.transforms[1]: unknown transform 'lookupp'; known: ",
+        ),
+        (
+            {"orders": {"header": {"X": "order.numbr"}}},
+            "header.X.source: path 'order.numbr': order has no field 'numbr'",
+        ),
+        (
+            {"orders": {"header": {"X": "[order.number, order.nope] | concat"}}},
+            "header.X.source[1]: path 'order.nope'",
+        ),
+        ({"orders": {"header": {"X": "line.sku"}}}, "header.X.source: path 'line.sku'"),
+        (
+            {"orders": {"lines": {"X": "line.sku | lookup(vat_code)"}}},
+            "lines.X.transforms[0]: lookup: unknown value map 'vat_code'; known: payment_condition",
+        ),
+        ({"orders": {"drop": ["Nope"]}}, "drop[0]: 'Nope' is not a default field"),
+    ],
+)
 def test_bad_rules_fail_when_built(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(MappingError, match=re.escape(message)):
         mapper(spec)
 
 
-@pytest.mark.parametrize("data", [
-    {"source": "order.number", "const": "x"},
-    {},
-    {"source": []},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"source": "order.number", "const": "x"},
+        {},
+        {"source": []},
+    ],
+)
 def test_field_rule_needs_exactly_one_origin(data: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="source"):
         FieldRule.model_validate(data)

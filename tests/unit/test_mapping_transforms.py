@@ -33,8 +33,11 @@ CASES: list[tuple[str, Any, Any]] = [
     ("street_only", "Hoofdstraat 12A", "Hoofdstraat"),
     ("street_only", "Rue de la Paix, 3", "Rue de la Paix"),
     ("street_only", "Dorpsplein", "Dorpsplein"),
-    ("address_line", {"street": "Kerkstraat", "house_number": "12", "house_number_ext": "A"},
-     "Kerkstraat 12A"),
+    (
+        "address_line",
+        {"street": "Kerkstraat", "house_number": "12", "house_number_ext": "A"},
+        "Kerkstraat 12A",
+    ),
     ("concat", ["a", None, "", "b"], "a b"),
     ("concat(' / ')", ["a", "b"], "a / b"),
     ("concat(', ')", ["x", Decimal("1.50")], "x, 1.5"),
@@ -66,8 +69,9 @@ CASES: list[tuple[str, Any, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "value", "want"), CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("spec", "value", "want"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_transform(spec: str, value: Any, want: Any) -> None:
     got = parse(spec, MAPS)(value)
     assert got == want
@@ -81,17 +85,20 @@ def test_quarantine_map_raises_missing_mapping() -> None:
     assert (caught.value.map_name, caught.value.value) == ("strict", "Klarna")
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("lookupp(pay)", "unknown transform 'lookupp'; known: "),
-    ("upper(3)", "upper: takes no argument"),
-    ("truncate", "truncate: needs a whole number"),
-    ("truncate(x)", "truncate: needs a whole number"),
-    ("lookup(nope)", "lookup: unknown value map 'nope'; known: loose, pay, rate, strict"),
-    ("date_format", "date_format: needs a strftime format"),
-    ("decimal(two)", "decimal: needs the number of decimal places"),
-    ("concat(a, b)", "takes one argument"),
-    ("Upper", "unknown transform"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("lookupp(pay)", "unknown transform 'lookupp'; known: "),
+        ("upper(3)", "upper: takes no argument"),
+        ("truncate", "truncate: needs a whole number"),
+        ("truncate(x)", "truncate: needs a whole number"),
+        ("lookup(nope)", "lookup: unknown value map 'nope'; known: loose, pay, rate, strict"),
+        ("date_format", "date_format: needs a strftime format"),
+        ("decimal(two)", "decimal: needs the number of decimal places"),
+        ("concat(a, b)", "takes one argument"),
+        ("Upper", "unknown transform"),
+    ],
+)
 def test_bad_transform_fails_at_parse(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse(spec, MAPS)

@@ -19,8 +19,13 @@ def url(request, tmp_path) -> str:
 
 def test_a_delivery_waits_per_flow_until_its_run_finishes(url):
     inbox = Inbox(url)
-    got = inbox.accept(P, "lightspeed_ecom", digest(b"a"), ["orders", "shop_shipments"],
-                       [("1", {"id": 1, "email": "x@example.com"})])
+    got = inbox.accept(
+        P,
+        "lightspeed_ecom",
+        digest(b"a"),
+        ["orders", "shop_shipments"],
+        [("1", {"id": 1, "email": "x@example.com"})],
+    )
     assert (got.replay, got.rows) == (False, 2)
     assert inbox.waiting_count(P, "orders") == 1
     assert inbox.claim(P, "orders", "run1") == [{"id": 1, "email": "x@example.com"}]
@@ -48,10 +53,10 @@ def test_two_deliveries_of_one_record_become_one_newest_record(url):
 def test_a_failed_run_leaves_its_records_for_the_next_and_payloads_are_erased(url):
     inbox = Inbox(url)
     inbox.accept(P, "lightspeed_ecom", digest(b"x"), ["orders"], [("1", {"id": 1})])
-    assert len(inbox.claim(P, "orders", "failed-run")) == 1   # never finished
+    assert len(inbox.claim(P, "orders", "failed-run")) == 1  # never finished
     assert len(inbox.claim(P, "orders", "next-run")) == 1
     inbox.finish(P, "orders", "next-run")
     with inbox.engine.connect() as conn:
         payloads = conn.exec_driver_sql("select payload from shopbridge_inbox").scalars().all()
-    assert payloads == [None]   # the personal data went with the load
+    assert payloads == [None]  # the personal data went with the load
     assert Inbox(url).claim(P, "orders", "later") == []

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 def live(tmp_path_factory: Any) -> Any:
     # the demo's raised Lightspeed budget: test 4's backstop re-reads 300 orders, a call
     # each for their lines, which the real 300-per-5-minutes would stretch to 5 minutes
-    with live_pair(tmp_path_factory.mktemp("live-webhooks"),
-                   shop_options=SANDBOX_OPTIONS["lightspeed_ecom"]) as pair:
+    with live_pair(
+        tmp_path_factory.mktemp("live-webhooks"), shop_options=SANDBOX_OPTIONS["lightspeed_ecom"]
+    ) as pair:
         yield pair
 
 
@@ -33,8 +34,11 @@ def receiver(live: LivePair) -> str:
 
 
 def wh_numbers(live: LivePair) -> Counter[str]:
-    return Counter(o["channel_order_id"] for o in live.hub_orders()
-                   if str(o["channel_order_id"]).startswith("WH"))
+    return Counter(
+        o["channel_order_id"]
+        for o in live.hub_orders()
+        if str(o["channel_order_id"]).startswith("WH")
+    )
 
 
 def test_1_register_creates_the_webhooks_once(live: LivePair) -> None:
@@ -49,17 +53,25 @@ def test_1_register_creates_the_webhooks_once(live: LivePair) -> None:
 
 def test_2_forged_and_malformed_deliveries_are_refused(live: LivePair) -> None:
     body = b'{"order": {"id": 424242, "number": "FORGED"}}'
-    forged = httpx.post(receiver(live), content=body, timeout=10,
-                        headers={SIGNATURE_HEADER: signature(body, "not-the-secret")})
+    forged = httpx.post(
+        receiver(live),
+        content=body,
+        timeout=10,
+        headers={SIGNATURE_HEADER: signature(body, "not-the-secret")},
+    )
     assert forged.status_code == 401
     unsigned = httpx.post(receiver(live), content=body, timeout=10)
     assert unsigned.status_code == 401
     junk = b"{not json"
-    malformed = httpx.post(receiver(live), content=junk, timeout=10,
-                           headers={SIGNATURE_HEADER: signature(junk, AUTH[1])})
+    malformed = httpx.post(
+        receiver(live),
+        content=junk,
+        timeout=10,
+        headers={SIGNATURE_HEADER: signature(junk, AUTH[1])},
+    )
     assert malformed.status_code == 400
     log = (live.airflow.home / "standalone.log").read_text(errors="replace")
-    assert "FORGED" not in log   # refusals are logged without the body
+    assert "FORGED" not in log  # refusals are logged without the body
 
 
 def test_3_a_burst_of_300_becomes_a_few_runs_and_300_orders_none_twice(live: LivePair) -> None:
@@ -70,28 +82,33 @@ def test_3_a_burst_of_300_becomes_a_few_runs_and_300_orders_none_twice(live: Liv
     assert sum(d.get("status") == 202 for d in deliveries) >= 300
     numbers = wh_numbers(live)
     assert set(numbers) == set(created) and max(numbers.values()) == 1
-    runs = [r for r in live.runs() if r["run_type"] == "asset_triggered"
-            and r["queued_at"] >= started.isoformat().replace("+00:00", "Z")]
-    assert 1 <= len(runs) <= 30, len(runs)   # coalesced: far fewer runs than deliveries
+    runs = [
+        r
+        for r in live.runs()
+        if r["run_type"] == "asset_triggered"
+        and r["queued_at"] >= started.isoformat().replace("+00:00", "Z")
+    ]
+    assert 1 <= len(runs) <= 30, len(runs)  # coalesced: far fewer runs than deliveries
     for r in runs:  # a late event may have started one more run: let it finish
         assert live.airflow.wait_for_run(ORDERS_DAG, r["dag_run_id"], timeout=300) == "success"
     reports = [live.airflow.xcom(ORDERS_DAG, r["dag_run_id"], "report") for r in runs]
     # the webhook runs loaded what was delivered, without reading the shop again
     assert sum(r.get("webhook_records", 0) for r in reports) >= 300, reports
-    assert all(r["window"] is None for r in reports), reports   # no window re-read
+    assert all(r["window"] is None for r in reports), reports  # no window re-read
 
 
 def test_4_a_redelivery_and_the_backstop_window_write_nothing_twice(live: LivePair) -> None:
     before = wh_numbers(live)
-    shop = httpx.get(f"{live.shop}/nl/orders.json", params={"limit": 250, "page": 2},
-                     auth=AUTH, timeout=10).json()["orders"]
+    shop = httpx.get(
+        f"{live.shop}/nl/orders.json", params={"limit": 250, "page": 2}, auth=AUTH, timeout=10
+    ).json()["orders"]
     order_id = next(o["id"] for o in shop if o["number"] in before)
-    resent = httpx.post(f"{live.shop}/_sandbox/deliver", json={"order_id": order_id},
-                        timeout=10)
+    resent = httpx.post(f"{live.shop}/_sandbox/deliver", json={"order_id": order_id}, timeout=10)
     assert resent.status_code == 200, resent.text
     now = datetime.now(UTC)
-    run_id = live.airflow.trigger(ORDERS_DAG, {
-        "start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()})
+    run_id = live.airflow.trigger(
+        ORDERS_DAG, {"start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()}
+    )
     assert live.airflow.wait_for_run(ORDERS_DAG, run_id, timeout=300) == "success"
     report = live.airflow.xcom(ORDERS_DAG, run_id, "report")
     assert report["orders_created"] == 0, report

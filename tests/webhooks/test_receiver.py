@@ -24,18 +24,24 @@ AUTH = ("demo-key", SECRET)
 
 @pytest.fixture
 def shop() -> TestClient:
-    return TestClient(ls_sandbox.create_app(seed="demo", n_orders=5,
-                                            rate_limit="10000/10000/10000", per_second=10000))
+    return TestClient(
+        ls_sandbox.create_app(
+            seed="demo", n_orders=5, rate_limit="10000/10000/10000", per_second=10000
+        )
+    )
 
 
 @pytest.fixture
 def receiver(tmp_path) -> tuple[TestClient, Inbox, list[tuple[str, str, list[str]]]]:
     announced: list[tuple[str, str, list[str]]] = []
     inbox = Inbox(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    app = create_receiver(config_dir=ROOT / "include/integrations",
-                          secret_for=lambda conn_id: SECRET if conn_id else "",
-                          announce=lambda i, f, ids: announced.append((i, f, ids)),
-                          inbox=inbox, flush_s=0.05)
+    app = create_receiver(
+        config_dir=ROOT / "include/integrations",
+        secret_for=lambda conn_id: SECRET if conn_id else "",
+        announce=lambda i, f, ids: announced.append((i, f, ids)),
+        inbox=inbox,
+        flush_s=0.05,
+    )
     return TestClient(app), inbox, announced
 
 
@@ -74,7 +80,7 @@ def test_a_forged_or_unsigned_delivery_is_refused_and_nothing_waits(shop, receiv
     assert post(client, tampered, signature(body, SECRET)).status_code == 401
     assert inbox.waiting_count(P) == 0
     email = json.loads(body)["order"]["email"]
-    assert email and email not in caplog.text   # refusals are logged without personal data
+    assert email and email not in caplog.text  # refusals are logged without personal data
 
 
 def test_a_replayed_delivery_is_refused_and_stored_once(shop, receiver):
@@ -86,8 +92,9 @@ def test_a_replayed_delivery_is_refused_and_stored_once(shop, receiver):
     assert inbox.waiting_count(P, "orders") == 1
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"unknown": {"id": 1}}',
-                                  b'{"order": {"no_id": true}}'])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[]", b'{"unknown": {"id": 1}}', b'{"order": {"no_id": true}}']
+)
 def test_a_malformed_delivery_is_a_400_naming_what_is_wrong(receiver, body):
     client, inbox, _ = receiver
     resp = post(client, body, signature(body, SECRET))
@@ -103,8 +110,12 @@ def test_nobody_listens_on_an_unknown_integration_or_system(shop, receiver):
     assert post(client, body, sig, "/webhooks/no_such_pair/lightspeed_ecom").status_code == 404
     assert post(client, body, sig, f"/webhooks/{P}/exact_globe").status_code == 404
     # a pair whose flows take no webhooks
-    assert post(client, body, sig,
-                "/webhooks/lightspeed_ecom__exact_globe/lightspeed_ecom").status_code == 404
+    assert (
+        post(
+            client, body, sig, "/webhooks/lightspeed_ecom__exact_globe/lightspeed_ecom"
+        ).status_code
+        == 404
+    )
 
 
 def test_a_burst_is_announced_in_a_few_events_not_one_per_delivery(shop, receiver):

@@ -34,11 +34,15 @@ def settings_from(model: type[M], conn: Any, conn_id: str, **fields: Any) -> M:
     try:
         return model(**fields, **extra)
     except ValidationError as exc:
+
         def where(loc: tuple[Any, ...]) -> str:
             path = ".".join(map(str, loc))
             return f"extra.{path}" if loc and loc[0] in extra else path
 
-        raise ConfigError("\n".join(f"connection {conn_id!r}: {where(e['loc'])}: {e['msg']}"
-                                    for e in exc.errors())) from None
+        raise ConfigError(
+            "\n".join(
+                f"connection {conn_id!r}: {where(e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+        ) from None
     except TypeError as exc:  # a non-string key in extra, or a field given twice
         raise ConfigError(f"connection {conn_id!r}: extra: {exc}") from None

@@ -43,8 +43,9 @@ class FieldReader:
     TRUE: frozenset[str] = frozenset({"true", "1"})
     FALSE: frozenset[str] = frozenset({"false", "0"})
 
-    def __init__(self, raw: Mapping[str, Any], entity: str, source_id: str,
-                 prefix: str = "") -> None:
+    def __init__(
+        self, raw: Mapping[str, Any], entity: str, source_id: str, prefix: str = ""
+    ) -> None:
         self.raw = raw
         self.entity = entity
         self.source_id = source_id
@@ -99,8 +100,7 @@ class FieldReader:
             return False
         raise self.fail(key, f"expected true or false, got {value!r}")
 
-    def build(self, make: Callable[[], T], names: Mapping[str, str],
-              whole: str | None = None) -> T:
+    def build(self, make: Callable[[], T], names: Mapping[str, str], whole: str | None = None) -> T:
         """Run a model constructor; its first validation error becomes a RecordError on the
         vendor field it came from (``names``: canonical field -> vendor field).
 
@@ -118,5 +118,6 @@ class FieldReader:
                 key = whole
             else:
                 key = names.get(str(loc[0]), str(loc[0])) + "".join(
-                    f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+                    f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:]
+                )
             raise self.fail(key, first["msg"].removeprefix("Value error, ")) from None

@@ -37,8 +37,9 @@ class DebtorTerms:
     revenue_account: str | None = None
 
     def __bool__(self) -> bool:
-        return any(v is not None for v in (self.classification, self.tax_code,
-                                           self.revenue_account))
+        return any(
+            v is not None for v in (self.classification, self.tax_code, self.revenue_account)
+        )
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ class OrderSource(Protocol):
     system: str
     counter: CallCounter
 
-    def iter_order_records(self, start: datetime, end: datetime, *,
-                           skip: Callable[[str], bool] | None = None
-                           ) -> Iterator[dict[str, Any]]:
+    def iter_order_records(
+        self, start: datetime, end: datetime, *, skip: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Raw, JSON-able vendor records changed in ``[start, end)``, lines included.
 
         ``skip(order_id)`` true: the order is already synced, so it is left out *before*
@@ -95,8 +96,9 @@ class OrderTarget(Protocol):
     system: str
     counter: CallCounter
 
-    def find_orders(self, references: Sequence[str], *,
-                    kind: str = "sales_order") -> dict[str, str]:
+    def find_orders(
+        self, references: Sequence[str], *, kind: str = "sales_order"
+    ) -> dict[str, str]:
         """Existing documents of ``kind`` by our reference -> the target's id (batched)."""
         ...
 
@@ -117,13 +119,20 @@ class OrderTarget(Protocol):
         """Create a company debtor with its contact, or a person debtor; return its code."""
         ...
 
-    def update_debtor(self, code: str, customer: Customer,
-                      terms: DebtorTerms | None = None) -> None:
+    def update_debtor(
+        self, code: str, customer: Customer, terms: DebtorTerms | None = None
+    ) -> None:
         """Bring an existing debtor (and its contact) in line with ``customer``."""
         ...
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None) -> str:
+    def create_order(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None = None,
+    ) -> str:
         """Commit one sales order; never retried blindly (a timeout can hide a success).
 
         ``mapped`` is the datamapper's ``{"header": {...}, "lines": [...]}`` in the target's
@@ -145,6 +154,7 @@ class OrderTarget(Protocol):
 
 
 # --- products and stock ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ItemWrite:
@@ -272,8 +282,9 @@ class StockTarget(Protocol):
         """The subset of ``skus`` that exist as items in the target."""
         ...
 
-    def set_stock(self, sku: str, quantity: Decimal, *, managed: bool,
-                  location: str | None = None) -> None:
+    def set_stock(
+        self, sku: str, quantity: Decimal, *, managed: bool, location: str | None = None
+    ) -> None:
         """Set the item's stock level (in ``location``, else its default) and whether the
         target manages stock for it."""
         ...

@@ -22,18 +22,35 @@ HOOKS: dict[str, str] = {
 
 #: flow -> (systems that can be its source, systems that can be its target)
 ROLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "orders": (frozenset({"lightspeed_ecom", "exact_globe", "fortnox"}),
-               frozenset({"exact_globe", "lightspeed_ecom", "lightspeed_retail",
-                          "accountview", "ccv_salespos", "buckles"})),
-    "customers": (frozenset({"lightspeed_ecom", "buckles"}),
-                  frozenset({"exact_globe", "accountview", "buckles", "lightspeed_ecom"})),
-    "products": (frozenset({"lightspeed_ecom", "fortnox", "accountview", "ccv_salespos"}),
-                 frozenset({"exact_globe", "lightspeed_retail", "lightspeed_ecom", "buckles"})),
-    "stock": (frozenset({"lightspeed_ecom", "fortnox", "accountview", "ccv_salespos",
-                         "buckles"}),
-              frozenset({"exact_globe", "lightspeed_retail", "lightspeed_ecom"})),
-    "shipments": (frozenset({"lightspeed_ecom", "buckles"}),
-                  frozenset({"lightspeed_ecom", "buckles"})),
+    "orders": (
+        frozenset({"lightspeed_ecom", "exact_globe", "fortnox"}),
+        frozenset(
+            {
+                "exact_globe",
+                "lightspeed_ecom",
+                "lightspeed_retail",
+                "accountview",
+                "ccv_salespos",
+                "buckles",
+            }
+        ),
+    ),
+    "customers": (
+        frozenset({"lightspeed_ecom", "buckles"}),
+        frozenset({"exact_globe", "accountview", "buckles", "lightspeed_ecom"}),
+    ),
+    "products": (
+        frozenset({"lightspeed_ecom", "fortnox", "accountview", "ccv_salespos"}),
+        frozenset({"exact_globe", "lightspeed_retail", "lightspeed_ecom", "buckles"}),
+    ),
+    "stock": (
+        frozenset({"lightspeed_ecom", "fortnox", "accountview", "ccv_salespos", "buckles"}),
+        frozenset({"exact_globe", "lightspeed_retail", "lightspeed_ecom"}),
+    ),
+    "shipments": (
+        frozenset({"lightspeed_ecom", "buckles"}),
+        frozenset({"lightspeed_ecom", "buckles"}),
+    ),
     "checkouts": (frozenset({"lightspeed_ecom"}), frozenset({"buckles"})),
 }
 
@@ -55,8 +72,7 @@ WEBHOOK_FLOWS: dict[str, frozenset[str]] = {
 #: order target -> the order types (``orders.order_type``) it can book; one it cannot is
 #: refused when the file is loaded rather than on the first run
 ORDER_TYPES: dict[str, frozenset[str]] = {
-    "exact_globe": frozenset({"sales_order", "sales_invoice", "direct_invoice",
-                              "journal_entry"}),
+    "exact_globe": frozenset({"sales_order", "sales_invoice", "direct_invoice", "journal_entry"}),
     "accountview": frozenset({"sales_order", "sales_invoice", "direct_invoice"}),
     "lightspeed_ecom": frozenset({"sales_order"}),
     "lightspeed_retail": frozenset({"sales_order"}),
@@ -74,4 +90,3 @@ def hook_for(system: str, conn_id: str) -> Any:
     """An instance of the system's Airflow hook for ``conn_id`` (imports it on first use)."""
     module, _, cls = HOOKS[system].partition(":")
     return getattr(importlib.import_module(module), cls)(conn_id)
-

@@ -25,19 +25,24 @@ class RunCounts:
     @classmethod
     def carried(cls, data: dict[str, Any]) -> Self:
         """The counts a previous task handed on (its XCom)."""
-        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
-                   quarantined=list(data.get("quarantined", [])))
+        return cls(
+            **{k: v for k, v in data.items() if k != "quarantined"},
+            quarantined=list(data.get("quarantined", [])),
+        )
 
     def quarantine(self, source_id: str, field_name: str, reason: str) -> None:
         key = f"{self.PREFIX}_quarantined"
         setattr(self, key, getattr(self, key) + 1)
-        self.quarantined.append(QuarantineEntry(
-            entity=self.ENTITY, source_id=source_id, field=field_name,
-            reason=reason).model_dump())
+        self.quarantined.append(
+            QuarantineEntry(
+                entity=self.ENTITY, source_id=source_id, field=field_name, reason=reason
+            ).model_dump()
+        )
 
 
-def batched(records: Iterable[dict[str, Any]], id_of: Callable[[dict[str, Any]], str],
-            size: int) -> list[list[dict[str, Any]]]:
+def batched(
+    records: Iterable[dict[str, Any]], id_of: Callable[[dict[str, Any]], str], size: int
+) -> list[list[dict[str, Any]]]:
     """Records de-duplicated by id (a record changed while being paged comes back on a
     later page: the later copy wins), in batches of ``size``."""
     latest = {id_of(r): r for r in records}

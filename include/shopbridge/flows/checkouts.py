@@ -22,8 +22,14 @@ from shopbridge.models import Checkout
 
 CHECKOUT = "checkout"
 
-SUMMARY_KEYS = ("checkouts_read", "checkouts_created", "checkouts_updated",
-                "checkouts_unchanged", "checkouts_quarantined", "api_calls")
+SUMMARY_KEYS = (
+    "checkouts_read",
+    "checkouts_created",
+    "checkouts_updated",
+    "checkouts_unchanged",
+    "checkouts_quarantined",
+    "api_calls",
+)
 
 
 @dataclass
@@ -38,8 +44,9 @@ class Counts(RunCounts):
     checkouts_quarantined: int = 0
 
 
-def extract(source: CheckoutSource, start: datetime, end: datetime,
-            batch_size: int) -> list[list[dict[str, Any]]]:
+def extract(
+    source: CheckoutSource, start: datetime, end: datetime, batch_size: int
+) -> list[list[dict[str, Any]]]:
     return batched(source.iter_checkout_records(start, end), source.checkout_id, batch_size)
 
 
@@ -52,8 +59,7 @@ def validate_and_map(source: CheckoutSource, batch: list[dict[str, Any]]) -> dic
         except RecordError as err:
             counts.quarantine(err.source_id, err.field, err.reason)
             continue
-        out.append({"checkout": checkout.model_dump(mode="json"),
-                    "hash": checkout.content_hash()})
+        out.append({"checkout": checkout.model_dump(mode="json"), "hash": checkout.content_hash()})
     return {"checkouts": out, "counts": counts.__dict__}
 
 
@@ -72,8 +78,9 @@ def lookup(ledger: Ledger, scope: str, mapped: dict[str, Any]) -> dict[str, Any]
     return {"checkouts": todo, "counts": counts.__dict__}
 
 
-def load(target: CheckoutTarget, ledger: Ledger, scope: str, looked_up: dict[str, Any], *,
-         run_id: str) -> dict[str, Any]:
+def load(
+    target: CheckoutTarget, ledger: Ledger, scope: str, looked_up: dict[str, Any], *, run_id: str
+) -> dict[str, Any]:
     before = target.counter.calls
     counts = Counts.carried(looked_up["counts"])
     for item in looked_up["checkouts"]:
@@ -85,8 +92,14 @@ def load(target: CheckoutTarget, ledger: Ledger, scope: str, looked_up: dict[str
             ledger.quarantine(scope, CHECKOUT, checkout.ref.id, reason=reason, run_id=run_id)
             counts.quarantine(checkout.ref.id, "(target)", reason)
             continue
-        ledger.done(scope, CHECKOUT, checkout.ref.id, target_ref=target_id,
-                    content_hash=item["hash"], run_id=run_id)
+        ledger.done(
+            scope,
+            CHECKOUT,
+            checkout.ref.id,
+            target_ref=target_id,
+            content_hash=item["hash"],
+            run_id=run_id,
+        )
         if item["existing"]:
             counts.checkouts_updated += 1
         else:

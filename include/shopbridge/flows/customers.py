@@ -53,16 +53,18 @@ class Counts:
         self.quarantined.append(entry.model_dump())
 
 
-def extract(source: CustomerSource, start: datetime, end: datetime,
-            batch_size: int) -> list[list[dict[str, Any]]]:
+def extract(
+    source: CustomerSource, start: datetime, end: datetime, batch_size: int
+) -> list[list[dict[str, Any]]]:
     """Raw customer records changed in the window, de-duplicated by id, in batches."""
     latest = {source.customer_id(r): r for r in source.iter_customer_records(start, end)}
     rows = list(latest.values())
     return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
 
 
-def validate_and_map(source: CustomerSource, batch: list[dict[str, Any]],
-                     rules: RecordRules | None = None) -> dict[str, Any]:
+def validate_and_map(
+    source: CustomerSource, batch: list[dict[str, Any]], rules: RecordRules | None = None
+) -> dict[str, Any]:
     """Canonical customers with the source id they came from; bad records quarantined.
 
     A customer without a number of its own is known by its id in the source (what the
@@ -79,51 +81,82 @@ def validate_and_map(source: CustomerSource, batch: list[dict[str, Any]],
                 customer = customer.model_copy(update={"customer_number": source_id})
             customer = complete_customer(customer, rules or RecordRules(), source_id, filled)
         except RecordError as err:
-            counts.quarantine(QuarantineEntry(entity="customer", source_id=err.source_id,
-                                              field=err.field, reason=err.reason))
+            counts.quarantine(
+                QuarantineEntry(
+                    entity="customer", source_id=err.source_id, field=err.field, reason=err.reason
+                )
+            )
             continue
         customers.append({"source_id": source_id, "customer": customer.model_dump(mode="json")})
     counts.countries_defaulted = filled.countries_defaulted
     return {"customers": customers, "counts": counts.__dict__}
 
 
-def lookup(target: OrderTarget, ledger: Ledger, integration: str,
-           mapped: dict[str, Any]) -> dict[str, Any]:
+def lookup(
+    target: OrderTarget, ledger: Ledger, integration: str, mapped: dict[str, Any]
+) -> dict[str, Any]:
     """The ledger first, then one batched query for the customers it does not know."""
     before = target.counter.calls
-    emails = sorted({c["customer"]["email"] for c in mapped["customers"]
-                     if c["customer"]["email"]})
-    return {**mapped, "debtors": debtor_lookup(target, ledger, integration, emails),
-            "counts": {**mapped["counts"], "api_calls": target.counter.calls - before}}
+    emails = sorted({c["customer"]["email"] for c in mapped["customers"] if c["customer"]["email"]})
+    return {
+        **mapped,
+        "debtors": debtor_lookup(target, ledger, integration, emails),
+        "counts": {**mapped["counts"], "api_calls": target.counter.calls - before},
+    }
 
 
-def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
-         *, run_id: str, settings: CustomerSettings | None = None) -> dict[str, Any]:
+def load(
+    target: OrderTarget,
+    ledger: Ledger,
+    integration: str,
+    looked_up: dict[str, Any],
+    *,
+    run_id: str,
+    settings: CustomerSettings | None = None,
+) -> dict[str, Any]:
     """Create or update each customer's debtor; a refusal quarantines that customer only."""
     before = target.counter.calls
-    counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
-                    quarantined=list(looked_up["counts"]["quarantined"]))
+    counts = Counts(
+        **{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
+        quarantined=list(looked_up["counts"]["quarantined"]),
+    )
     for item in looked_up["customers"]:
         customer = Customer.model_validate(item["customer"])
         try:
-            _, action = sync_debtor(target, ledger, integration, run_id, customer,
-                                    looked_up["debtors"].get(customer.email)
-                                    if customer.email else None,
-                                    settings=settings)
+            _, action = sync_debtor(
+                target,
+                ledger,
+                integration,
+                run_id,
+                customer,
+                looked_up["debtors"].get(customer.email) if customer.email else None,
+                settings=settings,
+            )
         except (FatalError, RecordError) as err:
             reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
-            ledger.quarantine(integration, QUARANTINED, item["source_id"], reason=reason,
-                              run_id=run_id)
-            counts.quarantine(QuarantineEntry(
-                entity="customer", source_id=item["source_id"],
-                field=err.field if isinstance(err, RecordError) else "(target)",
-                reason=reason))
+            ledger.quarantine(
+                integration, QUARANTINED, item["source_id"], reason=reason, run_id=run_id
+            )
+            counts.quarantine(
+                QuarantineEntry(
+                    entity="customer",
+                    source_id=item["source_id"],
+                    field=err.field if isinstance(err, RecordError) else "(target)",
+                    reason=reason,
+                )
+            )
             continue
         setattr(counts, f"customers_{action}", getattr(counts, f"customers_{action}") + 1)
     counts.api_calls += target.counter.calls - before
     return dict(counts.__dict__)
 
 
-SUMMARY_KEYS = ("customers_read", "customers_created", "customers_updated",
-                "customers_unchanged", "customers_quarantined", "countries_defaulted",
-                "api_calls")
+SUMMARY_KEYS = (
+    "customers_read",
+    "customers_created",
+    "customers_updated",
+    "customers_unchanged",
+    "customers_quarantined",
+    "countries_defaulted",
+    "api_calls",
+)

@@ -28,15 +28,19 @@ CUSTOMER = "customer"
 Action = Literal["created", "updated", "unchanged"]
 
 
-def _by_country(table: dict[str, str], country: str, what: str, customer: Customer,
-                setting: str) -> str | None:
+def _by_country(
+    table: dict[str, str], country: str, what: str, customer: Customer, setting: str
+) -> str | None:
     if not table:
         return None
     value = table.get(country, table.get("*"))
     if value is None:
-        raise RecordError("customer", customer.label, "billing_address.country",
-                          f"no {what} for country {country} (add it, or \"*\", under "
-                          f"customers.{setting})")
+        raise RecordError(
+            "customer",
+            customer.label,
+            "billing_address.country",
+            f'no {what} for country {country} (add it, or "*", under customers.{setting})',
+        )
     return value
 
 
@@ -48,10 +52,17 @@ def terms_for(customer: Customer, settings: CustomerSettings | None) -> DebtorTe
     country = customer.billing_address.country
     return DebtorTerms(
         classification=settings.classification.get(customer.kind.value),
-        tax_code=_by_country(settings.tax_code_by_country, country, "tax code", customer,
-                             "tax_code_by_country"),
-        revenue_account=_by_country(settings.revenue_account_by_country, country,
-                                    "revenue account", customer, "revenue_account_by_country"))
+        tax_code=_by_country(
+            settings.tax_code_by_country, country, "tax code", customer, "tax_code_by_country"
+        ),
+        revenue_account=_by_country(
+            settings.revenue_account_by_country,
+            country,
+            "revenue account",
+            customer,
+            "revenue_account_by_country",
+        ),
+    )
 
 
 def debtor_key(customer: Customer) -> str:
@@ -61,20 +72,27 @@ def debtor_key(customer: Customer) -> str:
         return email_key(customer.email)
     if customer.customer_number:
         return "number:" + customer.customer_number
-    raise RecordError("customer", customer.label, "email",
-                      "no e-mail and no customer number to know this customer by; book such "
-                      "orders on a debtor with orders.customers_without_email: default_debtor")
+    raise RecordError(
+        "customer",
+        customer.label,
+        "email",
+        "no e-mail and no customer number to know this customer by; book such "
+        "orders on a debtor with orders.customers_without_email: default_debtor",
+    )
 
 
-def debtor_lookup(target: OrderTarget, ledger: Ledger, integration: str,
-                  emails: Sequence[str]) -> dict[str, dict[str, Any]]:
+def debtor_lookup(
+    target: OrderTarget, ledger: Ledger, integration: str, emails: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """Debtors of customers the ledger does not know yet, in one batched query (JSON-able).
     Customers without an e-mail are not asked for: the target cannot match them."""
     emails = [e for e in emails if e]
     known = ledger.get_many(integration, CUSTOMER, [email_key(e) for e in emails])
     ask = [e for e in emails if email_key(e) not in known]
-    return {email: {"code": m.code, "fingerprint": m.fingerprint}
-            for email, m in (target.match_debtors(ask) if ask else {}).items()}
+    return {
+        email: {"code": m.code, "fingerprint": m.fingerprint}
+        for email, m in (target.match_debtors(ask) if ask else {}).items()
+    }
 
 
 def debtor_digest(customer: Customer, terms: DebtorTerms) -> str:
@@ -88,10 +106,17 @@ def debtor_digest(customer: Customer, terms: DebtorTerms) -> str:
     return digest
 
 
-def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: str,
-                customer: Customer, found: dict[str, Any] | None, *,
-                settings: CustomerSettings | None = None,
-                busy_wait_s: float = 30.0) -> tuple[str, Action]:
+def sync_debtor(
+    target: OrderTarget,
+    ledger: Ledger,
+    integration: str,
+    owner: str,
+    customer: Customer,
+    found: dict[str, Any] | None,
+    *,
+    settings: CustomerSettings | None = None,
+    busy_wait_s: float = 30.0,
+) -> tuple[str, Action]:
     """The target's debtor code for ``customer`` and what had to be done for it.
 
     ``found`` is :func:`debtor_lookup`'s entry for the customer (``None``: not in the
@@ -116,8 +141,14 @@ def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: st
         assert row.target_ref
         if row.content_hash != digest:
             target.update_debtor(row.target_ref, customer, terms)
-            ledger.done(integration, CUSTOMER, key, target_ref=row.target_ref,
-                        content_hash=digest, run_id=owner)
+            ledger.done(
+                integration,
+                CUSTOMER,
+                key,
+                target_ref=row.target_ref,
+                content_hash=digest,
+                run_id=owner,
+            )
             return row.target_ref, "updated"
         return row.target_ref, "unchanged"
     if found is None and claim is Claim.STALE and customer.email:
@@ -137,7 +168,5 @@ def sync_debtor(target: OrderTarget, ledger: Ledger, integration: str, owner: st
     except (FatalError, RecordError):
         ledger.release(integration, CUSTOMER, key)
         raise
-    ledger.done(integration, CUSTOMER, key, target_ref=code, content_hash=digest,
-                run_id=owner)
+    ledger.done(integration, CUSTOMER, key, target_ref=code, content_hash=digest, run_id=owner)
     return code, action
-

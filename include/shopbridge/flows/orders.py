@@ -71,16 +71,26 @@ def reference(order: Order) -> str:
 
 # --- extract ---------------------------------------------------------------------------
 
-def extract(source: OrderSource, start: datetime, end: datetime, batch_size: int, *,
-            skip: Callable[[str], bool] | None = None) -> list[list[dict[str, Any]]]:
+
+def extract(
+    source: OrderSource,
+    start: datetime,
+    end: datetime,
+    batch_size: int,
+    *,
+    skip: Callable[[str], bool] | None = None,
+) -> list[list[dict[str, Any]]]:
     """Raw source records changed in the window, de-duplicated by id, in bounded batches.
 
     A record changed while being paged can come back on two pages; the later copy wins.
     ``skip`` (see :class:`AlreadySynced`) leaves out orders that already landed.
     """
     latest: dict[str, dict[str, Any]] = {}
-    records = (source.iter_order_records(start, end) if skip is None
-               else source.iter_order_records(start, end, skip=skip))
+    records = (
+        source.iter_order_records(start, end)
+        if skip is None
+        else source.iter_order_records(start, end, skip=skip)
+    )
     for record in records:
         latest[source.order_id(record)] = record
     rows = list(latest.values())
@@ -107,10 +117,14 @@ class AlreadySynced:
 
 # --- validate and map ------------------------------------------------------------------
 
-def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
-                     settings: OrderSettings | None = None,
-                     mapper: Mapper | None = None,
-                     rules: RecordRules | None = None) -> dict[str, Any]:
+
+def validate_and_map(
+    source: OrderSource,
+    batch: list[dict[str, Any]],
+    settings: OrderSettings | None = None,
+    mapper: Mapper | None = None,
+    rules: RecordRules | None = None,
+) -> dict[str, Any]:
     """Translate each raw record to a canonical order; a bad record is quarantined, not fatal.
 
     Orders outside the chosen statuses are counted and left alone (not quarantined: a
@@ -125,8 +139,11 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
         try:
             prepared = prepare(source.to_order, record, settings, mapper, rules, filled)
         except RecordError as err:
-            counts.quarantine(QuarantineEntry(entity="order", source_id=err.source_id,
-                                              field=err.field, reason=err.reason))
+            counts.quarantine(
+                QuarantineEntry(
+                    entity="order", source_id=err.source_id, field=err.field, reason=err.reason
+                )
+            )
             continue
         if prepared is None:
             counts.orders_skipped_status += 1
@@ -141,9 +158,16 @@ def validate_and_map(source: OrderSource, batch: list[dict[str, Any]],
 
 # --- lookup ----------------------------------------------------------------------------
 
-def lookup(target: OrderTarget, ledger: Ledger, integration: str,
-           mapped: dict[str, Any], settings: OrderSettings | None = None, *,
-           opposite: str | None = None) -> dict[str, Any]:
+
+def lookup(
+    target: OrderTarget,
+    ledger: Ledger,
+    integration: str,
+    mapped: dict[str, Any],
+    settings: OrderSettings | None = None,
+    *,
+    opposite: str | None = None,
+) -> dict[str, Any]:
     """Ask the ledger first, then the target in one batched query per kind of record.
 
     ``opposite`` is the ledger scope of the orders flow going the other way: an order it
@@ -155,17 +179,22 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
     if opposite:
         echoes = ledger.written_as(opposite, ORDER, [o.ref.id for o in orders])
         orders = [o for o in orders if o.ref.id not in echoes]
-        counts["orders_skipped_mirrored"] = counts.get("orders_skipped_mirrored", 0) + len(
-            echoes)
+        counts["orders_skipped_mirrored"] = counts.get("orders_skipped_mirrored", 0) + len(echoes)
     done = ledger.get_many(integration, ORDER, [o.ref.id for o in orders])
     landed = {ref for ref, row in done.items() if row.target_ref}
     unknown = [o for o in orders if o.ref.id not in landed]
     kind = settings.order_type if settings else "sales_order"
-    existing = (target.find_orders(sorted({reference(o) for o in unknown}), kind=kind)
-                if unknown else {})
+    existing = (
+        target.find_orders(sorted({reference(o) for o in unknown}), kind=kind) if unknown else {}
+    )
     todo = [o for o in unknown if reference(o) not in existing]
-    emails = sorted({o.customer.email for o in todo if o.customer.email
-                     and (settings is None or fixed_debtor(settings, o.customer) is None)})
+    emails = sorted(
+        {
+            o.customer.email
+            for o in todo
+            if o.customer.email and (settings is None or fixed_debtor(settings, o.customer) is None)
+        }
+    )
     debtors = debtor_lookup(target, ledger, integration, emails)
     skus = sorted({line.sku for o in todo for line in o.lines})
     items = target.find_items(skus) if skus else set()
@@ -181,6 +210,7 @@ def lookup(target: OrderTarget, ledger: Ledger, integration: str,
 
 
 # --- load ------------------------------------------------------------------------------
+
 
 def fixed_debtor(settings: OrderSettings, customer: Customer) -> str | None:
     """The debtor the settings book this customer's orders on whoever it is, else ``None``
@@ -213,11 +243,16 @@ class _Loader:
 
     def debtor_for(self, customer: Customer) -> str:
         """The target's debtor for this customer (shared with the customers flow)."""
-        code, action = sync_debtor(self.target, self.ledger, self.integration, self.run_id,
-                                   customer,
-                                   self.debtors.get(customer.email) if customer.email else None,
-                                   settings=self.customer_settings,
-                                   busy_wait_s=self.busy_wait_s)
+        code, action = sync_debtor(
+            self.target,
+            self.ledger,
+            self.integration,
+            self.run_id,
+            customer,
+            self.debtors.get(customer.email) if customer.email else None,
+            settings=self.customer_settings,
+            busy_wait_s=self.busy_wait_s,
+        )
         if action == "created":
             self.counts.customers_created += 1
         elif action == "updated":
@@ -229,10 +264,12 @@ class _Loader:
         set it aside with the target's words; the batch goes on."""
         field = f"customer.{err.field}" if isinstance(err, RecordError) else "(target)"
         reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
-        self.ledger.quarantine(self.integration, ORDER, order.ref.id, reason=reason,
-                               run_id=self.run_id)
-        self.counts.quarantine(QuarantineEntry(entity="order", source_id=order.ref.id,
-                                               field=field, reason=reason))
+        self.ledger.quarantine(
+            self.integration, ORDER, order.ref.id, reason=reason, run_id=self.run_id
+        )
+        self.counts.quarantine(
+            QuarantineEntry(entity="order", source_id=order.ref.id, field=field, reason=reason)
+        )
 
     def claim_orders(self, candidates: list[tuple[Order, str | None]]) -> list[Order]:
         """Claim each order in the ledger; return those this task must create.
@@ -271,9 +308,14 @@ class _Loader:
         out: list[Order] = []
         for order in todo:
             if order.ref.id in existing:
-                self.ledger.done(self.integration, ORDER, order.ref.id,
-                                 target_ref=existing[order.ref.id],
-                                 content_hash=order.content_hash(), run_id=self.run_id)
+                self.ledger.done(
+                    self.integration,
+                    ORDER,
+                    order.ref.id,
+                    target_ref=existing[order.ref.id],
+                    content_hash=order.content_hash(),
+                    run_id=self.run_id,
+                )
                 if order.ref.id in ours:
                     self.counts.orders_created += 1
                 else:
@@ -288,39 +330,74 @@ class _Loader:
         writes: list[OrderWrite] = []
         for order in orders:
             try:
-                fixed = (fixed_debtor(self.settings, order.customer)
-                         if self.settings is not None else None)
+                fixed = (
+                    fixed_debtor(self.settings, order.customer)
+                    if self.settings is not None
+                    else None
+                )
                 debtor = fixed or self.debtor_for(order.customer)
             except (FatalError, RecordError) as err:
                 self._refused(order, err)
                 continue
-            writes.append(OrderWrite(order, debtor, reference(order), mapped.get(order.ref.id),
-                                     kind=self.kind, accounts=self.accounts))
+            writes.append(
+                OrderWrite(
+                    order,
+                    debtor,
+                    reference(order),
+                    mapped.get(order.ref.id),
+                    kind=self.kind,
+                    accounts=self.accounts,
+                )
+            )
         for write, result in zip(writes, self.target.create_orders(writes), strict=True):
             if isinstance(result, FatalError):
                 self._refused(write.order, result)
                 continue
-            self.ledger.done(self.integration, ORDER, write.order.ref.id, target_ref=result,
-                             content_hash=write.order.content_hash(), run_id=self.run_id)
+            self.ledger.done(
+                self.integration,
+                ORDER,
+                write.order.ref.id,
+                target_ref=result,
+                content_hash=write.order.content_hash(),
+                run_id=self.run_id,
+            )
             self.counts.orders_created += 1
 
 
-def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
-         *, run_id: str, settings: OrderSettings | None = None,
-         customer_settings: CustomerSettings | None = None) -> dict[str, Any]:
+def load(
+    target: OrderTarget,
+    ledger: Ledger,
+    integration: str,
+    looked_up: dict[str, Any],
+    *,
+    run_id: str,
+    settings: OrderSettings | None = None,
+    customer_settings: CustomerSettings | None = None,
+) -> dict[str, Any]:
     """Write what is new; every write is preceded by a ledger claim, so retries are safe."""
     before = target.counter.calls
-    counts = Counts(**{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
-                    quarantined=list(looked_up["counts"]["quarantined"]))
-    loader = _Loader(target, ledger, integration, run_id, looked_up["debtors"], counts,
-                     settings=settings,
-                     kind=settings.order_type if settings else "sales_order",
-                     accounts=(settings.journal_entry.model_dump()
-                               if settings and settings.journal_entry else None),
-                     customer_settings=customer_settings)
+    counts = Counts(
+        **{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
+        quarantined=list(looked_up["counts"]["quarantined"]),
+    )
+    loader = _Loader(
+        target,
+        ledger,
+        integration,
+        run_id,
+        looked_up["debtors"],
+        counts,
+        settings=settings,
+        kind=settings.order_type if settings else "sales_order",
+        accounts=(
+            settings.journal_entry.model_dump() if settings and settings.journal_entry else None
+        ),
+        customer_settings=customer_settings,
+    )
     missing = set(looked_up["missing_skus"])
-    orders = sorted((Order.model_validate(o) for o in looked_up["orders"]),
-                    key=lambda o: o.updated_at)
+    orders = sorted(
+        (Order.model_validate(o) for o in looked_up["orders"]), key=lambda o: o.updated_at
+    )
     candidates: list[tuple[Order, str | None]] = []
     for order in orders:
         ref = order.ref.id
@@ -331,10 +408,14 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
         if unknown:
             i, sku = unknown[0]
             reason = f"SKU {sku} does not exist in {target.system}" + (
-                f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+                f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            )
             ledger.quarantine(integration, ORDER, ref, reason=reason, run_id=run_id)
-            counts.quarantine(QuarantineEntry(entity="order", source_id=ref,
-                                              field=f"lines[{i}].sku", reason=reason))
+            counts.quarantine(
+                QuarantineEntry(
+                    entity="order", source_id=ref, field=f"lines[{i}].sku", reason=reason
+                )
+            )
             continue
         candidates.append((order, looked_up["existing"].get(ref)))
     loader.create(loader.claim_orders(candidates), looked_up.get("mapped", {}))
@@ -345,7 +426,8 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
         # done or stale (what this attempt created counts on the retry, see claim_orders)
         raise RetriableError(
             f"{len(loader.busy)} order(s) claimed by another attempt within the ledger's "
-            f"lease: {', '.join(loader.busy[:5])}; retrying")
+            f"lease: {', '.join(loader.busy[:5])}; retrying"
+        )
     counts.api_calls += target.counter.calls - before
     return counts.as_dict()
 
@@ -355,8 +437,15 @@ def load(target: OrderTarget, ledger: Ledger, integration: str, looked_up: dict[
 CONFIRMED = "order_confirmed"
 
 
-def confirm_in_source(source: OrderSource, ledger: Ledger, integration: str,
-                      order_ids: Iterable[str], fields: dict[str, Any], *, run_id: str) -> int:
+def confirm_in_source(
+    source: OrderSource,
+    ledger: Ledger,
+    integration: str,
+    order_ids: Iterable[str],
+    fields: dict[str, Any],
+    *,
+    run_id: str,
+) -> int:
     """Write ``fields`` back to every booked order of the batch not confirmed yet.
 
     Text values may name the target's id of the order, ``{target_id}``: that is how the
@@ -366,32 +455,49 @@ def confirm_in_source(source: OrderSource, ledger: Ledger, integration: str,
     idempotent; the ledger only saves calls).
     """
     ids = list(order_ids)
-    booked = {ref: row.target_ref or "" for ref, row in
-              ledger.get_many(integration, ORDER, ids).items() if row.status is Status.DONE}
+    booked = {
+        ref: row.target_ref or ""
+        for ref, row in ledger.get_many(integration, ORDER, ids).items()
+        if row.status is Status.DONE
+    }
     done = ledger.get_many(integration, CONFIRMED, ids)
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     n = 0
     for ref in ids:
         if ref not in booked or (ref in done and done[ref].content_hash == digest):
             continue
-        source.confirm_order(ref, {k: v.format(target_id=booked[ref]) if isinstance(v, str)
-                                   else v for k, v in fields.items()})
-        ledger.done(integration, CONFIRMED, ref, target_ref=ref, content_hash=digest,
-                    run_id=run_id)
+        source.confirm_order(
+            ref,
+            {
+                k: v.format(target_id=booked[ref]) if isinstance(v, str) else v
+                for k, v in fields.items()
+            },
+        )
+        ledger.done(integration, CONFIRMED, ref, target_ref=ref, content_hash=digest, run_id=run_id)
         n += 1
     return n
 
 
 # --- report ----------------------------------------------------------------------------
 
-SUMMARY_KEYS = ("orders_read", "orders_created", "orders_skipped_existing",
-                "orders_skipped_status", "orders_skipped_mirrored", "orders_quarantined",
-                "orders_confirmed_in_source", "countries_defaulted",
-                "customers_created", "customers_updated", "api_calls")
+SUMMARY_KEYS = (
+    "orders_read",
+    "orders_created",
+    "orders_skipped_existing",
+    "orders_skipped_status",
+    "orders_skipped_mirrored",
+    "orders_quarantined",
+    "orders_confirmed_in_source",
+    "countries_defaulted",
+    "customers_created",
+    "customers_updated",
+    "api_calls",
+)
 
 
-def summarize(results: Iterable[dict[str, Any]], *, extract_calls: int = 0,
-              keys: Iterable[str] = SUMMARY_KEYS) -> dict[str, Any]:
+def summarize(
+    results: Iterable[dict[str, Any]], *, extract_calls: int = 0, keys: Iterable[str] = SUMMARY_KEYS
+) -> dict[str, Any]:
     """Add up the per-batch counts into the run's summary."""
     keys = tuple(keys)
     total: dict[str, Any] = dict.fromkeys(keys, 0)

@@ -20,15 +20,24 @@ from shopbridge.models import Order, OrderLine
 CENT = Decimal("0.01")
 
 
-def _cost_line(order: Order, line: ShippingLine, excl: Decimal, incl: Decimal,
-               description: str) -> Order:
+def _cost_line(
+    order: Order, line: ShippingLine, excl: Decimal, incl: Decimal, description: str
+) -> Order:
     if excl == 0 and incl == 0:
         return order
-    rate = ((incl / excl - 1).quantize(Decimal("0.01")) if excl
-            else max(ln.tax_rate for ln in order.lines))
-    extra = OrderLine(sku=line.item_code, description=line.description or description,
-                      quantity=Decimal(1), unit_price_excl=excl, unit_price_incl=incl,
-                      tax_rate=rate)
+    rate = (
+        (incl / excl - 1).quantize(Decimal("0.01"))
+        if excl
+        else max(ln.tax_rate for ln in order.lines)
+    )
+    extra = OrderLine(
+        sku=line.item_code,
+        description=line.description or description,
+        quantity=Decimal(1),
+        unit_price_excl=excl,
+        unit_price_incl=incl,
+        tax_rate=rate,
+    )
     return order.model_copy(update={"lines": (*order.lines, extra)})
 
 
@@ -38,8 +47,9 @@ def with_shipping_line(order: Order, line: ShippingLine) -> Order:
     Done on the canonical order, before mapping, so the article is checked like any other
     SKU and the target's totals reconcile with the source's (lines + shipping = total).
     """
-    return _cost_line(order, line, order.shipping_cost_excl, order.shipping_cost_incl,
-                      order.shipping_method)
+    return _cost_line(
+        order, line, order.shipping_cost_excl, order.shipping_cost_incl, order.shipping_method
+    )
 
 
 def with_fee_line(order: Order, line: ShippingLine) -> Order:
@@ -71,41 +81,73 @@ def with_discounts(order: Order, discounts: Discounts) -> Order:
         weights = [ln.net_excl for ln in lines]
         excl = _spread(order.discount_excl, weights)
         incl = _spread(order.discount_incl, weights)
-        lines = [ln.model_copy(update={"discount_excl": ln.discount_excl + e,
-                                       "discount_incl": ln.discount_incl + i})
-                 for ln, e, i in zip(lines, excl, incl, strict=True)]
+        lines = [
+            ln.model_copy(
+                update={
+                    "discount_excl": ln.discount_excl + e,
+                    "discount_incl": ln.discount_incl + i,
+                }
+            )
+            for ln, e, i in zip(lines, excl, incl, strict=True)
+        ]
     else:
         item = discounts.item_code or ""
-        extra = [OrderLine(sku=item, description=f"Discount {ln.sku}", quantity=Decimal(1),
-                           unit_price_excl=-ln.discount_excl, unit_price_incl=-ln.discount_incl,
-                           tax_rate=ln.tax_rate) for ln in lines if ln.discount_excl]
-        lines = [ln.model_copy(update={"discount_excl": Decimal(0),
-                                       "discount_incl": Decimal(0)}) for ln in lines]
+        extra = [
+            OrderLine(
+                sku=item,
+                description=f"Discount {ln.sku}",
+                quantity=Decimal(1),
+                unit_price_excl=-ln.discount_excl,
+                unit_price_incl=-ln.discount_incl,
+                tax_rate=ln.tax_rate,
+            )
+            for ln in lines
+            if ln.discount_excl
+        ]
+        lines = [
+            ln.model_copy(update={"discount_excl": Decimal(0), "discount_incl": Decimal(0)})
+            for ln in lines
+        ]
         if order.discount_excl or order.discount_incl:
             rates = sorted({ln.tax_rate for ln in order.lines})
-            weights = [sum((ln.net_excl for ln in order.lines if ln.tax_rate == r), Decimal(0))
-                       for r in rates]
+            weights = [
+                sum((ln.net_excl for ln in order.lines if ln.tax_rate == r), Decimal(0))
+                for r in rates
+            ]
             excl = _spread(order.discount_excl, weights)
             incl = _spread(order.discount_incl, weights)
-            extra += [OrderLine(sku=item, description="Order discount", quantity=Decimal(1),
-                                unit_price_excl=-e, unit_price_incl=-i, tax_rate=r)
-                      for r, e, i in zip(rates, excl, incl, strict=True) if e or i]
+            extra += [
+                OrderLine(
+                    sku=item,
+                    description="Order discount",
+                    quantity=Decimal(1),
+                    unit_price_excl=-e,
+                    unit_price_incl=-i,
+                    tax_rate=r,
+                )
+                for r, e, i in zip(rates, excl, incl, strict=True)
+                if e or i
+            ]
         lines += extra
-    return order.model_copy(update={"lines": tuple(lines), "discount_excl": Decimal(0),
-                                    "discount_incl": Decimal(0)})
+    return order.model_copy(
+        update={"lines": tuple(lines), "discount_excl": Decimal(0), "discount_incl": Decimal(0)}
+    )
 
 
 def _selected(order: Order, settings: OrderSettings) -> bool:
     if settings.statuses and order.status not in settings.statuses:
         return False
-    return not (settings.payment_statuses
-                and order.payment_status not in settings.payment_statuses)
+    return not (settings.payment_statuses and order.payment_status not in settings.payment_statuses)
 
 
-def prepare(to_order: Callable[[dict[str, Any]], Order], record: dict[str, Any],
-            settings: OrderSettings, mapper: Mapper | None = None,
-            rules: RecordRules | None = None, filled: Filled | None = None,
-            ) -> tuple[Order, dict[str, Any] | None] | None:
+def prepare(
+    to_order: Callable[[dict[str, Any]], Order],
+    record: dict[str, Any],
+    settings: OrderSettings,
+    mapper: Mapper | None = None,
+    rules: RecordRules | None = None,
+    filled: Filled | None = None,
+) -> tuple[Order, dict[str, Any] | None] | None:
     """One record as the target will get it: translated, filtered, completed, mapped.
 
     ``None`` when the settings leave it out (its status); ``RecordError`` when it must be
@@ -115,8 +157,9 @@ def prepare(to_order: Callable[[dict[str, Any]], Order], record: dict[str, Any],
     order = to_order(record)
     if not _selected(order, settings):
         return None
-    order = complete_order(order, rules or RecordRules(), filled or Filled(),
-                           tolerance=settings.total_tolerance)
+    order = complete_order(
+        order, rules or RecordRules(), filled or Filled(), tolerance=settings.total_tolerance
+    )
     order = with_discounts(order, settings.discounts)
     if settings.shipping_line is not None:
         order = with_shipping_line(order, settings.shipping_line)

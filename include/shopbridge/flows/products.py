@@ -56,8 +56,10 @@ class Counts:
 
     @classmethod
     def carried(cls, data: dict[str, Any]) -> Counts:
-        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
-                   quarantined=list(data.get("quarantined", [])))
+        return cls(
+            **{k: v for k, v in data.items() if k != "quarantined"},
+            quarantined=list(data.get("quarantined", [])),
+        )
 
     def quarantine(self, entry: QuarantineEntry, *, product: bool = True) -> None:
         """Count a refused product, or (``product=False``) report a refused image only."""
@@ -66,15 +68,27 @@ class Counts:
         self.quarantined.append(entry.model_dump())
 
 
-SUMMARY_KEYS = ("products_read", "products_created", "products_updated", "products_unchanged",
-                "products_skipped_filtered", "products_quarantined", "items_created",
-                "items_updated", "images_uploaded", "images_unchanged", "api_calls")
+SUMMARY_KEYS = (
+    "products_read",
+    "products_created",
+    "products_updated",
+    "products_unchanged",
+    "products_skipped_filtered",
+    "products_quarantined",
+    "items_created",
+    "items_updated",
+    "images_uploaded",
+    "images_unchanged",
+    "api_calls",
+)
 
 
 # --- extract ---------------------------------------------------------------------------
 
-def extract(source: ProductSource, start: datetime, end: datetime,
-            batch_size: int) -> list[list[dict[str, Any]]]:
+
+def extract(
+    source: ProductSource, start: datetime, end: datetime, batch_size: int
+) -> list[list[dict[str, Any]]]:
     """Raw products changed in the window, de-duplicated by id, in bounded batches."""
     latest = {source.product_id(r): r for r in source.iter_product_records(start, end)}
     rows = list(latest.values())
@@ -83,6 +97,7 @@ def extract(source: ProductSource, start: datetime, end: datetime,
 
 # --- validate and map ------------------------------------------------------------------
 
+
 def _selected(product: Product, settings: ProductSettings) -> bool:
     """The custom filters: visibility, brand, category (a path or any path under it)."""
     if settings.only_visible and not product.visible:
@@ -90,15 +105,15 @@ def _selected(product: Product, settings: ProductSettings) -> bool:
     if settings.brands and product.brand not in settings.brands:
         return False
     if settings.categories_filter:
-        paths = {"/".join(c.path[: n + 1]) for c in product.categories
-                 for n in range(len(c.path))}
+        paths = {"/".join(c.path[: n + 1]) for c in product.categories for n in range(len(c.path))}
         if not paths & set(settings.categories_filter):
             return False
     return True
 
 
-def _named_fields(product: Product, names: dict[str, str], values: dict[str, str],
-                  where: str, *, required: bool) -> dict[str, str]:
+def _named_fields(
+    product: Product, names: dict[str, str], values: dict[str, str], where: str, *, required: bool
+) -> dict[str, str]:
     """Attribute or feature values under their mapped target fields."""
     out: dict[str, str] = {}
     for name, value in values.items():
@@ -106,36 +121,50 @@ def _named_fields(product: Product, names: dict[str, str], values: dict[str, str
         if target_field is None:
             if required:
                 raise RecordError(
-                    "product", product.ref.id, f"{where}.{name}",
+                    "product",
+                    product.ref.id,
+                    f"{where}.{name}",
                     f"attribute {name!r} has no mapping (add it under products.attributes: "
-                    f"{{{name}: <target field>}})")
+                    f"{{{name}: <target field>}})",
+                )
             continue
         out[target_field] = value
     return out
 
 
-def items_for(product: Product, mapped: dict[str, Any],
-              settings: ProductSettings) -> list[ItemWrite]:
+def items_for(
+    product: Product, mapped: dict[str, Any], settings: ProductSettings
+) -> list[ItemWrite]:
     """The target items of one product, parent first; ``RecordError`` names the field."""
-    header = {**mapped["header"], **_named_fields(product, settings.features,
-                                                  product.features, "features",
-                                                  required=False)}
+    header = {
+        **mapped["header"],
+        **_named_fields(product, settings.features, product.features, "features", required=False),
+    }
     if not product.configurable:
         # a simple product's own fields win over its single variant's (its title, not
         # "title + variant title")
-        return [ItemWrite(code=product.variants[0].sku,
-                          fields={**mapped["lines"][0], **header})]
+        return [ItemWrite(code=product.variants[0].sku, fields={**mapped["lines"][0], **header})]
     skus = [v.sku for v in product.variants]
     if product.sku in skus or len(set(skus)) != len(skus):
         dup = next(s for s in skus if s == product.sku or skus.count(s) > 1)
-        raise RecordError("product", product.ref.id, f"variants[{skus.index(dup)}].sku",
-                          f"SKU {dup} is used twice in this product")
+        raise RecordError(
+            "product",
+            product.ref.id,
+            f"variants[{skus.index(dup)}].sku",
+            f"SKU {dup} is used twice in this product",
+        )
     items = [ItemWrite(code=product.sku, fields=header, is_parent=True)]
     for i, (variant, line) in enumerate(zip(product.variants, mapped["lines"], strict=True)):
-        attrs = _named_fields(product, settings.attributes, variant.attributes,
-                              f"variants[{i}].attributes", required=True)
-        items.append(ItemWrite(code=variant.sku, fields={**header, **line, **attrs},
-                               parent=product.sku))
+        attrs = _named_fields(
+            product,
+            settings.attributes,
+            variant.attributes,
+            f"variants[{i}].attributes",
+            required=True,
+        )
+        items.append(
+            ItemWrite(code=variant.sku, fields={**header, **line, **attrs}, parent=product.sku)
+        )
     return items
 
 
@@ -144,13 +173,21 @@ def _digest(data: Any) -> str:
 
 
 def _as_json(item: ItemWrite) -> dict[str, Any]:
-    return {"code": item.code, "fields": dict(item.fields), "parent": item.parent,
-            "is_parent": item.is_parent}
+    return {
+        "code": item.code,
+        "fields": dict(item.fields),
+        "parent": item.parent,
+        "is_parent": item.is_parent,
+    }
 
 
-def validate_and_map(source: ProductSource, batch: list[dict[str, Any]],
-                     settings: ProductSettings, mapper: Mapper | None,
-                     rules: RecordRules | None = None) -> dict[str, Any]:
+def validate_and_map(
+    source: ProductSource,
+    batch: list[dict[str, Any]],
+    settings: ProductSettings,
+    mapper: Mapper | None,
+    rules: RecordRules | None = None,
+) -> dict[str, Any]:
     """Canonical products turned into target items; a bad record is quarantined alone.
     Each item's code is the key the pair's ``item_key`` rule picks (as for order lines)."""
     counts = Counts(products_read=len(batch))
@@ -161,38 +198,63 @@ def validate_and_map(source: ProductSource, batch: list[dict[str, Any]],
             if not _selected(product, settings):
                 counts.products_skipped_filtered += 1
                 continue
-            mapped = (mapper.map_product(product, record).as_dict() if mapper else
-                      {"header": {}, "lines": [{} for _ in product.variants]})
+            mapped = (
+                mapper.map_product(product, record).as_dict()
+                if mapper
+                else {"header": {}, "lines": [{} for _ in product.variants]}
+            )
             items = items_for(product, mapped, settings)
         except RecordError as err:
-            counts.quarantine(QuarantineEntry(entity="product", source_id=err.source_id,
-                                              field=err.field, reason=err.reason))
+            counts.quarantine(
+                QuarantineEntry(
+                    entity="product", source_id=err.source_id, field=err.field, reason=err.reason
+                )
+            )
             continue
-        categories = ([list(c.path) for c in product.categories]
-                      if settings.categories else [])
-        images = ([{"url": i.url, "position": i.position, "filename": i.filename}
-                   for i in product.images] if settings.images else [])
+        categories = [list(c.path) for c in product.categories] if settings.categories else []
+        images = (
+            [{"url": i.url, "position": i.position, "filename": i.filename} for i in product.images]
+            if settings.images
+            else []
+        )
         # an image's host may move (a CDN, a restarted sandbox) without the image changing:
         # the hash takes its path; a new upload gets a new path, and the bytes are
         # compared again whenever the product is written
-        payload = {"items": [_as_json(i) for i in items], "categories": categories,
-                   "images": [urlsplit(i.url).path for i in product.images
-                              if settings.images]}
-        products.append({
-            "source_id": product.ref.id, "sku": product.sku, "items": payload["items"],
-            "eans": {v.sku: v.ean for v in product.variants if v.ean},
-            "categories": categories, "images": images, "hash": _digest(payload)})
+        payload = {
+            "items": [_as_json(i) for i in items],
+            "categories": categories,
+            "images": [urlsplit(i.url).path for i in product.images if settings.images],
+        }
+        products.append(
+            {
+                "source_id": product.ref.id,
+                "sku": product.sku,
+                "items": payload["items"],
+                "eans": {v.sku: v.ean for v in product.variants if v.ean},
+                "categories": categories,
+                "images": images,
+                "hash": _digest(payload),
+            }
+        )
     return {"products": products, "counts": counts.__dict__}
 
 
 # --- lookup ----------------------------------------------------------------------------
 
+
 def _image_key(source_id: str, position: int) -> str:
     return f"{source_id}#{position}"
 
 
-def lookup(target: ProductTarget, ledger: Ledger, integration: str, mapped: dict[str, Any],
-           settings: ProductSettings, *, full_resync: bool = False) -> dict[str, Any]:
+def lookup(
+    target: ProductTarget,
+    ledger: Ledger,
+    integration: str,
+    mapped: dict[str, Any],
+    settings: ProductSettings,
+    *,
+    full_resync: bool = False,
+) -> dict[str, Any]:
     """The ledger first: an unchanged product is done (unless an image is still owed);
     then one batched query for the items of the rest."""
     before = target.counter.calls
@@ -202,27 +264,34 @@ def lookup(target: ProductTarget, ledger: Ledger, integration: str, mapped: dict
     pending_images: list[dict[str, Any]] = []
     for product in mapped["products"]:
         row = rows.get(product["source_id"])
-        if (not full_resync and row is not None and row.status is Status.DONE
-                and row.content_hash == product["hash"]):
+        if (
+            not full_resync
+            and row is not None
+            and row.status is Status.DONE
+            and row.content_hash == product["hash"]
+        ):
             pending_images.append(product)
         else:
             todo.append(product)
     # an unchanged product whose image could not be transferred last time retries it alone
-    keys = [_image_key(p["source_id"], i["position"]) for p in pending_images
-            for i in p["images"]]
+    keys = [_image_key(p["source_id"], i["position"]) for p in pending_images for i in p["images"]]
     image_rows = ledger.get_many(integration, IMAGE, keys) if keys else {}
     images_only = []
     for product in pending_images:
-        owed = [i for i in product["images"]
-                if (r := image_rows.get(_image_key(product["source_id"], i["position"])))
-                is None or r.status is not Status.DONE]
+        owed = [
+            i
+            for i in product["images"]
+            if (r := image_rows.get(_image_key(product["source_id"], i["position"]))) is None
+            or r.status is not Status.DONE
+        ]
         if owed:
             images_only.append({**product, "images": owed, "images_only": True})
         else:
             counts.products_unchanged += 1
     skus = sorted({i["code"] for p in todo for i in p["items"]})
-    eans = (sorted({e for p in todo for e in p["eans"].values()})
-            if settings.match_by != "sku" else [])
+    eans = (
+        sorted({e for p in todo for e in p["eans"].values()}) if settings.match_by != "sku" else []
+    )
     existing = target.match_items(skus, eans) if skus else {}
     counts.api_calls += target.counter.calls - before
     return {"products": todo + images_only, "existing": existing, "counts": counts.__dict__}
@@ -230,8 +299,10 @@ def lookup(target: ProductTarget, ledger: Ledger, integration: str, mapped: dict
 
 # --- load ------------------------------------------------------------------------------
 
-def _existing_code(item: dict[str, Any], eans: dict[str, str], existing: dict[str, str],
-                   settings: ProductSettings) -> str | None:
+
+def _existing_code(
+    item: dict[str, Any], eans: dict[str, str], existing: dict[str, str], settings: ProductSettings
+) -> str | None:
     by_sku = existing.get(f"sku:{item['code']}")
     ean = eans.get(item["code"]) if settings.match_by != "sku" else None
     by_ean = existing.get(f"ean:{ean}") if ean else None
@@ -254,12 +325,18 @@ class _Loader:
     def write_items(self, product: dict[str, Any], existing: dict[str, str]) -> str:
         """Create or update every item of the product; "created" when its main item is new."""
         action = "updated"
-        codes = tuple(self.categories[tuple(p)] for p in product["categories"]
-                      if tuple(p) in self.categories)
+        codes = tuple(
+            self.categories[tuple(p)] for p in product["categories"] if tuple(p) in self.categories
+        )
         for n, raw in enumerate(product["items"]):
             code = _existing_code(raw, product["eans"], existing, self.settings)
-            item = ItemWrite(code=raw["code"], fields=raw["fields"], parent=raw["parent"],
-                             is_parent=raw["is_parent"], categories=codes)
+            item = ItemWrite(
+                code=raw["code"],
+                fields=raw["fields"],
+                parent=raw["parent"],
+                is_parent=raw["is_parent"],
+                categories=codes,
+            )
             if code is None:
                 try:
                     self.target.create_item(item)
@@ -272,11 +349,17 @@ class _Loader:
                     self.counts.items_created += 1
                     action = "created" if n == 0 else action
             if code is not None:
-                kept = {k: v for k, v in item.fields.items()
-                        if k not in self.settings.create_only}
-                self.target.update_item(code, ItemWrite(
-                    code=code, fields=kept, parent=item.parent, is_parent=item.is_parent,
-                    categories=codes))
+                kept = {k: v for k, v in item.fields.items() if k not in self.settings.create_only}
+                self.target.update_item(
+                    code,
+                    ItemWrite(
+                        code=code,
+                        fields=kept,
+                        parent=item.parent,
+                        is_parent=item.is_parent,
+                        categories=codes,
+                    ),
+                )
                 self.counts.items_updated += 1
         return action
 
@@ -293,11 +376,18 @@ class _Loader:
                 content, content_type = self.source.fetch_image(image["url"])
             except FatalError as err:
                 reason = f"image {image['url']} could not be downloaded: {err}"[:500]
-                self.ledger.quarantine(self.integration, IMAGE, key, reason=reason,
-                                       run_id=self.run_id)
-                self.counts.quarantine(QuarantineEntry(
-                    entity="image", source_id=product["source_id"],
-                    field=f"images[{image['position']}].url", reason=reason), product=False)
+                self.ledger.quarantine(
+                    self.integration, IMAGE, key, reason=reason, run_id=self.run_id
+                )
+                self.counts.quarantine(
+                    QuarantineEntry(
+                        entity="image",
+                        source_id=product["source_id"],
+                        field=f"images[{image['position']}].url",
+                        reason=reason,
+                    ),
+                    product=False,
+                )
                 continue
             digest = hashlib.sha256(content).hexdigest()
             row = known.get(key)
@@ -305,24 +395,50 @@ class _Loader:
                 self.counts.images_unchanged += 1
                 continue
             name = image["filename"] or image["url"].rsplit("/", 1)[-1]
-            self.target.put_image(code, ImageUpload(
-                filename=name, content=content, content_type=content_type,
-                position=image["position"], content_hash=digest))
-            self.ledger.done(self.integration, IMAGE, key, target_ref=code,
-                             content_hash=digest, run_id=self.run_id)
+            self.target.put_image(
+                code,
+                ImageUpload(
+                    filename=name,
+                    content=content,
+                    content_type=content_type,
+                    position=image["position"],
+                    content_hash=digest,
+                ),
+            )
+            self.ledger.done(
+                self.integration,
+                IMAGE,
+                key,
+                target_ref=code,
+                content_hash=digest,
+                run_id=self.run_id,
+            )
             self.counts.images_uploaded += 1
 
 
-def load(target: ProductTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any],
-         *, run_id: str, settings: ProductSettings,
-         source: ProductSource | None = None) -> dict[str, Any]:
+def load(
+    target: ProductTarget,
+    ledger: Ledger,
+    integration: str,
+    looked_up: dict[str, Any],
+    *,
+    run_id: str,
+    settings: ProductSettings,
+    source: ProductSource | None = None,
+) -> dict[str, Any]:
     """Categories first (once per batch), then each product's items and images."""
     before = target.counter.calls
     source_before = source.counter.calls if source else 0
     counts = Counts.carried(looked_up["counts"])
     loader = _Loader(source, target, ledger, integration, run_id, settings, counts)
-    paths = sorted({tuple(p) for prod in looked_up["products"] if not prod.get("images_only")
-                    for p in prod["categories"]})
+    paths = sorted(
+        {
+            tuple(p)
+            for prod in looked_up["products"]
+            if not prod.get("images_only")
+            for p in prod["categories"]
+        }
+    )
     if paths:
         loader.categories = target.ensure_categories(paths)
     existing: dict[str, str] = looked_up["existing"]
@@ -334,14 +450,26 @@ def load(target: ProductTarget, ledger: Ledger, integration: str, looked_up: dic
                 action = loader.write_items(product, existing)
             except (FatalError, RecordError) as err:
                 reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
-                ledger.quarantine(integration, PRODUCT, product["source_id"], reason=reason,
-                                  run_id=run_id)
-                counts.quarantine(QuarantineEntry(entity="product",
-                                                  source_id=product["source_id"],
-                                                  field="(target)", reason=reason))
+                ledger.quarantine(
+                    integration, PRODUCT, product["source_id"], reason=reason, run_id=run_id
+                )
+                counts.quarantine(
+                    QuarantineEntry(
+                        entity="product",
+                        source_id=product["source_id"],
+                        field="(target)",
+                        reason=reason,
+                    )
+                )
                 continue
-            ledger.done(integration, PRODUCT, product["source_id"], target_ref=main_code,
-                        content_hash=product["hash"], run_id=run_id)
+            ledger.done(
+                integration,
+                PRODUCT,
+                product["source_id"],
+                target_ref=main_code,
+                content_hash=product["hash"],
+                run_id=run_id,
+            )
             setattr(counts, f"products_{action}", getattr(counts, f"products_{action}") + 1)
         else:
             counts.products_unchanged += 1
@@ -349,4 +477,3 @@ def load(target: ProductTarget, ledger: Ledger, integration: str, looked_up: dic
     counts.api_calls += target.counter.calls - before
     counts.api_calls += (source.counter.calls - source_before) if source else 0
     return dict(counts.__dict__)
-

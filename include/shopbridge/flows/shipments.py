@@ -28,9 +28,15 @@ from shopbridge.models import Shipment
 
 SHIPMENT = "shipment"
 
-SUMMARY_KEYS = ("shipments_read", "shipments_written", "shipments_unchanged",
-                "shipments_skipped_not_shipped", "shipments_skipped_mirrored",
-                "shipments_quarantined", "api_calls")
+SUMMARY_KEYS = (
+    "shipments_read",
+    "shipments_written",
+    "shipments_unchanged",
+    "shipments_skipped_not_shipped",
+    "shipments_skipped_mirrored",
+    "shipments_quarantined",
+    "api_calls",
+)
 
 
 @dataclass
@@ -46,8 +52,9 @@ class Counts(RunCounts):
     shipments_quarantined: int = 0
 
 
-def extract(source: ShipmentSource, start: datetime, end: datetime,
-            batch_size: int) -> list[list[dict[str, Any]]]:
+def extract(
+    source: ShipmentSource, start: datetime, end: datetime, batch_size: int
+) -> list[list[dict[str, Any]]]:
     """Shipments changed in the window, de-duplicated by id, in batches."""
     return batched(source.iter_shipment_records(start, end), source.shipment_id, batch_size)
 
@@ -69,8 +76,7 @@ def validate_and_map(source: ShipmentSource, batch: list[dict[str, Any]]) -> dic
         if shipment.status != "shipped":
             counts.shipments_skipped_not_shipped += 1
             continue
-        shipments.append({"shipment": shipment.model_dump(mode="json"),
-                          "hash": _digest(shipment)})
+        shipments.append({"shipment": shipment.model_dump(mode="json"), "hash": _digest(shipment)})
     return {"shipments": shipments, "counts": counts.__dict__}
 
 
@@ -82,9 +88,11 @@ def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) ->
     echoes = ledger.written_as(opposite, SHIPMENT, ids)
     done = ledger.get_many(scope, SHIPMENT, ids)
     order_ids = [s["shipment"]["order_ref"]["id"] for s in items]
-    sent_this_way = {ref: row.target_ref for ref, row in
-                     ledger.get_many(scope, ORDER, order_ids).items()
-                     if row.status is Status.DONE and row.target_ref}
+    sent_this_way = {
+        ref: row.target_ref
+        for ref, row in ledger.get_many(scope, ORDER, order_ids).items()
+        if row.status is Status.DONE and row.target_ref
+    }
     came_this_way = ledger.sources_of(opposite, ORDER, order_ids)
     todo = []
     for item in items:
@@ -95,15 +103,19 @@ def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) ->
         elif row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
             counts.shipments_unchanged += 1
         elif (target_order := sent_this_way.get(oid) or came_this_way.get(oid)) is None:
-            counts.quarantine(sid, "order_ref", f"order {oid} was not synced by this "
-                              "integration, so its counterpart is unknown")
+            counts.quarantine(
+                sid,
+                "order_ref",
+                f"order {oid} was not synced by this integration, so its counterpart is unknown",
+            )
         else:
             todo.append({**item, "target_order": target_order})
     return {"shipments": todo, "counts": counts.__dict__}
 
 
-def load(target: ShipmentTarget, ledger: Ledger, scope: str, looked_up: dict[str, Any], *,
-         run_id: str) -> dict[str, Any]:
+def load(
+    target: ShipmentTarget, ledger: Ledger, scope: str, looked_up: dict[str, Any], *, run_id: str
+) -> dict[str, Any]:
     """Apply each parcel (the target matches on tracking code, so a retry adds nothing)."""
     before = target.counter.calls
     counts = Counts.carried(looked_up["counts"])
@@ -116,8 +128,14 @@ def load(target: ShipmentTarget, ledger: Ledger, scope: str, looked_up: dict[str
             ledger.quarantine(scope, SHIPMENT, shipment.ref.id, reason=reason, run_id=run_id)
             counts.quarantine(shipment.ref.id, "(target)", reason)
             continue
-        ledger.done(scope, SHIPMENT, shipment.ref.id, target_ref=target_id,
-                    content_hash=item["hash"], run_id=run_id)
+        ledger.done(
+            scope,
+            SHIPMENT,
+            shipment.ref.id,
+            target_ref=target_id,
+            content_hash=item["hash"],
+            run_id=run_id,
+        )
         counts.shipments_written += 1
     counts.api_calls += target.counter.calls - before
     return dict(counts.__dict__)

@@ -35,16 +35,17 @@ class Counts:
 
     @classmethod
     def carried(cls, data: dict[str, Any]) -> Counts:
-        return cls(**{k: v for k, v in data.items() if k != "quarantined"},
-                   quarantined=list(data.get("quarantined", [])))
+        return cls(
+            **{k: v for k, v in data.items() if k != "quarantined"},
+            quarantined=list(data.get("quarantined", [])),
+        )
 
     def quarantine(self, entry: QuarantineEntry) -> None:
         self.stock_quarantined += 1
         self.quarantined.append(entry.model_dump())
 
 
-SUMMARY_KEYS = ("stock_read", "stock_written", "stock_unchanged", "stock_quarantined",
-                "api_calls")
+SUMMARY_KEYS = ("stock_read", "stock_written", "stock_unchanged", "stock_quarantined", "api_calls")
 
 
 def extract(source: StockSource, batch_size: int) -> list[list[dict[str, Any]]]:
@@ -65,9 +66,13 @@ def level(stock: StockLevel, settings: StockSettings, source_id: str) -> Decimal
     elif settings.calculation == "location":
         assert settings.location is not None
         if settings.location not in stock.locations:
-            raise RecordError("stock", source_id, f"locations.{settings.location}",
-                              f"no stock reported for location {settings.location!r} "
-                              f"(known: {', '.join(sorted(stock.locations)) or 'none'})")
+            raise RecordError(
+                "stock",
+                source_id,
+                f"locations.{settings.location}",
+                f"no stock reported for location {settings.location!r} "
+                f"(known: {', '.join(sorted(stock.locations)) or 'none'})",
+            )
         qty = stock.locations[settings.location]
     else:
         qty = stock.on_hand - stock.reserved
@@ -78,9 +83,12 @@ def managed(stock: StockLevel, settings: StockSettings) -> bool:
     return {"always": True, "never": False}.get(settings.managed, stock.managed)
 
 
-def validate_and_map(source: StockSource, batch: list[dict[str, Any]],
-                     settings: StockSettings, rules: RecordRules | None = None
-                     ) -> dict[str, Any]:
+def validate_and_map(
+    source: StockSource,
+    batch: list[dict[str, Any]],
+    settings: StockSettings,
+    rules: RecordRules | None = None,
+) -> dict[str, Any]:
     """The level and managed flag per item; a bad record is quarantined alone. The item
     is the key the pair's ``item_key`` rule picks (as for order lines and products)."""
     counts = Counts(stock_read=len(batch))
@@ -91,18 +99,34 @@ def validate_and_map(source: StockSource, batch: list[dict[str, Any]],
             stock = complete_stock(source.to_stock(record), rules or RecordRules(), source_id)
             quantity = level(stock, settings, source_id)
         except RecordError as err:
-            counts.quarantine(QuarantineEntry(entity="stock", source_id=err.source_id,
-                                              field=err.field, reason=err.reason))
+            counts.quarantine(
+                QuarantineEntry(
+                    entity="stock", source_id=err.source_id, field=err.field, reason=err.reason
+                )
+            )
             continue
         flag = managed(stock, settings)
         digest = hashlib.sha256(f"{quantity}|{flag}|{settings.target_location}".encode())
-        levels.append({"source_id": source_id, "sku": stock.sku, "quantity": str(quantity),
-                       "managed": flag, "hash": digest.hexdigest()})
+        levels.append(
+            {
+                "source_id": source_id,
+                "sku": stock.sku,
+                "quantity": str(quantity),
+                "managed": flag,
+                "hash": digest.hexdigest(),
+            }
+        )
     return {"levels": levels, "counts": counts.__dict__}
 
 
-def lookup(target: StockTarget, ledger: Ledger, integration: str, mapped: dict[str, Any], *,
-           full_resync: bool = False) -> dict[str, Any]:
+def lookup(
+    target: StockTarget,
+    ledger: Ledger,
+    integration: str,
+    mapped: dict[str, Any],
+    *,
+    full_resync: bool = False,
+) -> dict[str, Any]:
     """Unchanged levels (ledger) drop out; the rest are checked to exist in one query."""
     before = target.counter.calls
     counts = Counts.carried(mapped["counts"])
@@ -110,8 +134,12 @@ def lookup(target: StockTarget, ledger: Ledger, integration: str, mapped: dict[s
     todo = []
     for lv in mapped["levels"]:
         row = rows.get(lv["sku"])
-        if (not full_resync and row is not None and row.status is Status.DONE
-                and row.content_hash == lv["hash"]):
+        if (
+            not full_resync
+            and row is not None
+            and row.status is Status.DONE
+            and row.content_hash == lv["hash"]
+        ):
             counts.stock_unchanged += 1
         else:
             todo.append(lv)
@@ -121,30 +149,55 @@ def lookup(target: StockTarget, ledger: Ledger, integration: str, mapped: dict[s
         if lv["sku"] in known:
             levels.append(lv)
             continue
-        counts.quarantine(QuarantineEntry(
-            entity="stock", source_id=lv["source_id"], field="sku",
-            reason=f"SKU {lv['sku']} does not exist in {target.system}"))
+        counts.quarantine(
+            QuarantineEntry(
+                entity="stock",
+                source_id=lv["source_id"],
+                field="sku",
+                reason=f"SKU {lv['sku']} does not exist in {target.system}",
+            )
+        )
     counts.api_calls += target.counter.calls - before
     return {"levels": levels, "counts": counts.__dict__}
 
 
-def load(target: StockTarget, ledger: Ledger, integration: str, looked_up: dict[str, Any], *,
-         run_id: str, settings: StockSettings) -> dict[str, Any]:
+def load(
+    target: StockTarget,
+    ledger: Ledger,
+    integration: str,
+    looked_up: dict[str, Any],
+    *,
+    run_id: str,
+    settings: StockSettings,
+) -> dict[str, Any]:
     """Write each level (an absolute value, so a retried write is harmless)."""
     before = target.counter.calls
     counts = Counts.carried(looked_up["counts"])
     for lv in looked_up["levels"]:
         try:
-            target.set_stock(lv["sku"], Decimal(lv["quantity"]), managed=lv["managed"],
-                             location=settings.target_location)
+            target.set_stock(
+                lv["sku"],
+                Decimal(lv["quantity"]),
+                managed=lv["managed"],
+                location=settings.target_location,
+            )
         except (FatalError, RecordError) as err:
             reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
             ledger.quarantine(integration, STOCK, lv["sku"], reason=reason, run_id=run_id)
-            counts.quarantine(QuarantineEntry(entity="stock", source_id=lv["source_id"],
-                                              field="(target)", reason=reason))
+            counts.quarantine(
+                QuarantineEntry(
+                    entity="stock", source_id=lv["source_id"], field="(target)", reason=reason
+                )
+            )
             continue
-        ledger.done(integration, STOCK, lv["sku"], target_ref=lv["sku"],
-                    content_hash=lv["hash"], run_id=run_id)
+        ledger.done(
+            integration,
+            STOCK,
+            lv["sku"],
+            target_ref=lv["sku"],
+            content_hash=lv["hash"],
+            run_id=run_id,
+        )
         counts.stock_written += 1
     counts.api_calls += target.counter.calls - before
     return dict(counts.__dict__)

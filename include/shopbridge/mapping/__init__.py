@@ -12,5 +12,12 @@ from __future__ import annotations
 from shopbridge.mapping.engine import MappedOrder, Mapper, MappingError
 from shopbridge.mapping.spec import EntityMapping, FieldRule, MappingSpec, ValueMap
 
-__all__ = ["EntityMapping", "FieldRule", "MappedOrder", "Mapper", "MappingError",
-           "MappingSpec", "ValueMap"]
+__all__ = [
+    "EntityMapping",
+    "FieldRule",
+    "MappedOrder",
+    "Mapper",
+    "MappingError",
+    "MappingSpec",
+    "ValueMap",
+]

@@ -87,8 +87,9 @@ DEFAULT_VALUE_MAPS: dict[tuple[str, str], dict[str, ValueMap]] = {
 }
 
 
-def _connector_tables(target: str) -> tuple[dict[tuple[str, str, str], EntityMapping],
-                                            dict[tuple[str, str], EntityMapping]]:
+def _connector_tables(
+    target: str,
+) -> tuple[dict[tuple[str, str, str], EntityMapping], dict[tuple[str, str], EntityMapping]]:
     """The default mappings a connector ships for pairs it is the target of, from its
     ``defaults.py`` (its field names are its vendor's business: they stay in its folder).
     Connector packages import lazily, so this costs no HTTP client at DAG parse time."""
@@ -96,8 +97,7 @@ def _connector_tables(target: str) -> tuple[dict[tuple[str, str, str], EntityMap
         module = importlib.import_module(f"shopbridge.connectors.{target}.defaults")
     except ModuleNotFoundError:
         return {}, {}
-    return (dict(getattr(module, "DEFAULT_MAPPINGS", {})),
-            dict(getattr(module, "INCL_TAX", {})))
+    return (dict(getattr(module, "DEFAULT_MAPPINGS", {})), dict(getattr(module, "INCL_TAX", {})))
 
 
 def _connector_value_maps(source: str, target: str) -> dict[str, ValueMap]:
@@ -130,12 +130,23 @@ def mapper_for(cfg: IntegrationConfig, key: str) -> Mapper:
     flow = cfg.kind(key)
     defaults = default_mapping(src, tgt, flow)
     spec = cfg.flows[key]
-    incl_tax = (spec.orders.prices_include_tax if flow == "orders"
-                else spec.products.prices_include_tax)
+    incl_tax = (
+        spec.orders.prices_include_tax if flow == "orders" else spec.products.prices_include_tax
+    )
     incl = _incl_tax(tgt, flow) if incl_tax else None
     if incl is not None:
-        defaults = defaults.model_copy(update={"header": {**defaults.header, **incl.header},
-                                               "lines": {**defaults.lines, **incl.lines}})
-    return Mapper(cfg.mapping, defaults, entity=flow,
-                  base_value_maps={**_connector_value_maps(src, tgt),
-                                   **DEFAULT_VALUE_MAPS.get((src, tgt), {})})
+        defaults = defaults.model_copy(
+            update={
+                "header": {**defaults.header, **incl.header},
+                "lines": {**defaults.lines, **incl.lines},
+            }
+        )
+    return Mapper(
+        cfg.mapping,
+        defaults,
+        entity=flow,
+        base_value_maps={
+            **_connector_value_maps(src, tgt),
+            **DEFAULT_VALUE_MAPS.get((src, tgt), {}),
+        },
+    )

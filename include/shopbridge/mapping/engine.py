@@ -97,8 +97,14 @@ class _Rule:
         return "value"
 
 
-def _compile(section: Section, target: str, rule: FieldRule, origin: str,
-             value_maps: Mapping[str, ValueMap], entity: str = "orders") -> _Rule:
+def _compile(
+    section: Section,
+    target: str,
+    rule: FieldRule,
+    origin: str,
+    value_maps: Mapping[str, ValueMap],
+    entity: str = "orders",
+) -> _Rule:
     loc: Loc = (section, target)
     for i, path in enumerate(rule.sources):
         try:
@@ -115,8 +121,10 @@ def _compile(section: Section, target: str, rule: FieldRule, origin: str,
     return _Rule(section, target, rule, origin, tuple(chain))
 
 
-def _merge(defaults: EntityMapping, own: EntityMapping,
-           ) -> dict[Section, dict[str, tuple[FieldRule, str]]]:
+def _merge(
+    defaults: EntityMapping,
+    own: EntityMapping,
+) -> dict[Section, dict[str, tuple[FieldRule, str]]]:
     """Defaults, minus ``drop``, then the YAML's fields replacing or adding."""
     merged: dict[Section, dict[str, tuple[FieldRule, str]]] = {
         "header": {k: (r, "default") for k, r in defaults.header.items()},
@@ -128,8 +136,10 @@ def _merge(defaults: EntityMapping, own: EntityMapping,
         hits = [s for s in sections if (not section or s == section) and target in merged[s]]
         if section not in ("", "header", "lines") or not hits:
             known = [f"{s}.{k}" for s in sections for k in merged[s]]
-            raise MappingError((f"drop[{i}]",), f"{name!r} is not a default field; "
-                                            f"known: {', '.join(known) or '-'}")
+            raise MappingError(
+                (f"drop[{i}]",),
+                f"{name!r} is not a default field; known: {', '.join(known) or '-'}",
+            )
         for s in hits:
             del merged[s][target]
     for k, r in own.header.items():
@@ -146,8 +156,14 @@ class Mapper:
     rules look up); the YAML's ``value_maps`` replace them by name.
     """
 
-    def __init__(self, spec: MappingSpec, defaults: EntityMapping, *, entity: str = "orders",
-                 base_value_maps: Mapping[str, ValueMap] | None = None) -> None:
+    def __init__(
+        self,
+        spec: MappingSpec,
+        defaults: EntityMapping,
+        *,
+        entity: str = "orders",
+        base_value_maps: Mapping[str, ValueMap] | None = None,
+    ) -> None:
         self.spec = spec
         self.entity = entity
         self.value_maps: dict[str, ValueMap] = {**(base_value_maps or {}), **spec.value_maps}
@@ -157,24 +173,31 @@ class Mapper:
         merged = _merge(defaults, own)
         if entity not in paths.ENTITY_ROOTS:
             raise MappingError((entity,), "no field mapping for this entity")
-        self.header_rules = tuple(_compile("header", k, r, o, self.value_maps, entity)
-                                  for k, (r, o) in merged["header"].items())
-        self.line_rules = tuple(_compile("lines", k, r, o, self.value_maps, entity)
-                                for k, (r, o) in merged["lines"].items())
+        self.header_rules = tuple(
+            _compile("header", k, r, o, self.value_maps, entity)
+            for k, (r, o) in merged["header"].items()
+        )
+        self.line_rules = tuple(
+            _compile("lines", k, r, o, self.value_maps, entity)
+            for k, (r, o) in merged["lines"].items()
+        )
 
     def table(self) -> list[tuple[str, str, str, str]]:
         """(section, target field, rule as text, origin "default"/"yaml") per field."""
-        return [(r.section, r.target, r.rule.text(), r.origin)
-                for r in (*self.header_rules, *self.line_rules)]
+        return [
+            (r.section, r.target, r.rule.text(), r.origin)
+            for r in (*self.header_rules, *self.line_rules)
+        ]
 
     def map_order(self, order: Order, raw: Mapping[str, Any]) -> MappedOrder:
         """Map one order; a field that cannot be filled raises :class:`RecordError`."""
         dumped = order.model_dump(mode="python")
         scope: dict[str, Any] = {"order": dumped, "source": raw}
         header = self._fields(self.header_rules, scope, order.ref.id, "header")
-        lines = [self._fields(self.line_rules, {**scope, "line": line}, order.ref.id,
-                              f"lines[{i}]")
-                 for i, line in enumerate(dumped["lines"])]
+        lines = [
+            self._fields(self.line_rules, {**scope, "line": line}, order.ref.id, f"lines[{i}]")
+            for i, line in enumerate(dumped["lines"])
+        ]
         return MappedOrder(header=header, lines=lines)
 
     def map_product(self, product: Product, raw: Mapping[str, Any]) -> MappedOrder:
@@ -183,25 +206,41 @@ class Mapper:
         dumped = product.model_dump(mode="python")
         scope: dict[str, Any] = {"product": dumped, "source": raw}
         header = self._fields(self.header_rules, scope, product.ref.id, "header", "product")
-        lines = [self._fields(self.line_rules, {**scope, "variant": v}, product.ref.id,
-                              f"variants[{i}]", "product")
-                 for i, v in enumerate(dumped["variants"])]
+        lines = [
+            self._fields(
+                self.line_rules,
+                {**scope, "variant": v},
+                product.ref.id,
+                f"variants[{i}]",
+                "product",
+            )
+            for i, v in enumerate(dumped["variants"])
+        ]
         return MappedOrder(header=header, lines=lines)
 
     @staticmethod
-    def _fields(rules: tuple[_Rule, ...], scope: Mapping[str, Any], source_id: str,
-                where: str, entity: str = "order") -> dict[str, Any]:
+    def _fields(
+        rules: tuple[_Rule, ...],
+        scope: Mapping[str, Any],
+        source_id: str,
+        where: str,
+        entity: str = "order",
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for rule in rules:
             try:
                 value = rule.value(scope)
             except transforms.MissingMapping as miss:
-                raise RecordError(entity, source_id, f"{where}.{rule.target}",
-                                  f"{rule.what()} {miss.value!r} has no entry in value map "
-                                  f"{miss.map_name!r}") from None
+                raise RecordError(
+                    entity,
+                    source_id,
+                    f"{where}.{rule.target}",
+                    f"{rule.what()} {miss.value!r} has no entry in value map {miss.map_name!r}",
+                ) from None
             except (ValueError, TypeError, ArithmeticError, InvalidOperation) as err:
-                raise RecordError(entity, source_id, f"{where}.{rule.target}",
-                                  f"{rule.rule.text()}: {err}") from None
+                raise RecordError(
+                    entity, source_id, f"{where}.{rule.target}", f"{rule.rule.text()}: {err}"
+                ) from None
             if value is not None:
                 out[rule.target] = jsonable(value)
         return out

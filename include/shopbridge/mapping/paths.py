@@ -22,12 +22,18 @@ from pydantic import BaseModel
 
 from shopbridge.models import Order, OrderLine, Product, Variant
 
-ROOTS: dict[str, type[BaseModel] | None] = {"order": Order, "line": OrderLine,
-                                            "product": Product, "variant": Variant,
-                                            "source": None}
+ROOTS: dict[str, type[BaseModel] | None] = {
+    "order": Order,
+    "line": OrderLine,
+    "product": Product,
+    "variant": Variant,
+    "source": None,
+}
 #: entity -> (its header root, its per-line root)
-ENTITY_ROOTS: dict[str, tuple[str, str]] = {"orders": ("order", "line"),
-                                            "products": ("product", "variant")}
+ENTITY_ROOTS: dict[str, tuple[str, str]] = {
+    "orders": ("order", "line"),
+    "products": ("product", "variant"),
+}
 Segment = str | int
 _ROOT = re.compile(r"^([a-z]+)")
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
@@ -39,8 +45,10 @@ def split(path: str) -> tuple[str, tuple[Segment, ...]]:
     m = _ROOT.match(path)
     root = m.group(1) if m else ""
     if root not in ROOTS:
-        raise ValueError(f"path {path!r} must start with one of "
-                         f"{', '.join(r + '.' for r in ROOTS)} (for a constant use const:)")
+        raise ValueError(
+            f"path {path!r} must start with one of "
+            f"{', '.join(r + '.' for r in ROOTS)} (for a constant use const:)"
+        )
     segments: list[Segment] = []
     pos = len(root)
     while pos < len(path):
@@ -69,8 +77,7 @@ def check_path(path: str, *, allow_line: bool, entity: str = "orders") -> None:
     if root == line and not allow_line:
         raise ValueError(f"path {path!r}: {line}. paths are only valid in lines rules")
     if root not in (head, line, "source"):
-        raise ValueError(f"path {path!r}: {entity} rules take {head}., {line}. or source. "
-                         "paths")
+        raise ValueError(f"path {path!r}: {entity} rules take {head}., {line}. or source. paths")
     tp: Any = ROOTS[root]
     if tp is None:
         return
@@ -88,8 +95,9 @@ def check_path(path: str, *, allow_line: bool, entity: str = "orders") -> None:
         if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
             raise ValueError(f"path {path!r}: {walked} has no fields")
         if seg not in tp.model_fields:
-            raise ValueError(f"path {path!r}: {walked} has no field {seg!r}; "
-                             f"known: {', '.join(tp.model_fields)}")
+            raise ValueError(
+                f"path {path!r}: {walked} has no field {seg!r}; known: {', '.join(tp.model_fields)}"
+            )
         tp = tp.model_fields[seg].annotation
         walked += f".{seg}"
 

@@ -73,6 +73,7 @@ def _no_arg(fn: Fn) -> Factory:
         if arg is not None:
             raise ValueError("takes no argument")
         return _skip_none(fn)
+
     return make
 
 
@@ -82,6 +83,7 @@ def _int_arg(fn: Callable[[Any, int], Any]) -> Factory:
             raise ValueError(f"needs a whole number argument, got {arg!r}")
         n = int(arg)
         return _skip_none(lambda v: fn(v, n))
+
     return make
 
 
@@ -110,6 +112,7 @@ def _concat(arg: str | None, _maps: Mapping[str, ValueMap]) -> Fn:
     def run(value: Any) -> Any:
         parts = value if isinstance(value, list | tuple) else [value]
         return sep.join(_text(p) for p in parts if p is not None and p != "")
+
     return run
 
 
@@ -120,6 +123,7 @@ def _coalesce(arg: str | None, _maps: Mapping[str, ValueMap]) -> Fn:
     def run(value: Any) -> Any:
         parts = value if isinstance(value, list | tuple) else [value]
         return next((p for p in parts if p is not None and p != ""), None)
+
     return run
 
 
@@ -131,6 +135,7 @@ def _date_format(arg: str | None, _maps: Mapping[str, ValueMap]) -> Fn:
     def run(value: Any) -> str:
         when = value if isinstance(value, date) else datetime.fromisoformat(_text(value))
         return when.strftime(fmt)
+
     return _skip_none(run)
 
 
@@ -163,6 +168,7 @@ def _lookup(arg: str | None, maps: Mapping[str, ValueMap]) -> Fn:
         if table.on_missing == "quarantine":
             raise MissingMapping(name, value)
         return value
+
     return _skip_none(run)
 
 

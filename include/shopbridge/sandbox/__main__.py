@@ -14,8 +14,15 @@ from typing import Any
 
 import uvicorn
 
-SYSTEMS = ("lightspeed_ecom", "exact_globe", "lightspeed_retail", "fortnox", "accountview",
-           "ccv_salespos", "buckles")
+SYSTEMS = (
+    "lightspeed_ecom",
+    "exact_globe",
+    "lightspeed_retail",
+    "fortnox",
+    "accountview",
+    "ccv_salespos",
+    "buckles",
+)
 
 
 def _value(raw: str) -> Any:
@@ -33,8 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--seed", default="demo", help="demo data seed; 'none' starts empty")
     parser.add_argument("--state", type=Path, help="persist the store to this JSON file")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="sandbox option, e.g. --set n_orders=60 (value parsed as JSON)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="sandbox option, e.g. --set n_orders=60 (value parsed as JSON)",
+    )
     args = parser.parse_args(argv)
     options = dict(item.split("=", 1) for item in args.set)
     module = importlib.import_module(f"shopbridge.connectors.{args.system}.sandbox")

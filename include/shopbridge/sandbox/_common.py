@@ -46,8 +46,15 @@ class SandboxControls:
     """Shared mutable state of a sandbox process: faults queued and requests seen."""
 
     faults: deque[Fault] = field(default_factory=deque)
-    stats: dict[str, int] = field(default_factory=lambda: {
-        "requests": 0, "rejected_429": 0, "rejected_401": 0, "faults_served": 0, "writes": 0})
+    stats: dict[str, int] = field(
+        default_factory=lambda: {
+            "requests": 0,
+            "rejected_429": 0,
+            "rejected_401": 0,
+            "faults_served": 0,
+            "writes": 0,
+        }
+    )
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take_fault(self, path: str, method: str = "GET") -> Fault | None:

@@ -46,16 +46,84 @@ _COUNTRIES = {
     "FR": (Decimal("0.20"), ["Lyon", "Paris", "Lille"], "69001"),
     "GB": (Decimal("0.20"), ["London", "Leeds"], "SW1A 1AA"),
 }
-_FIRST = ["Anna", "Bram", "Chloé", "Daan", "Emma", "Finn", "Greta", "Hugo", "Iris", "Jules",
-          "Kees", "Lotte", "Milan", "Noor", "Oskar", "Pien", "Quinten", "Roos", "Sem", "Tess"]
-_LAST = ["de Vries", "Jansen", "Peeters", "Müller", "Dubois", "Smith", "Bakker", "Visser",
-         "Janssens", "Schmidt", "Martin", "Meijer", "de Boer", "Mulder", "Claes"]
-_COMPANY = ["Fietsenmakerij", "Koffiebar", "Boekhandel", "Bloemist", "Studio", "Atelier",
-            "Kapsalon", "Bakkerij", "Reclamebureau", "Installatiebedrijf"]
-_STREETS = ["Hoofdstraat", "Kerkstraat", "Dorpsstraat", "Rue de la Paix", "Bahnhofstraße",
-            "High Street", "Stationsweg", "Molenweg"]
-_PRODUCTS = ["T-shirt", "Hoodie", "Mug", "Notebook", "Tote bag", "Cap", "Poster", "Sticker set",
-             "Water bottle", "Socks", "Scarf", "Beanie", "Pen", "Keychain", "Umbrella"]
+_FIRST = [
+    "Anna",
+    "Bram",
+    "Chloé",
+    "Daan",
+    "Emma",
+    "Finn",
+    "Greta",
+    "Hugo",
+    "Iris",
+    "Jules",
+    "Kees",
+    "Lotte",
+    "Milan",
+    "Noor",
+    "Oskar",
+    "Pien",
+    "Quinten",
+    "Roos",
+    "Sem",
+    "Tess",
+]
+_LAST = [
+    "de Vries",
+    "Jansen",
+    "Peeters",
+    "Müller",
+    "Dubois",
+    "Smith",
+    "Bakker",
+    "Visser",
+    "Janssens",
+    "Schmidt",
+    "Martin",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "Claes",
+]
+_COMPANY = [
+    "Fietsenmakerij",
+    "Koffiebar",
+    "Boekhandel",
+    "Bloemist",
+    "Studio",
+    "Atelier",
+    "Kapsalon",
+    "Bakkerij",
+    "Reclamebureau",
+    "Installatiebedrijf",
+]
+_STREETS = [
+    "Hoofdstraat",
+    "Kerkstraat",
+    "Dorpsstraat",
+    "Rue de la Paix",
+    "Bahnhofstraße",
+    "High Street",
+    "Stationsweg",
+    "Molenweg",
+]
+_PRODUCTS = [
+    "T-shirt",
+    "Hoodie",
+    "Mug",
+    "Notebook",
+    "Tote bag",
+    "Cap",
+    "Poster",
+    "Sticker set",
+    "Water bottle",
+    "Socks",
+    "Scarf",
+    "Beanie",
+    "Pen",
+    "Keychain",
+    "Umbrella",
+]
 _COLOURS = ["black", "white", "navy", "green"]
 
 
@@ -89,8 +157,9 @@ PROFILES = {
     "demo": Profile(),
     # the orders benchmark: one day of 2,000 orders, 30 % repeat customers, up to 10 SKUs,
     # every customer already known to the ERP
-    "bench": Profile(n_orders=2000, n_customers=1400, days=1, max_lines=10, repeat_share=0.3,
-                     existing_every=1),
+    "bench": Profile(
+        n_orders=2000, n_customers=1400, days=1, max_lines=10, repeat_share=0.3, existing_every=1
+    ),
     # the products benchmark: a catalogue only (see CATALOGUES), nobody to place orders
     "bench-products": Profile(n_orders=0, n_customers=0),
 }
@@ -112,7 +181,7 @@ def generate(seed: str = "demo", *, n_orders: int | None = None) -> DemoData:
     orders = _orders(rnd, products, customers, profile)
     existing = [
         {**c, "phone": "+31 20 000 0000"} if i % 2 and profile.existing_every > 1 else dict(c)
-        for i, c in enumerate(customers[::profile.existing_every])
+        for i, c in enumerate(customers[:: profile.existing_every])
     ]
     if seed in CATALOGUES:
         n_products, per_product = CATALOGUES[seed]
@@ -121,23 +190,29 @@ def generate(seed: str = "demo", *, n_orders: int | None = None) -> DemoData:
         shop = demo_catalogue(products, seed)
     if seed not in PROFILES or seed == "demo":
         as_real_accounts_hold_them(customers, orders)
-    return DemoData(products=products, customers=customers, orders=orders,
-                    existing_debtors=existing, catalogue=shop)
+    return DemoData(
+        products=products,
+        customers=customers,
+        orders=orders,
+        existing_debtors=existing,
+        catalogue=shop,
+    )
 
 
 #: customers (by index) as real accounts hold some: none of them is an existing ERP debtor
 #: (every ``existing_every``-th is), so each is created by the first sync
-NO_EMAIL = (4, 16)        # a walk-in or phone customer: known by its customer number
-NO_COUNTRY = (8,)         # the pair's default_country is filled in, and reported
-NO_ADDRESS = (12,)        # a name and an e-mail, nothing else
+NO_EMAIL = (4, 16)  # a walk-in or phone customer: known by its customer number
+NO_COUNTRY = (8,)  # the pair's default_country is filled in, and reported
+NO_ADDRESS = (12,)  # a name and an e-mail, nothing else
 #: the order (by index) whose total is 1.00 above its lines + shipping - discounts: a
 #: surcharge no line carries, so it is quarantined naming both amounts, never booked wrong
 WRONG_TOTAL_AT = 121
 WRONG_TOTAL_BY = Decimal("1.00")
 
 
-def as_real_accounts_hold_them(customers: list[dict[str, Any]],
-                               orders: list[dict[str, Any]]) -> None:
+def as_real_accounts_hold_them(
+    customers: list[dict[str, Any]], orders: list[dict[str, Any]]
+) -> None:
     """Blank what real shops leave blank (in place, after the orders were drawn, so every
     id, SKU and price stays as before; the orders share these customer dicts)."""
     for i in NO_EMAIL:
@@ -162,14 +237,27 @@ def _products(rnd: random.Random) -> list[dict[str, Any]]:
         price = Decimal(rnd.randrange(250, 6000)) / 100
         for colour in _COLOURS[: rnd.randint(1, 3)]:
             vid += 1
-            out.append({
-                "product_id": pid, "variant_id": vid, "title": f"{name} {colour}",
-                "sku": f"{name[:3].upper()}-{colour[:3].upper()}-{vid}",
-                "ean": f"87{vid:011d}", "price_excl": price,
-            })
+            out.append(
+                {
+                    "product_id": pid,
+                    "variant_id": vid,
+                    "title": f"{name} {colour}",
+                    "sku": f"{name[:3].upper()}-{colour[:3].upper()}-{vid}",
+                    "ean": f"87{vid:011d}",
+                    "price_excl": price,
+                }
+            )
     vid += 1
-    out.append({"product_id": pid + 1, "variant_id": vid, "title": "Discontinued gadget",
-                "sku": UNKNOWN_SKU, "ean": f"87{vid:011d}", "price_excl": Decimal("9.95")})
+    out.append(
+        {
+            "product_id": pid + 1,
+            "variant_id": vid,
+            "title": "Discontinued gadget",
+            "sku": UNKNOWN_SKU,
+            "ean": f"87{vid:011d}",
+            "price_excl": Decimal("9.95"),
+        }
+    )
     return out
 
 
@@ -181,31 +269,49 @@ def _customer(rnd: random.Random, cid: int) -> dict[str, Any]:
     company = f"{rnd.choice(_COMPANY)} {last}" if is_company else ""
     slug = f"{first}.{last}".lower().replace(" ", "").replace("é", "e").replace("ü", "u")
     return {
-        "customer_id": 700 + cid, "email": f"{slug}.{cid}@example.{country.lower()}",
-        "first_name": first, "last_name": last, "is_company": is_company,
-        "company_name": company, "vat_number": f"{country}{rnd.randrange(10**8, 10**9)}B01"
-        if is_company else "",
+        "customer_id": 700 + cid,
+        "email": f"{slug}.{cid}@example.{country.lower()}",
+        "first_name": first,
+        "last_name": last,
+        "is_company": is_company,
+        "company_name": company,
+        "vat_number": f"{country}{rnd.randrange(10**8, 10**9)}B01" if is_company else "",
         "phone": f"+{rnd.randrange(30, 49)} {rnd.randrange(10**8, 10**9)}",
-        "street": rnd.choice(_STREETS), "number": str(rnd.randint(1, 250)),
-        "extension": rnd.choice(["", "", "", "A", "bis"]), "zipcode": postcode,
-        "city": rnd.choice(cities), "country": country,
+        "street": rnd.choice(_STREETS),
+        "number": str(rnd.randint(1, 250)),
+        "extension": rnd.choice(["", "", "", "A", "bis"]),
+        "zipcode": postcode,
+        "city": rnd.choice(cities),
+        "country": country,
     }
 
 
-def _pick_customer(rnd: random.Random, customers: list[dict[str, Any]], i: int,
-                   profile: Profile, used: list[dict[str, Any]]) -> dict[str, Any]:
+def _pick_customer(
+    rnd: random.Random,
+    customers: list[dict[str, Any]],
+    i: int,
+    profile: Profile,
+    used: list[dict[str, Any]],
+) -> dict[str, Any]:
     if profile.repeat_share is None:
         # the first half of the customers buy again: repeat customers
-        return customers[i % len(customers)] if i < len(customers) else rnd.choice(
-            customers[: len(customers) // 2])
+        return (
+            customers[i % len(customers)]
+            if i < len(customers)
+            else rnd.choice(customers[: len(customers) // 2])
+        )
     if used and (rnd.random() < profile.repeat_share or len(used) == len(customers)):
         return rnd.choice(used)
     used.append(customers[len(used)])
     return used[-1]
 
 
-def _orders(rnd: random.Random, products: list[dict[str, Any]],
-            customers: list[dict[str, Any]], profile: Profile) -> list[dict[str, Any]]:
+def _orders(
+    rnd: random.Random,
+    products: list[dict[str, Any]],
+    customers: list[dict[str, Any]],
+    profile: Profile,
+) -> list[dict[str, Any]]:
     n = profile.n_orders
     sellable = [p for p in products if p["sku"] != UNKNOWN_SKU]
     unknown = next(p for p in products if p["sku"] == UNKNOWN_SKU)
@@ -219,21 +325,33 @@ def _orders(rnd: random.Random, products: list[dict[str, Any]],
         if i == n // 3:
             picks = [*picks[:1], unknown]
         created = DEMO_START + timedelta(seconds=span * i / n)
-        lines = [{"product": p, "quantity": rnd.randint(1, 3), "tax_rate": rate,
-                  # every 4th order has 10 % off its first line
-                  "discount_share": Decimal("0.10") if i % 4 == 3 and k == 0 else Decimal(0)}
-                 for k, p in enumerate(picks)]
-        out.append({
-            "order_id": 30001 + i, "number": f"ORD{30001 + i:05d}", "customer": cust,
-            "created_at": created, "updated_at": created + timedelta(minutes=rnd.randint(0, 50)),
-            "status": rnd.choice(["processing_awaiting_shipment"] * 3 + ["completed_shipped"]),
-            "payment_status": "paid", "lines": lines,
-            "shipping_method": rnd.choice(["PostNL", "DHL", "Pick-up"]),
-            "shipping_price_incl": Decimal("4.95"),
-            "payment_method": rnd.choice(["iDEAL", "Bancontact", "Credit card"]),
-            # every 6th order used a 10 % coupon on the whole order
-            "coupon": ("WELKOM10", Decimal("0.10")) if i % 6 == 5 else None,
-        })
+        lines = [
+            {
+                "product": p,
+                "quantity": rnd.randint(1, 3),
+                "tax_rate": rate,
+                # every 4th order has 10 % off its first line
+                "discount_share": Decimal("0.10") if i % 4 == 3 and k == 0 else Decimal(0),
+            }
+            for k, p in enumerate(picks)
+        ]
+        out.append(
+            {
+                "order_id": 30001 + i,
+                "number": f"ORD{30001 + i:05d}",
+                "customer": cust,
+                "created_at": created,
+                "updated_at": created + timedelta(minutes=rnd.randint(0, 50)),
+                "status": rnd.choice(["processing_awaiting_shipment"] * 3 + ["completed_shipped"]),
+                "payment_status": "paid",
+                "lines": lines,
+                "shipping_method": rnd.choice(["PostNL", "DHL", "Pick-up"]),
+                "shipping_price_incl": Decimal("4.95"),
+                "payment_method": rnd.choice(["iDEAL", "Bancontact", "Credit card"]),
+                # every 6th order used a 10 % coupon on the whole order
+                "coupon": ("WELKOM10", Decimal("0.10")) if i % 6 == 5 else None,
+            }
+        )
     return out
 
 
@@ -272,29 +390,44 @@ _BRANDS = ["Noord Basics", "Studio Klei", "Papiermolen", "Wolwerk", ""]
 _ORIGINS = ["PT", "NL", "DE", "TR", "IN"]
 _DELIVERY = ["1-2 days", "2-3 days", "1 week"]
 #: root category -> materials its products are made of
-_MATERIALS = {"Clothing": ["organic cotton", "recycled polyester", "wool"],
-              "Home": ["stoneware", "glass", "recycled plastic"],
-              "Office": ["FSC paper", "bamboo"], "Gifts": ["recycled plastic"]}
+_MATERIALS = {
+    "Clothing": ["organic cotton", "recycled polyester", "wool"],
+    "Home": ["stoneware", "glass", "recycled plastic"],
+    "Office": ["FSC paper", "bamboo"],
+    "Gifts": ["recycled plastic"],
+}
 
 
 def _slug(text: str) -> str:
     return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
-def _details(rnd: random.Random, name: str, root: str, n_images: int,
-             next_image: int) -> dict[str, Any]:
+def _details(
+    rnd: random.Random, name: str, root: str, n_images: int, next_image: int
+) -> dict[str, Any]:
     """Descriptions, images and features of one product (the rest is the caller's)."""
     material = rnd.choice(_MATERIALS[root])
     slug = _slug(name)
     return {
         "short_description": f"{name} in {material}.",
-        "description": (f"<p>Our {name.lower()} is made of {material}.</p>"
-                        f"<ul><li>Designed in Amsterdam</li><li>Ships in plastic-free "
-                        f"packaging</li></ul>"),
-        "images": [{"image_id": next_image + k, "filename": f"{slug}-{k + 1}.png",
-                    "title": name if k == 0 else f"{name} (detail)"} for k in range(n_images)],
-        "features": {"Country of origin": rnd.choice(_ORIGINS),
-                     "Delivery time": rnd.choice(_DELIVERY), "Material": material},
+        "description": (
+            f"<p>Our {name.lower()} is made of {material}.</p>"
+            f"<ul><li>Designed in Amsterdam</li><li>Ships in plastic-free "
+            f"packaging</li></ul>"
+        ),
+        "images": [
+            {
+                "image_id": next_image + k,
+                "filename": f"{slug}-{k + 1}.png",
+                "title": name if k == 0 else f"{name} (detail)",
+            }
+            for k in range(n_images)
+        ],
+        "features": {
+            "Country of origin": rnd.choice(_ORIGINS),
+            "Delivery time": rnd.choice(_DELIVERY),
+            "Material": material,
+        },
     }
 
 
@@ -324,34 +457,66 @@ def demo_catalogue(products: list[dict[str, Any]], seed: str = "demo") -> list[d
             attributes = {} if len(group) == 1 else {"Colour": colour}
             if name == "T-shirt":
                 attributes = {"Colour": colour, "Size": "M"}
-            variants.append({"variant_id": v["variant_id"], "sku": v["sku"], "ean": v["ean"],
-                             "price_excl": v["price_excl"], "attributes": attributes,
-                             "stock": rnd.randint(5, 60), "tracked": name != "Poster"})
+            variants.append(
+                {
+                    "variant_id": v["variant_id"],
+                    "sku": v["sku"],
+                    "ean": v["ean"],
+                    "price_excl": v["price_excl"],
+                    "attributes": attributes,
+                    "stock": rnd.randint(5, 60),
+                    "tracked": name != "Poster",
+                }
+            )
         if name == "T-shirt":
             for v in group:
                 colour = v["title"].rpartition(" ")[2]
                 for size in (s for s in _SIZES if s != "M"):
-                    variants.append({
-                        "variant_id": next_sized, "ean": f"87{next_sized:011d}",
-                        "sku": f"T-S-{colour[:3].upper()}-{size}-{next_sized}",
-                        "price_excl": v["price_excl"], "stock": rnd.randint(5, 60),
-                        "attributes": {"Colour": colour, "Size": size}, "tracked": True})
+                    variants.append(
+                        {
+                            "variant_id": next_sized,
+                            "ean": f"87{next_sized:011d}",
+                            "sku": f"T-S-{colour[:3].upper()}-{size}-{next_sized}",
+                            "price_excl": v["price_excl"],
+                            "stock": rnd.randint(5, 60),
+                            "attributes": {"Colour": colour, "Size": size},
+                            "tracked": True,
+                        }
+                    )
                     next_sized += 1
             order = {s: i for i, s in enumerate(_SIZES)}
-            variants.sort(key=lambda v: (v["attributes"]["Colour"] != "black",
-                                         v["attributes"]["Colour"],
-                                         order[v["attributes"]["Size"]]))
+            variants.sort(
+                key=lambda v: (
+                    v["attributes"]["Colour"] != "black",
+                    v["attributes"]["Colour"],
+                    order[v["attributes"]["Size"]],
+                )
+            )
         details = _details(rnd, name, categories[0][0], 1 + n % 2, next_image)
         next_image += len(details["images"])
-        out.append({"product_id": pid, "title": name, "brand": brand, "visible": not unknown,
-                    "categories": list(categories), "created_at": created,
-                    "updated_at": DEMO_START + timedelta(hours=1 + 5 * n),
-                    "variants": variants, **details})
+        out.append(
+            {
+                "product_id": pid,
+                "title": name,
+                "brand": brand,
+                "visible": not unknown,
+                "categories": list(categories),
+                "created_at": created,
+                "updated_at": DEMO_START + timedelta(hours=1 + 5 * n),
+                "variants": variants,
+                **details,
+            }
+        )
     return out
 
 
-def catalogue(n_products: int, variants_per_product: int, seed: str = "bench-products",
-              *, images_per_product: int = 1) -> list[dict[str, Any]]:
+def catalogue(
+    n_products: int,
+    variants_per_product: int,
+    seed: str = "bench-products",
+    *,
+    images_per_product: int = 1,
+) -> list[dict[str, Any]]:
     """A generated catalogue for benchmarks, in :func:`demo_catalogue`'s shape.
 
     Product ids start at 100001, variant ids at 1000001, SKUs are ``B{product}-{n}``.
@@ -363,8 +528,9 @@ def catalogue(n_products: int, variants_per_product: int, seed: str = "bench-pro
     if variants_per_product > len(options):
         options = [{"Colour": c, "Size": s} for c in _COLOURS for s in _SIZES]
     if not 1 <= variants_per_product <= len(options):
-        raise ValueError(f"variants_per_product must be 1..{len(options)}, "
-                         f"got {variants_per_product}")
+        raise ValueError(
+            f"variants_per_product must be 1..{len(options)}, got {variants_per_product}"
+        )
     rnd = random.Random(f"{seed}:catalogue")
     leaves = [(root, leaf) for root, children in CATEGORY_TREE.items() for leaf in children]
     created = DEMO_START - timedelta(days=90)
@@ -377,15 +543,31 @@ def catalogue(n_products: int, variants_per_product: int, seed: str = "bench-pro
         variants = []
         for k in range(variants_per_product):
             vid += 1
-            variants.append({
-                "variant_id": vid, "sku": f"B{pid}-{k + 1}", "ean": f"20{vid:011d}",
-                "price_excl": price, "stock": rnd.randint(0, 100), "tracked": True,
-                "attributes": options[k] if variants_per_product > 1 else {}})
+            variants.append(
+                {
+                    "variant_id": vid,
+                    "sku": f"B{pid}-{k + 1}",
+                    "ean": f"20{vid:011d}",
+                    "price_excl": price,
+                    "stock": rnd.randint(0, 100),
+                    "tracked": True,
+                    "attributes": options[k] if variants_per_product > 1 else {},
+                }
+            )
         leaf = rnd.choice(leaves)
         details = _details(rnd, name, leaf[0], images_per_product, next_image)
         next_image += len(details["images"])
-        out.append({"product_id": pid, "title": name, "brand": rnd.choice(_BRANDS),
-                    "visible": True, "categories": [leaf], "created_at": created,
-                    "updated_at": DEMO_START + timedelta(seconds=86_400 * i / max(1, n_products)),
-                    "variants": variants, **details})
+        out.append(
+            {
+                "product_id": pid,
+                "title": name,
+                "brand": rnd.choice(_BRANDS),
+                "visible": True,
+                "categories": [leaf],
+                "created_at": created,
+                "updated_at": DEMO_START + timedelta(seconds=86_400 * i / max(1, n_products)),
+                "variants": variants,
+                **details,
+            }
+        )
     return out

@@ -41,35 +41,88 @@ HEADER_ID = "HeaderId"
 #: marked [U] here; :mod:`~shopbridge.connectors.accountview.target` documents each one.
 FIELD_TYPES: Final[dict[str, dict[str, FieldType]]] = {
     "CONTACT": {
-        "SUB_NR": "C", "ACCT_NR": "C", "ACCT_NAME": "C", "MAIN_CONT": "C", "ADDRESS1": "C",
-        "POST_CODE": "C", "CITY": "C", "CNT_CODE": "C", "MAIL_BUS": "C", "TEL_BUS": "C",
-        "VAT_NR": "C", "VAT_CODE": "C", "LNK_ACCT": "C", "RPL_GRP": "C", "REV_CAT": "C",
-        "RPL_TYPE": "C", "COMMENT1": "M", "CNG_DATE": "T", "INP_DATE": "T",
+        "SUB_NR": "C",
+        "ACCT_NR": "C",
+        "ACCT_NAME": "C",
+        "MAIN_CONT": "C",
+        "ADDRESS1": "C",
+        "POST_CODE": "C",
+        "CITY": "C",
+        "CNT_CODE": "C",
+        "MAIL_BUS": "C",
+        "TEL_BUS": "C",
+        "VAT_NR": "C",
+        "VAT_CODE": "C",
+        "LNK_ACCT": "C",
+        "RPL_GRP": "C",
+        "REV_CAT": "C",
+        "RPL_TYPE": "C",
+        "COMMENT1": "M",
+        "CNG_DATE": "T",
+        "INP_DATE": "T",
     },
     "SO_HDR": {
         # [U] ORD_NR (the order number AccountView assigns), DEL_NAME/DEL_ADDR1/DEL_PC/
         # DEL_CITY/DEL_CNT (the delivery address lines), CUR_CODE and INCL_VAT
-        "ORD_NR": "C", "RPL_INV": "C", "RPL_DEL": "C", "ORD_DATE": "T", "DEL_DATE": "T",
-        "COMMENT1": "M", "TO_EMAIL": "C", "DEL_CODE": "C", "DEL_NAME": "C",
-        "DEL_ADDR1": "C", "DEL_PC": "C", "DEL_CITY": "C", "DEL_CNT": "C", "CUR_CODE": "C",
+        "ORD_NR": "C",
+        "RPL_INV": "C",
+        "RPL_DEL": "C",
+        "ORD_DATE": "T",
+        "DEL_DATE": "T",
+        "COMMENT1": "M",
+        "TO_EMAIL": "C",
+        "DEL_CODE": "C",
+        "DEL_NAME": "C",
+        "DEL_ADDR1": "C",
+        "DEL_PC": "C",
+        "DEL_CITY": "C",
+        "DEL_CNT": "C",
+        "CUR_CODE": "C",
         "INCL_VAT": "L",
     },
     "SO_LINE": {
         # [U] ART_DESC, DISC_AMT (the line's discount amount), DISC_PCT, VAT_CODE
-        "ORD_NR": "C", "ART_CODE": "C", "ART_DESC": "C", "ORD_QTY": "N", "ART_PX": "N",
-        "DISC_AMT": "Y", "DISC_PCT": "N", "VAT_CODE": "C",
+        "ORD_NR": "C",
+        "ART_CODE": "C",
+        "ART_DESC": "C",
+        "ORD_QTY": "N",
+        "ART_PX": "N",
+        "DISC_AMT": "Y",
+        "DISC_PCT": "N",
+        "VAT_CODE": "C",
     },
     "DJ_PAGE": {
-        "DJ_CODE": "C", "PAGE_NR": "C", "SUB_NR": "C", "INV_NR": "C", "TRN_DATE": "D",
-        "HDR_DESC": "C", "CUR_CODE": "C", "PERIOD": "N", "COMMENT1": "M", "EXT_DESC": "C",
+        "DJ_CODE": "C",
+        "PAGE_NR": "C",
+        "SUB_NR": "C",
+        "INV_NR": "C",
+        "TRN_DATE": "D",
+        "HDR_DESC": "C",
+        "CUR_CODE": "C",
+        "PERIOD": "N",
+        "COMMENT1": "M",
+        "EXT_DESC": "C",
     },
     "DJ_LINE": {
-        "ACCT_NR": "C", "SUB_NR": "C", "INV_NR": "C", "AMOUNT": "Y", "BASE_AMT": "Y",
-        "VAT_CODE": "C", "VAT_AMT": "Y", "TRN_DATE": "D", "TRN_DESC": "C", "TRN_QTY": "N",
-        "COST_CODE": "C", "PROJ_CODE": "C",
+        "ACCT_NR": "C",
+        "SUB_NR": "C",
+        "INV_NR": "C",
+        "AMOUNT": "Y",
+        "BASE_AMT": "Y",
+        "VAT_CODE": "C",
+        "VAT_AMT": "Y",
+        "TRN_DATE": "D",
+        "TRN_DESC": "C",
+        "TRN_QTY": "N",
+        "COST_CODE": "C",
+        "PROJ_CODE": "C",
     },
     "ARTICLE": {
-        "ART_CODE": "C", "ART_DESC1": "C", "PX_SELL": "N", "QTY_AVAIL": "N", "AG_CODE": "C",
+        "ART_CODE": "C",
+        "ART_DESC1": "C",
+        "PX_SELL": "N",
+        "QTY_AVAIL": "N",
+        "AG_CODE": "C",
         "CNG_DATE": "T",
     },
     "ART_GRP": {"AG_CODE": "C", "AG_DESC": "C"},
@@ -91,16 +144,19 @@ def infer_type(value: Any) -> FieldType:
     return "C"
 
 
-def field_type(table: str, name: str, value: Any,
-               overrides: Mapping[str, str] | None = None) -> FieldType:
+def field_type(
+    table: str, name: str, value: Any, overrides: Mapping[str, str] | None = None
+) -> FieldType:
     """``extra.field_types`` first (``TABLE.FIELD``), then :data:`FIELD_TYPES`, then the value."""
     if name in (ROW_ID, HEADER_ID):
         return "C"
     given = (overrides or {}).get(f"{table}.{name}")
     if given is not None:
         if given not in FIELD_TYPE_CODES:
-            raise ValueError(f"field type {given!r} of {table}.{name} is not one of "
-                             f"{', '.join(sorted(FIELD_TYPE_CODES))}")
+            raise ValueError(
+                f"field type {given!r} of {table}.{name} is not one of "
+                f"{', '.join(sorted(FIELD_TYPE_CODES))}"
+            )
         return cast(FieldType, given)
     known = FIELD_TYPES.get(table, {}).get(name)
     return known if known is not None else infer_type(value)
@@ -164,8 +220,9 @@ def encode(value: Any, ftype: FieldType) -> Any:
         when = _datetime(value)
         if when.tzinfo is None:  # a naive value is taken as UTC, as the wire form is
             when = when.replace(tzinfo=UTC)
-        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-            f"{when.microsecond // 1000:03d}Z"
+        return (
+            when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+        )
     # "D"
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -184,16 +241,16 @@ class Table:
 
     def definition(self) -> dict[str, Any]:
         """``{"Name", "Fields": [{"Name", "FieldType"}]}``."""
-        return {"Name": self.name,
-                "Fields": [{"Name": n, "FieldType": t} for n, t in self.fields]}
+        return {"Name": self.name, "Fields": [{"Name": n, "FieldType": t} for n, t in self.fields]}
 
     def data(self) -> dict[str, Any]:
         """``{"Rows": [{"Values": [...]}]}``."""
         return {"Rows": [{"Values": list(row)} for row in self.rows]}
 
 
-def build_table(name: str, rows: Sequence[Mapping[str, Any]], *,
-                overrides: Mapping[str, str] | None = None) -> Table:
+def build_table(
+    name: str, rows: Sequence[Mapping[str, Any]], *, overrides: Mapping[str, str] | None = None
+) -> Table:
     """Rows given as dicts -> one :class:`Table` whose fields are every key, in order of
     first appearance (``RowId``, then ``HeaderId``, first). A row lacking a field sends
     ``null`` for it. ``ValueError`` names the table, row and field of a bad value."""
@@ -219,8 +276,13 @@ def build_table(name: str, rows: Sequence[Mapping[str, Any]], *,
     return Table(name, tuple(types.items()), tuple(out))
 
 
-def post_body(business_object: str, header: Table, details: Sequence[Table] = (), *,
-              book_date: datetime | date | None = None) -> dict[str, Any]:
+def post_body(
+    business_object: str,
+    header: Table,
+    details: Sequence[Table] = (),
+    *,
+    book_date: datetime | date | None = None,
+) -> dict[str, Any]:
     """The ``POST accountviewdata`` body: definitions first, then the positional data."""
     body: dict[str, Any] = {"BusinessObject": business_object}
     if book_date is not None:

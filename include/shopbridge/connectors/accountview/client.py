@@ -188,8 +188,9 @@ def check(resp: httpx.Response) -> None:
         try:
             classify(resp)
         except RetriableError as err:
-            raise RetriableError(_message(resp, text), response=resp,
-                                 retry_after=err.retry_after) from None
+            raise RetriableError(
+                _message(resp, text), response=resp, retry_after=err.retry_after
+            ) from None
         except FatalError as err:
             raise type(err)(_message(resp, text), response=resp) from None
         return
@@ -207,8 +208,10 @@ def rows_of(body: Any, table: str) -> list[dict[str, Any]]:
     if body is None:
         return []
     if not isinstance(body, Mapping):
-        raise FatalError(f"AccountView answered {type(body).__name__}, not a table-keyed "
-                         f"object (expected {table!r})")
+        raise FatalError(
+            f"AccountView answered {type(body).__name__}, not a table-keyed "
+            f"object (expected {table!r})"
+        )
     found = next((v for k, v in body.items() if str(k).upper() == table.upper()), None)
     if found is None:
         return []
@@ -217,8 +220,10 @@ def rows_of(body: Any, table: str) -> list[dict[str, Any]]:
     raw = [found] if isinstance(found, Mapping) else found
     if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
         raise FatalError(f"AccountView's {table!r} is not a list of rows")
-    return [{str(k).upper(): (v.strip() if isinstance(v, str) else v) for k, v in r.items()}
-            for r in raw]
+    return [
+        {str(k).upper(): (v.strip() if isinstance(v, str) else v) for k, v in r.items()}
+        for r in raw
+    ]
 
 
 class TokenAuth(httpx.Auth):
@@ -232,10 +237,17 @@ class TokenAuth(httpx.Auth):
 
     requires_response_body = True
 
-    def __init__(self, token_url: str, *, client_id: str, client_secret: str,
-                 refresh_token: str, redirect_uri: str = "",
-                 clock: Callable[[], float] = time.monotonic,
-                 on_refresh_token: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        token_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        redirect_uri: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        on_refresh_token: Callable[[str], None] | None = None,
+    ) -> None:
         """``on_refresh_token`` gets a new refresh token when AccountView issues one."""
         self.token_url = token_url
         self._client_id = client_id
@@ -261,15 +273,18 @@ class TokenAuth(httpx.Auth):
 
     def token_request(self) -> httpx.Request:
         """The refresh-token grant, form-encoded."""
-        form = {"grant_type": "refresh_token",
-                "refresh_token": self._refresh_token.get_secret_value(),
-                "client_id": self._client_id,
-                "client_secret": self._client_secret.get_secret_value()}
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self._refresh_token.get_secret_value(),
+            "client_id": self._client_id,
+            "client_secret": self._client_secret.get_secret_value(),
+        }
         if self._redirect_uri:
             form["redirect_uri"] = self._redirect_uri
         self.token_requests += 1
-        return httpx.Request("POST", self.token_url, data=form,
-                             headers={"Accept": "application/json"})
+        return httpx.Request(
+            "POST", self.token_url, data=form, headers={"Accept": "application/json"}
+        )
 
     def store(self, resp: httpx.Response) -> None:
         """Keep the token from a token answer, or raise what its failure means."""
@@ -277,23 +292,27 @@ class TokenAuth(httpx.Auth):
         if resp.status_code in (400, 401, 403):
             code = body.get("error") if isinstance(body, Mapping) else None
             if code == "invalid_grant":
-                what = ("the refresh token was refused: a revoked or expired one needs a new "
-                        "consent of the app, stored in the connection's extra.refresh_token")
+                what = (
+                    "the refresh token was refused: a revoked or expired one needs a new "
+                    "consent of the app, stored in the connection's extra.refresh_token"
+                )
             elif code == "invalid_client" or resp.status_code == 401:
-                what = ("the client id and secret were refused: check the connection's login "
-                        "(client id) and password (client secret)")
+                what = (
+                    "the client id and secret were refused: check the connection's login "
+                    "(client id) and password (client secret)"
+                )
             else:
                 what = f"the token request was refused ({code or 'no reason given'})"
             raise AuthError(f"{describe(resp)} ({what})", response=resp)
         if resp.status_code == 429 or resp.status_code >= 500:
-            raise RetriableError(describe(resp), response=resp,
-                                 retry_after=parse_retry_after(resp))
+            raise RetriableError(describe(resp), response=resp, retry_after=parse_retry_after(resp))
         if resp.status_code >= 300:
             raise FatalError(describe(resp), response=resp)
         token = body.get("access_token") if isinstance(body, Mapping) else None
         if not isinstance(token, str) or not token:
-            raise FatalError(f"{describe(resp)}: the token answer has no access_token",
-                             response=resp)
+            raise FatalError(
+                f"{describe(resp)}: the token answer has no access_token", response=resp
+            )
         assert isinstance(body, Mapping)
         try:
             ttl = float(body.get("expires_in") or 3600)
@@ -304,8 +323,10 @@ class TokenAuth(httpx.Auth):
         new = body.get("refresh_token")
         if isinstance(new, str) and new and new != self._refresh_token.get_secret_value():
             self._refresh_token = SecretStr(new)
-            log.warning("AccountView.net issued a new refresh token (%s); this client uses "
-                        "it from now on", self._client_id)
+            log.warning(
+                "AccountView.net issued a new refresh token (%s); this client uses it from now on",
+                self._client_id,
+            )
             if self._on_refresh_token is not None:
                 self._on_refresh_token(new)
 
@@ -355,10 +376,15 @@ class AccountViewClient(PooledClient):
         self.max_list_values = max_list_values
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
-        self.auth = TokenAuth(f"{self.base_url}{API_PATH}/token", client_id=client_id,
-                              client_secret=client_secret, refresh_token=refresh_token,
-                              redirect_uri=redirect_uri, clock=clock,
-                              on_refresh_token=on_refresh_token)
+        self.auth = TokenAuth(
+            f"{self.base_url}{API_PATH}/token",
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            redirect_uri=redirect_uri,
+            clock=clock,
+            on_refresh_token=on_refresh_token,
+        )
         self._recent: deque[float] = deque(maxlen=max_per_second)
         self._clock = clock
         self.http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
@@ -366,12 +392,18 @@ class AccountViewClient(PooledClient):
     @classmethod
     def from_settings(cls, settings: AccountViewSettings, **kwargs: Any) -> AccountViewClient:
         """Build from validated settings; secrets leave ``SecretStr`` here."""
-        return cls(settings.base_url, client_id=settings.client_id,
-                   client_secret=settings.client_secret.get_secret_value(),
-                   refresh_token=settings.refresh_token.get_secret_value(),
-                   company_id=settings.company_id, redirect_uri=settings.redirect_uri,
-                   page_size=settings.page_size, max_list_values=settings.max_list_values,
-                   max_per_second=settings.max_per_second, **kwargs)
+        return cls(
+            settings.base_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            refresh_token=settings.refresh_token.get_secret_value(),
+            company_id=settings.company_id,
+            redirect_uri=settings.redirect_uri,
+            page_size=settings.page_size,
+            max_list_values=settings.max_list_values,
+            max_per_second=settings.max_per_second,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:  # never show the credentials
         return f"AccountViewClient({self.base_url!r}, company={self.company_id!r})"
@@ -392,16 +424,27 @@ class AccountViewClient(PooledClient):
                 self.policy.sleep(wait)
         self._recent.append(self._clock())
 
-    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                 body: Any = None, retry: bool = True) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: bool = True,
+    ) -> Any:
         self._pace()
         request = self.http.build_request(
-            method, f"{self.base_url}{API_PATH}/{path}", params=dict(params or {}), json=body,
+            method,
+            f"{self.base_url}{API_PATH}/{path}",
+            params=dict(params or {}),
+            json=body,
             headers={"x-company": self.company_id, "Accept": "application/json"},
             timeout=DEFAULT_TIMEOUT,
         )
-        resp = send(self.http, request, policy=self.policy, counter=self.counter,
-                    retry=retry, check=check)
+        resp = send(
+            self.http, request, policy=self.policy, counter=self.counter, retry=retry, check=check
+        )
         return _json(resp)
 
     # --- auth and companies ---------------------------------------------------------
@@ -414,8 +457,7 @@ class AccountViewClient(PooledClient):
         try:
             resp = self.http.send(request, auth=None)
         except httpx.TransportError as exc:
-            raise RetriableError(f"POST {request.url.path}: {type(exc).__name__}: {exc}") \
-                from exc
+            raise RetriableError(f"POST {request.url.path}: {type(exc).__name__}: {exc}") from exc
         self.auth.store(resp)
 
     def companies(self) -> list[dict[str, Any]]:
@@ -432,9 +474,16 @@ class AccountViewClient(PooledClient):
 
     # --- reading ----------------------------------------------------------------------
 
-    def read(self, business_object: str, table: str, *, fields: Sequence[str] = (),
-             filters: Sequence[Filter] = (), sort_fields: Sequence[str] = (),
-             page_size: int | None = None) -> Iterator[dict[str, Any]]:
+    def read(
+        self,
+        business_object: str,
+        table: str,
+        *,
+        fields: Sequence[str] = (),
+        filters: Sequence[Filter] = (),
+        sort_fields: Sequence[str] = (),
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Every row of ``table`` in ``business_object`` matching all ``filters``.
 
         Pages with ``PageNumber``/``PageSize`` until a short page; sorted by
@@ -443,8 +492,9 @@ class AccountViewClient(PooledClient):
         checks are: a page longer than ``PageSize`` and a full page repeated (the pager's
         loop guard) fail loudly rather than end the read early or loop.
         """
-        pager = PageNumber(page_size or self.page_size, page_param="PageNumber",
-                           limit_param="PageSize")
+        pager = PageNumber(
+            page_size or self.page_size, page_param="PageNumber", limit_param="PageSize"
+        )
         base: dict[str, Any] = {"BusinessObject": business_object, **filter_params(filters)}
         if fields:
             base["Fields"] = ",".join(f"{table}.{f}" for f in dict.fromkeys(fields))
@@ -455,22 +505,32 @@ class AccountViewClient(PooledClient):
         page: Any = pager.start()
         number = 1
         while page is not None:
-            rows = rows_of(self._request("GET", "accountviewdata",
-                                         params={**base, **page.params}), table)
+            rows = rows_of(
+                self._request("GET", "accountviewdata", params={**base, **page.params}), table
+            )
             if len(rows) > size:
                 # AccountView's answer carries no total to check the rows against; a page
                 # longer than asked means PageSize was ignored, and paging on would skip
                 # or repeat rows: stop loudly instead
-                raise FatalError(f"AccountView answered {len(rows)} {table} rows on page "
-                                 f"{number} of {business_object} for PageSize={size}: paging "
-                                 "was not applied, so the read cannot be trusted to be whole")
+                raise FatalError(
+                    f"AccountView answered {len(rows)} {table} rows on page "
+                    f"{number} of {business_object} for PageSize={size}: paging "
+                    "was not applied, so the read cannot be trusted to be whole"
+                )
             yield from rows
             page = pager.advance(rows)
             number += 1
 
-    def lookup(self, business_object: str, table: str, field: str, values: Iterable[str], *,
-               fields: Sequence[str] = (), filters: Sequence[Filter] = (),
-               ) -> Iterator[dict[str, Any]]:
+    def lookup(
+        self,
+        business_object: str,
+        table: str,
+        field: str,
+        values: Iterable[str],
+        *,
+        fields: Sequence[str] = (),
+        filters: Sequence[Filter] = (),
+    ) -> Iterator[dict[str, Any]]:
         """Rows whose ``field`` is one of ``values``: list filters of ``max_list_values``
         values each (plus ``filters``), so a batch of 200 keys costs a few requests."""
         unique = [v for v in dict.fromkeys(str(v) for v in values) if v]
@@ -479,10 +539,14 @@ class AccountViewClient(PooledClient):
         size = self.max_list_values
         groups = [listed[i : i + size] for i in range(0, len(listed), size)]
         for group in [*groups, *([v] for v in alone)]:
-            key = (Filter(field, "Equal", group[0]) if len(group) == 1 else
-                   Filter(field, "Equal", LIST_SEPARATOR.join(group), is_list=True))
-            yield from self.read(business_object, table, fields=[field, *fields],
-                                 filters=[key, *filters])
+            key = (
+                Filter(field, "Equal", group[0])
+                if len(group) == 1
+                else Filter(field, "Equal", LIST_SEPARATOR.join(group), is_list=True)
+            )
+            yield from self.read(
+                business_object, table, fields=[field, *fields], filters=[key, *filters]
+            )
 
     def probe(self, business_object: str, table: str) -> None:
         """Read one row of ``business_object`` (``PageSize=1``): may this API user read it?"""
@@ -491,8 +555,15 @@ class AccountViewClient(PooledClient):
 
     # --- writing ----------------------------------------------------------------------
 
-    def write(self, business_object: str, header: Table, details: Sequence[Table] = (), *,
-              book_date: datetime | date | None = None, retry: bool = False) -> Any:
+    def write(
+        self,
+        business_object: str,
+        header: Table,
+        details: Sequence[Table] = (),
+        *,
+        book_date: datetime | date | None = None,
+        retry: bool = False,
+    ) -> Any:
         """``POST accountviewdata``: the header table's rows with their detail rows.
 
         Returns AccountView's answer (ASSUMPTION [U]: the written rows, table-keyed; the

@@ -25,8 +25,9 @@ def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
-                         "'Europe/Amsterdam')") from None
+        raise ValueError(
+            f"unknown time zone {value!r} (an IANA name such as 'Europe/Amsterdam')"
+        ) from None
     return value
 
 
@@ -60,8 +61,10 @@ class _Options(BaseModel):
     def _percentages(cls, value: dict[str, str]) -> dict[str, str]:
         bad = [k for k in value if not re.fullmatch(r"\d+(\.\d+)?", k)]
         if bad:
-            raise ValueError(f"keys must be VAT percentages such as '21' or '5.5', got "
-                             f"{', '.join(map(repr, bad))}")
+            raise ValueError(
+                f"keys must be VAT percentages such as '21' or '5.5', got "
+                f"{', '.join(map(repr, bad))}"
+            )
         return value
 
 
@@ -101,8 +104,13 @@ class TargetOptions(_Options):
     #: types of fields the mapping adds: ``{"SO_LINE.DISC_PCT": "N"}``
     field_types: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("classification_field", "tax_code_field", "revenue_account_field",
-                     "order_reference_field", "invoice_reference_field")
+    @field_validator(
+        "classification_field",
+        "tax_code_field",
+        "revenue_account_field",
+        "order_reference_field",
+        "invoice_reference_field",
+    )
     @classmethod
     def _upper(cls, value: str) -> str:
         name = _field_name(value)
@@ -118,8 +126,9 @@ class TargetOptions(_Options):
             if not _QUALIFIED.match(qualified):
                 raise ValueError(f"{key!r}: keys are TABLE.FIELD, e.g. 'SO_LINE.DISC_PCT'")
             if ftype.upper() not in FIELD_TYPE_CODES:
-                raise ValueError(f"{key}: {ftype!r} is not one of "
-                                 f"{', '.join(sorted(FIELD_TYPE_CODES))}")
+                raise ValueError(
+                    f"{key}: {ftype!r} is not one of {', '.join(sorted(FIELD_TYPE_CODES))}"
+                )
             out[qualified] = ftype.upper()
         return out
 

@@ -87,37 +87,101 @@ DEFAULT_PAGE_SIZE = 100
 #: connector writes; real AccountView tables have many more fields.
 TABLES: dict[str, dict[str, str]] = {
     "CONTACT": {
-        "SUB_NR": "C", "ACCT_NR": "C", "ACCT_NAME": "C", "MAIN_CONT": "C", "ADDRESS1": "C",
-        "POST_CODE": "C", "CITY": "C", "CNT_CODE": "C", "MAIL_BUS": "C", "TEL_BUS": "C",
-        "VAT_NR": "C", "VAT_CODE": "C", "LNK_ACCT": "C", "RPL_GRP": "C", "REV_CAT": "C",
-        "RPL_TYPE": "C", "COMMENT1": "M", "CNG_DATE": "T", "INP_DATE": "T", "SRC_CODE": "C",
-        "CUR_CODE": "C", "REC_BLK": "L",
+        "SUB_NR": "C",
+        "ACCT_NR": "C",
+        "ACCT_NAME": "C",
+        "MAIN_CONT": "C",
+        "ADDRESS1": "C",
+        "POST_CODE": "C",
+        "CITY": "C",
+        "CNT_CODE": "C",
+        "MAIL_BUS": "C",
+        "TEL_BUS": "C",
+        "VAT_NR": "C",
+        "VAT_CODE": "C",
+        "LNK_ACCT": "C",
+        "RPL_GRP": "C",
+        "REV_CAT": "C",
+        "RPL_TYPE": "C",
+        "COMMENT1": "M",
+        "CNG_DATE": "T",
+        "INP_DATE": "T",
+        "SRC_CODE": "C",
+        "CUR_CODE": "C",
+        "REC_BLK": "L",
     },
     "ARTICLE": {
-        "ART_CODE": "C", "ART_DESC1": "C", "ART_DESC2": "C", "PX_SELL": "N",
-        "QTY_AVAIL": "N", "QTY_RSV": "N", "AG_CODE": "C", "CNG_DATE": "T", "BAR_CODE": "C",
-        "VAT_CODE": "C", "STOCK_ART": "L", "INP_DATE": "T",
+        "ART_CODE": "C",
+        "ART_DESC1": "C",
+        "ART_DESC2": "C",
+        "PX_SELL": "N",
+        "QTY_AVAIL": "N",
+        "QTY_RSV": "N",
+        "AG_CODE": "C",
+        "CNG_DATE": "T",
+        "BAR_CODE": "C",
+        "VAT_CODE": "C",
+        "STOCK_ART": "L",
+        "INP_DATE": "T",
     },
     "ART_GRP": {"AG_CODE": "C", "AG_DESC": "C"},
     "SO_HDR": {
-        "ORD_NR": "C", "RPL_INV": "C", "RPL_DEL": "C", "ORD_DATE": "T", "DEL_DATE": "T",
-        "COMMENT1": "M", "TO_EMAIL": "C", "DEL_CODE": "C", "DEL_NAME": "C", "DEL_ADDR1": "C",
-        "DEL_PC": "C", "DEL_CITY": "C", "DEL_CNT": "C", "CUR_CODE": "C", "INCL_VAT": "L",
+        "ORD_NR": "C",
+        "RPL_INV": "C",
+        "RPL_DEL": "C",
+        "ORD_DATE": "T",
+        "DEL_DATE": "T",
+        "COMMENT1": "M",
+        "TO_EMAIL": "C",
+        "DEL_CODE": "C",
+        "DEL_NAME": "C",
+        "DEL_ADDR1": "C",
+        "DEL_PC": "C",
+        "DEL_CITY": "C",
+        "DEL_CNT": "C",
+        "CUR_CODE": "C",
+        "INCL_VAT": "L",
         "INP_DATE": "T",
     },
     "SO_LINE": {
-        "ORD_NR": "C", "LINE_NR": "I", "ART_CODE": "C", "ART_DESC": "C", "ORD_QTY": "N",
-        "ART_PX": "N", "DISC_AMT": "Y", "DISC_PCT": "N", "VAT_CODE": "C",
+        "ORD_NR": "C",
+        "LINE_NR": "I",
+        "ART_CODE": "C",
+        "ART_DESC": "C",
+        "ORD_QTY": "N",
+        "ART_PX": "N",
+        "DISC_AMT": "Y",
+        "DISC_PCT": "N",
+        "VAT_CODE": "C",
     },
     "DJ_PAGE": {
-        "DJ_CODE": "C", "PAGE_NR": "C", "SUB_NR": "C", "INV_NR": "C", "TRN_DATE": "D",
-        "HDR_DESC": "C", "CUR_CODE": "C", "PERIOD": "N", "COMMENT1": "M", "EXT_DESC": "C",
+        "DJ_CODE": "C",
+        "PAGE_NR": "C",
+        "SUB_NR": "C",
+        "INV_NR": "C",
+        "TRN_DATE": "D",
+        "HDR_DESC": "C",
+        "CUR_CODE": "C",
+        "PERIOD": "N",
+        "COMMENT1": "M",
+        "EXT_DESC": "C",
         "INP_DATE": "T",
     },
     "DJ_LINE": {
-        "DJ_CODE": "C", "PAGE_NR": "C", "ACCT_NR": "C", "SUB_NR": "C", "INV_NR": "C",
-        "AMOUNT": "Y", "BASE_AMT": "Y", "VAT_CODE": "C", "VAT_AMT": "Y", "TRN_DATE": "D",
-        "TRN_DESC": "C", "TRN_QTY": "N", "COST_CODE": "C", "PROJ_CODE": "C",
+        "DJ_CODE": "C",
+        "PAGE_NR": "C",
+        "ACCT_NR": "C",
+        "SUB_NR": "C",
+        "INV_NR": "C",
+        "AMOUNT": "Y",
+        "BASE_AMT": "Y",
+        "VAT_CODE": "C",
+        "VAT_AMT": "Y",
+        "TRN_DATE": "D",
+        "TRN_DESC": "C",
+        "TRN_QTY": "N",
+        "COST_CODE": "C",
+        "PROJ_CODE": "C",
     },
 }
 #: business object -> (header table, detail table, the key the sandbox assigns/upserts by)
@@ -130,9 +194,17 @@ BUSINESS_OBJECTS: dict[str, tuple[str, str | None, str]] = {
 }
 WRITABLE = ("AR1", "SO1", "DJ2")
 #: declared type -> the types the sandbox accepts for it (memo is text too)
-_COMPATIBLE = {"C": {"C", "M"}, "M": {"C", "M"}, "N": {"N", "Y", "B"}, "Y": {"N", "Y", "B"},
-               "B": {"N", "Y", "B"}, "I": {"I", "N"}, "L": {"L"}, "T": {"T", "D"},
-               "D": {"D", "T"}}
+_COMPATIBLE = {
+    "C": {"C", "M"},
+    "M": {"C", "M"},
+    "N": {"N", "Y", "B"},
+    "Y": {"N", "Y", "B"},
+    "B": {"N", "Y", "B"},
+    "I": {"I", "N"},
+    "L": {"L"},
+    "T": {"T", "D"},
+    "D": {"D", "T"},
+}
 _FOX = re.compile(r"^\{\^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?\}$")
 #: debtor numbers of the demo's existing customers start here (the connector's own
 #: range, 20000-29999 by default, stays free)
@@ -142,9 +214,22 @@ CONTROL_ACCOUNT = "1300"
 #: recorded (tests/contracts/accountview/fields.contact.json); a longer value is refused
 #: here (whether AccountView refuses or cuts it is [U]: refusing catches a connector that
 #: forgets to cut)
-CONTACT_LENGTHS = {"SUB_NR": 10, "ACCT_NAME": 40, "MAIN_CONT": 40, "MAIL_BUS": 50,
-                   "TEL_BUS": 20, "ADDRESS1": 80, "POST_CODE": 10, "CITY": 35, "CNT_CODE": 2,
-                   "VAT_NR": 14, "SRC_CODE": 10, "ACCT_NR": 10, "VAT_CODE": 2, "CUR_CODE": 3}
+CONTACT_LENGTHS = {
+    "SUB_NR": 10,
+    "ACCT_NAME": 40,
+    "MAIN_CONT": 40,
+    "MAIL_BUS": 50,
+    "TEL_BUS": 20,
+    "ADDRESS1": 80,
+    "POST_CODE": 10,
+    "CITY": 35,
+    "CNT_CODE": 2,
+    "VAT_NR": 14,
+    "SRC_CODE": 10,
+    "ACCT_NR": 10,
+    "VAT_CODE": 2,
+    "CUR_CODE": 3,
+}
 CONTACT_MANDATORY = ("ACCT_NAME", "SRC_CODE")
 #: ARTICLE quantities are served as text with three decimals (``"24.000"``), as the
 #: recorded shapes have them; the store keeps whatever it was given
@@ -154,14 +239,21 @@ TEXT_NUMBERS = {"ARTICLE": ("QTY_AVAIL", "QTY_RSV")}
 class AvError(Exception):
     """Rendered as AccountView's ``{"ErrorType","ErrorNumbers","ErrorMessage"}``."""
 
-    def __init__(self, message: str, *, kind: str = "AccountViewError",
-                 numbers: Sequence[int] = (), rights: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "AccountViewError",
+        numbers: Sequence[int] = (),
+        rights: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message, self.kind, self.numbers, self.rights = message, kind, list(numbers), rights
 
 
-def _body(message: str, kind: str = "AccountViewError",
-          numbers: Sequence[int] = ()) -> dict[str, Any]:
+def _body(
+    message: str, kind: str = "AccountViewError", numbers: Sequence[int] = ()
+) -> dict[str, Any]:
     return {"ErrorType": kind, "ErrorNumbers": list(numbers) or None, "ErrorMessage": message}
 
 
@@ -175,6 +267,7 @@ def _local(when: datetime) -> str:
 
 
 # -- seed ------------------------------------------------------------------------------
+
 
 def _group_code(leaf: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", leaf.upper()).strip("_")[:10]
@@ -198,41 +291,89 @@ def _seed(seed: str | None) -> dict[str, Any]:
             if v["sku"] == demo_data.UNKNOWN_SKU:
                 continue  # the webshop sells it, the ERP never heard of it
             options = " ".join(v["attributes"].values())
-            data["ARTICLE"].append({
-                "ART_CODE": v["sku"], "ART_DESC1": f"{product['title']} {options}".strip(),
-                "ART_DESC2": "", "PX_SELL": float(v["price_excl"]),
-                "QTY_AVAIL": _qty(v["stock"]), "QTY_RSV": _qty(n % 3),
-                "AG_CODE": group, "CNG_DATE": changed, "INP_DATE": changed,
-                "BAR_CODE": v["ean"], "VAT_CODE": "2", "STOCK_ART": bool(v.get("tracked", True)),
-            })
+            data["ARTICLE"].append(
+                {
+                    "ART_CODE": v["sku"],
+                    "ART_DESC1": f"{product['title']} {options}".strip(),
+                    "ART_DESC2": "",
+                    "PX_SELL": float(v["price_excl"]),
+                    "QTY_AVAIL": _qty(v["stock"]),
+                    "QTY_RSV": _qty(n % 3),
+                    "AG_CODE": group,
+                    "CNG_DATE": changed,
+                    "INP_DATE": changed,
+                    "BAR_CODE": v["ean"],
+                    "VAT_CODE": "2",
+                    "STOCK_ART": bool(v.get("tracked", True)),
+                }
+            )
     erp_changed = _local(demo_data.DEMO_START - timedelta(days=30))
     for item in demo_data.ERP_ONLY_ITEMS:
         # as real accounts hold them: the discount article has no sales price (null), a
         # service article no stock figure ("") and no change date ("": never changed)
         no_price = item["sku"] == "KORTING"
-        data["ARTICLE"].append({
-            "ART_CODE": item["sku"], "ART_DESC1": item["title"], "ART_DESC2": "",
-            "PX_SELL": None if no_price else float(str(item["price_excl"])),
-            "QTY_AVAIL": "", "QTY_RSV": "", "AG_CODE": "DIVERSEN",
-            "CNG_DATE": "" if no_price else erp_changed, "INP_DATE": erp_changed,
-            "BAR_CODE": "", "VAT_CODE": "2", "STOCK_ART": False,
-        })
+        data["ARTICLE"].append(
+            {
+                "ART_CODE": item["sku"],
+                "ART_DESC1": item["title"],
+                "ART_DESC2": "",
+                "PX_SELL": None if no_price else float(str(item["price_excl"])),
+                "QTY_AVAIL": "",
+                "QTY_RSV": "",
+                "AG_CODE": "DIVERSEN",
+                "CNG_DATE": "" if no_price else erp_changed,
+                "INP_DATE": erp_changed,
+                "BAR_CODE": "",
+                "VAT_CODE": "2",
+                "STOCK_ART": False,
+            }
+        )
     dd = demo_data.DEFAULT_DEBTOR
-    data["CONTACT"].append(_contact(dd["code"], name=dd["name"], contact="", email="",
-                                    phone="", address="", postcode="", city="",
-                                    country=dd["country"], vat=""))
+    data["CONTACT"].append(
+        _contact(
+            dd["code"],
+            name=dd["name"],
+            contact="",
+            email="",
+            phone="",
+            address="",
+            postcode="",
+            city="",
+            country=dd["country"],
+            vat="",
+        )
+    )
     # a debtor typed in by hand: no e-mail, no address, no country, never changed
-    walk_in = _contact("59998", name="Contante verkopen", contact="", email="", phone="",
-                       address="", postcode="", city="", country="", vat="")
+    walk_in = _contact(
+        "59998",
+        name="Contante verkopen",
+        contact="",
+        email="",
+        phone="",
+        address="",
+        postcode="",
+        city="",
+        country="",
+        vat="",
+    )
     walk_in["CNG_DATE"] = ""
     data["CONTACT"].append(walk_in)
     for i, c in enumerate(demo.existing_debtors):
         name = c["company_name"] if c["is_company"] else f"{c['first_name']} {c['last_name']}"
-        data["CONTACT"].append(_contact(
-            str(FIRST_SEEDED_DEBTOR + i), name=name,
-            contact=f"{c['first_name']} {c['last_name']}", email=c["email"], phone=c["phone"],
-            address=f"{c['street']} {c['number']}{c['extension']}", postcode=c["zipcode"],
-            city=c["city"], country=c["country"], vat=c["vat_number"]))
+        data["CONTACT"].append(
+            _contact(
+                str(FIRST_SEEDED_DEBTOR + i),
+                name=name,
+                contact=f"{c['first_name']} {c['last_name']}",
+                email=c["email"],
+                phone=c["phone"],
+                address=f"{c['street']} {c['number']}{c['extension']}",
+                postcode=c["zipcode"],
+                city=c["city"],
+                country=c["country"],
+                vat=c["vat_number"],
+            )
+        )
     return data
 
 
@@ -245,15 +386,41 @@ def _search_code(name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", name.upper())[:10] or "-"
 
 
-def _contact(sub_nr: str, *, name: str, contact: str, email: str, phone: str, address: str,
-             postcode: str, city: str, country: str, vat: str) -> dict[str, Any]:
+def _contact(
+    sub_nr: str,
+    *,
+    name: str,
+    contact: str,
+    email: str,
+    phone: str,
+    address: str,
+    postcode: str,
+    city: str,
+    country: str,
+    vat: str,
+) -> dict[str, Any]:
     when = "2026-01-05T09:00:00"
-    return {"SUB_NR": sub_nr, "ACCT_NR": CONTROL_ACCOUNT, "ACCT_NAME": name[:40],
-            "SRC_CODE": _search_code(name), "MAIN_CONT": contact, "ADDRESS1": address,
-            "POST_CODE": postcode, "CITY": city, "CNT_CODE": country, "MAIL_BUS": email,
-            "TEL_BUS": phone, "VAT_NR": vat, "VAT_CODE": "", "CUR_CODE": "",
-            "LNK_ACCT": "", "RPL_GRP": "", "REC_BLK": False, "CNG_DATE": when,
-            "INP_DATE": when}
+    return {
+        "SUB_NR": sub_nr,
+        "ACCT_NR": CONTROL_ACCOUNT,
+        "ACCT_NAME": name[:40],
+        "SRC_CODE": _search_code(name),
+        "MAIN_CONT": contact,
+        "ADDRESS1": address,
+        "POST_CODE": postcode,
+        "CITY": city,
+        "CNT_CODE": country,
+        "MAIL_BUS": email,
+        "TEL_BUS": phone,
+        "VAT_NR": vat,
+        "VAT_CODE": "",
+        "CUR_CODE": "",
+        "LNK_ACCT": "",
+        "RPL_GRP": "",
+        "REC_BLK": False,
+        "CNG_DATE": when,
+        "INP_DATE": when,
+    }
 
 
 #: field lengths a data dictionary row shows when :data:`CONTACT_LENGTHS` has none
@@ -266,14 +433,31 @@ def dictionary(table: str) -> list[dict[str, Any]]:
     if table not in TABLES:
         raise AvError(f"Table {table!r} does not exist")
     lengths = CONTACT_LENGTHS if table == "CONTACT" else {}
-    mandatory = {"CONTACT": ("SUB_NR", *CONTACT_MANDATORY), "DJ_PAGE": ("DJ_CODE", "HDR_DESC",
-                                                                        "PAGE_NR")}
-    return [{"FLD_DESC": name.replace("_", " ").title(), "FIELD_NAME": name, "DBF_NAME": table,
-             "FIELD_LEN": lengths.get(name, _TYPE_LENGTHS[ftype]), "FIELD_TYPE": ftype,
-             "INP_MAND": name in mandatory.get(table, ()), "FLD_FMT": "", "FLD_MASK": "",
-             "COM_BLK": False, "CNG_DATE": "", "CNG_NR": 0, "CNG_USR": "", "INP_DATE": "",
-             "PKY_TBL": "", "REC_CUST": False, "DCT_FLD_Id": n}
-            for n, (name, ftype) in enumerate(sorted(TABLES[table].items()))]
+    mandatory = {
+        "CONTACT": ("SUB_NR", *CONTACT_MANDATORY),
+        "DJ_PAGE": ("DJ_CODE", "HDR_DESC", "PAGE_NR"),
+    }
+    return [
+        {
+            "FLD_DESC": name.replace("_", " ").title(),
+            "FIELD_NAME": name,
+            "DBF_NAME": table,
+            "FIELD_LEN": lengths.get(name, _TYPE_LENGTHS[ftype]),
+            "FIELD_TYPE": ftype,
+            "INP_MAND": name in mandatory.get(table, ()),
+            "FLD_FMT": "",
+            "FLD_MASK": "",
+            "COM_BLK": False,
+            "CNG_DATE": "",
+            "CNG_NR": 0,
+            "CNG_USR": "",
+            "INP_DATE": "",
+            "PKY_TBL": "",
+            "REC_CUST": False,
+            "DCT_FLD_Id": n,
+        }
+        for n, (name, ftype) in enumerate(sorted(TABLES[table].items()))
+    ]
 
 
 def present(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -292,6 +476,7 @@ def present(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- reading ---------------------------------------------------------------------------
+
 
 def _params(request: Request) -> dict[str, str]:
     """Query parameters by lower-cased name (AccountView's are case-insensitive [S])."""
@@ -337,8 +522,9 @@ def _text(value: Any, case_sensitive: bool) -> str:
     return text if case_sensitive else text.lower()
 
 
-def _predicate(table: str, q: Mapping[str, str], n: int,
-               case_sensitive: bool) -> Callable[[Mapping[str, Any]], bool]:
+def _predicate(
+    table: str, q: Mapping[str, str], n: int, case_sensitive: bool
+) -> Callable[[Mapping[str, Any]], bool]:
     field = _field(table, q[f"filtercontrolsource{n}"])
     op = q.get(f"filteroperator{n}", "")
     vtype = q.get(f"filtervaluetype{n}", "C").upper()
@@ -357,6 +543,7 @@ def _predicate(table: str, q: Mapping[str, str], n: int,
                     return Decimal(str(row.get(field))) in nums
                 except InvalidOperation:
                     return False
+
             return num_eq
         if vtype in ("T", "D"):
             whens = [_fox(v) for v in values]
@@ -364,7 +551,9 @@ def _predicate(table: str, q: Mapping[str, str], n: int,
             def when_eq(row: Mapping[str, Any]) -> bool:
                 got = _as_datetime(row.get(field))
                 return got is not None and any(
-                    (w[1] == got if w[1] is not None else w[0] == got.date()) for w in whens)
+                    (w[1] == got if w[1] is not None else w[0] == got.date()) for w in whens
+                )
+
             return when_eq
         wanted = {_text(v, case_sensitive) for v in values}
         return lambda row: _text(row.get(field), case_sensitive) in wanted
@@ -376,6 +565,7 @@ def _predicate(table: str, q: Mapping[str, str], n: int,
         def on_or_after(row: Mapping[str, Any]) -> bool:
             got = _as_datetime(row.get(field))
             return got is not None and got.date() >= day
+
         return on_or_after
     raise AvError(f"Filter operator {op!r} is not supported (Equal, DateOnOrAfterDate)")
 
@@ -386,8 +576,13 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, "" if value is None else str(value))
 
 
-def select(table: str, rows: Sequence[Mapping[str, Any]], q: Mapping[str, str], *,
-           case_sensitive: bool = False) -> list[dict[str, Any]]:
+def select(
+    table: str,
+    rows: Sequence[Mapping[str, Any]],
+    q: Mapping[str, str],
+    *,
+    case_sensitive: bool = False,
+) -> list[dict[str, Any]]:
     """Filter, sort, page and project ``rows`` as ``GET accountviewdata`` does."""
     preds = []
     n = 1
@@ -397,8 +592,10 @@ def select(table: str, rows: Sequence[Mapping[str, Any]], q: Mapping[str, str], 
     out = [dict(r) for r in rows if all(p(r) for p in preds)]
     if q.get("sortfields"):
         keys = [_field(table, f) for f in q["sortfields"].split(",") if f.strip()]
-        out.sort(key=lambda r: [_sort_key(r.get(k)) for k in keys],
-                 reverse=q.get("sortorder", "ascending").lower().startswith("desc"))
+        out.sort(
+            key=lambda r: [_sort_key(r.get(k)) for k in keys],
+            reverse=q.get("sortorder", "ascending").lower().startswith("desc"),
+        )
     try:
         number = int(q.get("pagenumber", "1"))
         size = int(q.get("pagesize", str(DEFAULT_PAGE_SIZE)))
@@ -415,6 +612,7 @@ def select(table: str, rows: Sequence[Mapping[str, Any]], q: Mapping[str, str], 
 
 
 # -- writing ---------------------------------------------------------------------------
+
 
 def _check_value(table: str, field: str, ftype: str, value: Any) -> Any:
     """``value`` as stored for a field of ``ftype``; :class:`AvError` if it does not fit."""
@@ -477,18 +675,29 @@ def _table_rows(definition: Any, data: Any, expect: str) -> list[dict[str, Any]]
     for i, r in enumerate(raw_rows):
         values = r.get("Values") if isinstance(r, Mapping) else None
         if not isinstance(values, list) or len(values) != len(declared):
-            raise AvError(f"Row {i + 1} of {expect} has {len(values or [])} values for "
-                          f"{len(declared)} fields")
-        out.append({name: _check_value(expect, name, ftype, v)
-                    for (name, ftype), v in zip(declared, values, strict=True)})
+            raise AvError(
+                f"Row {i + 1} of {expect} has {len(values or [])} values for {len(declared)} fields"
+            )
+        out.append(
+            {
+                name: _check_value(expect, name, ftype, v)
+                for (name, ftype), v in zip(declared, values, strict=True)
+            }
+        )
     return out
 
 
 class Store:
     """The tables and AccountView's rules for writing them, on a :class:`JsonState`."""
 
-    def __init__(self, state: JsonState, *, auto_sub_nr: bool, journals: Sequence[str],
-                 vat_codes: Sequence[str]) -> None:
+    def __init__(
+        self,
+        state: JsonState,
+        *,
+        auto_sub_nr: bool,
+        journals: Sequence[str],
+        vat_codes: Sequence[str],
+    ) -> None:
         self.state = state
         self.data = state.data
         self.auto_sub_nr = auto_sub_nr
@@ -503,8 +712,9 @@ class Store:
         text = str(code or "").strip()
         return next((c for c in self.rows("CONTACT") if c["SUB_NR"] == text), None)
 
-    def apply(self, business_object: str, headers: list[dict[str, Any]],
-              details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def apply(
+        self, business_object: str, headers: list[dict[str, Any]], details: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Apply a whole POST, or (on any :class:`AvError`) nothing of it."""
         ids = [h.get("RowId") for h in headers]
         if any(not i for i in ids) or len(set(ids)) != len(ids):
@@ -513,14 +723,17 @@ class Store:
         for d in details:
             owner = str(d.get("HeaderId") or "")
             if owner not in by_header:
-                raise AvError(f"Detail row {d.get('RowId')!r} has HeaderId {owner!r}, which "
-                              "is no header row's RowId")
+                raise AvError(
+                    f"Detail row {d.get('RowId')!r} has HeaderId {owner!r}, which "
+                    "is no header row's RowId"
+                )
             by_header[owner].append(d)
         with self.state.lock:
             before = copy.deepcopy(self.data)
             try:
-                apply = {"AR1": self._contact, "SO1": self._sales_order,
-                         "DJ2": self._journal_page}[business_object]
+                apply = {"AR1": self._contact, "SO1": self._sales_order, "DJ2": self._journal_page}[
+                    business_object
+                ]
                 done = [apply(h, by_header[str(h["RowId"])]) for h in headers]
             except AvError:
                 self.data.clear()
@@ -555,8 +768,9 @@ class Store:
         for required in CONTACT_MANDATORY:
             if not str(fields.get(required) or "").strip():
                 raise AvError(f"{required} is required for a new debtor", numbers=[1102])
-        record: dict[str, Any] = {f: "" for f, t in TABLES["CONTACT"].items()
-                                  if t in ("C", "M", "T")}
+        record: dict[str, Any] = {
+            f: "" for f, t in TABLES["CONTACT"].items() if t in ("C", "M", "T")
+        }
         record["REC_BLK"] = False
         record.update(fields, INP_DATE=now, CNG_DATE=now)
         self.rows("CONTACT").append(record)
@@ -567,8 +781,9 @@ class Store:
         for role in ("RPL_INV", "RPL_DEL"):
             needed = role == "RPL_INV" or header.get(role)
             if needed and self._debtor(header.get(role)) is None:
-                raise AvError(f"Debtor {header.get(role)!r} ({role}) does not exist",
-                              numbers=[2101])
+                raise AvError(
+                    f"Debtor {header.get(role)!r} ({role}) does not exist", numbers=[2101]
+                )
         if not header.get("ORD_DATE"):
             raise AvError("ORD_DATE is required")
         if not lines:
@@ -576,8 +791,7 @@ class Store:
         articles = {a["ART_CODE"] for a in self.rows("ARTICLE")}
         for line in lines:
             if line.get("ART_CODE") not in articles:
-                raise AvError(f"Article {line.get('ART_CODE')!r} does not exist",
-                              numbers=[2102])
+                raise AvError(f"Article {line.get('ART_CODE')!r} does not exist", numbers=[2102])
             if not line.get("ORD_QTY"):
                 raise AvError(f"ORD_QTY of article {line.get('ART_CODE')} must not be 0")
         number = str(self.data["next_order"])
@@ -585,9 +799,13 @@ class Store:
         header.update(ORD_NR=number, INP_DATE=_now())
         self.rows("SO_HDR").append(header)
         for n, line in enumerate(lines, start=1):
-            self.rows("SO_LINE").append({**{k: v for k, v in line.items()
-                                            if k not in ("RowId", "HeaderId")},
-                                         "ORD_NR": number, "LINE_NR": n})
+            self.rows("SO_LINE").append(
+                {
+                    **{k: v for k, v in line.items() if k not in ("RowId", "HeaderId")},
+                    "ORD_NR": number,
+                    "LINE_NR": n,
+                }
+            )
         return {"RowId": row["RowId"], **header}
 
     def _journal_page(self, row: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -600,10 +818,12 @@ class Store:
         invoice = str(page.get("INV_NR") or "").strip()
         if not invoice:
             raise AvError("INV_NR (invoice number) is required")
-        if any(p["DJ_CODE"] == journal and p.get("INV_NR") == invoice
-               for p in self.rows("DJ_PAGE")):
-            raise AvError(f"Invoice number {invoice} already exists in journal {journal}",
-                          numbers=[3102])
+        if any(
+            p["DJ_CODE"] == journal and p.get("INV_NR") == invoice for p in self.rows("DJ_PAGE")
+        ):
+            raise AvError(
+                f"Invoice number {invoice} already exists in journal {journal}", numbers=[3102]
+            )
         if not page.get("TRN_DATE"):
             raise AvError("TRN_DATE is required")
         if not lines:
@@ -622,9 +842,13 @@ class Store:
         page.update(PAGE_NR=number, INP_DATE=_now())
         self.rows("DJ_PAGE").append(page)
         for line in lines:
-            self.rows("DJ_LINE").append({**{k: v for k, v in line.items()
-                                            if k not in ("RowId", "HeaderId")},
-                                         "DJ_CODE": journal, "PAGE_NR": number})
+            self.rows("DJ_LINE").append(
+                {
+                    **{k: v for k, v in line.items() if k not in ("RowId", "HeaderId")},
+                    "DJ_CODE": journal,
+                    "PAGE_NR": number,
+                }
+            )
         return {"RowId": row["RowId"], **page}
 
     def change_article(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -646,6 +870,7 @@ class Store:
 
 # -- app -------------------------------------------------------------------------------
 
+
 def _fault_body(status: int, request: Request) -> dict[str, Any]:
     return _body(f"Simulated failure {status} ({request.url.path})", numbers=[status])
 
@@ -666,8 +891,13 @@ class _Tokens:
             self.access[token] = time.monotonic() + self.ttl
             if self.rotate:
                 self.refresh_token = secrets.token_urlsafe(24)
-            return {"access_token": token, "token_type": "bearer", "expires_in": int(self.ttl),
-                    "refresh_token": self.refresh_token, "scope": "readaccountviewdata"}
+            return {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": int(self.ttl),
+                "refresh_token": self.refresh_token,
+                "scope": "readaccountviewdata",
+            }
 
     def valid(self, token: str) -> bool:
         with self.lock:
@@ -712,11 +942,14 @@ def create_app(
     controls = SandboxControls()
     install_controls(app, controls, _fault_body)
     state = JsonState(state_file, lambda: _seed(seed))
-    store = Store(state, auto_sub_nr=auto_sub_nr, journals=tuple(journals),
-                  vat_codes=tuple(vat_codes))
+    store = Store(
+        state, auto_sub_nr=auto_sub_nr, journals=tuple(journals), vat_codes=tuple(vat_codes)
+    )
     tokens = _Tokens(refresh_token, float(token_ttl), rotate_refresh_token)
-    companies = [{"Id": company_id, "Description": company_name, "Code": company_id[:10]},
-                 *({"Id": c, "Description": c, "Code": c[:10]} for c in extra_companies)]
+    companies = [
+        {"Id": company_id, "Description": company_name, "Code": company_id[:10]},
+        *({"Id": c, "Description": c, "Code": c[:10]} for c in extra_companies),
+    ]
     denied = {d.upper() for d in denied_objects}
     recent: deque[float] = deque()
     recent_lock = threading.Lock()
@@ -727,12 +960,16 @@ def create_app(
 
     def refuse(message: str) -> JSONResponse:
         controls.count("rejected_401")
-        return JSONResponse(_body(message, "AuthenticationError"), status_code=401,
-                            headers={"WWW-Authenticate": 'Bearer realm="AccountView.net"'})
+        return JSONResponse(
+            _body(message, "AuthenticationError"),
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="AccountView.net"'},
+        )
 
     @app.middleware("http")
-    async def network(request: Request,
-                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def network(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         """Outermost: the simulated unreachable host, then the rate limit."""
         if request.url.path.startswith(CONTROL_PREFIX):
             return await call_next(request)
@@ -746,8 +983,11 @@ def create_app(
                 if len(recent) >= rate_limit_per_minute:
                     wait = max(1, math.ceil(recent[0] + 60 - now))
                     controls.count("rejected_429")
-                    return JSONResponse(_body("Too many requests", "RateLimitError", [429]),
-                                        status_code=429, headers={"Retry-After": str(wait)})
+                    return JSONResponse(
+                        _body("Too many requests", "RateLimitError", [429]),
+                        status_code=429,
+                        headers={"Retry-After": str(wait)},
+                    )
                 recent.append(now)
         return await call_next(request)
 
@@ -766,21 +1006,24 @@ def create_app(
         if not company:
             return JSONResponse(_body("The x-company header is required"), status_code=400)
         if company not in {c["Id"] for c in companies}:
-            return JSONResponse(_body(f"No access to company {company!r}",
-                                      "AuthorizationError"), status_code=403)
+            return JSONResponse(
+                _body(f"No access to company {company!r}", "AuthorizationError"), status_code=403
+            )
         return None
 
     @app.post(PREFIX + "/token")
     async def token(request: Request) -> JSONResponse:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         if form.get("client_id") != client_id or not secrets.compare_digest(
-                form.get("client_secret", "").encode(), client_secret.encode()):
+            form.get("client_secret", "").encode(), client_secret.encode()
+        ):
             controls.count("rejected_401")
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         if form.get("grant_type") != "refresh_token":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
-        if not secrets.compare_digest(form.get("refresh_token", "").encode(),
-                                      tokens.refresh_token.encode()):
+        if not secrets.compare_digest(
+            form.get("refresh_token", "").encode(), tokens.refresh_token.encode()
+        ):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         return JSONResponse(tokens.issue())
 
@@ -800,8 +1043,11 @@ def create_app(
             if bo not in BUSINESS_OBJECTS:
                 raise AvError(f"Business object {bo!r} does not exist")
             if bo in denied:
-                raise AvError(f"Insufficient rights for business object {bo}",
-                              kind="AuthorizationError", rights=True)
+                raise AvError(
+                    f"Insufficient rights for business object {bo}",
+                    kind="AuthorizationError",
+                    rights=True,
+                )
             table = BUSINESS_OBJECTS[bo][0]
             with state.lock:
                 rows = select(table, store.rows(table), q, case_sensitive=case_sensitive)
@@ -822,8 +1068,10 @@ def create_app(
         q = _params(request)
         try:
             if q.get("businessobject", "").upper() != "FLD":
-                raise AvError(f"System business object {q.get('businessobject')!r} is not "
-                              "served by the sandbox (FLD is)")
+                raise AvError(
+                    f"System business object {q.get('businessobject')!r} is not "
+                    "served by the sandbox (FLD is)"
+                )
             if q.get("filtercontrolsource1", "").upper() != "DBF_NAME":
                 raise AvError("Filter the data dictionary on DBF_NAME")
             rows = dictionary(q.get("filtervalue1", "").strip().upper())
@@ -847,8 +1095,11 @@ def create_app(
             if bo not in BUSINESS_OBJECTS:
                 raise AvError(f"Business object {bo!r} does not exist")
             if bo in denied:
-                raise AvError(f"Insufficient rights for business object {bo}",
-                              kind="AuthorizationError", rights=True)
+                raise AvError(
+                    f"Insufficient rights for business object {bo}",
+                    kind="AuthorizationError",
+                    rights=True,
+                )
             if bo not in WRITABLE:
                 raise AvError(f"The sandbox does not accept writes to {bo}")
             header_table, detail_table, _ = BUSINESS_OBJECTS[bo]
@@ -860,8 +1111,10 @@ def create_app(
             detail_data = data.get("DetailData") or []
             if detail_defs:
                 if detail_table is None or len(detail_defs) != 1 or len(detail_data) != 1:
-                    raise AvError(f"{bo} takes one detail table"
-                                  f"{f' ({detail_table})' if detail_table else ' (none)'}")
+                    raise AvError(
+                        f"{bo} takes one detail table"
+                        f"{f' ({detail_table})' if detail_table else ' (none)'}"
+                    )
                 details = _table_rows(detail_defs[0], detail_data[0], detail_table)
                 if any("HeaderId" not in d for d in details):
                     raise AvError(f"Table {detail_table} has no HeaderId field")
@@ -876,9 +1129,10 @@ def create_app(
     def with_lines(header: str, line: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
         with state.lock:
             lines = store.rows(line)
-            return [{**h, "lines": [ln for ln in lines
-                                    if all(ln.get(k) == h.get(k) for k in keys)]}
-                    for h in store.rows(header)]
+            return [
+                {**h, "lines": [ln for ln in lines if all(ln.get(k) == h.get(k) for k in keys)]}
+                for h in store.rows(header)
+            ]
 
     @app.get(CONTROL_PREFIX + "/debtors")
     def debtors() -> list[dict[str, Any]]:

@@ -78,20 +78,29 @@ class AccountViewSource:
 
     def iter_product_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Articles with ``start <= CNG_DATE < end``, each with its article group."""
-        since = Filter("CNG_DATE", "DateOnOrAfterDate",
-                       local_filter_time(start, self.options.timezone), value_type="T")
+        since = Filter(
+            "CNG_DATE",
+            "DateOnOrAfterDate",
+            local_filter_time(start, self.options.timezone),
+            value_type="T",
+        )
         groups: dict[str, dict[str, Any]] | None = None
         o = self.options
         fields = self._fields(*ARTICLE_FIELDS, o.ean_field, o.vat_code_field)
-        for row in self.client.read("AK1", "ARTICLE", fields=fields, filters=[since],
-                                    sort_fields=["ART_CODE"]):
+        for row in self.client.read(
+            "AK1", "ARTICLE", fields=fields, filters=[since], sort_fields=["ART_CODE"]
+        ):
             changed = _changed_at(row, self.options.timezone)
             if changed is not None and not start <= changed < end:
                 continue
             code = str(row.get("AG_CODE") or "").strip()
             if code and groups is None:
-                groups = {str(g.get("AG_CODE") or ""): g for g in self.client.read(
-                    "AG1", "ART_GRP", fields=["AG_CODE", "AG_DESC"], sort_fields=["AG_CODE"])}
+                groups = {
+                    str(g.get("AG_CODE") or ""): g
+                    for g in self.client.read(
+                        "AG1", "ART_GRP", fields=["AG_CODE", "AG_DESC"], sort_fields=["AG_CODE"]
+                    )
+                }
             yield {"ARTICLE": row, "ART_GRP": (groups or {}).get(code) if code else None}
 
     def product_id(self, record: dict[str, Any]) -> str:
@@ -104,13 +113,20 @@ class AccountViewSource:
 
     def fetch_image(self, url: str) -> tuple[bytes, str]:
         """AccountView.net has no article images: asking for one is a configuration error."""
-        raise ConfigError(f"AccountView.net serves no article images (asked for {url!r}); "
-                          "set the products flow's images: false")
+        raise ConfigError(
+            f"AccountView.net serves no article images (asked for {url!r}); "
+            "set the products flow's images: false"
+        )
 
     def iter_stock_records(self) -> Iterator[dict[str, Any]]:
         """Every article (all pages, only the stock fields): one record per SKU."""
-        fields = self._fields("ART_CODE", "QTY_AVAIL", self.options.ean_field,
-                              self.options.reserved_field, self.options.stock_flag_field)
+        fields = self._fields(
+            "ART_CODE",
+            "QTY_AVAIL",
+            self.options.ean_field,
+            self.options.reserved_field,
+            self.options.stock_flag_field,
+        )
         yield from self.client.read("AK1", "ARTICLE", fields=fields, sort_fields=["ART_CODE"])
 
     def stock_id(self, record: dict[str, Any]) -> str:

@@ -106,16 +106,16 @@ class _Document:
 
 _SALES_ORDER = _Document("sales_order", "SO1", "SO_HDR", "SO_LINE", "ORD_NR")
 _INVOICE = _Document("sales_invoice", "DJ2", "DJ_PAGE", "DJ_LINE", "PAGE_NR")
-_DOCUMENTS = {"sales_order": _SALES_ORDER, "sales_invoice": _INVOICE,
-              "direct_invoice": _INVOICE}
+_DOCUMENTS = {"sales_order": _SALES_ORDER, "sales_invoice": _INVOICE, "direct_invoice": _INVOICE}
 
 
 def _document(kind: str) -> _Document:
     try:
         return _DOCUMENTS[kind]
     except KeyError:
-        raise ConfigError(f"order type {kind!r} is not supported by AccountView; known: "
-                          f"{', '.join(_DOCUMENTS)}") from None
+        raise ConfigError(
+            f"order type {kind!r} is not supported by AccountView; known: {', '.join(_DOCUMENTS)}"
+        ) from None
 
 
 def _number(value: Any) -> int | None:
@@ -146,20 +146,26 @@ class AccountViewTarget:
     # --- lookups ---------------------------------------------------------------------
 
     def _reference_field(self, doc: _Document) -> str:
-        return (self.options.order_reference_field if doc is _SALES_ORDER
-                else self.options.invoice_reference_field)
+        return (
+            self.options.order_reference_field
+            if doc is _SALES_ORDER
+            else self.options.invoice_reference_field
+        )
 
-    def find_orders(self, references: Sequence[str], *,
-                    kind: str = "sales_order") -> dict[str, str]:
+    def find_orders(
+        self, references: Sequence[str], *, kind: str = "sales_order"
+    ) -> dict[str, str]:
         """Our reference -> the id of the documents of ``kind`` already in AccountView."""
         doc = _document(kind)
         field = self._reference_field(doc)
         wanted = set(references)
-        extra = ([Filter("DJ_CODE", "Equal", self.options.invoice_journal)]
-                 if doc is _INVOICE else [])
+        extra = (
+            [Filter("DJ_CODE", "Equal", self.options.invoice_journal)] if doc is _INVOICE else []
+        )
         found: dict[str, str] = {}
-        for row in self.client.lookup(doc.business_object, doc.header, field, references,
-                                      fields=[doc.number], filters=extra):
+        for row in self.client.lookup(
+            doc.business_object, doc.header, field, references, fields=[doc.number], filters=extra
+        ):
             ref = str(row.get(field) or "")
             if ref in wanted:
                 found.setdefault(ref, str(row.get(doc.number) or ref))
@@ -174,10 +180,18 @@ class AccountViewTarget:
         AccountView a debtor typed as ``Anna@…`` would not be found.
         """
         wanted = {e.strip().lower() for e in emails if e and e.strip()}
-        rows = list(self.client.lookup("AR1", "CONTACT", "MAIL_BUS", sorted(wanted),
-                                       fields=["SUB_NR", *MANAGED]))
-        rows.sort(key=lambda r: (_number(r.get("SUB_NR")) is None, _number(r.get("SUB_NR")) or 0,
-                                 str(r.get("SUB_NR"))))
+        rows = list(
+            self.client.lookup(
+                "AR1", "CONTACT", "MAIL_BUS", sorted(wanted), fields=["SUB_NR", *MANAGED]
+            )
+        )
+        rows.sort(
+            key=lambda r: (
+                _number(r.get("SUB_NR")) is None,
+                _number(r.get("SUB_NR")) or 0,
+                str(r.get("SUB_NR")),
+            )
+        )
         found: dict[str, DebtorMatch] = {}
         for row in rows:
             email = str(row.get("MAIL_BUS") or "").lower()
@@ -196,14 +210,15 @@ class AccountViewTarget:
     def find_items(self, skus: Sequence[str]) -> set[str]:
         """The subset of ``skus`` that are articles (``AK1``, ``ART_CODE``)."""
         wanted = set(skus)
-        return {str(row.get("ART_CODE")) for row in
-                self.client.lookup("AK1", "ARTICLE", "ART_CODE", skus)} & wanted
+        return {
+            str(row.get("ART_CODE"))
+            for row in self.client.lookup("AK1", "ARTICLE", "ART_CODE", skus)
+        } & wanted
 
     # --- debtors ---------------------------------------------------------------------
 
     def _write_contact(self, row: Mapping[str, Any], *, retry: bool) -> Any:
-        table = build_table("CONTACT", [{ROW_ID: "1", **row}],
-                            overrides=self.options.field_types)
+        table = build_table("CONTACT", [{ROW_ID: "1", **row}], overrides=self.options.field_types)
         return self.client.write("AR1", table, retry=retry)
 
     def _exists(self, code: str) -> bool:
@@ -214,22 +229,27 @@ class AccountViewTarget:
         compared by fingerprint: the confirmation of a create (AccountView's answer to a
         POST is undocumented [U]), and how a number taken by a parallel writer shows,
         customers without an e-mail included (their ``MAIL_BUS`` alone is ``""`` for all)."""
-        rows = list(self.client.lookup("AR1", "CONTACT", "SUB_NR", [code],
-                                       fields=list(MANAGED)))
+        rows = list(self.client.lookup("AR1", "CONTACT", "SUB_NR", [code], fields=list(MANAGED)))
         return bool(rows) and fingerprint(rows[0]) == fingerprint(body)
 
     def _next_number(self) -> str:
         """The next free debtor number in the range, checked free right now."""
         lo, hi = self.options.debtor_number_start, self.options.debtor_number_end
         if self._taken is None:
-            self._taken = {n for row in self.client.read("AR1", "CONTACT", fields=["SUB_NR"],
-                                                          sort_fields=["SUB_NR"])
-                           if (n := _number(row.get("SUB_NR"))) is not None}
+            self._taken = {
+                n
+                for row in self.client.read(
+                    "AR1", "CONTACT", fields=["SUB_NR"], sort_fields=["SUB_NR"]
+                )
+                if (n := _number(row.get("SUB_NR"))) is not None
+            }
         candidate = max((n for n in self._taken if lo <= n <= hi), default=lo - 1) + 1
         while True:
             if candidate > hi:
-                raise FatalError(f"no free debtor number left in {lo}..{hi} (widen the "
-                                 "connection's extra.debtor_number_start/_end)")
+                raise FatalError(
+                    f"no free debtor number left in {lo}..{hi} (widen the "
+                    "connection's extra.debtor_number_start/_end)"
+                )
             if candidate not in self._taken and not self._exists(str(candidate)):
                 self._taken.add(candidate)
                 return str(candidate)
@@ -241,8 +261,12 @@ class AccountViewTarget:
 
         See the module docstring for how the number is chosen and claimed.
         """
-        body = {**contact_from_customer(customer), "SRC_CODE": search_code(customer),
-                "ACCT_NR": self.options.control_account, **terms_fields(terms, self.options)}
+        body = {
+            **contact_from_customer(customer),
+            "SRC_CODE": search_code(customer),
+            "ACCT_NR": self.options.control_account,
+            **terms_fields(terms, self.options),
+        }
         if self.options.debtor_numbering == "server":
             return self._create_numbered_by_server(customer, body)
         for _ in range(NUMBER_TRIES):
@@ -250,10 +274,11 @@ class AccountViewTarget:
             self._write_contact({"SUB_NR": code, **body}, retry=True)
             if self._holds(code, body):
                 return code
-            log.warning("debtor number %s was taken by a parallel write; trying the next one",
-                        code)
-        raise FatalError(f"could not claim a free debtor number for {customer.label} after "
-                         f"{NUMBER_TRIES} tries (parallel writers?)")
+            log.warning("debtor number %s was taken by a parallel write; trying the next one", code)
+        raise FatalError(
+            f"could not claim a free debtor number for {customer.label} after "
+            f"{NUMBER_TRIES} tries (parallel writers?)"
+        )
 
     def _create_numbered_by_server(self, customer: Customer, body: Mapping[str, Any]) -> str:
         """POST without ``SUB_NR``; the number is the one AccountView echoes (when it
@@ -267,32 +292,47 @@ class AccountViewTarget:
         code = str(rows[0].get("SUB_NR") or "") if rows else ""
         if code and self._holds(code, body):
             return code
-        field, value = (("MAIL_BUS", customer.email) if customer.email
-                        else ("SRC_CODE", str(body["SRC_CODE"])))
-        numbers = [str(r["SUB_NR"]) for r in self.client.lookup(
-            "AR1", "CONTACT", field, [value], fields=["SUB_NR", *MANAGED])
-            if r.get("SUB_NR") and fingerprint(r) == fingerprint(body)]
+        field, value = (
+            ("MAIL_BUS", customer.email) if customer.email else ("SRC_CODE", str(body["SRC_CODE"]))
+        )
+        numbers = [
+            str(r["SUB_NR"])
+            for r in self.client.lookup(
+                "AR1", "CONTACT", field, [value], fields=["SUB_NR", *MANAGED]
+            )
+            if r.get("SUB_NR") and fingerprint(r) == fingerprint(body)
+        ]
         if not numbers:
-            raise FatalError(f"AccountView accepted {customer.label} but it cannot be "
-                             f"found by its {field}")
+            raise FatalError(
+                f"AccountView accepted {customer.label} but it cannot be found by its {field}"
+            )
         return max(numbers, key=lambda n: (_number(n) or 0, n))
 
-    def update_debtor(self, code: str, customer: Customer,
-                      terms: DebtorTerms | None = None) -> None:
+    def update_debtor(
+        self, code: str, customer: Customer, terms: DebtorTerms | None = None
+    ) -> None:
         """Bring debtor ``code`` in line with ``customer`` (its control account untouched)."""
         if not self._exists(code):
-            raise RecordError("customer", customer.label, "debtor_code",
-                              f"debtor {code} not found in AccountView")
-        self._write_contact({"SUB_NR": code, **contact_from_customer(customer),
-                             **terms_fields(terms, self.options)}, retry=True)
+            raise RecordError(
+                "customer", customer.label, "debtor_code", f"debtor {code} not found in AccountView"
+            )
+        self._write_contact(
+            {
+                "SUB_NR": code,
+                **contact_from_customer(customer),
+                **terms_fields(terms, self.options),
+            },
+            retry=True,
+        )
 
     # --- orders ----------------------------------------------------------------------
 
     def _allowed(self, table: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The mapped fields that exist in ``table`` (known, or typed in ``field_types``)."""
         known = FIELD_TYPES.get(table, {})
-        declared = {k.split(".", 1)[1] for k in self.options.field_types
-                    if k.startswith(f"{table}.")}
+        declared = {
+            k.split(".", 1)[1] for k in self.options.field_types if k.startswith(f"{table}.")
+        }
         return {k: v for k, v in fields.items() if k in known or k in declared}
 
     def payloads(self, w: OrderWrite) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -302,40 +342,68 @@ class AccountViewTarget:
         mapped = w.mapped or {}
         mapped_lines = list(mapped.get("lines") or [])
         if mapped_lines and len(mapped_lines) != len(w.order.lines):
-            raise ValueError(f"the mapping gave {len(mapped_lines)} lines for "
-                             f"{len(w.order.lines)} order lines")
+            raise ValueError(
+                f"the mapping gave {len(mapped_lines)} lines for {len(w.order.lines)} order lines"
+            )
         ref_field = self._reference_field(doc)
         header: dict[str, Any]
         lines: list[dict[str, Any]]
         if doc is _SALES_ORDER:
-            header = {**order_header(w.order, debtor_code=w.debtor_code, reference=w.reference,
-                                     reference_field=ref_field),
-                      **dict(mapped.get("header") or {}),
-                      "RPL_INV": w.debtor_code, "RPL_DEL": w.debtor_code,
-                      ref_field: w.reference}
-            lines = [{**line, **(mapped_lines[i] if mapped_lines else {})}
-                     for i, line in enumerate(order_lines(w.order))]
+            header = {
+                **order_header(
+                    w.order,
+                    debtor_code=w.debtor_code,
+                    reference=w.reference,
+                    reference_field=ref_field,
+                ),
+                **dict(mapped.get("header") or {}),
+                "RPL_INV": w.debtor_code,
+                "RPL_DEL": w.debtor_code,
+                ref_field: w.reference,
+            }
+            lines = [
+                {**line, **(mapped_lines[i] if mapped_lines else {})}
+                for i, line in enumerate(order_lines(w.order))
+            ]
         else:
-            header = {**invoice_page(w.order, debtor_code=w.debtor_code, reference=w.reference,
-                                     options=self.options),
-                      **self._allowed(doc.header, mapped.get("header") or {}),
-                      "DJ_CODE": self.options.invoice_journal, "SUB_NR": w.debtor_code,
-                      ref_field: w.reference}
-            lines = [{**line, **(self._allowed(doc.line, mapped_lines[i]) if mapped_lines
-                                 else {})}
-                     for i, line in enumerate(invoice_lines(
-                         w.order, debtor_code=w.debtor_code, reference=w.reference,
-                         options=self.options))]
+            header = {
+                **invoice_page(
+                    w.order, debtor_code=w.debtor_code, reference=w.reference, options=self.options
+                ),
+                **self._allowed(doc.header, mapped.get("header") or {}),
+                "DJ_CODE": self.options.invoice_journal,
+                "SUB_NR": w.debtor_code,
+                ref_field: w.reference,
+            }
+            lines = [
+                {**line, **(self._allowed(doc.line, mapped_lines[i]) if mapped_lines else {})}
+                for i, line in enumerate(
+                    invoice_lines(
+                        w.order,
+                        debtor_code=w.debtor_code,
+                        reference=w.reference,
+                        options=self.options,
+                    )
+                )
+            ]
         # encode once alone, so a bad value is this order's problem, not its batch's
         build_table(doc.header, [header], overrides=self.options.field_types)
         build_table(doc.line, lines, overrides=self.options.field_types)
         return header, lines
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None, kind: str = "sales_order") -> str:
+    def create_order(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None = None,
+        kind: str = "sales_order",
+    ) -> str:
         """Commit one document; returns its id. Never retried (see :meth:`create_orders`)."""
-        [result] = self.create_orders([OrderWrite(order, debtor_code, reference, mapped,
-                                                  kind=kind)])
+        [result] = self.create_orders(
+            [OrderWrite(order, debtor_code, reference, mapped, kind=kind)]
+        )
         if isinstance(result, FatalError):
             raise result
         return result
@@ -361,41 +429,58 @@ class AccountViewTarget:
         for doc, items in pending.items():
             for start in range(0, len(items), size):
                 self._commit(doc, items[start : start + size], writes, results)
-        return [r if r is not None else FatalError(f"order {writes[i].reference} was not "
-                                                   "written") for i, r in enumerate(results)]
+        return [
+            r if r is not None else FatalError(f"order {writes[i].reference} was not written")
+            for i, r in enumerate(results)
+        ]
 
-    def _tables(self, doc: _Document, chunk: Sequence[tuple[int, dict[str, Any],
-                                                            list[dict[str, Any]]]]
-                ) -> tuple[Table, Table]:
+    def _tables(
+        self, doc: _Document, chunk: Sequence[tuple[int, dict[str, Any], list[dict[str, Any]]]]
+    ) -> tuple[Table, Table]:
         headers: list[dict[str, Any]] = []
         details: list[dict[str, Any]] = []
         for k, (_, header, lines) in enumerate(chunk, start=1):
             headers.append({ROW_ID: str(k), **header})
-            details.extend({ROW_ID: str(len(details) + 1), HEADER_ID: str(k), **line}
-                           for line in lines)
+            details.extend(
+                {ROW_ID: str(len(details) + 1), HEADER_ID: str(k), **line} for line in lines
+            )
         types = self.options.field_types
-        return (build_table(doc.header, headers, overrides=types),
-                build_table(doc.line, details, overrides=types))
+        return (
+            build_table(doc.header, headers, overrides=types),
+            build_table(doc.line, details, overrides=types),
+        )
 
-    def _commit(self, doc: _Document,
-                chunk: Sequence[tuple[int, dict[str, Any], list[dict[str, Any]]]],
-                writes: Sequence[OrderWrite], results: list[str | FatalError | None]) -> None:
+    def _commit(
+        self,
+        doc: _Document,
+        chunk: Sequence[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+        writes: Sequence[OrderWrite],
+        results: list[str | FatalError | None],
+    ) -> None:
         """POST one chunk; on a refusal of several, settle each order on its own."""
         ref_field = self._reference_field(doc)
         header_table, line_table = self._tables(doc, chunk)
         try:
-            answer = self.client.write(doc.business_object, header_table, [line_table],
-                                       book_date=writes[chunk[0][0]].order.created_at)
+            answer = self.client.write(
+                doc.business_object,
+                header_table,
+                [line_table],
+                book_date=writes[chunk[0][0]].order.created_at,
+            )
         except AuthError:
             raise
         except FatalError as err:
             if len(chunk) == 1:
-                results[chunk[0][0]] = type(err)(f"AccountView refused order "
-                                                 f"{writes[chunk[0][0]].reference}: {err}",
-                                                 response=err.response)
+                results[chunk[0][0]] = type(err)(
+                    f"AccountView refused order {writes[chunk[0][0]].reference}: {err}",
+                    response=err.response,
+                )
                 return
-            log.warning("AccountView refused a POST of %d orders (%s); settling them one by "
-                        "one", len(chunk), str(err)[:200])
+            log.warning(
+                "AccountView refused a POST of %d orders (%s); settling them one by one",
+                len(chunk),
+                str(err)[:200],
+            )
             landed = self.find_orders([str(h[ref_field]) for _, h, _ in chunk], kind=doc.kind)
             for item in chunk:
                 ref = str(item[1][ref_field])
@@ -410,12 +495,20 @@ class AccountViewTarget:
         for i, header, _ in chunk:
             ref = str(header[ref_field])
             number = numbers.get(i) or landed.get(ref)
-            results[i] = number if number else FatalError(
-                f"AccountView accepted order {ref} but it cannot be found by its reference")
+            results[i] = (
+                number
+                if number
+                else FatalError(
+                    f"AccountView accepted order {ref} but it cannot be found by its reference"
+                )
+            )
 
-    def _numbers(self, doc: _Document, answer: Any,
-                 chunk: Sequence[tuple[int, dict[str, Any], list[dict[str, Any]]]]
-                 ) -> dict[int, str]:
+    def _numbers(
+        self,
+        doc: _Document,
+        answer: Any,
+        chunk: Sequence[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+    ) -> dict[int, str]:
         """Write index -> the number AccountView assigned, from its answer when it echoes
         the rows (by ``RowId``) [U]; missing ones are looked up by reference instead."""
         try:

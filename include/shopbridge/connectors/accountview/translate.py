@@ -60,14 +60,30 @@ from shopbridge.models import (
 
 SYSTEM = "accountview"
 #: CONTACT fields a sync writes, and compares before deciding an update is needed
-MANAGED = ("ACCT_NAME", "MAIN_CONT", "MAIL_BUS", "TEL_BUS", "ADDRESS1", "POST_CODE", "CITY",
-           "CNT_CODE", "VAT_NR")
+MANAGED = (
+    "ACCT_NAME",
+    "MAIN_CONT",
+    "MAIL_BUS",
+    "TEL_BUS",
+    "ADDRESS1",
+    "POST_CODE",
+    "CITY",
+    "CNT_CODE",
+    "VAT_NR",
+)
 #: DJ_PAGE lengths of the recorded dictionary [V] (fields.dj_page.json)
 INV_NR_LENGTH = 12
 HDR_DESC_LENGTH = 40
 #: ARTICLE fields a product needs (plus the optional ones the options name)
-ARTICLE_FIELDS = ("ART_CODE", "ART_DESC1", "PX_SELL", "QTY_AVAIL", "AG_CODE", "CNG_DATE",
-                  "INP_DATE")
+ARTICLE_FIELDS = (
+    "ART_CODE",
+    "ART_DESC1",
+    "PX_SELL",
+    "QTY_AVAIL",
+    "AG_CODE",
+    "CNG_DATE",
+    "INP_DATE",
+)
 CENT = Decimal("0.01")
 _Q4 = Decimal("0.0001")
 
@@ -102,8 +118,17 @@ def street_line(address: Address) -> str:
 #: lengths of the CONTACT text fields this connector writes, as AccountView's data
 #: dictionary declares them [V] (tests/contracts/accountview/fields.contact.json)
 CONTACT_LENGTHS: dict[str, int] = {
-    "SUB_NR": 10, "ACCT_NAME": 40, "MAIN_CONT": 40, "MAIL_BUS": 50, "TEL_BUS": 20,
-    "ADDRESS1": 80, "POST_CODE": 10, "CITY": 35, "CNT_CODE": 2, "VAT_NR": 14, "SRC_CODE": 10,
+    "SUB_NR": 10,
+    "ACCT_NAME": 40,
+    "MAIN_CONT": 40,
+    "MAIL_BUS": 50,
+    "TEL_BUS": 20,
+    "ADDRESS1": 80,
+    "POST_CODE": 10,
+    "CITY": 35,
+    "CNT_CODE": 2,
+    "VAT_NR": 14,
+    "SRC_CODE": 10,
 }
 
 
@@ -122,9 +147,12 @@ def contact_from_customer(customer: Customer) -> dict[str, Any]:
     mandatory field among them].
     """
     if len(customer.email) > CONTACT_LENGTHS["MAIL_BUS"]:
-        raise RecordError("customer", customer.label, "email",
-                          f"longer than AccountView's {CONTACT_LENGTHS['MAIL_BUS']} "
-                          "characters (MAIL_BUS)")
+        raise RecordError(
+            "customer",
+            customer.label,
+            "email",
+            f"longer than AccountView's {CONTACT_LENGTHS['MAIL_BUS']} characters (MAIL_BUS)",
+        )
     addr = customer.billing_address
     return {
         "ACCT_NAME": _fit("ACCT_NAME", customer.display_name),
@@ -162,16 +190,20 @@ def terms_fields(terms: DebtorTerms | None, options: TargetOptions) -> dict[str,
     """The CONTACT fields of the debtor terms that are set (``None`` leaves AccountView's)."""
     if not terms:
         return {}
-    fields = {options.classification_field: terms.classification,
-              options.tax_code_field: terms.tax_code,
-              options.revenue_account_field: terms.revenue_account}
+    fields = {
+        options.classification_field: terms.classification,
+        options.tax_code_field: terms.tax_code,
+        options.revenue_account_field: terms.revenue_account,
+    }
     return {k: v for k, v in fields.items() if v is not None}
 
 
 # --- orders ----------------------------------------------------------------------------
 
-def order_header(order: Order, *, debtor_code: str, reference: str,
-                 reference_field: str = "COMMENT1") -> dict[str, Any]:
+
+def order_header(
+    order: Order, *, debtor_code: str, reference: str, reference_field: str = "COMMENT1"
+) -> dict[str, Any]:
     """A ``SO_HDR`` row: the debtor invoiced and delivered (``RPL_INV``/``RPL_DEL`` [S]),
     the order date, our reference, the e-mail and the delivery address lines.
 
@@ -198,10 +230,16 @@ def order_lines(order: Order) -> list[dict[str, Any]]:
     """One ``SO_LINE`` per line: article, quantity, unit price excl. VAT [S], description
     and the line's discount amount. ASSUMPTION [U]: ``ART_DESC`` and ``DISC_AMT`` (an
     amount: the canonical discount is one, and a percentage would round)."""
-    return [{"ART_CODE": line.sku, "ART_DESC": line.description or line.sku,
-             "ORD_QTY": line.quantity, "ART_PX": line.unit_price_excl,
-             "DISC_AMT": line.discount_excl}
-            for line in order.lines]
+    return [
+        {
+            "ART_CODE": line.sku,
+            "ART_DESC": line.description or line.sku,
+            "ORD_QTY": line.quantity,
+            "ART_PX": line.unit_price_excl,
+            "DISC_AMT": line.discount_excl,
+        }
+        for line in order.lines
+    ]
 
 
 def local_date(when: datetime, tz_name: str) -> date:
@@ -209,8 +247,9 @@ def local_date(when: datetime, tz_name: str) -> date:
     return when.astimezone(ZoneInfo(tz_name)).date()
 
 
-def invoice_page(order: Order, *, debtor_code: str, reference: str,
-                 options: TargetOptions) -> dict[str, Any]:
+def invoice_page(
+    order: Order, *, debtor_code: str, reference: str, options: TargetOptions
+) -> dict[str, Any]:
     """A ``DJ_PAGE`` of the sales journal: debtor, invoice number = our reference, date.
 
     ``INV_NR`` holds 12 characters and ``HDR_DESC`` (mandatory) 40, as the recorded
@@ -218,8 +257,10 @@ def invoice_page(order: Order, *, debtor_code: str, reference: str,
     longer find the page again), a longer description is cut.
     """
     if len(reference) > INV_NR_LENGTH:
-        raise ValueError(f"reference {reference!r} is longer than the {INV_NR_LENGTH} "
-                         "characters of AccountView's invoice number (INV_NR)")
+        raise ValueError(
+            f"reference {reference!r} is longer than the {INV_NR_LENGTH} "
+            "characters of AccountView's invoice number (INV_NR)"
+        )
     return {
         "DJ_CODE": options.invoice_journal,
         "SUB_NR": debtor_code,
@@ -230,8 +271,9 @@ def invoice_page(order: Order, *, debtor_code: str, reference: str,
     }
 
 
-def invoice_lines(order: Order, *, debtor_code: str, reference: str,
-                  options: TargetOptions) -> list[dict[str, Any]]:
+def invoice_lines(
+    order: Order, *, debtor_code: str, reference: str, options: TargetOptions
+) -> list[dict[str, Any]]:
     """One revenue ``DJ_LINE`` per order line: account, net amount excl. VAT, VAT code.
 
     ``ValueError`` names a VAT rate without a code in ``vat_codes``. ASSUMPTION [U]:
@@ -244,24 +286,26 @@ def invoice_lines(order: Order, *, debtor_code: str, reference: str,
         pct = percent(line.tax_rate)
         code = options.vat_codes.get(pct)
         if code is None:
-            raise ValueError(f"no VAT code for {pct}% (add it to the connection's "
-                             "extra.vat_codes)")
+            raise ValueError(f"no VAT code for {pct}% (add it to the connection's extra.vat_codes)")
         net = cents(line.net_excl)
-        lines.append({
-            "ACCT_NR": options.revenue_account,
-            "SUB_NR": debtor_code,
-            options.invoice_reference_field: reference,
-            "AMOUNT": net,
-            "VAT_CODE": code,
-            "VAT_AMT": cents(net * line.tax_rate),
-            "TRN_DATE": when,
-            "TRN_DESC": line.description or line.sku,
-            "TRN_QTY": line.quantity,
-        })
+        lines.append(
+            {
+                "ACCT_NR": options.revenue_account,
+                "SUB_NR": debtor_code,
+                options.invoice_reference_field: reference,
+                "AMOUNT": net,
+                "VAT_CODE": code,
+                "VAT_AMT": cents(net * line.tax_rate),
+                "TRN_DATE": when,
+                "TRN_DESC": line.description or line.sku,
+                "TRN_QTY": line.quantity,
+            }
+        )
     return lines
 
 
 # --- articles --------------------------------------------------------------------------
+
 
 def _flag(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True", "T", ".T.", "J", "Y")
@@ -282,7 +326,6 @@ class _Reader(FieldReader):
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=ZoneInfo(tz_name))
 
 
-
 def article_id(record: Mapping[str, Any]) -> str:
     """The ``ART_CODE`` of a product record (``{"ARTICLE": row, ...}``) or of a bare
     article row (a stock record); ``"?"`` when unreadable."""
@@ -301,13 +344,15 @@ def _tax_rate(r: _Reader, options: SourceOptions) -> Decimal:
         return default
     rates = {c: p for p, c in options.vat_codes.items()}
     if code not in rates:
-        raise r.fail(options.vat_code_field,
-                     f"VAT code {code!r} is not in the connection's extra.vat_codes")
+        raise r.fail(
+            options.vat_code_field, f"VAT code {code!r} is not in the connection's extra.vat_codes"
+        )
     return (Decimal(rates[code]) / 100).normalize()
 
 
-def _categories(record: Mapping[str, Any], r: _Reader,
-                options: SourceOptions) -> tuple[Category, ...]:
+def _categories(
+    record: Mapping[str, Any], r: _Reader, options: SourceOptions
+) -> tuple[Category, ...]:
     code = r.text("AG_CODE")
     if not code:
         return ()
@@ -315,16 +360,26 @@ def _categories(record: Mapping[str, Any], r: _Reader,
     if not isinstance(group, Mapping):
         raise r.fail("AG_CODE", f"article group {code!r} does not exist in AG1")
     desc = str(group.get("AG_DESC") or "").strip() or code
-    parts: Sequence[str] = (desc.split(options.category_separator)
-                            if options.category_separator else [desc])
+    parts: Sequence[str] = (
+        desc.split(options.category_separator) if options.category_separator else [desc]
+    )
     path = tuple(p.strip() for p in parts if p.strip())
     return (Category(path=path),) if path else ()
 
 
-_PRODUCT_NAMES = {"sku": "ART_CODE", "article_code": "ART_CODE", "title": "ART_DESC1",
-                  "variants": "PX_SELL", "price_excl": "PX_SELL", "price_incl": "PX_SELL",
-                  "quantity": "QTY_AVAIL", "tax_rate": "VAT_CODE", "updated_at": "CNG_DATE",
-                  "categories": "AG_CODE", "": "ART_CODE"}
+_PRODUCT_NAMES = {
+    "sku": "ART_CODE",
+    "article_code": "ART_CODE",
+    "title": "ART_DESC1",
+    "variants": "PX_SELL",
+    "price_excl": "PX_SELL",
+    "price_incl": "PX_SELL",
+    "quantity": "QTY_AVAIL",
+    "tax_rate": "VAT_CODE",
+    "updated_at": "CNG_DATE",
+    "categories": "AG_CODE",
+    "": "ART_CODE",
+}
 
 
 def _ean(r: _Reader, options: SourceOptions) -> str:
@@ -384,12 +439,29 @@ def product_from_article(record: Mapping[str, Any], options: SourceOptions) -> P
     updated = _changed(r, row, options.timezone)
     categories = _categories(record, r, options)
     names = {**_PRODUCT_NAMES, "ean": options.ean_field or "ART_CODE"}
-    return r.build(lambda: Product(
-        ref=ExternalRef(system=SYSTEM, id=code), article_code=code, ean=ean, title=title,
-        currency=options.currency, tax_rate=rate, categories=categories,
-        variants=(Variant(article_code=code, ean=ean, title=title, price_excl=q4(price),
-                          price_incl=q4(price * (1 + rate)), quantity=quantity),),
-        updated_at=updated), names)
+    return r.build(
+        lambda: Product(
+            ref=ExternalRef(system=SYSTEM, id=code),
+            article_code=code,
+            ean=ean,
+            title=title,
+            currency=options.currency,
+            tax_rate=rate,
+            categories=categories,
+            variants=(
+                Variant(
+                    article_code=code,
+                    ean=ean,
+                    title=title,
+                    price_excl=q4(price),
+                    price_incl=q4(price * (1 + rate)),
+                    quantity=quantity,
+                ),
+            ),
+            updated_at=updated,
+        ),
+        names,
+    )
 
 
 def stock_from_article(row: Mapping[str, Any], options: SourceOptions) -> StockLevel:
@@ -414,6 +486,9 @@ def stock_from_article(row: Mapping[str, Any], options: SourceOptions) -> StockL
         reserved = r.decimal(options.reserved_field, default=Decimal(0))
         if reserved < 0:
             raise r.fail(options.reserved_field, f"negative reservation {reserved}")
-    return r.build(lambda: StockLevel(article_code=code, ean=ean, on_hand=level,
-                                      reserved=reserved, managed=managed),
-                   {"": "QTY_AVAIL", "article_code": "ART_CODE"})
+    return r.build(
+        lambda: StockLevel(
+            article_code=code, ean=ean, on_hand=level, reserved=reserved, managed=managed
+        ),
+        {"": "QTY_AVAIL", "article_code": "ART_CODE"},
+    )

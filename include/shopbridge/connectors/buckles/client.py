@@ -60,7 +60,6 @@ FILTER_CHUNK = 50
 #: what a request is retried on: ``rate_limit`` for creating POSTs (see module doc)
 
 
-
 def iso(value: datetime) -> str:
     """A filter or payload time as Buckles takes it: ISO 8601 UTC with ``Z`` [U]."""
     if value.tzinfo is None:
@@ -135,11 +134,11 @@ class PageTotal:
     def advance(self, meta: Mapping[str, Any], items: list[Any]) -> dict[str, int] | None:
         """The next page's parameters, or ``None`` after the last page."""
         try:
-            page, per_page, total = (int(meta["page"]), int(meta["per_page"]),
-                                     int(meta["total"]))
+            page, per_page, total = (int(meta["page"]), int(meta["per_page"]), int(meta["total"]))
         except (KeyError, TypeError, ValueError):
-            raise FatalError(f"response meta is not {{page, per_page, total}}: "
-                             f"{dict(meta)!r}"[:300]) from None
+            raise FatalError(
+                f"response meta is not {{page, per_page, total}}: {dict(meta)!r}"[:300]
+            ) from None
         if page != self.page:
             raise PaginationLoop(f"asked for page {self.page}, the API sent page {page}")
         if not items or per_page < 1 or page * per_page >= total:
@@ -167,11 +166,18 @@ class BucklesSettings(BaseModel):
 class BucklesClient(PooledClient):
     """Paced, retried, bearer-authenticated JSON calls to one Buckles account."""
 
-    def __init__(self, base_url: str, token: SecretStr | str, *,
-                 http: httpx.Client | None = None, policy: RetryPolicy | None = None,
-                 counter: CallCounter | None = None, per_page: int = MAX_PER_PAGE,
-                 rate_limit_per_minute: int = DEFAULT_PER_MINUTE,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: SecretStr | str,
+        *,
+        http: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        counter: CallCounter | None = None,
+        per_page: int = MAX_PER_PAGE,
+        rate_limit_per_minute: int = DEFAULT_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """``http``: an injected client (a sandbox's ``TestClient``); ``clock`` drives the
         pacing window and ``policy.sleep`` the waits (tests pass fakes)."""
         if not 1 <= per_page <= MAX_PER_PAGE:
@@ -187,8 +193,13 @@ class BucklesClient(PooledClient):
 
     @classmethod
     def from_settings(cls, settings: BucklesSettings, **kwargs: Any) -> BucklesClient:
-        return cls(settings.base_url, settings.token, per_page=settings.per_page,
-                   rate_limit_per_minute=settings.rate_limit_per_minute, **kwargs)
+        return cls(
+            settings.base_url,
+            settings.token,
+            per_page=settings.per_page,
+            rate_limit_per_minute=settings.rate_limit_per_minute,
+            **kwargs,
+        )
 
     # --- transport ---------------------------------------------------------------------
 
@@ -196,8 +207,7 @@ class BucklesClient(PooledClient):
         """Wait until the token's window has room, then count this request in it."""
         wait = self.window.wait(self._clock())
         if wait > 0:
-            log.info("pacing %s %s: %.1fs until the per-minute window has room", method,
-                     path, wait)
+            log.info("pacing %s %s: %.1fs until the per-minute window has room", method, path, wait)
             self.policy.sleep(wait)
         self.window.record(self._clock())
 
@@ -214,34 +224,58 @@ class BucklesClient(PooledClient):
                 wait = max(1.0, self.window.oldest_expires(self._clock()))
             raise RetriableError(describe(resp), response=resp, retry_after=wait)
         if status >= 500:
-            raise RetriableError(describe(resp), response=resp,
-                                 retry_after=parse_retry_after(resp))
+            raise RetriableError(describe(resp), response=resp, retry_after=parse_retry_after(resp))
         raise FatalError(describe(resp), response=resp)
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{API_PREFIX}{path.lstrip('/')}"
 
-    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-             body: Any = None, retry: RetryOn = "all") -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: RetryOn = "all",
+    ) -> httpx.Response:
         """One API call: paced, authenticated, classified, retried as ``retry`` allows."""
         content = dumps(body) if body is not None else None
         headers = {"Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
-        request = self._http.build_request(method, self._url(path),
-                                           params=dict(params) if params else None,
-                                           content=content, headers=headers,
-                                           timeout=DEFAULT_TIMEOUT)
+        request = self._http.build_request(
+            method,
+            self._url(path),
+            params=dict(params) if params else None,
+            content=content,
+            headers=headers,
+            timeout=DEFAULT_TIMEOUT,
+        )
         self.auth.apply(request)
 
         def pace(req: httpx.Request) -> None:
             self._pace(method, req.url.path)
 
-        return send(self._http, request, policy=self.policy, counter=self.counter,
-                    retry=RETRY_MODES[retry], check=self._check, prepare=pace)
+        return send(
+            self._http,
+            request,
+            policy=self.policy,
+            counter=self.counter,
+            retry=RETRY_MODES[retry],
+            check=self._check,
+            prepare=pace,
+        )
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                body: Any = None, retry: RetryOn = "all") -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: RetryOn = "all",
+    ) -> Any:
         """:meth:`send`, returning the parsed JSON (``None`` for an empty body)."""
         resp = self.send(method, path, params=params, body=body, retry=retry)
         if not resp.content:
@@ -249,11 +283,13 @@ class BucklesClient(PooledClient):
         try:
             return resp.json()
         except ValueError as exc:
-            raise FatalError(f"{method} {resp.request.url.path}: response is not JSON",
-                             response=resp) from exc
+            raise FatalError(
+                f"{method} {resp.request.url.path}: response is not JSON", response=resp
+            ) from exc
 
-    def _object(self, method: str, path: str, body: Any = None,
-                retry: RetryOn = "all") -> dict[str, Any]:
+    def _object(
+        self, method: str, path: str, body: Any = None, retry: RetryOn = "all"
+    ) -> dict[str, Any]:
         """A call answering one record ``{"data": {...}}`` (its ``id`` required)."""
         answer = self.request(method, path, body=body, retry=retry)
         data = answer.get("data") if isinstance(answer, dict) else None
@@ -261,8 +297,9 @@ class BucklesClient(PooledClient):
             raise FatalError(f"{method} {path}: the response carries no record with an id")
         return data
 
-    def iter_pages(self, path: str, params: Mapping[str, Any] | None = None
-                   ) -> Iterator[dict[str, Any]]:
+    def iter_pages(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every record of a list endpoint, page by page (``{"data": [...], "meta"}``).
 
         The pages must add up to the last ``meta.total``: an empty page before it, or more
@@ -284,18 +321,21 @@ class BucklesClient(PooledClient):
             step = pager.advance(meta, items)
             query = {**(params or {}), **step} if step is not None else None
             if query is None and read != int(meta["total"]):
-                raise FatalError(f"GET {path}: meta.total is {meta['total']} but the pages "
-                                 f"held {read} records")
+                raise FatalError(
+                    f"GET {path}: meta.total is {meta['total']} but the pages held {read} records"
+                )
 
-    def iter_filtered(self, path: str, key: str, values: Sequence[str],
-                      params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def iter_filtered(
+        self, path: str, key: str, values: Sequence[str], params: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Records whose ``key`` is one of ``values`` (``?key=a,b,c``, in chunks)."""
         wanted = sorted({v for v in values if v})
         for bad in (v for v in wanted if "," in v):
-            raise ConfigError(f"{key} {bad!r} contains a comma; Buckles' list filters are "
-                              "comma-separated [U]")
+            raise ConfigError(
+                f"{key} {bad!r} contains a comma; Buckles' list filters are comma-separated [U]"
+            )
         for i in range(0, len(wanted), FILTER_CHUNK):
-            chunk = wanted[i:i + FILTER_CHUNK]
+            chunk = wanted[i : i + FILTER_CHUNK]
             yield from self.iter_pages(path, {**(params or {}), key: ",".join(chunk)})
 
     @staticmethod
@@ -317,14 +357,17 @@ class BucklesClient(PooledClient):
             raise FatalError("GET orders: response has no meta")
         return int(meta.get("total") or 0)
 
-    def iter_orders(self, *, channel_order_ids: Sequence[str] | None = None,
-                    updated_since: datetime | None = None,
-                    updated_before: datetime | None = None) -> Iterator[dict[str, Any]]:
+    def iter_orders(
+        self,
+        *,
+        channel_order_ids: Sequence[str] | None = None,
+        updated_since: datetime | None = None,
+        updated_before: datetime | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """``GET orders`` by our references and/or changed within a window."""
         params = self._window(updated_since, updated_before)
         if channel_order_ids is not None:
-            yield from self.iter_filtered("orders", "channel_order_id", channel_order_ids,
-                                          params)
+            yield from self.iter_filtered("orders", "channel_order_id", channel_order_ids, params)
         else:
             yield from self.iter_pages("orders", params)
 
@@ -337,10 +380,14 @@ class BucklesClient(PooledClient):
         this ``channel``/``channel_order_id`` exists (its ``id`` is in the error body)."""
         return self._object("POST", "orders", dict(payload), retry="rate_limit")
 
-    def iter_customers(self, *, emails: Sequence[str] | None = None,
-                       numbers: Sequence[str] | None = None,
-                       updated_since: datetime | None = None,
-                       updated_before: datetime | None = None) -> Iterator[dict[str, Any]]:
+    def iter_customers(
+        self,
+        *,
+        emails: Sequence[str] | None = None,
+        numbers: Sequence[str] | None = None,
+        updated_since: datetime | None = None,
+        updated_before: datetime | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """``GET customers`` by e-mail, by the channel's customer number
         (``customer_number``, [U]) and/or changed within a window."""
         params = self._window(updated_since, updated_before)
@@ -356,13 +403,13 @@ class BucklesClient(PooledClient):
         unique when set)."""
         return self._object("POST", "customers", dict(payload), retry="rate_limit")
 
-    def update_customer(self, customer_id: int | str, fields: Mapping[str, Any]
-                        ) -> dict[str, Any]:
+    def update_customer(self, customer_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PATCH customers/{id}``: idempotent, so retried."""
         return self._object("PATCH", f"customers/{customer_id}", dict(fields))
 
-    def iter_products(self, *, skus: Sequence[str] | None = None,
-                      barcodes: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    def iter_products(
+        self, *, skus: Sequence[str] | None = None, barcodes: Sequence[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """``GET products`` by SKU, by barcode, or all."""
         if skus is not None:
             yield from self.iter_filtered("products", "sku", skus)
@@ -375,8 +422,7 @@ class BucklesClient(PooledClient):
         """``POST products``; 409 when the SKU (or barcode) exists."""
         return self._object("POST", "products", dict(payload), retry="rate_limit")
 
-    def update_product(self, product_id: int | str, fields: Mapping[str, Any]
-                       ) -> dict[str, Any]:
+    def update_product(self, product_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PATCH products/{id}``."""
         return self._object("PATCH", f"products/{product_id}", dict(fields))
 
@@ -395,8 +441,9 @@ class BucklesClient(PooledClient):
         else:
             yield from self.iter_pages("stock")
 
-    def iter_shipments(self, *, updated_since: datetime | None = None,
-                       updated_before: datetime | None = None) -> Iterator[dict[str, Any]]:
+    def iter_shipments(
+        self, *, updated_since: datetime | None = None, updated_before: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
         """``GET shipments`` changed within a window."""
         yield from self.iter_pages("shipments", self._window(updated_since, updated_before))
 
@@ -405,14 +452,14 @@ class BucklesClient(PooledClient):
         same ``tracking_code`` (else the same ``reference``) [U]; so it is retried."""
         return self._object("POST", f"orders/{order_id}/shipments", dict(payload))
 
-    def put_checkout(self, channel_checkout_id: str, payload: Mapping[str, Any]
-                     ) -> dict[str, Any]:
+    def put_checkout(self, channel_checkout_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT checkouts/{channel_checkout_id}``: an upsert, so retried."""
         if not channel_checkout_id or "/" in channel_checkout_id:
             raise ConfigError(f"checkout id {channel_checkout_id!r} cannot be a path segment")
         return self._object("PUT", f"checkouts/{channel_checkout_id}", dict(payload))
 
-    def iter_checkouts(self, *, updated_since: datetime | None = None,
-                       updated_before: datetime | None = None) -> Iterator[dict[str, Any]]:
+    def iter_checkouts(
+        self, *, updated_since: datetime | None = None, updated_before: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
         """``GET checkouts``."""
         yield from self.iter_pages("checkouts", self._window(updated_since, updated_before))

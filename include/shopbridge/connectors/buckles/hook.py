@@ -42,8 +42,7 @@ def settings_from_connection(conn: Any, conn_id: str) -> BucklesSettings:
     connection and the field."""
     url = base_url(conn)
     if not url:
-        raise ConfigError(f"connection {conn_id!r}: host is required (the Buckles API's "
-                          "base URL)")
+        raise ConfigError(f"connection {conn_id!r}: host is required (the Buckles API's base URL)")
     if not getattr(conn, "password", None):
         raise ConfigError(f"connection {conn_id!r}: password (API token) is empty")
     return settings_from(BucklesSettings, conn, conn_id, base_url=url, token=conn.password)
@@ -58,9 +57,14 @@ class BucklesHook(BaseHook):
     conn_type = "buckles"
     hook_name = "Buckles"
 
-    def __init__(self, buckles_conn_id: str = default_conn_name, *,
-                 policy: RetryPolicy | None = None, counter: CallCounter | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        buckles_conn_id: str = default_conn_name,
+        *,
+        policy: RetryPolicy | None = None,
+        counter: CallCounter | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Nothing is fetched here: a hook is built at task run time, not at parse time."""
         super().__init__(**kwargs)
         self.buckles_conn_id = buckles_conn_id
@@ -110,8 +114,9 @@ class BucklesHook(BaseHook):
         try:
             total = client.ping()
         except AuthError as exc:
-            return False, (f"Buckles refused the token of connection {cid!r} (password = "
-                           f"API token): {exc}")
+            return False, (
+                f"Buckles refused the token of connection {cid!r} (password = API token): {exc}"
+            )
         except FatalError as exc:
             return False, f"connection {cid!r}: {exc}"
         except RetriableError as exc:
@@ -124,9 +129,18 @@ class BucklesHook(BaseHook):
 
 
 if TYPE_CHECKING:
-    def _conforms(target: BucklesTarget, source: BucklesSource) -> tuple[
-            OrderTarget, ProductTarget, ShipmentTarget, CheckoutTarget, StockSource,
-            CustomerSource, ShipmentSource]:
+
+    def _conforms(
+        target: BucklesTarget, source: BucklesSource
+    ) -> tuple[
+        OrderTarget,
+        ProductTarget,
+        ShipmentTarget,
+        CheckoutTarget,
+        StockSource,
+        CustomerSource,
+        ShipmentSource,
+    ]:
         """Strict mypy proves here that the target and source satisfy every protocol
         they are handed out for."""
         return target, target, target, target, source, source, source

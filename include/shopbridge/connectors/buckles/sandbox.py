@@ -53,29 +53,90 @@ from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState, SandboxControl
 
 PREFIX = "/api/v1"
 TOKEN = "demo-token"
-ORDER_STATUSES = ("pending_payment", "processing", "on_hold", "partially_shipped",
-                  "completed", "cancelled", "refunded", "partially_refunded", "returned",
-                  "partially_returned", "failed")
+ORDER_STATUSES = (
+    "pending_payment",
+    "processing",
+    "on_hold",
+    "partially_shipped",
+    "completed",
+    "cancelled",
+    "refunded",
+    "partially_refunded",
+    "returned",
+    "partially_returned",
+    "failed",
+)
 OPEN_STATUSES = frozenset({"pending_payment", "processing", "on_hold", "partially_shipped"})
 #: what an order without a status gets
 DEFAULT_STATUS = "on_hold"
-ORDER_FIELDS = frozenset({
-    "channel", "channel_order_id", "number", "status", "customer_id", "email", "currency",
-    "payment_status", "payment_method", "shipping_method", "ordered_at",
-    "prices_include_tax", "billing_address", "shipping_address", "shipping_cost",
-    "discount", "total", "lines"})
+ORDER_FIELDS = frozenset(
+    {
+        "channel",
+        "channel_order_id",
+        "number",
+        "status",
+        "customer_id",
+        "email",
+        "currency",
+        "payment_status",
+        "payment_method",
+        "shipping_method",
+        "ordered_at",
+        "prices_include_tax",
+        "billing_address",
+        "shipping_address",
+        "shipping_cost",
+        "discount",
+        "total",
+        "lines",
+    }
+)
 LINE_FIELDS = frozenset({"sku", "barcode", "name", "qty", "price", "tax_rate", "discount"})
-CUSTOMER_FIELDS = frozenset({"email", "customer_number", "first_name", "last_name", "company",
-                             "vat_number", "phone", "address"})
-ADDRESS_FIELDS = frozenset({"street", "house_number", "house_number_ext", "postcode", "city",
-                            "country", "name", "company"})
-PRODUCT_FIELDS = frozenset({"sku", "barcode", "title", "description", "brand", "price",
-                            "tax_rate", "parent_sku", "is_parent", "attributes",
-                            "category_ids"})
-SHIPMENT_FIELDS = frozenset({"status", "carrier", "tracking_code", "reference", "shipped_at",
-                             "lines"})
-CHECKOUT_FIELDS = frozenset({"channel", "email", "currency", "lines", "total", "created_at",
-                             "updated_at", "channel_order_id"})
+CUSTOMER_FIELDS = frozenset(
+    {
+        "email",
+        "customer_number",
+        "first_name",
+        "last_name",
+        "company",
+        "vat_number",
+        "phone",
+        "address",
+    }
+)
+ADDRESS_FIELDS = frozenset(
+    {"street", "house_number", "house_number_ext", "postcode", "city", "country", "name", "company"}
+)
+PRODUCT_FIELDS = frozenset(
+    {
+        "sku",
+        "barcode",
+        "title",
+        "description",
+        "brand",
+        "price",
+        "tax_rate",
+        "parent_sku",
+        "is_parent",
+        "attributes",
+        "category_ids",
+    }
+)
+SHIPMENT_FIELDS = frozenset(
+    {"status", "carrier", "tracking_code", "reference", "shipped_at", "lines"}
+)
+CHECKOUT_FIELDS = frozenset(
+    {
+        "channel",
+        "email",
+        "currency",
+        "lines",
+        "total",
+        "created_at",
+        "updated_at",
+        "channel_order_id",
+    }
+)
 CHECKOUT_LINE_FIELDS = frozenset({"sku", "name", "qty", "price_incl"})
 TABLES = ("orders", "customers", "products", "categories", "shipments", "checkouts")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -88,8 +149,14 @@ GIFT_WRAP = "GIFT-WRAP"
 class ApiError(Exception):
     """Rendered as ``{"error": ..., "field": ...}`` (plus ``id`` for a 409)."""
 
-    def __init__(self, status: int, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.field = status, message, field
         self.headers = headers or {}
@@ -119,8 +186,14 @@ def _when(raw: str, name: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _dec(value: Any, field: str, *, minimum: Decimal | None = None,
-         maximum: Decimal | None = None, positive: bool = False) -> str:
+def _dec(
+    value: Any,
+    field: str,
+    *,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
+    positive: bool = False,
+) -> str:
     """Validated decimal text (what is stored and sent back)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ApiError(422, f"expected a number, got {value!r}", field)
@@ -128,8 +201,12 @@ def _dec(value: Any, field: str, *, minimum: Decimal | None = None,
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise ApiError(422, f"not a number: {value!r}", field) from None
-    if (not number.is_finite() or (minimum is not None and number < minimum)
-            or (maximum is not None and number > maximum) or (positive and number <= 0)):
+    if (
+        not number.is_finite()
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
+        or (positive and number <= 0)
+    ):
         raise ApiError(422, f"out of range: {value!r}", field)
     return format(number, "f")
 
@@ -147,8 +224,7 @@ def _known(body: Any, allowed: frozenset[str], where: str = "") -> dict[str, Any
     if not isinstance(body, dict):
         raise ApiError(422, "expected a JSON object", where.rstrip(".") or None)
     if unknown := sorted(set(body) - allowed):
-        raise ApiError(422, f"unknown field(s) {', '.join(unknown)}",
-                       f"{where}{unknown[0]}")
+        raise ApiError(422, f"unknown field(s) {', '.join(unknown)}", f"{where}{unknown[0]}")
     return body
 
 
@@ -157,8 +233,7 @@ def _address(raw: Any, field: str) -> dict[str, str]:
     out = {k: _text(body, k, f"{field}.") for k in sorted(ADDRESS_FIELDS) if k in body}
     country = out.get("country", "")
     if country and not re.fullmatch(r"[A-Z]{2}", country):
-        raise ApiError(422, f"not an ISO 3166-1 alpha-2 code: {country!r}",
-                       f"{field}.country")
+        raise ApiError(422, f"not an ISO 3166-1 alpha-2 code: {country!r}", f"{field}.country")
     return out
 
 
@@ -166,16 +241,15 @@ def _currency(body: dict[str, Any]) -> str:
     """A required ISO 4217 code: the hub never assumes a currency."""
     currency = _text(body, "currency")
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise ApiError(422, f"an ISO 4217 currency code is required, got {currency!r}",
-                       "currency")
+        raise ApiError(422, f"an ISO 4217 currency code is required, got {currency!r}", "currency")
     return currency
 
 
 # --- seed ------------------------------------------------------------------------------------
 
+
 def _empty() -> dict[str, Any]:
-    return {**{t: {} for t in TABLES}, "stock": {},
-            "next": {t: 1 for t in TABLES}}
+    return {**{t: {} for t in TABLES}, "stock": {}, "next": {t: 1 for t in TABLES}}
 
 
 def _seed(seed: str | None) -> dict[str, Any]:
@@ -196,47 +270,114 @@ def _seed(seed: str | None) -> dict[str, Any]:
     for entry in demo.catalogue:
         variants = entry["variants"]
         cats = [by_path[" > ".join(p)] for p in entry.get("categories", [])]
-        common = {"description": entry.get("short_description", ""),
-                  "brand": entry.get("brand") or "", "tax_rate": "21", "category_ids": cats,
-                  "attributes": {}, "updated_at": when, "created_at": when}
+        common = {
+            "description": entry.get("short_description", ""),
+            "brand": entry.get("brand") or "",
+            "tax_rate": "21",
+            "category_ids": cats,
+            "attributes": {},
+            "updated_at": when,
+            "created_at": when,
+        }
         multi = len(variants) > 1 or any(v["attributes"] for v in variants)
         parent = f"P-{entry['product_id']}" if multi else None
         if parent:
-            store.insert("products", {**common, "sku": parent, "barcode": "",
-                                      "title": entry["title"], "price": None,
-                                      "parent_sku": None, "is_parent": True})
+            store.insert(
+                "products",
+                {
+                    **common,
+                    "sku": parent,
+                    "barcode": "",
+                    "title": entry["title"],
+                    "price": None,
+                    "parent_sku": None,
+                    "is_parent": True,
+                },
+            )
         for v in variants:
             title = " ".join([entry["title"], *v["attributes"].values()])
-            store.insert("products", {**common, "sku": v["sku"], "barcode": v["ean"],
-                                      "title": title, "price": format(v["price_excl"], "f"),
-                                      "parent_sku": parent, "is_parent": False,
-                                      "attributes": dict(v["attributes"])})
-            data["stock"][v["sku"]] = {"sku": v["sku"], "on_hand": str(v["stock"]),
-                                       "updated_at": when}
+            store.insert(
+                "products",
+                {
+                    **common,
+                    "sku": v["sku"],
+                    "barcode": v["ean"],
+                    "title": title,
+                    "price": format(v["price_excl"], "f"),
+                    "parent_sku": parent,
+                    "is_parent": False,
+                    "attributes": dict(v["attributes"]),
+                },
+            )
+            data["stock"][v["sku"]] = {
+                "sku": v["sku"],
+                "on_hand": str(v["stock"]),
+                "updated_at": when,
+            }
     # sold in the hub's other channels only: no price and no barcode, as hubs hold them
-    store.insert("products", {"sku": GIFT_WRAP, "barcode": "", "title": "Gift wrap",
-                              "description": "", "brand": "", "price": None, "tax_rate": "21",
-                              "parent_sku": None, "is_parent": False, "attributes": {},
-                              "category_ids": [], "updated_at": when, "created_at": when})
+    store.insert(
+        "products",
+        {
+            "sku": GIFT_WRAP,
+            "barcode": "",
+            "title": "Gift wrap",
+            "description": "",
+            "brand": "",
+            "price": None,
+            "tax_rate": "21",
+            "parent_sku": None,
+            "is_parent": False,
+            "attributes": {},
+            "category_ids": [],
+            "updated_at": when,
+            "created_at": when,
+        },
+    )
     data["stock"][GIFT_WRAP] = {"sku": GIFT_WRAP, "on_hand": "0", "updated_at": when}
     for c in demo.existing_debtors:
-        store.insert("customers", {
-            "email": c["email"], "first_name": c["first_name"], "last_name": c["last_name"],
-            "company": c["company_name"], "vat_number": c["vat_number"], "phone": c["phone"],
-            "customer_number": "",
-            "address": {"street": c["street"], "house_number": c["number"],
-                        "house_number_ext": c["extension"], "postcode": c["zipcode"],
-                        "city": c["city"], "country": c["country"]},
-            "created_at": when, "updated_at": when})
+        store.insert(
+            "customers",
+            {
+                "email": c["email"],
+                "first_name": c["first_name"],
+                "last_name": c["last_name"],
+                "company": c["company_name"],
+                "vat_number": c["vat_number"],
+                "phone": c["phone"],
+                "customer_number": "",
+                "address": {
+                    "street": c["street"],
+                    "house_number": c["number"],
+                    "house_number_ext": c["extension"],
+                    "postcode": c["zipcode"],
+                    "city": c["city"],
+                    "country": c["country"],
+                },
+                "created_at": when,
+                "updated_at": when,
+            },
+        )
     # a marketplace customer: no e-mail, no number, no country, no address
-    store.insert("customers", {
-        "email": "", "customer_number": "", "first_name": "", "last_name": "Jansen",
-        "company": "", "vat_number": "", "phone": "", "address": {},
-        "created_at": when, "updated_at": when})
+    store.insert(
+        "customers",
+        {
+            "email": "",
+            "customer_number": "",
+            "first_name": "",
+            "last_name": "Jansen",
+            "company": "",
+            "vat_number": "",
+            "phone": "",
+            "address": {},
+            "created_at": when,
+            "updated_at": when,
+        },
+    )
     return data
 
 
 # --- the store -------------------------------------------------------------------------------
+
 
 class Store:
     """The tables and Buckles' rules for writing them (shared by routes, seed, controls)."""
@@ -262,42 +403,65 @@ class Store:
         return row
 
     def find(self, name: str, **match: Any) -> dict[str, Any] | None:
-        return next((r for r in self.table(name).values()
-                     if all(r.get(k) == v for k, v in match.items())), None)
+        return next(
+            (r for r in self.table(name).values() if all(r.get(k) == v for k, v in match.items())),
+            None,
+        )
 
     # customers
 
     def _customer_fields(self, raw: Any, *, own_id: int | None) -> dict[str, Any]:
         body = _known(raw, CUSTOMER_FIELDS)
-        out: dict[str, Any] = {k: _text(body, k) for k in CUSTOMER_FIELDS - {"address"}
-                               if k in body}
+        out: dict[str, Any] = {
+            k: _text(body, k) for k in CUSTOMER_FIELDS - {"address"} if k in body
+        }
         if out.get("email"):
             out["email"] = out["email"].lower()
             if not _EMAIL.match(out["email"]):
                 raise ApiError(422, f"not an e-mail address: {out['email']!r}", "email")
             other = self.find("customers", email=out["email"])
             if other is not None and other["id"] != own_id:
-                raise ApiError(409, f"a customer with e-mail {out['email']} exists", "email",
-                               id=other["id"])
+                raise ApiError(
+                    409, f"a customer with e-mail {out['email']} exists", "email", id=other["id"]
+                )
         if out.get("customer_number"):
             other = self.find("customers", customer_number=out["customer_number"])
             if other is not None and other["id"] != own_id:
-                raise ApiError(409, f"a customer with number {out['customer_number']} exists",
-                               "customer_number", id=other["id"])
+                raise ApiError(
+                    409,
+                    f"a customer with number {out['customer_number']} exists",
+                    "customer_number",
+                    id=other["id"],
+                )
         if "address" in body:
             out["address"] = _address(body["address"], "address")
         return out
 
     def create_customer(self, raw: Any, now: str) -> dict[str, Any]:
         fields = self._customer_fields(raw, own_id=None)
-        if not any(fields.get(k) for k in ("email", "customer_number", "first_name",
-                                            "last_name", "company")):
-            raise ApiError(422, "an e-mail, a customer number, a name or a company is "
-                           "required", "email")
-        return self.insert("customers", {
-            "email": "", "customer_number": "", "first_name": "", "last_name": "",
-            "company": "", "vat_number": "", "phone": "", "address": {}, **fields,
-            "created_at": now, "updated_at": now})
+        if not any(
+            fields.get(k)
+            for k in ("email", "customer_number", "first_name", "last_name", "company")
+        ):
+            raise ApiError(
+                422, "an e-mail, a customer number, a name or a company is required", "email"
+            )
+        return self.insert(
+            "customers",
+            {
+                "email": "",
+                "customer_number": "",
+                "first_name": "",
+                "last_name": "",
+                "company": "",
+                "vat_number": "",
+                "phone": "",
+                "address": {},
+                **fields,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
 
     def update_customer(self, item: str, raw: Any, now: str) -> dict[str, Any]:
         row = self.one("customers", item)
@@ -308,20 +472,24 @@ class Store:
 
     def _product_fields(self, raw: Any, *, own_id: int | None) -> dict[str, Any]:
         body = _known(raw, PRODUCT_FIELDS)
-        out: dict[str, Any] = {k: _text(body, k) for k in ("sku", "barcode", "title",
-                                                          "description", "brand",
-                                                          "parent_sku") if k in body}
+        out: dict[str, Any] = {
+            k: _text(body, k)
+            for k in ("sku", "barcode", "title", "description", "brand", "parent_sku")
+            if k in body
+        }
         for key in ("sku", "barcode"):
             if out.get(key):
                 other = self.find("products", **{key: out[key]})
                 if other is not None and other["id"] != own_id:
-                    raise ApiError(409, f"a product with {key} {out[key]} exists", key,
-                                   id=other["id"])
+                    raise ApiError(
+                        409, f"a product with {key} {out[key]} exists", key, id=other["id"]
+                    )
         if "price" in body:
             out["price"] = _dec(body["price"], "price", minimum=Decimal(0))
         if "tax_rate" in body:
-            out["tax_rate"] = _dec(body["tax_rate"], "tax_rate", minimum=Decimal(0),
-                                   maximum=Decimal(100))
+            out["tax_rate"] = _dec(
+                body["tax_rate"], "tax_rate", minimum=Decimal(0), maximum=Decimal(100)
+            )
         if "is_parent" in body:
             if not isinstance(body["is_parent"], bool):
                 raise ApiError(422, "expected true or false", "is_parent")
@@ -329,18 +497,17 @@ class Store:
         if out.get("parent_sku"):
             parent = self.find("products", sku=out["parent_sku"])
             if parent is None or not parent.get("is_parent"):
-                raise ApiError(422, f"no parent product with SKU {out['parent_sku']}",
-                               "parent_sku")
+                raise ApiError(422, f"no parent product with SKU {out['parent_sku']}", "parent_sku")
         if "attributes" in body:
             attrs = body["attributes"]
-            if not isinstance(attrs, dict) or not all(isinstance(v, str)
-                                                      for v in attrs.values()):
+            if not isinstance(attrs, dict) or not all(isinstance(v, str) for v in attrs.values()):
                 raise ApiError(422, "expected an object of texts", "attributes")
             out["attributes"] = dict(attrs)
         if "category_ids" in body:
             ids = body["category_ids"]
             if not isinstance(ids, list) or not all(
-                    isinstance(i, int) and str(i) in self.table("categories") for i in ids):
+                isinstance(i, int) and str(i) in self.table("categories") for i in ids
+            ):
                 raise ApiError(422, "expected ids of existing categories", "category_ids")
             out["category_ids"] = list(ids)
         return out
@@ -350,13 +517,27 @@ class Store:
         for key in ("sku", "title"):
             if not fields.get(key):
                 raise ApiError(422, "required", key)
-        row = self.insert("products", {
-            "barcode": "", "description": "", "brand": "", "price": None, "tax_rate": "21",
-            "parent_sku": None, "is_parent": False, "attributes": {}, "category_ids": [],
-            **fields, "created_at": now, "updated_at": now})
+        row = self.insert(
+            "products",
+            {
+                "barcode": "",
+                "description": "",
+                "brand": "",
+                "price": None,
+                "tax_rate": "21",
+                "parent_sku": None,
+                "is_parent": False,
+                "attributes": {},
+                "category_ids": [],
+                **fields,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         if not row["is_parent"]:
-            self.data["stock"].setdefault(row["sku"], {"sku": row["sku"], "on_hand": "0",
-                                                       "updated_at": now})
+            self.data["stock"].setdefault(
+                row["sku"], {"sku": row["sku"], "on_hand": "0", "updated_at": now}
+            )
         return row
 
     def update_product(self, item: str, raw: Any, now: str) -> dict[str, Any]:
@@ -372,8 +553,10 @@ class Store:
         if not all(names):
             raise ApiError(422, "names joined with ' > ', none empty", "path")
         path = " > ".join(names)
-        other = next((c for c in self.table("categories").values()
-                      if c["path"].lower() == path.lower()), None)
+        other = next(
+            (c for c in self.table("categories").values() if c["path"].lower() == path.lower()),
+            None,
+        )
         if other is not None:
             raise ApiError(409, f"category {path} exists", "path", id=other["id"])
         return self.insert("categories", {"path": path})
@@ -392,18 +575,34 @@ class Store:
             if product is None and barcode:
                 product = self.find("products", barcode=barcode)
             if product is None or product.get("is_parent"):
-                raise ApiError(422, f"no sellable product with SKU {sku!r}"
-                               + (f" or barcode {barcode!r}" if barcode else ""), f"{where}sku")
-            out.append({
-                "sku": product["sku"], "barcode": barcode,
-                "name": _text(body, "name", where) or product["title"],
-                "qty": _dec(body.get("qty"), f"{where}qty", positive=True),
-                "price": _dec(body.get("price", product.get("price") or 0), f"{where}price",
-                              minimum=Decimal(0)),
-                "tax_rate": _dec(body.get("tax_rate", product.get("tax_rate") or 21),
-                                 f"{where}tax_rate", minimum=Decimal(0), maximum=Decimal(100)),
-                "discount": _dec(body.get("discount", 0), f"{where}discount",
-                                 minimum=Decimal(0))})
+                raise ApiError(
+                    422,
+                    f"no sellable product with SKU {sku!r}"
+                    + (f" or barcode {barcode!r}" if barcode else ""),
+                    f"{where}sku",
+                )
+            out.append(
+                {
+                    "sku": product["sku"],
+                    "barcode": barcode,
+                    "name": _text(body, "name", where) or product["title"],
+                    "qty": _dec(body.get("qty"), f"{where}qty", positive=True),
+                    "price": _dec(
+                        body.get("price", product.get("price") or 0),
+                        f"{where}price",
+                        minimum=Decimal(0),
+                    ),
+                    "tax_rate": _dec(
+                        body.get("tax_rate", product.get("tax_rate") or 21),
+                        f"{where}tax_rate",
+                        minimum=Decimal(0),
+                        maximum=Decimal(100),
+                    ),
+                    "discount": _dec(
+                        body.get("discount", 0), f"{where}discount", minimum=Decimal(0)
+                    ),
+                }
+            )
         return out
 
     def create_order(self, raw: Any, now: str) -> dict[str, Any]:
@@ -414,33 +613,48 @@ class Store:
                 raise ApiError(422, "required", key)
         other = self.find("orders", channel=channel, channel_order_id=ref)
         if other is not None:
-            raise ApiError(409, f"order {ref} of channel {channel} exists",
-                           "channel_order_id", id=other["id"])
+            raise ApiError(
+                409, f"order {ref} of channel {channel} exists", "channel_order_id", id=other["id"]
+            )
         status = body.get("status", DEFAULT_STATUS)
         if status not in ORDER_STATUSES:
-            raise ApiError(422, f"unknown status {status!r}; known: "
-                           f"{', '.join(ORDER_STATUSES)}", "status")
+            raise ApiError(
+                422, f"unknown status {status!r}; known: {', '.join(ORDER_STATUSES)}", "status"
+            )
         customer = body.get("customer_id")
         if customer is not None and str(customer) not in self.table("customers"):
             raise ApiError(422, f"customer {customer} not found", "customer_id")
         currency = _currency(body)
-        row: dict[str, Any] = {k: _text(body, k) for k in (
-            "number", "email", "payment_status", "payment_method", "shipping_method")}
+        row: dict[str, Any] = {
+            k: _text(body, k)
+            for k in ("number", "email", "payment_status", "payment_method", "shipping_method")
+        }
         for key in ("shipping_cost", "discount", "total"):
             row[key] = _dec(body.get(key, 0), key, minimum=Decimal(0))
         for key in ("billing_address", "shipping_address"):
             row[key] = _address(body[key], key) if body.get(key) is not None else None
-        return self.insert("orders", {
-            "channel": channel, "channel_order_id": ref, "status": status,
-            "customer_id": int(customer) if customer is not None else None, **row,
-            "currency": currency,
-            "ordered_at": _text(body, "ordered_at") or now,
-            "prices_include_tax": body.get("prices_include_tax") is True,
-            "lines": self._lines(body.get("lines")), "created_at": now, "updated_at": now})
+        return self.insert(
+            "orders",
+            {
+                "channel": channel,
+                "channel_order_id": ref,
+                "status": status,
+                "customer_id": int(customer) if customer is not None else None,
+                **row,
+                "currency": currency,
+                "ordered_at": _text(body, "ordered_at") or now,
+                "prices_include_tax": body.get("prices_include_tax") is True,
+                "lines": self._lines(body.get("lines")),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
 
     def shipments_of(self, order_id: int) -> list[dict[str, Any]]:
-        return sorted((s for s in self.table("shipments").values()
-                       if s["order_id"] == order_id), key=lambda s: s["id"])
+        return sorted(
+            (s for s in self.table("shipments").values() if s["order_id"] == order_id),
+            key=lambda s: s["id"],
+        )
 
     def put_shipment(self, item: str, raw: Any, now: str) -> tuple[dict[str, Any], bool]:
         """Add a shipment to an order, or update the one with the same tracking code (else
@@ -449,29 +663,44 @@ class Store:
         body = _known(raw, SHIPMENT_FIELDS)
         status = body.get("status", "shipped")
         if status not in ("shipped", "pending"):
-            raise ApiError(422, f"unknown status {status!r}; known: shipped, pending",
-                           "status")
+            raise ApiError(422, f"unknown status {status!r}; known: shipped, pending", "status")
         code, ref = _text(body, "tracking_code"), _text(body, "reference")
         if not code and not ref:
             raise ApiError(422, "a tracking_code or a reference is required", "tracking_code")
         lines = []
         for i, line in enumerate(body.get("lines") or []):
             lb = _known(line, frozenset({"sku", "qty"}), f"lines[{i}].")
-            lines.append({"sku": _text(lb, "sku", f"lines[{i}]."),
-                          "qty": _dec(lb.get("qty"), f"lines[{i}].qty", positive=True)})
-        fields = {"status": status, "carrier": _text(body, "carrier"), "tracking_code": code,
-                  "reference": ref, "shipped_at": _text(body, "shipped_at") or (
-                      now if status == "shipped" else None),
-                  "lines": lines, "updated_at": now}
-        existing = next((s for s in self.shipments_of(order["id"])
-                         if (code and s["tracking_code"] == code)
-                         or (not code and ref and s["reference"] == ref)), None)
+            lines.append(
+                {
+                    "sku": _text(lb, "sku", f"lines[{i}]."),
+                    "qty": _dec(lb.get("qty"), f"lines[{i}].qty", positive=True),
+                }
+            )
+        fields = {
+            "status": status,
+            "carrier": _text(body, "carrier"),
+            "tracking_code": code,
+            "reference": ref,
+            "shipped_at": _text(body, "shipped_at") or (now if status == "shipped" else None),
+            "lines": lines,
+            "updated_at": now,
+        }
+        existing = next(
+            (
+                s
+                for s in self.shipments_of(order["id"])
+                if (code and s["tracking_code"] == code)
+                or (not code and ref and s["reference"] == ref)
+            ),
+            None,
+        )
         if existing is not None:
             existing.update(fields)
             shipment, created = existing, False
         else:
-            shipment = self.insert("shipments", {"order_id": order["id"], **fields,
-                                                 "created_at": now})
+            shipment = self.insert(
+                "shipments", {"order_id": order["id"], **fields, "created_at": now}
+            )
             created = True
         if status == "shipped" and order["status"] in OPEN_STATUSES:
             order.update(status="completed", updated_at=now)
@@ -486,22 +715,34 @@ class Store:
         for i, line in enumerate(body.get("lines") or []):
             where = f"lines[{i}]."
             lb = _known(line, CHECKOUT_LINE_FIELDS, where)
-            lines.append({"sku": _text(lb, "sku", where), "name": _text(lb, "name", where),
-                          "qty": _dec(lb.get("qty"), f"{where}qty", positive=True),
-                          "price_incl": _dec(lb.get("price_incl", 0), f"{where}price_incl",
-                                             minimum=Decimal(0))})
-        fields = {"channel": _text(body, "channel"), "email": email,
-                  "currency": _currency(body), "lines": lines,
-                  "total": _dec(body.get("total", 0), "total", minimum=Decimal(0)),
-                  "channel_order_id": _text(body, "channel_order_id") or None,
-                  "channel_created_at": _text(body, "created_at"),
-                  "channel_updated_at": _text(body, "updated_at"), "updated_at": now}
+            lines.append(
+                {
+                    "sku": _text(lb, "sku", where),
+                    "name": _text(lb, "name", where),
+                    "qty": _dec(lb.get("qty"), f"{where}qty", positive=True),
+                    "price_incl": _dec(
+                        lb.get("price_incl", 0), f"{where}price_incl", minimum=Decimal(0)
+                    ),
+                }
+            )
+        fields = {
+            "channel": _text(body, "channel"),
+            "email": email,
+            "currency": _currency(body),
+            "lines": lines,
+            "total": _dec(body.get("total", 0), "total", minimum=Decimal(0)),
+            "channel_order_id": _text(body, "channel_order_id") or None,
+            "channel_created_at": _text(body, "created_at"),
+            "channel_updated_at": _text(body, "updated_at"),
+            "updated_at": now,
+        }
         existing = self.find("checkouts", channel_checkout_id=ccid)
         if existing is not None:
             existing.update(fields)
             return existing, False
-        return self.insert("checkouts", {"channel_checkout_id": ccid, **fields,
-                                         "created_at": now}), True
+        return self.insert(
+            "checkouts", {"channel_checkout_id": ccid, **fields, "created_at": now}
+        ), True
 
     # rendering
 
@@ -514,21 +755,32 @@ class Store:
         for order in self.table("orders").values():
             if order["status"] in OPEN_STATUSES:
                 for line in order["lines"]:
-                    reserved[line["sku"]] = (reserved.get(line["sku"], Decimal(0))
-                                             + Decimal(line["qty"]))
+                    reserved[line["sku"]] = reserved.get(line["sku"], Decimal(0)) + Decimal(
+                        line["qty"]
+                    )
         barcodes = {p["sku"]: p.get("barcode") or "" for p in self.table("products").values()}
-        return [{**row, "barcode": barcodes.get(sku, ""),
-                 "reserved": format(reserved.get(sku, Decimal(0)), "f")}
-                for sku, row in sorted(self.data["stock"].items())]
+        return [
+            {
+                **row,
+                "barcode": barcodes.get(sku, ""),
+                "reserved": format(reserved.get(sku, Decimal(0)), "f"),
+            }
+            for sku, row in sorted(self.data["stock"].items())
+        ]
 
     def state(self) -> dict[str, Any]:
-        return {**{t: sorted(self.table(t).values(), key=lambda r: r["id"]) for t in TABLES},
-                "orders": [self.render_order(o) for o in
-                           sorted(self.table("orders").values(), key=lambda r: r["id"])],
-                "stock": self.stock_rows()}
+        return {
+            **{t: sorted(self.table(t).values(), key=lambda r: r["id"]) for t in TABLES},
+            "orders": [
+                self.render_order(o)
+                for o in sorted(self.table("orders").values(), key=lambda r: r["id"])
+            ],
+            "stock": self.stock_rows(),
+        }
 
 
 # --- lists -----------------------------------------------------------------------------------
+
 
 def _int_param(q: dict[str, str], name: str, default: int) -> int:
     raw = q.get(name)
@@ -543,8 +795,9 @@ def _int_param(q: dict[str, str], name: str, default: int) -> int:
     return value
 
 
-def _filtered(rows: list[dict[str, Any]], q: dict[str, str],
-              filters: tuple[str, ...]) -> list[dict[str, Any]]:
+def _filtered(
+    rows: list[dict[str, Any]], q: dict[str, str], filters: tuple[str, ...]
+) -> list[dict[str, Any]]:
     for name in filters:
         if name in q:
             wanted = {v.strip().lower() for v in q[name].split(",") if v.strip()}
@@ -552,20 +805,28 @@ def _filtered(rows: list[dict[str, Any]], q: dict[str, str],
     lo = _when(q["updated_since"], "updated_since") if "updated_since" in q else None
     hi = _when(q["updated_before"], "updated_before") if "updated_before" in q else None
     if lo or hi:
-        rows = [r for r in rows
-                if (lo is None or _when(r["updated_at"], "updated_at") >= lo)
-                and (hi is None or _when(r["updated_at"], "updated_at") < hi)]
+        rows = [
+            r
+            for r in rows
+            if (lo is None or _when(r["updated_at"], "updated_at") >= lo)
+            and (hi is None or _when(r["updated_at"], "updated_at") < hi)
+        ]
     return rows
 
 
 FILTERS: dict[str, tuple[str, ...]] = {
     "orders": ("channel_order_id", "channel", "status"),
     "customers": ("email", "customer_number"),
-    "products": ("sku", "barcode"), "stock": ("sku",), "shipments": ("order_id",),
-    "checkouts": ("channel_checkout_id",), "categories": ("path",)}
+    "products": ("sku", "barcode"),
+    "stock": ("sku",),
+    "shipments": ("order_id",),
+    "checkouts": ("channel_checkout_id",),
+    "categories": ("path",),
+}
 
 
 # --- app -------------------------------------------------------------------------------------
+
 
 def create_app(
     *,
@@ -599,8 +860,10 @@ def create_app(
         number = _int_param(q, "page", 1)
         size = min(_int_param(q, "per_page", default_per_page), max_per_page)
         start = (number - 1) * size
-        return {"data": rows[start:start + size],
-                "meta": {"page": number, "per_page": size, "total": len(rows)}}
+        return {
+            "data": rows[start : start + size],
+            "meta": {"page": number, "per_page": size, "total": len(rows)},
+        }
 
     def written(data: dict[str, Any], status: int = 200) -> JSONResponse:
         state.save()
@@ -635,8 +898,9 @@ def create_app(
                 return listing(request, resource)
             if method == "GET" and len(seg) == 2 and resource != "stock":
                 row = store.one(resource, seg[1])
-                return JSONResponse({"data": store.render_order(row) if resource == "orders"
-                                     else row})
+                return JSONResponse(
+                    {"data": store.render_order(row) if resource == "orders" else row}
+                )
             if method == "POST" and len(seg) == 1:
                 raw = await body(request)
                 if resource == "orders":
@@ -649,8 +913,7 @@ def create_app(
                     return written(store.create_category(raw), 201)
             if method == "PATCH" and len(seg) == 2 and resource in ("customers", "products"):
                 raw = await body(request)
-                update = (store.update_customer if resource == "customers"
-                          else store.update_product)
+                update = store.update_customer if resource == "customers" else store.update_product
                 return written(update(seg[1], raw, stamp()))
             if method == "POST" and resource == "orders" and seg[2:] == ["shipments"]:
                 shipment, created = store.put_shipment(seg[1], await body(request), stamp())
@@ -693,10 +956,16 @@ def create_app(
                 order = store.one("orders", order_id)
                 lines = [{"sku": x["sku"], "qty": x["qty"]} for x in order["lines"]]
                 was_open = order["status"] in OPEN_STATUSES
-                shipment, _ = store.put_shipment(order_id, {
-                    "status": "shipped", "carrier": str(body.get("carrier") or ""),
-                    "tracking_code": str(body.get("tracking_code") or ""), "lines": lines},
-                    stamp())
+                shipment, _ = store.put_shipment(
+                    order_id,
+                    {
+                        "status": "shipped",
+                        "carrier": str(body.get("carrier") or ""),
+                        "tracking_code": str(body.get("tracking_code") or ""),
+                        "lines": lines,
+                    },
+                    stamp(),
+                )
             except ApiError as err:
                 return err.response()
             order.update(status="completed", updated_at=stamp())
@@ -739,8 +1008,9 @@ def create_app(
     # --- middleware: innermost first -------------------------------------------------
 
     @app.middleware("http")
-    async def vendor_gate(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def vendor_gate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         """The token check, then the per-minute window, then the route."""
         if not request.url.path.startswith(PREFIX + "/"):
             return await call_next(request)
@@ -751,10 +1021,12 @@ def create_app(
         wait = window.refusal(clock())
         if wait is not None:
             controls.count("rejected_429")
-            headers = ({"Retry-After": str(max(1, math.ceil(wait)))} if send_retry_after
-                       else {})
-            return ApiError(429, f"rate limit of {rate_limit_per_minute} requests per "
-                            "minute reached", headers=headers).response()
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))} if send_retry_after else {}
+            return ApiError(
+                429,
+                f"rate limit of {rate_limit_per_minute} requests per minute reached",
+                headers=headers,
+            ).response()
         window.record(clock())
         return await call_next(request)
 

@@ -110,11 +110,13 @@ class BucklesTarget:
 
     def _check_kind(self, kind: str) -> None:
         if kind not in ORDER_KINDS:
-            raise ConfigError(f"order type {kind!r} is not supported by Buckles; known: "
-                              f"{', '.join(ORDER_KINDS)}")
+            raise ConfigError(
+                f"order type {kind!r} is not supported by Buckles; known: {', '.join(ORDER_KINDS)}"
+            )
 
-    def find_orders(self, references: Sequence[str], *,
-                    kind: str = "sales_order") -> dict[str, str]:
+    def find_orders(
+        self, references: Sequence[str], *, kind: str = "sales_order"
+    ) -> dict[str, str]:
         """Our reference -> Buckles order id (``channel_order_id`` filter, batched)."""
         self._check_kind(kind)
         wanted = {r for r in references if r}
@@ -126,15 +128,26 @@ class BucklesTarget:
                     self._orders.setdefault(ref, str(row["id"]))
         return {r: self._orders[r] for r in wanted if r in self._orders}
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None) -> str:
+    def create_order(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None = None,
+    ) -> str:
         """``POST orders``; returns Buckles' order id once its answer confirms the order
         (:func:`~.translate.confirm_order`). Each line names the Buckles product matched
         EAN first (:meth:`line_skus`). A 409 (this reference exists) is answered with the
         existing order's id: creating twice gives one order."""
-        payload = order_payload(order, reference=reference, customer_id=debtor_code,
-                                channel=self.channel or order.ref.system, mapped=mapped,
-                                skus=self.line_skus(order))
+        payload = order_payload(
+            order,
+            reference=reference,
+            customer_id=debtor_code,
+            channel=self.channel or order.ref.system,
+            mapped=mapped,
+            skus=self.line_skus(order),
+        )
         try:
             created = self.client.create_order(payload)
         except AuthError:
@@ -158,8 +171,11 @@ class BucklesTarget:
         for w in writes:
             self._check_kind(w.kind)
             try:
-                results.append(self.create_order(w.order, debtor_code=w.debtor_code,
-                                                  reference=w.reference, mapped=w.mapped))
+                results.append(
+                    self.create_order(
+                        w.order, debtor_code=w.debtor_code, reference=w.reference, mapped=w.mapped
+                    )
+                )
             except AuthError:
                 raise
             except FatalError as err:
@@ -199,8 +215,10 @@ class BucklesTarget:
     def _ignore_terms(self, terms: DebtorTerms | None) -> None:
         if terms and not self._warned_terms:
             self._warned_terms = True
-            log.warning("Buckles has no debtor terms; classification/tax code/revenue "
-                        "account settings are ignored")
+            log.warning(
+                "Buckles has no debtor terms; classification/tax code/revenue "
+                "account settings are ignored"
+            )
 
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
         """``POST customers``; an e-mail (or, without one, a customer number) that exists
@@ -213,10 +231,13 @@ class BucklesTarget:
             raise
         except FatalError as err:
             if _conflict(err):
-                match = (self.match_debtors([customer.email]).get(customer.email)
-                         if customer.email else
-                         self.match_numbers([customer.customer_number]).get(
-                             customer.customer_number))
+                match = (
+                    self.match_debtors([customer.email]).get(customer.email)
+                    if customer.email
+                    else self.match_numbers([customer.customer_number]).get(
+                        customer.customer_number
+                    )
+                )
                 if match is not None:
                     return match.code
             raise _refused(err, customer.label) from None
@@ -224,8 +245,9 @@ class BucklesTarget:
             raise FatalError(f"{customer.label}: Buckles' answer has no customer id")
         return str(created["id"])
 
-    def update_debtor(self, code: str, customer: Customer,
-                      terms: DebtorTerms | None = None) -> None:
+    def update_debtor(
+        self, code: str, customer: Customer, terms: DebtorTerms | None = None
+    ) -> None:
         """``PATCH customers/{code}`` with the managed fields."""
         self._ignore_terms(terms)
         try:
@@ -246,8 +268,9 @@ class BucklesTarget:
     def _read_skus(self, skus: Sequence[str], *, skip_missing: bool = False) -> None:
         """Read the products of ``skus`` not read yet; ``skip_missing``: nor those a read
         of this task found missing (order lines; a products write asks again)."""
-        todo = sorted({s for s in skus if s} - set(self._products)
-                      - (self._no_sku if skip_missing else set()))
+        todo = sorted(
+            {s for s in skus if s} - set(self._products) - (self._no_sku if skip_missing else set())
+        )
         if todo:
             for row in self.client.iter_products(skus=todo):
                 self._remember(row)
@@ -340,8 +363,12 @@ class BucklesTarget:
         barcode = str(body.get("barcode") or "").strip()
         existing = self._by_barcode(barcode) if barcode and not item.is_parent else None
         if existing is not None:
-            log.info("item %s matches Buckles product %s by barcode %s; updating it",
-                     item.code, existing.get("sku"), barcode)
+            log.info(
+                "item %s matches Buckles product %s by barcode %s; updating it",
+                item.code,
+                existing.get("sku"),
+                barcode,
+            )
             self.update_item(str(existing["sku"]), item)
             return
         try:
@@ -422,8 +449,10 @@ class BucklesTarget:
             raise _refused(err, f"shipment {shipment.ref.id} of order {order_id}") from None
         got = (row.get("status"), str(row.get("tracking_code") or ""))
         if got != (body["status"], body["tracking_code"]):
-            raise FatalError(f"shipment {shipment.ref.id} of order {order_id}: Buckles "
-                             f"answered {got} for {(body['status'], body['tracking_code'])}")
+            raise FatalError(
+                f"shipment {shipment.ref.id} of order {order_id}: Buckles "
+                f"answered {got} for {(body['status'], body['tracking_code'])}"
+            )
         return str(row["id"])
 
     def put_checkout(self, checkout: Checkout, existing_id: str | None) -> str:
@@ -442,9 +471,15 @@ class BucklesTarget:
         except ArithmeticError:
             same = False
         if not same:
-            raise FatalError(f"checkout {checkout.ref.id}: Buckles answered total "
-                             f"{row.get('total')!r} for {body['total']}")
+            raise FatalError(
+                f"checkout {checkout.ref.id}: Buckles answered total "
+                f"{row.get('total')!r} for {body['total']}"
+            )
         if existing_id is not None and str(row["id"]) != existing_id:
-            log.warning("checkout %s: Buckles answered id %s, the ledger had %s",
-                        checkout.ref.id, row["id"], existing_id)
+            log.warning(
+                "checkout %s: Buckles answered id %s, the ledger had %s",
+                checkout.ref.id,
+                row["id"],
+                existing_id,
+            )
         return str(row["id"])

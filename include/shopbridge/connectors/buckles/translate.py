@@ -43,9 +43,19 @@ SYSTEM = "buckles"
 #: Cancelled, Refunded, Partially refunded, Returned, Partially returned, Failed) [V]; their
 #: spelling in the API (snake_case) is ASSUMED [U]. Buckles has no "shipped" status: a
 #: shipped order is Completed [V]. Only ``processing`` orders reach a WMS [V].
-ORDER_STATUSES = ("pending_payment", "processing", "on_hold", "partially_shipped",
-                  "completed", "cancelled", "refunded", "partially_refunded", "returned",
-                  "partially_returned", "failed")
+ORDER_STATUSES = (
+    "pending_payment",
+    "processing",
+    "on_hold",
+    "partially_shipped",
+    "completed",
+    "cancelled",
+    "refunded",
+    "partially_refunded",
+    "returned",
+    "partially_returned",
+    "failed",
+)
 #: the status of an order the mapping gives none: a person looks at it in Buckles (the
 #: knowledge base: a status outside the mapping is notified, not processed [V])
 DEFAULT_ORDER_STATUS = "on_hold"
@@ -55,26 +65,59 @@ SHIPMENT_STATUSES = {"shipped": "shipped", "pending": "not_shipped"}
 CATEGORY_SEP = " > "
 #: product fields Buckles keeps as columns; any other mapped field goes into
 #: ``attributes`` (a free name -> text map) [U]
-PRODUCT_FIELDS = frozenset({"sku", "barcode", "title", "description", "brand", "price",
-                            "tax_rate", "parent_sku", "is_parent", "attributes",
-                            "category_ids"})
+PRODUCT_FIELDS = frozenset(
+    {
+        "sku",
+        "barcode",
+        "title",
+        "description",
+        "brand",
+        "price",
+        "tax_rate",
+        "parent_sku",
+        "is_parent",
+        "attributes",
+        "category_ids",
+    }
+)
 #: fields only the target sets on an order (a mapping cannot override them)
 ORDER_OWN_FIELDS = ("channel", "channel_order_id", "customer_id")
 
-_ADDRESS = {"street": "street", "house_number": "house_number",
-            "house_number_ext": "house_number_ext", "postcode": "postcode", "city": "city",
-            "country": "country"}
-_CUSTOMER = {"email": "email", "customer_number": "id", "first_name": "first_name",
-             "last_name": "last_name", "company_name": "company", "vat_number": "vat_number",
-             "phone": "phone", "billing_address": "address", "kind": "company", "": "company"}
-_SHIPMENT = {"ref": "id", "order_ref": "order_id", "tracking_code": "tracking_code",
-             "carrier": "carrier", "shipped_at": "shipped_at", "updated_at": "updated_at",
-             "lines": "lines"}
+_ADDRESS = {
+    "street": "street",
+    "house_number": "house_number",
+    "house_number_ext": "house_number_ext",
+    "postcode": "postcode",
+    "city": "city",
+    "country": "country",
+}
+_CUSTOMER = {
+    "email": "email",
+    "customer_number": "id",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "company_name": "company",
+    "vat_number": "vat_number",
+    "phone": "phone",
+    "billing_address": "address",
+    "kind": "company",
+    "": "company",
+}
+_SHIPMENT = {
+    "ref": "id",
+    "order_ref": "order_id",
+    "tracking_code": "tracking_code",
+    "carrier": "carrier",
+    "shipped_at": "shipped_at",
+    "updated_at": "updated_at",
+    "lines": "lines",
+}
 _STOCK = {"sku": "sku", "ean": "barcode", "on_hand": "on_hand", "reserved": "reserved"}
 #: order header fields Buckles keeps as text: a mapped ``false`` or ``null`` (Lightspeed's
 #: empty value, e.g. ``source.addressShippingCompany``) is sent as "" [U]
-ORDER_TEXT_FIELDS = frozenset({"number", "email", "currency", "payment_status",
-                               "payment_method", "shipping_method"})
+ORDER_TEXT_FIELDS = frozenset(
+    {"number", "email", "currency", "payment_status", "payment_method", "shipping_method"}
+)
 LINE_TEXT_FIELDS = frozenset({"name", "barcode"})
 
 
@@ -134,11 +177,17 @@ def percent(rate: Decimal) -> str:
 
 # --- customers -----------------------------------------------------------------------------
 
+
 def address_payload(a: Address) -> dict[str, str]:
     """An address as Buckles keeps it (house number and extension separate) [U]."""
-    return {"street": a.street, "house_number": a.house_number,
-            "house_number_ext": a.house_number_ext, "postcode": a.postcode, "city": a.city,
-            "country": a.country}
+    return {
+        "street": a.street,
+        "house_number": a.house_number,
+        "house_number_ext": a.house_number_ext,
+        "postcode": a.postcode,
+        "city": a.city,
+        "country": a.country,
+    }
 
 
 def customer_payload(customer: Customer) -> dict[str, Any]:
@@ -152,24 +201,34 @@ def customer_payload(customer: Customer) -> dict[str, Any]:
     """
     company = customer.kind is CustomerKind.COMPANY
     number = {"customer_number": customer.customer_number} if customer.customer_number else {}
-    return {"email": customer.email, **number, "first_name": customer.first_name,
-            "last_name": customer.last_name,
-            "company": customer.company_name if company else "",
-            "vat_number": customer.vat_number if company else "", "phone": customer.phone,
-            "address": address_payload(customer.billing_address)}
+    return {
+        "email": customer.email,
+        **number,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "company": customer.company_name if company else "",
+        "vat_number": customer.vat_number if company else "",
+        "phone": customer.phone,
+        "address": address_payload(customer.billing_address),
+    }
 
 
 def _managed(record: Mapping[str, Any]) -> dict[str, Any]:
     """The managed fields of a payload or a Buckles record, normalised for comparison."""
+
     def norm(value: Any) -> str:
         return "" if value is None else str(value).strip()
 
     address = record.get("address")
     address = address if isinstance(address, Mapping) else {}
-    return {"email": norm(record.get("email")).lower(),
-            **{k: norm(record.get(k)) for k in ("first_name", "last_name", "company",
-                                                "vat_number", "phone")},
-            "address": {k: norm(address.get(k)) for k in _ADDRESS}}
+    return {
+        "email": norm(record.get("email")).lower(),
+        **{
+            k: norm(record.get(k))
+            for k in ("first_name", "last_name", "company", "vat_number", "phone")
+        },
+        "address": {k: norm(address.get(k)) for k in _ADDRESS},
+    }
 
 
 def fingerprint(record: Mapping[str, Any]) -> str:
@@ -186,11 +245,17 @@ def _address(r: _Reader) -> Address:
     """An address as far as Buckles knows it: every part may be empty (a marketplace
     customer has no street; the country is then "" and the flow fills the pair's
     ``default_country``). A country that is there must be ISO-2."""
-    return r.build(lambda: Address(
-        street=r.text("street"), house_number=r.text("house_number"),
-        house_number_ext=r.text("house_number_ext"), postcode=r.text("postcode"),
-        city=r.text("city"), country=r.text("country").upper(),
-    ), _ADDRESS)
+    return r.build(
+        lambda: Address(
+            street=r.text("street"),
+            house_number=r.text("house_number"),
+            house_number_ext=r.text("house_number_ext"),
+            postcode=r.text("postcode"),
+            city=r.text("city"),
+            country=r.text("country").upper(),
+        ),
+        _ADDRESS,
+    )
 
 
 def customer_from_buckles(raw: Mapping[str, Any]) -> Customer:
@@ -211,16 +276,24 @@ def customer_from_buckles(raw: Mapping[str, Any]) -> Customer:
         billing = _address(r.at(address, "address."))
     else:
         raise r.fail("address", "expected an object")
-    return r.build(lambda: Customer(
-        kind=CustomerKind.COMPANY if company else CustomerKind.PERSON,
-        email=r.text("email"), customer_number=record_id(raw),
-        first_name=r.text("first_name"),
-        last_name=r.text("last_name"), company_name=company,
-        vat_number=r.text("vat_number"), phone=r.text("phone"), billing_address=billing,
-    ), _CUSTOMER)
+    return r.build(
+        lambda: Customer(
+            kind=CustomerKind.COMPANY if company else CustomerKind.PERSON,
+            email=r.text("email"),
+            customer_number=record_id(raw),
+            first_name=r.text("first_name"),
+            last_name=r.text("last_name"),
+            company_name=company,
+            vat_number=r.text("vat_number"),
+            phone=r.text("phone"),
+            billing_address=billing,
+        ),
+        _CUSTOMER,
+    )
 
 
 # --- orders (target) -----------------------------------------------------------------------
+
 
 def _party(customer: Customer, a: Address) -> dict[str, str]:
     company = customer.company_name if customer.kind is CustomerKind.COMPANY else ""
@@ -240,12 +313,21 @@ def order_lines(order: Order, skus: Sequence[str] | None = None) -> list[dict[st
     percentage, ``discount`` for the whole line (excl. VAT) [U]."""
     codes = list(skus) if skus is not None else [line.sku for line in order.lines]
     if len(codes) != len(order.lines):
-        raise FatalError(f"order {order.number}: {len(codes)} item codes for "
-                         f"{len(order.lines)} lines")
-    return [{"sku": code, "barcode": line.ean, "name": line.description or code,
-             "qty": _text(line.quantity), "price": _text(line.unit_price_excl),
-             "tax_rate": percent(line.tax_rate), "discount": _text(line.discount_excl)}
-            for code, line in zip(codes, order.lines, strict=True)]
+        raise FatalError(
+            f"order {order.number}: {len(codes)} item codes for {len(order.lines)} lines"
+        )
+    return [
+        {
+            "sku": code,
+            "barcode": line.ean,
+            "name": line.description or code,
+            "qty": _text(line.quantity),
+            "price": _text(line.unit_price_excl),
+            "tax_rate": percent(line.tax_rate),
+            "discount": _text(line.discount_excl),
+        }
+        for code, line in zip(codes, order.lines, strict=True)
+    ]
 
 
 def _plain(value: Any) -> Any:
@@ -253,9 +335,15 @@ def _plain(value: Any) -> Any:
     return "" if value is None or value is False else value
 
 
-def order_payload(order: Order, *, reference: str, customer_id: str, channel: str,
-                  mapped: Mapping[str, Any] | None = None,
-                  skus: Sequence[str] | None = None) -> dict[str, Any]:
+def order_payload(
+    order: Order,
+    *,
+    reference: str,
+    customer_id: str,
+    channel: str,
+    mapped: Mapping[str, Any] | None = None,
+    skus: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """The ``POST orders`` body of one canonical order.
 
     Built from the canonical order; the datamapper's ``header`` fields override or add
@@ -270,31 +358,54 @@ def order_payload(order: Order, *, reference: str, customer_id: str, channel: st
     mapped_lines = (mapped or {}).get("lines")
     if mapped_lines is not None:
         if len(mapped_lines) != len(lines):
-            raise FatalError(f"order {order.number}: {len(mapped_lines)} mapped lines for "
-                             f"{len(lines)} order lines")
+            raise FatalError(
+                f"order {order.number}: {len(mapped_lines)} mapped lines for "
+                f"{len(lines)} order lines"
+            )
         for line, extra in zip(lines, mapped_lines, strict=True):
-            line.update({k: _plain(v) if k in LINE_TEXT_FIELDS else v
-                         for k, v in extra.items() if k not in ("sku", "barcode")})
+            line.update(
+                {
+                    k: _plain(v) if k in LINE_TEXT_FIELDS else v
+                    for k, v in extra.items()
+                    if k not in ("sku", "barcode")
+                }
+            )
     body: dict[str, Any] = {
-        "number": order.number, "status": DEFAULT_ORDER_STATUS, "email": order.customer.email,
-        "currency": order.currency, "payment_status": order.payment_status,
-        "payment_method": order.payment_method, "shipping_method": order.shipping_method,
+        "number": order.number,
+        "status": DEFAULT_ORDER_STATUS,
+        "email": order.customer.email,
+        "currency": order.currency,
+        "payment_status": order.payment_status,
+        "payment_method": order.payment_method,
+        "shipping_method": order.shipping_method,
         "ordered_at": order.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "prices_include_tax": False,
         "billing_address": _party(order.customer, order.customer.billing_address),
         "shipping_address": _party(order.customer, order.shipping_address),
         "shipping_cost": _text(order.shipping_cost_excl),
-        "discount": _text(order.discount_excl), "total": _text(order.total_incl),
+        "discount": _text(order.discount_excl),
+        "total": _text(order.total_incl),
     }
-    body.update({k: _plain(v) if k in ORDER_TEXT_FIELDS else v
-                 for k, v in dict((mapped or {}).get("header") or {}).items()})
+    body.update(
+        {
+            k: _plain(v) if k in ORDER_TEXT_FIELDS else v
+            for k, v in dict((mapped or {}).get("header") or {}).items()
+        }
+    )
     status = body.get("status")
     if status not in ORDER_STATUSES:
-        raise FatalError(f"order {order.number}: status {status!r} is not a Buckles status "
-                         f"({', '.join(ORDER_STATUSES)}); check the status value map")
-    body.update({"channel": channel, "channel_order_id": reference,
-                 "customer_id": int(customer_id) if customer_id.isdigit() else customer_id,
-                 "lines": lines})
+        raise FatalError(
+            f"order {order.number}: status {status!r} is not a Buckles status "
+            f"({', '.join(ORDER_STATUSES)}); check the status value map"
+        )
+    body.update(
+        {
+            "channel": channel,
+            "channel_order_id": reference,
+            "customer_id": int(customer_id) if customer_id.isdigit() else customer_id,
+            "lines": lines,
+        }
+    )
     return body
 
 
@@ -320,17 +431,20 @@ def confirm_order(sent: Mapping[str, Any], answer: Any) -> str:
     got: list[Any] = raw_lines if isinstance(raw_lines, list) else []
     sent_lines: list[Any] = list(sent.get("lines") or [])
     # a line sent with a barcode may land on the product Buckles found by it
-    want = [(str(x["sku"]) if not x.get("barcode") else "*", _amount(x["qty"]))
-            for x in sent_lines]
-    have = [(str(x.get("sku")) if not y.get("barcode") else "*", _amount(x.get("qty")))
-            for x, y in zip(got, sent_lines, strict=False) if isinstance(x, Mapping)]
+    want = [(str(x["sku"]) if not x.get("barcode") else "*", _amount(x["qty"])) for x in sent_lines]
+    have = [
+        (str(x.get("sku")) if not y.get("barcode") else "*", _amount(x.get("qty")))
+        for x, y in zip(got, sent_lines, strict=False)
+        if isinstance(x, Mapping)
+    ]
     if len(got) != len(sent_lines) or have != want:
         problems.append(f"{len(got)} lines {have} instead of {want}")
     if _amount(answer.get("total")) != _amount(sent.get("total")):
         problems.append(f"total {answer.get('total')!r} instead of {sent.get('total')!r}")
     if problems:
-        raise FatalError(f"order {ref}: Buckles answered id {answer['id']} but "
-                         + "; ".join(problems))
+        raise FatalError(
+            f"order {ref}: Buckles answered id {answer['id']} but " + "; ".join(problems)
+        )
     return str(answer["id"])
 
 
@@ -342,6 +456,7 @@ def reference_of(order: Mapping[str, Any]) -> str | None:
 
 # --- products (target) ---------------------------------------------------------------------
 
+
 def product_payload(product: Product) -> list[dict[str, Any]]:
     """A canonical product as Buckles products, which are flat: one per SKU. A
     configurable product is its parent (``is_parent``, not sold) first, then one product
@@ -350,14 +465,36 @@ def product_payload(product: Product) -> list[dict[str, Any]]:
     common = {"description": product.description, "brand": product.brand, "tax_rate": rate}
     if not product.configurable:
         v = product.variants[0]
-        return [{"sku": v.sku, "barcode": v.ean or product.ean, "title": product.title,
-                 "price": _text(v.price_excl), **common}]
-    out: list[dict[str, Any]] = [{"sku": product.sku, "barcode": product.ean,
-                                  "title": product.title, "is_parent": True, **common}]
-    out += [{"sku": v.sku, "barcode": v.ean,
-             "title": " ".join(p for p in (product.title, v.title) if p),
-             "price": _text(v.price_excl), "parent_sku": product.sku,
-             "attributes": dict(v.attributes), **common} for v in product.variants]
+        return [
+            {
+                "sku": v.sku,
+                "barcode": v.ean or product.ean,
+                "title": product.title,
+                "price": _text(v.price_excl),
+                **common,
+            }
+        ]
+    out: list[dict[str, Any]] = [
+        {
+            "sku": product.sku,
+            "barcode": product.ean,
+            "title": product.title,
+            "is_parent": True,
+            **common,
+        }
+    ]
+    out += [
+        {
+            "sku": v.sku,
+            "barcode": v.ean,
+            "title": " ".join(p for p in (product.title, v.title) if p),
+            "price": _text(v.price_excl),
+            "parent_sku": product.sku,
+            "attributes": dict(v.attributes),
+            **common,
+        }
+        for v in product.variants
+    ]
     return out
 
 
@@ -399,6 +536,7 @@ def category_path(path: Sequence[str]) -> str:
 
 # --- stock (source) ------------------------------------------------------------------------
 
+
 def stock_id(raw: Any) -> str:
     """A stock row's SKU (its key in Buckles)."""
     return str(raw.get("sku") or "?") if isinstance(raw, Mapping) else "?"
@@ -417,16 +555,17 @@ def stock_from_buckles(raw: Mapping[str, Any]) -> StockLevel:
         raise r.fail("on_hand", f"negative stock level {on_hand}")
     if reserved < 0:
         raise r.fail("reserved", f"negative reservation {reserved}")
-    return r.build(lambda: StockLevel(sku=sku, ean=barcode, on_hand=on_hand,
-                                      reserved=reserved), _STOCK)
+    return r.build(
+        lambda: StockLevel(sku=sku, ean=barcode, on_hand=on_hand, reserved=reserved), _STOCK
+    )
 
 
 # --- shipments -----------------------------------------------------------------------------
 
+
 def _shipment_line(r: _Reader) -> ShipmentLine:
     sku, qty = r.text("sku", required=True), r.decimal("qty")
-    return r.build(lambda: ShipmentLine(sku=sku, quantity=qty),
-                   {"sku": "sku", "quantity": "qty"})
+    return r.build(lambda: ShipmentLine(sku=sku, quantity=qty), {"sku": "sku", "quantity": "qty"})
 
 
 def shipment_from_buckles(raw: Mapping[str, Any]) -> Shipment:
@@ -438,8 +577,9 @@ def shipment_from_buckles(raw: Mapping[str, Any]) -> Shipment:
     order_id = r.text("order_id", required=True)
     status = r.text("status", required=True)
     if status not in SHIPMENT_STATUSES:
-        raise r.fail("status", f"unknown shipment status {status!r}; known: "
-                               f"{', '.join(SHIPMENT_STATUSES)}")
+        raise r.fail(
+            "status", f"unknown shipment status {status!r}; known: {', '.join(SHIPMENT_STATUSES)}"
+        )
     rows = raw.get("lines") or []
     if not isinstance(rows, list):
         raise r.fail("lines", "expected a list")
@@ -449,13 +589,19 @@ def shipment_from_buckles(raw: Mapping[str, Any]) -> Shipment:
             raise r.fail(f"lines[{i}]", "not an object")
         lr = r.at(row, f"lines[{i}].")
         lines.append(_shipment_line(lr))
-    return r.build(lambda: Shipment(
-        ref=ExternalRef(system=SYSTEM, id=record_id(raw)),
-        order_ref=ExternalRef(system=SYSTEM, id=order_id),
-        status=SHIPMENT_STATUSES[status], tracking_code=r.text("tracking_code"),
-        carrier=r.text("carrier"), shipped_at=r.timestamp("shipped_at", required=False),
-        updated_at=r.when("updated_at"), lines=tuple(lines),
-    ), _SHIPMENT)
+    return r.build(
+        lambda: Shipment(
+            ref=ExternalRef(system=SYSTEM, id=record_id(raw)),
+            order_ref=ExternalRef(system=SYSTEM, id=order_id),
+            status=SHIPMENT_STATUSES[status],
+            tracking_code=r.text("tracking_code"),
+            carrier=r.text("carrier"),
+            shipped_at=r.timestamp("shipped_at", required=False),
+            updated_at=r.when("updated_at"),
+            lines=tuple(lines),
+        ),
+        _SHIPMENT,
+    )
 
 
 def shipment_payload(shipment: Shipment) -> dict[str, Any]:
@@ -463,29 +609,41 @@ def shipment_payload(shipment: Shipment) -> dict[str, Any]:
     where it was made) matches a shipment without a tracking code on a second call."""
     body: dict[str, Any] = {
         "status": "shipped" if shipment.status == "shipped" else "pending",
-        "carrier": shipment.carrier, "tracking_code": shipment.tracking_code,
+        "carrier": shipment.carrier,
+        "tracking_code": shipment.tracking_code,
         "reference": f"{shipment.ref.system}:{shipment.ref.id}",
         "lines": [{"sku": x.sku, "qty": _text(x.quantity)} for x in shipment.lines],
     }
     if shipment.shipped_at is not None:
-        body["shipped_at"] = shipment.shipped_at.astimezone(UTC).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        body["shipped_at"] = shipment.shipped_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return body
 
 
 # --- checkouts (target) --------------------------------------------------------------------
 
+
 def checkout_payload(checkout: Checkout, *, channel: str) -> dict[str, Any]:
     """``PUT checkouts/{channel_checkout_id}`` body: the cart, its e-mail (for abandoned
     cart follow-up) and, once ordered, the order's id in the channel [U]."""
+
     def stamp(when: datetime) -> str:
         return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     return {
-        "channel": channel, "email": checkout.email, "currency": checkout.currency,
-        "lines": [{"sku": x.sku, "name": x.description or x.sku, "qty": _text(x.quantity),
-                   "price_incl": _text(x.unit_price_incl)} for x in checkout.lines],
-        "total": _text(checkout.total_incl), "created_at": stamp(checkout.created_at),
+        "channel": channel,
+        "email": checkout.email,
+        "currency": checkout.currency,
+        "lines": [
+            {
+                "sku": x.sku,
+                "name": x.description or x.sku,
+                "qty": _text(x.quantity),
+                "price_incl": _text(x.unit_price_incl),
+            }
+            for x in checkout.lines
+        ],
+        "total": _text(checkout.total_incl),
+        "created_at": stamp(checkout.created_at),
         "updated_at": stamp(checkout.updated_at),
         "channel_order_id": checkout.order_ref.id if checkout.order_ref else None,
     }

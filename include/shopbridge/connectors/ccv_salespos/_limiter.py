@@ -52,8 +52,9 @@ class MinuteWindows:
         """Seconds to wait before a request on ``key`` fits both windows."""
         with self._lock:
             times = self._keys.setdefault(key, deque())
-            return max(self._free_in(times, self.per_key, now),
-                       self._free_in(self._all, self.total, now))
+            return max(
+                self._free_in(times, self.per_key, now), self._free_in(self._all, self.total, now)
+            )
 
     def refusal(self, key: Key, now: float) -> tuple[str, float] | None:
         """The error code and seconds-until-free of a request that does not fit, else
@@ -90,6 +91,6 @@ def resource_of(path: str, prefix: str) -> str:
     ``/api/rest/v1/orders/12/orderrows`` -> ``orderrows``; ``/api/rest/v1/orders/12`` ->
     ``orders``. ASSUMPTION [U]: CCV counts a sub-resource as its own resource.
     """
-    rest = path[len(prefix):] if path.startswith(prefix) else path
+    rest = path[len(prefix) :] if path.startswith(prefix) else path
     segments = [s for s in rest.split("/") if s and not s.isdigit()]
     return segments[-1] if segments else ""

@@ -32,14 +32,14 @@ HASH_HEADER = "x-hash"
 def signed_string(public: str, method: str, uri: str, body: bytes | str, date: str) -> bytes:
     """``public|METHOD|uri|body|x-date`` as bytes (the body is never re-encoded)."""
     raw = body.encode() if isinstance(body, str) else body
-    return b"|".join((public.encode(), method.upper().encode(), uri.encode(), raw,
-                      date.encode()))
+    return b"|".join((public.encode(), method.upper().encode(), uri.encode(), raw, date.encode()))
 
 
 def sign(secret: str, public: str, method: str, uri: str, body: bytes | str, date: str) -> str:
     """Hex HMAC-SHA512 of :func:`signed_string`, keyed with ``secret``."""
-    return hmac.new(secret.encode(), signed_string(public, method, uri, body, date),
-                    hashlib.sha512).hexdigest()
+    return hmac.new(
+        secret.encode(), signed_string(public, method, uri, body, date), hashlib.sha512
+    ).hexdigest()
 
 
 def matches(expected: str, given: str | None) -> bool:

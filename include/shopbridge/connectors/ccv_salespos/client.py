@@ -81,16 +81,31 @@ DEFAULT_PER_RESOURCE = 120
 DEFAULT_TOTAL = 600
 #: the vendor SDK's two schemas: the webshop's (whose field names this connector reads)
 #: and SalesPOS-specific ones (``application/vnd.verto.salespos+json``) [U: not documented]
-ACCEPT = {"webshop": "application/vnd.verto.webshop+json",
-          "salespos": "application/vnd.verto.salespos+json"}
+ACCEPT = {
+    "webshop": "application/vnd.verto.webshop+json",
+    "salespos": "application/vnd.verto.salespos+json",
+}
 #: CCV codes sent with HTTP 5xx that describe the request, not the server: never retried
 #: (schema mismatch, file problems, property exists, same value, product limit, method
 #: not allowed on resource, payload too big, app not installed)
-FATAL_5XX_CODES = frozenset({"500.20", "500.21", "500.22", "500.23", "500.24", "500.25",
-                             "500.40", "500.50", "500.60", "500.70", "500.80", "500.90"})
+FATAL_5XX_CODES = frozenset(
+    {
+        "500.20",
+        "500.21",
+        "500.22",
+        "500.23",
+        "500.24",
+        "500.25",
+        "500.40",
+        "500.50",
+        "500.60",
+        "500.70",
+        "500.80",
+        "500.90",
+    }
+)
 #: what a creating request is retried on: ``429`` means CCV refused it before doing
 #: anything, so sending it again cannot double it; anything else could hide a success
-
 
 
 def _utcnow() -> datetime:
@@ -109,8 +124,9 @@ def _json_default(value: Any) -> Any:
 def dumps(body: Any) -> bytes:
     """The one serialisation of a request body: compact, ASCII-only (so text and bytes are
     the same string for the signature), Decimals as numbers."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=True,
-                      default=_json_default).encode("ascii")
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=True, default=_json_default).encode(
+        "ascii"
+    )
 
 
 def uri_of(url: httpx.URL) -> str:
@@ -148,8 +164,9 @@ class CcvHmacAuth(httpx.Auth):
     requires_request_body = True
     requires_response_body = True
 
-    def __init__(self, public: str, secret: SecretStr | str, *,
-                 utcnow: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self, public: str, secret: SecretStr | str, *, utcnow: Callable[[], datetime] = _utcnow
+    ) -> None:
         """``utcnow`` stamps ``x-date``; tests pass a skewed clock to provoke a 401."""
         self.public = public
         self._secret = secret if isinstance(secret, SecretStr) else SecretStr(secret)
@@ -163,9 +180,14 @@ class CcvHmacAuth(httpx.Auth):
         date = stamp(self._utcnow())
         request.headers[PUBLIC_HEADER] = self.public
         request.headers[DATE_HEADER] = date
-        request.headers[HASH_HEADER] = sign(self._secret.get_secret_value(), self.public,
-                                            request.method, uri_of(request.url),
-                                            request.content, date)
+        request.headers[HASH_HEADER] = sign(
+            self._secret.get_secret_value(),
+            self.public,
+            request.method,
+            uri_of(request.url),
+            request.content,
+            date,
+        )
 
     def verify(self, resp: httpx.Response) -> None:
         """Raise :class:`FatalError` when ``resp`` is not signed with our secret.
@@ -181,14 +203,26 @@ class CcvHmacAuth(httpx.Auth):
         if given is None or date is None:
             if resp.status_code >= 400:
                 return
-            raise FatalError(f"{what}: the response is not signed (no {HASH_HEADER}/"
-                             f"{DATE_HEADER}); refusing to use it", response=resp)
-        expected = sign(self._secret.get_secret_value(), self.public, req.method,
-                        uri_of(req.url), resp.content, date)
+            raise FatalError(
+                f"{what}: the response is not signed (no {HASH_HEADER}/"
+                f"{DATE_HEADER}); refusing to use it",
+                response=resp,
+            )
+        expected = sign(
+            self._secret.get_secret_value(),
+            self.public,
+            req.method,
+            uri_of(req.url),
+            resp.content,
+            date,
+        )
         if not matches(expected, given):
-            raise FatalError(f"{what}: the response signature does not match ({HASH_HEADER} "
-                             "differs from the HMAC of its body with our secret); the answer "
-                             "was altered on the way or is not from this shop", response=resp)
+            raise FatalError(
+                f"{what}: the response signature does not match ({HASH_HEADER} "
+                "differs from the HMAC of its body with our secret); the answer "
+                "was altered on the way or is not from this shop",
+                response=resp,
+            )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign, send, verify."""
@@ -228,8 +262,9 @@ class NextLink:
         where = str(body.get("href") or "?")
         start, size, link = body.get("start"), body.get("size"), body.get("next")
         if _count(start) is not None and _count(start) != self.read:
-            raise PageMismatch(f"{where}: the page starts at row {start} but {self.read} "
-                               "rows were read before it")
+            raise PageMismatch(
+                f"{where}: the page starts at row {start} but {self.read} rows were read before it"
+            )
         self.read += len(items)
         page = _count(size)
         if page is not None and len(items) > page:
@@ -239,8 +274,10 @@ class NextLink:
         if not isinstance(link, str):
             raise FatalError(f"'next' is not a link: {link!r}")
         if not items or (page is not None and len(items) < page):
-            raise PageMismatch(f"{where}: {len(items)} rows on a page of size {size} that "
-                               f"names a next page ({link}); rows would be skipped")
+            raise PageMismatch(
+                f"{where}: {len(items)} rows on a page of size {size} that "
+                f"names a next page ({link}); rows would be skipped"
+            )
         parts = urlsplit(link)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         if target in self._seen:
@@ -325,11 +362,16 @@ class CcvSalesposClient(PooledClient):
     @classmethod
     def from_settings(cls, settings: CcvSalesposSettings, **kwargs: Any) -> CcvSalesposClient:
         """Build from validated settings (the hook's path)."""
-        return cls(settings.base_url, settings.public_key, settings.secret_key,
-                   page_size=settings.page_size,
-                   rate_limit_per_resource=settings.rate_limit_per_resource,
-                   rate_limit_total=settings.rate_limit_total,
-                   api_schema=settings.api_schema, **kwargs)
+        return cls(
+            settings.base_url,
+            settings.public_key,
+            settings.secret_key,
+            page_size=settings.page_size,
+            rate_limit_per_resource=settings.rate_limit_per_resource,
+            rate_limit_total=settings.rate_limit_total,
+            api_schema=settings.api_schema,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:  # never show the credentials
         return f"CcvSalesposClient({self.base_url!r})"
@@ -342,8 +384,9 @@ class CcvSalesposClient(PooledClient):
         rather than handed to Airflow."""
         key = (resource_of(path, API_PREFIX.rstrip("/")), method.upper())
         while (wait := self.windows.wait(key, self._clock())) > 0:
-            log.info("pacing %s %s: %.1fs until the per-minute window has room",
-                     method, key[0], wait)
+            log.info(
+                "pacing %s %s: %.1fs until the per-minute window has room", method, key[0], wait
+            )
             self.policy.sleep(wait)
         self.windows.record(key, self._clock())
 
@@ -362,14 +405,17 @@ class CcvSalesposClient(PooledClient):
         if status == 429:
             wait = parse_retry_after(resp)
             if wait is None:  # no Retry-After [U]: until our oldest request of the minute
-                key = (resource_of(resp.request.url.path, API_PREFIX.rstrip("/")),
-                       resp.request.method)  # leaves the window the code names
-                wait = max(1.0, self.windows.oldest_expires(
-                    key if code != "429.11" else None, self._clock()))
+                key = (
+                    resource_of(resp.request.url.path, API_PREFIX.rstrip("/")),
+                    resp.request.method,
+                )  # leaves the window the code names
+                wait = max(
+                    1.0,
+                    self.windows.oldest_expires(key if code != "429.11" else None, self._clock()),
+                )
             raise RetriableError(describe(resp), response=resp, retry_after=wait)
         if status >= 500 and code not in FATAL_5XX_CODES and not code.startswith("501."):
-            raise RetriableError(describe(resp), response=resp,
-                                 retry_after=parse_retry_after(resp))
+            raise RetriableError(describe(resp), response=resp, retry_after=parse_retry_after(resp))
         raise FatalError(describe(resp), response=resp)
 
     def _url(self, path: str) -> str:
@@ -378,8 +424,15 @@ class CcvSalesposClient(PooledClient):
             return f"{self.base_url}{path}"
         return f"{self.base_url}{API_PREFIX}{path}"
 
-    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-             body: Any = None, retry: RetryOn = "all") -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: RetryOn = "all",
+    ) -> httpx.Response:
         """One API call: paced, signed per attempt, verified, retried as ``retry`` allows.
 
         ``retry="rate_limit"`` is for creating POSTs (STYLE R6): only a ``429`` is sent
@@ -391,18 +444,37 @@ class CcvSalesposClient(PooledClient):
         if body is not None:
             headers["Content-Type"] = "application/json"
         request = self._http.build_request(
-            method, self._url(path), params=dict(params) if params else None,
-            content=content or None, headers=headers, timeout=DEFAULT_TIMEOUT)
+            method,
+            self._url(path),
+            params=dict(params) if params else None,
+            content=content or None,
+            headers=headers,
+            timeout=DEFAULT_TIMEOUT,
+        )
 
         def pace_and_sign(req: httpx.Request) -> None:  # each attempt signs its own x-date
             self._pace(method, req.url.path)
             self.auth.sign(req)
 
-        return send(self._http, request, policy=self.policy, counter=self.counter,
-                    retry=RETRY_MODES[retry], check=self._check, prepare=pace_and_sign)
+        return send(
+            self._http,
+            request,
+            policy=self.policy,
+            counter=self.counter,
+            retry=RETRY_MODES[retry],
+            check=self._check,
+            prepare=pace_and_sign,
+        )
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                body: Any = None, retry: RetryOn = "all") -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: RetryOn = "all",
+    ) -> Any:
         """:meth:`send`, returning the parsed JSON (``None`` for an empty body)."""
         resp = self.send(method, path, params=params, body=body, retry=retry)
         if not resp.content:
@@ -410,8 +482,9 @@ class CcvSalesposClient(PooledClient):
         try:
             return resp.json()
         except ValueError as exc:
-            raise FatalError(f"{method} {resp.request.url.path}: response is not JSON",
-                             response=resp) from exc
+            raise FatalError(
+                f"{method} {resp.request.url.path}: response is not JSON", response=resp
+            ) from exc
 
     def get_one(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One resource object (``products/5``)."""
@@ -420,8 +493,9 @@ class CcvSalesposClient(PooledClient):
             raise FatalError(f"GET {path}: expected an object, got {type(body).__name__}")
         return body
 
-    def iter_collection(self, path: str, params: Mapping[str, Any] | None = None
-                        ) -> Iterator[dict[str, Any]]:
+    def iter_collection(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page by page (``{"items": [...], "next": ...}``)."""
         pager = NextLink(self.page_size)
         target: str | None = path
@@ -446,8 +520,7 @@ class CcvSalesposClient(PooledClient):
 
     def webshops(self, *, size: int | None = None) -> list[dict[str, Any]]:
         """``GET webshops``: the shop(s) this key reaches; one page (a cheap probe)."""
-        body = self.request("GET", "webshops", params={"start": 0,
-                                                       "size": size or self.page_size})
+        body = self.request("GET", "webshops", params={"start": 0, "size": size or self.page_size})
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise FatalError("GET webshops: response has no 'items' list")
@@ -457,9 +530,13 @@ class CcvSalesposClient(PooledClient):
         """``GET webshops/{id}/settings``: ``currency``, ``prices_include_vat`` [S]."""
         return self.get_one(f"webshops/{webshop_id}/settings")
 
-    def iter_products(self, *, expand: Sequence[str] = (),
-                      filters: Mapping[str, Any] | None = None,
-                      orderby: str | None = "id") -> Iterator[dict[str, Any]]:
+    def iter_products(
+        self,
+        *,
+        expand: Sequence[str] = (),
+        filters: Mapping[str, Any] | None = None,
+        orderby: str | None = "id",
+    ) -> Iterator[dict[str, Any]]:
         """``GET products`` with ``expand=`` (e.g. ``attributecombinations``,
         ``producttocategories``) and filters such as ``eannumber`` [S]."""
         params: dict[str, Any] = dict(filters or {})
@@ -469,8 +546,7 @@ class CcvSalesposClient(PooledClient):
             params["orderby"] = orderby
         yield from self.iter_collection("products", params)
 
-    def get_product(self, product_id: int | str, *, expand: Sequence[str] = ()
-                    ) -> dict[str, Any]:
+    def get_product(self, product_id: int | str, *, expand: Sequence[str] = ()) -> dict[str, Any]:
         """``GET products/{id}``."""
         params = {"expand": ",".join(expand)} if expand else None
         return self.get_one(f"products/{product_id}", params)
@@ -483,8 +559,9 @@ class CcvSalesposClient(PooledClient):
         """``GET products/{id}/producttocategories``: which categories hold the product."""
         yield from self.iter_collection(f"products/{product_id}/producttocategories")
 
-    def update_attributecombination(self, combination_id: int | str,
-                                    fields: Mapping[str, Any]) -> None:
+    def update_attributecombination(
+        self, combination_id: int | str, fields: Mapping[str, Any]
+    ) -> None:
         """``PATCH attributecombinations/{id}`` (``stock``, ``sku_number``, ``active``,
         ...) [S]; setting the same fields again is harmless, so it is retried."""
         self.request("PATCH", f"attributecombinations/{combination_id}", body=dict(fields))
@@ -493,10 +570,15 @@ class CcvSalesposClient(PooledClient):
         """``GET categories``: every category, each naming its ``parentcategory``."""
         yield from self.iter_collection("categories", {"orderby": "id"})
 
-    def iter_orders(self, *, min_create_date: datetime | None = None,
-                    max_create_date: datetime | None = None,
-                    filters: Mapping[str, Any] | None = None, orderby: str | None = "id",
-                    expand: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    def iter_orders(
+        self,
+        *,
+        min_create_date: datetime | None = None,
+        max_create_date: datetime | None = None,
+        filters: Mapping[str, Any] | None = None,
+        orderby: str | None = "id",
+        expand: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
         """``GET orders`` with the documented filters (``status``, ``is_paid``,
         ``ordernumber``, ...) and the create-date bounds (ISO 8601 UTC [U: format]).
 
@@ -533,9 +615,11 @@ class CcvSalesposClient(PooledClient):
         if not isinstance(body, dict) or body.get("id") in (None, ""):
             # the vendor SDK: "the api gives sometimes a no-content, even on success" [S]:
             # the order may exist, so the flow looks the reference up before trying again
-            raise RetriableError("POST orders: CCV's answer carries no order id (an empty "
-                                 "answer can hide a created order); the reference is looked "
-                                 "up before the order is sent again")
+            raise RetriableError(
+                "POST orders: CCV's answer carries no order id (an empty "
+                "answer can hide a created order); the reference is looked "
+                "up before the order is sent again"
+            )
         return body
 
     def update_order(self, order_id: int | str, fields: Mapping[str, Any]) -> None:

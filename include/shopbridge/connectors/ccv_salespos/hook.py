@@ -38,13 +38,21 @@ def settings_from_connection(conn: Any, conn_id: str) -> CcvSalesposSettings:
     connection and the field."""
     url = base_url(conn)
     if not url:
-        raise ConfigError(f"connection {conn_id!r}: host is required (the shop's domain, "
-                          "e.g. https://mijnwinkel.ccvshop.nl)")
+        raise ConfigError(
+            f"connection {conn_id!r}: host is required (the shop's domain, "
+            "e.g. https://mijnwinkel.ccvshop.nl)"
+        )
     for field, label in (("login", "public key"), ("password", "secret key")):
         if not getattr(conn, field, None):
             raise ConfigError(f"connection {conn_id!r}: {field} ({label}) is empty")
-    return settings_from(CcvSalesposSettings, conn, conn_id, base_url=url,
-                         public_key=conn.login, secret_key=conn.password)
+    return settings_from(
+        CcvSalesposSettings,
+        conn,
+        conn_id,
+        base_url=url,
+        public_key=conn.login,
+        secret_key=conn.password,
+    )
 
 
 class CcvSalesposHook(BaseHook):
@@ -75,11 +83,11 @@ class CcvSalesposHook(BaseHook):
         """Label the generic Connection form in the vendor's terms."""
         return {
             "hidden_fields": ["schema"],
-            "relabeling": {"login": "Public key", "password": "Secret key",
-                           "host": "Shop address"},
-            "placeholders": {"host": "https://mijnwinkel.ccvshop.nl",
-                             "extra": '{"rate_limit_per_resource": 120, '
-                                      '"rate_limit_total": 600}'},
+            "relabeling": {"login": "Public key", "password": "Secret key", "host": "Shop address"},
+            "placeholders": {
+                "host": "https://mijnwinkel.ccvshop.nl",
+                "extra": '{"rate_limit_per_resource": 120, "rate_limit_total": 600}',
+            },
         }
 
     def get_settings(self) -> CcvSalesposSettings:
@@ -98,18 +106,22 @@ class CcvSalesposHook(BaseHook):
         settings = self.get_settings()
         kwargs.setdefault("policy", self.policy)
         kwargs.setdefault("counter", self.counter)
-        return CcvSalesposSource(CcvSalesposClient.from_settings(settings, **kwargs),
-                                 prices_include_tax=settings.prices_include_tax,
-                                 currency=settings.currency)
+        return CcvSalesposSource(
+            CcvSalesposClient.from_settings(settings, **kwargs),
+            prices_include_tax=settings.prices_include_tax,
+            currency=settings.currency,
+        )
 
     def get_target(self, **kwargs: Any) -> CcvSalesposTarget:
         """The orders target (an ``OrderTarget``)."""
         settings = self.get_settings()
         kwargs.setdefault("policy", self.policy)
         kwargs.setdefault("counter", self.counter)
-        return CcvSalesposTarget(CcvSalesposClient.from_settings(settings, **kwargs),
-                                 reference_field=settings.reference_field,
-                                 lookup_days=settings.order_lookup_days)
+        return CcvSalesposTarget(
+            CcvSalesposClient.from_settings(settings, **kwargs),
+            reference_field=settings.reference_field,
+            lookup_days=settings.order_lookup_days,
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``GET webshops`` without retries; the message says what to fix."""
@@ -122,14 +134,18 @@ class CcvSalesposHook(BaseHook):
         try:
             shops = client.webshops(size=1)
         except AuthError as exc:
-            return False, (f"CCV refused the signed request of connection {cid!r}: check "
-                           "login = public key, password = secret key, and that this "
-                           f"machine's clock is right (x-date is checked): {exc}")
+            return False, (
+                f"CCV refused the signed request of connection {cid!r}: check "
+                "login = public key, password = secret key, and that this "
+                f"machine's clock is right (x-date is checked): {exc}"
+            )
         except FatalError as exc:
             if "signature" in str(exc) or "not signed" in str(exc):
-                return False, (f"the answers of {settings.base_url} are not signed with the "
-                               f"secret key of connection {cid!r} (check password, and that "
-                               f"host is the shop's own address): {exc}")
+                return False, (
+                    f"the answers of {settings.base_url} are not signed with the "
+                    f"secret key of connection {cid!r} (check password, and that "
+                    f"host is the shop's own address): {exc}"
+                )
             return False, f"connection {cid!r}: {exc}"
         except RetriableError as exc:
             if exc.response is None:
@@ -138,13 +154,16 @@ class CcvSalesposHook(BaseHook):
         finally:
             client.close()
         shop = shops[0] if shops else {}
-        return True, (f"connection {cid!r}: OK, webshop {shop.get('name', '?')!r} "
-                      f"(id {shop.get('id', '?')})")
+        return True, (
+            f"connection {cid!r}: OK, webshop {shop.get('name', '?')!r} (id {shop.get('id', '?')})"
+        )
 
 
 if TYPE_CHECKING:
-    def _conforms(target: CcvSalesposTarget, source: CcvSalesposSource) -> tuple[
-            OrderTarget, ProductSource, StockSource]:
+
+    def _conforms(
+        target: CcvSalesposTarget, source: CcvSalesposSource
+    ) -> tuple[OrderTarget, ProductSource, StockSource]:
         """Strict mypy proves here that the target is an order target and the one source
         serves the products and the stock flow."""
         return target, source, source

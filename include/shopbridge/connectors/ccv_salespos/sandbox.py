@@ -109,75 +109,236 @@ WEBSHOP_ID = 1
 CASHIER_USER_ID = 3001
 _CENT = Decimal("0.01")
 #: fields ``POST orders`` takes [S: jacobdekeizer/ccvshop-client ``Orders/Post``]
-ORDER_POST_FIELDS = frozenset({
-    "invoicenumber", "is_completed", "paid", "safety_deposit_returned", "total_shipping",
-    "paymethod_costs", "extra_costs", "extra_costs_description", "taxes_included",
-    "order_row_taxes_included", "shipping_taxes_included", "is_intra_community_order",
-    "currency", "is_platform_sale", "orderedinlng", "status", "track_and_trace_code",
-    "track_and_trace_carrier", "deliver_date", "deliver_method", "takeoutslot",
-    "reservationnumber", "customer", "user_id", "orderrows",
-    # ASSUMPTION [U]: the store an order belongs to, for a multishop (the pair's mapping
-    # adds it as missing data); not in the SDK's model
-    "webshop_id"})
+ORDER_POST_FIELDS = frozenset(
+    {
+        "invoicenumber",
+        "is_completed",
+        "paid",
+        "safety_deposit_returned",
+        "total_shipping",
+        "paymethod_costs",
+        "extra_costs",
+        "extra_costs_description",
+        "taxes_included",
+        "order_row_taxes_included",
+        "shipping_taxes_included",
+        "is_intra_community_order",
+        "currency",
+        "is_platform_sale",
+        "orderedinlng",
+        "status",
+        "track_and_trace_code",
+        "track_and_trace_carrier",
+        "deliver_date",
+        "deliver_method",
+        "takeoutslot",
+        "reservationnumber",
+        "customer",
+        "user_id",
+        "orderrows",
+        # ASSUMPTION [U]: the store an order belongs to, for a multishop (the pair's mapping
+        # adds it as missing data); not in the SDK's model
+        "webshop_id",
+    }
+)
 #: fields of one ``orderrows`` entry [S: ``Orders/Orderrow/Input``]
-ORDERROW_FIELDS = frozenset({
-    "product_type", "auto_create_deposit_rows", "product_id", "product_name",
-    "product_number", "count", "price", "product_purchase_price", "discount", "tax", "unit",
-    "weight", "memo", "package_id", "attribute_combination_id"})
+ORDERROW_FIELDS = frozenset(
+    {
+        "product_type",
+        "auto_create_deposit_rows",
+        "product_id",
+        "product_name",
+        "product_number",
+        "count",
+        "price",
+        "product_purchase_price",
+        "discount",
+        "tax",
+        "unit",
+        "weight",
+        "memo",
+        "package_id",
+        "attribute_combination_id",
+    }
+)
 #: every key a recorded order carries (tests/contracts/ccv_salespos/order.detail.json) with
 #: the value an order has when nothing set it; ``create_order`` overrides what it knows
 ORDER_DEFAULTS: dict[str, Any] = {
-    "ordernumber_prefix": None, "invoicenumber": None, "transaction_id": None,
-    "deliver_method": "shipping", "deliver_date": None,
-    "take_out_window": {"start": None, "end": None}, "is_platform_sale": False,
-    "orderedinlng": "nl", "status": 1, "is_completed": True, "paid": False,
-    "safety_deposit_returned": False, "paymethod_id": 0, "paymethod": "",
-    "paymethod_label": "", "taxes_included": True, "order_row_taxes_included": False,
-    "shipping_taxes_included": False, "shipping_tax_percentage": 21.0,
-    "is_intra_community_order": False, "total_orderrow_price": 0.0, "total_shipping": 0.0,
-    "total_discounts": 0.0, "total_price": 0.0, "currency": "EUR", "total_tax": 0.0,
-    "total_weight": 0.0, "extra_payment_option": "", "extra_payment_option_price": 0.0,
-    "extra_payment_option_no_sentprice": False, "extra_payment_option_pay_on_pickup": False,
-    "extra_price": 0.0, "paymethod_costs": 0.0, "credit_point_discount": 0.0,
-    "extra_costs": 0.0, "extra_costs_description": "", "track_and_trace_code": "",
-    "track_and_trace_carrier": None, "track_and_trace_deeplink": "", "reservationnumber": "",
+    "ordernumber_prefix": None,
+    "invoicenumber": None,
+    "transaction_id": None,
+    "deliver_method": "shipping",
+    "deliver_date": None,
+    "take_out_window": {"start": None, "end": None},
+    "is_platform_sale": False,
+    "orderedinlng": "nl",
+    "status": 1,
+    "is_completed": True,
+    "paid": False,
+    "safety_deposit_returned": False,
+    "paymethod_id": 0,
+    "paymethod": "",
+    "paymethod_label": "",
+    "taxes_included": True,
+    "order_row_taxes_included": False,
+    "shipping_taxes_included": False,
+    "shipping_tax_percentage": 21.0,
+    "is_intra_community_order": False,
+    "total_orderrow_price": 0.0,
+    "total_shipping": 0.0,
+    "total_discounts": 0.0,
+    "total_price": 0.0,
+    "currency": "EUR",
+    "total_tax": 0.0,
+    "total_weight": 0.0,
+    "extra_payment_option": "",
+    "extra_payment_option_price": 0.0,
+    "extra_payment_option_no_sentprice": False,
+    "extra_payment_option_pay_on_pickup": False,
+    "extra_price": 0.0,
+    "paymethod_costs": 0.0,
+    "credit_point_discount": 0.0,
+    "extra_costs": 0.0,
+    "extra_costs_description": "",
+    "track_and_trace_code": "",
+    "track_and_trace_carrier": None,
+    "track_and_trace_deeplink": "",
+    "reservationnumber": "",
     "delivery_option": None,
-    "discountcoupon": {"code": "", "discount": 0.0, "type": "", "enddate": None,
-                       "onetimeuse": False, "minimumprice": 0.0, "givesfreeshipping": False},
+    "discountcoupon": {
+        "code": "",
+        "discount": 0.0,
+        "type": "",
+        "enddate": None,
+        "onetimeuse": False,
+        "minimumprice": 0.0,
+        "givesfreeshipping": False,
+    },
     "pickup_address": None,
 }
 #: the recorded ``customer.billingaddress`` keys, empty as CCV shows an unknown address
 BILLING_DEFAULTS: dict[str, Any] = {
-    "gender": None, "initials": "", "first_name": "", "last_name": "", "full_name": "",
-    "company": "", "address_line_1": "", "address_line_2": "", "street": "",
-    "housenumber": None, "housenumber_suffix": "", "zipcode": "", "city": "", "province": "",
-    "telephone": "", "fax": "", "mobile": "", "comment": "", "country": "",
-    "country_code": None}
+    "gender": None,
+    "initials": "",
+    "first_name": "",
+    "last_name": "",
+    "full_name": "",
+    "company": "",
+    "address_line_1": "",
+    "address_line_2": "",
+    "street": "",
+    "housenumber": None,
+    "housenumber_suffix": "",
+    "zipcode": "",
+    "city": "",
+    "province": "",
+    "telephone": "",
+    "fax": "",
+    "mobile": "",
+    "comment": "",
+    "country": "",
+    "country_code": None,
+}
 #: the recorded ``customer.deliveryaddress`` keys: a full name only, no first/last [V]
-DELIVERY_KEYS = ("gender", "full_name", "initials", "company", "address_line_1",
-                 "address_line_2", "street", "housenumber", "housenumber_suffix", "zipcode",
-                 "city", "province", "telephone", "mobile", "comment", "country",
-                 "country_code")
+DELIVERY_KEYS = (
+    "gender",
+    "full_name",
+    "initials",
+    "company",
+    "address_line_1",
+    "address_line_2",
+    "street",
+    "housenumber",
+    "housenumber_suffix",
+    "zipcode",
+    "city",
+    "province",
+    "telephone",
+    "mobile",
+    "comment",
+    "country",
+    "country_code",
+)
 #: the recorded ``customer`` keys besides the addresses (a webshop's order form fields)
 CUSTOMER_DEFAULTS: dict[str, Any] = {
-    **{k: "" for k in (
-        "email_invoice", "email_invoice_company", "email_invoice_union", "email",
-        "customertype", "bankaccount", "iban", "bic", "bank", "tenname", "bankname", "btw",
-        "kvk", "reference", "reservationnumber", "income", "branche", "branch", "website",
-        "clubcity", "clubcomment", "clubname", "beurs", "fair", "stand", "booth", "carbrand",
-        "cartype", "carweight", "birthplace", "cardnumber", "findus", "ssnnumber", "zzppass",
-        "costcentre")},
-    "customertype": "b2c", "birthdate": None, "birthtime": None}
+    **{
+        k: ""
+        for k in (
+            "email_invoice",
+            "email_invoice_company",
+            "email_invoice_union",
+            "email",
+            "customertype",
+            "bankaccount",
+            "iban",
+            "bic",
+            "bank",
+            "tenname",
+            "bankname",
+            "btw",
+            "kvk",
+            "reference",
+            "reservationnumber",
+            "income",
+            "branche",
+            "branch",
+            "website",
+            "clubcity",
+            "clubcomment",
+            "clubname",
+            "beurs",
+            "fair",
+            "stand",
+            "booth",
+            "carbrand",
+            "cartype",
+            "carweight",
+            "birthplace",
+            "cardnumber",
+            "findus",
+            "ssnnumber",
+            "zzppass",
+            "costcentre",
+        )
+    },
+    "customertype": "b2c",
+    "birthdate": None,
+    "birthtime": None,
+}
 #: what ``POST orders`` takes in ``customer.billingaddress`` / ``.deliveryaddress``
 #: [S: the Personalinfo input schema; a delivery address has no first/last name]
-DELIVERY_INPUT = frozenset({
-    "gender", "initials", "full_name", "company", "address_line_1", "address_line_2",
-    "street", "housenumber", "housenumber_suffix", "zipcode", "city", "province", "country",
-    "country_code", "telephone", "mobile", "comment"})
+DELIVERY_INPUT = frozenset(
+    {
+        "gender",
+        "initials",
+        "full_name",
+        "company",
+        "address_line_1",
+        "address_line_2",
+        "street",
+        "housenumber",
+        "housenumber_suffix",
+        "zipcode",
+        "city",
+        "province",
+        "country",
+        "country_code",
+        "telephone",
+        "mobile",
+        "comment",
+    }
+)
 BILLING_INPUT = DELIVERY_INPUT | {"first_name", "last_name", "fax"}
 #: the order relations CCV links (never embeds) on an order [V]
-ORDER_LINKS = ("orderrows", "ordernotes", "ordermessages", "ordernotifications",
-               "orderaffiliatenetworks", "orderlabels", "invoices")
+ORDER_LINKS = (
+    "orderrows",
+    "ordernotes",
+    "ordermessages",
+    "ordernotifications",
+    "orderaffiliatenetworks",
+    "orderlabels",
+    "invoices",
+)
 #: the shop's default package (shipping box) an order row gets
 DEFAULT_PACKAGE = (1, "Kartonnen doos")
 #: ASSUMPTION [U]: a shop's pay methods by name -> id (the recording: 3 BankTransfer); an
@@ -187,43 +348,67 @@ PAYMETHODS = {"": (0, ""), "banktransfer": (3, "Vooraf overmaken"), "pin": (8, "
 WEBHOOK_FIELDS: dict[str, tuple[str, ...]] = {
     "status_changed": ("previous_status", "status"),
     "track_and_trace": ("track_and_trace_code", "track_and_trace_carrier"),
-    "is_paid": ("paid",)}
-ORDER_PATCH_FIELDS = frozenset({"status", "track_and_trace_code", "track_and_trace_carrier",
-                                "paid", "deliver_date"})
-COMBINATION_PATCH_FIELDS = frozenset({"stock", "product_number", "ean_number", "sku_number",
-                                      "active"})
+    "is_paid": ("paid",),
+}
+ORDER_PATCH_FIELDS = frozenset(
+    {"status", "track_and_trace_code", "track_and_trace_carrier", "paid", "deliver_date"}
+)
+COMBINATION_PATCH_FIELDS = frozenset(
+    {"stock", "product_number", "ean_number", "sku_number", "active"}
+)
 #: resource -> fields ``orderby`` accepts
-SORTABLE = {"orders": ("id", "ordernumber", "create_date", "deliver_date"),
-            "products": ("id", "name", "productnumber", "createdate", "modifydate", "price"),
-            "categories": ("id", "name", "position"), "webshops": ("id",),
-            "attributecombinations": ("id",), "producttocategories": ("id", "position"),
-            "orderrows": ("id",)}
-EXPANDABLE = {"products": ("attributecombinations", "producttocategories"),
-              "orders": ("orderrows",)}
-RESOURCES = frozenset({"webshops", "categories", "products", "attributecombinations",
-                       "producttocategories", "orders", "orderrows"})
+SORTABLE = {
+    "orders": ("id", "ordernumber", "create_date", "deliver_date"),
+    "products": ("id", "name", "productnumber", "createdate", "modifydate", "price"),
+    "categories": ("id", "name", "position"),
+    "webshops": ("id",),
+    "attributecombinations": ("id",),
+    "producttocategories": ("id", "position"),
+    "orderrows": ("id",),
+}
+EXPANDABLE = {
+    "products": ("attributecombinations", "producttocategories"),
+    "orders": ("orderrows",),
+}
+RESOURCES = frozenset(
+    {
+        "webshops",
+        "categories",
+        "products",
+        "attributecombinations",
+        "producttocategories",
+        "orders",
+        "orderrows",
+    }
+)
 _STOCK_LOCATIONS = ("Winkel", "Magazijn")
 
 
 class ApiError(Exception):
     """Rendered as CCV's ``{"code","status","developermessage"}``."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"code": self.code, "status": self.status,
-                             "developermessage": self.message},
-                            status_code=self.status, headers=self.headers)
+        return JSONResponse(
+            {"code": self.code, "status": self.status, "developermessage": self.message},
+            status_code=self.status,
+            headers=self.headers,
+        )
 
 
 def _fault_body(status: int, request: Request) -> dict[str, Any]:
     code = {429: "429.10"}.get(status, f"{status}.00")
-    return {"code": code, "status": status,
-            "developermessage": f"{HTTPStatus(status).phrase} ({request.url.path})"}
+    return {
+        "code": code,
+        "status": status,
+        "developermessage": f"{HTTPStatus(status).phrase} ({request.url.path})",
+    }
 
 
 def _iso(when: datetime) -> str:
@@ -250,13 +435,21 @@ def _dec(value: Any, field: str, *, minimum: Decimal | None = None) -> Decimal:
 
 # --- seed ------------------------------------------------------------------------------------
 
+
 def _code(name: str) -> str:
     return "".join(c for c in name.upper() if c.isalnum())[:3] or "PRD"
 
 
 #: ASSUMPTION [U]: the webshop's country names, as a Dutch shop shows them
-_COUNTRY_NAMES = {"NL": "Nederland", "BE": "België", "DE": "Duitsland", "FR": "Frankrijk",
-                  "GB": "Verenigd Koninkrijk", "SE": "Zweden", "US": "Verenigde Staten"}
+_COUNTRY_NAMES = {
+    "NL": "Nederland",
+    "BE": "België",
+    "DE": "Duitsland",
+    "FR": "Frankrijk",
+    "GB": "Verenigd Koninkrijk",
+    "SE": "Zweden",
+    "US": "Verenigde Staten",
+}
 #: the demo's T-shirt combination kept by article code and EAN only (``sku_number`` "")
 #: as real shops hold some: the pair's item-key rule still finds it by ``product_number``
 ARTICLE_CODE_ONLY_SKU = "HOO-WHI-9004"
@@ -264,21 +457,43 @@ ARTICLE_CODE_ONLY_SKU = "HOO-WHI-9004"
 NULL_TEXT_PRODUCT = 5004
 
 
-def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int,
-          currency: str = "EUR") -> dict[str, Any]:
+def _seed(
+    seed: str | None, *, prices_include_tax: bool, n_pos_orders: int, currency: str = "EUR"
+) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "webshops": {str(WEBSHOP_ID): {"id": WEBSHOP_ID, "name": "Demo winkel",
-                                       "is_multishop_system": False, "product_limit": -1,
-                                       "product_limit_left": -1, "webshops": None,
-                                       "parent": None}},
-        "settings": {str(WEBSHOP_ID): {
-            "webshop_enabled": True, "webshop_disabled_title": "", "webshop_disabled_text": "",
-            "currency": currency, "prices_include_vat": prices_include_tax,
-            "full_ssl_webshop": True, "creditpoint_value": 0, "languages": ["nl"],
-            "backend_language": "nl", "separate_domain_per_language": False, "stock": True,
-            "ordering_without_stock": "no"}},
-        "categories": {}, "products": {}, "attributecombinations": {},
-        "producttocategories": {}, "orders": {}, "orderrows": {},
+        "webshops": {
+            str(WEBSHOP_ID): {
+                "id": WEBSHOP_ID,
+                "name": "Demo winkel",
+                "is_multishop_system": False,
+                "product_limit": -1,
+                "product_limit_left": -1,
+                "webshops": None,
+                "parent": None,
+            }
+        },
+        "settings": {
+            str(WEBSHOP_ID): {
+                "webshop_enabled": True,
+                "webshop_disabled_title": "",
+                "webshop_disabled_text": "",
+                "currency": currency,
+                "prices_include_vat": prices_include_tax,
+                "full_ssl_webshop": True,
+                "creditpoint_value": 0,
+                "languages": ["nl"],
+                "backend_language": "nl",
+                "separate_domain_per_language": False,
+                "stock": True,
+                "ordering_without_stock": "no",
+            }
+        },
+        "categories": {},
+        "products": {},
+        "attributecombinations": {},
+        "producttocategories": {},
+        "orders": {},
+        "orderrows": {},
         "next": {"order": 1001, "orderrow": 1, "ordernumber": 202600001, "link": 1},
     }
     if seed is None:
@@ -288,9 +503,15 @@ def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int,
     next_cat = 100
 
     def category(cid: int, name: str, parent: int | None) -> dict[str, Any]:
-        return {"id": cid, "name": name, "description": None, "position": cid,
-                "show_on_website": True, "alias": name.lower().replace(" ", "-"),
-                "parentcategory": None if parent is None else {"id": parent}}
+        return {
+            "id": cid,
+            "name": name,
+            "description": None,
+            "position": cid,
+            "show_on_website": True,
+            "alias": name.lower().replace(" ", "-"),
+            "parentcategory": None if parent is None else {"id": parent},
+        }
 
     for root, children in demo_data.CATEGORY_TREE.items():
         next_cat += 1
@@ -317,24 +538,36 @@ def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int,
         multi = len(variants) > 1 or any(v["attributes"] for v in variants)
         null_text = pid == NULL_TEXT_PRODUCT
         product = {
-            "id": pid, "is_active": True, "createdate": _iso(entry["created_at"]),
+            "id": pid,
+            "is_active": True,
+            "createdate": _iso(entry["created_at"]),
             "modifydate": _iso(entry["updated_at"]),
-            "productnumber": f"{_code(entry['title'])}-{pid}" if multi
-            else variants[0]["sku"], "eannumber": "" if multi else variants[0]["ean"],
-            "mpnnumber": "", "is_multishop_product": False, "system_id": None,
-            "name": entry["title"], "shortdescription": entry.get("short_description", ""),
+            "productnumber": f"{_code(entry['title'])}-{pid}" if multi else variants[0]["sku"],
+            "eannumber": "" if multi else variants[0]["ean"],
+            "mpnnumber": "",
+            "is_multishop_product": False,
+            "system_id": None,
+            "name": entry["title"],
+            "shortdescription": entry.get("short_description", ""),
             "description": None if null_text else entry.get("description", ""),
-            "vatrate": 21.0, "taxtariff": "normal", "price": _money(price), "discount": 0.0,
-            "purchaseprice": 0.0, "container_deposit_price": 0.0, "safety_deposit_price": 0.0,
+            "vatrate": 21.0,
+            "taxtariff": "normal",
+            "price": _money(price),
+            "discount": 0.0,
+            "purchaseprice": 0.0,
+            "container_deposit_price": 0.0,
+            "safety_deposit_price": 0.0,
             "unit": None if null_text else "per piece",
             # a product that keeps no stock: the schema's nulls, as the back office leaves them
             "stockenabled": True if tracked else None,
             "stocktype": ("attributecombination" if multi else "product") if tracked else None,
             "stock": float(sum(v["stock"] for v in variants)) if tracked else None,
             "stocklocation": _STOCK_LOCATIONS[n % 2],
-            "ordering_without_stock": "global_setting", "weight": 0.0,
+            "ordering_without_stock": "global_setting",
+            "weight": 0.0,
             "brand": {"id": brands[brand], "name": brand} if brand else None,
-            "is_visible": bool(entry.get("visible", True)), "is_orderable": True,
+            "is_visible": bool(entry.get("visible", True)),
+            "is_orderable": True,
         }
         data["products"][str(pid)] = product
         if multi:
@@ -343,25 +576,39 @@ def _seed(seed: str | None, *, prices_include_tax: bool, n_pos_orders: int,
                 for name, value in v["attributes"].items():
                     attributes.setdefault(name, len(attributes) + 1)
                     values.setdefault((name, value), len(values) + 1)
-                    combination.append({
-                        "attribute": {"id": attributes[name], "name": name},
-                        "attribute_value": {"id": values[(name, value)], "name": value},
-                        "extra_price": 0.0})
+                    combination.append(
+                        {
+                            "attribute": {"id": attributes[name], "name": name},
+                            "attribute_value": {"id": values[(name, value)], "name": value},
+                            "extra_price": 0.0,
+                        }
+                    )
                 extra = v["price_excl"] - base
                 data["attributecombinations"][str(v["variant_id"])] = {
-                    "id": v["variant_id"], "product_id": pid, "note": "",
-                    "stock": float(v["stock"]), "netto_extra_price": _money(extra),
+                    "id": v["variant_id"],
+                    "product_id": pid,
+                    "note": "",
+                    "stock": float(v["stock"]),
+                    "netto_extra_price": _money(extra),
                     "ordering_without_stock": "global_setting",
-                    "product_number": v["sku"], "ean_number": v["ean"],
+                    "product_number": v["sku"],
+                    "ean_number": v["ean"],
                     "sku_number": "" if v["sku"] == ARTICLE_CODE_ONLY_SKU else v["sku"],
-                    "delivery_time": 1, "delivery_time_type": "days",
-                    "delivery_default_text": "", "active": True, "combination": combination}
+                    "delivery_time": 1,
+                    "delivery_time_type": "days",
+                    "delivery_default_text": "",
+                    "active": True,
+                    "combination": combination,
+                }
         for path in entry.get("categories", []):
             link = data["next"]["link"]
             data["next"]["link"] += 1
             data["producttocategories"][str(link)] = {
-                "id": link, "product_id": pid, "category_id": cat_ids[tuple(path)],
-                "position": link}
+                "id": link,
+                "product_id": pid,
+                "category_id": cat_ids[tuple(path)],
+                "position": link,
+            }
     _seed_pos_orders(data, n_pos_orders)
     return data
 
@@ -373,27 +620,39 @@ def _seed_pos_orders(data: dict[str, Any], n: int) -> None:
     restart sees the same orders."""
     store = Store(data)
     combos = sorted(data["attributecombinations"].values(), key=lambda c: c["id"])
-    simple = sorted((p for p in data["products"].values()
-                     if not store.combinations_of(p["id"])), key=lambda p: p["id"])
+    simple = sorted(
+        (p for p in data["products"].values() if not store.combinations_of(p["id"])),
+        key=lambda p: p["id"],
+    )
     for k in range(n):
         rows: list[dict[str, Any]] = []
         if simple:
             rows.append({"product_id": simple[k % len(simple)]["id"], "count": 1 + k % 2})
         if combos and k % 3:
             c = combos[(k * 7) % len(combos)]
-            rows.append({"product_id": c["product_id"], "attribute_combination_id": c["id"],
-                         "count": 1})
+            rows.append(
+                {"product_id": c["product_id"], "attribute_combination_id": c["id"], "count": 1}
+            )
         if not rows:
             continue
         when = demo_data.DEMO_START + timedelta(hours=10 + 12 * k)
-        order = store.create_order({"orderrows": rows, "status": 7, "paid": True,
-                                    "user_id": CASHIER_USER_ID}, when,
-                                   transaction_id_writable=False)
-        order.update({"paymethod": "pin", "paymethod_id": PAYMETHODS["pin"][0],
-                      "paymethod_label": PAYMETHODS["pin"][1], "deliver_method": "pickup"})
+        order = store.create_order(
+            {"orderrows": rows, "status": 7, "paid": True, "user_id": CASHIER_USER_ID},
+            when,
+            transaction_id_writable=False,
+        )
+        order.update(
+            {
+                "paymethod": "pin",
+                "paymethod_id": PAYMETHODS["pin"][0],
+                "paymethod_label": PAYMETHODS["pin"][1],
+                "deliver_method": "pickup",
+            }
+        )
 
 
 # --- the store -------------------------------------------------------------------------------
+
 
 class Store:
     """The tables and CCV's rules for writing them (shared by routes, seed and controls)."""
@@ -417,16 +676,30 @@ class Store:
         return row
 
     def combinations_of(self, product_id: int) -> list[dict[str, Any]]:
-        return sorted((c for c in self.table("attributecombinations").values()
-                       if c.get("product_id") == product_id), key=lambda c: c["id"])
+        return sorted(
+            (
+                c
+                for c in self.table("attributecombinations").values()
+                if c.get("product_id") == product_id
+            ),
+            key=lambda c: c["id"],
+        )
 
     def links_of(self, product_id: int) -> list[dict[str, Any]]:
-        return sorted((x for x in self.table("producttocategories").values()
-                       if x.get("product_id") == product_id), key=lambda x: x["id"])
+        return sorted(
+            (
+                x
+                for x in self.table("producttocategories").values()
+                if x.get("product_id") == product_id
+            ),
+            key=lambda x: x["id"],
+        )
 
     def rows_of(self, order_id: int) -> list[dict[str, Any]]:
-        return sorted((r for r in self.table("orderrows").values()
-                       if r.get("order_id") == order_id), key=lambda r: r["id"])
+        return sorted(
+            (r for r in self.table("orderrows").values() if r.get("order_id") == order_id),
+            key=lambda r: r["id"],
+        )
 
     def _row(self, i: int, raw: Any) -> dict[str, Any]:
         """One validated order row in its stored (read) shape, without ids."""
@@ -437,8 +710,12 @@ class Store:
             raise ApiError(400, "400.10", f"{where}: unknown field(s) {', '.join(unknown)}")
         pid = raw.get("product_id")
         if not isinstance(pid, int) or isinstance(pid, bool):
-            raise ApiError(400, "400.10", f"{where}.product_id: required, an integer "
-                           "(rows without a product are not supported by this sandbox)")
+            raise ApiError(
+                400,
+                "400.10",
+                f"{where}.product_id: required, an integer "
+                "(rows without a product are not supported by this sandbox)",
+            )
         product = self.table("products").get(str(pid))
         if product is None:
             raise ApiError(400, "400.10", f"{where}.product_id: product {pid} not found")
@@ -448,11 +725,19 @@ class Store:
         if cid is not None:
             combo = next((c for c in combos if c["id"] == cid), None)
             if combo is None:
-                raise ApiError(400, "400.10", f"{where}.attribute_combination_id: combination "
-                               f"{cid} does not belong to product {pid}")
+                raise ApiError(
+                    400,
+                    "400.10",
+                    f"{where}.attribute_combination_id: combination "
+                    f"{cid} does not belong to product {pid}",
+                )
         elif combos:
-            raise ApiError(400, "400.10", f"{where}.attribute_combination_id: product {pid} "
-                           "has attribute combinations; name one")
+            raise ApiError(
+                400,
+                "400.10",
+                f"{where}.attribute_combination_id: product {pid} "
+                "has attribute combinations; name one",
+            )
         count = _dec(raw.get("count"), f"{where}.count")
         if count <= 0:
             raise ApiError(400, "400.10", f"{where}.count: must be more than 0")
@@ -461,8 +746,7 @@ class Store:
             sell += _dec(combo.get("netto_extra_price") or 0, "netto_extra_price")
         price = _dec(raw["price"], f"{where}.price") if "price" in raw else sell
         discount = _dec(raw.get("discount", 0), f"{where}.discount", minimum=Decimal(0))
-        tax = _dec(raw.get("tax", product.get("vatrate", 21)), f"{where}.tax",
-                   minimum=Decimal(0))
+        tax = _dec(raw.get("tax", product.get("vatrate", 21)), f"{where}.tax", minimum=Decimal(0))
         if tax > 100:
             raise ApiError(400, "400.10", f"{where}.tax: a percentage 0..100, got {tax}")
         name = str(raw.get("product_name") or product["name"])
@@ -470,33 +754,46 @@ class Store:
         selling = _money(total / count)
         return {
             "product_type": str(raw.get("product_type") or "product"),
-            "product_name": name, "product_name_google": re.sub(r"\s+", "-", name.strip()),
+            "product_name": name,
+            "product_name_google": re.sub(r"\s+", "-", name.strip()),
             "product_number": product.get("productnumber", ""),
             "sub_product_number": combo.get("product_number", "") if combo else "",
             "sub_sku_number": combo.get("sku_number", "") if combo else "",
             "sub_ean_number": combo.get("ean_number", "") if combo else "",
-            "product_id": pid, "attribute_combination_id": combo["id"] if combo else None,
-            "count": float(count), "price": _money(price),
-            "product_purchase_price": _money(_dec(raw.get("product_purchase_price", 0),
-                                                  f"{where}.product_purchase_price")),
-            "discount": _money(discount), "custom_price": "price" in raw,
-            "tax": float(tax), "unit": str(raw.get("unit") or product.get("unit") or ""),
+            "product_id": pid,
+            "attribute_combination_id": combo["id"] if combo else None,
+            "count": float(count),
+            "price": _money(price),
+            "product_purchase_price": _money(
+                _dec(raw.get("product_purchase_price", 0), f"{where}.product_purchase_price")
+            ),
+            "discount": _money(discount),
+            "custom_price": "price" in raw,
+            "tax": float(tax),
+            "unit": str(raw.get("unit") or product.get("unit") or ""),
             "weight": float(_dec(raw.get("weight", 0), f"{where}.weight")),
             "memo": str(raw.get("memo") or ""),
             # ASSUMPTION [U]: a row without a package gets the shop's default box, as the
             # recorded row carries one
             "package_id": raw.get("package_id") or DEFAULT_PACKAGE[0],
-            "package_name": DEFAULT_PACKAGE[1] if raw.get("package_id") in (None, 0,
-                                                                            DEFAULT_PACKAGE[0])
-            else "", "stock_location": product.get("stocklocation", ""),
-            "supplier": "", "user_discount": 0.0, "original_price": selling,
-            "selling_price": selling, "price_without_discount": _money(price),
+            "package_name": DEFAULT_PACKAGE[1]
+            if raw.get("package_id") in (None, 0, DEFAULT_PACKAGE[0])
+            else "",
+            "stock_location": product.get("stocklocation", ""),
+            "supplier": "",
+            "user_discount": 0.0,
+            "original_price": selling,
+            "selling_price": selling,
+            "price_without_discount": _money(price),
             "price_without_discount_with_attributes": _money(price),
-            "total_price": _money(total), "total_extra_option_price": 0.0,
-            "price_with_attributes": selling, "total_price_with_attributes": _money(total),
-            "attributes": [{"option_name": c["attribute"]["name"],
-                            "value_name": c["attribute_value"]["name"]}
-                           for c in (combo or {}).get("combination") or []],
+            "total_price": _money(total),
+            "total_extra_option_price": 0.0,
+            "price_with_attributes": selling,
+            "total_price_with_attributes": _money(total),
+            "attributes": [
+                {"option_name": c["attribute"]["name"], "value_name": c["attribute_value"]["name"]}
+                for c in (combo or {}).get("combination") or []
+            ],
             "uploads": [],
         }
 
@@ -507,8 +804,9 @@ class Store:
         if not isinstance(raw, dict):
             raise ApiError(400, "400.10", "customer: expected an object")
         email = raw.get("email")
-        if email not in (None, "") and (not isinstance(email, str) or not re.fullmatch(
-                r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
+        if email not in (None, "") and (
+            not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)
+        ):
             raise ApiError(400, "400.10", f"customer.email: not an e-mail address: {email!r}")
         for side in ("billingaddress", "deliveryaddress"):
             address = raw.get(side)
@@ -518,31 +816,46 @@ class Store:
                 raise ApiError(400, "400.10", f"customer.{side}: expected an object")
             allowed = BILLING_INPUT if side == "billingaddress" else DELIVERY_INPUT
             if unknown := sorted(set(address) - allowed):
-                raise ApiError(400, "400.10", f"customer.{side}: unknown field(s) "
-                               f"{', '.join(unknown)}")
+                raise ApiError(
+                    400, "400.10", f"customer.{side}: unknown field(s) {', '.join(unknown)}"
+                )
             number = address.get("housenumber")
             if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
-                raise ApiError(400, "400.10", f"customer.{side}.housenumber: an integer or "
-                               f"null, got {number!r}")
+                raise ApiError(
+                    400,
+                    "400.10",
+                    f"customer.{side}.housenumber: an integer or null, got {number!r}",
+                )
             country = address.get("country_code")
             if country not in (None, "") and not re.fullmatch(r"[A-Z]{2}", str(country)):
-                raise ApiError(400, "400.10", f"customer.{side}.country_code: not an ISO "
-                               f"3166-1 alpha-2 code: {country!r}")
+                raise ApiError(
+                    400,
+                    "400.10",
+                    f"customer.{side}.country_code: not an ISO 3166-1 alpha-2 code: {country!r}",
+                )
         return dict(raw)
 
-    def create_order(self, body: Any, when: datetime, *, transaction_id_writable: bool,
-                     require_webshop_id: bool = False) -> dict[str, Any]:
+    def create_order(
+        self,
+        body: Any,
+        when: datetime,
+        *,
+        transaction_id_writable: bool,
+        require_webshop_id: bool = False,
+    ) -> dict[str, Any]:
         """Validate a ``POST orders`` body and store it; totals come from the rows."""
         if not isinstance(body, dict):
             raise ApiError(400, "400.10", "body must be a JSON object")
-        allowed = ORDER_POST_FIELDS | ({"transaction_id"} if transaction_id_writable
-                                       else frozenset())
+        allowed = ORDER_POST_FIELDS | (
+            {"transaction_id"} if transaction_id_writable else frozenset()
+        )
         if unknown := sorted(set(body) - allowed):
             raise ApiError(400, "400.10", f"unknown or read-only field(s): {', '.join(unknown)}")
         webshop = body.get("webshop_id")
         if webshop is None and require_webshop_id:
-            raise ApiError(400, "400.10", "webshop_id: required (this is a multishop; see "
-                           "GET webshops)")
+            raise ApiError(
+                400, "400.10", "webshop_id: required (this is a multishop; see GET webshops)"
+            )
         if webshop is not None and str(webshop) not in self.table("webshops"):
             raise ApiError(400, "400.10", f"webshop_id: webshop {webshop!r} not found")
         raw_rows = body.get("orderrows")
@@ -579,39 +892,46 @@ class Store:
         top_rate = max((Decimal(str(r["tax"])) for r in rows), default=Decimal(0))
         order = {
             **ORDER_DEFAULTS,
-            "id": oid, "ordernumber_prefix": None, "ordernumber": number,
-            "ordernumber_full": str(number), "invoicenumber": body.get("invoicenumber"),
+            "id": oid,
+            "ordernumber_prefix": None,
+            "ordernumber": number,
+            "ordernumber_full": str(number),
+            "invoicenumber": body.get("invoicenumber"),
             "transaction_id": body.get("transaction_id") if transaction_id_writable else None,
-            "create_date": _iso(when), "deliver_method": str(body.get("deliver_method")
-                                                             or "shipping"),
+            "create_date": _iso(when),
+            "deliver_method": str(body.get("deliver_method") or "shipping"),
             "deliver_date": body.get("deliver_date"),
             "is_platform_sale": body.get("is_platform_sale") is True,
-            "orderedinlng": str(body.get("orderedinlng") or "nl"), "status": status,
+            "orderedinlng": str(body.get("orderedinlng") or "nl"),
+            "status": status,
             "is_completed": body.get("is_completed", True) is not False,
             "paid": body.get("paid") is True,
             "paymethod": str(body.get("paymethod") or ""),
-            "paymethod_id": PAYMETHODS.get(str(body.get("paymethod") or "").lower(),
-                                           (0, ""))[0],
+            "paymethod_id": PAYMETHODS.get(str(body.get("paymethod") or "").lower(), (0, ""))[0],
             "taxes_included": body.get("taxes_included", True) is not False,
             "order_row_taxes_included": incl,
             "shipping_taxes_included": body.get("shipping_taxes_included") is True,
             "shipping_tax_percentage": float(top_rate),
             "is_intra_community_order": body.get("is_intra_community_order") is True,
-            "total_orderrow_price": _money(net), "total_shipping": _money(shipping),
-            "total_discounts": _money(sum((Decimal(str(r["discount"])) for r in rows),
-                                          Decimal(0))),
+            "total_orderrow_price": _money(net),
+            "total_shipping": _money(shipping),
+            "total_discounts": _money(sum((Decimal(str(r["discount"])) for r in rows), Decimal(0))),
             "total_price": _money(rows_incl + ship_incl + extra),
             "currency": str(body.get("currency") or self.currency()),
             "total_tax": _money(tax_total + ship_incl - shipping),
-            "total_weight": float(sum((Decimal(str(r["weight"])) * Decimal(str(r["count"]))
-                                       for r in rows), Decimal(0))),
+            "total_weight": float(
+                sum(
+                    (Decimal(str(r["weight"])) * Decimal(str(r["count"])) for r in rows), Decimal(0)
+                )
+            ),
             "paymethod_costs": _money(_dec(body.get("paymethod_costs", 0), "paymethod_costs")),
             "extra_costs": _money(extra),
             "extra_costs_description": str(body.get("extra_costs_description") or ""),
             "track_and_trace_code": str(body.get("track_and_trace_code") or ""),
             "track_and_trace_carrier": body.get("track_and_trace_carrier") or None,
             "reservationnumber": str(body.get("reservationnumber") or ""),
-            "customer": customer, "user_id": user,
+            "customer": customer,
+            "user_id": user,
             "webshop_id": int(webshop) if webshop is not None else WEBSHOP_ID,
         }
         self.table("orders")[str(oid)] = order
@@ -626,11 +946,17 @@ class Store:
         if not isinstance(body, dict) or not body:
             raise ApiError(400, "400.10", "body must be a non-empty JSON object")
         if unknown := sorted(set(body) - allowed):
-            raise ApiError(400, "400.10", f"read-only or unknown field(s): {', '.join(unknown)}"
-                           f"; writable: {', '.join(sorted(allowed))}")
-        if "status" in body and (not isinstance(body["status"], int)
-                                 or isinstance(body["status"], bool)
-                                 or not 1 <= body["status"] <= 14):
+            raise ApiError(
+                400,
+                "400.10",
+                f"read-only or unknown field(s): {', '.join(unknown)}"
+                f"; writable: {', '.join(sorted(allowed))}",
+            )
+        if "status" in body and (
+            not isinstance(body["status"], int)
+            or isinstance(body["status"], bool)
+            or not 1 <= body["status"] <= 14
+        ):
             raise ApiError(400, "400.10", f"status: an integer 1..14, got {body['status']!r}")
         if "stock" in body:
             _dec(body["stock"], "stock")
@@ -640,6 +966,7 @@ class Store:
 
 
 # --- query helpers ---------------------------------------------------------------------------
+
 
 def _int_param(q: dict[str, str], name: str, default: int, minimum: int) -> int:
     raw = q.get(name)
@@ -671,25 +998,32 @@ def _flag(raw: str, name: str) -> bool:
     raise ApiError(400, "400.10", f"{name}: expected true or false, got {raw!r}")
 
 
-def _sorted(rows: list[dict[str, Any]], resource: str, orderby: str | None
-            ) -> list[dict[str, Any]]:
+def _sorted(rows: list[dict[str, Any]], resource: str, orderby: str | None) -> list[dict[str, Any]]:
     field, desc = (orderby or "id"), False
     if field.endswith("_desc"):
         field, desc = field[: -len("_desc")], True
     allowed = SORTABLE.get(resource, ("id",))
     if field not in allowed:
-        raise ApiError(400, "400.10", f"orderby: cannot sort {resource} by {field!r}; "
-                       f"sortable: {', '.join(allowed)}")
-    return sorted(rows, key=lambda r: (r.get(field) is None, r.get(field) or 0, r["id"]),
-                  reverse=desc)
+        raise ApiError(
+            400,
+            "400.10",
+            f"orderby: cannot sort {resource} by {field!r}; sortable: {', '.join(allowed)}",
+        )
+    return sorted(
+        rows, key=lambda r: (r.get(field) is None, r.get(field) or 0, r["id"]), reverse=desc
+    )
 
 
 def _expand(q: dict[str, str], resource: str) -> set[str]:
     wanted = {e.strip() for e in q.get("expand", "").split(",") if e.strip()}
     allowed = EXPANDABLE.get(resource, ())
     if bad := sorted(wanted - set(allowed)):
-        raise ApiError(400, "400.10", f"expand: {', '.join(bad)} cannot be expanded on "
-                       f"{resource}; expandable: {', '.join(allowed) or 'nothing'}")
+        raise ApiError(
+            400,
+            "400.10",
+            f"expand: {', '.join(bad)} cannot be expanded on "
+            f"{resource}; expandable: {', '.join(allowed) or 'nothing'}",
+        )
     return wanted
 
 
@@ -717,6 +1051,7 @@ def _filter_orders(rows: list[dict[str, Any]], q: dict[str, str]) -> list[dict[s
 
 
 # --- app -------------------------------------------------------------------------------------
+
 
 def create_app(
     *,
@@ -746,9 +1081,15 @@ def create_app(
     """
     app = FastAPI(title="CCV SalesPOS sandbox")
     controls = SandboxControls()
-    state = JsonState(state_file, lambda: _seed(seed, prices_include_tax=prices_include_tax,
-                                                 n_pos_orders=n_pos_orders,
-                                                 currency=currency))
+    state = JsonState(
+        state_file,
+        lambda: _seed(
+            seed,
+            prices_include_tax=prices_include_tax,
+            n_pos_orders=n_pos_orders,
+            currency=currency,
+        ),
+    )
     store = Store(state.data)
     windows = MinuteWindows(limit_per_resource, limit_total)
     tamper: deque[dict[str, Any]] = deque()
@@ -767,35 +1108,56 @@ def create_app(
         cid, pid = c["id"], c.get("product_id")
         out = {"href": href(request, f"attributecombinations/{cid}"), **c}
         out["combination"] = [
-            {**e, "attribute": {**e.get("attribute", {}), "href": href(
-                request, f"attributes/{e.get('attribute', {}).get('id')}")},
-             "attribute_value": {**e.get("attribute_value", {}), "href": href(
-                 request, f"attributevalues/{e.get('attribute_value', {}).get('id')}")}}
-            if isinstance(e, dict) else e for e in c.get("combination") or []]
+            {
+                **e,
+                "attribute": {
+                    **e.get("attribute", {}),
+                    "href": href(request, f"attributes/{e.get('attribute', {}).get('id')}"),
+                },
+                "attribute_value": {
+                    **e.get("attribute_value", {}),
+                    "href": href(
+                        request, f"attributevalues/{e.get('attribute_value', {}).get('id')}"
+                    ),
+                },
+            }
+            if isinstance(e, dict)
+            else e
+            for e in c.get("combination") or []
+        ]
         for rel in ("attributecombinationphotos", "attributes", "attributevalues"):
             out[rel] = {"href": href(request, f"attributecombinations/{cid}/{rel}")}
         out["parent"] = {"href": href(request, f"products/{pid}")}
         return out
 
     def render_link(request: Request, x: dict[str, Any]) -> dict[str, Any]:
-        return {"href": href(request, f"producttocategories/{x['id']}"), **x,
-                "product_href": href(request, f"products/{x.get('product_id')}"),
-                "category_href": href(request, f"categories/{x.get('category_id')}")}
+        return {
+            "href": href(request, f"producttocategories/{x['id']}"),
+            **x,
+            "product_href": href(request, f"products/{x.get('product_id')}"),
+            "category_href": href(request, f"categories/{x.get('category_id')}"),
+        }
 
     def render_category(request: Request, c: dict[str, Any]) -> dict[str, Any]:
         cid = c["id"]
         parent = c.get("parentcategory")
-        return {"href": href(request, f"categories/{cid}"), **c,
-                "deeplink": f"{base(request)}/{c.get('alias') or cid}/",
-                "producttocategories": {"href": href(request,
-                                                     f"categories/{cid}/producttocategories")},
-                "categories": {"href": href(request, f"categories/{cid}/categories")},
-                "parentcategory": None if not isinstance(parent, dict) else {
-                    **parent, "href": href(request, f"categories/{parent.get('id')}")}}
+        return {
+            "href": href(request, f"categories/{cid}"),
+            **c,
+            "deeplink": f"{base(request)}/{c.get('alias') or cid}/",
+            "producttocategories": {"href": href(request, f"categories/{cid}/producttocategories")},
+            "categories": {"href": href(request, f"categories/{cid}/categories")},
+            "parentcategory": None
+            if not isinstance(parent, dict)
+            else {**parent, "href": href(request, f"categories/{parent.get('id')}")},
+        }
 
     def render_webshop(request: Request, w: dict[str, Any]) -> dict[str, Any]:
-        return {"href": href(request, f"webshops/{w['id']}"), **w,
-                "api_root": f"{base(request)}{PREFIX}/"}
+        return {
+            "href": href(request, f"webshops/{w['id']}"),
+            **w,
+            "api_root": f"{base(request)}{PREFIX}/",
+        }
 
     def render_product(request: Request, p: dict[str, Any], expand: set[str]) -> dict[str, Any]:
         pid = p["id"]
@@ -806,11 +1168,13 @@ def create_app(
         out["attributecombinations"] = (
             [render_combination(request, c) for c in store.combinations_of(pid)]
             if "attributecombinations" in expand
-            else {"href": href(request, f"products/{pid}/attributecombinations")})
+            else {"href": href(request, f"products/{pid}/attributecombinations")}
+        )
         out["producttocategories"] = (
             [render_link(request, x) for x in store.links_of(pid)]
             if "producttocategories" in expand
-            else {"href": href(request, f"products/{pid}/producttocategories")})
+            else {"href": href(request, f"products/{pid}/producttocategories")}
+        )
         return out
 
     def render_address(raw: Any, *, delivery: bool) -> dict[str, Any]:
@@ -826,32 +1190,47 @@ def create_app(
         code = out.get("country_code") or None
         out["country_code"] = code
         out["country"] = _COUNTRY_NAMES.get(str(code), str(code)) if code else ""
-        return {k: out[k] for k in DELIVERY_KEYS} if delivery else {
-            **{k: out[k] for k in BILLING_DEFAULTS}, **{k: v for k, v in out.items()
-                                                         if k not in BILLING_DEFAULTS}}
+        return (
+            {k: out[k] for k in DELIVERY_KEYS}
+            if delivery
+            else {
+                **{k: out[k] for k in BILLING_DEFAULTS},
+                **{k: v for k, v in out.items() if k not in BILLING_DEFAULTS},
+            }
+        )
 
     def render_customer(raw: Any) -> dict[str, Any]:
         given = raw if isinstance(raw, dict) else {}
         out: dict[str, Any] = {
             "billingaddress": render_address(given.get("billingaddress"), delivery=False),
-            "deliveryaddress": render_address(given.get("deliveryaddress")
-                                              or given.get("billingaddress"), delivery=True)}
+            "deliveryaddress": render_address(
+                given.get("deliveryaddress") or given.get("billingaddress"), delivery=True
+            ),
+        }
         out.update(CUSTOMER_DEFAULTS)
-        out.update({k: v for k, v in given.items()
-                    if k not in ("billingaddress", "deliveryaddress") and v is not None})
+        out.update(
+            {
+                k: v
+                for k, v in given.items()
+                if k not in ("billingaddress", "deliveryaddress") and v is not None
+            }
+        )
         return out
 
     def render_order(request: Request, o: dict[str, Any], expand: set[str]) -> dict[str, Any]:
         oid = o["id"]
         stored = {k: v for k, v in o.items() if k not in ("user_id", "previous_status")}
-        out: dict[str, Any] = {"href": href(request, f"orders/{oid}/"), **ORDER_DEFAULTS,
-                               **stored}
+        out: dict[str, Any] = {"href": href(request, f"orders/{oid}/"), **ORDER_DEFAULTS, **stored}
         user = o.get("user_id")
-        out["user"] = {"id": None if user is None else str(user), "discount_percentage": 0,
-                       "href": None if user is None else href(request, f"users/{user}")}
+        out["user"] = {
+            "id": None if user is None else str(user),
+            "discount_percentage": 0,
+            "href": None if user is None else href(request, f"users/{user}"),
+        }
         out["customer"] = render_customer(o.get("customer"))
-        out["packing_slip_deeplink"] = (f"{base(request)}/onderhoud/AdminItems/"
-                                        f"StandaloneObjects/PackingSlip.php?OrderId={oid}")
+        out["packing_slip_deeplink"] = (
+            f"{base(request)}/onderhoud/AdminItems/StandaloneObjects/PackingSlip.php?OrderId={oid}"
+        )
         for rel in ORDER_LINKS:
             out[rel] = {"href": href(request, f"orders/{oid}/{rel}/")}
         if "orderrows" in expand:
@@ -859,22 +1238,32 @@ def create_app(
         return out
 
     def render_row(request: Request, r: dict[str, Any]) -> dict[str, Any]:
-        return {"href": href(request, f"orderrows/{r['id']}/"), **r,
-                "product_href": href(request, f"products/{r.get('product_id')}"),
-                "parent": {"href": href(request, f"orders/{r.get('order_id')}")}}
+        return {
+            "href": href(request, f"orderrows/{r['id']}/"),
+            **r,
+            "product_href": href(request, f"products/{r.get('product_id')}"),
+            "parent": {"href": href(request, f"orders/{r.get('order_id')}")},
+        }
 
     def webhook(request: Request, kind: str, o: dict[str, Any]) -> dict[str, Any]:
         """The body CCV posts to an app's order webhook [V: three recorded kinds]; note
         ``order_number`` where the REST API says ``ordernumber``."""
         view = render_order(request, o, set())
         body: dict[str, Any] = {
-            "triggered_at": _iso(utcnow()), "href": href(request, f"orders/{o['id']}"),
-            "id": o["id"], "order_number": view["ordernumber"],
+            "triggered_at": _iso(utcnow()),
+            "href": href(request, f"orders/{o['id']}"),
+            "id": o["id"],
+            "order_number": view["ordernumber"],
             "ordernumber_prefix": view["ordernumber_prefix"],
-            "ordernumber_full": view["ordernumber_full"], "total_price": view["total_price"]}
+            "ordernumber_full": view["ordernumber_full"],
+            "total_price": view["total_price"],
+        }
         for name in WEBHOOK_FIELDS[kind]:
-            body[name] = (o.get("previous_status", view["status"]) if name == "previous_status"
-                          else view[name])
+            body[name] = (
+                o.get("previous_status", view["status"])
+                if name == "previous_status"
+                else view[name]
+            )
         body["customer_email"] = view["customer"]["email"]
         body["customer_mobile"] = view["customer"]["billingaddress"]["mobile"]
         return body
@@ -888,10 +1277,15 @@ def create_app(
         def link(at: int) -> str:
             return f"{base(request)}{path}?{urlencode({**q, 'start': at, 'size': size})}"
 
-        return {"href": link(start), "start": start, "size": size, "first": link(0),
-                "previous": link(max(0, start - size)) if start > 0 else None,
-                "next": link(start + size) if start + size < len(rows) else None,
-                "items": rows[start: start + size]}
+        return {
+            "href": link(start),
+            "start": start,
+            "size": size,
+            "first": link(0),
+            "previous": link(max(0, start - size)) if start > 0 else None,
+            "next": link(start + size) if start + size < len(rows) else None,
+            "items": rows[start : start + size],
+        }
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -916,19 +1310,30 @@ def create_app(
         with state.lock:
             if method == "GET":
                 if route == ("webshops", False, None):
-                    rows = [render_webshop(request, w) for w in _sorted(
-                        list(store.table("webshops").values()), "webshops", q.get("orderby"))]
+                    rows = [
+                        render_webshop(request, w)
+                        for w in _sorted(
+                            list(store.table("webshops").values()), "webshops", q.get("orderby")
+                        )
+                    ]
                     return JSONResponse(collection(request, rows))
                 if route == ("webshops", True, "settings"):
                     store.one("webshops", str(item))
                     settings = store.table("settings").get(str(item)) or {}
-                    return JSONResponse({"href": href(request, f"webshops/{item}/settings"),
-                                         **settings,
-                                         "parent": {"href": href(request, f"webshops/{item}")}})
+                    return JSONResponse(
+                        {
+                            "href": href(request, f"webshops/{item}/settings"),
+                            **settings,
+                            "parent": {"href": href(request, f"webshops/{item}")},
+                        }
+                    )
                 if route == ("categories", False, None):
-                    rows = [render_category(request, c) for c in
-                            _sorted(list(store.table("categories").values()), "categories",
-                                    q.get("orderby"))]
+                    rows = [
+                        render_category(request, c)
+                        for c in _sorted(
+                            list(store.table("categories").values()), "categories", q.get("orderby")
+                        )
+                    ]
                     return JSONResponse(collection(request, rows))
                 if route == ("products", False, None):
                     expand = _expand(q, "products")
@@ -942,49 +1347,67 @@ def create_app(
                     return JSONResponse(page)
                 if route == ("products", True, "attributecombinations"):
                     store.one("products", str(item))
-                    rows = [render_combination(request, c)
-                            for c in store.combinations_of(int(str(item)))]
+                    rows = [
+                        render_combination(request, c)
+                        for c in store.combinations_of(int(str(item)))
+                    ]
                     return JSONResponse(collection(request, rows))
                 if route == ("products", True, "producttocategories"):
                     store.one("products", str(item))
-                    return JSONResponse(collection(request, [
-                        render_link(request, x) for x in store.links_of(int(str(item)))]))
+                    return JSONResponse(
+                        collection(
+                            request,
+                            [render_link(request, x) for x in store.links_of(int(str(item)))],
+                        )
+                    )
                 if route == ("orders", False, None):
                     expand = _expand(q, "orders")
-                    rows = _sorted(_filter_orders(list(store.table("orders").values()), q),
-                                   "orders", q.get("orderby"))
+                    rows = _sorted(
+                        _filter_orders(list(store.table("orders").values()), q),
+                        "orders",
+                        q.get("orderby"),
+                    )
                     page = collection(request, rows)
                     page["items"] = [render_order(request, o, expand) for o in page["items"]]
                     return JSONResponse(page)
                 if route == ("orders", True, "orderrows"):
                     store.one("orders", str(item))
-                    return JSONResponse(collection(request, [
-                        render_row(request, r) for r in store.rows_of(int(str(item)))]))
+                    return JSONResponse(
+                        collection(
+                            request, [render_row(request, r) for r in store.rows_of(int(str(item)))]
+                        )
+                    )
                 if item is not None and sub is None:
                     record = store.one(resource, item)
                     if resource == "products":
-                        return JSONResponse(render_product(request, record,
-                                                           _expand(q, "products")))
+                        return JSONResponse(render_product(request, record, _expand(q, "products")))
                     if resource == "orders":
                         return JSONResponse(render_order(request, record, _expand(q, "orders")))
-                    render = {"categories": render_category, "webshops": render_webshop,
-                              "attributecombinations": render_combination,
-                              "producttocategories": render_link,
-                              "orderrows": render_row}.get(resource)
+                    render = {
+                        "categories": render_category,
+                        "webshops": render_webshop,
+                        "attributecombinations": render_combination,
+                        "producttocategories": render_link,
+                        "orderrows": render_row,
+                    }.get(resource)
                     if render is not None:
                         return JSONResponse(render(request, record))
                     return JSONResponse({**record, "href": href(request, f"{resource}/{item}")})
             if method == "POST" and route == ("orders", False, None):
-                order = store.create_order(await body(), utcnow(),
-                                           transaction_id_writable=transaction_id_writable,
-                                           require_webshop_id=require_webshop_id)
+                order = store.create_order(
+                    await body(),
+                    utcnow(),
+                    transaction_id_writable=transaction_id_writable,
+                    require_webshop_id=require_webshop_id,
+                )
                 state.save()
                 controls.count("writes")
                 return JSONResponse(render_order(request, order, set()), status_code=201)
-            if method == "PATCH" and route in (("orders", True, None),
-                                               ("attributecombinations", True, None)):
-                allowed = (ORDER_PATCH_FIELDS if resource == "orders"
-                           else COMBINATION_PATCH_FIELDS)
+            if method == "PATCH" and route in (
+                ("orders", True, None),
+                ("attributecombinations", True, None),
+            ):
+                allowed = ORDER_PATCH_FIELDS if resource == "orders" else COMBINATION_PATCH_FIELDS
                 store.patch(resource, str(item), await body(), allowed)
                 state.save()
                 controls.count("writes")
@@ -1019,8 +1442,10 @@ def create_app(
     def list_orders() -> list[dict[str, Any]]:
         """Every order with its rows, in id order."""
         with state.lock:
-            return [{**o, "orderrows": store.rows_of(o["id"])}
-                    for o in sorted(store.table("orders").values(), key=lambda o: o["id"])]
+            return [
+                {**o, "orderrows": store.rows_of(o["id"])}
+                for o in sorted(store.table("orders").values(), key=lambda o: o["id"])
+            ]
 
     @app.post(f"{CONTROL_PREFIX}/orders")
     def insert_order(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -1044,9 +1469,14 @@ def create_app(
     def list_products() -> list[dict[str, Any]]:
         """Every product with its combinations and its category ids."""
         with state.lock:
-            return [{**p, "attributecombinations": store.combinations_of(p["id"]),
-                     "category_ids": [x["category_id"] for x in store.links_of(p["id"])]}
-                    for p in sorted(store.table("products").values(), key=lambda p: p["id"])]
+            return [
+                {
+                    **p,
+                    "attributecombinations": store.combinations_of(p["id"]),
+                    "category_ids": [x["category_id"] for x in store.links_of(p["id"])],
+                }
+                for p in sorted(store.table("products").values(), key=lambda p: p["id"])
+            ]
 
     @app.post(f"{CONTROL_PREFIX}/products")
     def upsert_product(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -1079,8 +1509,12 @@ def create_app(
                 for cid in categories:
                     link = store.data["next"]["link"]
                     store.data["next"]["link"] += 1
-                    links[str(link)] = {"id": link, "product_id": pid, "category_id": cid,
-                                        "position": link}
+                    links[str(link)] = {
+                        "id": link,
+                        "product_id": pid,
+                        "category_id": cid,
+                        "position": link,
+                    }
             state.save()
             return {**merged, "attributecombinations": store.combinations_of(pid)}
 
@@ -1089,8 +1523,12 @@ def create_app(
         """Alter the next ``times`` API responses whose path contains ``path_contains``
         *after* signing them (a man in the middle)."""
         with tamper_lock:
-            tamper.append({"times": int(body.get("times", 1)),
-                           "path_contains": str(body.get("path_contains", ""))})
+            tamper.append(
+                {
+                    "times": int(body.get("times", 1)),
+                    "path_contains": str(body.get("path_contains", "")),
+                }
+            )
             return {"queued": len(tamper)}
 
     @app.delete(f"{CONTROL_PREFIX}/tamper")
@@ -1101,14 +1539,16 @@ def create_app(
 
     # --- middleware: innermost first ---------------------------------------------------
 
-    def refuse(status: int, code: str, message: str,
-               headers: dict[str, str] | None = None) -> Response:
+    def refuse(
+        status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
         controls.count("rejected_401" if status == 401 else "rejected_429")
         return ApiError(status, code, message, headers).response()
 
     @app.middleware("http")
-    async def vendor_gate(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def vendor_gate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         """The signature checks, then the rate limits, then the route."""
         if not request.url.path.startswith(PREFIX + "/"):
             return await call_next(request)
@@ -1116,48 +1556,71 @@ def create_app(
         date = request.headers.get(DATE_HEADER)
         given = request.headers.get(HASH_HEADER)
         if not (public and date and given):
-            return refuse(401, "401.10", f"missing header(s): every request needs "
-                          f"{PUBLIC_HEADER}, {DATE_HEADER} and {HASH_HEADER}")
+            return refuse(
+                401,
+                "401.10",
+                f"missing header(s): every request needs "
+                f"{PUBLIC_HEADER}, {DATE_HEADER} and {HASH_HEADER}",
+            )
         if public != public_key:
             return refuse(401, "401.11", f"unknown public key {public[:40]!r}")
         try:
             sent = parse_stamp(date)
         except ValueError:
-            return refuse(401, "401.12", f"{DATE_HEADER} {date[:40]!r} is not an ISO 8601 "
-                          "time with a UTC offset")
+            return refuse(
+                401,
+                "401.12",
+                f"{DATE_HEADER} {date[:40]!r} is not an ISO 8601 time with a UTC offset",
+            )
         skew = abs((utcnow() - sent).total_seconds())
         if skew > max_clock_skew_s:
-            return refuse(401, "401.12", f"{DATE_HEADER} {date} is {skew:.0f}s away from the "
-                          f"server's clock (at most {max_clock_skew_s:g}s): sync the clock")
+            return refuse(
+                401,
+                "401.12",
+                f"{DATE_HEADER} {date} is {skew:.0f}s away from the "
+                f"server's clock (at most {max_clock_skew_s:g}s): sync the clock",
+            )
         raw = await request.body()
         uri = request.scope["raw_path"].decode("latin-1")
         if request.scope.get("query_string"):
             uri += "?" + request.scope["query_string"].decode("latin-1")
         expected = sign(secret_key, public, request.method, uri, raw, date)
         if not matches(expected, given):
-            return refuse(401, "401.13", f"{HASH_HEADER} does not match: expected the hex "
-                          "HMAC-SHA512 of public|METHOD|uri|body|x-date over the exact path, "
-                          "query and body sent, keyed with the secret")
+            return refuse(
+                401,
+                "401.13",
+                f"{HASH_HEADER} does not match: expected the hex "
+                "HMAC-SHA512 of public|METHOD|uri|body|x-date over the exact path, "
+                "query and body sent, keyed with the secret",
+            )
         if len(raw) > max_payload_bytes:
-            return ApiError(500, "500.80", f"Requested payload to big: {len(raw)} bytes "
-                            f"(at most {max_payload_bytes})").response()
+            return ApiError(
+                500,
+                "500.80",
+                f"Requested payload to big: {len(raw)} bytes (at most {max_payload_bytes})",
+            ).response()
         key = (resource_of(request.url.path, PREFIX), request.method.upper())
         refusal = windows.refusal(key, clock())
         if refusal is not None:
             code, wait = refusal
-            which = ("per resource and method" if code == "429.10" else "in total")
+            which = "per resource and method" if code == "429.10" else "in total"
             headers = {"Retry-After": str(max(1, math.ceil(wait)))} if send_retry_after else {}
             limit = limit_per_resource if code == "429.10" else limit_total
-            return refuse(429, code, f"rate limit of {limit} requests per minute {which} "
-                          f"reached ({key[1]} {key[0]})", headers)
+            return refuse(
+                429,
+                code,
+                f"rate limit of {limit} requests per minute {which} reached ({key[1]} {key[0]})",
+                headers,
+            )
         windows.record(key, clock())
         return await call_next(request)
 
     install_controls(app, controls, _fault_body)
 
     @app.middleware("http")
-    async def sign_responses(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def sign_responses(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         """Outermost: sign every API response (faults and refusals too), then tamper."""
         response = await call_next(request)
         path = request.url.path
@@ -1172,8 +1635,7 @@ def create_app(
                 uri += "?" + request.scope["query_string"].decode("latin-1")
             date = stamp(utcnow())
             headers[DATE_HEADER] = date
-            headers[HASH_HEADER] = sign(secret_key, public_key, request.method, uri, content,
-                                        date)
+            headers[HASH_HEADER] = sign(secret_key, public_key, request.method, uri, content, date)
         with tamper_lock:
             hit = next((t for t in tamper if t["path_contains"] in path), None)
             if hit is not None:
@@ -1181,8 +1643,9 @@ def create_app(
                 if hit["times"] <= 0:
                     tamper.remove(hit)
         if hit is not None:
-            content = (content[:-1] + b',"tampered":true}' if content.endswith(b"}")
-                       else content + b" ")
+            content = (
+                content[:-1] + b',"tampered":true}' if content.endswith(b"}") else content + b" "
+            )
         return Response(content=content, status_code=response.status_code, headers=headers)
 
     return app

@@ -63,8 +63,13 @@ class CcvSalesposSource:
 
     system = SYSTEM
 
-    def __init__(self, client: CcvSalesposClient, *, prices_include_tax: bool | None = None,
-                 currency: str | None = None) -> None:
+    def __init__(
+        self,
+        client: CcvSalesposClient,
+        *,
+        prices_include_tax: bool | None = None,
+        currency: str | None = None,
+    ) -> None:
         """``prices_include_tax``: overrides the shop's ``prices_include_vat`` setting;
         ``currency``: used when the shop's ``currency`` setting is empty. ``None`` (the
         defaults): the shop's settings decide (see :meth:`shop_context`)."""
@@ -90,14 +95,18 @@ class CcvSalesposSource:
                 settings = self.client.webshop_settings(shops[0]["id"])
             currency = str(settings.get("currency") or self.currency or "").strip().upper()
             if not currency:
-                raise ConfigError("the CCV shop has no currency setting (GET webshops/{id}/"
-                                  "settings); set 'currency' on the connection")
+                raise ConfigError(
+                    "the CCV shop has no currency setting (GET webshops/{id}/"
+                    "settings); set 'currency' on the connection"
+                )
             incl = self.prices_include_tax
             if incl is None:
                 incl = settings.get("prices_include_vat")
             if not isinstance(incl, bool):
-                raise ConfigError("the CCV shop's prices_include_vat setting is empty; set "
-                                  "'prices_include_tax' on the connection")
+                raise ConfigError(
+                    "the CCV shop's prices_include_vat setting is empty; set "
+                    "'prices_include_tax' on the connection"
+                )
             self._context = {"prices_include_tax": incl, "currency": currency}
         return self._context
 
@@ -136,8 +145,9 @@ class CcvSalesposSource:
                 cid = str(link.get("category_id")) if isinstance(link, Mapping) else "?"
                 path = self._category_paths().get(cid)
                 if path is None:  # deleted between the reads, or a broken parent chain
-                    log.warning("product %s: category %s not found; skipped",
-                                product.get("id"), cid)
+                    log.warning(
+                        "product %s: category %s not found; skipped", product.get("id"), cid
+                    )
                     continue
                 linked.append({"id": cid, "path": path})
             record["categories"] = linked
@@ -154,8 +164,10 @@ class CcvSalesposSource:
 
     def fetch_image(self, url: str) -> tuple[bytes, str]:
         """Not supported for this pair: configure the products flow with ``images: false``."""
-        raise ConfigError("CCV SalesPOS product images are not supported as a source; "
-                          "turn images off for this products flow")
+        raise ConfigError(
+            "CCV SalesPOS product images are not supported as a source; "
+            "turn images off for this products flow"
+        )
 
     # --- stock -------------------------------------------------------------------------
 
@@ -164,8 +176,9 @@ class CcvSalesposSource:
         full every run: a sale at the till lowers ``stock`` without a documented change
         timestamp. Costs ``ceil(P / page_size)`` calls."""
         for product in self.client.iter_products(expand=("attributecombinations",)):
-            yield from stock_records({**product,
-                                      "attributecombinations": self._combinations(product)})
+            yield from stock_records(
+                {**product, "attributecombinations": self._combinations(product)}
+            )
 
     def stock_id(self, record: dict[str, Any]) -> str:
         """``product/{id}`` or ``attributecombination/{id}``."""

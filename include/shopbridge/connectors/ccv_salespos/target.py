@@ -103,14 +103,19 @@ class CcvSalesposTarget:
 
     system = SYSTEM
 
-    def __init__(self, client: CcvSalesposClient, *,
-                 reference_field: str = "reservationnumber",
-                 lookup_days: int = DEFAULT_LOOKUP_DAYS,
-                 utcnow: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        client: CcvSalesposClient,
+        *,
+        reference_field: str = "reservationnumber",
+        lookup_days: int = DEFAULT_LOOKUP_DAYS,
+        utcnow: Callable[[], datetime] = _utcnow,
+    ) -> None:
         """``utcnow`` bounds the reference lookup (tests pass a fixed clock)."""
         if reference_field not in ("reservationnumber", "transaction_id"):
-            raise ConfigError(f"reference_field {reference_field!r}: use reservationnumber "
-                              "or transaction_id")
+            raise ConfigError(
+                f"reference_field {reference_field!r}: use reservationnumber or transaction_id"
+            )
         self.client = client
         #: the client's call counter (an attribute: the protocols declare a settable one)
         self.counter: CallCounter = client.counter
@@ -133,19 +138,25 @@ class CcvSalesposTarget:
 
     def _check_kind(self, kind: str) -> None:
         if kind not in ORDER_KINDS:
-            raise ConfigError(f"order type {kind!r} is not supported by CCV SalesPOS; "
-                              f"known: {', '.join(ORDER_KINDS)}")
+            raise ConfigError(
+                f"order type {kind!r} is not supported by CCV SalesPOS; "
+                f"known: {', '.join(ORDER_KINDS)}"
+            )
 
-    def find_orders(self, references: Sequence[str], *,
-                    kind: str = "sales_order") -> dict[str, str]:
+    def find_orders(
+        self, references: Sequence[str], *, kind: str = "sales_order"
+    ) -> dict[str, str]:
         """Our reference -> CCV order id, for the orders created in the last
         ``lookup_days`` (see the module doc for the cost)."""
         self._check_kind(kind)
         wanted = {r for r in references if r}
         if wanted - set(self._orders):
             began = self._utcnow()
-            since = (began - timedelta(days=self.lookup_days) if self._scanned_from is None
-                     else self._scanned_from - _RESCAN_OVERLAP)
+            since = (
+                began - timedelta(days=self.lookup_days)
+                if self._scanned_from is None
+                else self._scanned_from - _RESCAN_OVERLAP
+            )
             for order in self.client.iter_orders(min_create_date=since):
                 ref = reference_of(order, self.reference_field)
                 if ref is not None and order.get("id") is not None:
@@ -191,8 +202,11 @@ class CcvSalesposTarget:
                     if code in items:
                         continue
                     if found is None:
-                        log.warning("CCV item key %s belongs to several items; orders naming "
-                                    "it are refused", code)
+                        log.warning(
+                            "CCV item key %s belongs to several items; orders naming "
+                            "it are refused",
+                            code,
+                        )
                         items[code] = _AMBIGUOUS
                     else:
                         items[code] = found
@@ -204,14 +218,26 @@ class CcvSalesposTarget:
         catalogue = self._catalogue()
         return {s for s in skus if s in catalogue}
 
-    def order_payload(self, order: Order, *, reference: str,
-                      mapped: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def order_payload(
+        self, order: Order, *, reference: str, mapped: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The ``POST orders`` body (see :func:`~.translate.order_payload`)."""
-        return order_payload(order, reference=reference, items=self._catalogue(),
-                             mapped=mapped, reference_field=self.reference_field)
+        return order_payload(
+            order,
+            reference=reference,
+            items=self._catalogue(),
+            mapped=mapped,
+            reference_field=self.reference_field,
+        )
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None) -> str:
+    def create_order(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None = None,
+    ) -> str:
         """``POST orders``; returns CCV's order id once its answer confirms the order
         (see the module doc). Never retried blindly: after a timeout or an answer without
         an id the flow looks the reference up before trying again."""
@@ -219,15 +245,17 @@ class CcvSalesposTarget:
         try:
             created = self.client.create_order(payload)
         except FatalError as err:
-            raise type(err)(f"CCV refused order {reference}: {err}",
-                            response=err.response) from None
+            raise type(err)(
+                f"CCV refused order {reference}: {err}", response=err.response
+            ) from None
         order_id = str(created["id"])
         self._orders[reference] = order_id
         self.confirm(created, payload, reference)
         return order_id
 
-    def confirm(self, created: Mapping[str, Any], payload: Mapping[str, Any],
-                reference: str) -> None:
+    def confirm(
+        self, created: Mapping[str, Any], payload: Mapping[str, Any], reference: str
+    ) -> None:
         """Raise :class:`FatalError` unless CCV's answer to ``POST orders`` is the order
         as sent: an ``ordernumber``, our reference, the ``total_price`` the rows make."""
         oid = created.get("id")
@@ -236,8 +264,10 @@ class CcvSalesposTarget:
             raise FatalError(f"{what} but its answer has no ordernumber; check it in CCV")
         echoed = reference_of(created, self.reference_field)
         if echoed != reference:
-            raise FatalError(f"{what} but its {self.reference_field} is {echoed!r}, not "
-                             f"{reference!r}; check it in CCV (it cannot be found again)")
+            raise FatalError(
+                f"{what} but its {self.reference_field} is {echoed!r}, not "
+                f"{reference!r}; check it in CCV (it cannot be found again)"
+            )
         want = expected_total(payload)
         got_raw = created.get("total_price")
         try:
@@ -248,9 +278,11 @@ class CcvSalesposTarget:
             raise FatalError(f"{what} but its total_price is {got_raw!r}; check it in CCV")
         rows = len(payload.get("orderrows") or [])
         if abs(got - want) > _CENT * (rows + 1):
-            raise FatalError(f"{what} with total_price {got} where the rows sent make "
-                             f"{want} (difference {(got - want).quantize(_CENT)}); check "
-                             "it in CCV")
+            raise FatalError(
+                f"{what} with total_price {got} where the rows sent make "
+                f"{want} (difference {(got - want).quantize(_CENT)}); check "
+                "it in CCV"
+            )
 
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
         """One ``POST`` per order, in order; a refused order is its ``FatalError``, a
@@ -260,8 +292,11 @@ class CcvSalesposTarget:
         for w in writes:
             self._check_kind(w.kind)
             try:
-                results.append(self.create_order(w.order, debtor_code=w.debtor_code,
-                                                  reference=w.reference, mapped=w.mapped))
+                results.append(
+                    self.create_order(
+                        w.order, debtor_code=w.debtor_code, reference=w.reference, mapped=w.mapped
+                    )
+                )
             except FatalError as err:
                 results.append(err)
         return results
@@ -279,8 +314,10 @@ class CcvSalesposTarget:
     def _ignore_terms(self, terms: DebtorTerms | None) -> None:
         if terms and not self._warned_terms:
             self._warned_terms = True
-            log.warning("CCV SalesPOS has no debtor terms; classification/tax code/revenue "
-                        "account settings are ignored")
+            log.warning(
+                "CCV SalesPOS has no debtor terms; classification/tax code/revenue "
+                "account settings are ignored"
+            )
 
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
         """No request: the customer travels inside each order. Returns what the ledger
@@ -289,7 +326,8 @@ class CcvSalesposTarget:
         self._ignore_terms(terms)
         return customer.email or customer.customer_number or "-"
 
-    def update_debtor(self, code: str, customer: Customer,
-                      terms: DebtorTerms | None = None) -> None:
+    def update_debtor(
+        self, code: str, customer: Customer, terms: DebtorTerms | None = None
+    ) -> None:
         """No request: the next order embeds the customer's new details."""
         self._ignore_terms(terms)

@@ -64,8 +64,13 @@ SYSTEM = "ccv_salespos"
 PARENT_SKU = "P-{id}"
 #: ``taxtariff`` -> rate, when a product has no ``vatrate`` (ASSUMPTION [U]: Dutch rates;
 #: ``low a``/``low b``/``extra low`` are CCV's names for the reduced tariffs)
-TAX_TARIFFS = {"normal": Decimal("0.21"), "low a": Decimal("0.09"), "low b": Decimal("0.09"),
-               "extra low": Decimal("0.05"), "zero": Decimal("0")}
+TAX_TARIFFS = {
+    "normal": Decimal("0.21"),
+    "low a": Decimal("0.09"),
+    "low b": Decimal("0.09"),
+    "extra low": Decimal("0.05"),
+    "zero": Decimal("0"),
+}
 #: ``stocktype`` value meaning "one stock for the product, shared by its combinations"
 #: (ASSUMPTION [U]: any other value, or none, means each combination keeps its own)
 PRODUCT_STOCKTYPE = "product"
@@ -73,27 +78,56 @@ _CENT = Decimal("0.01")
 _HOUSE = re.compile(r"^(\d+)\s*(.*)$")
 
 #: canonical field -> vendor name, so pydantic errors name what the vendor calls it
-_PRODUCT = {"sku": "productnumber", "article_code": "productnumber", "ean": "eannumber",
-            "title": "name",
-            "description": "description", "short_description": "shortdescription",
-            "updated_at": "modifydate", "tax_rate": "vatrate", "variants":
-            "attributecombinations", "categories": "categories"}
-_VARIANT = {"sku": "sku_number", "article_code": "product_number", "ean": "ean_number",
-            "price_excl": "price", "price_incl": "price", "quantity": "stock"}
-_SIMPLE = {"sku": "productnumber", "article_code": "productnumber", "ean": "eannumber",
-           "price_excl": "price", "price_incl": "price", "quantity": "stock"}
-_STOCK = {"sku": "sku_number", "article_code": "product_number", "ean": "ean_number",
-          "on_hand": "stock", "locations": "stocklocation"}
-_STOCK_SIMPLE = {**_STOCK, "sku": "productnumber", "article_code": "productnumber",
-                 "ean": "eannumber"}
+_PRODUCT = {
+    "sku": "productnumber",
+    "article_code": "productnumber",
+    "ean": "eannumber",
+    "title": "name",
+    "description": "description",
+    "short_description": "shortdescription",
+    "updated_at": "modifydate",
+    "tax_rate": "vatrate",
+    "variants": "attributecombinations",
+    "categories": "categories",
+}
+_VARIANT = {
+    "sku": "sku_number",
+    "article_code": "product_number",
+    "ean": "ean_number",
+    "price_excl": "price",
+    "price_incl": "price",
+    "quantity": "stock",
+}
+_SIMPLE = {
+    "sku": "productnumber",
+    "article_code": "productnumber",
+    "ean": "eannumber",
+    "price_excl": "price",
+    "price_incl": "price",
+    "quantity": "stock",
+}
+_STOCK = {
+    "sku": "sku_number",
+    "article_code": "product_number",
+    "ean": "ean_number",
+    "on_hand": "stock",
+    "locations": "stocklocation",
+}
+_STOCK_SIMPLE = {
+    **_STOCK,
+    "sku": "productnumber",
+    "article_code": "productnumber",
+    "ean": "eannumber",
+}
 
 
 class _Reader(FieldReader):
     """Typed field access on one raw record; every failure names the field's vendor path.
     CCV's own: parts of a record reached with :meth:`at`, and ISO 8601 timestamps."""
 
-    def __init__(self, raw: Mapping[str, Any], source_id: str, entity: str,
-                 prefix: str = "") -> None:
+    def __init__(
+        self, raw: Mapping[str, Any], source_id: str, entity: str, prefix: str = ""
+    ) -> None:
         super().__init__(raw, entity, source_id, prefix)
 
     def at(self, raw: Mapping[str, Any], prefix: str) -> _Reader:
@@ -126,6 +160,7 @@ def expanded(record: Mapping[str, Any], key: str) -> list[Any] | None:
 
 # --- products ------------------------------------------------------------------------------
 
+
 def product_id(raw: Any) -> str:
     """The product's id as text; readable even when everything else is malformed."""
     return str(raw.get("id", "?")) if isinstance(raw, Mapping) else "?"
@@ -142,8 +177,7 @@ def _rate(r: _Reader) -> Decimal:
     if not tariff:
         return TAX_TARIFFS["normal"]
     if tariff.lower() not in TAX_TARIFFS:
-        raise r.fail("taxtariff", f"unknown tax tariff {tariff!r}; known: "
-                                  f"{', '.join(TAX_TARIFFS)}")
+        raise r.fail("taxtariff", f"unknown tax tariff {tariff!r}; known: {', '.join(TAX_TARIFFS)}")
     return TAX_TARIFFS[tariff.lower()]
 
 
@@ -186,21 +220,37 @@ def _options(r: _Reader) -> dict[str, str]:
     return out
 
 
-def _combination(r: _Reader, base: Decimal, rate: Decimal, includes_tax: bool,
-                 shared_stock: Decimal | None, managed: bool) -> Variant:
+def _combination(
+    r: _Reader,
+    base: Decimal,
+    rate: Decimal,
+    includes_tax: bool,
+    shared_stock: Decimal | None,
+    managed: bool,
+) -> Variant:
     sku, code, ean = r.text("sku_number"), r.text("product_number"), r.text("ean_number")
     if not (sku or code or ean):
-        raise r.fail("sku_number", "no item key: sku_number, product_number and ean_number "
-                                   "are all empty")
+        raise r.fail(
+            "sku_number", "no item key: sku_number, product_number and ean_number are all empty"
+        )
     options = _options(r)
     sell = base + r.decimal("netto_extra_price", default=Decimal(0))
     excl, incl = _prices(sell, rate, includes_tax)
     own = _level(r, managed)
-    return r.build(lambda: Variant(
-        sku=sku, article_code=code, ean=ean, title=" / ".join(options.values()),
-        price_excl=excl, price_incl=incl, attributes=options,
-        quantity=own if shared_stock is None else shared_stock,
-    ), _VARIANT, "sku_number")
+    return r.build(
+        lambda: Variant(
+            sku=sku,
+            article_code=code,
+            ean=ean,
+            title=" / ".join(options.values()),
+            price_excl=excl,
+            price_incl=incl,
+            attributes=options,
+            quantity=own if shared_stock is None else shared_stock,
+        ),
+        _VARIANT,
+        "sku_number",
+    )
 
 
 def _categories(r: _Reader) -> tuple[Category, ...]:
@@ -211,8 +261,11 @@ def _categories(r: _Reader) -> tuple[Category, ...]:
     paths: list[tuple[str, ...]] = []
     for i, row in enumerate(rows):
         path = row.get("path") if isinstance(row, Mapping) else None
-        if (not isinstance(path, list) or not path
-                or not all(isinstance(p, str) and p.strip() for p in path)):
+        if (
+            not isinstance(path, list)
+            or not path
+            or not all(isinstance(p, str) and p.strip() for p in path)
+        ):
             raise r.fail(f"categories[{i}].path", "expected the category's names, root first")
         key = tuple(p.strip() for p in path)
         if key not in paths:
@@ -236,8 +289,10 @@ def _context(r: _Reader) -> tuple[bool, str]:
     """The shop's settings the source embedded: prices incl. VAT, and the currency."""
     ctx = r.raw.get("_context")
     if not isinstance(ctx, Mapping):
-        raise r.fail("_context", "the shop's settings (currency, prices incl. VAT) were not "
-                                 "read with the product")
+        raise r.fail(
+            "_context",
+            "the shop's settings (currency, prices incl. VAT) were not read with the product",
+        )
     c = r.at(ctx, "_context.")
     currency = c.text("currency", required=True).upper()
     return c.flag("prices_include_tax"), currency
@@ -269,43 +324,68 @@ def product_from_ccv(raw: Mapping[str, Any]) -> Product:
     rows = expanded(raw, "attributecombinations")
     if rows is None and raw.get("attributecombinations") not in (None, [], {}):
         raise r.fail("attributecombinations", "combinations are not expanded")
-    active = [(i, row) for i, row in enumerate(rows or [])
-              if not isinstance(row, Mapping) or row.get("active", True) is not False]
+    active = [
+        (i, row)
+        for i, row in enumerate(rows or [])
+        if not isinstance(row, Mapping) or row.get("active", True) is not False
+    ]
     if rows and not active:
         raise r.fail("attributecombinations", "every combination is inactive")
-    shared = (_level(r, managed)
-              if r.text("stocktype") == PRODUCT_STOCKTYPE else None)
+    shared = _level(r, managed) if r.text("stocktype") == PRODUCT_STOCKTYPE else None
     variants: tuple[Variant, ...]
     if active:
         for i, row in active:
             if not isinstance(row, Mapping):
                 raise r.fail(f"attributecombinations[{i}]", "not an object")
         variants = tuple(
-            _combination(r.at(row, f"attributecombinations[{i}]."), sell, rate, includes_tax,
-                         shared, managed)
-            for i, row in active)
+            _combination(
+                r.at(row, f"attributecombinations[{i}]."), sell, rate, includes_tax, shared, managed
+            )
+            for i, row in active
+        )
         code = r.text("productnumber")
         sku = "" if code else PARENT_SKU.format(id=source_id)
         ean = r.text("eannumber")
     else:
         sku, code, ean = "", r.text("productnumber"), r.text("eannumber")
         if not (code or ean):
-            raise r.fail("productnumber", "no item key: productnumber and eannumber are "
-                                          "both empty")
+            raise r.fail("productnumber", "no item key: productnumber and eannumber are both empty")
         excl, incl = _prices(sell, rate, includes_tax)
-        variants = (r.build(lambda: Variant(
-            article_code=code, ean=ean, price_excl=excl, price_incl=incl,
-            quantity=_level(r, managed),
-        ), _SIMPLE, "productnumber"),)
+        variants = (
+            r.build(
+                lambda: Variant(
+                    article_code=code,
+                    ean=ean,
+                    price_excl=excl,
+                    price_incl=incl,
+                    quantity=_level(r, managed),
+                ),
+                _SIMPLE,
+                "productnumber",
+            ),
+        )
     visible = r.flag("is_visible", default=r.flag("is_active", default=True))
-    return r.build(lambda: Product(
-        ref=ExternalRef(system=SYSTEM, id=source_id), sku=sku, article_code=code, ean=ean,
-        title=name,
-        description=r.text("description"), short_description=r.text("shortdescription"),
-        brand=_brand(r), visible=visible, currency=currency, tax_rate=rate,
-        categories=_categories(r), images=(), variants=variants,
-        updated_at=r.timestamp("modifydate"),
-    ), _PRODUCT, "")
+    return r.build(
+        lambda: Product(
+            ref=ExternalRef(system=SYSTEM, id=source_id),
+            sku=sku,
+            article_code=code,
+            ean=ean,
+            title=name,
+            description=r.text("description"),
+            short_description=r.text("shortdescription"),
+            brand=_brand(r),
+            visible=visible,
+            currency=currency,
+            tax_rate=rate,
+            categories=_categories(r),
+            images=(),
+            variants=variants,
+            updated_at=r.timestamp("modifydate"),
+        ),
+        _PRODUCT,
+        "",
+    )
 
 
 def category_paths(categories: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -342,6 +422,7 @@ def category_paths(categories: Sequence[Mapping[str, Any]]) -> dict[str, list[st
 
 # --- stock ---------------------------------------------------------------------------------
 
+
 def stock_records(product: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """One stock record per sellable item of an expanded product: the product itself when
     it has no combinations, else each combination that is not ``active: false`` (the
@@ -349,8 +430,15 @@ def stock_records(product: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     so it has no item to hold stock on the other side).
 
     Only the fields stock needs travel (records are XComs)."""
-    keep = ("id", "productnumber", "eannumber", "stock", "stockenabled", "stocktype",
-            "stocklocation")
+    keep = (
+        "id",
+        "productnumber",
+        "eannumber",
+        "stock",
+        "stockenabled",
+        "stocktype",
+        "stocklocation",
+    )
     head = {k: product.get(k) for k in keep if k in product}
     rows = expanded(product, "attributecombinations") or []
     if not rows:
@@ -399,8 +487,7 @@ def stock_from_ccv(raw: Mapping[str, Any]) -> StockLevel:
     default = None if managed else Decimal(0)
     if combo is not None:
         cr = _Reader(combo, source_id, "stock", "attributecombination.")
-        sku, code, ean = (cr.text("sku_number"), cr.text("product_number"),
-                          cr.text("ean_number"))
+        sku, code, ean = (cr.text("sku_number"), cr.text("product_number"), cr.text("ean_number"))
         keys, names = cr, _STOCK
         if pr.text("stocktype") == PRODUCT_STOCKTYPE:
             level, lr = pr.decimal("stock", default=default), pr
@@ -411,19 +498,31 @@ def stock_from_ccv(raw: Mapping[str, Any]) -> StockLevel:
         keys, names = pr, _STOCK_SIMPLE
         level, lr = pr.decimal("stock", default=default), pr
     if not (sku or code or ean):
-        raise keys.fail(names["sku"], "no item key: "
-                        + ", ".join(dict.fromkeys(names[k] for k in ("sku", "article_code",
-                                                                     "ean")))
-                        + " are all empty")
+        raise keys.fail(
+            names["sku"],
+            "no item key: "
+            + ", ".join(dict.fromkeys(names[k] for k in ("sku", "article_code", "ean")))
+            + " are all empty",
+        )
     if level < 0:
         raise lr.fail("stock", f"negative stock level {level}")
     where = pr.text("stocklocation")
-    return keys.build(lambda: StockLevel(sku=sku, article_code=code, ean=ean, on_hand=level,
-                                         locations={where: level} if where else {},
-                                         managed=managed), names, "stock")
+    return keys.build(
+        lambda: StockLevel(
+            sku=sku,
+            article_code=code,
+            ean=ean,
+            on_hand=level,
+            locations={where: level} if where else {},
+            managed=managed,
+        ),
+        names,
+        "stock",
+    )
 
 
 # --- orders (target) -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ItemRef:
@@ -435,10 +534,30 @@ class ItemRef:
 
 
 #: order fields CCV takes as numbers (mapped values arrive as decimal text)
-NUMERIC_FIELDS = frozenset({"total_shipping", "paymethod_costs", "extra_costs", "count",
-                            "price", "product_purchase_price", "discount", "tax", "weight"})
-INTEGER_FIELDS = frozenset({"status", "user_id", "takeoutslot", "package_id", "product_id",
-                            "attribute_combination_id", "invoicenumber"})
+NUMERIC_FIELDS = frozenset(
+    {
+        "total_shipping",
+        "paymethod_costs",
+        "extra_costs",
+        "count",
+        "price",
+        "product_purchase_price",
+        "discount",
+        "tax",
+        "weight",
+    }
+)
+INTEGER_FIELDS = frozenset(
+    {
+        "status",
+        "user_id",
+        "takeoutslot",
+        "package_id",
+        "product_id",
+        "attribute_combination_id",
+        "invoicenumber",
+    }
+)
 
 
 def wire(key: str, value: Any) -> Any:
@@ -479,13 +598,19 @@ def _address(a: Address, customer: Customer, *, delivery: bool = False) -> dict[
     suffix = " ".join(p for p in ((m.group(2) if m else ""), a.house_number_ext) if p)
     street = a.street if m or not a.house_number else f"{a.street} {a.house_number}".strip()
     names: dict[str, Any] = (
-        {"full_name": customer.person_name} if delivery
-        else {"first_name": customer.first_name, "last_name": customer.last_name})
+        {"full_name": customer.person_name}
+        if delivery
+        else {"first_name": customer.first_name, "last_name": customer.last_name}
+    )
     return {
         **names,
         "company": customer.company_name if customer.kind is CustomerKind.COMPANY else "",
-        "street": street, "housenumber": number, "housenumber_suffix": suffix,
-        "zipcode": a.postcode, "city": a.city, "country_code": a.country or None,
+        "street": street,
+        "housenumber": number,
+        "housenumber_suffix": suffix,
+        "zipcode": a.postcode,
+        "city": a.city,
+        "country_code": a.country or None,
         "telephone": customer.phone,
     }
 
@@ -498,8 +623,7 @@ def customer_payload(customer: Customer, shipping: Address | None = None) -> dic
     body: dict[str, Any] = {
         "customertype": "b2b" if company else "b2c",
         "billingaddress": _address(customer.billing_address, customer),
-        "deliveryaddress": _address(shipping or customer.billing_address, customer,
-                                    delivery=True),
+        "deliveryaddress": _address(shipping or customer.billing_address, customer, delivery=True),
     }
     if customer.email:
         body["email"] = customer.email
@@ -514,24 +638,33 @@ def customer_fingerprint(customer: Customer) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def order_rows(order: Order, items: Mapping[str, ItemRef],
-               mapped_lines: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+def order_rows(
+    order: Order,
+    items: Mapping[str, ItemRef],
+    mapped_lines: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """One ``orderrow`` per line: the product (and combination) by id, count, price excl.
     VAT, the line's discount in total (ASSUMPTION [U]: CCV's row ``discount`` is for the
     whole row, not per unit) and the tax percentage. Mapped line fields override or add;
     the product reference is always ours. ``FatalError`` for a SKU CCV does not have."""
     if mapped_lines is not None and len(mapped_lines) != len(order.lines):
-        raise FatalError(f"order {order.number}: {len(mapped_lines)} mapped lines for "
-                         f"{len(order.lines)} order lines")
+        raise FatalError(
+            f"order {order.number}: {len(mapped_lines)} mapped lines for "
+            f"{len(order.lines)} order lines"
+        )
     rows: list[dict[str, Any]] = []
     for i, line in enumerate(order.lines):
         ref = items.get(line.sku)
         if ref is None:
-            raise FatalError(f"order {order.number}: lines[{i}].sku {line.sku} does not exist "
-                             "in CCV (as a product number or combination SKU)")
+            raise FatalError(
+                f"order {order.number}: lines[{i}].sku {line.sku} does not exist "
+                "in CCV (as a product number or combination SKU)"
+            )
         row: dict[str, Any] = {
-            "product_name": line.description or line.sku, "count": line.quantity,
-            "price": line.unit_price_excl, "discount": line.discount_excl,
+            "product_name": line.description or line.sku,
+            "count": line.quantity,
+            "price": line.unit_price_excl,
+            "discount": line.discount_excl,
             "tax": percent(line.tax_rate),
         }
         if mapped_lines is not None:
@@ -544,9 +677,14 @@ def order_rows(order: Order, items: Mapping[str, ItemRef],
     return rows
 
 
-def order_payload(order: Order, *, reference: str, items: Mapping[str, ItemRef],
-                  mapped: Mapping[str, Any] | None = None,
-                  reference_field: str = "reservationnumber") -> dict[str, Any]:
+def order_payload(
+    order: Order,
+    *,
+    reference: str,
+    items: Mapping[str, ItemRef],
+    mapped: Mapping[str, Any] | None = None,
+    reference_field: str = "reservationnumber",
+) -> dict[str, Any]:
     """The ``POST orders`` body of one canonical order.
 
     Built from the canonical order, then the datamapper's ``header`` fields override or
@@ -561,8 +699,10 @@ def order_payload(order: Order, *, reference: str, items: Mapping[str, ItemRef],
     amount [S: "can be used as a discount less than zero"].
     """
     header: dict[str, Any] = {
-        "currency": order.currency, "taxes_included": True,
-        "order_row_taxes_included": False, "total_shipping": Decimal(0),
+        "currency": order.currency,
+        "taxes_included": True,
+        "order_row_taxes_included": False,
+        "total_shipping": Decimal(0),
         "paid": order.payment_status == "paid",
     }
     if order.discount_excl:
@@ -606,9 +746,9 @@ def expected_total(payload: Mapping[str, Any]) -> Decimal:
     rows_incl = payload.get("order_row_taxes_included") is True
     for i, row in enumerate(rows):
         where = f"orderrows[{i}]"
-        net = (_money(row.get("count", 0), f"{where}.count") * _money(row.get("price", 0),
-                                                                    f"{where}.price")
-               - _money(row.get("discount", 0), f"{where}.discount"))
+        net = _money(row.get("count", 0), f"{where}.count") * _money(
+            row.get("price", 0), f"{where}.price"
+        ) - _money(row.get("discount", 0), f"{where}.discount")
         rate = _money(row.get("tax", 0), f"{where}.tax") / 100
         top = max(top, rate)
         total += (net if rows_incl else net * (1 + rate)).quantize(_CENT)

@@ -139,13 +139,19 @@ def _multipart(boundary: str, parts: Sequence[str]) -> str:
 
 
 def _http_part(message: str) -> str:
-    return (_head([("Content-Type", "application/http"),
-                   ("Content-Transfer-Encoding", "binary")]) + CRLF + message)
+    return (
+        _head([("Content-Type", "application/http"), ("Content-Transfer-Encoding", "binary")])
+        + CRLF
+        + message
+    )
 
 
 def _changeset_part(boundary: str, parts: Sequence[str]) -> str:
-    return (_head([("Content-Type", f"multipart/mixed; boundary={boundary}")]) + CRLF
-            + _multipart(boundary, parts))
+    return (
+        _head([("Content-Type", f"multipart/mixed; boundary={boundary}")])
+        + CRLF
+        + _multipart(boundary, parts)
+    )
 
 
 def build_request(
@@ -171,11 +177,19 @@ def build_request(
         for op in ops:
             content_id += 1
             payload = _dump(op.body)
-            message = (f"{op.method.upper()} {op.entity} HTTP/1.1{CRLF}"
-                       + _head([*extra, ("Content-Type", "application/json"),
-                                ("Content-ID", str(content_id)),
-                                ("Content-Length", str(len(payload)))])
-                       + CRLF + payload)
+            message = (
+                f"{op.method.upper()} {op.entity} HTTP/1.1{CRLF}"
+                + _head(
+                    [
+                        *extra,
+                        ("Content-Type", "application/json"),
+                        ("Content-ID", str(content_id)),
+                        ("Content-Length", str(len(payload))),
+                    ]
+                )
+                + CRLF
+                + payload
+            )
             inner.append(_http_part(message))
         parts.append(_changeset_part(cs, inner))
     return f"multipart/mixed; boundary={boundary}", _multipart(boundary, parts).encode("ascii")
@@ -222,12 +236,17 @@ def build_response(
         if isinstance(item, OperationResponse):
             parts.append(_http_part(_response_message(item.status, item.body, item.content_id)))
         else:
-            parts.append(_changeset_part(new_boundary("changesetresponse"), [
-                _http_part(_response_message(r.status, r.body, r.content_id)) for r in item]))
+            parts.append(
+                _changeset_part(
+                    new_boundary("changesetresponse"),
+                    [_http_part(_response_message(r.status, r.body, r.content_id)) for r in item],
+                )
+            )
     return f"multipart/mixed; boundary={boundary}", _multipart(boundary, parts).encode("ascii")
 
 
 # -- parsing ---------------------------------------------------------------------------------
+
 
 def _split_head(text: str) -> tuple[list[str], str]:
     """Header lines up to the first blank line, and the rest (the body)."""
@@ -269,8 +288,12 @@ def _message(mime: Mapping[str, str], body: str) -> HttpMessage:
     start, _, rest = body.lstrip("\n").partition("\n")
     head, payload = _split_head(rest) if rest.strip() else ([], "")
     headers = _headers(head)
-    return HttpMessage(start=start.strip(), headers=headers, body=payload,
-                       content_id=headers.get("content-id") or mime.get("content-id"))
+    return HttpMessage(
+        start=start.strip(),
+        headers=headers,
+        body=payload,
+        content_id=headers.get("content-id") or mime.get("content-id"),
+    )
 
 
 def parse(content_type: str, body: bytes | str) -> list[BatchItem]:
@@ -311,8 +334,9 @@ def _d(message: HttpMessage) -> dict[str, Any]:
     try:
         payload = message.json()
     except ValueError:
-        raise BatchFormatError(f"operation answered {message.status} with a non-JSON body: "
-                               f"{message.body[:200]!r}") from None
+        raise BatchFormatError(
+            f"operation answered {message.status} with a non-JSON body: {message.body[:200]!r}"
+        ) from None
     if payload is None:
         return {}
     d = payload.get("d") if isinstance(payload, dict) else None
@@ -342,14 +366,25 @@ def results(
         failed = next((a for a in answers if a.status >= 400), None)
         if failed is not None:
             op = ops_by_id.get(failed.content_id or "")
-            where = f"changeset {n}" + (f" op {failed.content_id} {op.method} {op.entity}"
-                                        if op is not None else "")
-            out.append(ChangesetResult(ok=False, status=failed.status, bodies=[],
-                                       error=f"{where} -> {error_text(failed)}"))
+            where = f"changeset {n}" + (
+                f" op {failed.content_id} {op.method} {op.entity}" if op is not None else ""
+            )
+            out.append(
+                ChangesetResult(
+                    ok=False,
+                    status=failed.status,
+                    bodies=[],
+                    error=f"{where} -> {error_text(failed)}",
+                )
+            )
             continue
         if len(answers) != len(ops):
-            raise BatchFormatError(f"changeset {n}: {len(ops)} operations sent, "
-                                   f"{len(answers)} answered")
-        out.append(ChangesetResult(ok=True, status=max(a.status for a in answers),
-                                   bodies=[_d(a) for a in answers]))
+            raise BatchFormatError(
+                f"changeset {n}: {len(ops)} operations sent, {len(answers)} answered"
+            )
+        out.append(
+            ChangesetResult(
+                ok=True, status=max(a.status for a in answers), bodies=[_d(a) for a in answers]
+            )
+        )
     return out

@@ -152,8 +152,9 @@ def initial_stock(item: ItemWrite) -> Decimal | None:
     try:
         qty = Decimal(str(raw))
     except InvalidOperation:
-        raise RecordError("product", item.code, STOCK_FIELD,
-                          f"initial stock is not a number: {raw!r}") from None
+        raise RecordError(
+            "product", item.code, STOCK_FIELD, f"initial stock is not a number: {raw!r}"
+        ) from None
     if not qty.is_finite():
         raise RecordError("product", item.code, STOCK_FIELD, f"not a finite number: {raw!r}")
     return qty
@@ -175,8 +176,9 @@ class ExactGlobeCatalogue:
 
     system = "exact_globe"
 
-    def __init__(self, client: ExactGlobeClient, *,
-                 default_warehouse: str = DEFAULT_WAREHOUSE) -> None:
+    def __init__(
+        self, client: ExactGlobeClient, *, default_warehouse: str = DEFAULT_WAREHOUSE
+    ) -> None:
         """``default_warehouse``: the Globe warehouse code stock goes to when the level
         names no location (the connection's ``extra.default_warehouse``)."""
         self.client = client
@@ -253,8 +255,9 @@ class ExactGlobeCatalogue:
         try:
             return self._item_ids[code]
         except KeyError:
-            raise RecordError(entity, code, "ItemCode",
-                              f"item {code} not found in Exact Globe") from None
+            raise RecordError(
+                entity, code, "ItemCode", f"item {code} not found in Exact Globe"
+            ) from None
 
     def create_item(self, item: ItemWrite) -> None:
         """POST the ``Items`` row, then its initial stock row (``fields["Stock"]``).
@@ -310,17 +313,27 @@ class ExactGlobeCatalogue:
             code = category_code(node)
             clash = owner.setdefault(code, node)
             if clash != node:
-                raise FatalError(f"categories {' > '.join(clash)!r} and {' > '.join(node)!r} "
-                                 f"both map to Exact Globe code {code}; rename one")
+                raise FatalError(
+                    f"categories {' > '.join(clash)!r} and {' > '.join(node)!r} "
+                    f"both map to Exact Globe code {code}; rename one"
+                )
             codes[node] = code
-        existing = {_code(r.get("Code")): r for r in self.client.query(
-            "ItemCategory", select=["ID", "Code", "Description", "ParentCode", "Level"])}
+        existing = {
+            _code(r.get("Code")): r
+            for r in self.client.query(
+                "ItemCategory", select=["ID", "Code", "Description", "ParentCode", "Level"]
+            )
+        }
         for node in nodes:
             code, name = codes[node], truncate(node[-1])
             row = existing.get(code)
             if row is None:
-                body = {"Code": code, "Description": name, "Level": len(node),
-                        "ParentCode": codes[node[:-1]] if len(node) > 1 else ""}
+                body = {
+                    "Code": code,
+                    "Description": name,
+                    "Level": len(node),
+                    "ParentCode": codes[node[:-1]] if len(node) > 1 else "",
+                }
                 existing[code] = self._create_category(node, body)
             elif str(row.get("Description") or "").strip() != name:
                 try:
@@ -333,8 +346,9 @@ class ExactGlobeCatalogue:
         try:
             return self.client.create("ItemCategory", body, retry=False)
         except FatalError as err:
-            rows = list(self.client.query("ItemCategory",
-                                          filter=f"Code eq {odata_quote(body['Code'])}"))
+            rows = list(
+                self.client.query("ItemCategory", filter=f"Code eq {odata_quote(body['Code'])}")
+            )
             if rows:  # created by a parallel worker meanwhile: same path, same code
                 return rows[0]
             raise _refused(err, f"category {body['Code']} ({' > '.join(node)})") from None
@@ -349,16 +363,23 @@ class ExactGlobeCatalogue:
         """
         flt = f"ItemCode eq {odata_quote(code)} and Position eq {int(image.position)}"
         rows = list(self.client.query("ItemImage", filter=flt, select=["ID", "ContentHash"]))
-        body = {"ItemCode": code, "Position": int(image.position), "FileName": image.filename,
-                "ContentType": image.content_type,
-                "Data": base64.b64encode(image.content).decode("ascii"),
-                "ContentHash": image.content_hash}
+        body = {
+            "ItemCode": code,
+            "Position": int(image.position),
+            "FileName": image.filename,
+            "ContentType": image.content_type,
+            "Data": base64.b64encode(image.content).decode("ascii"),
+            "ContentHash": image.content_hash,
+        }
         try:
             if not rows:
                 self.client.create("ItemImage", body, retry=False)
             elif rows[0].get("ContentHash") != image.content_hash:
-                self.client.merge("ItemImage", str(rows[0]["ID"]),
-                                  {k: v for k, v in body.items() if k != "ItemCode"})
+                self.client.merge(
+                    "ItemImage",
+                    str(rows[0]["ID"]),
+                    {k: v for k, v in body.items() if k != "ItemCode"},
+                )
         except FatalError as err:
             raise _refused(err, f"image {image.position} of item {code}") from None
 
@@ -368,14 +389,17 @@ class ExactGlobeCatalogue:
         """Cache the ``ItemWarehouse`` rows of ``codes`` (every warehouse), batched."""
         todo = [c for c in dict.fromkeys(codes) if c and c not in self._stock_read]
         for flt in any_of("ItemCode", todo):
-            for row in self.client.query("ItemWarehouse", filter=flt,
-                                         select=["ID", "ItemCode", "Warehouse", "Stock"]):
+            for row in self.client.query(
+                "ItemWarehouse", filter=flt, select=["ID", "ItemCode", "Warehouse", "Stock"]
+            ):
                 try:
                     level: Decimal | None = Decimal(str(row.get("Stock")).strip())
                 except InvalidOperation:
                     level = None
-                self._stock_rows[(_code(row.get("ItemCode")),
-                                  _code(row.get("Warehouse")))] = (str(row["ID"]), level)
+                self._stock_rows[(_code(row.get("ItemCode")), _code(row.get("Warehouse")))] = (
+                    str(row["ID"]),
+                    level,
+                )
         self._stock_read.update(todo)
 
     def _create_stock_row(self, code: str, warehouse: str, quantity: Decimal) -> None:
@@ -386,8 +410,9 @@ class ExactGlobeCatalogue:
             raise _refused(err, f"stock of item {code} in warehouse {warehouse}") from None
         self._stock_rows[(code, warehouse)] = (str(created.get("ID", "")), quantity)
 
-    def set_stock(self, sku: str, quantity: Decimal, *, managed: bool,
-                  location: str | None = None) -> None:
+    def set_stock(
+        self, sku: str, quantity: Decimal, *, managed: bool, location: str | None = None
+    ) -> None:
         """Set ``sku``'s ``ItemWarehouse.Stock`` in ``location`` (else the default
         warehouse) and ``Items.IsStockItem`` to ``managed``.
 

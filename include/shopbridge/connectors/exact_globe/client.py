@@ -102,8 +102,9 @@ class ExactGlobeSettings(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
-                             "'Europe/Amsterdam')") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as 'Europe/Amsterdam')"
+            ) from None
         return value
 
 
@@ -206,8 +207,9 @@ def parse_list(payload: Any, where: str = "response") -> ODataPage:
     elif isinstance(d, dict) and "results" in d:
         rows, next_link, count = d["results"], d.get("__next"), d.get("__count")
     else:
-        raise FatalError(f"{where}: not an OData list envelope ({{'d': [...]}} or "
-                         f"{{'d': {{'results': [...]}}}})")
+        raise FatalError(
+            f"{where}: not an OData list envelope ({{'d': [...]}} or {{'d': {{'results': [...]}}}})"
+        )
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise FatalError(f"{where}: 'results' is not a list of objects")
     if next_link is not None and not (isinstance(next_link, str) and next_link.strip()):
@@ -259,14 +261,17 @@ class ODataPager:
         n = len(page.rows)
         self.chain += n
         if self.chain > self.top:
-            raise PageCountMismatch(f"{self.where}: {self.chain} rows for $top={self.top}; "
-                                    "the server ignores $top, so $skip paging would skip or "
-                                    "repeat rows")
+            raise PageCountMismatch(
+                f"{self.where}: {self.chain} rows for $top={self.top}; "
+                "the server ignores $top, so $skip paging would skip or "
+                "repeat rows"
+            )
         if page.count is not None and self.count is None:
             self.count = page.count
         if page.rows and page.rows == self._last:
-            raise PaginationLoop(f"{self.where}: the same page came back twice; stopping "
-                                 "instead of looping")
+            raise PaginationLoop(
+                f"{self.where}: the same page came back twice; stopping instead of looping"
+            )
         self._last = page.rows
         self.read += n
         if page.next_link:
@@ -282,8 +287,10 @@ class ODataPager:
 
     def check_total(self) -> None:
         if self.count is not None and self.count != self.read:
-            raise PageCountMismatch(f"{self.where}: the server counted {self.count} rows "
-                                    f"(__count) but paging read {self.read}")
+            raise PageCountMismatch(
+                f"{self.where}: the server counted {self.count} rows "
+                f"(__count) but paging read {self.read}"
+            )
 
 
 class ExactGlobeClient(PooledClient):
@@ -328,32 +335,53 @@ class ExactGlobeClient(PooledClient):
 
     @classmethod
     def from_settings(
-        cls, settings: ExactGlobeSettings, *, policy: RetryPolicy = RetryPolicy(),  # noqa: B008
+        cls,
+        settings: ExactGlobeSettings,
+        *,
+        policy: RetryPolicy = RetryPolicy(),  # noqa: B008
         http: httpx.Client | None = None,
     ) -> ExactGlobeClient:
         """Build a client from validated settings; the password leaves ``SecretStr`` here."""
         return cls(
-            settings.base_url, server_name=settings.server_name,
+            settings.base_url,
+            server_name=settings.server_name,
             database_name=settings.database_name,
             auth=make_auth(settings.auth, settings.user, settings.password.get_secret_value()),
-            http=http, policy=policy, page_size=settings.page_size,
-            write_mode=settings.write_mode, batch_size=settings.batch_size,
+            http=http,
+            policy=policy,
+            page_size=settings.page_size,
+            write_mode=settings.write_mode,
+            batch_size=settings.batch_size,
         )
 
     def _send(
-        self, method: str, path: str, *, retry: bool = True,
-        params: dict[str, Any] | None = None, json: Any = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool = True,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
     ) -> httpx.Response:
         request = self.http.build_request(
-            method, f"{self.root}/{path}", params=params, json=json,
-            headers=self.headers, timeout=self.timeout,
+            method,
+            f"{self.root}/{path}",
+            params=params,
+            json=json,
+            headers=self.headers,
+            timeout=self.timeout,
         )
-        return send(self.http, request, policy=self.policy, counter=self.counter,
-                    retry=retry, check=check)
+        return send(
+            self.http, request, policy=self.policy, counter=self.counter, retry=retry, check=check
+        )
 
     def query(
-        self, entity: str, *, filter: str | None = None,
-        select: Sequence[str] | None = None, orderby: Sequence[str] | None = None,
+        self,
+        entity: str,
+        *,
+        filter: str | None = None,
+        select: Sequence[str] | None = None,
+        orderby: Sequence[str] | None = None,
         count: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """All rows of ``entity`` matching ``filter``, fetched ``page_size`` at a time.
@@ -375,8 +403,11 @@ class ExactGlobeClient(PooledClient):
             params["$inlinecount"] = "allpages"
         url: str | None = None
         while True:
-            resp = (self._send("GET", entity, params=params) if url is None
-                    else self._send_url("GET", url))
+            resp = (
+                self._send("GET", entity, params=params)
+                if url is None
+                else self._send_url("GET", url)
+            )
             page = _page(resp)
             yield from page.rows
             step = pager.advance(page)
@@ -391,10 +422,12 @@ class ExactGlobeClient(PooledClient):
     def _send_url(self, method: str, url: str) -> httpx.Response:
         """A request to a ``__next`` link: absolute, or relative to the service root."""
         target = url if "://" in url else f"{self.root}/{url.lstrip('/')}"
-        request = self.http.build_request(method, target, headers=self.headers,
-                                          timeout=self.timeout)
-        return send(self.http, request, policy=self.policy, counter=self.counter,
-                    retry=True, check=check)
+        request = self.http.build_request(
+            method, target, headers=self.headers, timeout=self.timeout
+        )
+        return send(
+            self.http, request, policy=self.policy, counter=self.counter, retry=True, check=check
+        )
 
     def probe(self) -> None:
         """One cheap authenticated read (``Items?$top=1``): what ``test_connection`` uses."""
@@ -441,20 +474,30 @@ class ExactGlobeClient(PooledClient):
         """
         if not changesets:
             return []
-        content_type, body = build_request(changesets, headers={
-            k: v for k, v in self.headers.items() if k != "Content-Type"})
-        request = self.http.build_request(
-            "POST", f"{self.root}/$batch", content=body, timeout=self.batch_timeout,
-            headers={**self.headers, "Content-Type": content_type,
-                     "Accept": "multipart/mixed"},
+        content_type, body = build_request(
+            changesets, headers={k: v for k, v in self.headers.items() if k != "Content-Type"}
         )
-        resp = send(self.http, request, policy=self.policy, counter=self.counter,
-                    retry=False, check=_check_batch)
+        request = self.http.build_request(
+            "POST",
+            f"{self.root}/$batch",
+            content=body,
+            timeout=self.batch_timeout,
+            headers={**self.headers, "Content-Type": content_type, "Accept": "multipart/mixed"},
+        )
+        resp = send(
+            self.http,
+            request,
+            policy=self.policy,
+            counter=self.counter,
+            retry=False,
+            check=_check_batch,
+        )
         try:
             return results(changesets, parse(resp.headers.get("Content-Type", ""), resp.content))
         except BatchFormatError as exc:
-            raise FatalError(f"{describe(resp)}: not an OData batch response: {exc}",
-                             response=resp) from None
+            raise FatalError(
+                f"{describe(resp)}: not an OData batch response: {exc}", response=resp
+            ) from None
 
 
 def _check_batch(resp: httpx.Response) -> None:
@@ -467,5 +510,8 @@ def _check_batch(resp: httpx.Response) -> None:
     except AuthError:
         raise
     except (FatalError, RetriableError) as err:
-        raise FatalError(f"{err} (does this Globe accept OData $batch? set the connection's "
-                         f"extra.write_mode to 'single')", response=resp) from None
+        raise FatalError(
+            f"{err} (does this Globe accept OData $batch? set the connection's "
+            f"extra.write_mode to 'single')",
+            response=resp,
+        ) from None

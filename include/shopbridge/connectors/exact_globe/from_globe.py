@@ -95,8 +95,10 @@ DEFAULT_STATUS = "open"
 CENT = Decimal("0.01")
 _Q4 = Decimal("0.0001")
 _ODATA_DATE = re.compile(r"^/?Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/?$")
-_NUMBER_LAST = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d+)\s*(?P<ext>[^\s\d]\S{0,7}"
-                          r"|[-/]\d+\S{0,4})?$")
+_NUMBER_LAST = re.compile(
+    r"^(?P<street>.*?\D)\s*(?P<number>\d+)\s*(?P<ext>[^\s\d]\S{0,7}"
+    r"|[-/]\d+\S{0,4})?$"
+)
 _NUMBER_FIRST = re.compile(r"^(?P<number>\d+)\s*(?P<ext>[A-Za-z]{0,3})[,\s]+(?P<street>\D.*)$")
 
 T = TypeVar("T")
@@ -194,14 +196,24 @@ class _Reader(FieldReader):
 
 #: address field names: (line, postcode, city, country) per address kind, documented first
 _ADDRESS_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "account": (("MailingAddress1", "AddressLine1"), ("MailingPostcode", "PostalCode"),
-                ("MailingCity", "City"), ("MailingCountry", "Country")),
-    "order_debtor": (("OrderDebtorAddress1",), ("OrderDebtorPostCode",),
-                     ("OrderDebtorCity",), ("OrderDebtorCountryCode",)),
-    "delivery": (("DeliveryDebtorAddress1", "DeliveryAddressLine1"),
-                 ("DeliveryDebtorPostCode", "DeliveryPostalCode"),
-                 ("DeliveryDebtorCity", "DeliveryCity"),
-                 ("DeliveryDebtorCountryCode", "DeliveryCountry")),
+    "account": (
+        ("MailingAddress1", "AddressLine1"),
+        ("MailingPostcode", "PostalCode"),
+        ("MailingCity", "City"),
+        ("MailingCountry", "Country"),
+    ),
+    "order_debtor": (
+        ("OrderDebtorAddress1",),
+        ("OrderDebtorPostCode",),
+        ("OrderDebtorCity",),
+        ("OrderDebtorCountryCode",),
+    ),
+    "delivery": (
+        ("DeliveryDebtorAddress1", "DeliveryAddressLine1"),
+        ("DeliveryDebtorPostCode", "DeliveryPostalCode"),
+        ("DeliveryDebtorCity", "DeliveryCity"),
+        ("DeliveryDebtorCountryCode", "DeliveryCountry"),
+    ),
 }
 
 
@@ -211,18 +223,33 @@ def _address(r: _Reader, kind: str) -> Address | None:
     country is ``""`` (the flow fills the pair's default and reports it)."""
     names = _ADDRESS_FIELDS[kind]
     (line, line_key), (postcode, pc_key), (city, city_key), (country, c_key) = (
-        r.first(*keys) for keys in names)
+        r.first(*keys) for keys in names
+    )
     if not (line or postcode or city):
         return None
     country = country.upper()
     if country and not re.fullmatch(r"[A-Z]{2}", country):
-        raise r.fail(c_key, f"expected a 2-letter ISO country code, got "
-                            f"{r.raw.get(c_key)!r}")
+        raise r.fail(c_key, f"expected a 2-letter ISO country code, got {r.raw.get(c_key)!r}")
     street, number, ext = split_street(line)
-    fields = {"street": line_key, "house_number": line_key, "house_number_ext": line_key,
-              "postcode": pc_key, "city": city_key, "country": c_key}
-    return r.build(lambda: Address(street=street, house_number=number, house_number_ext=ext,
-                                   postcode=postcode, city=city, country=country), fields)
+    fields = {
+        "street": line_key,
+        "house_number": line_key,
+        "house_number_ext": line_key,
+        "postcode": pc_key,
+        "city": city_key,
+        "country": c_key,
+    }
+    return r.build(
+        lambda: Address(
+            street=street,
+            house_number=number,
+            house_number_ext=ext,
+            postcode=postcode,
+            city=city,
+            country=country,
+        ),
+        fields,
+    )
 
 
 def _default_contact(account: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]] | None:
@@ -230,25 +257,23 @@ def _default_contact(account: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]
     if not isinstance(contacts, list):
         return None
     rows = [(i, c) for i, c in enumerate(contacts) if isinstance(c, Mapping)]
-    return next(((i, c) for i, c in rows if _flag(c.get("IsDefault"))),
-                rows[0] if rows else None)
+    return next(((i, c) for i, c in rows if _flag(c.get("IsDefault"))), rows[0] if rows else None)
 
 
-def customer_from_account(account: Mapping[str, Any], oid: str,
-                          header: Mapping[str, Any] | None = None) -> Customer:
+def customer_from_account(
+    account: Mapping[str, Any], oid: str, header: Mapping[str, Any] | None = None
+) -> Customer:
     """The order's debtor as a canonical Customer: the ``Account`` (``record["account"]``,
     ``{}`` when Globe did not return it) with its main contact, else the header's
     ``OrderDebtor*`` snapshot of the same debtor."""
     a = _Reader(account, oid, "account.")
     h = _Reader(header or {}, oid, "header.")
     found = _default_contact(account)
-    c = _Reader(found[1] if found else {}, oid,
-                f"account.contacts[{found[0] if found else 0}].")
+    c = _Reader(found[1] if found else {}, oid, f"account.contacts[{found[0] if found else 0}].")
     if "IsPerson" in account:
         is_person = _flag(account.get("IsPerson"))
     else:  # [U] Globe's REST Account has no person flag: no VAT nor CoC number = a person
-        is_person = bool(account) and not (a.text("VATNumber")
-                                            or a.text("ChamberofCommerceNumber"))
+        is_person = bool(account) and not (a.text("VATNumber") or a.text("ChamberofCommerceNumber"))
     name, name_key = a.first("AccountName", "Name")
     reader_of_name = a
     if not name and not account:
@@ -260,34 +285,72 @@ def customer_from_account(account: Mapping[str, Any], oid: str,
         first, last = c.text("FirstName"), c.text("LastName")
     if not name and not (first or last):
         if not account:
-            raise h.fail("OrderDebtor", f"debtor {h.text('OrderDebtor')!r} not found in "
-                                        "Globe, and the order carries no debtor name")
+            raise h.fail(
+                "OrderDebtor",
+                f"debtor {h.text('OrderDebtor')!r} not found in "
+                "Globe, and the order carries no debtor name",
+            )
         raise reader_of_name.fail(name_key, "the debtor has no name (nor a contact with one)")
     if is_person and not (first or last):
         first, _, last = name.partition(" ")
     # the e-mail: the main contact's, the account's, the order's; the first that is set
-    candidates = [(a, "ContactEmail"), (c, "Email"), (a, "EmailAddress"), (a, "Email"),
-                  (h, "OrderDebtorContactEmail")]
-    email_reader, email_key = next(((r, k) for r, k in candidates if r.text(k)),
-                                   (a, "EmailAddress"))
+    candidates = [
+        (a, "ContactEmail"),
+        (c, "Email"),
+        (a, "EmailAddress"),
+        (a, "Email"),
+        (h, "OrderDebtorContactEmail"),
+    ]
+    email_reader, email_key = next(
+        ((r, k) for r, k in candidates if r.text(k)), (a, "EmailAddress")
+    )
     email = email_reader.text(email_key)
     number = a.text("DebtorCode") or h.text("OrderDebtor")
     billing = _address(a, "account") or _address(h, "order_debtor") or Address()
-    phone = (a.first("ContactPhoneNumber")[0] or c.text("Phone")
-             or a.first("PhoneNumber", "Phone")[0] or h.text("OrderDebtorPhone"))
+    phone = (
+        a.first("ContactPhoneNumber")[0]
+        or c.text("Phone")
+        or a.first("PhoneNumber", "Phone")[0]
+        or h.text("OrderDebtorPhone")
+    )
     email_name = email_reader.prefix.removeprefix("account.").removeprefix("header.")
-    names = {"email": email_name + email_key, "company_name": name_key,
-             "first_name": "ContactFirstName", "last_name": "ContactLastName",
-             "vat_number": "VATNumber", "phone": "PhoneNumber",
-             "customer_number": "DebtorCode", "": name_key}
+    names = {
+        "email": email_name + email_key,
+        "company_name": name_key,
+        "first_name": "ContactFirstName",
+        "last_name": "ContactLastName",
+        "vat_number": "VATNumber",
+        "phone": "PhoneNumber",
+        "customer_number": "DebtorCode",
+        "": name_key,
+    }
     if is_person:
-        return a.build(lambda: Customer(
-            kind=CustomerKind.PERSON, email=email, customer_number=number,
-            first_name=first, last_name=last, phone=phone, billing_address=billing), names)
-    return a.build(lambda: Customer(
-        kind=CustomerKind.COMPANY, email=email, customer_number=number,
-        first_name=first, last_name=last, company_name=name or f"{first} {last}".strip(),
-        vat_number=a.text("VATNumber"), phone=phone, billing_address=billing), names)
+        return a.build(
+            lambda: Customer(
+                kind=CustomerKind.PERSON,
+                email=email,
+                customer_number=number,
+                first_name=first,
+                last_name=last,
+                phone=phone,
+                billing_address=billing,
+            ),
+            names,
+        )
+    return a.build(
+        lambda: Customer(
+            kind=CustomerKind.COMPANY,
+            email=email,
+            customer_number=number,
+            first_name=first,
+            last_name=last,
+            company_name=name or f"{first} {last}".strip(),
+            vat_number=a.text("VATNumber"),
+            phone=phone,
+            billing_address=billing,
+        ),
+        names,
+    )
 
 
 def _vat(r: _Reader, vat: Mapping[str, Any]) -> tuple[Decimal, bool | None, str]:
@@ -303,8 +366,9 @@ def _vat(r: _Reader, vat: Mapping[str, Any]) -> tuple[Decimal, bool | None, str]
     return v.decimal("Percentage"), (basis == "I") if basis else None, "VATCode"
 
 
-def _line(raw: Any, n: int, oid: str, vat_included: bool,
-          vat: Mapping[str, Any]) -> tuple[OrderLine, Decimal, bool]:
+def _line(
+    raw: Any, n: int, oid: str, vat_included: bool, vat: Mapping[str, Any]
+) -> tuple[OrderLine, Decimal, bool]:
     """One ``SalesOrderLine`` -> (OrderLine, its net to the cent in its own price basis,
     whether that basis is incl. VAT)."""
     if not isinstance(raw, Mapping):
@@ -338,13 +402,29 @@ def _line(raw: Any, n: int, oid: str, vat_included: bool,
     else:
         excl, incl = price, price * factor
         d_excl, d_incl = discount, discount * factor
-    names = {"sku": "Itemcode", "description": "Description", "quantity": "Quantity",
-             "unit_price_excl": "Price", "unit_price_incl": "Price", "tax_rate": vat_key,
-             "discount_excl": d_key, "discount_incl": d_key}
-    line = r.build(lambda: OrderLine(
-        sku=sku, description=r.text("Description"), quantity=q4(qty),
-        unit_price_excl=q4(excl), unit_price_incl=q4(incl), tax_rate=rate,
-        discount_excl=q4(d_excl), discount_incl=q4(d_incl)), names)
+    names = {
+        "sku": "Itemcode",
+        "description": "Description",
+        "quantity": "Quantity",
+        "unit_price_excl": "Price",
+        "unit_price_incl": "Price",
+        "tax_rate": vat_key,
+        "discount_excl": d_key,
+        "discount_incl": d_key,
+    }
+    line = r.build(
+        lambda: OrderLine(
+            sku=sku,
+            description=r.text("Description"),
+            quantity=q4(qty),
+            unit_price_excl=q4(excl),
+            unit_price_incl=q4(incl),
+            tax_rate=rate,
+            discount_excl=q4(d_excl),
+            discount_incl=q4(d_incl),
+        ),
+        names,
+    )
     return line, cents(qty * price - discount), incl_basis
 
 
@@ -394,8 +474,11 @@ def order_from_globe(record: Mapping[str, Any]) -> Order:
     if not currency:
         currency = a.first("CurrencyCode")[0] or str(record.get("currency") or "").strip()
     if not currency:
-        raise h.fail("CurrencyCode", "the order, its debtor and the connection name no "
-                                     "currency (set the connection's extra.currency)")
+        raise h.fail(
+            "CurrencyCode",
+            "the order, its debtor and the connection name no "
+            "currency (set the connection's extra.currency)",
+        )
     vat_included = _flag(header.get("VATIncluded"))
     vat = _vat_table(record)
     raw_lines = record.get("lines")
@@ -416,7 +499,8 @@ def order_from_globe(record: Mapping[str, Any]) -> Order:
             date_key = key
             break
     created = h.when("Created", tz) or (
-        order_date and datetime.combine(order_date.date(), time(), tzinfo=order_date.tzinfo))
+        order_date and datetime.combine(order_date.date(), time(), tzinfo=order_date.tzinfo)
+    )
     if created is None:
         raise h.fail(date_key, "neither Created nor SalesOrderDate is set")
     updated = h.when("Modified", tz) or created
@@ -430,15 +514,35 @@ def order_from_globe(record: Mapping[str, Any]) -> Order:
     else:
         status = "completed" if h.flag("Completed") else DEFAULT_STATUS
         status_key = "Completed"
-    names = {"number": number_key, "status": status_key, "currency": currency_key,
-             "created_at": "Created", "updated_at": "Modified", "lines": "lines",
-             "total_excl": "TotalAmountExcludingVAT", "total_incl": "TotalAmount",
-             "payment_method": "PaymentCondition", "shipping_method": "ShippingVia",
-             "ref": number_key, "": number_key}
-    return h.build(lambda: Order(
-        ref=ExternalRef(system=SYSTEM, id=number), number=number, status=status,
-        created_at=created, updated_at=updated, currency=currency.upper(),
-        customer=customer, shipping_address=shipping, lines=tuple(lines),
-        total_excl=total_excl, total_incl=total_incl,
-        payment_method=h.text("PaymentCondition"),
-        shipping_method=h.first("ShippingVia", "DeliveryMethod")[0]), names)
+    names = {
+        "number": number_key,
+        "status": status_key,
+        "currency": currency_key,
+        "created_at": "Created",
+        "updated_at": "Modified",
+        "lines": "lines",
+        "total_excl": "TotalAmountExcludingVAT",
+        "total_incl": "TotalAmount",
+        "payment_method": "PaymentCondition",
+        "shipping_method": "ShippingVia",
+        "ref": number_key,
+        "": number_key,
+    }
+    return h.build(
+        lambda: Order(
+            ref=ExternalRef(system=SYSTEM, id=number),
+            number=number,
+            status=status,
+            created_at=created,
+            updated_at=updated,
+            currency=currency.upper(),
+            customer=customer,
+            shipping_address=shipping,
+            lines=tuple(lines),
+            total_excl=total_excl,
+            total_incl=total_incl,
+            payment_method=h.text("PaymentCondition"),
+            shipping_method=h.first("ShippingVia", "DeliveryMethod")[0],
+        ),
+        names,
+    )

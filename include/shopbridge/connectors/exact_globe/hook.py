@@ -48,9 +48,12 @@ def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
             raise ConfigError(f"connection {conn_id!r}: extra.{name} is required")
     try:
         return ExactGlobeSettings(
-            base_url=url, server_name=str(extra["server_name"]),
-            database_name=str(extra["database_name"]), user=conn.login or "",
-            password=conn.password or "", auth=extra.get("auth", "ntlm"),
+            base_url=url,
+            server_name=str(extra["server_name"]),
+            database_name=str(extra["database_name"]),
+            user=conn.login or "",
+            password=conn.password or "",
+            auth=extra.get("auth", "ntlm"),
             page_size=extra.get("page_size", 100),
             write_mode=extra.get("write_mode", "batch"),
             batch_size=extra.get("batch_size", 50),
@@ -59,9 +62,12 @@ def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
             currency=str(extra.get("currency", "")),
         )
     except ValidationError as e:
-        raise ConfigError("\n".join(
-            f"connection {conn_id!r}: extra.{'.'.join(map(str, x['loc']))}: {x['msg']}"
-            for x in e.errors())) from None
+        raise ConfigError(
+            "\n".join(
+                f"connection {conn_id!r}: extra.{'.'.join(map(str, x['loc']))}: {x['msg']}"
+                for x in e.errors()
+            )
+        ) from None
 
 
 class ExactGlobeHook(BaseHook):
@@ -91,14 +97,18 @@ class ExactGlobeHook(BaseHook):
         """The target every flow writes to: an ``OrderTarget``, ``ProductTarget`` and
         ``StockTarget`` in one object."""
         settings = self.get_settings()
-        return ExactGlobeTarget(ExactGlobeClient.from_settings(settings),
-                                default_warehouse=settings.default_warehouse)
+        return ExactGlobeTarget(
+            ExactGlobeClient.from_settings(settings), default_warehouse=settings.default_warehouse
+        )
 
     def get_source(self) -> ExactGlobeSource:
         """The ``OrderSource`` of the ERP -> webshop orders flow."""
         settings = self.get_settings()
-        return ExactGlobeSource(ExactGlobeClient.from_settings(settings),
-                                timezone=settings.timezone, currency=settings.currency)
+        return ExactGlobeSource(
+            ExactGlobeClient.from_settings(settings),
+            timezone=settings.timezone,
+            currency=settings.currency,
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``Items?$top=1`` call, without retries; the message says what to fix."""
@@ -110,25 +120,33 @@ class ExactGlobeHook(BaseHook):
         try:
             client.probe()
         except AuthError as e:
-            return False, (f"Exact Globe refused the credentials of {self.exact_globe_conn_id!r} "
-                           f"(check login/password, auth and the user's function rights): {e}")
+            return False, (
+                f"Exact Globe refused the credentials of {self.exact_globe_conn_id!r} "
+                f"(check login/password, auth and the user's function rights): {e}"
+            )
         except FatalError as e:
-            return False, (f"Exact Globe did not accept administration "
-                           f"{settings.database_name!r} on server {settings.server_name!r} "
-                           f"(check extra.server_name/database_name): {e}")
+            return False, (
+                f"Exact Globe did not accept administration "
+                f"{settings.database_name!r} on server {settings.server_name!r} "
+                f"(check extra.server_name/database_name): {e}"
+            )
         except RetriableError as e:
             if e.response is None:
                 return False, f"cannot reach Exact Globe at {settings.base_url}: {e}"
             return False, f"Exact Globe at {settings.base_url} failed: {e}"
         finally:
             client.close()
-        return True, (f"connected to Exact Globe administration {settings.database_name} "
-                      f"on {settings.server_name}")
+        return True, (
+            f"connected to Exact Globe administration {settings.database_name} "
+            f"on {settings.server_name}"
+        )
 
 
 if TYPE_CHECKING:
-    def _conforms(target: ExactGlobeTarget, source: ExactGlobeSource) -> tuple[
-            OrderTarget, ProductTarget, StockTarget, OrderSource]:
+
+    def _conforms(
+        target: ExactGlobeTarget, source: ExactGlobeSource
+    ) -> tuple[OrderTarget, ProductTarget, StockTarget, OrderSource]:
         """Strict mypy proves here that the one target serves every flow (the runtime asks
         the hook for "the target" whatever the flow) and that the source is a source."""
         return target, target, target, source

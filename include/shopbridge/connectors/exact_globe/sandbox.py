@@ -96,9 +96,21 @@ from shopbridge.sandbox import demo_data
 from shopbridge.sandbox._common import JsonState, SandboxControls, install_controls
 
 PREFIX = "/services/Exact.Entity.REST.EG"
-ENTITIES = ("Account", "Contact", "Items", "SalesOrderHeader", "SalesOrderLine",
-            "SalesInvoiceHeader", "SalesInvoiceLine", "GLTransactionHeader",
-            "GLTransactionLine", "ItemCategory", "ItemImage", "ItemWarehouse", "VAT")
+ENTITIES = (
+    "Account",
+    "Contact",
+    "Items",
+    "SalesOrderHeader",
+    "SalesOrderLine",
+    "SalesInvoiceHeader",
+    "SalesInvoiceLine",
+    "GLTransactionHeader",
+    "GLTransactionLine",
+    "ItemCategory",
+    "ItemImage",
+    "ItemWarehouse",
+    "VAT",
+)
 #: Globe's server clock: naive local timestamps, as its SQL Server stores them [U].
 SERVER_TZ = ZoneInfo("Europe/Amsterdam")
 #: Column widths Globe enforces [U]: ``Items.Description`` char(60), category codes 20.
@@ -130,14 +142,17 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": {"lang": "en-US", "value": message}}}
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
-           ) -> JSONResponse:
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 def _fault_body(status: int, request: Request) -> dict[str, Any]:
-    return error_body(HTTPStatus(status).phrase.replace(" ", ""),
-                      f"{HTTPStatus(status).phrase} ({request.url.path})")
+    return error_body(
+        HTTPStatus(status).phrase.replace(" ", ""),
+        f"{HTTPStatus(status).phrase} ({request.url.path})",
+    )
 
 
 # -- Exact's documented field names: what the OData routes serve --------------------------
@@ -147,31 +162,56 @@ def _fault_body(status: int, request: Request) -> dict[str, Any]:
 #: docstring), stored rows keep both, the OData routes serve the documented one only, so
 #: the connector's reads are tested against the names a real Globe has.
 ALIASES: dict[str, dict[str, str]] = {
-    "Account": {"AccountName": "Name", "EmailAddress": "Email", "PhoneNumber": "Phone",
-                "MailingAddress1": "AddressLine1", "MailingPostcode": "PostalCode",
-                "MailingCity": "City", "MailingCountry": "Country",
-                "AccountStatus": "Status", "CustomerType": "Type"},
-    "SalesOrderHeader": {"SalesOrderNumber": "OrderNumber", "SalesOrderDate": "OrderDate",
-                         "CurrencyCode": "Currency",
-                         "DeliveryDebtorAddress1": "DeliveryAddressLine1",
-                         "DeliveryDebtorPostCode": "DeliveryPostalCode",
-                         "DeliveryDebtorCity": "DeliveryCity",
-                         "DeliveryDebtorCountryCode": "DeliveryCountry",
-                         "ShippingVia": "DeliveryMethod"},
+    "Account": {
+        "AccountName": "Name",
+        "EmailAddress": "Email",
+        "PhoneNumber": "Phone",
+        "MailingAddress1": "AddressLine1",
+        "MailingPostcode": "PostalCode",
+        "MailingCity": "City",
+        "MailingCountry": "Country",
+        "AccountStatus": "Status",
+        "CustomerType": "Type",
+    },
+    "SalesOrderHeader": {
+        "SalesOrderNumber": "OrderNumber",
+        "SalesOrderDate": "OrderDate",
+        "CurrencyCode": "Currency",
+        "DeliveryDebtorAddress1": "DeliveryAddressLine1",
+        "DeliveryDebtorPostCode": "DeliveryPostalCode",
+        "DeliveryDebtorCity": "DeliveryCity",
+        "DeliveryDebtorCountryCode": "DeliveryCountry",
+        "ShippingVia": "DeliveryMethod",
+    },
     "SalesOrderLine": {"SalesOrderNumber": "OrderNumber"},
 }
 #: older names served by no OData route (computed into documented ones instead)
 _HIDDEN: dict[str, frozenset[str]] = {
     "Account": frozenset({"IsPerson", "Created", "Modified", *ALIASES["Account"].values()}),
-    "SalesOrderHeader": frozenset({"Description", "AmountDC", "VATIncluded", "HeaderID",
-                                   *ALIASES["SalesOrderHeader"].values()}),
-    "SalesOrderLine": frozenset({"VATPercentage", "DiscountAmount", "HeaderID",
-                                 *ALIASES["SalesOrderLine"].values()}),
+    "SalesOrderHeader": frozenset(
+        {
+            "Description",
+            "AmountDC",
+            "VATIncluded",
+            "HeaderID",
+            *ALIASES["SalesOrderHeader"].values(),
+        }
+    ),
+    "SalesOrderLine": frozenset(
+        {"VATPercentage", "DiscountAmount", "HeaderID", *ALIASES["SalesOrderLine"].values()}
+    ),
     "Items": frozenset({"Description", "Currency"}),
 }
 #: Globe's VAT table as the sandbox seeds it: (code, percentage, basis "E"xcl/"I"ncl)
-VAT_CODES = (("0", 0, "E"), ("1", 9, "E"), ("2", 21, "E"), ("3", 21, "I"), ("4", 19, "E"),
-             ("5", 20, "E"), ("6", 6, "E"))
+VAT_CODES = (
+    ("0", 0, "E"),
+    ("1", 9, "E"),
+    ("2", 21, "E"),
+    ("3", 21, "I"),
+    ("4", 19, "E"),
+    ("5", 20, "E"),
+    ("6", 6, "E"),
+)
 #: key property of entities addressed as ``Entity('<code>')``
 KEY_FIELDS = {"SalesOrderHeader": "SalesOrderNumber", "Items": "ItemCode"}
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00")
@@ -230,11 +270,14 @@ def _pad(value: Any, width: int) -> Any:
 
 
 def _meta(entity: str, key: str) -> dict[str, str]:
-    return {"uri": f"http://sandbox:8020{PREFIX}/{entity}({key})",
-            "type": f"Exact.Entity.REST.EG.{entity}"}
+    return {
+        "uri": f"http://sandbox:8020{PREFIX}/{entity}({key})",
+        "type": f"Exact.Entity.REST.EG.{entity}",
+    }
 
 
 # -- $filter ---------------------------------------------------------------------------------
+
 
 def _literal(raw: str) -> Any:
     if raw.startswith("'"):
@@ -243,8 +286,9 @@ def _literal(raw: str) -> Any:
         return raw[5:-1]
     if raw.startswith("datetime'"):
         return _as_datetime(raw[9:-1])
-    return {"true": True, "false": False, "null": None}.get(raw, Decimal(raw) if raw[0] in
-                                                            "-0123456789" else raw)
+    return {"true": True, "false": False, "null": None}.get(
+        raw, Decimal(raw) if raw[0] in "-0123456789" else raw
+    )
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -271,8 +315,7 @@ def _compare(value: Any, op: str, lit: Any, field: str) -> bool:
         return bool(value != lit)
     if value is None or lit is None:
         return False
-    return bool({"ge": value >= lit, "le": value <= lit, "gt": value > lit,
-                 "lt": value < lit}[op])
+    return bool({"ge": value >= lit, "le": value <= lit, "gt": value > lit, "lt": value < lit}[op])
 
 
 def compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
@@ -281,7 +324,9 @@ def compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise ODataError(400, "BadRequest", f"unsupported $filter near {text[pos:pos+30]!r}")
+            raise ODataError(
+                400, "BadRequest", f"unsupported $filter near {text[pos : pos + 30]!r}"
+            )
         pos = m.end()
         if m["conj"]:
             conjs.append(m["conj"])
@@ -303,6 +348,7 @@ def compile_filter(text: str) -> Callable[[dict[str, Any]], bool]:
 
 # -- seed ------------------------------------------------------------------------------------
 
+
 def _now() -> str:
     """Globe's clock: the server's naive local time."""
     return _local(datetime.now(UTC))
@@ -316,50 +362,98 @@ def _local(when: datetime) -> str:
 def _seed(seed: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {e: [] for e in ENTITIES}
     data.update(staged={}, next_debtor=60001, next_order=10001, next_invoice=26000001)
-    data["VAT"] = [{"ID": n, "VATCode": code.rjust(3), "Percentage": pct,
-                    "Calculationbasis": basis, "CountryCode": "NL",
-                    "Description": f"BTW {pct}%" + (" inclusief" if basis == "I" else ""),
-                    "PercentageDescription": f"{pct}%", "SalesPurchase": "V",
-                    "Taxtype": "B", "Excluded": "N", "VATCodeCreditNote": None,
-                    "CreatedDate": "/Date(1262304000000)/",
-                    "ModifiedDate": "/Date(1672531200000)/"}
-                   for n, (code, pct, basis) in enumerate(VAT_CODES, start=1)]
+    data["VAT"] = [
+        {
+            "ID": n,
+            "VATCode": code.rjust(3),
+            "Percentage": pct,
+            "Calculationbasis": basis,
+            "CountryCode": "NL",
+            "Description": f"BTW {pct}%" + (" inclusief" if basis == "I" else ""),
+            "PercentageDescription": f"{pct}%",
+            "SalesPurchase": "V",
+            "Taxtype": "B",
+            "Excluded": "N",
+            "VATCodeCreditNote": None,
+            "CreatedDate": "/Date(1262304000000)/",
+            "ModifiedDate": "/Date(1672531200000)/",
+        }
+        for n, (code, pct, basis) in enumerate(VAT_CODES, start=1)
+    ]
     if seed is None:
         return data
     demo = demo_data.generate(seed)
     for p in (*demo.products, *demo_data.ERP_ONLY_ITEMS):
         if p["sku"] == demo_data.UNKNOWN_SKU:
             continue
-        data["Items"].append({
-            "ID": str(uuid.uuid5(_SEED_NS, f"item:{p['sku']}")), "ItemCode": p["sku"],
-            "Description": p["title"], "GTIN": p["ean"], "Assortment": p["title"].split()[0],
-            "SalesPrice": str(p["price_excl"]), "IsSalesItem": True, "IsStockItem": True,
-        })
+        data["Items"].append(
+            {
+                "ID": str(uuid.uuid5(_SEED_NS, f"item:{p['sku']}")),
+                "ItemCode": p["sku"],
+                "Description": p["title"],
+                "GTIN": p["ean"],
+                "Assortment": p["title"].split()[0],
+                "SalesPrice": str(p["price_excl"]),
+                "IsSalesItem": True,
+                "IsStockItem": True,
+            }
+        )
     dd = demo_data.DEFAULT_DEBTOR
-    data["Account"].append({
-        "ID": str(uuid.uuid5(_SEED_NS, f"account:default:{dd['code']}")), "DebtorCode": dd["code"],
-        "Type": "C", "Status": "A", "Name": dd["name"], "IsPerson": False, "Email": "",
-        "Phone": "", "VATNumber": "", "AddressLine1": "", "PostalCode": "", "City": "",
-        "Country": dd["country"]})
+    data["Account"].append(
+        {
+            "ID": str(uuid.uuid5(_SEED_NS, f"account:default:{dd['code']}")),
+            "DebtorCode": dd["code"],
+            "Type": "C",
+            "Status": "A",
+            "Name": dd["name"],
+            "IsPerson": False,
+            "Email": "",
+            "Phone": "",
+            "VATNumber": "",
+            "AddressLine1": "",
+            "PostalCode": "",
+            "City": "",
+            "Country": dd["country"],
+        }
+    )
     for c in demo.existing_debtors:
         account_id = str(uuid.uuid5(_SEED_NS, f"account:{c['email']}"))
         code = str(data["next_debtor"])
         data["next_debtor"] += 1
         number = f"{c['number']}{c['extension']}"
-        data["Account"].append({
-            "ID": account_id, "DebtorCode": code, "Type": "C", "Status": "A",
-            "Name": c["company_name"] if c["is_company"] else f"{c['first_name']} {c['last_name']}",
-            "IsPerson": not c["is_company"], "Email": c["email"], "Phone": c["phone"],
-            "VATNumber": c["vat_number"], "AddressLine1": f"{c['street']} {number}",
-            "PostalCode": c["zipcode"], "City": c["city"], "Country": c["country"],
-            "Created": "2026-01-05T09:00:00", "Modified": "2026-01-05T09:00:00",
-        })
+        data["Account"].append(
+            {
+                "ID": account_id,
+                "DebtorCode": code,
+                "Type": "C",
+                "Status": "A",
+                "Name": c["company_name"]
+                if c["is_company"]
+                else f"{c['first_name']} {c['last_name']}",
+                "IsPerson": not c["is_company"],
+                "Email": c["email"],
+                "Phone": c["phone"],
+                "VATNumber": c["vat_number"],
+                "AddressLine1": f"{c['street']} {number}",
+                "PostalCode": c["zipcode"],
+                "City": c["city"],
+                "Country": c["country"],
+                "Created": "2026-01-05T09:00:00",
+                "Modified": "2026-01-05T09:00:00",
+            }
+        )
         if c["is_company"]:
-            data["Contact"].append({
-                "ID": str(uuid.uuid5(_SEED_NS, f"contact:{c['email']}")), "Account": account_id,
-                "IsDefault": True, "FirstName": c["first_name"], "LastName": c["last_name"],
-                "Email": c["email"], "Phone": c["phone"],
-            })
+            data["Contact"].append(
+                {
+                    "ID": str(uuid.uuid5(_SEED_NS, f"contact:{c['email']}")),
+                    "Account": account_id,
+                    "IsDefault": True,
+                    "FirstName": c["first_name"],
+                    "LastName": c["last_name"],
+                    "Email": c["email"],
+                    "Phone": c["phone"],
+                }
+            )
     _seed_phone_orders(data, demo)
     return data
 
@@ -392,26 +486,43 @@ def _seed_phone_orders(data: dict[str, Any], demo: demo_data.DemoData) -> None:
                 price = (price * Decimal("1.21")).quantize(Decimal("0.01"))
             qty = Decimal(k + 1)
             discount = (qty * price / 10).quantize(Decimal("0.01")) if n == 1 else Decimal(0)
-            lines.append({
-                "ID": str(uuid.uuid5(_SEED_NS, f"phone-order:{number}:{k + 1}")),
-                "HeaderID": header_id, "OrderNumber": number, "SalesOrderNumber": number,
-                "LineNumber": k + 1, "Itemcode": item["ItemCode"],
-                "Description": item["Description"], "Quantity": str(qty),
-                "Price": format(price, "f"), "VATCode": "3" if vat_included else "2",
-                "DiscountAmount": format(discount, "f"),
-            })
+            lines.append(
+                {
+                    "ID": str(uuid.uuid5(_SEED_NS, f"phone-order:{number}:{k + 1}")),
+                    "HeaderID": header_id,
+                    "OrderNumber": number,
+                    "SalesOrderNumber": number,
+                    "LineNumber": k + 1,
+                    "Itemcode": item["ItemCode"],
+                    "Description": item["Description"],
+                    "Quantity": str(qty),
+                    "Price": format(price, "f"),
+                    "VATCode": "3" if vat_included else "2",
+                    "DiscountAmount": format(discount, "f"),
+                }
+            )
         header: dict[str, Any] = {
-            "ID": header_id, "OrderNumber": number, "OrderDebtor": account["DebtorCode"],
-            "OrderDate": _local(when)[:10], "Created": _local(when - timedelta(minutes=4)),
-            "Modified": _local(when), "Description": "Telefonische order",
-            "YourReference": "", "Currency": "EUR",
-            "PaymentCondition": "14", "DeliveryMethod": "POST" if n % 2 else "AFH",
-            "Completed": False, **_totals(lines, _seed_rate, incl=vat_included),
+            "ID": header_id,
+            "OrderNumber": number,
+            "OrderDebtor": account["DebtorCode"],
+            "OrderDate": _local(when)[:10],
+            "Created": _local(when - timedelta(minutes=4)),
+            "Modified": _local(when),
+            "Description": "Telefonische order",
+            "YourReference": "",
+            "Currency": "EUR",
+            "PaymentCondition": "14",
+            "DeliveryMethod": "POST" if n % 2 else "AFH",
+            "Completed": False,
+            **_totals(lines, _seed_rate, incl=vat_included),
         }
         if n in (0, 2):
-            header.update(DeliveryAddressLine1=f"Magazijnweg {10 + n}",
-                          DeliveryPostalCode="3542 AB", DeliveryCity="Utrecht",
-                          DeliveryCountry="NL")
+            header.update(
+                DeliveryAddressLine1=f"Magazijnweg {10 + n}",
+                DeliveryPostalCode="3542 AB",
+                DeliveryCity="Utrecht",
+                DeliveryCountry="NL",
+            )
         data["SalesOrderHeader"].append(aliased("SalesOrderHeader", header))
         data["SalesOrderLine"].extend(lines)
 
@@ -423,6 +534,7 @@ def _seed_rate(line: dict[str, Any]) -> Decimal:
 
 
 # -- app -------------------------------------------------------------------------------------
+
 
 def create_app(
     *,
@@ -483,8 +595,14 @@ def create_app(
         answers: list[list[OperationResponse] | OperationResponse] = []
         for item in items:
             if isinstance(item, HttpMessage):
-                answers.append(_op_error(item.content_id, ODataError(
-                    501, "NotImplemented", "the sandbox serves only changesets in $batch")))
+                answers.append(
+                    _op_error(
+                        item.content_id,
+                        ODataError(
+                            501, "NotImplemented", "the sandbox serves only changesets in $batch"
+                        ),
+                    )
+                )
                 continue
             answer = _apply_changeset(store, item)
             if isinstance(answer, list):
@@ -492,8 +610,12 @@ def create_app(
                     controls.count("writes")
             answers.append(answer)
         content_type, body = build_response(answers)
-        return Response(body, status_code=202, media_type=None,
-                        headers={"Content-Type": content_type, "DataServiceVersion": "1.0"})
+        return Response(
+            body,
+            status_code=202,
+            media_type=None,
+            headers={"Content-Type": content_type, "DataServiceVersion": "1.0"},
+        )
 
     @app.api_route(PREFIX + "/{target}", methods=["GET", "POST", "MERGE", "PUT"])
     async def entity(target: str, request: Request) -> Response:
@@ -512,9 +634,11 @@ def create_app(
     def with_lines(imported: bool) -> list[dict[str, Any]]:
         with state.lock:
             lines = state.data["SalesOrderLine"]
-            return [{**h, "lines": [ln for ln in lines if ln["OrderNumber"] == h["OrderNumber"]]}
-                    for h in state.data["SalesOrderHeader"]
-                    if bool(h.get("TransactionKey")) is imported]
+            return [
+                {**h, "lines": [ln for ln in lines if ln["OrderNumber"] == h["OrderNumber"]]}
+                for h in state.data["SalesOrderHeader"]
+                if bool(h.get("TransactionKey")) is imported
+            ]
 
     @app.get("/_sandbox/orders")
     def orders() -> list[dict[str, Any]]:
@@ -550,15 +674,29 @@ def create_app(
         with state.lock:
             stock = state.data.get("ItemWarehouse", [])
             images = state.data.get("ItemImage", [])
-            return [{**i, "category": i.get("Assortment"),
-                     "warehouses": {w["Warehouse"]: w["Stock"] for w in stock
-                                    if w["ItemCode"] == i["ItemCode"]},
-                     "images": sorted(({"Position": m["Position"], "FileName": m.get("FileName"),
-                                        "ContentHash": m.get("ContentHash"),
-                                        "size": len(base64.b64decode(m["Data"]))}
-                                       for m in images if m["ItemCode"] == i["ItemCode"]),
-                                      key=lambda m: m["Position"])}
-                    for i in state.data["Items"]]
+            return [
+                {
+                    **i,
+                    "category": i.get("Assortment"),
+                    "warehouses": {
+                        w["Warehouse"]: w["Stock"] for w in stock if w["ItemCode"] == i["ItemCode"]
+                    },
+                    "images": sorted(
+                        (
+                            {
+                                "Position": m["Position"],
+                                "FileName": m.get("FileName"),
+                                "ContentHash": m.get("ContentHash"),
+                                "size": len(base64.b64decode(m["Data"])),
+                            }
+                            for m in images
+                            if m["ItemCode"] == i["ItemCode"]
+                        ),
+                        key=lambda m: m["Position"],
+                    ),
+                }
+                for i in state.data["Items"]
+            ]
 
     @app.get("/_sandbox/categories")
     def categories() -> list[dict[str, Any]]:
@@ -570,29 +708,35 @@ def create_app(
     def invoices() -> list[dict[str, Any]]:
         with state.lock:
             lines = state.data.get("SalesInvoiceLine", [])
-            return [{**h, "lines": [ln for ln in lines
-                                    if ln["InvoiceNumber"] == h["InvoiceNumber"]]}
-                    for h in state.data.get("SalesInvoiceHeader", [])]
+            return [
+                {**h, "lines": [ln for ln in lines if ln["InvoiceNumber"] == h["InvoiceNumber"]]}
+                for h in state.data.get("SalesInvoiceHeader", [])
+            ]
 
     @app.get("/_sandbox/journal")
     def journal() -> list[dict[str, Any]]:
         with state.lock:
             lines = state.data.get("GLTransactionLine", [])
-            return [{**h, "lines": [ln for ln in lines if ln["EntryNumber"] == h["EntryNumber"]]}
-                    for h in state.data.get("GLTransactionHeader", [])]
+            return [
+                {**h, "lines": [ln for ln in lines if ln["EntryNumber"] == h["EntryNumber"]]}
+                for h in state.data.get("GLTransactionHeader", [])
+            ]
 
     @app.get("/_sandbox/accounts")
     def accounts() -> list[dict[str, Any]]:
         with state.lock:
             contacts = state.data["Contact"]
-            return [{**a, "contacts": [c for c in contacts if c["Account"] == a["ID"]]}
-                    for a in state.data["Account"]]
+            return [
+                {**a, "contacts": [c for c in contacts if c["Account"] == a["ID"]]}
+                for a in state.data["Account"]
+            ]
 
     return app
 
 
-async def _dispatch(store: Store, controls: SandboxControls, request: Request,
-                    entity: str, key: str | None) -> Response:
+async def _dispatch(
+    store: Store, controls: SandboxControls, request: Request, entity: str, key: str | None
+) -> Response:
     method = request.method
     if method == "GET":
         if key is not None:
@@ -605,11 +749,13 @@ async def _dispatch(store: Store, controls: SandboxControls, request: Request,
             raise ODataError(400, "BadRequest", "$top and $skip must be integers") from None
         end = len(rows) if top is None else skip + top
         cap = store.max_page_size
-        served = rows[skip: min(end, skip + cap) if cap else end]
+        served = rows[skip : min(end, skip + cap) if cap else end]
         if q.get("$select"):
             fields = [f.strip() for f in q["$select"].split(",")]
-            served = [{f: r.get(f) for f in ("__metadata", *fields) if f in r or f in fields}
-                      for r in served]
+            served = [
+                {f: r.get(f) for f in ("__metadata", *fields) if f in r or f in fields}
+                for r in served
+            ]
         d: dict[str, Any] = {"results": served}
         if q.get("$inlinecount") == "allpages":
             d["__count"] = str(len(rows))  # OData v2 sends the count as text
@@ -643,8 +789,9 @@ def _op_error(content_id: str | None, err: ODataError) -> OperationResponse:
     return OperationResponse(err.status, error_body(err.code, err.message), content_id)
 
 
-def _apply_changeset(store: Store, ops: list[HttpMessage]
-                     ) -> list[OperationResponse] | OperationResponse:
+def _apply_changeset(
+    store: Store, ops: list[HttpMessage]
+) -> list[OperationResponse] | OperationResponse:
     """All of ``ops`` in order, atomically; the failing operation's error if one fails."""
     done: list[OperationResponse] = []
     current: HttpMessage | None = None
@@ -690,9 +837,20 @@ def _apply_operation(store: Store, msg: HttpMessage) -> OperationResponse:
 class Store:
     """The entity tables and Globe's rules for writing them, on a :class:`JsonState`."""
 
-    _READ_ONLY = frozenset({"ID", "DebtorCode", "OrderNumber", "SalesOrderNumber",
-                            "TransactionKey", "Created", "TotalAmount",
-                            "TotalAmountExcludingVAT", "TotalVATAmount", "Completed"})
+    _READ_ONLY = frozenset(
+        {
+            "ID",
+            "DebtorCode",
+            "OrderNumber",
+            "SalesOrderNumber",
+            "TransactionKey",
+            "Created",
+            "TotalAmount",
+            "TotalAmountExcludingVAT",
+            "TotalVATAmount",
+            "Completed",
+        }
+    )
 
     def __init__(self, state: JsonState, *, max_page_size: int | None = None) -> None:
         self.state = state
@@ -712,9 +870,16 @@ class Store:
         rows changed in place by MERGE are journalled and restored.
         """
         with self.state.lock:
-            before = {k: ({tk: list(v) for tk, v in val.items()} if k == "staged"
-                          else list(val) if isinstance(val, list) else val)
-                      for k, val in self.data.items()}
+            before = {
+                k: (
+                    {tk: list(v) for tk, v in val.items()}
+                    if k == "staged"
+                    else list(val)
+                    if isinstance(val, list)
+                    else val
+                )
+                for k, val in self.data.items()
+            }
             self._journal = []
             try:
                 yield
@@ -729,8 +894,9 @@ class Store:
             finally:
                 self._journal = None
 
-    def query(self, entity: str, flt: str | None,
-              orderby: str | None = None) -> list[dict[str, Any]]:
+    def query(
+        self, entity: str, flt: str | None, orderby: str | None = None
+    ) -> list[dict[str, Any]]:
         """The entity's rows as Globe serves them (:meth:`view`), filtered and ordered."""
         pred = compile_filter(flt) if flt else None
         with self.state.lock:
@@ -745,8 +911,7 @@ class Store:
             for row in self.table(entity):
                 if row["ID"] == key:
                     return self.view(entity, row)
-        raise ODataError(404, "NotFound",
-                         f"Resource not found for the segment '{entity}'.")
+        raise ODataError(404, "NotFound", f"Resource not found for the segment '{entity}'.")
 
     def key_of(self, entity: str, code: str) -> str:
         """The stored ``ID`` of the row whose key property (:data:`KEY_FIELDS`) is
@@ -769,18 +934,24 @@ class Store:
         if line.get("VATPercentage") not in (None, ""):
             return _dec(line.get("VATPercentage"))
         code = str(line.get("VATCode") or "").strip()
-        return next((Decimal(str(v["Percentage"])) for v in self.table("VAT")
-                     if str(v["VATCode"]).strip() == code), Decimal(0))
+        return next(
+            (
+                Decimal(str(v["Percentage"]))
+                for v in self.table("VAT")
+                if str(v["VATCode"]).strip() == code
+            ),
+            Decimal(0),
+        )
 
     def order_totals(self, lines: list[dict[str, Any]], *, incl: bool) -> dict[str, float]:
         """The read-only totals Globe computes when a sales order is committed; prices
         include VAT when ``incl`` (the older header flag) or every line's code is
         inclusive."""
-        inclusive = {str(v["VATCode"]).strip() for v in self.table("VAT")
-                     if v["Calculationbasis"] == "I"}
+        inclusive = {
+            str(v["VATCode"]).strip() for v in self.table("VAT") if v["Calculationbasis"] == "I"
+        }
         codes = {str(ln.get("VATCode") or "").strip() for ln in lines}
-        return _totals(lines, self.rate_of,
-                       incl=incl or (bool(lines) and codes <= inclusive))
+        return _totals(lines, self.rate_of, incl=incl or (bool(lines) and codes <= inclusive))
 
     def vat_code(self, percentage: Any) -> str | None:
         """The exclusive VAT code of ``percentage`` (``"  2"`` for 21), None when Globe's
@@ -802,99 +973,149 @@ class Store:
         return make(row, shown) if make is not None else shown
 
     def _view_account(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
-        contact = next((c for c in self.table("Contact") if c.get("Account") == row["ID"]
-                        and c.get("IsDefault")), None) or next(
-            (c for c in self.table("Contact") if c.get("Account") == row["ID"]), None) or {}
+        contact = (
+            next(
+                (
+                    c
+                    for c in self.table("Contact")
+                    if c.get("Account") == row["ID"] and c.get("IsDefault")
+                ),
+                None,
+            )
+            or next((c for c in self.table("Contact") if c.get("Account") == row["ID"]), None)
+            or {}
+        )
         code = _pad(row.get("DebtorCode"), 20)
         names = [contact.get("FirstName") or "", contact.get("LastName") or ""]
-        return {"__metadata": _meta("Account", f"guid'{row['ID']}'"), **out,
-                "AccountCode": code, "DebtorCode": code,
-                "DebtorNumber": str(row.get("DebtorCode") or "").strip(),
-                "AccountName": row.get("Name"), "EmailAddress": _blank(row.get("Email")),
-                "PhoneNumber": row.get("Phone") or "", "VATNumber": _blank(row.get("VATNumber")),
-                "MailingAddress1": _blank(row.get("AddressLine1")),
-                "MailingPostcode": _blank(row.get("PostalCode")),
-                "MailingCity": _blank(row.get("City")),
-                "MailingCountry": _blank(row.get("Country")),
-                "MailingAddress2": "" if row.get("AddressLine1") else None,
-                "AccountStatus": row.get("Status") or "A",
-                "CustomerType": row.get("Type") or "C", "Blocked": False, "CreditLine": 0,
-                "CurrencyCode": row.get("CurrencyCode") or "EUR",
-                "PaymentCondition": row.get("PaymentCondition") or "14",
-                "ChamberofCommerceNumber": None if row.get("IsPerson") else "00000000",
-                "ContactID": contact.get("ID"),
-                "ContactFirstName": _blank(contact.get("FirstName")),
-                "ContactLastName": _blank(contact.get("LastName")),
-                "ContactMiddleName": None,
-                "ContactFullName": " ".join(n for n in names if n) or None,
-                "ContactEmail": _blank(contact.get("Email")),
-                "ContactPhoneNumber": _blank(contact.get("Phone")),
-                "CreatedDate": odata_date(row.get("Created") or "2026-01-05T09:00:00"),
-                "ModifiedDate": odata_date(row.get("Modified") or "2026-01-05T09:00:00"),
-                "DeliveryAddressline1": None, "DeliveryCity": None, "DeliveryCountry": None,
-                "DeliveryPostCode": None, "FaxNumber": None, "InvoiceAddress": None,
-                "InvoiceCity": None, "InvoiceCountry": None, "InvoiceAddressPostCode": None,
-                "Note": None, "PostalAddressLine1": None, "PostalCity": None,
-                "PostalCountry": None, "PostalPostCode": None, "PriceList": None}
+        return {
+            "__metadata": _meta("Account", f"guid'{row['ID']}'"),
+            **out,
+            "AccountCode": code,
+            "DebtorCode": code,
+            "DebtorNumber": str(row.get("DebtorCode") or "").strip(),
+            "AccountName": row.get("Name"),
+            "EmailAddress": _blank(row.get("Email")),
+            "PhoneNumber": row.get("Phone") or "",
+            "VATNumber": _blank(row.get("VATNumber")),
+            "MailingAddress1": _blank(row.get("AddressLine1")),
+            "MailingPostcode": _blank(row.get("PostalCode")),
+            "MailingCity": _blank(row.get("City")),
+            "MailingCountry": _blank(row.get("Country")),
+            "MailingAddress2": "" if row.get("AddressLine1") else None,
+            "AccountStatus": row.get("Status") or "A",
+            "CustomerType": row.get("Type") or "C",
+            "Blocked": False,
+            "CreditLine": 0,
+            "CurrencyCode": row.get("CurrencyCode") or "EUR",
+            "PaymentCondition": row.get("PaymentCondition") or "14",
+            "ChamberofCommerceNumber": None if row.get("IsPerson") else "00000000",
+            "ContactID": contact.get("ID"),
+            "ContactFirstName": _blank(contact.get("FirstName")),
+            "ContactLastName": _blank(contact.get("LastName")),
+            "ContactMiddleName": None,
+            "ContactFullName": " ".join(n for n in names if n) or None,
+            "ContactEmail": _blank(contact.get("Email")),
+            "ContactPhoneNumber": _blank(contact.get("Phone")),
+            "CreatedDate": odata_date(row.get("Created") or "2026-01-05T09:00:00"),
+            "ModifiedDate": odata_date(row.get("Modified") or "2026-01-05T09:00:00"),
+            "DeliveryAddressline1": None,
+            "DeliveryCity": None,
+            "DeliveryCountry": None,
+            "DeliveryPostCode": None,
+            "FaxNumber": None,
+            "InvoiceAddress": None,
+            "InvoiceCity": None,
+            "InvoiceCountry": None,
+            "InvoiceAddressPostCode": None,
+            "Note": None,
+            "PostalAddressLine1": None,
+            "PostalCity": None,
+            "PostalCountry": None,
+            "PostalPostCode": None,
+            "PriceList": None,
+        }
 
-    def _view_salesorderheader(self, row: dict[str, Any], out: dict[str, Any]
-                               ) -> dict[str, Any]:
+    def _view_salesorderheader(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
         number = _pad(row.get("OrderNumber") or row.get("SalesOrderNumber"), 8)
         debtor = str(row.get("OrderDebtor") or "").strip()
-        acc = next((a for a in self.table("Account")
-                    if str(a.get("DebtorCode")).strip() == debtor), {})
+        acc = next(
+            (a for a in self.table("Account") if str(a.get("DebtorCode")).strip() == debtor), {}
+        )
         acc_view = self._view_account(acc, {}) if acc else {}
         ship = bool(row.get("DeliveryAddressLine1"))
         country = row.get("DeliveryCountry") if ship else acc.get("Country")
-        return {"__metadata": _meta("SalesOrderHeader", f"'{number}'"), **out,
-                "ID": _int_id(row["ID"]), "SalesOrderNumber": number,
-                "SalesOrderDate": odata_date(row.get("OrderDate")),
-                "DeliveryDate": None, "CurrencyCode": row.get("Currency"),
-                "CurrencyRate": "1", "OrderDebtor": debtor, "InvoiceDebtor": debtor,
-                "DeliveryDebtor": debtor, "Description1": str(row.get("Description") or
-                                                              "")[:20] or None,
-                "Description2": None, "Description3": None,
-                "OrderDebtorName": acc.get("Name"),
-                "OrderDebtorAddress1": acc.get("AddressLine1") or "",
-                "OrderDebtorAddress2": "", "OrderDebtorAddress3": None,
-                "OrderDebtorPostCode": _blank(acc.get("PostalCode")),
-                "OrderDebtorCity": _blank(acc.get("City")),
-                "OrderDebtorCountryCode": _blank(str(acc.get("Country") or "").ljust(3)
-                                                 if acc.get("Country") else ""),
-                "OrderDebtorContactEmail": acc_view.get("ContactEmail")
-                or acc_view.get("EmailAddress"),
-                "OrderDebtorContactPerson": acc_view.get("ContactFullName"),
-                "OrderDebtorPhone": _blank(acc.get("Phone")),
-                "DeliveryDebtorName": acc.get("Name") if ship else None,
-                "DeliveryDebtorAddress1": _blank(row.get("DeliveryAddressLine1")),
-                "DeliveryDebtorAddress2": "" if ship else None,
-                "DeliveryDebtorAddress3": None,
-                "DeliveryDebtorPostCode": _blank(row.get("DeliveryPostalCode")),
-                "DeliveryDebtorCity": _blank(row.get("DeliveryCity")),
-                "DeliveryDebtorCountryCode": (str(country).ljust(3) if ship and country
-                                              else None),
-                "DeliveryDebtorContactEmail": None,
-                "DeliveryDebtorContactPerson": None, "DeliveryDebtorPhone": None,
-                # [U] Globe fills both from the debtor card when the order names none
-                "ShippingVia": row.get("DeliveryMethod") or "",
-                "PaymentCondition": row.get("PaymentCondition")
-                or acc_view.get("PaymentCondition") or "14",
-                "PaymentMethod": row.get("PaymentMethod") or "B", "Warehouse": "1",
-                "YourReference":
-                _blank(row.get("YourReference")), "OurReference": None, "Reference": None,
-                "TotalAmountExcludingVAT": _num(row.get("TotalAmountExcludingVAT")),
-                "TotalVATAmount": _num(row.get("TotalVATAmount")),
-                "TotalAmount": _num(row.get("TotalAmount")),
-                "Completed": bool(row.get("Completed", False)),
-                "TransactionKey": row.get("TransactionKey"), "OrderLines": "",
-                "AdditionalField01": None, "ApplyShippingCharges": True, "CostCenter": None,
-                "DeletionReason": None, "DocumentID": None, "FreeField1": None,
-                "FreeField4": 0, "GrossWeight": 0, "IsEDI": False, "NetWeight": 0,
-                "OrderConfirmation": True, "Packages": 0, "PartialDelivery": True,
-                "Project": None, "Resource": 1001, "SelectionCode": None}
+        return {
+            "__metadata": _meta("SalesOrderHeader", f"'{number}'"),
+            **out,
+            "ID": _int_id(row["ID"]),
+            "SalesOrderNumber": number,
+            "SalesOrderDate": odata_date(row.get("OrderDate")),
+            "DeliveryDate": None,
+            "CurrencyCode": row.get("Currency"),
+            "CurrencyRate": "1",
+            "OrderDebtor": debtor,
+            "InvoiceDebtor": debtor,
+            "DeliveryDebtor": debtor,
+            "Description1": str(row.get("Description") or "")[:20] or None,
+            "Description2": None,
+            "Description3": None,
+            "OrderDebtorName": acc.get("Name"),
+            "OrderDebtorAddress1": acc.get("AddressLine1") or "",
+            "OrderDebtorAddress2": "",
+            "OrderDebtorAddress3": None,
+            "OrderDebtorPostCode": _blank(acc.get("PostalCode")),
+            "OrderDebtorCity": _blank(acc.get("City")),
+            "OrderDebtorCountryCode": _blank(
+                str(acc.get("Country") or "").ljust(3) if acc.get("Country") else ""
+            ),
+            "OrderDebtorContactEmail": acc_view.get("ContactEmail") or acc_view.get("EmailAddress"),
+            "OrderDebtorContactPerson": acc_view.get("ContactFullName"),
+            "OrderDebtorPhone": _blank(acc.get("Phone")),
+            "DeliveryDebtorName": acc.get("Name") if ship else None,
+            "DeliveryDebtorAddress1": _blank(row.get("DeliveryAddressLine1")),
+            "DeliveryDebtorAddress2": "" if ship else None,
+            "DeliveryDebtorAddress3": None,
+            "DeliveryDebtorPostCode": _blank(row.get("DeliveryPostalCode")),
+            "DeliveryDebtorCity": _blank(row.get("DeliveryCity")),
+            "DeliveryDebtorCountryCode": (str(country).ljust(3) if ship and country else None),
+            "DeliveryDebtorContactEmail": None,
+            "DeliveryDebtorContactPerson": None,
+            "DeliveryDebtorPhone": None,
+            # [U] Globe fills both from the debtor card when the order names none
+            "ShippingVia": row.get("DeliveryMethod") or "",
+            "PaymentCondition": row.get("PaymentCondition")
+            or acc_view.get("PaymentCondition")
+            or "14",
+            "PaymentMethod": row.get("PaymentMethod") or "B",
+            "Warehouse": "1",
+            "YourReference": _blank(row.get("YourReference")),
+            "OurReference": None,
+            "Reference": None,
+            "TotalAmountExcludingVAT": _num(row.get("TotalAmountExcludingVAT")),
+            "TotalVATAmount": _num(row.get("TotalVATAmount")),
+            "TotalAmount": _num(row.get("TotalAmount")),
+            "Completed": bool(row.get("Completed", False)),
+            "TransactionKey": row.get("TransactionKey"),
+            "OrderLines": "",
+            "AdditionalField01": None,
+            "ApplyShippingCharges": True,
+            "CostCenter": None,
+            "DeletionReason": None,
+            "DocumentID": None,
+            "FreeField1": None,
+            "FreeField4": 0,
+            "GrossWeight": 0,
+            "IsEDI": False,
+            "NetWeight": 0,
+            "OrderConfirmation": True,
+            "Packages": 0,
+            "PartialDelivery": True,
+            "Project": None,
+            "Resource": 1001,
+            "SelectionCode": None,
+        }
 
-    def _view_salesorderline(self, row: dict[str, Any], out: dict[str, Any]
-                             ) -> dict[str, Any]:
+    def _view_salesorderline(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
         qty = _dec(row.get("Quantity"))
         price = _dec(row.get("Price"))
         discount = _dec(row.get("DiscountAmount"))
@@ -902,38 +1123,70 @@ class Store:
         share = (discount / gross * 100).quantize(Decimal("0.01")) if gross else Decimal(0)
         net = (price - discount / qty).quantize(Decimal("0.001")) if qty else price
         code = row.get("VATCode") or self.vat_code(row.get("VATPercentage", 21))
-        rate = next((Decimal(str(v["Percentage"])) for v in self.table("VAT")
-                     if str(v["VATCode"]).strip() == str(code or "").strip()), Decimal(0))
+        rate = next(
+            (
+                Decimal(str(v["Percentage"]))
+                for v in self.table("VAT")
+                if str(v["VATCode"]).strip() == str(code or "").strip()
+            ),
+            Decimal(0),
+        )
         number = row.get("OrderNumber") or row.get("SalesOrderNumber")
-        return {"__metadata": _meta("SalesOrderLine", str(_int_id(row["ID"]))), **out,
-                "ID": _int_id(row["ID"]), "SalesOrderNumber": _pad(number, 8),
-                "LineNumber": int(row.get("LineNumber") or 0),
-                "Quantity": _num(row.get("Quantity")), "Price": _num(row.get("Price")),
-                "NetPrice": _num(net), "DiscountPercentage": _num(share),
-                "VATCode": _pad(code, 3), "AmountExcludingDiscountIncludingVAT":
-                _num((gross * (1 + rate / 100)).quantize(Decimal("0.01"))),
-                "Description": row.get("Description") or "", "Action": None,
-                "BOMVersion": None, "CostCenter": None, "CostPrice": 0, "CountryISO": None,
-                "DeliveryDate": None, "DeliveryMethod": None, "Instruction": None,
-                "ItemType": "S", "LongDescription": None, "NetWeight": 0, "PriceList": None,
-                "Project": None, "QuantityDelivered": 0, "SerialNumber": None,
-                "TransactionKey": row.get("TransactionKey"), "Unit": "STK",
-                "Warehouse": "1"}
+        return {
+            "__metadata": _meta("SalesOrderLine", str(_int_id(row["ID"]))),
+            **out,
+            "ID": _int_id(row["ID"]),
+            "SalesOrderNumber": _pad(number, 8),
+            "LineNumber": int(row.get("LineNumber") or 0),
+            "Quantity": _num(row.get("Quantity")),
+            "Price": _num(row.get("Price")),
+            "NetPrice": _num(net),
+            "DiscountPercentage": _num(share),
+            "VATCode": _pad(code, 3),
+            "AmountExcludingDiscountIncludingVAT": _num(
+                (gross * (1 + rate / 100)).quantize(Decimal("0.01"))
+            ),
+            "Description": row.get("Description") or "",
+            "Action": None,
+            "BOMVersion": None,
+            "CostCenter": None,
+            "CostPrice": 0,
+            "CountryISO": None,
+            "DeliveryDate": None,
+            "DeliveryMethod": None,
+            "Instruction": None,
+            "ItemType": "S",
+            "LongDescription": None,
+            "NetWeight": 0,
+            "PriceList": None,
+            "Project": None,
+            "QuantityDelivered": 0,
+            "SerialNumber": None,
+            "TransactionKey": row.get("TransactionKey"),
+            "Unit": "STK",
+            "Warehouse": "1",
+        }
 
     def _view_items(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
         codes = sorted({str(i.get("Assortment") or "") for i in self.table("Items")} - {""})
         assortment = str(row.get("Assortment") or "")
-        return {"__metadata": _meta("Items", f"'{row.get('ItemCode')}'"), **out,
-                "Assortment": codes.index(assortment) + 1 if assortment in codes else 0,
-                "AssortmentCode": assortment or None, "GTIN": _blank(row.get("GTIN")),
-                "SalesPrice": _num(row.get("SalesPrice")) if row.get("SalesPrice")
-                not in (None, "") else 0,
-                "SalesCurrency": row.get("Currency") or "EUR",
-                "SalesVATCode": _pad(row.get("SalesVATCode") or "2", 3), "Status": "A",
-                "IsSalesItem": bool(row.get("IsSalesItem", True)),
-                "IsStockItem": bool(row.get("IsStockItem", True)),
-                "CreatedDate": odata_date(row.get("Created") or "2026-01-05T09:00:00"),
-                "ModifiedDate": odata_date(row.get("Modified") or "2026-01-05T09:00:00")}
+        return {
+            "__metadata": _meta("Items", f"'{row.get('ItemCode')}'"),
+            **out,
+            "Assortment": codes.index(assortment) + 1 if assortment in codes else 0,
+            "AssortmentCode": assortment or None,
+            "GTIN": _blank(row.get("GTIN")),
+            "SalesPrice": _num(row.get("SalesPrice"))
+            if row.get("SalesPrice") not in (None, "")
+            else 0,
+            "SalesCurrency": row.get("Currency") or "EUR",
+            "SalesVATCode": _pad(row.get("SalesVATCode") or "2", 3),
+            "Status": "A",
+            "IsSalesItem": bool(row.get("IsSalesItem", True)),
+            "IsStockItem": bool(row.get("IsStockItem", True)),
+            "CreatedDate": odata_date(row.get("Created") or "2026-01-05T09:00:00"),
+            "ModifiedDate": odata_date(row.get("Modified") or "2026-01-05T09:00:00"),
+        }
 
     def _view_vat(self, row: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
         return {"__metadata": _meta("VAT", str(row["ID"])), **out}
@@ -950,8 +1203,7 @@ class Store:
                 check(self, {**row, **aliased(entity, body)}, row)
             if self._journal is not None:
                 self._journal.append((row, dict(row)))
-            row.update({k: v for k, v in aliased(entity, body).items()
-                        if k not in self._READ_ONLY})
+            row.update({k: v for k, v in aliased(entity, body).items() if k not in self._READ_ONLY})
             row["Modified"] = _now()
             self.state.save()
 
@@ -1007,8 +1259,12 @@ class Store:
         """Globe's item rules: a known parent, a bounded description, numeric prices."""
         description = rec.get("Description")
         if description is not None and len(str(description)) > DESCRIPTION_MAX:
-            raise ODataError(400, "ValidationError", "String or binary data would be "
-                             f"truncated: Items.Description (max {DESCRIPTION_MAX})")
+            raise ODataError(
+                400,
+                "ValidationError",
+                "String or binary data would be "
+                f"truncated: Items.Description (max {DESCRIPTION_MAX})",
+            )
         parent = rec.get("ParentItem")
         if parent and (parent == rec.get("ItemCode") or not self.item_exists(parent)):
             raise ODataError(400, "ValidationError", f"Parent item {parent} not found")
@@ -1020,8 +1276,9 @@ class Store:
         """A category's code is bounded and its parent exists."""
         code = str(rec.get("Code") or "")
         if not code.strip() or len(code) > CATEGORY_CODE_MAX:
-            raise ODataError(400, "ValidationError",
-                             f"Code {code!r} must be 1-{CATEGORY_CODE_MAX} characters")
+            raise ODataError(
+                400, "ValidationError", f"Code {code!r} must be 1-{CATEGORY_CODE_MAX} characters"
+            )
         if old is not None and code != old.get("Code"):
             raise ODataError(400, "ValidationError", "Code cannot be changed")
         if not str(rec.get("Description") or "").strip():
@@ -1034,8 +1291,14 @@ class Store:
         self.check_itemcategory(rec, None)
         if any(c["Code"] == rec["Code"] for c in self.table("ItemCategory")):
             raise ODataError(400, "ValidationError", f"Category {rec['Code']} already exists")
-        parent = next((c for c in self.table("ItemCategory")
-                       if rec.get("ParentCode") and c["Code"] == rec["ParentCode"]), None)
+        parent = next(
+            (
+                c
+                for c in self.table("ItemCategory")
+                if rec.get("ParentCode") and c["Code"] == rec["ParentCode"]
+            ),
+            None,
+        )
         rec.setdefault("Level", 1 if parent is None else int(parent.get("Level") or 1) + 1)
         self.table("ItemCategory").append(rec)
         return rec
@@ -1055,10 +1318,15 @@ class Store:
 
     def _create_itemimage(self, rec: dict[str, Any]) -> dict[str, Any]:
         self.check_itemimage(rec, None)
-        if any((m["ItemCode"], m["Position"]) == (rec["ItemCode"], rec["Position"])
-               for m in self.table("ItemImage")):
-            raise ODataError(400, "ValidationError", f"Item {rec['ItemCode']} already has an "
-                             f"image at position {rec['Position']}")
+        if any(
+            (m["ItemCode"], m["Position"]) == (rec["ItemCode"], rec["Position"])
+            for m in self.table("ItemImage")
+        ):
+            raise ODataError(
+                400,
+                "ValidationError",
+                f"Item {rec['ItemCode']} already has an image at position {rec['Position']}",
+            )
         self.table("ItemImage").append(rec)
         return rec
 
@@ -1072,40 +1340,59 @@ class Store:
 
     def _create_itemwarehouse(self, rec: dict[str, Any]) -> dict[str, Any]:
         self.check_itemwarehouse(rec, None)
-        if any((w["ItemCode"], w["Warehouse"]) == (rec["ItemCode"], rec["Warehouse"])
-               for w in self.table("ItemWarehouse")):
-            raise ODataError(400, "ValidationError", f"Item {rec['ItemCode']} already has "
-                             f"stock in warehouse {rec['Warehouse']}")
+        if any(
+            (w["ItemCode"], w["Warehouse"]) == (rec["ItemCode"], rec["Warehouse"])
+            for w in self.table("ItemWarehouse")
+        ):
+            raise ODataError(
+                400,
+                "ValidationError",
+                f"Item {rec['ItemCode']} already has stock in warehouse {rec['Warehouse']}",
+            )
         self.table("ItemWarehouse").append(rec)
         return rec
 
     def insert_erp_order(self, body: dict[str, Any]) -> dict[str, Any]:
         """What ``POST /_sandbox/sales_orders`` does: no Globe rules, just the tables."""
         with self.state.lock:
-            header = {k: v for k, v in aliased("SalesOrderHeader",
-                                               dict(body.get("header") or {})).items()
-                      if k not in ("ID", "OrderNumber", "SalesOrderNumber", "TransactionKey")}
+            header = {
+                k: v
+                for k, v in aliased("SalesOrderHeader", dict(body.get("header") or {})).items()
+                if k not in ("ID", "OrderNumber", "SalesOrderNumber", "TransactionKey")
+            }
             account = body.get("account")
             if isinstance(account, dict):
-                acc = {**aliased("Account", account), "ID": str(uuid.uuid4()),
-                       "DebtorCode": str(self.data["next_debtor"])}
+                acc = {
+                    **aliased("Account", account),
+                    "ID": str(uuid.uuid4()),
+                    "DebtorCode": str(self.data["next_debtor"]),
+                }
                 acc.setdefault("Type", "C")
                 acc.setdefault("Status", "A")
                 self.data["next_debtor"] += 1
                 self.data["Account"].append(acc)
                 header["OrderDebtor"] = acc["DebtorCode"]
             now = _now()
-            header.update(ID=str(uuid.uuid4()), OrderNumber=str(self.data["next_order"]),
-                          SalesOrderNumber=str(self.data["next_order"]))
+            header.update(
+                ID=str(uuid.uuid4()),
+                OrderNumber=str(self.data["next_order"]),
+                SalesOrderNumber=str(self.data["next_order"]),
+            )
             self.data["next_order"] += 1
             header.setdefault("OrderDate", now[:10])
             header.setdefault("Created", now)
             header.setdefault("Modified", now)
             header.setdefault("Currency", "EUR")
-            lines = [{**dict(ln), "ID": str(uuid.uuid4()), "HeaderID": header["ID"],
-                      "OrderNumber": header["OrderNumber"],
-                      "LineNumber": dict(ln).get("LineNumber", n)}
-                     for n, ln in enumerate(body.get("lines") or [], start=1)]
+            lines = [
+                {
+                    **dict(ln),
+                    "ID": str(uuid.uuid4()),
+                    "HeaderID": header["ID"],
+                    "OrderNumber": header["OrderNumber"],
+                    "LineNumber": dict(ln).get("LineNumber", n),
+                }
+                for n, ln in enumerate(body.get("lines") or [], start=1)
+            ]
             header.update(self.order_totals(lines, incl=bool(header.get("VATIncluded"))))
             header.setdefault("Completed", False)
             header = aliased("SalesOrderHeader", header)
@@ -1174,8 +1461,9 @@ class Store:
         self.data.setdefault("next_entry", 70000001)
         return self._commit(rec, "GLTransaction", number="EntryNumber", counter="next_entry")
 
-    def _commit(self, rec: dict[str, Any], document: str, *, number: str,
-                counter: str) -> dict[str, Any]:
+    def _commit(
+        self, rec: dict[str, Any], document: str, *, number: str, counter: str
+    ) -> dict[str, Any]:
         """A header commits the lines staged under its TransactionKey into one document."""
         debtor = str(rec.get("OrderDebtor") or "").strip()
         if not any(a["DebtorCode"] == debtor for a in self.data["Account"]):
@@ -1184,8 +1472,9 @@ class Store:
         lines = self.data["staged"].pop(key, None) if key else None
         if not lines:
             label = re.sub(r"(?<!^)([A-Z])", r" \1", document).lower()  # "sales order"
-            raise ODataError(400, "ValidationError",
-                             f"No {label} lines staged for TransactionKey {key}")
+            raise ODataError(
+                400, "ValidationError", f"No {label} lines staged for TransactionKey {key}"
+            )
         rec[number] = str(self.data[counter])
         self.data[counter] += 1
         if document == "SalesOrder":
@@ -1195,31 +1484,47 @@ class Store:
         self.data.setdefault(f"{document}Header", []).append(rec)
         for ln in lines:
             self.data.setdefault(f"{document}Line", []).append(
-                {**ln, number: rec[number], "HeaderID": rec["ID"]})
+                {**ln, number: rec[number], "HeaderID": rec["ID"]}
+            )
         return rec
 
 
-def _totals(lines: list[dict[str, Any]], rate_of: Callable[[dict[str, Any]], Decimal],
-            *, incl: bool) -> dict[str, float]:
+def _totals(
+    lines: list[dict[str, Any]], rate_of: Callable[[dict[str, Any]], Decimal], *, incl: bool
+) -> dict[str, float]:
     """Globe's read-only header totals of ``lines``: nets per VAT rate, VAT rounded once
     per rate (as an invoice), in the price basis of the order."""
     per_rate: dict[Decimal, Decimal] = {}
     for ln in lines:
-        net = (_dec(ln.get("Quantity")) * _dec(ln.get("Price"))
-               - _dec(ln.get("DiscountAmount"))).quantize(Decimal("0.01"))
+        net = (
+            _dec(ln.get("Quantity")) * _dec(ln.get("Price")) - _dec(ln.get("DiscountAmount"))
+        ).quantize(Decimal("0.01"))
         rate = rate_of(ln) / 100
         per_rate[rate] = per_rate.get(rate, Decimal(0)) + net
     base = sum(per_rate.values(), Decimal(0))
     if incl:
-        vat = sum(((t * r / (1 + r)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-                   for r, t in per_rate.items()), Decimal(0))
+        vat = sum(
+            (
+                (t * r / (1 + r)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                for r, t in per_rate.items()
+            ),
+            Decimal(0),
+        )
         excl, total = base - vat, base
     else:
-        vat = sum(((t * r).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-                   for r, t in per_rate.items()), Decimal(0))
+        vat = sum(
+            (
+                (t * r).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                for r, t in per_rate.items()
+            ),
+            Decimal(0),
+        )
         excl, total = base, base + vat
-    return {"TotalAmountExcludingVAT": float(excl), "TotalVATAmount": float(vat),
-            "TotalAmount": float(total)}
+    return {
+        "TotalAmountExcludingVAT": float(excl),
+        "TotalVATAmount": float(vat),
+        "TotalAmount": float(total),
+    }
 
 
 def _number(rec: dict[str, Any], field: str) -> Decimal:
@@ -1268,8 +1573,11 @@ def _order_terms(text: str | None) -> list[tuple[str, bool]]:
         words = part.split()
         if not words:
             continue
-        if len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")) or \
-                not re.fullmatch(r"[A-Za-z_]\w*", words[0]):
+        if (
+            len(words) > 2
+            or (len(words) == 2 and words[1] not in ("asc", "desc"))
+            or not re.fullmatch(r"[A-Za-z_]\w*", words[0])
+        ):
             raise ODataError(400, "BadRequest", f"unsupported $orderby {part.strip()!r}")
         terms.append((words[0], len(words) == 2 and words[1] == "desc"))
     return terms

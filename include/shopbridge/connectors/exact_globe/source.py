@@ -76,8 +76,10 @@ def odata_datetime(when: datetime, tz_name: str) -> str:
 def _guids(field: str, values: Iterable[str]) -> list[str]:
     """``any_of`` for guid keys: ``Account eq guid'…' or …``, 40 at a time."""
     unique = [v for v in dict.fromkeys(values) if v]
-    return [" or ".join(f"{field} eq guid'{v}'" for v in unique[i : i + MAX_FILTER_VALUES])
-            for i in range(0, len(unique), MAX_FILTER_VALUES)]
+    return [
+        " or ".join(f"{field} eq guid'{v}'" for v in unique[i : i + MAX_FILTER_VALUES])
+        for i in range(0, len(unique), MAX_FILTER_VALUES)
+    ]
 
 
 def _number(row: Mapping[str, Any]) -> Any:
@@ -98,8 +100,9 @@ class ExactGlobeSource:
 
     system = SYSTEM
 
-    def __init__(self, client: ExactGlobeClient, *, timezone: str = DEFAULT_TIMEZONE,
-                 currency: str = "") -> None:
+    def __init__(
+        self, client: ExactGlobeClient, *, timezone: str = DEFAULT_TIMEZONE, currency: str = ""
+    ) -> None:
         """``timezone``: the Globe server's zone (its timestamps are naive local time);
         ``currency``: the administration's currency for orders naming none (``""``: none)."""
         try:
@@ -121,18 +124,21 @@ class ExactGlobeSource:
         """Release the client's connection pool."""
         self.client.close()
 
-    def iter_order_records(self, start: datetime, end: datetime, *,
-                           skip: Callable[[str], bool] | None = None
-                           ) -> Iterator[dict[str, Any]]:
+    def iter_order_records(
+        self, start: datetime, end: datetime, *, skip: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Orders with ``start <= Modified < end`` (server time), lines and debtor embedded.
 
         Yields page by page, so memory holds one page and its details. An order seen twice
         (a page shifted under us) is yielded once.
         """
-        flt = (f"Modified ge {odata_datetime(start, self.timezone)} and "
-               f"Modified lt {odata_datetime(end, self.timezone)}")
-        headers = self.client.query("SalesOrderHeader", filter=flt,
-                                    orderby=["SalesOrderNumber"], count=True)
+        flt = (
+            f"Modified ge {odata_datetime(start, self.timezone)} and "
+            f"Modified lt {odata_datetime(end, self.timezone)}"
+        )
+        headers = self.client.query(
+            "SalesOrderHeader", filter=flt, orderby=["SalesOrderNumber"], count=True
+        )
         seen: set[str] = set()
         accounts: dict[str, dict[str, Any] | None] = {}
         while page := list(islice(headers, self.client.page_size)):
@@ -151,22 +157,32 @@ class ExactGlobeSource:
             for h in fresh:
                 own = lines.get(_code(_number(h)), [])
                 codes = {_code(ln.get("VATCode")) for ln in own}
-                yield {"header": h, "lines": own,
-                       "account": accounts.get(_code(h.get("OrderDebtor"))),
-                       "vat": {c: vat[c] for c in sorted(codes) if c in vat},
-                       "currency": self.currency, "timezone": self.timezone}
+                yield {
+                    "header": h,
+                    "lines": own,
+                    "account": accounts.get(_code(h.get("OrderDebtor"))),
+                    "vat": {c: vat[c] for c in sorted(codes) if c in vat},
+                    "currency": self.currency,
+                    "timezone": self.timezone,
+                }
 
     def _vat_table(self, lines: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
         """Globe's VAT codes (``VAT``: code -> percentage and basis), read once, and only
         when a line names a code instead of carrying its percentage."""
-        needed = any(ln.get("VATCode") not in (None, "") and "VATPercentage" not in ln
-                     for rows in lines.values() for ln in rows)
+        needed = any(
+            ln.get("VATCode") not in (None, "") and "VATPercentage" not in ln
+            for rows in lines.values()
+            for ln in rows
+        )
         if self._vat is None and needed:
-            self._vat = {_code(r.get("VATCode")): {k: r.get(k) for k in
-                                                   ("VATCode", "Percentage",
-                                                    "Calculationbasis")}
-                         for r in self.client.query(
-                             "VAT", select=["VATCode", "Percentage", "Calculationbasis"])}
+            self._vat = {
+                _code(r.get("VATCode")): {
+                    k: r.get(k) for k in ("VATCode", "Percentage", "Calculationbasis")
+                }
+                for r in self.client.query(
+                    "VAT", select=["VATCode", "Percentage", "Calculationbasis"]
+                )
+            }
         return self._vat or {}
 
     def _lines(self, numbers: list[Any]) -> dict[str, list[dict[str, Any]]]:
@@ -174,8 +190,9 @@ class ExactGlobeSource:
         filtered by the numbers as Globe sent them (padded char values)."""
         out: dict[str, list[dict[str, Any]]] = {}
         for flt in any_of("SalesOrderNumber", [str(n) for n in numbers if n is not None]):
-            for row in self.client.query("SalesOrderLine", filter=flt,
-                                         orderby=["SalesOrderNumber", "LineNumber"]):
+            for row in self.client.query(
+                "SalesOrderLine", filter=flt, orderby=["SalesOrderNumber", "LineNumber"]
+            ):
                 out.setdefault(_code(_number(row)), []).append(row)
         for rows in out.values():
             rows.sort(key=_line_number)
@@ -196,9 +213,11 @@ class ExactGlobeSource:
         for flt in any_of("DebtorCode", todo):
             for row in self.client.query("Account", filter=flt):
                 found.setdefault(_code(row.get("DebtorCode")), {**row, "contacts": []})
-        by_id = {str(a["ID"]): a for a in found.values()
-                 if a.get("ID") and not any(k.startswith("Contact") and k != "contacts"
-                                            for k in a)}
+        by_id = {
+            str(a["ID"]): a
+            for a in found.values()
+            if a.get("ID") and not any(k.startswith("Contact") and k != "contacts" for k in a)
+        }
         for flt in _guids("Account", by_id):
             for contact in self.client.query("Contact", filter=flt):
                 owner = by_id.get(str(contact.get("Account")))
@@ -206,8 +225,10 @@ class ExactGlobeSource:
                     owner["contacts"].append(contact)
         for account in found.values():
             contacts = account["contacts"]
-            default = next((c for c in contacts if c.get("IsDefault") in (True, 1, "1")),
-                           contacts[0] if contacts else None)
+            default = next(
+                (c for c in contacts if c.get("IsDefault") in (True, 1, "1")),
+                contacts[0] if contacts else None,
+            )
             account["contacts"] = [default] if default is not None else []
         for code in todo:
             cache[code] = found.get(code)
@@ -233,12 +254,21 @@ class ExactGlobeSource:
             return
         key = self._header_keys.get(order_id)
         if key is None:
-            rows = list(self.client.query(
-                "SalesOrderHeader", filter=f"SalesOrderNumber eq {odata_quote(order_id)}",
-                select=["SalesOrderNumber"]))
+            rows = list(
+                self.client.query(
+                    "SalesOrderHeader",
+                    filter=f"SalesOrderNumber eq {odata_quote(order_id)}",
+                    select=["SalesOrderNumber"],
+                )
+            )
             if not rows:
-                raise RecordError("order", order_id, "SalesOrderNumber",
-                                  f"sales order {order_id} not found in Exact Globe")
+                raise RecordError(
+                    "order",
+                    order_id,
+                    "SalesOrderNumber",
+                    f"sales order {order_id} not found in Exact Globe",
+                )
             key = self._header_keys[order_id] = str(_number(rows[0]))
-        self.client.merge_key("SalesOrderHeader", odata_quote(key),
-                              {k: wire(v) for k, v in fields.items()})
+        self.client.merge_key(
+            "SalesOrderHeader", odata_quote(key), {k: wire(v) for k, v in fields.items()}
+        )

@@ -37,8 +37,16 @@ _KEEP_ON_UPDATE = ("AccountStatus", "CustomerType")
 
 #: Account fields a sync writes (and compares before deciding an update is needed), in
 #: Exact's documented names.
-_MANAGED = ("AccountName", "EmailAddress", "PhoneNumber", "MailingAddress1",
-            "MailingPostcode", "MailingCity", "MailingCountry", "VATNumber")
+_MANAGED = (
+    "AccountName",
+    "EmailAddress",
+    "PhoneNumber",
+    "MailingAddress1",
+    "MailingPostcode",
+    "MailingCity",
+    "MailingCountry",
+    "VATNumber",
+)
 
 
 def _terms(terms: DebtorTerms | None) -> dict[str, str]:
@@ -46,8 +54,11 @@ def _terms(terms: DebtorTerms | None) -> dict[str, str]:
     ``VATCode`` and ``RevenueGLAccount`` as REST field names."""
     if not terms:
         return {}
-    fields = {"Classification": terms.classification, "VATCode": terms.tax_code,
-              "RevenueGLAccount": terms.revenue_account}
+    fields = {
+        "Classification": terms.classification,
+        "VATCode": terms.tax_code,
+        "RevenueGLAccount": terms.revenue_account,
+    }
     return {k: v for k, v in fields.items() if v is not None}
 
 
@@ -74,12 +85,15 @@ class _Document:
 #: order-type setting -> Globe entities. [U] the invoice entities follow the sales order's
 #: header/line staging; ``Type`` "I" invoices delivered goods, "D" is a direct invoice.
 _DOCUMENTS = {
-    "sales_order": _Document("SalesOrderHeader", "SalesOrderLine",
-                             ("SalesOrderNumber", "OrderNumber")),
-    "sales_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", ("InvoiceNumber",),
-                               (("Type", "I"),)),
-    "direct_invoice": _Document("SalesInvoiceHeader", "SalesInvoiceLine", ("InvoiceNumber",),
-                                (("Type", "D"),)),
+    "sales_order": _Document(
+        "SalesOrderHeader", "SalesOrderLine", ("SalesOrderNumber", "OrderNumber")
+    ),
+    "sales_invoice": _Document(
+        "SalesInvoiceHeader", "SalesInvoiceLine", ("InvoiceNumber",), (("Type", "I"),)
+    ),
+    "direct_invoice": _Document(
+        "SalesInvoiceHeader", "SalesInvoiceLine", ("InvoiceNumber",), (("Type", "D"),)
+    ),
     # [U] a financial mutation: G/L lines staged like order lines, committed by a header
     # that Globe only accepts when the lines balance
     "journal_entry": _Document("GLTransactionHeader", "GLTransactionLine", ("EntryNumber",)),
@@ -90,8 +104,9 @@ def _document(kind: str) -> _Document:
     try:
         return _DOCUMENTS[kind]
     except KeyError:
-        raise ConfigError(f"order type {kind!r} is not supported by Exact Globe; "
-                          f"known: {', '.join(_DOCUMENTS)}") from None
+        raise ConfigError(
+            f"order type {kind!r} is not supported by Exact Globe; known: {', '.join(_DOCUMENTS)}"
+        ) from None
 
 
 def _code(value: Any) -> str:
@@ -130,9 +145,13 @@ def sent_amount(lines: Sequence[Mapping[str, Any]]) -> Decimal | None:
     return total
 
 
-def unconfirmed(doc: _Document, reference: str, sent_header: Mapping[str, Any],
-                sent_lines: Sequence[Mapping[str, Any]],
-                answers: Sequence[Mapping[str, Any]]) -> str | None:
+def unconfirmed(
+    doc: _Document,
+    reference: str,
+    sent_header: Mapping[str, Any],
+    sent_lines: Sequence[Mapping[str, Any]],
+    answers: Sequence[Mapping[str, Any]],
+) -> str | None:
     """Why Globe's answer does not confirm the document sent, or None when it does.
 
     A write counts as done only when the answer carries the document number, one answer
@@ -143,18 +162,22 @@ def unconfirmed(doc: _Document, reference: str, sent_header: Mapping[str, Any],
     """
     header = answers[-1] if answers else {}
     if not _number_of(doc, header):
-        return (f"Globe answered the {doc.header} of {reference} without a "
-                f"{doc.numbers[0]}: {dict(header)!r:.300}")
+        return (
+            f"Globe answered the {doc.header} of {reference} without a "
+            f"{doc.numbers[0]}: {dict(header)!r:.300}"
+        )
     lines = answers[:-1]
     if len(lines) != len(sent_lines):
-        return (f"{reference}: {len(sent_lines)} lines sent, Globe answered {len(lines)} "
-                f"{doc.line} rows")
+        return (
+            f"{reference}: {len(sent_lines)} lines sent, Globe answered {len(lines)} "
+            f"{doc.line} rows"
+        )
     key = sent_header.get("TransactionKey")
-    stray = [i for i, ln in enumerate(lines, start=1)
-             if ln.get("TransactionKey") not in (None, "", key)]
+    stray = [
+        i for i, ln in enumerate(lines, start=1) if ln.get("TransactionKey") not in (None, "", key)
+    ]
     if stray:
-        return (f"{reference}: Globe staged line(s) {stray} under another TransactionKey "
-                f"than {key}")
+        return f"{reference}: Globe staged line(s) {stray} under another TransactionKey than {key}"
     if doc.header != "SalesOrderHeader":
         return None
     field = "TotalAmount" if sent_header.get("VATIncluded") else "TotalAmountExcludingVAT"
@@ -166,8 +189,10 @@ def unconfirmed(doc: _Document, reference: str, sent_header: Mapping[str, Any],
     except InvalidOperation:
         return f"{reference}: Globe answered {field} {got!r}, not an amount"
     if abs(amount - want) > _TOLERANCE * max(1, len(sent_lines)):
-        return (f"{reference}: Globe booked {field} {amount}, the {len(sent_lines)} lines "
-                f"sent come to {want}; not counted as done")
+        return (
+            f"{reference}: Globe booked {field} {amount}, the {len(sent_lines)} lines "
+            f"sent come to {want}; not counted as done"
+        )
     return None
 
 
@@ -176,14 +201,16 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
     stock) into one Globe administration. Built as ``ExactGlobeTarget(client,
     default_warehouse="1")``."""
 
-    def find_orders(self, references: Sequence[str], *,
-                    kind: str = "sales_order") -> dict[str, str]:
+    def find_orders(
+        self, references: Sequence[str], *, kind: str = "sales_order"
+    ) -> dict[str, str]:
         """``YourReference`` -> number of the documents of ``kind`` already in Globe."""
         doc = _document(kind)
         found: dict[str, str] = {}
         for flt in any_of("YourReference", references):
-            for row in self.client.query(doc.header, filter=flt,
-                                         select=["YourReference", doc.numbers[0]]):
+            for row in self.client.query(
+                doc.header, filter=flt, select=["YourReference", doc.numbers[0]]
+            ):
                 ref, number = _code(row.get("YourReference")), _number_of(doc, row)
                 if ref and number:
                     found.setdefault(ref, number)
@@ -211,13 +238,15 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         wanted = {e.lower() for e in emails if e}
         found: dict[str, DebtorMatch] = {}
         for flt in any_of("EmailAddress", sorted(wanted)):
-            for row in self.client.query("Account", filter=flt,
-                                         select=["DebtorCode", "CustomerType", *_MANAGED]):
+            for row in self.client.query(
+                "Account", filter=flt, select=["DebtorCode", "CustomerType", *_MANAGED]
+            ):
                 email = _code(row.get("EmailAddress")).lower()
                 kind = _code(row.get("CustomerType")) or "C"
                 if email in wanted and kind == "C" and _code(row.get("DebtorCode")):
-                    found.setdefault(email, DebtorMatch(_code(row["DebtorCode"]),
-                                                        _fingerprint(row)))
+                    found.setdefault(
+                        email, DebtorMatch(_code(row["DebtorCode"]), _fingerprint(row))
+                    )
         return found
 
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
@@ -238,41 +267,59 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         account = self.client.create("Account", sent, retry=False)
         account_id, code = _code(account.get("ID")), _code(account.get("DebtorCode"))
         if not account_id or not code:
-            raise FatalError(f"Globe answered the Account of {customer.label} without "
-                             f"{'ID' if not account_id else 'DebtorCode'}: "
-                             f"{dict(account)!r:.300}")
+            raise FatalError(
+                f"Globe answered the Account of {customer.label} without "
+                f"{'ID' if not account_id else 'DebtorCode'}: "
+                f"{dict(account)!r:.300}"
+            )
         for field in ("AccountName", "EmailAddress"):
             got, want = _code(account.get(field)), _code(sent.get(field))
             if field in account and got.lower() != want.lower():
-                raise FatalError(f"Globe created debtor {code} for {customer.label} with "
-                                 f"{field} {got!r}, sent {want!r}; not counted as done")
+                raise FatalError(
+                    f"Globe created debtor {code} for {customer.label} with "
+                    f"{field} {got!r}, sent {want!r}; not counted as done"
+                )
         self.client.create("Contact", contact_from_customer(customer, account_id), retry=False)
         return code
 
-    def update_debtor(self, code: str, customer: Customer,
-                      terms: DebtorTerms | None = None) -> None:
+    def update_debtor(
+        self, code: str, customer: Customer, terms: DebtorTerms | None = None
+    ) -> None:
         """MERGE the Account (not its Status/Type) and its default Contact, in place."""
-        rows = list(self.client.query("Account", filter=f"DebtorCode eq {odata_quote(code)}",
-                                      select=["ID", "DebtorCode"]))
+        rows = list(
+            self.client.query(
+                "Account", filter=f"DebtorCode eq {odata_quote(code)}", select=["ID", "DebtorCode"]
+            )
+        )
         if not rows:
-            raise RecordError("customer", customer.label, "debtor_code",
-                              f"debtor {code} not found in Exact Globe")
+            raise RecordError(
+                "customer", customer.label, "debtor_code", f"debtor {code} not found in Exact Globe"
+            )
         account_id = str(rows[0]["ID"])
-        body = {k: v for k, v in account_from_customer(customer).items()
-                if k not in _KEEP_ON_UPDATE} | _terms(terms)
+        body = {
+            k: v for k, v in account_from_customer(customer).items() if k not in _KEEP_ON_UPDATE
+        } | _terms(terms)
         self.client.merge("Account", account_id, body)
         contact = contact_from_customer(customer, account_id)
-        contacts = list(self.client.query("Contact", filter=f"Account eq guid'{account_id}'",
-                                          select=["ID", "IsDefault"]))
+        contacts = list(
+            self.client.query(
+                "Contact", filter=f"Account eq guid'{account_id}'", select=["ID", "IsDefault"]
+            )
+        )
         if not contacts:
             self.client.create("Contact", contact, retry=False)
             return
         default = next((c for c in contacts if c.get("IsDefault")), contacts[0])
-        self.client.merge("Contact", str(default["ID"]),
-                          {k: v for k, v in contact.items() if k != "Account"})
+        self.client.merge(
+            "Contact", str(default["ID"]), {k: v for k, v in contact.items() if k != "Account"}
+        )
 
     def order_payloads(
-        self, order: Order, *, debtor_code: str, reference: str,
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
         mapped: Mapping[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The staged lines and the committing header of one order.
@@ -283,13 +330,22 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         """
         key = transaction_key(reference, revision=order.content_hash()[:16])
         if mapped is None:
-            return (order_lines(order, key),
-                    order_header(order, debtor_code=debtor_code, reference=reference,
-                                 transaction_key=key))
-        lines = [{**fields, "TransactionKey": key, "LineNumber": n}
-                 for n, fields in enumerate(mapped["lines"], start=1)]
-        header = {**mapped["header"], "TransactionKey": key, "OrderDebtor": debtor_code,
-                  "YourReference": reference}
+            return (
+                order_lines(order, key),
+                order_header(
+                    order, debtor_code=debtor_code, reference=reference, transaction_key=key
+                ),
+            )
+        lines = [
+            {**fields, "TransactionKey": key, "LineNumber": n}
+            for n, fields in enumerate(mapped["lines"], start=1)
+        ]
+        header = {
+            **mapped["header"],
+            "TransactionKey": key,
+            "OrderDebtor": debtor_code,
+            "YourReference": reference,
+        }
         return lines, header
 
     def journal_payloads(self, w: OrderWrite) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -306,33 +362,54 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         order = w.order
         key = transaction_key(w.reference, revision=order.content_hash()[:16])
         mapped_lines = list((w.mapped or {}).get("lines", [])) or [{} for _ in order.lines]
-        lines: list[dict[str, Any]] = [{
-            "GLAccount": acc["receivable_account"], "Debtor": w.debtor_code,
-            "AmountDC": dec(order.total_incl), "Description": order.number}]
+        lines: list[dict[str, Any]] = [
+            {
+                "GLAccount": acc["receivable_account"],
+                "Debtor": w.debtor_code,
+                "AmountDC": dec(order.total_incl),
+                "Description": order.number,
+            }
+        ]
         vat: dict[str, Decimal] = {}
         for ol, fields in zip(order.lines, mapped_lines, strict=True):
-            lines.append({"GLAccount": fields.get("GLAccount") or acc["revenue_account"],
-                          "AmountDC": dec(-ol.net_excl),
-                          "Description": ol.description or ol.sku})
+            lines.append(
+                {
+                    "GLAccount": fields.get("GLAccount") or acc["revenue_account"],
+                    "AmountDC": dec(-ol.net_excl),
+                    "Description": ol.description or ol.sku,
+                }
+            )
             rate = percent(ol.tax_rate)
             vat[rate] = vat.get(rate, Decimal(0)) + ol.net_incl - ol.net_excl
         for rate, amount in sorted(vat.items()):
             if amount:
-                lines.append({"GLAccount": acc["vat_account"], "AmountDC": dec(-amount),
-                              "Description": f"VAT {rate}%", "VATPercentage": rate})
+                lines.append(
+                    {
+                        "GLAccount": acc["vat_account"],
+                        "AmountDC": dec(-amount),
+                        "Description": f"VAT {rate}%",
+                        "VATPercentage": rate,
+                    }
+                )
         for n, gl in enumerate(lines, start=1):
             gl.update(TransactionKey=key, LineNumber=n)
-        header = {"TransactionKey": key, "Journal": acc["journal"], "YourReference": w.reference,
-                  "Description": order.number, "Debtor": w.debtor_code,
-                  "EntryDate": order.created_at.date().isoformat(),
-                  "Currency": order.currency}
+        header = {
+            "TransactionKey": key,
+            "Journal": acc["journal"],
+            "YourReference": w.reference,
+            "Description": order.number,
+            "Debtor": w.debtor_code,
+            "EntryDate": order.created_at.date().isoformat(),
+            "Currency": order.currency,
+        }
         return lines, header
 
     def _payloads(self, w: OrderWrite) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         if w.kind == "journal_entry":
             return self.journal_payloads(w)
-        lines, header = self.order_payloads(w.order, debtor_code=w.debtor_code,
-                                            reference=w.reference, mapped=w.mapped)
+        lines, header = self.order_payloads(
+            w.order, debtor_code=w.debtor_code, reference=w.reference, mapped=w.mapped
+        )
         header.update(_document(w.kind).extra)
         return lines, header
 
@@ -361,10 +438,13 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
                 doc = _document(w.kind)
                 lines, header = self._payloads(w)
                 payloads.append((lines, header))
-                changesets.append([*(Operation("POST", doc.line, ln) for ln in lines),
-                                   Operation("POST", doc.header, header)])
-            for w, sent, res in zip(chunk, payloads, self.client.batch(changesets),
-                                    strict=True):
+                changesets.append(
+                    [
+                        *(Operation("POST", doc.line, ln) for ln in lines),
+                        Operation("POST", doc.header, header),
+                    ]
+                )
+            for w, sent, res in zip(chunk, payloads, self.client.batch(changesets), strict=True):
                 doc = _document(w.kind)
                 if not res.ok:
                     out.append(FatalError(res.error or f"Globe refused {w.reference}"))
@@ -384,8 +464,15 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
             raise FatalError(why)
         return _number_of(doc, answers[-1])
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None, kind: str = "sales_order") -> str:
+    def create_order(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None = None,
+        kind: str = "sales_order",
+    ) -> str:
         """Stage every line, then POST the header that commits them; returns ``OrderNumber``.
 
         Line POSTs are retried: the TransactionKey is deterministic, and a line with the
@@ -393,5 +480,4 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         commits, a timeout can hide a success, and the flow looks the reference up again
         before any second attempt (a blind replay would also find no staged lines left).
         """
-        return self._create_single(OrderWrite(order, debtor_code, reference, mapped,
-                                              kind=kind))
+        return self._create_single(OrderWrite(order, debtor_code, reference, mapped, kind=kind))

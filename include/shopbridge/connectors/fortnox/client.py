@@ -91,8 +91,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (an IANA name such as "
-                         f"'Europe/Stockholm')") from None
+        raise ValueError(
+            f"unknown time zone {name!r} (an IANA name such as 'Europe/Stockholm')"
+        ) from None
 
 
 def lastmodified(value: datetime, tz_name: str = DEFAULT_TIMEZONE) -> str:
@@ -142,8 +143,10 @@ class FortnoxSettings(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> FortnoxSettings:
         if self.stock_point and self.stock != "warehouse":
-            raise ValueError("stock_point needs stock: 'warehouse' (articles hold one "
-                             "quantity for the whole company)")
+            raise ValueError(
+                "stock_point needs stock: 'warehouse' (articles hold one "
+                "quantity for the whole company)"
+            )
         return self
 
     def token_url(self) -> str:
@@ -160,6 +163,7 @@ def token_url(base_url: str, auth_url: str | None = None) -> str:
 
 # --- pacing ------------------------------------------------------------------------------
 
+
 class SlidingWindow:
     """Client-side pacing for a sliding-window limit: at most ``limit`` sends in any
     ``window_s`` (+ ``margin_s``) seconds.
@@ -168,10 +172,15 @@ class SlidingWindow:
     server stamps a request when it arrives, so arrival gaps can shrink by the jitter.
     """
 
-    def __init__(self, limit: int = RATE_LIMIT_REQUESTS, window_s: float = RATE_LIMIT_WINDOW_S,
-                 *, margin_s: float = DEFAULT_PACE_MARGIN_S,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        limit: int = RATE_LIMIT_REQUESTS,
+        window_s: float = RATE_LIMIT_WINDOW_S,
+        *,
+        margin_s: float = DEFAULT_PACE_MARGIN_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if limit < 1 or window_s <= 0:
             raise ConfigError(f"rate limit must be >= 1 per > 0 s, got {limit}/{window_s}")
         self.limit = limit
@@ -193,19 +202,23 @@ class SlidingWindow:
         if len(self._sent) >= self.limit:
             wait = self._sent[0] + span - now
             if wait > 0:
-                log.debug("pacing: %d requests in the last %.1fs; waiting %.2fs",
-                          len(self._sent), self.window_s, wait)
+                log.debug(
+                    "pacing: %d requests in the last %.1fs; waiting %.2fs",
+                    len(self._sent),
+                    self.window_s,
+                    wait,
+                )
                 self._sleep(wait)
                 self.waited_s += wait
                 self.waits += 1
                 now = self._clock()
-            while self._sent and (len(self._sent) >= self.limit
-                                  or now - self._sent[0] >= span):
+            while self._sent and (len(self._sent) >= self.limit or now - self._sent[0] >= span):
                 self._sent.popleft()
         self._sent.append(now)
 
 
 # --- auth ----------------------------------------------------------------------------------
+
 
 class TokenStore(Protocol):
     """Where the newest refresh token lives between uses.
@@ -262,10 +275,18 @@ class FortnoxAuth(httpx.Auth):
 
     requires_response_body = True
 
-    def __init__(self, token_url: str, client_id: str, client_secret: str,
-                 refresh_token: str, *, pacer: SlidingWindow | None = None,
-                 store: TokenStore | None = None, counter: CallCounter | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        pacer: SlidingWindow | None = None,
+        store: TokenStore | None = None,
+        counter: CallCounter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.token_url = token_url
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self._basic = f"Basic {basic}"
@@ -296,9 +317,11 @@ class FortnoxAuth(httpx.Auth):
         """``POST /oauth-v1/token`` with the newest refresh token (Basic client auth)."""
         self.token_requests += 1
         return httpx.Request(
-            "POST", self.token_url,
+            "POST",
+            self.token_url,
             data={"grant_type": "refresh_token", "refresh_token": self.refresh_token},
-            headers={"Authorization": self._basic, "Accept": "application/json"})
+            headers={"Authorization": self._basic, "Accept": "application/json"},
+        )
 
     def store_token(self, resp: httpx.Response) -> None:
         """Keep the access token and the rotated refresh token; raise for a refusal.
@@ -312,16 +335,22 @@ class FortnoxAuth(httpx.Auth):
                 raise RefreshTokenRejected(
                     f"POST {TOKEN_PATH} -> 400: Fortnox refused the refresh token ({reason}): "
                     "it was used already, revoked or is past its lifetime; authorise the "
-                    "integration again", response=resp)
-            raise AuthError(f"POST {TOKEN_PATH} -> {resp.status_code}: Fortnox refused the "
-                            f"client id/secret ({reason})", response=resp)
+                    "integration again",
+                    response=resp,
+                )
+            raise AuthError(
+                f"POST {TOKEN_PATH} -> {resp.status_code}: Fortnox refused the "
+                f"client id/secret ({reason})",
+                response=resp,
+            )
         classify(resp)
         try:
             body = resp.json()
             access = str(body["access_token"])
         except (ValueError, KeyError, TypeError):
-            raise FatalError(f"{describe(resp)[:200]}: no access_token in the token response",
-                             response=resp) from None
+            raise FatalError(
+                f"{describe(resp)[:200]}: no access_token in the token response", response=resp
+            ) from None
         rotated = body.get("refresh_token")
         if rotated:
             self.store.save(str(rotated))
@@ -359,6 +388,7 @@ class FortnoxAuth(httpx.Auth):
 
 
 # --- paging ------------------------------------------------------------------------------
+
 
 def _meta(meta: Mapping[str, Any], name: str) -> int | None:
     """``MetaInformation[@name]`` (also without the ``@``, as older SDKs show it) as int."""
@@ -408,15 +438,19 @@ class MetaPages:
                 pages = _meta(meta, "TotalPages")
                 total = _meta(meta, "TotalResources")
             except (TypeError, ValueError):
-                raise FatalError(f"{self.where} page {self._page}: unreadable MetaInformation "
-                                 f"{dict(meta)!r}") from None
+                raise FatalError(
+                    f"{self.where} page {self._page}: unreadable MetaInformation {dict(meta)!r}"
+                ) from None
             current = self._page if current is None else current
             if current != self._page:
-                raise PaginationLoop(f"{self.where}: asked for page {self._page}, got page "
-                                     f"{current}")
+                raise PaginationLoop(
+                    f"{self.where}: asked for page {self._page}, got page {current}"
+                )
             if pages is None:
-                raise FatalError(f"{self.where} page {current}: MetaInformation has no "
-                                 f"@TotalPages: {dict(meta)!r}")
+                raise FatalError(
+                    f"{self.where} page {current}: MetaInformation has no "
+                    f"@TotalPages: {dict(meta)!r}"
+                )
             self._check_rows(current, pages, total, len(items))
             if current >= pages:
                 return None
@@ -432,20 +466,28 @@ class MetaPages:
                 raise FatalError(
                     f"{self.where} page {current}: MetaInformation says {total} rows in "
                     f"{pages} pages, but {total} rows at {self.limit} a page make "
-                    f"{-(-total // self.limit)}")
-            expected = (self.limit if current < pages
-                        else max(0, total - (pages - 1) * self.limit) if pages else 0)
+                    f"{-(-total // self.limit)}"
+                )
+            expected = (
+                self.limit
+                if current < pages
+                else max(0, total - (pages - 1) * self.limit)
+                if pages
+                else 0
+            )
         if expected is not None and rows != expected:
             raise FatalError(
                 f"{self.where} page {current} of {pages}: {rows} rows, but MetaInformation "
                 f"promises {expected} ({total if total is not None else '?'} in all, "
-                f"{self.limit} a page): rows would be skipped or read twice")
+                f"{self.limit} a page): rows would be skipped or read twice"
+            )
 
 
 def _rows(body: Any, key: str, where: str) -> list[dict[str, Any]]:
     """The list under ``key`` (or a bare list); an answer without one is a FatalError."""
-    rows = body if isinstance(body, list) else (
-        body.get(key) if isinstance(body, Mapping) else None)
+    rows = (
+        body if isinstance(body, list) else (body.get(key) if isinstance(body, Mapping) else None)
+    )
     if not isinstance(rows, list):
         raise FatalError(f"GET {where}: response has no {key!r} list")
     return [r for r in rows if isinstance(r, dict)]
@@ -470,8 +512,7 @@ def error_information(body: Any) -> tuple[str, str] | None:
     info = body.get("ErrorInformation")
     if isinstance(info, Mapping):
         fields = {str(k).lower(): v for k, v in info.items()}
-        return (str(fields.get("code") or "").strip(),
-                str(fields.get("message") or "").strip())
+        return (str(fields.get("code") or "").strip(), str(fields.get("message") or "").strip())
     if set(body) == {"message"} and isinstance(body["message"], str):
         return "", body["message"].strip()
     return None
@@ -492,6 +533,7 @@ def _vendor_says(resp: httpx.Response) -> str:
 
 
 # --- client --------------------------------------------------------------------------------
+
 
 class FortnoxClient(PooledClient):
     """Raw access to one Fortnox tenant: orders, customers, articles, warehouse balances."""
@@ -527,22 +569,37 @@ class FortnoxClient(PooledClient):
         self.timezone = timezone
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
-        self.pacer = SlidingWindow(max_requests, window_s, margin_s=pace_margin_s,
-                                   clock=clock, sleep=policy.sleep)
-        self.auth = FortnoxAuth(token_url(base_url, auth_url), client_id, client_secret,
-                                refresh_token, pacer=self.pacer, store=token_store,
-                                counter=self.counter, clock=clock)
+        self.pacer = SlidingWindow(
+            max_requests, window_s, margin_s=pace_margin_s, clock=clock, sleep=policy.sleep
+        )
+        self.auth = FortnoxAuth(
+            token_url(base_url, auth_url),
+            client_id,
+            client_secret,
+            refresh_token,
+            pacer=self.pacer,
+            store=token_store,
+            counter=self.counter,
+            clock=clock,
+        )
         self._http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
 
     @classmethod
     def from_settings(cls, settings: FortnoxSettings, **kwargs: Any) -> FortnoxClient:
         """Build from validated settings (the hook's path); secrets leave ``SecretStr`` here."""
-        return cls(settings.base_url, settings.client_id,
-                   settings.client_secret.get_secret_value(),
-                   settings.refresh_token.get_secret_value(), auth_url=settings.auth_url,
-                   page_size=settings.page_size, timezone=settings.timezone,
-                   max_requests=settings.max_requests, window_s=settings.window_s,
-                   pace_margin_s=settings.pace_margin_s, **kwargs)
+        return cls(
+            settings.base_url,
+            settings.client_id,
+            settings.client_secret.get_secret_value(),
+            settings.refresh_token.get_secret_value(),
+            auth_url=settings.auth_url,
+            page_size=settings.page_size,
+            timezone=settings.timezone,
+            max_requests=settings.max_requests,
+            window_s=settings.window_s,
+            pace_margin_s=settings.pace_margin_s,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:  # never show the credentials
         return f"FortnoxClient({self.base_url!r})"
@@ -571,13 +628,17 @@ class FortnoxClient(PooledClient):
         vendor's own error (:func:`error_information`, either casing)."""
         said = _vendor_says(resp)
         if resp.status_code == 429 and "Retry-After" not in resp.headers:
-            raise RetriableError(said + describe(resp), response=resp,
-                                 retry_after=self.pacer.window_s + self.pacer.margin_s)
+            raise RetriableError(
+                said + describe(resp),
+                response=resp,
+                retry_after=self.pacer.window_s + self.pacer.margin_s,
+            )
         try:
             classify(resp)
         except RetriableError as err:
-            raise RetriableError(said + str(err), response=resp,
-                                 retry_after=err.retry_after) from None
+            raise RetriableError(
+                said + str(err), response=resp, retry_after=err.retry_after
+            ) from None
         except AuthError as err:
             raise AuthError(said + str(err), response=resp) from None
         except FatalError as err:
@@ -589,27 +650,45 @@ class FortnoxClient(PooledClient):
         except ValueError as exc:
             raise FatalError(f"not JSON: {describe(resp)}", response=resp) from exc
         if isinstance(body, Mapping) and "ErrorInformation" in body:
-            raise FatalError(f"{said}error in a {resp.status_code} body: {describe(resp)}",
-                             response=resp)
+            raise FatalError(
+                f"{said}error in a {resp.status_code} body: {describe(resp)}", response=resp
+            )
 
-    def request(self, method: str, path: str, *,
-                params: Mapping[str, str | int] | None = None,
-                body: Mapping[str, Any] | None = None, retry: bool = True) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        retry: bool = True,
+    ) -> Any:
         """Authenticated, paced and retried; returns the JSON body (``None`` when empty).
 
         GET and PUT are retried (a PUT sets the same fields again); a creating POST passes
         ``retry=False``: a timeout can hide a success (STYLE R6).
         """
         request = self._http.build_request(
-            method, f"{self.base_url}{path}", params=dict(params or {}),
+            method,
+            f"{self.base_url}{path}",
+            params=dict(params or {}),
             json=dict(body) if body is not None else None,
-            headers={"Accept": "application/json"}, timeout=DEFAULT_TIMEOUT)
-        resp = send(self._http, request, policy=self.policy, counter=self.counter,
-                    retry=retry, check=self._check)
+            headers={"Accept": "application/json"},
+            timeout=DEFAULT_TIMEOUT,
+        )
+        resp = send(
+            self._http,
+            request,
+            policy=self.policy,
+            counter=self.counter,
+            retry=retry,
+            check=self._check,
+        )
         return resp.json() if resp.content else None
 
-    def iter_list(self, path: str, key: str,
-                  params: Mapping[str, str | int] | None = None) -> Iterator[dict[str, Any]]:
+    def iter_list(
+        self, path: str, key: str, params: Mapping[str, str | int] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every row of a list endpoint (``{key: [...], "MetaInformation": {...}}``), paged."""
         pager = MetaPages(self.page_size, f"GET {path}")
         page: dict[str, int] | None = pager.start()
@@ -619,9 +698,15 @@ class FortnoxClient(PooledClient):
             yield from rows
             page = pager.advance(body, rows)
 
-    def iter_changed(self, path: str, key: str, id_field: str, start: datetime,
-                     end: datetime, params: Mapping[str, str | int] | None = None
-                     ) -> Iterator[dict[str, Any]]:
+    def iter_changed(
+        self,
+        path: str,
+        key: str,
+        id_field: str,
+        start: datetime,
+        end: datetime,
+        params: Mapping[str, str | int] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Rows of ``path`` changed in ``[start, end)`` (to the minute, server time).
 
         Fortnox only filters "changed since", and its records carry no modification time,
@@ -632,10 +717,15 @@ class FortnoxClient(PooledClient):
         """
         if start >= end:
             return
-        since_end = {str(r.get(id_field)) for r in self.iter_list(
-            path, key, {**(params or {}), "lastmodified": lastmodified(end, self.timezone)})}
-        for row in self.iter_list(path, key, {**(params or {}),
-                                              "lastmodified": lastmodified(start, self.timezone)}):
+        since_end = {
+            str(r.get(id_field))
+            for r in self.iter_list(
+                path, key, {**(params or {}), "lastmodified": lastmodified(end, self.timezone)}
+            )
+        }
+        for row in self.iter_list(
+            path, key, {**(params or {}), "lastmodified": lastmodified(start, self.timezone)}
+        ):
             if str(row.get(id_field)) not in since_end:
                 yield row
 
@@ -675,8 +765,7 @@ class FortnoxClient(PooledClient):
         """``PUT /3/orders/{n} {"Order": {...}}``: writable fields only (``Cancelled`` goes
         through :meth:`order_action`); setting the same fields again is harmless."""
         path = f"/3/orders/{number}"
-        return _one(self.request("PUT", path, body={"Order": dict(fields)}), "Order",
-                    f"PUT {path}")
+        return _one(self.request("PUT", path, body={"Order": dict(fields)}), "Order", f"PUT {path}")
 
     def order_action(self, number: str, action: str) -> dict[str, Any]:
         """``PUT /3/orders/{n}/{action}`` (``cancel``, ``createinvoice``, ...) -> the order.
@@ -684,8 +773,7 @@ class FortnoxClient(PooledClient):
         ``createinvoice`` is not retried: a hidden success already made the invoice.
         """
         if action not in ORDER_ACTIONS:
-            raise ConfigError(f"unknown order action {action!r}; valid: "
-                              f"{', '.join(ORDER_ACTIONS)}")
+            raise ConfigError(f"unknown order action {action!r}; valid: {', '.join(ORDER_ACTIONS)}")
         path = f"/3/orders/{number}/{action}"
         body = self.request("PUT", path, retry=action != "createinvoice")
         return _one(body, "Order", f"PUT {path}")
@@ -697,8 +785,9 @@ class FortnoxClient(PooledClient):
         path = f"/3/customers/{number}"
         return _one(self.request("GET", path), "Customer", f"GET {path}")
 
-    def iter_articles(self, start: datetime | None = None,
-                      end: datetime | None = None) -> Iterator[dict[str, Any]]:
+    def iter_articles(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Article subsets: all of them, or those changed in ``[start, end)``.
 
         ASSUMPTION [U] (the SDK's ``ArticleSubset``): list rows lack ``Active`` and
@@ -716,9 +805,9 @@ class FortnoxClient(PooledClient):
 
     # --- warehouse -----------------------------------------------------------------------
 
-    def iter_stock_balances(self, *, item_ids: Sequence[str] = (),
-                            stock_point_codes: Sequence[str] = ()
-                            ) -> Iterator[dict[str, Any]]:
+    def iter_stock_balances(
+        self, *, item_ids: Sequence[str] = (), stock_point_codes: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
         """``GET /api/warehouse/status-v1/stockbalance``: one row per article and stock
         point (``itemId``, ``stockPointCode``, ``inStock``, ``availableStock``).
 
@@ -727,8 +816,9 @@ class FortnoxClient(PooledClient):
         (the translator reads either), paged like the v3 API.
         """
         if item_ids and stock_point_codes:
-            raise ConfigError("the stock balance API takes one filter per request: "
-                              "item_ids or stock_point_codes")
+            raise ConfigError(
+                "the stock balance API takes one filter per request: item_ids or stock_point_codes"
+            )
         params: dict[str, str | int] = {}
         if item_ids:
             params["itemIds"] = ",".join(item_ids)
@@ -749,4 +839,3 @@ class FortnoxClient(PooledClient):
     def probe(self) -> int:
         """One cheap authenticated read (``/3/orders`` with ``limit=1``): the order count."""
         return self.count("/3/orders", "Orders")
-

@@ -39,8 +39,18 @@ if TYPE_CHECKING:
     from shopbridge.connectors.base import OrderSource, ProductSource, StockSource
 
 #: extra keys the settings take (anything else is a typo worth naming)
-_EXTRA = ("refresh_token", "stock", "stock_point", "currency", "timezone", "page_size",
-          "auth_url", "pace_margin_s", "max_requests", "window_s")
+_EXTRA = (
+    "refresh_token",
+    "stock",
+    "stock_point",
+    "currency",
+    "timezone",
+    "page_size",
+    "auth_url",
+    "pace_margin_s",
+    "max_requests",
+    "window_s",
+)
 
 
 def settings_from_connection(conn: Any, conn_id: str) -> FortnoxSettings:
@@ -50,18 +60,30 @@ def settings_from_connection(conn: Any, conn_id: str) -> FortnoxSettings:
             raise ConfigError(f"connection {conn_id!r}: {field} ({label}) is empty")
     extra = dict(conn.extra_dejson or {})
     if not str(extra.get("refresh_token") or "").strip():
-        raise ConfigError(f"connection {conn_id!r}: extra.refresh_token is required (the "
-                          "refresh token from authorising the integration)")
+        raise ConfigError(
+            f"connection {conn_id!r}: extra.refresh_token is required (the "
+            "refresh token from authorising the integration)"
+        )
     if unknown := sorted(set(extra) - set(_EXTRA)):
-        raise ConfigError(f"connection {conn_id!r}: extra.{unknown[0]}: unknown setting "
-                          f"(valid: {', '.join(_EXTRA)})")
+        raise ConfigError(
+            f"connection {conn_id!r}: extra.{unknown[0]}: unknown setting "
+            f"(valid: {', '.join(_EXTRA)})"
+        )
     try:
-        return FortnoxSettings(base_url=base_url(conn) or DEFAULT_BASE_URL,
-                               client_id=conn.login, client_secret=conn.password, **extra)
+        return FortnoxSettings(
+            base_url=base_url(conn) or DEFAULT_BASE_URL,
+            client_id=conn.login,
+            client_secret=conn.password,
+            **extra,
+        )
     except ValidationError as e:
-        raise ConfigError("\n".join(
-            f"connection {conn_id!r}: extra.{'.'.join(map(str, x['loc'])) or 'stock_point'}: "
-            f"{x['msg'].removeprefix('Value error, ')}" for x in e.errors())) from None
+        raise ConfigError(
+            "\n".join(
+                f"connection {conn_id!r}: extra.{'.'.join(map(str, x['loc'])) or 'stock_point'}: "
+                f"{x['msg'].removeprefix('Value error, ')}"
+                for x in e.errors()
+            )
+        ) from None
 
 
 class FortnoxHook(BaseHook):
@@ -73,9 +95,14 @@ class FortnoxHook(BaseHook):
     conn_type = "fortnox"
     hook_name = "Fortnox"
 
-    def __init__(self, fortnox_conn_id: str = default_conn_name, *,
-                 policy: RetryPolicy | None = None, counter: CallCounter | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        fortnox_conn_id: str = default_conn_name,
+        *,
+        policy: RetryPolicy | None = None,
+        counter: CallCounter | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Nothing is fetched here: a hook is built at task run time, not at parse time."""
         super().__init__(**kwargs)
         self.fortnox_conn_id = fortnox_conn_id
@@ -87,10 +114,15 @@ class FortnoxHook(BaseHook):
         """Label the generic Connection form in the vendor's terms."""
         return {
             "hidden_fields": ["schema", "port"],
-            "relabeling": {"login": "Client id", "password": "Client secret",
-                           "host": "API address"},
-            "placeholders": {"host": DEFAULT_BASE_URL,
-                             "extra": '{"refresh_token": "...", "stock": "article"}'},
+            "relabeling": {
+                "login": "Client id",
+                "password": "Client secret",
+                "host": "API address",
+            },
+            "placeholders": {
+                "host": DEFAULT_BASE_URL,
+                "extra": '{"refresh_token": "...", "stock": "article"}',
+            },
         }
 
     def get_settings(self) -> FortnoxSettings:
@@ -111,9 +143,12 @@ class FortnoxHook(BaseHook):
         settings = self.get_settings()
         kwargs.setdefault("policy", self.policy)
         kwargs.setdefault("counter", self.counter)
-        return FortnoxSource(FortnoxClient.from_settings(settings, **kwargs),
-                             stock=settings.stock, stock_point=settings.stock_point,
-                             currency=settings.currency)
+        return FortnoxSource(
+            FortnoxClient.from_settings(settings, **kwargs),
+            stock=settings.stock,
+            stock_point=settings.stock_point,
+            currency=settings.currency,
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """A token refresh and one ``/3/orders?limit=1`` call, without retries; the message
@@ -127,13 +162,17 @@ class FortnoxHook(BaseHook):
         try:
             n = client.probe()
         except RefreshTokenRejected:
-            return False, (f"Fortnox refused the refresh token of connection {cid!r}: "
-                           "authorise the integration again and put the new refresh token "
-                           "in extra.refresh_token")
+            return False, (
+                f"Fortnox refused the refresh token of connection {cid!r}: "
+                "authorise the integration again and put the new refresh token "
+                "in extra.refresh_token"
+            )
         except AuthError as e:
-            return False, (f"Fortnox refused the credentials of connection {cid!r} (check "
-                           f"login = client id, password = client secret, and the "
-                           f"integration's scopes: order, article, customer): {e}")
+            return False, (
+                f"Fortnox refused the credentials of connection {cid!r} (check "
+                f"login = client id, password = client secret, and the "
+                f"integration's scopes: order, article, customer): {e}"
+            )
         except RetriableError as e:
             if e.response is None:
                 return False, f"cannot reach Fortnox at {settings.base_url}: {e}"
@@ -146,6 +185,7 @@ class FortnoxHook(BaseHook):
 
 
 if TYPE_CHECKING:
+
     def _conforms(source: FortnoxSource) -> tuple[OrderSource, ProductSource, StockSource]:
         """Strict mypy proves here that the one source serves every flow it reads for."""
         return source, source, source

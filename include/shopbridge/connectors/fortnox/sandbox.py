@@ -91,112 +91,341 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 #: a document's ``Country`` as Fortnox stores it: "Sverige" for Sweden, the English ISO
 #: name for the rest [V: "Norway", "United Kingdom" in the recordings]
-COUNTRY_NAMES = {"SE": "Sverige", "NL": "Netherlands", "BE": "Belgium", "DE": "Germany",
-                 "FR": "France", "GB": "United Kingdom", "NO": "Norway"}
+COUNTRY_NAMES = {
+    "SE": "Sverige",
+    "NL": "Netherlands",
+    "BE": "Belgium",
+    "DE": "Germany",
+    "FR": "France",
+    "GB": "United Kingdom",
+    "NO": "Norway",
+}
 #: a 404's message names the resource in Swedish, as Fortnox does [V: "Kan inte hitta
 #: ordern."]
-SWEDISH = {"order": "ordern", "customer": "kunden", "article": "artikeln",
-           "invoice": "fakturan"}
+SWEDISH = {"order": "ordern", "customer": "kunden", "article": "artikeln", "invoice": "fakturan"}
 #: error codes of the recorded 404s [V]; other errors get ``2000000 + status`` [U]
-NOT_FOUND_CODES = {"order": 2000439, "customer": 2000433, "article": 2000428,
-                   "invoice": 2000434}
-READ_ONLY_ORDER = frozenset({
-    "@url", "DocumentNumber", "Cancelled", "Total", "TotalVAT", "TotalToPay", "Net", "Gross",
-    "FreightVAT", "RoundOff", "InvoiceReference", "Sent", "WarehouseReady",
-    "OrganisationNumber", "OrderType", "ContributionPercent", "ContributionValue",
-    "AdministrationFeeVAT", "BasisTaxReduction", "HouseWork", "OfferReference",
-    "TaxReduction"})
-READ_ONLY_ARTICLE = frozenset({"@url", "SalesPrice", "DisposableQuantity", "ReservedQuantity",
-                               "StockValue", "SupplierName"})
+NOT_FOUND_CODES = {"order": 2000439, "customer": 2000433, "article": 2000428, "invoice": 2000434}
+READ_ONLY_ORDER = frozenset(
+    {
+        "@url",
+        "DocumentNumber",
+        "Cancelled",
+        "Total",
+        "TotalVAT",
+        "TotalToPay",
+        "Net",
+        "Gross",
+        "FreightVAT",
+        "RoundOff",
+        "InvoiceReference",
+        "Sent",
+        "WarehouseReady",
+        "OrganisationNumber",
+        "OrderType",
+        "ContributionPercent",
+        "ContributionValue",
+        "AdministrationFeeVAT",
+        "BasisTaxReduction",
+        "HouseWork",
+        "OfferReference",
+        "TaxReduction",
+    }
+)
+READ_ONLY_ARTICLE = frozenset(
+    {"@url", "SalesPrice", "DisposableQuantity", "ReservedQuantity", "StockValue", "SupplierName"}
+)
 READ_ONLY_CUSTOMER = frozenset({"@url", "Country", "DeliveryCountry", "VisitingCountry"})
 #: list rows carry these fields only [V: orders.list, articles.list, customers.list]
-ORDER_SUBSET = ("@url", "Cancelled", "Currency", "CustomerName", "CustomerNumber",
-                "DeliveryDate", "DocumentNumber", "ExternalInvoiceReference1",
-                "ExternalInvoiceReference2", "OrderDate", "OrderType", "Project", "Sent",
-                "Total")
-ARTICLE_SUBSET = ("@url", "ArticleNumber", "Description", "DisposableQuantity", "EAN",
-                  "Housework", "PurchasePrice", "QuantityInStock", "ReservedQuantity",
-                  "SalesPrice", "StockPlace", "StockValue", "Unit", "VAT", "WebshopArticle")
+ORDER_SUBSET = (
+    "@url",
+    "Cancelled",
+    "Currency",
+    "CustomerName",
+    "CustomerNumber",
+    "DeliveryDate",
+    "DocumentNumber",
+    "ExternalInvoiceReference1",
+    "ExternalInvoiceReference2",
+    "OrderDate",
+    "OrderType",
+    "Project",
+    "Sent",
+    "Total",
+)
+ARTICLE_SUBSET = (
+    "@url",
+    "ArticleNumber",
+    "Description",
+    "DisposableQuantity",
+    "EAN",
+    "Housework",
+    "PurchasePrice",
+    "QuantityInStock",
+    "ReservedQuantity",
+    "SalesPrice",
+    "StockPlace",
+    "StockValue",
+    "Unit",
+    "VAT",
+    "WebshopArticle",
+)
 #: numbers an article list row gives as strings [V: "QuantityInStock": "0"]
-ARTICLE_LIST_STRINGS = ("DisposableQuantity", "PurchasePrice", "QuantityInStock",
-                        "ReservedQuantity", "StockValue")
+ARTICLE_LIST_STRINGS = (
+    "DisposableQuantity",
+    "PurchasePrice",
+    "QuantityInStock",
+    "ReservedQuantity",
+    "StockValue",
+)
 #: numbers an order row gives as strings [V: "OrderedQuantity": "1", "ContributionValue":
 #: "-0"]; ``Price``, ``Total``, ``VAT``, ``Discount`` stay numbers
-ROW_STRINGS = ("OrderedQuantity", "DeliveredQuantity", "ReservedQuantity",
-               "ContributionPercent", "ContributionValue")
-CUSTOMER_SUBSET = ("@url", "Address1", "Address2", "City", "CustomerNumber", "Email", "Name",
-                   "OrganisationNumber", "Phone", "ZipCode")
+ROW_STRINGS = (
+    "OrderedQuantity",
+    "DeliveredQuantity",
+    "ReservedQuantity",
+    "ContributionPercent",
+    "ContributionValue",
+)
+CUSTOMER_SUBSET = (
+    "@url",
+    "Address1",
+    "Address2",
+    "City",
+    "CustomerNumber",
+    "Email",
+    "Name",
+    "OrganisationNumber",
+    "Phone",
+    "ZipCode",
+)
 
 #: every key of a recorded ``GET /3/orders/{n}`` [V: order.detail], with the values a new
 #: order gets: a just-created order is already in ``DeliveryState "delivery"``, ready in
 #: the warehouse, with no delivery date [V]
 ORDER_DEFAULTS: dict[str, Any] = {
-    "AdministrationFee": 0, "AdministrationFeeVAT": 0, "Address1": "", "Address2": "",
-    "BasisTaxReduction": 0, "Cancelled": False, "City": "", "Comments": "",
-    "ContributionPercent": 0, "ContributionValue": 0, "CopyRemarks": False, "Country": "",
-    "CostCenter": "", "Currency": "SEK", "CurrencyRate": 1, "CurrencyUnit": 1,
-    "CustomerName": "", "CustomerNumber": "", "DeliveryState": "delivery",
-    "DeliveryAddress1": "", "DeliveryAddress2": "", "DeliveryCity": "", "DeliveryCountry": "",
-    "DeliveryDate": None, "DeliveryName": "", "DeliveryZipCode": "", "DocumentNumber": "",
-    "EmailInformation": {"EmailAddressFrom": None, "EmailAddressTo": "",
-                         "EmailAddressCC": None, "EmailAddressBCC": None,
-                         "EmailSubject": "Order {no} bifogas", "EmailBody": " "},
-    "ExternalInvoiceReference1": "", "ExternalInvoiceReference2": "", "Freight": 0,
-    "FreightVAT": 0, "Gross": 0, "HouseWork": False, "InvoiceReference": "0", "Labels": [],
-    "Language": "SV", "Net": 0, "NotCompleted": False, "OfferReference": "0",
-    "OrderDate": "", "OrderRows": [], "OrderType": "Order", "OrganisationNumber": "",
-    "OurReference": "", "Phone1": "", "Phone2": "", "PriceList": "A", "PrintTemplate": "oc",
-    "Project": "", "WarehouseReady": True, "OutboundDate": None, "Remarks": "",
-    "RoundOff": 0, "Sent": False, "TaxReduction": None, "TermsOfDelivery": "",
-    "TermsOfPayment": "30", "TimeBasisReference": None, "Total": 0, "TotalToPay": 0,
-    "TotalVAT": 0, "VATIncluded": False, "WayOfDelivery": "", "YourReference": "",
-    "YourOrderNumber": "", "ZipCode": "", "StockPointCode": None, "StockPointId": None,
-    "TaxReductionType": "none"}
+    "AdministrationFee": 0,
+    "AdministrationFeeVAT": 0,
+    "Address1": "",
+    "Address2": "",
+    "BasisTaxReduction": 0,
+    "Cancelled": False,
+    "City": "",
+    "Comments": "",
+    "ContributionPercent": 0,
+    "ContributionValue": 0,
+    "CopyRemarks": False,
+    "Country": "",
+    "CostCenter": "",
+    "Currency": "SEK",
+    "CurrencyRate": 1,
+    "CurrencyUnit": 1,
+    "CustomerName": "",
+    "CustomerNumber": "",
+    "DeliveryState": "delivery",
+    "DeliveryAddress1": "",
+    "DeliveryAddress2": "",
+    "DeliveryCity": "",
+    "DeliveryCountry": "",
+    "DeliveryDate": None,
+    "DeliveryName": "",
+    "DeliveryZipCode": "",
+    "DocumentNumber": "",
+    "EmailInformation": {
+        "EmailAddressFrom": None,
+        "EmailAddressTo": "",
+        "EmailAddressCC": None,
+        "EmailAddressBCC": None,
+        "EmailSubject": "Order {no} bifogas",
+        "EmailBody": " ",
+    },
+    "ExternalInvoiceReference1": "",
+    "ExternalInvoiceReference2": "",
+    "Freight": 0,
+    "FreightVAT": 0,
+    "Gross": 0,
+    "HouseWork": False,
+    "InvoiceReference": "0",
+    "Labels": [],
+    "Language": "SV",
+    "Net": 0,
+    "NotCompleted": False,
+    "OfferReference": "0",
+    "OrderDate": "",
+    "OrderRows": [],
+    "OrderType": "Order",
+    "OrganisationNumber": "",
+    "OurReference": "",
+    "Phone1": "",
+    "Phone2": "",
+    "PriceList": "A",
+    "PrintTemplate": "oc",
+    "Project": "",
+    "WarehouseReady": True,
+    "OutboundDate": None,
+    "Remarks": "",
+    "RoundOff": 0,
+    "Sent": False,
+    "TaxReduction": None,
+    "TermsOfDelivery": "",
+    "TermsOfPayment": "30",
+    "TimeBasisReference": None,
+    "Total": 0,
+    "TotalToPay": 0,
+    "TotalVAT": 0,
+    "VATIncluded": False,
+    "WayOfDelivery": "",
+    "YourReference": "",
+    "YourOrderNumber": "",
+    "ZipCode": "",
+    "StockPointCode": None,
+    "StockPointId": None,
+    "TaxReductionType": "none",
+}
 #: every key of a recorded order row [V: order.create.rows]
 ROW_DEFAULTS: dict[str, Any] = {
-    "AccountNumber": 3001, "ArticleNumber": "", "ContributionPercent": "0",
-    "ContributionValue": "0", "Cost": 0, "CostCenter": "", "DeliveredQuantity": "0",
-    "Description": "", "Discount": 0, "DiscountType": "PERCENT", "HouseWork": False,
-    "HouseWorkHoursToReport": None, "HouseWorkType": None, "OrderedQuantity": "0",
-    "Price": 0, "Project": "", "ReservedQuantity": "0", "StockPointCode": None,
-    "StockPointId": None, "Total": 0, "Unit": "", "VAT": 0}
+    "AccountNumber": 3001,
+    "ArticleNumber": "",
+    "ContributionPercent": "0",
+    "ContributionValue": "0",
+    "Cost": 0,
+    "CostCenter": "",
+    "DeliveredQuantity": "0",
+    "Description": "",
+    "Discount": 0,
+    "DiscountType": "PERCENT",
+    "HouseWork": False,
+    "HouseWorkHoursToReport": None,
+    "HouseWorkType": None,
+    "OrderedQuantity": "0",
+    "Price": 0,
+    "Project": "",
+    "ReservedQuantity": "0",
+    "StockPointCode": None,
+    "StockPointId": None,
+    "Total": 0,
+    "Unit": "",
+    "VAT": 0,
+}
 #: every key of a recorded ``GET /3/customers/{n}`` [V: customer.detail]: what a customer
 #: typed in with a name only holds (``null`` address, phone and country, ``""`` e-mail)
 CUSTOMER_DEFAULTS: dict[str, Any] = {
-    "Address1": None, "Address2": None, "City": None, "Country": None, "Comments": None,
-    "Currency": "SEK", "CostCenter": None, "CountryCode": None, "Active": True,
-    "CustomerNumber": "", "DefaultDeliveryTypes": {"Invoice": "PRINT", "Order": "PRINT",
-                                                   "Offer": "PRINT"},
-    "DefaultTemplates": {"Order": "DEFAULTTEMPLATE", "Offer": "DEFAULTTEMPLATE",
-                         "Invoice": "DEFAULTTEMPLATE", "CashInvoice": "DEFAULTTEMPLATE"},
-    "DeliveryAddress1": None, "DeliveryAddress2": None, "DeliveryCity": None,
-    "DeliveryCountry": None, "DeliveryCountryCode": None, "DeliveryFax": None,
-    "DeliveryName": None, "DeliveryPhone1": None, "DeliveryPhone2": None,
-    "DeliveryZipCode": None, "Email": "", "EmailInvoice": "", "EmailInvoiceBCC": "",
-    "EmailInvoiceCC": "", "EmailOffer": "", "EmailOfferBCC": "", "EmailOfferCC": "",
-    "EmailOrder": "", "EmailOrderBCC": "", "EmailOrderCC": "", "ExternalReference": None,
-    "Fax": None, "GLN": None, "GLNDelivery": None, "InvoiceAdministrationFee": None,
-    "InvoiceDiscount": None, "InvoiceFreight": None, "InvoiceRemark": "", "Name": "",
-    "OrganisationNumber": "", "OurReference": "", "Phone1": None, "Phone2": None,
-    "PriceList": "A", "Project": "", "SalesAccount": None, "ShowPriceVATIncluded": False,
-    "TermsOfDelivery": "", "TermsOfPayment": "", "Type": "COMPANY", "VATNumber": "",
-    "VATType": "SEVAT", "VisitingAddress": None, "VisitingCity": None,
-    "VisitingCountry": None, "VisitingCountryCode": None, "VisitingZipCode": None,
-    "WayOfDelivery": "", "WWW": "", "YourReference": "", "ZipCode": None}
+    "Address1": None,
+    "Address2": None,
+    "City": None,
+    "Country": None,
+    "Comments": None,
+    "Currency": "SEK",
+    "CostCenter": None,
+    "CountryCode": None,
+    "Active": True,
+    "CustomerNumber": "",
+    "DefaultDeliveryTypes": {"Invoice": "PRINT", "Order": "PRINT", "Offer": "PRINT"},
+    "DefaultTemplates": {
+        "Order": "DEFAULTTEMPLATE",
+        "Offer": "DEFAULTTEMPLATE",
+        "Invoice": "DEFAULTTEMPLATE",
+        "CashInvoice": "DEFAULTTEMPLATE",
+    },
+    "DeliveryAddress1": None,
+    "DeliveryAddress2": None,
+    "DeliveryCity": None,
+    "DeliveryCountry": None,
+    "DeliveryCountryCode": None,
+    "DeliveryFax": None,
+    "DeliveryName": None,
+    "DeliveryPhone1": None,
+    "DeliveryPhone2": None,
+    "DeliveryZipCode": None,
+    "Email": "",
+    "EmailInvoice": "",
+    "EmailInvoiceBCC": "",
+    "EmailInvoiceCC": "",
+    "EmailOffer": "",
+    "EmailOfferBCC": "",
+    "EmailOfferCC": "",
+    "EmailOrder": "",
+    "EmailOrderBCC": "",
+    "EmailOrderCC": "",
+    "ExternalReference": None,
+    "Fax": None,
+    "GLN": None,
+    "GLNDelivery": None,
+    "InvoiceAdministrationFee": None,
+    "InvoiceDiscount": None,
+    "InvoiceFreight": None,
+    "InvoiceRemark": "",
+    "Name": "",
+    "OrganisationNumber": "",
+    "OurReference": "",
+    "Phone1": None,
+    "Phone2": None,
+    "PriceList": "A",
+    "Project": "",
+    "SalesAccount": None,
+    "ShowPriceVATIncluded": False,
+    "TermsOfDelivery": "",
+    "TermsOfPayment": "",
+    "Type": "COMPANY",
+    "VATNumber": "",
+    "VATType": "SEVAT",
+    "VisitingAddress": None,
+    "VisitingCity": None,
+    "VisitingCountry": None,
+    "VisitingCountryCode": None,
+    "VisitingZipCode": None,
+    "WayOfDelivery": "",
+    "WWW": "",
+    "YourReference": "",
+    "ZipCode": None,
+}
 #: every key of a recorded ``GET /3/articles/{n}`` [V: article.detail]
 ARTICLE_DEFAULTS: dict[str, Any] = {
-    "ArticleNumber": "", "Bulky": False, "ConstructionAccount": 0, "Depth": 0,
-    "Description": "", "DisposableQuantity": 0, "EAN": "", "EUAccount": 3108,
-    "EUVATAccount": 3106, "ExportAccount": 3105, "Height": 0, "Housework": False,
-    "HouseworkType": None, "Active": True, "Manufacturer": None,
-    "ManufacturerArticleNumber": "", "Note": "", "PurchaseAccount": 4000,
-    "PurchasePrice": 0, "QuantityInStock": 0, "ReservedQuantity": 0, "SalesAccount": 3001,
-    "StockGoods": False, "StockPlace": None, "StockValue": 0, "StockWarning": 0,
-    "SupplierName": None, "SupplierNumber": None, "Type": "STOCK", "Unit": None, "VAT": 25,
-    "WebshopArticle": False, "Weight": 0, "Width": 0, "Expired": False, "SalesPrice": None,
-    "CostCalculationMethod": None, "StockAccount": None, "StockChangeAccount": None,
-    "DirectCost": None, "FreightCost": None, "OtherCost": None, "DefaultStockPoint": None,
-    "DefaultStockLocation": None, "CommodityCode": ""}
+    "ArticleNumber": "",
+    "Bulky": False,
+    "ConstructionAccount": 0,
+    "Depth": 0,
+    "Description": "",
+    "DisposableQuantity": 0,
+    "EAN": "",
+    "EUAccount": 3108,
+    "EUVATAccount": 3106,
+    "ExportAccount": 3105,
+    "Height": 0,
+    "Housework": False,
+    "HouseworkType": None,
+    "Active": True,
+    "Manufacturer": None,
+    "ManufacturerArticleNumber": "",
+    "Note": "",
+    "PurchaseAccount": 4000,
+    "PurchasePrice": 0,
+    "QuantityInStock": 0,
+    "ReservedQuantity": 0,
+    "SalesAccount": 3001,
+    "StockGoods": False,
+    "StockPlace": None,
+    "StockValue": 0,
+    "StockWarning": 0,
+    "SupplierName": None,
+    "SupplierNumber": None,
+    "Type": "STOCK",
+    "Unit": None,
+    "VAT": 25,
+    "WebshopArticle": False,
+    "Weight": 0,
+    "Width": 0,
+    "Expired": False,
+    "SalesPrice": None,
+    "CostCalculationMethod": None,
+    "StockAccount": None,
+    "StockChangeAccount": None,
+    "DirectCost": None,
+    "FreightCost": None,
+    "OtherCost": None,
+    "DefaultStockPoint": None,
+    "DefaultStockLocation": None,
+    "CommodityCode": "",
+}
 ORDER_FILTERS = ("cancelled", "expired", "invoicecreated", "invoicenotcreated")
 ORDER_ACTIONS = ("cancel", "createinvoice", "warehouseready", "externalprint")
 _CENT = Decimal("0.01")
@@ -216,8 +445,9 @@ class NotFound(ApiError):
         self.what = what
 
 
-def error_body(status: int, message: str | None = None, *, code: int | None = None,
-               capitalised: bool = False) -> dict[str, Any]:
+def error_body(
+    status: int, message: str | None = None, *, code: int | None = None, capitalised: bool = False
+) -> dict[str, Any]:
     """Fortnox's error envelope: ``{"ErrorInformation": {"Error": 1, "Message", "Code"}}``
     on a 404, ``{"error": 1, "message", "code"}`` (lower case) on a 400, both recorded from
     the same account [V]. Codes other than the recorded ones: ``2000000 + status`` [U]."""
@@ -296,23 +526,34 @@ def recompute(order: dict[str, Any]) -> None:
     freight = _d(order.get("Freight"))
     top = max(per_rate, default=Decimal(0))
     if vat_included:
+
         def vat_of(amount: Decimal, rate: Decimal) -> Decimal:
             return (amount * rate / (100 + rate)).quantize(_CENT, ROUND_HALF_UP)
+
         total = net + freight
     else:
+
         def vat_of(amount: Decimal, rate: Decimal) -> Decimal:
             return (amount * rate / 100).quantize(_CENT, ROUND_HALF_UP)
+
         total = Decimal(0)
     freight_vat = vat_of(freight, top)
     vat = sum((vat_of(t, r) for r, t in per_rate.items()), Decimal(0)) + freight_vat
     if not vat_included:
         total = net + freight + vat
-    order.update(Net=_money(net), Gross=_money(net + freight), FreightVAT=_money(freight_vat),
-                 TotalVAT=_money(vat), RoundOff=0.0, Total=_money(total),
-                 TotalToPay=_money(total))
+    order.update(
+        Net=_money(net),
+        Gross=_money(net + freight),
+        FreightVAT=_money(freight_vat),
+        TotalVAT=_money(vat),
+        RoundOff=0.0,
+        Total=_money(total),
+        TotalToPay=_money(total),
+    )
 
 
 # --- seed --------------------------------------------------------------------------------
+
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat()
@@ -323,55 +564,100 @@ def _street(c: Mapping[str, Any]) -> str:
     return f"{c['street']} {c['number']}{ext if len(ext) == 1 else (' ' + ext if ext else '')}"
 
 
-def _customer(c: Mapping[str, Any], number: str, currency: str,
-              modified: datetime) -> dict[str, Any]:
+def _customer(
+    c: Mapping[str, Any], number: str, currency: str, modified: datetime
+) -> dict[str, Any]:
     company = bool(c["is_company"])
     return {
-        "CustomerNumber": number, "Type": "COMPANY" if company else "PRIVATE",
+        "CustomerNumber": number,
+        "Type": "COMPANY" if company else "PRIVATE",
         "Name": c["company_name"] if company else f"{c['first_name']} {c['last_name']}",
-        "OrganisationNumber": "", "VATNumber": c["vat_number"], "Email": c["email"],
-        "EmailOrder": c["email"], "Phone1": c["phone"] or None, "Phone2": None,
-        "Address1": _street(c), "Address2": None, "ZipCode": c["zipcode"], "City": c["city"],
-        "CountryCode": c["country"], "Country": COUNTRY_NAMES.get(c["country"], c["country"]),
-        "Currency": currency, "TermsOfPayment": "30", "Active": True,
+        "OrganisationNumber": "",
+        "VATNumber": c["vat_number"],
+        "Email": c["email"],
+        "EmailOrder": c["email"],
+        "Phone1": c["phone"] or None,
+        "Phone2": None,
+        "Address1": _street(c),
+        "Address2": None,
+        "ZipCode": c["zipcode"],
+        "City": c["city"],
+        "CountryCode": c["country"],
+        "Country": COUNTRY_NAMES.get(c["country"], c["country"]),
+        "Currency": currency,
+        "TermsOfPayment": "30",
+        "Active": True,
         "YourReference": f"{c['first_name']} {c['last_name']}" if company else "",
-        "_modified": _iso(modified)}
+        "_modified": _iso(modified),
+    }
 
 
 def _bare_customer(c: Mapping[str, Any], number: str, modified: datetime) -> dict[str, Any]:
     """A customer as typed in at the counter with a name only, as real accounts hold them
     [V: customer.detail]: no e-mail (``""``), no address, country or phone (``null``)."""
     company = bool(c["is_company"])
-    return {"CustomerNumber": number, "Type": "COMPANY" if company else "PRIVATE",
-            "Name": c["company_name"] if company else f"{c['first_name']} {c['last_name']}",
-            "Email": "", "Address1": None, "ZipCode": None, "City": None, "CountryCode": None,
-            "Country": None, "Phone1": None, "_modified": _iso(modified)}
+    return {
+        "CustomerNumber": number,
+        "Type": "COMPANY" if company else "PRIVATE",
+        "Name": c["company_name"] if company else f"{c['first_name']} {c['last_name']}",
+        "Email": "",
+        "Address1": None,
+        "ZipCode": None,
+        "City": None,
+        "CountryCode": None,
+        "Country": None,
+        "Phone1": None,
+        "_modified": _iso(modified),
+    }
 
 
-def _article(product: Mapping[str, Any], v: Mapping[str, Any], vat: int,
-             reserved: int, modified: datetime) -> dict[str, Any]:
+def _article(
+    product: Mapping[str, Any], v: Mapping[str, Any], vat: int, reserved: int, modified: datetime
+) -> dict[str, Any]:
     options = " ".join(v["attributes"].values()) if v["attributes"] else ""
     stock = int(v["stock"]) if v["tracked"] else 0
     price = Decimal(str(v["price_excl"]))
     return {
-        "ArticleNumber": v["sku"], "Description": f"{product['title']} {options}".strip(),
-        "EAN": v["ean"], "Type": "STOCK", "Unit": "st", "VAT": vat,
-        "Active": bool(product["visible"]), "WebshopArticle": True,
-        "SalesPrice": _money(price), "PurchasePrice": _money(price / 2),
-        "StockGoods": bool(v["tracked"]), "QuantityInStock": stock,
-        "ReservedQuantity": reserved, "DisposableQuantity": stock - reserved,
-        "StockValue": _money(price / 2 * stock), "StockPlace": "",
-        "Manufacturer": product.get("brand") or None, "Note": "",
-        "_modified": _iso(modified)}
+        "ArticleNumber": v["sku"],
+        "Description": f"{product['title']} {options}".strip(),
+        "EAN": v["ean"],
+        "Type": "STOCK",
+        "Unit": "st",
+        "VAT": vat,
+        "Active": bool(product["visible"]),
+        "WebshopArticle": True,
+        "SalesPrice": _money(price),
+        "PurchasePrice": _money(price / 2),
+        "StockGoods": bool(v["tracked"]),
+        "QuantityInStock": stock,
+        "ReservedQuantity": reserved,
+        "DisposableQuantity": stock - reserved,
+        "StockValue": _money(price / 2 * stock),
+        "StockPlace": "",
+        "Manufacturer": product.get("brand") or None,
+        "Note": "",
+        "_modified": _iso(modified),
+    }
 
 
 #: an article without a sales price (none in the default price list) [V: "SalesPrice":
 #: null], a service (no stock) without EAN or manufacturer, that no seeded order uses
 UNPRICED_ARTICLE: dict[str, Any] = {
-    "ArticleNumber": "SERVICE-INSTALL", "Description": "Installation on site", "EAN": "",
-    "Type": "SERVICE", "Unit": "h", "Active": True, "WebshopArticle": False,
-    "SalesPrice": None, "PurchasePrice": 0, "StockGoods": False, "QuantityInStock": 0,
-    "ReservedQuantity": 0, "DisposableQuantity": 0, "StockValue": 0}
+    "ArticleNumber": "SERVICE-INSTALL",
+    "Description": "Installation on site",
+    "EAN": "",
+    "Type": "SERVICE",
+    "Unit": "h",
+    "Active": True,
+    "WebshopArticle": False,
+    "SalesPrice": None,
+    "PurchasePrice": 0,
+    "StockGoods": False,
+    "QuantityInStock": 0,
+    "ReservedQuantity": 0,
+    "DisposableQuantity": 0,
+    "StockValue": 0,
+}
 
 
 def _order_rows(o: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -379,11 +665,20 @@ def _order_rows(o: Mapping[str, Any]) -> list[dict[str, Any]]:
     for k, line in enumerate(o["lines"]):
         p = line["product"]
         share = line.get("discount_share", Decimal(0))
-        rows.append({
-            "RowId": k + 1, "ArticleNumber": p["sku"], "Description": p["title"],
-            "OrderedQuantity": line["quantity"], "Price": _money(p["price_excl"]),
-            "Discount": float(share * 100), "DiscountType": "PERCENT",
-            "VAT": float(line["tax_rate"] * 100), "Unit": "st", "AccountNumber": 3001})
+        rows.append(
+            {
+                "RowId": k + 1,
+                "ArticleNumber": p["sku"],
+                "Description": p["title"],
+                "OrderedQuantity": line["quantity"],
+                "Price": _money(p["price_excl"]),
+                "Discount": float(share * 100),
+                "DiscountType": "PERCENT",
+                "VAT": float(line["tax_rate"] * 100),
+                "Unit": "st",
+                "AccountNumber": 3001,
+            }
+        )
     coupon = o.get("coupon")
     last = rows[-1]
     if coupon and not last["Discount"]:
@@ -393,14 +688,23 @@ def _order_rows(o: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 #: which seeded order (by position) shows which real-account quirk; the rest are plain
-BARE_CUSTOMER, OTHER_CURRENCY, CANCELLED, TEXT_ROW, INVOICED, WRONG_TOTAL, DELIVERED, \
-    NOT_COMPLETED = 1, 2, 3, 4, 5, 6, 7, 9
+(
+    BARE_CUSTOMER,
+    OTHER_CURRENCY,
+    CANCELLED,
+    TEXT_ROW,
+    INVOICED,
+    WRONG_TOTAL,
+    DELIVERED,
+    NOT_COMPLETED,
+) = 1, 2, 3, 4, 5, 6, 7, 9
 #: the exchange rate Fortnox keeps on a foreign-currency order (SEK per unit) [U]
 RATES = {"SEK": 1, "EUR": 11.5, "NOK": 1.02, "DKK": 1.54, "USD": 10.6, "GBP": 13.4}
 
 
-def seed_state(seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str,
-               vat: int) -> dict[str, Any]:
+def seed_state(
+    seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str, vat: int
+) -> dict[str, Any]:
     """The store: orders, customers, articles and invoices by number, balances by article
     and stock point, the stock points, and the next numbers to hand out.
 
@@ -414,12 +718,24 @@ def seed_state(seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str,
     service article has no sales price (``SalesPrice null``).
     """
     state: dict[str, Any] = {
-        "orders": {}, "customers": {}, "articles": {}, "invoices": {}, "balances": {},
-        "stockpoints": [{"id": f"00000000-0000-4000-8000-{i:012d}", "code": code,
-                         "name": name, "state": "ACTIVE"} for i, (code, name) in
-                        enumerate(zip(STOCK_POINTS, ("Head office", "Shop floor"), strict=True),
-                                  start=1)],
-        "next": {"order": 1, "customer": 1, "invoice": 1, "article": 1}}
+        "orders": {},
+        "customers": {},
+        "articles": {},
+        "invoices": {},
+        "balances": {},
+        "stockpoints": [
+            {
+                "id": f"00000000-0000-4000-8000-{i:012d}",
+                "code": code,
+                "name": name,
+                "state": "ACTIVE",
+            }
+            for i, (code, name) in enumerate(
+                zip(STOCK_POINTS, ("Head office", "Shop floor"), strict=True), start=1
+            )
+        ],
+        "next": {"order": 1, "customer": 1, "invoice": 1, "article": 1},
+    }
     if seed is None:
         return state
     demo = demo_data.generate(seed)
@@ -434,9 +750,13 @@ def seed_state(seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str,
                 store = stock // 3
                 state["balances"][v["sku"]] = {
                     "HQ": {"InStock": stock - store, "AvailableStock": stock - store - reserved},
-                    "STORE": {"InStock": store, "AvailableStock": store}}
+                    "STORE": {"InStock": store, "AvailableStock": store},
+                }
     state["articles"][UNPRICED_ARTICLE["ArticleNumber"]] = {
-        **UNPRICED_ARTICLE, "VAT": vat, "_modified": _iso(demo_data.DEMO_START)}
+        **UNPRICED_ARTICLE,
+        "VAT": vat,
+        "_modified": _iso(demo_data.DEMO_START),
+    }
     picks = demo.orders[:: max(1, len(demo.orders) // max(1, n_orders))][:n_orders]
     numbers: dict[str, str] = {}
     customer_since = demo_data.DEMO_START - timedelta(days=60)
@@ -460,28 +780,47 @@ def seed_state(seed: str | None, *, n_orders: int, tz: ZoneInfo, currency: str,
         rate: Decimal = o["lines"][0]["tax_rate"]
         freight = (o["shipping_price_incl"] / (1 + rate)).quantize(_CENT, ROUND_HALF_UP)
         # the order keeps its own copy of the customer's address and e-mail [V]
-        address = {k: customer.get(k) or "" for k in ("Address1", "ZipCode", "City",
-                                                       "Country")}
-        delivery = ({} if i == BARE_CUSTOMER else {
-            "DeliveryName": customer["Name"], "DeliveryAddress1": address["Address1"],
-            "DeliveryZipCode": address["ZipCode"], "DeliveryCity": address["City"],
-            "DeliveryCountry": address["Country"]})
+        address = {k: customer.get(k) or "" for k in ("Address1", "ZipCode", "City", "Country")}
+        delivery = (
+            {}
+            if i == BARE_CUSTOMER
+            else {
+                "DeliveryName": customer["Name"],
+                "DeliveryAddress1": address["Address1"],
+                "DeliveryZipCode": address["ZipCode"],
+                "DeliveryCity": address["City"],
+                "DeliveryCountry": address["Country"],
+            }
+        )
         money = "SEK" if i == OTHER_CURRENCY else currency
         order = {
-            "DocumentNumber": number, "CustomerNumber": customer["CustomerNumber"],
-            "CustomerName": customer["Name"], "OrderDate": day.isoformat(),
-            "OutboundDate": day.isoformat(), **address, **delivery,
-            "EmailInformation": {**ORDER_DEFAULTS["EmailInformation"],
-                                 "EmailAddressTo": customer.get("Email") or ""},
+            "DocumentNumber": number,
+            "CustomerNumber": customer["CustomerNumber"],
+            "CustomerName": customer["Name"],
+            "OrderDate": day.isoformat(),
+            "OutboundDate": day.isoformat(),
+            **address,
+            **delivery,
+            "EmailInformation": {
+                **ORDER_DEFAULTS["EmailInformation"],
+                "EmailAddressTo": customer.get("Email") or "",
+            },
             "YourReference": customer.get("YourReference") or "",
-            "Currency": money, "CurrencyRate": RATES.get(money, 1),
-            "Freight": _money(freight), "StockPointCode": "HQ",
+            "Currency": money,
+            "CurrencyRate": RATES.get(money, 1),
+            "Freight": _money(freight),
+            "StockPointCode": "HQ",
             "WayOfDelivery": o["shipping_method"].upper().replace("-", ""),
-            "OrderRows": _order_rows(o), "_modified": _iso(o["updated_at"])}
+            "OrderRows": _order_rows(o),
+            "_modified": _iso(o["updated_at"]),
+        }
         if i == TEXT_ROW:
-            order["OrderRows"].append(shaped_row(
-                {"Description": "Please leave the parcel at the back door",
-                 "AccountNumber": 0}, len(order["OrderRows"]) + 1))
+            order["OrderRows"].append(
+                shaped_row(
+                    {"Description": "Please leave the parcel at the back door", "AccountNumber": 0},
+                    len(order["OrderRows"]) + 1,
+                )
+            )
         if i == DELIVERED:
             order["DeliveryDate"] = (day + timedelta(days=2)).isoformat()
             for row in order["OrderRows"]:
@@ -503,20 +842,26 @@ def _invoice(state: dict[str, Any], order: dict[str, Any], day: date) -> dict[st
     number = str(state["next"]["invoice"])
     state["next"]["invoice"] += 1
     invoice = {
-        "DocumentNumber": number, "OrderReference": order["DocumentNumber"],
-        "CustomerNumber": order["CustomerNumber"], "CustomerName": order["CustomerName"],
-        "InvoiceDate": day.isoformat(), "DueDate": (day + timedelta(days=30)).isoformat(),
-        "Currency": order["Currency"], "Freight": order["Freight"],
-        "InvoiceRows": [{k: v for k, v in r.items() if k != "RowId"}
-                        for r in order["OrderRows"]],
+        "DocumentNumber": number,
+        "OrderReference": order["DocumentNumber"],
+        "CustomerNumber": order["CustomerNumber"],
+        "CustomerName": order["CustomerName"],
+        "InvoiceDate": day.isoformat(),
+        "DueDate": (day + timedelta(days=30)).isoformat(),
+        "Currency": order["Currency"],
+        "Freight": order["Freight"],
+        "InvoiceRows": [{k: v for k, v in r.items() if k != "RowId"} for r in order["OrderRows"]],
         **{k: order[k] for k in ("Net", "Gross", "TotalVAT", "Total", "RoundOff")},
-        "Booked": False, "Cancelled": False}
+        "Booked": False,
+        "Cancelled": False,
+    }
     state["invoices"][number] = invoice
     order["InvoiceReference"] = number
     return invoice
 
 
 # --- the limiter and tokens ---------------------------------------------------------------
+
 
 class SlidingLimiter:
     """``limit`` requests per ``window_s`` per key, sliding: a request counts while it is
@@ -559,8 +904,13 @@ class Tokens:
             rotated = secrets.token_hex(20)  # the SDK: refresh tokens are 40 characters
             self.access[access] = self.clock() + self.ttl_s
             self.refresh[rotated] = False
-        return {"access_token": access, "refresh_token": rotated, "scope": SCOPES,
-                "expires_in": math.floor(self.ttl_s), "token_type": "bearer"}
+        return {
+            "access_token": access,
+            "refresh_token": rotated,
+            "scope": SCOPES,
+            "expires_in": math.floor(self.ttl_s),
+            "token_type": "bearer",
+        }
 
     def use_refresh(self, token: str, *, single_use: bool) -> bool:
         with self.lock:
@@ -582,6 +932,7 @@ class Tokens:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
 
 def _basic(request: Request) -> tuple[str, str] | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -613,8 +964,9 @@ def _since(value: str, tz: ZoneInfo) -> datetime:
     raise ApiError(400, f"lastmodified: expected yyyy-MM-dd HH:mm, got {value!r}")
 
 
-def _modified_since(rows: list[dict[str, Any]], q: Mapping[str, str],
-                    tz: ZoneInfo) -> list[dict[str, Any]]:
+def _modified_since(
+    rows: list[dict[str, Any]], q: Mapping[str, str], tz: ZoneInfo
+) -> list[dict[str, Any]]:
     if not q.get("lastmodified"):
         return rows
     since = _since(q["lastmodified"], tz)
@@ -629,8 +981,9 @@ def _modified_since(rows: list[dict[str, Any]], q: Mapping[str, str],
     return out
 
 
-def _page(rows: list[dict[str, Any]], q: Mapping[str, str]
-          ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _page(
+    rows: list[dict[str, Any]], q: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     page = _int(q.get("page"), "page", 1)
     limit = min(MAX_LIMIT, _int(q.get("limit"), "limit", DEFAULT_LIMIT))
     offset = _int(q.get("offset"), "offset", 0)
@@ -638,8 +991,11 @@ def _page(rows: list[dict[str, Any]], q: Mapping[str, str]
         raise ApiError(400, "page and limit must be positive, offset not negative")
     rows = rows[offset:]
     # an empty list has 0 pages, and still says it is on page 1 [V: orders.list.empty]
-    meta = {"@TotalResources": len(rows), "@TotalPages": math.ceil(len(rows) / limit),
-            "@CurrentPage": page}
+    meta = {
+        "@TotalResources": len(rows),
+        "@TotalPages": math.ceil(len(rows) / limit),
+        "@CurrentPage": page,
+    }
     return rows[(page - 1) * limit : page * limit], meta
 
 
@@ -719,8 +1075,9 @@ def create_app(
     wall: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
     app = FastAPI(title="Fortnox sandbox")
     controls = SandboxControls()
-    state = JsonState(state_file, lambda: seed_state(seed, n_orders=n_orders, tz=tz,
-                                                     currency=currency, vat=vat))
+    state = JsonState(
+        state_file, lambda: seed_state(seed, n_orders=n_orders, tz=tz, currency=currency, vat=vat)
+    )
     store: dict[str, Any] = state.data
     tokens = Tokens(refresh_token, token_ttl_s, clock)
     limiter = SlidingLimiter(rate_limit, window_s, clock)
@@ -728,11 +1085,11 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc, NotFound):
-            body = error_body(404, str(exc.detail), code=NOT_FOUND_CODES.get(exc.what),
-                              capitalised=True)
+            body = error_body(
+                404, str(exc.detail), code=NOT_FOUND_CODES.get(exc.what), capitalised=True
+            )
         else:
-            body = error_body(exc.status_code, str(exc.detail),
-                              capitalised=exc.status_code == 404)
+            body = error_body(exc.status_code, str(exc.detail), capitalised=exc.status_code == 404)
         return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
@@ -753,8 +1110,12 @@ def create_app(
     def url(request: Request, path: str) -> str:
         return f"{str(request.base_url).rstrip('/')}{path}"
 
-    def render(request: Request, record: Mapping[str, Any], path: str,
-               defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def render(
+        request: Request,
+        record: Mapping[str, Any],
+        path: str,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """A record as Fortnox answers it: ``@url`` first, then every key the recorded
         answer has (``defaults``), the stored values over them."""
         return {"@url": url(request, path), **(defaults or {}), **_public(record)}
@@ -762,14 +1123,18 @@ def create_app(
     def render_order(request: Request, order: Mapping[str, Any]) -> dict[str, Any]:
         number = order["DocumentNumber"]
         out = render(request, order, f"/3/orders/{number}", ORDER_DEFAULTS)
-        out = {"@url": out.pop("@url"), "@urlTaxReductionList": url(
-            request, f"/3/taxreductions?filter=orders&referencenumber={number}"), **out}
+        out = {
+            "@url": out.pop("@url"),
+            "@urlTaxReductionList": url(
+                request, f"/3/taxreductions?filter=orders&referencenumber={number}"
+            ),
+            **out,
+        }
         if out.get("OutboundDate") is None:
             out["OutboundDate"] = out.get("OrderDate")
         rows = out.get("OrderRows")
         if isinstance(rows, list):
-            out["OrderRows"] = [{**ROW_DEFAULTS, **r} if isinstance(r, dict) else r
-                                for r in rows]
+            out["OrderRows"] = [{**ROW_DEFAULTS, **r} if isinstance(r, dict) else r for r in rows]
         return out
 
     def one(table: str, number: str, what: str) -> dict[str, Any]:
@@ -788,18 +1153,22 @@ def create_app(
     @app.post("/oauth-v1/token")
     async def token(request: Request) -> JSONResponse:
         creds = _basic(request)
-        if creds is None or not (compare_digest(creds[0].encode(), client_id.encode())
-                                 and compare_digest(creds[1].encode(), client_secret.encode())):
+        if creds is None or not (
+            compare_digest(creds[0].encode(), client_id.encode())
+            and compare_digest(creds[1].encode(), client_secret.encode())
+        ):
             controls.count("rejected_401")
-            return JSONResponse({"error": "invalid_client",
-                                 "error_description": "Invalid client credentials"},
-                                status_code=401)
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": "Invalid client credentials"},
+                status_code=401,
+            )
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         grant = form.get("grant_type", "")
         refused = None
         if grant == "refresh_token":
-            if not tokens.use_refresh(form.get("refresh_token", ""),
-                                      single_use=single_use_refresh_tokens):
+            if not tokens.use_refresh(
+                form.get("refresh_token", ""), single_use=single_use_refresh_tokens
+            ):
                 refused = ("invalid_grant", "Invalid refresh token")
         elif grant == "authorization_code":
             code = form.get("code", "")
@@ -812,8 +1181,9 @@ def create_app(
         else:
             refused = ("unsupported_grant_type", f"unsupported grant_type {grant!r}")
         if refused is not None:
-            return JSONResponse({"error": refused[0], "error_description": refused[1]},
-                                status_code=400)
+            return JSONResponse(
+                {"error": refused[0], "error_description": refused[1]}, status_code=400
+            )
         controls.count("tokens_issued")
         return JSONResponse(tokens.issue())
 
@@ -840,22 +1210,29 @@ def create_app(
                     raise ApiError(400, f"filter: expected one of {', '.join(ORDER_FILTERS)}")
                 today = wall().astimezone(tz).date().isoformat()
                 rows = [o for o in rows if _order_filter(o, flt, today)]
-            for param, field in (("customernumber", "CustomerNumber"),
-                                 ("documentnumber", "DocumentNumber"),
-                                 ("yourreference", "YourReference"),
-                                 ("externalinvoicereference1", "ExternalInvoiceReference1")):
+            for param, field in (
+                ("customernumber", "CustomerNumber"),
+                ("documentnumber", "DocumentNumber"),
+                ("yourreference", "YourReference"),
+                ("externalinvoicereference1", "ExternalInvoiceReference1"),
+            ):
                 if param in q:
                     rows = [o for o in rows if str(o.get(field) or "") == q[param]]
             if "notcompleted" in q:
                 wanted = q["notcompleted"].lower() == "true"
                 rows = [o for o in rows if bool(o.get("NotCompleted")) == wanted]
             sort_field = {"customername": "CustomerName", "orderdate": "OrderDate"}.get(
-                q.get("sortby", ""), "DocumentNumber")
-            rows.sort(key=lambda o: _sort_key(o.get(sort_field)),
-                      reverse=q.get("sortorder") == "descending")
+                q.get("sortby", ""), "DocumentNumber"
+            )
+            rows.sort(
+                key=lambda o: _sort_key(o.get(sort_field)),
+                reverse=q.get("sortorder") == "descending",
+            )
             page, meta = _page(rows, q)
-            subset = [{k: v for k, v in render_order(request, o).items() if k in ORDER_SUBSET}
-                      for o in page]
+            subset = [
+                {k: v for k, v in render_order(request, o).items() if k in ORDER_SUBSET}
+                for o in page
+            ]
             return {"MetaInformation": meta, "Orders": subset}
 
     @app.get("/3/orders/{number}")
@@ -878,18 +1255,26 @@ def create_app(
             # a new order copies the customer's name, address and e-mail, and is already
             # in DeliveryState "delivery", ready in the warehouse, undelivered [V]
             order = {
-                "DocumentNumber": number, "CustomerName": customer.get("Name") or "",
+                "DocumentNumber": number,
+                "CustomerName": customer.get("Name") or "",
                 "Address1": customer.get("Address1") or "",
-                "ZipCode": customer.get("ZipCode") or "", "City": customer.get("City") or "",
-                "Country": customer.get("Country") or "", "OrderDate": today,
+                "ZipCode": customer.get("ZipCode") or "",
+                "City": customer.get("City") or "",
+                "Country": customer.get("Country") or "",
+                "OrderDate": today,
                 "OutboundDate": today,
-                "EmailInformation": {**ORDER_DEFAULTS["EmailInformation"],
-                                     "EmailAddressTo": customer.get("Email") or ""},
+                "EmailInformation": {
+                    **ORDER_DEFAULTS["EmailInformation"],
+                    "EmailAddressTo": customer.get("Email") or "",
+                },
                 "Currency": customer.get("Currency") or currency,
-                "YourReference": customer.get("YourReference") or "", **fields,
-                "_modified": bumped()}
-            order["OrderRows"] = [shaped_row(row, i + 1) for i, row in
-                                  enumerate(order.get("OrderRows") or [])]
+                "YourReference": customer.get("YourReference") or "",
+                **fields,
+                "_modified": bumped(),
+            }
+            order["OrderRows"] = [
+                shaped_row(row, i + 1) for i, row in enumerate(order.get("OrderRows") or [])
+            ]
             try:
                 recompute(order)
             except ValueError as exc:
@@ -899,8 +1284,7 @@ def create_app(
             return {"Order": render_order(request, order)}
 
     @app.put("/3/orders/{number}")
-    def update_order(number: str, request: Request,
-                     body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_order(number: str, request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
         changes = _body(body, "Order")
         _refuse(changes, READ_ONLY_ORDER, "order")
         with state.lock:
@@ -911,8 +1295,9 @@ def create_app(
                 raise ApiError(400, f"order {number} is invoiced and cannot be changed")
             if "OrderRows" in changes:
                 order_rows_valid(changes["OrderRows"])
-                changes["OrderRows"] = [shaped_row(row, i + 1) for i, row in
-                                        enumerate(changes["OrderRows"])]
+                changes["OrderRows"] = [
+                    shaped_row(row, i + 1) for i, row in enumerate(changes["OrderRows"])
+                ]
             candidate = {**order, **changes}
             try:
                 recompute(candidate)
@@ -931,17 +1316,20 @@ def create_app(
             order = one("orders", number, "order")
             invoiced = str(order.get("InvoiceReference") or "0") != "0"
             if action in ("cancel", "createinvoice") and (invoiced or order.get("Cancelled")):
-                raise ApiError(400, f"order {number} is already "
-                                    f"{'invoiced' if invoiced else 'cancelled'}")
+                raise ApiError(
+                    400, f"order {number} is already {'invoiced' if invoiced else 'cancelled'}"
+                )
             if action == "cancel":  # a cancelled order gets its delivery date [V]
                 order["Cancelled"] = True
-                order["DeliveryDate"] = order.get("DeliveryDate") or wall().astimezone(
-                    tz).date().isoformat()
+                order["DeliveryDate"] = (
+                    order.get("DeliveryDate") or wall().astimezone(tz).date().isoformat()
+                )
             elif action == "createinvoice":
                 _invoice(store, order, wall().astimezone(tz).date())
             elif action == "warehouseready":
-                order.update(WarehouseReady=True,
-                             OutboundDate=wall().astimezone(tz).date().isoformat())
+                order.update(
+                    WarehouseReady=True, OutboundDate=wall().astimezone(tz).date().isoformat()
+                )
             else:
                 order["Sent"] = True
             order["_modified"] = bumped(order.get("_modified"))
@@ -952,17 +1340,23 @@ def create_app(
     def list_invoices(request: Request) -> dict[str, Any]:
         q = dict(request.query_params)
         with state.lock:
-            rows = sorted(store["invoices"].values(),
-                          key=lambda i: _sort_key(i["DocumentNumber"]))
+            rows = sorted(store["invoices"].values(), key=lambda i: _sort_key(i["DocumentNumber"]))
             page, meta = _page(rows, q)
-            return {"MetaInformation": meta, "Invoices": [
-                render(request, i, f"/3/invoices/{i['DocumentNumber']}") for i in page]}
+            return {
+                "MetaInformation": meta,
+                "Invoices": [
+                    render(request, i, f"/3/invoices/{i['DocumentNumber']}") for i in page
+                ],
+            }
 
     @app.get("/3/invoices/{number}")
     def get_invoice(number: str, request: Request) -> dict[str, Any]:
         with state.lock:
-            return {"Invoice": render(request, one("invoices", number, "invoice"),
-                                      f"/3/invoices/{number}")}
+            return {
+                "Invoice": render(
+                    request, one("invoices", number, "invoice"), f"/3/invoices/{number}"
+                )
+            }
 
     # --- customers ------------------------------------------------------------------------
 
@@ -972,22 +1366,36 @@ def create_app(
         with state.lock:
             rows = _modified_since(list(store["customers"].values()), q, tz)
             if "email" in q:
-                rows = [c for c in rows if str(c.get("Email") or "").lower()
-                        == q["email"].lower()]
+                rows = [c for c in rows if str(c.get("Email") or "").lower() == q["email"].lower()]
             rows.sort(key=lambda c: _sort_key(c.get("CustomerNumber")))
             page, meta = _page(rows, q)
             # list rows say "" where the customer's own record has null [V]
-            subset = [{k: "" if v is None else v for k, v in {
-                **render(request, c, f"/3/customers/{c['CustomerNumber']}",
-                         CUSTOMER_DEFAULTS), "Phone": c.get("Phone1")}.items()
-                if k in CUSTOMER_SUBSET} for c in page]
+            subset = [
+                {
+                    k: "" if v is None else v
+                    for k, v in {
+                        **render(
+                            request, c, f"/3/customers/{c['CustomerNumber']}", CUSTOMER_DEFAULTS
+                        ),
+                        "Phone": c.get("Phone1"),
+                    }.items()
+                    if k in CUSTOMER_SUBSET
+                }
+                for c in page
+            ]
             return {"MetaInformation": meta, "Customers": subset}
 
     @app.get("/3/customers/{number}")
     def get_customer(number: str, request: Request) -> dict[str, Any]:
         with state.lock:
-            return {"Customer": render(request, one("customers", number, "customer"),
-                                       f"/3/customers/{number}", CUSTOMER_DEFAULTS)}
+            return {
+                "Customer": render(
+                    request,
+                    one("customers", number, "customer"),
+                    f"/3/customers/{number}",
+                    CUSTOMER_DEFAULTS,
+                )
+            }
 
     @app.post("/3/customers", status_code=201)
     def create_customer(request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -1002,16 +1410,21 @@ def create_app(
                 store["next"]["customer"] += 1
             elif number in store["customers"]:
                 raise ApiError(400, f"customer number {number} is already used")
-            customer = {"Type": "COMPANY", "Active": True, **fields, "CustomerNumber": number,
-                        "_modified": bumped()}
+            customer = {
+                "Type": "COMPANY",
+                "Active": True,
+                **fields,
+                "CustomerNumber": number,
+                "_modified": bumped(),
+            }
             store["customers"][number] = customer
             write()
-            return {"Customer": render(request, customer, f"/3/customers/{number}",
-                                       CUSTOMER_DEFAULTS)}
+            return {
+                "Customer": render(request, customer, f"/3/customers/{number}", CUSTOMER_DEFAULTS)
+            }
 
     @app.put("/3/customers/{number}")
-    def update_customer(number: str, request: Request,
-                        body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_customer(number: str, request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
         changes = _body(body, "Customer")
         _refuse(changes, READ_ONLY_CUSTOMER | {"CustomerNumber"}, "customer")
         with state.lock:
@@ -1019,8 +1432,9 @@ def create_app(
             customer.update(changes)
             customer["_modified"] = bumped(customer.get("_modified"))
             write()
-            return {"Customer": render(request, customer, f"/3/customers/{number}",
-                                       CUSTOMER_DEFAULTS)}
+            return {
+                "Customer": render(request, customer, f"/3/customers/{number}", CUSTOMER_DEFAULTS)
+            }
 
     # --- articles -------------------------------------------------------------------------
 
@@ -1031,8 +1445,7 @@ def create_app(
         balances = store["balances"].setdefault(number, {})
         hq = balances.setdefault("HQ", {"InStock": 0, "AvailableStock": 0})
         try:
-            delta = _d(quantity) - sum((_d(b["InStock"]) for b in balances.values()),
-                                       Decimal(0))
+            delta = _d(quantity) - sum((_d(b["InStock"]) for b in balances.values()), Decimal(0))
         except ValueError:
             return
         hq["InStock"] = float(_d(hq["InStock"]) + delta)
@@ -1046,8 +1459,11 @@ def create_app(
             return
         in_stock = sum((_d(b["InStock"]) for b in balances.values()), Decimal(0))
         available = sum((_d(b["AvailableStock"]) for b in balances.values()), Decimal(0))
-        article.update(QuantityInStock=float(in_stock), DisposableQuantity=float(available),
-                       ReservedQuantity=float(in_stock - available))
+        article.update(
+            QuantityInStock=float(in_stock),
+            DisposableQuantity=float(available),
+            ReservedQuantity=float(in_stock - available),
+        )
 
     @app.get("/3/articles")
     def list_articles(request: Request) -> dict[str, Any]:
@@ -1061,8 +1477,7 @@ def create_app(
             page, meta = _page(rows, q)
             out = []
             for a in page:
-                row = render(request, a, f"/3/articles/{a['ArticleNumber']}",
-                             ARTICLE_DEFAULTS)
+                row = render(request, a, f"/3/articles/{a['ArticleNumber']}", ARTICLE_DEFAULTS)
                 if article_list == "subset":
                     row = {k: v for k, v in row.items() if k in ARTICLE_SUBSET}
                 # list rows give quantities and values as strings [V: articles.list]
@@ -1075,8 +1490,14 @@ def create_app(
     @app.get("/3/articles/{number}")
     def get_article(number: str, request: Request) -> dict[str, Any]:
         with state.lock:
-            return {"Article": render(request, one("articles", number, "article"),
-                                      f"/3/articles/{number}", ARTICLE_DEFAULTS)}
+            return {
+                "Article": render(
+                    request,
+                    one("articles", number, "article"),
+                    f"/3/articles/{number}",
+                    ARTICLE_DEFAULTS,
+                )
+            }
 
     @app.post("/3/articles", status_code=201)
     def create_article(request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -1092,20 +1513,28 @@ def create_app(
                 number = str(store["next"]["article"])
             elif number in store["articles"]:
                 raise ApiError(400, f"article number {number} is already used")
-            article = {"Type": "STOCK", "Active": True, "StockGoods": False, "VAT": vat,
-                       "SalesPrice": 0, "QuantityInStock": 0, "ReservedQuantity": 0,
-                       "DisposableQuantity": 0, "WebshopArticle": False, **fields,
-                       "ArticleNumber": number, "_modified": bumped()}
+            article = {
+                "Type": "STOCK",
+                "Active": True,
+                "StockGoods": False,
+                "VAT": vat,
+                "SalesPrice": 0,
+                "QuantityInStock": 0,
+                "ReservedQuantity": 0,
+                "DisposableQuantity": 0,
+                "WebshopArticle": False,
+                **fields,
+                "ArticleNumber": number,
+                "_modified": bumped(),
+            }
             store["articles"][number] = article
             set_quantity(number, article, article.get("QuantityInStock"))
             sync_article(number)
             write()
-            return {"Article": render(request, article, f"/3/articles/{number}",
-                                      ARTICLE_DEFAULTS)}
+            return {"Article": render(request, article, f"/3/articles/{number}", ARTICLE_DEFAULTS)}
 
     @app.put("/3/articles/{number}")
-    def update_article(number: str, request: Request,
-                       body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_article(number: str, request: Request, body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
         changes = _body(body, "Article")
         _refuse(changes, READ_ONLY_ARTICLE | {"ArticleNumber"}, "article")
         with state.lock:
@@ -1116,8 +1545,7 @@ def create_app(
                 sync_article(number)
             article["_modified"] = bumped(article.get("_modified"))
             write()
-            return {"Article": render(request, article, f"/3/articles/{number}",
-                                      ARTICLE_DEFAULTS)}
+            return {"Article": render(request, article, f"/3/articles/{number}", ARTICLE_DEFAULTS)}
 
     # --- warehouse ------------------------------------------------------------------------
 
@@ -1136,8 +1564,14 @@ def create_app(
                 for point, b in sorted(store["balances"][item].items()):
                     if points and point not in points:
                         continue
-                    rows.append({"ItemId": item, "StockPointCode": point,
-                                 "InStock": b["InStock"], "AvailableStock": b["AvailableStock"]})
+                    rows.append(
+                        {
+                            "ItemId": item,
+                            "StockPointCode": point,
+                            "InStock": b["InStock"],
+                            "AvailableStock": b["AvailableStock"],
+                        }
+                    )
             page, meta = _page(rows, q)
         if warehouse_style == "pascal":
             return {"MetaInformation": meta, "StockBalances": page}
@@ -1189,8 +1623,10 @@ def create_app(
     @app.get(f"{CONTROL_PREFIX}/articles")
     def control_articles() -> dict[str, Any]:
         with state.lock:
-            return {"articles": list(store["articles"].values()),
-                    "balances": dict(store["balances"])}
+            return {
+                "articles": list(store["articles"].values()),
+                "balances": dict(store["balances"]),
+            }
 
     @app.post(f"{CONTROL_PREFIX}/articles")
     def control_upsert_article(body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -1211,7 +1647,8 @@ def create_app(
                 store["balances"][number] = {str(k): dict(v) for k, v in balances.items()}
                 sync_article(number)
             elif "QuantityInStock" in fields and fields["QuantityInStock"] != old.get(
-                    "QuantityInStock"):
+                "QuantityInStock"
+            ):
                 set_quantity(number, article, fields["QuantityInStock"])
             article["_modified"] = modified or bumped(old.get("_modified"))
             state.save()
@@ -1227,8 +1664,12 @@ def create_app(
                 number = str(store["next"]["customer"])
                 store["next"]["customer"] += 1
             old = store["customers"].get(number, {})
-            customer = {**old, **fields, "CustomerNumber": number,
-                        "_modified": modified or bumped(old.get("_modified"))}
+            customer = {
+                **old,
+                **fields,
+                "CustomerNumber": number,
+                "_modified": modified or bumped(old.get("_modified")),
+            }
             store["customers"][number] = customer
             state.save()
             return {"Customer": customer}
@@ -1237,18 +1678,20 @@ def create_app(
     def control_stock_balance(body: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
         """Set one balance row ``{ItemId, StockPointCode, InStock, AvailableStock}``; the
         article's quantities follow (as Fortnox keeps them in step)."""
-        if not isinstance(body, dict) or not body.get("ItemId") or not body.get(
-                "StockPointCode"):
+        if not isinstance(body, dict) or not body.get("ItemId") or not body.get("StockPointCode"):
             raise ApiError(400, "ItemId and StockPointCode are required")
         with state.lock:
             item, point = str(body["ItemId"]), str(body["StockPointCode"])
             in_stock = body.get("InStock", 0)
             store["balances"].setdefault(item, {})[point] = {
-                "InStock": in_stock, "AvailableStock": body.get("AvailableStock", in_stock)}
+                "InStock": in_stock,
+                "AvailableStock": body.get("AvailableStock", in_stock),
+            }
             sync_article(item)
             if item in store["articles"]:
                 store["articles"][item]["_modified"] = bumped(
-                    store["articles"][item].get("_modified"))
+                    store["articles"][item].get("_modified")
+                )
             state.save()
             return {"balances": store["balances"][item]}
 
@@ -1273,8 +1716,9 @@ def create_app(
         if not limiter.take(access.strip() if limit_by == "token" else "tenant"):
             controls.count("rejected_429")
             headers = {"Retry-After": f"{math.ceil(window_s)}"} if retry_after_header else {}
-            return JSONResponse(error_body(429, "Too many requests"), status_code=429,
-                                headers=headers)
+            return JSONResponse(
+                error_body(429, "Too many requests"), status_code=429, headers=headers
+            )
         return await call_next(request)
 
     # added last, so its middleware is outermost: faults are served before auth/limits

@@ -74,13 +74,18 @@ class FortnoxSource:
 
     system = SYSTEM
 
-    def __init__(self, client: FortnoxClient, *, stock: StockMode = "article",
-                 stock_point: str | None = None, currency: str = DEFAULT_CURRENCY) -> None:
+    def __init__(
+        self,
+        client: FortnoxClient,
+        *,
+        stock: StockMode = "article",
+        stock_point: str | None = None,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> None:
         """``stock``/``stock_point``: where levels come from (see :class:`FortnoxSettings`);
         ``currency``: the currency of article prices."""
         if stock not in ("article", "warehouse"):
-            raise ConfigError(f"Fortnox stock mode must be 'article' or 'warehouse', "
-                              f"got {stock!r}")
+            raise ConfigError(f"Fortnox stock mode must be 'article' or 'warehouse', got {stock!r}")
         if stock_point and stock != "warehouse":
             raise ConfigError("Fortnox stock_point needs stock mode 'warehouse'")
         self.client = client
@@ -108,9 +113,9 @@ class FortnoxSource:
                 self._customers[number] = None
         return self._customers[number]
 
-    def iter_order_records(self, start: datetime, end: datetime, *,
-                           skip: Callable[[str], bool] | None = None
-                           ) -> Iterator[dict[str, Any]]:
+    def iter_order_records(
+        self, start: datetime, end: datetime, *, skip: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Orders changed in ``[start, end)`` (to the minute), each as its full ``Order``
         with its customer, zone and read time embedded (see :mod:`.translate`).
 
@@ -133,8 +138,12 @@ class FortnoxSource:
                     raise
                 log.warning("order %s vanished between list and read; skipped", number)
                 continue
-            yield {**order, CUSTOMER_KEY: self._customer(_key(order.get("CustomerNumber"))),
-                   TIMEZONE_KEY: self.client.timezone, CHANGED_BEFORE_KEY: changed_before}
+            yield {
+                **order,
+                CUSTOMER_KEY: self._customer(_key(order.get("CustomerNumber"))),
+                TIMEZONE_KEY: self.client.timezone,
+                CHANGED_BEFORE_KEY: changed_before,
+            }
 
     def order_id(self, record: dict[str, Any]) -> str:
         """The order's ``DocumentNumber``."""
@@ -160,20 +169,24 @@ class FortnoxSource:
             answer = self.client.update_order(order_id, fields)
         except FatalError as err:
             if _not_found(err):
-                raise RecordError("order", order_id, "DocumentNumber",
-                                  f"order {order_id} not found in Fortnox") from None
+                raise RecordError(
+                    "order", order_id, "DocumentNumber", f"order {order_id} not found in Fortnox"
+                ) from None
             raise
         # done only when Fortnox's answer (the whole order [V: order.update]) holds it
         number = _key(answer.get("DocumentNumber"))
         if number != order_id:
-            raise RetriableError(f"PUT /3/orders/{order_id}: Fortnox answered order "
-                                 f"{number or '(none)'}; the write is not confirmed")
+            raise RetriableError(
+                f"PUT /3/orders/{order_id}: Fortnox answered order "
+                f"{number or '(none)'}; the write is not confirmed"
+            )
         for key, sent in fields.items():
             if not _same(answer.get(key), sent):
                 raise RetriableError(
                     f"PUT /3/orders/{order_id}: Fortnox answered {key}="
                     f"{str(answer.get(key))[:60]!r} after being sent {str(sent)[:60]!r}; "
-                    "the write is not confirmed")
+                    "the write is not confirmed"
+                )
 
     # --- products ------------------------------------------------------------------------
 
@@ -205,8 +218,10 @@ class FortnoxSource:
 
     def fetch_image(self, url: str) -> tuple[bytes, str]:
         """Fortnox articles have no images, so no product record ever names one."""
-        raise ConfigError(f"Fortnox articles have no images (asked for {url[:100]!r}); "
-                          "turn images off for this flow")
+        raise ConfigError(
+            f"Fortnox articles have no images (asked for {url[:100]!r}); "
+            "turn images off for this flow"
+        )
 
     # --- stock ---------------------------------------------------------------------------
 

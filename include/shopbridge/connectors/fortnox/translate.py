@@ -143,34 +143,115 @@ STOCK_POINT_KEY = "@StockPoint"
 #: Kingdom", "Korea, Republic of", "Holy See (Vatican City State)" in the recordings]; the
 #: Swedish and common English names are accepted as well (older data, typed input).
 COUNTRY_NAMES: dict[str, str] = {
-    "sverige": "SE", "sweden": "SE", "norge": "NO", "norway": "NO", "danmark": "DK",
-    "denmark": "DK", "finland": "FI", "suomi": "FI", "island": "IS", "iceland": "IS",
-    "nederländerna": "NL", "netherlands": "NL", "the netherlands": "NL",
-    "netherlands (the)": "NL", "holland": "NL", "belgien": "BE", "belgium": "BE",
-    "tyskland": "DE", "germany": "DE", "frankrike": "FR", "france": "FR",
-    "storbritannien": "GB", "united kingdom": "GB",
-    "united kingdom of great britain and northern ireland": "GB", "great britain": "GB",
-    "england": "GB", "irland": "IE", "ireland": "IE", "spanien": "ES", "spain": "ES",
-    "italien": "IT", "italy": "IT", "portugal": "PT", "österrike": "AT", "austria": "AT",
-    "schweiz": "CH", "switzerland": "CH", "polen": "PL", "poland": "PL",
-    "luxemburg": "LU", "luxembourg": "LU", "estland": "EE", "estonia": "EE",
-    "lettland": "LV", "latvia": "LV", "litauen": "LT", "lithuania": "LT",
-    "tjeckien": "CZ", "czech republic": "CZ", "czechia": "CZ", "slovakien": "SK",
-    "slovakia": "SK", "ungern": "HU", "hungary": "HU", "slovenien": "SI", "slovenia": "SI",
-    "kroatien": "HR", "croatia": "HR", "rumänien": "RO", "romania": "RO",
-    "bulgarien": "BG", "bulgaria": "BG", "grekland": "GR", "greece": "GR",
-    "cypern": "CY", "cyprus": "CY", "malta": "MT", "liechtenstein": "LI", "monaco": "MC",
-    "färöarna": "FO", "faroe islands": "FO", "grönland": "GL", "greenland": "GL",
-    "åland": "AX", "aland islands": "AX", "åland islands": "AX",
-    "holy see (vatican city state)": "VA", "ukraina": "UA", "ukraine": "UA",
-    "turkiet": "TR", "turkey": "TR", "usa": "US", "united states": "US",
-    "united states of america": "US", "kanada": "CA", "canada": "CA",
-    "australien": "AU", "australia": "AU", "nya zeeland": "NZ", "new zealand": "NZ",
-    "kina": "CN", "china": "CN", "japan": "JP", "korea, republic of": "KR",
-    "sydkorea": "KR", "south korea": "KR", "indien": "IN", "india": "IN",
-    "virgin islands, u.s.": "VI", "förenade arabemiraten": "AE",
-    "united arab emirates": "AE", "israel": "IL", "sydafrika": "ZA", "south africa": "ZA",
-    "brasilien": "BR", "brazil": "BR", "mexiko": "MX", "mexico": "MX", "singapore": "SG",
+    "sverige": "SE",
+    "sweden": "SE",
+    "norge": "NO",
+    "norway": "NO",
+    "danmark": "DK",
+    "denmark": "DK",
+    "finland": "FI",
+    "suomi": "FI",
+    "island": "IS",
+    "iceland": "IS",
+    "nederländerna": "NL",
+    "netherlands": "NL",
+    "the netherlands": "NL",
+    "netherlands (the)": "NL",
+    "holland": "NL",
+    "belgien": "BE",
+    "belgium": "BE",
+    "tyskland": "DE",
+    "germany": "DE",
+    "frankrike": "FR",
+    "france": "FR",
+    "storbritannien": "GB",
+    "united kingdom": "GB",
+    "united kingdom of great britain and northern ireland": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "irland": "IE",
+    "ireland": "IE",
+    "spanien": "ES",
+    "spain": "ES",
+    "italien": "IT",
+    "italy": "IT",
+    "portugal": "PT",
+    "österrike": "AT",
+    "austria": "AT",
+    "schweiz": "CH",
+    "switzerland": "CH",
+    "polen": "PL",
+    "poland": "PL",
+    "luxemburg": "LU",
+    "luxembourg": "LU",
+    "estland": "EE",
+    "estonia": "EE",
+    "lettland": "LV",
+    "latvia": "LV",
+    "litauen": "LT",
+    "lithuania": "LT",
+    "tjeckien": "CZ",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "slovakien": "SK",
+    "slovakia": "SK",
+    "ungern": "HU",
+    "hungary": "HU",
+    "slovenien": "SI",
+    "slovenia": "SI",
+    "kroatien": "HR",
+    "croatia": "HR",
+    "rumänien": "RO",
+    "romania": "RO",
+    "bulgarien": "BG",
+    "bulgaria": "BG",
+    "grekland": "GR",
+    "greece": "GR",
+    "cypern": "CY",
+    "cyprus": "CY",
+    "malta": "MT",
+    "liechtenstein": "LI",
+    "monaco": "MC",
+    "färöarna": "FO",
+    "faroe islands": "FO",
+    "grönland": "GL",
+    "greenland": "GL",
+    "åland": "AX",
+    "aland islands": "AX",
+    "åland islands": "AX",
+    "holy see (vatican city state)": "VA",
+    "ukraina": "UA",
+    "ukraine": "UA",
+    "turkiet": "TR",
+    "turkey": "TR",
+    "usa": "US",
+    "united states": "US",
+    "united states of america": "US",
+    "kanada": "CA",
+    "canada": "CA",
+    "australien": "AU",
+    "australia": "AU",
+    "nya zeeland": "NZ",
+    "new zealand": "NZ",
+    "kina": "CN",
+    "china": "CN",
+    "japan": "JP",
+    "korea, republic of": "KR",
+    "sydkorea": "KR",
+    "south korea": "KR",
+    "indien": "IN",
+    "india": "IN",
+    "virgin islands, u.s.": "VI",
+    "förenade arabemiraten": "AE",
+    "united arab emirates": "AE",
+    "israel": "IL",
+    "sydafrika": "ZA",
+    "south africa": "ZA",
+    "brasilien": "BR",
+    "brazil": "BR",
+    "mexiko": "MX",
+    "mexico": "MX",
+    "singapore": "SG",
 }
 #: ``DeliveryState`` values (the SDK's enum [U]; "delivery" [V]): stock handling, not status
 DELIVERY_STATES = ("registration", "reservation", "delivery")
@@ -178,8 +259,10 @@ _Q4 = Decimal("0.0001")
 _CENT = Decimal("0.01")
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-_NUMBER_LAST = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d+)\s*(?P<ext>[^\s\d]\S{0,7}"
-                          r"|[-/]\d+\S{0,4})?$")
+_NUMBER_LAST = re.compile(
+    r"^(?P<street>.*?\D)\s*(?P<number>\d+)\s*(?P<ext>[^\s\d]\S{0,7}"
+    r"|[-/]\d+\S{0,4})?$"
+)
 _NUMBER_FIRST = re.compile(r"^(?P<number>\d+)\s*(?P<ext>[A-Za-z]{0,3})[,\s]+(?P<street>\D.*)$")
 
 T = TypeVar("T")
@@ -249,8 +332,10 @@ class _Reader(FieldReader):
             return ""
         code = country_code(text)
         if code is None:
-            raise self.fail(key, f"unknown country {text[:60]!r} (expected a Fortnox "
-                                 f"country name or an ISO code)")
+            raise self.fail(
+                key,
+                f"unknown country {text[:60]!r} (expected a Fortnox country name or an ISO code)",
+            )
         return code
 
 
@@ -277,15 +362,31 @@ def _changed_before(r: _Reader) -> datetime | None:
 
 # --- orders ----------------------------------------------------------------------------
 
-def _address(r: _Reader, line_key: str, zip_key: str, city_key: str, country: str,
-             country_key: str) -> Address:
+
+def _address(
+    r: _Reader, line_key: str, zip_key: str, city_key: str, country: str, country_key: str
+) -> Address:
     """One address of ``r`` (any part may be empty or ``null``: real accounts hold them)."""
     street, number, ext = split_street(r.text(line_key))
-    names = {"street": line_key, "house_number": line_key, "house_number_ext": line_key,
-             "postcode": zip_key, "city": city_key, "country": country_key}
-    return r.build(lambda: Address(street=street, house_number=number, house_number_ext=ext,
-                                   postcode=r.text(zip_key), city=r.text(city_key),
-                                   country=country), names)
+    names = {
+        "street": line_key,
+        "house_number": line_key,
+        "house_number_ext": line_key,
+        "postcode": zip_key,
+        "city": city_key,
+        "country": country_key,
+    }
+    return r.build(
+        lambda: Address(
+            street=street,
+            house_number=number,
+            house_number_ext=ext,
+            postcode=r.text(zip_key),
+            city=r.text(city_key),
+            country=country,
+        ),
+        names,
+    )
 
 
 def _has_any(r: _Reader, *keys: str) -> bool:
@@ -336,8 +437,7 @@ def _customer(r: _Reader, oid: str) -> Customer:
         raw = r.raw[CUSTOMER_KEY]
         if not isinstance(raw, Mapping):
             number = r.text("CustomerNumber")
-            raise r.fail("CustomerNumber",
-                         f"customer {number or '(none)'} not found in Fortnox")
+            raise r.fail("CustomerNumber", f"customer {number or '(none)'} not found in Fortnox")
     c = _Reader(raw, "order", oid, prefix="customer.")
     kind_text = c.text("Type").upper() or "COMPANY"  # [V] Fortnox's default
     if kind_text not in ("COMPANY", "PRIVATE"):
@@ -354,16 +454,30 @@ def _customer(r: _Reader, oid: str) -> Customer:
     billing = _billing(r, c)
     number = c.text("CustomerNumber") or r.text("CustomerNumber")
     phone = c.text("Phone1") or c.text("Phone2") or r.text("Phone1")
-    names = {"email": email_key, "company_name": "customer.Name",
-             "first_name": "customer.Name", "last_name": "customer.Name",
-             "vat_number": "customer.VATNumber", "phone": "customer.Phone1",
-             "customer_number": "CustomerNumber", "": "customer.Name"}
-    return r.build(lambda: Customer(
-        kind=CustomerKind.COMPANY if is_company else CustomerKind.PERSON, email=email,
-        customer_number=number, first_name=first.strip(), last_name=last.strip(),
-        company_name=name if is_company else "",
-        vat_number=c.text("VATNumber") if is_company else "",
-        phone=phone, billing_address=billing), names)
+    names = {
+        "email": email_key,
+        "company_name": "customer.Name",
+        "first_name": "customer.Name",
+        "last_name": "customer.Name",
+        "vat_number": "customer.VATNumber",
+        "phone": "customer.Phone1",
+        "customer_number": "CustomerNumber",
+        "": "customer.Name",
+    }
+    return r.build(
+        lambda: Customer(
+            kind=CustomerKind.COMPANY if is_company else CustomerKind.PERSON,
+            email=email,
+            customer_number=number,
+            first_name=first.strip(),
+            last_name=last.strip(),
+            company_name=name if is_company else "",
+            vat_number=c.text("VATNumber") if is_company else "",
+            phone=phone,
+            billing_address=billing,
+        ),
+        names,
+    )
 
 
 def _shipping(r: _Reader, billing: Address) -> Address:
@@ -371,12 +485,14 @@ def _shipping(r: _Reader, billing: Address) -> Address:
     if not _has_any(r, "DeliveryAddress1", "DeliveryZipCode", "DeliveryCity"):
         return billing
     country = r.country("DeliveryCountry") or billing.country
-    return _address(r, "DeliveryAddress1", "DeliveryZipCode", "DeliveryCity", country,
-                    "DeliveryCountry")
+    return _address(
+        r, "DeliveryAddress1", "DeliveryZipCode", "DeliveryCity", country, "DeliveryCountry"
+    )
 
 
 def _is_text_row(row: Mapping[str, Any]) -> bool:
     """A comment row: no article, quantity or price."""
+
     def empty(value: Any) -> bool:
         if value in (None, ""):
             return True
@@ -384,8 +500,10 @@ def _is_text_row(row: Mapping[str, Any]) -> bool:
             return Decimal(str(value)) == 0
         except InvalidOperation:
             return False
+
     return not _key_text(row.get("ArticleNumber")) and all(
-        empty(row.get(k)) for k in ("OrderedQuantity", "Price"))
+        empty(row.get(k)) for k in ("OrderedQuantity", "Price")
+    )
 
 
 def _line(raw: Mapping[str, Any], n: int, oid: str, vat_included: bool) -> OrderLine:
@@ -394,8 +512,9 @@ def _line(raw: Mapping[str, Any], n: int, oid: str, vat_included: bool) -> Order
     sku = r.text("ArticleNumber", required=True)
     qty = r.decimal("OrderedQuantity")
     if qty <= 0:
-        raise r.fail("OrderedQuantity", f"must be greater than 0 (returns are not synced), "
-                                        f"got {qty}")
+        raise r.fail(
+            "OrderedQuantity", f"must be greater than 0 (returns are not synced), got {qty}"
+        )
     price = r.decimal("Price")
     pct = r.decimal("VAT")
     if not 0 <= pct <= 100:
@@ -416,13 +535,30 @@ def _line(raw: Mapping[str, Any], n: int, oid: str, vat_included: bool) -> Order
         incl, excl, d_incl, d_excl = price, price / factor, row_discount, row_discount / factor
     else:
         excl, incl, d_excl, d_incl = price, price * factor, row_discount, row_discount * factor
-    names = {"sku": "ArticleNumber", "description": "Description", "quantity": "OrderedQuantity",
-             "unit_price_excl": "Price", "unit_price_incl": "Price", "tax_rate": "VAT",
-             "discount_excl": "Discount", "discount_incl": "Discount", "": "ArticleNumber"}
-    return r.build(lambda: OrderLine(
-        sku=sku, description=r.text("Description"), quantity=q4(qty),
-        unit_price_excl=q4(excl), unit_price_incl=q4(incl), tax_rate=rate,
-        discount_excl=q4(d_excl), discount_incl=q4(d_incl)), names)
+    names = {
+        "sku": "ArticleNumber",
+        "description": "Description",
+        "quantity": "OrderedQuantity",
+        "unit_price_excl": "Price",
+        "unit_price_incl": "Price",
+        "tax_rate": "VAT",
+        "discount_excl": "Discount",
+        "discount_incl": "Discount",
+        "": "ArticleNumber",
+    }
+    return r.build(
+        lambda: OrderLine(
+            sku=sku,
+            description=r.text("Description"),
+            quantity=q4(qty),
+            unit_price_excl=q4(excl),
+            unit_price_incl=q4(incl),
+            tax_rate=rate,
+            discount_excl=q4(d_excl),
+            discount_incl=q4(d_incl),
+        ),
+        names,
+    )
 
 
 def _delivered(rows: list[Mapping[str, Any]]) -> bool:
@@ -450,8 +586,9 @@ def _status(r: _Reader, article_rows: list[Mapping[str, Any]]) -> str:
         return "draft"
     state = r.text("DeliveryState").lower()
     if state and state not in DELIVERY_STATES:  # read so a new value is noticed, not used
-        raise r.fail("DeliveryState", f"expected one of {', '.join(DELIVERY_STATES)}, "
-                                      f"got {state[:40]!r}")
+        raise r.fail(
+            "DeliveryState", f"expected one of {', '.join(DELIVERY_STATES)}, got {state[:40]!r}"
+        )
     if _delivered(article_rows):
         return "delivered"
     return "open"
@@ -509,37 +646,69 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
     top_rate = max(ln.tax_rate for ln in lines)
     # the administration fee is taxed like freight [U: AdministrationFeeVAT, no recording
     # with a fee]; it is part of Total, so the flow's totals check counts it
-    fee_vat = (r.decimal("AdministrationFeeVAT")
-               if r.raw.get("AdministrationFeeVAT") not in (None, "")
-               else (fee * top_rate / (1 + top_rate) if vat_included else fee * top_rate))
-    fee_excl, fee_incl = ((fee - fee_vat, fee) if vat_included else (fee, fee + fee_vat))
-    freight_vat = (r.decimal("FreightVAT") if r.raw.get("FreightVAT") not in (None, "")
-                   else (freight * top_rate / (1 + top_rate) if vat_included
-                         else freight * top_rate))
-    ship_excl, ship_incl = ((freight - freight_vat, freight) if vat_included
-                            else (freight, freight + freight_vat))
+    fee_vat = (
+        r.decimal("AdministrationFeeVAT")
+        if r.raw.get("AdministrationFeeVAT") not in (None, "")
+        else (fee * top_rate / (1 + top_rate) if vat_included else fee * top_rate)
+    )
+    fee_excl, fee_incl = (fee - fee_vat, fee) if vat_included else (fee, fee + fee_vat)
+    freight_vat = (
+        r.decimal("FreightVAT")
+        if r.raw.get("FreightVAT") not in (None, "")
+        else (freight * top_rate / (1 + top_rate) if vat_included else freight * top_rate)
+    )
+    ship_excl, ship_incl = (
+        (freight - freight_vat, freight) if vat_included else (freight, freight + freight_vat)
+    )
     # Fortnox's own totals, never recomputed: the flow checks them against the lines
     total_incl = r.decimal("Total") - r.decimal("RoundOff", default=Decimal(0))
     total_excl = total_incl - r.decimal("TotalVAT")
     status = _status(r, article_rows)
-    names = {"number": "DocumentNumber", "status": "Cancelled", "currency": "Currency",
-             "created_at": "OrderDate", "updated_at": CHANGED_BEFORE_KEY, "lines": "OrderRows",
-             "total_excl": "TotalVAT", "total_incl": "Total", "shipping_cost_excl": "Freight",
-             "shipping_cost_incl": "Freight", "fee_excl": "AdministrationFee",
-             "fee_incl": "AdministrationFee", "payment_method": "TermsOfPayment",
-             "shipping_method": "WayOfDelivery", "ref": "DocumentNumber",
-             "shipping_address": "DeliveryAddress1", "": "DocumentNumber"}
-    return r.build(lambda: Order(
-        ref=ExternalRef(system=SYSTEM, id=number), number=number, status=status,
-        created_at=created, updated_at=updated, currency=currency, customer=customer,
-        shipping_address=shipping, lines=tuple(lines), total_excl=q4(total_excl),
-        total_incl=q4(total_incl), shipping_method=r.text("WayOfDelivery"),
-        shipping_cost_excl=q4(ship_excl), shipping_cost_incl=q4(ship_incl),
-        fee_excl=q4(fee_excl), fee_incl=q4(fee_incl),
-        payment_method=r.text("TermsOfPayment")), names)
+    names = {
+        "number": "DocumentNumber",
+        "status": "Cancelled",
+        "currency": "Currency",
+        "created_at": "OrderDate",
+        "updated_at": CHANGED_BEFORE_KEY,
+        "lines": "OrderRows",
+        "total_excl": "TotalVAT",
+        "total_incl": "Total",
+        "shipping_cost_excl": "Freight",
+        "shipping_cost_incl": "Freight",
+        "fee_excl": "AdministrationFee",
+        "fee_incl": "AdministrationFee",
+        "payment_method": "TermsOfPayment",
+        "shipping_method": "WayOfDelivery",
+        "ref": "DocumentNumber",
+        "shipping_address": "DeliveryAddress1",
+        "": "DocumentNumber",
+    }
+    return r.build(
+        lambda: Order(
+            ref=ExternalRef(system=SYSTEM, id=number),
+            number=number,
+            status=status,
+            created_at=created,
+            updated_at=updated,
+            currency=currency,
+            customer=customer,
+            shipping_address=shipping,
+            lines=tuple(lines),
+            total_excl=q4(total_excl),
+            total_incl=q4(total_incl),
+            shipping_method=r.text("WayOfDelivery"),
+            shipping_cost_excl=q4(ship_excl),
+            shipping_cost_incl=q4(ship_incl),
+            fee_excl=q4(fee_excl),
+            fee_incl=q4(fee_incl),
+            payment_method=r.text("TermsOfPayment"),
+        ),
+        names,
+    )
 
 
 # --- products ----------------------------------------------------------------------------
+
 
 def product_from_fortnox(record: Mapping[str, Any], *, currency: str) -> Product:
     """One article -> a simple product; ``RecordError`` (entity ``product``) naming the
@@ -551,8 +720,11 @@ def product_from_fortnox(record: Mapping[str, Any], *, currency: str) -> Product
     sku = r.text("ArticleNumber", required=True)
     title = r.text("Description", required=True)
     if record.get("SalesPrice") in (None, ""):
-        raise r.fail("SalesPrice", "the article has no sales price (none in Fortnox's default "
-                                   "price list): set one to sync it, a till item needs a price")
+        raise r.fail(
+            "SalesPrice",
+            "the article has no sales price (none in Fortnox's default "
+            "price list): set one to sync it, a till item needs a price",
+        )
     price = r.decimal("SalesPrice")
     pct = r.decimal("VAT")
     if not 0 <= pct <= 100:
@@ -562,25 +734,57 @@ def product_from_fortnox(record: Mapping[str, Any], *, currency: str) -> Product
     quantity = r.decimal("QuantityInStock", default=Decimal(0)) if stock_goods else None
     updated = _changed_before(r)
     if updated is None:
-        raise r.fail(CHANGED_BEFORE_KEY, "no read time: Fortnox articles carry no "
-                                         "modification time, the source stamps one")
+        raise r.fail(
+            CHANGED_BEFORE_KEY,
+            "no read time: Fortnox articles carry no modification time, the source stamps one",
+        )
     visible = r.flag("Active", default=True) and r.flag("WebshopArticle", default=True)
     ean = r.text("EAN")
-    names = {"sku": "ArticleNumber", "ean": "EAN", "title": "Description",
-             "price_excl": "SalesPrice", "price_incl": "SalesPrice", "tax_rate": "VAT",
-             "quantity": "QuantityInStock", "currency": "currency", "brand": "Manufacturer",
-             "variants": "ArticleNumber", "updated_at": CHANGED_BEFORE_KEY,
-             "ref": "ArticleNumber", "": "ArticleNumber"}
-    variant = r.build(lambda: Variant(sku=sku, ean=ean, title=title, price_excl=q4(price),
-                                      price_incl=q4(price * (1 + rate)), quantity=quantity),
-                      names)
-    return r.build(lambda: Product(
-        ref=ExternalRef(system=SYSTEM, id=sku), sku=sku, ean=ean, title=title,
-        brand=r.text("Manufacturer"), visible=visible, currency=currency, tax_rate=rate,
-        variants=(variant,), updated_at=updated), names)
+    names = {
+        "sku": "ArticleNumber",
+        "ean": "EAN",
+        "title": "Description",
+        "price_excl": "SalesPrice",
+        "price_incl": "SalesPrice",
+        "tax_rate": "VAT",
+        "quantity": "QuantityInStock",
+        "currency": "currency",
+        "brand": "Manufacturer",
+        "variants": "ArticleNumber",
+        "updated_at": CHANGED_BEFORE_KEY,
+        "ref": "ArticleNumber",
+        "": "ArticleNumber",
+    }
+    variant = r.build(
+        lambda: Variant(
+            sku=sku,
+            ean=ean,
+            title=title,
+            price_excl=q4(price),
+            price_incl=q4(price * (1 + rate)),
+            quantity=quantity,
+        ),
+        names,
+    )
+    return r.build(
+        lambda: Product(
+            ref=ExternalRef(system=SYSTEM, id=sku),
+            sku=sku,
+            ean=ean,
+            title=title,
+            brand=r.text("Manufacturer"),
+            visible=visible,
+            currency=currency,
+            tax_rate=rate,
+            variants=(variant,),
+            updated_at=updated,
+        ),
+        names,
+    )
 
 
 # --- stock -------------------------------------------------------------------------------
+
 
 def _ci(row: Mapping[str, Any], name: str) -> tuple[str, Any]:
     """``row[name]`` whatever its case (the warehouse API's casing is [U]) -> (key, value)."""
@@ -613,17 +817,21 @@ def _warehouse_stock(record: Mapping[str, Any], source_id: str) -> StockLevel:
         avail_key, avail_raw = _ci(row, "AvailableStock")
         available = b.decimal(avail_key) if avail_raw not in (None, "") else in_stock
         locations[code] = locations.get(code, Decimal(0)) + in_stock
-        reserved_at[code] = reserved_at.get(code, Decimal(0)) + max(Decimal(0),
-                                                                  in_stock - available)
+        reserved_at[code] = reserved_at.get(code, Decimal(0)) + max(
+            Decimal(0), in_stock - available
+        )
     if point:
         on_hand = locations.get(point, Decimal(0))
         reserved = reserved_at.get(point, Decimal(0))
     else:
         on_hand = sum(locations.values(), Decimal(0))
         reserved = sum(reserved_at.values(), Decimal(0))
-    return r.build(lambda: StockLevel(sku=sku, on_hand=on_hand, reserved=reserved,
-                                      locations=locations, managed=True),
-                   {"sku": "ItemId", "": BALANCES_KEY})
+    return r.build(
+        lambda: StockLevel(
+            sku=sku, on_hand=on_hand, reserved=reserved, locations=locations, managed=True
+        ),
+        {"sku": "ItemId", "": BALANCES_KEY},
+    )
 
 
 def stock_from_fortnox(record: Mapping[str, Any]) -> StockLevel:
@@ -644,7 +852,14 @@ def stock_from_fortnox(record: Mapping[str, Any]) -> StockLevel:
     reserved = r.decimal("ReservedQuantity", default=Decimal(0))
     if reserved < 0:
         raise r.fail("ReservedQuantity", f"negative reservation {reserved}")
-    return r.build(lambda: StockLevel(sku=sku, ean=r.text("EAN"), on_hand=on_hand,
-                                      reserved=reserved, managed=managed),
-                   {"sku": "ArticleNumber", "on_hand": "QuantityInStock",
-                    "reserved": "ReservedQuantity", "managed": "StockGoods"})
+    return r.build(
+        lambda: StockLevel(
+            sku=sku, ean=r.text("EAN"), on_hand=on_hand, reserved=reserved, managed=managed
+        ),
+        {
+            "sku": "ArticleNumber",
+            "on_hand": "QuantityInStock",
+            "reserved": "ReservedQuantity",
+            "managed": "StockGoods",
+        },
+    )

@@ -82,22 +82,53 @@ from shopbridge.sandbox._common import CONTROL_PREFIX, JsonState, SandboxControl
 FILES_PREFIX = "/files"
 #: tables the catalogue adds to the store besides the generic ``RESOURCES``
 EXTRA_TABLES = ("categoriesProducts", "productImages", "productAttributes")
-WRITABLE_VARIANT_FIELDS = frozenset({
-    "stockLevel", "stockTracking", "stockAlert", "stockMinimum", "priceExcl", "priceIncl",
-    "priceCost", "oldPriceExcl", "oldPriceIncl", "sku", "ean", "articleCode", "title",
-    "weight", "isDefault", "sortOrder"})
+WRITABLE_VARIANT_FIELDS = frozenset(
+    {
+        "stockLevel",
+        "stockTracking",
+        "stockAlert",
+        "stockMinimum",
+        "priceExcl",
+        "priceIncl",
+        "priceCost",
+        "oldPriceExcl",
+        "oldPriceIncl",
+        "sku",
+        "ean",
+        "articleCode",
+        "title",
+        "weight",
+        "isDefault",
+        "sortOrder",
+    }
+)
 _INT_FIELDS = frozenset({"stockLevel", "stockAlert", "stockMinimum", "weight", "sortOrder"})
-_MONEY_FIELDS = frozenset({"priceExcl", "priceIncl", "priceCost", "oldPriceExcl",
-                           "oldPriceIncl"})
+_MONEY_FIELDS = frozenset({"priceExcl", "priceIncl", "priceCost", "oldPriceExcl", "oldPriceIncl"})
 _TEXT_FIELDS = frozenset({"sku", "ean", "articleCode", "title"})
-WRITABLE_PRODUCT_FIELDS = frozenset({
-    "title", "fulltitle", "content", "description", "url", "isVisible", "visibility",
-    "data01", "data02", "data03", "brand", "supplier", "type"})
-_PRODUCT_TEXT = frozenset({"title", "fulltitle", "content", "description", "url", "data01",
-                           "data02", "data03"})
+WRITABLE_PRODUCT_FIELDS = frozenset(
+    {
+        "title",
+        "fulltitle",
+        "content",
+        "description",
+        "url",
+        "isVisible",
+        "visibility",
+        "data01",
+        "data02",
+        "data03",
+        "brand",
+        "supplier",
+        "type",
+    }
+)
+_PRODUCT_TEXT = frozenset(
+    {"title", "fulltitle", "content", "description", "url", "data01", "data02", "data03"}
+)
 VISIBILITY = ("visible", "hidden", "auto")
-WRITABLE_CATEGORY_FIELDS = frozenset({"title", "fulltitle", "description", "content",
-                                      "isVisible", "sortOrder", "url", "parent"})
+WRITABLE_CATEGORY_FIELDS = frozenset(
+    {"title", "fulltitle", "description", "content", "isVisible", "sortOrder", "url", "parent"}
+)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 STOCK_TRACKING = ("enabled", "disabled", "indicator")
 THUMB_SIZE = "50x50x2"
@@ -117,12 +148,20 @@ def png(image_id: int, filename: str, revision: int = 1) -> bytes:
     raw = (b"\x00" + bytes((red, green, blue)) * 8) * 8
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
-            + chunk(b"tEXt", b"Comment\x00" + key) + chunk(b"IDAT", zlib.compress(raw, 9))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+        + chunk(b"tEXt", b"Comment\x00" + key)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _slug(text: str) -> str:
@@ -142,8 +181,9 @@ class Shop:
             store.setdefault(table, {})
         if not store["taxes"]:
             store["taxes"]["1"] = dict(DEFAULT_TAX)
-        self._categories = {(self._parent_id(c), c["title"]): int(c["id"])
-                            for c in store["categories"].values()}
+        self._categories = {
+            (self._parent_id(c), c["title"]): int(c["id"]) for c in store["categories"].values()
+        }
         self._brands = {b["title"]: int(b["id"]) for b in store["brands"].values()}
         self._attributes = {a["title"]: int(a["id"]) for a in store["attributes"].values()}
         images = [i for rows in store["productImages"].values() for i in rows]
@@ -203,19 +243,30 @@ class Shop:
             raise ApiError(400, "a category path needs at least one title")
         return parent
 
-    def add_category(self, parent: int | None, title: str, stamp: str,
-                     extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def add_category(
+        self, parent: int | None, title: str, stamp: str, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """One new category node under ``parent`` (``None``: a root)."""
         cid = self.new_id("categories")
         above = self.store["categories"][str(parent)] if parent is not None else None
         depth = int(above["depth"]) + 1 if above else 1
         url = f"{above['url']}/{_slug(title)}" if above else _slug(title)
         record = {
-            "id": cid, "createdAt": stamp, "updatedAt": stamp, "isVisible": True,
-            "depth": depth, "sortOrder": cid, "url": url, "title": title,
-            "fulltitle": title, "description": "", "content": "",
+            "id": cid,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "isVisible": True,
+            "depth": depth,
+            "sortOrder": cid,
+            "url": url,
+            "title": title,
+            "fulltitle": title,
+            "description": "",
+            "content": "",
             "parent": _ref("categories", parent) if parent is not None else False,
-            "products": _many(f"categories/products?category={cid}"), **(extra or {})}
+            "products": _many(f"categories/products?category={cid}"),
+            **(extra or {}),
+        }
         self.store["categories"][str(cid)] = record
         self._categories.setdefault((parent, title), cid)
         return record
@@ -237,12 +288,14 @@ class Shop:
         if any(links[lid]["category"]["resource"]["id"] == cid for lid in mine if lid in links):
             raise ApiError(400, f"product {pid} is already in category {cid}")
         lid = self.new_id("categoriesProducts")
-        links[str(lid)] = {"id": lid, "sortOrder": int(sort_order or len(mine) + 1),
-                           "category": _ref("categories", cid),
-                           "product": _ref("products", pid)}
+        links[str(lid)] = {
+            "id": lid,
+            "sortOrder": int(sort_order or len(mine) + 1),
+            "category": _ref("categories", cid),
+            "product": _ref("products", pid),
+        }
         mine.append(str(lid))
-        self.store["products"][str(pid)]["categories"] = _many(
-            f"categories/products?product={pid}")
+        self.store["products"][str(pid)]["categories"] = _many(f"categories/products?product={pid}")
         return dict(links[str(lid)])
 
     def unlink(self, lid: str) -> None:
@@ -254,24 +307,42 @@ class Shop:
         if product is not None and not mine:
             product["categories"] = False
 
-    def add_image(self, pid: int, content: bytes, *, filename: str, content_type: str,
-                  title: str, sort_order: int | None, stamp: str) -> dict[str, Any]:
+    def add_image(
+        self,
+        pid: int,
+        content: bytes,
+        *,
+        filename: str,
+        content_type: str,
+        title: str,
+        sort_order: int | None,
+        stamp: str,
+    ) -> dict[str, Any]:
         """Store an uploaded file as the product's image (after the others unless
         ``sort_order`` is given)."""
         rows = self.store["productImages"].setdefault(str(pid), [])
         iid = self.new_id("productImages")
-        row = {"id": iid, "sortOrder": sort_order if sort_order is not None else len(rows) + 1,
-               "createdAt": stamp, "updatedAt": stamp, "title": title, "filename": filename,
-               "revision": 1, "present": True, "contentType": content_type,
-               "data": base64.b64encode(content).decode("ascii")}
+        row = {
+            "id": iid,
+            "sortOrder": sort_order if sort_order is not None else len(rows) + 1,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "title": title,
+            "filename": filename,
+            "revision": 1,
+            "present": True,
+            "contentType": content_type,
+            "data": base64.b64encode(content).decode("ascii"),
+        }
         rows.append(row)
         self.files[str(iid)] = row
         self.store["products"][str(pid)]["images"] = _many(f"products/{pid}/images")
         return row
 
     def remove_image(self, pid: int, image_id: str) -> None:
-        rows = [r for r in self.store["productImages"].get(str(pid), [])
-                if str(r["id"]) != image_id]
+        rows = [
+            r for r in self.store["productImages"].get(str(pid), []) if str(r["id"]) != image_id
+        ]
         self.store["productImages"][str(pid)] = rows
         self.files.pop(image_id, None)
         if not rows:
@@ -301,8 +372,15 @@ class Shop:
         if bid is None:
             bid = self.new_id("brands")
             self.store["brands"][str(bid)] = {
-                "id": bid, "createdAt": stamp, "updatedAt": stamp, "isVisible": True,
-                "title": title, "url": _slug(title), "content": "", "image": False}
+                "id": bid,
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "isVisible": True,
+                "title": title,
+                "url": _slug(title),
+                "content": "",
+                "image": False,
+            }
             self._brands[title] = bid
         return bid
 
@@ -321,12 +399,16 @@ class Shop:
         for n, path in enumerate(paths):
             cid = self.ensure_category(path, stamp)
             lid = self.new_id("categoriesProducts")
-            links[str(lid)] = {"id": lid, "sortOrder": n + 1,
-                               "category": _ref("categories", cid),
-                               "product": _ref("products", pid)}
+            links[str(lid)] = {
+                "id": lid,
+                "sortOrder": n + 1,
+                "category": _ref("categories", cid),
+                "product": _ref("products", pid),
+            }
             self._links.setdefault(str(pid), []).append(str(lid))
-        self.store["products"][str(pid)]["categories"] = _many(
-            f"categories/products?product={pid}") if paths else False
+        self.store["products"][str(pid)]["categories"] = (
+            _many(f"categories/products?product={pid}") if paths else False
+        )
 
     def set_images(self, pid: int, images: Sequence[Mapping[str, Any]], stamp: str) -> None:
         """Replace the product's images; ``present: false`` keeps the record but no file."""
@@ -337,10 +419,16 @@ class Shop:
             before = old.pop(str(iid), None) or self.files.get(str(iid))
             filename = str(given.get("filename") or f"image-{iid}.png")
             revision = 1 if before is None else int(before["revision"]) + 1
-            row = {"id": iid, "sortOrder": int(given.get("sortOrder", n + 1)),
-                   "createdAt": before["createdAt"] if before else stamp, "updatedAt": stamp,
-                   "title": str(given.get("title", "")), "filename": filename,
-                   "revision": revision, "present": bool(given.get("present", True))}
+            row = {
+                "id": iid,
+                "sortOrder": int(given.get("sortOrder", n + 1)),
+                "createdAt": before["createdAt"] if before else stamp,
+                "updatedAt": stamp,
+                "title": str(given.get("title", "")),
+                "filename": filename,
+                "revision": revision,
+                "present": bool(given.get("present", True)),
+            }
             if given.get("src"):
                 row["src"] = str(given["src"])
             rows.append(row)
@@ -348,25 +436,35 @@ class Shop:
         for gone in old:
             self.files.pop(gone, None)
         self.store["productImages"][str(pid)] = rows
-        self.store["products"][str(pid)]["images"] = _many(
-            f"products/{pid}/images") if rows else False
+        self.store["products"][str(pid)]["images"] = (
+            _many(f"products/{pid}/images") if rows else False
+        )
 
     def set_features(self, pid: int, features: Mapping[str, Any]) -> None:
         rows = []
         for title, value in features.items():
             aid = self.ensure_attribute(str(title))
-            rows.append({"id": self.new_id("productAttributes"),
-                         "attribute": {"resource": {"id": aid, "url": f"attributes/{aid}",
-                                                    "embedded": {"id": aid, "title": title}}},
-                         "value": str(value)})
+            rows.append(
+                {
+                    "id": self.new_id("productAttributes"),
+                    "attribute": {
+                        "resource": {
+                            "id": aid,
+                            "url": f"attributes/{aid}",
+                            "embedded": {"id": aid, "title": title},
+                        }
+                    },
+                    "value": str(value),
+                }
+            )
         self.store["productAttributes"][str(pid)] = rows
-        self.store["products"][str(pid)]["attributes"] = _many(
-            f"products/{pid}/attributes") if rows else False
+        self.store["products"][str(pid)]["attributes"] = (
+            _many(f"products/{pid}/attributes") if rows else False
+        )
 
     # --- records -----------------------------------------------------------------------
 
-    def put_variant(self, pid: int, given: Mapping[str, Any], n: int,
-                    stamp: str) -> dict[str, Any]:
+    def put_variant(self, pid: int, given: Mapping[str, Any], n: int, stamp: str) -> dict[str, Any]:
         """Create or merge one variant of ``pid``; ``attributes`` becomes its title."""
         fields = dict(given)
         attributes = fields.pop("attributes", None)
@@ -375,12 +473,27 @@ class Shop:
         vid = self.claim("variants", fields.pop("id", None))
         old = self.store["variants"].get(str(vid))
         base = old or {
-            "id": vid, "createdAt": stamp, "updatedAt": stamp, "isDefault": n == 0,
-            "sortOrder": n + 1, "title": "Default", "articleCode": f"ART-{vid}", "ean": "",
-            "sku": "", "priceExcl": 0.0, "priceIncl": 0.0, "priceCost": 0.0,
-            "stockTracking": "enabled", "stockLevel": 0, "stockAlert": 0, "stockMinimum": 0,
-            "weight": 0, "product": _ref("products", pid), "tax": _ref("taxes", 1),
-            "movements": _many(f"variants/movements?variant={vid}")}
+            "id": vid,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "isDefault": n == 0,
+            "sortOrder": n + 1,
+            "title": "Default",
+            "articleCode": f"ART-{vid}",
+            "ean": "",
+            "sku": "",
+            "priceExcl": 0.0,
+            "priceIncl": 0.0,
+            "priceCost": 0.0,
+            "stockTracking": "enabled",
+            "stockLevel": 0,
+            "stockAlert": 0,
+            "stockMinimum": 0,
+            "weight": 0,
+            "product": _ref("products", pid),
+            "tax": _ref("taxes", 1),
+            "movements": _many(f"variants/movements?variant={vid}"),
+        }
         record = {**base, **fields, "id": vid, "product": _ref("products", pid)}
         if "updatedAt" not in fields and old is not None:
             record["updatedAt"] = _bumped(old.get("updatedAt"))
@@ -390,14 +503,19 @@ class Shop:
 
     def variants_of(self, pid: int) -> list[dict[str, Any]]:
         table = self.store["variants"]
-        return sorted((table[v] for v in self._variants.get(str(pid), ()) if v in table),
-                      key=lambda v: (v.get("sortOrder", 0), v["id"]))
+        return sorted(
+            (table[v] for v in self._variants.get(str(pid), ()) if v in table),
+            key=lambda v: (v.get("sortOrder", 0), v["id"]),
+        )
 
-    def set_variants(self, pid: int, variants: Sequence[Mapping[str, Any]],
-                     stamp: str) -> list[dict[str, Any]]:
+    def set_variants(
+        self, pid: int, variants: Sequence[Mapping[str, Any]], stamp: str
+    ) -> list[dict[str, Any]]:
         """Make ``variants`` the product's variants: listed ones upserted, others removed."""
-        kept = [self.put_variant(pid, {"sortOrder": n + 1, "isDefault": n == 0, **v}, n, stamp)
-                for n, v in enumerate(variants)]
+        kept = [
+            self.put_variant(pid, {"sortOrder": n + 1, "isDefault": n == 0, **v}, n, stamp)
+            for n, v in enumerate(variants)
+        ]
         ids = {str(v["id"]) for v in kept}
         for vid in self._variants.get(str(pid), set()) - ids:
             self.store["variants"].pop(vid, None)
@@ -412,27 +530,53 @@ class Shop:
         title: str = item["title"]
         brand = item["brand"]
         self.store["products"][str(pid)] = {
-            "id": pid, "createdAt": created, "updatedAt": stamp,
-            "isVisible": item["visible"], "visibility": "visible" if item["visible"] else "hidden",
-            "url": _slug(title), "title": title,
+            "id": pid,
+            "createdAt": created,
+            "updatedAt": stamp,
+            "isVisible": item["visible"],
+            "visibility": "visible" if item["visible"] else "hidden",
+            "url": _slug(title),
+            "title": title,
             "fulltitle": f"{brand} {title}" if brand else title,
-            "description": item["short_description"], "content": item["description"],
+            "description": item["short_description"],
+            "content": item["description"],
             "brand": _ref("brands", self.ensure_brand(brand, created)) if brand else False,
-            "supplier": False, "variants": False, "images": False, "categories": False,
-            "attributes": False}
+            "supplier": False,
+            "variants": False,
+            "images": False,
+            "categories": False,
+            "attributes": False,
+        }
         variants = []
         for n, v in enumerate(item["variants"]):
             price: Decimal = v["price_excl"]
-            variants.append({
-                "id": v["variant_id"], "createdAt": created, "updatedAt": stamp,
-                "attributes": v["attributes"], "ean": v["ean"], "sku": v["sku"],
-                "priceExcl": _money(price), "priceIncl": _money(price * Decimal("1.21")),
-                "priceCost": _money(price / 2),
-                "stockTracking": "enabled" if v["tracked"] else "disabled",
-                "stockLevel": v["stock"], "stockAlert": 5, "weight": 250, "sortOrder": n + 1})
+            variants.append(
+                {
+                    "id": v["variant_id"],
+                    "createdAt": created,
+                    "updatedAt": stamp,
+                    "attributes": v["attributes"],
+                    "ean": v["ean"],
+                    "sku": v["sku"],
+                    "priceExcl": _money(price),
+                    "priceIncl": _money(price * Decimal("1.21")),
+                    "priceCost": _money(price / 2),
+                    "stockTracking": "enabled" if v["tracked"] else "disabled",
+                    "stockLevel": v["stock"],
+                    "stockAlert": 5,
+                    "weight": 250,
+                    "sortOrder": n + 1,
+                }
+            )
         self.set_variants(pid, variants, stamp)
-        self.set_images(pid, [{"id": i["image_id"], "filename": i["filename"],
-                               "title": i["title"]} for i in item["images"]], created)
+        self.set_images(
+            pid,
+            [
+                {"id": i["image_id"], "filename": i["filename"], "title": i["title"]}
+                for i in item["images"]
+            ],
+            created,
+        )
         self.set_categories(pid, item["categories"], created)
         self.set_features(pid, item["features"])
 
@@ -453,8 +597,11 @@ def image_content(row: Mapping[str, Any]) -> tuple[bytes, str]:
 
 def _sniff(content: bytes, filename: str) -> str:
     """The content type of uploaded bytes: the magic number, else the file name."""
-    for magic, kind in ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
-                        (b"GIF8", "image/gif")):
+    for magic, kind in (
+        (b"\x89PNG", "image/png"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+        (b"GIF8", "image/gif"),
+    ):
         if content.startswith(magic):
             return kind
     if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
@@ -465,11 +612,17 @@ def _sniff(content: bytes, filename: str) -> str:
 def _image_out(row: Mapping[str, Any], root: str) -> dict[str, Any]:
     """An image as the vendor sends it: absolute ``src``/``thumb`` on the CDN."""
     iid, filename = row["id"], row["filename"]
-    return {"id": iid, "sortOrder": row["sortOrder"], "createdAt": row["createdAt"],
-            "updatedAt": row["updatedAt"], "extension": filename.rpartition(".")[2],
-            "size": len(image_content(row)[0]), "title": row["title"],
-            "thumb": f"{root}{FILES_PREFIX}/{iid}/{THUMB_SIZE}/{filename}",
-            "src": row.get("src") or f"{root}{FILES_PREFIX}/{iid}/{filename}"}
+    return {
+        "id": iid,
+        "sortOrder": row["sortOrder"],
+        "createdAt": row["createdAt"],
+        "updatedAt": row["updatedAt"],
+        "extension": filename.rpartition(".")[2],
+        "size": len(image_content(row)[0]),
+        "title": row["title"],
+        "thumb": f"{root}{FILES_PREFIX}/{iid}/{THUMB_SIZE}/{filename}",
+        "src": row.get("src") or f"{root}{FILES_PREFIX}/{iid}/{filename}",
+    }
 
 
 def unique_sku(store: Mapping[str, Any], sku: Any, *, but: str | None = None) -> None:
@@ -488,7 +641,8 @@ def _check_product_fields(changes: Mapping[str, Any]) -> None:
         if name in _PRODUCT_TEXT and not isinstance(value, str):
             raise ApiError(400, f"{name}: expected text, got {value!r}")
         if name in ("brand", "supplier", "type") and (
-                isinstance(value, bool) or not isinstance(value, int)):
+            isinstance(value, bool) or not isinstance(value, int)
+        ):
             raise ApiError(400, f"{name}: expected an id, got {value!r}")
     if "isVisible" in changes and not isinstance(changes["isVisible"], bool):
         raise ApiError(400, f"isVisible: expected true or false, got {changes['isVisible']!r}")
@@ -504,8 +658,9 @@ def _check_variant_fields(changes: Mapping[str, Any]) -> None:
     for name, value in changes.items():
         if name in _INT_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
             raise ApiError(400, f"{name}: expected an integer, got {value!r}")
-        if name in _MONEY_FIELDS and (isinstance(value, bool)
-                                      or not isinstance(value, int | float)):
+        if name in _MONEY_FIELDS and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
             raise ApiError(400, f"{name}: expected a number, got {value!r}")
         if name in _TEXT_FIELDS and not isinstance(value, str):
             raise ApiError(400, f"{name}: expected text, got {value!r}")
@@ -565,11 +720,13 @@ def install_catalogue(
     def product_images(item: str, request: Request) -> dict[str, Any]:
         with state.lock:
             _product(item)
-            rows = sorted(store["productImages"].get(item, []),
-                          key=lambda r: (r["sortOrder"], r["id"]))
+            rows = sorted(
+                store["productImages"].get(item, []), key=lambda r: (r["sortOrder"], r["id"])
+            )
             root = _root(request)
-            return {"productImages": [_image_out(r, root)
-                                      for r in _page(rows, request.query_params)]}
+            return {
+                "productImages": [_image_out(r, root) for r in _page(rows, request.query_params)]
+            }
 
     @app.get("/{lang}/products/{item}/attributes.json")
     def product_attributes(lang: str, item: str, request: Request) -> dict[str, Any]:
@@ -579,8 +736,12 @@ def install_catalogue(
             return {"productAttributes": _render(rows, base(request, lang))}
 
     @app.put("/{lang}/variants/{item}.json")
-    def update_variant(lang: str, item: str, request: Request,
-                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_variant(
+        lang: str,
+        item: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = body.get("variant")
         if not isinstance(changes, dict):
             raise ApiError(400, 'body must be {"variant": {...}}')
@@ -606,8 +767,9 @@ def install_catalogue(
             if row is None or not row["present"] or row["filename"] != filename:
                 return Response(b"Not Found", status_code=404, media_type="text/plain")
             content, media_type = image_content(row)
-        return Response(content, media_type=media_type,
-                        headers={"Cache-Control": "public, max-age=31536000"})
+        return Response(
+            content, media_type=media_type, headers={"Cache-Control": "public, max-age=31536000"}
+        )
 
     @app.get(f"{FILES_PREFIX}/{{image_id}}/{{filename}}")
     def image_file(image_id: str, filename: str) -> Response:
@@ -619,8 +781,14 @@ def install_catalogue(
         """Thumbnails (``50x50x2``) answer the same bytes: the sandbox does not resize."""
         return _file(image_id, filename)
 
-    install_catalogue_writes(app, shop=shop, state=state, controls=controls, base=base,
-                             product_default_variant=product_default_variant)
+    install_catalogue_writes(
+        app,
+        shop=shop,
+        state=state,
+        controls=controls,
+        base=base,
+        product_default_variant=product_default_variant,
+    )
 
     # --- controls ----------------------------------------------------------------------
 
@@ -637,26 +805,45 @@ def install_catalogue(
         (a title or ``false``). An explicit ``updatedAt`` wins over the bump.
         """
         given = dict(body.get("product", body))
-        relations = {k: given.pop(k) for k in ("variants", "images", "categories",
-                                               "attributes", "brand") if k in given}
+        relations = {
+            k: given.pop(k)
+            for k in ("variants", "images", "categories", "attributes", "brand")
+            if k in given
+        }
         with state.lock:
             pid = shop.claim("products", given.pop("id", None))
             old = store["products"].get(str(pid))
             stamp = _bumped(old.get("updatedAt") if old else None)
             title = str(given.get("title") or (old or {}).get("title") or f"Product {pid}")
             base_record = old or {
-                "id": pid, "createdAt": stamp, "isVisible": True, "visibility": "visible",
-                "url": _slug(title), "title": title, "fulltitle": title, "description": "",
-                "content": "", "brand": False, "supplier": False, "variants": False,
-                "images": False, "categories": False, "attributes": False}
+                "id": pid,
+                "createdAt": stamp,
+                "isVisible": True,
+                "visibility": "visible",
+                "url": _slug(title),
+                "title": title,
+                "fulltitle": title,
+                "description": "",
+                "content": "",
+                "brand": False,
+                "supplier": False,
+                "variants": False,
+                "images": False,
+                "categories": False,
+                "attributes": False,
+            }
             product = {**base_record, "updatedAt": stamp, **given, "id": pid}
             store["products"][str(pid)] = product
             if "brand" in relations:
                 brand = relations["brand"]
-                product["brand"] = _ref("brands", shop.ensure_brand(str(brand), stamp)) \
-                    if brand else False
-            variants = shop.set_variants(pid, relations["variants"], stamp) \
-                if "variants" in relations else None
+                product["brand"] = (
+                    _ref("brands", shop.ensure_brand(str(brand), stamp)) if brand else False
+                )
+            variants = (
+                shop.set_variants(pid, relations["variants"], stamp)
+                if "variants" in relations
+                else None
+            )
             if "images" in relations:
                 shop.set_images(pid, relations["images"], stamp)
             if "categories" in relations:
@@ -665,8 +852,11 @@ def install_catalogue(
                 shop.set_features(pid, relations["attributes"])
             state.save()
             images = store["productImages"].get(str(pid), [])
-            return {"product": product, "images": images,
-                    "variants": variants if variants is not None else shop.variants_of(pid)}
+            return {
+                "product": product,
+                "images": images,
+                "variants": variants if variants is not None else shop.variants_of(pid),
+            }
 
     @app.post(f"{CONTROL_PREFIX}/variants")
     def upsert_variant(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
@@ -713,10 +903,16 @@ def install_catalogue(
                     if not row["present"]:
                         continue
                     content, media_type = image_content(row)
-                    out.append({"id": row["id"], "product": int(pid),
-                                "path": f"{FILES_PREFIX}/{row['id']}/{row['filename']}",
-                                "contentType": media_type, "size": len(content),
-                                "sha256": hashlib.sha256(content).hexdigest()})
+                    out.append(
+                        {
+                            "id": row["id"],
+                            "product": int(pid),
+                            "path": f"{FILES_PREFIX}/{row['id']}/{row['filename']}",
+                            "contentType": media_type,
+                            "size": len(content),
+                            "sha256": hashlib.sha256(content).hexdigest(),
+                        }
+                    )
             return {"images": sorted(out, key=lambda r: r["id"])}
 
 
@@ -780,8 +976,11 @@ def install_catalogue_writes(
     # --- products ----------------------------------------------------------------------
 
     @app.post("/{lang}/products.json", status_code=201)
-    def create_product(lang: str, request: Request,
-                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def create_product(
+        lang: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = _envelope(body, "product")
         _check_product_fields(changes)
         if not str(changes.get("title") or "").strip():
@@ -790,12 +989,26 @@ def install_catalogue_writes(
             pid = shop.new_id("products")
             stamp = _bumped(None)
             product: dict[str, Any] = {
-                "id": pid, "createdAt": stamp, "updatedAt": stamp, "isVisible": True,
-                "visibility": "visible", "url": _slug(changes["title"]),
-                "title": changes["title"], "fulltitle": changes["title"], "description": "",
-                "content": "", "data01": "", "data02": "", "data03": "", "brand": False,
-                "supplier": False, "variants": False, "images": False, "categories": False,
-                "attributes": False}
+                "id": pid,
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "isVisible": True,
+                "visibility": "visible",
+                "url": _slug(changes["title"]),
+                "title": changes["title"],
+                "fulltitle": changes["title"],
+                "description": "",
+                "content": "",
+                "data01": "",
+                "data02": "",
+                "data03": "",
+                "brand": False,
+                "supplier": False,
+                "variants": False,
+                "images": False,
+                "categories": False,
+                "attributes": False,
+            }
             store["products"][str(pid)] = product
             _apply_product(product, changes, stamp)
             if product_default_variant:
@@ -804,8 +1017,12 @@ def install_catalogue_writes(
             return _done(request, lang, "product", product)
 
     @app.put("/{lang}/products/{item}.json")
-    def update_product(lang: str, item: str, request: Request,
-                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_product(
+        lang: str,
+        item: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = _envelope(body, "product")
         _check_product_fields(changes)
         with state.lock:
@@ -825,8 +1042,11 @@ def install_catalogue_writes(
     # --- variants ----------------------------------------------------------------------
 
     @app.post("/{lang}/variants.json", status_code=201)
-    def create_variant(lang: str, request: Request,
-                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def create_variant(
+        lang: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = _envelope(body, "variant")
         pid = _int_id(changes.pop("product", None), "product")
         _check_variant_fields(changes)
@@ -853,8 +1073,11 @@ def install_catalogue_writes(
     # --- categories --------------------------------------------------------------------
 
     @app.post("/{lang}/categories.json", status_code=201)
-    def create_category(lang: str, request: Request,
-                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def create_category(
+        lang: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = _envelope(body, "category")
         _check_category_fields(changes)
         title = str(changes.pop("title", "") or "").strip()
@@ -869,8 +1092,12 @@ def install_catalogue_writes(
             return _done(request, lang, "category", category)
 
     @app.put("/{lang}/categories/{item}.json")
-    def update_category(lang: str, item: str, request: Request,
-                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_category(
+        lang: str,
+        item: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = _envelope(body, "category")
         _check_category_fields(changes)
         if "parent" in changes:
@@ -882,8 +1109,11 @@ def install_catalogue_writes(
             return _done(request, lang, "category", category)
 
     @app.post("/{lang}/categories/products.json", status_code=201)
-    def link_category(lang: str, request: Request,
-                      body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def link_category(
+        lang: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = _envelope(body, "categoriesProduct")
         if bad := sorted(set(changes) - {"category", "product", "sortOrder"}):
             raise ApiError(400, f"unknown categoriesProduct field(s): {', '.join(bad)}")
@@ -909,8 +1139,11 @@ def install_catalogue_writes(
     # --- images ------------------------------------------------------------------------
 
     @app.post("/{lang}/products/{item}/images.json", status_code=201)
-    def create_image(item: str, request: Request,
-                     body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def create_image(
+        item: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = _envelope(body, "productImage")
         if bad := sorted(set(changes) - {"attachment", "filename", "title", "sortOrder"}):
             raise ApiError(400, f"unknown productImage field(s): {', '.join(bad)}")
@@ -928,10 +1161,15 @@ def install_catalogue_writes(
             raise ApiError(400, f"sortOrder: expected an integer, got {sort!r}")
         with state.lock:
             _product(item)
-            row = shop.add_image(int(item), content, filename=filename,
-                                 content_type=_sniff(content, filename),
-                                 title=str(changes.get("title") or ""), sort_order=sort,
-                                 stamp=_bumped(None))
+            row = shop.add_image(
+                int(item),
+                content,
+                filename=filename,
+                content_type=_sniff(content, filename),
+                title=str(changes.get("title") or ""),
+                sort_order=sort,
+                stamp=_bumped(None),
+            )
             state.save()
             controls.count("writes")
             return {"productImage": _image_out(row, str(request.base_url).rstrip("/"))}

@@ -69,16 +69,44 @@ from shopbridge.errors import ConfigError, FatalError, RecordError, refused
 log = logging.getLogger(__name__)
 
 #: product fields a mapping may fill (the product input of the vendor and a third-party SDK)
-PRODUCT_FIELDS = frozenset({
-    "title", "fulltitle", "content", "description", "url", "isVisible", "visibility",
-    "data01", "data02", "data03", "brand", "supplier", "type"})
+PRODUCT_FIELDS = frozenset(
+    {
+        "title",
+        "fulltitle",
+        "content",
+        "description",
+        "url",
+        "isVisible",
+        "visibility",
+        "data01",
+        "data02",
+        "data03",
+        "brand",
+        "supplier",
+        "type",
+    }
+)
 #: variant fields a mapping may fill
-VARIANT_FIELDS = frozenset({
-    "sku", "ean", "articleCode", "priceExcl", "priceIncl", "priceCost", "oldPriceExcl",
-    "oldPriceIncl", "stockLevel", "stockTracking", "stockAlert", "stockMinimum", "weight",
-    "isDefault", "sortOrder"})
-MONEY_FIELDS = frozenset({"priceExcl", "priceIncl", "priceCost", "oldPriceExcl",
-                          "oldPriceIncl"})
+VARIANT_FIELDS = frozenset(
+    {
+        "sku",
+        "ean",
+        "articleCode",
+        "priceExcl",
+        "priceIncl",
+        "priceCost",
+        "oldPriceExcl",
+        "oldPriceIncl",
+        "stockLevel",
+        "stockTracking",
+        "stockAlert",
+        "stockMinimum",
+        "weight",
+        "isDefault",
+        "sortOrder",
+    }
+)
+MONEY_FIELDS = frozenset({"priceExcl", "priceIncl", "priceCost", "oldPriceExcl", "oldPriceIncl"})
 WHOLE_FIELDS = frozenset({"stockLevel", "stockAlert", "stockMinimum", "weight", "sortOrder"})
 FLAG_FIELDS = frozenset({"isVisible", "isDefault"})
 #: references a product write takes as ids
@@ -164,8 +192,9 @@ def wire(name: str, value: Any, code: str) -> Any:
     if name in ID_FIELDS:
         text = str(value).strip()
         if not text.isdigit():
-            raise RecordError("product", code, name,
-                              f"expected a Lightspeed {name} id, got {value!r}")
+            raise RecordError(
+                "product", code, name, f"expected a Lightspeed {name} id, got {value!r}"
+            )
         return int(text)
     return "" if value is None else str(value)
 
@@ -198,9 +227,12 @@ def split_fields(item: ItemWrite, *, create: bool) -> Bodies:
             bodies.options[name] = "" if value is None else str(value)
         else:
             raise RecordError(
-                "product", item.code, name,
+                "product",
+                item.code,
+                name,
                 f"{name!r} is not a Lightspeed product or variant field (map it to one of "
-                f"{', '.join(sorted(PRODUCT_FIELDS | VARIANT_FIELDS))}, or drop it)")
+                f"{', '.join(sorted(PRODUCT_FIELDS | VARIANT_FIELDS))}, or drop it)",
+            )
     if item.parent is not None:
         bodies.product.clear()
         if bodies.options:
@@ -240,13 +272,16 @@ class LightspeedEcomCatalogue:
 
     system = SYSTEM
 
-    def __init__(self, client: LightspeedEcomClient, *,
-                 item_code_field: str = DEFAULT_ITEM_CODE_FIELD) -> None:
+    def __init__(
+        self, client: LightspeedEcomClient, *, item_code_field: str = DEFAULT_ITEM_CODE_FIELD
+    ) -> None:
         """``item_code_field``: the product text field that keeps our item code
         (``extra.item_code_field`` of the connection; ``data01``)."""
         if item_code_field not in ITEM_CODE_FIELDS:
-            raise ConfigError(f"item_code_field must be one of {', '.join(ITEM_CODE_FIELDS)},"
-                              f" got {item_code_field!r}")
+            raise ConfigError(
+                f"item_code_field must be one of {', '.join(ITEM_CODE_FIELDS)},"
+                f" got {item_code_field!r}"
+            )
         self.client = client
         #: the client's call counter (an attribute: the protocols declare it settable)
         self.counter: CallCounter = client.counter
@@ -285,18 +320,22 @@ class LightspeedEcomCatalogue:
         vid = str(row["id"])
         before = self._rows.get(vid)
         pid = _ref_id(row.get("product")) or product or (before.product if before else "")
-        sku = str(row.get("sku") or "").strip() if "sku" in row else (
-            before.sku if before else "")
-        ean = str(row.get("ean") or "").strip() if "ean" in row else (
-            before.ean if before else "")
+        sku = str(row.get("sku") or "").strip() if "sku" in row else (before.sku if before else "")
+        ean = str(row.get("ean") or "").strip() if "ean" in row else (before.ean if before else "")
         level_raw = row.get("stockLevel", before.level if before else None)
-        level = level_raw if isinstance(level_raw, int) and not isinstance(
-            level_raw, bool) else None
+        level = (
+            level_raw if isinstance(level_raw, int) and not isinstance(level_raw, bool) else None
+        )
         tracking = row.get("stockTracking", before.tracking if before else None)
-        variant = _Variant(vid, pid, sku, ean, level,
-                           str(tracking) if tracking is not None else None)
-        if before is not None and before.sku and before.sku != sku \
-                and self._sku_ids.get(before.sku) == vid:
+        variant = _Variant(
+            vid, pid, sku, ean, level, str(tracking) if tracking is not None else None
+        )
+        if (
+            before is not None
+            and before.sku
+            and before.sku != sku
+            and self._sku_ids.get(before.sku) == vid
+        ):
             del self._sku_ids[before.sku]
         self._rows[vid] = variant
         if sku:
@@ -337,7 +376,7 @@ class LightspeedEcomCatalogue:
         for a code it has not met."""
         if not parent:
             if code.startswith(VARIANT_CODE):
-                vid = code[len(VARIANT_CODE):]
+                vid = code[len(VARIANT_CODE) :]
                 if vid not in self._rows:
                     self._variants()
             else:
@@ -348,12 +387,18 @@ class LightspeedEcomCatalogue:
         pid = self._codes.get(code) or self._item_codes().get(code)
         return (pid, None) if pid is not None else None
 
-    def _located(self, code: str, *, entity: str = "product",
-                 parent: bool = False) -> tuple[str, str | None]:
+    def _located(
+        self, code: str, *, entity: str = "product", parent: bool = False
+    ) -> tuple[str, str | None]:
         found = self._find(code, parent=parent)
         if found is None:
-            raise RecordError(entity, code, "code", f"item {code} not found in Lightspeed "
-                              f"(no variant SKU and no product {self.item_code_field})")
+            raise RecordError(
+                entity,
+                code,
+                "code",
+                f"item {code} not found in Lightspeed "
+                f"(no variant SKU and no product {self.item_code_field})",
+            )
         return found
 
     def find_items(self, skus: Sequence[str]) -> set[str]:
@@ -394,8 +439,10 @@ class LightspeedEcomCatalogue:
             rows = list(self.client.iter_variants(pid, fields=(*VARIANT_LOOKUP, "isDefault")))
             for row in rows:
                 self._remember(row, product=pid)
-            free = sorted((r for r in rows if not str(r.get("sku") or "").strip()),
-                          key=lambda r: (not r.get("isDefault"), str(r.get("id"))))
+            free = sorted(
+                (r for r in rows if not str(r.get("sku") or "").strip()),
+                key=lambda r: (not r.get("isDefault"), str(r.get("id"))),
+            )
             self._free[pid] = str(free[0]["id"]) if free else None
         return self._free[pid]
 
@@ -430,8 +477,9 @@ class LightspeedEcomCatalogue:
                 self._create_product(self._pending.pop(item.parent))
             found = self._find(item.parent, parent=True)
             if found is None:
-                raise RecordError("product", item.code, "parent",
-                                  f"parent {item.parent} not found in Lightspeed")
+                raise RecordError(
+                    "product", item.code, "parent", f"parent {item.parent} not found in Lightspeed"
+                )
             self._fill_variant(found[0], item.code, {"sku": item.code, **bodies.variant})
             return
         pid = self._create_product(item)
@@ -500,8 +548,7 @@ class LightspeedEcomCatalogue:
             for row in self.client.iter_categories():
                 if row.get("id") in (None, False, ""):
                     continue
-                tree.add(_ref_id(row.get("parent")), str(row.get("title") or ""),
-                         str(row["id"]))
+                tree.add(_ref_id(row.get("parent")), str(row.get("title") or ""), str(row["id"]))
             self._tree = tree
         return self._tree
 
@@ -557,8 +604,11 @@ class LightspeedEcomCatalogue:
             return
         have = self._links.get(pid)
         if have is None:
-            have = {cid for link in self.client.iter_category_links(pid)
-                    if (cid := _ref_id(link.get("category"))) is not None}
+            have = {
+                cid
+                for link in self.client.iter_category_links(pid)
+                if (cid := _ref_id(link.get("category"))) is not None
+            }
             self._links[pid] = have
         for cid in wanted:
             if cid in have:
@@ -590,8 +640,9 @@ class LightspeedEcomCatalogue:
         if "." not in filename:
             filename += mimetypes.guess_extension(image.content_type) or ""
         try:
-            created = self.client.create_product_image(pid, image.content, filename=filename,
-                                                       sort_order=sort)
+            created = self.client.create_product_image(
+                pid, image.content, filename=filename, sort_order=sort
+            )
         except FatalError as err:
             raise _refused(err, f"image {image.position} of {code}") from None
         for row in old:
@@ -601,13 +652,15 @@ class LightspeedEcomCatalogue:
                 self.client.delete_product_image(pid, row["id"])
             except FatalError as err:
                 if _status(err) != 404:
-                    raise _refused(err, f"the removal of the old image {image.position} "
-                                        f"of {code}") from None
+                    raise _refused(
+                        err, f"the removal of the old image {image.position} of {code}"
+                    ) from None
 
     # --- stock -----------------------------------------------------------------------
 
-    def set_stock(self, sku: str, quantity: Decimal, *, managed: bool,
-                  location: str | None = None) -> None:
+    def set_stock(
+        self, sku: str, quantity: Decimal, *, managed: bool, location: str | None = None
+    ) -> None:
         """``PUT variants/{id}.json {"variant": {"stockLevel", "stockTracking"}}``, with
         only what differs from the shop (as read with the variants), so an unchanged
         level costs nothing.
@@ -618,8 +671,10 @@ class LightspeedEcomCatalogue:
         ``RecordError``.
         """
         if location and not self._location_warned:
-            log.warning("Lightspeed eCom keeps one stock level per variant; stock location "
-                        "%r is ignored", location)
+            log.warning(
+                "Lightspeed eCom keeps one stock level per variant; stock location %r is ignored",
+                location,
+            )
             self._location_warned = True
         vid = self._variants().get(sku)
         if vid is None:
@@ -637,7 +692,8 @@ class LightspeedEcomCatalogue:
             updated = self.client.update_variant(vid, body)
         except FatalError as err:
             if _status(err) == 404:
-                raise RecordError("stock", sku, "sku", f"variant {vid} ({sku}) no longer "
-                                  "exists in Lightspeed") from None
+                raise RecordError(
+                    "stock", sku, "sku", f"variant {vid} ({sku}) no longer exists in Lightspeed"
+                ) from None
             raise _refused(err, f"the stock of {sku}") from None
         self._remember({**body, **updated, "id": vid})

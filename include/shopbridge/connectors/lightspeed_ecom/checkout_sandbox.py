@@ -78,12 +78,30 @@ SHOP_TAX_RATE = Decimal("0.21")
 
 #: what a shop offers by default (titles as the seeded orders use them)
 DEFAULT_SHIPMENT_METHODS: tuple[dict[str, Any], ...] = (
-    {"id": "core|85518|424001", "title": "PostNL", "priceExcl": 4.09, "priceIncl": 4.95,
-     "taxRate": 0.21, "isPickup": False},
-    {"id": "core|85518|424002", "title": "DHL", "priceExcl": 5.74, "priceIncl": 6.95,
-     "taxRate": 0.21, "isPickup": False},
-    {"id": "core|85518|424003", "title": "Pick-up", "priceExcl": 0.0, "priceIncl": 0.0,
-     "taxRate": 0.21, "isPickup": True},
+    {
+        "id": "core|85518|424001",
+        "title": "PostNL",
+        "priceExcl": 4.09,
+        "priceIncl": 4.95,
+        "taxRate": 0.21,
+        "isPickup": False,
+    },
+    {
+        "id": "core|85518|424002",
+        "title": "DHL",
+        "priceExcl": 5.74,
+        "priceIncl": 6.95,
+        "taxRate": 0.21,
+        "isPickup": False,
+    },
+    {
+        "id": "core|85518|424003",
+        "title": "Pick-up",
+        "priceExcl": 0.0,
+        "priceIncl": 0.0,
+        "taxRate": 0.21,
+        "isPickup": True,
+    },
 )
 DEFAULT_PAYMENT_METHODS: tuple[dict[str, Any], ...] = (
     {"id": "ideal", "title": "iDEAL", "postPayment": False},
@@ -93,24 +111,72 @@ DEFAULT_PAYMENT_METHODS: tuple[dict[str, Any], ...] = (
     {"id": "invoice", "title": "Invoice", "postPayment": True},
 )
 
-CHECKOUT_FIELDS = frozenset({"mode", "customer", "comment", "billingAddress", "shippingAddress",
-                             "shipmentMethod", "paymentMethod", "terms", "newsletter",
-                             "notifications"})
-CHECKOUT_CUSTOMER_FIELDS = frozenset({"id", "email", "firstname", "middlename", "lastname",
-                                      "gender", "phone", "isCompany", "companyName",
-                                      "companyVatNumber"})
-ADDRESS_FIELDS = frozenset({"name", "company", "address1", "address2", "number", "extension",
-                            "zipcode", "city", "region", "country"})
+CHECKOUT_FIELDS = frozenset(
+    {
+        "mode",
+        "customer",
+        "comment",
+        "billingAddress",
+        "shippingAddress",
+        "shipmentMethod",
+        "paymentMethod",
+        "terms",
+        "newsletter",
+        "notifications",
+    }
+)
+CHECKOUT_CUSTOMER_FIELDS = frozenset(
+    {
+        "id",
+        "email",
+        "firstname",
+        "middlename",
+        "lastname",
+        "gender",
+        "phone",
+        "isCompany",
+        "companyName",
+        "companyVatNumber",
+    }
+)
+ADDRESS_FIELDS = frozenset(
+    {
+        "name",
+        "company",
+        "address1",
+        "address2",
+        "number",
+        "extension",
+        "zipcode",
+        "city",
+        "region",
+        "country",
+    }
+)
 _ADDRESS_REQUIRED = ("name", "address1", "city", "country")
 _APPLY_FIRST = {"mode": 0, "customer": 1, "shipmentMethod": 2}
 #: the customer fields a write may set (the vendor SDK's customer input)
-_ADDR = ("Name", "Street", "Street2", "Number", "Extension", "Zipcode", "City", "Region",
-         "Country")
-CUSTOMER_FIELDS = frozenset({
-    "email", "firstname", "middlename", "lastname", "isConfirmed", "remoteId", "nationalId",
-    "phone", "mobile", "isCompany", "companyName", "companyCoCNumber", "companyVatNumber",
-    "memo", "doNotifyRegistered",
-    *(f"address{kind}{part}" for kind in ("Billing", "Shipping") for part in _ADDR)})
+_ADDR = ("Name", "Street", "Street2", "Number", "Extension", "Zipcode", "City", "Region", "Country")
+CUSTOMER_FIELDS = frozenset(
+    {
+        "email",
+        "firstname",
+        "middlename",
+        "lastname",
+        "isConfirmed",
+        "remoteId",
+        "nationalId",
+        "phone",
+        "mobile",
+        "isCompany",
+        "companyName",
+        "companyCoCNumber",
+        "companyVatNumber",
+        "memo",
+        "doNotifyRegistered",
+        *(f"address{kind}{part}" for kind in ("Billing", "Shipping") for part in _ADDR),
+    }
+)
 
 Base = Callable[[Request, str], str]
 
@@ -147,7 +213,7 @@ def _method_id(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("id")
     if value in (None, False, ""):
-        raise ApiError(400, "method: expected an id or {\"id\": ...}")
+        raise ApiError(400, 'method: expected an id or {"id": ...}')
     return str(value)
 
 
@@ -160,17 +226,27 @@ def _address_errors(label: str, address: Any) -> list[str]:
 
 def _order_address(prefix: str, a: dict[str, Any]) -> dict[str, Any]:
     street = " ".join(str(a.get(k) or "") for k in ("address1", "address2")).strip()
-    return {f"{prefix}Name": a.get("name", ""), f"{prefix}Street": street,
-            f"{prefix}Number": str(a.get("number") or ""),
-            f"{prefix}Extension": a.get("extension") or "",
-            f"{prefix}Zipcode": a.get("zipcode") or "", f"{prefix}City": a.get("city", ""),
-            f"{prefix}Region": a.get("region") or "",
-            f"{prefix}Country": _country(a.get("country"))}
+    return {
+        f"{prefix}Name": a.get("name", ""),
+        f"{prefix}Street": street,
+        f"{prefix}Number": str(a.get("number") or ""),
+        f"{prefix}Extension": a.get("extension") or "",
+        f"{prefix}Zipcode": a.get("zipcode") or "",
+        f"{prefix}City": a.get("city", ""),
+        f"{prefix}Region": a.get("region") or "",
+        f"{prefix}Country": _country(a.get("country")),
+    }
 
 
-def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
-                     controls: SandboxControls, base: Base,
-                     shipment_cascades: bool = True) -> None:
+def install_checkout(
+    app: FastAPI,
+    *,
+    store: dict[str, Any],
+    state: JsonState,
+    controls: SandboxControls,
+    base: Base,
+    shipment_cascades: bool = True,
+) -> None:
     """Register the checkout and customer-write routes on ``app``.
 
     Call it before the app's generic ``/{lang}/{resource}.json`` routes: Starlette matches
@@ -282,17 +358,32 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
     # --- checkouts -----------------------------------------------------------------------
 
     @app.post("/{lang}/checkouts.json", status_code=201)
-    def create_checkout(lang: str, request: Request,
-                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def create_checkout(
+        lang: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         fields = _body(body, "checkout", CHECKOUT_FIELDS)
         with state.lock:
             now = _now()
             co: dict[str, Any] = {
-                "id": next_id(store["checkouts"], 0), "createdAt": now, "updatedAt": now,
-                "mode": "guest", "customer": None, "comment": "", "billingAddress": None,
-                "shippingAddress": None, "shipmentMethod": None, "paymentMethod": None,
-                "terms": False, "newsletter": False, "notifications": False, "products": [],
-                "orderId": None, "language": lang}
+                "id": next_id(store["checkouts"], 0),
+                "createdAt": now,
+                "updatedAt": now,
+                "mode": "guest",
+                "customer": None,
+                "comment": "",
+                "billingAddress": None,
+                "shippingAddress": None,
+                "shipmentMethod": None,
+                "paymentMethod": None,
+                "terms": False,
+                "newsletter": False,
+                "notifications": False,
+                "products": [],
+                "orderId": None,
+                "language": lang,
+            }
             apply(co, {"mode": fields.get("mode", "guest"), **fields})
             store["checkouts"][str(co["id"])] = co
             state.save()
@@ -323,8 +414,12 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             return render(checkout(cid), request, lang)
 
     @app.put("/{lang}/checkouts/{cid}.json")
-    def update_checkout(lang: str, cid: str, request: Request,
-                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_checkout(
+        lang: str,
+        cid: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         fields = _body(body, "checkout", CHECKOUT_FIELDS)
         with state.lock:
             co = open_checkout(cid)
@@ -345,8 +440,12 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
         return {}
 
     @app.post("/{lang}/checkouts/{cid}/products.json", status_code=201)
-    def add_product(lang: str, cid: str, request: Request,
-                    body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def add_product(
+        lang: str,
+        cid: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         variant_id, quantity = body.get("variantId"), body.get("quantity")
         if bad := sorted(set(body) - {"variantId", "quantity"}):
             raise ApiError(400, f"unknown field(s): {', '.join(bad)}")
@@ -361,13 +460,20 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             if line is None:
                 product_id = variant["product"]["resource"]["id"]
                 product = store["products"].get(str(product_id), {})
-                line = {"id": next_id({str(p["id"]): p for p in co["products"]}, 0),
-                        "variantId": variant["id"], "productId": product_id, "quantity": 0,
-                        "sku": variant["sku"], "ean": variant["ean"],
-                        "articleCode": variant["articleCode"],
-                        "title": product.get("title", ""), "variant": variant["title"],
-                        "priceExcl": variant["priceExcl"], "priceIncl": variant["priceIncl"],
-                        "taxRate": float(SHOP_TAX_RATE)}
+                line = {
+                    "id": next_id({str(p["id"]): p for p in co["products"]}, 0),
+                    "variantId": variant["id"],
+                    "productId": product_id,
+                    "quantity": 0,
+                    "sku": variant["sku"],
+                    "ean": variant["ean"],
+                    "articleCode": variant["articleCode"],
+                    "title": product.get("title", ""),
+                    "variant": variant["title"],
+                    "priceExcl": variant["priceExcl"],
+                    "priceIncl": variant["priceIncl"],
+                    "taxRate": float(SHOP_TAX_RATE),
+                }
                 co["products"].append(line)
             line["quantity"] += quantity
             co["updatedAt"] = _bumped(co["updatedAt"])
@@ -410,11 +516,14 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
         controls.count("writes")
         return {"orderId": oid}
 
-    def order_from(co: dict[str, Any], oid: int,
-                   lang: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def order_from(
+        co: dict[str, Any], oid: int, lang: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The order a checkout turns into, shaped like the seeded orders."""
-        first_line = 1 + max((int(line["id"]) for rows in store["orderProducts"].values()
-                              for line in rows), default=0)
+        first_line = 1 + max(
+            (int(line["id"]) for rows in store["orderProducts"].values() for line in rows),
+            default=0,
+        )
         lines: list[dict[str, Any]] = []
         excl = incl = Decimal(0)
         taxes: dict[Decimal, Decimal] = {}
@@ -423,69 +532,112 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             qty, rate = p["quantity"], _dec(p["taxRate"])
             excl, incl = excl + unit_excl * qty, incl + unit_incl * qty
             taxes[rate] = taxes.get(rate, Decimal(0)) + (unit_incl - unit_excl) * qty
-            lines.append({
-                "id": first_line + i, "supplierTitle": "", "brandTitle": "",
-                "productTitle": p["title"], "variantTitle": p["variant"], "taxStatus": "on",
-                "quantityOrdered": qty, "quantityInvoiced": 0, "quantityShipped": 0,
-                "quantityRefunded": 0, "quantityReturned": 0, "articleCode": p["articleCode"],
-                "ean": p["ean"], "sku": p["sku"], "weight": 250,
-                "priceCost": _money(unit_excl / 2), "basePriceExcl": _money(unit_excl),
-                "basePriceIncl": _money(unit_incl),
-                # the line total, as the vendor sends it [V]; basePrice* is the unit price
-                "priceExcl": _money(unit_excl * qty), "priceIncl": _money(unit_incl * qty),
-                "discountExcl": 0.0, "discountIncl": 0.0,
-                "taxRate": float(rate), "product": _ref("products", p["productId"]),
-                "variant": _ref("variants", p["variantId"])})
+            lines.append(
+                {
+                    "id": first_line + i,
+                    "supplierTitle": "",
+                    "brandTitle": "",
+                    "productTitle": p["title"],
+                    "variantTitle": p["variant"],
+                    "taxStatus": "on",
+                    "quantityOrdered": qty,
+                    "quantityInvoiced": 0,
+                    "quantityShipped": 0,
+                    "quantityRefunded": 0,
+                    "quantityReturned": 0,
+                    "articleCode": p["articleCode"],
+                    "ean": p["ean"],
+                    "sku": p["sku"],
+                    "weight": 250,
+                    "priceCost": _money(unit_excl / 2),
+                    "basePriceExcl": _money(unit_excl),
+                    "basePriceIncl": _money(unit_incl),
+                    # the line total, as the vendor sends it [V]; basePrice* is the unit price
+                    "priceExcl": _money(unit_excl * qty),
+                    "priceIncl": _money(unit_incl * qty),
+                    "discountExcl": 0.0,
+                    "discountIncl": 0.0,
+                    "taxRate": float(rate),
+                    "product": _ref("products", p["productId"]),
+                    "variant": _ref("variants", p["variantId"]),
+                }
+            )
         ship, pay, customer = co["shipmentMethod"], co["paymentMethod"], co["customer"]
         ship_excl, ship_incl = _dec(ship["priceExcl"]), _dec(ship["priceIncl"])
         ship_rate = _dec(ship.get("taxRate"))
         taxes[ship_rate] = taxes.get(ship_rate, Decimal(0)) + ship_incl - ship_excl
         if pay.get("postPayment"):
-            status = ("processing_awaiting_pickup" if ship.get("isPickup")
-                      else "processing_awaiting_shipment")
+            status = (
+                "processing_awaiting_pickup"
+                if ship.get("isPickup")
+                else "processing_awaiting_shipment"
+            )
         else:
             status = "processing_awaiting_payment"
         now = _now()
         order = {
-            "id": oid, "createdAt": now, "updatedAt": now, "number": f"ORD{oid:05d}",
-            "status": status, "customStatusId": None, "paymentStatus": "not_paid",
+            "id": oid,
+            "createdAt": now,
+            "updatedAt": now,
+            "number": f"ORD{oid:05d}",
+            "status": status,
+            "customStatusId": None,
+            "paymentStatus": "not_paid",
             "shipmentStatus": "not_shipped",
-            "priceExcl": _money(excl + ship_excl), "priceIncl": _money(incl + ship_incl),
-            "email": customer.get("email", ""), "firstname": customer.get("firstname", ""),
-            "lastname": customer.get("lastname", ""), "phone": customer.get("phone", ""),
+            "priceExcl": _money(excl + ship_excl),
+            "priceIncl": _money(incl + ship_incl),
+            "email": customer.get("email", ""),
+            "firstname": customer.get("firstname", ""),
+            "lastname": customer.get("lastname", ""),
+            "phone": customer.get("phone", ""),
             "isCompany": bool(customer.get("isCompany")),
             "companyName": customer.get("companyName", ""),
             "companyVatNumber": customer.get("companyVatNumber", ""),
             **_order_address("addressBilling", co["billingAddress"]),
             **_order_address("addressShipping", co["shippingAddress"]),
-            "paymentId": pay["id"], "paymentTitle": pay["title"],
-            "shipmentId": ship["id"], "shipmentTitle": ship["title"],
-            "shipmentPriceExcl": _money(ship_excl), "shipmentPriceIncl": _money(ship_incl),
-            "discountCouponCode": "", "discountType": False, "discountPercentage": 0,
+            "paymentId": pay["id"],
+            "paymentTitle": pay["title"],
+            "shipmentId": ship["id"],
+            "shipmentTitle": ship["title"],
+            "shipmentPriceExcl": _money(ship_excl),
+            "shipmentPriceIncl": _money(ship_incl),
+            "discountCouponCode": "",
+            "discountType": False,
+            "discountPercentage": 0,
             "discountAmount": 0.0,
-            "taxRates": [{"name": f"{rate * 100:.0f}%", "rate": float(rate),
-                          "amount": _money(amount)}
-                         for rate, amount in sorted(taxes.items()) if amount],
-            "comment": co["comment"] or "", "memo": "",
+            "taxRates": [
+                {"name": f"{rate * 100:.0f}%", "rate": float(rate), "amount": _money(amount)}
+                for rate, amount in sorted(taxes.items())
+                if amount
+            ],
+            "comment": co["comment"] or "",
+            "memo": "",
             "language": {"code": lang, "locale": f"{lang}_{lang.upper()}"},
             "customer": _ref("customers", customer["id"]) if customer.get("id") else False,
-            "products": _many(f"orders/{oid}/products"), "shipments": False,
-            "invoices": False}
+            "products": _many(f"orders/{oid}/products"),
+            "shipments": False,
+            "invoices": False,
+        }
         return order, lines
 
     # --- customers -----------------------------------------------------------------------
 
     def email_taken(email: Any, but: str | None = None) -> bool:
         wanted = str(email or "").strip().lower()
-        return any(str(c.get("email") or "").strip().lower() == wanted and key != but
-                   for key, c in store["customers"].items())
+        return any(
+            str(c.get("email") or "").strip().lower() == wanted and key != but
+            for key, c in store["customers"].items()
+        )
 
     def customer_fields(fields: dict[str, Any]) -> dict[str, Any]:
         return {k: _country(v) if k.endswith("Country") else v for k, v in fields.items()}
 
     @app.post("/{lang}/customers.json", status_code=201)
-    def create_customer(lang: str, request: Request,
-                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def create_customer(
+        lang: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         fields = customer_fields(_body(body, "customer", CUSTOMER_FIELDS))
         if not str(fields.get("email") or "").strip():
             raise ApiError(400, "customer email is required")
@@ -494,16 +646,26 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
                 raise ApiError(400, f"a customer with e-mail {fields['email']} already exists")
             cid = next_id(store["customers"], 700)
             now = _now()
-            record = {"id": cid, "createdAt": now, "updatedAt": now, "isConfirmed": False,
-                      **fields, "orders": _many(f"orders?customer={cid}")}
+            record = {
+                "id": cid,
+                "createdAt": now,
+                "updatedAt": now,
+                "isConfirmed": False,
+                **fields,
+                "orders": _many(f"orders?customer={cid}"),
+            }
             store["customers"][str(cid)] = record
             state.save()
         controls.count("writes")
         return {"customer": _render(record, base(request, lang))}
 
     @app.put("/{lang}/customers/{cid}.json")
-    def update_customer(lang: str, cid: str, request: Request,
-                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_customer(
+        lang: str,
+        cid: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         fields = customer_fields(_body(body, "customer", CUSTOMER_FIELDS))
         with state.lock:
             record = store["customers"].get(cid)
@@ -527,8 +689,9 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
         return {kind: offered(kind) for kind in ("shipment", "payment")}
 
     @app.post(f"{CONTROL_PREFIX}/checkouts", status_code=201)
-    def abandoned_checkout(body: dict[str, Any] = Body(default={})  # noqa: B008
-                           ) -> dict[str, Any]:
+    def abandoned_checkout(
+        body: dict[str, Any] = Body(default={}),  # noqa: B008
+    ) -> dict[str, Any]:
         """A cart a shopper filled and left: customer and lines, never ordered."""
         fields = body.get("checkout", body)
         if not isinstance(fields, dict):
@@ -542,12 +705,23 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             now = _now()
             created = str(fields.get("createdAt") or now)
             co: dict[str, Any] = {
-                "id": next_id(store["checkouts"], 0), "createdAt": created,
+                "id": next_id(store["checkouts"], 0),
+                "createdAt": created,
                 "updatedAt": str(fields.get("updatedAt") or created),
-                "mode": "guest", "customer": None, "comment": "", "billingAddress": None,
-                "shippingAddress": None, "shipmentMethod": None, "paymentMethod": None,
-                "terms": False, "newsletter": False, "notifications": False, "products": [],
-                "orderId": None, "language": "nl"}
+                "mode": "guest",
+                "customer": None,
+                "comment": "",
+                "billingAddress": None,
+                "shippingAddress": None,
+                "shipmentMethod": None,
+                "paymentMethod": None,
+                "terms": False,
+                "newsletter": False,
+                "notifications": False,
+                "products": [],
+                "orderId": None,
+                "language": "nl",
+            }
             if fields.get("customer") is not None:
                 co["customer"] = customer_of("guest", fields["customer"])
             for i, item in enumerate(wanted):
@@ -557,24 +731,35 @@ def install_checkout(app: FastAPI, *, store: dict[str, Any], state: JsonState,
                     raise ApiError(400, f"products[{i}].quantity must be a positive whole number")
                 product_id = variant["product"]["resource"]["id"]
                 product = store["products"].get(str(product_id), {})
-                co["products"].append({
-                    "id": i + 1, "variantId": variant["id"], "productId": product_id,
-                    "quantity": quantity, "sku": variant["sku"], "ean": variant["ean"],
-                    "articleCode": variant["articleCode"], "title": product.get("title", ""),
-                    "variant": variant["title"], "priceExcl": variant["priceExcl"],
-                    "priceIncl": variant["priceIncl"], "taxRate": float(SHOP_TAX_RATE)})
+                co["products"].append(
+                    {
+                        "id": i + 1,
+                        "variantId": variant["id"],
+                        "productId": product_id,
+                        "quantity": quantity,
+                        "sku": variant["sku"],
+                        "ean": variant["ean"],
+                        "articleCode": variant["articleCode"],
+                        "title": product.get("title", ""),
+                        "variant": variant["title"],
+                        "priceExcl": variant["priceExcl"],
+                        "priceIncl": variant["priceIncl"],
+                        "taxRate": float(SHOP_TAX_RATE),
+                    }
+                )
             store["checkouts"][str(co["id"])] = co
             state.save()
             return {"checkout": dict(co)}
 
     def find_variant(item: Any) -> dict[str, Any]:
         if not isinstance(item, dict):
-            raise ApiError(400, "each product must be {\"variantId\" | \"sku\", \"quantity\"}")
+            raise ApiError(400, 'each product must be {"variantId" | "sku", "quantity"}')
         if "variantId" in item:
             found = store["variants"].get(str(item["variantId"]))
         else:
-            found = next((v for v in store["variants"].values()
-                          if v.get("sku") == item.get("sku")), None)
+            found = next(
+                (v for v in store["variants"].values() if v.get("sku") == item.get("sku")), None
+            )
         if found is None:
             raise ApiError(400, f"no variant {item.get('variantId', item.get('sku'))!r}")
         variant: dict[str, Any] = found

@@ -193,9 +193,15 @@ class LightspeedEcomClient(PooledClient):
     def from_settings(cls, settings: LightspeedEcomSettings, **kwargs: Any) -> LightspeedEcomClient:
         """Build from validated settings (the hook's path)."""
         kwargs.setdefault("rate_limit_pause", settings.rate_limit_pause_s)
-        return cls(settings.base_url, settings.language, settings.key.get_secret_value(),
-                   settings.secret.get_secret_value(), page_size=settings.page_size,
-                   max_per_second=settings.max_per_second, **kwargs)
+        return cls(
+            settings.base_url,
+            settings.language,
+            settings.key.get_secret_value(),
+            settings.secret.get_secret_value(),
+            page_size=settings.page_size,
+            max_per_second=settings.max_per_second,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:  # never show the credentials
         return f"LightspeedEcomClient({self.base_url!r}, {self.language!r})"
@@ -228,8 +234,11 @@ class LightspeedEcomClient(PooledClient):
         wait = self.rate_limit.wait_needed(self._clock())
         if wait <= 0:
             return
-        ceiling = self.policy.max_wait if self.rate_limit_pause is None else max(
-            self.rate_limit_pause, self.policy.max_wait)
+        ceiling = (
+            self.policy.max_wait
+            if self.rate_limit_pause is None
+            else max(self.rate_limit_pause, self.policy.max_wait)
+        )
         if wait > ceiling:
             raise RetriableError(
                 f"Lightspeed rate limit exhausted ({self.rate_limit.remaining} left of "
@@ -246,20 +255,35 @@ class LightspeedEcomClient(PooledClient):
             self.rate_limit = seen
         check(resp)
 
-    def _request(self, method: str, resource: str, *,
-                 params: Mapping[str, str | int] | None = None,
-                 body: dict[str, Any] | None = None, retry: bool = True) -> Any:
+    def _request(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: dict[str, Any] | None = None,
+        retry: bool = True,
+    ) -> Any:
         """Paced, authenticated and retried; GET and PUT (the same fields set again) are
         both idempotent, so both retry. A creating POST passes ``retry=False``: a timeout
         can hide a success (STYLE R6)."""
         self._pace()
         request = self._http.build_request(
-            method, self._url(resource), params=dict(params or {}), json=body,
+            method,
+            self._url(resource),
+            params=dict(params or {}),
+            json=body,
             headers={"Authorization": self._auth_header, "Accept": "application/json"},
             timeout=DEFAULT_TIMEOUT,
         )
-        resp = send(self._http, request, policy=self.policy, counter=self.counter,
-                    retry=retry, check=self._check)
+        resp = send(
+            self._http,
+            request,
+            policy=self.policy,
+            counter=self.counter,
+            retry=retry,
+            check=self._check,
+        )
         return resp.json() if resp.content else None
 
     def _get(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
@@ -273,8 +297,9 @@ class LightspeedEcomClient(PooledClient):
 
     # --- orders --------------------------------------------------------------------------
 
-    def iter_customers(self, updated_min: datetime,
-                       updated_max: datetime) -> Iterator[dict[str, Any]]:
+    def iter_customers(
+        self, updated_min: datetime, updated_max: datetime
+    ) -> Iterator[dict[str, Any]]:
         """Customers with ``updated_min <= updatedAt < updated_max`` (same paging as orders)."""
         yield from self._iter_changed("customers", updated_min, updated_max)
 
@@ -282,8 +307,9 @@ class LightspeedEcomClient(PooledClient):
         """Orders with ``updated_min <= updatedAt < updated_max``, page by page."""
         yield from self._iter_changed("orders", updated_min, updated_max)
 
-    def _iter_changed(self, resource: str, updated_min: datetime,
-                      updated_max: datetime) -> Iterator[dict[str, Any]]:
+    def _iter_changed(
+        self, resource: str, updated_min: datetime, updated_max: datetime
+    ) -> Iterator[dict[str, Any]]:
         """Records of ``resource`` changed in ``[updated_min, updated_max)``.
 
         The vendor filter is inclusive on both ends and second-resolution, so we ask for a
@@ -292,8 +318,10 @@ class LightspeedEcomClient(PooledClient):
         number: a record edited while the window is read leaves the filtered list, and
         page offsets would then skip the record after it (:class:`SinceId`).
         """
-        params = {"updated_at_min": _filter_time(updated_min, round_up=False),
-                  "updated_at_max": _filter_time(updated_max, round_up=True)}
+        params = {
+            "updated_at_min": _filter_time(updated_min, round_up=False),
+            "updated_at_max": _filter_time(updated_max, round_up=True),
+        }
         pager = SinceId(self.page_size)
         page: Any = pager.start()
         while page is not None:
@@ -309,8 +337,9 @@ class LightspeedEcomClient(PooledClient):
         order: dict[str, Any] = self._key(body, "order", f"orders/{order_id}")
         return order
 
-    def count_orders(self, updated_min: datetime | None = None,
-                     updated_max: datetime | None = None) -> int:
+    def count_orders(
+        self, updated_min: datetime | None = None, updated_max: datetime | None = None
+    ) -> int:
         """``orders/count.json``, optionally filtered (both bounds inclusive, as the vendor)."""
         params: dict[str, str | int] = {}
         if updated_min is not None:
@@ -339,8 +368,9 @@ class LightspeedEcomClient(PooledClient):
     # ``shipments`` is GET and PUT only (§1): a shipment is made by the shop with its order;
     # the API can only mark it shipped. Bodies use the singular envelope.
 
-    def iter_shipments(self, updated_min: datetime,
-                       updated_max: datetime) -> Iterator[dict[str, Any]]:
+    def iter_shipments(
+        self, updated_min: datetime, updated_max: datetime
+    ) -> Iterator[dict[str, Any]]:
         """Shipments with ``updated_min <= updatedAt < updated_max`` (same paging as orders)."""
         yield from self._iter_changed("shipments", updated_min, updated_max)
 
@@ -349,8 +379,7 @@ class LightspeedEcomClient(PooledClient):
         the relation filter does not tell the two apart, :meth:`get_order` does)."""
         return list(self._iter_pages("shipments", "shipments", {"order": str(order_id)}))
 
-    def update_shipment(self, shipment_id: int | str,
-                        fields: Mapping[str, Any]) -> dict[str, Any]:
+    def update_shipment(self, shipment_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT shipments/{id}.json {"shipment": {...}}`` (``status``, ``trackingCode``);
         setting the same fields again is harmless, so it is retried."""
         return self._one("PUT", f"shipments/{shipment_id}", "shipment", fields, retry=True)
@@ -380,16 +409,19 @@ class LightspeedEcomClient(PooledClient):
 
     # --- checkouts (read) ----------------------------------------------------------------
 
-    def iter_checkouts(self, updated_min: datetime,
-                       updated_max: datetime) -> Iterator[dict[str, Any]]:
+    def iter_checkouts(
+        self, updated_min: datetime, updated_max: datetime
+    ) -> Iterator[dict[str, Any]]:
         """Checkouts (carts, ordered or not) with ``updated_min <= updatedAt < updated_max``.
 
         ASSUMPTION [U]: the list takes the same paging and ``updated_at_*`` filters as the
         other resources. Checkout responses are bare (§1), so the list is accepted both as
         ``{"checkouts": [...]}`` and as a bare array.
         """
-        params = {"updated_at_min": _filter_time(updated_min, round_up=False),
-                  "updated_at_max": _filter_time(updated_max, round_up=True)}
+        params = {
+            "updated_at_min": _filter_time(updated_min, round_up=False),
+            "updated_at_max": _filter_time(updated_max, round_up=True),
+        }
         pager = PageNumber(self.page_size)
         page: Any = pager.start()
         while page is not None:
@@ -408,14 +440,14 @@ class LightspeedEcomClient(PooledClient):
     # category links can be read per product (``?product=ID``) or as one paged list,
     # whichever costs fewer calls (:meth:`prefer_bulk`).
 
-    def _iter_pages(self, resource: str, key: str,
-                    params: Mapping[str, str | int] | None = None) -> Iterator[dict[str, Any]]:
+    def _iter_pages(
+        self, resource: str, key: str, params: Mapping[str, str | int] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every row of ``resource.json`` under envelope ``key``, paged at ``page_size``."""
         pager = PageNumber(self.page_size)
         page: Any = pager.start()
         while page is not None:
-            rows = self._key(self._get(resource, {**(params or {}), **page.params}), key,
-                             resource)
+            rows = self._key(self._get(resource, {**(params or {}), **page.params}), key, resource)
             if not isinstance(rows, list):
                 raise FatalError(f"GET {resource}.json: {key!r} is not a list")
             yield from rows
@@ -426,8 +458,9 @@ class LightspeedEcomClient(PooledClient):
         path = f"{resource}/count"
         return int(self._key(self._get(path, params), "count", path))
 
-    def iter_products(self, updated_min: datetime,
-                      updated_max: datetime) -> Iterator[dict[str, Any]]:
+    def iter_products(
+        self, updated_min: datetime, updated_max: datetime
+    ) -> Iterator[dict[str, Any]]:
         """Products with ``updated_min <= updatedAt < updated_max``, page by page.
 
         ASSUMPTION [U]: editing a variant moves its product's ``updatedAt``; if the vendor
@@ -436,8 +469,9 @@ class LightspeedEcomClient(PooledClient):
         """
         yield from self._iter_changed("products", updated_min, updated_max)
 
-    def iter_variants(self, product_id: int | str | None = None, *,
-                      fields: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    def iter_variants(
+        self, product_id: int | str | None = None, *, fields: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
         """Every variant (or ``product_id``'s), optionally only ``fields`` of each."""
         params: dict[str, str | int] = {}
         if product_id is not None:
@@ -462,8 +496,7 @@ class LightspeedEcomClient(PooledClient):
         """The whole category tree (each node names its ``parent``), paged."""
         yield from self._iter_pages("categories", "categories")
 
-    def iter_category_links(self, product_id: int | str | None = None
-                            ) -> Iterator[dict[str, Any]]:
+    def iter_category_links(self, product_id: int | str | None = None) -> Iterator[dict[str, Any]]:
         """``categories/products.json``: which product is in which category."""
         params = {"product": str(product_id)} if product_id is not None else None
         yield from self._iter_pages("categories/products", "categoriesProducts", params)
@@ -482,16 +515,17 @@ class LightspeedEcomClient(PooledClient):
 
     def product_attributes(self, product_id: int | str) -> list[dict[str, Any]]:
         """``products/{id}/attributes.json`` -> ``productAttributes`` (features)."""
-        return list(self._iter_pages(f"products/{product_id}/attributes",
-                                     "productAttributes"))
+        return list(self._iter_pages(f"products/{product_id}/attributes", "productAttributes"))
 
-    def variants_by_product(self, product_ids: Sequence[int | str]
-                            ) -> dict[str, list[dict[str, Any]]]:
+    def variants_by_product(
+        self, product_ids: Sequence[int | str]
+    ) -> dict[str, list[dict[str, Any]]]:
         """The variants of each product, by product id, at the lower call cost."""
         return self._by_product("variants", "variants", product_ids)
 
-    def category_links_by_product(self, product_ids: Sequence[int | str]
-                                  ) -> dict[str, list[dict[str, Any]]]:
+    def category_links_by_product(
+        self, product_ids: Sequence[int | str]
+    ) -> dict[str, list[dict[str, Any]]]:
         """The category links of each product, by product id, at the lower call cost."""
         return self._by_product("categories/products", "categoriesProducts", product_ids)
 
@@ -507,8 +541,9 @@ class LightspeedEcomClient(PooledClient):
         """
         return total // page_size + 1 < n_products
 
-    def _by_product(self, resource: str, key: str,
-                    product_ids: Sequence[int | str]) -> dict[str, list[dict[str, Any]]]:
+    def _by_product(
+        self, resource: str, key: str, product_ids: Sequence[int | str]
+    ) -> dict[str, list[dict[str, Any]]]:
         """Rows of ``resource`` grouped by their ``product`` reference.
 
         The count that decides costs a call itself, so it is only asked when more than two
@@ -519,13 +554,15 @@ class LightspeedEcomClient(PooledClient):
         grouped: dict[str, list[dict[str, Any]]] = {pid: [] for pid in wanted}
         if not wanted:
             return grouped
-        bulk = len(wanted) > 2 and self.prefer_bulk(len(wanted), self.count(resource),
-                                                    self.page_size)
+        bulk = len(wanted) > 2 and self.prefer_bulk(
+            len(wanted), self.count(resource), self.page_size
+        )
         if bulk:
             rows: Iterator[dict[str, Any]] = self._iter_pages(resource, key)
         else:
-            rows = (row for pid in wanted
-                    for row in self._iter_pages(resource, key, {"product": pid}))
+            rows = (
+                row for pid in wanted for row in self._iter_pages(resource, key, {"product": pid})
+            )
         for row in rows:
             ref = row.get("product")
             resource_ref = ref.get("resource") if isinstance(ref, Mapping) else None
@@ -547,24 +584,28 @@ class LightspeedEcomClient(PooledClient):
         for _ in range(MAX_FILE_REDIRECTS + 1):
             if target.scheme not in ("http", "https") or not target.host:
                 raise FatalError(f"image URL is not absolute http(s): {str(target)[:200]!r}")
-            request = self._http.build_request("GET", target, timeout=FILE_TIMEOUT,
-                                               headers={"Accept": "image/*"})
+            request = self._http.build_request(
+                "GET", target, timeout=FILE_TIMEOUT, headers={"Accept": "image/*"}
+            )
             resp = send(self._http, request, policy=self.policy, counter=self.file_counter)
             if not resp.is_redirect:
                 break
             target = target.join(resp.headers.get("location", ""))
         else:
-            raise FatalError(f"image URL redirects more than {MAX_FILE_REDIRECTS} times: "
-                             f"{request.url.path}")
+            raise FatalError(
+                f"image URL redirects more than {MAX_FILE_REDIRECTS} times: {request.url.path}"
+            )
         content_type = resp.headers.get("content-type", "").partition(";")[0].strip().lower()
         if not content_type:
             content_type = "application/octet-stream"
         if not content_type.startswith("image/") and content_type != "application/octet-stream":
-            raise FatalError(f"not an image ({content_type}): {describe(resp)[:200]}",
-                             response=resp)
+            raise FatalError(
+                f"not an image ({content_type}): {describe(resp)[:200]}", response=resp
+            )
         if len(resp.content) > MAX_FILE_BYTES:
-            raise FatalError(f"image larger than {MAX_FILE_BYTES} bytes: {request.url.path}",
-                             response=resp)
+            raise FatalError(
+                f"image larger than {MAX_FILE_BYTES} bytes: {request.url.path}", response=resp
+            )
         return resp.content, content_type
 
     # --- writes: customers and checkouts -------------------------------------------------
@@ -573,8 +614,9 @@ class LightspeedEcomClient(PooledClient):
     # ASSUMPTION [U]: checkout field names follow §1 (camelCase: ``variantId``,
     # ``shipmentMethod``); a newer SDK spells the checkout API snake_case.
 
-    def iter_list(self, resource: str,
-                  params: Mapping[str, str | int] | None = None) -> Iterator[dict[str, Any]]:
+    def iter_list(
+        self, resource: str, params: Mapping[str, str | int] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every record of ``resource.json`` with ``params`` (filters, ``fields``), paged
         at ``page_size`` (e.g. the order lookup: ``orders`` with ``fields=id,comment``)."""
         yield from self._iter_pages(resource, resource.rpartition("/")[2], params)
@@ -582,8 +624,7 @@ class LightspeedEcomClient(PooledClient):
     def customers_by_email(self, email: str) -> list[dict[str, Any]]:
         """``customers.json?email=``. ASSUMPTION [U]: an exact, case-insensitive filter
         (a third-party SDK lists it as a customer filter); callers compare again."""
-        return list(self._key(self._get("customers", {"email": email}), "customers",
-                              "customers"))
+        return list(self._key(self._get("customers", {"email": email}), "customers", "customers"))
 
     def create_customer(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``POST customers.json {"customer": {...}}``; not retried (no idempotency key:
@@ -591,8 +632,7 @@ class LightspeedEcomClient(PooledClient):
         body = self._request("POST", "customers", body={"customer": dict(fields)}, retry=False)
         return dict(self._key(body, "customer", "customers"))
 
-    def update_customer(self, customer_id: int | str,
-                        fields: Mapping[str, Any]) -> dict[str, Any]:
+    def update_customer(self, customer_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT customers/{id}.json {"customer": {...}}`` (idempotent, so retried)."""
         resource = f"customers/{customer_id}"
         body = self._request("PUT", resource, body={"customer": dict(fields)})
@@ -604,32 +644,34 @@ class LightspeedEcomClient(PooledClient):
         Not retried: a hidden success only leaves an abandoned cart behind, but a retry
         could not tell which of two carts is ours either; the flow's ledger restarts it.
         """
-        return self._bare(self._request("POST", "checkouts", body={"checkout": dict(fields)},
-                                        retry=False), "checkouts")
+        return self._bare(
+            self._request("POST", "checkouts", body={"checkout": dict(fields)}, retry=False),
+            "checkouts",
+        )
 
     def get_checkout(self, checkout_id: int | str) -> dict[str, Any]:
         """``GET checkouts/{id}.json`` (bare)."""
         resource = f"checkouts/{checkout_id}"
         return self._bare(self._get(resource), resource)
 
-    def update_checkout(self, checkout_id: int | str,
-                        fields: Mapping[str, Any]) -> dict[str, Any]:
+    def update_checkout(self, checkout_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT checkouts/{id}.json {"checkout": {...}}`` → the bare checkout (retried:
         setting the same fields again is harmless). ASSUMPTION [U]: the PUT body uses the
         same envelope as the create."""
         resource = f"checkouts/{checkout_id}"
-        return self._bare(self._request("PUT", resource, body={"checkout": dict(fields)}),
-                          resource)
+        return self._bare(self._request("PUT", resource, body={"checkout": dict(fields)}), resource)
 
-    def add_checkout_product(self, checkout_id: int | str, variant_id: int | str,
-                             quantity: int) -> dict[str, Any]:
+    def add_checkout_product(
+        self, checkout_id: int | str, variant_id: int | str, quantity: int
+    ) -> dict[str, Any]:
         """``POST checkouts/{id}/products.json {variantId, quantity}`` → the cart line.
 
         Not retried: a second POST of a line that did land would double its quantity.
         """
         resource = f"checkouts/{checkout_id}/products"
-        body = self._request("POST", resource, retry=False,
-                             body={"variantId": int(variant_id), "quantity": quantity})
+        body = self._request(
+            "POST", resource, retry=False, body={"variantId": int(variant_id), "quantity": quantity}
+        )
         return self._bare(body, resource)
 
     def checkout_shipment_methods(self, checkout_id: int | str) -> list[dict[str, Any]]:
@@ -687,8 +729,9 @@ class LightspeedEcomClient(PooledClient):
     # are not retried (no idempotency key: a timeout can hide a success; the target finds
     # the record by its code before trying again); PUTs and DELETEs are, as they converge.
 
-    def _one(self, method: str, resource: str, key: str, fields: Mapping[str, Any], *,
-             retry: bool) -> dict[str, Any]:
+    def _one(
+        self, method: str, resource: str, key: str, fields: Mapping[str, Any], *, retry: bool
+    ) -> dict[str, Any]:
         body = self._request(method, resource, body={key: dict(fields)}, retry=retry)
         return dict(self._key(body, key, resource))
 
@@ -700,8 +743,7 @@ class LightspeedEcomClient(PooledClient):
         """
         return self._one("POST", "products", "product", fields, retry=False)
 
-    def update_product(self, product_id: int | str, fields: Mapping[str, Any]
-                       ) -> dict[str, Any]:
+    def update_product(self, product_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT products/{id}.json {"product": {...}}``."""
         return self._one("PUT", f"products/{product_id}", "product", fields, retry=True)
 
@@ -713,20 +755,24 @@ class LightspeedEcomClient(PooledClient):
         """``POST categories.json {"category": {"title", "parent": <id>?}}``."""
         return self._one("POST", "categories", "category", fields, retry=False)
 
-    def update_category(self, category_id: int | str, fields: Mapping[str, Any]
-                        ) -> dict[str, Any]:
+    def update_category(self, category_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT categories/{id}.json {"category": {...}}`` (a rename)."""
         return self._one("PUT", f"categories/{category_id}", "category", fields, retry=True)
 
     def link_category(self, product_id: int | str, category_id: int | str) -> dict[str, Any]:
         """``POST categories/products.json {"categoriesProduct": {"category", "product"}}``:
         put a product in a category (the envelope key as a third-party SDK has it [S])."""
-        return self._one("POST", "categories/products", "categoriesProduct",
-                         {"category": int(category_id), "product": int(product_id)},
-                         retry=False)
+        return self._one(
+            "POST",
+            "categories/products",
+            "categoriesProduct",
+            {"category": int(category_id), "product": int(product_id)},
+            retry=False,
+        )
 
-    def create_product_image(self, product_id: int | str, content: bytes, *, filename: str,
-                             sort_order: int) -> dict[str, Any]:
+    def create_product_image(
+        self, product_id: int | str, content: bytes, *, filename: str, sort_order: int
+    ) -> dict[str, Any]:
         """``POST products/{id}/images.json`` with the file inline, base64-encoded.
 
         ASSUMPTION [U]: the body is ``{"productImage": {"attachment": <base64>,
@@ -734,10 +780,14 @@ class LightspeedEcomClient(PooledClient):
         (the parent-qualified envelope a third-party SDK reads back; it creates images
         from a ``src`` URL instead, which needs the file to be public somewhere first).
         """
-        fields = {"attachment": base64.b64encode(content).decode("ascii"),
-                  "filename": filename, "sortOrder": sort_order}
-        return self._one("POST", f"products/{product_id}/images", "productImage", fields,
-                         retry=False)
+        fields = {
+            "attachment": base64.b64encode(content).decode("ascii"),
+            "filename": filename,
+            "sortOrder": sort_order,
+        }
+        return self._one(
+            "POST", f"products/{product_id}/images", "productImage", fields, retry=False
+        )
 
     def delete_product_image(self, product_id: int | str, image_id: int | str) -> None:
         """``DELETE products/{id}/images/{image}.json``; retried (deleting twice converges,

@@ -71,8 +71,10 @@ class LightspeedEcomHook(BaseHook):
         return {
             "hidden_fields": ["schema", "port"],
             "relabeling": {"login": "API key", "password": "API secret", "host": "API address"},
-            "placeholders": {"host": DEFAULT_BASE_URL,
-                             "extra": '{"language": "nl", "page_size": 250}'},
+            "placeholders": {
+                "host": DEFAULT_BASE_URL,
+                "extra": '{"language": "nl", "page_size": 250}',
+            },
         }
 
     def get_settings(self) -> LightspeedEcomSettings:
@@ -83,9 +85,12 @@ class LightspeedEcomHook(BaseHook):
             if not getattr(conn, field, None):
                 raise ConfigError(f"connection {cid!r}: {field} ({label}) is empty")
         try:
-            return LightspeedEcomSettings(base_url=base_url(conn) or DEFAULT_BASE_URL,
-                                          key=conn.login, secret=conn.password,
-                                          **conn.extra_dejson)
+            return LightspeedEcomSettings(
+                base_url=base_url(conn) or DEFAULT_BASE_URL,
+                key=conn.login,
+                secret=conn.password,
+                **conn.extra_dejson,
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -108,9 +113,11 @@ class LightspeedEcomHook(BaseHook):
         settings = self.get_settings()
         kwargs.setdefault("policy", self.policy)
         kwargs.setdefault("counter", self.counter)
-        return LightspeedEcomTarget(LightspeedEcomClient.from_settings(settings, **kwargs),
-                                    lookup_days=settings.order_lookup_days,
-                                    item_code_field=settings.item_code_field)
+        return LightspeedEcomTarget(
+            LightspeedEcomClient.from_settings(settings, **kwargs),
+            lookup_days=settings.order_lookup_days,
+            item_code_field=settings.item_code_field,
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap call (``orders/count.json``); the message says what to fix."""
@@ -119,17 +126,21 @@ class LightspeedEcomHook(BaseHook):
             client = self.get_client(policy=RetryPolicy(attempts=1))
             n = client.count_orders()
         except AuthError:
-            return False, (f"Lightspeed refused the API key/secret of connection {cid!r} "
-                           "(check login = API key, password = API secret, and the key's "
-                           "'orders' read permission)")
+            return False, (
+                f"Lightspeed refused the API key/secret of connection {cid!r} "
+                "(check login = API key, password = API secret, and the key's "
+                "'orders' read permission)"
+            )
         except ShopbridgeError as exc:
             return False, f"connection {cid!r}: {exc}"
         return True, f"connection {cid!r}: OK, the shop has {n} orders"
 
 
 if TYPE_CHECKING:
-    def _conforms(target: LightspeedEcomTarget, source: LightspeedEcomSource) -> tuple[
-            OrderTarget, ProductTarget, StockTarget, OrderSource, ProductSource, StockSource]:
+
+    def _conforms(
+        target: LightspeedEcomTarget, source: LightspeedEcomSource
+    ) -> tuple[OrderTarget, ProductTarget, StockTarget, OrderSource, ProductSource, StockSource]:
         """Strict mypy proves here that the one target serves every flow (the runtime asks
         the hook for "the target" whatever the flow) and the one source every source role."""
         return target, target, target, source, source, source

@@ -50,19 +50,33 @@ SHOP_TZ = timezone(timedelta(hours=1))
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 50
 #: resource -> singular envelope key
-RESOURCES = {"orders": "order", "customers": "customer", "products": "product",
-             "variants": "variant", "categories": "category", "brands": "brand",
-             "taxes": "tax", "attributes": "attribute", "shipments": "shipment"}
+RESOURCES = {
+    "orders": "order",
+    "customers": "customer",
+    "products": "product",
+    "variants": "variant",
+    "categories": "category",
+    "brands": "brand",
+    "taxes": "tax",
+    "attributes": "attribute",
+    "shipments": "shipment",
+}
 #: relation filters the API supports (``orders?customer=ID``, ``variants?product=ID``,
 #: ``shipments?order=ID``)
 RELATION_FILTERS = {"orders": "customer", "variants": "product", "shipments": "order"}
 #: exact, case-insensitive text filters (ASSUMPTION [U]: ``customers?email=``)
 TEXT_FILTERS = {"customers": ("email",)}
 #: order fields a PUT may change (shipment/payment flow); the rest is read-only
-WRITABLE_ORDER_FIELDS = frozenset({"status", "paymentStatus", "shipmentStatus", "customStatusId",
-                                   "memo", "comment"})
-_COUNTRIES = {"NL": ("nld", "Netherlands"), "BE": ("bel", "Belgium"), "DE": ("deu", "Germany"),
-              "FR": ("fra", "France"), "GB": ("gbr", "United Kingdom")}
+WRITABLE_ORDER_FIELDS = frozenset(
+    {"status", "paymentStatus", "shipmentStatus", "customStatusId", "memo", "comment"}
+)
+_COUNTRIES = {
+    "NL": ("nld", "Netherlands"),
+    "BE": ("bel", "Belgium"),
+    "DE": ("deu", "Germany"),
+    "FR": ("fra", "France"),
+    "GB": ("gbr", "United Kingdom"),
+}
 _CENT = Decimal("0.01")
 
 
@@ -95,8 +109,7 @@ class PageDrift:
     def apply(self, resource: str, table: dict[str, Any]) -> None:
         """Merge the drifts that are due into ``table`` (caller holds the state lock)."""
         served = self.pages_served.get(resource, 0)
-        for drift in [d for d in self.queued
-                      if d["resource"] == resource and d["due"] <= served]:
+        for drift in [d for d in self.queued if d["resource"] == resource and d["due"] <= served]:
             self.queued.remove(drift)
             for rid, fields in drift["changes"].items():
                 if str(rid) in table:
@@ -112,11 +125,18 @@ class ApiError(HTTPException):
 
 def error_body(status: int, request: Request, message: str | None = None) -> dict[str, Any]:
     """``{"error": {"code", "method", "request", "message"}}`` as the vendor sends it."""
-    return {"error": {"code": status, "method": request.method, "request": request.url.path,
-                      "message": message or HTTPStatus(status).phrase}}
+    return {
+        "error": {
+            "code": status,
+            "method": request.method,
+            "request": request.url.path,
+            "message": message or HTTPStatus(status).phrase,
+        }
+    }
 
 
 # --- seed ------------------------------------------------------------------------------
+
 
 def _ts(dt: datetime) -> str:
     return dt.astimezone(SHOP_TZ).isoformat()
@@ -140,17 +160,30 @@ def _address(prefix: str, c: dict[str, Any]) -> dict[str, Any]:
     # a customer without a country keeps the object with empty codes, as a shop does
     code3, title = _COUNTRIES.get(c["country"], ("", ""))
     name = c["company_name"] or f"{c['first_name']} {c['last_name']}"
-    return {f"{prefix}Name": name, f"{prefix}Street": c["street"], f"{prefix}Number": c["number"],
-            f"{prefix}Extension": c["extension"], f"{prefix}Zipcode": c["zipcode"],
-            f"{prefix}City": c["city"], f"{prefix}Region": "",
-            f"{prefix}Country": {"code": c["country"].lower(), "code3": code3, "title": title}}
+    return {
+        f"{prefix}Name": name,
+        f"{prefix}Street": c["street"],
+        f"{prefix}Number": c["number"],
+        f"{prefix}Extension": c["extension"],
+        f"{prefix}Zipcode": c["zipcode"],
+        f"{prefix}City": c["city"],
+        f"{prefix}Region": "",
+        f"{prefix}Country": {"code": c["country"].lower(), "code3": code3, "title": title},
+    }
 
 
 def _person(c: dict[str, Any]) -> dict[str, Any]:
-    return {"email": c["email"], "firstname": c["first_name"], "lastname": c["last_name"],
-            "phone": c["phone"], "isCompany": c["is_company"], "companyName": c["company_name"],
-            "companyVatNumber": c["vat_number"], **_address("addressBilling", c),
-            **_address("addressShipping", c)}
+    return {
+        "email": c["email"],
+        "firstname": c["first_name"],
+        "lastname": c["last_name"],
+        "phone": c["phone"],
+        "isCompany": c["is_company"],
+        "companyName": c["company_name"],
+        "companyVatNumber": c["vat_number"],
+        **_address("addressBilling", c),
+        **_address("addressShipping", c),
+    }
 
 
 def _titles(p: dict[str, Any]) -> tuple[str, str]:
@@ -176,20 +209,36 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
         disc_incl = (unit_incl * qty * share).quantize(_CENT, ROUND_HALF_UP)
         excl, incl = excl + unit_excl * qty - disc_excl, incl + unit_incl * qty - disc_incl
         title, variant = _titles(p)
-        lines.append({
-            "id": next_line + i, "supplierTitle": "", "brandTitle": "", "productTitle": title,
-            "variantTitle": variant, "taxStatus": "on", "quantityOrdered": qty,
-            "quantityInvoiced": 0, "quantityShipped": qty if shipped else 0,
-            "quantityRefunded": 0, "quantityReturned": 0,
-            "articleCode": f"ART-{p['variant_id']}", "ean": p["ean"], "sku": p["sku"],
-            "weight": 250, "priceCost": _money(unit_excl / 2), "basePriceExcl": _money(unit_excl),
-            "basePriceIncl": _money(unit_incl),
-            # the LINE TOTAL after the line discount, as the vendor sends it [V]
-            "priceExcl": _money(unit_excl * qty - disc_excl),
-            "priceIncl": _money(unit_incl * qty - disc_incl), "discountExcl": _money(disc_excl),
-            "discountIncl": _money(disc_incl),
-            "taxRate": float(line["tax_rate"]), "product": _ref("products", p["product_id"]),
-            "variant": _ref("variants", p["variant_id"])})
+        lines.append(
+            {
+                "id": next_line + i,
+                "supplierTitle": "",
+                "brandTitle": "",
+                "productTitle": title,
+                "variantTitle": variant,
+                "taxStatus": "on",
+                "quantityOrdered": qty,
+                "quantityInvoiced": 0,
+                "quantityShipped": qty if shipped else 0,
+                "quantityRefunded": 0,
+                "quantityReturned": 0,
+                "articleCode": f"ART-{p['variant_id']}",
+                "ean": p["ean"],
+                "sku": p["sku"],
+                "weight": 250,
+                "priceCost": _money(unit_excl / 2),
+                "basePriceExcl": _money(unit_excl),
+                "basePriceIncl": _money(unit_incl),
+                # the LINE TOTAL after the line discount, as the vendor sends it [V]
+                "priceExcl": _money(unit_excl * qty - disc_excl),
+                "priceIncl": _money(unit_incl * qty - disc_incl),
+                "discountExcl": _money(disc_excl),
+                "discountIncl": _money(disc_incl),
+                "taxRate": float(line["tax_rate"]),
+                "product": _ref("products", p["product_id"]),
+                "variant": _ref("variants", p["variant_id"]),
+            }
+        )
     ship_incl: Decimal = o["shipping_price_incl"]
     ship_excl = (ship_incl / (1 + rate)).quantize(_CENT, ROUND_HALF_UP)
     coupon = o.get("coupon")
@@ -202,27 +251,43 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
     total_excl += o.get("total_off", Decimal(0))
     total_incl += o.get("total_off", Decimal(0))
     order = {
-        "id": oid, "createdAt": _ts(o["created_at"]), "updatedAt": _ts(o["updated_at"]),
-        "number": o["number"], "status": o["status"], "customStatusId": None,
+        "id": oid,
+        "createdAt": _ts(o["created_at"]),
+        "updatedAt": _ts(o["updated_at"]),
+        "number": o["number"],
+        "status": o["status"],
+        "customStatusId": None,
         "paymentStatus": o["payment_status"],
         "shipmentStatus": "shipped" if shipped else "not_shipped",
-        "priceExcl": _money(total_excl), "priceIncl": _money(total_incl),
+        "priceExcl": _money(total_excl),
+        "priceIncl": _money(total_incl),
         **_person(c),
         "paymentId": o["payment_method"].lower().replace(" ", "_"),
         "paymentTitle": o["payment_method"],
-        "shipmentId": f"core|85518|{424000 + oid % 1000}", "shipmentTitle": o["shipping_method"],
-        "shipmentPriceExcl": _money(ship_excl), "shipmentPriceIncl": _money(ship_incl),
-        "discountCouponCode": coupon[0] if coupon else "", "isDiscounted": bool(coupon),
+        "shipmentId": f"core|85518|{424000 + oid % 1000}",
+        "shipmentTitle": o["shipping_method"],
+        "shipmentPriceExcl": _money(ship_excl),
+        "shipmentPriceIncl": _money(ship_incl),
+        "discountCouponCode": coupon[0] if coupon else "",
+        "isDiscounted": bool(coupon),
         "discountType": "percentage" if coupon else "amount",
         "discountPercentage": float(coupon[1] * 100) if coupon else 0,
         "discountAmount": _money(off_incl),
-        "taxRates": [{"name": f"{rate * 100:.0f}%", "rate": float(rate),
-                      "amount": _money(total_incl - total_excl)}],
-        "comment": "", "memo": "", "language": {"code": "nl", "locale": "nl_NL"},
+        "taxRates": [
+            {
+                "name": f"{rate * 100:.0f}%",
+                "rate": float(rate),
+                "amount": _money(total_incl - total_excl),
+            }
+        ],
+        "comment": "",
+        "memo": "",
+        "language": {"code": "nl", "locale": "nl_NL"},
         "customer": _ref("customers", c["customer_id"]),
         "products": _many(f"orders/{oid}/products"),
         "shipments": _many(f"shipments?order={oid}"),
-        "invoices": _many(f"invoices?order={oid}")}
+        "invoices": _many(f"invoices?order={oid}"),
+    }
     return order, lines
 
 
@@ -252,8 +317,9 @@ def seed_state(seed: str | None, n_orders: int, abandoned_carts: int = 3) -> dic
         seed_catalogue,
     )
 
-    state: dict[str, Any] = {r: {} for r in RESOURCES} | {"orderProducts": {}} | {
-        t: {} for t in EXTRA_TABLES}
+    state: dict[str, Any] = (
+        {r: {} for r in RESOURCES} | {"orderProducts": {}} | {t: {} for t in EXTRA_TABLES}
+    )
     if seed is None:
         return state
     demo = demo_data.generate(seed, n_orders=n_orders)
@@ -261,8 +327,13 @@ def seed_state(seed: str | None, n_orders: int, abandoned_carts: int = 3) -> dic
     since = _ts(demo_data.DEMO_START - timedelta(days=60))
     for c in demo.customers:
         state["customers"][str(c["customer_id"])] = {
-            "id": c["customer_id"], "createdAt": since, "updatedAt": since, "isConfirmed": True,
-            **_person(c), "orders": _many(f"orders?customer={c['customer_id']}")}
+            "id": c["customer_id"],
+            "createdAt": since,
+            "updatedAt": since,
+            "isConfirmed": True,
+            **_person(c),
+            "orders": _many(f"orders?customer={c['customer_id']}"),
+        }
     next_line = 1
     for o in demo.orders:
         order, lines = _order(o, next_line)
@@ -282,22 +353,46 @@ def _seed_checkouts(state: dict[str, Any], customers: list[dict[str, Any]]) -> N
     when = _ts(demo_data.DEMO_END - timedelta(hours=5))
     for n, c in enumerate(customers, start=1):
         lines = []
-        for i, v in enumerate(variants[2 * (n - 1): 2 * n]):
+        for i, v in enumerate(variants[2 * (n - 1) : 2 * n]):
             product = state["products"].get(str(v["product"]["resource"]["id"]), {})
-            lines.append({"id": i + 1, "variantId": v["id"],
-                          "productId": v["product"]["resource"]["id"], "quantity": 1,
-                          "sku": v["sku"], "ean": v["ean"], "articleCode": v["articleCode"],
-                          "title": product.get("title", ""), "variant": v["title"],
-                          "priceExcl": v["priceExcl"], "priceIncl": v["priceIncl"],
-                          "taxRate": 0.21})
+            lines.append(
+                {
+                    "id": i + 1,
+                    "variantId": v["id"],
+                    "productId": v["product"]["resource"]["id"],
+                    "quantity": 1,
+                    "sku": v["sku"],
+                    "ean": v["ean"],
+                    "articleCode": v["articleCode"],
+                    "title": product.get("title", ""),
+                    "variant": v["title"],
+                    "priceExcl": v["priceExcl"],
+                    "priceIncl": v["priceIncl"],
+                    "taxRate": 0.21,
+                }
+            )
         state.setdefault("checkouts", {})[str(n)] = {
-            "id": n, "createdAt": when, "updatedAt": when, "mode": "guest",
-            "customer": {"email": c["email"], "firstname": c["first_name"],
-                         "lastname": c["last_name"]},
-            "comment": "", "billingAddress": None, "shippingAddress": None,
-            "shipmentMethod": None, "paymentMethod": None, "terms": False,
-            "newsletter": False, "notifications": False, "products": lines,
-            "orderId": None, "language": "nl"}
+            "id": n,
+            "createdAt": when,
+            "updatedAt": when,
+            "mode": "guest",
+            "customer": {
+                "email": c["email"],
+                "firstname": c["first_name"],
+                "lastname": c["last_name"],
+            },
+            "comment": "",
+            "billingAddress": None,
+            "shippingAddress": None,
+            "shipmentMethod": None,
+            "paymentMethod": None,
+            "terms": False,
+            "newsletter": False,
+            "notifications": False,
+            "products": lines,
+            "orderId": None,
+            "language": "nl",
+        }
 
 
 def _seed_shipments(state: dict[str, Any]) -> None:
@@ -310,12 +405,14 @@ def _seed_shipments(state: dict[str, Any]) -> None:
         if order.get("status") == "cancelled":
             continue
         shipped = order.get("shipmentStatus") == "shipped"
-        record = add_shipment(state, order["id"], status="shipped" if shipped else "not_shipped",
-                              cascade=False)
+        record = add_shipment(
+            state, order["id"], status="shipped" if shipped else "not_shipped", cascade=False
+        )
         record.update(createdAt=order["createdAt"], updatedAt=order["createdAt"])
 
 
 # --- rate limits -----------------------------------------------------------------------
+
 
 class RateLimiter:
     """Fixed windows per API key (300/5 min, 3000/h, 12000/day by default) + a per-second cap.
@@ -323,8 +420,9 @@ class RateLimiter:
     ASSUMPTION [U]: windows are fixed (start at the first request), not sliding.
     """
 
-    def __init__(self, limits: str, windows_s: str, per_second: int,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self, limits: str, windows_s: str, per_second: int, clock: Callable[[], float]
+    ) -> None:
         self.limits = [int(x) for x in limits.split("/")]
         self.lengths = [float(x) for x in windows_s.split("/")]
         if len(self.limits) != len(self.lengths):
@@ -350,9 +448,11 @@ class RateLimiter:
         return {
             "X-RateLimit-Limit": "/".join(map(str, self.limits)),
             "X-RateLimit-Remaining": "/".join(
-                str(max(0, lim - used)) for lim, used in zip(self.limits, self.used, strict=True)),
-            "X-RateLimit-Reset": "/".join(str(self._reset_in(i, now))
-                                          for i in range(len(self.limits))),
+                str(max(0, lim - used)) for lim, used in zip(self.limits, self.used, strict=True)
+            ),
+            "X-RateLimit-Reset": "/".join(
+                str(self._reset_in(i, now)) for i in range(len(self.limits))
+            ),
         }
 
     def take(self) -> tuple[int | None, dict[str, str]]:
@@ -378,6 +478,7 @@ class RateLimiter:
 
 # --- app -------------------------------------------------------------------------------
 
+
 def _authorised(request: Request, key: str, secret: str) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
@@ -386,8 +487,11 @@ def _authorised(request: Request, key: str, secret: str) -> bool:
         user, sep, password = base64.b64decode(token, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return False
-    return bool(sep) and compare_digest(user.encode(), key.encode()) and compare_digest(
-        password.encode(), secret.encode())
+    return (
+        bool(sep)
+        and compare_digest(user.encode(), key.encode())
+        and compare_digest(password.encode(), secret.encode())
+    )
 
 
 def _when(value: str, name: str) -> datetime:
@@ -418,8 +522,11 @@ def _select(
     relation = RELATION_FILTERS.get(resource)
     if relation and relation in q:
         wanted = _int(q[relation], relation, 0)
-        out = [r for r in out if isinstance(r.get(relation), dict)
-               and r[relation]["resource"].get("id") == wanted]
+        out = [
+            r
+            for r in out
+            if isinstance(r.get(relation), dict) and r[relation]["resource"].get("id") == wanted
+        ]
     for name in TEXT_FILTERS.get(resource, ()):
         if name in q:
             out = [r for r in out if str(r.get(name) or "").lower() == q[name].lower()]
@@ -486,8 +593,9 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(error_body(exc.status_code, request, str(exc.detail)),
-                            status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.status_code, request, str(exc.detail)), status_code=exc.status_code
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -512,14 +620,21 @@ def create_app(
     # checkouts and customer writes: registered before the generic routes so they match first
     from shopbridge.connectors.lightspeed_ecom.checkout_sandbox import install_checkout
 
-    install_checkout(app, store=store, state=state, controls=controls, base=_base,
-                     shipment_cascades=shipment_cascades)
+    install_checkout(
+        app,
+        store=store,
+        state=state,
+        controls=controls,
+        base=_base,
+        shipment_cascades=shipment_cascades,
+    )
 
     # shipment writes and sub-resources, and the back-office "add a shipment" control
     from shopbridge.connectors.lightspeed_ecom.shipment_sandbox import install_shipments
 
-    install_shipments(app, store=store, state=state, controls=controls, base=_base,
-                      cascade=shipment_cascades)
+    install_shipments(
+        app, store=store, state=state, controls=controls, base=_base, cascade=shipment_cascades
+    )
 
     # the catalogue: products' sub-resources, category links, PUT variants, the image CDN
     from shopbridge.connectors.lightspeed_ecom.catalogue_sandbox import (
@@ -527,15 +642,22 @@ def create_app(
         install_catalogue,
     )
 
-    install_catalogue(app, store=store, state=state, controls=controls, base=_base,
-                      variant_write_touches_product=variant_write_touches_product,
-                      product_default_variant=product_default_variant)
+    install_catalogue(
+        app,
+        store=store,
+        state=state,
+        controls=controls,
+        base=_base,
+        variant_write_touches_product=variant_write_touches_product,
+        product_default_variant=product_default_variant,
+    )
 
     # webhooks (routes, and signed deliveries of order writes from a background thread)
     from shopbridge.connectors.lightspeed_ecom.webhooks_sandbox import install_webhooks
 
-    install_webhooks(app, store=store, state=state, secret=secret, base=_base,
-                     workers=delivery_workers)
+    install_webhooks(
+        app, store=store, state=state, secret=secret, base=_base, workers=delivery_workers
+    )
 
     @app.get("/{lang}/shop.json")
     def get_shop(lang: str, request: Request) -> dict[str, Any]:
@@ -558,8 +680,11 @@ def create_app(
     @app.get("/{lang}/{resource}/{item}.json")
     def get_one(lang: str, resource: str, item: str, request: Request) -> dict[str, Any]:
         with state.lock:
-            return {RESOURCES.get(resource, ""): _render(pad(resource, _one(resource, item)),
-                                                        _base(request, lang))}
+            return {
+                RESOURCES.get(resource, ""): _render(
+                    pad(resource, _one(resource, item)), _base(request, lang)
+                )
+            }
 
     @app.get("/{lang}/{resource}.json")
     def get_list(lang: str, resource: str, request: Request) -> dict[str, Any]:
@@ -583,13 +708,20 @@ def create_app(
         """ASSUMPTION [U]: refused with 405; the real API's exact status is undocumented."""
         _table(resource)
         if resource == "orders":
-            raise ApiError(405, "orders cannot be created directly; use the checkout flow "
-                                "(POST checkouts/{id}/order.json)")
+            raise ApiError(
+                405,
+                "orders cannot be created directly; use the checkout flow "
+                "(POST checkouts/{id}/order.json)",
+            )
         raise ApiError(405, f"{resource} are read-only in this sandbox")
 
     @app.put("/{lang}/orders/{item}.json")
-    def update_order(lang: str, item: str, request: Request,
-                     body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_order(
+        lang: str,
+        item: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         changes = body.get("order")
         if not isinstance(changes, dict):
             raise ApiError(400, 'body must be {"order": {...}}')
@@ -653,8 +785,11 @@ def create_app(
         retry_after, headers = limiter.take()
         if retry_after is not None:
             controls.count("rejected_429")
-            return JSONResponse(error_body(429, request, "Rate limit exceeded"), status_code=429,
-                                headers={**headers, "Retry-After": str(retry_after)})
+            return JSONResponse(
+                error_body(429, request, "Rate limit exceeded"),
+                status_code=429,
+                headers={**headers, "Retry-After": str(retry_after)},
+            )
         response = await call_next(request)
         response.headers.update(headers)
         return response
@@ -669,14 +804,32 @@ def shop_record(currency: str, lang: str) -> dict[str, Any]:
     ``tests/contracts/lightspeed_ecom/shop.detail.live.json``), in ``currency``."""
     symbols = {"EUR": "€", "GBP": "£", "USD": "$", "CAD": "$", "CHF": "CHF", "SEK": "kr"}
     return {
-        "id": 356891, "createdAt": "2026-02-09T13:36:52+01:00", "status": "live",
-        "isB2b": False, "isRetail": False, "subDomain": "demo-shop",
-        "mainDomain": "demo-shop.webshopapp.com", "email": "info@example.nl", "phone": "",
-        "fax": "", "street": "", "street2": "", "zipcode": "", "city": "", "region": "",
+        "id": 356891,
+        "createdAt": "2026-02-09T13:36:52+01:00",
+        "status": "live",
+        "isB2b": False,
+        "isRetail": False,
+        "subDomain": "demo-shop",
+        "mainDomain": "demo-shop.webshopapp.com",
+        "email": "info@example.nl",
+        "phone": "",
+        "fax": "",
+        "street": "",
+        "street2": "",
+        "zipcode": "",
+        "city": "",
+        "region": "",
         "country": {"id": 150, "code": "nl", "code3": "nld", "title": "Netherlands, The"},
-        "vatNumber": "", "cocNumber": "", "industry": "------------",
-        "currency": {"shortcode": currency, "symbol": symbols.get(currency, currency),
-                     "title": currency, "isDefault": True, "currencyRate": "1.000000"},
+        "vatNumber": "",
+        "cocNumber": "",
+        "industry": "------------",
+        "currency": {
+            "shortcode": currency,
+            "symbol": symbols.get(currency, currency),
+            "title": currency,
+            "isDefault": True,
+            "currencyRate": "1.000000",
+        },
         "company": {"resource": {"id": False, "url": "shop/company"}},
         "limits": {"resource": {"id": False, "url": "shop/limits"}},
         "javascript": {"resource": {"id": False, "url": "shop/javascript"}},

@@ -55,8 +55,14 @@ def _tables(store: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return store.setdefault("shipments", {}), store.setdefault("shipmentProducts", {})
 
 
-def add_shipment(store: dict[str, Any], order_id: int | str, *, status: str = "not_shipped",
-                 tracking_code: str = "", cascade: bool = True) -> dict[str, Any]:
+def add_shipment(
+    store: dict[str, Any],
+    order_id: int | str,
+    *,
+    status: str = "not_shipped",
+    tracking_code: str = "",
+    cascade: bool = True,
+) -> dict[str, Any]:
     """Add a shipment of all of order ``order_id``'s lines (caller holds the state lock);
     the order's ``shipments`` relation then points at ``shipments?order=ID``."""
     if status not in STATUSES:
@@ -66,18 +72,33 @@ def add_shipment(store: dict[str, Any], order_id: int | str, *, status: str = "n
     sid = max((int(k) for k in shipments), default=FIRST_ID) + 1
     now = _ts(datetime.now(UTC))
     oid = order["id"]
-    record = {"id": sid, "createdAt": now, "updatedAt": now, "number": f"SHIP{sid}",
-              "status": status, "trackingCode": tracking_code, "doNotifyShipped": False,
-              "order": _ref("orders", oid), "products": _many(f"shipments/{sid}/products")}
+    record = {
+        "id": sid,
+        "createdAt": now,
+        "updatedAt": now,
+        "number": f"SHIP{sid}",
+        "status": status,
+        "trackingCode": tracking_code,
+        "doNotifyShipped": False,
+        "order": _ref("orders", oid),
+        "products": _many(f"shipments/{sid}/products"),
+    }
     shipments[str(sid)] = record
     products[str(sid)] = [
-        {"id": i + 1, "quantity": line.get("quantityOrdered", 0),
-         "articleCode": line.get("articleCode", ""), "ean": line.get("ean", ""),
-         "sku": line.get("sku", ""), "productTitle": line.get("productTitle", ""),
-         "variantTitle": line.get("variantTitle", ""),
-         "orderProduct": _ref(f"orders/{oid}/products", line["id"]),
-         "product": line.get("product", False), "variant": line.get("variant", False)}
-        for i, line in enumerate(store["orderProducts"].get(str(oid), []))]
+        {
+            "id": i + 1,
+            "quantity": line.get("quantityOrdered", 0),
+            "articleCode": line.get("articleCode", ""),
+            "ean": line.get("ean", ""),
+            "sku": line.get("sku", ""),
+            "productTitle": line.get("productTitle", ""),
+            "variantTitle": line.get("variantTitle", ""),
+            "orderProduct": _ref(f"orders/{oid}/products", line["id"]),
+            "product": line.get("product", False),
+            "variant": line.get("variant", False),
+        }
+        for i, line in enumerate(store["orderProducts"].get(str(oid), []))
+    ]
     order["shipments"] = _many(f"shipments?order={oid}")
     if cascade:
         cascade_to_order(store, oid)
@@ -91,8 +112,11 @@ def cascade_to_order(store: dict[str, Any], order_id: int | str) -> None:
     if order is None:
         return
     shipments, products = _tables(store)
-    mine = [s for s in shipments.values()
-            if s["order"]["resource"]["id"] == order["id"] and s["status"] != "cancelled"]
+    mine = [
+        s
+        for s in shipments.values()
+        if s["order"]["resource"]["id"] == order["id"] and s["status"] != "cancelled"
+    ]
     shipped = [s for s in mine if s["status"] == "shipped"]
     if mine and len(shipped) == len(mine):
         status = "shipped"
@@ -116,8 +140,15 @@ def cascade_to_order(store: dict[str, Any], order_id: int | str) -> None:
         order["updatedAt"] = _bumped(order.get("updatedAt"))
 
 
-def install_shipments(app: FastAPI, *, store: dict[str, Any], state: JsonState,
-                      controls: SandboxControls, base: Base, cascade: bool = True) -> None:
+def install_shipments(
+    app: FastAPI,
+    *,
+    store: dict[str, Any],
+    state: JsonState,
+    controls: SandboxControls,
+    base: Base,
+    cascade: bool = True,
+) -> None:
     """Register the shipment write and sub-resource routes and the hand-made-shipment
     control; before the app's generic routes (they would answer these paths first)."""
     _tables(store)
@@ -136,8 +167,12 @@ def install_shipments(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             return {"shipmentProducts": _render(rows, base(request, lang))}
 
     @app.put("/{lang}/shipments/{sid}.json")
-    def update_shipment(lang: str, sid: str, request: Request,
-                        body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_shipment(
+        lang: str,
+        sid: str,
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         fields = body.get("shipment")
         if not isinstance(fields, dict):
             raise ApiError(400, 'body must be {"shipment": {...}}')
@@ -159,8 +194,10 @@ def install_shipments(app: FastAPI, *, store: dict[str, Any], state: JsonState,
             return {"shipment": _render(record, base(request, lang))}
 
     @app.post(f"{CONTROL_PREFIX}/orders/{{oid}}/shipments", status_code=201)
-    def hand_made_shipment(oid: str, body: dict[str, Any] = Body(default={})  # noqa: B008
-                           ) -> dict[str, Any]:
+    def hand_made_shipment(
+        oid: str,
+        body: dict[str, Any] = Body(default={}),  # noqa: B008
+    ) -> dict[str, Any]:
         """A shipment added by hand in the Lightspeed back office."""
         if bad := sorted(set(body) - {"trackingCode", "status"}):
             raise ApiError(400, f"unknown field(s): {', '.join(bad)}")
@@ -170,7 +207,12 @@ def install_shipments(app: FastAPI, *, store: dict[str, Any], state: JsonState,
         with state.lock:
             if oid not in store["orders"]:
                 raise ApiError(404, f"order {oid} not found")
-            record = add_shipment(store, oid, status=str(body.get("status", "shipped")),
-                                  tracking_code=code, cascade=cascade)
+            record = add_shipment(
+                store,
+                oid,
+                status=str(body.get("status", "shipped")),
+                tracking_code=code,
+                cascade=cascade,
+            )
             state.save()
             return {"shipment": dict(record)}

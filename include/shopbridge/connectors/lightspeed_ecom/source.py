@@ -40,8 +40,16 @@ from shopbridge.models import Checkout, Customer, Order, Product, Shipment, Stoc
 log = logging.getLogger(__name__)
 
 #: what a stock record needs of a variant (``fields=`` keeps the full read small)
-STOCK_FIELDS = ("id", "sku", "ean", "articleCode", "stockLevel", "stockTracking",
-                "updatedAt", "product")
+STOCK_FIELDS = (
+    "id",
+    "sku",
+    "ean",
+    "articleCode",
+    "stockLevel",
+    "stockTracking",
+    "updatedAt",
+    "product",
+)
 #: deeper parent chains than this are treated as a loop and left unembedded
 MAX_CATEGORY_DEPTH = 20
 
@@ -49,8 +57,11 @@ MAX_CATEGORY_DEPTH = 20
 def embed_products(order: Mapping[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
     """A copy of ``order`` whose ``products`` reference carries ``lines`` as ``embedded``."""
     ref = order.get("products")
-    resource = dict(ref["resource"]) if isinstance(ref, Mapping) and isinstance(
-        ref.get("resource"), Mapping) else {}
+    resource = (
+        dict(ref["resource"])
+        if isinstance(ref, Mapping) and isinstance(ref.get("resource"), Mapping)
+        else {}
+    )
     return {**order, "products": {"resource": {**resource, "embedded": lines}}}
 
 
@@ -70,16 +81,19 @@ def with_embedded(ref: Any, data: Any) -> Any:
     return {**ref, "resource": {**ref["resource"], "embedded": data}}
 
 
-def with_parents(category: Mapping[str, Any], categories: Mapping[str, Mapping[str, Any]],
-                 depth: int = 0) -> dict[str, Any]:
+def with_parents(
+    category: Mapping[str, Any], categories: Mapping[str, Mapping[str, Any]], depth: int = 0
+) -> dict[str, Any]:
     """``category`` whose ``parent`` reference embeds the parent, recursively to the root.
     A parent that is not in ``categories`` stays a bare reference (translation reports it)."""
     parent = category.get("parent")
     pid = ref_id(parent)
     if pid is None or pid not in categories or depth >= MAX_CATEGORY_DEPTH:
         return dict(category)
-    return {**category,
-            "parent": with_embedded(parent, with_parents(categories[pid], categories, depth + 1))}
+    return {
+        **category,
+        "parent": with_embedded(parent, with_parents(categories[pid], categories, depth + 1)),
+    }
 
 
 class LightspeedEcomSource:
@@ -115,9 +129,9 @@ class LightspeedEcomSource:
         own = record.get("currency") if isinstance(record, Mapping) else None
         return None if own not in (None, False, "") else self.shop_currency()
 
-    def iter_order_records(self, start: datetime, end: datetime, *,
-                           skip: Callable[[str], bool] | None = None
-                           ) -> Iterator[dict[str, Any]]:
+    def iter_order_records(
+        self, start: datetime, end: datetime, *, skip: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Orders with ``start <= updatedAt < end``, lines embedded (a call per order, so
         ``skip`` saves one per order already synced).
 
@@ -139,8 +153,7 @@ class LightspeedEcomSource:
         """The vendor's order id as text."""
         return order_id(record)
 
-    def iter_customer_records(self, start: datetime,
-                              end: datetime) -> Iterator[dict[str, Any]]:
+    def iter_customer_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Customers changed in ``[start, end)``, as the API returns them."""
         yield from self.client.iter_customers(start, end)
 
@@ -192,19 +205,33 @@ class LightspeedEcomSource:
 
         variants = self.client.variants_by_product(related("variants"))
         links = self.client.category_links_by_product(related("categories"))
-        categories = {str(c.get("id")): c for c in self.client.iter_categories()} \
-            if any(links.values()) else {}
-        brands = {str(b.get("id")): b for b in self.client.iter_brands()} \
-            if any(ref_id(p.get("brand")) for p in products) else {}
-        taxes = {str(t.get("id")): t for t in self.client.iter_taxes()} \
-            if any(ref_id(v.get("tax")) for rows in variants.values() for v in rows) else {}
+        categories = (
+            {str(c.get("id")): c for c in self.client.iter_categories()}
+            if any(links.values())
+            else {}
+        )
+        brands = (
+            {str(b.get("id")): b for b in self.client.iter_brands()}
+            if any(ref_id(p.get("brand")) for p in products)
+            else {}
+        )
+        taxes = (
+            {str(t.get("id")): t for t in self.client.iter_taxes()}
+            if any(ref_id(v.get("tax")) for rows in variants.values() for v in rows)
+            else {}
+        )
         for product in products:
             pid = str(product.get("id"))
             record = dict(product)
-            record["variants"] = with_embedded(product.get("variants"), [
-                {**v, "tax": with_embedded(v["tax"], taxes[tid])}
-                if (tid := ref_id(v.get("tax"))) in taxes else v
-                for v in variants.get(pid, [])])
+            record["variants"] = with_embedded(
+                product.get("variants"),
+                [
+                    {**v, "tax": with_embedded(v["tax"], taxes[tid])}
+                    if (tid := ref_id(v.get("tax"))) in taxes
+                    else v
+                    for v in variants.get(pid, [])
+                ],
+            )
             linked = []
             for link in links.get(pid, []):
                 cid = ref_id(link.get("category"))
@@ -217,11 +244,13 @@ class LightspeedEcomSource:
             if bid in brands:
                 record["brand"] = with_embedded(product.get("brand"), brands[bid])
             if product.get("images") is not False and "id" in product:
-                record["images"] = with_embedded(product.get("images"),
-                                                 self.client.product_images(pid))
+                record["images"] = with_embedded(
+                    product.get("images"), self.client.product_images(pid)
+                )
             if product.get("attributes") is not False and "id" in product:
-                record["attributes"] = with_embedded(product.get("attributes"),
-                                                     self.client.product_attributes(pid))
+                record["attributes"] = with_embedded(
+                    product.get("attributes"), self.client.product_attributes(pid)
+                )
             yield record
 
     def product_id(self, record: dict[str, Any]) -> str:
@@ -254,8 +283,7 @@ class LightspeedEcomSource:
 
     # --- shipments and checkouts -------------------------------------------------------
 
-    def iter_shipment_records(self, start: datetime,
-                              end: datetime) -> Iterator[dict[str, Any]]:
+    def iter_shipment_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Shipments with ``start <= updatedAt < end``, as the API lists them (their lines
         are only referenced; a webhook delivery embeds them). ``L`` a page: ``S // L + 1``
         calls."""
@@ -269,8 +297,7 @@ class LightspeedEcomSource:
         """Translate; raises ``RecordError`` naming the vendor field (``order``, ``status``)."""
         return shipment_from_lightspeed(record)
 
-    def iter_checkout_records(self, start: datetime,
-                              end: datetime) -> Iterator[dict[str, Any]]:
+    def iter_checkout_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Checkouts with ``start <= updatedAt < end``: open (abandoned) carts and those
         that became orders, their lines included as the API returns them."""
         yield from self.client.iter_checkouts(start, end)

@@ -55,10 +55,22 @@ _CENT = Decimal("0.01")
 
 #: customer fields a sync manages (what :meth:`update_debtor` writes and the fingerprint
 #: compares); the shipping address is the customer's own business after the first write
-_MANAGED = ("email", "firstname", "lastname", "phone", "isCompany", "companyName",
-            "companyVatNumber", "addressBillingName", "addressBillingStreet",
-            "addressBillingNumber", "addressBillingExtension", "addressBillingZipcode",
-            "addressBillingCity", "addressBillingCountry")
+_MANAGED = (
+    "email",
+    "firstname",
+    "lastname",
+    "phone",
+    "isCompany",
+    "companyName",
+    "companyVatNumber",
+    "addressBillingName",
+    "addressBillingStreet",
+    "addressBillingNumber",
+    "addressBillingExtension",
+    "addressBillingZipcode",
+    "addressBillingCity",
+    "addressBillingCountry",
+)
 
 
 def reference_comment(reference: str, extra: str = "") -> str:
@@ -71,37 +83,47 @@ def reference_from_comment(comment: Any) -> str | None:
     if not isinstance(comment, str):
         return None
     for line in comment.splitlines():
-        if line.startswith(REFERENCE_PREFIX) and line[len(REFERENCE_PREFIX):].strip():
-            return line[len(REFERENCE_PREFIX):].strip()
+        if line.startswith(REFERENCE_PREFIX) and line[len(REFERENCE_PREFIX) :].strip():
+            return line[len(REFERENCE_PREFIX) :].strip()
     return None
 
 
 def _address_fields(prefix: str, name: str, a: Address) -> dict[str, Any]:
     """``addressBilling*``/``addressShipping*`` as a customer write takes them (the country
     as its ISO code; reads return an object)."""
-    return {f"{prefix}Name": name, f"{prefix}Street": a.street,
-            f"{prefix}Number": a.house_number, f"{prefix}Extension": a.house_number_ext,
-            f"{prefix}Zipcode": a.postcode, f"{prefix}City": a.city,
-            f"{prefix}Country": a.country.lower()}
+    return {
+        f"{prefix}Name": name,
+        f"{prefix}Street": a.street,
+        f"{prefix}Number": a.house_number,
+        f"{prefix}Extension": a.house_number_ext,
+        f"{prefix}Zipcode": a.postcode,
+        f"{prefix}City": a.city,
+        f"{prefix}Country": a.country.lower(),
+    }
 
 
 def customer_fields(customer: Customer) -> dict[str, Any]:
     """The managed customer fields (an update's body): identity and billing address."""
     company = customer.kind is CustomerKind.COMPANY
-    return {"email": customer.email, "firstname": customer.first_name,
-            "lastname": customer.last_name, "phone": customer.phone, "isCompany": company,
-            "companyName": customer.company_name if company else "",
-            "companyVatNumber": customer.vat_number if company else "",
-            **_address_fields("addressBilling", customer.display_name,
-                              customer.billing_address)}
+    return {
+        "email": customer.email,
+        "firstname": customer.first_name,
+        "lastname": customer.last_name,
+        "phone": customer.phone,
+        "isCompany": company,
+        "companyName": customer.company_name if company else "",
+        "companyVatNumber": customer.vat_number if company else "",
+        **_address_fields("addressBilling", customer.display_name, customer.billing_address),
+    }
 
 
 def new_customer_fields(customer: Customer) -> dict[str, Any]:
     """A create's body: the managed fields, and the billing address as the first shipping
     address too (the canonical customer has no other)."""
-    return {**customer_fields(customer),
-            **_address_fields("addressShipping", customer.display_name,
-                              customer.billing_address)}
+    return {
+        **customer_fields(customer),
+        **_address_fields("addressShipping", customer.display_name, customer.billing_address),
+    }
 
 
 def _normalised(name: str, value: Any) -> str:
@@ -124,9 +146,15 @@ def fingerprint(record: Mapping[str, Any]) -> str:
 def checkout_address(name: str, a: Address) -> dict[str, Any]:
     """An address as the checkout takes it. ASSUMPTION [U]: the vendor SDK's example shape
     (``address1`` is the street, ``country`` the ISO code)."""
-    return {"name": name, "address1": a.street, "number": a.house_number,
-            "extension": a.house_number_ext, "zipcode": a.postcode, "city": a.city,
-            "country": a.country.lower()}
+    return {
+        "name": name,
+        "address1": a.street,
+        "number": a.house_number,
+        "extension": a.house_number_ext,
+        "zipcode": a.postcode,
+        "city": a.city,
+        "country": a.country.lower(),
+    }
 
 
 def _pick(methods: Sequence[Mapping[str, Any]], wanted: str) -> Mapping[str, Any] | None:
@@ -141,8 +169,10 @@ def _pick(methods: Sequence[Mapping[str, Any]], wanted: str) -> Mapping[str, Any
     key = wanted.strip().lower()
     if key:
         for method in methods:
-            if key in (str(method.get("title", "")).strip().lower(),
-                       str(method.get("id", "")).strip().lower()):
+            if key in (
+                str(method.get("title", "")).strip().lower(),
+                str(method.get("id", "")).strip().lower(),
+            ):
                 return method
         log.warning("no checkout method titled %r; using %r", wanted, methods[0].get("title"))
     return methods[0]
@@ -150,8 +180,10 @@ def _pick(methods: Sequence[Mapping[str, Any]], wanted: str) -> Mapping[str, Any
 
 def _only_orders(kind: str) -> None:
     if kind != "sales_order":
-        raise ConfigError(f"Lightspeed eCom only takes orders (order type {kind!r} is not "
-                          "supported; use sales_order)")
+        raise ConfigError(
+            f"Lightspeed eCom only takes orders (order type {kind!r} is not "
+            "supported; use sales_order)"
+        )
 
 
 def _shipment_sort_key(row: Mapping[str, Any]) -> tuple[int, str]:
@@ -172,10 +204,14 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
     """Writes canonical customers and orders (and, inherited, products and stock) into
     one Lightspeed shop."""
 
-    def __init__(self, client: LightspeedEcomClient, *,
-                 lookup_days: int = DEFAULT_LOOKUP_DAYS,
-                 now: Callable[[], datetime] = _utcnow,
-                 item_code_field: str = DEFAULT_ITEM_CODE_FIELD) -> None:
+    def __init__(
+        self,
+        client: LightspeedEcomClient,
+        *,
+        lookup_days: int = DEFAULT_LOOKUP_DAYS,
+        now: Callable[[], datetime] = _utcnow,
+        item_code_field: str = DEFAULT_ITEM_CODE_FIELD,
+    ) -> None:
         if lookup_days < 1:
             raise ConfigError(f"order_lookup_days must be at least 1, got {lookup_days}")
         super().__init__(client, item_code_field=item_code_field)
@@ -215,21 +251,27 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             raise FatalError(f"Lightspeed created {customer.label} without an id")
         return str(record["id"])
 
-    def update_debtor(self, code: str, customer: Customer,
-                      terms: DebtorTerms | None = None) -> None:
+    def update_debtor(
+        self, code: str, customer: Customer, terms: DebtorTerms | None = None
+    ) -> None:
         """PUT the managed fields; the shipping address is left as the shop has it."""
         try:
             self.client.update_customer(code, customer_fields(customer))
         except FatalError as err:
             if err.response is not None and err.response.status_code == 404:
-                raise RecordError("customer", customer.label, "debtor_code",
-                                  f"customer {code} not found in Lightspeed") from None
+                raise RecordError(
+                    "customer",
+                    customer.label,
+                    "debtor_code",
+                    f"customer {code} not found in Lightspeed",
+                ) from None
             raise
 
     # --- orders --------------------------------------------------------------------------
 
-    def find_orders(self, references: Sequence[str], *,
-                    kind: str = "sales_order") -> dict[str, str]:
+    def find_orders(
+        self, references: Sequence[str], *, kind: str = "sales_order"
+    ) -> dict[str, str]:
         """Our reference -> order id, for orders created in the last ``lookup_days``.
 
         See the module docstring for the cost; it stops paging once all are found.
@@ -257,17 +299,31 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         for i, line in enumerate(order.lines):
             variant = variants.get(line.sku)
             if variant is None:
-                raise RecordError("order", order.ref.id, f"lines[{i}].sku",
-                                  f"SKU {line.sku} is not a variant in Lightspeed")
+                raise RecordError(
+                    "order",
+                    order.ref.id,
+                    f"lines[{i}].sku",
+                    f"SKU {line.sku} is not a variant in Lightspeed",
+                )
             if line.quantity != line.quantity.to_integral_value():
-                raise RecordError("order", order.ref.id, f"lines[{i}].quantity",
-                                  f"Lightspeed takes whole quantities, got {line.quantity}")
+                raise RecordError(
+                    "order",
+                    order.ref.id,
+                    f"lines[{i}].quantity",
+                    f"Lightspeed takes whole quantities, got {line.quantity}",
+                )
             cart.append((variant, int(line.quantity)))
         return cart
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None,
-                     kind: str = "sales_order") -> str:
+    def create_order(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None = None,
+        kind: str = "sales_order",
+    ) -> str:
         """Walk a checkout to an order; returns the order id.
 
         ``debtor_code`` is the customer id (``mode: customer``); empty places a guest
@@ -288,17 +344,23 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         cart = self._cart(order)
         c = order.customer
         customer: dict[str, Any] = {
-            "email": c.email, "firstname": c.first_name, "lastname": c.last_name,
-            "phone": c.phone, "isCompany": c.kind is CustomerKind.COMPANY,
-            "companyName": c.company_name, "companyVatNumber": c.vat_number}
+            "email": c.email,
+            "firstname": c.first_name,
+            "lastname": c.last_name,
+            "phone": c.phone,
+            "isCompany": c.kind is CustomerKind.COMPANY,
+            "companyName": c.company_name,
+            "companyVatNumber": c.vat_number,
+        }
         mode = "guest"
         if debtor_code:
             if not debtor_code.strip().isdigit():
                 raise ConfigError(f"debtor {debtor_code!r} is not a Lightspeed customer id")
             mode, customer["id"] = "customer", int(debtor_code)
         comment = reference_comment(reference, str(header.get("comment") or ""))
-        checkout = self.client.create_checkout({"mode": mode, "customer": customer,
-                                                "comment": comment})
+        checkout = self.client.create_checkout(
+            {"mode": mode, "customer": customer, "comment": comment}
+        )
         if checkout.get("id") in (None, False, ""):
             raise FatalError(f"Lightspeed created a checkout for {reference} without an id")
         cid = checkout["id"]
@@ -308,30 +370,40 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             except AuthError:
                 raise
             except FatalError as err:
-                raise RecordError("order", order.ref.id, f"lines[{i}].sku",
-                                  f"Lightspeed refused SKU {order.lines[i].sku}: {err}") from err
+                raise RecordError(
+                    "order",
+                    order.ref.id,
+                    f"lines[{i}].sku",
+                    f"Lightspeed refused SKU {order.lines[i].sku}: {err}",
+                ) from err
             self._compare_price(order, i, added)
-        ship = _pick(self.client.checkout_shipment_methods(cid),
-                     str(header.get("shipmentMethod") or order.shipping_method))
+        ship = _pick(
+            self.client.checkout_shipment_methods(cid),
+            str(header.get("shipmentMethod") or order.shipping_method),
+        )
         if ship is not None:
             self.client.update_checkout(cid, {"shipmentMethod": ship["id"]})
-        pay = _pick(self.client.checkout_payment_methods(cid),
-                    str(header.get("paymentMethod") or order.payment_method))
+        pay = _pick(
+            self.client.checkout_payment_methods(cid),
+            str(header.get("paymentMethod") or order.payment_method),
+        )
         name = c.display_name
         final: dict[str, Any] = {
             "billingAddress": checkout_address(name, c.billing_address),
             "shippingAddress": checkout_address(name, order.shipping_address),
-            "terms": True}
+            "terms": True,
+        }
         if pay is not None:
             final["paymentMethod"] = {"id": pay["id"]}
         self.client.update_checkout(cid, final)
         result = self.client.validate_checkout(cid)
         if not result.get("validated"):
             errors = result.get("errors") or ["(no reason given)"]
-            texts = [str(e.get("message", e)) if isinstance(e, Mapping) else str(e)
-                     for e in errors]
-            raise FatalError(f"Lightspeed refused order {reference} (source {order.ref.id}, "
-                             f"checkout {cid}): {'; '.join(texts)}")
+            texts = [str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors]
+            raise FatalError(
+                f"Lightspeed refused order {reference} (source {order.ref.id}, "
+                f"checkout {cid}): {'; '.join(texts)}"
+            )
         return self.client.order_checkout(cid)
 
     def _compare_price(self, order: Order, i: int, added: Mapping[str, Any]) -> None:
@@ -342,9 +414,15 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             return
         ours = order.lines[i].unit_price_incl.quantize(_CENT)
         if shop != ours:
-            log.warning("order %s lines[%d] (%s): the shop prices it at %s incl. tax, the "
-                        "order at %s; the shop's price is used", order.number, i,
-                        order.lines[i].sku, shop, ours)
+            log.warning(
+                "order %s lines[%d] (%s): the shop prices it at %s incl. tax, the "
+                "order at %s; the shop's price is used",
+                order.number,
+                i,
+                order.lines[i].sku,
+                shop,
+                ours,
+            )
 
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
         """One checkout per write, in order (Lightspeed has no batch for them).
@@ -359,8 +437,11 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         results: list[str | FatalError] = []
         for w in writes:
             try:
-                results.append(self.create_order(w.order, debtor_code=w.debtor_code,
-                                                  reference=w.reference, mapped=w.mapped))
+                results.append(
+                    self.create_order(
+                        w.order, debtor_code=w.debtor_code, reference=w.reference, mapped=w.mapped
+                    )
+                )
             except AuthError:
                 raise
             except FatalError as err:
@@ -393,15 +474,18 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         oid = str(order_id).strip()
         if not oid.isdigit():
             raise FatalError(f"Lightspeed order id {order_id!r} is not a number")
-        rows = sorted((r for r in self.client.shipments_for_order(oid) if isinstance(r, Mapping)),
-                      key=_shipment_sort_key)
+        rows = sorted(
+            (r for r in self.client.shipments_for_order(oid) if isinstance(r, Mapping)),
+            key=_shipment_sort_key,
+        )
         if not rows:
             try:
                 self.client.get_order(oid)
             except FatalError as err:
                 if err.response is not None and err.response.status_code == 404:
-                    raise FatalError(f"Lightspeed order {oid} does not exist",
-                                     response=err.response) from None
+                    raise FatalError(
+                        f"Lightspeed order {oid} does not exist", response=err.response
+                    ) from None
                 raise
             raise FatalError(f"Lightspeed order {oid} has no shipments to mark shipped")
         code = shipment.tracking_code.strip()
@@ -414,7 +498,8 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         else:
             raise FatalError(
                 f"Lightspeed order {oid}: every shipment is already shipped or cancelled, "
-                f"none with tracking code {code!r} (Lightspeed cannot add a shipment)")
+                f"none with tracking code {code!r} (Lightspeed cannot add a shipment)"
+            )
         if pick.get("id") in (None, False, ""):
             raise FatalError(f"Lightspeed order {oid}: a shipment has no id")
         sid = str(pick["id"])
@@ -425,6 +510,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             fields["trackingCode"] = code
         if fields:
             self.client.update_shipment(sid, fields)
-            log.info("Lightspeed order %s: shipment %s updated (%s)", oid, sid,
-                     ", ".join(sorted(fields)))
+            log.info(
+                "Lightspeed order %s: shipment %s updated (%s)", oid, sid, ", ".join(sorted(fields))
+            )
         return sid

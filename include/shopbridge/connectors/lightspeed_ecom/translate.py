@@ -107,24 +107,55 @@ _MONEY = Decimal("0.0001")
 LINE_ROUNDING = Decimal("0.01")
 
 #: canonical field → vendor path, so pydantic errors name what the vendor calls it
-_ADDRESS = {"street": "Street", "house_number": "Number", "house_number_ext": "Extension",
-            "postcode": "Zipcode", "city": "City", "country": "Country.code"}
-_CUSTOMER = {"email": "email", "first_name": "firstname", "last_name": "lastname",
-             "company_name": "companyName", "vat_number": "companyVatNumber", "phone": "phone",
-             "customer_number": "customer"}
-_LINE = {"sku": "sku", "article_code": "articleCode", "ean": "ean",
-         "description": "productTitle", "quantity": "quantityOrdered",
-         "unit_price_excl": "basePriceExcl", "unit_price_incl": "basePriceIncl",
-         "tax_rate": "taxRate", "discount_excl": "discountExcl",
-         "discount_incl": "discountIncl"}
-_ORDER = {"ref": "id", "number": "number", "status": "status", "payment_status": "paymentStatus",
-          "created_at": "createdAt", "updated_at": "updatedAt", "currency": "currency",
-          "total_excl": "priceExcl", "total_incl": "priceIncl", "shipping_method": "shipmentTitle",
-          "shipping_cost_excl": "shipmentPriceExcl",
-          "shipping_cost_incl": "shipmentPriceIncl", "payment_method": "paymentTitle",
-          "fee_excl": "paymentPriceExcl", "fee_incl": "paymentPriceIncl",
-          "discount_excl": "discountAmount", "discount_incl": "discountAmount",
-          "lines": "lines"}
+_ADDRESS = {
+    "street": "Street",
+    "house_number": "Number",
+    "house_number_ext": "Extension",
+    "postcode": "Zipcode",
+    "city": "City",
+    "country": "Country.code",
+}
+_CUSTOMER = {
+    "email": "email",
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "company_name": "companyName",
+    "vat_number": "companyVatNumber",
+    "phone": "phone",
+    "customer_number": "customer",
+}
+_LINE = {
+    "sku": "sku",
+    "article_code": "articleCode",
+    "ean": "ean",
+    "description": "productTitle",
+    "quantity": "quantityOrdered",
+    "unit_price_excl": "basePriceExcl",
+    "unit_price_incl": "basePriceIncl",
+    "tax_rate": "taxRate",
+    "discount_excl": "discountExcl",
+    "discount_incl": "discountIncl",
+}
+_ORDER = {
+    "ref": "id",
+    "number": "number",
+    "status": "status",
+    "payment_status": "paymentStatus",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+    "currency": "currency",
+    "total_excl": "priceExcl",
+    "total_incl": "priceIncl",
+    "shipping_method": "shipmentTitle",
+    "shipping_cost_excl": "shipmentPriceExcl",
+    "shipping_cost_incl": "shipmentPriceIncl",
+    "payment_method": "paymentTitle",
+    "fee_excl": "paymentPriceExcl",
+    "fee_incl": "paymentPriceIncl",
+    "discount_excl": "discountAmount",
+    "discount_incl": "discountAmount",
+    "lines": "lines",
+}
 
 T = TypeVar("T")
 
@@ -137,16 +168,21 @@ def order_id(raw: Mapping[str, Any]) -> str:
 class _Reader:
     """Typed field access on one raw record; every failure names the field's vendor path."""
 
-    def __init__(self, raw: Mapping[str, Any], source_id: str, prefix: str = "",
-                 entity: str = "order") -> None:
+    def __init__(
+        self, raw: Mapping[str, Any], source_id: str, prefix: str = "", entity: str = "order"
+    ) -> None:
         self.raw = raw
         self.source_id = source_id
         self.prefix = prefix
         self.entity = entity
 
     def fail(self, field: str, reason: str) -> RecordError:
-        return RecordError(entity=self.entity, source_id=self.source_id,
-                           field=f"{self.prefix}{field}", reason=reason)
+        return RecordError(
+            entity=self.entity,
+            source_id=self.source_id,
+            field=f"{self.prefix}{field}",
+            reason=reason,
+        )
 
     def text(self, key: str, *, required: bool = False) -> str:
         """Strings; ``None``/``false`` (the vendor's "empty") read as ""; numbers as text."""
@@ -252,10 +288,18 @@ def _address(r: _Reader, prefix: str) -> Address:
     """``addressBilling*`` / ``addressShipping*`` → Address; every part may be empty (a
     back-office or API order often has no street, city or postcode) [V]."""
     names = {k: f"{prefix}{v}" for k, v in _ADDRESS.items()}
-    return r.build(lambda: Address(
-        street=r.text(f"{prefix}Street"), house_number=r.text(f"{prefix}Number"),
-        house_number_ext=r.text(f"{prefix}Extension"), postcode=r.text(f"{prefix}Zipcode"),
-        city=r.text(f"{prefix}City"), country=_country(r, f"{prefix}Country")), names, prefix)
+    return r.build(
+        lambda: Address(
+            street=r.text(f"{prefix}Street"),
+            house_number=r.text(f"{prefix}Number"),
+            house_number_ext=r.text(f"{prefix}Extension"),
+            postcode=r.text(f"{prefix}Zipcode"),
+            city=r.text(f"{prefix}City"),
+            country=_country(r, f"{prefix}Country"),
+        ),
+        names,
+        prefix,
+    )
 
 
 def _has_shipping(raw: Mapping[str, Any]) -> bool:
@@ -272,13 +316,21 @@ def _customer(r: _Reader, number: str) -> Customer:
     company = r.text("companyName")
     is_company = r.flag("isCompany") and bool(company)
     first, last = r.text("firstname"), r.text("lastname")
-    return r.build(lambda: Customer(
-        kind=CustomerKind.COMPANY if is_company else CustomerKind.PERSON,
-        email=r.text("email"), customer_number=number, first_name=first, last_name=last,
-        company_name=company if is_company else "",
-        vat_number=r.text("companyVatNumber") if is_company else "",
-        phone=r.text("phone"), billing_address=_address(r, "addressBilling"),
-    ), _CUSTOMER, "companyName" if is_company else "firstname")
+    return r.build(
+        lambda: Customer(
+            kind=CustomerKind.COMPANY if is_company else CustomerKind.PERSON,
+            email=r.text("email"),
+            customer_number=number,
+            first_name=first,
+            last_name=last,
+            company_name=company if is_company else "",
+            vat_number=r.text("companyVatNumber") if is_company else "",
+            phone=r.text("phone"),
+            billing_address=_address(r, "addressBilling"),
+        ),
+        _CUSTOMER,
+        "companyName" if is_company else "firstname",
+    )
 
 
 def _line(r: _Reader) -> OrderLine:
@@ -318,18 +370,29 @@ def _line(r: _Reader) -> OrderLine:
             unit = ((total + given) / quantity).quantize(_MONEY, ROUND_HALF_UP)
         derived = unit * quantity - total
         if derived < -LINE_ROUNDING:
-            raise r.fail(f"price{tax}", f"line total {total} is above basePrice{tax} {unit} x "
-                                        f"quantity {quantity} (a surcharge on the line)")
+            raise r.fail(
+                f"price{tax}",
+                f"line total {total} is above basePrice{tax} {unit} x "
+                f"quantity {quantity} (a surcharge on the line)",
+            )
         # the vendor's discount when it makes the line total, else what the total says
         discount = given if abs(derived - given) <= LINE_ROUNDING else max(derived, Decimal(0))
         prices[f"unit_price_{tax.lower()}"] = unit
         prices[f"discount_{tax.lower()}"] = discount
     title, variant = r.text("productTitle"), r.text("variantTitle")
-    return r.build(lambda: OrderLine(
-        sku=sku, article_code=article_code, ean=ean,
-        description=f"{title} - {variant}" if variant and variant != title else title,
-        quantity=quantity, tax_rate=r.decimal("taxRate"), **prices,
-    ), _LINE, "sku")
+    return r.build(
+        lambda: OrderLine(
+            sku=sku,
+            article_code=article_code,
+            ean=ean,
+            description=f"{title} - {variant}" if variant and variant != title else title,
+            quantity=quantity,
+            tax_rate=r.decimal("taxRate"),
+            **prices,
+        ),
+        _LINE,
+        "sku",
+    )
 
 
 def _lines(r: _Reader) -> tuple[OrderLine, ...]:
@@ -360,8 +423,11 @@ def _currency(r: _Reader, shop_currency: str | None) -> str:
         if shop_currency:
             value = shop_currency
         else:
-            raise r.fail("currency", "the record has no currency and the shop's currency "
-                                     "(shop.json currency.shortcode) is not known")
+            raise r.fail(
+                "currency",
+                "the record has no currency and the shop's currency "
+                "(shop.json currency.shortcode) is not known",
+            )
     if not isinstance(value, str) or not _ISO3.match(value.strip()):
         raise r.fail("currency", f"expected a currency code, got {value!r}")
     return value.strip().upper()
@@ -369,12 +435,16 @@ def _currency(r: _Reader, shop_currency: str | None) -> str:
 
 def _is_discounted(r: _Reader) -> bool:
     """Whether the vendor says the order carries an order-level discount."""
-    return (r.flag("isDiscounted") or bool(r.text("discountCouponCode"))
-            or r.decimal("discountAmount", default=Decimal("0")) > 0)
+    return (
+        r.flag("isDiscounted")
+        or bool(r.text("discountCouponCode"))
+        or r.decimal("discountAmount", default=Decimal("0")) > 0
+    )
 
 
-def _order_discount(r: _Reader, lines: tuple[OrderLine, ...],
-                    ship_excl: Decimal, ship_incl: Decimal) -> tuple[Decimal, Decimal]:
+def _order_discount(
+    r: _Reader, lines: tuple[OrderLine, ...], ship_excl: Decimal, ship_incl: Decimal
+) -> tuple[Decimal, Decimal]:
     """The order-level discount (a coupon) not booked on the lines.
 
     Only when the vendor says the order is discounted (``isDiscounted``, a coupon code or
@@ -413,22 +483,36 @@ def order_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None
     # the payment method's costs, on no line [V keys: paymentPriceExcl/Incl, 0 recorded]
     fee_excl = r.money("paymentPriceExcl", default=Decimal("0"))
     fee_incl = r.money("paymentPriceIncl", default=Decimal("0"))
-    discount_excl, discount_incl = _order_discount(r, lines, ship_excl + fee_excl,
-                                                   ship_incl + fee_incl)
+    discount_excl, discount_incl = _order_discount(
+        r, lines, ship_excl + fee_excl, ship_incl + fee_incl
+    )
     shop_currency = _currency(r, currency)
-    return r.build(lambda: Order(
-        ref=ExternalRef(system=SYSTEM, id=source_id),
-        number=r.text("number", required=True), status=r.text("status", required=True),
-        payment_status=r.text("paymentStatus"),
-        created_at=r.timestamp("createdAt"), updated_at=r.timestamp("updatedAt"),
-        currency=shop_currency, customer=customer, shipping_address=shipping,
-        lines=lines, total_excl=r.money("priceExcl"), total_incl=r.money("priceIncl"),
-        discount_excl=discount_excl, discount_incl=discount_incl,
-        shipping_method=r.text("shipmentTitle"),
-        shipping_cost_excl=ship_excl, shipping_cost_incl=ship_incl,
-        fee_excl=fee_excl, fee_incl=fee_incl,
-        payment_method=r.text("paymentTitle"),
-    ), _ORDER, "")
+    return r.build(
+        lambda: Order(
+            ref=ExternalRef(system=SYSTEM, id=source_id),
+            number=r.text("number", required=True),
+            status=r.text("status", required=True),
+            payment_status=r.text("paymentStatus"),
+            created_at=r.timestamp("createdAt"),
+            updated_at=r.timestamp("updatedAt"),
+            currency=shop_currency,
+            customer=customer,
+            shipping_address=shipping,
+            lines=lines,
+            total_excl=r.money("priceExcl"),
+            total_incl=r.money("priceIncl"),
+            discount_excl=discount_excl,
+            discount_incl=discount_incl,
+            shipping_method=r.text("shipmentTitle"),
+            shipping_cost_excl=ship_excl,
+            shipping_cost_incl=ship_incl,
+            fee_excl=fee_excl,
+            fee_incl=fee_incl,
+            payment_method=r.text("paymentTitle"),
+        ),
+        _ORDER,
+        "",
+    )
 
 
 def customer_from_lightspeed(raw: Mapping[str, Any]) -> Customer:
@@ -453,17 +537,40 @@ SIMPLE_VARIANT_TITLE = "Default"
 VARIANT_OPTION = "Variant"
 #: ASSUMPTION [U]: a matrix variant's options are in its title, ``"Colour: black, Size: M"``
 _OPTION = re.compile(r"^\s*([^:]+?)\s*:\s*(.+?)\s*$")
-_VARIANT = {"sku": "sku", "article_code": "articleCode", "ean": "ean", "title": "title",
-            "price_excl": "priceExcl", "price_incl": "priceIncl", "attributes": "title",
-            "quantity": "stockLevel"}
-_PRODUCT = {"ref": "id", "sku": "variants", "article_code": "variants", "ean": "variants",
-            "title": "title",
-            "description": "content", "short_description": "description", "brand": "brand",
-            "visible": "isVisible", "tax_rate": "variants", "categories": "categories",
-            "images": "images", "features": "attributes", "variants": "variants",
-            "updated_at": "updatedAt"}
-_STOCK = {"sku": "sku", "article_code": "articleCode", "ean": "ean", "on_hand": "stockLevel",
-          "managed": "stockTracking"}
+_VARIANT = {
+    "sku": "sku",
+    "article_code": "articleCode",
+    "ean": "ean",
+    "title": "title",
+    "price_excl": "priceExcl",
+    "price_incl": "priceIncl",
+    "attributes": "title",
+    "quantity": "stockLevel",
+}
+_PRODUCT = {
+    "ref": "id",
+    "sku": "variants",
+    "article_code": "variants",
+    "ean": "variants",
+    "title": "title",
+    "description": "content",
+    "short_description": "description",
+    "brand": "brand",
+    "visible": "isVisible",
+    "tax_rate": "variants",
+    "categories": "categories",
+    "images": "images",
+    "features": "attributes",
+    "variants": "variants",
+    "updated_at": "updatedAt",
+}
+_STOCK = {
+    "sku": "sku",
+    "article_code": "articleCode",
+    "ean": "ean",
+    "on_hand": "stockLevel",
+    "managed": "stockTracking",
+}
 
 
 def product_id(raw: Mapping[str, Any]) -> str:
@@ -507,9 +614,11 @@ def _embedded_one(r: _Reader, key: str) -> Mapping[str, Any] | None:
 
 def _position(row: Mapping[str, Any]) -> tuple[float, float]:
     """Sort key: ``sortOrder``, then ``id``; anything unreadable goes last."""
+
     def num(value: Any) -> float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         return float(value) if ok else float("inf")
+
     return num(row.get("sortOrder")), num(row.get("id"))
 
 
@@ -536,13 +645,16 @@ def options_from_title(title: str) -> dict[str, str] | None:
     return options
 
 
-def _variant_options(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]
-                     ) -> list[dict[str, str]]:
+def _variant_options(
+    r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]
+) -> list[dict[str, str]]:
     """Each variant's attributes. A lone variant is a simple product unless its title
     names options; with several, every title must name the same options, with a
     different combination of values each (or the target cannot tell them apart)."""
-    titles = [(i, _Reader(row, r.source_id, prefix=f"variants[{i}].", entity="product")
-                  .text("title")) for i, row in ordered]
+    titles = [
+        (i, _Reader(row, r.source_id, prefix=f"variants[{i}].", entity="product").text("title"))
+        for i, row in ordered
+    ]
     if len(titles) == 1:
         return [options_from_title(titles[0][1]) or {}]
     if all(options_from_title(title) is None for _, title in titles):
@@ -551,8 +663,9 @@ def _variant_options(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]
         seen_text: dict[str, int] = {}
         for i, title in titles:
             if title in seen_text:
-                raise r.fail(f"variants[{i}].title",
-                             f"same title {title!r} as variants[{seen_text[title]}]")
+                raise r.fail(
+                    f"variants[{i}].title", f"same title {title!r} as variants[{seen_text[title]}]"
+                )
             seen_text[title] = i
         return [{VARIANT_OPTION: title} for _, title in titles]
     out: list[dict[str, str]] = []
@@ -561,14 +674,18 @@ def _variant_options(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]
     for i, title in titles:
         options = options_from_title(title)
         if not options:
-            raise r.fail(f"variants[{i}].title",
-                         f"cannot read the options from {title!r} (expected 'Name: value, ...')")
+            raise r.fail(
+                f"variants[{i}].title",
+                f"cannot read the options from {title!r} (expected 'Name: value, ...')",
+            )
         if first_names is None:
             first_names = (i, set(options))
         elif set(options) != first_names[1]:
-            raise r.fail(f"variants[{i}].title",
-                         f"options {sorted(options)} differ from variants[{first_names[0]}]'s "
-                         f"{sorted(first_names[1])}")
+            raise r.fail(
+                f"variants[{i}].title",
+                f"options {sorted(options)} differ from variants[{first_names[0]}]'s "
+                f"{sorted(first_names[1])}",
+            )
         key = tuple(sorted(options.items()))
         if key in seen:
             raise r.fail(f"variants[{i}].title", f"same options as variants[{seen[key]}]")
@@ -599,12 +716,20 @@ def _variant(r: _Reader, attributes: dict[str, str]) -> Variant:
     if not (sku or article_code or ean):
         raise r.fail("sku", "the variant has no sku, articleCode or ean")
     title = r.text("title")
-    return r.build(lambda: Variant(
-        sku=sku, article_code=article_code, ean=ean,
-        title="" if title == SIMPLE_VARIANT_TITLE else title,
-        price_excl=r.money("priceExcl"), price_incl=r.money("priceIncl"),
-        attributes=attributes, quantity=_quantity(r),
-    ), _VARIANT, "sku")
+    return r.build(
+        lambda: Variant(
+            sku=sku,
+            article_code=article_code,
+            ean=ean,
+            title="" if title == SIMPLE_VARIANT_TITLE else title,
+            price_excl=r.money("priceExcl"),
+            price_incl=r.money("priceIncl"),
+            attributes=attributes,
+            quantity=_quantity(r),
+        ),
+        _VARIANT,
+        "sku",
+    )
 
 
 def _tax_rate(r: _Reader, ordered: list[tuple[int, Mapping[str, Any]]]) -> Decimal | None:
@@ -652,8 +777,11 @@ def _category_path(r: _Reader, node: Mapping[str, Any], field: str) -> tuple[str
     titles: list[str] = []
     seen: set[str] = set()
     while True:
-        titles.append(_Reader(node, r.source_id, prefix=f"{field}.", entity="product")
-                      .text("title", required=True))
+        titles.append(
+            _Reader(node, r.source_id, prefix=f"{field}.", entity="product").text(
+                "title", required=True
+            )
+        )
         node_id = str(node.get("id"))
         if node_id in seen:
             raise r.fail(field, f"category {node_id} is its own ancestor")
@@ -689,9 +817,13 @@ def _features(r: _Reader) -> dict[str, str]:
     for i, row in enumerate(_embedded(r, "attributes")):
         ar = _Reader(row, r.source_id, prefix=f"attributes[{i}].", entity="product")
         attribute = _embedded_one(ar, "attribute")
-        title = "" if attribute is None else _Reader(
-            attribute, r.source_id, prefix=f"attributes[{i}].attribute.",
-            entity="product").text("title")
+        title = (
+            ""
+            if attribute is None
+            else _Reader(
+                attribute, r.source_id, prefix=f"attributes[{i}].attribute.", entity="product"
+            ).text("title")
+        )
         if not title:
             raise ar.fail("attribute", "attribute has no title")
         value = ar.text("value")
@@ -701,8 +833,7 @@ def _features(r: _Reader) -> dict[str, str]:
     return out
 
 
-def product_from_lightspeed(raw: Mapping[str, Any], *,
-                            currency: str | None = None) -> Product:
+def product_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None) -> Product:
     """Translate one product with its relations embedded; raise :class:`RecordError`
     (entity ``product``) naming the vendor field, e.g. ``variants[1].sku``.
 
@@ -728,26 +859,43 @@ def product_from_lightspeed(raw: Mapping[str, Any], *,
     options = _variant_options(r, ordered)
     variants = tuple(
         _variant(_Reader(row, source_id, prefix=f"variants[{i}].", entity="product"), attrs)
-        for (i, row), attrs in zip(ordered, options, strict=True))
+        for (i, row), attrs in zip(ordered, options, strict=True)
+    )
     configurable = len(variants) > 1 or any(v.attributes for v in variants)
     brand = _embedded_one(r, "brand")
-    brand_title = "" if brand is None else _Reader(
-        brand, source_id, prefix="brand.", entity="product").text("title", required=True)
+    brand_title = (
+        ""
+        if brand is None
+        else _Reader(brand, source_id, prefix="brand.", entity="product").text(
+            "title", required=True
+        )
+    )
     visible = r.flag("isVisible") if "isVisible" in raw else r.text("visibility") != "hidden"
     tax_rate = _tax_rate(r, ordered)
     extra: dict[str, Any] = {} if tax_rate is None else {"tax_rate": tax_rate}
     if currency:
         extra["currency"] = currency.strip().upper()
-    return r.build(lambda: Product(
-        ref=ExternalRef(system=SYSTEM, id=source_id),
-        sku=PARENT_SKU.format(id=source_id) if configurable else variants[0].sku,
-        article_code="" if configurable else variants[0].article_code,
-        ean="" if configurable else variants[0].ean, title=title,
-        description=r.text("content"), short_description=r.text("description"),
-        brand=brand_title, visible=visible,
-        categories=_categories(r), images=_images(r), features=_features(r),
-        variants=variants, updated_at=r.timestamp("updatedAt"), **extra,
-    ), _PRODUCT, "")
+    return r.build(
+        lambda: Product(
+            ref=ExternalRef(system=SYSTEM, id=source_id),
+            sku=PARENT_SKU.format(id=source_id) if configurable else variants[0].sku,
+            article_code="" if configurable else variants[0].article_code,
+            ean="" if configurable else variants[0].ean,
+            title=title,
+            description=r.text("content"),
+            short_description=r.text("description"),
+            brand=brand_title,
+            visible=visible,
+            categories=_categories(r),
+            images=_images(r),
+            features=_features(r),
+            variants=variants,
+            updated_at=r.timestamp("updatedAt"),
+            **extra,
+        ),
+        _PRODUCT,
+        "",
+    )
 
 
 def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
@@ -774,9 +922,19 @@ def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
     level = r.decimal("stockLevel", default=None if managed else Decimal("0"))
     if level < 0:
         raise r.fail("stockLevel", f"negative stock level {level}")
-    return r.build(lambda: StockLevel(sku=sku, article_code=article_code, ean=ean,
-                                      on_hand=level, reserved=Decimal("0"),
-                                      locations={}, managed=managed), _STOCK, "stockLevel")
+    return r.build(
+        lambda: StockLevel(
+            sku=sku,
+            article_code=article_code,
+            ean=ean,
+            on_hand=level,
+            reserved=Decimal("0"),
+            locations={},
+            managed=managed,
+        ),
+        _STOCK,
+        "stockLevel",
+    )
 
 
 # --- shipments and checkouts -------------------------------------------------------------
@@ -784,14 +942,31 @@ def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
 #: the vendor's shipment status that counts as shipped; every other value (``not_shipped``,
 #: ``partially_shipped``, ``cancelled``) reads as ``not_shipped`` (see :class:`Shipment`)
 SHIPPED = "shipped"
-_SHIPMENT = {"ref": "id", "order_ref": "order", "status": "status",
-             "tracking_code": "trackingCode", "updated_at": "updatedAt", "lines": "products"}
+_SHIPMENT = {
+    "ref": "id",
+    "order_ref": "order",
+    "status": "status",
+    "tracking_code": "trackingCode",
+    "updated_at": "updatedAt",
+    "lines": "products",
+}
 _SHIPMENT_LINE = {"sku": "sku", "quantity": "quantity"}
-_CHECKOUT = {"ref": "id", "created_at": "createdAt", "updated_at": "updatedAt",
-             "currency": "currency", "email": "customer.email", "lines": "products",
-             "total_incl": "priceIncl", "order_ref": "orderId"}
-_CHECKOUT_LINE = {"sku": "sku", "description": "productTitle", "quantity": "quantity",
-                  "unit_price_incl": "priceIncl"}
+_CHECKOUT = {
+    "ref": "id",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+    "currency": "currency",
+    "email": "customer.email",
+    "lines": "products",
+    "total_incl": "priceIncl",
+    "order_ref": "orderId",
+}
+_CHECKOUT_LINE = {
+    "sku": "sku",
+    "description": "productTitle",
+    "quantity": "quantity",
+    "unit_price_incl": "priceIncl",
+}
 
 
 def shipment_id(raw: Mapping[str, Any]) -> str:
@@ -870,15 +1045,21 @@ def shipment_from_lightspeed(raw: Mapping[str, Any]) -> Shipment:
             raise lr.fail("quantity", f"negative quantity {quantity}")
         if quantity == 0:
             continue
-        lines.append(lr.build(partial(ShipmentLine, sku=sku, quantity=quantity),
-                              _SHIPMENT_LINE, "quantity"))
-    return r.build(lambda: Shipment(
-        ref=ExternalRef(system=SYSTEM, id=source_id),
-        order_ref=ExternalRef(system=SYSTEM, id=str(oid)),
-        status="shipped" if status == SHIPPED else "not_shipped",
-        tracking_code=r.text("trackingCode"), updated_at=r.timestamp("updatedAt"),
-        lines=tuple(lines),
-    ), _SHIPMENT, "")
+        lines.append(
+            lr.build(partial(ShipmentLine, sku=sku, quantity=quantity), _SHIPMENT_LINE, "quantity")
+        )
+    return r.build(
+        lambda: Shipment(
+            ref=ExternalRef(system=SYSTEM, id=source_id),
+            order_ref=ExternalRef(system=SYSTEM, id=str(oid)),
+            status="shipped" if status == SHIPPED else "not_shipped",
+            tracking_code=r.text("trackingCode"),
+            updated_at=r.timestamp("updatedAt"),
+            lines=tuple(lines),
+        ),
+        _SHIPMENT,
+        "",
+    )
 
 
 def _checkout_line(r: _Reader) -> CheckoutLine:
@@ -888,15 +1069,21 @@ def _checkout_line(r: _Reader) -> CheckoutLine:
     sku = _sku(r)
     title = r.text("productTitle") or r.text("title")
     variant = r.text("variantTitle") or (
-        r.text("variant") if isinstance(r.raw.get("variant"), str) else "")
-    return r.build(lambda: CheckoutLine(
-        sku=sku, description=f"{title} - {variant}" if variant else title,
-        quantity=r.decimal("quantity"), unit_price_incl=r.decimal("priceIncl"),
-    ), _CHECKOUT_LINE, "")
+        r.text("variant") if isinstance(r.raw.get("variant"), str) else ""
+    )
+    return r.build(
+        lambda: CheckoutLine(
+            sku=sku,
+            description=f"{title} - {variant}" if variant else title,
+            quantity=r.decimal("quantity"),
+            unit_price_incl=r.decimal("priceIncl"),
+        ),
+        _CHECKOUT_LINE,
+        "",
+    )
 
 
-def checkout_from_lightspeed(raw: Mapping[str, Any], *,
-                             currency: str | None = None) -> Checkout:
+def checkout_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None) -> Checkout:
     """One checkout (bare, as the API returns it) -> :class:`Checkout`; raise
     :class:`RecordError` (entity ``checkout``) naming the vendor field.
 
@@ -921,11 +1108,13 @@ def checkout_from_lightspeed(raw: Mapping[str, Any], *,
     rows = _rows(r, "products")
     if rows is None:
         raise r.fail("products", "relation is not embedded (the source embeds it)")
-    lines = tuple(_checkout_line(_Reader(row, source_id, prefix=f"products[{i}].",
-                                         entity="checkout"))
-                  for i, row in enumerate(rows))
-    total = r.decimal("priceIncl", default=sum(
-        (ln.quantity * ln.unit_price_incl for ln in lines), Decimal("0")))
+    lines = tuple(
+        _checkout_line(_Reader(row, source_id, prefix=f"products[{i}].", entity="checkout"))
+        for i, row in enumerate(rows)
+    )
+    total = r.decimal(
+        "priceIncl", default=sum((ln.quantity * ln.unit_price_incl for ln in lines), Decimal("0"))
+    )
     order_ref: ExternalRef | None = None
     ordered = raw.get("orderId")
     if ordered in (None, False, "", 0):
@@ -936,9 +1125,17 @@ def checkout_from_lightspeed(raw: Mapping[str, Any], *,
         if isinstance(ordered, bool) or not isinstance(ordered, int | str):
             raise r.fail("orderId", f"expected an order id, got {ordered!r}")
         order_ref = ExternalRef(system=SYSTEM, id=str(ordered))
-    return r.build(lambda: Checkout(
-        ref=ExternalRef(system=SYSTEM, id=source_id),
-        created_at=r.timestamp("createdAt"), updated_at=r.timestamp("updatedAt"),
-        currency=_currency(r, currency), email=email, lines=lines, total_incl=total,
-        order_ref=order_ref,
-    ), _CHECKOUT, "")
+    return r.build(
+        lambda: Checkout(
+            ref=ExternalRef(system=SYSTEM, id=source_id),
+            created_at=r.timestamp("createdAt"),
+            updated_at=r.timestamp("updatedAt"),
+            currency=_currency(r, currency),
+            email=email,
+            lines=lines,
+            total_incl=total,
+            order_ref=order_ref,
+        ),
+        _CHECKOUT,
+        "",
+    )

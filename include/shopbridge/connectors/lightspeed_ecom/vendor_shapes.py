@@ -24,13 +24,17 @@ def _many(url: str) -> dict[str, Any]:
 
 
 def _tax_rates(rate: Any, amount: Any = 0) -> list[dict[str, Any]]:
-    return [{"name": "VAT", "rate": rate if isinstance(rate, int | float) else 0,
-             "amount": amount}]
+    return [{"name": "VAT", "rate": rate if isinstance(rate, int | float) else 0, "amount": amount}]
 
 
 #: language code -> (id, title) as the API shows a language object [V]
-_LANGUAGES = {"nl": (1, "Nederlands"), "en": (3, "English"), "de": (4, "Deutsch"),
-              "fr": (5, "Français"), "us": (18, "English (US)")}
+_LANGUAGES = {
+    "nl": (1, "Nederlands"),
+    "en": (3, "English"),
+    "de": (4, "Deutsch"),
+    "fr": (5, "Français"),
+    "us": (18, "English (US)"),
+}
 
 
 def _with_language_id(record: dict[str, Any]) -> None:
@@ -50,38 +54,70 @@ def _with_country_ids(record: dict[str, Any]) -> None:
 
 def _person() -> dict[str, Any]:
     """Keys an order and a customer share (the customer's own fields)."""
-    return {"referralId": False, "gender": "", "birthDate": False, "nationalId": "",
-            "middlename": "", "mobile": "", "companyCoCNumber": "",
-            "addressBillingStreet2": "", "addressShippingCompany": False,
-            "addressShippingStreet2": "", "remoteIp": "", "userAgent": ""}
+    return {
+        "referralId": False,
+        "gender": "",
+        "birthDate": False,
+        "nationalId": "",
+        "middlename": "",
+        "mobile": "",
+        "companyCoCNumber": "",
+        "addressBillingStreet2": "",
+        "addressShippingCompany": False,
+        "addressShippingStreet2": "",
+        "remoteIp": "",
+        "userAgent": "",
+    }
 
 
 def _order(o: dict[str, Any]) -> dict[str, Any]:
     rid = o.get("id")
     ship_excl, ship_incl = o.get("shipmentPriceExcl", 0), o.get("shipmentPriceIncl", 0)
     return {
-        **_person(), "channel": "main", "priceCost": 0, "weight": 0, "volume": 0,
-        "colli": 0, "newsletterSubscribed": False,
+        **_person(),
+        "channel": "main",
+        "priceCost": 0,
+        "weight": 0,
+        "volume": 0,
+        "colli": 0,
+        "newsletterSubscribed": False,
         "addressBillingRegionData": {"id": 0, "name": "", "code": ""},
         "addressShippingRegionData": {"id": 0, "name": "", "code": ""},
-        "paymentIsPost": False, "paymentIsInvoiceExternal": False, "paymentTaxRate": 0,
-        "paymentTaxRates": _tax_rates(0), "paymentBasePriceExcl": 0, "paymentBasePriceIncl": 0,
-        "paymentPriceExcl": 0, "paymentPriceIncl": 0,
+        "paymentIsPost": False,
+        "paymentIsInvoiceExternal": False,
+        "paymentTaxRate": 0,
+        "paymentTaxRates": _tax_rates(0),
+        "paymentBasePriceExcl": 0,
+        "paymentBasePriceIncl": 0,
+        "paymentPriceExcl": 0,
+        "paymentPriceIncl": 0,
         "paymentData": {"method": o.get("paymentId", "")},
-        "shipmentIsCashOnDelivery": False, "shipmentIsPickup": False,
-        "shipmentTaxRate": 0, "shipmentTaxRates": _tax_rates(0),
-        "shipmentBasePriceExcl": ship_excl, "shipmentBasePriceIncl": ship_incl,
-        "shipmentDiscountExcl": 0, "shipmentDiscountIncl": 0,
+        "shipmentIsCashOnDelivery": False,
+        "shipmentIsPickup": False,
+        "shipmentTaxRate": 0,
+        "shipmentTaxRates": _tax_rates(0),
+        "shipmentBasePriceExcl": ship_excl,
+        "shipmentBasePriceIncl": ship_incl,
+        "shipmentDiscountExcl": 0,
+        "shipmentDiscountIncl": 0,
         "shipmentData": _shipment_data(o.get("shipmentId")),
-        "shippingDate": None, "deliveryDate": None,
-        "isDiscounted": bool(o.get("discountCouponCode")), "discountType": "amount",
-        "discountAmount": 0, "discountPercentage": 0, "isNewCustomer": False,
-        "allowNotifications": True, "doNotifyNew": False, "doNotifyReminder": False,
-        "doNotifyCancelled": False, "invoices": _many(f"invoices?order={rid}"),
+        "shippingDate": None,
+        "deliveryDate": None,
+        "isDiscounted": bool(o.get("discountCouponCode")),
+        "discountType": "amount",
+        "discountAmount": 0,
+        "discountPercentage": 0,
+        "isNewCustomer": False,
+        "allowNotifications": True,
+        "doNotifyNew": False,
+        "doNotifyReminder": False,
+        "doNotifyCancelled": False,
+        "invoices": _many(f"invoices?order={rid}"),
         "shipments": _many(f"shipments?order={rid}"),
         "metafields": _many(f"orders/{rid}/metafields"),
         "events": _many(f"orders/events?order={rid}"),
-        "quote": False, "giftCardsPayment": [],
+        "quote": False,
+        "giftCardsPayment": [],
     }
 
 
@@ -93,64 +129,147 @@ def _shipment_data(shipment_id: Any) -> dict[str, Any]:
 
 
 def _order_product(line: dict[str, Any]) -> dict[str, Any]:
-    return {"supplierTitle": "", "brandTitle": "", "variantTitle": "",
-            "taxRates": _tax_rates(line.get("taxRate", 0)), "quantityInvoiced": 0,
-            "quantityShipped": 0, "quantityRefunded": 0, "quantityReturned": 0,
-            "articleCode": "", "ean": "", "sku": "", "weight": 0, "volume": 0, "colli": 0,
-            "sizeX": 0, "sizeY": 0, "sizeZ": 0, "priceCost": 0, "customExcl": 0,
-            "customIncl": 0, "discountExcl": 0, "discountIncl": 0, "customFields": False}
+    return {
+        "supplierTitle": "",
+        "brandTitle": "",
+        "variantTitle": "",
+        "taxRates": _tax_rates(line.get("taxRate", 0)),
+        "quantityInvoiced": 0,
+        "quantityShipped": 0,
+        "quantityRefunded": 0,
+        "quantityReturned": 0,
+        "articleCode": "",
+        "ean": "",
+        "sku": "",
+        "weight": 0,
+        "volume": 0,
+        "colli": 0,
+        "sizeX": 0,
+        "sizeY": 0,
+        "sizeZ": 0,
+        "priceCost": 0,
+        "customExcl": 0,
+        "customIncl": 0,
+        "discountExcl": 0,
+        "discountIncl": 0,
+        "customFields": False,
+    }
 
 
 def _customer(c: dict[str, Any]) -> dict[str, Any]:
     rid = c.get("id")
-    return {**_person(), "type": "registered", "lastOnlineAt": None, "isConfirmed": False,
-            "remoteIp": False, "userAgent": False, "gender": False, "memo": "",
-            "doNotifyRegistered": False, "doNotifyConfirmed": False, "doNotifyPassword": False,
-            "groups": _many(f"groups/customers?customer={rid}"),
-            "invoices": _many(f"invoices?customer={rid}"), "language": False,
-            "orders": _many(f"orders?customer={rid}"), "reviews": _many(f"reviews?customer={rid}"),
-            "shipments": _many(f"shipments?customer={rid}"),
-            "tickets": _many(f"tickets?customer={rid}"),
-            "metafields": _many(f"customers/{rid}/metafields"),
-            "login": _many(f"customers/{rid}/login")}
+    return {
+        **_person(),
+        "type": "registered",
+        "lastOnlineAt": None,
+        "isConfirmed": False,
+        "remoteIp": False,
+        "userAgent": False,
+        "gender": False,
+        "memo": "",
+        "doNotifyRegistered": False,
+        "doNotifyConfirmed": False,
+        "doNotifyPassword": False,
+        "groups": _many(f"groups/customers?customer={rid}"),
+        "invoices": _many(f"invoices?customer={rid}"),
+        "language": False,
+        "orders": _many(f"orders?customer={rid}"),
+        "reviews": _many(f"reviews?customer={rid}"),
+        "shipments": _many(f"shipments?customer={rid}"),
+        "tickets": _many(f"tickets?customer={rid}"),
+        "metafields": _many(f"customers/{rid}/metafields"),
+        "login": _many(f"customers/{rid}/login"),
+    }
 
 
 def _variant(v: dict[str, Any]) -> dict[str, Any]:
     rid = v.get("id")
-    return {"isDefault": False, "sortOrder": 1, "articleCode": "", "ean": "", "sku": "",
-            "hs": None, "unitPrice": 0, "unitUnit": "", "priceCost": 0, "oldPriceExcl": 0,
-            "oldPriceIncl": 0, "stockTracking": "disabled", "stockLevel": 0, "stockAlert": 0,
-            "stockMinimum": 0, "stockSold": 0, "stockBuyMininum": 1, "stockBuyMinimum": 1,
-            "stockBuyMaximum": 10000, "weight": 0, "weightValue": "0.000", "weightUnit": "g",
-            "volume": 0, "volumeValue": 0, "volumeUnit": "ml", "colli": 0, "sizeX": 0,
-            "sizeY": 0, "sizeZ": 0, "sizeXValue": "0.000", "sizeYValue": "0.000",
-            "sizeZValue": "0.000", "sizeUnit": "cm", "matrix": False, "taxType": None,
-            "image": False, "tax": False,
-            "movements": _many(f"variants/movements?variant={rid}"),
-            "metafields": _many(f"variants/{rid}/metafields"), "additionalcost": False,
-            "options": []}
+    return {
+        "isDefault": False,
+        "sortOrder": 1,
+        "articleCode": "",
+        "ean": "",
+        "sku": "",
+        "hs": None,
+        "unitPrice": 0,
+        "unitUnit": "",
+        "priceCost": 0,
+        "oldPriceExcl": 0,
+        "oldPriceIncl": 0,
+        "stockTracking": "disabled",
+        "stockLevel": 0,
+        "stockAlert": 0,
+        "stockMinimum": 0,
+        "stockSold": 0,
+        "stockBuyMininum": 1,
+        "stockBuyMinimum": 1,
+        "stockBuyMaximum": 10000,
+        "weight": 0,
+        "weightValue": "0.000",
+        "weightUnit": "g",
+        "volume": 0,
+        "volumeValue": 0,
+        "volumeUnit": "ml",
+        "colli": 0,
+        "sizeX": 0,
+        "sizeY": 0,
+        "sizeZ": 0,
+        "sizeXValue": "0.000",
+        "sizeYValue": "0.000",
+        "sizeZValue": "0.000",
+        "sizeUnit": "cm",
+        "matrix": False,
+        "taxType": None,
+        "image": False,
+        "tax": False,
+        "movements": _many(f"variants/movements?variant={rid}"),
+        "metafields": _many(f"variants/{rid}/metafields"),
+        "additionalcost": False,
+        "options": [],
+    }
 
 
 def _product(p: dict[str, Any]) -> dict[str, Any]:
     rid = p.get("id")
-    return {"isVisible": True, "visibility": "visible", "hasMatrix": False, "data01": "",
-            "data02": "", "data03": "", "url": "", "description": "", "content": "",
-            "set": False, "brand": False, "deliverydate": False, "image": False,
-            "relations": _many(f"products/{rid}/relations"),
-            "metafields": _many(f"products/{rid}/metafields"),
-            "reviews": _many(f"reviews?product={rid}"), "type": False, "supplier": False,
-            "tags": _many(f"tags/products?product={rid}"),
-            "movements": _many(f"variants/movements?product={rid}"),
-            "templateDataFields": []}
+    return {
+        "isVisible": True,
+        "visibility": "visible",
+        "hasMatrix": False,
+        "data01": "",
+        "data02": "",
+        "data03": "",
+        "url": "",
+        "description": "",
+        "content": "",
+        "set": False,
+        "brand": False,
+        "deliverydate": False,
+        "image": False,
+        "relations": _many(f"products/{rid}/relations"),
+        "metafields": _many(f"products/{rid}/metafields"),
+        "reviews": _many(f"reviews?product={rid}"),
+        "type": False,
+        "supplier": False,
+        "tags": _many(f"tags/products?product={rid}"),
+        "movements": _many(f"variants/movements?product={rid}"),
+        "templateDataFields": [],
+    }
 
 
 def _shipment(s: dict[str, Any]) -> dict[str, Any]:
     rid = s.get("id")
-    return {"doNotifyShipped": False, "doNotifyReadyForPickup": False,
-            "doNotifyTrackingCode": False, "totalWeight": 0, "totalSizeX": 0,
-            "totalSizeY": 0, "totalSizeZ": 0, "customer": False,
-            "metafields": _many(f"shipments/{rid}/metafields"),
-            "events": _many(f"orders/events?shipment={rid}")}
+    return {
+        "doNotifyShipped": False,
+        "doNotifyReadyForPickup": False,
+        "doNotifyTrackingCode": False,
+        "totalWeight": 0,
+        "totalSizeX": 0,
+        "totalSizeY": 0,
+        "totalSizeZ": 0,
+        "customer": False,
+        "metafields": _many(f"shipments/{rid}/metafields"),
+        "events": _many(f"orders/events?shipment={rid}"),
+    }
 
 
 def _category(c: dict[str, Any]) -> dict[str, Any]:
@@ -158,18 +277,33 @@ def _category(c: dict[str, Any]) -> dict[str, Any]:
     parent = c.get("parent")
     resource = parent.get("resource") if isinstance(parent, dict) else None
     pid = resource.get("id") if isinstance(resource, dict) else None
-    return {"isVisible": True, "depth": 1 if pid in (None, False) else 2,
-            "path": [str(rid)] if pid in (None, False) else [str(rid), str(pid)],
-            "type": "category", "sortOrder": 1, "sorting": "popular", "url": "",
-            "fulltitle": c.get("title", ""), "description": "", "content": "",
-            "image": False, "parent": False, "children": _many(f"categories?parent={rid}"),
-            "products": _many(f"categories/products?category={rid}")}
+    return {
+        "isVisible": True,
+        "depth": 1 if pid in (None, False) else 2,
+        "path": [str(rid)] if pid in (None, False) else [str(rid), str(pid)],
+        "type": "category",
+        "sortOrder": 1,
+        "sorting": "popular",
+        "url": "",
+        "fulltitle": c.get("title", ""),
+        "description": "",
+        "content": "",
+        "image": False,
+        "parent": False,
+        "children": _many(f"categories?parent={rid}"),
+        "products": _many(f"categories/products?category={rid}"),
+    }
 
 
 def _brand(b: dict[str, Any]) -> dict[str, Any]:
     rid = b.get("id")
-    return {"url": "", "content": False, "image": False, "isVisible": True,
-            "products": _many(f"products?brand={rid}")}
+    return {
+        "url": "",
+        "content": False,
+        "image": False,
+        "isVisible": True,
+        "products": _many(f"products?brand={rid}"),
+    }
 
 
 def _normalised_brand(b: dict[str, Any]) -> dict[str, Any]:
@@ -178,9 +312,14 @@ def _normalised_brand(b: dict[str, Any]) -> dict[str, Any]:
 
 
 PADDERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "orders": _order, "orderProducts": _order_product, "customers": _customer,
-    "variants": _variant, "products": _product, "shipments": _shipment,
-    "categories": _category, "brands": _brand,
+    "orders": _order,
+    "orderProducts": _order_product,
+    "customers": _customer,
+    "variants": _variant,
+    "products": _product,
+    "shipments": _shipment,
+    "categories": _category,
+    "brands": _brand,
 }
 
 

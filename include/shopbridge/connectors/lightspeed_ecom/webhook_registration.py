@@ -23,14 +23,22 @@ def register(hook: Any, address: str, kinds: Iterable[str]) -> list[str]:
     with closing(hook.get_client()) as client:
         existing = [w for w in client.list_webhooks() if w.get("address") == address]
         for group in groups:
-            mine = [w for w in existing if w.get("itemGroup") == group
-                    and w.get("itemAction") in ("*", "created")]
+            mine = [
+                w
+                for w in existing
+                if w.get("itemGroup") == group and w.get("itemAction") in ("*", "created")
+            ]
             if any(w.get("isActive") for w in mine):
                 lines.append(f"{group}: already registered (webhook {mine[0]['id']})")
                 continue
-            fields: dict[str, Any] = {"isActive": True, "itemGroup": group, "itemAction": "*",
-                                      "language": client.language, "format": "json",
-                                      "address": address}
+            fields: dict[str, Any] = {
+                "isActive": True,
+                "itemGroup": group,
+                "itemAction": "*",
+                "language": client.language,
+                "format": "json",
+                "address": address,
+            }
             created = client.create_webhook(fields)
             lines.append(f"{group}: registered webhook {created['id']} -> {address}")
     return lines

@@ -25,11 +25,16 @@ SIGNATURE_HEADER = "X-Signature"
 
 #: envelope key (singular, and the plural a list would use) -> canonical entity name
 ENVELOPES: dict[str, str] = {
-    "order": "order", "orders": "order",
-    "customer": "customer", "customers": "customer",
-    "shipment": "shipment", "shipments": "shipment",
-    "product": "product", "products": "product",
-    "variant": "variant", "variants": "variant",
+    "order": "order",
+    "orders": "order",
+    "customer": "customer",
+    "customers": "customer",
+    "shipment": "shipment",
+    "shipments": "shipment",
+    "product": "product",
+    "products": "product",
+    "variant": "variant",
+    "variants": "variant",
 }
 ENTITIES = frozenset(ENVELOPES.values())
 
@@ -55,8 +60,9 @@ def record_id(entity: str, record: Any) -> str:
     ``ValueError`` for an unknown entity, a record that is not an object, or a missing id.
     """
     if entity not in ENTITIES:
-        raise ValueError(f"unknown Lightspeed entity {entity!r}; expected one of "
-                         f"{', '.join(sorted(ENTITIES))}")
+        raise ValueError(
+            f"unknown Lightspeed entity {entity!r}; expected one of {', '.join(sorted(ENTITIES))}"
+        )
     if not isinstance(record, Mapping):
         raise ValueError(f"{entity} record is not a JSON object: {type(record).__name__}")
     rid = record.get("id")
@@ -68,9 +74,12 @@ def record_id(entity: str, record: Any) -> str:
 def _unkeyed(value: Any) -> Any:
     """An embedded to-many relation sent as an object keyed by id -> its rows as a list
     (in id order); anything else as it is."""
-    if (isinstance(value, Mapping) and value
-            and all(isinstance(v, Mapping) for v in value.values())
-            and all(str(k).isdigit() for k in value)):
+    if (
+        isinstance(value, Mapping)
+        and value
+        and all(isinstance(v, Mapping) for v in value.values())
+        and all(str(k).isdigit() for k in value)
+    ):
         return [value[k] for k in sorted(value, key=lambda k: int(str(k)))]
     return value
 
@@ -140,8 +149,10 @@ def delivery_records(body: Any) -> tuple[str, list[dict[str, Any]]]:
         return bare, [_normalised(bare, body)]
     if not keys:
         found = ", ".join(sorted(map(str, body))) or "none"
-        raise ValueError(f"webhook body has no known envelope key (expected one of "
-                         f"{', '.join(sorted(ENVELOPES))}; found {found})")
+        raise ValueError(
+            f"webhook body has no known envelope key (expected one of "
+            f"{', '.join(sorted(ENVELOPES))}; found {found})"
+        )
     if len(keys) > 1:
         raise ValueError(f"webhook body has more than one envelope key: {', '.join(keys)}")
     key = keys[0]
@@ -157,8 +168,7 @@ def delivery_records(body: Any) -> tuple[str, list[dict[str, Any]]]:
     for i, item in enumerate(items):
         where = key if key == entity else f"{key}[{i}]"
         if not isinstance(item, Mapping):
-            raise ValueError(f"webhook body {where} is not a JSON object: "
-                             f"{type(item).__name__}")
+            raise ValueError(f"webhook body {where} is not a JSON object: {type(item).__name__}")
         try:
             record_id(entity, item)
         except ValueError:

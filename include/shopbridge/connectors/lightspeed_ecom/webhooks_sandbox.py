@@ -75,11 +75,15 @@ log = logging.getLogger(__name__)
 ITEM_GROUPS = frozenset({"orders", "customers", "products", "variants", "shipments"})
 ITEM_ACTIONS = frozenset({"created", "updated", "deleted", "*", "shipped"})
 FORMATS = frozenset({"json"})
-WEBHOOK_FIELDS = frozenset({"isActive", "itemGroup", "itemAction", "language", "format",
-                            "address"})
+WEBHOOK_FIELDS = frozenset({"isActive", "itemGroup", "itemAction", "language", "format", "address"})
 #: item group -> the envelope key of its records (the store's table is the group)
-ENVELOPES = {"orders": "order", "customers": "customer", "shipments": "shipment",
-             "products": "product", "variants": "variant"}
+ENVELOPES = {
+    "orders": "order",
+    "customers": "customer",
+    "shipments": "shipment",
+    "products": "product",
+    "variants": "variant",
+}
 #: seconds a delivery may take before it is recorded as failed
 DELIVERY_TIMEOUT_S = 2.0
 #: sender threads at most (a burst queues; it is never dropped)
@@ -111,8 +115,12 @@ class Deliverer:
     exiting after ``idle_s`` without any. ``pending`` counts deliveries queued or being
     sent: it drops only once the attempt is in the log."""
 
-    def __init__(self, timeout_s: float = DELIVERY_TIMEOUT_S, idle_s: float = 5.0,
-                 workers: int = DELIVERY_WORKERS) -> None:
+    def __init__(
+        self,
+        timeout_s: float = DELIVERY_TIMEOUT_S,
+        idle_s: float = 5.0,
+        workers: int = DELIVERY_WORKERS,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.timeout_s = timeout_s
@@ -132,8 +140,9 @@ class Deliverer:
             # a new sender only when the waiting ones cannot take everything queued
             if self._threads < self.workers and self.queue.qsize() > self._idle:
                 self._threads += 1
-                threading.Thread(target=self._run, name=f"ls-webhooks-{self._threads}",
-                                 daemon=True).start()
+                threading.Thread(
+                    target=self._run, name=f"ls-webhooks-{self._threads}", daemon=True
+                ).start()
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -159,19 +168,28 @@ class Deliverer:
             with self.lock:
                 self._idle -= 1
             outcome = self._send(item)
-            entry = {"webhook_id": item.webhook_id, "item_group": item.item_group,
-                     "item_id": item.item_id}
+            entry = {
+                "webhook_id": item.webhook_id,
+                "item_group": item.item_group,
+                "item_id": item.item_id,
+            }
             if item.item_group == "orders":
                 entry["order_id"] = item.item_id
             with self.lock:
-                self.log.append({**entry, "action": item.action, **outcome,
-                                 "at": datetime.now(UTC).isoformat()})
+                self.log.append(
+                    {**entry, "action": item.action, **outcome, "at": datetime.now(UTC).isoformat()}
+                )
                 self.pending -= 1
 
     def _send(self, item: _Delivery) -> dict[str, Any]:
         """One attempt, never raising: ``{"status": N}`` or ``{"error": text}``."""
-        req = urllib.request.Request(item.address, data=item.body, headers=item.headers,  # noqa: S310 (address is checked to be http(s))
-                                     method="POST")
+        # the address is checked to be http(s)
+        req = urllib.request.Request(  # noqa: S310
+            item.address,
+            data=item.body,
+            headers=item.headers,
+            method="POST",
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310
                 return {"status": resp.status}
@@ -199,8 +217,7 @@ def _validated(fields: Any, current: dict[str, Any] | None, lang: str) -> dict[s
     if hook["itemGroup"] not in ITEM_GROUPS:
         raise ApiError(400, f"webhook.itemGroup must be one of {', '.join(sorted(ITEM_GROUPS))}")
     if hook["itemAction"] not in ITEM_ACTIONS:
-        raise ApiError(400, f"webhook.itemAction must be one of "
-                            f"{', '.join(sorted(ITEM_ACTIONS))}")
+        raise ApiError(400, f"webhook.itemAction must be one of {', '.join(sorted(ITEM_ACTIONS))}")
     if hook["itemAction"] == "shipped" and hook["itemGroup"] != "orders":
         raise ApiError(400, "webhook.itemAction 'shipped' exists only for orders")
     if hook["format"] not in FORMATS:
@@ -215,9 +232,13 @@ def _validated(fields: Any, current: dict[str, Any] | None, lang: str) -> dict[s
 
 
 #: how the API shows a webhook's language (``{id, code, locale, title}`` [V, live])
-_LANGUAGES = {"nl": (1, "nl_NL", "Nederlands"), "en": (3, "en_GB", "English"),
-              "de": (4, "de_DE", "Deutsch"), "fr": (5, "fr_FR", "Français"),
-              "us": (18, "en_US", "English (US)")}
+_LANGUAGES = {
+    "nl": (1, "nl_NL", "Nederlands"),
+    "en": (3, "en_GB", "English"),
+    "de": (4, "de_DE", "Deutsch"),
+    "fr": (5, "fr_FR", "Français"),
+    "us": (18, "en_US", "English (US)"),
+}
 
 
 def shown(hook: dict[str, Any]) -> dict[str, Any]:
@@ -250,8 +271,9 @@ def _ref_id(ref: Any) -> str | None:
     return None if rid in (None, False, "") else str(rid)
 
 
-def payload(store: dict[str, Any], group: str, record: dict[str, Any],
-            link_base: str) -> dict[str, Any]:
+def payload(
+    store: dict[str, Any], group: str, record: dict[str, Any], link_base: str
+) -> dict[str, Any]:
     """The delivery body of ``record``: its GET envelope with the relations embedded
     (caller holds the state lock)."""
     out: dict[str, Any] = _render(pad(group, record), link_base)
@@ -264,21 +286,32 @@ def payload(store: dict[str, Any], group: str, record: dict[str, Any],
             out["products"] = _embed(out["products"], _render(lines, link_base))
         customer = store["customers"].get(_ref_id(record.get("customer")) or "")
         if customer is not None:
-            out["customer"] = _embed(out.get("customer"),
-                                     _render(pad("customers", customer), link_base))
+            out["customer"] = _embed(
+                out.get("customer"), _render(pad("customers", customer), link_base)
+            )
         if isinstance(out.get("shipments"), dict):
-            shipments = sorted((s for s in store.get("shipments", {}).values()
-                                if _ref_id(s.get("order")) == rid), key=lambda s: int(s["id"]))
-            out["shipments"] = _embed(out["shipments"], _render(
-                [pad("shipments", s) for s in shipments], link_base))
+            shipments = sorted(
+                (s for s in store.get("shipments", {}).values() if _ref_id(s.get("order")) == rid),
+                key=lambda s: int(s["id"]),
+            )
+            out["shipments"] = _embed(
+                out["shipments"], _render([pad("shipments", s) for s in shipments], link_base)
+            )
     elif group == "shipments":
         lines = store.get("shipmentProducts", {}).get(rid, [])
         out["products"] = _embed(out.get("products"), _render(lines, link_base))
     return {ENVELOPES[group]: out}
 
 
-def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, secret: str,
-                     base: Base, workers: int = DELIVERY_WORKERS) -> Deliverer:
+def install_webhooks(
+    app: FastAPI,
+    *,
+    store: dict[str, Any],
+    state: JsonState,
+    secret: str,
+    base: Base,
+    workers: int = DELIVERY_WORKERS,
+) -> Deliverer:
     """Register the webhook routes, the delivery controls and the change watcher.
 
     Call it before the app's generic ``/{lang}/{resource}...`` routes (they would answer
@@ -326,8 +359,7 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             return {"webhook": shown(one(item))}
 
     @app.put("/{lang}/webhooks/{item}.json")
-    def update_webhook(lang: str, item: str,
-                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    def update_webhook(lang: str, item: str, body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
         with state.lock:
             current = one(item)
             fields = {k: v for k, v in current.items() if k in WEBHOOK_FIELDS}
@@ -345,8 +377,13 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             state.save()
         return {}
 
-    def deliver(request: Request, group: str, rid: str, actions: set[str] | None,
-                gone: dict[str, Any] | None = None) -> int:
+    def deliver(
+        request: Request,
+        group: str,
+        rid: str,
+        actions: set[str] | None,
+        gone: dict[str, Any] | None = None,
+    ) -> int:
         """Queue record ``rid`` of ``group`` (or ``gone``, a deleted one) for every
         matching webhook; how many were queued."""
         with state.lock:
@@ -355,17 +392,31 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             if record is None or not hooks:
                 return 0
             # the vendor escapes "/" as "\/" [V: recorded deliveries]
-            bodies = {h["language"]: json.dumps(
-                payload(store, group, record, base(request, h["language"])))
-                .replace("/", "\\/").encode() for h in hooks}
+            bodies = {
+                h["language"]: json.dumps(
+                    payload(store, group, record, base(request, h["language"]))
+                )
+                .replace("/", "\\/")
+                .encode()
+                for h in hooks
+            }
         action = ",".join(sorted(actions)) if actions else "resend"
         for h in sorted(hooks, key=lambda h: int(h["id"])):
             body = bodies[h["language"]]
-            deliverer.submit(_Delivery(
-                webhook_id=int(h["id"]), item_group=group, item_id=record.get("id"),
-                action=action, address=h["address"], body=body,
-                headers={"Content-Type": "application/json",
-                         SIGNATURE_HEADER: signature(body, secret)}))
+            deliverer.submit(
+                _Delivery(
+                    webhook_id=int(h["id"]),
+                    item_group=group,
+                    item_id=record.get("id"),
+                    action=action,
+                    address=h["address"],
+                    body=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        SIGNATURE_HEADER: signature(body, secret),
+                    },
+                )
+            )
         return len(hooks)
 
     @app.get(f"{CONTROL_PREFIX}/deliveries")
@@ -400,8 +451,10 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
             out: _Snapshot = {}
             for group in ENVELOPES:
                 status = "shipmentStatus" if group == "orders" else "status"
-                out[group] = {k: (r, r.get("updatedAt"), r.get(status))
-                              for k, r in store.get(group, {}).items()}
+                out[group] = {
+                    k: (r, r.get("updatedAt"), r.get(status))
+                    for k, r in store.get(group, {}).items()
+                }
             return out
 
     @app.middleware("http")
@@ -410,8 +463,11 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
     ) -> Response:
         """Around write requests: deliver every record the request created, changed or
         deleted (only while some webhook is active: otherwise nothing could be sent)."""
-        if request.method not in _WRITE_METHODS or _UNWATCHED.match(request.url.path) \
-                or not watching():
+        if (
+            request.method not in _WRITE_METHODS
+            or _UNWATCHED.match(request.url.path)
+            or not watching()
+        ):
             return await call_next(request)
         before = snapshot()
         response = await call_next(request)
@@ -428,8 +484,11 @@ def install_webhooks(app: FastAPI, *, store: dict[str, Any], state: JsonState, s
                     actions = {"updated"}
                 else:
                     continue
-                if group == "orders" and status == "shipped" and (
-                        old is None or old[2] != "shipped"):
+                if (
+                    group == "orders"
+                    and status == "shipped"
+                    and (old is None or old[2] != "shipped")
+                ):
                     actions.add("shipped")
                 deliver(request, group, rid, actions)
             for rid, (record, _, _) in old_rows.items():

@@ -139,8 +139,7 @@ class RotatingTokenAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {tokens.access_token}"
         response = yield request
         if access_token_rejected(response):
-            log.info("Lightspeed rejected the access token (%s); refreshing once",
-                     request.url.path)
+            log.info("Lightspeed rejected the access token (%s); refreshing once", request.url.path)
             tokens = yield from self._refresh(tokens)
             request.headers["Authorization"] = f"Bearer {tokens.access_token}"
             yield request
@@ -158,13 +157,15 @@ class RotatingTokenAuth(httpx.Auth):
                     return stored  # rotated by another worker: use theirs
                 stale = stored  # theirs is stale too (long idle): refresh it
                 continue
-            if self.store.claim(self.key, stale.refresh_token, self.owner,
-                                now=self.clock(), lease_s=self.lease_s):
+            if self.store.claim(
+                self.key, stale.refresh_token, self.owner, now=self.clock(), lease_s=self.lease_s
+            ):
                 break
             if self.clock() > deadline:
                 raise RetriableError(
                     f"another worker has been refreshing the Lightspeed token of client "
-                    f"{self.client_id} for over {self.wait_s:.0f}s; trying again later")
+                    f"{self.client_id} for over {self.wait_s:.0f}s; trying again later"
+                )
             self.sleep(self.poll_s)
         swapped = False
         try:
@@ -192,8 +193,7 @@ class RotatingTokenAuth(httpx.Auth):
                 return new
             # our lease ran out and another worker stored a successor: theirs is the one
             # the store (and every other worker) has, so ours is dropped
-            log.warning("Lightspeed token refresh lost the compare-and-swap; using the "
-                        "stored pair")
+            log.warning("Lightspeed token refresh lost the compare-and-swap; using the stored pair")
             winner = self.store.get(self.key)
             if winner is None:  # pragma: no cover - rows are never deleted
                 raise AuthError("the Lightspeed token row disappeared during a refresh")
@@ -202,14 +202,17 @@ class RotatingTokenAuth(httpx.Auth):
             if not swapped:
                 self.store.release(self.key, self.owner)
 
-    def _try_seed(self, stale: TokenSet, issued_at: float
-                  ) -> Generator[httpx.Request, httpx.Response, TokenSet | None]:
+    def _try_seed(
+        self, stale: TokenSet, issued_at: float
+    ) -> Generator[httpx.Request, httpx.Response, TokenSet | None]:
         """The Connection's refresh token, spent once when the stored chain is refused and
         the seed is another token; ``None`` when it is the same or refused too."""
         if self._seed == stale.refresh_token:
             return None
-        log.warning("Lightspeed refused the stored refresh token of client %s; trying the "
-                    "connection's", self.client_id)
+        log.warning(
+            "Lightspeed refused the stored refresh token of client %s; trying the connection's",
+            self.client_id,
+        )
         response = yield self._token_request(self._seed)
         try:
             return self._parse(response, stale, issued_at)
@@ -229,37 +232,51 @@ class RotatingTokenAuth(httpx.Auth):
 
     def _token_request(self, refresh_token: str) -> httpx.Request:
         return httpx.Request(
-            "POST", self.token_url, headers={"Accept": "application/json"},
-            data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                  "client_id": self.client_id, "client_secret": self._client_secret})
+            "POST",
+            self.token_url,
+            headers={"Accept": "application/json"},
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            },
+        )
 
     def _parse(self, response: httpx.Response, stale: TokenSet, issued_at: float) -> TokenSet:
         """The new pair, or the error that says what to do about it."""
         code = response.status_code
         if code == 429 or code >= 500:
-            raise RetriableError(f"Lightspeed token endpoint: {describe(response)}",
-                                 response=response, retry_after=parse_retry_after(response))
+            raise RetriableError(
+                f"Lightspeed token endpoint: {describe(response)}",
+                response=response,
+                retry_after=parse_retry_after(response),
+            )
         error = _error_code(response)
         if code in (400, 401) and error in ("invalid_grant", "invalid_request"):
             raise _DeadRefreshToken(
                 f"Lightspeed refused the refresh token of client {self.client_id} "
                 f"({error}): it was used or revoked and no worker stored a newer one. "
                 "Re-authorize the app and put the new refresh token in the connection's "
-                "extra.refresh_token.", response=response)
+                "extra.refresh_token.",
+                response=response,
+            )
         if code in (400, 401):
             raise AuthError(
                 f"Lightspeed refused client {self.client_id} at the token endpoint "
                 f"({error or code}): check the connection's login (client id) and "
-                f"password (client secret). {describe(response)}", response=response)
+                f"password (client secret). {describe(response)}",
+                response=response,
+            )
         if code >= 300:
-            raise FatalError(f"Lightspeed token endpoint: {describe(response)}",
-                             response=response)
+            raise FatalError(f"Lightspeed token endpoint: {describe(response)}", response=response)
         try:
             body = response.json()
             access = str(body["access_token"])
             expires_in = float(body.get("expires_in") or 0)
         except (ValueError, KeyError, TypeError) as exc:
-            raise FatalError("Lightspeed token endpoint answered without an access_token",
-                             response=response) from exc
+            raise FatalError(
+                "Lightspeed token endpoint answered without an access_token", response=response
+            ) from exc
         refresh = str(body.get("refresh_token") or stale.refresh_token)
         return TokenSet(access, refresh, issued_at + expires_in)

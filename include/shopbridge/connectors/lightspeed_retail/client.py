@@ -87,8 +87,10 @@ def any_of(values: Iterable[str], *, chunk: int = MAX_IN_VALUES) -> list[str]:
     dropped, order kept. The list is JSON so commas and quotes inside values survive
     ("the IDs list can be commas separated or a JSON encoded array" [V])."""
     unique = [v for v in dict.fromkeys(str(v) for v in values) if v]
-    return ["IN," + json.dumps(unique[i : i + chunk], ensure_ascii=False)
-            for i in range(0, len(unique), chunk)]
+    return [
+        "IN," + json.dumps(unique[i : i + chunk], ensure_ascii=False)
+        for i in range(0, len(unique), chunk)
+    ]
 
 
 def relations(names: Sequence[str] | None) -> str | None:
@@ -126,8 +128,7 @@ def check(resp: httpx.Response) -> None:
     try:
         classify(resp)
     except RetriableError as err:
-        raise RetriableError(_message(resp), response=resp, retry_after=err.retry_after) \
-            from None
+        raise RetriableError(_message(resp), response=resp, retry_after=err.retry_after) from None
     except FatalError as err:
         raise type(err)(_message(resp), response=resp) from None
 
@@ -149,10 +150,15 @@ class NextLink:
         if not nxt:
             return None
         url = httpx.URL(str(nxt))
-        if (url.scheme, url.host, url.port) != (self.origin.scheme, self.origin.host,
-                                                self.origin.port):
-            raise FatalError(f"Lightspeed's next page is on another host ({url.host}); "
-                             "not following it with our token")
+        if (url.scheme, url.host, url.port) != (
+            self.origin.scheme,
+            self.origin.host,
+            self.origin.port,
+        ):
+            raise FatalError(
+                f"Lightspeed's next page is on another host ({url.host}); "
+                "not following it with our token"
+            )
         if str(url) in self._seen:
             raise PaginationLoop(f"Lightspeed sent the same next page twice ({url.path})")
         self._seen.add(str(url))
@@ -166,8 +172,9 @@ def _whole(attrs: Mapping[str, Any], key: str, entity: str) -> int | None:
     try:
         value = int(str(attrs[key]))
     except ValueError:
-        raise FatalError(f"{entity}: @attributes.{key} is not a number: "
-                         f"{str(attrs[key])[:40]!r}") from None
+        raise FatalError(
+            f"{entity}: @attributes.{key} is not a number: {str(attrs[key])[:40]!r}"
+        ) from None
     if value < 0:
         raise FatalError(f"{entity}: @attributes.{key} is negative ({value})")
     return value
@@ -210,19 +217,22 @@ class Pages:
             return None
         if offset is None or limit is None:
             if rows != count:
-                raise FatalError(f"{self.entity}: Lightspeed said count {count} but sent "
-                                 f"{rows} rows")
+                raise FatalError(
+                    f"{self.entity}: Lightspeed said count {count} but sent {rows} rows"
+                )
             return None
         expected = max(0, min(limit, count - offset))
         if rows != expected:
             raise FatalError(
                 f"{self.entity}: the page at offset {offset} (limit {limit}) of a list with "
                 f"count {count} holds {rows} rows, not {expected}: the list changed while "
-                "it was read or the count is wrong; not going on with a partial list")
+                "it was read or the count is wrong; not going on with a partial list"
+            )
         if limit == 0 or offset + limit >= count:
             if self.read != count:
-                raise FatalError(f"{self.entity}: Lightspeed said count {count} but "
-                                 f"{self.read} rows were read")
+                raise FatalError(
+                    f"{self.entity}: Lightspeed said count {count} but {self.read} rows were read"
+                )
             return None
         nxt = offset + limit
         if nxt in self._offsets:
@@ -334,10 +344,14 @@ class LightspeedRetailClient(PooledClient):
 
     @classmethod
     def from_settings(
-        cls, settings: LightspeedRetailSettings, *, store: TokenStore | None = None,
+        cls,
+        settings: LightspeedRetailSettings,
+        *,
+        store: TokenStore | None = None,
         http: httpx.Client | None = None,
         policy: RetryPolicy = RetryPolicy(),  # noqa: B008
-        counter: CallCounter | None = None, clock: Callable[[], float] = time.time,
+        counter: CallCounter | None = None,
+        clock: Callable[[], float] = time.time,
         token_clock: Callable[[], float] = time.time,
     ) -> LightspeedRetailClient:
         """Build from validated settings; secrets leave ``SecretStr`` here.
@@ -350,13 +364,27 @@ class LightspeedRetailClient(PooledClient):
             sql = SqlTokenStore()
             store, closers = sql, [sql.close]
         auth = RotatingTokenAuth(
-            token_url=settings.effective_token_url, client_id=settings.client_id,
+            token_url=settings.effective_token_url,
+            client_id=settings.client_id,
             client_secret=settings.client_secret.get_secret_value(),
-            refresh_token=settings.refresh_token.get_secret_value(), store=store,
-            clock=token_clock, sleep=policy.sleep, skew_s=settings.refresh_skew_s)
-        return cls(settings.base_url, auth, account_id=settings.account_id, http=http,
-                   policy=policy, counter=counter, page_size=settings.page_size,
-                   costs=settings.costs(), clock=clock, closers=closers)
+            refresh_token=settings.refresh_token.get_secret_value(),
+            store=store,
+            clock=token_clock,
+            sleep=policy.sleep,
+            skew_s=settings.refresh_skew_s,
+        )
+        return cls(
+            settings.base_url,
+            auth,
+            account_id=settings.account_id,
+            http=http,
+            policy=policy,
+            counter=counter,
+            page_size=settings.page_size,
+            costs=settings.costs(),
+            clock=clock,
+            closers=closers,
+        )
 
     def __repr__(self) -> str:  # never show the credentials
         return f"LightspeedRetailClient({self.base_url!r}, account={self._account_id!r})"
@@ -376,24 +404,43 @@ class LightspeedRetailClient(PooledClient):
             raise RetriableError(
                 f"Lightspeed's rate-limit bucket needs {wait:.0f}s to drain (level "
                 f"{self.pacer.state.level:g}/{self.pacer.state.size:g}); trying again later",
-                retry_after=wait)
+                retry_after=wait,
+            )
 
     def _check(self, resp: httpx.Response) -> None:
         self.pacer.observe(resp.headers)
         check(resp)
 
-    def _send(self, method: str, url: str, *, entity: str | None = None,
-              params: Mapping[str, Any] | None = None, body: Any = None,
-              retry: bool = True) -> Any:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        entity: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: bool = True,
+    ) -> Any:
         """Paced, authorized, retried (unless ``retry=False``); returns the JSON body."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         priced = {**dict(httpx.URL(url).params), **query}  # a next URL carries its query
         self._pace(self.costs.cost(method, entity, body=body, params=priced))
-        request = self.http.build_request(method, url, params=query or None, json=body,
-                                          headers={"Accept": "application/json"},
-                                          timeout=DEFAULT_TIMEOUT)
-        resp = send(self.http, request, policy=self.policy, counter=self.counter,
-                    retry=retry, check=self._check)
+        request = self.http.build_request(
+            method,
+            url,
+            params=query or None,
+            json=body,
+            headers={"Accept": "application/json"},
+            timeout=DEFAULT_TIMEOUT,
+        )
+        resp = send(
+            self.http,
+            request,
+            policy=self.policy,
+            counter=self.counter,
+            retry=retry,
+            check=self._check,
+        )
         if not resp.content:
             return {}
         try:
@@ -408,8 +455,10 @@ class LightspeedRetailClient(PooledClient):
             accounts = self.accounts()
             if len(accounts) != 1:
                 ids = ", ".join(str(a.get("accountID")) for a in accounts) or "none"
-                raise ConfigError(f"the token gives access to {len(accounts)} Lightspeed "
-                                  f"accounts ({ids}); set extra.account_id")
+                raise ConfigError(
+                    f"the token gives access to {len(accounts)} Lightspeed "
+                    f"accounts ({ids}); set extra.account_id"
+                )
             self._account_id = str(accounts[0]["accountID"])
         return self._account_id
 
@@ -433,8 +482,13 @@ class LightspeedRetailClient(PooledClient):
 
     # --- generic entity access ---------------------------------------------------------
 
-    def query(self, entity: str, params: Mapping[str, Any] | None = None, *,
-              load_relations: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    def query(
+        self,
+        entity: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        load_relations: Sequence[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Every record of ``entity`` matching ``params`` (vendor filters, operators in the
         values), ``page_size`` per request, through whichever envelope the answer uses
         (:class:`Pages`: the ``next`` cursor, or ``offset``/``count``/``limit``)."""
@@ -459,17 +513,24 @@ class LightspeedRetailClient(PooledClient):
 
     def count(self, entity: str, params: Mapping[str, Any] | None = None) -> int:
         """``count=1``: how many records match (costs 10 drips [V]; use sparingly)."""
-        body = self._send("GET", self._url(entity), entity=entity,
-                          params={**(params or {}), "count": 1})
+        body = self._send(
+            "GET", self._url(entity), entity=entity, params={**(params or {}), "count": 1}
+        )
         attrs = body.get("@attributes") if isinstance(body, dict) else None
         try:
             return int((attrs or {})["count"])
         except (KeyError, TypeError, ValueError):
             raise FatalError(f"{entity} count: no @attributes.count in the response") from None
 
-    def iter_changed(self, entity: str, start: datetime, end: datetime, *,
-                     params: Mapping[str, Any] | None = None,
-                     load_relations: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    def iter_changed(
+        self,
+        entity: str,
+        start: datetime,
+        end: datetime,
+        *,
+        params: Mapping[str, Any] | None = None,
+        load_relations: Sequence[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Records of ``entity`` with ``start <= timeStamp < end``, oldest first.
 
         The vendor's between operator (``timeStamp=><,a,b``) includes both ends at second
@@ -486,26 +547,28 @@ class LightspeedRetailClient(PooledClient):
             if when.tzinfo is None or start <= when < end:
                 yield row
 
-    def get(self, entity: str, record_id: str | int, *,
-            load_relations: Sequence[str] | None = None) -> dict[str, Any]:
+    def get(
+        self, entity: str, record_id: str | int, *, load_relations: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         """One record (``FatalError`` 404 when it does not exist)."""
-        body = self._send("GET", self._url(entity, record_id), entity=entity,
-                          params={"load_relations": relations(load_relations)})
+        body = self._send(
+            "GET",
+            self._url(entity, record_id),
+            entity=entity,
+            params={"load_relations": relations(load_relations)},
+        )
         return self._one(body, entity)
 
     def create(self, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST {Entity}.json``; never retried (a timeout can hide a success: the caller
         looks the record up before trying again)."""
-        answer = self._send("POST", self._url(entity), entity=entity, body=dict(body),
-                            retry=False)
+        answer = self._send("POST", self._url(entity), entity=entity, body=dict(body), retry=False)
         return self._one(answer, entity)
 
-    def update(self, entity: str, record_id: str | int,
-               body: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, entity: str, record_id: str | int, body: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT {Entity}/{id}.json`` with the fields to change; retried (setting the same
         fields again is harmless)."""
-        answer = self._send("PUT", self._url(entity, record_id), entity=entity,
-                            body=dict(body))
+        answer = self._send("PUT", self._url(entity, record_id), entity=entity, body=dict(body))
         return self._one(answer, entity)
 
     def delete(self, entity: str, record_id: str | int) -> dict[str, Any]:
@@ -523,5 +586,7 @@ class LightspeedRetailClient(PooledClient):
         for account in accounts:
             if wanted is None or str(account.get("accountID")) == wanted:
                 return account
-        raise ConfigError(f"account {wanted} is not among the token's accounts "
-                          f"({', '.join(str(a.get('accountID')) for a in accounts)})")
+        raise ConfigError(
+            f"account {wanted} is not among the token's accounts "
+            f"({', '.join(str(a.get('accountID')) for a in accounts)})"
+        )

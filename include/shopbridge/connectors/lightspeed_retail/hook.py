@@ -47,19 +47,25 @@ def settings_from_connection(conn: Any, conn_id: str) -> LightspeedRetailSetting
             raise ConfigError(f"connection {conn_id!r}: {field} ({label}) is empty")
     extra = dict(conn.extra_dejson or {})
     if not str(extra.get("refresh_token") or "").strip():
-        raise ConfigError(f"connection {conn_id!r}: extra.refresh_token is required (the "
-                          "refresh token the app was authorized with)")
+        raise ConfigError(
+            f"connection {conn_id!r}: extra.refresh_token is required (the "
+            "refresh token the app was authorized with)"
+        )
     if extra.get("account_id") is not None:
         extra["account_id"] = str(extra["account_id"])
     try:
-        return LightspeedRetailSettings(base_url=base_url(conn) or DEFAULT_BASE_URL,
-                                        client_id=conn.login, client_secret=conn.password,
-                                        **extra)
+        return LightspeedRetailSettings(
+            base_url=base_url(conn) or DEFAULT_BASE_URL,
+            client_id=conn.login,
+            client_secret=conn.password,
+            **extra,
+        )
     except ValidationError as exc:
-        raise ConfigError("\n".join(
-            f"connection {conn_id!r}: "
-            f"{'host' if x['loc'] == ('base_url',) else 'extra.' + '.'.join(map(str, x['loc']))}"
-            f": {x['msg']}" for x in exc.errors())) from None
+        raise ConfigError(
+            "\n".join(
+                f"connection {conn_id!r}: {_field_name(x['loc'])}: {x['msg']}" for x in exc.errors()
+            )
+        ) from None
 
 
 class LightspeedRetailHook(BaseHook):
@@ -90,11 +96,16 @@ class LightspeedRetailHook(BaseHook):
         """Label the generic Connection form in the vendor's terms."""
         return {
             "hidden_fields": ["schema", "port"],
-            "relabeling": {"login": "Client ID", "password": "Client secret",
-                           "host": "API address"},
-            "placeholders": {"host": DEFAULT_BASE_URL,
-                             "extra": '{"refresh_token": "...", "shop_id": 1, '
-                                      '"register_id": 1, "employee_id": 1}'},
+            "relabeling": {
+                "login": "Client ID",
+                "password": "Client secret",
+                "host": "API address",
+            },
+            "placeholders": {
+                "host": DEFAULT_BASE_URL,
+                "extra": '{"refresh_token": "...", "shop_id": 1, '
+                '"register_id": 1, "employee_id": 1}',
+            },
         }
 
     def get_settings(self) -> LightspeedRetailSettings:
@@ -116,12 +127,15 @@ class LightspeedRetailHook(BaseHook):
         kwargs.setdefault("policy", self.policy)
         kwargs.setdefault("counter", self.counter)
         return LightspeedRetailTarget.from_settings(
-            settings, LightspeedRetailClient.from_settings(settings, **kwargs))
+            settings, LightspeedRetailClient.from_settings(settings, **kwargs)
+        )
 
     def get_source(self, **kwargs: Any) -> Any:
         """Lightspeed Retail is only a target in shopbridge."""
-        raise ConfigError(f"connection {self.lightspeed_retail_conn_id!r}: Lightspeed Retail "
-                          "can only be a target (orders, customers, products, stock go in)")
+        raise ConfigError(
+            f"connection {self.lightspeed_retail_conn_id!r}: Lightspeed Retail "
+            "can only be a target (orders, customers, products, stock go in)"
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``Account.json`` read (refreshing the token if needed), without retries;
@@ -135,9 +149,11 @@ class LightspeedRetailHook(BaseHook):
         try:
             account = client.probe()
         except AuthError as e:
-            return False, (f"Lightspeed refused connection {cid!r}: {e} (check login = client "
-                           "id, password = client secret, extra.refresh_token, and the "
-                           "app's scopes)")
+            return False, (
+                f"Lightspeed refused connection {cid!r}: {e} (check login = client "
+                "id, password = client secret, extra.refresh_token, and the "
+                "app's scopes)"
+            )
         except ConfigError as e:
             return False, f"connection {cid!r}: {e}"
         except FatalError as e:
@@ -147,12 +163,19 @@ class LightspeedRetailHook(BaseHook):
             return False, f"connection {cid!r}: cannot reach {where} right now: {e}"
         finally:
             client.close()
-        return True, (f"connection {cid!r}: OK, account {account.get('accountID')} "
-                      f"({account.get('name', '')})")
+        return True, (
+            f"connection {cid!r}: OK, account {account.get('accountID')} "
+            f"({account.get('name', '')})"
+        )
 
 
 if TYPE_CHECKING:
-    def _conforms(target: LightspeedRetailTarget) -> tuple[
-            OrderTarget, ProductTarget, StockTarget]:
+
+    def _conforms(target: LightspeedRetailTarget) -> tuple[OrderTarget, ProductTarget, StockTarget]:
         """Strict mypy proves here that the one target serves every flow."""
         return target, target, target
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """The connection form's name for a settings field, so the error points at what to edit."""
+    return "host" if loc == ("base_url",) else "extra." + ".".join(map(str, loc))

@@ -57,7 +57,8 @@ def nested_entities(body: Any, *, top: bool = True) -> int:
     values = list(body.values())
     wrapper = len(values) == 1 and (
         isinstance(values[0], Mapping)
-        or (isinstance(values[0], list) and all(isinstance(v, Mapping) for v in values[0])))
+        or (isinstance(values[0], list) and all(isinstance(v, Mapping) for v in values[0]))
+    )
     return inner if wrapper else inner + 1
 
 
@@ -75,7 +76,8 @@ class CostModel:
     #: ASSUMPTION [U]: a write's cost when its entity is not in ``entity_writes``
     write: float = DEFAULT_WRITE_COST
     entity_writes: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_ENTITY_WRITE_COSTS))
+        default_factory=lambda: dict(DEFAULT_ENTITY_WRITE_COSTS)
+    )
     nested: float = NESTED_ENTITY_COST
     #: ``count=1`` queries [V]
     count: float = 10.0
@@ -83,8 +85,14 @@ class CostModel:
     #: on single vs. query reads; one flat figure keeps the estimate simple and safe)
     relation: float = 0.4
 
-    def cost(self, method: str, entity: str | None = None, *, body: Any = None,
-             params: Mapping[str, Any] | None = None) -> float:
+    def cost(
+        self,
+        method: str,
+        entity: str | None = None,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> float:
         """The drips a request will pour into the bucket."""
         params = params or {}
         if method.upper() in WRITE_METHODS:
@@ -98,8 +106,14 @@ class CostModel:
             n = 1 if relations.strip() == "all" else relations.count(",") + 1
         return self.get + self.relation * n
 
-    def sustained_rate(self, method: str = "PUT", entity: str | None = None, *,
-                       drip_rate: float = DEFAULT_DRIP_RATE, body: Any = None) -> float:
+    def sustained_rate(
+        self,
+        method: str = "PUT",
+        entity: str | None = None,
+        *,
+        drip_rate: float = DEFAULT_DRIP_RATE,
+        body: Any = None,
+    ) -> float:
         """Requests per second a long run of such requests can sustain: drip / cost.
 
         E.g. ``CostModel().sustained_rate("PUT", "Item")`` = 1/10 = 0.1 writes a second on
@@ -130,8 +144,9 @@ class BucketState:
     burst_limit: int | None = None
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str], seen_at: float, *,
-                     default_drip: float = DEFAULT_DRIP_RATE) -> BucketState | None:
+    def from_headers(
+        cls, headers: Mapping[str, str], seen_at: float, *, default_drip: float = DEFAULT_DRIP_RATE
+    ) -> BucketState | None:
         """Parse ``X-LS-API-Bucket-Level`` (``12.5/90``), the burst level and drip rate;
         ``None`` when the bucket header is absent or malformed."""
         bucket = _fraction(headers.get("X-LS-API-Bucket-Level"))
@@ -142,10 +157,14 @@ class BucketState:
         except ValueError:
             drip = default_drip
         burst = _fraction(headers.get("X-LS-API-Burst-Level"))
-        return cls(level=bucket[0], size=bucket[1], drip_rate=max(drip, 1e-6),
-                   seen_at=seen_at,
-                   burst_used=int(burst[0]) if burst else None,
-                   burst_limit=int(burst[1]) if burst else None)
+        return cls(
+            level=bucket[0],
+            size=bucket[1],
+            drip_rate=max(drip, 1e-6),
+            seen_at=seen_at,
+            burst_used=int(burst[0]) if burst else None,
+            burst_limit=int(burst[1]) if burst else None,
+        )
 
     def level_at(self, now: float) -> float:
         """The estimated level at ``now``: drained at the drip rate since it was seen."""
@@ -161,13 +180,25 @@ class Pacer:
     here: :meth:`wait_for` returns it and the client hands the run to Airflow's retries.
     """
 
-    def __init__(self, *, clock: Callable[[], float], sleep: Callable[[float], None],
-                 size: float = DEFAULT_BUCKET_SIZE, drip_rate: float = DEFAULT_DRIP_RATE,
-                 burst_limit: int = DEFAULT_BURST_LIMIT) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        size: float = DEFAULT_BUCKET_SIZE,
+        drip_rate: float = DEFAULT_DRIP_RATE,
+        burst_limit: int = DEFAULT_BURST_LIMIT,
+    ) -> None:
         self.clock = clock
         self.sleep = sleep
-        self.state = BucketState(level=0.0, size=size, drip_rate=drip_rate, seen_at=clock(),
-                                 burst_used=0, burst_limit=burst_limit)
+        self.state = BucketState(
+            level=0.0,
+            size=size,
+            drip_rate=drip_rate,
+            seen_at=clock(),
+            burst_used=0,
+            burst_limit=burst_limit,
+        )
         #: seconds slept for the bucket and for the burst limiter (reported by benchmarks)
         self.waited = 0.0
 
@@ -177,8 +208,12 @@ class Pacer:
         now = self.clock()
         over = s.level_at(now) + cost - s.size
         wait = over / s.drip_rate if over > 0 else 0.0
-        if s.burst_used is not None and s.burst_limit and s.burst_used >= s.burst_limit \
-                and math.floor(now) == math.floor(s.seen_at):
+        if (
+            s.burst_used is not None
+            and s.burst_limit
+            and s.burst_used >= s.burst_limit
+            and math.floor(now) == math.floor(s.seen_at)
+        ):
             # the burst limiter counts fixed one-second windows: wait for the next one
             wait = max(wait, math.floor(now) + 1 - now)
         return wait
@@ -196,17 +231,26 @@ class Pacer:
         now = self.clock()
         same_second = math.floor(now) == math.floor(s.seen_at)
         self.state = BucketState(
-            level=s.level_at(now) + cost, size=s.size, drip_rate=s.drip_rate, seen_at=now,
+            level=s.level_at(now) + cost,
+            size=s.size,
+            drip_rate=s.drip_rate,
+            seen_at=now,
             burst_used=((s.burst_used or 0) + 1) if same_second else 1,
-            burst_limit=s.burst_limit)
+            burst_limit=s.burst_limit,
+        )
         return 0.0
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Re-anchor on what the vendor reported (the level after this request)."""
-        seen = BucketState.from_headers(headers, self.clock(),
-                                        default_drip=self.state.drip_rate)
+        seen = BucketState.from_headers(headers, self.clock(), default_drip=self.state.drip_rate)
         if seen is not None:
             if seen.burst_limit is None:
-                seen = BucketState(seen.level, seen.size, seen.drip_rate, seen.seen_at,
-                                   self.state.burst_used, self.state.burst_limit)
+                seen = BucketState(
+                    seen.level,
+                    seen.size,
+                    seen.drip_rate,
+                    seen.seen_at,
+                    self.state.burst_used,
+                    self.state.burst_limit,
+                )
             self.state = seen

@@ -120,67 +120,156 @@ MAX_LIMIT = 100
 MAX_IN = 100
 CENT = Decimal("0.01")
 #: entity -> its primary key
-KEYS = {"Item": "itemID", "ItemMatrix": "itemMatrixID", "ItemShop": "itemShopID",
-        "Category": "categoryID", "Customer": "customerID", "Sale": "saleID",
-        "Shop": "shopID", "Register": "registerID", "Employee": "employeeID",
-        "PaymentType": "paymentTypeID", "ItemAttributeSet": "itemAttributeSetID",
-        "TaxCategory": "taxCategoryID", "SaleLine": "saleLineID"}
+KEYS = {
+    "Item": "itemID",
+    "ItemMatrix": "itemMatrixID",
+    "ItemShop": "itemShopID",
+    "Category": "categoryID",
+    "Customer": "customerID",
+    "Sale": "saleID",
+    "Shop": "shopID",
+    "Register": "registerID",
+    "Employee": "employeeID",
+    "PaymentType": "paymentTypeID",
+    "ItemAttributeSet": "itemAttributeSetID",
+    "TaxCategory": "taxCategoryID",
+    "SaleLine": "saleLineID",
+}
 #: entity -> the relations ``load_relations`` may name
-RELATIONS = {"Item": {"ItemShops", "ItemAttributes", "Category", "ItemMatrix"},
-             "ItemMatrix": {"Items", "ItemAttributeSet", "Category"},
-             "Customer": {"Contact"},
-             "Sale": {"SaleLines", "SalePayments", "Customer", "Shop", "TaxCategory",
-                      "SaleLines.Item"},
-             "SaleLine": {"Item", "TaxCategory"},
-             "Shop": {"TaxCategory", "Registers"}, "Category": {"Parent"}}
+RELATIONS = {
+    "Item": {"ItemShops", "ItemAttributes", "Category", "ItemMatrix"},
+    "ItemMatrix": {"Items", "ItemAttributeSet", "Category"},
+    "Customer": {"Contact"},
+    "Sale": {"SaleLines", "SalePayments", "Customer", "Shop", "TaxCategory", "SaleLines.Item"},
+    "SaleLine": {"Item", "TaxCategory"},
+    "Shop": {"TaxCategory", "Registers"},
+    "Category": {"Parent"},
+}
 #: entity -> sortable fields besides its key and ``timeStamp`` [V, per endpoint page]
-SORTABLE = {"Item": {"description"}, "ItemMatrix": {"description"},
-            "Category": {"leftNode", "rightNode"}, "Customer": {"lastName", "firstName"}}
+SORTABLE = {
+    "Item": {"description"},
+    "ItemMatrix": {"description"},
+    "Category": {"leftNode", "rightNode"},
+    "Customer": {"lastName", "firstName"},
+}
 TIME_FIELDS = {"timeStamp", "createTime", "completeTime", "updateTime"}
-ITEM_TYPES = {"default", "non_inventory", "serialized", "box", "serialized_assembly",
-              "assembly"}
+ITEM_TYPES = {"default", "non_inventory", "serialized", "box", "serialized_assembly", "assembly"}
 PRICE_LEVELS = ("Default", "MSRP", "Online")
 #: fields the renderer computes rather than stores: filtering on them needs a render
-COMPUTED = frozenset({"fullPathName", "nodeDepth", "attribute1Values", "attribute2Values",
-                      "attribute3Values"})
+COMPUTED = frozenset(
+    {"fullPathName", "nodeDepth", "attribute1Values", "attribute2Values", "attribute3Values"}
+)
 _OPS = ("><", ">=", "<=", "!=", "!~", ">", "<", "~", "IN", "=")
 #: fields every record of an entity carries in the vendor's answers [V: recorded and doc
 #: answers, tests/contracts/lightspeed_retail] that this sandbox does not model: rendered
 #: with these values unless the record has its own (so a state file from before keeps
 #: working, and the drift test sees every key the vendor sends)
-_ZERO_STOCK = ("componentQoh", "componentBackorder", "onLayaway", "onSpecialOrder",
-               "onWorkorder", "onTransferOut", "onTransferIn", "averageCost", "nextFifoLotID",
-               "nextFifoLotCost", "lastReceivedLotID", "lastReceivedCost", "totalValueFifo",
-               "totalValueAvgCost", "totalValueNegativeInventory")
+_ZERO_STOCK = (
+    "componentQoh",
+    "componentBackorder",
+    "onLayaway",
+    "onSpecialOrder",
+    "onWorkorder",
+    "onTransferOut",
+    "onTransferIn",
+    "averageCost",
+    "nextFifoLotID",
+    "nextFifoLotCost",
+    "lastReceivedLotID",
+    "lastReceivedCost",
+    "totalValueFifo",
+    "totalValueAvgCost",
+    "totalValueNegativeInventory",
+)
 DEFAULTS: dict[str, dict[str, str]] = {
-    "Item": {"avgCost": "0", "itemECommerceID": "0", "serialized": "false",
-             "publishToEcom": "false", "discountable": "true", "itemAttributesID": "0",
-             "noteID": "0"},
+    "Item": {
+        "avgCost": "0",
+        "itemECommerceID": "0",
+        "serialized": "false",
+        "publishToEcom": "false",
+        "discountable": "true",
+        "itemAttributesID": "0",
+        "noteID": "0",
+    },
     "ItemMatrix": {"itemECommerceID": "0"},
-    "ItemShop": {**dict.fromkeys(_ZERO_STOCK, "0"), "backorder": "0", "reorderPoint": "0",
-                 "reorderLevel": "0"},
-    "Sale": {"receiptPreference": "printed", "tipEnabled": "false", "calcAvgCost": "0",
-             "calcFIFOCost": "0", "calcTax2": "0", "calcTips": "0", "discountID": "0",
-             "tipEmployeeID": "0", "quoteID": "0", "shipToID": "0", "change": "0"},
-    "SaleLine": {"normalUnitPrice": "0", "discountPercent": "0", "avgCost": "0",
-                 "fifoCost": "0", "tax2Rate": "0", "isLayaway": "false",
-                 "isWorkorder": "false", "isSpecialOrder": "false",
-                 "calcLineDiscount": "0", "calcTransactionDiscount": "0", "calcTax2": "0",
-                 "taxClassID": "1", "discountID": "0", "noteID": "0",
-                 "parentSaleLineID": "0"},
-    "SalePayment": {"tipAmount": "0", "remoteReference": "", "paymentID": "",
-                    "ccChargeID": "0", "refPaymentID": "0", "creditAccountID": "0"},
-    "Customer": {"title": "", "companyRegistrationNumber": "", "creditAccountID": "0",
-                 "discountID": "0", "employeeID": "0", "noteID": "0"},
-    "Register": {"openTime": "", "archived": "false", "openEmployeeID": "0",
-                 "ccTerminalID": "0"},
+    "ItemShop": {
+        **dict.fromkeys(_ZERO_STOCK, "0"),
+        "backorder": "0",
+        "reorderPoint": "0",
+        "reorderLevel": "0",
+    },
+    "Sale": {
+        "receiptPreference": "printed",
+        "tipEnabled": "false",
+        "calcAvgCost": "0",
+        "calcFIFOCost": "0",
+        "calcTax2": "0",
+        "calcTips": "0",
+        "discountID": "0",
+        "tipEmployeeID": "0",
+        "quoteID": "0",
+        "shipToID": "0",
+        "change": "0",
+    },
+    "SaleLine": {
+        "normalUnitPrice": "0",
+        "discountPercent": "0",
+        "avgCost": "0",
+        "fifoCost": "0",
+        "tax2Rate": "0",
+        "isLayaway": "false",
+        "isWorkorder": "false",
+        "isSpecialOrder": "false",
+        "calcLineDiscount": "0",
+        "calcTransactionDiscount": "0",
+        "calcTax2": "0",
+        "taxClassID": "1",
+        "discountID": "0",
+        "noteID": "0",
+        "parentSaleLineID": "0",
+    },
+    "SalePayment": {
+        "tipAmount": "0",
+        "remoteReference": "",
+        "paymentID": "",
+        "ccChargeID": "0",
+        "refPaymentID": "0",
+        "creditAccountID": "0",
+    },
+    "Customer": {
+        "title": "",
+        "companyRegistrationNumber": "",
+        "creditAccountID": "0",
+        "discountID": "0",
+        "employeeID": "0",
+        "noteID": "0",
+    },
+    "Register": {"openTime": "", "archived": "false", "openEmployeeID": "0", "ccTerminalID": "0"},
     "Contact": {"custom": "", "noEmail": "false", "noPhone": "false", "noMail": "false"},
-    "ContactAddress": {"address1": "", "address2": "", "city": "", "state": "",
-                       "stateCode": "", "zip": "", "country": "", "countryCode": ""},
-    "Shop": {"serviceRate": "0", "taxLabor": "false", "labelTitle": "Shop Name",
-             "labelMsrp": "false", "companyRegistrationNumber": "", "vatNumber": "",
-             "zebraBrowserPrint": "false", "contactID": "0", "receiptSetupID": "1",
-             "vendorID": "0", "ccGatewayID": "0", "gatewayConfigID": "0"},
+    "ContactAddress": {
+        "address1": "",
+        "address2": "",
+        "city": "",
+        "state": "",
+        "stateCode": "",
+        "zip": "",
+        "country": "",
+        "countryCode": "",
+    },
+    "Shop": {
+        "serviceRate": "0",
+        "taxLabor": "false",
+        "labelTitle": "Shop Name",
+        "labelMsrp": "false",
+        "companyRegistrationNumber": "",
+        "vatNumber": "",
+        "zebraBrowserPrint": "false",
+        "contactID": "0",
+        "receiptSetupID": "1",
+        "vendorID": "0",
+        "ccGatewayID": "0",
+        "gatewayConfigID": "0",
+    },
 }
 #: an address as the vendor gives a new contact that was written without one [V, doc
 #: example: POST Customer answers one ContactAddress with every field ""]
@@ -196,12 +285,15 @@ class ApiError(Exception):
         self.message = message
 
 
-def error_body(status: int, message: str,
-               error_class: str = "Exception") -> dict[str, Any]:
+def error_body(status: int, message: str, error_class: str = "Exception") -> dict[str, Any]:
     """``{"httpCode","httpMessage","message","errorClass"}``, all strings [V: recorded 400,
     401 and 404 bodies; ``errorClass`` is ``"Exception"`` in each but the API-key 401]."""
-    return {"httpCode": str(status), "httpMessage": HTTPStatus(status).phrase,
-            "message": message, "errorClass": error_class}
+    return {
+        "httpCode": str(status),
+        "httpMessage": HTTPStatus(status).phrase,
+        "message": message,
+        "errorClass": error_class,
+    }
 
 
 def _fault_body(status: int, request: Request) -> dict[str, Any]:
@@ -209,6 +301,7 @@ def _fault_body(status: int, request: Request) -> dict[str, Any]:
 
 
 # --- values ------------------------------------------------------------------------------
+
 
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
@@ -269,12 +362,13 @@ def _members(value: Any, singular: str) -> list[dict[str, Any]]:
 
 # --- filters -----------------------------------------------------------------------------
 
+
 def parse_filter(raw: str) -> tuple[str, list[str]]:
     """``">=,5"`` -> ``(">=", ["5"])``; ``"IN,[1,2]"`` -> ``("IN", ["1","2"])``; a value
     without an operator is an equality."""
     for op in _OPS:
         if raw.startswith(op + ","):
-            rest = raw[len(op) + 1:]
+            rest = raw[len(op) + 1 :]
             if op == "IN":
                 values: list[Any]
                 if rest.strip().startswith("["):
@@ -322,15 +416,15 @@ def _compare(field: str, value: Any, op: str, args: list[str]) -> bool:
     if op == "IN":
         return any(_compare(field, value, "=", [a]) for a in args)
     if op == "><":
-        return _compare(field, value, ">=", [args[0]]) and \
-            _compare(field, value, "<=", [args[1]])
+        return _compare(field, value, ">=", [args[0]]) and _compare(field, value, "<=", [args[1]])
     pair = _typed(field, value, args[0])
     if pair is None:
         return op == "!="
     x, y = pair
     try:
-        return bool({"=": x == y, "!=": x != y, ">": x > y, ">=": x >= y, "<": x < y,
-                     "<=": x <= y}[op])
+        return bool(
+            {"=": x == y, "!=": x != y, ">": x > y, ">=": x >= y, "<": x < y, "<=": x <= y}[op]
+        )
     except TypeError:
         return False
 
@@ -353,11 +447,13 @@ def matcher(field: str, op: str, args: list[str]) -> Callable[[Any], bool]:
 
 # --- the bucket --------------------------------------------------------------------------
 
+
 class LeakyBucket:
     """One bucket per account (this sandbox serves one account and one client)."""
 
-    def __init__(self, size: float, drip: float, burst_limit: int,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self, size: float, drip: float, burst_limit: int, clock: Callable[[], float]
+    ) -> None:
         self.size, self.drip, self.burst_limit, self.clock = size, drip, burst_limit, clock
         self.level = 0.0
         self.last = clock()
@@ -372,9 +468,12 @@ class LeakyBucket:
             self.window, self.in_window = math.floor(now), 0
 
     def headers(self, cost: float) -> dict[str, str]:
-        return {"X-LS-API-Bucket-Level": f"{round(self.level, 3):g}/{self.size:g}",
-                "X-LS-API-Burst-Level": f"{self.in_window}/{self.burst_limit}",
-                "X-LS-API-Drip-Rate": f"{self.drip:g}", "X-LS-API-Request-Cost": f"{cost:g}"}
+        return {
+            "X-LS-API-Bucket-Level": f"{round(self.level, 3):g}/{self.size:g}",
+            "X-LS-API-Burst-Level": f"{self.in_window}/{self.burst_limit}",
+            "X-LS-API-Drip-Rate": f"{self.drip:g}",
+            "X-LS-API-Request-Cost": f"{cost:g}",
+        }
 
     def take(self, cost: float) -> tuple[float | None, str | None, dict[str, str]]:
         """``(None, None, headers)`` when the request may go, else ``(retry_after, the
@@ -384,31 +483,49 @@ class LeakyBucket:
             self._drain(now)
             self.in_window += 1  # every request counts for the burst limiter [V]
             if self.in_window > self.burst_limit:
-                return (max(1.0, math.ceil(self.window + 1 - now)), "api-burst-limiter",
-                        self.headers(cost))
+                return (
+                    max(1.0, math.ceil(self.window + 1 - now)),
+                    "api-burst-limiter",
+                    self.headers(cost),
+                )
             if self.level >= self.size:
                 wait = (self.level - self.size) / self.drip
-                return max(1.0, float(math.ceil(wait + 1e-9))), "api-leaky-bucket", \
-                    self.headers(cost)
+                return (
+                    max(1.0, float(math.ceil(wait + 1e-9))),
+                    "api-leaky-bucket",
+                    self.headers(cost),
+                )
             self.level += cost
             return None, None, self.headers(cost)
 
 
 # --- seed --------------------------------------------------------------------------------
 
-_COUNTRY_NAMES = {"NL": "Netherlands", "BE": "Belgium", "DE": "Germany", "FR": "France",
-                  "GB": "United Kingdom"}
+_COUNTRY_NAMES = {
+    "NL": "Netherlands",
+    "BE": "Belgium",
+    "DE": "Germany",
+    "FR": "France",
+    "GB": "United Kingdom",
+}
 
 
-def seed_state(seed: str | None, *, account_id: str, tax_inclusive: bool, tax_rate: Decimal,
-               n_shops: int, refresh_token: str) -> dict[str, Any]:
+def seed_state(
+    seed: str | None,
+    *,
+    account_id: str,
+    tax_inclusive: bool,
+    tax_rate: Decimal,
+    n_shops: int,
+    refresh_token: str,
+) -> dict[str, Any]:
     """The store: entity -> {id: record}, id counters, the account and the token state."""
     tables: dict[str, dict[str, Any]] = {e: {} for e in KEYS}
     data: dict[str, Any] = {
         "account": {"accountID": account_id, "name": "Demo Winkel"},
-        "tables": tables, "next": {e: 1 for e in KEYS},
-        "tokens": {"access": {}, "refresh": {refresh_token: {"state": "active"}},
-                   "codes": {}},
+        "tables": tables,
+        "next": {e: 1 for e in KEYS},
+        "tokens": {"access": {}, "refresh": {refresh_token: {"state": "active"}}, "codes": {}},
     }
     since = _iso(demo_data.DEMO_START - timedelta(days=120))
 
@@ -419,26 +536,75 @@ def seed_state(seed: str | None, *, account_id: str, tax_inclusive: bool, tax_ra
         tables[entity][rid] = record
         return record
 
-    add("TaxCategory", {"isTaxInclusive": _str(tax_inclusive), "tax1Name": "BTW hoog",
-                        "tax1Rate": _str(tax_rate), "tax2Name": "", "tax2Rate": "0",
-                        "timeStamp": since})
+    add(
+        "TaxCategory",
+        {
+            "isTaxInclusive": _str(tax_inclusive),
+            "tax1Name": "BTW hoog",
+            "tax1Rate": _str(tax_rate),
+            "tax2Name": "",
+            "tax2Rate": "0",
+            "timeStamp": since,
+        },
+    )
     for n in range(1, n_shops + 1):
-        add("Shop", {"name": "Demo Amsterdam" if n == 1 else f"Demo filiaal {n}",
-                     "timeZone": "Europe/Amsterdam", "archived": "false", "taxCategoryID": "1",
-                     "priceLevelID": "1", "timeStamp": since})
+        add(
+            "Shop",
+            {
+                "name": "Demo Amsterdam" if n == 1 else f"Demo filiaal {n}",
+                "timeZone": "Europe/Amsterdam",
+                "archived": "false",
+                "taxCategoryID": "1",
+                "priceLevelID": "1",
+                "timeStamp": since,
+            },
+        )
     add("Register", {"name": "Kassa 1", "open": "true", "shopID": "1", "timeStamp": since})
-    add("Employee", {"firstName": "Demo", "lastName": "Medewerker", "lockOut": "false",
-                     "archived": "false", "limitToShopID": "0", "timeStamp": since})
-    for name, kind in (("Cash", "cash"), ("Credit Card", "credit card"),
-                       ("Debit Card", "user defined"), ("iDEAL", "user defined")):
-        add("PaymentType", {"name": name, "requireCustomer": "false", "archived": "false",
-                            "internalReserved": _str(kind != "user defined"), "type": kind,
-                            "refundAsPaymentTypeID": "0"})
-    for name, a1, a2, a3 in (("Color/Size", "Color", "Size", ""), ("Size", "Size", "", ""),
-                             ("Color", "Color", "", ""),
-                             ("3 Attributes", "Attribute 1", "Attribute 2", "Attribute 3")):
-        add("ItemAttributeSet", {"name": name, "attributeName1": a1, "attributeName2": a2,
-                                 "attributeName3": a3, "system": "true", "archived": "false"})
+    add(
+        "Employee",
+        {
+            "firstName": "Demo",
+            "lastName": "Medewerker",
+            "lockOut": "false",
+            "archived": "false",
+            "limitToShopID": "0",
+            "timeStamp": since,
+        },
+    )
+    for name, kind in (
+        ("Cash", "cash"),
+        ("Credit Card", "credit card"),
+        ("Debit Card", "user defined"),
+        ("iDEAL", "user defined"),
+    ):
+        add(
+            "PaymentType",
+            {
+                "name": name,
+                "requireCustomer": "false",
+                "archived": "false",
+                "internalReserved": _str(kind != "user defined"),
+                "type": kind,
+                "refundAsPaymentTypeID": "0",
+            },
+        )
+    for name, a1, a2, a3 in (
+        ("Color/Size", "Color", "Size", ""),
+        ("Size", "Size", "", ""),
+        ("Color", "Color", "", ""),
+        ("3 Attributes", "Attribute 1", "Attribute 2", "Attribute 3"),
+    ):
+        add(
+            "ItemAttributeSet",
+            {
+                "name": name,
+                "attributeName1": a1,
+                "attributeName2": a2,
+                "attributeName3": a3,
+                "system": "true",
+                "archived": "false",
+            },
+        )
     if seed is None:
         return data
     demo = demo_data.generate(seed)
@@ -448,9 +614,15 @@ def seed_state(seed: str | None, *, account_id: str, tax_inclusive: bool, tax_ra
         for n in range(1, len(path) + 1):
             node = path[:n]
             if node not in categories:
-                categories[node] = add("Category", {
-                    "name": node[-1], "parentID": categories[node[:-1]] if n > 1 else "0",
-                    "createTime": since, "timeStamp": since})["categoryID"]
+                categories[node] = add(
+                    "Category",
+                    {
+                        "name": node[-1],
+                        "parentID": categories[node[:-1]] if n > 1 else "0",
+                        "createTime": since,
+                        "timeStamp": since,
+                    },
+                )["categoryID"]
         return categories[path]
 
     factor = 1 + tax_rate if tax_inclusive else Decimal(1)
@@ -465,96 +637,231 @@ def seed_state(seed: str | None, *, account_id: str, tax_inclusive: bool, tax_ra
         two = any("Size" in v["attributes"] for v in variants)
         if len(variants) > 1:
             price = _money(variants[0]["price_excl"] * factor)
-            matrix_id = add("ItemMatrix", {
-                "description": product["title"], "tax": "true", "defaultCost": "0",
-                "itemType": "default", "serialized": "false", "modelYear": "0",
-                "archived": "false", "timeStamp": stamp, "itemAttributeSetID": "1" if two
-                else "3", "manufacturerID": "0", "categoryID": cat, "defaultVendorID": "0",
-                "taxClassID": "1", "seasonID": "0", "departmentID": "0",
-                "Prices": [{"amount": price, "useTypeID": "1", "useType": "Default"},
-                           {"amount": "0", "useTypeID": "2", "useType": "MSRP"}]}
+            matrix_id = add(
+                "ItemMatrix",
+                {
+                    "description": product["title"],
+                    "tax": "true",
+                    "defaultCost": "0",
+                    "itemType": "default",
+                    "serialized": "false",
+                    "modelYear": "0",
+                    "archived": "false",
+                    "timeStamp": stamp,
+                    "itemAttributeSetID": "1" if two else "3",
+                    "manufacturerID": "0",
+                    "categoryID": cat,
+                    "defaultVendorID": "0",
+                    "taxClassID": "1",
+                    "seasonID": "0",
+                    "departmentID": "0",
+                    "Prices": [
+                        {"amount": price, "useTypeID": "1", "useType": "Default"},
+                        {"amount": "0", "useTypeID": "2", "useType": "MSRP"},
+                    ],
+                },
             )["itemMatrixID"]
         for v in variants:
             attrs = v["attributes"]
-            title = " ".join([product["title"], *attrs.values()]) if matrix_id != "0" \
+            title = (
+                " ".join([product["title"], *attrs.values()])
+                if matrix_id != "0"
                 else product["title"]
-            item = add("Item", {
-                "systemSku": "", "defaultCost": _money(v["price_excl"] / 2),
-                "discountable": "true", "tax": "true", "archived": "false",
-                "itemType": "default" if v.get("tracked", True) else "non_inventory",
-                "serialized": "false", "description": title, "modelYear": "0", "upc": "",
-                "ean": v["ean"], "customSku": v["sku"], "manufacturerSku": "",
-                "createTime": created, "timeStamp": stamp, "publishToEcom": "false",
-                "categoryID": cat, "taxClassID": "1", "departmentID": "0",
-                "itemMatrixID": matrix_id, "manufacturerID": "0", "seasonID": "0",
-                "defaultVendorID": "0",
-                "Prices": [{"amount": _money(v["price_excl"] * factor), "useTypeID": "1",
-                            "useType": "Default"},
-                           {"amount": "0", "useTypeID": "2", "useType": "MSRP"}]})
+            )
+            item = add(
+                "Item",
+                {
+                    "systemSku": "",
+                    "defaultCost": _money(v["price_excl"] / 2),
+                    "discountable": "true",
+                    "tax": "true",
+                    "archived": "false",
+                    "itemType": "default" if v.get("tracked", True) else "non_inventory",
+                    "serialized": "false",
+                    "description": title,
+                    "modelYear": "0",
+                    "upc": "",
+                    "ean": v["ean"],
+                    "customSku": v["sku"],
+                    "manufacturerSku": "",
+                    "createTime": created,
+                    "timeStamp": stamp,
+                    "publishToEcom": "false",
+                    "categoryID": cat,
+                    "taxClassID": "1",
+                    "departmentID": "0",
+                    "itemMatrixID": matrix_id,
+                    "manufacturerID": "0",
+                    "seasonID": "0",
+                    "defaultVendorID": "0",
+                    "Prices": [
+                        {
+                            "amount": _money(v["price_excl"] * factor),
+                            "useTypeID": "1",
+                            "useType": "Default",
+                        },
+                        {"amount": "0", "useTypeID": "2", "useType": "MSRP"},
+                    ],
+                },
+            )
             item["systemSku"] = str(210000000000 + int(item["itemID"]))
             if matrix_id != "0":
                 item["ItemAttributes"] = {
-                    "attribute1": attrs.get("Colour", ""), "attribute2": attrs.get("Size", ""),
-                    "attribute3": "", "itemAttributeSetID": "1" if two else "3"}
+                    "attribute1": attrs.get("Colour", ""),
+                    "attribute2": attrs.get("Size", ""),
+                    "attribute3": "",
+                    "itemAttributeSetID": "1" if two else "3",
+                }
             for shop in range(1, n_shops + 1):
-                add("ItemShop", {"qoh": str(v["stock"]) if shop == 1 else "0",
-                                 "backorder": "0", "reorderPoint": "0", "reorderLevel": "0",
-                                 "timeStamp": stamp, "itemID": item["itemID"],
-                                 "shopID": str(shop)})
-            add("ItemShop", {"qoh": str(v["stock"]), "backorder": "0", "reorderPoint": "0",
-                             "reorderLevel": "0", "timeStamp": stamp,
-                             "itemID": item["itemID"], "shopID": "0"})
+                add(
+                    "ItemShop",
+                    {
+                        "qoh": str(v["stock"]) if shop == 1 else "0",
+                        "backorder": "0",
+                        "reorderPoint": "0",
+                        "reorderLevel": "0",
+                        "timeStamp": stamp,
+                        "itemID": item["itemID"],
+                        "shopID": str(shop),
+                    },
+                )
+            add(
+                "ItemShop",
+                {
+                    "qoh": str(v["stock"]),
+                    "backorder": "0",
+                    "reorderPoint": "0",
+                    "reorderLevel": "0",
+                    "timeStamp": stamp,
+                    "itemID": item["itemID"],
+                    "shopID": "0",
+                },
+            )
     for c in demo.existing_debtors:
         number = f"{c['number']}{c['extension']}"
-        add("Customer", {
-            "firstName": c["first_name"], "lastName": c["last_name"],
-            "company": c["company_name"], "vatNumber": c["vat_number"],
-            "archived": "false", "createTime": since, "timeStamp": since,
-            "customerTypeID": "0", "taxCategoryID": "0",
-            "Contact": {"Emails": [{"address": c["email"], "useType": "Primary"}],
-                        "Phones": [{"number": c["phone"],
-                                    "useType": "Work" if c["is_company"] else "Home"}],
-                        "Addresses": [{"address1": f"{c['street']} {number}",
-                                       "address2": "", "city": c["city"],
-                                       "zip": c["zipcode"], "countryCode": c["country"],
-                                       "country": _COUNTRY_NAMES.get(c["country"], "")}],
-                        "noEmail": "false", "noPhone": "false", "noMail": "false",
-                        "timeStamp": since}})
+        add(
+            "Customer",
+            {
+                "firstName": c["first_name"],
+                "lastName": c["last_name"],
+                "company": c["company_name"],
+                "vatNumber": c["vat_number"],
+                "archived": "false",
+                "createTime": since,
+                "timeStamp": since,
+                "customerTypeID": "0",
+                "taxCategoryID": "0",
+                "Contact": {
+                    "Emails": [{"address": c["email"], "useType": "Primary"}],
+                    "Phones": [
+                        {"number": c["phone"], "useType": "Work" if c["is_company"] else "Home"}
+                    ],
+                    "Addresses": [
+                        {
+                            "address1": f"{c['street']} {number}",
+                            "address2": "",
+                            "city": c["city"],
+                            "zip": c["zipcode"],
+                            "countryCode": c["country"],
+                            "country": _COUNTRY_NAMES.get(c["country"], ""),
+                        }
+                    ],
+                    "noEmail": "false",
+                    "noPhone": "false",
+                    "noMail": "false",
+                    "timeStamp": since,
+                },
+            },
+        )
     # as real accounts hold them [V, recorded]: a till customer with nothing but a name
     # (no e-mail or phone: empty relations, noEmail "true"; an address of empty fields) ...
-    add("Customer", {
-        "firstName": "Vaste", "lastName": "Klant", "company": "", "vatNumber": "",
-        "archived": "false", "createTime": since, "timeStamp": since,
-        "customerTypeID": "0", "taxCategoryID": "0",
-        "Contact": {"Emails": [], "Phones": [], "Addresses": [dict(EMPTY_ADDRESS)],
-                    "noEmail": "true",
-                    "noPhone": "true", "noMail": "true", "timeStamp": since}})
+    add(
+        "Customer",
+        {
+            "firstName": "Vaste",
+            "lastName": "Klant",
+            "company": "",
+            "vatNumber": "",
+            "archived": "false",
+            "createTime": since,
+            "timeStamp": since,
+            "customerTypeID": "0",
+            "taxCategoryID": "0",
+            "Contact": {
+                "Emails": [],
+                "Phones": [],
+                "Addresses": [dict(EMPTY_ADDRESS)],
+                "noEmail": "true",
+                "noPhone": "true",
+                "noMail": "true",
+                "timeStamp": since,
+            },
+        },
+    )
     # ... and an item rung up by its barcode only: no customSku, an EAN, no price set
-    gift = add("Item", {
-        "systemSku": "", "defaultCost": "0", "discountable": "false", "tax": "false",
-        "archived": "false", "itemType": "non_inventory", "serialized": "false",
-        "description": "Cadeaubon (open bedrag)", "modelYear": "0", "upc": "",
-        "ean": "8712345000019", "customSku": "", "manufacturerSku": "",
-        "createTime": since, "timeStamp": since, "publishToEcom": "false",
-        "categoryID": "0", "taxClassID": "1", "departmentID": "0", "itemMatrixID": "0",
-        "manufacturerID": "0", "seasonID": "0", "defaultVendorID": "0",
-        "Prices": [{"amount": "0", "useTypeID": "1", "useType": "Default"},
-                   {"amount": "0", "useTypeID": "2", "useType": "MSRP"}]})
+    gift = add(
+        "Item",
+        {
+            "systemSku": "",
+            "defaultCost": "0",
+            "discountable": "false",
+            "tax": "false",
+            "archived": "false",
+            "itemType": "non_inventory",
+            "serialized": "false",
+            "description": "Cadeaubon (open bedrag)",
+            "modelYear": "0",
+            "upc": "",
+            "ean": "8712345000019",
+            "customSku": "",
+            "manufacturerSku": "",
+            "createTime": since,
+            "timeStamp": since,
+            "publishToEcom": "false",
+            "categoryID": "0",
+            "taxClassID": "1",
+            "departmentID": "0",
+            "itemMatrixID": "0",
+            "manufacturerID": "0",
+            "seasonID": "0",
+            "defaultVendorID": "0",
+            "Prices": [
+                {"amount": "0", "useTypeID": "1", "useType": "Default"},
+                {"amount": "0", "useTypeID": "2", "useType": "MSRP"},
+            ],
+        },
+    )
     gift["systemSku"] = str(210000000000 + int(gift["itemID"]))
     for shop in range(0, n_shops + 1):
-        add("ItemShop", {"qoh": "0", "backorder": "0", "reorderPoint": "0",
-                         "reorderLevel": "0", "timeStamp": since, "itemID": gift["itemID"],
-                         "shopID": str(shop)})
+        add(
+            "ItemShop",
+            {
+                "qoh": "0",
+                "backorder": "0",
+                "reorderPoint": "0",
+                "reorderLevel": "0",
+                "timeStamp": since,
+                "itemID": gift["itemID"],
+                "shopID": str(shop),
+            },
+        )
     return data
 
 
 # --- the store ---------------------------------------------------------------------------
 
+
 class Store:
     """The entity tables and the vendor's write rules (callers hold ``state.lock``)."""
 
-    def __init__(self, state: JsonState, *, clock: Callable[[], float],
-                 unique_custom_sku: bool, unbalanced_sales: str = "refuse") -> None:
+    def __init__(
+        self,
+        state: JsonState,
+        *,
+        clock: Callable[[], float],
+        unique_custom_sku: bool,
+        unbalanced_sales: str = "refuse",
+    ) -> None:
         self.state = state
         self.clock = clock
         self.unique_custom_sku = unique_custom_sku
@@ -610,8 +917,7 @@ class Store:
                 self._shops_of.setdefault(row["itemID"], []).append(row["itemShopID"])
         shops = self.table("ItemShop")
         ids = self._shops_of.get(item_id, [])
-        return sorted((shops[i] for i in ids if i in shops),
-                      key=lambda r: int(r["itemShopID"]))
+        return sorted((shops[i] for i in ids if i in shops), key=lambda r: int(r["itemShopID"]))
 
     def _add_item_shop(self, row: dict[str, Any]) -> None:
         self.item_shops(row["itemID"])  # builds the index first
@@ -642,13 +948,17 @@ class Store:
     def _summary(self, item_id: str) -> None:
         """ItemShop ``shopID=0`` is the sum over the shops [V]."""
         rows = self.item_shops(item_id)
-        total = sum((_dec(r["qoh"]) or Decimal(0) for r in rows if r["shopID"] != "0"),
-                    Decimal(0))
+        total = sum((_dec(r["qoh"]) or Decimal(0) for r in rows if r["shopID"] != "0"), Decimal(0))
         summary = next((r for r in rows if r["shopID"] == "0"), None)
         if summary is None:
-            summary = {"itemShopID": self.new_id("ItemShop"), "backorder": "0",
-                       "reorderPoint": "0", "reorderLevel": "0", "itemID": item_id,
-                       "shopID": "0"}
+            summary = {
+                "itemShopID": self.new_id("ItemShop"),
+                "backorder": "0",
+                "reorderPoint": "0",
+                "reorderLevel": "0",
+                "itemID": item_id,
+                "shopID": "0",
+            }
             self._add_item_shop(summary)
         if summary.get("qoh") != _str(total):
             summary["qoh"] = _str(total)
@@ -660,8 +970,11 @@ class Store:
             if value and not re.fullmatch(r"\d{11,14}", value):
                 raise ApiError(422, f"Item.{code} must be 11-14 digits, got {value!r}")
         if item.get("itemType", "default") not in ITEM_TYPES:
-            raise ApiError(422, f"Item.itemType {item.get('itemType')!r} is not one of "
-                                f"{', '.join(sorted(ITEM_TYPES))}")
+            raise ApiError(
+                422,
+                f"Item.itemType {item.get('itemType')!r} is not one of "
+                f"{', '.join(sorted(ITEM_TYPES))}",
+            )
         if not self.exists("ItemMatrix", item.get("itemMatrixID"), allow_zero=True):
             raise ApiError(422, f"ItemMatrix {item.get('itemMatrixID')} not found")
         if not self.exists("Category", item.get("categoryID"), allow_zero=True):
@@ -677,8 +990,11 @@ class Store:
                 raise ApiError(422, f"ItemAttributeSet {set_id!r} not found")
             matrix = self.table("ItemMatrix").get(_str(item.get("itemMatrixID")))
             if matrix is not None and matrix.get("itemAttributeSetID") != set_id:
-                raise ApiError(422, f"the item's attribute set {set_id} is not its matrix's "
-                                    f"({matrix.get('itemAttributeSetID')})")
+                raise ApiError(
+                    422,
+                    f"the item's attribute set {set_id} is not its matrix's "
+                    f"({matrix.get('itemAttributeSetID')})",
+                )
         if not _str(item.get("description")).strip():  # [V, recorded: 400 and this text]
             verb = "updated" if item.get("itemID") else "created"
             raise ApiError(400, f"Item not {verb}. An Item must have a description.")
@@ -689,23 +1005,32 @@ class Store:
         for p in _members(written, "ItemPrice"):
             use = _str(p.get("useType") or "Default")
             if use not in PRICE_LEVELS:
-                raise ApiError(422, f"ItemPrice.useType {use!r} is not one of "
-                                    f"{', '.join(PRICE_LEVELS)}")
+                raise ApiError(
+                    422, f"ItemPrice.useType {use!r} is not one of {', '.join(PRICE_LEVELS)}"
+                )
             amount = _dec(p.get("amount"))
             if amount is None:
                 raise ApiError(422, f"ItemPrice.amount {p.get('amount')!r} is not a number")
-            prices[use] = {"amount": _str(amount),
-                           "useTypeID": str(PRICE_LEVELS.index(use) + 1), "useType": use}
+            prices[use] = {
+                "amount": _str(amount),
+                "useTypeID": str(PRICE_LEVELS.index(use) + 1),
+                "useType": use,
+            }
         for use in ("Default", "MSRP"):  # every item has both [V, recorded]
-            prices.setdefault(use, {"amount": "0", "useTypeID": str(PRICE_LEVELS.index(use) + 1),
-                                    "useType": use})
+            prices.setdefault(
+                use, {"amount": "0", "useTypeID": str(PRICE_LEVELS.index(use) + 1), "useType": use}
+            )
         return [prices[u] for u in PRICE_LEVELS if u in prices]
 
-    def _scalars(self, entity: str, body: Mapping[str, Any], *,
-                 skip: Iterable[str] = ()) -> dict[str, str]:
+    def _scalars(
+        self, entity: str, body: Mapping[str, Any], *, skip: Iterable[str] = ()
+    ) -> dict[str, str]:
         skipped = {KEYS[entity], "timeStamp", "createTime", *skip}
-        return {k: _str(v) for k, v in body.items()
-                if k not in skipped and not isinstance(v, Mapping | list)}
+        return {
+            k: _str(v)
+            for k, v in body.items()
+            if k not in skipped and not isinstance(v, Mapping | list)
+        }
 
     def _item_shops(self, item: dict[str, Any], written: Any) -> bool:
         """Apply ``ItemShops.ItemShop`` entries; True when any qoh changed."""
@@ -714,20 +1039,27 @@ class Store:
         for entry in _members(written, "ItemShop"):
             row = None
             if entry.get("itemShopID") not in (None, ""):
-                row = next((r for r in rows if r["itemShopID"] == _str(entry["itemShopID"])),
-                           None)
+                row = next((r for r in rows if r["itemShopID"] == _str(entry["itemShopID"])), None)
                 if row is None:
-                    raise ApiError(422, f"ItemShop {entry['itemShopID']} is not item "
-                                        f"{item['itemID']}'s")
+                    raise ApiError(
+                        422, f"ItemShop {entry['itemShopID']} is not item {item['itemID']}'s"
+                    )
             elif entry.get("shopID") not in (None, ""):
                 shop = _str(entry["shopID"])
                 if shop == "0" or not self.exists("Shop", shop):
                     raise ApiError(422, f"Shop {shop} not found")
                 row = next((r for r in rows if r["shopID"] == shop), None)
                 if row is None:
-                    row = {"itemShopID": self.new_id("ItemShop"), "qoh": "0",
-                           "backorder": "0", "reorderPoint": "0", "reorderLevel": "0",
-                           "timeStamp": self.now(), "itemID": item["itemID"], "shopID": shop}
+                    row = {
+                        "itemShopID": self.new_id("ItemShop"),
+                        "qoh": "0",
+                        "backorder": "0",
+                        "reorderPoint": "0",
+                        "reorderLevel": "0",
+                        "timeStamp": self.now(),
+                        "itemID": item["itemID"],
+                        "shopID": shop,
+                    }
                     self._add_item_shop(row)
                     rows.append(row)
             else:
@@ -748,12 +1080,28 @@ class Store:
 
     def create_item(self, body: Mapping[str, Any]) -> dict[str, Any]:
         item: dict[str, Any] = {
-            "itemID": "", "systemSku": "", "defaultCost": "0", "discountable": "true",
-            "tax": "true", "archived": "false", "itemType": "default", "serialized": "false",
-            "description": "", "modelYear": "0", "upc": "", "ean": "", "customSku": "",
-            "manufacturerSku": "", "publishToEcom": "false", "categoryID": "0",
-            "taxClassID": "1", "departmentID": "0", "itemMatrixID": "0",
-            "manufacturerID": "0", "seasonID": "0", "defaultVendorID": "0",
+            "itemID": "",
+            "systemSku": "",
+            "defaultCost": "0",
+            "discountable": "true",
+            "tax": "true",
+            "archived": "false",
+            "itemType": "default",
+            "serialized": "false",
+            "description": "",
+            "modelYear": "0",
+            "upc": "",
+            "ean": "",
+            "customSku": "",
+            "manufacturerSku": "",
+            "publishToEcom": "false",
+            "categoryID": "0",
+            "taxClassID": "1",
+            "departmentID": "0",
+            "itemMatrixID": "0",
+            "manufacturerID": "0",
+            "seasonID": "0",
+            "defaultVendorID": "0",
             **self._scalars("Item", body, skip=("archived", "systemSku")),
         }
         if isinstance(body.get("ItemAttributes"), Mapping):
@@ -763,8 +1111,11 @@ class Store:
             attrs = item.get("ItemAttributes") or {}
             if not item["description"].strip():  # matrix items are named after it [V]
                 item["description"] = " ".join(
-                    [matrix["description"], *(v for k, v in sorted(attrs.items())
-                                              if k.startswith("attribute") and v)])
+                    [
+                        matrix["description"],
+                        *(v for k, v in sorted(attrs.items()) if k.startswith("attribute") and v),
+                    ]
+                )
             if not body.get("Prices"):
                 item["Prices"] = [dict(p) for p in matrix.get("Prices", [])]
         item["Prices"] = self._prices(item.get("Prices", []), body.get("Prices"))
@@ -784,9 +1135,10 @@ class Store:
         # archived cannot be set by an update [V]; systemSku is read-only
         updated = {**item, **self._scalars("Item", body, skip=("archived", "systemSku"))}
         if isinstance(body.get("ItemAttributes"), Mapping):
-            updated["ItemAttributes"] = {**(item.get("ItemAttributes") or {}),
-                                         **{k: _str(v) for k, v in
-                                            body["ItemAttributes"].items()}}
+            updated["ItemAttributes"] = {
+                **(item.get("ItemAttributes") or {}),
+                **{k: _str(v) for k, v in body["ItemAttributes"].items()},
+            }
         if "Prices" in body:
             updated["Prices"] = self._prices(item.get("Prices", []), body.get("Prices"))
         self._check_item(updated)
@@ -833,8 +1185,7 @@ class Store:
         if not _str(matrix.get("description")).strip():
             raise ApiError(422, "ItemMatrix.description is required")
         if not self.exists("ItemAttributeSet", matrix.get("itemAttributeSetID")):
-            raise ApiError(422, f"ItemAttributeSet {matrix.get('itemAttributeSetID')!r} "
-                                "not found")
+            raise ApiError(422, f"ItemAttributeSet {matrix.get('itemAttributeSetID')!r} not found")
         if not self.exists("Category", matrix.get("categoryID"), allow_zero=True):
             raise ApiError(422, f"Category {matrix.get('categoryID')} not found")
         if matrix.get("itemType", "default") not in ITEM_TYPES:
@@ -842,11 +1193,23 @@ class Store:
 
     def create_matrix(self, body: Mapping[str, Any]) -> dict[str, Any]:
         matrix: dict[str, Any] = {
-            "itemMatrixID": "", "description": "", "tax": "true", "defaultCost": "0",
-            "itemType": "default", "serialized": "false", "modelYear": "0",
-            "archived": "false", "itemAttributeSetID": "", "manufacturerID": "0",
-            "categoryID": "0", "defaultVendorID": "0", "taxClassID": "1", "seasonID": "0",
-            "departmentID": "0", **self._scalars("ItemMatrix", body, skip=("archived",))}
+            "itemMatrixID": "",
+            "description": "",
+            "tax": "true",
+            "defaultCost": "0",
+            "itemType": "default",
+            "serialized": "false",
+            "modelYear": "0",
+            "archived": "false",
+            "itemAttributeSetID": "",
+            "manufacturerID": "0",
+            "categoryID": "0",
+            "defaultVendorID": "0",
+            "taxClassID": "1",
+            "seasonID": "0",
+            "departmentID": "0",
+            **self._scalars("ItemMatrix", body, skip=("archived",)),
+        }
         matrix["Prices"] = self._prices([], body.get("Prices"))
         self._check_matrix(matrix)
         matrix["itemMatrixID"] = self.new_id("ItemMatrix")
@@ -860,7 +1223,8 @@ class Store:
         if "Prices" in body:
             updated["Prices"] = self._prices(matrix.get("Prices", []), body.get("Prices"))
         if updated.get("itemAttributeSetID") != matrix.get("itemAttributeSetID") and any(
-                i.get("itemMatrixID") == rid for i in self.table("Item").values()):
+            i.get("itemMatrixID") == rid for i in self.table("Item").values()
+        ):
             raise ApiError(422, "the attribute set of a matrix with items cannot change")
         self._check_matrix(updated)
         if updated != matrix:
@@ -912,8 +1276,12 @@ class Store:
         # "Category One" twice at the root]: no uniqueness check
 
     def create_category(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        category = {"categoryID": "", "name": "", "parentID": "0",
-                    **self._scalars("Category", body, skip=("nodeDepth", "fullPathName"))}
+        category = {
+            "categoryID": "",
+            "name": "",
+            "parentID": "0",
+            **self._scalars("Category", body, skip=("nodeDepth", "fullPathName")),
+        }
         self._check_category(category)
         category["categoryID"] = self.new_id("Category")
         category["createTime"] = category["timeStamp"] = self.now()
@@ -922,8 +1290,10 @@ class Store:
 
     def update_category(self, rid: str, body: Mapping[str, Any]) -> dict[str, Any]:
         category = self.one("Category", rid)
-        updated = {**category,
-                   **self._scalars("Category", body, skip=("nodeDepth", "fullPathName"))}
+        updated = {
+            **category,
+            **self._scalars("Category", body, skip=("nodeDepth", "fullPathName")),
+        }
         self._check_category(updated)
         if updated != category:
             updated["timeStamp"] = self.now()
@@ -933,16 +1303,27 @@ class Store:
     # -- customers --------------------------------------------------------------------
 
     def _contact(self, current: Mapping[str, Any], written: Any) -> dict[str, Any]:
-        contact = {"Emails": [], "Phones": [], "Addresses": [], "noEmail": "false",
-                   "noPhone": "false", "noMail": "false", **dict(current)}
+        contact = {
+            "Emails": [],
+            "Phones": [],
+            "Addresses": [],
+            "noEmail": "false",
+            "noPhone": "false",
+            "noMail": "false",
+            **dict(current),
+        }
         if not isinstance(written, Mapping):
             contact.setdefault("timeStamp", self.now())
             return contact
-        for plural, singular in (("Emails", "ContactEmail"), ("Phones", "ContactPhone"),
-                                 ("Addresses", "ContactAddress")):
+        for plural, singular in (
+            ("Emails", "ContactEmail"),
+            ("Phones", "ContactPhone"),
+            ("Addresses", "ContactAddress"),
+        ):
             if plural in written:
-                contact[plural] = [{k: _str(v) for k, v in m.items()}
-                                   for m in _members(written[plural], singular)]
+                contact[plural] = [
+                    {k: _str(v) for k, v in m.items()} for m in _members(written[plural], singular)
+                ]
         for key in ("noEmail", "noPhone", "noMail", "custom"):
             if key in written:
                 contact[key] = _str(written[key])
@@ -958,9 +1339,16 @@ class Store:
 
     def create_customer(self, body: Mapping[str, Any]) -> dict[str, Any]:
         customer: dict[str, Any] = {
-            "customerID": "", "firstName": "", "lastName": "", "company": "", "vatNumber": "",
-            "archived": "false", "customerTypeID": "0", "taxCategoryID": "0",
-            **self._scalars("Customer", body, skip=("archived",))}
+            "customerID": "",
+            "firstName": "",
+            "lastName": "",
+            "company": "",
+            "vatNumber": "",
+            "archived": "false",
+            "customerTypeID": "0",
+            "taxCategoryID": "0",
+            **self._scalars("Customer", body, skip=("archived",)),
+        }
         customer["Contact"] = self._contact({}, body.get("Contact"))
         written = body.get("Contact")
         if not isinstance(written, Mapping) or "Addresses" not in written:
@@ -984,8 +1372,11 @@ class Store:
     # -- sales ------------------------------------------------------------------------
 
     def create_sale(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        for entity, field in (("Shop", "shopID"), ("Register", "registerID"),
-                              ("Employee", "employeeID")):
+        for entity, field in (
+            ("Shop", "shopID"),
+            ("Register", "registerID"),
+            ("Employee", "employeeID"),
+        ):
             if not self.exists(entity, body.get(field)):
                 raise ApiError(422, f"{entity} {_str(body.get(field)) or '(none)'} not found")
         customer = _str(body.get("customerID") or "0")
@@ -994,8 +1385,7 @@ class Store:
         shop = self.one("Shop", _str(body["shopID"]))
         tax = self.table("TaxCategory").get(shop.get("taxCategoryID", ""), {})
         inclusive = _flag(tax.get("isTaxInclusive"))
-        rate = (_dec(tax.get("tax1Rate")) or Decimal(0)) + (_dec(tax.get("tax2Rate"))
-                                                              or Decimal(0))
+        rate = (_dec(tax.get("tax1Rate")) or Decimal(0)) + (_dec(tax.get("tax2Rate")) or Decimal(0))
         now = self.now()
         sale_id = str(self.data["next"].get("Sale", 1))
         lines: list[dict[str, Any]] = []
@@ -1007,8 +1397,9 @@ class Store:
             qty = _dec(line.get("unitQuantity"))
             if qty is None or qty == 0 or qty != qty.to_integral_value():
                 raise ApiError(422, f"SaleLine {n}: unitQuantity must be a non-zero integer")
-            default = next((p["amount"] for p in item.get("Prices", [])
-                            if p["useType"] == "Default"), "0")
+            default = next(
+                (p["amount"] for p in item.get("Prices", []) if p["useType"] == "Default"), "0"
+            )
             price = _dec(line.get("unitPrice", default))
             discount = _dec(line.get("discountAmount", 0))
             if price is None or discount is None:
@@ -1017,14 +1408,27 @@ class Store:
             line_sub = price * qty - discount
             line_tax = line_sub * rate if taxed and not inclusive else Decimal(0)
             subtotal, tax_total = subtotal + line_sub, tax_total + line_tax
-            lines.append({
-                "saleLineID": self.new_id("SaleLine"), "createTime": now, "timeStamp": now,
-                "unitQuantity": _str(qty), "unitPrice": _str(price),
-                "normalUnitPrice": _str(_dec(default) or 0), "discountAmount": _str(discount),
-                "tax": _str(taxed), "tax1Rate": _str(rate), "calcSubtotal": _str(line_sub),
-                "calcTax1": _str(line_tax), "calcTotal": _str(line_sub + line_tax),
-                "itemID": item["itemID"], "shopID": shop["shopID"], "saleID": sale_id,
-                "employeeID": _str(body.get("employeeID")), "customerID": customer})
+            lines.append(
+                {
+                    "saleLineID": self.new_id("SaleLine"),
+                    "createTime": now,
+                    "timeStamp": now,
+                    "unitQuantity": _str(qty),
+                    "unitPrice": _str(price),
+                    "normalUnitPrice": _str(_dec(default) or 0),
+                    "discountAmount": _str(discount),
+                    "tax": _str(taxed),
+                    "tax1Rate": _str(rate),
+                    "calcSubtotal": _str(line_sub),
+                    "calcTax1": _str(line_tax),
+                    "calcTotal": _str(line_sub + line_tax),
+                    "itemID": item["itemID"],
+                    "shopID": shop["shopID"],
+                    "saleID": sale_id,
+                    "employeeID": _str(body.get("employeeID")),
+                    "customerID": customer,
+                }
+            )
         total = (subtotal + tax_total).quantize(CENT, ROUND_HALF_UP)
         payments: list[dict[str, Any]] = []
         paid = Decimal(0)
@@ -1032,55 +1436,85 @@ class Store:
         for n, payment in enumerate(_members(body.get("SalePayments"), "SalePayment")):
             ptype = self.table("PaymentType").get(_str(payment.get("paymentTypeID")))
             if ptype is None:
-                raise ApiError(422, f"SalePayment {n}: PaymentType "
-                                    f"{payment.get('paymentTypeID')} not found")
+                raise ApiError(
+                    422, f"SalePayment {n}: PaymentType {payment.get('paymentTypeID')} not found"
+                )
             amount = _dec(payment.get("amount"))
             if amount is None:
                 raise ApiError(422, f"SalePayment {n}: amount is not a number")
-            payments.append({"salePaymentID": self.new_id("SalePayment"),
-                             "amount": _str(amount), "createTime": now, "archived": "false",
-                             "saleID": sale_id, "paymentTypeID": ptype["paymentTypeID"],
-                             "registerID": _str(body.get("registerID")),
-                             "employeeID": _str(body.get("employeeID"))})
+            payments.append(
+                {
+                    "salePaymentID": self.new_id("SalePayment"),
+                    "amount": _str(amount),
+                    "createTime": now,
+                    "archived": "false",
+                    "saleID": sale_id,
+                    "paymentTypeID": ptype["paymentTypeID"],
+                    "registerID": _str(body.get("registerID")),
+                    "employeeID": _str(body.get("employeeID")),
+                }
+            )
             paid += amount
         completed = _flag(body.get("completed"))
         if completed:
             over = paid - total
-            cash = payments and self.table("PaymentType")[payments[-1]["paymentTypeID"]].get(
-                "type") == "cash"
+            cash = (
+                payments
+                and self.table("PaymentType")[payments[-1]["paymentTypeID"]].get("type") == "cash"
+            )
             if over > 0 and cash:  # cash overpays into change [V]
                 change = over
-                payments[-1]["amount"] = _str((_dec(payments[-1]["amount"]) or Decimal(0))
-                                              - over)
+                payments[-1]["amount"] = _str((_dec(payments[-1]["amount"]) or Decimal(0)) - over)
                 paid = total
             if not lines:
                 raise ApiError(422, "a completed sale needs at least one SaleLine")
             if paid.quantize(CENT, ROUND_HALF_UP) != total:
                 if self.unbalanced_sales != "open":
-                    raise ApiError(422, f"a completed sale must be balanced: payments "
-                                        f"{_money(paid)} do not equal the total "
-                                        f"{_money(total)}")
+                    raise ApiError(
+                        422,
+                        f"a completed sale must be balanced: payments "
+                        f"{_money(paid)} do not equal the total "
+                        f"{_money(total)}",
+                    )
                 # ASSUMPTION [U] (unbalanced_sales="open"): the sale is kept open with
                 # what is left to pay as its balance, the payments dropped, as the vendor
                 # keeps a sale it cannot complete [V: a sale answers completed/balance]
                 completed, payments, paid = False, [], Decimal(0)
         self.new_id("Sale")
         sale: dict[str, Any] = {
-            "saleID": sale_id, "timeStamp": now, "discountPercent": "0",
-            "completed": _str(completed), "archived": "false", "voided": "false",
-            "enablePromotions": "false", "isTaxInclusive": _str(inclusive),
-            "createTime": now, "updateTime": now, "completeTime": now if completed else "",
+            "saleID": sale_id,
+            "timeStamp": now,
+            "discountPercent": "0",
+            "completed": _str(completed),
+            "archived": "false",
+            "voided": "false",
+            "enablePromotions": "false",
+            "isTaxInclusive": _str(inclusive),
+            "createTime": now,
+            "updateTime": now,
+            "completeTime": now if completed else "",
             "referenceNumber": _str(body.get("referenceNumber")),
             "referenceNumberSource": _str(body.get("referenceNumberSource")),
-            "tax1Rate": _str(rate), "tax2Rate": "0", "change": _str(change),
+            "tax1Rate": _str(rate),
+            "tax2Rate": "0",
+            "change": _str(change),
             "ticketNumber": str(220000000000 + int(sale_id)),
-            "calcDiscount": "0", "calcTotal": _str(total), "calcSubtotal": _str(subtotal),
-            "calcTax1": _str(tax_total), "calcPayments": _str(paid), "total": _str(total),
-            "totalDue": _str(total), "balance": _str(total - paid),
-            "customerID": customer, "employeeID": _str(body.get("employeeID")),
-            "registerID": _str(body.get("registerID")), "shopID": shop["shopID"],
+            "calcDiscount": "0",
+            "calcTotal": _str(total),
+            "calcSubtotal": _str(subtotal),
+            "calcTax1": _str(tax_total),
+            "calcPayments": _str(paid),
+            "total": _str(total),
+            "totalDue": _str(total),
+            "balance": _str(total - paid),
+            "customerID": customer,
+            "employeeID": _str(body.get("employeeID")),
+            "registerID": _str(body.get("registerID")),
+            "shopID": shop["shopID"],
             "taxCategoryID": shop.get("taxCategoryID", "0"),
-            "SaleLines": lines, "SalePayments": payments}
+            "SaleLines": lines,
+            "SalePayments": payments,
+        }
         self.table("Sale")[sale_id] = sale
         for line in lines:  # readable as SaleLine records too
             self.table("SaleLine")[line["saleLineID"]] = line
@@ -1089,12 +1523,20 @@ class Store:
                 item = self.table("Item")[line["itemID"]]
                 if item.get("itemType") in ("non_inventory",):
                     continue
-                row = next((r for r in self.item_shops(item["itemID"])
-                            if r["shopID"] == shop["shopID"]), None)
+                row = next(
+                    (r for r in self.item_shops(item["itemID"]) if r["shopID"] == shop["shopID"]),
+                    None,
+                )
                 qoh = (_dec(row["qoh"]) if row else Decimal(0)) or Decimal(0)
-                self._item_shops(item, {"ItemShop": {
-                    "shopID": shop["shopID"],
-                    "qoh": qoh - (_dec(line["unitQuantity"]) or Decimal(0))}})
+                self._item_shops(
+                    item,
+                    {
+                        "ItemShop": {
+                            "shopID": shop["shopID"],
+                            "qoh": qoh - (_dec(line["unitQuantity"]) or Decimal(0)),
+                        }
+                    },
+                )
         return sale
 
     def update_sale(self, rid: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -1108,43 +1550,51 @@ class Store:
 
 # --- rendering ---------------------------------------------------------------------------
 
+
 class Renderer:
     """Stored records -> the vendor's read shapes, with the relations asked for."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def render(self, entity: str, record: Mapping[str, Any],
-               relations: Iterable[str] = ()) -> dict[str, Any]:
+    def render(
+        self, entity: str, record: Mapping[str, Any], relations: Iterable[str] = ()
+    ) -> dict[str, Any]:
         wanted = set(relations)
-        out = {**DEFAULTS.get(entity, {}),
-               **{k: v for k, v in record.items() if not isinstance(v, Mapping | list)}}
+        out = {
+            **DEFAULTS.get(entity, {}),
+            **{k: v for k, v in record.items() if not isinstance(v, Mapping | list)},
+        }
         s = self.store
         if entity in ("Item", "ItemMatrix") and "Prices" in record:
             out["Prices"] = _wrap("ItemPrice", list(record["Prices"]))
         if entity == "Item":
             if "ItemShops" in wanted:
-                out["ItemShops"] = _wrap("ItemShop", [self.item_shop(r) for r in
-                                                      s.item_shops(record["itemID"])])
-            if "ItemAttributes" in wanted and isinstance(record.get("ItemAttributes"),
-                                                         Mapping):
+                out["ItemShops"] = _wrap(
+                    "ItemShop", [self.item_shop(r) for r in s.item_shops(record["itemID"])]
+                )
+            if "ItemAttributes" in wanted and isinstance(record.get("ItemAttributes"), Mapping):
                 out["ItemAttributes"] = dict(record["ItemAttributes"])
             if "Category" in wanted and record.get("categoryID", "0") != "0":
-                out["Category"] = self.render("Category",
-                                              s.one("Category", record["categoryID"]))
+                out["Category"] = self.render("Category", s.one("Category", record["categoryID"]))
             if "ItemMatrix" in wanted and record.get("itemMatrixID", "0") != "0":
-                out["ItemMatrix"] = self.render("ItemMatrix",
-                                                s.one("ItemMatrix", record["itemMatrixID"]))
+                out["ItemMatrix"] = self.render(
+                    "ItemMatrix", s.one("ItemMatrix", record["itemMatrixID"])
+                )
         if entity == "ItemShop":
             out = self.item_shop(record)
         if entity == "ItemMatrix":
             if "Items" in wanted:
-                items = [self.render("Item", i) for i in s.table("Item").values()
-                         if i.get("itemMatrixID") == record["itemMatrixID"]]
+                items = [
+                    self.render("Item", i)
+                    for i in s.table("Item").values()
+                    if i.get("itemMatrixID") == record["itemMatrixID"]
+                ]
                 out["Items"] = _wrap("Item", items)
             if "ItemAttributeSet" in wanted:
-                out["ItemAttributeSet"] = dict(s.one("ItemAttributeSet",
-                                                     record["itemAttributeSetID"]))
+                out["ItemAttributeSet"] = dict(
+                    s.one("ItemAttributeSet", record["itemAttributeSetID"])
+                )
             values: dict[str, list[str]] = {}
             for item in s.table("Item").values():
                 attrs = item.get("ItemAttributes")
@@ -1167,15 +1617,16 @@ class Renderer:
             out["Contact"] = {
                 **DEFAULTS["Contact"],
                 **{k: v for k, v in contact.items() if not isinstance(v, list)},
-                "Addresses": _wrap("ContactAddress", [{**EMPTY_ADDRESS, **a} for a in
-                                                      contact.get("Addresses", [])]),
+                "Addresses": _wrap(
+                    "ContactAddress", [{**EMPTY_ADDRESS, **a} for a in contact.get("Addresses", [])]
+                ),
                 "Phones": _wrap("ContactPhone", contact.get("Phones", [])),
                 "Emails": _wrap("ContactEmail", contact.get("Emails", [])),
-                "Websites": ""}
+                "Websites": "",
+            }
         if entity == "Sale":
             if "Customer" in wanted and record.get("customerID", "0") != "0":
-                out["Customer"] = self.render("Customer",
-                                              s.one("Customer", record["customerID"]))
+                out["Customer"] = self.render("Customer", s.one("Customer", record["customerID"]))
             if "Shop" in wanted and record.get("shopID", "0") in s.table("Shop"):
                 out["Shop"] = self.render("Shop", s.one("Shop", record["shopID"]))
             tax = s.table("TaxCategory").get(record.get("taxCategoryID", "0"))
@@ -1183,20 +1634,24 @@ class Renderer:
                 out["TaxCategory"] = dict(tax)
             if "SaleLines" in wanted and record.get("SaleLines"):
                 nested = {"Item"} if "SaleLines.Item" in wanted else set()
-                out["SaleLines"] = _wrap("SaleLine", [self.render("SaleLine", ln, nested)
-                                                      for ln in record["SaleLines"]])
+                out["SaleLines"] = _wrap(
+                    "SaleLine", [self.render("SaleLine", ln, nested) for ln in record["SaleLines"]]
+                )
             if "SalePayments" in wanted and record.get("SalePayments"):
-                out["SalePayments"] = _wrap("SalePayment", [
-                    self.payment(p) for p in record["SalePayments"]])
+                out["SalePayments"] = _wrap(
+                    "SalePayment", [self.payment(p) for p in record["SalePayments"]]
+                )
             # the vendor's summary fields, from what the sale stores [V, recorded keys]
             out.setdefault("displayableSubtotal", out.get("calcSubtotal", "0"))
             out.setdefault("displayableTotal", out.get("total", "0"))
             out.setdefault("taxTotal", out.get("calcTax1", "0"))
-            taxable = out.get("calcSubtotal", "0") if out.get("calcTax1", "0") not in (
-                "0", "") else "0"
+            taxable = (
+                out.get("calcSubtotal", "0") if out.get("calcTax1", "0") not in ("0", "") else "0"
+            )
             out.setdefault("calcTaxable", taxable)
-            out.setdefault("calcNonTaxable", "0" if taxable != "0"
-                           else out.get("calcSubtotal", "0"))
+            out.setdefault(
+                "calcNonTaxable", "0" if taxable != "0" else out.get("calcSubtotal", "0")
+            )
         if entity == "Customer":
             out.setdefault("contactID", record.get("customerID", "0"))
         if entity == "SaleLine":
@@ -1211,20 +1666,30 @@ class Renderer:
                 out["Item"] = self.render("Item", s.one("Item", record["itemID"]))
         if entity == "Shop":
             if "TaxCategory" in wanted:
-                out["TaxCategory"] = dict(s.table("TaxCategory").get(
-                    record.get("taxCategoryID", ""), {}))
+                out["TaxCategory"] = dict(
+                    s.table("TaxCategory").get(record.get("taxCategoryID", ""), {})
+                )
             if "Registers" in wanted:
-                out["Registers"] = _wrap("Register", [
-                    {**DEFAULTS["Register"], **r} for r in s.table("Register").values()
-                    if r.get("shopID") == record["shopID"]])
+                out["Registers"] = _wrap(
+                    "Register",
+                    [
+                        {**DEFAULTS["Register"], **r}
+                        for r in s.table("Register").values()
+                        if r.get("shopID") == record["shopID"]
+                    ],
+                )
         return out
 
     @staticmethod
     def item_shop(row: Mapping[str, Any]) -> dict[str, Any]:
         """An ItemShop as the vendor answers it: the stock figures it keeps besides
         ``qoh`` (``sellable`` follows ``qoh`` here) and the ``m`` counts [V, recorded]."""
-        return {**DEFAULTS["ItemShop"], "sellable": _str(row.get("qoh", "0")),
-                "m": {"layaways": "0", "specialorders": "0", "workorders": "0"}, **row}
+        return {
+            **DEFAULTS["ItemShop"],
+            "sellable": _str(row.get("qoh", "0")),
+            "m": {"layaways": "0", "specialorders": "0", "workorders": "0"},
+            **row,
+        }
 
     def payment(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """A SalePayment with its PaymentType, as a sale's answer nests it [V]."""
@@ -1243,8 +1708,7 @@ class Renderer:
         rel, _, sub = field.partition(".")
         holder = record.get(rel)
         if rel == "Contact" and isinstance(holder, Mapping) and sub == "email":
-            return [e.get("address", "") for e in _members(holder.get("Emails"),
-                                                           "ContactEmail")]
+            return [e.get("address", "") for e in _members(holder.get("Emails"), "ContactEmail")]
         if isinstance(holder, Mapping):
             members: list[dict[str, Any]] = []
             for v in holder.values():
@@ -1257,12 +1721,12 @@ class Renderer:
 
 # --- the app -----------------------------------------------------------------------------
 
+
 def _cursor(sort_value: Any, rid: str, *, by_key: bool) -> str:
     """The vendor's opaque cursor [V, docs: ``after=WzEwMF0%3D`` is base64 of ``[100]``;
     sorted by another field, ``["2021-11-01T14:55:51+00:00",544]``]."""
     key: Any = int(rid) if rid.isdigit() else rid
-    raw = json.dumps([key] if by_key else [_str(sort_value), key],
-                     separators=(",", ":")).encode()
+    raw = json.dumps([key] if by_key else [_str(sort_value), key], separators=(",", ":")).encode()
     return base64.b64encode(raw).decode()
 
 
@@ -1319,15 +1783,25 @@ def create_app(
     app = FastAPI(title="Lightspeed Retail (R-Series) sandbox")
     controls = SandboxControls()
     controls.stats.update(refreshes=0, refresh_rejected=0)
-    state = JsonState(state_file, lambda: seed_state(
-        seed, account_id=account_id, tax_inclusive=tax_inclusive,
-        tax_rate=Decimal(str(tax_rate)), n_shops=n_shops, refresh_token=refresh_token))
-    store = Store(state, clock=clock, unique_custom_sku=unique_custom_sku,
-                  unbalanced_sales=unbalanced_sales)
+    state = JsonState(
+        state_file,
+        lambda: seed_state(
+            seed,
+            account_id=account_id,
+            tax_inclusive=tax_inclusive,
+            tax_rate=Decimal(str(tax_rate)),
+            n_shops=n_shops,
+            refresh_token=refresh_token,
+        ),
+    )
+    store = Store(
+        state, clock=clock, unique_custom_sku=unique_custom_sku, unbalanced_sales=unbalanced_sales
+    )
     renderer = Renderer(store)
     bucket = LeakyBucket(bucket_size, drip_rate, burst_limit, clock)
-    write_costs = dict(DEFAULT_ENTITY_WRITE_COSTS if entity_write_costs is None
-                       else entity_write_costs)
+    write_costs = dict(
+        DEFAULT_ENTITY_WRITE_COSTS if entity_write_costs is None else entity_write_costs
+    )
     tokens: dict[str, Any] = state.data["tokens"]
 
     # -- OAuth ------------------------------------------------------------------------
@@ -1342,13 +1816,22 @@ def create_app(
         access = "lsa_" + secrets.token_urlsafe(24)
         refresh = "lsr_" + secrets.token_urlsafe(24)
         now = clock()
-        tokens["access"] = {k: v for k, v in tokens["access"].items()
-                            if v["expires_at"] > now - 86400}
-        tokens["access"][access] = {"expires_at": now + access_ttl_s, "revoked": False,
-                                    "parent_refresh": parent_refresh, "used": False}
+        tokens["access"] = {
+            k: v for k, v in tokens["access"].items() if v["expires_at"] > now - 86400
+        }
+        tokens["access"][access] = {
+            "expires_at": now + access_ttl_s,
+            "revoked": False,
+            "parent_refresh": parent_refresh,
+            "used": False,
+        }
         tokens["refresh"][refresh] = {"state": "active"}
-        return {"token_type": "Bearer", "expires_in": int(access_ttl_s),
-                "access_token": access, "refresh_token": refresh}
+        return {
+            "token_type": "Bearer",
+            "expires_in": int(access_ttl_s),
+            "access_token": access,
+            "refresh_token": refresh,
+        }
 
     @app.post("/auth/oauth/token")
     async def token(request: Request) -> Response:
@@ -1362,34 +1845,46 @@ def create_app(
         else:
             fields = dict(parse_qsl(raw.decode("utf-8", "replace")))
         if fields.get("client_id") != client_id or (
-                fields.get("client_secret") not in (client_secret,)):
+            fields.get("client_secret") not in (client_secret,)
+        ):
             return oauth_error(401, "invalid_client", "Client authentication failed")
         with state.lock:
             grant = fields.get("grant_type")
             if grant == "authorization_code":
                 code = tokens.setdefault("codes", {}).pop(str(fields.get("code")), None)
                 if code is None:
-                    return oauth_error(400, "invalid_grant", "The authorization code is "
-                                       "invalid.", "Authorization code has expired")
+                    return oauth_error(
+                        400,
+                        "invalid_grant",
+                        "The authorization code is invalid.",
+                        "Authorization code has expired",
+                    )
                 issued = issue(None)
             elif grant == "refresh_token":
                 presented = str(fields.get("refresh_token") or "")
                 if not presented:
-                    return oauth_error(400, "invalid_request", "The request is missing a "
-                                       "required parameter: refresh_token")
+                    return oauth_error(
+                        400,
+                        "invalid_request",
+                        "The request is missing a required parameter: refresh_token",
+                    )
                 known = tokens["refresh"].get(presented)
                 if known is None or known["state"] != "active":
                     controls.count("refresh_rejected")
-                    return oauth_error(400, "invalid_grant", "The refresh token is invalid.",
-                                       "Token has been revoked" if known else
-                                       "Cannot decrypt the refresh token")
+                    return oauth_error(
+                        400,
+                        "invalid_grant",
+                        "The refresh token is invalid.",
+                        "Token has been revoked" if known else "Cannot decrypt the refresh token",
+                    )
                 if refresh_revocation == "immediate":
                     known["state"] = "used"
                 issued = issue(presented)
                 controls.count("refreshes")
             else:
-                return oauth_error(400, "unsupported_grant_type",
-                                   "The authorization grant type is not supported.")
+                return oauth_error(
+                    400, "unsupported_grant_type", "The authorization grant type is not supported."
+                )
             state.save()
         return JSONResponse(issued)
 
@@ -1397,8 +1892,12 @@ def create_app(
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme and scheme.lower() != "bearer":  # the pre-OAuth2 API key [V, recorded]
             controls.count("rejected_401")
-            return JSONResponse(error_body(401, "Invalid username/password or API key.",
-                                           "BadAuthenticationRequestError"), status_code=401)
+            return JSONResponse(
+                error_body(
+                    401, "Invalid username/password or API key.", "BadAuthenticationRequestError"
+                ),
+                status_code=401,
+            )
         hint = "Access token could not be verified"
         with state.lock:
             access = tokens["access"].get(value) if scheme.lower() == "bearer" else None
@@ -1415,22 +1914,29 @@ def create_app(
                     state.save()
                 return None
         controls.count("rejected_401")
-        return JSONResponse({"error": "access_denied", "error_description": "The resource "
-                             "owner or authorization server denied the request.",
-                             "hint": hint, "message": hint}, status_code=401)
+        return JSONResponse(
+            {
+                "error": "access_denied",
+                "error_description": "The resource "
+                "owner or authorization server denied the request.",
+                "hint": hint,
+                "message": hint,
+            },
+            status_code=401,
+        )
 
     # -- API --------------------------------------------------------------------------
 
     def cost_of(method: str, entity: str | None, body: Any, q: Mapping[str, str]) -> float:
         if method in ("POST", "PUT", "DELETE", "PATCH"):
-            return write_costs.get(entity or "", write_cost) + nested_cost * nested_entities(
-                body)
+            return write_costs.get(entity or "", write_cost) + nested_cost * nested_entities(body)
         if q.get("count") == "1":
             return count_cost
         return 1.0 + relation_cost * len(wanted_relations(entity, q, check=False))
 
-    def wanted_relations(entity: str | None, q: Mapping[str, str], *,
-                         check: bool = True) -> list[str]:
+    def wanted_relations(
+        entity: str | None, q: Mapping[str, str], *, check: bool = True
+    ) -> list[str]:
         raw = q.get("load_relations")
         if not raw:
             return []
@@ -1440,8 +1946,9 @@ def create_app(
             names = json.loads(raw)
         except ValueError:
             if check:
-                raise ApiError(400, "load_relations must be a JSON array, e.g. "
-                                    '["ItemShops"]') from None
+                raise ApiError(
+                    400, 'load_relations must be a JSON array, e.g. ["ItemShops"]'
+                ) from None
             return []
         if not isinstance(names, list):
             if check:
@@ -1449,8 +1956,11 @@ def create_app(
             return []
         allowed = RELATIONS.get(entity or "", set())
         if check and (bad := [n for n in names if n not in allowed]):
-            raise ApiError(400, f"unknown relation(s) for {entity}: {', '.join(map(str, bad))}"
-                                f"; known: {', '.join(sorted(allowed)) or 'none'}")
+            raise ApiError(
+                400,
+                f"unknown relation(s) for {entity}: {', '.join(map(str, bad))}"
+                f"; known: {', '.join(sorted(allowed)) or 'none'}",
+            )
         return [str(n) for n in names]
 
     def select(entity: str, q: Mapping[str, str], rels: list[str]) -> list[dict[str, Any]]:
@@ -1463,10 +1973,20 @@ def create_app(
         if archived != "true":
             want = "true" if archived == "only" else "false"
             rows = [r for r in rows if r.get("archived", "false") == want]
-        reserved = {"limit", "sort", "after", "before", "count", "load_relations",
-                    "archived", "or", "offset", "orderby", "orderby_desc"}
-        filters = [(field, *parse_filter(raw)) for field, raw in q.items()
-                   if field not in reserved]
+        reserved = {
+            "limit",
+            "sort",
+            "after",
+            "before",
+            "count",
+            "load_relations",
+            "archived",
+            "or",
+            "offset",
+            "orderby",
+            "orderby_desc",
+        }
+        filters = [(field, *parse_filter(raw)) for field, raw in q.items() if field not in reserved]
         operands = []
         for part in q.get("or", "").split("|") if q.get("or") else []:
             field, sep, raw = part.partition("=")
@@ -1477,30 +1997,30 @@ def create_app(
         for field in fields:
             rel = field.partition(".")[0]
             if "." in field and rel not in rels:
-                raise ApiError(400, f"to search in {rel} load it: load_relations=[\"{rel}\"]")
+                raise ApiError(400, f'to search in {rel} load it: load_relations=["{rel}"]')
         render = any("." in f or f in COMPUTED for f in fields)
         views = [(r, renderer.render(entity, r, rels) if render else r) for r in rows]
         for field, op, args in filters:
             test = matcher(field, op, args)
-            views = [(r, v) for r, v in views
-                     if any(test(x) for x in Renderer.values(v, field))]
+            views = [(r, v) for r, v in views if any(test(x) for x in Renderer.values(v, field))]
         if operands:
             tests = [(f, matcher(f, op, args)) for f, op, args in operands]
-            views = [(r, v) for r, v in views if any(
-                any(test(x) for x in Renderer.values(v, f)) for f, test in tests)]
+            views = [
+                (r, v)
+                for r, v in views
+                if any(any(test(x) for x in Renderer.values(v, f)) for f, test in tests)
+            ]
         return [r for r, _ in views]
 
     def listing(entity: str, request: Request, q: dict[str, str]) -> dict[str, Any]:
         if envelope == "offset":
             return offset_listing(entity, q)
         if "offset" in q or "orderby" in q:
-            raise ApiError(400, "offset and orderby were removed in V3: use the next URL "
-                                "and sort")
+            raise ApiError(400, "offset and orderby were removed in V3: use the next URL and sort")
         rels = wanted_relations(entity, q)
         if q.get("count") == "1":
             if any(k in q for k in ("limit", "sort", "after", "before")):
-                raise ApiError(400, "count=1 cannot be combined with limit, sort, after or "
-                                    "before")
+                raise ApiError(400, "count=1 cannot be combined with limit, sort, after or before")
             return {"@attributes": {"count": str(len(select(entity, q, rels)))}}
         try:
             limit = int(q.get("limit", MAX_LIMIT))
@@ -1513,8 +2033,9 @@ def create_app(
         field = sort.lstrip("-")
         sortable = {key, "timeStamp", *SORTABLE.get(entity, set())}
         if field not in sortable:
-            raise ApiError(400, f"cannot sort {entity} by {field}; sortable: "
-                                f"{', '.join(sorted(sortable))}")
+            raise ApiError(
+                400, f"cannot sort {entity} by {field}; sortable: {', '.join(sorted(sortable))}"
+            )
         desc = sort.startswith("-")
 
         def sort_key(row: Mapping[str, Any]) -> tuple[Any, int]:
@@ -1535,15 +2056,27 @@ def create_app(
         if q.get("after"):
             value, rid = _uncursor(q["after"])
             mark = sort_key({field: value, key: rid})
-            start = next((i for i, r in enumerate(rows)
-                          if (sort_key(r) < mark if desc else sort_key(r) > mark)), len(rows))
+            start = next(
+                (
+                    i
+                    for i, r in enumerate(rows)
+                    if (sort_key(r) < mark if desc else sort_key(r) > mark)
+                ),
+                len(rows),
+            )
         elif q.get("before"):
             value, rid = _uncursor(q["before"])
             mark = sort_key({field: value, key: rid})
-            end = next((i for i, r in enumerate(rows)
-                        if (sort_key(r) <= mark if desc else sort_key(r) >= mark)), len(rows))
+            end = next(
+                (
+                    i
+                    for i, r in enumerate(rows)
+                    if (sort_key(r) <= mark if desc else sort_key(r) >= mark)
+                ),
+                len(rows),
+            )
             start = max(0, end - limit)
-        page = [renderer.render(entity, r, rels) for r in rows[start:start + limit]]
+        page = [renderer.render(entity, r, rels) for r in rows[start : start + limit]]
         base = {k: v for k, v in q.items() if k not in ("after", "before")}
         base.update(limit=str(limit), sort=sort)
 
@@ -1552,11 +2085,16 @@ def create_app(
 
         more = start + len(page) < len(rows) and limit > 0
         by_key = field == key
-        body: dict[str, Any] = {"@attributes": {
-            "next": url(after=_cursor(page[-1].get(field, ""), page[-1][key], by_key=by_key))
-            if more and page else "",
-            "previous": url(before=_cursor(page[0].get(field, ""), page[0][key],
-                                           by_key=by_key)) if start and page else ""}}
+        body: dict[str, Any] = {
+            "@attributes": {
+                "next": url(after=_cursor(page[-1].get(field, ""), page[-1][key], by_key=by_key))
+                if more and page
+                else "",
+                "previous": url(before=_cursor(page[0].get(field, ""), page[0][key], by_key=by_key))
+                if start and page
+                else "",
+            }
+        }
         if page:
             body[entity] = page[0] if len(page) == 1 else page
         return body
@@ -1575,41 +2113,52 @@ def create_app(
             raise ApiError(400, f"limit must be 0 to {MAX_LIMIT}, offset at least 0")
         key = KEYS[entity]
         field = q.get("orderby", key)
-        rows = sorted(select(entity, {k: v for k, v in q.items() if k != "orderby_desc"},
-                             rels),
-                      key=lambda r: (_dec(r.get(field)) or Decimal(0), _str(r.get(field)),
-                                     int(_str(r.get(key)) or 0)),
-                      reverse=q.get("orderby_desc") == "1")
+        rows = sorted(
+            select(entity, {k: v for k, v in q.items() if k != "orderby_desc"}, rels),
+            key=lambda r: (
+                _dec(r.get(field)) or Decimal(0),
+                _str(r.get(field)),
+                int(_str(r.get(key)) or 0),
+            ),
+            reverse=q.get("orderby_desc") == "1",
+        )
         if q.get("count") == "1" or not rows:
             return {"@attributes": {"count": str(len(rows))}}
-        page = [renderer.render(entity, r, rels) for r in rows[offset:offset + limit]]
-        body: dict[str, Any] = {"@attributes": {"count": str(len(rows)), "offset": str(offset),
-                                                "limit": str(limit)}}
+        page = [renderer.render(entity, r, rels) for r in rows[offset : offset + limit]]
+        body: dict[str, Any] = {
+            "@attributes": {"count": str(len(rows)), "offset": str(offset), "limit": str(limit)}
+        }
         if page:
             body[entity] = page[0] if len(page) == 1 else page
         return body
 
-    def dispatch(method: str, entity: str, rid: str | None, body: Any,
-                 request: Request, q: dict[str, str]) -> dict[str, Any]:
+    def dispatch(
+        method: str, entity: str, rid: str | None, body: Any, request: Request, q: dict[str, str]
+    ) -> dict[str, Any]:
         if entity not in KEYS:
             raise ApiError(404, f"unknown endpoint {entity}")
         if method == "GET":
             if rid is None:
                 return listing(entity, request, q)
             record = store.one(entity, rid)
-            return {"@attributes": {"count": "1"},
-                    entity: renderer.render(entity, record, wanted_relations(entity, q))}
+            return {
+                "@attributes": {"count": "1"},
+                entity: renderer.render(entity, record, wanted_relations(entity, q)),
+            }
         if not isinstance(body, Mapping) and method != "DELETE":
             raise ApiError(400, "the request body must be a JSON object")
         writers: dict[tuple[str, bool], Callable[..., dict[str, Any]]] = {
-            ("Item", False): store.create_item, ("Item", True): store.update_item,
+            ("Item", False): store.create_item,
+            ("Item", True): store.update_item,
             ("ItemMatrix", False): store.create_matrix,
             ("ItemMatrix", True): store.update_matrix,
             ("Category", False): store.create_category,
             ("Category", True): store.update_category,
             ("Customer", False): store.create_customer,
             ("Customer", True): store.update_customer,
-            ("Sale", False): store.create_sale, ("Sale", True): store.update_sale}
+            ("Sale", False): store.create_sale,
+            ("Sale", True): store.update_sale,
+        }
         if method == "DELETE":
             if rid is None or entity not in ("Item", "ItemMatrix", "Customer", "Sale"):
                 raise ApiError(405, f"{entity} cannot be deleted here")
@@ -1619,16 +2168,20 @@ def create_app(
         elif method == "PUT" and rid is not None and (entity, True) in writers:
             record = writers[(entity, True)](rid, body)
         else:
-            raise ApiError(405, f"{method} is not allowed on {entity}"
-                                + (f"/{rid}" if rid else ""))
+            raise ApiError(405, f"{method} is not allowed on {entity}" + (f"/{rid}" if rid else ""))
         # what the vendor's write answers carry [V, recorded and doc answers]
-        rels = {"Sale": ["Customer", "Shop", "TaxCategory", "SaleLines", "SalePayments"],
-                "Customer": ["Contact"], "Item": ["ItemShops"]}.get(entity, [])
+        rels = {
+            "Sale": ["Customer", "Shop", "TaxCategory", "SaleLines", "SalePayments"],
+            "Customer": ["Contact"],
+            "Item": ["ItemShops"],
+        }.get(entity, [])
         rels = [*rels, *wanted_relations(entity, q)]
         return {"@attributes": {"count": "1"}, entity: renderer.render(entity, record, rels)}
 
-    path_re = re.compile(r"^Account/(?P<account>[^/]+)/(?P<entity>[A-Za-z]+)"
-                         r"(?:/(?P<rid>[^/]+))?\.json$")
+    path_re = re.compile(
+        r"^Account/(?P<account>[^/]+)/(?P<entity>[A-Za-z]+)"
+        r"(?:/(?P<rid>[^/]+))?\.json$"
+    )
 
     @app.api_route(API + "/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
     async def api(path: str, request: Request) -> Response:
@@ -1652,9 +2205,15 @@ def create_app(
         headers["X-LS-Acct-Id"] = account_id
         if retry_after is not None:
             controls.count("rejected_429")
-            return JSONResponse(error_body(429, "Rate limit exceeded"), status_code=429,
-                                headers={**headers, "Retry-After": f"{retry_after:g}",
-                                         "X-LS-API-RateLimit-Type": limiter or ""})
+            return JSONResponse(
+                error_body(429, "Rate limit exceeded"),
+                status_code=429,
+                headers={
+                    **headers,
+                    "Retry-After": f"{retry_after:g}",
+                    "X-LS-API-RateLimit-Type": limiter or "",
+                },
+            )
         try:
             if malformed:
                 raise ApiError(400, "the request body is not JSON")
@@ -1663,10 +2222,14 @@ def create_app(
                     raise ApiError(405, "Account is read-only")
                 with state.lock:
                     account = dict(state.data["account"])
-                account["link"] = {"@attributes": {  # [V, recorded]
-                    "href": f"/API/Account/{account['accountID']}"}}
-                return JSONResponse({"@attributes": {"count": "1"}, "Account": account},
-                                    headers=headers)
+                account["link"] = {
+                    "@attributes": {  # [V, recorded]
+                        "href": f"/API/Account/{account['accountID']}"
+                    }
+                }
+                return JSONResponse(
+                    {"@attributes": {"count": "1"}, "Account": account}, headers=headers
+                )
             if m is None:
                 raise ApiError(404, f"no endpoint {API}/{path}")
             if m["account"] != account_id:
@@ -1679,8 +2242,9 @@ def create_app(
                 controls.count("writes")
             return JSONResponse(answer, headers=headers)
         except ApiError as err:
-            return JSONResponse(error_body(err.status, err.message), status_code=err.status,
-                                headers=headers)
+            return JSONResponse(
+                error_body(err.status, err.message), status_code=err.status, headers=headers
+            )
 
     # -- controls ---------------------------------------------------------------------
 
@@ -1695,20 +2259,30 @@ def create_app(
             out = []
             for item in store.table("Item").values():
                 rows = store.item_shops(item["itemID"])
-                out.append({**{k: v for k, v in item.items() if k != "Prices"},
-                            "prices": {p["useType"]: p["amount"] for p in item.get("Prices",
-                                                                                   [])},
-                            "shops": {r["shopID"]: r["qoh"] for r in rows},
-                            "itemShops": [dict(r) for r in rows]})
+                out.append(
+                    {
+                        **{k: v for k, v in item.items() if k != "Prices"},
+                        "prices": {p["useType"]: p["amount"] for p in item.get("Prices", [])},
+                        "shops": {r["shopID"]: r["qoh"] for r in rows},
+                        "itemShops": [dict(r) for r in rows],
+                    }
+                )
             return out
 
     @app.get(f"{CONTROL_PREFIX}/matrices")
     def sandbox_matrices() -> list[dict[str, Any]]:
         with state.lock:
-            return [renderer.render("ItemMatrix", m) | {
-                "items": [i["customSku"] for i in store.table("Item").values()
-                          if i.get("itemMatrixID") == m["itemMatrixID"]]}
-                for m in store.table("ItemMatrix").values()]
+            return [
+                renderer.render("ItemMatrix", m)
+                | {
+                    "items": [
+                        i["customSku"]
+                        for i in store.table("Item").values()
+                        if i.get("itemMatrixID") == m["itemMatrixID"]
+                    ]
+                }
+                for m in store.table("ItemMatrix").values()
+            ]
 
     @app.get(f"{CONTROL_PREFIX}/categories")
     def sandbox_categories() -> list[dict[str, Any]]:
@@ -1718,19 +2292,26 @@ def create_app(
     @app.get(f"{CONTROL_PREFIX}/customers")
     def sandbox_customers() -> list[dict[str, Any]]:
         with state.lock:
-            return [{**{k: v for k, v in c.items() if k != "Contact"},
-                     "emails": [e["address"] for e in c.get("Contact", {}).get("Emails", [])],
-                     "contact": json.loads(json.dumps(c.get("Contact", {})))}
-                    for c in store.table("Customer").values()]
+            return [
+                {
+                    **{k: v for k, v in c.items() if k != "Contact"},
+                    "emails": [e["address"] for e in c.get("Contact", {}).get("Emails", [])],
+                    "contact": json.loads(json.dumps(c.get("Contact", {}))),
+                }
+                for c in store.table("Customer").values()
+            ]
 
     @app.get(f"{CONTROL_PREFIX}/tokens")
     def sandbox_tokens() -> dict[str, Any]:
         with state.lock:
             now = clock()
-            return {"refresh": {t: v["state"] for t, v in tokens["refresh"].items()},
-                    "access": {t: {"expires_in": round(v["expires_at"] - now, 3),
-                                   "revoked": v["revoked"]}
-                               for t, v in tokens["access"].items()}}
+            return {
+                "refresh": {t: v["state"] for t, v in tokens["refresh"].items()},
+                "access": {
+                    t: {"expires_in": round(v["expires_at"] - now, 3), "revoked": v["revoked"]}
+                    for t, v in tokens["access"].items()
+                },
+            }
 
     @app.post(f"{CONTROL_PREFIX}/tokens")
     async def sandbox_token_action(request: Request) -> dict[str, Any]:
@@ -1751,8 +2332,9 @@ def create_app(
                 tokens["refresh"][fresh] = {"state": "active"}
                 out["refresh_token"] = fresh
             else:
-                raise ApiError(400, "action: expire_access, revoke_access, revoke_refresh "
-                                    "or authorize")
+                raise ApiError(
+                    400, "action: expire_access, revoke_access, revoke_refresh or authorize"
+                )
             state.save()
         return out
 

@@ -136,15 +136,21 @@ class LightspeedRetailTarget:
         self._tax: tuple[bool, Decimal] | None = None
 
     @classmethod
-    def from_settings(cls, settings: LightspeedRetailSettings,
-                      client: LightspeedRetailClient) -> LightspeedRetailTarget:
+    def from_settings(
+        cls, settings: LightspeedRetailSettings, client: LightspeedRetailClient
+    ) -> LightspeedRetailTarget:
         """The target the settings describe, on ``client``."""
-        return cls(client, shop_id=settings.shop_id, register_id=settings.register_id,
-                   employee_id=settings.employee_id, payment_types=settings.payment_types,
-                   default_payment_type_id=settings.default_payment_type_id,
-                   prices_include_tax=settings.prices_include_tax,
-                   item_attribute_set_id=settings.item_attribute_set_id,
-                   reference_source=settings.reference_source)
+        return cls(
+            client,
+            shop_id=settings.shop_id,
+            register_id=settings.register_id,
+            employee_id=settings.employee_id,
+            payment_types=settings.payment_types,
+            default_payment_type_id=settings.default_payment_type_id,
+            prices_include_tax=settings.prices_include_tax,
+            item_attribute_set_id=settings.item_attribute_set_id,
+            reference_source=settings.reference_source,
+        )
 
     def close(self) -> None:
         """Release the client's connection pool (and its token store)."""
@@ -161,8 +167,9 @@ class LightspeedRetailTarget:
         wanted = {e.strip().lower() for e in emails if e and e.strip()}
         found: dict[str, DebtorMatch] = {}
         for values in any_of(sorted(wanted)):
-            rows = self.client.query("Customer", {"Contact.email": values},
-                                     load_relations=["Contact"])
+            rows = self.client.query(
+                "Customer", {"Contact.email": values}, load_relations=["Contact"]
+            )
             for row in sorted(rows, key=lambda r: int(number(r.get("customerID")) or 0)):
                 for email in customer_emails(row):
                     if email in wanted and email not in found:
@@ -186,8 +193,9 @@ class LightspeedRetailTarget:
             raise FatalError(f"Lightspeed created {customer.label} without an id")
         return str(created["customerID"])
 
-    def update_debtor(self, code: str, customer: Customer,
-                      terms: DebtorTerms | None = None) -> None:
+    def update_debtor(
+        self, code: str, customer: Customer, terms: DebtorTerms | None = None
+    ) -> None:
         """PUT the managed fields and the contact onto customer ``code`` (terms ignored)."""
         try:
             self.client.update("Customer", code, customer_body(customer))
@@ -195,8 +203,12 @@ class LightspeedRetailTarget:
             raise
         except FatalError as err:
             if _not_found(err):
-                raise RecordError("customer", customer.label, "debtor_code",
-                                  f"customer {code} not found in Lightspeed Retail") from None
+                raise RecordError(
+                    "customer",
+                    customer.label,
+                    "debtor_code",
+                    f"customer {code} not found in Lightspeed Retail",
+                ) from None
             raise _refused(err, f"the update of customer {code}") from None
 
     # --- items (shared by orders, products and stock) ----------------------------------
@@ -210,8 +222,7 @@ class LightspeedRetailTarget:
         """Items whose ``field`` is any of ``values`` (with their ItemShops), cached."""
         rows: list[dict[str, Any]] = []
         for chunk in any_of(values):
-            rows.extend(self.client.query("Item", {field: chunk},
-                                          load_relations=_ITEM_RELATIONS))
+            rows.extend(self.client.query("Item", {field: chunk}, load_relations=_ITEM_RELATIONS))
         for row in rows:
             self._remember(row)
         return rows
@@ -220,15 +231,15 @@ class LightspeedRetailTarget:
         """The Item with ``customSku`` ``code`` (cached, else one query); a code from an EAN
         match without a SKU is ``itemID:<id>``. Missing -> ``RecordError``."""
         if code.startswith("itemID:"):
-            return self.client.get("Item", code.partition(":")[2],
-                                   load_relations=_ITEM_RELATIONS)
+            return self.client.get("Item", code.partition(":")[2], load_relations=_ITEM_RELATIONS)
         if code not in self._items:
             self._read_items("customSku", [code])
         try:
             return self._items[code]
         except KeyError:
-            raise RecordError(entity, code, "customSku",
-                              f"item {code} not found in Lightspeed Retail") from None
+            raise RecordError(
+                entity, code, "customSku", f"item {code} not found in Lightspeed Retail"
+            ) from None
 
     def find_items(self, skus: Sequence[str]) -> set[str]:
         """The SKUs that exist as an Item's ``customSku`` (exact), 100 a query."""
@@ -269,8 +280,9 @@ class LightspeedRetailTarget:
         """Which of ``parents`` name a matrix (through one of its items); cached."""
         todo = [p for p in parents if p and p not in self._matrices]
         for chunk in any_of(todo):
-            for row in self.client.query("Item", {PARENT_SKU_FIELD: chunk,
-                                                  "itemMatrixID": op(">", 0)}):
+            for row in self.client.query(
+                "Item", {PARENT_SKU_FIELD: chunk, "itemMatrixID": op(">", 0)}
+            ):
                 parent = str(row.get(PARENT_SKU_FIELD) or "").strip()
                 if parent in todo and parent not in self._matrices:
                     self._matrices[parent] = str(row["itemMatrixID"])
@@ -278,18 +290,23 @@ class LightspeedRetailTarget:
 
     def _matrix_id(self, parent: str) -> str:
         if not self._find_matrices([parent]):
-            raise RecordError("product", parent, "parent",
-                              f"configurable parent {parent} has no matrix in Lightspeed "
-                              "Retail (no item carries it as its "
-                              f"{PARENT_SKU_FIELD})")
+            raise RecordError(
+                "product",
+                parent,
+                "parent",
+                f"configurable parent {parent} has no matrix in Lightspeed "
+                "Retail (no item carries it as its "
+                f"{PARENT_SKU_FIELD})",
+            )
         return self._matrices[parent]
 
     def _matrix_set(self, matrix_id: str) -> str:
         """The matrix's ``itemAttributeSetID`` (its variants' attributes must use it)."""
         if matrix_id not in self._matrix_sets:
             matrix = self.client.get("ItemMatrix", matrix_id)
-            self._matrix_sets[matrix_id] = str(matrix.get("itemAttributeSetID")
-                                               or self.item_attribute_set_id)
+            self._matrix_sets[matrix_id] = str(
+                matrix.get("itemAttributeSetID") or self.item_attribute_set_id
+            )
         return self._matrix_sets[matrix_id]
 
     # --- products --------------------------------------------------------------------
@@ -299,20 +316,28 @@ class LightspeedRetailTarget:
         parent's matrix); ``FatalError`` naming the item when Lightspeed refuses it."""
         try:
             if item.is_parent:
-                created = self.client.create("ItemMatrix", matrix_body(
-                    item, create=True, attribute_set_id=self.item_attribute_set_id))
+                created = self.client.create(
+                    "ItemMatrix",
+                    matrix_body(item, create=True, attribute_set_id=self.item_attribute_set_id),
+                )
                 new_matrix = str(created.get("itemMatrixID") or "").strip()
                 if not new_matrix:
-                    raise FatalError(f"Lightspeed answered the matrix of {item.code} "
-                                     "without an itemMatrixID")
+                    raise FatalError(
+                        f"Lightspeed answered the matrix of {item.code} without an itemMatrixID"
+                    )
                 self._matrices[item.code] = new_matrix
-                self._matrix_sets[new_matrix] = str(created.get("itemAttributeSetID")
-                                                    or self.item_attribute_set_id)
+                self._matrix_sets[new_matrix] = str(
+                    created.get("itemAttributeSetID") or self.item_attribute_set_id
+                )
                 return
             matrix_id = self._matrix_id(item.parent) if item.parent else None
-            body = item_body(item, create=True, shop_id=self.shop_id, matrix_id=matrix_id,
-                             attribute_set_id=self._matrix_set(matrix_id) if matrix_id
-                             else None)
+            body = item_body(
+                item,
+                create=True,
+                shop_id=self.shop_id,
+                matrix_id=matrix_id,
+                attribute_set_id=self._matrix_set(matrix_id) if matrix_id else None,
+            )
             created = self.client.create("Item", body)
         except AuthError:
             raise
@@ -320,8 +345,9 @@ class LightspeedRetailTarget:
             raise _refused(err, f"item {item.code}") from None
         problem = item_confirmation(created, sku=item.code)
         if problem is not None:
-            raise FatalError(f"item {item.code} not confirmed: {problem}"
-                             f"{self._disown_item(created)}")
+            raise FatalError(
+                f"item {item.code} not confirmed: {problem}{self._disown_item(created)}"
+            )
         self._remember(created)
 
     def _disown_item(self, created: Mapping[str, Any]) -> str:
@@ -347,8 +373,7 @@ class LightspeedRetailTarget:
         """
         try:
             if item.is_parent:
-                body = matrix_body(item, create=False,
-                                   attribute_set_id=self.item_attribute_set_id)
+                body = matrix_body(item, create=False, attribute_set_id=self.item_attribute_set_id)
                 if body:
                     self.client.update("ItemMatrix", self._matrix_id(code), body)
                 return
@@ -356,13 +381,17 @@ class LightspeedRetailTarget:
             matrix_id = self._matrix_id(item.parent) if item.parent else None
             needs_set = matrix_id is not None and (
                 any(k.startswith("attribute") for k in item.fields)
-                or str(record.get("itemMatrixID") or "0") != matrix_id)
-            body = item_body(item, create=False, shop_id=self.shop_id, matrix_id=matrix_id,
-                             attribute_set_id=self._matrix_set(matrix_id)
-                             if needs_set and matrix_id else None)
+                or str(record.get("itemMatrixID") or "0") != matrix_id
+            )
+            body = item_body(
+                item,
+                create=False,
+                shop_id=self.shop_id,
+                matrix_id=matrix_id,
+                attribute_set_id=self._matrix_set(matrix_id) if needs_set and matrix_id else None,
+            )
             if body:
-                self._remember({**record, **self.client.update("Item", record["itemID"],
-                                                               body)})
+                self._remember({**record, **self.client.update("Item", record["itemID"], body)})
         except AuthError:
             raise
         except FatalError as err:
@@ -401,11 +430,11 @@ class LightspeedRetailTarget:
                 except AuthError:
                     raise
                 except FatalError as err:
-                    raise _refused(err, f"the rename of category {' > '.join(node)}") \
-                        from None
+                    raise _refused(err, f"the rename of category {' > '.join(node)}") from None
             if not str(row.get("categoryID") or "").strip():
-                raise FatalError(f"Lightspeed answered category {' > '.join(node)} without "
-                                 "a categoryID")
+                raise FatalError(
+                    f"Lightspeed answered category {' > '.join(node)} without a categoryID"
+                )
             ids[node] = str(row["categoryID"])
         return ids
 
@@ -416,7 +445,8 @@ class LightspeedRetailTarget:
             key = tuple(n.lower() for n in path)
             # names repeat [V]: the oldest category of a path (in any case) is the one
             if key not in out or int(number(row.get("categoryID")) or 0) < int(
-                    number(out[key].get("categoryID")) or 0):
+                number(out[key].get("categoryID")) or 0
+            ):
                 out[key] = row
         return out
 
@@ -432,12 +462,15 @@ class LightspeedRetailTarget:
             return self.shop_id
         text = str(location).strip()
         if not text.isdigit():
-            raise ConfigError(f"stock location {text!r} is not a Lightspeed shopID (the "
-                              "stock flow's target_location names a shop by its id)")
+            raise ConfigError(
+                f"stock location {text!r} is not a Lightspeed shopID (the "
+                "stock flow's target_location names a shop by its id)"
+            )
         return int(text)
 
-    def set_stock(self, sku: str, quantity: Decimal, *, managed: bool,
-                  location: str | None = None) -> None:
+    def set_stock(
+        self, sku: str, quantity: Decimal, *, managed: bool, location: str | None = None
+    ) -> None:
         """Set the item's ``qoh`` in the shop (``location`` names a shopID, else the
         connection's) and whether it tracks stock (``itemType``); each only when it
         differs from what Lightspeed holds, so an unchanged level costs no write.
@@ -458,8 +491,11 @@ class LightspeedRetailTarget:
         shops = {str(r.get("shopID")): r for r in relation(record, "ItemShops", "ItemShop")}
         row = shops.get(str(shop))
         if managed and shop_qoh(record, shop, sku=sku) != qty:
-            target = ({"itemShopID": str(row["itemShopID"])} if row and row.get("itemShopID")
-                      else {"shopID": str(shop)})
+            target = (
+                {"itemShopID": str(row["itemShopID"])}
+                if row and row.get("itemShopID")
+                else {"shopID": str(shop)}
+            )
             body["ItemShops"] = {"ItemShop": {**target, "qoh": str(qty)}}
         if not body:
             return
@@ -472,17 +508,25 @@ class LightspeedRetailTarget:
         if "ItemShops" in body and "ItemShops" in answer:
             # the answer to an Item write carries its ItemShops [V, recorded]: the level
             # counts as written when the shop's row says so
-            got = shop_qoh(answer, shop, sku=sku) if relation(answer, "ItemShops",
-                                                              "ItemShop") else None
+            got = (
+                shop_qoh(answer, shop, sku=sku)
+                if relation(answer, "ItemShops", "ItemShop")
+                else None
+            )
             if got != qty:
-                raise FatalError(f"the stock of item {sku} in shop {shop} was sent as {qty} "
-                                 f"but Lightspeed answered qoh {got}")
+                raise FatalError(
+                    f"the stock of item {sku} in shop {shop} was sent as {qty} "
+                    f"but Lightspeed answered qoh {got}"
+                )
         log.debug("stock of %s in shop %s: %s", sku, shop, body)
         if "itemType" in body:
             record["itemType"] = body["itemType"]
         if "ItemShops" in body:
-            rows = [r for r in relation(record, "ItemShops", "ItemShop")
-                    if str(r.get("shopID")) != str(shop)]
+            rows = [
+                r
+                for r in relation(record, "ItemShops", "ItemShop")
+                if str(r.get("shopID")) != str(shop)
+            ]
             rows.append({**(row or {}), "shopID": str(shop), "qoh": str(qty)})
             record["ItemShops"] = {"ItemShop": rows}
 
@@ -491,11 +535,14 @@ class LightspeedRetailTarget:
     @staticmethod
     def _only_sales(kind: str) -> None:
         if kind != "sales_order":
-            raise ConfigError(f"Lightspeed Retail only takes sales (order type {kind!r} is "
-                              "not supported; use sales_order)")
+            raise ConfigError(
+                f"Lightspeed Retail only takes sales (order type {kind!r} is "
+                "not supported; use sales_order)"
+            )
 
-    def find_orders(self, references: Sequence[str], *,
-                    kind: str = "sales_order") -> dict[str, str]:
+    def find_orders(
+        self, references: Sequence[str], *, kind: str = "sales_order"
+    ) -> dict[str, str]:
         """Our reference -> ``saleID`` of the completed sales we created (voided and
         archived ones included: a sale someone cancelled in the POS is not created again).
 
@@ -506,9 +553,14 @@ class LightspeedRetailTarget:
         wanted = set(references)
         found: dict[str, str] = {}
         for chunk in any_of(references):
-            for row in self.client.query("Sale", {
-                    "referenceNumber": chunk, "referenceNumberSource": self.reference_source,
-                    "archived": "true"}):
+            for row in self.client.query(
+                "Sale",
+                {
+                    "referenceNumber": chunk,
+                    "referenceNumberSource": self.reference_source,
+                    "archived": "true",
+                },
+            ):
                 ref = str(row.get("referenceNumber") or "")
                 if ref in wanted and row.get("saleID") and flag(row.get("completed")):
                     found.setdefault(ref, str(row["saleID"]))
@@ -527,13 +579,14 @@ class LightspeedRetailTarget:
                 category = category if isinstance(category, Mapping) else {}
                 if inclusive is None:
                     inclusive = flag(category.get("isTaxInclusive"))
-                rate = sum((number(category.get(k)) or Decimal(0)
-                            for k in ("tax1Rate", "tax2Rate")), Decimal(0))
+                rate = sum(
+                    (number(category.get(k)) or Decimal(0) for k in ("tax1Rate", "tax2Rate")),
+                    Decimal(0),
+                )
             self._tax = (bool(inclusive), rate)
         return self._tax
 
-    def _item_ids(self, orders: Sequence[tuple[Order, Mapping[str, Any] | None]]
-                  ) -> dict[str, str]:
+    def _item_ids(self, orders: Sequence[tuple[Order, Mapping[str, Any] | None]]) -> dict[str, str]:
         skus: set[str] = set()
         for order, mapped in orders:
             lines = list((mapped or {}).get("lines") or [])
@@ -541,49 +594,83 @@ class LightspeedRetailTarget:
                 sku = lines[i].get("customSku") if i < len(lines) else None
                 skus.add(str(sku or line.sku))
         self.find_items(sorted(skus))
-        return {sku: str(row["itemID"]) for sku, row in self._items.items()
-                if sku in skus and row.get("itemID")}
+        return {
+            sku: str(row["itemID"])
+            for sku, row in self._items.items()
+            if sku in skus and row.get("itemID")
+        }
 
-    def create_order(self, order: Order, *, debtor_code: str, reference: str,
-                     mapped: Mapping[str, Any] | None = None) -> str:
+    def create_order(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None = None,
+    ) -> str:
         """POST one completed sale; returns its ``saleID``.
 
         ``debtor_code`` is the ``customerID`` (empty: a walk-in sale without customer).
         Never retried: a timeout or 5xx can hide a committed sale, so the error propagates
         and the flow looks the reference up before any second attempt.
         """
-        return self._create(order, debtor_code=debtor_code, reference=reference,
-                            mapped=mapped, item_ids=self._item_ids([(order, mapped)]))
+        return self._create(
+            order,
+            debtor_code=debtor_code,
+            reference=reference,
+            mapped=mapped,
+            item_ids=self._item_ids([(order, mapped)]),
+        )
 
-    def _create(self, order: Order, *, debtor_code: str, reference: str,
-                mapped: Mapping[str, Any] | None, item_ids: Mapping[str, str]) -> str:
+    def _create(
+        self,
+        order: Order,
+        *,
+        debtor_code: str,
+        reference: str,
+        mapped: Mapping[str, Any] | None,
+        item_ids: Mapping[str, str],
+    ) -> str:
         if debtor_code and not debtor_code.strip().isdigit():
             raise ConfigError(f"debtor {debtor_code!r} is not a Lightspeed customerID")
         inclusive, rate = self.tax_mode()
         body, total = sale_body(
-            order, reference=reference, reference_source=self.reference_source,
-            item_ids=item_ids, mapped=mapped, customer_id=debtor_code.strip() or None,
-            shop_id=self.shop_id, register_id=self.register_id,
+            order,
+            reference=reference,
+            reference_source=self.reference_source,
+            item_ids=item_ids,
+            mapped=mapped,
+            customer_id=debtor_code.strip() or None,
+            shop_id=self.shop_id,
+            register_id=self.register_id,
             employee_id=self.employee_id,
-            payment_type_id=payment_type_for(order, mapped, self.payment_types,
-                                             self.default_payment_type_id),
-            tax_inclusive=inclusive, tax_rate=rate)
+            payment_type_id=payment_type_for(
+                order, mapped, self.payment_types, self.default_payment_type_id
+            ),
+            tax_inclusive=inclusive,
+            tax_rate=rate,
+        )
         try:
             created = self.client.create("Sale", body)
         except AuthError:
             raise
         except FatalError as err:
-            raise _refused(err, f"sale {reference} (source order {order.ref.id}, total "
-                                f"{total})") from None
+            raise _refused(
+                err, f"sale {reference} (source order {order.ref.id}, total {total})"
+            ) from None
         sale_id = str(created.get("saleID") or "").strip()
         if not sale_id:
-            raise FatalError(f"Lightspeed answered sale {reference} (source order "
-                             f"{order.ref.id}) without a saleID; not counted as created")
+            raise FatalError(
+                f"Lightspeed answered sale {reference} (source order "
+                f"{order.ref.id}) without a saleID; not counted as created"
+            )
         problem = sale_confirmation(created, total=total)
         if problem is not None:
-            raise FatalError(f"sale {reference} (source order {order.ref.id}, saleID "
-                             f"{sale_id}) not confirmed: {problem}; not counted as created"
-                             f"{self._disown_sale(sale_id, created)}")
+            raise FatalError(
+                f"sale {reference} (source order {order.ref.id}, saleID "
+                f"{sale_id}) not confirmed: {problem}; not counted as created"
+                f"{self._disown_sale(sale_id, created)}"
+            )
         log.debug("sale %s created for %s (total %s)", sale_id, reference, total)
         return sale_id
 
@@ -599,15 +686,18 @@ class LightspeedRetailTarget:
         """
         completed = flag(created.get("completed"))
         try:
-            self.client.update("Sale", sale_id, {
-                "referenceNumberSource": f"{self.reference_source}-unconfirmed"})
+            self.client.update(
+                "Sale", sale_id, {"referenceNumberSource": f"{self.reference_source}-unconfirmed"}
+            )
             if not completed:
                 self.client.delete("Sale", sale_id)
         except AuthError:
             raise
         except (FatalError, RetriableError) as err:
-            return (f"; taking our reference off sale {sale_id} failed ({err}): void or "
-                    "archive it in Lightspeed before the order is replayed")
+            return (
+                f"; taking our reference off sale {sale_id} failed ({err}): void or "
+                "archive it in Lightspeed before the order is replayed"
+            )
         if completed:
             return f"; void sale {sale_id} in Lightspeed (it was completed)"
         return f"; the open sale {sale_id} was archived"
@@ -627,9 +717,15 @@ class LightspeedRetailTarget:
         results: list[str | FatalError] = []
         for w in writes:
             try:
-                results.append(self._create(w.order, debtor_code=w.debtor_code,
-                                            reference=w.reference, mapped=w.mapped,
-                                            item_ids=item_ids))
+                results.append(
+                    self._create(
+                        w.order,
+                        debtor_code=w.debtor_code,
+                        reference=w.reference,
+                        mapped=w.mapped,
+                        item_ids=item_ids,
+                    )
+                )
             except AuthError:
                 raise
             except FatalError as err:

@@ -98,8 +98,9 @@ class TokenStore(Protocol):
         pair (the seed, or whatever another worker stored first)."""
         ...
 
-    def claim(self, key: str, refresh_token: str, owner: str, *, now: float,
-              lease_s: float) -> bool:
+    def claim(
+        self, key: str, refresh_token: str, owner: str, *, now: float, lease_s: float
+    ) -> bool:
         """Take the right to spend ``refresh_token``: only while it is still the stored
         one and no other owner's lease runs. ``False``: someone else refreshes (or did)."""
         ...
@@ -145,8 +146,9 @@ class InMemoryTokenStore:
         with self._lock:
             return self._rows.setdefault(key, _Row(tokens)).tokens
 
-    def claim(self, key: str, refresh_token: str, owner: str, *, now: float,
-              lease_s: float) -> bool:
+    def claim(
+        self, key: str, refresh_token: str, owner: str, *, now: float, lease_s: float
+    ) -> bool:
         """See :meth:`TokenStore.claim`."""
         with self._lock:
             row = self._rows.get(key)
@@ -243,10 +245,15 @@ class SqlTokenStore:
         """See :meth:`TokenStore.put_if_absent` (an INSERT; a duplicate key loses)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(tokens_table).values(
-                    key=key, access_token=tokens.access_token,
-                    refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,
-                    updated_at=_now()))
+                conn.execute(
+                    insert(tokens_table).values(
+                        key=key,
+                        access_token=tokens.access_token,
+                        refresh_token=tokens.refresh_token,
+                        expires_at=tokens.expires_at,
+                        updated_at=_now(),
+                    )
+                )
         except IntegrityError:
             pass
         stored = self.get(key)
@@ -254,8 +261,9 @@ class SqlTokenStore:
             raise RuntimeError(f"token row {key} vanished while being seeded")
         return stored
 
-    def claim(self, key: str, refresh_token: str, owner: str, *, now: float,
-              lease_s: float) -> bool:
+    def claim(
+        self, key: str, refresh_token: str, owner: str, *, now: float, lease_s: float
+    ) -> bool:
         """See :meth:`TokenStore.claim`: one conditional UPDATE."""
         t = tokens_table.c
         free = (t.lease_owner.is_(None)) | (t.lease_owner == owner) | (t.lease_until < now)
@@ -274,9 +282,14 @@ class SqlTokenStore:
             won = conn.execute(
                 update(tokens_table)
                 .where(t.key == key, t.refresh_token == old_refresh_token)
-                .values(access_token=new.access_token, refresh_token=new.refresh_token,
-                        expires_at=new.expires_at, lease_owner=None, lease_until=None,
-                        updated_at=_now())
+                .values(
+                    access_token=new.access_token,
+                    refresh_token=new.refresh_token,
+                    expires_at=new.expires_at,
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=_now(),
+                )
             ).rowcount
         return bool(won)
 
@@ -284,8 +297,11 @@ class SqlTokenStore:
         """See :meth:`TokenStore.release`."""
         t = tokens_table.c
         with self.engine.begin() as conn:
-            conn.execute(update(tokens_table).where(t.key == key, t.lease_owner == owner)
-                         .values(lease_owner=None, lease_until=None))
+            conn.execute(
+                update(tokens_table)
+                .where(t.key == key, t.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
 
     def close(self) -> None:
         """Return pooled connections (each task opens its own store)."""

@@ -41,10 +41,23 @@ STOCK_FIELD = "qoh"
 PARENT_SKU_FIELD = "manufacturerSku"
 #: ItemMatrix columns [V, ItemMatrix page]; other mapped fields are Item-only and are not
 #: sent to the matrix (``customSku``, ``ean``, ``upc``, attributes, ``qoh`` ...)
-MATRIX_FIELDS = frozenset({
-    "description", "tax", "defaultCost", "itemType", "serialized", "modelYear", "categoryID",
-    "taxClassID", "departmentID", "manufacturerID", "seasonID", "defaultVendorID",
-    "itemAttributeSetID"})
+MATRIX_FIELDS = frozenset(
+    {
+        "description",
+        "tax",
+        "defaultCost",
+        "itemType",
+        "serialized",
+        "modelYear",
+        "categoryID",
+        "taxClassID",
+        "departmentID",
+        "manufacturerID",
+        "seasonID",
+        "defaultVendorID",
+        "itemAttributeSetID",
+    }
+)
 #: ``itemType`` of an item whose stock is not tracked [V: "Inventory for these items is
 #: not tracked"]. ASSUMPTION [U] (the brief leaves the field open): the stock flow's
 #: ``managed`` flag maps onto ``itemType`` ``default`` <-> ``non_inventory``; other types
@@ -54,6 +67,7 @@ MANAGED_TYPE = "default"
 
 
 # --- vendor shapes ---------------------------------------------------------------------
+
 
 def as_list(value: Any) -> list[dict[str, Any]]:
     """A V3 collection as a list: ``""``/``None``/``False`` -> ``[]``, an object -> ``[it]``."""
@@ -104,8 +118,9 @@ def whole(value: Any, *, entity: str, source_id: str, field: str) -> int:
     if qty is None:
         raise RecordError(entity, source_id, field, f"not a number: {value!r}")
     if qty != qty.to_integral_value():
-        raise RecordError(entity, source_id, field,
-                          f"Lightspeed Retail keeps whole quantities, got {qty}")
+        raise RecordError(
+            entity, source_id, field, f"Lightspeed Retail keeps whole quantities, got {qty}"
+        )
     return int(qty)
 
 
@@ -116,6 +131,7 @@ def street_line(address: Address) -> str:
 
 
 # --- customers -------------------------------------------------------------------------
+
 
 def customer_body(customer: Customer) -> dict[str, Any]:
     """A ``Customer`` write with its nested ``Contact`` (e-mail, phone, address).
@@ -129,16 +145,31 @@ def customer_body(customer: Customer) -> dict[str, Any]:
     """
     company = customer.kind is CustomerKind.COMPANY
     a = customer.billing_address
-    email: Any = ({"ContactEmail": {"address": customer.email, "useType": "Primary"}}
-                  if customer.email else "")
-    phone: Any = ({"ContactPhone": {"number": customer.phone,
-                                    "useType": "Work" if company else "Home"}}
-                  if customer.phone else "")
+    email: Any = (
+        {"ContactEmail": {"address": customer.email, "useType": "Primary"}}
+        if customer.email
+        else ""
+    )
+    phone: Any = (
+        {"ContactPhone": {"number": customer.phone, "useType": "Work" if company else "Home"}}
+        if customer.phone
+        else ""
+    )
     street = street_line(a)
-    address: Any = ({"ContactAddress": {
-        "address1": street, "address2": "", "city": a.city, "zip": a.postcode,
-        "countryCode": a.country, "country": a.country}}
-        if any((street, a.city, a.postcode, a.country)) else "")
+    address: Any = (
+        {
+            "ContactAddress": {
+                "address1": street,
+                "address2": "",
+                "city": a.city,
+                "zip": a.postcode,
+                "countryCode": a.country,
+                "country": a.country,
+            }
+        }
+        if any((street, a.city, a.postcode, a.country))
+        else ""
+    )
     return {
         "firstName": customer.first_name,
         "lastName": customer.last_name,
@@ -170,11 +201,18 @@ def _facts(record: Mapping[str, Any]) -> list[str]:
     def text(value: Any) -> str:
         return "" if value is None else str(value).strip()
 
-    return [text(record.get("firstName")), text(record.get("lastName")),
-            text(record.get("company")), text(record.get("vatNumber")),
-            emails[0] if emails else "", text(phones[0].get("number")) if phones else "",
-            text(addr.get("address1")), text(addr.get("zip")), text(addr.get("city")),
-            text(addr.get("countryCode")).upper()]
+    return [
+        text(record.get("firstName")),
+        text(record.get("lastName")),
+        text(record.get("company")),
+        text(record.get("vatNumber")),
+        emails[0] if emails else "",
+        text(phones[0].get("number")) if phones else "",
+        text(addr.get("address1")),
+        text(addr.get("zip")),
+        text(addr.get("city")),
+        text(addr.get("countryCode")).upper(),
+    ]
 
 
 def fingerprint(record: Mapping[str, Any]) -> str:
@@ -186,8 +224,17 @@ def fingerprint(record: Mapping[str, Any]) -> str:
 # --- sales -----------------------------------------------------------------------------
 
 #: Sale fields only the target sets (a mapped header cannot override them)
-SALE_RESERVED = frozenset({"completed", "referenceNumber", "referenceNumberSource",
-                           "SaleLines", "SalePayments", "customerID", "paymentTypeID"})
+SALE_RESERVED = frozenset(
+    {
+        "completed",
+        "referenceNumber",
+        "referenceNumberSource",
+        "SaleLines",
+        "SalePayments",
+        "customerID",
+        "paymentTypeID",
+    }
+)
 
 
 def _money(value: Any, order: Order, field: str) -> Decimal:
@@ -224,8 +271,12 @@ def sale_body(
     """
     mapped_lines = list((mapped or {}).get("lines") or [])
     if mapped_lines and len(mapped_lines) != len(order.lines):
-        raise RecordError("order", order.ref.id, "lines",
-                          f"{len(mapped_lines)} mapped lines for {len(order.lines)} order lines")
+        raise RecordError(
+            "order",
+            order.ref.id,
+            "lines",
+            f"{len(mapped_lines)} mapped lines for {len(order.lines)} order lines",
+        )
     lines: list[dict[str, Any]] = []
     subtotal = Decimal(0)
     for i, line in enumerate(order.lines):
@@ -233,40 +284,70 @@ def sale_body(
         sku = str(fields.pop("customSku", None) or line.sku)
         item_id = fields.pop("itemID", None) or item_ids.get(sku)
         if not item_id:
-            raise RecordError("order", order.ref.id, f"lines[{i}].sku",
-                              f"SKU {sku} is not an item (customSku) in Lightspeed Retail")
-        qty = whole(fields.pop("unitQuantity", line.quantity), entity="order",
-                    source_id=order.ref.id, field=f"lines[{i}].quantity")
-        price = _money(fields.pop("unitPrice", line.unit_price_incl if tax_inclusive
-                                  else line.unit_price_excl), order, f"lines[{i}].unitPrice")
-        discount = _money(fields.pop("discountAmount", line.discount_incl if tax_inclusive
-                                     else line.discount_excl), order,
-                          f"lines[{i}].discountAmount")
+            raise RecordError(
+                "order",
+                order.ref.id,
+                f"lines[{i}].sku",
+                f"SKU {sku} is not an item (customSku) in Lightspeed Retail",
+            )
+        qty = whole(
+            fields.pop("unitQuantity", line.quantity),
+            entity="order",
+            source_id=order.ref.id,
+            field=f"lines[{i}].quantity",
+        )
+        price = _money(
+            fields.pop(
+                "unitPrice", line.unit_price_incl if tax_inclusive else line.unit_price_excl
+            ),
+            order,
+            f"lines[{i}].unitPrice",
+        )
+        discount = _money(
+            fields.pop(
+                "discountAmount", line.discount_incl if tax_inclusive else line.discount_excl
+            ),
+            order,
+            f"lines[{i}].discountAmount",
+        )
         subtotal += price * qty - discount
-        lines.append({**{k: wire(v) for k, v in fields.items()}, "itemID": str(item_id),
-                      "unitQuantity": str(qty), "unitPrice": wire(price),
-                      "discountAmount": wire(discount)})
+        lines.append(
+            {
+                **{k: wire(v) for k, v in fields.items()},
+                "itemID": str(item_id),
+                "unitQuantity": str(qty),
+                "unitPrice": wire(price),
+                "discountAmount": wire(discount),
+            }
+        )
     total = subtotal if tax_inclusive else subtotal * (1 + tax_rate)
     total = total.quantize(CENT, ROUND_HALF_UP)
-    header = {k: wire(v) for k, v in dict((mapped or {}).get("header") or {}).items()
-              if k not in SALE_RESERVED}
+    header = {
+        k: wire(v)
+        for k, v in dict((mapped or {}).get("header") or {}).items()
+        if k not in SALE_RESERVED
+    }
     body: dict[str, Any] = {
-        "employeeID": str(employee_id), "registerID": str(register_id), "shopID": str(shop_id),
+        "employeeID": str(employee_id),
+        "registerID": str(register_id),
+        "shopID": str(shop_id),
         **header,
         "completed": "true",
         "referenceNumber": reference,
         "referenceNumberSource": reference_source,
         "SaleLines": {"SaleLine": lines},
-        "SalePayments": {"SalePayment": {"amount": wire(total),
-                                          "paymentTypeID": str(payment_type_id)}},
+        "SalePayments": {
+            "SalePayment": {"amount": wire(total), "paymentTypeID": str(payment_type_id)}
+        },
     }
     if customer_id:
         body["customerID"] = customer_id
     return body, total
 
 
-def payment_type_for(order: Order, mapped: Mapping[str, Any] | None,
-                     table: Mapping[str, int], default: int) -> int:
+def payment_type_for(
+    order: Order, mapped: Mapping[str, Any] | None, table: Mapping[str, int], default: int
+) -> int:
     """A mapped header ``paymentTypeID`` wins; else the settings' table by the order's
     payment method (case-insensitive; ``"*"`` for any other); else ``default``."""
     header = (mapped or {}).get("header") or {}
@@ -274,8 +355,12 @@ def payment_type_for(order: Order, mapped: Mapping[str, Any] | None,
         try:
             return int(str(header["paymentTypeID"]))
         except ValueError:
-            raise RecordError("order", order.ref.id, "header.paymentTypeID",
-                              f"not a payment type id: {header['paymentTypeID']!r}") from None
+            raise RecordError(
+                "order",
+                order.ref.id,
+                "header.paymentTypeID",
+                f"not a payment type id: {header['paymentTypeID']!r}",
+            ) from None
     lowered = {k.strip().lower(): v for k, v in table.items()}
     method = order.payment_method.strip().lower()
     if method and method in lowered:
@@ -318,8 +403,9 @@ def item_confirmation(answer: Mapping[str, Any], *, sku: str) -> str | None:
         return "Lightspeed answered without an itemID"
     got = str(answer.get("customSku") or "").strip()
     if got != sku.strip():
-        return (f"Lightspeed answered item {answer.get('itemID')} with customSku {got!r}, "
-                f"not {sku!r}")
+        return (
+            f"Lightspeed answered item {answer.get('itemID')} with customSku {got!r}, not {sku!r}"
+        )
     return None
 
 
@@ -331,8 +417,9 @@ def shop_qoh(record: Mapping[str, Any], shop: int | str, *, sku: str) -> Decimal
     [V, recorded]: the ``"0"`` row is ignored unless it is the only one. ``qoh`` is a
     string (``"45"``) [V]; one that is not a number is a ``RecordError`` naming the item.
     """
-    rows = {str(r.get("shopID") or "").strip(): r
-            for r in relation(record, "ItemShops", "ItemShop")}
+    rows = {
+        str(r.get("shopID") or "").strip(): r for r in relation(record, "ItemShops", "ItemShop")
+    }
     row = rows.get(str(shop).strip())
     if row is None and set(rows) == {"0"}:
         row = rows["0"]
@@ -340,21 +427,36 @@ def shop_qoh(record: Mapping[str, Any], shop: int | str, *, sku: str) -> Decimal
         return None
     qoh = number(row.get("qoh"))
     if qoh is None:
-        raise RecordError("stock", sku, "qoh", f"Lightspeed's ItemShop {row.get('itemShopID')} "
-                                               f"holds qoh {row.get('qoh')!r}, not a number")
+        raise RecordError(
+            "stock",
+            sku,
+            "qoh",
+            f"Lightspeed's ItemShop {row.get('itemShopID')} "
+            f"holds qoh {row.get('qoh')!r}, not a number",
+        )
     return qoh
 
 
 # --- items -----------------------------------------------------------------------------
 
+
 def _prices(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"amount": wire(fields[name]), "useType": use}
-            for name, use in PRICE_FIELDS.items() if fields.get(name) is not None]
+    return [
+        {"amount": wire(fields[name]), "useType": use}
+        for name, use in PRICE_FIELDS.items()
+        if fields.get(name) is not None
+    ]
 
 
-def item_body(item: ItemWrite, *, create: bool, shop_id: int,
-              matrix_id: str | None = None, attribute_set_id: str | None = None,
-              entity: str = "product") -> dict[str, Any]:
+def item_body(
+    item: ItemWrite,
+    *,
+    create: bool,
+    shop_id: int,
+    matrix_id: str | None = None,
+    attribute_set_id: str | None = None,
+    entity: str = "product",
+) -> dict[str, Any]:
     """The ``Item`` payload of ``item``: its mapped fields plus what only we set.
 
     ``customSku`` is the item's code (its identity for every lookup) on create; a variant
@@ -393,8 +495,7 @@ def matrix_body(item: ItemWrite, *, create: bool, attribute_set_id: int) -> dict
     """The ``ItemMatrix`` payload of a configurable parent: the mapped fields that are
     matrix columns (:data:`MATRIX_FIELDS`), its prices, its category; a new matrix gets
     ``attribute_set_id`` unless the fields name one."""
-    body = {k: wire(v) for k, v in item.fields.items()
-            if k in MATRIX_FIELDS and v is not None}
+    body = {k: wire(v) for k, v in item.fields.items() if k in MATRIX_FIELDS and v is not None}
     if create:
         body.setdefault("itemAttributeSetID", str(attribute_set_id))
     prices = _prices(item.fields)
