@@ -1,4 +1,4 @@
-"""The tooling bar (STYLE R18) is part of the suite: ruff, ruff format and strict mypy stay clean."""
+"""The tooling bar (STYLE R18) is in the suite: ruff, ruff format and strict mypy stay clean."""
 
 import subprocess
 import sys
