@@ -1,5 +1,6 @@
-# One image for every service of docker-compose.yaml: Airflow (api-server, scheduler,
-# dag-processor, triggerer, Celery workers, init) and the vendor sandboxes.
+# The image of every Airflow service of docker-compose.yaml (api-server, scheduler,
+# dag-processor, triggerer, Celery workers, init). It copies only the shipped package:
+# the sandboxes and the demo (dev/, the dev kit) have their own image, dev/Dockerfile.
 #
 # Like ./run, it installs exactly what uv.lock pins (uv sync --frozen): the image runs
 # the versions the tests ran, and a lock out of date with pyproject.toml fails the build
@@ -38,7 +39,7 @@ ENV PATH=/opt/shopbridge/.venv/bin:$PATH \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/shopbridge/plugins \
     AIRFLOW__CORE__LOAD_EXAMPLES=False
 
-# written by the services at run time: task logs, the admin password, sandbox stores
+# written at run time: task logs, the admin password; the sandboxes' Connections (mounted)
 RUN mkdir -p /opt/airflow/logs /opt/airflow/passwords /var/lib/shopbridge-sandboxes \
  && chown -R 50000:0 /opt/airflow /var/lib/shopbridge-sandboxes \
  && chmod -R g+rwX /opt/airflow /var/lib/shopbridge-sandboxes

@@ -56,9 +56,9 @@ from typing import Any
 import httpx
 import yaml
 
-from shopbridge._procs import start_sandbox, stop
-from shopbridge.sandbox.connections import connection_fields
-from shopbridge.sandbox.demo_data import DEMO_START
+from shopbridge_dev.procs import start_sandbox, stop
+from shopbridge_dev.sandboxes.connections import connection_fields
+from shopbridge_dev.sandboxes.demo_data import DEMO_START
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"
@@ -184,7 +184,7 @@ def _run_side(side: str, tmp: Path, home: Path, n_orders: int) -> dict[str, Any]
 
 def _run_standalone(tmp: Path, n_orders: int) -> dict[str, Any]:
     """The same DAG under ``airflow standalone``; the run's start-to-end in its own record."""
-    from shopbridge.local_airflow import LocalAirflow
+    from shopbridge_dev.local_airflow import LocalAirflow
 
     with _sandboxes(tmp / "standalone", n_orders) as (env, urls):
         airflow = LocalAirflow(home=tmp / "standalone-home", dags_folder=DAGS, extra_env=env)

@@ -27,18 +27,18 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from shopbridge._http import RetryPolicy  # noqa: E402
 from shopbridge.config import load_integration  # noqa: E402
-from shopbridge.connectors.exact_globe import sandbox as eg_sandbox  # noqa: E402
+from shopbridge.connectors._kit.http import RetryPolicy  # noqa: E402
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, make_auth  # noqa: E402
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget  # noqa: E402
-from shopbridge.connectors.lightspeed_ecom import sandbox as ls_sandbox  # noqa: E402
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient  # noqa: E402
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource  # noqa: E402
 from shopbridge.flows import orders  # noqa: E402
-from shopbridge.ledger import Ledger  # noqa: E402
 from shopbridge.mapping.defaults import mapper_for  # noqa: E402
-from shopbridge.sandbox.demo_data import DEMO_START, generate  # noqa: E402
+from shopbridge.store.ledger import Ledger  # noqa: E402
+from shopbridge_dev.sandboxes.demo_data import DEMO_START, generate  # noqa: E402
+from shopbridge_dev.sandboxes.exact_globe import app as eg_sandbox  # noqa: E402
+from shopbridge_dev.sandboxes.lightspeed_ecom import app as ls_sandbox  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 PAIR = ROOT / "include" / "integrations" / "lightspeed_ecom__exact_globe.yaml"

@@ -65,8 +65,8 @@ def batch_task(batch_file: Path, urls: dict[str, str], run_id: str) -> None:
     """One batch as a worker runs it: map, look up, load; prints its counts and timings."""
     from shopbridge.config import load_integration
     from shopbridge.flows import products
-    from shopbridge.ledger import Ledger
     from shopbridge.mapping.defaults import mapper_for
+    from shopbridge.store.ledger import Ledger
 
     cfg = load_integration(PAIR)
     spec = cfg.flows[FLOW]
@@ -121,8 +121,8 @@ def run(
 
 
 def main() -> None:
-    from shopbridge._procs import start_sandbox, stop
     from shopbridge.flows import products
+    from shopbridge_dev.procs import start_sandbox, stop
 
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)

@@ -147,8 +147,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--only", choices=sorted(SYSTEMS), action="append")
     args = parser.parse_args()
-    from shopbridge._procs import start_sandbox, stop
-    from shopbridge.sandbox.connections import connection_fields
+    from shopbridge_dev.procs import start_sandbox, stop
+    from shopbridge_dev.sandboxes.connections import connection_fields
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp_dir:

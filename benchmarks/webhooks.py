@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from shopbridge.connectors.lightspeed_ecom.webhooks import SIGNATURE_HEADER, signature
-from shopbridge.webhook_drill import AUTH, PAIR, live_pair
+from shopbridge_dev.webhook_drill import AUTH, PAIR, live_pair
 
 
 def log(msg: str) -> None:

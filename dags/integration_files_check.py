@@ -5,6 +5,6 @@ Kept apart from ``integrations.py`` so a broken file never stops the valid ones 
 
 from pathlib import Path
 
-from shopbridge.dag_factory import raise_config_errors
+from shopbridge.airflow.dag_factory import raise_config_errors
 
 raise_config_errors(Path(__file__).parents[1] / "include/integrations")

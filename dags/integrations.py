@@ -2,6 +2,6 @@
 
 from pathlib import Path
 
-from shopbridge.dag_factory import register_integrations
+from shopbridge.airflow.dag_factory import register_integrations
 
 register_integrations(globals(), config_dir=Path(__file__).parents[1] / "include/integrations")

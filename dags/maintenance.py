@@ -1,5 +1,5 @@
 """The daily retention purge: logs, activity and Airflow records past the retention."""
 
-from shopbridge.maintenance import build_maintenance_dag
+from shopbridge.airflow.maintenance import build_maintenance_dag
 
 maintenance = build_maintenance_dag()

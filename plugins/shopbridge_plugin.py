@@ -1,12 +1,12 @@
 """shopbridge's Airflow plugin: the webhook receiver, mounted in the api-server at
 ``/shopbridge`` (``POST /shopbridge/webhooks/<integration>/<system>``).
 
-This file only wires Airflow into :mod:`shopbridge.receiver` (which holds the logic and
+This file only wires Airflow into :mod:`shopbridge.airflow.receiver` (which holds the logic and
 the reasons): a Connection's secret checks the vendor's signature, and an asset event on
 the flow's inbox asset starts the flow's DAG. Plugin apps get no Airflow login; the
 vendor's signature is the authentication.
 
-It also serves Operations → Activity (:mod:`shopbridge.activity_view`) at
+It also serves Operations → Activity (:mod:`shopbridge.airflow.activity_view`) at
 ``/shopbridge-activity/``, a nav entry in the UI, behind Airflow's own login.
 """
 
@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Request
 
-from shopbridge.activity_view import DagFilter, create_activity_app
+from shopbridge.airflow.activity_view import DagFilter, create_activity_app
+from shopbridge.airflow.receiver import create_receiver
 from shopbridge.config import inbox_asset_name
-from shopbridge.receiver import create_receiver
 
 log = logging.getLogger("shopbridge.webhooks")
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopbridge._procs import free_port
+from shopbridge_dev.procs import free_port
 
 
 def _bin_dir() -> Path:

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from shopbridge.airflow.pools import load_configs, target_pools
 from shopbridge.connectors.registry import HOOKS
-from shopbridge.pools import load_configs, target_pools
-from shopbridge.sandbox.__main__ import SYSTEMS
-from shopbridge.sandbox.cluster import SERVICE_PORT, connections, service_name
-from shopbridge.sandbox.connections import SANDBOX_CONNECTIONS
+from shopbridge_dev.sandboxes.__main__ import SYSTEMS
+from shopbridge_dev.sandboxes.cluster import SERVICE_PORT, connections, service_name
+from shopbridge_dev.sandboxes.connections import SANDBOX_CONNECTIONS
 
 ROOT = Path(__file__).parents[1]
 COMPOSE = ROOT / "docker-compose.yaml"
@@ -165,7 +165,7 @@ def test_every_sandbox_system_has_a_service_and_a_connection(services):
     for system in SYSTEMS:
         spec = services[service_name(system)]
         args = shlex.split(spec["command"])
-        assert args[:4] == ["python", "-m", "shopbridge.sandbox", system]
+        assert args[:4] == ["python", "-m", "shopbridge_dev.sandboxes", system]
         assert args[args.index("--host") + 1] == "0.0.0.0"
         assert int(args[args.index("--port") + 1]) == SERVICE_PORT
         assert spec["healthcheck"]["test"]
@@ -178,16 +178,22 @@ def test_init_migrates_imports_the_connections_then_syncs_the_pools(services):
     lines = [ln.strip() for ln in init_script(services).splitlines()]
     order = [
         next(i for i, ln in enumerate(lines) if ln.startswith(cmd))
-        for cmd in (
-            "airflow db migrate",
-            "python -m shopbridge.sandbox.cluster >",
-            "airflow connections import",
-            "shopbridge pools sync",
-        )
+        for cmd in ("airflow db migrate", "airflow connections import", "shopbridge pools sync")
     ]
     assert order == sorted(order)
-    written = lines[order[1]].split(">")[1].strip()
-    assert lines[order[2]].split()[-1] == written
+    # the file is written by the sandbox image's one-shot service (the Airflow image has no
+    # sandbox code), on the volume airflow-init mounts, before airflow-init starts
+    init = services["airflow-init"]
+    path = init["environment"]["SHOPBRIDGE_SANDBOX_CONNECTIONS"]
+    assert lines[order[1]].split()[-1] == '"${SHOPBRIDGE_SANDBOX_CONNECTIONS}"'
+    writer = services["sandbox-connections"]
+    assert writer["command"][-1] == f"python -m shopbridge_dev.sandboxes.cluster > {path}"
+    assert writer["build"]["dockerfile"] == "dev/Dockerfile"
+    assert init["depends_on"]["sandbox-connections"]["condition"] == (
+        "service_completed_successfully"
+    )
+    volume = next(v for v in init["volumes"] if v.startswith("sandbox-state:"))
+    assert path.startswith(volume.split(":")[1] + "/")
 
 
 def test_the_image_installs_the_frozen_lock_with_the_uv_of_run():
@@ -230,6 +236,9 @@ def test_init_script_stores_connections_and_pools_and_keeps_changes(tmp_path, se
         rows = json.loads(run("airflow", "pools", "list", "-o", "json"))
         return {r["pool"]: int(r["slots"]) for r in rows}
 
+    conns = tmp_path / "sandbox_connections.json"
+    env["SHOPBRIDGE_SANDBOX_CONNECTIONS"] = str(conns)
+    conns.write_text(run(sys.executable, "-m", "shopbridge_dev.sandboxes.cluster"))
     run("bash", "-c", init_script(services))
     wanted = target_pools(load_configs(ROOT / "include" / "integrations"))
     assert {name: pools()[name] for name in wanted} == dict.fromkeys(wanted, 1)
@@ -247,6 +256,9 @@ def test_init_script_stores_connections_and_pools_and_keeps_changes(tmp_path, se
     buckles = {**connections(SYSTEMS)["shopbridge_buckles"]}
     buckles["extra"] = json.dumps({**json.loads(buckles["extra"]), "pool_slots": 3})
     env["AIRFLOW_CONN_SHOPBRIDGE_BUCKLES"] = json.dumps(buckles)
+    conns = tmp_path / "sandbox_connections.json"
+    env["SHOPBRIDGE_SANDBOX_CONNECTIONS"] = str(conns)
+    conns.write_text(run(sys.executable, "-m", "shopbridge_dev.sandboxes.cluster"))
     run("bash", "-c", init_script(services))
     after = pools()
     assert after["shopbridge_exact_globe"] == 2

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from shopbridge.local_airflow import LocalAirflow
-from shopbridge.sandbox.demo_data import UNKNOWN_SKU
+from shopbridge_dev.local_airflow import LocalAirflow
+from shopbridge_dev.sandboxes.demo_data import UNKNOWN_SKU
 from tests.privacy.scan import needles, rows, scan_files, scan_sqlite, seeded_personal_data
 
 ROOT = Path(__file__).parents[1]
@@ -150,7 +150,7 @@ def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SHOPBRIDGE"))}
     env.update({"SHOPBRIDGE_ROOT": str(env_root), "SHOPBRIDGE_DEMO_DIR": str(tmp_path)})
     proc = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-m", "shopbridge.demo", "--once"],
+        [str(ROOT / ".venv/bin/python"), "-m", "shopbridge_dev.demo", "--once"],
         capture_output=True,
         text=True,
         env=env,

@@ -130,7 +130,7 @@ def test_test_reports_a_record_the_translator_rejects(tmp_path: Path) -> None:
 
 def test_mapping_commands_do_not_import_airflow() -> None:
     code = (
-        "import sys, io, contextlib\nfrom shopbridge.cli import main\n"
+        "import sys, io, contextlib\nfrom shopbridge.tools.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    main(['mapping', 'test', {PAIR!r}, {str(FIX / 'person_order.in.json')!r}])\n"
         "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))"

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shopbridge.config import load_integration
-from shopbridge.errors import ConfigError
-from shopbridge.pools import (
+from shopbridge.airflow.pools import (
     DEFAULT_SLOTS,
     LEDGER_ONLY_LOOKUPS,
     load_configs,
@@ -18,6 +16,8 @@ from shopbridge.pools import (
     target_pools,
     task_pool,
 )
+from shopbridge.config import load_integration
+from shopbridge.errors import ConfigError
 
 ROOT = Path(__file__).parents[1]
 INTEGRATIONS = ROOT / "include" / "integrations"
@@ -121,7 +121,7 @@ def test_rest_store_against_airflows_own_api(airflow_db, monkeypatch):
     from airflow.api_fastapi.app import create_app
     from fastapi.testclient import TestClient
 
-    from shopbridge.pools import RestApi, sync_config_dir
+    from shopbridge.airflow.pools import RestApi, sync_config_dir
 
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
     # a generated secret is short enough for PyJWT to warn, and warnings fail the tests

@@ -308,7 +308,7 @@ EmailAddress = Annotated[
 
 
 class NotifyChannel(Frozen):
-    """One place failed runs and quarantined records are reported to (``shopbridge.notify``).
+    """One place failed runs and quarantined records are reported to (``airflow/notify.py``).
 
     The address and any credential live in the Airflow Connection named by ``connection``
     (an SMTP, Slack webhook or HTTP connection), so the YAML names who hears, never how to
@@ -382,7 +382,7 @@ class IntegrationConfig(Frozen):
     flows: dict[Slug, FlowSpec]
     #: field mapping and value maps on top of the pair's defaults (shopbridge.mapping)
     mapping: MappingSpec = MappingSpec()
-    #: who hears about failed runs and quarantined records (``shopbridge.notify``)
+    #: who hears about failed runs and quarantined records (``shopbridge.airflow.notify``)
     notify: tuple[NotifyChannel, ...] = ()
 
     @model_validator(mode="after")

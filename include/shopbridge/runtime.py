@@ -17,10 +17,10 @@ from shopbridge.config import Endpoint, FlowSpec, IntegrationConfig
 from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import AuthError, ConfigError
 from shopbridge.flows import checkouts, customers, orders, products, shipments, stock
-from shopbridge.inbox import Inbox
-from shopbridge.ledger import Ledger
 from shopbridge.mapping.defaults import mapper_for
 from shopbridge.mapping.engine import Mapper
+from shopbridge.store.inbox import Inbox
+from shopbridge.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ def report(
         with closing(Inbox()) as inbox:
             summary["webhook_records"] = inbox.finish(cfg.id, flow, inbox_run)
     if summary["quarantined"]:  # where each was read, so `shopbridge replay` can re-read it
-        from shopbridge.quarantine_log import QuarantineLog
+        from shopbridge.store.quarantine_log import QuarantineLog
 
         with closing(Ledger()) as ledger:
             QuarantineLog(ledger.engine).remember(
@@ -350,7 +350,7 @@ def report(
     read, bad = summary[f"{kind}_read"], summary[f"{kind}_quarantined"]
     failed = bool(read and bad / read > spec.max_quarantined_fraction)
     if run_id is not None:  # the activity view's row, also (above all) for a failing run
-        from shopbridge.activity import FAILED, SUCCESS, ActivityLog
+        from shopbridge.store.activity import FAILED, SUCCESS, ActivityLog
 
         with closing(ActivityLog()) as activity:
             activity.record(

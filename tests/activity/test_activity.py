@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from shopbridge import runtime
-from shopbridge.activity import FAILED, SUCCESS, ActivityLog, outcome, purge_before, runs
 from shopbridge.config import load_integration
 from shopbridge.errors import ConfigError
+from shopbridge.store.activity import FAILED, SUCCESS, ActivityLog, outcome, purge_before, runs
 
 ROOT = Path(__file__).parents[2]
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

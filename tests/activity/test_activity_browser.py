@@ -21,10 +21,10 @@ import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect, sync_playwright
 
-from shopbridge._procs import start_sandbox, stop
-from shopbridge.local_airflow import LocalAirflow
-from shopbridge.sandbox.connections import connection_fields
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from shopbridge_dev.local_airflow import LocalAirflow
+from shopbridge_dev.procs import start_sandbox, stop
+from shopbridge_dev.sandboxes.connections import connection_fields
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 
 pytestmark = pytest.mark.slow
 

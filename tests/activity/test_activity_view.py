@@ -10,8 +10,8 @@ import pytest
 from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
-from shopbridge.activity import FAILED, ActivityLog
-from shopbridge.activity_view import create_activity_app
+from shopbridge.airflow.activity_view import create_activity_app
+from shopbridge.store.activity import FAILED, ActivityLog
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HTML = {"Accept": "text/html,application/xhtml+xml"}

@@ -16,8 +16,8 @@ import pytest
 
 from shopbridge import runtime
 from shopbridge.config import load_integration
-from shopbridge.ledger import Ledger
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from shopbridge.store.ledger import Ledger
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 from tests.cli.helpers import PAIR, ROOT, ledger_state, sandbox, shopbridge, table_rows
 from tests.dags.helpers import sandbox_pair
 

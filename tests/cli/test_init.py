@@ -14,8 +14,8 @@ import pexpect
 import pytest
 import yaml
 
-from shopbridge._procs import start_sandbox, stop
 from shopbridge.config import load_integration
+from shopbridge_dev.procs import start_sandbox, stop
 from tests.cli.helpers import PAIR, ROOT, shopbridge
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ import pytest
 
 from shopbridge.connectors.base import ItemWrite
 from shopbridge.connectors.registry import hook_for
-from shopbridge.ledger import Ledger
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from shopbridge.store.ledger import Ledger
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 from tests.cli.helpers import PAIR, sandbox, shopbridge, table_rows
 from tests.dags.helpers import run_dag, sandbox_pair
 

@@ -16,18 +16,18 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.accountview import (
     AccountViewClient,
     AccountViewTarget,
     TargetOptions,
     build_table,
 )
-from shopbridge.connectors.accountview.sandbox import FIRST_SEEDED_DEBTOR, create_app
 from shopbridge.connectors.base import DebtorTerms, OrderWrite
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
-from shopbridge.sandbox import demo_data
+from shopbridge_dev.sandboxes import demo_data
+from shopbridge_dev.sandboxes.accountview.app import FIRST_SEEDED_DEBTOR, create_app
 
 from .suite import Harness, connector_suite
 

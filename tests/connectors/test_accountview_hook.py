@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from shopbridge.connectors.accountview import AccountViewClient
-from shopbridge.connectors.accountview.sandbox import create_app
 from shopbridge.errors import ConfigError
+from shopbridge_dev.sandboxes.accountview.app import create_app
 
 from .test_accountview import KNOWN, TestClient
 

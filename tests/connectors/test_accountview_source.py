@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.accountview import AccountViewSource, SourceOptions
-from shopbridge.connectors.accountview.sandbox import create_app
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.models import Category
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU
+from shopbridge_dev.sandboxes.accountview.app import create_app
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU
 
 from .test_accountview import DEMO, KNOWN, TestClient, client_for, requests_of
 

@@ -16,10 +16,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.buckles import BucklesClient, PageTotal
-from shopbridge.connectors.buckles.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
+from shopbridge_dev.sandboxes.buckles.app import create_app
 from tests.connectors.clock import FakeClock
 
 from .suite import Harness, connector_suite

@@ -15,10 +15,10 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors.buckles import BucklesClient
-from shopbridge.connectors.buckles.sandbox import create_app
 from shopbridge.errors import ConfigError
-from shopbridge.sandbox.connections import connection_fields
-from shopbridge.sandbox.demo_data import DEMO_START
+from shopbridge_dev.sandboxes.buckles.app import create_app
+from shopbridge_dev.sandboxes.connections import connection_fields
+from shopbridge_dev.sandboxes.demo_data import DEMO_START
 
 SANDBOX_CONN = connection_fields("buckles", "http://testserver")
 

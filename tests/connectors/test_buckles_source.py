@@ -14,9 +14,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.buckles import BucklesClient, BucklesSource, BucklesTarget
-from shopbridge.connectors.buckles.sandbox import create_app
 from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,
@@ -26,7 +25,8 @@ from shopbridge.models import (
     Order,
     OrderLine,
 )
-from shopbridge.sandbox.demo_data import DEMO_START
+from shopbridge_dev.sandboxes.buckles.app import create_app
+from shopbridge_dev.sandboxes.demo_data import DEMO_START
 
 BASE = "http://testserver"
 SIMPLE = "MUG-BLA-9006"

@@ -14,11 +14,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import ImageUpload, ItemWrite, OrderWrite
 from shopbridge.connectors.buckles import BucklesClient, BucklesTarget
 from shopbridge.connectors.buckles.defaults import DEFAULT_MAPPINGS, DEFAULT_VALUE_MAPS, INCL_TAX
-from shopbridge.connectors.buckles.sandbox import create_app
 from shopbridge.errors import FatalError
 from shopbridge.mapping.engine import Mapper
 from shopbridge.mapping.spec import MappingSpec
@@ -34,6 +33,7 @@ from shopbridge.models import (
     Shipment,
     ShipmentLine,
 )
+from shopbridge_dev.sandboxes.buckles.app import create_app
 
 BASE = "http://testserver"
 WHEN = datetime(2026, 11, 17, 9, tzinfo=UTC)

@@ -23,12 +23,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.ccv_salespos import CcvHmacAuth, CcvSalesposClient, sign, stamp
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos.client import NextLink, PageMismatch, dumps
-from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
+from shopbridge_dev.sandboxes.ccv_salespos.app import create_app
 from tests.connectors.clock import FakeClock
 
 from .suite import Harness, connector_suite

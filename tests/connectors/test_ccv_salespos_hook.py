@@ -14,9 +14,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors.ccv_salespos import CcvSalesposClient
-from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.errors import ConfigError
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.ccv_salespos.app import create_app
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 
 SANDBOX_CONN = {
     "conn_type": "ccv_salespos",

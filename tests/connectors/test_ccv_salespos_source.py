@@ -14,12 +14,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.ccv_salespos import CcvSalesposClient, CcvSalesposSource
-from shopbridge.connectors.ccv_salespos.sandbox import ARTICLE_CODE_ONLY_SKU, create_app
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.models import Category, resolve_item_key
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from shopbridge_dev.sandboxes.ccv_salespos.app import ARTICLE_CODE_ONLY_SKU, create_app
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 
 BASE = "http://testserver"
 WEEK = (DEMO_START - timedelta(days=1), DEMO_END + timedelta(days=30))

@@ -14,15 +14,15 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import DebtorTerms, OrderWrite
 from shopbridge.connectors.ccv_salespos import CcvSalesposClient, CcvSalesposTarget
 from shopbridge.connectors.ccv_salespos.defaults import DEFAULT_MAPPINGS, INCL_TAX
-from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 from shopbridge.mapping.engine import Mapper
 from shopbridge.mapping.spec import EntityMapping, MappingSpec
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
+from shopbridge_dev.sandboxes.ccv_salespos.app import create_app
 
 BASE = "http://testserver"
 SIMPLE, VARIANT = "MUG-BLA-9006", "T-S-BLA-9001"  # a product, and a T-shirt combination

@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.exact_globe import (
     ExactGlobeClient,
     ExactGlobeTarget,
@@ -24,10 +24,10 @@ from shopbridge.connectors.exact_globe import (
     order_lines,
     transaction_key,
 )
-from shopbridge.connectors.exact_globe.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
-from shopbridge.sandbox import demo_data
+from shopbridge_dev.sandboxes import demo_data
+from shopbridge_dev.sandboxes.exact_globe.app import create_app
 
 from .suite import Harness, connector_suite
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.exact_globe import (
     ChangesetResult,
     ExactGlobeClient,
@@ -29,9 +29,9 @@ from shopbridge.connectors.exact_globe._batch import (
     parse,
     results,
 )
-from shopbridge.connectors.exact_globe.sandbox import create_app
 from shopbridge.errors import AuthError, FatalError, RetriableError
 from shopbridge.models import CustomerKind, Order
+from shopbridge_dev.sandboxes.exact_globe.app import create_app
 
 from .test_exact_globe import KNOWN, TestClient, client_for, customer, inspect, order
 

@@ -13,11 +13,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # starlette wants httpx2; see test_exact_globe
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.base import ImageUpload, ItemWrite
 from shopbridge.connectors.exact_globe import ExactGlobeTarget, category_code
-from shopbridge.connectors.exact_globe.sandbox import create_app
 from shopbridge.errors import FatalError, RecordError
+from shopbridge_dev.sandboxes.exact_globe.app import create_app
 
 from .test_exact_globe import DEMO, KNOWN, client_for
 

@@ -16,12 +16,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # starlette wants httpx2; see test_exact_globe
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.exact_globe import ExactGlobeSource, ExactGlobeTarget
-from shopbridge.connectors.exact_globe.sandbox import PHONE_ORDERS, create_app
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.models import CustomerKind
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.exact_globe.app import PHONE_ORDERS, create_app
 
 from .test_exact_globe import DEMO, KNOWN, client_for
 

@@ -17,9 +17,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.fortnox import FortnoxClient, FortnoxSource, MemoryTokenStore
-from shopbridge.connectors.fortnox.sandbox import create_app
 from shopbridge.errors import (
     AuthError,
     ConfigError,
@@ -29,7 +28,8 @@ from shopbridge.errors import (
     RetriableError,
 )
 from shopbridge.models import CustomerKind
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.fortnox.app import create_app
 from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():

@@ -15,15 +15,15 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge._http import CallCounter, RetryPolicy, send
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, send
 from shopbridge.connectors.lightspeed_ecom import (
     LightspeedEcomClient,
     LightspeedEcomSource,
     RateLimit,
 )
-from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, RetriableError
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app
 from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():

@@ -15,11 +15,11 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.lightspeed_ecom import LightspeedEcomClient, LightspeedEcomSource
-from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, generate
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, generate
+from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app
 from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import ImageUpload, ItemWrite
 from shopbridge.connectors.lightspeed_ecom import (
     LightspeedEcomClient,
@@ -24,12 +24,12 @@ from shopbridge.connectors.lightspeed_ecom import (
     LightspeedEcomSource,
     LightspeedEcomTarget,
 )
-from shopbridge.connectors.lightspeed_ecom.catalogue_sandbox import png
 from shopbridge.connectors.lightspeed_ecom.defaults import DEFAULT_MAPPINGS, INCL_TAX
-from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.models import ExternalRef, Product, Variant
-from shopbridge.sandbox.demo_data import generate
+from shopbridge_dev.sandboxes.demo_data import generate
+from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app
+from shopbridge_dev.sandboxes.lightspeed_ecom.catalogue import png
 from tests.connectors.clock import FakeClock
 
 with warnings.catch_warnings():

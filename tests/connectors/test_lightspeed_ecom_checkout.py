@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import DebtorMatch, OrderWrite
 from shopbridge.connectors.lightspeed_ecom import (
     LightspeedEcomClient,
@@ -25,11 +25,9 @@ from shopbridge.connectors.lightspeed_ecom import (
     order_from_lightspeed,
     reference_from_comment,
 )
-from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.connectors.lightspeed_ecom.translate import customer_from_lightspeed
 from shopbridge.errors import ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.flows import orders as orders_flow
-from shopbridge.ledger import Ledger
 from shopbridge.models import (
     Address,
     Customer,
@@ -38,7 +36,9 @@ from shopbridge.models import (
     Order,
     OrderLine,
 )
-from shopbridge.sandbox import demo_data
+from shopbridge.store.ledger import Ledger
+from shopbridge_dev.sandboxes import demo_data
+from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)

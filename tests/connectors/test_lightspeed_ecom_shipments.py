@@ -16,21 +16,21 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import CheckoutSource, ShipmentSource, ShipmentTarget
 from shopbridge.connectors.lightspeed_ecom import (
     LightspeedEcomClient,
     LightspeedEcomSource,
     LightspeedEcomTarget,
 )
-from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.connectors.lightspeed_ecom.translate import (
     checkout_from_lightspeed,
     shipment_from_lightspeed,
 )
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.models import ExternalRef, Shipment
-from shopbridge.sandbox import demo_data
+from shopbridge_dev.sandboxes import demo_data
+from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)

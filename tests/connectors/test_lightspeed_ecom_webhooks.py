@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
 from shopbridge.connectors.lightspeed_ecom.translate import (
     customer_from_lightspeed,
     order_from_lightspeed,
@@ -27,6 +26,7 @@ from shopbridge.connectors.lightspeed_ecom.webhooks import (
     signature,
     verify,
 )
+from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app
 from tests.connectors.test_lightspeed_ecom_shipments import V1, V2, place_order
 
 with warnings.catch_warnings():

@@ -23,7 +23,7 @@ with warnings.catch_warnings():
 
     from tests.connectors.suite import Harness, connector_suite
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.lightspeed_retail import (
     CostModel,
     InMemoryTokenStore,
@@ -33,9 +33,9 @@ from shopbridge.connectors.lightspeed_retail import (
     TokenStore,
     any_of,
 )
-from shopbridge.connectors.lightspeed_retail.sandbox import create_app
 from shopbridge.errors import AuthError, ConfigError, FatalError
-from shopbridge.sandbox.demo_data import DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_START
+from shopbridge_dev.sandboxes.lightspeed_retail.app import create_app
 from tests.connectors.clock import FakeClock
 
 BASE = "http://testserver"

@@ -18,9 +18,9 @@ from shopbridge.connectors.base import DebtorTerms, ImageUpload, ItemWrite, Orde
 from shopbridge.connectors.lightspeed_retail import IMAGES_REFUSED, LightspeedRetailTarget
 from shopbridge.errors import ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.flows import orders as orders_flow
-from shopbridge.ledger import Ledger
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
-from shopbridge.sandbox import demo_data
+from shopbridge.store.ledger import Ledger
+from shopbridge_dev.sandboxes import demo_data
 
 from .test_lightspeed_retail import Setup, setup
 
@@ -759,7 +759,7 @@ class _Source:
     system = "fortnox"
 
     def __init__(self) -> None:
-        from shopbridge._http import CallCounter
+        from shopbridge.connectors._kit.http import CallCounter
 
         self.counter = CallCounter()
 

@@ -22,7 +22,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.lightspeed_retail import (
     InMemoryTokenStore,
     LightspeedRetailClient,
@@ -31,8 +31,8 @@ from shopbridge.connectors.lightspeed_retail import (
     TokenStore,
     token_key,
 )
-from shopbridge.connectors.lightspeed_retail.sandbox import create_app
 from shopbridge.errors import AuthError
+from shopbridge_dev.sandboxes.lightspeed_retail.app import create_app
 
 from .test_lightspeed_retail import ACCOUNT, settings_for
 
@@ -282,7 +282,7 @@ def _free_port() -> int:
 
 WORKER = textwrap.dedent("""
     import json, sys, time
-    from shopbridge._http import RetryPolicy
+    from shopbridge.connectors._kit.http import RetryPolicy
     from shopbridge.connectors.lightspeed_retail import (
         LightspeedRetailClient, LightspeedRetailSettings, SqlTokenStore)
     base, ledger, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -317,7 +317,7 @@ def test_worker_processes_share_the_chain_through_the_ledger_database(tmp_path: 
         [
             sys.executable,
             "-m",
-            "shopbridge.sandbox",
+            "shopbridge_dev.sandboxes",
             "lightspeed_retail",
             "--port",
             str(port),

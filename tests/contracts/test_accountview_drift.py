@@ -18,9 +18,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors.accountview import AccountViewClient, AccountViewTarget
-from shopbridge.connectors.accountview.sandbox import create_app
 from shopbridge.connectors.base import OrderWrite
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
+from shopbridge_dev.sandboxes.accountview.app import create_app
 from tests.contracts.shape import recorded, shape_diff
 
 SYSTEM = "accountview"

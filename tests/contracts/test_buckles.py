@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.buckles import BucklesClient, BucklesTarget
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource

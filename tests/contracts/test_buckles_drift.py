@@ -25,13 +25,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.buckles import BucklesClient, BucklesSource, BucklesTarget
-from shopbridge.connectors.buckles.sandbox import GIFT_WRAP, create_app
 from shopbridge.connectors.lightspeed_ecom.webhooks import delivery_records
 from shopbridge.errors import FatalError
 from shopbridge.flows.orders import reference
 from shopbridge.models import Customer, Order
+from shopbridge_dev.sandboxes.buckles.app import GIFT_WRAP, create_app
 from tests.contracts.pipeline import map_records
 from tests.contracts.shape import recorded
 from tests.contracts.test_buckles import DOCUMENTED, EAN, PAIR, SYSTEM, bodies, shop_source

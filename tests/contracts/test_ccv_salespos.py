@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge._http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import OrderWrite
 from shopbridge.connectors.ccv_salespos._signing import DATE_HEADER, HASH_HEADER, sign, stamp
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, PageMismatch, uri_of

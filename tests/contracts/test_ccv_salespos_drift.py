@@ -28,9 +28,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors.ccv_salespos.client import CcvHmacAuth, CcvSalesposClient
-from shopbridge.connectors.ccv_salespos.sandbox import create_app
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
+from shopbridge_dev.sandboxes.ccv_salespos.app import create_app
 from tests.contracts.shape import recorded, shape_diff
 
 SYSTEM = "ccv_salespos"

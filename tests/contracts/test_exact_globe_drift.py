@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shopbridge.connectors.exact_globe.sandbox import PREFIX, create_app
+from shopbridge_dev.sandboxes.exact_globe.app import PREFIX, create_app
 from tests.contracts.shape import recorded, shape_diff
 
 SYSTEM = "exact_globe"

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from shopbridge._http import RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors.fortnox.client import (
     FortnoxClient,
     RefreshTokenRejected,

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # starlette's httpx2 hint (see connectors)
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors.fortnox.sandbox import (
+from shopbridge_dev.sandboxes.fortnox.app import (
     CLIENT_ID,
     CLIENT_SECRET,
     REFRESH_TOKEN,

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge._http import RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors.lightspeed_ecom import LightspeedEcomClient, LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.translate import (
     customer_from_lightspeed,

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge.connectors.lightspeed_ecom.sandbox import create_app
-from shopbridge.connectors.lightspeed_ecom.webhooks_sandbox import payload
+from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app
+from shopbridge_dev.sandboxes.lightspeed_ecom.webhooks import payload
 from tests.contracts.shape import recorded, shape_diff
 
 with warnings.catch_warnings():

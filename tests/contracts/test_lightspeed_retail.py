@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge._http import RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors.base import ItemWrite, OrderWrite
 from shopbridge.connectors.lightspeed_retail import (
     InMemoryTokenStore,

@@ -23,7 +23,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors.lightspeed_retail.sandbox import create_app
+from shopbridge_dev.sandboxes.lightspeed_retail.app import create_app
 from tests.connectors.clock import FakeClock
 from tests.contracts.shape import recorded, shape_diff
 

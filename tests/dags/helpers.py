@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shopbridge._procs import start_sandbox, stop
-from shopbridge.sandbox.connections import connection_fields
+from shopbridge_dev.procs import start_sandbox, stop
+from shopbridge_dev.sandboxes.connections import connection_fields
 
 DAG_ID = "lightspeed_ecom__exact_globe__orders"
 

@@ -95,7 +95,7 @@ def test_a_broken_yaml_is_an_import_error_naming_file_and_field_and_others_still
 
 def test_layers_pure_modules_do_not_import_airflow():
     code = (
-        "import sys, shopbridge.flows.orders, shopbridge.config, shopbridge.ledger, "
+        "import sys, shopbridge.flows.orders, shopbridge.config, shopbridge.store.ledger, "
         "shopbridge.connectors.lightspeed_ecom.client, "
         "shopbridge.connectors.exact_globe.client;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'))"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def recent() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: Any, airflow_db: Any) -> Any:
-    from shopbridge.demo import SANDBOX_OPTIONS
+    from shopbridge_dev.demo import SANDBOX_OPTIONS
 
     with (
         sandbox_pair(
@@ -118,7 +118,7 @@ def test_2_every_order_reaches_the_hub_whatever_its_payment_status(env: Any) -> 
 
 def test_3_a_webhook_delivery_is_written_once_even_with_the_backstop(env: Any) -> None:
     from shopbridge.connectors.lightspeed_ecom.source import embed_products
-    from shopbridge.inbox import Inbox, digest
+    from shopbridge.store.inbox import Inbox, digest
 
     template = shop_orders(env)[0]
     lines = env["shop"].get(f"/nl/orders/{template['id']}/products.json").json()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow

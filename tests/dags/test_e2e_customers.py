@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from shopbridge.sandbox.demo_data import DEMO_START, generate
+from shopbridge_dev.sandboxes.demo_data import DEMO_START, generate
 from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge.ledger import Ledger
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from shopbridge.store.ledger import Ledger
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow

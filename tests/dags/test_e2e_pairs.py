@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def _writes(url: str) -> int:
 @pytest.fixture(scope="module", params=sorted(PAIRS))
 def pair(request: Any, tmp_path_factory: Any, airflow_db: Any) -> Any:
     from shopbridge.config import load_integration
-    from shopbridge.demo import SANDBOX_OPTIONS, _root
+    from shopbridge_dev.demo import SANDBOX_OPTIONS, _root
 
     name = request.param
     cfg = load_integration(_root() / "include" / "integrations" / f"{name}.yaml")

@@ -23,11 +23,11 @@ from typing import Any
 import httpx
 import yaml
 
-from shopbridge._procs import start_sandbox, stop
-from shopbridge.ledger import Ledger
-from shopbridge.local_airflow import LocalAirflow
-from shopbridge.sandbox.connections import connection_fields
-from shopbridge.sandbox.demo_data import UNKNOWN_SKU
+from shopbridge.store.ledger import Ledger
+from shopbridge_dev.local_airflow import LocalAirflow
+from shopbridge_dev.procs import start_sandbox, stop
+from shopbridge_dev.sandboxes.connections import connection_fields
+from shopbridge_dev.sandboxes.demo_data import UNKNOWN_SKU
 
 ROOT = Path(__file__).parents[2]
 PAIR = "lightspeed_ecom__exact_globe"
@@ -39,7 +39,7 @@ SHOP_AUTH = ("demo-key", "demo-secret")
 DAG_FILE = '''"""One Airflow DAG per flow of the drill's copy of the integrations."""
 from pathlib import Path
 
-from shopbridge.dag_factory import register_integrations
+from shopbridge.airflow.dag_factory import register_integrations
 
 register_integrations(globals(), config_dir=Path(__file__).parents[1] / "include/integrations")
 '''
@@ -112,7 +112,7 @@ class Drill:
         """Webshop order id -> (status, Globe order number, reason) of every order row."""
         from sqlalchemy import select
 
-        from shopbridge.ledger import records
+        from shopbridge.store.ledger import records
 
         ledger = Ledger(self.ledger_url)
         try:

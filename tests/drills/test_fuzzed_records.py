@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from shopbridge.config import OrderSettings, load_integration
 from shopbridge.flows import orders
 from shopbridge.mapping.defaults import mapper_for
-from shopbridge.tryout import offline_source
+from shopbridge.tools.tryout import offline_source
 from tests.unit.test_exact_globe_from_globe import record as globe_record
 from tests.unit.test_fortnox_translate import order as fortnox_record
 
@@ -142,7 +142,7 @@ def _product_sources() -> dict[str, tuple[Any, dict[str, Any], str]]:
     """system -> (its product source, a valid record, the pair whose mapping it takes)."""
     from types import SimpleNamespace
 
-    from shopbridge._http import CallCounter
+    from shopbridge.connectors._kit.http import CallCounter
     from shopbridge.connectors.accountview.source import AccountViewSource
     from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
     from tests.unit.test_accountview_translate import article

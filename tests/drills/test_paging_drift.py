@@ -30,8 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge.sandbox.connections import connection_fields
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.connections import connection_fields
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from tests.dags.helpers import run_dag, sandbox_pair
 from tests.drills.test_target_faults import _expected, _source_records
 
@@ -78,7 +78,7 @@ def _set(url: str, oid: int, when: datetime) -> None:
 
 def test_orders_changed_while_paged_and_crowds_at_the_boundary_arrive_once(shop: Any) -> None:
     from shopbridge.config import load_integration
-    from shopbridge.ledger import Ledger, Status
+    from shopbridge.store.ledger import Ledger, Status
 
     cfg = load_integration(ROOT / "include" / "integrations" / f"{PAIR}.yaml")
     overlap = timedelta(minutes=cfg.flows["orders"].overlap_minutes)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from shopbridge import pools
+from shopbridge.airflow import pools
 from tests.drills.live import Drill, at, live_drill
 from tests.pg import PostgresServer
 

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from tests.dags.helpers import run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow
@@ -199,7 +199,8 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
 def quick_task_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The YAML's task retries, half a second apart instead of 30 s (the DAGs are parsed in
     this process, by ``dag.test()`` too)."""
-    from shopbridge import config, dag_factory
+    from shopbridge import config
+    from shopbridge.airflow import dag_factory
 
     def load(path: Path) -> Any:
         cfg = config.load_integration(path)
@@ -213,7 +214,7 @@ def quick_task_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 def short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pending ledger claim counts as an attempt that died after 3 s instead of 5 min, so
     a re-run right after a failed run takes the failed run's claims over in seconds."""
-    from shopbridge.ledger import Ledger
+    from shopbridge.store.ledger import Ledger
 
     monkeypatch.setattr(Ledger, "lease", timedelta(seconds=3))
 
@@ -229,8 +230,8 @@ def drill_env(
     short_lease: None,
 ) -> Iterator[tuple[str, Drill, Any, dict[str, str]]]:
     from shopbridge.config import load_integration
-    from shopbridge.demo import SANDBOX_OPTIONS
-    from shopbridge.sandbox.connections import connection_fields
+    from shopbridge_dev.demo import SANDBOX_OPTIONS
+    from shopbridge_dev.sandboxes.connections import connection_fields
 
     target: str = request.param
     d = DRILLS[target]
@@ -268,7 +269,7 @@ def _expected(
     from shopbridge.flows.orders import reference
     from shopbridge.flows.prepare import prepare
     from shopbridge.mapping.defaults import mapper_for
-    from shopbridge.tryout import offline_source
+    from shopbridge.tools.tryout import offline_source
 
     # the demo shop's currency (Lightspeed orders carry none; a run reads the shop's)
     to_order = offline_source(cfg.ends(flow)[0].system, currency="EUR").to_order
@@ -296,7 +297,7 @@ TRANSIENT = re.compile(r"-> (429|5\d\d)\b|Timeout|timed out", re.IGNORECASE)
 
 @pytest.mark.parametrize("drill_env", sorted(DRILLS), indirect=True)
 def test_faults_in_the_target_lose_nothing_and_write_nothing_twice(drill_env: Any) -> None:
-    from shopbridge.ledger import Ledger, Status
+    from shopbridge.store.ledger import Ledger, Status
 
     target, d, cfg, urls = drill_env
     url = urls[target]

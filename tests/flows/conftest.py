@@ -8,19 +8,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shopbridge._http import RetryPolicy
 from shopbridge.config import OrderSettings, load_integration
-from shopbridge.connectors.exact_globe import sandbox as eg_sandbox
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, make_auth
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
-from shopbridge.connectors.lightspeed_ecom import sandbox as ls_sandbox
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.flows import orders
-from shopbridge.ledger import Ledger
 from shopbridge.mapping.defaults import mapper_for
 from shopbridge.mapping.engine import Mapper
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge.store.ledger import Ledger
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.exact_globe import app as eg_sandbox
+from shopbridge_dev.sandboxes.lightspeed_ecom import app as ls_sandbox
 
 P = "lightspeed_ecom__exact_globe"
 SHIPPED = load_integration(Path(__file__).parents[2] / "include/integrations" / f"{P}.yaml")

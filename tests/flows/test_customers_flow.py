@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from shopbridge.config import CustomerSettings
 from shopbridge.flows import customers, orders
-from shopbridge.sandbox.demo_data import DEFAULT_DEBTOR, DEMO_START, generate
+from shopbridge_dev.sandboxes.demo_data import DEFAULT_DEBTOR, DEMO_START, generate
 from tests.flows.conftest import SHIPPED, P, run_flow
 
 SINCE = DEMO_START - timedelta(days=90)

@@ -14,7 +14,7 @@ from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.flows import orders
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from tests.flows.conftest import NO_SLEEP, SHIPPED, P, run_flow
 
 REVERSE = "exact_globe__lightspeed_ecom"

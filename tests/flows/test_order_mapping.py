@@ -9,7 +9,7 @@ import yaml
 
 from shopbridge.config import load_integration
 from shopbridge.mapping.defaults import mapper_for
-from shopbridge.sandbox.demo_data import UNKNOWN_SKU
+from shopbridge_dev.sandboxes.demo_data import UNKNOWN_SKU
 from tests.flows.conftest import N, globe_orders, run_flow
 
 ROOT = Path(__file__).parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from shopbridge.config import OrderSettings, ShippingLine
-from shopbridge.sandbox.demo_data import DEFAULT_DEBTOR, UNKNOWN_SKU
+from shopbridge_dev.sandboxes.demo_data import DEFAULT_DEBTOR, UNKNOWN_SKU
 from tests.flows.conftest import N, globe_orders, run_flow
 
 AUTH = ("demo-key", "demo-secret")

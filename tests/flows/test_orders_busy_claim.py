@@ -16,8 +16,8 @@ import pytest
 
 from shopbridge.errors import RetriableError
 from shopbridge.flows import orders
-from shopbridge.ledger import Ledger, Status
-from shopbridge.sandbox.demo_data import UNKNOWN_SKU
+from shopbridge.store.ledger import Ledger, Status
+from shopbridge_dev.sandboxes.demo_data import UNKNOWN_SKU
 from tests.flows.conftest import P, globe_orders, mapped_batches
 
 

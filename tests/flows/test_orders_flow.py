@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from shopbridge.flows import orders
-from shopbridge.ledger import Ledger, Status
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU
+from shopbridge.store.ledger import Ledger, Status
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU
 from tests.flows.conftest import N, P, globe_orders, mapped_batches, run_flow
 
 
@@ -123,7 +123,7 @@ def test_two_batches_racing_for_one_new_customer_create_one_debtor(env):
 
 
 def test_known_debtors_are_updated_only_when_their_details_differ(env):
-    from shopbridge.sandbox.demo_data import generate
+    from shopbridge_dev.sandboxes.demo_data import generate
 
     data = generate("demo", n_orders=N)
     in_orders = {

@@ -13,7 +13,7 @@ from shopbridge.config import IntegrationConfig, parse_integration
 from shopbridge.errors import ConfigError
 from shopbridge.flows import orders, products
 from shopbridge.mapping.defaults import mapper_for
-from shopbridge.sandbox.demo_data import DEMO_END
+from shopbridge_dev.sandboxes.demo_data import DEMO_END
 from tests.flows.conftest import P
 
 YAML = Path(__file__).parents[2] / "include/integrations" / f"{P}.yaml"

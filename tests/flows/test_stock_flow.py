@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shopbridge._http import CallCounter
 from shopbridge.config import StockSettings
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.errors import RecordError
 from shopbridge.flows import orders, stock
 from shopbridge.models import StockLevel

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from shopbridge import notify
+from shopbridge.airflow import notify
 from shopbridge.config import IntegrationConfig, parse_integration
 from tests.notify.sinks import (
     body_text,
@@ -189,10 +189,10 @@ def test_a_channel_that_fails_is_logged_and_the_others_still_deliver(sink, monke
         {"channel": "webhook", "connection": "no_such_connection"},
         {"channel": "slack", "connection": "ops_slack"},
     )
-    with caplog.at_level(logging.ERROR, logger="shopbridge.notify"):
+    with caplog.at_level(logging.ERROR, logger="shopbridge.airflow.notify"):
         assert notify.quarantined(cfg, "orders", batches(1), {"run_id": RUN}) == 1
     assert len(sink.wait(1)) == 1
-    failed = [r.getMessage() for r in caplog.records if r.name == "shopbridge.notify"]
+    failed = [r.getMessage() for r in caplog.records if r.name == "shopbridge.airflow.notify"]
     assert len(failed) == 3
     assert any("'down_hook'" in m and "ConnectError" in m for m in failed)
     assert any("'down_smtp'" in m for m in failed)
@@ -203,8 +203,8 @@ def test_a_sink_refusing_the_webhook_is_an_undelivered_notification(sink, monkey
     sink.status = 500
     monkeypatch.setenv("AIRFLOW_CONN_OPS_HOOK", webhook_connection(sink.url, token="s3cret"))
     cfg = config({"channel": "webhook", "connection": "ops_hook"})
-    with caplog.at_level(logging.ERROR, logger="shopbridge.notify"):
+    with caplog.at_level(logging.ERROR, logger="shopbridge.airflow.notify"):
         assert notify.quarantined(cfg, "orders", batches(1), {"run_id": RUN}) == 0
-    (message,) = [r.getMessage() for r in caplog.records if r.name == "shopbridge.notify"]
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "shopbridge.airflow.notify"]
     assert "answered 500" in message
     assert "s3cret" not in message

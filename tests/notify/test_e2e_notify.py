@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from shopbridge.config import IntegrationConfig, parse_integration
-from shopbridge.sandbox.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 from tests.dags.helpers import sandbox_pair
 from tests.notify.sinks import (
     body_text,
@@ -68,7 +68,7 @@ def config() -> IntegrationConfig:
 
 
 def run(cfg: IntegrationConfig) -> tuple[str, str]:
-    from shopbridge.dag_factory import build_flow_dag
+    from shopbridge.airflow.dag_factory import build_flow_dag
 
     dag = build_flow_dag(cfg, "orders", cfg.flows["orders"])
     dr = dag.test(run_conf=WEEK, logical_date=datetime.now(UTC))

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from shopbridge import retention
-from shopbridge.activity import ActivityLog
-from shopbridge.inbox import Inbox, digest, waiting
+from shopbridge.airflow import retention
+from shopbridge.store.activity import ActivityLog
+from shopbridge.store.inbox import Inbox, digest, waiting
 
 NOW = datetime.now(UTC)
 CUTOFF = NOW - timedelta(days=30)

@@ -4,7 +4,13 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from shopbridge._http import CallCounter, RetryPolicy, classify, parse_retry_after, send
+from shopbridge.connectors._kit.http import (
+    CallCounter,
+    RetryPolicy,
+    classify,
+    parse_retry_after,
+    send,
+)
 from shopbridge.errors import AuthError, FatalError, RetriableError
 
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shopbridge.ledger import Claim, Ledger, Status, email_key
+from shopbridge.store.ledger import Claim, Ledger, Status, email_key
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -444,7 +444,7 @@ def test_cost_model_relations_and_writes() -> None:
 
 
 def test_sandbox_filter_grammar() -> None:
-    from shopbridge.connectors.lightspeed_retail.sandbox import ApiError, _compare, parse_filter
+    from shopbridge_dev.sandboxes.lightspeed_retail.app import ApiError, _compare, parse_filter
 
     assert parse_filter(">=,5") == (">=", ["5"])
     assert parse_filter('IN,[1,"a"]') == ("IN", ["1", "a"])

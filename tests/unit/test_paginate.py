@@ -1,7 +1,7 @@
 import pytest
 
+from shopbridge.connectors._kit.pages import PageNumber, SinceId, TopSkip
 from shopbridge.errors import PaginationLoop
-from shopbridge.paginate import PageNumber, SinceId, TopSkip
 
 
 @pytest.mark.parametrize(

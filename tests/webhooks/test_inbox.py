@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopbridge.inbox import Inbox, digest
+from shopbridge.store.inbox import Inbox, digest
 
 P = "lightspeed_ecom__buckles"
 

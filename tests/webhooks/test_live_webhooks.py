@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from shopbridge.connectors.lightspeed_ecom.webhooks import SIGNATURE_HEADER, signature
-from shopbridge.demo import SANDBOX_OPTIONS
-from shopbridge.webhook_drill import AUTH, ORDERS_DAG, PAIR, LivePair, live_pair
+from shopbridge_dev.demo import SANDBOX_OPTIONS
+from shopbridge_dev.webhook_drill import AUTH, ORDERS_DAG, PAIR, LivePair, live_pair
 
 pytestmark = pytest.mark.slow
 

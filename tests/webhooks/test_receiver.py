@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shopbridge.connectors.lightspeed_ecom import sandbox as ls_sandbox
+from shopbridge.airflow.receiver import create_receiver
 from shopbridge.connectors.lightspeed_ecom.source import embed_products
 from shopbridge.connectors.lightspeed_ecom.webhooks import SIGNATURE_HEADER, signature
-from shopbridge.inbox import Inbox
-from shopbridge.receiver import create_receiver
+from shopbridge.store.inbox import Inbox
+from shopbridge_dev.sandboxes.lightspeed_ecom import app as ls_sandbox
 
 ROOT = Path(__file__).parents[2]
 P = "lightspeed_ecom__buckles"

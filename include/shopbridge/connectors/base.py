@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.errors import FatalError
 from shopbridge.models import Checkout, Customer, Order, Product, Shipment, StockLevel
 

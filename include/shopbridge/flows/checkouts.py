@@ -17,8 +17,8 @@ from typing import Any
 from shopbridge.connectors.base import CheckoutSource, CheckoutTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows._counts import RunCounts, batched
-from shopbridge.ledger import Ledger, Status
 from shopbridge.models import Checkout
+from shopbridge.store.ledger import Ledger, Status
 
 CHECKOUT = "checkout"
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from shopbridge._http import CallCounter
 from shopbridge.config import CustomerSettings, RecordRules
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.base import OrderTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.records import Filled, complete_customer
-from shopbridge.ledger import Ledger
 from shopbridge.models import Customer, QuarantineEntry
+from shopbridge.store.ledger import Ledger
 
 #: ledger entity of a customer record set aside (keyed by the source's id: a bad record
 #: may have no usable e-mail)

@@ -21,8 +21,8 @@ from typing import Any, Literal
 from shopbridge.config import CustomerSettings
 from shopbridge.connectors.base import DebtorTerms, OrderTarget
 from shopbridge.errors import FatalError, RecordError, RetriableError
-from shopbridge.ledger import Claim, Ledger, email_key
 from shopbridge.models import Customer
+from shopbridge.store.ledger import Claim, Ledger, email_key
 
 CUSTOMER = "customer"
 Action = Literal["created", "updated", "unchanged"]

@@ -27,9 +27,9 @@ from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.prepare import prepare
 from shopbridge.flows.records import Filled
-from shopbridge.ledger import Claim, Ledger, Status
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Customer, Order, QuarantineEntry
+from shopbridge.store.ledger import Claim, Ledger, Status
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from shopbridge.config import ProductSettings, RecordRules
 from shopbridge.connectors.base import ImageUpload, ItemWrite, ProductSource, ProductTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows.records import complete_product
-from shopbridge.ledger import Ledger, Status
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Product, QuarantineEntry
+from shopbridge.store.ledger import Ledger, Status
 
 log = logging.getLogger(__name__)
 

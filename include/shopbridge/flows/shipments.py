@@ -23,8 +23,8 @@ from shopbridge.connectors.base import ShipmentSource, ShipmentTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows._counts import RunCounts, batched
 from shopbridge.flows.orders import ORDER
-from shopbridge.ledger import Ledger, Status
 from shopbridge.models import Shipment
+from shopbridge.store.ledger import Ledger, Status
 
 SHIPMENT = "shipment"
 

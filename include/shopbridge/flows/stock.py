@@ -18,8 +18,8 @@ from shopbridge.config import RecordRules, StockSettings
 from shopbridge.connectors.base import StockSource, StockTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.flows.records import complete_stock
-from shopbridge.ledger import Ledger, Status
 from shopbridge.models import QuarantineEntry, StockLevel
+from shopbridge.store.ledger import Ledger, Status
 
 STOCK = "stock"
 

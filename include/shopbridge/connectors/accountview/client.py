@@ -11,7 +11,7 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §4; [S] = two independent cli
   ``refresh_token`` replaces the old one in memory and is handed to ``on_refresh_token``.
   ASSUMPTION [U]: AccountView keeps the refresh token valid across uses (no rotation).
 * Reading is ``GET /api/v3/accountviewdata`` with ``BusinessObject``, ``PageNumber``/
-  ``PageSize`` (paged by :class:`~shopbridge.paginate.PageNumber`: a short page is the
+  ``PageSize`` (paged by :class:`~shopbridge.connectors._kit.pages.PageNumber`: a short page is the
   last), ``Fields`` (``TABLE.FIELD`` list), ``SortFields``/``SortOrder`` and numbered
   filters (``FilterControlSource1``, ``FilterOperator1``, ``FilterValueType1``,
   ``FilterValue1``, ``FilterIsListOfValues1``...). The answer is keyed by table name with
@@ -28,7 +28,7 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §4; [S] = two independent cli
   harmless (an upsert by a key we chose); documents are never retried (STYLE R6).
 * Rate limits are not documented [U]. The client paces itself to ``max_per_second``
   requests per second (default 10) and honours ``Retry-After`` on a 429 through
-  :func:`shopbridge._http.send`.
+  :func:`shopbridge.connectors._kit.http.send`.
 
 Methods use vendor terms and return raw JSON (STYLE R2).
 """
@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge._http import (
+from shopbridge.connectors._kit.http import (
     CallCounter,
     PooledClient,
     RetryPolicy,
@@ -56,9 +56,9 @@ from shopbridge._http import (
     parse_retry_after,
     send,
 )
+from shopbridge.connectors._kit.pages import PageNumber
 from shopbridge.connectors.accountview._rows import Table, post_body
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
-from shopbridge.paginate import PageNumber
 
 log = logging.getLogger(__name__)
 

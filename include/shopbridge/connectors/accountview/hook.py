@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
-from shopbridge._http import CallCounter, RetryPolicy
 from shopbridge.connectors._conn import base_url
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.accountview.client import (
     DEFAULT_BASE_URL,
     AccountViewClient,

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.accountview.client import AccountViewClient, Filter, fox_datetime
 from shopbridge.connectors.accountview.options import SourceOptions
 from shopbridge.connectors.accountview.translate import (

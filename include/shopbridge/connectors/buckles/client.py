@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import (
+from shopbridge.connectors._kit.http import (
     RETRY_MODES,
     CallCounter,
     PooledClient,

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from shopbridge._http import CallCounter, RetryPolicy
 from shopbridge.connectors._conn import base_url, settings_from
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.buckles.client import BucklesClient, BucklesSettings
 from shopbridge.connectors.buckles.source import BucklesSource
 from shopbridge.connectors.buckles.target import BucklesTarget

@@ -41,7 +41,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.base import (
     DebtorMatch,
     DebtorTerms,

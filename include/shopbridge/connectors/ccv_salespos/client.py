@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import (
+from shopbridge.connectors._kit.http import (
     RETRY_MODES,
     CallCounter,
     PooledClient,

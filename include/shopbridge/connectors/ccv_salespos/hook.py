@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from shopbridge._http import CallCounter, RetryPolicy
 from shopbridge.connectors._conn import base_url, settings_from
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, CcvSalesposSettings
 from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget

@@ -58,7 +58,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
 from shopbridge.connectors.ccv_salespos.translate import (

@@ -50,7 +50,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, odata_quote
 from shopbridge.errors import FatalError, RecordError, refused

@@ -4,7 +4,7 @@ What it decides, so callers don't have to:
 
 * Every request carries ``ServerName`` and ``DatabaseName`` (Globe selects the
   administration from them, e.g. ``600``) and asks for JSON both ways.
-* Status -> error goes through :func:`shopbridge._http.classify` (one place, STYLE R5),
+* Status -> error goes through :func:`~shopbridge.connectors._kit.http.classify` (STYLE R5),
   but the message carries the OData error body ``{"error":{"code","message"}}`` verbatim,
   because Globe's validation text ("Customer 60093 not found") is what a person needs.
 * Lists page with ``$top``/``$skip`` (:class:`ODataPager`), ordered by a stable key when
@@ -42,7 +42,14 @@ import httpx
 from httpx_ntlm import HttpNtlmAuth
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
+from shopbridge.connectors._kit.http import (
+    CallCounter,
+    PooledClient,
+    RetryPolicy,
+    classify,
+    describe,
+    send,
+)
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
     ChangesetResult,

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from pydantic import ValidationError
 
-from shopbridge._http import RetryPolicy
 from shopbridge.connectors._conn import base_url
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, ExactGlobeSettings
 from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget

@@ -50,7 +50,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
+from shopbridge.connectors._kit.http import (
+    CallCounter,
+    PooledClient,
+    RetryPolicy,
+    classify,
+    describe,
+    send,
+)
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 
 log = logging.getLogger(__name__)

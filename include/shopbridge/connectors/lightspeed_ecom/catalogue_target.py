@@ -60,7 +60,7 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from shopbridge._http import CallCounter
+from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.translate import SYSTEM

@@ -15,7 +15,7 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §1):
   pace instead of failing its task, whose retry would meet the same empty window with
   no headers read yet and provoke real 429s.
 * The per-second cap (20/s) is not in the headers; its 429 carries ``Retry-After`` and is
-  retried by :func:`shopbridge._http.send`.
+  retried by :func:`shopbridge.connectors._kit.http.send`.
 * ``updated_at_min``/``updated_at_max`` are both inclusive, second resolution,
   ``YYYY-MM-DD HH:MM:SS``. ASSUMPTION [U]: the vendor reads them as UTC.
 
@@ -37,9 +37,16 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
+from shopbridge.connectors._kit.http import (
+    CallCounter,
+    PooledClient,
+    RetryPolicy,
+    classify,
+    describe,
+    send,
+)
+from shopbridge.connectors._kit.pages import PageNumber, SinceId
 from shopbridge.errors import ConfigError, FatalError, RetriableError
-from shopbridge.paginate import PageNumber, SinceId
 
 log = logging.getLogger(__name__)
 

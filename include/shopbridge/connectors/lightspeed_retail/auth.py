@@ -38,7 +38,7 @@ from collections.abc import Callable, Generator
 
 import httpx
 
-from shopbridge._http import describe, parse_retry_after
+from shopbridge.connectors._kit.http import describe, parse_retry_after
 from shopbridge.connectors.lightspeed_retail.tokens import TokenSet, TokenStore, token_key
 from shopbridge.errors import AuthError, FatalError, RetriableError
 

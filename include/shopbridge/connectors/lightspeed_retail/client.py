@@ -35,7 +35,14 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge._http import CallCounter, PooledClient, RetryPolicy, classify, describe, send
+from shopbridge.connectors._kit.http import (
+    CallCounter,
+    PooledClient,
+    RetryPolicy,
+    classify,
+    describe,
+    send,
+)
 from shopbridge.connectors.lightspeed_retail.auth import DEFAULT_TOKEN_URL, RotatingTokenAuth
 from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel, Pacer
 from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore, TokenStore
