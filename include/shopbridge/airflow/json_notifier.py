@@ -4,41 +4,30 @@ For an ops tool that is neither e-mail nor Slack (an incident system, a chat bri
 log collector). Shaped like the providers' notifiers (``SlackWebhookNotifier``): a
 Connection id in, the message fixed when the notifier is built, ``notify(context)`` sends.
 
-The Connection (type ``http``) holds the address and the secret, never the YAML:
-``host`` is the whole URL (``https://ops.example.com/hooks/shopbridge``) or the host name
-with ``schema`` (``http``/``https``, default https), ``port`` and ``extra.endpoint`` (the
-path) as the HTTP provider spells them; a ``password`` goes out as ``Authorization:
-Bearer <password>``; ``extra.headers`` adds headers.
+The request goes through the HTTP provider's ``HttpHook``, so the Connection (type
+``http``) is spelled exactly as that provider documents it and the UI's HTTP form edits
+it: ``host`` is the whole URL (``https://ops.example.com/hooks/shopbridge``) or the host
+name with ``schema`` and ``port``; ``extra`` holds extra headers; ``login`` + ``password``
+is basic auth, a ``password`` alone goes out as ``Authorization: Bearer <password>`` (what
+incident tools ask for). The address and the secret live in the Connection, never the YAML.
 
-Kept in its own module so that importing :mod:`shopbridge.airflow.notify` (which the DAG factory
-does at parse time) does not import Airflow's notifier base or httpx.
+Kept in its own module so that importing :mod:`shopbridge.airflow.notify` (which the DAG
+factory does at parse time) does not import Airflow's notifier base or the HTTP provider.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-import httpx
-from airflow.sdk import BaseNotifier, Connection
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk import BaseNotifier
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-#: a sink that hangs must not hold a task (or the DAG processor) for long
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-
-
-def webhook_url(conn: Connection) -> str:
-    """The URL a Connection points at; see the module docstring for the two spellings."""
-    host = (conn.host or "").strip()
-    if not host:
-        raise ValueError(f"connection {conn.conn_id!r} has no host: put the webhook URL there")
-    if "://" in host:
-        return host
-    extra = conn.extra_dejson
-    port = f":{conn.port}" if conn.port else ""
-    path = str(extra.get("endpoint", "")).lstrip("/")
-    return f"{conn.schema or 'https'}://{host}{port}/{path}"
+#: (connect, read) seconds: a sink that hangs must not hold a task for long
+TIMEOUT = (3.0, 10.0)
 
 
 class JsonWebhookNotifier(BaseNotifier):
@@ -50,30 +39,30 @@ class JsonWebhookNotifier(BaseNotifier):
     as undelivered next to the run it was about.
     """
 
-    def __init__(
-        self, *, webhook_conn_id: str, payload: dict[str, Any], http: httpx.Client | None = None
-    ) -> None:
+    def __init__(self, *, webhook_conn_id: str, payload: dict[str, Any]) -> None:
         super().__init__()
         self.webhook_conn_id = webhook_conn_id
         self.payload = payload
-        self._http = http
 
     def notify(self, context: Context) -> None:
-        conn = Connection.get(self.webhook_conn_id)
+        hook = HttpHook(method="POST", http_conn_id=self.webhook_conn_id)
+        conn = hook.get_connection(self.webhook_conn_id)
+        if not (conn.host or "").strip():
+            raise ValueError(
+                f"connection {self.webhook_conn_id!r} has no host: put the webhook URL there"
+            )
         headers = {"User-Agent": "shopbridge-notify"}
-        headers.update(
-            {str(k): str(v) for k, v in (conn.extra_dejson.get("headers") or {}).items()}
-        )
-        if conn.password:
+        if conn.password and not conn.login:
             headers["Authorization"] = f"Bearer {conn.password}"
-        http = self._http or httpx.Client(timeout=TIMEOUT)
-        try:
-            resp = http.post(webhook_url(conn), json=self.payload, headers=headers)
-        finally:
-            if self._http is None:
-                http.close()
-        if not resp.is_success:
+        # the hook's own check would log the answer's body, which may echo the token
+        resp = hook.run(
+            json=self.payload,
+            headers=headers,
+            extra_options={"timeout": TIMEOUT, "check_response": False},
+        )
+        if not resp.ok:
             # the status and path only: the body or query string may echo the token
+            url = urlsplit(resp.url)
             raise RuntimeError(
-                f"webhook {resp.request.url.copy_with(query=None)} answered {resp.status_code}"
+                f"webhook {url.scheme}://{url.netloc}{url.path} answered {resp.status_code}"
             )
