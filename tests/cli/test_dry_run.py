@@ -8,6 +8,7 @@ are compared before and after.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from contextlib import closing
@@ -76,6 +77,23 @@ def test_a_fresh_window_would_create_every_order_but_the_unknown_sku(urls):
     for o in data.orders:
         assert not o["customer"]["email"] or o["customer"]["email"] not in stdout
         assert o["customer"]["last_name"] not in stdout
+
+
+def test_the_plan_saved_as_csv_holds_the_printed_rows_and_the_window(urls, tmp_path):
+    out_file = tmp_path / "plan.csv"
+    before = target_state(urls["exact_globe"])
+    stdout, rows = dry_run(*WINDOW, "--csv", str(out_file))
+    assert target_state(urls["exact_globe"]) == before
+    with out_file.open(newline="", encoding="utf-8") as fh:
+        saved = list(csv.DictReader(fh))
+    assert f"plan written to {out_file} ({len(rows)} rows)" in stdout
+    assert [(r["entity"], r["record_id"], r["action"], r["detail"]) for r in saved] == [
+        (r["ENTITY"], r["RECORD ID"], r["ACTION"], r["DETAIL"]) for r in rows
+    ]
+    assert {r["dag_id"] for r in saved} == {DAG_ID}
+    assert {(r["window_start"][:19], r["window_end"][:19]) for r in saved} == {
+        (WINDOW[1][:19], WINDOW[3][:19])
+    }
 
 
 def test_after_the_window_ran_everything_is_a_skip_and_still_nothing_is_written(urls):

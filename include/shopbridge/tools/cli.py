@@ -325,8 +325,11 @@ def cmd_replay(pair: str, record: str | None) -> int:
     return 1 if left else 0
 
 
-def cmd_dry_run(dag_id: str, start: str | None, end: str | None) -> int:
-    """Print the plan of one window as a table and a totals line; nothing is written."""
+def cmd_dry_run(
+    dag_id: str, start: str | None, end: str | None, csv_path: str | None = None
+) -> int:
+    """Print the plan of one window as a table and a totals line; nothing is written to a
+    system (``--csv`` saves the plan as a file for whoever checks it before the run)."""
     from datetime import UTC, datetime
 
     from shopbridge.errors import ShopbridgeError
@@ -344,6 +347,11 @@ def cmd_dry_run(dag_id: str, start: str | None, end: str | None) -> int:
             return _failed(err)
     _print_table(dry_run.table(result))
     print(dry_run.totals_line(result))
+    if csv_path:
+        from shopbridge.tools import plan_report
+
+        rows = plan_report.write_csv(result, Path(csv_path))
+        print(f"plan written to {csv_path} ({rows} rows)")
     return 0
 
 
@@ -392,6 +400,7 @@ def _add_operations(sub: Any) -> None:
     p_dry.add_argument("dag_id", help="e.g. lightspeed_ecom__exact_globe__orders")
     p_dry.add_argument("--start", help="ISO 8601; default: where the last run ended")
     p_dry.add_argument("--end", help="ISO 8601 (exclusive); default: now")
+    p_dry.add_argument("--csv", metavar="FILE", help="also write the plan as CSV to FILE")
     p_init = sub.add_parser("init", help="set up a pair: connections and its YAML")
     options = [
         ("--pair", "integration id (a shipped pair)"),
@@ -425,7 +434,7 @@ def _run_operation(args: argparse.Namespace) -> int:
     if args.command == "replay":
         return cmd_replay(args.pair, None if args.all else args.record)
     if args.command == "dry-run":
-        return cmd_dry_run(args.dag_id, args.start, args.end)
+        return cmd_dry_run(args.dag_id, args.start, args.end, args.csv)
     return cmd_init(args)
 
 
