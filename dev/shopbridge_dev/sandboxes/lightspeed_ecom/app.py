@@ -7,11 +7,11 @@ demo controls come from :mod:`shopbridge_dev.sandboxes._common`.
 * ``/{lang}/{resource}[/{id}|/count].json`` for orders (GET, PUT; POST refused: orders come
   from checkouts), customers, products, variants, shipments (GET), and
   ``orders/{id}/products.json``. Checkouts and customer writes (POST/PUT) live in
-  :mod:`.checkout_sandbox`; shipment writes (PUT) and ``shipments/{id}/products.json`` in
-  :mod:`.shipment_sandbox`; webhooks and their deliveries in :mod:`.webhooks_sandbox`.
+  :mod:`.checkout`; shipment writes (PUT) and ``shipments/{id}/products.json`` in
+  :mod:`.shipment`; webhooks and their deliveries in :mod:`.webhooks`.
 * The catalogue (categories, brands, taxes, attributes, product images and features,
   ``PUT variants``, the image CDN under ``/files/``) and its writes (products, variants,
-  categories, category links, image uploads) live in :mod:`.catalogue_sandbox`.
+  categories, category links, image uploads) live in :mod:`.catalogue`.
 * Plural/singular envelopes, ``{"resource": {"id", "url", "link"}}`` references,
   ``false`` for empty relations, ``{"error": {code, method, request, message}}`` errors.
 * Three fixed rate-limit windows per key plus a per-second cap; every vendor response
@@ -29,9 +29,8 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from http import HTTPStatus
 from pathlib import Path
 from secrets import compare_digest
 from typing import Any
@@ -49,11 +48,23 @@ from shopbridge_dev.sandboxes._common import (
     install_controls,
 )
 from shopbridge_dev.sandboxes.lightspeed_ecom.vendor_shapes import pad
+from shopbridge_dev.sandboxes.lightspeed_ecom.wire import (
+    CENT,
+    COUNTRIES,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ApiError,
+    bumped,
+    error_body,
+    int_param,
+    many,
+    money,
+    ref,
+    render,
+    select,
+    ts,
+)
 
-#: ASSUMPTION [U]: timestamps are rendered in the shop's zone; the demo shop is in CET.
-SHOP_TZ = timezone(timedelta(hours=1))
-MAX_LIMIT = 250
-DEFAULT_LIMIT = 50
 #: resource -> singular envelope key
 RESOURCES = {
     "orders": "order",
@@ -66,23 +77,10 @@ RESOURCES = {
     "attributes": "attribute",
     "shipments": "shipment",
 }
-#: relation filters the API supports (``orders?customer=ID``, ``variants?product=ID``,
-#: ``shipments?order=ID``)
-RELATION_FILTERS = {"orders": "customer", "variants": "product", "shipments": "order"}
-#: exact, case-insensitive text filters (ASSUMPTION [U]: ``customers?email=``)
-TEXT_FILTERS = {"customers": ("email",)}
 #: order fields a PUT may change (shipment/payment flow); the rest is read-only
 WRITABLE_ORDER_FIELDS = frozenset(
     {"status", "paymentStatus", "shipmentStatus", "customStatusId", "memo", "comment"}
 )
-_COUNTRIES = {
-    "NL": ("nld", "Netherlands"),
-    "BE": ("bel", "Belgium"),
-    "DE": ("deu", "Germany"),
-    "FR": ("fra", "France"),
-    "GB": ("gbr", "United Kingdom"),
-}
-_CENT = Decimal("0.01")
 
 
 class PageDrift:
@@ -124,46 +122,12 @@ class PageDrift:
         self.pages_served[resource] = self.pages_served.get(resource, 0) + 1
 
 
-class ApiError(HTTPException):
-    """Rendered in the vendor's error envelope by the app's exception handler."""
-
-
-def error_body(status: int, request: Request, message: str | None = None) -> dict[str, Any]:
-    """``{"error": {"code", "method", "request", "message"}}`` as the vendor sends it."""
-    return {
-        "error": {
-            "code": status,
-            "method": request.method,
-            "request": request.url.path,
-            "message": message or HTTPStatus(status).phrase,
-        }
-    }
-
-
 # --- seed ------------------------------------------------------------------------------
-
-
-def _ts(dt: datetime) -> str:
-    return dt.astimezone(SHOP_TZ).isoformat()
-
-
-def _money(value: Decimal) -> float:
-    """JSON number with cents, as the API sends money (clients must not trust floats)."""
-    return float(value.quantize(_CENT, ROUND_HALF_UP))
-
-
-def _ref(resource: str, rid: int) -> dict[str, Any]:
-    return {"resource": {"id": rid, "url": f"{resource}/{rid}"}}
-
-
-def _many(url: str) -> dict[str, Any]:
-    """A to-many relation: the reference has no id, only the filtered list's url."""
-    return {"resource": {"id": False, "url": url}}
 
 
 def _address(prefix: str, c: dict[str, Any]) -> dict[str, Any]:
     # a customer without a country keeps the object with empty codes, as a shop does
-    code3, title = _COUNTRIES.get(c["country"], ("", ""))
+    code3, title = COUNTRIES.get(c["country"], ("", ""))
     name = c["company_name"] or f"{c['first_name']} {c['last_name']}"
     return {
         f"{prefix}Name": name,
@@ -207,11 +171,11 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
     rate: Decimal = o["lines"][0]["tax_rate"]
     for i, line in enumerate(o["lines"]):
         p, qty = line["product"], line["quantity"]
-        unit_excl = p["price_excl"].quantize(_CENT)
-        unit_incl = (unit_excl * (1 + line["tax_rate"])).quantize(_CENT, ROUND_HALF_UP)
+        unit_excl = p["price_excl"].quantize(CENT)
+        unit_incl = (unit_excl * (1 + line["tax_rate"])).quantize(CENT, ROUND_HALF_UP)
         share = line.get("discount_share", Decimal(0))
-        disc_excl = (unit_excl * qty * share).quantize(_CENT, ROUND_HALF_UP)
-        disc_incl = (unit_incl * qty * share).quantize(_CENT, ROUND_HALF_UP)
+        disc_excl = (unit_excl * qty * share).quantize(CENT, ROUND_HALF_UP)
+        disc_incl = (unit_incl * qty * share).quantize(CENT, ROUND_HALF_UP)
         excl, incl = excl + unit_excl * qty - disc_excl, incl + unit_incl * qty - disc_incl
         title, variant = _titles(p)
         lines.append(
@@ -231,67 +195,67 @@ def _order(o: dict[str, Any], next_line: int) -> tuple[dict[str, Any], list[dict
                 "ean": p["ean"],
                 "sku": p["sku"],
                 "weight": 250,
-                "priceCost": _money(unit_excl / 2),
-                "basePriceExcl": _money(unit_excl),
-                "basePriceIncl": _money(unit_incl),
+                "priceCost": money(unit_excl / 2),
+                "basePriceExcl": money(unit_excl),
+                "basePriceIncl": money(unit_incl),
                 # the LINE TOTAL after the line discount, as the vendor sends it [V]
-                "priceExcl": _money(unit_excl * qty - disc_excl),
-                "priceIncl": _money(unit_incl * qty - disc_incl),
-                "discountExcl": _money(disc_excl),
-                "discountIncl": _money(disc_incl),
+                "priceExcl": money(unit_excl * qty - disc_excl),
+                "priceIncl": money(unit_incl * qty - disc_incl),
+                "discountExcl": money(disc_excl),
+                "discountIncl": money(disc_incl),
                 "taxRate": float(line["tax_rate"]),
-                "product": _ref("products", p["product_id"]),
-                "variant": _ref("variants", p["variant_id"]),
+                "product": ref("products", p["product_id"]),
+                "variant": ref("variants", p["variant_id"]),
             }
         )
     ship_incl: Decimal = o["shipping_price_incl"]
-    ship_excl = (ship_incl / (1 + rate)).quantize(_CENT, ROUND_HALF_UP)
+    ship_excl = (ship_incl / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
     coupon = o.get("coupon")
     off_excl = off_incl = Decimal(0)
     if coupon:
-        off_excl = (excl * coupon[1]).quantize(_CENT, ROUND_HALF_UP)
-        off_incl = (incl * coupon[1]).quantize(_CENT, ROUND_HALF_UP)
+        off_excl = (excl * coupon[1]).quantize(CENT, ROUND_HALF_UP)
+        off_incl = (incl * coupon[1]).quantize(CENT, ROUND_HALF_UP)
     total_excl, total_incl = excl - off_excl + ship_excl, incl - off_incl + ship_incl
     # a surcharge no line carries (demo_data.WRONG_TOTAL_AT): the total does not add up
     total_excl += o.get("total_off", Decimal(0))
     total_incl += o.get("total_off", Decimal(0))
     order = {
         "id": oid,
-        "createdAt": _ts(o["created_at"]),
-        "updatedAt": _ts(o["updated_at"]),
+        "createdAt": ts(o["created_at"]),
+        "updatedAt": ts(o["updated_at"]),
         "number": o["number"],
         "status": o["status"],
         "customStatusId": None,
         "paymentStatus": o["payment_status"],
         "shipmentStatus": "shipped" if shipped else "not_shipped",
-        "priceExcl": _money(total_excl),
-        "priceIncl": _money(total_incl),
+        "priceExcl": money(total_excl),
+        "priceIncl": money(total_incl),
         **_person(c),
         "paymentId": o["payment_method"].lower().replace(" ", "_"),
         "paymentTitle": o["payment_method"],
         "shipmentId": f"core|85518|{424000 + oid % 1000}",
         "shipmentTitle": o["shipping_method"],
-        "shipmentPriceExcl": _money(ship_excl),
-        "shipmentPriceIncl": _money(ship_incl),
+        "shipmentPriceExcl": money(ship_excl),
+        "shipmentPriceIncl": money(ship_incl),
         "discountCouponCode": coupon[0] if coupon else "",
         "isDiscounted": bool(coupon),
         "discountType": "percentage" if coupon else "amount",
         "discountPercentage": float(coupon[1] * 100) if coupon else 0,
-        "discountAmount": _money(off_incl),
+        "discountAmount": money(off_incl),
         "taxRates": [
             {
                 "name": f"{rate * 100:.0f}%",
                 "rate": float(rate),
-                "amount": _money(total_incl - total_excl),
+                "amount": money(total_incl - total_excl),
             }
         ],
         "comment": "",
         "memo": "",
         "language": {"code": "nl", "locale": "nl_NL"},
-        "customer": _ref("customers", c["customer_id"]),
-        "products": _many(f"orders/{oid}/products"),
-        "shipments": _many(f"shipments?order={oid}"),
-        "invoices": _many(f"invoices?order={oid}"),
+        "customer": ref("customers", c["customer_id"]),
+        "products": many(f"orders/{oid}/products"),
+        "shipments": many(f"shipments?order={oid}"),
+        "invoices": many(f"invoices?order={oid}"),
     }
     return order, lines
 
@@ -329,7 +293,7 @@ def seed_state(seed: str | None, n_orders: int, abandoned_carts: int = 3) -> dic
         return state
     demo = demo_data.generate(seed, n_orders=n_orders)
     seed_catalogue(state, demo.catalogue)
-    since = _ts(demo_data.DEMO_START - timedelta(days=60))
+    since = ts(demo_data.DEMO_START - timedelta(days=60))
     for c in demo.customers:
         state["customers"][str(c["customer_id"])] = {
             "id": c["customer_id"],
@@ -337,7 +301,7 @@ def seed_state(seed: str | None, n_orders: int, abandoned_carts: int = 3) -> dic
             "updatedAt": since,
             "isConfirmed": True,
             **_person(c),
-            "orders": _many(f"orders?customer={c['customer_id']}"),
+            "orders": many(f"orders?customer={c['customer_id']}"),
         }
     next_line = 1
     for o in demo.orders:
@@ -355,7 +319,7 @@ def _seed_checkouts(state: dict[str, Any], customers: list[dict[str, Any]]) -> N
     """A cart per customer given, filled and left on the demo week's last day (what an
     order hub follows up), shaped as ``POST /_sandbox/checkouts`` makes them."""
     variants = [v for v in state["variants"].values() if v.get("sku")][:6]
-    when = _ts(demo_data.DEMO_END - timedelta(hours=5))
+    when = ts(demo_data.DEMO_END - timedelta(hours=5))
     for n, c in enumerate(customers, start=1):
         lines = []
         for i, v in enumerate(variants[2 * (n - 1) : 2 * n]):
@@ -499,74 +463,6 @@ def _authorised(request: Request, key: str, secret: str) -> bool:
     )
 
 
-def _when(value: str, name: str) -> datetime:
-    """``YYYY-MM-DD HH:MM:SS`` (ASSUMPTION [U]: UTC); ISO 8601 is accepted as well."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ApiError(400, f"{name}: expected YYYY-MM-DD HH:MM:SS, got {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _int(value: str | None, name: str, default: int) -> int:
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ApiError(400, f"{name}: expected an integer, got {value!r}") from None
-
-
-def _select(
-    records: list[dict[str, Any]], resource: str, q: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Apply ``since_id``, relation and ``*_at_min/max`` (inclusive) filters, sorted by id."""
-    out = sorted(records, key=lambda r: int(r.get("id", 0)))
-    since_id = _int(q.get("since_id"), "since_id", 0)
-    out = [r for r in out if int(r.get("id", 0)) > since_id]
-    relation = RELATION_FILTERS.get(resource)
-    if relation and relation in q:
-        wanted = _int(q[relation], relation, 0)
-        out = [
-            r
-            for r in out
-            if isinstance(r.get(relation), dict) and r[relation]["resource"].get("id") == wanted
-        ]
-    for name in TEXT_FILTERS.get(resource, ()):
-        if name in q:
-            out = [r for r in out if str(r.get(name) or "").lower() == q[name].lower()]
-    for field in ("created", "updated"):
-        lo, hi = q.get(f"{field}_at_min"), q.get(f"{field}_at_max")
-        if lo is None and hi is None:
-            continue
-        lo_t = _when(lo, f"{field}_at_min") if lo else None
-        hi_t = _when(hi, f"{field}_at_max") if hi else None
-        kept = []
-        for r in out:
-            try:
-                at = datetime.fromisoformat(str(r.get(f"{field}At")))
-            except ValueError:
-                continue
-            if at.tzinfo and (lo_t is None or at >= lo_t) and (hi_t is None or at <= hi_t):
-                kept.append(r)
-        out = kept
-    return out
-
-
-def _render(value: Any, base: str) -> Any:
-    """Deep copy, adding each reference's absolute ``link``."""
-    if isinstance(value, list):
-        return [_render(v, base) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = {k: _render(v, base) for k, v in value.items()}
-    res = out.get("resource")
-    if isinstance(res, dict) and "url" in res and "link" not in res:
-        path, _, query = str(res["url"]).partition("?")
-        res["link"] = f"{base}{path}.json" + (f"?{query}" if query else "")
-    return out
-
-
 def create_app(
     *,
     seed: str | None = "demo",
@@ -587,7 +483,7 @@ def create_app(
 ) -> FastAPI:
     """Build the sandbox. ``clock`` drives the rate-limit windows (tests pass a fake one);
     ``variant_write_touches_product`` and ``product_default_variant`` are [U] points (see
-    :mod:`.catalogue_sandbox`), ``shipment_cascades`` too (see :mod:`.shipment_sandbox`);
+    :mod:`.catalogue`), ``shipment_cascades`` too (see :mod:`.shipment`);
     ``delivery_workers`` is how many webhook deliveries are sent at once; ``currency`` is
     the shop's (``shop.json``): orders, products and checkouts carry none of their own."""
     app = FastAPI(title="Lightspeed eCom sandbox")
@@ -667,26 +563,26 @@ def create_app(
     @app.get("/{lang}/shop.json")
     def get_shop(lang: str, request: Request) -> dict[str, Any]:
         """The shop's settings; ``currency.shortcode`` is every order's currency [V]."""
-        return {"shop": _render(shop_record(currency, lang), _base(request, lang))}
+        return {"shop": render(shop_record(currency, lang), _base(request, lang))}
 
     @app.get("/{lang}/{resource}/count.json")
     def count(resource: str, request: Request) -> dict[str, int]:
         with state.lock:
             rows = list(_table(resource).values())
-            return {"count": len(_select(rows, resource, dict(request.query_params)))}
+            return {"count": len(select(rows, resource, dict(request.query_params)))}
 
     @app.get("/{lang}/orders/{item}/products.json")
     def order_products(lang: str, item: str, request: Request) -> dict[str, Any]:
         with state.lock:
             _one("orders", item)
             lines = [pad("orderProducts", ln) for ln in store["orderProducts"].get(item, [])]
-            return {"orderProducts": _render(lines, _base(request, lang))}
+            return {"orderProducts": render(lines, _base(request, lang))}
 
     @app.get("/{lang}/{resource}/{item}.json")
     def get_one(lang: str, resource: str, item: str, request: Request) -> dict[str, Any]:
         with state.lock:
             return {
-                RESOURCES.get(resource, ""): _render(
+                RESOURCES.get(resource, ""): render(
                     pad(resource, _one(resource, item)), _base(request, lang)
                 )
             }
@@ -694,19 +590,19 @@ def create_app(
     @app.get("/{lang}/{resource}.json")
     def get_list(lang: str, resource: str, request: Request) -> dict[str, Any]:
         q = dict(request.query_params)
-        page = _int(q.get("page"), "page", 1)
-        limit = min(MAX_LIMIT, _int(q.get("limit"), "limit", DEFAULT_LIMIT))
+        page = int_param(q.get("page"), "page", 1)
+        limit = min(MAX_LIMIT, int_param(q.get("limit"), "limit", DEFAULT_LIMIT))
         if page < 1 or limit < 1:
             raise ApiError(400, "page and limit must be positive")
         fields = [f for f in q.get("fields", "").split(",") if f]
         with state.lock:
             drift.apply(resource, _table(resource))
-            rows = _select(list(_table(resource).values()), resource, q)
+            rows = select(list(_table(resource).values()), resource, q)
             rows = [pad(resource, r) for r in rows[(page - 1) * limit : page * limit]]
             drift.served(resource)
             if fields:
                 rows = [{k: v for k, v in r.items() if k in fields} for r in rows]
-            return {resource: _render(rows, _base(request, lang))}
+            return {resource: render(rows, _base(request, lang))}
 
     @app.post("/{lang}/{resource}.json")
     def refuse_create(resource: str) -> None:
@@ -735,10 +631,10 @@ def create_app(
         with state.lock:
             order = _one("orders", item)
             order.update(changes)
-            order["updatedAt"] = _bumped(order.get("updatedAt"))
+            order["updatedAt"] = bumped(order.get("updatedAt"))
             state.save()
         controls.count("writes")
-        return {"order": _render(order, _base(request, lang))}
+        return {"order": render(order, _base(request, lang))}
 
     drift = PageDrift()
 
@@ -766,10 +662,10 @@ def create_app(
             products = order.get("products")
             if isinstance(products, dict) and "embedded" in products.get("resource", {}):
                 store["orderProducts"][str(oid)] = products["resource"]["embedded"]
-                order["products"] = _many(f"orders/{oid}/products")
-            merged = {"products": _many(f"orders/{oid}/products"), **old, **order}
+                order["products"] = many(f"orders/{oid}/products")
+            merged = {"products": many(f"orders/{oid}/products"), **old, **order}
             if "updatedAt" not in order:
-                merged["updatedAt"] = _bumped(old.get("updatedAt"))
+                merged["updatedAt"] = bumped(old.get("updatedAt"))
             merged.setdefault("createdAt", merged["updatedAt"])
             orders[str(oid)] = merged
             state.save()
@@ -843,15 +739,3 @@ def shop_record(currency: str, lang: str) -> dict[str, Any]:
         "metafields": {"resource": {"id": False, "url": "shop/metafields"}},
         "language": lang,
     }
-
-
-def _bumped(previous: Any) -> str:
-    """Now, but always later than the previous ``updatedAt`` so a change is never missed."""
-    now = datetime.now(UTC)
-    try:
-        before = datetime.fromisoformat(str(previous))
-    except ValueError:
-        before = None
-    if before is not None and before.tzinfo and before >= now:
-        now = before + timedelta(seconds=1)
-    return _ts(now)

@@ -64,18 +64,18 @@ from typing import Any
 from fastapi import Body, FastAPI, Request, Response
 
 from shopbridge_dev.sandboxes._common import CONTROL_PREFIX, JsonState, SandboxControls
-from shopbridge_dev.sandboxes.lightspeed_ecom.app import (
+from shopbridge_dev.sandboxes.lightspeed_ecom.wire import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     ApiError,
-    _bumped,
-    _int,
-    _many,
-    _money,
-    _ref,
-    _render,
-    _select,
-    _ts,
+    bumped,
+    int_param,
+    many,
+    money,
+    ref,
+    render,
+    select,
+    ts,
 )
 
 #: the sandbox's own "CDN": image files, outside auth and rate limits
@@ -263,8 +263,8 @@ class Shop:
             "fulltitle": title,
             "description": "",
             "content": "",
-            "parent": _ref("categories", parent) if parent is not None else False,
-            "products": _many(f"categories/products?category={cid}"),
+            "parent": ref("categories", parent) if parent is not None else False,
+            "products": many(f"categories/products?category={cid}"),
             **(extra or {}),
         }
         self.store["categories"][str(cid)] = record
@@ -277,7 +277,7 @@ class Shop:
         parent = self._parent_id(record)
         if "title" in changes and self._categories.get((parent, record["title"])) == cid:
             del self._categories[(parent, record["title"])]
-        record.update(changes, updatedAt=_bumped(record.get("updatedAt")))
+        record.update(changes, updatedAt=bumped(record.get("updatedAt")))
         self._categories.setdefault((parent, record["title"]), cid)
         return record
 
@@ -291,11 +291,11 @@ class Shop:
         links[str(lid)] = {
             "id": lid,
             "sortOrder": int(sort_order or len(mine) + 1),
-            "category": _ref("categories", cid),
-            "product": _ref("products", pid),
+            "category": ref("categories", cid),
+            "product": ref("products", pid),
         }
         mine.append(str(lid))
-        self.store["products"][str(pid)]["categories"] = _many(f"categories/products?product={pid}")
+        self.store["products"][str(pid)]["categories"] = many(f"categories/products?product={pid}")
         return dict(links[str(lid)])
 
     def unlink(self, lid: str) -> None:
@@ -336,7 +336,7 @@ class Shop:
         }
         rows.append(row)
         self.files[str(iid)] = row
-        self.store["products"][str(pid)]["images"] = _many(f"products/{pid}/images")
+        self.store["products"][str(pid)]["images"] = many(f"products/{pid}/images")
         return row
 
     def remove_image(self, pid: int, image_id: str) -> None:
@@ -402,12 +402,12 @@ class Shop:
             links[str(lid)] = {
                 "id": lid,
                 "sortOrder": n + 1,
-                "category": _ref("categories", cid),
-                "product": _ref("products", pid),
+                "category": ref("categories", cid),
+                "product": ref("products", pid),
             }
             self._links.setdefault(str(pid), []).append(str(lid))
         self.store["products"][str(pid)]["categories"] = (
-            _many(f"categories/products?product={pid}") if paths else False
+            many(f"categories/products?product={pid}") if paths else False
         )
 
     def set_images(self, pid: int, images: Sequence[Mapping[str, Any]], stamp: str) -> None:
@@ -437,7 +437,7 @@ class Shop:
             self.files.pop(gone, None)
         self.store["productImages"][str(pid)] = rows
         self.store["products"][str(pid)]["images"] = (
-            _many(f"products/{pid}/images") if rows else False
+            many(f"products/{pid}/images") if rows else False
         )
 
     def set_features(self, pid: int, features: Mapping[str, Any]) -> None:
@@ -459,7 +459,7 @@ class Shop:
             )
         self.store["productAttributes"][str(pid)] = rows
         self.store["products"][str(pid)]["attributes"] = (
-            _many(f"products/{pid}/attributes") if rows else False
+            many(f"products/{pid}/attributes") if rows else False
         )
 
     # --- records -----------------------------------------------------------------------
@@ -490,13 +490,13 @@ class Shop:
             "stockAlert": 0,
             "stockMinimum": 0,
             "weight": 0,
-            "product": _ref("products", pid),
-            "tax": _ref("taxes", 1),
-            "movements": _many(f"variants/movements?variant={vid}"),
+            "product": ref("products", pid),
+            "tax": ref("taxes", 1),
+            "movements": many(f"variants/movements?variant={vid}"),
         }
-        record = {**base, **fields, "id": vid, "product": _ref("products", pid)}
+        record = {**base, **fields, "id": vid, "product": ref("products", pid)}
         if "updatedAt" not in fields and old is not None:
-            record["updatedAt"] = _bumped(old.get("updatedAt"))
+            record["updatedAt"] = bumped(old.get("updatedAt"))
         self.store["variants"][str(vid)] = record
         self._variants.setdefault(str(pid), set()).add(str(vid))
         return record
@@ -520,12 +520,12 @@ class Shop:
         for vid in self._variants.get(str(pid), set()) - ids:
             self.store["variants"].pop(vid, None)
         self._variants[str(pid)] = ids
-        self.store["products"][str(pid)]["variants"] = _many(f"variants?product={pid}")
+        self.store["products"][str(pid)]["variants"] = many(f"variants?product={pid}")
         return kept
 
     def add_item(self, item: Mapping[str, Any]) -> None:
         """One :mod:`~shopbridge_dev.sandboxes.demo_data` catalogue entry, in vendor shapes."""
-        created, stamp = _ts(item["created_at"]), _ts(item["updated_at"])
+        created, stamp = ts(item["created_at"]), ts(item["updated_at"])
         pid: int = item["product_id"]
         title: str = item["title"]
         brand = item["brand"]
@@ -540,7 +540,7 @@ class Shop:
             "fulltitle": f"{brand} {title}" if brand else title,
             "description": item["short_description"],
             "content": item["description"],
-            "brand": _ref("brands", self.ensure_brand(brand, created)) if brand else False,
+            "brand": ref("brands", self.ensure_brand(brand, created)) if brand else False,
             "supplier": False,
             "variants": False,
             "images": False,
@@ -558,9 +558,9 @@ class Shop:
                     "attributes": v["attributes"],
                     "ean": v["ean"],
                     "sku": v["sku"],
-                    "priceExcl": _money(price),
-                    "priceIncl": _money(price * Decimal("1.21")),
-                    "priceCost": _money(price / 2),
+                    "priceExcl": money(price),
+                    "priceIncl": money(price * Decimal("1.21")),
+                    "priceCost": money(price / 2),
                     "stockTracking": "enabled" if v["tracked"] else "disabled",
                     "stockLevel": v["stock"],
                     "stockAlert": 5,
@@ -685,8 +685,8 @@ def install_catalogue(
         return str(request.base_url).rstrip("/")
 
     def _page(rows: list[dict[str, Any]], q: Mapping[str, str]) -> list[dict[str, Any]]:
-        page = _int(q.get("page"), "page", 1)
-        limit = min(MAX_LIMIT, _int(q.get("limit"), "limit", DEFAULT_LIMIT))
+        page = int_param(q.get("page"), "page", 1)
+        limit = min(MAX_LIMIT, int_param(q.get("limit"), "limit", DEFAULT_LIMIT))
         if page < 1 or limit < 1:
             raise ApiError(400, "page and limit must be positive")
         return rows[(page - 1) * limit : page * limit]
@@ -701,9 +701,9 @@ def install_catalogue(
         rows = list(store["categoriesProducts"].values())
         for relation in ("category", "product"):
             if relation in q:
-                wanted = _int(q[relation], relation, 0)
+                wanted = int_param(q[relation], relation, 0)
                 rows = [r for r in rows if r[relation]["resource"]["id"] == wanted]
-        return _select(rows, "categoriesProducts", dict(q))
+        return select(rows, "categoriesProducts", dict(q))
 
     @app.get("/{lang}/categories/products/count.json")
     def count_category_links(request: Request) -> dict[str, int]:
@@ -714,7 +714,7 @@ def install_catalogue(
     def category_links(lang: str, request: Request) -> dict[str, Any]:
         with state.lock:
             rows = _page(_links(request.query_params), request.query_params)
-            return {"categoriesProducts": _render(rows, base(request, lang))}
+            return {"categoriesProducts": render(rows, base(request, lang))}
 
     @app.get("/{lang}/products/{item}/images.json")
     def product_images(item: str, request: Request) -> dict[str, Any]:
@@ -733,7 +733,7 @@ def install_catalogue(
         with state.lock:
             _product(item)
             rows = _page(list(store["productAttributes"].get(item, [])), request.query_params)
-            return {"productAttributes": _render(rows, base(request, lang))}
+            return {"productAttributes": render(rows, base(request, lang))}
 
     @app.put("/{lang}/variants/{item}.json")
     def update_variant(
@@ -752,14 +752,14 @@ def install_catalogue(
                 raise ApiError(404, f"variant {item} not found")
             unique_sku(store, changes.get("sku"), but=item)
             variant.update(changes)
-            variant["updatedAt"] = _bumped(variant.get("updatedAt"))
+            variant["updatedAt"] = bumped(variant.get("updatedAt"))
             if variant_write_touches_product:
                 product = store["products"].get(str(variant["product"]["resource"]["id"]))
                 if product is not None:
-                    product["updatedAt"] = _bumped(product.get("updatedAt"))
+                    product["updatedAt"] = bumped(product.get("updatedAt"))
             state.save()
         controls.count("writes")
-        return {"variant": _render(variant, base(request, lang))}
+        return {"variant": render(variant, base(request, lang))}
 
     def _file(image_id: str, filename: str) -> Response:
         with state.lock:
@@ -813,7 +813,7 @@ def install_catalogue(
         with state.lock:
             pid = shop.claim("products", given.pop("id", None))
             old = store["products"].get(str(pid))
-            stamp = _bumped(old.get("updatedAt") if old else None)
+            stamp = bumped(old.get("updatedAt") if old else None)
             title = str(given.get("title") or (old or {}).get("title") or f"Product {pid}")
             base_record = old or {
                 "id": pid,
@@ -837,7 +837,7 @@ def install_catalogue(
             if "brand" in relations:
                 brand = relations["brand"]
                 product["brand"] = (
-                    _ref("brands", shop.ensure_brand(str(brand), stamp)) if brand else False
+                    ref("brands", shop.ensure_brand(str(brand), stamp)) if brand else False
                 )
             variants = (
                 shop.set_variants(pid, relations["variants"], stamp)
@@ -875,9 +875,9 @@ def install_catalogue(
                     raise ApiError(400, "a new variant needs an existing 'product' id")
             given.pop("product", None)
             n = len(shop.variants_of(pid))
-            stamp = _bumped(old.get("updatedAt") if old else None)
+            stamp = bumped(old.get("updatedAt") if old else None)
             variant = shop.put_variant(pid, given, n, stamp)
-            store["products"][str(pid)]["variants"] = _many(f"variants?product={pid}")
+            store["products"][str(pid)]["variants"] = many(f"variants?product={pid}")
             state.save()
             return {"variant": variant}
 
@@ -954,18 +954,18 @@ def install_catalogue_writes(
     def _done(request: Request, lang: str, key: str, record: Any) -> dict[str, Any]:
         state.save()
         controls.count("writes")
-        return {key: _render(record, base(request, lang))}
+        return {key: render(record, base(request, lang))}
 
     def _apply_product(product: dict[str, Any], changes: dict[str, Any], stamp: str) -> None:
         if "brand" in changes:
             brand = changes.pop("brand")
             if brand and str(brand) not in store["brands"]:
                 raise ApiError(404, f"brand {brand} not found")
-            product["brand"] = _ref("brands", brand) if brand else False
+            product["brand"] = ref("brands", brand) if brand else False
         for relation, resource in (("supplier", "suppliers"), ("type", "types")):
             if relation in changes:
                 rid = changes.pop(relation)
-                product[relation] = _ref(resource, rid) if rid else False
+                product[relation] = ref(resource, rid) if rid else False
         if "isVisible" in changes and "visibility" not in changes:
             changes["visibility"] = "visible" if changes["isVisible"] else "hidden"
         elif "visibility" in changes and "isVisible" not in changes:
@@ -987,7 +987,7 @@ def install_catalogue_writes(
             raise ApiError(400, "title is required")
         with state.lock:
             pid = shop.new_id("products")
-            stamp = _bumped(None)
+            stamp = bumped(None)
             product: dict[str, Any] = {
                 "id": pid,
                 "createdAt": stamp,
@@ -1013,7 +1013,7 @@ def install_catalogue_writes(
             _apply_product(product, changes, stamp)
             if product_default_variant:
                 shop.put_variant(pid, {"isDefault": True, "sortOrder": 1}, 0, stamp)
-                product["variants"] = _many(f"variants?product={pid}")
+                product["variants"] = many(f"variants?product={pid}")
             return _done(request, lang, "product", product)
 
     @app.put("/{lang}/products/{item}.json")
@@ -1027,7 +1027,7 @@ def install_catalogue_writes(
         _check_product_fields(changes)
         with state.lock:
             product = _product(item)
-            _apply_product(product, changes, _bumped(product.get("updatedAt")))
+            _apply_product(product, changes, bumped(product.get("updatedAt")))
             return _done(request, lang, "product", product)
 
     @app.delete("/{lang}/products/{item}.json", status_code=204)
@@ -1054,10 +1054,10 @@ def install_catalogue_writes(
             product = _product(pid)
             unique_sku(store, changes.get("sku"))
             siblings = shop.variants_of(pid)
-            stamp = _bumped(None)
+            stamp = bumped(None)
             defaults = {"isDefault": not siblings, "sortOrder": len(siblings) + 1}
             variant = shop.put_variant(pid, {**defaults, **changes}, len(siblings), stamp)
-            product["variants"] = _many(f"variants?product={pid}")
+            product["variants"] = many(f"variants?product={pid}")
             return _done(request, lang, "variant", variant)
 
     @app.delete("/{lang}/variants/{item}.json", status_code=204)
@@ -1088,7 +1088,7 @@ def install_catalogue_writes(
             parent_id = _int_id(parent, "parent") if parent not in (None, False, 0) else None
             if parent_id is not None and str(parent_id) not in store["categories"]:
                 raise ApiError(404, f"category {parent_id} not found")
-            category = shop.add_category(parent_id, title, _bumped(None), changes)
+            category = shop.add_category(parent_id, title, bumped(None), changes)
             return _done(request, lang, "category", category)
 
     @app.put("/{lang}/categories/{item}.json")
@@ -1168,7 +1168,7 @@ def install_catalogue_writes(
                 content_type=_sniff(content, filename),
                 title=str(changes.get("title") or ""),
                 sort_order=sort,
-                stamp=_bumped(None),
+                stamp=bumped(None),
             )
             state.save()
             controls.count("writes")

@@ -56,21 +56,21 @@ from typing import Any
 from fastapi import Body, FastAPI, Request
 
 from shopbridge_dev.sandboxes._common import CONTROL_PREFIX, JsonState, SandboxControls
-from shopbridge_dev.sandboxes.lightspeed_ecom.app import (
-    _COUNTRIES,
+from shopbridge_dev.sandboxes.lightspeed_ecom.shipment import add_shipment
+from shopbridge_dev.sandboxes.lightspeed_ecom.wire import (
+    COUNTRIES,
     DEFAULT_LIMIT,
     MAX_LIMIT,
     ApiError,
-    _bumped,
-    _int,
-    _many,
-    _money,
-    _ref,
-    _render,
-    _select,
-    _ts,
+    bumped,
+    int_param,
+    many,
+    money,
+    ref,
+    render,
+    select,
+    ts,
 )
-from shopbridge_dev.sandboxes.lightspeed_ecom.shipment import add_shipment
 
 #: ASSUMPTION [U]: lines are taxed at the shop's default rate (the seeded variants' ``tax``
 #: relation is ``false`` and their incl. prices carry 21 %)
@@ -182,7 +182,7 @@ Base = Callable[[Request, str], str]
 
 
 def _now() -> str:
-    return _ts(datetime.now(UTC))
+    return ts(datetime.now(UTC))
 
 
 def _country(value: Any) -> Any:
@@ -192,7 +192,7 @@ def _country(value: Any) -> Any:
     code = str(value).strip().upper()
     if len(code) != 2 or not code.isalpha():
         raise ApiError(400, f"country: expected an ISO 3166 alpha-2 code, got {value!r}")
-    code3, title = _COUNTRIES.get(code, ("", code))
+    code3, title = COUNTRIES.get(code, ("", code))
     return {"code": code.lower(), "code3": code3, "title": title}
 
 
@@ -351,8 +351,8 @@ def install_checkout(
             errors.append("the terms and conditions were not accepted")
         return errors
 
-    def render(co: dict[str, Any], request: Request, lang: str) -> dict[str, Any]:
-        out: dict[str, Any] = _render(co, base(request, lang))
+    def render_checkout(co: dict[str, Any], request: Request, lang: str) -> dict[str, Any]:
+        out: dict[str, Any] = render(co, base(request, lang))
         return out
 
     # --- checkouts -----------------------------------------------------------------------
@@ -388,30 +388,30 @@ def install_checkout(
             store["checkouts"][str(co["id"])] = co
             state.save()
         controls.count("writes")
-        return render(co, request, lang)
+        return render_checkout(co, request, lang)
 
     @app.get("/{lang}/checkouts/count.json")
     def count_checkouts(request: Request) -> dict[str, int]:
         with state.lock:
             rows = list(store["checkouts"].values())
-            return {"count": len(_select(rows, "checkouts", dict(request.query_params)))}
+            return {"count": len(select(rows, "checkouts", dict(request.query_params)))}
 
     @app.get("/{lang}/checkouts.json")
     def list_checkouts(lang: str, request: Request) -> dict[str, Any]:
         q = dict(request.query_params)
-        page = _int(q.get("page"), "page", 1)
-        limit = min(MAX_LIMIT, _int(q.get("limit"), "limit", DEFAULT_LIMIT))
+        page = int_param(q.get("page"), "page", 1)
+        limit = min(MAX_LIMIT, int_param(q.get("limit"), "limit", DEFAULT_LIMIT))
         if page < 1 or limit < 1:
             raise ApiError(400, "page and limit must be positive")
         with state.lock:
-            rows = _select(list(store["checkouts"].values()), "checkouts", q)
+            rows = select(list(store["checkouts"].values()), "checkouts", q)
             rows = rows[(page - 1) * limit : page * limit]
-            return {"checkouts": [render(c, request, lang) for c in rows]}
+            return {"checkouts": [render_checkout(c, request, lang) for c in rows]}
 
     @app.get("/{lang}/checkouts/{cid}.json")
     def get_checkout(lang: str, cid: str, request: Request) -> dict[str, Any]:
         with state.lock:
-            return render(checkout(cid), request, lang)
+            return render_checkout(checkout(cid), request, lang)
 
     @app.put("/{lang}/checkouts/{cid}.json")
     def update_checkout(
@@ -425,10 +425,10 @@ def install_checkout(
             co = open_checkout(cid)
             trial = {**co}
             apply(trial, fields)  # all or nothing: a refused field changes nothing
-            co.update(trial, updatedAt=_bumped(co["updatedAt"]))
+            co.update(trial, updatedAt=bumped(co["updatedAt"]))
             state.save()
         controls.count("writes")
-        return render(co, request, lang)
+        return render_checkout(co, request, lang)
 
     @app.delete("/{lang}/checkouts/{cid}.json")
     def delete_checkout(cid: str) -> dict[str, Any]:
@@ -476,10 +476,10 @@ def install_checkout(
                 }
                 co["products"].append(line)
             line["quantity"] += quantity
-            co["updatedAt"] = _bumped(co["updatedAt"])
+            co["updatedAt"] = bumped(co["updatedAt"])
             state.save()
         controls.count("writes")
-        return render(line, request, lang)
+        return render_checkout(line, request, lang)
 
     @app.get("/{lang}/checkouts/{cid}/shipment_methods.json")
     def shipment_methods(cid: str) -> list[dict[str, Any]]:
@@ -510,7 +510,7 @@ def install_checkout(
             store["orders"][str(oid)] = order
             store["orderProducts"][str(oid)] = lines
             co["orderId"] = oid
-            co["updatedAt"] = _bumped(co["updatedAt"])
+            co["updatedAt"] = bumped(co["updatedAt"])
             add_shipment(store, oid, cascade=shipment_cascades)
             state.save()
         controls.count("writes")
@@ -549,17 +549,17 @@ def install_checkout(
                     "ean": p["ean"],
                     "sku": p["sku"],
                     "weight": 250,
-                    "priceCost": _money(unit_excl / 2),
-                    "basePriceExcl": _money(unit_excl),
-                    "basePriceIncl": _money(unit_incl),
+                    "priceCost": money(unit_excl / 2),
+                    "basePriceExcl": money(unit_excl),
+                    "basePriceIncl": money(unit_incl),
                     # the line total, as the vendor sends it [V]; basePrice* is the unit price
-                    "priceExcl": _money(unit_excl * qty),
-                    "priceIncl": _money(unit_incl * qty),
+                    "priceExcl": money(unit_excl * qty),
+                    "priceIncl": money(unit_incl * qty),
                     "discountExcl": 0.0,
                     "discountIncl": 0.0,
                     "taxRate": float(rate),
-                    "product": _ref("products", p["productId"]),
-                    "variant": _ref("variants", p["variantId"]),
+                    "product": ref("products", p["productId"]),
+                    "variant": ref("variants", p["variantId"]),
                 }
             )
         ship, pay, customer = co["shipmentMethod"], co["paymentMethod"], co["customer"]
@@ -584,8 +584,8 @@ def install_checkout(
             "customStatusId": None,
             "paymentStatus": "not_paid",
             "shipmentStatus": "not_shipped",
-            "priceExcl": _money(excl + ship_excl),
-            "priceIncl": _money(incl + ship_incl),
+            "priceExcl": money(excl + ship_excl),
+            "priceIncl": money(incl + ship_incl),
             "email": customer.get("email", ""),
             "firstname": customer.get("firstname", ""),
             "lastname": customer.get("lastname", ""),
@@ -599,22 +599,22 @@ def install_checkout(
             "paymentTitle": pay["title"],
             "shipmentId": ship["id"],
             "shipmentTitle": ship["title"],
-            "shipmentPriceExcl": _money(ship_excl),
-            "shipmentPriceIncl": _money(ship_incl),
+            "shipmentPriceExcl": money(ship_excl),
+            "shipmentPriceIncl": money(ship_incl),
             "discountCouponCode": "",
             "discountType": False,
             "discountPercentage": 0,
             "discountAmount": 0.0,
             "taxRates": [
-                {"name": f"{rate * 100:.0f}%", "rate": float(rate), "amount": _money(amount)}
+                {"name": f"{rate * 100:.0f}%", "rate": float(rate), "amount": money(amount)}
                 for rate, amount in sorted(taxes.items())
                 if amount
             ],
             "comment": co["comment"] or "",
             "memo": "",
             "language": {"code": lang, "locale": f"{lang}_{lang.upper()}"},
-            "customer": _ref("customers", customer["id"]) if customer.get("id") else False,
-            "products": _many(f"orders/{oid}/products"),
+            "customer": ref("customers", customer["id"]) if customer.get("id") else False,
+            "products": many(f"orders/{oid}/products"),
             "shipments": False,
             "invoices": False,
         }
@@ -652,12 +652,12 @@ def install_checkout(
                 "updatedAt": now,
                 "isConfirmed": False,
                 **fields,
-                "orders": _many(f"orders?customer={cid}"),
+                "orders": many(f"orders?customer={cid}"),
             }
             store["customers"][str(cid)] = record
             state.save()
         controls.count("writes")
-        return {"customer": _render(record, base(request, lang))}
+        return {"customer": render(record, base(request, lang))}
 
     @app.put("/{lang}/customers/{cid}.json")
     def update_customer(
@@ -673,10 +673,10 @@ def install_checkout(
                 raise ApiError(404, f"customer {cid} not found")
             if "email" in fields and email_taken(fields["email"], but=cid):
                 raise ApiError(400, f"a customer with e-mail {fields['email']} already exists")
-            record.update(fields, updatedAt=_bumped(record.get("updatedAt")))
+            record.update(fields, updatedAt=bumped(record.get("updatedAt")))
             state.save()
         controls.count("writes")
-        return {"customer": _render(record, base(request, lang))}
+        return {"customer": render(record, base(request, lang))}
 
     # --- sandbox control -----------------------------------------------------------------
 

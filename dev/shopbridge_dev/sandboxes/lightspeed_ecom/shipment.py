@@ -34,13 +34,13 @@ from typing import Any
 from fastapi import Body, FastAPI, Request
 
 from shopbridge_dev.sandboxes._common import CONTROL_PREFIX, JsonState, SandboxControls
-from shopbridge_dev.sandboxes.lightspeed_ecom.app import (
+from shopbridge_dev.sandboxes.lightspeed_ecom.wire import (
     ApiError,
-    _bumped,
-    _many,
-    _ref,
-    _render,
-    _ts,
+    bumped,
+    many,
+    ref,
+    render,
+    ts,
 )
 
 STATUSES = frozenset({"not_shipped", "shipped", "cancelled"})
@@ -70,7 +70,7 @@ def add_shipment(
     shipments, products = _tables(store)
     order = store["orders"][str(order_id)]
     sid = max((int(k) for k in shipments), default=FIRST_ID) + 1
-    now = _ts(datetime.now(UTC))
+    now = ts(datetime.now(UTC))
     oid = order["id"]
     record = {
         "id": sid,
@@ -80,8 +80,8 @@ def add_shipment(
         "status": status,
         "trackingCode": tracking_code,
         "doNotifyShipped": False,
-        "order": _ref("orders", oid),
-        "products": _many(f"shipments/{sid}/products"),
+        "order": ref("orders", oid),
+        "products": many(f"shipments/{sid}/products"),
     }
     shipments[str(sid)] = record
     products[str(sid)] = [
@@ -93,13 +93,13 @@ def add_shipment(
             "sku": line.get("sku", ""),
             "productTitle": line.get("productTitle", ""),
             "variantTitle": line.get("variantTitle", ""),
-            "orderProduct": _ref(f"orders/{oid}/products", line["id"]),
+            "orderProduct": ref(f"orders/{oid}/products", line["id"]),
             "product": line.get("product", False),
             "variant": line.get("variant", False),
         }
         for i, line in enumerate(store["orderProducts"].get(str(oid), []))
     ]
-    order["shipments"] = _many(f"shipments?order={oid}")
+    order["shipments"] = many(f"shipments?order={oid}")
     if cascade:
         cascade_to_order(store, oid)
     return record
@@ -137,7 +137,7 @@ def cascade_to_order(store: dict[str, Any], order_id: int | str) -> None:
             line["quantityShipped"] = qty
             changed = True
     if changed:
-        order["updatedAt"] = _bumped(order.get("updatedAt"))
+        order["updatedAt"] = bumped(order.get("updatedAt"))
 
 
 def install_shipments(
@@ -164,7 +164,7 @@ def install_shipments(
         with state.lock:
             one(sid)
             rows = store["shipmentProducts"].get(sid, [])
-            return {"shipmentProducts": _render(rows, base(request, lang))}
+            return {"shipmentProducts": render(rows, base(request, lang))}
 
     @app.put("/{lang}/shipments/{sid}.json")
     def update_shipment(
@@ -186,12 +186,12 @@ def install_shipments(
             record = one(sid)
             if any(record.get(k) != v for k, v in fields.items()):
                 record.update(fields)
-                record["updatedAt"] = _bumped(record.get("updatedAt"))
+                record["updatedAt"] = bumped(record.get("updatedAt"))
                 if cascade:
                     cascade_to_order(store, record["order"]["resource"]["id"])
                 state.save()
             controls.count("writes")
-            return {"shipment": _render(record, base(request, lang))}
+            return {"shipment": render(record, base(request, lang))}
 
     @app.post(f"{CONTROL_PREFIX}/orders/{{oid}}/shipments", status_code=201)
     def hand_made_shipment(

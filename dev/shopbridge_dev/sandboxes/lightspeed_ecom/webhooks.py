@@ -59,16 +59,16 @@ from fastapi import Body, FastAPI, Request, Response
 
 from shopbridge.connectors.lightspeed_ecom.webhooks import SIGNATURE_HEADER, signature
 from shopbridge_dev.sandboxes._common import CONTROL_PREFIX, JsonState
-from shopbridge_dev.sandboxes.lightspeed_ecom.app import (
+from shopbridge_dev.sandboxes.lightspeed_ecom.vendor_shapes import pad
+from shopbridge_dev.sandboxes.lightspeed_ecom.wire import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     ApiError,
-    _bumped,
-    _int,
-    _render,
-    _ts,
+    bumped,
+    int_param,
+    render,
+    ts,
 )
-from shopbridge_dev.sandboxes.lightspeed_ecom.vendor_shapes import pad
 
 log = logging.getLogger(__name__)
 
@@ -276,18 +276,18 @@ def payload(
 ) -> dict[str, Any]:
     """The delivery body of ``record``: its GET envelope with the relations embedded
     (caller holds the state lock)."""
-    out: dict[str, Any] = _render(pad(group, record), link_base)
+    out: dict[str, Any] = render(pad(group, record), link_base)
     rid = str(record.get("id"))
     if group == "orders":
         lines = [pad("orderProducts", ln) for ln in store.get("orderProducts", {}).get(rid, [])]
         if out.get("products") is False and lines:
             out["products"] = {"resource": {"id": False, "url": f"orders/{rid}/products"}}
         if "products" in out:
-            out["products"] = _embed(out["products"], _render(lines, link_base))
+            out["products"] = _embed(out["products"], render(lines, link_base))
         customer = store["customers"].get(_ref_id(record.get("customer")) or "")
         if customer is not None:
             out["customer"] = _embed(
-                out.get("customer"), _render(pad("customers", customer), link_base)
+                out.get("customer"), render(pad("customers", customer), link_base)
             )
         if isinstance(out.get("shipments"), dict):
             shipments = sorted(
@@ -295,11 +295,11 @@ def payload(
                 key=lambda s: int(s["id"]),
             )
             out["shipments"] = _embed(
-                out["shipments"], _render([pad("shipments", s) for s in shipments], link_base)
+                out["shipments"], render([pad("shipments", s) for s in shipments], link_base)
             )
     elif group == "shipments":
         lines = store.get("shipmentProducts", {}).get(rid, [])
-        out["products"] = _embed(out.get("products"), _render(lines, link_base))
+        out["products"] = _embed(out.get("products"), render(lines, link_base))
     return {ENVELOPES[group]: out}
 
 
@@ -334,8 +334,8 @@ def install_webhooks(
     @app.get("/{lang}/webhooks.json")
     def list_webhooks(request: Request) -> dict[str, Any]:
         q = request.query_params
-        page = _int(q.get("page"), "page", 1)
-        limit = min(MAX_LIMIT, _int(q.get("limit"), "limit", DEFAULT_LIMIT))
+        page = int_param(q.get("page"), "page", 1)
+        limit = min(MAX_LIMIT, int_param(q.get("limit"), "limit", DEFAULT_LIMIT))
         if page < 1 or limit < 1:
             raise ApiError(400, "page and limit must be positive")
         with state.lock:
@@ -347,7 +347,7 @@ def install_webhooks(
         hook = _validated(body.get("webhook"), None, lang)
         with state.lock:
             wid = max((int(k) for k in store["webhooks"]), default=0) + 1
-            now = _ts(datetime.now(UTC))
+            now = ts(datetime.now(UTC))
             hook = {"id": wid, "createdAt": now, "updatedAt": now, **hook}
             store["webhooks"][str(wid)] = hook
             state.save()
@@ -365,7 +365,7 @@ def install_webhooks(
             fields = {k: v for k, v in current.items() if k in WEBHOOK_FIELDS}
             hook = _validated(body.get("webhook"), fields, lang)
             current.update(hook)
-            current["updatedAt"] = _bumped(current.get("updatedAt"))
+            current["updatedAt"] = bumped(current.get("updatedAt"))
             state.save()
             return {"webhook": shown(current)}
 
