@@ -19,7 +19,7 @@ webhook payloads (VENDOR_APIS.md §1 [V]), relations are embedded in their refer
 order's lines (``products.resource.embedded``, a list of orderProducts), its customer
 (``customer.resource.embedded``) and shipments; a shipment's lines. Orders also fire
 ``shipped`` when their ``shipmentStatus`` becomes ``shipped`` (a shipment marked shipped
-cascades to it, see :mod:`.shipment_sandbox`). A deleted record is delivered as it was.
+cascades to it, see :mod:`.shipment`). A deleted record is delivered as it was.
 
 A small pool of sender threads (``workers``, 4 by default, started on demand and gone
 when idle) sends them from a queue (requests never wait), with a short timeout and no
