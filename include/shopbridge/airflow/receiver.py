@@ -7,7 +7,9 @@
 2. the vendor's signature is checked over the exact bytes (401 when it does not match);
 3. the body is parsed by the vendor's connector into records (400 when malformed);
 4. the records go into the durable :mod:`~shopbridge.store.inbox`, once per body (an identical
-   body again is a replay: 400, nothing stored);
+   body again is a redelivery: acknowledged with 200 ``{"duplicate": true}``, nothing stored
+   twice; vendors redeliver when they missed our first answer and switch a webhook off after
+   repeated non-2xx answers, so a duplicate must never look like a failure);
 5. the flows are announced and the vendor gets 202 in milliseconds.
 
 Why an asset event and not a DAG run per delivery: the announcement is an Airflow asset
@@ -56,7 +58,7 @@ ENTITY_FLOWS = {
     "shipment": "shipments",
     "checkout": "checkouts",
 }
-#: a delivery larger than this is refused before it is read further
+#: a delivery larger than this is refused from its Content-Length, or once reading passes it
 MAX_BODY = 2_000_000
 
 SecretFor = Callable[[str], str]
@@ -153,6 +155,30 @@ def listening_flows(cfg: IntegrationConfig, system: str, entity: str | None = No
     ]
 
 
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes ``limit`` (a lying or missing Content-Length
+    must not make the api-server buffer an unbounded body)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _declared_too_large(request: Request, limit: int) -> bool | None:
+    """Whether the Content-Length header is over ``limit``; None when it is not a number."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return False
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return None
+
+
 def _refuse(status: int, reason: str, integration: str, system: str) -> JSONResponse:
     # never the body: it carries names, e-mails and addresses
     log.warning("webhook %s/%s refused (%d): %s", integration, system, status, reason)
@@ -212,8 +238,11 @@ def create_receiver(
             return _refuse(
                 404, f"no flow of {integration} takes webhooks from {system}", integration, system
             )
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        too_large = _declared_too_large(request, MAX_BODY)
+        if too_large is None:
+            return _refuse(400, "Content-Length is not a number", integration, system)
+        body = None if too_large else await _read_capped(request, MAX_BODY)
+        if body is None:
             return _refuse(413, f"body over {MAX_BODY} bytes", integration, system)
         vendor = webhook_module(system)
         end = cfg.source if cfg.source.system == system else cfg.target
@@ -256,9 +285,14 @@ def create_receiver(
             list(zip(ids, records, strict=True)),
         )
         if stored.replay:
-            return _refuse(
-                400, "replayed delivery: this exact body was already received", integration, system
+            log.info(
+                "webhook %s/%s: redelivery of a body already received (%s %s): acknowledged",
+                integration,
+                system,
+                entity,
+                ids,
             )
+            return JSONResponse({"accepted": 0, "duplicate": True}, status_code=200)
         for flow in flows:
             announcer.mark(integration, flow, ids)
         log.info("webhook %s/%s: %s %s waiting for %s", integration, system, entity, ids, flows)
