@@ -52,6 +52,13 @@ def batches(n: int) -> list[dict]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def own_ledger(tmp_path, monkeypatch):
+    """Each test its own ledger database: the once-per-run claims live there, and these
+    tests reuse one run id."""
+    monkeypatch.setenv("SHOPBRIDGE_LEDGER_URL", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+
+
 @pytest.fixture
 def sink():
     with http_sink() as s:
@@ -211,3 +218,42 @@ def test_a_sink_refusing_the_webhook_is_an_undelivered_notification(sink, monkey
     (message,) = [r.getMessage() for r in caplog.records if r.name == "shopbridge.airflow.notify"]
     assert "answered 500" in message
     assert "s3cret" not in message
+
+
+def test_a_retried_report_does_not_send_the_quarantine_notice_again(sink, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_OPS_HOOK", webhook_connection(sink.url))
+    cfg = config({"channel": "webhook", "connection": "ops_hook"})
+    assert notify.quarantined(cfg, "orders", batches(3), {"run_id": RUN}) == 1
+    assert notify.quarantined(cfg, "orders", batches(3), {"run_id": RUN}) == 0
+    sink.wait(1)
+    assert len(sink.requests) == 1
+    # the next run's quarantine is its own notice
+    assert notify.quarantined(cfg, "orders", batches(3), {"run_id": RUN + "2"}) == 1
+    assert [r.json()["run_id"] for r in sink.wait(2)] == [RUN, RUN + "2"]
+    assert len(sink.requests) == 2
+
+
+def test_a_notice_the_channel_refused_is_sent_by_the_retry(sink, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_OPS_HOOK", webhook_connection(sink.url))
+    cfg = config({"channel": "webhook", "connection": "ops_hook"})
+    sink.status = 500
+    assert notify.quarantined(cfg, "orders", batches(2), {"run_id": RUN}) == 0
+    sink.status = 200
+    assert notify.quarantined(cfg, "orders", batches(2), {"run_id": RUN}) == 1
+    assert notify.quarantined(cfg, "orders", batches(2), {"run_id": RUN}) == 0
+    assert [r.json()["event"] for r in sink.wait(2)] == ["quarantine", "quarantine"]
+    assert len(sink.requests) == 2  # the refused one and the retry's; not a third
+
+
+def test_a_failure_callback_run_twice_for_one_task_sends_one_message(sink, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_OPS_HOOK", webhook_connection(sink.url))
+    cfg = config({"channel": "webhook", "connection": "ops_hook"})
+    (callback,) = notify.failure_callbacks(cfg, "orders")
+    ti = SimpleNamespace(task_id="load", map_index=2, log_url="http://airflow/log")
+    context = {"run_id": RUN, "ti": ti, "exception": RuntimeError("boom")}
+    callback(context)
+    callback(context)  # e.g. the worker and the DAG processor both ran it
+    other = SimpleNamespace(task_id="load", map_index=3, log_url="http://airflow/log")
+    callback({**context, "ti": other})  # another batch failing is news
+    assert [r.json()["map_index"] for r in sink.wait(2)] == [2, 3]
+    assert len(sink.requests) == 2

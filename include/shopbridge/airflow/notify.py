@@ -39,6 +39,8 @@ from shopbridge.config import IntegrationConfig, NotifyChannel, NotifyEvent
 if TYPE_CHECKING:
     from airflow.sdk import BaseNotifier, Context
 
+    from shopbridge.store.notices import SentNotices
+
 log = logging.getLogger(__name__)
 
 #: the longest error line a failure message quotes
@@ -177,41 +179,92 @@ def build_notifier(channel: NotifyChannel, notice: Notice) -> BaseNotifier:
     )
 
 
+def _sent_notices() -> SentNotices | None:
+    """The claims store, or None when the ledger database cannot be opened: the notice is
+    then sent without the once-only guard (a duplicate beats a silent failure)."""
+    from shopbridge.store.notices import SentNotices
+
+    try:
+        return SentNotices()
+    except Exception as err:  # noqa: BLE001 (any database error; logged, never raised)
+        log.warning("notifications are sent without the once-per-run guard: %s", err)
+        return None
+
+
 def deliver(
     cfg: IntegrationConfig,
     event: NotifyEvent,
     notice_for: Callable[[NotifyChannel], Notice],
     context: Context,
+    *,
+    flow: str = "",
+    once_as: str = "",
 ) -> int:
     """Send to every channel that wants ``event``; return how many accepted it.
 
     ``notice_for`` writes the message per channel (each may cap its list differently).
+    With ``once_as``, each channel gets the notice once per run under that name, however
+    often the calling task runs (a retried ``report``, a failure callback run twice).
     """
-    sent = 0
-    for channel in cfg.notify:
-        if event not in channel.on:
-            continue
-        try:
-            build_notifier(channel, notice_for(channel)).notify(context)
-        # any failure of any provider: it is logged beside the run, never raised into it
-        except Exception as err:  # noqa: BLE001
-            log.error(
-                "%s notification to %s (connection %r) not delivered: %s: %s",
-                event,
-                channel.channel,
-                channel.connection,
-                type(err).__name__,
-                err,
-            )
-        else:
-            sent += 1
-            log.info(
-                "%s notification sent to %s (connection %r)",
-                event,
-                channel.channel,
-                channel.connection,
-            )
-    return sent
+    wanted = [c for c in cfg.notify if event in c.on]
+    run_id = str(context.get("run_id", ""))
+    notices = _sent_notices() if wanted and once_as and run_id else None
+    try:
+        return sum(
+            _send_once(cfg, event, channel, notice_for, context, notices, flow, run_id, once_as)
+            for channel in wanted
+        )
+    finally:
+        if notices is not None:
+            notices.close()
+
+
+def _send_once(
+    cfg: IntegrationConfig,
+    event: NotifyEvent,
+    channel: NotifyChannel,
+    notice_for: Callable[[NotifyChannel], Notice],
+    context: Context,
+    notices: SentNotices | None,
+    flow: str,
+    run_id: str,
+    once_as: str,
+) -> int:
+    """1 when ``channel`` accepted the notice now, 0 when it refused or already had it."""
+    from shopbridge.store.notices import NoticeKey
+
+    key = NoticeKey(cfg.id, flow, run_id, once_as, f"{channel.channel}:{channel.connection}")
+    if notices is not None and not notices.claim(key):
+        log.info(
+            "%s notification to %s (connection %r) was already sent for run %s",
+            event,
+            channel.channel,
+            channel.connection,
+            run_id,
+        )
+        return 0
+    try:
+        build_notifier(channel, notice_for(channel)).notify(context)
+    # any failure of any provider: it is logged beside the run, never raised into it
+    except Exception as err:  # noqa: BLE001
+        log.error(
+            "%s notification to %s (connection %r) not delivered: %s: %s",
+            event,
+            channel.channel,
+            channel.connection,
+            type(err).__name__,
+            err,
+        )
+        if notices is not None:
+            notices.release(key)
+        return 0
+    log.info(
+        "%s notification sent to %s (connection %r)",
+        event,
+        channel.channel,
+        channel.connection,
+    )
+    return 1
 
 
 def quarantined(
@@ -238,6 +291,8 @@ def quarantined(
         "quarantine",
         lambda ch: quarantine_notice(cfg, flow, run_id, entries, limit=ch.max_records),
         context,
+        flow=flow,
+        once_as="quarantine",
     )
 
 
@@ -269,7 +324,12 @@ class FailureCallback:
             error=error_line(error),
             log_url=getattr(ti, "log_url", None),
         )
-        deliver(self.cfg, "failure", lambda _channel: notice, context)
+        task = str(getattr(ti, "task_id", "?"))
+        index = getattr(ti, "map_index", None)
+        once_as = f"failure:{task}" + (f"[{index}]" if index is not None and index >= 0 else "")
+        deliver(
+            self.cfg, "failure", lambda _channel: notice, context, flow=self.flow, once_as=once_as
+        )
 
 
 def failure_callbacks(cfg: IntegrationConfig, flow: str) -> list[FailureCallback]:

@@ -1,0 +1,77 @@
+"""Which notifications were sent: one per (run, event, channel), however often a task runs.
+
+A retried ``report`` task, or a failure callback that both the worker and the DAG
+processor run for one dead task, would otherwise tell the on-call person the same thing
+twice. The sender claims the notice here before it sends and gives the claim back when the
+channel refused it, so a retry tries an undelivered notice again and never repeats a
+delivered one. Its own table in the ledger's database, ids only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from shopbridge.store.ledger import open_store
+
+metadata = MetaData()
+
+sent = Table(
+    "shopbridge_notices",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("flow", String(30), primary_key=True),
+    Column("run_id", String(250), primary_key=True),
+    #: ``quarantine``, or ``failure:<task>[<map index>]`` (each failed task is its own notice)
+    Column("event", String(250), primary_key=True),
+    #: ``<channel>:<connection id>``
+    Column("channel", String(250), primary_key=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class NoticeKey:
+    """One notice of one run to one channel."""
+
+    integration: str
+    flow: str
+    run_id: str
+    event: str
+    channel: str
+
+    def row(self) -> dict[str, str]:
+        return {
+            "integration": self.integration,
+            "flow": self.flow,
+            "run_id": self.run_id,
+            "event": self.event,
+            "channel": self.channel,
+        }
+
+
+class SentNotices:
+    """Claims on notices in the ledger's database (``SHOPBRIDGE_LEDGER_URL``)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.engine = open_store(metadata, url)
+
+    def claim(self, key: NoticeKey) -> bool:
+        """True when this caller may send ``key``; False when it was sent (or is being sent)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(sent).values(**key.row(), sent_at=datetime.now(UTC)))
+        except IntegrityError:
+            return False
+        return True
+
+    def release(self, key: NoticeKey) -> None:
+        """Give a claim back after the channel refused the notice, so a retry sends it."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(sent).filter_by(**key.row()))
+
+    def close(self) -> None:
+        self.engine.dispose()
