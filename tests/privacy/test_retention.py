@@ -11,6 +11,7 @@ from sqlalchemy import update
 from shopbridge.airflow import retention
 from shopbridge.store.activity import ActivityLog
 from shopbridge.store.inbox import Inbox, digest, waiting
+from shopbridge.store.notices import sent as notices_table
 
 NOW = datetime.now(UTC)
 CUTOFF = NOW - timedelta(days=30)
@@ -107,6 +108,28 @@ def test_activity_purge_drops_runs_finished_before_the_cutoff(tmp_path):
         assert [r.run_id for r in log.query()] == ["new"]
     finally:
         log.close()
+
+
+def test_claims_of_sent_notices_older_than_the_cutoff_are_purged(tmp_path):
+    from shopbridge.store.notices import NoticeKey, SentNotices
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    notices = SentNotices(url)
+    try:
+        old = NoticeKey("pair", "orders", "old-run", "quarantine", "webhook:ops")
+        new = NoticeKey("pair", "orders", "new-run", "quarantine", "webhook:ops")
+        assert notices.claim(old) and notices.claim(new)
+        with notices.engine.begin() as conn:
+            conn.execute(
+                notices_table.update()
+                .where(notices_table.c.run_id == "old-run")
+                .values(sent_at=NOW - timedelta(days=31))
+            )
+        assert retention.purge_notices(CUTOFF, url=url) == 1
+        assert notices.claim(old)  # forgotten: claimable again
+        assert not notices.claim(new)
+    finally:
+        notices.close()
 
 
 @pytest.mark.parametrize(

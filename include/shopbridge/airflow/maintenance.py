@@ -94,15 +94,17 @@ def build_maintenance_dag() -> Any:
                 "log_files": retention.purge_log_files(log_dir, cutoff, keep=[own_logs]),
                 "inbox_rows": retention.purge_inbox(cutoff),
                 "activity_runs": retention.purge_activity(cutoff),
+                "notices": retention.purge_notices(cutoff),
                 "airflow_db": db.to_json(),
             }
             log.info(
-                "purged before %s: %d log files, %d inbox rows, %d activity runs; "
-                "airflow db clean: %s",
+                "purged before %s: %d log files, %d inbox rows, %d activity runs, "
+                "%d notice claims; airflow db clean: %s",
                 purged["cutoff"],
                 purged["log_files"],
                 purged["inbox_rows"],
                 purged["activity_runs"],
+                purged["notices"],
                 db.status,
             )
             if db.status == "failed":

@@ -9,7 +9,8 @@ Personal data never reaches the ledger, the activity log or a reported run's XCo
   reasons, and a failing vendor call may quote a vendor's error body;
 * the webhook inbox: finished rows (payloads already erased when their run finished) and
   replay fingerprints; rows still waiting are never dropped (they are unloaded records);
-* the activity log's runs (``shopbridge.store.activity.purge_before``);
+* the activity log's runs (``shopbridge.store.activity.purge_before``) and the claims of
+  sent notifications (``shopbridge.store.notices``);
 * Airflow's own records of old runs (``airflow db clean``): dag runs and their conf, task
   instances with their rendered fields, XComs (a run that failed before its report kept
   its batches there, for a retry), the audit log and asset events.
@@ -125,6 +126,14 @@ def purge_activity(cutoff: datetime, url: str | None = None) -> int:
     from shopbridge.store import activity
 
     return activity.purge_before(cutoff, url=url)
+
+
+def purge_notices(cutoff: datetime, url: str | None = None) -> int:
+    from shopbridge.store.notices import SentNotices
+
+    notices = SentNotices(url)
+    with closing(notices):
+        return notices.purge_before(cutoff)
 
 
 @dataclass(frozen=True)

@@ -73,5 +73,10 @@ class SentNotices:
         with self.engine.begin() as conn:
             conn.execute(delete(sent).filter_by(**key.row()))
 
+    def purge_before(self, cutoff: datetime) -> int:
+        """Forget claims older than ``cutoff`` (no run that old is retried any more)."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(sent).where(sent.c.sent_at < cutoff)).rowcount
+
     def close(self) -> None:
         self.engine.dispose()
