@@ -17,7 +17,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.buckles import BucklesClient, PageTotal
+from shopbridge.connectors._kit.pages import PageTotal
+from shopbridge.connectors.buckles import BucklesClient
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 from shopbridge_dev.sandboxes.buckles.app import create_app
 from tests.connectors.clock import FakeClock
@@ -133,18 +134,20 @@ def test_filters_are_comma_separated_and_chunked(app: FastAPI) -> None:
         list(client_for(app).iter_products(skus=["A,B"]))
 
 
+def _meta(**meta: int) -> httpx.Response:
+    return httpx.Response(200, json={"data": [], "meta": meta})
+
+
 def test_page_mismatch_is_a_pagination_loop() -> None:
     pager = PageTotal(10)
-    assert pager.advance({"page": 1, "per_page": 10, "total": 25}, [1]) == {
-        "page": 2,
-        "per_page": 10,
-    }
+    nxt = pager.advance(_meta(page=1, per_page=10, total=25), [{}])
+    assert nxt is not None and dict(nxt.params) == {"page": 2, "per_page": 10}
     with pytest.raises(PaginationLoop):
-        pager.advance({"page": 1, "per_page": 10, "total": 25}, [1])
-    assert PageTotal(10).advance({"page": 1, "per_page": 10, "total": 10}, [1]) is None
-    assert PageTotal(10).advance({"page": 1, "per_page": 10, "total": 99}, []) is None
+        pager.advance(_meta(page=1, per_page=10, total=25), [{}])
+    assert PageTotal(10).advance(_meta(page=1, per_page=10, total=10), [{}]) is None
+    assert PageTotal(10).advance(_meta(page=1, per_page=10, total=99), []) is None
     with pytest.raises(FatalError, match="meta"):
-        PageTotal(10).advance({"page": 1}, [1])
+        PageTotal(10).advance(_meta(page=1), [{}])
 
 
 def test_client_paces_to_the_window_and_is_never_refused() -> None:

@@ -9,8 +9,9 @@ What it decides, so callers don't have to:
 * **Auth** is ``Authorization: Bearer <token>`` (:class:`BearerToken`); a 401/403 is an
   :class:`AuthError` naming Buckles' ``error`` text, never retried.
 * **Paging** is ``page``/``per_page`` (max 100) with a ``meta`` block carrying ``total``
-  (:class:`PageTotal`); a page that comes back with another number than asked is a
-  :class:`PaginationLoop` (following it would never end).
+  (the kit's :class:`~shopbridge.connectors._kit.pages.PageTotal`); a page that comes back
+  with another number than asked is a :class:`PaginationLoop` (following it would never
+  end), pages that do not add up to ``meta.total`` a ``FatalError``.
 * **Rate limit**: 600 requests per minute per token [U]. The client paces itself on a
   sliding window (:class:`~._limits.MinuteWindow`) *before* sending and still retries a
   429, waiting ``Retry-After`` seconds, or, without one, until its own window has room.
@@ -37,17 +38,11 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge.connectors._kit.http import (
-    RETRY_MODES,
-    CallCounter,
-    PooledClient,
-    RetryOn,
-    RetryPolicy,
-    parse_retry_after,
-    send,
-)
+from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
+from shopbridge.connectors._kit.http import CallCounter, RetryOn, RetryPolicy, parse_retry_after
+from shopbridge.connectors._kit.pages import PageTotal as PageTotal
 from shopbridge.connectors.buckles._limits import DEFAULT_PER_MINUTE, MinuteWindow
-from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
+from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -119,34 +114,6 @@ class BearerToken(httpx.Auth):
         yield request
 
 
-class PageTotal:
-    """``page``/``per_page`` from 1, then the next page while ``page * per_page < total``
-    (STYLE R3). The server may cap ``per_page`` lower than asked: ``meta.per_page`` is
-    what is followed. An empty page ends the list whatever ``total`` says."""
-
-    def __init__(self, per_page: int) -> None:
-        self.per_page = per_page
-        self.page = 1
-
-    def start(self) -> dict[str, int]:
-        return {"page": 1, "per_page": self.per_page}
-
-    def advance(self, meta: Mapping[str, Any], items: list[Any]) -> dict[str, int] | None:
-        """The next page's parameters, or ``None`` after the last page."""
-        try:
-            page, per_page, total = (int(meta["page"]), int(meta["per_page"]), int(meta["total"]))
-        except (KeyError, TypeError, ValueError):
-            raise FatalError(
-                f"response meta is not {{page, per_page, total}}: {dict(meta)!r}"[:300]
-            ) from None
-        if page != self.page:
-            raise PaginationLoop(f"asked for page {self.page}, the API sent page {page}")
-        if not items or per_page < 1 or page * per_page >= total:
-            return None
-        self.page = page + 1
-        return {"page": self.page, "per_page": per_page}
-
-
 class BucklesSettings(BaseModel):
     """What a Connection holds for one Buckles account; the hook fills it."""
 
@@ -163,7 +130,7 @@ class BucklesSettings(BaseModel):
     channel: str = ""
 
 
-class BucklesClient(PooledClient):
+class BucklesClient(JsonClient):
     """Paced, retried, bearer-authenticated JSON calls to one Buckles account."""
 
     def __init__(
@@ -188,8 +155,7 @@ class BucklesClient(PooledClient):
         self.policy = policy or RetryPolicy()
         self.counter = counter if counter is not None else CallCounter()
         self.per_page = per_page
-        self.window = MinuteWindow(rate_limit_per_minute)
-        self._clock = clock
+        self.window = MinuteWindow(rate_limit_per_minute, clock=clock)
 
     @classmethod
     def from_settings(cls, settings: BucklesSettings, **kwargs: Any) -> BucklesClient:
@@ -203,13 +169,10 @@ class BucklesClient(PooledClient):
 
     # --- transport ---------------------------------------------------------------------
 
-    def _pace(self, method: str, path: str) -> None:
-        """Wait until the token's window has room, then count this request in it."""
-        wait = self.window.wait(self._clock())
-        if wait > 0:
-            log.info("pacing %s %s: %.1fs until the per-minute window has room", method, path, wait)
-            self.policy.sleep(wait)
-        self.window.record(self._clock())
+    def _prepare(self, method: str, request: httpx.Request) -> None:
+        """Wait until the token's window has room, count this request in it, authorise."""
+        self.window.acquire(self.policy.sleep, f"{method} {request.url.path}")
+        self.auth.apply(request)
 
     def _check(self, resp: httpx.Response) -> None:
         """The one place a status becomes an error (STYLE R5)."""
@@ -218,11 +181,8 @@ class BucklesClient(PooledClient):
             return
         if status in (401, 403):
             raise AuthError(describe(resp), response=resp)
-        if status == 429:
-            wait = parse_retry_after(resp)
-            if wait is None:  # no Retry-After [U]: until our oldest request leaves the window
-                wait = max(1.0, self.window.oldest_expires(self._clock()))
-            raise RetriableError(describe(resp), response=resp, retry_after=wait)
+        if status == 429:  # without Retry-After [U]: until our oldest request leaves
+            raise rate_limited(resp, describe(resp), self.window.oldest_expires)
         if status >= 500:
             raise RetriableError(describe(resp), response=resp, retry_after=parse_retry_after(resp))
         raise FatalError(describe(resp), response=resp)
@@ -230,62 +190,8 @@ class BucklesClient(PooledClient):
     def _url(self, path: str) -> str:
         return f"{self.base_url}{API_PREFIX}{path.lstrip('/')}"
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: RetryOn = "all",
-    ) -> httpx.Response:
-        """One API call: paced, authenticated, classified, retried as ``retry`` allows."""
-        content = dumps(body) if body is not None else None
-        headers = {"Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        request = self._http.build_request(
-            method,
-            self._url(path),
-            params=dict(params) if params else None,
-            content=content,
-            headers=headers,
-            timeout=DEFAULT_TIMEOUT,
-        )
-        self.auth.apply(request)
-
-        def pace(req: httpx.Request) -> None:
-            self._pace(method, req.url.path)
-
-        return send(
-            self._http,
-            request,
-            policy=self.policy,
-            counter=self.counter,
-            retry=RETRY_MODES[retry],
-            check=self._check,
-            prepare=pace,
-        )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: RetryOn = "all",
-    ) -> Any:
-        """:meth:`send`, returning the parsed JSON (``None`` for an empty body)."""
-        resp = self.send(method, path, params=params, body=body, retry=retry)
-        if not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError as exc:
-            raise FatalError(
-                f"{method} {resp.request.url.path}: response is not JSON", response=resp
-            ) from exc
+    def _dumps(self, body: Any) -> bytes:
+        return dumps(body)
 
     def _object(
         self, method: str, path: str, body: Any = None, retry: RetryOn = "all"
@@ -304,26 +210,19 @@ class BucklesClient(PooledClient):
 
         The pages must add up to the last ``meta.total``: an empty page before it, or more
         rows than it, is a ``FatalError`` (a list never ends early in silence)."""
-        pager = PageTotal(self.per_page)
-        query: dict[str, Any] | None = {**(params or {}), **pager.start()}
-        read = 0
-        while query is not None:
-            body = self.request("GET", path, params=query)
+
+        def items_of(resp: httpx.Response) -> list[dict[str, Any]]:
+            body = json_of(resp)
             items = body.get("data") if isinstance(body, dict) else None
             meta = body.get("meta") if isinstance(body, dict) else None
             if not isinstance(items, list) or not isinstance(meta, dict):
                 raise FatalError(f"GET {path}: response is not {{data: [...], meta: {{...}}}}")
-            for item in items:
-                if not isinstance(item, dict):
-                    raise FatalError(f"GET {path}: a record is not an object")
-                yield item
-            read += len(items)
-            step = pager.advance(meta, items)
-            query = {**(params or {}), **step} if step is not None else None
-            if query is None and read != int(meta["total"]):
-                raise FatalError(
-                    f"GET {path}: meta.total is {meta['total']} but the pages held {read} records"
-                )
+            if not all(isinstance(item, dict) for item in items):
+                raise FatalError(f"GET {path}: a record is not an object")
+            return items
+
+        pager = PageTotal(self.per_page, where=f"GET {path}", whole=True)
+        return self._iter_paged(path, pager, items_of, params)
 
     def iter_filtered(
         self, path: str, key: str, values: Sequence[str], params: Mapping[str, Any] | None = None

@@ -1,0 +1,150 @@
+"""The request plumbing of a JSON REST client: build, pace, send, classify, parse, page.
+
+A vendor client says only what differs (STYLE R5: one place a status becomes an error):
+its URLs (:meth:`JsonClient._url`), how a body is serialised, what runs before every
+attempt (pacing, a signature that must carry the attempt's own date), and its status
+rules. Sending, retrying (:func:`~shopbridge.connectors._kit.http.send`), reading JSON and
+walking a paginator's pages are the same for every vendor and live here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from shopbridge.connectors._kit.http import (
+    RETRY_MODES,
+    CallCounter,
+    PooledClient,
+    RetryOn,
+    RetryPolicy,
+    classify,
+    parse_retry_after,
+    send,
+)
+from shopbridge.connectors._kit.pages import Items, Page, Paginator, paged
+from shopbridge.errors import FatalError, RetriableError
+
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
+
+
+def json_of(resp: httpx.Response) -> Any:
+    """The parsed JSON of ``resp`` (``None`` for an empty body); a body that is not JSON is
+    a :class:`FatalError`: a success we cannot read is no success."""
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError as exc:
+        req = resp.request
+        raise FatalError(
+            f"{req.method} {req.url.path}: response is not JSON", response=resp
+        ) from exc
+
+
+def rate_limited(
+    resp: httpx.Response, message: str, until_free: Callable[[], float]
+) -> RetriableError:
+    """The error for a 429: retried after ``Retry-After``, or, when the vendor sends none
+    [U], after ``until_free()`` (the client's own window: when its oldest request of the
+    window leaves it), at least a second."""
+    wait = parse_retry_after(resp)
+    if wait is None:
+        wait = max(1.0, until_free())
+    return RetriableError(message, response=resp, retry_after=wait)
+
+
+class JsonClient(PooledClient):
+    """Paced, retried JSON calls; a vendor client subclasses it and sets ``_http``,
+    ``policy`` and ``counter`` in its constructor."""
+
+    _http: httpx.Client
+    policy: RetryPolicy
+    counter: CallCounter
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    #: the ``Accept`` header of every request
+    accept: str = "application/json"
+
+    def _url(self, path: str) -> str:
+        """The absolute URL of an API ``path``."""
+        raise NotImplementedError
+
+    def _dumps(self, body: Any) -> bytes:
+        """The one serialisation of a request body."""
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def _prepare(self, method: str, request: httpx.Request) -> None:
+        """Runs before every attempt (a retry too): pacing, authentication, signing."""
+
+    def _check(self, resp: httpx.Response) -> None:
+        """The one place a status becomes an error."""
+        classify(resp)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: RetryOn = "all",
+    ) -> httpx.Response:
+        """One API call: prepared per attempt, classified, retried as ``retry`` allows.
+
+        ``retry="rate_limit"`` is for creating POSTs (STYLE R6): only a 429 is sent again,
+        since the vendor refused it before doing anything; a timeout or a 5xx could hide a
+        success, so the caller looks the record up instead.
+        """
+        content = self._dumps(body) if body is not None else None
+        headers = {"Accept": self.accept}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        request = self._http.build_request(
+            method,
+            self._url(path),
+            params=dict(params) if params else None,
+            content=content,
+            headers=headers,
+            timeout=self.timeout,
+        )
+        return send(
+            self._http,
+            request,
+            policy=self.policy,
+            counter=self.counter,
+            retry=RETRY_MODES[retry],
+            check=self._check,
+            prepare=lambda req: self._prepare(method, req),
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: RetryOn = "all",
+    ) -> Any:
+        """:meth:`send`, returning the parsed JSON (``None`` for an empty body)."""
+        return json_of(self.send(method, path, params=params, body=body, retry=retry))
+
+    def _iter_paged(
+        self,
+        path: str,
+        pager: Paginator,
+        items_of: Callable[[httpx.Response], Items],
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of the list at ``path``: the pages ``pager`` names (its parameters on
+        top of ``params``, or a link the server sent), their rows by ``items_of``."""
+
+        def fetch(page: Page) -> httpx.Response:
+            if page.url is not None:
+                return self.send("GET", page.url)
+            return self.send("GET", path, params={**(params or {}), **page.params})
+
+        return paged(pager, fetch, items_of)
