@@ -24,9 +24,10 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.pages import NextLink, PageMismatch
 from shopbridge.connectors.ccv_salespos import CcvHmacAuth, CcvSalesposClient, sign, stamp
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
-from shopbridge.connectors.ccv_salespos.client import NextLink, PageMismatch, dumps
+from shopbridge.connectors.ccv_salespos.client import dumps
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 from shopbridge_dev.sandboxes.ccv_salespos.app import create_app
 from tests.connectors.clock import FakeClock
@@ -348,8 +349,11 @@ def test_collection_envelope_orderby_and_filters(app: FastAPI) -> None:
 
 def test_next_link_loop_is_detected() -> None:
     pager = NextLink(2)
-    body = {"next": "https://shop.example/api/rest/v1/products?start=2&size=2"}
-    assert pager.advance(body, [{}]) == "/api/rest/v1/products?start=2&size=2"
+    body = httpx.Response(
+        200, json={"next": "https://shop.example/api/rest/v1/products?start=2&size=2"}
+    )
+    nxt = pager.advance(body, [{}])
+    assert nxt is not None and nxt.url == "/api/rest/v1/products?start=2&size=2"
     with pytest.raises(PaginationLoop):
         pager.advance(body, [{}])
     with pytest.raises(PageMismatch):  # an empty page that names a next page: rows lost

@@ -20,9 +20,10 @@ import httpx
 import pytest
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.pages import PageMismatch
 from shopbridge.connectors.base import OrderWrite
 from shopbridge.connectors.ccv_salespos._signing import DATE_HEADER, HASH_HEADER, sign, stamp
-from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, PageMismatch, uri_of
+from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, uri_of
 from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
 from shopbridge.connectors.ccv_salespos.translate import expected_total

@@ -15,15 +15,17 @@ What it decides, so callers don't have to (VENDOR_APIS.md §6):
   :class:`AuthError` whatever its signature (when the credentials are wrong, so is the
   check).
 * **Rate limits** are per minute, per resource and method and in total (numbers [U]); the
-  client paces itself on sliding windows (:class:`MinuteWindows`) configured to the shop's
-  limits *before* sending, and still retries a ``429`` (codes ``429.10``/``429.11``) with
-  ``Retry-After`` when given, else with the time its own window needs.
+  client paces itself on sliding windows (:class:`~._limiter.MinuteWindows`) configured
+  to the shop's limits *before* sending, and still retries a ``429`` (codes
+  ``429.10``/``429.11``) with ``Retry-After`` when given, else with the time its own
+  window needs.
 * **Errors** come as ``{"code":"429.10","status":429,"developermessage":"…"}``; the code and
   developer message go into the exception. CCV reports some client mistakes with HTTP 500
   (``500.20``-``500.90``: schema mismatch, property exists, payload too big, ...) and
   ``501.xx`` (not implemented, read-only): those are :class:`FatalError`, not retried.
-* **Paging** uses ``start``/``size`` and follows the envelope's ``next`` link
-  (:class:`NextLink`), so a server that caps ``size`` lower than asked still pages right.
+* **Paging** uses ``start``/``size`` and follows the envelope's ``next`` link (the kit's
+  :class:`~shopbridge.connectors._kit.pages.NextLink`), so a server that caps ``size``
+  lower than asked still pages right.
 
 Methods use vendor terms and return raw JSON (STYLE R2).
 """
@@ -37,21 +39,14 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge.connectors._kit.http import (
-    RETRY_MODES,
-    CallCounter,
-    PooledClient,
-    RetryOn,
-    RetryPolicy,
-    parse_retry_after,
-    send,
-)
-from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
+from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, parse_retry_after
+from shopbridge.connectors._kit.pages import NextLink as NextLink
+from shopbridge.connectors.ccv_salespos._limiter import TOTAL_CODE, MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos._signing import (
     DATE_HEADER,
     HASH_HEADER,
@@ -60,13 +55,7 @@ from shopbridge.connectors.ccv_salespos._signing import (
     sign,
     stamp,
 )
-from shopbridge.errors import (
-    AuthError,
-    ConfigError,
-    FatalError,
-    PaginationLoop,
-    RetriableError,
-)
+from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -231,72 +220,6 @@ class CcvHmacAuth(httpx.Auth):
         self.verify(response)
 
 
-class PageMismatch(FatalError):
-    """A page of a collection disagrees with itself or with what was read before it
-    (``start`` is not the number of rows read, more rows than ``size``, a short page that
-    still names a ``next``): stop, rather than skip or double rows in silence."""
-
-
-class NextLink:
-    """``start``/``size`` for the first page, then the envelope's ``next`` link (STYLE R3).
-
-    The link is followed as the server wrote it (only its path and query: the host is
-    ours), so the server's own ``size`` cap and filters carry over. Each page is checked
-    against the envelope [V: ``{"href","start","size","first","previous","next","items"}``]:
-    its ``start`` must be the number of rows read so far, it holds at most ``size`` rows,
-    and only a full page may name a ``next`` (a short or empty page with a ``next`` means
-    the server dropped rows, and following on would skip them); a
-    :class:`PageMismatch` otherwise. A link seen before is a :class:`PaginationLoop`.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.read = 0
-        self._seen: set[str] = set()
-
-    def start(self) -> dict[str, int]:
-        return {"start": 0, "size": self.size}
-
-    def advance(self, body: Mapping[str, Any], items: list[Any]) -> str | None:
-        """Path and query of the next page, or ``None`` after the last."""
-        where = str(body.get("href") or "?")
-        start, size, link = body.get("start"), body.get("size"), body.get("next")
-        if _count(start) is not None and _count(start) != self.read:
-            raise PageMismatch(
-                f"{where}: the page starts at row {start} but {self.read} rows were read before it"
-            )
-        self.read += len(items)
-        page = _count(size)
-        if page is not None and len(items) > page:
-            raise PageMismatch(f"{where}: {len(items)} rows on a page of size {size}")
-        if not link:
-            return None
-        if not isinstance(link, str):
-            raise FatalError(f"'next' is not a link: {link!r}")
-        if not items or (page is not None and len(items) < page):
-            raise PageMismatch(
-                f"{where}: {len(items)} rows on a page of size {size} that "
-                f"names a next page ({link}); rows would be skipped"
-            )
-        parts = urlsplit(link)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        if target in self._seen:
-            raise PaginationLoop(f"the API sent the same next link twice: {parts.path}")
-        self._seen.add(target)
-        return target
-
-
-def _count(value: Any) -> int | None:
-    """A non-negative whole number from an envelope field, else ``None`` (not given)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
 class CcvSalesposSettings(BaseModel):
     """What a Connection holds for one shop; the hook fills it, the client is built from it."""
 
@@ -324,7 +247,7 @@ class CcvSalesposSettings(BaseModel):
     order_lookup_days: int = Field(30, ge=1, le=366)
 
 
-class CcvSalesposClient(PooledClient):
+class CcvSalesposClient(JsonClient):
     """Signed, paced and verified access to one shop's REST API; raw JSON in and out."""
 
     def __init__(
@@ -354,9 +277,8 @@ class CcvSalesposClient(PooledClient):
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
         self.auth = CcvHmacAuth(public_key, secret_key, utcnow=utcnow)
-        self.windows = MinuteWindows(rate_limit_per_resource, rate_limit_total)
+        self.windows = MinuteWindows(rate_limit_per_resource, rate_limit_total, clock=clock)
         self.accept = ACCEPT[api_schema]
-        self._clock = clock
         self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
 
     @classmethod
@@ -378,17 +300,16 @@ class CcvSalesposClient(PooledClient):
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def _pace(self, method: str, path: str) -> None:
-        """Wait until a request on this resource and method fits both minute windows, then
-        count it. Waits are at most a minute by construction, so they are slept out here
-        rather than handed to Airflow."""
-        key = (resource_of(path, API_PREFIX.rstrip("/")), method.upper())
-        while (wait := self.windows.wait(key, self._clock())) > 0:
-            log.info(
-                "pacing %s %s: %.1fs until the per-minute window has room", method, key[0], wait
-            )
-            self.policy.sleep(wait)
-        self.windows.record(key, self._clock())
+    def _key(self, method: str, path: str) -> tuple[str, str]:
+        """The window a request counts in: its resource and method."""
+        return resource_of(path, API_PREFIX.rstrip("/")), method.upper()
+
+    def _prepare(self, method: str, request: httpx.Request) -> None:
+        """Wait until a request on this resource and method fits both minute windows, count
+        it, then sign it: each attempt signs its own ``x-date``. Waits are at most a minute
+        by construction, so they are slept out here rather than handed to Airflow."""
+        self.windows.acquire(self._key(method, request.url.path), self.policy.sleep)
+        self.auth.sign(request)
 
     def _check(self, resp: httpx.Response) -> None:
         """Verify the signature, then turn the status into an error (STYLE R5).
@@ -402,18 +323,15 @@ class CcvSalesposClient(PooledClient):
         if status < 400:
             return
         code, _ = error_info(resp)
-        if status == 429:
-            wait = parse_retry_after(resp)
-            if wait is None:  # no Retry-After [U]: until our oldest request of the minute
-                key = (
-                    resource_of(resp.request.url.path, API_PREFIX.rstrip("/")),
-                    resp.request.method,
-                )  # leaves the window the code names
-                wait = max(
-                    1.0,
-                    self.windows.oldest_expires(key if code != "429.11" else None, self._clock()),
-                )
-            raise RetriableError(describe(resp), response=resp, retry_after=wait)
+        if status == 429:  # without Retry-After [U]: until our oldest request of the minute
+            key = (
+                None
+                if code == TOTAL_CODE
+                else self._key(resp.request.method, resp.request.url.path)
+            )
+            raise rate_limited(  # leaves the window the code names
+                resp, describe(resp), lambda: self.windows.oldest_expires(key)
+            )
         if status >= 500 and code not in FATAL_5XX_CODES and not code.startswith("501."):
             raise RetriableError(describe(resp), response=resp, retry_after=parse_retry_after(resp))
         raise FatalError(describe(resp), response=resp)
@@ -424,67 +342,8 @@ class CcvSalesposClient(PooledClient):
             return f"{self.base_url}{path}"
         return f"{self.base_url}{API_PREFIX}{path}"
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: RetryOn = "all",
-    ) -> httpx.Response:
-        """One API call: paced, signed per attempt, verified, retried as ``retry`` allows.
-
-        ``retry="rate_limit"`` is for creating POSTs (STYLE R6): only a ``429`` is sent
-        again, since CCV refused it before doing anything; a timeout or 5xx could hide a
-        success, so the caller looks the record up instead.
-        """
-        content = dumps(body) if body is not None else b""
-        headers = {"Accept": self.accept}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        request = self._http.build_request(
-            method,
-            self._url(path),
-            params=dict(params) if params else None,
-            content=content or None,
-            headers=headers,
-            timeout=DEFAULT_TIMEOUT,
-        )
-
-        def pace_and_sign(req: httpx.Request) -> None:  # each attempt signs its own x-date
-            self._pace(method, req.url.path)
-            self.auth.sign(req)
-
-        return send(
-            self._http,
-            request,
-            policy=self.policy,
-            counter=self.counter,
-            retry=RETRY_MODES[retry],
-            check=self._check,
-            prepare=pace_and_sign,
-        )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: RetryOn = "all",
-    ) -> Any:
-        """:meth:`send`, returning the parsed JSON (``None`` for an empty body)."""
-        resp = self.send(method, path, params=params, body=body, retry=retry)
-        if not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError as exc:
-            raise FatalError(
-                f"{method} {resp.request.url.path}: response is not JSON", response=resp
-            ) from exc
+    def _dumps(self, body: Any) -> bytes:
+        return dumps(body)
 
     def get_one(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One resource object (``products/5``)."""
@@ -497,24 +356,21 @@ class CcvSalesposClient(PooledClient):
         self, path: str, params: Mapping[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page by page (``{"items": [...], "next": ...}``)."""
-        pager = NextLink(self.page_size)
-        target: str | None = path
-        query: dict[str, Any] | None = {**(params or {}), **pager.start()}
-        while target is not None:
-            body = self.request("GET", target, params=query)
+
+        def items_of(resp: httpx.Response) -> list[dict[str, Any]]:
+            body = json_of(resp)
             items = body.get("items") if isinstance(body, dict) else None
             if isinstance(body, dict) and items is None and "id" in body:
                 # the vendor SDK reads a collection answer without "items" as the one
                 # resource it is (ccvshop-api BaseEndpoint::restGetAll) [S]
-                yield body
-                return
+                return [body]
             if not isinstance(items, list):
                 raise FatalError(f"GET {path}: response has no 'items' list")
-            for item in items:
-                if not isinstance(item, dict):
-                    raise FatalError(f"GET {path}: an item is not an object")
-                yield item
-            target, query = pager.advance(body, items), None
+            if not all(isinstance(item, dict) for item in items):
+                raise FatalError(f"GET {path}: an item is not an object")
+            return items
+
+        return self._iter_paged(path, NextLink(self.page_size), items_of, params)
 
     # --- vendor resources ----------------------------------------------------------------
 
