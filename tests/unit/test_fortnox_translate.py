@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
+from shopbridge.connectors._kit.pacing import SlidingWindow
+from shopbridge.connectors._kit.pages import MetaPages, Page
 from shopbridge.connectors.fortnox import (
-    MetaPages,
-    SlidingWindow,
     lastmodified,
     order_from_fortnox,
     product_from_fortnox,
@@ -613,21 +614,31 @@ def test_token_url() -> None:
     )
 
 
-def _meta(current: int, pages: int, rows: int | None = None) -> dict[str, Any]:
-    return {
-        "MetaInformation": {
-            "@TotalResources": pages * 2 if rows is None else rows,
-            "@TotalPages": pages,
-            "@CurrentPage": current,
+def _meta(current: int, pages: int, rows: int | None = None) -> httpx.Response:
+    return _body(
+        {
+            "MetaInformation": {
+                "@TotalResources": pages * 2 if rows is None else rows,
+                "@TotalPages": pages,
+                "@CurrentPage": current,
+            }
         }
-    }
+    )
+
+
+def _body(body: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json=body)
+
+
+def _params(page: Page | None) -> dict[str, Any] | None:
+    return None if page is None else dict(page.params)
 
 
 def test_meta_pages() -> None:
     pager = MetaPages(2)
-    assert pager.start() == {"page": 1, "limit": 2}
-    assert pager.advance(_meta(1, 3, 5), [{}, {}]) == {"page": 2, "limit": 2}
-    assert pager.advance(_meta(2, 3, 5), [{}, {}]) == {"page": 3, "limit": 2}
+    assert _params(pager.start()) == {"page": 1, "limit": 2}
+    assert _params(pager.advance(_meta(1, 3, 5), [{}, {}])) == {"page": 2, "limit": 2}
+    assert _params(pager.advance(_meta(2, 3, 5), [{}, {}])) == {"page": 3, "limit": 2}
     assert pager.advance(_meta(3, 3, 5), [{}]) is None
     empty = MetaPages(2)
     empty.start()
@@ -651,12 +662,12 @@ def test_meta_pages() -> None:
     ],
 )
 def test_meta_pages_fail_loudly_when_rows_and_pages_disagree(
-    meta: dict[str, Any], rows: int, needle: str
+    meta: dict[str, Any] | httpx.Response, rows: int, needle: str
 ) -> None:
     pager = MetaPages(2, "GET /3/orders")
     pager.start()
     with pytest.raises(FatalError, match="GET /3/orders page 1") as exc:
-        pager.advance(meta, [{}] * rows)
+        pager.advance(meta if isinstance(meta, httpx.Response) else _body(meta), [{}] * rows)
     assert needle in str(exc.value)
 
 
@@ -664,17 +675,17 @@ def test_meta_pages_read_the_older_sdk_keys_without_at() -> None:
     pager = MetaPages(2)
     pager.start()
     meta = {"MetaInformation": {"TotalResources": "3", "TotalPages": "2", "CurrentPage": "1"}}
-    assert pager.advance(meta, [{}, {}]) == {"page": 2, "limit": 2}
+    assert _params(pager.advance(_body(meta), [{}, {}])) == {"page": 2, "limit": 2}
 
 
 def test_meta_pages_without_meta_information() -> None:
     pager = MetaPages(2)
     pager.start()
-    assert pager.advance({}, [{}, {}]) == {"page": 2, "limit": 2}
-    assert pager.advance({}, [{}]) is None
+    assert _params(pager.advance(_body({}), [{}, {}])) == {"page": 2, "limit": 2}
+    assert pager.advance(_body({}), [{}]) is None
     ignored = MetaPages(2)
     ignored.start()
-    assert ignored.advance({}, [{}, {}, {}]) is None  # the server ignored limit: all of it
+    assert ignored.advance(_body({}), [{}, {}, {}]) is None  # the server ignored limit: all
 
 
 class Clock:
@@ -692,11 +703,11 @@ class Clock:
 
 def test_sliding_window_never_exceeds_the_limit() -> None:
     clock = Clock()
-    window = SlidingWindow(25, 5.0, margin_s=0.0, clock=clock, sleep=clock.sleep)
+    window = SlidingWindow(25, 5.0, margin_s=0.0, clock=clock)
     sent = []
     for i in range(130):
         clock.now += 0.01 if i % 7 else 0.7  # an uneven workload
-        window.acquire()
+        window.acquire(clock.sleep)
         sent.append(clock.now)
     for i in range(len(sent) - 25):
         assert sent[i + 25] - sent[i] >= 5.0 - 1e-9  # float sums
@@ -707,10 +718,10 @@ def test_sliding_window_never_exceeds_the_limit() -> None:
 
 def test_sliding_window_does_not_wait_when_requests_are_slow() -> None:
     clock = Clock()
-    window = SlidingWindow(25, 5.0, clock=clock, sleep=clock.sleep)
+    window = SlidingWindow(25, 5.0, clock=clock)
     for _ in range(100):
         clock.now += 0.25
-        window.acquire()
+        window.acquire(clock.sleep)
     assert clock.sleeps == [] and window.waits == 0
 
 

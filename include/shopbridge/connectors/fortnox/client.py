@@ -14,7 +14,8 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §5):
   answer is a persistent store (as the Lightspeed Retail connector keeps its tokens) passed
   as ``token_store=``; the sandbox's ``single_use_refresh_tokens`` option shows the failure.
 * **Rate limit: 25 requests per 5 s per access token, sliding window**, with no rate-limit
-  headers documented [U]. The client therefore paces itself (:class:`SlidingWindow`): it
+  headers documented [U]. The client therefore paces itself (the kit's
+  :class:`~shopbridge.connectors._kit.pacing.SlidingWindow`): it
   remembers when it sent its last 25 requests and, before a 26th, waits until the oldest is
   ``window_s + margin_s`` old. A sustained sync runs just under the limit and meets no 429.
   Pacing happens inside the auth flow, so retries and the re-send after a 401 are paced
@@ -22,8 +23,9 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §5):
   token; it is retried, after ``Retry-After`` when sent, else after one whole window.
 * **Paging.** ``page``/``limit`` (at most 500 [U]); each list carries
   ``MetaInformation`` ``{"@TotalResources", "@TotalPages", "@CurrentPage"}`` [V]
-  (:class:`MetaPages`), whose promises every page is held to: a page with fewer or more
-  rows than promised fails loudly, naming the page.
+  (the kit's :class:`~shopbridge.connectors._kit.pages.MetaPages`), whose promises every
+  page is held to: a page with fewer or more rows than promised fails loudly, naming the
+  page.
 * **Changed since.** ``lastmodified=yyyy-MM-dd HH:mm`` is Fortnox server time
   (ASSUMPTION [U]: Europe/Stockholm) and means "changed at or after"; there is no upper
   bound, and records carry no modification time. :meth:`FortnoxClient.iter_changed`
@@ -41,7 +43,6 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -58,7 +59,10 @@ from shopbridge.connectors._kit.http import (
     describe,
     send,
 )
-from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
+from shopbridge.connectors._kit.pacing import SlidingWindow as SlidingWindow
+from shopbridge.connectors._kit.pages import MetaPages as MetaPages
+from shopbridge.connectors._kit.pages import body_of, paged
+from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -168,62 +172,6 @@ def token_url(base_url: str, auth_url: str | None = None) -> str:
     return auth.rstrip("/") + TOKEN_PATH
 
 
-# --- pacing ------------------------------------------------------------------------------
-
-
-class SlidingWindow:
-    """Client-side pacing for a sliding-window limit: at most ``limit`` sends in any
-    ``window_s`` (+ ``margin_s``) seconds.
-
-    Override ``margin_s`` when the network between us and Fortnox is slow or jittery: the
-    server stamps a request when it arrives, so arrival gaps can shrink by the jitter.
-    """
-
-    def __init__(
-        self,
-        limit: int = RATE_LIMIT_REQUESTS,
-        window_s: float = RATE_LIMIT_WINDOW_S,
-        *,
-        margin_s: float = DEFAULT_PACE_MARGIN_S,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if limit < 1 or window_s <= 0:
-            raise ConfigError(f"rate limit must be >= 1 per > 0 s, got {limit}/{window_s}")
-        self.limit = limit
-        self.window_s = window_s
-        self.margin_s = margin_s
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[float] = deque()
-        #: seconds spent waiting, and how often: what a benchmark reports
-        self.waited_s = 0.0
-        self.waits = 0
-
-    def acquire(self) -> None:
-        """Wait until one more request fits in the window, then count it as sent."""
-        span = self.window_s + self.margin_s
-        now = self._clock()
-        while self._sent and now - self._sent[0] >= span:
-            self._sent.popleft()
-        if len(self._sent) >= self.limit:
-            wait = self._sent[0] + span - now
-            if wait > 0:
-                log.debug(
-                    "pacing: %d requests in the last %.1fs; waiting %.2fs",
-                    len(self._sent),
-                    self.window_s,
-                    wait,
-                )
-                self._sleep(wait)
-                self.waited_s += wait
-                self.waits += 1
-                now = self._clock()
-            while self._sent and (len(self._sent) >= self.limit or now - self._sent[0] >= span):
-                self._sent.popleft()
-        self._sent.append(now)
-
-
 # --- auth ----------------------------------------------------------------------------------
 
 
@@ -293,6 +241,7 @@ class FortnoxAuth(httpx.Auth):
         store: TokenStore | None = None,
         counter: CallCounter | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.token_url = token_url
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
@@ -300,6 +249,8 @@ class FortnoxAuth(httpx.Auth):
         self._initial_refresh = refresh_token
         self.store: TokenStore = store if store is not None else MemoryTokenStore()
         self.pacer = pacer
+        #: what the pacer waits with (the retry policy's: tests pass a fake clock's)
+        self.sleep = sleep
         self.counter = counter
         self._clock = clock
         self._access: str | None = None
@@ -371,7 +322,7 @@ class FortnoxAuth(httpx.Auth):
 
     def _authorise(self, request: httpx.Request) -> None:
         if self.pacer is not None:
-            self.pacer.acquire()
+            self.pacer.acquire(self.sleep, f"{request.method} {request.url.path}")
         request.headers["Authorization"] = f"Bearer {self._access}"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -392,102 +343,6 @@ class FortnoxAuth(httpx.Auth):
             self.counter.retries += 1
         self._authorise(request)
         yield request
-
-
-# --- paging ------------------------------------------------------------------------------
-
-
-def _meta(meta: Mapping[str, Any], name: str) -> int | None:
-    """``MetaInformation[@name]`` (also without the ``@``, as older SDKs show it) as int."""
-    value = meta.get(f"@{name}", meta.get(name))
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"{name} is {value!r}")
-    return int(value)
-
-
-class MetaPages:
-    """``page``/``limit`` paging driven by ``MetaInformation`` [V]: ``{"@TotalResources",
-    "@TotalPages", "@CurrentPage"}`` (an empty list answers ``@TotalPages 0`` with
-    ``@CurrentPage 1`` [V]).
-
-    Paging never stops early in silence: a page that reports another page number than the
-    one asked for means the vendor ignores paging (:class:`PaginationLoop`), and every page
-    must hold exactly the rows its ``MetaInformation`` promises (``limit`` on each page but
-    the last, the rest of ``@TotalResources`` on the last, ``@TotalPages`` =
-    ceil(total / limit)); otherwise a :class:`FatalError` names the page: rows would be
-    skipped or read twice without anyone noticing.
-    """
-
-    def __init__(self, limit: int, where: str = "list") -> None:
-        self.limit = limit
-        self.where = where
-        self._page = 1
-
-    def start(self) -> dict[str, int]:
-        self._page = 1
-        return {"page": 1, "limit": self.limit}
-
-    def advance(self, body: Mapping[str, Any], items: Sequence[Any]) -> dict[str, int] | None:
-        """The next page's parameters, or ``None`` after the last page.
-
-        Without ``MetaInformation`` (the warehouse API [U]) a page shorter than ``limit``
-        is the last, and a longer one means the server ignored ``limit``: it was all.
-        """
-        meta = body.get("MetaInformation") if isinstance(body, Mapping) else None
-        if not isinstance(meta, Mapping):
-            if len(items) != self.limit:
-                return None
-        else:
-            try:
-                current = _meta(meta, "CurrentPage")
-                pages = _meta(meta, "TotalPages")
-                total = _meta(meta, "TotalResources")
-            except (TypeError, ValueError):
-                raise FatalError(
-                    f"{self.where} page {self._page}: unreadable MetaInformation {dict(meta)!r}"
-                ) from None
-            current = self._page if current is None else current
-            if current != self._page:
-                raise PaginationLoop(
-                    f"{self.where}: asked for page {self._page}, got page {current}"
-                )
-            if pages is None:
-                raise FatalError(
-                    f"{self.where} page {current}: MetaInformation has no "
-                    f"@TotalPages: {dict(meta)!r}"
-                )
-            self._check_rows(current, pages, total, len(items))
-            if current >= pages:
-                return None
-        self._page += 1
-        return {"page": self._page, "limit": self.limit}
-
-    def _check_rows(self, current: int, pages: int, total: int | None, rows: int) -> None:
-        """Rows on page ``current`` against what ``MetaInformation`` promises."""
-        if total is None:  # only the page count: every page but the last is full
-            expected = self.limit if current < pages else None
-        else:
-            if pages != -(-total // self.limit):
-                raise FatalError(
-                    f"{self.where} page {current}: MetaInformation says {total} rows in "
-                    f"{pages} pages, but {total} rows at {self.limit} a page make "
-                    f"{-(-total // self.limit)}"
-                )
-            expected = (
-                self.limit
-                if current < pages
-                else max(0, total - (pages - 1) * self.limit)
-                if pages
-                else 0
-            )
-        if expected is not None and rows != expected:
-            raise FatalError(
-                f"{self.where} page {current} of {pages}: {rows} rows, but MetaInformation "
-                f"promises {expected} ({total if total is not None else '?'} in all, "
-                f"{self.limit} a page): rows would be skipped or read twice"
-            )
 
 
 def _rows(body: Any, key: str, where: str) -> list[dict[str, Any]]:
@@ -576,9 +431,7 @@ class FortnoxClient(PooledClient):
         self.timezone = timezone
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
-        self.pacer = SlidingWindow(
-            max_requests, window_s, margin_s=pace_margin_s, clock=clock, sleep=policy.sleep
-        )
+        self.pacer = SlidingWindow(max_requests, window_s, margin_s=pace_margin_s, clock=clock)
         self.auth = FortnoxAuth(
             token_url(base_url, auth_url),
             client_id,
@@ -588,6 +441,7 @@ class FortnoxClient(PooledClient):
             store=token_store,
             counter=self.counter,
             clock=clock,
+            sleep=policy.sleep,
         )
         self._http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
 
@@ -675,6 +529,19 @@ class FortnoxClient(PooledClient):
         GET and PUT are retried (a PUT sets the same fields again); a creating POST passes
         ``retry=False``: a timeout can hide a success (STYLE R6).
         """
+        resp = self.send(method, path, params=params, body=body, retry=retry)
+        return resp.json() if resp.content else None
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """:meth:`request`, returning the response (what a paginator reads)."""
         request = self._http.build_request(
             method,
             f"{self.base_url}{path}",
@@ -683,7 +550,7 @@ class FortnoxClient(PooledClient):
             headers={"Accept": "application/json"},
             timeout=DEFAULT_TIMEOUT,
         )
-        resp = send(
+        return send(
             self._http,
             request,
             policy=self.policy,
@@ -691,19 +558,16 @@ class FortnoxClient(PooledClient):
             retry=retry,
             check=self._check,
         )
-        return resp.json() if resp.content else None
 
     def iter_list(
         self, path: str, key: str, params: Mapping[str, str | int] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every row of a list endpoint (``{key: [...], "MetaInformation": {...}}``), paged."""
-        pager = MetaPages(self.page_size, f"GET {path}")
-        page: dict[str, int] | None = pager.start()
-        while page is not None:
-            body = self.request("GET", path, params={**(params or {}), **page})
-            rows = _rows(body, key, path)
-            yield from rows
-            page = pager.advance(body, rows)
+        yield from paged(
+            MetaPages(self.page_size, f"GET {path}"),
+            lambda page: self.send("GET", path, params={**(params or {}), **page.params}),
+            lambda resp: _rows(body_of(resp), key, path),
+        )
 
     def iter_changed(
         self,
@@ -831,17 +695,19 @@ class FortnoxClient(PooledClient):
             params["itemIds"] = ",".join(item_ids)
         if stock_point_codes:
             params["stockPointCodes"] = ",".join(stock_point_codes)
-        pager = MetaPages(self.page_size, f"GET {STOCK_BALANCE_PATH}")
-        page: dict[str, int] | None = pager.start()
-        while page is not None:
-            body = self.request("GET", STOCK_BALANCE_PATH, params={**params, **page})
+
+        def rows_of(resp: httpx.Response) -> list[dict[str, Any]]:
+            body = body_of(resp)
             if isinstance(body, Mapping):
                 key = next((k for k in body if k.lower() == "stockbalances"), "StockBalances")
-                rows = _rows(body, key, STOCK_BALANCE_PATH)
-            else:
-                rows = _rows(body, "", STOCK_BALANCE_PATH)
-            yield from rows
-            page = pager.advance(body if isinstance(body, Mapping) else {}, rows)
+                return _rows(body, key, STOCK_BALANCE_PATH)
+            return _rows(body, "", STOCK_BALANCE_PATH)
+
+        yield from paged(
+            MetaPages(self.page_size, f"GET {STOCK_BALANCE_PATH}"),
+            lambda page: self.send("GET", STOCK_BALANCE_PATH, params={**params, **page.params}),
+            rows_of,
+        )
 
     def probe(self) -> int:
         """One cheap authenticated read (``/3/orders`` with ``limit=1``): the order count."""
