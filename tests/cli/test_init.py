@@ -204,8 +204,8 @@ def test_a_terminal_session_answers_the_prompts(urls, env, tmp_path):
             (r"address: ", urls["exact_globe"]),
             (r"login: ", "globe"),
             (r"password: ", "globe"),
-            (r"extra server_name \[optional\]: ", "sandbox"),
-            (r"extra database_name \[optional\]: ", "600"),
+            (r"extra server_name: ", "sandbox"),
+            (r"extra database_name: ", "600"),
             (r"extra auth \[optional\]: ", "basic"),
         ]
         for prompt, answer in answers:

@@ -65,17 +65,16 @@ def hook_on(monkeypatch):
 
 
 def test_settings_from_connection():
-    from shopbridge.connectors.accountview.hook import settings_from_connection
+    from shopbridge.connectors.accountview.hook import AccountViewHook
 
-    settings, target, source = settings_from_connection(
+    settings, target, source = AccountViewHook("av").settings_from(
         av_conn(
             page_size=50,
             control_account="1310",
             ean_field="bar_code",
             vat_codes={"21": "H"},
             timezone="Europe/Brussels",
-        ),
-        "av",
+        )
     )
     assert (settings.base_url, settings.client_id, settings.company_id, settings.page_size) == (
         "http://testserver",
@@ -100,7 +99,7 @@ def test_settings_from_connection():
 def test_default_host_is_accountview_net():
     from airflow.sdk import Connection
 
-    from shopbridge.connectors.accountview.hook import settings_from_connection
+    from shopbridge.connectors.accountview.hook import AccountViewHook
 
     conn = Connection(
         conn_id="av",
@@ -109,7 +108,7 @@ def test_default_host_is_accountview_net():
         password="secret",
         extra=json.dumps(EXTRA),
     )
-    assert settings_from_connection(conn, "av")[0].base_url == "https://www.accountview.net"
+    assert AccountViewHook("av").settings_from(conn)[0].base_url == "https://www.accountview.net"
 
 
 @pytest.mark.parametrize(
@@ -128,11 +127,11 @@ def test_default_host_is_accountview_net():
     ],
 )
 def test_settings_errors_name_connection_and_field(conn, match):
-    from shopbridge.connectors.accountview.hook import settings_from_connection
+    from shopbridge.connectors.accountview.hook import AccountViewHook
 
     fields = {k: conn.pop(k) for k in ("login", "password") if k in conn}
     with pytest.raises(ConfigError, match=match):
-        settings_from_connection(av_conn(**fields, **conn), "av")
+        AccountViewHook("av").settings_from(av_conn(**fields, **conn))
 
 
 # -- test_connection -------------------------------------------------------------------
@@ -147,13 +146,13 @@ def test_connection_ok(hook_on):
 def test_connection_unreachable(hook_on):
     ok, msg = hook_on(av_conn(), create_app(seed=None, unreachable=True)).test_connection()
     assert not ok
-    assert msg.startswith("AccountView.net is not publicly reachable at testserver")
+    assert msg.startswith("cannot reach AccountView.net at http://testserver")
 
 
 def test_connection_unreachable_real_socket(hook_on):
     ok, msg = hook_on(av_conn(host="http://127.0.0.1:1"), None).test_connection()
     assert not ok
-    assert msg.startswith("AccountView.net is not publicly reachable at 127.0.0.1:1")
+    assert msg.startswith("cannot reach AccountView.net at http://127.0.0.1:1")
 
 
 @pytest.mark.parametrize("sandbox", [{"client_secret": "other"}, {"refresh_token": "revoked"}])

@@ -410,9 +410,9 @@ def globe_conn(**extra: object) -> object:
 
 
 def test_settings_from_connection():
-    from shopbridge.connectors.exact_globe.hook import settings_from_connection
+    from shopbridge.connectors.exact_globe.hook import ExactGlobeHook
 
-    s = settings_from_connection(globe_conn(auth="basic", page_size=50), "globe")
+    s = ExactGlobeHook("globe").settings_from(globe_conn(auth="basic", page_size=50))
     assert (s.base_url, s.auth, s.page_size, s.database_name) == (
         "http://127.0.0.1:1",
         "basic",
@@ -420,7 +420,7 @@ def test_settings_from_connection():
         "600",
     )
     assert s.password.get_secret_value() == "globe"
-    assert settings_from_connection(globe_conn(), "globe").auth == "ntlm"
+    assert ExactGlobeHook("globe").settings_from(globe_conn()).auth == "ntlm"
 
 
 @pytest.mark.parametrize(
@@ -432,16 +432,16 @@ def test_settings_from_connection():
     ],
 )
 def test_settings_errors_name_connection_and_field(extra, match):
-    from shopbridge.connectors.exact_globe.hook import settings_from_connection
+    from shopbridge.connectors.exact_globe.hook import ExactGlobeHook
 
     with pytest.raises(ConfigError, match=match):
-        settings_from_connection(globe_conn(**extra), "globe")
+        ExactGlobeHook("globe").settings_from(globe_conn(**extra))
 
 
 def test_settings_need_a_host():
     from airflow.sdk import Connection
 
-    from shopbridge.connectors.exact_globe.hook import settings_from_connection
+    from shopbridge.connectors.exact_globe.hook import ExactGlobeHook
 
     conn = Connection(
         conn_id="globe",
@@ -449,7 +449,7 @@ def test_settings_need_a_host():
         extra='{"server_name": "s", "database_name": "600"}',
     )
     with pytest.raises(ConfigError, match="'globe': host is required"):
-        settings_from_connection(conn, "globe")
+        ExactGlobeHook("globe").settings_from(conn)
 
 
 @pytest.fixture

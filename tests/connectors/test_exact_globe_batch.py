@@ -367,18 +367,18 @@ def test_settings_write_mode_and_batch_size():
 
 
 def test_hook_passes_write_mode_and_batch_size():
-    from shopbridge.connectors.exact_globe.hook import settings_from_connection
+    from shopbridge.connectors.exact_globe.hook import ExactGlobeHook
     from shopbridge.errors import ConfigError
 
     from .test_exact_globe import globe_conn
 
-    s = settings_from_connection(globe_conn(write_mode="single", batch_size=20), "globe")
+    s = ExactGlobeHook("globe").settings_from(globe_conn(write_mode="single", batch_size=20))
     assert (s.write_mode, s.batch_size) == ("single", 20)
-    assert settings_from_connection(globe_conn(), "globe").write_mode == "batch"
+    assert ExactGlobeHook("globe").settings_from(globe_conn()).write_mode == "batch"
     with pytest.raises(ConfigError, match=r"'globe': extra\.write_mode"):
-        settings_from_connection(globe_conn(write_mode="bulk"), "globe")
+        ExactGlobeHook("globe").settings_from(globe_conn(write_mode="bulk"))
     with pytest.raises(ConfigError, match=r"'globe': extra\.batch_size"):
-        settings_from_connection(globe_conn(batch_size=0), "globe")
+        ExactGlobeHook("globe").settings_from(globe_conn(batch_size=0))
 
 
 def test_json_body_is_ascii_on_the_wire():

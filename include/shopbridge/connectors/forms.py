@@ -1,42 +1,117 @@
-"""What each system's Airflow Connection is made of, for the setup wizard and the UI form.
+"""What each system's Airflow Connection is made of: its fields, in the vendor's words.
 
 A sandbox's Connection and a real account's differ only in values, never in shape, so the
-shape is product knowledge and lives here, beside the hooks that read it; the sandboxes'
-demo values live in the dev kit (``shopbridge_dev.sandboxes.connections``), which a test
-holds to these shapes.
+shape is product knowledge and lives here; each hook class carries its system's form
+(``VendorHook.form``) and checks a Connection against it, the setup wizard asks for it,
+and a test holds the dev kit's sandbox Connections
+(``shopbridge_dev.sandboxes.connections``) to it.
+
+Why data here and not only on the hook classes: the command line builds its ``init`` flags
+from every form, and importing the hooks means importing Airflow (seconds) for every
+``shopbridge`` command. This module imports nothing heavy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class ConnectionForm:
-    """Which standard fields a system's Connection uses and which ``extra`` keys it reads."""
+    """What a system's Airflow Connection is made of.
+
+    The UI's Connection form (the hook's ``get_ui_field_behaviour``), the setup wizard's
+    questions and the hook's "is empty" / "is required" checks are all derived from it,
+    so they cannot disagree.
+    """
 
     conn_type: str
-    login: bool = True
-    password: bool = True
-    #: ``extra`` key -> the JSON type the connector reads (values may be numbers or objects)
-    extra: dict[str, type] = field(default_factory=dict)
+    #: ``login`` / ``password`` -> the vendor's words for what it holds ("client id"); a
+    #: field not named here is not used. A used one must not be empty.
+    credentials: Mapping[str, str]
+    #: what ``host`` holds, in the vendor's words
+    host: str = "API address"
+    #: said when ``host`` is missing and the vendor has no address of its own (the hook's
+    #: ``default_host``), e.g. "the shop's domain, e.g. https://mijnwinkel.ccvshop.nl"
+    host_hint: str = ""
+    #: the scheme of a ``host`` given without one (and without ``schema``)
+    default_scheme: str = "https"
+    #: ``extra`` keys the setup asks for -> the JSON type the connector reads
+    extra: Mapping[str, type] = field(default_factory=dict)
+    #: ``extra`` keys that must be set -> what they hold ("" if the name says it)
+    required: Mapping[str, str] = field(default_factory=dict)
+    #: an ``extra`` to show as the UI's placeholder
+    example: Mapping[str, Any] = field(default_factory=dict)
+    #: standard fields the UI hides besides an unused login or password
+    hidden: tuple[str, ...] = ("schema", "port")
+
+    def __post_init__(self) -> None:
+        if missing := sorted(set(self.required) - set(self.extra)):
+            raise ValueError(f"{self.conn_type}: required extra {missing} is not asked for")
+        if odd := sorted(set(self.credentials) - {"login", "password"}):
+            raise ValueError(f"{self.conn_type}: credentials are login and password, not {odd}")
+
+    @property
+    def login(self) -> str | None:
+        """What ``login`` holds; ``None`` when unused."""
+        return self.credentials.get("login")
+
+    @property
+    def password(self) -> str | None:
+        """What ``password`` holds; ``None`` when unused."""
+        return self.credentials.get("password")
+
+    def labels(self) -> dict[str, str]:
+        """``host`` and the used credentials, labelled as a form shows them ("Client id")."""
+        words = {"host": self.host, **self.credentials}
+        return {name: text[:1].upper() + text[1:] for name, text in words.items()}
 
 
 CONNECTION_FORMS: dict[str, ConnectionForm] = {
-    "lightspeed_ecom": ConnectionForm("lightspeed_ecom", extra={"language": str}),
+    "lightspeed_ecom": ConnectionForm(
+        "lightspeed_ecom",
+        credentials={"login": "API key", "password": "API secret"},
+        extra={"language": str},
+        example={"language": "nl", "page_size": 250},
+    ),
     "exact_globe": ConnectionForm(
-        "exact_globe", extra={"server_name": str, "database_name": str, "auth": str}
+        "exact_globe",
+        credentials={"login": "Windows login", "password": "Windows password"},
+        host="Globe server address",
+        host_hint="the Globe web server",
+        default_scheme="http",
+        extra={"server_name": str, "database_name": str, "auth": str},
+        required={"server_name": "", "database_name": ""},
+        example={"server_name": "SQL01", "database_name": "600", "auth": "ntlm"},
+        hidden=(),
     ),
     "fortnox": ConnectionForm(
-        "fortnox", extra={"refresh_token": str, "currency": str, "stock": str}
+        "fortnox",
+        credentials={"login": "client id", "password": "client secret"},
+        extra={"refresh_token": str, "currency": str, "stock": str},
+        required={"refresh_token": "the refresh token from authorising the integration"},
+        example={"refresh_token": "...", "stock": "article"},
     ),
     "accountview": ConnectionForm(
         "accountview",
+        credentials={"login": "client id", "password": "client secret"},
         extra={"refresh_token": str, "company_id": str, "ean_field": str, "vat_codes": dict},
+        required={"refresh_token": "", "company_id": ""},
+        example={"refresh_token": "...", "company_id": "..."},
     ),
-    "ccv_salespos": ConnectionForm("ccv_salespos"),
+    "ccv_salespos": ConnectionForm(
+        "ccv_salespos",
+        credentials={"login": "public key", "password": "secret key"},
+        host="shop address",
+        host_hint="the shop's domain, e.g. https://mijnwinkel.ccvshop.nl",
+        example={"rate_limit_per_resource": 120, "rate_limit_total": 600},
+        hidden=("schema",),
+    ),
     "lightspeed_retail": ConnectionForm(
         "lightspeed_retail",
+        credentials={"login": "client id", "password": "client secret"},
         extra={
             "refresh_token": str,
             "account_id": str,
@@ -44,6 +119,14 @@ CONNECTION_FORMS: dict[str, ConnectionForm] = {
             "register_id": int,
             "employee_id": int,
         },
+        required={"refresh_token": "the refresh token the app was authorized with"},
+        example={"refresh_token": "...", "shop_id": 1, "register_id": 1, "employee_id": 1},
     ),
-    "buckles": ConnectionForm("buckles", login=False),
+    "buckles": ConnectionForm(
+        "buckles",
+        credentials={"password": "API token"},
+        host="API base URL",
+        host_hint="the Buckles API's base URL",
+        example={"rate_limit_per_minute": 120},
+    ),
 }

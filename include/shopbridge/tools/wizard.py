@@ -8,11 +8,13 @@ DAGs use. Credentials never reach the YAML: it names connection ids only.
 
 Decisions:
 
-* The fields asked per system are derived, not listed here: the Connection's shape comes
-  from :data:`shopbridge.connectors.forms.CONNECTION_FORMS` (login, password and the
-  ``extra`` keys a connector reads; a sandbox's Connection differs from a real account's
-  only in values), the labels from each hook's ``get_ui_field_behaviour`` (the vendor's own
-  words: "API key", "Client secret"). A new connector gets a wizard for free.
+* The fields asked per system are derived, not listed here: from the form each hook
+  class carries (:data:`shopbridge.connectors.forms.CONNECTION_FORMS`: login, password and
+  the ``extra`` keys a connector reads, which of them are required, each in the vendor's
+  own words: "API key", "client secret"; a sandbox's Connection differs from a real
+  account's only in values). The hook checks a Connection against the same form and
+  Airflow's Connection form shows it, so the three cannot disagree. A new connector gets
+  a wizard for free.
 * Connections are tested *before* anything is stored (through a process-local
   ``AIRFLOW_CONN_<ID>``): a refused credential leaves neither a Connection nor a YAML behind,
   and the message names the system.
@@ -38,7 +40,7 @@ import yaml
 
 from shopbridge.config import load_integration, parse_integration
 from shopbridge.connectors.forms import CONNECTION_FORMS
-from shopbridge.connectors.registry import HOOKS, hook_for
+from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import ConfigError, ShopbridgeError
 
 ROLES = ("source", "target")
@@ -64,28 +66,16 @@ class Field:
         return f"--{role}-{self.name.replace('_', '-')}"
 
 
-def _labels(system: str) -> dict[str, Any]:
-    import importlib
-
-    module, _, cls = HOOKS[system].partition(":")
-    hook_cls = getattr(importlib.import_module(module), cls)
-    behaviour = getattr(hook_cls, "get_ui_field_behaviour", None)
-    return behaviour() if behaviour is not None else {}
-
-
 def fields_for(system: str) -> list[Field]:
     """The values ``system``'s Connection is built from, labelled in the vendor's terms."""
     form = CONNECTION_FORMS[system]
-    ui = _labels(system)
-    names = ui.get("relabeling", {})
-    hidden = set(ui.get("hidden_fields", []))
-    out = [Field("url", names.get("host", "address"), False, True, str)]
-    for name in ("login", "password"):
-        if getattr(form, name) and name not in hidden:
-            out.append(Field(name, names.get(name, name), name == "password", True, str))
+    labels = form.labels()
+    out = [Field("url", labels["host"], False, True, str)]
+    for name in form.credentials:
+        out.append(Field(name, labels[name], name == "password", True, str))
     for key, kind in form.extra.items():
         secret = any(w in key for w in ("token", "secret", "password"))
-        out.append(Field(key, f"extra {key}", secret, False, kind))
+        out.append(Field(key, f"extra {key}", secret, key in form.required, kind))
     return out
 
 

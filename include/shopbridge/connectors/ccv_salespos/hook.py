@@ -20,42 +20,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
-from shopbridge.connectors._conn import base_url, settings_from
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, CcvSalesposSettings
 from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
-from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
+from shopbridge.connectors.forms import CONNECTION_FORMS
+from shopbridge.errors import FatalError, ShopbridgeError
 
 if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
     from shopbridge.connectors.base import OrderTarget, ProductSource, StockSource
 
 
-def settings_from_connection(conn: Any, conn_id: str) -> CcvSalesposSettings:
-    """Map an Airflow Connection onto :class:`CcvSalesposSettings`; errors name the
-    connection and the field."""
-    url = base_url(conn)
-    if not url:
-        raise ConfigError(
-            f"connection {conn_id!r}: host is required (the shop's domain, "
-            "e.g. https://mijnwinkel.ccvshop.nl)"
-        )
-    for field, label in (("login", "public key"), ("password", "secret key")):
-        if not getattr(conn, field, None):
-            raise ConfigError(f"connection {conn_id!r}: {field} ({label}) is empty")
-    return settings_from(
-        CcvSalesposSettings,
-        conn,
-        conn_id,
-        base_url=url,
-        public_key=conn.login,
-        secret_key=conn.password,
-    )
-
-
-class CcvSalesposHook(BaseHook):
+class CcvSalesposHook(
+    VendorHook[CcvSalesposSettings, CcvSalesposClient, CcvSalesposSource, CcvSalesposTarget]
+):
     """Builds a :class:`CcvSalesposTarget` (orders go in) or a :class:`CcvSalesposSource`
     (products and stock come out) from the Connection."""
 
@@ -63,100 +43,53 @@ class CcvSalesposHook(BaseHook):
     default_conn_name = "shopbridge_ccv_salespos"
     conn_type = "ccv_salespos"
     hook_name = "CCV SalesPOS"
+    vendor = "CCV"
+    form = CONNECTION_FORMS["ccv_salespos"]
+    refused_what = "the signed request"
+    auth_hint = (
+        "check login = public key, password = secret key, and that this machine's clock "
+        "is right: x-date is checked"
+    )
 
-    def __init__(
-        self,
-        ccv_salespos_conn_id: str = default_conn_name,
-        *,
-        policy: RetryPolicy | None = None,
-        counter: CallCounter | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Nothing is fetched here: a hook is built at task run time, not at parse time."""
-        super().__init__(**kwargs)
-        self.ccv_salespos_conn_id = ccv_salespos_conn_id
-        self.policy = policy or RetryPolicy()
-        self.counter = counter
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Label the generic Connection form in the vendor's terms."""
-        return {
-            "hidden_fields": ["schema"],
-            "relabeling": {"login": "Public key", "password": "Secret key", "host": "Shop address"},
-            "placeholders": {
-                "host": "https://mijnwinkel.ccvshop.nl",
-                "extra": '{"rate_limit_per_resource": 120, "rate_limit_total": 600}',
-            },
-        }
-
-    def get_settings(self) -> CcvSalesposSettings:
-        """The validated settings of this hook's Connection."""
-        conn = self.get_connection(self.ccv_salespos_conn_id)
-        return settings_from_connection(conn, self.ccv_salespos_conn_id)
-
-    def get_client(self, **kwargs: Any) -> CcvSalesposClient:
-        """A client for this connection; ``kwargs`` (e.g. ``http=``) go to the client."""
-        kwargs.setdefault("policy", self.policy)
-        kwargs.setdefault("counter", self.counter)
-        return CcvSalesposClient.from_settings(self.get_settings(), **kwargs)
-
-    def get_source(self, **kwargs: Any) -> CcvSalesposSource:
-        """The products and stock source (a ``ProductSource`` and ``StockSource``)."""
-        settings = self.get_settings()
-        kwargs.setdefault("policy", self.policy)
-        kwargs.setdefault("counter", self.counter)
-        return CcvSalesposSource(
-            CcvSalesposClient.from_settings(settings, **kwargs),
-            prices_include_tax=settings.prices_include_tax,
-            currency=settings.currency,
+    def settings_from(self, conn: Connection) -> CcvSalesposSettings:
+        """The shop's settings; every problem names the connection id and the field."""
+        return self.validate(
+            CcvSalesposSettings, conn, into={"login": "public_key", "password": "secret_key"}
         )
 
-    def get_target(self, **kwargs: Any) -> CcvSalesposTarget:
+    def client(self, settings: CcvSalesposSettings, **kwargs: Any) -> CcvSalesposClient:
+        """A client for the shop; ``kwargs`` (e.g. ``http=``) go to it."""
+        return CcvSalesposClient.from_settings(settings, **kwargs)
+
+    def source(self, settings: CcvSalesposSettings, client: CcvSalesposClient) -> CcvSalesposSource:
+        """The products and stock source (a ``ProductSource`` and ``StockSource``)."""
+        return CcvSalesposSource(
+            client, prices_include_tax=settings.prices_include_tax, currency=settings.currency
+        )
+
+    def target(self, settings: CcvSalesposSettings, client: CcvSalesposClient) -> CcvSalesposTarget:
         """The orders target (an ``OrderTarget``)."""
-        settings = self.get_settings()
-        kwargs.setdefault("policy", self.policy)
-        kwargs.setdefault("counter", self.counter)
         return CcvSalesposTarget(
-            CcvSalesposClient.from_settings(settings, **kwargs),
+            client,
             reference_field=settings.reference_field,
             lookup_days=settings.order_lookup_days,
         )
 
-    def test_connection(self) -> tuple[bool, str]:
-        """One ``GET webshops`` without retries; the message says what to fix."""
-        cid = self.ccv_salespos_conn_id
-        try:
-            settings = self.get_settings()
-            client = self.get_client(policy=RetryPolicy(attempts=1))
-        except ConfigError as exc:
-            return False, str(exc)
-        try:
-            shops = client.webshops(size=1)
-        except AuthError as exc:
-            return False, (
-                f"CCV refused the signed request of connection {cid!r}: check "
-                "login = public key, password = secret key, and that this "
-                f"machine's clock is right (x-date is checked): {exc}"
-            )
-        except FatalError as exc:
-            if "signature" in str(exc) or "not signed" in str(exc):
-                return False, (
-                    f"the answers of {settings.base_url} are not signed with the "
-                    f"secret key of connection {cid!r} (check password, and that "
-                    f"host is the shop's own address): {exc}"
-                )
-            return False, f"connection {cid!r}: {exc}"
-        except RetriableError as exc:
-            if exc.response is None:
-                return False, f"cannot reach CCV at {settings.base_url}: {exc}"
-            return False, f"CCV at {settings.base_url} failed: {exc}"
-        finally:
-            client.close()
+    def probe(self, client: CcvSalesposClient, settings: CcvSalesposSettings) -> str:
+        """One ``GET webshops``."""
+        shops = client.webshops(size=1)
         shop = shops[0] if shops else {}
-        return True, (
-            f"connection {cid!r}: OK, webshop {shop.get('name', '?')!r} (id {shop.get('id', '?')})"
-        )
+        return f"OK, webshop {shop.get('name', '?')!r} (id {shop.get('id', '?')})"
+
+    def rejected(self, exc: ShopbridgeError, settings: CcvSalesposSettings) -> str:
+        """An answer not signed with the secret key: a wrong key or another host."""
+        if isinstance(exc, FatalError) and ("signature" in str(exc) or "not signed" in str(exc)):
+            return (
+                f"the answers of {settings.base_url} are not signed with the secret key of "
+                f"connection {self.conn_id!r} (check password, and that host is the shop's "
+                f"own address): {exc}"
+            )
+        return super().rejected(exc, settings)
 
 
 if TYPE_CHECKING:

@@ -16,61 +16,29 @@ Connection fields:
   administration's own currency, for ERP orders whose header and debtor name none
   (unset: such an order is quarantined naming ``header.CurrencyCode``).
 
-The only module of this connector that imports Airflow.
+The only module of this connector that imports Airflow; no request logic lives here.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-from pydantic import ValidationError
-
-from shopbridge.connectors._conn import base_url
-from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, ExactGlobeSettings
 from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
-from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
+from shopbridge.connectors.forms import CONNECTION_FORMS
+from shopbridge.errors import FatalError, ShopbridgeError
 
 if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
     from shopbridge.connectors.base import OrderSource, OrderTarget, ProductTarget, StockTarget
 
 
-def settings_from_connection(conn: Any, conn_id: str) -> ExactGlobeSettings:
-    """Map an Airflow Connection onto :class:`ExactGlobeSettings`; errors name conn and field."""
-    url = base_url(conn, default_scheme="http")
-    if not url:
-        raise ConfigError(f"connection {conn_id!r}: host is required (the Globe web server)")
-    extra = conn.extra_dejson or {}
-    for name in ("server_name", "database_name"):
-        if not str(extra.get(name) or "").strip():
-            raise ConfigError(f"connection {conn_id!r}: extra.{name} is required")
-    try:
-        return ExactGlobeSettings(
-            base_url=url,
-            server_name=str(extra["server_name"]),
-            database_name=str(extra["database_name"]),
-            user=conn.login or "",
-            password=conn.password or "",
-            auth=extra.get("auth", "ntlm"),
-            page_size=extra.get("page_size", 100),
-            write_mode=extra.get("write_mode", "batch"),
-            batch_size=extra.get("batch_size", 50),
-            default_warehouse=str(extra.get("default_warehouse", "1")),
-            timezone=str(extra.get("timezone", "Europe/Amsterdam")),
-            currency=str(extra.get("currency", "")),
-        )
-    except ValidationError as e:
-        raise ConfigError(
-            "\n".join(
-                f"connection {conn_id!r}: extra.{'.'.join(map(str, x['loc']))}: {x['msg']}"
-                for x in e.errors()
-            )
-        ) from None
-
-
-class ExactGlobeHook(BaseHook):
+class ExactGlobeHook(
+    VendorHook[ExactGlobeSettings, ExactGlobeClient, ExactGlobeSource, ExactGlobeTarget]
+):
     """Builds an :class:`ExactGlobeTarget` (orders, customers, products and stock go in) or
     an :class:`ExactGlobeSource` (ERP-entered orders come out) from the Connection."""
 
@@ -78,68 +46,46 @@ class ExactGlobeHook(BaseHook):
     default_conn_name = "shopbridge_exact_globe"
     conn_type = "exact_globe"
     hook_name = "Exact Globe"
+    form = CONNECTION_FORMS["exact_globe"]
+    auth_hint = "check login/password, auth and the user's function rights"
 
-    def __init__(self, exact_globe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        """Nothing is fetched here: a hook is built at task run time, not at parse time."""
-        super().__init__(**kwargs)
-        self.exact_globe_conn_id = exact_globe_conn_id
+    def settings_from(self, conn: Connection) -> ExactGlobeSettings:
+        """The administration's settings; every problem names the connection id and the
+        field."""
+        return self.validate(
+            ExactGlobeSettings, conn, into={"login": "user", "password": "password"}
+        )
 
-    def get_settings(self) -> ExactGlobeSettings:
-        """The validated settings of this hook's Connection."""
-        conn = self.get_connection(self.exact_globe_conn_id)
-        return settings_from_connection(conn, self.exact_globe_conn_id)
-
-    def get_client(self, *, policy: RetryPolicy = RetryPolicy()) -> ExactGlobeClient:  # noqa: B008
+    def client(self, settings: ExactGlobeSettings, **kwargs: Any) -> ExactGlobeClient:
         """A client for the Connection's administration."""
-        return ExactGlobeClient.from_settings(self.get_settings(), policy=policy)
+        return ExactGlobeClient.from_settings(settings, **kwargs)
 
-    def get_target(self) -> ExactGlobeTarget:
+    def target(self, settings: ExactGlobeSettings, client: ExactGlobeClient) -> ExactGlobeTarget:
         """The target every flow writes to: an ``OrderTarget``, ``ProductTarget`` and
         ``StockTarget`` in one object."""
-        settings = self.get_settings()
-        return ExactGlobeTarget(
-            ExactGlobeClient.from_settings(settings), default_warehouse=settings.default_warehouse
-        )
+        return ExactGlobeTarget(client, default_warehouse=settings.default_warehouse)
 
-    def get_source(self) -> ExactGlobeSource:
+    def source(self, settings: ExactGlobeSettings, client: ExactGlobeClient) -> ExactGlobeSource:
         """The ``OrderSource`` of the ERP -> webshop orders flow."""
-        settings = self.get_settings()
-        return ExactGlobeSource(
-            ExactGlobeClient.from_settings(settings),
-            timezone=settings.timezone,
-            currency=settings.currency,
-        )
+        return ExactGlobeSource(client, timezone=settings.timezone, currency=settings.currency)
 
-    def test_connection(self) -> tuple[bool, str]:
-        """One ``Items?$top=1`` call, without retries; the message says what to fix."""
-        try:
-            settings = self.get_settings()
-            client = ExactGlobeClient.from_settings(settings, policy=RetryPolicy(attempts=1))
-        except ConfigError as e:
-            return False, str(e)
-        try:
-            client.probe()
-        except AuthError as e:
-            return False, (
-                f"Exact Globe refused the credentials of {self.exact_globe_conn_id!r} "
-                f"(check login/password, auth and the user's function rights): {e}"
-            )
-        except FatalError as e:
-            return False, (
-                f"Exact Globe did not accept administration "
-                f"{settings.database_name!r} on server {settings.server_name!r} "
-                f"(check extra.server_name/database_name): {e}"
-            )
-        except RetriableError as e:
-            if e.response is None:
-                return False, f"cannot reach Exact Globe at {settings.base_url}: {e}"
-            return False, f"Exact Globe at {settings.base_url} failed: {e}"
-        finally:
-            client.close()
-        return True, (
+    def probe(self, client: ExactGlobeClient, settings: ExactGlobeSettings) -> str:
+        """One ``Items?$top=1`` call."""
+        client.probe()
+        return (
             f"connected to Exact Globe administration {settings.database_name} "
             f"on {settings.server_name}"
         )
+
+    def rejected(self, exc: ShopbridgeError, settings: ExactGlobeSettings) -> str:
+        """Globe refuses an unknown server or administration with a 4xx."""
+        if isinstance(exc, FatalError):
+            return (
+                f"Exact Globe did not accept administration {settings.database_name!r} on "
+                f"server {settings.server_name!r} (connection {self.conn_id!r}: check "
+                f"extra.server_name/database_name): {exc}"
+            )
+        return super().rejected(exc, settings)
 
 
 if TYPE_CHECKING:

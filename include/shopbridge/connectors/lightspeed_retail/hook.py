@@ -22,53 +22,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-from pydantic import ValidationError
-
-from shopbridge.connectors._conn import base_url
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.hook import Endpoint, VendorHook
+from shopbridge.connectors.forms import CONNECTION_FORMS
 from shopbridge.connectors.lightspeed_retail.client import (
     DEFAULT_BASE_URL,
     LightspeedRetailClient,
     LightspeedRetailSettings,
 )
 from shopbridge.connectors.lightspeed_retail.target import LightspeedRetailTarget
-from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
     from shopbridge.connectors.base import OrderTarget, ProductTarget, StockTarget
 
 
-def settings_from_connection(conn: Any, conn_id: str) -> LightspeedRetailSettings:
-    """Map an Airflow Connection onto settings; every problem names the connection and
-    the field."""
-    for field, label in (("login", "client id"), ("password", "client secret")):
-        if not getattr(conn, field, None):
-            raise ConfigError(f"connection {conn_id!r}: {field} ({label}) is empty")
-    extra = dict(conn.extra_dejson or {})
-    if not str(extra.get("refresh_token") or "").strip():
-        raise ConfigError(
-            f"connection {conn_id!r}: extra.refresh_token is required (the "
-            "refresh token the app was authorized with)"
-        )
-    if extra.get("account_id") is not None:
-        extra["account_id"] = str(extra["account_id"])
-    try:
-        return LightspeedRetailSettings(
-            base_url=base_url(conn) or DEFAULT_BASE_URL,
-            client_id=conn.login,
-            client_secret=conn.password,
-            **extra,
-        )
-    except ValidationError as exc:
-        raise ConfigError(
-            "\n".join(
-                f"connection {conn_id!r}: {_field_name(x['loc'])}: {x['msg']}" for x in exc.errors()
-            )
-        ) from None
-
-
-class LightspeedRetailHook(BaseHook):
+class LightspeedRetailHook(
+    VendorHook[LightspeedRetailSettings, LightspeedRetailClient, Endpoint, LightspeedRetailTarget]
+):
     """Builds a :class:`LightspeedRetailTarget` (orders, customers, products and stock go
     in) from the Connection. Lightspeed Retail is a target only in shopbridge."""
 
@@ -76,97 +47,38 @@ class LightspeedRetailHook(BaseHook):
     default_conn_name = "shopbridge_lightspeed_retail"
     conn_type = "lightspeed_retail"
     hook_name = "Lightspeed Retail (R-Series)"
+    vendor = "Lightspeed"
+    form = CONNECTION_FORMS["lightspeed_retail"]
+    default_host = DEFAULT_BASE_URL
+    auth_hint = (
+        "check login = client id, password = client secret, extra.refresh_token, "
+        "and the app's scopes"
+    )
 
-    def __init__(
-        self,
-        lightspeed_retail_conn_id: str = default_conn_name,
-        *,
-        policy: RetryPolicy | None = None,
-        counter: CallCounter | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Nothing is fetched here: a hook is built at task run time, not at parse time."""
-        super().__init__(**kwargs)
-        self.lightspeed_retail_conn_id = lightspeed_retail_conn_id
-        self.policy = policy or RetryPolicy()
-        self.counter = counter
+    def settings_from(self, conn: Connection) -> LightspeedRetailSettings:
+        """The account's settings; every problem names the connection id and the field."""
+        return self.validate(
+            LightspeedRetailSettings,
+            conn,
+            into={"login": "client_id", "password": "client_secret"},
+        )
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Label the generic Connection form in the vendor's terms."""
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {
-                "login": "Client ID",
-                "password": "Client secret",
-                "host": "API address",
-            },
-            "placeholders": {
-                "host": DEFAULT_BASE_URL,
-                "extra": '{"refresh_token": "...", "shop_id": 1, '
-                '"register_id": 1, "employee_id": 1}',
-            },
-        }
+    def client(self, settings: LightspeedRetailSettings, **kwargs: Any) -> LightspeedRetailClient:
+        """A client for the account; ``kwargs`` (``http=``, ``store=``, ``clock=``,
+        ``token_clock=``) go to :meth:`LightspeedRetailClient.from_settings`."""
+        return LightspeedRetailClient.from_settings(settings, **kwargs)
 
-    def get_settings(self) -> LightspeedRetailSettings:
-        """The validated settings of this hook's Connection."""
-        cid = self.lightspeed_retail_conn_id
-        return settings_from_connection(self.get_connection(cid), cid)
-
-    def get_client(self, **kwargs: Any) -> LightspeedRetailClient:
-        """A client for the Connection's account; ``kwargs`` (``http=``, ``store=``,
-        ``clock=``, ``token_clock=``) go to :meth:`LightspeedRetailClient.from_settings`."""
-        kwargs.setdefault("policy", self.policy)
-        kwargs.setdefault("counter", self.counter)
-        return LightspeedRetailClient.from_settings(self.get_settings(), **kwargs)
-
-    def get_target(self, **kwargs: Any) -> LightspeedRetailTarget:
+    def target(
+        self, settings: LightspeedRetailSettings, client: LightspeedRetailClient
+    ) -> LightspeedRetailTarget:
         """The target every flow writes to: an ``OrderTarget``, ``ProductTarget`` and
         ``StockTarget`` in one object."""
-        settings = self.get_settings()
-        kwargs.setdefault("policy", self.policy)
-        kwargs.setdefault("counter", self.counter)
-        return LightspeedRetailTarget.from_settings(
-            settings, LightspeedRetailClient.from_settings(settings, **kwargs)
-        )
+        return LightspeedRetailTarget.from_settings(settings, client)
 
-    def get_source(self, **kwargs: Any) -> Any:
-        """Lightspeed Retail is only a target in shopbridge."""
-        raise ConfigError(
-            f"connection {self.lightspeed_retail_conn_id!r}: Lightspeed Retail "
-            "can only be a target (orders, customers, products, stock go in)"
-        )
-
-    def test_connection(self) -> tuple[bool, str]:
-        """One ``Account.json`` read (refreshing the token if needed), without retries;
-        the message says what to fix."""
-        cid = self.lightspeed_retail_conn_id
-        try:
-            settings = self.get_settings()
-            client = self.get_client(policy=RetryPolicy(attempts=1))
-        except ConfigError as e:
-            return False, str(e)
-        try:
-            account = client.probe()
-        except AuthError as e:
-            return False, (
-                f"Lightspeed refused connection {cid!r}: {e} (check login = client "
-                "id, password = client secret, extra.refresh_token, and the "
-                "app's scopes)"
-            )
-        except ConfigError as e:
-            return False, f"connection {cid!r}: {e}"
-        except FatalError as e:
-            return False, f"connection {cid!r}: Lightspeed answered {e}"
-        except RetriableError as e:
-            where = settings.base_url if e.response is None else "Lightspeed"
-            return False, f"connection {cid!r}: cannot reach {where} right now: {e}"
-        finally:
-            client.close()
-        return True, (
-            f"connection {cid!r}: OK, account {account.get('accountID')} "
-            f"({account.get('name', '')})"
-        )
+    def probe(self, client: LightspeedRetailClient, settings: LightspeedRetailSettings) -> str:
+        """One ``Account.json`` read (refreshing the token if needed)."""
+        account = client.probe()
+        return f"OK, account {account.get('accountID')} ({account.get('name', '')})"
 
 
 if TYPE_CHECKING:
@@ -174,8 +86,3 @@ if TYPE_CHECKING:
     def _conforms(target: LightspeedRetailTarget) -> tuple[OrderTarget, ProductTarget, StockTarget]:
         """Strict mypy proves here that the one target serves every flow."""
         return target, target, target
-
-
-def _field_name(loc: tuple[int | str, ...]) -> str:
-    """The connection form's name for a settings field, so the error points at what to edit."""
-    return "host" if loc == ("base_url",) else "extra." + ".".join(map(str, loc))
