@@ -28,7 +28,6 @@ import base64
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,7 +44,8 @@ from shopbridge.connectors._kit.http import (
     describe,
     send,
 )
-from shopbridge.connectors._kit.pages import PageNumber, SinceId
+from shopbridge.connectors._kit.pacing import SlidingWindow
+from shopbridge.connectors._kit.pages import Page, PageNumber, Paginator, SinceId, body_of, paged
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class LightspeedEcomClient(PooledClient):
         #: longest emptied-window wait slept out here (``None``: ``policy.max_wait``)
         self.rate_limit_pause = rate_limit_pause
         # the per-second cap is not in the headers, so the client keeps its own count
-        self._recent: deque[float] = deque(maxlen=max_per_second)
+        self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock)
         self._clock = clock
         self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
         # Set per request, not as client auth: an injected client (TestClient) has its own
@@ -221,11 +221,7 @@ class LightspeedEcomClient(PooledClient):
     def _pace_per_second(self) -> None:
         """Stay under the per-second cap (announced as 5/s, corrected to 20/s): a full
         second's worth of requests means waiting until the oldest is a second old."""
-        if len(self._recent) == self._recent.maxlen:
-            wait = self._recent[0] + 1.0 - self._clock()
-            if wait > 0:
-                self.policy.sleep(wait)
-        self._recent.append(self._clock())
+        self.per_second.acquire(self.policy.sleep)
 
     def _pace(self) -> None:
         """Wait out an emptied rate-limit window (or hand over to Airflow if it is long),
@@ -274,6 +270,19 @@ class LightspeedEcomClient(PooledClient):
         """Paced, authenticated and retried; GET and PUT (the same fields set again) are
         both idempotent, so both retry. A creating POST passes ``retry=False``: a timeout
         can hide a success (STYLE R6)."""
+        resp = self._send(method, resource, params=params, body=body, retry=retry)
+        return resp.json() if resp.content else None
+
+    def _send(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: dict[str, Any] | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """:meth:`_request`, returning the response (what a paginator reads)."""
         self._pace()
         request = self._http.build_request(
             method,
@@ -283,7 +292,7 @@ class LightspeedEcomClient(PooledClient):
             headers={"Authorization": self._auth_header, "Accept": "application/json"},
             timeout=DEFAULT_TIMEOUT,
         )
-        resp = send(
+        return send(
             self._http,
             request,
             policy=self.policy,
@@ -291,7 +300,20 @@ class LightspeedEcomClient(PooledClient):
             retry=retry,
             check=self._check,
         )
-        return resp.json() if resp.content else None
+
+    def _paged(
+        self,
+        resource: str,
+        pager: Paginator,
+        rows_of: Callable[[Any], list[dict[str, Any]]],
+        params: Mapping[str, str | int] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The rows ``rows_of`` finds in each page of ``resource`` that ``pager`` names."""
+
+        def fetch(page: Page) -> httpx.Response:
+            return self._send("GET", resource, params={**(params or {}), **page.params})
+
+        return paged(pager, fetch, lambda resp: rows_of(body_of(resp)))
 
     def _get(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
         return self._request("GET", resource, params=params)
@@ -330,13 +352,11 @@ class LightspeedEcomClient(PooledClient):
             "updated_at_max": _filter_time(updated_max, round_up=True),
         }
         pager = SinceId(self.page_size)
-        page: Any = pager.start()
-        while page is not None:
-            rows = self._key(self._get(resource, {**params, **page.params}), resource, resource)
-            for row in rows:
-                if _in_window(row, updated_min, updated_max):
-                    yield row
-            page = pager.advance(rows)
+        for row in self._paged(
+            resource, pager, lambda body: self._key(body, resource, resource), params
+        ):
+            if _in_window(row, updated_min, updated_max):
+                yield row
 
     def update_order(self, order_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT orders/{id}.json {"order": {...}}``: only status-like fields are writable."""
@@ -429,17 +449,16 @@ class LightspeedEcomClient(PooledClient):
             "updated_at_min": _filter_time(updated_min, round_up=False),
             "updated_at_max": _filter_time(updated_max, round_up=True),
         }
-        pager = PageNumber(self.page_size)
-        page: Any = pager.start()
-        while page is not None:
-            body = self._get("checkouts", {**params, **page.params})
+
+        def rows_of(body: Any) -> list[dict[str, Any]]:
             rows = body if isinstance(body, list) else self._key(body, "checkouts", "checkouts")
             if not isinstance(rows, list):
                 raise FatalError("GET checkouts.json: 'checkouts' is not a list")
-            for row in rows:
-                if isinstance(row, Mapping) and _in_window(row, updated_min, updated_max):
-                    yield dict(row)
-            page = pager.advance(rows)
+            return rows
+
+        for row in self._paged("checkouts", PageNumber(self.page_size), rows_of, params):
+            if isinstance(row, Mapping) and _in_window(row, updated_min, updated_max):
+                yield dict(row)
 
     # --- catalogue and stock -------------------------------------------------------------
     # What a ProductSource and a StockSource read. The vendor has no bulk endpoint for a
@@ -451,14 +470,14 @@ class LightspeedEcomClient(PooledClient):
         self, resource: str, key: str, params: Mapping[str, str | int] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every row of ``resource.json`` under envelope ``key``, paged at ``page_size``."""
-        pager = PageNumber(self.page_size)
-        page: Any = pager.start()
-        while page is not None:
-            rows = self._key(self._get(resource, {**(params or {}), **page.params}), key, resource)
+
+        def rows_of(body: Any) -> list[dict[str, Any]]:
+            rows = self._key(body, key, resource)
             if not isinstance(rows, list):
                 raise FatalError(f"GET {resource}.json: {key!r} is not a list")
-            yield from rows
-            page = pager.advance(rows)
+            return rows
+
+        return self._paged(resource, PageNumber(self.page_size), rows_of, params)
 
     def count(self, resource: str, params: Mapping[str, str | int] | None = None) -> int:
         """``{resource}/count.json`` (e.g. ``variants``, ``categories/products``)."""
