@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,7 +55,8 @@ from shopbridge.connectors._kit.http import (
     parse_retry_after,
     send,
 )
-from shopbridge.connectors._kit.pages import PageNumber
+from shopbridge.connectors._kit.pacing import SlidingWindow
+from shopbridge.connectors._kit.pages import Page, PageNumber, paged
 from shopbridge.connectors.accountview._rows import Table, post_body
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
@@ -385,7 +385,7 @@ class AccountViewClient(PooledClient):
             clock=clock,
             on_refresh_token=on_refresh_token,
         )
-        self._recent: deque[float] = deque(maxlen=max_per_second)
+        self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock)
         self._clock = clock
         self.http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
 
@@ -418,11 +418,7 @@ class AccountViewClient(PooledClient):
     def _pace(self) -> None:
         """Stay under ``max_per_second``: a full second's worth of requests means waiting
         until the oldest of them is a second old (no documented limit to read instead)."""
-        if len(self._recent) == self._recent.maxlen:
-            wait = self._recent[0] + 1.0 - self._clock()
-            if wait > 0:
-                self.policy.sleep(wait)
-        self._recent.append(self._clock())
+        self.per_second.acquire(self.policy.sleep)
 
     def _request(
         self,
@@ -433,6 +429,17 @@ class AccountViewClient(PooledClient):
         body: Any = None,
         retry: bool = True,
     ) -> Any:
+        return _json(self._send(method, path, params=params, body=body, retry=retry))
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: bool = True,
+    ) -> httpx.Response:
         self._pace()
         request = self.http.build_request(
             method,
@@ -442,10 +449,9 @@ class AccountViewClient(PooledClient):
             headers={"x-company": self.company_id, "Accept": "application/json"},
             timeout=DEFAULT_TIMEOUT,
         )
-        resp = send(
+        return send(
             self.http, request, policy=self.policy, counter=self.counter, retry=retry, check=check
         )
-        return _json(resp)
 
     # --- auth and companies ---------------------------------------------------------
 
@@ -502,12 +508,15 @@ class AccountViewClient(PooledClient):
             base["SortFields"] = ",".join(sort_fields)
             base["SortOrder"] = "ascending"
         size = page_size or self.page_size
-        page: Any = pager.start()
-        number = 1
-        while page is not None:
-            rows = rows_of(
-                self._request("GET", "accountviewdata", params={**base, **page.params}), table
-            )
+        number = 0
+
+        def fetch(page: Page) -> httpx.Response:
+            return self._send("GET", "accountviewdata", params={**base, **page.params})
+
+        def rows_on(resp: httpx.Response) -> list[dict[str, Any]]:
+            nonlocal number
+            number += 1
+            rows = rows_of(_json(resp), table)
             if len(rows) > size:
                 # AccountView's answer carries no total to check the rows against; a page
                 # longer than asked means PageSize was ignored, and paging on would skip
@@ -517,9 +526,9 @@ class AccountViewClient(PooledClient):
                     f"{number} of {business_object} for PageSize={size}: paging "
                     "was not applied, so the read cannot be trusted to be whole"
                 )
-            yield from rows
-            page = pager.advance(rows)
-            number += 1
+            return rows
+
+        yield from paged(pager, fetch, rows_on)
 
     def lookup(
         self,
