@@ -16,13 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from shopbridge.connectors._kit.pages import PageMismatch, parse_list
 from shopbridge.connectors.base import OrderWrite
 from shopbridge.connectors.exact_globe._batch import odata_error
-from shopbridge.connectors.exact_globe.client import (
-    ExactGlobeClient,
-    PageCountMismatch,
-    parse_list,
-)
+from shopbridge.connectors.exact_globe.client import ExactGlobeClient
 from shopbridge.connectors.exact_globe.from_globe import server_time, zone
 from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
@@ -150,13 +147,13 @@ def test_a_count_that_disagrees_with_the_rows_read_fails_loudly():
     payload["d"].pop("__next")
     payload["d"]["__count"] = "3"  # OData v2 sends the count as text
     c = client(lambda r: httpx.Response(200, content=json.dumps(payload).encode()))
-    with pytest.raises(PageCountMismatch, match=r"counted 3 rows .* read 2"):
+    with pytest.raises(PageMismatch, match=r"counted 3 rows .* read 2"):
         list(c.query("SalesOrderHeader", count=True))
 
 
 def test_a_server_ignoring_top_fails_loudly():
     c = client(lambda r: httpx.Response(200, content=body("salesorderline.list")), page_size=2)
-    with pytest.raises(PageCountMismatch, match=r"4 rows for \$top=2"):
+    with pytest.raises(PageMismatch, match=r"4 rows for \$top=2"):
         list(c.query("SalesOrderLine"))
 
 

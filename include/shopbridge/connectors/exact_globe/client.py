@@ -7,12 +7,14 @@ What it decides, so callers don't have to:
 * Status -> error goes through :func:`~shopbridge.connectors._kit.http.classify` (STYLE R5),
   but the message carries the OData error body ``{"error":{"code","message"}}`` verbatim,
   because Globe's validation text ("Customer 60093 not found") is what a person needs.
-* Lists page with ``$top``/``$skip`` (:class:`ODataPager`), ordered by a stable key when
+* Lists page with ``$top``/``$skip`` (the kit's
+  :class:`~shopbridge.connectors._kit.pages.ODataPages`), ordered by a stable key when
   the caller names one (``$orderby``: without it ``$skip`` walks Globe's own, unstated
   order and a row can be skipped or read twice). A ``__next`` link (server-driven paging:
   the server caps a page below ``$top``) is followed rather than taken for the end; a
   page longer than ``$top`` (a server ignoring it) and a ``__count`` that disagrees with
-  the rows read fail loudly (:class:`PageCountMismatch`), never stop early in silence.
+  the rows read fail loudly (:class:`~shopbridge.connectors._kit.pages.PageMismatch`),
+  never stop early in silence.
 * Creating POSTs are retried only when the caller says it is safe (``retry=``); MERGE is
   idempotent and always retried.
 * :meth:`ExactGlobeClient.batch` sends many changesets (e.g. one per sales order: its lines,
@@ -34,7 +36,6 @@ a proxy's flat ``{"error":{"code","message"}}`` both give ``"<code>: <message>"`
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,6 +51,8 @@ from shopbridge.connectors._kit.http import (
     describe,
     send,
 )
+from shopbridge.connectors._kit.pages import ODataPage, ODataPages, paged
+from shopbridge.connectors._kit.pages import parse_list as parse_list
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
     ChangesetResult,
@@ -59,7 +62,7 @@ from shopbridge.connectors.exact_globe._batch import (
     parse,
     results,
 )
-from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
+from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 #: Path of the REST Entity service under the Globe web server.
 SERVICE_PATH = "/services/Exact.Entity.REST.EG"
@@ -188,116 +191,12 @@ def check(resp: httpx.Response) -> None:
         raise type(err)(_message(resp), response=resp) from None
 
 
-class PageCountMismatch(FatalError):
-    """The rows Globe paged out disagree with what it said it had (``__count``), or a page
-    is longer than the ``$top`` asked: reading on would skip or repeat rows in silence."""
-
-
-@dataclass(frozen=True)
-class ODataPage:
-    """One list response: its rows, the ``__next`` link and the ``__count`` (when sent)."""
-
-    rows: list[dict[str, Any]]
-    next_link: str | None = None
-    count: int | None = None
-
-
-def parse_list(payload: Any, where: str = "response") -> ODataPage:
-    """An OData v2 list body in either JSON verbose form -> :class:`ODataPage`.
-
-    ``{"d":{"results":[...],"__next":"…","__count":"12"}}`` or ``{"d":[...]}``; every row
-    must be an object. Anything else is a ``FatalError`` naming ``where``.
-    """
-    d = payload.get("d") if isinstance(payload, dict) else None
-    if isinstance(d, list):
-        rows, next_link, count = d, None, None
-    elif isinstance(d, dict) and "results" in d:
-        rows, next_link, count = d["results"], d.get("__next"), d.get("__count")
-    else:
-        raise FatalError(
-            f"{where}: not an OData list envelope ({{'d': [...]}} or {{'d': {{'results': [...]}}}})"
-        )
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise FatalError(f"{where}: 'results' is not a list of objects")
-    if next_link is not None and not (isinstance(next_link, str) and next_link.strip()):
-        raise FatalError(f"{where}: '__next' is not a link: {next_link!r}")
-    total: int | None = None
-    if count is not None:
-        try:
-            total = int(str(count).strip())
-        except ValueError:
-            raise FatalError(f"{where}: '__count' is not a number: {count!r}") from None
-    return ODataPage(rows, next_link, total)
-
-
 def _page(resp: httpx.Response) -> ODataPage:
     try:
         payload = resp.json()
     except ValueError:
         raise FatalError(f"{describe(resp)}: not JSON") from None
     return parse_list(payload, describe(resp))
-
-
-class ODataPager:
-    """``$top``/``$skip`` paging that follows ``__next`` and checks what it read.
-
-    * a page with ``__next`` is not the last, however short (the server capped it);
-      the link is followed as given, and the pages it leads to count towards the same
-      ``$top``;
-    * without ``__next``, a request that got fewer than ``$top`` rows is the last, a full
-      one asks for ``$skip + $top``;
-    * more rows than ``$top`` raises :class:`PageCountMismatch` (the server ignores
-      ``$top``: ``$skip`` would re-read or skip rows);
-    * the same non-empty page twice raises :class:`~shopbridge.errors.PaginationLoop`;
-    * at the end, rows read must equal the first ``__count`` the server sent, else
-      :class:`PageCountMismatch` naming both numbers.
-    """
-
-    def __init__(self, top: int, where: str) -> None:
-        self.top = top
-        self.where = where
-        self.skip = 0
-        self.read = 0
-        #: rows of the current ``$top`` request, over the ``__next`` links it was split into
-        self.chain = 0
-        self.count: int | None = None
-        self._last: list[Any] | None = None
-
-    def advance(self, page: ODataPage) -> str | dict[str, int] | None:
-        """The next request: a ``__next`` URL, ``{"$skip": n}``, or None at the end."""
-        n = len(page.rows)
-        self.chain += n
-        if self.chain > self.top:
-            raise PageCountMismatch(
-                f"{self.where}: {self.chain} rows for $top={self.top}; "
-                "the server ignores $top, so $skip paging would skip or "
-                "repeat rows"
-            )
-        if page.count is not None and self.count is None:
-            self.count = page.count
-        if page.rows and page.rows == self._last:
-            raise PaginationLoop(
-                f"{self.where}: the same page came back twice; stopping instead of looping"
-            )
-        self._last = page.rows
-        self.read += n
-        if page.next_link:
-            if not page.rows:
-                raise PaginationLoop(f"{self.where}: an empty page with a __next link")
-            return page.next_link
-        if self.chain == self.top:
-            self.skip += self.chain
-            self.chain = 0
-            return {"$skip": self.skip}
-        self.check_total()
-        return None
-
-    def check_total(self) -> None:
-        if self.count is not None and self.count != self.read:
-            raise PageCountMismatch(
-                f"{self.where}: the server counted {self.count} rows "
-                f"(__count) but paging read {self.read}"
-            )
 
 
 class ExactGlobeClient(PooledClient):
@@ -395,10 +294,10 @@ class ExactGlobeClient(PooledClient):
 
         ``orderby``: stable key fields (e.g. ``["SalesOrderNumber"]``) so ``$skip`` pages a
         fixed order. ``count``: also ask ``$inlinecount=allpages`` and check the rows read
-        against it (:class:`ODataPager`). [U] That Globe's adapter honours ``$orderby``
-        and ``$inlinecount`` (OData v2 / WCF Data Services both define them).
+        against it (:class:`~shopbridge.connectors._kit.pages.ODataPages`). [U] That Globe's
+        adapter honours ``$orderby`` and ``$inlinecount`` (OData v2 / WCF Data Services
+        both define them).
         """
-        pager = ODataPager(self.page_size, entity)
         params: dict[str, Any] = {"$top": self.page_size, "$skip": 0}
         if filter:
             params["$filter"] = filter
@@ -408,23 +307,15 @@ class ExactGlobeClient(PooledClient):
             params["$orderby"] = ",".join(orderby)
         if count:
             params["$inlinecount"] = "allpages"
-        url: str | None = None
-        while True:
-            resp = (
-                self._send("GET", entity, params=params)
-                if url is None
-                else self._send_url("GET", url)
-            )
-            page = _page(resp)
-            yield from page.rows
-            step = pager.advance(page)
-            if step is None:
-                return
-            if isinstance(step, str):
-                url = step
-            else:
-                url = None
-                params.update(step)
+        yield from paged(
+            ODataPages(self.page_size, entity),
+            lambda page: (
+                self._send_url("GET", page.url)
+                if page.url is not None
+                else self._send("GET", entity, params={**params, **page.params})
+            ),
+            lambda resp: _page(resp).rows,
+        )
 
     def _send_url(self, method: str, url: str) -> httpx.Response:
         """A request to a ``__next`` link: absolute, or relative to the service root."""

@@ -14,7 +14,7 @@ already read in this iteration are not read again.
 Paging: the headers are read ordered by ``SalesOrderNumber`` (``$orderby``: a stable key,
 so ``$skip`` walks a fixed order instead of Globe's unstated one) with
 ``$inlinecount=allpages``, and a ``__count`` that disagrees with the rows read fails the
-read loudly (:class:`~shopbridge.connectors.exact_globe.client.PageCountMismatch`); the
+read loudly (:class:`~shopbridge.connectors._kit.pages.PageMismatch`); the
 run retries instead of losing an order in silence. An order modified while the window is
 read can still move out of it (its new ``Modified`` puts it in the next window).
 
