@@ -191,28 +191,36 @@ def test_pages_across_offsets_in_the_older_envelope() -> None:
 
 
 def test_a_cursor_page_that_repeats_is_a_loop_and_an_offset_count_that_drifts_fails() -> None:
-    from shopbridge.connectors.lightspeed_retail.client import Pages
+    from shopbridge.connectors._kit.pages import OffsetCount
     from shopbridge.errors import PaginationLoop
 
-    pages = Pages("Item", httpx.URL(BASE))
+    def resp(body: dict[str, Any]) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    pages = OffsetCount("Item", httpx.URL(BASE), vendor="Lightspeed")
     page = {
         "@attributes": {
             "next": f"{BASE}/API/V3/Account/1/Item.json?after=WzEwMF0%3D",
             "previous": "",
         }
     }
-    assert pages.advance(page, 100) == (page["@attributes"]["next"], None)
+    nxt = pages.advance(resp(page), [{}] * 100)
+    assert nxt is not None and (nxt.url, dict(nxt.params)) == (page["@attributes"]["next"], {})
     with pytest.raises(PaginationLoop):
-        pages.advance(page, 100)
-    older = Pages("Sale", httpx.URL(BASE))
-    assert older.advance({"@attributes": {"count": "119", "offset": "0", "limit": "100"}}, 100) == (
-        None,
-        100,
+        pages.advance(resp(page), [{}] * 100)
+    older = OffsetCount("Sale", httpx.URL(BASE), vendor="Lightspeed")
+    nxt = older.advance(
+        resp({"@attributes": {"count": "119", "offset": "0", "limit": "100"}}), [{}] * 100
     )
+    assert nxt is not None and (nxt.url, dict(nxt.params)) == (None, {"offset": 100})
     with pytest.raises(FatalError, match=r"count 119.*18 rows, not 19"):
-        older.advance({"@attributes": {"count": "119", "offset": "100", "limit": "100"}}, 18)
+        older.advance(
+            resp({"@attributes": {"count": "119", "offset": "100", "limit": "100"}}), [{}] * 18
+        )
     with pytest.raises(FatalError, match="count 2 but sent 1 rows"):
-        Pages("Sale", httpx.URL(BASE)).advance({"@attributes": {"count": "2"}}, 1)
+        OffsetCount("Sale", httpx.URL(BASE), vendor="Lightspeed").advance(
+            resp({"@attributes": {"count": "2"}}), [{}]
+        )
 
 
 def test_descending_sort_and_filters_with_operators() -> None:

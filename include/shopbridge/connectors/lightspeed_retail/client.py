@@ -7,10 +7,11 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §2, developers.lightspeedhq.c
 * OAuth2 with rotating refresh tokens: :class:`~.auth.RotatingTokenAuth` over a shared
   :class:`~.tokens.TokenStore`.
 * Lists page by cursor: follow ``@attributes.next`` (a full URL with an opaque ``after``)
-  until it is ``""``; ``limit`` is at most 100 (:class:`NextLink`). The next URL is only
-  followed on the configured API origin, so the bearer token never goes elsewhere. Older
-  answers page with ``@attributes {count, offset, limit}`` [V, recorded]: :class:`Pages`
-  follows either and fails loudly when a count disagrees with the rows read.
+  until it is ``""``; ``limit`` is at most 100. The next URL is only followed on the
+  configured API origin, so the bearer token never goes elsewhere. Older answers page with
+  ``@attributes {count, offset, limit}`` [V, recorded]: the kit's
+  :class:`~shopbridge.connectors._kit.pages.OffsetCount` follows either and fails loudly
+  when a count disagrees with the rows read.
 * Filters put their operator in the value: ``timeStamp=><,a,b``, ``customSku=IN,[...]``
   (:func:`op`, :func:`any_of`); at most 100 values per ``IN``.
 * The leaky bucket: every request is paced by :class:`~.ratelimit.Pacer` from the
@@ -43,17 +44,12 @@ from shopbridge.connectors._kit.http import (
     describe,
     send,
 )
+from shopbridge.connectors._kit.pages import OffsetCount, Page, paged
 from shopbridge.connectors.lightspeed_retail.auth import DEFAULT_TOKEN_URL, RotatingTokenAuth
 from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel, Pacer
 from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore, TokenStore
 from shopbridge.connectors.lightspeed_retail.translate import as_list
-from shopbridge.errors import (
-    AuthError,
-    ConfigError,
-    FatalError,
-    PaginationLoop,
-    RetriableError,
-)
+from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -138,114 +134,6 @@ def check(resp: httpx.Response) -> None:
         raise RetriableError(_message(resp), response=resp, retry_after=err.retry_after) from None
     except FatalError as err:
         raise type(err)(_message(resp), response=resp) from None
-
-
-class NextLink:
-    """The V3 cursor scheme: each page names the next one's full URL in
-    ``@attributes.next``; ``""`` ends the list. Owns the page state (STYLE R3) and refuses a
-    URL it has seen already (a vendor echoing a cursor would otherwise loop forever) or
-    one on another origin (the bearer token must not leave the API host)."""
-
-    def __init__(self, origin: httpx.URL) -> None:
-        self.origin = origin
-        self._seen: set[str] = set()
-
-    def advance(self, body: Any) -> str | None:
-        """The next page's URL, or ``None`` after the last page."""
-        attrs = body.get("@attributes") if isinstance(body, dict) else None
-        nxt = attrs.get("next") if isinstance(attrs, dict) else None
-        if not nxt:
-            return None
-        url = httpx.URL(str(nxt))
-        if (url.scheme, url.host, url.port) != (
-            self.origin.scheme,
-            self.origin.host,
-            self.origin.port,
-        ):
-            raise FatalError(
-                f"Lightspeed's next page is on another host ({url.host}); "
-                "not following it with our token"
-            )
-        if str(url) in self._seen:
-            raise PaginationLoop(f"Lightspeed sent the same next page twice ({url.path})")
-        self._seen.add(str(url))
-        return str(url)
-
-
-def _whole(attrs: Mapping[str, Any], key: str, entity: str) -> int | None:
-    """An ``@attributes`` number (a string: ``"234"``), ``None`` when absent."""
-    if key not in attrs or attrs[key] in (None, ""):
-        return None
-    try:
-        value = int(str(attrs[key]))
-    except ValueError:
-        raise FatalError(
-            f"{entity}: @attributes.{key} is not a number: {str(attrs[key])[:40]!r}"
-        ) from None
-    if value < 0:
-        raise FatalError(f"{entity}: @attributes.{key} is negative ({value})")
-    return value
-
-
-class Pages:
-    """Every list envelope the vendor has used, and the checks that keep a sync from
-    stopping early in silence (STYLE R3: one object owns the page state).
-
-    * V3 [V, docs]: ``@attributes {next, previous}``; follow ``next`` (:class:`NextLink`)
-      until it is ``""``. No count comes with it.
-    * The older envelope [V, recorded]: ``@attributes {count, offset, limit}``; the next
-      page is ``offset + limit`` of the same query while that is below ``count``. Every page
-      must hold ``min(limit, count - offset)`` rows, and the rows read must add up to
-      ``count`` at the end: anything else is a ``FatalError`` naming both numbers (records
-      appearing or vanishing between pages would otherwise be skipped without a word).
-    * A ``count`` alone (a filtered query answered in one piece, ``{"count":"0"}`` with no
-      rows) must equal the rows in it.
-    """
-
-    def __init__(self, entity: str, origin: httpx.URL) -> None:
-        self.entity = entity
-        self.links = NextLink(origin)
-        self.read = 0
-        self._offsets: set[int] = set()
-
-    def advance(self, body: Any, rows: int) -> tuple[str | None, int | None] | None:
-        """After a page of ``rows`` records: ``(next URL, None)`` for a cursor,
-        ``(None, next offset)`` for the older envelope, ``None`` after the last page."""
-        self.read += rows
-        attrs = body.get("@attributes") if isinstance(body, dict) else None
-        attrs = attrs if isinstance(attrs, dict) else {}
-        url = self.links.advance(body)
-        if url is not None:
-            return url, None
-        count = _whole(attrs, "count", self.entity)
-        offset = _whole(attrs, "offset", self.entity)
-        limit = _whole(attrs, "limit", self.entity)
-        if count is None:
-            return None
-        if offset is None or limit is None:
-            if rows != count:
-                raise FatalError(
-                    f"{self.entity}: Lightspeed said count {count} but sent {rows} rows"
-                )
-            return None
-        expected = max(0, min(limit, count - offset))
-        if rows != expected:
-            raise FatalError(
-                f"{self.entity}: the page at offset {offset} (limit {limit}) of a list with "
-                f"count {count} holds {rows} rows, not {expected}: the list changed while "
-                "it was read or the count is wrong; not going on with a partial list"
-            )
-        if limit == 0 or offset + limit >= count:
-            if self.read != count:
-                raise FatalError(
-                    f"{self.entity}: Lightspeed said count {count} but {self.read} rows were read"
-                )
-            return None
-        nxt = offset + limit
-        if nxt in self._offsets:
-            raise PaginationLoop(f"{self.entity}: Lightspeed sent offset {nxt} twice")
-        self._offsets.add(nxt)
-        return None, nxt
 
 
 def default_token_url(base_url: str) -> str:
@@ -429,6 +317,31 @@ class LightspeedRetailClient(PooledClient):
         retry: bool = True,
     ) -> Any:
         """Paced, authorized, retried (unless ``retry=False``); returns the JSON body."""
+        return self._body(
+            self._exchange(method, url, entity=entity, params=params, body=body, retry=retry)
+        )
+
+    @staticmethod
+    def _body(resp: httpx.Response) -> Any:
+        """The JSON body (``{}`` when empty); a body that is not JSON is a FatalError."""
+        if not resp.content:
+            return {}
+        try:
+            return resp.json()
+        except ValueError:
+            raise FatalError(f"not JSON: {describe(resp)}", response=resp) from None
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        entity: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """:meth:`_send`, returning the response (what a paginator reads)."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         priced = {**dict(httpx.URL(url).params), **query}  # a next URL carries its query
         self._pace(self.costs.cost(method, entity, body=body, params=priced))
@@ -440,7 +353,7 @@ class LightspeedRetailClient(PooledClient):
             headers={"Accept": "application/json"},
             timeout=DEFAULT_TIMEOUT,
         )
-        resp = send(
+        return send(
             self.http,
             request,
             policy=self.policy,
@@ -448,12 +361,6 @@ class LightspeedRetailClient(PooledClient):
             retry=retry,
             check=self._check,
         )
-        if not resp.content:
-            return {}
-        try:
-            return resp.json()
-        except ValueError:
-            raise FatalError(f"not JSON: {describe(resp)}", response=resp) from None
 
     @property
     def account_id(self) -> str:
@@ -498,25 +405,24 @@ class LightspeedRetailClient(PooledClient):
     ) -> Iterator[dict[str, Any]]:
         """Every record of ``entity`` matching ``params`` (vendor filters, operators in the
         values), ``page_size`` per request, through whichever envelope the answer uses
-        (:class:`Pages`: the ``next`` cursor, or ``offset``/``count``/``limit``)."""
+        (:class:`~shopbridge.connectors._kit.pages.OffsetCount`: the ``next`` cursor, or
+        ``offset``/``count``/``limit``)."""
         query: dict[str, Any] = {"limit": self.page_size, **(params or {})}
         if load_relations:
             query["load_relations"] = relations(load_relations)
-        pages = Pages(entity, self.origin)
-        url: str | None = self._url(entity)
-        page_params: dict[str, Any] | None = query
-        while url is not None:
-            body = self._send("GET", url, entity=entity, params=page_params)
-            rows = as_list(body.get(entity) if isinstance(body, dict) else None)
-            yield from rows
-            step = pages.advance(body, len(rows))
-            if step is None:
-                return
-            nxt, offset = step
-            if nxt is not None:
-                url, page_params = nxt, None
-            else:
-                url, page_params = self._url(entity), {**query, "offset": offset}
+
+        def fetch(page: Page) -> httpx.Response:
+            if page.url is not None:
+                return self._exchange("GET", page.url, entity=entity)
+            return self._exchange(
+                "GET", self._url(entity), entity=entity, params={**query, **page.params}
+            )
+
+        def rows_of(resp: httpx.Response) -> list[dict[str, Any]]:
+            body = self._body(resp)
+            return as_list(body.get(entity) if isinstance(body, dict) else None)
+
+        yield from paged(OffsetCount(entity, self.origin, vendor="Lightspeed"), fetch, rows_of)
 
     def count(self, entity: str, params: Mapping[str, Any] | None = None) -> int:
         """``count=1``: how many records match (costs 10 drips [V]; use sparingly)."""
