@@ -28,9 +28,17 @@ class ConnectionForm:
     """
 
     conn_type: str
+    #: the system as Airflow's Connection type list names it ("Lightspeed Retail (R-Series)")
+    name: str
     #: ``login`` / ``password`` -> the vendor's words for what it holds ("client id"); a
     #: field not named here is not used. A used one must not be empty.
     credentials: Mapping[str, str]
+    #: the vendor's name in messages ("CCV", "AccountView.net"); "": ``name``
+    vendor: str = ""
+    #: what the vendor refuses on a wrong credential ("the token"), and what to check
+    #: besides the credentials ("the integration's scopes: order, article, customer")
+    refused: str = "the credentials"
+    also_check: str = ""
     #: what ``host`` holds, in the vendor's words
     host: str = "API address"
     #: said when ``host`` is missing and the vendor has no address of its own (the hook's
@@ -72,13 +80,19 @@ class ConnectionForm:
 CONNECTION_FORMS: dict[str, ConnectionForm] = {
     "lightspeed_ecom": ConnectionForm(
         "lightspeed_ecom",
+        "Lightspeed eCom",
         credentials={"login": "API key", "password": "API secret"},
+        vendor="Lightspeed",
+        refused="the API key/secret",
+        also_check="the key's 'orders' read permission",
         extra={"language": str},
         example={"language": "nl", "page_size": 250},
     ),
     "exact_globe": ConnectionForm(
         "exact_globe",
+        "Exact Globe",
         credentials={"login": "Windows login", "password": "Windows password"},
+        also_check="extra.auth and the user's function rights",
         host="Globe server address",
         host_hint="the Globe web server",
         default_scheme="http",
@@ -89,21 +103,30 @@ CONNECTION_FORMS: dict[str, ConnectionForm] = {
     ),
     "fortnox": ConnectionForm(
         "fortnox",
+        "Fortnox",
         credentials={"login": "client id", "password": "client secret"},
+        also_check="the integration's scopes: order, article, customer",
         extra={"refresh_token": str, "currency": str, "stock": str},
         required={"refresh_token": "the refresh token from authorising the integration"},
         example={"refresh_token": "...", "stock": "article"},
     ),
     "accountview": ConnectionForm(
         "accountview",
+        "AccountView",
         credentials={"login": "client id", "password": "client secret"},
+        vendor="AccountView.net",
+        also_check="extra.refresh_token",
         extra={"refresh_token": str, "company_id": str, "ean_field": str, "vat_codes": dict},
         required={"refresh_token": "", "company_id": ""},
         example={"refresh_token": "...", "company_id": "..."},
     ),
     "ccv_salespos": ConnectionForm(
         "ccv_salespos",
+        "CCV SalesPOS",
         credentials={"login": "public key", "password": "secret key"},
+        vendor="CCV",
+        refused="the signed request",
+        also_check="that this machine's clock is right: x-date is checked",
         host="shop address",
         host_hint="the shop's domain, e.g. https://mijnwinkel.ccvshop.nl",
         example={"rate_limit_per_resource": 120, "rate_limit_total": 600},
@@ -111,7 +134,10 @@ CONNECTION_FORMS: dict[str, ConnectionForm] = {
     ),
     "lightspeed_retail": ConnectionForm(
         "lightspeed_retail",
+        "Lightspeed Retail (R-Series)",
         credentials={"login": "client id", "password": "client secret"},
+        vendor="Lightspeed",
+        also_check="extra.refresh_token and the app's scopes",
         extra={
             "refresh_token": str,
             "account_id": str,
@@ -124,7 +150,9 @@ CONNECTION_FORMS: dict[str, ConnectionForm] = {
     ),
     "buckles": ConnectionForm(
         "buckles",
+        "Buckles",
         credentials={"password": "API token"},
+        refused="the token",
         host="API base URL",
         host_hint="the Buckles API's base URL",
         example={"rate_limit_per_minute": 120},

@@ -34,7 +34,7 @@ from airflow.sdk import BaseHook
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.forms import ConnectionForm
+from shopbridge.connectors.forms import CONNECTION_FORMS, ConnectionForm
 from shopbridge.errors import AuthError, ConfigError, RetriableError, ShopbridgeError
 
 if TYPE_CHECKING:
@@ -109,25 +109,31 @@ class ProbeFailed(ShopbridgeError):
 class VendorHook(BaseHook, Generic[SettingsT, ClientT, SourceT, TargetT]):
     """The base of every connector's Airflow hook.
 
-    Subclasses set ``conn_name_attr``, ``default_conn_name``, ``conn_type`` and
-    ``hook_name`` (what Airflow's provider registry reads), ``form`` (the Connection's
-    shape), ``vendor`` (the name messages use, when ``hook_name`` is longer) and the words
-    of :meth:`refused`; ``kwargs`` the Airflow way of naming the Connection (``<vendor>_conn_id=``)
-    are taken too, so ``Connection.get_hook()`` builds these hooks.
+    Subclasses set ``conn_type`` (the names Airflow's provider registry reads and the
+    :attr:`form` follow from it) and ``default_host`` when the vendor has one. The
+    Connection id is taken positionally or the Airflow way (``fortnox_conn_id=...``), so
+    ``Connection.get_hook()`` builds these hooks too.
     """
 
-    conn_name_attr: ClassVar[str]
-    default_conn_name: ClassVar[str]
+    #: the system (``fortnox``); the Connection id's attribute (``fortnox_conn_id``), the
+    #: default Connection id (``shopbridge_fortnox``), the :attr:`form` and ``hook_name``
+    #: (the form's ``name``) follow from it
     conn_type: ClassVar[str]
     hook_name: ClassVar[str]
+    conn_name_attr: ClassVar[str]
+    default_conn_name: ClassVar[str]
     form: ClassVar[ConnectionForm]
     #: the vendor's own API address, used when ``host`` is empty ("": ``host`` is required)
     default_host: ClassVar[str] = ""
-    #: the system's name in messages ("CCV", "AccountView.net"); "": ``hook_name``
-    vendor: ClassVar[str] = ""
-    #: what the vendor refused when a probe gets a 401/403 ("the token"), and what to check
-    refused_what: ClassVar[str] = "the credentials"
-    auth_hint: ClassVar[str] = "check login and password"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """One convention for every system's names, so no hook spells them differently."""
+        super().__init_subclass__(**kwargs)
+        if system := cls.__dict__.get("conn_type"):
+            cls.conn_name_attr = f"{system}_conn_id"
+            cls.default_conn_name = f"shopbridge_{system}"
+            cls.form = CONNECTION_FORMS[system]
+            cls.hook_name = cls.form.name
 
     def __init__(
         self,
@@ -179,7 +185,7 @@ class VendorHook(BaseHook, Generic[SettingsT, ClientT, SourceT, TargetT]):
     @property
     def name(self) -> str:
         """The system's name in messages."""
-        return self.vendor or self.hook_name
+        return self.form.vendor or self.form.name
 
     def get_settings(self) -> SettingsT:
         """The validated settings of this hook's Connection."""
@@ -250,9 +256,11 @@ class VendorHook(BaseHook, Generic[SettingsT, ClientT, SourceT, TargetT]):
 
     def refused(self, exc: AuthError) -> str:
         """The message for a 401/403 to the probe."""
+        check = [f"{field} = {words}" for field, words in self.form.credentials.items()]
+        also = f", and {self.form.also_check}" if self.form.also_check else ""
         return (
-            f"{self.name} refused {self.refused_what} of connection {self.conn_id!r} "
-            f"({self.auth_hint}): {exc}"
+            f"{self.name} refused {self.form.refused} of connection {self.conn_id!r} "
+            f"(check {', '.join(check)}{also}): {exc}"
         )
 
     def rejected(self, exc: ShopbridgeError, settings: SettingsT) -> str:

@@ -29,7 +29,6 @@ from shopbridge.connectors.accountview.client import (
 from shopbridge.connectors.accountview.options import SourceOptions, TargetOptions
 from shopbridge.connectors.accountview.source import AccountViewSource
 from shopbridge.connectors.accountview.target import AccountViewTarget
-from shopbridge.connectors.forms import CONNECTION_FORMS
 from shopbridge.errors import AuthError, FatalError
 
 if TYPE_CHECKING:
@@ -67,18 +66,10 @@ class AccountViewHook(
     """Builds an :class:`AccountViewTarget` (debtors and orders go in) or an
     :class:`AccountViewSource` (articles and stock come out) from the Connection."""
 
-    conn_name_attr = "accountview_conn_id"
-    default_conn_name = "shopbridge_accountview"
     conn_type = "accountview"
-    hook_name = "AccountView"
-    vendor = "AccountView.net"
-    form = CONNECTION_FORMS["accountview"]
     default_host = DEFAULT_BASE_URL
-    auth_hint = "check login = client id, password = client secret and extra.refresh_token"
 
     def settings_from(self, conn: Connection) -> AccountViewSetup:
-        """The client's, the target's and the source's settings; every problem names the
-        connection id and the field."""
         return AccountViewSetup(
             self.validate(
                 AccountViewSettings,
@@ -100,7 +91,6 @@ class AccountViewHook(
         )
 
     def client(self, settings: AccountViewSetup, **kwargs: Any) -> AccountViewClient:
-        """A client for the company; ``kwargs`` (e.g. ``http=``) go to it."""
         kwargs.setdefault("on_refresh_token", self._new_refresh_token)
         return AccountViewClient.from_settings(settings.client, **kwargs)
 
@@ -159,11 +149,6 @@ class AccountViewHook(
         )
 
 
-if TYPE_CHECKING:
-
-    def _conforms(
-        target: AccountViewTarget, source: AccountViewSource
-    ) -> tuple[OrderTarget, ProductSource, StockSource]:
-        """Strict mypy proves the target is an ``OrderTarget`` and the one source serves
-        both the products and the stock flow."""
-        return target, source, source
+if TYPE_CHECKING:  # strict mypy proves the source and target serve every flow given them
+    _TARGET_SERVES: tuple[type[OrderTarget]] = (AccountViewTarget,)
+    _SOURCE_SERVES: tuple[type[ProductSource], type[StockSource]] = (AccountViewSource,) * 2

@@ -20,7 +20,6 @@ from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.buckles.client import BucklesClient, BucklesSettings
 from shopbridge.connectors.buckles.source import BucklesSource
 from shopbridge.connectors.buckles.target import BucklesTarget
-from shopbridge.connectors.forms import CONNECTION_FORMS
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -40,20 +39,12 @@ class BucklesHook(VendorHook[BucklesSettings, BucklesClient, BucklesSource, Buck
     """Builds a :class:`BucklesTarget` (orders, customers, products, shipments and
     checkouts go in) or a :class:`BucklesSource` (stock, customers, shipments come out)."""
 
-    conn_name_attr = "buckles_conn_id"
-    default_conn_name = "shopbridge_buckles"
     conn_type = "buckles"
-    hook_name = "Buckles"
-    form = CONNECTION_FORMS["buckles"]
-    refused_what = "the token"
-    auth_hint = "password = API token"
 
     def settings_from(self, conn: Connection) -> BucklesSettings:
-        """The account's settings; every problem names the connection id and the field."""
         return self.validate(BucklesSettings, conn, into={"password": "token"})
 
     def client(self, settings: BucklesSettings, **kwargs: Any) -> BucklesClient:
-        """A client for the account; ``kwargs`` (e.g. ``http=``) go to it."""
         return BucklesClient.from_settings(settings, **kwargs)
 
     def source(self, settings: BucklesSettings, client: BucklesClient) -> BucklesSource:
@@ -69,19 +60,10 @@ class BucklesHook(VendorHook[BucklesSettings, BucklesClient, BucklesSource, Buck
         return f"OK, {client.ping()} order(s) in Buckles"
 
 
-if TYPE_CHECKING:
-
-    def _conforms(
-        target: BucklesTarget, source: BucklesSource
-    ) -> tuple[
-        OrderTarget,
-        ProductTarget,
-        ShipmentTarget,
-        CheckoutTarget,
-        StockSource,
-        CustomerSource,
-        ShipmentSource,
-    ]:
-        """Strict mypy proves here that the target and source satisfy every protocol
-        they are handed out for."""
-        return target, target, target, target, source, source, source
+if TYPE_CHECKING:  # strict mypy proves the source and target serve every flow given them
+    _TARGET_SERVES: tuple[
+        type[OrderTarget], type[ProductTarget], type[ShipmentTarget], type[CheckoutTarget]
+    ] = (BucklesTarget,) * 4
+    _SOURCE_SERVES: tuple[type[StockSource], type[CustomerSource], type[ShipmentSource]] = (
+        BucklesSource,
+    ) * 3

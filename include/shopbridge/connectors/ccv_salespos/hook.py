@@ -24,8 +24,7 @@ from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, CcvSalesposSettings
 from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
-from shopbridge.connectors.forms import CONNECTION_FORMS
-from shopbridge.errors import FatalError, ShopbridgeError
+from shopbridge.errors import ShopbridgeError
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -39,26 +38,14 @@ class CcvSalesposHook(
     """Builds a :class:`CcvSalesposTarget` (orders go in) or a :class:`CcvSalesposSource`
     (products and stock come out) from the Connection."""
 
-    conn_name_attr = "ccv_salespos_conn_id"
-    default_conn_name = "shopbridge_ccv_salespos"
     conn_type = "ccv_salespos"
-    hook_name = "CCV SalesPOS"
-    vendor = "CCV"
-    form = CONNECTION_FORMS["ccv_salespos"]
-    refused_what = "the signed request"
-    auth_hint = (
-        "check login = public key, password = secret key, and that this machine's clock "
-        "is right: x-date is checked"
-    )
 
     def settings_from(self, conn: Connection) -> CcvSalesposSettings:
-        """The shop's settings; every problem names the connection id and the field."""
         return self.validate(
             CcvSalesposSettings, conn, into={"login": "public_key", "password": "secret_key"}
         )
 
     def client(self, settings: CcvSalesposSettings, **kwargs: Any) -> CcvSalesposClient:
-        """A client for the shop; ``kwargs`` (e.g. ``http=``) go to it."""
         return CcvSalesposClient.from_settings(settings, **kwargs)
 
     def source(self, settings: CcvSalesposSettings, client: CcvSalesposClient) -> CcvSalesposSource:
@@ -83,20 +70,16 @@ class CcvSalesposHook(
 
     def rejected(self, exc: ShopbridgeError, settings: CcvSalesposSettings) -> str:
         """An answer not signed with the secret key: a wrong key or another host."""
-        if isinstance(exc, FatalError) and ("signature" in str(exc) or "not signed" in str(exc)):
-            return (
-                f"the answers of {settings.base_url} are not signed with the secret key of "
-                f"connection {self.conn_id!r} (check password, and that host is the shop's "
-                f"own address): {exc}"
-            )
-        return super().rejected(exc, settings)
+        text = str(exc)
+        if "signature" not in text and "not signed" not in text:
+            return super().rejected(exc, settings)
+        return (
+            f"the answers of {settings.base_url} are not signed with the secret key of "
+            f"connection {self.conn_id!r} (check password, and that host is the shop's own "
+            f"address): {exc}"
+        )
 
 
-if TYPE_CHECKING:
-
-    def _conforms(
-        target: CcvSalesposTarget, source: CcvSalesposSource
-    ) -> tuple[OrderTarget, ProductSource, StockSource]:
-        """Strict mypy proves here that the target is an order target and the one source
-        serves the products and the stock flow."""
-        return target, source, source
+if TYPE_CHECKING:  # strict mypy proves the source and target serve every flow given them
+    _TARGET_SERVES: tuple[type[OrderTarget]] = (CcvSalesposTarget,)
+    _SOURCE_SERVES: tuple[type[ProductSource], type[StockSource]] = (CcvSalesposSource,) * 2

@@ -27,7 +27,6 @@ from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, ExactGlobeSettings
 from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
-from shopbridge.connectors.forms import CONNECTION_FORMS
 from shopbridge.errors import FatalError, ShopbridgeError
 
 if TYPE_CHECKING:
@@ -42,16 +41,9 @@ class ExactGlobeHook(
     """Builds an :class:`ExactGlobeTarget` (orders, customers, products and stock go in) or
     an :class:`ExactGlobeSource` (ERP-entered orders come out) from the Connection."""
 
-    conn_name_attr = "exact_globe_conn_id"
-    default_conn_name = "shopbridge_exact_globe"
     conn_type = "exact_globe"
-    hook_name = "Exact Globe"
-    form = CONNECTION_FORMS["exact_globe"]
-    auth_hint = "check login/password, auth and the user's function rights"
 
     def settings_from(self, conn: Connection) -> ExactGlobeSettings:
-        """The administration's settings; every problem names the connection id and the
-        field."""
         return self.validate(
             ExactGlobeSettings, conn, into={"login": "user", "password": "password"}
         )
@@ -88,11 +80,8 @@ class ExactGlobeHook(
         return super().rejected(exc, settings)
 
 
-if TYPE_CHECKING:
-
-    def _conforms(
-        target: ExactGlobeTarget, source: ExactGlobeSource
-    ) -> tuple[OrderTarget, ProductTarget, StockTarget, OrderSource]:
-        """Strict mypy proves here that the one target serves every flow (the runtime asks
-        the hook for "the target" whatever the flow) and that the source is a source."""
-        return target, target, target, source
+if TYPE_CHECKING:  # strict mypy proves the source and target serve every flow given them
+    _TARGET_SERVES: tuple[type[OrderTarget], type[ProductTarget], type[StockTarget]] = (
+        ExactGlobeTarget,
+    ) * 3
+    _SOURCE_SERVES: tuple[type[OrderSource]] = (ExactGlobeSource,)

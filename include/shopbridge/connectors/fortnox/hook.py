@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shopbridge.connectors._kit.hook import Endpoint, ProbeFailed, VendorHook
-from shopbridge.connectors.forms import CONNECTION_FORMS
 from shopbridge.connectors.fortnox.client import (
     DEFAULT_BASE_URL,
     FortnoxClient,
@@ -41,26 +40,16 @@ class FortnoxHook(VendorHook[FortnoxSettings, FortnoxClient, FortnoxSource, Endp
     """Builds a :class:`FortnoxSource` (orders, products and stock come out) from the
     Connection."""
 
-    conn_name_attr = "fortnox_conn_id"
-    default_conn_name = "shopbridge_fortnox"
     conn_type = "fortnox"
-    hook_name = "Fortnox"
-    form = CONNECTION_FORMS["fortnox"]
     default_host = DEFAULT_BASE_URL
-    auth_hint = (
-        "check login = client id, password = client secret, and the integration's "
-        "scopes: order, article, customer"
-    )
 
     def settings_from(self, conn: Connection) -> FortnoxSettings:
-        """The tenant's settings; every problem names the connection id and the field."""
         return self.validate(
             FortnoxSettings, conn, into={"login": "client_id", "password": "client_secret"}
         )
 
     def client(self, settings: FortnoxSettings, **kwargs: Any) -> FortnoxClient:
-        """A client for the tenant; ``kwargs`` (``http=``, ``token_store=``, ``clock=``)
-        go to it."""
+        """``kwargs``: ``http=``, ``token_store=``, ``clock=`` (tests and the sandbox)."""
         return FortnoxClient.from_settings(settings, **kwargs)
 
     def source(self, settings: FortnoxSettings, client: FortnoxClient) -> FortnoxSource:
@@ -86,8 +75,7 @@ class FortnoxHook(VendorHook[FortnoxSettings, FortnoxClient, FortnoxSource, Endp
         return f"OK, Fortnox has {n} orders"
 
 
-if TYPE_CHECKING:
-
-    def _conforms(source: FortnoxSource) -> tuple[OrderSource, ProductSource, StockSource]:
-        """Strict mypy proves here that the one source serves every flow it reads for."""
-        return source, source, source
+if TYPE_CHECKING:  # strict mypy proves the source and target serve every flow given them
+    _SOURCE_SERVES: tuple[type[OrderSource], type[ProductSource], type[StockSource]] = (
+        FortnoxSource,
+    ) * 3

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shopbridge.connectors._kit.hook import VendorHook
-from shopbridge.connectors.forms import CONNECTION_FORMS
 from shopbridge.connectors.lightspeed_ecom.client import (
     DEFAULT_BASE_URL,
     LightspeedEcomClient,
@@ -50,26 +49,15 @@ class LightspeedEcomHook(
     """Builds a :class:`LightspeedEcomSource` and a :class:`LightspeedEcomTarget` from an
     Airflow Connection."""
 
-    conn_name_attr = "lightspeed_ecom_conn_id"
-    default_conn_name = "shopbridge_lightspeed_ecom"
     conn_type = "lightspeed_ecom"
-    hook_name = "Lightspeed eCom"
-    vendor = "Lightspeed"
-    form = CONNECTION_FORMS["lightspeed_ecom"]
     default_host = DEFAULT_BASE_URL
-    refused_what = "the API key/secret"
-    auth_hint = (
-        "check login = API key, password = API secret, and the key's 'orders' read permission"
-    )
 
     def settings_from(self, conn: Connection) -> LightspeedEcomSettings:
-        """The shop's settings; every problem names the connection id and the field."""
         return self.validate(
             LightspeedEcomSettings, conn, into={"login": "key", "password": "secret"}
         )
 
     def client(self, settings: LightspeedEcomSettings, **kwargs: Any) -> LightspeedEcomClient:
-        """A client for the shop."""
         return LightspeedEcomClient.from_settings(settings, **kwargs)
 
     def source(
@@ -96,11 +84,10 @@ class LightspeedEcomHook(
         return f"OK, the shop has {client.count_orders()} orders"
 
 
-if TYPE_CHECKING:
-
-    def _conforms(
-        target: LightspeedEcomTarget, source: LightspeedEcomSource
-    ) -> tuple[OrderTarget, ProductTarget, StockTarget, OrderSource, ProductSource, StockSource]:
-        """Strict mypy proves here that the one target serves every flow (the runtime asks
-        the hook for "the target" whatever the flow) and the one source every source role."""
-        return target, target, target, source, source, source
+if TYPE_CHECKING:  # strict mypy proves the source and target serve every flow given them
+    _TARGET_SERVES: tuple[type[OrderTarget], type[ProductTarget], type[StockTarget]] = (
+        LightspeedEcomTarget,
+    ) * 3
+    _SOURCE_SERVES: tuple[type[OrderSource], type[ProductSource], type[StockSource]] = (
+        LightspeedEcomSource,
+    ) * 3

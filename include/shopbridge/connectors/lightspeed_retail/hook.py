@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shopbridge.connectors._kit.hook import Endpoint, VendorHook
-from shopbridge.connectors.forms import CONNECTION_FORMS
 from shopbridge.connectors.lightspeed_retail.client import (
     DEFAULT_BASE_URL,
     LightspeedRetailClient,
@@ -43,20 +42,10 @@ class LightspeedRetailHook(
     """Builds a :class:`LightspeedRetailTarget` (orders, customers, products and stock go
     in) from the Connection. Lightspeed Retail is a target only in shopbridge."""
 
-    conn_name_attr = "lightspeed_retail_conn_id"
-    default_conn_name = "shopbridge_lightspeed_retail"
     conn_type = "lightspeed_retail"
-    hook_name = "Lightspeed Retail (R-Series)"
-    vendor = "Lightspeed"
-    form = CONNECTION_FORMS["lightspeed_retail"]
     default_host = DEFAULT_BASE_URL
-    auth_hint = (
-        "check login = client id, password = client secret, extra.refresh_token, "
-        "and the app's scopes"
-    )
 
     def settings_from(self, conn: Connection) -> LightspeedRetailSettings:
-        """The account's settings; every problem names the connection id and the field."""
         return self.validate(
             LightspeedRetailSettings,
             conn,
@@ -64,8 +53,8 @@ class LightspeedRetailHook(
         )
 
     def client(self, settings: LightspeedRetailSettings, **kwargs: Any) -> LightspeedRetailClient:
-        """A client for the account; ``kwargs`` (``http=``, ``store=``, ``clock=``,
-        ``token_clock=``) go to :meth:`LightspeedRetailClient.from_settings`."""
+        """``kwargs``: ``http=``, ``store=``, ``clock=``, ``token_clock=`` (tests and the
+        sandbox); the token store defaults to the ledger database's."""
         return LightspeedRetailClient.from_settings(settings, **kwargs)
 
     def target(
@@ -81,8 +70,7 @@ class LightspeedRetailHook(
         return f"OK, account {account.get('accountID')} ({account.get('name', '')})"
 
 
-if TYPE_CHECKING:
-
-    def _conforms(target: LightspeedRetailTarget) -> tuple[OrderTarget, ProductTarget, StockTarget]:
-        """Strict mypy proves here that the one target serves every flow."""
-        return target, target, target
+if TYPE_CHECKING:  # strict mypy proves the source and target serve every flow given them
+    _TARGET_SERVES: tuple[type[OrderTarget], type[ProductTarget], type[StockTarget]] = (
+        LightspeedRetailTarget,
+    ) * 3
