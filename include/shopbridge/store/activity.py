@@ -35,7 +35,6 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
-    Engine,
     Index,
     Integer,
     MetaData,
@@ -47,7 +46,7 @@ from sqlalchemy import (
     update,
 )
 
-from shopbridge.store.ledger import open_store
+from shopbridge.store.db import Store
 
 metadata = MetaData()
 
@@ -170,14 +169,10 @@ def _entries(quarantined: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-class ActivityLog:
+class ActivityLog(Store):
     """Access to the activity table; cheap to create (one per report task or request)."""
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
-        self.engine = open_store(metadata, url, engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
+    metadata = metadata
 
     def record(
         self,

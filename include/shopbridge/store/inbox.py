@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy import (
     Column,
     DateTime,
-    Engine,
     Index,
     Integer,
     MetaData,
@@ -42,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.store.ledger import open_store
+from shopbridge.store.db import Store
 
 metadata = MetaData()
 
@@ -82,17 +81,13 @@ class Accepted:
     rows: int
 
 
-class Inbox:
+class Inbox(Store):
     """Access to the inbox tables; cheap to create (one per request or task)."""
+
+    metadata = metadata
 
     #: how long finished rows and replay fingerprints are kept
     retention = timedelta(days=7)
-
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
-        self.engine = open_store(metadata, url, engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     def accept(
         self,

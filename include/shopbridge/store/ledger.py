@@ -17,28 +17,25 @@ write); production: any SQLAlchemy URL in ``SHOPBRIDGE_LEDGER_URL`` (PostgreSQL)
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Column,
     DateTime,
-    Engine,
     Index,
     MetaData,
     String,
     Table,
     Text,
-    create_engine,
-    event,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
+
+from shopbridge.store.db import Store
 
 metadata = MetaData()
 
@@ -102,35 +99,6 @@ def email_key(email: str) -> str:
     return "email-sha256:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
-def default_url() -> str:
-    if url := os.environ.get("SHOPBRIDGE_LEDGER_URL"):
-        return url
-    home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
-    return f"sqlite:///{home / 'shopbridge_ledger.sqlite'}"
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
-
-
-def open_store(tables: MetaData, url: str | None = None, engine: Engine | None = None) -> Engine:
-    """The ledger database's engine with ``tables`` created: the ledger, the webhook inbox,
-    the activity log and the quarantine log share one database (``SHOPBRIDGE_LEDGER_URL``).
-
-    An engine made here gets SQLite's WAL and busy timeout, so parallel tasks can write; one
-    passed in is the caller's, as it is.
-    """
-    if engine is None:
-        engine = create_engine(url or default_url())
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-    tables.create_all(engine)
-    return engine
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -139,18 +107,13 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class Ledger:
+class Ledger(Store):
     """Access to the ledger tables; cheap to create, one per task."""
+
+    metadata = metadata
 
     #: a ``pending`` row older than this is treated as an attempt that died
     lease = timedelta(minutes=5)
-
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
-        self.engine = open_store(metadata, url, engine)
-
-    def close(self) -> None:
-        """Return pooled connections (each task opens its own ledger)."""
-        self.engine.dispose()
 
     def get_many(self, integration: str, entity: str, refs: list[str]) -> dict[str, Row]:
         """Rows for ``refs`` that exist (one query per 500 refs)."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.store.ledger import open_store
+from shopbridge.store.db import Store
 
 metadata = MetaData()
 
@@ -53,11 +53,10 @@ class NoticeKey:
         }
 
 
-class SentNotices:
+class SentNotices(Store):
     """Claims on notices in the ledger's database (``SHOPBRIDGE_LEDGER_URL``)."""
 
-    def __init__(self, url: str | None = None) -> None:
-        self.engine = open_store(metadata, url)
+    metadata = metadata
 
     def claim(self, key: NoticeKey) -> bool:
         """True when this caller may send ``key``; False when it was sent (or is being sent)."""
@@ -77,6 +76,3 @@ class SentNotices:
         """Forget claims older than ``cutoff`` (no run that old is retried any more)."""
         with self.engine.begin() as conn:
             return conn.execute(delete(sent).where(sent.c.sent_at < cutoff)).rowcount
-
-    def close(self) -> None:
-        self.engine.dispose()

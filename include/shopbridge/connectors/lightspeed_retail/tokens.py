@@ -17,7 +17,7 @@ being blocked"); the lease expires, so a worker that dies mid-refresh blocks nob
 long.
 
 Implementations: :class:`SqlTokenStore` (table ``shopbridge_oauth_tokens`` in the ledger
-database, ``shopbridge.store.ledger.default_url()``, i.e. ``SHOPBRIDGE_LEDGER_URL``), atomic
+database, ``shopbridge.store.db.default_url()``, i.e. ``SHOPBRIDGE_LEDGER_URL``), atomic
 through conditional ``UPDATE ... WHERE refresh_token = :old``; and
 :class:`InMemoryTokenStore` for tests and single-process use.
 
@@ -50,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.store.ledger import default_url
+from shopbridge.store.db import default_url
 
 TABLE = "shopbridge_oauth_tokens"
 
