@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 
@@ -57,6 +57,15 @@ def rate_limited(
     return RetriableError(message, response=resp, retry_after=wait)
 
 
+class SendOptions(TypedDict, total=False):
+    """What one call may say besides its method and path."""
+
+    params: Mapping[str, Any] | None
+    body: Any
+    #: ``RetryOn``, or a bool for everything-or-nothing
+    retry: RetryOn | bool
+
+
 class JsonClient(PooledClient):
     """Paced, retried JSON calls; a vendor client subclasses it and sets ``_http``,
     ``policy`` and ``counter`` in its constructor."""
@@ -90,7 +99,7 @@ class JsonClient(PooledClient):
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
-        retry: RetryOn = "all",
+        retry: RetryOn | bool = "all",
     ) -> httpx.Response:
         """One API call: prepared per attempt, classified, retried as ``retry`` allows.
 
@@ -115,22 +124,14 @@ class JsonClient(PooledClient):
             request,
             policy=self.policy,
             counter=self.counter,
-            retry=RETRY_MODES[retry],
+            retry=retry if isinstance(retry, bool) else RETRY_MODES[retry],
             check=self._check,
             prepare=lambda req: self._prepare(method, req),
         )
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: RetryOn = "all",
-    ) -> Any:
+    def request(self, method: str, path: str, **options: Unpack[SendOptions]) -> Any:
         """:meth:`send`, returning the parsed JSON (``None`` for an empty body)."""
-        return json_of(self.send(method, path, params=params, body=body, retry=retry))
+        return json_of(self.send(method, path, **options))
 
     def _iter_paged(
         self,

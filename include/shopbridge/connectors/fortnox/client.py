@@ -51,14 +51,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopbridge.connectors._kit.http import (
-    CallCounter,
-    PooledClient,
-    RetryPolicy,
-    classify,
-    describe,
-    send,
-)
+from shopbridge.connectors._kit.client import JsonClient
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, classify, describe
 from shopbridge.connectors._kit.pacing import SlidingWindow as SlidingWindow
 from shopbridge.connectors._kit.pages import MetaPages as MetaPages
 from shopbridge.connectors._kit.pages import body_of, paged
@@ -397,7 +391,7 @@ def _vendor_says(resp: httpx.Response) -> str:
 # --- client --------------------------------------------------------------------------------
 
 
-class FortnoxClient(PooledClient):
+class FortnoxClient(JsonClient):
     """Raw access to one Fortnox tenant: orders, customers, articles, warehouse balances."""
 
     def __init__(
@@ -515,49 +509,8 @@ class FortnoxClient(PooledClient):
                 f"{said}error in a {resp.status_code} body: {describe(resp)}", response=resp
             )
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: Mapping[str, Any] | None = None,
-        retry: bool = True,
-    ) -> Any:
-        """Authenticated, paced and retried; returns the JSON body (``None`` when empty).
-
-        GET and PUT are retried (a PUT sets the same fields again); a creating POST passes
-        ``retry=False``: a timeout can hide a success (STYLE R6).
-        """
-        resp = self.send(method, path, params=params, body=body, retry=retry)
-        return resp.json() if resp.content else None
-
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: Mapping[str, Any] | None = None,
-        retry: bool = True,
-    ) -> httpx.Response:
-        """:meth:`request`, returning the response (what a paginator reads)."""
-        request = self._http.build_request(
-            method,
-            f"{self.base_url}{path}",
-            params=dict(params or {}),
-            json=dict(body) if body is not None else None,
-            headers={"Accept": "application/json"},
-            timeout=DEFAULT_TIMEOUT,
-        )
-        return send(
-            self._http,
-            request,
-            policy=self.policy,
-            counter=self.counter,
-            retry=retry,
-            check=self._check,
-        )
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
 
     def iter_list(
         self, path: str, key: str, params: Mapping[str, str | int] | None = None
