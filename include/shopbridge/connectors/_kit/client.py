@@ -45,6 +45,19 @@ def json_of(resp: httpx.Response) -> Any:
         ) from exc
 
 
+def classify_with(resp: httpx.Response, message: Callable[[httpx.Response], str]) -> None:
+    """:func:`~shopbridge.connectors._kit.http.classify`, re-raised with the vendor's own
+    words for the failure (``message``): same class, same ``retry_after``."""
+    if resp.status_code < 400:
+        return
+    try:
+        classify(resp)
+    except RetriableError as err:
+        raise RetriableError(message(resp), response=resp, retry_after=err.retry_after) from None
+    except FatalError as err:
+        raise type(err)(message(resp), response=resp) from None
+
+
 def rate_limited(
     resp: httpx.Response, message: str, until_free: Callable[[], float]
 ) -> RetriableError:

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -346,6 +346,12 @@ class TokenAuth(httpx.Auth):
             yield request
 
 
+class _Call(TypedDict, total=False):
+    params: Mapping[str, Any] | None
+    body: Any
+    retry: bool
+
+
 class AccountViewClient(PooledClient):
     """Raw access to one AccountView.net company; methods return the vendor's JSON."""
 
@@ -420,16 +426,8 @@ class AccountViewClient(PooledClient):
         until the oldest of them is a second old (no documented limit to read instead)."""
         self.per_second.acquire(self.policy.sleep)
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: bool = True,
-    ) -> Any:
-        return _json(self._send(method, path, params=params, body=body, retry=retry))
+    def _request(self, method: str, path: str, **call: Unpack[_Call]) -> Any:
+        return _json(self._send(method, path, **call))
 
     def _send(
         self,

@@ -43,11 +43,11 @@ import httpx
 from httpx_ntlm import HttpNtlmAuth
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from shopbridge.connectors._kit.client import classify_with
 from shopbridge.connectors._kit.http import (
     CallCounter,
     PooledClient,
     RetryPolicy,
-    classify,
     describe,
     send,
 )
@@ -181,14 +181,7 @@ def _message(resp: httpx.Response) -> str:
 
 def check(resp: httpx.Response) -> None:
     """:func:`classify`, re-raised with the OData error message (same class, same retry_after)."""
-    if resp.status_code < 400:
-        return
-    try:
-        classify(resp)
-    except RetriableError as err:
-        raise RetriableError(_message(resp), response=resp, retry_after=err.retry_after) from None
-    except FatalError as err:
-        raise type(err)(_message(resp), response=resp) from None
+    classify_with(resp, _message)
 
 
 def _page(resp: httpx.Response) -> ODataPage:

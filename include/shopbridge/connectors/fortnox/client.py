@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopbridge.connectors._kit.client import JsonClient
+from shopbridge.connectors._kit.client import JsonClient, classify_with
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, classify, describe
 from shopbridge.connectors._kit.pacing import SlidingWindow as SlidingWindow
 from shopbridge.connectors._kit.pages import MetaPages as MetaPages
@@ -488,16 +488,7 @@ class FortnoxClient(JsonClient):
                 response=resp,
                 retry_after=self.pacer.window_s + self.pacer.margin_s,
             )
-        try:
-            classify(resp)
-        except RetriableError as err:
-            raise RetriableError(
-                said + str(err), response=resp, retry_after=err.retry_after
-            ) from None
-        except AuthError as err:
-            raise AuthError(said + str(err), response=resp) from None
-        except FatalError as err:
-            raise FatalError(said + str(err), response=resp) from None
+        classify_with(resp, lambda r: said + describe(r))
         if not resp.content:
             return
         try:

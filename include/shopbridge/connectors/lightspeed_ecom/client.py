@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -156,6 +156,12 @@ class LightspeedEcomSettings(BaseModel):
     item_code_field: Literal["data01", "data02", "data03"] = "data01"
 
 
+class _Call(TypedDict, total=False):
+    params: Mapping[str, str | int] | None
+    body: dict[str, Any] | None
+    retry: bool
+
+
 class LightspeedEcomClient(PooledClient):
     """Read orders (and their lines) from one shop, in one language, with one API key."""
 
@@ -258,19 +264,9 @@ class LightspeedEcomClient(PooledClient):
             self.rate_limit = seen
         check(resp)
 
-    def _request(
-        self,
-        method: str,
-        resource: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: dict[str, Any] | None = None,
-        retry: bool = True,
-    ) -> Any:
-        """Paced, authenticated and retried; GET and PUT (the same fields set again) are
-        both idempotent, so both retry. A creating POST passes ``retry=False``: a timeout
-        can hide a success (STYLE R6)."""
-        resp = self._send(method, resource, params=params, body=body, retry=retry)
+    def _request(self, method: str, resource: str, **call: Unpack[_Call]) -> Any:
+        """:meth:`_send`, returning the JSON body (``None`` when empty)."""
+        resp = self._send(method, resource, **call)
         return resp.json() if resp.content else None
 
     def _send(
@@ -282,7 +278,9 @@ class LightspeedEcomClient(PooledClient):
         body: dict[str, Any] | None = None,
         retry: bool = True,
     ) -> httpx.Response:
-        """:meth:`_request`, returning the response (what a paginator reads)."""
+        """Paced, authenticated and retried; GET and PUT (the same fields set again) are
+        both idempotent, so both retry. A creating POST passes ``retry=False``: a timeout
+        can hide a success (STYLE R6)."""
         self._pace()
         request = self._http.build_request(
             method,

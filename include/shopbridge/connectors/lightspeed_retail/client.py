@@ -31,16 +31,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from shopbridge.connectors._kit.client import classify_with
 from shopbridge.connectors._kit.http import (
     CallCounter,
     PooledClient,
     RetryPolicy,
-    classify,
     describe,
     send,
 )
@@ -126,14 +126,7 @@ def check(resp: httpx.Response) -> None:
 
     Override point: the one place a Lightspeed status becomes an error (STYLE R5).
     """
-    if resp.status_code < 400:
-        return
-    try:
-        classify(resp)
-    except RetriableError as err:
-        raise RetriableError(_message(resp), response=resp, retry_after=err.retry_after) from None
-    except FatalError as err:
-        raise type(err)(_message(resp), response=resp) from None
+    classify_with(resp, _message)
 
 
 def default_token_url(base_url: str) -> str:
@@ -197,6 +190,13 @@ class LightspeedRetailSettings(BaseModel):
     def costs(self) -> CostModel:
         """The cost model these settings describe."""
         return CostModel(write=self.write_cost, entity_writes={"Sale": self.sale_write_cost})
+
+
+class _Call(TypedDict, total=False):
+    entity: str | None
+    params: Mapping[str, Any] | None
+    body: Any
+    retry: bool
 
 
 class LightspeedRetailClient(PooledClient):
@@ -306,20 +306,9 @@ class LightspeedRetailClient(PooledClient):
         self.pacer.observe(resp.headers)
         check(resp)
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        entity: str | None = None,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: bool = True,
-    ) -> Any:
-        """Paced, authorized, retried (unless ``retry=False``); returns the JSON body."""
-        return self._body(
-            self._exchange(method, url, entity=entity, params=params, body=body, retry=retry)
-        )
+    def _send(self, method: str, url: str, **call: Unpack[_Call]) -> Any:
+        """:meth:`_exchange`, returning the JSON body."""
+        return self._body(self._exchange(method, url, **call))
 
     @staticmethod
     def _body(resp: httpx.Response) -> Any:
@@ -341,7 +330,7 @@ class LightspeedRetailClient(PooledClient):
         body: Any = None,
         retry: bool = True,
     ) -> httpx.Response:
-        """:meth:`_send`, returning the response (what a paginator reads)."""
+        """Paced, authorized, retried (unless ``retry=False``)."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         priced = {**dict(httpx.URL(url).params), **query}  # a next URL carries its query
         self._pace(self.costs.cost(method, entity, body=body, params=priced))
