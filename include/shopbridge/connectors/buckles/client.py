@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
 from shopbridge.connectors._kit.http import CallCounter, RetryOn, RetryPolicy, parse_retry_after
-from shopbridge.connectors._kit.pages import PageTotal as PageTotal
+from shopbridge.connectors._kit.pages import PageTotal
 from shopbridge.connectors.buckles._limits import DEFAULT_PER_MINUTE, MinuteWindow
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 

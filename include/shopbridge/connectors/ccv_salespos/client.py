@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, parse_retry_after
-from shopbridge.connectors._kit.pages import NextLink as NextLink
+from shopbridge.connectors._kit.pages import NextLink
 from shopbridge.connectors.ccv_salespos._limiter import TOTAL_CODE, MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos._signing import (
     DATE_HEADER,

@@ -51,8 +51,7 @@ from shopbridge.connectors._kit.http import (
     describe,
     send,
 )
-from shopbridge.connectors._kit.pages import ODataPage, ODataPages, paged
-from shopbridge.connectors._kit.pages import parse_list as parse_list
+from shopbridge.connectors._kit.pages import ODataPage, ODataPages, paged, parse_list
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
     ChangesetResult,

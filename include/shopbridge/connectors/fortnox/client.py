@@ -53,9 +53,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from shopbridge.connectors._kit.client import JsonClient, classify_with
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, classify, describe
-from shopbridge.connectors._kit.pacing import SlidingWindow as SlidingWindow
-from shopbridge.connectors._kit.pages import MetaPages as MetaPages
-from shopbridge.connectors._kit.pages import body_of, paged
+from shopbridge.connectors._kit.pacing import SlidingWindow
+from shopbridge.connectors._kit.pages import MetaPages, body_of, paged
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
