@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from shopbridge.connectors.accountview import AccountViewClient
+from shopbridge.connectors.accountview.client import AccountViewClient
 from shopbridge.errors import ConfigError
 from shopbridge_dev.sandboxes.accountview.app import create_app
 

@@ -18,7 +18,7 @@ with warnings.catch_warnings():
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors._kit.pages import PageTotal
-from shopbridge.connectors.buckles import BucklesClient
+from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 from shopbridge_dev.sandboxes.buckles.app import create_app
 from tests.connectors.clock import FakeClock

@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors.buckles import BucklesClient
+from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.errors import ConfigError
 from shopbridge_dev.sandboxes.buckles.app import create_app
 from shopbridge_dev.sandboxes.connections import connection_fields

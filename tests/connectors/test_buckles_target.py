@@ -16,8 +16,9 @@ with warnings.catch_warnings():
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import ImageUpload, ItemWrite, OrderWrite
-from shopbridge.connectors.buckles import BucklesClient, BucklesTarget
+from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.defaults import DEFAULT_MAPPINGS, DEFAULT_VALUE_MAPS, INCL_TAX
+from shopbridge.connectors.buckles.target import BucklesTarget
 from shopbridge.errors import FatalError
 from shopbridge.mapping.engine import Mapper
 from shopbridge.mapping.spec import MappingSpec

@@ -25,9 +25,9 @@ with warnings.catch_warnings():
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors._kit.pages import NextLink, PageMismatch
-from shopbridge.connectors.ccv_salespos import CcvHmacAuth, CcvSalesposClient, sign, stamp
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
-from shopbridge.connectors.ccv_salespos.client import dumps
+from shopbridge.connectors.ccv_salespos._signing import sign, stamp
+from shopbridge.connectors.ccv_salespos.client import CcvHmacAuth, CcvSalesposClient, dumps
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 from shopbridge_dev.sandboxes.ccv_salespos.app import create_app
 from tests.connectors.clock import FakeClock

@@ -13,7 +13,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors.ccv_salespos import CcvSalesposClient
+from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
 from shopbridge.errors import ConfigError
 from shopbridge_dev.sandboxes.ccv_salespos.app import create_app
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START

@@ -15,7 +15,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.ccv_salespos import CcvSalesposClient, CcvSalesposSource
+from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
+from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.models import Category, resolve_item_key
 from shopbridge_dev.sandboxes.ccv_salespos.app import ARTICLE_CODE_ONLY_SKU, create_app

@@ -16,8 +16,9 @@ with warnings.catch_warnings():
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import DebtorTerms, OrderWrite
-from shopbridge.connectors.ccv_salespos import CcvSalesposClient, CcvSalesposTarget
+from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
 from shopbridge.connectors.ccv_salespos.defaults import DEFAULT_MAPPINGS, INCL_TAX
+from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 from shopbridge.mapping.engine import Mapper
 from shopbridge.mapping.spec import EntityMapping, MappingSpec

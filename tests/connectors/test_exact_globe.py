@@ -17,13 +17,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.exact_globe import (
-    ExactGlobeClient,
-    ExactGlobeTarget,
-    make_auth,
-    order_lines,
-    transaction_key,
-)
+from shopbridge.connectors.exact_globe.client import ExactGlobeClient, make_auth
+from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
+from shopbridge.connectors.exact_globe.translate import order_lines, transaction_key
 from shopbridge.errors import AuthError, ConfigError, FatalError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 from shopbridge_dev.sandboxes import demo_data

@@ -10,25 +10,19 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.exact_globe import (
-    ChangesetResult,
-    ExactGlobeClient,
-    ExactGlobeSettings,
-    Operation,
-    make_auth,
-    order_header,
-    order_lines,
-    transaction_key,
-)
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
+    ChangesetResult,
     HttpMessage,
+    Operation,
     OperationResponse,
     build_request,
     build_response,
     parse,
     results,
 )
+from shopbridge.connectors.exact_globe.client import ExactGlobeClient, ExactGlobeSettings, make_auth
+from shopbridge.connectors.exact_globe.translate import order_header, order_lines, transaction_key
 from shopbridge.errors import AuthError, FatalError, RetriableError
 from shopbridge.models import CustomerKind, Order
 from shopbridge_dev.sandboxes.exact_globe.app import create_app

@@ -15,7 +15,8 @@ with warnings.catch_warnings():
 
 from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.base import ImageUpload, ItemWrite
-from shopbridge.connectors.exact_globe import ExactGlobeTarget, category_code
+from shopbridge.connectors.exact_globe.catalogue import category_code
+from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.errors import FatalError, RecordError
 from shopbridge_dev.sandboxes.exact_globe.app import create_app
 

@@ -17,7 +17,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter
-from shopbridge.connectors.exact_globe import ExactGlobeSource, ExactGlobeTarget
+from shopbridge.connectors.exact_globe.source import ExactGlobeSource
+from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.models import CustomerKind
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START

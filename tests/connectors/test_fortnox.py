@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.fortnox import FortnoxClient, FortnoxSource, MemoryTokenStore
+from shopbridge.connectors.fortnox.client import FortnoxClient, MemoryTokenStore
+from shopbridge.connectors.fortnox.source import FortnoxSource
 from shopbridge.errors import (
     AuthError,
     ConfigError,

@@ -16,11 +16,8 @@ from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, send
-from shopbridge.connectors.lightspeed_ecom import (
-    LightspeedEcomClient,
-    LightspeedEcomSource,
-    RateLimit,
-)
+from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient, RateLimit
+from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, RetriableError
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app

@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.lightspeed_ecom import LightspeedEcomClient, LightspeedEcomSource
+from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
+from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.errors import FatalError, RecordError
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, generate
 from shopbridge_dev.sandboxes.lightspeed_ecom.app import create_app

@@ -18,13 +18,13 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import ImageUpload, ItemWrite
-from shopbridge.connectors.lightspeed_ecom import (
+from shopbridge.connectors.lightspeed_ecom.client import (
     LightspeedEcomClient,
     LightspeedEcomSettings,
-    LightspeedEcomSource,
-    LightspeedEcomTarget,
 )
 from shopbridge.connectors.lightspeed_ecom.defaults import DEFAULT_MAPPINGS, INCL_TAX
+from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
+from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.errors import FatalError, RecordError, RetriableError
 from shopbridge.models import ExternalRef, Product, Variant
 from shopbridge_dev.sandboxes.demo_data import generate

@@ -17,15 +17,16 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import DebtorMatch, OrderWrite
-from shopbridge.connectors.lightspeed_ecom import (
-    LightspeedEcomClient,
-    LightspeedEcomSource,
+from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
+from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource, embed_products
+from shopbridge.connectors.lightspeed_ecom.target import (
     LightspeedEcomTarget,
-    embed_products,
-    order_from_lightspeed,
     reference_from_comment,
 )
-from shopbridge.connectors.lightspeed_ecom.translate import customer_from_lightspeed
+from shopbridge.connectors.lightspeed_ecom.translate import (
+    customer_from_lightspeed,
+    order_from_lightspeed,
+)
 from shopbridge.errors import ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.flows import orders as orders_flow
 from shopbridge.models import (

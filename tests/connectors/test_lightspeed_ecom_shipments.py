@@ -18,11 +18,9 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import CheckoutSource, ShipmentSource, ShipmentTarget
-from shopbridge.connectors.lightspeed_ecom import (
-    LightspeedEcomClient,
-    LightspeedEcomSource,
-    LightspeedEcomTarget,
-)
+from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
+from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
+from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.connectors.lightspeed_ecom.translate import (
     checkout_from_lightspeed,
     shipment_from_lightspeed,

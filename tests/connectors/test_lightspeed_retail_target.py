@@ -15,7 +15,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors.base import DebtorTerms, ImageUpload, ItemWrite, OrderWrite
-from shopbridge.connectors.lightspeed_retail import IMAGES_REFUSED, LightspeedRetailTarget
+from shopbridge.connectors.lightspeed_retail.target import IMAGES_REFUSED, LightspeedRetailTarget
 from shopbridge.errors import ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.flows import orders as orders_flow
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
@@ -222,7 +222,7 @@ def test_a_customer_without_email_phone_or_address_round_trips() -> None:
     read = s.client.get("Customer", code, load_relations=["Contact"])
     contact = read["Contact"]
     assert (contact["Emails"], contact["Phones"], contact["Addresses"]) == ("", "", "")
-    from shopbridge.connectors.lightspeed_retail import fingerprint
+    from shopbridge.connectors.lightspeed_retail.translate import fingerprint
 
     assert fingerprint(read) == target.debtor_fingerprint(bare)
 

@@ -23,9 +23,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.lightspeed_retail import (
+from shopbridge.connectors.lightspeed_retail.client import LightspeedRetailClient
+from shopbridge.connectors.lightspeed_retail.tokens import (
     InMemoryTokenStore,
-    LightspeedRetailClient,
     SqlTokenStore,
     TokenSet,
     TokenStore,
@@ -283,8 +283,10 @@ def _free_port() -> int:
 WORKER = textwrap.dedent("""
     import json, sys, time
     from shopbridge.connectors._kit.http import RetryPolicy
-    from shopbridge.connectors.lightspeed_retail import (
-        LightspeedRetailClient, LightspeedRetailSettings, SqlTokenStore)
+    from shopbridge.connectors.lightspeed_retail.client import (
+        LightspeedRetailClient, LightspeedRetailSettings,
+    )
+    from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore
     base, ledger, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     settings = LightspeedRetailSettings(
         base_url=base, client_id="demo-client", client_secret="demo-secret",

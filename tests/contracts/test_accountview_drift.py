@@ -17,7 +17,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # starlette's httpx2 hint (see connectors)
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors.accountview import AccountViewClient, AccountViewTarget
+from shopbridge.connectors.accountview.client import AccountViewClient
+from shopbridge.connectors.accountview.target import AccountViewTarget
 from shopbridge.connectors.base import OrderWrite
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 from shopbridge_dev.sandboxes.accountview.app import create_app

@@ -25,7 +25,8 @@ import httpx
 import pytest
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.buckles import BucklesClient, BucklesTarget
+from shopbridge.connectors.buckles.client import BucklesClient
+from shopbridge.connectors.buckles.target import BucklesTarget
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.webhooks import delivery_records

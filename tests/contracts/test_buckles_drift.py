@@ -26,7 +26,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.buckles import BucklesClient, BucklesSource, BucklesTarget
+from shopbridge.connectors.buckles.client import BucklesClient
+from shopbridge.connectors.buckles.source import BucklesSource
+from shopbridge.connectors.buckles.target import BucklesTarget
 from shopbridge.connectors.lightspeed_ecom.webhooks import delivery_records
 from shopbridge.errors import FatalError
 from shopbridge.flows.orders import reference

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from shopbridge.connectors._kit.http import RetryPolicy
-from shopbridge.connectors.lightspeed_ecom import LightspeedEcomClient, LightspeedEcomSource
+from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
+from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.translate import (
     customer_from_lightspeed,
     order_from_lightspeed,

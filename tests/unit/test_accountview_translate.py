@@ -9,23 +9,23 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from shopbridge.connectors.accountview import (
-    SourceOptions,
-    TargetOptions,
-    build_table,
+from shopbridge.connectors.accountview._rows import build_table, encode, field_type, post_body
+from shopbridge.connectors.accountview.client import (
+    Filter,
     check,
-    contact_from_customer,
-    encode,
     error_message,
+    filter_params,
+    rows_of,
+)
+from shopbridge.connectors.accountview.options import SourceOptions, TargetOptions
+from shopbridge.connectors.accountview.translate import (
+    contact_from_customer,
     fingerprint,
     invoice_lines,
+    percent,
     product_from_article,
-    rows_of,
     stock_from_article,
 )
-from shopbridge.connectors.accountview._rows import field_type, post_body
-from shopbridge.connectors.accountview.client import Filter, filter_params
-from shopbridge.connectors.accountview.translate import percent
 from shopbridge.errors import AuthError, FatalError, RecordError, RetriableError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 

@@ -7,16 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from shopbridge.connectors.exact_globe import (
+from shopbridge.connectors.exact_globe.client import any_of, odata_quote
+from shopbridge.connectors.exact_globe.translate import (
     account_from_customer,
-    any_of,
     contact_from_customer,
-    odata_quote,
     order_header,
     order_lines,
+    percent,
     transaction_key,
 )
-from shopbridge.connectors.exact_globe.translate import percent
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 
 ADDR = Address(

@@ -13,15 +13,14 @@ import pytest
 
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import MetaPages, Page
-from shopbridge.connectors.fortnox import (
-    lastmodified,
+from shopbridge.connectors.fortnox.client import lastmodified, token_url
+from shopbridge.connectors.fortnox.translate import (
+    country_code,
     order_from_fortnox,
     product_from_fortnox,
     split_street,
     stock_from_fortnox,
 )
-from shopbridge.connectors.fortnox.client import token_url
-from shopbridge.connectors.fortnox.translate import country_code
 from shopbridge.errors import FatalError, PaginationLoop, RecordError
 from shopbridge.models import CustomerKind
 

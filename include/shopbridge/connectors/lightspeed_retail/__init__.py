@@ -8,9 +8,8 @@ every flow writes to), ``defaults`` (default field mappings), ``sandbox`` (FastA
 and ``hook`` (Airflow). This package imports neither ``hook`` (Airflow) nor ``sandbox``
 (FastAPI), so clients stay light (STYLE R1).
 
-Public names are resolved on first use (PEP 562): importing ``.defaults``, which the
-mapping layer does when DAG files are parsed, must not pull in the client, httpx auth or
-SQLAlchemy.
+Nothing is re-exported here: import each name from the module that defines it, so that
+importing ``.defaults`` (DAG parsing) never pulls in the client, httpx auth or SQLAlchemy.
 
 What the connector relies on, [V] verified by a recorded answer or the vendor's own doc
 example in ``tests/contracts/lightspeed_retail`` (see ``tests/contracts/SOURCES.md``),
@@ -47,116 +46,3 @@ example in ``tests/contracts/lightspeed_retail`` (see ``tests/contracts/SOURCES.
 * Currency: R-Series sales carry none (the account's own); nothing is sent [V, absent from
   every recorded sale].
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from shopbridge.connectors.lightspeed_retail.auth import (
-        DEFAULT_TOKEN_URL,
-        RotatingTokenAuth,
-        access_token_rejected,
-    )
-    from shopbridge.connectors.lightspeed_retail.client import (
-        DEFAULT_BASE_URL,
-        MAX_PAGE_SIZE,
-        LightspeedRetailClient,
-        LightspeedRetailSettings,
-        NextLink,
-        any_of,
-        op,
-    )
-    from shopbridge.connectors.lightspeed_retail.ratelimit import BucketState, CostModel, Pacer
-    from shopbridge.connectors.lightspeed_retail.target import (
-        IMAGES_REFUSED,
-        LightspeedRetailTarget,
-    )
-    from shopbridge.connectors.lightspeed_retail.tokens import (
-        InMemoryTokenStore,
-        SqlTokenStore,
-        TokenSet,
-        TokenStore,
-        token_key,
-    )
-    from shopbridge.connectors.lightspeed_retail.translate import (
-        SYSTEM,
-        as_list,
-        customer_body,
-        fingerprint,
-        item_body,
-        matrix_body,
-        sale_body,
-    )
-
-#: public name -> the submodule that defines it
-_EXPORTS: dict[str, str] = {
-    "BucketState": "ratelimit",
-    "CostModel": "ratelimit",
-    "DEFAULT_BASE_URL": "client",
-    "DEFAULT_TOKEN_URL": "auth",
-    "IMAGES_REFUSED": "target",
-    "InMemoryTokenStore": "tokens",
-    "LightspeedRetailClient": "client",
-    "LightspeedRetailSettings": "client",
-    "LightspeedRetailTarget": "target",
-    "MAX_PAGE_SIZE": "client",
-    "NextLink": "client",
-    "Pacer": "ratelimit",
-    "RotatingTokenAuth": "auth",
-    "SYSTEM": "translate",
-    "SqlTokenStore": "tokens",
-    "TokenSet": "tokens",
-    "TokenStore": "tokens",
-    "access_token_rejected": "auth",
-    "any_of": "client",
-    "as_list": "translate",
-    "customer_body": "translate",
-    "fingerprint": "translate",
-    "item_body": "translate",
-    "matrix_body": "translate",
-    "op": "client",
-    "sale_body": "translate",
-    "token_key": "tokens",
-}
-
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_TOKEN_URL",
-    "IMAGES_REFUSED",
-    "MAX_PAGE_SIZE",
-    "SYSTEM",
-    "BucketState",
-    "CostModel",
-    "InMemoryTokenStore",
-    "LightspeedRetailClient",
-    "LightspeedRetailSettings",
-    "LightspeedRetailTarget",
-    "NextLink",
-    "Pacer",
-    "RotatingTokenAuth",
-    "SqlTokenStore",
-    "TokenSet",
-    "TokenStore",
-    "access_token_rejected",
-    "any_of",
-    "as_list",
-    "customer_body",
-    "fingerprint",
-    "item_body",
-    "matrix_body",
-    "op",
-    "sale_body",
-    "token_key",
-]
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name's submodule the first time the name is used."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
