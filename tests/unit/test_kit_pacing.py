@@ -1,5 +1,5 @@
 """The kit's pacers on a fake clock: the waits they compute, what they count, and that a
-refusal (the sandbox's side) and a wait (the client's side) agree."""
+refusal (the sandbox's side) and a wait (the client's side) agree; the leaky bucket's drain."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from shopbridge.connectors._kit.pacing import KeyedWindows, SlidingWindow
+from shopbridge.connectors._kit.pacing import BucketLevel, KeyedWindows, LeakyBucket, SlidingWindow
 from shopbridge.errors import ConfigError
 from tests.connectors.clock import FakeClock
 
@@ -90,3 +90,35 @@ def test_keyed_windows_wait_for_the_fuller_window() -> None:
     assert w.oldest_expires(None) == 40.0 and w.oldest_expires(b) == 60.0
     assert w.acquire(b, clock.sleep) == 40.0 and clock.now == 60.0
     assert (w.waits, w.waited_s) == (1, 40.0)
+
+
+def test_leaky_bucket_waits_for_the_drain_and_keeps_long_waits_for_the_caller() -> None:
+    clock = FakeClock(now=100.0)
+    bucket = LeakyBucket(clock=clock, sleep=clock.sleep, size=10.0, drip_rate=2.0)
+    assert bucket.wait_for(8.0, max_wait=30.0) == 0.0 and clock.sleeps == []
+    assert bucket.needed(6.0) == pytest.approx(2.0)  # 8 + 6 - 10 = 4 drips at 2 a second
+    assert bucket.wait_for(6.0, max_wait=30.0) == 0.0
+    assert clock.sleeps == [pytest.approx(2.0)] and bucket.state.level == pytest.approx(10.0)
+    assert bucket.wait_for(100.0, max_wait=30.0) == pytest.approx(50.0)  # not slept
+    assert len(clock.sleeps) == 1 and bucket.waited == pytest.approx(2.0)
+
+
+def test_leaky_bucket_burst_limit_waits_for_the_next_second() -> None:
+    clock = FakeClock(now=10.25)
+    bucket = LeakyBucket(clock=clock, sleep=clock.sleep, size=100.0, drip_rate=1.0, burst_limit=2)
+    bucket.wait_for(1.0, max_wait=5.0)
+    bucket.wait_for(1.0, max_wait=5.0)
+    assert bucket.needed(1.0) == pytest.approx(0.75)
+    bucket.wait_for(1.0, max_wait=5.0)
+    assert clock.now == pytest.approx(11.0) and bucket.state.burst_used == 1
+
+
+def test_leaky_bucket_reanchors_on_a_report_and_keeps_its_burst_count() -> None:
+    clock = FakeClock(now=0.0)
+    bucket = LeakyBucket(clock=clock, sleep=clock.sleep, size=90.0, drip_rate=1.0, burst_limit=20)
+    bucket.wait_for(1.0, max_wait=5.0)
+    bucket.reanchor(BucketLevel(level=85.0, size=90.0, drip_rate=1.0, seen_at=0.0))
+    assert bucket.needed(10.0) == pytest.approx(5.0)
+    assert (bucket.state.burst_used, bucket.state.burst_limit) == (1, 20)
+    bucket.reanchor(None)  # no report: the estimate stands
+    assert bucket.state.level == 85.0

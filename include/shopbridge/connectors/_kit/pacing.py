@@ -1,4 +1,5 @@
-"""Client-side pacing: at most ``limit`` requests in any ``window_s`` seconds.
+"""Client-side pacing: a sliding window (at most ``limit`` requests in any ``window_s``
+seconds) and a leaky bucket (every request pours its cost in, the bucket drains steadily).
 
 Every vendor with a request-count limit states it as a sliding window (Fortnox 25 per 5 s,
 Buckles 600 a minute [U], CCV per minute per resource and in total [U], Lightspeed eCom's
@@ -7,6 +8,8 @@ pacing on it stays under either. A client waits *before* sending (:meth:`acquire
 than provoking a 429: a 429 costs a round trip, and vendors block clients that keep hitting
 their limits. A sandbox refuses with the same arithmetic (:meth:`refusal`), so a client
 configured with the sandbox's limit and sharing its clock is never refused.
+:class:`LeakyBucket` paces a vendor that prices requests and reports its bucket's level
+(Lightspeed Retail): each report re-anchors the client's estimate.
 
 Times come from an injectable clock (tests share a fake one with the sandbox); every method
 also takes an explicit ``now``, which is what a sandbox passes. What a vendor reports in its
@@ -16,10 +19,12 @@ headers (Lightspeed's buckets and windows) is parsed in that vendor's folder.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
 
 from shopbridge.errors import ConfigError
 
@@ -225,3 +230,107 @@ class KeyedWindows:
             times.record(at, make_room=wait > 0)
             self._all.record(at, make_room=wait > 0)
         return wait
+
+
+@dataclass(frozen=True)
+class BucketLevel:
+    """A leaky bucket as last seen at ``seen_at`` (the pacer's clock): ``level`` of
+    ``size``, draining ``drip_rate`` a second, and the burst limiter's count of requests in
+    the current one-second window (``None`` when not known)."""
+
+    level: float
+    size: float
+    drip_rate: float
+    seen_at: float
+    burst_used: int | None = None
+    burst_limit: int | None = None
+
+    def level_at(self, now: float) -> float:
+        """The estimated level at ``now``: drained at the drip rate since it was seen."""
+        return max(0.0, self.level - self.drip_rate * max(0.0, now - self.seen_at))
+
+
+class LeakyBucket:
+    """Waits before each request so the bucket never overflows: a request of cost ``c``
+    goes when ``level + c <= size`` by the estimate (the last reported level, drained
+    since), and at most ``burst_limit`` requests go in one fixed second.
+
+    Before the first report the bucket is assumed empty; every report (:meth:`reanchor`)
+    replaces the estimate, which keeps it close when other workers share the bucket. A wait
+    longer than ``max_wait`` is not slept here: :meth:`wait_for` returns it, and the client
+    hands the run to Airflow's retries. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        sleep: Sleep,
+        size: float,
+        drip_rate: float,
+        burst_limit: int | None = None,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.state = BucketLevel(
+            level=0.0,
+            size=size,
+            drip_rate=drip_rate,
+            seen_at=clock(),
+            burst_used=0,
+            burst_limit=burst_limit,
+        )
+        #: seconds slept for the bucket and for the burst limiter (reported by benchmarks)
+        self.waited = 0.0
+        self._lock = threading.Lock()
+
+    def needed(self, cost: float) -> float:
+        """Seconds to wait before a request of ``cost`` fits."""
+        s = self.state
+        now = self.clock()
+        over = s.level_at(now) + cost - s.size
+        wait = over / s.drip_rate if over > 0 else 0.0
+        if (
+            s.burst_used is not None
+            and s.burst_limit
+            and s.burst_used >= s.burst_limit
+            and math.floor(now) == math.floor(s.seen_at)
+        ):
+            # the burst limiter counts fixed one-second windows: wait for the next one
+            wait = max(wait, math.floor(now) + 1 - now)
+        return wait
+
+    def wait_for(self, cost: float, *, max_wait: float) -> float:
+        """Sleep until a request of ``cost`` fits, then book it; returns a wait that was too
+        long to sleep (0.0 when the request may go)."""
+        with self._lock:
+            wait = self.needed(cost)
+            if wait > max_wait:
+                return wait
+            if wait > 0:
+                self.sleep(wait)
+                self.waited += wait
+            s = self.state
+            now = self.clock()
+            same_second = math.floor(now) == math.floor(s.seen_at)
+            self.state = BucketLevel(
+                level=s.level_at(now) + cost,
+                size=s.size,
+                drip_rate=s.drip_rate,
+                seen_at=now,
+                burst_used=((s.burst_used or 0) + 1) if same_second else 1,
+                burst_limit=s.burst_limit,
+            )
+            return 0.0
+
+    def reanchor(self, seen: BucketLevel | None) -> None:
+        """Replace the estimate with what the vendor reported (the level after a request);
+        a report without burst numbers keeps the pacer's own count."""
+        if seen is None:
+            return
+        with self._lock:
+            if seen.burst_limit is None:
+                seen = replace(
+                    seen, burst_used=self.state.burst_used, burst_limit=self.state.burst_limit
+                )
+            self.state = seen

@@ -15,15 +15,18 @@ exact for one worker and close for several (each response re-anchors the estimat
 
 This module is pure (no I/O) and shared by the client and the sandbox, so both price a
 request the same way. :class:`CostModel` is the client's estimate; the sandbox takes the
-same numbers as options.
+same numbers as options. The bucket arithmetic is the kit's
+:class:`~shopbridge.connectors._kit.pacing.LeakyBucket`; what is Lightspeed's here is the
+prices and the ``X-LS-API-*`` headers.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from shopbridge.connectors._kit.pacing import BucketLevel, LeakyBucket
 
 #: ASSUMPTION [U]: every PUT/POST/DELETE costs 10 drips unless its entity says otherwise
 #: (Category documents 10 [V]; the pagination page says a ``count=1`` costs "the same
@@ -132,16 +135,8 @@ def _fraction(raw: str | None) -> tuple[float, float] | None:
         return None
 
 
-@dataclass(frozen=True)
-class BucketState:
-    """The bucket as one response reported it, at ``seen_at`` (the pacer's clock)."""
-
-    level: float
-    size: float
-    drip_rate: float
-    seen_at: float
-    burst_used: int | None = None
-    burst_limit: int | None = None
+class BucketState(BucketLevel):
+    """The bucket as one response's ``X-LS-API-*`` headers report it."""
 
     @classmethod
     def from_headers(
@@ -166,18 +161,13 @@ class BucketState:
             burst_limit=int(burst[1]) if burst else None,
         )
 
-    def level_at(self, now: float) -> float:
-        """The estimated level at ``now``: drained at the drip rate since it was seen."""
-        return max(0.0, self.level - self.drip_rate * max(0.0, now - self.seen_at))
 
-
-class Pacer:
-    """Waits before each request so the bucket never overflows (STYLE: pace, don't provoke).
+class Pacer(LeakyBucket):
+    """Lightspeed's bucket, paced before each request (STYLE: pace, don't provoke).
 
     ``sleep`` is the retry policy's (tests pass a fake clock's). Before the first response
     the bucket is assumed empty with the vendor's default size; after that every response
-    (a 429 included) re-anchors the estimate. A wait longer than ``max_wait`` is not slept
-    here: :meth:`wait_for` returns it and the client hands the run to Airflow's retries.
+    (a 429 included) re-anchors the estimate (:meth:`observe`).
     """
 
     def __init__(
@@ -189,68 +179,12 @@ class Pacer:
         drip_rate: float = DEFAULT_DRIP_RATE,
         burst_limit: int = DEFAULT_BURST_LIMIT,
     ) -> None:
-        self.clock = clock
-        self.sleep = sleep
-        self.state = BucketState(
-            level=0.0,
-            size=size,
-            drip_rate=drip_rate,
-            seen_at=clock(),
-            burst_used=0,
-            burst_limit=burst_limit,
+        super().__init__(
+            clock=clock, sleep=sleep, size=size, drip_rate=drip_rate, burst_limit=burst_limit
         )
-        #: seconds slept for the bucket and for the burst limiter (reported by benchmarks)
-        self.waited = 0.0
-
-    def needed(self, cost: float) -> float:
-        """Seconds to wait before a request of ``cost`` fits: ``level + cost <= size``."""
-        s = self.state
-        now = self.clock()
-        over = s.level_at(now) + cost - s.size
-        wait = over / s.drip_rate if over > 0 else 0.0
-        if (
-            s.burst_used is not None
-            and s.burst_limit
-            and s.burst_used >= s.burst_limit
-            and math.floor(now) == math.floor(s.seen_at)
-        ):
-            # the burst limiter counts fixed one-second windows: wait for the next one
-            wait = max(wait, math.floor(now) + 1 - now)
-        return wait
-
-    def wait_for(self, cost: float, *, max_wait: float) -> float:
-        """Sleep until a request of ``cost`` fits, then book it; returns a wait that was too
-        long to sleep (0.0 when the request may go)."""
-        wait = self.needed(cost)
-        if wait > max_wait:
-            return wait
-        if wait > 0:
-            self.sleep(wait)
-            self.waited += wait
-        s = self.state
-        now = self.clock()
-        same_second = math.floor(now) == math.floor(s.seen_at)
-        self.state = BucketState(
-            level=s.level_at(now) + cost,
-            size=s.size,
-            drip_rate=s.drip_rate,
-            seen_at=now,
-            burst_used=((s.burst_used or 0) + 1) if same_second else 1,
-            burst_limit=s.burst_limit,
-        )
-        return 0.0
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Re-anchor on what the vendor reported (the level after this request)."""
-        seen = BucketState.from_headers(headers, self.clock(), default_drip=self.state.drip_rate)
-        if seen is not None:
-            if seen.burst_limit is None:
-                seen = BucketState(
-                    seen.level,
-                    seen.size,
-                    seen.drip_rate,
-                    seen.seen_at,
-                    self.state.burst_used,
-                    self.state.burst_limit,
-                )
-            self.state = seen
+        self.reanchor(
+            BucketState.from_headers(headers, self.clock(), default_drip=self.state.drip_rate)
+        )
