@@ -43,7 +43,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from shopbridge.connectors._fields import FieldReader
+from shopbridge.connectors._kit.fields import FieldReader
 from shopbridge.connectors.accountview.options import SourceOptions, TargetOptions
 from shopbridge.connectors.base import DebtorTerms
 from shopbridge.errors import RecordError

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from shopbridge.connectors._fields import FieldReader
+from shopbridge.connectors._kit.fields import FieldReader
 from shopbridge.connectors.base import ItemWrite
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.models import (

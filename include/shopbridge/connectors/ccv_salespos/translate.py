@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shopbridge.connectors._fields import FieldReader
+from shopbridge.connectors._kit.fields import FieldReader
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.models import (
     Address,

@@ -85,7 +85,7 @@ from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
-from shopbridge.connectors._fields import FieldReader, time_zone
+from shopbridge.connectors._kit.fields import FieldReader, time_zone
 from shopbridge.errors import RecordError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 

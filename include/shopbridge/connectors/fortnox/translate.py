@@ -115,7 +115,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from shopbridge.connectors._fields import FieldReader, time_zone
+from shopbridge.connectors._kit.fields import FieldReader, time_zone
 from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,

@@ -68,15 +68,14 @@ Status fields (the vendor's meanings; the pair YAML filters on ``payment_statuse
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import ValidationError
-
+from shopbridge.connectors._kit.fields import FieldReader
 from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,
@@ -157,71 +156,29 @@ _ORDER = {
     "lines": "lines",
 }
 
-T = TypeVar("T")
-
 
 def order_id(raw: Mapping[str, Any]) -> str:
     """The order's id as text; readable even when everything else is malformed."""
     return str(raw.get("id", "?")) if isinstance(raw, Mapping) else "?"
 
 
-class _Reader:
-    """Typed field access on one raw record; every failure names the field's vendor path."""
+class _Reader(FieldReader):
+    """:class:`FieldReader` with Lightspeed's quirks switched on: ``false`` is its "not set"
+    (``"brand": false``, ``"image": false``, ``"addressShippingCompany": false`` [V]) and
+    a to-many relation may embed its rows keyed by id. Its own: prices kept to the
+    vendor's four decimals, ISO timestamps with an offset, and references."""
+
+    FALSE_IS_EMPTY = True
+    LONE_OBJECT = "keyed"
 
     def __init__(
         self, raw: Mapping[str, Any], source_id: str, prefix: str = "", entity: str = "order"
     ) -> None:
-        self.raw = raw
-        self.source_id = source_id
-        self.prefix = prefix
-        self.entity = entity
-
-    def fail(self, field: str, reason: str) -> RecordError:
-        return RecordError(
-            entity=self.entity,
-            source_id=self.source_id,
-            field=f"{self.prefix}{field}",
-            reason=reason,
-        )
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        """Strings; ``None``/``false`` (the vendor's "empty") read as ""; numbers as text."""
-        value = self.raw.get(key)
-        if value is None or value is False:
-            value = ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected text, got {type(value).__name__}")
-        if required and not value.strip():
-            raise self.fail(key, "missing or empty")
-        return value.strip()
-
-    def has(self, key: str) -> bool:
-        """Whether ``key`` holds a value (not absent, ``null``, ``false`` or ``""``)."""
-        return self.raw.get(key) not in (None, False, "")
-
-    def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
-        value = self.raw.get(key)
-        if value is None or value is False or value == "":
-            if default is not None:
-                return default
-            raise self.fail(key, "missing")
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.fail(key, f"expected a number, got {type(value).__name__}")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise self.fail(key, f"not a number: {value!r}") from None
-        if not number.is_finite():
-            raise self.fail(key, f"not a finite number: {value!r}")
-        return number
+        super().__init__(raw, entity, source_id, prefix)
 
     def money(self, key: str, *, default: Decimal | None = None) -> Decimal:
         """A price, at most four decimals (the vendor's precision; more is rounded)."""
         value = self.decimal(key, default=default)
-        if abs(value) >= Decimal("1e10"):
-            raise self.fail(key, f"amount out of range: {value}")
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -4:
             return value.quantize(_MONEY, ROUND_HALF_UP)
@@ -237,9 +194,6 @@ class _Reader:
             raise self.fail(key, f"timestamp has no UTC offset: {value!r}")
         return parsed
 
-    def flag(self, key: str) -> bool:
-        return self.raw.get(key) in (True, 1, "1", "true")
-
     def ref(self, key: str) -> str:
         """The id of reference ``key`` (``{"resource": {"id": 7}}``); "" when it is
         ``false``, absent or a to-many reference (whose id is ``false``)."""
@@ -249,23 +203,6 @@ class _Reader:
         if rid in (None, False, "") or isinstance(rid, bool) or not isinstance(rid, int | str):
             return ""
         return str(rid)
-
-    def build(self, make: Callable[[], T], names: Mapping[str, str], whole: str) -> T:
-        """Run a model constructor; turn its first validation error into a RecordError.
-
-        ``whole`` names the field for model-level errors (no location).
-        """
-        try:
-            return make()
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = first["loc"]
-            field = whole
-            if loc:
-                field = names.get(str(loc[0]), str(loc[0]))
-                rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
-                field += rest
-            raise self.fail(field, first["msg"]) from None
 
 
 def _country(r: _Reader, key: str) -> str:
@@ -399,16 +336,12 @@ def _lines(r: _Reader) -> tuple[OrderLine, ...]:
     products = r.raw.get("products")
     resource = products.get("resource") if isinstance(products, Mapping) else None
     embedded = resource.get("embedded") if isinstance(resource, Mapping) else None
-    if isinstance(embedded, Mapping):  # a to-many relation keyed by id: its rows
-        embedded = list(embedded.values())
-    if not isinstance(embedded, list) or not embedded:
+    rows = r.objects("lines", embedded)
+    if not rows:
         raise r.fail("lines", "order has no lines (products.resource.embedded is empty)")
-    lines = []
-    for i, item in enumerate(embedded):
-        if not isinstance(item, Mapping):
-            raise r.fail(f"lines[{i}]", f"expected an object, got {type(item).__name__}")
-        lines.append(_line(_Reader(item, r.source_id, prefix=f"lines[{i}].")))
-    return tuple(lines)
+    return tuple(
+        _line(_Reader(item, r.source_id, prefix=f"lines[{i}].")) for i, item in enumerate(rows)
+    )
 
 
 def _currency(r: _Reader, shop_currency: str | None) -> str:
@@ -591,13 +524,7 @@ def _embedded(r: _Reader, key: str) -> list[Mapping[str, Any]]:
     resource = value.get("resource") if isinstance(value, Mapping) else None
     if not isinstance(resource, Mapping) or "embedded" not in resource:
         raise r.fail(key, "relation is not embedded (the source embeds it before translation)")
-    rows = resource["embedded"]
-    if not isinstance(rows, list):
-        raise r.fail(key, f"expected a list, got {type(rows).__name__}")
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise r.fail(f"{key}[{i}]", f"expected an object, got {type(row).__name__}")
-    return rows
+    return r.objects(key, resource["embedded"])
 
 
 def _embedded_one(r: _Reader, key: str) -> Mapping[str, Any] | None:
@@ -992,15 +919,8 @@ def _rows(r: _Reader, key: str) -> list[Mapping[str, Any]] | None:
             raise r.fail(key, "expected a list or a resource reference")
         if "embedded" not in resource:
             return None
-        value = resource["embedded"]
-        if isinstance(value, Mapping):  # an object keyed by id: the rows are its values
-            value = list(value.values())
-    if not isinstance(value, list):
-        raise r.fail(key, f"expected a list, got {type(value).__name__}")
-    for i, row in enumerate(value):
-        if not isinstance(row, Mapping):
-            raise r.fail(f"{key}[{i}]", f"expected an object, got {type(row).__name__}")
-    return value
+        value = resource["embedded"]  # a list, or an object keyed by id (LONE_OBJECT)
+    return r.objects(key, value)
 
 
 def _sku(r: _Reader) -> str:

@@ -5,13 +5,19 @@ wrong value into a :class:`~shopbridge.errors.RecordError` naming the record and
 (``lines[2].Quantity``), not a crash. The rules are the same for every vendor, so they live
 here once; a connector subclasses :class:`FieldReader` for its own quirks (its timestamps,
 its spelling of true and false).
+
+Quirks a vendor really has are options a subclass switches on, never looser rules for all:
+``FALSE_IS_EMPTY`` (Lightspeed sends ``false`` for an empty value or reference) and
+``LONE_OBJECT`` (what an object where a list of objects belongs means). Numbers sent as
+strings (``"12.50"``) and ``null`` next to ``""`` are read the same way for every vendor,
+since every vendor does it somewhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -20,6 +26,9 @@ from shopbridge.errors import RecordError
 
 T = TypeVar("T")
 
+
+#: :meth:`FieldReader.objects` reads the record's own field unless given a value
+_RAW: Any = object()
 
 #: a number with more integer digits than this is refused as absurd (the canonical models
 #: keep 14 digits of which 4 decimals)
@@ -42,6 +51,14 @@ class FieldReader:
     #: the spellings a flag field may use, lower-cased
     TRUE: frozenset[str] = frozenset({"true", "1"})
     FALSE: frozenset[str] = frozenset({"false", "0"})
+    #: whether ``false`` reads as an empty value (text "", a number missing): a vendor that
+    #: sends ``false`` for "not set" (Lightspeed eCom); else ``false`` in a text or number
+    #: field is an error
+    FALSE_IS_EMPTY: ClassVar[bool] = False
+    #: what an object where a list of objects belongs means: an error, the one row of the
+    #: list (a vendor that answers a lone row unwrapped), or rows keyed by their id
+    #: (Lightspeed eCom embeds some to-many relations as ``{"123": {...}, ...}``)
+    LONE_OBJECT: ClassVar[Literal["refuse", "row", "keyed"]] = "refuse"
 
     def __init__(
         self, raw: Mapping[str, Any], entity: str, source_id: str, prefix: str = ""
@@ -54,10 +71,18 @@ class FieldReader:
     def fail(self, key: str, reason: str) -> RecordError:
         return RecordError(self.entity, self.source_id, f"{self.prefix}{key}", reason)
 
+    def _empty(self, value: Any) -> bool:
+        """``None`` or "" (and ``false`` where the vendor means "not set" by it)."""
+        return value is None or value == "" or (value is False and self.FALSE_IS_EMPTY)
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` holds a value (not absent or empty)."""
+        return not self._empty(self.raw.get(key))
+
     def text(self, key: str, *, required: bool = False) -> str:
         """Text, trimmed; ``None`` reads as ""; a number (a numeric code) as its text."""
         value = self.raw.get(key)
-        if value is None:
+        if self._empty(value):
             value = ""
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             value = str(value)
@@ -70,7 +95,7 @@ class FieldReader:
     def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
         """A finite number; missing or "" is ``default`` (or an error without one)."""
         value = self.raw.get(key)
-        if value is None or value == "":
+        if self._empty(value):
             if default is not None:
                 return default
             raise self.fail(key, "missing")
@@ -99,6 +124,23 @@ class FieldReader:
         if text in self.FALSE:
             return False
         raise self.fail(key, f"expected true or false, got {value!r}")
+
+    def objects(self, key: str, value: Any = _RAW) -> list[Mapping[str, Any]]:
+        """The objects of the list at ``key`` (or ``value``, found there by the caller: an
+        embedded relation); empty reads as none. Each must be an object (``key[i]``
+        names one that is not); an object for the whole list reads by ``LONE_OBJECT``."""
+        if value is _RAW:
+            value = self.raw.get(key)
+        if self._empty(value):
+            return []
+        if isinstance(value, Mapping) and self.LONE_OBJECT != "refuse":
+            value = list(value.values()) if self.LONE_OBJECT == "keyed" else [value]
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list, got {type(value).__name__}")
+        for i, row in enumerate(value):
+            if not isinstance(row, Mapping):
+                raise self.fail(f"{key}[{i}]", f"expected an object, got {type(row).__name__}")
+        return value
 
     def build(self, make: Callable[[], T], names: Mapping[str, str], whole: str | None = None) -> T:
         """Run a model constructor; its first validation error becomes a RecordError on the
