@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from shopbridge.errors import FatalError, PaginationLoop
+from shopbridge.errors import ConfigError, FatalError, PaginationLoop
 
 Items = list[dict[str, Any]]
 
@@ -51,6 +51,13 @@ class Paginator(Protocol):
 class PageMismatch(FatalError):
     """A page disagrees with itself or with what was read before it (a count, a start, a
     page longer than asked): stop, rather than skip or double rows in silence."""
+
+
+def check_page_size(size: int, most: int, name: str = "page_size") -> None:
+    """A client's page size must be one the vendor serves: ``1..most`` (a larger one is
+    capped by the server, and a pager counting on it would misjudge the last page)."""
+    if not 1 <= size <= most:
+        raise ConfigError(f"{name} must be 1..{most}, got {size}")
 
 
 def body_of(response: httpx.Response) -> Any:

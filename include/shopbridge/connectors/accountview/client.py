@@ -56,9 +56,9 @@ from shopbridge.connectors._kit.http import (
     send,
 )
 from shopbridge.connectors._kit.pacing import SlidingWindow
-from shopbridge.connectors._kit.pages import Page, PageNumber, paged
+from shopbridge.connectors._kit.pages import Page, PageNumber, check_page_size, paged
 from shopbridge.connectors.accountview._rows import Table, post_body
-from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
+from shopbridge.errors import AuthError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -374,8 +374,7 @@ class AccountViewClient(PooledClient):
         on_refresh_token: Callable[[str], None] | None = None,
     ) -> None:
         """An injected ``http`` (Starlette's TestClient in tests) gets the token auth set."""
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
         self.company_id = company_id
         self.page_size = page_size

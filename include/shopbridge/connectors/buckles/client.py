@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
 from shopbridge.connectors._kit.http import CallCounter, RetryOn, RetryPolicy, parse_retry_after
-from shopbridge.connectors._kit.pages import PageTotal
+from shopbridge.connectors._kit.pages import PageTotal, check_page_size
 from shopbridge.connectors.buckles._limits import DEFAULT_PER_MINUTE, MinuteWindow
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
@@ -147,8 +147,7 @@ class BucklesClient(JsonClient):
     ) -> None:
         """``http``: an injected client (a sandbox's ``TestClient``); ``clock`` drives the
         pacing window and ``policy.sleep`` the waits (tests pass fakes)."""
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise ConfigError(f"per_page must be 1..{MAX_PER_PAGE}, got {per_page}")
+        check_page_size(per_page, MAX_PER_PAGE, "per_page")
         self.base_url = base_url.rstrip("/")
         self.auth = BearerToken(token)
         self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)

@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, parse_retry_after
-from shopbridge.connectors._kit.pages import NextLink
+from shopbridge.connectors._kit.pages import NextLink, check_page_size
 from shopbridge.connectors.ccv_salespos._limiter import TOTAL_CODE, MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos._signing import (
     DATE_HEADER,
@@ -268,8 +268,7 @@ class CcvSalesposClient(JsonClient):
     ) -> None:
         """``clock`` drives the pacing windows and ``utcnow`` the ``x-date`` (tests pass
         fakes); ``http`` may be Starlette's ``TestClient`` (it is never modified)."""
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        check_page_size(page_size, MAX_PAGE_SIZE)
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")

@@ -44,13 +44,7 @@ from httpx_ntlm import HttpNtlmAuth
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from shopbridge.connectors._kit.client import classify_with
-from shopbridge.connectors._kit.http import (
-    CallCounter,
-    PooledClient,
-    RetryPolicy,
-    describe,
-    send,
-)
+from shopbridge.connectors._kit.http import CallCounter, PooledClient, RetryPolicy, describe, send
 from shopbridge.connectors._kit.pages import ODataPage, ODataPages, paged, parse_list
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,

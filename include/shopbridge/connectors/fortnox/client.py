@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopbridge.connectors._kit.client import JsonClient, classify_with
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, classify, describe
 from shopbridge.connectors._kit.pacing import SlidingWindow
-from shopbridge.connectors._kit.pages import MetaPages, body_of, paged
+from shopbridge.connectors._kit.pages import MetaPages, body_of, check_page_size, paged
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -413,8 +413,7 @@ class FortnoxClient(JsonClient):
         token_store: TokenStore | None = None,
     ) -> None:
         """An injected ``http`` (e.g. Starlette's TestClient) gets the auth set on it."""
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        check_page_size(page_size, MAX_PAGE_SIZE)
         try:
             zone(timezone)
         except ValueError as exc:

@@ -45,7 +45,15 @@ from shopbridge.connectors._kit.http import (
     send,
 )
 from shopbridge.connectors._kit.pacing import SlidingWindow
-from shopbridge.connectors._kit.pages import Page, PageNumber, Paginator, SinceId, body_of, paged
+from shopbridge.connectors._kit.pages import (
+    Page,
+    PageNumber,
+    Paginator,
+    SinceId,
+    body_of,
+    check_page_size,
+    paged,
+)
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -180,8 +188,7 @@ class LightspeedEcomClient(PooledClient):
         clock: Callable[[], float] = time.monotonic,
         rate_limit_pause: float | None = None,
     ) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
         self.language = language
         self.page_size = page_size

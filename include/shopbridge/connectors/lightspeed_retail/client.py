@@ -37,14 +37,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from shopbridge.connectors._kit.client import classify_with
-from shopbridge.connectors._kit.http import (
-    CallCounter,
-    PooledClient,
-    RetryPolicy,
-    describe,
-    send,
-)
-from shopbridge.connectors._kit.pages import OffsetCount, Page, paged
+from shopbridge.connectors._kit.http import CallCounter, PooledClient, RetryPolicy, describe, send
+from shopbridge.connectors._kit.pages import OffsetCount, Page, check_page_size, paged
 from shopbridge.connectors.lightspeed_retail.auth import DEFAULT_TOKEN_URL, RotatingTokenAuth
 from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel, Pacer
 from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore, TokenStore
@@ -223,8 +217,7 @@ class LightspeedRetailClient(PooledClient):
         vendor's; the pacer sleeps through ``policy.sleep``. ``closers`` run on
         :meth:`close` (the token store the hook opened for this client).
         """
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
         self.origin = httpx.URL(self.base_url)
         self.page_size = page_size
