@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +19,8 @@ from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.fortnox.client import FortnoxClient, MemoryTokenStore
+from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore
+from shopbridge.connectors.fortnox.client import FortnoxClient
 from shopbridge.connectors.fortnox.source import FortnoxSource
 from shopbridge.errors import (
     AuthError,
@@ -265,7 +267,7 @@ def test_without_pacing_the_sandbox_429s_and_the_client_backs_off() -> None:
 def test_429_body_is_error_information() -> None:
     s = setup(rate_limit=1)
     s.client.probe()
-    token = s.client.auth._access
+    token = s.client.auth.current().access_token
     with TestClient(s.app) as tc:
         resp = tc.get("/3/orders", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 429 and "Retry-After" not in resp.headers
@@ -321,11 +323,12 @@ def test_second_401_after_refresh_is_auth_error() -> None:
 
 
 def test_refresh_tokens_rotate_and_the_newest_is_kept() -> None:
-    store = MemoryTokenStore()
+    store = InMemoryRefreshTokenStore()
     s = setup(single_use_refresh_tokens=True, client_kwargs={"token_store": store})
     s.client.probe()
     first = s.client.refresh_token
-    assert first != REFRESH and len(first) == 40 and store.load() == first
+    stored = store.get(s.client.auth.key)
+    assert first != REFRESH and len(first) == 40 and stored and stored.refresh_token == first
     s.control("/_sandbox/expire_tokens", {})
     s.client.probe()  # refreshes with the rotated token: the initial one is spent
     assert s.client.refresh_token not in (REFRESH, first)
@@ -816,8 +819,10 @@ def test_hook_config_errors_name_connection_and_field(
         FortnoxHook("fx_cfg").get_source()
 
 
-def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from shopbridge.connectors.fortnox import hook as hook_module
+
+    monkeypatch.setenv("SHOPBRIDGE_LEDGER_URL", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
 
     app = create_app(seed="demo", single_use_refresh_tokens=True)
     real = FortnoxClient.from_settings  # the class the hook builds its client from
@@ -835,8 +840,19 @@ def test_hook_test_connection_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     ok, message = hook_module.FortnoxHook("fx_secret").test_connection()
     assert not ok and "client id" in message and "nope" not in message
-    # the good connection's refresh token was used once; single use makes it stale now
-    ok, message = hook_module.FortnoxHook("fx_good").test_connection()
+    # the good connection's refresh token was used once and single use made it stale, but
+    # the rotated one lives in the ledger database: the next task starts from it
+    assert hook_module.FortnoxHook("fx_good").test_connection()[0]
+    # a refresh token Fortnox refuses (and no worker rotated) says what to fix
+    _conn(
+        monkeypatch,
+        "fx_dead",
+        host=BASE,
+        login=CLIENT_ID,
+        password=SECRET,
+        extra={"refresh_token": "dead"},
+    )
+    ok, message = hook_module.FortnoxHook("fx_dead").test_connection()
     assert not ok and "extra.refresh_token" in message
     _conn(monkeypatch, "fx_none", login="c", password="s")
     ok, message = hook_module.FortnoxHook("fx_none").test_connection()

@@ -2,17 +2,12 @@
 
 Vendor quirks this module absorbs (VENDOR_APIS.md §5):
 
-* **Auth.** API calls carry ``Authorization: Bearer <access token>``; the token comes from
-  ``POST {auth_url}/oauth-v1/token`` (HTTP Basic with client id and secret, form body
-  ``grant_type=refresh_token&refresh_token=...``). :class:`FortnoxAuth` fetches one before
-  the first call, again shortly before it expires, and once more when the API answers 401
-  (a token revoked or expired early); a second 401 is an :class:`AuthError`.
-* **Refresh tokens rotate.** Every refresh returns a new refresh token and (ASSUMPTION [U])
-  may invalidate the one used. The newest is kept in a :class:`TokenStore`: in memory by
-  default, i.e. for this client's life. Tasks build a new client from the Airflow
-  Connection each run, so against a Fortnox that enforces single use, the production
-  answer is a persistent store (as the Lightspeed Retail connector keeps its tokens) passed
-  as ``token_store=``; the sandbox's ``single_use_refresh_tokens`` option shows the failure.
+* **Auth.** API calls carry ``Authorization: Bearer <access token>`` from the
+  refresh-token grant; refresh tokens rotate on every refresh and may be single-use
+  (ASSUMPTION [U]). :class:`~.auth.FortnoxAuth` keeps the pair in the kit's shared
+  :class:`~shopbridge.connectors._kit.tokens.RefreshTokenStore` (the ledger database when
+  the hook builds the client; ``token_store=``), refreshes shortly before expiry and once
+  on a 401; a second 401 is an :class:`AuthError`.
 * **Rate limit: 25 requests per 5 s per access token, sliding window**, with no rate-limit
   headers documented [U]. The client therefore paces itself (the kit's
   :class:`~shopbridge.connectors._kit.pacing.SlidingWindow`): it
@@ -40,28 +35,29 @@ Methods use vendor terms and return raw JSON (STYLE R2).
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shopbridge.connectors._kit.client import JsonClient, classify_with
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, classify, describe
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, describe
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import MetaPages, body_of, check_page_size, paged
-from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
+from shopbridge.connectors._kit.tokens import RefreshTokenStore
+from shopbridge.connectors.fortnox.auth import TOKEN_PATH, FortnoxAuth
+from shopbridge.connectors.fortnox.auth import RefreshTokenRejected as RefreshTokenRejected
+from shopbridge.errors import ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.fortnox.se"
 DEFAULT_AUTH_URL = "https://apps.fortnox.se"
-TOKEN_PATH = "/oauth-v1/token"  # noqa: S105 - a path, not a secret
 STOCK_BALANCE_PATH = "/api/warehouse/status-v1/stockbalance"
 STOCK_POINTS_PATH = "/api/warehouse/stockpoints-v1"
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
@@ -75,10 +71,6 @@ DEFAULT_PACE_MARGIN_S = 0.2
 #: ASSUMPTION [U]: ``lastmodified`` and dates are Fortnox server time (Swedish)
 DEFAULT_TIMEZONE = "Europe/Stockholm"
 LASTMODIFIED_FORMAT = "%Y-%m-%d %H:%M"
-#: refresh the access token this long before Fortnox says it expires
-TOKEN_EXPIRY_SKEW_S = 60.0
-#: ASSUMPTION [U]: the access token lives an hour when ``expires_in`` is missing
-DEFAULT_TOKEN_TTL_S = 3600.0
 #: order actions (``PUT /3/orders/{n}/{action}``)
 ORDER_ACTIONS = ("cancel", "createinvoice", "warehouseready", "externalprint")
 
@@ -165,179 +157,6 @@ def token_url(base_url: str, auth_url: str | None = None) -> str:
     return auth.rstrip("/") + TOKEN_PATH
 
 
-# --- auth ----------------------------------------------------------------------------------
-
-
-class TokenStore(Protocol):
-    """Where the newest refresh token lives between uses.
-
-    Fortnox rotates refresh tokens on every refresh; a store that outlives the process
-    (a database row, an Airflow Variable, a secrets backend) lets the next task start from
-    the newest one. ASSUMPTION [U]: whether Fortnox enforces single use.
-    """
-
-    def load(self) -> str | None:
-        """The newest refresh token, or ``None`` to use the Connection's."""
-        ...
-
-    def save(self, refresh_token: str) -> None:
-        """Keep ``refresh_token`` (called after every successful refresh)."""
-        ...
-
-
-class MemoryTokenStore:
-    """The default: the newest refresh token, for the client's life only."""
-
-    def __init__(self, initial: str | None = None) -> None:
-        self._token = initial
-
-    def load(self) -> str | None:
-        return self._token
-
-    def save(self, refresh_token: str) -> None:
-        self._token = refresh_token
-
-
-class RefreshTokenRejected(AuthError):
-    """The token endpoint refused the refresh token (``invalid_grant``): only a person can
-    authorise the integration again and store the new one."""
-
-
-def _oauth_error(resp: httpx.Response) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return ""
-    if not isinstance(body, Mapping):
-        return ""
-    error, text = body.get("error"), body.get("error_description")
-    return ": ".join(str(x) for x in (error, text) if x)
-
-
-class FortnoxAuth(httpx.Auth):
-    """Bearer token from the refresh-token grant; refreshed on expiry and once on a 401.
-
-    Also the place every API request passes right before it is sent, so the
-    :class:`SlidingWindow` pacer sits here and sees retries and re-sends as well.
-    """
-
-    requires_response_body = True
-
-    def __init__(
-        self,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
-        *,
-        pacer: SlidingWindow | None = None,
-        store: TokenStore | None = None,
-        counter: CallCounter | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.token_url = token_url
-        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-        self._basic = f"Basic {basic}"
-        self._initial_refresh = refresh_token
-        self.store: TokenStore = store if store is not None else MemoryTokenStore()
-        self.pacer = pacer
-        #: what the pacer waits with (the retry policy's: tests pass a fake clock's)
-        self.sleep = sleep
-        self.counter = counter
-        self._clock = clock
-        self._access: str | None = None
-        self._expires_at = 0.0
-        #: token requests sent (not API calls: not rate limited, not in ``counter``)
-        self.token_requests = 0
-
-    @property
-    def refresh_token(self) -> str:
-        """The newest refresh token known (the store's, else the Connection's)."""
-        return self.store.load() or self._initial_refresh
-
-    def expire(self) -> None:
-        """Forget the access token: the next request fetches a new one."""
-        self._access = None
-        self._expires_at = 0.0
-
-    def _expired(self) -> bool:
-        return self._access is None or self._clock() >= self._expires_at - TOKEN_EXPIRY_SKEW_S
-
-    def token_request(self) -> httpx.Request:
-        """``POST /oauth-v1/token`` with the newest refresh token (Basic client auth)."""
-        self.token_requests += 1
-        return httpx.Request(
-            "POST",
-            self.token_url,
-            data={"grant_type": "refresh_token", "refresh_token": self.refresh_token},
-            headers={"Authorization": self._basic, "Accept": "application/json"},
-        )
-
-    def store_token(self, resp: httpx.Response) -> None:
-        """Keep the access token and the rotated refresh token; raise for a refusal.
-
-        ``invalid_grant`` (a used, revoked or expired refresh token) and ``invalid_client``
-        are :class:`AuthError`: only a person can authorise the integration again.
-        """
-        if resp.status_code in (400, 401, 403):
-            reason = _oauth_error(resp) or f"status {resp.status_code}"
-            if resp.status_code == 400 and "client" not in reason:
-                raise RefreshTokenRejected(
-                    f"POST {TOKEN_PATH} -> 400: Fortnox refused the refresh token ({reason}): "
-                    "it was used already, revoked or is past its lifetime; authorise the "
-                    "integration again",
-                    response=resp,
-                )
-            raise AuthError(
-                f"POST {TOKEN_PATH} -> {resp.status_code}: Fortnox refused the "
-                f"client id/secret ({reason})",
-                response=resp,
-            )
-        classify(resp)
-        try:
-            body = resp.json()
-            access = str(body["access_token"])
-        except (ValueError, KeyError, TypeError):
-            raise FatalError(
-                f"{describe(resp)[:200]}: no access_token in the token response", response=resp
-            ) from None
-        rotated = body.get("refresh_token")
-        if rotated:
-            self.store.save(str(rotated))
-        try:
-            ttl = float(body.get("expires_in") or DEFAULT_TOKEN_TTL_S)
-        except (TypeError, ValueError):
-            ttl = DEFAULT_TOKEN_TTL_S
-        self._access = access
-        self._expires_at = self._clock() + ttl
-        log.info("Fortnox access token refreshed (valid %.0fs)", ttl)
-
-    def _authorise(self, request: httpx.Request) -> None:
-        if self.pacer is not None:
-            self.pacer.acquire(self.sleep, f"{request.method} {request.url.path}")
-        request.headers["Authorization"] = f"Bearer {self._access}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Refresh when expired; on a 401 refresh once and send again (never loop)."""
-        fresh = False
-        if self._expired():
-            self.store_token((yield self.token_request()))
-            fresh = True
-        self._authorise(request)
-        response = yield request
-        if response.status_code != 401 or fresh:
-            return
-        log.info("Fortnox answered 401; refreshing the access token once")
-        self.expire()
-        self.store_token((yield self.token_request()))
-        if self.counter is not None:
-            self.counter.calls += 1
-            self.counter.retries += 1
-        self._authorise(request)
-        yield request
-
-
 def _rows(body: Any, key: str, where: str) -> list[dict[str, Any]]:
     """The list under ``key`` (or a bare list); an answer without one is a FatalError."""
     rows = (
@@ -409,10 +228,16 @@ class FortnoxClient(JsonClient):
         max_requests: int = RATE_LIMIT_REQUESTS,
         window_s: float = RATE_LIMIT_WINDOW_S,
         pace_margin_s: float = DEFAULT_PACE_MARGIN_S,
-        clock: Callable[[], float] = time.monotonic,
-        token_store: TokenStore | None = None,
+        clock: Callable[[], float] | None = None,
+        token_store: RefreshTokenStore | None = None,
+        token_clock: Callable[[], float] | None = None,
     ) -> None:
-        """An injected ``http`` (e.g. Starlette's TestClient) gets the auth set on it."""
+        """An injected ``http`` (e.g. Starlette's TestClient) gets the auth set on it.
+
+        ``clock`` paces (monotonic by default) and, when given, also times the token (a
+        test's fake clock drives both); ``token_clock`` is wall time by default, since
+        the pair's expiry is compared by every worker sharing ``token_store``.
+        """
         check_page_size(page_size, MAX_PAGE_SIZE)
         try:
             zone(timezone)
@@ -423,7 +248,9 @@ class FortnoxClient(JsonClient):
         self.timezone = timezone
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
-        self.pacer = SlidingWindow(max_requests, window_s, margin_s=pace_margin_s, clock=clock)
+        self.pacer = SlidingWindow(
+            max_requests, window_s, margin_s=pace_margin_s, clock=clock or time.monotonic
+        )
         self.auth = FortnoxAuth(
             token_url(base_url, auth_url),
             client_id,
@@ -432,7 +259,7 @@ class FortnoxClient(JsonClient):
             pacer=self.pacer,
             store=token_store,
             counter=self.counter,
-            clock=clock,
+            clock=token_clock or clock or time.time,
             sleep=policy.sleep,
         )
         self._http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
@@ -461,6 +288,11 @@ class FortnoxClient(JsonClient):
     def rate_limit(self) -> tuple[int, float]:
         """``(requests, seconds)`` the client paces itself to: the documented 25 per 5 s."""
         return self.pacer.limit, self.pacer.window_s
+
+    def close(self) -> None:
+        """Close the pool (if owned) and the token store's connections."""
+        super().close()
+        self.auth.store.close()
 
     @property
     def token_requests(self) -> int:

@@ -11,8 +11,9 @@ Connection layout (conn_type ``fortnox``):
   only ``refresh_token`` is required (from the one-time authorisation of the
   integration, ``access_type=offline``).
 
-Refresh tokens rotate on every use; the newest lives in the client's memory (see
-:class:`~.client.TokenStore` for why a persistent store is the production answer).
+Refresh tokens rotate on every use: the pair lives in the ledger database
+(``SHOPBRIDGE_LEDGER_URL``, :class:`~shopbridge.store.tokens.RefreshTokens`), shared by every
+worker and every later run (see :mod:`.auth`).
 
 The only module of this connector that imports Airflow; no request logic lives here.
 """
@@ -22,13 +23,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shopbridge.connectors._kit.hook import Endpoint, ProbeFailed, VendorHook
-from shopbridge.connectors.fortnox.client import (
-    DEFAULT_BASE_URL,
-    FortnoxClient,
-    FortnoxSettings,
-    RefreshTokenRejected,
-)
+from shopbridge.connectors.fortnox.auth import RefreshTokenRejected
+from shopbridge.connectors.fortnox.client import DEFAULT_BASE_URL, FortnoxClient, FortnoxSettings
 from shopbridge.connectors.fortnox.source import FortnoxSource
+from shopbridge.store.tokens import RefreshTokens
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -49,7 +47,10 @@ class FortnoxHook(VendorHook[FortnoxSettings, FortnoxClient, FortnoxSource, Endp
         )
 
     def client(self, settings: FortnoxSettings, **kwargs: Any) -> FortnoxClient:
-        """``kwargs``: ``http=``, ``token_store=``, ``clock=`` (tests and the sandbox)."""
+        """``kwargs``: ``http=``, ``token_store=``, ``clock=`` (tests and the sandbox); the
+        token store defaults to the ledger database's, closed with the client."""
+        if "token_store" not in kwargs:
+            kwargs["token_store"] = RefreshTokens()
         return FortnoxClient.from_settings(settings, **kwargs)
 
     def source(self, settings: FortnoxSettings, client: FortnoxClient) -> FortnoxSource:
@@ -64,6 +65,7 @@ class FortnoxHook(VendorHook[FortnoxSettings, FortnoxClient, FortnoxSource, Endp
 
     def probe(self, client: FortnoxClient, settings: FortnoxSettings) -> str:
         """A token refresh and one ``/3/orders?limit=1``."""
+        client.auth.expire()  # a stored access token would not prove the client secret
         try:
             n = client.probe()
         except RefreshTokenRejected:
