@@ -260,6 +260,7 @@ class RotatingTokenAuth(httpx.Auth):
         self.token_requests = 0
         #: pairs this instance got from the vendor (tests and reports)
         self.refreshes = 0
+        self._expired = False
 
     def __repr__(self) -> str:  # never show the secrets
         return f"{type(self).__name__}(key={self.key!r})"
@@ -270,6 +271,24 @@ class RotatingTokenAuth(httpx.Auth):
         if stored is not None:
             return stored
         return self.store.put_if_absent(self.key, TokenSet("", self._seed, 0.0))
+
+    def expire(self) -> None:
+        """Refresh before this instance's next request, whatever the stored expiry says:
+        a connection test proves the client id, secret and refresh token that way."""
+        self._expired = True
+
+    def refresh_now(self, send: Callable[[httpx.Request], httpx.Response]) -> TokenSet:
+        """Refresh outside an API request (a connection test's first step, told apart from
+        the calls after it), the token request sent by ``send``; same lease and swap."""
+        flow = self._refresh(self.current())
+        try:
+            request = next(flow)
+            while True:
+                request = flow.send(send(request))
+        except StopIteration as done:
+            self._expired = False
+            tokens: TokenSet = done.value
+            return tokens
 
     @property
     def refresh_token(self) -> str:
@@ -286,9 +305,9 @@ class RotatingTokenAuth(httpx.Auth):
         """Authorize ``request``; refresh before expiry, or once on a rejected token."""
         tokens = self.current()
         refreshed = False
-        if not tokens.fresh(self.clock(), self.skew_s):
+        if self._expired or not tokens.fresh(self.clock(), self.skew_s):
             tokens = yield from self._refresh(tokens)
-            refreshed = True
+            refreshed, self._expired = True, False
         response = yield self._send(request, tokens)
         if refreshed or not self.rejected(response):
             return

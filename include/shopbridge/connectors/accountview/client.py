@@ -2,14 +2,13 @@
 
 Vendor quirks this module absorbs (VENDOR_APIS.md §4; [S] = two independent clients agree):
 
-* Auth is OAuth2 [S]: a long-lived refresh token (from the one-time authorization-code
-  consent) is exchanged at ``POST /api/v3/token`` (form-encoded, ``grant_type=
-  refresh_token`` with ``client_id``/``client_secret``) for a bearer token; every call
-  carries ``Authorization: Bearer …`` and ``x-company: <company id>``. :class:`TokenAuth`
-  fetches a token before the first call, again shortly before it expires, and once more
-  on a 401 (STYLE R8: refresh once, never loop). A token answer with a new
-  ``refresh_token`` replaces the old one in memory and is handed to ``on_refresh_token``.
-  ASSUMPTION [U]: AccountView keeps the refresh token valid across uses (no rotation).
+* Auth is OAuth2 [S]: a long-lived refresh token is exchanged at ``POST /api/v3/token``
+  for a bearer token; every call carries ``Authorization: Bearer …`` and ``x-company:
+  <company id>``. :class:`~.auth.AccountViewAuth` keeps the pair in the kit's shared
+  :class:`~shopbridge.connectors._kit.tokens.RefreshTokenStore` (the ledger database when
+  the hook builds the client; ``token_store=``), fetches a token before the first call,
+  again shortly before it expires, and once more on a 401 (STYLE R8: refresh once, never
+  loop); a rotated refresh token is stored and handed to ``on_refresh_token``.
 * Reading is ``GET /api/v3/accountviewdata`` with ``BusinessObject``, ``PageNumber``/
   ``PageSize`` (paged by :class:`~shopbridge.connectors._kit.pages.PageNumber`: a short page is the
   last), ``Fields`` (``TABLE.FIELD`` list), ``SortFields``/``SortOrder`` and numbered
@@ -37,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypedDict, Unpack
@@ -52,21 +51,20 @@ from shopbridge.connectors._kit.http import (
     RetryPolicy,
     classify,
     describe,
-    parse_retry_after,
     send,
 )
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import Page, PageNumber, check_page_size, paged
+from shopbridge.connectors._kit.tokens import RefreshTokenStore
 from shopbridge.connectors.accountview._rows import Table, post_body
-from shopbridge.errors import AuthError, FatalError, RetriableError
+from shopbridge.connectors.accountview.auth import AccountViewAuth
+from shopbridge.errors import FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://www.accountview.net"
 API_PATH = "/api/v3"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-#: a token is renewed this many seconds before AccountView says it expires
-TOKEN_SKEW_S = 60.0
 #: ASSUMPTION [U]: AccountView's upper bound for ``PageSize``
 MAX_PAGE_SIZE = 1000
 #: ASSUMPTION [U]: the separator of ``FilterIsListOfValues`` values
@@ -226,126 +224,6 @@ def rows_of(body: Any, table: str) -> list[dict[str, Any]]:
     ]
 
 
-class TokenAuth(httpx.Auth):
-    """OAuth2 refresh-token grant as an ``httpx.Auth`` (STYLE R8).
-
-    The token request is yielded from the flow, so it goes through the same client
-    (and transport: the sandbox's TestClient in tests). Its failures are classified here:
-    400/401 (``invalid_grant``, ``invalid_client``) are an :class:`AuthError` naming what
-    to check, 429/5xx a :class:`RetriableError` (``send`` retries the whole call).
-    """
-
-    requires_response_body = True
-
-    def __init__(
-        self,
-        token_url: str,
-        *,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
-        redirect_uri: str = "",
-        clock: Callable[[], float] = time.monotonic,
-        on_refresh_token: Callable[[str], None] | None = None,
-    ) -> None:
-        """``on_refresh_token`` gets a new refresh token when AccountView issues one."""
-        self.token_url = token_url
-        self._client_id = client_id
-        self._client_secret = SecretStr(client_secret)
-        self._refresh_token = SecretStr(refresh_token)
-        self._redirect_uri = redirect_uri
-        self._clock = clock
-        self._on_refresh_token = on_refresh_token
-        self._access: SecretStr | None = None
-        self._expires_at = 0.0
-        #: token requests sent (not counted as API calls)
-        self.token_requests = 0
-
-    def __repr__(self) -> str:  # never show the secrets
-        return f"TokenAuth({self.token_url!r}, client_id={self._client_id!r})"
-
-    def expire(self) -> None:
-        """Forget the access token: the next request fetches a new one."""
-        self._access = None
-
-    def _expired(self) -> bool:
-        return self._access is None or self._clock() >= self._expires_at - TOKEN_SKEW_S
-
-    def token_request(self) -> httpx.Request:
-        """The refresh-token grant, form-encoded."""
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._refresh_token.get_secret_value(),
-            "client_id": self._client_id,
-            "client_secret": self._client_secret.get_secret_value(),
-        }
-        if self._redirect_uri:
-            form["redirect_uri"] = self._redirect_uri
-        self.token_requests += 1
-        return httpx.Request(
-            "POST", self.token_url, data=form, headers={"Accept": "application/json"}
-        )
-
-    def store(self, resp: httpx.Response) -> None:
-        """Keep the token from a token answer, or raise what its failure means."""
-        body = _json(resp)
-        if resp.status_code in (400, 401, 403):
-            code = body.get("error") if isinstance(body, Mapping) else None
-            if code == "invalid_grant":
-                what = (
-                    "the refresh token was refused: a revoked or expired one needs a new "
-                    "consent of the app, stored in the connection's extra.refresh_token"
-                )
-            elif code == "invalid_client" or resp.status_code == 401:
-                what = (
-                    "the client id and secret were refused: check the connection's login "
-                    "(client id) and password (client secret)"
-                )
-            else:
-                what = f"the token request was refused ({code or 'no reason given'})"
-            raise AuthError(f"{describe(resp)} ({what})", response=resp)
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise RetriableError(describe(resp), response=resp, retry_after=parse_retry_after(resp))
-        if resp.status_code >= 300:
-            raise FatalError(describe(resp), response=resp)
-        token = body.get("access_token") if isinstance(body, Mapping) else None
-        if not isinstance(token, str) or not token:
-            raise FatalError(
-                f"{describe(resp)}: the token answer has no access_token", response=resp
-            )
-        assert isinstance(body, Mapping)
-        try:
-            ttl = float(body.get("expires_in") or 3600)
-        except (TypeError, ValueError):
-            ttl = 3600.0
-        self._access = SecretStr(token)
-        self._expires_at = self._clock() + ttl
-        new = body.get("refresh_token")
-        if isinstance(new, str) and new and new != self._refresh_token.get_secret_value():
-            self._refresh_token = SecretStr(new)
-            log.warning(
-                "AccountView.net issued a new refresh token (%s); this client uses it from now on",
-                self._client_id,
-            )
-            if self._on_refresh_token is not None:
-                self._on_refresh_token(new)
-
-    def _authorize(self, request: httpx.Request) -> None:
-        assert self._access is not None
-        request.headers["Authorization"] = f"Bearer {self._access.get_secret_value()}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Token first when needed; on a 401, one new token and one replay."""
-        if self._expired():
-            self.store((yield self.token_request()))
-        self._authorize(request)
-        response = yield request
-        if response.status_code == 401:
-            self.store((yield self.token_request()))
-            self._authorize(request)
-            yield request
-
-
 class _Call(TypedDict, total=False):
     params: Mapping[str, Any] | None
     body: Any
@@ -370,10 +248,17 @@ class AccountViewClient(PooledClient):
         page_size: int = 200,
         max_list_values: int = 50,
         max_per_second: int = 10,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         on_refresh_token: Callable[[str], None] | None = None,
+        token_store: RefreshTokenStore | None = None,
+        token_clock: Callable[[], float] | None = None,
     ) -> None:
-        """An injected ``http`` (Starlette's TestClient in tests) gets the token auth set."""
+        """An injected ``http`` (Starlette's TestClient in tests) gets the token auth set.
+
+        ``clock`` paces (monotonic by default) and, when given, also times the token (a
+        test's fake clock drives both); ``token_clock`` is wall time by default, since
+        the pair's expiry is compared by every worker sharing ``token_store``.
+        """
         check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
         self.company_id = company_id
@@ -381,17 +266,18 @@ class AccountViewClient(PooledClient):
         self.max_list_values = max_list_values
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
-        self.auth = TokenAuth(
+        self.auth = AccountViewAuth(
             f"{self.base_url}{API_PATH}/token",
             client_id=client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,
             redirect_uri=redirect_uri,
-            clock=clock,
+            store=token_store,
+            clock=token_clock or clock or time.time,
+            sleep=policy.sleep,
             on_refresh_token=on_refresh_token,
         )
-        self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock)
-        self._clock = clock
+        self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock or time.monotonic)
         self.http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
 
     @classmethod
@@ -412,6 +298,11 @@ class AccountViewClient(PooledClient):
 
     def __repr__(self) -> str:  # never show the credentials
         return f"AccountViewClient({self.base_url!r}, company={self.company_id!r})"
+
+    def close(self) -> None:
+        """Close the pool (if owned) and the token store's connections."""
+        super().close()
+        self.auth.store.close()
 
     @property
     def host(self) -> str:
@@ -454,14 +345,17 @@ class AccountViewClient(PooledClient):
 
     def authenticate(self) -> None:
         """Fetch a fresh access token now (``test_connection`` tells this step apart)."""
-        self.auth.expire()
-        request = self.auth.token_request()
-        self._pace()
-        try:
-            resp = self.http.send(request, auth=None)
-        except httpx.TransportError as exc:
-            raise RetriableError(f"POST {request.url.path}: {type(exc).__name__}: {exc}") from exc
-        self.auth.store(resp)
+
+        def post(request: httpx.Request) -> httpx.Response:
+            self._pace()
+            try:
+                return self.http.send(request, auth=None)
+            except httpx.TransportError as exc:
+                raise RetriableError(
+                    f"POST {request.url.path}: {type(exc).__name__}: {exc}"
+                ) from exc
+
+        self.auth.refresh_now(post)
 
     def companies(self) -> list[dict[str, Any]]:
         """``GET /companies``: the companies this API user may open, each with its ``Id``.

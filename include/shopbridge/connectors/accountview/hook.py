@@ -17,7 +17,6 @@ The only module of this connector that imports Airflow; no request logic lives h
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shopbridge.connectors._kit.hook import ProbeFailed, VendorHook
@@ -30,13 +29,12 @@ from shopbridge.connectors.accountview.options import SourceOptions, TargetOptio
 from shopbridge.connectors.accountview.source import AccountViewSource
 from shopbridge.connectors.accountview.target import AccountViewTarget
 from shopbridge.errors import AuthError, FatalError
+from shopbridge.store.tokens import RefreshTokens
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from shopbridge.connectors.base import OrderTarget, ProductSource, StockSource
-
-log = logging.getLogger(__name__)
 
 #: business objects whose rights ``test_connection`` checks: debtors, sales orders, articles
 PROBES = (
@@ -81,17 +79,11 @@ class AccountViewHook(
             self.options(SourceOptions, conn),
         )
 
-    def _new_refresh_token(self, _token: str) -> None:
-        """AccountView rotated the refresh token: the Connection's one may stop working."""
-        log.warning(
-            "AccountView.net issued a new refresh token for connection %r; if the "
-            "next run is refused, store the new token in its extra.refresh_token "
-            "(re-consent the app to get one)",
-            self.conn_id,
-        )
-
     def client(self, settings: AccountViewSetup, **kwargs: Any) -> AccountViewClient:
-        kwargs.setdefault("on_refresh_token", self._new_refresh_token)
+        """The token pair lives in the ledger database (``token_store=`` overrides it), so
+        a refresh token AccountView rotates is the next task's too."""
+        if "token_store" not in kwargs:
+            kwargs["token_store"] = RefreshTokens()
         return AccountViewClient.from_settings(settings.client, **kwargs)
 
     def target(self, settings: AccountViewSetup, client: AccountViewClient) -> AccountViewTarget:
