@@ -32,10 +32,11 @@ from shopbridge.connectors.registry import (
     ROLES,
     WEBHOOK_FLOWS,
     WEBHOOKS,
+    defaults_for,
 )
 from shopbridge.errors import ConfigError
-from shopbridge.mapping import MappingError, MappingSpec
-from shopbridge.mapping.defaults import mapper_for
+from shopbridge.mapping import Mapper, MappingError, MappingSpec
+from shopbridge.mapping.defaults import build_mapper
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
 FlowName = Literal["orders", "customers", "products", "stock", "shipments", "checkouts"]
@@ -447,7 +448,7 @@ class IntegrationConfig(Frozen):
             if flow not in MappingSpec.model_fields:  # a flow without a field mapping
                 continue
             try:
-                mapper_for(self, key)
+                self.mapper(key)
             except MappingError as err:
                 raise ValidationError.from_exception_data(
                     type(self).__name__,
@@ -460,6 +461,23 @@ class IntegrationConfig(Frozen):
                     ],
                 ) from None
         return self
+
+    def mapper(self, key: str) -> Mapper:
+        """The effective mapper of one flow: its target's shipped defaults for the way the
+        flow runs (incl.-tax rules when the flow sends prices incl. tax), the YAML on top."""
+        reads, writes = self.ends(key)
+        kind, spec = self.kind(key), self.flows[key]
+        incl_tax = (
+            spec.orders.prices_include_tax if kind == "orders" else spec.products.prices_include_tax
+        )
+        return build_mapper(
+            self.mapping,
+            defaults_for(writes.system),
+            reads.system,
+            writes.system,
+            kind,
+            prices_include_tax=incl_tax,
+        )
 
     def kind(self, key: str) -> FlowName:
         """What the flow under ``key`` is: its ``flow:`` setting, else the key itself."""
@@ -538,7 +556,9 @@ def parse_integration(path: Path, data: Any) -> IntegrationConfig:
 def load_integration(path: Path) -> IntegrationConfig:
     """Read and validate one integration file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader (PyYAML's wheels bundle it): the pure-Python one was a
+        # third of a 50-file DAG parse (``./run bench e2e``)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     return parse_integration(path, data)

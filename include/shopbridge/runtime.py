@@ -17,7 +17,6 @@ from shopbridge.config import Endpoint, FlowSpec, IntegrationConfig
 from shopbridge.connectors.registry import hook_for
 from shopbridge.errors import AuthError, ConfigError
 from shopbridge.flows import checkouts, customers, orders, products, shipments, stock
-from shopbridge.mapping.defaults import mapper_for
 from shopbridge.mapping.engine import Mapper
 from shopbridge.store.inbox import Inbox
 from shopbridge.store.ledger import Ledger
@@ -90,7 +89,7 @@ def _mapper(cfg: IntegrationConfig, flow: str) -> Mapper:
     """Built once per process, flow and config: validating every rule is parse-time work."""
     cached = _MAPPERS.get((cfg.id, flow))
     if cached is None or cached[0] != cfg:
-        cached = _MAPPERS[(cfg.id, flow)] = (cfg, mapper_for(cfg, flow))
+        cached = _MAPPERS[(cfg.id, flow)] = (cfg, cfg.mapper(flow))
     return cached[1]
 
 

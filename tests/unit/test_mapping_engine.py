@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from shopbridge.connectors.exact_globe.defaults import DEFAULT_VALUE_MAPS
 from shopbridge.connectors.exact_globe.translate import order_header, order_lines
 from shopbridge.connectors.lightspeed_ecom.translate import order_from_lightspeed
+from shopbridge.connectors.registry import defaults_for
 from shopbridge.errors import RecordError
 from shopbridge.mapping import (
     EntityMapping,
@@ -23,7 +25,6 @@ from shopbridge.mapping import (
     MappingSpec,
     ValueMap,
 )
-from shopbridge.mapping.defaults import DEFAULT_VALUE_MAPS, default_mapping
 from shopbridge.mapping.engine import jsonable
 
 FIX = Path(__file__).parents[1] / "fixtures" / "lightspeed_ecom"
@@ -35,7 +36,7 @@ STRUCTURAL = {"TransactionKey", "OrderDebtor", "YourReference", "LineNumber"}
 def mapper(spec: dict[str, Any] | None = None) -> Mapper:
     return Mapper(
         MappingSpec.model_validate(spec or {}),
-        default_mapping(*PAIR, "orders"),
+        defaults_for("exact_globe").mapping(*PAIR, "orders"),
         base_value_maps=DEFAULT_VALUE_MAPS[PAIR],
     )
 
@@ -264,4 +265,9 @@ def test_value_map_default_needs_a_default() -> None:
 
 
 def test_empty_pair_mapping_maps_nothing() -> None:
-    assert default_mapping("lightspeed_ecom", "nowhere", "orders") == EntityMapping()
+    assert (
+        defaults_for("nowhere").mapping("lightspeed_ecom", "nowhere", "orders") == EntityMapping()
+    )
+    assert (
+        defaults_for("exact_globe").mapping("fortnox", "exact_globe", "orders") == EntityMapping()
+    )

@@ -10,11 +10,38 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.errors import FatalError
 from shopbridge.models import Checkout, Customer, Order, Product, Shipment, StockLevel
+
+
+@runtime_checkable
+class Endpoint(Protocol):
+    """What every source and target has, whatever flow it serves: the system it talks to,
+    the calls it made (the run reports them) and ``close``. A flow narrows it to its own
+    role (:class:`OrderSource`, ...) when it takes it."""
+
+    system: str
+    counter: CallCounter
+
+    def close(self) -> None:
+        """Release the connection pool (tasks open one per step)."""
+        ...
+
+
+class SystemHook(Protocol):
+    """What a run needs from a system's Airflow hook (``connectors/<system>/hook.py``,
+    a ``VendorHook``): the source and the target built from its Connection."""
+
+    def get_source(self) -> Endpoint:
+        """The system as a flow's source; raises ``AuthError`` when refused."""
+        ...
+
+    def get_target(self) -> Endpoint:
+        """The system as a flow's target."""
+        ...
 
 
 @dataclass(frozen=True)

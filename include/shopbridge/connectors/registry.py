@@ -1,13 +1,27 @@
 """Which systems exist, and what each can be in a flow: a source, a target, or both.
 
 Hooks are named by import path so that parsing a DAG file never imports a connector
-(and with it httpx, FastAPI or a vendor SDK); the task imports it when it runs.
+(and with it httpx, FastAPI or a vendor SDK); the task imports it when it runs. The
+targets' default mappings are imported plainly: each ``defaults.py`` imports nothing but
+the mapping spec, and the config needs them at parse time to check every rule.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from shopbridge.connectors.accountview import defaults as accountview_defaults
+from shopbridge.connectors.buckles import defaults as buckles_defaults
+from shopbridge.connectors.ccv_salespos import defaults as ccv_salespos_defaults
+from shopbridge.connectors.exact_globe import defaults as exact_globe_defaults
+from shopbridge.connectors.lightspeed_ecom import defaults as lightspeed_ecom_defaults
+from shopbridge.connectors.lightspeed_retail import defaults as lightspeed_retail_defaults
+from shopbridge.mapping.defaults import VendorDefaults
+
+if TYPE_CHECKING:  # base imports the HTTP kit: not at DAG parse time
+    from shopbridge.connectors.base import SystemHook
 
 #: system -> hook class, as "module:Class"
 HOOKS: dict[str, str] = {
@@ -86,7 +100,33 @@ IMAGE_SOURCES: frozenset[str] = frozenset({"lightspeed_ecom"})
 IMAGE_TARGETS: frozenset[str] = frozenset({"exact_globe", "lightspeed_ecom"})
 
 
-def hook_for(system: str, conn_id: str) -> Any:
+def _tables(module: ModuleType) -> VendorDefaults:
+    return VendorDefaults(
+        mappings=module.DEFAULT_MAPPINGS,
+        incl_tax=module.INCL_TAX,
+        value_maps=getattr(module, "DEFAULT_VALUE_MAPS", {}),
+    )
+
+
+#: target system -> the default mappings its connector ships (its ``defaults.py``)
+TARGET_DEFAULTS: dict[str, VendorDefaults] = {
+    "exact_globe": _tables(exact_globe_defaults),
+    "accountview": _tables(accountview_defaults),
+    "buckles": _tables(buckles_defaults),
+    "ccv_salespos": _tables(ccv_salespos_defaults),
+    "lightspeed_ecom": _tables(lightspeed_ecom_defaults),
+    "lightspeed_retail": _tables(lightspeed_retail_defaults),
+}
+
+
+def defaults_for(target: str) -> VendorDefaults:
+    """The default mappings of pairs writing into ``target`` (none for a system that
+    ships none: every field then comes from the pair's YAML)."""
+    return TARGET_DEFAULTS.get(target) or VendorDefaults()
+
+
+def hook_for(system: str, conn_id: str) -> SystemHook:
     """An instance of the system's Airflow hook for ``conn_id`` (imports it on first use)."""
     module, _, cls = HOOKS[system].partition(":")
-    return getattr(importlib.import_module(module), cls)(conn_id)
+    hook: SystemHook = getattr(importlib.import_module(module), cls)(conn_id)
+    return hook
