@@ -4,8 +4,8 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §2, developers.lightspeedhq.c
 
 * URLs are ``{base}/API/V3/Account/{accountID}/{Entity}[/{id}].json``; the account id is
   read once from ``/API/V3/Account.json`` unless the settings name it.
-* OAuth2 with rotating refresh tokens: :class:`~.auth.RotatingTokenAuth` over a shared
-  :class:`~.tokens.TokenStore`.
+* OAuth2 with rotating refresh tokens: :class:`~.auth.RotatingTokenAuth` over the kit's
+  shared :class:`~shopbridge.connectors._kit.tokens.RefreshTokenStore`.
 * Lists page by cursor: follow ``@attributes.next`` (a full URL with an opaque ``after``)
   until it is ``""``; ``limit`` is at most 100. The next URL is only followed on the
   configured API origin, so the bearer token never goes elsewhere. Older answers page with
@@ -39,11 +39,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from shopbridge.connectors._kit.client import classify_with
 from shopbridge.connectors._kit.http import CallCounter, PooledClient, RetryPolicy, describe, send
 from shopbridge.connectors._kit.pages import OffsetCount, Page, check_page_size, paged
+from shopbridge.connectors._kit.tokens import RefreshTokenStore
 from shopbridge.connectors.lightspeed_retail.auth import DEFAULT_TOKEN_URL, RotatingTokenAuth
 from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel, Pacer
-from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore, TokenStore
 from shopbridge.connectors.lightspeed_retail.translate import as_list
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
+from shopbridge.store.tokens import RefreshTokens
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class LightspeedRetailClient(PooledClient):
         cls,
         settings: LightspeedRetailSettings,
         *,
-        store: TokenStore | None = None,
+        store: RefreshTokenStore | None = None,
         http: httpx.Client | None = None,
         policy: RetryPolicy = RetryPolicy(),  # noqa: B008
         counter: CallCounter | None = None,
@@ -244,12 +245,12 @@ class LightspeedRetailClient(PooledClient):
     ) -> LightspeedRetailClient:
         """Build from validated settings; secrets leave ``SecretStr`` here.
 
-        ``store`` defaults to a :class:`SqlTokenStore` on the ledger database, closed with
-        the client.
+        ``store`` defaults to :class:`~shopbridge.store.tokens.RefreshTokens` (the ledger
+        database), closed with the client.
         """
         closers: list[Callable[[], None]] = []
         if store is None:
-            sql = SqlTokenStore()
+            sql = RefreshTokens()
             store, closers = sql, [sql.close]
         auth = RotatingTokenAuth(
             token_url=settings.effective_token_url,
