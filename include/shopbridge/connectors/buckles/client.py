@@ -150,7 +150,8 @@ class BucklesClient(JsonClient):
         check_page_size(per_page, MAX_PER_PAGE, "per_page")
         self.base_url = base_url.rstrip("/")
         self.auth = BearerToken(token)
-        self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
+        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
+        self._http = self._pool(http, timeout=self.timeout)
         self.policy = policy or RetryPolicy()
         self.counter = counter if counter is not None else CallCounter()
         self.per_page = per_page

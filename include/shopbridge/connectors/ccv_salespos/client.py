@@ -278,7 +278,8 @@ class CcvSalesposClient(JsonClient):
         self.auth = CcvHmacAuth(public_key, secret_key, utcnow=utcnow)
         self.windows = MinuteWindows(rate_limit_per_resource, rate_limit_total, clock=clock)
         self.accept = ACCEPT[api_schema]
-        self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
+        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
+        self._http = self._pool(http, timeout=self.timeout)
 
     @classmethod
     def from_settings(cls, settings: CcvSalesposSettings, **kwargs: Any) -> CcvSalesposClient:
