@@ -28,7 +28,8 @@ from typing import Any
 from shopbridge.config import IntegrationConfig, load_integration
 from shopbridge.errors import ConfigError, ShopbridgeError
 from shopbridge.runtime import SUMMARY_KEYS
-from shopbridge_dev.sandboxes.connections import SANDBOX_CONNECTIONS
+from shopbridge_dev.local_airflow import LocalAirflow
+from shopbridge_dev.sandboxes.connections import SANDBOX_CONNECTIONS, connection_fields
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 
 DEFAULT_PAIR = "lightspeed_ecom__exact_globe"
@@ -104,7 +105,6 @@ def _print_summary(
 
 
 def run(args: argparse.Namespace) -> int:
-    from shopbridge_dev.local_airflow import LocalAirflow
     from shopbridge_dev.procs import start_sandbox, stop
 
     root = _root()
@@ -113,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         raise DemoError(f"no integration file {path}")
     cfg = load_integration(path)
-    flows = _demo_flows(cfg)
     # SHOPBRIDGE_DEMO_DIR lets tests keep their demo state apart from a developer's
     base = Path(os.environ.get("SHOPBRIDGE_DEMO_DIR") or root)
     state_dir, home = base / ".demo", base / ".airflow"
@@ -127,8 +126,6 @@ def run(args: argparse.Namespace) -> int:
         "SHOPBRIDGE_LEDGER_URL", f"sqlite:///{home.resolve() / 'shopbridge_ledger.sqlite'}"
     )
     airflow = LocalAirflow(home=home, dags_folder=root / "dags")
-    runs: dict[str, dict[str, Any]] = {}
-    since = datetime.now(UTC)
     try:
         urls: dict[str, str] = {}
         for end in (cfg.source, cfg.target):
@@ -145,21 +142,7 @@ def run(args: argparse.Namespace) -> int:
             f"port {airflow.port}); first start migrates the database"
         )
         airflow.start()
-        for end in (cfg.source, cfg.target):
-            airflow.put_connection(
-                end.connection_id, **_connection_fields(end.system, urls[end.system])
-            )
-        step(
-            "connections stored in Airflow: "
-            + ", ".join(e.connection_id for e in (cfg.source, cfg.target))
-        )
-        _show_pools(airflow, root)
-        for flow in flows:
-            runs[flow] = _run_flow(airflow, cfg, flow, since)
-        webhook = _show_webhooks(airflow, cfg, urls)
-        print(f"\nAirflow UI: {airflow.url}  (login: admin / {airflow.password()})")
-        for flow in flows:
-            print(f"  DAG: {airflow.url}/dags/{runs[flow]['dag_id']}")
+        out = present(airflow, cfg, urls, root)
         if not args.once:
             print("Airflow keeps running; press Ctrl-C to stop.", flush=True)
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -169,18 +152,6 @@ def run(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 print("\nstopping", file=sys.stderr)
         if args.json:
-            main_flow = runs.get("orders") or next(iter(runs.values()))
-            out = {k: main_flow.get(k, 0) for k in SUMMARY_ORDER}
-            out |= {
-                "dag_id": main_flow["dag_id"],
-                "run_id": main_flow["run_id"],
-                "state": main_flow["state"],
-                "quarantined": main_flow.get("quarantined", []),
-                "ui": airflow.url,
-                "flows": runs,
-            }
-            if webhook:
-                out["webhook"] = webhook
             print(json.dumps(out))
         return 0
     finally:
@@ -188,6 +159,47 @@ def run(args: argparse.Namespace) -> int:
         airflow.stop()
         for proc in procs:
             stop(proc)
+
+
+def present(
+    airflow: LocalAirflow, cfg: IntegrationConfig, urls: dict[str, str], root: Path
+) -> dict[str, Any]:
+    """What the demo shows once the sandboxes and Airflow are up: the Connections stored,
+    the pools, each flow's run and summary, the webhooks (for the webhook pair) and the UI
+    address. Returns the summary ``--json`` prints.
+
+    Apart from :func:`run` so the tests can show every further pair on one shared Airflow
+    (``tests/stage.py``) instead of starting one per pair.
+    """
+    since = datetime.now(UTC)
+    for end in (cfg.source, cfg.target):
+        airflow.put_connection(
+            end.connection_id, **_connection_fields(end.system, urls[end.system])
+        )
+    step(
+        "connections stored in Airflow: "
+        + ", ".join(e.connection_id for e in (cfg.source, cfg.target))
+    )
+    _show_pools(airflow, root)
+    flows = _demo_flows(cfg)
+    runs = {flow: _run_flow(airflow, cfg, flow, since) for flow in flows}
+    webhook = _show_webhooks(airflow, cfg, urls, root)
+    print(f"\nAirflow UI: {airflow.url}  (login: admin / {airflow.password()})")
+    for flow in flows:
+        print(f"  DAG: {airflow.url}/dags/{runs[flow]['dag_id']}")
+    main_flow = runs.get("orders") or next(iter(runs.values()))
+    out = {k: main_flow.get(k, 0) for k in SUMMARY_ORDER}
+    out |= {
+        "dag_id": main_flow["dag_id"],
+        "run_id": main_flow["run_id"],
+        "state": main_flow["state"],
+        "quarantined": main_flow.get("quarantined", []),
+        "ui": airflow.url,
+        "flows": runs,
+    }
+    if webhook:
+        out["webhook"] = webhook
+    return out
 
 
 def _show_pools(airflow: Any, root: Path) -> None:
@@ -203,7 +215,7 @@ def _show_pools(airflow: Any, root: Path) -> None:
 
 
 def _show_webhooks(
-    airflow: Any, cfg: IntegrationConfig, urls: dict[str, str]
+    airflow: Any, cfg: IntegrationConfig, urls: dict[str, str], root: Path
 ) -> dict[str, Any] | None:
     """For the webhook pair: register the webhooks, place three orders in the shop, and
     show them reach the hub through the plugin and an asset-triggered run."""
@@ -211,8 +223,18 @@ def _show_webhooks(
 
     if cfg.id != webhook_drill.PAIR:
         return None
+    shop = cfg.source
     live = webhook_drill.LivePair(
-        shop=urls["lightspeed_ecom"], hub=urls["buckles"], airflow=airflow, env={}
+        shop=urls["lightspeed_ecom"],
+        hub=urls["buckles"],
+        airflow=airflow,
+        # `webhooks register` reads the shop's Connection from its environment
+        env={
+            f"AIRFLOW_CONN_{shop.connection_id.upper()}": json.dumps(
+                connection_fields(shop.system, urls[shop.system])
+            )
+        },
+        root=root,
     )
     for line in live.register_webhooks().splitlines():
         if "webhook" in line:

@@ -1,6 +1,8 @@
 """Starting and stopping the local processes the demo and the end-to-end tests need.
 
-Everything binds to 127.0.0.1 on a free port and is stopped again, process group and all.
+Everything binds to 127.0.0.1 on a free port and is stopped again, process group and all;
+on Linux each process is also told to end when the process that started it dies (a test
+worker killed by a timeout leaves no Airflow or sandbox behind).
 """
 
 from __future__ import annotations
@@ -15,6 +17,27 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when its parent dies; None
+    elsewhere. Bound before any fork: the child only makes one C call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    sigterm = int(signal.SIGTERM)
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, sigterm)
+
+    return preexec
+
+
+_PREEXEC = _end_with_parent()
 
 
 def free_port() -> int:
@@ -67,6 +90,7 @@ def spawn(
             cwd=cwd,
             start_new_session=True,
             stdin=subprocess.DEVNULL,
+            preexec_fn=_PREEXEC,  # one prctl call, bound before the fork
         )
 
 
@@ -98,6 +122,24 @@ def stop(proc: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
     if _group_alive(pgid):
         os.killpg(pgid, signal.SIGKILL)
     proc.wait(timeout=5)
+
+
+def leftovers(home: Path) -> list[str]:
+    """Processes still running with this ``AIRFLOW_HOME`` (zombies don't count): what a
+    stopped Airflow must not leave behind."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            env = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"AIRFLOW_HOME={home}".encode() in env.split(b"\0"):
+            found.append(proc.name)
+    return found
 
 
 def start_sandbox(

@@ -36,6 +36,8 @@ class LivePair:
     hub: str
     airflow: LocalAirflow
     env: dict[str, str]
+    #: the folder whose ``include/integrations`` the CLI reads (the Airflow's own)
+    root: Path = ROOT
 
     def register_webhooks(self) -> str:
         """``shopbridge webhooks register`` as a person runs it; returns its output."""
@@ -50,7 +52,7 @@ class LivePair:
                 "--url",
                 self.airflow.url,
             ],
-            env={**os.environ, **self.env, "SHOPBRIDGE_ROOT": str(ROOT)},
+            env={**os.environ, **self.env, "SHOPBRIDGE_ROOT": str(self.root)},
             capture_output=True,
             text=True,
             timeout=120,

@@ -1,7 +1,7 @@
-"""Operations → Activity in a real browser: ``airflow standalone`` with the shopbridge
-plugin, a real orders flow between the Lightspeed eCom and Exact Globe sandboxes, and
-headless Chromium (the OS package, driven by Playwright) signing in, opening the page
-from the UI's nav and filtering it.
+"""Operations → Activity in a real browser: the shared live Airflow (``tests/stage.py``)
+with the shopbridge plugin, a real orders flow between the Lightspeed eCom and Exact Globe
+sandboxes, and headless Chromium (the OS package, driven by Playwright) signing in,
+opening the page from the UI's nav and filtering it.
 
 What a person would check: each run of the flow is listed with what it read, created and
 skipped; the order with the unknown SKU is listed as quarantined with its id, field and
@@ -11,7 +11,6 @@ the rows; and no customer's e-mail address is on the page.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -22,11 +21,10 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect, sync_playwright
 
 from shopbridge_dev.local_airflow import LocalAirflow
-from shopbridge_dev.procs import start_sandbox, stop
-from shopbridge_dev.sandboxes.connections import connection_fields
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
+from tests.stage import Stage
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stage_b")]
 
 ROOT = Path(__file__).parents[2]
 PAIR = "lightspeed_ecom__exact_globe"
@@ -47,35 +45,12 @@ EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory) -> Iterator[LocalAirflow]:
-    state = tmp_path_factory.mktemp("activity-live")
-    procs = []
-    live: LocalAirflow | None = None
-    try:
-        env = {"SHOPBRIDGE_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite'}"}
-        for system, options in (
-            ("lightspeed_ecom", {"n_orders": str(N_ORDERS)}),
-            ("exact_globe", None),
-        ):
-            proc, url = start_sandbox(system, state_dir=state, persist=False, options=options)
-            procs.append(proc)
-            env[f"AIRFLOW_CONN_SHOPBRIDGE_{system.upper()}"] = json.dumps(
-                connection_fields(system, url)
-            )
-        live = LocalAirflow(
-            home=state / "airflow",
-            dags_folder=ROOT / "dags",
-            parallelism=2,
-            extra_env={**env, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"},
-        )
-        live.start()
-        live.wait_for_dag(DAG_ID)
-        yield live
-    finally:
-        if live is not None:
-            live.stop()
-        for proc in procs:
-            stop(proc)
+def airflow(stage: Stage) -> Iterator[LocalAirflow]:
+    """The stage's Airflow with this pair's sandboxes: a shop of ten orders, so one of
+    them is the demo's unknown-SKU order. Other pairs' runs may be on the page too."""
+    with stage.paused(PAIR, {"lightspeed_ecom": {"n_orders": str(N_ORDERS)}}):
+        stage.airflow.wait_for_dag(DAG_ID)
+        yield stage.airflow
 
 
 def all_runs_finished(airflow: LocalAirflow, timeout: float = 240) -> list[str]:
@@ -142,7 +117,12 @@ def test_the_activity_view_lists_runs_and_quarantined_records_in_the_ui(airflow)
         timeout=10,
         json={"username": "admin", "password": airflow.password()},
     ).json()["access_token"]
-    api = httpx.get(page_api, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    api = httpx.get(
+        page_api,
+        params={"integration": PAIR},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert api.status_code == 200
     assert {r["run_id"] for r in api.json()["runs"]} == set(every_run)
 
@@ -159,10 +139,15 @@ def test_the_activity_view_lists_runs_and_quarantined_records_in_the_ui(airflow)
             expect(frame.get_by_role("heading", name="Activity")).to_be_visible()
 
             # unfiltered: every run of the DAG, including the one the schedule started on
-            # unpausing (an empty 15-minute window: nothing read, nothing set aside)
-            expect(frame.locator("tr.run")).to_have_count(len(every_run))
-            assert set(run_rows(frame)) == set(every_run) and len(every_run) >= 3
+            # unpausing (an empty 15-minute window: nothing read, nothing set aside), and
+            # those of the other pairs on this Airflow
+            expect(frame.locator("tr.run").first).to_be_visible()
+            assert set(run_rows(frame)) >= set(every_run) and len(every_run) >= 3
             frame.get_by_label("Integration").select_option(PAIR)
+            frame.get_by_role("button", name="Apply").click()
+            expect(frame.locator('select[name="integration"] option[selected]')).to_have_text(PAIR)
+            expect(frame.locator("tr.run")).to_have_count(len(every_run))
+            assert set(run_rows(frame)) == set(every_run)
             frame.get_by_label("Quarantined only").check()
             frame.get_by_role("button", name="Apply").click()
             # the server's answer ticks the box in its HTML; the old page's ticked box does not

@@ -1,5 +1,10 @@
 """Both sandboxes as their own processes, wired to Airflow by AIRFLOW_CONN_* variables,
-and a DAG run through ``dag.test()`` that returns the report: what the e2e modules share."""
+and a DAG run through ``dag.test()`` that returns the report: what the e2e modules share.
+
+The DAG folder is parsed once per test process (:func:`dag`): the DAGs are built from the
+integration files alone and read their Connections only when a task runs, so every test
+can run the same DAG objects against sandboxes of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from shopbridge_dev.procs import start_sandbox, stop
 from shopbridge_dev.sandboxes.connections import connection_fields
@@ -52,17 +59,34 @@ def sandbox_pair(
             stop(proc)
 
 
-def run_dag(conf: dict[str, str], dag_id: str = DAG_ID) -> tuple[str, dict]:
+@cache
+def _dagbag() -> Any:
     from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    assert not bag.import_errors, bag.import_errors
+    return bag
+
+
+def parsed_dag(dag_id: str = DAG_ID) -> Any:
+    """The DAG from the DAG folder, parsed once for the whole test process."""
+    return _dagbag().dags[dag_id]
+
+
+def run_dag(conf: dict[str, str], dag_id: str = DAG_ID) -> tuple[str, dict]:
+    return run(parsed_dag(dag_id), conf)
+
+
+def run(flow_dag: Any, conf: dict[str, str]) -> tuple[str, dict]:
+    """One ``dag.test()`` run of ``flow_dag``: its state and its report's summary."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[dag_id]
-    dr = dag.test(run_conf=conf, logical_date=datetime.now(UTC))
+    dr = flow_dag.test(run_conf=conf, logical_date=datetime.now(UTC))
     with create_session() as session:
         row = session.scalars(
             XComModel.get_many(
-                run_id=dr.run_id, key="return_value", dag_ids=dag_id, task_ids="report"
+                run_id=dr.run_id, key="return_value", dag_ids=flow_dag.dag_id, task_ids="report"
             )
         ).first()
         summary = XComModel.deserialize_value(row) if row is not None else {}

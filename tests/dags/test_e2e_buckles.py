@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
-from tests.dags.helpers import run_dag, sandbox_pair
+from tests.dags.helpers import parsed_dag, run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow
 
@@ -220,11 +220,7 @@ def test_7_customers_both_ways(env: Any) -> None:
 
 
 def test_8_a_checkout_appears_in_the_hub_in_the_15_minute_run(env: Any) -> None:
-    import os
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[f"{P}__checkouts"]
+    dag = parsed_dag(f"{P}__checkouts")
     assert dag.timetable.expression == "*/15 * * * *"
     variant = env["shop"].get("/nl/variants.json", params={"limit": 1}).json()["variants"][0]
     co = (

@@ -18,7 +18,7 @@ import pytest
 
 from shopbridge.store.ledger import Ledger
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
-from tests.dags.helpers import run_dag, sandbox_pair
+from tests.dags.helpers import parsed_dag, run_dag, sandbox_pair
 
 pytestmark = pytest.mark.slow
 
@@ -174,13 +174,11 @@ def _task_states(run_id: str) -> dict[str, tuple[str, int]]:
 
 
 def test_wrong_credentials_fail_the_run_at_once_without_retries(sandboxes, monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
-
     bad = json.loads(os.environ["AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE"])
     bad["password"] = "not-the-password"
     monkeypatch.setenv("AIRFLOW_CONN_SHOPBRIDGE_EXACT_GLOBE", json.dumps(bad))
     before = globe(sandboxes["exact_globe"], "orders")
-    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[DAG_ID]
+    dag = parsed_dag(DAG_ID)
     dr = dag.test(run_conf=WEEK, logical_date=datetime.now(UTC))
     assert dr.state == "failed"
     states = _task_states(dr.run_id)
@@ -193,10 +191,8 @@ def test_wrong_credentials_fail_the_run_at_once_without_retries(sandboxes, monke
 
 
 def test_missing_connection_fails_at_once_naming_it(sandboxes, monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
-
     monkeypatch.delenv("AIRFLOW_CONN_SHOPBRIDGE_LIGHTSPEED_ECOM")
-    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[DAG_ID]
+    dag = parsed_dag(DAG_ID)
     dr = dag.test(run_conf=WEEK, logical_date=datetime.now(UTC))
     assert dr.state == "failed"
     states = _task_states(dr.run_id)
