@@ -17,9 +17,11 @@ unreachable host reads. Here it is decided once:
 * ``test_connection`` builds a client without retries, lets the hook make one call, and
   turns the outcome into a message that names the system and what to check.
 
-A subclass sets the class attributes and implements :meth:`VendorHook.settings_from`,
-:meth:`VendorHook.client` and :meth:`VendorHook.probe`, plus :meth:`VendorHook.source`
-and/or :meth:`VendorHook.target` for the roles the system plays. Only the hooks import
+A subclass names its settings model and client as type arguments, sets ``conn_type`` and
+``credentials_into``, and implements :meth:`VendorHook.probe`, plus
+:meth:`VendorHook.source` and/or :meth:`VendorHook.target` for the roles the system plays;
+it overrides :meth:`VendorHook.settings_from` or :meth:`VendorHook.client` only for more
+than the model and ``from_settings`` do. Only the hooks import
 Airflow (STYLE R1).
 """
 
@@ -28,12 +30,24 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, Union, get_args
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Protocol,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+)
 
 from airflow.sdk import BaseHook
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors.base import Endpoint
 from shopbridge.connectors.forms import CONNECTION_FORMS, ConnectionForm
 from shopbridge.errors import AuthError, ConfigError, RetriableError, ShopbridgeError
 
@@ -57,18 +71,6 @@ class Closable(Protocol):
 
     def close(self) -> None:
         """Release the connection pool."""
-        ...
-
-
-class Endpoint(Protocol):
-    """What every source and target a hook hands out has, whatever flow it serves: the
-    system it talks to, the calls it made (the run reports them) and ``close``."""
-
-    system: str
-    counter: CallCounter
-
-    def close(self) -> None:
-        """Release the connection pool (tasks open one per run)."""
         ...
 
 
@@ -125,15 +127,26 @@ class VendorHook(BaseHook, Generic[SettingsT, ClientT, SourceT, TargetT]):
     form: ClassVar[ConnectionForm]
     #: the vendor's own API address, used when ``host`` is empty ("": ``host`` is required)
     default_host: ClassVar[str] = ""
+    #: ``login`` / ``password`` -> the settings field it fills (``"client_id"``)
+    credentials_into: ClassVar[Mapping[str, str]] = {}
+    #: the type arguments (set per subclass by ``__init_subclass__``)
+    _settings_type: ClassVar[Any]
+    _client_type: ClassVar[Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """One convention for every system's names, so no hook spells them differently."""
+        """One convention for every system's names, so no hook spells them differently;
+        the settings model and client class are the ones the subclass names as its type
+        arguments (``VendorHook[FortnoxSettings, FortnoxClient, ...]``), so the default
+        factories build exactly the declared types."""
         super().__init_subclass__(**kwargs)
         if system := cls.__dict__.get("conn_type"):
             cls.conn_name_attr = f"{system}_conn_id"
             cls.default_conn_name = f"shopbridge_{system}"
             cls.form = CONNECTION_FORMS[system]
             cls.hook_name = cls.form.name
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is VendorHook:
+                cls._settings_type, cls._client_type = get_args(base)[:2]
 
     def __init__(
         self,
@@ -154,13 +167,16 @@ class VendorHook(BaseHook, Generic[SettingsT, ClientT, SourceT, TargetT]):
     # --- what a vendor's hook decides -------------------------------------------------
 
     def settings_from(self, conn: Connection) -> SettingsT:
-        """The vendor's settings from ``conn``, mostly one :meth:`validate` call."""
-        raise NotImplementedError
+        """The vendor's settings from ``conn``: its settings model, validated with
+        ``login`` / ``password`` going into the fields :attr:`credentials_into` names."""
+        return cast(
+            "SettingsT", self.validate(self._settings_type, conn, into=self.credentials_into)
+        )
 
     def client(self, settings: SettingsT, **kwargs: Any) -> ClientT:
-        """The vendor's client for ``settings``; ``kwargs`` (``http=``, ``policy=``, ...)
-        go to it."""
-        raise NotImplementedError
+        """The vendor's client for ``settings`` (its ``from_settings``); ``kwargs``
+        (``http=``, ``policy=``, ...) go to it."""
+        return cast("ClientT", self._client_type.from_settings(settings, **kwargs))
 
     def probe(self, client: ClientT, settings: SettingsT) -> str:
         """One cheap call that proves the credentials; what it found ("OK, 12 orders").

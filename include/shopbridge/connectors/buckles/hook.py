@@ -14,7 +14,8 @@ The only module of this connector that imports Airflow; no request logic lives h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.buckles.client import BucklesClient, BucklesSettings
@@ -22,8 +23,6 @@ from shopbridge.connectors.buckles.source import BucklesSource
 from shopbridge.connectors.buckles.target import BucklesTarget
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
     from shopbridge.connectors.base import (
         CheckoutTarget,
         CustomerSource,
@@ -40,12 +39,7 @@ class BucklesHook(VendorHook[BucklesSettings, BucklesClient, BucklesSource, Buck
     checkouts go in) or a :class:`BucklesSource` (stock, customers, shipments come out)."""
 
     conn_type = "buckles"
-
-    def settings_from(self, conn: Connection) -> BucklesSettings:
-        return self.validate(BucklesSettings, conn, into={"password": "token"})
-
-    def client(self, settings: BucklesSettings, **kwargs: Any) -> BucklesClient:
-        return BucklesClient.from_settings(settings, **kwargs)
+    credentials_into: ClassVar[Mapping[str, str]] = {"password": "token"}
 
     def source(self, settings: BucklesSettings, client: BucklesClient) -> BucklesSource:
         """The stock, customers and shipments source."""

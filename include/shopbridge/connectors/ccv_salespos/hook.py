@@ -18,7 +18,8 @@ The only module of this connector that imports Airflow; no request logic lives h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, CcvSalesposSettings
@@ -27,8 +28,6 @@ from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
 from shopbridge.errors import ShopbridgeError
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
     from shopbridge.connectors.base import OrderTarget, ProductSource, StockSource
 
 
@@ -39,14 +38,10 @@ class CcvSalesposHook(
     (products and stock come out) from the Connection."""
 
     conn_type = "ccv_salespos"
-
-    def settings_from(self, conn: Connection) -> CcvSalesposSettings:
-        return self.validate(
-            CcvSalesposSettings, conn, into={"login": "public_key", "password": "secret_key"}
-        )
-
-    def client(self, settings: CcvSalesposSettings, **kwargs: Any) -> CcvSalesposClient:
-        return CcvSalesposClient.from_settings(settings, **kwargs)
+    credentials_into: ClassVar[Mapping[str, str]] = {
+        "login": "public_key",
+        "password": "secret_key",
+    }
 
     def source(self, settings: CcvSalesposSettings, client: CcvSalesposClient) -> CcvSalesposSource:
         """The products and stock source (a ``ProductSource`` and ``StockSource``)."""

@@ -21,7 +21,8 @@ The only module of this connector that imports Airflow; no request logic lives h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, ExactGlobeSettings
@@ -30,8 +31,6 @@ from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.errors import FatalError, ShopbridgeError
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
     from shopbridge.connectors.base import OrderSource, OrderTarget, ProductTarget, StockTarget
 
 
@@ -42,15 +41,7 @@ class ExactGlobeHook(
     an :class:`ExactGlobeSource` (ERP-entered orders come out) from the Connection."""
 
     conn_type = "exact_globe"
-
-    def settings_from(self, conn: Connection) -> ExactGlobeSettings:
-        return self.validate(
-            ExactGlobeSettings, conn, into={"login": "user", "password": "password"}
-        )
-
-    def client(self, settings: ExactGlobeSettings, **kwargs: Any) -> ExactGlobeClient:
-        """A client for the Connection's administration."""
-        return ExactGlobeClient.from_settings(settings, **kwargs)
+    credentials_into: ClassVar[Mapping[str, str]] = {"login": "user", "password": "password"}
 
     def target(self, settings: ExactGlobeSettings, client: ExactGlobeClient) -> ExactGlobeTarget:
         """The target every flow writes to: an ``OrderTarget``, ``ProductTarget`` and

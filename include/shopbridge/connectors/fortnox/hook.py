@@ -20,17 +20,17 @@ The only module of this connector that imports Airflow; no request logic lives h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from shopbridge.connectors._kit.hook import Endpoint, ProbeFailed, VendorHook
+from shopbridge.connectors._kit.hook import ProbeFailed, VendorHook
+from shopbridge.connectors.base import Endpoint
 from shopbridge.connectors.fortnox.auth import RefreshTokenRejected
 from shopbridge.connectors.fortnox.client import DEFAULT_BASE_URL, FortnoxClient, FortnoxSettings
 from shopbridge.connectors.fortnox.source import FortnoxSource
 from shopbridge.store.tokens import RefreshTokens
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
     from shopbridge.connectors.base import OrderSource, ProductSource, StockSource
 
 
@@ -40,11 +40,10 @@ class FortnoxHook(VendorHook[FortnoxSettings, FortnoxClient, FortnoxSource, Endp
 
     conn_type = "fortnox"
     default_host = DEFAULT_BASE_URL
-
-    def settings_from(self, conn: Connection) -> FortnoxSettings:
-        return self.validate(
-            FortnoxSettings, conn, into={"login": "client_id", "password": "client_secret"}
-        )
+    credentials_into: ClassVar[Mapping[str, str]] = {
+        "login": "client_id",
+        "password": "client_secret",
+    }
 
     def client(self, settings: FortnoxSettings, **kwargs: Any) -> FortnoxClient:
         """``kwargs``: ``http=``, ``token_store=``, ``clock=`` (tests and the sandbox); the

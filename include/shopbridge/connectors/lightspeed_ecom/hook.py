@@ -17,7 +17,8 @@ The only module of this connector that imports Airflow; no request logic lives h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from shopbridge.connectors._kit.hook import VendorHook
 from shopbridge.connectors.lightspeed_ecom.client import (
@@ -29,8 +30,6 @@ from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
     from shopbridge.connectors.base import (
         OrderSource,
         OrderTarget,
@@ -51,14 +50,7 @@ class LightspeedEcomHook(
 
     conn_type = "lightspeed_ecom"
     default_host = DEFAULT_BASE_URL
-
-    def settings_from(self, conn: Connection) -> LightspeedEcomSettings:
-        return self.validate(
-            LightspeedEcomSettings, conn, into={"login": "key", "password": "secret"}
-        )
-
-    def client(self, settings: LightspeedEcomSettings, **kwargs: Any) -> LightspeedEcomClient:
-        return LightspeedEcomClient.from_settings(settings, **kwargs)
+    credentials_into: ClassVar[Mapping[str, str]] = {"login": "key", "password": "secret"}
 
     def source(
         self, settings: LightspeedEcomSettings, client: LightspeedEcomClient

@@ -20,9 +20,11 @@ The only module of this connector that imports Airflow; no request logic lives h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
-from shopbridge.connectors._kit.hook import Endpoint, VendorHook
+from shopbridge.connectors._kit.hook import VendorHook
+from shopbridge.connectors.base import Endpoint
 from shopbridge.connectors.lightspeed_retail.client import (
     DEFAULT_BASE_URL,
     LightspeedRetailClient,
@@ -31,8 +33,6 @@ from shopbridge.connectors.lightspeed_retail.client import (
 from shopbridge.connectors.lightspeed_retail.target import LightspeedRetailTarget
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
     from shopbridge.connectors.base import OrderTarget, ProductTarget, StockTarget
 
 
@@ -44,18 +44,10 @@ class LightspeedRetailHook(
 
     conn_type = "lightspeed_retail"
     default_host = DEFAULT_BASE_URL
-
-    def settings_from(self, conn: Connection) -> LightspeedRetailSettings:
-        return self.validate(
-            LightspeedRetailSettings,
-            conn,
-            into={"login": "client_id", "password": "client_secret"},
-        )
-
-    def client(self, settings: LightspeedRetailSettings, **kwargs: Any) -> LightspeedRetailClient:
-        """``kwargs``: ``http=``, ``store=``, ``clock=``, ``token_clock=`` (tests and the
-        sandbox); the token store defaults to the ledger database's."""
-        return LightspeedRetailClient.from_settings(settings, **kwargs)
+    credentials_into: ClassVar[Mapping[str, str]] = {
+        "login": "client_id",
+        "password": "client_secret",
+    }
 
     def target(
         self, settings: LightspeedRetailSettings, client: LightspeedRetailClient
