@@ -6,9 +6,9 @@ writes, the error-in-200 check), ``_rows`` (the positional write format), ``opti
 (the settings of the target and the source), ``translate`` (pure canonical <-> AccountView
 rows), ``target`` (the ``OrderTarget``: debtors ``AR1``, sales orders ``SO1``, sales-journal
 invoices ``DJ2``), ``source`` (the ``ProductSource`` and ``StockSource``: articles ``AK1``),
-``sandbox`` (FastAPI fake), ``hook`` (Airflow) and ``defaults`` (the default order
-mapping). This package imports neither ``hook`` (Airflow) nor ``sandbox`` (FastAPI), so
-clients stay light.
+``hook`` (Airflow) and ``defaults`` (the default order mapping); the FastAPI fake is the
+dev kit's ``shopbridge_dev.sandboxes.accountview``. This package does not import ``hook``
+(Airflow), so clients stay light.
 
 Facts marked [U] in VENDOR_APIS.md §4 are ASSUMPTIONs, each documented where it is used
 and configurable in the Connection's extra and in the sandbox.

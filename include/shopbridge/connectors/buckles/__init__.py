@@ -89,8 +89,8 @@ ASSUMPTION [U] resources and field names (the statuses' names [V], their spellin
   checkouts/{channel_checkout_id}`` upserts; ``GET checkouts``.
 
 Layout: ``_limits`` (the per-minute window, shared with the sandbox), ``client``,
-``translate`` (pure), ``source``, ``target``, ``defaults`` (default mappings), ``sandbox``
-(FastAPI fake) and ``hook`` (Airflow). Nothing is re-exported here: import each
-name from the module that defines it, so reading ``defaults`` (DAG parsing) never loads
-the HTTP client.
+``translate`` (pure), ``source``, ``target``, ``defaults`` (default mappings) and ``hook``
+(Airflow); the FastAPI fake is the dev kit's ``shopbridge_dev.sandboxes.buckles``.
+Nothing is re-exported here: import each name from the module that defines it, so reading
+``defaults`` (DAG parsing) never loads the HTTP client.
 """

@@ -4,9 +4,9 @@ an order target (webshop orders go to the till) and a products and stock source.
 Layout: ``_signing`` (the ``x-hash`` scheme, shared with the sandbox), ``_limiter`` (the
 per-minute windows), ``client`` (signed, verified, paced HTTP), ``translate`` (pure CCV
 JSON <-> canonical), ``source`` (``ProductSource`` + ``StockSource``), ``target``
-(``OrderTarget``), ``defaults`` (default mappings), ``sandbox`` (FastAPI fake) and ``hook``
-(Airflow). This package imports neither ``hook`` (Airflow) nor ``sandbox`` (FastAPI), so
-clients stay light (STYLE R1).
+(``OrderTarget``), ``defaults`` (default mappings) and ``hook`` (Airflow); the FastAPI fake
+is the dev kit's ``shopbridge_dev.sandboxes.ccv_salespos``. This package does not import
+``hook`` (Airflow), so clients stay light (STYLE R1).
 
 Fields the project relies on. [V] = seen in a recording in ``tests/contracts/ccv_salespos``
 (a live shop's order, order row and webhooks); [S] = the vendor's JSON schema (as generated

@@ -15,8 +15,9 @@ Layout: ``client`` (HTTP, auth, OData helpers), ``translate`` (pure canonical ->
 ``from_globe`` (pure Globe sales order -> canonical), ``catalogue`` (items, categories,
 images, stock: ``ProductTarget``/``StockTarget``), ``target`` (the ``OrderTarget``, built
 on the catalogue: one object for every flow), ``source`` (the ``OrderSource``),
-``sandbox`` (FastAPI fake) and ``hook`` (Airflow). This
-package imports neither ``hook`` (Airflow) nor ``sandbox`` (FastAPI), so clients stay light.
+and ``hook`` (Airflow); the FastAPI fake is the dev kit's
+``shopbridge_dev.sandboxes.exact_globe``. This package does not import ``hook`` (Airflow),
+so clients stay light.
 
 What is verified. No public recording of a Globe REST response exists (see
 ``tests/contracts/SOURCES.md, section exact_globe``); the contract tests run doc examples built from

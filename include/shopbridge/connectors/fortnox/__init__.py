@@ -2,9 +2,9 @@
 
 Layout: ``client`` (HTTP, OAuth refresh-token auth, self-pacing to 25 requests per 5 s,
 ``MetaInformation`` paging), ``translate`` (pure Fortnox -> canonical), ``source`` (the
-``OrderSource``/``ProductSource``/``StockSource`` in one object), ``sandbox`` (FastAPI fake)
-and ``hook`` (Airflow). This package imports neither ``hook`` (Airflow) nor ``sandbox``
-(FastAPI), so clients stay light (STYLE R1).
+``OrderSource``/``ProductSource``/``StockSource`` in one object) and ``hook`` (Airflow);
+the FastAPI fake is the dev kit's ``shopbridge_dev.sandboxes.fortnox``. This package does
+not import ``hook`` (Airflow), so clients stay light (STYLE R1).
 
 Fields the project relies on, **[V]** verified by a response recorded from the live API
 (``tests/contracts/fortnox/``, sources in ``tests/contracts/SOURCES.md``) or **[U]** unverified (API

@@ -1,8 +1,8 @@
 """Lightspeed eCom (C-Series): client, translation, source (orders, customers, products,
 stock, shipments, checkouts) and target (orders, products, stock, shipments).
 
-``hook`` (Airflow) and ``sandbox`` (FastAPI) are deliberately not imported here, so
-importing the client pulls in neither (STYLE R1).
+``hook`` (Airflow) is deliberately not imported here, so importing the client does not pull
+it in (STYLE R1); the FastAPI fake is the dev kit's ``shopbridge_dev.sandboxes.lightspeed_ecom``.
 
 Nothing is re-exported here: import each name from the module that defines it, so
 reading a connector's ``defaults`` (DAG parsing) never loads its HTTP client.

@@ -4,9 +4,9 @@ Layout: ``tokens`` (the shared token store: compare-and-swap, SQL and in-memory)
 ``auth`` (OAuth2 with rotating refresh tokens, an ``httpx.Auth``), ``ratelimit`` (the leaky
 bucket: cost model and pacing, shared with the sandbox), ``client`` (HTTP, cursors,
 filters), ``translate`` (pure canonical <-> vendor payloads), ``target`` (the one object
-every flow writes to), ``defaults`` (default field mappings), ``sandbox`` (FastAPI fake)
-and ``hook`` (Airflow). This package imports neither ``hook`` (Airflow) nor ``sandbox``
-(FastAPI), so clients stay light (STYLE R1).
+every flow writes to), ``defaults`` (default field mappings) and ``hook`` (Airflow); the
+FastAPI fake is the dev kit's ``shopbridge_dev.sandboxes.lightspeed_retail``. This package
+does not import ``hook`` (Airflow), so clients stay light (STYLE R1).
 
 Nothing is re-exported here: import each name from the module that defines it, so that
 importing ``.defaults`` (DAG parsing) never pulls in the client, httpx auth or SQLAlchemy.
