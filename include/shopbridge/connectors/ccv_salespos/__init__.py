@@ -41,7 +41,7 @@ into jacobdekeizer/ccvshop-client) or SDK; [U] = unverified.
 * shop settings [S]: ``currency`` and ``prices_include_vat`` (each ``null`` allowed).
 * collections [S]: ``{"href","start","size","first","previous","next","items"}``, paged
   by ``next``; that ``start`` counts the rows before the page is [U] (checked, see
-  ``client.NextLink``); an answer without ``items`` is the one resource [S: SDK].
+  ``_kit.pages.NextLink``); an answer without ``items`` is the one resource [S: SDK].
 * ``POST orders`` [S]: the body's ``customer.deliveryaddress`` takes ``full_name``, no
   first/last name; the answer is the order resource, sometimes empty [S: SDK comment].
 * errors [S: SDK ``ExceptionFactory``]: ``{"code","status","developermessage"}``, codes

@@ -20,7 +20,7 @@ example in ``tests/contracts/lightspeed_retail`` (see ``tests/contracts/SOURCES.
   ``Prices.ItemPrice``); an empty relation ``""``; a list with no match has no entity key.
 * Paging [V]: ``@attributes {next, previous}`` (V3 docs) and ``{count, offset, limit}``
   (recorded); ``count=1`` answers ``{"count": "764"}``. A count that disagrees with the rows
-  read is a ``FatalError`` (:class:`~.client.Pages`).
+  read is a ``FatalError`` (:class:`~shopbridge.connectors._kit.pages.OffsetCount`).
 * Errors [V]: ``{"httpCode","httpMessage","message","errorClass"}`` for 400/401/404; OAuth
   ``{"error","error_description","hint"}``. 422 and 429 bodies [U] (none recorded).
 * Account [V]: ``accountID``. Token answer [V, doc]: ``access_token``, ``refresh_token``,
