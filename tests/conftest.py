@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -72,9 +72,16 @@ def pg_url(postgres: PostgresServer) -> str:
     return postgres.create_database()
 
 
-#: pytest-xdist's work units that take longest, longest first (``--durations`` on two
-#: cores): the two groups of tests on a live Airflow (``tests/stage.py``; the first unit
-#: goes to the first worker, the second to the other), then whole files
+#: the tests on a live Airflow (``tests/stage.py``) as two units of work, one per worker,
+#: about even (``file[param]`` or ``file`` -> unit); every other file is a unit of its own
+STAGE_UNITS = {
+    "tests/test_demo_pairs.py[lightspeed_ecom__buckles]": "stage_a",
+    "tests/webhooks/test_live_webhooks.py": "stage_a",
+    "tests/test_demo_pairs.py": "stage_b",
+    "tests/activity/test_activity_browser.py": "stage_b",
+}
+#: the units that take longest, longest first (``--durations`` on two cores): the first
+#: goes to one worker, the second to the other, then each takes the next as it is free
 HEAVIEST = (
     "stage_a",
     "stage_b",
@@ -87,39 +94,42 @@ HEAVIEST = (
 )
 
 
-def _unit(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("xdist_group")
-    if marker is not None:
-        return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
-    return item.path.relative_to(ROOT).as_posix()
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its stage's, or its file's."""
+    path = nodeid.split("::", 1)[0]
+    param = nodeid.rsplit("[", 1)[1].removesuffix("]") if nodeid.endswith("]") else ""
+    return STAGE_UNITS.get(f"{path}[{param}]") or STAGE_UNITS.get(path) or path
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Whole files as pytest-xdist's units of work, the shared-Airflow tests as one unit,
-    and the units longest first.
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Whole units of work (:func:`unit_of`) to each worker, in collection order.
 
-    ``--dist loadgroup`` keeps the tests of one ``xdist_group`` on one worker: the tests
-    marked ``xdist_group("stage_a")`` share that worker's live Airflow, those marked
-    ``stage_b`` the other worker's, and every other file
-    is made a group of its own here (its module fixtures and ordered tests stay together,
-    as with ``--dist loadfile``). This runs before pytest-xdist's own hook, which reads
-    the marks.
+    A file's tests stay on one worker (its module fixtures and ordered tests together, as
+    with ``--dist loadfile``), and each stage's tests share that worker's live Airflow.
+    (pytest-xdist's own ``--dist loadgroup`` cannot do this under pytest 9: it renames
+    ``item._nodeid``, which pytest no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return ByUnit(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The units longest first, then every unit with slow tests, then the rest.
 
     The workers take units in collection order (``--no-loadscope-reorder``): a long unit
-    collected last would run alone at the end while the other worker idles, so the
-    longest go first, then every file with slow tests, then the rest. The sort is stable
-    and the same in every worker, as xdist requires.
+    collected last would run alone at the end while the other worker idles. The sort is
+    stable and the same in every worker, as xdist requires.
     """
-    slow: set[str] = set()
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_unit(item)))
-        if item.get_closest_marker("slow"):
-            slow.add(_unit(item))
+    slow = {unit_of(item.nodeid) for item in items if item.get_closest_marker("slow")}
 
     def rank(item: pytest.Item) -> int:
-        unit = _unit(item)
+        unit = unit_of(item.nodeid)
         if unit in HEAVIEST:
             return HEAVIEST.index(unit)
         return len(HEAVIEST) + (0 if unit in slow else 1)

@@ -5,14 +5,15 @@ nothing there.
 
 The demo command itself, starting and stopping everything, is ``test_demo_command``'s; here
 its :func:`shopbridge_dev.demo.present` runs against the stage, one Airflow per test
-process instead of one per pair.
+process instead of one per pair (``tests/conftest.py`` puts the Buckles pair on one worker's
+stage and the others on the other's, both tests of a pair on the same).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,14 +44,6 @@ NEW_PAIRS = {
         "checkouts",
     },
 }
-#: pair -> the stage (one per pytest-xdist worker, ``tests/conftest.py``) that shows it:
-#: the two stages' work about even
-STAGE = {
-    "lightspeed_ecom__accountview": "stage_b",
-    "lightspeed_ecom__ccv_salespos": "stage_b",
-    "fortnox__lightspeed_retail": "stage_b",
-    "lightspeed_ecom__buckles": "stage_a",
-}
 #: pair -> its flows in the order a user would first run them (the catalogue first), each
 #: run again after the demo (``tests/dags/test_e2e_buckles.py`` reruns the Buckles pair's)
 RERUN: dict[str, tuple[str, ...]] = {
@@ -72,12 +65,6 @@ REDO = {
     "customers": ("customers_created", "customers_updated"),
     "orders": ("orders_created", "customers_created", "customers_updated"),
 }
-
-
-def on_stage(pairs: Iterable[str]) -> list[Any]:
-    """The pairs as parameters, each in its stage's group (both tests of a pair on one
-    worker, so the second finds the demo the first showed)."""
-    return [pytest.param(p, marks=pytest.mark.xdist_group(STAGE[p])) for p in sorted(pairs)]
 
 
 def _window(kind: str) -> dict[str, str]:
@@ -109,7 +96,7 @@ def shown(stage: Stage) -> Callable[[str], tuple[dict[str, Any], str]]:
     return show
 
 
-@pytest.mark.parametrize("pair", on_stage(NEW_PAIRS))
+@pytest.mark.parametrize("pair", sorted(NEW_PAIRS))
 def test_demo_runs_every_flow_of_each_pair(stage: Stage, shown: Any, pair: str) -> None:
     summary, out = shown(pair)
     flows = summary["flows"]
@@ -129,7 +116,7 @@ def test_demo_runs_every_flow_of_each_pair(stage: Stage, shown: Any, pair: str) 
         assert "Webhooks: 3 new orders reached buckles" in out
 
 
-@pytest.mark.parametrize("pair", on_stage(RERUN))
+@pytest.mark.parametrize("pair", sorted(RERUN))
 def test_every_flow_run_again_writes_nothing(
     stage: Stage, shown: Any, pair: str, airflow_db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -109,7 +109,7 @@ class LocalAirflow:
         self.proc = spawn(["airflow", "standalone"], log=log, env=self.env())
         wait_until(
             lambda: httpx.get(f"{self.url}/api/v2/monitor/health", timeout=3).status_code == 200,
-            timeout=240,
+            timeout=400,  # a first start migrates the database: minutes on a busy machine
             what="airflow standalone",
             proc=self.proc,
             log=log,

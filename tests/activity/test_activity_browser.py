@@ -24,7 +24,7 @@ from shopbridge_dev.local_airflow import LocalAirflow
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START, UNKNOWN_SKU, generate
 from tests.stage import Stage
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stage_b")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[2]
 PAIR = "lightspeed_ecom__exact_globe"

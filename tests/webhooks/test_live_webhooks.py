@@ -22,7 +22,7 @@ from shopbridge.connectors.lightspeed_ecom.webhooks import SIGNATURE_HEADER, sig
 from shopbridge_dev.webhook_drill import AUTH, ORDERS_DAG, PAIR, LivePair
 from tests.stage import Stage
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stage_a")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
