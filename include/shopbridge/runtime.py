@@ -1,39 +1,32 @@
 """What each task of a flow's DAG does at run time, minus Airflow's context plumbing.
 
 ``dag_factory`` hands these functions plain values (the config, the window, the run id);
-they build the connectors from Airflow Connections through the hooks and call the pure
-flow steps. Kept apart from ``dag_factory`` so that parsing a DAG file imports none of it.
+they look the flow up in the flow registry (``shopbridge.flows.protocol``) by its kind and
+call its steps over a :class:`~shopbridge.flows.protocol.StepContext`, which opens the
+connectors through their hooks. Nothing here knows one flow from another. Kept apart from
+``dag_factory`` so that parsing a DAG file imports none of it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shopbridge.config import Endpoint, FlowSpec, IntegrationConfig
-from shopbridge.connectors.registry import hook_for
-from shopbridge.errors import AuthError, ConfigError
-from shopbridge.flows import checkouts, customers, orders, products, shipments, stock
-from shopbridge.mapping.engine import Mapper
+from shopbridge.config import FlowSpec, IntegrationConfig
+from shopbridge.errors import ConfigError
+
+# each flow module registers its Flow when imported
+from shopbridge.flows import checkouts, customers, orders, products, shipments, stock  # noqa: F401
+from shopbridge.flows.protocol import Handoff, Records, StepContext, flow_of, registered
 from shopbridge.store.inbox import Inbox
 from shopbridge.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
-
-@contextmanager
-def _naming(end: Endpoint) -> Iterator[None]:
-    """Say which Airflow Connection to fix when a vendor refuses our credentials."""
-    try:
-        yield
-    except AuthError as err:
-        raise AuthError(
-            f"connection {end.connection_id!r} ({end.system}) was refused: {err}",
-            response=err.response,
-        ) from err
+#: flow kind -> the counters its run report adds up (the demo prints them in this order)
+SUMMARY_KEYS: dict[str, tuple[str, ...]] = {f.kind: tuple(f.summary_keys) for f in registered()}
 
 
 def _parse_when(value: Any, name: str) -> datetime:
@@ -82,36 +75,6 @@ def window(
     return start, now
 
 
-_MAPPERS: dict[tuple[str, str], tuple[IntegrationConfig, Mapper]] = {}
-
-
-def _mapper(cfg: IntegrationConfig, flow: str) -> Mapper:
-    """Built once per process, flow and config: validating every rule is parse-time work."""
-    cached = _MAPPERS.get((cfg.id, flow))
-    if cached is None or cached[0] != cfg:
-        cached = _MAPPERS[(cfg.id, flow)] = (cfg, cfg.mapper(flow))
-    return cached[1]
-
-
-@contextmanager
-def _source(cfg: IntegrationConfig, flow: str) -> Iterator[Any]:
-    """The system the flow reads from (its direction decides which end that is)."""
-    end = cfg.ends(flow)[0]
-    with _naming(end), closing(hook_for(end.system, end.connection_id).get_source()) as src:
-        yield src
-
-
-@contextmanager
-def _target(cfg: IntegrationConfig, flow: str) -> Iterator[Any]:
-    end = cfg.ends(flow)[1]
-    with _naming(end), closing(hook_for(end.system, end.connection_id).get_target()) as tgt:
-        yield tgt
-
-
-#: the flow's start when a full resync re-reads everything
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
 def extract(
     cfg: IntegrationConfig,
     flow: str,
@@ -121,41 +84,23 @@ def extract(
     *,
     full_resync: bool = False,
 ) -> dict[str, Any]:
-    kind = cfg.kind(flow)
-    skipped = 0
-    with _source(cfg, flow) as source, closing(Ledger()) as ledger:
-        if kind == "stock":
-            batches = stock.extract(source, spec.batch_size)
-        elif kind == "products":
-            batches = products.extract(
-                source, EPOCH if full_resync else start, end, spec.batch_size
-            )
-        elif kind == "customers":
-            batches = customers.extract(source, start, end, spec.batch_size)
-        elif kind == "shipments":
-            batches = shipments.extract(source, start, end, spec.batch_size)
-        elif kind == "checkouts":
-            batches = checkouts.extract(source, start, end, spec.batch_size)
-        elif spec.orders.confirm_in_source or full_resync:
-            # a synced order may still owe its confirmation: read them all
-            batches = orders.extract(source, start, end, spec.batch_size)
-        else:
-            synced = orders.AlreadySynced(ledger, cfg.scope(flow))
-            batches = orders.extract(source, start, end, spec.batch_size, skip=synced)
-            skipped = synced.skipped
+    ctx = StepContext(cfg, flow, full_resync=full_resync)
+    with ctx.source() as source:
+        extracted = flow_of(ctx.kind).extract(ctx, source, start, end)
+    batches = extracted.batches
     log.info(
         "window %s .. %s: %d records in %d batches (%d already synced, not read)",
         start.isoformat(),
         end.isoformat(),
         sum(map(len, batches)),
         len(batches),
-        skipped,
+        extracted.skipped_existing,
     )
     return {
         "batches": batches,
         "api_calls": source.counter.calls,
         "window": [start.isoformat(), end.isoformat()],
-        "skipped_existing": skipped,
+        "skipped_existing": extracted.skipped_existing,
     }
 
 
@@ -180,124 +125,38 @@ def extract_inbox(
     }
 
 
-def validate_and_map(
-    cfg: IntegrationConfig, flow: str, spec: FlowSpec, batch: list[dict[str, Any]]
-) -> dict[str, Any]:
+def validate_and_map(cfg: IntegrationConfig, flow: str, spec: FlowSpec, batch: Records) -> Handoff:
+    ctx = StepContext(cfg, flow)
     # translation makes no request: the source is only asked for its translator
-    with _source(cfg, flow) as source:
-        return map_batch(cfg, flow, source, batch)
+    with ctx.source() as source:
+        return flow_of(ctx.kind).validate_and_map(ctx, source, batch)
 
 
-def map_batch(
-    cfg: IntegrationConfig, flow: str, source: Any, batch: list[dict[str, Any]]
-) -> dict[str, Any]:
+def map_batch(cfg: IntegrationConfig, flow: str, source: Any, batch: Records) -> Handoff:
     """The validate-and-map step on a source already at hand: what a run does with one
     batch of vendor records under the pair's settings (the contract tests and the
     mapping CLI call it with recorded payloads, so they test what a run would send)."""
-    kind, spec = cfg.kind(flow), cfg.flows[flow]
-    if kind == "customers":
-        return customers.validate_and_map(source, batch, cfg.rules)
-    if kind == "stock":
-        return stock.validate_and_map(source, batch, spec.stock, cfg.rules)
-    if kind == "products":
-        return products.validate_and_map(
-            source, batch, spec.products, _mapper(cfg, flow), cfg.rules
-        )
-    if kind == "shipments":
-        return shipments.validate_and_map(source, batch)
-    if kind == "checkouts":
-        return checkouts.validate_and_map(source, batch)
-    return orders.validate_and_map(source, batch, spec.orders, _mapper(cfg, flow), cfg.rules)
+    ctx = StepContext(cfg, flow)
+    return flow_of(ctx.kind).validate_and_map(ctx, source, batch)
 
 
 def lookup(
     cfg: IntegrationConfig,
     flow: str,
     spec: FlowSpec,
-    mapped: dict[str, Any],
+    mapped: Handoff,
     *,
     full_resync: bool = False,
-) -> dict[str, Any]:
-    kind, scope = cfg.kind(flow), cfg.scope(flow)
-    if kind in ("shipments", "checkouts"):  # the ledger alone decides: no target call
-        with closing(Ledger()) as ledger:
-            if kind == "shipments":
-                return shipments.lookup(ledger, scope, cfg.opposite_scope(flow), mapped)
-            return checkouts.lookup(ledger, scope, mapped)
-    with _target(cfg, flow) as target, closing(Ledger()) as ledger:
-        if kind == "customers":
-            return customers.lookup(target, ledger, scope, mapped)
-        if kind == "stock":
-            return stock.lookup(target, ledger, scope, mapped, full_resync=full_resync)
-        if kind == "products":
-            return products.lookup(
-                target, ledger, scope, mapped, spec.products, full_resync=full_resync
-            )
-        return orders.lookup(
-            target, ledger, scope, mapped, spec.orders, opposite=cfg.opposite_scope(flow)
-        )
+) -> Handoff:
+    ctx = StepContext(cfg, flow, full_resync=full_resync)
+    return flow_of(ctx.kind).lookup(ctx, mapped)
 
 
 def load(
-    cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: dict[str, Any], run_id: str
-) -> dict[str, Any]:
-    kind, scope = cfg.kind(flow), cfg.scope(flow)
-    with _target(cfg, flow) as target, closing(Ledger()) as ledger:
-        if kind == "customers":
-            return customers.load(
-                target,
-                ledger,
-                scope,
-                looked_up,
-                run_id=run_id,
-                settings=cfg.customer_settings(flow),
-            )
-        if kind == "stock":
-            return stock.load(target, ledger, scope, looked_up, run_id=run_id, settings=spec.stock)
-        if kind == "shipments":
-            return shipments.load(target, ledger, scope, looked_up, run_id=run_id)
-        if kind == "checkouts":
-            return checkouts.load(target, ledger, scope, looked_up, run_id=run_id)
-        if kind == "products":
-            # images are downloaded from the source at load time, not carried in XCom
-            with _source(cfg, flow) as source:
-                return products.load(
-                    target,
-                    ledger,
-                    scope,
-                    looked_up,
-                    run_id=run_id,
-                    settings=spec.products,
-                    source=source,
-                )
-        result = orders.load(
-            target,
-            ledger,
-            scope,
-            looked_up,
-            run_id=run_id,
-            settings=spec.orders,
-            customer_settings=cfg.customer_settings(flow),
-        )
-        if spec.orders.confirm_in_source:
-            ids = [o["ref"]["id"] for o in looked_up["orders"]]
-            with _source(cfg, flow) as src:
-                calls = src.counter.calls
-                result["orders_confirmed_in_source"] = orders.confirm_in_source(
-                    src, ledger, scope, ids, dict(spec.orders.confirm_in_source), run_id=run_id
-                )
-                result["api_calls"] += src.counter.calls - calls
-        return result
-
-
-SUMMARY_KEYS = {
-    "orders": orders.SUMMARY_KEYS,
-    "customers": customers.SUMMARY_KEYS,
-    "products": products.SUMMARY_KEYS,
-    "stock": stock.SUMMARY_KEYS,
-    "shipments": shipments.SUMMARY_KEYS,
-    "checkouts": checkouts.SUMMARY_KEYS,
-}
+    cfg: IntegrationConfig, flow: str, spec: FlowSpec, looked_up: Handoff, run_id: str
+) -> Handoff:
+    ctx = StepContext(cfg, flow, run_id=run_id)
+    return flow_of(ctx.kind).load(ctx, looked_up)
 
 
 def report(
@@ -318,10 +177,9 @@ def report(
     backstop's "synced up to" mark. It erases the inbox records it loaded instead.
     """
     kind = cfg.kind(flow)
-    summary = orders.summarize(results, extract_calls=api_calls, keys=SUMMARY_KEYS[kind])
-    if kind == "orders":  # left out at extract (already synced): still read, still skipped
-        summary["orders_read"] += skipped_existing
-        summary["orders_skipped_existing"] += skipped_existing
+    summary = flow_of(kind).summarize(
+        results, extract_calls=api_calls, skipped_existing=skipped_existing
+    )
     summary["window"] = window
     if window is not None:
         with closing(Ledger()) as ledger:

@@ -15,7 +15,7 @@ from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.flows import orders
-from shopbridge.mapping.defaults import mapper_for
+from shopbridge.flows.counts import summarize
 from shopbridge.mapping.engine import Mapper
 from shopbridge.store.ledger import Ledger
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
@@ -68,7 +68,7 @@ def mapped_batches(
     mapper: Mapper | None = None,
 ) -> list[dict[str, Any]]:
     raw = orders.extract(env["source"], DEMO_START, DEMO_END, batch_size)
-    mapper = mapper or mapper_for(SHIPPED, "orders")
+    mapper = mapper or SHIPPED.mapper("orders")
     return [orders.validate_and_map(env["source"], b, settings, mapper, SHIPPED.rules) for b in raw]
 
 
@@ -93,7 +93,7 @@ def run_flow(
                 run_id=run_id,
             )
         results.append(result)
-    return orders.summarize(results)
+    return summarize(results, keys=orders.SUMMARY_KEYS)
 
 
 def globe_orders(env: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ from collections import Counter
 from datetime import timedelta
 
 from shopbridge.config import CustomerSettings
-from shopbridge.flows import customers, orders
+from shopbridge.flows import customers
+from shopbridge.flows.counts import summarize
 from shopbridge_dev.sandboxes.demo_data import DEFAULT_DEBTOR, DEMO_START, generate
 from tests.flows.conftest import SHIPPED, P, run_flow
 
@@ -23,7 +24,7 @@ def sync_customers(env, run_id: str = "c1", settings: CustomerSettings | None = 
         results.append(
             customers.load(target, env["ledger"], P, looked, run_id=run_id, settings=settings)
         )
-    return orders.summarize(results, keys=customers.SUMMARY_KEYS)
+    return summarize(results, keys=customers.SUMMARY_KEYS)
 
 
 def test_customers_are_created_or_updated_once_per_email(env):

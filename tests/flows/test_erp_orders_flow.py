@@ -14,6 +14,7 @@ from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.flows import orders
+from shopbridge.flows.counts import summarize
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 from tests.flows.conftest import NO_SLEEP, SHIPPED, P, run_flow
 
@@ -62,7 +63,7 @@ def sync_erp_orders(
                 target, env["ledger"], REVERSE, looked, run_id=run_id, settings=OrderSettings()
             )
         )
-    return orders.summarize(results)
+    return summarize(results, keys=orders.SUMMARY_KEYS)
 
 
 def shop_orders(env: dict[str, Any]) -> list[dict[str, Any]]:
@@ -128,7 +129,7 @@ def test_orders_never_ping_pong_between_the_two_directions(env, erp):
         results.append(
             orders.load(target, env["ledger"], P, looked, run_id="f2", settings=OrderSettings())
         )
-    again = orders.summarize(results)
+    again = summarize(results, keys=orders.SUMMARY_KEYS)
     assert again["orders_skipped_mirrored"] == 5
     assert again["orders_created"] == 0
     assert len(env["eg"].get("/_sandbox/orders").json()) == globe_before

@@ -8,7 +8,6 @@ from pathlib import Path
 import yaml
 
 from shopbridge.config import load_integration
-from shopbridge.mapping.defaults import mapper_for
 from shopbridge_dev.sandboxes.demo_data import UNKNOWN_SKU
 from tests.flows.conftest import N, globe_orders, run_flow
 
@@ -22,7 +21,7 @@ def mapper_with(tmp_path: Path, mapping: dict):
     data["mapping"] = mapping
     path = tmp_path / "lightspeed_ecom__exact_globe.yaml"
     path.write_text(yaml.safe_dump(data))
-    return mapper_for(load_integration(path), "orders")
+    return load_integration(path).mapper("orders")
 
 
 def ls_orders(env) -> dict[str, dict]:
@@ -129,7 +128,7 @@ def test_prices_sent_including_tax_reconcile_with_the_webshop_total(env, tmp_pat
         prices_include_tax=True,
         shipping_line=ShippingLine(item_code="VERZENDKOSTEN"),
     )
-    summary = run_flow(env, settings=settings, mapper=mapper_for(cfg, "orders"))
+    summary = run_flow(env, settings=settings, mapper=cfg.mapper("orders"))
     assert summary["orders_created"] == N - 1
     source = ls_orders(env)
     for booked in globe_orders(env):

@@ -181,7 +181,6 @@ def test_journal_entry_per_order_balances_and_books_revenue_per_country(env, tmp
     import yaml
 
     from shopbridge.config import load_integration
-    from shopbridge.mapping.defaults import mapper_for
     from tests.flows.conftest import SHIPPED, P
 
     accounts = {
@@ -207,7 +206,7 @@ def test_journal_entry_per_order_balances_and_books_revenue_per_country(env, tmp
     path = tmp_path / f"{P}.yaml"
     path.write_text(yaml.safe_dump(data))
     cfg = load_integration(path)
-    summary = run_flow(env, settings=cfg.flows["orders"].orders, mapper=mapper_for(cfg, "orders"))
+    summary = run_flow(env, settings=cfg.flows["orders"].orders, mapper=cfg.mapper("orders"))
     assert summary["orders_created"] == N - 1
     entries = env["eg"].get("/_sandbox/journal").json()
     assert len(entries) == N - 1
@@ -228,6 +227,6 @@ def test_journal_entry_per_order_balances_and_books_revenue_per_country(env, tmp
         )
         assert vat == Decimal(str(src["priceIncl"])) - Decimal(str(src["priceExcl"]))
     again = run_flow(
-        env, settings=cfg.flows["orders"].orders, mapper=mapper_for(cfg, "orders"), run_id="r2"
+        env, settings=cfg.flows["orders"].orders, mapper=cfg.mapper("orders"), run_id="r2"
     )
     assert again["orders_created"] == 0

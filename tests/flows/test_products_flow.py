@@ -11,8 +11,8 @@ import yaml
 
 from shopbridge.config import IntegrationConfig, parse_integration
 from shopbridge.errors import ConfigError
-from shopbridge.flows import orders, products
-from shopbridge.mapping.defaults import mapper_for
+from shopbridge.flows import products
+from shopbridge.flows.counts import summarize
 from shopbridge_dev.sandboxes.demo_data import DEMO_END
 from tests.flows.conftest import P
 
@@ -37,7 +37,7 @@ def sync(
 ) -> dict[str, Any]:
     cfg = cfg or config()
     spec = cfg.flows["products"]
-    mapper = mapper_for(cfg, "products")
+    mapper = cfg.mapper("products")
     results = []
     end = datetime.now(UTC) + timedelta(hours=1)
     for batch in products.extract(env["source"], EVER, end, 10):
@@ -57,7 +57,7 @@ def sync(
                 source=env["source"],
             )
         )
-    return orders.summarize(results, keys=products.SUMMARY_KEYS)
+    return summarize(results, keys=products.SUMMARY_KEYS)
 
 
 def items(env: dict[str, Any]) -> dict[str, dict[str, Any]]:

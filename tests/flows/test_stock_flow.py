@@ -11,7 +11,8 @@ import pytest
 from shopbridge.config import StockSettings
 from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.errors import RecordError
-from shopbridge.flows import orders, stock
+from shopbridge.flows import stock
+from shopbridge.flows.counts import summarize
 from shopbridge.models import StockLevel
 from tests.flows.conftest import P
 
@@ -36,7 +37,7 @@ def sync(
         results.append(
             stock.load(target, env["ledger"], P, looked, run_id=run_id, settings=settings)
         )
-    return orders.summarize(results, keys=stock.SUMMARY_KEYS)
+    return summarize(results, keys=stock.SUMMARY_KEYS)
 
 
 def globe_stock(env: dict[str, Any], sku: str, warehouse: str = "1") -> Decimal:

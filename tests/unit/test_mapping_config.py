@@ -9,7 +9,6 @@ import pytest
 
 from shopbridge.config import load_integration
 from shopbridge.errors import ConfigError
-from shopbridge.mapping.defaults import mapper_for
 
 HEAD = """\
 id: lightspeed_ecom__exact_globe
@@ -44,7 +43,7 @@ mapping:
 """,
         )
     )
-    rows = {(s, f): (rule, origin) for s, f, rule, origin in mapper_for(cfg, "orders").table()}
+    rows = {(s, f): (rule, origin) for s, f, rule, origin in cfg.mapper("orders").table()}
     assert rows[("header", "Remark")] == ("source.memo | truncate(60)", "yaml")
     assert rows[("header", "Warehouse")] == ("const '1'", "yaml")
     assert ("header", "AmountDC") not in rows

@@ -43,6 +43,10 @@ class SystemHook(Protocol):
         """The system as a flow's target."""
         ...
 
+    def test_connection(self) -> tuple[bool, str]:
+        """Whether the Connection's account answers, and what to tell the user."""
+        ...
+
 
 @dataclass(frozen=True)
 class DebtorMatch:

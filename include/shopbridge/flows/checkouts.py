@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from shopbridge.connectors.base import CheckoutSource, CheckoutTarget
+from shopbridge.connectors.base import CheckoutSource, CheckoutTarget, Endpoint
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows._counts import RunCounts, batched
+from shopbridge.flows.counts import RunCounts, batched
+from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.models import Checkout
 from shopbridge.store.ledger import Ledger, Status
 
@@ -57,7 +58,7 @@ def validate_and_map(source: CheckoutSource, batch: list[dict[str, Any]]) -> dic
         try:
             checkout = source.to_checkout(record)
         except RecordError as err:
-            counts.quarantine(err.source_id, err.field, err.reason)
+            counts.refuse(err.source_id, err.field, err.reason)
             continue
         out.append({"checkout": checkout.model_dump(mode="json"), "hash": checkout.content_hash()})
     return {"checkouts": out, "counts": counts.__dict__}
@@ -90,7 +91,7 @@ def load(
         except FatalError as err:
             reason = str(err)[:500]
             ledger.quarantine(scope, CHECKOUT, checkout.ref.id, reason=reason, run_id=run_id)
-            counts.quarantine(checkout.ref.id, "(target)", reason)
+            counts.refuse(checkout.ref.id, "(target)", reason)
             continue
         ledger.done(
             scope,
@@ -106,3 +107,29 @@ def load(
             counts.checkouts_created += 1
     counts.api_calls += target.counter.calls - before
     return dict(counts.__dict__)
+
+
+@register
+class CheckoutsFlow(Flow):
+    """Checkouts (carts) copied into the target, replaced when they changed."""
+
+    kind = "checkouts"
+    summary_keys = SUMMARY_KEYS
+
+    def extract(
+        self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime
+    ) -> Extracted:
+        return Extracted(extract(cast(CheckoutSource, source), start, end, ctx.spec.batch_size))
+
+    def validate_and_map(self, ctx: StepContext, source: Endpoint, batch: Records) -> Handoff:
+        return validate_and_map(cast(CheckoutSource, source), batch)
+
+    def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
+        with ctx.ledger() as ledger:  # the ledger alone decides: no target call
+            return lookup(ledger, ctx.scope, mapped)
+
+    def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return load(
+                cast(CheckoutTarget, target), ledger, ctx.scope, looked_up, run_id=ctx.owner
+            )

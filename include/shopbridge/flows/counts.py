@@ -1,7 +1,10 @@
-"""What the newer flows share: their per-batch counters and their windowed extract.
+"""The one counter type of every flow, and the run's summary of them.
 
 Counters travel between a run's tasks as XCom (plain dicts) and are added up by the
-report, so each flow's are a flat dataclass of ints plus the quarantined entries.
+report, so each flow's are a flat dataclass of ints plus the quarantined entries: a
+subclass of :class:`RunCounts` naming its entity and its counters. The summary the report
+logs, returns and writes to the Activity log is :func:`summarize` of them, one figure per
+key, so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ from typing import Any, ClassVar, Self
 
 from shopbridge.models import QuarantineEntry
 
+#: a run's figures: each summary key's total, ``api_calls``, and ``quarantined`` (entries)
+Summary = dict[str, Any]
+
 
 @dataclass
 class RunCounts:
+    """What a step did, in the run report's terms."""
+
     #: ``QuarantineEntry.entity`` of this flow's records, and its counters' prefix
     ENTITY: ClassVar[str] = ""
     PREFIX: ClassVar[str] = ""
@@ -30,14 +38,41 @@ class RunCounts:
             quarantined=list(data.get("quarantined", [])),
         )
 
-    def quarantine(self, source_id: str, field_name: str, reason: str) -> None:
-        key = f"{self.PREFIX}_quarantined"
-        setattr(self, key, getattr(self, key) + 1)
-        self.quarantined.append(
+    def as_dict(self) -> dict[str, Any]:
+        """The counts as the next task takes them (JSON-able)."""
+        return dict(self.__dict__)
+
+    def quarantine(self, entry: QuarantineEntry, *, counted: bool = True) -> None:
+        """Report ``entry``; ``counted``: it also counts as one of the flow's records
+        quarantined (a refused product image is reported, its product not counted)."""
+        if counted:
+            key = f"{self.PREFIX}_quarantined"
+            setattr(self, key, getattr(self, key) + 1)
+        self.quarantined.append(entry.model_dump())
+
+    def refuse(self, source_id: str, field_name: str, reason: str) -> None:
+        """Quarantine one of the flow's own records."""
+        self.quarantine(
             QuarantineEntry(
                 entity=self.ENTITY, source_id=source_id, field=field_name, reason=reason
-            ).model_dump()
+            )
         )
+
+
+def summarize(
+    results: Iterable[dict[str, Any]], *, extract_calls: int = 0, keys: Iterable[str]
+) -> Summary:
+    """Add up the per-batch counts into the run's summary."""
+    keys = tuple(keys)
+    total: Summary = dict.fromkeys(keys, 0)
+    total["api_calls"] = extract_calls
+    quarantined: list[dict[str, str]] = []
+    for r in results:
+        for k in keys:
+            total[k] += r.get(k, 0)
+        quarantined.extend(r.get("quarantined", []))
+    total["quarantined"] = quarantined
+    return total
 
 
 def batched(

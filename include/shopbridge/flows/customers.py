@@ -8,15 +8,16 @@ never disagree about who a customer is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, cast
 
 from shopbridge.config import CustomerSettings, RecordRules
-from shopbridge.connectors._kit.http import CallCounter
-from shopbridge.connectors.base import OrderTarget
+from shopbridge.connectors.base import CustomerSource, Endpoint, OrderTarget
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows.debtors import debtor_lookup, sync_debtor
+from shopbridge.flows.counts import RunCounts
+from shopbridge.flows.debtors import CUSTOMER, debtor_lookup, sync_debtor
+from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import Filled, complete_customer
 from shopbridge.models import Customer, QuarantineEntry
 from shopbridge.store.ledger import Ledger
@@ -26,18 +27,11 @@ from shopbridge.store.ledger import Ledger
 QUARANTINED = "customer_record"
 
 
-class CustomerSource(Protocol):
-    """A system customers are read from."""
-
-    counter: CallCounter
-
-    def iter_customer_records(self, start: datetime, end: datetime) -> Any: ...
-    def customer_id(self, record: dict[str, Any]) -> str: ...
-    def to_customer(self, record: dict[str, Any]) -> Customer: ...
-
-
 @dataclass
-class Counts:
+class Counts(RunCounts):
+    ENTITY = CUSTOMER
+    PREFIX = "customers"
+
     customers_read: int = 0
     customers_created: int = 0
     customers_updated: int = 0
@@ -45,12 +39,6 @@ class Counts:
     customers_quarantined: int = 0
     #: customers without a country that got the pair's default_country
     countries_defaulted: int = 0
-    api_calls: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
-
-    def quarantine(self, entry: QuarantineEntry) -> None:
-        self.customers_quarantined += 1
-        self.quarantined.append(entry.model_dump())
 
 
 def extract(
@@ -160,3 +148,35 @@ SUMMARY_KEYS = (
     "countries_defaulted",
     "api_calls",
 )
+
+
+@register
+class CustomersFlow(Flow):
+    """Customers from the source as debtors in the target: created, or updated when
+    they changed."""
+
+    kind = "customers"
+    summary_keys = SUMMARY_KEYS
+
+    def extract(
+        self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime
+    ) -> Extracted:
+        return Extracted(extract(cast(CustomerSource, source), start, end, ctx.spec.batch_size))
+
+    def validate_and_map(self, ctx: StepContext, source: Endpoint, batch: Records) -> Handoff:
+        return validate_and_map(cast(CustomerSource, source), batch, ctx.cfg.rules)
+
+    def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return lookup(cast(OrderTarget, target), ledger, ctx.scope, mapped)
+
+    def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return load(
+                cast(OrderTarget, target),
+                ledger,
+                ctx.scope,
+                looked_up,
+                run_id=ctx.owner,
+                settings=ctx.cfg.customer_settings(ctx.key),
+            )

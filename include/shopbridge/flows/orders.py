@@ -19,13 +19,15 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from shopbridge.config import CustomerSettings, OrderSettings, RecordRules
-from shopbridge.connectors.base import OrderSource, OrderTarget, OrderWrite
+from shopbridge.connectors.base import Endpoint, OrderSource, OrderTarget, OrderWrite
 from shopbridge.errors import FatalError, RecordError, RetriableError
+from shopbridge.flows.counts import RunCounts
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.prepare import prepare
+from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import Filled
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Customer, Order, QuarantineEntry
@@ -37,8 +39,11 @@ ORDER = "order"
 
 
 @dataclass
-class Counts:
+class Counts(RunCounts):
     """What a step did, in the run report's terms."""
+
+    ENTITY = ORDER
+    PREFIX = "orders"
 
     orders_read: int = 0
     orders_created: int = 0
@@ -53,15 +58,6 @@ class Counts:
     countries_defaulted: int = 0
     customers_created: int = 0
     customers_updated: int = 0
-    api_calls: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    def quarantine(self, entry: QuarantineEntry) -> None:
-        self.orders_quarantined += 1
-        self.quarantined.append(entry.model_dump())
 
 
 def reference(order: Order) -> str:
@@ -495,17 +491,65 @@ SUMMARY_KEYS = (
 )
 
 
-def summarize(
-    results: Iterable[dict[str, Any]], *, extract_calls: int = 0, keys: Iterable[str] = SUMMARY_KEYS
-) -> dict[str, Any]:
-    """Add up the per-batch counts into the run's summary."""
-    keys = tuple(keys)
-    total: dict[str, Any] = dict.fromkeys(keys, 0)
-    total["api_calls"] = extract_calls
-    quarantined: list[dict[str, str]] = []
-    for r in results:
-        for k in keys:
-            total[k] += r.get(k, 0)
-        quarantined.extend(r.get("quarantined", []))
-    total["quarantined"] = quarantined
-    return total
+@register
+class OrdersFlow(Flow):
+    """Orders from the source booked in the target, with their customers; optionally
+    confirmed back in the source once booked (``orders.confirm_in_source``)."""
+
+    kind = "orders"
+    summary_keys = SUMMARY_KEYS
+
+    def extract(
+        self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime
+    ) -> Extracted:
+        src, size = cast(OrderSource, source), ctx.spec.batch_size
+        if ctx.spec.orders.confirm_in_source or ctx.full_resync:
+            # a synced order may still owe its confirmation: read them all
+            return Extracted(extract(src, start, end, size))
+        with ctx.ledger() as ledger:
+            synced = AlreadySynced(ledger, ctx.scope)
+            return Extracted(extract(src, start, end, size, skip=synced), synced.skipped)
+
+    def validate_and_map(self, ctx: StepContext, source: Endpoint, batch: Records) -> Handoff:
+        return validate_and_map(
+            cast(OrderSource, source), batch, ctx.spec.orders, ctx.mapper, ctx.cfg.rules
+        )
+
+    def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return lookup(
+                cast(OrderTarget, target),
+                ledger,
+                ctx.scope,
+                mapped,
+                ctx.spec.orders,
+                opposite=ctx.opposite_scope,
+            )
+
+    def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
+        settings = ctx.spec.orders
+        with ctx.target() as target, ctx.ledger() as ledger:
+            result = load(
+                cast(OrderTarget, target),
+                ledger,
+                ctx.scope,
+                looked_up,
+                run_id=ctx.owner,
+                settings=settings,
+                customer_settings=ctx.cfg.customer_settings(ctx.key),
+            )
+            if settings.confirm_in_source:
+                ids = [o["ref"]["id"] for o in looked_up["orders"]]
+                with ctx.source() as end:
+                    src = cast(OrderSource, end)
+                    calls = src.counter.calls
+                    result["orders_confirmed_in_source"] = confirm_in_source(
+                        src,
+                        ledger,
+                        ctx.scope,
+                        ids,
+                        dict(settings.confirm_in_source),
+                        run_id=ctx.owner,
+                    )
+                    result["api_calls"] += src.counter.calls - calls
+        return result

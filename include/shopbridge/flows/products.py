@@ -19,13 +19,21 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from shopbridge.config import ProductSettings, RecordRules
-from shopbridge.connectors.base import ImageUpload, ItemWrite, ProductSource, ProductTarget
+from shopbridge.connectors.base import (
+    Endpoint,
+    ImageUpload,
+    ItemWrite,
+    ProductSource,
+    ProductTarget,
+)
 from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows.counts import RunCounts
+from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import complete_product
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Product, QuarantineEntry
@@ -38,8 +46,11 @@ IMAGE = "image"
 
 
 @dataclass
-class Counts:
+class Counts(RunCounts):
     """What a step did, in the run report's terms."""
+
+    ENTITY = PRODUCT
+    PREFIX = "products"
 
     products_read: int = 0
     products_created: int = 0
@@ -51,21 +62,6 @@ class Counts:
     items_updated: int = 0
     images_uploaded: int = 0
     images_unchanged: int = 0
-    api_calls: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def carried(cls, data: dict[str, Any]) -> Counts:
-        return cls(
-            **{k: v for k, v in data.items() if k != "quarantined"},
-            quarantined=list(data.get("quarantined", [])),
-        )
-
-    def quarantine(self, entry: QuarantineEntry, *, product: bool = True) -> None:
-        """Count a refused product, or (``product=False``) report a refused image only."""
-        if product:
-            self.products_quarantined += 1
-        self.quarantined.append(entry.model_dump())
 
 
 SUMMARY_KEYS = (
@@ -386,7 +382,7 @@ class _Loader:
                         field=f"images[{image['position']}].url",
                         reason=reason,
                     ),
-                    product=False,
+                    counted=False,
                 )
                 continue
             digest = hashlib.sha256(content).hexdigest()
@@ -477,3 +473,50 @@ def load(
     counts.api_calls += target.counter.calls - before
     counts.api_calls += (source.counter.calls - source_before) if source else 0
     return dict(counts.__dict__)
+
+
+#: where a full resync starts reading: the whole catalogue
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@register
+class ProductsFlow(Flow):
+    """The source's catalogue as items in the target: created, updated when changed,
+    with their images (downloaded from the source at load, never carried in XCom)."""
+
+    kind = "products"
+    summary_keys = SUMMARY_KEYS
+
+    def extract(
+        self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime
+    ) -> Extracted:
+        since = EPOCH if ctx.full_resync else start
+        return Extracted(extract(cast(ProductSource, source), since, end, ctx.spec.batch_size))
+
+    def validate_and_map(self, ctx: StepContext, source: Endpoint, batch: Records) -> Handoff:
+        return validate_and_map(
+            cast(ProductSource, source), batch, ctx.spec.products, ctx.mapper, ctx.cfg.rules
+        )
+
+    def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return lookup(
+                cast(ProductTarget, target),
+                ledger,
+                ctx.scope,
+                mapped,
+                ctx.spec.products,
+                full_resync=ctx.full_resync,
+            )
+
+    def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger, ctx.source() as source:
+            return load(
+                cast(ProductTarget, target),
+                ledger,
+                ctx.scope,
+                looked_up,
+                run_id=ctx.owner,
+                settings=ctx.spec.products,
+                source=cast(ProductSource, source),
+            )

@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from shopbridge.connectors.base import ShipmentSource, ShipmentTarget
+from shopbridge.connectors.base import Endpoint, ShipmentSource, ShipmentTarget
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows._counts import RunCounts, batched
+from shopbridge.flows.counts import RunCounts, batched
 from shopbridge.flows.orders import ORDER
+from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.models import Shipment
 from shopbridge.store.ledger import Ledger, Status
 
@@ -71,7 +72,7 @@ def validate_and_map(source: ShipmentSource, batch: list[dict[str, Any]]) -> dic
         try:
             shipment = source.to_shipment(record)
         except RecordError as err:
-            counts.quarantine(err.source_id, err.field, err.reason)
+            counts.refuse(err.source_id, err.field, err.reason)
             continue
         if shipment.status != "shipped":
             counts.shipments_skipped_not_shipped += 1
@@ -103,7 +104,7 @@ def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) ->
         elif row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
             counts.shipments_unchanged += 1
         elif (target_order := sent_this_way.get(oid) or came_this_way.get(oid)) is None:
-            counts.quarantine(
+            counts.refuse(
                 sid,
                 "order_ref",
                 f"order {oid} was not synced by this integration, so its counterpart is unknown",
@@ -126,7 +127,7 @@ def load(
         except FatalError as err:
             reason = str(err)[:500]
             ledger.quarantine(scope, SHIPMENT, shipment.ref.id, reason=reason, run_id=run_id)
-            counts.quarantine(shipment.ref.id, "(target)", reason)
+            counts.refuse(shipment.ref.id, "(target)", reason)
             continue
         ledger.done(
             scope,
@@ -139,3 +140,29 @@ def load(
         counts.shipments_written += 1
     counts.api_calls += target.counter.calls - before
     return dict(counts.__dict__)
+
+
+@register
+class ShipmentsFlow(Flow):
+    """Shipments of orders this integration synced, applied to their counterparts."""
+
+    kind = "shipments"
+    summary_keys = SUMMARY_KEYS
+
+    def extract(
+        self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime
+    ) -> Extracted:
+        return Extracted(extract(cast(ShipmentSource, source), start, end, ctx.spec.batch_size))
+
+    def validate_and_map(self, ctx: StepContext, source: Endpoint, batch: Records) -> Handoff:
+        return validate_and_map(cast(ShipmentSource, source), batch)
+
+    def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
+        with ctx.ledger() as ledger:  # the ledger alone decides: no target call
+            return lookup(ledger, ctx.scope, ctx.opposite_scope, mapped)
+
+    def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return load(
+                cast(ShipmentTarget, target), ledger, ctx.scope, looked_up, run_id=ctx.owner
+            )

@@ -10,13 +10,16 @@ corrected stock by hand in the target.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from shopbridge.config import RecordRules, StockSettings
-from shopbridge.connectors.base import StockSource, StockTarget
+from shopbridge.connectors.base import Endpoint, StockSource, StockTarget
 from shopbridge.errors import FatalError, RecordError
+from shopbridge.flows.counts import RunCounts
+from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import complete_stock
 from shopbridge.models import QuarantineEntry, StockLevel
 from shopbridge.store.ledger import Ledger, Status
@@ -25,24 +28,14 @@ STOCK = "stock"
 
 
 @dataclass
-class Counts:
+class Counts(RunCounts):
+    ENTITY = STOCK
+    PREFIX = "stock"
+
     stock_read: int = 0
     stock_written: int = 0
     stock_unchanged: int = 0
     stock_quarantined: int = 0
-    api_calls: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def carried(cls, data: dict[str, Any]) -> Counts:
-        return cls(
-            **{k: v for k, v in data.items() if k != "quarantined"},
-            quarantined=list(data.get("quarantined", [])),
-        )
-
-    def quarantine(self, entry: QuarantineEntry) -> None:
-        self.stock_quarantined += 1
-        self.quarantined.append(entry.model_dump())
 
 
 SUMMARY_KEYS = ("stock_read", "stock_written", "stock_unchanged", "stock_quarantined", "api_calls")
@@ -201,3 +194,37 @@ def load(
         counts.stock_written += 1
     counts.api_calls += target.counter.calls - before
     return dict(counts.__dict__)
+
+
+@register
+class StockFlow(Flow):
+    """The source's stock levels set in the target, when they changed. Reads every
+    level on each run: stock has no "changed since"."""
+
+    kind = "stock"
+    summary_keys = SUMMARY_KEYS
+
+    def extract(
+        self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime
+    ) -> Extracted:
+        return Extracted(extract(cast(StockSource, source), ctx.spec.batch_size))
+
+    def validate_and_map(self, ctx: StepContext, source: Endpoint, batch: Records) -> Handoff:
+        return validate_and_map(cast(StockSource, source), batch, ctx.spec.stock, ctx.cfg.rules)
+
+    def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return lookup(
+                cast(StockTarget, target), ledger, ctx.scope, mapped, full_resync=ctx.full_resync
+            )
+
+    def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
+        with ctx.target() as target, ctx.ledger() as ledger:
+            return load(
+                cast(StockTarget, target),
+                ledger,
+                ctx.scope,
+                looked_up,
+                run_id=ctx.owner,
+                settings=ctx.spec.stock,
+            )

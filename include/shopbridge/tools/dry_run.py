@@ -25,15 +25,16 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from shopbridge import runtime
 from shopbridge.config import IntegrationConfig, OrderSettings, load_integration
-from shopbridge.connectors.registry import hook_for
+from shopbridge.connectors.base import OrderTarget
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.flows import products as products_flow
 from shopbridge.flows.debtors import CUSTOMER, debtor_digest, debtor_key, terms_for
 from shopbridge.flows.orders import fixed_debtor
+from shopbridge.flows.protocol import StepContext
 from shopbridge.models import Customer, Order
 from shopbridge.store.ledger import Ledger, Status
 
@@ -124,8 +125,7 @@ def record_ids(
 ) -> list[list[str]]:
     """Each raw record's id, as the source names it (what the plan's and replay's rows show;
     only the source knows where a vendor keeps it)."""
-    end = cfg.ends(flow)[0]
-    with closing(hook_for(end.system, end.connection_id).get_source()) as source:
+    with StepContext(cfg, flow).source() as source:
         id_of = getattr(source, ID_OF[cfg.kind(flow)])
         return [[str(id_of(r)) for r in batch] for batch in batches]
 
@@ -285,11 +285,9 @@ def _customers(
     terms) first, else the target's match and its fingerprint."""
     rows = _quarantined("customer", looked["counts"])
     settings = cfg.customer_settings(flow)
-    end = cfg.ends(flow)[1]
-    with (
-        closing(Ledger()) as ledger,
-        closing(hook_for(end.system, end.connection_id).get_target()) as target,
-    ):
+    ctx = StepContext(cfg, flow)
+    with ctx.ledger() as ledger, ctx.target() as opened:
+        target = cast(OrderTarget, opened)
         for item in looked["customers"]:
             customer = Customer.model_validate(item["customer"])
             sid = item["source_id"]
