@@ -145,6 +145,40 @@ def _push_batches(ti: Any, batches: list[list[dict[str, Any]]]) -> list[int]:
     return list(range(len(batches)))
 
 
+#: the JSON Schema dialect of the run parameters. Airflow validates every parameter of
+#: every DAG at parse time, and jsonschema first checks the schema against its dialect's
+#: metaschema: draft 7's takes a third of the time of the default 2020-12 one (230 DAGs,
+#: 690 parameters), and these schemas use nothing newer.
+_DIALECT = {"$schema": "http://json-schema.org/draft-07/schema#"}
+
+
+def _params() -> dict[str, Param]:
+    """The run parameters a manual trigger offers (the trigger form shows them)."""
+    return {
+        "start": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="Sync records changed from this moment (ISO 8601)",
+            **_DIALECT,
+        ),
+        "end": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="... up to this moment (exclusive)",
+            **_DIALECT,
+        ),
+        "full_resync": Param(
+            False,
+            type="boolean",
+            description="Write every record again, changed or not "
+            "(products: read the whole catalogue)",
+            **_DIALECT,
+        ),
+    }
+
+
 def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, doc_md: str = "") -> Any:
     """extract → validate_and_map[batch] → lookup[batch] → load[batch] → report."""
 
@@ -160,26 +194,7 @@ def build_flow_dag(cfg: IntegrationConfig, flow: str, spec: FlowSpec, *, doc_md:
         max_active_runs=1,
         doc_md=doc_md,
         tags=["shopbridge", cfg.source.system, cfg.target.system, cfg.kind(flow)],
-        params={
-            "start": Param(
-                None,
-                type=["null", "string"],
-                format="date-time",
-                description="Sync records changed from this moment (ISO 8601)",
-            ),
-            "end": Param(
-                None,
-                type=["null", "string"],
-                format="date-time",
-                description="... up to this moment (exclusive)",
-            ),
-            "full_resync": Param(
-                False,
-                type="boolean",
-                description="Write every record again, changed or not "
-                "(products: read the whole catalogue)",
-            ),
-        },
+        params=_params(),
         default_args={
             "retries": spec.retries,
             "retry_delay": timedelta(seconds=spec.retry_delay_s),
