@@ -1,4 +1,5 @@
-"""The shipped order mapping of Lightspeed eCom -> AccountView, for the lead to wire in.
+"""The shipped order mapping of Lightspeed eCom -> AccountView (the connector registry
+hands it to :mod:`shopbridge.mapping.defaults`).
 
 It reproduces the fields :func:`~shopbridge.connectors.accountview.translate.order_header`
 and :func:`~shopbridge.connectors.accountview.translate.order_lines` build, except those the

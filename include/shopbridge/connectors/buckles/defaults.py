@@ -1,7 +1,7 @@
 """Default mappings for pairs with Buckles as the target: what makes a pair work with no
-``mapping:`` at all. :mod:`shopbridge.mapping.defaults` reads :data:`DEFAULT_MAPPINGS`
-and :data:`INCL_TAX` itself; :data:`DEFAULT_VALUE_MAPS` must be wired there by the lead
-(the ``status`` rule looks up ``buckles_status``, so without it the rule does not
+``mapping:`` at all. The connector registry hands :data:`DEFAULT_MAPPINGS`,
+:data:`INCL_TAX` and :data:`DEFAULT_VALUE_MAPS` to :mod:`shopbridge.mapping.defaults` (the
+``status`` rule looks up ``buckles_status``, so without its value map the rule does not
 compile).
 
 Orders: the fields :func:`~shopbridge.connectors.buckles.translate.order_payload` builds

@@ -1,6 +1,6 @@
 """Default mappings for pairs with CCV SalesPOS as the target: what makes a pair work with
-no ``mapping:`` at all. The lead wires :data:`DEFAULT_MAPPINGS` and :data:`INCL_TAX` into
-:mod:`shopbridge.mapping.defaults`.
+no ``mapping:`` at all. The connector registry hands :data:`DEFAULT_MAPPINGS` and
+:data:`INCL_TAX` to :mod:`shopbridge.mapping.defaults`.
 
 The orders entry reproduces the fields
 :func:`~shopbridge.connectors.ccv_salespos.translate.order_payload` builds from the

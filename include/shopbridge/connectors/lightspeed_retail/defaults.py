@@ -1,5 +1,6 @@
-"""Default field mappings for pairs that write into Lightspeed Retail (the lead wires them
-into ``shopbridge.mapping.defaults``). Imports nothing but the mapping spec.
+"""Default field mappings for pairs that write into Lightspeed Retail (the connector
+registry hands them to ``shopbridge.mapping.defaults``). Imports nothing but the mapping
+spec.
 
 Target field names are Lightspeed's, plus the few the target turns into nested relations
 itself (see :mod:`.translate`): ``price``/``msrp``/``onlinePrice`` (``Prices.ItemPrice`` by
