@@ -149,7 +149,7 @@ def _push_batches(ti: Any, batches: list[list[dict[str, Any]]]) -> list[int]:
 #: every DAG at parse time, and jsonschema first checks the schema against its dialect's
 #: metaschema: draft 7's takes a third of the time of the default 2020-12 one (230 DAGs,
 #: 690 parameters), and these schemas use nothing newer.
-_DIALECT = {"$schema": "http://json-schema.org/draft-07/schema#"}
+_DIALECT: dict[str, Any] = {"$schema": "http://json-schema.org/draft-07/schema#"}
 
 
 def _params() -> dict[str, Param]:
