@@ -166,29 +166,29 @@ def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(demo_t
     assert {t for (t,) in rows(metadata_db, "SELECT DISTINCT task_id FROM xcom")} == {"report"}
     assert rows(ledger_db, "SELECT count(*) FROM shopbridge_activity")[0][0] >= 5
 
-    # --- the maintenance DAG with a retention of 0 days, on the demo's own Airflow -------
-    # (`airflow dags test`: one process on its metadata database, no second standalone)
+    # --- the maintenance DAG with a retention of 0 days, in the demo's own Airflow -------
     airflow = LocalAirflow(
         home=home,
         dags_folder=ROOT / "dags",
         extra_env={
+            # the flows' schedules would start runs against the stopped sandboxes meanwhile
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{ledger_db}",
             "AIRFLOW_CONN_SHOPBRIDGE_AIRFLOW_DB": json.dumps(
                 {"conn_type": "generic", "password": f"sqlite:///{metadata_db}"}
             ),
         },
     )
-    airflow.cli(
-        "dags", "test", MAINTENANCE, "--conf", json.dumps({"retention_days": 0}), timeout=300
-    )
-    # the run `dags test` made (it exits non-zero if the run failed) and its report
-    ((state, value),) = rows(
-        metadata_db,
-        "SELECT r.state, x.value FROM dag_run r JOIN xcom x ON x.dag_run_id = r.id"
-        f" WHERE r.dag_id = '{MAINTENANCE}' AND x.task_id = 'purge' ORDER BY r.id DESC LIMIT 1",
-    )
-    assert state == "success"
-    purged = json.loads(value) if isinstance(value, str | bytes) else value
+    airflow.start()
+    try:
+        airflow.wait_for_dag(MAINTENANCE)
+        run_id = airflow.trigger(MAINTENANCE, {"retention_days": 0})
+        airflow.unpause(MAINTENANCE)
+        state = airflow.wait_for_run(MAINTENANCE, run_id, timeout=300)
+        assert state == "success", airflow.failures(MAINTENANCE, run_id)
+        purged = airflow.xcom(MAINTENANCE, run_id, "purge")
+    finally:
+        airflow.stop()
 
     assert purged["retention_days"] == 0
     assert purged["log_files"] >= n_files - 5  # the dag-processor may have written since
