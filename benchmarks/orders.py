@@ -34,7 +34,6 @@ from shopbridge.connectors.exact_globe.target import ExactGlobeTarget  # noqa: E
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient  # noqa: E402
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource  # noqa: E402
 from shopbridge.flows import orders  # noqa: E402
-from shopbridge.mapping.defaults import mapper_for  # noqa: E402
 from shopbridge.store.ledger import Ledger  # noqa: E402
 from shopbridge_dev.sandboxes.demo_data import DEMO_START, generate  # noqa: E402
 from shopbridge_dev.sandboxes.exact_globe import app as eg_sandbox  # noqa: E402
@@ -85,7 +84,7 @@ def run(
 
 def main() -> None:
     cfg = load_integration(PAIR)
-    settings, mapper = cfg.flows["orders"].orders, mapper_for(cfg, "orders")
+    settings, mapper = cfg.flows["orders"].orders, cfg.mapper("orders")
     data = generate("bench")
     no_sleep = RetryPolicy(sleep=lambda _s: None)
     ls_app = ls_sandbox.create_app(

@@ -65,7 +65,6 @@ def batch_task(batch_file: Path, urls: dict[str, str], run_id: str) -> None:
     """One batch as a worker runs it: map, look up, load; prints its counts and timings."""
     from shopbridge.config import load_integration
     from shopbridge.flows import products
-    from shopbridge.mapping.defaults import mapper_for
     from shopbridge.store.ledger import Ledger
 
     cfg = load_integration(PAIR)
@@ -73,7 +72,7 @@ def batch_task(batch_file: Path, urls: dict[str, str], run_id: str) -> None:
     batch = json.loads(batch_file.read_text())
     source, target = _clients(urls)
     t0 = time.perf_counter()
-    mapped = products.validate_and_map(source, batch, spec.products, mapper_for(cfg, FLOW))
+    mapped = products.validate_and_map(source, batch, spec.products, cfg.mapper(FLOW))
     map_s = time.perf_counter() - t0
     with closing(source), closing(target), closing(Ledger()) as ledger:
         looked = products.lookup(target, ledger, cfg.scope(FLOW), mapped, spec.products)

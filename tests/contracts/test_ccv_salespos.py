@@ -29,7 +29,6 @@ from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
 from shopbridge.connectors.ccv_salespos.translate import expected_total
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 from shopbridge.flows import products as products_flow
-from shopbridge.mapping.defaults import mapper_for
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 from tests.contracts.pipeline import map_records, pair
 from tests.contracts.shape import recorded, recorded_bytes
@@ -185,7 +184,7 @@ def test_products_through_source_and_the_pairs_mapping() -> None:
     assert products is not None
     dutch = products.model_copy(update={"attributes": {"Kleur": "Colour", "Maat": "Size"}})
     mapped = products_flow.validate_and_map(
-        source, records[1:2], dutch, mapper_for(cfg, "products"), cfg.rules
+        source, records[1:2], dutch, cfg.mapper("products"), cfg.rules
     )
     [tee_items] = mapped["products"]
     assert tee_items["sku"] == "TEE"

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from shopbridge.config import OrderSettings, load_integration
 from shopbridge.flows import orders
-from shopbridge.mapping.defaults import mapper_for
 from shopbridge.tools.tryout import offline_source
 from tests.unit.test_exact_globe_from_globe import record as globe_record
 from tests.unit.test_fortnox_translate import order as fortnox_record
@@ -105,7 +104,7 @@ class _Source:
 def test_a_malformed_record_is_mapped_or_quarantined_naming_the_field(system: str) -> None:
     base, pair, flow = CASES[system]
     cfg = load_integration(ROOT / "include/integrations" / f"{pair}.yaml")
-    mapper = mapper_for(cfg, flow)
+    mapper = cfg.mapper(flow)
     source = _Source(system)
     # the valid sample itself maps: the drill breaks a record that would have gone through
     ok = orders.validate_and_map(source, [base], OrderSettings(), mapper, cfg.rules)  # type: ignore[arg-type]
@@ -172,7 +171,7 @@ def test_a_malformed_product_is_mapped_or_quarantined_naming_the_field(system: s
 
     source, base, pair = _product_sources()[system]
     cfg = load_integration(ROOT / "include/integrations" / f"{pair}.yaml")
-    spec, mapper = cfg.flows["products"].products, mapper_for(cfg, "products")
+    spec, mapper = cfg.flows["products"].products, cfg.mapper("products")
     ok = products.validate_and_map(source, [base], spec, mapper)
     assert ok["counts"]["products_quarantined"] == 0, ok["counts"]
 

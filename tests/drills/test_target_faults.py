@@ -268,12 +268,11 @@ def _expected(
     from shopbridge.errors import RecordError
     from shopbridge.flows.orders import reference
     from shopbridge.flows.prepare import prepare
-    from shopbridge.mapping.defaults import mapper_for
     from shopbridge.tools.tryout import offline_source
 
     # the demo shop's currency (Lightspeed orders carry none; a run reads the shop's)
     to_order = offline_source(cfg.ends(flow)[0].system, currency="EUR").to_order
-    mapper = mapper_for(cfg, flow)
+    mapper = cfg.mapper(flow)
     load: dict[str, str] = {}
     bad: set[str] = set()
     left_out: set[str] = set()

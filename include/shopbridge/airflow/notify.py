@@ -312,6 +312,11 @@ class FailureCallback:
     def __repr__(self) -> str:
         return f"FailureCallback({self.cfg.id!r}, {self.flow!r})"
 
+    def __deepcopy__(self, _memo: dict[int, object]) -> FailureCallback:
+        # Airflow deep-copies default_args for every task of every DAG at parse time; the
+        # callback holds only the parsed config, which nothing changes after parsing
+        return self
+
     def __call__(self, context: Context) -> None:
         ti = context.get("ti")
         error = context.get("exception") or context.get("reason")

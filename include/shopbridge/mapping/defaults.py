@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from shopbridge.mapping.engine import Mapper
 from shopbridge.mapping.spec import EntityMapping, MappingSpec, ValueMap
@@ -62,15 +61,3 @@ def build_mapper(
         entity=entity,
         base_value_maps=dict(defaults.value_maps.get((source, target), {})),
     )
-
-
-class MappedPair(Protocol):
-    """An integration as far as mapping goes (``shopbridge.config.IntegrationConfig``)."""
-
-    def mapper(self, key: str) -> Mapper: ...
-
-
-def mapper_for(pair: MappedPair, key: str) -> Mapper:
-    """The effective mapper of one flow (by its key) of an integration: the entry point
-    of tools and tests that hold a config (the config gathers the pair's defaults)."""
-    return pair.mapper(key)

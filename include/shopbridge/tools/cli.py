@@ -96,14 +96,13 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 
 def cmd_mapping_show(pair: str, flow: str) -> int:
-    from shopbridge.mapping.defaults import mapper_for
     from shopbridge.mapping.engine import MappingError
 
     try:
         cfg = load_integration(_pair_file(pair))
         if flow not in cfg.flows:
             raise ConfigError(f"{pair}: no flow named {flow!r}; it has {', '.join(cfg.flows)}")
-        mapper = mapper_for(cfg, flow)
+        mapper = cfg.mapper(flow)
     except (ConfigError, MappingError) as err:
         print(err, file=sys.stderr)
         return 2

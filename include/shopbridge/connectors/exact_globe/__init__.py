@@ -49,10 +49,10 @@ envelope, an Exact Online recording); [S] seen in a client decoding live Globe a
   Number; the code is ``AssortmentCode``), the ``ID`` guid used as MERGE key (the
   documented key is ``ItemCode``), ``ItemCategory``/``ItemImage``/``ItemWarehouse``.
 * Order writes [U]: the line and header field names come from the pair's default mapping
-  (``mapping/defaults.py``: ``OrderDate``, ``Currency``, ``DeliveryAddressLine1``…,
+  (``connectors/exact_globe/defaults.py``: ``OrderDate``, ``Currency``, ``DeliveryAddressLine1``…,
   ``VATPercentage``, ``DiscountAmount``, ``AmountDC``), none of which is in Exact's
   documentation; the sandbox accepts them as aliases of the documented names
-  (``sandbox.ALIASES``) so the demo runs, and serves only the documented ones.
+  (the sandbox's ``ALIASES``) so the demo runs, and serves only the documented ones.
 * ``Contact`` entity [U] (documented as ``ContactPerson``), ``$batch`` [U].
 
 Nothing is re-exported here: import each name from the module that defines it, so
