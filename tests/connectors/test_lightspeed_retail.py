@@ -24,6 +24,8 @@ with warnings.catch_warnings():
     from tests.connectors.suite import Harness, connector_suite
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore as InMemoryTokenStore
+from shopbridge.connectors._kit.tokens import RefreshTokenStore as TokenStore
 from shopbridge.connectors.lightspeed_retail.client import (
     LightspeedRetailClient,
     LightspeedRetailSettings,
@@ -31,7 +33,6 @@ from shopbridge.connectors.lightspeed_retail.client import (
 )
 from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel
 from shopbridge.connectors.lightspeed_retail.target import LightspeedRetailTarget
-from shopbridge.connectors.lightspeed_retail.tokens import InMemoryTokenStore, TokenStore
 from shopbridge.errors import AuthError, ConfigError, FatalError
 from shopbridge_dev.sandboxes.demo_data import DEMO_START
 from shopbridge_dev.sandboxes.lightspeed_retail.app import create_app

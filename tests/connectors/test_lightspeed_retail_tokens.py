@@ -23,15 +23,13 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore as InMemoryTokenStore
+from shopbridge.connectors._kit.tokens import RefreshTokenStore as TokenStore
+from shopbridge.connectors._kit.tokens import TokenSet
 from shopbridge.connectors.lightspeed_retail.client import LightspeedRetailClient
-from shopbridge.connectors.lightspeed_retail.tokens import (
-    InMemoryTokenStore,
-    SqlTokenStore,
-    TokenSet,
-    TokenStore,
-    token_key,
-)
+from shopbridge.connectors.lightspeed_retail.tokens import token_key
 from shopbridge.errors import AuthError
+from shopbridge.store.tokens import RefreshTokens as SqlTokenStore
 from shopbridge_dev.sandboxes.lightspeed_retail.app import create_app
 
 from .test_lightspeed_retail import ACCOUNT, settings_for
@@ -286,7 +284,7 @@ WORKER = textwrap.dedent("""
     from shopbridge.connectors.lightspeed_retail.client import (
         LightspeedRetailClient, LightspeedRetailSettings,
     )
-    from shopbridge.connectors.lightspeed_retail.tokens import SqlTokenStore
+    from shopbridge.store.tokens import RefreshTokens as SqlTokenStore
     base, ledger, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     settings = LightspeedRetailSettings(
         base_url=base, client_id="demo-client", client_secret="demo-secret",

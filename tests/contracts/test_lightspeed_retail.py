@@ -23,11 +23,11 @@ import httpx
 import pytest
 
 from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore as InMemoryTokenStore
 from shopbridge.connectors.base import ItemWrite, OrderWrite
 from shopbridge.connectors.lightspeed_retail.auth import RotatingTokenAuth
 from shopbridge.connectors.lightspeed_retail.client import LightspeedRetailClient
 from shopbridge.connectors.lightspeed_retail.target import LightspeedRetailTarget
-from shopbridge.connectors.lightspeed_retail.tokens import InMemoryTokenStore
 from shopbridge.connectors.lightspeed_retail.translate import (
     item_confirmation,
     sale_confirmation,

@@ -5,21 +5,14 @@ refresh token, and the one just used dies (VENDOR_APIS.md §2;
 developers.lightspeedhq.com/retail/authentication/refresh-token). The pair therefore lives
 in one row of the ledger database that every worker reads and changes only under a lease
 and by compare-and-swap (:mod:`shopbridge.connectors._kit.tokens`,
-:mod:`shopbridge.store.tokens`). This module names the row and keeps the names this
-connector's callers know the store by.
+:mod:`shopbridge.store.tokens`). This module names the row.
 """
 
 from __future__ import annotations
 
 from shopbridge.connectors._kit import tokens as kit
-from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore as InMemoryTokenStore
-from shopbridge.connectors._kit.tokens import RefreshTokenStore as TokenStore
-from shopbridge.connectors._kit.tokens import TokenSet as TokenSet
-from shopbridge.store.tokens import RefreshTokens as SqlTokenStore
 
 SYSTEM = "lightspeed_retail"
-
-__all__ = ["InMemoryTokenStore", "SqlTokenStore", "TokenSet", "TokenStore", "token_key"]
 
 
 def token_key(client_id: str, initial_refresh_token: str) -> str:
