@@ -124,24 +124,40 @@ class Stage:
             yield pair
         finally:
             dag_ids = [pair.cfg.dag_id(flow) for flow in pair.cfg.flows]
+            # finish first, then pause: a paused DAG's queued runs never start and its
+            # running ones get no new tasks, so waiting after the pause could wait forever
+            self.settle(dag_ids, strict=False)
             for dag_id in dag_ids:
                 self.airflow.api("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
-            self.settle(dag_ids)
+            self.stop_leftovers(dag_ids)
 
-    def settle(self, dag_ids: list[str], timeout: float = 300) -> None:
-        """Wait until no run of these DAGs is queued or running."""
+    def busy(self, dag_ids: list[str]) -> list[tuple[str, str]]:
+        """(dag id, run id) of every queued or running run of these DAGs."""
+        return [
+            (dag_id, run["dag_run_id"])
+            for dag_id in dag_ids
+            for run in self.airflow.runs(dag_id)
+            if run.get("state") in ("queued", "running")
+        ]
+
+    def settle(self, dag_ids: list[str], timeout: float = 300, *, strict: bool = True) -> None:
+        """Wait until no run of these DAGs is queued or running (``strict``: else raise)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            busy = [
-                run["dag_run_id"]
-                for dag_id in dag_ids
-                for run in self.airflow.runs(dag_id)
-                if run.get("state") in ("queued", "running")
-            ]
-            if not busy:
+            if not self.busy(dag_ids):
                 return
             time.sleep(1)
-        raise RuntimeError(f"runs of {dag_ids} still busy after {timeout:.0f}s")
+        if strict:
+            raise RuntimeError(f"runs of {dag_ids} still busy after {timeout:.0f}s")
+
+    def stop_leftovers(self, dag_ids: list[str]) -> None:
+        """Fail what a schedule or an asset event started after the test's own runs ended
+        (the DAGs are paused now: those runs would never finish and never matter)."""
+        for dag_id, run_id in self.busy(dag_ids):
+            self.airflow.api(
+                "PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"}
+            ).raise_for_status()
+        self.settle(dag_ids, timeout=120)
 
     def close(self) -> None:
         self.airflow.stop()
