@@ -320,17 +320,17 @@ class FailureCallback:
     def __call__(self, context: Context) -> None:
         ti = context.get("ti")
         error = context.get("exception") or context.get("reason")
+        task = str(getattr(ti, "task_id", "?"))
+        index = getattr(ti, "map_index", None)
         notice = failure_notice(
             self.cfg,
             self.flow,
             str(context.get("run_id", "")),
-            task=str(getattr(ti, "task_id", "?")),
-            map_index=getattr(ti, "map_index", None),
+            task=task,
+            map_index=index,
             error=error_line(error),
             log_url=getattr(ti, "log_url", None),
         )
-        task = str(getattr(ti, "task_id", "?"))
-        index = getattr(ti, "map_index", None)
         once_as = f"failure:{task}" + (f"[{index}]" if index is not None and index >= 0 else "")
         deliver(
             self.cfg, "failure", lambda _channel: notice, context, flow=self.flow, once_as=once_as
