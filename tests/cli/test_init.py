@@ -50,8 +50,28 @@ def env(monkeypatch):
     from airflow.models.crypto import get_fernet
 
     get_fernet.cache_clear()
+    before = _conn_ids()
     yield
+    _drop_connections(_conn_ids() - before)  # later tests in this process read with their own key
     get_fernet.cache_clear()
+
+
+def _conn_ids() -> set[str]:
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return set(session.scalars(select(Connection.conn_id)))
+
+
+def _drop_connections(conn_ids: set[str]) -> None:
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    with create_session() as session:
+        session.execute(delete(Connection).where(Connection.conn_id.in_(conn_ids)))
 
 
 def flags(urls: dict[str, str], **override: str) -> list[str]:
