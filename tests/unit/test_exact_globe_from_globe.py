@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shopbridge.connectors._kit.addresses import split_street
 from shopbridge.connectors.base import ItemWrite
 from shopbridge.connectors.exact_globe.catalogue import (
     category_code,
@@ -22,7 +23,6 @@ from shopbridge.connectors.exact_globe.from_globe import (
     order_from_globe,
     order_id,
     server_time,
-    split_street,
     totals,
 )
 from shopbridge.connectors.exact_globe.source import odata_datetime

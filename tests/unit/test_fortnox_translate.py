@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from shopbridge.connectors._kit.addresses import split_street
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import MetaPages, Page
 from shopbridge.connectors.fortnox.client import lastmodified, token_url
@@ -18,7 +19,6 @@ from shopbridge.connectors.fortnox.translate import (
     country_code,
     order_from_fortnox,
     product_from_fortnox,
-    split_street,
     stock_from_fortnox,
 )
 from shopbridge.errors import FatalError, PaginationLoop, RecordError

@@ -8,7 +8,8 @@ its spelling of true and false).
 
 Quirks a vendor really has are options a subclass switches on, never looser rules for all:
 ``FALSE_IS_EMPTY`` (Lightspeed sends ``false`` for an empty value or reference) and
-``LONE_OBJECT`` (what an object where a list of objects belongs means). Numbers sent as
+``LONE_OBJECT`` (what an object where a list of objects belongs means), ``NAIVE_ZONE``
+(the zone a timestamp without an offset is in, where the vendor documents one). Numbers sent as
 strings (``"12.50"``) and ``null`` next to ``""`` are read the same way for every vendor,
 since every vendor does it somewhere.
 """
@@ -16,6 +17,7 @@ since every vendor does it somewhere.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,6 +46,14 @@ def time_zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name[:60]!r}") from exc
 
 
+def key_text(value: Any) -> str:
+    """A record's key (text or a number) as stripped text, ``""`` for anything else: an id
+    must be readable from a malformed record too, to name it in the error."""
+    if value is None or isinstance(value, bool | Mapping | list):
+        return ""
+    return str(value).strip()
+
+
 class FieldReader:
     """One part of a raw record (``raw``), its record's id, and the path prefix that makes a
     field's name complete (``"lines[2]."``)."""
@@ -59,6 +69,9 @@ class FieldReader:
     #: list (a vendor that answers a lone row unwrapped), or rows keyed by their id
     #: (Lightspeed eCom embeds some to-many relations as ``{"123": {...}, ...}``)
     LONE_OBJECT: ClassVar[Literal["refuse", "row", "keyed"]] = "refuse"
+    #: the zone of an ISO timestamp sent without an offset (CCV and Buckles document UTC);
+    #: ``None``: such a timestamp is an error, its instant would be a guess
+    NAIVE_ZONE: ClassVar[tzinfo | None] = None
 
     def __init__(
         self, raw: Mapping[str, Any], entity: str, source_id: str, prefix: str = ""
@@ -111,6 +124,17 @@ class FieldReader:
             raise self.fail(key, f"out of range: {value!r}")
         return number
 
+    def percentage(self, key: str, *, default: Decimal | None = None) -> Decimal:
+        """A percentage (21 for 21 %); outside 0..100 is an error."""
+        pct = self.decimal(key, default=default)
+        if not 0 <= pct <= 100:
+            raise self.fail(key, f"not a percentage: {pct}")
+        return pct
+
+    def rate(self, key: str) -> Decimal:
+        """A VAT percentage (21) as the canonical rate, a fraction (0.21)."""
+        return (self.percentage(key) / 100).normalize()
+
     def flag(self, key: str, *, default: bool = False) -> bool:
         """A boolean in any of the vendor's spellings; missing or "" is ``default``."""
         value = self.raw.get(key)
@@ -124,6 +148,28 @@ class FieldReader:
         if text in self.FALSE:
             return False
         raise self.fail(key, f"expected true or false, got {value!r}")
+
+    def timestamp(self, key: str, *, zone: tzinfo | None = None) -> datetime:
+        """A required ISO 8601 timestamp; one without an offset is in ``zone`` (a
+        connection's setting), else in :attr:`NAIVE_ZONE`, else an error."""
+        return self._instant(key, self.text(key, required=True), zone)
+
+    def timestamp_or_none(self, key: str, *, zone: tzinfo | None = None) -> datetime | None:
+        """:meth:`timestamp` for a field that may be empty (``None`` then)."""
+        text = self.text(key)
+        return self._instant(key, text, zone) if text else None
+
+    def _instant(self, key: str, text: str, zone: tzinfo | None) -> datetime:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.fail(key, f"not an ISO 8601 timestamp: {text!r}") from None
+        if parsed.tzinfo is not None:
+            return parsed
+        zone = zone or self.NAIVE_ZONE
+        if zone is None:
+            raise self.fail(key, f"timestamp has no UTC offset: {text!r}")
+        return parsed.replace(tzinfo=zone)
 
     def objects(self, key: str, value: Any = _RAW) -> list[Mapping[str, Any]]:
         """The objects of the list at ``key`` (or ``value``, found there by the caller: an

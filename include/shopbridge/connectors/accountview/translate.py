@@ -14,7 +14,8 @@ person can find it in AccountView.
 
 Decisions, and why:
 
-* A debtor's one address line is ``ADDRESS1`` = ``street number+ext`` [S]; the name is
+* A debtor's one address line is ``ADDRESS1`` = ``street number+ext`` [S] (the kit's
+  ``street_line``); the name is
   ``ACCT_NAME`` (the company, or the person) and the person is also its contact
   ``MAIN_CONT`` [S field]. ``VAT_NR`` is sent for persons too (empty), so an update
   clears a stale one.
@@ -39,16 +40,17 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from shopbridge.connectors._kit.fields import FieldReader
+from shopbridge.connectors._kit.addresses import street_line
+from shopbridge.connectors._kit.amounts import cents, q4
+from shopbridge.connectors._kit.fields import FieldReader, key_text
 from shopbridge.connectors.accountview.options import SourceOptions, TargetOptions
 from shopbridge.connectors.base import DebtorTerms
 from shopbridge.errors import RecordError
 from shopbridge.models import (
-    Address,
     Category,
     Customer,
     ExternalRef,
@@ -84,20 +86,6 @@ ARTICLE_FIELDS = (
     "CNG_DATE",
     "INP_DATE",
 )
-CENT = Decimal("0.01")
-_Q4 = Decimal("0.0001")
-
-T = TypeVar("T")
-
-
-def q4(value: Decimal) -> Decimal:
-    """Four decimals, half up: the canonical model's precision."""
-    return value.quantize(_Q4, rounding=ROUND_HALF_UP)
-
-
-def cents(value: Decimal) -> Decimal:
-    """Two decimals, half up."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def percent(rate: Decimal) -> str:
@@ -105,12 +93,6 @@ def percent(rate: Decimal) -> str:
     ``0.055`` -> ``5.5``."""
     pct = (rate * 100).normalize()
     return format(pct.quantize(Decimal(1)) if pct == pct.to_integral_value() else pct, "f")
-
-
-def street_line(address: Address) -> str:
-    """``street number+ext``: AccountView's ``ADDRESS1`` is one line [S]."""
-    number = f"{address.house_number}{address.house_number_ext}"
-    return " ".join(p for p in (address.street, number) if p)
 
 
 # --- debtors ---------------------------------------------------------------------------
@@ -317,22 +299,13 @@ class _Reader(FieldReader):
     def __init__(self, raw: Mapping[str, Any], source_id: str, entity: str) -> None:
         super().__init__(raw, entity, source_id)
 
-    def when(self, key: str, tz_name: str) -> datetime:
-        text = self.text(key, required=True)
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise self.fail(key, f"not a timestamp: {text!r}") from None
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=ZoneInfo(tz_name))
-
 
 def article_id(record: Mapping[str, Any]) -> str:
     """The ``ART_CODE`` of a product record (``{"ARTICLE": row, ...}``) or of a bare
     article row (a stock record); ``"?"`` when unreadable."""
     row = record.get("ARTICLE", record) if isinstance(record, Mapping) else None
     code = row.get("ART_CODE") if isinstance(row, Mapping) else None
-    text = "" if code is None or isinstance(code, bool | Mapping | list) else str(code)
-    return text.strip() or "?"
+    return key_text(code) or "?"
 
 
 def _tax_rate(r: _Reader, options: SourceOptions) -> Decimal:
@@ -406,7 +379,7 @@ def _changed(r: _Reader, row: Mapping[str, Any], tz_name: str) -> datetime:
     naming ``CNG_DATE``."""
     for key in ("CNG_DATE", "INP_DATE"):
         if row.get(key) not in (None, ""):
-            return r.when(key, tz_name)
+            return r.timestamp(key, zone=ZoneInfo(tz_name))
     raise r.fail("CNG_DATE", "missing or empty (and no INP_DATE either)")
 
 

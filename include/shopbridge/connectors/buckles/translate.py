@@ -122,7 +122,10 @@ LINE_TEXT_FIELDS = frozenset({"name", "barcode"})
 
 
 class _Reader(FieldReader):
-    """:class:`FieldReader` plus Buckles' timestamps and nested objects."""
+    """:class:`FieldReader` plus Buckles' nested objects; a timestamp without an offset is
+    UTC [U]."""
+
+    NAIVE_ZONE = UTC
 
     def at(self, raw: Mapping[str, Any], prefix: str) -> _Reader:
         return _Reader(raw, self.entity, self.source_id, f"{self.prefix}{prefix}")
@@ -132,24 +135,6 @@ class _Reader(FieldReader):
         if not isinstance(value, Mapping):
             raise self.fail(key, "missing or not an object")
         return self.at(value, f"{key}.")
-
-    def timestamp(self, key: str, *, required: bool = True) -> datetime | None:
-        """ISO 8601; ``Z`` or an offset; a time without one is UTC [U]."""
-        text = self.text(key, required=required)
-        if not text:
-            return None
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise self.fail(key, f"not an ISO 8601 timestamp: {text!r}") from None
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-    def when(self, key: str) -> datetime:
-        """A required timestamp."""
-        value = self.timestamp(key)
-        if value is None:  # unreachable: required text is never empty
-            raise self.fail(key, "missing or empty")
-        return value
 
 
 def record_id(raw: Any) -> str:
@@ -596,8 +581,8 @@ def shipment_from_buckles(raw: Mapping[str, Any]) -> Shipment:
             status=SHIPMENT_STATUSES[status],
             tracking_code=r.text("tracking_code"),
             carrier=r.text("carrier"),
-            shipped_at=r.timestamp("shipped_at", required=False),
-            updated_at=r.when("updated_at"),
+            shipped_at=r.timestamp_or_none("shipped_at"),
+            updated_at=r.timestamp("updated_at"),
             lines=tuple(lines),
         ),
         _SHIPMENT,

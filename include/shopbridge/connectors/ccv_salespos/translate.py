@@ -39,7 +39,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -123,7 +123,10 @@ _STOCK_SIMPLE = {
 
 class _Reader(FieldReader):
     """Typed field access on one raw record; every failure names the field's vendor path.
-    CCV's own: parts of a record reached with :meth:`at`, and ISO 8601 timestamps."""
+    CCV's own: parts of a record reached with :meth:`at`, and timestamps without an
+    offset in UTC (CCV documents its dates as UTC)."""
+
+    NAIVE_ZONE = UTC
 
     def __init__(
         self, raw: Mapping[str, Any], source_id: str, entity: str, prefix: str = ""
@@ -132,15 +135,6 @@ class _Reader(FieldReader):
 
     def at(self, raw: Mapping[str, Any], prefix: str) -> _Reader:
         return _Reader(raw, self.source_id, self.entity, prefix)
-
-    def timestamp(self, key: str) -> datetime:
-        """ISO 8601; a time without an offset is UTC (CCV documents its dates as UTC)."""
-        value = self.text(key, required=True)
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise self.fail(key, f"not an ISO 8601 timestamp: {value!r}") from None
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _items(value: Any) -> list[Any] | None:

@@ -82,26 +82,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
-from shopbridge.connectors._kit.fields import FieldReader, time_zone
+from shopbridge.connectors._kit.addresses import one_line_address
+from shopbridge.connectors._kit.amounts import cents
+from shopbridge.connectors._kit.fields import FieldReader, key_text, time_zone
+from shopbridge.connectors._kit.lines import ordered_quantity, priced_line
 from shopbridge.errors import RecordError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 
 SYSTEM = "exact_globe"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 DEFAULT_STATUS = "open"
-CENT = Decimal("0.01")
-_Q4 = Decimal("0.0001")
 _ODATA_DATE = re.compile(r"^/?Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/?$")
-_NUMBER_LAST = re.compile(
-    r"^(?P<street>.*?\D)\s*(?P<number>\d+)\s*(?P<ext>[^\s\d]\S{0,7}"
-    r"|[-/]\d+\S{0,4})?$"
-)
-_NUMBER_FIRST = re.compile(r"^(?P<number>\d+)\s*(?P<ext>[A-Za-z]{0,3})[,\s]+(?P<street>\D.*)$")
-
-T = TypeVar("T")
 
 
 def order_id(record: Mapping[str, Any]) -> str:
@@ -113,18 +107,7 @@ def order_id(record: Mapping[str, Any]) -> str:
         number = header.get("SalesOrderNumber")
         if number is None or (isinstance(number, str) and not number.strip()):
             number = header.get("OrderNumber")
-    text = "" if number is None or isinstance(number, bool | Mapping | list) else str(number)
-    return text.strip() or "?"
-
-
-def q4(value: Decimal) -> Decimal:
-    """Four decimals, half up: the canonical model's precision for money and quantities."""
-    return value.quantize(_Q4, rounding=ROUND_HALF_UP)
-
-
-def cents(value: Decimal) -> Decimal:
-    """Two decimals, half up."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return key_text(number) or "?"
 
 
 def zone(name: str) -> tzinfo:
@@ -145,20 +128,6 @@ def server_time(value: str, tz: tzinfo) -> datetime:
         return instant.astimezone(timezone(offset if m[2] == "+" else -offset))
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
-
-
-def split_street(line: str) -> tuple[str, str, str]:
-    """Globe's one address line -> (street, house number, extension).
-
-    ``"Kerkstraat 12A"`` -> ``("Kerkstraat", "12", "A")``; ``"Rue de la Paix 3 bis"`` ->
-    ``("Rue de la Paix", "3", "bis")``; ``"12 High Street"`` -> ``("High Street", "12",
-    "")``; ``"Postbus"`` -> ``("Postbus", "", "")``.
-    """
-    text = " ".join(line.split())
-    m = _NUMBER_LAST.match(text) or _NUMBER_FIRST.match(text)
-    if m is None or not m["street"].strip(" ,"):
-        return text, "", ""
-    return m["street"].strip(" ,"), m["number"], (m["ext"] or "").strip()
 
 
 def _flag(value: Any) -> bool:
@@ -188,11 +157,6 @@ class _Reader(FieldReader):
                 return value, key
         return "", keys[0]
 
-    def has(self, key: str) -> bool:
-        """Whether ``key`` holds a value (not missing, ``null`` or ``""``)."""
-        value = self.raw.get(key)
-        return value is not None and value != ""
-
 
 #: address field names: (line, postcode, city, country) per address kind, documented first
 _ADDRESS_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -221,35 +185,13 @@ def _address(r: _Reader, kind: str) -> Address | None:
     """One of Globe's address field sets -> Address; None when it has no address line,
     postcode or city. A country that is not ISO-2 is a RecordError naming the field; no
     country is ``""`` (the flow fills the pair's default and reports it)."""
-    names = _ADDRESS_FIELDS[kind]
-    (line, line_key), (postcode, pc_key), (city, city_key), (country, c_key) = (
-        r.first(*keys) for keys in names
-    )
-    if not (line or postcode or city):
+    line, postcode, city, (country, c_key) = (r.first(*keys) for keys in _ADDRESS_FIELDS[kind])
+    if not (line[0] or postcode[0] or city[0]):
         return None
     country = country.upper()
     if country and not re.fullmatch(r"[A-Z]{2}", country):
         raise r.fail(c_key, f"expected a 2-letter ISO country code, got {r.raw.get(c_key)!r}")
-    street, number, ext = split_street(line)
-    fields = {
-        "street": line_key,
-        "house_number": line_key,
-        "house_number_ext": line_key,
-        "postcode": pc_key,
-        "city": city_key,
-        "country": c_key,
-    }
-    return r.build(
-        lambda: Address(
-            street=street,
-            house_number=number,
-            house_number_ext=ext,
-            postcode=postcode,
-            city=city,
-            country=country,
-        ),
-        fields,
-    )
+    return one_line_address(r, line, postcode, city, (country, c_key))
 
 
 def _default_contact(account: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]] | None:
@@ -324,28 +266,15 @@ def customer_from_account(
         "customer_number": "DebtorCode",
         "": name_key,
     }
-    if is_person:
-        return a.build(
-            lambda: Customer(
-                kind=CustomerKind.PERSON,
-                email=email,
-                customer_number=number,
-                first_name=first,
-                last_name=last,
-                phone=phone,
-                billing_address=billing,
-            ),
-            names,
-        )
     return a.build(
         lambda: Customer(
-            kind=CustomerKind.COMPANY,
+            kind=CustomerKind.PERSON if is_person else CustomerKind.COMPANY,
             email=email,
             customer_number=number,
             first_name=first,
             last_name=last,
-            company_name=name or f"{first} {last}".strip(),
-            vat_number=a.text("VATNumber"),
+            company_name="" if is_person else name or f"{first} {last}".strip(),
+            vat_number="" if is_person else a.text("VATNumber"),
             phone=phone,
             billing_address=billing,
         ),
@@ -375,9 +304,7 @@ def _line(
         raise RecordError("order", oid, f"lines[{n}]", "not an object")
     r = _Reader(raw, oid, f"lines[{n}].")
     sku = r.text("Itemcode", required=True)
-    qty = r.decimal("Quantity")
-    if qty <= 0:
-        raise r.fail("Quantity", f"must be greater than 0 (returns are not synced), got {qty}")
+    qty = ordered_quantity(r, "Quantity")
     pct, code_incl, vat_key = _vat(r, vat)
     if not 0 <= pct <= 100:
         raise r.fail(vat_key, f"not a percentage: {pct}")
@@ -389,19 +316,10 @@ def _line(
     elif r.has("NetPrice"):
         discount, d_key = qty * (price - r.decimal("NetPrice")), "NetPrice"
     else:
-        share = r.decimal("DiscountPercentage", default=Decimal(0))
-        if not 0 <= share <= 100:
-            raise r.fail("DiscountPercentage", f"not a percentage: {share}")
+        share = r.percentage("DiscountPercentage", default=Decimal(0))
         discount, d_key = qty * price * share / 100, "DiscountPercentage"
     if discount < 0:
         raise r.fail(d_key, f"the discount is negative ({discount}): a surcharge, not synced")
-    factor = 1 + rate
-    if incl_basis:
-        incl, excl = price, price / factor
-        d_incl, d_excl = discount, discount / factor
-    else:
-        excl, incl = price, price * factor
-        d_excl, d_incl = discount, discount * factor
     names = {
         "sku": "Itemcode",
         "description": "Description",
@@ -412,18 +330,16 @@ def _line(
         "discount_excl": d_key,
         "discount_incl": d_key,
     }
-    line = r.build(
-        lambda: OrderLine(
-            sku=sku,
-            description=r.text("Description"),
-            quantity=q4(qty),
-            unit_price_excl=q4(excl),
-            unit_price_incl=q4(incl),
-            tax_rate=rate,
-            discount_excl=q4(d_excl),
-            discount_incl=q4(d_incl),
-        ),
-        names,
+    line = priced_line(
+        r,
+        sku=sku,
+        description=r.text("Description"),
+        quantity=qty,
+        price=price,
+        discount=discount,
+        rate=rate,
+        includes_vat=incl_basis,
+        names=names,
     )
     return line, cents(qty * price - discount), incl_basis
 

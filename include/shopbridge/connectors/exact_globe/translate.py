@@ -16,7 +16,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from shopbridge.models import Address, Customer, CustomerKind, Order
+from shopbridge.connectors._kit.addresses import street_line
+from shopbridge.models import Customer, CustomerKind, Order
 
 #: Fixed namespace: the same reference always yields the same TransactionKey.
 _TX_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://shopbridge.dev/exact_globe/transaction")
@@ -30,12 +31,6 @@ def dec(value: Decimal) -> str:
 def percent(rate: Decimal) -> str:
     """A canonical rate (``0.21``) as Globe's VAT percentage (``"21"``)."""
     return dec((rate * 100).normalize())
-
-
-def street_line(address: Address) -> str:
-    """``street + " " + house_number + ext``: Globe has one address line, not split fields."""
-    number = f"{address.house_number}{address.house_number_ext}"
-    return " ".join(p for p in (address.street, number) if p)
 
 
 def transaction_key(reference: str, *, revision: str = "") -> str:

@@ -23,7 +23,7 @@ At 25 requests per 5 s, 1,000 articles without ``StockGoods`` on the list take a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -67,6 +67,33 @@ def _same(answered: Any, sent: Any) -> bool:
         return Decimal(_key(answered)) == Decimal(_key(sent))
     except InvalidOperation:
         return False
+
+
+def _details(
+    rows: Iterable[Mapping[str, Any]],
+    key: str,
+    read: Callable[[str], dict[str, Any]],
+    what: str,
+    skip: Callable[[str], bool] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The full object behind each list row (list rows are a subset of its fields), read by
+    its number in ``key``. A row without a number, or one deleted between the list and its
+    read, is skipped with a warning: there is nothing to sync."""
+    for row in rows:
+        number = _key(row.get(key))
+        if not number:
+            log.warning("%s list row without %s skipped", what, key)
+            continue
+        if skip is not None and skip(number):
+            continue
+        try:
+            detail = read(number)
+        except FatalError as err:
+            if not _not_found(err):
+                raise
+            log.warning("%s %s vanished between list and read; skipped", what, number)
+            continue
+        yield detail
 
 
 class FortnoxSource:
@@ -124,20 +151,8 @@ class FortnoxSource:
         translation to quarantine the order.
         """
         changed_before = end.isoformat()
-        for subset in self.client.iter_orders(start, end):
-            number = _key(subset.get("DocumentNumber"))
-            if not number:
-                log.warning("order list row without DocumentNumber skipped")
-                continue
-            if skip is not None and skip(number):
-                continue
-            try:
-                order = self.client.get_order(number)
-            except FatalError as err:
-                if not _not_found(err):
-                    raise
-                log.warning("order %s vanished between list and read; skipped", number)
-                continue
+        subsets = self.client.iter_orders(start, end)
+        for order in _details(subsets, "DocumentNumber", self.client.get_order, "order", skip):
             yield {
                 **order,
                 CUSTOMER_KEY: self._customer(_key(order.get("CustomerNumber"))),
@@ -194,18 +209,8 @@ class FortnoxSource:
         """Articles changed in ``[start, end)``, each the full ``Article`` (the list rows
         lack ``Active`` and ``StockGoods`` [U]) with its read time embedded."""
         changed_before = end.isoformat()
-        for subset in self.client.iter_articles(start, end):
-            number = _key(subset.get("ArticleNumber"))
-            if not number:
-                log.warning("article list row without ArticleNumber skipped")
-                continue
-            try:
-                article = self.client.get_article(number)
-            except FatalError as err:
-                if not _not_found(err):
-                    raise
-                log.warning("article %s vanished between list and read; skipped", number)
-                continue
+        subsets = self.client.iter_articles(start, end)
+        for article in _details(subsets, "ArticleNumber", self.client.get_article, "article"):
             yield {**article, CHANGED_BEFORE_KEY: changed_before}
 
     def product_id(self, record: dict[str, Any]) -> str:

@@ -111,11 +111,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from shopbridge.connectors._kit.fields import FieldReader, time_zone
+from shopbridge.connectors._kit.addresses import one_line_address
+from shopbridge.connectors._kit.amounts import q4
+from shopbridge.connectors._kit.fields import FieldReader, key_text, time_zone
+from shopbridge.connectors._kit.lines import ordered_quantity, priced_line
 from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,
@@ -255,62 +258,25 @@ COUNTRY_NAMES: dict[str, str] = {
 }
 #: ``DeliveryState`` values (the SDK's enum [U]; "delivery" [V]): stock handling, not status
 DELIVERY_STATES = ("registration", "reservation", "delivery")
-_Q4 = Decimal("0.0001")
-_CENT = Decimal("0.01")
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-_NUMBER_LAST = re.compile(
-    r"^(?P<street>.*?\D)\s*(?P<number>\d+)\s*(?P<ext>[^\s\d]\S{0,7}"
-    r"|[-/]\d+\S{0,4})?$"
-)
-_NUMBER_FIRST = re.compile(r"^(?P<number>\d+)\s*(?P<ext>[A-Za-z]{0,3})[,\s]+(?P<street>\D.*)$")
-
-T = TypeVar("T")
-
-
-def q4(value: Decimal) -> Decimal:
-    """Four decimals, half up: the canonical model's precision."""
-    return value.quantize(_Q4, rounding=ROUND_HALF_UP)
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
-
-
-def _key_text(value: Any) -> str:
-    if value is None or isinstance(value, bool | Mapping | list):
-        return ""
-    return str(value).strip()
 
 
 def order_id(record: Any) -> str:
     """The order's ``DocumentNumber`` as text; ``"?"`` when unreadable."""
-    return (_key_text(record.get("DocumentNumber")) if isinstance(record, Mapping) else "") or "?"
+    return (key_text(record.get("DocumentNumber")) if isinstance(record, Mapping) else "") or "?"
 
 
 def product_id(record: Any) -> str:
     """The article's ``ArticleNumber``; ``"?"`` when unreadable."""
-    return (_key_text(record.get("ArticleNumber")) if isinstance(record, Mapping) else "") or "?"
+    return (key_text(record.get("ArticleNumber")) if isinstance(record, Mapping) else "") or "?"
 
 
 def stock_id(record: Any) -> str:
     """``ArticleNumber`` (article mode) or ``ItemId`` (warehouse mode); ``"?"`` if neither."""
     if not isinstance(record, Mapping):
         return "?"
-    return _key_text(record.get("ArticleNumber")) or _key_text(record.get("ItemId")) or "?"
-
-
-def split_street(line: str) -> tuple[str, str, str]:
-    """One address line -> (street, house number, extension).
-
-    ``"Kerkstraat 12A"`` -> ``("Kerkstraat", "12", "A")``; ``"12 High Street"`` ->
-    ``("High Street", "12", "")``; ``"Storgatan"`` -> ``("Storgatan", "", "")``.
-    """
-    text = " ".join(line.split())
-    m = _NUMBER_LAST.match(text) or _NUMBER_FIRST.match(text)
-    if m is None or not m["street"].strip(" ,"):
-        return text, "", ""
-    return m["street"].strip(" ,"), m["number"], (m["ext"] or "").strip()
+    return key_text(record.get("ArticleNumber")) or key_text(record.get("ItemId")) or "?"
 
 
 def country_code(value: str) -> str | None:
@@ -347,19 +313,6 @@ def _zone(record: Mapping[str, Any], entity: str, source_id: str) -> ZoneInfo:
         raise RecordError(entity, source_id, TIMEZONE_KEY, str(err)) from None
 
 
-def _changed_before(r: _Reader) -> datetime | None:
-    text = r.text(CHANGED_BEFORE_KEY)
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise r.fail(CHANGED_BEFORE_KEY, f"not a timestamp: {text!r}") from None
-    if when.tzinfo is None:
-        raise r.fail(CHANGED_BEFORE_KEY, f"timestamp without offset: {text!r}")
-    return when
-
-
 # --- orders ----------------------------------------------------------------------------
 
 
@@ -367,25 +320,12 @@ def _address(
     r: _Reader, line_key: str, zip_key: str, city_key: str, country: str, country_key: str
 ) -> Address:
     """One address of ``r`` (any part may be empty or ``null``: real accounts hold them)."""
-    street, number, ext = split_street(r.text(line_key))
-    names = {
-        "street": line_key,
-        "house_number": line_key,
-        "house_number_ext": line_key,
-        "postcode": zip_key,
-        "city": city_key,
-        "country": country_key,
-    }
-    return r.build(
-        lambda: Address(
-            street=street,
-            house_number=number,
-            house_number_ext=ext,
-            postcode=r.text(zip_key),
-            city=r.text(city_key),
-            country=country,
-        ),
-        names,
+    return one_line_address(
+        r,
+        (r.text(line_key), line_key),
+        (r.text(zip_key), zip_key),
+        (r.text(city_key), city_key),
+        (country, country_key),
     )
 
 
@@ -501,7 +441,7 @@ def _is_text_row(row: Mapping[str, Any]) -> bool:
         except InvalidOperation:
             return False
 
-    return not _key_text(row.get("ArticleNumber")) and all(
+    return not key_text(row.get("ArticleNumber")) and all(
         empty(row.get(k)) for k in ("OrderedQuantity", "Price")
     )
 
@@ -510,31 +450,16 @@ def _line(raw: Mapping[str, Any], n: int, oid: str, vat_included: bool) -> Order
     """One ``OrderRow`` -> OrderLine (unit prices before the discount, as the model wants)."""
     r = _Reader(raw, "order", oid, prefix=f"OrderRows[{n}].")
     sku = r.text("ArticleNumber", required=True)
-    qty = r.decimal("OrderedQuantity")
-    if qty <= 0:
-        raise r.fail(
-            "OrderedQuantity", f"must be greater than 0 (returns are not synced), got {qty}"
-        )
+    qty = ordered_quantity(r, "OrderedQuantity")
     price = r.decimal("Price")
-    pct = r.decimal("VAT")
-    if not 0 <= pct <= 100:
-        raise r.fail("VAT", f"not a percentage: {pct}")
-    rate = (pct / 100).normalize()
-    discount = r.decimal("Discount", default=Decimal(0))
+    rate = r.rate("VAT")
     kind = r.text("DiscountType").upper() or "PERCENT"
     if kind == "PERCENT":
-        if not 0 <= discount <= 100:
-            raise r.fail("Discount", f"not a percentage: {discount}")
-        row_discount = qty * price * discount / 100
+        row_discount = qty * price * r.percentage("Discount", default=Decimal(0)) / 100
     elif kind == "AMOUNT":
-        row_discount = discount
+        row_discount = r.decimal("Discount", default=Decimal(0))
     else:
         raise r.fail("DiscountType", f"expected PERCENT or AMOUNT, got {raw.get('DiscountType')!r}")
-    factor = 1 + rate
-    if vat_included:
-        incl, excl, d_incl, d_excl = price, price / factor, row_discount, row_discount / factor
-    else:
-        excl, incl, d_excl, d_incl = price, price * factor, row_discount, row_discount * factor
     names = {
         "sku": "ArticleNumber",
         "description": "Description",
@@ -546,18 +471,16 @@ def _line(raw: Mapping[str, Any], n: int, oid: str, vat_included: bool) -> Order
         "discount_incl": "Discount",
         "": "ArticleNumber",
     }
-    return r.build(
-        lambda: OrderLine(
-            sku=sku,
-            description=r.text("Description"),
-            quantity=q4(qty),
-            unit_price_excl=q4(excl),
-            unit_price_incl=q4(incl),
-            tax_rate=rate,
-            discount_excl=q4(d_excl),
-            discount_incl=q4(d_incl),
-        ),
-        names,
+    return priced_line(
+        r,
+        sku=sku,
+        description=r.text("Description"),
+        quantity=qty,
+        price=price,
+        discount=row_discount,
+        rate=rate,
+        includes_vat=vat_included,
+        names=names,
     )
 
 
@@ -580,7 +503,7 @@ def _status(r: _Reader, article_rows: list[Mapping[str, Any]]) -> str:
     """What the order is, in Fortnox's own terms (see the module docstring)."""
     if r.flag("Cancelled", default=False):
         return "cancelled"
-    if _key_text(r.raw.get("InvoiceReference")) not in ("", "0"):
+    if key_text(r.raw.get("InvoiceReference")) not in ("", "0"):
         return "invoiced"
     if r.flag("NotCompleted", default=False):
         return "draft"
@@ -639,7 +562,7 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
     customer = _customer(r, oid)
     shipping = _shipping(r, customer.billing_address)
     created = _order_date(r, tz)
-    changed = _changed_before(r)
+    changed = r.timestamp_or_none(CHANGED_BEFORE_KEY)
     updated = changed if changed is not None and changed >= created else created
     fee = r.decimal("AdministrationFee", default=Decimal(0))
     freight = r.decimal("Freight", default=Decimal(0))
@@ -726,13 +649,10 @@ def product_from_fortnox(record: Mapping[str, Any], *, currency: str) -> Product
             "price list): set one to sync it, a till item needs a price",
         )
     price = r.decimal("SalesPrice")
-    pct = r.decimal("VAT")
-    if not 0 <= pct <= 100:
-        raise r.fail("VAT", f"not a percentage: {pct}")
-    rate = (pct / 100).normalize()
+    rate = r.rate("VAT")
     stock_goods = r.flag("StockGoods", default=False)
     quantity = r.decimal("QuantityInStock", default=Decimal(0)) if stock_goods else None
-    updated = _changed_before(r)
+    updated = r.timestamp_or_none(CHANGED_BEFORE_KEY)
     if updated is None:
         raise r.fail(
             CHANGED_BEFORE_KEY,

@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any
@@ -166,7 +165,8 @@ class _Reader(FieldReader):
     """:class:`FieldReader` with Lightspeed's quirks switched on: ``false`` is its "not set"
     (``"brand": false``, ``"image": false``, ``"addressShippingCompany": false`` [V]) and
     a to-many relation may embed its rows keyed by id. Its own: prices kept to the
-    vendor's four decimals, ISO timestamps with an offset, and references."""
+    vendor's four decimals, and references. Its timestamps carry an offset [V]: one
+    without is refused."""
 
     FALSE_IS_EMPTY = True
     LONE_OBJECT = "keyed"
@@ -183,16 +183,6 @@ class _Reader(FieldReader):
         if isinstance(exponent, int) and exponent < -4:
             return value.quantize(_MONEY, ROUND_HALF_UP)
         return value
-
-    def timestamp(self, key: str) -> datetime:
-        value = self.text(key, required=True)
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise self.fail(key, f"not an ISO 8601 timestamp: {value!r}") from None
-        if parsed.tzinfo is None:
-            raise self.fail(key, f"timestamp has no UTC offset: {value!r}")
-        return parsed
 
     def ref(self, key: str) -> str:
         """The id of reference ``key`` (``{"resource": {"id": 7}}``); "" when it is

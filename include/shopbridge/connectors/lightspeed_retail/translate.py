@@ -18,9 +18,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from shopbridge.connectors._kit.addresses import street_line
 from shopbridge.connectors.base import ItemWrite
 from shopbridge.errors import RecordError
-from shopbridge.models import Address, Customer, CustomerKind, Order
+from shopbridge.models import Customer, CustomerKind, Order
 
 SYSTEM = "lightspeed_retail"
 CENT = Decimal("0.01")
@@ -122,12 +123,6 @@ def whole(value: Any, *, entity: str, source_id: str, field: str) -> int:
             entity, source_id, field, f"Lightspeed Retail keeps whole quantities, got {qty}"
         )
     return int(qty)
-
-
-def street_line(address: Address) -> str:
-    """``street number+ext``: Lightspeed's ``address1`` is one line."""
-    number_text = f"{address.house_number}{address.house_number_ext}"
-    return " ".join(p for p in (address.street, number_text) if p)
 
 
 # --- customers -------------------------------------------------------------------------
