@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shopbridge.connectors.lightspeed_ecom.translate import order_from_lightspeed, order_id
+from shopbridge.connectors.lightspeed_ecom.translate import order_from_lightspeed, record_id
 from shopbridge.errors import RecordError
 from shopbridge.models import CustomerKind, Order
 
@@ -175,6 +175,6 @@ def test_the_shops_currency_when_the_order_has_none() -> None:
     assert exc.value.field == "currency"
 
 
-def test_order_id_survives_garbage() -> None:
-    assert order_id({"id": 30042}) == "30042"
-    assert order_id({}) == "?"
+def test_record_id_survives_garbage() -> None:
+    assert record_id({"id": 30042}) == "30042"
+    assert record_id({}) == "?"

@@ -9,7 +9,7 @@ the discount and the rate stays each connector's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from shopbridge.connectors._kit.amounts import both_bases, q4
@@ -25,27 +25,52 @@ def ordered_quantity(r: FieldReader, key: str) -> Decimal:
     return quantity
 
 
+@dataclass(frozen=True)
+class LineKeys:
+    """The vendor fields a line's parts come from, so an error names the one at fault."""
+
+    sku: str
+    quantity: str
+    price: str
+    rate: str
+    discount: str
+    description: str = "Description"
+
+    def names(self) -> dict[str, str]:
+        """Canonical field -> vendor field, for :meth:`FieldReader.build`: one vendor field
+        gives a price or discount in both bases."""
+        return {
+            "sku": self.sku,
+            "description": self.description,
+            "quantity": self.quantity,
+            **dict.fromkeys(("unit_price_excl", "unit_price_incl"), self.price),
+            "tax_rate": self.rate,
+            **dict.fromkeys(("discount_excl", "discount_incl"), self.discount),
+            "": self.sku,
+        }
+
+
 def priced_line(
     r: FieldReader,
+    keys: LineKeys,
     *,
-    sku: str,
-    description: str,
     quantity: Decimal,
     price: Decimal,
     discount: Decimal,
     rate: Decimal,
     includes_vat: bool,
-    names: Mapping[str, str],
 ) -> OrderLine:
     """An :class:`OrderLine` of a unit ``price`` and the line's ``discount`` in total, both
-    in one basis (``includes_vat``); the other basis follows from ``rate``. ``names``:
-    canonical field -> vendor field, for a model error."""
+    in one basis (``includes_vat``); the other basis follows from ``rate``. The SKU and
+    description are read from ``keys``; the amounts are the caller's, since each vendor
+    spells its discount its own way."""
+    sku = r.text(keys.sku, required=True)
     excl, incl = both_bases(price, rate, includes_vat=includes_vat)
     d_excl, d_incl = both_bases(discount, rate, includes_vat=includes_vat)
     return r.build(
         lambda: OrderLine(
             sku=sku,
-            description=description,
+            description=r.text(keys.description),
             quantity=q4(quantity),
             unit_price_excl=q4(excl),
             unit_price_incl=q4(incl),
@@ -53,5 +78,5 @@ def priced_line(
             discount_excl=q4(d_excl),
             discount_incl=q4(d_incl),
         ),
-        names,
+        keys.names(),
     )

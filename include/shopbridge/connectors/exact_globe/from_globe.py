@@ -88,7 +88,7 @@ from typing import Any
 from shopbridge.connectors._kit.addresses import one_line_address
 from shopbridge.connectors._kit.amounts import cents
 from shopbridge.connectors._kit.fields import FieldReader, key_text, time_zone
-from shopbridge.connectors._kit.lines import ordered_quantity, priced_line
+from shopbridge.connectors._kit.lines import LineKeys, ordered_quantity, priced_line
 from shopbridge.errors import RecordError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 
@@ -303,7 +303,6 @@ def _line(
     if not isinstance(raw, Mapping):
         raise RecordError("order", oid, f"lines[{n}]", "not an object")
     r = _Reader(raw, oid, f"lines[{n}].")
-    sku = r.text("Itemcode", required=True)
     qty = ordered_quantity(r, "Quantity")
     pct, code_incl, vat_key = _vat(r, vat)
     if not 0 <= pct <= 100:
@@ -320,26 +319,11 @@ def _line(
         discount, d_key = qty * price * share / 100, "DiscountPercentage"
     if discount < 0:
         raise r.fail(d_key, f"the discount is negative ({discount}): a surcharge, not synced")
-    names = {
-        "sku": "Itemcode",
-        "description": "Description",
-        "quantity": "Quantity",
-        "unit_price_excl": "Price",
-        "unit_price_incl": "Price",
-        "tax_rate": vat_key,
-        "discount_excl": d_key,
-        "discount_incl": d_key,
-    }
+    keys = LineKeys(
+        sku="Itemcode", quantity="Quantity", price="Price", rate=vat_key, discount=d_key
+    )
     line = priced_line(
-        r,
-        sku=sku,
-        description=r.text("Description"),
-        quantity=qty,
-        price=price,
-        discount=discount,
-        rate=rate,
-        includes_vat=incl_basis,
-        names=names,
+        r, keys, quantity=qty, price=price, discount=discount, rate=rate, includes_vat=incl_basis
     )
     return line, cents(qty * price - discount), incl_basis
 

@@ -118,7 +118,7 @@ from zoneinfo import ZoneInfo
 from shopbridge.connectors._kit.addresses import one_line_address
 from shopbridge.connectors._kit.amounts import q4
 from shopbridge.connectors._kit.fields import FieldReader, key_text, time_zone
-from shopbridge.connectors._kit.lines import ordered_quantity, priced_line
+from shopbridge.connectors._kit.lines import LineKeys, ordered_quantity, priced_line
 from shopbridge.errors import RecordError
 from shopbridge.models import (
     Address,
@@ -446,41 +446,26 @@ def _is_text_row(row: Mapping[str, Any]) -> bool:
     )
 
 
+_LINE = LineKeys(
+    sku="ArticleNumber", quantity="OrderedQuantity", price="Price", rate="VAT", discount="Discount"
+)
+
+
 def _line(raw: Mapping[str, Any], n: int, oid: str, vat_included: bool) -> OrderLine:
     """One ``OrderRow`` -> OrderLine (unit prices before the discount, as the model wants)."""
     r = _Reader(raw, "order", oid, prefix=f"OrderRows[{n}].")
-    sku = r.text("ArticleNumber", required=True)
     qty = ordered_quantity(r, "OrderedQuantity")
     price = r.decimal("Price")
     rate = r.rate("VAT")
     kind = r.text("DiscountType").upper() or "PERCENT"
     if kind == "PERCENT":
-        row_discount = qty * price * r.percentage("Discount", default=Decimal(0)) / 100
+        discount = qty * price * r.percentage("Discount", default=Decimal(0)) / 100
     elif kind == "AMOUNT":
-        row_discount = r.decimal("Discount", default=Decimal(0))
+        discount = r.decimal("Discount", default=Decimal(0))
     else:
         raise r.fail("DiscountType", f"expected PERCENT or AMOUNT, got {raw.get('DiscountType')!r}")
-    names = {
-        "sku": "ArticleNumber",
-        "description": "Description",
-        "quantity": "OrderedQuantity",
-        "unit_price_excl": "Price",
-        "unit_price_incl": "Price",
-        "tax_rate": "VAT",
-        "discount_excl": "Discount",
-        "discount_incl": "Discount",
-        "": "ArticleNumber",
-    }
     return priced_line(
-        r,
-        sku=sku,
-        description=r.text("Description"),
-        quantity=qty,
-        price=price,
-        discount=row_discount,
-        rate=rate,
-        includes_vat=vat_included,
-        names=names,
+        r, _LINE, quantity=qty, price=price, discount=discount, rate=rate, includes_vat=vat_included
     )
 
 

@@ -23,16 +23,12 @@ from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.translate import (
     SYSTEM,
     checkout_from_lightspeed,
-    checkout_id,
     customer_from_lightspeed,
     order_from_lightspeed,
-    order_id,
     product_from_lightspeed,
-    product_id,
+    record_id,
     shipment_from_lightspeed,
-    shipment_id,
     stock_from_lightspeed,
-    stock_id,
 )
 from shopbridge.errors import FatalError
 from shopbridge.models import Checkout, Customer, Order, Product, Shipment, StockLevel
@@ -151,14 +147,14 @@ class LightspeedEcomSource:
 
     def order_id(self, record: dict[str, Any]) -> str:
         """The vendor's order id as text."""
-        return order_id(record)
+        return record_id(record)
 
     def iter_customer_records(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Customers changed in ``[start, end)``, as the API returns them."""
         yield from self.client.iter_customers(start, end)
 
     def customer_id(self, record: dict[str, Any]) -> str:
-        return order_id(record)
+        return record_id(record)
 
     def to_customer(self, record: dict[str, Any]) -> Customer:
         """Translate; raises ``RecordError`` naming the vendor field."""
@@ -255,7 +251,7 @@ class LightspeedEcomSource:
 
     def product_id(self, record: dict[str, Any]) -> str:
         """The vendor's product id as text."""
-        return product_id(record)
+        return record_id(record)
 
     def to_product(self, record: dict[str, Any]) -> Product:
         """Translate; raises ``RecordError`` naming the vendor field (``variants[1].sku``)."""
@@ -275,7 +271,7 @@ class LightspeedEcomSource:
 
     def stock_id(self, record: dict[str, Any]) -> str:
         """The variant id as text."""
-        return stock_id(record)
+        return record_id(record)
 
     def to_stock(self, record: dict[str, Any]) -> StockLevel:
         """Translate; raises ``RecordError`` naming the vendor field (``stockLevel``)."""
@@ -291,7 +287,7 @@ class LightspeedEcomSource:
 
     def shipment_id(self, record: dict[str, Any]) -> str:
         """The vendor's shipment id as text."""
-        return shipment_id(record)
+        return record_id(record)
 
     def to_shipment(self, record: dict[str, Any]) -> Shipment:
         """Translate; raises ``RecordError`` naming the vendor field (``order``, ``status``)."""
@@ -304,7 +300,7 @@ class LightspeedEcomSource:
 
     def checkout_id(self, record: dict[str, Any]) -> str:
         """The vendor's checkout id as text."""
-        return checkout_id(record)
+        return record_id(record)
 
     def to_checkout(self, record: dict[str, Any]) -> Checkout:
         """Translate; raises ``RecordError`` naming the vendor field (``products[0].sku``)."""

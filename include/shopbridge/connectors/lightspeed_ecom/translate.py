@@ -156,9 +156,22 @@ _ORDER = {
 }
 
 
-def order_id(raw: Mapping[str, Any]) -> str:
-    """The order's id as text; readable even when everything else is malformed."""
+def record_id(raw: Mapping[str, Any]) -> str:
+    """A record's ``id`` as text (every Lightspeed record, a stock record being a variant,
+    is known by its own); readable even when everything else is malformed."""
     return str(raw.get("id", "?")) if isinstance(raw, Mapping) else "?"
+
+
+def _record(raw: Any, entity: str, *, with_id: bool = True) -> _Reader:
+    """A reader of one whole record; a record that is not a JSON object, or (``with_id``)
+    has no ``id`` of its own, is a :class:`RecordError`."""
+    source_id = record_id(raw)
+    if not isinstance(raw, Mapping):
+        raise RecordError(entity, source_id, "", "record is not a JSON object")
+    r = _Reader(raw, source_id, entity=entity)
+    if with_id and raw.get("id") in (None, False, ""):
+        raise r.fail("id", "missing")
+    return r
 
 
 class _Reader(FieldReader):
@@ -392,12 +405,8 @@ def order_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None
     ``currency`` is the shop's (``shop.json``): Lightspeed orders carry none [V].
     ASSUMPTION: when the order has no shipping street/city, it ships to the billing address.
     """
-    source_id = order_id(raw)
-    if not isinstance(raw, Mapping):
-        raise RecordError("order", source_id, "", "record is not a JSON object")
-    r = _Reader(raw, source_id)
-    if raw.get("id") in (None, False, ""):
-        raise r.fail("id", "missing")
+    r = _record(raw, "order")
+    source_id = r.source_id
     customer = _customer(r, r.ref("customer"))
     shipping = _address(r, "addressShipping") if _has_shipping(raw) else customer.billing_address
     lines = _lines(r)
@@ -441,11 +450,8 @@ def order_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = None
 def customer_from_lightspeed(raw: Mapping[str, Any]) -> Customer:
     """A ``customers`` resource record: the same fields (and rules) as an order's customer;
     its ``id`` is the customer number."""
-    source_id = order_id(raw)
-    if not isinstance(raw, Mapping):
-        raise RecordError("customer", source_id, "", "record is not a JSON object")
-    number = "" if raw.get("id") in (None, False, "") else source_id
-    return _customer(_Reader(raw, source_id, entity="customer"), number)
+    r = _record(raw, "customer", with_id=False)
+    return _customer(r, "" if raw.get("id") in (None, False, "") else r.source_id)
 
 
 # --- products and stock ----------------------------------------------------------------
@@ -494,16 +500,6 @@ _STOCK = {
     "on_hand": "stockLevel",
     "managed": "stockTracking",
 }
-
-
-def product_id(raw: Mapping[str, Any]) -> str:
-    """The product's id as text; readable even when everything else is malformed."""
-    return order_id(raw)
-
-
-def stock_id(raw: Mapping[str, Any]) -> str:
-    """The variant's id as text (a stock record is a variant)."""
-    return order_id(raw)
 
 
 def _embedded(r: _Reader, key: str) -> list[Mapping[str, Any]]:
@@ -761,12 +757,8 @@ def product_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = No
     Products carry no currency [V]: prices are in the shop's, ``currency`` (``shop.json``,
     passed in by the source; without it the model's default).
     """
-    source_id = product_id(raw)
-    if not isinstance(raw, Mapping):
-        raise RecordError("product", source_id, "", "record is not a JSON object")
-    r = _Reader(raw, source_id, entity="product")
-    if raw.get("id") in (None, False, ""):
-        raise r.fail("id", "missing")
+    r = _record(raw, "product")
+    source_id = r.source_id
     title = r.text("title") or r.text("fulltitle")
     if not title:
         raise r.fail("title", "missing or empty")
@@ -828,10 +820,7 @@ def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
     so the level is already net of open sales reservations; subtracting them again would
     count them twice. Lightspeed eCom keeps one stock level per variant: no ``locations``.
     """
-    source_id = stock_id(raw)
-    if not isinstance(raw, Mapping):
-        raise RecordError("stock", source_id, "", "record is not a JSON object")
-    r = _Reader(raw, source_id, entity="stock")
+    r = _record(raw, "stock", with_id=False)
     sku, article_code, ean = r.text("sku"), r.text("articleCode"), r.text("ean")
     if not (sku or article_code or ean):
         raise r.fail("sku", "the variant has no sku, articleCode or ean")
@@ -886,16 +875,6 @@ _CHECKOUT_LINE = {
 }
 
 
-def shipment_id(raw: Mapping[str, Any]) -> str:
-    """The shipment's id as text; readable even when everything else is malformed."""
-    return order_id(raw)
-
-
-def checkout_id(raw: Mapping[str, Any]) -> str:
-    """The checkout's id as text; readable even when everything else is malformed."""
-    return order_id(raw)
-
-
 def _rows(r: _Reader, key: str) -> list[Mapping[str, Any]] | None:
     """A to-many relation's rows: a plain list (checkouts carry their products so), an
     embedded reference (webhook payloads), ``None`` for a bare, unembedded reference and
@@ -934,12 +913,8 @@ def shipment_from_lightspeed(raw: Mapping[str, Any]) -> Shipment:
     and ``shipped_at`` ``None`` (the order's ``shipmentTitle`` names the method, if a
     mapping needs it).
     """
-    source_id = shipment_id(raw)
-    if not isinstance(raw, Mapping):
-        raise RecordError("shipment", source_id, "", "record is not a JSON object")
-    r = _Reader(raw, source_id, entity="shipment")
-    if raw.get("id") in (None, False, ""):
-        raise r.fail("id", "missing")
+    r = _record(raw, "shipment")
+    source_id = r.source_id
     order = raw.get("order")
     resource = order.get("resource") if isinstance(order, Mapping) else None
     oid = resource.get("id") if isinstance(resource, Mapping) else None
@@ -1003,12 +978,8 @@ def checkout_from_lightspeed(raw: Mapping[str, Any], *, currency: str | None = N
     (ASSUMPTION [U]: a checkout's own totals are not documented). ``order_ref`` is set
     once the checkout became an order (``orderId``, or an ``order`` reference).
     """
-    source_id = checkout_id(raw)
-    if not isinstance(raw, Mapping):
-        raise RecordError("checkout", source_id, "", "record is not a JSON object")
-    r = _Reader(raw, source_id, entity="checkout")
-    if raw.get("id") in (None, False, ""):
-        raise r.fail("id", "missing")
+    r = _record(raw, "checkout")
+    source_id = r.source_id
     customer = raw.get("customer")
     email = ""
     if isinstance(customer, Mapping):
