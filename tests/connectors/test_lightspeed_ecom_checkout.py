@@ -550,7 +550,7 @@ def test_orders_flow_retried_after_a_lost_answer_creates_nothing_twice(tmp_path:
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     integration = "exact_globe__lightspeed_ecom"
     batch = [erp_order("GLB-1"), erp_order("GLB-2", customer=company("b@bakkerij.nl"))]
-    counts = orders_flow.Counts(orders_read=len(batch)).as_dict()
+    counts = orders_flow.Counts(read=len(batch)).as_dict()
     mapped = {"orders": [o.model_dump(mode="json") for o in batch], "mapped": {}, "counts": counts}
     looked = orders_flow.lookup(s.target, ledger, integration, mapped)
     assert looked["missing_skus"] == [] and looked["existing"] == {}

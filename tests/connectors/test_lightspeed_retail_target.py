@@ -447,7 +447,7 @@ def test_orders_flow_retried_after_a_lost_answer_creates_nothing_twice(tmp_path:
         order("FN-8001", [(a["customSku"], _price(a), 1)]),
         order("FN-8002", [(b["customSku"], _price(b), 2)], customer=person()),
     ]
-    counts = orders_flow.Counts(orders_read=len(batch)).as_dict()
+    counts = orders_flow.Counts(read=len(batch)).as_dict()
     mapped = {"orders": [o.model_dump(mode="json") for o in batch], "mapped": {}, "counts": counts}
     looked = orders_flow.lookup(s.target(), ledger, integration, mapped)
     assert looked["missing_skus"] == [] and looked["existing"] == {}

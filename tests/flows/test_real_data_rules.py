@@ -152,7 +152,7 @@ def _batch(*items: Order) -> dict[str, Any]:
     return {
         "orders": [o.model_dump(mode="json") for o in items],
         "mapped": {},
-        "counts": orders.Counts(orders_read=len(items)).as_dict(),
+        "counts": orders.Counts(read=len(items)).as_dict(),
     }
 
 

@@ -10,7 +10,6 @@ a changed one replaces the copy instead of adding a second.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,26 +22,13 @@ from shopbridge.store.ledger import Ledger, Status
 
 CHECKOUT = "checkout"
 
-SUMMARY_KEYS = (
-    "checkouts_read",
-    "checkouts_created",
-    "checkouts_updated",
-    "checkouts_unchanged",
-    "checkouts_quarantined",
-    "api_calls",
-)
 
-
-@dataclass
 class Counts(RunCounts):
     ENTITY = CHECKOUT
     PREFIX = "checkouts"
 
-    checkouts_read: int = 0
-    checkouts_created: int = 0
-    checkouts_updated: int = 0
-    checkouts_unchanged: int = 0
-    checkouts_quarantined: int = 0
+
+SUMMARY_KEYS = Counts.summary_keys()
 
 
 def extract(
@@ -52,7 +38,7 @@ def extract(
 
 
 def validate_and_map(source: CheckoutSource, batch: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = Counts(checkouts_read=len(batch))
+    counts = Counts(read=len(batch))
     out: list[dict[str, Any]] = []
     for record in batch:
         try:
@@ -61,7 +47,7 @@ def validate_and_map(source: CheckoutSource, batch: list[dict[str, Any]]) -> dic
             counts.refuse(err.source_id, err.field, err.reason)
             continue
         out.append({"checkout": checkout.model_dump(mode="json"), "hash": checkout.content_hash()})
-    return {"checkouts": out, "counts": counts.__dict__}
+    return {"checkouts": out, "counts": counts.as_dict()}
 
 
 def lookup(ledger: Ledger, scope: str, mapped: dict[str, Any]) -> dict[str, Any]:
@@ -73,10 +59,10 @@ def lookup(ledger: Ledger, scope: str, mapped: dict[str, Any]) -> dict[str, Any]
     for item in items:
         row = rows.get(item["checkout"]["ref"]["id"])
         if row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
-            counts.checkouts_unchanged += 1
+            counts.add("unchanged")
             continue
         todo.append({**item, "existing": row.target_ref if row is not None else None})
-    return {"checkouts": todo, "counts": counts.__dict__}
+    return {"checkouts": todo, "counts": counts.as_dict()}
 
 
 def load(
@@ -101,12 +87,9 @@ def load(
             content_hash=item["hash"],
             run_id=run_id,
         )
-        if item["existing"]:
-            counts.checkouts_updated += 1
-        else:
-            counts.checkouts_created += 1
+        counts.add("updated" if item["existing"] else "created")
     counts.api_calls += target.counter.calls - before
-    return dict(counts.__dict__)
+    return counts.as_dict()
 
 
 @register

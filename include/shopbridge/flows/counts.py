@@ -10,7 +10,7 @@ key, so the two can never disagree.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from shopbridge.models import QuarantineEntry
@@ -19,35 +19,82 @@ from shopbridge.models import QuarantineEntry
 Summary = dict[str, Any]
 
 
-@dataclass
+@dataclass(init=False)
 class RunCounts:
-    """What a step did, in the run report's terms."""
+    """What a step did, in the run report's terms.
+
+    A flow's counters have short names (``read``, ``unchanged``) and the report prefixes
+    them (``orders_read``): the keys the Activity log, the tests and the README read are
+    spelled in one place, and a subclass only says which counters its flow keeps.
+    """
 
     #: ``QuarantineEntry.entity`` of this flow's records, and its counters' prefix
     ENTITY: ClassVar[str] = ""
     PREFIX: ClassVar[str] = ""
+    #: the flow's own counters, reported as ``<PREFIX>_<name>`` in this order; most flows
+    #: create or update a record, or leave an unchanged one alone
+    OWN: ClassVar[tuple[str, ...]] = ("read", "created", "updated", "unchanged", "quarantined")
+    #: counters about something else (``customers_created`` of the orders flow), reported
+    #: under their own name after the flow's own
+    SHARED: ClassVar[tuple[str, ...]] = ()
 
-    api_calls: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
+    figures: dict[str, int]
+    api_calls: int
+    quarantined: list[dict[str, str]]
+
+    def __init__(self, *, api_calls: int = 0, **figures: int) -> None:
+        self.figures = dict.fromkeys((*self.OWN, *self.SHARED), 0)
+        for name, n in figures.items():
+            self.add(name, n)
+        self.api_calls = api_calls
+        self.quarantined = []
+
+    @classmethod
+    def report_key(cls, name: str) -> str:
+        """The run report's key of counter ``name``."""
+        if name in cls.OWN:
+            return f"{cls.PREFIX}_{name}"
+        if name in cls.SHARED:
+            return name
+        raise KeyError(f"{cls.__name__} has no counter {name!r}")
+
+    @classmethod
+    def summary_keys(cls) -> tuple[str, ...]:
+        """The keys the run report adds up, in its order: every counter, then the calls."""
+        return (*(cls.report_key(n) for n in (*cls.OWN, *cls.SHARED)), "api_calls")
 
     @classmethod
     def carried(cls, data: dict[str, Any]) -> Self:
         """The counts a previous task handed on (its XCom)."""
-        return cls(
-            **{k: v for k, v in data.items() if k != "quarantined"},
-            quarantined=list(data.get("quarantined", [])),
+        names = {cls.report_key(n): n for n in (*cls.OWN, *cls.SHARED)}
+        counts = cls(
+            **{names[k]: v for k, v in data.items() if k not in ("api_calls", "quarantined")},
+            api_calls=data.get("api_calls", 0),
         )
+        counts.quarantined = list(data.get("quarantined", []))
+        return counts
 
     def as_dict(self) -> dict[str, Any]:
-        """The counts as the next task takes them (JSON-able)."""
-        return dict(self.__dict__)
+        """The counts as the next task takes them (JSON-able), under the report's keys."""
+        return {
+            **{self.report_key(n): v for n, v in self.figures.items()},
+            "api_calls": self.api_calls,
+            "quarantined": self.quarantined,
+        }
+
+    def __getitem__(self, name: str) -> int:
+        return self.figures[name]
+
+    def add(self, name: str, n: int = 1) -> None:
+        """Count ``n`` more of counter ``name`` (a name the flow does not keep is a bug)."""
+        self.report_key(name)
+        self.figures[name] += n
 
     def quarantine(self, entry: QuarantineEntry, *, counted: bool = True) -> None:
         """Report ``entry``; ``counted``: it also counts as one of the flow's records
         quarantined (a refused product image is reported, its product not counted)."""
         if counted:
-            key = f"{self.PREFIX}_quarantined"
-            setattr(self, key, getattr(self, key) + 1)
+            self.add("quarantined")
         self.quarantined.append(entry.model_dump())
 
     def refuse(self, source_id: str, field_name: str, reason: str) -> None:

@@ -8,14 +8,13 @@ never disagree about who a customer is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from shopbridge.config import CustomerSettings, RecordRules
 from shopbridge.connectors.base import CustomerSource, Endpoint, OrderTarget
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows.counts import RunCounts
+from shopbridge.flows.counts import RunCounts, batched
 from shopbridge.flows.debtors import CUSTOMER, debtor_lookup, sync_debtor
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import Filled, complete_customer
@@ -27,27 +26,21 @@ from shopbridge.store.ledger import Ledger
 QUARANTINED = "customer_record"
 
 
-@dataclass
 class Counts(RunCounts):
     ENTITY = CUSTOMER
     PREFIX = "customers"
-
-    customers_read: int = 0
-    customers_created: int = 0
-    customers_updated: int = 0
-    customers_unchanged: int = 0
-    customers_quarantined: int = 0
     #: customers without a country that got the pair's default_country
-    countries_defaulted: int = 0
+    SHARED = ("countries_defaulted",)
+
+
+SUMMARY_KEYS = Counts.summary_keys()
 
 
 def extract(
     source: CustomerSource, start: datetime, end: datetime, batch_size: int
 ) -> list[list[dict[str, Any]]]:
     """Raw customer records changed in the window, de-duplicated by id, in batches."""
-    latest = {source.customer_id(r): r for r in source.iter_customer_records(start, end)}
-    rows = list(latest.values())
-    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    return batched(source.iter_customer_records(start, end), source.customer_id, batch_size)
 
 
 def validate_and_map(
@@ -58,7 +51,7 @@ def validate_and_map(
     A customer without a number of its own is known by its id in the source (what the
     orders flow going the same way finds as the order's customer number).
     """
-    counts = Counts(customers_read=len(batch))
+    counts = Counts(read=len(batch))
     customers: list[dict[str, Any]] = []
     filled = Filled()
     for record in batch:
@@ -76,8 +69,8 @@ def validate_and_map(
             )
             continue
         customers.append({"source_id": source_id, "customer": customer.model_dump(mode="json")})
-    counts.countries_defaulted = filled.countries_defaulted
-    return {"customers": customers, "counts": counts.__dict__}
+    counts.add("countries_defaulted", filled.countries_defaulted)
+    return {"customers": customers, "counts": counts.as_dict()}
 
 
 def lookup(
@@ -104,10 +97,7 @@ def load(
 ) -> dict[str, Any]:
     """Create or update each customer's debtor; a refusal quarantines that customer only."""
     before = target.counter.calls
-    counts = Counts(
-        **{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
-        quarantined=list(looked_up["counts"]["quarantined"]),
-    )
+    counts = Counts.carried(looked_up["counts"])
     for item in looked_up["customers"]:
         customer = Customer.model_validate(item["customer"])
         try:
@@ -134,20 +124,9 @@ def load(
                 )
             )
             continue
-        setattr(counts, f"customers_{action}", getattr(counts, f"customers_{action}") + 1)
+        counts.add(action)
     counts.api_calls += target.counter.calls - before
-    return dict(counts.__dict__)
-
-
-SUMMARY_KEYS = (
-    "customers_read",
-    "customers_created",
-    "customers_updated",
-    "customers_unchanged",
-    "customers_quarantined",
-    "countries_defaulted",
-    "api_calls",
-)
+    return counts.as_dict()
 
 
 @register

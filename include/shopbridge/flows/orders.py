@@ -24,7 +24,7 @@ from typing import Any, cast
 from shopbridge.config import CustomerSettings, OrderSettings, RecordRules
 from shopbridge.connectors.base import Endpoint, OrderSource, OrderTarget, OrderWrite
 from shopbridge.errors import FatalError, RecordError, RetriableError
-from shopbridge.flows.counts import RunCounts
+from shopbridge.flows.counts import RunCounts, batched
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.prepare import prepare
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
@@ -38,26 +38,23 @@ log = logging.getLogger(__name__)
 ORDER = "order"
 
 
-@dataclass
 class Counts(RunCounts):
-    """What a step did, in the run report's terms."""
-
     ENTITY = ORDER
     PREFIX = "orders"
-
-    orders_read: int = 0
-    orders_created: int = 0
-    orders_skipped_existing: int = 0
-    orders_skipped_status: int = 0
-    #: orders shopbridge itself created in this source from the other system (the flow
-    #: going the other way): sending them back would double them there
-    orders_skipped_mirrored: int = 0
-    orders_quarantined: int = 0
-    orders_confirmed_in_source: int = 0
-    #: customers or addresses without a country that got the pair's default_country
-    countries_defaulted: int = 0
-    customers_created: int = 0
-    customers_updated: int = 0
+    #: ``skipped_mirrored``: orders shopbridge itself created in this source from the
+    #: other system (the flow going the other way): sending them back would double them
+    OWN = (
+        "read",
+        "created",
+        "skipped_existing",
+        "skipped_status",
+        "skipped_mirrored",
+        "quarantined",
+        "confirmed_in_source",
+    )
+    #: customers or addresses without a country that got the pair's default_country, and
+    #: the debtors the orders' customers became
+    SHARED = ("countries_defaulted", "customers_created", "customers_updated")
 
 
 def reference(order: Order) -> str:
@@ -81,16 +78,12 @@ def extract(
     A record changed while being paged can come back on two pages; the later copy wins.
     ``skip`` (see :class:`AlreadySynced`) leaves out orders that already landed.
     """
-    latest: dict[str, dict[str, Any]] = {}
     records = (
         source.iter_order_records(start, end)
         if skip is None
         else source.iter_order_records(start, end, skip=skip)
     )
-    for record in records:
-        latest[source.order_id(record)] = record
-    rows = list(latest.values())
-    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    return batched(records, source.order_id, batch_size)
 
 
 class AlreadySynced:
@@ -127,7 +120,7 @@ def validate_and_map(
     later run picks them up when their status changes and their ``updatedAt`` moves).
     """
     settings = settings or OrderSettings()
-    counts = Counts(orders_read=len(batch))
+    counts = Counts(read=len(batch))
     orders: list[dict[str, Any]] = []
     mapped: dict[str, dict[str, Any]] = {}
     filled = Filled()
@@ -142,13 +135,13 @@ def validate_and_map(
             )
             continue
         if prepared is None:
-            counts.orders_skipped_status += 1
+            counts.add("skipped_status")
             continue
         order, fields = prepared
         if fields is not None:
             mapped[order.ref.id] = fields
         orders.append(order.model_dump(mode="json"))
-    counts.countries_defaulted = filled.countries_defaulted
+    counts.add("countries_defaulted", filled.countries_defaulted)
     return {"orders": orders, "mapped": mapped, "counts": counts.as_dict()}
 
 
@@ -249,10 +242,8 @@ class _Loader:
             settings=self.customer_settings,
             busy_wait_s=self.busy_wait_s,
         )
-        if action == "created":
-            self.counts.customers_created += 1
-        elif action == "updated":
-            self.counts.customers_updated += 1
+        if action in ("created", "updated"):
+            self.counts.add(f"customers_{action}")
         return code
 
     def _refused(self, order: Order, err: FatalError | RecordError) -> None:
@@ -283,13 +274,13 @@ class _Loader:
             if claim is Claim.DONE and row is not None and row.run_id == self.run_id:
                 # this batch's own earlier attempt created it before failing: the run's
                 # report counts it as created, as it was, once
-                self.counts.orders_created += 1
+                self.counts.add("created")
                 continue
             if claim is Claim.BUSY:
                 self.busy.append(order.ref.id)
                 continue
             if claim is Claim.DONE:
-                self.counts.orders_skipped_existing += 1
+                self.counts.add("skipped_existing")
                 continue
             if found is not None:
                 existing[order.ref.id] = found
@@ -313,9 +304,9 @@ class _Loader:
                     run_id=self.run_id,
                 )
                 if order.ref.id in ours:
-                    self.counts.orders_created += 1
+                    self.counts.add("created")
                 else:
-                    self.counts.orders_skipped_existing += 1
+                    self.counts.add("skipped_existing")
             else:
                 out.append(order)
         return out
@@ -357,7 +348,7 @@ class _Loader:
                 content_hash=write.order.content_hash(),
                 run_id=self.run_id,
             )
-            self.counts.orders_created += 1
+            self.counts.add("created")
 
 
 def load(
@@ -372,10 +363,7 @@ def load(
 ) -> dict[str, Any]:
     """Write what is new; every write is preceded by a ledger claim, so retries are safe."""
     before = target.counter.calls
-    counts = Counts(
-        **{k: v for k, v in looked_up["counts"].items() if k != "quarantined"},
-        quarantined=list(looked_up["counts"]["quarantined"]),
-    )
+    counts = Counts.carried(looked_up["counts"])
     loader = _Loader(
         target,
         ledger,
@@ -398,7 +386,7 @@ def load(
     for order in orders:
         ref = order.ref.id
         if ref in looked_up["landed"]:
-            counts.orders_skipped_existing += 1
+            counts.add("skipped_existing")
             continue
         unknown = [(i, line.sku) for i, line in enumerate(order.lines) if line.sku in missing]
         if unknown:
@@ -476,19 +464,7 @@ def confirm_in_source(
 
 # --- report ----------------------------------------------------------------------------
 
-SUMMARY_KEYS = (
-    "orders_read",
-    "orders_created",
-    "orders_skipped_existing",
-    "orders_skipped_status",
-    "orders_skipped_mirrored",
-    "orders_quarantined",
-    "orders_confirmed_in_source",
-    "countries_defaulted",
-    "customers_created",
-    "customers_updated",
-    "api_calls",
-)
+SUMMARY_KEYS = Counts.summary_keys()
 
 
 @register

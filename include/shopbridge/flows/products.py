@@ -32,7 +32,7 @@ from shopbridge.connectors.base import (
     ProductTarget,
 )
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows.counts import RunCounts
+from shopbridge.flows.counts import RunCounts, batched
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import complete_product
 from shopbridge.mapping.engine import Mapper
@@ -45,38 +45,15 @@ PRODUCT = "product"
 IMAGE = "image"
 
 
-@dataclass
 class Counts(RunCounts):
-    """What a step did, in the run report's terms."""
-
     ENTITY = PRODUCT
     PREFIX = "products"
-
-    products_read: int = 0
-    products_created: int = 0
-    products_updated: int = 0
-    products_unchanged: int = 0
-    products_skipped_filtered: int = 0
-    products_quarantined: int = 0
-    items_created: int = 0
-    items_updated: int = 0
-    images_uploaded: int = 0
-    images_unchanged: int = 0
+    OWN = ("read", "created", "updated", "unchanged", "skipped_filtered", "quarantined")
+    #: a product is one item or more (a parent and its variants), with its images
+    SHARED = ("items_created", "items_updated", "images_uploaded", "images_unchanged")
 
 
-SUMMARY_KEYS = (
-    "products_read",
-    "products_created",
-    "products_updated",
-    "products_unchanged",
-    "products_skipped_filtered",
-    "products_quarantined",
-    "items_created",
-    "items_updated",
-    "images_uploaded",
-    "images_unchanged",
-    "api_calls",
-)
+SUMMARY_KEYS = Counts.summary_keys()
 
 
 # --- extract ---------------------------------------------------------------------------
@@ -86,9 +63,7 @@ def extract(
     source: ProductSource, start: datetime, end: datetime, batch_size: int
 ) -> list[list[dict[str, Any]]]:
     """Raw products changed in the window, de-duplicated by id, in bounded batches."""
-    latest = {source.product_id(r): r for r in source.iter_product_records(start, end)}
-    rows = list(latest.values())
-    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    return batched(source.iter_product_records(start, end), source.product_id, batch_size)
 
 
 # --- validate and map ------------------------------------------------------------------
@@ -186,13 +161,13 @@ def validate_and_map(
 ) -> dict[str, Any]:
     """Canonical products turned into target items; a bad record is quarantined alone.
     Each item's code is the key the pair's ``item_key`` rule picks (as for order lines)."""
-    counts = Counts(products_read=len(batch))
+    counts = Counts(read=len(batch))
     products: list[dict[str, Any]] = []
     for record in batch:
         try:
             product = complete_product(source.to_product(record), rules or RecordRules())
             if not _selected(product, settings):
-                counts.products_skipped_filtered += 1
+                counts.add("skipped_filtered")
                 continue
             mapped = (
                 mapper.map_product(product, record).as_dict()
@@ -232,7 +207,7 @@ def validate_and_map(
                 "hash": _digest(payload),
             }
         )
-    return {"products": products, "counts": counts.__dict__}
+    return {"products": products, "counts": counts.as_dict()}
 
 
 # --- lookup ----------------------------------------------------------------------------
@@ -283,14 +258,14 @@ def lookup(
         if owed:
             images_only.append({**product, "images": owed, "images_only": True})
         else:
-            counts.products_unchanged += 1
+            counts.add("unchanged")
     skus = sorted({i["code"] for p in todo for i in p["items"]})
     eans = (
         sorted({e for p in todo for e in p["eans"].values()}) if settings.match_by != "sku" else []
     )
     existing = target.match_items(skus, eans) if skus else {}
     counts.api_calls += target.counter.calls - before
-    return {"products": todo + images_only, "existing": existing, "counts": counts.__dict__}
+    return {"products": todo + images_only, "existing": existing, "counts": counts.as_dict()}
 
 
 # --- load ------------------------------------------------------------------------------
@@ -342,7 +317,7 @@ class _Loader:
                     if code is None:
                         raise
                 else:
-                    self.counts.items_created += 1
+                    self.counts.add("items_created")
                     action = "created" if n == 0 else action
             if code is not None:
                 kept = {k: v for k, v in item.fields.items() if k not in self.settings.create_only}
@@ -356,7 +331,7 @@ class _Loader:
                         categories=codes,
                     ),
                 )
-                self.counts.items_updated += 1
+                self.counts.add("items_updated")
         return action
 
     def transfer_images(self, product: dict[str, Any], code: str) -> None:
@@ -388,7 +363,7 @@ class _Loader:
             digest = hashlib.sha256(content).hexdigest()
             row = known.get(key)
             if row is not None and row.status is Status.DONE and row.content_hash == digest:
-                self.counts.images_unchanged += 1
+                self.counts.add("images_unchanged")
                 continue
             name = image["filename"] or image["url"].rsplit("/", 1)[-1]
             self.target.put_image(
@@ -409,7 +384,7 @@ class _Loader:
                 content_hash=digest,
                 run_id=self.run_id,
             )
-            self.counts.images_uploaded += 1
+            self.counts.add("images_uploaded")
 
 
 def load(
@@ -466,13 +441,13 @@ def load(
                 content_hash=product["hash"],
                 run_id=run_id,
             )
-            setattr(counts, f"products_{action}", getattr(counts, f"products_{action}") + 1)
+            counts.add(action)
         else:
-            counts.products_unchanged += 1
+            counts.add("unchanged")
         loader.transfer_images(product, main_code)
     counts.api_calls += target.counter.calls - before
     counts.api_calls += (source.counter.calls - source_before) if source else 0
-    return dict(counts.__dict__)
+    return counts.as_dict()
 
 
 #: where a full resync starts reading: the whole catalogue

@@ -15,7 +15,6 @@ no call.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,28 +28,21 @@ from shopbridge.store.ledger import Ledger, Status
 
 SHIPMENT = "shipment"
 
-SUMMARY_KEYS = (
-    "shipments_read",
-    "shipments_written",
-    "shipments_unchanged",
-    "shipments_skipped_not_shipped",
-    "shipments_skipped_mirrored",
-    "shipments_quarantined",
-    "api_calls",
-)
 
-
-@dataclass
 class Counts(RunCounts):
     ENTITY = SHIPMENT
     PREFIX = "shipments"
+    OWN = (
+        "read",
+        "written",
+        "unchanged",
+        "skipped_not_shipped",
+        "skipped_mirrored",
+        "quarantined",
+    )
 
-    shipments_read: int = 0
-    shipments_written: int = 0
-    shipments_unchanged: int = 0
-    shipments_skipped_not_shipped: int = 0
-    shipments_skipped_mirrored: int = 0
-    shipments_quarantined: int = 0
+
+SUMMARY_KEYS = Counts.summary_keys()
 
 
 def extract(
@@ -66,7 +58,7 @@ def _digest(shipment: Shipment) -> str:
 
 
 def validate_and_map(source: ShipmentSource, batch: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = Counts(shipments_read=len(batch))
+    counts = Counts(read=len(batch))
     shipments: list[dict[str, Any]] = []
     for record in batch:
         try:
@@ -75,10 +67,10 @@ def validate_and_map(source: ShipmentSource, batch: list[dict[str, Any]]) -> dic
             counts.refuse(err.source_id, err.field, err.reason)
             continue
         if shipment.status != "shipped":
-            counts.shipments_skipped_not_shipped += 1
+            counts.add("skipped_not_shipped")
             continue
         shipments.append({"shipment": shipment.model_dump(mode="json"), "hash": _digest(shipment)})
-    return {"shipments": shipments, "counts": counts.__dict__}
+    return {"shipments": shipments, "counts": counts.as_dict()}
 
 
 def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) -> dict[str, Any]:
@@ -100,9 +92,9 @@ def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) ->
         sid, oid = item["shipment"]["ref"]["id"], item["shipment"]["order_ref"]["id"]
         row = done.get(sid)
         if sid in echoes:
-            counts.shipments_skipped_mirrored += 1
+            counts.add("skipped_mirrored")
         elif row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
-            counts.shipments_unchanged += 1
+            counts.add("unchanged")
         elif (target_order := sent_this_way.get(oid) or came_this_way.get(oid)) is None:
             counts.refuse(
                 sid,
@@ -111,7 +103,7 @@ def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) ->
             )
         else:
             todo.append({**item, "target_order": target_order})
-    return {"shipments": todo, "counts": counts.__dict__}
+    return {"shipments": todo, "counts": counts.as_dict()}
 
 
 def load(
@@ -137,9 +129,9 @@ def load(
             content_hash=item["hash"],
             run_id=run_id,
         )
-        counts.shipments_written += 1
+        counts.add("written")
     counts.api_calls += target.counter.calls - before
-    return dict(counts.__dict__)
+    return counts.as_dict()
 
 
 @register

@@ -10,7 +10,6 @@ corrected stock by hand in the target.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -18,7 +17,7 @@ from typing import Any, cast
 from shopbridge.config import RecordRules, StockSettings
 from shopbridge.connectors.base import Endpoint, StockSource, StockTarget
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows.counts import RunCounts
+from shopbridge.flows.counts import RunCounts, batched
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import complete_stock
 from shopbridge.models import QuarantineEntry, StockLevel
@@ -27,25 +26,18 @@ from shopbridge.store.ledger import Ledger, Status
 STOCK = "stock"
 
 
-@dataclass
 class Counts(RunCounts):
     ENTITY = STOCK
     PREFIX = "stock"
-
-    stock_read: int = 0
-    stock_written: int = 0
-    stock_unchanged: int = 0
-    stock_quarantined: int = 0
+    OWN = ("read", "written", "unchanged", "quarantined")
 
 
-SUMMARY_KEYS = ("stock_read", "stock_written", "stock_unchanged", "stock_quarantined", "api_calls")
+SUMMARY_KEYS = Counts.summary_keys()
 
 
 def extract(source: StockSource, batch_size: int) -> list[list[dict[str, Any]]]:
     """Every stock record, de-duplicated by id, in bounded batches."""
-    latest = {source.stock_id(r): r for r in source.iter_stock_records()}
-    rows = list(latest.values())
-    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    return batched(source.iter_stock_records(), source.stock_id, batch_size)
 
 
 def level(stock: StockLevel, settings: StockSettings, source_id: str) -> Decimal:
@@ -84,7 +76,7 @@ def validate_and_map(
 ) -> dict[str, Any]:
     """The level and managed flag per item; a bad record is quarantined alone. The item
     is the key the pair's ``item_key`` rule picks (as for order lines and products)."""
-    counts = Counts(stock_read=len(batch))
+    counts = Counts(read=len(batch))
     levels: list[dict[str, Any]] = []
     for record in batch:
         source_id = source.stock_id(record)
@@ -109,7 +101,7 @@ def validate_and_map(
                 "hash": digest.hexdigest(),
             }
         )
-    return {"levels": levels, "counts": counts.__dict__}
+    return {"levels": levels, "counts": counts.as_dict()}
 
 
 def lookup(
@@ -133,7 +125,7 @@ def lookup(
             and row.status is Status.DONE
             and row.content_hash == lv["hash"]
         ):
-            counts.stock_unchanged += 1
+            counts.add("unchanged")
         else:
             todo.append(lv)
     known = target.find_items(sorted({lv["sku"] for lv in todo})) if todo else set()
@@ -151,7 +143,7 @@ def lookup(
             )
         )
     counts.api_calls += target.counter.calls - before
-    return {"levels": levels, "counts": counts.__dict__}
+    return {"levels": levels, "counts": counts.as_dict()}
 
 
 def load(
@@ -191,9 +183,9 @@ def load(
             content_hash=lv["hash"],
             run_id=run_id,
         )
-        counts.stock_written += 1
+        counts.add("written")
     counts.api_calls += target.counter.calls - before
-    return dict(counts.__dict__)
+    return counts.as_dict()
 
 
 @register
