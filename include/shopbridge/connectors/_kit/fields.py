@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -44,6 +44,15 @@ def time_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone {name[:60]!r}") from exc
+
+
+class ItemKeyFields(TypedDict):
+    """A record's item keys under the canonical models' names, to pass on as
+    ``Variant(**keys, ...)``."""
+
+    sku: str
+    article_code: str
+    ean: str
 
 
 def key_text(value: Any) -> str:
@@ -170,6 +179,23 @@ class FieldReader:
         if zone is None:
             raise self.fail(key, f"timestamp has no UTC offset: {text!r}")
         return parsed.replace(tzinfo=zone)
+
+    def item_keys(self, sku: str, article_code: str, ean: str) -> ItemKeyFields:
+        """The SKU, article code and EAN from the vendor fields named (``""``: the vendor
+        has no such field), each kept in its own place (the pair's ``item_key`` rule picks
+        one later). None set is an error naming the first field: the item could never be
+        matched in the other system."""
+        keys = ItemKeyFields(
+            sku=self.text(sku) if sku else "",
+            article_code=self.text(article_code) if article_code else "",
+            ean=self.text(ean) if ean else "",
+        )
+        if not any(keys.values()):
+            named = list(dict.fromkeys(k for k in (sku, article_code, ean) if k))
+            listed = " and ".join(filter(None, (", ".join(named[:-1]), named[-1])))
+            are = {1: "is", 2: "are both"}.get(len(named), "are all")
+            raise self.fail(named[0], f"no item key: {listed} {are} empty")
+        return keys
 
     def objects(self, key: str, value: Any = _RAW) -> list[Mapping[str, Any]]:
         """The objects of the list at ``key`` (or ``value``, found there by the caller: an

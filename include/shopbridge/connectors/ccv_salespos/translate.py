@@ -43,7 +43,7 @@ from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shopbridge.connectors._kit.fields import FieldReader
+from shopbridge.connectors._kit.fields import FieldReader, ItemKeyFields
 from shopbridge.errors import FatalError, RecordError
 from shopbridge.models import (
     Address,
@@ -222,20 +222,14 @@ def _combination(
     shared_stock: Decimal | None,
     managed: bool,
 ) -> Variant:
-    sku, code, ean = r.text("sku_number"), r.text("product_number"), r.text("ean_number")
-    if not (sku or code or ean):
-        raise r.fail(
-            "sku_number", "no item key: sku_number, product_number and ean_number are all empty"
-        )
+    keys = r.item_keys("sku_number", "product_number", "ean_number")
     options = _options(r)
     sell = base + r.decimal("netto_extra_price", default=Decimal(0))
     excl, incl = _prices(sell, rate, includes_tax)
     own = _level(r, managed)
     return r.build(
         lambda: Variant(
-            sku=sku,
-            article_code=code,
-            ean=ean,
+            **keys,
             title=" / ".join(options.values()),
             price_excl=excl,
             price_incl=incl,
@@ -338,18 +332,18 @@ def product_from_ccv(raw: Mapping[str, Any]) -> Product:
             for i, row in active
         )
         code = r.text("productnumber")
-        sku = "" if code else PARENT_SKU.format(id=source_id)
-        ean = r.text("eannumber")
+        keys = ItemKeyFields(
+            sku="" if code else PARENT_SKU.format(id=source_id),
+            article_code=code,
+            ean=r.text("eannumber"),
+        )
     else:
-        sku, code, ean = "", r.text("productnumber"), r.text("eannumber")
-        if not (code or ean):
-            raise r.fail("productnumber", "no item key: productnumber and eannumber are both empty")
+        keys = r.item_keys("", "productnumber", "eannumber")
         excl, incl = _prices(sell, rate, includes_tax)
         variants = (
             r.build(
                 lambda: Variant(
-                    article_code=code,
-                    ean=ean,
+                    **keys,
                     price_excl=excl,
                     price_incl=incl,
                     quantity=_level(r, managed),
@@ -362,9 +356,7 @@ def product_from_ccv(raw: Mapping[str, Any]) -> Product:
     return r.build(
         lambda: Product(
             ref=ExternalRef(system=SYSTEM, id=source_id),
-            sku=sku,
-            article_code=code,
-            ean=ean,
+            **keys,
             title=name,
             description=r.text("description"),
             short_description=r.text("shortdescription"),
@@ -481,31 +473,22 @@ def stock_from_ccv(raw: Mapping[str, Any]) -> StockLevel:
     default = None if managed else Decimal(0)
     if combo is not None:
         cr = _Reader(combo, source_id, "stock", "attributecombination.")
-        sku, code, ean = (cr.text("sku_number"), cr.text("product_number"), cr.text("ean_number"))
-        keys, names = cr, _STOCK
+        keys = cr.item_keys("sku_number", "product_number", "ean_number")
+        kr, names = cr, _STOCK
         if pr.text("stocktype") == PRODUCT_STOCKTYPE:
             level, lr = pr.decimal("stock", default=default), pr
         else:
             level, lr = cr.decimal("stock", default=default), cr
     else:
-        sku, code, ean = "", pr.text("productnumber"), pr.text("eannumber")
-        keys, names = pr, _STOCK_SIMPLE
+        keys = pr.item_keys("", "productnumber", "eannumber")
+        kr, names = pr, _STOCK_SIMPLE
         level, lr = pr.decimal("stock", default=default), pr
-    if not (sku or code or ean):
-        raise keys.fail(
-            names["sku"],
-            "no item key: "
-            + ", ".join(dict.fromkeys(names[k] for k in ("sku", "article_code", "ean")))
-            + " are all empty",
-        )
     if level < 0:
         raise lr.fail("stock", f"negative stock level {level}")
     where = pr.text("stocklocation")
-    return keys.build(
+    return kr.build(
         lambda: StockLevel(
-            sku=sku,
-            article_code=code,
-            ean=ean,
+            **keys,
             on_hand=level,
             locations={where: level} if where else {},
             managed=managed,

@@ -292,9 +292,7 @@ def _line(r: _Reader) -> OrderLine:
     ``sku``. ``taxRate`` is a fraction (0.21); the description is ``productTitle`` and the
     free-text ``variantTitle`` (``"60 capsules"``) when there is one.
     """
-    sku, article_code, ean = r.text("sku"), r.text("articleCode"), r.text("ean")
-    if not (sku or article_code or ean):
-        raise r.fail("sku", "the line has no sku, articleCode or ean")
+    keys = r.item_keys("sku", "articleCode", "ean")
     quantity = r.decimal("quantityOrdered")
     if quantity <= 0:
         raise r.fail("quantityOrdered", f"expected a positive quantity, got {quantity}")
@@ -322,9 +320,7 @@ def _line(r: _Reader) -> OrderLine:
     title, variant = r.text("productTitle"), r.text("variantTitle")
     return r.build(
         lambda: OrderLine(
-            sku=sku,
-            article_code=article_code,
-            ean=ean,
+            **keys,
             description=f"{title} - {variant}" if variant and variant != title else title,
             quantity=quantity,
             tax_rate=r.decimal("taxRate"),
@@ -625,15 +621,11 @@ def _variant(r: _Reader, attributes: dict[str, str]) -> Variant:
     """One variant: its ``sku``, ``articleCode`` and ``ean`` each in its own field (a live
     variant has ``"sku": ""`` and ``"articleCode": "LABL26"`` [V]); none of them is refused
     naming ``sku``. Prices keep the vendor's four decimals (``priceExcl`` 2.8843 [V])."""
-    sku, article_code, ean = r.text("sku"), r.text("articleCode"), r.text("ean")
-    if not (sku or article_code or ean):
-        raise r.fail("sku", "the variant has no sku, articleCode or ean")
+    keys = r.item_keys("sku", "articleCode", "ean")
     title = r.text("title")
     return r.build(
         lambda: Variant(
-            sku=sku,
-            article_code=article_code,
-            ean=ean,
+            **keys,
             title="" if title == SIMPLE_VARIANT_TITLE else title,
             price_excl=r.money("priceExcl"),
             price_incl=r.money("priceIncl"),
@@ -821,18 +813,14 @@ def stock_from_lightspeed(raw: Mapping[str, Any]) -> StockLevel:
     count them twice. Lightspeed eCom keeps one stock level per variant: no ``locations``.
     """
     r = _record(raw, "stock", with_id=False)
-    sku, article_code, ean = r.text("sku"), r.text("articleCode"), r.text("ean")
-    if not (sku or article_code or ean):
-        raise r.fail("sku", "the variant has no sku, articleCode or ean")
+    keys = r.item_keys("sku", "articleCode", "ean")
     managed = raw.get("stockTracking") == "enabled"
     level = r.decimal("stockLevel", default=None if managed else Decimal("0"))
     if level < 0:
         raise r.fail("stockLevel", f"negative stock level {level}")
     return r.build(
         lambda: StockLevel(
-            sku=sku,
-            article_code=article_code,
-            ean=ean,
+            **keys,
             on_hand=level,
             reserved=Decimal("0"),
             locations={},
