@@ -131,7 +131,7 @@ def inspect(app: FastAPI, what: str) -> Any:
 def requests_of(client: AccountViewClient) -> list[tuple[str, str, dict[str, str]]]:
     """(method, path, query) of every request the client sends from now on."""
     seen: list[tuple[str, str, dict[str, str]]] = []
-    client.http.event_hooks["request"].append(
+    client._http.event_hooks["request"].append(
         lambda req: seen.append((req.method, req.url.path, dict(req.url.params)))
     )
     return seen
@@ -221,7 +221,7 @@ def test_page_exactly_full_costs_one_empty_page(app):
 
 def test_single_row_comes_as_an_object_and_reads_as_a_list(app):
     client = client_for(app)
-    raw = client.http.get(
+    raw = client._http.get(
         "http://testserver/api/v3/accountviewdata",
         params={
             "BusinessObject": "AR1",
@@ -271,7 +271,7 @@ def test_unknown_company_and_missing_x_company(app):
     with pytest.raises(AuthError, match="403 AuthorizationError: No access to company 'OTHER'"):
         client.probe("AK1", "ARTICLE")
     client.authenticate()
-    resp = client.http.get(
+    resp = client._http.get(
         "http://testserver/api/v3/accountviewdata", params={"BusinessObject": "AK1"}
     )
     assert resp.status_code == 400
@@ -675,13 +675,13 @@ def test_client_and_target_are_airflow_free():
 
 @pytest.mark.parametrize("incl_tax", [False, True])
 def test_default_mapping_fills_the_sales_order(app, target, incl_tax):
-    from shopbridge.connectors.accountview.defaults import DEFAULT_MAPPINGS, INCL_TAX
+    from shopbridge.connectors.accountview.defaults import DEFAULTS
     from shopbridge.mapping.engine import Mapper
     from shopbridge.mapping.spec import EntityMapping, MappingSpec
 
-    defaults = DEFAULT_MAPPINGS[("lightspeed_ecom", "accountview", "orders")]
+    defaults = DEFAULTS.mappings[("lightspeed_ecom", "accountview", "orders")]
     if incl_tax:
-        incl = INCL_TAX[("accountview", "orders")]
+        incl = DEFAULTS.incl_tax[("accountview", "orders")]
         defaults = EntityMapping(
             header={**defaults.header, **incl.header}, lines={**defaults.lines, **incl.lines}
         )

@@ -10,11 +10,13 @@ walking a paginator's pages are the same for every vendor and live here.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypedDict, Unpack
 
 import httpx
 
+from shopbridge.connectors._kit.grants import RefreshGrant
 from shopbridge.connectors._kit.http import (
     RETRY_MODES,
     CallCounter,
@@ -26,6 +28,7 @@ from shopbridge.connectors._kit.http import (
     send,
 )
 from shopbridge.connectors._kit.pages import Items, Page, Paginator, paged
+from shopbridge.connectors._kit.tokens import RefreshTokenStore, RotatingTokenAuth
 from shopbridge.errors import FatalError, RetriableError
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
@@ -98,6 +101,10 @@ class JsonClient(PooledClient):
         """The one serialisation of a request body."""
         return json.dumps(body, separators=(",", ":")).encode()
 
+    def _headers(self) -> dict[str, str]:
+        """The headers of every request (a body adds its ``Content-Type``)."""
+        return {"Accept": self.accept}
+
     def _prepare(self, method: str, request: httpx.Request) -> None:
         """Runs before every attempt (a retry too): pacing, authentication, signing."""
 
@@ -121,7 +128,7 @@ class JsonClient(PooledClient):
         success, so the caller looks the record up instead.
         """
         content = self._dumps(body) if body is not None else None
-        headers = {"Accept": self.accept}
+        headers = self._headers()
         if content is not None:
             headers["Content-Type"] = "application/json"
         request = self._http.build_request(
@@ -162,3 +169,64 @@ class JsonClient(PooledClient):
             return self.send("GET", path, params={**(params or {}), **page.params})
 
         return paged(pager, fetch, items_of)
+
+
+class TokenClient(JsonClient):
+    """A :class:`JsonClient` whose bearer token rotates: the kit's
+    :class:`~shopbridge.connectors._kit.tokens.RotatingTokenAuth` over the vendor's grant,
+    whose store the client closes with its pool."""
+
+    auth: RotatingTokenAuth
+
+    def _rotating_auth(
+        self,
+        grant: RefreshGrant,
+        refresh_token: str,
+        *,
+        store: RefreshTokenStore | None,
+        clock: Callable[[], float] | None,
+        token_clock: Callable[[], float] | None,
+        on_rotated: Callable[[str], None] | None = None,
+    ) -> RotatingTokenAuth:
+        """The auth of this client (``policy`` set already: its waits sleep through it).
+
+        ``clock`` paces (monotonic by default) and, when given, also times the token (a
+        test's fake clock drives both); ``token_clock`` is wall time by default, since the
+        pair's expiry is compared by every worker sharing ``store``. :meth:`_pace` runs
+        right before every API request, so a re-send after a refresh is paced too, and
+        counted as a call and a retry.
+        """
+        return RotatingTokenAuth(
+            grant,
+            refresh_token=refresh_token,
+            key=grant.key(refresh_token),
+            vendor=grant.vendor,
+            store=store,
+            clock=token_clock or clock or time.time,
+            sleep=self.policy.sleep,
+            before_send=self._pace,
+            on_resend=self._count_resend,
+            on_rotated=on_rotated,
+        )
+
+    def _pace(self, request: httpx.Request) -> None:
+        """Wait, if need be, until ``request`` may go out."""
+
+    def _count_resend(self) -> None:
+        self.counter.calls += 1
+        self.counter.retries += 1
+
+    def close(self) -> None:
+        """Close the pool (if owned) and the token store's connections."""
+        super().close()
+        self.auth.store.close()
+
+    @property
+    def token_requests(self) -> int:
+        """Token requests sent so far (not API calls: not in ``counter``)."""
+        return self.auth.token_requests
+
+    @property
+    def refresh_token(self) -> str:
+        """The newest refresh token (rotated on every refresh)."""
+        return self.auth.refresh_token

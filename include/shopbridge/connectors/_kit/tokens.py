@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import httpx
 
@@ -183,6 +183,19 @@ class TokenGrant(Protocol):
         ...
 
 
+class Timing(TypedDict, total=False):
+    """The clocks and durations of a :class:`RotatingTokenAuth` (see there), as a vendor's
+    auth passes them through unchanged."""
+
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    skew_s: float
+    lease_s: float
+    wait_s: float
+    poll_s: float
+    grace_s: float
+
+
 def any_401(response: httpx.Response) -> bool:
     """The default test for "a fresh access token may cure this": any 401."""
     return response.status_code == 401
@@ -211,6 +224,7 @@ class RotatingTokenAuth(httpx.Auth):
       ran out rotated it just now; then it tries the Connection's token once when that
       differs (the vendor side may have been reset to it); else the refusal stands.
 
+    ``store`` defaults to this object's memory only (a single process that never restarts).
     ``clock`` is wall-clock epoch seconds: expiries and leases are compared across
     processes and hosts. ``before_send`` runs right before each API request goes out (a
     pacer, so re-sends are paced too); ``on_resend`` when one is sent again after a
@@ -224,9 +238,9 @@ class RotatingTokenAuth(httpx.Auth):
         grant: TokenGrant,
         *,
         refresh_token: str,
-        store: RefreshTokenStore,
         key: str,
         vendor: str,
+        store: RefreshTokenStore | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         skew_s: float = 60.0,
@@ -239,6 +253,8 @@ class RotatingTokenAuth(httpx.Auth):
         on_resend: Callable[[], None] | None = None,
         on_rotated: Callable[[str], None] | None = None,
     ) -> None:
+        if store is None:
+            store = InMemoryRefreshTokenStore()
         self.grant = grant
         self._seed = refresh_token
         self.store = store

@@ -39,25 +39,19 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge.connectors._kit.http import (
-    CallCounter,
-    PooledClient,
-    RetryPolicy,
-    classify,
-    describe,
-    send,
-)
+from shopbridge.connectors._kit.client import TokenClient, classify_with, json_of
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, describe
 from shopbridge.connectors._kit.pacing import SlidingWindow
-from shopbridge.connectors._kit.pages import Page, PageNumber, check_page_size, paged
+from shopbridge.connectors._kit.pages import PageNumber, body_of, check_page_size
 from shopbridge.connectors._kit.tokens import RefreshTokenStore
 from shopbridge.connectors.accountview._rows import Table, post_body
-from shopbridge.connectors.accountview.auth import AccountViewAuth
+from shopbridge.connectors.accountview.auth import AccountViewGrant
 from shopbridge.errors import FatalError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -157,15 +151,6 @@ def error_message(body: Any) -> str | None:
     return f"{text} (error {numbers})" if numbers not in (None, "", []) else text
 
 
-def _json(resp: httpx.Response) -> Any:
-    if not resp.content:
-        return None
-    try:
-        return resp.json()
-    except ValueError:
-        return None
-
-
 def _message(resp: httpx.Response, text: str | None) -> str:
     if text is None:
         return describe(resp)
@@ -180,18 +165,8 @@ def check(resp: httpx.Response) -> None:
     Override point for the error-in-200 quirk: a 2xx with an error is a ``FatalError``
     (the request reached AccountView and was refused; a retry changes nothing).
     """
-    body = _json(resp)
-    text = error_message(body)
-    if resp.status_code >= 400:
-        try:
-            classify(resp)
-        except RetriableError as err:
-            raise RetriableError(
-                _message(resp, text), response=resp, retry_after=err.retry_after
-            ) from None
-        except FatalError as err:
-            raise type(err)(_message(resp, text), response=resp) from None
-        return
+    text = error_message(body_of(resp))
+    classify_with(resp, lambda r: _message(r, text))
     if text is not None:
         raise FatalError(_message(resp, text), response=resp)
 
@@ -224,13 +199,7 @@ def rows_of(body: Any, table: str) -> list[dict[str, Any]]:
     ]
 
 
-class _Call(TypedDict, total=False):
-    params: Mapping[str, Any] | None
-    body: Any
-    retry: bool
-
-
-class AccountViewClient(PooledClient):
+class AccountViewClient(TokenClient):
     """Raw access to one AccountView.net company; methods return the vendor's JSON."""
 
     def __init__(
@@ -253,12 +222,9 @@ class AccountViewClient(PooledClient):
         token_store: RefreshTokenStore | None = None,
         token_clock: Callable[[], float] | None = None,
     ) -> None:
-        """An injected ``http`` (Starlette's TestClient in tests) gets the token auth set.
-
-        ``clock`` paces (monotonic by default) and, when given, also times the token (a
-        test's fake clock drives both); ``token_clock`` is wall time by default, since
-        the pair's expiry is compared by every worker sharing ``token_store``.
-        """
+        """An injected ``http`` (Starlette's TestClient in tests) gets the token auth set;
+        ``clock`` and ``token_clock`` as :meth:`TokenClient._rotating_auth` says;
+        ``on_refresh_token`` gets each new refresh token AccountView issues."""
         check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
         self.company_id = company_id
@@ -266,19 +232,20 @@ class AccountViewClient(PooledClient):
         self.max_list_values = max_list_values
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
-        self.auth = AccountViewAuth(
-            f"{self.base_url}{API_PATH}/token",
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            redirect_uri=redirect_uri,
-            store=token_store,
-            clock=token_clock or clock or time.time,
-            sleep=policy.sleep,
-            on_refresh_token=on_refresh_token,
-        )
         self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock or time.monotonic)
-        self.http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
+        self._on_refresh_token = on_refresh_token
+        self.auth = self._rotating_auth(
+            AccountViewGrant(
+                f"{self.base_url}{API_PATH}/token", client_id, client_secret, redirect_uri
+            ),
+            refresh_token,
+            store=token_store,
+            clock=clock,
+            token_clock=token_clock,
+            on_rotated=self._rotated,
+        )
+        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
+        self._http = self._pool(http, auth=self.auth, timeout=self.timeout)
 
     @classmethod
     def from_settings(cls, settings: AccountViewSettings, **kwargs: Any) -> AccountViewClient:
@@ -299,11 +266,6 @@ class AccountViewClient(PooledClient):
     def __repr__(self) -> str:  # never show the credentials
         return f"AccountViewClient({self.base_url!r}, company={self.company_id!r})"
 
-    def close(self) -> None:
-        """Close the pool (if owned) and the token store's connections."""
-        super().close()
-        self.auth.store.close()
-
     @property
     def host(self) -> str:
         """The host the client talks to (for messages)."""
@@ -311,35 +273,27 @@ class AccountViewClient(PooledClient):
 
     # --- plumbing --------------------------------------------------------------------
 
-    def _pace(self) -> None:
+    def _pace(self, request: httpx.Request) -> None:
         """Stay under ``max_per_second``: a full second's worth of requests means waiting
         until the oldest of them is a second old (no documented limit to read instead)."""
         self.per_second.acquire(self.policy.sleep)
 
-    def _request(self, method: str, path: str, **call: Unpack[_Call]) -> Any:
-        return _json(self._send(method, path, **call))
+    def _rotated(self, token: str) -> None:
+        log.info(
+            "AccountView.net issued a new refresh token (%s); it is kept in the store",
+            self.auth.key,
+        )
+        if self._on_refresh_token is not None:
+            self._on_refresh_token(token)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: bool = True,
-    ) -> httpx.Response:
-        self._pace()
-        request = self.http.build_request(
-            method,
-            f"{self.base_url}{API_PATH}/{path}",
-            params=dict(params or {}),
-            json=body,
-            headers={"x-company": self.company_id, "Accept": "application/json"},
-            timeout=DEFAULT_TIMEOUT,
-        )
-        return send(
-            self.http, request, policy=self.policy, counter=self.counter, retry=retry, check=check
-        )
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{API_PATH}/{path}"
+
+    def _headers(self) -> dict[str, str]:
+        return {**super()._headers(), "x-company": self.company_id}
+
+    def _check(self, resp: httpx.Response) -> None:
+        check(resp)
 
     # --- auth and companies ---------------------------------------------------------
 
@@ -347,9 +301,9 @@ class AccountViewClient(PooledClient):
         """Fetch a fresh access token now (``test_connection`` tells this step apart)."""
 
         def post(request: httpx.Request) -> httpx.Response:
-            self._pace()
+            self._pace(request)
             try:
-                return self.http.send(request, auth=None)
+                return self._http.send(request, auth=None)
             except httpx.TransportError as exc:
                 raise RetriableError(
                     f"POST {request.url.path}: {type(exc).__name__}: {exc}"
@@ -362,7 +316,7 @@ class AccountViewClient(PooledClient):
 
         ASSUMPTION [U]: a JSON list; an object with a list under any key is accepted too.
         """
-        body = self._request("GET", "companies")
+        body = self.request("GET", "companies")
         if isinstance(body, Mapping):
             body = next((v for v in body.values() if isinstance(v, list)), [])
         if not isinstance(body, list):
@@ -401,13 +355,10 @@ class AccountViewClient(PooledClient):
         size = page_size or self.page_size
         number = 0
 
-        def fetch(page: Page) -> httpx.Response:
-            return self._send("GET", "accountviewdata", params={**base, **page.params})
-
         def rows_on(resp: httpx.Response) -> list[dict[str, Any]]:
             nonlocal number
             number += 1
-            rows = rows_of(_json(resp), table)
+            rows = rows_of(json_of(resp), table)
             if len(rows) > size:
                 # AccountView's answer carries no total to check the rows against; a page
                 # longer than asked means PageSize was ignored, and paging on would skip
@@ -419,7 +370,7 @@ class AccountViewClient(PooledClient):
                 )
             return rows
 
-        yield from paged(pager, fetch, rows_on)
+        yield from self._iter_paged("accountviewdata", pager, rows_on, base)
 
     def lookup(
         self,
@@ -451,7 +402,7 @@ class AccountViewClient(PooledClient):
     def probe(self, business_object: str, table: str) -> None:
         """Read one row of ``business_object`` (``PageSize=1``): may this API user read it?"""
         params = {"BusinessObject": business_object, "PageNumber": 1, "PageSize": 1}
-        rows_of(self._request("GET", "accountviewdata", params=params), table)
+        rows_of(self.request("GET", "accountviewdata", params=params), table)
 
     # --- writing ----------------------------------------------------------------------
 
@@ -472,4 +423,4 @@ class AccountViewClient(PooledClient):
         retried, so a lost answer means looking its reference up (STYLE R6).
         """
         body = post_body(business_object, header, details, book_date=book_date)
-        return self._request("POST", "accountviewdata", body=body, retry=retry)
+        return self.request("POST", "accountviewdata", body=body, retry=retry)

@@ -4,7 +4,8 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §5):
 
 * **Auth.** API calls carry ``Authorization: Bearer <access token>`` from the
   refresh-token grant; refresh tokens rotate on every refresh and may be single-use
-  (ASSUMPTION [U]). :class:`~.auth.FortnoxAuth` keeps the pair in the kit's shared
+  (ASSUMPTION [U]). The kit's rotating-token auth over :class:`~.auth.FortnoxGrant` keeps
+  the pair in the kit's shared
   :class:`~shopbridge.connectors._kit.tokens.RefreshTokenStore` (the ledger database when
   the hook builds the client; ``token_store=``), refreshes shortly before expiry and once
   on a 401; a second 401 is an :class:`AuthError`.
@@ -45,12 +46,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopbridge.connectors._kit.client import JsonClient, classify_with
+from shopbridge.connectors._kit.client import TokenClient, classify_with
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, describe
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import MetaPages, body_of, check_page_size, paged
 from shopbridge.connectors._kit.tokens import RefreshTokenStore
-from shopbridge.connectors.fortnox.auth import TOKEN_PATH, FortnoxAuth
+from shopbridge.connectors.fortnox.auth import TOKEN_PATH, FortnoxGrant
 from shopbridge.connectors.fortnox.auth import RefreshTokenRejected as RefreshTokenRejected
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 
@@ -60,7 +61,6 @@ DEFAULT_BASE_URL = "https://api.fortnox.se"
 DEFAULT_AUTH_URL = "https://apps.fortnox.se"
 STOCK_BALANCE_PATH = "/api/warehouse/status-v1/stockbalance"
 STOCK_POINTS_PATH = "/api/warehouse/stockpoints-v1"
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
 #: ASSUMPTION [U]: the vendor caps ``limit`` at 500
 MAX_PAGE_SIZE = 500
 #: the documented limit: 25 requests per 5 seconds per access token (sliding window)
@@ -209,7 +209,7 @@ def _vendor_says(resp: httpx.Response) -> str:
 # --- client --------------------------------------------------------------------------------
 
 
-class FortnoxClient(JsonClient):
+class FortnoxClient(TokenClient):
     """Raw access to one Fortnox tenant: orders, customers, articles, warehouse balances."""
 
     def __init__(
@@ -232,12 +232,8 @@ class FortnoxClient(JsonClient):
         token_store: RefreshTokenStore | None = None,
         token_clock: Callable[[], float] | None = None,
     ) -> None:
-        """An injected ``http`` (e.g. Starlette's TestClient) gets the auth set on it.
-
-        ``clock`` paces (monotonic by default) and, when given, also times the token (a
-        test's fake clock drives both); ``token_clock`` is wall time by default, since
-        the pair's expiry is compared by every worker sharing ``token_store``.
-        """
+        """An injected ``http`` (e.g. Starlette's TestClient) gets the auth set on it;
+        ``clock`` and ``token_clock`` as :meth:`TokenClient._rotating_auth` says."""
         check_page_size(page_size, MAX_PAGE_SIZE)
         try:
             zone(timezone)
@@ -251,18 +247,14 @@ class FortnoxClient(JsonClient):
         self.pacer = SlidingWindow(
             max_requests, window_s, margin_s=pace_margin_s, clock=clock or time.monotonic
         )
-        self.auth = FortnoxAuth(
-            token_url(base_url, auth_url),
-            client_id,
-            client_secret,
+        self.auth = self._rotating_auth(
+            FortnoxGrant(token_url(base_url, auth_url), client_id, client_secret),
             refresh_token,
-            pacer=self.pacer,
             store=token_store,
-            counter=self.counter,
-            clock=token_clock or clock or time.time,
-            sleep=policy.sleep,
+            clock=clock,
+            token_clock=token_clock,
         )
-        self._http = self._pool(http, auth=self.auth, timeout=DEFAULT_TIMEOUT)
+        self._http = self._pool(http, auth=self.auth, timeout=self.timeout)
 
     @classmethod
     def from_settings(cls, settings: FortnoxSettings, **kwargs: Any) -> FortnoxClient:
@@ -289,22 +281,12 @@ class FortnoxClient(JsonClient):
         """``(requests, seconds)`` the client paces itself to: the documented 25 per 5 s."""
         return self.pacer.limit, self.pacer.window_s
 
-    def close(self) -> None:
-        """Close the pool (if owned) and the token store's connections."""
-        super().close()
-        self.auth.store.close()
-
-    @property
-    def token_requests(self) -> int:
-        """Token requests sent so far (not API calls: not in ``counter``)."""
-        return self.auth.token_requests
-
-    @property
-    def refresh_token(self) -> str:
-        """The newest refresh token (rotated on every refresh)."""
-        return self.auth.refresh_token
-
     # --- plumbing ------------------------------------------------------------------------
+
+    def _pace(self, request: httpx.Request) -> None:
+        """The documented 25 requests per 5 s, from inside the auth flow: retries and the
+        re-send after a 401 are paced too."""
+        self.pacer.acquire(self.policy.sleep, f"{request.method} {request.url.path}")
 
     def _check(self, resp: httpx.Response) -> None:
         """:func:`classify`, with Fortnox's rules: a 429 without ``Retry-After`` waits one
