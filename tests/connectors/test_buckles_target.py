@@ -17,7 +17,7 @@ with warnings.catch_warnings():
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import ImageUpload, ItemWrite, OrderWrite
 from shopbridge.connectors.buckles.client import BucklesClient
-from shopbridge.connectors.buckles.defaults import DEFAULT_MAPPINGS, DEFAULT_VALUE_MAPS, INCL_TAX
+from shopbridge.connectors.buckles.defaults import DEFAULTS
 from shopbridge.connectors.buckles.target import BucklesTarget
 from shopbridge.errors import FatalError
 from shopbridge.mapping.engine import Mapper
@@ -123,8 +123,8 @@ def order(
 def mapper(**spec: Any) -> Mapper:
     return Mapper(
         MappingSpec.model_validate(spec),
-        DEFAULT_MAPPINGS[("lightspeed_ecom", "buckles", "orders")],
-        base_value_maps=DEFAULT_VALUE_MAPS[("lightspeed_ecom", "buckles")],
+        DEFAULTS.mappings[("lightspeed_ecom", "buckles", "orders")],
+        base_value_maps=DEFAULTS.value_maps[("lightspeed_ecom", "buckles")],
     )
 
 
@@ -190,13 +190,13 @@ def test_yaml_value_map_replaces_the_default_one(app: FastAPI) -> None:
 
 
 def test_incl_tax_defaults_send_incl_prices(app: FastAPI) -> None:
-    base = DEFAULT_MAPPINGS[("lightspeed_ecom", "buckles", "orders")]
-    incl = INCL_TAX[("buckles", "orders")]
+    base = DEFAULTS.mappings[("lightspeed_ecom", "buckles", "orders")]
+    incl = DEFAULTS.incl_tax[("buckles", "orders")]
     merged = base.model_copy(
         update={"header": {**base.header, **incl.header}, "lines": {**base.lines, **incl.lines}}
     )
     m = Mapper(
-        MappingSpec(), merged, base_value_maps=DEFAULT_VALUE_MAPS[("lightspeed_ecom", "buckles")]
+        MappingSpec(), merged, base_value_maps=DEFAULTS.value_maps[("lightspeed_ecom", "buckles")]
     )
     mapped = m.map_order(order(), {}).as_dict()
     target = target_for(app)
@@ -478,7 +478,7 @@ def test_default_product_mapping_writes_through_the_products_flow_shape(app: Fas
     )
     m = Mapper(
         MappingSpec(),
-        DEFAULT_MAPPINGS[("lightspeed_ecom", "buckles", "products")],
+        DEFAULTS.mappings[("lightspeed_ecom", "buckles", "products")],
         entity="products",
     )
     items = items_for(

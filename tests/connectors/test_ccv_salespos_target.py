@@ -17,7 +17,7 @@ with warnings.catch_warnings():
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors.base import DebtorTerms, OrderWrite
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
-from shopbridge.connectors.ccv_salespos.defaults import DEFAULT_MAPPINGS, INCL_TAX
+from shopbridge.connectors.ccv_salespos.defaults import DEFAULTS
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 from shopbridge.mapping.engine import Mapper
@@ -182,15 +182,18 @@ def test_find_orders_honours_the_lookup_window(app: FastAPI) -> None:
 def test_mapped_default_fields_and_prices_incl_tax(app: FastAPI) -> None:
     o = order("ORD30002")
     key = ("lightspeed_ecom", "ccv_salespos", "orders")
-    mapped = Mapper(MappingSpec(), DEFAULT_MAPPINGS[key]).map_order(o, {}).as_dict()
+    mapped = Mapper(MappingSpec(), DEFAULTS.mappings[key]).map_order(o, {}).as_dict()
     assert mapped["lines"][0]["price"] == "10.00"  # XCom-safe text; the target sends numbers
-    incl = DEFAULT_MAPPINGS[key].model_copy(
+    incl = DEFAULTS.mappings[key].model_copy(
         update={
             "header": {
-                **DEFAULT_MAPPINGS[key].header,
-                **INCL_TAX[("ccv_salespos", "orders")].header,
+                **DEFAULTS.mappings[key].header,
+                **DEFAULTS.incl_tax[("ccv_salespos", "orders")].header,
             },
-            "lines": {**DEFAULT_MAPPINGS[key].lines, **INCL_TAX[("ccv_salespos", "orders")].lines},
+            "lines": {
+                **DEFAULTS.mappings[key].lines,
+                **DEFAULTS.incl_tax[("ccv_salespos", "orders")].lines,
+            },
         }
     )
     spec = MappingSpec(orders=EntityMapping(header={"status": "order.number | default('2')"}))

@@ -22,7 +22,7 @@ from shopbridge.connectors.lightspeed_ecom.client import (
     LightspeedEcomClient,
     LightspeedEcomSettings,
 )
-from shopbridge.connectors.lightspeed_ecom.defaults import DEFAULT_MAPPINGS, INCL_TAX
+from shopbridge.connectors.lightspeed_ecom.defaults import DEFAULTS
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget
 from shopbridge.errors import FatalError, RecordError, RetriableError
@@ -523,10 +523,10 @@ def test_default_mapping_feeds_the_target() -> None:
     from shopbridge.mapping.spec import MappingSpec
 
     assert (
-        DEFAULT_MAPPINGS[("accountview", "lightspeed_ecom", "products")]
-        is (DEFAULT_MAPPINGS[("ccv_salespos", "lightspeed_ecom", "products")])
+        DEFAULTS.mappings[("accountview", "lightspeed_ecom", "products")]
+        is (DEFAULTS.mappings[("ccv_salespos", "lightspeed_ecom", "products")])
     )
-    assert INCL_TAX == {}
+    assert DEFAULTS.incl_tax == {}
     product = Product(
         ref=ExternalRef(system="accountview", id="ART-9"),
         sku="P-TEE",
@@ -549,7 +549,7 @@ def test_default_mapping_feeds_the_target() -> None:
     )
     mapper = Mapper(
         MappingSpec(),
-        DEFAULT_MAPPINGS[("accountview", "lightspeed_ecom", "products")],
+        DEFAULTS.mappings[("accountview", "lightspeed_ecom", "products")],
         entity="products",
     )
     settings = ProductSettings(attributes={"Colour": "Colour", "Size": "Size"})

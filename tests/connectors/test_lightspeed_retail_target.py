@@ -823,7 +823,7 @@ def _products(title: str) -> list[dict[str, Any]]:
 
 def test_products_flow_creates_a_matrix_and_updates_it_on_the_next_run(tmp_path: Any) -> None:
     from shopbridge.config import ProductSettings
-    from shopbridge.connectors.lightspeed_retail.defaults import DEFAULT_MAPPINGS, INCL_TAX
+    from shopbridge.connectors.lightspeed_retail.defaults import DEFAULTS
     from shopbridge.flows import products as products_flow
     from shopbridge.mapping.engine import Mapper
     from shopbridge.mapping.spec import EntityMapping, MappingSpec
@@ -834,8 +834,8 @@ def test_products_flow_creates_a_matrix_and_updates_it_on_the_next_run(tmp_path:
     settings = ProductSettings(
         attributes={"Size": "attribute1"}, images=False, prices_include_tax=True
     )
-    base = DEFAULT_MAPPINGS[("fortnox", "lightspeed_retail", "products")]
-    incl = INCL_TAX[("lightspeed_retail", "products")]
+    base = DEFAULTS.mappings[("fortnox", "lightspeed_retail", "products")]
+    incl = DEFAULTS.incl_tax[("lightspeed_retail", "products")]
     mapper = Mapper(
         MappingSpec(),
         EntityMapping(header=base.header, lines={**base.lines, **incl.lines}),

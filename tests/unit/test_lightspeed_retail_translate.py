@@ -470,17 +470,17 @@ def test_sandbox_filter_grammar() -> None:
 
 
 def test_default_mappings_compile_and_map() -> None:
-    from shopbridge.connectors.lightspeed_retail.defaults import DEFAULT_MAPPINGS, INCL_TAX
+    from shopbridge.connectors.lightspeed_retail.defaults import DEFAULTS
     from shopbridge.mapping.engine import Mapper
     from shopbridge.mapping.spec import MappingSpec
     from shopbridge.models import Product, Variant
 
-    orders = Mapper(MappingSpec(), DEFAULT_MAPPINGS[("fortnox", "lightspeed_retail", "orders")])
+    orders = Mapper(MappingSpec(), DEFAULTS.mappings[("fortnox", "lightspeed_retail", "orders")])
     mapped = orders.map_order(_order(("A", "8.26", "10.00", 2, "0")), {}).as_dict()
     assert mapped == {"header": {}, "lines": [{"customSku": "A", "unitQuantity": "2"}]}
     products = Mapper(
         MappingSpec(),
-        DEFAULT_MAPPINGS[("fortnox", "lightspeed_retail", "products")],
+        DEFAULTS.mappings[("fortnox", "lightspeed_retail", "products")],
         entity="products",
     )
     product = Product(
@@ -511,4 +511,4 @@ def test_default_mappings_compile_and_map() -> None:
         }
     ]
     assert products.map_product(product, {}).as_dict()["lines"][0].get("defaultCost") is None
-    assert set(INCL_TAX) == {("lightspeed_retail", "products")}
+    assert set(DEFAULTS.incl_tax) == {("lightspeed_retail", "products")}

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shopbridge.connectors.exact_globe.defaults import DEFAULT_VALUE_MAPS
+from shopbridge.connectors.exact_globe.defaults import DEFAULTS
 from shopbridge.connectors.exact_globe.translate import order_header, order_lines
 from shopbridge.connectors.lightspeed_ecom.translate import order_from_lightspeed
 from shopbridge.connectors.registry import defaults_for
@@ -37,7 +37,7 @@ def mapper(spec: dict[str, Any] | None = None) -> Mapper:
     return Mapper(
         MappingSpec.model_validate(spec or {}),
         defaults_for("exact_globe").mapping(*PAIR, "orders"),
-        base_value_maps=DEFAULT_VALUE_MAPS[PAIR],
+        base_value_maps=DEFAULTS.value_maps[PAIR],
     )
 
 

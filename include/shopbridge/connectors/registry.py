@@ -3,13 +3,12 @@
 Hooks are named by import path so that parsing a DAG file never imports a connector
 (and with it httpx, FastAPI or a vendor SDK); the task imports it when it runs. The
 targets' default mappings are imported plainly: each ``defaults.py`` imports nothing but
-the mapping spec, and the config needs them at parse time to check every rule.
+the mapping package, and the config needs them at parse time to check every rule.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from shopbridge.connectors.accountview import defaults as accountview_defaults
@@ -100,22 +99,14 @@ IMAGE_SOURCES: frozenset[str] = frozenset({"lightspeed_ecom"})
 IMAGE_TARGETS: frozenset[str] = frozenset({"exact_globe", "lightspeed_ecom"})
 
 
-def _tables(module: ModuleType) -> VendorDefaults:
-    return VendorDefaults(
-        mappings=module.DEFAULT_MAPPINGS,
-        incl_tax=module.INCL_TAX,
-        value_maps=getattr(module, "DEFAULT_VALUE_MAPS", {}),
-    )
-
-
 #: target system -> the default mappings its connector ships (its ``defaults.py``)
 TARGET_DEFAULTS: dict[str, VendorDefaults] = {
-    "exact_globe": _tables(exact_globe_defaults),
-    "accountview": _tables(accountview_defaults),
-    "buckles": _tables(buckles_defaults),
-    "ccv_salespos": _tables(ccv_salespos_defaults),
-    "lightspeed_ecom": _tables(lightspeed_ecom_defaults),
-    "lightspeed_retail": _tables(lightspeed_retail_defaults),
+    "exact_globe": exact_globe_defaults.DEFAULTS,
+    "accountview": accountview_defaults.DEFAULTS,
+    "buckles": buckles_defaults.DEFAULTS,
+    "ccv_salespos": ccv_salespos_defaults.DEFAULTS,
+    "lightspeed_ecom": lightspeed_ecom_defaults.DEFAULTS,
+    "lightspeed_retail": lightspeed_retail_defaults.DEFAULTS,
 }
 
 

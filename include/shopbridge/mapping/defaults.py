@@ -2,9 +2,9 @@
 
 The field names are each target vendor's business, so the tables live in the target
 connector's ``defaults.py``; the connector registry hands them here as one
-:class:`VendorDefaults` per target. What is left here is the generic part: picking a
-pair's entity, switching to the incl.-tax rules, and layering the YAML on top. This
-module imports nothing above ``mapping`` (no config, no connectors).
+:class:`VendorDefaults` per target. What is left here is the generic part: deriving and
+switching to the incl.-tax rules, picking a pair's entity, and layering the YAML on top.
+This module imports nothing above ``mapping`` (no config, no connectors).
 """
 
 from __future__ import annotations
@@ -13,7 +13,47 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shopbridge.mapping.engine import Mapper
-from shopbridge.mapping.spec import EntityMapping, MappingSpec, ValueMap
+from shopbridge.mapping.spec import EntityMapping, FieldRule, MappingSpec, ValueMap
+
+#: one rule as a connector's ``defaults.py`` writes it: the one-line form a pair's YAML
+#: takes (``"order.number | upper"``), or a constant (``True``)
+RuleText = str | bool | int | float
+
+#: what an amount's path ends in, excl. tax, and its incl.-tax twin's
+_EXCL, _INCL = "_excl", "_incl"
+
+
+def rules(
+    header: Mapping[str, RuleText] | None = None, lines: Mapping[str, RuleText] | None = None
+) -> EntityMapping:
+    """An entity's default rules, written as a pair's YAML ``mapping:`` writes them, so a
+    shipped default reads the same as the override that replaces it (and is checked by
+    the same model)."""
+    return EntityMapping.model_validate({"header": header or {}, "lines": lines or {}})
+
+
+def incl_tax(mapping: EntityMapping, *amounts: str, flag: str = "") -> EntityMapping:
+    """The rules of ``mapping`` that change when a pair sends prices incl. tax.
+
+    Every target switches the same way: each amount field named (``"AmountDC"``, a line's
+    ``"lines.Price"``) reads the incl.-tax twin of the canonical amount it reads
+    (``line.unit_price_excl`` -> ``line.unit_price_incl``), and the target's own flag for
+    it, if it has one, is set to ``True``. The amounts are named rather than every
+    ``_excl`` switched, because a target may take some amounts excl. tax either way.
+    """
+    header: dict[str, FieldRule] = {}
+    lines: dict[str, FieldRule] = {}
+    for name in amounts:
+        part, _, key = name.rpartition(".")
+        rules, switched = (mapping.lines, lines) if part == "lines" else (mapping.header, header)
+        rule = rules[key]
+        if not (isinstance(rule.source, str) and rule.source.endswith(_EXCL)):
+            raise ValueError(f"{name}: {rule.text()!r} reads no amount excl. tax")
+        twin = rule.source.removesuffix(_EXCL) + _INCL
+        switched[key] = FieldRule(source=twin, transforms=rule.transforms)
+    if flag:
+        header[flag] = FieldRule(const=True)
+    return EntityMapping(header=header, lines=lines)
 
 
 @dataclass(frozen=True)

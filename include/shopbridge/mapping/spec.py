@@ -118,7 +118,7 @@ class FieldRule(_Frozen):
 
     @classmethod
     def of(cls, text: str) -> FieldRule:
-        """A rule from its one-line form: what the defaults are written in."""
+        """A rule from its one-line form."""
         return cls.model_validate(text)
 
     @property

@@ -1,5 +1,5 @@
 """The shipped order mapping of Lightspeed eCom -> AccountView (the connector registry
-hands it to :mod:`shopbridge.mapping.defaults`).
+hands :data:`DEFAULTS` to :mod:`shopbridge.mapping.defaults`).
 
 It reproduces the fields :func:`~shopbridge.connectors.accountview.translate.order_header`
 and :func:`~shopbridge.connectors.accountview.translate.order_lines` build, except those the
@@ -10,43 +10,39 @@ ASSUMPTIONs [U] (see ``_rows.FIELD_TYPES``). These are SO1 (sales order) fields:
 ``order_type: sales_invoice`` the target books a sales-journal page and takes only
 ``DJ_PAGE``/``DJ_LINE`` fields (e.g. a per-line ``ACCT_NR``) from the mapping.
 
-No value maps are referenced, so the pair needs no ``DEFAULT_VALUE_MAPS`` entry. Imports
-nothing but the mapping spec (the DAG parser loads it).
+No value maps are referenced, so the pair needs no default value maps. Imports
+nothing but the mapping package (the DAG parser loads it).
 """
 
 from __future__ import annotations
 
-from shopbridge.mapping.spec import EntityMapping, FieldRule
+from shopbridge.mapping.defaults import VendorDefaults, incl_tax, rules
 
-R = FieldRule.of
+_ORDERS = rules(
+    header={
+        "ORD_DATE": "order.created_at",
+        "TO_EMAIL": "order.customer.email",
+        "DEL_ADDR1": "order.shipping_address | address_line",
+        "DEL_PC": "order.shipping_address.postcode",
+        "DEL_CITY": "order.shipping_address.city",
+        "DEL_CNT": "order.shipping_address.country",
+        "CUR_CODE": "order.currency",
+    },
+    lines={
+        "ART_CODE": "line.sku",
+        "ART_DESC": "[line.description, line.sku] | coalesce",
+        "ORD_QTY": "line.quantity",
+        "ART_PX": "line.unit_price_excl",
+        "DISC_AMT": "line.discount_excl",
+    },
+)
 
-DEFAULT_MAPPINGS: dict[tuple[str, str, str], EntityMapping] = {
-    ("lightspeed_ecom", "accountview", "orders"): EntityMapping(
-        header={
-            "ORD_DATE": R("order.created_at"),
-            "TO_EMAIL": R("order.customer.email"),
-            "DEL_ADDR1": R("order.shipping_address | address_line"),
-            "DEL_PC": R("order.shipping_address.postcode"),
-            "DEL_CITY": R("order.shipping_address.city"),
-            "DEL_CNT": R("order.shipping_address.country"),
-            "CUR_CODE": R("order.currency"),
-        },
-        lines={
-            "ART_CODE": R("line.sku"),
-            "ART_DESC": R("[line.description, line.sku] | coalesce"),
-            "ORD_QTY": R("line.quantity"),
-            "ART_PX": R("line.unit_price_excl"),
-            "DISC_AMT": R("line.discount_excl"),
-        },
-    ),
-}
-
-#: (target, entity) -> the default rules that change when prices are sent incl. tax
-#: (``orders.prices_include_tax``). ASSUMPTION [U]: ``INCL_VAT``, the SO_HDR flag that
-#: the line prices include VAT.
-INCL_TAX: dict[tuple[str, str], EntityMapping] = {
-    ("accountview", "orders"): EntityMapping(
-        header={"INCL_VAT": FieldRule(const=True)},
-        lines={"ART_PX": R("line.unit_price_incl"), "DISC_AMT": R("line.discount_incl")},
-    ),
-}
+DEFAULTS = VendorDefaults(
+    mappings={("lightspeed_ecom", "accountview", "orders"): _ORDERS},
+    # ASSUMPTION [U]: ``INCL_VAT``, the SO_HDR flag that the line prices include VAT
+    incl_tax={
+        ("accountview", "orders"): incl_tax(
+            _ORDERS, "lines.ART_PX", "lines.DISC_AMT", flag="INCL_VAT"
+        ),
+    },
+)

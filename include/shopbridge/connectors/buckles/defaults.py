@@ -1,8 +1,7 @@
 """Default mappings for pairs with Buckles as the target: what makes a pair work with no
-``mapping:`` at all. The connector registry hands :data:`DEFAULT_MAPPINGS`,
-:data:`INCL_TAX` and :data:`DEFAULT_VALUE_MAPS` to :mod:`shopbridge.mapping.defaults` (the
-``status`` rule looks up ``buckles_status``, so without its value map the rule does not
-compile).
+``mapping:`` at all. The connector registry hands :data:`DEFAULTS` to
+:mod:`shopbridge.mapping.defaults` (the ``status`` rule looks up ``buckles_status``, so
+without its value map the rule does not compile).
 
 Orders: the fields :func:`~shopbridge.connectors.buckles.translate.order_payload` builds
 from the canonical order, plus ``status`` from the source's order status through the
@@ -19,14 +18,13 @@ looks at it in Buckles) rather than being held back. The target sets ``channel``
 Products: title, description, brand, VAT percentage and per SKU its title, barcode and
 price excl. VAT (Buckles products are flat: one per SKU).
 
-This module imports nothing but the mapping spec: it is read when DAG files are parsed.
+This module imports nothing but the mapping package: it is read when DAG files are parsed.
 """
 
 from __future__ import annotations
 
-from shopbridge.mapping.spec import EntityMapping, FieldRule, ValueMap
-
-R = FieldRule.of
+from shopbridge.mapping.defaults import VendorDefaults, incl_tax, rules
+from shopbridge.mapping.spec import ValueMap
 
 #: Lightspeed eCom ``status`` -> Buckles order ``status``. Buckles' status names are [V]
 #: (its knowledge base), Lightspeed's values [V]; which goes to which is ours [U]: the
@@ -47,52 +45,52 @@ LIGHTSPEED_TO_BUCKLES_STATUS = ValueMap(
     on_missing="default",
 )
 
-DEFAULT_MAPPINGS: dict[tuple[str, str, str], EntityMapping] = {
-    ("lightspeed_ecom", "buckles", "orders"): EntityMapping(
-        header={
-            "status": R("order.status | lookup(buckles_status)"),
-            "number": R("order.number"),
-            "currency": R("order.currency"),
-            "payment_status": R("order.payment_status"),
-            "payment_method": R("order.payment_method"),
-            "shipping_method": R("order.shipping_method"),
-            "shipping_cost": R("order.shipping_cost_excl"),
-            "total": R("order.total_incl"),
-            "prices_include_tax": FieldRule(const=False),
-        },
-        lines={
-            "name": R("[line.description, line.sku] | coalesce"),
-            "qty": R("line.quantity"),
-            "price": R("line.unit_price_excl"),
-            "tax_rate": R("line.tax_rate | percent"),
-            "discount": R("line.discount_excl"),
-        },
-    ),
-    ("lightspeed_ecom", "buckles", "products"): EntityMapping(
-        header={
-            "title": R("product.title"),
-            "description": R("product.description"),
-            "brand": R("product.brand"),
-            "tax_rate": R("product.tax_rate | percent"),
-        },
-        lines={
-            "title": R("[product.title, variant.title] | concat(' ')"),
-            "barcode": R("variant.ean"),
-            "price": R("variant.price_excl"),
-        },
-    ),
-}
+_ORDERS = rules(
+    header={
+        "status": "order.status | lookup(buckles_status)",
+        "number": "order.number",
+        "currency": "order.currency",
+        "payment_status": "order.payment_status",
+        "payment_method": "order.payment_method",
+        "shipping_method": "order.shipping_method",
+        "shipping_cost": "order.shipping_cost_excl",
+        "total": "order.total_incl",
+        "prices_include_tax": False,
+    },
+    lines={
+        "name": "[line.description, line.sku] | coalesce",
+        "qty": "line.quantity",
+        "price": "line.unit_price_excl",
+        "tax_rate": "line.tax_rate | percent",
+        "discount": "line.discount_excl",
+    },
+)
 
-#: (target, entity) -> the default rules that change when prices are sent incl. tax
-#: (``orders.prices_include_tax``): Buckles' order flag ``prices_include_tax`` [U].
-INCL_TAX: dict[tuple[str, str], EntityMapping] = {
-    ("buckles", "orders"): EntityMapping(
-        header={"prices_include_tax": FieldRule(const=True)},
-        lines={"price": R("line.unit_price_incl"), "discount": R("line.discount_incl")},
-    ),
-}
+_PRODUCTS = rules(
+    header={
+        "title": "product.title",
+        "description": "product.description",
+        "brand": "product.brand",
+        "tax_rate": "product.tax_rate | percent",
+    },
+    lines={
+        "title": "[product.title, variant.title] | concat(' ')",
+        "barcode": "variant.ean",
+        "price": "variant.price_excl",
+    },
+)
 
-#: (source, target) -> value maps the default rules look up; YAML maps replace by name
-DEFAULT_VALUE_MAPS: dict[tuple[str, str], dict[str, ValueMap]] = {
-    ("lightspeed_ecom", "buckles"): {"buckles_status": LIGHTSPEED_TO_BUCKLES_STATUS},
-}
+DEFAULTS = VendorDefaults(
+    mappings={
+        ("lightspeed_ecom", "buckles", "orders"): _ORDERS,
+        ("lightspeed_ecom", "buckles", "products"): _PRODUCTS,
+    },
+    # Buckles' order flag ``prices_include_tax`` [U]; the shipping cost stays excl. tax,
+    # as the connector's own payload sends it
+    incl_tax={
+        ("buckles", "orders"): incl_tax(
+            _ORDERS, "lines.price", "lines.discount", flag="prices_include_tax"
+        ),
+    },
+    value_maps={("lightspeed_ecom", "buckles"): {"buckles_status": LIGHTSPEED_TO_BUCKLES_STATUS}},
+)

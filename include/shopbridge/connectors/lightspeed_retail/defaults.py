@@ -1,6 +1,6 @@
 """Default field mappings for pairs that write into Lightspeed Retail (the connector
 registry hands them to ``shopbridge.mapping.defaults``). Imports nothing but the mapping
-spec.
+package.
 
 Target field names are Lightspeed's, plus the few the target turns into nested relations
 itself (see :mod:`.translate`): ``price``/``msrp``/``onlinePrice`` (``Prices.ItemPrice`` by
@@ -19,42 +19,34 @@ setting (tax-inclusive in the EU): it switches ``price`` to the price incl. tax.
 
 from __future__ import annotations
 
-from shopbridge.mapping.spec import EntityMapping, FieldRule
+from shopbridge.mapping.defaults import VendorDefaults, incl_tax, rules
 
-R = FieldRule.of
+#: Every item of a product gets the header fields; a variant item also its lines fields
+#: (a simple product's own fields win over its single variant's). The parent of a
+#: configurable product is an ItemMatrix and only takes matrix fields (description,
+#: defaultCost, prices, ...).
+_PRODUCTS = rules(
+    header={
+        "description": "product.title",
+    },
+    lines={
+        "description": "[product.title, variant.title] | concat(' ')",
+        "customSku": "variant.sku",
+        "ean": "variant.ean | omit_empty",
+        "price": "variant.price_excl",
+        # [U] the Fortnox article's purchase price, when the source record carries it
+        # (a missing source field maps to nothing and is not sent)
+        "defaultCost": "source.PurchasePrice",
+        "qoh": "variant.quantity",
+    },
+)
 
-DEFAULT_MAPPINGS: dict[tuple[str, str, str], EntityMapping] = {
-    ("fortnox", "lightspeed_retail", "orders"): EntityMapping(
-        header={},
-        lines={
-            "customSku": R("line.sku"),
-            "unitQuantity": R("line.quantity"),
-        },
-    ),
-    # Every item of a product gets the header fields; a variant item also its lines
-    # fields (a simple product's own fields win over its single variant's). The parent of
-    # a configurable product is an ItemMatrix and only takes matrix fields (description,
-    # defaultCost, prices, ...).
-    ("fortnox", "lightspeed_retail", "products"): EntityMapping(
-        header={
-            "description": R("product.title"),
-        },
-        lines={
-            "description": R("[product.title, variant.title] | concat(' ')"),
-            "customSku": R("variant.sku"),
-            "ean": R("variant.ean | omit_empty"),
-            "price": R("variant.price_excl"),
-            # [U] the Fortnox article's purchase price, when the source record carries it
-            # (a missing source field maps to nothing and is not sent)
-            "defaultCost": R("source.PurchasePrice"),
-            "qoh": R("variant.quantity"),
-        },
-    ),
-}
-
-#: (target, entity) -> the default rules that change when prices are sent incl. tax
-INCL_TAX: dict[tuple[str, str], EntityMapping] = {
-    ("lightspeed_retail", "products"): EntityMapping(
-        lines={"price": R("variant.price_incl")},
-    ),
-}
+DEFAULTS = VendorDefaults(
+    mappings={
+        ("fortnox", "lightspeed_retail", "orders"): rules(
+            lines={"customSku": "line.sku", "unitQuantity": "line.quantity"},
+        ),
+        ("fortnox", "lightspeed_retail", "products"): _PRODUCTS,
+    },
+    incl_tax={("lightspeed_retail", "products"): incl_tax(_PRODUCTS, "lines.price")},
+)
