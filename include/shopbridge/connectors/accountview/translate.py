@@ -36,7 +36,6 @@ Decisions, and why:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -44,6 +43,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shopbridge.connectors._kit import debtors
 from shopbridge.connectors._kit.addresses import street_line
 from shopbridge.connectors._kit.amounts import cents, q4
 from shopbridge.connectors._kit.fields import FieldReader, key_text
@@ -160,12 +160,7 @@ def search_code(customer: Customer) -> str:
 
 def fingerprint(row: Mapping[str, Any]) -> str:
     """Hash of the managed fields of a CONTACT row (or of :func:`contact_from_customer`)."""
-    values = []
-    for name in MANAGED:
-        value = row.get(name)
-        text = "" if value is None else str(value).strip()
-        values.append(text.lower() if name == "MAIL_BUS" else text)
-    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()
+    return debtors.fingerprint(row, MANAGED, email="MAIL_BUS")
 
 
 def terms_fields(terms: DebtorTerms | None, options: TargetOptions) -> dict[str, str]:

@@ -520,6 +520,18 @@ def _currency(r: _Reader) -> str:
     return text.upper()
 
 
+def _charge(r: _Reader, key: str, top_rate: Decimal, vat_included: bool) -> tuple[Decimal, Decimal]:
+    """(excl., incl.) of a charge on no row (``Freight``, ``AdministrationFee``) given in the
+    order's basis: its VAT is Fortnox's own ``{key}VAT`` when set, else at the order's
+    highest row rate (the rate a charge on the whole order is taxed at)."""
+    amount = r.decimal(key, default=Decimal(0))
+    if r.has(f"{key}VAT"):
+        vat = r.decimal(f"{key}VAT")
+    else:
+        vat = amount * top_rate / (1 + top_rate) if vat_included else amount * top_rate
+    return (amount - vat, amount) if vat_included else (amount, amount + vat)
+
+
 def order_from_fortnox(record: Mapping[str, Any]) -> Order:
     """Translate one order record (see the module docstring for its shape and decisions);
     ``RecordError`` naming the Fortnox field when unusable."""
@@ -549,25 +561,11 @@ def order_from_fortnox(record: Mapping[str, Any]) -> Order:
     created = _order_date(r, tz)
     changed = r.timestamp_or_none(CHANGED_BEFORE_KEY)
     updated = changed if changed is not None and changed >= created else created
-    fee = r.decimal("AdministrationFee", default=Decimal(0))
-    freight = r.decimal("Freight", default=Decimal(0))
     top_rate = max(ln.tax_rate for ln in lines)
     # the administration fee is taxed like freight [U: AdministrationFeeVAT, no recording
     # with a fee]; it is part of Total, so the flow's totals check counts it
-    fee_vat = (
-        r.decimal("AdministrationFeeVAT")
-        if r.raw.get("AdministrationFeeVAT") not in (None, "")
-        else (fee * top_rate / (1 + top_rate) if vat_included else fee * top_rate)
-    )
-    fee_excl, fee_incl = (fee - fee_vat, fee) if vat_included else (fee, fee + fee_vat)
-    freight_vat = (
-        r.decimal("FreightVAT")
-        if r.raw.get("FreightVAT") not in (None, "")
-        else (freight * top_rate / (1 + top_rate) if vat_included else freight * top_rate)
-    )
-    ship_excl, ship_incl = (
-        (freight - freight_vat, freight) if vat_included else (freight, freight + freight_vat)
-    )
+    fee_excl, fee_incl = _charge(r, "AdministrationFee", top_rate, vat_included)
+    ship_excl, ship_incl = _charge(r, "Freight", top_rate, vat_included)
     # Fortnox's own totals, never recomputed: the flow checks them against the lines
     total_incl = r.decimal("Total") - r.decimal("RoundOff", default=Decimal(0))
     total_excl = total_incl - r.decimal("TotalVAT")
