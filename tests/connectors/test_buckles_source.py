@@ -15,6 +15,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors.base import OrderWrite
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.source import BucklesSource
 from shopbridge.connectors.buckles.target import BucklesTarget
@@ -115,7 +116,7 @@ def test_stock_read_in_full_with_reservations_and_outside_changes(app: FastAPI) 
 
     target = BucklesTarget(client_for(app))
     debtor = target.create_debtor(_order({SIMPLE: 1}).customer)
-    oid = target.create_order(_order({SIMPLE: 2}), debtor_code=debtor, reference="R1")
+    oid = target.create_order(OrderWrite(_order({SIMPLE: 2}), debtor_code=debtor, reference="R1"))
     control(app, "POST", "stock", {"sku": SIMPLE, "on_hand": str(on_hand + 5)})
     rows = {r["sku"]: r for r in source.iter_stock_records()}
     assert source.to_stock(rows[SIMPLE]).on_hand == on_hand + 5
@@ -176,7 +177,7 @@ def test_bad_customer_in_window_names_the_field(app: FastAPI, now: Now) -> None:
 def test_shipments_window_and_order_ref(app: FastAPI, now: Now) -> None:
     target = BucklesTarget(client_for(app))
     debtor = target.create_debtor(_order({SIMPLE: 1}).customer)
-    oid = target.create_order(_order({SIMPLE: 1}), debtor_code=debtor, reference="R1")
+    oid = target.create_order(OrderWrite(_order({SIMPLE: 1}), debtor_code=debtor, reference="R1"))
     source = BucklesSource(client_for(app))
     t0 = now.value
     assert list(source.iter_shipment_records(t0, t0 + timedelta(hours=1))) == []

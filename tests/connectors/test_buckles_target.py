@@ -134,8 +134,8 @@ def mapper(**spec: Any) -> Mapper:
 def test_create_order_twice_gives_one_order(app: FastAPI) -> None:
     target = target_for(app)
     code = target.create_debtor(customer())
-    first = target.create_order(order(), debtor_code=code, reference="LS-1")
-    again = target_for(app).create_order(order(), debtor_code=code, reference="LS-1")
+    first = target.create_order(OrderWrite(order(), debtor_code=code, reference="LS-1"))
+    again = target_for(app).create_order(OrderWrite(order(), debtor_code=code, reference="LS-1"))
     assert again == first
     orders = state(app)["orders"]
     assert len(orders) == 1
@@ -164,7 +164,7 @@ def test_status_comes_from_the_mapped_fields_through_the_value_map(app: FastAPI)
     for n, (ls_status, _) in enumerate(cases.items()):
         o = order(number=f"ORD{n}", status=ls_status)
         mapped = m.map_order(o, {}).as_dict()
-        target.create_order(o, debtor_code=code, reference=f"R{n}", mapped=mapped)
+        target.create_order(OrderWrite(o, debtor_code=code, reference=f"R{n}", mapped=mapped))
     got = {x["channel_order_id"]: x["status"] for x in state(app)["orders"]}
     assert got == {f"R{n}": want for n, want in enumerate(cases.values())}
 
@@ -201,7 +201,9 @@ def test_incl_tax_defaults_send_incl_prices(app: FastAPI) -> None:
     mapped = m.map_order(order(), {}).as_dict()
     target = target_for(app)
     target.create_order(
-        order(), debtor_code=target.create_debtor(customer()), reference="INCL", mapped=mapped
+        OrderWrite(
+            order(), debtor_code=target.create_debtor(customer()), reference="INCL", mapped=mapped
+        )
     )
     o = state(app)["orders"][0]
     assert o["prices_include_tax"] is True and o["lines"][0]["price"] == "12.10"
@@ -399,7 +401,7 @@ def _shipment(code: str = "3SABC", status: str = "shipped", carrier: str = "Post
 def test_shipment_applied_twice_is_one_shipment(app: FastAPI) -> None:
     target = target_for(app)
     oid = target.create_order(
-        order(), debtor_code=target.create_debtor(customer()), reference="LS-1"
+        OrderWrite(order(), debtor_code=target.create_debtor(customer()), reference="LS-1")
     )
     first = target.apply_shipment(oid, _shipment(carrier="PostNL"))
     second = target.apply_shipment(oid, _shipment(carrier="DHL"))
@@ -418,7 +420,7 @@ def test_shipment_applied_twice_is_one_shipment(app: FastAPI) -> None:
 def test_pending_shipment_without_code_matched_by_reference(app: FastAPI) -> None:
     target = target_for(app)
     oid = target.create_order(
-        order(), debtor_code=target.create_debtor(customer()), reference="LS-1"
+        OrderWrite(order(), debtor_code=target.create_debtor(customer()), reference="LS-1")
     )
     a = target.apply_shipment(oid, _shipment(code="", status="not_shipped"))
     b = target.apply_shipment(oid, _shipment(code="", status="not_shipped"))

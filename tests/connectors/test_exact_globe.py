@@ -17,6 +17,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors.base import OrderWrite
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, make_auth
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.connectors.exact_globe.translate import order_lines, transaction_key
@@ -244,7 +245,7 @@ def test_update_unknown_debtor_is_record_error(target):
 def test_create_order_then_find_it(app, target):
     code = target.find_debtors([DEMO.existing_debtors[0]["email"]]).popitem()[1]
     o = order(customer(CustomerKind.COMPANY, "anna@bakkerij.nl"), KNOWN[:3])
-    number = target.create_order(o, debtor_code=code, reference="ls-30001")
+    number = target.create_order(OrderWrite(o, debtor_code=code, reference="ls-30001"))
     [committed] = inspect(app, "orders")
     assert committed["OrderNumber"] == number
     assert (committed["OrderDebtor"], committed["YourReference"]) == (code, "ls-30001")
@@ -274,7 +275,7 @@ def test_retried_line_posts_do_not_duplicate(app):
 
 def test_retried_header_cannot_commit_twice(app, target):
     o = order(customer(CustomerKind.PERSON, "p@example.nl"), KNOWN[:1])
-    target.create_order(o, debtor_code="60001", reference="ls-1")
+    target.create_order(OrderWrite(o, debtor_code="60001", reference="ls-1"))
     key = transaction_key("ls-1", revision=o.content_hash()[:16])
     with pytest.raises(FatalError, match="No sales order lines staged"):
         target.client.create(
@@ -288,7 +289,7 @@ def test_retried_header_cannot_commit_twice(app, target):
 def test_unknown_debtor_is_fatal_with_vendor_message(app, target):
     o = order(customer(CustomerKind.PERSON, "p@example.nl"), KNOWN[:1])
     with pytest.raises(FatalError, match="Customer 60093 not found") as exc:
-        target.create_order(o, debtor_code="60093", reference="ls-2")
+        target.create_order(OrderWrite(o, debtor_code="60093", reference="ls-2"))
     assert "400 ValidationError" in str(exc.value)
     assert inspect(app, "orders") == []
 
@@ -297,7 +298,7 @@ def test_unknown_item_is_fatal_naming_it(target):
     o = order(customer(CustomerKind.PERSON, "p@example.nl"), KNOWN[:1])
     bad = o.model_copy(update={"lines": (o.lines[0].model_copy(update={"sku": "NOPE-1"}),)})
     with pytest.raises(FatalError, match="Item NOPE-1 not found"):
-        target.create_order(bad, debtor_code="60001", reference="ls-3")
+        target.create_order(OrderWrite(bad, debtor_code="60001", reference="ls-3"))
 
 
 def test_missing_database_name_is_clear(app):

@@ -169,7 +169,7 @@ def test_company_order_through_checkout_arrives_as_an_order_with_its_reference()
     code = s.target.create_debtor(company())
     order = erp_order()
     before = s.stats()["writes"]
-    oid = s.target.create_order(order, debtor_code=code, reference="GLB-1001")
+    oid = s.target.create_order(OrderWrite(order, debtor_code=code, reference="GLB-1001"))
     # create, 2 lines, shipment method, final PUT, order: 6 writes
     assert s.stats()["writes"] - before == 6
 
@@ -203,7 +203,7 @@ def test_company_order_through_checkout_arrives_as_an_order_with_its_reference()
 def test_a_guest_order_has_no_customer_reference_and_the_first_methods() -> None:
     s = setup()
     oid = s.target.create_order(
-        erp_order("GLB-7", shipping="", payment=""), debtor_code="", reference="GLB-7"
+        OrderWrite(erp_order("GLB-7", shipping="", payment=""), debtor_code="", reference="GLB-7")
     )
     raw = s.client.get_order(oid)
     assert raw["customer"] is False
@@ -223,7 +223,7 @@ def test_mapped_header_chooses_methods_and_adds_to_the_comment() -> None:
         "lines": [],
     }
     oid = s.target.create_order(
-        erp_order("GLB-8"), debtor_code="", reference="GLB-8", mapped=mapped
+        OrderWrite(erp_order("GLB-8"), debtor_code="", reference="GLB-8", mapped=mapped)
     )
     raw = s.client.get_order(oid)
     assert (raw["shipmentTitle"], raw["paymentTitle"]) == ("Pick-up", "Bank transfer")
@@ -238,7 +238,7 @@ def test_a_shop_price_that_differs_is_used_and_reported(caplog: pytest.LogCaptur
         update={"lines": (order.lines[0].model_copy(update={"unit_price_incl": Decimal("0.99")}),)}
     )
     with caplog.at_level(logging.WARNING):
-        oid = s.target.create_order(cheaper, debtor_code="", reference="GLB-9")
+        oid = s.target.create_order(OrderWrite(cheaper, debtor_code="", reference="GLB-9"))
     assert "the shop's price is used" in caplog.text
     # the order line's unit price (basePriceIncl; priceIncl is the line total) [V]
     assert Decimal(str(s.client.order_products(oid)[0]["basePriceIncl"])) == _incl(V1)
@@ -249,7 +249,7 @@ def test_unknown_sku_is_a_record_error_naming_the_line_and_writes_nothing() -> N
     before = s.stats()["writes"]
     with pytest.raises(RecordError) as exc:
         s.target.create_order(
-            erp_order(skus=(SKU1, "NOPE-1")), debtor_code="", reference="GLB-1001"
+            OrderWrite(erp_order(skus=(SKU1, "NOPE-1")), debtor_code="", reference="GLB-1001")
         )
     assert exc.value.field == "lines[1].sku"
     assert "NOPE-1" in exc.value.reason
@@ -260,7 +260,9 @@ def test_a_variant_the_shop_refuses_names_the_line() -> None:
     s = setup()
     s.target._variants()["GONE-1"] = "424242"  # deleted since the variants were read
     with pytest.raises(RecordError) as exc:
-        s.target.create_order(erp_order(skus=(SKU1, "GONE-1")), debtor_code="", reference="GLB-2")
+        s.target.create_order(
+            OrderWrite(erp_order(skus=(SKU1, "GONE-1")), debtor_code="", reference="GLB-2")
+        )
     assert exc.value.field == "lines[1].sku"
     assert "400" in exc.value.reason
 
@@ -268,7 +270,9 @@ def test_a_variant_the_shop_refuses_names_the_line() -> None:
 def test_fractional_quantity_is_a_record_error() -> None:
     s = setup()
     with pytest.raises(RecordError) as exc:
-        s.target.create_order(erp_order(quantity="1.5"), debtor_code="", reference="GLB-3")
+        s.target.create_order(
+            OrderWrite(erp_order(quantity="1.5"), debtor_code="", reference="GLB-3")
+        )
     assert exc.value.field == "lines[0].quantity"
 
 
@@ -278,7 +282,7 @@ def test_validation_failure_is_fatal_and_names_the_order() -> None:
     s.target.find_items([SKU1])  # the variants page, read once per target
     before = s.counter.calls
     with pytest.raises(FatalError, match="GLB-1001") as exc:
-        s.target.create_order(erp_order(), debtor_code="", reference="GLB-1001")
+        s.target.create_order(OrderWrite(erp_order(), debtor_code="", reference="GLB-1001"))
     assert "no payment method chosen" in str(exc.value)
     assert not isinstance(exc.value, RetriableError)
     # checkout, 2 lines, shipment methods, PUT, payment methods, PUT, validate: no order.json
@@ -299,7 +303,7 @@ def test_5xx_after_the_order_committed_propagates_and_the_order_is_found() -> No
         },
     )
     with pytest.raises(RetriableError):
-        s.target.create_order(erp_order(), debtor_code="", reference="GLB-1001")
+        s.target.create_order(OrderWrite(erp_order(), debtor_code="", reference="GLB-1001"))
     assert s.counter.retries == 0 and s.sleeps == []  # the committing POST is never retried
     found = s.target.find_orders(["GLB-1001"])
     assert list(found) == ["GLB-1001"]
@@ -309,7 +313,7 @@ def test_5xx_after_the_order_committed_propagates_and_the_order_is_found() -> No
 
 def test_find_orders_looks_back_lookup_days_and_costs_pages() -> None:
     s = setup(n_orders=3)
-    oid = s.target.create_order(erp_order(), debtor_code="", reference="GLB-1001")
+    oid = s.target.create_order(OrderWrite(erp_order(), debtor_code="", reference="GLB-1001"))
     before = s.counter.calls
     assert s.target.find_orders([]) == {}
     assert s.counter.calls == before
@@ -406,7 +410,7 @@ def test_a_person_customer_round_trips() -> None:
         s.target.debtor_fingerprint(person)
     )
     oid = s.target.create_order(
-        erp_order("GLB-P", customer=person), debtor_code=code, reference="GLB-P"
+        OrderWrite(erp_order("GLB-P", customer=person), debtor_code=code, reference="GLB-P")
     )
     got = order_from_lightspeed(s.order_with_lines(oid), currency="EUR")
     assert got.customer.kind is CustomerKind.PERSON

@@ -358,7 +358,7 @@ def test_a_bad_line_is_that_orders_error_and_the_others_land() -> None:
         update={"lines": (fractional.lines[0].model_copy(update={"quantity": Decimal("1.5")}),)}
     )
     with pytest.raises(RecordError) as exc:
-        target.create_order(fractional, debtor_code="", reference="FN-5003")
+        target.create_order(OrderWrite(fractional, debtor_code="", reference="FN-5003"))
     assert exc.value.field == "lines[0].quantity"
     assert [x["referenceNumber"] for x in sales(s)] == ["FN-5001"]
 
@@ -432,9 +432,11 @@ def test_other_order_types_are_a_config_error() -> None:
         target.create_orders([write(order("FN-1", [("X", Decimal(1), 1)]), kind="journal_entry")])
     with pytest.raises(ConfigError, match="customerID"):
         target.create_order(
-            order("FN-2", [(sellable(s, 1)[0]["customSku"], Decimal(1), 1)]),
-            debtor_code="60001-A",
-            reference="FN-2",
+            OrderWrite(
+                order("FN-2", [(sellable(s, 1)[0]["customSku"], Decimal(1), 1)]),
+                debtor_code="60001-A",
+                reference="FN-2",
+            )
         )
 
 

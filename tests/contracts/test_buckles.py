@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors.base import OrderWrite
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.target import BucklesTarget
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
@@ -183,7 +184,9 @@ def book(order: Order, mapped: dict[str, Any], hub: Hub) -> dict[str, Any]:
     target = buckles(hub)
     debtor = target.create_debtor(order.customer)
     assert (
-        target.create_order(order, debtor_code=debtor, reference=reference(order), mapped=mapped)
+        target.create_order(
+            OrderWrite(order, debtor_code=debtor, reference=reference(order), mapped=mapped)
+        )
         == "9001"
     )
     (body,) = hub.posted("orders")
@@ -345,7 +348,7 @@ def test_a_line_no_hub_product_matches_is_refused_with_buckles_message() -> None
         match=r"order ORD00018.*lines\[0\]\.sku: no sellable "
         r"product with SKU 'anacampseros'",
     ):
-        target.create_order(order, debtor_code="5", reference="ORD00018", mapped=mapped)
+        target.create_order(OrderWrite(order, debtor_code="5", reference="ORD00018", mapped=mapped))
 
 
 @pytest.mark.parametrize(
@@ -450,10 +453,12 @@ def test_an_answer_that_does_not_confirm_the_order_is_not_counted() -> None:
     ]:
         hub.order_answer = answer
         with pytest.raises(FatalError, match=why):
-            target.create_order(order, debtor_code="5", reference="ORD00018", mapped=mapped)
+            target.create_order(
+                OrderWrite(order, debtor_code="5", reference="ORD00018", mapped=mapped)
+            )
     hub.order_answer = {"channel_order_id": "ORD00018"}
     with pytest.raises(FatalError, match="no record with an id"):
-        target.create_order(order, debtor_code="5", reference="ORD00018", mapped=mapped)
+        target.create_order(OrderWrite(order, debtor_code="5", reference="ORD00018", mapped=mapped))
 
 
 # --- customers --------------------------------------------------------------------------

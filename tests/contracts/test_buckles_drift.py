@@ -26,6 +26,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors.base import OrderWrite
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.source import BucklesSource
 from shopbridge.connectors.buckles.target import BucklesTarget
@@ -70,7 +71,12 @@ def write(app: FastAPI, body: Any) -> dict[str, Any]:
     target = BucklesTarget(client(app))
     debtor = target.create_debtor(order.customer)
     oid = target.create_order(
-        order, debtor_code=debtor, reference=reference(order), mapped=out["mapped"][order.ref.id]
+        OrderWrite(
+            order,
+            debtor_code=debtor,
+            reference=reference(order),
+            mapped=out["mapped"][order.ref.id],
+        )
     )
     with TestClient(app) as tc:
         stored: dict[str, Any] = tc.get(

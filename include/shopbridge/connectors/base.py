@@ -80,6 +80,8 @@ class OrderWrite:
     order: Order
     debtor_code: str
     reference: str
+    #: the datamapper's ``{"header": {...}, "lines": [...]}`` in the target's field names;
+    #: the target adds only what it must set itself
     mapped: Mapping[str, Any] | None = None
     #: ``sales_order``, ``sales_invoice``, ``direct_invoice`` or ``journal_entry``
     kind: str = "sales_order"
@@ -156,23 +158,9 @@ class OrderTarget(Protocol):
         """Bring an existing debtor (and its contact) in line with ``customer``."""
         ...
 
-    def create_order(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Commit one sales order; never retried blindly (a timeout can hide a success).
-
-        ``mapped`` is the datamapper's ``{"header": {...}, "lines": [...]}`` in the target's
-        field names; the target adds only what it must set itself.
-        """
-        ...
-
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
-        """Commit several orders in as few requests as the target allows.
+        """Commit orders in as few requests as the target allows; never retried blindly
+        (a timeout can hide a success).
 
         One result per write, in order: the target's id, or the ``FatalError`` that refused
         that one order. A failure of the whole request (transport, 429, 5xx) raises.

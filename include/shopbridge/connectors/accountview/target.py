@@ -86,7 +86,7 @@ from shopbridge.connectors.accountview.translate import (
 )
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError
-from shopbridge.models import Customer, Order
+from shopbridge.models import Customer
 
 log = logging.getLogger(__name__)
 
@@ -391,19 +391,9 @@ class AccountViewTarget:
         build_table(doc.line, lines, overrides=self.options.field_types)
         return header, lines
 
-    def create_order(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None = None,
-        kind: str = "sales_order",
-    ) -> str:
+    def create_order(self, write: OrderWrite) -> str:
         """Commit one document; returns its id. Never retried (see :meth:`create_orders`)."""
-        [result] = self.create_orders(
-            [OrderWrite(order, debtor_code, reference, mapped, kind=kind)]
-        )
+        [result] = self.create_orders([write])
         if isinstance(result, FatalError):
             raise result
         return result

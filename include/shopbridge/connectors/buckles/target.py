@@ -42,6 +42,7 @@ from functools import partial
 from typing import Any
 
 from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.writes import status_of, write_each
 from shopbridge.connectors.base import (
     DebtorMatch,
     DebtorTerms,
@@ -75,10 +76,6 @@ IMAGES_REFUSED = "Buckles takes no images"
 
 
 _refused = partial(refused, "Buckles")
-
-
-def _conflict(err: FatalError) -> bool:
-    return err.response is not None and err.response.status_code == 409
 
 
 class BucklesTarget:
@@ -128,24 +125,19 @@ class BucklesTarget:
                     self._orders.setdefault(ref, str(row["id"]))
         return {r: self._orders[r] for r in wanted if r in self._orders}
 
-    def create_order(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None = None,
-    ) -> str:
+    def create_order(self, write: OrderWrite) -> str:
         """``POST orders``; returns Buckles' order id once its answer confirms the order
         (:func:`~.translate.confirm_order`). Each line names the Buckles product matched
         EAN first (:meth:`line_skus`). A 409 (this reference exists) is answered with the
         existing order's id: creating twice gives one order."""
+        self._check_kind(write.kind)
+        order, reference = write.order, write.reference
         payload = order_payload(
             order,
             reference=reference,
-            customer_id=debtor_code,
+            customer_id=write.debtor_code,
             channel=self.channel or order.ref.system,
-            mapped=mapped,
+            mapped=write.mapped,
             skus=self.line_skus(order),
         )
         try:
@@ -153,7 +145,7 @@ class BucklesTarget:
         except AuthError:
             raise
         except FatalError as err:
-            if _conflict(err):
+            if status_of(err) == 409:
                 found = self.find_orders([reference]).get(reference)
                 if found is not None:
                     log.info("order %s already in Buckles as %s", reference, found)
@@ -164,23 +156,10 @@ class BucklesTarget:
         return order_id
 
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
-        """One ``POST`` per order (Buckles has no batch [U]); a refused order is its
-        ``FatalError``, a failure of the request itself raises."""
-        results: list[str | FatalError] = []
+        """One ``POST`` per order (Buckles has no batch [U]), the lines' products read
+        first in batched queries (:func:`~shopbridge.connectors._kit.writes.write_each`)."""
         self._read_codes([c for w in writes for c in line_codes(w.order)])
-        for w in writes:
-            self._check_kind(w.kind)
-            try:
-                results.append(
-                    self.create_order(
-                        w.order, debtor_code=w.debtor_code, reference=w.reference, mapped=w.mapped
-                    )
-                )
-            except AuthError:
-                raise
-            except FatalError as err:
-                results.append(err)
-        return results
+        return write_each(writes, self.create_order)
 
     # --- customers ---------------------------------------------------------------------
 
@@ -230,7 +209,7 @@ class BucklesTarget:
         except AuthError:
             raise
         except FatalError as err:
-            if _conflict(err):
+            if status_of(err) == 409:
                 match = (
                     self.match_debtors([customer.email]).get(customer.email)
                     if customer.email
@@ -410,7 +389,7 @@ class BucklesTarget:
                 except AuthError:
                     raise
                 except FatalError as err:
-                    if not _conflict(err):
+                    if status_of(err) != 409:
                         raise _refused(err, f"category {category_path(node)}") from None
                     existing = self._categories()  # a parallel worker created it
                     row = existing.get(key)

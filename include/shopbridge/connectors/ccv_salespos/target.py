@@ -59,6 +59,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.writes import write_each
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
 from shopbridge.connectors.ccv_salespos.translate import (
@@ -70,7 +71,7 @@ from shopbridge.connectors.ccv_salespos.translate import (
     order_payload,
     reference_of,
 )
-from shopbridge.errors import ConfigError, FatalError
+from shopbridge.errors import ConfigError, FatalError, refused
 from shopbridge.models import Customer, Order
 
 log = logging.getLogger(__name__)
@@ -230,24 +231,17 @@ class CcvSalesposTarget:
             reference_field=self.reference_field,
         )
 
-    def create_order(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None = None,
-    ) -> str:
+    def create_order(self, write: OrderWrite) -> str:
         """``POST orders``; returns CCV's order id once its answer confirms the order
         (see the module doc). Never retried blindly: after a timeout or an answer without
         an id the flow looks the reference up before trying again."""
-        payload = self.order_payload(order, reference=reference, mapped=mapped)
+        self._check_kind(write.kind)
+        reference = write.reference
+        payload = self.order_payload(write.order, reference=reference, mapped=write.mapped)
         try:
             created = self.client.create_order(payload)
         except FatalError as err:
-            raise type(err)(
-                f"CCV refused order {reference}: {err}", response=err.response
-            ) from None
+            raise refused("CCV", err, f"order {reference}") from None
         order_id = str(created["id"])
         self._orders[reference] = order_id
         self.confirm(created, payload, reference)
@@ -285,21 +279,11 @@ class CcvSalesposTarget:
             )
 
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
-        """One ``POST`` per order, in order; a refused order is its ``FatalError``, a
-        failure of the request itself (transport, 5xx, a 429 that outlasts the retries)
-        raises: the flow then looks the references up before trying again."""
-        results: list[str | FatalError] = []
-        for w in writes:
-            self._check_kind(w.kind)
-            try:
-                results.append(
-                    self.create_order(
-                        w.order, debtor_code=w.debtor_code, reference=w.reference, mapped=w.mapped
-                    )
-                )
-            except FatalError as err:
-                results.append(err)
-        return results
+        """One ``POST`` per order, in order (CCV has no batch endpoint): a refused order is
+        its ``FatalError``; a failure of the request itself (transport, 5xx, a 429 that
+        outlasts the retries) raises, and the flow looks the references up before trying
+        again."""
+        return write_each(writes, self.create_order)
 
     # --- customers (embedded in each order) --------------------------------------------
 

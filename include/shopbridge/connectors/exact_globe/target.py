@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shopbridge.connectors._kit.writes import write_each
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.exact_globe._batch import Operation
 from shopbridge.connectors.exact_globe.catalogue import ExactGlobeCatalogue
@@ -422,13 +423,7 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         committed, so the flow looks the references up before trying again.
         """
         if self.client.write_mode != "batch":
-            results: list[str | FatalError] = []
-            for w in writes:
-                try:
-                    results.append(self._create_single(w))
-                except FatalError as err:
-                    results.append(err)
-            return results
+            return write_each(writes, self.create_order)
         out: list[str | FatalError] = []
         size = self.client.batch_size
         for i in range(0, len(writes), size):
@@ -453,26 +448,7 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
                 out.append(FatalError(why) if why else _number_of(doc, res.bodies[-1]))
         return out
 
-    def _create_single(self, w: OrderWrite) -> str:
-        """One document the one-request-per-entity way (``write_mode="single"``)."""
-        doc = _document(w.kind)
-        lines, header_body = self._payloads(w)
-        answers = [self.client.create(doc.line, line, retry=True) for line in lines]
-        answers.append(self.client.create(doc.header, header_body, retry=False))
-        why = unconfirmed(doc, w.reference, header_body, lines, answers)
-        if why:
-            raise FatalError(why)
-        return _number_of(doc, answers[-1])
-
-    def create_order(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None = None,
-        kind: str = "sales_order",
-    ) -> str:
+    def create_order(self, write: OrderWrite) -> str:
         """Stage every line, then POST the header that commits them; returns ``OrderNumber``.
 
         Line POSTs are retried: the TransactionKey is deterministic, and a line with the
@@ -480,4 +456,11 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
         commits, a timeout can hide a success, and the flow looks the reference up again
         before any second attempt (a blind replay would also find no staged lines left).
         """
-        return self._create_single(OrderWrite(order, debtor_code, reference, mapped, kind=kind))
+        doc = _document(write.kind)
+        lines, header_body = self._payloads(write)
+        answers = [self.client.create(doc.line, line, retry=True) for line in lines]
+        answers.append(self.client.create(doc.header, header_body, retry=False))
+        why = unconfirmed(doc, write.reference, header_body, lines, answers)
+        if why:
+            raise FatalError(why)
+        return _number_of(doc, answers[-1])

@@ -61,6 +61,7 @@ from functools import partial
 from typing import Any
 
 from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.writes import status_of
 from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.translate import SYSTEM
@@ -143,10 +144,6 @@ def _id(record: Mapping[str, Any], what: str) -> str:
 
 
 _refused = partial(refused, "Lightspeed")
-
-
-def _status(err: FatalError) -> int | None:
-    return err.response.status_code if err.response is not None else None
 
 
 def _norm(title: str) -> str:
@@ -651,7 +648,7 @@ class LightspeedEcomCatalogue:
             try:
                 self.client.delete_product_image(pid, row["id"])
             except FatalError as err:
-                if _status(err) != 404:
+                if status_of(err) != 404:
                     raise _refused(
                         err, f"the removal of the old image {image.position} of {code}"
                     ) from None
@@ -691,7 +688,7 @@ class LightspeedEcomCatalogue:
         try:
             updated = self.client.update_variant(vid, body)
         except FatalError as err:
-            if _status(err) == 404:
+            if status_of(err) == 404:
                 raise RecordError(
                     "stock", sku, "sku", f"variant {vid} ({sku}) no longer exists in Lightspeed"
                 ) from None

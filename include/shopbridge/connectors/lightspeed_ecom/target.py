@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shopbridge.connectors._kit.writes import status_of, write_each
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.lightspeed_ecom.catalogue_target import (
     DEFAULT_ITEM_CODE_FIELD,
@@ -258,7 +259,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         try:
             self.client.update_customer(code, customer_fields(customer))
         except FatalError as err:
-            if err.response is not None and err.response.status_code == 404:
+            if status_of(err) == 404:
                 raise RecordError(
                     "customer",
                     customer.label,
@@ -315,15 +316,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             cart.append((variant, int(line.quantity)))
         return cart
 
-    def create_order(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None = None,
-        kind: str = "sales_order",
-    ) -> str:
+    def create_order(self, write: OrderWrite) -> str:
         """Walk a checkout to an order; returns the order id.
 
         ``debtor_code`` is the customer id (``mode: customer``); empty places a guest
@@ -339,8 +332,9 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         reference before any second attempt. A checkout that fails before its order is
         left behind, as an abandoned cart.
         """
-        _only_orders(kind)
-        header = dict((mapped or {}).get("header") or {})
+        _only_orders(write.kind)
+        order, debtor_code, reference = write.order, write.debtor_code, write.reference
+        header = dict((write.mapped or {}).get("header") or {})
         cart = self._cart(order)
         c = order.customer
         customer: dict[str, Any] = {
@@ -425,7 +419,8 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             )
 
     def create_orders(self, writes: Sequence[OrderWrite]) -> list[str | FatalError]:
-        """One checkout per write, in order (Lightspeed has no batch for them).
+        """One checkout per write, in order (Lightspeed has no batch for them), once every
+        write's order type is known to be one the shop takes.
 
         A refused order (validation, a SKU the shop does not sell) is that write's
         ``FatalError``; a ``RecordError`` becomes one too, naming its field. Auth, config
@@ -434,21 +429,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         """
         for w in writes:
             _only_orders(w.kind)
-        results: list[str | FatalError] = []
-        for w in writes:
-            try:
-                results.append(
-                    self.create_order(
-                        w.order, debtor_code=w.debtor_code, reference=w.reference, mapped=w.mapped
-                    )
-                )
-            except AuthError:
-                raise
-            except FatalError as err:
-                results.append(err)
-            except RecordError as err:
-                results.append(FatalError(str(err)))
-        return results
+        return write_each(writes, self.create_order)
 
     # --- shipments -----------------------------------------------------------------------
 
@@ -482,7 +463,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             try:
                 self.client.get_order(oid)
             except FatalError as err:
-                if err.response is not None and err.response.status_code == 404:
+                if status_of(err) == 404:
                     raise FatalError(
                         f"Lightspeed order {oid} does not exist", response=err.response
                     ) from None

@@ -38,6 +38,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from shopbridge.connectors._kit.writes import status_of, write_each
 from shopbridge.connectors.base import (
     DebtorMatch,
     DebtorTerms,
@@ -81,7 +82,7 @@ from shopbridge.errors import (
     RetriableError,
     refused,
 )
-from shopbridge.models import Customer, Order
+from shopbridge.models import Customer
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,6 @@ IMAGES_REFUSED = "Lightspeed Retail does not take product images through this in
 
 
 _refused = partial(refused, "Lightspeed Retail")
-
-
-def _not_found(err: FatalError) -> bool:
-    return err.response is not None and err.response.status_code == 404
 
 
 class LightspeedRetailTarget:
@@ -202,7 +199,7 @@ class LightspeedRetailTarget:
         except AuthError:
             raise
         except FatalError as err:
-            if _not_found(err):
+            if status_of(err) == 404:
                 raise RecordError(
                     "customer",
                     customer.label,
@@ -586,11 +583,11 @@ class LightspeedRetailTarget:
             self._tax = (bool(inclusive), rate)
         return self._tax
 
-    def _item_ids(self, orders: Sequence[tuple[Order, Mapping[str, Any] | None]]) -> dict[str, str]:
+    def _item_ids(self, writes: Sequence[OrderWrite]) -> dict[str, str]:
         skus: set[str] = set()
-        for order, mapped in orders:
-            lines = list((mapped or {}).get("lines") or [])
-            for i, line in enumerate(order.lines):
+        for w in writes:
+            lines = list((w.mapped or {}).get("lines") or [])
+            for i, line in enumerate(w.order.lines):
                 sku = lines[i].get("customSku") if i < len(lines) else None
                 skus.add(str(sku or line.sku))
         self.find_items(sorted(skus))
@@ -600,37 +597,18 @@ class LightspeedRetailTarget:
             if sku in skus and row.get("itemID")
         }
 
-    def create_order(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None = None,
-    ) -> str:
+    def create_order(self, write: OrderWrite) -> str:
         """POST one completed sale; returns its ``saleID``.
 
         ``debtor_code`` is the ``customerID`` (empty: a walk-in sale without customer).
         Never retried: a timeout or 5xx can hide a committed sale, so the error propagates
         and the flow looks the reference up before any second attempt.
         """
-        return self._create(
-            order,
-            debtor_code=debtor_code,
-            reference=reference,
-            mapped=mapped,
-            item_ids=self._item_ids([(order, mapped)]),
-        )
+        self._only_sales(write.kind)
+        return self._create(write, item_ids=self._item_ids([write]))
 
-    def _create(
-        self,
-        order: Order,
-        *,
-        debtor_code: str,
-        reference: str,
-        mapped: Mapping[str, Any] | None,
-        item_ids: Mapping[str, str],
-    ) -> str:
+    def _create(self, write: OrderWrite, *, item_ids: Mapping[str, str]) -> str:
+        order, debtor_code, reference = write.order, write.debtor_code, write.reference
         if debtor_code and not debtor_code.strip().isdigit():
             raise ConfigError(f"debtor {debtor_code!r} is not a Lightspeed customerID")
         inclusive, rate = self.tax_mode()
@@ -639,13 +617,13 @@ class LightspeedRetailTarget:
             reference=reference,
             reference_source=self.reference_source,
             item_ids=item_ids,
-            mapped=mapped,
+            mapped=write.mapped,
             customer_id=debtor_code.strip() or None,
             shop_id=self.shop_id,
             register_id=self.register_id,
             employee_id=self.employee_id,
             payment_type_id=payment_type_for(
-                order, mapped, self.payment_types, self.default_payment_type_id
+                order, write.mapped, self.payment_types, self.default_payment_type_id
             ),
             tax_inclusive=inclusive,
             tax_rate=rate,
@@ -713,23 +691,5 @@ class LightspeedRetailTarget:
         """
         for w in writes:
             self._only_sales(w.kind)
-        item_ids = self._item_ids([(w.order, w.mapped) for w in writes]) if writes else {}
-        results: list[str | FatalError] = []
-        for w in writes:
-            try:
-                results.append(
-                    self._create(
-                        w.order,
-                        debtor_code=w.debtor_code,
-                        reference=w.reference,
-                        mapped=w.mapped,
-                        item_ids=item_ids,
-                    )
-                )
-            except AuthError:
-                raise
-            except FatalError as err:
-                results.append(err)
-            except RecordError as err:
-                results.append(FatalError(str(err)))
-        return results
+        item_ids = self._item_ids(writes) if writes else {}
+        return write_each(writes, partial(self._create, item_ids=item_ids))
