@@ -23,20 +23,10 @@ from typing import Any
 
 SIGNATURE_HEADER = "X-Signature"
 
+#: the entities a delivery may carry (Lightspeed's names are the canonical ones)
+ENTITIES = frozenset({"order", "customer", "shipment", "product", "variant"})
 #: envelope key (singular, and the plural a list would use) -> canonical entity name
-ENVELOPES: dict[str, str] = {
-    "order": "order",
-    "orders": "order",
-    "customer": "customer",
-    "customers": "customer",
-    "shipment": "shipment",
-    "shipments": "shipment",
-    "product": "product",
-    "products": "product",
-    "variant": "variant",
-    "variants": "variant",
-}
-ENTITIES = frozenset(ENVELOPES.values())
+ENVELOPES: dict[str, str] = {key: e for e in ENTITIES for key in (e, f"{e}s")}
 
 
 def signature(body: bytes, secret: str) -> str:
