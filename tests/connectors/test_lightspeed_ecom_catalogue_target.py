@@ -97,13 +97,13 @@ def shop(seed: str = "demo", *, per_second: int = 1000, **options: Any) -> Shop:
         clock=clock,
     )
     s = Shop(app, client, LightspeedEcomTarget(client), clock)
-    real: Callable[..., Any] = client._request
+    real: Callable[..., Any] = client.request
 
     def recording(method: str, resource: str, **kw: Any) -> Any:
         s.sent.append((method, resource, kw.get("body")))
         return real(method, resource, **kw)
 
-    client._request = recording  # type: ignore[method-assign]
+    client.request = recording  # type: ignore[method-assign,assignment]
     return s
 
 

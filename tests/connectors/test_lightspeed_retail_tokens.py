@@ -26,8 +26,8 @@ from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
 from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore as InMemoryTokenStore
 from shopbridge.connectors._kit.tokens import RefreshTokenStore as TokenStore
 from shopbridge.connectors._kit.tokens import TokenSet
+from shopbridge.connectors.lightspeed_retail.auth import LightspeedGrant
 from shopbridge.connectors.lightspeed_retail.client import LightspeedRetailClient
-from shopbridge.connectors.lightspeed_retail.tokens import token_key
 from shopbridge.errors import AuthError
 from shopbridge.store.tokens import RefreshTokens as SqlTokenStore
 from shopbridge_dev.sandboxes.lightspeed_retail.app import create_app
@@ -106,7 +106,8 @@ def test_sql_store_defaults_to_the_ledger_database(
 
 
 def test_the_key_changes_with_a_new_authorization() -> None:
-    a, b = token_key("client", "r-old"), token_key("client", "r-new")
+    grant = LightspeedGrant("https://auth.test/token", "client", "secret")
+    a, b = grant.key("r-old"), grant.key("r-new")
     assert a != b and a.startswith("lightspeed_retail:client:") and "r-old" not in a
 
 

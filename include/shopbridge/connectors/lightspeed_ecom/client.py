@@ -31,28 +31,20 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopbridge.connectors._kit.http import (
-    CallCounter,
-    PooledClient,
-    RetryPolicy,
-    classify,
-    describe,
-    send,
-)
+from shopbridge.connectors._kit.client import JsonClient
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, classify, describe, send
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import (
-    Page,
     PageNumber,
     Paginator,
     SinceId,
     body_of,
     check_page_size,
-    paged,
 )
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 
@@ -164,13 +156,7 @@ class LightspeedEcomSettings(BaseModel):
     item_code_field: Literal["data01", "data02", "data03"] = "data01"
 
 
-class _Call(TypedDict, total=False):
-    params: Mapping[str, str | int] | None
-    body: dict[str, Any] | None
-    retry: bool
-
-
-class LightspeedEcomClient(PooledClient):
+class LightspeedEcomClient(JsonClient):
     """Read orders (and their lines) from one shop, in one language, with one API key."""
 
     def __init__(
@@ -203,7 +189,8 @@ class LightspeedEcomClient(PooledClient):
         # the per-second cap is not in the headers, so the client keeps its own count
         self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock)
         self._clock = clock
-        self._http = self._pool(http, timeout=DEFAULT_TIMEOUT)
+        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
+        self._http = self._pool(http, timeout=self.timeout)
         # Set per request, not as client auth: an injected client (TestClient) has its own
         # auth settings, and ``send`` calls ``http.send(request)`` without ``auth=``.
         token = base64.b64encode(f"{key}:{secret}".encode()).decode()
@@ -236,7 +223,10 @@ class LightspeedEcomClient(PooledClient):
         second's worth of requests means waiting until the oldest is a second old."""
         self.per_second.acquire(self.policy.sleep)
 
-    def _pace(self) -> None:
+    def _headers(self) -> dict[str, str]:
+        return {**super()._headers(), "Authorization": self._auth_header}
+
+    def _prepare(self, method: str, request: httpx.Request) -> None:
         """Wait out an emptied rate-limit window (or hand over to Airflow if it is long),
         then the per-second cap: in that order, so the per-second count stamps the moment
         the request really leaves (stamped before a long pause, it would let one request
@@ -271,41 +261,6 @@ class LightspeedEcomClient(PooledClient):
             self.rate_limit = seen
         check(resp)
 
-    def _request(self, method: str, resource: str, **call: Unpack[_Call]) -> Any:
-        """:meth:`_send`, returning the JSON body (``None`` when empty)."""
-        resp = self._send(method, resource, **call)
-        return resp.json() if resp.content else None
-
-    def _send(
-        self,
-        method: str,
-        resource: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: dict[str, Any] | None = None,
-        retry: bool = True,
-    ) -> httpx.Response:
-        """Paced, authenticated and retried; GET and PUT (the same fields set again) are
-        both idempotent, so both retry. A creating POST passes ``retry=False``: a timeout
-        can hide a success (STYLE R6)."""
-        self._pace()
-        request = self._http.build_request(
-            method,
-            self._url(resource),
-            params=dict(params or {}),
-            json=body,
-            headers={"Authorization": self._auth_header, "Accept": "application/json"},
-            timeout=DEFAULT_TIMEOUT,
-        )
-        return send(
-            self._http,
-            request,
-            policy=self.policy,
-            counter=self.counter,
-            retry=retry,
-            check=self._check,
-        )
-
     def _paged(
         self,
         resource: str,
@@ -313,15 +268,11 @@ class LightspeedEcomClient(PooledClient):
         rows_of: Callable[[Any], list[dict[str, Any]]],
         params: Mapping[str, str | int] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """The rows ``rows_of`` finds in each page of ``resource`` that ``pager`` names."""
-
-        def fetch(page: Page) -> httpx.Response:
-            return self._send("GET", resource, params={**(params or {}), **page.params})
-
-        return paged(pager, fetch, lambda resp: rows_of(body_of(resp)))
+        """The rows ``rows_of`` finds in each page's body of ``resource``."""
+        return self._iter_paged(resource, pager, lambda resp: rows_of(body_of(resp)), params)
 
     def _get(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
-        return self._request("GET", resource, params=params)
+        return self.request("GET", resource, params=params)
 
     @staticmethod
     def _key(body: Any, key: str, resource: str) -> Any:
@@ -365,7 +316,7 @@ class LightspeedEcomClient(PooledClient):
 
     def update_order(self, order_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT orders/{id}.json {"order": {...}}``: only status-like fields are writable."""
-        body = self._request("PUT", f"orders/{order_id}", body={"order": dict(fields)})
+        body = self.request("PUT", f"orders/{order_id}", body={"order": dict(fields)})
         order: dict[str, Any] = self._key(body, "order", f"orders/{order_id}")
         return order
 
@@ -432,7 +383,7 @@ class LightspeedEcomClient(PooledClient):
         """``DELETE webhooks/{id}.json``; retried (deleting twice converges). ``False``
         when it was already gone (a 404, e.g. after a retry whose first try landed)."""
         try:
-            self._request("DELETE", f"webhooks/{webhook_id}")
+            self.request("DELETE", f"webhooks/{webhook_id}")
         except FatalError as err:
             if err.response is not None and err.response.status_code == 404:
                 return False
@@ -520,7 +471,7 @@ class LightspeedEcomClient(PooledClient):
         """``PUT variants/{id}.json {"variant": {...}}`` (stockLevel, stockTracking, prices,
         codes); setting the same fields again is harmless, so it is retried."""
         resource = f"variants/{variant_id}"
-        body = self._request("PUT", resource, body={"variant": dict(fields)})
+        body = self.request("PUT", resource, body={"variant": dict(fields)})
         return dict(self._key(body, "variant", resource))
 
     def iter_categories(self) -> Iterator[dict[str, Any]]:
@@ -660,13 +611,13 @@ class LightspeedEcomClient(PooledClient):
     def create_customer(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``POST customers.json {"customer": {...}}``; not retried (no idempotency key:
         the caller finds the customer by e-mail before trying again)."""
-        body = self._request("POST", "customers", body={"customer": dict(fields)}, retry=False)
+        body = self.request("POST", "customers", body={"customer": dict(fields)}, retry=False)
         return dict(self._key(body, "customer", "customers"))
 
     def update_customer(self, customer_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT customers/{id}.json {"customer": {...}}`` (idempotent, so retried)."""
         resource = f"customers/{customer_id}"
-        body = self._request("PUT", resource, body={"customer": dict(fields)})
+        body = self.request("PUT", resource, body={"customer": dict(fields)})
         return dict(self._key(body, "customer", resource))
 
     def create_checkout(self, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -676,7 +627,7 @@ class LightspeedEcomClient(PooledClient):
         could not tell which of two carts is ours either; the flow's ledger restarts it.
         """
         return self._bare(
-            self._request("POST", "checkouts", body={"checkout": dict(fields)}, retry=False),
+            self.request("POST", "checkouts", body={"checkout": dict(fields)}, retry=False),
             "checkouts",
         )
 
@@ -690,7 +641,7 @@ class LightspeedEcomClient(PooledClient):
         setting the same fields again is harmless). ASSUMPTION [U]: the PUT body uses the
         same envelope as the create."""
         resource = f"checkouts/{checkout_id}"
-        return self._bare(self._request("PUT", resource, body={"checkout": dict(fields)}), resource)
+        return self._bare(self.request("PUT", resource, body={"checkout": dict(fields)}), resource)
 
     def add_checkout_product(
         self, checkout_id: int | str, variant_id: int | str, quantity: int
@@ -700,7 +651,7 @@ class LightspeedEcomClient(PooledClient):
         Not retried: a second POST of a line that did land would double its quantity.
         """
         resource = f"checkouts/{checkout_id}/products"
-        body = self._request(
+        body = self.request(
             "POST", resource, retry=False, body={"variantId": int(variant_id), "quantity": quantity}
         )
         return self._bare(body, resource)
@@ -728,7 +679,7 @@ class LightspeedEcomClient(PooledClient):
         """``POST checkouts/{id}/order.json`` → the new order's id. Never retried: it
         commits, and a timeout or 5xx can hide a success (the caller looks it up)."""
         resource = f"checkouts/{checkout_id}/order"
-        body = self._bare(self._request("POST", resource, retry=False), resource)
+        body = self._bare(self.request("POST", resource, retry=False), resource)
         order_id = body.get("orderId")
         if order_id in (None, False, ""):
             raise FatalError(f"POST {resource}.json: response has no orderId")
@@ -763,7 +714,7 @@ class LightspeedEcomClient(PooledClient):
     def _one(
         self, method: str, resource: str, key: str, fields: Mapping[str, Any], *, retry: bool
     ) -> dict[str, Any]:
-        body = self._request(method, resource, body={key: dict(fields)}, retry=retry)
+        body = self.request(method, resource, body={key: dict(fields)}, retry=retry)
         return dict(self._key(body, key, resource))
 
     def create_product(self, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -823,4 +774,4 @@ class LightspeedEcomClient(PooledClient):
     def delete_product_image(self, product_id: int | str, image_id: int | str) -> None:
         """``DELETE products/{id}/images/{image}.json``; retried (deleting twice converges,
         the caller treats a 404 as already gone)."""
-        self._request("DELETE", f"products/{product_id}/images/{image_id}")
+        self.request("DELETE", f"products/{product_id}/images/{image_id}")

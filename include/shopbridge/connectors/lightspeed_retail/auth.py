@@ -13,7 +13,8 @@ Lightspeed's:
 * Which 401 a fresh access token may cure (:func:`access_token_rejected`): the OAuth
   ``access_denied`` body ("Access token could not be verified" / "... has been revoked")
   or none at all.
-* The store row's key (:func:`~.tokens.token_key`).
+* The store row's key: :data:`SYSTEM`, the client id and the seed's hash (the kit's
+  :func:`~shopbridge.connectors._kit.tokens.token_key`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from shopbridge.connectors._kit.grants import RefreshGrant
 from shopbridge.connectors._kit.http import describe
 from shopbridge.connectors._kit.tokens import RefreshRefused, RefreshTokenStore, Timing
 from shopbridge.connectors._kit.tokens import RotatingTokenAuth as KitRotatingTokenAuth
-from shopbridge.connectors.lightspeed_retail.tokens import token_key
 from shopbridge.errors import AuthError
 
+SYSTEM = "lightspeed_retail"
 #: The vendor's token endpoint; the API itself lives on api.lightspeedapp.com.
 DEFAULT_TOKEN_URL = "https://cloud.lightspeedapp.com/auth/oauth/token"  # noqa: S105 - a URL
 #: how long a refused refresh token makes the auth wait for a successor in the store (a
@@ -58,6 +59,7 @@ class LightspeedGrant(RefreshGrant):
     without ``expires_in`` expires at once (the vendor always sends it [V])."""
 
     vendor = "Lightspeed"
+    system = SYSTEM
     default_ttl_s = 0.0
 
     def refusal(self, response: httpx.Response, error: str, description: str) -> AuthError | None:
@@ -99,10 +101,11 @@ class RotatingTokenAuth(KitRotatingTokenAuth):
         """``refresh_token`` is the Connection's (it seeds the store); ``grace_s``
         defaults to :data:`GRACE_S`."""
         timing.setdefault("grace_s", GRACE_S)
+        grant = LightspeedGrant(token_url, client_id, client_secret)
         super().__init__(
-            LightspeedGrant(token_url, client_id, client_secret),
+            grant,
             refresh_token=refresh_token,
-            key=key or token_key(client_id, refresh_token),
+            key=key or grant.key(refresh_token),
             vendor="Lightspeed",
             store=store,
             rejected=access_token_rejected,
