@@ -49,6 +49,25 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def needs(needed: str, *, when: tuple[str, str], message: str) -> Any:
+    """A model check that ``needed`` is set when ``when`` (setting, value) holds, else
+    ``message``.
+
+    Several settings choose a way of booking that only works with one more setting (an
+    article to book discount lines on, a debtor to fall back to); the file must say both,
+    and fails when loaded rather than on the first record that needs the missing one.
+    """
+
+    setting, value = when
+
+    def check(model: Any) -> Any:
+        if getattr(model, setting) == value and not getattr(model, needed):
+            raise ValueError(message)
+        return model
+
+    return model_validator(mode="after")(check)
+
+
 class Endpoint(Frozen):
     """One side of a pair: which system, and which Airflow Connection holds its account."""
 
@@ -86,11 +105,11 @@ class Discounts(Frozen):
     book_as: Literal["line_discount", "lines"] = "line_discount"
     item_code: str | None = None
 
-    @model_validator(mode="after")
-    def _lines_need_an_article(self) -> Discounts:
-        if self.book_as == "lines" and not self.item_code:
-            raise ValueError("book_as: lines needs the item_code to book discounts on")
-        return self
+    _lines_need_an_article = needs(
+        "item_code",
+        when=("book_as", "lines"),
+        message="book_as: lines needs the item_code to book discounts on",
+    )
 
 
 class JournalEntry(Frozen):
@@ -128,6 +147,12 @@ class OrderSettings(Frozen):
     )
     #: the accounts of ``order_type: journal_entry``
     journal_entry: JournalEntry | None = None
+    _journal_needs_accounts = needs(
+        "journal_entry",
+        when=("order_type", "journal_entry"),
+        message="order_type journal_entry needs journal_entry: {journal, "
+        "receivable_account, revenue_account, vat_account}",
+    )
     #: how line and order discounts are booked
     discounts: Discounts = Discounts()
     #: send prices (lines and total) including tax instead of excluding it
@@ -136,30 +161,18 @@ class OrderSettings(Frozen):
     #: ledger as an id mapping; created once, then reused), or booked on
     #: ``default_debtor`` (which must then be set)
     customers_without_email: Literal["customer_number", "default_debtor"] = "customer_number"
+    _fallback_debtor = needs(
+        "default_debtor",
+        when=("customers_without_email", "default_debtor"),
+        message="customers_without_email: default_debtor needs default_debtor: "
+        "<the target's debtor code>",
+    )
     #: largest difference (per currency unit) accepted between the order's total and its
     #: lines + shipping + fees - discounts; beyond it the order is quarantined naming both
     total_tolerance: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.02")
     #: fields written back to the source order once the target booked it, e.g.
     #: ``{customStatusId: 7}`` ("booked in ERP"); empty writes nothing back
     confirm_in_source: dict[str, str | int] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _journal_needs_accounts(self) -> OrderSettings:
-        if self.order_type == "journal_entry" and self.journal_entry is None:
-            raise ValueError(
-                "order_type journal_entry needs journal_entry: {journal, "
-                "receivable_account, revenue_account, vat_account}"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _fallback_debtor(self) -> OrderSettings:
-        if self.customers_without_email == "default_debtor" and not self.default_debtor:
-            raise ValueError(
-                "customers_without_email: default_debtor needs default_debtor: "
-                "<the target's debtor code>"
-            )
-        return self
 
     @field_validator("confirm_in_source")
     @classmethod
@@ -238,18 +251,17 @@ class StockSettings(Frozen):
     )
     #: the source's warehouse/location for ``calculation: location``
     location: str | None = None
+    _location_named = needs(
+        "location",
+        when=("calculation", "location"),
+        message="calculation: location needs location: <warehouse code>",
+    )
     #: kept back from every level (never below 0), e.g. for shop-floor breakage
     safety_buffer: Annotated[Decimal, Field(ge=0)] = Decimal(0)
     #: the target's "managed stock" flag: as the source has it, or always on or off
     managed: Literal["source", "always", "never"] = "source"
     #: the target's warehouse to write (default: the target connection's own default)
     target_location: str | None = None
-
-    @model_validator(mode="after")
-    def _location_named(self) -> StockSettings:
-        if self.calculation == "location" and not self.location:
-            raise ValueError("calculation: location needs location: <warehouse code>")
-        return self
 
 
 class FlowSpec(Frozen):
