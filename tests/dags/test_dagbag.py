@@ -51,6 +51,16 @@ def test_orders_task_graph():
     assert "lightspeed_ecom__exact_globe.yaml" in dag.doc_md
 
 
+def test_a_task_parses_only_its_own_dag(monkeypatch):
+    """What Airflow's task runner sets while it looks for the task's DAG."""
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "lightspeed_ecom__exact_globe__orders")
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "load")
+    bag = dagbag()
+    assert bag.import_errors == {}
+    # the maintenance DAG's own file is not generated: it stays
+    assert set(bag.dag_ids) == {"lightspeed_ecom__exact_globe__orders", "shopbridge_maintenance"}
+
+
 def test_folder_parses_in_under_a_second_of_cpu_once_airflow_is_imported():
     # a fresh interpreter, so nothing of shopbridge is imported yet; CPU time, not the
     # clock, so a busy machine cannot fail it (`./run bench e2e` times 50 files on the clock)
