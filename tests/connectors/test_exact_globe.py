@@ -512,7 +512,7 @@ def test_client_target_and_package_are_airflow_free():
 def test_ntlm_against_a_server_that_breaks_the_handshake_is_auth_error(require_ntlm):
     app = create_app(seed=None, require_ntlm=require_ntlm)
     client = client_for(app)
-    client.http.auth = make_auth("ntlm", "DOMAIN\\globe", "globe")
+    client._http.auth = make_auth("ntlm", "DOMAIN\\globe", "globe")
     with pytest.raises(AuthError, match="401"):
         client.probe()
 

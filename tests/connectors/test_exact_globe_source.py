@@ -77,7 +77,7 @@ def code_of(app: FastAPI, n: int) -> str:
 def requests_of(source: ExactGlobeSource) -> list[tuple[str, dict[str, str]]]:
     """(path, query) of every request the source's client sends from now on."""
     seen: list[tuple[str, dict[str, str]]] = []
-    source.client.http.event_hooks["request"].append(
+    source.client._http.event_hooks["request"].append(
         lambda req: seen.append((req.url.path, dict(req.url.params)))
     )
     return seen

@@ -9,12 +9,14 @@ walking a paginator's pages are the same for every vendor and live here.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypedDict, Unpack
+from typing import Any, Self, TypedDict, Unpack
 
 import httpx
+from pydantic import BaseModel, SecretStr
 
 from shopbridge.connectors._kit.grants import RefreshGrant
 from shopbridge.connectors._kit.http import (
@@ -73,6 +75,18 @@ def rate_limited(
     return RetriableError(message, response=resp, retry_after=wait)
 
 
+def settings_kwargs(settings: BaseModel, build: Callable[..., object]) -> dict[str, Any]:
+    """The fields of ``settings`` that ``build`` takes by the same name, secrets revealed
+    (the one place a Connection's secrets leave ``SecretStr`` on the way to a client)."""
+    takes = inspect.signature(build).parameters
+    return {
+        name: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for name in type(settings).model_fields
+        if name in takes
+        for value in [getattr(settings, name)]
+    }
+
+
 class SendOptions(TypedDict, total=False):
     """What one call may say besides its method and path."""
 
@@ -83,15 +97,27 @@ class SendOptions(TypedDict, total=False):
 
 
 class JsonClient(PooledClient):
-    """Paced, retried JSON calls; a vendor client subclasses it and sets ``_http``,
-    ``policy`` and ``counter`` in its constructor."""
+    """Paced, retried JSON calls; a vendor client subclasses it and sets ``base_url``,
+    ``_http``, ``policy`` and ``counter`` in its constructor, whose parameters are named
+    after its settings' fields (:meth:`from_settings`)."""
 
+    base_url: str
     _http: httpx.Client
     policy: RetryPolicy
     counter: CallCounter
     timeout: httpx.Timeout = DEFAULT_TIMEOUT
     #: the ``Accept`` header of every request
     accept: str = "application/json"
+
+    @classmethod
+    def from_settings(cls, settings: BaseModel, **kwargs: Any) -> Self:
+        """Build from validated settings (the hook's path): each field the constructor
+        takes by name (:func:`settings_kwargs`), ``kwargs`` (``http=``, a test's clock, the
+        hook's token store) on top."""
+        return cls(**{**settings_kwargs(settings, cls), **kwargs})
+
+    def __repr__(self) -> str:  # never show the credentials
+        return f"{type(self).__name__}({self.base_url!r})"
 
     def _url(self, path: str) -> str:
         """The absolute URL of an API ``path``."""

@@ -247,22 +247,6 @@ class AccountViewClient(TokenClient):
         self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
         self._http = self._pool(http, auth=self.auth, timeout=self.timeout)
 
-    @classmethod
-    def from_settings(cls, settings: AccountViewSettings, **kwargs: Any) -> AccountViewClient:
-        """Build from validated settings; secrets leave ``SecretStr`` here."""
-        return cls(
-            settings.base_url,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            refresh_token=settings.refresh_token.get_secret_value(),
-            company_id=settings.company_id,
-            redirect_uri=settings.redirect_uri,
-            page_size=settings.page_size,
-            max_list_values=settings.max_list_values,
-            max_per_second=settings.max_per_second,
-            **kwargs,
-        )
-
     def __repr__(self) -> str:  # never show the credentials
         return f"AccountViewClient({self.base_url!r}, company={self.company_id!r})"
 

@@ -157,16 +157,6 @@ class BucklesClient(JsonClient):
         self.per_page = per_page
         self.window = MinuteWindow(rate_limit_per_minute, clock=clock)
 
-    @classmethod
-    def from_settings(cls, settings: BucklesSettings, **kwargs: Any) -> BucklesClient:
-        return cls(
-            settings.base_url,
-            settings.token,
-            per_page=settings.per_page,
-            rate_limit_per_minute=settings.rate_limit_per_minute,
-            **kwargs,
-        )
-
     # --- transport ---------------------------------------------------------------------
 
     def _prepare(self, method: str, request: httpx.Request) -> None:

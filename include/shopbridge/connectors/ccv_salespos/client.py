@@ -281,23 +281,6 @@ class CcvSalesposClient(JsonClient):
         self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
         self._http = self._pool(http, timeout=self.timeout)
 
-    @classmethod
-    def from_settings(cls, settings: CcvSalesposSettings, **kwargs: Any) -> CcvSalesposClient:
-        """Build from validated settings (the hook's path)."""
-        return cls(
-            settings.base_url,
-            settings.public_key,
-            settings.secret_key,
-            page_size=settings.page_size,
-            rate_limit_per_resource=settings.rate_limit_per_resource,
-            rate_limit_total=settings.rate_limit_total,
-            api_schema=settings.api_schema,
-            **kwargs,
-        )
-
-    def __repr__(self) -> str:  # never show the credentials
-        return f"CcvSalesposClient({self.base_url!r})"
-
     # --- plumbing ------------------------------------------------------------------------
 
     def _key(self, method: str, path: str) -> tuple[str, str]:

@@ -36,16 +36,16 @@ a proxy's flat ``{"error":{"code","message"}}`` both give ``"<code>: <message>"`
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from httpx_ntlm import HttpNtlmAuth
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopbridge.connectors._kit.client import classify_with
-from shopbridge.connectors._kit.http import CallCounter, PooledClient, RetryPolicy, describe, send
-from shopbridge.connectors._kit.pages import ODataPage, ODataPages, paged, parse_list
+from shopbridge.connectors._kit.client import JsonClient, classify_with
+from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, describe, send
+from shopbridge.connectors._kit.pages import ODataPage, ODataPages, parse_list
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
     ChangesetResult,
@@ -185,7 +185,7 @@ def _page(resp: httpx.Response) -> ODataPage:
     return parse_list(payload, describe(resp))
 
 
-class ExactGlobeClient(PooledClient):
+class ExactGlobeClient(JsonClient):
     """Raw OData access to one Globe administration; methods return the vendor's JSON."""
 
     def __init__(
@@ -207,7 +207,8 @@ class ExactGlobeClient(PooledClient):
         ``write_mode``/``batch_size`` are carried for the target (:class:`ExactGlobeSettings`
         documents them); the client itself sends whatever it is asked to.
         """
-        self.root = base_url.rstrip("/") + SERVICE_PATH
+        self.base_url = base_url.rstrip("/")
+        self.root = self.base_url + SERVICE_PATH
         self.timeout = httpx.Timeout(30.0, connect=3.0)
         #: A batch of ``batch_size`` orders is one request doing the work of hundreds, so it
         #: gets a longer read timeout. [U] Globe's per-operation cost inside a batch.
@@ -218,7 +219,7 @@ class ExactGlobeClient(PooledClient):
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        self.http = self._pool(http, auth=auth, timeout=self.timeout)
+        self._http = self._pool(http, auth=auth, timeout=self.timeout)
         self.policy = policy
         self.counter = counter if counter is not None else CallCounter()
         self.page_size = page_size
@@ -226,46 +227,22 @@ class ExactGlobeClient(PooledClient):
         self.batch_size = batch_size
 
     @classmethod
-    def from_settings(
-        cls,
-        settings: ExactGlobeSettings,
-        *,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008
-        http: httpx.Client | None = None,
-    ) -> ExactGlobeClient:
-        """Build a client from validated settings; the password leaves ``SecretStr`` here."""
-        return cls(
-            settings.base_url,
-            server_name=settings.server_name,
-            database_name=settings.database_name,
-            auth=make_auth(settings.auth, settings.user, settings.password.get_secret_value()),
-            http=http,
-            policy=policy,
-            page_size=settings.page_size,
-            write_mode=settings.write_mode,
-            batch_size=settings.batch_size,
-        )
+    def from_settings(cls, settings: BaseModel, **kwargs: Any) -> Self:
+        """As the kit's, with the auth built from the settings' kind, user and password."""
+        assert isinstance(settings, ExactGlobeSettings)
+        password = settings.password.get_secret_value()
+        kwargs.setdefault("auth", make_auth(settings.auth, settings.user, password))
+        return super().from_settings(settings, **kwargs)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        retry: bool = True,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        request = self.http.build_request(
-            method,
-            f"{self.root}/{path}",
-            params=params,
-            json=json,
-            headers=self.headers,
-            timeout=self.timeout,
-        )
-        return send(
-            self.http, request, policy=self.policy, counter=self.counter, retry=retry, check=check
-        )
+    def _url(self, path: str) -> str:
+        """An entity path, or a ``__next`` link: absolute, or relative to the service root."""
+        return path if "://" in path else f"{self.root}/{path.lstrip('/')}"
+
+    def _headers(self) -> dict[str, str]:
+        return dict(self.headers)
+
+    def _check(self, resp: httpx.Response) -> None:
+        check(resp)
 
     def query(
         self,
@@ -293,36 +270,20 @@ class ExactGlobeClient(PooledClient):
             params["$orderby"] = ",".join(orderby)
         if count:
             params["$inlinecount"] = "allpages"
-        yield from paged(
-            ODataPages(self.page_size, entity),
-            lambda page: (
-                self._send_url("GET", page.url)
-                if page.url is not None
-                else self._send("GET", entity, params={**params, **page.params})
-            ),
-            lambda resp: _page(resp).rows,
-        )
-
-    def _send_url(self, method: str, url: str) -> httpx.Response:
-        """A request to a ``__next`` link: absolute, or relative to the service root."""
-        target = url if "://" in url else f"{self.root}/{url.lstrip('/')}"
-        request = self.http.build_request(
-            method, target, headers=self.headers, timeout=self.timeout
-        )
-        return send(
-            self.http, request, policy=self.policy, counter=self.counter, retry=True, check=check
+        yield from self._iter_paged(
+            entity, ODataPages(self.page_size, entity), lambda resp: _page(resp).rows, params
         )
 
     def probe(self) -> None:
         """One cheap authenticated read (``Items?$top=1``): what ``test_connection`` uses."""
-        self._send("GET", "Items", params={"$top": 1})
+        self.send("GET", "Items", params={"$top": 1})
 
     def create(self, entity: str, body: dict[str, Any], *, retry: bool) -> dict[str, Any]:
         """POST a new record; returns the ``d`` object Globe echoes (with its ID and codes).
 
         ``retry`` must be False unless a replay cannot duplicate (STYLE R6).
         """
-        resp = self._send("POST", entity, json=body, retry=retry)
+        resp = self.send("POST", entity, body=body, retry=retry)
         try:
             created = resp.json()["d"]
         except (ValueError, KeyError, TypeError) as exc:
@@ -338,7 +299,7 @@ class ExactGlobeClient(PooledClient):
     def merge_key(self, entity: str, key_literal: str, body: dict[str, Any]) -> None:
         """MERGE ``{Entity}(<key_literal>)``, the key as an OData literal (``guid'…'``,
         ``'  10001'``); idempotent, so retried."""
-        self._send("MERGE", f"{entity}({key_literal})", json=body, retry=True)
+        self.send("MERGE", f"{entity}({key_literal})", body=body)
 
     def batch(self, changesets: list[list[Operation]]) -> list[ChangesetResult]:
         """Send ``changesets`` as ONE OData ``$batch`` request; one result per changeset.
@@ -361,7 +322,7 @@ class ExactGlobeClient(PooledClient):
         content_type, body = build_request(
             changesets, headers={k: v for k, v in self.headers.items() if k != "Content-Type"}
         )
-        request = self.http.build_request(
+        request = self._http.build_request(
             "POST",
             f"{self.root}/$batch",
             content=body,
@@ -369,7 +330,7 @@ class ExactGlobeClient(PooledClient):
             headers={**self.headers, "Content-Type": content_type, "Accept": "multipart/mixed"},
         )
         resp = send(
-            self.http,
+            self._http,
             request,
             policy=self.policy,
             counter=self.counter,

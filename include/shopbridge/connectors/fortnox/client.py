@@ -256,26 +256,6 @@ class FortnoxClient(TokenClient):
         )
         self._http = self._pool(http, auth=self.auth, timeout=self.timeout)
 
-    @classmethod
-    def from_settings(cls, settings: FortnoxSettings, **kwargs: Any) -> FortnoxClient:
-        """Build from validated settings (the hook's path); secrets leave ``SecretStr`` here."""
-        return cls(
-            settings.base_url,
-            settings.client_id,
-            settings.client_secret.get_secret_value(),
-            settings.refresh_token.get_secret_value(),
-            auth_url=settings.auth_url,
-            page_size=settings.page_size,
-            timezone=settings.timezone,
-            max_requests=settings.max_requests,
-            window_s=settings.window_s,
-            pace_margin_s=settings.pace_margin_s,
-            **kwargs,
-        )
-
-    def __repr__(self) -> str:  # never show the credentials
-        return f"FortnoxClient({self.base_url!r})"
-
     @property
     def rate_limit(self) -> tuple[int, float]:
         """``(requests, seconds)`` the client paces itself to: the documented 25 per 5 s."""

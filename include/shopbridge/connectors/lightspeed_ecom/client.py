@@ -7,7 +7,7 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §1):
   any body with a top-level ``error`` as a failure, so :func:`check` does the same.
 * Rate limits come as three slash-separated windows (5 min / hour / day) in
   ``X-RateLimit-Limit/Remaining/Reset``. We pace on them *before* the next request rather
-  than provoking a 429: an emptied window that resets within ``rate_limit_pause`` (else
+  than provoking a 429: an emptied window that resets within ``rate_limit_pause_s`` (else
   ``policy.max_wait``) is slept out, a longer one raises :class:`RetriableError` so
   Airflow's task retry takes over. Clients built from settings sleep out the 5-minute
   window (``rate_limit_pause_s``, 330 s): a sync needing more than 300 calls (a first
@@ -172,7 +172,7 @@ class LightspeedEcomClient(JsonClient):
         page_size: int = MAX_PAGE_SIZE,
         max_per_second: int = DEFAULT_PER_SECOND,
         clock: Callable[[], float] = time.monotonic,
-        rate_limit_pause: float | None = None,
+        rate_limit_pause_s: float | None = None,
     ) -> None:
         check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
@@ -185,7 +185,7 @@ class LightspeedEcomClient(JsonClient):
         self.file_counter = CallCounter()
         self.rate_limit: RateLimit | None = None
         #: longest emptied-window wait slept out here (``None``: ``policy.max_wait``)
-        self.rate_limit_pause = rate_limit_pause
+        self.rate_limit_pause = rate_limit_pause_s
         # the per-second cap is not in the headers, so the client keeps its own count
         self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock)
         self._clock = clock
@@ -195,20 +195,6 @@ class LightspeedEcomClient(JsonClient):
         # auth settings, and ``send`` calls ``http.send(request)`` without ``auth=``.
         token = base64.b64encode(f"{key}:{secret}".encode()).decode()
         self._auth_header = f"Basic {token}"
-
-    @classmethod
-    def from_settings(cls, settings: LightspeedEcomSettings, **kwargs: Any) -> LightspeedEcomClient:
-        """Build from validated settings (the hook's path)."""
-        kwargs.setdefault("rate_limit_pause", settings.rate_limit_pause_s)
-        return cls(
-            settings.base_url,
-            settings.language,
-            settings.key.get_secret_value(),
-            settings.secret.get_secret_value(),
-            page_size=settings.page_size,
-            max_per_second=settings.max_per_second,
-            **kwargs,
-        )
 
     def __repr__(self) -> str:  # never show the credentials
         return f"LightspeedEcomClient({self.base_url!r}, {self.language!r})"
