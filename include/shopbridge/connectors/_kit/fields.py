@@ -7,11 +7,11 @@ here once; a connector subclasses :class:`FieldReader` for its own quirks (its t
 its spelling of true and false).
 
 Quirks a vendor really has are options a subclass switches on, never looser rules for all:
-``FALSE_IS_EMPTY`` (Lightspeed sends ``false`` for an empty value or reference) and
-``LONE_OBJECT`` (what an object where a list of objects belongs means), ``NAIVE_ZONE``
-(the zone a timestamp without an offset is in, where the vendor documents one). Numbers sent as
-strings (``"12.50"``) and ``null`` next to ``""`` are read the same way for every vendor,
-since every vendor does it somewhere.
+``FALSE_IS_EMPTY`` (Lightspeed sends ``false`` for an empty value or reference),
+``LONE_OBJECT`` (what an object where a list of objects belongs means) and ``NAIVE_ZONE``
+(the zone of a timestamp without an offset, where the vendor documents one). Numbers sent
+as strings (``"12.50"``) and ``null`` next to ``""`` are read the same way for every
+vendor, since every vendor does it somewhere.
 """
 
 from __future__ import annotations
