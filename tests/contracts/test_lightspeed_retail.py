@@ -184,7 +184,7 @@ def test_a_customer_update_lightspeed_cannot_find_is_that_customers_record_error
     )
     with pytest.raises(RecordError) as err:
         target_for(vendor).update_debtor("2", customer)
-    assert err.value.field == "debtor_code" and "customer 2 not found" in str(err.value)
+    assert err.value.field == "debtor_code" and "debtor 2 not found" in str(err.value)
 
 
 # --- lists: both envelopes, counts -------------------------------------------------------

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.writes import check_order_type, no_such_debtor
 from shopbridge.connectors.accountview._rows import (
     FIELD_TYPES,
     HEADER_ID,
@@ -85,7 +86,7 @@ from shopbridge.connectors.accountview.translate import (
     terms_fields,
 )
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
-from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError
+from shopbridge.errors import AuthError, FatalError
 from shopbridge.models import Customer
 
 log = logging.getLogger(__name__)
@@ -110,12 +111,8 @@ _DOCUMENTS = {"sales_order": _SALES_ORDER, "sales_invoice": _INVOICE, "direct_in
 
 
 def _document(kind: str) -> _Document:
-    try:
-        return _DOCUMENTS[kind]
-    except KeyError:
-        raise ConfigError(
-            f"order type {kind!r} is not supported by AccountView; known: {', '.join(_DOCUMENTS)}"
-        ) from None
+    check_order_type("AccountView", kind, _DOCUMENTS)
+    return _DOCUMENTS[kind]
 
 
 def _number(value: Any) -> int | None:
@@ -313,9 +310,7 @@ class AccountViewTarget:
     ) -> None:
         """Bring debtor ``code`` in line with ``customer`` (its control account untouched)."""
         if not self._exists(code):
-            raise RecordError(
-                "customer", customer.label, "debtor_code", f"debtor {code} not found in AccountView"
-            )
+            raise no_such_debtor("AccountView", code, customer)
         self._write_contact(
             {
                 "SUB_NR": code,

@@ -42,7 +42,13 @@ from functools import partial
 from typing import Any
 
 from shopbridge.connectors._kit.http import CallCounter
-from shopbridge.connectors._kit.writes import status_of, write_each
+from shopbridge.connectors._kit.writes import (
+    IgnoredTerms,
+    check_order_type,
+    created_id,
+    status_of,
+    write_each,
+)
 from shopbridge.connectors.base import (
     DebtorMatch,
     DebtorTerms,
@@ -66,12 +72,11 @@ from shopbridge.connectors.buckles.translate import (
     reference_of,
     shipment_payload,
 )
-from shopbridge.errors import AuthError, ConfigError, FatalError, refused
+from shopbridge.errors import AuthError, FatalError, refused
 from shopbridge.models import Checkout, Customer, Order, Shipment
 
 log = logging.getLogger(__name__)
 
-ORDER_KINDS = ("sales_order",)
 IMAGES_REFUSED = "Buckles takes no images"
 
 
@@ -97,7 +102,7 @@ class BucklesTarget:
         self._barcodes: dict[str, str] = {}
         #: SKUs asked for that Buckles did not have (not asked again in this task)
         self._no_sku: set[str] = set()
-        self._warned_terms = False
+        self._ignore_terms = IgnoredTerms("Buckles")
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -105,17 +110,11 @@ class BucklesTarget:
 
     # --- orders ------------------------------------------------------------------------
 
-    def _check_kind(self, kind: str) -> None:
-        if kind not in ORDER_KINDS:
-            raise ConfigError(
-                f"order type {kind!r} is not supported by Buckles; known: {', '.join(ORDER_KINDS)}"
-            )
-
     def find_orders(
         self, references: Sequence[str], *, kind: str = "sales_order"
     ) -> dict[str, str]:
         """Our reference -> Buckles order id (``channel_order_id`` filter, batched)."""
-        self._check_kind(kind)
+        check_order_type("Buckles", kind)
         wanted = {r for r in references if r}
         todo = sorted(wanted - set(self._orders))
         if todo:
@@ -130,7 +129,7 @@ class BucklesTarget:
         (:func:`~.translate.confirm_order`). Each line names the Buckles product matched
         EAN first (:meth:`line_skus`). A 409 (this reference exists) is answered with the
         existing order's id: creating twice gives one order."""
-        self._check_kind(write.kind)
+        check_order_type("Buckles", write.kind)
         order, reference = write.order, write.reference
         payload = order_payload(
             order,
@@ -191,14 +190,6 @@ class BucklesTarget:
         """What :meth:`match_debtors` reports once ``customer`` is written."""
         return customer_fingerprint(customer)
 
-    def _ignore_terms(self, terms: DebtorTerms | None) -> None:
-        if terms and not self._warned_terms:
-            self._warned_terms = True
-            log.warning(
-                "Buckles has no debtor terms; classification/tax code/revenue "
-                "account settings are ignored"
-            )
-
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
         """``POST customers``; an e-mail (or, without one, a customer number) that exists
         (409) returns that customer's id. Counted as created only with an id in the
@@ -220,9 +211,7 @@ class BucklesTarget:
                 if match is not None:
                     return match.code
             raise _refused(err, customer.label) from None
-        if not isinstance(created, Mapping) or created.get("id") in (None, "", False):
-            raise FatalError(f"{customer.label}: Buckles' answer has no customer id")
-        return str(created["id"])
+        return created_id("Buckles", created, "id", customer.label)
 
     def update_debtor(
         self, code: str, customer: Customer, terms: DebtorTerms | None = None

@@ -59,7 +59,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopbridge.connectors._kit.http import CallCounter
-from shopbridge.connectors._kit.writes import write_each
+from shopbridge.connectors._kit.writes import IgnoredTerms, check_order_type, write_each
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
 from shopbridge.connectors.ccv_salespos.translate import (
@@ -80,7 +80,6 @@ DEFAULT_LOOKUP_DAYS = 30
 #: a later look starts this much before the previous one began: an order created while
 #: the previous scan was paging may not have been on its pages
 _RESCAN_OVERLAP = timedelta(minutes=10)
-ORDER_KINDS = ("sales_order",)
 _CENT = Decimal("0.01")
 
 
@@ -129,7 +128,7 @@ class CcvSalesposTarget:
         self._scanned_from: datetime | None = None
         #: SKU -> product/combination ids; ``None`` until the catalogue is read
         self._items: dict[str, ItemRef] | None = None
-        self._warned_terms = False
+        self._ignore_terms = IgnoredTerms("CCV SalesPOS")
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -137,19 +136,12 @@ class CcvSalesposTarget:
 
     # --- orders ------------------------------------------------------------------------
 
-    def _check_kind(self, kind: str) -> None:
-        if kind not in ORDER_KINDS:
-            raise ConfigError(
-                f"order type {kind!r} is not supported by CCV SalesPOS; "
-                f"known: {', '.join(ORDER_KINDS)}"
-            )
-
     def find_orders(
         self, references: Sequence[str], *, kind: str = "sales_order"
     ) -> dict[str, str]:
         """Our reference -> CCV order id, for the orders created in the last
         ``lookup_days`` (see the module doc for the cost)."""
-        self._check_kind(kind)
+        check_order_type("CCV SalesPOS", kind)
         wanted = {r for r in references if r}
         if wanted - set(self._orders):
             began = self._utcnow()
@@ -235,7 +227,7 @@ class CcvSalesposTarget:
         """``POST orders``; returns CCV's order id once its answer confirms the order
         (see the module doc). Never retried blindly: after a timeout or an answer without
         an id the flow looks the reference up before trying again."""
-        self._check_kind(write.kind)
+        check_order_type("CCV SalesPOS", write.kind)
         reference = write.reference
         payload = self.order_payload(write.order, reference=reference, mapped=write.mapped)
         try:
@@ -294,14 +286,6 @@ class CcvSalesposTarget:
     def debtor_fingerprint(self, customer: Customer) -> str:
         """Hash of what an order embeds of the customer."""
         return customer_fingerprint(customer)
-
-    def _ignore_terms(self, terms: DebtorTerms | None) -> None:
-        if terms and not self._warned_terms:
-            self._warned_terms = True
-            log.warning(
-                "CCV SalesPOS has no debtor terms; classification/tax code/revenue "
-                "account settings are ignored"
-            )
 
     def create_debtor(self, customer: Customer, terms: DebtorTerms | None = None) -> str:
         """No request: the customer travels inside each order. Returns what the ledger

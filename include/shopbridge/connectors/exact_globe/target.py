@@ -8,13 +8,13 @@ GETs, not 200. Writes follow Globe's header/line pattern; see :meth:`create_orde
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shopbridge.connectors._kit.writes import write_each
+from shopbridge.connectors._kit import debtors
+from shopbridge.connectors._kit.writes import check_order_type, no_such_debtor, write_each
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.exact_globe._batch import Operation
 from shopbridge.connectors.exact_globe.catalogue import ExactGlobeCatalogue
@@ -28,7 +28,7 @@ from shopbridge.connectors.exact_globe.translate import (
     percent,
     transaction_key,
 )
-from shopbridge.errors import ConfigError, FatalError, RecordError
+from shopbridge.errors import ConfigError, FatalError
 from shopbridge.models import Customer, Order
 
 #: Fields a debtor update must not touch: blocking/reactivating or retyping an account is a
@@ -63,14 +63,9 @@ def _terms(terms: DebtorTerms | None) -> dict[str, str]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _fingerprint(account: dict[str, Any]) -> str:
+def _fingerprint(account: Mapping[str, Any]) -> str:
     """Stable over Globe's padding and casing quirks: trimmed text, e-mail lower-cased."""
-    values = []
-    for name in _MANAGED:
-        value = account.get(name)
-        text = "" if value is None else str(value).strip()
-        values.append(text.lower() if name == "EmailAddress" else text)
-    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()
+    return debtors.fingerprint(account, _MANAGED, email="EmailAddress")
 
 
 @dataclass(frozen=True)
@@ -102,12 +97,8 @@ _DOCUMENTS = {
 
 
 def _document(kind: str) -> _Document:
-    try:
-        return _DOCUMENTS[kind]
-    except KeyError:
-        raise ConfigError(
-            f"order type {kind!r} is not supported by Exact Globe; known: {', '.join(_DOCUMENTS)}"
-        ) from None
+    check_order_type("Exact Globe", kind, _DOCUMENTS)
+    return _DOCUMENTS[kind]
 
 
 def _code(value: Any) -> str:
@@ -293,9 +284,7 @@ class ExactGlobeTarget(ExactGlobeCatalogue):
             )
         )
         if not rows:
-            raise RecordError(
-                "customer", customer.label, "debtor_code", f"debtor {code} not found in Exact Globe"
-            )
+            raise no_such_debtor("Exact Globe", code, customer)
         account_id = str(rows[0]["ID"])
         body = {
             k: v for k, v in account_from_customer(customer).items() if k not in _KEEP_ON_UPDATE

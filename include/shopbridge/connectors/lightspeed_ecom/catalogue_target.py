@@ -61,7 +61,7 @@ from functools import partial
 from typing import Any
 
 from shopbridge.connectors._kit.http import CallCounter
-from shopbridge.connectors._kit.writes import status_of
+from shopbridge.connectors._kit.writes import created_id, status_of
 from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.translate import SYSTEM
@@ -134,13 +134,6 @@ def _ref_id(value: Any) -> str | None:
     resource = value.get("resource") if isinstance(value, Mapping) else None
     rid = resource.get("id") if isinstance(resource, Mapping) else None
     return None if rid in (None, False, "") else str(rid)
-
-
-def _id(record: Mapping[str, Any], what: str) -> str:
-    rid = record.get("id")
-    if rid in (None, False, ""):
-        raise FatalError(f"Lightspeed answered the create of {what} without an id")
-    return str(rid)
 
 
 _refused = partial(refused, "Lightspeed")
@@ -490,7 +483,7 @@ class LightspeedEcomCatalogue:
             created = self.client.create_product(product)
         except FatalError as err:
             raise _refused(err, f"product {item.code}") from None
-        pid = _id(created, f"product {item.code}")
+        pid = created_id("Lightspeed", created, "id", f"product {item.code}")
         self._codes[item.code] = pid
         self._links[pid] = set()
         self._link(pid, item)
@@ -585,7 +578,7 @@ class LightspeedEcomCatalogue:
             created = self.client.create_category(body)
         except FatalError as err:
             raise _refused(err, f"category {' > '.join(node)}") from None
-        return _id(created, f"category {' > '.join(node)}")
+        return created_id("Lightspeed", created, "id", f"category {' > '.join(node)}")
 
     def _rename_category(self, cid: str, title: str, node: tuple[str, ...]) -> None:
         try:

@@ -37,7 +37,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from shopbridge.connectors._kit.writes import status_of, write_each
+from shopbridge.connectors._kit.writes import (
+    check_order_type,
+    created_id,
+    no_such_debtor,
+    status_of,
+    write_each,
+)
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.lightspeed_ecom.catalogue_target import (
     DEFAULT_ITEM_CODE_FIELD,
@@ -179,14 +185,6 @@ def _pick(methods: Sequence[Mapping[str, Any]], wanted: str) -> Mapping[str, Any
     return methods[0]
 
 
-def _only_orders(kind: str) -> None:
-    if kind != "sales_order":
-        raise ConfigError(
-            f"Lightspeed eCom only takes orders (order type {kind!r} is not "
-            "supported; use sales_order)"
-        )
-
-
 def _shipment_sort_key(row: Mapping[str, Any]) -> tuple[int, str]:
     rid = str(row.get("id", ""))
     return (int(rid), "") if rid.isdigit() else (1 << 62, rid)
@@ -248,9 +246,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         customer has no field for; they are accepted and not sent.
         """
         record = self.client.create_customer(new_customer_fields(customer))
-        if record.get("id") in (None, False, ""):
-            raise FatalError(f"Lightspeed created {customer.label} without an id")
-        return str(record["id"])
+        return created_id("Lightspeed", record, "id", customer.label)
 
     def update_debtor(
         self, code: str, customer: Customer, terms: DebtorTerms | None = None
@@ -260,12 +256,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             self.client.update_customer(code, customer_fields(customer))
         except FatalError as err:
             if status_of(err) == 404:
-                raise RecordError(
-                    "customer",
-                    customer.label,
-                    "debtor_code",
-                    f"customer {code} not found in Lightspeed",
-                ) from None
+                raise no_such_debtor("Lightspeed", code, customer) from None
             raise
 
     # --- orders --------------------------------------------------------------------------
@@ -277,7 +268,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
 
         See the module docstring for the cost; it stops paging once all are found.
         """
-        _only_orders(kind)
+        check_order_type("Lightspeed eCom", kind)
         wanted = set(references)
         found: dict[str, str] = {}
         if not wanted:
@@ -332,7 +323,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         reference before any second attempt. A checkout that fails before its order is
         left behind, as an abandoned cart.
         """
-        _only_orders(write.kind)
+        check_order_type("Lightspeed eCom", write.kind)
         order, debtor_code, reference = write.order, write.debtor_code, write.reference
         header = dict((write.mapped or {}).get("header") or {})
         cart = self._cart(order)
@@ -355,9 +346,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         checkout = self.client.create_checkout(
             {"mode": mode, "customer": customer, "comment": comment}
         )
-        if checkout.get("id") in (None, False, ""):
-            raise FatalError(f"Lightspeed created a checkout for {reference} without an id")
-        cid = checkout["id"]
+        cid = created_id("Lightspeed", checkout, "id", f"a checkout for {reference}")
         for i, (variant, quantity) in enumerate(cart):
             try:
                 added = self.client.add_checkout_product(cid, variant, quantity)
@@ -428,7 +417,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         reference when the flow tries again.
         """
         for w in writes:
-            _only_orders(w.kind)
+            check_order_type("Lightspeed eCom", w.kind)
         return write_each(writes, self.create_order)
 
     # --- shipments -----------------------------------------------------------------------

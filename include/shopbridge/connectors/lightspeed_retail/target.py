@@ -38,7 +38,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from shopbridge.connectors._kit.writes import status_of, write_each
+from shopbridge.connectors._kit.writes import (
+    check_order_type,
+    created_id,
+    no_such_debtor,
+    status_of,
+    write_each,
+)
 from shopbridge.connectors.base import (
     DebtorMatch,
     DebtorTerms,
@@ -186,9 +192,7 @@ class LightspeedRetailTarget:
             raise
         except FatalError as err:
             raise _refused(err, customer.label) from None
-        if not created.get("customerID"):
-            raise FatalError(f"Lightspeed created {customer.label} without an id")
-        return str(created["customerID"])
+        return created_id("Lightspeed Retail", created, "customerID", customer.label)
 
     def update_debtor(
         self, code: str, customer: Customer, terms: DebtorTerms | None = None
@@ -200,12 +204,7 @@ class LightspeedRetailTarget:
             raise
         except FatalError as err:
             if status_of(err) == 404:
-                raise RecordError(
-                    "customer",
-                    customer.label,
-                    "debtor_code",
-                    f"customer {code} not found in Lightspeed Retail",
-                ) from None
+                raise no_such_debtor("Lightspeed Retail", code, customer) from None
             raise _refused(err, f"the update of customer {code}") from None
 
     # --- items (shared by orders, products and stock) ----------------------------------
@@ -529,14 +528,6 @@ class LightspeedRetailTarget:
 
     # --- orders ----------------------------------------------------------------------
 
-    @staticmethod
-    def _only_sales(kind: str) -> None:
-        if kind != "sales_order":
-            raise ConfigError(
-                f"Lightspeed Retail only takes sales (order type {kind!r} is "
-                "not supported; use sales_order)"
-            )
-
     def find_orders(
         self, references: Sequence[str], *, kind: str = "sales_order"
     ) -> dict[str, str]:
@@ -546,7 +537,7 @@ class LightspeedRetailTarget:
         A sale that is not completed does not count: Lightspeed keeps a sale it could not
         complete open, with a ``balance`` [V], and :meth:`create_orders` archives it and
         reports the order; an open sale is not a booked one."""
-        self._only_sales(kind)
+        check_order_type("Lightspeed Retail", kind)
         wanted = set(references)
         found: dict[str, str] = {}
         for chunk in any_of(references):
@@ -604,7 +595,7 @@ class LightspeedRetailTarget:
         Never retried: a timeout or 5xx can hide a committed sale, so the error propagates
         and the flow looks the reference up before any second attempt.
         """
-        self._only_sales(write.kind)
+        check_order_type("Lightspeed Retail", write.kind)
         return self._create(write, item_ids=self._item_ids([write]))
 
     def _create(self, write: OrderWrite, *, item_ids: Mapping[str, str]) -> str:
@@ -690,6 +681,6 @@ class LightspeedRetailTarget:
         the flow tries again.
         """
         for w in writes:
-            self._only_sales(w.kind)
+            check_order_type("Lightspeed Retail", w.kind)
         item_ids = self._item_ids(writes) if writes else {}
         return write_each(writes, partial(self._create, item_ids=item_ids))
