@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -46,7 +45,7 @@ from sqlalchemy import (
     update,
 )
 
-from shopbridge.store.db import Store
+from shopbridge.store.db import Store, aware, column, moment
 
 metadata = MetaData()
 
@@ -54,15 +53,15 @@ runs = Table(
     "shopbridge_activity",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("integration", String(100), nullable=False),
-    Column("flow", String(30), nullable=False),
-    Column("kind", String(30), nullable=False),
+    column("integration", required=True),
+    column("flow", required=True),
+    column("kind", required=True),
     Column("dag_id", String(250), nullable=False),
-    Column("run_id", String(250), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=False),
-    Column("window_start", DateTime(timezone=True)),
-    Column("window_end", DateTime(timezone=True)),
+    column("run_id", required=True),
+    column("status", required=True),
+    moment("finished_at", required=True),
+    moment("window_start"),
+    moment("window_end"),
     Column("read", Integer, nullable=False),
     Column("created", Integer, nullable=False),
     Column("updated", Integer, nullable=False),
@@ -117,6 +116,10 @@ def outcome(kind: str, counts: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
+#: the fields of a run that are times
+_TIMES = ("finished_at", "window_start", "window_end")
+
+
 @dataclass(frozen=True)
 class RunActivity:
     """One finished run as the activity view shows it."""
@@ -141,7 +144,7 @@ class RunActivity:
     def to_json(self) -> dict[str, Any]:
         """JSON-able, dates as ISO 8601 (the view's JSON endpoint)."""
         out = dict(self.__dict__)
-        for key in ("finished_at", "window_start", "window_end"):
+        for key in _TIMES:
             value = out[key]
             out[key] = value.isoformat() if value is not None else None
         return out
@@ -150,12 +153,6 @@ class RunActivity:
 def _utc(value: datetime) -> datetime:
     """Every stored time in UTC: SQLite keeps them as text, compared as text."""
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _entries(quarantined: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -266,23 +263,16 @@ class ActivityLog(Store):
 
 
 def _row(values: Mapping[str, Any]) -> RunActivity:
+    """A row (or the values just written) as the view shows it: the table's columns are
+    the fields, times come back aware, the JSON columns as copies of their own."""
+    row = {f.name: values[f.name] for f in fields(RunActivity)}
     return RunActivity(
-        integration=values["integration"],
-        flow=values["flow"],
-        kind=values["kind"],
-        dag_id=values["dag_id"],
-        run_id=values["run_id"],
-        status=values["status"],
-        finished_at=_aware(values["finished_at"]) or datetime.now(UTC),
-        window_start=_aware(values["window_start"]),
-        window_end=_aware(values["window_end"]),
-        read=values["read"],
-        created=values["created"],
-        updated=values["updated"],
-        skipped=values["skipped"],
-        quarantined=values["quarantined"],
-        counts=dict(values["counts"]),
-        quarantined_records=list(values["quarantined_records"]),
+        **{
+            **row,
+            **{key: aware(row[key]) for key in _TIMES},
+            "counts": dict(row["counts"]),
+            "quarantined_records": list(row["quarantined_records"]),
+        }
     )
 
 

@@ -9,10 +9,38 @@ production: any SQLAlchemy URL, PostgreSQL in the compose file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, overload
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
+
+#: the columns the stores' tables share, one type each: a run id or a record's ref is
+#: as long in the ledger as in the quarantine log or the notices
+_SHARED: dict[str, TypeEngine[Any]] = {
+    "integration": String(100),
+    "flow": String(30),
+    "kind": String(30),
+    "entity": String(30),
+    "source_ref": String(200),
+    "target_ref": String(200),
+    "status": String(20),
+    "run_id": String(250),
+    "reason": Text(),
+}
 
 
 def default_url() -> str:
@@ -20,6 +48,37 @@ def default_url() -> str:
         return url
     home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
     return f"sqlite:///{home / 'shopbridge_ledger.sqlite'}"
+
+
+def column(name: str, *, required: bool = False, key: bool = False) -> Column[Any]:
+    """One of the columns the stores share (``integration``, ``run_id``, ...), with its
+    one type; ``key``: part of the table's primary key (never null)."""
+    if key:
+        return Column(name, _SHARED[name], primary_key=True)
+    return Column(name, _SHARED[name], nullable=not required)
+
+
+def moment(name: str, *, required: bool = False) -> Column[datetime]:
+    """A point in time; stored with its zone where the database keeps one (see
+    :func:`aware`)."""
+    return Column(name, DateTime(timezone=True), nullable=not required)
+
+
+def table(name: str, metadata: MetaData, key: Iterable[str], *rest: SchemaItem) -> Table:
+    """A store's table, its primary key made of the shared columns named in ``key``."""
+    return Table(name, metadata, *(column(k, key=True) for k in key), *rest)
+
+
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: datetime | None) -> datetime | None: ...
+def aware(value: datetime | None) -> datetime | None:
+    """A time read back from the database, in UTC when it came back without a zone
+    (SQLite keeps none)."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -27,7 +27,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -41,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.store.db import Store
+from shopbridge.store.db import Store, column, moment, table
 
 metadata = MetaData()
 
@@ -49,23 +48,23 @@ waiting = Table(
     "shopbridge_inbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("integration", String(100), nullable=False),
-    Column("flow", String(30), nullable=False),
+    column("integration", required=True),
+    column("flow", required=True),
     Column("record_id", String(200), nullable=False),
     Column("payload", Text),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    moment("received_at", required=True),
     Column("claimed_by", String(250)),
-    Column("done_at", DateTime(timezone=True)),
+    moment("done_at"),
     Index("ix_shopbridge_inbox_todo", "integration", "flow", "done_at"),
 )
 
-fingerprints = Table(
+fingerprints = table(
     "shopbridge_deliveries",
     metadata,
-    Column("integration", String(100), primary_key=True),
+    ("integration",),
     Column("system", String(40), primary_key=True),
     Column("digest", String(64), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    moment("received_at", required=True),
 )
 
 
@@ -136,11 +135,7 @@ class Inbox(Store):
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(waiting.c.id, waiting.c.record_id, waiting.c.payload)
-                .where(
-                    waiting.c.integration == integration,
-                    waiting.c.flow == flow,
-                    waiting.c.done_at.is_(None),
-                )
+                .filter_by(integration=integration, flow=flow, done_at=None)
                 .order_by(waiting.c.id)
             ).all()
             if rows:
@@ -161,12 +156,7 @@ class Inbox(Store):
         with self.engine.begin() as conn:
             n = conn.execute(
                 update(waiting)
-                .where(
-                    waiting.c.integration == integration,
-                    waiting.c.flow == flow,
-                    waiting.c.claimed_by == run_id,
-                    waiting.c.done_at.is_(None),
-                )
+                .filter_by(integration=integration, flow=flow, claimed_by=run_id, done_at=None)
                 .values(done_at=now, payload=None)
             ).rowcount
             conn.execute(delete(waiting).where(waiting.c.done_at < now - self.retention))

@@ -22,45 +22,29 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    MetaData,
-    String,
-    Table,
-    Text,
-    select,
-    update,
-)
+from sqlalchemy import Column, Index, MetaData, RowMapping, String, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.store.db import Store
+from shopbridge.store.db import Store, aware, column, moment, table
 
 metadata = MetaData()
 
-records = Table(
+records = table(
     "shopbridge_ledger",
     metadata,
-    Column("integration", String(100), primary_key=True),
-    Column("entity", String(30), primary_key=True),
-    Column("source_ref", String(200), primary_key=True),
-    Column("target_ref", String(200)),
+    ("integration", "entity", "source_ref"),
+    column("target_ref"),
     Column("content_hash", String(64)),
-    Column("status", String(20), nullable=False),
-    Column("reason", Text),
-    Column("run_id", String(250)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    column("status", required=True),
+    column("reason"),
+    column("run_id"),
+    moment("updated_at", required=True),
     # the echo check of the opposite direction looks rows up by the id they were written as
     Index("ix_shopbridge_ledger_target", "integration", "entity", "target_ref"),
 )
 
-windows = Table(
-    "shopbridge_windows",
-    metadata,
-    Column("integration", String(100), primary_key=True),
-    Column("flow", String(30), primary_key=True),
-    Column("last_end", DateTime(timezone=True), nullable=False),
+windows = table(
+    "shopbridge_windows", metadata, ("integration", "flow"), moment("last_end", required=True)
 )
 
 
@@ -103,8 +87,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _record(integration: str, entity: str, ref: str) -> dict[str, str]:
+    """The key of a record's row in the ledger."""
+    return {"integration": integration, "entity": entity, "source_ref": ref}
+
+
+def _flow(integration: str, flow: str) -> dict[str, str]:
+    """The key of a flow's row in the windows table."""
+    return {"integration": integration, "flow": flow}
 
 
 class Ledger(Store):
@@ -115,64 +105,52 @@ class Ledger(Store):
     #: a ``pending`` row older than this is treated as an attempt that died
     lease = timedelta(minutes=5)
 
-    def get_many(self, integration: str, entity: str, refs: list[str]) -> dict[str, Row]:
-        """Rows for ``refs`` that exist (one query per 500 refs)."""
-        out: dict[str, Row] = {}
+    def _rows_by(
+        self, column: str, refs: list[str], integration: str, entity: str, **where: str
+    ) -> list[RowMapping]:
+        """The rows of ``(integration, entity)`` whose ``column`` is one of ``refs`` (and
+        that match ``where``), one query per 500 refs: databases cap a query's parameters."""
+        found: list[RowMapping] = []
         with self.engine.connect() as conn:
             for i in range(0, len(refs), 500):
-                stmt = select(records).where(
-                    records.c.integration == integration,
-                    records.c.entity == entity,
-                    records.c.source_ref.in_(refs[i : i + 500]),
+                stmt = (
+                    select(records)
+                    .filter_by(integration=integration, entity=entity, **where)
+                    .where(records.c[column].in_(refs[i : i + 500]))
                 )
-                for r in conn.execute(stmt):
-                    out[r.source_ref] = Row(
-                        r.source_ref,
-                        r.target_ref,
-                        r.content_hash,
-                        Status(r.status),
-                        r.reason,
-                        _aware(r.updated_at),
-                        r.run_id,
-                    )
-        return out
+                found.extend(conn.execute(stmt).mappings())
+        return found
+
+    def get_many(self, integration: str, entity: str, refs: list[str]) -> dict[str, Row]:
+        """Rows for ``refs`` that exist (one query per 500 refs)."""
+        return {
+            r["source_ref"]: Row(
+                r["source_ref"],
+                r["target_ref"],
+                r["content_hash"],
+                Status(r["status"]),
+                r["reason"],
+                aware(r["updated_at"]),
+                r["run_id"],
+            )
+            for r in self._rows_by("source_ref", refs, integration, entity)
+        }
 
     def written_as(self, integration: str, entity: str, target_refs: list[str]) -> set[str]:
         """Which of ``target_refs`` this ledger wrote (as a target id), so a flow going the
         other way recognises a record that came from shopbridge and does not echo it back."""
-        found: set[str] = set()
-        with self.engine.connect() as conn:
-            for i in range(0, len(target_refs), 500):
-                chunk = target_refs[i : i + 500]
-                found.update(
-                    conn.execute(
-                        select(records.c.target_ref).where(
-                            records.c.integration == integration,
-                            records.c.entity == entity,
-                            records.c.target_ref.in_(chunk),
-                        )
-                    ).scalars()
-                )
-        return found
+        return {
+            r["target_ref"] for r in self._rows_by("target_ref", target_refs, integration, entity)
+        }
 
     def sources_of(self, integration: str, entity: str, target_refs: list[str]) -> dict[str, str]:
         """``target_ref -> source_ref`` for the done rows written as ``target_refs``: how a
         flow going the other way finds a record's counterpart (a hub's order id -> the
         webshop's)."""
-        found: dict[str, str] = {}
-        with self.engine.connect() as conn:
-            for i in range(0, len(target_refs), 500):
-                chunk = target_refs[i : i + 500]
-                for source_ref, target_ref in conn.execute(
-                    select(records.c.source_ref, records.c.target_ref).where(
-                        records.c.integration == integration,
-                        records.c.entity == entity,
-                        records.c.status == Status.DONE.value,
-                        records.c.target_ref.in_(chunk),
-                    )
-                ):
-                    found[target_ref] = source_ref
-        return found
+        done = self._rows_by(
+            "target_ref", target_refs, integration, entity, status=Status.DONE.value
+        )
+        return {r["target_ref"]: r["source_ref"] for r in done}
 
     def get(self, integration: str, entity: str, ref: str) -> Row | None:
         return self.get_many(integration, entity, [ref]).get(ref)
@@ -187,16 +165,12 @@ class Ledger(Store):
         returned as ``STALE`` at once instead of waiting out the lease.
         """
         now = _now()
+        key = _record(integration, entity, ref)
         with self.engine.begin() as conn:
             try:
                 conn.execute(
                     records.insert().values(
-                        integration=integration,
-                        entity=entity,
-                        source_ref=ref,
-                        status=Status.PENDING,
-                        run_id=run_id,
-                        updated_at=now,
+                        **key, status=Status.PENDING, run_id=run_id, updated_at=now
                     )
                 )
                 return Claim.NEW, None
@@ -213,12 +187,7 @@ class Ledger(Store):
         with self.engine.begin() as conn:
             taken = conn.execute(
                 update(records)
-                .where(
-                    records.c.integration == integration,
-                    records.c.entity == entity,
-                    records.c.source_ref == ref,
-                    records.c.updated_at == row.updated_at,
-                )
+                .filter_by(**key, updated_at=row.updated_at)
                 .values(status=Status.PENDING, run_id=run_id, reason=None, updated_at=now)
             ).rowcount
         if not taken:
@@ -227,22 +196,10 @@ class Ledger(Store):
 
     def _upsert(self, integration: str, entity: str, ref: str, **values: Any) -> None:
         values["updated_at"] = _now()
+        key = _record(integration, entity, ref)
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(records)
-                .where(
-                    records.c.integration == integration,
-                    records.c.entity == entity,
-                    records.c.source_ref == ref,
-                )
-                .values(**values)
-            ).rowcount
-            if not done:
-                conn.execute(
-                    records.insert().values(
-                        integration=integration, entity=entity, source_ref=ref, **values
-                    )
-                )
+            if not conn.execute(update(records).filter_by(**key).values(**values)).rowcount:
+                conn.execute(records.insert().values(**key, **values))
 
     def done(
         self,
@@ -268,15 +225,9 @@ class Ledger(Store):
 
     def release(self, integration: str, entity: str, ref: str) -> None:
         """Give a claim back after a write that certainly did not land (a 4xx)."""
+        key = _record(integration, entity, ref)
         with self.engine.begin() as conn:
-            conn.execute(
-                records.delete().where(
-                    records.c.integration == integration,
-                    records.c.entity == entity,
-                    records.c.source_ref == ref,
-                    records.c.status == Status.PENDING,
-                )
-            )
+            conn.execute(records.delete().filter_by(**key, status=Status.PENDING))
 
     def quarantine(
         self, integration: str, entity: str, ref: str, *, reason: str, run_id: str
@@ -293,35 +244,20 @@ class Ledger(Store):
         )
 
     def last_window_end(self, integration: str, flow: str) -> datetime | None:
+        key = _flow(integration, flow)
         with self.engine.connect() as conn:
-            value = conn.execute(
-                select(windows.c.last_end).where(
-                    windows.c.integration == integration, windows.c.flow == flow
-                )
-            ).scalar()
-        return _aware(value) if value else None
+            end = conn.execute(select(windows.c.last_end).filter_by(**key)).scalar()
+        return aware(end) if end else None
 
     def record_window_end(self, integration: str, flow: str, end: datetime) -> None:
         """Remember how far a flow has synced, for manual runs without a data interval."""
+        key = _flow(integration, flow)
         with self.engine.begin() as conn:
-            current = conn.execute(
-                select(windows.c.last_end).where(
-                    windows.c.integration == integration, windows.c.flow == flow
-                )
-            ).scalar()
+            current = conn.execute(select(windows.c.last_end).filter_by(**key)).scalar()
             if current is None:
-                conn.execute(
-                    windows.insert().values(integration=integration, flow=flow, last_end=end)
-                )
-            elif _aware(current) < end:
-                conn.execute(
-                    update(windows)
-                    .where(
-                        windows.c.integration == integration,
-                        windows.c.flow == flow,
-                    )
-                    .values(last_end=end)
-                )
+                conn.execute(windows.insert().values(**key, last_end=end))
+            elif aware(current) < end:
+                conn.execute(update(windows).filter_by(**key).values(last_end=end))
 
     def counts(self, integration: str) -> dict[tuple[str, str], int]:
         """Rows per (entity, status): what the ledger says, for reports and tests."""

@@ -9,27 +9,25 @@ delivered one. Its own table in the ledger's database, ids only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert
+from sqlalchemy import Column, MetaData, String, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.store.db import Store
+from shopbridge.store.db import Store, moment, table
 
 metadata = MetaData()
 
-sent = Table(
+sent = table(
     "shopbridge_notices",
     metadata,
-    Column("integration", String(100), primary_key=True),
-    Column("flow", String(30), primary_key=True),
-    Column("run_id", String(250), primary_key=True),
+    ("integration", "flow", "run_id"),
     #: ``quarantine``, or ``failure:<task>[<map index>]`` (each failed task is its own notice)
     Column("event", String(250), primary_key=True),
     #: ``<channel>:<connection id>``
     Column("channel", String(250), primary_key=True),
-    Column("sent_at", DateTime(timezone=True), nullable=False),
+    moment("sent_at", required=True),
 )
 
 
@@ -44,13 +42,8 @@ class NoticeKey:
     channel: str
 
     def row(self) -> dict[str, str]:
-        return {
-            "integration": self.integration,
-            "flow": self.flow,
-            "run_id": self.run_id,
-            "event": self.event,
-            "channel": self.channel,
-        }
+        """The key as the table's columns (they are named alike)."""
+        return asdict(self)
 
 
 class SentNotices(Store):

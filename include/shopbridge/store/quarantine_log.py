@@ -19,25 +19,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, Text, select, update
+from sqlalchemy import Column, Engine, MetaData, String, select, update
+
+from shopbridge.store.db import aware, column, moment, table
 
 metadata = MetaData()
 
-entries = Table(
+entries = table(
     "shopbridge_quarantine_windows",
     metadata,
-    Column("integration", String(100), primary_key=True),
-    Column("flow", String(30), primary_key=True),
-    Column("entity", String(30), primary_key=True),
-    Column("source_ref", String(200), primary_key=True),
+    ("integration", "flow", "entity", "source_ref"),
     Column("field", String(200), nullable=False),
-    Column("reason", Text, nullable=False),
+    column("reason", required=True),
     #: the window the record was last read in; both null for a webhook run's record
-    Column("window_start", DateTime(timezone=True)),
-    Column("window_end", DateTime(timezone=True)),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    moment("window_start"),
+    moment("window_end"),
+    moment("recorded_at", required=True),
     #: ``open`` until a replay loads it (or finds it already in the target): ``resolved``
-    Column("status", String(20), nullable=False),
+    column("status", required=True),
 )
 
 OPEN = "open"
@@ -60,10 +59,9 @@ class Entry:
     status: str
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _entry(integration: str, flow: str, entity: str, source_ref: str) -> dict[str, str]:
+    """The key of an entry's row."""
+    return {"integration": integration, "flow": flow, "entity": entity, "source_ref": source_ref}
 
 
 class QuarantineLog:
@@ -92,12 +90,7 @@ class QuarantineLog:
         n = 0
         with self.engine.begin() as conn:
             for q in quarantined:
-                key = (
-                    entries.c.integration == integration,
-                    entries.c.flow == flow,
-                    entries.c.entity == q["entity"],
-                    entries.c.source_ref == q["source_id"],
-                )
+                key = _entry(integration, flow, q["entity"], q["source_id"])
                 values = {
                     "field": q["field"][:200],
                     "reason": q["reason"][:2000],
@@ -106,16 +99,8 @@ class QuarantineLog:
                     "recorded_at": when,
                     "status": OPEN,
                 }
-                if not conn.execute(update(entries).where(*key).values(**values)).rowcount:
-                    conn.execute(
-                        entries.insert().values(
-                            integration=integration,
-                            flow=flow,
-                            entity=q["entity"],
-                            source_ref=q["source_id"],
-                            **values,
-                        )
-                    )
+                if not conn.execute(update(entries).filter_by(**key).values(**values)).rowcount:
+                    conn.execute(entries.insert().values(**key, **values))
                 n += 1
         return n
 
@@ -124,24 +109,17 @@ class QuarantineLog:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(entries)
-                .where(
-                    entries.c.integration == integration,
-                    entries.c.status == OPEN,
-                )
+                .filter_by(integration=integration, status=OPEN)
                 .order_by(entries.c.recorded_at, entries.c.source_ref)
-            )
+            ).mappings()
             return [
                 Entry(
-                    r.integration,
-                    r.flow,
-                    r.entity,
-                    r.source_ref,
-                    r.field,
-                    r.reason,
-                    _aware(r.window_start),
-                    _aware(r.window_end),
-                    _aware(r.recorded_at) or r.recorded_at,
-                    r.status,
+                    **{
+                        **r,
+                        "window_start": aware(r["window_start"]),
+                        "window_end": aware(r["window_end"]),
+                        "recorded_at": aware(r["recorded_at"]),
+                    }
                 )
                 for r in rows
             ]
@@ -149,13 +127,5 @@ class QuarantineLog:
     def resolve(self, integration: str, flow: str, entity: str, source_ref: str) -> None:
         """The record left quarantine (a replay loaded it, or found it in the target)."""
         with self.engine.begin() as conn:
-            conn.execute(
-                update(entries)
-                .where(
-                    entries.c.integration == integration,
-                    entries.c.flow == flow,
-                    entries.c.entity == entity,
-                    entries.c.source_ref == source_ref,
-                )
-                .values(status=RESOLVED)
-            )
+            key = _entry(integration, flow, entity, source_ref)
+            conn.execute(update(entries).filter_by(**key).values(status=RESOLVED))
