@@ -77,10 +77,12 @@ from shopbridge.models import Checkout, Customer, Order, Shipment
 
 log = logging.getLogger(__name__)
 
+#: the vendor as a person reads it in errors and warnings
+VENDOR = "Buckles"
 IMAGES_REFUSED = "Buckles takes no images"
 
 
-_refused = partial(refused, "Buckles")
+_refused = partial(refused, VENDOR)
 
 
 class BucklesTarget:
@@ -102,7 +104,7 @@ class BucklesTarget:
         self._barcodes: dict[str, str] = {}
         #: SKUs asked for that Buckles did not have (not asked again in this task)
         self._no_sku: set[str] = set()
-        self._ignore_terms = IgnoredTerms("Buckles")
+        self._ignore_terms = IgnoredTerms(VENDOR)
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -114,7 +116,7 @@ class BucklesTarget:
         self, references: Sequence[str], *, kind: str = "sales_order"
     ) -> dict[str, str]:
         """Our reference -> Buckles order id (``channel_order_id`` filter, batched)."""
-        check_order_type("Buckles", kind)
+        check_order_type(VENDOR, kind)
         wanted = {r for r in references if r}
         todo = sorted(wanted - set(self._orders))
         if todo:
@@ -129,7 +131,7 @@ class BucklesTarget:
         (:func:`~.translate.confirm_order`). Each line names the Buckles product matched
         EAN first (:meth:`line_skus`). A 409 (this reference exists) is answered with the
         existing order's id: creating twice gives one order."""
-        check_order_type("Buckles", write.kind)
+        check_order_type(VENDOR, write.kind)
         order, reference = write.order, write.reference
         payload = order_payload(
             order,
@@ -211,7 +213,7 @@ class BucklesTarget:
                 if match is not None:
                     return match.code
             raise _refused(err, customer.label) from None
-        return created_id("Buckles", created, "id", customer.label)
+        return created_id(VENDOR, created, "id", customer.label)
 
     def update_debtor(
         self, code: str, customer: Customer, terms: DebtorTerms | None = None

@@ -76,6 +76,8 @@ from shopbridge.models import Customer, Order
 
 log = logging.getLogger(__name__)
 
+#: the vendor as a person reads it in errors and warnings
+VENDOR = "CCV SalesPOS"
 DEFAULT_LOOKUP_DAYS = 30
 #: a later look starts this much before the previous one began: an order created while
 #: the previous scan was paging may not have been on its pages
@@ -128,7 +130,7 @@ class CcvSalesposTarget:
         self._scanned_from: datetime | None = None
         #: SKU -> product/combination ids; ``None`` until the catalogue is read
         self._items: dict[str, ItemRef] | None = None
-        self._ignore_terms = IgnoredTerms("CCV SalesPOS")
+        self._ignore_terms = IgnoredTerms(VENDOR)
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -141,7 +143,7 @@ class CcvSalesposTarget:
     ) -> dict[str, str]:
         """Our reference -> CCV order id, for the orders created in the last
         ``lookup_days`` (see the module doc for the cost)."""
-        check_order_type("CCV SalesPOS", kind)
+        check_order_type(VENDOR, kind)
         wanted = {r for r in references if r}
         if wanted - set(self._orders):
             began = self._utcnow()
@@ -227,7 +229,7 @@ class CcvSalesposTarget:
         """``POST orders``; returns CCV's order id once its answer confirms the order
         (see the module doc). Never retried blindly: after a timeout or an answer without
         an id the flow looks the reference up before trying again."""
-        check_order_type("CCV SalesPOS", write.kind)
+        check_order_type(VENDOR, write.kind)
         reference = write.reference
         payload = self.order_payload(write.order, reference=reference, mapped=write.mapped)
         try:

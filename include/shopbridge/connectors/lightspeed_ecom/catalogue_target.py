@@ -69,6 +69,9 @@ from shopbridge.errors import ConfigError, FatalError, RecordError, refused
 
 log = logging.getLogger(__name__)
 
+#: the vendor as a person reads it in errors and warnings
+VENDOR = "Lightspeed eCom"
+
 #: product fields a mapping may fill (the product input of the vendor and a third-party SDK)
 PRODUCT_FIELDS = frozenset(
     {
@@ -136,7 +139,7 @@ def _ref_id(value: Any) -> str | None:
     return None if rid in (None, False, "") else str(rid)
 
 
-_refused = partial(refused, "Lightspeed")
+_refused = partial(refused, VENDOR)
 
 
 def _norm(title: str) -> str:
@@ -483,7 +486,7 @@ class LightspeedEcomCatalogue:
             created = self.client.create_product(product)
         except FatalError as err:
             raise _refused(err, f"product {item.code}") from None
-        pid = created_id("Lightspeed", created, "id", f"product {item.code}")
+        pid = created_id(VENDOR, created, "id", f"product {item.code}")
         self._codes[item.code] = pid
         self._links[pid] = set()
         self._link(pid, item)
@@ -578,7 +581,7 @@ class LightspeedEcomCatalogue:
             created = self.client.create_category(body)
         except FatalError as err:
             raise _refused(err, f"category {' > '.join(node)}") from None
-        return created_id("Lightspeed", created, "id", f"category {' > '.join(node)}")
+        return created_id(VENDOR, created, "id", f"category {' > '.join(node)}")
 
     def _rename_category(self, cid: str, title: str, node: tuple[str, ...]) -> None:
         try:

@@ -47,6 +47,7 @@ from shopbridge.connectors._kit.writes import (
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.lightspeed_ecom.catalogue_target import (
     DEFAULT_ITEM_CODE_FIELD,
+    VENDOR,
     LightspeedEcomCatalogue,
 )
 from shopbridge.connectors.lightspeed_ecom.client import FILTER_FORMAT, LightspeedEcomClient
@@ -246,7 +247,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         customer has no field for; they are accepted and not sent.
         """
         record = self.client.create_customer(new_customer_fields(customer))
-        return created_id("Lightspeed", record, "id", customer.label)
+        return created_id(VENDOR, record, "id", customer.label)
 
     def update_debtor(
         self, code: str, customer: Customer, terms: DebtorTerms | None = None
@@ -256,7 +257,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
             self.client.update_customer(code, customer_fields(customer))
         except FatalError as err:
             if status_of(err) == 404:
-                raise no_such_debtor("Lightspeed", code, customer) from None
+                raise no_such_debtor(VENDOR, code, customer) from None
             raise
 
     # --- orders --------------------------------------------------------------------------
@@ -268,7 +269,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
 
         See the module docstring for the cost; it stops paging once all are found.
         """
-        check_order_type("Lightspeed eCom", kind)
+        check_order_type(VENDOR, kind)
         wanted = set(references)
         found: dict[str, str] = {}
         if not wanted:
@@ -323,7 +324,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         reference before any second attempt. A checkout that fails before its order is
         left behind, as an abandoned cart.
         """
-        check_order_type("Lightspeed eCom", write.kind)
+        check_order_type(VENDOR, write.kind)
         order, debtor_code, reference = write.order, write.debtor_code, write.reference
         header = dict((write.mapped or {}).get("header") or {})
         cart = self._cart(order)
@@ -346,7 +347,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         checkout = self.client.create_checkout(
             {"mode": mode, "customer": customer, "comment": comment}
         )
-        cid = created_id("Lightspeed", checkout, "id", f"a checkout for {reference}")
+        cid = created_id(VENDOR, checkout, "id", f"a checkout for {reference}")
         for i, (variant, quantity) in enumerate(cart):
             try:
                 added = self.client.add_checkout_product(cid, variant, quantity)
@@ -417,7 +418,7 @@ class LightspeedEcomTarget(LightspeedEcomCatalogue):
         reference when the flow tries again.
         """
         for w in writes:
-            check_order_type("Lightspeed eCom", w.kind)
+            check_order_type(VENDOR, w.kind)
         return write_each(writes, self.create_order)
 
     # --- shipments -----------------------------------------------------------------------

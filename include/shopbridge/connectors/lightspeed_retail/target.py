@@ -93,10 +93,12 @@ from shopbridge.models import Customer
 log = logging.getLogger(__name__)
 
 _ITEM_RELATIONS = ("ItemShops",)
+#: the vendor as a person reads it in errors and warnings
+VENDOR = "Lightspeed Retail"
 IMAGES_REFUSED = "Lightspeed Retail does not take product images through this integration"
 
 
-_refused = partial(refused, "Lightspeed Retail")
+_refused = partial(refused, VENDOR)
 
 
 class LightspeedRetailTarget:
@@ -192,7 +194,7 @@ class LightspeedRetailTarget:
             raise
         except FatalError as err:
             raise _refused(err, customer.label) from None
-        return created_id("Lightspeed Retail", created, "customerID", customer.label)
+        return created_id(VENDOR, created, "customerID", customer.label)
 
     def update_debtor(
         self, code: str, customer: Customer, terms: DebtorTerms | None = None
@@ -204,7 +206,7 @@ class LightspeedRetailTarget:
             raise
         except FatalError as err:
             if status_of(err) == 404:
-                raise no_such_debtor("Lightspeed Retail", code, customer) from None
+                raise no_such_debtor(VENDOR, code, customer) from None
             raise _refused(err, f"the update of customer {code}") from None
 
     # --- items (shared by orders, products and stock) ----------------------------------
@@ -537,7 +539,7 @@ class LightspeedRetailTarget:
         A sale that is not completed does not count: Lightspeed keeps a sale it could not
         complete open, with a ``balance`` [V], and :meth:`create_orders` archives it and
         reports the order; an open sale is not a booked one."""
-        check_order_type("Lightspeed Retail", kind)
+        check_order_type(VENDOR, kind)
         wanted = set(references)
         found: dict[str, str] = {}
         for chunk in any_of(references):
@@ -595,7 +597,7 @@ class LightspeedRetailTarget:
         Never retried: a timeout or 5xx can hide a committed sale, so the error propagates
         and the flow looks the reference up before any second attempt.
         """
-        check_order_type("Lightspeed Retail", write.kind)
+        check_order_type(VENDOR, write.kind)
         return self._create(write, item_ids=self._item_ids([write]))
 
     def _create(self, write: OrderWrite, *, item_ids: Mapping[str, str]) -> str:
@@ -681,6 +683,6 @@ class LightspeedRetailTarget:
         the flow tries again.
         """
         for w in writes:
-            check_order_type("Lightspeed Retail", w.kind)
+            check_order_type(VENDOR, w.kind)
         item_ids = self._item_ids(writes) if writes else {}
         return write_each(writes, partial(self._create, item_ids=item_ids))
