@@ -751,7 +751,7 @@ def test_client_closes_only_the_pool_it_owns() -> None:
     assert not injected.is_closed
     with LightspeedRetailClient.from_settings(settings, store=InMemoryTokenStore()) as own:
         pass
-    assert own.http.is_closed
+    assert own._http.is_closed
     injected.close()
 
 

@@ -26,6 +26,7 @@ from shopbridge.connectors._kit.http import (
     RetryOn,
     RetryPolicy,
     classify,
+    describe,
     parse_retry_after,
     send,
 )
@@ -63,6 +64,21 @@ def classify_with(resp: httpx.Response, message: Callable[[httpx.Response], str]
         raise type(err)(message(resp), response=resp) from None
 
 
+def error_in_body(resp: httpx.Response, key: str, said: str = "") -> None:
+    """Fail a success whose JSON body carries a top-level ``key`` (vendors that answer an
+    error with 200), or whose body is not JSON at all; ``said`` leads the message."""
+    if not resp.content:
+        return
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        raise FatalError(f"not JSON: {describe(resp)}", response=resp) from exc
+    if isinstance(body, Mapping) and key in body:
+        raise FatalError(
+            f"{said}error in a {resp.status_code} body: {describe(resp)}", response=resp
+        )
+
+
 def rate_limited(
     resp: httpx.Response, message: str, until_free: Callable[[], float]
 ) -> RetriableError:
@@ -87,6 +103,18 @@ def settings_kwargs(settings: BaseModel, build: Callable[..., object]) -> dict[s
     }
 
 
+class Transport(TypedDict, total=False):
+    """How a client reaches its vendor: what the hook or a test gives, not the settings."""
+
+    #: an injected pool (Starlette's TestClient in tests): it gets the client's auth set,
+    #: and stays open when the client closes
+    http: httpx.Client | None
+    #: default: :class:`RetryPolicy`'s
+    policy: RetryPolicy
+    #: default: a new one
+    counter: CallCounter | None
+
+
 class SendOptions(TypedDict, total=False):
     """What one call may say besides its method and path."""
 
@@ -97,9 +125,9 @@ class SendOptions(TypedDict, total=False):
 
 
 class JsonClient(PooledClient):
-    """Paced, retried JSON calls; a vendor client subclasses it and sets ``base_url``,
-    ``_http``, ``policy`` and ``counter`` in its constructor, whose parameters are named
-    after its settings' fields (:meth:`from_settings`)."""
+    """Paced, retried JSON calls. A vendor client subclasses it; its constructor sets
+    ``base_url``, takes :class:`Transport` and ends with :meth:`_connect`, and names its
+    parameters after its settings' fields (:meth:`from_settings`)."""
 
     base_url: str
     _http: httpx.Client
@@ -108,6 +136,20 @@ class JsonClient(PooledClient):
     timeout: httpx.Timeout = DEFAULT_TIMEOUT
     #: the ``Accept`` header of every request
     accept: str = "application/json"
+
+    def _connect(
+        self,
+        auth: httpx.Auth | None = None,
+        *,
+        http: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        counter: CallCounter | None = None,
+    ) -> None:
+        """The constructor's last step (``timeout`` set by then): the retry policy, the call
+        counter, and the pool every call goes through, with ``auth`` on it."""
+        self.policy = policy if policy is not None else RetryPolicy()
+        self.counter = counter if counter is not None else CallCounter()
+        self._http = self._pool(http, auth=auth, timeout=self.timeout)
 
     @classmethod
     def from_settings(cls, settings: BaseModel, **kwargs: Any) -> Self:
@@ -147,7 +189,8 @@ class JsonClient(PooledClient):
         body: Any = None,
         retry: RetryOn | bool = "all",
     ) -> httpx.Response:
-        """One API call: prepared per attempt, classified, retried as ``retry`` allows.
+        """One API call: prepared per attempt, classified, retried as ``retry`` allows; a
+        parameter whose value is ``None`` is left out.
 
         ``retry="rate_limit"`` is for creating POSTs (STYLE R6): only a 429 is sent again,
         since the vendor refused it before doing anything; a timeout or a 5xx could hide a
@@ -160,7 +203,7 @@ class JsonClient(PooledClient):
         request = self._http.build_request(
             method,
             self._url(path),
-            params=dict(params) if params else None,
+            params={k: v for k, v in params.items() if v is not None} if params else None,
             content=content,
             headers=headers,
             timeout=self.timeout,
@@ -214,7 +257,7 @@ class TokenClient(JsonClient):
         token_clock: Callable[[], float] | None,
         on_rotated: Callable[[str], None] | None = None,
     ) -> RotatingTokenAuth:
-        """The auth of this client (``policy`` set already: its waits sleep through it).
+        """The auth of this client (its waits sleep through ``policy``, set later).
 
         ``clock`` paces (monotonic by default) and, when given, also times the token (a
         test's fake clock drives both); ``token_clock`` is wall time by default, since the
@@ -229,7 +272,7 @@ class TokenClient(JsonClient):
             vendor=grant.vendor,
             store=store,
             clock=token_clock or clock or time.time,
-            sleep=self.policy.sleep,
+            sleep=self._sleep,
             before_send=self._pace,
             on_resend=self._count_resend,
             on_rotated=on_rotated,
@@ -237,6 +280,9 @@ class TokenClient(JsonClient):
 
     def _pace(self, request: httpx.Request) -> None:
         """Wait, if need be, until ``request`` may go out."""
+
+    def _sleep(self, seconds: float) -> None:
+        self.policy.sleep(seconds)
 
     def _count_resend(self) -> None:
         self.counter.calls += 1

@@ -39,16 +39,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field
 
-from shopbridge.connectors._kit.client import TokenClient, classify_with, json_of
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, describe
+from shopbridge.connectors._kit.client import TokenClient, Transport, classify_with, json_of
+from shopbridge.connectors._kit.http import describe
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import PageNumber, body_of, check_page_size
+from shopbridge.connectors._kit.settings import AppCredentials
 from shopbridge.connectors._kit.tokens import RefreshTokenStore
 from shopbridge.connectors.accountview._rows import Table, post_body
 from shopbridge.connectors.accountview.auth import AccountViewGrant
@@ -67,15 +68,10 @@ LIST_SEPARATOR = ","
 ValueType = Literal["C", "N", "T", "D"]
 
 
-class AccountViewSettings(BaseModel):
+class AccountViewSettings(AppCredentials):
     """The connection to one AccountView.net company; the hook fills it from a Connection."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     base_url: str = DEFAULT_BASE_URL
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    refresh_token: SecretStr
     company_id: str = Field(min_length=1)
     #: sent with the token request as the OAuth flow requires; the app's registered one
     redirect_uri: str = ""
@@ -83,13 +79,6 @@ class AccountViewSettings(BaseModel):
     max_list_values: int = Field(50, ge=1, le=500)
     #: ASSUMPTION [U]: no documented rate limit; 10 requests a second stays polite
     max_per_second: int = Field(10, ge=1, le=100)
-
-    @field_validator("client_secret", "refresh_token")
-    @classmethod
-    def _not_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value
 
 
 @dataclass(frozen=True)
@@ -211,9 +200,6 @@ class AccountViewClient(TokenClient):
         refresh_token: str,
         company_id: str,
         redirect_uri: str = "",
-        http: httpx.Client | None = None,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
-        counter: CallCounter | None = None,
         page_size: int = 200,
         max_list_values: int = 50,
         max_per_second: int = 10,
@@ -221,6 +207,7 @@ class AccountViewClient(TokenClient):
         on_refresh_token: Callable[[str], None] | None = None,
         token_store: RefreshTokenStore | None = None,
         token_clock: Callable[[], float] | None = None,
+        **transport: Unpack[Transport],
     ) -> None:
         """An injected ``http`` (Starlette's TestClient in tests) gets the token auth set;
         ``clock`` and ``token_clock`` as :meth:`TokenClient._rotating_auth` says;
@@ -230,8 +217,6 @@ class AccountViewClient(TokenClient):
         self.company_id = company_id
         self.page_size = page_size
         self.max_list_values = max_list_values
-        self.policy = policy
-        self.counter = counter if counter is not None else CallCounter()
         self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock or time.monotonic)
         self._on_refresh_token = on_refresh_token
         self.auth = self._rotating_auth(
@@ -245,7 +230,7 @@ class AccountViewClient(TokenClient):
             on_rotated=self._rotated,
         )
         self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
-        self._http = self._pool(http, auth=self.auth, timeout=self.timeout)
+        self._connect(self.auth, **transport)
 
     def __repr__(self) -> str:  # never show the credentials
         return f"AccountViewClient({self.base_url!r}, company={self.company_id!r})"

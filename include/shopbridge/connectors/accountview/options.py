@@ -11,24 +11,14 @@ from __future__ import annotations
 
 import re
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from shopbridge.connectors._kit.settings import VendorSettings, ZoneName
 from shopbridge.connectors.accountview._rows import FIELD_TYPE_CODES
 
 _FIELD = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _QUALIFIED = re.compile(r"^[A-Z][A-Z0-9_]*\.[A-Z][A-Z0-9_]*$")
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r} (an IANA name such as 'Europe/Amsterdam')"
-        ) from None
-    return value
 
 
 def _field_name(value: str | None) -> str | None:
@@ -40,21 +30,14 @@ def _field_name(value: str | None) -> str | None:
     return name
 
 
-class _Options(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class _Options(VendorSettings):
     #: the administration's clock: AccountView's timestamps (``CNG_DATE``) are naive local
     #: time and its date filters compare in it. ASSUMPTION [U].
-    timezone: str = "Europe/Amsterdam"
+    timezone: ZoneName = "Europe/Amsterdam"
     #: canonical VAT percentage (``"21"``, ``"9"``, ``"0"``) -> AccountView VAT code
     #: (``VAT_CODE``). ASSUMPTION [U]: the codes of a standard Dutch administration;
     #: check them under the administration's VAT table and set them here.
     vat_codes: dict[str, str] = Field(default_factory=lambda: {"21": "2", "9": "1", "0": "0"})
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _zone(value)
 
     @field_validator("vat_codes")
     @classmethod

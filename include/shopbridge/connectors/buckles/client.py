@@ -33,14 +33,15 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
-from shopbridge.connectors._kit.http import CallCounter, RetryOn, RetryPolicy, parse_retry_after
+from shopbridge.connectors._kit.client import JsonClient, Transport, json_of, rate_limited
+from shopbridge.connectors._kit.http import RetryOn, parse_retry_after
 from shopbridge.connectors._kit.pages import PageTotal, check_page_size
+from shopbridge.connectors._kit.settings import VendorSettings
 from shopbridge.connectors.buckles._limits import DEFAULT_PER_MINUTE, MinuteWindow
 from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 
@@ -114,10 +115,8 @@ class BearerToken(httpx.Auth):
         yield request
 
 
-class BucklesSettings(BaseModel):
+class BucklesSettings(VendorSettings):
     """What a Connection holds for one Buckles account; the hook fills it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: the API's address without ``/api/v1`` (ASSUMPTION [U]: e.g. ``https://app.buckles.io``)
     base_url: str = Field(min_length=1)
@@ -138,12 +137,10 @@ class BucklesClient(JsonClient):
         base_url: str,
         token: SecretStr | str,
         *,
-        http: httpx.Client | None = None,
-        policy: RetryPolicy | None = None,
-        counter: CallCounter | None = None,
         per_page: int = MAX_PER_PAGE,
         rate_limit_per_minute: int = DEFAULT_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
+        **transport: Unpack[Transport],
     ) -> None:
         """``http``: an injected client (a sandbox's ``TestClient``); ``clock`` drives the
         pacing window and ``policy.sleep`` the waits (tests pass fakes)."""
@@ -151,9 +148,7 @@ class BucklesClient(JsonClient):
         self.base_url = base_url.rstrip("/")
         self.auth = BearerToken(token)
         self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
-        self._http = self._pool(http, timeout=self.timeout)
-        self.policy = policy or RetryPolicy()
-        self.counter = counter if counter is not None else CallCounter()
+        self._connect(**transport)
         self.per_page = per_page
         self.window = MinuteWindow(rate_limit_per_minute, clock=clock)
 

@@ -38,14 +38,15 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from shopbridge.connectors._kit.client import JsonClient, json_of, rate_limited
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, parse_retry_after
+from shopbridge.connectors._kit.client import JsonClient, Transport, json_of, rate_limited
+from shopbridge.connectors._kit.http import parse_retry_after
 from shopbridge.connectors._kit.pages import NextLink, check_page_size
+from shopbridge.connectors._kit.settings import VendorSettings
 from shopbridge.connectors.ccv_salespos._limiter import TOTAL_CODE, MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos._signing import (
     DATE_HEADER,
@@ -220,10 +221,8 @@ class CcvHmacAuth(httpx.Auth):
         self.verify(response)
 
 
-class CcvSalesposSettings(BaseModel):
+class CcvSalesposSettings(VendorSettings):
     """What a Connection holds for one shop; the hook fills it, the client is built from it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: the shop's own address, e.g. ``https://demo.ccvshop.nl`` (the API is under it)
     base_url: str = Field(min_length=1)
@@ -256,15 +255,13 @@ class CcvSalesposClient(JsonClient):
         public_key: str,
         secret_key: SecretStr | str,
         *,
-        http: httpx.Client | None = None,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
-        counter: CallCounter | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         rate_limit_per_resource: int = DEFAULT_PER_RESOURCE,
         rate_limit_total: int = DEFAULT_TOTAL,
         api_schema: Literal["webshop", "salespos"] = "webshop",
         clock: Callable[[], float] = time.monotonic,
         utcnow: Callable[[], datetime] = _utcnow,
+        **transport: Unpack[Transport],
     ) -> None:
         """``clock`` drives the pacing windows and ``utcnow`` the ``x-date`` (tests pass
         fakes); ``http`` may be Starlette's ``TestClient`` (it is never modified)."""
@@ -273,13 +270,11 @@ class CcvSalesposClient(JsonClient):
             raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
-        self.policy = policy
-        self.counter = counter if counter is not None else CallCounter()
         self.auth = CcvHmacAuth(public_key, secret_key, utcnow=utcnow)
         self.windows = MinuteWindows(rate_limit_per_resource, rate_limit_total, clock=clock)
         self.accept = ACCEPT[api_schema]
         self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
-        self._http = self._pool(http, timeout=self.timeout)
+        self._connect(**transport)
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -36,16 +36,16 @@ a proxy's flat ``{"error":{"code","message"}}`` both give ``"<code>: <message>"`
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from typing import Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal, Self, Unpack
 
 import httpx
 from httpx_ntlm import HttpNtlmAuth
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr
 
-from shopbridge.connectors._kit.client import JsonClient, classify_with
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, describe, send
+from shopbridge.connectors._kit.client import JsonClient, Transport, classify_with
+from shopbridge.connectors._kit.http import describe, send
 from shopbridge.connectors._kit.pages import ODataPage, ODataPages, parse_list
+from shopbridge.connectors._kit.settings import VendorSettings, ZoneName
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
     ChangesetResult,
@@ -70,10 +70,8 @@ WriteMode = Literal["batch", "single"]
 _NO_BATCH_STATUSES = (404, 405, 415, 501)
 
 
-class ExactGlobeSettings(BaseModel):
+class ExactGlobeSettings(VendorSettings):
     """What a Globe connection needs, validated before any request (the hook fills it)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str = Field(min_length=1)
     server_name: str = Field(min_length=1)
@@ -93,22 +91,11 @@ class ExactGlobeSettings(BaseModel):
     #: Globe warehouse code stock goes to when a stock level names no location.
     default_warehouse: str = Field("1", min_length=1)
     #: The Globe server's IANA time zone: its timestamps are naive local time [U].
-    timezone: str = "Europe/Amsterdam"
+    timezone: ZoneName = "Europe/Amsterdam"
     #: The administration's own currency (ISO 4217), for orders whose header and debtor
     #: name none; ``""``: such an order is quarantined instead of guessed. [U] Globe's
     #: REST service is not known to expose the administration's base currency.
     currency: str = Field("", pattern=r"^([A-Za-z]{3})?$")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (an IANA name such as 'Europe/Amsterdam')"
-            ) from None
-        return value
 
 
 def odata_quote(value: str) -> str:
@@ -195,12 +182,10 @@ class ExactGlobeClient(JsonClient):
         server_name: str,
         database_name: str,
         auth: httpx.Auth,
-        http: httpx.Client | None = None,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen dataclass, safe default
-        counter: CallCounter | None = None,
         page_size: int = 100,
         write_mode: WriteMode = "batch",
         batch_size: int = 50,
+        **transport: Unpack[Transport],
     ) -> None:
         """An injected ``http`` (e.g. Starlette's TestClient) gets ``auth`` set on it.
 
@@ -219,9 +204,7 @@ class ExactGlobeClient(JsonClient):
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        self._http = self._pool(http, auth=auth, timeout=self.timeout)
-        self.policy = policy
-        self.counter = counter if counter is not None else CallCounter()
+        self._connect(auth, **transport)
         self.page_size = page_size
         self.write_mode: WriteMode = write_mode
         self.batch_size = batch_size

@@ -40,16 +40,17 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from shopbridge.connectors._kit.client import TokenClient, classify_with
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, describe
+from shopbridge.connectors._kit.client import TokenClient, Transport, classify_with, error_in_body
+from shopbridge.connectors._kit.fields import time_zone
+from shopbridge.connectors._kit.http import describe
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import MetaPages, body_of, check_page_size, paged
+from shopbridge.connectors._kit.settings import AppCredentials, ZoneName
 from shopbridge.connectors._kit.tokens import RefreshTokenStore
 from shopbridge.connectors.fortnox.auth import TOKEN_PATH, FortnoxGrant
 from shopbridge.connectors.fortnox.auth import RefreshTokenRejected as RefreshTokenRejected
@@ -82,16 +83,6 @@ DEFAULT_CURRENCY = "SEK"
 StockMode = Literal["article", "warehouse"]
 
 
-def zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name``; ``ValueError`` naming it when unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {name!r} (an IANA name such as 'Europe/Stockholm')"
-        ) from None
-
-
 def lastmodified(value: datetime, tz_name: str = DEFAULT_TIMEZONE) -> str:
     """``value`` as Fortnox's ``lastmodified`` filter: server-local wall time, to the minute.
 
@@ -100,21 +91,16 @@ def lastmodified(value: datetime, tz_name: str = DEFAULT_TIMEZONE) -> str:
     """
     if value.tzinfo is None:
         raise ConfigError(f"window bound {value!r} has no timezone")
-    return value.astimezone(zone(tz_name)).strftime(LASTMODIFIED_FORMAT)
+    return value.astimezone(time_zone(tz_name)).strftime(LASTMODIFIED_FORMAT)
 
 
-class FortnoxSettings(BaseModel):
+class FortnoxSettings(AppCredentials):
     """What a Connection holds for one Fortnox tenant; the hook fills it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str = DEFAULT_BASE_URL
     #: where ``/oauth-v1/token`` lives; default: ``apps.fortnox.se`` for the real API,
     #: else the API's own host (a sandbox serves both)
     auth_url: str | None = None
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    refresh_token: SecretStr
     #: where stock levels come from: the article's own quantities, or the warehouse
     #: module's balances per stock point
     stock: StockMode = "article"
@@ -122,19 +108,13 @@ class FortnoxSettings(BaseModel):
     #: the sum over all stock points (each one is reported under ``locations`` either way)
     stock_point: str | None = None
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    timezone: str = DEFAULT_TIMEZONE
+    timezone: ZoneName = DEFAULT_TIMEZONE
     #: the currency of article prices (price lists hold no currency on the article [U])
     currency: str = Field(DEFAULT_CURRENCY, pattern=r"^[A-Z]{3}$")
     #: the pacing window (documented: 25 per 5 s); lower only to share a token knowingly
     max_requests: int = Field(RATE_LIMIT_REQUESTS, ge=1, le=RATE_LIMIT_REQUESTS)
     window_s: float = Field(RATE_LIMIT_WINDOW_S, ge=RATE_LIMIT_WINDOW_S, le=60.0)
     pace_margin_s: float = Field(DEFAULT_PACE_MARGIN_S, ge=0.0, le=5.0)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        zone(value)
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> FortnoxSettings:
@@ -220,9 +200,6 @@ class FortnoxClient(TokenClient):
         refresh_token: str,
         *,
         auth_url: str | None = None,
-        http: httpx.Client | None = None,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
-        counter: CallCounter | None = None,
         page_size: int = MAX_PAGE_SIZE,
         timezone: str = DEFAULT_TIMEZONE,
         max_requests: int = RATE_LIMIT_REQUESTS,
@@ -231,19 +208,18 @@ class FortnoxClient(TokenClient):
         clock: Callable[[], float] | None = None,
         token_store: RefreshTokenStore | None = None,
         token_clock: Callable[[], float] | None = None,
+        **transport: Unpack[Transport],
     ) -> None:
         """An injected ``http`` (e.g. Starlette's TestClient) gets the auth set on it;
         ``clock`` and ``token_clock`` as :meth:`TokenClient._rotating_auth` says."""
         check_page_size(page_size, MAX_PAGE_SIZE)
         try:
-            zone(timezone)
+            time_zone(timezone)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
         self.timezone = timezone
-        self.policy = policy
-        self.counter = counter if counter is not None else CallCounter()
         self.pacer = SlidingWindow(
             max_requests, window_s, margin_s=pace_margin_s, clock=clock or time.monotonic
         )
@@ -254,7 +230,7 @@ class FortnoxClient(TokenClient):
             clock=clock,
             token_clock=token_clock,
         )
-        self._http = self._pool(http, auth=self.auth, timeout=self.timeout)
+        self._connect(self.auth, **transport)
 
     @property
     def rate_limit(self) -> tuple[int, float]:
@@ -281,16 +257,7 @@ class FortnoxClient(TokenClient):
                 retry_after=self.pacer.window_s + self.pacer.margin_s,
             )
         classify_with(resp, lambda r: said + describe(r))
-        if not resp.content:
-            return
-        try:
-            body = resp.json()
-        except ValueError as exc:
-            raise FatalError(f"not JSON: {describe(resp)}", response=resp) from exc
-        if isinstance(body, Mapping) and "ErrorInformation" in body:
-            raise FatalError(
-                f"{said}error in a {resp.status_code} body: {describe(resp)}", response=resp
-            )
+        error_in_body(resp, "ErrorInformation", said)
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"

@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from shopbridge.connectors._kit.client import JsonClient
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, classify, describe, send
+from shopbridge.connectors._kit.client import JsonClient, Transport, error_in_body
+from shopbridge.connectors._kit.http import CallCounter, classify, describe, send
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import (
     PageNumber,
@@ -46,6 +46,7 @@ from shopbridge.connectors._kit.pages import (
     body_of,
     check_page_size,
 )
+from shopbridge.connectors._kit.settings import VendorSettings
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -102,14 +103,7 @@ def check(resp: httpx.Response) -> None:
     Override point: this is the vendor's "error in a 200" quirk (PHP client behaviour).
     """
     classify(resp)
-    if not resp.content:
-        return
-    try:
-        body = resp.json()
-    except ValueError as exc:
-        raise FatalError(f"not JSON: {describe(resp)}", response=resp) from exc
-    if isinstance(body, dict) and "error" in body:
-        raise FatalError(f"error in a {resp.status_code} body: {describe(resp)}", response=resp)
+    error_in_body(resp, "error")
 
 
 def _filter_time(value: datetime, *, round_up: bool) -> str:
@@ -133,10 +127,8 @@ def _in_window(record: Mapping[str, Any], start: datetime, end: datetime) -> boo
     return start <= updated < end
 
 
-class LightspeedEcomSettings(BaseModel):
+class LightspeedEcomSettings(VendorSettings):
     """What a Connection holds for one shop; the hook fills it, the client is built from it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str = DEFAULT_BASE_URL
     language: str = Field("nl", pattern=r"^[a-z]{2}$")
@@ -166,20 +158,16 @@ class LightspeedEcomClient(JsonClient):
         key: str,
         secret: str,
         *,
-        http: httpx.Client | None = None,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
-        counter: CallCounter | None = None,
         page_size: int = MAX_PAGE_SIZE,
         max_per_second: int = DEFAULT_PER_SECOND,
         clock: Callable[[], float] = time.monotonic,
         rate_limit_pause_s: float | None = None,
+        **transport: Unpack[Transport],
     ) -> None:
         check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
         self.language = language
         self.page_size = page_size
-        self.policy = policy
-        self.counter = counter if counter is not None else CallCounter()
         #: image downloads from the vendor's CDN: not API calls (no auth, no rate limit),
         #: so they are counted apart from ``counter``
         self.file_counter = CallCounter()
@@ -190,7 +178,7 @@ class LightspeedEcomClient(JsonClient):
         self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock)
         self._clock = clock
         self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
-        self._http = self._pool(http, timeout=self.timeout)
+        self._connect(**transport)
         # Set per request, not as client auth: an injected client (TestClient) has its own
         # auth settings, and ``send`` calls ``http.send(request)`` without ``auth=``.
         token = base64.b64encode(f"{key}:{secret}".encode()).decode()

@@ -31,14 +31,15 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any, Self, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from shopbridge.connectors._kit.client import classify_with
-from shopbridge.connectors._kit.http import CallCounter, PooledClient, RetryPolicy, describe, send
-from shopbridge.connectors._kit.pages import OffsetCount, Page, check_page_size, paged
+from shopbridge.connectors._kit.client import JsonClient, Transport, classify_with, json_of
+from shopbridge.connectors._kit.http import RetryPolicy, describe
+from shopbridge.connectors._kit.pages import OffsetCount, check_page_size
+from shopbridge.connectors._kit.settings import AppCredentials
 from shopbridge.connectors._kit.tokens import RefreshTokenStore
 from shopbridge.connectors.lightspeed_retail.auth import DEFAULT_TOKEN_URL, RotatingTokenAuth
 from shopbridge.connectors.lightspeed_retail.ratelimit import CostModel, Pacer
@@ -124,6 +125,12 @@ def check(resp: httpx.Response) -> None:
     classify_with(resp, _message)
 
 
+def _entity_of(url: httpx.URL) -> str | None:
+    """``Item`` of ``/API/V3/Account/{id}/Item/7.json``; ``None`` for ``Account.json``."""
+    parts = url.path.removeprefix(f"{API_PREFIX}/Account/").split("/")
+    return parts[1].removesuffix(".json") if len(parts) > 1 else None
+
+
 def default_token_url(base_url: str) -> str:
     """The vendor's token endpoint for the vendor's API host; ``{base}/auth/oauth/token``
     for anything else (a sandbox or a proxy serves both on one origin)."""
@@ -133,19 +140,13 @@ def default_token_url(base_url: str) -> str:
     return base_url.rstrip("/") + "/auth/oauth/token"
 
 
-class LightspeedRetailSettings(BaseModel):
+class LightspeedRetailSettings(AppCredentials):
     """What a Connection holds for one Lightspeed Retail account (the hook fills it)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str = DEFAULT_BASE_URL
     #: default: the vendor's (cloud.lightspeedapp.com) for the vendor's API host, else
     #: ``{base_url}/auth/oauth/token``
     token_url: str | None = None
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    #: the refresh token the app was authorized with; only seeds the token store
-    refresh_token: SecretStr
     #: read from ``/API/V3/Account.json`` when not given
     account_id: str | None = None
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
@@ -187,14 +188,7 @@ class LightspeedRetailSettings(BaseModel):
         return CostModel(write=self.write_cost, entity_writes={"Sale": self.sale_write_cost})
 
 
-class _Call(TypedDict, total=False):
-    entity: str | None
-    params: Mapping[str, Any] | None
-    body: Any
-    retry: bool
-
-
-class LightspeedRetailClient(PooledClient):
+class LightspeedRetailClient(JsonClient):
     """Raw V3 access to one account: entity queries, reads and writes, paced and retried."""
 
     def __init__(
@@ -203,55 +197,44 @@ class LightspeedRetailClient(PooledClient):
         auth: httpx.Auth,
         *,
         account_id: str | None = None,
-        http: httpx.Client | None = None,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
-        counter: CallCounter | None = None,
         page_size: int = MAX_PAGE_SIZE,
         costs: CostModel | None = None,
         clock: Callable[[], float] = time.time,
         closers: Sequence[Callable[[], None]] = (),
+        **transport: Unpack[Transport],
     ) -> None:
         """An injected ``http`` (e.g. Starlette's TestClient) gets ``auth`` set on it.
 
         ``clock`` drives the pacing (tests share a fake one with the sandbox): wall-clock
         seconds by default, so the client's one-second burst windows line up with the
         vendor's; the pacer sleeps through ``policy.sleep``. ``closers`` run on
-        :meth:`close` (the token store the hook opened for this client).
+        :meth:`close` (the token store :meth:`from_settings` opened for this client).
         """
         check_page_size(page_size, MAX_PAGE_SIZE)
         self.base_url = base_url.rstrip("/")
         self.origin = httpx.URL(self.base_url)
         self.page_size = page_size
-        self.policy = policy
-        self.counter = counter if counter is not None else CallCounter()
         self.costs = costs or CostModel()
-        self.pacer = Pacer(clock=clock, sleep=policy.sleep)
         self.auth = auth
         self._account_id = account_id
-        self.http = self._pool(http, auth=auth, timeout=DEFAULT_TIMEOUT)
         self._closers = list(closers)
+        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
+        self._connect(auth, **transport)
+        self.pacer = Pacer(clock=clock, sleep=self.policy.sleep)
 
     @classmethod
-    def from_settings(
-        cls,
-        settings: LightspeedRetailSettings,
-        *,
-        store: RefreshTokenStore | None = None,
-        http: httpx.Client | None = None,
-        policy: RetryPolicy = RetryPolicy(),  # noqa: B008
-        counter: CallCounter | None = None,
-        clock: Callable[[], float] = time.time,
-        token_clock: Callable[[], float] = time.time,
-    ) -> LightspeedRetailClient:
-        """Build from validated settings; secrets leave ``SecretStr`` here.
-
-        ``store`` defaults to :class:`~shopbridge.store.tokens.RefreshTokens` (the ledger
-        database), closed with the client.
-        """
+    def from_settings(cls, settings: BaseModel, **kwargs: Any) -> Self:
+        """As the kit's, with the rotating-token auth built here: ``store=`` is where its
+        pair lives (default: :class:`~shopbridge.store.tokens.RefreshTokens`, the ledger
+        database, closed with the client), ``token_clock=`` times it (wall time)."""
+        assert isinstance(settings, LightspeedRetailSettings)
+        store: RefreshTokenStore | None = kwargs.pop("store", None)
+        token_clock: Callable[[], float] = kwargs.pop("token_clock", time.time)
         closers: list[Callable[[], None]] = []
         if store is None:
             sql = RefreshTokens()
             store, closers = sql, [sql.close]
+        policy: RetryPolicy = kwargs.get("policy") or RetryPolicy()
         auth = RotatingTokenAuth(
             token_url=settings.effective_token_url,
             client_id=settings.client_id,
@@ -262,18 +245,8 @@ class LightspeedRetailClient(PooledClient):
             sleep=policy.sleep,
             skew_s=settings.refresh_skew_s,
         )
-        return cls(
-            settings.base_url,
-            auth,
-            account_id=settings.account_id,
-            http=http,
-            policy=policy,
-            counter=counter,
-            page_size=settings.page_size,
-            costs=settings.costs(),
-            clock=clock,
-            closers=closers,
-        )
+        kwargs.setdefault("costs", settings.costs())
+        return super().from_settings(settings, auth=auth, closers=closers, **kwargs)
 
     def __repr__(self) -> str:  # never show the credentials
         return f"LightspeedRetailClient({self.base_url!r}, account={self._account_id!r})"
@@ -287,7 +260,14 @@ class LightspeedRetailClient(PooledClient):
 
     # --- plumbing --------------------------------------------------------------------
 
-    def _pace(self, cost: float) -> None:
+    def _prepare(self, method: str, request: httpx.Request) -> None:
+        """Price the request (its entity, body and query) and wait until the bucket has
+        room for it; a wait longer than ``policy.max_wait`` is Airflow's to sit out."""
+        content = request.content
+        body = json.loads(content) if content else None
+        cost = self.costs.cost(
+            method, _entity_of(request.url), body=body, params=dict(request.url.params)
+        )
         wait = self.pacer.wait_for(cost, max_wait=self.policy.max_wait)
         if wait:
             raise RetriableError(
@@ -300,50 +280,10 @@ class LightspeedRetailClient(PooledClient):
         self.pacer.observe(resp.headers)
         check(resp)
 
-    def _send(self, method: str, url: str, **call: Unpack[_Call]) -> Any:
-        """:meth:`_exchange`, returning the JSON body."""
-        return self._body(self._exchange(method, url, **call))
-
-    @staticmethod
-    def _body(resp: httpx.Response) -> Any:
-        """The JSON body (``{}`` when empty); a body that is not JSON is a FatalError."""
-        if not resp.content:
-            return {}
-        try:
-            return resp.json()
-        except ValueError:
-            raise FatalError(f"not JSON: {describe(resp)}", response=resp) from None
-
-    def _exchange(
-        self,
-        method: str,
-        url: str,
-        *,
-        entity: str | None = None,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        retry: bool = True,
-    ) -> httpx.Response:
-        """Paced, authorized, retried (unless ``retry=False``)."""
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        priced = {**dict(httpx.URL(url).params), **query}  # a next URL carries its query
-        self._pace(self.costs.cost(method, entity, body=body, params=priced))
-        request = self.http.build_request(
-            method,
-            url,
-            params=query or None,
-            json=body,
-            headers={"Accept": "application/json"},
-            timeout=DEFAULT_TIMEOUT,
-        )
-        return send(
-            self.http,
-            request,
-            policy=self.policy,
-            counter=self.counter,
-            retry=retry,
-            check=self._check,
-        )
+    def _url(self, path: str) -> str:
+        """``path`` is absolute already: an entity's URL (:meth:`_entity_url`) or a
+        ``next`` link."""
+        return path
 
     @property
     def account_id(self) -> str:
@@ -359,7 +299,7 @@ class LightspeedRetailClient(PooledClient):
             self._account_id = str(accounts[0]["accountID"])
         return self._account_id
 
-    def _url(self, entity: str, record_id: str | int | None = None) -> str:
+    def _entity_url(self, entity: str, record_id: str | int | None = None) -> str:
         tail = f"/{record_id}" if record_id is not None else ""
         return f"{self.base_url}{API_PREFIX}/Account/{self.account_id}/{entity}{tail}.json"
 
@@ -374,7 +314,7 @@ class LightspeedRetailClient(PooledClient):
 
     def accounts(self) -> list[dict[str, Any]]:
         """``GET /API/V3/Account.json``: the accounts the token reaches (usually one)."""
-        body = self._send("GET", f"{self.base_url}{API_PREFIX}/Account.json")
+        body = self.request("GET", f"{self.base_url}{API_PREFIX}/Account.json")
         return as_list(body.get("Account") if isinstance(body, dict) else None)
 
     # --- generic entity access ---------------------------------------------------------
@@ -394,24 +334,16 @@ class LightspeedRetailClient(PooledClient):
         if load_relations:
             query["load_relations"] = relations(load_relations)
 
-        def fetch(page: Page) -> httpx.Response:
-            if page.url is not None:
-                return self._exchange("GET", page.url, entity=entity)
-            return self._exchange(
-                "GET", self._url(entity), entity=entity, params={**query, **page.params}
-            )
-
         def rows_of(resp: httpx.Response) -> list[dict[str, Any]]:
-            body = self._body(resp)
+            body = json_of(resp)
             return as_list(body.get(entity) if isinstance(body, dict) else None)
 
-        yield from paged(OffsetCount(entity, self.origin, vendor="Lightspeed"), fetch, rows_of)
+        pager = OffsetCount(entity, self.origin, vendor="Lightspeed")
+        yield from self._iter_paged(self._entity_url(entity), pager, rows_of, query)
 
     def count(self, entity: str, params: Mapping[str, Any] | None = None) -> int:
         """``count=1``: how many records match (costs 10 drips [V]; use sparingly)."""
-        body = self._send(
-            "GET", self._url(entity), entity=entity, params={**(params or {}), "count": 1}
-        )
+        body = self.request("GET", self._entity_url(entity), params={**(params or {}), "count": 1})
         attrs = body.get("@attributes") if isinstance(body, dict) else None
         try:
             return int((attrs or {})["count"])
@@ -447,10 +379,9 @@ class LightspeedRetailClient(PooledClient):
         self, entity: str, record_id: str | int, *, load_relations: Sequence[str] | None = None
     ) -> dict[str, Any]:
         """One record (``FatalError`` 404 when it does not exist)."""
-        body = self._send(
+        body = self.request(
             "GET",
-            self._url(entity, record_id),
-            entity=entity,
+            self._entity_url(entity, record_id),
             params={"load_relations": relations(load_relations)},
         )
         return self._one(body, entity)
@@ -458,19 +389,19 @@ class LightspeedRetailClient(PooledClient):
     def create(self, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST {Entity}.json``; never retried (a timeout can hide a success: the caller
         looks the record up before trying again)."""
-        answer = self._send("POST", self._url(entity), entity=entity, body=dict(body), retry=False)
+        answer = self.request("POST", self._entity_url(entity), body=dict(body), retry=False)
         return self._one(answer, entity)
 
     def update(self, entity: str, record_id: str | int, body: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT {Entity}/{id}.json`` with the fields to change; retried (setting the same
         fields again is harmless)."""
-        answer = self._send("PUT", self._url(entity, record_id), entity=entity, body=dict(body))
+        answer = self.request("PUT", self._entity_url(entity, record_id), body=dict(body))
         return self._one(answer, entity)
 
     def delete(self, entity: str, record_id: str | int) -> dict[str, Any]:
         """``DELETE {Entity}/{id}.json``: archives the record (an Item, a Customer, a Sale
         that is not completed [V]); retried (archiving twice is harmless)."""
-        answer = self._send("DELETE", self._url(entity, record_id), entity=entity)
+        answer = self.request("DELETE", self._entity_url(entity, record_id))
         return self._one(answer, entity)
 
     def probe(self) -> dict[str, Any]:
