@@ -62,7 +62,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.endpoint import ClientEndpoint
 from shopbridge.connectors._kit.writes import check_order_type, no_such_debtor
 from shopbridge.connectors.accountview._rows import (
     FIELD_TYPES,
@@ -122,23 +122,17 @@ def _number(value: Any) -> int | None:
         return None
 
 
-class AccountViewTarget:
+class AccountViewTarget(ClientEndpoint[AccountViewClient]):
     """Writes canonical customers and orders into one AccountView.net company. Built as
     ``AccountViewTarget(client, TargetOptions(...))``."""
 
     system = SYSTEM
 
     def __init__(self, client: AccountViewClient, options: TargetOptions | None = None) -> None:
-        self.client = client
+        super().__init__(client)
         self.options = options or TargetOptions()
-        #: the client's call counter (an attribute: the protocols declare it settable)
-        self.counter: CallCounter = client.counter
         #: debtor numbers known to be taken (read once, on the first client-side create)
         self._taken: set[int] | None = None
-
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.client.close()
 
     # --- lookups ---------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.endpoint import ClientEndpoint
 from shopbridge.connectors._kit.writes import (
     IgnoredTerms,
     check_order_type,
@@ -85,7 +85,7 @@ IMAGES_REFUSED = "Buckles takes no images"
 _refused = partial(refused, VENDOR)
 
 
-class BucklesTarget:
+class BucklesTarget(ClientEndpoint[BucklesClient]):
     """Orders, customers, products, shipments and checkouts of one Buckles account."""
 
     system = SYSTEM
@@ -93,9 +93,7 @@ class BucklesTarget:
     def __init__(self, client: BucklesClient, *, channel: str = "") -> None:
         """``channel``: what orders and checkouts are filed under; empty: the source
         system of each record (``lightspeed_ecom``)."""
-        self.client = client
-        #: the client's call counter (an attribute: the protocols declare a settable one)
-        self.counter: CallCounter = client.counter
+        super().__init__(client)
         self.channel = channel
         self._orders: dict[str, str] = {}
         #: sku -> product record as last read or written
@@ -105,10 +103,6 @@ class BucklesTarget:
         #: SKUs asked for that Buckles did not have (not asked again in this task)
         self._no_sku: set[str] = set()
         self._ignore_terms = IgnoredTerms(VENDOR)
-
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.client.close()
 
     # --- orders ------------------------------------------------------------------------
 

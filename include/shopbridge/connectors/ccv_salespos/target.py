@@ -58,7 +58,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.endpoint import ClientEndpoint
 from shopbridge.connectors._kit.writes import IgnoredTerms, check_order_type, write_each
 from shopbridge.connectors.base import DebtorMatch, DebtorTerms, OrderWrite
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
@@ -100,7 +100,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-class CcvSalesposTarget:
+class CcvSalesposTarget(ClientEndpoint[CcvSalesposClient]):
     """Writes canonical orders, customers embedded, into one CCV shop."""
 
     system = SYSTEM
@@ -118,9 +118,7 @@ class CcvSalesposTarget:
             raise ConfigError(
                 f"reference_field {reference_field!r}: use reservationnumber or transaction_id"
             )
-        self.client = client
-        #: the client's call counter (an attribute: the protocols declare a settable one)
-        self.counter: CallCounter = client.counter
+        super().__init__(client)
         self.reference_field = reference_field
         self.lookup_days = lookup_days
         self._utcnow = utcnow
@@ -131,10 +129,6 @@ class CcvSalesposTarget:
         #: SKU -> product/combination ids; ``None`` until the catalogue is read
         self._items: dict[str, ItemRef] | None = None
         self._ignore_terms = IgnoredTerms(VENDOR)
-
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.client.close()
 
     # --- orders ------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.endpoint import ClientEndpoint
 from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, any_of, odata_quote
 from shopbridge.errors import FatalError, RecordError, refused
@@ -167,7 +167,7 @@ def _flag(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 
 
-class ExactGlobeCatalogue:
+class ExactGlobeCatalogue(ClientEndpoint[ExactGlobeClient]):
     """Items, categories, images and stock of one Globe administration.
 
     :class:`~shopbridge.connectors.exact_globe.target.ExactGlobeTarget` extends this with
@@ -181,10 +181,7 @@ class ExactGlobeCatalogue:
     ) -> None:
         """``default_warehouse``: the Globe warehouse code stock goes to when the level
         names no location (the connection's ``extra.default_warehouse``)."""
-        self.client = client
-        #: the client's call counter: what this target cost in requests (an attribute,
-        #: not a property: the protocols declare a settable ``counter``)
-        self.counter: CallCounter = client.counter
+        super().__init__(client)
         self.default_warehouse = default_warehouse
         #: item code -> its ``ID`` guid (MERGE key)
         self._item_ids: dict[str, str] = {}
@@ -196,10 +193,6 @@ class ExactGlobeCatalogue:
         self._stock_read: set[str] = set()
         #: the SKUs of the last ``find_items``: what a stock flow is about to set
         self._pending: list[str] = []
-
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.client.close()
 
     # -- items -------------------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors._kit.endpoint import ClientEndpoint
 from shopbridge.connectors._kit.writes import created_id, status_of
 from shopbridge.connectors.base import ImageUpload, ItemWrite, with_ancestors
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
@@ -260,7 +260,7 @@ class _Tree:
         self.loose.setdefault((parent, _norm(title)), cid)
 
 
-class LightspeedEcomCatalogue:
+class LightspeedEcomCatalogue(ClientEndpoint[LightspeedEcomClient]):
     """Products, variants, categories, images and stock of one Lightspeed shop."""
 
     system = SYSTEM
@@ -275,9 +275,7 @@ class LightspeedEcomCatalogue:
                 f"item_code_field must be one of {', '.join(ITEM_CODE_FIELDS)},"
                 f" got {item_code_field!r}"
             )
-        self.client = client
-        #: the client's call counter (an attribute: the protocols declare it settable)
-        self.counter: CallCounter = client.counter
+        super().__init__(client)
         self.item_code_field = item_code_field
         #: SKU -> variant id, read once per target (the API cannot filter by SKU)
         self._sku_ids: dict[str, str] = {}
@@ -299,10 +297,6 @@ class LightspeedEcomCatalogue:
         #: becomes a product only with its first new variant, or adopts the product its
         #: existing variants already live in (no empty duplicate product in the shop)
         self._pending: dict[str, ItemWrite] = {}
-
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.client.close()
 
     # --- lookups ---------------------------------------------------------------------
 

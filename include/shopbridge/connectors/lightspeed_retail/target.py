@@ -38,6 +38,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from shopbridge.connectors._kit.endpoint import ClientEndpoint
 from shopbridge.connectors._kit.writes import (
     check_order_type,
     created_id,
@@ -101,7 +102,7 @@ IMAGES_REFUSED = "Lightspeed Retail does not take product images through this in
 _refused = partial(refused, VENDOR)
 
 
-class LightspeedRetailTarget:
+class LightspeedRetailTarget(ClientEndpoint[LightspeedRetailClient]):
     """Customers, sales, items, matrices, categories and stock of one Lightspeed account."""
 
     system = SYSTEM
@@ -121,9 +122,7 @@ class LightspeedRetailTarget:
     ) -> None:
         """``prices_include_tax=None`` asks the shop's tax category once (the sale's
         prices and payment must be in the shop's own terms)."""
-        self.client = client
-        #: the client's counter (an attribute: the protocols declare a settable one)
-        self.counter = client.counter
+        super().__init__(client)
         self.shop_id = shop_id
         self.register_id = register_id
         self.employee_id = employee_id
@@ -156,10 +155,6 @@ class LightspeedRetailTarget:
             item_attribute_set_id=settings.item_attribute_set_id,
             reference_source=settings.reference_source,
         )
-
-    def close(self) -> None:
-        """Release the client's connection pool (and its token store)."""
-        self.client.close()
 
     # --- customers -------------------------------------------------------------------
 
