@@ -1,7 +1,8 @@
 """Starting and stopping the local processes the demo and the end-to-end tests need.
 
 Everything binds to 127.0.0.1 on a free port and is stopped again, process group and all;
-on Linux each process is also told to end when the process that started it dies (a test
+on Linux each server runs under a guard (:mod:`shopbridge_dev.guard`) that Linux signals
+when the process that started it dies, and that then ends every process below it (a test
 worker killed by a timeout leaves no Airflow or sandbox behind).
 """
 
@@ -77,13 +78,21 @@ def wait_until(
 
 
 def spawn(
-    args: list[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    args: list[str],
+    *,
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    grace: float = 10.0,
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` in its own process group, output to ``log``."""
+    """Start ``args`` in its own process group under :mod:`shopbridge_dev.guard`, output
+    to ``log``: whatever ``args`` starts ends with the caller, even when the caller is
+    killed (``grace``: seconds between the guard's SIGTERM and its SIGKILL)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    guarded = [sys.executable, "-m", "shopbridge_dev.guard", "--grace", str(grace), "--", *args]
     with log.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(  # noqa: S603
-            args,
+            guarded,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
