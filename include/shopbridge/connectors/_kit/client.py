@@ -3,8 +3,11 @@
 A vendor client says only what differs (STYLE R5: one place a status becomes an error):
 its URLs (:meth:`JsonClient._url`), how a body is serialised, what runs before every
 attempt (pacing, a signature that must carry the attempt's own date), and its status
-rules. Sending, retrying (:func:`~shopbridge.connectors._kit.http.send`), reading JSON and
-walking a paginator's pages are the same for every vendor and live here.
+rules. Sending, retrying (:func:`~shopbridge.connectors._kit.http.send`), reading JSON,
+walking a paginator's pages, building a client from its validated settings
+(:meth:`JsonClient.from_settings`) and, for the vendors whose refresh tokens rotate, the
+auth over the shared token store (:class:`TokenClient`) are the same for every vendor and
+live here.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ class Transport(TypedDict, total=False):
     #: an injected pool (Starlette's TestClient in tests): it gets the client's auth set,
     #: and stays open when the client closes
     http: httpx.Client | None
-    #: default: :class:`RetryPolicy`'s
+    #: default: ``RetryPolicy()``
     policy: RetryPolicy
     #: default: a new one
     counter: CallCounter | None
@@ -126,8 +129,9 @@ class SendOptions(TypedDict, total=False):
 
 class JsonClient(PooledClient):
     """Paced, retried JSON calls. A vendor client subclasses it; its constructor sets
-    ``base_url``, takes :class:`Transport` and ends with :meth:`_connect`, and names its
-    parameters after its settings' fields (:meth:`from_settings`)."""
+    ``base_url`` (and ``timeout`` when not the default), takes :class:`Transport` on to
+    :meth:`_connect`, and names its parameters after its settings' fields
+    (:meth:`from_settings`)."""
 
     base_url: str
     _http: httpx.Client
@@ -145,8 +149,8 @@ class JsonClient(PooledClient):
         policy: RetryPolicy | None = None,
         counter: CallCounter | None = None,
     ) -> None:
-        """The constructor's last step (``timeout`` set by then): the retry policy, the call
-        counter, and the pool every call goes through, with ``auth`` on it."""
+        """The retry policy, the call counter, and the pool every call goes through, with
+        ``auth`` on it (``timeout`` set by then)."""
         self.policy = policy if policy is not None else RetryPolicy()
         self.counter = counter if counter is not None else CallCounter()
         self._http = self._pool(http, auth=auth, timeout=self.timeout)

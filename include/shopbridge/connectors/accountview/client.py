@@ -4,7 +4,8 @@ Vendor quirks this module absorbs (VENDOR_APIS.md §4; [S] = two independent cli
 
 * Auth is OAuth2 [S]: a long-lived refresh token is exchanged at ``POST /api/v3/token``
   for a bearer token; every call carries ``Authorization: Bearer …`` and ``x-company:
-  <company id>``. :class:`~.auth.AccountViewAuth` keeps the pair in the kit's shared
+  <company id>``. The kit's rotating-token auth over :class:`~.auth.AccountViewGrant`
+  keeps the pair in the kit's shared
   :class:`~shopbridge.connectors._kit.tokens.RefreshTokenStore` (the ledger database when
   the hook builds the client; ``token_store=``), fetches a token before the first call,
   again shortly before it expires, and once more on a 401 (STYLE R8: refresh once, never

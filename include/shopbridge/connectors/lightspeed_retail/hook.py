@@ -6,7 +6,7 @@ Connection layout (conn_type ``lightspeed_retail``):
   sandbox's ``http://127.0.0.1:PORT``.
 * ``login`` / ``password``: the API client's client id / client secret.
 * ``extra``: ``{"refresh_token": "..."}`` (required: the token the app was authorized
-  with; it only seeds the shared token store, see :mod:`.tokens`), and optionally
+  with; it only seeds the shared token store, see :mod:`.auth`), and optionally
   ``account_id`` (else read from ``/API/V3/Account.json``), ``token_url``, ``shop_id``,
   ``register_id``, ``employee_id`` (all default 1), ``payment_types`` ({payment method:
   paymentTypeID, "*": fallback}), ``default_payment_type_id`` (1),
