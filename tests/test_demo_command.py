@@ -9,12 +9,12 @@ import os
 import subprocess
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shopbridge_dev.local_airflow import LocalAirflow
 from shopbridge_dev.procs import leftovers
 from shopbridge_dev.sandboxes.demo_data import UNKNOWN_SKU
 from tests.privacy.scan import needles, rows, scan_files, scan_sqlite, seeded_personal_data
@@ -147,7 +147,9 @@ def test_demo_with_a_broken_integration_file_says_which_file_and_field(tmp_path)
     assert "Traceback" not in proc.stderr
 
 
-def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(demo_twice):
+def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(
+    demo_twice, airflow_db, monkeypatch
+):
     tmp_path = demo_twice.state
     home = tmp_path / ".airflow"
     metadata_db, ledger_db = home / "airflow.db", home / "shopbridge_ledger.sqlite"
@@ -166,29 +168,33 @@ def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(demo_t
     assert {t for (t,) in rows(metadata_db, "SELECT DISTINCT task_id FROM xcom")} == {"report"}
     assert rows(ledger_db, "SELECT count(*) FROM shopbridge_activity")[0][0] >= 5
 
-    # --- the maintenance DAG with a retention of 0 days, in the demo's own Airflow -------
-    airflow = LocalAirflow(
-        home=home,
-        dags_folder=ROOT / "dags",
-        extra_env={
-            # the flows' schedules would start runs against the stopped sandboxes meanwhile
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{ledger_db}",
-            "AIRFLOW_CONN_SHOPBRIDGE_AIRFLOW_DB": json.dumps(
-                {"conn_type": "generic", "password": f"sqlite:///{metadata_db}"}
-            ),
-        },
+    # --- the maintenance DAG with a retention of 0 days, aimed at the demo's stores -------
+    # (a dag.test() run in this process: its own run lives in this process's metadata DB,
+    # so `db clean` with 0 days on the demo's cannot delete the purge's own task instance,
+    # and no third Airflow has to boot)
+    monkeypatch.setenv("AIRFLOW__LOGGING__BASE_LOG_FOLDER", str(home / "logs"))
+    monkeypatch.setenv("SHOPBRIDGE_LEDGER_URL", f"sqlite:///{ledger_db}")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SHOPBRIDGE_AIRFLOW_DB",
+        json.dumps({"conn_type": "generic", "password": f"sqlite:///{metadata_db}"}),
     )
-    airflow.start()
-    try:
-        airflow.wait_for_dag(MAINTENANCE)
-        run_id = airflow.trigger(MAINTENANCE, {"retention_days": 0})
-        airflow.unpause(MAINTENANCE)
-        state = airflow.wait_for_run(MAINTENANCE, run_id, timeout=300)
-        assert state == "success", airflow.failures(MAINTENANCE, run_id)
-        purged = airflow.xcom(MAINTENANCE, run_id, "purge")
-    finally:
-        airflow.stop()
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from shopbridge.airflow.maintenance import build_maintenance_dag
+
+    run = build_maintenance_dag().test(
+        run_conf={"retention_days": 0}, logical_date=datetime.now(UTC)
+    )
+    assert run.state == "success"
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(
+                run_id=run.run_id, key="return_value", dag_ids=MAINTENANCE, task_ids="purge"
+            )
+        ).first()
+        assert row is not None
+        purged = XComModel.deserialize_value(row)
 
     assert purged["retention_days"] == 0
     assert purged["log_files"] >= n_files - 5  # the dag-processor may have written since
