@@ -30,7 +30,6 @@ import yaml
 from shopbridge.config import IntegrationConfig, load_integration
 from shopbridge_dev.local_airflow import LocalAirflow
 from shopbridge_dev.procs import leftovers, start_sandbox, stop
-from shopbridge_dev.sandboxes.connections import connection_fields
 
 ROOT = Path(__file__).parents[1]
 #: the pair whose schedules stay as shipped: the activity view lists the run its schedule
@@ -82,7 +81,7 @@ class Stage:
     def pair(self, name: str, options: dict[str, dict[str, str]] | None = None) -> StagePair:
         """The pair's sandboxes (started on first use, with the demo's ``options`` unless
         given) and its Connections stored in the stage's Airflow."""
-        from shopbridge_dev.demo import SANDBOX_OPTIONS
+        from shopbridge_dev.demo import SANDBOX_OPTIONS, demo_connection_fields
 
         wanted = {**SANDBOX_OPTIONS, **(options or {})}
         if name in self._pairs:
@@ -103,7 +102,7 @@ class Stage:
                 persist=False,
             )
             self._procs.append(proc)
-            fields = connection_fields(end.system, urls[end.system])
+            fields = demo_connection_fields(end.system, urls[end.system])
             env[f"AIRFLOW_CONN_{end.connection_id.upper()}"] = json.dumps(fields)
             host, _, port = urls[end.system].removeprefix("http://").partition(":")
             self.airflow.put_connection(

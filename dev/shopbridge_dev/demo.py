@@ -29,7 +29,7 @@ from shopbridge.config import IntegrationConfig, load_integration
 from shopbridge.errors import ConfigError, ShopbridgeError
 from shopbridge.runtime import SUMMARY_KEYS
 from shopbridge_dev.local_airflow import LocalAirflow
-from shopbridge_dev.sandboxes.connections import SANDBOX_CONNECTIONS, connection_fields
+from shopbridge_dev.sandboxes.connections import connection_fields
 from shopbridge_dev.sandboxes.demo_data import DEMO_END, DEMO_START
 
 DEFAULT_PAIR = "lightspeed_ecom__exact_globe"
@@ -60,7 +60,21 @@ SANDBOX_OPTIONS: dict[str, dict[str, str]] = {
     # take ten minutes; the bucket drains 50 a second here (the client reads the drip rate
     # from the response headers and paces itself to it)
     "lightspeed_retail": {"drip_rate": "50"},
+    # CCV allows 120 requests a minute per resource: the demo's 240 orders, one POST each,
+    # spread over parallel load tasks that each pace only themselves, met 429s and waited
+    # a minute; tenfold here, and the client paces to it (DEMO_EXTRA)
+    "ccv_salespos": {"limit_per_resource": "1200", "limit_total": "6000"},
 }
+#: Connection extras that match the raised limits above (the client paces to its extra)
+DEMO_EXTRA: dict[str, dict[str, Any]] = {
+    "ccv_salespos": {"rate_limit_per_resource": 1200, "rate_limit_total": 6000},
+}
+
+
+def demo_connection_fields(system: str, url: str) -> dict[str, Any]:
+    """The Connection of a sandbox started with :data:`SANDBOX_OPTIONS`."""
+    fields = connection_fields(system, url)
+    return {**fields, "extra": {**fields["extra"], **DEMO_EXTRA.get(system, {})}}
 
 
 class DemoError(ShopbridgeError):
@@ -78,7 +92,7 @@ def _root() -> Path:
 def _connection_fields(system: str, url: str) -> dict[str, Any]:
     """The Airflow REST API takes host and port apart."""
     host, _, port = url.removeprefix("http://").partition(":")
-    return {**SANDBOX_CONNECTIONS[system], "host": f"http://{host}", "port": int(port)}
+    return {**demo_connection_fields(system, url), "host": f"http://{host}", "port": int(port)}
 
 
 def _test_connections(cfg: IntegrationConfig, urls: dict[str, str]) -> None:
@@ -231,7 +245,7 @@ def _show_webhooks(
         # `webhooks register` reads the shop's Connection from its environment
         env={
             f"AIRFLOW_CONN_{shop.connection_id.upper()}": json.dumps(
-                connection_fields(shop.system, urls[shop.system])
+                demo_connection_fields(shop.system, urls[shop.system])
             )
         },
         root=root,
