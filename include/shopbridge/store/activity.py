@@ -38,23 +38,19 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Table,
     UniqueConstraint,
     delete,
     select,
     update,
 )
 
-from shopbridge.store.db import Store, aware, column, moment
+from shopbridge.store.db import Store, aware, column, journal, moment
 
 metadata = MetaData()
 
-runs = Table(
+runs = journal(
     "shopbridge_activity",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    column("integration", required=True),
-    column("flow", required=True),
     column("kind", required=True),
     Column("dag_id", String(250), nullable=False),
     column("run_id", required=True),

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Integer,
     MetaData,
     String,
     Table,
@@ -67,6 +68,19 @@ def moment(name: str, *, required: bool = False) -> Column[datetime]:
 def table(name: str, metadata: MetaData, key: Iterable[str], *rest: SchemaItem) -> Table:
     """A store's table, its primary key made of the shared columns named in ``key``."""
     return Table(name, metadata, *(column(k, key=True) for k in key), *rest)
+
+
+def journal(name: str, metadata: MetaData, *rest: SchemaItem) -> Table:
+    """A table of what happens to an integration's flows (deliveries, runs), numbered in
+    the order it happened."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        column("integration", required=True),
+        column("flow", required=True),
+        *rest,
+    )
 
 
 @overload

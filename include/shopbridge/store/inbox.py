@@ -28,10 +28,8 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Index,
-    Integer,
     MetaData,
     String,
-    Table,
     Text,
     delete,
     func,
@@ -40,16 +38,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from shopbridge.store.db import Store, column, moment, table
+from shopbridge.store.db import Store, journal, moment, table
 
 metadata = MetaData()
 
-waiting = Table(
+waiting = journal(
     "shopbridge_inbox",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    column("integration", required=True),
-    column("flow", required=True),
     Column("record_id", String(200), nullable=False),
     Column("payload", Text),
     moment("received_at", required=True),
