@@ -11,14 +11,15 @@ a changed one replaces the copy instead of adding a second.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 from shopbridge.connectors.base import CheckoutSource, CheckoutTarget, Endpoint
-from shopbridge.errors import FatalError, RecordError
+from shopbridge.errors import RecordError
 from shopbridge.flows.counts import RunCounts, batched
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.models import Checkout
-from shopbridge.store.ledger import Ledger, Status
+from shopbridge.store.ledger import Ledger, unchanged
 
 CHECKOUT = "checkout"
 
@@ -58,7 +59,7 @@ def lookup(ledger: Ledger, scope: str, mapped: dict[str, Any]) -> dict[str, Any]
     todo = []
     for item in items:
         row = rows.get(item["checkout"]["ref"]["id"])
-        if row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
+        if unchanged(row, item["hash"]):
             counts.add("unchanged")
             continue
         todo.append({**item, "existing": row.target_ref if row is not None else None})
@@ -72,22 +73,11 @@ def load(
     counts = Counts.carried(looked_up["counts"])
     for item in looked_up["checkouts"]:
         checkout = Checkout.model_validate(item["checkout"])
-        try:
-            target_id = target.put_checkout(checkout, item["existing"])
-        except FatalError as err:
-            reason = str(err)[:500]
-            ledger.quarantine(scope, CHECKOUT, checkout.ref.id, reason=reason, run_id=run_id)
-            counts.refuse(checkout.ref.id, "(target)", reason)
-            continue
-        ledger.done(
-            scope,
-            CHECKOUT,
-            checkout.ref.id,
-            target_ref=target_id,
-            content_hash=item["hash"],
-            run_id=run_id,
-        )
-        counts.add("updated" if item["existing"] else "created")
+        put = partial(target.put_checkout, checkout, item["existing"])
+        if counts.written(
+            ledger, scope, checkout.ref.id, put, content_hash=item["hash"], run_id=run_id
+        ):
+            counts.add("updated" if item["existing"] else "created")
     counts.api_calls += target.counter.calls - before
     return counts.as_dict()
 
@@ -96,8 +86,7 @@ def load(
 class CheckoutsFlow(Flow):
     """Checkouts (carts) copied into the target, replaced when they changed."""
 
-    kind = "checkouts"
-    summary_keys = SUMMARY_KEYS
+    counts = Counts
 
     def extract(
         self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime

@@ -1,10 +1,12 @@
 """The one counter type of every flow, and the run's summary of them.
 
 Counters travel between a run's tasks as XCom (plain dicts) and are added up by the
-report, so each flow's are a flat dataclass of ints plus the quarantined entries: a
-subclass of :class:`RunCounts` naming its entity and its counters. The summary the report
+report, so each flow's are flat figures plus the quarantined entries: a subclass of
+:class:`RunCounts` naming its entity and its counters. The summary the report
 logs, returns and writes to the Activity log is :func:`summarize` of them, one figure per
-key, so the two can never disagree.
+key, so the two can never disagree. A load records each write's outcome in the ledger and
+the counts in one call (:meth:`RunCounts.written`, :meth:`RunCounts.set_aside`), so those
+never disagree either.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
+from shopbridge.errors import FatalError, RecordError
 from shopbridge.models import QuarantineEntry
+from shopbridge.store.ledger import Ledger
 
 #: a run's figures: each summary key's total, ``api_calls``, and ``quarantined`` (entries)
 Summary = dict[str, Any]
@@ -104,6 +108,51 @@ class RunCounts:
                 entity=self.ENTITY, source_id=source_id, field=field_name, reason=reason
             )
         )
+
+    def set_aside(
+        self,
+        ledger: Ledger,
+        scope: str,
+        ref: str,
+        reason: str,
+        *,
+        run_id: str,
+        source_id: str | None = None,
+        field: str = "(target)",
+    ) -> None:
+        """Quarantine a record the load could not write, in the ledger (as ``ref``) and
+        the report (as ``source_id``, by default ``ref``): the ledger makes the next run
+        try it again, the report tells someone why."""
+        ledger.quarantine(scope, self.ENTITY, ref, reason=reason, run_id=run_id)
+        self.refuse(source_id or ref, field, reason)
+
+    def written(
+        self,
+        ledger: Ledger,
+        scope: str,
+        ref: str,
+        write: Callable[[], str],
+        *,
+        content_hash: str,
+        run_id: str,
+    ) -> bool:
+        """Write one record (``write`` returns the target's id for it) and keep the
+        outcome: done in the ledger with its content, or set aside when the target refused
+        it for good (the batch goes on). True when it landed."""
+        try:
+            target_ref = write()
+        except FatalError as err:
+            self.set_aside(ledger, scope, ref, refusal(err), run_id=run_id)
+            return False
+        ledger.done(
+            scope, self.ENTITY, ref, target_ref=target_ref, content_hash=content_hash, run_id=run_id
+        )
+        return True
+
+
+def refusal(err: FatalError | RecordError) -> str:
+    """Why a write was refused, in the target's words, as short as the report keeps it."""
+    return (err.reason if isinstance(err, RecordError) else str(err))[:500]
 
 
 def summarize(

@@ -14,11 +14,11 @@ from typing import Any, cast
 from shopbridge.config import CustomerSettings, RecordRules
 from shopbridge.connectors.base import CustomerSource, Endpoint, OrderTarget
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows.counts import RunCounts, batched
+from shopbridge.flows.counts import RunCounts, batched, refusal
 from shopbridge.flows.debtors import CUSTOMER, debtor_lookup, sync_debtor
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import Filled, complete_customer
-from shopbridge.models import Customer, QuarantineEntry
+from shopbridge.models import Customer
 from shopbridge.store.ledger import Ledger
 
 #: ledger entity of a customer record set aside (keyed by the source's id: a bad record
@@ -62,11 +62,7 @@ def validate_and_map(
                 customer = customer.model_copy(update={"customer_number": source_id})
             customer = complete_customer(customer, rules or RecordRules(), source_id, filled)
         except RecordError as err:
-            counts.quarantine(
-                QuarantineEntry(
-                    entity="customer", source_id=err.source_id, field=err.field, reason=err.reason
-                )
-            )
+            counts.refuse(err.source_id, err.field, err.reason)
             continue
         customers.append({"source_id": source_id, "customer": customer.model_dump(mode="json")})
     counts.add("countries_defaulted", filled.countries_defaulted)
@@ -111,17 +107,12 @@ def load(
                 settings=settings,
             )
         except (FatalError, RecordError) as err:
-            reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
+            reason = refusal(err)
             ledger.quarantine(
                 integration, QUARANTINED, item["source_id"], reason=reason, run_id=run_id
             )
-            counts.quarantine(
-                QuarantineEntry(
-                    entity="customer",
-                    source_id=item["source_id"],
-                    field=err.field if isinstance(err, RecordError) else "(target)",
-                    reason=reason,
-                )
+            counts.refuse(
+                item["source_id"], err.field if isinstance(err, RecordError) else "(target)", reason
             )
             continue
         counts.add(action)
@@ -134,8 +125,7 @@ class CustomersFlow(Flow):
     """Customers from the source as debtors in the target: created, or updated when
     they changed."""
 
-    kind = "customers"
-    summary_keys = SUMMARY_KEYS
+    counts = Counts
 
     def extract(
         self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime

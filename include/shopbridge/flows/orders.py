@@ -24,13 +24,13 @@ from typing import Any, cast
 from shopbridge.config import CustomerSettings, OrderSettings, RecordRules
 from shopbridge.connectors.base import Endpoint, OrderSource, OrderTarget, OrderWrite
 from shopbridge.errors import FatalError, RecordError, RetriableError
-from shopbridge.flows.counts import RunCounts, batched
+from shopbridge.flows.counts import RunCounts, batched, refusal
 from shopbridge.flows.debtors import debtor_lookup, sync_debtor
 from shopbridge.flows.prepare import prepare
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import Filled
 from shopbridge.mapping.engine import Mapper
-from shopbridge.models import Customer, Order, QuarantineEntry
+from shopbridge.models import Customer, Order
 from shopbridge.store.ledger import Claim, Ledger, Status
 
 log = logging.getLogger(__name__)
@@ -128,11 +128,7 @@ def validate_and_map(
         try:
             prepared = prepare(source.to_order, record, settings, mapper, rules, filled)
         except RecordError as err:
-            counts.quarantine(
-                QuarantineEntry(
-                    entity="order", source_id=err.source_id, field=err.field, reason=err.reason
-                )
-            )
+            counts.refuse(err.source_id, err.field, err.reason)
             continue
         if prepared is None:
             counts.add("skipped_status")
@@ -250,12 +246,13 @@ class _Loader:
         """The target refused this order (or its customer) for a reason a retry won't fix:
         set it aside with the target's words; the batch goes on."""
         field = f"customer.{err.field}" if isinstance(err, RecordError) else "(target)"
-        reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
-        self.ledger.quarantine(
-            self.integration, ORDER, order.ref.id, reason=reason, run_id=self.run_id
-        )
-        self.counts.quarantine(
-            QuarantineEntry(entity="order", source_id=order.ref.id, field=field, reason=reason)
+        self.counts.set_aside(
+            self.ledger,
+            self.integration,
+            order.ref.id,
+            refusal(err),
+            run_id=self.run_id,
+            field=field,
         )
 
     def claim_orders(self, candidates: list[tuple[Order, str | None]]) -> list[Order]:
@@ -394,11 +391,8 @@ def load(
             reason = f"SKU {sku} does not exist in {target.system}" + (
                 f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
             )
-            ledger.quarantine(integration, ORDER, ref, reason=reason, run_id=run_id)
-            counts.quarantine(
-                QuarantineEntry(
-                    entity="order", source_id=ref, field=f"lines[{i}].sku", reason=reason
-                )
+            counts.set_aside(
+                ledger, integration, ref, reason, run_id=run_id, field=f"lines[{i}].sku"
             )
             continue
         candidates.append((order, looked_up["existing"].get(ref)))
@@ -472,8 +466,7 @@ class OrdersFlow(Flow):
     """Orders from the source booked in the target, with their customers; optionally
     confirmed back in the source once booked (``orders.confirm_in_source``)."""
 
-    kind = "orders"
-    summary_keys = SUMMARY_KEYS
+    counts = Counts
 
     def extract(
         self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime

@@ -32,12 +32,12 @@ from shopbridge.connectors.base import (
     ProductTarget,
 )
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows.counts import RunCounts, batched
+from shopbridge.flows.counts import RunCounts, batched, refusal
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import complete_product
 from shopbridge.mapping.engine import Mapper
 from shopbridge.models import Product, QuarantineEntry
-from shopbridge.store.ledger import Ledger, Status
+from shopbridge.store.ledger import Ledger, Status, unchanged
 
 log = logging.getLogger(__name__)
 
@@ -176,11 +176,7 @@ def validate_and_map(
             )
             items = items_for(product, mapped, settings)
         except RecordError as err:
-            counts.quarantine(
-                QuarantineEntry(
-                    entity="product", source_id=err.source_id, field=err.field, reason=err.reason
-                )
-            )
+            counts.refuse(err.source_id, err.field, err.reason)
             continue
         categories = [list(c.path) for c in product.categories] if settings.categories else []
         images = (
@@ -234,13 +230,7 @@ def lookup(
     todo: list[dict[str, Any]] = []
     pending_images: list[dict[str, Any]] = []
     for product in mapped["products"]:
-        row = rows.get(product["source_id"])
-        if (
-            not full_resync
-            and row is not None
-            and row.status is Status.DONE
-            and row.content_hash == product["hash"]
-        ):
+        if not full_resync and unchanged(rows.get(product["source_id"]), product["hash"]):
             pending_images.append(product)
         else:
             todo.append(product)
@@ -361,8 +351,7 @@ class _Loader:
                 )
                 continue
             digest = hashlib.sha256(content).hexdigest()
-            row = known.get(key)
-            if row is not None and row.status is Status.DONE and row.content_hash == digest:
+            if unchanged(known.get(key), digest):
                 self.counts.add("images_unchanged")
                 continue
             name = image["filename"] or image["url"].rsplit("/", 1)[-1]
@@ -420,17 +409,8 @@ def load(
             try:
                 action = loader.write_items(product, existing)
             except (FatalError, RecordError) as err:
-                reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
-                ledger.quarantine(
-                    integration, PRODUCT, product["source_id"], reason=reason, run_id=run_id
-                )
-                counts.quarantine(
-                    QuarantineEntry(
-                        entity="product",
-                        source_id=product["source_id"],
-                        field="(target)",
-                        reason=reason,
-                    )
+                counts.set_aside(
+                    ledger, integration, product["source_id"], refusal(err), run_id=run_id
                 )
                 continue
             ledger.done(
@@ -459,8 +439,7 @@ class ProductsFlow(Flow):
     """The source's catalogue as items in the target: created, updated when changed,
     with their images (downloaded from the source at load, never carried in XCom)."""
 
-    kind = "products"
-    summary_keys = SUMMARY_KEYS
+    counts = Counts
 
     def extract(
         self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime

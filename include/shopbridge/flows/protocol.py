@@ -11,14 +11,14 @@ JSON-able dicts: they travel as XComs.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from shopbridge.errors import AuthError, ConfigError
-from shopbridge.flows.counts import Summary, summarize
+from shopbridge.flows.counts import RunCounts, Summary, summarize
 from shopbridge.store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -142,10 +142,18 @@ class Flow(ABC):
     (``connectors.registry.ROLES``), and each hook proves its source and target against
     those protocols statically."""
 
-    #: the ``flow:`` kind it implements, and its counters' prefix (``orders_read``)
-    kind: str = ""
+    #: its counters, which name the rest: their prefix is the ``flow:`` kind it implements
+    #: (``orders_read``), their entity what one of its records is called (``order``)
+    counts: ClassVar[type[RunCounts]]
+    kind: str
+    entity: str
     #: the counters its run report adds up, in the report's order
-    summary_keys: Sequence[str] = ()
+    summary_keys: tuple[str, ...]
+
+    def __init__(self) -> None:
+        self.kind = self.counts.PREFIX
+        self.entity = self.counts.ENTITY
+        self.summary_keys = self.counts.summary_keys()
 
     @abstractmethod
     def extract(
@@ -186,7 +194,8 @@ F = TypeVar("F", bound=Flow)
 def register(cls: type[F]) -> type[F]:
     """Class decorator: make (an instance of) ``cls`` the flow the runtime runs for its
     kind; each flow module registers its own."""
-    _FLOWS[cls.kind] = cls()
+    flow = cls()
+    _FLOWS[flow.kind] = flow
     return cls
 
 

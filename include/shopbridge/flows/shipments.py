@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 from shopbridge.connectors.base import Endpoint, ShipmentSource, ShipmentTarget
-from shopbridge.errors import FatalError, RecordError
+from shopbridge.errors import RecordError
 from shopbridge.flows.counts import RunCounts, batched
 from shopbridge.flows.orders import ORDER
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.models import Shipment
-from shopbridge.store.ledger import Ledger, Status
+from shopbridge.store.ledger import Ledger, Status, unchanged
 
 SHIPMENT = "shipment"
 
@@ -90,10 +91,9 @@ def lookup(ledger: Ledger, scope: str, opposite: str, mapped: dict[str, Any]) ->
     todo = []
     for item in items:
         sid, oid = item["shipment"]["ref"]["id"], item["shipment"]["order_ref"]["id"]
-        row = done.get(sid)
         if sid in echoes:
             counts.add("skipped_mirrored")
-        elif row is not None and row.status is Status.DONE and row.content_hash == item["hash"]:
+        elif unchanged(done.get(sid), item["hash"]):
             counts.add("unchanged")
         elif (target_order := sent_this_way.get(oid) or came_this_way.get(oid)) is None:
             counts.refuse(
@@ -114,22 +114,11 @@ def load(
     counts = Counts.carried(looked_up["counts"])
     for item in looked_up["shipments"]:
         shipment = Shipment.model_validate(item["shipment"])
-        try:
-            target_id = target.apply_shipment(item["target_order"], shipment)
-        except FatalError as err:
-            reason = str(err)[:500]
-            ledger.quarantine(scope, SHIPMENT, shipment.ref.id, reason=reason, run_id=run_id)
-            counts.refuse(shipment.ref.id, "(target)", reason)
-            continue
-        ledger.done(
-            scope,
-            SHIPMENT,
-            shipment.ref.id,
-            target_ref=target_id,
-            content_hash=item["hash"],
-            run_id=run_id,
-        )
-        counts.add("written")
+        apply = partial(target.apply_shipment, item["target_order"], shipment)
+        if counts.written(
+            ledger, scope, shipment.ref.id, apply, content_hash=item["hash"], run_id=run_id
+        ):
+            counts.add("written")
     counts.api_calls += target.counter.calls - before
     return counts.as_dict()
 
@@ -138,8 +127,7 @@ def load(
 class ShipmentsFlow(Flow):
     """Shipments of orders this integration synced, applied to their counterparts."""
 
-    kind = "shipments"
-    summary_keys = SUMMARY_KEYS
+    counts = Counts
 
     def extract(
         self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime

@@ -17,11 +17,11 @@ from typing import Any, cast
 from shopbridge.config import RecordRules, StockSettings
 from shopbridge.connectors.base import Endpoint, StockSource, StockTarget
 from shopbridge.errors import FatalError, RecordError
-from shopbridge.flows.counts import RunCounts, batched
+from shopbridge.flows.counts import RunCounts, batched, refusal
 from shopbridge.flows.protocol import Extracted, Flow, Handoff, Records, StepContext, register
 from shopbridge.flows.records import complete_stock
-from shopbridge.models import QuarantineEntry, StockLevel
-from shopbridge.store.ledger import Ledger, Status
+from shopbridge.models import StockLevel
+from shopbridge.store.ledger import Ledger, unchanged
 
 STOCK = "stock"
 
@@ -84,11 +84,7 @@ def validate_and_map(
             stock = complete_stock(source.to_stock(record), rules or RecordRules(), source_id)
             quantity = level(stock, settings, source_id)
         except RecordError as err:
-            counts.quarantine(
-                QuarantineEntry(
-                    entity="stock", source_id=err.source_id, field=err.field, reason=err.reason
-                )
-            )
+            counts.refuse(err.source_id, err.field, err.reason)
             continue
         flag = managed(stock, settings)
         digest = hashlib.sha256(f"{quantity}|{flag}|{settings.target_location}".encode())
@@ -118,13 +114,7 @@ def lookup(
     rows = ledger.get_many(integration, STOCK, [lv["sku"] for lv in mapped["levels"]])
     todo = []
     for lv in mapped["levels"]:
-        row = rows.get(lv["sku"])
-        if (
-            not full_resync
-            and row is not None
-            and row.status is Status.DONE
-            and row.content_hash == lv["hash"]
-        ):
+        if not full_resync and unchanged(rows.get(lv["sku"]), lv["hash"]):
             counts.add("unchanged")
         else:
             todo.append(lv)
@@ -134,14 +124,7 @@ def lookup(
         if lv["sku"] in known:
             levels.append(lv)
             continue
-        counts.quarantine(
-            QuarantineEntry(
-                entity="stock",
-                source_id=lv["source_id"],
-                field="sku",
-                reason=f"SKU {lv['sku']} does not exist in {target.system}",
-            )
-        )
+        counts.refuse(lv["source_id"], "sku", f"SKU {lv['sku']} does not exist in {target.system}")
     counts.api_calls += target.counter.calls - before
     return {"levels": levels, "counts": counts.as_dict()}
 
@@ -167,12 +150,13 @@ def load(
                 location=settings.target_location,
             )
         except (FatalError, RecordError) as err:
-            reason = (err.reason if isinstance(err, RecordError) else str(err))[:500]
-            ledger.quarantine(integration, STOCK, lv["sku"], reason=reason, run_id=run_id)
-            counts.quarantine(
-                QuarantineEntry(
-                    entity="stock", source_id=lv["source_id"], field="(target)", reason=reason
-                )
+            counts.set_aside(
+                ledger,
+                integration,
+                lv["sku"],
+                refusal(err),
+                run_id=run_id,
+                source_id=lv["source_id"],
             )
             continue
         ledger.done(
@@ -193,8 +177,7 @@ class StockFlow(Flow):
     """The source's stock levels set in the target, when they changed. Reads every
     level on each run: stock has no "changed since"."""
 
-    kind = "stock"
-    summary_keys = SUMMARY_KEYS
+    counts = Counts
 
     def extract(
         self, ctx: StepContext, source: Endpoint, start: datetime, end: datetime

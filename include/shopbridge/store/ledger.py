@@ -78,6 +78,12 @@ class Row:
     run_id: str | None = None
 
 
+def unchanged(row: Row | None, content_hash: str) -> bool:
+    """Whether ``row`` has this very content as written: writing it again would change
+    nothing in the target."""
+    return row is not None and row.status is Status.DONE and row.content_hash == content_hash
+
+
 def email_key(email: str) -> str:
     """Ledger key of a customer: a hash, so no e-mail address is ever stored."""
     return "email-sha256:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()

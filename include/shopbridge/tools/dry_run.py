@@ -34,7 +34,7 @@ from shopbridge.errors import ConfigError, RecordError
 from shopbridge.flows import products as products_flow
 from shopbridge.flows.debtors import CUSTOMER, debtor_digest, debtor_key, terms_for
 from shopbridge.flows.orders import fixed_debtor
-from shopbridge.flows.protocol import StepContext
+from shopbridge.flows.protocol import StepContext, flow_of
 from shopbridge.models import Customer, Order
 from shopbridge.store.ledger import Ledger, Status
 
@@ -49,15 +49,6 @@ ID_OF = {
     "stock": "stock_id",
     "shipments": "shipment_id",
     "checkouts": "checkout_id",
-}
-#: flow kind -> what one of its records is called in the table
-ENTITY = {
-    "orders": "order",
-    "customers": "customer",
-    "products": "product",
-    "stock": "stock",
-    "shipments": "shipment",
-    "checkouts": "checkout",
 }
 
 
@@ -116,7 +107,7 @@ def plan(
     for batch, batch_ids in zip(batches, ids, strict=True):
         mapped = runtime.validate_and_map(cfg, flow, spec, batch)
         looked = runtime.lookup(cfg, flow, spec, mapped)
-        rows += _classify(cfg, flow, batch_ids, mapped, looked)
+        rows += _classify(_Batch(cfg, flow, batch_ids, mapped, looked))
     return Plan(cfg.dag_id(flow), (since, until), rows)
 
 
@@ -128,6 +119,18 @@ def record_ids(
     with StepContext(cfg, flow).source() as source:
         id_of = getattr(source, ID_OF[cfg.kind(flow)])
         return [[str(id_of(r)) for r in batch] for batch in batches]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch as the plan classifies it: its records' ids as the source names them, and
+    what validate_and_map and lookup handed on."""
+
+    cfg: IntegrationConfig
+    flow: str
+    ids: list[str]
+    mapped: dict[str, Any]
+    looked: dict[str, Any]
 
 
 def _quarantined(entity: str, counts: dict[str, Any]) -> list[Planned]:
@@ -142,22 +145,16 @@ def _rest(entity: str, ids: Iterable[str], seen: set[str], detail: str) -> list[
     return [Planned(entity, i, "skip", detail) for i in ids if i not in seen]
 
 
-def _classify(
-    cfg: IntegrationConfig,
-    flow: str,
-    ids: list[str],
-    mapped: dict[str, Any],
-    looked: dict[str, Any],
-) -> list[Planned]:
-    kind = cfg.kind(flow)
+def _classify(b: _Batch) -> list[Planned]:
+    kind = b.cfg.kind(b.flow)
     if kind == "orders":
-        return _orders(cfg, flow, ids, mapped, looked)
+        return _orders(b)
     if kind == "customers":
-        return _customers(cfg, flow, ids, looked)
-    entity = ENTITY[kind]
-    rows = _quarantined(entity, looked["counts"])
+        return _customers(b)
+    entity = flow_of(kind).entity
+    rows = _quarantined(entity, b.looked["counts"])
     if kind == "products":
-        for p in looked["products"]:
+        for p in b.looked["products"]:
             if p.get("images_only"):
                 rows.append(
                     Planned(
@@ -166,7 +163,7 @@ def _classify(
                 )
                 continue
             code = products_flow._existing_code(
-                p["items"][0], p["eans"], looked["existing"], cfg.flows[flow].products
+                p["items"][0], p["eans"], b.looked["existing"], b.cfg.flows[b.flow].products
             )
             rows.append(
                 Planned(entity, p["source_id"], "update", f"item {code}")
@@ -175,19 +172,19 @@ def _classify(
                     entity, p["source_id"], "create", f"{len(p['items'])} item(s), main {p['sku']}"
                 )
             )
-        unchanged = {p["source_id"] for p in mapped["products"]}
+        unchanged = {p["source_id"] for p in b.mapped["products"]}
     elif kind == "stock":
         rows += [
             Planned(entity, lv["source_id"], "update", f"SKU {lv['sku']} level {lv['quantity']}")
-            for lv in looked["levels"]
+            for lv in b.looked["levels"]
         ]
-        unchanged = {lv["source_id"] for lv in mapped["levels"]}
+        unchanged = {lv["source_id"] for lv in b.mapped["levels"]}
     elif kind == "shipments":
         rows += [
             Planned(entity, s["shipment"]["ref"]["id"], "update", f"order {s['target_order']}")
-            for s in looked["shipments"]
+            for s in b.looked["shipments"]
         ]
-        unchanged = {s["shipment"]["ref"]["id"] for s in mapped["shipments"]}
+        unchanged = {s["shipment"]["ref"]["id"] for s in b.mapped["shipments"]}
     else:
         rows += [
             Planned(
@@ -196,9 +193,9 @@ def _classify(
                 "update" if c["existing"] else "create",
                 f"as {c['existing']}" if c["existing"] else "",
             )
-            for c in looked["checkouts"]
+            for c in b.looked["checkouts"]
         ]
-        unchanged = {c["checkout"]["ref"]["id"] for c in mapped["checkouts"]}
+        unchanged = {c["checkout"]["ref"]["id"] for c in b.mapped["checkouts"]}
     seen = {r.record_id for r in rows}
     rows += _rest(entity, sorted(unchanged), seen, "unchanged since it was last written")
     seen |= unchanged
@@ -206,28 +203,23 @@ def _classify(
         "products": "left out by the product filters",
         "shipments": "not marked shipped",
     }.get(kind, "")
-    return rows + _rest(entity, ids, seen, left_out)
+    return rows + _rest(entity, b.ids, seen, left_out)
 
 
-def _orders(
-    cfg: IntegrationConfig,
-    flow: str,
-    ids: list[str],
-    mapped: dict[str, Any],
-    looked: dict[str, Any],
-) -> list[Planned]:
+def _orders(b: _Batch) -> list[Planned]:
     """``orders.load``'s decisions, in its order: landed, unknown SKU, found, create."""
-    settings = cfg.flows[flow].orders
-    rows = _quarantined("order", looked["counts"])
-    missing = set(looked["missing_skus"])
-    scope = cfg.scope(flow)
+    settings = b.cfg.flows[b.flow].orders
+    rows = _quarantined("order", b.looked["counts"])
+    missing = set(b.looked["missing_skus"])
+    scope = b.cfg.scope(b.flow)
+    target = b.cfg.ends(b.flow)[1].system
     with closing(Ledger()) as ledger:
-        for raw in looked["orders"]:
+        for raw in b.looked["orders"]:
             order = Order.model_validate(raw)
             ref = order.ref.id
-            if ref in looked["landed"]:
+            if ref in b.looked["landed"]:
                 rows.append(
-                    Planned("order", ref, "skip", f"already synced as {looked['landed'][ref]}")
+                    Planned("order", ref, "skip", f"already synced as {b.looked['landed'][ref]}")
                 )
                 continue
             unknown = [(i, line.sku) for i, line in enumerate(order.lines) if line.sku in missing]
@@ -238,25 +230,31 @@ def _orders(
                         "order",
                         ref,
                         "quarantine",
-                        f"lines[{i}].sku: SKU {sku} does not exist in {cfg.ends(flow)[1].system}",
+                        f"lines[{i}].sku: SKU {sku} does not exist in {target}",
                     )
                 )
                 continue
-            if ref in looked["existing"]:
+            if ref in b.looked["existing"]:
                 rows.append(
                     Planned(
-                        "order", ref, "skip", f"already in the target as {looked['existing'][ref]}"
+                        "order",
+                        ref,
+                        "skip",
+                        f"already in the target as {b.looked['existing'][ref]}",
                     )
                 )
                 continue
-            debtor = _debtor(ledger, scope, settings, order, looked)
+            debtor = _debtor(ledger, scope, settings, order, b.looked)
             rows.append(Planned("order", ref, "create", f"{settings.order_type}, {debtor}"))
-    kept = {o["ref"]["id"] for o in mapped["orders"]}
+    kept = {o["ref"]["id"] for o in b.mapped["orders"]}
     rows += _rest(
         "order", sorted(kept), {r.record_id for r in rows}, "came from the target (mirrored back)"
     )
     return rows + _rest(
-        "order", ids, {r.record_id for r in rows}, "its status is not among those the flow sends"
+        "order",
+        b.ids,
+        {r.record_id for r in rows},
+        "its status is not among those the flow sends",
     )
 
 
@@ -278,17 +276,15 @@ def _debtor(
     return f"debtor {found['code']}" if found else "with a new debtor"
 
 
-def _customers(
-    cfg: IntegrationConfig, flow: str, ids: list[str], looked: dict[str, Any]
-) -> list[Planned]:
+def _customers(b: _Batch) -> list[Planned]:
     """``debtors.sync_debtor``'s decision per customer: the ledger's hash (customer and
     terms) first, else the target's match and its fingerprint."""
-    rows = _quarantined("customer", looked["counts"])
-    settings = cfg.customer_settings(flow)
-    ctx = StepContext(cfg, flow)
+    rows = _quarantined("customer", b.looked["counts"])
+    settings = b.cfg.customer_settings(b.flow)
+    ctx = StepContext(b.cfg, b.flow)
     with ctx.ledger() as ledger, ctx.target() as opened:
         target = cast(OrderTarget, opened)
-        for item in looked["customers"]:
+        for item in b.looked["customers"]:
             customer = Customer.model_validate(item["customer"])
             sid = item["source_id"]
             try:
@@ -297,8 +293,8 @@ def _customers(
                 rows.append(Planned("customer", sid, "quarantine", f"{err.field}: {err.reason}"))
                 continue
             digest = debtor_digest(customer, terms)
-            row = ledger.get(cfg.scope(flow), CUSTOMER, debtor_key(customer))
-            found = looked["debtors"].get(customer.email) if customer.email else None
+            row = ledger.get(b.cfg.scope(b.flow), CUSTOMER, debtor_key(customer))
+            found = b.looked["debtors"].get(customer.email) if customer.email else None
             if row is not None and row.status is Status.DONE and row.target_ref:
                 rows.append(
                     Planned("customer", sid, "skip", f"unchanged, debtor {row.target_ref}")
@@ -315,7 +311,7 @@ def _customers(
                 rows.append(Planned("customer", sid, "update", f"debtor {found['code']}"))
             else:
                 rows.append(Planned("customer", sid, "skip", f"unchanged, debtor {found['code']}"))
-    return rows + _rest("customer", ids, {r.record_id for r in rows}, "")
+    return rows + _rest("customer", b.ids, {r.record_id for r in rows}, "")
 
 
 def table(result: Plan) -> list[tuple[str, str, str, str]]:

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from shopbridge import runtime
 from shopbridge.config import IntegrationConfig
 from shopbridge.errors import ShopbridgeError
+from shopbridge.flows.protocol import flow_of
 from shopbridge.store.ledger import Ledger, Status, records
 from shopbridge.store.quarantine_log import QuarantineLog
 from shopbridge.tools.dry_run import record_ids
@@ -41,15 +42,6 @@ LEDGER_ENTITIES: dict[str, tuple[str, str]] = {
     "stock": ("stock", "stock"),
     "shipment": ("shipments", "shipment"),
     "checkout": ("checkouts", "checkout"),
-}
-#: the report entity of a flow kind's records (an image is replayed through its product)
-RECORD_ENTITY = {
-    "orders": "order",
-    "customers": "customer",
-    "products": "product",
-    "stock": "stock",
-    "shipments": "shipment",
-    "checkouts": "checkout",
 }
 
 
@@ -92,7 +84,7 @@ def quarantined(cfg: IntegrationConfig, *, now: datetime) -> list[Quarantined]:
                 continue  # the flow was removed from the YAML since
             lookback = timedelta(hours=cfg.flows[e.flow].lookback_hours)
             since = e.window_start or e.recorded_at - lookback
-            entity = RECORD_ENTITY[cfg.kind(e.flow)] if e.entity == "image" else e.entity
+            entity = flow_of(cfg.kind(e.flow)).entity if e.entity == "image" else e.entity
             key = (e.flow, entity, e.source_ref)
             if key not in found or since < found[key].since:
                 found[key] = Quarantined(e.flow, entity, e.source_ref, e.reason, since)
@@ -107,7 +99,7 @@ def quarantined(cfg: IntegrationConfig, *, now: datetime) -> list[Quarantined]:
                     )
                 )
                 for r in rows:
-                    entity = RECORD_ENTITY[cfg.kind(flow)]
+                    entity = flow_of(cfg.kind(flow)).entity
                     if (flow, entity, r.source_ref) in found:
                         continue
                     at = (
