@@ -3,8 +3,9 @@
 The ledger and the drills run on PostgreSQL in production (docker-compose.yaml), and
 SQLite forgives things PostgreSQL does not (type coercion, lock waits, ``ON CONFLICT``
 races under real concurrency). So those tests start the OS package's server themselves:
-``initdb`` into a temporary folder, ``pg_ctl start`` on a free localhost port, and stop
-and remove it again. ``./run test`` installs the package with apt-get when it is missing.
+``initdb`` into a temporary folder, ``postgres`` on a free localhost port (under the dev
+kit's guard, so it ends with the test process), and stop and remove it again. ``./run
+test`` installs the package with apt-get when it is missing.
 
 The server refuses to run as root, so as root it runs as the ``postgres`` system user the
 package creates.
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopbridge_dev.procs import free_port
+from shopbridge_dev.procs import free_port, spawn, stop, wait_until
 
 
 def _bin_dir() -> Path:
@@ -78,6 +79,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     root.chmod(0o755)
     port = free_port()
     log = root / "server.log"
+    server: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(
             _as_server_user(
@@ -97,36 +99,46 @@ def postgres_server() -> Iterator[PostgresServer]:
             capture_output=True,
             timeout=120,
         )
-        subprocess.run(
+        # the server in the foreground under the dev kit's guard, not daemonised by
+        # ``pg_ctl start``: a test process killed by a timeout takes it down with it
+        server = spawn(
             _as_server_user(
                 [
-                    str(bindir / "pg_ctl"),
+                    str(bindir / "postgres"),
                     "-D",
                     str(data),
-                    "-l",
-                    str(log),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off "
-                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-                    "start",
+                    "-p",
+                    str(port),
+                    "-k",
+                    str(root),
+                    "-h",
+                    "127.0.0.1",
+                    *("-c", "fsync=off", "-c", "synchronous_commit=off"),
+                    *("-c", "full_page_writes=off", "-c", "max_connections=200"),
                 ]
             ),
-            check=True,
-            capture_output=True,
+            log=log,
+            grace=5,
+        )
+        ready = [str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)]
+        wait_until(
+            lambda: subprocess.run(ready, check=False, timeout=10).returncode == 0,
             timeout=90,
+            what="PostgreSQL",
+            proc=server,
+            log=log,
         )
         yield PostgresServer(port=port, data_dir=data)
     finally:
-        if (data / "postmaster.pid").exists():
-            subprocess.run(
-                _as_server_user(
-                    [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
-                ),
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
+        if server is not None:
+            if (data / "postmaster.pid").exists():
+                subprocess.run(
+                    _as_server_user(
+                        [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+                    ),
+                    capture_output=True,
+                    timeout=60,
+                    check=False,
+                )
+            stop(server)
         shutil.rmtree(root, ignore_errors=True)

@@ -115,3 +115,35 @@ def test_stop_ends_the_server_and_what_left_its_group(tmp_path):
 
 def _read(path: Path) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+PG_PARENT = """
+import sys, time
+from tests.pg import postgres_server
+with postgres_server() as server:
+    print((server.data_dir / "postmaster.pid").read_text().split()[0], flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_test_process_killed_takes_its_postgresql_with_it():
+    """``pg_ctl start`` daemonised the server out of reach; now it runs under the guard."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PG_PARENT],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert parent.stdout is not None
+        postmaster = int(parent.stdout.readline())
+        assert _alive(postmaster)
+        parent.kill()
+        parent.wait(timeout=30)
+        assert _wait_gone([postmaster], timeout=20) == []
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
