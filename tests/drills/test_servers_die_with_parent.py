@@ -147,3 +147,58 @@ def test_a_test_process_killed_takes_its_postgresql_with_it():
         parent.wait()
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+def _holding(path: Path) -> list[int]:
+    """Living processes whose command line or environment names ``path``."""
+    found = []
+    needle = str(path).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or not _alive(int(entry.name)):
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_demo_killed_while_airflow_starts_leaves_nothing_running(tmp_path):
+    """SIGKILL: the one ending the demo cannot clean up after itself."""
+    root = Path(__file__).parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SHOPBRIDGE"))}
+    env["SHOPBRIDGE_DEMO_DIR"] = str(tmp_path)
+    demo = subprocess.Popen(
+        [str(root / "run"), "demo", "--once"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert demo.stderr is not None
+        for line in demo.stderr:
+            if "starting airflow standalone" in line:
+                break
+        else:
+            pytest.fail(f"the demo ended with {demo.wait()} before starting Airflow")
+        deadline = time.monotonic() + 60
+        # the sandboxes and Airflow's own processes (scheduler, api-server, ...) are up
+        while len(_holding(tmp_path)) < 6 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        started = [p for p in _holding(tmp_path) if p != demo.pid]
+        assert len(started) >= 5
+        demo.kill()
+        demo.wait(timeout=30)
+        assert _wait_gone(started, timeout=30) == []
+    finally:
+        demo.kill()
+        demo.wait()
+        if demo.stderr is not None:
+            demo.stderr.close()
+        for pid in _holding(tmp_path):
+            os.kill(pid, signal.SIGKILL)
