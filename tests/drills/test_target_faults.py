@@ -184,15 +184,9 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     from shopbridge.connectors.lightspeed_retail import client as lr
 
     short = httpx.Timeout(CLIENT_TIMEOUT_S, connect=3.0)
-    for module in (av, bu, ccv, ls, lr):
+    for module in (av, bu, ccv, eg, ls, lr):
         monkeypatch.setattr(module, "DEFAULT_TIMEOUT", short)
-    init = eg.ExactGlobeClient.__init__
-
-    def globe_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self.timeout = self.batch_timeout = short
-
-    monkeypatch.setattr(eg.ExactGlobeClient, "__init__", globe_init)
+    monkeypatch.setattr(eg, "BATCH_TIMEOUT", short)
 
 
 @pytest.fixture
