@@ -97,11 +97,7 @@ class CheckoutsFlow(Flow):
         return validate_and_map(cast(CheckoutSource, source), batch)
 
     def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
-        with ctx.ledger() as ledger:  # the ledger alone decides: no target call
-            return lookup(ledger, ctx.scope, mapped)
+        return ctx.on_ledger(lookup, mapped)
 
     def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
-        with ctx.target() as target, ctx.ledger() as ledger:
-            return load(
-                cast(CheckoutTarget, target), ledger, ctx.scope, looked_up, run_id=ctx.owner
-            )
+        return ctx.on_target(load, looked_up, run_id=ctx.owner)

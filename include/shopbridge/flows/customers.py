@@ -136,16 +136,8 @@ class CustomersFlow(Flow):
         return validate_and_map(cast(CustomerSource, source), batch, ctx.cfg.rules)
 
     def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
-        with ctx.target() as target, ctx.ledger() as ledger:
-            return lookup(cast(OrderTarget, target), ledger, ctx.scope, mapped)
+        return ctx.on_target(lookup, mapped)
 
     def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
-        with ctx.target() as target, ctx.ledger() as ledger:
-            return load(
-                cast(OrderTarget, target),
-                ledger,
-                ctx.scope,
-                looked_up,
-                run_id=ctx.owner,
-                settings=ctx.cfg.customer_settings(ctx.key),
-            )
+        settings = ctx.cfg.customer_settings(ctx.key)
+        return ctx.on_target(load, looked_up, run_id=ctx.owner, settings=settings)

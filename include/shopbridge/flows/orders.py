@@ -485,15 +485,7 @@ class OrdersFlow(Flow):
         )
 
     def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
-        with ctx.target() as target, ctx.ledger() as ledger:
-            return lookup(
-                cast(OrderTarget, target),
-                ledger,
-                ctx.scope,
-                mapped,
-                ctx.spec.orders,
-                opposite=ctx.opposite_scope,
-            )
+        return ctx.on_target(lookup, mapped, ctx.spec.orders, opposite=ctx.opposite_scope)
 
     def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
         settings = ctx.spec.orders

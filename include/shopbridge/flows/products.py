@@ -453,15 +453,7 @@ class ProductsFlow(Flow):
         )
 
     def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
-        with ctx.target() as target, ctx.ledger() as ledger:
-            return lookup(
-                cast(ProductTarget, target),
-                ledger,
-                ctx.scope,
-                mapped,
-                ctx.spec.products,
-                full_resync=ctx.full_resync,
-            )
+        return ctx.on_target(lookup, mapped, ctx.spec.products, full_resync=ctx.full_resync)
 
     def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
         with ctx.target() as target, ctx.ledger() as ledger, ctx.source() as source:

@@ -11,11 +11,11 @@ JSON-able dicts: they travel as XComs.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from shopbridge.errors import AuthError, ConfigError
 from shopbridge.flows.counts import RunCounts, Summary, summarize
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 Records = list[dict[str, Any]]
 #: what one step hands the next: JSON-able (an XCom), always with its ``counts``
 Handoff = dict[str, Any]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,25 @@ class StepContext:
     def ledger(self) -> Iterator[Ledger]:
         with closing(Ledger()) as ledger:
             yield ledger
+
+    def on_ledger(
+        self, step: Callable[Concatenate[Ledger, str, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``step(ledger, scope, ...)``: a step the ledger alone decides (no target call)."""
+        with self.ledger() as ledger:
+            return step(ledger, self.scope, *args, **kwargs)
+
+    def on_target(
+        self,
+        step: Callable[Concatenate[Any, Ledger, str, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """``step(target, ledger, scope, ...)`` with the target open: a lookup or a load.
+        The target goes in as the role the step names (``OrderTarget``, ...), unchecked:
+        the config refuses a system in a role it cannot play (see :class:`Flow`)."""
+        with self.target() as target, self.ledger() as ledger:
+            return step(target, ledger, self.scope, *args, **kwargs)
 
 
 class Flow(ABC):

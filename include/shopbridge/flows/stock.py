@@ -188,18 +188,7 @@ class StockFlow(Flow):
         return validate_and_map(cast(StockSource, source), batch, ctx.spec.stock, ctx.cfg.rules)
 
     def lookup(self, ctx: StepContext, mapped: Handoff) -> Handoff:
-        with ctx.target() as target, ctx.ledger() as ledger:
-            return lookup(
-                cast(StockTarget, target), ledger, ctx.scope, mapped, full_resync=ctx.full_resync
-            )
+        return ctx.on_target(lookup, mapped, full_resync=ctx.full_resync)
 
     def load(self, ctx: StepContext, looked_up: Handoff) -> Handoff:
-        with ctx.target() as target, ctx.ledger() as ledger:
-            return load(
-                cast(StockTarget, target),
-                ledger,
-                ctx.scope,
-                looked_up,
-                run_id=ctx.owner,
-                settings=ctx.spec.stock,
-            )
+        return ctx.on_target(load, looked_up, run_id=ctx.owner, settings=ctx.spec.stock)
