@@ -242,6 +242,17 @@ class _Loader:
             self.counts.add(f"customers_{action}")
         return code
 
+    def _booked(self, order: Order, target_ref: str) -> None:
+        """The order is in the target as ``target_ref``: the ledger's row says so."""
+        self.ledger.done(
+            self.integration,
+            ORDER,
+            order.ref.id,
+            target_ref=target_ref,
+            content_hash=order.content_hash(),
+            run_id=self.run_id,
+        )
+
     def _refused(self, order: Order, err: FatalError | RecordError) -> None:
         """The target refused this order (or its customer) for a reason a retry won't fix:
         set it aside with the target's words; the batch goes on."""
@@ -292,14 +303,7 @@ class _Loader:
         out: list[Order] = []
         for order in todo:
             if order.ref.id in existing:
-                self.ledger.done(
-                    self.integration,
-                    ORDER,
-                    order.ref.id,
-                    target_ref=existing[order.ref.id],
-                    content_hash=order.content_hash(),
-                    run_id=self.run_id,
-                )
+                self._booked(order, existing[order.ref.id])
                 if order.ref.id in ours:
                     self.counts.add("created")
                 else:
@@ -337,14 +341,7 @@ class _Loader:
             if isinstance(result, FatalError):
                 self._refused(write.order, result)
                 continue
-            self.ledger.done(
-                self.integration,
-                ORDER,
-                write.order.ref.id,
-                target_ref=result,
-                content_hash=write.order.content_hash(),
-                run_id=self.run_id,
-            )
+            self._booked(write.order, result)
             self.counts.add("created")
 
 
