@@ -25,6 +25,7 @@ from shopbridge.mapping import (
     MappingSpec,
     ValueMap,
 )
+from shopbridge.mapping.defaults import incl_tax, rules
 from shopbridge.mapping.engine import jsonable
 
 FIX = Path(__file__).parents[1] / "fixtures" / "lightspeed_ecom"
@@ -271,3 +272,20 @@ def test_empty_pair_mapping_maps_nothing() -> None:
     assert (
         defaults_for("exact_globe").mapping("fortnox", "exact_globe", "orders") == EntityMapping()
     )
+
+
+def test_incl_tax_switches_the_named_amounts_to_their_incl_twins() -> None:
+    base = rules(
+        header={"Total": "order.total_excl", "Shipping": "order.shipping_cost_excl"},
+        lines={"Price": "line.unit_price_excl | round(2)", "Code": "line.sku"},
+    )
+    incl = incl_tax(base, "Total", "lines.Price", flag="VATIncluded")
+    assert incl.header == {
+        "Total": FieldRule.of("order.total_incl"),
+        "VATIncluded": FieldRule(const=True),
+    }
+    assert incl.lines == {"Price": FieldRule.of("line.unit_price_incl | round(2)")}
+    assert incl_tax(base).header == {} and incl_tax(base).lines == {}
+    for wrong in ("lines.Code", "lines.Total", "Nowhere", "footer.Total"):
+        with pytest.raises(ValueError, match=r"not a default field reading an amount excl\. tax"):
+            incl_tax(base, wrong)

@@ -46,9 +46,9 @@ def incl_tax(mapping: EntityMapping, *amounts: str, flag: str = "") -> EntityMap
     for name in amounts:
         part, _, key = name.rpartition(".")
         rules, switched = (mapping.lines, lines) if part == "lines" else (mapping.header, header)
-        rule = rules[key]
-        if not (isinstance(rule.source, str) and rule.source.endswith(_EXCL)):
-            raise ValueError(f"{name}: {rule.text()!r} reads no amount excl. tax")
+        rule = rules.get(key) if part in ("", "header", "lines") else None
+        if rule is None or not (isinstance(rule.source, str) and rule.source.endswith(_EXCL)):
+            raise ValueError(f"{name}: not a default field reading an amount excl. tax")
         twin = rule.source.removesuffix(_EXCL) + _INCL
         switched[key] = FieldRule(source=twin, transforms=rule.transforms)
     if flag:
