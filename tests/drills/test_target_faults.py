@@ -176,15 +176,14 @@ MUST_MEET = 5
 @pytest.fixture
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every target client's read timeout at :data:`CLIENT_TIMEOUT_S` in this process."""
+    from shopbridge.connectors._kit.client import JsonClient
     from shopbridge.connectors.accountview import client as av
-    from shopbridge.connectors.buckles import client as bu
-    from shopbridge.connectors.ccv_salespos import client as ccv
     from shopbridge.connectors.exact_globe import client as eg
-    from shopbridge.connectors.lightspeed_ecom import client as ls
     from shopbridge.connectors.lightspeed_retail import client as lr
 
     short = httpx.Timeout(CLIENT_TIMEOUT_S, connect=3.0)
-    for module in (av, bu, ccv, eg, ls, lr):
+    monkeypatch.setattr(JsonClient, "timeout", short)  # Buckles', CCV's, Lightspeed eCom's
+    for module in (av, eg, lr):
         monkeypatch.setattr(module, "DEFAULT_TIMEOUT", short)
     monkeypatch.setattr(eg, "BATCH_TIMEOUT", short)
 

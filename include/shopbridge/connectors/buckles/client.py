@@ -48,7 +48,6 @@ from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
 MAX_PER_PAGE = 100
 #: how many values one ``?sku=a,b,c`` style filter carries (ASSUMPTION [U]: keeps the
 #: URL short; the sandbox accepts any number)
@@ -147,7 +146,6 @@ class BucklesClient(JsonClient):
         check_page_size(per_page, MAX_PER_PAGE, "per_page")
         self.base_url = base_url.rstrip("/")
         self.auth = BearerToken(token)
-        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
         self._connect(**transport)
         self.per_page = per_page
         self.window = MinuteWindow(rate_limit_per_minute, clock=clock)

@@ -61,7 +61,6 @@ from shopbridge.errors import AuthError, ConfigError, FatalError, RetriableError
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/rest/v1/"
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
 #: what the client asks per page; the server may cap it lower [U], paging follows ``next``
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 250
@@ -273,7 +272,6 @@ class CcvSalesposClient(JsonClient):
         self.auth = CcvHmacAuth(public_key, secret_key, utcnow=utcnow)
         self.windows = MinuteWindows(rate_limit_per_resource, rate_limit_total, clock=clock)
         self.accept = ACCEPT[api_schema]
-        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
         self._connect(**transport)
 
     # --- plumbing ------------------------------------------------------------------------

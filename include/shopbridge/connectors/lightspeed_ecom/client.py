@@ -52,7 +52,6 @@ from shopbridge.errors import ConfigError, FatalError, RetriableError
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.webshopapp.com"
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)
 #: the vendor caps ``limit`` at 250
 MAX_PAGE_SIZE = 250
 #: the per-second cap per shop and key (community: announced as 5/s, corrected to 20/s)
@@ -177,7 +176,6 @@ class LightspeedEcomClient(JsonClient):
         # the per-second cap is not in the headers, so the client keeps its own count
         self.per_second = SlidingWindow(max_per_second, 1.0, clock=clock)
         self._clock = clock
-        self.timeout = DEFAULT_TIMEOUT  # read now: a drill shortens it for one test
         self._connect(**transport)
         # Set per request, not as client auth: an injected client (TestClient) has its own
         # auth settings, and ``send`` calls ``http.send(request)`` without ``auth=``.
