@@ -16,12 +16,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors.accountview._rows import build_table
 from shopbridge.connectors.accountview.client import AccountViewClient
 from shopbridge.connectors.accountview.options import TargetOptions
 from shopbridge.connectors.accountview.target import AccountViewTarget
-from shopbridge.connectors.base import DebtorTerms, OrderWrite
+from shopbridge.connectors.base import CallCounter, DebtorTerms, OrderWrite
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, RetriableError
 from shopbridge.models import Address, Customer, CustomerKind, ExternalRef, Order, OrderLine
 from shopbridge_dev.sandboxes import demo_data

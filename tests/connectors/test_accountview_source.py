@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.accountview.options import SourceOptions
 from shopbridge.connectors.accountview.source import AccountViewSource
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import ConfigError, RecordError
 from shopbridge.models import Category
 from shopbridge_dev.sandboxes.accountview.app import create_app

@@ -16,8 +16,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors._kit.pages import PageTotal
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.errors import AuthError, ConfigError, FatalError, PaginationLoop, RetriableError
 from shopbridge_dev.sandboxes.buckles.app import create_app

@@ -23,8 +23,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors._kit.pages import NextLink, PageMismatch
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.ccv_salespos._limiter import MinuteWindows, resource_of
 from shopbridge.connectors.ccv_salespos._signing import sign, stamp
 from shopbridge.connectors.ccv_salespos.client import CcvHmacAuth, CcvSalesposClient, dumps

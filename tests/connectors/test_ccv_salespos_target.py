@@ -14,8 +14,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import DebtorTerms, OrderWrite
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, DebtorTerms, OrderWrite
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
 from shopbridge.connectors.ccv_salespos.defaults import DEFAULTS
 from shopbridge.connectors.ccv_salespos.target import CcvSalesposTarget

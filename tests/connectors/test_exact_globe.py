@@ -16,8 +16,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import OrderWrite
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, OrderWrite
 from shopbridge.connectors.exact_globe.client import ExactGlobeClient, make_auth
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.connectors.exact_globe.translate import order_lines, transaction_key

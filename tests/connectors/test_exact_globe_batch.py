@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.exact_globe._batch import (
     BatchFormatError,
     ChangesetResult,

@@ -13,8 +13,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # starlette wants httpx2; see test_exact_globe
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter
-from shopbridge.connectors.base import ImageUpload, ItemWrite
+from shopbridge.connectors.base import CallCounter, ImageUpload, ItemWrite
 from shopbridge.connectors.exact_globe.catalogue import category_code
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.errors import FatalError, RecordError

@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # starlette wants httpx2; see test_exact_globe
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.exact_globe.source import ExactGlobeSource
 from shopbridge.connectors.exact_globe.target import ExactGlobeTarget
 from shopbridge.errors import ConfigError, RecordError

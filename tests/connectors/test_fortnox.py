@@ -18,8 +18,9 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.fortnox.client import FortnoxClient
 from shopbridge.connectors.fortnox.source import FortnoxSource
 from shopbridge.errors import (

@@ -15,7 +15,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy, send
+from shopbridge.connectors._kit.http import RetryPolicy, send
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient, RateLimit
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.errors import AuthError, ConfigError, FatalError, RecordError, RetriableError

@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import ImageUpload, ItemWrite
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, ImageUpload, ItemWrite
 from shopbridge.connectors.lightspeed_ecom.client import (
     LightspeedEcomClient,
     LightspeedEcomSettings,

@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import DebtorMatch, OrderWrite
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, DebtorMatch, OrderWrite
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource, embed_products
 from shopbridge.connectors.lightspeed_ecom.target import (

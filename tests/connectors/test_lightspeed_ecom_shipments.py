@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import CheckoutSource, ShipmentSource, ShipmentTarget
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, CheckoutSource, ShipmentSource, ShipmentTarget
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient
 from shopbridge.connectors.lightspeed_ecom.source import LightspeedEcomSource
 from shopbridge.connectors.lightspeed_ecom.target import LightspeedEcomTarget

@@ -23,9 +23,10 @@ with warnings.catch_warnings():
 
     from tests.connectors.suite import Harness, connector_suite
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore as InMemoryTokenStore
 from shopbridge.connectors._kit.tokens import RefreshTokenStore as TokenStore
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.lightspeed_retail.client import (
     LightspeedRetailClient,
     LightspeedRetailSettings,

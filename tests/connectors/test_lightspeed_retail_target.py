@@ -761,7 +761,7 @@ class _Source:
     system = "fortnox"
 
     def __init__(self) -> None:
-        from shopbridge.connectors._kit.http import CallCounter
+        from shopbridge.connectors.base import CallCounter
 
         self.counter = CallCounter()
 

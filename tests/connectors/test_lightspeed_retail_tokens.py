@@ -22,10 +22,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors._kit.tokens import InMemoryRefreshTokenStore as InMemoryTokenStore
 from shopbridge.connectors._kit.tokens import RefreshTokenStore as TokenStore
 from shopbridge.connectors._kit.tokens import TokenSet
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.lightspeed_retail.auth import LightspeedGrant
 from shopbridge.connectors.lightspeed_retail.client import LightspeedRetailClient
 from shopbridge.errors import AuthError

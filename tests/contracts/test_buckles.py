@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import OrderWrite
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, OrderWrite
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.target import BucklesTarget
 from shopbridge.connectors.lightspeed_ecom.client import LightspeedEcomClient

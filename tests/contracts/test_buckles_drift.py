@@ -25,8 +25,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import OrderWrite
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, OrderWrite
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.source import BucklesSource
 from shopbridge.connectors.buckles.target import BucklesTarget

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
+from shopbridge.connectors._kit.http import RetryPolicy
 from shopbridge.connectors._kit.pages import PageMismatch
-from shopbridge.connectors.base import OrderWrite
+from shopbridge.connectors.base import CallCounter, OrderWrite
 from shopbridge.connectors.ccv_salespos._signing import DATE_HEADER, HASH_HEADER, sign, stamp
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient, uri_of
 from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource

@@ -141,8 +141,8 @@ def _product_sources() -> dict[str, tuple[Any, dict[str, Any], str]]:
     """system -> (its product source, a valid record, the pair whose mapping it takes)."""
     from types import SimpleNamespace
 
-    from shopbridge.connectors._kit.http import CallCounter
     from shopbridge.connectors.accountview.source import AccountViewSource
+    from shopbridge.connectors.base import CallCounter
     from shopbridge.connectors.ccv_salespos.source import CcvSalesposSource
     from tests.unit.test_accountview_translate import article
     from tests.unit.test_ccv_salespos_translate import combo

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shopbridge.config import StockSettings
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import RecordError
 from shopbridge.flows import stock
 from shopbridge.flows.counts import summarize

@@ -5,12 +5,12 @@ import httpx
 import pytest
 
 from shopbridge.connectors._kit.http import (
-    CallCounter,
     RetryPolicy,
     classify,
     parse_retry_after,
     send,
 )
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import AuthError, FatalError, RetriableError
 
 

@@ -12,9 +12,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.errors import FatalError
 from shopbridge.models import Checkout, Customer, Order, Product, Shipment, StockLevel
+
+
+@dataclass
+class CallCounter:
+    """Counts requests that reached the wire, so a run can report its API cost."""
+
+    calls: int = 0
+    retries: int = 0
 
 
 @runtime_checkable

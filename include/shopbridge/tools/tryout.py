@@ -17,7 +17,7 @@ import inspect
 from typing import Any
 
 from shopbridge.config import IntegrationConfig
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import ConfigError
 
 #: system -> its source connector class, as "module:Class" (every one takes its client

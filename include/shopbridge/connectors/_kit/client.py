@@ -24,7 +24,6 @@ from pydantic import BaseModel, SecretStr
 from shopbridge.connectors._kit.grants import RefreshGrant
 from shopbridge.connectors._kit.http import (
     RETRY_MODES,
-    CallCounter,
     PooledClient,
     RetryOn,
     RetryPolicy,
@@ -35,6 +34,7 @@ from shopbridge.connectors._kit.http import (
 )
 from shopbridge.connectors._kit.pages import Items, Page, Paginator, paged
 from shopbridge.connectors._kit.tokens import RefreshTokenStore, RotatingTokenAuth
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import FatalError, RetriableError
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=3.0)

@@ -46,8 +46,8 @@ from typing import (
 from airflow.sdk import BaseHook
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from shopbridge.connectors._kit.http import CallCounter, RetryPolicy
-from shopbridge.connectors.base import Endpoint
+from shopbridge.connectors._kit.http import RetryPolicy
+from shopbridge.connectors.base import CallCounter, Endpoint
 from shopbridge.connectors.forms import CONNECTION_FORMS, ConnectionForm
 from shopbridge.errors import AuthError, ConfigError, RetriableError, ShopbridgeError
 

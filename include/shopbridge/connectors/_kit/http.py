@@ -20,6 +20,7 @@ from typing import Literal, Self
 
 import httpx
 
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import AuthError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -79,14 +80,6 @@ class RetryPolicy:
         if isinstance(err, RetriableError) and err.retry_after is not None:
             return min(err.retry_after, self.max_wait)
         return random.uniform(0, min(self.max_wait, self.base * 2**attempt))  # noqa: S311
-
-
-@dataclass
-class CallCounter:
-    """Counts requests that reached the wire, so a run can report its API cost."""
-
-    calls: int = 0
-    retries: int = 0
 
 
 #: what a client call may send again: everything transient, only after a 429 (a creating

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shopbridge.connectors._kit.http import CallCounter
 from shopbridge.connectors.accountview.client import AccountViewClient, Filter, fox_datetime
 from shopbridge.connectors.accountview.options import SourceOptions
 from shopbridge.connectors.accountview.translate import (
@@ -38,6 +37,7 @@ from shopbridge.connectors.accountview.translate import (
     product_from_article,
     stock_from_article,
 )
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import ConfigError
 from shopbridge.models import Product, StockLevel
 

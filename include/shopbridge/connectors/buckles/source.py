@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.buckles.client import BucklesClient
 from shopbridge.connectors.buckles.translate import (
     SYSTEM,

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.ccv_salespos.client import CcvSalesposClient
 from shopbridge.connectors.ccv_salespos.translate import (
     SYSTEM,

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.exact_globe.catalogue import wire
 from shopbridge.connectors.exact_globe.client import (
     MAX_FILTER_VALUES,

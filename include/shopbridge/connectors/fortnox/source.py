@@ -28,7 +28,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shopbridge.connectors._kit.http import CallCounter
+from shopbridge.connectors.base import CallCounter
 from shopbridge.connectors.fortnox.client import DEFAULT_CURRENCY, FortnoxClient, StockMode
 from shopbridge.connectors.fortnox.translate import (
     BALANCES_KEY,

@@ -37,7 +37,7 @@ import httpx
 from pydantic import Field, SecretStr
 
 from shopbridge.connectors._kit.client import JsonClient, Transport, error_in_body
-from shopbridge.connectors._kit.http import CallCounter, classify, describe, send
+from shopbridge.connectors._kit.http import classify, describe, send
 from shopbridge.connectors._kit.pacing import SlidingWindow
 from shopbridge.connectors._kit.pages import (
     PageNumber,
@@ -47,6 +47,7 @@ from shopbridge.connectors._kit.pages import (
     check_page_size,
 )
 from shopbridge.connectors._kit.settings import VendorSettings
+from shopbridge.connectors.base import CallCounter
 from shopbridge.errors import ConfigError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
