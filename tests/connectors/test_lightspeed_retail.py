@@ -727,9 +727,12 @@ def test_client_side_is_airflow_and_fastapi_free() -> None:
     assert out.strip() == "[]"
 
 
-def test_defaults_import_only_the_mapping_spec() -> None:
+def test_defaults_import_only_the_mapping_layer() -> None:
+    """The vendor's tables need the mapping's spec and its VendorDefaults, nothing of the
+    connector's client or of Airflow (the registry reads them for every pair)."""
     code = (
-        "import sys, shopbridge.mapping.spec; before = set(sys.modules);"
+        "import sys, shopbridge.mapping.spec, shopbridge.mapping.defaults;"
+        "before = set(sys.modules);"
         "import shopbridge.connectors.lightspeed_retail.defaults as d;"
         "print(sorted(set(sys.modules) - before))"
     )
