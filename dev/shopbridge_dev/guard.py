@@ -65,12 +65,18 @@ def descendants(root: int) -> list[int]:
 
 def _reap(keep: int | None = None) -> None:
     """Collect our ended children (orphans re-parented to us among them), all but ``keep``,
-    whose exit code the caller still reads."""
-    me = os.getpid()
-    for pid, (ppid, state) in _table().items():
-        if ppid == me and state == "Z" and pid != keep:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
+    whose exit code the caller still reads. Asks the kernel (``waitid`` with ``WNOWAIT``
+    peeks before it reaps) rather than reading ``/proc``: a guard waits beside every
+    server of a test run, and a scan five times a second cost each two percent of a core."""
+    while True:
+        try:
+            ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if ended is None or ended.si_pid == keep:
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(ended.si_pid, 0)
 
 
 def _signal_all(sig: signal.Signals) -> None:
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         code = child.poll()
         if code is None:
             _reap(keep=child.pid)
-            time.sleep(0.2)
+            time.sleep(0.5)
     end_all(args.grace, keep=child.pid)
     code = child.wait()
     return 128 + ended[0] if ended else code
