@@ -49,14 +49,32 @@ def airflow_db() -> Path:
     return _HOME
 
 
+_STAGE = pytest.StashKey["Stage"]()
+
+
 @pytest.fixture(scope="session")
-def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+def stage(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stage]:
     """The live Airflow this test process shares (``tests/stage.py``): started by the
-    first test that asks for it, stopped with everything it started at the session's end."""
+    first test that asks for it, stopped after the last (:func:`pytest_runtest_teardown`)."""
     from tests.stage import running_stage
 
     with running_stage(tmp_path_factory.mktemp("stage")) as shared:
+        request.config.stash[_STAGE] = shared
         yield shared
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the stage once the next test does not need it: the tests on it run together
+    (:func:`pytest_collection_modifyitems`), and an idle Airflow with its sandboxes took a
+    sixth of a core for the rest of the session."""
+    shared = item.config.stash.get(_STAGE, None)
+    if shared is None or shared.closed or "stage" not in getattr(item, "fixturenames", ()):
+        return
+    if nextitem is None or "stage" not in getattr(nextitem, "fixturenames", ()):
+        shared.close()
 
 
 @pytest.fixture(scope="session")

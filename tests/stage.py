@@ -68,6 +68,8 @@ class Stage:
     _options: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     _pairs: dict[str, StagePair] = field(default_factory=dict)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: stopped: the last test of this process that needs it is done (tests/conftest.py)
+    closed: bool = False
 
     @property
     def root(self) -> Path:
@@ -83,6 +85,11 @@ class Stage:
         given) and its Connections stored in the stage's Airflow."""
         from shopbridge_dev.demo import SANDBOX_OPTIONS, demo_connection_fields
 
+        if self.closed:
+            raise RuntimeError(
+                "the stage was stopped after the tests that ran before this one; "
+                "tests/conftest.py sorts every test on it to run together"
+            )
         wanted = {**SANDBOX_OPTIONS, **(options or {})}
         if name in self._pairs:
             if self._options[name] != wanted:
@@ -159,6 +166,10 @@ class Stage:
         self.settle(dag_ids, timeout=120)
 
     def close(self) -> None:
+        """Stop everything the stage started (again: a no-op)."""
+        if self.closed:
+            return
+        self.closed = True
         self.airflow.stop()
         for proc in self._procs:
             stop(proc)
@@ -197,6 +208,10 @@ def running_stage(base: Path) -> Iterator[Stage]:
             "SHOPBRIDGE_LEDGER_URL": f"sqlite:///{base / 'ledger.sqlite'}",
             "SHOPBRIDGE_INTEGRATIONS_DIR": str(base / "include" / "integrations"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            # the stage's DAG files never change once it runs: parsed at start, not again
+            # every ten seconds for the rest of the session
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
         },
     )
     stage = Stage(base=base, airflow=airflow)
