@@ -68,6 +68,9 @@ SANDBOX_OPTIONS: dict[str, dict[str, str]] = {
 #: Connection extras that match the raised limits above (the client paces to its extra)
 DEMO_EXTRA: dict[str, dict[str, Any]] = {
     "ccv_salespos": {"rate_limit_per_resource": 1200, "rate_limit_total": 6000},
+    # AccountView documents no limit and the client keeps to a polite 10 a second: the
+    # demo's customers took half a minute; its sandbox sets no limit at all
+    "accountview": {"max_per_second": 100},
 }
 
 
