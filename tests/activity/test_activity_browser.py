@@ -133,7 +133,9 @@ def test_the_activity_view_lists_runs_and_quarantined_records_in_the_ui(airflow)
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             sign_in(page, airflow)
             page.get_by_role("link", name="Activity").click()  # the plugin's nav entry
-            expect(page).to_have_url(re.compile(r"/plugin/shopbridge-activity$"))
+            # the plugin's route; Airflow's UI sometimes appends the view's own href to it
+            # (seen once in three runs), and the page inside is the same
+            expect(page).to_have_url(re.compile(r"/plugin/shopbridge-activity(/|$)"))
             expect(page.locator("iframe")).to_be_visible()
             frame = page.frame_locator("iframe").first  # the page, inside the UI
             expect(frame.get_by_role("heading", name="Activity")).to_be_visible()
