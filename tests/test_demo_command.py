@@ -9,7 +9,6 @@ import os
 import subprocess
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 
 from shopbridge_dev.procs import leftovers
 from shopbridge_dev.sandboxes.demo_data import UNKNOWN_SKU
+from tests.dags.helpers import run
 from tests.privacy.scan import needles, rows, scan_files, scan_sqlite, seeded_personal_data
 
 ROOT = Path(__file__).parents[1]
@@ -178,23 +178,10 @@ def test_the_demo_leaves_no_personal_data_and_maintenance_purges_the_rest(
         "AIRFLOW_CONN_SHOPBRIDGE_AIRFLOW_DB",
         json.dumps({"conn_type": "generic", "password": f"sqlite:///{metadata_db}"}),
     )
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
     from shopbridge.airflow.maintenance import build_maintenance_dag
 
-    run = build_maintenance_dag().test(
-        run_conf={"retention_days": 0}, logical_date=datetime.now(UTC)
-    )
-    assert run.state == "success"
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(
-                run_id=run.run_id, key="return_value", dag_ids=MAINTENANCE, task_ids="purge"
-            )
-        ).first()
-        assert row is not None
-        purged = XComModel.deserialize_value(row)
+    state, purged = run(build_maintenance_dag(), {"retention_days": 0}, task_id="purge")
+    assert state == "success"
 
     assert purged["retention_days"] == 0
     assert purged["log_files"] >= n_files - 5  # the dag-processor may have written since

@@ -77,8 +77,9 @@ def run_dag(conf: dict[str, str], dag_id: str = DAG_ID) -> tuple[str, dict]:
     return run(parsed_dag(dag_id), conf)
 
 
-def run(flow_dag: Any, conf: dict[str, str]) -> tuple[str, dict]:
-    """One ``dag.test()`` run of ``flow_dag``: its state and its report's summary."""
+def run(flow_dag: Any, conf: dict[str, Any], task_id: str = "report") -> tuple[str, dict]:
+    """One ``dag.test()`` run of ``flow_dag``: its state and what ``task_id`` returned (a
+    flow's report: the run's summary)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -86,7 +87,7 @@ def run(flow_dag: Any, conf: dict[str, str]) -> tuple[str, dict]:
     with create_session() as session:
         row = session.scalars(
             XComModel.get_many(
-                run_id=dr.run_id, key="return_value", dag_ids=flow_dag.dag_id, task_ids="report"
+                run_id=dr.run_id, key="return_value", dag_ids=flow_dag.dag_id, task_ids=task_id
             )
         ).first()
         summary = XComModel.deserialize_value(row) if row is not None else {}
